@@ -1,0 +1,208 @@
+// Invariant: Decode(Encode(x)) == x, and every byte string Decode accepts is
+// the encoding of exactly one value (keys sorted and unique, no trailing bytes).
+#include "core/canonical.h"
+
+#include <cstring>
+
+namespace trialcore {
+namespace {
+
+enum Tag : uint8_t { kNull = 0, kFalse = 1, kTrue = 2, kInt = 3, kDecimal = 4, kString = 5, kArray = 6, kObject = 7 };
+constexpr char kMagic[4] = {'T', 'C', 'E', 'V'};
+constexpr int kMaxDepth = 64;
+
+void PutU16(std::string* out, uint16_t v) {
+  out->push_back(static_cast<char>(v >> 8));
+  out->push_back(static_cast<char>(v));
+}
+void PutU32(std::string* out, uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) out->push_back(static_cast<char>(v >> s));
+}
+void PutU64(std::string* out, uint64_t v) {
+  for (int s = 56; s >= 0; s -= 8) out->push_back(static_cast<char>(v >> s));
+}
+void PutStr(std::string* out, std::string_view s) {
+  PutU32(out, static_cast<uint32_t>(s.size()));
+  out->append(s);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : data_(data) {}
+  bool done() const { return pos_ == data_.size(); }
+  size_t pos() const { return pos_; }
+  std::string_view rest() const { return data_.substr(pos_); }
+
+  Status Fail(std::string what) const {
+    return DataLoss("malformed record at byte " + std::to_string(pos_) + ": " + what);
+  }
+  Status Need(size_t n) const {
+    if (data_.size() - pos_ < n) return Fail("truncated (needs " + std::to_string(n) + " more bytes)");
+    return Status::Ok();
+  }
+  Result<uint64_t> U(int bytes) {
+    TC_RETURN_IF_ERROR(Need(static_cast<size_t>(bytes)));
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(data_[pos_++]);
+    return v;
+  }
+  Result<std::string_view> Bytes(size_t n) {
+    TC_RETURN_IF_ERROR(Need(n));
+    auto s = data_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  Result<std::string> Str() {
+    TC_ASSIGN_OR_RETURN(uint64_t len, U(4));
+    TC_ASSIGN_OR_RETURN(std::string_view s, Bytes(len));
+    if (!IsValidUtf8(s)) return Fail("string is not valid UTF-8");
+    return std::string(s);
+  }
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+};
+
+Result<Value> ReadValue(Reader& r, int depth) {
+  if (depth > kMaxDepth) return r.Fail("values nested deeper than " + std::to_string(kMaxDepth));
+  TC_ASSIGN_OR_RETURN(uint64_t tag, r.U(1));
+  switch (tag) {
+    case kNull: return Value();
+    case kFalse: return Value(false);
+    case kTrue: return Value(true);
+    case kInt: {
+      TC_ASSIGN_OR_RETURN(uint64_t v, r.U(8));
+      return Value(static_cast<int64_t>(v));
+    }
+    case kDecimal: {
+      TC_ASSIGN_OR_RETURN(std::string text, r.Str());
+      auto d = Decimal::Parse(text);
+      if (!d.ok()) return r.Fail(d.status().message());
+      return Value(*d);
+    }
+    case kString: {
+      TC_ASSIGN_OR_RETURN(std::string s, r.Str());
+      return Value(std::move(s));
+    }
+    case kArray: {
+      TC_ASSIGN_OR_RETURN(uint64_t n, r.U(4));
+      Value::Array a;
+      for (uint64_t i = 0; i < n; ++i) {
+        TC_ASSIGN_OR_RETURN(Value v, ReadValue(r, depth + 1));
+        a.push_back(std::move(v));
+      }
+      return Value(std::move(a));
+    }
+    case kObject: {
+      TC_ASSIGN_OR_RETURN(uint64_t n, r.U(4));
+      Value::Object o;
+      std::string prev;
+      for (uint64_t i = 0; i < n; ++i) {
+        TC_ASSIGN_OR_RETURN(std::string key, r.Str());
+        if (i > 0 && !(prev < key)) return r.Fail("object keys not in strictly increasing order at \"" + key + "\"");
+        TC_ASSIGN_OR_RETURN(Value v, ReadValue(r, depth + 1));
+        prev = key;
+        o.emplace_hint(o.end(), std::move(key), std::move(v));
+      }
+      return Value(std::move(o));
+    }
+    default: return r.Fail("unknown value tag " + std::to_string(tag));
+  }
+}
+
+}  // namespace
+
+Status EncodeValue(const Value& v, std::string* out) {
+  switch (v.kind()) {
+    case Value::Kind::kNull: out->push_back(kNull); break;
+    case Value::Kind::kBool: out->push_back(v.as_bool() ? kTrue : kFalse); break;
+    case Value::Kind::kInt:
+      out->push_back(kInt);
+      PutU64(out, static_cast<uint64_t>(v.as_int()));
+      break;
+    case Value::Kind::kDecimal:
+      out->push_back(kDecimal);
+      PutStr(out, v.as_decimal().text());
+      break;
+    case Value::Kind::kString:
+      if (!IsValidUtf8(v.as_string())) return InvalidArgument("string value is not valid UTF-8");
+      out->push_back(kString);
+      PutStr(out, v.as_string());
+      break;
+    case Value::Kind::kArray:
+      out->push_back(kArray);
+      PutU32(out, static_cast<uint32_t>(v.as_array().size()));
+      for (const auto& e : v.as_array()) TC_RETURN_IF_ERROR(EncodeValue(e, out));
+      break;
+    case Value::Kind::kObject:
+      out->push_back(kObject);
+      PutU32(out, static_cast<uint32_t>(v.as_object().size()));
+      for (const auto& [k, e] : v.as_object()) {
+        if (!IsValidUtf8(k)) return InvalidArgument("object key is not valid UTF-8");
+        PutStr(out, k);
+        TC_RETURN_IF_ERROR(EncodeValue(e, out));
+      }
+      break;
+  }
+  return Status::Ok();
+}
+
+Result<Value> DecodeValue(std::string_view bytes) {
+  Reader r(bytes);
+  TC_ASSIGN_OR_RETURN(Value v, ReadValue(r, 0));
+  if (!r.done()) return r.Fail(std::to_string(r.rest().size()) + " trailing bytes after the value");
+  return v;
+}
+
+void EncodeEventRecord(const Event& e, std::string_view payload_bytes, std::string* out) {
+  out->append(kMagic, 4);
+  PutU16(out, kEventFormatVersion);
+  PutU64(out, e.seq);
+  PutStr(out, e.study);
+  PutStr(out, e.stream);
+  PutU64(out, e.stream_version);
+  PutU64(out, e.study_index);
+  PutStr(out, e.type);
+  PutU64(out, static_cast<uint64_t>(e.time_us));
+  PutStr(out, e.actor.user);
+  PutStr(out, e.actor.role);
+  PutStr(out, e.reason);
+  out->append(payload_bytes);
+}
+
+Result<std::string> EncodeEventRecord(const Event& e) {
+  std::string payload;
+  TC_RETURN_IF_ERROR(EncodeValue(e.payload, &payload));
+  std::string out;
+  EncodeEventRecord(e, payload, &out);
+  return out;
+}
+
+Result<Event> DecodeEventRecord(std::string_view record) {
+  Reader r(record);
+  TC_ASSIGN_OR_RETURN(std::string_view magic, r.Bytes(4));
+  if (std::memcmp(magic.data(), kMagic, 4) != 0) return DataLoss("not a trialcore event record (bad magic)");
+  TC_ASSIGN_OR_RETURN(uint64_t version, r.U(2));
+  if (version != kEventFormatVersion) {
+    return Unimplemented("event format version " + std::to_string(version) + " is not known to this trialcore (it reads version " +
+                         std::to_string(kEventFormatVersion) + "); upgrade trialcore to read it");
+  }
+  Event e;
+  TC_ASSIGN_OR_RETURN(e.seq, r.U(8));
+  TC_ASSIGN_OR_RETURN(e.study, r.Str());
+  TC_ASSIGN_OR_RETURN(e.stream, r.Str());
+  TC_ASSIGN_OR_RETURN(e.stream_version, r.U(8));
+  TC_ASSIGN_OR_RETURN(e.study_index, r.U(8));
+  TC_ASSIGN_OR_RETURN(e.type, r.Str());
+  TC_ASSIGN_OR_RETURN(uint64_t t, r.U(8));
+  e.time_us = static_cast<int64_t>(t);
+  TC_ASSIGN_OR_RETURN(e.actor.user, r.Str());
+  TC_ASSIGN_OR_RETURN(e.actor.role, r.Str());
+  TC_ASSIGN_OR_RETURN(e.reason, r.Str());
+  TC_ASSIGN_OR_RETURN(e.payload, ReadValue(r, 0));
+  if (!r.done()) return r.Fail(std::to_string(r.rest().size()) + " trailing bytes after the payload");
+  return e;
+}
+
+}  // namespace trialcore

@@ -1,0 +1,30 @@
+// The canonical byte encoding of values and event records, as specified in
+// doc/event_log_format.md. Deterministic: equal events give equal bytes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/event.h"
+
+namespace trialcore {
+
+// Appends the encoding of v; InvalidArgument if a string is not UTF-8.
+Status EncodeValue(const Value& v, std::string* out);
+// Decodes exactly one value spanning all of bytes; DataLoss if malformed.
+Result<Value> DecodeValue(std::string_view bytes);
+
+// The record that is hashed: every field of the event except prev_hash and
+// hash, with the payload given already encoded.
+void EncodeEventRecord(const Event& e, std::string_view payload_bytes, std::string* out);
+Result<std::string> EncodeEventRecord(const Event& e);
+// Fills every field but prev_hash and hash. Refuses a format version other
+// than kEventFormatVersion with Unimplemented.
+Result<Event> DecodeEventRecord(std::string_view record);
+
+// SHA-256(prev_hash || record).
+inline Hash ChainHash(const Hash& prev_hash, std::string_view record) {
+  return Sha256Concat(AsBytes(prev_hash), record);
+}
+
+}  // namespace trialcore

@@ -1,0 +1,92 @@
+#include "core/hash.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+#include <memory>
+
+namespace trialcore {
+
+Hash Sha256(std::string_view data) {
+  Hash out;
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+  return out;
+}
+
+Hash Sha256Concat(std::string_view a, std::string_view b) {
+  // One reusable context per thread: EVP context creation costs more than
+  // hashing a small event.
+  struct CtxDeleter {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
+  thread_local EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  Hash out;
+  unsigned int len = 0;
+  EVP_DigestInit_ex(ctx.get(), md, nullptr);
+  EVP_DigestUpdate(ctx.get(), a.data(), a.size());
+  EVP_DigestUpdate(ctx.get(), b.data(), b.size());
+  EVP_DigestFinal_ex(ctx.get(), out.data(), &len);
+  return out;
+}
+
+std::string ToHex(std::string_view bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char ch : bytes) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+Result<std::string> FromHex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return InvalidArgument("hex string has odd length " + std::to_string(hex.size()));
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return InvalidArgument("invalid hex character at position " + std::to_string(2 * i));
+    out[i] = static_cast<char>((hi << 4) | lo);
+  }
+  return out;
+}
+
+Result<Hash> HashFromHex(std::string_view hex) {
+  TC_ASSIGN_OR_RETURN(std::string bytes, FromHex(hex));
+  if (bytes.size() != 32) return InvalidArgument("a SHA-256 hash has 32 bytes, got " + std::to_string(bytes.size()));
+  Hash h;
+  std::memcpy(h.data(), bytes.data(), 32);
+  return h;
+}
+
+std::string ToBase64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<std::string> FromBase64(std::string_view text) {
+  if (text.size() % 4 != 0) return InvalidArgument("base64 text length is not a multiple of 4");
+  std::string out(3 * text.size() / 4, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return InvalidArgument("invalid base64 text");
+  size_t pad = 0;
+  if (!text.empty() && text.back() == '=') ++pad;
+  if (text.size() > 1 && text[text.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+}  // namespace trialcore

@@ -1,0 +1,191 @@
+#include "core/json.h"
+
+#include <nlohmann/json.hpp>
+
+#include <limits>
+
+namespace trialcore {
+namespace {
+
+// Builds a Value from nlohmann's SAX events so that decimals keep their text.
+class ValueBuilder final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return Put(Value()); }
+  bool boolean(bool v) override { return Put(Value(v)); }
+  bool number_integer(number_integer_t v) override { return Put(Value(static_cast<int64_t>(v))); }
+  bool number_unsigned(number_unsigned_t v) override {
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      error_ = "integer " + std::to_string(v) + " does not fit in 64 bits";
+      return false;
+    }
+    return Put(Value(static_cast<int64_t>(v)));
+  }
+  bool number_float(number_float_t, const string_t& text) override {
+    auto d = Decimal::Parse(text);
+    if (!d.ok()) {
+      error_ = d.status().message();
+      return false;
+    }
+    return Put(Value(*d));
+  }
+  bool string(string_t& v) override { return Put(Value(std::move(v))); }
+  bool binary(binary_t&) override {
+    error_ = "binary values are not JSON";
+    return false;
+  }
+  bool start_object(std::size_t) override {
+    stack_.push_back({Value(Value::Object{}), {}});
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (stack_.back().value.as_object().count(k)) {
+      error_ = "duplicate key \"" + k + "\"";
+      return false;
+    }
+    stack_.back().key = std::move(k);
+    return true;
+  }
+  bool end_object() override { return Pop(); }
+  bool start_array(std::size_t) override {
+    stack_.push_back({Value(Value::Array{}), {}});
+    return true;
+  }
+  bool end_array() override { return Pop(); }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
+    error_position_ = position;
+    std::string what = ex.what();
+    // nlohmann prefixes "[json.exception.parse_error.101] parse error at line 1, column 2: "
+    auto colon = what.find(": ");
+    error_ = colon == std::string::npos ? what : what.substr(colon + 2);
+    return false;
+  }
+
+  std::string error_;
+  size_t error_position_ = 0;
+  Value root_;
+
+ private:
+  struct Frame {
+    Value value;
+    std::string key;
+  };
+  bool Put(Value v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+    } else if (stack_.back().value.kind() == Value::Kind::kArray) {
+      stack_.back().value.as_array().push_back(std::move(v));
+    } else {
+      stack_.back().value.as_object()[stack_.back().key] = std::move(v);
+    }
+    return true;
+  }
+  bool Pop() {
+    Value v = std::move(stack_.back().value);
+    stack_.pop_back();
+    return Put(std::move(v));
+  }
+  std::vector<Frame> stack_;
+};
+
+void LineColumn(std::string_view text, size_t pos, size_t* line, size_t* col) {
+  *line = 1;
+  *col = 1;
+  for (size_t i = 0; i < pos && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++*line;
+      *col = 1;
+    } else {
+      ++*col;
+    }
+  }
+}
+
+void Write(std::string* out, const Value& v, bool pretty, int indent) {
+  auto newline = [&](int level) {
+    if (!pretty) return;
+    out->push_back('\n');
+    out->append(static_cast<size_t>(level) * 2, ' ');
+  };
+  switch (v.kind()) {
+    case Value::Kind::kNull: out->append("null"); break;
+    case Value::Kind::kBool: out->append(v.as_bool() ? "true" : "false"); break;
+    case Value::Kind::kInt: out->append(std::to_string(v.as_int())); break;
+    case Value::Kind::kDecimal: out->append(v.as_decimal().text()); break;
+    case Value::Kind::kString: AppendJsonString(out, v.as_string()); break;
+    case Value::Kind::kArray: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& e : v.as_array()) {
+        if (!first) out->push_back(',');
+        first = false;
+        newline(indent + 1);
+        Write(out, e, pretty, indent + 1);
+      }
+      if (!v.as_array().empty()) newline(indent);
+      out->push_back(']');
+      break;
+    }
+    case Value::Kind::kObject: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& [k, e] : v.as_object()) {
+        if (!first) out->push_back(',');
+        first = false;
+        newline(indent + 1);
+        AppendJsonString(out, k);
+        out->append(pretty ? ": " : ":");
+        Write(out, e, pretty, indent + 1);
+      }
+      if (!v.as_object().empty()) newline(indent);
+      out->push_back('}');
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+Result<Value> ParseJson(std::string_view text) {
+  ValueBuilder builder;
+  bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json, true);
+  if (!ok && builder.error_position_ == 0) return InvalidArgument("invalid JSON: " + builder.error_);
+  if (!ok) {
+    size_t line, col;
+    LineColumn(text, builder.error_position_ > 0 ? builder.error_position_ - 1 : 0, &line, &col);
+    return InvalidArgument("invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) + ": " +
+                           builder.error_);
+  }
+  return std::move(builder.root_);
+}
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 15]);
+        } else {
+          out->push_back(ch);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+std::string ToJson(const Value& value, bool pretty) {
+  std::string out;
+  Write(&out, value, pretty, 0);
+  return out;
+}
+
+}  // namespace trialcore
