@@ -111,7 +111,65 @@ Result<Value> ReadValue(Reader& r, int depth) {
   }
 }
 
+// Advances past one value, checking only its framing.
+Status SkipValue(Reader& r, int depth) {
+  if (depth > kMaxDepth) return r.Fail("values nested deeper than " + std::to_string(kMaxDepth));
+  TC_ASSIGN_OR_RETURN(uint64_t tag, r.U(1));
+  switch (tag) {
+    case kNull:
+    case kFalse:
+    case kTrue: return Status::Ok();
+    case kInt: return r.Bytes(8).status();
+    case kDecimal:
+    case kString: {
+      TC_ASSIGN_OR_RETURN(uint64_t len, r.U(4));
+      return r.Bytes(len).status();
+    }
+    case kArray: {
+      TC_ASSIGN_OR_RETURN(uint64_t n, r.U(4));
+      for (uint64_t i = 0; i < n; ++i) TC_RETURN_IF_ERROR(SkipValue(r, depth + 1));
+      return Status::Ok();
+    }
+    case kObject: {
+      TC_ASSIGN_OR_RETURN(uint64_t n, r.U(4));
+      for (uint64_t i = 0; i < n; ++i) {
+        TC_ASSIGN_OR_RETURN(uint64_t len, r.U(4));
+        TC_RETURN_IF_ERROR(r.Bytes(len).status());
+        TC_RETURN_IF_ERROR(SkipValue(r, depth + 1));
+      }
+      return Status::Ok();
+    }
+    default: return r.Fail("unknown value tag " + std::to_string(tag));
+  }
+}
+
 }  // namespace
+
+Status ForEachMember(std::string_view bytes,
+                     const std::function<Status(std::string_view key, std::string_view value_bytes)>& fn) {
+  Reader r(bytes);
+  TC_ASSIGN_OR_RETURN(uint64_t tag, r.U(1));
+  if (tag != kObject) return r.Fail("expected an object");
+  TC_ASSIGN_OR_RETURN(uint64_t n, r.U(4));
+  for (uint64_t i = 0; i < n; ++i) {
+    TC_ASSIGN_OR_RETURN(uint64_t len, r.U(4));
+    TC_ASSIGN_OR_RETURN(std::string_view key, r.Bytes(len));
+    size_t start = r.pos();
+    TC_RETURN_IF_ERROR(SkipValue(r, 1));
+    TC_RETURN_IF_ERROR(fn(key, bytes.substr(start, r.pos() - start)));
+  }
+  if (!r.done()) return r.Fail("trailing bytes after the object");
+  return Status::Ok();
+}
+
+Result<std::string_view> FindMember(std::string_view object_bytes, std::string_view key) {
+  std::string_view found;
+  TC_RETURN_IF_ERROR(ForEachMember(object_bytes, [&](std::string_view k, std::string_view v) {
+    if (k == key) found = v;
+    return Status::Ok();
+  }));
+  return found;
+}
 
 Status EncodeValue(const Value& v, std::string* out) {
   switch (v.kind()) {

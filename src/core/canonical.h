@@ -2,6 +2,7 @@
 // doc/event_log_format.md. Deterministic: equal events give equal bytes.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,13 @@ namespace trialcore {
 Status EncodeValue(const Value& v, std::string* out);
 // Decodes exactly one value spanning all of bytes; DataLoss if malformed.
 Result<Value> DecodeValue(std::string_view bytes);
+
+// Walks the members of an encoded object without decoding it: fn receives
+// each key and the exact bytes of its value. DataLoss if malformed.
+Status ForEachMember(std::string_view object_bytes,
+                     const std::function<Status(std::string_view key, std::string_view value_bytes)>& fn);
+// The exact bytes of member key of an encoded object, or empty if absent.
+Result<std::string_view> FindMember(std::string_view object_bytes, std::string_view key);
 
 // The record that is hashed: every field of the event except prev_hash and
 // hash, with the payload given already encoded.

@@ -1,0 +1,67 @@
+// Reading the audit trail: verifying a study's hash chain and checkpoints, and
+// listing who changed what, when, from which value to which, and why.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/signing.h"
+#include "store/event_store.h"
+
+namespace trialcore {
+
+struct VerifyProblem {
+  uint64_t seq = 0;          // the first event found wrong (or the one after the log's end)
+  uint64_t study_index = 0;
+  std::string what;
+};
+
+struct StudyVerification {
+  std::string study;
+  uint64_t events = 0;
+  uint64_t bytes = 0;        // canonical bytes hashed
+  Hash head{};               // hash of the last event
+  Hash root{};               // Merkle root over all events
+  size_t checkpoints_checked = 0;
+  std::optional<VerifyProblem> problem;  // empty when everything verified
+};
+
+// Walks the study's chain from its first event, recomputing every hash, and
+// checks every stored checkpoint and every extra one (for example a
+// checkpoint a sponsor kept elsewhere, which catches a truncated log even if
+// the stored checkpoints were removed). Signatures are checked with
+// trusted_key when given, else with the key each checkpoint names.
+// A Status error means the walk could not run; a found problem is not an error.
+Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& study,
+                                      const std::vector<Checkpoint>& extra_checkpoints,
+                                      const std::optional<std::string>& trusted_key);
+
+struct AuditFilter {
+  std::string study;
+  std::optional<std::string> subject;      // the subject's id: stream subject/<id>
+  std::optional<std::string> path_prefix;  // entity path or a prefix of it, at a '/' boundary
+  std::optional<std::string> user;
+  std::optional<int64_t> from_us;          // inclusive
+  std::optional<int64_t> to_us;            // inclusive
+};
+
+// One line of the audit trail: one entity changed by one event, or the event
+// itself when it sets no entity.
+struct AuditEntry {
+  uint64_t seq = 0;
+  int64_t time_us = 0;
+  Actor actor;
+  std::string type;
+  std::string stream;
+  std::string path;
+  std::optional<Value> old_value;  // empty when the entity had none
+  std::optional<Value> new_value;
+  std::string reason;
+};
+
+Status ForEachAuditEntry(EventStore& store, const AuditFilter& filter,
+                         const std::function<Status(const AuditEntry&)>& fn);
+
+}  // namespace trialcore

@@ -1,0 +1,137 @@
+// EventStore: the append-only log of every study and the projections kept in
+// step with it (DESIGN.md §1). The SQLite implementation is the embedded
+// default; the interface is shaped so a PostgreSQL one can follow (nothing in
+// it is SQLite-specific).
+//
+// Thread safety: every method may be called from any number of threads.
+// Concurrent appends share transactions and fsyncs (group commit).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/signing.h"
+#include "core/status.h"
+
+namespace trialcore {
+
+// Expected version of a stream for optimistic concurrency.
+inline constexpr int64_t kAnyVersion = -1;  // no check
+inline constexpr int64_t kNoStream = 0;     // the stream must not exist yet
+
+struct AppendRequest {
+  std::string study;
+  std::vector<EventDraft> events;  // appended atomically, in order
+  // Streams whose current version must equal the given one, else Aborted.
+  std::map<std::string, int64_t> expected_versions;
+};
+
+// Filters for reading the log. Unset members do not filter.
+struct EventFilter {
+  std::optional<std::string> study;
+  std::optional<std::string> stream;  // requires study
+  uint64_t after_seq = 0;
+  std::optional<int64_t> until_time_us;  // inclusive
+};
+
+// One stored event as a verifier needs it: the canonical record rebuilt from
+// storage and the hashes as stored, untrusted.
+struct StoredRecord {
+  uint64_t seq = 0;
+  uint64_t study_index = 0;
+  int64_t format_version = 0;
+  std::string record;
+  std::string prev_hash;
+  std::string hash;
+};
+
+// The current value of an entity (projection entity_values), or its value as
+// of a time.
+struct EntityValue {
+  std::string path;
+  Value value;       // null when cleared
+  uint64_t seq = 0;  // the event that set it
+  int64_t time_us = 0;
+  Actor actor;
+};
+
+struct StudyHead {
+  std::string study;
+  uint64_t size = 0;  // number of events
+  Hash head_hash{};   // hash of the last event; zeros when empty
+  uint64_t last_seq = 0;
+};
+
+struct InclusionProof {
+  Event event;
+  std::string record;  // canonical bytes the event hash covers
+  std::vector<Hash> path;
+  Checkpoint checkpoint;
+};
+
+struct ConsistencyProof {
+  Checkpoint from;
+  Checkpoint to;
+  std::vector<Hash> path;
+};
+
+class Subscription {
+ public:
+  virtual ~Subscription() = default;  // stops delivery and joins
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // Appends the batch atomically and returns the stored events once they are
+  // durable. Errors: InvalidArgument (bad draft), Aborted (expected version
+  // not met), FailedPrecondition (a changed value without a reason),
+  // IoError/ResourceExhausted (disk); nothing of a failed batch is stored.
+  virtual Result<std::vector<Event>> Append(const AppendRequest& request) = 0;
+
+  // Calls fn for each matching event in sequence order; stops at fn's error.
+  virtual Status ForEachEvent(const EventFilter& filter, const std::function<Status(const Event&)>& fn) = 0;
+  Result<std::vector<Event>> ReadEvents(const EventFilter& filter, size_t limit = SIZE_MAX);
+  Result<Event> ReadEvent(uint64_t seq);
+
+  // Records of a study in log order, for verification.
+  virtual Status ForEachStoredRecord(const std::string& study,
+                                     const std::function<Status(const StoredRecord&)>& fn) = 0;
+
+  virtual Result<std::vector<StudyHead>> Heads() = 0;
+  virtual Result<uint64_t> LastSeq() = 0;
+
+  // Delivers every event after after_seq, then new ones as they are committed
+  // (by this process or another), on a thread of the subscription's own.
+  virtual std::unique_ptr<Subscription> Subscribe(uint64_t after_seq, std::function<void(const Event&)> handler) = 0;
+
+  // Projections.
+  virtual Result<std::optional<EntityValue>> ReadEntity(const std::string& study, const std::string& path) = 0;
+  // Every entity under stream (paths equal to it or below it), as of a time
+  // or now, replayed from the log.
+  virtual Result<std::vector<EntityValue>> ReadStreamAsOf(const std::string& study, const std::string& stream,
+                                                          std::optional<int64_t> as_of_us) = 0;
+  // Drops the projection tables and replays the whole log into them.
+  virtual Result<uint64_t> RebuildProjections() = 0;
+  // Every projection row in primary-key order, as text; equal dumps mean
+  // equal tables.
+  virtual Result<std::string> DumpProjections() = 0;
+
+  // Tamper evidence.
+  virtual Result<Checkpoint> CreateCheckpoint(const std::string& study, const SigningKey& key) = 0;
+  virtual Result<std::vector<Checkpoint>> Checkpoints(const std::string& study) = 0;
+  // Proves the event at seq is in the study's latest checkpoint.
+  virtual Result<InclusionProof> ProveInclusion(uint64_t seq) = 0;
+  // Proves the checkpoint at to_size extends the one at from_size.
+  virtual Result<ConsistencyProof> ProveConsistency(const std::string& study, uint64_t from_size,
+                                                    uint64_t to_size) = 0;
+};
+
+}  // namespace trialcore

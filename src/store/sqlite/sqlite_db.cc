@@ -1,0 +1,106 @@
+#include "store/sqlite/sqlite_db.h"
+
+namespace trialcore::sqlite {
+
+Status SqliteStatus(int rc, std::string message) {
+  switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE: return Status::Ok();
+    case SQLITE_FULL: return ResourceExhausted(message + " (disk full)");
+    case SQLITE_IOERR: return IoError(message);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return DataLoss(message);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return Aborted(message + " (database busy; retry)");
+    case SQLITE_CANTOPEN: return NotFound(message);
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return PermissionDenied(message);
+    case SQLITE_CONSTRAINT: return FailedPrecondition(message);
+    default: return Internal(message);
+  }
+}
+
+Stmt::~Stmt() {
+  if (!s_) return;
+  if (owned_) {
+    sqlite3_finalize(s_);
+  } else {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+}
+
+Result<bool> Stmt::Step() {
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  sqlite3* db = sqlite3_db_handle(s_);
+  return SqliteStatus(rc, std::string("SQLite: ") + sqlite3_errmsg(db));
+}
+
+Status Stmt::Run() {
+  while (true) {
+    auto row = Step();
+    if (!row.ok() || !*row) {
+      // Ready for the next bind; bindings are kept until rebound.
+      sqlite3_reset(s_);
+      return row.status();
+    }
+  }
+}
+
+Db::~Db() {
+  for (auto& [sql, s] : cache_) sqlite3_finalize(s);
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Status Db::Error(int rc, std::string_view what) const {
+  std::string msg = std::string(what) + " " + path_ + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  return SqliteStatus(rc, msg);
+}
+
+Status Db::Open(const std::string& path, const std::string& vfs, bool create) {
+  path_ = path;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, vfs.empty() ? nullptr : vfs.c_str());
+  if (rc != SQLITE_OK) {
+    if ((rc & 0xff) == SQLITE_CANTOPEN && !create) return NotFound("database " + path + " does not exist");
+    return Error(rc, "opening");
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  return Status::Ok();
+}
+
+Status Db::Exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string s(sql);
+  int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return SqliteStatus(rc, "SQLite on " + path_ + ": " + msg);
+  }
+  return Status::Ok();
+}
+
+Result<Stmt> Db::Prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) return Error(rc, "preparing a statement on");
+    it = cache_.emplace(sql, s).first;
+  }
+  return Stmt(it->second, false);
+}
+
+Result<Stmt> Db::PrepareOwned(const std::string& sql) {
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &s, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "preparing a statement on");
+  return Stmt(s, true);
+}
+
+}  // namespace trialcore::sqlite

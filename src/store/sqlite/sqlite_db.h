@@ -1,0 +1,90 @@
+// Thin RAII over the SQLite C API: a connection with a statement cache and
+// statements with typed binds. Private to store/sqlite.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace trialcore::sqlite {
+
+class Stmt {
+ public:
+  Stmt() = default;
+  explicit Stmt(sqlite3_stmt* s, bool owned) : s_(s), owned_(owned) {}
+  Stmt(Stmt&& o) noexcept : s_(o.s_), owned_(o.owned_) { o.s_ = nullptr; }
+  Stmt& operator=(Stmt&&) = delete;
+  ~Stmt();
+
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, std::string_view text) {
+    sqlite3_bind_text(s_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindBlob(int i, std::string_view bytes) {
+    sqlite3_bind_blob(s_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindNull(int i) {
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+
+  // True with a row, false when done; errors come back as Status.
+  Result<bool> Step();
+  Status Run();  // steps to completion, expecting no rows
+
+  int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::string_view Text(int col) const {
+    const char* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string_view();
+  }
+  std::string_view Blob(int col) const {
+    const char* p = static_cast<const char*>(sqlite3_column_blob(s_, col));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string_view();
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  bool owned_ = false;
+};
+
+class Db {
+ public:
+  Db() = default;
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // vfs may be empty for SQLite's default.
+  Status Open(const std::string& path, const std::string& vfs, bool create);
+  Status Exec(std::string_view sql);
+  // A cached statement, reset and with bindings cleared; valid until the next
+  // Prepare of the same SQL.
+  Result<Stmt> Prepare(const std::string& sql);
+  // A statement owned by the caller (for nested iteration).
+  Result<Stmt> PrepareOwned(const std::string& sql);
+  sqlite3* handle() { return db_; }
+  const std::string& path() const { return path_; }
+
+  Status Error(int rc, std::string_view what) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+};
+
+// Maps a SQLite result code to a canonical Status.
+Status SqliteStatus(int rc, std::string message);
+
+}  // namespace trialcore::sqlite

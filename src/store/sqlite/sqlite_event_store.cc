@@ -1,0 +1,895 @@
+// Invariants: events.seq is gap-free from 1; within a study, study_index is
+// gap-free from 0 and each event's prev_hash is the previous event's hash;
+// projection tables equal a replay of the log (RebuildProjections).
+#include "store/sqlite/sqlite_event_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/canonical.h"
+#include "core/merkle.h"
+#include "store/audit.h"
+#include "store/sqlite/env_vfs.h"
+#include "store/sqlite/sqlite_db.h"
+
+namespace trialcore {
+namespace {
+
+using sqlite::Db;
+using sqlite::Stmt;
+
+constexpr int kApplicationId = 0x54434431;  // "TCD1"
+constexpr std::string_view kNullBytes("\0", 1);
+constexpr size_t kReadChunk = 2048;
+
+const char* const kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events(
+  seq INTEGER PRIMARY KEY,
+  study TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  stream_version INTEGER NOT NULL,
+  study_index INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  time_us INTEGER NOT NULL,
+  actor_user TEXT NOT NULL,
+  actor_role TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL,
+  format_version INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events(study, stream, stream_version);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_study ON events(study, study_index);
+CREATE TABLE IF NOT EXISTS checkpoints(
+  study TEXT NOT NULL,
+  tree_size INTEGER NOT NULL,
+  root_hash BLOB NOT NULL,
+  time_us INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY(study, tree_size)) WITHOUT ROWID;
+)sql";
+
+// Projection tables: current state, rebuilt from the log by RebuildProjections.
+const char* const kProjectionSchema = R"sql(
+CREATE TABLE IF NOT EXISTS entity_values(
+  study TEXT NOT NULL, path TEXT NOT NULL, value BLOB NOT NULL, seq INTEGER NOT NULL,
+  PRIMARY KEY(study, path)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS streams(
+  study TEXT NOT NULL, stream TEXT NOT NULL, version INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+  PRIMARY KEY(study, stream)) WITHOUT ROWID;
+)sql";
+
+const char* const kEventColumns =
+    "seq, study, stream, stream_version, study_index, type, time_us, actor_user, actor_role, reason, payload, "
+    "prev_hash, hash, format_version";
+
+Hash HashFromBlob(std::string_view b) {
+  Hash h{};
+  if (b.size() == h.size()) std::memcpy(h.data(), b.data(), h.size());
+  return h;
+}
+
+// Fills every field but the payload, which the caller decodes if it needs it.
+void ReadEnvelope(const Stmt& s, Event* e) {
+  e->seq = static_cast<uint64_t>(s.Int(0));
+  e->study = s.Text(1);
+  e->stream = s.Text(2);
+  e->stream_version = static_cast<uint64_t>(s.Int(3));
+  e->study_index = static_cast<uint64_t>(s.Int(4));
+  e->type = s.Text(5);
+  e->time_us = s.Int(6);
+  e->actor.user = s.Text(7);
+  e->actor.role = s.Text(8);
+  e->reason = s.Text(9);
+  e->prev_hash = HashFromBlob(s.Blob(11));
+  e->hash = HashFromBlob(s.Blob(12));
+}
+
+Result<Event> EventFromRow(const Stmt& s) {
+  Event e;
+  ReadEnvelope(s, &e);
+  if (s.Int(13) != kEventFormatVersion) {
+    return Unimplemented("event " + std::to_string(e.seq) + " has format version " + std::to_string(s.Int(13)) +
+                         ", which this trialcore does not know");
+  }
+  auto payload = DecodeValue(s.Blob(10));
+  if (!payload.ok()) return payload.status().WithContext("payload of event " + std::to_string(e.seq));
+  e.payload = std::move(payload).value();
+  return e;
+}
+
+bool PathInStream(std::string_view path, std::string_view stream) {
+  return path == stream || (path.size() > stream.size() && path.substr(0, stream.size()) == stream &&
+                            path[stream.size()] == '/');
+}
+
+// Calls fn(path, value_bytes) for each entity the event's payload sets.
+Status ForEachSetEntry(std::string_view payload, const std::function<Status(std::string_view, std::string_view)>& fn) {
+  TC_ASSIGN_OR_RETURN(std::string_view set, FindMember(payload, "set"));
+  if (set.empty()) return Status::Ok();
+  if (static_cast<uint8_t>(set[0]) != 7) {
+    return InvalidArgument("payload member \"set\" must be an object of entity path to value");
+  }
+  return ForEachMember(set, fn);
+}
+
+struct Pending {
+  const AppendRequest* request = nullptr;
+  std::vector<std::string> payloads;  // canonical bytes, encoded by the caller's thread
+  Result<std::vector<Event>> result = Status(StatusCode::kInternal, "not committed");
+  bool done = false;
+  std::condition_variable cv;
+};
+
+// Per-transaction view of heads, rolled forward as batches apply.
+struct TxnState {
+  uint64_t next_seq = 1;
+  int64_t last_time_us = 0;
+  struct Head {
+    uint64_t size = 0;
+    Hash hash{};
+  };
+  std::unordered_map<std::string, Head> studies;
+  std::unordered_map<std::string, uint64_t> streams;  // study + '\0' + stream -> version
+};
+
+class SqliteEventStore;
+
+class SqliteSubscription final : public Subscription {
+ public:
+  SqliteSubscription(SqliteEventStore* store, uint64_t after_seq, std::function<void(const Event&)> handler);
+  ~SqliteSubscription() override;
+
+ private:
+  void Run();
+  SqliteEventStore* store_;
+  uint64_t cursor_;
+  std::function<void(const Event&)> handler_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+class SqliteEventStore final : public EventStore {
+ public:
+  SqliteEventStore(std::string path, SqliteStoreOptions options) : path_(std::move(path)), options_(options) {}
+
+  Status Open() {
+    std::string vfs;
+    exclusive_ = !options_.env->IsPosix();
+    if (exclusive_) vfs = RegisterEnvVfs(options_.env);
+    if (!options_.create_if_missing && !options_.env->FileExists(path_)) {
+      return NotFound("database " + path_ + " does not exist");
+    }
+    TC_RETURN_IF_ERROR(OpenConnection(&write_db_, vfs));
+    TC_RETURN_IF_ERROR(InitSchema());
+    if (!exclusive_) {
+      read_db_ = std::make_unique<Db>();
+      TC_RETURN_IF_ERROR(OpenConnection(read_db_.get(), vfs));
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<Event>> Append(const AppendRequest& request) override {
+    auto pending = std::make_unique<Pending>();
+    TC_RETURN_IF_ERROR(Prepare(request, pending.get()));
+    Pending* w = pending.get();
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(w);
+    while (!w->done && queue_.front() != w) w->cv.wait(lock);
+    if (w->done) return std::move(w->result);
+
+    // This writer leads: it commits every queued batch in one transaction.
+    std::vector<Pending*> group;
+    size_t events = 0;
+    for (Pending* p : queue_) {
+      if (!group.empty() && events + p->request->events.size() > options_.max_group_events) break;
+      group.push_back(p);
+      events += p->request->events.size();
+    }
+    lock.unlock();
+    CommitGroup(group);
+    lock.lock();
+    for (size_t i = 0; i < group.size(); ++i) {
+      Pending* p = queue_.front();
+      queue_.pop_front();
+      p->done = true;
+      if (p != w) p->cv.notify_one();
+    }
+    if (!queue_.empty()) queue_.front()->cv.notify_one();
+    return std::move(w->result);
+  }
+
+  Status ForEachEvent(const EventFilter& filter, const std::function<Status(const Event&)>& fn) override {
+    if (filter.stream && !filter.study) return InvalidArgument("a stream filter needs a study");
+    std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE seq > ?1";
+    if (filter.study) sql += " AND study = ?2";
+    if (filter.stream) sql += " AND stream = ?3";
+    if (filter.until_time_us) sql += " AND time_us <= ?4";
+    sql += " ORDER BY seq LIMIT " + std::to_string(kReadChunk);
+    uint64_t cursor = filter.after_seq;
+    while (true) {
+      std::vector<Event> chunk;
+      TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
+        TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
+        s.Bind(1, static_cast<int64_t>(cursor));
+        if (filter.study) s.Bind(2, *filter.study);
+        if (filter.stream) s.Bind(3, *filter.stream);
+        if (filter.until_time_us) s.Bind(4, *filter.until_time_us);
+        while (true) {
+          TC_ASSIGN_OR_RETURN(bool row, s.Step());
+          if (!row) break;
+          TC_ASSIGN_OR_RETURN(Event e, EventFromRow(s));
+          chunk.push_back(std::move(e));
+        }
+        return Status::Ok();
+      }));
+      // The callback runs without locks held, so it may call the store.
+      for (const Event& e : chunk) TC_RETURN_IF_ERROR(fn(e));
+      if (chunk.size() < kReadChunk) return Status::Ok();
+      cursor = chunk.back().seq;
+    }
+  }
+
+  Status ForEachStoredRecord(const std::string& study, const std::function<Status(const StoredRecord&)>& fn) override {
+    const std::string sql = std::string("SELECT ") + kEventColumns +
+                            " FROM events WHERE study = ?1 AND study_index >= ?2 ORDER BY study_index LIMIT " +
+                            std::to_string(kReadChunk * 8);
+    int64_t next_index = 0;
+    std::vector<StoredRecord> chunk;
+    while (true) {
+      chunk.clear();
+      TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
+        TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
+        s.Bind(1, study).Bind(2, next_index);
+        Event e;
+        while (true) {
+          TC_ASSIGN_OR_RETURN(bool row, s.Step());
+          if (!row) break;
+          ReadEnvelope(s, &e);
+          StoredRecord r;
+          r.seq = e.seq;
+          r.study_index = e.study_index;
+          r.format_version = s.Int(13);
+          EncodeEventRecord(e, s.Blob(10), &r.record);
+          r.prev_hash = s.Blob(11);
+          r.hash = s.Blob(12);
+          chunk.push_back(std::move(r));
+        }
+        return Status::Ok();
+      }));
+      for (const StoredRecord& r : chunk) TC_RETURN_IF_ERROR(fn(r));
+      if (chunk.size() < kReadChunk * 8) return Status::Ok();
+      next_index = static_cast<int64_t>(chunk.back().study_index) + 1;
+    }
+  }
+
+  Result<std::vector<StudyHead>> Heads() override {
+    std::vector<StudyHead> heads;
+    TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
+                                      "SELECT e.study, e.study_index, e.hash, e.seq FROM events e JOIN "
+                                      "(SELECT study, max(study_index) AS last FROM events GROUP BY study) h "
+                                      "ON e.study = h.study AND e.study_index = h.last ORDER BY e.study"));
+      while (true) {
+        TC_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        StudyHead h;
+        h.study = s.Text(0);
+        h.size = static_cast<uint64_t>(s.Int(1)) + 1;
+        h.head_hash = HashFromBlob(s.Blob(2));
+        h.last_seq = static_cast<uint64_t>(s.Int(3));
+        heads.push_back(std::move(h));
+      }
+      return Status::Ok();
+    }));
+    return heads;
+  }
+
+  Result<uint64_t> LastSeq() override {
+    uint64_t last = 0;
+    TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT coalesce(max(seq), 0) FROM events"));
+      TC_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (row) last = static_cast<uint64_t>(s.Int(0));
+      return Status::Ok();
+    }));
+    return last;
+  }
+
+  std::unique_ptr<Subscription> Subscribe(uint64_t after_seq, std::function<void(const Event&)> handler) override {
+    return std::make_unique<SqliteSubscription>(this, after_seq, std::move(handler));
+  }
+
+  // Blocks until an event after seq may have been committed, or timeout.
+  void WaitForCommitAfter(uint64_t seq, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(notify_mu_);
+    notify_cv_.wait_for(lock, timeout, [&] { return committed_seq_ > seq || closing_; });
+  }
+  bool closing() {
+    std::lock_guard lock(notify_mu_);
+    return closing_;
+  }
+
+  Result<std::optional<EntityValue>> ReadEntity(const std::string& study, const std::string& path) override {
+    std::optional<EntityValue> out;
+    TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
+                                      "SELECT v.value, v.seq, e.time_us, e.actor_user, e.actor_role FROM "
+                                      "entity_values v JOIN events e ON e.seq = v.seq WHERE v.study = ?1 AND v.path = ?2"));
+      s.Bind(1, study).Bind(2, path);
+      TC_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return Status::Ok();
+      TC_ASSIGN_OR_RETURN(Value v, DecodeValue(s.Blob(0)));
+      out = EntityValue{path, std::move(v), static_cast<uint64_t>(s.Int(1)), s.Int(2),
+                        Actor{std::string(s.Text(3)), std::string(s.Text(4))}};
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Result<std::vector<EntityValue>> ReadStreamAsOf(const std::string& study, const std::string& stream,
+                                                  std::optional<int64_t> as_of_us) override {
+    EventFilter f;
+    f.study = study;
+    f.stream = stream;
+    f.until_time_us = as_of_us;
+    std::map<std::string, EntityValue> state;
+    TC_RETURN_IF_ERROR(ForEachEvent(f, [&](const Event& e) -> Status {
+      const Value* set = e.payload.Find("set");
+      if (!set || !set->is_object()) return Status::Ok();
+      for (const auto& [path, v] : set->as_object()) state[path] = EntityValue{path, v, e.seq, e.time_us, e.actor};
+      return Status::Ok();
+    }));
+    std::vector<EntityValue> out;
+    for (auto& [path, v] : state) out.push_back(std::move(v));
+    return out;
+  }
+
+  Result<uint64_t> RebuildProjections() override {
+    std::lock_guard lock(write_mu_);
+    TC_RETURN_IF_ERROR(CheckWritable());
+    TC_RETURN_IF_ERROR(write_db_.Exec("BEGIN IMMEDIATE"));
+    auto result = RebuildLocked();
+    if (!result.ok()) {
+      (void)write_db_.Exec("ROLLBACK");
+      return result.status();
+    }
+    Status commit = write_db_.Exec("COMMIT");
+    if (!commit.ok()) {
+      (void)write_db_.Exec("ROLLBACK");
+      return commit.WithContext("committing the rebuilt projections");
+    }
+    return result;
+  }
+
+  Result<std::string> DumpProjections() override {
+    std::string out;
+    TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
+      {
+        TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT study, path, value, seq FROM entity_values ORDER BY study, path"));
+        while (true) {
+          TC_ASSIGN_OR_RETURN(bool row, s.Step());
+          if (!row) break;
+          out += "entity_values|" + std::string(s.Text(0)) + "|" + std::string(s.Text(1)) + "|" +
+                 ToHex(s.Blob(2)) + "|" + std::to_string(s.Int(3)) + "\n";
+        }
+      }
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT study, stream, version, last_seq FROM streams ORDER BY study, stream"));
+      while (true) {
+        TC_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        out += "streams|" + std::string(s.Text(0)) + "|" + std::string(s.Text(1)) + "|" + std::to_string(s.Int(2)) +
+               "|" + std::to_string(s.Int(3)) + "\n";
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Result<Checkpoint> CreateCheckpoint(const std::string& study, const SigningKey& key) override {
+    TC_RETURN_IF_ERROR(ValidateStudyId(study));
+    // Never sign a log that does not verify: that would launder tampering.
+    TC_ASSIGN_OR_RETURN(StudyVerification v, VerifyStudy(*this, study, {}, std::nullopt));
+    if (v.problem) {
+      return DataLoss("refusing to sign a checkpoint of " + study + ": event " + std::to_string(v.problem->seq) +
+                      " (position " + std::to_string(v.problem->study_index) + "): " + v.problem->what);
+    }
+    if (v.events == 0) return NotFound("study " + study + " has no events to checkpoint");
+    Checkpoint c = SignCheckpoint(key, study, v.events, v.root, options_.env->NowMicros());
+    std::lock_guard lock(write_mu_);
+    TC_RETURN_IF_ERROR(CheckWritable());
+    TC_ASSIGN_OR_RETURN(Stmt s, write_db_.Prepare(
+                                    "INSERT OR REPLACE INTO checkpoints(study, tree_size, root_hash, time_us, "
+                                    "public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    s.Bind(1, c.study).Bind(2, static_cast<int64_t>(c.tree_size)).BindBlob(3, AsBytes(c.root_hash));
+    s.Bind(4, c.time_us).BindBlob(5, c.public_key).BindBlob(6, c.signature);
+    TC_RETURN_IF_ERROR(s.Run().WithContext("storing the checkpoint"));
+    return c;
+  }
+
+  Result<std::vector<Checkpoint>> Checkpoints(const std::string& study) override {
+    std::vector<Checkpoint> out;
+    TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
+                                      "SELECT study, tree_size, root_hash, time_us, public_key, signature FROM "
+                                      "checkpoints WHERE study = ?1 ORDER BY tree_size"));
+      s.Bind(1, study);
+      while (true) {
+        TC_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        Checkpoint c;
+        c.study = s.Text(0);
+        c.tree_size = static_cast<uint64_t>(s.Int(1));
+        c.root_hash = HashFromBlob(s.Blob(2));
+        c.time_us = s.Int(3);
+        c.public_key = s.Blob(4);
+        c.signature = s.Blob(5);
+        out.push_back(std::move(c));
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Result<InclusionProof> ProveInclusion(uint64_t seq) override {
+    TC_ASSIGN_OR_RETURN(Event e, ReadEvent(seq));
+    TC_ASSIGN_OR_RETURN(auto checkpoints, Checkpoints(e.study));
+    if (checkpoints.empty() || checkpoints.back().tree_size <= e.study_index) {
+      return FailedPrecondition("no checkpoint of " + e.study + " covers event " + std::to_string(seq) +
+                                " yet; run `trialcore audit checkpoint` first");
+    }
+    InclusionProof proof;
+    proof.checkpoint = checkpoints.back();
+    TC_ASSIGN_OR_RETURN(auto leaves, LeafHashes(e.study, proof.checkpoint.tree_size));
+    proof.path = MerkleInclusionProof(leaves, e.study_index);
+    TC_ASSIGN_OR_RETURN(proof.record, EncodeEventRecord(e));
+    proof.event = std::move(e);
+    return proof;
+  }
+
+  Result<ConsistencyProof> ProveConsistency(const std::string& study, uint64_t from_size, uint64_t to_size) override {
+    TC_ASSIGN_OR_RETURN(auto checkpoints, Checkpoints(study));
+    auto find = [&](uint64_t size) -> Result<Checkpoint> {
+      for (const auto& c : checkpoints) {
+        if (c.tree_size == size) return c;
+      }
+      return NotFound("study " + study + " has no checkpoint at tree size " + std::to_string(size));
+    };
+    if (from_size == 0 || from_size > to_size) {
+      return InvalidArgument("a consistency proof needs 0 < from size <= to size, got " + std::to_string(from_size) +
+                             " and " + std::to_string(to_size));
+    }
+    ConsistencyProof proof;
+    TC_ASSIGN_OR_RETURN(proof.from, find(from_size));
+    TC_ASSIGN_OR_RETURN(proof.to, find(to_size));
+    TC_ASSIGN_OR_RETURN(auto leaves, LeafHashes(study, to_size));
+    proof.path = MerkleConsistencyProof(leaves, from_size);
+    return proof;
+  }
+
+  ~SqliteEventStore() override {
+    std::lock_guard lock(notify_mu_);
+    closing_ = true;
+    notify_cv_.notify_all();
+  }
+
+ private:
+  Status OpenConnection(Db* db, const std::string& vfs) {
+    TC_RETURN_IF_ERROR(db->Open(path_, vfs, options_.create_if_missing));
+    sqlite3_busy_timeout(db->handle(), options_.busy_timeout_ms);
+    if (exclusive_) TC_RETURN_IF_ERROR(db->Exec("PRAGMA locking_mode=EXCLUSIVE"));
+    // Reading the header is the first touch of the file: a non-database fails here.
+    Status s = db->Exec("PRAGMA journal_mode=WAL");
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kDataLoss) return InvalidArgument(path_ + " is not a trialcore database (not SQLite)");
+      return s;
+    }
+    TC_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL"));
+    return Status::Ok();
+  }
+
+  Status InitSchema() {
+    TC_ASSIGN_OR_RETURN(Stmt app, write_db_.Prepare("PRAGMA application_id"));
+    TC_ASSIGN_OR_RETURN(bool row, app.Step());
+    int64_t app_id = row ? app.Int(0) : 0;
+    TC_ASSIGN_OR_RETURN(Stmt count, write_db_.Prepare("SELECT count(*) FROM sqlite_master"));
+    TC_ASSIGN_OR_RETURN(row, count.Step());
+    int64_t objects = row ? count.Int(0) : 0;
+    if (app_id != kApplicationId) {
+      if (objects > 0) return InvalidArgument(path_ + " is a SQLite database but not a trialcore one");
+      TC_RETURN_IF_ERROR(write_db_.Exec("BEGIN IMMEDIATE"));
+      Status s = write_db_.Exec(std::string(kSchema) + kProjectionSchema +
+                                "INSERT INTO meta VALUES('format_version', '" + std::to_string(kDatabaseFormatVersion) +
+                                "');PRAGMA application_id=" + std::to_string(kApplicationId) + ";");
+      if (!s.ok()) {
+        (void)write_db_.Exec("ROLLBACK");
+        return s.WithContext("creating " + path_);
+      }
+      return write_db_.Exec("COMMIT");
+    }
+    TC_ASSIGN_OR_RETURN(Stmt v, write_db_.Prepare("SELECT value FROM meta WHERE key = 'format_version'"));
+    TC_ASSIGN_OR_RETURN(row, v.Step());
+    if (!row) return DataLoss(path_ + " has no format version in its meta table");
+    std::string version(v.Text(0));
+    if (version != std::to_string(kDatabaseFormatVersion)) {
+      return Unimplemented("database " + path_ + " has format version " + version + "; this trialcore reads version " +
+                           std::to_string(kDatabaseFormatVersion) + " only");
+    }
+    // Projection tables may have been dropped by an interrupted rebuild of an
+    // older build; recreate them empty rather than fail.
+    return write_db_.Exec(kProjectionSchema);
+  }
+
+  Status WithReader(const std::function<Status(Db&)>& fn) {
+    if (read_db_) {
+      std::lock_guard lock(read_mu_);
+      return fn(*read_db_);
+    }
+    std::lock_guard lock(write_mu_);
+    return fn(write_db_);
+  }
+
+  Status CheckWritable() const {
+    if (!fatal_.ok()) {
+      return FailedPrecondition("the store refuses writes after an I/O error on commit (" + fatal_.message() +
+                                "); reopen it to recover to what is durable");
+    }
+    return Status::Ok();
+  }
+
+  // Checks everything that does not depend on stored state, in the caller's
+  // thread, and encodes payloads there so the leader only writes.
+  Status Prepare(const AppendRequest& req, Pending* p) {
+    TC_RETURN_IF_ERROR(ValidateStudyId(req.study));
+    if (req.events.empty()) return InvalidArgument("an append needs at least one event");
+    for (const auto& [stream, version] : req.expected_versions) {
+      TC_RETURN_IF_ERROR(ValidateStream(stream));
+      if (version < kAnyVersion) return InvalidArgument("expected version of " + stream + " is negative");
+    }
+    p->request = &req;
+    p->payloads.reserve(req.events.size());
+    for (size_t i = 0; i < req.events.size(); ++i) {
+      const EventDraft& d = req.events[i];
+      Status s = ValidateDraft(d);
+      if (s.ok()) {
+        std::string bytes;
+        s = EncodeValue(d.payload, &bytes);
+        if (s.ok()) {
+          s = ForEachSetEntry(bytes, [&](std::string_view path, std::string_view) -> Status {
+            if (!PathInStream(path, d.stream)) {
+              return InvalidArgument("entity path \"" + std::string(path) + "\" is not inside stream \"" + d.stream +
+                                     "\"");
+            }
+            return Status::Ok();
+          });
+        }
+        p->payloads.push_back(std::move(bytes));
+      }
+      if (!s.ok()) return s.WithContext("event " + std::to_string(i + 1) + " of " + std::to_string(req.events.size()));
+    }
+    return Status::Ok();
+  }
+
+  void CommitGroup(const std::vector<Pending*>& group) {
+    std::lock_guard lock(write_mu_);
+    auto fail_all = [&](const Status& s) {
+      for (Pending* p : group) p->result = s;
+    };
+    if (Status s = CheckWritable(); !s.ok()) return fail_all(s);
+    if (Status s = write_db_.Exec("BEGIN IMMEDIATE"); !s.ok()) return fail_all(s.WithContext("starting a transaction"));
+    TxnState state;
+    if (Status s = LoadTxnState(&state); !s.ok()) {
+      (void)write_db_.Exec("ROLLBACK");
+      return fail_all(s);
+    }
+    int64_t now = options_.env->NowMicros();
+    state.last_time_us = std::max(state.last_time_us, now);
+    bool any = false;
+    for (Pending* p : group) {
+      TxnState local = state;
+      std::vector<Event> events;
+      Status s = write_db_.Exec("SAVEPOINT batch");
+      if (s.ok()) s = ApplyBatch(*p, &local, &events);
+      if (s.ok()) {
+        s = write_db_.Exec("RELEASE batch");
+      } else {
+        (void)write_db_.Exec("ROLLBACK TO batch");
+        (void)write_db_.Exec("RELEASE batch");
+      }
+      if (s.ok()) {
+        state = std::move(local);
+        p->result = std::move(events);
+        any = true;
+      } else {
+        p->result = s;
+      }
+    }
+    if (!any) {
+      (void)write_db_.Exec("ROLLBACK");
+      return;
+    }
+    Status commit = write_db_.Exec("COMMIT");
+    if (!commit.ok()) {
+      (void)write_db_.Exec("ROLLBACK");
+      // After a failed commit the disk holds an unknown state (the fsync
+      // problem): stop writing until reopened, as PostgreSQL does.
+      if (commit.code() == StatusCode::kIoError || commit.code() == StatusCode::kDataLoss) fatal_ = commit;
+      for (Pending* p : group) {
+        if (p->result.ok()) p->result = commit.WithContext("committing");
+      }
+      return;
+    }
+    std::lock_guard nlock(notify_mu_);
+    committed_seq_ = state.next_seq - 1;
+    notify_cv_.notify_all();
+  }
+
+  Status LoadTxnState(TxnState* state) {
+    TC_ASSIGN_OR_RETURN(Stmt s, write_db_.Prepare("SELECT seq, time_us FROM events ORDER BY seq DESC LIMIT 1"));
+    TC_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row) {
+      state->next_seq = static_cast<uint64_t>(s.Int(0)) + 1;
+      state->last_time_us = s.Int(1);
+    }
+    return Status::Ok();
+  }
+
+  Result<TxnState::Head*> StudyHeadOf(TxnState* state, const std::string& study) {
+    auto it = state->studies.find(study);
+    if (it != state->studies.end()) return &it->second;
+    TxnState::Head head;
+    TC_ASSIGN_OR_RETURN(Stmt s, write_db_.Prepare(
+                                    "SELECT study_index, hash FROM events WHERE study = ?1 "
+                                    "ORDER BY study_index DESC LIMIT 1"));
+    s.Bind(1, study);
+    TC_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row) {
+      head.size = static_cast<uint64_t>(s.Int(0)) + 1;
+      head.hash = HashFromBlob(s.Blob(1));
+    }
+    return &state->studies.emplace(study, head).first->second;
+  }
+
+  Result<uint64_t*> StreamVersionOf(TxnState* state, const std::string& study, const std::string& stream) {
+    std::string key = study + '\0' + stream;
+    auto it = state->streams.find(key);
+    if (it != state->streams.end()) return &it->second;
+    TC_ASSIGN_OR_RETURN(Stmt s, write_db_.Prepare(
+                                    "SELECT coalesce(max(stream_version), 0) FROM events "
+                                    "WHERE study = ?1 AND stream = ?2"));
+    s.Bind(1, study).Bind(2, stream);
+    TC_ASSIGN_OR_RETURN(bool row, s.Step());
+    uint64_t version = row ? static_cast<uint64_t>(s.Int(0)) : 0;
+    return &state->streams.emplace(std::move(key), version).first->second;
+  }
+
+  Status ApplyBatch(const Pending& p, TxnState* state, std::vector<Event>* out) {
+    const AppendRequest& req = *p.request;
+    for (const auto& [stream, expected] : req.expected_versions) {
+      TC_ASSIGN_OR_RETURN(uint64_t* current, StreamVersionOf(state, req.study, stream));
+      if (expected != kAnyVersion && static_cast<uint64_t>(expected) != *current) {
+        return Aborted("stream " + stream + " of " + req.study + " is at version " + std::to_string(*current) +
+                       ", not the expected " + std::to_string(expected) + "; someone else changed it first");
+      }
+    }
+    TC_ASSIGN_OR_RETURN(TxnState::Head * head, StudyHeadOf(state, req.study));
+    TC_ASSIGN_OR_RETURN(Stmt insert, write_db_.Prepare(
+                                         "INSERT INTO events(seq, study, stream, stream_version, study_index, type, "
+                                         "time_us, actor_user, actor_role, reason, payload, prev_hash, hash, "
+                                         "format_version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"));
+    std::string record;
+    for (size_t i = 0; i < req.events.size(); ++i) {
+      const EventDraft& d = req.events[i];
+      TC_ASSIGN_OR_RETURN(uint64_t* version, StreamVersionOf(state, req.study, d.stream));
+      Event e;
+      e.seq = state->next_seq++;
+      e.study = req.study;
+      e.stream = d.stream;
+      e.stream_version = ++*version;
+      e.study_index = head->size;
+      e.type = d.type;
+      e.time_us = state->last_time_us;
+      e.actor = d.actor;
+      e.reason = d.reason;
+      e.prev_hash = head->hash;
+      record.clear();
+      EncodeEventRecord(e, p.payloads[i], &record);
+      e.hash = ChainHash(e.prev_hash, record);
+      insert.Bind(1, static_cast<int64_t>(e.seq)).Bind(2, e.study).Bind(3, e.stream);
+      insert.Bind(4, static_cast<int64_t>(e.stream_version)).Bind(5, static_cast<int64_t>(e.study_index));
+      insert.Bind(6, e.type).Bind(7, e.time_us).Bind(8, e.actor.user).Bind(9, e.actor.role).Bind(10, e.reason);
+      insert.BindBlob(11, p.payloads[i]).BindBlob(12, AsBytes(e.prev_hash)).BindBlob(13, AsBytes(e.hash));
+      insert.Bind(14, kEventFormatVersion);
+      TC_RETURN_IF_ERROR(insert.Run().WithContext("appending event " + std::to_string(e.seq)));
+      TC_RETURN_IF_ERROR(ApplyProjections(e, p.payloads[i], /*check_reason=*/true));
+      head->size++;
+      head->hash = e.hash;
+      e.payload = d.payload;
+      out->push_back(std::move(e));
+    }
+    return Status::Ok();
+  }
+
+  // The live projection: entity_values and streams, in the append's transaction.
+  Status ApplyProjections(const Event& e, std::string_view payload, bool check_reason) {
+    TC_RETURN_IF_ERROR(ForEachSetEntry(payload, [&](std::string_view path, std::string_view value) -> Status {
+      if (check_reason) {
+        TC_ASSIGN_OR_RETURN(Stmt cur, write_db_.Prepare("SELECT value FROM entity_values WHERE study = ?1 AND path = ?2"));
+        cur.Bind(1, e.study).Bind(2, path);
+        TC_ASSIGN_OR_RETURN(bool row, cur.Step());
+        if (row && cur.Blob(0) != kNullBytes && cur.Blob(0) != value && e.reason.empty()) {
+          return FailedPrecondition("a reason for change is required: " + std::string(path) +
+                                    " already has a value (event " + e.type + ")");
+        }
+      }
+      TC_ASSIGN_OR_RETURN(Stmt up, write_db_.Prepare(
+                                       "INSERT INTO entity_values(study, path, value, seq) VALUES (?1, ?2, ?3, ?4) "
+                                       "ON CONFLICT(study, path) DO UPDATE SET value = excluded.value, seq = excluded.seq"));
+      up.Bind(1, e.study).Bind(2, path).BindBlob(3, value).Bind(4, static_cast<int64_t>(e.seq));
+      return up.Run();
+    }));
+    TC_ASSIGN_OR_RETURN(Stmt st, write_db_.Prepare(
+                                     "INSERT INTO streams(study, stream, version, last_seq) VALUES (?1, ?2, ?3, ?4) "
+                                     "ON CONFLICT(study, stream) DO UPDATE SET version = excluded.version, "
+                                     "last_seq = excluded.last_seq"));
+    st.Bind(1, e.study).Bind(2, e.stream).Bind(3, static_cast<int64_t>(e.stream_version));
+    st.Bind(4, static_cast<int64_t>(e.seq));
+    return st.Run();
+  }
+
+  // Replays the log into memory, then writes each table in key order. The
+  // rows equal those ApplyProjections leaves: last write wins per key.
+  Result<uint64_t> RebuildLocked() {
+    TC_RETURN_IF_ERROR(write_db_.Exec("DELETE FROM entity_values; DELETE FROM streams;"));
+    struct ValueRow {
+      std::string value;
+      uint64_t seq;
+    };
+    struct StreamRow {
+      uint64_t version;
+      uint64_t seq;
+    };
+    std::unordered_map<std::string, ValueRow> values;  // study '\0' path
+    std::unordered_map<std::string, StreamRow> streams;
+    uint64_t replayed = 0;
+    {
+      TC_ASSIGN_OR_RETURN(Stmt s, write_db_.PrepareOwned(
+                                      "SELECT seq, study, stream, stream_version, payload FROM events ORDER BY seq"));
+      std::string key;
+      while (true) {
+        TC_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        uint64_t seq = static_cast<uint64_t>(s.Int(0));
+        std::string_view study = s.Text(1);
+        key.assign(study);
+        key.push_back('\0');
+        TC_RETURN_IF_ERROR(ForEachSetEntry(s.Blob(4), [&](std::string_view path, std::string_view value) -> Status {
+          key.resize(study.size() + 1);
+          key.append(path);
+          auto& slot = values[key];
+          slot.value.assign(value);
+          slot.seq = seq;
+          return Status::Ok();
+        }).WithContext("replaying event " + std::to_string(seq)));
+        key.resize(study.size() + 1);
+        key.append(s.Text(2));
+        streams[key] = StreamRow{static_cast<uint64_t>(s.Int(3)), seq};
+        ++replayed;
+      }
+    }
+    auto sorted_keys = [](const auto& map) {
+      std::vector<const std::string*> keys;
+      keys.reserve(map.size());
+      for (const auto& kv : map) keys.push_back(&kv.first);
+      std::sort(keys.begin(), keys.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+      return keys;
+    };
+    {
+      TC_ASSIGN_OR_RETURN(Stmt ins, write_db_.PrepareOwned("INSERT INTO entity_values VALUES (?1, ?2, ?3, ?4)"));
+      for (const std::string* k : sorted_keys(values)) {
+        size_t nul = k->find('\0');
+        const ValueRow& r = values[*k];
+        ins.Bind(1, std::string_view(*k).substr(0, nul)).Bind(2, std::string_view(*k).substr(nul + 1));
+        ins.BindBlob(3, r.value).Bind(4, static_cast<int64_t>(r.seq));
+        TC_RETURN_IF_ERROR(ins.Run());
+        }
+    }
+    {
+      TC_ASSIGN_OR_RETURN(Stmt ins, write_db_.PrepareOwned("INSERT INTO streams VALUES (?1, ?2, ?3, ?4)"));
+      for (const std::string* k : sorted_keys(streams)) {
+        size_t nul = k->find('\0');
+        const StreamRow& r = streams[*k];
+        ins.Bind(1, std::string_view(*k).substr(0, nul)).Bind(2, std::string_view(*k).substr(nul + 1));
+        ins.Bind(3, static_cast<int64_t>(r.version)).Bind(4, static_cast<int64_t>(r.seq));
+        TC_RETURN_IF_ERROR(ins.Run());
+      }
+    }
+    return replayed;
+  }
+
+  Result<std::vector<Hash>> LeafHashes(const std::string& study, uint64_t size) {
+    std::vector<Hash> leaves;
+    leaves.reserve(size);
+    TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
+                                      "SELECT hash FROM events WHERE study = ?1 AND study_index < ?2 "
+                                      "ORDER BY study_index"));
+      s.Bind(1, study).Bind(2, static_cast<int64_t>(size));
+      while (true) {
+        TC_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        leaves.push_back(MerkleLeafHash(s.Blob(0)));
+      }
+      return Status::Ok();
+    }));
+    if (leaves.size() != size) {
+      return DataLoss("study " + study + " has " + std::to_string(leaves.size()) + " events but a checkpoint at " +
+                      std::to_string(size));
+    }
+    return leaves;
+  }
+
+  const std::string path_;
+  const SqliteStoreOptions options_;
+  bool exclusive_ = false;
+
+  std::mutex write_mu_;  // guards write_db_ (and reads when there is no read_db_)
+  Db write_db_;
+  Status fatal_;
+  std::mutex read_mu_;
+  std::unique_ptr<Db> read_db_;
+
+  std::mutex queue_mu_;
+  std::deque<Pending*> queue_;
+
+  std::mutex notify_mu_;
+  std::condition_variable notify_cv_;
+  uint64_t committed_seq_ = 0;
+  bool closing_ = false;
+};
+
+SqliteSubscription::SqliteSubscription(SqliteEventStore* store, uint64_t after_seq,
+                                       std::function<void(const Event&)> handler)
+    : store_(store), cursor_(after_seq), handler_(std::move(handler)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+SqliteSubscription::~SqliteSubscription() {
+  stop_ = true;
+  thread_.join();
+}
+
+void SqliteSubscription::Run() {
+  while (!stop_ && !store_->closing()) {
+    EventFilter f;
+    f.after_seq = cursor_;
+    bool got_any = false;
+    (void)store_->ForEachEvent(f, [&](const Event& e) -> Status {
+      if (stop_) return Aborted("stopped");
+      handler_(e);
+      cursor_ = e.seq;
+      got_any = true;
+      return Status::Ok();
+    });
+    // Other processes' commits are not signalled here, so wake up regularly.
+    if (!got_any) store_->WaitForCommitAfter(cursor_, std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EventStore>> OpenSqliteEventStore(const std::string& path, const SqliteStoreOptions& options) {
+  auto store = std::make_unique<SqliteEventStore>(path, options);
+  TC_RETURN_IF_ERROR(store->Open());
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+}  // namespace trialcore
