@@ -1,0 +1,64 @@
+// The trialcore subcommands as plain functions: main.cc parses arguments and
+// calls these; each returns a Status that exit_codes.h maps to an exit code.
+// Output goes to the given streams so tests can read it.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/status.h"
+
+namespace trialcore::cli {
+
+struct Context {
+  Env* env;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// Where the signing key lives unless --key says otherwise.
+std::string DefaultKeyPath(Env* env);
+
+struct VerifyArgs {
+  std::string db;
+  std::optional<std::string> study;              // all studies when empty
+  std::vector<std::string> checkpoint_files;     // checkpoints kept elsewhere
+  std::optional<std::string> public_key_file;    // trust only this key
+};
+// DataLoss when anything does not verify (after printing what and where).
+Status AuditVerify(const VerifyArgs& args, Context& ctx);
+
+struct AuditLogArgs {
+  std::string db;
+  std::optional<std::string> study;
+  std::optional<std::string> subject;
+  std::optional<std::string> path;
+  std::optional<std::string> user;
+  std::optional<std::string> from;  // UTC date or time
+  std::optional<std::string> to;
+  std::string format = "csv";       // csv | json
+  std::optional<std::string> out;   // file; stdout when empty
+};
+Status AuditLog(const AuditLogArgs& args, Context& ctx);
+
+Status AuditCheckpoint(const std::string& db, const std::optional<std::string>& study, const std::string& key_path,
+                       const std::optional<std::string>& out, Context& ctx);
+Status AuditProveInclusion(const std::string& db, uint64_t seq, const std::optional<std::string>& out, Context& ctx);
+Status AuditProveConsistency(const std::string& db, const std::optional<std::string>& study, uint64_t from_size,
+                             std::optional<uint64_t> to_size, const std::optional<std::string>& out, Context& ctx);
+// Needs nothing but the proof file and the public key: works offline.
+Status AuditVerifyProof(const std::string& proof_file, const std::string& public_key_file, Context& ctx);
+Status AuditPublicKey(const std::string& key_path, const std::optional<std::string>& out, Context& ctx);
+
+Status DbInfo(const std::string& db, Context& ctx);
+Status DbRebuild(const std::string& db, Context& ctx);
+
+// Creates the demo study's database if there is none, checkpoints it and
+// prints its audit summary.
+Status Demo(const std::string& db, const std::string& key_path, Context& ctx);
+
+}  // namespace trialcore::cli

@@ -1,0 +1,152 @@
+// The trialcore command: parses arguments and calls the functions of
+// commands.h; exit codes come from exit_codes.h.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+
+namespace trialcore::cli {
+namespace {
+
+std::string DefaultDb() {
+  if (const char* db = std::getenv("TRIALCORE_DB"); db && *db) return db;
+  return "trialcore.db";
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app{"trialcore: a clinical trial's data, end to end, on one verifiable audit trail"};
+  app.set_version_flag("--version", std::string("trialcore ") + TRIALCORE_VERSION);
+  app.footer(std::string("\n") + ExitCodeHelp() +
+             "\nEnvironment: TRIALCORE_DB (default database), TRIALCORE_KEY (default signing key path)");
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::simple);
+
+  Context ctx{Env::Default(), std::cout, std::cerr};
+  Status status;
+  std::string db = DefaultDb();
+  std::string key = DefaultKeyPath(ctx.env);
+  auto add_db = [&](CLI::App* cmd) {
+    cmd->add_option("--db", db, "SQLite database file (default $TRIALCORE_DB or trialcore.db)");
+  };
+  auto add_key = [&](CLI::App* cmd) {
+    cmd->add_option("--key", key, "Ed25519 signing key (PEM), created with mode 0600 on first use "
+                                  "(default $TRIALCORE_KEY or ~/.trialcore/signing-key.pem)");
+  };
+
+  // demo
+  auto* demo = app.add_subcommand("demo", "Create the demo study (CDISCPILOT01) if missing and print its audit summary");
+  add_db(demo);
+  add_key(demo);
+  demo->callback([&] { status = Demo(db, key, ctx); });
+
+  // audit
+  auto* audit = app.add_subcommand("audit", "Verify, read, sign and prove the audit trail");
+  audit->require_subcommand(1);
+
+  VerifyArgs verify_args;
+  auto* verify = audit->add_subcommand("verify", "Recompute every hash and check every checkpoint; "
+                                                 "exit 1 naming the first bad event");
+  add_db(verify);
+  verify->add_option("--study", verify_args.study, "Only this study (default: all)");
+  verify->add_option("--checkpoint", verify_args.checkpoint_files,
+                     "A checkpoint file kept elsewhere (from `audit checkpoint --out`); repeatable");
+  verify->add_option("--public-key", verify_args.public_key_file,
+                     "Trust only checkpoints signed by this public key (PEM)");
+  verify->callback([&] {
+    verify_args.db = db;
+    status = AuditVerify(verify_args, ctx);
+  });
+
+  AuditLogArgs log_args;
+  auto* log = audit->add_subcommand("log", "List who changed what, when, old and new value, and why");
+  add_db(log);
+  log->add_option("--study", log_args.study, "Study (default: the only one)");
+  log->add_option("--subject", log_args.subject, "Only this subject's entries");
+  log->add_option("--path", log_args.path, "Only this entity path or those below it");
+  log->add_option("--user", log_args.user, "Only changes by this user");
+  log->add_option("--from", log_args.from, "From this UTC date or time (2026-11-23 or 2026-11-23T18:00:00Z)");
+  log->add_option("--to", log_args.to, "Up to this UTC date or time, inclusive");
+  log->add_option("--format", log_args.format, "csv or json")->capture_default_str();
+  log->add_option("--out", log_args.out, "Write to this file instead of standard output");
+  log->callback([&] {
+    log_args.db = db;
+    status = AuditLog(log_args, ctx);
+  });
+
+  std::optional<std::string> cp_study, cp_out;
+  auto* checkpoint = audit->add_subcommand("checkpoint", "Verify the log, then sign its Merkle root (Ed25519)");
+  add_db(checkpoint);
+  add_key(checkpoint);
+  checkpoint->add_option("--study", cp_study, "Study (default: the only one)");
+  checkpoint->add_option("--out", cp_out, "Also keep the signed checkpoint in this file");
+  checkpoint->callback([&] { status = AuditCheckpoint(db, cp_study, key, cp_out, ctx); });
+
+  std::optional<uint64_t> prove_seq, prove_from, prove_to;
+  std::optional<std::string> prove_study, prove_out;
+  auto* prove = audit->add_subcommand(
+      "prove", "Write an inclusion proof of an event (--seq) or a consistency proof between two checkpoints (--from)");
+  add_db(prove);
+  auto* seq_opt = prove->add_option("--seq", prove_seq, "Prove this event is in the latest checkpoint");
+  auto* from_opt = prove->add_option("--from", prove_from, "Tree size of the older checkpoint");
+  prove->add_option("--to", prove_to, "Tree size of the newer checkpoint (default: latest)")->needs(from_opt);
+  prove->add_option("--study", prove_study, "Study of the checkpoints (default: the only one)");
+  prove->add_option("--out", prove_out, "Write the proof to this file instead of standard output");
+  seq_opt->excludes(from_opt);
+  prove->callback([&] {
+    if (prove_seq) {
+      status = AuditProveInclusion(db, *prove_seq, prove_out, ctx);
+    } else if (prove_from) {
+      status = AuditProveConsistency(db, prove_study, *prove_from, prove_to, prove_out, ctx);
+    } else {
+      throw CLI::ValidationError("audit prove needs --seq N or --from SIZE");
+    }
+  });
+
+  std::string proof_file, public_key_file;
+  auto* verify_proof = audit->add_subcommand("verify-proof", "Check a proof offline with only the public key");
+  verify_proof->add_option("file", proof_file, "Proof file from `audit prove`")->required();
+  verify_proof->add_option("--key", public_key_file, "Public key (PEM) from `audit public-key`")->required();
+  verify_proof->callback([&] { status = AuditVerifyProof(proof_file, public_key_file, ctx); });
+
+  std::optional<std::string> pub_out;
+  auto* public_key = audit->add_subcommand("public-key", "Print the public key that verifies checkpoints");
+  add_key(public_key);
+  public_key->add_option("--out", pub_out, "Write to this file instead of standard output");
+  public_key->callback([&] { status = AuditPublicKey(key, pub_out, ctx); });
+
+  // db
+  auto* dbcmd = app.add_subcommand("db", "Inspect and maintain the database");
+  dbcmd->require_subcommand(1);
+  auto* info = dbcmd->add_subcommand("info", "Format version, studies, heads and checkpoints");
+  add_db(info);
+  info->callback([&] { status = DbInfo(db, ctx); });
+  auto* rebuild = dbcmd->add_subcommand("rebuild", "Drop the projections and replay the whole log into them");
+  add_db(rebuild);
+  rebuild->callback([&] { status = DbRebuild(db, ctx); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "trialcore: " << e.what() << " (see trialcore --help)\n";
+    return kExitUsage;
+  }
+  if (!status.ok()) {
+    std::cerr << "trialcore: " << status.message() << "\n";
+    return ExitCodeFor(status);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace trialcore::cli
+
+int main(int argc, char** argv) { return trialcore::cli::Run(argc, argv); }

@@ -1,0 +1,45 @@
+#include "cli/store_access.h"
+
+#include <ostream>
+
+#include "store/sqlite/sqlite_event_store.h"
+
+namespace trialcore::cli {
+
+Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env) {
+  if (!env->FileExists(db)) {
+    return NotFound("database " + db + " does not exist (create the demo one with `trialcore demo --db " + db + "`)");
+  }
+  SqliteStoreOptions o;
+  o.env = env;
+  o.create_if_missing = false;
+  return OpenSqliteEventStore(db, o);
+}
+
+Result<std::string> ChooseStudy(EventStore& store, const std::optional<std::string>& study) {
+  TC_ASSIGN_OR_RETURN(auto heads, store.Heads());
+  if (study) {
+    TC_RETURN_IF_ERROR(ValidateStudyId(*study));
+    for (const auto& h : heads) {
+      if (h.study == *study) return *study;
+    }
+    return NotFound("the database has no study " + *study);
+  }
+  if (heads.empty()) return NotFound("the database has no events yet");
+  if (heads.size() > 1) {
+    std::string names;
+    for (const auto& h : heads) names += (names.empty() ? "" : ", ") + h.study;
+    return InvalidArgument("the database holds studies " + names + ": choose one with --study");
+  }
+  return heads[0].study;
+}
+
+Status WriteOutput(const std::optional<std::string>& file, const std::string& text, Context& ctx) {
+  if (!file) {
+    ctx.out << text;
+    return Status::Ok();
+  }
+  return ctx.env->WriteFileAtomically(*file, text).WithContext("writing " + *file);
+}
+
+}  // namespace trialcore::cli

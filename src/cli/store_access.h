@@ -1,0 +1,20 @@
+// Opening a store and choosing a study, with the messages a person needs.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+#include "store/event_store.h"
+
+namespace trialcore::cli {
+
+// Opens an existing database; NotFound says how to create one.
+Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env);
+// The study named, or the only one in the database.
+Result<std::string> ChooseStudy(EventStore& store, const std::optional<std::string>& study);
+// Writes to the file atomically, or to ctx.out when no file is given.
+Status WriteOutput(const std::optional<std::string>& file, const std::string& text, Context& ctx);
+
+}  // namespace trialcore::cli
