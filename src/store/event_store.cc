@@ -1,14 +1,17 @@
 #include "store/event_store.h"
 
+#include <algorithm>
+
 namespace trialcore {
 
 Result<std::vector<Event>> EventStore::ReadEvents(const EventFilter& filter, size_t limit) {
   std::vector<Event> out;
-  Status s = ForEachEvent(filter, [&](const Event& e) {
+  EventFilter f = filter;
+  f.limit = std::min(f.limit, limit);
+  TC_RETURN_IF_ERROR(ForEachEvent(f, [&](const Event& e) {
     out.push_back(e);
-    return out.size() >= limit ? Aborted("limit") : Status::Ok();
-  });
-  if (!s.ok() && !(s.code() == StatusCode::kAborted && s.message() == "limit")) return s;
+    return Status::Ok();
+  }));
   return out;
 }
 

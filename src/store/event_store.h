@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,6 +39,7 @@ struct EventFilter {
   std::optional<std::string> stream;  // requires study
   uint64_t after_seq = 0;
   std::optional<int64_t> until_time_us;  // inclusive
+  size_t limit = SIZE_MAX;               // at most this many events
 };
 
 // One stored event as a verifier needs it: the canonical record rebuilt from

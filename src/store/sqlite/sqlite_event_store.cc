@@ -213,9 +213,11 @@ class SqliteEventStore final : public EventStore {
     if (filter.study) sql += " AND study = ?2";
     if (filter.stream) sql += " AND stream = ?3";
     if (filter.until_time_us) sql += " AND time_us <= ?4";
-    sql += " ORDER BY seq LIMIT " + std::to_string(kReadChunk);
+    sql += " ORDER BY seq LIMIT ?5";
     uint64_t cursor = filter.after_seq;
-    while (true) {
+    size_t remaining = filter.limit;
+    while (remaining > 0) {
+      const size_t want = std::min(remaining, kReadChunk);
       std::vector<Event> chunk;
       TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
         TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
@@ -223,6 +225,7 @@ class SqliteEventStore final : public EventStore {
         if (filter.study) s.Bind(2, *filter.study);
         if (filter.stream) s.Bind(3, *filter.stream);
         if (filter.until_time_us) s.Bind(4, *filter.until_time_us);
+        s.Bind(5, static_cast<int64_t>(want));
         while (true) {
           TC_ASSIGN_OR_RETURN(bool row, s.Step());
           if (!row) break;
@@ -233,9 +236,11 @@ class SqliteEventStore final : public EventStore {
       }));
       // The callback runs without locks held, so it may call the store.
       for (const Event& e : chunk) TC_RETURN_IF_ERROR(fn(e));
-      if (chunk.size() < kReadChunk) return Status::Ok();
+      if (chunk.size() < want) return Status::Ok();
       cursor = chunk.back().seq;
+      remaining -= chunk.size();
     }
+    return Status::Ok();
   }
 
   Status ForEachStoredRecord(const std::string& study, const std::function<Status(const StoredRecord&)>& fn) override {

@@ -1,0 +1,275 @@
+// The trialcore command as a user meets it: real binary, real files.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "core/json.h"
+#include "run_command.h"
+#include "store/sqlite/sqlite_event_store.h"
+
+namespace trialcore {
+namespace {
+
+using testing_util::CommandResult;
+using testing_util::RunCommand;
+namespace fs = std::filesystem;
+
+const std::string kBin = TRIALCORE_BIN;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (fs::path(testing::TempDir()) / ("cli_" + std::string(
+                                                        ::testing::UnitTest::GetInstance()->current_test_info()->name())))
+               .string();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+
+  CommandResult Run(const std::string& args) { return RunCommand(dir_, kBin + " " + args); }
+
+  CommandResult Demo() {
+    auto r = Run("demo --db demo.db --key key.pem");
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return r;
+  }
+
+  void Sql(const std::string& sql) {
+    sqlite3* db;
+    ASSERT_EQ(sqlite3_open((dir_ + "/demo.db").c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_close(db);
+  }
+
+  std::string dir_;
+};
+
+int Lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST_F(CliTest, VersionAndHelpDocumentTheExitCodes) {
+  auto v = Run("--version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("trialcore " TRIALCORE_VERSION), std::string::npos) << v.out;
+  auto h = Run("--help");
+  EXPECT_EQ(h.exit_code, 0);
+  for (const char* word : {"demo", "audit", "db", "Exit codes", "verification failed", "disk failed"}) {
+    EXPECT_NE(h.out.find(word), std::string::npos) << word;
+  }
+  auto ah = Run("audit --help");
+  for (const char* word : {"verify", "log", "checkpoint", "prove", "verify-proof", "public-key"}) {
+    EXPECT_NE(ah.out.find(word), std::string::npos) << word;
+  }
+}
+
+TEST_F(CliTest, BadArgumentsGetOneClearLineAndExitCode2) {
+  for (const char* args : {"frobnicate", "audit verify --nope", "audit", "audit prove --db x.db",
+                           "audit verify-proof p.json", "audit prove --seq 1 --from 2"}) {
+    auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.out << r.err;
+    EXPECT_EQ(Lines(r.err), 1) << args << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("trialcore: ", 0), 0u) << r.err;
+  }
+}
+
+TEST_F(CliTest, MissingFilesAreNamed) {
+  auto r = Run("audit verify --db nowhere.db");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.err, "trialcore: database nowhere.db does not exist (create the demo one with `trialcore demo --db "
+                   "nowhere.db`)\n");
+  r = Run("audit verify-proof missing.json --key missing.pem");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("missing.pem"), std::string::npos);
+  r = Run("db info --db nowhere.db");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_FALSE(fs::exists(dir_ + "/nowhere.db")) << "reading must not create a database";
+}
+
+TEST_F(CliTest, ANonDatabaseFileIsRefusedAndLeftAlone) {
+  { std::ofstream(dir_ + "/notes.db") << std::string(4096, 'x'); }
+  auto r = Run("audit verify --db notes.db");
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("notes.db is not a trialcore database"), std::string::npos) << r.err;
+  EXPECT_EQ(testing_util::Slurp(dir_ + "/notes.db"), std::string(4096, 'x'));
+}
+
+TEST_F(CliTest, DemoCreatesASignedStudyOnceAndPrintsItsAuditSummary) {
+  auto r = Demo();
+  EXPECT_NE(r.out.find("Audit summary of CDISCPILOT01"), std::string::npos);
+  EXPECT_NE(r.out.find("verification:      OK"), std::string::npos) << r.out;
+  struct stat st;
+  ASSERT_EQ(stat((dir_ + "/key.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto again = Demo();
+  EXPECT_EQ(again.out.find("creating the demo study"), std::string::npos) << "the second run reuses the database";
+  auto info = Run("db info --db demo.db");
+  EXPECT_EQ(info.exit_code, 0);
+  EXPECT_NE(info.out.find("CDISCPILOT01: 121 events"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("1 checkpoint(s)"), std::string::npos) << info.out;
+}
+
+TEST_F(CliTest, VerifyReportsCountAndHeadThenNamesTamperedEvents) {
+  Demo();
+  auto ok = Run("audit verify --db demo.db");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("OK: 121 events in 1 study verified"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("head "), std::string::npos);
+
+  Sql("UPDATE events SET payload = substr(payload, 1, 20) || X'00' || substr(payload, 22) WHERE seq = 40");
+  auto bad = Run("audit verify --db demo.db");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("FAILED: study CDISCPILOT01, event 40 (position 39): content does not match its hash"),
+            std::string::npos)
+      << bad.out;
+  EXPECT_NE(bad.err.find("does not verify"), std::string::npos);
+}
+
+TEST_F(CliTest, VerifyNamesADeletedEventAndATruncatedTail) {
+  Demo();
+  Sql("DELETE FROM events WHERE seq = 60");
+  auto r = Run("audit verify --db demo.db");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("event 61 (position 60): the event at position 59 is missing"), std::string::npos) << r.out;
+
+  SetUp();
+  Demo();
+  Sql("DELETE FROM events WHERE seq > 100");
+  r = Run("audit verify --db demo.db");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("covers 121 events but the log has only 100: events were removed from the end"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(CliTest, ACheckpointKeptElsewhereCatchesTruncationAfterStoredCheckpointsAreGone) {
+  Demo();
+  auto cp = Run("audit checkpoint --db demo.db --key key.pem --out kept.json");
+  ASSERT_EQ(cp.exit_code, 0) << cp.err;
+  Run("audit public-key --key key.pem --out pub.pem");
+  Sql("DELETE FROM events WHERE seq > 100; DELETE FROM checkpoints;");
+  EXPECT_EQ(Run("audit verify --db demo.db").exit_code, 0) << "undetectable without a checkpoint";
+  auto r = Run("audit verify --db demo.db --checkpoint kept.json --public-key pub.pem");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("events were removed from the end"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, AuditLogFiltersAndShowsOldNewAndReason) {
+  Demo();
+  auto r = Run("audit log --db demo.db --subject 01-701-1023 --path subject/01-701-1023/visit/BASELINE/form/VS/item/WEIGHT");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Lines(r.out), 3) << r.out;  // header, first entry, correction
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "seq,time_utc,user,role,event,stream,path,old_value,new_value,reason");
+  EXPECT_NE(r.out.find(",54.5,81.4,\"transcription error, corrected from source\""), std::string::npos) << r.out;
+
+  auto by_monitor = Run("audit log --db demo.db --user cra.1 --format json");
+  ASSERT_EQ(by_monitor.exit_code, 0);
+  auto json = ParseJson(by_monitor.out);
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  ASSERT_GT(json->as_array().size(), 3u);
+  for (const auto& row : json->as_array()) EXPECT_EQ(row.Find("user")->as_string(), "cra.1");
+
+  auto future = Run("audit log --db demo.db --from 2999-01-01");
+  EXPECT_EQ(Lines(future.out), 1) << "only the header";
+  auto bad_time = Run("audit log --db demo.db --from yesterday");
+  EXPECT_EQ(bad_time.exit_code, 4);
+  EXPECT_NE(bad_time.err.find("invalid time \"yesterday\""), std::string::npos);
+  auto bad_format = Run("audit log --db demo.db --format xml");
+  EXPECT_EQ(bad_format.exit_code, 4);
+  auto to_file = Run("audit log --db demo.db --out log.csv");
+  EXPECT_EQ(to_file.exit_code, 0);
+  EXPECT_GT(Lines(testing_util::Slurp(dir_ + "/log.csv")), 390);
+}
+
+TEST_F(CliTest, InclusionProofVerifiesOfflineAndFailsWhenForgedOrWithAnotherKey) {
+  Demo();
+  ASSERT_EQ(Run("audit prove --db demo.db --seq 42 --out proof.json").exit_code, 0);
+  ASSERT_EQ(Run("audit public-key --key key.pem --out pub.pem").exit_code, 0);
+  fs::remove(dir_ + "/demo.db");  // offline: nothing but the proof and the key
+  auto ok = Run("audit verify-proof proof.json --key pub.pem");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("OK: event 42"), std::string::npos) << ok.out;
+
+  std::string proof = testing_util::Slurp(dir_ + "/proof.json");
+  auto forged = ParseJson(proof);
+  ASSERT_TRUE(forged.ok());
+  std::string record = forged->Find("record")->as_string();
+  record[record.size() - 3] = record[record.size() - 3] == '0' ? '1' : '0';
+  forged->as_object()["record"] = record;
+  { std::ofstream(dir_ + "/forged.json") << ToJson(*forged); }
+  auto bad = Run("audit verify-proof forged.json --key pub.pem");
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("FAILED"), std::string::npos);
+
+  ASSERT_EQ(Run("audit public-key --key other.pem --out other.pub").exit_code, 3) << "no such key yet";
+  Run("demo --db other.db --key other.pem");
+  Run("audit public-key --key other.pem --out other.pub");
+  auto wrong_key = Run("audit verify-proof proof.json --key other.pub");
+  EXPECT_EQ(wrong_key.exit_code, 1);
+  EXPECT_NE(wrong_key.out.find("signature does not verify"), std::string::npos) << wrong_key.out;
+
+  { std::ofstream(dir_ + "/garbage.json") << "{\"format\": 12"; }
+  auto garbage = Run("audit verify-proof garbage.json --key pub.pem");
+  EXPECT_EQ(garbage.exit_code, 4);
+  EXPECT_NE(garbage.err.find("garbage.json"), std::string::npos) << garbage.err;
+}
+
+TEST_F(CliTest, ConsistencyProofBetweenTwoCheckpointsVerifiesOffline) {
+  Demo();
+  {
+    auto store = std::move(OpenSqliteEventStore(dir_ + "/demo.db").value());
+    AppendRequest r;
+    r.study = "CDISCPILOT01";
+    EventDraft d;
+    d.stream = "subject/01-701-1015";
+    d.type = "item.set";
+    d.actor = {"coord.701", "coordinator"};
+    d.payload = *ParseJson(R"({"set":{"subject/01-701-1015/visit/WEEK8/form/VS/item/PULSE":71}})");
+    r.events = {d};
+    ASSERT_TRUE(store->Append(r).ok());
+  }
+  ASSERT_EQ(Run("audit checkpoint --db demo.db --key key.pem").exit_code, 0);
+  auto prove = Run("audit prove --db demo.db --from 121 --out cons.json");
+  ASSERT_EQ(prove.exit_code, 0) << prove.err;
+  Run("audit public-key --key key.pem --out pub.pem");
+  auto ok = Run("audit verify-proof cons.json --key pub.pem");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("with 122 events extends the one signed at"), std::string::npos) << ok.out;
+  auto missing = Run("audit prove --db demo.db --from 50");
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_NE(missing.err.find("no checkpoint at tree size 50"), std::string::npos);
+}
+
+TEST_F(CliTest, CheckpointRefusesToSignATamperedLog) {
+  Demo();
+  Sql("UPDATE events SET reason = 'forged' WHERE seq = 30");
+  auto r = Run("audit checkpoint --db demo.db --key key.pem");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("refusing to sign a checkpoint"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, RebuildReplaysTheLogIntoIdenticalProjections) {
+  Demo();
+  std::string before;
+  {
+    auto store = std::move(OpenSqliteEventStore(dir_ + "/demo.db").value());
+    before = *store->DumpProjections();
+  }
+  Sql("UPDATE entity_values SET value = X'00'");  // projections are disposable
+  auto r = Run("db rebuild --db demo.db");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("rebuilt projections from 121 events"), std::string::npos) << r.out;
+  auto store = std::move(OpenSqliteEventStore(dir_ + "/demo.db").value());
+  EXPECT_EQ(*store->DumpProjections(), before);
+}
+
+TEST_F(CliTest, SigningKeyReadableByOthersIsRefused) {
+  Demo();
+  fs::permissions(dir_ + "/key.pem", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                         fs::perms::others_read);
+  auto r = Run("audit checkpoint --db demo.db --key key.pem");
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_NE(r.err.find("must be 0600"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace trialcore
