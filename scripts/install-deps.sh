@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing and benchmarking
+# trialcore needs. Idempotent: installs only what is missing. Works as root on
+# a fresh Debian 12 machine, or through sudo.
+set -euo pipefail
+
+PACKAGES=(
+  g++ make cmake ccache pkg-config git  # toolchain
+  libsqlite3-dev sqlite3                # the embedded event store
+  libssl-dev                            # SHA-256, Ed25519
+  nlohmann-json3-dev                    # JSON parsing (kept out of headers)
+  libcli11-dev                          # command line
+  libgtest-dev libgmock-dev             # tests
+  libbenchmark-dev                      # benchmarks
+  coreutils                             # sha256sum, the peer of the verify benchmark
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
