@@ -83,6 +83,13 @@ struct ConsistencyProof {
   std::vector<Hash> path;
 };
 
+// Counters since the store was opened, for /metrics and benchmarks.
+struct StoreMetrics {
+  uint64_t commits = 0;  // transactions committed (each one fsync of the log)
+  uint64_t appends = 0;  // Append calls that succeeded
+  uint64_t events = 0;   // events appended
+};
+
 class Subscription {
  public:
   virtual ~Subscription() = default;  // stops delivery and joins
@@ -108,6 +115,7 @@ class EventStore {
                                      const std::function<Status(const StoredRecord&)>& fn) = 0;
 
   virtual Result<std::vector<StudyHead>> Heads() = 0;
+  virtual StoreMetrics Metrics() = 0;
   virtual Result<uint64_t> LastSeq() = 0;
 
   // Delivers every event after after_seq, then new ones as they are committed

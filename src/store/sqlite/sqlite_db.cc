@@ -85,6 +85,11 @@ Status Db::Exec(std::string_view sql) {
   return Status::Ok();
 }
 
+Status Db::Run(const std::string& sql) {
+  TC_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+  return s.Run();
+}
+
 Result<Stmt> Db::Prepare(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {

@@ -33,6 +33,15 @@ class Stmt {
     sqlite3_bind_blob(s_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  // The bytes must stay valid until the statement is next reset.
+  Stmt& BindStatic(int i, std::string_view text) {
+    sqlite3_bind_text(s_, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    return *this;
+  }
+  Stmt& BindStaticBlob(int i, std::string_view bytes) {
+    sqlite3_bind_blob(s_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
+    return *this;
+  }
   Stmt& BindNull(int i) {
     sqlite3_bind_null(s_, i);
     return *this;
@@ -68,6 +77,9 @@ class Db {
   // vfs may be empty for SQLite's default.
   Status Open(const std::string& path, const std::string& vfs, bool create);
   Status Exec(std::string_view sql);
+  // Runs one statement through the statement cache: for hot statements such
+  // as BEGIN and COMMIT that Exec would parse on every call.
+  Status Run(const std::string& sql);
   // A cached statement, reset and with bindings cleared; valid until the next
   // Prepare of the same SQL.
   Result<Stmt> Prepare(const std::string& sql);

@@ -27,6 +27,8 @@ using sqlite::Stmt;
 constexpr int kApplicationId = 0x54434431;  // "TCD1"
 constexpr std::string_view kNullBytes("\0", 1);
 constexpr size_t kReadChunk = 2048;
+// Longest a commit waits for more writers to join it; well under one fsync.
+constexpr std::chrono::microseconds kGatherWait(100);
 
 const char* const kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -57,14 +59,12 @@ CREATE TABLE IF NOT EXISTS checkpoints(
   PRIMARY KEY(study, tree_size)) WITHOUT ROWID;
 )sql";
 
-// Projection tables: current state, rebuilt from the log by RebuildProjections.
+// Projection table: the current value of every entity, rebuilt from the log
+// by RebuildProjections. Created without IF NOT EXISTS by a rebuild.
 const char* const kProjectionSchema = R"sql(
 CREATE TABLE IF NOT EXISTS entity_values(
   study TEXT NOT NULL, path TEXT NOT NULL, value BLOB NOT NULL, seq INTEGER NOT NULL,
   PRIMARY KEY(study, path)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS streams(
-  study TEXT NOT NULL, stream TEXT NOT NULL, version INTEGER NOT NULL, last_seq INTEGER NOT NULL,
-  PRIMARY KEY(study, stream)) WITHOUT ROWID;
 )sql";
 
 const char* const kEventColumns =
@@ -120,6 +120,27 @@ Status ForEachSetEntry(std::string_view payload, const std::function<Status(std:
   }
   return ForEachMember(set, fn);
 }
+
+// Bytes that never move once added, so string_views into them stay valid.
+class StableArena {
+ public:
+  std::string_view Add(std::string_view bytes) {
+    if (blocks_.empty() || used_ + bytes.size() > block_size_) {
+      block_size_ = std::max<size_t>(1 << 20, bytes.size());
+      blocks_.push_back(std::make_unique<char[]>(block_size_));
+      used_ = 0;
+    }
+    char* p = blocks_.back().get() + used_;
+    std::memcpy(p, bytes.data(), bytes.size());
+    used_ += bytes.size();
+    return {p, bytes.size()};
+  }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t block_size_ = 0;
+  size_t used_ = 0;
+};
 
 struct Pending {
   const AppendRequest* request = nullptr;
@@ -183,8 +204,18 @@ class SqliteEventStore final : public EventStore {
     Pending* w = pending.get();
     std::unique_lock lock(queue_mu_);
     queue_.push_back(w);
+    if (queue_.size() >= gather_target_) gather_cv_.notify_one();
     while (!w->done && queue_.front() != w) w->cv.wait(lock);
     if (w->done) return std::move(w->result);
+
+    // Writers whose batches the previous commit just finished are usually
+    // about to append again; waiting a moment for as many as were in that
+    // group shares one fsync among them (PostgreSQL's commit_delay, adaptive).
+    if (last_group_size_ > 1 && queue_.size() < last_group_size_) {
+      gather_target_ = last_group_size_;
+      gather_cv_.wait_for(lock, kGatherWait, [&] { return queue_.size() >= last_group_size_; });
+      gather_target_ = SIZE_MAX;
+    }
 
     // This writer leads: it commits every queued batch in one transaction.
     std::vector<Pending*> group;
@@ -194,6 +225,7 @@ class SqliteEventStore final : public EventStore {
       group.push_back(p);
       events += p->request->events.size();
     }
+    last_group_size_ = group.size();
     lock.unlock();
     CommitGroup(group);
     lock.lock();
@@ -298,6 +330,11 @@ class SqliteEventStore final : public EventStore {
     return heads;
   }
 
+  StoreMetrics Metrics() override {
+    std::lock_guard lock(notify_mu_);
+    return metrics_;
+  }
+
   Result<uint64_t> LastSeq() override {
     uint64_t last = 0;
     TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
@@ -378,20 +415,11 @@ class SqliteEventStore final : public EventStore {
   Result<std::string> DumpProjections() override {
     std::string out;
     TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
-      {
-        TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT study, path, value, seq FROM entity_values ORDER BY study, path"));
-        while (true) {
-          TC_ASSIGN_OR_RETURN(bool row, s.Step());
-          if (!row) break;
-          out += "entity_values|" + std::string(s.Text(0)) + "|" + std::string(s.Text(1)) + "|" +
-                 ToHex(s.Blob(2)) + "|" + std::to_string(s.Int(3)) + "\n";
-        }
-      }
-      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT study, stream, version, last_seq FROM streams ORDER BY study, stream"));
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT study, path, value, seq FROM entity_values ORDER BY study, path"));
       while (true) {
         TC_ASSIGN_OR_RETURN(bool row, s.Step());
         if (!row) break;
-        out += "streams|" + std::string(s.Text(0)) + "|" + std::string(s.Text(1)) + "|" + std::to_string(s.Int(2)) +
+        out += "entity_values|" + std::string(s.Text(0)) + "|" + std::string(s.Text(1)) + "|" + ToHex(s.Blob(2)) +
                "|" + std::to_string(s.Int(3)) + "\n";
       }
       return Status::Ok();
@@ -589,25 +617,27 @@ class SqliteEventStore final : public EventStore {
       for (Pending* p : group) p->result = s;
     };
     if (Status s = CheckWritable(); !s.ok()) return fail_all(s);
-    if (Status s = write_db_.Exec("BEGIN IMMEDIATE"); !s.ok()) return fail_all(s.WithContext("starting a transaction"));
+    if (Status s = write_db_.Run("BEGIN IMMEDIATE"); !s.ok()) return fail_all(s.WithContext("starting a transaction"));
     TxnState state;
     if (Status s = LoadTxnState(&state); !s.ok()) {
-      (void)write_db_.Exec("ROLLBACK");
+      (void)write_db_.Run("ROLLBACK");
       return fail_all(s);
     }
     int64_t now = options_.env->NowMicros();
     state.last_time_us = std::max(state.last_time_us, now);
     bool any = false;
+    // A lone batch needs no savepoint: on failure the whole transaction goes.
+    const bool savepoints = group.size() > 1;
     for (Pending* p : group) {
       TxnState local = state;
       std::vector<Event> events;
-      Status s = write_db_.Exec("SAVEPOINT batch");
+      Status s = savepoints ? write_db_.Run("SAVEPOINT batch") : Status::Ok();
       if (s.ok()) s = ApplyBatch(*p, &local, &events);
       if (s.ok()) {
-        s = write_db_.Exec("RELEASE batch");
-      } else {
-        (void)write_db_.Exec("ROLLBACK TO batch");
-        (void)write_db_.Exec("RELEASE batch");
+        if (savepoints) s = write_db_.Run("RELEASE batch");
+      } else if (savepoints) {
+        (void)write_db_.Run("ROLLBACK TO batch");
+        (void)write_db_.Run("RELEASE batch");
       }
       if (s.ok()) {
         state = std::move(local);
@@ -618,12 +648,12 @@ class SqliteEventStore final : public EventStore {
       }
     }
     if (!any) {
-      (void)write_db_.Exec("ROLLBACK");
+      (void)write_db_.Run("ROLLBACK");
       return;
     }
-    Status commit = write_db_.Exec("COMMIT");
+    Status commit = write_db_.Run("COMMIT");
     if (!commit.ok()) {
-      (void)write_db_.Exec("ROLLBACK");
+      (void)write_db_.Run("ROLLBACK");
       // After a failed commit the disk holds an unknown state (the fsync
       // problem): stop writing until reopened, as PostgreSQL does.
       if (commit.code() == StatusCode::kIoError || commit.code() == StatusCode::kDataLoss) fatal_ = commit;
@@ -633,6 +663,13 @@ class SqliteEventStore final : public EventStore {
       return;
     }
     std::lock_guard nlock(notify_mu_);
+    metrics_.commits++;
+    for (Pending* p : group) {
+      if (p->result.ok()) {
+        metrics_.appends++;
+        metrics_.events += p->result->size();
+      }
+    }
     committed_seq_ = state.next_seq - 1;
     notify_cv_.notify_all();
   }
@@ -714,7 +751,7 @@ class SqliteEventStore final : public EventStore {
       insert.BindBlob(11, p.payloads[i]).BindBlob(12, AsBytes(e.prev_hash)).BindBlob(13, AsBytes(e.hash));
       insert.Bind(14, kEventFormatVersion);
       TC_RETURN_IF_ERROR(insert.Run().WithContext("appending event " + std::to_string(e.seq)));
-      TC_RETURN_IF_ERROR(ApplyProjections(e, p.payloads[i], /*check_reason=*/true));
+      TC_RETURN_IF_ERROR(ApplyProjections(e, p.payloads[i]));
       head->size++;
       head->hash = e.hash;
       e.payload = d.payload;
@@ -723,14 +760,15 @@ class SqliteEventStore final : public EventStore {
     return Status::Ok();
   }
 
-  // The live projection: entity_values and streams, in the append's transaction.
-  Status ApplyProjections(const Event& e, std::string_view payload, bool check_reason) {
-    TC_RETURN_IF_ERROR(ForEachSetEntry(payload, [&](std::string_view path, std::string_view value) -> Status {
-      if (check_reason) {
+  // The live projection, in the append's transaction.
+  Status ApplyProjections(const Event& e, std::string_view payload) {
+    return ForEachSetEntry(payload, [&](std::string_view path, std::string_view value) -> Status {
+      // With a reason given any change is allowed, so the old value need not be read.
+      if (e.reason.empty()) {
         TC_ASSIGN_OR_RETURN(Stmt cur, write_db_.Prepare("SELECT value FROM entity_values WHERE study = ?1 AND path = ?2"));
         cur.Bind(1, e.study).Bind(2, path);
         TC_ASSIGN_OR_RETURN(bool row, cur.Step());
-        if (row && cur.Blob(0) != kNullBytes && cur.Blob(0) != value && e.reason.empty()) {
+        if (row && cur.Blob(0) != kNullBytes && cur.Blob(0) != value) {
           return FailedPrecondition("a reason for change is required: " + std::string(path) +
                                     " already has a value (event " + e.type + ")");
         }
@@ -740,34 +778,32 @@ class SqliteEventStore final : public EventStore {
                                        "ON CONFLICT(study, path) DO UPDATE SET value = excluded.value, seq = excluded.seq"));
       up.Bind(1, e.study).Bind(2, path).BindBlob(3, value).Bind(4, static_cast<int64_t>(e.seq));
       return up.Run();
-    }));
-    TC_ASSIGN_OR_RETURN(Stmt st, write_db_.Prepare(
-                                     "INSERT INTO streams(study, stream, version, last_seq) VALUES (?1, ?2, ?3, ?4) "
-                                     "ON CONFLICT(study, stream) DO UPDATE SET version = excluded.version, "
-                                     "last_seq = excluded.last_seq"));
-    st.Bind(1, e.study).Bind(2, e.stream).Bind(3, static_cast<int64_t>(e.stream_version));
-    st.Bind(4, static_cast<int64_t>(e.seq));
-    return st.Run();
+    });
   }
 
-  // Replays the log into memory, then writes each table in key order. The
-  // rows equal those ApplyProjections leaves: last write wins per key.
+  // Replays the log into memory, then writes the table in key order. The rows
+  // equal those ApplyProjections leaves: the last write of each key wins.
   Result<uint64_t> RebuildLocked() {
-    TC_RETURN_IF_ERROR(write_db_.Exec("DELETE FROM entity_values; DELETE FROM streams;"));
-    struct ValueRow {
-      std::string value;
+    TC_RETURN_IF_ERROR(write_db_.Exec(std::string("DROP TABLE IF EXISTS entity_values;") + kProjectionSchema));
+    struct Latest {
+      std::string_view key;  // study '\0' path, in keys
+      uint64_t value_offset;  // in values
+      uint32_t value_size;
       uint64_t seq;
     };
-    struct StreamRow {
-      uint64_t version;
-      uint64_t seq;
-    };
-    std::unordered_map<std::string, ValueRow> values;  // study '\0' path
-    std::unordered_map<std::string, StreamRow> streams;
+    StableArena keys;
+    std::string values;
+    std::vector<Latest> latest;
+    std::unordered_map<std::string_view, uint32_t> index;
     uint64_t replayed = 0;
+    auto t_read = std::chrono::steady_clock::now();
     {
-      TC_ASSIGN_OR_RETURN(Stmt s, write_db_.PrepareOwned(
-                                      "SELECT seq, study, stream, stream_version, payload FROM events ORDER BY seq"));
+      TC_ASSIGN_OR_RETURN(Stmt count, write_db_.PrepareOwned("SELECT count(*) FROM events"));
+      TC_ASSIGN_OR_RETURN(bool row, count.Step());
+      if (row) index.reserve(static_cast<size_t>(count.Int(0)));
+    }
+    {
+      TC_ASSIGN_OR_RETURN(Stmt s, write_db_.PrepareOwned("SELECT seq, study, payload FROM events ORDER BY seq"));
       std::string key;
       while (true) {
         TC_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -776,47 +812,36 @@ class SqliteEventStore final : public EventStore {
         std::string_view study = s.Text(1);
         key.assign(study);
         key.push_back('\0');
-        TC_RETURN_IF_ERROR(ForEachSetEntry(s.Blob(4), [&](std::string_view path, std::string_view value) -> Status {
+        TC_RETURN_IF_ERROR(ForEachSetEntry(s.Blob(2), [&](std::string_view path, std::string_view value) -> Status {
           key.resize(study.size() + 1);
           key.append(path);
-          auto& slot = values[key];
-          slot.value.assign(value);
-          slot.seq = seq;
+          auto it = index.find(key);
+          if (it == index.end()) {
+            latest.push_back(Latest{keys.Add(key), 0, 0, 0});
+            it = index.emplace(latest.back().key, static_cast<uint32_t>(latest.size() - 1)).first;
+          }
+          Latest& l = latest[it->second];
+          l.value_offset = values.size();
+          l.value_size = static_cast<uint32_t>(value.size());
+          l.seq = seq;
+          values.append(value);
           return Status::Ok();
         }).WithContext("replaying event " + std::to_string(seq)));
-        key.resize(study.size() + 1);
-        key.append(s.Text(2));
-        streams[key] = StreamRow{static_cast<uint64_t>(s.Int(3)), seq};
         ++replayed;
       }
     }
-    auto sorted_keys = [](const auto& map) {
-      std::vector<const std::string*> keys;
-      keys.reserve(map.size());
-      for (const auto& kv : map) keys.push_back(&kv.first);
-      std::sort(keys.begin(), keys.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
-      return keys;
-    };
-    {
-      TC_ASSIGN_OR_RETURN(Stmt ins, write_db_.PrepareOwned("INSERT INTO entity_values VALUES (?1, ?2, ?3, ?4)"));
-      for (const std::string* k : sorted_keys(values)) {
-        size_t nul = k->find('\0');
-        const ValueRow& r = values[*k];
-        ins.Bind(1, std::string_view(*k).substr(0, nul)).Bind(2, std::string_view(*k).substr(nul + 1));
-        ins.BindBlob(3, r.value).Bind(4, static_cast<int64_t>(r.seq));
-        TC_RETURN_IF_ERROR(ins.Run());
-        }
+    auto t_sort = std::chrono::steady_clock::now();
+    std::sort(latest.begin(), latest.end(), [](const Latest& a, const Latest& b) { return a.key < b.key; });
+    auto t_ins = std::chrono::steady_clock::now();
+    TC_ASSIGN_OR_RETURN(Stmt ins, write_db_.PrepareOwned("INSERT INTO entity_values VALUES (?1, ?2, ?3, ?4)"));
+    for (const Latest& l : latest) {
+      size_t nul = l.key.find('\0');
+      ins.BindStatic(1, l.key.substr(0, nul)).BindStatic(2, l.key.substr(nul + 1));
+      ins.BindStaticBlob(3, std::string_view(values).substr(l.value_offset, l.value_size));
+      ins.Bind(4, static_cast<int64_t>(l.seq));
+      TC_RETURN_IF_ERROR(ins.Run());
     }
-    {
-      TC_ASSIGN_OR_RETURN(Stmt ins, write_db_.PrepareOwned("INSERT INTO streams VALUES (?1, ?2, ?3, ?4)"));
-      for (const std::string* k : sorted_keys(streams)) {
-        size_t nul = k->find('\0');
-        const StreamRow& r = streams[*k];
-        ins.Bind(1, std::string_view(*k).substr(0, nul)).Bind(2, std::string_view(*k).substr(nul + 1));
-        ins.Bind(3, static_cast<int64_t>(r.version)).Bind(4, static_cast<int64_t>(r.seq));
-        TC_RETURN_IF_ERROR(ins.Run());
-      }
-    }
+    if (getenv("TC_PHASES")) fprintf(stderr, "read+map %.3f sort %.3f insert %.3f\n", std::chrono::duration<double>(t_sort - t_read).count(), std::chrono::duration<double>(t_ins - t_sort).count(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t_ins).count());
     return replayed;
   }
 
@@ -854,10 +879,14 @@ class SqliteEventStore final : public EventStore {
 
   std::mutex queue_mu_;
   std::deque<Pending*> queue_;
+  size_t last_group_size_ = 0;
+  size_t gather_target_ = SIZE_MAX;
+  std::condition_variable gather_cv_;
 
   std::mutex notify_mu_;
   std::condition_variable notify_cv_;
   uint64_t committed_seq_ = 0;
+  StoreMetrics metrics_;
   bool closing_ = false;
 };
 

@@ -1,0 +1,57 @@
+// Shared pieces of the benchmarks: realistic events and timing.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "core/json.h"
+#include "store/event_store.h"
+
+namespace trialcore::bench {
+
+inline double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// An item entered on a vital-signs form: the most common event of a study.
+inline EventDraft ItemEvent(uint64_t i) {
+  EventDraft d;
+  std::string subject = "01-7" + std::to_string(i % 17) + "-" + std::to_string(1000 + (i / 17) % 300);
+  d.stream = "subject/" + subject;
+  d.type = "item.set";
+  d.actor = {"coord.70" + std::to_string(i % 9), "coordinator"};
+  static const char* kItems[] = {"SYSBP", "DIABP", "PULSE", "TEMP", "WEIGHT", "HEIGHT", "RESP"};
+  std::string path = d.stream + "/visit/WEEK" + std::to_string((i / 5100) % 26) + "/form/VS/item/" + kItems[i % 7];
+  Value::Object set;
+  set[path] = Value(*Decimal::Parse(std::to_string(60 + i % 90) + "." + std::to_string(i % 10)));
+  d.reason = "entered from source";  // repeated entries of one item are changes, so they carry a reason
+  d.payload = Value(Value::Object{{"set", Value(std::move(set))}});
+  return d;
+}
+
+inline std::string FreshDir(const std::string& name) {
+  auto dir = std::filesystem::path(std::getenv("TRIALCORE_BENCH_DIR") ? std::getenv("TRIALCORE_BENCH_DIR") : "/tmp") /
+             ("trialcore_bench_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+// Appends n events in batches of `batch` through the store.
+inline Status Fill(EventStore& store, const std::string& study, uint64_t n, uint64_t batch) {
+  for (uint64_t i = 0; i < n; i += batch) {
+    AppendRequest r;
+    r.study = study;
+    for (uint64_t k = i; k < std::min(n, i + batch); ++k) r.events.push_back(ItemEvent(k));
+    TC_RETURN_IF_ERROR(store.Append(r).status());
+  }
+  return Status::Ok();
+}
+
+inline void Row(const char* what, double rate, const char* unit, double ratio, const char* ratio_of) {
+  std::printf("  %-58s %12.0f %-9s %6.2fx %s\n", what, rate, unit, ratio, ratio_of);
+}
+
+}  // namespace trialcore::bench
