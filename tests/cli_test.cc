@@ -129,7 +129,7 @@ TEST_F(CliTest, VerifyNamesADeletedEventAndATruncatedTail) {
   Sql("DELETE FROM events WHERE seq = 60");
   auto r = Run("audit verify --db demo.db");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("event 61 (position 60): the event at position 59 is missing"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("event 61 (position 60): expected the event at position 59 but found position 60"), std::string::npos) << r.out;
 
   SetUp();
   Demo();

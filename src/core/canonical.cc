@@ -213,20 +213,28 @@ Result<Value> DecodeValue(std::string_view bytes) {
   return v;
 }
 
-void EncodeEventRecord(const Event& e, std::string_view payload_bytes, std::string* out) {
+void EncodeEventRecord(const RecordFields& f, std::string_view payload_bytes, std::string* out) {
+  out->reserve(out->size() + 70 + f.study.size() + f.stream.size() + f.type.size() + f.actor_user.size() +
+               f.actor_role.size() + f.reason.size() + payload_bytes.size());
   out->append(kMagic, 4);
   PutU16(out, kEventFormatVersion);
-  PutU64(out, e.seq);
-  PutStr(out, e.study);
-  PutStr(out, e.stream);
-  PutU64(out, e.stream_version);
-  PutU64(out, e.study_index);
-  PutStr(out, e.type);
-  PutU64(out, static_cast<uint64_t>(e.time_us));
-  PutStr(out, e.actor.user);
-  PutStr(out, e.actor.role);
-  PutStr(out, e.reason);
+  PutU64(out, f.seq);
+  PutStr(out, f.study);
+  PutStr(out, f.stream);
+  PutU64(out, f.stream_version);
+  PutU64(out, f.study_index);
+  PutStr(out, f.type);
+  PutU64(out, static_cast<uint64_t>(f.time_us));
+  PutStr(out, f.actor_user);
+  PutStr(out, f.actor_role);
+  PutStr(out, f.reason);
   out->append(payload_bytes);
+}
+
+void EncodeEventRecord(const Event& e, std::string_view payload_bytes, std::string* out) {
+  RecordFields f{e.seq, e.study, e.stream, e.stream_version, e.study_index, e.type,
+                 e.time_us, e.actor.user, e.actor.role, e.reason};
+  EncodeEventRecord(f, payload_bytes, out);
 }
 
 Result<std::string> EncodeEventRecord(const Event& e) {

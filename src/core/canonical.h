@@ -23,7 +23,16 @@ Status ForEachMember(std::string_view object_bytes,
 Result<std::string_view> FindMember(std::string_view object_bytes, std::string_view key);
 
 // The record that is hashed: every field of the event except prev_hash and
-// hash, with the payload given already encoded.
+// hash, with the payload given already encoded. Appends to out.
+struct RecordFields {
+  uint64_t seq = 0;
+  std::string_view study, stream;
+  uint64_t stream_version = 0, study_index = 0;
+  std::string_view type;
+  int64_t time_us = 0;
+  std::string_view actor_user, actor_role, reason;
+};
+void EncodeEventRecord(const RecordFields& f, std::string_view payload_bytes, std::string* out);
 void EncodeEventRecord(const Event& e, std::string_view payload_bytes, std::string* out);
 Result<std::string> EncodeEventRecord(const Event& e);
 // Fills every field but prev_hash and hash. Refuses a format version other

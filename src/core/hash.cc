@@ -1,33 +1,41 @@
 #include "core/hash.h"
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <cstring>
 #include <memory>
 
 namespace trialcore {
 
-Hash Sha256(std::string_view data) {
-  Hash out;
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
-  return out;
-}
+namespace {
 
-Hash Sha256Concat(std::string_view a, std::string_view b) {
-  // One reusable context per thread: EVP context creation costs more than
-  // hashing a small event.
+// One reusable context per thread: creating an EVP context, or hashing through
+// the one-shot SHA256(), costs more than hashing a small event.
+EVP_MD_CTX* ThreadContext() {
   struct CtxDeleter {
     void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
   };
   thread_local std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
-  thread_local EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return ctx.get();
+}
+
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+}  // namespace
+
+Hash Sha256(std::string_view data) { return Sha256Concat(data, {}); }
+
+Hash Sha256Concat(std::string_view a, std::string_view b) {
+  EVP_MD_CTX* ctx = ThreadContext();
   Hash out;
   unsigned int len = 0;
-  EVP_DigestInit_ex(ctx.get(), md, nullptr);
-  EVP_DigestUpdate(ctx.get(), a.data(), a.size());
-  EVP_DigestUpdate(ctx.get(), b.data(), b.size());
-  EVP_DigestFinal_ex(ctx.get(), out.data(), &len);
+  EVP_DigestInit_ex(ctx, Sha256Md(), nullptr);
+  EVP_DigestUpdate(ctx, a.data(), a.size());
+  if (!b.empty()) EVP_DigestUpdate(ctx, b.data(), b.size());
+  EVP_DigestFinal_ex(ctx, out.data(), &len);
   return out;
 }
 

@@ -33,7 +33,7 @@ Hash NodeFromBytes(std::string_view left, std::string_view right) {
   buf[0] = 0x01;
   std::memcpy(buf + 1, left.data(), 32);
   std::memcpy(buf + 33, right.data(), 32);
-  return Sha256(std::string_view(buf, 65));
+  return Sha256Concat(std::string_view(buf, 65), {});
 }
 
 Status CheckProofShape(std::span<const std::string> proof) {

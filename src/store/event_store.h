@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/canonical.h"
 #include "core/event.h"
 #include "core/signing.h"
 #include "core/status.h"
@@ -42,15 +43,14 @@ struct EventFilter {
   size_t limit = SIZE_MAX;               // at most this many events
 };
 
-// One stored event as a verifier needs it: the canonical record rebuilt from
-// storage and the hashes as stored, untrusted.
+// One stored event as a verifier needs it: every field as stored, untrusted.
+// The views are valid only during the callback that receives them.
 struct StoredRecord {
-  uint64_t seq = 0;
-  uint64_t study_index = 0;
+  RecordFields fields;          // rebuild the record with EncodeEventRecord
+  std::string_view payload;     // canonical bytes of the payload
   int64_t format_version = 0;
-  std::string record;
-  std::string prev_hash;
-  std::string hash;
+  std::string_view prev_hash;   // as stored
+  std::string_view hash;        // as stored
 };
 
 // The current value of an entity (projection entity_values), or its value as
@@ -110,7 +110,8 @@ class EventStore {
   Result<std::vector<Event>> ReadEvents(const EventFilter& filter, size_t limit = SIZE_MAX);
   Result<Event> ReadEvent(uint64_t seq);
 
-  // Records of a study in log order, for verification.
+  // Records of a study in log order, for verification. fn runs while the
+  // store is being read and must not call the store.
   virtual Status ForEachStoredRecord(const std::string& study,
                                      const std::function<Status(const StoredRecord&)>& fn) = 0;
 
