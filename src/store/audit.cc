@@ -190,7 +190,13 @@ Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& stud
       }
     }
   });
-  RecordBatch batch;
+  auto fresh_batch = [] {
+    RecordBatch b;
+    b.bytes.reserve(kBatchRecords * 320);
+    b.items.reserve(kBatchRecords);
+    return b;
+  };
+  RecordBatch batch = fresh_batch();
   Status walk = store.ForEachStoredRecord(study, [&](const StoredRecord& r) -> Status {
     RecordBatch::Item item;
     item.fields = r.fields;
@@ -207,7 +213,7 @@ Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& stud
     if (batch.items.size() == kBatchRecords) {
       if (queue.cancelled()) return Aborted("stop");
       queue.Push(std::move(batch));
-      batch = RecordBatch();
+      batch = fresh_batch();
     }
     return Status::Ok();
   });

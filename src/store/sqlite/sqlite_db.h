@@ -51,6 +51,7 @@ class Stmt {
   Result<bool> Step();
   Status Run();  // steps to completion, expecting no rows
 
+  sqlite3_stmt* handle() const { return s_; }
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   std::string_view Text(int col) const {

@@ -309,19 +309,31 @@ class SqliteEventStore final : public EventStore {
   Result<std::vector<StudyHead>> Heads() override {
     std::vector<StudyHead> heads;
     TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
-      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
-                                      "SELECT e.study, e.study_index, e.hash, e.seq FROM events e JOIN "
-                                      "(SELECT study, max(study_index) AS last FROM events GROUP BY study) h "
-                                      "ON e.study = h.study AND e.study_index = h.last ORDER BY e.study"));
+      // A skip scan of the study index: one seek per study, not one step per event.
+      TC_ASSIGN_OR_RETURN(Stmt studies, db.Prepare(
+                                            "WITH RECURSIVE s(study) AS (SELECT min(study) FROM events UNION ALL "
+                                            "SELECT (SELECT min(study) FROM events WHERE study > s.study) FROM s "
+                                            "WHERE s.study IS NOT NULL) SELECT study FROM s WHERE study IS NOT NULL"));
+      std::vector<std::string> names;
       while (true) {
-        TC_ASSIGN_OR_RETURN(bool row, s.Step());
+        TC_ASSIGN_OR_RETURN(bool row, studies.Step());
         if (!row) break;
+        names.emplace_back(studies.Text(0));
+      }
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
+                                      "SELECT study_index, hash, seq FROM events WHERE study = ?1 "
+                                      "ORDER BY study_index DESC LIMIT 1"));
+      for (const auto& name : names) {
+        s.Bind(1, name);
+        TC_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) return Internal("study " + name + " vanished while reading heads");
         StudyHead h;
-        h.study = s.Text(0);
-        h.size = static_cast<uint64_t>(s.Int(1)) + 1;
-        h.head_hash = HashFromBlob(s.Blob(2));
-        h.last_seq = static_cast<uint64_t>(s.Int(3));
+        h.study = name;
+        h.size = static_cast<uint64_t>(s.Int(0)) + 1;
+        h.head_hash = HashFromBlob(s.Blob(1));
+        h.last_seq = static_cast<uint64_t>(s.Int(2));
         heads.push_back(std::move(h));
+        sqlite3_reset(s.handle());
       }
       return Status::Ok();
     }));
