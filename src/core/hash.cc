@@ -1,41 +1,27 @@
+// Only this file uses the low-level SHA-256 interface.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "core/hash.h"
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <cstring>
 #include <memory>
 
 namespace trialcore {
 
-namespace {
-
-// One reusable context per thread: creating an EVP context, or hashing through
-// the one-shot SHA256(), costs more than hashing a small event.
-EVP_MD_CTX* ThreadContext() {
-  struct CtxDeleter {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-  };
-  thread_local std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
-  return ctx.get();
-}
-
-const EVP_MD* Sha256Md() {
-  static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
-}
-
-}  // namespace
-
 Hash Sha256(std::string_view data) { return Sha256Concat(data, {}); }
 
+// The low-level interface, deprecated in OpenSSL 3 in favour of EVP, is kept
+// here because the audit trail hashes millions of small messages and EVP's
+// per-message setup costs as much as hashing one (see bench/audit_bench).
 Hash Sha256Concat(std::string_view a, std::string_view b) {
-  EVP_MD_CTX* ctx = ThreadContext();
   Hash out;
-  unsigned int len = 0;
-  EVP_DigestInit_ex(ctx, Sha256Md(), nullptr);
-  EVP_DigestUpdate(ctx, a.data(), a.size());
-  if (!b.empty()) EVP_DigestUpdate(ctx, b.data(), b.size());
-  EVP_DigestFinal_ex(ctx, out.data(), &len);
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, a.data(), a.size());
+  if (!b.empty()) SHA256_Update(&ctx, b.data(), b.size());
+  SHA256_Final(out.data(), &ctx);
   return out;
 }
 
