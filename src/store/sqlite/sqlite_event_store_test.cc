@@ -122,6 +122,10 @@ TEST(SqliteEventStoreTest, GroupCommitKeepsEveryConcurrentAppendAndTheChain) {
   EXPECT_EQ(*seqs.rbegin(), static_cast<uint64_t>(kThreads * kPerThread));
   auto events = *store->ReadEvents({});
   for (size_t i = 1; i < events.size(); ++i) ASSERT_EQ(events[i].prev_hash, events[i - 1].hash);
+  // Durability did not cost one fsync per append: commits were shared.
+  StoreMetrics m = store->Metrics();
+  EXPECT_EQ(m.appends, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_LT(m.commits, m.appends / 2) << "group commit should share most fsyncs among 8 writers";
 }
 
 TEST(SqliteEventStoreTest, ChangingAValueNeedsAReasonButFirstEntryDoesNot) {
