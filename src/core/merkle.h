@@ -31,6 +31,23 @@ Status VerifyMerkleInclusion(uint64_t index, uint64_t tree_size, std::string_vie
 Status VerifyMerkleConsistency(uint64_t size1, uint64_t size2, std::span<const std::string> proof,
                                std::string_view root1, std::string_view root2);
 
+// Subtrees (as in the Merkle Tree Certificates drafts and the transparency-dev
+// test vectors): the leaves [start, end), valid when non-empty and start is a
+// multiple of the smallest power of two >= end - start, so that they hash as
+// one node (or the right edge of one) of every tree that contains them.
+bool IsValidMerkleSubtree(uint64_t start, uint64_t end);
+// Proves the leaf at index lies in the subtree [start, end) whose hash is subtree_root.
+Status VerifyMerkleSubtreeInclusion(uint64_t index, uint64_t start, uint64_t end, std::string_view leaf_hash,
+                                    std::span<const std::string> proof, std::string_view subtree_root);
+// Proves the subtree [start, end) with hash subtree_root is part of the tree
+// of tree_size leaves with hash root. An empty subtree is part of every tree
+// and needs an empty proof and the empty hash.
+Status VerifyMerkleSubtreeConsistency(uint64_t start, uint64_t end, uint64_t tree_size,
+                                      std::span<const std::string> proof, std::string_view subtree_root,
+                                      std::string_view root);
+// The proof VerifyMerkleSubtreeConsistency checks, for tests and tools.
+std::vector<Hash> MerkleSubtreeConsistencyProof(std::span<const Hash> leaf_hashes, uint64_t start, uint64_t end);
+
 // Computes roots of growing prefixes in O(log n) memory: after Add() of n
 // leaves, Root() is MerkleRoot of those n.
 class MerkleAccumulator {

@@ -82,6 +82,65 @@ TEST(MerkleTest, EveryConsistencyVectorIsJudgedAsExpected) {
   EXPECT_EQ(refused, 92);
 }
 
+TEST(MerkleTest, EverySubtreeInclusionVectorIsJudgedAsExpected) {
+  int happy = 0, refused = 0;
+  for (const auto& path : VectorFiles("subtreeinclusion")) {
+    auto v = LoadJson(path);
+    Status s = VerifyMerkleSubtreeInclusion(v["leafIdx"].get<uint64_t>(), v["start"].get<uint64_t>(),
+                                            v["end"].get<uint64_t>(), B64(v["leafHash"]), Proof(v["proof"]),
+                                            B64(v["root"]));
+    bool want_err = v["wantErr"].get<bool>();
+    EXPECT_EQ(!s.ok(), want_err) << path << ": " << s.ToString();
+    (want_err ? refused : happy)++;
+  }
+  EXPECT_EQ(happy, 12);
+  EXPECT_EQ(refused, 192);
+}
+
+TEST(MerkleTest, EverySubtreeConsistencyVectorIsJudgedAsExpected) {
+  int happy = 0, refused = 0;
+  for (const auto& path : VectorFiles("subtreeconsistency")) {
+    auto v = LoadJson(path);
+    Status s = VerifyMerkleSubtreeConsistency(v["start"].get<uint64_t>(), v["end"].get<uint64_t>(),
+                                              v["size"].get<uint64_t>(), Proof(v["proof"]), B64(v["root1"]),
+                                              B64(v["root2"]));
+    bool want_err = v["wantErr"].get<bool>();
+    EXPECT_EQ(!s.ok(), want_err) << path << ": " << s.ToString();
+    (want_err ? refused : happy)++;
+  }
+  EXPECT_EQ(happy, 12);
+  EXPECT_EQ(refused, 106);
+}
+
+TEST(MerkleTest, SubtreeProofsVerifyForEveryValidSubtreeUpTo40Leaves) {
+  std::vector<Hash> leaves;
+  for (int i = 0; i < 40; ++i) leaves.push_back(MerkleLeafHash("leaf " + std::to_string(i)));
+  int checked = 0;
+  for (uint64_t n = 1; n <= leaves.size(); ++n) {
+    auto tree = std::span(leaves).first(n);
+    Hash root = MerkleRoot(tree);
+    for (uint64_t start = 0; start < n; ++start) {
+      for (uint64_t end = start + 1; end <= n; ++end) {
+        if (!IsValidMerkleSubtree(start, end)) continue;
+        Hash sub = MerkleRoot(tree.subspan(start, end - start));
+        std::vector<std::string> proof;
+        for (const auto& h : MerkleSubtreeConsistencyProof(tree, start, end)) proof.emplace_back(AsBytes(h));
+        ASSERT_TRUE(VerifyMerkleSubtreeConsistency(start, end, n, proof, AsBytes(sub), AsBytes(root)).ok())
+            << "[" << start << ", " << end << ") in " << n;
+        Hash forged = sub;
+        forged[5] ^= 1;
+        EXPECT_FALSE(VerifyMerkleSubtreeConsistency(start, end, n, proof, AsBytes(forged), AsBytes(root)).ok());
+        if (!proof.empty()) {
+          proof.back()[0] ^= 1;
+          EXPECT_FALSE(VerifyMerkleSubtreeConsistency(start, end, n, proof, AsBytes(sub), AsBytes(root)).ok());
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 500);
+}
+
 TEST(MerkleTest, RootAndProofsOfTheReferenceTreeMatchTheVectors) {
   auto leaves = ReferenceLeaves();
   EXPECT_EQ(ToHex(MerkleRoot(leaves)), "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328");
