@@ -22,7 +22,7 @@ Status SqliteStatus(int rc, std::string message) {
   }
 }
 
-Stmt::~Stmt() {
+void Stmt::Release() {
   if (!s_) return;
   if (owned_) {
     sqlite3_finalize(s_);
@@ -30,6 +30,7 @@ Stmt::~Stmt() {
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);
   }
+  s_ = nullptr;
 }
 
 Result<bool> Stmt::Step() {

@@ -18,8 +18,16 @@ class Stmt {
   Stmt() = default;
   explicit Stmt(sqlite3_stmt* s, bool owned) : s_(s), owned_(owned) {}
   Stmt(Stmt&& o) noexcept : s_(o.s_), owned_(o.owned_) { o.s_ = nullptr; }
-  Stmt& operator=(Stmt&&) = delete;
-  ~Stmt();
+  Stmt& operator=(Stmt&& o) noexcept {
+    if (this != &o) {
+      Release();
+      s_ = o.s_;
+      owned_ = o.owned_;
+      o.s_ = nullptr;
+    }
+    return *this;
+  }
+  ~Stmt() { Release(); }
 
   Stmt& Bind(int i, int64_t v) {
     sqlite3_bind_int64(s_, i, v);
@@ -64,6 +72,7 @@ class Stmt {
   }
 
  private:
+  void Release();  // finalizes an owned statement, resets a cached one
   sqlite3_stmt* s_ = nullptr;
   bool owned_ = false;
 };

@@ -812,7 +812,6 @@ class SqliteEventStore final : public EventStore {
     std::vector<Latest> latest;
     std::unordered_map<std::string_view, uint32_t> index;
     uint64_t replayed = 0;
-    auto t_read = std::chrono::steady_clock::now();
     {
       TC_ASSIGN_OR_RETURN(Stmt count, write_db_.PrepareOwned("SELECT count(*) FROM events"));
       TC_ASSIGN_OR_RETURN(bool row, count.Step());
@@ -846,18 +845,33 @@ class SqliteEventStore final : public EventStore {
         ++replayed;
       }
     }
-    auto t_sort = std::chrono::steady_clock::now();
     std::sort(latest.begin(), latest.end(), [](const Latest& a, const Latest& b) { return a.key < b.key; });
-    auto t_ins = std::chrono::steady_clock::now();
-    TC_ASSIGN_OR_RETURN(Stmt ins, write_db_.PrepareOwned("INSERT INTO entity_values VALUES (?1, ?2, ?3, ?4)"));
-    for (const Latest& l : latest) {
-      size_t nul = l.key.find('\0');
-      ins.BindStatic(1, l.key.substr(0, nul)).BindStatic(2, l.key.substr(nul + 1));
-      ins.BindStaticBlob(3, std::string_view(values).substr(l.value_offset, l.value_size));
-      ins.Bind(4, static_cast<int64_t>(l.seq));
+    // Many rows per statement: at a million rows the per-statement overhead
+    // of step and reset costs as much as the b-tree work.
+    auto insert_sql = [](size_t rows) {
+      std::string sql = "INSERT INTO entity_values VALUES ";
+      for (size_t r = 0; r < rows; ++r) sql += r ? ",(?,?,?,?)" : "(?,?,?,?)";
+      return sql;
+    };
+    constexpr size_t kRowsPerInsert = 64;
+    TC_ASSIGN_OR_RETURN(Stmt bulk, write_db_.PrepareOwned(insert_sql(kRowsPerInsert)));
+    for (size_t i = 0; i < latest.size(); i += kRowsPerInsert) {
+      const size_t rows = std::min(kRowsPerInsert, latest.size() - i);
+      std::optional<Stmt> tail;
+      if (rows < kRowsPerInsert) {
+        TC_ASSIGN_OR_RETURN(tail, write_db_.PrepareOwned(insert_sql(rows)));
+      }
+      Stmt& ins = tail ? *tail : bulk;
+      for (size_t r = 0; r < rows; ++r) {
+        const Latest& l = latest[i + r];
+        const int col = static_cast<int>(r * 4);
+        size_t nul = l.key.find('\0');
+        ins.BindStatic(col + 1, l.key.substr(0, nul)).BindStatic(col + 2, l.key.substr(nul + 1));
+        ins.BindStaticBlob(col + 3, std::string_view(values).substr(l.value_offset, l.value_size));
+        ins.Bind(col + 4, static_cast<int64_t>(l.seq));
+      }
       TC_RETURN_IF_ERROR(ins.Run());
     }
-    if (getenv("TC_PHASES")) fprintf(stderr, "read+map %.3f sort %.3f insert %.3f\n", std::chrono::duration<double>(t_sort - t_read).count(), std::chrono::duration<double>(t_ins - t_sort).count(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t_ins).count());
     return replayed;
   }
 
