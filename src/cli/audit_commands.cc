@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/store_access.h"
 #include "core/canonical.h"
 #include "core/json.h"
@@ -98,11 +99,11 @@ Status AuditVerify(const VerifyArgs& args, Context& ctx) {
     extra.push_back(*c);
   }
   std::vector<std::string> studies;
+  TC_ASSIGN_OR_RETURN(auto heads, store->Heads());
   if (args.study) {
     TC_ASSIGN_OR_RETURN(std::string s, ChooseStudy(*store, args.study));
     studies.push_back(s);
   } else {
-    TC_ASSIGN_OR_RETURN(auto heads, store->Heads());
     for (const auto& h : heads) studies.push_back(h.study);
   }
   for (const auto& c : extra) {
@@ -111,13 +112,20 @@ Status AuditVerify(const VerifyArgs& args, Context& ctx) {
     }
   }
   auto start = std::chrono::steady_clock::now();
-  uint64_t total = 0, bytes = 0;
+  uint64_t all_events = 0, bytes = 0;
   for (const auto& study : studies) {
     std::vector<Checkpoint> mine;
     for (const auto& c : extra) {
       if (c.study == study) mine.push_back(c);
     }
-    TC_ASSIGN_OR_RETURN(StudyVerification v, VerifyStudy(*store, study, mine, key));
+    uint64_t total = 0;
+    for (const auto& h : heads) {
+      if (h.study == study) total = h.size;
+    }
+    Progress bar(ctx, "verifying " + study, total);
+    TC_ASSIGN_OR_RETURN(StudyVerification v,
+                        VerifyStudy(*store, study, mine, key, [&](uint64_t done) { bar.Update(done); }));
+    bar.Done();
     if (v.problem) {
       ctx.out << "FAILED: study " << study << ", event " << v.problem->seq << " (position " << v.problem->study_index
               << "): " << v.problem->what << "\n";
@@ -125,11 +133,11 @@ Status AuditVerify(const VerifyArgs& args, Context& ctx) {
     }
     ctx.out << "ok  " << study << ": " << v.events << " events, head " << ToHex(v.head) << ", "
             << v.checkpoints_checked << " checkpoint(s) verified\n";
-    total += v.events;
+    all_events += v.events;
     bytes += v.bytes;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ctx.out << "OK: " << total << " events in " << studies.size() << " stud" << (studies.size() == 1 ? "y" : "ies")
+  ctx.out << "OK: " << all_events << " events in " << studies.size() << " stud" << (studies.size() == 1 ? "y" : "ies")
           << " verified (" << bytes << " bytes hashed in " << secs << " s)\n";
   return Status::Ok();
 }

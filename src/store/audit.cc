@@ -102,7 +102,8 @@ constexpr size_t kBatchRecords = 4096;
 
 Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& study,
                                       const std::vector<Checkpoint>& extra_checkpoints,
-                                      const std::optional<std::string>& trusted_key) {
+                                      const std::optional<std::string>& trusted_key,
+                                      const std::function<void(uint64_t)>& progress) {
   StudyVerification v;
   v.study = study;
   TC_ASSIGN_OR_RETURN(std::vector<Checkpoint> checkpoints, store.Checkpoints(study));
@@ -188,6 +189,7 @@ Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& stud
           return;
         }
       }
+      if (progress) progress(v.events);
     }
   });
   auto fresh_batch = [] {

@@ -34,9 +34,12 @@ struct StudyVerification {
 // the stored checkpoints were removed). Signatures are checked with
 // trusted_key when given, else with the key each checkpoint names.
 // A Status error means the walk could not run; a found problem is not an error.
+// progress, when given, is called with the number of events checked so far
+// every few tens of thousands of events.
 Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& study,
                                       const std::vector<Checkpoint>& extra_checkpoints,
-                                      const std::optional<std::string>& trusted_key);
+                                      const std::optional<std::string>& trusted_key,
+                                      const std::function<void(uint64_t)>& progress = {});
 
 struct AuditFilter {
   std::string study;
