@@ -3,7 +3,7 @@
 //   (target: at least 0.8 of it), both run as processes;
 // - db rebuild replay rate (target: at least 1 million events per second).
 //
-// usage: audit_bench [events, default 1000000]
+// usage: audit_bench [events, default 1000000] [--reuse]
 #include <sys/wait.h>
 
 #include <fstream>
@@ -32,19 +32,25 @@ double TimeCommand(const std::string& cmd) {
 
 int main(int argc, char** argv) {
   uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
-  std::string dir = FreshDir("audit");
+  // --reuse keeps the database of an earlier run with as many events.
+  bool reuse = argc > 2 && std::string(argv[2]) == "--reuse";
+  std::string dir = reuse ? std::string(std::getenv("TRIALCORE_BENCH_DIR") ? std::getenv("TRIALCORE_BENCH_DIR") : "/tmp") +
+                                "/trialcore_bench_audit"
+                          : FreshDir("audit");
   std::string db = dir + "/bench.db";
   uint64_t bytes = 0;
   {
     auto store = std::move(OpenSqliteEventStore(db).value());
-    auto start = std::chrono::steady_clock::now();
-    if (Status s = Fill(*store, "BENCH", n, 1000); !s.ok()) {
-      std::fprintf(stderr, "%s\n", s.ToString().c_str());
-      return 1;
+    if (*store->LastSeq() != n) {
+      auto start = std::chrono::steady_clock::now();
+      if (Status s = Fill(*store, "BENCH", n - *store->LastSeq(), 1000); !s.ok()) {
+        std::fprintf(stderr, "%s\n", s.ToString().c_str());
+        return 1;
+      }
+      double secs = Seconds(start);
+      std::printf("filled %llu events in %.2f s (%.0f events/s, batches of 1000)\n",
+                  static_cast<unsigned long long>(n), secs, static_cast<double>(n) / secs);
     }
-    double secs = Seconds(start);
-    std::printf("filled %llu events in %.2f s (%.0f events/s, batches of 1000)\n", static_cast<unsigned long long>(n),
-                secs, static_cast<double>(n) / secs);
     auto v = VerifyStudy(*store, "BENCH", {}, std::nullopt);
     if (!v.ok() || v->problem) {
       std::fprintf(stderr, "the benchmark log does not verify\n");

@@ -1,6 +1,8 @@
 #include "store/audit.h"
 
 #include <algorithm>
+#include <climits>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -30,73 +32,35 @@ bool UnderPrefix(std::string_view path, std::string_view prefix) {
 
 namespace {
 
-// Stored records copied out of the store in batches, so that reading the
-// store and hashing run on two cores at once.
-struct RecordBatch {
-  struct Span {
-    uint32_t offset, size;
-  };
-  struct Item {
-    RecordFields fields;  // its views are filled in by the hasher
-    int64_t format_version;
-    Span stream, type, user, role, reason, payload, prev, hash;
-  };
-  std::string bytes;
-  std::vector<Item> items;
-
-  Span Put(std::string_view data) {
-    Span s{static_cast<uint32_t>(bytes.size()), static_cast<uint32_t>(data.size())};
-    bytes.append(data);
-    return s;
-  }
-  std::string_view View(Span s) const { return std::string_view(bytes).substr(s.offset, s.size); }
+// What a worker found about one stored event; the in-order pass decides.
+struct CheckedRecord {
+  uint64_t seq = 0;
+  uint64_t study_index = 0;
+  int64_t format_version = 0;
+  Hash stored_prev{};
+  Hash stored_hash{};
+  Hash computed{};  // SHA-256(stored prev || record)
+  uint32_t record_size = 0;
+  uint8_t stored_prev_size = 0;
+  uint8_t stored_hash_size = 0;
 };
 
-class BatchQueue {
- public:
-  void Push(RecordBatch batch) {
-    std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return queue_.size() < kDepth || cancelled_; });
-    queue_.push_back(std::move(batch));
-    not_empty_.notify_one();
-  }
-  // Empty optional once the producer has finished and the queue is drained.
-  std::optional<RecordBatch> Pop() {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return !queue_.empty() || finished_; });
-    if (queue_.empty()) return std::nullopt;
-    RecordBatch b = std::move(queue_.front());
-    queue_.pop_front();
-    not_full_.notify_one();
-    return b;
-  }
-  void Finish() {
-    std::lock_guard lock(mu_);
-    finished_ = true;
-    not_empty_.notify_all();
-  }
-  // The consumer stops early (a problem was found): unblock the producer.
-  void Cancel() {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-    queue_.clear();
-    not_full_.notify_all();
-  }
-  bool cancelled() {
-    std::lock_guard lock(mu_);
-    return cancelled_;
-  }
-
- private:
-  static constexpr size_t kDepth = 4;
-  std::mutex mu_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<RecordBatch> queue_;
-  bool finished_ = false;
-  bool cancelled_ = false;
+struct Chunk {
+  std::vector<CheckedRecord> records;
+  Status status;
+  bool ready = false;
 };
 
-constexpr size_t kBatchRecords = 4096;
+constexpr int64_t kChunkSeqs = 1 << 16;  // sequence numbers per chunk
+constexpr size_t kWorkers = 2;
+constexpr size_t kChunksAhead = 4;       // bounds memory: chunks hashed but not yet checked
+
+Hash CopyHash(std::string_view bytes, uint8_t* size) {
+  Hash h{};
+  *size = static_cast<uint8_t>(std::min<size_t>(bytes.size(), 255));
+  std::memcpy(h.data(), bytes.data(), std::min(bytes.size(), h.size()));
+  return h;
+}
 
 }  // namespace
 
@@ -115,6 +79,7 @@ Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& stud
   }
   std::stable_sort(checkpoints.begin(), checkpoints.end(),
                    [](const Checkpoint& a, const Checkpoint& b) { return a.tree_size < b.tree_size; });
+  TC_ASSIGN_OR_RETURN(uint64_t last_stored_seq, store.LastSeq());
   size_t next_checkpoint = 0;
   MerkleAccumulator tree;
   Hash prev{};
@@ -136,93 +101,114 @@ Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& stud
     return std::nullopt;
   };
 
-  // Returns false at the first problem, which it records in v.
-  std::string hashed;  // prev || record, reused
-  auto check = [&](const RecordBatch& b, const RecordBatch::Item& item) -> bool {
-    RecordFields r = item.fields;
-    r.study = study;
-    r.stream = b.View(item.stream);
-    r.type = b.View(item.type);
-    r.actor_user = b.View(item.user);
-    r.actor_role = b.View(item.role);
-    r.reason = b.View(item.reason);
+  // In log order; returns false at the first problem, which it records in v.
+  auto check = [&](const CheckedRecord& r) -> bool {
     auto fail = [&](std::string what) {
       v.problem = VerifyProblem{r.seq, r.study_index, std::move(what)};
       return false;
     };
-    std::string_view stored_prev = b.View(item.prev);
-    std::string_view stored_hash = b.View(item.hash);
-    if (item.format_version != kEventFormatVersion) {
-      return fail("event format version " + std::to_string(item.format_version) + " is not known to this trialcore");
+    std::string_view stored_prev(reinterpret_cast<const char*>(r.stored_prev.data()),
+                                 std::min<size_t>(r.stored_prev_size, 32));
+    std::string_view stored_hash(reinterpret_cast<const char*>(r.stored_hash.data()),
+                                 std::min<size_t>(r.stored_hash_size, 32));
+    if (r.format_version != kEventFormatVersion) {
+      return fail("event format version " + std::to_string(r.format_version) + " is not known to this trialcore");
     }
     if (r.study_index != v.events) {
       return fail("expected the event at position " + std::to_string(v.events) + " but found position " +
                   std::to_string(r.study_index) + ": events are missing or out of order");
     }
     if (r.seq <= last_seq) return fail("sequence number is not after the previous event's " + std::to_string(last_seq));
-    if (!BytesEqual(stored_prev, prev)) {
+    if (r.stored_prev_size != 32 || !BytesEqual(stored_prev, prev)) {
       return fail("link to the previous event is broken: stored previous hash " + Short(ToHex(stored_prev)) +
                   " but the previous event's hash is " + Short(ToHex(prev)));
     }
-    hashed.assign(AsBytes(prev));
-    EncodeEventRecord(r, b.View(item.payload), &hashed);
-    Hash computed = Sha256(hashed);
-    if (!BytesEqual(stored_hash, computed)) {
+    // The stored previous hash equals prev here, so computed is the chain hash.
+    if (r.stored_hash_size != 32 || !BytesEqual(stored_hash, r.computed)) {
       return fail("content does not match its hash (stored " + Short(ToHex(stored_hash)) + ", computed " +
-                  Short(ToHex(computed)) + "): the event was altered");
+                  Short(ToHex(r.computed)) + "): the event was altered");
     }
-    prev = computed;
+    prev = r.computed;
     last_seq = r.seq;
-    v.bytes += hashed.size() - 32;
+    v.bytes += r.record_size;
     ++v.events;
-    tree.Add(MerkleLeafHash(AsBytes(computed)));
+    tree.Add(MerkleLeafHash(AsBytes(r.computed)));
     if (auto bad = check_checkpoints()) return fail(*bad);
     return true;
   };
 
-  BatchQueue queue;
-  std::thread hasher([&] {
-    while (auto batch = queue.Pop()) {
-      for (const auto& item : batch->items) {
-        if (!check(*batch, item)) {
-          queue.Cancel();
-          return;
-        }
+  // Workers read and hash ranges of sequence numbers in parallel (the chain
+  // hash of each event needs only its own stored fields); this thread then
+  // walks the results in order, checking links, positions and the tree.
+  const size_t chunk_count = static_cast<size_t>(last_stored_seq / kChunkSeqs) + 1;
+  std::vector<Chunk> chunks(chunk_count);
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t next_chunk = 0, checked_chunks = 0;
+  bool cancelled = false;
+  auto work = [&] {
+    std::string hashed;
+    while (true) {
+      size_t i;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return cancelled || next_chunk >= chunk_count || next_chunk < checked_chunks + kChunksAhead; });
+        if (cancelled || next_chunk >= chunk_count) return;
+        i = next_chunk++;
       }
-      if (progress) progress(v.events);
+      const int64_t from = i == 0 ? INT64_MIN : static_cast<int64_t>(i) * kChunkSeqs;
+      const int64_t to = static_cast<int64_t>(i + 1) * kChunkSeqs - 1;
+      std::vector<CheckedRecord> records;
+      records.reserve(static_cast<size_t>(kChunkSeqs));
+      Status s = store.ForEachStoredRecord(study, from, to, [&](const StoredRecord& r) -> Status {
+        CheckedRecord c;
+        c.seq = r.fields.seq;
+        c.study_index = r.fields.study_index;
+        c.format_version = r.format_version;
+        c.stored_prev = CopyHash(r.prev_hash, &c.stored_prev_size);
+        c.stored_hash = CopyHash(r.hash, &c.stored_hash_size);
+        hashed.assign(AsBytes(c.stored_prev));
+        EncodeEventRecord(r.fields, r.payload, &hashed);
+        c.record_size = static_cast<uint32_t>(hashed.size() - 32);
+        c.computed = Sha256(hashed);
+        records.push_back(c);
+        return Status::Ok();
+      });
+      std::lock_guard lock(mu);
+      chunks[i].records = std::move(records);
+      chunks[i].status = s;
+      chunks[i].ready = true;
+      cv.notify_all();
     }
-  });
-  auto fresh_batch = [] {
-    RecordBatch b;
-    b.bytes.reserve(kBatchRecords * 320);
-    b.items.reserve(kBatchRecords);
-    return b;
   };
-  RecordBatch batch = fresh_batch();
-  Status walk = store.ForEachStoredRecord(study, [&](const StoredRecord& r) -> Status {
-    RecordBatch::Item item;
-    item.fields = r.fields;
-    item.format_version = r.format_version;
-    item.stream = batch.Put(r.fields.stream);
-    item.type = batch.Put(r.fields.type);
-    item.user = batch.Put(r.fields.actor_user);
-    item.role = batch.Put(r.fields.actor_role);
-    item.reason = batch.Put(r.fields.reason);
-    item.payload = batch.Put(r.payload);
-    item.prev = batch.Put(r.prev_hash);
-    item.hash = batch.Put(r.hash);
-    batch.items.push_back(item);
-    if (batch.items.size() == kBatchRecords) {
-      if (queue.cancelled()) return Aborted("stop");
-      queue.Push(std::move(batch));
-      batch = fresh_batch();
+  std::vector<std::thread> workers;
+  for (size_t w = 0; w < kWorkers; ++w) workers.emplace_back(work);
+  Status walk;
+  for (size_t i = 0; i < chunk_count && walk.ok() && !v.problem; ++i) {
+    std::vector<CheckedRecord> records;
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return chunks[i].ready; });
+      walk = chunks[i].status;
+      records = std::move(chunks[i].records);
     }
-    return Status::Ok();
-  });
-  if (walk.ok() && !batch.items.empty()) queue.Push(std::move(batch));
-  queue.Finish();
-  hasher.join();
-  if (!walk.ok() && !v.problem) return walk;
+    if (walk.ok()) {
+      for (const auto& r : records) {
+        if (!check(r)) break;
+      }
+    }
+    std::lock_guard lock(mu);
+    checked_chunks = i + 1;
+    cv.notify_all();
+    if (progress) progress(v.events);
+  }
+  {
+    std::lock_guard lock(mu);
+    cancelled = true;
+    cv.notify_all();
+  }
+  for (auto& w : workers) w.join();
+  if (!walk.ok()) return walk;
   v.head = prev;
   v.root = tree.Root();
   if (!v.problem && next_checkpoint < checkpoints.size()) {

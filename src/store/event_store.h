@@ -110,9 +110,10 @@ class EventStore {
   Result<std::vector<Event>> ReadEvents(const EventFilter& filter, size_t limit = SIZE_MAX);
   Result<Event> ReadEvent(uint64_t seq);
 
-  // Records of a study in log order, for verification. fn runs while the
-  // store is being read and must not call the store.
-  virtual Status ForEachStoredRecord(const std::string& study,
+  // Records of a study with from_seq <= seq <= to_seq, in sequence order, for
+  // verification. fn runs while the store is being read and must not call
+  // the store. Calls for different ranges may run concurrently.
+  virtual Status ForEachStoredRecord(const std::string& study, int64_t from_seq, int64_t to_seq,
                                      const std::function<Status(const StoredRecord&)>& fn) = 0;
 
   virtual Result<std::vector<StudyHead>> Heads() = 0;
