@@ -11,16 +11,18 @@ enum Tag : uint8_t { kNull = 0, kFalse = 1, kTrue = 2, kInt = 3, kDecimal = 4, k
 constexpr char kMagic[4] = {'T', 'C', 'E', 'V'};
 constexpr int kMaxDepth = 64;
 
-void PutU16(std::string* out, uint16_t v) {
-  out->push_back(static_cast<char>(v >> 8));
-  out->push_back(static_cast<char>(v));
+template <int kBytes>
+void PutBigEndian(std::string* out, uint64_t v) {
+  char buf[kBytes];
+  for (int i = kBytes - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>(v);
+    v >>= 8;
+  }
+  out->append(buf, kBytes);
 }
-void PutU32(std::string* out, uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) out->push_back(static_cast<char>(v >> s));
-}
-void PutU64(std::string* out, uint64_t v) {
-  for (int s = 56; s >= 0; s -= 8) out->push_back(static_cast<char>(v >> s));
-}
+void PutU16(std::string* out, uint16_t v) { PutBigEndian<2>(out, v); }
+void PutU32(std::string* out, uint32_t v) { PutBigEndian<4>(out, v); }
+void PutU64(std::string* out, uint64_t v) { PutBigEndian<8>(out, v); }
 void PutStr(std::string* out, std::string_view s) {
   PutU32(out, static_cast<uint32_t>(s.size()));
   out->append(s);
