@@ -92,93 +92,6 @@ std::vector<Hash> MerkleConsistencyProof(std::span<const Hash> d, uint64_t old_s
   return out;
 }
 
-Status VerifyMerkleInclusion(uint64_t index, uint64_t tree_size, std::string_view leaf_hash,
-                             std::span<const std::string> proof, std::string_view root) {
-  if (index >= tree_size) {
-    return DataLoss("leaf index " + std::to_string(index) + " is not inside a tree of size " + std::to_string(tree_size));
-  }
-  if (leaf_hash.size() != 32) return DataLoss("leaf hash must have 32 bytes");
-  TC_RETURN_IF_ERROR(CheckProofShape(proof));
-  uint64_t fn = index, sn = tree_size - 1;
-  Hash r;
-  std::memcpy(r.data(), leaf_hash.data(), 32);
-  for (const auto& p : proof) {
-    if (sn == 0) return DataLoss("inclusion proof is longer than the tree is deep");
-    if ((fn & 1) || fn == sn) {
-      r = NodeFromBytes(p, AsBytes(r));
-      if (!(fn & 1)) {
-        while (!(fn & 1) && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
-    } else {
-      r = NodeFromBytes(AsBytes(r), p);
-    }
-    fn >>= 1;
-    sn >>= 1;
-  }
-  if (sn != 0) return DataLoss("inclusion proof is shorter than the tree is deep");
-  if (!SameHash(r, root)) return DataLoss("inclusion proof does not lead to the signed root hash");
-  return Status::Ok();
-}
-
-Status VerifyMerkleConsistency(uint64_t size1, uint64_t size2, std::span<const std::string> proof,
-                               std::string_view root1, std::string_view root2) {
-  if (size2 < size1) {
-    return DataLoss("the second tree (" + std::to_string(size2) + ") is smaller than the first (" +
-                    std::to_string(size1) + ")");
-  }
-  TC_RETURN_IF_ERROR(CheckProofShape(proof));
-  if (size1 == 0) {
-    // Every tree extends the empty tree, so such a proof would prove nothing;
-    // refuse it rather than give a false assurance.
-    return DataLoss("a consistency proof from an empty tree proves nothing");
-  }
-  if (size1 == size2) {
-    if (!proof.empty()) return DataLoss("trees of equal size need an empty consistency proof");
-    if (root1 != root2) return DataLoss("trees of equal size have different root hashes");
-    return Status::Ok();
-  }
-  if (proof.empty()) return DataLoss("consistency proof is empty");
-  if (root1.size() != 32 || root2.size() != 32) return DataLoss("root hashes must have 32 bytes");
-
-  std::vector<std::string_view> path;
-  if ((size1 & (size1 - 1)) == 0) path.push_back(root1);
-  for (const auto& p : proof) path.push_back(p);
-
-  uint64_t fn = size1 - 1, sn = size2 - 1;
-  while (fn & 1) {
-    fn >>= 1;
-    sn >>= 1;
-  }
-  Hash fr, sr;
-  std::memcpy(fr.data(), path[0].data(), 32);
-  sr = fr;
-  for (size_t i = 1; i < path.size(); ++i) {
-    if (sn == 0) return DataLoss("consistency proof is longer than expected");
-    const std::string_view c = path[i];
-    if ((fn & 1) || fn == sn) {
-      fr = NodeFromBytes(c, AsBytes(fr));
-      sr = NodeFromBytes(c, AsBytes(sr));
-      if (!(fn & 1)) {
-        while (!(fn & 1) && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
-    } else {
-      sr = NodeFromBytes(AsBytes(sr), c);
-    }
-    fn >>= 1;
-    sn >>= 1;
-  }
-  if (sn != 0) return DataLoss("consistency proof is shorter than expected");
-  if (!SameHash(fr, root1)) return DataLoss("consistency proof does not lead to the first root hash");
-  if (!SameHash(sr, root2)) return DataLoss("consistency proof does not lead to the second root hash");
-  return Status::Ok();
-}
-
 namespace {
 
 // Smallest power of two >= n, or 0 when that does not fit in 64 bits.
@@ -236,7 +149,7 @@ Result<Hash> ChainConsistency(uint64_t m, uint64_t n, std::span<const std::strin
     fn >>= 1;
     sn >>= 1;
   }
-  if (!SameHash(fr, root1)) return DataLoss("consistency proof does not lead to the subtree's hash");
+  if (!SameHash(fr, root1)) return DataLoss("consistency proof does not lead to the first root hash");
   return sr;
 }
 
@@ -263,6 +176,48 @@ Result<Hash> ChainInclusion(uint64_t index, uint64_t size, Hash node, std::span<
 }
 
 }  // namespace
+
+Status VerifyMerkleInclusion(uint64_t index, uint64_t tree_size, std::string_view leaf_hash,
+                             std::span<const std::string> proof, std::string_view root) {
+  if (index >= tree_size) {
+    return DataLoss("leaf index " + std::to_string(index) + " is not inside a tree of size " + std::to_string(tree_size));
+  }
+  if (leaf_hash.size() != 32) return DataLoss("leaf hash must have 32 bytes");
+  TC_RETURN_IF_ERROR(CheckProofShape(proof));
+  Hash leaf;
+  std::memcpy(leaf.data(), leaf_hash.data(), 32);
+  size_t pos = 0;
+  TC_ASSIGN_OR_RETURN(Hash top, ChainInclusion(index, tree_size, leaf, proof, &pos));
+  if (pos != proof.size()) return DataLoss("inclusion proof is longer than the tree is deep");
+  if (!SameHash(top, root)) return DataLoss("inclusion proof does not lead to the signed root hash");
+  return Status::Ok();
+}
+
+Status VerifyMerkleConsistency(uint64_t size1, uint64_t size2, std::span<const std::string> proof,
+                               std::string_view root1, std::string_view root2) {
+  if (size2 < size1) {
+    return DataLoss("the second tree (" + std::to_string(size2) + ") is smaller than the first (" +
+                    std::to_string(size1) + ")");
+  }
+  TC_RETURN_IF_ERROR(CheckProofShape(proof));
+  if (size1 == 0) {
+    // Every tree extends the empty tree, so such a proof would prove nothing;
+    // refuse it rather than give a false assurance.
+    return DataLoss("a consistency proof from an empty tree proves nothing");
+  }
+  if (size1 == size2) {
+    if (!proof.empty()) return DataLoss("trees of equal size need an empty consistency proof");
+    if (root1 != root2) return DataLoss("trees of equal size have different root hashes");
+    return Status::Ok();
+  }
+  if (proof.empty()) return DataLoss("consistency proof is empty");
+  if (root1.size() != 32 || root2.size() != 32) return DataLoss("root hashes must have 32 bytes");
+  size_t pos = 0;
+  TC_ASSIGN_OR_RETURN(Hash second, ChainConsistency(size1, size2, proof, &pos, root1));
+  if (pos != proof.size()) return DataLoss("consistency proof is longer than expected");
+  if (!SameHash(second, root2)) return DataLoss("consistency proof does not lead to the second root hash");
+  return Status::Ok();
+}
 
 bool IsValidMerkleSubtree(uint64_t start, uint64_t end) {
   if (start >= end) return false;
