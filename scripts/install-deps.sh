@@ -10,6 +10,7 @@ PACKAGES=(
   libssl-dev                            # SHA-256, Ed25519
   nlohmann-json3-dev                    # JSON parsing (kept out of headers)
   libcli11-dev                          # command line
+  libboost-math-dev                     # gamma functions for signal detection (EBGM)
   libgtest-dev libgmock-dev             # tests
   libbenchmark-dev                      # benchmarks
   coreutils                             # sha256sum, the peer of the verify benchmark

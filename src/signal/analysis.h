@@ -1,0 +1,46 @@
+// One signal-detection run, as `trialcore signal` performs it: read, count,
+// fit the prior, score every pair; with each stage timed for progress.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "signal/gps.h"
+#include "signal/measures.h"
+
+namespace trialcore::signal {
+
+struct SignalOptions {
+  std::string csv;         // openEBGM layout: id,var1,var2[,strat...]
+  bool stratify = false;   // use the strat* columns
+  uint32_t min_count = 1;  // pairs with fewer reports are neither fitted nor scored (openEBGM's N*)
+  // Called after each stage: its name, seconds taken and rows handled.
+  std::function<void(const std::string& stage, double seconds, uint64_t rows)> progress;
+};
+
+struct SignalRow {
+  std::string product, event;
+  uint32_t n = 0;
+  double e = 0;
+  Disproportionality measures;
+  PosteriorScores eb;
+};
+
+struct SignalResult {
+  std::vector<SignalRow> rows;  // by product then event
+  FitResult fit;
+  uint64_t reports = 0;
+  size_t strata = 1;
+  size_t fitted_points = 0;     // distinct (N, E) points the prior was fitted on
+};
+
+Result<SignalResult> RunSignal(const SignalOptions& options);
+
+// Output with the prior and its log-likelihood, so a run can be reproduced.
+std::string ResultsCsv(const SignalResult& result);
+std::string ResultsJson(const SignalResult& result);
+
+}  // namespace trialcore::signal

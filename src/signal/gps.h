@@ -1,0 +1,60 @@
+// DuMouchel's gamma-Poisson shrinker (MGPS): N ~ Poisson(lambda * E) with
+// lambda drawn from a two-component gamma mixture prior, whose five
+// hyperparameters are fitted by maximum likelihood; EBGM and its posterior
+// quantiles (EB05, EB95) follow. Matches openEBGM's definitions: the
+// likelihood conditions on N >= N* (each negative binomial component
+// truncated), Qn uses the untruncated components.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace trialcore::signal {
+
+struct Prior {
+  double alpha1 = 0, beta1 = 0, alpha2 = 0, beta2 = 0;
+  double p = 0;  // weight of the first component
+};
+
+// One (N, E) point and how many pairs share it exactly (no squashing: equal
+// points are merged without losing information).
+struct CountPoint {
+  uint32_t n = 0;
+  double e = 0;
+  double weight = 1;
+};
+
+// Merges pairs with identical (N, E).
+std::vector<CountPoint> GroupPoints(std::span<const uint32_t> n, std::span<const double> e);
+
+// Negative log-likelihood of the points under the prior, given N >= n_star.
+double NegLogLikelihood(const Prior& prior, std::span<const CountPoint> points, uint32_t n_star);
+
+struct FitResult {
+  Prior prior;
+  double neg_log_likelihood = 0;
+  int starts = 0;
+  int converged = 0;
+  int iterations = 0;
+};
+
+// Maximum likelihood from several starting points (openEBGM's defaults); the
+// best converged fit is kept. FailedPrecondition if no start converges.
+Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star);
+
+struct PosteriorScores {
+  double qn = 0;    // posterior probability of the first component
+  double ebgm = 0;  // exp(E[log lambda | N])
+  double eb05 = 0;  // 5% posterior quantile of lambda
+  double eb95 = 0;  // 95% posterior quantile
+};
+
+PosteriorScores Score(const Prior& prior, uint32_t n, double e);
+// Any posterior quantile, probability in (0, 1).
+double PosteriorQuantile(const Prior& prior, uint32_t n, double e, double qn, double probability);
+
+}  // namespace trialcore::signal

@@ -1,0 +1,158 @@
+#include "signal/gps.h"
+
+#include <boost/math/special_functions/digamma.hpp>
+#include <boost/math/special_functions/gamma.hpp>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "signal/reports.h"
+
+namespace trialcore::signal {
+namespace {
+
+const std::string kCaers = std::string(TRIALCORE_SHARED_DATA) + "/caers/caers.csv";
+
+// openEBGM's fit on caers as printed in its vignette "Posterior calculation".
+const Prior kOpenEbgmPrior{3.25379356, 0.39988854, 2.02612692, 1.90807970, 0.06534557};
+
+struct Expected {
+  const char* product;
+  const char* event;
+  uint32_t n;
+  double e, qn, ebgm, eb05, eb95;  // qn < 0: not printed
+};
+
+// Rows printed by openEBGM's vignette for processRaw(caers) with the prior above.
+const Expected kRows[] = {
+    {"1-PHENYLALANINE", "HEART RATE INCREASED", 1, 0.0360548272, 0.2819737, 2.23, 0.49, 13.85},
+    {"11 UNSPECIFIED VITAMINS", "ASTHMA", 1, 0.0038736591, 0.3409653, 2.58, 0.52, 15.78},
+    {"11 UNSPECIFIED VITAMINS", "CARDIAC FUNCTION TEST", 1, 0.0002979738, 0.3482317, 2.63, 0.52, 16.02},
+    {"11 UNSPECIFIED VITAMINS", "DYSPNOEA", 1, 0.0765792610, 0.2226356, 1.92, 0.47, 11.77},
+    {"11 UNSPECIFIED VITAMINS", "HYPERSENSITIVITY", 1, 0.0527413588, 0.2556670, 2.09, 0.48, 12.95},
+    {"REUMOFAN PLUS", "WEIGHT INCREASED", 16, 0.40643623, -1, 23.26, 15.68, 33.48},
+    {"HYDROXYCUT REGULAR RAPID RELEASE CAPLETS", "EMOTIONAL DISTRESS", 19, 0.89690107, -1, 16.78, 11.65, 23.55},
+    {"REUMOFAN PLUS", "IMMOBILE", 6, 0.07866508, -1, 18.28, 10.16, 30.83},
+    {"HYDROXYCUT HARDCORE CAPSULES", "CARDIO-RESPIRATORY DISTRESS", 8, 0.30482718, -1, 15.25, 9.00, 24.52},
+    {"HYDROXYCUT REGULAR RAPID RELEASE CAPLETS", "INJURY", 11, 0.56317044, -1, 14.28, 8.98, 21.78},
+};
+
+class CaersTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto t = LoadReportCsv(kCaers, false);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    table_ = new ReportTable(std::move(t).value());
+    counts_ = new Counts(CountPairs(*table_, 1));
+  }
+  static void TearDownTestSuite() {
+    delete counts_;
+    delete table_;
+  }
+  const PairCount* Find(const char* p, const char* e) {
+    for (const auto& pc : counts_->pairs) {
+      if (table_->products.Name(pc.product) == p && table_->events.Name(pc.event) == e) return &pc;
+    }
+    return nullptr;
+  }
+  static ReportTable* table_;
+  static Counts* counts_;
+};
+ReportTable* CaersTest::table_ = nullptr;
+Counts* CaersTest::counts_ = nullptr;
+
+TEST_F(CaersTest, CountsMatchOpenEbgmProcessRaw) {
+  EXPECT_EQ(counts_->pairs.size(), 17189u);
+  for (const auto& row : kRows) {
+    const PairCount* pc = Find(row.product, row.event);
+    ASSERT_NE(pc, nullptr) << row.product << " / " << row.event;
+    EXPECT_EQ(pc->n, row.n) << row.product << " / " << row.event;
+    // openEBGM prints E to 8 significant digits at least.
+    EXPECT_NEAR(pc->e, row.e, 5e-9) << row.product << " / " << row.event;
+  }
+}
+
+TEST_F(CaersTest, PosteriorScoresMatchOpenEbgmToThePrecisionItPrints) {
+  for (const auto& row : kRows) {
+    const PairCount* pc = Find(row.product, row.event);
+    ASSERT_NE(pc, nullptr);
+    PosteriorScores s = Score(kOpenEbgmPrior, pc->n, pc->e);
+    if (row.qn >= 0) {
+      EXPECT_NEAR(s.qn, row.qn, 5e-7) << row.event;
+    }
+    // EBGM is closed-form, so it must round to what openEBGM prints.
+    EXPECT_NEAR(s.ebgm, row.ebgm, 0.005 + 1e-9) << row.product << " / " << row.event;
+    // openEBGM's quantBisect stops once its bracket is narrower than 0.01 and
+    // then rounds, so its quantiles are within 0.01 of the exact ones we compute.
+    EXPECT_NEAR(s.eb05, row.eb05, 0.01) << row.product << " / " << row.event;
+    EXPECT_NEAR(s.eb95, row.eb95, 0.01) << row.product << " / " << row.event;
+  }
+  int suspicious = 0;
+  for (const auto& pc : counts_->pairs) {
+    if (std::round(Score(kOpenEbgmPrior, pc.n, pc.e).eb05 * 100) / 100 >= 2) ++suspicious;
+  }
+  EXPECT_EQ(suspicious, 131) << "openEBGM finds 131 of 17189 pairs with QUANT_05 >= 2";
+}
+
+TEST_F(CaersTest, UnsquashedFitIsAtLeastAsLikelyAsOpenEbgmsSquashedOne) {
+  std::vector<uint32_t> n;
+  std::vector<double> e;
+  for (const auto& pc : counts_->pairs) {
+    n.push_back(pc.n);
+    e.push_back(pc.e);
+  }
+  auto points = GroupPoints(n, e);
+  EXPECT_LT(points.size(), counts_->pairs.size()) << "equal points are merged";
+  auto fit = FitPrior(points, 1);
+  ASSERT_TRUE(fit.ok()) << fit.status().ToString();
+  double theirs = NegLogLikelihood(kOpenEbgmPrior, points, 1);
+  // The likelihood is flat and multimodal here; fitted on every point rather
+  // than squashed ones, our maximum must be at least as high as theirs.
+  EXPECT_LE(fit->neg_log_likelihood, theirs + 1e-6);
+  EXPECT_GE(fit->converged, 3);
+}
+
+TEST(GpsTest, OneComponentPriorGivesTheGammaPosteriorInClosedForm) {
+  Prior p{2.0, 1.5, 7.0, 3.0, 1.0 - 1e-15};
+  PosteriorScores s = Score(p, 4, 2.5);
+  EXPECT_NEAR(s.qn, 1.0, 1e-9);
+  EXPECT_NEAR(s.ebgm, std::exp(boost::math::digamma(6.0)) / 4.0, 1e-9);
+  EXPECT_NEAR(s.eb05, boost::math::gamma_p_inv(6.0, 0.05) / 4.0, 1e-7);
+  EXPECT_NEAR(s.eb95, boost::math::gamma_p_inv(6.0, 0.95) / 4.0, 1e-7);
+}
+
+TEST(GpsTest, StrongEvidenceOverwhelmsThePrior) {
+  // With N and E large, EBGM tends to the observed ratio N / E.
+  PosteriorScores s = Score(kOpenEbgmPrior, 40000, 10000.0);
+  EXPECT_NEAR(s.ebgm, 4.0, 0.01);
+  EXPECT_LT(s.eb05, s.ebgm);
+  EXPECT_GT(s.eb95, s.ebgm);
+}
+
+TEST(GpsTest, FitRecoversTheHyperparametersOfSimulatedData) {
+  // Draw lambda from a known mixture and N ~ Poisson(lambda E), keep N >= 1.
+  Prior truth{0.4, 0.3, 4.0, 4.0, 0.25};
+  std::mt19937_64 rng(7);
+  std::vector<uint32_t> n;
+  std::vector<double> e;
+  std::uniform_real_distribution<double> u(0, 1);
+  std::gamma_distribution<double> g1(truth.alpha1, 1 / truth.beta1), g2(truth.alpha2, 1 / truth.beta2);
+  while (n.size() < 6000) {
+    double expected = std::exp(u(rng) * 6 - 3);
+    double lambda = u(rng) < truth.p ? g1(rng) : g2(rng);
+    uint32_t count = std::poisson_distribution<uint32_t>(lambda * expected)(rng);
+    if (count >= 1) {
+      n.push_back(count);
+      e.push_back(expected);
+    }
+  }
+  auto fit = FitPrior(GroupPoints(n, e), 1);
+  ASSERT_TRUE(fit.ok());
+  EXPECT_NEAR(fit->prior.p, truth.p, 0.08);
+  EXPECT_NEAR(fit->prior.alpha2 / fit->prior.beta2, truth.alpha2 / truth.beta2, 0.15);
+  EXPECT_LE(fit->neg_log_likelihood, NegLogLikelihood(truth, GroupPoints(n, e), 1) + 1e-6);
+}
+
+}  // namespace
+}  // namespace trialcore::signal
