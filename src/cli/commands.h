@@ -57,6 +57,17 @@ Status AuditPublicKey(const std::string& key_path, const std::optional<std::stri
 Status DbInfo(const std::string& db, Context& ctx);
 Status DbRebuild(const std::string& db, Context& ctx);
 
+struct SignalArgs {
+  std::string csv;                 // report file in openEBGM's layout
+  bool stratify = false;
+  uint32_t min_count = 1;
+  std::optional<std::string> out;  // .csv or .json
+  std::optional<size_t> top;       // print the strongest pairs
+  std::string by = "EB05";         // EB05 | EBGM | EB95 | PRR | ROR | IC025 | N
+};
+// Signal detection over spontaneous reports; stages and rates go to ctx.err.
+Status Signal(const SignalArgs& args, Context& ctx);
+
 // Creates the demo study's database if there is none, checkpoints it and
 // prints its audit summary.
 Status Demo(const std::string& db, const std::string& key_path, Context& ctx);

@@ -117,6 +117,21 @@ int Run(int argc, char** argv) {
   public_key->add_option("--out", pub_out, "Write to this file instead of standard output");
   public_key->callback([&] { status = AuditPublicKey(key, pub_out, ctx); });
 
+  // signal
+  SignalArgs signal_args;
+  auto* signal = app.add_subcommand(
+      "signal", "Disproportionality analysis of spontaneous reports: PRR, ROR, chi-square, BCPNN IC, EBGM");
+  signal->add_option("--csv", signal_args.csv, "Reports as CSV with columns id,var1 (product),var2 (event)[,strat...]")
+      ->required();
+  signal->add_flag("--stratify", signal_args.stratify, "Stratify expected counts by the strat* columns");
+  signal->add_option("--min-count", signal_args.min_count, "Only pairs with at least this many reports")
+      ->capture_default_str();
+  signal->add_option("--out", signal_args.out, "Write every pair to this .csv or .json file");
+  signal->add_option("--top", signal_args.top, "Print the strongest pairs as a table");
+  signal->add_option("--by", signal_args.by, "Order for --top: EB05, EBGM, EB95, PRR, ROR, IC025 or N")
+      ->capture_default_str();
+  signal->callback([&] { status = Signal(signal_args, ctx); });
+
   // db
   auto* dbcmd = app.add_subcommand("db", "Inspect and maintain the database");
   dbcmd->require_subcommand(1);

@@ -1,6 +1,9 @@
 #include "signal/analysis.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -76,8 +79,22 @@ Result<SignalResult> RunSignal(const SignalOptions& options) {
 
   t = Clock::now();
   // Pairs sharing (N, E) share their posterior; compute each once.
+  std::vector<PosteriorScores> point_scores(points.size());
+  {
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next.fetch_add(64)) < points.size();) {
+        for (size_t k = i; k < std::min(points.size(), i + 64); ++k) {
+          point_scores[k] = Score(result.fit.prior, points[k].n, points[k].e);
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    for (unsigned w = 0; w < std::max(1u, std::thread::hardware_concurrency()); ++w) threads.emplace_back(work);
+    for (auto& th : threads) th.join();
+  }
   std::map<std::pair<uint32_t, double>, PosteriorScores> scored;
-  for (const auto& pt : points) scored[{pt.n, pt.e}] = Score(result.fit.prior, pt.n, pt.e);
+  for (size_t i = 0; i < points.size(); ++i) scored[{points[i].n, points[i].e}] = point_scores[i];
   result.rows.reserve(counts.pairs.size());
   for (const auto& pc : counts.pairs) {
     SignalRow row;

@@ -1,9 +1,13 @@
 #include "signal/gps.h"
 
 #include <boost/math/special_functions/digamma.hpp>
+#include <boost/math/special_functions/erf.hpp>
 #include <boost/math/special_functions/gamma.hpp>
+#include <boost/math/tools/toms748_solve.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -11,6 +15,10 @@
 
 namespace trialcore::signal {
 namespace {
+
+// Double precision throughout: Boost's default promotes to long double, which
+// is several times slower and adds nothing at the precision we report.
+using FastPolicy = boost::math::policies::policy<boost::math::policies::promote_double<false>>;
 
 // log of the negative binomial pmf: N ~ NB(size alpha, prob beta / (beta + E)).
 double LogNegBinomial(uint32_t n, double alpha, double beta, double e) {
@@ -123,16 +131,39 @@ std::vector<CountPoint> GroupPoints(std::span<const uint32_t> n, std::span<const
   for (size_t i = 0; i < n.size(); ++i) groups[{n[i], e[i]}] += 1;
   std::vector<CountPoint> out;
   out.reserve(groups.size());
-  for (const auto& [key, w] : groups) out.push_back(CountPoint{key.first, key.second, w});
+  for (const auto& [key, w] : groups) out.push_back(CountPoint{key.first, key.second, w, std::log(key.second)});
   return out;
 }
 
 double NegLogLikelihood(const Prior& prior, std::span<const CountPoint> points, uint32_t n_star) {
+  // Terms that depend only on the prior or only on N are computed once, not
+  // per point: the fit evaluates this thousands of times.
   const double log_p = std::log(prior.p), log_q = std::log1p(-prior.p);
+  const double log_b1 = std::log(prior.beta1), log_b2 = std::log(prior.beta2);
+  const double lg_a1 = std::lgamma(prior.alpha1), lg_a2 = std::lgamma(prior.alpha2);
+  uint32_t cached_n = UINT32_MAX;
+  double lg_n1 = 0, lg_n2 = 0, lg_fact = 0;
   double total = 0;
   for (const auto& pt : points) {
-    double l1 = LogNegBinomial(pt.n, prior.alpha1, prior.beta1, pt.e) - LogTail(n_star, prior.alpha1, prior.beta1, pt.e);
-    double l2 = LogNegBinomial(pt.n, prior.alpha2, prior.beta2, pt.e) - LogTail(n_star, prior.alpha2, prior.beta2, pt.e);
+    if (pt.n != cached_n) {
+      cached_n = pt.n;
+      lg_n1 = std::lgamma(prior.alpha1 + pt.n) - lg_a1;
+      lg_n2 = std::lgamma(prior.alpha2 + pt.n) - lg_a2;
+      lg_fact = std::lgamma(pt.n + 1.0);
+    }
+    const double log_e = pt.log_e;
+    const double log_be1 = std::log(prior.beta1 + pt.e), log_be2 = std::log(prior.beta2 + pt.e);
+    const double log_p0_1 = prior.alpha1 * (log_b1 - log_be1);  // log P(N = 0) of each component
+    const double log_p0_2 = prior.alpha2 * (log_b2 - log_be2);
+    double l1 = lg_n1 - lg_fact + log_p0_1 + pt.n * (log_e - log_be1);
+    double l2 = lg_n2 - lg_fact + log_p0_2 + pt.n * (log_e - log_be2);
+    if (n_star == 1) {
+      l1 -= std::log1p(-std::exp(log_p0_1));
+      l2 -= std::log1p(-std::exp(log_p0_2));
+    } else if (n_star > 1) {
+      l1 -= LogTail(n_star, prior.alpha1, prior.beta1, pt.e);
+      l2 -= LogTail(n_star, prior.alpha2, prior.beta2, pt.e);
+    }
     total -= pt.weight * LogSumExp(log_p + l1, log_q + l2);
   }
   return total;
@@ -151,28 +182,53 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star) 
     double f = NegLogLikelihood(FromFree(x), points, n_star);
     return std::isfinite(f) ? f : std::numeric_limits<double>::max();
   };
+  // Each start runs on its own thread; they share nothing but the points.
+  std::vector<MinimizeResult> results(starts.size());
+  std::vector<int> iterations(starts.size(), 0);
+  // Every start is searched to a moderate tolerance; only the best is then
+  // polished, which is where the precision matters.
+  auto run = [&](size_t i) {
+    results[i] = NelderMead(objective, ToFree(starts[i]), 0.5, 4000, 1e-8);
+    iterations[i] = results[i].iterations;
+  };
+  {
+    std::vector<std::thread> threads;
+    std::atomic<size_t> next{0};
+    const size_t workers = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), starts.size()));
+    for (size_t w = 0; w < workers; ++w) {
+      threads.emplace_back([&] {
+        for (size_t i; (i = next++) < starts.size();) run(i);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
   FitResult best;
   best.neg_log_likelihood = std::numeric_limits<double>::infinity();
-  for (const Prior& s : starts) {
+  size_t best_start = starts.size();
+  for (size_t i = 0; i < starts.size(); ++i) {
     ++best.starts;
+    if (!results[i].converged) continue;
+    ++best.converged;
+    if (results[i].f < best.neg_log_likelihood) {
+      best.neg_log_likelihood = results[i].f;
+      best_start = i;
+    }
+  }
+  if (best_start < starts.size()) {
     // Restart from the result until it stops moving: Nelder-Mead can stall
     // on a collapsed simplex.
-    MinimizeResult r = NelderMead(objective, ToFree(s), 0.5, 4000, 1e-12);
-    int iterations = r.iterations;
-    for (int restart = 0; restart < 5; ++restart) {
-      MinimizeResult again = NelderMead(objective, r.x, 0.1, 4000, 1e-12);
-      iterations += again.iterations;
-      bool moved = again.f < r.f - 1e-9 * (std::fabs(r.f) + 1);
-      r = again.f <= r.f ? again : r;
+    MinimizeResult r = results[best_start];
+    int total = iterations[best_start];
+    for (int restart = 0; restart < 4; ++restart) {
+      MinimizeResult again = NelderMead(objective, r.x, 0.1, 4000, 1e-11);
+      total += again.iterations;
+      bool moved = again.f < r.f - 1e-10 * (std::fabs(r.f) + 1);
+      if (again.f <= r.f) r = again;
       if (!moved) break;
     }
-    if (!r.converged) continue;
-    ++best.converged;
-    if (r.f < best.neg_log_likelihood) {
-      best.prior = FromFree(r.x);
-      best.neg_log_likelihood = r.f;
-      best.iterations = iterations;
-    }
+    best.prior = FromFree(r.x);
+    best.neg_log_likelihood = r.f;
+    best.iterations = total;
   }
   if (best.converged == 0) return FailedPrecondition("the prior's fit did not converge from any starting point");
   return best;
@@ -182,17 +238,26 @@ double PosteriorQuantile(const Prior& prior, uint32_t n, double e, double qn, do
   const double a1 = prior.alpha1 + n, r1 = prior.beta1 + e;
   const double a2 = prior.alpha2 + n, r2 = prior.beta2 + e;
   auto cdf = [&](double x) {
-    return qn * boost::math::gamma_p(a1, r1 * x) + (1 - qn) * boost::math::gamma_p(a2, r2 * x);
+    return qn * boost::math::gamma_p(a1, r1 * x, FastPolicy()) +
+           (1 - qn) * boost::math::gamma_p(a2, r2 * x, FastPolicy());
   };
-  double x1 = boost::math::gamma_p_inv(a1, probability) / r1;
-  double x2 = boost::math::gamma_p_inv(a2, probability) / r2;
-  double lo = std::min(x1, x2), hi = std::max(x1, x2);
-  // The mixture's quantile lies between its components' quantiles.
-  for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; ++i) {
-    double mid = 0.5 * (lo + hi);
-    (cdf(mid) < probability ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
+  // Bracket the root cheaply with the Wilson-Hilferty approximation of each
+  // component's quantile (the mixture's lies between them), widening until
+  // the bracket holds, then solve to full precision.
+  const double z = -std::sqrt(2.0) * boost::math::erfc_inv(2 * probability, FastPolicy());
+  auto wilson_hilferty = [&](double shape, double rate) {
+    double c = 1 / (9 * shape);
+    double t = 1 - c + z * std::sqrt(c);
+    return shape * std::max(t * t * t, 1e-3) / rate;
+  };
+  double x1 = wilson_hilferty(a1, r1), x2 = wilson_hilferty(a2, r2);
+  double lo = std::min(x1, x2) * 0.8, hi = std::max(x1, x2) * 1.25;
+  while (cdf(lo) > probability) lo *= 0.5;
+  while (cdf(hi) < probability) hi *= 2;
+  std::uintmax_t iterations = 100;
+  auto bracket = boost::math::tools::toms748_solve([&](double x) { return cdf(x) - probability; }, lo, hi,
+                                                   boost::math::tools::eps_tolerance<double>(45), iterations);
+  return 0.5 * (bracket.first + bracket.second);
 }
 
 PosteriorScores Score(const Prior& prior, uint32_t n, double e) {
@@ -200,8 +265,8 @@ PosteriorScores Score(const Prior& prior, uint32_t n, double e) {
   double l1 = std::log(prior.p) + LogNegBinomial(n, prior.alpha1, prior.beta1, e);
   double l2 = std::log1p(-prior.p) + LogNegBinomial(n, prior.alpha2, prior.beta2, e);
   s.qn = std::exp(l1 - LogSumExp(l1, l2));
-  double log_gm = s.qn * (boost::math::digamma(prior.alpha1 + n) - std::log(prior.beta1 + e)) +
-                  (1 - s.qn) * (boost::math::digamma(prior.alpha2 + n) - std::log(prior.beta2 + e));
+  double log_gm = s.qn * (boost::math::digamma(prior.alpha1 + n, FastPolicy()) - std::log(prior.beta1 + e)) +
+                  (1 - s.qn) * (boost::math::digamma(prior.alpha2 + n, FastPolicy()) - std::log(prior.beta2 + e));
   s.ebgm = std::exp(log_gm);
   s.eb05 = PosteriorQuantile(prior, n, e, s.qn, 0.05);
   s.eb95 = PosteriorQuantile(prior, n, e, s.qn, 0.95);

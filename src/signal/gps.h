@@ -26,9 +26,10 @@ struct CountPoint {
   uint32_t n = 0;
   double e = 0;
   double weight = 1;
+  double log_e = 0;  // cached: the likelihood needs it at every evaluation
 };
 
-// Merges pairs with identical (N, E).
+// Merges pairs with identical (N, E); the result is ordered by N.
 std::vector<CountPoint> GroupPoints(std::span<const uint32_t> n, std::span<const double> e);
 
 // Negative log-likelihood of the points under the prior, given N >= n_star.

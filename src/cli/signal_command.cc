@@ -1,0 +1,86 @@
+// trialcore signal: disproportionality analysis of spontaneous reports.
+#include <algorithm>
+#include <cstdio>
+#include <ostream>
+
+#include "cli/commands.h"
+#include "cli/store_access.h"
+#include "signal/analysis.h"
+
+namespace trialcore::cli {
+namespace {
+
+Result<double (*)(const signal::SignalRow&)> SortKey(const std::string& by) {
+  using Row = signal::SignalRow;
+  if (by == "EB05") return +[](const Row& r) { return r.eb.eb05; };
+  if (by == "EBGM") return +[](const Row& r) { return r.eb.ebgm; };
+  if (by == "EB95") return +[](const Row& r) { return r.eb.eb95; };
+  if (by == "PRR") return +[](const Row& r) { return r.measures.prr; };
+  if (by == "ROR") return +[](const Row& r) { return r.measures.ror; };
+  if (by == "IC025") return +[](const Row& r) { return r.measures.ic025; };
+  if (by == "N") return +[](const Row& r) { return static_cast<double>(r.n); };
+  return InvalidArgument("--by must be one of EB05, EBGM, EB95, PRR, ROR, IC025, N; not " + by);
+}
+
+std::string Cut(const std::string& s, size_t width) {
+  return s.size() <= width ? s : s.substr(0, width - 1) + "~";
+}
+
+}  // namespace
+
+Status Signal(const SignalArgs& args, Context& ctx) {
+  TC_ASSIGN_OR_RETURN(auto key, SortKey(args.by));
+  if (args.out) {
+    const std::string& o = *args.out;
+    bool csv = o.size() > 4 && o.substr(o.size() - 4) == ".csv";
+    bool json = o.size() > 5 && o.substr(o.size() - 5) == ".json";
+    if (!csv && !json) return InvalidArgument("--out must end in .csv or .json: " + o);
+  }
+  signal::SignalOptions options;
+  options.csv = args.csv;
+  options.stratify = args.stratify;
+  options.min_count = args.min_count;
+  options.progress = [&](const std::string& stage, double seconds, uint64_t rows) {
+    char line[160];
+    std::snprintf(line, sizeof line, "%-9s %10llu rows in %8.3f s (%.0f rows/s)\n", stage.c_str(),
+                  static_cast<unsigned long long>(rows), seconds, seconds > 0 ? rows / seconds : 0.0);
+    ctx.err << line << std::flush;
+  };
+  TC_ASSIGN_OR_RETURN(signal::SignalResult result, signal::RunSignal(options));
+  const auto& p = result.fit.prior;
+  char prior[320];
+  std::snprintf(prior, sizeof prior,
+                "prior: alpha1=%.6g beta1=%.6g alpha2=%.6g beta2=%.6g P=%.6g; log-likelihood %.6f "
+                "(%d of %d starts converged; %zu distinct (N, E) points, %llu reports, %zu strata)\n",
+                p.alpha1, p.beta1, p.alpha2, p.beta2, p.p, -result.fit.neg_log_likelihood, result.fit.converged,
+                result.fit.starts, result.fitted_points, static_cast<unsigned long long>(result.reports),
+                result.strata);
+  ctx.err << prior;
+  if (args.out) {
+    bool json = args.out->size() > 5 && args.out->substr(args.out->size() - 5) == ".json";
+    TC_RETURN_IF_ERROR(WriteOutput(args.out, json ? signal::ResultsJson(result) : signal::ResultsCsv(result), ctx));
+    ctx.err << result.rows.size() << " pairs written to " << *args.out << "\n";
+  }
+  if (args.top) {
+    std::vector<const signal::SignalRow*> rows;
+    for (const auto& r : result.rows) rows.push_back(&r);
+    std::stable_sort(rows.begin(), rows.end(), [&](auto* a, auto* b) { return key(*a) > key(*b); });
+    rows.resize(std::min(rows.size(), *args.top));
+    char line[400];
+    std::snprintf(line, sizeof line, "%-36s %-30s %6s %9s %8s %8s %8s %8s %8s\n", "product", "event", "N", "E",
+                  "EB05", "EBGM", "EB95", "PRR", "IC025");
+    ctx.out << line;
+    for (const auto* r : rows) {
+      std::snprintf(line, sizeof line, "%-36s %-30s %6u %9.4f %8.2f %8.2f %8.2f %8.2f %8.2f\n",
+                    Cut(r->product, 36).c_str(), Cut(r->event, 30).c_str(), r->n, r->e, r->eb.eb05, r->eb.ebgm,
+                    r->eb.eb95, r->measures.prr, r->measures.ic025);
+      ctx.out << line;
+    }
+  }
+  if (!args.out && !args.top) {
+    ctx.out << signal::ResultsCsv(result);
+  }
+  return Status::Ok();
+}
+
+}  // namespace trialcore::cli
