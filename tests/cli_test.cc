@@ -271,5 +271,45 @@ TEST_F(CliTest, SigningKeyReadableByOthersIsRefused) {
   EXPECT_NE(r.err.find("must be 0600"), std::string::npos) << r.err;
 }
 
+const std::string kCaers = std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/caers/caers.csv";
+
+TEST_F(CliTest, SignalPrintsTheStrongestPairsAndTheFittedPrior) {
+  auto r = Run("signal --csv " + kCaers + " --top 5 --by EB05");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out), 6) << r.out;
+  std::string first = r.out.substr(r.out.find('\n') + 1);
+  EXPECT_EQ(first.rfind("REUMOFAN PLUS", 0), 0u) << r.out;
+  for (const char* stage : {"reading", "counting", "fitting", "scoring", "rows/s", "prior: alpha1="}) {
+    EXPECT_NE(r.err.find(stage), std::string::npos) << stage << "\n" << r.err;
+  }
+}
+
+TEST_F(CliTest, SignalWritesEveryPairAsJsonWithThePrior) {
+  auto r = Run("signal --csv " + kCaers + " --out results.json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto json = ParseJson(testing_util::Slurp(dir_ + "/results.json"));
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  EXPECT_EQ(json->Find("pairs")->as_array().size(), 17189u);
+  EXPECT_NE(json->Find("prior")->Find("neg_log_likelihood"), nullptr);
+  const Value& row = json->Find("pairs")->as_array()[0];
+  for (const char* field : {"product", "event", "N", "E", "PRR", "ROR", "chi_square", "IC025", "EBGM", "EB05", "EB95"}) {
+    EXPECT_NE(row.Find(field), nullptr) << field;
+  }
+}
+
+TEST_F(CliTest, SignalRefusesBadInputWithFileAndLine) {
+  { std::ofstream(dir_ + "/bad.csv") << "id,var1,var2\n1,A,B\n2,\"unclosed\n"; }
+  auto r = Run("signal --csv bad.csv --top 3");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("bad.csv:3: a quoted field is not closed"), std::string::npos) << r.err;
+  EXPECT_EQ(Run("signal --csv missing.csv").exit_code, 3);
+  auto by = Run("signal --csv " + kCaers + " --top 3 --by XYZ");
+  EXPECT_EQ(by.exit_code, 4);
+  EXPECT_NE(by.err.find("--by must be one of"), std::string::npos);
+  auto out = Run("signal --csv " + kCaers + " --out results.txt");
+  EXPECT_EQ(out.exit_code, 4);
+  EXPECT_FALSE(fs::exists(dir_ + "/results.txt"));
+}
+
 }  // namespace
 }  // namespace trialcore
