@@ -11,6 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev                    # JSON parsing (kept out of headers)
   libcli11-dev                          # command line
   libboost-math-dev                     # gamma functions for signal detection (EBGM)
+  libzip-dev                            # FAERS quarterly zip files
   libgtest-dev libgmock-dev             # tests
   libbenchmark-dev                      # benchmarks
   coreutils                             # sha256sum, the peer of the verify benchmark

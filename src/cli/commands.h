@@ -59,6 +59,10 @@ Status DbRebuild(const std::string& db, Context& ctx);
 
 struct SignalArgs {
   std::string csv;                 // report file in openEBGM's layout
+  std::vector<std::string> faers;  // or FAERS quarterly zips / folders
+  std::string roles = "suspect";   // PS | suspect
+  std::string strata;              // FAERS: comma-separated age,sex,year
+  bool dedup_by_content = false;
   bool stratify = false;
   uint32_t min_count = 1;
   std::optional<std::string> out;  // .csv or .json

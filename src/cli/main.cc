@@ -121,8 +121,13 @@ int Run(int argc, char** argv) {
   SignalArgs signal_args;
   auto* signal = app.add_subcommand(
       "signal", "Disproportionality analysis of spontaneous reports: PRR, ROR, chi-square, BCPNN IC, EBGM");
-  signal->add_option("--csv", signal_args.csv, "Reports as CSV with columns id,var1 (product),var2 (event)[,strat...]")
-      ->required();
+  signal->add_option("--csv", signal_args.csv, "Reports as CSV with columns id,var1 (product),var2 (event)[,strat...]");
+  signal->add_option("--faers", signal_args.faers, "FAERS quarterly zip files or folders (current or legacy layout)");
+  signal->add_option("--roles", signal_args.roles, "FAERS drug roles that count: PS (primary suspect) or suspect")
+      ->capture_default_str();
+  signal->add_option("--strata", signal_args.strata, "FAERS strata for expected counts: any of age,sex,year");
+  signal->add_flag("--dedup-content", signal_args.dedup_by_content,
+                   "FAERS: also drop reports repeating another's event date, age, sex, country, drugs and reactions");
   signal->add_flag("--stratify", signal_args.stratify, "Stratify expected counts by the strat* columns");
   signal->add_option("--min-count", signal_args.min_count, "Only pairs with at least this many reports")
       ->capture_default_str();

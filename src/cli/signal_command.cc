@@ -36,8 +36,23 @@ Status Signal(const SignalArgs& args, Context& ctx) {
     bool json = o.size() > 5 && o.substr(o.size() - 5) == ".json";
     if (!csv && !json) return InvalidArgument("--out must end in .csv or .json: " + o);
   }
+  if (args.csv.empty() == args.faers.empty()) return InvalidArgument("give --csv FILE or --faers DIR_OR_ZIP...");
+  if (args.roles != "PS" && args.roles != "suspect") return InvalidArgument("--roles must be PS or suspect");
   signal::SignalOptions options;
   options.csv = args.csv;
+  options.faers = args.faers;
+  options.primary_suspect_only = args.roles == "PS";
+  options.dedup_by_content = args.dedup_by_content;
+  for (size_t start = 0; start < args.strata.size();) {
+    size_t comma = args.strata.find(',', start);
+    std::string s = args.strata.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!s.empty()) options.faers_strata.push_back(s);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (!options.faers_strata.empty() && options.faers.empty()) {
+    return InvalidArgument("--strata applies to --faers; for --csv use --stratify with strat* columns");
+  }
   options.stratify = args.stratify;
   options.min_count = args.min_count;
   options.progress = [&](const std::string& stage, double seconds, uint64_t rows) {
@@ -47,6 +62,7 @@ Status Signal(const SignalArgs& args, Context& ctx) {
     ctx.err << line << std::flush;
   };
   TC_ASSIGN_OR_RETURN(signal::SignalResult result, signal::RunSignal(options));
+  if (!result.input_summary.empty()) ctx.err << result.input_summary << "\n";
   const auto& p = result.fit.prior;
   char prior[320];
   std::snprintf(prior, sizeof prior,
@@ -56,6 +72,13 @@ Status Signal(const SignalArgs& args, Context& ctx) {
                 result.fit.starts, result.fitted_points, static_cast<unsigned long long>(result.reports),
                 result.strata);
   ctx.err << prior;
+  for (double v : {p.alpha1, p.beta1, p.alpha2, p.beta2}) {
+    if (v < 1e-3 || v > 1e3) {
+      ctx.err << "warning: the prior's estimates lie far outside the usual range (0.001 to 1000); with this few "
+                 "reports the EB scores say little\n";
+      break;
+    }
+  }
   if (args.out) {
     bool json = args.out->size() > 5 && args.out->substr(args.out->size() - 5) == ".json";
     TC_RETURN_IF_ERROR(WriteOutput(args.out, json ? signal::ResultsJson(result) : signal::ResultsCsv(result), ctx));

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/json.h"
+#include "signal/faers.h"
 #include "signal/reports.h"
 
 namespace trialcore::signal {
@@ -52,8 +53,21 @@ Result<SignalResult> RunSignal(const SignalOptions& options) {
   };
   SignalResult result;
   auto t = Clock::now();
-  TC_ASSIGN_OR_RETURN(ReportTable table, LoadReportCsv(options.csv, options.stratify));
-  report("reading", t, table.rows.size());
+  ReportTable table;
+  if (!options.faers.empty()) {
+    if (!options.csv.empty()) return InvalidArgument("give either FAERS quarters or a CSV file, not both");
+    FaersOptions faers{options.faers, options.primary_suspect_only, options.faers_strata, options.dedup_by_content};
+    FaersStats stats;
+    TC_ASSIGN_OR_RETURN(table, LoadFaers(faers, &stats));
+    result.input_summary = std::to_string(stats.report_versions) + " report versions read, " +
+                           std::to_string(stats.reports_kept) + " reports kept (latest version of each case), " +
+                           std::to_string(stats.deleted) + " deleted cases dropped, " +
+                           std::to_string(stats.content_duplicates) + " content duplicates dropped";
+    report("reading and deduplicating", t, stats.report_versions);
+  } else {
+    TC_ASSIGN_OR_RETURN(table, LoadReportCsv(options.csv, options.stratify));
+    report("reading", t, table.rows.size());
+  }
 
   t = Clock::now();
   Counts counts = CountPairs(table, options.min_count);

@@ -16,6 +16,11 @@ namespace trialcore::signal {
 struct SignalOptions {
   std::string csv;         // openEBGM layout: id,var1,var2[,strat...]
   bool stratify = false;   // use the strat* columns
+  // Or FAERS quarterly zip files / folders, with their options.
+  std::vector<std::string> faers;
+  bool primary_suspect_only = false;
+  std::vector<std::string> faers_strata;  // age, sex, year
+  bool dedup_by_content = false;
   uint32_t min_count = 1;  // pairs with fewer reports are neither fitted nor scored (openEBGM's N*)
   // Called after each stage: its name, seconds taken and rows handled.
   std::function<void(const std::string& stage, double seconds, uint64_t rows)> progress;
@@ -35,6 +40,7 @@ struct SignalResult {
   uint64_t reports = 0;
   size_t strata = 1;
   size_t fitted_points = 0;     // distinct (N, E) points the prior was fitted on
+  std::string input_summary;    // what was read and dropped, for the log
 };
 
 Result<SignalResult> RunSignal(const SignalOptions& options);
