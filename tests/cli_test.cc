@@ -297,6 +297,29 @@ TEST_F(CliTest, SignalWritesEveryPairAsJsonWithThePrior) {
   }
 }
 
+TEST_F(CliTest, SignalDrawsEb05AgainstNWithTheStrongestPairsLabelled) {
+  auto r = Run("signal --csv " + kCaers + " --plot chart.svg");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string svg = testing_util::Slurp(dir_ + "/chart.svg");
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_GT(std::count(svg.begin(), svg.end(), '\n'), 17000) << "one circle per pair";
+  EXPECT_NE(svg.find("REUMOFAN PLUS / WEIGHT INCREASED"), std::string::npos);
+  EXPECT_NE(svg.find("EB05 = 2"), std::string::npos);
+  EXPECT_EQ(Run("signal --csv " + kCaers + " --plot chart.png").exit_code, 4);
+}
+
+TEST_F(CliTest, SignalReadsFaersQuartersOfBothLayouts) {
+  std::string data = std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/faers/";
+  auto r = Run("signal --faers " + data + "aers_ascii_2004q1.zip " + data +
+               "faers_ascii_2017q2.zip --strata age,sex --roles PS --top 3 --by N");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("200 report versions read"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("RISPERDAL"), std::string::npos) << r.out;
+  auto bad = Run("signal --faers " + data + "faers_ascii_2017q2.zip --strata weight");
+  EXPECT_EQ(bad.exit_code, 4);
+  EXPECT_NE(bad.err.find("unknown stratum \"weight\""), std::string::npos) << bad.err;
+}
+
 TEST_F(CliTest, SignalRefusesBadInputWithFileAndLine) {
   { std::ofstream(dir_ + "/bad.csv") << "id,var1,var2\n1,A,B\n2,\"unclosed\n"; }
   auto r = Run("signal --csv bad.csv --top 3");

@@ -68,6 +68,7 @@ struct SignalArgs {
   std::optional<std::string> out;  // .csv or .json
   std::optional<size_t> top;       // print the strongest pairs
   std::string by = "EB05";         // EB05 | EBGM | EB95 | PRR | ROR | IC025 | N
+  std::optional<std::string> plot; // SVG chart of EB05 against N
 };
 // Signal detection over spontaneous reports; stages and rates go to ctx.err.
 Status Signal(const SignalArgs& args, Context& ctx);

@@ -133,6 +133,7 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   signal->add_option("--out", signal_args.out, "Write every pair to this .csv or .json file");
   signal->add_option("--top", signal_args.top, "Print the strongest pairs as a table");
+  signal->add_option("--plot", signal_args.plot, "Draw EB05 against N, strongest pairs labelled, as an .svg file");
   signal->add_option("--by", signal_args.by, "Order for --top: EB05, EBGM, EB95, PRR, ROR, IC025 or N")
       ->capture_default_str();
   signal->callback([&] { status = Signal(signal_args, ctx); });

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/store_access.h"
 #include "signal/analysis.h"
+#include "signal/plot.h"
 
 namespace trialcore::cli {
 namespace {
@@ -30,6 +31,9 @@ std::string Cut(const std::string& s, size_t width) {
 
 Status Signal(const SignalArgs& args, Context& ctx) {
   TC_ASSIGN_OR_RETURN(auto key, SortKey(args.by));
+  if (args.plot && (args.plot->size() < 4 || args.plot->substr(args.plot->size() - 4) != ".svg")) {
+    return InvalidArgument("--plot must name an .svg file: " + *args.plot);
+  }
   if (args.out) {
     const std::string& o = *args.out;
     bool csv = o.size() > 4 && o.substr(o.size() - 4) == ".csv";
@@ -100,7 +104,11 @@ Status Signal(const SignalArgs& args, Context& ctx) {
       ctx.out << line;
     }
   }
-  if (!args.out && !args.top) {
+  if (args.plot) {
+    TC_RETURN_IF_ERROR(WriteOutput(args.plot, signal::PlotEb05AgainstN(result), ctx));
+    ctx.err << "chart written to " << *args.plot << "\n";
+  }
+  if (!args.out && !args.top && !args.plot) {
     ctx.out << signal::ResultsCsv(result);
   }
   return Status::Ok();
