@@ -21,7 +21,7 @@ struct Context {
 };
 
 // Where the signing key lives unless --key says otherwise.
-std::string DefaultKeyPath(Env* env);
+std::string DefaultKeyPath();
 
 struct VerifyArgs {
   std::string db;

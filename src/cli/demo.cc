@@ -3,7 +3,6 @@
 // screening, consent, demographics and vital signs, corrections with their
 // reasons, a monitor's query and an investigator's signature. Until the
 // protocol layer exists this is written directly as events.
-#include <cstdlib>
 #include <map>
 #include <ostream>
 #include <random>
@@ -207,13 +206,6 @@ Status Demo(const std::string& db, const std::string& key_path, Context& ctx) {
           << "Next: trialcore audit log --db " << db << " --subject 01-701-1023\n"
           << "      trialcore audit verify --db " << db << "\n";
   return Status::Ok();
-}
-
-std::string DefaultKeyPath(Env* env) {
-  (void)env;
-  if (const char* k = std::getenv("TRIALCORE_KEY"); k && *k) return k;
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.trialcore/signing-key.pem";
-  return ".trialcore-signing-key.pem";
 }
 
 }  // namespace trialcore::cli

@@ -27,7 +27,7 @@ int Run(int argc, char** argv) {
   Context ctx{Env::Default(), std::cout, std::cerr};
   Status status;
   std::string db = DefaultDb();
-  std::string key = DefaultKeyPath(ctx.env);
+  std::string key = DefaultKeyPath();
   auto add_db = [&](CLI::App* cmd) {
     cmd->add_option("--db", db, "SQLite database file (default $TRIALCORE_DB or trialcore.db)");
   };

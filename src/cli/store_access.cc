@@ -1,5 +1,6 @@
 #include "cli/store_access.h"
 
+#include <cstdlib>
 #include <ostream>
 
 #include "store/sqlite/sqlite_event_store.h"
@@ -40,6 +41,12 @@ Status WriteOutput(const std::optional<std::string>& file, const std::string& te
     return Status::Ok();
   }
   return ctx.env->WriteFileAtomically(*file, text).WithContext("writing " + *file);
+}
+
+std::string DefaultKeyPath() {
+  if (const char* k = std::getenv("TRIALCORE_KEY"); k && *k) return k;
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.trialcore/signing-key.pem";
+  return ".trialcore-signing-key.pem";
 }
 
 }  // namespace trialcore::cli

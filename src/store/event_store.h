@@ -122,6 +122,7 @@ class EventStore {
 
   // Delivers every event after after_seq, then new ones as they are committed
   // (by this process or another), on a thread of the subscription's own.
+  // Destroy every subscription before the store.
   virtual std::unique_ptr<Subscription> Subscribe(uint64_t after_seq, std::function<void(const Event&)> handler) = 0;
 
   // Projections.
