@@ -69,7 +69,18 @@ Result<SignalResult> RunSignal(const SignalOptions& options) {
     report("reading", t, table.rows.size());
   }
 
-  t = Clock::now();
+  TC_ASSIGN_OR_RETURN(SignalResult analyzed, AnalyzeReports(table, options));
+  analyzed.input_summary = std::move(result.input_summary);
+  return analyzed;
+}
+
+Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOptions& options) {
+  if (options.min_count == 0) return InvalidArgument("--min-count must be at least 1");
+  auto report = [&](const char* stage, Clock::time_point t, uint64_t rows) {
+    if (options.progress) options.progress(stage, Since(t), rows);
+  };
+  SignalResult result;
+  auto t = Clock::now();
   Counts counts = CountPairs(table, options.min_count);
   result.reports = counts.reports;
   result.strata = counts.strata;

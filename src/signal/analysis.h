@@ -45,6 +45,11 @@ struct SignalResult {
 
 Result<SignalResult> RunSignal(const SignalOptions& options);
 
+struct ReportTable;
+// The stages after reading: count, fit, score (options.min_count and
+// options.progress apply).
+Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOptions& options);
+
 // Output with the prior and its log-likelihood, so a run can be reproduced.
 std::string ResultsCsv(const SignalResult& result);
 std::string ResultsJson(const SignalResult& result);

@@ -175,9 +175,12 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star) 
   const std::array<Prior, 5> starts = {Prior{0.2, 0.1, 2, 4, 1.0 / 3}, Prior{0.1, 0.1, 10, 10, 0.2},
                                        Prior{0.3, 0.5, 6, 6, 0.5}, Prior{0.5, 0.3, 12, 12, 0.8},
                                        Prior{0.2, 0.2, 5, 5, 0.4}};
+  // Gamma parameters are kept within [1e-4, 1e4] (openEBGM rejects estimates
+  // above 100): beyond that the likelihood is flat and the search only wanders.
   auto objective = [&](const Vec5& x) {
-    for (double v : x) {
-      if (!std::isfinite(v) || std::fabs(v) > 30) return std::numeric_limits<double>::max();
+    for (int i = 0; i < 5; ++i) {
+      double limit = i < 4 ? 9.2 : 30;  // log(1e4); the mixture weight's logit is free
+      if (!std::isfinite(x[i]) || std::fabs(x[i]) > limit) return std::numeric_limits<double>::max();
     }
     double f = NegLogLikelihood(FromFree(x), points, n_star);
     return std::isfinite(f) ? f : std::numeric_limits<double>::max();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <unordered_map>
 
 #include "signal/csv.h"
 
@@ -63,65 +64,88 @@ Result<ReportTable> LoadReportCsv(const std::string& path, bool stratify) {
   return table;
 }
 
-namespace {
-
-// Number of distinct reports per key, where key(row) picks the grouping.
-template <typename KeyFn>
-std::vector<uint32_t> UniqueReportsPer(const ReportTable& t, size_t keys, KeyFn key) {
-  std::vector<std::pair<uint64_t, uint32_t>> pairs;  // (key, report)
-  pairs.reserve(t.rows.size());
-  for (const auto& r : t.rows) pairs.emplace_back(key(r), r.report);
-  std::sort(pairs.begin(), pairs.end());
-  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
-  std::vector<uint32_t> counts(keys, 0);
-  for (const auto& p : pairs) counts[p.first]++;
-  return counts;
-}
-
-}  // namespace
-
 Counts CountPairs(const ReportTable& t, uint32_t min_count) {
   Counts out;
   const size_t strata = std::max<size_t>(1, t.strata.size());
   out.strata = strata;
-  out.reports = t.reports.size();
-  const auto n_product = UniqueReportsPer(t, t.products.size(), [](const ReportRow& r) { return r.product; });
-  const auto n_event = UniqueReportsPer(t, t.events.size(), [](const ReportRow& r) { return r.event; });
-  const auto n_product_s = UniqueReportsPer(t, t.products.size() * strata, [&](const ReportRow& r) {
-    return uint64_t{r.product} * strata + r.stratum;
-  });
-  const auto n_event_s = UniqueReportsPer(t, t.events.size() * strata, [&](const ReportRow& r) {
-    return uint64_t{r.event} * strata + r.stratum;
-  });
-  const auto n_s = UniqueReportsPer(t, strata, [](const ReportRow& r) { return r.stratum; });
+  out.reports = t.report_count();
 
-  std::vector<std::tuple<uint32_t, uint32_t, uint32_t>> triples;  // (product, event, report)
-  triples.reserve(t.rows.size());
-  for (const auto& r : t.rows) triples.emplace_back(r.product, r.event, r.report);
-  std::sort(triples.begin(), triples.end());
-  triples.erase(std::unique(triples.begin(), triples.end()), triples.end());
-  for (size_t i = 0; i < triples.size();) {
+  // One pass over the rows, a report at a time: rows are grouped by report
+  // (every loader writes them so); if not, group them first.
+  std::vector<uint32_t> order;
+  bool grouped = true;
+  {
+    std::vector<uint8_t> seen(out.reports, 0);
+    for (size_t i = 0; i < t.rows.size() && grouped; ++i) {
+      if (i > 0 && t.rows[i].report == t.rows[i - 1].report) continue;
+      if (seen[t.rows[i].report]) grouped = false;
+      seen[t.rows[i].report] = 1;
+    }
+  }
+  if (!grouped) {
+    order.resize(t.rows.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return t.rows[a].report < t.rows[b].report; });
+  }
+  auto row_at = [&](size_t i) -> const ReportRow& { return grouped ? t.rows[i] : t.rows[order[i]]; };
+
+  std::vector<uint32_t> n_product(t.products.size(), 0), n_event(t.events.size(), 0);
+  std::vector<uint32_t> n_product_s(t.products.size() * strata, 0), n_event_s(t.events.size() * strata, 0);
+  std::vector<uint32_t> n_s(strata, 0);
+  std::unordered_map<uint64_t, uint32_t> pair_n;  // product << 32 | event -> reports
+  pair_n.reserve(t.rows.size() / 4 + 16);
+  std::vector<uint64_t> pairs;
+  std::vector<uint32_t> products, events;
+  for (size_t i = 0; i < t.rows.size();) {
+    const ReportRow& first = row_at(i);
     size_t j = i;
-    while (j < triples.size() && std::get<0>(triples[j]) == std::get<0>(triples[i]) &&
-           std::get<1>(triples[j]) == std::get<1>(triples[i])) {
-      ++j;
+    pairs.clear();
+    products.clear();
+    events.clear();
+    for (; j < t.rows.size() && row_at(j).report == first.report; ++j) {
+      const ReportRow& r = row_at(j);
+      pairs.push_back(uint64_t{r.product} << 32 | r.event);
+      products.push_back(r.product);
+      events.push_back(r.event);
     }
-    uint32_t n = static_cast<uint32_t>(j - i);
-    if (n >= min_count) {
-      uint32_t p = std::get<0>(triples[i]), e = std::get<1>(triples[i]);
-      double expected = 0;
-      for (size_t s = 0; s < strata; ++s) {
-        if (n_s[s] == 0) continue;
-        expected += static_cast<double>(n_product_s[p * strata + s]) * n_event_s[e * strata + s] / n_s[s];
-      }
-      out.pairs.push_back(PairCount{p, e, n, expected, n_product[p], n_event[e]});
+    const uint32_t s = first.stratum;
+    auto unique = [](auto& v) {
+      std::sort(v.begin(), v.end());
+      v.erase(std::unique(v.begin(), v.end()), v.end());
+    };
+    unique(pairs);
+    unique(products);
+    unique(events);
+    for (uint64_t key : pairs) pair_n[key]++;
+    for (uint32_t p : products) {
+      n_product[p]++;
+      n_product_s[p * strata + s]++;
     }
+    for (uint32_t e : events) {
+      n_event[e]++;
+      n_event_s[e * strata + s]++;
+    }
+    n_s[s]++;
     i = j;
   }
+  out.pairs.reserve(pair_n.size());
+  for (const auto& [key, n] : pair_n) {
+    if (n < min_count) continue;
+    uint32_t p = static_cast<uint32_t>(key >> 32), e = static_cast<uint32_t>(key);
+    double expected = 0;
+    for (size_t s = 0; s < strata; ++s) {
+      if (n_s[s] == 0) continue;
+      expected += static_cast<double>(n_product_s[p * strata + s]) * n_event_s[e * strata + s] / n_s[s];
+    }
+    out.pairs.push_back(PairCount{p, e, n, expected, n_product[p], n_event[e]});
+  }
   std::sort(out.pairs.begin(), out.pairs.end(), [&](const PairCount& a, const PairCount& b) {
-    const std::string& pa = t.products.Name(a.product);
-    const std::string& pb = t.products.Name(b.product);
-    if (pa != pb) return pa < pb;
+    if (a.product != b.product) {
+      const std::string& pa = t.products.Name(a.product);
+      const std::string& pb = t.products.Name(b.product);
+      if (pa != pb) return pa < pb;
+    }
     return t.events.Name(a.event) < t.events.Name(b.event);
   });
   return out;

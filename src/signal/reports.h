@@ -4,6 +4,7 @@
 // openEBGM's processRaw does.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -34,6 +35,9 @@ struct ReportRow {
 struct ReportTable {
   Dictionary reports, products, events, strata;
   std::vector<ReportRow> rows;  // one per (report, product, event) mention; duplicates allowed
+  // Reports numbered without names (generated data); counted with the named ones.
+  uint32_t unnamed_reports = 0;
+  uint64_t report_count() const { return std::max<uint64_t>(reports.size(), unnamed_reports); }
 };
 
 // Reads the layout openEBGM takes: a header with id, var1 (product), var2
