@@ -169,6 +169,168 @@ double NegLogLikelihood(const Prior& prior, std::span<const CountPoint> points, 
   return total;
 }
 
+namespace {
+
+// Negative log-likelihood and its gradient in the free parameters (logs of
+// the gamma parameters, logit of P), for N* = 1. Analytic, so that a
+// quasi-Newton search needs tens of evaluations where a simplex search needs
+// thousands: what makes unsquashed fits at FAERS scale feasible.
+double NegLogLikelihoodAndGradient(const Vec5& x, std::span<const CountPoint> points, Vec5* grad) {
+  const Prior pr = FromFree(x);
+  const double a[2] = {pr.alpha1, pr.alpha2}, b[2] = {pr.beta1, pr.beta2};
+  const double log_b[2] = {std::log(b[0]), std::log(b[1])};
+  const double lg_a[2] = {std::lgamma(a[0]), std::lgamma(a[1])};
+  const double dg_a[2] = {boost::math::digamma(a[0], FastPolicy()), boost::math::digamma(a[1], FastPolicy())};
+  const double log_p = std::log(pr.p), log_q = std::log1p(-pr.p);
+  uint32_t cached_n = UINT32_MAX;
+  double lg_n[2] = {0, 0}, dg_n[2] = {0, 0}, lg_fact = 0;
+  double f = 0;
+  double g_a[2] = {0, 0}, g_b[2] = {0, 0}, g_p = 0;
+  for (const auto& pt : points) {
+    if (pt.n != cached_n) {
+      cached_n = pt.n;
+      for (int i = 0; i < 2; ++i) {
+        lg_n[i] = std::lgamma(a[i] + pt.n) - lg_a[i];
+        dg_n[i] = boost::math::digamma(a[i] + pt.n, FastPolicy()) - dg_a[i];
+      }
+      lg_fact = std::lgamma(pt.n + 1.0);
+    }
+    double l[2], dl_da[2], dl_db[2];
+    for (int i = 0; i < 2; ++i) {
+      const double log_be = std::log(b[i] + pt.e);
+      const double log_r = log_b[i] - log_be;  // log(beta / (beta + E))
+      const double log_p0 = a[i] * log_r;      // log P(N = 0)
+      const double p0 = std::exp(log_p0);
+      const double tail = -std::expm1(log_p0);  // P(N >= 1)
+      const double dlogr_db = pt.e / (b[i] * (b[i] + pt.e));
+      l[i] = lg_n[i] - lg_fact + log_p0 + pt.n * (pt.log_e - log_be) - std::log(tail);
+      dl_da[i] = dg_n[i] + log_r + p0 * log_r / tail;
+      dl_db[i] = a[i] * dlogr_db - pt.n / (b[i] + pt.e) + a[i] * p0 * dlogr_db / tail;
+    }
+    const double m1 = log_p + l[0], m2 = log_q + l[1];
+    const double log_l = LogSumExp(m1, m2);
+    const double w1 = std::exp(m1 - log_l), w2 = 1 - w1;  // posterior component weights
+    f -= pt.weight * log_l;
+    g_a[0] -= pt.weight * w1 * dl_da[0];
+    g_a[1] -= pt.weight * w2 * dl_da[1];
+    g_b[0] -= pt.weight * w1 * dl_db[0];
+    g_b[1] -= pt.weight * w2 * dl_db[1];
+    g_p -= pt.weight * (w1 / pr.p - w2 / (1 - pr.p));
+  }
+  (*grad)[0] = g_a[0] * a[0];
+  (*grad)[1] = g_b[0] * b[0];
+  (*grad)[2] = g_a[1] * a[1];
+  (*grad)[3] = g_b[1] * b[1];
+  (*grad)[4] = g_p * pr.p * (1 - pr.p);
+  return f;
+}
+
+// BFGS with a backtracking (Armijo) line search on steps of at most one
+// unit in the free parameters; the inverse Hessian starts scaled to the
+// problem (Nocedal and Wright, eq. 6.20).
+template <typename F>
+MinimizeResult Bfgs(F f_and_grad, Vec5 x, int max_iterations, double tolerance) {
+  constexpr int kDim = 5;
+  double h[kDim][kDim] = {};
+  Vec5 g;
+  double fx = f_and_grad(x, &g);
+  double gnorm = 0;
+  for (double v : g) gnorm = std::max(gnorm, std::fabs(v));
+  for (int i = 0; i < kDim; ++i) h[i][i] = 1 / std::max(gnorm, 1.0);
+  bool scaled = false, restarted = false;
+  int tiny_steps = 0;
+  int it = 0;
+  for (; it < max_iterations && std::isfinite(fx); ++it) {
+    Vec5 d{};
+    for (int i = 0; i < kDim; ++i) {
+      for (int j = 0; j < kDim; ++j) d[i] -= h[i][j] * g[j];
+    }
+    double slope = 0, dmax = 0;
+    for (int i = 0; i < kDim; ++i) {
+      slope += d[i] * g[i];
+      dmax = std::max(dmax, std::fabs(d[i]));
+    }
+    if (slope >= 0) {  // lost positive definiteness: restart along the gradient
+      for (int i = 0; i < kDim; ++i) {
+        for (int j = 0; j < kDim; ++j) h[i][j] = i == j ? 1 / std::max(gnorm, 1.0) : 0;
+        d[i] = -h[i][i] * g[i];
+      }
+      slope = 0;
+      dmax = 0;
+      for (int i = 0; i < kDim; ++i) {
+        slope += d[i] * g[i];
+        dmax = std::max(dmax, std::fabs(d[i]));
+      }
+    }
+    double step = std::min(1.0, 1.0 / std::max(dmax, 1e-300));
+    Vec5 xn, gn;
+    double fn = 0;
+    bool accepted = false;
+    for (int k = 0; k < 50; ++k, step *= 0.5) {
+      for (int i = 0; i < kDim; ++i) xn[i] = x[i] + step * d[i];
+      fn = f_and_grad(xn, &gn);
+      if (std::isfinite(fn) && fn <= fx + 1e-4 * step * slope) {
+        accepted = true;
+        break;
+      }
+    }
+    if (!accepted) {
+      if (restarted) return {x, fx, true, it};  // no descent even along the gradient: a (flat) minimum
+      restarted = true;  // the curvature model went stale: start it again
+      for (int i = 0; i < kDim; ++i) {
+        for (int j = 0; j < kDim; ++j) h[i][j] = i == j ? 1 / std::max(gnorm, 1.0) : 0;
+      }
+      scaled = false;
+      continue;
+    }
+    restarted = false;
+    Vec5 s, y;
+    double sy = 0, yy = 0;
+    for (int i = 0; i < kDim; ++i) {
+      s[i] = xn[i] - x[i];
+      y[i] = gn[i] - g[i];
+      sy += s[i] * y[i];
+      yy += y[i] * y[i];
+    }
+    const double improvement = fx - fn;
+    x = xn;
+    g = gn;
+    fx = fn;
+    gnorm = 0;
+    for (double v : g) gnorm = std::max(gnorm, std::fabs(v));
+    tiny_steps = improvement <= 1e-12 * (1 + std::fabs(fx)) ? tiny_steps + 1 : 0;
+    if (gnorm < tolerance * (1 + std::fabs(fx)) || tiny_steps >= 3) return {x, fx, true, it + 1};
+    if (sy > 1e-16) {
+      if (!scaled) {
+        for (int i = 0; i < kDim; ++i) {
+          for (int j = 0; j < kDim; ++j) h[i][j] = i == j ? sy / yy : 0;
+        }
+        scaled = true;
+      }
+      const double rho = 1 / sy;
+      double hy[kDim] = {};
+      for (int i = 0; i < kDim; ++i) {
+        for (int j = 0; j < kDim; ++j) hy[i] += h[i][j] * y[j];
+      }
+      double yhy = 0;
+      for (int i = 0; i < kDim; ++i) yhy += y[i] * hy[i];
+      for (int i = 0; i < kDim; ++i) {
+        for (int j = 0; j < kDim; ++j) {
+          h[i][j] += -rho * (hy[i] * s[j] + s[i] * hy[j]) + (rho * rho * yhy + rho) * s[i] * s[j];
+        }
+      }
+    }
+  }
+  return {x, fx, false, it};
+}
+
+}  // namespace
+
+double NegLogLikelihoodWithGradient(const Prior& prior, std::span<const CountPoint> points,
+                                    std::array<double, 5>* gradient) {
+  return NegLogLikelihoodAndGradient(ToFree(prior), points, gradient);
+}
+
 Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star) {
   if (points.empty()) return FailedPrecondition("no product-event pairs to fit the prior on");
   // openEBGM's suggested starting points (vignette "Posterior calculation").
@@ -190,8 +352,19 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star) 
   std::vector<int> iterations(starts.size(), 0);
   // Every start is searched to a moderate tolerance; only the best is then
   // polished, which is where the precision matters.
+  auto f_and_grad = [&](const Vec5& x, Vec5* g) {
+    for (int i = 0; i < 5; ++i) {
+      double limit = i < 4 ? 9.2 : 30;
+      if (!std::isfinite(x[i]) || std::fabs(x[i]) > limit) return std::numeric_limits<double>::infinity();
+    }
+    return NegLogLikelihoodAndGradient(x, points, g);
+  };
   auto run = [&](size_t i) {
-    results[i] = NelderMead(objective, ToFree(starts[i]), 0.5, 4000, 1e-8);
+    if (n_star == 1) {
+      results[i] = Bfgs(f_and_grad, ToFree(starts[i]), 1000, 1e-9);
+    } else {
+      results[i] = NelderMead(objective, ToFree(starts[i]), 0.5, 4000, 1e-8);
+    }
     iterations[i] = results[i].iterations;
   };
   {
@@ -223,7 +396,10 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star) 
     MinimizeResult r = results[best_start];
     int total = iterations[best_start];
     for (int restart = 0; restart < 4; ++restart) {
-      MinimizeResult again = NelderMead(objective, r.x, 0.1, 4000, 1e-11);
+      // With the gradient (N* = 1) a fresh quasi-Newton run; otherwise a
+      // smaller simplex.
+      MinimizeResult again = n_star == 1 ? Bfgs(f_and_grad, r.x, 1000, 1e-12)
+                                         : NelderMead(objective, r.x, 0.1, 4000, 1e-11);
       total += again.iterations;
       bool moved = again.f < r.f - 1e-10 * (std::fabs(r.f) + 1);
       if (again.f <= r.f) r = again;

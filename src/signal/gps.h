@@ -6,6 +6,7 @@
 // truncated), Qn uses the untruncated components.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -35,6 +36,12 @@ std::vector<CountPoint> GroupPoints(std::span<const uint32_t> n, std::span<const
 // Negative log-likelihood of the points under the prior, given N >= n_star.
 double NegLogLikelihood(const Prior& prior, std::span<const CountPoint> points, uint32_t n_star);
 
+// The same for n_star = 1, with its gradient with respect to the free
+// parameters the fit searches over: log alpha1, log beta1, log alpha2,
+// log beta2, logit p.
+double NegLogLikelihoodWithGradient(const Prior& prior, std::span<const CountPoint> points,
+                                    std::array<double, 5>* gradient);
+
 struct FitResult {
   Prior prior;
   double neg_log_likelihood = 0;
@@ -43,8 +50,10 @@ struct FitResult {
   int iterations = 0;
 };
 
-// Maximum likelihood from several starting points (openEBGM's defaults); the
-// best converged fit is kept. FailedPrecondition if no start converges.
+// Maximum likelihood from several starting points (openEBGM's defaults),
+// searched with BFGS on the analytic gradient (Nelder-Mead when N* > 1); the
+// best converged fit is kept and polished. FailedPrecondition if no start
+// converges.
 Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star);
 
 struct PosteriorScores {

@@ -113,6 +113,33 @@ TEST_F(CaersTest, UnsquashedFitIsAtLeastAsLikelyAsOpenEbgmsSquashedOne) {
   EXPECT_GE(fit->converged, 3);
 }
 
+TEST(GpsTest, AnalyticGradientMatchesFiniteDifferences) {
+  std::vector<uint32_t> n = {1, 1, 2, 3, 1, 5, 8, 1, 2, 13};
+  std::vector<double> e = {0.1, 0.5, 0.2, 1.5, 0.01, 2.0, 0.3, 0.05, 0.7, 4.0};
+  auto points = GroupPoints(n, e);
+  const Prior p{0.7, 0.4, 3.0, 2.0, 0.3};
+  std::array<double, 5> gradient;
+  double f = NegLogLikelihoodWithGradient(p, points, &gradient);
+  EXPECT_NEAR(f, NegLogLikelihood(p, points, 1), 1e-9);
+  // Central differences in the free parameters (logs, and the logit of p).
+  const double h = 1e-5;
+  for (int k = 0; k < 5; ++k) {
+    auto shifted = [&](double delta) {
+      Prior q = p;
+      double* v[5] = {&q.alpha1, &q.beta1, &q.alpha2, &q.beta2, &q.p};
+      if (k < 4) {
+        *v[k] *= std::exp(delta);
+      } else {
+        double logit = std::log(q.p / (1 - q.p)) + delta;
+        q.p = 1 / (1 + std::exp(-logit));
+      }
+      return NegLogLikelihood(q, points, 1);
+    };
+    double numeric = (shifted(h) - shifted(-h)) / (2 * h);
+    EXPECT_NEAR(gradient[k], numeric, 1e-6 * (1 + std::fabs(numeric))) << "parameter " << k;
+  }
+}
+
 TEST(GpsTest, OneComponentPriorGivesTheGammaPosteriorInClosedForm) {
   Prior p{2.0, 1.5, 7.0, 3.0, 1.0 - 1e-15};
   PosteriorScores s = Score(p, 4, 2.5);
