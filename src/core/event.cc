@@ -69,6 +69,11 @@ Status ValidateDraft(const EventDraft& d) {
   return Status::Ok();
 }
 
+bool IsUnderPath(std::string_view path, std::string_view prefix) {
+  return path == prefix ||
+         (path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix && path[prefix.size()] == '/');
+}
+
 std::string FormatTimeMicros(int64_t time_us) {
   int64_t secs = time_us / 1'000'000;
   int64_t micros = time_us % 1'000'000;

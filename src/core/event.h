@@ -52,6 +52,10 @@ Status ValidateStream(std::string_view stream);
 Status ValidateEventType(std::string_view type);
 Status ValidateDraft(const EventDraft& draft);
 
+// True when path equals prefix or lies below it at a '/' boundary: an entity
+// path inside its stream, or an entity matched by a path filter.
+bool IsUnderPath(std::string_view path, std::string_view prefix);
+
 // "2026-11-23T18:49:44.123456Z"
 std::string FormatTimeMicros(int64_t time_us);
 // Accepts "2026-11-23", "2026-11-23T18:49:44Z" and with fractional seconds.

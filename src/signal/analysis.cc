@@ -44,14 +44,16 @@ std::string PriorText(const FitResult& f) {
   return buf;
 }
 
+void ReportStage(const SignalOptions& options, const char* stage, Clock::time_point since, uint64_t rows) {
+  if (options.progress) options.progress(stage, Since(since), rows);
+}
+
 }  // namespace
 
 Result<SignalResult> RunSignal(const SignalOptions& options) {
+  // Bad arguments fail before a large file is read.
   if (options.min_count == 0) return InvalidArgument("--min-count must be at least 1");
-  auto report = [&](const char* stage, Clock::time_point t, uint64_t rows) {
-    if (options.progress) options.progress(stage, Since(t), rows);
-  };
-  SignalResult result;
+  std::string summary;
   auto t = Clock::now();
   ReportTable table;
   if (!options.faers.empty()) {
@@ -59,32 +61,29 @@ Result<SignalResult> RunSignal(const SignalOptions& options) {
     FaersOptions faers{options.faers, options.primary_suspect_only, options.faers_strata, options.dedup_by_content};
     FaersStats stats;
     TC_ASSIGN_OR_RETURN(table, LoadFaers(faers, &stats));
-    result.input_summary = std::to_string(stats.report_versions) + " report versions read, " +
+    summary = std::to_string(stats.report_versions) + " report versions read, " +
                            std::to_string(stats.reports_kept) + " reports kept (latest version of each case), " +
                            std::to_string(stats.deleted) + " deleted cases dropped, " +
                            std::to_string(stats.content_duplicates) + " content duplicates dropped";
-    report("reading and deduplicating", t, stats.report_versions);
+    ReportStage(options, "reading and deduplicating", t, stats.report_versions);
   } else {
     TC_ASSIGN_OR_RETURN(table, LoadReportCsv(options.csv, options.stratify));
-    report("reading", t, table.rows.size());
+    ReportStage(options, "reading", t, table.rows.size());
   }
 
   TC_ASSIGN_OR_RETURN(SignalResult analyzed, AnalyzeReports(table, options));
-  analyzed.input_summary = std::move(result.input_summary);
+  analyzed.input_summary = std::move(summary);
   return analyzed;
 }
 
 Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOptions& options) {
   if (options.min_count == 0) return InvalidArgument("--min-count must be at least 1");
-  auto report = [&](const char* stage, Clock::time_point t, uint64_t rows) {
-    if (options.progress) options.progress(stage, Since(t), rows);
-  };
   SignalResult result;
   auto t = Clock::now();
   Counts counts = CountPairs(table, options.min_count);
   result.reports = counts.reports;
   result.strata = counts.strata;
-  report("counting", t, counts.pairs.size());
+  ReportStage(options, "counting", t, counts.pairs.size());
   if (counts.pairs.empty()) {
     return FailedPrecondition("no product-event pair has at least " + std::to_string(options.min_count) +
                               " reports");
@@ -100,7 +99,7 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
   std::vector<CountPoint> points = GroupPoints(ns, es);
   result.fitted_points = points.size();
   TC_ASSIGN_OR_RETURN(result.fit, FitPrior(points, options.min_count));
-  report("fitting", t, points.size());
+  ReportStage(options, "fitting", t, points.size());
 
   t = Clock::now();
   // Pairs sharing (N, E) share their posterior; compute each once.
@@ -131,7 +130,7 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
     row.eb = scored[{pc.n, pc.e}];
     result.rows.push_back(std::move(row));
   }
-  report("scoring", t, result.rows.size());
+  ReportStage(options, "scoring", t, result.rows.size());
   return result;
 }
 

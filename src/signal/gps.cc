@@ -339,11 +339,15 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star) 
                                        Prior{0.2, 0.2, 5, 5, 0.4}};
   // Gamma parameters are kept within [1e-4, 1e4] (openEBGM rejects estimates
   // above 100): beyond that the likelihood is flat and the search only wanders.
-  auto objective = [&](const Vec5& x) {
+  auto in_bounds = [](const Vec5& x) {
     for (int i = 0; i < 5; ++i) {
       double limit = i < 4 ? 9.2 : 30;  // log(1e4); the mixture weight's logit is free
-      if (!std::isfinite(x[i]) || std::fabs(x[i]) > limit) return std::numeric_limits<double>::max();
+      if (!std::isfinite(x[i]) || std::fabs(x[i]) > limit) return false;
     }
+    return true;
+  };
+  auto objective = [&](const Vec5& x) {
+    if (!in_bounds(x)) return std::numeric_limits<double>::max();
     double f = NegLogLikelihood(FromFree(x), points, n_star);
     return std::isfinite(f) ? f : std::numeric_limits<double>::max();
   };
@@ -353,10 +357,7 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star) 
   // Every start is searched to a moderate tolerance; only the best is then
   // polished, which is where the precision matters.
   auto f_and_grad = [&](const Vec5& x, Vec5* g) {
-    for (int i = 0; i < 5; ++i) {
-      double limit = i < 4 ? 9.2 : 30;
-      if (!std::isfinite(x[i]) || std::fabs(x[i]) > limit) return std::numeric_limits<double>::infinity();
-    }
+    if (!in_bounds(x)) return std::numeric_limits<double>::infinity();
     return NegLogLikelihoodAndGradient(x, points, g);
   };
   auto run = [&](size_t i) {

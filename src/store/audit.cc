@@ -23,11 +23,6 @@ bool BytesEqual(std::string_view bytes, const Hash& h) {
 
 std::string Short(std::string_view hex) { return std::string(hex.substr(0, 16)) + "…"; }
 
-bool UnderPrefix(std::string_view path, std::string_view prefix) {
-  return path == prefix ||
-         (path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix && path[prefix.size()] == '/');
-}
-
 }  // namespace
 
 namespace {
@@ -238,7 +233,7 @@ Status ForEachAuditEntry(EventStore& store, const AuditFilter& filter,
     bool shown = (!filter.user || e.actor.user == *filter.user) && (!filter.from_us || e.time_us >= *filter.from_us);
     const Value* set = e.payload.Find("set");
     if (!set || !set->is_object() || set->as_object().empty()) {
-      if (shown && (!filter.path_prefix || UnderPrefix(e.stream, *filter.path_prefix))) {
+      if (shown && (!filter.path_prefix || IsUnderPath(e.stream, *filter.path_prefix))) {
         AuditEntry a{e.seq, e.time_us, e.actor, e.type, e.stream, e.stream, std::nullopt, std::nullopt, e.reason};
         TC_RETURN_IF_ERROR(fn(a));
       }
@@ -248,7 +243,7 @@ Status ForEachAuditEntry(EventStore& store, const AuditFilter& filter,
       auto it = current.find(path);
       std::optional<Value> old;
       if (it != current.end()) old = it->second;
-      if (shown && (!filter.path_prefix || UnderPrefix(path, *filter.path_prefix))) {
+      if (shown && (!filter.path_prefix || IsUnderPath(path, *filter.path_prefix))) {
         AuditEntry a{e.seq, e.time_us, e.actor, e.type, e.stream, path, old, value, e.reason};
         TC_RETURN_IF_ERROR(fn(a));
       }

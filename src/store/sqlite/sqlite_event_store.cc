@@ -77,18 +77,35 @@ Hash HashFromBlob(std::string_view b) {
   return h;
 }
 
+// The record's fields as views into the current row of a kEventColumns query.
+RecordFields FieldsFromRow(const Stmt& s) {
+  RecordFields f;
+  f.seq = static_cast<uint64_t>(s.Int(0));
+  f.study = s.Text(1);
+  f.stream = s.Text(2);
+  f.stream_version = static_cast<uint64_t>(s.Int(3));
+  f.study_index = static_cast<uint64_t>(s.Int(4));
+  f.type = s.Text(5);
+  f.time_us = s.Int(6);
+  f.actor_user = s.Text(7);
+  f.actor_role = s.Text(8);
+  f.reason = s.Text(9);
+  return f;
+}
+
 // Fills every field but the payload, which the caller decodes if it needs it.
 void ReadEnvelope(const Stmt& s, Event* e) {
-  e->seq = static_cast<uint64_t>(s.Int(0));
-  e->study = s.Text(1);
-  e->stream = s.Text(2);
-  e->stream_version = static_cast<uint64_t>(s.Int(3));
-  e->study_index = static_cast<uint64_t>(s.Int(4));
-  e->type = s.Text(5);
-  e->time_us = s.Int(6);
-  e->actor.user = s.Text(7);
-  e->actor.role = s.Text(8);
-  e->reason = s.Text(9);
+  RecordFields f = FieldsFromRow(s);
+  e->seq = f.seq;
+  e->study = f.study;
+  e->stream = f.stream;
+  e->stream_version = f.stream_version;
+  e->study_index = f.study_index;
+  e->type = f.type;
+  e->time_us = f.time_us;
+  e->actor.user = f.actor_user;
+  e->actor.role = f.actor_role;
+  e->reason = f.reason;
   e->prev_hash = HashFromBlob(s.Blob(11));
   e->hash = HashFromBlob(s.Blob(12));
 }
@@ -104,11 +121,6 @@ Result<Event> EventFromRow(const Stmt& s) {
   if (!payload.ok()) return payload.status().WithContext("payload of event " + std::to_string(e.seq));
   e.payload = std::move(payload).value();
   return e;
-}
-
-bool PathInStream(std::string_view path, std::string_view stream) {
-  return path == stream || (path.size() > stream.size() && path.substr(0, stream.size()) == stream &&
-                            path[stream.size()] == '/');
 }
 
 // Calls fn(path, value_bytes) for each entity the event's payload sets.
@@ -287,20 +299,10 @@ class SqliteEventStore final : public EventStore {
                                                   "AND study = ?1 ORDER BY seq"));
       s.Bind(1, study).Bind(2, from_seq).Bind(3, to_seq);
       StoredRecord r;
-      r.fields.study = study;  // the WHERE clause guarantees it
       while (true) {
         TC_ASSIGN_OR_RETURN(bool row, s.Step());
         if (!row) return Status::Ok();
-        RecordFields& f = r.fields;
-        f.seq = static_cast<uint64_t>(s.Int(0));
-        f.stream = s.Text(2);
-        f.stream_version = static_cast<uint64_t>(s.Int(3));
-        f.study_index = static_cast<uint64_t>(s.Int(4));
-        f.type = s.Text(5);
-        f.time_us = s.Int(6);
-        f.actor_user = s.Text(7);
-        f.actor_role = s.Text(8);
-        f.reason = s.Text(9);
+        r.fields = FieldsFromRow(s);
         r.payload = s.Blob(10);
         r.prev_hash = s.Blob(11);
         r.hash = s.Blob(12);
@@ -621,7 +623,7 @@ class SqliteEventStore final : public EventStore {
         s = EncodeValue(d.payload, &bytes);
         if (s.ok()) {
           s = ForEachSetEntry(bytes, [&](std::string_view path, std::string_view) -> Status {
-            if (!PathInStream(path, d.stream)) {
+            if (!IsUnderPath(path, d.stream)) {
               return InvalidArgument("entity path \"" + std::string(path) + "\" is not inside stream \"" + d.stream +
                                      "\"");
             }
