@@ -7,6 +7,7 @@
 #include "cli/progress.h"
 #include "cli/store_access.h"
 #include "core/canonical.h"
+#include "core/csv_field.h"
 #include "core/json.h"
 #include "core/merkle.h"
 #include "store/audit.h"
@@ -24,7 +25,8 @@ Value HashList(const std::vector<Hash>& path) {
 }
 
 Result<std::vector<std::string>> HashListFrom(const Value* v, const std::string& file) {
-  if (!v || v->kind() != Value::Kind::kArray) return InvalidArgument(file + ": \"path\" must be an array of hex hashes");
+  if (!v || v->kind() != Value::Kind::kArray)
+    return InvalidArgument(file + ": \"path\" must be an array of hex hashes");
   std::vector<std::string> out;
   for (size_t i = 0; i < v->as_array().size(); ++i) {
     const Value& e = v->as_array()[i];
@@ -63,17 +65,6 @@ Result<std::string> ReadPublicKey(Env* env, const std::string& file) {
   auto key = ParsePublicKeyPem(pem);
   if (!key.ok()) return key.status().WithContext(file);
   return key;
-}
-
-std::string Csv(std::string_view field) {
-  bool quote = field.find_first_of(",\"\n\r") != std::string_view::npos;
-  if (!quote) return std::string(field);
-  std::string out = "\"";
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 // Strings as people read them; other values as JSON, so 5.0 and "5.0" differ.
@@ -131,8 +122,8 @@ Status AuditVerify(const VerifyArgs& args, Context& ctx) {
               << "): " << v.problem->what << "\n";
       return DataLoss("the audit trail of " + study + " does not verify");
     }
-    ctx.out << "ok  " << study << ": " << v.events << " events, head " << ToHex(v.head) << ", "
-            << v.checkpoints_checked << " checkpoint(s) verified\n";
+    ctx.out << "ok  " << study << ": " << v.events << " events, head " << ToHex(v.head) << ", " << v.checkpoints_checked
+            << " checkpoint(s) verified\n";
     all_events += v.events;
     bytes += v.bytes;
   }
@@ -165,10 +156,10 @@ Status AuditLog(const AuditLogArgs& args, Context& ctx) {
   TC_RETURN_IF_ERROR(ForEachAuditEntry(*store, f, [&](const AuditEntry& a) -> Status {
     ++count;
     if (args.format == "csv") {
-      text += std::to_string(a.seq) + "," + FormatTimeMicros(a.time_us) + "," + Csv(a.actor.user) + "," +
-              Csv(a.actor.role) + "," + Csv(a.type) + "," + Csv(a.stream) + "," + Csv(a.path) + "," +
-              Csv(Display(a.old_value)) + "," + Csv(Display(a.new_value)) + "," +
-              Csv(a.reason) + "\n";
+      text += std::to_string(a.seq) + "," + FormatTimeMicros(a.time_us) + "," + CsvField(a.actor.user) + "," +
+              CsvField(a.actor.role) + "," + CsvField(a.type) + "," + CsvField(a.stream) + "," + CsvField(a.path) +
+              "," + CsvField(Display(a.old_value)) + "," + CsvField(Display(a.new_value)) + "," + CsvField(a.reason) +
+              "\n";
     } else {
       Value::Object o;
       o["seq"] = static_cast<int64_t>(a.seq);
@@ -276,7 +267,8 @@ Status AuditVerifyProof(const std::string& file, const std::string& public_key_f
     auto event = DecodeEventRecord(record);
     if (!event.ok()) return event.status().WithContext(file + ": record");
     if (Status s = VerifyCheckpoint(c, key); !s.ok()) return failed(s);
-    if (event->study != c.study) return failed(DataLoss("the event is of study " + event->study + ", the checkpoint of " + c.study));
+    if (event->study != c.study)
+      return failed(DataLoss("the event is of study " + event->study + ", the checkpoint of " + c.study));
     Hash event_hash = ChainHash(*prev, record);
     Status incl = VerifyMerkleInclusion(event->study_index, c.tree_size, AsBytes(MerkleLeafHash(AsBytes(event_hash))),
                                         path, AsBytes(c.root_hash));
@@ -294,8 +286,8 @@ Status AuditVerifyProof(const std::string& file, const std::string& public_key_f
     if (Status s = VerifyCheckpoint(from, key); !s.ok()) return failed(s);
     if (Status s = VerifyCheckpoint(to, key); !s.ok()) return failed(s);
     if (from.study != to.study) return failed(DataLoss("the checkpoints are of different studies"));
-    Status cons = VerifyMerkleConsistency(from.tree_size, to.tree_size, path, AsBytes(from.root_hash),
-                                          AsBytes(to.root_hash));
+    Status cons =
+        VerifyMerkleConsistency(from.tree_size, to.tree_size, path, AsBytes(from.root_hash), AsBytes(to.root_hash));
     if (!cons.ok()) return failed(cons);
     ctx.out << "OK: the log of " << to.study << " signed at " << FormatTimeMicros(to.time_us) << " with "
             << to.tree_size << " events extends the one signed at " << FormatTimeMicros(from.time_us) << " with "

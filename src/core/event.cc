@@ -17,12 +17,14 @@ bool IsLowerIdent(std::string_view s) {
 }  // namespace
 
 Status ValidateStudyId(std::string_view study) {
-  auto bad = [&](std::string why) { return InvalidArgument("invalid study id \"" + std::string(study) + "\": " + why); };
+  auto bad = [&](std::string why) {
+    return InvalidArgument("invalid study id \"" + std::string(study) + "\": " + why);
+  };
   if (study.empty()) return bad("empty");
   if (study.size() > 64) return bad("longer than 64 characters");
   for (char c : study) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-              c == '.';
+    bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
     if (!ok) return bad("only letters, digits, '_', '-' and '.' are allowed");
   }
   return Status::Ok();

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 
+#include "core/csv_field.h"
 #include "core/json.h"
 #include "signal/faers.h"
 #include "signal/reports.h"
@@ -25,16 +26,6 @@ std::string Num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
-}
-
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string PriorText(const FitResult& f) {

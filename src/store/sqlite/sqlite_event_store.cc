@@ -320,19 +320,18 @@ class SqliteEventStore final : public EventStore {
     std::vector<StudyHead> heads;
     TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
       // A skip scan of the study index: one seek per study, not one step per event.
-      TC_ASSIGN_OR_RETURN(Stmt studies, db.Prepare(
-                                            "WITH RECURSIVE s(study) AS (SELECT min(study) FROM events UNION ALL "
-                                            "SELECT (SELECT min(study) FROM events WHERE study > s.study) FROM s "
-                                            "WHERE s.study IS NOT NULL) SELECT study FROM s WHERE study IS NOT NULL"));
+      TC_ASSIGN_OR_RETURN(Stmt studies,
+                          db.Prepare("WITH RECURSIVE s(study) AS (SELECT min(study) FROM events UNION ALL "
+                                     "SELECT (SELECT min(study) FROM events WHERE study > s.study) FROM s "
+                                     "WHERE s.study IS NOT NULL) SELECT study FROM s WHERE study IS NOT NULL"));
       std::vector<std::string> names;
       while (true) {
         TC_ASSIGN_OR_RETURN(bool row, studies.Step());
         if (!row) break;
         names.emplace_back(studies.Text(0));
       }
-      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
-                                      "SELECT study_index, hash, seq FROM events WHERE study = ?1 "
-                                      "ORDER BY study_index DESC LIMIT 1"));
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT study_index, hash, seq FROM events WHERE study = ?1 "
+                                             "ORDER BY study_index DESC LIMIT 1"));
       for (const auto& name : names) {
         s.Bind(1, name);
         TC_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -383,9 +382,9 @@ class SqliteEventStore final : public EventStore {
   Result<std::optional<EntityValue>> ReadEntity(const std::string& study, const std::string& path) override {
     std::optional<EntityValue> out;
     TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
-      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
-                                      "SELECT v.value, v.seq, e.time_us, e.actor_user, e.actor_role FROM "
-                                      "entity_values v JOIN events e ON e.seq = v.seq WHERE v.study = ?1 AND v.path = ?2"));
+      TC_ASSIGN_OR_RETURN(
+          Stmt s, db.Prepare("SELECT v.value, v.seq, e.time_us, e.actor_user, e.actor_role FROM "
+                             "entity_values v JOIN events e ON e.seq = v.seq WHERE v.study = ?1 AND v.path = ?2"));
       s.Bind(1, study).Bind(2, path);
       TC_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) return Status::Ok();
@@ -439,8 +438,8 @@ class SqliteEventStore final : public EventStore {
       while (true) {
         TC_ASSIGN_OR_RETURN(bool row, s.Step());
         if (!row) break;
-        out += "entity_values|" + std::string(s.Text(0)) + "|" + std::string(s.Text(1)) + "|" + ToHex(s.Blob(2)) +
-               "|" + std::to_string(s.Int(3)) + "\n";
+        out += "entity_values|" + std::string(s.Text(0)) + "|" + std::string(s.Text(1)) + "|" + ToHex(s.Blob(2)) + "|" +
+               std::to_string(s.Int(3)) + "\n";
       }
       return Status::Ok();
     }));
@@ -459,9 +458,9 @@ class SqliteEventStore final : public EventStore {
     Checkpoint c = SignCheckpoint(key, study, v.events, v.root, options_.env->NowMicros());
     std::lock_guard lock(write_mu_);
     TC_RETURN_IF_ERROR(CheckWritable());
-    TC_ASSIGN_OR_RETURN(Stmt s, write_db_.Prepare(
-                                    "INSERT OR REPLACE INTO checkpoints(study, tree_size, root_hash, time_us, "
-                                    "public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    TC_ASSIGN_OR_RETURN(Stmt s,
+                        write_db_.Prepare("INSERT OR REPLACE INTO checkpoints(study, tree_size, root_hash, time_us, "
+                                          "public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
     s.Bind(1, c.study).Bind(2, static_cast<int64_t>(c.tree_size)).BindBlob(3, AsBytes(c.root_hash));
     s.Bind(4, c.time_us).BindBlob(5, c.public_key).BindBlob(6, c.signature);
     TC_RETURN_IF_ERROR(s.Run().WithContext("storing the checkpoint"));
@@ -471,9 +470,8 @@ class SqliteEventStore final : public EventStore {
   Result<std::vector<Checkpoint>> Checkpoints(const std::string& study) override {
     std::vector<Checkpoint> out;
     TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
-      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
-                                      "SELECT study, tree_size, root_hash, time_us, public_key, signature FROM "
-                                      "checkpoints WHERE study = ?1 ORDER BY tree_size"));
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT study, tree_size, root_hash, time_us, public_key, signature FROM "
+                                             "checkpoints WHERE study = ?1 ORDER BY tree_size"));
       s.Bind(1, study);
       while (true) {
         TC_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -542,7 +540,8 @@ class SqliteEventStore final : public EventStore {
     // Reading the header is the first touch of the file: a non-database fails here.
     Status s = db->Exec("PRAGMA journal_mode=WAL");
     if (!s.ok()) {
-      if (s.code() == StatusCode::kDataLoss) return InvalidArgument(path_ + " is not a trialcore database (not SQLite)");
+      if (s.code() == StatusCode::kDataLoss)
+        return InvalidArgument(path_ + " is not a trialcore database (not SQLite)");
       return s;
     }
     TC_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL"));
@@ -714,9 +713,8 @@ class SqliteEventStore final : public EventStore {
     auto it = state->studies.find(study);
     if (it != state->studies.end()) return &it->second;
     TxnState::Head head;
-    TC_ASSIGN_OR_RETURN(Stmt s, write_db_.Prepare(
-                                    "SELECT study_index, hash FROM events WHERE study = ?1 "
-                                    "ORDER BY study_index DESC LIMIT 1"));
+    TC_ASSIGN_OR_RETURN(Stmt s, write_db_.Prepare("SELECT study_index, hash FROM events WHERE study = ?1 "
+                                                  "ORDER BY study_index DESC LIMIT 1"));
     s.Bind(1, study);
     TC_ASSIGN_OR_RETURN(bool row, s.Step());
     if (row) {
@@ -730,9 +728,8 @@ class SqliteEventStore final : public EventStore {
     std::string key = study + '\0' + stream;
     auto it = state->streams.find(key);
     if (it != state->streams.end()) return &it->second;
-    TC_ASSIGN_OR_RETURN(Stmt s, write_db_.Prepare(
-                                    "SELECT coalesce(max(stream_version), 0) FROM events "
-                                    "WHERE study = ?1 AND stream = ?2"));
+    TC_ASSIGN_OR_RETURN(Stmt s, write_db_.Prepare("SELECT coalesce(max(stream_version), 0) FROM events "
+                                                  "WHERE study = ?1 AND stream = ?2"));
     s.Bind(1, study).Bind(2, stream);
     TC_ASSIGN_OR_RETURN(bool row, s.Step());
     uint64_t version = row ? static_cast<uint64_t>(s.Int(0)) : 0;
@@ -742,21 +739,21 @@ class SqliteEventStore final : public EventStore {
   Status ApplyBatch(const Pending& p, TxnState* state, std::vector<Event>* out) {
     const AppendRequest& req = *p.request;
     for (const auto& [stream, expected] : req.expected_versions) {
-      TC_ASSIGN_OR_RETURN(uint64_t* current, StreamVersionOf(state, req.study, stream));
+      TC_ASSIGN_OR_RETURN(uint64_t * current, StreamVersionOf(state, req.study, stream));
       if (expected != kAnyVersion && static_cast<uint64_t>(expected) != *current) {
         return Aborted("stream " + stream + " of " + req.study + " is at version " + std::to_string(*current) +
                        ", not the expected " + std::to_string(expected) + "; someone else changed it first");
       }
     }
     TC_ASSIGN_OR_RETURN(TxnState::Head * head, StudyHeadOf(state, req.study));
-    TC_ASSIGN_OR_RETURN(Stmt insert, write_db_.Prepare(
-                                         "INSERT INTO events(seq, study, stream, stream_version, study_index, type, "
-                                         "time_us, actor_user, actor_role, reason, payload, prev_hash, hash, "
-                                         "format_version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"));
+    TC_ASSIGN_OR_RETURN(Stmt insert,
+                        write_db_.Prepare("INSERT INTO events(seq, study, stream, stream_version, study_index, type, "
+                                          "time_us, actor_user, actor_role, reason, payload, prev_hash, hash, "
+                                          "format_version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"));
     std::string record;
     for (size_t i = 0; i < req.events.size(); ++i) {
       const EventDraft& d = req.events[i];
-      TC_ASSIGN_OR_RETURN(uint64_t* version, StreamVersionOf(state, req.study, d.stream));
+      TC_ASSIGN_OR_RETURN(uint64_t * version, StreamVersionOf(state, req.study, d.stream));
       Event e;
       e.seq = state->next_seq++;
       e.study = req.study;
@@ -791,7 +788,8 @@ class SqliteEventStore final : public EventStore {
     return ForEachSetEntry(payload, [&](std::string_view path, std::string_view value) -> Status {
       // With a reason given any change is allowed, so the old value need not be read.
       if (e.reason.empty()) {
-        TC_ASSIGN_OR_RETURN(Stmt cur, write_db_.Prepare("SELECT value FROM entity_values WHERE study = ?1 AND path = ?2"));
+        TC_ASSIGN_OR_RETURN(Stmt cur,
+                            write_db_.Prepare("SELECT value FROM entity_values WHERE study = ?1 AND path = ?2"));
         cur.Bind(1, e.study).Bind(2, path);
         TC_ASSIGN_OR_RETURN(bool row, cur.Step());
         if (row && cur.Blob(0) != kNullBytes && cur.Blob(0) != value) {
@@ -799,9 +797,10 @@ class SqliteEventStore final : public EventStore {
                                     " already has a value (event " + e.type + ")");
         }
       }
-      TC_ASSIGN_OR_RETURN(Stmt up, write_db_.Prepare(
-                                       "INSERT INTO entity_values(study, path, value, seq) VALUES (?1, ?2, ?3, ?4) "
-                                       "ON CONFLICT(study, path) DO UPDATE SET value = excluded.value, seq = excluded.seq"));
+      TC_ASSIGN_OR_RETURN(
+          Stmt up,
+          write_db_.Prepare("INSERT INTO entity_values(study, path, value, seq) VALUES (?1, ?2, ?3, ?4) "
+                            "ON CONFLICT(study, path) DO UPDATE SET value = excluded.value, seq = excluded.seq"));
       up.Bind(1, e.study).Bind(2, path).BindBlob(3, value).Bind(4, static_cast<int64_t>(e.seq));
       return up.Run();
     });
@@ -812,7 +811,7 @@ class SqliteEventStore final : public EventStore {
   Result<uint64_t> RebuildLocked() {
     TC_RETURN_IF_ERROR(write_db_.Exec(std::string("DROP TABLE IF EXISTS entity_values;") + kProjectionSchema));
     struct Latest {
-      std::string_view key;  // study '\0' path, in keys
+      std::string_view key;   // study '\0' path, in keys
       uint64_t value_offset;  // in values
       uint32_t value_size;
       uint64_t seq;
@@ -838,20 +837,20 @@ class SqliteEventStore final : public EventStore {
         key.assign(study);
         key.push_back('\0');
         TC_RETURN_IF_ERROR(ForEachSetEntry(s.Blob(2), [&](std::string_view path, std::string_view value) -> Status {
-          key.resize(study.size() + 1);
-          key.append(path);
-          auto it = index.find(key);
-          if (it == index.end()) {
-            latest.push_back(Latest{keys.Add(key), 0, 0, 0});
-            it = index.emplace(latest.back().key, static_cast<uint32_t>(latest.size() - 1)).first;
-          }
-          Latest& l = latest[it->second];
-          l.value_offset = values.size();
-          l.value_size = static_cast<uint32_t>(value.size());
-          l.seq = seq;
-          values.append(value);
-          return Status::Ok();
-        }).WithContext("replaying event " + std::to_string(seq)));
+                             key.resize(study.size() + 1);
+                             key.append(path);
+                             auto it = index.find(key);
+                             if (it == index.end()) {
+                               latest.push_back(Latest{keys.Add(key), 0, 0, 0});
+                               it = index.emplace(latest.back().key, static_cast<uint32_t>(latest.size() - 1)).first;
+                             }
+                             Latest& l = latest[it->second];
+                             l.value_offset = values.size();
+                             l.value_size = static_cast<uint32_t>(value.size());
+                             l.seq = seq;
+                             values.append(value);
+                             return Status::Ok();
+                           }).WithContext("replaying event " + std::to_string(seq)));
         ++replayed;
       }
     }
@@ -889,9 +888,8 @@ class SqliteEventStore final : public EventStore {
     std::vector<Hash> leaves;
     leaves.reserve(size);
     TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
-      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(
-                                      "SELECT hash FROM events WHERE study = ?1 AND study_index < ?2 "
-                                      "ORDER BY study_index"));
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT hash FROM events WHERE study = ?1 AND study_index < ?2 "
+                                             "ORDER BY study_index"));
       s.Bind(1, study).Bind(2, static_cast<int64_t>(size));
       while (true) {
         TC_ASSIGN_OR_RETURN(bool row, s.Step());
