@@ -12,6 +12,7 @@ PACKAGES=(
   libcli11-dev                          # command line
   libboost-math-dev                     # gamma functions for signal detection (EBGM)
   libzip-dev                            # FAERS quarterly zip files
+  libyaml-cpp-dev                       # study definitions, rule test cases
   libgtest-dev libgmock-dev             # tests
   libbenchmark-dev                      # benchmarks
   coreutils                             # sha256sum, the peer of the verify benchmark

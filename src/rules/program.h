@@ -1,0 +1,107 @@
+// The compiled form of an expression, internal to src/rules: a typed stack
+// program. Every instruction knows its operand types, so evaluation never
+// inspects a type at run time.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "rules/rules.h"
+
+namespace trialcore::rules {
+
+enum class Op : uint8_t {
+  kPushNull,
+  kPushNumber,   // number
+  kPushInteger,  // integer
+  kPushText,     // index into texts
+  kLoad,         // index: scalar slot
+  kLoadColumn,   // index: column of the current row
+  kNegNumber,
+  kNegInteger,
+  kAddNumber,
+  kSubNumber,
+  kMulNumber,
+  kDivNumber,
+  kAddInteger,   // datetime/duration arithmetic in microseconds
+  kSubInteger,
+  kDatePlusDuration,
+  kDateMinusDuration,
+  kDateMinusDate,
+  kDurationTimesNumber,
+  kNumberTimesDuration,
+  kDurationDivNumber,
+  kDurationDivDuration,
+  kCompareNumber,   // cmp
+  kCompareInteger,  // cmp
+  kCompareText,     // cmp
+  kCompareSlotNumber,  // fused load-constant-compare: index slot, number, cmp
+  kAnd,
+  kOr,
+  kNot,
+  kIsMissing,
+  kIsNotMissing,
+  kInSet,        // index into sets; cmp 1 when negated
+  kCall,         // index: Function, count: arguments
+  kAggregate,    // index into aggregates
+  kCountRows,    // index: table
+};
+
+enum class Cmp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
+
+enum class Function : uint8_t {
+  kAbs, kRound, kFloor, kCeil, kLength, kYearsBetween, kDays, kHours, kToday, kNow, kIf, kCoalesce,
+  kContains, kMinOf, kMaxOf, kDateOf, kDateFromText,
+};
+
+enum class AggregateKind : uint8_t { kCount, kCountTrue, kSum, kMin, kMax, kAny, kAll };
+
+struct Instr {
+  Op op;
+  Cmp cmp = Cmp::kEq;
+  uint16_t count = 0;
+  uint32_t index = 0;
+  union {
+    double number;
+    int64_t integer;
+  };
+  Instr() : op(Op::kPushNull), integer(0) {}
+};
+
+struct Aggregate {
+  AggregateKind kind;
+  Type arg_type;
+  uint32_t table;
+  uint32_t begin;  // body: code[begin, end), run once per row
+  uint32_t end;
+};
+
+struct InSet {
+  Type type;
+  std::vector<RValue> values;
+};
+
+class Program {
+ public:
+  Type type = Type::kBool;
+  std::string source;
+  std::vector<Instr> code;
+  uint32_t main_end = 0;  // the top level is code[0, main_end)
+  std::deque<std::string> texts;  // text literals; RValues view into them, so addresses must stay put
+  std::vector<InSet> sets;
+  std::vector<Aggregate> aggregates;
+  std::vector<std::string> scalars;
+  std::vector<TableRef> tables;
+
+  RValue Run(const Bindings& b) const;
+
+ private:
+  RValue RunRange(uint32_t begin, uint32_t end, const Bindings& b, const RValue* row) const;
+};
+
+inline constexpr int kMaxStack = 64;
+inline constexpr int64_t kMicrosPerDay = 86'400'000'000;
+
+}  // namespace trialcore::rules
