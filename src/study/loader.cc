@@ -1,0 +1,640 @@
+// YAML to Study: strict reading (unknown keys are errors), then checks across
+// the document, then compilation of every expression. Errors are collected,
+// not stopped at, so an author sees every problem in one run.
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/canonical.h"
+#include "study/study.h"
+
+namespace trialcore::study {
+
+std::string StudyError::ToString() const {
+  std::string out = file;
+  if (loc.line > 0) out += ":" + std::to_string(loc.line) + ":" + std::to_string(loc.column);
+  return out + ": " + message;
+}
+
+namespace {
+
+const std::set<std::string, std::less<>> kRoles = {
+    "investigator",   "coordinator",      "monitor",         "data_manager",         "medical_monitor",
+    "safety_physician", "sponsor_viewer", "unblinded_pharmacist", "study_admin", "system_admin"};
+
+Location LocOf(const YAML::Node& n) {
+  YAML::Mark m = n.Mark();
+  if (m.line < 0) return {};
+  return {m.line + 1, m.column + 1};
+}
+
+Value YamlToValue(const YAML::Node& n) {
+  if (n.IsMap()) {
+    Value::Object o;
+    for (const auto& kv : n) o[kv.first.as<std::string>()] = YamlToValue(kv.second);
+    return o;
+  }
+  if (n.IsSequence()) {
+    Value::Array a;
+    for (const auto& e : n) a.push_back(YamlToValue(e));
+    return a;
+  }
+  if (n.IsScalar()) return n.as<std::string>();
+  return nullptr;
+}
+
+class Reader {
+ public:
+  Reader(std::string file, std::string_view text, std::vector<StudyError>* errors)
+      : file_(std::move(file)), text_(text), errors_(errors) {}
+
+  void Error(Location loc, std::string message) { errors_->push_back({file_, loc, std::move(message)}); }
+  void Error(const YAML::Node& n, std::string message) { Error(LocOf(n), std::move(message)); }
+
+  // Keys outside allowed are reported; returns false when n is not a map.
+  bool ExpectMap(const YAML::Node& n, std::string_view what, std::initializer_list<std::string_view> allowed) {
+    if (!n.IsMap()) {
+      Error(n, std::string(what) + " must be a mapping of keys to values");
+      return false;
+    }
+    for (const auto& kv : n) {
+      std::string key = kv.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        Error(kv.first, "unknown key '" + key + "' in " + std::string(what) + " (allowed: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  std::string Text(const YAML::Node& parent, const char* key, std::string_view what, bool required) {
+    YAML::Node n = parent[key];
+    if (!n) {
+      if (required) Error(parent, std::string(what) + " needs '" + key + "'");
+      return "";
+    }
+    if (!n.IsScalar()) {
+      Error(n, "'" + std::string(key) + "' of " + std::string(what) + " must be a single value");
+      return "";
+    }
+    return n.Scalar();
+  }
+
+  std::optional<int> Int(const YAML::Node& parent, const char* key, std::string_view what) {
+    YAML::Node n = parent[key];
+    if (!n) return std::nullopt;
+    try {
+      if (n.IsScalar()) return n.as<int>();
+    } catch (const YAML::Exception&) {
+    }
+    Error(n, "'" + std::string(key) + "' of " + std::string(what) + " must be a whole number, not '" +
+                 (n.IsScalar() ? n.Scalar() : std::string("a collection")) + "'");
+    return std::nullopt;
+  }
+
+  std::optional<double> Number(const YAML::Node& n, std::string_view what) {
+    try {
+      if (n.IsScalar()) return n.as<double>();
+    } catch (const YAML::Exception&) {
+    }
+    Error(n, std::string(what) + " must be a number");
+    return std::nullopt;
+  }
+
+  bool Bool(const YAML::Node& parent, const char* key, std::string_view what) {
+    YAML::Node n = parent[key];
+    if (!n) return false;
+    try {
+      if (n.IsScalar()) return n.as<bool>();
+    } catch (const YAML::Exception&) {
+    }
+    Error(n, "'" + std::string(key) + "' of " + std::string(what) + " must be true or false");
+    return false;
+  }
+
+  std::vector<std::string> TextList(const YAML::Node& parent, const char* key, std::string_view what) {
+    std::vector<std::string> out;
+    YAML::Node n = parent[key];
+    if (!n) return out;
+    if (!n.IsSequence()) {
+      Error(n, "'" + std::string(key) + "' of " + std::string(what) + " must be a list");
+      return out;
+    }
+    for (const auto& e : n) {
+      if (e.IsScalar()) {
+        out.push_back(e.Scalar());
+      } else {
+        Error(e, "'" + std::string(key) + "' of " + std::string(what) + " must list single values");
+      }
+    }
+    return out;
+  }
+
+  // Where the text of an expression starts in the file: after an opening
+  // quote, or on the line after a block scalar's '|' or '>'.
+  Location ExpressionStart(const YAML::Node& n) {
+    Location loc = LocOf(n);
+    size_t pos = static_cast<size_t>(std::max(0, n.Mark().pos));
+    if (pos < text_.size() && (text_[pos] == '"' || text_[pos] == '\'')) {
+      ++loc.column;
+    } else if (pos < text_.size() && (text_[pos] == '|' || text_[pos] == '>')) {
+      size_t eol = text_.find('\n', pos);
+      if (eol != std::string_view::npos) {
+        size_t indent = 0;
+        while (eol + 1 + indent < text_.size() && text_[eol + 1 + indent] == ' ') ++indent;
+        loc = {loc.line + 1, static_cast<int>(indent) + 1};
+      }
+    }
+    return loc;
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  std::string_view text_;
+  std::vector<StudyError>* errors_;
+};
+
+ItemType ParseItemType(const std::string& s, bool* ok) {
+  static const std::map<std::string, ItemType> kTypes = {
+      {"text", ItemType::kText},         {"integer", ItemType::kInteger},
+      {"decimal", ItemType::kDecimal},   {"date", ItemType::kDate},
+      {"partial_date", ItemType::kPartialDate}, {"time", ItemType::kTime},
+      {"datetime", ItemType::kDateTime}, {"boolean", ItemType::kBoolean},
+      {"choice", ItemType::kChoice},     {"multi_choice", ItemType::kMultiChoice},
+      {"attachment", ItemType::kAttachment},
+  };
+  auto it = kTypes.find(s);
+  *ok = it != kTypes.end();
+  return *ok ? it->second : ItemType::kText;
+}
+
+struct Builder {
+  Reader& r;
+  Study& s;
+
+  void ReadStudyHeader(const YAML::Node& n) {
+    if (!r.ExpectMap(n, "study", {"id", "title", "version", "sponsor", "phase", "planned_subjects"})) return;
+    s.id = r.Text(n, "id", "study", true);
+    s.title = r.Text(n, "title", "study", true);
+    s.version = r.Text(n, "version", "study", true);
+    s.sponsor = r.Text(n, "sponsor", "study", false);
+    s.phase = r.Text(n, "phase", "study", false);
+    s.planned_subjects = r.Int(n, "planned_subjects", "study").value_or(0);
+    auto valid = ValidateStudyIdText(s.id);
+    if (!s.id.empty() && !valid.empty()) r.Error(n["id"], valid);
+  }
+
+  static std::string ValidateStudyIdText(const std::string& id) {
+    for (char c : id) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+        return "study id '" + id + "' may hold only letters, digits, '-' and '_'";
+      }
+    }
+    return "";
+  }
+
+  // Identifiers referenced from expressions: letters, digits and '_', not
+  // starting with a digit.
+  void CheckIdentifier(const YAML::Node& n, const std::string& id, std::string_view what) {
+    bool ok = !id.empty() && !std::isdigit(static_cast<unsigned char>(id[0]));
+    for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok) r.Error(n, std::string(what) + " id '" + id + "' must be letters, digits and '_', not starting with a digit");
+  }
+
+  ItemRef ReadItemRef(const YAML::Node& n, std::string_view what) {
+    ItemRef ref;
+    if (!n) {
+      r.Error(Location{}, "the study needs '" + std::string(what) + "' naming a form and item");
+      return ref;
+    }
+    if (!r.ExpectMap(n, what, {"form", "item"})) return ref;
+    ref.form = r.Text(n, "form", what, true);
+    ref.item = r.Text(n, "item", what, true);
+    return ref;
+  }
+
+  void ReadArms(const YAML::Node& n) {
+    if (!n) return;
+    for (const auto& a : n) {
+      if (!r.ExpectMap(a, "arm", {"code", "name"})) continue;
+      s.arms.push_back({r.Text(a, "code", "arm", true), r.Text(a, "name", "arm", true)});
+    }
+  }
+
+  void ReadSites(const YAML::Node& n) {
+    if (!n) return;
+    for (const auto& a : n) {
+      if (!r.ExpectMap(a, "site", {"id", "name", "country"})) continue;
+      s.sites.push_back({r.Text(a, "id", "site", true), r.Text(a, "name", "site", true), r.Text(a, "country", "site", false)});
+    }
+  }
+
+  void ReadCodeLists(const YAML::Node& n) {
+    if (!n) return;
+    if (!n.IsMap()) {
+      r.Error(n, "codelists must map each code list's id to its codes");
+      return;
+    }
+    for (const auto& kv : n) {
+      CodeList cl;
+      cl.id = kv.first.Scalar();
+      cl.loc = LocOf(kv.first);
+      if (!kv.second.IsSequence() || kv.second.size() == 0) {
+        r.Error(kv.second, "code list " + cl.id + " must list at least one code");
+        continue;
+      }
+      std::set<std::string> seen;
+      for (const auto& c : kv.second) {
+        Code code;
+        if (c.IsScalar()) {
+          code.code = code.label = c.Scalar();
+        } else if (r.ExpectMap(c, "code", {"code", "label"})) {
+          code.code = r.Text(c, "code", "code", true);
+          code.label = r.Text(c, "label", "code", false);
+          if (code.label.empty()) code.label = code.code;
+        }
+        if (code.code.empty()) continue;
+        if (!seen.insert(code.code).second) r.Error(c, "code " + code.code + " appears twice in code list " + cl.id);
+        cl.codes.push_back(code);
+      }
+      s.codelists.push_back(std::move(cl));
+    }
+  }
+
+  std::optional<Range> ReadRange(const YAML::Node& n, std::string_view what) {
+    if (!n) return std::nullopt;
+    if (!r.ExpectMap(n, what, {"min", "max"})) return std::nullopt;
+    Range range;
+    if (n["min"]) range.min = r.Number(n["min"], std::string(what) + " min");
+    if (n["max"]) range.max = r.Number(n["max"], std::string(what) + " max");
+    if (range.min && range.max && *range.min > *range.max) r.Error(n, std::string(what) + " has min above max");
+    return range;
+  }
+
+  Item ReadItem(const YAML::Node& n) {
+    Item it;
+    if (!r.ExpectMap(n, "item", {"id", "label", "type", "unit", "precision", "max_length", "codelist", "required",
+                                 "hard_range", "soft_range", "visible_if", "derive"})) {
+      return it;
+    }
+    it.loc = LocOf(n);
+    it.id = r.Text(n, "id", "item", true);
+    CheckIdentifier(n["id"] ? n["id"] : n, it.id, "item");
+    it.label = r.Text(n, "label", "item " + it.id, true);
+    std::string type = r.Text(n, "type", "item " + it.id, true);
+    bool ok = true;
+    it.type = ParseItemType(type, &ok);
+    if (!ok && !type.empty()) {
+      r.Error(n["type"], "unknown item type '" + type +
+                             "' (text, integer, decimal, date, partial_date, time, datetime, boolean, choice, "
+                             "multi_choice, attachment)");
+    }
+    it.unit = r.Text(n, "unit", "item " + it.id, false);
+    it.precision = r.Int(n, "precision", "item " + it.id).value_or(-1);
+    it.max_length = r.Int(n, "max_length", "item " + it.id).value_or(0);
+    it.codelist = r.Text(n, "codelist", "item " + it.id, false);
+    it.required = r.Bool(n, "required", "item " + it.id);
+    it.hard_range = ReadRange(n["hard_range"], "hard_range of item " + it.id);
+    it.soft_range = ReadRange(n["soft_range"], "soft_range of item " + it.id);
+    it.visible_if = r.Text(n, "visible_if", "item " + it.id, false);
+    if (n["visible_if"]) it.visible_loc = r.ExpressionStart(n["visible_if"]);
+    it.derive = r.Text(n, "derive", "item " + it.id, false);
+    if (n["derive"]) it.derive_loc = r.ExpressionStart(n["derive"]);
+
+    bool coded = it.type == ItemType::kChoice || it.type == ItemType::kMultiChoice;
+    if (coded && it.codelist.empty()) r.Error(n, "item " + it.id + " is a " + type + " and needs a codelist");
+    if (!coded && !it.codelist.empty()) r.Error(n["codelist"], "item " + it.id + " is not a choice; it cannot have a codelist");
+    if (!coded && !it.codelist.empty()) it.codelist.clear();
+    bool numeric = it.type == ItemType::kInteger || it.type == ItemType::kDecimal;
+    if (!numeric && (it.hard_range || it.soft_range)) {
+      r.Error(n["hard_range"] ? n["hard_range"] : n["soft_range"], "item " + it.id + " is not a number; ranges apply to integer and decimal items");
+    }
+    if (it.precision >= 0 && it.type != ItemType::kDecimal) r.Error(n["precision"], "precision applies to decimal items only");
+    if (!it.derive.empty() && it.required) r.Error(n["required"], "derived item " + it.id + " is computed; it cannot be required");
+    return it;
+  }
+
+  Check ReadCheck(const YAML::Node& n, const std::string& form) {
+    Check c;
+    if (!r.ExpectMap(n, "check", {"id", "condition", "severity", "message", "item"})) return c;
+    c.loc = LocOf(n);
+    c.id = r.Text(n, "id", "check", true);
+    c.condition = r.Text(n, "condition", "check " + c.id, true);
+    if (n["condition"]) c.condition_loc = r.ExpressionStart(n["condition"]);
+    std::string severity = r.Text(n, "severity", "check " + c.id, true);
+    if (severity == "hard") {
+      c.hard = true;
+    } else if (severity != "soft" && !severity.empty()) {
+      r.Error(n["severity"], "severity of check " + c.id + " must be hard or soft, not '" + severity + "'");
+    }
+    c.message = r.Text(n, "message", "check " + c.id, true);
+    c.item = r.Text(n, "item", "check " + c.id, true);
+    (void)form;
+    return c;
+  }
+
+  void ReadForms(const YAML::Node& n) {
+    if (!n || !n.IsSequence()) {
+      r.Error(n ? LocOf(n) : Location{}, "the study needs 'forms', a list");
+      return;
+    }
+    for (const auto& f : n) {
+      if (!r.ExpectMap(f, "form", {"id", "name", "roles", "groups", "checks"})) continue;
+      Form form;
+      form.loc = LocOf(f);
+      form.id = r.Text(f, "id", "form", true);
+      CheckIdentifier(f["id"] ? f["id"] : f, form.id, "form");
+      form.name = r.Text(f, "name", "form " + form.id, true);
+      form.roles = r.TextList(f, "roles", "form " + form.id);
+      for (size_t i = 0; i < form.roles.size(); ++i) {
+        if (!kRoles.contains(form.roles[i])) {
+          r.Error(f["roles"][i], "unknown role '" + form.roles[i] + "' (see doc/roles.md)");
+        }
+      }
+      if (!f["groups"] || !f["groups"].IsSequence() || f["groups"].size() == 0) {
+        r.Error(f, "form " + form.id + " needs 'groups', a list with at least one item group");
+      } else {
+        for (const auto& g : f["groups"]) {
+          if (!r.ExpectMap(g, "item group", {"id", "label", "repeating", "items"})) continue;
+          ItemGroup group;
+          group.loc = LocOf(g);
+          group.id = r.Text(g, "id", "item group", true);
+          CheckIdentifier(g["id"] ? g["id"] : g, group.id, "item group");
+          group.label = r.Text(g, "label", "item group " + group.id, false);
+          group.repeating = r.Bool(g, "repeating", "item group " + group.id);
+          if (!g["items"] || !g["items"].IsSequence() || g["items"].size() == 0) {
+            r.Error(g, "item group " + group.id + " needs 'items', a list with at least one item");
+          } else {
+            for (const auto& item : g["items"]) group.items.push_back(ReadItem(item));
+          }
+          form.groups.push_back(std::move(group));
+        }
+      }
+      if (f["checks"]) {
+        for (const auto& c : f["checks"]) form.checks.push_back(ReadCheck(c, form.id));
+      }
+      s.forms.push_back(std::move(form));
+    }
+  }
+
+  void ReadVisits(const YAML::Node& n) {
+    if (!n || !n.IsSequence()) {
+      r.Error(n ? LocOf(n) : Location{}, "the study needs 'visits', a list");
+      return;
+    }
+    for (const auto& v : n) {
+      if (!r.ExpectMap(v, "visit", {"id", "name", "day", "window", "unscheduled", "repeat", "forms"})) continue;
+      Visit visit;
+      visit.loc = LocOf(v);
+      visit.id = r.Text(v, "id", "visit", true);
+      CheckIdentifier(v["id"] ? v["id"] : v, visit.id, "visit");
+      visit.name = r.Text(v, "name", "visit " + visit.id, true);
+      visit.day = r.Int(v, "day", "visit " + visit.id);
+      visit.unscheduled = r.Bool(v, "unscheduled", "visit " + visit.id);
+      if (v["window"] && r.ExpectMap(v["window"], "window of visit " + visit.id, {"before", "after"})) {
+        visit.window_before = r.Int(v["window"], "before", "window").value_or(0);
+        visit.window_after = r.Int(v["window"], "after", "window").value_or(0);
+        if (visit.window_before < 0 || visit.window_after < 0) {
+          r.Error(v["window"], "window days of visit " + visit.id + " cannot be negative");
+        }
+      }
+      if (v["repeat"] && r.ExpectMap(v["repeat"], "repeat of visit " + visit.id, {"every", "until"})) {
+        visit.repeat_every = r.Int(v["repeat"], "every", "repeat").value_or(0);
+        visit.repeat_until = r.Int(v["repeat"], "until", "repeat").value_or(0);
+        if (visit.repeat_every <= 0) r.Error(v["repeat"], "repeat of visit " + visit.id + " needs 'every' days above 0");
+      }
+      if (visit.unscheduled && visit.day) r.Error(v["day"], "unscheduled visit " + visit.id + " cannot have a planned day");
+      if (!visit.unscheduled && !visit.day) r.Error(v, "visit " + visit.id + " needs a planned 'day' or 'unscheduled: true'");
+      visit.forms = r.TextList(v, "forms", "visit " + visit.id);
+      for (size_t i = 0; i < visit.forms.size(); ++i) {
+        if (std::none_of(s.forms.begin(), s.forms.end(), [&](const Form& f) { return f.id == visit.forms[i]; })) {
+          r.Error(v["forms"][i], "visit " + visit.id + " lists unknown form " + visit.forms[i]);
+        }
+      }
+      s.visits.push_back(std::move(visit));
+    }
+  }
+
+  void ReadEligibility(const YAML::Node& n) {
+    if (!n) return;
+    for (const auto& c : n) {
+      if (!r.ExpectMap(c, "criterion", {"id", "kind", "text", "condition"})) continue;
+      Criterion cr;
+      cr.loc = LocOf(c);
+      cr.id = r.Text(c, "id", "criterion", true);
+      std::string kind = r.Text(c, "kind", "criterion " + cr.id, true);
+      if (kind == "exclusion") {
+        cr.inclusion = false;
+      } else if (kind != "inclusion" && !kind.empty()) {
+        r.Error(c["kind"], "kind of criterion " + cr.id + " must be inclusion or exclusion");
+      }
+      cr.text = r.Text(c, "text", "criterion " + cr.id, true);
+      cr.condition = r.Text(c, "condition", "criterion " + cr.id, true);
+      if (c["condition"]) cr.condition_loc = r.ExpressionStart(c["condition"]);
+      s.eligibility.push_back(std::move(cr));
+    }
+  }
+};
+
+template <typename T, typename Id>
+void CheckUnique(Reader& r, const std::vector<T>& list, Id id_of, std::string_view what) {
+  std::map<std::string, Location> seen;
+  for (const auto& e : list) {
+    const std::string& id = id_of(e);
+    if (id.empty()) continue;
+    auto [it, fresh] = seen.emplace(id, e.loc);
+    if (!fresh) {
+      r.Error(e.loc, "duplicate " + std::string(what) + " id " + id + " (first defined at line " +
+                         std::to_string(it->second.line) + ")");
+    }
+  }
+}
+
+void CrossCheck(Reader& r, Study& s) {
+  CheckUnique(r, s.forms, [](const Form& f) -> const std::string& { return f.id; }, "form");
+  CheckUnique(r, s.visits, [](const Visit& v) -> const std::string& { return v.id; }, "visit");
+  CheckUnique(r, s.eligibility, [](const Criterion& c) -> const std::string& { return c.id; }, "criterion");
+  for (const Visit& v : s.visits) {
+    if (s.FindForm(v.id) != nullptr) r.Error(v.loc, "visit id " + v.id + " is also a form id; references would be ambiguous");
+  }
+  for (Form& f : s.forms) {
+    std::vector<Item> all;
+    std::vector<ItemGroup> groups = f.groups;
+    CheckUnique(r, groups, [](const ItemGroup& g) -> const std::string& { return g.id; }, "item group in form " + f.id);
+    for (const ItemGroup& g : f.groups) all.insert(all.end(), g.items.begin(), g.items.end());
+    CheckUnique(r, all, [](const Item& i) -> const std::string& { return i.id; }, "item in form " + f.id);
+    CheckUnique(r, f.checks, [](const Check& c) -> const std::string& { return c.id; }, "check in form " + f.id);
+    for (const ItemGroup& g : f.groups) {
+      for (const Item& it : g.items) {
+        if (!it.codelist.empty() && s.FindCodeList(it.codelist) == nullptr) {
+          r.Error(it.loc, "item " + it.id + " uses unknown code list " + it.codelist);
+        }
+      }
+    }
+    for (Check& c : f.checks) {
+      const ItemGroup* group = nullptr;
+      if (!c.item.empty() && f.FindItem(c.item, &group) == nullptr) {
+        r.Error(c.loc, "check " + c.id + " puts its query on unknown item " + c.item + " of form " + f.id);
+      } else if (group != nullptr && group->repeating) {
+        c.group = group->id;
+      }
+    }
+  }
+  // Windows of scheduled visits must not overlap, or a visit date could not
+  // tell which visit it is.
+  std::vector<const Visit*> scheduled;
+  for (const Visit& v : s.visits) {
+    if (v.day && v.repeat_every == 0) scheduled.push_back(&v);
+  }
+  std::sort(scheduled.begin(), scheduled.end(), [](const Visit* a, const Visit* b) { return *a->day < *b->day; });
+  for (size_t i = 1; i < scheduled.size(); ++i) {
+    const Visit* a = scheduled[i - 1];
+    const Visit* b = scheduled[i];
+    if (*a->day + a->window_after >= *b->day - b->window_before) {
+      r.Error(b->loc, "the window of visit " + b->id + " (days " + std::to_string(*b->day - b->window_before) + " to " +
+                          std::to_string(*b->day + b->window_after) + ") overlaps the window of " + a->id + " (days " +
+                          std::to_string(*a->day - a->window_before) + " to " +
+                          std::to_string(*a->day + a->window_after) + ")");
+    }
+  }
+  for (const ItemRef* ref : {&s.anchor, &s.visit_date}) {
+    if (ref->form.empty()) continue;
+    const char* what = ref == &s.anchor ? "anchor" : "visit_date";
+    const Form* f = s.FindForm(ref->form);
+    const ItemGroup* g = nullptr;
+    const Item* it = f ? f->FindItem(ref->item, &g) : nullptr;
+    if (it == nullptr) {
+      r.Error(Location{}, std::string(what) + " names unknown item " + ref->form + "." + ref->item);
+    } else if (it->type != ItemType::kDate) {
+      r.Error(it->loc, std::string(what) + " item " + ref->form + "." + ref->item + " must be a date");
+    }
+  }
+}
+
+Location Offset(Location base, const rules::Diagnostic& d) {
+  if (base.line == 0) return base;
+  if (d.line <= 1) return {base.line, base.column + d.column - 1};
+  return {base.line + d.line - 1, d.column + base.column - 1};
+}
+
+void CompileExpressions(Reader& r, Study& s) {
+  auto compile = [&](const std::string& source, Location loc, const rules::Resolver& resolver,
+                     std::string_view what) -> std::optional<rules::Expression> {
+    rules::Diagnostic d;
+    auto e = rules::Expression::Compile(source, resolver, &d);
+    if (!e.ok()) {
+      r.Error(Offset(loc, d), std::string(what) + ": " + d.message);
+      return std::nullopt;
+    }
+    return *e;
+  };
+  for (Form& f : s.forms) {
+    for (ItemGroup& g : f.groups) {
+      auto resolver = MakeResolver(s, f.id, g.repeating ? g.id : "");
+      for (Item& it : g.items) {
+        if (!it.visible_if.empty()) {
+          it.visible_expr = compile(it.visible_if, it.visible_loc, *resolver, "visible_if of " + it.id);
+          if (it.visible_expr && it.visible_expr->type() != rules::Type::kBool) {
+            r.Error(it.visible_loc, "visible_if of " + it.id + " must be a condition, not a " +
+                                        std::string(rules::TypeName(it.visible_expr->type())));
+          }
+        }
+        if (!it.derive.empty()) {
+          it.derive_expr = compile(it.derive, it.derive_loc, *resolver, "derive of " + it.id);
+          if (it.derive_expr && it.derive_expr->type() != RuleTypeOf(it.type)) {
+            r.Error(it.derive_loc, "derive of " + it.id + " gives a " +
+                                       std::string(rules::TypeName(it.derive_expr->type())) + " but the item is a " +
+                                       std::string(ItemTypeName(it.type)));
+          }
+        }
+      }
+    }
+    for (Check& c : f.checks) {
+      if (c.condition.empty()) continue;
+      auto resolver = MakeResolver(s, f.id, c.group);
+      c.expr = compile(c.condition, c.condition_loc, *resolver, "check " + c.id);
+      if (c.expr && c.expr->type() != rules::Type::kBool) {
+        r.Error(c.condition_loc, "check " + c.id + " must be a condition, not a " +
+                                     std::string(rules::TypeName(c.expr->type())));
+      }
+    }
+  }
+  auto subject_level = MakeResolver(s, "", "");
+  for (Criterion& c : s.eligibility) {
+    if (c.condition.empty()) continue;
+    c.expr = compile(c.condition, c.condition_loc, *subject_level, "criterion " + c.id);
+    if (c.expr && c.expr->type() != rules::Type::kBool) {
+      r.Error(c.condition_loc, "criterion " + c.id + " must be a condition");
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const std::string& file,
+                                               std::vector<StudyError>* errors) {
+  std::vector<StudyError> local;
+  if (errors == nullptr) errors = &local;
+  errors->clear();
+  Reader r(file, yaml_text, errors);
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::ParserException& e) {
+    r.Error(Location{e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg);
+    return InvalidArgument(errors->front().ToString());
+  }
+  auto study = std::make_shared<Study>();
+  study->file = file;
+  study->source = std::string(yaml_text);
+  Builder b{r, *study};
+  if (r.ExpectMap(doc, "the study file",
+                  {"study", "arms", "sites", "codelists", "anchor", "visit_date", "visits", "forms", "eligibility"})) {
+    if (!doc["study"]) {
+      r.Error(Location{1, 1}, "the study file needs 'study' with its id, title and version");
+    } else {
+      b.ReadStudyHeader(doc["study"]);
+    }
+    b.ReadArms(doc["arms"]);
+    b.ReadSites(doc["sites"]);
+    b.ReadCodeLists(doc["codelists"]);
+    b.ReadForms(doc["forms"]);
+    b.ReadVisits(doc["visits"]);
+    study->anchor = b.ReadItemRef(doc["anchor"], "anchor");
+    study->visit_date = b.ReadItemRef(doc["visit_date"], "visit_date");
+    b.ReadEligibility(doc["eligibility"]);
+    CrossCheck(r, *study);
+    if (errors->empty()) CompileExpressions(r, *study);
+  }
+  if (!errors->empty()) {
+    std::stable_sort(errors->begin(), errors->end(), [](const StudyError& x, const StudyError& y) {
+      return std::tie(x.loc.line, x.loc.column) < std::tie(y.loc.line, y.loc.column);
+    });
+    std::string summary = errors->front().ToString();
+    if (errors->size() > 1) summary += " (and " + std::to_string(errors->size() - 1) + " more)";
+    return InvalidArgument(summary);
+  }
+  std::string canonical;
+  TC_RETURN_IF_ERROR(EncodeValue(YamlToValue(doc), &canonical));
+  study->content_hash = Sha256(canonical);
+  return std::shared_ptr<const Study>(std::move(study));
+}
+
+Result<std::shared_ptr<const Study>> LoadStudyFile(const std::string& path, std::vector<StudyError>* errors) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errors != nullptr) *errors = {StudyError{path, {}, "cannot open the file"}};
+    return NotFound("cannot open study file " + path);
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadStudy(ss.str(), path, errors);
+}
+
+}  // namespace trialcore::study

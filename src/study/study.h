@@ -1,0 +1,185 @@
+// A study definition: the protocol as code (DESIGN.md §2). Loaded from YAML
+// (schema/study.schema.json), validated with every error located by file,
+// line and column, and compiled: every expression in it is type-checked
+// against the study and ready to evaluate.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/hash.h"
+#include "core/status.h"
+#include "rules/rules.h"
+
+namespace trialcore::study {
+
+struct Location {
+  int line = 0;  // 1-based; 0 when unknown
+  int column = 0;
+};
+
+enum class ItemType {
+  kText, kInteger, kDecimal, kDate, kPartialDate, kTime, kDateTime, kBoolean, kChoice, kMultiChoice, kAttachment,
+};
+std::string_view ItemTypeName(ItemType type);
+rules::Type RuleTypeOf(ItemType type);
+
+struct Code {
+  std::string code;
+  std::string label;
+};
+
+struct CodeList {
+  std::string id;
+  std::vector<Code> codes;
+  Location loc;
+};
+
+struct Range {
+  std::optional<double> min;
+  std::optional<double> max;
+};
+
+struct Item {
+  std::string id;
+  std::string label;
+  ItemType type = ItemType::kText;
+  std::string unit;
+  int precision = -1;   // decimals: digits after the point allowed; -1 any
+  int max_length = 0;   // text: 0 unlimited
+  std::string codelist;
+  bool required = false;
+  std::optional<Range> hard_range;  // outside: the save is refused
+  std::optional<Range> soft_range;  // outside: a query opens
+  std::string visible_if;           // expression; empty: always visible
+  std::string derive;               // expression; the item is computed, never entered
+  Location loc, visible_loc, derive_loc;
+  std::optional<rules::Expression> visible_expr, derive_expr;
+};
+
+struct ItemGroup {
+  std::string id;
+  std::string label;
+  bool repeating = false;
+  std::vector<Item> items;
+  Location loc;
+};
+
+struct Check {
+  std::string id;
+  std::string condition;  // must hold; a query opens (soft) or the save is refused (hard) when false
+  bool hard = false;
+  std::string message;
+  std::string item;   // where the query lands
+  std::string group;  // the item's group when repeating: the check runs once per row
+  Location loc, condition_loc;
+  std::optional<rules::Expression> expr;
+};
+
+struct Form {
+  std::string id;
+  std::string name;
+  std::vector<std::string> roles;  // who may enter it
+  std::vector<ItemGroup> groups;
+  std::vector<Check> checks;
+  Location loc;
+
+  const Item* FindItem(std::string_view item_id, const ItemGroup** group = nullptr) const;
+};
+
+struct Visit {
+  std::string id;
+  std::string name;
+  std::optional<int> day;  // planned day relative to the anchor (anchor date is day 1)
+  int window_before = 0;   // days
+  int window_after = 0;
+  bool unscheduled = false;
+  int repeat_every = 0;    // days; 0: happens once
+  int repeat_until = 0;    // last planned day of a repeating visit
+  std::vector<std::string> forms;
+  Location loc;
+};
+
+struct Criterion {
+  std::string id;
+  std::string text;
+  bool inclusion = true;
+  // Inclusion: true when met. Exclusion: true when the subject is excluded.
+  std::string condition;
+  Location loc, condition_loc;
+  std::optional<rules::Expression> expr;
+};
+
+struct Arm {
+  std::string code;
+  std::string name;
+};
+
+struct Site {
+  std::string id;
+  std::string name;
+  std::string country;
+};
+
+struct ItemRef {
+  std::string form;
+  std::string item;
+};
+
+struct Study {
+  std::string id;
+  std::string title;
+  std::string version;
+  std::string sponsor;
+  std::string phase;
+  int planned_subjects = 0;
+  std::vector<Arm> arms;
+  std::vector<Site> sites;
+  std::vector<CodeList> codelists;
+  ItemRef anchor;      // the date visits are planned from (day 1)
+  ItemRef visit_date;  // the item holding each visit's date
+  std::vector<Visit> visits;
+  std::vector<Form> forms;
+  std::vector<Criterion> eligibility;
+
+  std::string file;         // where it was loaded from, for messages
+  std::string source;       // the YAML text as published
+  Hash content_hash{};      // over the canonical form of the YAML document
+
+  const Form* FindForm(std::string_view id) const;
+  const Visit* FindVisit(std::string_view id) const;
+  const CodeList* FindCodeList(std::string_view id) const;
+};
+
+struct StudyError {
+  std::string file;
+  Location loc;
+  std::string message;
+  std::string ToString() const;  // "study.yaml:12:7: message"
+};
+
+// Parses, validates and compiles a study. On failure, returns
+// InvalidArgument and fills *errors with every problem found, in file order.
+Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const std::string& file,
+                                               std::vector<StudyError>* errors);
+Result<std::shared_ptr<const Study>> LoadStudyFile(const std::string& path, std::vector<StudyError>* errors);
+
+// What changed from one version to the next, in study order.
+struct Change {
+  enum class Kind { kAdded, kRemoved, kChanged };
+  Kind kind;
+  std::string what;    // "form AE", "item VS.SYSBP", "code RACE/ASIAN", "check VS.VS001", "visit WEEK2"
+  std::string detail;  // for changes: "type integer -> decimal"
+  std::string ToString() const;  // "+ item VS.WEIGHT", "~ item VS.SYSBP: type integer -> decimal"
+};
+std::vector<Change> DiffStudies(const Study& from, const Study& to);
+
+// Resolves references for expressions written on a form (and within a
+// repeating group's row when row_group is set), or at subject level when
+// form is empty. Keys are "FORM.ITEM" or "VISIT.FORM.ITEM".
+std::unique_ptr<rules::Resolver> MakeResolver(const Study& study, std::string form, std::string row_group);
+
+}  // namespace trialcore::study
