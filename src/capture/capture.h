@@ -1,0 +1,102 @@
+// Electronic data capture on the event store: subjects, visits, form saves
+// checked by the study's rules, queries, source data verification, freeze and
+// lock, and signatures bound to what was signed. Every operation is a
+// command (a JSON object with "op"; doc/capture_commands.md) that either
+// appends its events atomically or changes nothing and says why.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "capture/state.h"
+#include "core/env.h"
+#include "core/status.h"
+#include "store/event_store.h"
+#include "study/study.h"
+
+namespace trialcore::capture {
+
+struct Outcome {
+  std::vector<Event> events;          // what was appended
+  std::vector<std::string> messages;  // what the user should see: queries opened and closed, warnings
+  Value result;                       // op-specific: {"query": 3}, {"eligible": false, ...}
+};
+
+enum class Eligibility { kEligible, kNotEligible, kIncomplete };
+
+struct CriterionResult {
+  std::string id;
+  bool inclusion = true;
+  rules::Truth met = rules::Truth::kUnknown;  // inclusion met / exclusion applies
+};
+
+struct EligibilityResult {
+  Eligibility overall = Eligibility::kIncomplete;
+  std::vector<CriterionResult> criteria;
+  std::string Summary() const;  // "not eligible: INCL03 not met, EXCL10 applies"
+};
+
+enum class WindowStatus { kNotDue, kDue, kOverdue, kInWindow, kEarly, kLate, kMissed, kUnscheduled };
+std::string_view WindowStatusName(WindowStatus s);
+
+struct VisitSchedule {
+  std::string visit;
+  std::optional<int64_t> planned_day;  // days since 1970, from the anchor
+  std::optional<int64_t> actual_day;
+  WindowStatus status = WindowStatus::kNotDue;
+};
+
+enum class FormStatus { kNotStarted, kInProgress, kComplete };
+std::string_view FormStatusName(FormStatus s);
+
+class Capture {
+ public:
+  // Loads the study's state from the store. The study must have been
+  // published (PublishStudy) before commands other than publishing run.
+  static Result<std::unique_ptr<Capture>> Open(EventStore* store, Env* env, const std::string& study_id);
+
+  // Publishes the first version of a study, or the same version again (no-op).
+  // A live study (with subjects) changes only through Migrate.
+  Result<Outcome> PublishStudy(std::shared_ptr<const study::Study> study, const Actor& actor);
+
+  // The amendment plan: per subject, what changes and what stored data would
+  // no longer fit. Blocking problems stop the real migration.
+  struct MigrationIssue {
+    std::string subject;
+    std::string where;  // "WEEK2/VS/SYSBP"
+    std::string problem;
+    bool blocking = true;
+  };
+  struct MigrationPlan {
+    std::string from_version, to_version;
+    std::vector<study::Change> changes;
+    std::vector<MigrationIssue> issues;
+    size_t subjects = 0;
+    bool blocked() const;
+  };
+  Result<MigrationPlan> PlanMigration(std::shared_ptr<const study::Study> to) const;
+  Result<Outcome> Migrate(std::shared_ptr<const study::Study> to, const Actor& actor, const std::string& reason);
+
+  // Runs one command. Errors: InvalidArgument (malformed command or values),
+  // NotFound (unknown subject, visit, form, item, query), FailedPrecondition
+  // (the state forbids it: locked, hard check failed, reason missing),
+  // PermissionDenied (role may not), Aborted (a concurrent writer won; retry).
+  Result<Outcome> Execute(const Value& command, const Actor& actor);
+
+  // Reads; safe to call from any thread.
+  std::shared_ptr<const study::Study> study() const;
+  StudyState Snapshot() const;
+  Result<SubjectState> Subject(const std::string& id) const;
+  Result<EligibilityResult> CheckEligibility(const std::string& subject) const;
+  Result<std::vector<VisitSchedule>> Schedule(const std::string& subject) const;
+  Result<FormStatus> StatusOfForm(const std::string& subject, const std::string& visit, const std::string& form) const;
+
+ private:
+  Capture(EventStore* store, Env* env, std::string study_id);
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace trialcore::capture

@@ -1,0 +1,350 @@
+#include "capture/capture.h"
+
+#include <gtest/gtest.h>
+
+#include "core/json.h"
+#include "core/test_env.h"
+#include "store/sqlite/sqlite_event_store.h"
+
+namespace trialcore::capture {
+namespace {
+
+const Actor kCoord{"coord.701", "coordinator"};
+const Actor kInv{"inv.701", "investigator"};
+const Actor kMonitor{"cra.1", "monitor"};
+const Actor kDm{"dm.1", "data_manager"};
+const Actor kAdmin{"admin.1", "study_admin"};
+
+// 2024-03-01T12:00:00Z
+constexpr int64_t kNow = 1709294400LL * 1'000'000;
+
+class CaptureTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_.SetNowMicros(kNow);
+    SqliteStoreOptions opts;
+    opts.env = &env_;
+    store_ = std::move(OpenSqliteEventStore("/mem/trial.db", opts).value());
+    std::vector<study::StudyError> errors;
+    study_ = LoadStudyFile(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml", &errors);
+    capture_ = std::move(Capture::Open(store_.get(), &env_, "CDISCPILOT01").value());
+    ASSERT_TRUE(capture_->PublishStudy(study_, kAdmin).ok());
+  }
+
+  static std::shared_ptr<const study::Study> LoadStudyFile(const std::string& path,
+                                                           std::vector<study::StudyError>* errors) {
+    return study::LoadStudyFile(path, errors).value();
+  }
+
+  Result<Outcome> Run(const std::string& json, const Actor& actor = kCoord) {
+    auto cmd = ParseJson(json);
+    EXPECT_TRUE(cmd.ok()) << json;
+    return capture_->Execute(*cmd, actor);
+  }
+
+  void Ok(const std::string& json, const Actor& actor = kCoord) {
+    auto r = Run(json, actor);
+    ASSERT_TRUE(r.ok()) << json << "\n" << r.status().ToString();
+  }
+
+  // A subject through screening with every screening form complete.
+  void Screen(const std::string& id, const std::string& birth = "1940-05-10") {
+    Ok(R"({"op":"subject.screen","subject":")" + id + R"(","site":"701"})");
+    Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":"SV","items":{"SVSTDTC":"2024-01-02"}})");
+    Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02","ICVER":"v3","ICCGVR":"Y"}})");
+    Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":")" + birth +
+       R"(","SEX":"M","RACE":"WHITE"}})");
+    Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":"IE","items":{"IEDTC":"2024-01-03","MMSE":18,"HACHIN":2,"INCL02":"Y","INCL05":"Y","INCL06":"Y","INCL07":"Y","INCL08":"Y","EXCL10":"N","EXCL11":"N","EXCL16":"N","EXCL17":"N","EXCL27":"N"}})",
+       kInv);
+  }
+
+  std::vector<Query> Queries(const std::string& subject, QueryState state) {
+    std::vector<Query> out;
+    SubjectState s = capture_->Subject(subject).value();
+    for (const auto& [n, q] : s.queries) {
+      if (q.state == state) out.push_back(q);
+    }
+    return out;
+  }
+
+  MemEnv env_;
+  std::unique_ptr<EventStore> store_;
+  std::shared_ptr<const study::Study> study_;
+  std::unique_ptr<Capture> capture_;
+};
+
+TEST_F(CaptureTest, DerivationComputesAgeAndSoftCheckOpensQueryThatClosesWhenCorrected) {
+  Screen("701-1001", "1990-01-01");  // 34 at consent: DM02 fails
+  auto s = capture_->Subject("701-1001").value();
+  EXPECT_EQ(s.visits["SCREENING1"].forms["DM"].items["AGE"].value, Value(int64_t{34}));
+  auto open = Queries("701-1001", QueryState::kOpen);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].check, "DM02");
+  EXPECT_EQ(open[0].item, "BRTHDTC");
+
+  // Correcting without a reason is refused and stores nothing.
+  uint64_t before = store_->LastSeq().value();
+  auto r = Run(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1950-01-01"}})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("reason for change is required: BRTHDTC from \"1990-01-01\" to \"1950-01-01\""),
+            std::string::npos) << r.status().message();
+  EXPECT_EQ(store_->LastSeq().value(), before);
+
+  auto fixed = Run(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1950-01-01"},"reason":"transcription error"})");
+  ASSERT_TRUE(fixed.ok()) << fixed.status().ToString();
+  EXPECT_TRUE(Queries("701-1001", QueryState::kOpen).empty());
+  ASSERT_EQ(Queries("701-1001", QueryState::kClosed).size(), 1u);
+  s = capture_->Subject("701-1001").value();
+  EXPECT_EQ(s.visits["SCREENING1"].forms["DM"].items["AGE"].value, Value(int64_t{74}));
+  // The derived change and the closing are in the same atomic batch as the save.
+  ASSERT_EQ(fixed->events.size(), 2u);
+  EXPECT_EQ(fixed->events[0].type, "form.saved");
+  EXPECT_EQ(fixed->events[0].reason, "transcription error");
+  EXPECT_EQ(fixed->events[1].type, "query.closed");
+}
+
+TEST_F(CaptureTest, HardChecksAndBadValuesRefuseTheSaveAndStoreNothing) {
+  Screen("701-1002");
+  uint64_t before = store_->LastSeq().value();
+  struct Case {
+    const char* json;
+    StatusCode code;
+    const char* message;
+  } cases[] = {
+      {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":400,"DIABP":80,"PULSE":70}})",
+       StatusCode::kFailedPrecondition, "SYSBP.hard_range on SCREENING1/VS/SYSBP: Systolic blood pressure 400 mmHg is impossible: it must be 40 to 300."},
+      {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":80,"DIABP":90,"PULSE":70}})",
+       StatusCode::kFailedPrecondition, "VS01 on SCREENING1/VS/DIABP: Systolic pressure must be above diastolic pressure."},
+      {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"TEMP":"36.55"}})",
+       StatusCode::kInvalidArgument, "TEMP: \"36.55\" has 2 decimal places; at most 1 are allowed"},
+      {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"VSPOS":"LYING"}})",
+       StatusCode::kInvalidArgument, "is not a code of POSITION (SUPINE, SITTING, STANDING)"},
+      {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"SYSBP":"high"}})",
+       StatusCode::kInvalidArgument, "SYSBP: \"high\" is not a whole number"},
+      {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"BMI":"22.0"}})",
+       StatusCode::kInvalidArgument, "BMI is derived"},
+      {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"NOPE":"1"}})",
+       StatusCode::kNotFound, "form VS has no item NOPE"},
+      {R"({"op":"form.save","subject":"701-1002","visit":"WEEK10","form":"VS","items":{"SYSBP":120}})",
+       StatusCode::kNotFound, "visit WEEK10 does not collect form VS"},
+      {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"SYSBP":120},"colour":"red"})",
+       StatusCode::kInvalidArgument, "unknown field \"colour\""},
+      {R"({"op":"form.save","subject":"999-9999","visit":"SCREENING1","form":"VS","items":{"SYSBP":120}})",
+       StatusCode::kNotFound, "no subject 999-9999"},
+      {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"2024-02-30"}})",
+       StatusCode::kInvalidArgument, "\"2024-02-30\" is not a calendar date"},
+      {R"({"op":"launch"})", StatusCode::kInvalidArgument, "unknown op \"launch\""},
+      {R"({"op":"subject.screen","subject":"John Smith","site":"701"})", StatusCode::kInvalidArgument, "must be a pseudonym"},
+      {R"({"op":"subject.screen","subject":"701-1002","site":"701"})", StatusCode::kAlreadyExists, "already exists"},
+      {R"({"op":"subject.screen","subject":"701-1099","site":"999"})", StatusCode::kNotFound, "unknown site 999"},
+  };
+  for (const Case& c : cases) {
+    auto r = Run(c.json);
+    ASSERT_FALSE(r.ok()) << c.json;
+    EXPECT_EQ(r.status().code(), c.code) << c.json << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find(c.message), std::string::npos) << r.status().message();
+  }
+  EXPECT_EQ(store_->LastSeq().value(), before);
+}
+
+TEST_F(CaptureTest, RolesFromTheStudyDecideWhoEntersEachForm) {
+  Screen("701-1003");
+  auto r = Run(R"({"op":"form.save","subject":"701-1003","visit":"SCREENING1","form":"VS","items":{"SYSBP":120}})", kMonitor);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  // Eligibility is for investigators only.
+  r = Run(R"({"op":"form.save","subject":"701-1003","visit":"SCREENING1","form":"IE","items":{"MMSE":19},"reason":"rescored"})", kCoord);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(CaptureTest, EnrolmentNeedsEligibility) {
+  Screen("701-1004");
+  Ok(R"({"op":"form.save","subject":"701-1004","visit":"SCREENING1","form":"IE","items":{"MMSE":25},"reason":"rescored"})", kInv);
+  auto e = capture_->CheckEligibility("701-1004").value();
+  EXPECT_EQ(e.overall, Eligibility::kNotEligible);
+  EXPECT_EQ(e.Summary(), "not eligible: INCL03 not met");
+  auto r = Run(R"({"op":"subject.enroll","subject":"701-1004"})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("INCL03 not met"), std::string::npos);
+  Ok(R"({"op":"form.save","subject":"701-1004","visit":"SCREENING1","form":"IE","items":{"MMSE":20},"reason":"scoring error"})", kInv);
+  Ok(R"({"op":"subject.enroll","subject":"701-1004"})");
+  EXPECT_EQ(capture_->Subject("701-1004")->status, "enrolled");
+  r = Run(R"({"op":"subject.enroll","subject":"701-1004"})");
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+
+  Ok(R"({"op":"subject.screen","subject":"701-1005","site":"701"})");
+  e = capture_->CheckEligibility("701-1005").value();
+  EXPECT_EQ(e.overall, Eligibility::kIncomplete);
+}
+
+TEST_F(CaptureTest, VisitWindowsFollowTheAnchor) {
+  Screen("701-1006");
+  Ok(R"({"op":"subject.enroll","subject":"701-1006"})");
+  Ok(R"({"op":"form.save","subject":"701-1006","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-08"}})");
+  Ok(R"({"op":"form.save","subject":"701-1006","visit":"BASELINE","form":"SV","items":{"SVSTDTC":"2024-01-08"}})");
+  Ok(R"({"op":"form.save","subject":"701-1006","visit":"WEEK2","form":"SV","items":{"SVSTDTC":"2024-01-25"}})");  // day 18 > 14+2
+  Ok(R"({"op":"form.save","subject":"701-1006","visit":"WEEK4","form":"SV","items":{"SVSTDTC":"2024-02-02"}})");   // day 26, window 25-29
+  Ok(R"({"op":"visit.missed","subject":"701-1006","visit":"WEEK6","reason":"subject in hospital"})");
+  std::map<std::string, WindowStatus> status;
+  std::vector<VisitSchedule> schedule = capture_->Schedule("701-1006").value();
+  for (const auto& v : schedule) status[v.visit] = v.status;
+  EXPECT_EQ(status["BASELINE"], WindowStatus::kInWindow);
+  EXPECT_EQ(status["WEEK2"], WindowStatus::kLate);
+  EXPECT_EQ(status["WEEK4"], WindowStatus::kInWindow);
+  EXPECT_EQ(status["WEEK6"], WindowStatus::kMissed);
+  EXPECT_EQ(status["ECGPLACE"], WindowStatus::kOverdue);  // day 13 = 2024-01-20, no window after
+  EXPECT_EQ(status["WEEK8"], WindowStatus::kDue);  // day 56 = 2024-03-03, window from 02-29; now is 03-01
+  EXPECT_EQ(status["WEEK12"], WindowStatus::kNotDue);
+  EXPECT_EQ(status["AEFU"], WindowStatus::kUnscheduled);
+}
+
+TEST_F(CaptureTest, QueriesFollowTheirWorkflowAndRoles) {
+  Screen("701-1007");
+  Ok(R"({"op":"query.open","subject":"701-1007","visit":"SCREENING1","form":"DM","item":"RACE","message":"Please confirm race against source"})", kMonitor);
+  auto r = Run(R"({"op":"query.close","subject":"701-1007","query":1})", kCoord);
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  Ok(R"({"op":"query.answer","subject":"701-1007","query":1,"message":"Confirmed in the clinic notes"})", kCoord);
+  r = Run(R"({"op":"query.answer","subject":"701-1007","query":1,"message":"again"})", kCoord);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  Ok(R"({"op":"query.close","subject":"701-1007","query":1})", kMonitor);
+  Ok(R"({"op":"query.reopen","subject":"701-1007","query":1,"message":"Notes say otherwise"})", kMonitor);
+  auto q = capture_->Subject("701-1007")->queries.at(1);
+  EXPECT_EQ(q.state, QueryState::kOpen);
+  ASSERT_EQ(q.thread.size(), 4u);
+  EXPECT_EQ(q.thread[1].message, "Confirmed in the clinic notes");
+  EXPECT_EQ(q.thread[1].actor.user, "coord.701");
+  r = Run(R"({"op":"query.answer","subject":"701-1007","query":9,"message":"x"})", kCoord);
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(CaptureTest, VerificationIsResetByAChange) {
+  Screen("701-1008");
+  Ok(R"({"op":"sdv.verify","subject":"701-1008","visit":"SCREENING1","form":"DM"})", kMonitor);
+  EXPECT_TRUE(capture_->Subject("701-1008")->visits["SCREENING1"].forms["DM"].items["SEX"].verified);
+  auto r = Run(R"({"op":"form.save","subject":"701-1008","visit":"SCREENING1","form":"DM","items":{"RACE":"ASIAN"},"reason":"source corrected"})");
+  ASSERT_TRUE(r.ok());
+  auto s = capture_->Subject("701-1008").value();
+  EXPECT_FALSE(s.visits["SCREENING1"].forms["DM"].items["RACE"].verified);
+  EXPECT_TRUE(s.visits["SCREENING1"].forms["DM"].items["SEX"].verified);
+  EXPECT_NE(r->messages[1].find("verification of SCREENING1/DM/RACE is reset"), std::string::npos);
+  auto sdv = Run(R"({"op":"sdv.verify","subject":"701-1008","visit":"SCREENING1","form":"DM"})", kMonitor);
+  ASSERT_TRUE(sdv.ok()) << sdv.status().ToString();
+  EXPECT_TRUE(capture_->Subject("701-1008")->visits["SCREENING1"].forms["DM"].items["RACE"].verified);
+}
+
+TEST_F(CaptureTest, SignatureIsBoundToWhatWasSignedAndBreaksOnChange) {
+  Screen("701-1009");
+  auto r = Run(R"({"op":"sign","subject":"701-1009","visit":"SCREENING1","form":"DM","meaning":"approval","name":"Dr Ada Byron"})", kCoord);
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  r = Run(R"({"op":"sign","subject":"701-1009","visit":"SCREENING1","form":"DM","meaning":"approval","name":"Dr Ada Byron"})", kInv);
+  ASSERT_TRUE(r.ok());
+  std::string hash = r->result.Find("content_hash")->as_string();
+  EXPECT_EQ(hash.size(), 64u);
+  // Saving another form leaves the signature intact.
+  Ok(R"({"op":"form.save","subject":"701-1009","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":120,"DIABP":80,"PULSE":70}})");
+  EXPECT_FALSE(capture_->Subject("701-1009")->signatures.at(1).broken);
+  auto change = Run(R"({"op":"form.save","subject":"701-1009","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
+  ASSERT_TRUE(change.ok());
+  EXPECT_TRUE(capture_->Subject("701-1009")->signatures.at(1).broken);
+  EXPECT_EQ(change->events.back().type, "signature.invalidated");
+  // Signing again binds to the new content.
+  auto again = Run(R"({"op":"sign","subject":"701-1009","visit":"SCREENING1","form":"DM","meaning":"approval","name":"Dr Ada Byron"})", kInv);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->result.Find("content_hash")->as_string(), hash);
+}
+
+TEST_F(CaptureTest, DatabaseLockStopsEveryWrite) {
+  Screen("701-1010");
+  auto r = Run(R"({"op":"study.lock"})", kDm);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  r = Run(R"({"op":"form.save","subject":"701-1010","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("locked"), std::string::npos);
+  r = Run(R"({"op":"subject.screen","subject":"701-1011","site":"701"})");
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  r = Run(R"({"op":"study.unlock"})", kDm);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);  // needs a reason
+  Ok(R"({"op":"study.unlock","reason":"late lab data"})", kDm);
+  Ok(R"({"op":"form.save","subject":"701-1010","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
+}
+
+TEST_F(CaptureTest, RepeatingGroupsRunRowChecksAndCrossFormChecksRaiseQueries) {
+  Screen("701-1012");
+  auto r = Run(R"({"op":"form.save","subject":"701-1012","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"HEADACHE","AESTDTC":"2024-01-10","AEONGO":false,"AEENDTC":"2024-01-05","AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERED/RESOLVED"}}]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("AE01 on LOGS/AE/AE[1]/AEENDTC: The end date is before the start date."), std::string::npos)
+      << r.status().message();
+  Ok(R"({"op":"form.save","subject":"701-1012","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"HEADACHE","AESTDTC":"2024-01-10","AEONGO":false,"AEENDTC":"2024-01-12","AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERED/RESOLVED"}}]})");
+  Ok(R"({"op":"form.save","subject":"701-1012","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"SYNCOPE","AESTDTC":"2024-01-15","AEONGO":true,"AESEV":"SEVERE","AESER":"Y","AEREL":"POSSIBLE","AEACN":"DRUG INTERRUPTED","AEOUT":"RECOVERING/RESOLVING"}}]})");
+  auto s = capture_->Subject("701-1012").value();
+  ASSERT_EQ(s.visits["LOGS"].forms["AE"].rows["AE"].size(), 2u);
+  auto open = Queries("701-1012", QueryState::kOpen);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].check, "AE05");  // serious without a criterion
+  EXPECT_EQ(open[0].row, 2);
+  // Removing a row needs a reason and clears its values.
+  r = Run(R"({"op":"row.remove","subject":"701-1012","visit":"LOGS","form":"AE","group":"AE","row":2})");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  Ok(R"({"op":"row.remove","subject":"701-1012","visit":"LOGS","form":"AE","group":"AE","row":2,"reason":"entered for the wrong subject"})");
+  EXPECT_TRUE(capture_->Subject("701-1012")->visits["LOGS"].forms["AE"].rows["AE"][2].removed);
+}
+
+TEST_F(CaptureTest, ReplayingTheLogGivesTheSameState) {
+  Screen("701-1013", "1990-01-01");
+  Ok(R"({"op":"form.save","subject":"701-1013","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1949-02-03"},"reason":"typo"})");
+  Ok(R"({"op":"sdv.verify","subject":"701-1013","visit":"SCREENING1","form":"DM"})", kMonitor);
+  Ok(R"({"op":"sign","subject":"701-1013","meaning":"approval","name":"Dr Ada Byron"})", kInv);
+  auto reopened = Capture::Open(store_.get(), &env_, "CDISCPILOT01").value();
+  auto a = capture_->Subject("701-1013").value();
+  auto b = reopened->Subject("701-1013").value();
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.version, b.version);
+  EXPECT_EQ(a.visits["SCREENING1"].forms["DM"].items["AGE"].value, b.visits["SCREENING1"].forms["DM"].items["AGE"].value);
+  EXPECT_EQ(a.queries.size(), b.queries.size());
+  EXPECT_EQ(a.signatures.at(1).content_hash, b.signatures.at(1).content_hash);
+  EXPECT_TRUE(b.visits["SCREENING1"].forms["DM"].items["SEX"].verified);
+}
+
+TEST_F(CaptureTest, AmendmentsAreCheckedAgainstStoredData) {
+  Screen("701-1014");
+  // Version 2 removes the code WHITE in use, and adds a required item to DM.
+  std::string source = study_->source;
+  auto replace = [&](const std::string& from, const std::string& to) {
+    size_t at = source.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    source.replace(at, from.size(), to);
+  };
+  replace("version: \"1.0\"", "version: \"2.0\"");
+  replace("RACE: [WHITE, ", "RACE: [");
+  replace("{id: ETHNIC, label: Ethnicity, type: choice, codelist: ETHNIC}",
+          "{id: ETHNIC, label: Ethnicity, type: choice, codelist: ETHNIC}\n          - {id: HANDED, label: Handedness, type: text, required: true}");
+  std::vector<study::StudyError> errors;
+  auto v2 = study::LoadStudy(source, "v2.yaml", &errors);
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  auto r = capture_->PublishStudy(*v2, kAdmin);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  auto plan = capture_->PlanMigration(*v2).value();
+  EXPECT_TRUE(plan.blocked());
+  bool race = false, handed = false;
+  for (const auto& i : plan.issues) {
+    if (i.where == "SCREENING1/DM/RACE" && i.blocking) race = true;
+    if (i.where == "SCREENING1/DM/HANDED" && !i.blocking) handed = true;
+  }
+  EXPECT_TRUE(race);
+  EXPECT_TRUE(handed);
+  uint64_t before = store_->LastSeq().value();
+  auto m = capture_->Migrate(*v2, kAdmin, "amendment 2");
+  EXPECT_EQ(m.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->LastSeq().value(), before);
+  // Once the data fit, the migration runs and the new version is in force.
+  Ok(R"({"op":"form.save","subject":"701-1014","visit":"SCREENING1","form":"DM","items":{"RACE":"OTHER"},"reason":"recoded for amendment 2"})");
+  m = capture_->Migrate(*v2, kAdmin, "amendment 2");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(capture_->study()->version, "2.0");
+  EXPECT_EQ(capture_->Snapshot().version, "2.0");
+}
+
+}  // namespace
+}  // namespace trialcore::capture

@@ -1,0 +1,492 @@
+// Every capture command but form saves: subject status, queries, source data
+// verification, freeze and lock, signatures, missed visits, removed rows.
+#include <algorithm>
+
+#include "capture/impl.h"
+
+namespace trialcore::capture {
+
+Result<std::string> RequiredText(const Value& cmd, std::string_view field) {
+  const Value* v = cmd.Find(field);
+  if (v == nullptr || v->is_null()) return InvalidArgument("missing field \"" + std::string(field) + "\"");
+  if (!v->is_string()) return InvalidArgument("field \"" + std::string(field) + "\" must be text");
+  if (v->as_string().empty()) return InvalidArgument("field \"" + std::string(field) + "\" is empty");
+  return v->as_string();
+}
+
+std::string OptionalText(const Value& cmd, std::string_view field) {
+  const Value* v = cmd.Find(field);
+  return v != nullptr && v->is_string() ? v->as_string() : "";
+}
+
+Status OnlyFields(const Value& cmd, std::initializer_list<std::string_view> allowed) {
+  if (!cmd.is_object()) return InvalidArgument("a command must be a JSON object");
+  for (const auto& [k, v] : cmd.as_object()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return InvalidArgument("unknown field \"" + k + "\" (allowed: " + list + ")");
+    }
+    if (k != "items" && k != "rows" && k != "not_done" && k != "row" && k != "query" && v.kind() != Value::Kind::kString) {
+      return InvalidArgument("field \"" + k + "\" must be text");
+    }
+  }
+  return Status::Ok();
+}
+
+Status RequireRole(const Actor& actor, std::initializer_list<std::string_view> roles, std::string_view what) {
+  if (std::find(roles.begin(), roles.end(), actor.role) != roles.end()) return Status::Ok();
+  std::string list;
+  for (auto r : roles) list += (list.empty() ? "" : ", ") + std::string(r);
+  return PermissionDenied("role " + (actor.role.empty() ? std::string("(none)") : actor.role) + " may not " +
+                          std::string(what) + " (allowed: " + list + ")");
+}
+
+Result<SubjectState*> Capture::Impl::FindSubject(const std::string& id) {
+  auto it = state_.subjects.find(id);
+  if (it == state_.subjects.end()) return NotFound("no subject " + id + " in study " + study_id_);
+  return &it->second;
+}
+
+Status Capture::Impl::CheckWritable(const SubjectState& s, const std::string& visit, const std::string& form) const {
+  if (state_.locked) return FailedPrecondition("the study database is locked; nothing can change until it is unlocked");
+  if (s.locked) return FailedPrecondition("subject " + s.id + " is locked");
+  if (s.frozen) return FailedPrecondition("subject " + s.id + " is frozen");
+  if (!visit.empty() && !form.empty()) {
+    auto v = s.visits.find(visit);
+    if (v != s.visits.end()) {
+      auto f = v->second.forms.find(form);
+      if (f != v->second.forms.end() && f->second.locked) return FailedPrecondition(visit + "/" + form + " is locked");
+      if (f != v->second.forms.end() && f->second.frozen) return FailedPrecondition(visit + "/" + form + " is frozen");
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+const std::initializer_list<std::string_view> kSiteRoles = {"coordinator", "investigator"};
+const std::initializer_list<std::string_view> kReviewRoles = {"monitor", "data_manager", "medical_monitor"};
+const std::initializer_list<std::string_view> kManagerRoles = {"data_manager", "study_admin"};
+
+// Subject identifiers are pseudonyms such as 701-1015: letters, digits and
+// '-', with at least one digit, so that no name can be stored as one.
+Status ValidateSubjectId(const std::string& id) {
+  bool digit = false, ok = !id.empty() && id.size() <= 32;
+  for (char c : id) {
+    digit = digit || (c >= '0' && c <= '9');
+    ok = ok && ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-');
+  }
+  if (!ok || !digit) {
+    return InvalidArgument("subject id \"" + id + "\" must be a pseudonym of letters, digits and '-' (at most 32, "
+                           "at least one digit), never a name");
+  }
+  return Status::Ok();
+}
+
+EventDraft Draft(const std::string& stream, std::string type, const Actor& actor, std::string reason, Value payload) {
+  EventDraft d;
+  d.stream = stream;
+  d.type = std::move(type);
+  d.actor = actor;
+  d.reason = std::move(reason);
+  d.payload = std::move(payload);
+  return d;
+}
+
+}  // namespace
+
+Result<Outcome> Capture::Impl::Execute(const Value& cmd, const Actor& actor) {
+  if (!cmd.is_object()) return InvalidArgument("a command must be a JSON object with \"op\"");
+  TC_ASSIGN_OR_RETURN(std::string op, RequiredText(cmd, "op"));
+  TC_RETURN_IF_ERROR(CatchUp());
+  if (study_ == nullptr) return FailedPrecondition("study " + study_id_ + " has no published version; publish it first");
+  if (op == "form.save") return SaveForm(cmd, actor);
+  if (op.starts_with("subject.") && op != "subject.freeze" && op != "subject.unfreeze" && op != "subject.lock" &&
+      op != "subject.unlock") {
+    return SubjectCommand(op, cmd, actor);
+  }
+  if (op.starts_with("query.")) return QueryCommand(op, cmd, actor);
+  if (op == "sdv.verify") return SdvCommand(cmd, actor);
+  if (op.ends_with(".freeze") || op.ends_with(".unfreeze") || op.ends_with(".lock") || op.ends_with(".unlock")) {
+    return FreezeLockCommand(op, cmd, actor);
+  }
+  if (op == "sign") return SignCommand(cmd, actor);
+  if (op == "visit.missed") return VisitMissed(cmd, actor);
+  if (op == "row.remove") return RemoveRow(cmd, actor);
+  return InvalidArgument("unknown op \"" + op + "\" (see doc/capture_commands.md)");
+}
+
+Result<Outcome> Capture::Impl::SubjectCommand(const std::string& op, const Value& cmd, const Actor& actor) {
+  TC_RETURN_IF_ERROR(RequireRole(actor, kSiteRoles, op));
+  Outcome out;
+  if (op == "subject.screen") {
+    TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "site"}));
+    TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+    TC_ASSIGN_OR_RETURN(std::string site, RequiredText(cmd, "site"));
+    TC_RETURN_IF_ERROR(ValidateSubjectId(id));
+    if (state_.locked) return FailedPrecondition("the study database is locked");
+    if (state_.subjects.contains(id)) return AlreadyExists("subject " + id + " already exists");
+    if (!study_->sites.empty() && std::none_of(study_->sites.begin(), study_->sites.end(),
+                                                [&](const study::Site& s) { return s.id == site; })) {
+      return NotFound("unknown site " + site);
+    }
+    std::string stream = SubjectStream(id);
+    auto d = Draft(stream, "subject.screened", actor, "",
+                   Value::Object{{"subject", id}, {"site", site},
+                                 {"set", Value::Object{{stream + "/status", "screening"}, {stream + "/site", site}}}});
+    TC_ASSIGN_OR_RETURN(out.events, Commit(stream, 0, {d}));
+    out.messages.push_back("subject " + id + " screened at site " + site);
+    return out;
+  }
+  TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "reason"}));
+  TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  TC_RETURN_IF_ERROR(CheckWritable(*s, "", ""));
+  std::string reason = OptionalText(cmd, "reason");
+  std::string status, type;
+  std::vector<std::string> from;
+  Value::Object extra;
+  if (op == "subject.enroll") {
+    status = "enrolled";
+    type = "subject.enrolled";
+    from = {"screening"};
+    EligibilityResult e = Eligibility(*s);
+    if (e.overall != Eligibility::kEligible) return FailedPrecondition("subject " + id + " is " + e.Summary());
+    Value::Object crit;
+    for (const auto& c : e.criteria) crit[c.id] = c.met == rules::Truth::kTrue;
+    extra["criteria"] = crit;
+    if (reason.empty()) reason = "eligible: all criteria assessed";
+  } else if (op == "subject.screen_fail") {
+    status = "screen_failed";
+    type = "subject.screen_failed";
+    from = {"screening"};
+    if (reason.empty()) return FailedPrecondition("a screen failure needs a reason");
+  } else if (op == "subject.withdraw") {
+    status = "withdrawn";
+    type = "subject.withdrawn";
+    from = {"screening", "enrolled"};
+    if (reason.empty()) return FailedPrecondition("a withdrawal needs a reason");
+  } else if (op == "subject.complete") {
+    status = "completed";
+    type = "subject.completed";
+    from = {"enrolled"};
+    if (reason.empty()) reason = "study completed";
+  } else {
+    return InvalidArgument("unknown op \"" + op + "\"");
+  }
+  if (std::find(from.begin(), from.end(), s->status) == from.end()) {
+    return FailedPrecondition("subject " + id + " is " + s->status + "; " + op + " needs it to be " + from[0] +
+                              (from.size() > 1 ? " or " + from[1] : ""));
+  }
+  std::string stream = SubjectStream(id);
+  extra["status"] = status;
+  extra["set"] = Value::Object{{stream + "/status", status}};
+  auto d = Draft(stream, type, actor, reason, extra);
+  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
+  out.messages.push_back("subject " + id + " is " + status);
+  return out;
+}
+
+Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& cmd, const Actor& actor) {
+  Outcome out;
+  if (op == "query.open") {
+    TC_RETURN_IF_ERROR(RequireRole(actor, kReviewRoles, "raise a query"));
+    TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "visit", "form", "item", "group", "row", "message"}));
+    TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+    TC_ASSIGN_OR_RETURN(std::string visit, RequiredText(cmd, "visit"));
+    TC_ASSIGN_OR_RETURN(std::string form, RequiredText(cmd, "form"));
+    TC_ASSIGN_OR_RETURN(std::string item, RequiredText(cmd, "item"));
+    TC_ASSIGN_OR_RETURN(std::string message, RequiredText(cmd, "message"));
+    TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+    if (state_.locked) return FailedPrecondition("the study database is locked");
+    const study::Form* f = study_->FindForm(form);
+    const study::ItemGroup* g = nullptr;
+    if (study_->FindVisit(visit) == nullptr) return NotFound("unknown visit " + visit);
+    if (f == nullptr || f->FindItem(item, &g) == nullptr) return NotFound("unknown item " + form + "." + item);
+    std::string group = OptionalText(cmd, "group");
+    int row = 0;
+    if (g->repeating) {
+      const Value* r = cmd.Find("row");
+      if (r == nullptr || r->kind() != Value::Kind::kInt) return InvalidArgument(item + " is in a repeating group; give \"row\"");
+      group = g->id;
+      row = static_cast<int>(r->as_int());
+    }
+    int n = s->queries.empty() ? 1 : s->queries.rbegin()->first + 1;
+    std::string stream = SubjectStream(id);
+    Value::Object p{{"query", static_cast<int64_t>(n)}, {"visit", visit}, {"form", form}, {"item", item},
+                    {"message", message},
+                    {"set", Value::Object{{stream + "/queries/" + std::to_string(n) + "/state", "open"}}}};
+    if (!group.empty()) {
+      p["group"] = group;
+      p["row"] = static_cast<int64_t>(row);
+    }
+    TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {Draft(stream, "query.opened", actor, "", p)}));
+    out.result = Value::Object{{"query", static_cast<int64_t>(n)}};
+    out.messages.push_back("query " + std::to_string(n) + " opened on " + visit + "/" + form + "/" + item);
+    return out;
+  }
+  TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "query", "message"}));
+  TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  if (state_.locked) return FailedPrecondition("the study database is locked");
+  const Value* qn = cmd.Find("query");
+  if (qn == nullptr || qn->kind() != Value::Kind::kInt) return InvalidArgument("\"query\" must be the query's number");
+  int n = static_cast<int>(qn->as_int());
+  auto qit = s->queries.find(n);
+  if (qit == s->queries.end()) return NotFound("subject " + id + " has no query " + std::to_string(n));
+  const Query& q = qit->second;
+  std::string message = OptionalText(cmd, "message");
+  std::string action, state;
+  std::vector<QueryState> from;
+  if (op == "query.answer") {
+    TC_RETURN_IF_ERROR(RequireRole(actor, kSiteRoles, "answer a query"));
+    action = "answered", state = "answered", from = {QueryState::kOpen};
+    if (message.empty()) return InvalidArgument("an answer needs a \"message\"");
+  } else if (op == "query.close") {
+    TC_RETURN_IF_ERROR(RequireRole(actor, kReviewRoles, "close a query"));
+    action = "closed", state = "closed", from = {QueryState::kOpen, QueryState::kAnswered};
+  } else if (op == "query.cancel") {
+    TC_RETURN_IF_ERROR(RequireRole(actor, kReviewRoles, "cancel a query"));
+    action = "cancelled", state = "cancelled", from = {QueryState::kOpen, QueryState::kAnswered};
+    if (message.empty()) return InvalidArgument("cancelling a query needs a \"message\" saying why");
+  } else if (op == "query.reopen") {
+    TC_RETURN_IF_ERROR(RequireRole(actor, kReviewRoles, "re-open a query"));
+    action = "reopened", state = "open", from = {QueryState::kAnswered, QueryState::kClosed};
+    if (message.empty()) return InvalidArgument("re-opening a query needs a \"message\"");
+  } else {
+    return InvalidArgument("unknown op \"" + op + "\"");
+  }
+  if (std::find(from.begin(), from.end(), q.state) == from.end()) {
+    return FailedPrecondition("query " + std::to_string(n) + " is " + std::string(QueryStateName(q.state)) +
+                              "; it cannot be " + action);
+  }
+  std::string stream = SubjectStream(id);
+  Value::Object p{{"query", static_cast<int64_t>(n)}, {"message", message},
+                  {"set", Value::Object{{stream + "/queries/" + std::to_string(n) + "/state", state}}}};
+  std::string reason = message.empty() ? "query " + action : message;
+  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {Draft(stream, "query." + action, actor, reason, p)}));
+  out.messages.push_back("query " + std::to_string(n) + " " + action);
+  return out;
+}
+
+Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) {
+  TC_RETURN_IF_ERROR(RequireRole(actor, {"monitor"}, "verify source data"));
+  TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "visit", "form", "items"}));
+  TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+  TC_ASSIGN_OR_RETURN(std::string visit, RequiredText(cmd, "visit"));
+  TC_ASSIGN_OR_RETURN(std::string form, RequiredText(cmd, "form"));
+  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  if (state_.locked) return FailedPrecondition("the study database is locked");
+  auto v = s->visits.find(visit);
+  const FormState* fs = nullptr;
+  if (v != s->visits.end()) {
+    auto f = v->second.forms.find(form);
+    if (f != v->second.forms.end() && f->second.touched) fs = &f->second;
+  }
+  if (fs == nullptr) return FailedPrecondition(visit + "/" + form + " has no data to verify");
+  std::set<std::string> wanted;
+  if (const Value* items = cmd.Find("items")) {
+    if (items->kind() != Value::Kind::kArray) return InvalidArgument("\"items\" must be a list of item ids");
+    for (const Value& i : items->as_array()) {
+      if (!i.is_string()) return InvalidArgument("\"items\" must be a list of item ids");
+      const study::Form* f = study_->FindForm(form);
+      if (f == nullptr || f->FindItem(i.as_string()) == nullptr) return NotFound("unknown item " + form + "." + i.as_string());
+      wanted.insert(i.as_string());
+    }
+  }
+  Value::Array list;
+  Value::Object set;
+  std::string stream = SubjectStream(id);
+  auto add = [&](const std::string& group, int row, const std::string& item, const ItemState& st) {
+    if (st.verified || (st.value.is_null() && st.not_done.empty())) return;
+    if (!wanted.empty() && !wanted.contains(item)) return;
+    Value::Object e{{"item", item}};
+    if (!group.empty()) {
+      e["group"] = group;
+      e["row"] = static_cast<int64_t>(row);
+    }
+    list.push_back(e);
+    set[ItemPath(id, visit, form, group, row, item) + "/verified"] = true;
+  };
+  for (const auto& [iid, st] : fs->items) add("", 0, iid, st);
+  for (const auto& [gid, rows] : fs->rows) {
+    for (const auto& [n, row] : rows) {
+      if (row.removed) continue;
+      for (const auto& [iid, st] : row.items) add(gid, n, iid, st);
+    }
+  }
+  Outcome out;
+  if (list.empty()) {
+    out.messages.push_back("nothing left to verify on " + visit + "/" + form);
+    return out;
+  }
+  auto d = Draft(stream, "sdv.verified", actor, "source data verified",
+                 Value::Object{{"visit", visit}, {"form", form}, {"items", list}, {"set", set}});
+  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
+  out.messages.push_back("verified " + std::to_string(list.size()) + " items on " + visit + "/" + form);
+  return out;
+}
+
+Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Value& cmd, const Actor& actor) {
+  TC_RETURN_IF_ERROR(RequireRole(actor, kManagerRoles, op));
+  Outcome out;
+  std::string reason = OptionalText(cmd, "reason");
+  bool undo = op.ends_with(".unfreeze") || op.ends_with(".unlock");
+  if (undo && reason.empty()) return FailedPrecondition(op + " needs a reason");
+  if (op == "study.lock" || op == "study.unlock") {
+    TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "reason"}));
+    bool lock = op == "study.lock";
+    if (state_.locked == lock) return FailedPrecondition(std::string("the study is already ") + (lock ? "locked" : "unlocked"));
+    if (lock) {
+      size_t open = 0;
+      for (const auto& [sid, s] : state_.subjects) {
+        for (const auto& [n, q] : s.queries) open += q.state == QueryState::kOpen || q.state == QueryState::kAnswered;
+      }
+      if (open > 0) return FailedPrecondition(std::to_string(open) + " queries are still open or answered; close them before database lock");
+    }
+    auto d = Draft("study", lock ? "study.locked" : "study.unlocked", actor, reason.empty() ? "database lock" : reason,
+                   Value::Object{{"set", Value::Object{{"study/locked", lock}}}});
+    TC_ASSIGN_OR_RETURN(out.events, Commit("study", state_.study_stream_version, {d}));
+    out.messages.push_back(lock ? "database locked: all writes stop until it is unlocked" : "database unlocked");
+    return out;
+  }
+  if (state_.locked) return FailedPrecondition("the study database is locked");
+  std::string kind = op.substr(op.find('.') + 1);  // freeze, unfreeze, lock, unlock
+  std::string past = kind == "freeze" ? "frozen" : kind == "unfreeze" ? "unfrozen" : kind + "ed";
+  std::string flag = kind.find("freeze") != std::string::npos ? "frozen" : "locked";
+  bool on = !undo;
+  if (reason.empty()) reason = past;
+  if (op.starts_with("subject.")) {
+    TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "reason"}));
+    TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+    TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+    bool current = flag == "frozen" ? s->frozen : s->locked;
+    if (current == on) return FailedPrecondition("subject " + id + " is already " + past);
+    std::string stream = SubjectStream(id);
+    auto d = Draft(stream, "subject." + past, actor, reason, Value::Object{{"set", Value::Object{{stream + "/" + flag, on}}}});
+    TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
+    out.messages.push_back("subject " + id + " " + past);
+    return out;
+  }
+  if (op.starts_with("form.")) {
+    TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "visit", "form", "reason"}));
+    TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+    TC_ASSIGN_OR_RETURN(std::string visit, RequiredText(cmd, "visit"));
+    TC_ASSIGN_OR_RETURN(std::string form, RequiredText(cmd, "form"));
+    TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+    if (study_->FindVisit(visit) == nullptr || study_->FindForm(form) == nullptr) {
+      return NotFound("unknown visit or form " + visit + "/" + form);
+    }
+    bool current = false;
+    if (auto v = s->visits.find(visit); v != s->visits.end()) {
+      if (auto f = v->second.forms.find(form); f != v->second.forms.end()) {
+        current = flag == "frozen" ? f->second.frozen : f->second.locked;
+      }
+    }
+    if (current == on) return FailedPrecondition(visit + "/" + form + " is already " + past);
+    std::string stream = SubjectStream(id);
+    auto d = Draft(stream, "form." + past, actor, reason,
+                   Value::Object{{"visit", visit}, {"form", form},
+                                 {"set", Value::Object{{stream + "/" + visit + "/" + form + "/" + flag, on}}}});
+    TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
+    out.messages.push_back(visit + "/" + form + " of " + id + " " + past);
+    return out;
+  }
+  return InvalidArgument("unknown op \"" + op + "\"");
+}
+
+Result<Outcome> Capture::Impl::SignCommand(const Value& cmd, const Actor& actor) {
+  TC_RETURN_IF_ERROR(RequireRole(actor, {"investigator"}, "sign"));
+  TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "visit", "form", "meaning", "name"}));
+  TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+  TC_ASSIGN_OR_RETURN(std::string meaning, RequiredText(cmd, "meaning"));
+  TC_ASSIGN_OR_RETURN(std::string name, RequiredText(cmd, "name"));
+  if (meaning != "authorship" && meaning != "review" && meaning != "approval") {
+    return InvalidArgument("meaning must be authorship, review or approval, not \"" + meaning + "\"");
+  }
+  std::string visit = OptionalText(cmd, "visit");
+  std::string form = OptionalText(cmd, "form");
+  if (!form.empty() && visit.empty()) return InvalidArgument("signing a form needs its \"visit\"");
+  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  TC_RETURN_IF_ERROR(CheckWritable(*s, "", ""));
+  if (!visit.empty() && study_->FindVisit(visit) == nullptr) return NotFound("unknown visit " + visit);
+  if (!form.empty() && study_->FindForm(form) == nullptr) return NotFound("unknown form " + form);
+  std::string hash = ContentHash(*s, visit, form);
+  int n = s->signatures.empty() ? 1 : s->signatures.rbegin()->first + 1;
+  std::string stream = SubjectStream(id);
+  std::string scope = form.empty() ? (visit.empty() ? "casebook" : "visit " + visit) : visit + "/" + form;
+  auto d = Draft(stream, "signature.applied", actor, "",
+                 Value::Object{{"signature", static_cast<int64_t>(n)}, {"visit", visit}, {"form", form},
+                               {"meaning", meaning}, {"signer_name", name}, {"content_hash", hash},
+                               {"set", Value::Object{{stream + "/signatures/" + std::to_string(n) + "/state", "valid"}}}});
+  Outcome out;
+  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
+  out.result = Value::Object{{"signature", static_cast<int64_t>(n)}, {"content_hash", hash}};
+  out.messages.push_back("signed " + scope + " of " + id + " (" + meaning + ") by " + name + " at " +
+                         FormatTimeMicros(out.events.back().time_us) + "; SHA-256 " + hash);
+  return out;
+}
+
+Result<Outcome> Capture::Impl::VisitMissed(const Value& cmd, const Actor& actor) {
+  TC_RETURN_IF_ERROR(RequireRole(actor, kSiteRoles, "mark a visit missed"));
+  TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "visit", "reason"}));
+  TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+  TC_ASSIGN_OR_RETURN(std::string visit, RequiredText(cmd, "visit"));
+  TC_ASSIGN_OR_RETURN(std::string reason, RequiredText(cmd, "reason"));
+  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  TC_RETURN_IF_ERROR(CheckWritable(*s, "", ""));
+  if (study_->FindVisit(visit) == nullptr) return NotFound("unknown visit " + visit);
+  if (auto v = s->visits.find(visit); v != s->visits.end()) {
+    for (const auto& [fid, f] : v->second.forms) {
+      if (f.touched) return FailedPrecondition("visit " + visit + " has data on " + fid + "; it cannot be missed");
+    }
+  }
+  std::string stream = SubjectStream(id);
+  auto d = Draft(stream, "visit.missed", actor, reason,
+                 Value::Object{{"visit", visit}, {"reason", reason},
+                               {"set", Value::Object{{stream + "/" + visit + "/missed", true}}}});
+  Outcome out;
+  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
+  out.messages.push_back("visit " + visit + " of " + id + " marked missed");
+  return out;
+}
+
+Result<Outcome> Capture::Impl::RemoveRow(const Value& cmd, const Actor& actor) {
+  TC_RETURN_IF_ERROR(RequireRole(actor, kSiteRoles, "remove a row"));
+  TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "visit", "form", "group", "row", "reason"}));
+  TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+  TC_ASSIGN_OR_RETURN(std::string visit, RequiredText(cmd, "visit"));
+  TC_ASSIGN_OR_RETURN(std::string form, RequiredText(cmd, "form"));
+  TC_ASSIGN_OR_RETURN(std::string group, RequiredText(cmd, "group"));
+  TC_ASSIGN_OR_RETURN(std::string reason, RequiredText(cmd, "reason"));
+  const Value* rn = cmd.Find("row");
+  if (rn == nullptr || rn->kind() != Value::Kind::kInt) return InvalidArgument("\"row\" must be the row number");
+  int row = static_cast<int>(rn->as_int());
+  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  TC_RETURN_IF_ERROR(CheckWritable(*s, visit, form));
+  const RowState* r = nullptr;
+  if (auto v = s->visits.find(visit); v != s->visits.end()) {
+    if (auto f = v->second.forms.find(form); f != v->second.forms.end()) {
+      if (auto g = f->second.rows.find(group); g != f->second.rows.end()) {
+        if (auto it = g->second.find(row); it != g->second.end()) r = &it->second;
+      }
+    }
+  }
+  if (r == nullptr || r->removed) return NotFound(visit + "/" + form + " has no row " + std::to_string(row) + " in " + group);
+  std::string stream = SubjectStream(id);
+  Value::Object set;
+  for (const auto& [iid, st] : r->items) {
+    if (!st.value.is_null()) set[ItemPath(id, visit, form, group, row, iid)] = Value();
+  }
+  set[stream + "/" + visit + "/" + form + "/" + group + "/" + std::to_string(row) + "/removed"] = true;
+  auto d = Draft(stream, "row.removed", actor, reason,
+                 Value::Object{{"visit", visit}, {"form", form}, {"group", group},
+                               {"row", static_cast<int64_t>(row)}, {"set", set}});
+  Outcome out;
+  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
+  out.messages.push_back("removed " + group + " row " + std::to_string(row) + " of " + visit + "/" + form);
+  return out;
+}
+
+}  // namespace trialcore::capture

@@ -1,0 +1,157 @@
+// The projection rule: how each capture event changes the state. Replaying a
+// study's events through ApplyEvent from nothing gives its current state.
+#include "capture/state.h"
+
+namespace trialcore::capture {
+
+std::string_view QueryStateName(QueryState s) {
+  switch (s) {
+    case QueryState::kOpen: return "open";
+    case QueryState::kAnswered: return "answered";
+    case QueryState::kClosed: return "closed";
+    case QueryState::kCancelled: return "cancelled";
+  }
+  return "?";
+}
+
+const ItemState* FormState::Find(const std::string& item) const {
+  auto it = items.find(item);
+  return it == items.end() ? nullptr : &it->second;
+}
+
+std::string SubjectStream(const std::string& subject) { return "subject/" + subject; }
+
+std::string ItemPath(const std::string& subject, const std::string& visit, const std::string& form,
+                     const std::string& group, int row, const std::string& item) {
+  std::string p = SubjectStream(subject) + "/" + visit + "/" + form;
+  if (!group.empty()) p += "/" + group + "/" + std::to_string(row);
+  return p + "/" + item;
+}
+
+namespace {
+
+std::string Str(const Value& payload, std::string_view key) {
+  const Value* v = payload.Find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : "";
+}
+
+int Int(const Value& payload, std::string_view key) {
+  const Value* v = payload.Find(key);
+  return v != nullptr && v->kind() == Value::Kind::kInt ? static_cast<int>(v->as_int()) : 0;
+}
+
+ItemState* Target(SubjectState& s, const Value& change, const std::string& visit, const std::string& form) {
+  FormState& f = s.visits[visit].forms[form];
+  f.touched = true;
+  std::string group = Str(change, "group");
+  std::string item = Str(change, "item");
+  if (group.empty()) return &f.items[item];
+  return &f.rows[group][Int(change, "row")].items[item];
+}
+
+}  // namespace
+
+void ApplyEvent(StudyState& state, const Event& e) {
+  const Value& p = e.payload;
+  const std::string& t = e.type;
+  if (e.stream == "study") {
+    state.study_stream_version = e.stream_version;
+    if (t == "study.published" || t == "study.migrated") {
+      state.version = Str(p, "version");
+      state.content_hash = Str(p, "content_hash");
+      state.source = Str(p, "source");
+    } else if (t == "study.locked") {
+      state.locked = true;
+    } else if (t == "study.unlocked") {
+      state.locked = false;
+    }
+    return;
+  }
+  if (!e.stream.starts_with("subject/")) return;
+  std::string id = e.stream.substr(8);
+  SubjectState& s = state.subjects[id];
+  s.id = id;
+  s.version = e.stream_version;
+  std::string visit = Str(p, "visit");
+  std::string form = Str(p, "form");
+  if (t == "subject.screened") {
+    s.site = Str(p, "site");
+    s.status = "screening";
+  } else if (t == "subject.enrolled" || t == "subject.screen_failed" || t == "subject.withdrawn" ||
+             t == "subject.completed") {
+    s.status = Str(p, "status");
+  } else if (t == "form.saved") {
+    if (const Value* changes = p.Find("changes")) {
+      for (const Value& c : changes->as_array()) {
+        ItemState* item = Target(s, c, visit, form);
+        const Value* v = c.Find("value");
+        item->value = v != nullptr ? *v : Value();
+        item->not_done = Str(c, "not_done");
+        item->verified = false;
+        item->seq = e.seq;
+      }
+    }
+  } else if (t == "row.removed") {
+    RowState& row = s.visits[visit].forms[form].rows[Str(p, "group")][Int(p, "row")];
+    row.removed = true;
+    for (auto& [name, item] : row.items) {
+      item.value = Value();
+      item.verified = false;
+      item.seq = e.seq;
+    }
+  } else if (t == "visit.missed") {
+    s.visits[visit].missed = true;
+    s.visits[visit].missed_reason = Str(p, "reason");
+  } else if (t == "sdv.verified") {
+    if (const Value* items = p.Find("items")) {
+      for (const Value& c : items->as_array()) Target(s, c, visit, form)->verified = true;
+    }
+  } else if (t == "form.frozen" || t == "form.unfrozen") {
+    s.visits[visit].forms[form].frozen = t == "form.frozen";
+  } else if (t == "form.locked" || t == "form.unlocked") {
+    s.visits[visit].forms[form].locked = t == "form.locked";
+  } else if (t == "subject.frozen" || t == "subject.unfrozen") {
+    s.frozen = t == "subject.frozen";
+  } else if (t == "subject.locked" || t == "subject.unlocked") {
+    s.locked = t == "subject.locked";
+  } else if (t.starts_with("query.")) {
+    int n = Int(p, "query");
+    Query& q = s.queries[n];
+    std::string action = t.substr(6);
+    if (action == "opened") {
+      q.number = n;
+      q.subject = id;
+      q.visit = visit;
+      q.form = form;
+      q.item = Str(p, "item");
+      q.group = Str(p, "group");
+      q.row = Int(p, "row");
+      q.check = Str(p, "check");
+      q.state = QueryState::kOpen;
+    } else if (action == "answered") {
+      q.state = QueryState::kAnswered;
+    } else if (action == "closed") {
+      q.state = QueryState::kClosed;
+    } else if (action == "cancelled") {
+      q.state = QueryState::kCancelled;
+    } else if (action == "reopened") {
+      q.state = QueryState::kOpen;
+    }
+    q.thread.push_back({action, Str(p, "message"), e.actor, e.time_us});
+  } else if (t == "signature.applied") {
+    int n = Int(p, "signature");
+    Signature& sig = s.signatures[n];
+    sig.number = n;
+    sig.visit = visit;
+    sig.form = form;
+    sig.meaning = Str(p, "meaning");
+    sig.content_hash = Str(p, "content_hash");
+    sig.signer = e.actor;
+    sig.signer_name = Str(p, "signer_name");
+    sig.time_us = e.time_us;
+  } else if (t == "signature.invalidated") {
+    s.signatures[Int(p, "signature")].broken = true;
+  }
+}
+
+}  // namespace trialcore::capture

@@ -1,0 +1,109 @@
+// The current state of a study's data capture: a projection of its events,
+// rebuilt by replaying them (capture/replay.cc) and advanced by each event
+// the capture service appends. Readers (scenarios, the API) use these types.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/value.h"
+
+namespace trialcore::capture {
+
+struct ItemState {
+  Value value;               // null when empty
+  std::string not_done;      // reason, when marked not done
+  bool verified = false;     // source data verified since the last change
+  uint64_t seq = 0;          // the event that last changed it
+};
+
+struct RowState {
+  std::map<std::string, ItemState> items;
+  bool removed = false;
+};
+
+struct SignatureRef;
+
+struct FormState {
+  std::map<std::string, ItemState> items;                       // non-repeating items
+  std::map<std::string, std::map<int, RowState>> rows;          // group -> row number -> row
+  bool frozen = false;
+  bool locked = false;
+  bool touched = false;  // anything was ever saved
+  const ItemState* Find(const std::string& item) const;
+};
+
+struct VisitState {
+  std::map<std::string, FormState> forms;
+  bool missed = false;
+  std::string missed_reason;
+};
+
+enum class QueryState { kOpen, kAnswered, kClosed, kCancelled };
+std::string_view QueryStateName(QueryState s);
+
+struct QueryMessage {
+  std::string action;  // opened, answered, closed, cancelled, reopened
+  std::string message;
+  Actor actor;
+  int64_t time_us = 0;
+};
+
+struct Query {
+  int number = 0;
+  std::string subject;
+  std::string visit, form, item;
+  std::string group;  // with row, for items of repeating groups
+  int row = 0;
+  std::string check;  // the edit check that raised it; empty when raised by a person
+  QueryState state = QueryState::kOpen;
+  std::vector<QueryMessage> thread;
+};
+
+struct Signature {
+  int number = 0;
+  std::string visit;  // empty: the whole casebook
+  std::string form;   // empty: the whole visit
+  std::string meaning;
+  std::string content_hash;  // hex SHA-256 of exactly what was signed
+  Actor signer;
+  std::string signer_name;
+  int64_t time_us = 0;
+  bool broken = false;
+};
+
+struct SubjectState {
+  std::string id;
+  std::string site;
+  std::string status;  // screening, enrolled, screen_failed, withdrawn, completed
+  std::map<std::string, VisitState> visits;
+  std::map<int, Query> queries;
+  std::map<int, Signature> signatures;
+  bool frozen = false;
+  bool locked = false;
+  uint64_t version = 0;  // of its stream
+};
+
+struct StudyState {
+  std::string study_id;
+  std::string version;       // the study definition in force
+  std::string content_hash;  // hex
+  std::string source;        // its YAML
+  bool locked = false;
+  uint64_t study_stream_version = 0;
+  std::map<std::string, SubjectState> subjects;
+};
+
+// Applies one event of the study to the state (the projection's one rule).
+void ApplyEvent(StudyState& state, const Event& event);
+
+// Entity paths, also the audit trail's subjects of change.
+std::string SubjectStream(const std::string& subject);
+std::string ItemPath(const std::string& subject, const std::string& visit, const std::string& form,
+                     const std::string& group, int row, const std::string& item);
+
+}  // namespace trialcore::capture
