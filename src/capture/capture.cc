@@ -470,6 +470,8 @@ std::shared_ptr<const study::Study> Capture::study() const {
   return impl_->study_;
 }
 
+int64_t Capture::NowMicros() const { return impl_->env_->NowMicros(); }
+
 StudyState Capture::Snapshot() const {
   std::lock_guard lock(impl_->mu_);
   return impl_->state_;

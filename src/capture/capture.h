@@ -87,6 +87,7 @@ class Capture {
 
   // Reads; safe to call from any thread.
   std::shared_ptr<const study::Study> study() const;
+  int64_t NowMicros() const;  // the clock checks run on (today(), now(), overdue visits)
   StudyState Snapshot() const;
   Result<SubjectState> Subject(const std::string& id) const;
   Result<EligibilityResult> CheckEligibility(const std::string& subject) const;

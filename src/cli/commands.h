@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/env.h"
+#include "core/event.h"
 #include "core/status.h"
 
 namespace trialcore::cli {
@@ -72,6 +73,30 @@ struct SignalArgs {
 };
 // Signal detection over spontaneous reports; stages and rates go to ctx.err.
 Status Signal(const SignalArgs& args, Context& ctx);
+
+// The protocol as code (src/study) and data capture (src/capture).
+Status StudyValidate(const std::vector<std::string>& files, Context& ctx);
+Status StudyPublish(const std::string& file, const std::string& db, const Actor& actor, Context& ctx);
+Status StudyDiff(const std::string& from_file, const std::string& to_file, Context& ctx);
+Status StudyMigrate(const std::string& db, const std::string& to_file, bool dry_run, const std::string& reason,
+                    const Actor& actor, Context& ctx);
+struct StudyTestArgs {
+  std::string study_file;
+  std::vector<std::string> features;
+  std::optional<std::string> junit;  // JUnit XML report
+};
+Status StudyTest(const StudyTestArgs& args, Context& ctx);
+// One command per line (JSON); each line is applied or refused on its own.
+Status Apply(const std::string& db, const std::optional<std::string>& study, const Actor& actor,
+             const std::string& file, Context& ctx);
+struct SimArgs {
+  std::string db;
+  std::string study_file;
+  int subjects = 12;
+  uint64_t seed = 1;
+  double error_rate = 0.05;
+};
+Status Sim(const SimArgs& args, Context& ctx);
 
 // Creates the demo study's database if there is none, checkpoints it and
 // prints its audit summary.

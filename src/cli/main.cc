@@ -42,6 +42,73 @@ int Run(int argc, char** argv) {
   add_key(demo);
   demo->callback([&] { status = Demo(db, key, ctx); });
 
+  // study
+  std::string as_user = "admin", as_role = "study_admin";
+  auto add_actor = [&](CLI::App* cmd) {
+    cmd->add_option("--as", as_user, "User id the events are attributed to")->capture_default_str();
+    cmd->add_option("--role", as_role, "Role the user acts in (doc/roles.md)")->capture_default_str();
+  };
+  auto* studycmd = app.add_subcommand("study", "Study definitions: validate, publish, compare, migrate, test");
+  studycmd->require_subcommand(1);
+  std::vector<std::string> validate_files;
+  auto* validate = studycmd->add_subcommand("validate", "Check study files; every error names file, line and column");
+  validate->add_option("FILE", validate_files, "Study definition (YAML)")->required();
+  validate->callback([&] { status = StudyValidate(validate_files, ctx); });
+
+  std::string publish_file;
+  auto* publish = studycmd->add_subcommand("publish", "Freeze a study version (content hash) as an event");
+  publish->add_option("FILE", publish_file, "Study definition (YAML)")->required();
+  add_db(publish);
+  add_actor(publish);
+  publish->callback([&] { status = StudyPublish(publish_file, db, Actor{as_user, as_role}, ctx); });
+
+  std::string diff_from, diff_to;
+  auto* diff = studycmd->add_subcommand("diff", "Show what changed between two versions of a study");
+  diff->add_option("FROM", diff_from, "Earlier version (YAML)")->required();
+  diff->add_option("TO", diff_to, "Later version (YAML)")->required();
+  diff->callback([&] { status = StudyDiff(diff_from, diff_to, ctx); });
+
+  std::string migrate_to, migrate_reason;
+  bool dry_run = false;
+  auto* migrate = studycmd->add_subcommand(
+      "migrate", "Put an amendment in force: list per subject what changes and what stored data would not fit");
+  migrate->add_option("--to", migrate_to, "The new version (YAML)")->required();
+  migrate->add_flag("--dry-run", dry_run, "Only show the plan");
+  migrate->add_option("--reason", migrate_reason, "The amendment this implements (required unless --dry-run)");
+  add_db(migrate);
+  add_actor(migrate);
+  migrate->callback([&] { status = StudyMigrate(db, migrate_to, dry_run, migrate_reason, Actor{as_user, as_role}, ctx); });
+
+  StudyTestArgs test_args;
+  auto* studytest = studycmd->add_subcommand("test", "Run Gherkin protocol scenarios against a study in memory");
+  studytest->add_option("STUDY", test_args.study_file, "Study definition (YAML)")->required();
+  studytest->add_option("FEATURES", test_args.features, "Feature files or folders of them")->required();
+  studytest->add_option("--junit", test_args.junit, "Also write a JUnit XML report to this file");
+  studytest->callback([&] { status = StudyTest(test_args, ctx); });
+
+  // apply
+  std::string apply_file;
+  std::optional<std::string> apply_study;
+  auto* apply = app.add_subcommand("apply", "Apply a file of capture commands, one JSON object per line");
+  apply->add_option("FILE", apply_file, "Commands (JSON lines; doc/capture_commands.md)")->required();
+  add_db(apply);
+  apply->add_option("--study", apply_study, "Study (default: the only one)");
+  add_actor(apply);
+  apply->callback([&] { status = Apply(db, apply_study, Actor{as_user, as_role}, apply_file, ctx); });
+
+  // sim
+  SimArgs sim_args;
+  auto* sim = app.add_subcommand("sim", "Simulate a realistic study through the capture commands");
+  add_db(sim);
+  sim->add_option("--study", sim_args.study_file, "Study definition (default: the demo study CDISCPILOT01)");
+  sim->add_option("--subjects", sim_args.subjects, "Subjects to screen")->capture_default_str();
+  sim->add_option("--seed", sim_args.seed, "Random seed")->capture_default_str();
+  sim->add_option("--error-rate", sim_args.error_rate, "Fraction of entries typed wrong")->capture_default_str();
+  sim->callback([&] {
+    sim_args.db = db;
+    status = Sim(sim_args, ctx);
+  });
+
   // audit
   auto* audit = app.add_subcommand("audit", "Verify, read, sign and prove the audit trail");
   audit->require_subcommand(1);

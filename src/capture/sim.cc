@@ -1,0 +1,288 @@
+#include "capture/sim.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "rules/rules.h"
+
+namespace trialcore::capture {
+
+namespace {
+
+constexpr int64_t kMicrosPerDay = 86'400'000'000;
+
+Value Dec1(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return Value(Decimal::Parse(buf).value());
+}
+
+class Simulator {
+ public:
+  Simulator(Capture& c, const SimOptions& o) : c_(c), o_(o), rng_(o.seed) {
+    today_ = c.NowMicros() / kMicrosPerDay;
+    start_ = o.start_day != 0 ? o.start_day : today_ - 300;
+  }
+
+  Result<SimReport> Run(const std::function<void(int, int)>& progress) {
+    auto study = c_.study();
+    if (study == nullptr) return FailedPrecondition("publish the study before simulating it");
+    sites_.clear();
+    for (const auto& s : study->sites) sites_.push_back(s.id);
+    if (sites_.empty()) sites_.push_back("001");
+    StudyState existing = c_.Snapshot();
+    int first = static_cast<int>(existing.subjects.size());
+    for (int i = 0; i < o_.subjects; ++i) {
+      TC_RETURN_IF_ERROR(Subject(first + i));
+      if (progress) progress(i + 1, o_.subjects);
+    }
+    return report_;
+  }
+
+ private:
+  double Uniform(double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng_); }
+  int Int(int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng_); }
+  double Normal(double mean, double sd) { return std::normal_distribution<double>(mean, sd)(rng_); }
+  bool Chance(double p) { return Uniform(0, 1) < p; }
+  template <typename T>
+  const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Int(0, static_cast<int>(v.size()) - 1))]; }
+
+  static std::string Date(int64_t day) { return rules::FormatDateDays(day); }
+
+  Result<Outcome> Exec(Value::Object cmd, const Actor& actor) {
+    ++report_.commands;
+    auto r = c_.Execute(Value(std::move(cmd)), actor);
+    if (r.ok()) {
+      report_.events += r->events.size();
+      for (const Event& e : r->events) {
+        if (e.type == "query.opened") ++report_.queries_opened;
+        if (e.type == "query.closed") ++report_.queries_closed;
+      }
+    }
+    return r;
+  }
+
+  Status Must(Value::Object cmd, const Actor& actor) {
+    auto r = Exec(cmd, actor);
+    if (!r.ok()) return r.status().WithContext("simulating " + ToJsonText(cmd));
+    return Status::Ok();
+  }
+
+  static std::string ToJsonText(const Value::Object& cmd) {
+    const Value* op = Value(cmd).Find("op");
+    return op != nullptr && op->is_string() ? op->as_string() : "a command";
+  }
+
+  Value::Object Save(const std::string& visit, const std::string& form, Value::Object items) {
+    return Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", visit}, {"form", form}, {"items", items}};
+  }
+
+  // Saves a form; with the configured error rate a value is first typed
+  // wrong, the check's query is answered and the value corrected with a reason.
+  Status SaveWithErrors(const std::string& visit, const std::string& form, Value::Object items, const Actor& who,
+                        const std::string& wrong_item = "", Value wrong_value = Value()) {
+    if (!wrong_item.empty() && Chance(o_.error_rate)) {
+      Value::Object typo = items;
+      typo[wrong_item] = wrong_value;
+      auto r = Exec(Save(visit, form, typo), who);
+      if (!r.ok()) {
+        if (r.status().code() != StatusCode::kFailedPrecondition) return r.status();
+        ++report_.refused;  // a hard check refused it; the site types it again
+      } else {
+        for (const Event& e : r->events) {
+          if (e.type != "query.opened") continue;
+          int64_t q = e.payload.Find("query")->as_int();
+          TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "query.answer"}, {"subject", subject_}, {"query", q},
+                                                {"message", "Transcription error; corrected from source"}},
+                                  who));
+        }
+        auto fixed = Save(visit, form, Value::Object{{wrong_item, items[wrong_item]}});
+        fixed["reason"] = "transcription error";
+        return Must(fixed, who);
+      }
+    }
+    return Must(Save(visit, form, items), who);
+  }
+
+  Status Subject(int index) {
+    const std::string site = sites_[static_cast<size_t>(index) % sites_.size()];
+    subject_ = site + "-" + std::to_string(1001 + index);
+    Actor coord{"coord." + site, "coordinator"};
+    Actor inv{"inv." + site, "investigator"};
+    Actor cra{"cra.1", "monitor"};
+    int64_t sday = start_ + static_cast<int64_t>(index) * o_.enrol_every_days;
+    if (sday > today_) return Status::Ok();
+    ++report_.subjects;
+    TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "subject.screen"}, {"subject", subject_}, {"site", site}}, coord));
+    TC_RETURN_IF_ERROR(Must(Save("SCREENING1", "SV", {{"SVSTDTC", Date(sday)}}), coord));
+    TC_RETURN_IF_ERROR(Must(Save("SCREENING1", "IC", {{"ICDTC", Date(sday)}, {"ICVER", "v2.1"}, {"ICCGVR", "Y"}}), coord));
+    bool female = Chance(0.55);
+    int age = std::clamp(static_cast<int>(Normal(75, 8)), 51, 89);
+    int64_t birth = sday - age * 365 - Int(30, 330);
+    Value::Object dm{{"BRTHDTC", Date(birth)}, {"SEX", female ? "F" : "M"},
+                     {"RACE", Chance(0.86) ? "WHITE" : Chance(0.7) ? "BLACK OR AFRICAN AMERICAN" : "ASIAN"},
+                     {"ETHNIC", Chance(0.95) ? "NOT HISPANIC OR LATINO" : "HISPANIC OR LATINO"}};
+    if (female) dm["POSTMENO"] = "Y";
+    TC_RETURN_IF_ERROR(Must(Save("SCREENING1", "DM", dm), coord));
+    Value::Array mh;
+    for (int k = 0, n = Int(1, 3); k < n; ++k) {
+      static const std::vector<std::string> kTerms = {"HYPERTENSION", "OSTEOARTHRITIS", "HYPERCHOLESTEROLAEMIA",
+                                                      "INSOMNIA", "DEPRESSION", "CATARACT"};
+      mh.push_back(Value::Object{{"group", "MH"},
+                                 {"items", Value::Object{{"MHTERM", k == 0 ? "ALZHEIMER'S DISEASE" : Pick(kTerms)},
+                                                         {"MHCAT", k == 0 ? "PRIMARY DIAGNOSIS" : "GENERAL MEDICAL HISTORY"},
+                                                         {"MHSTDTC", std::to_string(2024 - Int(1, 15))},
+                                                         {"MHONGO", true}}}});
+    }
+    TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", "SCREENING1"},
+                                          {"form", "MH"}, {"rows", mh}},
+                            coord));
+    int mmse = Chance(0.9) ? Int(12, 23) : Int(24, 27);
+    TC_RETURN_IF_ERROR(Must(Save("SCREENING1", "IE",
+                                 {{"IEDTC", Date(sday)}, {"MMSE", int64_t{mmse}}, {"HACHIN", int64_t{Int(0, 4)}},
+                                  {"INCL02", "Y"}, {"INCL05", "Y"}, {"INCL06", "Y"}, {"INCL07", "Y"}, {"INCL08", "Y"},
+                                  {"EXCL10", "N"}, {"EXCL11", "N"}, {"EXCL16", "N"}, {"EXCL17", "N"}, {"EXCL27", "N"}}),
+                            inv));
+    double weight = std::clamp(Normal(female ? 64 : 78, 11), 42.0, 140.0);
+    double height = std::clamp(Normal(female ? 160 : 174, 7), 140.0, 200.0);
+    TC_RETURN_IF_ERROR(Vitals("SCREENING1", weight, &height, coord));
+    TC_RETURN_IF_ERROR(Labs("SCREENING1", sday, coord));
+    if (Chance(0.6)) {
+      Value::Array cm{Value::Object{{"group", "CM"},
+                                    {"items", Value::Object{{"CMTRT", Chance(0.5) ? "ASPIRIN" : "LISINOPRIL"},
+                                                            {"CMINDC", Chance(0.5) ? "PROPHYLAXIS" : "HYPERTENSION"},
+                                                            {"CMDOSE", Dec1(Chance(0.5) ? 75 : 10)},
+                                                            {"CMDOSU", "mg"},
+                                                            {"CMROUTE", Value::Array{"ORAL"}},
+                                                            {"CMSTDTC", std::to_string(2024 - Int(1, 5))},
+                                                            {"CMONGO", true}}}}};
+      TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", "LOGS"},
+                                            {"form", "CM"}, {"rows", cm}},
+                              coord));
+    }
+    TC_ASSIGN_OR_RETURN(EligibilityResult e, c_.CheckEligibility(subject_));
+    if (e.overall != Eligibility::kEligible) {
+      ++report_.screen_failed;
+      return Must(Value::Object{{"op", "subject.screen_fail"}, {"subject", subject_}, {"reason", e.Summary()}}, coord);
+    }
+    // Monitoring of screening: verify demographics and eligibility.
+    TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "sdv.verify"}, {"subject", subject_}, {"visit", "SCREENING1"}, {"form", "DM"}}, cra));
+
+    int64_t rand_day = sday + 7;
+    if (rand_day > today_) return Status::Ok();
+    TC_RETURN_IF_ERROR(Must(Save("SCREENING2", "SV", {{"SVSTDTC", Date(rand_day - 1)}}), coord));
+    TC_RETURN_IF_ERROR(Vitals("SCREENING2", weight, nullptr, coord));
+    TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "subject.enroll"}, {"subject", subject_}}, coord));
+    ++report_.enrolled;
+    int dose = Pick(std::vector<int>{0, 54, 81});
+    TC_RETURN_IF_ERROR(Must(Save("BASELINE", "SV", {{"SVSTDTC", Date(rand_day)}}), coord));
+    TC_RETURN_IF_ERROR(Must(Save("BASELINE", "RAND", {{"RANDDT", Date(rand_day)}}), coord));
+    TC_RETURN_IF_ERROR(Vitals("BASELINE", weight, nullptr, coord));
+    int adas = Int(12, 38);
+    TC_RETURN_IF_ERROR(Must(Save("BASELINE", "COG", {{"ADASDTC", Date(rand_day)}, {"ADAS", int64_t{adas}}}), inv));
+    TC_RETURN_IF_ERROR(Exposure("BASELINE", rand_day, dose, coord));
+
+    auto study = c_.study();
+    bool withdraws = Chance(0.08);
+    int ae_rows = 0;
+    for (const study::Visit& v : study->visits) {
+      if (!v.day || *v.day <= 1) continue;
+      int64_t planned = rand_day + *v.day - 1;
+      int64_t date = planned + Int(-v.window_before, v.window_after);
+      if (Chance(0.04)) date = planned + v.window_after + Int(1, 4);  // late
+      if (date > today_) return Status::Ok();
+      if (withdraws && *v.day > 60) {
+        return Must(Value::Object{{"op", "subject.withdraw"}, {"subject", subject_},
+                                  {"reason", "withdrawal by subject: moved away"}},
+                    coord);
+      }
+      TC_RETURN_IF_ERROR(Must(Save(v.id, "SV", {{"SVSTDTC", Date(date)}}), coord));
+      auto has = [&](const char* form) { return std::find(v.forms.begin(), v.forms.end(), form) != v.forms.end(); };
+      if (has("VS")) TC_RETURN_IF_ERROR(Vitals(v.id, weight + Normal(0, 1.2), nullptr, coord));
+      if (has("LB")) TC_RETURN_IF_ERROR(Labs(v.id, date, coord));
+      if (has("EX")) TC_RETURN_IF_ERROR(Exposure(v.id, date, dose, coord));
+      if (has("COG")) {
+        adas = std::clamp(adas + Int(-3, 4), 0, 70);
+        TC_RETURN_IF_ERROR(Must(Save(v.id, "COG", {{"ADASDTC", Date(date)}, {"ADAS", int64_t{adas}}, {"CIBIC", int64_t{Int(3, 5)}}}), inv));
+      }
+      if (Chance(0.12)) {
+        static const std::vector<std::string> kAes = {"APPLICATION SITE PRURITUS", "APPLICATION SITE ERYTHEMA",
+                                                      "DIZZINESS", "HEADACHE", "NAUSEA", "DIARRHOEA", "FATIGUE"};
+        ++ae_rows;
+        bool ongoing = Chance(0.3);
+        Value::Object ae{{"AETERM", Pick(kAes)}, {"AESTDTC", Date(date - Int(1, 5))}, {"AEONGO", ongoing},
+                         {"AESEV", Chance(0.7) ? "MILD" : "MODERATE"}, {"AESER", "N"},
+                         {"AEREL", Pick(std::vector<std::string>{"NONE", "REMOTE", "POSSIBLE", "PROBABLE"})},
+                         {"AEACN", "DOSE NOT CHANGED"},
+                         {"AEOUT", ongoing ? "NOT RECOVERED/NOT RESOLVED" : "RECOVERED/RESOLVED"}};
+        if (!ongoing) ae["AEENDTC"] = Date(date);
+        TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", "LOGS"}, {"form", "AE"},
+                                              {"rows", Value::Array{Value::Object{{"group", "AE"}, {"items", ae}}}}},
+                                coord));
+      }
+      if (has("DS")) {
+        TC_RETURN_IF_ERROR(Must(Save(v.id, "DS", {{"DSDECOD", "COMPLETED"}, {"DSSTDTC", Date(date)}}), inv));
+        TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "subject.complete"}, {"subject", subject_}}, coord));
+      }
+    }
+    (void)ae_rows;
+    return Status::Ok();
+  }
+
+  Status Vitals(const std::string& visit, double weight, const double* height, const Actor& who) {
+    int sys = std::clamp(static_cast<int>(Normal(134, 12)), 100, 158);
+    int dia = std::clamp(static_cast<int>(Normal(78, 7)), 60, 95);
+    Value::Object vs{{"VSPOS", "SITTING"}, {"SYSBP", int64_t{sys}}, {"DIABP", int64_t{dia}},
+                     {"PULSE", int64_t{std::clamp(static_cast<int>(Normal(72, 8)), 55, 100)}},
+                     {"TEMP", Dec1(std::clamp(Normal(36.6, 0.3), 35.6, 37.8))}, {"WEIGHT", Dec1(weight)}};
+    if (height != nullptr) vs["HEIGHT"] = Dec1(*height);
+    // A typo: an extra digit in systolic pressure gives an impossible value
+    // (refused), a swapped pair gives an implausible one (queried).
+    Value wrong = Chance(0.5) ? Value(int64_t{sys * 10}) : Value(int64_t{sys + 40});
+    return SaveWithErrors(visit, "VS", vs, who, "SYSBP", wrong);
+  }
+
+  Status Labs(const std::string& visit, int64_t day, const Actor& who) {
+    struct Test {
+      const char* code;
+      double mean, sd, uln;
+    };
+    static const Test kTests[] = {{"ALT", 18, 6, 40}, {"AST", 21, 6, 40}, {"BILI", 9, 3, 21}, {"CREAT", 85, 15, 115}};
+    Value::Array rows;
+    for (const Test& t : kTests) {
+      rows.push_back(Value::Object{{"group", "LB"},
+                                   {"items", Value::Object{{"LBTESTCD", t.code},
+                                                           {"LBORRES", Dec1(std::max(1.0, Normal(t.mean, t.sd)))},
+                                                           {"LBORNRHI", Dec1(t.uln)}}}});
+    }
+    return Must(Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", visit}, {"form", "LB"},
+                              {"items", Value::Object{{"LBDTC", Date(day) + "T09:30:00Z"}, {"LBFAST", "Y"}}},
+                              {"rows", rows}},
+                who);
+  }
+
+  Status Exposure(const std::string& visit, int64_t day, int dose, const Actor& who) {
+    Value::Object ex{{"EXSTDTC", Date(day)}, {"EXDOSE", int64_t{dose}}, {"PATCHES", int64_t{dose == 81 ? 3 : 2}}};
+    if (dose == 0) ex["EXADJ"] = "placebo patches";
+    return SaveWithErrors(visit, "EX", ex, who, "EXDOSE", Value(int64_t{dose == 0 ? 50 : dose - 4}));
+  }
+
+  Capture& c_;
+  SimOptions o_;
+  std::mt19937_64 rng_;
+  int64_t today_ = 0, start_ = 0;
+  std::vector<std::string> sites_;
+  std::string subject_;
+  SimReport report_;
+};
+
+}  // namespace
+
+Result<SimReport> Simulate(Capture& capture, const SimOptions& options,
+                           const std::function<void(int done, int total)>& progress) {
+  Simulator sim(capture, options);
+  return sim.Run(progress);
+}
+
+}  // namespace trialcore::capture
