@@ -34,6 +34,14 @@ class CliTest : public ::testing::Test {
     return r;
   }
 
+  // The demo's size, as its audit summary states it.
+  std::string DemoEvents(const CommandResult& demo) {
+    const std::string tag = "  events:            ";
+    size_t at = demo.out.find(tag);
+    EXPECT_NE(at, std::string::npos) << demo.out;
+    return demo.out.substr(at + tag.size(), demo.out.find('\n', at) - at - tag.size());
+  }
+
   void Sql(const std::string& sql) {
     sqlite3* db;
     ASSERT_EQ(sqlite3_open((dir_ + "/demo.db").c_str(), &db), SQLITE_OK);
@@ -95,6 +103,8 @@ TEST_F(CliTest, ANonDatabaseFileIsRefusedAndLeftAlone) {
 
 TEST_F(CliTest, DemoCreatesASignedStudyOnceAndPrintsItsAuditSummary) {
   auto r = Demo();
+  std::string n = DemoEvents(r);
+  EXPECT_GT(std::stoi(n), 300) << "the simulated demo study";
   EXPECT_NE(r.out.find("Audit summary of CDISCPILOT01"), std::string::npos);
   EXPECT_NE(r.out.find("verification:      OK"), std::string::npos) << r.out;
   struct stat st;
@@ -104,15 +114,15 @@ TEST_F(CliTest, DemoCreatesASignedStudyOnceAndPrintsItsAuditSummary) {
   EXPECT_EQ(again.out.find("creating the demo study"), std::string::npos) << "the second run reuses the database";
   auto info = Run("db info --db demo.db");
   EXPECT_EQ(info.exit_code, 0);
-  EXPECT_NE(info.out.find("CDISCPILOT01: 121 events"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("CDISCPILOT01: " + n + " events"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("1 checkpoint(s)"), std::string::npos) << info.out;
 }
 
 TEST_F(CliTest, VerifyReportsCountAndHeadThenNamesTamperedEvents) {
-  Demo();
+  std::string n = DemoEvents(Demo());
   auto ok = Run("audit verify --db demo.db");
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
-  EXPECT_NE(ok.out.find("OK: 121 events in 1 study verified"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("OK: " + n + " events in 1 study verified"), std::string::npos) << ok.out;
   EXPECT_NE(ok.out.find("head "), std::string::npos);
 
   Sql("UPDATE events SET payload = substr(payload, 1, 20) || X'00' || substr(payload, 22) WHERE seq = 40");
@@ -132,11 +142,11 @@ TEST_F(CliTest, VerifyNamesADeletedEventAndATruncatedTail) {
   EXPECT_NE(r.out.find("event 61 (position 60): expected the event at position 59 but found position 60"), std::string::npos) << r.out;
 
   SetUp();
-  Demo();
+  std::string n = DemoEvents(Demo());
   Sql("DELETE FROM events WHERE seq > 100");
   r = Run("audit verify --db demo.db");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("covers 121 events but the log has only 100: events were removed from the end"),
+  EXPECT_NE(r.out.find("covers " + n + " events but the log has only 100: events were removed from the end"),
             std::string::npos)
       << r.out;
 }
@@ -155,11 +165,12 @@ TEST_F(CliTest, ACheckpointKeptElsewhereCatchesTruncationAfterStoredCheckpointsA
 
 TEST_F(CliTest, AuditLogFiltersAndShowsOldNewAndReason) {
   Demo();
-  auto r = Run("audit log --db demo.db --subject 01-701-1023 --path subject/01-701-1023/visit/BASELINE/form/VS/item/WEIGHT");
+  auto r = Run("audit log --db demo.db --subject 701-1001 --path subject/701-1001/SCREENING1/VS/WEIGHT");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_EQ(Lines(r.out), 3) << r.out;  // header, first entry, correction
+  ASSERT_EQ(Lines(r.out), 4) << r.out;  // header, first entry, correction, verification
   EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "seq,time_utc,user,role,event,stream,path,old_value,new_value,reason");
-  EXPECT_NE(r.out.find(",54.5,81.4,\"transcription error, corrected from source\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(",81.4,\"transcription error, corrected from source\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cra.1,monitor,sdv.verified"), std::string::npos) << r.out;
 
   auto by_monitor = Run("audit log --db demo.db --user cra.1 --format json");
   ASSERT_EQ(by_monitor.exit_code, 0);
@@ -214,7 +225,7 @@ TEST_F(CliTest, InclusionProofVerifiesOfflineAndFailsWhenForgedOrWithAnotherKey)
 }
 
 TEST_F(CliTest, ConsistencyProofBetweenTwoCheckpointsVerifiesOffline) {
-  Demo();
+  std::string n = DemoEvents(Demo());
   {
     auto store = std::move(OpenSqliteEventStore(dir_ + "/demo.db").value());
     AppendRequest r;
@@ -228,12 +239,14 @@ TEST_F(CliTest, ConsistencyProofBetweenTwoCheckpointsVerifiesOffline) {
     ASSERT_TRUE(store->Append(r).ok());
   }
   ASSERT_EQ(Run("audit checkpoint --db demo.db --key key.pem").exit_code, 0);
-  auto prove = Run("audit prove --db demo.db --from 121 --out cons.json");
+  auto prove = Run("audit prove --db demo.db --from " + n + " --out cons.json");
   ASSERT_EQ(prove.exit_code, 0) << prove.err;
   Run("audit public-key --key key.pem --out pub.pem");
   auto ok = Run("audit verify-proof cons.json --key pub.pem");
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
-  EXPECT_NE(ok.out.find("with 122 events extends the one signed at"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("with " + std::to_string(std::stoi(n) + 1) + " events extends the one signed at"),
+            std::string::npos)
+      << ok.out;
   auto missing = Run("audit prove --db demo.db --from 50");
   EXPECT_EQ(missing.exit_code, 3);
   EXPECT_NE(missing.err.find("no checkpoint at tree size 50"), std::string::npos);
@@ -248,7 +261,7 @@ TEST_F(CliTest, CheckpointRefusesToSignATamperedLog) {
 }
 
 TEST_F(CliTest, RebuildReplaysTheLogIntoIdenticalProjections) {
-  Demo();
+  std::string n = DemoEvents(Demo());
   std::string before;
   {
     auto store = std::move(OpenSqliteEventStore(dir_ + "/demo.db").value());
@@ -257,7 +270,7 @@ TEST_F(CliTest, RebuildReplaysTheLogIntoIdenticalProjections) {
   Sql("UPDATE entity_values SET value = X'00'");  // projections are disposable
   auto r = Run("db rebuild --db demo.db");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("rebuilt projections from 121 events"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rebuilt projections from " + n + " events"), std::string::npos) << r.out;
   auto store = std::move(OpenSqliteEventStore(dir_ + "/demo.db").value());
   EXPECT_EQ(*store->DumpProjections(), before);
 }

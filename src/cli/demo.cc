@@ -1,14 +1,16 @@
 // The demo study: CDISCPILOT01 (xanomeline vs placebo in mild to moderate
-// Alzheimer's disease), two of its real sites and subject identifiers, with
-// screening, consent, demographics and vital signs, corrections with their
-// reasons, a monitor's query and an investigator's signature. Until the
-// protocol layer exists this is written directly as events.
+// Alzheimer's disease) from studies/cdiscpilot01.yaml, published and run by
+// the simulator through the capture commands at its sites, with a
+// monitor's query and its answer, a correction with its reason, source data
+// verification and an investigator's signature; then checkpointed.
 #include <map>
 #include <ostream>
-#include <random>
 #include <set>
 
+#include "capture/capture.h"
+#include "capture/sim.h"
 #include "cli/commands.h"
+#include "cli/demo_study.h"
 #include "cli/store_access.h"
 #include "core/json.h"
 #include "store/audit.h"
@@ -19,118 +21,34 @@ namespace {
 
 constexpr char kStudy[] = "CDISCPILOT01";
 
-struct DemoUsers {
-  Actor admin{"admin", "study_administrator"};
-  Actor coord701{"coord.701", "coordinator"};
-  Actor coord708{"coord.708", "coordinator"};
-  Actor inv701{"inv.701", "investigator"};
-  Actor inv708{"inv.708", "investigator"};
-  Actor monitor{"cra.1", "monitor"};
-};
-
-EventDraft Draft(std::string stream, std::string type, Actor actor, Value::Object set, std::string reason = "",
-                 Value::Object extra = {}) {
-  EventDraft d;
-  d.stream = std::move(stream);
-  d.type = std::move(type);
-  d.actor = std::move(actor);
-  d.reason = std::move(reason);
-  if (!set.empty()) extra["set"] = Value(std::move(set));
-  d.payload = Value(std::move(extra));
-  return d;
-}
-
-Value Dec(const std::string& text) { return Value(*Decimal::Parse(text)); }
-
-std::string OneDecimal(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
-
-Status Append(EventStore& store, std::vector<EventDraft> drafts) {
-  AppendRequest r;
-  r.study = kStudy;
-  r.events = std::move(drafts);
-  return store.Append(r).status();
-}
-
-Status WriteDemoStudy(EventStore& store) {
-  DemoUsers u;
-  std::mt19937 rng(20261123);
-  TC_RETURN_IF_ERROR(Append(store, {Draft("study", "study.created", u.admin,
-                                          {{"study/title", "Safety and Efficacy of the Xanomeline Transdermal "
-                                                           "Therapeutic System (TTS) in Patients with Mild to "
-                                                           "Moderate Alzheimer's Disease"},
-                                           {"study/phase", "2"},
-                                           {"study/sponsor", "Eli Lilly and Company"},
-                                           {"study/planned_subjects", int64_t{300}}})}));
-  const std::map<std::string, std::pair<std::string, Actor>> sites = {
-      {"701", {"Site 701", u.inv701}}, {"708", {"Site 708", u.inv708}}};
-  for (const auto& [id, site] : sites) {
-    std::string s = "site/" + id;
-    TC_RETURN_IF_ERROR(Append(store, {Draft(s, "site.activated", u.admin,
-                                            {{s + "/name", site.first}, {s + "/investigator", site.second.user}})}));
-  }
-  // Real CDISCPILOT01 subject identifiers (pseudonyms; no names are stored).
-  const std::vector<std::string> subjects = {"01-701-1015", "01-701-1023", "01-701-1028", "01-701-1033",
-                                             "01-701-1034", "01-701-1047", "01-708-1019", "01-708-1029",
-                                             "01-708-1032", "01-708-1084", "01-708-1087", "01-708-1096"};
-  std::uniform_int_distribution<int> age(55, 88), sys(110, 165), dia(65, 95), pulse(56, 92);
-  std::normal_distribution<double> temp(36.7, 0.3), weight(72.0, 12.0);
-  const std::vector<std::string> visits = {"SCREENING", "BASELINE", "WEEK2", "WEEK4"};
-  int n = 0;
-  for (const auto& id : subjects) {
-    std::string site = id.substr(3, 3);
-    const Actor& coord = site == "701" ? u.coord701 : u.coord708;
-    const Actor& inv = site == "701" ? u.inv701 : u.inv708;
-    std::string s = "subject/" + id;
-    TC_RETURN_IF_ERROR(Append(store, {Draft(s, "subject.screened", coord, {{s + "/site", site}, {s + "/status", "screening"}}),
-                                      Draft(s, "consent.signed", coord, {{s + "/consent/version", "2.0"},
-                                                                          {s + "/consent/date", "2026-11-02"}})}));
-    std::string dm = s + "/visit/SCREENING/form/DM/item/";
-    TC_RETURN_IF_ERROR(Append(store, {Draft(s, "item.set", coord,
-                                            {{dm + "AGE", int64_t{age(rng)}},
-                                             {dm + "SEX", n % 3 == 0 ? "M" : "F"},
-                                             {dm + "RACE", "WHITE"},
-                                             {dm + "ETHNIC", "NOT HISPANIC OR LATINO"}})}));
-    double w = weight(rng);
-    for (const auto& visit : visits) {
-      std::string vs = s + "/visit/" + visit + "/form/VS/item/";
-      TC_RETURN_IF_ERROR(Append(store, {Draft(s, "item.set", coord,
-                                              {{vs + "SYSBP", int64_t{sys(rng)}},
-                                               {vs + "DIABP", int64_t{dia(rng)}},
-                                               {vs + "PULSE", int64_t{pulse(rng)}},
-                                               {vs + "TEMP", Dec(OneDecimal(temp(rng)))},
-                                               {vs + "WEIGHT", Dec(OneDecimal(w))}})}));
-    }
-    bool screen_fail = n == 4 || n == 9;
-    TC_RETURN_IF_ERROR(Append(store, {Draft(s, screen_fail ? "subject.screen_failed" : "subject.enrolled", coord,
-                                            {{s + "/status", screen_fail ? "screen_failed" : "enrolled"}},
-                                            screen_fail ? "MMSE score outside 10-23 (inclusion criterion 5)"
-                                                        : "eligibility confirmed")}));
-    if (n % 4 == 1) {
-      // A transcription error found at monitoring: query, answer, correction, close.
-      std::string item = s + "/visit/BASELINE/form/VS/item/WEIGHT";
-      std::string q = s + "/query/Q1";
-      TC_RETURN_IF_ERROR(Append(store, {Draft(s, "query.opened", u.monitor,
-                                              {{q + "/item", item},
-                                               {q + "/status", "open"},
-                                               {q + "/text", "Weight differs from source document; please check."}})}));
-      TC_RETURN_IF_ERROR(Append(store, {Draft(s, "query.answered", coord,
-                                              {{q + "/status", "answered"},
-                                               {q + "/answer", "Source says 81.4 kg; corrected."}},
-                                              "answer to query"),
-                                        Draft(s, "item.set", coord, {{item, Dec("81.4")}},
-                                              "transcription error, corrected from source")}));
-      TC_RETURN_IF_ERROR(Append(store, {Draft(s, "query.closed", u.monitor, {{q + "/status", "closed"}}, "resolved")}));
-    }
-    if (!screen_fail) {
-      TC_RETURN_IF_ERROR(Append(store, {Draft(s, "casebook.signed", inv,
-                                              {{s + "/signature/meaning", "I approve the data in this casebook"},
-                                               {s + "/signature/signer", inv.user}})}));
-    }
-    ++n;
+Status WriteDemoStudy(EventStore& store, Env* env) {
+  std::vector<study::StudyError> errors;
+  TC_ASSIGN_OR_RETURN(auto definition, study::LoadStudy(DemoStudyYaml(), kDemoStudyName, &errors));
+  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(&store, env, kStudy));
+  TC_RETURN_IF_ERROR(capture->PublishStudy(definition, Actor{"admin", "study_admin"}).status());
+  capture::SimOptions o;
+  o.subjects = 12;
+  o.seed = 20261123;
+  o.enrol_every_days = 20;  // screening over 8 months: some subjects done, some mid-study
+  TC_RETURN_IF_ERROR(capture::Simulate(*capture, o).status());
+  // The steps a reviewer of the demo looks for, on its first subject.
+  const Actor coord{"coord.701", "coordinator"}, cra{"cra.1", "monitor"}, inv{"inv.701", "investigator"};
+  const char* script[][2] = {
+      {R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"VS","item":"WEIGHT","message":"Weight differs from the clinic chart; please check the source"})", "cra"},
+      {R"({"op":"query.answer","subject":"701-1001","query":QUERY,"message":"Chart says 81.4 kg; corrected"})", "coord"},
+      {R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"},"reason":"transcription error, corrected from source"})", "coord"},
+      {R"({"op":"query.close","subject":"701-1001","query":QUERY,"message":"Verified against the chart"})", "cra"},
+      {R"({"op":"sdv.verify","subject":"701-1001","visit":"SCREENING1","form":"VS"})", "cra"},
+      {R"({"op":"sign","subject":"701-1001","visit":"SCREENING1","meaning":"approval","name":"Dr. Inv 701"})", "inv"},
+  };
+  int64_t query = 0;
+  for (const auto& [text, who] : script) {
+    std::string json = text;
+    if (auto at = json.find("QUERY"); at != std::string::npos) json.replace(at, 5, std::to_string(query));
+    TC_ASSIGN_OR_RETURN(Value cmd, ParseJson(json));
+    const Actor& actor = std::string(who) == "cra" ? cra : std::string(who) == "inv" ? inv : coord;
+    TC_ASSIGN_OR_RETURN(capture::Outcome out, capture->Execute(cmd, actor));
+    if (const Value* q = out.result.Find("query")) query = q->as_int();
   }
   return Status::Ok();
 }
@@ -148,7 +66,7 @@ Status Demo(const std::string& db, const std::string& key_path, Context& ctx) {
       return FailedPrecondition(db + " holds other studies; give the demo its own file with --db");
     }
     ctx.out << "creating the demo study " << kStudy << " in " << db << "\n";
-    TC_RETURN_IF_ERROR(WriteDemoStudy(*store));
+    TC_RETURN_IF_ERROR(WriteDemoStudy(*store, ctx.env));
   }
   bool key_created = !ctx.env->FileExists(key_path);
   TC_ASSIGN_OR_RETURN(SigningKey key, SigningKey::LoadOrCreate(ctx.env, key_path));
@@ -203,7 +121,7 @@ Status Demo(const std::string& db, const std::string& key_path, Context& ctx) {
   }
   ctx.out << "  verification:      OK (" << v.events << " hashes recomputed, " << v.checkpoints_checked
           << " checkpoint(s) checked)\n\n"
-          << "Next: trialcore audit log --db " << db << " --subject 01-701-1023\n"
+          << "Next: trialcore audit log --db " << db << " --subject 701-1001\n"
           << "      trialcore audit verify --db " << db << "\n";
   return Status::Ok();
 }
