@@ -59,6 +59,7 @@ Result<ParsedFeature> ParseFeature(const std::string& file, const std::string& t
       f.name = Trim(line.substr(8));
       continue;
     }
+    if (f.name.empty()) return error("expected 'Feature:' first");
     if (starts("Background:")) {
       steps = &f.background;
       continue;
@@ -92,10 +93,7 @@ Result<ParsedFeature> ParseFeature(const std::string& file, const std::string& t
       if (starts(kw)) keyword = Trim(kw);
     }
     if (keyword.empty()) {
-      if (f.name.empty() || steps == nullptr) {
-        if (f.name.empty()) return error("expected 'Feature:' first");
-        continue;  // free description text under Feature:
-      }
+      if (steps == nullptr) continue;  // free description text under Feature:
       return error("expected a step (Given, When, Then, And, But), a table or a new Scenario, found: " + line);
     }
     if (steps == nullptr) return error("steps must be inside a Scenario or Background");
@@ -246,6 +244,12 @@ class Runner {
       }
       return fail("an open query on " + m[1].str() + (m[2].matched ? " with a message containing \"" + m[2].str() + "\"" : ""),
                   "open queries: " + open + LastError());
+    }
+    if (is(R"re((a|no) query from check "([^"]*)" is open)re")) {
+      bool found = false;
+      for (const Query& q : ActiveQueries()) found = found || q.check == m[2].str();
+      if (found == (m[1].str() == "a")) return true;
+      return fail(m[1].str() + " open query from check " + m[2].str(), "open queries: " + OpenQueries());
     }
     if (is(R"re(no query is open on "([^"]*)")re")) {
       for (const Query& q : ActiveQueries()) {

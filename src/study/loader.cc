@@ -443,14 +443,14 @@ struct Builder {
 };
 
 template <typename T, typename Id>
-void CheckUnique(Reader& r, const std::vector<T>& list, Id id_of, std::string_view what) {
+void CheckUnique(Reader& r, const std::vector<T>& list, Id id_of, std::string_view what, std::string_view scope = "") {
   std::map<std::string, Location> seen;
   for (const auto& e : list) {
     const std::string& id = id_of(e);
     if (id.empty()) continue;
     auto [it, fresh] = seen.emplace(id, e.loc);
     if (!fresh) {
-      r.Error(e.loc, "duplicate " + std::string(what) + " id " + id + " (first defined at line " +
+      r.Error(e.loc, "duplicate " + std::string(what) + " id " + id + std::string(scope) + " (first defined at line " +
                          std::to_string(it->second.line) + ")");
     }
   }
@@ -466,10 +466,10 @@ void CrossCheck(Reader& r, Study& s) {
   for (Form& f : s.forms) {
     std::vector<Item> all;
     std::vector<ItemGroup> groups = f.groups;
-    CheckUnique(r, groups, [](const ItemGroup& g) -> const std::string& { return g.id; }, "item group in form " + f.id);
+    CheckUnique(r, groups, [](const ItemGroup& g) -> const std::string& { return g.id; }, "item group", " in form " + f.id);
     for (const ItemGroup& g : f.groups) all.insert(all.end(), g.items.begin(), g.items.end());
-    CheckUnique(r, all, [](const Item& i) -> const std::string& { return i.id; }, "item in form " + f.id);
-    CheckUnique(r, f.checks, [](const Check& c) -> const std::string& { return c.id; }, "check in form " + f.id);
+    CheckUnique(r, all, [](const Item& i) -> const std::string& { return i.id; }, "item", " in form " + f.id);
+    CheckUnique(r, f.checks, [](const Check& c) -> const std::string& { return c.id; }, "check", " in form " + f.id);
     for (const ItemGroup& g : f.groups) {
       for (const Item& it : g.items) {
         if (!it.codelist.empty() && s.FindCodeList(it.codelist) == nullptr) {
@@ -610,7 +610,9 @@ Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const
     study->visit_date = b.ReadItemRef(doc["visit_date"], "visit_date");
     b.ReadEligibility(doc["eligibility"]);
     CrossCheck(r, *study);
-    if (errors->empty()) CompileExpressions(r, *study);
+    // Expressions are compiled even when other parts are wrong, so one run
+    // shows every problem; references to missing parts report themselves.
+    CompileExpressions(r, *study);
   }
   if (!errors->empty()) {
     std::stable_sort(errors->begin(), errors->end(), [](const StudyError& x, const StudyError& y) {
