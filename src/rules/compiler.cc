@@ -140,7 +140,11 @@ class Compiler {
       case NodeKind::kMissing: {
         TC_ASSIGN_OR_RETURN(Typed operand, Emit(*n.args[0]));
         (void)operand;
-        Push(n.negated ? Op::kIsNotMissing : Op::kIsMissing);
+        if (!out_->empty() && out_->back().op == Op::kLoad) {
+          out_->back().op = n.negated ? Op::kIsNotMissingSlot : Op::kIsMissingSlot;
+        } else {
+          Push(n.negated ? Op::kIsNotMissing : Op::kIsMissing);
+        }
         return Typed{Type::kBool};
       }
       case NodeKind::kIn:
@@ -305,6 +309,16 @@ class Compiler {
       i.op = Op::kCompareNumber;
       size_t k = out_->size();
       // Fuse "slot OP constant", the shape of most range checks.
+      if (k >= 2 && (*out_)[k - 2].op == Op::kLoad && (*out_)[k - 1].op == Op::kLoad) {
+        Instr fused;
+        fused.op = Op::kCompareSlotSlot;
+        fused.cmp = cmp;
+        fused.index = (*out_)[k - 2].index;
+        fused.integer = (*out_)[k - 1].index;
+        out_->resize(k - 2);
+        out_->push_back(fused);
+        return Typed{Type::kBool};
+      }
       if (k >= 2 && (*out_)[k - 2].op == Op::kLoad && (*out_)[k - 1].op == Op::kPushNumber) {
         Instr fused;
         fused.op = Op::kCompareSlotNumber;
@@ -317,6 +331,17 @@ class Compiler {
       }
     } else if (a.type == Type::kText) {
       i.op = Op::kCompareText;
+      size_t k = out_->size();
+      if (k >= 2 && (*out_)[k - 2].op == Op::kLoad && (*out_)[k - 1].op == Op::kPushText) {
+        Instr fused;
+        fused.op = Op::kCompareSlotText;
+        fused.cmp = cmp;
+        fused.index = (*out_)[k - 2].index;
+        fused.integer = (*out_)[k - 1].index;
+        out_->resize(k - 2);
+        out_->push_back(fused);
+        return Typed{Type::kBool};
+      }
     } else {
       i.op = Op::kCompareInteger;
     }

@@ -10,7 +10,7 @@ namespace trialcore::rules {
 namespace {
 
 template <typename T>
-bool Compare(Cmp cmp, const T& a, const T& b) {
+[[gnu::always_inline]] inline bool Compare(Cmp cmp, const T& a, const T& b) {
   switch (cmp) {
     case Cmp::kEq: return a == b;
     case Cmp::kNe: return a != b;
@@ -24,13 +24,13 @@ bool Compare(Cmp cmp, const T& a, const T& b) {
 
 bool SameValue(Type type, const RValue& a, const RValue& b) {
   if (type == Type::kNumber) return a.number == b.number;
-  if (type == Type::kText) return a.text == b.text;
+  if (type == Type::kText) return a.text() == b.text();
   return a.integer == b.integer;
 }
 
 bool Less(int64_t flag, const RValue& a, const RValue& b) {
   if (flag == 1) return a.number < b.number;
-  if (flag == 2) return a.text < b.text;
+  if (flag == 2) return a.text() < b.text();
   return a.integer < b.integer;
 }
 
@@ -105,14 +105,14 @@ RValue CallFunction(const Instr& in, RValue* args, const Bindings& b) {
       double scale = in.count == 2 ? std::pow(10.0, std::round(args[1].number)) : 1.0;
       return RValue::Number(std::round(args[0].number * scale) / scale);
     }
-    case Function::kLength: return RValue::Number(static_cast<double>(Utf8Length(args[0].text)));
+    case Function::kLength: return RValue::Number(static_cast<double>(Utf8Length(args[0].text())));
     case Function::kYearsBetween: return RValue::Number(static_cast<double>(YearsBetween(args[0].integer, args[1].integer)));
     case Function::kDays: return RValue::Number(static_cast<double>(args[0].integer) / kMicrosPerDay);
     case Function::kHours: return RValue::Number(static_cast<double>(args[0].integer) / 3'600'000'000.0);
     case Function::kDateOf: return RValue::Integer(FloorDiv(args[0].integer, kMicrosPerDay));
-    case Function::kContains: return RValue::Bool(ContainsCode(args[0].text, args[1].text));
+    case Function::kContains: return RValue::Bool(ContainsCode(args[0].text(), args[1].text()));
     case Function::kDateFromText: {
-      auto days = ParseDateDays(args[0].text);
+      auto days = ParseDateDays(args[0].text());
       return days.ok() ? RValue::Integer(*days) : RValue::Null();
     }
     default:
@@ -122,10 +122,29 @@ RValue CallFunction(const Instr& in, RValue* args, const Bindings& b) {
 
 }  // namespace
 
-RValue Program::Run(const Bindings& b) const { return RunRange(0, main_end, b, nullptr); }
+// The stack is left uninitialized: RValue is trivially copyable and every
+// slot is written before it is read, so nothing is paid per evaluation.
+#define TC_RULES_STACK(name)                                       \
+  alignas(RValue) unsigned char name##_storage[sizeof(RValue) * kMaxStack]; \
+  RValue* name = reinterpret_cast<RValue*>(name##_storage)
 
-RValue Program::RunRange(uint32_t begin, uint32_t end, const Bindings& b, const RValue* row) const {
-  RValue stack[kMaxStack];
+RValue Program::Run(const Bindings& b) const {
+  TC_RULES_STACK(stack);
+  const RValue* top = Execute(0, main_end, b, nullptr, stack);
+  return top != nullptr ? *top : RValue::Null();
+}
+
+Truth Program::Test(const Bindings& b) const {
+  TC_RULES_STACK(stack);
+  // Only the two fields are read: copying the whole value right after its
+  // parts were written stalls on store forwarding.
+  const RValue* top = Execute(0, main_end, b, nullptr, stack);
+  if (top == nullptr || top->null) return Truth::kUnknown;
+  return top->integer != 0 ? Truth::kTrue : Truth::kFalse;
+}
+
+const RValue* Program::Execute(uint32_t begin, uint32_t end, const Bindings& b, const RValue* row,
+                               RValue* stack) const {
   int sp = 0;  // next free slot
   for (uint32_t pc = begin; pc < end; ++pc) {
     const Instr& in = code[pc];
@@ -159,6 +178,24 @@ RValue Program::RunRange(uint32_t begin, uint32_t end, const Bindings& b, const 
         stack[sp++] = v.null ? RValue::Null() : RValue::Bool(Compare(in.cmp, v.number, in.number));
         break;
       }
+      case Op::kCompareSlotSlot: {
+        const RValue& x = b.scalars[in.index];
+        const RValue& y = b.scalars[static_cast<size_t>(in.integer)];
+        stack[sp++] = x.null || y.null ? RValue::Null() : RValue::Bool(Compare(in.cmp, x.number, y.number));
+        break;
+      }
+      case Op::kCompareSlotText: {
+        const RValue& x = b.scalars[in.index];
+        stack[sp++] = x.null ? RValue::Null()
+                             : RValue::Bool(Compare(in.cmp, x.text(), std::string_view(texts[static_cast<size_t>(in.integer)])));
+        break;
+      }
+      case Op::kIsMissingSlot:
+        stack[sp++] = RValue::Bool(b.scalars[in.index].null);
+        break;
+      case Op::kIsNotMissingSlot:
+        stack[sp++] = RValue::Bool(!b.scalars[in.index].null);
+        break;
       case Op::kNot:
         stack[sp - 1].integer = stack[sp - 1].integer == 0;
         break;
@@ -214,7 +251,9 @@ RValue Program::RunRange(uint32_t begin, uint32_t end, const Bindings& b, const 
         double count = 0;
         bool any_true = false, any_false = false;
         for (size_t r = 0; r < t.rows; ++r) {
-          RValue v = RunRange(agg.begin, agg.end, b, t.cells.data() + r * t.columns);
+          TC_RULES_STACK(inner);
+          const RValue* top = Execute(agg.begin, agg.end, b, t.cells.data() + r * t.columns, inner);
+          RValue v = top != nullptr ? *top : RValue::Null();
           if (v.null) continue;
           switch (agg.kind) {
             case AggregateKind::kCount: count += 1; break;
@@ -286,14 +325,14 @@ RValue Program::RunRange(uint32_t begin, uint32_t end, const Bindings& b, const 
             break;
           case Op::kCompareNumber: x = RValue::Bool(Compare(in.cmp, x.number, y.number)); break;
           case Op::kCompareInteger: x = RValue::Bool(Compare(in.cmp, x.integer, y.integer)); break;
-          case Op::kCompareText: x = RValue::Bool(Compare(in.cmp, x.text, y.text)); break;
+          case Op::kCompareText: x = RValue::Bool(Compare(in.cmp, x.text(), y.text())); break;
           default: x = RValue::Null(); break;
         }
         break;
       }
     }
   }
-  return sp > 0 ? stack[sp - 1] : RValue::Null();
+  return sp > 0 ? &stack[sp - 1] : nullptr;
 }
 
 }  // namespace trialcore::rules

@@ -38,6 +38,10 @@ enum class Op : uint8_t {
   kCompareInteger,  // cmp
   kCompareText,     // cmp
   kCompareSlotNumber,  // fused load-constant-compare: index slot, number, cmp
+  kCompareSlotSlot,    // fused number compare of two slots: index, integer (second slot), cmp
+  kCompareSlotText,    // fused text compare of a slot with a literal: index slot, integer (text), cmp
+  kIsMissingSlot,      // fused: index slot
+  kIsNotMissingSlot,
   kAnd,
   kOr,
   kNot,
@@ -96,9 +100,11 @@ class Program {
   std::vector<TableRef> tables;
 
   RValue Run(const Bindings& b) const;
+  Truth Test(const Bindings& b) const;
 
  private:
-  RValue RunRange(uint32_t begin, uint32_t end, const Bindings& b, const RValue* row) const;
+  // Runs code[begin, end) on the given stack and returns its top.
+  const RValue* Execute(uint32_t begin, uint32_t end, const Bindings& b, const RValue* row, RValue* stack) const;
 };
 
 inline constexpr int kMaxStack = 64;

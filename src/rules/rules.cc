@@ -24,26 +24,6 @@ std::string_view TypeName(Type type) {
   return "?";
 }
 
-RValue RValue::Bool(bool b) { return Integer(b ? 1 : 0); }
-RValue RValue::Number(double d) {
-  RValue v;
-  v.null = false;
-  v.number = d;
-  return v;
-}
-RValue RValue::Integer(int64_t i) {
-  RValue v;
-  v.null = false;
-  v.integer = i;
-  return v;
-}
-RValue RValue::Text(std::string_view s) {
-  RValue v;
-  v.null = false;
-  v.text = s;
-  return v;
-}
-
 namespace {
 
 bool ParseInt(std::string_view s, int& out) {
@@ -158,7 +138,7 @@ std::string FormatValue(Type type, const RValue& v) {
       return buf;
     }
     case Type::kText:
-    case Type::kCodes: return std::string(v.text);
+    case Type::kCodes: return std::string(v.text());
     case Type::kDate: return FormatDateDays(v.integer);
     case Type::kDateTime: return FormatTimeMicros(v.integer);
     case Type::kTime: {
@@ -182,10 +162,6 @@ const std::string& Expression::source() const { return program_->source; }
 const std::vector<std::string>& Expression::scalars() const { return program_->scalars; }
 const std::vector<TableRef>& Expression::tables() const { return program_->tables; }
 RValue Expression::Evaluate(const Bindings& bindings) const { return program_->Run(bindings); }
-Truth Expression::Test(const Bindings& bindings) const {
-  RValue v = program_->Run(bindings);
-  if (v.null) return Truth::kUnknown;
-  return v.integer != 0 ? Truth::kTrue : Truth::kFalse;
-}
+Truth Expression::Test(const Bindings& bindings) const { return program_->Test(bindings); }
 
 }  // namespace trialcore::rules

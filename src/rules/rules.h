@@ -31,19 +31,39 @@ std::string_view TypeName(Type type);
 // One value at run time. Missing values are null whatever their type; the
 // static type says how to read the rest.
 struct RValue {
-  bool null = true;
+  // 16 bytes, so a value moves in one register pair; text is a pointer and
+  // a length into storage the caller keeps alive during evaluation.
   union {
     double number;
-    int64_t integer;  // bool (0/1), date, datetime, time, duration
+    int64_t integer;     // bool (0/1), date, datetime, time, duration
+    const char* chars;   // text, and codes joined by '\x1f'
   };
-  std::string_view text;  // text, and codes joined by '\x1f'
+  uint32_t size = 0;
+  bool null = true;
 
   RValue() : integer(0) {}
+  std::string_view text() const { return {chars, size}; }
   static RValue Null() { return RValue(); }
-  static RValue Bool(bool b);
-  static RValue Number(double d);
-  static RValue Integer(int64_t i);  // for the integer-backed types
-  static RValue Text(std::string_view s);
+  static RValue Bool(bool b) { return Integer(b ? 1 : 0); }
+  static RValue Number(double d) {
+    RValue v;
+    v.null = false;
+    v.number = d;
+    return v;
+  }
+  static RValue Integer(int64_t i) {  // for the integer-backed types
+    RValue v;
+    v.null = false;
+    v.integer = i;
+    return v;
+  }
+  static RValue Text(std::string_view s) {
+    RValue v;
+    v.null = false;
+    v.chars = s.data();
+    v.size = static_cast<uint32_t>(s.size());
+    return v;
+  }
 };
 
 // Converts stored item text to a value of the given type; partial dates that
