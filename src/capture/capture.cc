@@ -259,6 +259,10 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   req.study = study_id_;
   req.events = std::move(drafts);
   req.expected_versions[stream] = static_cast<int64_t>(expected_version);
+  // Every command was decided on the study's state as this process knows it
+  // (lock, version in force): if another process changed that, the append
+  // aborts, the state catches up and the command is decided again.
+  if (stream != "study") req.expected_versions["study"] = static_cast<int64_t>(state_.study_stream_version);
   auto appended = store_->Append(req);
   if (!appended.ok()) {
     if (appended.status().code() == StatusCode::kAborted) {
@@ -462,7 +466,10 @@ Result<Outcome> Capture::Migrate(std::shared_ptr<const study::Study> to, const A
 
 Result<Outcome> Capture::Execute(const Value& command, const Actor& actor) {
   std::lock_guard lock(impl_->mu_);
-  return impl_->Execute(command, actor);
+  auto r = impl_->Execute(command, actor);
+  // Lost a race with another process: its events are in now; decide again, once.
+  if (!r.ok() && r.status().code() == StatusCode::kAborted) r = impl_->Execute(command, actor);
+  return r;
 }
 
 std::shared_ptr<const study::Study> Capture::study() const {
@@ -474,11 +481,14 @@ int64_t Capture::NowMicros() const { return impl_->env_->NowMicros(); }
 
 StudyState Capture::Snapshot() const {
   std::lock_guard lock(impl_->mu_);
+  Status caught_up = impl_->CatchUp();
+  (void)caught_up;  // on a read error the last state known is still a consistent one
   return impl_->state_;
 }
 
 Result<SubjectState> Capture::Subject(const std::string& id) const {
   std::lock_guard lock(impl_->mu_);
+  TC_RETURN_IF_ERROR(impl_->CatchUp());
   auto it = impl_->state_.subjects.find(id);
   if (it == impl_->state_.subjects.end()) return NotFound("no subject " + id + " in study " + impl_->study_id_);
   return it->second;
@@ -501,6 +511,7 @@ EligibilityResult Capture::Impl::Eligibility(const SubjectState& s) const {
 
 Result<EligibilityResult> Capture::CheckEligibility(const std::string& subject) const {
   std::lock_guard lock(impl_->mu_);
+  TC_RETURN_IF_ERROR(impl_->CatchUp());
   if (impl_->study_ == nullptr) return FailedPrecondition("study " + impl_->study_id_ + " is not published");
   auto it = impl_->state_.subjects.find(subject);
   if (it == impl_->state_.subjects.end()) return NotFound("no subject " + subject);
@@ -509,6 +520,7 @@ Result<EligibilityResult> Capture::CheckEligibility(const std::string& subject) 
 
 Result<std::vector<VisitSchedule>> Capture::Schedule(const std::string& subject) const {
   std::lock_guard lock(impl_->mu_);
+  TC_RETURN_IF_ERROR(impl_->CatchUp());
   const Impl& m = *impl_;
   if (m.study_ == nullptr) return FailedPrecondition("study " + m.study_id_ + " is not published");
   auto sit = m.state_.subjects.find(subject);

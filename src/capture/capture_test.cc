@@ -346,5 +346,24 @@ TEST_F(CaptureTest, AmendmentsAreCheckedAgainstStoredData) {
   EXPECT_EQ(capture_->Snapshot().version, "2.0");
 }
 
+TEST_F(CaptureTest, TwoWritersOnOneStoreNeverDecideOnStaleState) {
+  Screen("701-1015");
+  // A second service on the same store, as a second server process would be.
+  auto other = std::move(Capture::Open(store_.get(), &env_, "CDISCPILOT01").value());
+  Ok(R"({"op":"form.save","subject":"701-1015","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
+  // The other one has not seen that save: changing the value without a
+  // reason must still be refused, once it has caught up.
+  auto cmd = ParseJson(R"({"op":"form.save","subject":"701-1015","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"HISPANIC OR LATINO"}})");
+  auto r = other->Execute(*cmd, kCoord);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("reason for change is required: ETHNIC"), std::string::npos) << r.status().ToString();
+  // A database lock taken by the first stops the second.
+  Ok(R"({"op":"study.lock"})", kDm);
+  cmd = ParseJson(R"({"op":"form.save","subject":"701-1015","visit":"SCREENING1","form":"VS","items":{"SYSBP":120}})");
+  r = other->Execute(*cmd, kCoord);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("locked"), std::string::npos) << r.status().ToString();
+}
+
 }  // namespace
 }  // namespace trialcore::capture

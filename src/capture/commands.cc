@@ -99,7 +99,8 @@ EventDraft Draft(const std::string& stream, std::string type, const Actor& actor
 Result<Outcome> Capture::Impl::Execute(const Value& cmd, const Actor& actor) {
   if (!cmd.is_object()) return InvalidArgument("a command must be a JSON object with \"op\"");
   TC_ASSIGN_OR_RETURN(std::string op, RequiredText(cmd, "op"));
-  TC_RETURN_IF_ERROR(CatchUp());
+  // No catch-up read here: a stale state cannot commit (see Commit).
+  if (study_ == nullptr) TC_RETURN_IF_ERROR(CatchUp());
   if (study_ == nullptr) return FailedPrecondition("study " + study_id_ + " has no published version; publish it first");
   if (op == "form.save") return SaveForm(cmd, actor);
   if (op.starts_with("subject.") && op != "subject.freeze" && op != "subject.unfreeze" && op != "subject.lock" &&
