@@ -1,5 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
 #include "study/study.h"
 
 namespace trialcore::study {
@@ -30,6 +36,71 @@ TEST(DemoStudy, LoadsAndCompilesEveryExpression) {
   }
   EXPECT_GE(checks, 40u);
   EXPECT_EQ(study.eligibility.size(), 13u);
+}
+
+}  // namespace
+}  // namespace trialcore::study
+
+// The JSON Schema in schema/ and the loader must accept the same keys: each
+// probe puts an unknown key in one place of the demo study, and the loader's
+// error lists the keys it allows there.
+namespace trialcore::study {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
+  nlohmann::json schema = nlohmann::json::parse(ReadFile(std::string(TRIALCORE_SOURCE_DIR) + "/schema/study.schema.json"));
+  std::string demo = ReadFile(kDemo);
+  struct Probe {
+    const char* pointer;
+    const char* from;
+    const char* to;
+  } probes[] = {
+      {"", "study:\n  id: CDISCPILOT01", "zz_probe: 1\nstudy:\n  id: CDISCPILOT01"},
+      {"/properties/study", "study:\n  id: CDISCPILOT01", "study:\n  zz_probe: 1\n  id: CDISCPILOT01"},
+      {"/properties/arms/items", "{code: Pbo, name: Placebo}", "{code: Pbo, name: Placebo, zz_probe: 1}"},
+      {"/properties/sites/items", "{id: \"701\", name: Site 701, country: USA}", "{id: \"701\", name: Site 701, country: USA, zz_probe: 1}"},
+      {"/properties/codelists/additionalProperties/items/oneOf/1", "{code: M, label: Male}", "{code: M, label: Male, zz_probe: 1}"},
+      {"/properties/visits/items", "{id: SCREENING1, name:", "{zz_probe: 1, id: SCREENING1, name:"},
+      {"/properties/visits/items/properties/window", "window: {before: 7, after: 3}", "window: {before: 7, after: 3, zz_probe: 1}"},
+      {"/$defs/itemRef", "anchor: {form: RAND, item: RANDDT}", "anchor: {form: RAND, item: RANDDT, zz_probe: 1}"},
+      {"/properties/forms/items", "  - id: SV\n    name: Visit", "  - id: SV\n    zz_probe: 1\n    name: Visit"},
+      {"/properties/forms/items/properties/groups/items", "      - id: SV\n        items:", "      - id: SV\n        zz_probe: 1\n        items:"},
+      {"/$defs/item", "{id: SVSTDTC, label: Visit date, type: date, required: true}", "{id: SVSTDTC, label: Visit date, type: date, required: true, zz_probe: 1}"},
+      {"/$defs/check", "{id: SV01, condition:", "{zz_probe: 1, id: SV01, condition:"},
+      {"/$defs/range", "hard_range: {min: 0, max: 30}", "hard_range: {min: 0, max: 30, zz_probe: 1}"},
+      {"/properties/eligibility/items", "{id: INCL01, kind: inclusion,", "{zz_probe: 1, id: INCL01, kind: inclusion,"},
+  };
+  for (const Probe& p : probes) {
+    SCOPED_TRACE(p.pointer);
+    std::string text = demo;
+    size_t at = text.find(p.from);
+    ASSERT_NE(at, std::string::npos) << p.from;
+    text.replace(at, std::strlen(p.from), p.to);
+    std::vector<StudyError> errors;
+    ASSERT_FALSE(LoadStudy(text, "probe.yaml", &errors).ok());
+    std::string message;
+    for (const auto& e : errors) {
+      if (e.message.find("unknown key 'zz_probe'") != std::string::npos) message = e.message;
+    }
+    ASSERT_FALSE(message.empty()) << errors.front().ToString();
+    std::string list = message.substr(message.find("(allowed: ") + 10);
+    list.pop_back();
+    std::set<std::string> loader;
+    std::stringstream ss(list);
+    for (std::string key; std::getline(ss, key, ',');) loader.insert(key.substr(key.find_first_not_of(' ')));
+    const nlohmann::json& node = schema.at(nlohmann::json::json_pointer(p.pointer));
+    EXPECT_EQ(node.at("additionalProperties"), false);
+    std::set<std::string> declared;
+    for (const auto& [key, value] : node.at("properties").items()) declared.insert(key);
+    EXPECT_EQ(loader, declared);
+  }
 }
 
 }  // namespace
