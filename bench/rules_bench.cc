@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   }
 
   std::printf("rule evaluation, %llu evaluations per check, one core\n", static_cast<unsigned long long>(n));
-  std::printf("  %-62s %14s %14s %8s\n", "check", "compiled/s", "plain C++/s", "ratio");
+  std::printf("  %-62s %14s %14s %8s\n", "check [instructions]", "compiled/s", "plain C++/s", "ratio");
   double total_compiled = 0, total_native = 0;
   for (const Check& c : kChecks) {
     auto e = rules::Expression::Compile(c.source, resolver);
@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
     (void)sink;
     total_compiled += 1.0 / compiled;
     total_native += 1.0 / native;
-    std::printf("  %-62s %14.0f %14.0f %7.2fx\n", c.source, compiled, native, compiled / native);
+    std::string label = std::string(c.source) + " [" + std::to_string(e->instruction_count()) + "]";
+    std::printf("  %-62s %14.0f %14.0f %7.2fx\n", label.c_str(), compiled, native, compiled / native);
   }
   double mix_compiled = std::size(kChecks) / total_compiled;
   double mix_native = std::size(kChecks) / total_native;

@@ -74,10 +74,15 @@ class Compiler {
     out_ = &p_.code;
     TC_ASSIGN_OR_RETURN(Typed t, Emit(root));
     p_.type = t.type;
+    // Each range ends with kEndOfOps, so the evaluator needs no bounds test.
+    Instr stop;
+    stop.op = Op::kEndOfOps;
+    p_.code.push_back(stop);
     p_.main_end = static_cast<uint32_t>(p_.code.size());
     for (size_t i = 0; i < bodies_.size(); ++i) {
       p_.aggregates[i].begin = static_cast<uint32_t>(p_.code.size());
       p_.code.insert(p_.code.end(), bodies_[i].begin(), bodies_[i].end());
+      p_.code.push_back(stop);
       p_.aggregates[i].end = static_cast<uint32_t>(p_.code.size());
     }
     return Status::Ok();
@@ -231,7 +236,9 @@ class Compiler {
   static std::string TypeNameOf(const Typed& t) { return std::string(TypeName(t.type)); }
 
   Result<Typed> EmitLogical(const Node& n) {
+    size_t left = out_->size();
     TC_ASSIGN_OR_RETURN(Typed a, Emit(*n.args[0]));
+    size_t right = out_->size();
     if (a.type != Type::kBool) {
       return Error(n.args[0]->pos, "'" + n.op + "' needs conditions on both sides; the left side is a " +
                                        TypeNameOf(a));
@@ -241,17 +248,87 @@ class Compiler {
       return Error(n.args[1]->pos, "'" + n.op + "' needs conditions on both sides; the right side is a " +
                                        TypeNameOf(b));
     }
+    // "X is missing or ...", the guard of most checks, folds into one
+    // instruction: a presence test of X applied to the other side's value.
+    std::vector<Instr>& code = *out_;
+    auto is_presence = [](const Instr& i) { return i.op == Op::kIsMissingSlot || i.op == Op::kIsNotMissingSlot; };
+    size_t guard = SIZE_MAX;
+    if (right - left == 1 && is_presence(code[left])) {
+      guard = left;
+    } else if (code.size() - right == 1 && is_presence(code[right])) {
+      guard = right;
+    }
+    if (guard != SIZE_MAX && code.size() - 1 > 0) {
+      Instr g;
+      g.op = n.op == "and" ? Op::kAndPresence : Op::kOrPresence;
+      g.index = code[guard].index;
+      g.integer = code[guard].op == Op::kIsMissingSlot ? 1 : 0;  // 1: the test is "is missing"
+      code.erase(code.begin() + static_cast<std::ptrdiff_t>(guard));
+      code.push_back(g);
+      return Typed{Type::kBool};
+    }
     Push(n.op == "and" ? Op::kAnd : Op::kOr);
     return Typed{Type::kBool};
   }
 
+  // A single instruction that only puts an item or a constant on the stack.
+  static bool IsSimple(const Instr& i) {
+    return i.op == Op::kLoad || i.op == Op::kPushNumber || i.op == Op::kPushInteger || i.op == Op::kPushText;
+  }
+
+  // Emits a binary instruction over the operands' code at [left, right) and
+  // [right, end), reading simple operands in place.
+  void EmitBinary(Op op, Cmp cmp, size_t left, size_t right) {
+    std::vector<Instr>& code = *out_;
+    size_t end = code.size();
+    bool a_simple = right - left == 1 && IsSimple(code[left]);
+    bool b_simple = end - right == 1 && IsSimple(code[right]);
+    auto is_constant = [](const Instr& i) { return i.op != Op::kLoad; };
+    // Only one constant fits an instruction.
+    if (a_simple && b_simple && is_constant(code[left]) && is_constant(code[right])) a_simple = false;
+    Instr bin;
+    bin.op = op;
+    bin.cmp = cmp;
+    auto mode_of = [](const Instr& i) -> uint8_t {
+      return i.op == Op::kLoad ? kFromSlot : i.op == Op::kPushText ? kFromText : kFromConstant;
+    };
+    auto place = [&](const Instr& i, bool is_right, bool other_is_slot) {
+      if (i.op == Op::kLoad) {
+        if (is_right && other_is_slot) {
+          bin.integer = i.index;
+        } else {
+          bin.index = i.index;
+        }
+      } else if (i.op == Op::kPushText) {
+        bin.integer = i.index;
+      } else {
+        bin.integer = i.integer;  // the bits of a number or an integer alike
+      }
+    };
+    uint8_t a_mode = kFromStack, b_mode = kFromStack;
+    if (a_simple) {
+      a_mode = mode_of(code[left]);
+      place(code[left], false, false);
+    }
+    if (b_simple) {
+      b_mode = mode_of(code[right]);
+      place(code[right], true, a_mode == kFromSlot);
+    }
+    if (b_simple) code.erase(code.begin() + static_cast<std::ptrdiff_t>(right));
+    if (a_simple) code.erase(code.begin() + static_cast<std::ptrdiff_t>(left));
+    bin.modes = static_cast<uint8_t>(a_mode | (b_mode << 2));
+    code.push_back(bin);
+  }
+
   Result<Typed> EmitArithmetic(const Node& n) {
+    size_t left = out_->size();
     TC_ASSIGN_OR_RETURN(Typed a, Emit(*n.args[0]));
+    size_t right = out_->size();
     TC_ASSIGN_OR_RETURN(Typed b, Emit(*n.args[1]));
     Type x = a.type, y = b.type;
     const std::string& op = n.op;
     auto emit = [&](Op code, Type result) -> Result<Typed> {
-      Push(code);
+      EmitBinary(code, Cmp::kEq, left, right);
       return Typed{result};
     };
     if (x == Type::kNumber && y == Type::kNumber) {
@@ -287,7 +364,9 @@ class Compiler {
   }
 
   Result<Typed> EmitComparison(const Node& n) {
+    size_t left = out_->size();
     TC_ASSIGN_OR_RETURN(Typed a, Emit(*n.args[0]));
+    size_t right = out_->size();
     TC_ASSIGN_OR_RETURN(Typed b, Emit(*n.args[1]));
     Cmp cmp = ParseCmp(n.op);
     for (const Typed* t : {&a, &b}) {
@@ -345,7 +424,7 @@ class Compiler {
     } else {
       i.op = Op::kCompareInteger;
     }
-    out_->push_back(i);
+    EmitBinary(i.op, cmp, left, right);
     return Typed{Type::kBool};
   }
 
@@ -402,6 +481,11 @@ class Compiler {
     i.op = Op::kInSet;
     i.index = static_cast<uint32_t>(p_.sets.size() - 1);
     i.cmp = n.negated ? Cmp::kNe : Cmp::kEq;
+    if (!out_->empty() && out_->back().op == Op::kLoad) {
+      i.op = Op::kInSetSlot;
+      i.integer = out_->back().index;
+      out_->pop_back();
+    }
     out_->push_back(i);
     return Typed{Type::kBool};
   }
@@ -424,7 +508,7 @@ class Compiler {
     Instr i;
     i.op = Op::kCall;
     i.index = static_cast<uint32_t>(f);
-    i.count = static_cast<uint16_t>(args);
+    i.count = static_cast<uint8_t>(args);
     i.integer = flag;
     out_->push_back(i);
   }
@@ -476,7 +560,11 @@ class Compiler {
         TC_ASSIGN_OR_RETURN(Typed t, Emit(*n.args[i]));
         TC_RETURN_IF_ERROR(Want(n, i, t, s.args[i]));
       }
-      EmitCallInstr(s.fn, s.args.size());
+      if (s.fn == Function::kAbs) {
+        Push(Op::kAbsNumber);
+      } else {
+        EmitCallInstr(s.fn, s.args.size());
+      }
       return Typed{s.result};
     }
     if (f == "round") {

@@ -4,13 +4,27 @@
 
 #include <chrono>
 #include <cmath>
+#include <type_traits>
 
 namespace trialcore::rules {
 
 namespace {
 
+// Codes are short: compare them in place rather than through memcmp.
+[[gnu::always_inline]] inline bool EqualText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 template <typename T>
 [[gnu::always_inline]] inline bool Compare(Cmp cmp, const T& a, const T& b) {
+  if constexpr (std::is_same_v<T, std::string_view>) {
+    if (cmp == Cmp::kEq) return EqualText(a, b);
+    if (cmp == Cmp::kNe) return !EqualText(a, b);
+  }
   switch (cmp) {
     case Cmp::kEq: return a == b;
     case Cmp::kNe: return a != b;
@@ -120,6 +134,45 @@ RValue CallFunction(const Instr& in, RValue* args, const Bindings& b) {
   }
 }
 
+// Puts the left operand of a binary instruction on top of the stack and
+// returns where the right one is. Operands are read field by field where they
+// lie: copying a whole value just written in parts would stall on store
+// forwarding.
+[[gnu::always_inline]] inline const RValue* FetchOperands(const Instr& in, const Bindings& b,
+                                                          const std::deque<std::string>& texts, RValue* stack, int& sp,
+                                                          RValue* constant) {
+  uint8_t a_mode = in.modes & 3, b_mode = in.modes >> 2;
+  const RValue* yp;
+  switch (b_mode) {
+    case kFromStack:
+      yp = &stack[--sp];
+      if (a_mode != kFromStack) {
+        *constant = *yp;  // the left operand is about to take its place
+        yp = constant;
+      }
+      break;
+    case kFromSlot:
+      yp = &b.scalars[a_mode == kFromSlot ? static_cast<size_t>(in.integer) : in.index];
+      break;
+    case kFromConstant:
+      constant->null = false;
+      constant->integer = in.integer;
+      yp = constant;
+      break;
+    default:
+      *constant = RValue::Text(texts[static_cast<size_t>(in.integer)]);
+      yp = constant;
+      break;
+  }
+  if (a_mode != kFromStack) {
+    stack[sp] = a_mode == kFromSlot       ? b.scalars[in.index]
+                : a_mode == kFromConstant ? RValue::Integer(in.integer)
+                                          : RValue::Text(texts[static_cast<size_t>(in.integer)]);
+    ++sp;
+  }
+  return yp;
+}
+
 }  // namespace
 
 // The stack is left uninitialized: RValue is trivially copyable and every
@@ -143,88 +196,180 @@ Truth Program::Test(const Bindings& b) const {
   return top->integer != 0 ? Truth::kTrue : Truth::kFalse;
 }
 
+// Labels as values (a GNU extension GCC and Clang share) for direct threading.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
 const RValue* Program::Execute(uint32_t begin, uint32_t end, const Bindings& b, const RValue* row,
                                RValue* stack) const {
   int sp = 0;  // next free slot
-  for (uint32_t pc = begin; pc < end; ++pc) {
-    const Instr& in = code[pc];
-    switch (in.op) {
-      case Op::kPushNull:
+  RValue constant;  // a binary instruction's operand read in place
+  // Direct threading: each handler jumps straight to the next one, which
+  // predicts far better than one shared switch.
+  static const void* const kHandlers[] = {
+      &&L_kPushNull,
+      &&L_kPushNumber,
+      &&L_kPushInteger,
+      &&L_kPushText,
+      &&L_kLoad,
+      &&L_kLoadColumn,
+      &&L_kNegNumber,
+      &&L_kNegInteger,
+      &&L_kAddNumber,
+      &&L_kSubNumber,
+      &&L_kMulNumber,
+      &&L_kDivNumber,
+      &&L_kAddInteger,
+      &&L_kSubInteger,
+      &&L_kDatePlusDuration,
+      &&L_kDateMinusDuration,
+      &&L_kDateMinusDate,
+      &&L_kDurationTimesNumber,
+      &&L_kNumberTimesDuration,
+      &&L_kDurationDivNumber,
+      &&L_kDurationDivDuration,
+      &&L_kCompareNumber,
+      &&L_kCompareInteger,
+      &&L_kCompareText,
+      &&L_kCompareSlotNumber,
+      &&L_kCompareSlotSlot,
+      &&L_kCompareSlotText,
+      &&L_kIsMissingSlot,
+      &&L_kIsNotMissingSlot,
+      &&L_kAnd,
+      &&L_kOr,
+      &&L_kNot,
+      &&L_kIsMissing,
+      &&L_kIsNotMissing,
+      &&L_kInSet,
+      &&L_kInSetSlot,
+      &&L_kAbsNumber,
+      &&L_kOrPresence,
+      &&L_kAndPresence,
+      &&L_kCall,
+      &&L_kAggregate,
+      &&L_kCountRows,
+      &&L_kEndOfOps,
+  };
+  static_assert(std::size(kHandlers) == static_cast<size_t>(Op::kEndOfOps) + 1, "one handler per Op, in order");
+  (void)end;  // every range ends with kEndOfOps
+  const Instr* ip = &code[begin];
+#define TC_NEXT()                              \
+  do {                                         \
+    ++ip;                                      \
+    goto *kHandlers[static_cast<int>(ip->op)]; \
+  } while (0)
+  goto *kHandlers[static_cast<int>(ip->op)];
+  {
+    switch (ip->op) {
+      case Op::kPushNull: L_kPushNull:
         stack[sp++] = RValue::Null();
-        break;
-      case Op::kPushNumber:
-        stack[sp++] = RValue::Number(in.number);
-        break;
-      case Op::kPushInteger:
-        stack[sp++] = RValue::Integer(in.integer);
-        break;
-      case Op::kPushText:
-        stack[sp++] = RValue::Text(texts[in.index]);
-        break;
-      case Op::kLoad:
-        stack[sp++] = b.scalars[in.index];
-        break;
-      case Op::kLoadColumn:
-        stack[sp++] = row[in.index];
-        break;
-      case Op::kNegNumber:
+        TC_NEXT();
+      case Op::kPushNumber: L_kPushNumber:
+        stack[sp++] = RValue::Number(ip->number);
+        TC_NEXT();
+      case Op::kPushInteger: L_kPushInteger:
+        stack[sp++] = RValue::Integer(ip->integer);
+        TC_NEXT();
+      case Op::kPushText: L_kPushText:
+        stack[sp++] = RValue::Text(texts[ip->index]);
+        TC_NEXT();
+      case Op::kLoad: L_kLoad:
+        stack[sp++] = b.scalars[ip->index];
+        TC_NEXT();
+      case Op::kLoadColumn: L_kLoadColumn:
+        stack[sp++] = row[ip->index];
+        TC_NEXT();
+      case Op::kNegNumber: L_kNegNumber:
         stack[sp - 1].number = -stack[sp - 1].number;
-        break;
-      case Op::kNegInteger:
+        TC_NEXT();
+      case Op::kNegInteger: L_kNegInteger:
         stack[sp - 1].integer = -stack[sp - 1].integer;
-        break;
-      case Op::kCompareSlotNumber: {
-        const RValue& v = b.scalars[in.index];
-        stack[sp++] = v.null ? RValue::Null() : RValue::Bool(Compare(in.cmp, v.number, in.number));
-        break;
+        TC_NEXT();
+      case Op::kCompareSlotNumber: L_kCompareSlotNumber: {
+        const RValue& v = b.scalars[ip->index];
+        stack[sp++] = v.null ? RValue::Null() : RValue::Bool(Compare(ip->cmp, v.number, ip->number));
+        TC_NEXT();
       }
-      case Op::kCompareSlotSlot: {
-        const RValue& x = b.scalars[in.index];
-        const RValue& y = b.scalars[static_cast<size_t>(in.integer)];
-        stack[sp++] = x.null || y.null ? RValue::Null() : RValue::Bool(Compare(in.cmp, x.number, y.number));
-        break;
+      case Op::kCompareSlotSlot: L_kCompareSlotSlot: {
+        const RValue& x = b.scalars[ip->index];
+        const RValue& y = b.scalars[static_cast<size_t>(ip->integer)];
+        stack[sp++] = x.null || y.null ? RValue::Null() : RValue::Bool(Compare(ip->cmp, x.number, y.number));
+        TC_NEXT();
       }
-      case Op::kCompareSlotText: {
-        const RValue& x = b.scalars[in.index];
+      case Op::kCompareSlotText: L_kCompareSlotText: {
+        const RValue& x = b.scalars[ip->index];
         stack[sp++] = x.null ? RValue::Null()
-                             : RValue::Bool(Compare(in.cmp, x.text(), std::string_view(texts[static_cast<size_t>(in.integer)])));
-        break;
+                             : RValue::Bool(Compare(ip->cmp, x.text(), std::string_view(texts[static_cast<size_t>(ip->integer)])));
+        TC_NEXT();
       }
-      case Op::kIsMissingSlot:
-        stack[sp++] = RValue::Bool(b.scalars[in.index].null);
-        break;
-      case Op::kIsNotMissingSlot:
-        stack[sp++] = RValue::Bool(!b.scalars[in.index].null);
-        break;
-      case Op::kNot:
+      case Op::kIsMissingSlot: L_kIsMissingSlot:
+        stack[sp++] = RValue::Bool(b.scalars[ip->index].null);
+        TC_NEXT();
+      case Op::kIsNotMissingSlot: L_kIsNotMissingSlot:
+        stack[sp++] = RValue::Bool(!b.scalars[ip->index].null);
+        TC_NEXT();
+      case Op::kNot: L_kNot:
         stack[sp - 1].integer = stack[sp - 1].integer == 0;
-        break;
-      case Op::kIsMissing:
+        TC_NEXT();
+      case Op::kIsMissing: L_kIsMissing:
         stack[sp - 1] = RValue::Bool(stack[sp - 1].null);
-        break;
-      case Op::kIsNotMissing:
+        TC_NEXT();
+      case Op::kIsNotMissing: L_kIsNotMissing:
         stack[sp - 1] = RValue::Bool(!stack[sp - 1].null);
-        break;
-      case Op::kAnd:
-      case Op::kOr: {
+        TC_NEXT();
+      case Op::kAnd: L_kAnd:
+      case Op::kOr: L_kOr: {
+        // Three-valued logic by table, without branches: 0 false, 1 true,
+        // 2 missing. The deciding value wins over a missing one.
+        static constexpr uint8_t kAndTable[3][3] = {{0, 0, 0}, {0, 1, 2}, {0, 2, 2}};
+        static constexpr uint8_t kOrTable[3][3] = {{0, 1, 2}, {1, 1, 1}, {2, 1, 2}};
         RValue& x = stack[sp - 2];
         const RValue& y = stack[sp - 1];
         --sp;
-        // The deciding value wins over a missing one: false for and, true for or.
-        int64_t decide = in.op == Op::kAnd ? 0 : 1;
-        if ((!x.null && x.integer == decide) || (!y.null && y.integer == decide)) {
-          x = RValue::Bool(decide != 0);
-        } else if (x.null || y.null) {
-          x = RValue::Null();
-        } else {
-          x = RValue::Bool(decide == 0);
-        }
-        break;
+        unsigned t = x.null ? 2u : static_cast<unsigned>(x.integer);
+        unsigned u = y.null ? 2u : static_cast<unsigned>(y.integer);
+        uint8_t r = ip->op == Op::kAnd ? kAndTable[t][u] : kOrTable[t][u];
+        x.integer = r & 1;
+        x.null = r == 2;
+        TC_NEXT();
       }
-      case Op::kInSet: {
+      case Op::kOrPresence: L_kOrPresence: {
+        bool present = !b.scalars[ip->index].null;
+        bool holds = ip->integer == 1 ? !present : present;  // never missing
+        if (holds) stack[sp - 1] = RValue::Bool(true);        // true or anything
+        TC_NEXT();
+      }
+      case Op::kAndPresence: L_kAndPresence: {
+        bool present = !b.scalars[ip->index].null;
+        bool holds = ip->integer == 1 ? !present : present;
+        if (!holds) stack[sp - 1] = RValue::Bool(false);      // false and anything
+        TC_NEXT();
+      }
+      case Op::kEndOfOps: L_kEndOfOps:
+        goto done;
+      case Op::kAbsNumber: L_kAbsNumber:
+        stack[sp - 1].number = std::fabs(stack[sp - 1].number);  // a missing value stays missing
+        TC_NEXT();
+      case Op::kInSetSlot: L_kInSetSlot: {
+        const RValue& v = b.scalars[static_cast<size_t>(ip->integer)];
+        if (v.null) {
+          stack[sp++] = RValue::Null();
+          TC_NEXT();
+        }
+        const InSet& set = sets[ip->index];
+        bool found = false;
+        if (set.type == Type::kNumber) {
+          for (const RValue& e : set.values) found |= e.number == v.number;
+        } else {
+          for (const RValue& e : set.values) found |= SameValue(set.type, v, e);
+        }
+        stack[sp++] = RValue::Bool(found == (ip->cmp == Cmp::kEq));
+        TC_NEXT();
+      }
+      case Op::kInSet: L_kInSet: {
         RValue& x = stack[sp - 1];
-        if (x.null) break;
-        const InSet& set = sets[in.index];
+        if (x.null) TC_NEXT();
+        const InSet& set = sets[ip->index];
         bool found = false;
         for (const RValue& v : set.values) {
           if (SameValue(set.type, x, v)) {
@@ -232,20 +377,20 @@ const RValue* Program::Execute(uint32_t begin, uint32_t end, const Bindings& b, 
             break;
           }
         }
-        x = RValue::Bool(found == (in.cmp == Cmp::kEq));
-        break;
+        x = RValue::Bool(found == (ip->cmp == Cmp::kEq));
+        TC_NEXT();
       }
-      case Op::kCall: {
-        sp -= in.count;
-        stack[sp] = CallFunction(in, stack + sp, b);
+      case Op::kCall: L_kCall: {
+        sp -= ip->count;
+        stack[sp] = CallFunction(*ip, stack + sp, b);
         ++sp;
-        break;
+        TC_NEXT();
       }
-      case Op::kCountRows:
-        stack[sp++] = RValue::Number(static_cast<double>(b.tables[in.index].rows));
-        break;
-      case Op::kAggregate: {
-        const Aggregate& agg = aggregates[in.index];
+      case Op::kCountRows: L_kCountRows:
+        stack[sp++] = RValue::Number(static_cast<double>(b.tables[ip->index].rows));
+        TC_NEXT();
+      case Op::kAggregate: L_kAggregate: {
+        const Aggregate& agg = aggregates[ip->index];
         const Table& t = b.tables[agg.table];
         RValue acc = RValue::Null();
         double count = 0;
@@ -286,53 +431,50 @@ const RValue* Program::Execute(uint32_t begin, uint32_t end, const Bindings& b, 
           default: break;
         }
         stack[sp++] = acc;
-        break;
+        TC_NEXT();
       }
-      default: {
-        // Binary operators: both operands on the stack; null in, null out.
-        RValue& x = stack[sp - 2];
-        const RValue& y = stack[sp - 1];
-        --sp;
-        if (x.null || y.null) {
-          x = RValue::Null();
-          break;
-        }
-        switch (in.op) {
-          case Op::kAddNumber: x.number += y.number; break;
-          case Op::kSubNumber: x.number -= y.number; break;
-          case Op::kMulNumber: x.number *= y.number; break;
-          case Op::kDivNumber:
-            if (y.number == 0) x = RValue::Null(); else x.number /= y.number;
-            break;
-          case Op::kAddInteger: x.integer += y.integer; break;
-          case Op::kSubInteger: x.integer -= y.integer; break;
-          case Op::kDatePlusDuration: x.integer += FloorDiv(y.integer, kMicrosPerDay); break;
-          case Op::kDateMinusDuration: x.integer -= FloorDiv(y.integer, kMicrosPerDay); break;
-          case Op::kDateMinusDate: x.integer = (x.integer - y.integer) * kMicrosPerDay; break;
-          case Op::kDurationTimesNumber:
-            x.integer = static_cast<int64_t>(std::llround(static_cast<double>(x.integer) * y.number));
-            break;
-          case Op::kNumberTimesDuration:
-            x = RValue::Integer(static_cast<int64_t>(std::llround(x.number * static_cast<double>(y.integer))));
-            break;
-          case Op::kDurationDivNumber:
-            if (y.number == 0) x = RValue::Null();
-            else x.integer = static_cast<int64_t>(std::llround(static_cast<double>(x.integer) / y.number));
-            break;
-          case Op::kDurationDivDuration:
-            if (y.integer == 0) x = RValue::Null();
-            else x = RValue::Number(static_cast<double>(x.integer) / static_cast<double>(y.integer));
-            break;
-          case Op::kCompareNumber: x = RValue::Bool(Compare(in.cmp, x.number, y.number)); break;
-          case Op::kCompareInteger: x = RValue::Bool(Compare(in.cmp, x.integer, y.integer)); break;
-          case Op::kCompareText: x = RValue::Bool(Compare(in.cmp, x.text(), y.text())); break;
-          default: x = RValue::Null(); break;
-        }
-        break;
-      }
+#define TC_BINARY(opcode, body)                                           \
+  case Op::opcode: L_##opcode: {                                                      \
+    const RValue* yp = FetchOperands(*ip, b, texts, stack, sp, &constant);        \
+    RValue& x = stack[sp - 1];                                            \
+    const RValue& y = *yp;                                                \
+    if (x.null || y.null) {                                               \
+      x = RValue::Null();                                                 \
+      TC_NEXT();                                                          \
+    }                                                                     \
+    body;                                                                 \
+    TC_NEXT();                                                            \
+  }
+      // Binary operators, one case each so that dispatch is a single jump.
+      TC_BINARY(kAddNumber, x.number += y.number)
+      TC_BINARY(kSubNumber, x.number -= y.number)
+      TC_BINARY(kMulNumber, x.number *= y.number)
+      TC_BINARY(kDivNumber, if (y.number == 0) x = RValue::Null(); else x.number /= y.number)
+      TC_BINARY(kAddInteger, x.integer += y.integer)
+      TC_BINARY(kSubInteger, x.integer -= y.integer)
+      TC_BINARY(kDatePlusDuration, x.integer += FloorDiv(y.integer, kMicrosPerDay))
+      TC_BINARY(kDateMinusDuration, x.integer -= FloorDiv(y.integer, kMicrosPerDay))
+      TC_BINARY(kDateMinusDate, x.integer = (x.integer - y.integer) * kMicrosPerDay)
+      TC_BINARY(kDurationTimesNumber,
+                x.integer = static_cast<int64_t>(std::llround(static_cast<double>(x.integer) * y.number)))
+      TC_BINARY(kNumberTimesDuration,
+                x = RValue::Integer(static_cast<int64_t>(std::llround(x.number * static_cast<double>(y.integer)))))
+      TC_BINARY(kDurationDivNumber,
+                if (y.number == 0) x = RValue::Null();
+                else x.integer = static_cast<int64_t>(std::llround(static_cast<double>(x.integer) / y.number)))
+      TC_BINARY(kDurationDivDuration,
+                if (y.integer == 0) x = RValue::Null();
+                else x = RValue::Number(static_cast<double>(x.integer) / static_cast<double>(y.integer)))
+      TC_BINARY(kCompareNumber, x = RValue::Bool(Compare(ip->cmp, x.number, y.number)))
+      TC_BINARY(kCompareInteger, x = RValue::Bool(Compare(ip->cmp, x.integer, y.integer)))
+      TC_BINARY(kCompareText, x = RValue::Bool(Compare(ip->cmp, x.text(), y.text())))
+#undef TC_BINARY
     }
   }
+done:
+#undef TC_NEXT
   return sp > 0 ? &stack[sp - 1] : nullptr;
 }
+#pragma GCC diagnostic pop
 
 }  // namespace trialcore::rules

@@ -47,10 +47,15 @@ enum class Op : uint8_t {
   kNot,
   kIsMissing,
   kIsNotMissing,
-  kInSet,        // index into sets; cmp 1 when negated
+  kInSet,        // index into sets; cmp kNe when negated
+  kInSetSlot,    // fused: integer slot, index set
+  kAbsNumber,    // abs() inline, the common function of weight and dose checks
+  kOrPresence,   // fused "slot is [not] missing or <top>": index slot, integer 1 for "is missing"
+  kAndPresence,  // fused "slot is [not] missing and <top>"
   kCall,         // index: Function, count: arguments
   kAggregate,    // index into aggregates
   kCountRows,    // index: table
+  kEndOfOps,     // not an instruction: the count of them
 };
 
 enum class Cmp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
@@ -62,10 +67,19 @@ enum class Function : uint8_t {
 
 enum class AggregateKind : uint8_t { kCount, kCountTrue, kSum, kMin, kMax, kAny, kAll };
 
+// Where a binary instruction takes an operand from. Simple operands (an item
+// or a constant) are read in place instead of being pushed first, which
+// saves an instruction dispatch each.
+enum Mode : uint8_t { kFromStack = 0, kFromSlot = 1, kFromConstant = 2, kFromText = 3 };
+
 struct Instr {
   Op op;
   Cmp cmp = Cmp::kEq;
-  uint16_t count = 0;
+  // Binary operators: left mode | right mode << 2. A slot operand is in
+  // index (the first one) or integer (the right one when both are slots); a
+  // constant is in number/integer, a text constant's index in integer.
+  uint8_t modes = 0;
+  uint8_t count = 0;
   uint32_t index = 0;
   union {
     double number;

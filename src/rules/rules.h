@@ -140,6 +140,7 @@ class Expression {
   // Every scalar reference, once each, in binding order.
   const std::vector<std::string>& scalars() const;
   const std::vector<TableRef>& tables() const;
+  size_t instruction_count() const;  // of the compiled program, for benchmarks
 
   RValue Evaluate(const Bindings& bindings) const;
   // For boolean expressions: null is unknown.
