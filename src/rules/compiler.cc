@@ -250,22 +250,54 @@ class Compiler {
     }
     // "X is missing or ...", the guard of most checks, folds into one
     // instruction: a presence test of X applied to the other side's value.
+    // A side made only of such guards moves whole behind the other side.
     std::vector<Instr>& code = *out_;
-    auto is_presence = [](const Instr& i) { return i.op == Op::kIsMissingSlot || i.op == Op::kIsNotMissingSlot; };
-    size_t guard = SIZE_MAX;
-    if (right - left == 1 && is_presence(code[left])) {
-      guard = left;
-    } else if (code.size() - right == 1 && is_presence(code[right])) {
-      guard = right;
-    }
-    if (guard != SIZE_MAX && code.size() - 1 > 0) {
-      Instr g;
-      g.op = n.op == "and" ? Op::kAndPresence : Op::kOrPresence;
-      g.index = code[guard].index;
-      g.integer = code[guard].op == Op::kIsMissingSlot ? 1 : 0;  // 1: the test is "is missing"
-      code.erase(code.begin() + static_cast<std::ptrdiff_t>(guard));
-      code.push_back(g);
+    Op guard_op = n.op == "and" ? Op::kAndPresence : Op::kOrPresence;
+    auto guards_of = [&](size_t begin, size_t end) {
+      std::vector<Instr> guards;
+      for (size_t i = begin; i < end; ++i) {
+        const Instr& in = code[i];
+        if (i == begin && (in.op == Op::kIsMissingSlot || in.op == Op::kIsNotMissingSlot)) {
+          Instr g;
+          g.op = guard_op;
+          g.index = in.index;
+          g.integer = in.op == Op::kIsMissingSlot ? 1 : 0;  // 1: the test is "is missing"
+          guards.push_back(g);
+        } else if (i > begin && in.op == guard_op) {
+          guards.push_back(in);
+        } else {
+          return std::vector<Instr>();
+        }
+      }
+      return guards;
+    };
+    std::vector<Instr> guards = guards_of(left, right);
+    if (!guards.empty() && code.size() > right) {
+      code.erase(code.begin() + static_cast<std::ptrdiff_t>(left), code.begin() + static_cast<std::ptrdiff_t>(right));
+      code.insert(code.end(), guards.begin(), guards.end());
       return Typed{Type::kBool};
+    }
+    guards = guards_of(right, code.size());
+    if (!guards.empty() && right > left) {
+      code.resize(right);
+      code.insert(code.end(), guards.begin(), guards.end());
+      return Typed{Type::kBool};
+    }
+    // A range check's second half joins the first: "top and (X <= c)".
+    for (size_t side : {right, left}) {
+      size_t side_end = side == right ? code.size() : right;
+      if (side_end - side == 1 && code[side].op == Op::kCompareSlotNumber && code.size() - 1 > 0) {
+        Instr fused = code[side];
+        fused.op = n.op == "and" ? Op::kAndCompareSlotNumber : Op::kOrCompareSlotNumber;
+        code.erase(code.begin() + static_cast<std::ptrdiff_t>(side));
+        if (code.size() > left) {  // the other side is still there to combine with
+          code.push_back(fused);
+          return Typed{Type::kBool};
+        }
+        code.insert(code.begin() + static_cast<std::ptrdiff_t>(side), fused);  // undo: nothing to combine with
+        code[side].op = Op::kCompareSlotNumber;
+        break;
+      }
     }
     Push(n.op == "and" ? Op::kAnd : Op::kOr);
     return Typed{Type::kBool};

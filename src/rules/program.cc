@@ -245,6 +245,8 @@ const RValue* Program::Execute(uint32_t begin, uint32_t end, const Bindings& b, 
       &&L_kAbsNumber,
       &&L_kOrPresence,
       &&L_kAndPresence,
+      &&L_kAndCompareSlotNumber,
+      &&L_kOrCompareSlotNumber,
       &&L_kCall,
       &&L_kAggregate,
       &&L_kCountRows,
@@ -343,6 +345,19 @@ const RValue* Program::Execute(uint32_t begin, uint32_t end, const Bindings& b, 
         bool present = !b.scalars[ip->index].null;
         bool holds = ip->integer == 1 ? !present : present;
         if (!holds) stack[sp - 1] = RValue::Bool(false);      // false and anything
+        TC_NEXT();
+      }
+      case Op::kAndCompareSlotNumber: L_kAndCompareSlotNumber:
+      case Op::kOrCompareSlotNumber: L_kOrCompareSlotNumber: {
+        static constexpr uint8_t kAndTable[3][3] = {{0, 0, 0}, {0, 1, 2}, {0, 2, 2}};
+        static constexpr uint8_t kOrTable[3][3] = {{0, 1, 2}, {1, 1, 1}, {2, 1, 2}};
+        const RValue& v = b.scalars[ip->index];
+        unsigned u = v.null ? 2u : static_cast<unsigned>(Compare(ip->cmp, v.number, ip->number));
+        RValue& x = stack[sp - 1];
+        unsigned t = x.null ? 2u : static_cast<unsigned>(x.integer);
+        uint8_t r = ip->op == Op::kAndCompareSlotNumber ? kAndTable[t][u] : kOrTable[t][u];
+        x.integer = r & 1;
+        x.null = r == 2;
         TC_NEXT();
       }
       case Op::kEndOfOps: L_kEndOfOps:

@@ -52,6 +52,8 @@ enum class Op : uint8_t {
   kAbsNumber,    // abs() inline, the common function of weight and dose checks
   kOrPresence,   // fused "slot is [not] missing or <top>": index slot, integer 1 for "is missing"
   kAndPresence,  // fused "slot is [not] missing and <top>"
+  kAndCompareSlotNumber,  // fused "<top> and (slot cmp number)": index, number, cmp
+  kOrCompareSlotNumber,
   kCall,         // index: Function, count: arguments
   kAggregate,    // index into aggregates
   kCountRows,    // index: table
