@@ -57,6 +57,21 @@ bool Capture::MigrationPlan::blocked() const {
 
 // ---- Binder ----
 
+std::vector<std::string> VisitInstancesInOrder(const study::Study& study, const SubjectState& subject) {
+  std::map<std::string, size_t> order;
+  for (size_t i = 0; i < study.visits.size(); ++i) order[study.visits[i].id] = i;
+  std::vector<std::pair<std::pair<size_t, int>, std::string>> keyed;
+  for (const auto& [id, v] : subject.visits) {
+    auto inst = study.FindVisitInstance(id);
+    if (!inst.ok()) continue;  // a visit of an earlier version, no longer in the schedule
+    keyed.push_back({{order[inst->visit->id], inst->occurrence}, id});
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<std::string> out;
+  for (auto& k : keyed) out.push_back(std::move(k.second));
+  return out;
+}
+
 std::vector<std::string> SplitKey(const std::string& key) {
   std::vector<std::string> parts;
   size_t start = 0;
@@ -95,13 +110,14 @@ const Value* Binder::FindValue(const std::string& key) const {
     }
   }
   if (!visit_.empty()) {
-    const study::Visit* v = study_.FindVisit(visit_);
-    if (v != nullptr && std::find(v->forms.begin(), v->forms.end(), form) != v->forms.end()) {
+    auto v = study_.FindVisitInstance(visit_);
+    if (v.ok() && std::find(v->visit->forms.begin(), v->visit->forms.end(), form) != v->visit->forms.end()) {
       return in_form(visit_, form, item);
     }
   }
-  for (auto v = study_.visits.rbegin(); v != study_.visits.rend(); ++v) {
-    if (const Value* found = in_form(v->id, form, item)) return found;
+  std::vector<std::string> visits = VisitInstancesInOrder(study_, subject_);
+  for (auto v = visits.rbegin(); v != visits.rend(); ++v) {
+    if (const Value* found = in_form(*v, form, item)) return found;
   }
   return nullptr;
 }
@@ -119,13 +135,14 @@ const std::map<int, RowState>* Binder::FindRows(const std::string& group_key) co
   };
   if (p.size() == 3) return in_form(p[0], p[1], p[2]);
   if (!visit_.empty()) {
-    const study::Visit* v = study_.FindVisit(visit_);
-    if (v != nullptr && std::find(v->forms.begin(), v->forms.end(), p[0]) != v->forms.end()) {
+    auto v = study_.FindVisitInstance(visit_);
+    if (v.ok() && std::find(v->visit->forms.begin(), v->visit->forms.end(), p[0]) != v->visit->forms.end()) {
       return in_form(visit_, p[0], p[1]);
     }
   }
-  for (auto v = study_.visits.rbegin(); v != study_.visits.rend(); ++v) {
-    if (const auto* rows = in_form(v->id, p[0], p[1])) return rows;
+  std::vector<std::string> visits = VisitInstancesInOrder(study_, subject_);
+  for (auto v = visits.rbegin(); v != visits.rend(); ++v) {
+    if (const auto* rows = in_form(*v, p[0], p[1])) return rows;
   }
   return nullptr;
 }
@@ -370,7 +387,8 @@ Result<Capture::MigrationPlan> Capture::PlanMigration(std::shared_ptr<const stud
   };
   for (const auto& [sid, s] : m.state_.subjects) {
     for (const auto& [vid, visit] : s.visits) {
-      const study::Visit* new_visit = to->FindVisit(vid);
+      auto new_instance = to->FindVisitInstance(vid);
+      const study::Visit* new_visit = new_instance.ok() ? new_instance->visit : nullptr;
       for (const auto& [fid, form] : visit.forms) {
         const study::Form* old_form = m.study_->FindForm(fid);
         const study::Form* new_form = to->FindForm(fid);
@@ -537,25 +555,30 @@ Result<std::vector<VisitSchedule>> Capture::Schedule(const std::string& subject)
     auto days = rules::ParseDateDays(it->value.as_string());
     return days.ok() ? std::optional<int64_t>(*days) : std::nullopt;
   };
+  // The anchor is the first value of its item in schedule order (it is
+  // usually collected once, at randomization or baseline).
   std::optional<int64_t> anchor;
-  for (const auto& v : st.visits) {
-    if (auto d = date_of(v.id, st.anchor)) anchor = d;
+  for (const auto& id : VisitInstancesInOrder(st, s)) {
+    if (auto d = date_of(id, st.anchor)) {
+      anchor = d;
+      break;
+    }
   }
   int64_t today = m.env_->NowMicros() / 86'400'000'000;
   std::vector<VisitSchedule> out;
-  for (const auto& v : st.visits) {
+  auto judge = [&](const study::Visit& v, const std::string& id, std::optional<int> day) {
     VisitSchedule vs;
-    vs.visit = v.id;
-    vs.actual_day = date_of(v.id, st.visit_date);
-    auto vstate = s.visits.find(v.id);
+    vs.visit = id;
+    vs.actual_day = date_of(id, st.visit_date);
+    auto vstate = s.visits.find(id);
     bool missed = vstate != s.visits.end() && vstate->second.missed;
     if (v.unscheduled) {
       vs.status = WindowStatus::kUnscheduled;
     } else if (missed) {
       vs.status = WindowStatus::kMissed;
-    } else if (anchor && v.day) {
+    } else if (anchor && day) {
       // Day 1 is the anchor date; there is no day 0.
-      int64_t planned = *anchor + (*v.day > 0 ? *v.day - 1 : *v.day);
+      int64_t planned = *anchor + (*day > 0 ? *day - 1 : *day);
       vs.planned_day = planned;
       if (vs.actual_day) {
         int64_t a = *vs.actual_day;
@@ -571,6 +594,23 @@ Result<std::vector<VisitSchedule>> Capture::Schedule(const std::string& subject)
       vs.status = WindowStatus::kInWindow;  // before the anchor exists, screening visits are judged by the site
     }
     out.push_back(vs);
+  };
+  for (const auto& v : st.visits) {
+    if (v.unscheduled) {
+      // Every occurrence that happened, or the visit once when none has.
+      bool any = false;
+      for (const auto& id : VisitInstancesInOrder(st, s)) {
+        auto inst = st.FindVisitInstance(id);
+        if (inst.ok() && inst->visit == &v) {
+          judge(v, id, std::nullopt);
+          any = true;
+        }
+      }
+      if (!any) judge(v, v.id, std::nullopt);
+      continue;
+    }
+    std::vector<int> days = study::PlannedDays(v);
+    for (size_t k = 0; k < days.size(); ++k) judge(v, study::VisitInstanceId(v, static_cast<int>(k) + 1), days[k]);
   }
   return out;
 }

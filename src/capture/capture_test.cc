@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
+#include "rules/rules.h"
 #include "core/test_env.h"
 #include "store/sqlite/sqlite_event_store.h"
 
@@ -363,6 +364,68 @@ TEST_F(CaptureTest, TwoWritersOnOneStoreNeverDecideOnStaleState) {
   r = other->Execute(*cmd, kCoord);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("locked"), std::string::npos) << r.status().ToString();
+}
+
+TEST(CaptureVisits, RepeatingAndUnscheduledVisitsHaveOccurrences) {
+  const char* yaml = R"(
+study: {id: REPEAT01, title: Occurrences, version: "1"}
+anchor: {form: SV, item: VDT}
+visit_date: {form: SV, item: VDT}
+visits:
+  - {id: BASE, name: Baseline, day: 1, forms: [SV, SUM]}
+  - {id: PHONE, name: Phone call, day: 8, window: {before: 1, after: 1}, repeat: {every: 7, until: 29}, forms: [SV, PH]}
+  - {id: UNS, name: Unscheduled, unscheduled: true, forms: [SV, PH]}
+forms:
+  - id: SV
+    name: Visit
+    groups: [{id: SV, items: [{id: VDT, label: Date, type: date}]}]
+  - id: PH
+    name: Phone
+    groups: [{id: PH, items: [{id: SCORE, label: Score, type: integer}]}]
+  - id: SUM
+    name: Summary
+    groups: [{id: SUM, items: [{id: NOTE, label: Note, type: text}, {id: LAST, label: Last score, type: integer, derive: PH.SCORE}]}]
+)";
+  MemEnv env;
+  env.SetNowMicros(ParseTimeMicros("2024-01-20T12:00:00Z").value());
+  SqliteStoreOptions opts;
+  opts.env = &env;
+  auto store = std::move(OpenSqliteEventStore("/mem/r.db", opts).value());
+  std::vector<study::StudyError> errors;
+  auto definition = study::LoadStudy(yaml, "repeat.yaml", &errors);
+  ASSERT_TRUE(definition.ok()) << definition.status().ToString();
+  auto capture = std::move(Capture::Open(store.get(), &env, "REPEAT01").value());
+  ASSERT_TRUE(capture->PublishStudy(*definition, kAdmin).ok());
+  auto run = [&](const std::string& json) { return capture->Execute(*ParseJson(json), kCoord); };
+  ASSERT_TRUE(run(R"({"op":"subject.screen","subject":"S-001","site":"1"})").ok());
+  ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"BASE","form":"SV","items":{"VDT":"2024-01-01"}})").ok());
+  ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"BASE","form":"SUM","items":{"NOTE":"started"}})").ok());
+  ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"PHONE","form":"PH","items":{"SCORE":3}})").ok());
+  ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"PHONE#2","form":"SV","items":{"VDT":"2024-01-17"}})").ok());
+  ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"PHONE#2","form":"PH","items":{"SCORE":5}})").ok());
+  // The most recent occurrence is what a reference to PH.SCORE reads.
+  EXPECT_EQ(capture->Subject("S-001")->visits["BASE"].forms["SUM"].items["LAST"].value, Value(int64_t{5}));
+  ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"UNS#2","form":"PH","items":{"SCORE":7}})").ok());
+  EXPECT_EQ(capture->Subject("S-001")->visits["BASE"].forms["SUM"].items["LAST"].value, Value(int64_t{7}));
+
+  auto bad = run(R"({"op":"form.save","subject":"S-001","visit":"PHONE#5","form":"PH","items":{"SCORE":1}})");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("planned 4 times; there is no occurrence 5"), std::string::npos);
+  bad = run(R"({"op":"form.save","subject":"S-001","visit":"BASE#2","form":"SV","items":{"VDT":"2024-01-02"}})");
+  EXPECT_NE(bad.status().message().find("happens once"), std::string::npos) << bad.status().ToString();
+  bad = run(R"({"op":"form.save","subject":"S-001","visit":"PHONE#x","form":"SV","items":{"VDT":"2024-01-02"}})");
+  EXPECT_NE(bad.status().message().find("must be a number"), std::string::npos) << bad.status().ToString();
+
+  std::map<std::string, std::pair<WindowStatus, int64_t>> got;
+  std::vector<VisitSchedule> schedule = capture->Schedule("S-001").value();
+  for (const auto& v : schedule) got[v.visit] = {v.status, v.planned_day.value_or(0)};
+  ASSERT_EQ(got.count("PHONE#4"), 1u);
+  EXPECT_EQ(rules::FormatDateDays(got["PHONE"].second), "2024-01-08");
+  EXPECT_EQ(rules::FormatDateDays(got["PHONE#4"].second), "2024-01-29");
+  EXPECT_EQ(got["PHONE"].first, WindowStatus::kOverdue);   // no date entered, window closed on 01-09
+  EXPECT_EQ(got["PHONE#2"].first, WindowStatus::kLate);    // planned 01-15 + 1, done 01-17
+  EXPECT_EQ(got["PHONE#3"].first, WindowStatus::kNotDue);  // planned 01-22, today 01-20
+  EXPECT_EQ(got["UNS#2"].first, WindowStatus::kUnscheduled);
 }
 
 }  // namespace

@@ -203,7 +203,7 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
     if (state_.locked) return FailedPrecondition("the study database is locked");
     const study::Form* f = study_->FindForm(form);
     const study::ItemGroup* g = nullptr;
-    if (study_->FindVisit(visit) == nullptr) return NotFound("unknown visit " + visit);
+    TC_RETURN_IF_ERROR(study_->FindVisitInstance(visit).status());
     if (f == nullptr || f->FindItem(item, &g) == nullptr) return NotFound("unknown item " + form + "." + item);
     std::string group = OptionalText(cmd, "group");
     int row = 0;
@@ -376,9 +376,8 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
     TC_ASSIGN_OR_RETURN(std::string visit, RequiredText(cmd, "visit"));
     TC_ASSIGN_OR_RETURN(std::string form, RequiredText(cmd, "form"));
     TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
-    if (study_->FindVisit(visit) == nullptr || study_->FindForm(form) == nullptr) {
-      return NotFound("unknown visit or form " + visit + "/" + form);
-    }
+    TC_RETURN_IF_ERROR(study_->FindVisitInstance(visit).status());
+    if (study_->FindForm(form) == nullptr) return NotFound("unknown form " + form);
     bool current = false;
     if (auto v = s->visits.find(visit); v != s->visits.end()) {
       if (auto f = v->second.forms.find(form); f != v->second.forms.end()) {
@@ -411,7 +410,7 @@ Result<Outcome> Capture::Impl::SignCommand(const Value& cmd, const Actor& actor)
   if (!form.empty() && visit.empty()) return InvalidArgument("signing a form needs its \"visit\"");
   TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
   TC_RETURN_IF_ERROR(CheckWritable(*s, "", ""));
-  if (!visit.empty() && study_->FindVisit(visit) == nullptr) return NotFound("unknown visit " + visit);
+  if (!visit.empty()) TC_RETURN_IF_ERROR(study_->FindVisitInstance(visit).status());
   if (!form.empty() && study_->FindForm(form) == nullptr) return NotFound("unknown form " + form);
   std::string hash = ContentHash(*s, visit, form);
   int n = s->signatures.empty() ? 1 : s->signatures.rbegin()->first + 1;
@@ -437,7 +436,7 @@ Result<Outcome> Capture::Impl::VisitMissed(const Value& cmd, const Actor& actor)
   TC_ASSIGN_OR_RETURN(std::string reason, RequiredText(cmd, "reason"));
   TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
   TC_RETURN_IF_ERROR(CheckWritable(*s, "", ""));
-  if (study_->FindVisit(visit) == nullptr) return NotFound("unknown visit " + visit);
+  TC_RETURN_IF_ERROR(study_->FindVisitInstance(visit).status());
   if (auto v = s->visits.find(visit); v != s->visits.end()) {
     for (const auto& [fid, f] : v->second.forms) {
       if (f.touched) return FailedPrecondition("visit " + visit + " has data on " + fid + "; it cannot be missed");

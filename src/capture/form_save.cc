@@ -280,8 +280,8 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
   TC_ASSIGN_OR_RETURN(std::string form_id, RequiredText(cmd, "form"));
   std::string reason = OptionalText(cmd, "reason");
   TC_ASSIGN_OR_RETURN(SubjectState * current, FindSubject(subject_id));
-  const study::Visit* visit = study_->FindVisit(visit_id);
-  if (visit == nullptr) return NotFound("unknown visit " + visit_id);
+  TC_ASSIGN_OR_RETURN(study::Study::VisitInstance instance, study_->FindVisitInstance(visit_id));
+  const study::Visit* visit = instance.visit;
   const study::Form* form = study_->FindForm(form_id);
   if (form == nullptr) return NotFound("unknown form " + form_id);
   if (std::find(visit->forms.begin(), visit->forms.end(), form_id) == visit->forms.end()) {

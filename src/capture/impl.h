@@ -42,6 +42,10 @@ class Binder {
 
 std::vector<std::string> SplitKey(const std::string& key);
 
+// The subject's visit instances ("WEEK2", "PHONE#3") in schedule order:
+// the study's visit order, then occurrence.
+std::vector<std::string> VisitInstancesInOrder(const study::Study& study, const SubjectState& subject);
+
 // A problem a check found on a form instance.
 struct Failure {
   std::string check;  // check id, or "ITEM.range"

@@ -408,6 +408,9 @@ struct Builder {
         visit.repeat_every = r.Int(v["repeat"], "every", "repeat").value_or(0);
         visit.repeat_until = r.Int(v["repeat"], "until", "repeat").value_or(0);
         if (visit.repeat_every <= 0) r.Error(v["repeat"], "repeat of visit " + visit.id + " needs 'every' days above 0");
+        if (!visit.day || visit.repeat_until < *visit.day) {
+          r.Error(v["repeat"], "repeat of visit " + visit.id + " needs a planned 'day' and 'until' on or after it");
+        }
       }
       if (visit.unscheduled && visit.day) r.Error(v["day"], "unscheduled visit " + visit.id + " cannot have a planned day");
       if (!visit.unscheduled && !visit.day) r.Error(v, "visit " + visit.id + " needs a planned 'day' or 'unscheduled: true'");

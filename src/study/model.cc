@@ -57,6 +57,43 @@ const Form* Study::FindForm(std::string_view form_id) const { return FindById(fo
 const Visit* Study::FindVisit(std::string_view visit_id) const { return FindById(visits, visit_id); }
 const CodeList* Study::FindCodeList(std::string_view list_id) const { return FindById(codelists, list_id); }
 
+std::vector<int> PlannedDays(const Visit& visit) {
+  std::vector<int> days;
+  if (!visit.day) return days;
+  days.push_back(*visit.day);
+  if (visit.repeat_every > 0) {
+    for (int d = *visit.day + visit.repeat_every; d <= visit.repeat_until; d += visit.repeat_every) days.push_back(d);
+  }
+  return days;
+}
+
+std::string VisitInstanceId(const Visit& visit, int occurrence) {
+  return occurrence <= 1 ? visit.id : visit.id + "#" + std::to_string(occurrence);
+}
+
+Result<Study::VisitInstance> Study::FindVisitInstance(std::string_view instance_id) const {
+  size_t hash = instance_id.find('#');
+  std::string_view base = instance_id.substr(0, hash);
+  const Visit* v = FindVisit(base);
+  if (v == nullptr) return NotFound("unknown visit " + std::string(base));
+  if (hash == std::string_view::npos) return VisitInstance{v, 1};
+  std::string_view number = instance_id.substr(hash + 1);
+  int n = 0;
+  for (char c : number) {
+    if (c < '0' || c > '9' || n > 100000) return InvalidArgument("visit \"" + std::string(instance_id) + "\": the occurrence after '#' must be a number");
+    n = n * 10 + (c - '0');
+  }
+  if (number.empty() || n < 1) return InvalidArgument("visit \"" + std::string(instance_id) + "\": occurrences count from 1");
+  if (!v->unscheduled && v->repeat_every == 0 && n > 1) {
+    return InvalidArgument("visit " + v->id + " happens once; only repeating and unscheduled visits have occurrences");
+  }
+  if (v->repeat_every > 0 && n > static_cast<int>(PlannedDays(*v).size())) {
+    return InvalidArgument("visit " + v->id + " is planned " + std::to_string(PlannedDays(*v).size()) +
+                           " times; there is no occurrence " + std::to_string(n));
+  }
+  return VisitInstance{v, n};
+}
+
 namespace {
 
 class StudyResolver : public rules::Resolver {

@@ -152,7 +152,22 @@ struct Study {
   const Form* FindForm(std::string_view id) const;
   const Visit* FindVisit(std::string_view id) const;
   const CodeList* FindCodeList(std::string_view id) const;
+
+  // A visit as it happens to a subject: "WEEK2", or "PHONE#3" for the third
+  // occurrence of a repeating or unscheduled visit. NotFound/InvalidArgument
+  // say what is wrong with the id.
+  struct VisitInstance {
+    const Visit* visit = nullptr;
+    int occurrence = 1;
+  };
+  Result<VisitInstance> FindVisitInstance(std::string_view id) const;
 };
+
+// Planned days of a visit's occurrences: one for a scheduled visit, every
+// `repeat_every` days up to `repeat_until` for a repeating one, none for an
+// unscheduled one.
+std::vector<int> PlannedDays(const Visit& visit);
+std::string VisitInstanceId(const Visit& visit, int occurrence);
 
 struct StudyError {
   std::string file;
