@@ -18,13 +18,7 @@ const std::string kBin = TRIALCORE_BIN;
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = (fs::path(testing::TempDir()) / ("cli_" + std::string(
-                                                        ::testing::UnitTest::GetInstance()->current_test_info()->name())))
-               .string();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = testing_util::FreshTestDir("cli_"); }
 
   CommandResult Run(const std::string& args) { return RunCommand(dir_, kBin + " " + args); }
 

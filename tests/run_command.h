@@ -2,6 +2,7 @@
 // that exercise the trialcore binary as a user would.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -23,6 +24,16 @@ inline std::string Slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// An empty directory for the running test, under the test temp dir.
+inline std::string FreshTestDir(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  std::string dir =
+      (fs::path(testing::TempDir()) / (prefix + ::testing::UnitTest::GetInstance()->current_test_info()->name())).string();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
 }
 
 // cwd: directory to run in. The command line is passed to /bin/sh.

@@ -19,13 +19,7 @@ const std::string kDemo = kSource + "/studies/cdiscpilot01.yaml";
 
 class StudyCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = (fs::path(testing::TempDir()) /
-            ("study_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())))
-               .string();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = testing_util::FreshTestDir("study_cli_"); }
   CommandResult Run(const std::string& args) { return RunCommand(dir_, kBin + " " + args); }
   void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ + "/" + name) << text; }
   std::string dir_;

@@ -6,6 +6,7 @@
 
 #include "capture/capture.h"
 #include "core/test_env.h"
+#include "core/xml_text.h"
 #include "store/sqlite/sqlite_event_store.h"
 
 namespace trialcore::capture {
@@ -443,20 +444,6 @@ class Runner {
   std::string subject_, site_ = "701";
   std::string last_error_;
 };
-
-std::string XmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 

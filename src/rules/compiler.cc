@@ -303,6 +303,27 @@ class Compiler {
     return Typed{Type::kBool};
   }
 
+  // "slot OP x" as one instruction, when the left operand is a single load
+  // and the right one a single instruction of kind `right_kind`.
+  bool FuseCompare(Op right_kind, Op fused_op, Cmp cmp, size_t left, size_t right) {
+    std::vector<Instr>& code = *out_;
+    if (right - left != 1 || code.size() - right != 1 || code[left].op != Op::kLoad || code[right].op != right_kind) {
+      return false;
+    }
+    Instr fused;
+    fused.op = fused_op;
+    fused.cmp = cmp;
+    fused.index = code[left].index;
+    if (right_kind == Op::kPushNumber) {
+      fused.number = code[right].number;
+    } else {
+      fused.integer = code[right].index;  // the second slot, or the text's index
+    }
+    code.resize(left);
+    code.push_back(fused);
+    return true;
+  }
+
   // A single instruction that only puts an item or a constant on the stack.
   static bool IsSimple(const Instr& i) {
     return i.op == Op::kLoad || i.op == Op::kPushNumber || i.op == Op::kPushInteger || i.op == Op::kPushText;
@@ -414,49 +435,18 @@ class Compiler {
     }
     TC_RETURN_IF_ERROR(CheckCode(a, *n.args[1]));
     TC_RETURN_IF_ERROR(CheckCode(b, *n.args[0]));
-    Instr i;
-    i.cmp = cmp;
+    // The commonest shapes, an item against a constant, an item or a code,
+    // become one instruction each.
+    bool fused = false;
     if (a.type == Type::kNumber) {
-      i.op = Op::kCompareNumber;
-      size_t k = out_->size();
-      // Fuse "slot OP constant", the shape of most range checks.
-      if (k >= 2 && (*out_)[k - 2].op == Op::kLoad && (*out_)[k - 1].op == Op::kLoad) {
-        Instr fused;
-        fused.op = Op::kCompareSlotSlot;
-        fused.cmp = cmp;
-        fused.index = (*out_)[k - 2].index;
-        fused.integer = (*out_)[k - 1].index;
-        out_->resize(k - 2);
-        out_->push_back(fused);
-        return Typed{Type::kBool};
-      }
-      if (k >= 2 && (*out_)[k - 2].op == Op::kLoad && (*out_)[k - 1].op == Op::kPushNumber) {
-        Instr fused;
-        fused.op = Op::kCompareSlotNumber;
-        fused.cmp = cmp;
-        fused.index = (*out_)[k - 2].index;
-        fused.number = (*out_)[k - 1].number;
-        out_->resize(k - 2);
-        out_->push_back(fused);
-        return Typed{Type::kBool};
-      }
+      fused = FuseCompare(Op::kLoad, Op::kCompareSlotSlot, cmp, left, right) ||
+              FuseCompare(Op::kPushNumber, Op::kCompareSlotNumber, cmp, left, right);
     } else if (a.type == Type::kText) {
-      i.op = Op::kCompareText;
-      size_t k = out_->size();
-      if (k >= 2 && (*out_)[k - 2].op == Op::kLoad && (*out_)[k - 1].op == Op::kPushText) {
-        Instr fused;
-        fused.op = Op::kCompareSlotText;
-        fused.cmp = cmp;
-        fused.index = (*out_)[k - 2].index;
-        fused.integer = (*out_)[k - 1].index;
-        out_->resize(k - 2);
-        out_->push_back(fused);
-        return Typed{Type::kBool};
-      }
-    } else {
-      i.op = Op::kCompareInteger;
+      fused = FuseCompare(Op::kPushText, Op::kCompareSlotText, cmp, left, right);
     }
-    EmitBinary(i.op, cmp, left, right);
+    if (fused) return Typed{Type::kBool};
+    Op op = a.type == Type::kNumber ? Op::kCompareNumber : a.type == Type::kText ? Op::kCompareText : Op::kCompareInteger;
+    EmitBinary(op, cmp, left, right);
     return Typed{Type::kBool};
   }
 

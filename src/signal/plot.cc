@@ -4,22 +4,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/xml_text.h"
+
 namespace trialcore::signal {
 namespace {
-
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string Fmt(const char* format, double a, double b = 0, double c = 0) {
   char buf[160];
@@ -89,7 +77,7 @@ std::string PlotEb05AgainstN(const SignalResult& r, size_t labels) {
            Fmt("y2=\"%.1f\" stroke=\"#999\" stroke-width=\"0.6\"/>\n", ly - 4);
     std::string label = row.product + " / " + row.event;
     if (label.size() > 42) label = label.substr(0, 41) + "…";
-    svg += Fmt("<text x=\"%.1f\" y=\"%.1f\">", lx, ly) + Escape(label) + Fmt(" (%.2f)</text>\n", row.eb.eb05);
+    svg += Fmt("<text x=\"%.1f\" y=\"%.1f\">", lx, ly) + XmlEscape(label) + Fmt(" (%.2f)</text>\n", row.eb.eb05);
   }
   svg += "</svg>\n";
   return svg;
