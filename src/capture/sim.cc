@@ -22,7 +22,9 @@ class Simulator {
  public:
   Simulator(Capture& c, const SimOptions& o) : c_(c), o_(o), rng_(o.seed) {
     today_ = c.NowMicros() / kMicrosPerDay;
-    start_ = o.start_day != 0 ? o.start_day : today_ - 300;
+    // By default the last subject screens today: the study has run as long
+    // as its enrolment takes (at least 300 days, so early subjects are done).
+    start_ = o.start_day != 0 ? o.start_day : today_ - std::max<int64_t>(300, int64_t{o.subjects} * o.enrol_every_days);
   }
 
   Result<SimReport> Run(const std::function<void(int, int)>& progress) {
