@@ -389,15 +389,15 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
   // Derivations and visibility on this form, then on the forms that read it.
   std::vector<std::string> auto_reasons;
   DeriveAndHide(next, visit_id, *form, now, &auto_reasons);
-  // A value entered in this command for an item that its condition hides is refused, not cleared.
-  for (const study::ItemGroup& g : form->groups) {
-    for (const study::Item& item : g.items) {
-      if (!item.visible_expr || g.repeating) continue;
-      const ItemState* st = fs.Find(item.id);
-      if (entered.contains("/0/" + item.id) && st != nullptr && st->value.is_null() &&
-          cmd.Find("items") != nullptr && cmd.Find("items")->Find(item.id) != nullptr &&
-          !cmd.Find("items")->Find(item.id)->is_null()) {
-        return FailedPrecondition(item.id + " is not asked because " + item.visible_if + " is false");
+  // A value typed in this command for an item its condition hides is
+  // refused; one stored earlier is cleared (above), with the reason recorded.
+  if (const Value* items = cmd.Find("items")) {
+    for (const auto& [id, input] : items->as_object()) {
+      const study::Item* item = form->FindItem(id);
+      const ItemState* st = fs.Find(id);
+      bool typed = !input.is_null() && !(input.is_string() && input.as_string().empty());
+      if (typed && item->visible_expr && st != nullptr && st->value.is_null()) {
+        return FailedPrecondition(id + " is not asked because " + item->visible_if + " is false");
       }
     }
   }

@@ -187,7 +187,6 @@ class Simulator {
 
     auto study = c_.study();
     bool withdraws = Chance(0.08);
-    int ae_rows = 0;
     for (const study::Visit& v : study->visits) {
       if (!v.day || *v.day <= 1) continue;
       int64_t planned = rand_day + *v.day - 1;
@@ -211,7 +210,6 @@ class Simulator {
       if (Chance(0.12)) {
         static const std::vector<std::string> kAes = {"APPLICATION SITE PRURITUS", "APPLICATION SITE ERYTHEMA",
                                                       "DIZZINESS", "HEADACHE", "NAUSEA", "DIARRHOEA", "FATIGUE"};
-        ++ae_rows;
         bool ongoing = Chance(0.3);
         Value::Object ae{{"AETERM", Pick(kAes)}, {"AESTDTC", Date(date - Int(1, 5))}, {"AEONGO", ongoing},
                          {"AESEV", Chance(0.7) ? "MILD" : "MODERATE"}, {"AESER", "N"},
@@ -228,7 +226,6 @@ class Simulator {
         TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "subject.complete"}, {"subject", subject_}}, coord));
       }
     }
-    (void)ae_rows;
     return Status::Ok();
   }
 

@@ -143,8 +143,7 @@ class Compiler {
         if (n.op == "+" || n.op == "-" || n.op == "*" || n.op == "/") return EmitArithmetic(n);
         return EmitComparison(n);
       case NodeKind::kMissing: {
-        TC_ASSIGN_OR_RETURN(Typed operand, Emit(*n.args[0]));
-        (void)operand;
+        TC_RETURN_IF_ERROR(Emit(*n.args[0]).status());  // any type may be missing
         if (!out_->empty() && out_->back().op == Op::kLoad) {
           out_->back().op = n.negated ? Op::kIsNotMissingSlot : Op::kIsMissingSlot;
         } else {

@@ -183,7 +183,7 @@ RValue CallFunction(const Instr& in, RValue* args, const Bindings& b) {
 
 RValue Program::Run(const Bindings& b) const {
   TC_RULES_STACK(stack);
-  const RValue* top = Execute(0, main_end, b, nullptr, stack);
+  const RValue* top = Execute(0, b, nullptr, stack);
   return top != nullptr ? *top : RValue::Null();
 }
 
@@ -191,7 +191,7 @@ Truth Program::Test(const Bindings& b) const {
   TC_RULES_STACK(stack);
   // Only the two fields are read: copying the whole value right after its
   // parts were written stalls on store forwarding.
-  const RValue* top = Execute(0, main_end, b, nullptr, stack);
+  const RValue* top = Execute(0, b, nullptr, stack);
   if (top == nullptr || top->null) return Truth::kUnknown;
   return top->integer != 0 ? Truth::kTrue : Truth::kFalse;
 }
@@ -199,7 +199,7 @@ Truth Program::Test(const Bindings& b) const {
 // Labels as values (a GNU extension GCC and Clang share) for direct threading.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
-const RValue* Program::Execute(uint32_t begin, uint32_t end, const Bindings& b, const RValue* row,
+const RValue* Program::Execute(uint32_t begin, const Bindings& b, const RValue* row,
                                RValue* stack) const {
   int sp = 0;  // next free slot
   RValue constant;  // a binary instruction's operand read in place
@@ -253,7 +253,6 @@ const RValue* Program::Execute(uint32_t begin, uint32_t end, const Bindings& b, 
       &&L_kEndOfOps,
   };
   static_assert(std::size(kHandlers) == static_cast<size_t>(Op::kEndOfOps) + 1, "one handler per Op, in order");
-  (void)end;  // every range ends with kEndOfOps
   const Instr* ip = &code[begin];
 #define TC_NEXT()                              \
   do {                                         \
@@ -412,7 +411,7 @@ const RValue* Program::Execute(uint32_t begin, uint32_t end, const Bindings& b, 
         bool any_true = false, any_false = false;
         for (size_t r = 0; r < t.rows; ++r) {
           TC_RULES_STACK(inner);
-          const RValue* top = Execute(agg.begin, agg.end, b, t.cells.data() + r * t.columns, inner);
+          const RValue* top = Execute(agg.begin, b, t.cells.data() + r * t.columns, inner);
           RValue v = top != nullptr ? *top : RValue::Null();
           if (v.null) continue;
           switch (agg.kind) {

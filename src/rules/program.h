@@ -119,8 +119,8 @@ class Program {
   Truth Test(const Bindings& b) const;
 
  private:
-  // Runs code[begin, end) on the given stack and returns its top.
-  const RValue* Execute(uint32_t begin, uint32_t end, const Bindings& b, const RValue* row, RValue* stack) const;
+  // Runs code from begin to its kEndOfOps on the given stack and returns its top.
+  const RValue* Execute(uint32_t begin, const Bindings& b, const RValue* row, RValue* stack) const;
 };
 
 inline constexpr int kMaxStack = 64;

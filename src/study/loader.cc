@@ -320,7 +320,7 @@ struct Builder {
     return it;
   }
 
-  Check ReadCheck(const YAML::Node& n, const std::string& form) {
+  Check ReadCheck(const YAML::Node& n) {
     Check c;
     if (!r.ExpectMap(n, "check", {"id", "condition", "severity", "message", "item"})) return c;
     c.loc = LocOf(n);
@@ -335,7 +335,6 @@ struct Builder {
     }
     c.message = r.Text(n, "message", "check " + c.id, true);
     c.item = r.Text(n, "item", "check " + c.id, true);
-    (void)form;
     return c;
   }
 
@@ -377,7 +376,7 @@ struct Builder {
         }
       }
       if (f["checks"]) {
-        for (const auto& c : f["checks"]) form.checks.push_back(ReadCheck(c, form.id));
+        for (const auto& c : f["checks"]) form.checks.push_back(ReadCheck(c));
       }
       s.forms.push_back(std::move(form));
     }
