@@ -5,6 +5,8 @@
 // queries it opened and closed and the signatures it broke.
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <optional>
 #include <set>
 
 #include "capture/impl.h"
@@ -170,6 +172,153 @@ Value DerivedValue(const study::Item& item, rules::Type type, const rules::RValu
 std::string Where(const std::string& visit, const std::string& form, const std::string& group, int row,
                   const std::string& item) {
   return visit + "/" + form + "/" + (group.empty() ? "" : group + "[" + std::to_string(row) + "]/") + item;
+}
+
+// The form.saved event of one form instance: every item whose value or
+// "not done" changed from before to after, or nothing when none did.
+std::optional<EventDraft> FormSavedEvent(const SubjectState& before_subject, const SubjectState& after_subject,
+                                         const std::string& vid, const std::string& fid, const Actor& actor,
+                                         const std::string& reason, std::vector<std::string>* messages) {
+  const std::string& subject = after_subject.id;
+  Value::Array changes;
+  Value::Object set;
+  const FormState* before = nullptr;
+  if (auto v = before_subject.visits.find(vid); v != before_subject.visits.end()) {
+    if (auto f = v->second.forms.find(fid); f != v->second.forms.end()) before = &f->second;
+  }
+  const FormState& after = after_subject.visits.at(vid).forms.at(fid);
+  auto one = [&](const std::string& group, int row, const std::string& item, const ItemState& a, const ItemState* b) {
+    Value old = b ? b->value : Value();
+    std::string old_nd = b ? b->not_done : "";
+    if (a.value == old && a.not_done == old_nd) return;
+    Value::Object c{{"item", item}, {"value", a.value}};
+    if (!group.empty()) {
+      c["group"] = group;
+      c["row"] = static_cast<int64_t>(row);
+    }
+    if (!a.not_done.empty()) c["not_done"] = a.not_done;
+    std::string path = ItemPath(subject, vid, fid, group, row, item);
+    set[path] = a.value;
+    if (a.not_done != old_nd) set[path + "/not_done"] = a.not_done.empty() ? Value() : Value(a.not_done);
+    if (b != nullptr && b->verified) {
+      c["verification_reset"] = true;
+      set[path + "/verified"] = false;
+      messages->push_back("verification of " + Where(vid, fid, group, row, item) + " is reset");
+    }
+    changes.push_back(c);
+  };
+  for (const auto& [iid, st] : after.items) one("", 0, iid, st, before ? before->Find(iid) : nullptr);
+  for (const auto& [gid, rows] : after.rows) {
+    for (const auto& [n, row] : rows) {
+      for (const auto& [iid, st] : row.items) {
+        const ItemState* b = nullptr;
+        if (before) {
+          if (auto g = before->rows.find(gid); g != before->rows.end()) {
+            if (auto r = g->second.find(n); r != g->second.end()) {
+              if (auto it = r->second.items.find(iid); it != r->second.items.end()) b = &it->second;
+            }
+          }
+        }
+        one(gid, n, iid, st, b);
+      }
+    }
+  }
+  if (changes.empty()) return std::nullopt;
+  EventDraft d;
+  d.stream = SubjectStream(subject);
+  d.type = "form.saved";
+  d.actor = actor;
+  d.reason = reason;
+  d.payload = Value::Object{{"visit", vid}, {"form", fid}, {"changes", changes}, {"set", set}};
+  return d;
+}
+
+// Queries of checks that now pass close themselves; checks that newly fail
+// open one. A query a monitor closed stays closed until its item changes
+// again (changed_now).
+void ReconcileQueries(
+    const SubjectState& subject, const std::map<std::pair<std::string, std::string>, std::vector<Failure>>& failures,
+    const Actor& actor,
+    const std::function<bool(const std::string&, const std::string&, const Failure&)>& changed_now,
+    std::vector<EventDraft>* drafts, std::vector<std::string>* messages) {
+  std::string stream = SubjectStream(subject.id);
+  auto state_path = [&](int n) { return stream + "/queries/" + std::to_string(n) + "/state"; };
+  int next_query = subject.queries.empty() ? 1 : subject.queries.rbegin()->first + 1;
+  for (const auto& [key, list] : failures) {
+    const auto& [vid, fid] = key;
+    std::set<std::string> failing;
+    for (const Failure& x : list) failing.insert(x.Key());
+    for (const auto& [n, q] : subject.queries) {
+      if (q.visit != vid || q.form != fid || q.check.empty()) continue;
+      if (q.state != QueryState::kOpen && q.state != QueryState::kAnswered) continue;
+      if (failing.contains(Failure{q.check, q.item, q.group, q.row, "", false}.Key())) continue;
+      EventDraft d;
+      d.stream = stream;
+      d.type = "query.closed";
+      d.actor = actor;
+      d.reason = "data corrected";
+      d.payload = Value::Object{{"query", static_cast<int64_t>(n)},
+                                {"message", "closed automatically: the data now pass " + q.check},
+                                {"set", Value::Object{{state_path(n), "closed"}}}};
+      drafts->push_back(std::move(d));
+      messages->push_back("query " + std::to_string(n) + " closed: " + q.check + " now passes");
+    }
+    for (const Failure& x : list) {
+      bool active = false, ever = false;
+      for (const auto& [n, q] : subject.queries) {
+        if (q.visit != vid || q.form != fid || Failure{q.check, q.item, q.group, q.row, "", false}.Key() != x.Key()) {
+          continue;
+        }
+        ever = true;
+        active = active || q.state == QueryState::kOpen || q.state == QueryState::kAnswered;
+      }
+      if (active || (ever && !changed_now(vid, fid, x))) continue;
+      int n = next_query++;
+      Value::Object p{{"query", static_cast<int64_t>(n)}, {"visit", vid}, {"form", fid}, {"item", x.item},
+                      {"check", x.check}, {"message", x.message}, {"set", Value::Object{{state_path(n), "open"}}}};
+      if (!x.group.empty()) {
+        p["group"] = x.group;
+        p["row"] = static_cast<int64_t>(x.row);
+      }
+      EventDraft d;
+      d.stream = stream;
+      d.type = "query.opened";
+      d.actor = actor;
+      d.payload = p;
+      drafts->push_back(std::move(d));
+      messages->push_back("query " + std::to_string(n) + " opened on " + Where(vid, fid, x.group, x.row, x.item) +
+                          " (" + x.check + "): " + x.message);
+    }
+  }
+}
+
+// Every valid signature whose scope holds a changed form breaks.
+void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::vector<EventDraft>* drafts,
+                          std::vector<std::string>* messages) {
+  std::string stream = SubjectStream(subject.id);
+  std::vector<EventDraft> broken;
+  for (const auto& [n, sig] : subject.signatures) {
+    if (sig.broken) continue;
+    bool covered = false;
+    for (const auto& d : *drafts) {
+      if (d.type != "form.saved") continue;
+      const std::string& vid = d.payload.Find("visit")->as_string();
+      const std::string& fid = d.payload.Find("form")->as_string();
+      covered = covered || ((sig.visit.empty() || sig.visit == vid) && (sig.form.empty() || sig.form == fid));
+    }
+    if (!covered) continue;
+    EventDraft d;
+    d.stream = stream;
+    d.type = "signature.invalidated";
+    d.actor = actor;
+    d.reason = "signed data changed";
+    d.payload = Value::Object{{"signature", static_cast<int64_t>(n)},
+                              {"set", Value::Object{{stream + "/signatures/" + std::to_string(n) + "/state", "broken"}}}};
+    broken.push_back(std::move(d));
+    messages->push_back("signature " + std::to_string(n) + " (" + sig.meaning + " by " + sig.signer_name +
+                        ") is broken by this change; it must be signed again");
+  }
+  drafts->insert(drafts->end(), broken.begin(), broken.end());
 }
 
 }  // namespace
@@ -440,139 +589,22 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
   if (event_reason.empty() && !auto_reasons.empty()) {
     for (const auto& r : auto_reasons) event_reason += (event_reason.empty() ? "" : "; ") + r;
   }
-  auto diff_form = [&](const std::string& vid, const std::string& fid) {
-    Value::Array changes;
-    Value::Object set;
-    const FormState* before = nullptr;
-    if (auto v = current->visits.find(vid); v != current->visits.end()) {
-      if (auto f = v->second.forms.find(fid); f != v->second.forms.end()) before = &f->second;
-    }
-    const FormState& after = next.visits[vid].forms[fid];
-    auto one = [&](const std::string& group, int row, const std::string& item, const ItemState& a,
-                   const ItemState* b) {
-      Value old = b ? b->value : Value();
-      std::string old_nd = b ? b->not_done : "";
-      if (a.value == old && a.not_done == old_nd) return;
-      Value::Object c{{"item", item}, {"value", a.value}};
-      if (!group.empty()) {
-        c["group"] = group;
-        c["row"] = static_cast<int64_t>(row);
-      }
-      if (!a.not_done.empty()) c["not_done"] = a.not_done;
-      if (b != nullptr && b->verified) {
-        c["verification_reset"] = true;
-        out.messages.push_back("verification of " + Where(vid, fid, group, row, item) + " is reset");
-      }
-      changes.push_back(c);
-      std::string path = ItemPath(subject_id, vid, fid, group, row, item);
-      set[path] = a.value;
-      if (a.not_done != old_nd) set[path + "/not_done"] = a.not_done.empty() ? Value() : Value(a.not_done);
-      if (b != nullptr && b->verified) set[path + "/verified"] = false;
-    };
-    for (const auto& [iid, st] : after.items) one("", 0, iid, st, before ? before->Find(iid) : nullptr);
-    for (const auto& [gid, rows] : after.rows) {
-      for (const auto& [n, row] : rows) {
-        for (const auto& [iid, st] : row.items) {
-          const ItemState* b = nullptr;
-          if (before) {
-            if (auto g = before->rows.find(gid); g != before->rows.end()) {
-              if (auto r = g->second.find(n); r != g->second.end()) {
-                if (auto it = r->second.items.find(iid); it != r->second.items.end()) b = &it->second;
-              }
-            }
-          }
-          one(gid, n, iid, st, b);
-        }
-      }
-    }
-    if (changes.empty()) return;
-    EventDraft d;
-    d.stream = stream;
-    d.type = "form.saved";
-    d.actor = actor;
-    d.reason = vid == visit_id && fid == form_id ? event_reason : "recomputed after " + visit_id + "/" + form_id + " changed";
-    d.payload = Value::Object{{"visit", vid}, {"form", fid}, {"changes", changes}, {"set", set}};
-    drafts.push_back(std::move(d));
-  };
-  for (const auto& [vid, f] : instances) diff_form(vid, f->id);
+  for (const auto& [vid, f] : instances) {
+    std::string why = vid == visit_id && f == form ? event_reason
+                                                   : "recomputed after " + visit_id + "/" + form_id + " changed";
+    if (auto d = FormSavedEvent(*current, next, vid, f->id, actor, why, &out.messages)) drafts.push_back(std::move(*d));
+  }
   if (drafts.empty()) {
     out.messages.push_back("nothing changed");
     return out;
   }
-
-  int next_query = current->queries.empty() ? 1 : current->queries.rbegin()->first + 1;
-  for (const auto& [key, list] : failures) {
-    const auto& [vid, fid] = key;
-    std::set<std::string> failing;
-    for (const Failure& x : list) failing.insert(x.Key());
-    // Queries raised by checks close themselves when the data are corrected.
-    for (const auto& [n, q] : current->queries) {
-      if (q.visit != vid || q.form != fid || q.check.empty()) continue;
-      if (q.state != QueryState::kOpen && q.state != QueryState::kAnswered) continue;
-      Failure probe{q.check, q.item, q.group, q.row, "", false};
-      if (failing.contains(probe.Key())) continue;
-      EventDraft d;
-      d.stream = stream;
-      d.type = "query.closed";
-      d.actor = actor;
-      d.reason = "data corrected";
-      d.payload = Value::Object{{"query", static_cast<int64_t>(n)}, {"message", "closed automatically: the data now pass " + q.check},
-                                {"set", Value::Object{{stream + "/queries/" + std::to_string(n) + "/state", "closed"}}}};
-      drafts.push_back(std::move(d));
-      out.messages.push_back("query " + std::to_string(n) + " closed: " + q.check + " now passes");
-    }
-    for (const Failure& x : list) {
-      bool active = false, ever = false;
-      for (const auto& [n, q] : current->queries) {
-        if (q.visit != vid || q.form != fid) continue;
-        Failure probe{q.check, q.item, q.group, q.row, "", false};
-        if (probe.Key() != x.Key()) continue;
-        ever = true;
-        if (q.state == QueryState::kOpen || q.state == QueryState::kAnswered) active = true;
-      }
-      // A query a monitor closed stays closed until its item changes again.
-      bool item_changed_now = vid == visit_id && fid == form_id &&
-                              entered.contains(x.group + "/" + std::to_string(x.row) + "/" + x.item);
-      if (active || (ever && !item_changed_now)) continue;
-      int n = next_query++;
-      EventDraft d;
-      d.stream = stream;
-      d.type = "query.opened";
-      d.actor = actor;
-      Value::Object p{{"query", static_cast<int64_t>(n)}, {"visit", vid}, {"form", fid}, {"item", x.item},
-                      {"check", x.check}, {"message", x.message},
-                      {"set", Value::Object{{stream + "/queries/" + std::to_string(n) + "/state", "open"}}}};
-      if (!x.group.empty()) {
-        p["group"] = x.group;
-        p["row"] = static_cast<int64_t>(x.row);
-      }
-      d.payload = p;
-      drafts.push_back(std::move(d));
-      out.messages.push_back("query " + std::to_string(n) + " opened on " + Where(vid, fid, x.group, x.row, x.item) +
-                             " (" + x.check + "): " + x.message);
-    }
-  }
-  for (const auto& [n, sig] : current->signatures) {
-    if (sig.broken) continue;
-    bool covered = false;
-    for (const auto& d : drafts) {
-      if (d.type != "form.saved") continue;
-      const std::string& vid = d.payload.Find("visit")->as_string();
-      const std::string& fid = d.payload.Find("form")->as_string();
-      if ((sig.visit.empty() || sig.visit == vid) && (sig.form.empty() || sig.form == fid)) covered = true;
-    }
-    if (!covered) continue;
-    EventDraft d;
-    d.stream = stream;
-    d.type = "signature.invalidated";
-    d.actor = actor;
-    d.reason = "signed data changed";
-    d.payload = Value::Object{{"signature", static_cast<int64_t>(n)},
-                              {"set", Value::Object{{stream + "/signatures/" + std::to_string(n) + "/state", "broken"}}}};
-    drafts.push_back(std::move(d));
-    out.messages.push_back("signature " + std::to_string(n) + " (" + sig.meaning + " by " + sig.signer_name +
-                           ") is broken by this change; it must be signed again");
-  }
+  ReconcileQueries(*current, failures, actor,
+                   [&](const std::string& vid, const std::string& fid, const Failure& x) {
+                     return vid == visit_id && fid == form_id &&
+                            entered.contains(x.group + "/" + std::to_string(x.row) + "/" + x.item);
+                   },
+                   &drafts, &out.messages);
+  InvalidateSignatures(*current, actor, &drafts, &out.messages);
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, current->version, std::move(drafts)));
   out.messages.insert(out.messages.begin(), "saved " + visit_id + "/" + form_id + " for " + subject_id);
   return out;
