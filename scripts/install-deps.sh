@@ -13,6 +13,7 @@ PACKAGES=(
   libboost-math-dev                     # gamma functions for signal detection (EBGM)
   libzip-dev                            # FAERS quarterly zip files
   libyaml-cpp-dev                       # study definitions, rule test cases
+  libcpp-httplib-dev libsodium-dev      # the HTTP API; argon2id password hashes
   libgtest-dev libgmock-dev             # tests
   libbenchmark-dev                      # benchmarks
   coreutils                             # sha256sum, the peer of the verify benchmark

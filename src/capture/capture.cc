@@ -482,8 +482,21 @@ Result<Outcome> Capture::Migrate(std::shared_ptr<const study::Study> to, const A
 
 // ---- Reads ----
 
-Result<Outcome> Capture::Execute(const Value& command, const Actor& actor) {
+Result<Outcome> Capture::Execute(const Value& command, const Actor& actor, std::optional<uint64_t> expected_version) {
   std::lock_guard lock(impl_->mu_);
+  if (expected_version) {
+    TC_RETURN_IF_ERROR(impl_->CatchUp());
+    const Value* subject = command.Find("subject");
+    if (subject != nullptr && subject->is_string()) {
+      auto it = impl_->state_.subjects.find(subject->as_string());
+      uint64_t now = it == impl_->state_.subjects.end() ? 0 : it->second.version;
+      if (now != *expected_version) {
+        return Aborted("subject " + subject->as_string() + " changed since you read it (version " +
+                       std::to_string(*expected_version) + ", now " + std::to_string(now) +
+                       "); reload and enter your change again");
+      }
+    }
+  }
   auto r = impl_->Execute(command, actor);
   // Lost a race with another process: its events are in now; decide again, once.
   if (!r.ok() && r.status().code() == StatusCode::kAborted) r = impl_->Execute(command, actor);

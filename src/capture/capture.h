@@ -83,7 +83,10 @@ class Capture {
   // NotFound (unknown subject, visit, form, item, query), FailedPrecondition
   // (the state forbids it: locked, hard check failed, reason missing),
   // PermissionDenied (role may not), Aborted (a concurrent writer won; retry).
-  Result<Outcome> Execute(const Value& command, const Actor& actor);
+  // expected_version: the subject's version the caller decided on (an
+  // HTTP If-Match); Aborted when the subject has changed since.
+  Result<Outcome> Execute(const Value& command, const Actor& actor,
+                          std::optional<uint64_t> expected_version = std::nullopt);
 
   // Reads; safe to call from any thread.
   std::shared_ptr<const study::Study> study() const;

@@ -11,6 +11,7 @@
 
 #include "core/env.h"
 #include "core/event.h"
+#include "store/event_store.h"
 #include "core/status.h"
 
 namespace trialcore::cli {
@@ -98,8 +99,31 @@ struct SimArgs {
 };
 Status Sim(const SimArgs& args, Context& ctx);
 
+// The HTTP API (src/api).
+struct ServeArgs {
+  std::string db;
+  std::string bind = "127.0.0.1";
+  int port = 8080;
+  std::string tls_cert, tls_key;
+  int64_t session_idle_seconds = 15 * 60;
+  int64_t session_max_seconds = 12 * 3600;
+};
+Status Serve(const ServeArgs& args, Context& ctx);
+Status ServeStore(EventStore& store, const ServeArgs& args, Context& ctx);
+
+struct UserArgs {
+  std::string db;
+  std::string action;  // add, disable, reset-password, grant, revoke, list
+  std::string id, full_name, reason;
+  std::string study, role, site = "*";
+  bool password_stdin = false;
+  std::string as_user = "admin";
+};
+Status UserCommand(const UserArgs& args, Context& ctx);
+
 // Creates the demo study's database if there is none, checkpoints it and
 // prints its audit summary.
-Status Demo(const std::string& db, const std::string& key_path, Context& ctx);
+// With serve, then serves it with a user for every role at two sites.
+Status Demo(const std::string& db, const std::string& key_path, const ServeArgs* serve, Context& ctx);
 
 }  // namespace trialcore::cli

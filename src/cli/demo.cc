@@ -9,6 +9,7 @@
 
 #include "capture/capture.h"
 #include "capture/sim.h"
+#include "api/users.h"
 #include "cli/commands.h"
 #include "cli/demo_study.h"
 #include "cli/store_access.h"
@@ -53,9 +54,44 @@ Status WriteDemoStudy(EventStore& store, Env* env) {
   return Status::Ok();
 }
 
+constexpr char kDemoPassword[] = "demo-password-2026";
+
+struct DemoUser {
+  const char* id;
+  const char* name;
+  const char* role;
+  const char* site;
+};
+// One user for every role, the site roles at two sites.
+const DemoUser kDemoUsers[] = {
+    {"coord.701", "Casey Coordinator", "coordinator", "701"},
+    {"coord.708", "Robin Coordinator", "coordinator", "708"},
+    {"inv.701", "Dr. Ivy Investigator", "investigator", "701"},
+    {"inv.708", "Dr. Noor Investigator", "investigator", "708"},
+    {"cra.1", "Morgan Monitor", "monitor", "*"},
+    {"dm.1", "Dana Data-Manager", "data_manager", "*"},
+    {"mm.1", "Dr. Max Medical-Monitor", "medical_monitor", "*"},
+    {"safety.1", "Dr. Sam Safety", "safety_physician", "*"},
+    {"sponsor.1", "Sasha Sponsor", "sponsor_viewer", "*"},
+    {"pharm.701", "Pat Pharmacist", "unblinded_pharmacist", "701"},
+    {"admin", "Alex Study-Admin", "study_admin", "*"},
+    {"sysadmin", "Sys Admin", "system_admin", "*"},
+};
+
+Status WriteDemoUsers(EventStore& store, Env* env) {
+  TC_ASSIGN_OR_RETURN(auto users, api::UserDirectory::Open(&store, env));
+  if (!users->All().empty()) return Status::Ok();
+  Actor by{"admin", "system_admin"};
+  for (const DemoUser& u : kDemoUsers) {
+    TC_RETURN_IF_ERROR(users->Add(u.id, u.name, kDemoPassword, by));
+    TC_RETURN_IF_ERROR(users->AddGrant(u.id, api::Grant{kStudy, u.role, u.site}, by));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-Status Demo(const std::string& db, const std::string& key_path, Context& ctx) {
+Status Demo(const std::string& db, const std::string& key_path, const ServeArgs* serve, Context& ctx) {
   bool fresh = !ctx.env->FileExists(db);
   TC_ASSIGN_OR_RETURN(auto store, OpenSqliteEventStore(db, SqliteStoreOptions{ctx.env}));
   TC_ASSIGN_OR_RETURN(auto heads, store->Heads());
@@ -68,6 +104,7 @@ Status Demo(const std::string& db, const std::string& key_path, Context& ctx) {
     ctx.out << "creating the demo study " << kStudy << " in " << db << "\n";
     TC_RETURN_IF_ERROR(WriteDemoStudy(*store, ctx.env));
   }
+  TC_RETURN_IF_ERROR(WriteDemoUsers(*store, ctx.env));
   bool key_created = !ctx.env->FileExists(key_path);
   TC_ASSIGN_OR_RETURN(SigningKey key, SigningKey::LoadOrCreate(ctx.env, key_path));
   if (key_created) ctx.out << "created signing key " << key_path << " (mode 0600)\n";
@@ -123,7 +160,14 @@ Status Demo(const std::string& db, const std::string& key_path, Context& ctx) {
           << " checkpoint(s) checked)\n\n"
           << "Next: trialcore audit log --db " << db << " --subject 701-1001\n"
           << "      trialcore audit verify --db " << db << "\n";
-  return Status::Ok();
+  if (serve == nullptr) return Status::Ok();
+  ctx.out << "\nDemo logins (password " << kDemoPassword << " for all):\n";
+  for (const DemoUser& u : kDemoUsers) {
+    ctx.out << "  " << u.id << std::string(12 - std::string(u.id).size(), ' ') << u.role
+            << (std::string(u.site) == "*" ? " (all sites)" : std::string(" at site ") + u.site) << "\n";
+  }
+  ctx.out << "\n";
+  return ServeStore(*store, *serve, ctx);
 }
 
 }  // namespace trialcore::cli

@@ -40,7 +40,66 @@ int Run(int argc, char** argv) {
   auto* demo = app.add_subcommand("demo", "Create the demo study (CDISCPILOT01) if missing and print its audit summary");
   add_db(demo);
   add_key(demo);
-  demo->callback([&] { status = Demo(db, key, ctx); });
+  ServeArgs serve_args;
+  bool no_serve = false;
+  demo->add_option("--port", serve_args.port, "Port to serve on")->capture_default_str();
+  demo->add_option("--bind", serve_args.bind, "Address to serve on")->capture_default_str();
+  demo->add_flag("--no-serve", no_serve, "Only create the database and print its audit summary");
+  demo->callback([&] {
+    serve_args.db = db;
+    status = Demo(db, key, no_serve ? nullptr : &serve_args, ctx);
+  });
+
+  // serve
+  auto* serve = app.add_subcommand("serve", "Serve the HTTP API (doc/api.md)");
+  add_db(serve);
+  serve->add_option("--port", serve_args.port, "Port")->capture_default_str();
+  serve->add_option("--bind", serve_args.bind, "Address")->capture_default_str();
+  serve->add_option("--tls-cert", serve_args.tls_cert, "TLS certificate (PEM); with --tls-key serves HTTPS");
+  serve->add_option("--tls-key", serve_args.tls_key, "TLS private key (PEM)");
+  serve->add_option("--session-idle", serve_args.session_idle_seconds, "Idle session timeout, seconds")
+      ->capture_default_str();
+  serve->add_option("--session-max", serve_args.session_max_seconds, "Absolute session lifetime, seconds")
+      ->capture_default_str();
+  serve->callback([&] {
+    serve_args.db = db;
+    status = Serve(serve_args, ctx);
+  });
+
+  // user
+  UserArgs user_args;
+  auto* user = app.add_subcommand("user", "Accounts and their roles per study and site (doc/roles.md)");
+  user->require_subcommand(1);
+  auto user_cmd = [&](const char* name, const char* help) {
+    auto* c = user->add_subcommand(name, help);
+    add_db(c);
+    c->add_option("--as", user_args.as_user, "Administrator the change is attributed to")->capture_default_str();
+    c->callback([&, name] {
+      user_args.db = db;
+      user_args.action = name;
+      status = UserCommand(user_args, ctx);
+    });
+    return c;
+  };
+  auto* uadd = user_cmd("add", "Add a user; the password (12+ characters) comes from --password-stdin or $TRIALCORE_PASSWORD");
+  uadd->add_option("ID", user_args.id, "User id (a-z, 0-9, . _ -)")->required();
+  uadd->add_option("--name", user_args.full_name, "Full name, shown with their signatures")->required();
+  uadd->add_flag("--password-stdin", user_args.password_stdin, "Read the password from standard input");
+  auto* udis = user_cmd("disable", "Disable a user");
+  udis->add_option("ID", user_args.id, "User id")->required();
+  udis->add_option("--reason", user_args.reason, "Why")->required();
+  auto* ureset = user_cmd("reset-password", "Set a new password (and unlock)");
+  ureset->add_option("ID", user_args.id, "User id")->required();
+  ureset->add_flag("--password-stdin", user_args.password_stdin, "Read the password from standard input");
+  for (const char* action : {"grant", "revoke"}) {
+    auto* g = user_cmd(action, std::string(action) == "grant" ? "Grant a role on a study at a site" : "Revoke a role");
+    g->add_option("ID", user_args.id, "User id")->required();
+    g->add_option("--study", user_args.study, "Study id")->required();
+    g->add_option("--role", user_args.role, "Role (doc/roles.md)")->required();
+    g->add_option("--site", user_args.site, "Site id, or * for every site")->capture_default_str();
+    if (std::string(action) == "revoke") g->add_option("--reason", user_args.reason, "Why")->required();
+  }
+  user_cmd("list", "List users, their status and roles");
 
   // study
   std::string as_user = "admin", as_role = "study_admin";

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <ostream>
 
+#include "api/users.h"
 #include "store/sqlite/sqlite_event_store.h"
 
 namespace trialcore::cli {
@@ -26,7 +27,9 @@ Result<std::string> ChooseStudy(EventStore& store, const std::optional<std::stri
     }
     return NotFound("the database has no study " + *study);
   }
-  if (heads.empty()) return NotFound("the database has no events yet");
+  // The system log (users, logins) is a study of its own, chosen only by name.
+  std::erase_if(heads, [](const StudyHead& h) { return h.study == api::kSystemStudy; });
+  if (heads.empty()) return NotFound("the database has no study yet");
   if (heads.size() > 1) {
     std::string names;
     for (const auto& h : heads) names += (names.empty() ? "" : ", ") + h.study;

@@ -1,0 +1,54 @@
+#include "api/access.h"
+
+#include <algorithm>
+
+namespace trialcore::api {
+
+Access::Access(const User& user, const std::string& study) {
+  if (user.disabled) return;
+  for (const Grant& g : user.grants) {
+    if (g.study == study) grants_.push_back(g);
+  }
+}
+
+bool Access::SeesSite(const std::string& site) const {
+  return std::any_of(grants_.begin(), grants_.end(), [&](const Grant& g) { return g.site == "*" || g.site == site; });
+}
+
+bool Access::SeesAllSites() const {
+  return std::any_of(grants_.begin(), grants_.end(), [](const Grant& g) { return g.site == "*"; });
+}
+
+std::vector<std::string> Access::Roles() const {
+  std::vector<std::string> roles;
+  for (const Grant& g : grants_) {
+    if (std::find(roles.begin(), roles.end(), g.role) == roles.end()) roles.push_back(g.role);
+  }
+  return roles;
+}
+
+bool Access::Blinded() const {
+  return std::none_of(grants_.begin(), grants_.end(), [](const Grant& g) { return g.role == "unblinded_pharmacist"; });
+}
+
+Result<std::string> Access::ActingRole(const std::optional<std::string>& wanted, const std::string& site) const {
+  std::vector<std::string> roles;
+  for (const Grant& g : grants_) {
+    bool here = site.empty() || g.site == "*" || g.site == site;
+    if (here && std::find(roles.begin(), roles.end(), g.role) == roles.end()) roles.push_back(g.role);
+  }
+  auto list = [&] {
+    std::string out;
+    for (const auto& r : roles) out += (out.empty() ? "" : ", ") + r;
+    return out.empty() ? std::string("none") : out;
+  };
+  if (wanted) {
+    if (std::find(roles.begin(), roles.end(), *wanted) != roles.end()) return *wanted;
+    return PermissionDenied("you do not hold the role " + *wanted + " here (you hold: " + list() + ")");
+  }
+  if (roles.size() == 1) return roles[0];
+  if (roles.empty()) return PermissionDenied("you hold no role here");
+  return PermissionDenied("you hold several roles here (" + list() + "); choose one with the X-Trialcore-Role header");
+}
+
+}  // namespace trialcore::api

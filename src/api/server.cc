@@ -1,0 +1,591 @@
+#include "api/server.h"
+
+#include <httplib.h>
+#include <sodium.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <regex>
+
+#include "api/access.h"
+#include "api/users.h"
+#include "capture/capture.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "store/audit.h"
+
+namespace trialcore::api {
+
+namespace {
+
+constexpr char kCookie[] = "tc_session";
+
+struct Session {
+  std::string user;
+  std::string csrf;
+  int64_t created_us = 0;
+  int64_t last_us = 0;
+};
+
+int HttpStatusFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kFailedPrecondition: return 409;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kAborted: return 412;
+    case StatusCode::kResourceExhausted: return 413;
+    case StatusCode::kUnimplemented: return 501;
+    default: return 500;
+  }
+}
+
+std::string CodeName(StatusCode code) {
+  switch (code) {
+    case StatusCode::kInvalidArgument: return "invalid_argument";
+    case StatusCode::kNotFound: return "not_found";
+    case StatusCode::kAlreadyExists: return "already_exists";
+    case StatusCode::kFailedPrecondition: return "failed_precondition";
+    case StatusCode::kPermissionDenied: return "permission_denied";
+    case StatusCode::kAborted: return "precondition_failed";
+    case StatusCode::kResourceExhausted: return "too_large";
+    default: return "internal";
+  }
+}
+
+std::string RandomToken() {
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  return ToHex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+Value ItemJson(const capture::ItemState& st) {
+  Value::Object o{{"value", st.value}, {"verified", st.verified}};
+  if (!st.not_done.empty()) o["not_done"] = st.not_done;
+  return o;
+}
+
+Value SubjectJson(const capture::SubjectState& s) {
+  Value::Object visits;
+  for (const auto& [vid, v] : s.visits) {
+    Value::Object forms;
+    for (const auto& [fid, f] : v.forms) {
+      Value::Object items;
+      for (const auto& [iid, st] : f.items) items[iid] = ItemJson(st);
+      Value::Object groups;
+      for (const auto& [gid, rows] : f.rows) {
+        Value::Array list;
+        for (const auto& [n, row] : rows) {
+          if (row.removed) continue;
+          Value::Object ri;
+          for (const auto& [iid, st] : row.items) ri[iid] = ItemJson(st);
+          list.push_back(Value::Object{{"row", static_cast<int64_t>(n)}, {"items", ri}});
+        }
+        groups[gid] = list;
+      }
+      forms[fid] = Value::Object{{"items", items}, {"rows", groups}, {"frozen", f.frozen}, {"locked", f.locked}};
+    }
+    Value::Object vo{{"forms", forms}, {"missed", v.missed}};
+    visits[vid] = vo;
+  }
+  Value::Array queries;
+  for (const auto& [n, q] : s.queries) {
+    Value::Array thread;
+    for (const auto& m : q.thread) {
+      thread.push_back(Value::Object{{"action", m.action}, {"message", m.message}, {"user", m.actor.user},
+                                     {"role", m.actor.role}, {"time", FormatTimeMicros(m.time_us)}});
+    }
+    queries.push_back(Value::Object{{"query", static_cast<int64_t>(n)}, {"visit", q.visit}, {"form", q.form},
+                                    {"item", q.item}, {"check", q.check},
+                                    {"state", std::string(capture::QueryStateName(q.state))}, {"thread", thread}});
+  }
+  Value::Array signatures;
+  for (const auto& [n, sig] : s.signatures) {
+    // The manifestation of 21 CFR 11.50: printed name, time (UTC) and meaning.
+    signatures.push_back(Value::Object{{"signature", static_cast<int64_t>(n)}, {"visit", sig.visit}, {"form", sig.form},
+                                       {"meaning", sig.meaning}, {"signer", sig.signer.user},
+                                       {"signer_name", sig.signer_name}, {"time", FormatTimeMicros(sig.time_us)},
+                                       {"content_hash", sig.content_hash}, {"broken", sig.broken}});
+  }
+  return Value::Object{{"id", s.id},           {"site", s.site},       {"status", s.status},
+                       {"version", static_cast<int64_t>(s.version)}, {"frozen", s.frozen}, {"locked", s.locked},
+                       {"visits", visits},     {"queries", queries},   {"signatures", signatures}};
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(EventStore* store, Env* env, ServerOptions options) : store_(store), env_(env), options_(std::move(options)) {}
+
+  Status Init() {
+    if (sodium_init() < 0) return Internal("libsodium failed to initialise");
+    TC_ASSIGN_OR_RETURN(users_, UserDirectory::Open(store_, env_));
+    if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+      if (options_.tls_cert.empty() || options_.tls_key.empty()) {
+        return InvalidArgument("TLS needs both --tls-cert and --tls-key");
+      }
+      auto tls = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+      if (!tls->is_valid()) return InvalidArgument("cannot load the TLS certificate or key");
+      http_ = std::move(tls);
+      secure_ = true;
+    } else {
+      http_ = std::make_unique<httplib::Server>();
+    }
+    http_->set_payload_max_length(options_.max_body_bytes);
+    Routes();
+    return Status::Ok();
+  }
+
+  Status Listen() {
+    if (options_.port == 0) {
+      port_ = http_->bind_to_any_port(options_.bind.c_str());
+      if (port_ < 0) return IoError("cannot bind " + options_.bind);
+    } else {
+      if (!http_->bind_to_port(options_.bind.c_str(), options_.port)) {
+        return IoError("cannot listen on " + options_.bind + ":" + std::to_string(options_.port) +
+                       " (in use, or not allowed)");
+      }
+      port_ = options_.port;
+    }
+    return Status::Ok();
+  }
+
+  Status Run() {
+    if (!http_->listen_after_bind()) return IoError("the server stopped with an error");
+    return Status::Ok();
+  }
+
+  void Stop() { http_->stop(); }
+  int port() const { return port_; }
+  std::string url() const {
+    return std::string(secure_ ? "https" : "http") + "://" + options_.bind + ":" + std::to_string(port_);
+  }
+
+ private:
+  // A request's context once authenticated.
+  struct Caller {
+    User user;
+    Session session;
+    std::string token;
+  };
+
+  void Reply(httplib::Response& res, int status, const Value& body) {
+    res.status = status;
+    res.set_content(ToJson(body), "application/json");
+  }
+
+  void Error(httplib::Response& res, const Status& st, Value::Object details = {}) {
+    Reply(res, HttpStatusFor(st.code()),
+          Value::Object{{"code", CodeName(st.code())}, {"message", st.message()}, {"details", details}});
+  }
+
+  void Error(httplib::Response& res, int http, const std::string& code, const std::string& message) {
+    Reply(res, http, Value::Object{{"code", code}, {"message", message}, {"details", Value::Object{}}});
+  }
+
+  std::string Client(const httplib::Request& req) { return req.remote_addr; }
+
+  std::optional<std::string> CookieToken(const httplib::Request& req) {
+    std::string header = req.get_header_value("Cookie");
+    std::string key = std::string(kCookie) + "=";
+    size_t at = header.find(key);
+    if (at == std::string::npos) return std::nullopt;
+    size_t end = header.find(';', at);
+    return header.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
+  }
+
+  // The session's user, or a 401 reply. State-changing requests also need
+  // the session's CSRF token in X-CSRF-Token.
+  std::optional<Caller> Authenticate(const httplib::Request& req, httplib::Response& res) {
+    auto token = CookieToken(req);
+    if (!token) {
+      Error(res, 401, "unauthenticated", "log in first");
+      return std::nullopt;
+    }
+    Session session;
+    {
+      std::lock_guard lock(mu_);
+      auto it = sessions_.find(*token);
+      int64_t now = env_->NowMicros();
+      if (it == sessions_.end()) {
+        Error(res, 401, "unauthenticated", "log in first");
+        return std::nullopt;
+      }
+      if (now - it->second.last_us > options_.session_idle_us || now - it->second.created_us > options_.session_max_us) {
+        sessions_.erase(it);
+        Error(res, 401, "session_expired", "your session has expired; log in again (nothing you sent was saved)");
+        return std::nullopt;
+      }
+      it->second.last_us = now;
+      session = it->second;
+    }
+    bool changes = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
+    if (changes && req.get_header_value("X-CSRF-Token") != session.csrf) {
+      Error(res, 403, "csrf", "missing or wrong X-CSRF-Token header; nothing was changed");
+      return std::nullopt;
+    }
+    auto user = users_->Find(session.user);
+    if (!user.ok() || user->disabled) {
+      Error(res, 401, "unauthenticated", "this account is no longer active");
+      return std::nullopt;
+    }
+    return Caller{*user, session, *token};
+  }
+
+  Result<Value> Body(const httplib::Request& req) {
+    if (req.body.size() > options_.max_body_bytes) return ResourceExhausted("the request body is too large");
+    auto v = ParseJson(req.body);
+    if (!v.ok()) return InvalidArgument("the body is not valid JSON: " + v.status().message());
+    if (!v->is_object()) return InvalidArgument("the body must be a JSON object");
+    return *v;
+  }
+
+  Result<capture::Capture*> CaptureFor(const std::string& study) {
+    std::lock_guard lock(mu_);
+    auto it = captures_.find(study);
+    if (it != captures_.end()) return it->second.get();
+    TC_RETURN_IF_ERROR(ValidateStudyId(study));
+    TC_ASSIGN_OR_RETURN(auto c, capture::Capture::Open(store_, env_, study));
+    if (c->study() == nullptr) return NotFound("no study " + study);
+    capture::Capture* raw = c.get();
+    captures_[study] = std::move(c);
+    return raw;
+  }
+
+  bool LoginAllowed(const std::string& client) {
+    std::lock_guard lock(mu_);
+    int64_t now = env_->NowMicros();
+    auto& attempts = login_attempts_[client];
+    while (!attempts.empty() && now - attempts.front() > 60'000'000) attempts.pop_front();
+    if (static_cast<int>(attempts.size()) >= options_.login_attempts_per_minute) return false;
+    attempts.push_back(now);
+    return true;
+  }
+
+  void Log(const httplib::Request& req, const httplib::Response& res) {
+    requests_++;
+    Value::Object line{{"time", FormatTimeMicros(env_->NowMicros())}, {"method", req.method},
+                       {"path", req.path}, {"status", static_cast<int64_t>(res.status)}, {"client", req.remote_addr}};
+    std::fprintf(stderr, "%s\n", ToJson(line).c_str());
+    std::lock_guard lock(mu_);
+    status_counts_[res.status]++;
+  }
+
+  void Routes() {
+    http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
+    http_->set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      Error(res, 500, "internal", "internal error; please report it");
+    });
+
+    http_->Post("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!LoginAllowed(Client(req))) {
+        return Error(res, 429, "rate_limited", "too many login attempts from this address; wait a minute");
+      }
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      for (const auto& [k, v] : body->as_object()) {
+        if (k != "user" && k != "password") return Error(res, InvalidArgument("unknown field \"" + k + "\""));
+        if (!v.is_string()) return Error(res, InvalidArgument("field \"" + k + "\" must be text"));
+      }
+      const Value* user = body->Find("user");
+      const Value* password = body->Find("password");
+      if (user == nullptr || password == nullptr) {
+        return Error(res, InvalidArgument("missing field \"" + std::string(user == nullptr ? "user" : "password") + "\""));
+      }
+      auto u = users_->Login(user->as_string(), password->as_string(), Client(req));
+      if (!u.ok()) return Error(res, 401, "login_failed", u.status().message());
+      Session s{u->id, RandomToken(), env_->NowMicros(), env_->NowMicros()};
+      std::string token = RandomToken();
+      {
+        std::lock_guard lock(mu_);
+        sessions_[token] = s;
+      }
+      res.set_header("Set-Cookie", std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict" +
+                                       (secure_ ? "; Secure" : ""));
+      Reply(res, 200, MeJson(*u, s));
+    });
+
+    http_->Delete("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+      auto c = Authenticate(req, res);
+      if (!c) return;
+      {
+        std::lock_guard lock(mu_);
+        sessions_.erase(c->token);
+      }
+      Status st = users_->RecordLogout(c->user.id, Client(req));
+      if (!st.ok()) return Error(res, st);
+      res.set_header("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+      Reply(res, 200, Value::Object{{"logged_out", true}});
+    });
+
+    http_->Get("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+      auto c = Authenticate(req, res);
+      if (!c) return;
+      Reply(res, 200, MeJson(c->user, c->session));
+    });
+
+    http_->Get("/api/v1/studies", [this](const httplib::Request& req, httplib::Response& res) {
+      auto c = Authenticate(req, res);
+      if (!c) return;
+      Value::Array list;
+      std::set<std::string> seen;
+      for (const Grant& g : c->user.grants) {
+        if (!seen.insert(g.study).second) continue;
+        auto cap = CaptureFor(g.study);
+        if (!cap.ok()) continue;  // granted before the study was published
+        auto st = (*cap)->study();
+        Access access(c->user, g.study);
+        Value::Array roles;
+        for (const auto& r : access.Roles()) roles.push_back(r);
+        list.push_back(Value::Object{{"id", st->id}, {"title", st->title}, {"version", st->version}, {"roles", roles}});
+      }
+      Reply(res, 200, Value::Object{{"studies", list}});
+    });
+
+    const std::string study = "/api/v1/studies/([A-Za-z0-9_.-]+)";
+    const std::string subject = study + "/subjects/([A-Za-z0-9-]+)";
+
+    http_->Get(study + "/subjects", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      std::string site = req.get_param_value("site"), status = req.get_param_value("status");
+      size_t offset = 0, limit = 100;
+      try {
+        if (req.has_param("offset")) offset = std::stoul(req.get_param_value("offset"));
+        if (req.has_param("limit")) limit = std::min<size_t>(std::stoul(req.get_param_value("limit")), 1000);
+      } catch (const std::exception&) {
+        return Error(res, InvalidArgument("offset and limit must be whole numbers"));
+      }
+      capture::StudyState state = cap->Snapshot();
+      Value::Array items;
+      size_t total = 0;
+      for (const auto& [sid, s] : state.subjects) {
+        if (!access.SeesSite(s.site) || (!site.empty() && s.site != site) || (!status.empty() && s.status != status)) {
+          continue;
+        }
+        if (total++ < offset || items.size() >= limit) continue;
+        size_t open = 0;
+        for (const auto& [n, q] : s.queries) {
+          open += q.state == capture::QueryState::kOpen || q.state == capture::QueryState::kAnswered;
+        }
+        items.push_back(Value::Object{{"id", sid}, {"site", s.site}, {"status", s.status},
+                                      {"open_queries", static_cast<int64_t>(open)}});
+      }
+      Reply(res, 200, Value::Object{{"subjects", items}, {"total", static_cast<int64_t>(total)},
+                                    {"offset", static_cast<int64_t>(offset)}, {"limit", static_cast<int64_t>(limit)}});
+    });
+
+    http_->Get(subject, [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto s = VisibleSubject(*ctx, req.matches[2], res);
+      if (!s) return;
+      res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
+      Reply(res, 200, SubjectJson(*s));
+    });
+
+    http_->Get(subject + "/schedule", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto s = VisibleSubject(*ctx, req.matches[2], res);
+      if (!s) return;
+      auto sched = std::get<1>(*ctx)->Schedule(s->id);
+      if (!sched.ok()) return Error(res, sched.status());
+      Value::Array visits;
+      for (const auto& v : *sched) {
+        Value::Object o{{"visit", v.visit}, {"status", std::string(capture::WindowStatusName(v.status))}};
+        if (v.planned_day) o["planned"] = rules::FormatDateDays(*v.planned_day);
+        if (v.actual_day) o["actual"] = rules::FormatDateDays(*v.actual_day);
+        visits.push_back(o);
+      }
+      Reply(res, 200, Value::Object{{"visits", visits}});
+    });
+
+    http_->Get(subject + "/audit", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto s = VisibleSubject(*ctx, req.matches[2], res);
+      if (!s) return;
+      AuditFilter f;
+      f.study = req.matches[1];
+      f.subject = s->id;
+      if (req.has_param("path")) f.path_prefix = req.get_param_value("path");
+      Value::Array entries;
+      Status st = ForEachAuditEntry(*store_, f, [&](const AuditEntry& a) {
+        Value::Object e{{"seq", static_cast<int64_t>(a.seq)}, {"time", FormatTimeMicros(a.time_us)},
+                        {"user", a.actor.user}, {"role", a.actor.role}, {"event", a.type}, {"path", a.path},
+                        {"reason", a.reason}};
+        e["old"] = a.old_value ? *a.old_value : Value();
+        e["new"] = a.new_value ? *a.new_value : Value();
+        entries.push_back(e);
+        return Status::Ok();
+      });
+      if (!st.ok()) return Error(res, st);
+      // Views of the audit trail are themselves audited.
+      st = users_->Record("audit.viewed", Actor{std::get<0>(*ctx).user.id, "user"},
+                          Value::Object{{"study", f.study}, {"subject", s->id}});
+      if (!st.ok()) return Error(res, st);
+      Reply(res, 200, Value::Object{{"entries", entries}});
+    });
+
+    http_->Post(study + "/commands", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      // The site the command touches decides whether the caller may touch it.
+      std::string site;
+      if (const Value* sid = body->Find("subject"); sid != nullptr && sid->is_string()) {
+        if (const Value* op = body->Find("op"); op != nullptr && op->is_string() && op->as_string() == "subject.screen") {
+          const Value* s = body->Find("site");
+          site = s != nullptr && s->is_string() ? s->as_string() : "";
+          if (!access.SeesSite(site)) return Error(res, PermissionDenied("you have no role at site " + site));
+        } else {
+          auto s = cap->Subject(sid->as_string());
+          if (!s.ok() || !access.SeesSite(s->site)) return Error(res, NotFound("no subject " + sid->as_string()));
+          site = s->site;
+        }
+      }
+      // Optimistic concurrency: a stale If-Match loses (412), nothing is overwritten.
+      std::optional<uint64_t> expected;
+      if (std::string if_match = req.get_header_value("If-Match"); !if_match.empty()) {
+        std::string digits = if_match.size() > 2 && if_match.front() == '"' ? if_match.substr(1, if_match.size() - 2) : if_match;
+        try {
+          expected = std::stoull(digits);
+        } catch (const std::exception&) {
+          return Error(res, InvalidArgument("If-Match must be an ETag this server gave, such as \"12\""));
+        }
+      }
+      std::optional<std::string> wanted;
+      if (req.has_header("X-Trialcore-Role")) wanted = req.get_header_value("X-Trialcore-Role");
+      auto role = access.ActingRole(wanted, site);
+      if (!role.ok()) return Error(res, role.status());
+      Value command = *body;
+      if (const Value* op = command.Find("op"); op != nullptr && op->is_string() && op->as_string() == "sign") {
+        // Signing needs the password again (21 CFR 11.200) and shows the
+        // signer's full name from the account, not from the request.
+        const Value* pw = command.Find("password");
+        if (pw == nullptr || !pw->is_string()) return Error(res, InvalidArgument("signing needs \"password\""));
+        Status st = users_->Reauthenticate(caller.user.id, pw->as_string(), Client(req));
+        if (!st.ok()) return Error(res, st);
+        command.as_object().erase("password");
+        command.as_object()["name"] = caller.user.full_name;
+      }
+      auto out = cap->Execute(command, Actor{caller.user.id, *role}, expected);
+      if (!out.ok()) return Error(res, out.status());
+      Value::Array messages;
+      for (const auto& m : out->messages) messages.push_back(m);
+      Value::Array events;
+      for (const auto& e : out->events) {
+        events.push_back(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type}});
+      }
+      Value::Object reply{{"messages", messages}, {"events", events}, {"result", out->result}};
+      if (const Value* sid = command.Find("subject"); sid != nullptr && sid->is_string()) {
+        if (auto s = cap->Subject(sid->as_string()); s.ok()) {
+          res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
+          reply["version"] = static_cast<int64_t>(s->version);
+        }
+      }
+      Reply(res, 200, reply);
+    });
+
+    http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      StoreMetrics m = store_->Metrics();
+      std::string out =
+          "# HELP trialcore_http_requests_total HTTP requests served.\n# TYPE trialcore_http_requests_total counter\n";
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& [status, n] : status_counts_) {
+          out += "trialcore_http_requests_total{status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+        }
+        out += "# HELP trialcore_sessions Active sessions.\n# TYPE trialcore_sessions gauge\ntrialcore_sessions " +
+               std::to_string(sessions_.size()) + "\n";
+      }
+      out += "# HELP trialcore_events_appended_total Events appended since start.\n"
+             "# TYPE trialcore_events_appended_total counter\ntrialcore_events_appended_total " +
+             std::to_string(m.events) + "\n";
+      out += "# HELP trialcore_commits_total Store transactions committed (fsyncs).\n"
+             "# TYPE trialcore_commits_total counter\ntrialcore_commits_total " +
+             std::to_string(m.commits) + "\n";
+      res.set_content(out, "text/plain; version=0.0.4");
+    });
+  }
+
+  Value MeJson(const User& u, const Session& s) {
+    Value::Array grants;
+    for (const Grant& g : u.grants) {
+      grants.push_back(Value::Object{{"study", g.study}, {"role", g.role}, {"site", g.site}});
+    }
+    return Value::Object{{"user", u.id}, {"full_name", u.full_name}, {"csrf_token", s.csrf}, {"grants", grants}};
+  }
+
+  using StudyCtx = std::tuple<Caller, capture::Capture*, Access>;
+
+  // The caller, the study's capture service and the caller's access to it;
+  // a study the caller holds no role on does not exist for them (404).
+  std::optional<StudyCtx> StudyContext(const httplib::Request& req, httplib::Response& res) {
+    auto c = Authenticate(req, res);
+    if (!c) return std::nullopt;
+    std::string id = req.matches[1];
+    Access access(c->user, id);
+    if (!access.AnyGrant()) {
+      Error(res, NotFound("no study " + id));
+      return std::nullopt;
+    }
+    auto cap = CaptureFor(id);
+    if (!cap.ok()) {
+      Error(res, cap.status());
+      return std::nullopt;
+    }
+    return StudyCtx{*c, *cap, access};
+  }
+
+  // Another site's subject does not exist for a site-scoped caller (404, not 403).
+  std::optional<capture::SubjectState> VisibleSubject(StudyCtx& ctx, const std::string& id, httplib::Response& res) {
+    auto s = std::get<1>(ctx)->Subject(id);
+    if (!s.ok() || !std::get<2>(ctx).SeesSite(s->site)) {
+      Error(res, NotFound("no subject " + id));
+      return std::nullopt;
+    }
+    return *s;
+  }
+
+  EventStore* store_;
+  Env* env_;
+  ServerOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+  bool secure_ = false;
+  int port_ = 0;
+  std::unique_ptr<UserDirectory> users_;
+  std::mutex mu_;
+  std::map<std::string, Session> sessions_;
+  std::map<std::string, std::unique_ptr<capture::Capture>> captures_;
+  std::map<std::string, std::deque<int64_t>> login_attempts_;
+  std::map<int, uint64_t> status_counts_;
+  std::atomic<uint64_t> requests_{0};
+};
+
+Result<std::unique_ptr<Server>> Server::Create(EventStore* store, Env* env, const ServerOptions& options) {
+  std::unique_ptr<Server> s(new Server());
+  s->impl_ = std::make_unique<Impl>(store, env, options);
+  TC_RETURN_IF_ERROR(s->impl_->Init());
+  return s;
+}
+
+Server::~Server() = default;
+Status Server::Listen() { return impl_->Listen(); }
+Status Server::Run() { return impl_->Run(); }
+void Server::Stop() { impl_->Stop(); }
+int Server::port() const { return impl_->port(); }
+std::string Server::url() const { return impl_->url(); }
+
+}  // namespace trialcore::api

@@ -1,0 +1,47 @@
+// trialcore serve: the HTTP API under /api/v1 (doc/api.md). Sessions are
+// random tokens in HttpOnly, SameSite=Strict cookies with a CSRF token for
+// every state-changing request; each route checks the caller's role at the
+// study and site in one place (api/access.h); a site-scoped user asking for
+// another site's subject gets 404. Errors are JSON {code, message, details}.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/env.h"
+#include "core/status.h"
+#include "store/event_store.h"
+
+namespace trialcore::api {
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";
+  int port = 8080;  // 0: any free port (see Server::port)
+  std::string tls_cert, tls_key;  // both or neither
+  int64_t session_idle_us = 15LL * 60 * 1'000'000;
+  int64_t session_max_us = 12LL * 3600 * 1'000'000;
+  size_t max_body_bytes = 1 << 20;
+  int login_attempts_per_minute = 20;  // per client address
+};
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> Create(EventStore* store, Env* env, const ServerOptions& options);
+  ~Server();
+
+  // Binds (so port() is known), then serves until Stop() from another thread.
+  Status Listen();
+  Status Run();
+  void Stop();
+  int port() const;
+  std::string url() const;
+
+ private:
+  Server() = default;
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace trialcore::api

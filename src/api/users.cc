@@ -1,0 +1,264 @@
+#include "api/users.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+namespace trialcore::api {
+
+namespace {
+
+constexpr uint64_t kOpsLimit = 2;                    // OWASP: t=2
+constexpr size_t kMemLimit = 19ull * 1024 * 1024;    // 19 MiB
+constexpr int kFailuresBeforeLock = 5;
+
+std::string Str(const Value& p, std::string_view key) {
+  const Value* v = p.Find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : "";
+}
+
+Result<std::string> HashPassword(const std::string& password) {
+  if (sodium_init() < 0) return Internal("libsodium failed to initialise");
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(), kOpsLimit, kMemLimit,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return ResourceExhausted("not enough memory to hash the password");
+  }
+  return std::string(out);
+}
+
+// A real hash to verify against for unknown users, so that they cost the
+// same time as known ones and the answer gives nothing away.
+const std::string& DummyHash() {
+  static const std::string hash = HashPassword("no such user, no such password").value();
+  return hash;
+}
+
+bool VerifyPassword(const std::string& hash, const std::string& password) {
+  if (hash.empty() || sodium_init() < 0) return false;
+  return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+}  // namespace
+
+int64_t LockoutMicros(int failed_logins) {
+  if (failed_logins < kFailuresBeforeLock) return 0;
+  int64_t minutes = int64_t{1} << std::min(failed_logins - kFailuresBeforeLock, 6);
+  return std::min<int64_t>(minutes, 60) * 60'000'000;
+}
+
+Status ValidateUserId(const std::string& id) {
+  bool ok = !id.empty() && id.size() <= 64;
+  for (char c : id) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-');
+  }
+  if (!ok) return InvalidArgument("user id \"" + id + "\" must be 1 to 64 of a-z, 0-9, '.', '_' and '-'");
+  return Status::Ok();
+}
+
+Status ValidatePassword(const std::string& password) {
+  if (password.size() < kMinPasswordLength) {
+    return InvalidArgument("passwords must have at least " + std::to_string(kMinPasswordLength) + " characters");
+  }
+  if (!IsValidUtf8(password)) return InvalidArgument("passwords must be valid UTF-8");
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<UserDirectory>> UserDirectory::Open(EventStore* store, Env* env) {
+  std::unique_ptr<UserDirectory> d(new UserDirectory(store, env));
+  std::lock_guard lock(d->mu_);
+  TC_RETURN_IF_ERROR(d->CatchUp());
+  return d;
+}
+
+Status UserDirectory::CatchUp() {
+  EventFilter f;
+  f.study = kSystemStudy;
+  f.after_seq = last_seq_;
+  return store_->ForEachEvent(f, [&](const Event& e) {
+    Apply(e);
+    last_seq_ = e.seq;
+    return Status::Ok();
+  });
+}
+
+void UserDirectory::Apply(const Event& e) {
+  if (!e.stream.starts_with("user/")) return;
+  std::string id = e.stream.substr(5);
+  User& u = users_[id];
+  u.id = id;
+  const Value& p = e.payload;
+  const std::string& t = e.type;
+  if (t == "user.added") {
+    u.full_name = Str(p, "full_name");
+    u.password_hash = Str(p, "password_hash");
+  } else if (t == "user.disabled") {
+    u.disabled = true;
+  } else if (t == "user.password_reset") {
+    u.password_hash = Str(p, "password_hash");
+    u.failed_logins = 0;
+    u.locked_until_us = 0;
+    u.disabled = false;
+  } else if (t == "role.granted") {
+    Grant g{Str(p, "study"), Str(p, "role"), Str(p, "site")};
+    if (std::find(u.grants.begin(), u.grants.end(), g) == u.grants.end()) u.grants.push_back(g);
+  } else if (t == "role.revoked") {
+    Grant g{Str(p, "study"), Str(p, "role"), Str(p, "site")};
+    u.grants.erase(std::remove(u.grants.begin(), u.grants.end(), g), u.grants.end());
+  } else if (t == "user.login") {
+    u.failed_logins = 0;
+    u.locked_until_us = 0;
+  } else if (t == "user.login_failed") {
+    // Attempts while locked are recorded but do not lengthen the lock.
+    if (Str(p, "why") == "locked") return;
+    ++u.failed_logins;
+    if (int64_t lock = LockoutMicros(u.failed_logins); lock > 0) u.locked_until_us = e.time_us + lock;
+  }
+}
+
+Status UserDirectory::Append(const std::string& user, const std::string& type, const Actor& by,
+                             const std::string& reason, Value::Object payload) {
+  EventDraft d;
+  d.stream = "user/" + user;
+  d.type = type;
+  d.actor = by;
+  d.reason = reason;
+  d.payload = std::move(payload);
+  AppendRequest r;
+  r.study = kSystemStudy;
+  r.events.push_back(std::move(d));
+  TC_ASSIGN_OR_RETURN(std::vector<Event> events, store_->Append(r));
+  TC_RETURN_IF_ERROR(CatchUp());  // also takes in what other processes wrote
+  return Status::Ok();
+}
+
+Status UserDirectory::Add(const std::string& id, const std::string& full_name, const std::string& password,
+                          const Actor& by) {
+  TC_RETURN_IF_ERROR(ValidateUserId(id));
+  TC_RETURN_IF_ERROR(ValidatePassword(password));
+  if (full_name.empty()) return InvalidArgument("a user needs a full name (it is shown with their signatures)");
+  std::lock_guard lock(mu_);
+  TC_RETURN_IF_ERROR(CatchUp());
+  if (users_.contains(id)) return AlreadyExists("user " + id + " already exists");
+  TC_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+  std::string stream = "user/" + id;
+  return Append(id, "user.added", by, "",
+                Value::Object{{"full_name", full_name}, {"password_hash", hash},
+                              {"set", Value::Object{{stream + "/full_name", full_name}, {stream + "/status", "active"}}}});
+}
+
+Status UserDirectory::Disable(const std::string& id, const std::string& reason, const Actor& by) {
+  if (reason.empty()) return InvalidArgument("disabling a user needs a reason");
+  std::lock_guard lock(mu_);
+  TC_RETURN_IF_ERROR(CatchUp());
+  auto it = users_.find(id);
+  if (it == users_.end()) return NotFound("no user " + id);
+  if (it->second.disabled) return FailedPrecondition("user " + id + " is already disabled");
+  return Append(id, "user.disabled", by, reason, Value::Object{{"set", Value::Object{{"user/" + id + "/status", "disabled"}}}});
+}
+
+Status UserDirectory::ResetPassword(const std::string& id, const std::string& password, const Actor& by) {
+  TC_RETURN_IF_ERROR(ValidatePassword(password));
+  std::lock_guard lock(mu_);
+  TC_RETURN_IF_ERROR(CatchUp());
+  if (!users_.contains(id)) return NotFound("no user " + id);
+  TC_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+  return Append(id, "user.password_reset", by, "password reset",
+                Value::Object{{"password_hash", hash}, {"set", Value::Object{{"user/" + id + "/status", "active"}}}});
+}
+
+Status UserDirectory::AddGrant(const std::string& id, const Grant& g, const Actor& by) {
+  std::lock_guard lock(mu_);
+  TC_RETURN_IF_ERROR(CatchUp());
+  auto it = users_.find(id);
+  if (it == users_.end()) return NotFound("no user " + id);
+  TC_RETURN_IF_ERROR(ValidateStudyId(g.study));
+  if (g.site.empty()) return InvalidArgument("a grant names a site, or * for every site");
+  if (std::find(it->second.grants.begin(), it->second.grants.end(), g) != it->second.grants.end()) {
+    return AlreadyExists(id + " already holds " + g.role + " on " + g.study + " at site " + g.site);
+  }
+  return Append(id, "role.granted", by, "",
+                Value::Object{{"study", g.study}, {"role", g.role}, {"site", g.site},
+                              {"set", Value::Object{{"user/" + id + "/grants/" + g.study + "/" + g.site + "/" + g.role, true}}}});
+}
+
+Status UserDirectory::RevokeGrant(const std::string& id, const Grant& g, const std::string& reason, const Actor& by) {
+  if (reason.empty()) return InvalidArgument("revoking a role needs a reason");
+  std::lock_guard lock(mu_);
+  TC_RETURN_IF_ERROR(CatchUp());
+  auto it = users_.find(id);
+  if (it == users_.end()) return NotFound("no user " + id);
+  if (std::find(it->second.grants.begin(), it->second.grants.end(), g) == it->second.grants.end()) {
+    return NotFound(id + " does not hold " + g.role + " on " + g.study + " at site " + g.site);
+  }
+  return Append(id, "role.revoked", by, reason,
+                Value::Object{{"study", g.study}, {"role", g.role}, {"site", g.site},
+                              {"set", Value::Object{{"user/" + id + "/grants/" + g.study + "/" + g.site + "/" + g.role, false}}}});
+}
+
+Result<User> UserDirectory::Login(const std::string& id, const std::string& password, const std::string& client) {
+  std::lock_guard lock(mu_);
+  TC_RETURN_IF_ERROR(CatchUp());
+  const Status wrong = PermissionDenied("wrong user name or password");
+  auto it = users_.find(id);
+  if (it == users_.end()) {
+    // Unknown users get the same answer, after the same work, as wrong passwords.
+    VerifyPassword(DummyHash(), password);
+    return wrong;
+  }
+  User& u = it->second;
+  Actor self{id, "user"};
+  int64_t now = env_->NowMicros();
+  if (u.disabled) {
+    TC_RETURN_IF_ERROR(Append(id, "user.login_failed", self, "", Value::Object{{"client", client}, {"why", "disabled"}}));
+    return PermissionDenied("this account is disabled; ask the study administrator");
+  }
+  if (u.locked_until_us > now) {
+    TC_RETURN_IF_ERROR(Append(id, "user.login_failed", self, "", Value::Object{{"client", client}, {"why", "locked"}}));
+    int64_t seconds = (users_[id].locked_until_us - now + 999'999) / 1'000'000;
+    return PermissionDenied("this account is locked after repeated failed logins; try again in " +
+                            std::to_string(seconds) + " s");
+  }
+  if (!VerifyPassword(u.password_hash, password)) {
+    TC_RETURN_IF_ERROR(Append(id, "user.login_failed", self, "", Value::Object{{"client", client}, {"why", "password"}}));
+    return wrong;
+  }
+  TC_RETURN_IF_ERROR(Append(id, "user.login", self, "", Value::Object{{"client", client}}));
+  return users_.at(id);
+}
+
+Status UserDirectory::Reauthenticate(const std::string& id, const std::string& password, const std::string& client) {
+  std::lock_guard lock(mu_);
+  auto it = users_.find(id);
+  if (it == users_.end() || it->second.disabled) return PermissionDenied("wrong password");
+  if (VerifyPassword(it->second.password_hash, password)) return Status::Ok();
+  TC_RETURN_IF_ERROR(
+      Append(id, "user.login_failed", Actor{id, "user"}, "", Value::Object{{"client", client}, {"why", "signature password"}}));
+  return PermissionDenied("wrong password");
+}
+
+Status UserDirectory::RecordLogout(const std::string& id, const std::string& client) {
+  std::lock_guard lock(mu_);
+  return Append(id, "user.logout", Actor{id, "user"}, "", Value::Object{{"client", client}});
+}
+
+Status UserDirectory::Record(const std::string& type, const Actor& actor, Value::Object details) {
+  std::lock_guard lock(mu_);
+  return Append(actor.user, type, actor, "", std::move(details));
+}
+
+Result<User> UserDirectory::Find(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = users_.find(id);
+  if (it == users_.end()) return NotFound("no user " + id);
+  return it->second;
+}
+
+std::vector<User> UserDirectory::All() const {
+  std::lock_guard lock(mu_);
+  std::vector<User> out;
+  for (const auto& [id, u] : users_) out.push_back(u);
+  return out;
+}
+
+}  // namespace trialcore::api

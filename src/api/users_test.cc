@@ -1,0 +1,108 @@
+#include "api/users.h"
+
+#include <gtest/gtest.h>
+
+#include "api/access.h"
+#include "core/test_env.h"
+#include "store/sqlite/sqlite_event_store.h"
+
+namespace trialcore::api {
+namespace {
+
+const Actor kAdmin{"admin", "system_admin"};
+const std::string kPassword = "correct horse battery";
+
+class UsersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteStoreOptions o;
+    o.env = &env_;
+    store_ = std::move(OpenSqliteEventStore("/mem/u.db", o).value());
+    users_ = std::move(UserDirectory::Open(store_.get(), &env_).value());
+  }
+  MemEnv env_;
+  std::unique_ptr<EventStore> store_;
+  std::unique_ptr<UserDirectory> users_;
+};
+
+TEST_F(UsersTest, PasswordsAreHashedWithArgon2idAndCheckedOnLogin) {
+  EXPECT_EQ(users_->Add("coord.701", "Casey Coordinator", "short", kAdmin).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(users_->Add("Coord 701", "Casey Coordinator", kPassword, kAdmin).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(users_->Add("coord.701", "Casey Coordinator", kPassword, kAdmin).ok());
+  EXPECT_EQ(users_->Add("coord.701", "Someone Else", kPassword, kAdmin).code(), StatusCode::kAlreadyExists);
+  auto u = users_->Find("coord.701").value();
+  EXPECT_TRUE(u.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$")) << u.password_hash;
+  EXPECT_EQ(u.password_hash.find(kPassword), std::string::npos);
+  EXPECT_TRUE(users_->Login("coord.701", kPassword, "10.0.0.1").ok());
+  auto wrong = users_->Login("coord.701", "correct horse battery!", "10.0.0.1");
+  auto unknown = users_->Login("nobody", kPassword, "10.0.0.1");
+  EXPECT_EQ(wrong.status().message(), unknown.status().message()) << "no hint that the account exists";
+  // Every attempt is in the audit trail.
+  std::vector<std::string> types;
+  EventFilter f;
+  f.study = kSystemStudy;
+  ASSERT_TRUE(store_->ForEachEvent(f, [&](const Event& e) {
+    types.push_back(e.type);
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(types, (std::vector<std::string>{"user.added", "user.login", "user.login_failed"}));
+}
+
+TEST_F(UsersTest, RepeatedFailuresLockTheAccountWithBackOff) {
+  ASSERT_TRUE(users_->Add("inv.701", "Ivy Investigator", kPassword, kAdmin).ok());
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(users_->Login("inv.701", "wrong password!!", "10.0.0.2").ok());
+  auto locked = users_->Login("inv.701", kPassword, "10.0.0.2");
+  ASSERT_FALSE(locked.ok());
+  EXPECT_NE(locked.status().message().find("locked after repeated failed logins; try again in 60 s"), std::string::npos)
+      << locked.status().message();
+  env_.AdvanceMicros(61'000'000);
+  EXPECT_FALSE(users_->Login("inv.701", "wrong password!!", "10.0.0.2").ok());  // 6th failure: 2 minutes
+  env_.AdvanceMicros(61'000'000);
+  EXPECT_FALSE(users_->Login("inv.701", kPassword, "10.0.0.2").ok()) << "still locked after one minute";
+  env_.AdvanceMicros(120'000'000);
+  EXPECT_TRUE(users_->Login("inv.701", kPassword, "10.0.0.2").ok());
+  EXPECT_EQ(users_->Find("inv.701")->failed_logins, 0);
+  EXPECT_EQ(LockoutMicros(4), 0);
+  EXPECT_EQ(LockoutMicros(5), 60'000'000);
+  EXPECT_EQ(LockoutMicros(30), 3'600'000'000);
+}
+
+TEST_F(UsersTest, DisabledAccountsCannotLogInAndGrantsSurviveReopening) {
+  ASSERT_TRUE(users_->Add("cra.1", "Morgan Monitor", kPassword, kAdmin).ok());
+  ASSERT_TRUE(users_->AddGrant("cra.1", Grant{"CDISCPILOT01", "monitor", "*"}, kAdmin).ok());
+  ASSERT_TRUE(users_->AddGrant("cra.1", Grant{"CDISCPILOT01", "data_manager", "701"}, kAdmin).ok());
+  EXPECT_EQ(users_->AddGrant("cra.1", Grant{"CDISCPILOT01", "monitor", "*"}, kAdmin).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(users_->RevokeGrant("cra.1", Grant{"CDISCPILOT01", "data_manager", "701"}, "", kAdmin).code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(users_->RevokeGrant("cra.1", Grant{"CDISCPILOT01", "data_manager", "701"}, "left the CRO", kAdmin).ok());
+  auto reopened = std::move(UserDirectory::Open(store_.get(), &env_).value());
+  auto u = reopened->Find("cra.1").value();
+  ASSERT_EQ(u.grants.size(), 1u);
+  EXPECT_EQ(u.grants[0].role, "monitor");
+  ASSERT_TRUE(users_->Disable("cra.1", "left the CRO", kAdmin).ok());
+  auto login = users_->Login("cra.1", kPassword, "10.0.0.3");
+  EXPECT_NE(login.status().message().find("disabled"), std::string::npos);
+}
+
+TEST(AccessTest, SitesAndRolesComeFromTheGrantsOfTheStudy) {
+  User u;
+  u.id = "coord.701";
+  u.grants = {{"CDISCPILOT01", "coordinator", "701"}, {"CDISCPILOT01", "investigator", "708"}, {"OTHER", "monitor", "*"}};
+  Access a(u, "CDISCPILOT01");
+  EXPECT_TRUE(a.SeesSite("701"));
+  EXPECT_TRUE(a.SeesSite("708"));
+  EXPECT_FALSE(a.SeesSite("702"));
+  EXPECT_FALSE(a.SeesAllSites());
+  EXPECT_EQ(a.ActingRole(std::nullopt, "701").value(), "coordinator");
+  EXPECT_EQ(a.ActingRole(std::nullopt, "708").value(), "investigator");
+  EXPECT_EQ(a.ActingRole(std::nullopt, "").status().code(), StatusCode::kPermissionDenied);  // two roles: choose
+  EXPECT_EQ(a.ActingRole("investigator", "701").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(a.Blinded());
+  Access other(u, "OTHER");
+  EXPECT_TRUE(other.SeesAllSites());
+  Access none(u, "THIRD");
+  EXPECT_FALSE(none.AnyGrant());
+}
+
+}  // namespace
+}  // namespace trialcore::api

@@ -1,0 +1,115 @@
+// trialcore serve and trialcore user: the HTTP API and its accounts.
+#include <signal.h>
+
+#include <iostream>
+#include <ostream>
+#include <thread>
+
+#include "api/server.h"
+#include "api/users.h"
+#include "cli/commands.h"
+#include "cli/store_access.h"
+#include "store/sqlite/sqlite_event_store.h"
+
+namespace trialcore::cli {
+
+Status Serve(const ServeArgs& args, Context& ctx) {
+  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env));
+  return ServeStore(*store, args, ctx);
+}
+
+Status ServeStore(EventStore& store, const ServeArgs& args, Context& ctx) {
+  api::ServerOptions o;
+  o.bind = args.bind;
+  o.port = args.port;
+  o.tls_cert = args.tls_cert;
+  o.tls_key = args.tls_key;
+  if (args.session_idle_seconds <= 0 || args.session_max_seconds <= 0) {
+    return InvalidArgument("session timeouts must be positive numbers of seconds");
+  }
+  o.session_idle_us = args.session_idle_seconds * 1'000'000;
+  o.session_max_us = args.session_max_seconds * 1'000'000;
+  // SIGINT and SIGTERM stop the server cleanly; they are taken by a thread
+  // of their own, since stopping is not safe from a signal handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  TC_ASSIGN_OR_RETURN(auto server, api::Server::Create(&store, ctx.env, o));
+  TC_RETURN_IF_ERROR(server->Listen());
+  ctx.out << "serving " << server->url() << "/api/v1 (stop with Ctrl-C)" << std::endl;
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    server->Stop();
+  });
+  Status st = server->Run();
+  // Run returns after Stop; if it failed on its own, release the waiting thread.
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
+  ctx.out << "stopped" << std::endl;
+  return st;
+}
+
+namespace {
+
+Result<std::string> ReadPassword(bool from_stdin) {
+  if (!from_stdin) {
+    if (const char* p = std::getenv("TRIALCORE_PASSWORD"); p && *p) return std::string(p);
+    return InvalidArgument("give the password on standard input with --password-stdin, or in $TRIALCORE_PASSWORD");
+  }
+  std::string line;
+  if (!std::getline(std::cin, line)) return InvalidArgument("no password on standard input");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+Status UserCommand(const UserArgs& args, Context& ctx) {
+  SqliteStoreOptions so;
+  so.env = ctx.env;
+  TC_ASSIGN_OR_RETURN(auto store, OpenSqliteEventStore(args.db, so));
+  TC_ASSIGN_OR_RETURN(auto users, api::UserDirectory::Open(store.get(), ctx.env));
+  Actor by{args.as_user, "system_admin"};
+  if (args.action == "add") {
+    TC_ASSIGN_OR_RETURN(std::string password, ReadPassword(args.password_stdin));
+    TC_RETURN_IF_ERROR(users->Add(args.id, args.full_name, password, by));
+    ctx.out << "added user " << args.id << " (" << args.full_name << ")\n";
+  } else if (args.action == "disable") {
+    TC_RETURN_IF_ERROR(users->Disable(args.id, args.reason, by));
+    ctx.out << "disabled user " << args.id << "\n";
+  } else if (args.action == "reset-password") {
+    TC_ASSIGN_OR_RETURN(std::string password, ReadPassword(args.password_stdin));
+    TC_RETURN_IF_ERROR(users->ResetPassword(args.id, password, by));
+    ctx.out << "reset the password of " << args.id << "\n";
+  } else if (args.action == "grant" || args.action == "revoke") {
+    static const char* kRoles[] = {"investigator", "coordinator",          "monitor",     "data_manager",
+                                   "medical_monitor", "safety_physician", "sponsor_viewer", "unblinded_pharmacist",
+                                   "study_admin",  "system_admin"};
+    if (std::none_of(std::begin(kRoles), std::end(kRoles), [&](const char* r) { return args.role == r; })) {
+      return InvalidArgument("unknown role '" + args.role + "' (see doc/roles.md)");
+    }
+    api::Grant g{args.study, args.role, args.site};
+    if (args.action == "grant") {
+      TC_RETURN_IF_ERROR(users->AddGrant(args.id, g, by));
+      ctx.out << "granted " << args.role << " on " << args.study << " at site " << args.site << " to " << args.id << "\n";
+    } else {
+      TC_RETURN_IF_ERROR(users->RevokeGrant(args.id, g, args.reason, by));
+      ctx.out << "revoked " << args.role << " on " << args.study << " at site " << args.site << " from " << args.id
+              << "\n";
+    }
+  } else if (args.action == "list") {
+    for (const auto& u : users->All()) {
+      ctx.out << u.id << "\t" << u.full_name << "\t" << (u.disabled ? "disabled" : "active");
+      for (const auto& g : u.grants) ctx.out << "\t" << g.study << ":" << g.role << "@" << g.site;
+      ctx.out << "\n";
+    }
+  } else {
+    return InvalidArgument("unknown user action " + args.action);
+  }
+  return Status::Ok();
+}
+
+}  // namespace trialcore::cli
