@@ -457,7 +457,10 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
     Value v;
     if (not_done.empty()) {
       auto parsed = ParseInput(*study_, item, input);
-      if (!parsed.ok()) return parsed.status().WithContext(Where(visit_id, form_id, group, row, ""));
+      if (!parsed.ok()) {
+        return parsed.status().WithContext(visit_id + "/" + form_id +
+                                           (group.empty() ? "" : "/" + group + "[" + std::to_string(row) + "]"));
+      }
       v = *parsed;
     }
     if (!st.value.is_null() && v != st.value) {

@@ -1,0 +1,302 @@
+// The HTTP API against a real `trialcore serve` on the demo database:
+// logins, sessions, CSRF, site scoping, optimistic concurrency, signatures,
+// and malformed requests.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "core/json.h"
+#include "run_command.h"
+
+namespace trialcore {
+namespace {
+
+const std::string kBin = TRIALCORE_BIN;
+constexpr char kPassword[] = "demo-password-2026";
+
+// Runs `trialcore serve` until destroyed; its first line of output names the URL.
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& dir, const std::string& args) {
+    int out[2];
+    EXPECT_EQ(pipe(out), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      std::string err = dir + "/serve.log";
+      freopen(err.c_str(), "w", stderr);
+      std::string cmd = "cd '" + dir + "' && exec " + kBin + " serve " + args;
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+      _exit(127);
+    }
+    close(out[1]);
+    FILE* f = fdopen(out[0], "r");
+    char line[512] = {0};
+    if (fgets(line, sizeof line, f) != nullptr) {
+      std::string s(line);
+      size_t at = s.find("http://127.0.0.1:");
+      if (at != std::string::npos) port_ = std::stoi(s.substr(at + 17));
+    }
+    out_ = f;
+  }
+  ~ServerProcess() { Stop(); }
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    if (out_ != nullptr) fclose(out_);
+    out_ = nullptr;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  FILE* out_ = nullptr;
+};
+
+struct Session {
+  std::string cookie;
+  std::string csrf;
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string((std::filesystem::path(testing::TempDir()) / "api_suite").string());
+    std::filesystem::remove_all(*dir_);
+    std::filesystem::create_directories(*dir_);
+    auto demo = testing_util::RunCommand(*dir_, kBin + " demo --db demo.db --key key.pem --no-serve");
+    ASSERT_EQ(demo.exit_code, 0) << demo.err;
+    server_ = new ServerProcess(*dir_, "--db demo.db --port 0 --session-idle 3");
+    ASSERT_GT(server_->port(), 0) << testing_util::Slurp(*dir_ + "/serve.log");
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete dir_;
+  }
+
+  httplib::Client Client() {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(10, 0);
+    return c;
+  }
+
+  Session Login(const std::string& user) {
+    auto c = Client();
+    auto r = c.Post("/api/v1/session", R"({"user":")" + user + R"(","password":")" + kPassword + R"("})",
+                    "application/json");
+    EXPECT_TRUE(r) << "no response";
+    if (!r) return {};
+    EXPECT_EQ(r->status, 200) << r->body;
+    std::string cookie = r->get_header_value("Set-Cookie");
+    EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
+    EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos) << cookie;
+    auto body = ParseJson(r->body);
+    return Session{cookie.substr(0, cookie.find(';')), body->Find("csrf_token")->as_string()};
+  }
+
+  httplib::Result Get(const Session& s, const std::string& path) {
+    auto c = Client();
+    return c.Get(path.c_str(), httplib::Headers{{"Cookie", s.cookie}});
+  }
+
+  httplib::Result Post(const Session& s, const std::string& path, const std::string& body,
+                       httplib::Headers extra = {}, bool csrf = true) {
+    auto c = Client();
+    httplib::Headers h{{"Cookie", s.cookie}};
+    if (csrf) h.emplace("X-CSRF-Token", s.csrf);
+    for (auto& kv : extra) h.insert(kv);
+    return c.Post(path.c_str(), h, body, "application/json");
+  }
+
+  static std::string Code(const httplib::Result& r) {
+    auto v = ParseJson(r->body);
+    if (!v.ok() || v->Find("code") == nullptr) return "(not a JSON error: " + r->body + ")";
+    return v->Find("code")->as_string();
+  }
+
+  static std::string* dir_;
+  static ServerProcess* server_;
+};
+
+std::string* ApiTest::dir_ = nullptr;
+ServerProcess* ApiTest::server_ = nullptr;
+
+TEST_F(ApiTest, LoginRefusesWrongPasswordsAndUnknownUsersAlike) {
+  auto c = Client();
+  auto wrong = c.Post("/api/v1/session", R"({"user":"coord.701","password":"not the password"})", "application/json");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  auto unknown = c.Post("/api/v1/session", R"({"user":"nobody","password":"not the password"})", "application/json");
+  EXPECT_EQ(unknown->status, 401);
+  EXPECT_EQ(ParseJson(wrong->body)->Find("message")->as_string(), ParseJson(unknown->body)->Find("message")->as_string());
+  auto no_session = c.Get("/api/v1/studies");
+  EXPECT_EQ(no_session->status, 401);
+  EXPECT_EQ(Code(no_session), "unauthenticated");
+}
+
+TEST_F(ApiTest, ASiteSeesOnlyItsOwnSubjects) {
+  Session s = Login("coord.701");
+  auto studies = Get(s, "/api/v1/studies");
+  ASSERT_EQ(studies->status, 200) << studies->body;
+  EXPECT_NE(studies->body.find("CDISCPILOT01"), std::string::npos);
+  auto list = Get(s, "/api/v1/studies/CDISCPILOT01/subjects");
+  ASSERT_EQ(list->status, 200) << list->body;
+  auto subjects = ParseJson(list->body)->Find("subjects")->as_array();
+  ASSERT_FALSE(subjects.empty());
+  for (const auto& sub : subjects) EXPECT_EQ(sub.Find("site")->as_string(), "701");
+  // Another site's subject does not exist for this user: 404, not 403.
+  auto other = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/708-1006");
+  EXPECT_EQ(other->status, 404) << other->body;
+  auto own = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001");
+  ASSERT_EQ(own->status, 200);
+  EXPECT_FALSE(own->get_header_value("ETag").empty());
+  // A study the user holds no role on does not exist for them either.
+  EXPECT_EQ(Get(s, "/api/v1/studies/OTHERSTUDY/subjects")->status, 404);
+  // The monitor sees every site.
+  Session cra = Login("cra.1");
+  auto all = ParseJson(Get(cra, "/api/v1/studies/CDISCPILOT01/subjects")->body)->Find("total")->as_int();
+  EXPECT_GT(all, static_cast<int64_t>(subjects.size()));
+}
+
+TEST_F(ApiTest, StateChangesNeedTheCsrfTokenAndAFreshETag) {
+  Session s = Login("coord.701");
+  std::string save =
+      R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"VSPOS":"SITTING","SYSBP":128,"DIABP":80,"PULSE":70}})";
+  auto no_csrf = Post(s, "/api/v1/studies/CDISCPILOT01/commands", save, {}, /*csrf=*/false);
+  EXPECT_EQ(no_csrf->status, 403);
+  EXPECT_EQ(Code(no_csrf), "csrf");
+  auto read = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001");
+  std::string etag = read->get_header_value("ETag");
+  auto ok = Post(s, "/api/v1/studies/CDISCPILOT01/commands", save, {{"If-Match", etag}});
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  EXPECT_NE(ok->get_header_value("ETag"), etag);
+  // A second user who read the same version loses, and nothing is overwritten.
+  std::string other = R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"PULSE":72},"reason":"remeasured"})";
+  auto stale = Post(s, "/api/v1/studies/CDISCPILOT01/commands", other, {{"If-Match", etag}});
+  EXPECT_EQ(stale->status, 412) << stale->body;
+  auto now = ParseJson(Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001")->body);
+  EXPECT_EQ(now->Find("visits")->Find("AEFU")->Find("forms")->Find("VS")->Find("items")->Find("PULSE")->Find("value")->as_int(),
+            70);
+}
+
+TEST_F(ApiTest, RolesAndSitesDecideWhatACommandMayDo) {
+  Session coord = Login("coord.708");
+  auto foreign = Post(coord, "/api/v1/studies/CDISCPILOT01/commands",
+                      R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"SV","items":{"SVSTDTC":"2025-01-01"}})");
+  EXPECT_EQ(foreign->status, 404) << foreign->body;
+  auto screen = Post(coord, "/api/v1/studies/CDISCPILOT01/commands",
+                     R"({"op":"subject.screen","subject":"701-9001","site":"701"})");
+  EXPECT_EQ(screen->status, 403) << screen->body;
+  Session cra = Login("cra.1");
+  auto monitor_saves = Post(cra, "/api/v1/studies/CDISCPILOT01/commands",
+                            R"({"op":"form.save","subject":"708-1006","visit":"AEFU","form":"SV","items":{"SVSTDTC":"2025-01-01"}})");
+  EXPECT_EQ(monitor_saves->status, 403) << monitor_saves->body;
+  EXPECT_EQ(Code(monitor_saves), "permission_denied");
+}
+
+TEST_F(ApiTest, SigningNeedsThePasswordAndShowsTheSignersFullName) {
+  Session inv = Login("inv.701");
+  std::string sign = R"({"op":"sign","subject":"701-1001","visit":"SCREENING1","form":"DM","meaning":"approval")";
+  auto without = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + "}");
+  EXPECT_EQ(without->status, 400) << without->body;
+  auto wrong = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + R"(,"password":"wrong password!!"})");
+  EXPECT_EQ(wrong->status, 403) << wrong->body;
+  auto ok = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + R"(,"password":")" + kPassword + R"("})");
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  auto subject = ParseJson(Get(inv, "/api/v1/studies/CDISCPILOT01/subjects/701-1001")->body);
+  bool found = false;
+  for (const auto& sig : subject->Find("signatures")->as_array()) {
+    if (sig.Find("form")->as_string() == "DM" && !sig.Find("broken")->as_bool()) {
+      found = true;
+      EXPECT_EQ(sig.Find("signer_name")->as_string(), "Dr. Ivy Investigator");
+      EXPECT_EQ(sig.Find("meaning")->as_string(), "approval");
+      EXPECT_TRUE(sig.Find("time")->as_string().ends_with("Z"));
+    }
+  }
+  EXPECT_TRUE(found) << subject.value().Find("signatures") ;
+}
+
+TEST_F(ApiTest, MalformedRequestsGetClearErrorsAndChangeNothing) {
+  Session s = Login("coord.701");
+  auto before = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001")->get_header_value("ETag");
+  struct Case {
+    std::string body;
+    int status;
+    std::string code;
+    std::string message;
+  } cases[] = {
+      {"{not json", 400, "invalid_argument", "not valid JSON"},
+      {"[1,2]", 400, "invalid_argument", "must be a JSON object"},
+      {R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"SYSBP":"high"}})", 400,
+       "invalid_argument", "SYSBP: \"high\" is not a whole number"},
+      {R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"SYSBP":120},"colour":"red"})", 400,
+       "invalid_argument", "unknown field \"colour\""},
+      {R"({"subject":"701-1001"})", 400, "invalid_argument", "missing field \"op\""},
+      {R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"VS","items":{"SYSBP":4000}})", 409,
+       "failed_precondition", "must be 40 to 300"},
+  };
+  for (const Case& c : cases) {
+    auto r = Post(s, "/api/v1/studies/CDISCPILOT01/commands", c.body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, c.status) << c.body << " -> " << r->body;
+    EXPECT_EQ(Code(r), c.code) << c.body;
+    auto error = ParseJson(r->body);
+    ASSERT_TRUE(error.ok()) << r->body;
+    EXPECT_NE(error->Find("message")->as_string().find(c.message), std::string::npos) << r->body;
+  }
+  std::string huge = R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"SV","items":{"SVSTDTC":")" +
+                     std::string(2 << 20, 'x') + "\"}}";
+  auto too_big = Post(s, "/api/v1/studies/CDISCPILOT01/commands", huge);
+  ASSERT_TRUE(too_big);
+  EXPECT_EQ(too_big->status, 413);
+  EXPECT_EQ(Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001")->get_header_value("ETag"), before);
+}
+
+TEST_F(ApiTest, AuditTrailViewsAreThemselvesAuditedAndMetricsAreServed) {
+  Session s = Login("cra.1");
+  auto audit = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/audit?path=subject/701-1001/SCREENING1/VS/WEIGHT");
+  ASSERT_EQ(audit->status, 200) << audit->body;
+  EXPECT_NE(audit->body.find("transcription error, corrected from source"), std::string::npos) << audit->body;
+  auto log = testing_util::RunCommand(*dir_, kBin + " audit log --db demo.db --study trialcore-system --user cra.1");
+  EXPECT_NE(log.out.find("audit.viewed"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("user.login"), std::string::npos) << log.out;
+  auto c = Client();
+  auto metrics = c.Get("/metrics");
+  ASSERT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("trialcore_http_requests_total{status=\"200\"}"), std::string::npos) << metrics->body;
+}
+
+TEST_F(ApiTest, LogoutAndIdleTimeoutEndTheSession) {
+  Session s = Login("dm.1");
+  EXPECT_EQ(Get(s, "/api/v1/session")->status, 200);
+  auto c = Client();
+  auto out = c.Delete("/api/v1/session", httplib::Headers{{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}});
+  EXPECT_EQ(out->status, 200);
+  EXPECT_EQ(Get(s, "/api/v1/session")->status, 401);
+
+  Session idle = Login("mm.1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // the server runs with --session-idle 3
+  auto expired = Get(idle, "/api/v1/session");
+  EXPECT_EQ(expired->status, 401);
+  EXPECT_EQ(Code(expired), "session_expired");
+}
+
+TEST_F(ApiTest, StopsCleanlyOnSigterm) {
+  ServerProcess extra(*dir_, "--db demo.db --port 0");
+  ASSERT_GT(extra.port(), 0);
+  EXPECT_EQ(extra.Stop(), 0);
+}
+
+}  // namespace
+}  // namespace trialcore
