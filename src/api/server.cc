@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -16,7 +17,9 @@
 #include "capture/capture.h"
 #include "core/hash.h"
 #include "core/json.h"
+#include "rules/rules.h"
 #include "store/audit.h"
+#include "study/study.h"
 
 namespace trialcore::api {
 
@@ -71,27 +74,34 @@ Value ItemJson(const capture::ItemState& st) {
   return o;
 }
 
+Value FormJson(const capture::FormState* f) {
+  Value::Object items, groups;
+  if (f != nullptr) {
+    for (const auto& [iid, st] : f->items) items[iid] = ItemJson(st);
+    for (const auto& [gid, rows] : f->rows) {
+      Value::Array list;
+      for (const auto& [n, row] : rows) {
+        if (row.removed) continue;
+        Value::Object ri;
+        for (const auto& [iid, st] : row.items) ri[iid] = ItemJson(st);
+        list.push_back(Value::Object{{"row", static_cast<int64_t>(n)}, {"items", ri}});
+      }
+      groups[gid] = list;
+    }
+  }
+  Value::Object o{{"items", items}, {"rows", groups}};
+  o["frozen"] = f != nullptr && f->frozen;
+  o["locked"] = f != nullptr && f->locked;
+  return o;
+}
+
 Value SubjectJson(const capture::SubjectState& s) {
   Value::Object visits;
   for (const auto& [vid, v] : s.visits) {
     Value::Object forms;
-    for (const auto& [fid, f] : v.forms) {
-      Value::Object items;
-      for (const auto& [iid, st] : f.items) items[iid] = ItemJson(st);
-      Value::Object groups;
-      for (const auto& [gid, rows] : f.rows) {
-        Value::Array list;
-        for (const auto& [n, row] : rows) {
-          if (row.removed) continue;
-          Value::Object ri;
-          for (const auto& [iid, st] : row.items) ri[iid] = ItemJson(st);
-          list.push_back(Value::Object{{"row", static_cast<int64_t>(n)}, {"items", ri}});
-        }
-        groups[gid] = list;
-      }
-      forms[fid] = Value::Object{{"items", items}, {"rows", groups}, {"frozen", f.frozen}, {"locked", f.locked}};
-    }
-    Value::Object vo{{"forms", forms}, {"missed", v.missed}};
+    for (const auto& [fid, f] : v.forms) forms[fid] = FormJson(&f);
+    Value::Object vo{{"forms", forms}};
+    vo["missed"] = v.missed;
     visits[vid] = vo;
   }
   Value::Array queries;
@@ -116,6 +126,73 @@ Value SubjectJson(const capture::SubjectState& s) {
   return Value::Object{{"id", s.id},           {"site", s.site},       {"status", s.status},
                        {"version", static_cast<int64_t>(s.version)}, {"frozen", s.frozen}, {"locked", s.locked},
                        {"visits", visits},     {"queries", queries},   {"signatures", signatures}};
+}
+
+// The study definition as a client needs it to draw forms. Blinded roles
+// get no arms.
+Value DefinitionJson(const study::Study& st, const Access& access) {
+  auto range = [](const std::optional<study::Range>& r) -> Value {
+    if (!r) return Value();
+    Value::Object o;
+    if (r->min) o["min"] = Value(Decimal::Parse(rules::FormatValue(rules::Type::kNumber, rules::RValue::Number(*r->min))).value());
+    if (r->max) o["max"] = Value(Decimal::Parse(rules::FormatValue(rules::Type::kNumber, rules::RValue::Number(*r->max))).value());
+    return o;
+  };
+  Value::Array forms;
+  for (const auto& f : st.forms) {
+    Value::Array groups;
+    for (const auto& g : f.groups) {
+      Value::Array items;
+      for (const auto& it : g.items) {
+        Value::Object o{{"id", it.id}, {"label", it.label}, {"type", std::string(study::ItemTypeName(it.type))},
+                        {"unit", it.unit}, {"codelist", it.codelist}, {"visible_if", it.visible_if},
+                        {"derive", it.derive}, {"hard_range", range(it.hard_range)}, {"soft_range", range(it.soft_range)}};
+        o["required"] = it.required;
+        if (it.precision >= 0) o["precision"] = static_cast<int64_t>(it.precision);
+        items.push_back(o);
+      }
+      Value::Object go{{"id", g.id}, {"label", g.label}, {"items", items}};
+      go["repeating"] = g.repeating;
+      groups.push_back(go);
+    }
+    Value::Array roles;
+    for (const auto& r : f.roles) roles.push_back(r);
+    forms.push_back(Value::Object{{"id", f.id}, {"name", f.name}, {"roles", roles}, {"groups", groups}});
+  }
+  Value::Array visits;
+  for (const auto& v : st.visits) {
+    Value::Array vf;
+    for (const auto& f : v.forms) vf.push_back(f);
+    Value::Object o{{"id", v.id}, {"name", v.name}, {"forms", vf}};
+    if (v.day) o["day"] = static_cast<int64_t>(*v.day);
+    o["window_before"] = static_cast<int64_t>(v.window_before);
+    o["window_after"] = static_cast<int64_t>(v.window_after);
+    o["unscheduled"] = v.unscheduled;
+    visits.push_back(o);
+  }
+  Value::Object codelists;
+  for (const auto& cl : st.codelists) {
+    Value::Array codes;
+    for (const auto& c : cl.codes) codes.push_back(Value::Object{{"code", c.code}, {"label", c.label}});
+    codelists[cl.id] = codes;
+  }
+  Value::Array sites;
+  for (const auto& site : st.sites) {
+    if (access.SeesSite(site.id)) sites.push_back(Value::Object{{"id", site.id}, {"name", site.name}});
+  }
+  Value::Array criteria;
+  for (const auto& c : st.eligibility) {
+    criteria.push_back(Value::Object{{"id", c.id}, {"kind", c.inclusion ? "inclusion" : "exclusion"}, {"text", c.text}});
+  }
+  Value::Object out{{"id", st.id},       {"title", st.title},       {"version", st.version}, {"sites", sites},
+                    {"visits", visits},  {"forms", forms},          {"codelists", codelists},
+                    {"eligibility", criteria}};
+  if (!access.Blinded()) {
+    Value::Array arms;
+    for (const auto& a : st.arms) arms.push_back(Value::Object{{"code", a.code}, {"name", a.name}});
+    out["arms"] = arms;
+  }
+  return out;
 }
 
 }  // namespace
@@ -162,7 +239,10 @@ class Server::Impl {
     return Status::Ok();
   }
 
-  void Stop() { http_->stop(); }
+  void Stop() {
+    stopping_ = true;
+    http_->stop();
+  }
   int port() const { return port_; }
   std::string url() const {
     return std::string(secure_ ? "https" : "http") + "://" + options_.bind + ":" + std::to_string(port_);
@@ -278,13 +358,23 @@ class Server::Impl {
     status_counts_[res.status]++;
   }
 
+  // Registers a route by its OpenAPI path template ("/api/v1/studies/{study}").
+  void Add(const std::string& method, const std::string& path, httplib::Server::Handler handler) {
+    routes_.push_back({method, path});
+    std::string pattern = std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
+    if (method == "GET") http_->Get(pattern, std::move(handler));
+    if (method == "POST") http_->Post(pattern, std::move(handler));
+    if (method == "PATCH") http_->Patch(pattern, std::move(handler));
+    if (method == "DELETE") http_->Delete(pattern, std::move(handler));
+  }
+
   void Routes() {
     http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
     http_->set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
       Error(res, 500, "internal", "internal error; please report it");
     });
 
-    http_->Post("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("POST", "/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
       if (!LoginAllowed(Client(req))) {
         return Error(res, 429, "rate_limited", "too many login attempts from this address; wait a minute");
       }
@@ -312,7 +402,7 @@ class Server::Impl {
       Reply(res, 200, MeJson(*u, s));
     });
 
-    http_->Delete("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("DELETE", "/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
       auto c = Authenticate(req, res);
       if (!c) return;
       {
@@ -325,13 +415,13 @@ class Server::Impl {
       Reply(res, 200, Value::Object{{"logged_out", true}});
     });
 
-    http_->Get("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", "/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
       auto c = Authenticate(req, res);
       if (!c) return;
       Reply(res, 200, MeJson(c->user, c->session));
     });
 
-    http_->Get("/api/v1/studies", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", "/api/v1/studies", [this](const httplib::Request& req, httplib::Response& res) {
       auto c = Authenticate(req, res);
       if (!c) return;
       Value::Array list;
@@ -349,21 +439,17 @@ class Server::Impl {
       Reply(res, 200, Value::Object{{"studies", list}});
     });
 
-    const std::string study = "/api/v1/studies/([A-Za-z0-9_.-]+)";
-    const std::string subject = study + "/subjects/([A-Za-z0-9-]+)";
+    const std::string study = "/api/v1/studies/{study}";
+    const std::string subject = study + "/subjects/{subject}";
 
-    http_->Get(study + "/subjects", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", study + "/subjects", [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto& [caller, cap, access] = *ctx;
       std::string site = req.get_param_value("site"), status = req.get_param_value("status");
-      size_t offset = 0, limit = 100;
-      try {
-        if (req.has_param("offset")) offset = std::stoul(req.get_param_value("offset"));
-        if (req.has_param("limit")) limit = std::min<size_t>(std::stoul(req.get_param_value("limit")), 1000);
-      } catch (const std::exception&) {
-        return Error(res, InvalidArgument("offset and limit must be whole numbers"));
-      }
+      auto page = Page(req);
+      if (!page.ok()) return Error(res, page.status());
+      auto [offset, limit] = *page;
       capture::StudyState state = cap->Snapshot();
       Value::Array items;
       size_t total = 0;
@@ -383,7 +469,7 @@ class Server::Impl {
                                     {"offset", static_cast<int64_t>(offset)}, {"limit", static_cast<int64_t>(limit)}});
     });
 
-    http_->Get(subject, [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", subject, [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto s = VisibleSubject(*ctx, req.matches[2], res);
@@ -392,7 +478,7 @@ class Server::Impl {
       Reply(res, 200, SubjectJson(*s));
     });
 
-    http_->Get(subject + "/schedule", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", subject + "/schedule", [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto s = VisibleSubject(*ctx, req.matches[2], res);
@@ -409,7 +495,7 @@ class Server::Impl {
       Reply(res, 200, Value::Object{{"visits", visits}});
     });
 
-    http_->Get(subject + "/audit", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", subject + "/audit", [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto s = VisibleSubject(*ctx, req.matches[2], res);
@@ -436,69 +522,161 @@ class Server::Impl {
       Reply(res, 200, Value::Object{{"entries", entries}});
     });
 
-    http_->Post(study + "/commands", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("POST", study + "/commands", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      RunCommand(*ctx, *body, req, res);
+    });
+
+    Add("GET", study, [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      Reply(res, 200, DefinitionJson(*std::get<1>(*ctx)->study(), std::get<2>(*ctx)));
+    });
+
+    Add("GET", study + "/dashboard", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      Reply(res, 200, DashboardJson(*std::get<1>(*ctx), std::get<2>(*ctx)));
+    });
+
+    Add("GET", study + "/queries", [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto& [caller, cap, access] = *ctx;
-      auto body = Body(req);
-      if (!body.ok()) return Error(res, body.status());
-      // The site the command touches decides whether the caller may touch it.
-      std::string site;
-      if (const Value* sid = body->Find("subject"); sid != nullptr && sid->is_string()) {
-        if (const Value* op = body->Find("op"); op != nullptr && op->is_string() && op->as_string() == "subject.screen") {
-          const Value* s = body->Find("site");
-          site = s != nullptr && s->is_string() ? s->as_string() : "";
-          if (!access.SeesSite(site)) return Error(res, PermissionDenied("you have no role at site " + site));
-        } else {
-          auto s = cap->Subject(sid->as_string());
-          if (!s.ok() || !access.SeesSite(s->site)) return Error(res, NotFound("no subject " + sid->as_string()));
-          site = s->site;
+      std::string state = req.get_param_value("state"), subject_id = req.get_param_value("subject"),
+                  site = req.get_param_value("site");
+      auto page = Page(req);
+      if (!page.ok()) return Error(res, page.status());
+      auto [offset, limit] = *page;
+      capture::StudyState st = cap->Snapshot();
+      Value::Array items;
+      size_t total = 0;
+      int64_t now = env_->NowMicros();
+      for (const auto& [sid, s] : st.subjects) {
+        if (!access.SeesSite(s.site) || (!site.empty() && s.site != site) || (!subject_id.empty() && sid != subject_id)) {
+          continue;
+        }
+        for (const auto& [n, q] : s.queries) {
+          if (!state.empty() && capture::QueryStateName(q.state) != state) continue;
+          if (total++ < offset || items.size() >= limit) continue;
+          int64_t opened = q.thread.empty() ? now : q.thread.front().time_us;
+          items.push_back(Value::Object{{"subject", sid}, {"site", s.site}, {"query", static_cast<int64_t>(n)},
+                                        {"visit", q.visit}, {"form", q.form}, {"item", q.item}, {"check", q.check},
+                                        {"state", std::string(capture::QueryStateName(q.state))},
+                                        {"message", q.thread.empty() ? "" : q.thread.front().message},
+                                        {"age_days", static_cast<int64_t>((now - opened) / 86'400'000'000)}});
         }
       }
-      // Optimistic concurrency: a stale If-Match loses (412), nothing is overwritten.
-      std::optional<uint64_t> expected;
-      if (std::string if_match = req.get_header_value("If-Match"); !if_match.empty()) {
-        std::string digits = if_match.size() > 2 && if_match.front() == '"' ? if_match.substr(1, if_match.size() - 2) : if_match;
-        try {
-          expected = std::stoull(digits);
-        } catch (const std::exception&) {
-          return Error(res, InvalidArgument("If-Match must be an ETag this server gave, such as \"12\""));
-        }
-      }
-      std::optional<std::string> wanted;
-      if (req.has_header("X-Trialcore-Role")) wanted = req.get_header_value("X-Trialcore-Role");
-      auto role = access.ActingRole(wanted, site);
-      if (!role.ok()) return Error(res, role.status());
-      Value command = *body;
-      if (const Value* op = command.Find("op"); op != nullptr && op->is_string() && op->as_string() == "sign") {
-        // Signing needs the password again (21 CFR 11.200) and shows the
-        // signer's full name from the account, not from the request.
-        const Value* pw = command.Find("password");
-        if (pw == nullptr || !pw->is_string()) return Error(res, InvalidArgument("signing needs \"password\""));
-        Status st = users_->Reauthenticate(caller.user.id, pw->as_string(), Client(req));
-        if (!st.ok()) return Error(res, st);
-        command.as_object().erase("password");
-        command.as_object()["name"] = caller.user.full_name;
-      }
-      auto out = cap->Execute(command, Actor{caller.user.id, *role}, expected);
-      if (!out.ok()) return Error(res, out.status());
-      Value::Array messages;
-      for (const auto& m : out->messages) messages.push_back(m);
-      Value::Array events;
-      for (const auto& e : out->events) {
-        events.push_back(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type}});
-      }
-      Value::Object reply{{"messages", messages}, {"events", events}, {"result", out->result}};
-      if (const Value* sid = command.Find("subject"); sid != nullptr && sid->is_string()) {
-        if (auto s = cap->Subject(sid->as_string()); s.ok()) {
-          res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
-          reply["version"] = static_cast<int64_t>(s->version);
-        }
-      }
-      Reply(res, 200, reply);
+      Reply(res, 200, Value::Object{{"queries", items}, {"total", static_cast<int64_t>(total)},
+                                    {"offset", static_cast<int64_t>(offset)}, {"limit", static_cast<int64_t>(limit)}});
     });
 
-    http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    const std::string form = subject + "/visits/{visit}/forms/{form}";
+    Add("GET", form, [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto s = VisibleSubject(*ctx, req.matches[2], res);
+      if (!s) return;
+      auto* cap = std::get<1>(*ctx);
+      std::string visit = req.matches[3], form_id = req.matches[4];
+      if (auto inst = cap->study()->FindVisitInstance(visit); !inst.ok()) return Error(res, inst.status());
+      if (cap->study()->FindForm(form_id) == nullptr) return Error(res, NotFound("unknown form " + form_id));
+      auto status = cap->StatusOfForm(s->id, visit, form_id);
+      if (!status.ok()) return Error(res, status.status());
+      Value::Object body{{"subject", s->id}, {"visit", visit}, {"form", form_id},
+                         {"status", std::string(capture::FormStatusName(*status))}};
+      const capture::FormState* fs = nullptr;
+      if (auto v = s->visits.find(visit); v != s->visits.end()) {
+        if (auto f = v->second.forms.find(form_id); f != v->second.forms.end()) fs = &f->second;
+      }
+      Value form_json = FormJson(fs);
+      for (auto& [k, v] : form_json.as_object()) body[k] = v;
+      res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
+      Reply(res, 200, body);
+    });
+
+    Add("PATCH", form, [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      Value::Object cmd{{"op", "form.save"}, {"subject", std::string(req.matches[2])},
+                        {"visit", std::string(req.matches[3])}, {"form", std::string(req.matches[4])}};
+      for (const auto& [k, v] : body->as_object()) {
+        if (k != "items" && k != "rows" && k != "not_done" && k != "reason") {
+          return Error(res, InvalidArgument("unknown field \"" + k + "\" (allowed: items, rows, not_done, reason)"));
+        }
+        cmd[k] = v;
+      }
+      RunCommand(*ctx, cmd, req, res);
+    });
+
+    Add("PATCH", form + "/items/{item}", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      for (const auto& [k, v] : body->as_object()) {
+        if (k != "value" && k != "reason") {
+          return Error(res, InvalidArgument("unknown field \"" + k + "\" (allowed: value, reason)"));
+        }
+      }
+      const Value* value = body->Find("value");
+      if (value == nullptr) return Error(res, InvalidArgument("missing field \"value\" (null clears the item)"));
+      Value::Object cmd{{"op", "form.save"}, {"subject", std::string(req.matches[2])},
+                        {"visit", std::string(req.matches[3])}, {"form", std::string(req.matches[4])},
+                        {"items", Value::Object{{std::string(req.matches[5]), *value}}}};
+      if (const Value* reason = body->Find("reason")) cmd["reason"] = *reason;
+      RunCommand(*ctx, cmd, req, res);
+    });
+
+    Add("POST", subject + "/queries", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      Value cmd = *body;
+      cmd.as_object()["op"] = "query.open";
+      cmd.as_object()["subject"] = std::string(req.matches[2]);
+      RunCommand(*ctx, cmd, req, res);
+    });
+
+    Add("POST", subject + "/queries/{query}/{action}", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      static const std::map<std::string, std::string> kOps = {
+          {"answer", "query.answer"}, {"close", "query.close"}, {"cancel", "query.cancel"}, {"reopen", "query.reopen"}};
+      auto op = kOps.find(req.matches[4]);
+      if (op == kOps.end()) return Error(res, NotFound("queries can be answered, closed, cancelled or reopened"));
+      int64_t number = 0;
+      try {
+        number = std::stoll(std::string(req.matches[3]));
+      } catch (const std::exception&) {
+        return Error(res, NotFound("no query " + std::string(req.matches[3])));
+      }
+      Value cmd = *body;
+      cmd.as_object()["op"] = op->second;
+      cmd.as_object()["subject"] = std::string(req.matches[2]);
+      cmd.as_object()["query"] = number;
+      RunCommand(*ctx, cmd, req, res);
+    });
+
+    Add("GET", study + "/events", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      StreamEvents(*ctx, req, res);
+    });
+
+    Add("GET", "/api/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(OpenApiJson(), "application/json");
+    });
+
+    Add("GET", "/metrics", [this](const httplib::Request&, httplib::Response& res) {
       StoreMetrics m = store_->Metrics();
       std::string out =
           "# HELP trialcore_http_requests_total HTTP requests served.\n# TYPE trialcore_http_requests_total counter\n";
@@ -529,6 +707,167 @@ class Server::Impl {
   }
 
   using StudyCtx = std::tuple<Caller, capture::Capture*, Access>;
+
+  Result<std::pair<size_t, size_t>> Page(const httplib::Request& req) {
+    size_t offset = 0, limit = 100;
+    try {
+      if (req.has_param("offset")) offset = std::stoul(req.get_param_value("offset"));
+      if (req.has_param("limit")) limit = std::min<size_t>(std::stoul(req.get_param_value("limit")), 1000);
+    } catch (const std::exception&) {
+      return InvalidArgument("offset and limit must be whole numbers");
+    }
+    return std::make_pair(offset, limit);
+  }
+
+  // The figures of the study home page, for the sites the caller sees.
+  Value DashboardJson(capture::Capture& cap, const Access& access) {
+    capture::StudyState st = cap.Snapshot();
+    auto definition = cap.study();
+    Value::Object by_site;
+    int64_t now = env_->NowMicros();
+    int64_t age[3] = {0, 0, 0};
+    int64_t overdue = 0, out_of_window = 0, unsigned_casebooks = 0;
+    for (const auto& [sid, s] : st.subjects) {
+      if (!access.SeesSite(s.site)) continue;
+      Value& site = by_site[s.site];
+      if (!site.is_object()) site = Value::Object{};
+      Value& count = site.as_object()[s.status];
+      count = Value(count.kind() == Value::Kind::kInt ? count.as_int() + 1 : int64_t{1});
+      for (const auto& [n, q] : s.queries) {
+        if (q.state != capture::QueryState::kOpen && q.state != capture::QueryState::kAnswered) continue;
+        int64_t days = q.thread.empty() ? 0 : (now - q.thread.front().time_us) / 86'400'000'000;
+        ++age[days <= 7 ? 0 : days <= 30 ? 1 : 2];
+      }
+      if (auto sched = cap.Schedule(sid); sched.ok()) {
+        for (const auto& v : *sched) {
+          overdue += v.status == capture::WindowStatus::kOverdue;
+          out_of_window += v.status == capture::WindowStatus::kEarly || v.status == capture::WindowStatus::kLate;
+        }
+      }
+      bool signed_casebook = false;
+      for (const auto& [n, sig] : s.signatures) signed_casebook |= !sig.broken && sig.visit.empty();
+      unsigned_casebooks += (s.status == "completed" || s.status == "withdrawn") && !signed_casebook;
+    }
+    return Value::Object{{"planned_subjects", static_cast<int64_t>(definition->planned_subjects)},
+                         {"subjects_by_site", by_site},
+                         {"open_queries_by_age", Value::Object{{"0-7 days", age[0]}, {"8-30 days", age[1]}, {"over 30 days", age[2]}}},
+                         {"overdue_visits", overdue},
+                         {"visits_out_of_window", out_of_window},
+                         {"unsigned_casebooks", unsigned_casebooks}};
+  }
+
+  // Server-sent events: every new event of the study on a subject the
+  // caller may see (no values; a client refetches what changed).
+  void StreamEvents(StudyCtx& ctx, const httplib::Request& req, httplib::Response& res) {
+    std::string study_id = req.matches[1];
+    capture::Capture* cap = std::get<1>(ctx);
+    Access access = std::get<2>(ctx);
+    uint64_t after = 0;
+    if (req.has_header("Last-Event-ID")) {
+      try {
+        after = std::stoull(req.get_header_value("Last-Event-ID"));
+      } catch (const std::exception&) {
+      }
+    } else if (auto last = store_->LastSeq(); last.ok()) {
+      after = *last;
+    }
+    struct Feed {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::deque<Event> events;
+    };
+    auto feed = std::make_shared<Feed>();
+    auto subscription = std::shared_ptr<Subscription>(store_->Subscribe(after, [feed, study_id](const Event& e) {
+      if (e.study != study_id) return;
+      std::lock_guard lock(feed->mu);
+      feed->events.push_back(e);
+      feed->cv.notify_one();
+    }));
+    res.set_header("Cache-Control", "no-store");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, feed, subscription, cap, access](size_t, httplib::DataSink& sink) {
+          std::unique_lock lock(feed->mu);
+          feed->cv.wait_for(lock, std::chrono::seconds(15), [&] { return !feed->events.empty() || stopping_; });
+          if (stopping_) return false;
+          if (feed->events.empty()) return sink.write(": keep-alive\n\n", 14);
+          while (!feed->events.empty()) {
+            Event e = std::move(feed->events.front());
+            feed->events.pop_front();
+            if (e.stream.starts_with("subject/")) {
+              auto s = cap->Subject(e.stream.substr(8));
+              if (!s.ok() || !access.SeesSite(s->site)) continue;
+            }
+            std::string data = ToJson(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type},
+                                                    {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}});
+            std::string frame = "id: " + std::to_string(e.seq) + "\nevent: " + e.type + "\ndata: " + data + "\n\n";
+            if (!sink.write(frame.data(), frame.size())) return false;
+          }
+          return true;
+        });
+  }
+
+
+  // Runs a capture command for the caller: the site it touches must be one
+  // of theirs, the role comes from their grants, an If-Match must still hold.
+  void RunCommand(StudyCtx& ctx, const Value& body, const httplib::Request& req, httplib::Response& res) {
+    auto& [caller, cap, access] = ctx;
+    // The site the command touches decides whether the caller may touch it.
+    std::string site;
+    if (const Value* sid = body.Find("subject"); sid != nullptr && sid->is_string()) {
+      if (const Value* op = body.Find("op"); op != nullptr && op->is_string() && op->as_string() == "subject.screen") {
+        const Value* s = body.Find("site");
+        site = s != nullptr && s->is_string() ? s->as_string() : "";
+        if (!access.SeesSite(site)) return Error(res, PermissionDenied("you have no role at site " + site));
+      } else {
+        auto s = cap->Subject(sid->as_string());
+        if (!s.ok() || !access.SeesSite(s->site)) return Error(res, NotFound("no subject " + sid->as_string()));
+        site = s->site;
+      }
+    }
+    // Optimistic concurrency: a stale If-Match loses (412), nothing is overwritten.
+    std::optional<uint64_t> expected;
+    if (std::string if_match = req.get_header_value("If-Match"); !if_match.empty()) {
+      std::string digits = if_match.size() > 2 && if_match.front() == '"' ? if_match.substr(1, if_match.size() - 2) : if_match;
+      try {
+        expected = std::stoull(digits);
+      } catch (const std::exception&) {
+        return Error(res, InvalidArgument("If-Match must be an ETag this server gave, such as \"12\""));
+      }
+    }
+    std::optional<std::string> wanted;
+    if (req.has_header("X-Trialcore-Role")) wanted = req.get_header_value("X-Trialcore-Role");
+    auto role = access.ActingRole(wanted, site);
+    if (!role.ok()) return Error(res, role.status());
+    Value command = body;
+    if (const Value* op = command.Find("op"); op != nullptr && op->is_string() && op->as_string() == "sign") {
+      // Signing needs the password again (21 CFR 11.200) and shows the
+      // signer's full name from the account, not from the request.
+      const Value* pw = command.Find("password");
+      if (pw == nullptr || !pw->is_string()) return Error(res, InvalidArgument("signing needs \"password\""));
+      Status st = users_->Reauthenticate(caller.user.id, pw->as_string(), Client(req));
+      if (!st.ok()) return Error(res, st);
+      command.as_object().erase("password");
+      command.as_object()["name"] = caller.user.full_name;
+    }
+    auto out = cap->Execute(command, Actor{caller.user.id, *role}, expected);
+    if (!out.ok()) return Error(res, out.status());
+    Value::Array messages;
+    for (const auto& m : out->messages) messages.push_back(m);
+    Value::Array events;
+    for (const auto& e : out->events) {
+      events.push_back(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type}});
+    }
+    Value::Object reply{{"messages", messages}, {"events", events}, {"result", out->result}};
+    if (const Value* sid = command.Find("subject"); sid != nullptr && sid->is_string()) {
+      if (auto s = cap->Subject(sid->as_string()); s.ok()) {
+        res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
+        reply["version"] = static_cast<int64_t>(s->version);
+      }
+    }
+    Reply(res, 200, reply);
+  }
+
 
   // The caller, the study's capture service and the caller's access to it;
   // a study the caller holds no role on does not exist for them (404).
@@ -572,6 +911,10 @@ class Server::Impl {
   std::map<std::string, std::deque<int64_t>> login_attempts_;
   std::map<int, uint64_t> status_counts_;
   std::atomic<uint64_t> requests_{0};
+  std::atomic<bool> stopping_{false};
+
+ public:
+  std::vector<std::pair<std::string, std::string>> routes_;  // method, path template
 };
 
 Result<std::unique_ptr<Server>> Server::Create(EventStore* store, Env* env, const ServerOptions& options) {
@@ -587,5 +930,6 @@ Status Server::Run() { return impl_->Run(); }
 void Server::Stop() { impl_->Stop(); }
 int Server::port() const { return impl_->port(); }
 std::string Server::url() const { return impl_->url(); }
+std::vector<std::pair<std::string, std::string>> Server::Routes() const { return impl_->routes_; }
 
 }  // namespace trialcore::api

@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/env.h"
 #include "core/status.h"
@@ -37,11 +39,16 @@ class Server {
   void Stop();
   int port() const;
   std::string url() const;
+  // Every route as (method, OpenAPI path template), for the document's test.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
 
  private:
   Server() = default;
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The OpenAPI 3 document of the API (doc/openapi.json), built in.
+const char* OpenApiJson();
 
 }  // namespace trialcore::api

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "api/access.h"
+#include "api/server.h"
+#include <nlohmann/json.hpp>
+#include <set>
 #include "core/test_env.h"
 #include "store/sqlite/sqlite_event_store.h"
 
@@ -102,6 +105,40 @@ TEST(AccessTest, SitesAndRolesComeFromTheGrantsOfTheStudy) {
   EXPECT_TRUE(other.SeesAllSites());
   Access none(u, "THIRD");
   EXPECT_FALSE(none.AnyGrant());
+}
+
+}  // namespace
+}  // namespace trialcore::api
+
+// Every route the server registers is in doc/openapi.json, and every path
+// and method of the document is served.
+namespace trialcore::api {
+namespace {
+
+TEST(OpenApi, DocumentsExactlyTheRoutesServed) {
+  MemEnv env;
+  SqliteStoreOptions o;
+  o.env = &env;
+  auto store = std::move(OpenSqliteEventStore("/mem/o.db", o).value());
+  auto server = std::move(Server::Create(store.get(), &env, ServerOptions{}).value());
+  std::set<std::pair<std::string, std::string>> served;
+  for (const auto& [method, path] : server->Routes()) {
+    std::string lower = method;
+    for (char& c : lower) c = static_cast<char>(std::tolower(c));
+    served.insert({lower, path});
+  }
+  auto doc = nlohmann::json::parse(OpenApiJson());
+  EXPECT_EQ(doc.at("openapi"), "3.0.3");
+  std::set<std::pair<std::string, std::string>> documented;
+  for (const auto& [path, item] : doc.at("paths").items()) {
+    for (const auto& [method, op] : item.items()) {
+      documented.insert({method, path});
+      EXPECT_TRUE(op.contains("summary")) << method << " " << path;
+      EXPECT_TRUE(op.contains("responses")) << method << " " << path;
+    }
+  }
+  EXPECT_EQ(served, documented);
+  EXPECT_GE(served.size(), 20u);
 }
 
 }  // namespace
