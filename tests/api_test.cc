@@ -77,7 +77,7 @@ class ApiTest : public ::testing::Test {
     std::filesystem::create_directories(*dir_);
     auto demo = testing_util::RunCommand(*dir_, kBin + " demo --db demo.db --key key.pem --no-serve");
     ASSERT_EQ(demo.exit_code, 0) << demo.err;
-    server_ = new ServerProcess(*dir_, "--db demo.db --port 0 --session-idle 3");
+    server_ = new ServerProcess(*dir_, "--db demo.db --port 0 --session-idle 3 --login-rate 1000");
     ASSERT_GT(server_->port(), 0) << testing_util::Slurp(*dir_ + "/serve.log");
   }
   static void TearDownTestSuite() {
@@ -98,6 +98,7 @@ class ApiTest : public ::testing::Test {
     EXPECT_TRUE(r) << "no response";
     if (!r) return {};
     EXPECT_EQ(r->status, 200) << r->body;
+    if (r->status != 200) return {};
     std::string cookie = r->get_header_value("Set-Cookie");
     EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
     EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos) << cookie;
@@ -290,6 +291,129 @@ TEST_F(ApiTest, LogoutAndIdleTimeoutEndTheSession) {
   auto expired = Get(idle, "/api/v1/session");
   EXPECT_EQ(expired->status, 401);
   EXPECT_EQ(Code(expired), "session_expired");
+}
+
+TEST_F(ApiTest, FormsAndItemsAreReadAndPatchedWithReasonsAndETags) {
+  Session s = Login("coord.701");
+  const std::string form = "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/RASHFU/forms/SV";
+  auto empty = Get(s, form);
+  ASSERT_EQ(empty->status, 200) << empty->body;
+  EXPECT_EQ(ParseJson(empty->body)->Find("status")->as_string(), "not started");
+  auto c = Client();
+  auto patch = [&](const std::string& path, const std::string& body, const std::string& etag) {
+    httplib::Headers h{{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}};
+    if (!etag.empty()) h.emplace("If-Match", etag);
+    return c.Patch(path.c_str(), h, body, "application/json");
+  };
+  auto first = patch(form + "/items/SVSTDTC", R"({"value":"2025-01-10"})", empty->get_header_value("ETag"));
+  ASSERT_EQ(first->status, 200) << first->body;
+  auto change = patch(form + "/items/SVSTDTC", R"({"value":"2025-01-11"})", first->get_header_value("ETag"));
+  EXPECT_EQ(change->status, 409) << change->body;
+  EXPECT_NE(change->body.find("a reason for change is required"), std::string::npos);
+  auto reasoned = patch(form + "/items/SVSTDTC", R"({"value":"2025-01-11","reason":"date misread"})", "");
+  ASSERT_EQ(reasoned->status, 200) << reasoned->body;
+  auto now = ParseJson(Get(s, form)->body);
+  EXPECT_EQ(now->Find("items")->Find("SVSTDTC")->Find("value")->as_string(), "2025-01-11");
+  EXPECT_EQ(now->Find("status")->as_string(), "complete");
+  auto unknown = patch(form, R"({"items":{"SVSTDTC":"2025-01-12"},"colour":"red"})", "");
+  EXPECT_EQ(unknown->status, 400);
+  auto bad_visit = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/NOPE/forms/SV");
+  EXPECT_EQ(bad_visit->status, 404);
+}
+
+TEST_F(ApiTest, QueriesAreRaisedAnsweredAndClosedThroughTheirRoutes) {
+  Session cra = Login("cra.1");
+  auto raised = Post(cra, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/queries",
+                     R"({"visit":"SCREENING1","form":"DM","item":"RACE","message":"Please confirm race against the chart"})");
+  ASSERT_EQ(raised->status, 200) << raised->body;
+  int64_t n = ParseJson(raised->body)->Find("result")->Find("query")->as_int();
+  std::string base = "/api/v1/studies/CDISCPILOT01/subjects/701-1001/queries/" + std::to_string(n);
+  Session coord = Login("coord.701");
+  auto answered = Post(coord, base + "/answer", R"({"message":"Confirmed"})");
+  ASSERT_EQ(answered->status, 200) << answered->body;
+  auto closed_by_coord = Post(coord, base + "/close", "{}");
+  EXPECT_EQ(closed_by_coord->status, 403);
+  auto closed = Post(cra, base + "/close", "{}");
+  ASSERT_EQ(closed->status, 200) << closed->body;
+  EXPECT_EQ(Post(cra, base + "/explode", "{}")->status, 404);
+  auto list = ParseJson(Get(cra, "/api/v1/studies/CDISCPILOT01/queries?state=closed&subject=701-1001")->body);
+  bool found = false;
+  for (const auto& q : list->Find("queries")->as_array()) found |= q.Find("query")->as_int() == n;
+  EXPECT_TRUE(found);
+}
+
+TEST_F(ApiTest, ServerSentEventsCarryChangesToTheSitesThatMaySeeThem) {
+  Session cra = Login("cra.1");
+  Session other_site = Login("coord.708");
+  std::string seen_by_cra, seen_by_708;
+  auto listen = [&](const Session& s, std::string* into) {
+    return std::thread([this, s, into] {
+      auto c = Client();
+      c.set_read_timeout(2, 0);
+      c.Get("/api/v1/studies/CDISCPILOT01/events", httplib::Headers{{"Cookie", s.cookie}},
+            [&](const char* data, size_t len) {
+              into->append(data, len);
+              return into->find("form.saved") == std::string::npos;
+            });
+    });
+  };
+  std::thread a = listen(cra, &seen_by_cra);
+  std::thread b = listen(other_site, &seen_by_708);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Session coord = Login("coord.701");
+  auto saved = Post(coord, "/api/v1/studies/CDISCPILOT01/commands",
+                    R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"VS","items":{"VSPOS":"SUPINE"}})");
+  ASSERT_EQ(saved->status, 200) << saved->body;
+  a.join();
+  b.join();
+  EXPECT_NE(seen_by_cra.find("event: form.saved"), std::string::npos) << seen_by_cra;
+  EXPECT_NE(seen_by_cra.find("subject/701-1001"), std::string::npos);
+  EXPECT_EQ(seen_by_708.find("subject/701-1001"), std::string::npos) << "site 708 must not hear of site 701: " << seen_by_708;
+}
+
+TEST_F(ApiTest, BlindedRolesNeverSeeAnArmOrAnUnblindedValue) {
+  const std::vector<std::string> arms = {"Xanomeline High Dose", "Xanomeline Low Dose", "Placebo", "Xan_Hi",
+                                         "Xan_Lo", "\"Pbo\"", "EXDOSE\":{", "PATCHES\":{", "EXADJ\":{"};
+  const std::vector<std::string> routes = {
+      "/api/v1/studies",
+      "/api/v1/studies/CDISCPILOT01",
+      "/api/v1/studies/CDISCPILOT01/dashboard",
+      "/api/v1/studies/CDISCPILOT01/queries",
+      "/api/v1/studies/CDISCPILOT01/subjects",
+      "/api/v1/studies/CDISCPILOT01/subjects/701-1001",
+      "/api/v1/studies/CDISCPILOT01/subjects/701-1001/schedule",
+      "/api/v1/studies/CDISCPILOT01/subjects/701-1001/audit",
+      "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/BASELINE/forms/EX",
+      "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/WEEK2/forms/EX",
+  };
+  for (const char* user : {"coord.701", "inv.701", "cra.1", "dm.1", "mm.1", "safety.1", "sponsor.1", "admin"}) {
+    Session s = Login(user);
+    for (const auto& route : routes) {
+      auto r = Get(s, route);
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << user << " " << route << " " << r->body;
+      for (const auto& arm : arms) {
+        EXPECT_EQ(r->body.find(arm), std::string::npos) << user << " sees " << arm << " in " << route;
+      }
+    }
+  }
+  // The unblinded pharmacist does see them.
+  Session pharm = Login("pharm.701");
+  EXPECT_NE(Get(pharm, "/api/v1/studies/CDISCPILOT01")->body.find("Xanomeline High Dose"), std::string::npos);
+  EXPECT_NE(Get(pharm, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/BASELINE/forms/EX")->body.find("EXDOSE\":{"),
+            std::string::npos);
+}
+
+TEST_F(ApiTest, LoginsAreRateLimitedPerClientAddress) {
+  ServerProcess own(*dir_, "--db demo.db --port 0");
+  ASSERT_GT(own.port(), 0);
+  httplib::Client c("127.0.0.1", own.port());
+  int limited = 0;
+  for (int i = 0; i < 22; ++i) {
+    auto r = c.Post("/api/v1/session", R"({"user":"sponsor.1","password":"wrong password!!"})", "application/json");
+    if (r && r->status == 429) ++limited;
+  }
+  EXPECT_EQ(limited, 2) << "20 attempts a minute from one address";
 }
 
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <set>
 
 #include "api/access.h"
 #include "api/users.h"
@@ -74,16 +75,52 @@ Value ItemJson(const capture::ItemState& st) {
   return o;
 }
 
-Value FormJson(const capture::FormState* f) {
+// Items a blinded caller must not see ("FORM/ITEM"); empty for the unblinded.
+using Hidden = std::set<std::string>;
+
+Hidden HiddenItems(const study::Study& st, const Access& access) {
+  Hidden hidden;
+  if (!access.Blinded()) return hidden;
+  for (const auto& f : st.forms) {
+    for (const auto& g : f.groups) {
+      for (const auto& it : g.items) {
+        if (it.unblinded_only) hidden.insert(f.id + "/" + it.id);
+      }
+    }
+  }
+  return hidden;
+}
+
+// Whether an audit trail path (subject/ID/VISIT/FORM/ITEM..., or with
+// GROUP/ROW before the item) is of a hidden item.
+bool HidesPath(const Hidden& hidden, const std::string& path) {
+  if (hidden.empty()) return false;
+  std::vector<std::string> seg;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    seg.push_back(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  if (seg.size() < 5 || seg[0] != "subject") return false;
+  return hidden.contains(seg[3] + "/" + seg[4]) || (seg.size() >= 7 && hidden.contains(seg[3] + "/" + seg[6]));
+}
+
+Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden) {
   Value::Object items, groups;
   if (f != nullptr) {
-    for (const auto& [iid, st] : f->items) items[iid] = ItemJson(st);
+    for (const auto& [iid, st] : f->items) {
+      if (!hidden.contains(form_id + "/" + iid)) items[iid] = ItemJson(st);
+    }
     for (const auto& [gid, rows] : f->rows) {
       Value::Array list;
       for (const auto& [n, row] : rows) {
         if (row.removed) continue;
         Value::Object ri;
-        for (const auto& [iid, st] : row.items) ri[iid] = ItemJson(st);
+        for (const auto& [iid, st] : row.items) {
+          if (!hidden.contains(form_id + "/" + iid)) ri[iid] = ItemJson(st);
+        }
         list.push_back(Value::Object{{"row", static_cast<int64_t>(n)}, {"items", ri}});
       }
       groups[gid] = list;
@@ -95,17 +132,18 @@ Value FormJson(const capture::FormState* f) {
   return o;
 }
 
-Value SubjectJson(const capture::SubjectState& s) {
+Value SubjectJson(const capture::SubjectState& s, const Hidden& hidden) {
   Value::Object visits;
   for (const auto& [vid, v] : s.visits) {
     Value::Object forms;
-    for (const auto& [fid, f] : v.forms) forms[fid] = FormJson(&f);
+    for (const auto& [fid, f] : v.forms) forms[fid] = FormJson(&f, fid, hidden);
     Value::Object vo{{"forms", forms}};
     vo["missed"] = v.missed;
     visits[vid] = vo;
   }
   Value::Array queries;
   for (const auto& [n, q] : s.queries) {
+    if (hidden.contains(q.form + "/" + q.item)) continue;
     Value::Array thread;
     for (const auto& m : q.thread) {
       thread.push_back(Value::Object{{"action", m.action}, {"message", m.message}, {"user", m.actor.user},
@@ -475,7 +513,7 @@ class Server::Impl {
       auto s = VisibleSubject(*ctx, req.matches[2], res);
       if (!s) return;
       res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
-      Reply(res, 200, SubjectJson(*s));
+      Reply(res, 200, SubjectJson(*s, HiddenItems(*std::get<1>(*ctx)->study(), std::get<2>(*ctx))));
     });
 
     Add("GET", subject + "/schedule", [this](const httplib::Request& req, httplib::Response& res) {
@@ -505,7 +543,9 @@ class Server::Impl {
       f.subject = s->id;
       if (req.has_param("path")) f.path_prefix = req.get_param_value("path");
       Value::Array entries;
+      Hidden hidden = HiddenItems(*std::get<1>(*ctx)->study(), std::get<2>(*ctx));
       Status st = ForEachAuditEntry(*store_, f, [&](const AuditEntry& a) {
+        if (HidesPath(hidden, a.path)) return Status::Ok();
         Value::Object e{{"seq", static_cast<int64_t>(a.seq)}, {"time", FormatTimeMicros(a.time_us)},
                         {"user", a.actor.user}, {"role", a.actor.role}, {"event", a.type}, {"path", a.path},
                         {"reason", a.reason}};
@@ -552,6 +592,7 @@ class Server::Impl {
       if (!page.ok()) return Error(res, page.status());
       auto [offset, limit] = *page;
       capture::StudyState st = cap->Snapshot();
+      Hidden hidden = HiddenItems(*cap->study(), access);
       Value::Array items;
       size_t total = 0;
       int64_t now = env_->NowMicros();
@@ -560,6 +601,7 @@ class Server::Impl {
           continue;
         }
         for (const auto& [n, q] : s.queries) {
+          if (hidden.contains(q.form + "/" + q.item)) continue;
           if (!state.empty() && capture::QueryStateName(q.state) != state) continue;
           if (total++ < offset || items.size() >= limit) continue;
           int64_t opened = q.thread.empty() ? now : q.thread.front().time_us;
@@ -592,7 +634,7 @@ class Server::Impl {
       if (auto v = s->visits.find(visit); v != s->visits.end()) {
         if (auto f = v->second.forms.find(form_id); f != v->second.forms.end()) fs = &f->second;
       }
-      Value form_json = FormJson(fs);
+      Value form_json = FormJson(fs, form_id, HiddenItems(*cap->study(), std::get<2>(*ctx)));
       for (auto& [k, v] : form_json.as_object()) body[k] = v;
       res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
       Reply(res, 200, body);

@@ -241,7 +241,8 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
   std::string action, state;
   std::vector<QueryState> from;
   if (op == "query.answer") {
-    TC_RETURN_IF_ERROR(RequireRole(actor, kSiteRoles, "answer a query"));
+    // The pharmacist answers for the unblinded items only they enter.
+    TC_RETURN_IF_ERROR(RequireRole(actor, {"coordinator", "investigator", "unblinded_pharmacist"}, "answer a query"));
     action = "answered", state = "answered", from = {QueryState::kOpen};
     if (message.empty()) return InvalidArgument("an answer needs a \"message\"");
   } else if (op == "query.close") {

@@ -113,6 +113,7 @@ class Simulator {
     Actor coord{"coord." + site, "coordinator"};
     Actor inv{"inv." + site, "investigator"};
     Actor cra{"cra.1", "monitor"};
+    Actor pharmacist{"pharm." + site, "unblinded_pharmacist"};
     int64_t sday = start_ + static_cast<int64_t>(index) * o_.enrol_every_days;
     if (sday > today_) return Status::Ok();
     ++report_.subjects;
@@ -183,7 +184,7 @@ class Simulator {
     TC_RETURN_IF_ERROR(Vitals("BASELINE", weight, nullptr, coord));
     int adas = Int(12, 38);
     TC_RETURN_IF_ERROR(Must(Save("BASELINE", "COG", {{"ADASDTC", Date(rand_day)}, {"ADAS", int64_t{adas}}}), inv));
-    TC_RETURN_IF_ERROR(Exposure("BASELINE", rand_day, dose, coord));
+    TC_RETURN_IF_ERROR(Exposure("BASELINE", rand_day, dose, pharmacist));
 
     auto study = c_.study();
     bool withdraws = Chance(0.08);
@@ -202,7 +203,7 @@ class Simulator {
       auto has = [&](const char* form) { return std::find(v.forms.begin(), v.forms.end(), form) != v.forms.end(); };
       if (has("VS")) TC_RETURN_IF_ERROR(Vitals(v.id, weight + Normal(0, 1.2), nullptr, coord));
       if (has("LB")) TC_RETURN_IF_ERROR(Labs(v.id, date, coord));
-      if (has("EX")) TC_RETURN_IF_ERROR(Exposure(v.id, date, dose, coord));
+      if (has("EX")) TC_RETURN_IF_ERROR(Exposure(v.id, date, dose, pharmacist));
       if (has("COG")) {
         adas = std::clamp(adas + Int(-3, 4), 0, 70);
         TC_RETURN_IF_ERROR(Must(Save(v.id, "COG", {{"ADASDTC", Date(date)}, {"ADAS", int64_t{adas}}, {"CIBIC", int64_t{Int(3, 5)}}}), inv));
@@ -263,7 +264,7 @@ class Simulator {
 
   Status Exposure(const std::string& visit, int64_t day, int dose, const Actor& who) {
     Value::Object ex{{"EXSTDTC", Date(day)}, {"EXDOSE", int64_t{dose}}, {"PATCHES", int64_t{dose == 81 ? 3 : 2}}};
-    if (dose == 0) ex["EXADJ"] = "placebo patches";
+    if (dose == 0) ex["EXADJ"] = "per randomisation schedule";
     return SaveWithErrors(visit, "EX", ex, who, "EXDOSE", Value(int64_t{dose == 0 ? 50 : dose - 4}));
   }
 

@@ -107,6 +107,7 @@ struct ServeArgs {
   std::string tls_cert, tls_key;
   int64_t session_idle_seconds = 15 * 60;
   int64_t session_max_seconds = 12 * 3600;
+  int login_rate = 20;  // login attempts a minute per client address
 };
 Status Serve(const ServeArgs& args, Context& ctx);
 Status ServeStore(EventStore& store, const ServeArgs& args, Context& ctx);

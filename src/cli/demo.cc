@@ -74,6 +74,7 @@ const DemoUser kDemoUsers[] = {
     {"safety.1", "Dr. Sam Safety", "safety_physician", "*"},
     {"sponsor.1", "Sasha Sponsor", "sponsor_viewer", "*"},
     {"pharm.701", "Pat Pharmacist", "unblinded_pharmacist", "701"},
+    {"pharm.708", "Lee Pharmacist", "unblinded_pharmacist", "708"},
     {"admin", "Alex Study-Admin", "study_admin", "*"},
     {"sysadmin", "Sys Admin", "system_admin", "*"},
 };

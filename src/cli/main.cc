@@ -61,6 +61,8 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--session-max", serve_args.session_max_seconds, "Absolute session lifetime, seconds")
       ->capture_default_str();
+  serve->add_option("--login-rate", serve_args.login_rate, "Login attempts a minute per client address")
+      ->capture_default_str();
   serve->callback([&] {
     serve_args.db = db;
     status = Serve(serve_args, ctx);

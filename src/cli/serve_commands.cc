@@ -29,6 +29,8 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Context& ctx) {
   }
   o.session_idle_us = args.session_idle_seconds * 1'000'000;
   o.session_max_us = args.session_max_seconds * 1'000'000;
+  if (args.login_rate < 1) return InvalidArgument("--login-rate must be at least 1");
+  o.login_attempts_per_minute = args.login_rate;
   // SIGINT and SIGTERM stop the server cleanly; they are taken by a thread
   // of their own, since stopping is not safe from a signal handler.
   sigset_t stop_signals;

@@ -90,6 +90,7 @@ class Differ {
       Field(what, "soft_range", RangeText(x.soft_range), RangeText(y.soft_range));
       Field(what, "visible_if", x.visible_if, y.visible_if);
       Field(what, "derive", x.derive, y.derive);
+      Field(what, "unblinded_only", x.unblinded_only ? "yes" : "no", y.unblinded_only ? "yes" : "no");
       Field(what, "group", group_a[x.id].first, group_b[x.id].first);
     });
   }

@@ -280,7 +280,7 @@ struct Builder {
   Item ReadItem(const YAML::Node& n) {
     Item it;
     if (!r.ExpectMap(n, "item", {"id", "label", "type", "unit", "precision", "max_length", "codelist", "required",
-                                 "hard_range", "soft_range", "visible_if", "derive"})) {
+                                 "hard_range", "soft_range", "visible_if", "derive", "unblinded_only"})) {
       return it;
     }
     it.loc = LocOf(n);
@@ -300,6 +300,7 @@ struct Builder {
     it.max_length = r.Int(n, "max_length", "item " + it.id).value_or(0);
     it.codelist = r.Text(n, "codelist", "item " + it.id, false);
     it.required = r.Bool(n, "required", "item " + it.id);
+    it.unblinded_only = r.Bool(n, "unblinded_only", "item " + it.id);
     it.hard_range = ReadRange(n["hard_range"], "hard_range of item " + it.id);
     it.soft_range = ReadRange(n["soft_range"], "soft_range of item " + it.id);
     it.visible_if = r.Text(n, "visible_if", "item " + it.id, false);

@@ -56,6 +56,7 @@ struct Item {
   std::optional<Range> soft_range;  // outside: a query opens
   std::string visible_if;           // expression; empty: always visible
   std::string derive;               // expression; the item is computed, never entered
+  bool unblinded_only = false;      // reveals the treatment arm (dose, kit): never shown to blinded roles
   Location loc, visible_loc, derive_loc;
   std::optional<rules::Expression> visible_expr, derive_expr;
 };
