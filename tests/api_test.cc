@@ -72,7 +72,8 @@ struct Session {
 class ApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string((std::filesystem::path(testing::TempDir()) / "api_suite").string());
+    // One directory per process: ctest runs the cases of this suite in parallel.
+    dir_ = new std::string((std::filesystem::path(testing::TempDir()) / ("api_suite_" + std::to_string(getpid()))).string());
     std::filesystem::remove_all(*dir_);
     std::filesystem::create_directories(*dir_);
     auto demo = testing_util::RunCommand(*dir_, kBin + " demo --db demo.db --key key.pem --no-serve");
@@ -82,6 +83,7 @@ class ApiTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete server_;
+    std::filesystem::remove_all(*dir_);
     delete dir_;
   }
 
