@@ -17,6 +17,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev             # tests
   libbenchmark-dev                      # benchmarks
   coreutils                             # sha256sum, the peer of the verify benchmark
+  wrk                                   # HTTP load for the API benchmark
 )
 
 missing=()

@@ -254,6 +254,12 @@ class Server::Impl {
       http_ = std::make_unique<httplib::Server>();
     }
     http_->set_payload_max_length(options_.max_body_bytes);
+    // Small JSON replies written in two parts would otherwise wait on
+    // Nagle's algorithm and the peer's delayed ACK (40 ms each).
+    http_->set_tcp_nodelay(true);
+    http_->set_keep_alive_max_count(10000);
+    // Server-sent event streams hold a worker each.
+    http_->new_task_queue = [] { return new httplib::ThreadPool(32); };
     Routes();
     return Status::Ok();
   }

@@ -254,7 +254,10 @@ class SqliteEventStore final : public EventStore {
   Status ForEachEvent(const EventFilter& filter, const std::function<Status(const Event&)>& fn) override {
     if (filter.stream && !filter.study) return InvalidArgument("a stream filter needs a study");
     std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE seq > ?1";
-    if (filter.study) sql += " AND study = ?2";
+    // Without a stream, read by a range of seq: "+study" keeps the planner off
+    // the (study, study_index) index, which would visit every event of the
+    // study to find the few after the cursor (the common catch-up read).
+    if (filter.study) sql += filter.stream ? " AND study = ?2" : " AND +study = ?2";
     if (filter.stream) sql += " AND stream = ?3";
     if (filter.until_time_us) sql += " AND time_us <= ?4";
     sql += " ORDER BY seq LIMIT ?5";
