@@ -207,6 +207,12 @@ rules::Bindings Binder::Bind(const rules::Expression& e) {
 
 // ---- Loading and committing ----
 
+namespace {
+// The lock under which this thread decides a command: Commit releases it
+// while the store appends, so that commands on other subjects share fsyncs.
+thread_local std::unique_lock<std::mutex>* t_deciding = nullptr;
+}  // namespace
+
 Capture::Capture(EventStore* store, Env* env, std::string study_id)
     : impl_(std::make_shared<Impl>(store, env, std::move(study_id))) {}
 
@@ -280,7 +286,13 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   // (lock, version in force): if another process changed that, the append
   // aborts, the state catches up and the command is decided again.
   if (stream != "study") req.expected_versions["study"] = static_cast<int64_t>(state_.study_stream_version);
+  // The decision is made; while the store appends (and waits for its fsync,
+  // shared with concurrent commands) others may decide theirs. The expected
+  // versions make any overlap on the same subject lose and retry.
+  std::unique_lock<std::mutex>* held = t_deciding != nullptr && t_deciding->mutex() == &mu_ ? t_deciding : nullptr;
+  if (held != nullptr) held->unlock();
   auto appended = store_->Append(req);
+  if (held != nullptr) held->lock();
   if (!appended.ok()) {
     if (appended.status().code() == StatusCode::kAborted) {
       // Another process wrote first: take its events in, and let the caller
@@ -483,7 +495,11 @@ Result<Outcome> Capture::Migrate(std::shared_ptr<const study::Study> to, const A
 // ---- Reads ----
 
 Result<Outcome> Capture::Execute(const Value& command, const Actor& actor, std::optional<uint64_t> expected_version) {
-  std::lock_guard lock(impl_->mu_);
+  std::unique_lock lock(impl_->mu_);
+  t_deciding = &lock;
+  struct Release {
+    ~Release() { t_deciding = nullptr; }
+  } release;
   if (expected_version) {
     TC_RETURN_IF_ERROR(impl_->CatchUp());
     const Value* subject = command.Find("subject");
@@ -498,8 +514,10 @@ Result<Outcome> Capture::Execute(const Value& command, const Actor& actor, std::
     }
   }
   auto r = impl_->Execute(command, actor);
-  // Lost a race with another process: its events are in now; decide again, once.
-  if (!r.ok() && r.status().code() == StatusCode::kAborted) r = impl_->Execute(command, actor);
+  // Lost a race with another writer: its events are in now; decide again.
+  for (int retry = 0; retry < 3 && !r.ok() && r.status().code() == StatusCode::kAborted; ++retry) {
+    r = impl_->Execute(command, actor);
+  }
   return r;
 }
 

@@ -54,7 +54,10 @@ ItemState* Target(SubjectState& s, const Value& change, const std::string& visit
 void ApplyEvent(StudyState& state, const Event& e) {
   const Value& p = e.payload;
   const std::string& t = e.type;
+  // Idempotent and ordered per stream: an event is applied once, by the
+  // writer that appended it or by a catch-up read, whichever comes first.
   if (e.stream == "study") {
+    if (e.stream_version <= state.study_stream_version) return;
     state.study_stream_version = e.stream_version;
     if (t == "study.published" || t == "study.migrated") {
       state.version = Str(p, "version");
@@ -70,6 +73,7 @@ void ApplyEvent(StudyState& state, const Event& e) {
   if (!e.stream.starts_with("subject/")) return;
   std::string id = e.stream.substr(8);
   SubjectState& s = state.subjects[id];
+  if (e.stream_version <= s.version) return;
   s.id = id;
   s.version = e.stream_version;
   std::string visit = Str(p, "visit");
