@@ -113,7 +113,11 @@ int main(int argc, char** argv) {
         << "  return wrk.format(\"GET\", \"/api/v1/studies/CDISCPILOT01/subjects/\" .. s .. "
            "\"/visits/SCREENING1/forms/VS\")\nend\n";
     std::ofstream patch(dir + "/patch.lua");
-    patch << "wrk.headers[\"Cookie\"] = \"" << cookie << "\"\n"
+    // Each wrk thread starts at its own place in the subject list, as users
+    // at different sites edit different subjects.
+    patch << "local threads = 0\nfunction setup(thread) thread:set(\"id\", threads); threads = threads + 1 end\n"
+          << "function init(args) counter = (id or 0) * 7 end\n"
+          << "wrk.headers[\"Cookie\"] = \"" << cookie << "\"\n"
           << "wrk.headers[\"X-CSRF-Token\"] = \"" << csrf << "\"\n"
           << "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
           << "subjects = {" << lua_subjects << "}\ncounter = 0\n"

@@ -626,23 +626,33 @@ class Server::Impl {
     Add("GET", form, [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
-      auto s = VisibleSubject(*ctx, req.matches[2], res);
-      if (!s) return;
       auto* cap = std::get<1>(*ctx);
-      std::string visit = req.matches[3], form_id = req.matches[4];
+      const Access& access = std::get<2>(*ctx);
+      std::string subject_id = req.matches[2], visit = req.matches[3], form_id = req.matches[4];
       if (auto inst = cap->study()->FindVisitInstance(visit); !inst.ok()) return Error(res, inst.status());
       if (cap->study()->FindForm(form_id) == nullptr) return Error(res, NotFound("unknown form " + form_id));
-      auto status = cap->StatusOfForm(s->id, visit, form_id);
-      if (!status.ok()) return Error(res, status.status());
-      Value::Object body{{"subject", s->id}, {"visit", visit}, {"form", form_id},
-                         {"status", std::string(capture::FormStatusName(*status))}};
-      const capture::FormState* fs = nullptr;
-      if (auto v = s->visits.find(visit); v != s->visits.end()) {
-        if (auto f = v->second.forms.find(form_id); f != v->second.forms.end()) fs = &f->second;
-      }
-      Value form_json = FormJson(fs, form_id, HiddenItems(*cap->study(), std::get<2>(*ctx)));
-      for (auto& [k, v] : form_json.as_object()) body[k] = v;
-      res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
+      auto status = cap->StatusOfForm(subject_id, visit, form_id);
+      Hidden hidden = HiddenItems(*cap->study(), access);
+      // Read in place: the subject is not copied for a form.
+      bool visible = false;
+      Value::Object body;
+      uint64_t version = 0;
+      Status read = cap->ReadSubject(subject_id, [&](const capture::SubjectState& s) {
+        if (!access.SeesSite(s.site)) return;
+        visible = true;
+        version = s.version;
+        const capture::FormState* fs = nullptr;
+        if (auto v = s.visits.find(visit); v != s.visits.end()) {
+          if (auto f = v->second.forms.find(form_id); f != v->second.forms.end()) fs = &f->second;
+        }
+        body = FormJson(fs, form_id, hidden).as_object();
+      });
+      if (!read.ok() || !visible || !status.ok()) return Error(res, NotFound("no subject " + subject_id));
+      body["subject"] = subject_id;
+      body["visit"] = visit;
+      body["form"] = form_id;
+      body["status"] = std::string(capture::FormStatusName(*status));
+      res.set_header("ETag", "\"" + std::to_string(version) + "\"");
       Reply(res, 200, body);
     });
 

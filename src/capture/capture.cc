@@ -245,6 +245,13 @@ Status Capture::Impl::CatchUp() {
   return Status::Ok();
 }
 
+Status Capture::Impl::CatchUpForRead() {
+  int64_t now = env_->NowMicros();
+  if (now - last_read_catchup_us_ < 20'000) return Status::Ok();
+  last_read_catchup_us_ = now;
+  return CatchUp();
+}
+
 Status Capture::Impl::LoadStudyVersion() {
   std::vector<study::StudyError> errors;
   auto loaded = study::LoadStudy(state_.source, "study " + study_id_ + " version " + state_.version, &errors);
@@ -295,9 +302,20 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   if (held != nullptr) held->lock();
   if (!appended.ok()) {
     if (appended.status().code() == StatusCode::kAborted) {
-      // Another process wrote first: take its events in, and let the caller
-      // decide again on the new state.
+      // Another writer got in first: take its events in, and let the caller
+      // decide again on the new state. The conflicting streams are read in
+      // full, since a concurrent writer in this process may have appended
+      // below last_seq_ without having applied its events yet.
       TC_RETURN_IF_ERROR(CatchUp());
+      for (const std::string& s : {stream, std::string("study")}) {
+        EventFilter f;
+        f.study = study_id_;
+        f.stream = s;
+        TC_RETURN_IF_ERROR(store_->ForEachEvent(f, [&](const Event& e) {
+          ApplyEvent(state_, e);
+          return Status::Ok();
+        }));
+      }
       return Aborted(stream + " was changed by someone else at the same time; nothing was saved, please retry");
     }
     return appended.status();
@@ -514,8 +532,9 @@ Result<Outcome> Capture::Execute(const Value& command, const Actor& actor, std::
     }
   }
   auto r = impl_->Execute(command, actor);
-  // Lost a race with another writer: its events are in now; decide again.
-  for (int retry = 0; retry < 3 && !r.ok() && r.status().code() == StatusCode::kAborted; ++retry) {
+  // Lost a race with another writer on the same subject: its events are in
+  // now, so decide again (someone made progress each time; bounded anyway).
+  for (int retry = 0; retry < 50 && !r.ok() && r.status().code() == StatusCode::kAborted; ++retry) {
     r = impl_->Execute(command, actor);
   }
   return r;
@@ -530,14 +549,14 @@ int64_t Capture::NowMicros() const { return impl_->env_->NowMicros(); }
 
 StudyState Capture::Snapshot() const {
   std::lock_guard lock(impl_->mu_);
-  Status caught_up = impl_->CatchUp();
+  Status caught_up = impl_->CatchUpForRead();
   (void)caught_up;  // on a read error the last state known is still a consistent one
   return impl_->state_;
 }
 
 Result<SubjectState> Capture::Subject(const std::string& id) const {
   std::lock_guard lock(impl_->mu_);
-  TC_RETURN_IF_ERROR(impl_->CatchUp());
+  TC_RETURN_IF_ERROR(impl_->CatchUpForRead());
   auto it = impl_->state_.subjects.find(id);
   if (it == impl_->state_.subjects.end()) return NotFound("no subject " + id + " in study " + impl_->study_id_);
   return it->second;
@@ -558,9 +577,18 @@ EligibilityResult Capture::Impl::Eligibility(const SubjectState& s) const {
   return r;
 }
 
+Status Capture::ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const {
+  std::lock_guard lock(impl_->mu_);
+  TC_RETURN_IF_ERROR(impl_->CatchUpForRead());
+  auto it = impl_->state_.subjects.find(id);
+  if (it == impl_->state_.subjects.end()) return NotFound("no subject " + id + " in study " + impl_->study_id_);
+  fn(it->second);
+  return Status::Ok();
+}
+
 Result<EligibilityResult> Capture::CheckEligibility(const std::string& subject) const {
   std::lock_guard lock(impl_->mu_);
-  TC_RETURN_IF_ERROR(impl_->CatchUp());
+  TC_RETURN_IF_ERROR(impl_->CatchUpForRead());
   if (impl_->study_ == nullptr) return FailedPrecondition("study " + impl_->study_id_ + " is not published");
   auto it = impl_->state_.subjects.find(subject);
   if (it == impl_->state_.subjects.end()) return NotFound("no subject " + subject);
@@ -569,7 +597,7 @@ Result<EligibilityResult> Capture::CheckEligibility(const std::string& subject) 
 
 Result<std::vector<VisitSchedule>> Capture::Schedule(const std::string& subject) const {
   std::lock_guard lock(impl_->mu_);
-  TC_RETURN_IF_ERROR(impl_->CatchUp());
+  TC_RETURN_IF_ERROR(impl_->CatchUpForRead());
   const Impl& m = *impl_;
   if (m.study_ == nullptr) return FailedPrecondition("study " + m.study_id_ + " is not published");
   auto sit = m.state_.subjects.find(subject);

@@ -5,6 +5,7 @@
 // appends its events atomically or changes nothing and says why.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -93,6 +94,8 @@ class Capture {
   int64_t NowMicros() const;  // the clock checks run on (today(), now(), overdue visits)
   StudyState Snapshot() const;
   Result<SubjectState> Subject(const std::string& id) const;
+  // Reads a subject in place, without copying it; fn runs under the lock.
+  Status ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const;
   Result<EligibilityResult> CheckEligibility(const std::string& subject) const;
   Result<std::vector<VisitSchedule>> Schedule(const std::string& subject) const;
   Result<FormStatus> StatusOfForm(const std::string& subject, const std::string& visit, const std::string& form) const;

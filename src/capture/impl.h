@@ -64,6 +64,10 @@ class Capture::Impl {
 
   Status Load();
   Status CatchUp();  // applies events appended since the last one seen
+  // For reads: what this process wrote is always in; other processes'
+  // writes are taken in at most every 20 ms, not on every read.
+  Status CatchUpForRead();
+  int64_t last_read_catchup_us_ = 0;
   Status LoadStudyVersion();
 
   // Appends the batch for one subject (or the study stream) with optimistic
