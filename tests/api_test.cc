@@ -418,6 +418,55 @@ TEST_F(ApiTest, LoginsAreRateLimitedPerClientAddress) {
   EXPECT_EQ(limited, 2) << "20 attempts a minute from one address";
 }
 
+// Every role, at its own site, another site and no site of the study, against
+// reads and writes of one subject: allowed, refused (403) or not there (404).
+TEST_F(ApiTest, EveryRoleAtItsSiteAnotherSiteAndNoSite) {
+  auto add = testing_util::RunCommand(
+      *dir_, "TRIALCORE_PASSWORD=" + std::string(kPassword) + " " + kBin +
+                 " user add outsider --name 'Out Sider' --db demo.db && " + kBin +
+                 " user grant outsider --study OTHERSTUDY --role monitor --db demo.db");
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  struct Who {
+    const char* user;
+    const char* role;
+    const char* site;  // "*" all, "" none
+  } people[] = {
+      {"coord.701", "coordinator", "701"}, {"coord.708", "coordinator", "708"},
+      {"inv.701", "investigator", "701"},  {"inv.708", "investigator", "708"},
+      {"cra.1", "monitor", "*"},           {"dm.1", "data_manager", "*"},
+      {"mm.1", "medical_monitor", "*"},    {"safety.1", "safety_physician", "*"},
+      {"sponsor.1", "sponsor_viewer", "*"}, {"pharm.701", "unblinded_pharmacist", "701"},
+      {"pharm.708", "unblinded_pharmacist", "708"}, {"admin", "study_admin", "*"},
+      {"sysadmin", "system_admin", "*"},   {"outsider", "monitor", ""},
+  };
+  const std::string subject = "/api/v1/studies/CDISCPILOT01/subjects/701-1001";
+  for (const Who& w : people) {
+    SCOPED_TRACE(w.user);
+    Session s = Login(w.user);
+    std::string site = w.site, role = w.role;
+    bool sees = site == "*" || site == "701";
+    int read = sees ? 200 : 404;
+    EXPECT_EQ(Get(s, subject)->status, read);
+    EXPECT_EQ(Get(s, subject + "/visits/SCREENING1/forms/DM")->status, read);
+    EXPECT_EQ(Get(s, subject + "/audit?path=subject/701-1001/SCREENING1/DM")->status, read);
+    EXPECT_EQ(Get(s, "/api/v1/studies/CDISCPILOT01/subjects")->status, site.empty() ? 404 : 200);
+    EXPECT_EQ(Get(s, "/api/v1/studies/CDISCPILOT01/dashboard")->status, site.empty() ? 404 : 200);
+    // Writes the role may make are refused for their content (400), so the
+    // matrix changes nothing; writes it may not make are refused (403).
+    bool enters = role == "coordinator" || role == "investigator";
+    auto save = Post(s, "/api/v1/studies/CDISCPILOT01/commands",
+                     R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"SV","items":{"SVSTDTC":"not a date"}})");
+    EXPECT_EQ(save->status, !sees ? 404 : enters ? 400 : 403) << save->body;
+    bool reviews = role == "monitor" || role == "data_manager" || role == "medical_monitor";
+    auto query = Post(s, subject + "/queries", R"({"visit":"SCREENING1","form":"DM","item":"RACE"})");
+    EXPECT_EQ(query->status, !sees ? 404 : reviews ? 400 : 403) << query->body;
+    auto sign = Post(s, "/api/v1/studies/CDISCPILOT01/commands",
+                     R"({"op":"sign","subject":"701-1001","meaning":"approval","password":"wrong password!!"})");
+    // Only an investigator gets as far as the password check.
+    EXPECT_EQ(sign->status, !sees ? 404 : 403) << sign->body;
+  }
+}
+
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {
   ServerProcess extra(*dir_, "--db demo.db --port 0");
   ASSERT_GT(extra.port(), 0);
