@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 
+#include "core/event.h"
 #include "core/json.h"
 #include "run_command.h"
 
@@ -465,6 +466,32 @@ TEST_F(ApiTest, EveryRoleAtItsSiteAnotherSiteAndNoSite) {
     // Only an investigator gets as far as the password check.
     EXPECT_EQ(sign->status, !sees ? 404 : 403) << sign->body;
   }
+}
+
+TEST_F(ApiTest, ACasebookCanBeReadAsItStoodAtAPastMoment) {
+  Session s = Login("coord.701");
+  const std::string form = "/api/v1/studies/CDISCPILOT01/subjects/701-1007/visits/RASHFU/forms/SV";
+  auto c = Client();
+  httplib::Headers h{{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}};
+  ASSERT_EQ(c.Patch((form + "/items/SVSTDTC").c_str(), h, R"({"value":"2025-02-01"})", "application/json")->status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::string between = FormatTimeMicros(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(c.Patch((form + "/items/SVSTDTC").c_str(), h, R"({"value":"2025-02-02","reason":"wrong day"})",
+                    "application/json")
+                ->status,
+            200);
+  auto then = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1007?as_of=" + between);
+  ASSERT_EQ(then->status, 200) << then->body;
+  auto value = [](const Value& subject) {
+    return subject.Find("visits")->Find("RASHFU")->Find("forms")->Find("SV")->Find("items")->Find("SVSTDTC")->Find("value")->as_string();
+  };
+  EXPECT_EQ(value(*ParseJson(then->body)), "2025-02-01");
+  EXPECT_EQ(value(*ParseJson(Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1007")->body)), "2025-02-02");
+  EXPECT_EQ(Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1007?as_of=yesterday")->status, 400);
+  EXPECT_EQ(Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1007?as_of=2000-01-01")->status, 404);
 }
 
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {

@@ -518,6 +518,27 @@ class Server::Impl {
       if (!ctx) return;
       auto s = VisibleSubject(*ctx, req.matches[2], res);
       if (!s) return;
+      if (req.has_param("as_of")) {
+        // The casebook as it stood then: the subject's events up to that
+        // moment, replayed.
+        auto when = ParseTimeMicros(req.get_param_value("as_of"));
+        if (!when.ok()) return Error(res, InvalidArgument("as_of: " + when.status().message()));
+        EventFilter f;
+        f.study = std::string(req.matches[1]);
+        f.stream = capture::SubjectStream(s->id);
+        f.until_time_us = *when;
+        capture::StudyState then;
+        Status st = store_->ForEachEvent(f, [&](const Event& e) {
+          capture::ApplyEvent(then, e);
+          return Status::Ok();
+        });
+        if (!st.ok()) return Error(res, st);
+        auto it = then.subjects.find(s->id);
+        if (it == then.subjects.end()) return Error(res, NotFound("subject " + s->id + " did not exist yet at that time"));
+        Value body = SubjectJson(it->second, HiddenItems(*std::get<1>(*ctx)->study(), std::get<2>(*ctx)));
+        body.as_object()["as_of"] = FormatTimeMicros(*when);
+        return Reply(res, 200, body);
+      }
       res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
       Reply(res, 200, SubjectJson(*s, HiddenItems(*std::get<1>(*ctx)->study(), std::get<2>(*ctx))));
     });
