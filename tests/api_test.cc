@@ -494,6 +494,43 @@ TEST_F(ApiTest, ACasebookCanBeReadAsItStoodAtAPastMoment) {
   EXPECT_EQ(Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1007?as_of=2000-01-01")->status, 404);
 }
 
+TEST_F(ApiTest, MachineClientsUseTokensScopedToOneRole) {
+  auto issued = testing_util::RunCommand(
+      *dir_, kBin + " user token cra.1 --study CDISCPILOT01 --role monitor --site '*' --db demo.db");
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  std::string token = issued.out.substr(0, issued.out.find('\n'));
+  ASSERT_TRUE(token.starts_with("tct_")) << token;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto c = Client();
+  httplib::Headers bearer{{"Authorization", "Bearer " + token}};
+  auto list = c.Get("/api/v1/studies/CDISCPILOT01/subjects", bearer);
+  EXPECT_EQ(list->status, 200) << list->body;
+  // No cookie, so no CSRF token is needed; the role is the token's.
+  auto raise = c.Post("/api/v1/studies/CDISCPILOT01/subjects/701-1001/queries", bearer,
+                      R"({"visit":"SCREENING1","form":"DM","item":"ETHNIC","message":"Token-raised query"})", "application/json");
+  EXPECT_EQ(raise->status, 200) << raise->body;
+  auto save = c.Post("/api/v1/studies/CDISCPILOT01/commands", bearer,
+                     R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"SV","items":{"SVSTDTC":"2025-01-01"}})",
+                     "application/json");
+  EXPECT_EQ(save->status, 403) << save->body;
+  auto other_role = testing_util::RunCommand(
+      *dir_, kBin + " user token cra.1 --study CDISCPILOT01 --role investigator --site 701 --db demo.db");
+  EXPECT_EQ(other_role.exit_code, 5);
+  EXPECT_NE(other_role.err.find("a token can only carry a role its user holds"), std::string::npos) << other_role.err;
+  auto users = testing_util::RunCommand(*dir_, kBin + " user list --db demo.db");
+  EXPECT_EQ(users.out.find(token), std::string::npos) << "only the hash is kept";
+  size_t at = users.out.find("token ");
+  ASSERT_NE(at, std::string::npos) << users.out;
+  std::string prefix = users.out.substr(at + 6, 12);
+  auto revoke = testing_util::RunCommand(
+      *dir_, kBin + " user revoke-token cra.1 " + prefix + " --reason 'integration retired' --db demo.db");
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the server takes account changes in within a second
+  EXPECT_EQ(c.Get("/api/v1/studies/CDISCPILOT01/subjects", bearer)->status, 401);
+  EXPECT_EQ(c.Get("/api/v1/studies/CDISCPILOT01/subjects", httplib::Headers{{"Authorization", "Bearer tct_forged"}})->status,
+            401);
+}
+
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {
   ServerProcess extra(*dir_, "--db demo.db --port 0");
   ASSERT_GT(extra.port(), 0);

@@ -328,6 +328,15 @@ class Server::Impl {
   // The session's user, or a 401 reply. State-changing requests also need
   // the session's CSRF token in X-CSRF-Token.
   std::optional<Caller> Authenticate(const httplib::Request& req, httplib::Response& res) {
+    // Machine clients: a bearer token, scoped to one grant; no cookie, so no CSRF.
+    if (std::string auth = req.get_header_value("Authorization"); auth.starts_with("Bearer ")) {
+      auto user = users_->FindByToken(auth.substr(7));
+      if (!user.ok()) {
+        Error(res, 401, "unauthenticated", user.status().message());
+        return std::nullopt;
+      }
+      return Caller{*user, Session{user->id, "", 0, 0}, ""};
+    }
     auto token = CookieToken(req);
     if (!token) {
       Error(res, 401, "unauthenticated", "log in first");

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "core/hash.h"
+
 #include <algorithm>
 
 namespace trialcore::api {
@@ -71,7 +73,7 @@ Result<std::unique_ptr<UserDirectory>> UserDirectory::Open(EventStore* store, En
   return d;
 }
 
-Status UserDirectory::CatchUp() {
+Status UserDirectory::CatchUp() const {
   EventFilter f;
   f.study = kSystemStudy;
   f.after_seq = last_seq_;
@@ -82,7 +84,7 @@ Status UserDirectory::CatchUp() {
   });
 }
 
-void UserDirectory::Apply(const Event& e) {
+void UserDirectory::Apply(const Event& e) const {
   if (!e.stream.starts_with("user/")) return;
   std::string id = e.stream.substr(5);
   User& u = users_[id];
@@ -105,6 +107,12 @@ void UserDirectory::Apply(const Event& e) {
   } else if (t == "role.revoked") {
     Grant g{Str(p, "study"), Str(p, "role"), Str(p, "site")};
     u.grants.erase(std::remove(u.grants.begin(), u.grants.end(), g), u.grants.end());
+  } else if (t == "token.issued") {
+    u.tokens.push_back(Token{Str(p, "token_hash"), Grant{Str(p, "study"), Str(p, "role"), Str(p, "site")}, false});
+  } else if (t == "token.revoked") {
+    for (Token& tok : u.tokens) {
+      if (tok.hash == Str(p, "token_hash")) tok.revoked = true;
+    }
   } else if (t == "user.login") {
     u.failed_logins = 0;
     u.locked_until_us = 0;
@@ -247,8 +255,74 @@ Status UserDirectory::Record(const std::string& type, const Actor& actor, Value:
   return Append(actor.user, type, actor, "", std::move(details));
 }
 
+Result<std::string> UserDirectory::IssueToken(const std::string& id, const Grant& grant, const Actor& by) {
+  std::lock_guard lock(mu_);
+  TC_RETURN_IF_ERROR(CatchUp());
+  auto it = users_.find(id);
+  if (it == users_.end()) return NotFound("no user " + id);
+  if (std::find(it->second.grants.begin(), it->second.grants.end(), grant) == it->second.grants.end()) {
+    return FailedPrecondition(id + " does not hold " + grant.role + " on " + grant.study + " at site " + grant.site +
+                              "; a token can only carry a role its user holds");
+  }
+  if (sodium_init() < 0) return Internal("libsodium failed to initialise");
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  std::string token = "tct_" + ToHex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  std::string hash = ToHex(Sha256(token));
+  TC_RETURN_IF_ERROR(Append(id, "token.issued", by, "",
+                            Value::Object{{"token_hash", hash}, {"study", grant.study}, {"role", grant.role},
+                                          {"site", grant.site},
+                                          {"set", Value::Object{{"user/" + id + "/tokens/" + hash.substr(0, 16), "active"}}}}));
+  return token;
+}
+
+Status UserDirectory::RevokeToken(const std::string& id, const std::string& hash_prefix, const std::string& reason,
+                                  const Actor& by) {
+  if (reason.empty()) return InvalidArgument("revoking a token needs a reason");
+  if (hash_prefix.size() < 8) return InvalidArgument("give at least 8 hex digits of the token's hash");
+  std::lock_guard lock(mu_);
+  TC_RETURN_IF_ERROR(CatchUp());
+  auto it = users_.find(id);
+  if (it == users_.end()) return NotFound("no user " + id);
+  for (const Token& tok : it->second.tokens) {
+    if (!tok.revoked && tok.hash.starts_with(hash_prefix)) {
+      return Append(id, "token.revoked", by, reason,
+                    Value::Object{{"token_hash", tok.hash},
+                                  {"set", Value::Object{{"user/" + id + "/tokens/" + tok.hash.substr(0, 16), "revoked"}}}});
+    }
+  }
+  return NotFound(id + " has no active token whose hash starts with " + hash_prefix);
+}
+
+void UserDirectory::CatchUpIfStale() const {
+  int64_t now = env_->NowMicros();
+  if (now - last_catchup_us_ < 1'000'000) return;
+  last_catchup_us_ = now;
+  Status st = CatchUp();
+  (void)st;  // on a read error the directory stays as last known
+}
+
+Result<User> UserDirectory::FindByToken(const std::string& token) const {
+  std::string hash = ToHex(Sha256(token));
+  std::lock_guard lock(mu_);
+  CatchUpIfStale();
+  for (const auto& [id, u] : users_) {
+    for (const Token& tok : u.tokens) {
+      if (tok.hash != hash) continue;
+      if (tok.revoked || u.disabled) return PermissionDenied("this token is revoked or its user disabled");
+      User scoped = u;
+      scoped.grants.clear();
+      // Still held by the user: a revoked grant takes its tokens with it.
+      if (std::find(u.grants.begin(), u.grants.end(), tok.grant) != u.grants.end()) scoped.grants.push_back(tok.grant);
+      return scoped;
+    }
+  }
+  return PermissionDenied("unknown token");
+}
+
 Result<User> UserDirectory::Find(const std::string& id) const {
   std::lock_guard lock(mu_);
+  CatchUpIfStale();
   auto it = users_.find(id);
   if (it == users_.end()) return NotFound("no user " + id);
   return it->second;

@@ -29,6 +29,14 @@ struct Grant {
   bool operator==(const Grant&) const = default;
 };
 
+// An API token for a machine client: stored only as its SHA-256, scoped to
+// one grant of its user.
+struct Token {
+  std::string hash;  // hex SHA-256 of the token
+  Grant grant;
+  bool revoked = false;
+};
+
 struct User {
   std::string id;
   std::string full_name;
@@ -37,6 +45,7 @@ struct User {
   std::vector<Grant> grants;
   int failed_logins = 0;           // since the last success
   int64_t locked_until_us = 0;     // after repeated failures
+  std::vector<Token> tokens;
 };
 
 // Back-off after failed logins: from the 5th failure in a row the account is
@@ -65,21 +74,33 @@ class UserDirectory {
   // Other security-relevant events (exports, audit trail views, refusals).
   Status Record(const std::string& type, const Actor& actor, Value::Object details);
 
+  // Issues a token for one of the user's grants; the token is returned once
+  // and only its hash is kept.
+  Result<std::string> IssueToken(const std::string& id, const Grant& grant, const Actor& by);
+  Status RevokeToken(const std::string& id, const std::string& hash_prefix, const std::string& reason, const Actor& by);
+  // The user of a token, with their grants narrowed to the token's one.
+  Result<User> FindByToken(const std::string& token) const;
+
   Result<User> Find(const std::string& id) const;
   std::vector<User> All() const;
 
  private:
   UserDirectory(EventStore* store, Env* env) : store_(store), env_(env) {}
-  Status CatchUp();
+  Status CatchUp() const;
+  // Takes in what other processes wrote (trialcore user while serving) at
+  // most once a second: a disabled user or revoked token stops working
+  // within a second.
+  void CatchUpIfStale() const;
   Status Append(const std::string& user, const std::string& type, const Actor& by, const std::string& reason,
                 Value::Object payload);
-  void Apply(const Event& e);
+  void Apply(const Event& e) const;
 
   EventStore* store_;
   Env* env_;
   mutable std::mutex mu_;
-  std::map<std::string, User> users_;
-  uint64_t last_seq_ = 0;
+  mutable std::map<std::string, User> users_;  // a projection of the system log
+  mutable uint64_t last_seq_ = 0;
+  mutable int64_t last_catchup_us_ = 0;
 };
 
 Status ValidateUserId(const std::string& id);

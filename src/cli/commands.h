@@ -114,7 +114,8 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Context& ctx);
 
 struct UserArgs {
   std::string db;
-  std::string action;  // add, disable, reset-password, grant, revoke, list
+  std::string action;  // add, disable, reset-password, grant, revoke, token, revoke-token, list
+  std::string token_hash;
   std::string id, full_name, reason;
   std::string study, role, site = "*";
   bool password_stdin = false;

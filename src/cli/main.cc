@@ -101,7 +101,16 @@ int Run(int argc, char** argv) {
     g->add_option("--site", user_args.site, "Site id, or * for every site")->capture_default_str();
     if (std::string(action) == "revoke") g->add_option("--reason", user_args.reason, "Why")->required();
   }
-  user_cmd("list", "List users, their status and roles");
+  auto* utoken = user_cmd("token", "Issue an API token for one of a user's roles (printed once; only its hash is kept)");
+  utoken->add_option("ID", user_args.id, "User id")->required();
+  utoken->add_option("--study", user_args.study, "Study id")->required();
+  utoken->add_option("--role", user_args.role, "Role")->required();
+  utoken->add_option("--site", user_args.site, "Site id, or *")->capture_default_str();
+  auto* urevoke = user_cmd("revoke-token", "Revoke an API token by the first digits of its hash (see user list)");
+  urevoke->add_option("ID", user_args.id, "User id")->required();
+  urevoke->add_option("HASH", user_args.token_hash, "First 8+ hex digits of the token's hash")->required();
+  urevoke->add_option("--reason", user_args.reason, "Why")->required();
+  user_cmd("list", "List users, their status, roles and tokens");
 
   // study
   std::string as_user = "admin", as_role = "study_admin";

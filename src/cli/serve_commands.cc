@@ -102,10 +102,22 @@ Status UserCommand(const UserArgs& args, Context& ctx) {
       ctx.out << "revoked " << args.role << " on " << args.study << " at site " << args.site << " from " << args.id
               << "\n";
     }
+  } else if (args.action == "token") {
+    TC_ASSIGN_OR_RETURN(std::string token, users->IssueToken(args.id, api::Grant{args.study, args.role, args.site}, by));
+    ctx.out << token << "\n";
+    ctx.err << "an API token for " << args.id << " as " << args.role << " on " << args.study << " at site " << args.site
+            << "; it is shown only now (only its hash is kept): send it as 'Authorization: Bearer <token>'\n";
+  } else if (args.action == "revoke-token") {
+    TC_RETURN_IF_ERROR(users->RevokeToken(args.id, args.token_hash, args.reason, by));
+    ctx.out << "revoked the token " << args.token_hash << "… of " << args.id << "\n";
   } else if (args.action == "list") {
     for (const auto& u : users->All()) {
       ctx.out << u.id << "\t" << u.full_name << "\t" << (u.disabled ? "disabled" : "active");
       for (const auto& g : u.grants) ctx.out << "\t" << g.study << ":" << g.role << "@" << g.site;
+      for (const auto& t : u.tokens) {
+        ctx.out << "\ttoken " << t.hash.substr(0, 12) << (t.revoked ? " (revoked)" : "") << " " << t.grant.role << "@"
+                << t.grant.site;
+      }
       ctx.out << "\n";
     }
   } else {
