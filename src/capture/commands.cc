@@ -84,16 +84,6 @@ Status ValidateSubjectId(const std::string& id) {
   return Status::Ok();
 }
 
-EventDraft Draft(const std::string& stream, std::string type, const Actor& actor, std::string reason, Value payload) {
-  EventDraft d;
-  d.stream = stream;
-  d.type = std::move(type);
-  d.actor = actor;
-  d.reason = std::move(reason);
-  d.payload = std::move(payload);
-  return d;
-}
-
 }  // namespace
 
 Result<Outcome> Capture::Impl::Execute(const Value& cmd, const Actor& actor) {

@@ -224,13 +224,8 @@ std::optional<EventDraft> FormSavedEvent(const SubjectState& before_subject, con
     }
   }
   if (changes.empty()) return std::nullopt;
-  EventDraft d;
-  d.stream = SubjectStream(subject);
-  d.type = "form.saved";
-  d.actor = actor;
-  d.reason = reason;
-  d.payload = Value::Object{{"visit", vid}, {"form", fid}, {"changes", changes}, {"set", set}};
-  return d;
+  return Draft(SubjectStream(subject), "form.saved", actor, reason,
+               Value::Object{{"visit", vid}, {"form", fid}, {"changes", changes}, {"set", set}});
 }
 
 // Queries of checks that now pass close themselves; checks that newly fail
@@ -252,15 +247,10 @@ void ReconcileQueries(
       if (q.visit != vid || q.form != fid || q.check.empty()) continue;
       if (q.state != QueryState::kOpen && q.state != QueryState::kAnswered) continue;
       if (failing.contains(Failure{q.check, q.item, q.group, q.row, "", false}.Key())) continue;
-      EventDraft d;
-      d.stream = stream;
-      d.type = "query.closed";
-      d.actor = actor;
-      d.reason = "data corrected";
-      d.payload = Value::Object{{"query", static_cast<int64_t>(n)},
-                                {"message", "closed automatically: the data now pass " + q.check},
-                                {"set", Value::Object{{state_path(n), "closed"}}}};
-      drafts->push_back(std::move(d));
+      drafts->push_back(Draft(stream, "query.closed", actor, "data corrected",
+                              Value::Object{{"query", static_cast<int64_t>(n)},
+                                            {"message", "closed automatically: the data now pass " + q.check},
+                                            {"set", Value::Object{{state_path(n), "closed"}}}}));
       messages->push_back("query " + std::to_string(n) + " closed: " + q.check + " now passes");
     }
     for (const Failure& x : list) {
@@ -280,12 +270,7 @@ void ReconcileQueries(
         p["group"] = x.group;
         p["row"] = static_cast<int64_t>(x.row);
       }
-      EventDraft d;
-      d.stream = stream;
-      d.type = "query.opened";
-      d.actor = actor;
-      d.payload = p;
-      drafts->push_back(std::move(d));
+      drafts->push_back(Draft(stream, "query.opened", actor, "", p));
       messages->push_back("query " + std::to_string(n) + " opened on " + Where(vid, fid, x.group, x.row, x.item) +
                           " (" + x.check + "): " + x.message);
     }
@@ -307,14 +292,10 @@ void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::
       covered = covered || ((sig.visit.empty() || sig.visit == vid) && (sig.form.empty() || sig.form == fid));
     }
     if (!covered) continue;
-    EventDraft d;
-    d.stream = stream;
-    d.type = "signature.invalidated";
-    d.actor = actor;
-    d.reason = "signed data changed";
-    d.payload = Value::Object{{"signature", static_cast<int64_t>(n)},
-                              {"set", Value::Object{{stream + "/signatures/" + std::to_string(n) + "/state", "broken"}}}};
-    broken.push_back(std::move(d));
+    broken.push_back(Draft(stream, "signature.invalidated", actor, "signed data changed",
+                           Value::Object{{"signature", static_cast<int64_t>(n)},
+                                         {"set", Value::Object{{stream + "/signatures/" + std::to_string(n) + "/state",
+                                                                "broken"}}}}));
     messages->push_back("signature " + std::to_string(n) + " (" + sig.meaning + " by " + sig.signer_name +
                         ") is broken by this change; it must be signed again");
   }

@@ -109,6 +109,18 @@ class Capture::Impl {
   std::map<std::string, std::set<std::string>> dependents_;
 };
 
+// An event of a subject's or the study's stream.
+inline EventDraft Draft(const std::string& stream, std::string type, const Actor& actor, std::string reason,
+                        Value payload) {
+  EventDraft d;
+  d.stream = stream;
+  d.type = std::move(type);
+  d.actor = actor;
+  d.reason = std::move(reason);
+  d.payload = std::move(payload);
+  return d;
+}
+
 // Command fields.
 Result<std::string> RequiredText(const Value& cmd, std::string_view field);
 std::string OptionalText(const Value& cmd, std::string_view field);
