@@ -465,6 +465,33 @@ TEST_F(ApiTest, EveryRoleAtItsSiteAnotherSiteAndNoSite) {
                      R"({"op":"sign","subject":"701-1001","meaning":"approval","password":"wrong password!!"})");
     // Only an investigator gets as far as the password check.
     EXPECT_EQ(sign->status, !sees ? 404 : 403) << sign->body;
+
+    // The remaining routes of doc/openapi.json.
+    bool in_study = !site.empty();
+    EXPECT_EQ(Get(s, "/api/v1/session")->status, 200);
+    EXPECT_EQ(Get(s, "/api/v1/studies")->status, 200);
+    EXPECT_EQ(Get(s, "/api/v1/studies/CDISCPILOT01")->status, in_study ? 200 : 404);
+    EXPECT_EQ(Get(s, "/api/v1/studies/CDISCPILOT01/queries")->status, in_study ? 200 : 404);
+    EXPECT_EQ(Get(s, subject + "/schedule")->status, read);
+    auto c = Client();
+    httplib::Headers h{{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}};
+    auto patch_form = c.Patch((subject + "/visits/RASHFU/forms/SV").c_str(), h,
+                              R"({"items":{"SVSTDTC":"not a date"}})", "application/json");
+    EXPECT_EQ(patch_form->status, !sees ? 404 : enters ? 400 : 403) << patch_form->body;
+    auto patch_item = c.Patch((subject + "/visits/RASHFU/forms/SV/items/SVSTDTC").c_str(), h,
+                              R"({"value":"not a date"})", "application/json");
+    EXPECT_EQ(patch_item->status, !sees ? 404 : enters ? 400 : 403) << patch_item->body;
+    bool answers = enters || role == "unblinded_pharmacist";
+    auto answer = Post(s, subject + "/queries/1/answer", "{}");  // no message: refused for its content
+    EXPECT_EQ(answer->status, !sees ? 404 : answers ? 400 : 403) << answer->body;
+    EXPECT_EQ(c.Get("/api/openapi.json")->status, 200);
+    EXPECT_EQ(c.Get("/metrics")->status, 200);
+    if (!in_study) {
+      EXPECT_EQ(Get(s, "/api/v1/studies/CDISCPILOT01/events")->status, 404);
+    }
+    // (The event stream itself, for those who may read it, is tested above.)
+    auto out = c.Delete("/api/v1/session", h);
+    EXPECT_EQ(out->status, 200);
   }
 }
 
