@@ -214,10 +214,22 @@ TEST_F(ApiTest, SigningNeedsThePasswordAndShowsTheSignersFullName) {
   std::string sign = R"({"op":"sign","subject":"701-1001","visit":"SCREENING1","form":"DM","meaning":"approval")";
   auto without = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + "}");
   EXPECT_EQ(without->status, 400) << without->body;
-  auto wrong = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + R"(,"password":"wrong password!!"})");
+  auto wrong = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + R"(,"user":"inv.701","password":"wrong password!!"})");
   EXPECT_EQ(wrong->status, 403) << wrong->body;
-  auto ok = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + R"(,"password":")" + kPassword + R"("})");
+  auto no_id = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + R"(,"password":")" + kPassword + R"("})");
+  EXPECT_EQ(no_id->status, 400) << no_id->body;
+  EXPECT_NE(no_id->body.find("first signing of a session needs your"), std::string::npos) << no_id->body;
+  auto as_other = Post(inv, "/api/v1/studies/CDISCPILOT01/commands",
+                       sign + R"(,"user":"inv.708","password":")" + kPassword + R"("})");
+  EXPECT_EQ(as_other->status, 403) << as_other->body;
+  auto ok = Post(inv, "/api/v1/studies/CDISCPILOT01/commands",
+                 sign + R"(,"user":"inv.701","password":")" + kPassword + R"("})");
   ASSERT_EQ(ok->status, 200) << ok->body;
+  // Later signings of the same session need the password only.
+  auto again = Post(inv, "/api/v1/studies/CDISCPILOT01/commands",
+                    R"({"op":"sign","subject":"701-1001","visit":"SCREENING1","meaning":"review","password":")" +
+                        std::string(kPassword) + R"("})");
+  EXPECT_EQ(again->status, 200) << again->body;
   auto subject = ParseJson(Get(inv, "/api/v1/studies/CDISCPILOT01/subjects/701-1001")->body);
   bool found = false;
   for (const auto& sig : subject->Find("signatures")->as_array()) {
@@ -462,7 +474,8 @@ TEST_F(ApiTest, EveryRoleAtItsSiteAnotherSiteAndNoSite) {
     auto query = Post(s, subject + "/queries", R"({"visit":"SCREENING1","form":"DM","item":"RACE"})");
     EXPECT_EQ(query->status, !sees ? 404 : reviews ? 400 : 403) << query->body;
     auto sign = Post(s, "/api/v1/studies/CDISCPILOT01/commands",
-                     R"({"op":"sign","subject":"701-1001","meaning":"approval","password":"wrong password!!"})");
+                     R"({"op":"sign","subject":"701-1001","meaning":"approval","user":")" + std::string(w.user) +
+                         R"(","password":"wrong password!!"})");
     // Only an investigator gets as far as the password check.
     EXPECT_EQ(sign->status, !sees ? 404 : 403) << sign->body;
 

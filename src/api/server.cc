@@ -33,6 +33,7 @@ struct Session {
   std::string csrf;
   int64_t created_us = 0;
   int64_t last_us = 0;
+  bool has_signed = false;  // 21 CFR 11.200: the first signing needs ID and password
 };
 
 int HttpStatusFor(StatusCode code) {
@@ -929,14 +930,28 @@ class Server::Impl {
     if (!role.ok()) return Error(res, role.status());
     Value command = body;
     if (const Value* op = command.Find("op"); op != nullptr && op->is_string() && op->as_string() == "sign") {
-      // Signing needs the password again (21 CFR 11.200) and shows the
-      // signer's full name from the account, not from the request.
+      // 21 CFR 11.200: the first signing of a session needs both the user
+      // id and the password, later ones the password; the signature shows
+      // the signer's full name from the account, not from the request.
+      if (*role != "investigator") return Error(res, PermissionDenied("role " + *role + " may not sign"));
       const Value* pw = command.Find("password");
       if (pw == nullptr || !pw->is_string()) return Error(res, InvalidArgument("signing needs \"password\""));
+      const Value* uid = command.Find("user");
+      if (!caller.session.has_signed || uid != nullptr) {
+        if (uid == nullptr || !uid->is_string()) {
+          return Error(res, InvalidArgument("the first signing of a session needs your \"user\" id and \"password\""));
+        }
+        if (uid->as_string() != caller.user.id) return Error(res, PermissionDenied("you can only sign as yourself"));
+      }
       Status st = users_->Reauthenticate(caller.user.id, pw->as_string(), Client(req));
       if (!st.ok()) return Error(res, st);
       command.as_object().erase("password");
+      command.as_object().erase("user");
       command.as_object()["name"] = caller.user.full_name;
+      if (!caller.token.empty()) {
+        std::lock_guard lock(mu_);
+        if (auto it = sessions_.find(caller.token); it != sessions_.end()) it->second.has_signed = true;
+      }
     }
     auto out = cap->Execute(command, Actor{caller.user.id, *role}, expected);
     if (!out.ok()) return Error(res, out.status());
