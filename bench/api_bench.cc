@@ -5,7 +5,7 @@
 // HTTP shows as a ratio. Targets: >= 20,000 GET/s, >= 5,000 PATCH/s, p99 <
 // 50 ms.
 //
-//   ./build/bench/api_bench [seconds per run, default 10]
+//   ./build/bench/api_bench [seconds per run, default 10] [connections, default 16]
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -63,8 +63,10 @@ WrkResult Wrk(const std::string& args) {
 
 int main(int argc, char** argv) {
   int seconds = argc > 1 ? std::stoi(argv[1]) : 10;
+  int connections = argc > 2 ? std::stoi(argv[2]) : 16;
   std::string dir = bench::FreshDir("api");
-  std::printf("HTTP API with wrk (2 threads, 16 connections, %d s per run) over loopback; %s\n", seconds, dir.c_str());
+  std::printf("HTTP API with wrk (2 threads, %d connections, %d s per run) over loopback; %s\n", connections, seconds,
+              dir.c_str());
   // Data: the demo study, 60 simulated subjects, and a coordinator at every site.
   std::string setup = "cd " + dir + " && " + kBin + " demo --db b.db --key k.pem --no-serve > /dev/null && " + kBin +
                       " sim --db b.db --subjects 60 --seed 5 > /dev/null && TRIALCORE_PASSWORD=bench-password-2026 " +
@@ -128,8 +130,8 @@ int main(int argc, char** argv) {
              "\"/visits/AEFU/forms/VS/items/PULSE\", nil, body)\nend\n";
   }
   std::string target = " http://127.0.0.1:" + std::to_string(port);
-  WrkResult get = Wrk("-t2 -c16 -d" + std::to_string(seconds) + "s -s " + dir + "/get.lua" + target);
-  WrkResult patch = Wrk("-t2 -c16 -d" + std::to_string(seconds) + "s -s " + dir + "/patch.lua" + target);
+  WrkResult get = Wrk("-t2 -c" + std::to_string(connections) + " -d" + std::to_string(seconds) + "s -s " + dir + "/get.lua" + target);
+  WrkResult patch = Wrk("-t2 -c" + std::to_string(connections) + " -d" + std::to_string(seconds) + "s -s " + dir + "/patch.lua" + target);
   kill(server, SIGTERM);
   waitpid(server, nullptr, 0);
   int errors_get = std::regex_search(get.raw, std::regex("Non-2xx")) ? 1 : 0;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "core/event.h"
@@ -569,6 +570,54 @@ TEST_F(ApiTest, MachineClientsUseTokensScopedToOneRole) {
   EXPECT_EQ(c.Get("/api/v1/studies/CDISCPILOT01/subjects", bearer)->status, 401);
   EXPECT_EQ(c.Get("/api/v1/studies/CDISCPILOT01/subjects", httplib::Headers{{"Authorization", "Bearer tct_forged"}})->status,
             401);
+}
+
+// Time moved forward on a real server through its --clock-file.
+TEST_F(ApiTest, SessionsExpireAndLockoutsLiftAsTheServersClockMoves) {
+  std::string clock = *dir_ + "/clock.txt";
+  auto set_clock = [&](int64_t seconds) {
+    std::ofstream(clock) << seconds * 1'000'000;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the server re-reads it every 20 ms
+  };
+  set_clock(0);
+  ServerProcess own(*dir_, "--db demo.db --port 0 --session-idle 900 --session-max 43200 --clock-file " + clock);
+  ASSERT_GT(own.port(), 0);
+  httplib::Client c("127.0.0.1", own.port());
+  auto login = [&](const std::string& user, const std::string& password) {
+    return c.Post("/api/v1/session", R"({"user":")" + user + R"(","password":")" + password + R"("})", "application/json");
+  };
+  auto cookie_of = [](const httplib::Result& r) {
+    std::string cookie = r->get_header_value("Set-Cookie");
+    return cookie.substr(0, cookie.find(';'));
+  };
+  // Idle timeout: 15 minutes.
+  auto first = login("dm.1", kPassword);
+  ASSERT_EQ(first->status, 200);
+  httplib::Headers h{{"Cookie", cookie_of(first)}};
+  set_clock(14 * 60);
+  EXPECT_EQ(c.Get("/api/v1/session", h)->status, 200) << "14 minutes idle: still open";
+  set_clock(14 * 60 + 16 * 60);
+  auto idle = c.Get("/api/v1/session", h);
+  EXPECT_EQ(idle->status, 401);
+  EXPECT_NE(idle->body.find("session_expired"), std::string::npos) << idle->body;
+  // Absolute lifetime: 12 hours, however active (a request every 14 minutes).
+  auto second = login("dm.1", kPassword);
+  ASSERT_EQ(second->status, 200);
+  httplib::Headers h2{{"Cookie", cookie_of(second)}};
+  int64_t t = 30 * 60;
+  for (; t + 14 * 60 < 30 * 60 + 12 * 3600; t += 14 * 60) {
+    set_clock(t + 14 * 60);
+    ASSERT_EQ(c.Get("/api/v1/session", h2)->status, 200) << "at " << (t + 14 * 60 - 30 * 60) / 60 << " minutes";
+  }
+  set_clock(30 * 60 + 12 * 3600 + 60);
+  EXPECT_EQ(c.Get("/api/v1/session", h2)->status, 401) << "past 12 hours";
+  // Lockout after 5 failures, lifted after a minute.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(login("safety.1", "wrong password!!")->status, 401);
+  auto locked = login("safety.1", kPassword);
+  EXPECT_EQ(locked->status, 401);
+  EXPECT_NE(locked->body.find("locked after repeated failed logins"), std::string::npos) << locked->body;
+  set_clock(30 * 60 + 12 * 3600 + 60 + 61);
+  EXPECT_EQ(login("safety.1", kPassword)->status, 200) << "the lock lifted after a minute";
 }
 
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {

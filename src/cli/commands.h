@@ -108,9 +108,10 @@ struct ServeArgs {
   int64_t session_idle_seconds = 15 * 60;
   int64_t session_max_seconds = 12 * 3600;
   int login_rate = 20;  // login attempts a minute per client address
+  std::string clock_file;  // tests: shift the server's clock by the microseconds in this file
 };
 Status Serve(const ServeArgs& args, Context& ctx);
-Status ServeStore(EventStore& store, const ServeArgs& args, Context& ctx);
+Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& ctx);
 
 struct UserArgs {
   std::string db;

@@ -168,7 +168,7 @@ Status Demo(const std::string& db, const std::string& key_path, const ServeArgs*
             << (std::string(u.site) == "*" ? " (all sites)" : std::string(" at site ") + u.site) << "\n";
   }
   ctx.out << "\n";
-  return ServeStore(*store, *serve, ctx);
+  return ServeStore(*store, *serve, ctx.env, ctx);
 }
 
 }  // namespace trialcore::cli

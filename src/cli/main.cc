@@ -63,6 +63,8 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--login-rate", serve_args.login_rate, "Login attempts a minute per client address")
       ->capture_default_str();
+  serve->add_option("--clock-file", serve_args.clock_file,
+                    "For tests: shift the server's clock by the microseconds written in this file");
   serve->callback([&] {
     serve_args.db = db;
     status = Serve(serve_args, ctx);
