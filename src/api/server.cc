@@ -884,8 +884,9 @@ class Server::Impl {
             Event e = std::move(feed->events.front());
             feed->events.pop_front();
             if (e.stream.starts_with("subject/")) {
-              auto s = cap->Subject(e.stream.substr(8));
-              if (!s.ok() || !access.SeesSite(s->site)) continue;
+              std::string site;
+              Status found = cap->ReadSubject(e.stream.substr(8), [&](const capture::SubjectState& s) { site = s.site; });
+              if (!found.ok() || !access.SeesSite(site)) continue;
             }
             std::string data = ToJson(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type},
                                                     {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}});
@@ -909,9 +910,9 @@ class Server::Impl {
         site = s != nullptr && s->is_string() ? s->as_string() : "";
         if (!access.SeesSite(site)) return Error(res, PermissionDenied("you have no role at site " + site));
       } else {
-        auto s = cap->Subject(sid->as_string());
-        if (!s.ok() || !access.SeesSite(s->site)) return Error(res, NotFound("no subject " + sid->as_string()));
-        site = s->site;
+        // Read in place: a save should not pay for a copy of the casebook.
+        Status found = cap->ReadSubject(sid->as_string(), [&](const capture::SubjectState& s) { site = s.site; });
+        if (!found.ok() || !access.SeesSite(site)) return Error(res, NotFound("no subject " + sid->as_string()));
       }
     }
     // Optimistic concurrency: a stale If-Match loses (412), nothing is overwritten.
@@ -963,9 +964,10 @@ class Server::Impl {
     }
     Value::Object reply{{"messages", messages}, {"events", events}, {"result", out->result}};
     if (const Value* sid = command.Find("subject"); sid != nullptr && sid->is_string()) {
-      if (auto s = cap->Subject(sid->as_string()); s.ok()) {
-        res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
-        reply["version"] = static_cast<int64_t>(s->version);
+      uint64_t version = 0;
+      if (cap->ReadSubject(sid->as_string(), [&](const capture::SubjectState& s) { version = s.version; }).ok()) {
+        res.set_header("ETag", "\"" + std::to_string(version) + "\"");
+        reply["version"] = static_cast<int64_t>(version);
       }
     }
     Reply(res, 200, reply);
