@@ -1,0 +1,165 @@
+#include "api/views.h"
+
+#include "capture/capture.h"
+#include "rules/rules.h"
+
+namespace trialcore::api {
+
+Value ItemJson(const capture::ItemState& st) {
+  Value::Object o{{"value", st.value}, {"verified", st.verified}};
+  if (!st.not_done.empty()) o["not_done"] = st.not_done;
+  return o;
+}
+
+Hidden HiddenItems(const study::Study& st, const Access& access) {
+  Hidden hidden;
+  if (!access.Blinded()) return hidden;
+  for (const auto& f : st.forms) {
+    for (const auto& g : f.groups) {
+      for (const auto& it : g.items) {
+        if (it.unblinded_only) hidden.insert(f.id + "/" + it.id);
+      }
+    }
+  }
+  return hidden;
+}
+
+bool HidesPath(const Hidden& hidden, const std::string& path) {
+  if (hidden.empty()) return false;
+  std::vector<std::string> seg;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    seg.push_back(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  if (seg.size() < 5 || seg[0] != "subject") return false;
+  return hidden.contains(seg[3] + "/" + seg[4]) || (seg.size() >= 7 && hidden.contains(seg[3] + "/" + seg[6]));
+}
+
+Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden) {
+  Value::Object items, groups;
+  if (f != nullptr) {
+    for (const auto& [iid, st] : f->items) {
+      if (!hidden.contains(form_id + "/" + iid)) items[iid] = ItemJson(st);
+    }
+    for (const auto& [gid, rows] : f->rows) {
+      Value::Array list;
+      for (const auto& [n, row] : rows) {
+        if (row.removed) continue;
+        Value::Object ri;
+        for (const auto& [iid, st] : row.items) {
+          if (!hidden.contains(form_id + "/" + iid)) ri[iid] = ItemJson(st);
+        }
+        list.push_back(Value::Object{{"row", static_cast<int64_t>(n)}, {"items", ri}});
+      }
+      groups[gid] = list;
+    }
+  }
+  Value::Object o{{"items", items}, {"rows", groups}};
+  o["frozen"] = f != nullptr && f->frozen;
+  o["locked"] = f != nullptr && f->locked;
+  return o;
+}
+
+Value SubjectJson(const capture::SubjectState& s, const Hidden& hidden) {
+  Value::Object visits;
+  for (const auto& [vid, v] : s.visits) {
+    Value::Object forms;
+    for (const auto& [fid, f] : v.forms) forms[fid] = FormJson(&f, fid, hidden);
+    Value::Object vo{{"forms", forms}};
+    vo["missed"] = v.missed;
+    visits[vid] = vo;
+  }
+  Value::Array queries;
+  for (const auto& [n, q] : s.queries) {
+    if (hidden.contains(q.form + "/" + q.item)) continue;
+    Value::Array thread;
+    for (const auto& m : q.thread) {
+      thread.push_back(Value::Object{{"action", m.action}, {"message", m.message}, {"user", m.actor.user},
+                                     {"role", m.actor.role}, {"time", FormatTimeMicros(m.time_us)}});
+    }
+    queries.push_back(Value::Object{{"query", static_cast<int64_t>(n)}, {"visit", q.visit}, {"form", q.form},
+                                    {"item", q.item}, {"check", q.check},
+                                    {"state", std::string(capture::QueryStateName(q.state))}, {"thread", thread}});
+  }
+  Value::Array signatures;
+  for (const auto& [n, sig] : s.signatures) {
+    // The manifestation of 21 CFR 11.50: printed name, time (UTC) and meaning.
+    signatures.push_back(Value::Object{{"signature", static_cast<int64_t>(n)}, {"visit", sig.visit}, {"form", sig.form},
+                                       {"meaning", sig.meaning}, {"signer", sig.signer.user},
+                                       {"signer_name", sig.signer_name}, {"time", FormatTimeMicros(sig.time_us)},
+                                       {"content_hash", sig.content_hash}, {"broken", sig.broken}});
+  }
+  return Value::Object{{"id", s.id},           {"site", s.site},       {"status", s.status},
+                       {"version", static_cast<int64_t>(s.version)}, {"frozen", s.frozen}, {"locked", s.locked},
+                       {"visits", visits},     {"queries", queries},   {"signatures", signatures}};
+}
+
+Value DefinitionJson(const study::Study& st, const Access& access) {
+  auto range = [](const std::optional<study::Range>& r) -> Value {
+    if (!r) return Value();
+    Value::Object o;
+    if (r->min) o["min"] = Value(Decimal::Parse(rules::FormatValue(rules::Type::kNumber, rules::RValue::Number(*r->min))).value());
+    if (r->max) o["max"] = Value(Decimal::Parse(rules::FormatValue(rules::Type::kNumber, rules::RValue::Number(*r->max))).value());
+    return o;
+  };
+  Value::Array forms;
+  for (const auto& f : st.forms) {
+    Value::Array groups;
+    for (const auto& g : f.groups) {
+      Value::Array items;
+      for (const auto& it : g.items) {
+        Value::Object o{{"id", it.id}, {"label", it.label}, {"type", std::string(study::ItemTypeName(it.type))},
+                        {"unit", it.unit}, {"codelist", it.codelist}, {"visible_if", it.visible_if},
+                        {"derive", it.derive}, {"hard_range", range(it.hard_range)}, {"soft_range", range(it.soft_range)}};
+        o["required"] = it.required;
+        if (it.precision >= 0) o["precision"] = static_cast<int64_t>(it.precision);
+        items.push_back(o);
+      }
+      Value::Object go{{"id", g.id}, {"label", g.label}, {"items", items}};
+      go["repeating"] = g.repeating;
+      groups.push_back(go);
+    }
+    Value::Array roles;
+    for (const auto& r : f.roles) roles.push_back(r);
+    forms.push_back(Value::Object{{"id", f.id}, {"name", f.name}, {"roles", roles}, {"groups", groups}});
+  }
+  Value::Array visits;
+  for (const auto& v : st.visits) {
+    Value::Array vf;
+    for (const auto& f : v.forms) vf.push_back(f);
+    Value::Object o{{"id", v.id}, {"name", v.name}, {"forms", vf}};
+    if (v.day) o["day"] = static_cast<int64_t>(*v.day);
+    o["window_before"] = static_cast<int64_t>(v.window_before);
+    o["window_after"] = static_cast<int64_t>(v.window_after);
+    o["unscheduled"] = v.unscheduled;
+    visits.push_back(o);
+  }
+  Value::Object codelists;
+  for (const auto& cl : st.codelists) {
+    Value::Array codes;
+    for (const auto& c : cl.codes) codes.push_back(Value::Object{{"code", c.code}, {"label", c.label}});
+    codelists[cl.id] = codes;
+  }
+  Value::Array sites;
+  for (const auto& site : st.sites) {
+    if (access.SeesSite(site.id)) sites.push_back(Value::Object{{"id", site.id}, {"name", site.name}});
+  }
+  Value::Array criteria;
+  for (const auto& c : st.eligibility) {
+    criteria.push_back(Value::Object{{"id", c.id}, {"kind", c.inclusion ? "inclusion" : "exclusion"}, {"text", c.text}});
+  }
+  Value::Object out{{"id", st.id},       {"title", st.title},       {"version", st.version}, {"sites", sites},
+                    {"visits", visits},  {"forms", forms},          {"codelists", codelists},
+                    {"eligibility", criteria}};
+  if (!access.Blinded()) {
+    Value::Array arms;
+    for (const auto& a : st.arms) arms.push_back(Value::Object{{"code", a.code}, {"name", a.name}});
+    out["arms"] = arms;
+  }
+  return out;
+}
+
+}  // namespace trialcore::api
