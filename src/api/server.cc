@@ -241,7 +241,6 @@ class Server::Impl {
   }
 
   void Log(const httplib::Request& req, const httplib::Response& res) {
-    requests_++;
     Value::Object line{{"time", FormatTimeMicros(env_->NowMicros())}, {"method", req.method},
                        {"path", req.path}, {"status", static_cast<int64_t>(res.status)}, {"client", req.remote_addr}};
     std::fprintf(stderr, "%s\n", ToJson(line).c_str());
@@ -852,7 +851,6 @@ class Server::Impl {
   std::map<std::string, std::unique_ptr<capture::Capture>> captures_;
   std::map<std::string, std::deque<int64_t>> login_attempts_;
   std::map<int, uint64_t> status_counts_;
-  std::atomic<uint64_t> requests_{0};
   std::atomic<bool> stopping_{false};
 
  public:
