@@ -331,7 +331,7 @@ double NegLogLikelihoodWithGradient(const Prior& prior, std::span<const CountPoi
   return NegLogLikelihoodAndGradient(ToFree(prior), points, gradient);
 }
 
-Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star) {
+Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, const FitOptions& options) {
   if (points.empty()) return FailedPrecondition("no product-event pairs to fit the prior on");
   // openEBGM's suggested starting points (vignette "Posterior calculation").
   const std::array<Prior, 5> starts = {Prior{0.2, 0.1, 2, 4, 1.0 / 3}, Prior{0.1, 0.1, 10, 10, 0.2},
@@ -360,8 +360,27 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star) 
     if (!in_bounds(x)) return std::numeric_limits<double>::infinity();
     return NegLogLikelihoodAndGradient(x, points, g);
   };
+  // With many points the starts only need to find the basin: they scout on
+  // an even sample (every k-th point, weighted by k), and the two best are
+  // then searched again on every point. The result is still the maximum of
+  // the full, unsquashed likelihood; the sample only saves evaluations.
+  std::vector<CountPoint> scout;
+  if (n_star == 1 && options.scout_points > 0 && points.size() > 2 * options.scout_points) {
+    size_t stride = points.size() / options.scout_points;
+    for (size_t i = 0; i < points.size(); i += stride) {
+      CountPoint p = points[i];
+      p.weight *= static_cast<double>(stride);
+      scout.push_back(p);
+    }
+  }
+  auto scout_f_and_grad = [&](const Vec5& x, Vec5* g) {
+    if (!in_bounds(x)) return std::numeric_limits<double>::infinity();
+    return NegLogLikelihoodAndGradient(x, scout, g);
+  };
   auto run = [&](size_t i) {
-    if (n_star == 1) {
+    if (n_star == 1 && !scout.empty()) {
+      results[i] = Bfgs(scout_f_and_grad, ToFree(starts[i]), 1000, 1e-9);
+    } else if (n_star == 1) {
       results[i] = Bfgs(f_and_grad, ToFree(starts[i]), 1000, 1e-9);
     } else {
       results[i] = NelderMead(objective, ToFree(starts[i]), 0.5, 4000, 1e-8);
@@ -378,6 +397,31 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star) 
       });
     }
     for (auto& t : threads) t.join();
+  }
+  if (!scout.empty()) {
+    // The two best basins found on the sample, searched on every point.
+    std::vector<size_t> order;
+    for (size_t i = 0; i < starts.size(); ++i) {
+      if (results[i].converged) order.push_back(i);
+    }
+    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return results[x].f < results[y].f; });
+    std::vector<MinimizeResult> refined(starts.size());
+    std::vector<std::thread> threads;
+    for (size_t k = 0; k < std::min<size_t>(2, order.size()); ++k) {
+      size_t i = order[k];
+      threads.emplace_back([&, i] { refined[i] = Bfgs(f_and_grad, results[i].x, 1000, 1e-9); });
+    }
+    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < starts.size(); ++i) {
+      bool kept = std::find(order.begin(), order.begin() + std::min<size_t>(2, order.size()), i) !=
+                  order.begin() + std::min<size_t>(2, order.size());
+      if (kept) {
+        iterations[i] += refined[i].iterations;
+        results[i] = refined[i];
+      } else {
+        results[i].f = std::numeric_limits<double>::infinity();  // its value was on the sample only
+      }
+    }
   }
   FitResult best;
   best.neg_log_likelihood = std::numeric_limits<double>::infinity();

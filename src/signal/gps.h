@@ -50,11 +50,18 @@ struct FitResult {
   int iterations = 0;
 };
 
+struct FitOptions {
+  // Above twice this many points (and for N* = 1), the starts scout on an
+  // even sample of this size and the two best are searched again on every
+  // point; 0 searches every start on every point.
+  size_t scout_points = 50'000;
+};
+
 // Maximum likelihood from several starting points (openEBGM's defaults),
 // searched with BFGS on the analytic gradient (Nelder-Mead when N* > 1); the
 // best converged fit is kept and polished. FailedPrecondition if no start
 // converges.
-Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star);
+Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, const FitOptions& options = {});
 
 struct PosteriorScores {
   double qn = 0;    // posterior probability of the first component

@@ -181,5 +181,33 @@ TEST(GpsTest, FitRecoversTheHyperparametersOfSimulatedData) {
   EXPECT_LE(fit->neg_log_likelihood, NegLogLikelihood(truth, GroupPoints(n, e), 1) + 1e-6);
 }
 
+TEST(GpsTest, ScoutingOnASampleReachesTheSameMaximumAsSearchingEveryStartOnEveryPoint) {
+  Prior truth{0.4, 0.3, 4.0, 4.0, 0.25};
+  std::mt19937_64 rng(11);
+  std::vector<uint32_t> n;
+  std::vector<double> e;
+  std::uniform_real_distribution<double> u(0, 1);
+  std::gamma_distribution<double> g1(truth.alpha1, 1 / truth.beta1), g2(truth.alpha2, 1 / truth.beta2);
+  while (n.size() < 20000) {
+    double expected = std::exp(u(rng) * 6 - 3);
+    double lambda = u(rng) < truth.p ? g1(rng) : g2(rng);
+    uint32_t count = std::poisson_distribution<uint32_t>(lambda * expected)(rng);
+    if (count >= 1) {
+      n.push_back(count);
+      e.push_back(expected);
+    }
+  }
+  auto points = GroupPoints(n, e);
+  ASSERT_GT(points.size(), 4000u);
+  auto everything = FitPrior(points, 1, FitOptions{0});
+  auto scouted = FitPrior(points, 1, FitOptions{1000});
+  ASSERT_TRUE(everything.ok() && scouted.ok());
+  EXPECT_NEAR(scouted->neg_log_likelihood, everything->neg_log_likelihood,
+              1e-7 * std::fabs(everything->neg_log_likelihood));
+  EXPECT_NEAR(scouted->prior.p, everything->prior.p, 1e-3);
+  EXPECT_NEAR(scouted->prior.alpha1, everything->prior.alpha1, 1e-3 * everything->prior.alpha1);
+  EXPECT_NEAR(scouted->prior.beta2, everything->prior.beta2, 1e-3 * everything->prior.beta2);
+}
+
 }  // namespace
 }  // namespace trialcore::signal
