@@ -435,6 +435,31 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
       best_start = i;
     }
   }
+  // The polish runs alone, so each of its evaluations is split over the
+  // cores (halves of the points summed), for large fits.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  auto parallel_f_and_grad = [&](const Vec5& x, Vec5* g) {
+    if (!in_bounds(x)) return std::numeric_limits<double>::infinity();
+    if (cores == 1 || points.size() < 100'000) return NegLogLikelihoodAndGradient(x, points, g);
+    std::vector<double> f(cores, 0);
+    std::vector<Vec5> grads(cores);
+    std::vector<std::thread> threads;
+    size_t chunk = (points.size() + cores - 1) / cores;
+    for (unsigned c = 0; c < cores; ++c) {
+      threads.emplace_back([&, c] {
+        size_t begin = std::min(points.size(), c * chunk), end = std::min(points.size(), begin + chunk);
+        f[c] = NegLogLikelihoodAndGradient(x, points.subspan(begin, end - begin), &grads[c]);
+      });
+    }
+    for (auto& t : threads) t.join();
+    double total_f = 0;
+    *g = Vec5{};
+    for (unsigned c = 0; c < cores; ++c) {
+      total_f += f[c];
+      for (int i = 0; i < 5; ++i) (*g)[i] += grads[c][i];
+    }
+    return total_f;
+  };
   if (best_start < starts.size()) {
     // Restart from the result until it stops moving: Nelder-Mead can stall
     // on a collapsed simplex.
@@ -443,7 +468,7 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
     for (int restart = 0; restart < 4; ++restart) {
       // With the gradient (N* = 1) a fresh quasi-Newton run; otherwise a
       // smaller simplex.
-      MinimizeResult again = n_star == 1 ? Bfgs(f_and_grad, r.x, 1000, 1e-12)
+      MinimizeResult again = n_star == 1 ? Bfgs(parallel_f_and_grad, r.x, 1000, 1e-12)
                                          : NelderMead(objective, r.x, 0.1, 4000, 1e-11);
       total += again.iterations;
       bool moved = again.f < r.f - 1e-10 * (std::fabs(r.f) + 1);
