@@ -482,7 +482,7 @@ class Server::Impl {
                                         {"visit", q.visit}, {"form", q.form}, {"item", q.item}, {"check", q.check},
                                         {"state", std::string(capture::QueryStateName(q.state))},
                                         {"message", q.thread.empty() ? "" : q.thread.front().message},
-                                        {"age_days", static_cast<int64_t>((now - opened) / 86'400'000'000)}});
+                                        {"age_days", static_cast<int64_t>((now - opened) / rules::kMicrosPerDay)}});
         }
       }
       Reply(res, 200, Value::Object{{"queries", items}, {"total", static_cast<int64_t>(total)},
@@ -660,7 +660,7 @@ class Server::Impl {
       count = Value(count.kind() == Value::Kind::kInt ? count.as_int() + 1 : int64_t{1});
       for (const auto& [n, q] : s.queries) {
         if (q.state != capture::QueryState::kOpen && q.state != capture::QueryState::kAnswered) continue;
-        int64_t days = q.thread.empty() ? 0 : (now - q.thread.front().time_us) / 86'400'000'000;
+        int64_t days = q.thread.empty() ? 0 : (now - q.thread.front().time_us) / rules::kMicrosPerDay;
         ++age[days <= 7 ? 0 : days <= 30 ? 1 : 2];
       }
       if (auto sched = cap.Schedule(sid); sched.ok()) {

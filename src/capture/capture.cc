@@ -623,7 +623,7 @@ Result<std::vector<VisitSchedule>> Capture::Schedule(const std::string& subject)
       break;
     }
   }
-  int64_t today = m.env_->NowMicros() / 86'400'000'000;
+  int64_t today = m.env_->NowMicros() / rules::kMicrosPerDay;
   std::vector<VisitSchedule> out;
   auto judge = [&](const study::Visit& v, const std::string& id, std::optional<int> day) {
     VisitSchedule vs;

@@ -33,7 +33,6 @@ struct ScenarioResult {
 
 // Parses the feature text; InvalidArgument names the file and line of a
 // malformed feature or an unknown step.
-struct Feature;
 Result<std::vector<ScenarioResult>> RunFeature(std::shared_ptr<const study::Study> study, const std::string& file,
                                                const std::string& text);
 

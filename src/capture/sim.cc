@@ -10,8 +10,6 @@ namespace trialcore::capture {
 
 namespace {
 
-constexpr int64_t kMicrosPerDay = 86'400'000'000;
-
 Value Dec1(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", v);
@@ -21,7 +19,7 @@ Value Dec1(double v) {
 class Simulator {
  public:
   Simulator(Capture& c, const SimOptions& o) : c_(c), o_(o), rng_(o.seed) {
-    today_ = c.NowMicros() / kMicrosPerDay;
+    today_ = c.NowMicros() / rules::kMicrosPerDay;
     // By default the last subject screens today: the study has run as long
     // as its enrolment takes (at least 300 days, so early subjects are done).
     start_ = o.start_day != 0 ? o.start_day : today_ - std::max<int64_t>(300, int64_t{o.subjects} * o.enrol_every_days);

@@ -26,8 +26,6 @@ struct RowState {
   bool removed = false;
 };
 
-struct SignatureRef;
-
 struct FormState {
   std::map<std::string, ItemState> items;                       // non-repeating items
   std::map<std::string, std::map<int, RowState>> rows;          // group -> row number -> row

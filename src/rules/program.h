@@ -124,6 +124,5 @@ class Program {
 };
 
 inline constexpr int kMaxStack = 64;
-inline constexpr int64_t kMicrosPerDay = 86'400'000'000;
 
 }  // namespace trialcore::rules

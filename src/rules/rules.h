@@ -16,6 +16,9 @@
 
 namespace trialcore::rules {
 
+// Durations and datetimes are microseconds; dates are days.
+inline constexpr int64_t kMicrosPerDay = 86'400'000'000;
+
 enum class Type : uint8_t {
   kBool,
   kNumber,    // integers and decimals

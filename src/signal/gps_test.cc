@@ -157,23 +157,33 @@ TEST(GpsTest, StrongEvidenceOverwhelmsThePrior) {
   EXPECT_GT(s.eb95, s.ebgm);
 }
 
-TEST(GpsTest, FitRecoversTheHyperparametersOfSimulatedData) {
-  // Draw lambda from a known mixture and N ~ Poisson(lambda E), keep N >= 1.
-  Prior truth{0.4, 0.3, 4.0, 4.0, 0.25};
-  std::mt19937_64 rng(7);
+// Pairs drawn from a known mixture: lambda from the prior, N ~ Poisson(lambda
+// E) with E spread over e^-3..e^3, keeping N >= 1 as counts of reports do.
+struct Simulated {
   std::vector<uint32_t> n;
   std::vector<double> e;
+};
+
+Simulated Simulate(const Prior& truth, uint64_t seed, size_t pairs) {
+  std::mt19937_64 rng(seed);
+  Simulated out;
   std::uniform_real_distribution<double> u(0, 1);
   std::gamma_distribution<double> g1(truth.alpha1, 1 / truth.beta1), g2(truth.alpha2, 1 / truth.beta2);
-  while (n.size() < 6000) {
+  while (out.n.size() < pairs) {
     double expected = std::exp(u(rng) * 6 - 3);
     double lambda = u(rng) < truth.p ? g1(rng) : g2(rng);
     uint32_t count = std::poisson_distribution<uint32_t>(lambda * expected)(rng);
     if (count >= 1) {
-      n.push_back(count);
-      e.push_back(expected);
+      out.n.push_back(count);
+      out.e.push_back(expected);
     }
   }
+  return out;
+}
+
+TEST(GpsTest, FitRecoversTheHyperparametersOfSimulatedData) {
+  Prior truth{0.4, 0.3, 4.0, 4.0, 0.25};
+  auto [n, e] = Simulate(truth, 7, 6000);
   auto fit = FitPrior(GroupPoints(n, e), 1);
   ASSERT_TRUE(fit.ok());
   EXPECT_NEAR(fit->prior.p, truth.p, 0.08);
@@ -182,21 +192,7 @@ TEST(GpsTest, FitRecoversTheHyperparametersOfSimulatedData) {
 }
 
 TEST(GpsTest, ScoutingOnASampleReachesTheSameMaximumAsSearchingEveryStartOnEveryPoint) {
-  Prior truth{0.4, 0.3, 4.0, 4.0, 0.25};
-  std::mt19937_64 rng(11);
-  std::vector<uint32_t> n;
-  std::vector<double> e;
-  std::uniform_real_distribution<double> u(0, 1);
-  std::gamma_distribution<double> g1(truth.alpha1, 1 / truth.beta1), g2(truth.alpha2, 1 / truth.beta2);
-  while (n.size() < 20000) {
-    double expected = std::exp(u(rng) * 6 - 3);
-    double lambda = u(rng) < truth.p ? g1(rng) : g2(rng);
-    uint32_t count = std::poisson_distribution<uint32_t>(lambda * expected)(rng);
-    if (count >= 1) {
-      n.push_back(count);
-      e.push_back(expected);
-    }
-  }
+  auto [n, e] = Simulate(Prior{0.4, 0.3, 4.0, 4.0, 0.25}, 11, 20000);
   auto points = GroupPoints(n, e);
   ASSERT_GT(points.size(), 4000u);
   auto everything = FitPrior(points, 1, FitOptions{0});
