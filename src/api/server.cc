@@ -1,7 +1,6 @@
 #include "api/server.h"
 
 #include <httplib.h>
-#include <sodium.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -65,12 +64,6 @@ std::string CodeName(StatusCode code) {
   }
 }
 
-std::string RandomToken() {
-  unsigned char bytes[32];
-  randombytes_buf(bytes, sizeof bytes);
-  return ToHex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
-}
-
 }  // namespace
 
 class Server::Impl {
@@ -78,7 +71,6 @@ class Server::Impl {
   Impl(EventStore* store, Env* env, ServerOptions options) : store_(store), env_(env), options_(std::move(options)) {}
 
   Status Init() {
-    if (sodium_init() < 0) return Internal("libsodium failed to initialise");
     TC_ASSIGN_OR_RETURN(users_, UserDirectory::Open(store_, env_));
     if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
       if (options_.tls_cert.empty() || options_.tls_key.empty()) {
@@ -281,8 +273,11 @@ class Server::Impl {
       }
       auto u = users_->Login(user->as_string(), password->as_string(), Client(req));
       if (!u.ok()) return Error(res, 401, "login_failed", u.status().message());
-      Session s{u->id, RandomToken(), env_->NowMicros(), env_->NowMicros()};
-      std::string token = RandomToken();
+      auto csrf = RandomToken(env_);
+      auto token_or = RandomToken(env_);
+      if (!csrf.ok() || !token_or.ok()) return Error(res, csrf.ok() ? token_or.status() : csrf.status());
+      Session s{u->id, *csrf, env_->NowMicros(), env_->NowMicros()};
+      const std::string& token = *token_or;
       {
         std::lock_guard lock(mu_);
         sessions_[token] = s;

@@ -5,6 +5,7 @@
 #include "core/hash.h"
 
 #include <algorithm>
+#include <array>
 
 namespace trialcore::api {
 
@@ -47,6 +48,12 @@ int64_t LockoutMicros(int failed_logins) {
   if (failed_logins < kFailuresBeforeLock) return 0;
   int64_t minutes = int64_t{1} << std::min(failed_logins - kFailuresBeforeLock, 6);
   return std::min<int64_t>(minutes, 60) * 60'000'000;
+}
+
+Result<std::string> RandomToken(Env* env) {
+  std::array<uint8_t, 32> bytes;
+  TC_RETURN_IF_ERROR(env->RandomBytes(bytes));
+  return ToHex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 Status ValidateUserId(const std::string& id) {
@@ -264,10 +271,8 @@ Result<std::string> UserDirectory::IssueToken(const std::string& id, const Grant
     return FailedPrecondition(id + " does not hold " + grant.role + " on " + grant.study + " at site " + grant.site +
                               "; a token can only carry a role its user holds");
   }
-  if (sodium_init() < 0) return Internal("libsodium failed to initialise");
-  unsigned char bytes[32];
-  randombytes_buf(bytes, sizeof bytes);
-  std::string token = "tct_" + ToHex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  TC_ASSIGN_OR_RETURN(std::string random, RandomToken(env_));
+  std::string token = "tct_" + random;
   std::string hash = ToHex(Sha256(token));
   TC_RETURN_IF_ERROR(Append(id, "token.issued", by, "",
                             Value::Object{{"token_hash", hash}, {"study", grant.study}, {"role", grant.role},

@@ -103,6 +103,10 @@ class UserDirectory {
   mutable int64_t last_catchup_us_ = 0;
 };
 
+// 256 random bits from the Env (the project's one source of randomness, so
+// tests can seed it), as hex: session, CSRF and API tokens.
+Result<std::string> RandomToken(Env* env);
+
 Status ValidateUserId(const std::string& id);
 Status ValidatePassword(const std::string& password);
 
