@@ -101,8 +101,9 @@ Value DefinitionJson(const study::Study& st, const Access& access) {
   auto range = [](const std::optional<study::Range>& r) -> Value {
     if (!r) return Value();
     Value::Object o;
-    if (r->min) o["min"] = Value(Decimal::Parse(rules::FormatValue(rules::Type::kNumber, rules::RValue::Number(*r->min))).value());
-    if (r->max) o["max"] = Value(Decimal::Parse(rules::FormatValue(rules::Type::kNumber, rules::RValue::Number(*r->max))).value());
+    // Decimals keep the bound exactly as a number in the JSON.
+    if (r->min) o["min"] = Value(Decimal::Parse(study::FormatBound(*r->min)).value());
+    if (r->max) o["max"] = Value(Decimal::Parse(study::FormatBound(*r->max)).value());
     return o;
   };
   Value::Array forms;

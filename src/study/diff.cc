@@ -17,13 +17,7 @@ namespace {
 
 std::string RangeText(const std::optional<Range>& r) {
   if (!r) return "none";
-  auto num = [](const std::optional<double>& d) {
-    if (!d) return std::string("-");
-    std::string s = std::to_string(*d);
-    s.erase(s.find_last_not_of('0') + 1);
-    if (!s.empty() && s.back() == '.') s.pop_back();
-    return s;
-  };
+  auto num = [](const std::optional<double>& d) { return d ? FormatBound(*d) : std::string("-"); };
   return "[" + num(r->min) + ", " + num(r->max) + "]";
 }
 

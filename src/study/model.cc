@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <charconv>
 
 #include "study/study.h"
 
@@ -19,6 +20,13 @@ std::string_view ItemTypeName(ItemType type) {
     case ItemType::kAttachment: return "attachment";
   }
   return "?";
+}
+
+std::string FormatBound(double value) {
+  if (value == 0) return "0";  // also -0, which is no decimal
+  char buf[400];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(value);
 }
 
 rules::Type RuleTypeOf(ItemType type) {

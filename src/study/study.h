@@ -43,6 +43,10 @@ struct Range {
   std::optional<double> max;
 };
 
+// A bound as plain decimal text, the shortest that reads back as the same
+// double ("35.5", "0.00001", never "1e-05"): for diffs and the API.
+std::string FormatBound(double value);
+
 struct Item {
   std::string id;
   std::string label;

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/value.h"
 #include "study/study.h"
 
 namespace trialcore::study {
@@ -100,6 +101,26 @@ TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
     std::set<std::string> declared;
     for (const auto& [key, value] : node.at("properties").items()) declared.insert(key);
     EXPECT_EQ(loader, declared);
+  }
+}
+
+}  // namespace
+}  // namespace trialcore::study
+
+namespace trialcore::study {
+namespace {
+
+TEST(FormatBound, GivesPlainDecimalTextThatReadsBackExactly) {
+  EXPECT_EQ(FormatBound(35.5), "35.5");
+  EXPECT_EQ(FormatBound(160), "160");
+  EXPECT_EQ(FormatBound(-2.25), "-2.25");
+  EXPECT_EQ(FormatBound(0.00001), "0.00001");
+  EXPECT_EQ(FormatBound(1e-7), "0.0000001");
+  EXPECT_EQ(FormatBound(-0.0), "0");
+  for (double d : {35.5, 0.1, 1e-7, 123456.789, -0.3}) {
+    std::string text = FormatBound(d);
+    EXPECT_TRUE(trialcore::Decimal::Parse(text).ok()) << text;  // the API sends bounds as decimals
+    EXPECT_EQ(std::stod(text), d) << text;
   }
 }
 
