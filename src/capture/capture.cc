@@ -115,7 +115,7 @@ const Value* Binder::FindValue(const std::string& key) const {
       return in_form(visit_, form, item);
     }
   }
-  std::vector<std::string> visits = VisitInstancesInOrder(study_, subject_);
+  const std::vector<std::string>& visits = VisitOrder();
   for (auto v = visits.rbegin(); v != visits.rend(); ++v) {
     if (const Value* found = in_form(*v, form, item)) return found;
   }
@@ -140,18 +140,16 @@ const std::map<int, RowState>* Binder::FindRows(const std::string& group_key) co
       return in_form(visit_, p[0], p[1]);
     }
   }
-  std::vector<std::string> visits = VisitInstancesInOrder(study_, subject_);
+  const std::vector<std::string>& visits = VisitOrder();
   for (auto v = visits.rbegin(); v != visits.rend(); ++v) {
     if (const auto* rows = in_form(*v, p[0], p[1])) return rows;
   }
   return nullptr;
 }
 
-rules::Type Binder::TypeOfKey(const std::string& key) const {
-  std::vector<std::string> p = SplitKey(key);
-  const study::Form* f = study_.FindForm(p[p.size() - 2]);
-  const study::Item* it = f != nullptr ? f->FindItem(p.back()) : nullptr;
-  return it != nullptr ? study::RuleTypeOf(it->type) : rules::Type::kText;
+const std::vector<std::string>& Binder::VisitOrder() const {
+  if (!visit_order_) visit_order_ = VisitInstancesInOrder(study_, subject_);
+  return *visit_order_;
 }
 
 rules::RValue Binder::Convert(const Value* v, rules::Type type) {
@@ -179,17 +177,16 @@ rules::RValue Binder::Convert(const Value* v, rules::Type type) {
 
 rules::Bindings Binder::Bind(const rules::Expression& e) {
   scalars_.clear();
-  for (const std::string& key : e.scalars()) scalars_.push_back(Convert(FindValue(key), TypeOfKey(key)));
+  for (size_t i = 0; i < e.scalars().size(); ++i) {
+    scalars_.push_back(Convert(FindValue(e.scalars()[i]), e.scalar_types()[i]));
+  }
   tables_.clear();
   for (const rules::TableRef& ref : e.tables()) {
     rules::Table t;
     t.columns = ref.column_keys.size();
-    std::vector<rules::Type> types;
+    const std::vector<rules::Type>& types = ref.column_types;
     std::vector<std::string> items;
-    for (const auto& key : ref.column_keys) {
-      types.push_back(TypeOfKey(key));
-      items.push_back(SplitKey(key).back());
-    }
+    for (const auto& key : ref.column_keys) items.push_back(SplitKey(key).back());
     if (const auto* rows = FindRows(ref.group)) {
       for (const auto& [n, row] : *rows) {
         if (row.removed) continue;
@@ -616,8 +613,9 @@ Result<std::vector<VisitSchedule>> Capture::Schedule(const std::string& subject)
   };
   // The anchor is the first value of its item in schedule order (it is
   // usually collected once, at randomization or baseline).
+  const std::vector<std::string> order = VisitInstancesInOrder(st, s);
   std::optional<int64_t> anchor;
-  for (const auto& id : VisitInstancesInOrder(st, s)) {
+  for (const auto& id : order) {
     if (auto d = date_of(id, st.anchor)) {
       anchor = d;
       break;
@@ -658,7 +656,7 @@ Result<std::vector<VisitSchedule>> Capture::Schedule(const std::string& subject)
     if (v.unscheduled) {
       // Every occurrence that happened, or the visit once when none has.
       bool any = false;
-      for (const auto& id : VisitInstancesInOrder(st, s)) {
+      for (const auto& id : order) {
         auto inst = st.FindVisitInstance(id);
         if (inst.ok() && inst->visit == &v) {
           judge(v, id, std::nullopt);

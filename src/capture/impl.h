@@ -2,6 +2,7 @@
 #pragma once
 
 #include <deque>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -27,7 +28,9 @@ class Binder {
   const Value* FindValue(const std::string& key) const;
   const std::map<int, RowState>* FindRows(const std::string& group_key) const;
   rules::RValue Convert(const Value* v, rules::Type type);
-  rules::Type TypeOfKey(const std::string& key) const;
+  // The subject's visit instances in schedule order, worked out once per
+  // binder (only references to forms of other visits need it).
+  const std::vector<std::string>& VisitOrder() const;
 
   const study::Study& study_;
   const SubjectState& subject_;
@@ -38,6 +41,7 @@ class Binder {
   std::vector<rules::RValue> scalars_;
   std::vector<rules::Table> tables_;
   std::deque<std::string> scratch_;  // joined code sets the values view into
+  mutable std::optional<std::vector<std::string>> visit_order_;
 };
 
 std::vector<std::string> SplitKey(const std::string& key);

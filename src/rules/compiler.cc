@@ -164,7 +164,7 @@ class Compiler {
     if (!item.ok()) return Error(n.pos, item.status().message());
     const Resolved& r = *item;
     if (r.group.empty()) {
-      PushIndex(Op::kLoad, ScalarSlot(r.key));
+      PushIndex(Op::kLoad, ScalarSlot(r.key, r.type));
     } else {
       if (agg_ == nullptr) {
         return Error(n.pos, JoinPath(n.path) + " is in the repeating group " + r.group +
@@ -179,7 +179,7 @@ class Compiler {
         agg_->group = r.group;
         agg_->table = TableIndex(r.group);
       }
-      PushIndex(Op::kLoadColumn, ColumnIndex(agg_->table, r.key));
+      PushIndex(Op::kLoadColumn, ColumnIndex(agg_->table, r.key, r.type));
     }
     codes_.push_back(r.codes);
     return Typed{r.type, r.codes.empty() ? nullptr : &codes_.back(), JoinPath(n.path)};
@@ -191,10 +191,11 @@ class Compiler {
     return out;
   }
 
-  uint32_t ScalarSlot(const std::string& key) {
+  uint32_t ScalarSlot(const std::string& key, Type type) {
     auto it = std::find(p_.scalars.begin(), p_.scalars.end(), key);
     if (it != p_.scalars.end()) return static_cast<uint32_t>(it - p_.scalars.begin());
     p_.scalars.push_back(key);
+    p_.scalar_types.push_back(type);
     return static_cast<uint32_t>(p_.scalars.size() - 1);
   }
 
@@ -202,15 +203,16 @@ class Compiler {
     for (size_t i = 0; i < p_.tables.size(); ++i) {
       if (p_.tables[i].group == group) return static_cast<uint32_t>(i);
     }
-    p_.tables.push_back(TableRef{group, {}});
+    p_.tables.push_back(TableRef{group, {}, {}});
     return static_cast<uint32_t>(p_.tables.size() - 1);
   }
 
-  uint32_t ColumnIndex(uint32_t table, const std::string& key) {
+  uint32_t ColumnIndex(uint32_t table, const std::string& key, Type type) {
     auto& cols = p_.tables[table].column_keys;
     auto it = std::find(cols.begin(), cols.end(), key);
     if (it != cols.end()) return static_cast<uint32_t>(it - cols.begin());
     cols.push_back(key);
+    p_.tables[table].column_types.push_back(type);
     return static_cast<uint32_t>(cols.size() - 1);
   }
 

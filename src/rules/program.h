@@ -113,6 +113,7 @@ class Program {
   std::vector<InSet> sets;
   std::vector<Aggregate> aggregates;
   std::vector<std::string> scalars;
+  std::vector<Type> scalar_types;
   std::vector<TableRef> tables;
 
   RValue Run(const Bindings& b) const;

@@ -160,6 +160,7 @@ std::string FormatValue(Type type, const RValue& v) {
 Type Expression::type() const { return program_->type; }
 const std::string& Expression::source() const { return program_->source; }
 const std::vector<std::string>& Expression::scalars() const { return program_->scalars; }
+const std::vector<Type>& Expression::scalar_types() const { return program_->scalar_types; }
 const std::vector<TableRef>& Expression::tables() const { return program_->tables; }
 size_t Expression::instruction_count() const { return program_->main_end - 1; }  // without the stop
 RValue Expression::Evaluate(const Bindings& bindings) const { return program_->Run(bindings); }

@@ -117,6 +117,7 @@ struct Table {
 struct TableRef {
   std::string group;
   std::vector<std::string> column_keys;
+  std::vector<Type> column_types;  // as the Resolver said, so binding needs no lookup
 };
 
 // Values bound to a program's references, in the order scalars() and
@@ -142,6 +143,7 @@ class Expression {
   const std::string& source() const;
   // Every scalar reference, once each, in binding order.
   const std::vector<std::string>& scalars() const;
+  const std::vector<Type>& scalar_types() const;  // as the Resolver said
   const std::vector<TableRef>& tables() const;
   size_t instruction_count() const;  // of the compiled program, for benchmarks
 
