@@ -19,24 +19,23 @@ bool Access::SeesAllSites() const {
   return std::any_of(grants_.begin(), grants_.end(), [](const Grant& g) { return g.site == "*"; });
 }
 
-std::vector<std::string> Access::Roles() const {
+std::vector<std::string> Access::RolesAt(const std::string& site) const {
   std::vector<std::string> roles;
   for (const Grant& g : grants_) {
-    if (std::find(roles.begin(), roles.end(), g.role) == roles.end()) roles.push_back(g.role);
+    bool here = site.empty() || g.site == "*" || g.site == site;
+    if (here && std::find(roles.begin(), roles.end(), g.role) == roles.end()) roles.push_back(g.role);
   }
   return roles;
 }
+
+std::vector<std::string> Access::Roles() const { return RolesAt(""); }
 
 bool Access::Blinded() const {
   return std::none_of(grants_.begin(), grants_.end(), [](const Grant& g) { return g.role == "unblinded_pharmacist"; });
 }
 
 Result<std::string> Access::ActingRole(const std::optional<std::string>& wanted, const std::string& site) const {
-  std::vector<std::string> roles;
-  for (const Grant& g : grants_) {
-    bool here = site.empty() || g.site == "*" || g.site == site;
-    if (here && std::find(roles.begin(), roles.end(), g.role) == roles.end()) roles.push_back(g.role);
-  }
+  const std::vector<std::string> roles = RolesAt(site);
   auto list = [&] {
     std::string out;
     for (const auto& r : roles) out += (out.empty() ? "" : ", ") + r;

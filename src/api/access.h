@@ -28,6 +28,8 @@ class Access {
   bool Blinded() const;
 
  private:
+  // The roles held at a site ("" any site), each once.
+  std::vector<std::string> RolesAt(const std::string& site) const;
   std::vector<Grant> grants_;
 };
 

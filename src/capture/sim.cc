@@ -65,13 +65,13 @@ class Simulator {
 
   Status Must(Value::Object cmd, const Actor& actor) {
     auto r = Exec(cmd, actor);
-    if (!r.ok()) return r.status().WithContext("simulating " + ToJsonText(cmd));
+    if (!r.ok()) return r.status().WithContext("simulating " + OpOf(cmd));
     return Status::Ok();
   }
 
-  static std::string ToJsonText(const Value::Object& cmd) {
-    const Value* op = Value(cmd).Find("op");
-    return op != nullptr && op->is_string() ? op->as_string() : "a command";
+  static std::string OpOf(const Value::Object& cmd) {
+    auto op = cmd.find("op");
+    return op != cmd.end() && op->second.is_string() ? op->second.as_string() : "a command";
   }
 
   Value::Object Save(const std::string& visit, const std::string& form, Value::Object items) {
