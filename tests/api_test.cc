@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "core/event.h"
@@ -619,6 +621,103 @@ TEST_F(ApiTest, SessionsExpireAndLockoutsLiftAsTheServersClockMoves) {
   EXPECT_NE(locked->body.find("locked after repeated failed logins"), std::string::npos) << locked->body;
   set_clock(30 * 60 + 2 * 3600 + 60 + 61);
   EXPECT_EQ(login("safety.1", kPassword)->status, 200) << "the lock lifted after a minute";
+}
+
+TEST_F(ApiTest, FormChecksAnswerOnEachItemAndStoreNothing) {
+  Session s = Login("coord.701");
+  const std::string subject = "/api/v1/studies/CDISCPILOT01/subjects/701-1001";
+  const std::string form = subject + "/visits/WEEK20/forms/VS";
+  auto before = Get(s, subject);
+  ASSERT_EQ(before->status, 200);
+  auto r = Post(s, form + "/check", R"({"items":{"SYSBP":"170","DIABP":"abc","PULSE":"400"}})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto problems = ParseJson(r->body)->Find("result")->Find("problems")->as_array();
+  std::map<std::string, std::pair<std::string, bool>> by_item;
+  for (const Value& p : problems) {
+    by_item[p.Find("item")->as_string()] = {p.Find("check")->as_string(), p.Find("hard")->as_bool()};
+  }
+  EXPECT_EQ(by_item["SYSBP"], std::make_pair(std::string("SYSBP.soft_range"), false)) << r->body;
+  EXPECT_EQ(by_item["DIABP"], std::make_pair(std::string("format"), true)) << r->body;
+  EXPECT_EQ(by_item["PULSE"], std::make_pair(std::string("PULSE.hard_range"), true)) << r->body;
+  // Nothing stored, no query opened: the subject's version is unchanged.
+  EXPECT_EQ(Get(s, subject)->get_header_value("ETag"), before->get_header_value("ETag"));
+  EXPECT_EQ(Post(s, form + "/check", R"({"items":{"SYSBP":"120"},"reason":"x"})")->status, 400);
+  // The monitor may not enter vital signs, so may not check them either.
+  Session cra = Login("cra.1");
+  EXPECT_EQ(Post(cra, form + "/check", R"({"items":{"SYSBP":"120"}})")->status, 403);
+}
+
+TEST_F(ApiTest, TheScheduleGivesEachFormsCompletion) {
+  Session s = Login("coord.701");
+  auto r = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/schedule");
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto visits = ParseJson(r->body)->Find("visits")->as_array();
+  ASSERT_FALSE(visits.empty());
+  std::set<std::string> statuses;
+  for (const Value& v : visits) {
+    ASSERT_NE(v.Find("forms"), nullptr) << r->body;
+    for (const Value& f : v.Find("forms")->as_array()) statuses.insert(f.Find("status")->as_string());
+  }
+  EXPECT_TRUE(statuses.contains("complete")) << r->body;
+  EXPECT_TRUE(statuses.contains("not started")) << r->body;
+}
+
+TEST_F(ApiTest, AdministratorsManageAccountsAndGrants) {
+  const std::string users = "/api/v1/studies/CDISCPILOT01/users";
+  Session coord = Login("coord.701");
+  EXPECT_EQ(Get(coord, users)->status, 403);
+  Session admin = Login("admin");  // study administrator
+  auto list = Get(admin, users);
+  ASSERT_EQ(list->status, 200) << list->body;
+  EXPECT_NE(list->body.find("\"coord.701\""), std::string::npos);
+  // Only a system administrator creates accounts.
+  const std::string account = R"({"id":"cra.2","full_name":"Casey Monitor","password":"a long enough password"})";
+  EXPECT_EQ(Post(admin, users, account)->status, 403);
+  Session sys = Login("sysadmin");
+  auto created = Post(sys, users, account);
+  ASSERT_EQ(created->status, 200) << created->body;
+  EXPECT_EQ(Post(sys, users, account)->status, 409) << "an id is taken once";
+  EXPECT_EQ(Post(sys, users, R"({"id":"x","full_name":"X","password":"short"})")->status, 400);
+  // The study administrator grants the new monitor site 708 only.
+  EXPECT_EQ(Post(admin, users + "/cra.2/grant", R"({"role":"wizard","site":"708"})")->status, 400);
+  auto granted = Post(admin, users + "/cra.2/grant", R"({"role":"monitor","site":"708"})");
+  ASSERT_EQ(granted->status, 200) << granted->body;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // account changes apply within a second
+  auto c = Client();
+  auto login = c.Post("/api/v1/session", R"({"user":"cra.2","password":"a long enough password"})", "application/json");
+  ASSERT_EQ(login->status, 200) << login->body;
+  Session cra2{login->get_header_value("Set-Cookie").substr(0, login->get_header_value("Set-Cookie").find(';')), ""};
+  EXPECT_EQ(Get(cra2, "/api/v1/studies/CDISCPILOT01/subjects/701-1001")->status, 404);
+  EXPECT_EQ(Get(cra2, "/api/v1/studies/CDISCPILOT01/subjects?site=708")->status, 200);
+  EXPECT_EQ(Post(admin, users + "/cra.2/revoke", R"({"role":"monitor","site":"708"})")->status, 400)
+      << "a revocation needs a reason";
+  EXPECT_EQ(Post(admin, users + "/cra.2/revoke", R"({"role":"monitor","site":"708","reason":"left"})")->status, 200);
+  EXPECT_EQ(Post(admin, users + "/cra.2/disable", R"({"reason":"left"})")->status, 403);
+  EXPECT_EQ(Post(sys, users + "/cra.2/disable", R"({"reason":"left the CRO"})")->status, 200);
+  EXPECT_EQ(Post(sys, users + "/cra.2/promote", "{}")->status, 404);
+}
+
+TEST_F(ApiTest, ServesTheWebApplicationWithAStrictContentPolicy) {
+  std::string web = *dir_ + "/web";
+  std::filesystem::create_directories(web + "/assets");
+  std::ofstream(web + "/index.html") << "<!doctype html><title>app</title>";
+  std::ofstream(web + "/assets/app-1234.js") << "console.log(1)";
+  ServerProcess served(*dir_, "--db demo.db --port 0 --web web");
+  ASSERT_GT(served.port(), 0);
+  httplib::Client c("127.0.0.1", served.port());
+  auto index = c.Get("/");
+  ASSERT_EQ(index->status, 200);
+  EXPECT_EQ(index->body, "<!doctype html><title>app</title>");
+  EXPECT_NE(index->get_header_value("Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+  EXPECT_EQ(c.Get("/assets/app-1234.js")->get_header_value("Cache-Control"), "public, max-age=31536000, immutable");
+  // The application's own links reload into it; the API's paths do not.
+  EXPECT_EQ(c.Get("/studies/CDISCPILOT01/subjects/701-1001")->body, index->body);
+  auto api = c.Get("/api/v1/nothing-here");
+  EXPECT_EQ(api->status, 404);
+  EXPECT_NE(api->body, index->body);
+  auto missing = testing_util::RunCommand(*dir_, kBin + " serve --db demo.db --port 0 --web no-such-dir");
+  EXPECT_EQ(missing.exit_code, 4) << missing.out << missing.err;  // bad input
+  EXPECT_NE(missing.err.find("no-such-dir"), std::string::npos) << missing.err;
 }
 
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {

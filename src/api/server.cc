@@ -391,11 +391,22 @@ class Server::Impl {
       if (!s) return;
       auto sched = std::get<1>(*ctx)->Schedule(s->id);
       if (!sched.ok()) return Error(res, sched.status());
+      auto* cap = std::get<1>(*ctx);
       Value::Array visits;
       for (const auto& v : *sched) {
         Value::Object o{{"visit", v.visit}, {"status", std::string(capture::WindowStatusName(v.status))}};
         if (v.planned_day) o["planned"] = rules::FormatDateDays(*v.planned_day);
         if (v.actual_day) o["actual"] = rules::FormatDateDays(*v.actual_day);
+        // Each form's completion, for the casebook's grid of visits and forms.
+        Value::Array forms;
+        if (auto inst = cap->study()->FindVisitInstance(v.visit); inst.ok()) {
+          for (const std::string& fid : inst->visit->forms) {
+            auto status = cap->StatusOfForm(s->id, v.visit, fid);
+            if (!status.ok()) return Error(res, status.status());
+            forms.push_back(Value::Object{{"form", fid}, {"status", std::string(capture::FormStatusName(*status))}});
+          }
+        }
+        o["forms"] = forms;
         visits.push_back(o);
       }
       Reply(res, 200, Value::Object{{"visits", visits}});
@@ -534,6 +545,23 @@ class Server::Impl {
       RunCommand(*ctx, cmd, req, res);
     });
 
+    // The form's edit checks on a proposal, nothing stored (form.check).
+    Add("POST", form + "/check", [this](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      Value::Object cmd{{"op", "form.check"}, {"subject", std::string(req.matches[2])},
+                        {"visit", std::string(req.matches[3])}, {"form", std::string(req.matches[4])}};
+      for (const auto& [k, v] : body->as_object()) {
+        if (k != "items" && k != "rows" && k != "not_done") {
+          return Error(res, InvalidArgument("unknown field \"" + k + "\" (allowed: items, rows, not_done)"));
+        }
+        cmd[k] = v;
+      }
+      RunCommand(*ctx, cmd, req, res);
+    });
+
     Add("PATCH", form + "/items/{item}", [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
@@ -615,6 +643,154 @@ class Server::Impl {
              "# TYPE trialcore_commits_total counter\ntrialcore_commits_total " +
              std::to_string(m.commits) + "\n";
       res.set_content(out, "text/plain; version=0.0.4");
+    });
+
+    AdminRoutes(study);
+    WebRoutes();
+  }
+
+  // Accounts of a study: study and system administrators see every account
+  // with its grants on this study; study administrators grant and revoke
+  // roles on it; only system administrators create and disable accounts.
+  void AdminRoutes(const std::string& study) {
+    auto admin = [this](const httplib::Request& req, httplib::Response& res,
+                        bool system_only) -> std::optional<StudyCtx> {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return std::nullopt;
+      auto roles = std::get<2>(*ctx).Roles();
+      bool system = std::find(roles.begin(), roles.end(), "system_admin") != roles.end();
+      bool study_admin = std::find(roles.begin(), roles.end(), "study_admin") != roles.end();
+      if (!system && (system_only || !study_admin)) {
+        Error(res, PermissionDenied(system_only ? "only a system administrator manages accounts"
+                                                : "only study and system administrators manage access"));
+        return std::nullopt;
+      }
+      return ctx;
+    };
+    auto grant_of = [](const Value& body, const std::string& study_id) -> Result<Grant> {
+      const Value* role = body.Find("role");
+      const Value* site = body.Find("site");
+      if (role == nullptr || !role->is_string()) return InvalidArgument("missing field \"role\"");
+      if (site == nullptr || !site->is_string()) return InvalidArgument("missing field \"site\" (a site id, or *)");
+      if (!study::IsKnownRole(role->as_string())) {
+        return InvalidArgument("unknown role \"" + role->as_string() + "\" (see doc/roles.md)");
+      }
+      return Grant{study_id, role->as_string(), site->as_string()};
+    };
+    auto only = [](const Value& body, std::initializer_list<std::string_view> allowed) -> Status {
+      for (const auto& [k, v] : body.as_object()) {
+        if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+          return InvalidArgument("unknown field \"" + k + "\"");
+        }
+        if (!v.is_string()) return InvalidArgument("field \"" + k + "\" must be text");
+      }
+      return Status::Ok();
+    };
+
+    Add("GET", study + "/users", [this, admin](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = admin(req, res, false);
+      if (!ctx) return;
+      std::string study_id = req.matches[1];
+      Value::Array list;
+      for (const User& u : users_->All()) {
+        Value::Array grants;
+        for (const Grant& g : u.grants) {
+          if (g.study == study_id) grants.push_back(Value::Object{{"role", g.role}, {"site", g.site}});
+        }
+        Value::Object o{{"id", u.id}, {"full_name", u.full_name}, {"grants", grants}};
+        o["disabled"] = u.disabled;
+        list.push_back(o);
+      }
+      Reply(res, 200, Value::Object{{"users", list}});
+    });
+
+    Add("POST", study + "/users", [this, admin, only](const httplib::Request& req, httplib::Response& res) {
+      auto ctx = admin(req, res, true);
+      if (!ctx) return;
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      if (Status st = only(*body, {"id", "full_name", "password"}); !st.ok()) return Error(res, st);
+      for (const char* field : {"id", "full_name", "password"}) {
+        if (body->Find(field) == nullptr) return Error(res, InvalidArgument(std::string("missing field \"") + field + "\""));
+      }
+      Status st = users_->Add(body->Find("id")->as_string(), body->Find("full_name")->as_string(),
+                              body->Find("password")->as_string(), Actor{std::get<0>(*ctx).user.id, "system_admin"});
+      if (!st.ok()) return Error(res, st);
+      Reply(res, 200, Value::Object{{"user", body->Find("id")->as_string()}});
+    });
+
+    Add("POST", study + "/users/{user}/{action}",
+        [this, admin, grant_of, only](const httplib::Request& req, httplib::Response& res) {
+          std::string action = req.matches[3];
+          if (action != "grant" && action != "revoke" && action != "disable") {
+            return Error(res, NotFound("an account can be granted a role, have one revoked, or be disabled"));
+          }
+          auto ctx = admin(req, res, action == "disable");
+          if (!ctx) return;
+          auto body = Body(req);
+          if (!body.ok()) return Error(res, body.status());
+          std::string id = req.matches[2];
+          auto roles = std::get<2>(*ctx).Roles();
+          bool system = std::find(roles.begin(), roles.end(), "system_admin") != roles.end();
+          Actor by{std::get<0>(*ctx).user.id, system ? "system_admin" : "study_admin"};
+          Status st;
+          if (action == "disable") {
+            st = only(*body, {"reason"});
+            const Value* reason = body->Find("reason");
+            if (st.ok() && (reason == nullptr || reason->as_string().empty())) {
+              st = InvalidArgument("disabling an account needs a \"reason\"");
+            }
+            if (st.ok()) st = users_->Disable(id, reason->as_string(), by);
+          } else {
+            st = only(*body, {"role", "site", "reason"});
+            auto grant = st.ok() ? grant_of(*body, req.matches[1]) : Result<Grant>(st);
+            if (!grant.ok()) return Error(res, grant.status());
+            const Value* reason = body->Find("reason");
+            if (action == "grant") {
+              st = users_->AddGrant(id, *grant, by);
+            } else if (reason == nullptr || reason->as_string().empty()) {
+              st = InvalidArgument("revoking a role needs a \"reason\"");
+            } else {
+              st = users_->RevokeGrant(id, *grant, reason->as_string(), by);
+            }
+          }
+          if (!st.ok()) return Error(res, st);
+          Reply(res, 200, Value::Object{{"user", id}, {"done", action}});
+        });
+  }
+
+  // The web application: its files at "/", and index.html for any other
+  // path outside the API so that the application's own links reload.
+  void WebRoutes() {
+    // Nothing the application loads may come from elsewhere, nor may another
+    // site frame it.
+    http_->set_default_headers({{"Content-Security-Policy",
+                                 "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                                 "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"},
+                                {"X-Content-Type-Options", "nosniff"},
+                                {"Referrer-Policy", "no-referrer"}});
+    if (options_.web_root.empty() || !env_->FileExists(options_.web_root + "/index.html")) {
+      http_->Get("/", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(
+            "<!doctype html><title>trialcore</title><p>The web application is not built. Run "
+            "<code>./scripts/build.sh</code> (it builds <code>web/</code> with npm), or start the server with "
+            "<code>--web DIR</code>. The API is at <a href=\"/api/openapi.json\">/api/v1</a>.</p>",
+            "text/html; charset=utf-8");
+      });
+      return;
+    }
+    http_->set_mount_point("/", options_.web_root);
+    http_->set_file_request_handler([](const httplib::Request& req, httplib::Response& res) {
+      // Built assets carry their content hash in their names.
+      res.set_header("Cache-Control", req.path.starts_with("/assets/") ? "public, max-age=31536000, immutable"
+                                                                        : "no-cache");
+    });
+    std::string index = options_.web_root + "/index.html";
+    http_->Get(R"(/(?!api/|api$|metrics$)[^.]*)", [this, index](const httplib::Request&, httplib::Response& res) {
+      auto page = env_->ReadFileToString(index);
+      if (!page.ok()) return Error(res, page.status());
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(*page, "text/html; charset=utf-8");
     });
   }
 

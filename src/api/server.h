@@ -26,6 +26,9 @@ struct ServerOptions {
   int64_t session_max_us = 12LL * 3600 * 1'000'000;
   size_t max_body_bytes = 1 << 20;
   int login_attempts_per_minute = 20;  // per client address
+  // The built web application (index.html and assets), served at "/";
+  // empty: "/" explains how to build it.
+  std::string web_root;
 };
 
 class Server {

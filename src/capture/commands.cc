@@ -92,7 +92,7 @@ Result<Outcome> Capture::Impl::Execute(const Value& cmd, const Actor& actor) {
   // No catch-up read here: a stale state cannot commit (see Commit).
   if (study_ == nullptr) TC_RETURN_IF_ERROR(CatchUp());
   if (study_ == nullptr) return FailedPrecondition("study " + study_id_ + " has no published version; publish it first");
-  if (op == "form.save") return SaveForm(cmd, actor);
+  if (op == "form.save" || op == "form.check") return SaveForm(cmd, actor);
   if (op.starts_with("subject.") && op != "subject.freeze" && op != "subject.unfreeze" && op != "subject.lock" &&
       op != "subject.unlock") {
     return SubjectCommand(op, cmd, actor);

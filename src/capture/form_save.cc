@@ -302,6 +302,35 @@ void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::
   drafts->insert(drafts->end(), broken.begin(), broken.end());
 }
 
+// What form.check answers: the proposal's problems (values that do not
+// parse, items not asked) and failing checks, each on its item, the values
+// derivations would store, and the changes that need a reason.
+Outcome CheckOutcome(const FormState& proposed, const study::Form& form, const std::vector<Failure>& failures,
+                     Value::Array problems, const std::vector<std::string>& needs_reason) {
+  for (const Failure& x : failures) {
+    Value::Object p{{"item", x.item}, {"check", x.check}, {"message", x.message}, {"hard", x.hard}};
+    if (!x.group.empty()) {
+      p["group"] = x.group;
+      p["row"] = static_cast<int64_t>(x.row);
+    }
+    problems.push_back(p);
+  }
+  Value::Object derived;
+  for (const study::ItemGroup& g : form.groups) {
+    for (const study::Item& item : g.items) {
+      if (!item.derive_expr || g.repeating) continue;
+      const ItemState* st = proposed.Find(item.id);
+      derived[item.id] = st != nullptr ? st->value : Value();
+    }
+  }
+  Value::Array reasons;
+  for (const auto& r : needs_reason) reasons.push_back(r);
+  Outcome out;
+  out.result = Value::Object{{"problems", problems}, {"derived", derived}, {"needs_reason", reasons}};
+  out.messages.push_back(problems.empty() ? "no problems" : std::to_string(problems.size()) + " problem(s)");
+  return out;
+}
+
 }  // namespace
 
 std::vector<Failure> Capture::Impl::RunChecks(const SubjectState& s, const std::string& visit, const study::Form& form,
@@ -405,6 +434,21 @@ void Capture::Impl::DeriveAndHide(SubjectState& s, const std::string& visit, con
 
 Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
   TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "visit", "form", "items", "rows", "not_done", "reason"}));
+  // form.check decides exactly as form.save would and stores nothing: a
+  // form's edit checks answer while the user is still typing. Every problem
+  // is reported at once, each on its item, instead of the first refusing.
+  const Value* op = cmd.Find("op");
+  const bool dry_run = op != nullptr && op->is_string() && op->as_string() == "form.check";
+  Value::Array problems;
+  auto problem = [&](const std::string& item, const std::string& group, int row, const std::string& check,
+                     const std::string& message, bool hard) {
+    Value::Object p{{"item", item}, {"check", check}, {"message", message}, {"hard", hard}};
+    if (!group.empty()) {
+      p["group"] = group;
+      p["row"] = static_cast<int64_t>(row);
+    }
+    problems.push_back(p);
+  };
   TC_ASSIGN_OR_RETURN(std::string subject_id, RequiredText(cmd, "subject"));
   TC_ASSIGN_OR_RETURN(std::string visit_id, RequiredText(cmd, "visit"));
   TC_ASSIGN_OR_RETURN(std::string form_id, RequiredText(cmd, "form"));
@@ -438,6 +482,10 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
     Value v;
     if (not_done.empty()) {
       auto parsed = ParseInput(*study_, item, input);
+      if (!parsed.ok() && dry_run) {
+        problem(item.id, group, row, "format", parsed.status().message(), true);
+        return Status::Ok();
+      }
       if (!parsed.ok()) {
         return parsed.status().WithContext(visit_id + "/" + form_id +
                                            (group.empty() ? "" : "/" + group + "[" + std::to_string(row) + "]"));
@@ -512,8 +560,8 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
       }
     }
   }
-  if (entered.empty()) return InvalidArgument("form.save needs \"items\", \"rows\" or \"not_done\"");
-  if (!needs_reason.empty() && reason.empty()) {
+  if (entered.empty() && !dry_run) return InvalidArgument("form.save needs \"items\", \"rows\" or \"not_done\"");
+  if (!needs_reason.empty() && reason.empty() && !dry_run) {
     std::string list;
     for (const auto& n : needs_reason) list += (list.empty() ? "" : "; ") + n;
     return FailedPrecondition("a reason for change is required: " + list);
@@ -530,6 +578,10 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
       const ItemState* st = fs.Find(id);
       bool typed = !input.is_null() && !(input.is_string() && input.as_string().empty());
       if (typed && item->visible_expr && st != nullptr && st->value.is_null()) {
+        if (dry_run) {
+          problem(id, "", 0, "visibility", id + " is not asked because " + item->visible_if + " is false", true);
+          continue;
+        }
         return FailedPrecondition(id + " is not asked because " + item->visible_if + " is false");
       }
     }
@@ -559,6 +611,8 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
       }
     }
   }
+  if (dry_run) return CheckOutcome(next.visits.at(visit_id).forms.at(form_id), *form,
+                                   failures[{visit_id, form_id}], std::move(problems), needs_reason);
   if (!refused.empty()) {
     std::string list;
     for (const auto& r : refused) list += (list.empty() ? "" : "; ") + r;

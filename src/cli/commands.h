@@ -109,6 +109,7 @@ struct ServeArgs {
   int64_t session_max_seconds = 12 * 3600;
   int login_rate = 20;  // login attempts a minute per client address
   std::string clock_file;  // tests: shift the server's clock by the microseconds in this file
+  std::string web_root;    // the built web application; default: "web" beside the program
 };
 Status Serve(const ServeArgs& args, Context& ctx);
 Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& ctx);

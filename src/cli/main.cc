@@ -44,6 +44,7 @@ int Run(int argc, char** argv) {
   bool no_serve = false;
   demo->add_option("--port", serve_args.port, "Port to serve on")->capture_default_str();
   demo->add_option("--bind", serve_args.bind, "Address to serve on")->capture_default_str();
+  demo->add_option("--web", serve_args.web_root, "The built web application (default: web/ beside the program)");
   demo->add_flag("--no-serve", no_serve, "Only create the database and print its audit summary");
   demo->callback([&] {
     serve_args.db = db;
@@ -65,6 +66,7 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--clock-file", serve_args.clock_file,
                     "For tests: shift the server's clock by the microseconds written in this file");
+  serve->add_option("--web", serve_args.web_root, "The built web application (default: web/ beside the program)");
   serve->callback([&] {
     serve_args.db = db;
     status = Serve(serve_args, ctx);

@@ -1,5 +1,6 @@
 // trialcore serve and trialcore user: the HTTP API and its accounts.
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/store_access.h"
 #include "store/sqlite/sqlite_event_store.h"
+#include "study/study.h"
 
 namespace trialcore::cli {
 
@@ -60,6 +62,15 @@ class ShiftedClockEnv final : public Env {
   std::thread poller_;
 };
 
+// scripts/build.sh builds the web application into build/web, beside the program.
+std::string DefaultWebRoot() {
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) return "";
+  std::string exe(path, static_cast<size_t>(n));
+  return exe.substr(0, exe.rfind('/')) + "/web";
+}
+
 }  // namespace
 
 Status Serve(const ServeArgs& args, Context& ctx) {
@@ -88,6 +99,10 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
   o.session_max_us = args.session_max_seconds * 1'000'000;
   if (args.login_rate < 1) return InvalidArgument("--login-rate must be at least 1");
   o.login_attempts_per_minute = args.login_rate;
+  o.web_root = args.web_root.empty() ? DefaultWebRoot() : args.web_root;
+  if (!args.web_root.empty() && !env->FileExists(args.web_root + "/index.html")) {
+    return InvalidArgument("--web " + args.web_root + ": no index.html there (build the web application with scripts/build.sh)");
+  }
   // SIGINT and SIGTERM stop the server cleanly; they are taken by a thread
   // of their own, since stopping is not safe from a signal handler.
   sigset_t stop_signals;
@@ -97,7 +112,8 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   TC_ASSIGN_OR_RETURN(auto server, api::Server::Create(&store, env, o));
   TC_RETURN_IF_ERROR(server->Listen());
-  ctx.out << "serving " << server->url() << "/api/v1 (stop with Ctrl-C)" << std::endl;
+  ctx.out << "serving the web application at " << server->url() << "/ and the API at " << server->url()
+          << "/api/v1 (stop with Ctrl-C)" << std::endl;
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -144,10 +160,7 @@ Status UserCommand(const UserArgs& args, Context& ctx) {
     TC_RETURN_IF_ERROR(users->ResetPassword(args.id, password, by));
     ctx.out << "reset the password of " << args.id << "\n";
   } else if (args.action == "grant" || args.action == "revoke") {
-    static const char* kRoles[] = {"investigator", "coordinator",          "monitor",     "data_manager",
-                                   "medical_monitor", "safety_physician", "sponsor_viewer", "unblinded_pharmacist",
-                                   "study_admin",  "system_admin"};
-    if (std::none_of(std::begin(kRoles), std::end(kRoles), [&](const char* r) { return args.role == r; })) {
+    if (!study::IsKnownRole(args.role)) {
       return InvalidArgument("unknown role '" + args.role + "' (see doc/roles.md)");
     }
     api::Grant g{args.study, args.role, args.site};

@@ -21,10 +21,6 @@ std::string StudyError::ToString() const {
 
 namespace {
 
-const std::set<std::string, std::less<>> kRoles = {
-    "investigator",   "coordinator",      "monitor",         "data_manager",         "medical_monitor",
-    "safety_physician", "sponsor_viewer", "unblinded_pharmacist", "study_admin", "system_admin"};
-
 Location LocOf(const YAML::Node& n) {
   YAML::Mark m = n.Mark();
   if (m.line < 0) return {};
@@ -353,7 +349,7 @@ struct Builder {
       form.name = r.Text(f, "name", "form " + form.id, true);
       form.roles = r.TextList(f, "roles", "form " + form.id);
       for (size_t i = 0; i < form.roles.size(); ++i) {
-        if (!kRoles.contains(form.roles[i])) {
+        if (!IsKnownRole(form.roles[i])) {
           r.Error(f["roles"][i], "unknown role '" + form.roles[i] + "' (see doc/roles.md)");
         }
       }
@@ -640,6 +636,13 @@ Result<std::shared_ptr<const Study>> LoadStudyFile(const std::string& path, std:
   std::stringstream ss;
   ss << in.rdbuf();
   return LoadStudy(ss.str(), path, errors);
+}
+
+bool IsKnownRole(std::string_view role) {
+  static const std::set<std::string, std::less<>> kRoles = {
+      "investigator",     "coordinator",    "monitor",         "data_manager",         "medical_monitor",
+      "safety_physician", "sponsor_viewer", "unblinded_pharmacist", "study_admin", "system_admin"};
+  return kRoles.contains(role);
 }
 
 }  // namespace trialcore::study

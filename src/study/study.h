@@ -47,6 +47,9 @@ struct Range {
 // double ("35.5", "0.00001", never "1e-05"): for diffs and the API.
 std::string FormatBound(double value);
 
+// The roles of doc/roles.md; forms and grants name only these.
+bool IsKnownRole(std::string_view role);
+
 struct Item {
   std::string id;
   std::string label;
