@@ -642,6 +642,16 @@ TEST_F(ApiTest, FormChecksAnswerOnEachItemAndStoreNothing) {
   // Nothing stored, no query opened: the subject's version is unchanged.
   EXPECT_EQ(Get(s, subject)->get_header_value("ETag"), before->get_header_value("ETag"));
   EXPECT_EQ(Post(s, form + "/check", R"({"items":{"SYSBP":"120"},"reason":"x"})")->status, 400);
+  // Visibility follows the proposal: the reason for a dose adjustment is
+  // asked only when the dose is 0.
+  Session pharm = Login("pharm.701");
+  auto hidden = [&](const std::string& dose) {
+    auto reply = Post(pharm, subject + "/visits/WEEK20/forms/EX/check", R"({"items":{"EXDOSE":)" + dose + "}}");
+    EXPECT_EQ(reply->status, 200) << reply->body;
+    return ToJson(*ParseJson(reply->body)->Find("result")->Find("hidden"));
+  };
+  EXPECT_EQ(hidden("54"), R"(["EXADJ"])");
+  EXPECT_EQ(hidden("0"), "[]");
   // The monitor may not enter vital signs, so may not check them either.
   Session cra = Login("cra.1");
   EXPECT_EQ(Post(cra, form + "/check", R"({"items":{"SYSBP":"120"}})")->status, 403);

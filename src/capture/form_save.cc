@@ -611,8 +611,22 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
       }
     }
   }
-  if (dry_run) return CheckOutcome(next.visits.at(visit_id).forms.at(form_id), *form,
-                                   failures[{visit_id, form_id}], std::move(problems), needs_reason);
+  if (dry_run) {
+    // Which items the form asks now, so the application shows only those.
+    Value::Array hidden;
+    Binder binder(*study_, next, visit_id, form_id, nullptr, "", now);
+    for (const study::ItemGroup& g : form->groups) {
+      for (const study::Item& item : g.items) {
+        if (!g.repeating && item.visible_expr && binder.Test(*item.visible_expr) == rules::Truth::kFalse) {
+          hidden.push_back(item.id);
+        }
+      }
+    }
+    Outcome out = CheckOutcome(next.visits.at(visit_id).forms.at(form_id), *form, failures[{visit_id, form_id}],
+                               std::move(problems), needs_reason);
+    out.result.as_object()["hidden"] = hidden;
+    return out;
+  }
   if (!refused.empty()) {
     std::string list;
     for (const auto& r : refused) list += (list.empty() ? "" : "; ") + r;
