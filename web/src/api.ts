@@ -1,0 +1,102 @@
+// The HTTP API (doc/api.md): JSON in and out, the session cookie, the CSRF
+// token on every change, the acting role, ETags. A request refused because
+// the session ended waits for the user to log in again and is then sent
+// again, so nothing typed is lost.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface Reply<T> {
+  data: T;
+  etag: string | null;
+}
+
+export interface RequestOptions {
+  ifMatch?: string | null;
+  // Whether an ended session should prompt a new login (the login request itself must not).
+  relogin?: boolean;
+}
+
+let csrfToken = '';
+let actingRole: string | null = null;
+let reloginHandler: ((reason: string) => Promise<void>) | null = null;
+
+export function setCsrfToken(token: string): void {
+  csrfToken = token;
+}
+
+export function setActingRole(role: string | null): void {
+  actingRole = role;
+}
+
+export function getActingRole(): string | null {
+  return actingRole;
+}
+
+// Called when a request finds the session ended; resolves once the user has
+// logged in again.
+export function onSessionLost(handler: (reason: string) => Promise<void>): void {
+  reloginHandler = handler;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<Reply<T>> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
+  if (actingRole) headers['X-Trialcore-Role'] = actingRole;
+  if (options.ifMatch) headers['If-Match'] = options.ifMatch;
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'The server cannot be reached. Nothing was lost on this page; try again.');
+  }
+  const text = await response.text();
+  let parsed: unknown = null;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+  }
+  if (!response.ok) {
+    const e = (parsed ?? {}) as { code?: string; message?: string; details?: unknown };
+    const error = new ApiError(response.status, e.code ?? 'http_' + response.status, e.message ?? response.statusText, e.details);
+    if (response.status === 401 && options.relogin !== false && reloginHandler) {
+      await reloginHandler(error.code === 'session_expired' ? 'Your session has expired.' : 'Please log in again.');
+      return request<T>(method, path, body, { ...options, relogin: false });
+    }
+    throw error;
+  }
+  return { data: parsed as T, etag: response.headers.get('ETag') };
+}
+
+export const get = <T>(path: string) => request<T>('GET', path).then((r) => r.data);
+export const post = <T>(path: string, body: unknown, options?: RequestOptions) =>
+  request<T>('POST', path, body, options).then((r) => r.data);
+
+export function studyPath(study: string): string {
+  return '/api/v1/studies/' + encodeURIComponent(study);
+}
+
+export function subjectPath(study: string, subject: string): string {
+  return studyPath(study) + '/subjects/' + encodeURIComponent(subject);
+}
+
+export function formPath(study: string, subject: string, visit: string, form: string): string {
+  return subjectPath(study, subject) + '/visits/' + encodeURIComponent(visit) + '/forms/' + encodeURIComponent(form);
+}

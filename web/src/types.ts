@@ -1,0 +1,220 @@
+// The shapes of the API's replies (doc/api.md, src/api/views.cc).
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export interface Grant {
+  study: string;
+  role: string;
+  site: string;
+}
+
+export interface Me {
+  user: string;
+  full_name: string;
+  csrf_token: string;
+  grants: Grant[];
+}
+
+export interface StudySummary {
+  id: string;
+  title: string;
+  version: string;
+  roles: string[];
+}
+
+export interface Range {
+  min?: number;
+  max?: number;
+}
+
+export interface ItemDef {
+  id: string;
+  label: string;
+  type: string;
+  unit: string;
+  codelist: string;
+  visible_if: string;
+  derive: string;
+  hard_range: Range | null;
+  soft_range: Range | null;
+  required: boolean;
+  precision?: number;
+}
+
+export interface GroupDef {
+  id: string;
+  label: string;
+  repeating: boolean;
+  items: ItemDef[];
+}
+
+export interface FormDef {
+  id: string;
+  name: string;
+  roles: string[];
+  groups: GroupDef[];
+}
+
+export interface VisitDef {
+  id: string;
+  name: string;
+  forms: string[];
+  day?: number;
+  window_before: number;
+  window_after: number;
+  unscheduled: boolean;
+}
+
+export interface Definition {
+  id: string;
+  title: string;
+  version: string;
+  sites: { id: string; name: string }[];
+  visits: VisitDef[];
+  forms: FormDef[];
+  codelists: Record<string, { code: string; label: string }[]>;
+  eligibility: { id: string; kind: string; text: string }[];
+  arms?: { code: string; name: string }[];
+}
+
+export interface ItemState {
+  value: JsonValue;
+  verified: boolean;
+  not_done?: string;
+}
+
+export interface FormState {
+  items: Record<string, ItemState>;
+  rows: Record<string, { row: number; items: Record<string, ItemState> }[]>;
+  frozen: boolean;
+  locked: boolean;
+}
+
+export interface FormReply extends FormState {
+  subject: string;
+  visit: string;
+  form: string;
+  status: string;
+}
+
+export interface QueryMessage {
+  action: string;
+  message: string;
+  user: string;
+  role: string;
+  time: string;
+}
+
+export interface Query {
+  query: number;
+  visit: string;
+  form: string;
+  item: string;
+  check: string;
+  state: string;
+  thread: QueryMessage[];
+}
+
+export interface Signature {
+  signature: number;
+  visit: string;
+  form: string;
+  meaning: string;
+  signer: string;
+  signer_name: string;
+  time: string;
+  content_hash: string;
+  broken: boolean;
+}
+
+export interface Subject {
+  id: string;
+  site: string;
+  status: string;
+  version: number;
+  frozen: boolean;
+  locked: boolean;
+  visits: Record<string, { forms: Record<string, FormState>; missed: boolean }>;
+  queries: Query[];
+  signatures: Signature[];
+  as_of?: string;
+}
+
+export interface ScheduleVisit {
+  visit: string;
+  status: string;
+  planned?: string;
+  actual?: string;
+  forms: { form: string; status: string }[];
+}
+
+export interface SubjectRow {
+  id: string;
+  site: string;
+  status: string;
+  open_queries: number;
+}
+
+export interface InboxQuery {
+  subject: string;
+  site: string;
+  query: number;
+  visit: string;
+  form: string;
+  item: string;
+  check: string;
+  state: string;
+  message: string;
+  age_days: number;
+}
+
+export interface Dashboard {
+  planned_subjects: number;
+  subjects_by_site: Record<string, Record<string, number>>;
+  open_queries_by_age: Record<string, number>;
+  overdue_visits: number;
+  visits_out_of_window: number;
+  unsigned_casebooks: number;
+}
+
+export interface AuditEntry {
+  seq: number;
+  time: string;
+  user: string;
+  role: string;
+  event: string;
+  path: string;
+  reason: string;
+  old: JsonValue;
+  new: JsonValue;
+}
+
+export interface Problem {
+  item: string;
+  group?: string;
+  row?: number;
+  check: string;
+  message: string;
+  hard: boolean;
+}
+
+export interface CheckResult {
+  problems: Problem[];
+  derived: Record<string, JsonValue>;
+  hidden: string[];
+  needs_reason: string[];
+}
+
+export interface CommandReply<R = JsonValue> {
+  messages: string[];
+  events: { seq: number; type: string }[];
+  result: R;
+  version?: number;
+}
+
+export interface Account {
+  id: string;
+  full_name: string;
+  disabled: boolean;
+  grants: { role: string; site: string }[];
+}

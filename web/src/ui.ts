@@ -1,0 +1,113 @@
+// Shared pieces of the interface: modal dialogs (native <dialog>, which
+// keeps focus inside and closes on Escape), announcements for screen
+// readers, and how values, states and times are written.
+import { html, nothing, render, type TemplateResult } from 'lit-html';
+import type { JsonValue } from './types';
+
+export function announce(message: string): void {
+  const region = document.getElementById('announcer');
+  if (!region) return;
+  region.textContent = '';
+  // A change after a tick is read out even when the text repeats.
+  window.setTimeout(() => (region.textContent = message), 30);
+}
+
+// Opens a modal dialog; `body` draws its content and calls `close` with the
+// answer (null when cancelled). Focus returns where it was.
+export function openDialog<T>(
+  title: string,
+  body: (close: (answer: T | null) => void, rerender: () => void) => TemplateResult,
+): Promise<T | null> {
+  const previous = document.activeElement as HTMLElement | null;
+  const dialog = document.createElement('dialog');
+  dialog.setAttribute('aria-labelledby', 'dialog-title');
+  document.body.appendChild(dialog);
+  return new Promise((resolve) => {
+    let done = false;
+    const close = (answer: T | null) => {
+      if (done) return;
+      done = true;
+      dialog.close();
+      dialog.remove();
+      previous?.focus();
+      resolve(answer);
+    };
+    const draw = () =>
+      render(
+        html`<h2 id="dialog-title">${title}</h2>
+          ${body(close, draw)}`,
+        dialog,
+      );
+    dialog.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      close(null);
+    });
+    draw();
+    dialog.showModal();
+    const first = dialog.querySelector<HTMLElement>('[autofocus], input, select, textarea, button');
+    first?.focus();
+  });
+}
+
+// Asks for a reason (changes, removals, unlocking...). Empty answers are not accepted.
+export function askReason(title: string, explanation: string, label = 'Reason'): Promise<string | null> {
+  let error = '';
+  return openDialog<string>(title, (close, rerender) => {
+    const submit = (e: Event) => {
+      e.preventDefault();
+      const text = ((e.target as HTMLFormElement).elements.namedItem('reason') as HTMLTextAreaElement).value.trim();
+      if (!text) {
+        error = 'A reason is required.';
+        rerender();
+        return;
+      }
+      close(text);
+    };
+    return html`<form @submit=${submit}>
+      <p>${explanation}</p>
+      <label for="reason-input">${label}</label>
+      <textarea id="reason-input" name="reason" rows="3" required autofocus aria-describedby="reason-error"></textarea>
+      <p id="reason-error" class="error" role="alert">${error}</p>
+      <div class="actions">
+        <button type="button" @click=${() => close(null)}>Cancel</button>
+        <button type="submit" class="primary">Continue</button>
+      </div>
+    </form>`;
+  });
+}
+
+export function confirmAction(title: string, explanation: string, action: string): Promise<boolean | null> {
+  return openDialog<boolean>(
+    title,
+    (close) => html`<p>${explanation}</p>
+      <div class="actions">
+        <button type="button" @click=${() => close(null)}>Cancel</button>
+        <button type="button" class="primary" autofocus @click=${() => close(true)}>${action}</button>
+      </div>`,
+  );
+}
+
+export function showValue(v: JsonValue | undefined): string {
+  if (v === null || v === undefined || v === '') return '';
+  if (Array.isArray(v)) return v.map((x) => showValue(x)).join(', ');
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+// "2026-11-23T10:04:05.123456Z" → "2026-11-23 10:04:05 UTC"
+export function showTime(t: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(t);
+  return m ? `${m[1]} ${m[2]} UTC` : t;
+}
+
+export function label(text: string): string {
+  return text.replace(/_/g, ' ');
+}
+
+export function errorBox(message: string): TemplateResult | typeof nothing {
+  return message ? html`<div class="error-box" role="alert">${message}</div>` : nothing;
+}
+
+export function okBox(message: string): TemplateResult | typeof nothing {
+  return message ? html`<div class="ok-box" role="status">${message}</div>` : nothing;
+}

@@ -1,0 +1,258 @@
+// A subject's casebook: the schedule as a grid of visits and forms, each
+// cell showing the form's state at a glance; the subject's status, queries
+// and signatures, and the actions the user's role allows.
+import { html, nothing, type TemplateResult } from 'lit-html';
+import { ApiError, get, post, studyPath, subjectPath } from '../api';
+import { formLink, formName, itemLabel, studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { can } from '../roles';
+import type { CommandReply, ScheduleVisit, Signature, Subject } from '../types';
+import { announce, askReason, confirmAction, errorBox, label, okBox, showTime } from '../ui';
+import { signDialog } from './sign';
+
+export interface CellState {
+  status: string;
+  openQueries: number;
+  verified: boolean;
+  signed: boolean;
+  brokenSignature: boolean;
+  frozen: boolean;
+  locked: boolean;
+}
+
+// The state of one form of one visit, from the casebook and the schedule.
+export function cellState(subject: Subject, visit: string, form: string, status: string): CellState {
+  const fs = subject.visits[visit]?.forms[form];
+  const values = fs
+    ? [...Object.values(fs.items), ...Object.values(fs.rows).flatMap((rows) => rows.flatMap((r) => Object.values(r.items)))]
+    : [];
+  const entered = values.filter((v) => v.value !== null || v.not_done);
+  const covers = (s: Signature) => (!s.visit || s.visit === visit) && (!s.form || s.form === form);
+  return {
+    status,
+    openQueries: subject.queries.filter((q) => q.visit === visit && q.form === form && (q.state === 'open' || q.state === 'answered')).length,
+    verified: entered.length > 0 && entered.every((v) => v.verified),
+    signed: subject.signatures.some((s) => !s.broken && covers(s)),
+    brokenSignature: subject.signatures.some((s) => s.broken && covers(s)) && !subject.signatures.some((s) => !s.broken && covers(s)),
+    frozen: !!fs?.frozen || subject.frozen,
+    locked: !!fs?.locked || subject.locked,
+  };
+}
+
+export function cellWords(c: CellState): string[] {
+  const words = [c.status];
+  if (c.openQueries) words.push(`${c.openQueries} open ${c.openQueries === 1 ? 'query' : 'queries'}`);
+  if (c.verified) words.push('verified');
+  if (c.signed) words.push('signed');
+  if (c.brokenSignature) words.push('signature broken');
+  if (c.frozen) words.push('frozen');
+  if (c.locked) words.push('locked');
+  return words;
+}
+
+export class CasebookView implements View {
+  private subject: Subject | null = null;
+  private schedule: ScheduleVisit[] = [];
+  private error = '';
+  private message = '';
+  private timer = 0;
+
+  constructor(private readonly ctx: Context, private readonly id: string) {
+    void this.load();
+  }
+
+  title(): string {
+    return 'Subject ' + this.id;
+  }
+
+  private async load(): Promise<void> {
+    try {
+      const base = subjectPath(this.ctx.study.id, this.id);
+      const [subject, schedule] = await Promise.all([get<Subject>(base), get<{ visits: ScheduleVisit[] }>(base + '/schedule')]);
+      this.subject = subject;
+      this.schedule = schedule.visits;
+      this.error = '';
+    } catch (e) {
+      this.error = e instanceof ApiError && e.status === 404 ? 'There is no subject ' + this.id + ' that you may see.' : (e as Error).message;
+    }
+    this.ctx.update();
+  }
+
+  live(e: { stream: string }): void {
+    if (e.stream !== 'subject/' + this.id) return;
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => void this.load(), 300);
+  }
+
+  dispose(): void {
+    window.clearTimeout(this.timer);
+  }
+
+  private async command(body: Record<string, unknown>, done: string): Promise<boolean> {
+    try {
+      const r = await post<CommandReply>(studyPath(this.ctx.study.id) + '/commands', { subject: this.id, ...body });
+      this.message = [done, ...r.messages.slice(1)].join(' · ');
+      this.error = '';
+      announce(done);
+      await this.load();
+      return true;
+    } catch (e) {
+      this.error = (e as Error).message;
+      this.message = '';
+      this.ctx.update();
+      return false;
+    }
+  }
+
+  private async statusAction(op: string, verb: string, needsReason: boolean): Promise<void> {
+    let reason: string | null = null;
+    if (needsReason) {
+      reason = await askReason(`${verb} subject ${this.id}`, `Give the reason to ${verb.toLowerCase()} this subject.`);
+      if (reason === null) return;
+    } else if (!(await confirmAction(`${verb} subject ${this.id}`, `${verb} subject ${this.id}?`, verb))) {
+      return;
+    }
+    await this.command(reason ? { op, reason } : { op }, `Subject ${this.id}: ${verb.toLowerCase()} done`);
+  }
+
+  private async sign(): Promise<void> {
+    const signed = await signDialog(this.ctx, { subject: this.id }, 'the whole casebook of subject ' + this.id);
+    if (signed) {
+      this.message = 'Casebook signed';
+      await this.load();
+    }
+  }
+
+  private actions(): TemplateResult {
+    const s = this.subject!;
+    const role = this.ctx.role;
+    const buttons: TemplateResult[] = [];
+    if (can.manageSubjects(role) && !s.locked && !s.frozen) {
+      if (s.status === 'screening') {
+        buttons.push(html`<button type="button" class="primary" @click=${() => void this.statusAction('subject.enroll', 'Enrol', false)}>Enrol</button>`);
+        buttons.push(html`<button type="button" @click=${() => void this.statusAction('subject.screen_fail', 'Screen-fail', true)}>Screen failure</button>`);
+      }
+      if (s.status === 'enrolled') {
+        buttons.push(html`<button type="button" @click=${() => void this.statusAction('subject.complete', 'Complete', false)}>Complete</button>`);
+        buttons.push(html`<button type="button" @click=${() => void this.statusAction('subject.withdraw', 'Withdraw', true)}>Withdraw</button>`);
+      }
+    }
+    if (can.sign(role)) buttons.push(html`<button type="button" class="primary" @click=${() => void this.sign()}>Sign casebook…</button>`);
+    if (can.control(role)) {
+      buttons.push(
+        s.frozen
+          ? html`<button type="button" @click=${() => void this.statusAction('subject.unfreeze', 'Unfreeze', true)}>Unfreeze</button>`
+          : html`<button type="button" @click=${() => void this.statusAction('subject.freeze', 'Freeze', false)}>Freeze</button>`,
+      );
+      buttons.push(
+        s.locked
+          ? html`<button type="button" @click=${() => void this.statusAction('subject.unlock', 'Unlock', true)}>Unlock</button>`
+          : html`<button type="button" @click=${() => void this.statusAction('subject.lock', 'Lock', false)}>Lock</button>`,
+      );
+    }
+    buttons.push(html`<a class="button" href=${subjectLink(this.ctx, this.id, '/audit')}>Audit trail</a>`);
+    return html`<div class="toolbar">${buttons}</div>`;
+  }
+
+  private grid(): TemplateResult {
+    const ctx = this.ctx;
+    const s = this.subject!;
+    const forms: string[] = [];
+    for (const v of this.schedule) for (const f of v.forms) if (!forms.includes(f.form)) forms.push(f.form);
+    forms.sort((a, b) => ctx.definition.forms.findIndex((f) => f.id === a) - ctx.definition.forms.findIndex((f) => f.id === b));
+    return html`<div class="grid-scroll" tabindex="0" aria-label="Visit schedule (scrolls sideways)">
+      <table class="grid">
+        <caption>Visits and forms</caption>
+        <thead>
+          <tr>
+            <th scope="col">Visit</th>
+            <th scope="col">Planned</th>
+            <th scope="col">Actual</th>
+            <th scope="col">Window</th>
+            ${forms.map((f) => html`<th scope="col"><abbr title=${formName(ctx, f)}>${f}</abbr></th>`)}
+          </tr>
+        </thead>
+        <tbody>
+          ${this.schedule.map((v) => {
+            const missed = s.visits[v.visit]?.missed;
+            return html`<tr>
+              <th scope="row">${visitName(ctx, v.visit)}</th>
+              <td>${v.planned ?? '—'}</td>
+              <td>${v.actual ?? '—'}</td>
+              <td><span class="badge window-${v.status.replace(/ /g, '-')}">${missed ? 'missed' : label(v.status)}</span></td>
+              ${forms.map((f) => {
+                const entry = v.forms.find((x) => x.form === f);
+                if (!entry) return html`<td class="cell none"></td>`;
+                const c = cellState(s, v.visit, f, entry.status);
+                const words = cellWords(c);
+                return html`<td class="cell ${c.status.replace(/ /g, '-')} ${c.openQueries ? 'has-queries' : ''} ${c.verified ? 'verified' : ''} ${c.locked ? 'locked' : ''}">
+                  <a href=${formLink(ctx, this.id, v.visit, f)} aria-label="${formName(ctx, f)} at ${visitName(ctx, v.visit)}: ${words.join(', ')}"
+                    data-cell="${v.visit}/${f}">
+                    <span class="cell-status">${c.status}</span>
+                    ${c.openQueries ? html`<span class="flag query" title="open queries">?${c.openQueries}</span>` : nothing}
+                    ${c.verified ? html`<span class="flag sdv" title="verified">✓</span>` : nothing}
+                    ${c.signed ? html`<span class="flag signed" title="signed">✍</span>` : nothing}
+                    ${c.brokenSignature ? html`<span class="flag broken" title="signature broken">✍̸</span>` : nothing}
+                    ${c.frozen ? html`<span class="flag frozen" title="frozen">❄</span>` : nothing}
+                    ${c.locked ? html`<span class="flag locked" title="locked">🔒</span>` : nothing}
+                  </a>
+                </td>`;
+              })}
+            </tr>`;
+          })}
+        </tbody>
+      </table>
+    </div>
+    <p class="legend muted">? open queries · ✓ verified · ✍ signed · ✍̸ signature broken · ❄ frozen · 🔒 locked</p>`;
+  }
+
+  template() {
+    const ctx = this.ctx;
+    const s = this.subject;
+    if (!s) return html`<h1>Subject ${this.id}</h1>${errorBox(this.error)}${this.error ? nothing : html`<p>Loading…</p>`}`;
+    return html`<p class="crumbs"><a href=${studyLink(ctx, '/subjects')}>Subjects</a> › ${s.id}</p>
+      <h1>Subject ${s.id}</h1>
+      <p>
+        Site ${s.site} · <span class="badge status-${s.status}">${label(s.status)}</span>
+        ${s.frozen ? html`<span class="badge frozen">frozen</span>` : nothing}
+        ${s.locked ? html`<span class="badge locked">locked</span>` : nothing}
+      </p>
+      ${this.actions()} ${okBox(this.message)} ${errorBox(this.error)} ${this.grid()}
+      <section class="panel" aria-labelledby="sig-title">
+        <h2 id="sig-title">Signatures</h2>
+        ${s.signatures.length === 0
+          ? html`<p>No signatures yet.</p>`
+          : html`<ul class="signatures">
+              ${s.signatures.map((g) => signatureLine(ctx, g))}
+            </ul>`}
+      </section>
+      <section class="panel" aria-labelledby="q-title">
+        <h2 id="q-title">Queries</h2>
+        ${s.queries.length === 0
+          ? html`<p>No queries.</p>`
+          : html`<table class="data compact">
+              <thead><tr><th scope="col">#</th><th scope="col">Where</th><th scope="col">Question</th><th scope="col">State</th></tr></thead>
+              <tbody>
+                ${s.queries.map(
+                  (q) => html`<tr>
+                    <td>${q.query}</td>
+                    <td><a href=${formLink(ctx, s.id, q.visit, q.form, '?query=' + q.query)}>${visitName(ctx, q.visit)} › ${formName(ctx, q.form)} › ${itemLabel(ctx, q.form, q.item)}</a></td>
+                    <td>${q.thread[0]?.message ?? ''}</td>
+                    <td><span class="badge query-${q.state}">${q.state}</span></td>
+                  </tr>`,
+                )}
+              </tbody>
+            </table>`}
+      </section>`;
+  }
+}
+
+// The manifestation of a signature (21 CFR 11.50): printed name, UTC time, meaning.
+export function signatureLine(ctx: Context, g: Signature): TemplateResult {
+  const scope = g.form ? `${formName(ctx, g.form)} at ${visitName(ctx, g.visit)}` : g.visit ? visitName(ctx, g.visit) : 'whole casebook';
+  return html`<li class="signature ${g.broken ? 'broken' : 'valid'}">
+    <strong>${g.signer_name}</strong> (${g.signer}) signed the ${scope} on ${showTime(g.time)}; meaning: <em>${g.meaning}</em>.
+    ${g.broken
+      ? html`<span class="badge broken">Signature broken: the signed data changed afterwards and must be signed again</span>`
+      : html`<span class="badge signed">Valid</span>`}
+  </li>`;
+}

@@ -1,0 +1,669 @@
+// Form entry, review and verification. What the user types is a draft until
+// saved; the form's edit checks run on the draft as it is typed (form.check)
+// and their messages stand next to their items. A change of a stored value
+// asks for its reason; "not done" takes one. A failed save or an ended
+// session keeps the draft. Monitors verify items or the whole form and see
+// what changed since they verified it; queries are raised, answered and
+// closed on their items.
+import { html, nothing, type TemplateResult } from 'lit-html';
+import { ApiError, formPath, post, request, studyPath, subjectPath, get } from '../api';
+import { formLink, formName, subjectLink, visitName, type Context, type View } from '../app';
+import { can } from '../roles';
+import type {
+  AuditEntry, CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query, Subject,
+} from '../types';
+import { announce, askReason, errorBox, label, okBox, showTime, showValue } from '../ui';
+import { signatureLine } from './casebook';
+import { signDialog } from './sign';
+
+type Input = string | string[] | null;
+
+interface RowDraft {
+  row: number | null; // null: a new row, numbered by the server when saved
+  key: string;
+  items: Record<string, Input>;
+}
+
+function toInput(v: JsonValue | undefined): Input {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map((x) => String(x));
+  return String(v);
+}
+
+function sameInput(a: Input, b: Input): boolean {
+  return JSON.stringify(a ?? '') === JSON.stringify(b ?? '');
+}
+
+function rangeText(item: ItemDef): string {
+  const r = item.soft_range ?? item.hard_range;
+  if (!r) return '';
+  const unit = item.unit ? ' ' + item.unit : '';
+  if (r.min !== undefined && r.max !== undefined) return `expected ${r.min}–${r.max}${unit}`;
+  if (r.min !== undefined) return `at least ${r.min}${unit}`;
+  return `at most ${r.max}${unit}`;
+}
+
+export class FormView implements View {
+  private def: FormDef | undefined;
+  private state: FormReply | null = null;
+  private subject: Subject | null = null;
+  private etag: string | null = null;
+  private items: Record<string, Input> = {};
+  private notDone: Record<string, string> = {};
+  private rows: Record<string, RowDraft[]> = {};
+  private newRows = 0;
+  private check: CheckResult | null = null;
+  private checkTimer = 0;
+  private checkSeq = 0;
+  private error = '';
+  private message = '';
+  private saving = false;
+  private openThread: number | null;
+  private raising: string | null = null; // item key whose "raise a query" box is open
+  private resetSinceVerified = new Map<string, JsonValue>(); // item → value when it was verified
+  private timer = 0;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly subjectId: string,
+    private readonly visit: string,
+    private readonly formId: string,
+    query: URLSearchParams,
+  ) {
+    this.def = ctx.definition.forms.find((f) => f.id === formId);
+    const q = query.get('query');
+    this.openThread = q ? Number(q) : null;
+    void this.load(true);
+  }
+
+  title(): string {
+    return `${formName(this.ctx, this.formId)} — ${visitName(this.ctx, this.visit)} — ${this.subjectId}`;
+  }
+
+  private get path(): string {
+    return formPath(this.ctx.study.id, this.subjectId, this.visit, this.formId);
+  }
+
+  private editable(): boolean {
+    return !!this.def && can.enterForm(this.ctx.role, this.def) && !!this.state && !this.state.frozen && !this.state.locked &&
+      !this.subject?.frozen && !this.subject?.locked;
+  }
+
+  unsaved(): boolean {
+    return Object.keys(this.items).length > 0 || Object.keys(this.notDone).length > 0 ||
+      Object.values(this.rows).some((rows) => rows.some((r) => Object.keys(r.items).length > 0));
+  }
+
+  private async load(first = false): Promise<void> {
+    try {
+      const [form, subject] = await Promise.all([
+        request<FormReply>('GET', this.path),
+        get<Subject>(subjectPath(this.ctx.study.id, this.subjectId)),
+      ]);
+      this.state = form.data;
+      this.etag = form.etag;
+      this.subject = subject;
+      if (first) this.error = '';
+      if (can.verify(this.ctx.role)) await this.loadVerificationHistory();
+      if (this.editable()) this.scheduleCheck(0);
+    } catch (e) {
+      this.error = e instanceof ApiError && e.status === 404 ? 'This form does not exist for you.' : (e as Error).message;
+    }
+    this.ctx.update();
+  }
+
+  // For monitors: items whose verification a later change reset, with the
+  // value they had when verified (replayed from the form's audit trail).
+  private async loadVerificationHistory(): Promise<void> {
+    const prefix = `subject/${this.subjectId}/${this.visit}/${this.formId}/`;
+    const r = await get<{ entries: AuditEntry[] }>(
+      subjectPath(this.ctx.study.id, this.subjectId) + '/audit?path=' + encodeURIComponent(prefix.slice(0, -1)),
+    );
+    const values = new Map<string, JsonValue>();
+    const verifiedValue = new Map<string, JsonValue>();
+    this.resetSinceVerified.clear();
+    for (const e of r.entries) {
+      if (!e.path.startsWith(prefix)) continue;
+      const rest = e.path.slice(prefix.length);
+      if (rest.endsWith('/verified')) {
+        const item = rest.slice(0, -'/verified'.length);
+        if (e.new === true) {
+          verifiedValue.set(item, values.get(item) ?? null);
+          this.resetSinceVerified.delete(item);
+        } else if (e.new === false) {
+          this.resetSinceVerified.set(item, verifiedValue.get(item) ?? null);
+        }
+      } else if (!rest.includes('/')) {
+        values.set(rest, e.new);
+      }
+    }
+  }
+
+  live(e: { stream: string; type: string }): void {
+    if (e.stream !== 'subject/' + this.subjectId || this.saving) return;
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => {
+      // Another user's change: the new state shows, the draft stays.
+      void this.load();
+    }, 300);
+  }
+
+  dispose(): void {
+    window.clearTimeout(this.timer);
+    window.clearTimeout(this.checkTimer);
+  }
+
+  // ---- the draft ----------------------------------------------------------
+
+  private stored(item: string): ItemState | undefined {
+    return this.state?.items[item];
+  }
+
+  private current(item: ItemDef): Input {
+    if (item.id in this.items) return this.items[item.id];
+    if (item.derive && this.check && item.id in this.check.derived) return toInput(this.check.derived[item.id]);
+    return toInput(this.stored(item.id)?.value);
+  }
+
+  private setItem(item: ItemDef, value: Input): void {
+    if (sameInput(value, toInput(this.stored(item.id)?.value)) && !(item.id in this.notDone)) delete this.items[item.id];
+    else this.items[item.id] = value;
+    delete this.notDone[item.id];
+    this.message = '';
+    this.scheduleCheck(250);
+    this.ctx.update();
+  }
+
+  private setRowItem(group: string, row: RowDraft, item: ItemDef, value: Input): void {
+    const stored = row.row === null ? undefined : this.state?.rows[group]?.find((r) => r.row === row.row)?.items[item.id];
+    if (sameInput(value, toInput(stored?.value))) delete row.items[item.id];
+    else row.items[item.id] = value;
+    this.message = '';
+    this.scheduleCheck(250);
+    this.ctx.update();
+  }
+
+  private groupRows(g: GroupDef): RowDraft[] {
+    if (!this.rows[g.id]) {
+      this.rows[g.id] = (this.state?.rows[g.id] ?? []).map((r) => ({ row: r.row, key: 'r' + r.row, items: {} }));
+    }
+    return this.rows[g.id];
+  }
+
+  private proposal(): Record<string, unknown> {
+    const body: Record<string, unknown> = {};
+    const items: Record<string, Input> = {};
+    for (const [k, v] of Object.entries(this.items)) items[k] = v === '' ? null : v;
+    if (Object.keys(items).length) body.items = items;
+    if (Object.keys(this.notDone).length) body.not_done = { ...this.notDone };
+    const rows: unknown[] = [];
+    for (const [group, list] of Object.entries(this.rows)) {
+      for (const r of list) {
+        if (!Object.keys(r.items).length) continue;
+        const items: Record<string, Input> = {};
+        for (const [k, v] of Object.entries(r.items)) items[k] = v === '' ? null : v;
+        rows.push(r.row === null ? { group, items } : { group, row: r.row, items });
+      }
+    }
+    if (rows.length) body.rows = rows;
+    return body;
+  }
+
+  private scheduleCheck(delay: number): void {
+    window.clearTimeout(this.checkTimer);
+    this.checkTimer = window.setTimeout(() => void this.runCheck(), delay);
+  }
+
+  private async runCheck(): Promise<void> {
+    if (!this.editable()) return;
+    const seq = ++this.checkSeq;
+    try {
+      const r = await post<CommandReply<CheckResult>>(this.path + '/check', this.proposal());
+      if (seq !== this.checkSeq) return; // a newer check is on its way
+      this.check = r.result;
+      const problems = r.result.problems.length;
+      if (problems) announce(`${problems} ${problems === 1 ? 'problem' : 'problems'} on this form`);
+    } catch (e) {
+      if (seq === this.checkSeq) this.error = (e as Error).message;
+    }
+    this.ctx.update();
+  }
+
+  // ---- actions ------------------------------------------------------------
+
+  private async save(e: Event): Promise<void> {
+    e.preventDefault();
+    if (!this.unsaved()) {
+      this.message = 'Nothing to save.';
+      return this.ctx.update();
+    }
+    window.clearTimeout(this.checkTimer);
+    await this.runCheck();
+    const hard = this.check?.problems.filter((p) => p.hard) ?? [];
+    if (hard.length) {
+      this.error = 'Not saved: ' + hard.map((p) => p.message).join(' ');
+      this.ctx.update();
+      document.getElementById('problem-summary')?.focus();
+      return;
+    }
+    const body = this.proposal();
+    const changes = this.check?.needs_reason ?? [];
+    if (changes.length) {
+      const reason = await askReason('Reason for change', 'You are changing data already saved: ' + changes.join('; ') + '. Why?');
+      if (reason === null) return;
+      body.reason = reason;
+    }
+    this.saving = true;
+    try {
+      const r = await request<CommandReply>('PATCH', this.path, body, { ifMatch: this.etag });
+      this.items = {};
+      this.notDone = {};
+      this.rows = {};
+      this.message = r.data.messages.join(' · ');
+      this.error = '';
+      announce('Saved');
+      await this.load();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 412) {
+        this.error =
+          'Someone else changed this subject since you opened the form. What you typed is kept; review the current values and save again.';
+        await this.load();
+      } else {
+        this.error = (err as Error).message;
+      }
+    } finally {
+      this.saving = false;
+    }
+    this.ctx.update();
+  }
+
+  private async markNotDone(item: ItemDef): Promise<void> {
+    const reason = await askReason(`${item.label}: not done`, 'Why was this not done?');
+    if (reason === null) return;
+    delete this.items[item.id];
+    this.notDone[item.id] = reason;
+    this.scheduleCheck(0);
+    this.ctx.update();
+  }
+
+  private async command(body: Record<string, unknown>, done: string): Promise<void> {
+    try {
+      const r = await post<CommandReply>(studyPath(this.ctx.study.id) + '/commands', body);
+      this.message = [done, ...r.messages].join(' · ');
+      this.error = '';
+      announce(done);
+      await this.load();
+    } catch (e) {
+      this.error = (e as Error).message;
+      this.ctx.update();
+    }
+  }
+
+  private async removeRow(group: GroupDef, row: RowDraft): Promise<void> {
+    if (row.row === null) {
+      this.rows[group.id] = this.rows[group.id].filter((r) => r !== row);
+      this.scheduleCheck(0);
+      return this.ctx.update();
+    }
+    const reason = await askReason(`Remove ${group.label || group.id} row ${row.row}`, 'The row stays in the audit trail. Why remove it?');
+    if (reason === null) return;
+    await this.command(
+      { op: 'row.remove', subject: this.subjectId, visit: this.visit, form: this.formId, group: group.id, row: row.row, reason },
+      `Row ${row.row} removed`,
+    );
+    delete this.rows[group.id];
+  }
+
+  private async queryAction(q: Query, action: string): Promise<void> {
+    let message = '';
+    const box = document.getElementById(`reply-${q.query}`) as HTMLTextAreaElement | null;
+    message = box?.value.trim() ?? '';
+    if ((action === 'answer' || action === 'cancel' || action === 'reopen') && !message) {
+      this.error = `Write a message to ${action} query ${q.query}.`;
+      return this.ctx.update();
+    }
+    try {
+      await post(subjectPath(this.ctx.study.id, this.subjectId) + `/queries/${q.query}/${action}`, message ? { message } : {});
+      this.message = `Query ${q.query}: ${action === 'reopen' ? 're-opened' : action + (action.endsWith('e') ? 'd' : 'ed')}`;
+      this.error = '';
+      announce(this.message);
+      await this.load();
+    } catch (e) {
+      this.error = (e as Error).message;
+      this.ctx.update();
+    }
+  }
+
+  private async raiseQuery(item: string, row: number | null): Promise<void> {
+    const box = document.getElementById(`raise-${item}`) as HTMLTextAreaElement | null;
+    const message = box?.value.trim() ?? '';
+    if (!message) {
+      this.error = 'Write the question for the site.';
+      return this.ctx.update();
+    }
+    const body: Record<string, unknown> = { visit: this.visit, form: this.formId, item, message };
+    if (row !== null) body.row = row;
+    try {
+      const r = await post<CommandReply<{ query?: number }>>(subjectPath(this.ctx.study.id, this.subjectId) + '/queries', body);
+      this.raising = null;
+      this.message = 'Query raised';
+      this.openThread = r.result?.query ?? null;
+      await this.load();
+    } catch (e) {
+      this.error = (e as Error).message;
+      this.ctx.update();
+    }
+  }
+
+  private async verify(items?: string[]): Promise<void> {
+    const body: Record<string, unknown> = { op: 'sdv.verify', subject: this.subjectId, visit: this.visit, form: this.formId };
+    if (items) body.items = items;
+    await this.command(body, items ? `${items.join(', ')} verified` : 'Form verified');
+  }
+
+  private async control(op: string, verb: string): Promise<void> {
+    let reason: string | null = null;
+    if (op.includes('.un')) {
+      reason = await askReason(`${verb} this form`, `Why ${verb.toLowerCase()} it?`);
+      if (reason === null) return;
+    }
+    const body: Record<string, unknown> = { op, subject: this.subjectId, visit: this.visit, form: this.formId };
+    if (reason) body.reason = reason;
+    await this.command(body, `Form ${verb.toLowerCase()} done`);
+  }
+
+  private async sign(): Promise<void> {
+    const ok = await signDialog(this.ctx, { subject: this.subjectId, visit: this.visit, form: this.formId },
+      `${formName(this.ctx, this.formId)} at ${visitName(this.ctx, this.visit)} of subject ${this.subjectId}`);
+    if (ok) {
+      this.message = 'Form signed';
+      await this.load();
+    }
+  }
+
+  // ---- drawing ------------------------------------------------------------
+
+  private problemsFor(item: string, group = '', row: number | null = null): Problem[] {
+    return (this.check?.problems ?? []).filter(
+      (p) => p.item === item && (p.group ?? '') === group && (group === '' || row === null || p.row === row),
+    );
+  }
+
+  private queriesFor(item: string): Query[] {
+    return (this.subject?.queries ?? []).filter((q) => q.visit === this.visit && q.form === this.formId && q.item === item);
+  }
+
+  private field(item: ItemDef, id: string, value: Input, onChange: (v: Input) => void, disabled: boolean, described: string): TemplateResult {
+    const text = typeof value === 'string' ? value : '';
+    const input = (e: Event) => onChange((e.target as HTMLInputElement).value);
+    const common = { id, described };
+    switch (item.type) {
+      case 'choice': {
+        const codes = this.ctx.definition.codelists[item.codelist] ?? [];
+        return html`<select id=${common.id} aria-describedby=${common.described} ?disabled=${disabled} @change=${input}>
+          <option value="" ?selected=${!text}>—</option>
+          ${codes.map((c) => html`<option value=${c.code} ?selected=${c.code === text}>${c.label}</option>`)}
+        </select>`;
+      }
+      case 'multichoice': {
+        const codes = this.ctx.definition.codelists[item.codelist] ?? [];
+        const chosen = Array.isArray(value) ? value : [];
+        const toggle = (code: string, on: boolean) =>
+          onChange(on ? [...chosen, code] : chosen.filter((c) => c !== code));
+        return html`<fieldset id=${common.id} aria-describedby=${common.described} class="choices">
+          <legend class="visually-hidden">${item.label}</legend>
+          ${codes.map(
+            (c) => html`<label><input type="checkbox" ?disabled=${disabled} .checked=${chosen.includes(c.code)}
+              @change=${(e: Event) => toggle(c.code, (e.target as HTMLInputElement).checked)} /> ${c.label}</label>`,
+          )}
+        </fieldset>`;
+      }
+      case 'boolean':
+        return html`<select id=${common.id} aria-describedby=${common.described} ?disabled=${disabled} @change=${input}>
+          <option value="" ?selected=${!text}>—</option>
+          <option value="true" ?selected=${text === 'true'}>Yes</option>
+          <option value="false" ?selected=${text === 'false'}>No</option>
+        </select>`;
+      case 'date':
+        return html`<input id=${common.id} type="date" aria-describedby=${common.described} ?disabled=${disabled} .value=${text} @change=${input} @input=${input} />`;
+      case 'time':
+        return html`<input id=${common.id} type="time" aria-describedby=${common.described} ?disabled=${disabled} .value=${text} @change=${input} />`;
+      case 'integer':
+      case 'decimal':
+        return html`<input id=${common.id} inputmode=${item.type === 'integer' ? 'numeric' : 'decimal'} aria-describedby=${common.described}
+          ?disabled=${disabled} .value=${text} @input=${input} size="10" />`;
+      default:
+        return html`<input id=${common.id} type="text" aria-describedby=${common.described} ?disabled=${disabled} .value=${text}
+          @input=${input} placeholder=${item.type === 'partial_date' ? 'YYYY, YYYY-MM or YYYY-MM-DD' : item.type === 'datetime' ? 'YYYY-MM-DDTHH:MM:SSZ' : ''} />`;
+    }
+  }
+
+  private messages(problems: Problem[], id: string): TemplateResult {
+    return html`<div id=${id} class="item-messages" aria-live="polite">
+      ${problems.map((p) => html`<p class=${p.hard ? 'error' : 'warning'}>${p.hard ? '✖' : '⚠'} ${p.message}</p>`)}
+    </div>`;
+  }
+
+  private thread(q: Query): TemplateResult {
+    const role = this.ctx.role;
+    const open = q.state === 'open' || q.state === 'answered';
+    return html`<div class="thread" role="region" aria-label="Query ${q.query}">
+      <ol>
+        ${q.thread.map(
+          (m) => html`<li><span class="muted">${showTime(m.time)} · ${m.user} (${label(m.role)}) · ${m.action}</span><br />${m.message}</li>`,
+        )}
+      </ol>
+      <label for="reply-${q.query}" class="visually-hidden">Message for query ${q.query}</label>
+      ${(can.answerQuery(role) && q.state === 'open') || (can.closeQuery(role) && (open || q.state === 'closed'))
+        ? html`<textarea id="reply-${q.query}" rows="2" placeholder="Message"></textarea>`
+        : nothing}
+      <div class="actions left">
+        ${can.answerQuery(role) && q.state === 'open'
+          ? html`<button type="button" class="primary" @click=${() => void this.queryAction(q, 'answer')}>Answer</button>`
+          : nothing}
+        ${can.closeQuery(role) && open
+          ? html`<button type="button" class="primary" @click=${() => void this.queryAction(q, 'close')}>Close query</button>
+              <button type="button" @click=${() => void this.queryAction(q, 'cancel')}>Cancel query</button>`
+          : nothing}
+        ${can.closeQuery(role) && (q.state === 'answered' || q.state === 'closed')
+          ? html`<button type="button" @click=${() => void this.queryAction(q, 'reopen')}>Re-open</button>`
+          : nothing}
+      </div>
+    </div>`;
+  }
+
+  private itemExtras(item: ItemDef, key: string, row: number | null): TemplateResult {
+    const role = this.ctx.role;
+    const queries = row === null ? this.queriesFor(item.id) : [];
+    return html`${queries.map(
+        (q) => html`<button type="button" class="query-chip query-${q.state}" aria-expanded=${this.openThread === q.query}
+          @click=${() => {
+            this.openThread = this.openThread === q.query ? null : q.query;
+            this.ctx.update();
+          }}>Query ${q.query}: ${q.state}</button>
+          ${this.openThread === q.query ? this.thread(q) : nothing}`,
+      )}
+      ${can.raiseQuery(role)
+        ? this.raising === key
+          ? html`<div class="thread">
+              <label for="raise-${item.id}">Question for the site about ${item.label}</label>
+              <textarea id="raise-${item.id}" rows="2"></textarea>
+              <div class="actions left">
+                <button type="button" class="primary" @click=${() => void this.raiseQuery(item.id, row)}>Raise query</button>
+                <button type="button" @click=${() => ((this.raising = null), this.ctx.update())}>Cancel</button>
+              </div>
+            </div>`
+          : html`<button type="button" class="link small" @click=${() => ((this.raising = key), this.ctx.update())}
+              aria-label="Raise a query on ${item.label}">Raise query</button>`
+        : nothing}`;
+  }
+
+  private itemRow(item: ItemDef): TemplateResult {
+    if (this.check?.hidden.includes(item.id)) return html``;
+    const id = 'item-' + item.id;
+    const stored = this.stored(item.id);
+    const editable = this.editable() && !item.derive;
+    const changed = item.id in this.items || item.id in this.notDone;
+    const problems = this.problemsFor(item.id);
+    const notDone = this.notDone[item.id] ?? (item.id in this.items ? '' : stored?.not_done ?? '');
+    const monitor = can.verify(this.ctx.role);
+    const reset = this.resetSinceVerified.has(item.id) && !stored?.verified;
+    return html`<div class="item ${changed ? 'changed' : ''} ${problems.some((p) => p.hard) ? 'has-error' : problems.length ? 'has-warning' : ''} ${reset ? 'reset' : ''}"
+      data-item=${item.id}>
+      <label for=${id} class="item-label">${item.label}${item.required ? html`<span class="required" aria-label="required">*</span>` : nothing}
+        <span class="item-id">${item.id}</span></label>
+      <div class="item-input">
+        ${notDone
+          ? html`<span class="not-done">Not done: ${notDone}</span>
+              ${editable ? html`<button type="button" class="link small" @click=${() => this.setItem(item, '')}>Enter a value</button>` : nothing}`
+          : html`${this.field(item, id, this.current(item), (v) => this.setItem(item, v), !editable, id + '-msg')}
+              ${item.unit ? html`<span class="unit">${item.unit}</span>` : nothing}
+              ${item.derive ? html`<span class="muted small">derived: ${item.derive}</span>` : nothing}
+              ${editable && !item.derive
+                ? html`<button type="button" class="link small" @click=${() => void this.markNotDone(item)}>Not done…</button>`
+                : nothing}`}
+        <span class="hint">${rangeText(item)}</span>
+        ${this.messages(problems, id + '-msg')}
+      </div>
+      <div class="item-status">
+        ${stored?.verified ? html`<span class="badge verified">✓ verified</span>` : nothing}
+        ${reset
+          ? html`<span class="badge reset" title="verified value: ${showValue(this.resetSinceVerified.get(item.id))}">changed since verification (was ${showValue(this.resetSinceVerified.get(item.id)) || 'empty'})</span>`
+          : nothing}
+        ${monitor && stored && (stored.value !== null || stored.not_done) && !stored.verified
+          ? html`<button type="button" class="small" @click=${() => void this.verify([item.id])}>Verify</button>`
+          : nothing}
+        <a class="small" href=${subjectLink(this.ctx, this.subjectId, '/audit?path=' + encodeURIComponent(`subject/${this.subjectId}/${this.visit}/${this.formId}/${item.id}`))}>History</a>
+        ${this.itemExtras(item, item.id, null)}
+      </div>
+    </div>`;
+  }
+
+  private repeatingGroup(g: GroupDef): TemplateResult {
+    const rows = this.groupRows(g);
+    const editable = this.editable();
+    const items = g.items;
+    return html`<fieldset class="group repeating">
+      <legend>${g.label || g.id}</legend>
+      <div class="grid-scroll">
+        <table class="data rows">
+          <thead><tr><th scope="col">Row</th>${items.map((i) => html`<th scope="col">${i.label}${i.unit ? ` (${i.unit})` : ''}</th>`)}<th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+          <tbody>
+            ${rows.map((r) => {
+              const stored = r.row === null ? undefined : this.state?.rows[g.id]?.find((x) => x.row === r.row);
+              return html`<tr class=${Object.keys(r.items).length ? 'changed' : ''}>
+                <th scope="row">${r.row ?? 'new'}</th>
+                ${items.map((i) => {
+                  const id = `row-${g.id}-${r.key}-${i.id}`;
+                  const value = i.id in r.items ? r.items[i.id] : toInput(stored?.items[i.id]?.value);
+                  const problems = this.problemsFor(i.id, g.id, r.row);
+                  return html`<td class=${problems.some((p) => p.hard) ? 'has-error' : problems.length ? 'has-warning' : ''}>
+                    <label for=${id} class="visually-hidden">${i.label}, row ${r.row ?? 'new'}</label>
+                    ${this.field(i, id, value, (v) => this.setRowItem(g.id, r, i, v), !editable || !!i.derive, id + '-msg')}
+                    ${stored?.items[i.id]?.verified ? html`<span class="badge verified" title="verified">✓</span>` : nothing}
+                    ${this.messages(problems, id + '-msg')}
+                  </td>`;
+                })}
+                <td>${editable && can.removeRow(this.ctx.role)
+                  ? html`<button type="button" class="small" @click=${() => void this.removeRow(g, r)}>Remove…</button>`
+                  : nothing}</td>
+              </tr>`;
+            })}
+          </tbody>
+        </table>
+      </div>
+      ${editable
+        ? html`<button type="button" @click=${() => {
+            this.groupRows(g).push({ row: null, key: 'n' + ++this.newRows, items: {} });
+            this.ctx.update();
+          }}>Add a row</button>`
+        : nothing}
+    </fieldset>`;
+  }
+
+  template() {
+    const ctx = this.ctx;
+    const crumbs = html`<p class="crumbs"><a href=${subjectLink(ctx, this.subjectId)}>Subject ${this.subjectId}</a> ›
+      ${visitName(ctx, this.visit)} › ${formName(ctx, this.formId)}</p>`;
+    if (!this.def) return html`${crumbs}<h1>Unknown form</h1><p>The study has no form ${this.formId}.</p>`;
+    if (!this.state) return html`${crumbs}<h1>${this.def.name}</h1>${errorBox(this.error)}${this.error ? nothing : html`<p>Loading…</p>`}`;
+    const role = ctx.role;
+    const editable = this.editable();
+    const problems = this.check?.problems ?? [];
+    const signatures = (this.subject?.signatures ?? []).filter(
+      (s) => (!s.visit || s.visit === this.visit) && (!s.form || s.form === this.formId),
+    );
+    const hasData = Object.keys(this.state.items).length > 0 || Object.keys(this.state.rows).length > 0;
+    return html`${crumbs}
+      <h1>${this.def.name} <span class="muted">· ${visitName(ctx, this.visit)} · ${this.subjectId}</span></h1>
+      <p>
+        <span class="badge form-${this.state.status.replace(/ /g, '-')}">${this.state.status}</span>
+        ${this.state.frozen ? html`<span class="badge frozen">frozen</span>` : nothing}
+        ${this.state.locked ? html`<span class="badge locked">locked</span>` : nothing}
+        ${!editable && can.enterForm(role, this.def) ? html`<span class="muted">read only: ${this.state.locked ? 'locked' : 'frozen'}</span>` : nothing}
+        ${!can.enterForm(role, this.def) ? html`<span class="muted">read only for your role</span>` : nothing}
+      </p>
+      <div class="toolbar">
+        ${can.verify(role) && hasData ? html`<button type="button" class="primary" @click=${() => void this.verify()}>Verify whole form</button>` : nothing}
+        ${can.sign(role) && hasData ? html`<button type="button" @click=${() => void this.sign()}>Sign this form…</button>` : nothing}
+        ${can.control(role)
+          ? html`${this.state.frozen
+                ? html`<button type="button" @click=${() => void this.control('form.unfreeze', 'Unfreeze')}>Unfreeze…</button>`
+                : html`<button type="button" @click=${() => void this.control('form.freeze', 'Freeze')}>Freeze</button>`}
+              ${this.state.locked
+                ? html`<button type="button" @click=${() => void this.control('form.unlock', 'Unlock')}>Unlock…</button>`
+                : html`<button type="button" @click=${() => void this.control('form.lock', 'Lock')}>Lock</button>`}`
+          : nothing}
+        <a class="button" href=${subjectLink(ctx, this.subjectId, '/audit?path=' + encodeURIComponent(`subject/${this.subjectId}/${this.visit}/${this.formId}`))}>Audit trail of this form</a>
+      </div>
+      ${okBox(this.message)} ${errorBox(this.error)}
+      ${problems.length && editable
+        ? html`<div id="problem-summary" class="problem-summary" tabindex="-1" role="region" aria-label="Problems on this form">
+            <h2>${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}</h2>
+            <ul>${problems.map((p) => html`<li class=${p.hard ? 'error' : 'warning'}>${p.item}${p.group ? ` (row ${p.row})` : ''}: ${p.message}
+              ${p.hard ? '' : ' (saving opens a query)'}</li>`)}</ul>
+          </div>`
+        : nothing}
+      <form @submit=${(e: Event) => void this.save(e)} novalidate aria-label=${this.def.name}>
+        ${this.def.groups.map((g) =>
+          g.repeating
+            ? this.repeatingGroup(g)
+            : html`<fieldset class="group"><legend>${g.label || g.id}</legend>${g.items.map((i) => this.itemRow(i))}</fieldset>`,
+        )}
+        ${editable
+          ? html`<div class="actions left sticky">
+              <button type="submit" class="primary" ?disabled=${this.saving}>Save</button>
+              ${this.unsaved()
+                ? html`<button type="button" @click=${() => {
+                    this.items = {};
+                    this.notDone = {};
+                    this.rows = {};
+                    this.check = null;
+                    this.scheduleCheck(0);
+                    this.ctx.update();
+                  }}>Discard changes</button>
+                  <span class="muted">unsaved changes</span>`
+                : nothing}
+            </div>`
+          : nothing}
+      </form>
+      ${signatures.length
+        ? html`<section class="panel"><h2>Signatures covering this form</h2><ul class="signatures">${signatures.map((s) => signatureLine(ctx, s))}</ul></section>`
+        : nothing}
+      <p><a href=${formLink(ctx, this.subjectId, this.visit, this.formId)} @click=${() => void this.load()}>Reload</a></p>`;
+  }
+}
+
+// The values of a form, read only (the audit view shows a form as it stood).
+export function valuesTable(def: FormDef, items: Record<string, ItemState>): TemplateResult {
+  return html`<table class="data compact">
+    <thead><tr><th scope="col">Item</th><th scope="col">Value</th></tr></thead>
+    <tbody>
+      ${def.groups.filter((g) => !g.repeating).flatMap((g) =>
+        g.items.map(
+          (i) => html`<tr><th scope="row">${i.label}</th><td>${items[i.id]?.not_done ? 'not done: ' + items[i.id].not_done : showValue(items[i.id]?.value)}</td></tr>`,
+        ),
+      )}
+    </tbody>
+  </table>`;
+}

@@ -1,0 +1,165 @@
+// The study at a glance: enrolment against target by site, open queries by
+// age, overdue and out-of-window visits, unsigned casebooks; live.
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
+import { html, nothing } from 'lit-html';
+import { ref } from 'lit-html/directives/ref.js';
+import { get, studyPath } from '../api';
+import { studyLink, type Context, type View } from '../app';
+import type { Dashboard } from '../types';
+import { errorBox, label } from '../ui';
+
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
+
+const STATUS_ORDER = ['screening', 'enrolled', 'completed', 'withdrawn', 'screen_failed'];
+const STATUS_COLOURS: Record<string, string> = {
+  screening: '#8aa4c8',
+  enrolled: '#2f6db5',
+  completed: '#2e8540',
+  withdrawn: '#b36b00',
+  screen_failed: '#9b9b9b',
+};
+
+export class HomeView implements View {
+  private data: Dashboard | null = null;
+  private error = '';
+  private chart: Chart | null = null;
+  private timer = 0;
+  private updated = '';
+
+  constructor(private readonly ctx: Context) {
+    void this.load();
+  }
+
+  title(): string {
+    return 'Study home';
+  }
+
+  private async load(): Promise<void> {
+    try {
+      this.data = await get<Dashboard>(studyPath(this.ctx.study.id) + '/dashboard');
+      this.error = '';
+      this.updated = new Date().toISOString().slice(11, 19) + ' UTC';
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+    this.ctx.update();
+  }
+
+  live(): void {
+    // Several events often arrive together; fetch once.
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => void this.load(), 400);
+  }
+
+  dispose(): void {
+    window.clearTimeout(this.timer);
+    this.chart?.destroy();
+  }
+
+  private sites(): string[] {
+    const sites = new Set(this.ctx.definition.sites.map((s) => s.id));
+    for (const s of Object.keys(this.data?.subjects_by_site ?? {})) sites.add(s);
+    return [...sites].sort();
+  }
+
+  private statuses(): string[] {
+    const seen = new Set<string>();
+    for (const counts of Object.values(this.data?.subjects_by_site ?? {})) Object.keys(counts).forEach((k) => seen.add(k));
+    return [...STATUS_ORDER.filter((s) => seen.has(s)), ...[...seen].filter((s) => !STATUS_ORDER.includes(s))];
+  }
+
+  private drawChart(canvas: Element | undefined): void {
+    if (!canvas || !this.data) return;
+    const sites = this.sites();
+    const datasets = this.statuses().map((status) => ({
+      label: label(status),
+      data: sites.map((s) => this.data!.subjects_by_site[s]?.[status] ?? 0),
+      backgroundColor: STATUS_COLOURS[status] ?? '#666',
+    }));
+    const labels = sites.map((s) => this.ctx.definition.sites.find((x) => x.id === s)?.name ?? s);
+    if (this.chart && this.chart.canvas === canvas) {
+      this.chart.data.labels = labels;
+      this.chart.data.datasets = datasets;
+      this.chart.update('none');
+      return;
+    }
+    this.chart?.destroy();
+    this.chart = new Chart(canvas as HTMLCanvasElement, {
+      type: 'bar',
+      data: { labels, datasets },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
+        plugins: { legend: { position: 'bottom' } },
+      },
+    });
+  }
+
+  template() {
+    const d = this.data;
+    const ctx = this.ctx;
+    if (!d) return html`<h1>${ctx.definition.title}</h1>${errorBox(this.error)}<p>Loading…</p>`;
+    let enrolled = 0;
+    let total = 0;
+    for (const counts of Object.values(d.subjects_by_site)) {
+      for (const [status, n] of Object.entries(counts)) {
+        total += n;
+        if (status === 'enrolled' || status === 'completed' || status === 'withdrawn') enrolled += n;
+      }
+    }
+    const percent = d.planned_subjects ? Math.min(100, Math.round((100 * enrolled) / d.planned_subjects)) : 0;
+    const openQueries = Object.values(d.open_queries_by_age).reduce((a, b) => a + b, 0);
+    const sites = this.sites();
+    const statuses = this.statuses();
+    return html`<h1>${ctx.definition.title}</h1>
+      <p class="muted">${ctx.study.id}, protocol version ${ctx.definition.version} · live, updated ${this.updated}</p>
+      ${errorBox(this.error)}
+      <section aria-labelledby="enrolment-title" class="panel">
+        <h2 id="enrolment-title">Enrolment</h2>
+        <p>
+          <strong>${enrolled}</strong> enrolled of <strong>${d.planned_subjects}</strong> planned (${percent}%), ${total}
+          screened in all.
+        </p>
+        <div class="progress" role="progressbar" aria-label="Enrolment against target" aria-valuemin="0"
+          aria-valuemax=${d.planned_subjects} aria-valuenow=${enrolled}><span style="width:${percent}%"></span></div>
+        <div class="chart" role="img" aria-label="Subjects by site and status (the table below gives the figures)">
+          <canvas ${ref((el) => this.drawChart(el))}></canvas>
+        </div>
+        <table class="data compact">
+          <caption>Subjects by site and status</caption>
+          <thead><tr><th scope="col">Site</th>${statuses.map((s) => html`<th scope="col">${label(s)}</th>`)}</tr></thead>
+          <tbody>
+            ${sites.map(
+              (site) => html`<tr>
+                <th scope="row"><a href=${studyLink(ctx, '/subjects?site=' + encodeURIComponent(site))}>${site}</a></th>
+                ${statuses.map((s) => html`<td>${d.subjects_by_site[site]?.[s] ?? 0}</td>`)}
+              </tr>`,
+            )}
+          </tbody>
+        </table>
+      </section>
+      <section class="tiles" aria-label="Work to do">
+        <a class="tile" href=${studyLink(ctx, '/queries')}>
+          <span class="figure">${openQueries}</span> open queries
+          <span class="detail">${Object.entries(d.open_queries_by_age).map(([age, n]) => html`<span>${age}: ${n}</span> `)}</span>
+        </a>
+        <a class="tile ${d.overdue_visits ? 'warn' : ''}" href=${studyLink(ctx, '/subjects')}>
+          <span class="figure">${d.overdue_visits}</span> overdue visits
+        </a>
+        <a class="tile ${d.visits_out_of_window ? 'warn' : ''}" href=${studyLink(ctx, '/subjects')}>
+          <span class="figure">${d.visits_out_of_window}</span> visits out of window
+        </a>
+        <a class="tile" href=${studyLink(ctx, '/subjects?status=completed')}>
+          <span class="figure">${d.unsigned_casebooks}</span> unsigned casebooks
+        </a>
+      </section>
+      ${ctx.definition.arms
+        ? html`<section class="panel unblinded" aria-labelledby="arms-title">
+            <h2 id="arms-title">Treatment arms (unblinded)</h2>
+            <ul>${ctx.definition.arms.map((a) => html`<li>${a.code}: ${a.name}</li>`)}</ul>
+          </section>`
+        : nothing}`;
+  }
+}

@@ -1,0 +1,115 @@
+// The query inbox: what the user's role has to act on first (sites: open
+// queries to answer; monitors and data managers: answered ones to close).
+import { html } from 'lit-html';
+import { get, studyPath } from '../api';
+import { formLink, formName, itemLabel, studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { can } from '../roles';
+import type { InboxQuery } from '../types';
+import { errorBox } from '../ui';
+
+const STATES = ['open', 'answered', 'closed', 'cancelled'];
+
+export class QueriesView implements View {
+  private rows: InboxQuery[] = [];
+  private total = 0;
+  private error = '';
+  private state: string;
+  private subject: string;
+  private site: string;
+  private loaded = false;
+  private timer = 0;
+
+  constructor(private readonly ctx: Context, query: URLSearchParams) {
+    // Each role's inbox opens on what it acts on.
+    this.state = query.get('state') ?? (can.closeQuery(ctx.role) ? 'answered' : 'open');
+    if (query.has('subject') && !query.has('state')) this.state = '';
+    this.subject = query.get('subject') ?? '';
+    this.site = query.get('site') ?? '';
+    void this.load();
+  }
+
+  title(): string {
+    return 'Queries';
+  }
+
+  private async load(): Promise<void> {
+    const q = new URLSearchParams({ limit: '1000' });
+    if (this.state) q.set('state', this.state);
+    if (this.subject) q.set('subject', this.subject);
+    if (this.site) q.set('site', this.site);
+    try {
+      const r = await get<{ queries: InboxQuery[]; total: number }>(studyPath(this.ctx.study.id) + '/queries?' + q);
+      this.rows = r.queries;
+      this.total = r.total;
+      this.error = '';
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+    this.loaded = true;
+    this.ctx.update();
+  }
+
+  live(e: { type: string }): void {
+    if (!e.type.startsWith('query.') && e.type !== 'form.saved') return;
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => void this.load(), 400);
+  }
+
+  dispose(): void {
+    window.clearTimeout(this.timer);
+  }
+
+  private set(field: 'state' | 'site' | 'subject', value: string): void {
+    this[field] = value;
+    const q = new URLSearchParams();
+    q.set('state', this.state);
+    if (this.site) q.set('site', this.site);
+    if (this.subject) q.set('subject', this.subject);
+    history.replaceState(null, '', studyLink(this.ctx, '/queries?' + q));
+    void this.load();
+  }
+
+  template() {
+    const ctx = this.ctx;
+    return html`<h1>Queries</h1>
+      <form class="filters" @submit=${(e: Event) => e.preventDefault()}>
+        <label>State
+          <select @change=${(e: Event) => this.set('state', (e.target as HTMLSelectElement).value)}>
+            <option value="" ?selected=${!this.state}>Any</option>
+            ${STATES.map((s) => html`<option value=${s} ?selected=${s === this.state}>${s}</option>`)}
+          </select>
+        </label>
+        <label>Site
+          <select @change=${(e: Event) => this.set('site', (e.target as HTMLSelectElement).value)}>
+            <option value="">All my sites</option>
+            ${ctx.definition.sites.map((s) => html`<option value=${s.id} ?selected=${s.id === this.site}>${s.name}</option>`)}
+          </select>
+        </label>
+        <label>Subject
+          <input .value=${this.subject} @change=${(e: Event) => this.set('subject', (e.target as HTMLInputElement).value.trim())} />
+        </label>
+      </form>
+      ${errorBox(this.error)}
+      ${!this.loaded
+        ? html`<p>Loading…</p>`
+        : html`<table class="data">
+            <caption>${this.total} ${this.total === 1 ? 'query' : 'queries'}</caption>
+            <thead>
+              <tr><th scope="col">Subject</th><th scope="col">#</th><th scope="col">Where</th><th scope="col">Question</th>
+                <th scope="col">State</th><th scope="col">Age (days)</th></tr>
+            </thead>
+            <tbody>
+              ${this.rows.map(
+                (q) => html`<tr>
+                  <td><a href=${subjectLink(ctx, q.subject)}>${q.subject}</a></td>
+                  <td>${q.query}</td>
+                  <td><a href=${formLink(ctx, q.subject, q.visit, q.form, '?query=' + q.query)}>${visitName(ctx, q.visit)} › ${formName(ctx, q.form)} › ${itemLabel(ctx, q.form, q.item)}</a></td>
+                  <td>${q.message}</td>
+                  <td><span class="badge query-${q.state}">${q.state}</span></td>
+                  <td>${q.age_days}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table>`}`;
+  }
+}

@@ -1,0 +1,146 @@
+// Subjects of the sites the user may see, with filters and search, and the
+// screening of a new subject.
+import { html, nothing } from 'lit-html';
+import { ApiError, get, post, studyPath } from '../api';
+import { studyLink, subjectLink, type Context, type View } from '../app';
+import { can } from '../roles';
+import type { CommandReply, SubjectRow } from '../types';
+import { announce, errorBox, label } from '../ui';
+
+const STATUSES = ['screening', 'enrolled', 'completed', 'withdrawn', 'screen_failed'];
+
+export class SubjectsView implements View {
+  private rows: SubjectRow[] = [];
+  private total = 0;
+  private error = '';
+  private screenError = '';
+  private site: string;
+  private status: string;
+  private search: string;
+  private loaded = false;
+  private timer = 0;
+
+  constructor(private readonly ctx: Context, query: URLSearchParams) {
+    this.site = query.get('site') ?? '';
+    this.status = query.get('status') ?? '';
+    this.search = query.get('q') ?? '';
+    void this.load();
+  }
+
+  title(): string {
+    return 'Subjects';
+  }
+
+  private async load(): Promise<void> {
+    const q = new URLSearchParams({ limit: '1000' });
+    if (this.site) q.set('site', this.site);
+    if (this.status) q.set('status', this.status);
+    try {
+      const r = await get<{ subjects: SubjectRow[]; total: number }>(studyPath(this.ctx.study.id) + '/subjects?' + q);
+      this.rows = r.subjects;
+      this.total = r.total;
+      this.error = '';
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+    this.loaded = true;
+    this.ctx.update();
+  }
+
+  live(e: { type: string }): void {
+    if (!e.type.startsWith('subject.') && !e.type.startsWith('query.')) return;
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => void this.load(), 400);
+  }
+
+  dispose(): void {
+    window.clearTimeout(this.timer);
+  }
+
+  private filter(site: string, status: string, search: string): void {
+    this.site = site;
+    this.status = status;
+    this.search = search;
+    const q = new URLSearchParams();
+    if (site) q.set('site', site);
+    if (status) q.set('status', status);
+    if (search) q.set('q', search);
+    history.replaceState(null, '', studyLink(this.ctx, '/subjects' + (q.toString() ? '?' + q : '')));
+    void this.load();
+  }
+
+  private async screen(e: Event): Promise<void> {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const subject = (form.elements.namedItem('subject') as HTMLInputElement).value.trim();
+    const site = (form.elements.namedItem('site') as HTMLSelectElement).value;
+    if (!subject) {
+      this.screenError = 'Enter the new subject’s number.';
+      return this.ctx.update();
+    }
+    try {
+      await post<CommandReply>(studyPath(this.ctx.study.id) + '/commands', { op: 'subject.screen', subject, site });
+      announce('Subject ' + subject + ' screened');
+      this.ctx.navigate(subjectLink(this.ctx, subject));
+    } catch (err) {
+      this.screenError = err instanceof ApiError ? err.message : String(err);
+      this.ctx.update();
+    }
+  }
+
+  template() {
+    const ctx = this.ctx;
+    const needle = this.search.toLowerCase();
+    const shown = needle ? this.rows.filter((r) => r.id.toLowerCase().includes(needle)) : this.rows;
+    const sites = ctx.definition.sites;
+    return html`<h1>Subjects</h1>
+      <form class="filters" role="search" @submit=${(e: Event) => e.preventDefault()}>
+        <label>Site
+          <select name="site" @change=${(e: Event) => this.filter((e.target as HTMLSelectElement).value, this.status, this.search)}>
+            <option value="">All my sites</option>
+            ${sites.map((s) => html`<option value=${s.id} ?selected=${s.id === this.site}>${s.name}</option>`)}
+          </select>
+        </label>
+        <label>Status
+          <select name="status" @change=${(e: Event) => this.filter(this.site, (e.target as HTMLSelectElement).value, this.search)}>
+            <option value="">Any</option>
+            ${STATUSES.map((s) => html`<option value=${s} ?selected=${s === this.status}>${label(s)}</option>`)}
+          </select>
+        </label>
+        <label>Search
+          <input type="search" name="q" .value=${this.search} placeholder="Subject number"
+            @input=${(e: Event) => this.filter(this.site, this.status, (e.target as HTMLInputElement).value)} />
+        </label>
+      </form>
+      ${errorBox(this.error)}
+      ${!this.loaded
+        ? html`<p>Loading…</p>`
+        : html`<table class="data" aria-describedby="subject-count">
+            <caption id="subject-count">${shown.length} of ${this.total} subjects</caption>
+            <thead><tr><th scope="col">Subject</th><th scope="col">Site</th><th scope="col">Status</th><th scope="col">Open queries</th></tr></thead>
+            <tbody>
+              ${shown.map(
+                (r) => html`<tr>
+                  <th scope="row"><a href=${subjectLink(ctx, r.id)}>${r.id}</a></th>
+                  <td>${r.site}</td>
+                  <td><span class="badge status-${r.status}">${label(r.status)}</span></td>
+                  <td>${r.open_queries ? html`<a href=${studyLink(ctx, '/queries?subject=' + encodeURIComponent(r.id))}>${r.open_queries}</a>` : '0'}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table>`}
+      ${can.manageSubjects(ctx.role)
+        ? html`<section class="panel" aria-labelledby="screen-title">
+            <h2 id="screen-title">Screen a new subject</h2>
+            <form class="inline" @submit=${(e: Event) => void this.screen(e)}>
+              <label>Subject number <input name="subject" required pattern="[A-Za-z0-9-]+" /></label>
+              <label>Site
+                <select name="site">${sites.map((s) => html`<option value=${s.id}>${s.name}</option>`)}</select>
+              </label>
+              <button type="submit" class="primary">Screen</button>
+            </form>
+            ${errorBox(this.screenError)}
+          </section>`
+        : nothing}`;
+  }
+}
