@@ -1,0 +1,111 @@
+// End-to-end harness: a real `trialcore serve` on a fresh demo database,
+// Debian's Chromium driven by playwright-core, one browser context (one
+// cookie jar) per user, and a screenshot of each test's last page.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const BIN = process.env.TRIALCORE_BIN ?? resolve(here, '../../build/trialcore');
+export const WEB = process.env.TRIALCORE_WEB ?? resolve(here, '../../build/web');
+export const ARTIFACTS = process.env.E2E_ARTIFACTS ?? resolve(here, '../../build/e2e-artifacts');
+export const PASSWORD = 'demo-password-2026';
+export const STUDY = 'CDISCPILOT01';
+// The demo study's arms (studies/cdiscpilot01.yaml): no blinded user may see any of these.
+export const ARM_TEXTS = ['Placebo', 'Xanomeline Low Dose', 'Xanomeline High Dose', 'Xan_Lo', 'Xan_Hi', 'Pbo'];
+
+export class Server {
+  // Builds the demo database and serves it with the built web application.
+  static async start(extraArgs = []) {
+    const dir = mkdtempSync(join(tmpdir(), 'trialcore-e2e-'));
+    execFileSync(BIN, ['demo', '--db', 'demo.db', '--key', 'key.pem', '--no-serve'], { cwd: dir, stdio: 'ignore' });
+    const clockFile = join(dir, 'clock');
+    writeFileSync(clockFile, '0');
+    const proc = spawn(BIN, ['serve', '--db', 'demo.db', '--port', '0', '--web', WEB, '--clock-file', clockFile, ...extraArgs], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    proc.stderr.on('data', (d) => (log += d));
+    const url = await new Promise((ok, fail) => {
+      let out = '';
+      const timer = setTimeout(() => fail(new Error('trialcore serve did not start: ' + out + log)), 15000);
+      proc.stdout.on('data', (d) => {
+        out += d;
+        const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          ok(m[1]);
+        }
+      });
+      proc.on('exit', (code) => fail(new Error(`trialcore serve exited with ${code}: ${out}${log}`)));
+    });
+    return new Server(dir, proc, url, clockFile);
+  }
+
+  constructor(dir, proc, url, clockFile) {
+    this.dir = dir;
+    this.proc = proc;
+    this.url = url;
+    this.clockFile = clockFile;
+  }
+
+  // Moves the server's clock forward (sessions expire, lockouts lift).
+  shiftClock(seconds) {
+    writeFileSync(this.clockFile, String(Math.round(seconds * 1e6)));
+  }
+
+  async stop() {
+    this.proc.kill('SIGTERM');
+    await new Promise((ok) => this.proc.once('exit', ok));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic',
+    ],
+  });
+}
+
+// A user in their own browser context, with page errors collected so a test
+// can require there were none.
+export async function userPage(browser, server, user, { viewport = { width: 1280, height: 900 } } = {}) {
+  const context = await browser.newContext({ viewport, baseURL: server.url });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  // Every request must stay on this machine.
+  page.offsite = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith(server.url) && !r.url().startsWith('data:')) page.offsite.push(r.url());
+  });
+  page.user = user;
+  if (user) await login(page, user);
+  return page;
+}
+
+export async function login(page, user, password = PASSWORD) {
+  await page.goto('/');
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('header.top .who').waitFor();
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, name.replace(/[^A-Za-z0-9_-]+/g, '_') + '.png'), fullPage: true });
+}
+
+export function studyUrl(rest = '') {
+  return `/studies/${STUDY}${rest}`;
+}

@@ -1,0 +1,202 @@
+// A visit end to end in the browser, as the people of a study do it: the
+// coordinator enters it, a check raises a query, the monitor and the
+// coordinator work the query, the monitor verifies, the investigator signs,
+// a later change breaks the signature, and the audit trail shows it all.
+// The tests run in order on one server and one new subject.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Server, launchBrowser, screenshot, studyUrl, userPage, PASSWORD } from './harness.mjs';
+
+const SUBJECT = '701-9001';
+let server;
+let browser;
+const pages = [];
+
+async function as(user) {
+  const page = await userPage(browser, server, user);
+  pages.push(page);
+  return page;
+}
+
+async function openForm(page, visit, form) {
+  await page.goto(studyUrl(`/subjects/${SUBJECT}`));
+  await page.locator(`a[data-cell="${visit}/${form}"]`).click();
+  await page.locator('form[aria-label]').waitFor();
+}
+
+before(async () => {
+  server = await Server.start();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  for (const p of pages) {
+    assert.deepEqual(p.errors, [], `no script errors for ${p.user}`);
+    assert.deepEqual(p.offsite, [], `no request left the machine for ${p.user}`);
+  }
+  await browser?.close();
+  await server?.stop();
+});
+
+test('a coordinator enters a visit with an out-of-range value, sees the check message, saves, and a query appears', async () => {
+  const page = await as('coord.701');
+  try {
+    await page.locator('header nav').getByRole('link', { name: 'Subjects' }).click();
+    await page.getByLabel('Subject number').fill(SUBJECT);
+    await page.locator('#screen-title + form select[name=site]').selectOption('701');
+    await page.getByRole('button', { name: 'Screen', exact: true }).click();
+    await page.getByRole('heading', { name: `Subject ${SUBJECT}` }).waitFor();
+
+    await openForm(page, 'SCREENING1', 'VS');
+    await page.locator('#item-VSPOS').selectOption('SITTING');
+    await page.locator('#item-SYSBP').fill('175');
+    await page.locator('#item-DIABP').fill('80');
+    await page.locator('#item-PULSE').fill('72');
+    // The soft range's message stands next to the item before anything is saved.
+    const message = page.locator('[data-item=SYSBP] .item-messages');
+    await assert.doesNotReject(message.getByText('Systolic blood pressure 175 mmHg is outside the expected 90 to 160').waitFor());
+    // A hard range refuses: 400 is impossible and the save is refused.
+    await page.locator('#item-PULSE').fill('400');
+    await page.locator('[data-item=PULSE] .item-messages').getByText('is impossible').waitFor();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.error-box').getByText('Not saved').waitFor();
+    await page.locator('#item-PULSE').fill('72');
+    await page.locator('[data-item=PULSE] .item-messages p.error').waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.ok-box').getByText('query 1 opened').waitFor();
+    await page.locator('[data-item=SYSBP]').getByRole('button', { name: 'Query 1: open' }).waitFor();
+    // The casebook's grid flags the open query on the form.
+    await page.goto(studyUrl(`/subjects/${SUBJECT}`));
+    const cell = page.locator('a[data-cell="SCREENING1/VS"]');
+    assert.match(await cell.getAttribute('aria-label'), /complete, 1 open query/);
+  } finally {
+    await screenshot(page, 'coordinator-enters-visit');
+  }
+});
+
+test('the monitor opens the query, the coordinator answers it, the monitor verifies the form and closes the query', async () => {
+  const monitor = await as('cra.1');
+  const coordinator = await as('coord.701');
+  try {
+    await monitor.locator('header nav').getByRole('link', { name: 'Queries' }).click();
+    await monitor.getByLabel('State').selectOption('open');
+    const row = monitor.locator('tr', { hasText: SUBJECT });
+    await row.getByRole('link', { name: /Vital signs/ }).click();
+    // Opened from the inbox, the query's thread shows on its item.
+    await monitor.locator('.thread').getByText('outside the expected 90 to 160').waitFor();
+
+    await openForm(coordinator, 'SCREENING1', 'VS');
+    await coordinator.getByRole('button', { name: 'Query 1: open' }).click();
+    await coordinator.getByLabel('Message for query 1').fill('Confirmed against the source: the patient was anxious.');
+    await coordinator.getByRole('button', { name: 'Answer' }).click();
+    await coordinator.getByRole('button', { name: 'Query 1: answered' }).waitFor();
+
+    await openForm(monitor, 'SCREENING1', 'VS');
+    await monitor.getByRole('button', { name: 'Verify whole form' }).click();
+    await monitor.locator('.ok-box').getByText('Form verified').waitFor();
+    assert.ok((await monitor.locator('[data-item=SYSBP] .badge.verified').count()) === 1, 'SYSBP shows as verified');
+    await monitor.getByRole('button', { name: 'Query 1: answered' }).click();
+    await monitor.locator('.thread').getByText('the patient was anxious').waitFor();
+    await monitor.getByLabel('Message for query 1').fill('Accepted.');
+    await monitor.getByRole('button', { name: 'Close query' }).click();
+    await monitor.getByRole('button', { name: 'Query 1: closed' }).waitFor();
+  } finally {
+    await screenshot(monitor, 'monitor-verifies-and-closes');
+    await screenshot(coordinator, 'coordinator-answers');
+  }
+});
+
+test('the investigator signs the casebook; a later change shows the signature as broken', async () => {
+  const investigator = await as('inv.701');
+  const coordinator = await as('coord.701');
+  try {
+    await investigator.goto(studyUrl(`/subjects/${SUBJECT}`));
+    await investigator.getByRole('button', { name: 'Sign casebook…' }).click();
+    const dialog = investigator.getByRole('dialog');
+    await dialog.getByLabel('Meaning of this signature').selectOption('approval');
+    // A wrong password is refused and nothing is signed.
+    await dialog.getByLabel('Password').fill('not my password at all');
+    await dialog.getByRole('button', { name: 'Sign' }).click();
+    await dialog.locator('.error-box').waitFor();
+    await dialog.getByLabel('Password').fill(PASSWORD);
+    await dialog.getByRole('button', { name: 'Sign' }).click();
+    const signature = investigator.locator('li.signature').first();
+    await signature.getByText('Valid').waitFor();
+    // The manifestation: printed name, UTC time and meaning.
+    assert.match(await signature.innerText(), /Dr\. Ivy Investigator \(inv\.701\) signed the whole casebook on \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC; meaning: approval/);
+
+    // The coordinator corrects the blood pressure: a reason is asked for.
+    await openForm(coordinator, 'SCREENING1', 'VS');
+    await coordinator.locator('#item-SYSBP').fill('150');
+    await coordinator.getByRole('button', { name: 'Save' }).click();
+    const reason = coordinator.getByRole('dialog');
+    await reason.getByText('SYSBP from 175 to 150').waitFor();
+    await reason.getByLabel('Reason').fill('transcription error: 150 on the source');
+    await reason.getByRole('button', { name: 'Continue' }).click();
+    await coordinator.locator('.ok-box').getByText('is broken by this change').waitFor();
+
+    await investigator.reload();
+    await investigator.locator('li.signature.broken').getByText('Signature broken').waitFor();
+  } finally {
+    await screenshot(investigator, 'signature-broken');
+  }
+});
+
+test('the monitor sees what changed since verification', async () => {
+  const monitor = await as('cra.1');
+  try {
+    await openForm(monitor, 'SCREENING1', 'VS');
+    const sysbp = monitor.locator('[data-item=SYSBP]');
+    await sysbp.getByText('changed since verification (was 175)').waitFor();
+    assert.equal(await monitor.locator('[data-item=DIABP] .badge.reset').count(), 0, 'unchanged items stay verified');
+  } finally {
+    await screenshot(monitor, 'changed-since-verification');
+  }
+});
+
+test('a coordinator at another site can neither find nor open the subject', async () => {
+  const page = await as('coord.708');
+  try {
+    await page.locator('header nav').getByRole('link', { name: 'Subjects' }).click();
+    await page.getByLabel('Search').fill('701-');
+    await page.locator('caption', { hasText: /^0 of/ }).waitFor();
+    assert.equal(await page.getByText(SUBJECT).count(), 0);
+    await page.goto(studyUrl(`/subjects/${SUBJECT}`));
+    await page.getByText(`There is no subject ${SUBJECT} that you may see.`).waitFor();
+    await page.goto(studyUrl(`/subjects/${SUBJECT}/visits/SCREENING1/forms/VS`));
+    await page.getByText('This form does not exist for you.').waitFor();
+    assert.equal(await page.locator('#item-SYSBP').count(), 0);
+    await page.goto(studyUrl('/queries?state='));
+    await page.locator('caption').waitFor();
+    assert.equal(await page.getByText(SUBJECT).count(), 0);
+  } finally {
+    await screenshot(page, 'other-site');
+  }
+});
+
+test('the audit trail viewer shows every change made here, with its reason, and the form as it stood', async () => {
+  const page = await as('coord.701');
+  try {
+    await page.goto(studyUrl(`/subjects/${SUBJECT}`));
+    await page.getByRole('link', { name: 'Audit trail' }).click();
+    const table = page.locator('table.audit');
+    await table.waitFor();
+    const rows = async (pattern) => table.locator('tbody tr', { hasText: pattern });
+    const entered = (await rows('Systolic blood pressure')).filter({ hasText: 'form.saved' }).filter({ hasNotText: '(verified)' });
+    assert.equal(await entered.count(), 2, 'entry and correction of SYSBP');
+    assert.match(await entered.nth(0).innerText(), /coord\.701[\s\S]*175/);
+    assert.match(await entered.nth(1).innerText(), /175\s+150\s+transcription error: 150 on the source/);
+    for (const event of ['subject.screened', 'query.opened', 'query.answered', 'query.closed', 'sdv.verified', 'signature.applied', 'signature.invalidated']) {
+      assert.ok((await (await rows(event)).count()) > 0, `the trail shows ${event}`);
+    }
+    assert.ok((await (await rows('query.answered')).filter({ hasText: 'the patient was anxious' }).count()) > 0);
+    // The form as it stood right after the first save: 175.
+    await page.goto(studyUrl(`/subjects/${SUBJECT}/audit?path=subject/${SUBJECT}/SCREENING1/VS`));
+    await table.waitFor();
+    await table.locator('tbody tr', { hasText: 'form.saved' }).first().getByRole('button').click();
+    const then = page.locator('section[aria-labelledby=as-of-title]');
+    await then.locator('tr', { hasText: 'Systolic blood pressure' }).getByText('175').waitFor();
+  } finally {
+    await screenshot(page, 'audit-trail');
+  }
+});
