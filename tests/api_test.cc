@@ -391,7 +391,8 @@ TEST_F(ApiTest, ServerSentEventsCarryChangesToTheSitesThatMaySeeThem) {
 
 TEST_F(ApiTest, BlindedRolesNeverSeeAnArmOrAnUnblindedValue) {
   const std::vector<std::string> arms = {"Xanomeline High Dose", "Xanomeline Low Dose", "Placebo", "Xan_Hi",
-                                         "Xan_Lo", "\"Pbo\"", "EXDOSE\":{", "PATCHES\":{", "EXADJ\":{"};
+                                         "Xan_Lo", "\"Pbo\"", "\"EXDOSE\"", "\"PATCHES\"", "\"EXADJ\"",
+                                         "Daily dose"};
   const std::vector<std::string> routes = {
       "/api/v1/studies",
       "/api/v1/studies/CDISCPILOT01",
@@ -418,6 +419,7 @@ TEST_F(ApiTest, BlindedRolesNeverSeeAnArmOrAnUnblindedValue) {
   // The unblinded pharmacist does see them.
   Session pharm = Login("pharm.701");
   EXPECT_NE(Get(pharm, "/api/v1/studies/CDISCPILOT01")->body.find("Xanomeline High Dose"), std::string::npos);
+  EXPECT_NE(Get(pharm, "/api/v1/studies/CDISCPILOT01")->body.find("\"EXDOSE\""), std::string::npos);
   EXPECT_NE(Get(pharm, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/BASELINE/forms/EX")->body.find("EXDOSE\":{"),
             std::string::npos);
 }

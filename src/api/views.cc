@@ -112,6 +112,7 @@ Value DefinitionJson(const study::Study& st, const Access& access) {
     for (const auto& g : f.groups) {
       Value::Array items;
       for (const auto& it : g.items) {
+        if (it.unblinded_only && access.Blinded()) continue;  // not even its label: it names what it reveals
         Value::Object o{{"id", it.id}, {"label", it.label}, {"type", std::string(study::ItemTypeName(it.type))},
                         {"unit", it.unit}, {"codelist", it.codelist}, {"visible_if", it.visible_if},
                         {"derive", it.derive}, {"hard_range", range(it.hard_range)}, {"soft_range", range(it.soft_range)}};

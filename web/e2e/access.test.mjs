@@ -1,0 +1,177 @@
+// Who sees what, and sessions: blinded users never see an arm on any page
+// they can reach; logins say clearly what went wrong; an expired session
+// keeps what was typed; administrators manage roles; the pages work by
+// keyboard and on a tablet.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ARM_TEXTS, PASSWORD, Server, launchBrowser, login, screenshot, studyUrl, userPage } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await Server.start(['--session-idle', '600', '--login-rate', '1000']);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+// Visits every page of the application a user can reach by following
+// links from the study home (up to a limit), returning each page's text.
+async function crawl(page, limit = 60) {
+  const seen = new Set();
+  const queue = [studyUrl(''), studyUrl('/subjects'), studyUrl('/queries?state=')];
+  const texts = [];
+  while (queue.length && seen.size < limit) {
+    const path = queue.shift();
+    if (seen.has(path)) continue;
+    seen.add(path);
+    await page.goto(path);
+    await page.locator('main h1').first().waitFor();
+    await page.waitForLoadState('networkidle');
+    // Open every query thread and dialog-free detail the page offers.
+    for (const chip of await page.locator('button.query-chip').all()) await chip.click();
+    texts.push({ path, text: await page.locator('body').innerText(), html: await page.content() });
+    for (const href of await page.locator('a[href^="/studies/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')))) {
+      const clean = href.split('#')[0];
+      if (!seen.has(clean) && !clean.includes('as_of')) queue.push(clean);
+    }
+  }
+  return texts;
+}
+
+function armsIn(text) {
+  return ARM_TEXTS.filter((arm) => new RegExp(`\\b${arm}\\b`).test(text));
+}
+
+test('blinded users see no arm on any page they can reach; the unblinded pharmacist does', async () => {
+  const pharmacist = await userPage(browser, server, 'pharm.701');
+  try {
+    await pharmacist.goto(studyUrl(''));
+    await pharmacist.getByRole('heading', { name: 'Treatment arms (unblinded)' }).waitFor();
+    // The check below would find these: it is not vacuous.
+    assert.deepEqual(armsIn(await pharmacist.locator('body').innerText()), ['Placebo', 'Xanomeline Low Dose', 'Xanomeline High Dose', 'Xan_Lo', 'Xan_Hi', 'Pbo']);
+    await pharmacist.goto(studyUrl('/subjects/701-1001/visits/BASELINE/forms/EX'));
+    await pharmacist.locator('#item-EXDOSE').waitFor();
+  } finally {
+    await screenshot(pharmacist, 'unblinded-pharmacist');
+  }
+  for (const user of ['coord.701', 'inv.701', 'cra.1', 'dm.1', 'sponsor.1']) {
+    const page = await userPage(browser, server, user);
+    try {
+      const pages = await crawl(page, 40);
+      assert.ok(pages.length >= 10, `${user} reached ${pages.length} pages`);
+      assert.ok(pages.some((p) => p.path.includes('/forms/')), `${user} reached forms`);
+      for (const p of pages) {
+        assert.deepEqual(armsIn(p.text), [], `${user} saw an arm on ${p.path}`);
+        assert.ok(!p.html.includes('EXDOSE') && !p.html.includes('Daily dose'), `${user} saw the unblinded dose on ${p.path}`);
+      }
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await screenshot(page, `blinded-${user}`);
+    }
+  }
+});
+
+test('logins say what went wrong: a wrong password, then a locked account', async () => {
+  const page = await userPage(browser, server, null);
+  try {
+    await page.goto('/');
+    for (let i = 0; i < 5; i++) {
+      await page.getByLabel('User name').fill('sponsor.1');
+      await page.getByLabel('Password').fill('wrong password ' + i);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.locator('.error-box').waitFor();
+    }
+    const first = await page.locator('.error-box').innerText();
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('.error-box', { hasText: /locked/i }).waitFor();
+    assert.match(first, /locked|wrong|not valid|incorrect/i);
+    // The lock lifts as time passes.
+    server.shiftClock(61 * 60);
+    await new Promise((r) => setTimeout(r, 100));
+    await login(page, 'sponsor.1');
+  } finally {
+    server.shiftClock(0);
+    await screenshot(page, 'login-locked');
+  }
+});
+
+test('an expired session keeps what was typed: the user logs in again and the save goes through', async () => {
+  const page = await userPage(browser, server, 'coord.701');
+  try {
+    await page.goto(studyUrl('/subjects/701-1001/visits/RASHFU/forms/SV'));
+    await page.locator('#item-SVSTDTC').fill('2026-05-01');
+    // Twenty minutes pass: the session (idle limit ten) has ended.
+    server.shiftClock(20 * 60);
+    await new Promise((r) => setTimeout(r, 100));
+    await page.getByRole('button', { name: 'Save' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('Your session has expired.').waitFor();
+    assert.equal(await page.locator('#item-SVSTDTC').inputValue(), '2026-05-01', 'the typed date is still there');
+    await dialog.getByLabel('Password').fill(PASSWORD);
+    await dialog.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('.ok-box').getByText('saved RASHFU/SV').waitFor();
+    await page.reload();
+    assert.equal(await page.locator('#item-SVSTDTC').inputValue(), '2026-05-01');
+  } finally {
+    await screenshot(page, 'session-expired-kept-input');
+  }
+});
+
+test('a study administrator grants a role; the new monitor then sees only that site', async () => {
+  const admin = await userPage(browser, server, 'sysadmin');
+  try {
+    await admin.locator('header nav').getByRole('link', { name: 'Administration' }).click();
+    const create = admin.locator('section[aria-labelledby=new-title]');
+    await create.getByLabel('User name').fill('cra.708');
+    await create.getByLabel('Full name').fill('Morgan Monitor');
+    await create.getByLabel('Initial password').fill('a long enough password');
+    await create.getByRole('button', { name: 'Create' }).click();
+    await admin.locator('.ok-box').getByText('Account cra.708 created').waitFor();
+    const grant = admin.locator('section[aria-labelledby=grant-title]');
+    await grant.getByLabel('User').selectOption('cra.708');
+    await grant.getByLabel('Role').selectOption('monitor');
+    await grant.getByLabel('Site').selectOption('708');
+    await grant.getByRole('button', { name: 'Grant' }).click();
+    await admin.locator('tr', { hasText: 'Morgan Monitor' }).getByText('Monitor (CRA) @ 708').waitFor();
+  } finally {
+    await screenshot(admin, 'administration');
+  }
+  await new Promise((r) => setTimeout(r, 1100)); // account changes apply within a second
+  const monitor = await userPage(browser, server, null);
+  await login(monitor, 'cra.708', 'a long enough password');
+  await monitor.goto(studyUrl('/subjects'));
+  await monitor.locator('caption').waitFor();
+  const sites = await monitor.locator('tbody tr td:nth-child(2)').allInnerTexts();
+  assert.ok(sites.length > 0 && sites.every((s) => s === '708'), `only site 708: ${sites}`);
+});
+
+test('the casebook and a form work by keyboard alone and fit a tablet', async () => {
+  const page = await userPage(browser, server, 'coord.701', { viewport: { width: 768, height: 1024 } });
+  try {
+    await page.goto(studyUrl('/subjects/701-1001'));
+    await page.locator('table.grid').waitFor();
+    // Keyboard: the skip link, then tab into the grid and open a form with Enter.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    const cell = page.locator('a[data-cell="WEEK2/VS"]');
+    await cell.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#item-SYSBP').waitFor();
+    // Every input has a label a screen reader reads.
+    const unlabelled = await page.locator('main input:not([type=hidden]), main select, main textarea').evaluateAll((els) =>
+      els.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.closest('fieldset[aria-describedby], fieldset.choices')).map((e) => e.id || e.outerHTML.slice(0, 60)),
+    );
+    assert.deepEqual(unlabelled, []);
+    // Nothing wider than the tablet's screen but the scrolling grid.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+  } finally {
+    await screenshot(page, 'tablet-keyboard');
+  }
+});
