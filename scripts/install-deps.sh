@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, testing and benchmarking
-# trialcore needs. Idempotent: installs only what is missing. Works as root on
-# a fresh Debian 12 machine, or through sudo.
+# trialcore needs, and the web application's npm packages (web/package-lock.json).
+# Idempotent: installs only what is missing. Works as root on a fresh Debian 12
+# machine, or through sudo.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PACKAGES=(
   g++ make cmake ccache pkg-config git  # toolchain
@@ -18,7 +20,13 @@ PACKAGES=(
   libbenchmark-dev                      # benchmarks
   coreutils                             # sha256sum, the peer of the verify benchmark
   wrk                                   # HTTP load for the API benchmark
+  chromium chromium-driver              # the web application's end-to-end tests
 )
+# Node.js with npm builds the web application; a machine that already has
+# them (Debian's or NodeSource's) keeps its own.
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,15 +34,19 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+  fi
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO="sudo"
+# The web application's packages, exactly as locked, from the npm registry.
+if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  echo "installing the web application's npm packages" >&2
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
-echo "installing: ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,11 +1,12 @@
 import { defineConfig } from 'vite';
 
 // The application is built into build/web, beside the trialcore program,
-// which serves it at "/" (see `trialcore serve --web`).
+// which serves it at "/" (see `trialcore serve --web`); CMake names the
+// folder in TRIALCORE_WEB_OUT.
 export default defineConfig({
   base: '/',
   build: {
-    outDir: '../build/web',
+    outDir: process.env.TRIALCORE_WEB_OUT ?? '../build/web',
     emptyOutDir: true,
     sourcemap: true,
     chunkSizeWarningLimit: 600,

@@ -23,21 +23,27 @@ after(async () => {
 // links from the study home (up to a limit), returning each page's text.
 async function crawl(page, limit = 60) {
   const seen = new Set();
-  const queue = [studyUrl(''), studyUrl('/subjects'), studyUrl('/queries?state=')];
+  // Seeds: the home page, lists, and the form whose dose would reveal the arm.
+  const queue = [studyUrl(''), studyUrl('/subjects/701-1001/visits/BASELINE/forms/EX'), studyUrl('/subjects'), studyUrl('/queries?state=')];
   const texts = [];
+  let deep = 0;
   while (queue.length && seen.size < limit) {
     const path = queue.shift();
     if (seen.has(path)) continue;
     seen.add(path);
     await page.goto(path);
     await page.locator('main h1').first().waitFor();
-    await page.waitForLoadState('networkidle');
+    await page.locator('main').getByText('Loading…').waitFor({ state: 'detached' });
+    await page.locator('main .cell-status, main table, main form, main .error-box').first().waitFor();
     // Open every query thread and dialog-free detail the page offers.
     for (const chip of await page.locator('button.query-chip').all()) await chip.click();
     texts.push({ path, text: await page.locator('body').innerText(), html: await page.content() });
     for (const href of await page.locator('a[href^="/studies/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')))) {
       const clean = href.split('#')[0];
-      if (!seen.has(clean) && !clean.includes('as_of')) queue.push(clean);
+      if (seen.has(clean) || clean.includes('as_of') || queue.includes(clean)) continue;
+      // Forms and audit trails first (a few), so that a short crawl reaches every kind of page.
+      if ((clean.includes('/forms/') || clean.includes('/audit')) && deep++ < 12) queue.unshift(clean);
+      else queue.push(clean);
     }
   }
   return texts;
@@ -62,9 +68,10 @@ test('blinded users see no arm on any page they can reach; the unblinded pharmac
   for (const user of ['coord.701', 'inv.701', 'cra.1', 'dm.1', 'sponsor.1']) {
     const page = await userPage(browser, server, user);
     try {
-      const pages = await crawl(page, 40);
+      const pages = await crawl(page, 25);
       assert.ok(pages.length >= 10, `${user} reached ${pages.length} pages`);
       assert.ok(pages.some((p) => p.path.includes('/forms/')), `${user} reached forms`);
+      assert.ok(pages.some((p) => p.path.includes('/audit')), `${user} reached an audit trail`);
       for (const p of pages) {
         assert.deepEqual(armsIn(p.text), [], `${user} saw an arm on ${p.path}`);
         assert.ok(!p.html.includes('EXDOSE') && !p.html.includes('Daily dose'), `${user} saw the unblinded dose on ${p.path}`);
