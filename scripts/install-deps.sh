@@ -45,8 +45,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# The web application's packages, exactly as locked, from the npm registry.
+# The web application's packages, the versions web/package-lock.json locks,
+# from the npm registry. Not `npm ci`: it refuses a lock file that lists no
+# entry for another platform's optional binaries (esbuild's, rollup's), which
+# a registry mirror may not carry; `--no-save` leaves the lock file as it is.
 if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
   echo "installing the web application's npm packages" >&2
-  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  (cd web && npm install --no-save --no-audit --no-fund --loglevel=error)
 fi

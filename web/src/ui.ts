@@ -1,8 +1,7 @@
 // Shared pieces of the interface: modal dialogs (native <dialog>, which
 // keeps focus inside and closes on Escape), announcements for screen
-// readers, and how values, states and times are written.
+// readers, and message boxes.
 import { html, nothing, render, type TemplateResult } from 'lit-html';
-import type { JsonValue } from './types';
 
 export function announce(message: string): void {
   const region = document.getElementById('announcer');
@@ -85,23 +84,6 @@ export function confirmAction(title: string, explanation: string, action: string
         <button type="button" class="primary" autofocus @click=${() => close(true)}>${action}</button>
       </div>`,
   );
-}
-
-export function showValue(v: JsonValue | undefined): string {
-  if (v === null || v === undefined || v === '') return '';
-  if (Array.isArray(v)) return v.map((x) => showValue(x)).join(', ');
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
-}
-
-// "2026-11-23T10:04:05.123456Z" → "2026-11-23 10:04:05 UTC"
-export function showTime(t: string): string {
-  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(t);
-  return m ? `${m[1]} ${m[2]} UTC` : t;
-}
-
-export function label(text: string): string {
-  return text.replace(/_/g, ' ');
 }
 
 export function errorBox(message: string): TemplateResult | typeof nothing {

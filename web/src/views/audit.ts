@@ -4,7 +4,8 @@ import { html, nothing, type TemplateResult } from 'lit-html';
 import { get, subjectPath } from '../api';
 import { formName, itemLabel, subjectLink, visitName, type Context, type View } from '../app';
 import type { AuditEntry, Subject } from '../types';
-import { errorBox, label, showTime, showValue } from '../ui';
+import { label, showTime, showValue } from '../format';
+import { errorBox } from '../ui';
 import { valuesTable } from './form';
 
 export class AuditView implements View {

@@ -6,48 +6,10 @@ import { ApiError, get, post, studyPath, subjectPath } from '../api';
 import { formLink, formName, itemLabel, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
 import type { CommandReply, ScheduleVisit, Signature, Subject } from '../types';
-import { announce, askReason, confirmAction, errorBox, label, okBox, showTime } from '../ui';
+import { cellState, cellWords } from '../cells';
+import { label, showTime } from '../format';
+import { announce, askReason, confirmAction, errorBox, okBox } from '../ui';
 import { signDialog } from './sign';
-
-export interface CellState {
-  status: string;
-  openQueries: number;
-  verified: boolean;
-  signed: boolean;
-  brokenSignature: boolean;
-  frozen: boolean;
-  locked: boolean;
-}
-
-// The state of one form of one visit, from the casebook and the schedule.
-export function cellState(subject: Subject, visit: string, form: string, status: string): CellState {
-  const fs = subject.visits[visit]?.forms[form];
-  const values = fs
-    ? [...Object.values(fs.items), ...Object.values(fs.rows).flatMap((rows) => rows.flatMap((r) => Object.values(r.items)))]
-    : [];
-  const entered = values.filter((v) => v.value !== null || v.not_done);
-  const covers = (s: Signature) => (!s.visit || s.visit === visit) && (!s.form || s.form === form);
-  return {
-    status,
-    openQueries: subject.queries.filter((q) => q.visit === visit && q.form === form && (q.state === 'open' || q.state === 'answered')).length,
-    verified: entered.length > 0 && entered.every((v) => v.verified),
-    signed: subject.signatures.some((s) => !s.broken && covers(s)),
-    brokenSignature: subject.signatures.some((s) => s.broken && covers(s)) && !subject.signatures.some((s) => !s.broken && covers(s)),
-    frozen: !!fs?.frozen || subject.frozen,
-    locked: !!fs?.locked || subject.locked,
-  };
-}
-
-export function cellWords(c: CellState): string[] {
-  const words = [c.status];
-  if (c.openQueries) words.push(`${c.openQueries} open ${c.openQueries === 1 ? 'query' : 'queries'}`);
-  if (c.verified) words.push('verified');
-  if (c.signed) words.push('signed');
-  if (c.brokenSignature) words.push('signature broken');
-  if (c.frozen) words.push('frozen');
-  if (c.locked) words.push('locked');
-  return words;
-}
 
 export class CasebookView implements View {
   private subject: Subject | null = null;

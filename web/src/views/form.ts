@@ -12,7 +12,9 @@ import { can } from '../roles';
 import type {
   AuditEntry, CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query, Subject,
 } from '../types';
-import { announce, askReason, errorBox, label, okBox, showTime, showValue } from '../ui';
+import { label, rangeText, showTime, showValue } from '../format';
+import { announce, askReason, errorBox, okBox } from '../ui';
+import { changedSinceVerification } from '../verification';
 import { signatureLine } from './casebook';
 import { signDialog } from './sign';
 
@@ -34,15 +36,6 @@ function sameInput(a: Input, b: Input): boolean {
   return JSON.stringify(a ?? '') === JSON.stringify(b ?? '');
 }
 
-function rangeText(item: ItemDef): string {
-  const r = item.soft_range ?? item.hard_range;
-  if (!r) return '';
-  const unit = item.unit ? ' ' + item.unit : '';
-  if (r.min !== undefined && r.max !== undefined) return `expected ${r.min}–${r.max}${unit}`;
-  if (r.min !== undefined) return `at least ${r.min}${unit}`;
-  return `at most ${r.max}${unit}`;
-}
-
 export class FormView implements View {
   private def: FormDef | undefined;
   private state: FormReply | null = null;
@@ -60,7 +53,7 @@ export class FormView implements View {
   private saving = false;
   private openThread: number | null;
   private raising: string | null = null; // item key whose "raise a query" box is open
-  private resetSinceVerified = new Map<string, JsonValue>(); // item → value when it was verified
+  private resetSinceVerified = new Map<string, JsonValue>(); // item → the value that was verified
   private timer = 0;
 
   constructor(
@@ -119,24 +112,7 @@ export class FormView implements View {
     const r = await get<{ entries: AuditEntry[] }>(
       subjectPath(this.ctx.study.id, this.subjectId) + '/audit?path=' + encodeURIComponent(prefix.slice(0, -1)),
     );
-    const values = new Map<string, JsonValue>();
-    const verifiedValue = new Map<string, JsonValue>();
-    this.resetSinceVerified.clear();
-    for (const e of r.entries) {
-      if (!e.path.startsWith(prefix)) continue;
-      const rest = e.path.slice(prefix.length);
-      if (rest.endsWith('/verified')) {
-        const item = rest.slice(0, -'/verified'.length);
-        if (e.new === true) {
-          verifiedValue.set(item, values.get(item) ?? null);
-          this.resetSinceVerified.delete(item);
-        } else if (e.new === false) {
-          this.resetSinceVerified.set(item, verifiedValue.get(item) ?? null);
-        }
-      } else if (!rest.includes('/')) {
-        values.set(rest, e.new);
-      }
-    }
+    this.resetSinceVerified = changedSinceVerification(r.entries, prefix);
   }
 
   live(e: { stream: string; type: string }): void {

@@ -6,7 +6,8 @@ import { ref } from 'lit-html/directives/ref.js';
 import { get, studyPath } from '../api';
 import { studyLink, type Context, type View } from '../app';
 import type { Dashboard } from '../types';
-import { errorBox, label } from '../ui';
+import { label } from '../format';
+import { errorBox } from '../ui';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 

@@ -5,7 +5,8 @@ import { ApiError, get, post, studyPath } from '../api';
 import { studyLink, subjectLink, type Context, type View } from '../app';
 import { can } from '../roles';
 import type { CommandReply, SubjectRow } from '../types';
-import { announce, errorBox, label } from '../ui';
+import { label } from '../format';
+import { announce, errorBox } from '../ui';
 
 const STATUSES = ['screening', 'enrolled', 'completed', 'withdrawn', 'screen_failed'];
 
