@@ -337,6 +337,8 @@ TEST_F(ApiTest, FormsAndItemsAreReadAndPatchedWithReasonsAndETags) {
   EXPECT_EQ(unknown->status, 400);
   auto bad_visit = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/NOPE/forms/SV");
   EXPECT_EQ(bad_visit->status, 404);
+  auto not_collected = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/RASHFU/forms/EX");
+  EXPECT_EQ(not_collected->status, 404) << not_collected->body;
 }
 
 TEST_F(ApiTest, QueriesAreRaisedAnsweredAndClosedThroughTheirRoutes) {

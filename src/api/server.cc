@@ -502,8 +502,13 @@ class Server::Impl {
       auto* cap = std::get<1>(*ctx);
       const Access& access = std::get<2>(*ctx);
       std::string subject_id = req.matches[2], visit = req.matches[3], form_id = req.matches[4];
-      if (auto inst = cap->study()->FindVisitInstance(visit); !inst.ok()) return Error(res, inst.status());
+      auto inst = cap->study()->FindVisitInstance(visit);
+      if (!inst.ok()) return Error(res, inst.status());
       if (cap->study()->FindForm(form_id) == nullptr) return Error(res, NotFound("unknown form " + form_id));
+      const auto& collected = inst->visit->forms;
+      if (std::find(collected.begin(), collected.end(), form_id) == collected.end()) {
+        return Error(res, NotFound("visit " + visit + " does not collect form " + form_id));
+      }
       auto status = cap->StatusOfForm(subject_id, visit, form_id);
       Hidden hidden = HiddenItems(*cap->study(), access);
       // Read in place: the subject is not copied for a form.

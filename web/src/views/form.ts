@@ -381,7 +381,7 @@ export class FormView implements View {
           ${codes.map((c) => html`<option value=${c.code} ?selected=${c.code === text}>${c.label}</option>`)}
         </select>`;
       }
-      case 'multichoice': {
+      case 'multi_choice': {
         const codes = this.ctx.definition.codelists[item.codelist] ?? [];
         const chosen = Array.isArray(value) ? value : [];
         const toggle = (code: string, on: boolean) =>

@@ -1,0 +1,108 @@
+// Form entry beyond single values: repeating groups (a row added with a
+// multiple choice, then removed with a reason), "not done" with a reason,
+// visibility conditions, and a stale page (412) keeping what was typed.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Server, launchBrowser, screenshot, studyUrl, userPage } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await Server.start(['--login-rate', '1000']);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('a concomitant medication row is added with several routes, saved, and removed with a reason', async () => {
+  const page = await userPage(browser, server, 'coord.701');
+  try {
+    await page.goto(studyUrl('/subjects/701-1001/visits/LOGS/forms/CM'));
+    const before = await page.locator('table.rows tbody tr').count();
+    await page.getByRole('button', { name: 'Add a row' }).click();
+    await page.getByLabel('Medication, row new').fill('Paracetamol');
+    const routes = page.locator('fieldset.choices').last();
+    await routes.getByLabel('ORAL').check();
+    await routes.getByLabel('TOPICAL').check();
+    await page.getByLabel('Ongoing, row new').selectOption('true');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.ok-box').getByText('saved LOGS/CM').waitFor();
+    const rows = page.locator('table.rows tbody tr');
+    assert.equal(await rows.count(), before + 1);
+    const added = rows.last();
+    const number = (await added.locator('th').innerText()).trim();
+    assert.match(number, /^\d+$/, 'the saved row has its number');
+    assert.ok(await added.locator('fieldset.choices').getByLabel('ORAL').isChecked());
+    assert.ok(await added.locator('fieldset.choices').getByLabel('TOPICAL').isChecked());
+    assert.ok(!(await added.locator('fieldset.choices').getByLabel('INHALATION').isChecked()));
+
+    await added.getByRole('button', { name: 'Remove…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('entered on the wrong subject');
+    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('.ok-box').getByText(`Row ${number} removed`).waitFor();
+    assert.equal(await page.locator('table.rows tbody tr').count(), before);
+  } finally {
+    await screenshot(page, 'repeating-group');
+  }
+});
+
+test('an item is marked not done with its reason, and a hidden item appears only when its condition holds', async () => {
+  const page = await userPage(browser, server, 'coord.701');
+  try {
+    await page.goto(studyUrl('/subjects/701-1001/visits/RASHFU/forms/VS'));
+    await page.locator('#item-SYSBP').waitFor();
+    await page.locator('[data-item=HEIGHT]').getByRole('button', { name: 'Not done…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('stadiometer broken');
+    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('#item-VSPOS').selectOption('STANDING');
+    await page.locator('#item-SYSBP').fill('130');
+    await page.locator('#item-DIABP').fill('85');
+    await page.locator('#item-PULSE').fill('70');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.ok-box').getByText('saved RASHFU/VS').waitFor();
+    await page.reload();
+    await page.locator('[data-item=HEIGHT]').getByText('Not done: stadiometer broken').waitFor();
+  } finally {
+    await screenshot(page, 'not-done');
+  }
+  // The pharmacist's exposure form asks why the dose was adjusted only when it is 0.
+  const pharmacist = await userPage(browser, server, 'pharm.701');
+  try {
+    await pharmacist.goto(studyUrl('/subjects/701-1001/visits/WEEK20/forms/EX'));
+    await pharmacist.locator('#item-EXDOSE').fill('54');
+    await pharmacist.locator('#item-EXADJ').waitFor({ state: 'detached' });
+    await pharmacist.locator('#item-EXDOSE').fill('0');
+    await pharmacist.locator('#item-EXADJ').waitFor();
+  } finally {
+    await screenshot(pharmacist, 'visibility');
+  }
+});
+
+test('a save on a stale page is refused, keeps what was typed, and goes through once reviewed', async () => {
+  const first = await userPage(browser, server, 'coord.701');
+  const second = await userPage(browser, server, 'inv.701');
+  try {
+    // No live updates on the first page, so that it stays stale.
+    await first.route('**/events', (route) => route.abort());
+    await first.goto(studyUrl('/subjects/701-1001/visits/RASHFU/forms/SV'));
+    await second.goto(studyUrl('/subjects/701-1001/visits/RETRIEVAL/forms/SV'));
+    await first.locator('#item-SVSTDTC').fill('2026-06-01');
+    // Meanwhile someone else saves on the same subject.
+    await second.locator('#item-SVSTDTC').fill('2026-06-02');
+    await second.getByRole('button', { name: 'Save' }).click();
+    await second.locator('.ok-box').waitFor();
+    await first.getByRole('button', { name: 'Save' }).click();
+    await first.locator('.error-box').getByText('Someone else changed this subject').waitFor();
+    assert.equal(await first.locator('#item-SVSTDTC').inputValue(), '2026-06-01');
+    await first.getByRole('button', { name: 'Save' }).click();
+    await first.locator('.ok-box').getByText('saved RASHFU/SV').waitFor();
+  } finally {
+    await screenshot(first, 'stale-page');
+  }
+});
