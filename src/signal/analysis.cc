@@ -6,7 +6,6 @@
 #include <thread>
 #include <cmath>
 #include <cstdio>
-#include <map>
 
 #include "core/csv_field.h"
 #include "core/json.h"
@@ -19,6 +18,22 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Runs body(i) for i in [0, count) on every core, in blocks.
+template <typename Body>
+void ParallelFor(size_t count, const Body& body) {
+  constexpr size_t kBlock = 256;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(kBlock)) < count;) {
+      for (size_t k = i; k < std::min(count, i + kBlock); ++k) body(k);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned w = 1; w < std::max(1u, std::thread::hardware_concurrency()); ++w) threads.emplace_back(work);
+  work();
+  for (auto& th : threads) th.join();
+}
 
 std::string Num(double v) {
   if (std::isinf(v)) return v > 0 ? "Inf" : "-Inf";
@@ -87,40 +102,38 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
     ns.push_back(pc.n);
     es.push_back(pc.e);
   }
-  std::vector<CountPoint> points = GroupPoints(ns, es);
+  std::vector<uint32_t> point_of;
+  std::vector<CountPoint> points = GroupPoints(ns, es, &point_of);
   result.fitted_points = points.size();
   TC_ASSIGN_OR_RETURN(result.fit, FitPrior(points, options.min_count));
   ReportStage(options, "fitting", t, points.size());
 
   t = Clock::now();
-  // Pairs sharing (N, E) share their posterior; compute each once.
-  std::vector<PosteriorScores> point_scores(points.size());
-  {
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i; (i = next.fetch_add(64)) < points.size();) {
-        for (size_t k = i; k < std::min(points.size(), i + 64); ++k) {
-          point_scores[k] = Score(result.fit.prior, points[k].n, points[k].e);
-        }
-      }
-    };
-    std::vector<std::thread> threads;
-    for (unsigned w = 0; w < std::max(1u, std::thread::hardware_concurrency()); ++w) threads.emplace_back(work);
-    for (auto& th : threads) th.join();
-  }
-  std::map<std::pair<uint32_t, double>, PosteriorScores> scored;
-  for (size_t i = 0; i < points.size(); ++i) scored[{points[i].n, points[i].e}] = point_scores[i];
-  result.rows.reserve(counts.pairs.size());
-  for (const auto& pc : counts.pairs) {
-    SignalRow row;
+  // Everything that depends only on (N, E), the posterior and the IC's
+  // credibility interval, is computed once per point; then each pair's row,
+  // in parallel.
+  struct PointScores {
+    PosteriorScores eb;
+    double ic025, ic975;
+  };
+  std::vector<PointScores> point_scores(points.size());
+  ParallelFor(points.size(), [&](size_t k) {
+    const CountPoint& pt = points[k];
+    point_scores[k] = {Score(result.fit.prior, pt.n, pt.e), InformationComponentQuantile(pt.n, pt.e, 0.025),
+                       InformationComponentQuantile(pt.n, pt.e, 0.975)};
+  });
+  result.rows.resize(counts.pairs.size());
+  ParallelFor(counts.pairs.size(), [&](size_t i) {
+    const PairCount& pc = counts.pairs[i];
+    const PointScores& ps = point_scores[point_of[i]];
+    SignalRow& row = result.rows[i];
     row.product = table.products.Name(pc.product);
     row.event = table.events.Name(pc.event);
     row.n = pc.n;
     row.e = pc.e;
-    row.measures = Measure(pc.n, pc.n_product, pc.n_event, counts.reports, pc.e);
-    row.eb = scored[{pc.n, pc.e}];
-    result.rows.push_back(std::move(row));
-  }
+    row.measures = Measure(pc.n, pc.n_product, pc.n_event, counts.reports, pc.e, ps.ic025, ps.ic975);
+    row.eb = ps.eb;
+  });
   ReportStage(options, "scoring", t, result.rows.size());
   return result;
 }

@@ -45,10 +45,14 @@ TEST(FaersTest, ReadsTheLegacyLayoutAndHonoursDrugRoles) {
 class FaersFolderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::path(testing::TempDir()) / "faers_folder").string();
+    // One folder per test: ctest runs the cases of this suite in parallel.
+    dir_ = (fs::path(testing::TempDir()) /
+            (std::string("faers_folder_") + testing::UnitTest::GetInstance()->current_test_info()->name()))
+               .string();
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
+  void TearDown() override { fs::remove_all(dir_); }
   void File(const std::string& name, const std::string& text) { std::ofstream(dir_ + "/" + name) << text; }
   std::string dir_;
 };

@@ -52,11 +52,14 @@ Vec5 ToFree(const Prior& p) {
   return {std::log(p.alpha1), std::log(p.beta1), std::log(p.alpha2), std::log(p.beta2), std::log(p.p / (1 - p.p))};
 }
 
+using Mat5 = std::array<Vec5, 5>;
+
 struct MinimizeResult {
   Vec5 x;
   double f;
   bool converged;
   int iterations;
+  Mat5 inverse_hessian{};  // BFGS's curvature model at the end, to warm-start a next stage
 };
 
 // Nelder-Mead simplex search.
@@ -126,12 +129,22 @@ MinimizeResult NelderMead(F f, Vec5 start, double step, int max_iterations, doub
 
 }  // namespace
 
-std::vector<CountPoint> GroupPoints(std::span<const uint32_t> n, std::span<const double> e) {
-  std::map<std::pair<uint32_t, double>, double> groups;
-  for (size_t i = 0; i < n.size(); ++i) groups[{n[i], e[i]}] += 1;
+std::vector<CountPoint> GroupPoints(std::span<const uint32_t> n, std::span<const double> e,
+                                    std::vector<uint32_t>* point_of) {
+  // Sorting indices, not a tree of keys: tens of millions of pairs at FAERS
+  // scale, and a balanced tree's allocations and cache misses cost seconds.
+  std::vector<uint32_t> order(n.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return n[a] != n[b] ? n[a] < n[b] : e[a] < e[b]; });
   std::vector<CountPoint> out;
-  out.reserve(groups.size());
-  for (const auto& [key, w] : groups) out.push_back(CountPoint{key.first, key.second, w, std::log(key.second)});
+  if (point_of != nullptr) point_of->assign(n.size(), 0);
+  for (uint32_t i : order) {
+    if (out.empty() || out.back().n != n[i] || out.back().e != e[i]) {
+      out.push_back(CountPoint{n[i], e[i], 0, std::log(e[i])});
+    }
+    out.back().weight += 1;
+    if (point_of != nullptr) (*point_of)[i] = static_cast<uint32_t>(out.size() - 1);
+  }
   return out;
 }
 
@@ -195,21 +208,26 @@ double NegLogLikelihoodAndGradient(const Vec5& x, std::span<const CountPoint> po
       }
       lg_fact = std::lgamma(pt.n + 1.0);
     }
+    // Eight transcendental calls a point: this loop is the fit's whole cost
+    // at FAERS scale (millions of points, a hundred evaluations).
     double l[2], dl_da[2], dl_db[2];
     for (int i = 0; i < 2; ++i) {
-      const double log_be = std::log(b[i] + pt.e);
-      const double log_r = log_b[i] - log_be;  // log(beta / (beta + E))
-      const double log_p0 = a[i] * log_r;      // log P(N = 0)
-      const double p0 = std::exp(log_p0);
+      const double be = b[i] + pt.e;
+      const double log_be = std::log(be);
+      const double log_r = log_b[i] - log_be;   // log(beta / (beta + E))
+      const double log_p0 = a[i] * log_r;       // log P(N = 0)
       const double tail = -std::expm1(log_p0);  // P(N >= 1)
-      const double dlogr_db = pt.e / (b[i] * (b[i] + pt.e));
+      const double odds = 1 + (1 - tail) / tail;  // 1 + P(N = 0) / P(N >= 1)
       l[i] = lg_n[i] - lg_fact + log_p0 + pt.n * (pt.log_e - log_be) - std::log(tail);
-      dl_da[i] = dg_n[i] + log_r + p0 * log_r / tail;
-      dl_db[i] = a[i] * dlogr_db - pt.n / (b[i] + pt.e) + a[i] * p0 * dlogr_db / tail;
+      dl_da[i] = dg_n[i] + log_r * odds;
+      dl_db[i] = a[i] * (pt.e / (b[i] * be)) * odds - pt.n / be;
     }
+    // log(exp(m1) + exp(m2)) and the posterior weights of the two components from one exponential.
     const double m1 = log_p + l[0], m2 = log_q + l[1];
-    const double log_l = LogSumExp(m1, m2);
-    const double w1 = std::exp(m1 - log_l), w2 = 1 - w1;  // posterior component weights
+    const double t = std::exp(-std::fabs(m1 - m2));
+    const double log_l = std::max(m1, m2) + std::log1p(t);
+    const double w_larger = 1 / (1 + t);
+    const double w1 = m1 >= m2 ? w_larger : 1 - w_larger, w2 = 1 - w1;
     f -= pt.weight * log_l;
     g_a[0] -= pt.weight * w1 * dl_da[0];
     g_a[1] -= pt.weight * w2 * dl_da[1];
@@ -228,16 +246,22 @@ double NegLogLikelihoodAndGradient(const Vec5& x, std::span<const CountPoint> po
 // BFGS with a backtracking (Armijo) line search on steps of at most one
 // unit in the free parameters; the inverse Hessian starts scaled to the
 // problem (Nocedal and Wright, eq. 6.20).
+// A warm start (the curvature found on a sample of the same points, whose
+// weights make it the same scale) saves the iterations that rebuild it.
 template <typename F>
-MinimizeResult Bfgs(F f_and_grad, Vec5 x, int max_iterations, double tolerance) {
+MinimizeResult Bfgs(F f_and_grad, Vec5 x, int max_iterations, double tolerance, const Mat5* warm = nullptr) {
   constexpr int kDim = 5;
-  double h[kDim][kDim] = {};
+  Mat5 h{};
   Vec5 g;
   double fx = f_and_grad(x, &g);
   double gnorm = 0;
   for (double v : g) gnorm = std::max(gnorm, std::fabs(v));
   for (int i = 0; i < kDim; ++i) h[i][i] = 1 / std::max(gnorm, 1.0);
   bool scaled = false, restarted = false;
+  if (warm != nullptr) {
+    h = *warm;
+    scaled = true;
+  }
   int tiny_steps = 0;
   int it = 0;
   for (; it < max_iterations && std::isfinite(fx); ++it) {
@@ -275,7 +299,7 @@ MinimizeResult Bfgs(F f_and_grad, Vec5 x, int max_iterations, double tolerance) 
       }
     }
     if (!accepted) {
-      if (restarted) return {x, fx, true, it};  // no descent even along the gradient: a (flat) minimum
+      if (restarted) return {x, fx, true, it, h};  // no descent even along the gradient: a (flat) minimum
       restarted = true;  // the curvature model went stale: start it again
       for (int i = 0; i < kDim; ++i) {
         for (int j = 0; j < kDim; ++j) h[i][j] = i == j ? 1 / std::max(gnorm, 1.0) : 0;
@@ -299,7 +323,7 @@ MinimizeResult Bfgs(F f_and_grad, Vec5 x, int max_iterations, double tolerance) 
     gnorm = 0;
     for (double v : g) gnorm = std::max(gnorm, std::fabs(v));
     tiny_steps = improvement <= 1e-12 * (1 + std::fabs(fx)) ? tiny_steps + 1 : 0;
-    if (gnorm < tolerance * (1 + std::fabs(fx)) || tiny_steps >= 3) return {x, fx, true, it + 1};
+    if (gnorm < tolerance * (1 + std::fabs(fx)) || tiny_steps >= 3) return {x, fx, true, it + 1, h};
     if (sy > 1e-16) {
       if (!scaled) {
         for (int i = 0; i < kDim; ++i) {
@@ -321,7 +345,21 @@ MinimizeResult Bfgs(F f_and_grad, Vec5 x, int max_iterations, double tolerance) 
       }
     }
   }
-  return {x, fx, false, it};
+  return {x, fx, false, it, h};
+}
+
+// An even sample of the points (every k-th, weighted by k): the same
+// likelihood's shape at a fraction of the cost; empty when not smaller.
+std::vector<CountPoint> EvenSample(std::span<const CountPoint> points, size_t size) {
+  std::vector<CountPoint> out;
+  if (size == 0 || points.size() <= 2 * size) return out;
+  const size_t stride = points.size() / size;
+  for (size_t i = 0; i < points.size(); i += stride) {
+    CountPoint p = points[i];
+    p.weight *= static_cast<double>(stride);
+    out.push_back(p);
+  }
+  return out;
 }
 
 }  // namespace
@@ -351,37 +389,50 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
     double f = NegLogLikelihood(FromFree(x), points, n_star);
     return std::isfinite(f) ? f : std::numeric_limits<double>::max();
   };
-  // Each start runs on its own thread; they share nothing but the points.
-  std::vector<MinimizeResult> results(starts.size());
-  std::vector<int> iterations(starts.size(), 0);
-  // Every start is searched to a moderate tolerance; only the best is then
-  // polished, which is where the precision matters.
-  auto f_and_grad = [&](const Vec5& x, Vec5* g) {
-    if (!in_bounds(x)) return std::numeric_limits<double>::infinity();
-    return NegLogLikelihoodAndGradient(x, points, g);
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  // The negative log-likelihood and gradient on some points; large sets are
+  // split over the cores (for stages that run alone).
+  auto on = [&](std::span<const CountPoint> pts, bool split) {
+    return [&, pts, split](const Vec5& x, Vec5* g) {
+      if (!in_bounds(x)) return std::numeric_limits<double>::infinity();
+      if (!split || cores == 1 || pts.size() < 100'000) return NegLogLikelihoodAndGradient(x, pts, g);
+      std::vector<double> f(cores, 0);
+      std::vector<Vec5> grads(cores);
+      std::vector<std::thread> threads;
+      const size_t chunk = (pts.size() + cores - 1) / cores;
+      for (unsigned c = 0; c < cores; ++c) {
+        threads.emplace_back([&, c] {
+          size_t begin = std::min(pts.size(), c * chunk), end = std::min(pts.size(), begin + chunk);
+          f[c] = NegLogLikelihoodAndGradient(x, pts.subspan(begin, end - begin), &grads[c]);
+        });
+      }
+      for (auto& t : threads) t.join();
+      double total = 0;
+      *g = Vec5{};
+      for (unsigned c = 0; c < cores; ++c) {
+        total += f[c];
+        for (int i = 0; i < 5; ++i) (*g)[i] += grads[c][i];
+      }
+      return total;
+    };
   };
   // With many points the starts only need to find the basin: they scout on
-  // an even sample (every k-th point, weighted by k), and the two best are
-  // then searched again on every point. The result is still the maximum of
-  // the full, unsquashed likelihood; the sample only saves evaluations.
-  std::vector<CountPoint> scout;
-  if (n_star == 1 && options.scout_points > 0 && points.size() > 2 * options.scout_points) {
-    size_t stride = points.size() / options.scout_points;
-    for (size_t i = 0; i < points.size(); i += stride) {
-      CountPoint p = points[i];
-      p.weight *= static_cast<double>(stride);
-      scout.push_back(p);
-    }
-  }
-  auto scout_f_and_grad = [&](const Vec5& x, Vec5* g) {
-    if (!in_bounds(x)) return std::numeric_limits<double>::infinity();
-    return NegLogLikelihoodAndGradient(x, scout, g);
-  };
+  // an even sample; the two best basins are searched again on a sample ten
+  // times larger, and the better of them, on the full likelihood, is
+  // searched to the end on every point, each stage starting from the last
+  // one's point and curvature. The result is the maximum of the full,
+  // unsquashed likelihood; the samples only save evaluations.
+  const std::vector<CountPoint> scout = n_star == 1 ? EvenSample(points, options.scout_points) : std::vector<CountPoint>{};
+  const std::vector<CountPoint> middle =
+      scout.empty() ? std::vector<CountPoint>{} : EvenSample(points, options.scout_points * 10);
+
+  // Stage 1: every start, each on its own thread.
+  std::vector<MinimizeResult> results(starts.size());
+  std::vector<int> iterations(starts.size(), 0);
   auto run = [&](size_t i) {
-    if (n_star == 1 && !scout.empty()) {
-      results[i] = Bfgs(scout_f_and_grad, ToFree(starts[i]), 1000, 1e-9);
-    } else if (n_star == 1) {
-      results[i] = Bfgs(f_and_grad, ToFree(starts[i]), 1000, 1e-9);
+    if (n_star == 1) {
+      results[i] = Bfgs(on(scout.empty() ? points : std::span<const CountPoint>(scout), false), ToFree(starts[i]),
+                        1000, 1e-9);
     } else {
       results[i] = NelderMead(objective, ToFree(starts[i]), 0.5, 4000, 1e-8);
     }
@@ -390,7 +441,7 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
   {
     std::vector<std::thread> threads;
     std::atomic<size_t> next{0};
-    const size_t workers = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), starts.size()));
+    const size_t workers = std::max<size_t>(1, std::min<size_t>(cores, starts.size()));
     for (size_t w = 0; w < workers; ++w) {
       threads.emplace_back([&] {
         for (size_t i; (i = next++) < starts.size();) run(i);
@@ -399,27 +450,30 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
     for (auto& t : threads) t.join();
   }
   if (!scout.empty()) {
-    // The two best basins found on the sample, searched on every point.
+    // Stage 2: the two best basins, in parallel, on the larger sample (or on
+    // every point when there is none).
     std::vector<size_t> order;
     for (size_t i = 0; i < starts.size(); ++i) {
       if (results[i].converged) order.push_back(i);
     }
     std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return results[x].f < results[y].f; });
-    std::vector<MinimizeResult> refined(starts.size());
+    order.resize(std::min<size_t>(2, order.size()));
+    const std::span<const CountPoint> second = middle.empty() ? points : std::span<const CountPoint>(middle);
     std::vector<std::thread> threads;
-    for (size_t k = 0; k < std::min<size_t>(2, order.size()); ++k) {
-      size_t i = order[k];
-      threads.emplace_back([&, i] { refined[i] = Bfgs(f_and_grad, results[i].x, 1000, 1e-9); });
+    for (size_t i : order) {
+      threads.emplace_back([&, i] {
+        MinimizeResult r = Bfgs(on(second, false), results[i].x, 1000, 1e-9, &results[i].inverse_hessian);
+        iterations[i] += r.iterations;
+        results[i] = r;
+      });
     }
     for (auto& t : threads) t.join();
     for (size_t i = 0; i < starts.size(); ++i) {
-      bool kept = std::find(order.begin(), order.begin() + std::min<size_t>(2, order.size()), i) !=
-                  order.begin() + std::min<size_t>(2, order.size());
-      if (kept) {
-        iterations[i] += refined[i].iterations;
-        results[i] = refined[i];
-      } else {
+      if (std::find(order.begin(), order.end(), i) == order.end()) {
         results[i].f = std::numeric_limits<double>::infinity();  // its value was on the sample only
+      } else if (!middle.empty()) {
+        Vec5 g;
+        results[i].f = on(points, true)(results[i].x, &g);  // compared on the full likelihood
       }
     }
   }
@@ -435,40 +489,14 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
       best_start = i;
     }
   }
-  // The polish runs alone, so each of its evaluations is split over the
-  // cores (halves of the points summed), for large fits.
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  auto parallel_f_and_grad = [&](const Vec5& x, Vec5* g) {
-    if (!in_bounds(x)) return std::numeric_limits<double>::infinity();
-    if (cores == 1 || points.size() < 100'000) return NegLogLikelihoodAndGradient(x, points, g);
-    std::vector<double> f(cores, 0);
-    std::vector<Vec5> grads(cores);
-    std::vector<std::thread> threads;
-    size_t chunk = (points.size() + cores - 1) / cores;
-    for (unsigned c = 0; c < cores; ++c) {
-      threads.emplace_back([&, c] {
-        size_t begin = std::min(points.size(), c * chunk), end = std::min(points.size(), begin + chunk);
-        f[c] = NegLogLikelihoodAndGradient(x, points.subspan(begin, end - begin), &grads[c]);
-      });
-    }
-    for (auto& t : threads) t.join();
-    double total_f = 0;
-    *g = Vec5{};
-    for (unsigned c = 0; c < cores; ++c) {
-      total_f += f[c];
-      for (int i = 0; i < 5; ++i) (*g)[i] += grads[c][i];
-    }
-    return total_f;
-  };
   if (best_start < starts.size()) {
-    // Restart from the result until it stops moving: Nelder-Mead can stall
-    // on a collapsed simplex.
+    // Last stage, alone and split over the cores: from the best result until
+    // it stops moving (Nelder-Mead can stall on a collapsed simplex).
     MinimizeResult r = results[best_start];
     int total = iterations[best_start];
     for (int restart = 0; restart < 4; ++restart) {
-      // With the gradient (N* = 1) a fresh quasi-Newton run; otherwise a
-      // smaller simplex.
-      MinimizeResult again = n_star == 1 ? Bfgs(parallel_f_and_grad, r.x, 1000, 1e-12)
+      // With the gradient (N* = 1) quasi-Newton, warm; otherwise a smaller simplex.
+      MinimizeResult again = n_star == 1 ? Bfgs(on(points, true), r.x, 1000, 1e-12, &r.inverse_hessian)
                                          : NelderMead(objective, r.x, 0.1, 4000, 1e-11);
       total += again.iterations;
       bool moved = again.f < r.f - 1e-10 * (std::fabs(r.f) + 1);

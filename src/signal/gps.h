@@ -30,8 +30,10 @@ struct CountPoint {
   double log_e = 0;  // cached: the likelihood needs it at every evaluation
 };
 
-// Merges pairs with identical (N, E); the result is ordered by N.
-std::vector<CountPoint> GroupPoints(std::span<const uint32_t> n, std::span<const double> e);
+// Merges pairs with identical (N, E); the result is ordered by N, then E.
+// With point_of, also tells which point each pair went to.
+std::vector<CountPoint> GroupPoints(std::span<const uint32_t> n, std::span<const double> e,
+                                    std::vector<uint32_t>* point_of = nullptr);
 
 // Negative log-likelihood of the points under the prior, given N >= n_star.
 double NegLogLikelihood(const Prior& prior, std::span<const CountPoint> points, uint32_t n_star);
@@ -52,7 +54,8 @@ struct FitResult {
 
 struct FitOptions {
   // Above twice this many points (and for N* = 1), the starts scout on an
-  // even sample of this size and the two best are searched again on every
+  // even sample of this size, the two best go on on a sample ten times
+  // larger (when the points are that many), and the better one ends on every
   // point; 0 searches every start on every point.
   size_t scout_points = 50'000;
 };

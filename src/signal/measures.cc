@@ -26,6 +26,12 @@ double InformationComponentQuantile(uint64_t n, double e, double probability) {
 }
 
 Disproportionality Measure(uint64_t n, uint64_t n_product, uint64_t n_event, uint64_t n_total, double e) {
+  return Measure(n, n_product, n_event, n_total, e, InformationComponentQuantile(n, e, 0.025),
+                 InformationComponentQuantile(n, e, 0.975));
+}
+
+Disproportionality Measure(uint64_t n, uint64_t n_product, uint64_t n_event, uint64_t n_total, double e,
+                           double ic025, double ic975) {
   const double a = static_cast<double>(n);
   const double b = static_cast<double>(n_product) - a;
   const double c = static_cast<double>(n_event) - a;
@@ -59,8 +65,8 @@ Disproportionality Measure(uint64_t n, uint64_t n_product, uint64_t n_event, uin
   }
 
   m.ic = InformationComponent(n, e);
-  m.ic025 = InformationComponentQuantile(n, e, 0.025);
-  m.ic975 = InformationComponentQuantile(n, e, 0.975);
+  m.ic025 = ic025;
+  m.ic975 = ic975;
   return m;
 }
 
