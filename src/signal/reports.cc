@@ -3,6 +3,7 @@
 #include "signal/reports.h"
 
 #include <algorithm>
+#include <bit>
 #include <tuple>
 #include <unordered_map>
 
@@ -64,6 +65,68 @@ Result<ReportTable> LoadReportCsv(const std::string& path, bool stratify) {
   return table;
 }
 
+namespace {
+
+// Reports per product-event key, in one array with linear probing:
+// std::unordered_map allocates a node per pair, tens of millions of them at
+// FAERS scale, and each count would be a cache miss through a pointer.
+class PairCounter {
+ public:
+  explicit PairCounter(size_t expected) { Rehash(std::bit_ceil(std::max<size_t>(16, 2 * expected))); }
+
+  void Increment(uint64_t key) {
+    for (size_t i = Slot(key);; i = (i + 1) & mask_) {
+      Entry& e = entries_[i];
+      if (e.key == key) {
+        ++e.count;
+        return;
+      }
+      if (e.key == kEmpty) {
+        e = Entry{key, 1};
+        if (++size_ * 2 > entries_.size()) Rehash(entries_.size() * 2);
+        return;
+      }
+    }
+  }
+
+  size_t size() const { return size_; }
+
+  template <typename F>
+  void ForEach(F f) const {
+    for (const Entry& e : entries_) {
+      if (e.key != kEmpty) f(e.key, e.count);
+    }
+  }
+
+ private:
+  struct Entry {
+    uint64_t key;
+    uint32_t count;
+  };
+  static constexpr uint64_t kEmpty = ~uint64_t{0};  // no product or event id is 2^32 - 1
+
+  size_t Slot(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_); }
+
+  void Rehash(size_t capacity) {
+    std::vector<Entry> old = std::move(entries_);
+    entries_.assign(capacity, Entry{kEmpty, 0});
+    mask_ = capacity - 1;
+    shift_ = 64 - std::countr_zero(capacity);
+    for (const Entry& e : old) {
+      if (e.key == kEmpty) continue;
+      size_t i = Slot(e.key);
+      while (entries_[i].key != kEmpty) i = (i + 1) & mask_;
+      entries_[i] = e;
+    }
+  }
+
+  std::vector<Entry> entries_;
+  size_t size_ = 0, mask_ = 0;
+  int shift_ = 64;
+};
+
+}  // namespace
+
 Counts CountPairs(const ReportTable& t, uint32_t min_count) {
   Counts out;
   const size_t strata = std::max<size_t>(1, t.strata.size());
@@ -93,8 +156,7 @@ Counts CountPairs(const ReportTable& t, uint32_t min_count) {
   std::vector<uint32_t> n_product(t.products.size(), 0), n_event(t.events.size(), 0);
   std::vector<uint32_t> n_product_s(t.products.size() * strata, 0), n_event_s(t.events.size() * strata, 0);
   std::vector<uint32_t> n_s(strata, 0);
-  std::unordered_map<uint64_t, uint32_t> pair_n;  // product << 32 | event -> reports
-  pair_n.reserve(t.rows.size() / 4 + 16);
+  PairCounter pair_n(t.rows.size() / 6);  // product << 32 | event -> reports
   std::vector<uint64_t> pairs;
   std::vector<uint32_t> products, events;
   for (size_t i = 0; i < t.rows.size();) {
@@ -117,7 +179,7 @@ Counts CountPairs(const ReportTable& t, uint32_t min_count) {
     unique(pairs);
     unique(products);
     unique(events);
-    for (uint64_t key : pairs) pair_n[key]++;
+    for (uint64_t key : pairs) pair_n.Increment(key);
     for (uint32_t p : products) {
       n_product[p]++;
       n_product_s[p * strata + s]++;
@@ -130,8 +192,8 @@ Counts CountPairs(const ReportTable& t, uint32_t min_count) {
     i = j;
   }
   out.pairs.reserve(pair_n.size());
-  for (const auto& [key, n] : pair_n) {
-    if (n < min_count) continue;
+  pair_n.ForEach([&](uint64_t key, uint32_t n) {
+    if (n < min_count) return;
     uint32_t p = static_cast<uint32_t>(key >> 32), e = static_cast<uint32_t>(key);
     double expected = 0;
     for (size_t s = 0; s < strata; ++s) {
@@ -139,14 +201,21 @@ Counts CountPairs(const ReportTable& t, uint32_t min_count) {
       expected += static_cast<double>(n_product_s[p * strata + s]) * n_event_s[e * strata + s] / n_s[s];
     }
     out.pairs.push_back(PairCount{p, e, n, expected, n_product[p], n_event[e]});
-  }
+  });
+  // Sorted by name through each name's rank: integer comparisons, where
+  // comparing the strings of millions of pairs costs seconds.
+  auto ranks = [](const Dictionary& d) {
+    std::vector<uint32_t> by_name(d.size());
+    for (uint32_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+    std::sort(by_name.begin(), by_name.end(), [&](uint32_t a, uint32_t b) { return d.Name(a) < d.Name(b); });
+    std::vector<uint32_t> rank(d.size());
+    for (uint32_t r = 0; r < by_name.size(); ++r) rank[by_name[r]] = r;
+    return rank;
+  };
+  const std::vector<uint32_t> product_rank = ranks(t.products), event_rank = ranks(t.events);
   std::sort(out.pairs.begin(), out.pairs.end(), [&](const PairCount& a, const PairCount& b) {
-    if (a.product != b.product) {
-      const std::string& pa = t.products.Name(a.product);
-      const std::string& pb = t.products.Name(b.product);
-      if (pa != pb) return pa < pb;
-    }
-    return t.events.Name(a.event) < t.events.Name(b.event);
+    return product_rank[a.product] != product_rank[b.product] ? product_rank[a.product] < product_rank[b.product]
+                                                              : event_rank[a.event] < event_rank[b.event];
   });
   return out;
 }
