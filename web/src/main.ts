@@ -83,19 +83,18 @@ async function show(): Promise<void> {
     r.keys.forEach((k, i) => (params[k] = m[i + 1]));
     const study = studies.find((s) => s.id === params.study);
     if (!study) return draw(html`<h1>Not found</h1><p>There is no study ${params.study} for you.</p>`);
+    // Every request of the page, the definition's included, goes in the acting role.
+    const role = chooseRole(study);
+    setActingRole(role);
     let definition = definitions.get(study.id);
     try {
       if (!definition) {
-        const roleNow = chooseRole(study);
-        setActingRole(roleNow);
         definition = await get<Definition>(studyPath(study.id));
         definitions.set(study.id, definition);
       }
     } catch (e) {
       return draw(errorBox((e as Error).message));
     }
-    const role = chooseRole(study);
-    setActingRole(role);
     context = {
       me,
       studies,
