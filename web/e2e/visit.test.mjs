@@ -74,13 +74,36 @@ test('a coordinator enters a visit with an out-of-range value, sees the check me
   }
 });
 
+test('the study home is live: a query raised elsewhere shows without reloading', async () => {
+  const manager = await as('dm.1');
+  const coordinator = await as('coord.701');
+  try {
+    await manager.goto(studyUrl(''));
+    const tile = manager.locator('a.tile', { hasText: 'open queries' }).locator('.figure');
+    const before = Number(await tile.innerText());
+    await openForm(coordinator, 'SCREENING1', 'VS');
+    await coordinator.locator('#item-PULSE').fill('130');  // soft: 120 or more with no AE on the log
+    await coordinator.getByRole('button', { name: 'Save' }).click();
+    const reason = coordinator.getByRole('dialog');
+    await reason.getByLabel('Reason').fill('re-measured after rest');
+    await reason.getByRole('button', { name: 'Continue' }).click();
+    await coordinator.locator('.ok-box').getByText('opened').waitFor();
+    await manager.waitForFunction(
+      ([selector, n]) => Number(document.querySelector(selector)?.textContent) > n,
+      ['a.tile .figure', before],
+    );
+  } finally {
+    await screenshot(manager, 'home-live');
+  }
+});
+
 test('the monitor opens the query, the coordinator answers it, the monitor verifies the form and closes the query', async () => {
   const monitor = await as('cra.1');
   const coordinator = await as('coord.701');
   try {
     await monitor.locator('header nav').getByRole('link', { name: 'Queries' }).click();
     await monitor.getByLabel('State').selectOption('open');
-    const row = monitor.locator('tr', { hasText: SUBJECT });
+    const row = monitor.locator('tr', { hasText: SUBJECT }).filter({ hasText: 'Systolic blood pressure' });
     await row.getByRole('link', { name: /Vital signs/ }).click();
     // Opened from the inbox, the query's thread shows on its item.
     await monitor.locator('.thread').getByText('outside the expected 90 to 160').waitFor();
