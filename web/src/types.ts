@@ -105,13 +105,17 @@ export interface QueryMessage {
   time: string;
 }
 
-export interface Query {
+// Where a query stands and what it is about.
+export interface QueryPlace {
   query: number;
   visit: string;
   form: string;
   item: string;
   check: string;
   state: string;
+}
+
+export interface Query extends QueryPlace {
   thread: QueryMessage[];
 }
 
@@ -155,15 +159,9 @@ export interface SubjectRow {
   open_queries: number;
 }
 
-export interface InboxQuery {
+export interface InboxQuery extends QueryPlace {
   subject: string;
   site: string;
-  query: number;
-  visit: string;
-  form: string;
-  item: string;
-  check: string;
-  state: string;
   message: string;
   age_days: number;
 }

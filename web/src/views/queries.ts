@@ -1,25 +1,22 @@
 // The query inbox: what the user's role has to act on first (sites: open
 // queries to answer; monitors and data managers: answered ones to close).
 import { html } from 'lit-html';
-import { get, studyPath } from '../api';
-import { formLink, formName, itemLabel, studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { studyPath } from '../api';
+import { formLink, formName, itemLabel, studyLink, subjectLink, visitName, type Context } from '../app';
 import { can } from '../roles';
 import type { InboxQuery } from '../types';
 import { errorBox } from '../ui';
+import { ListPage } from './list';
 
 const STATES = ['open', 'answered', 'closed', 'cancelled'];
 
-export class QueriesView implements View {
-  private rows: InboxQuery[] = [];
-  private total = 0;
-  private error = '';
+export class QueriesView extends ListPage<InboxQuery> {
   private state: string;
   private subject: string;
   private site: string;
-  private loaded = false;
-  private timer = 0;
 
-  constructor(private readonly ctx: Context, query: URLSearchParams) {
+  constructor(ctx: Context, query: URLSearchParams) {
+    super(ctx);
     // Each role's inbox opens on what it acts on.
     this.state = query.get('state') ?? (can.closeQuery(ctx.role) ? 'answered' : 'open');
     if (query.has('subject') && !query.has('state')) this.state = '';
@@ -32,31 +29,16 @@ export class QueriesView implements View {
     return 'Queries';
   }
 
-  private async load(): Promise<void> {
+  protected source() {
     const q = new URLSearchParams({ limit: '1000' });
     if (this.state) q.set('state', this.state);
     if (this.subject) q.set('subject', this.subject);
     if (this.site) q.set('site', this.site);
-    try {
-      const r = await get<{ queries: InboxQuery[]; total: number }>(studyPath(this.ctx.study.id) + '/queries?' + q);
-      this.rows = r.queries;
-      this.total = r.total;
-      this.error = '';
-    } catch (e) {
-      this.error = (e as Error).message;
-    }
-    this.loaded = true;
-    this.ctx.update();
+    return { path: studyPath(this.ctx.study.id) + '/queries?' + q, field: 'queries' };
   }
 
-  live(e: { type: string }): void {
-    if (!e.type.startsWith('query.') && e.type !== 'form.saved') return;
-    window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => void this.load(), 400);
-  }
-
-  dispose(): void {
-    window.clearTimeout(this.timer);
+  protected concerns(type: string): boolean {
+    return type.startsWith('query.') || type === 'form.saved';
   }
 
   private set(field: 'state' | 'site' | 'subject', value: string): void {

@@ -1,27 +1,24 @@
 // Subjects of the sites the user may see, with filters and search, and the
 // screening of a new subject.
 import { html, nothing } from 'lit-html';
-import { ApiError, get, post, studyPath } from '../api';
-import { studyLink, subjectLink, type Context, type View } from '../app';
+import { ApiError, post, studyPath } from '../api';
+import { studyLink, subjectLink, type Context } from '../app';
 import { can } from '../roles';
 import type { CommandReply, SubjectRow } from '../types';
 import { label } from '../format';
 import { announce, errorBox } from '../ui';
+import { ListPage } from './list';
 
 const STATUSES = ['screening', 'enrolled', 'completed', 'withdrawn', 'screen_failed'];
 
-export class SubjectsView implements View {
-  private rows: SubjectRow[] = [];
-  private total = 0;
-  private error = '';
+export class SubjectsView extends ListPage<SubjectRow> {
   private screenError = '';
   private site: string;
   private status: string;
   private search: string;
-  private loaded = false;
-  private timer = 0;
 
-  constructor(private readonly ctx: Context, query: URLSearchParams) {
+  constructor(ctx: Context, query: URLSearchParams) {
+    super(ctx);
     this.site = query.get('site') ?? '';
     this.status = query.get('status') ?? '';
     this.search = query.get('q') ?? '';
@@ -32,30 +29,15 @@ export class SubjectsView implements View {
     return 'Subjects';
   }
 
-  private async load(): Promise<void> {
+  protected source() {
     const q = new URLSearchParams({ limit: '1000' });
     if (this.site) q.set('site', this.site);
     if (this.status) q.set('status', this.status);
-    try {
-      const r = await get<{ subjects: SubjectRow[]; total: number }>(studyPath(this.ctx.study.id) + '/subjects?' + q);
-      this.rows = r.subjects;
-      this.total = r.total;
-      this.error = '';
-    } catch (e) {
-      this.error = (e as Error).message;
-    }
-    this.loaded = true;
-    this.ctx.update();
+    return { path: studyPath(this.ctx.study.id) + '/subjects?' + q, field: 'subjects' };
   }
 
-  live(e: { type: string }): void {
-    if (!e.type.startsWith('subject.') && !e.type.startsWith('query.')) return;
-    window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => void this.load(), 400);
-  }
-
-  dispose(): void {
-    window.clearTimeout(this.timer);
+  protected concerns(type: string): boolean {
+    return type.startsWith('subject.') || type.startsWith('query.');
   }
 
   private filter(site: string, status: string, search: string): void {

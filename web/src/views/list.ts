@@ -1,0 +1,46 @@
+// A list page (subjects, queries): rows fetched with the page's filters,
+// fetched again when a change that concerns them arrives.
+import { get } from '../api';
+import type { Context, View } from '../app';
+
+export abstract class ListPage<Row> implements View {
+  protected rows: Row[] = [];
+  protected total = 0;
+  protected error = '';
+  protected loaded = false;
+  private timer = 0;
+
+  constructor(protected readonly ctx: Context) {}
+
+  abstract title(): string;
+  abstract template(): ReturnType<View['template']>;
+  // The API path with the current filters, and the reply's field holding the rows.
+  protected abstract source(): { path: string; field: string };
+  // Whether an event of this type may change the list.
+  protected abstract concerns(type: string): boolean;
+
+  protected async load(): Promise<void> {
+    const { path, field } = this.source();
+    try {
+      const reply = await get<Record<string, unknown> & { total: number }>(path);
+      this.rows = reply[field] as Row[];
+      this.total = reply.total;
+      this.error = '';
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+    this.loaded = true;
+    this.ctx.update();
+  }
+
+  live(e: { type: string }): void {
+    if (!this.concerns(e.type)) return;
+    // Several events often arrive together; fetch once.
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => void this.load(), 400);
+  }
+
+  dispose(): void {
+    window.clearTimeout(this.timer);
+  }
+}
