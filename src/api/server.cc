@@ -484,11 +484,16 @@ class Server::Impl {
           if (!state.empty() && capture::QueryStateName(q.state) != state) continue;
           if (total++ < offset || items.size() >= limit) continue;
           int64_t opened = q.thread.empty() ? now : q.thread.front().time_us;
-          items.push_back(Value::Object{{"subject", sid}, {"site", s.site}, {"query", static_cast<int64_t>(n)},
-                                        {"visit", q.visit}, {"form", q.form}, {"item", q.item}, {"check", q.check},
-                                        {"state", std::string(capture::QueryStateName(q.state))},
-                                        {"message", q.thread.empty() ? "" : q.thread.front().message},
-                                        {"age_days", static_cast<int64_t>((now - opened) / rules::kMicrosPerDay)}});
+          Value::Object o{{"subject", sid}, {"site", s.site}, {"query", static_cast<int64_t>(n)},
+                          {"visit", q.visit}, {"form", q.form}, {"item", q.item}, {"check", q.check},
+                          {"state", std::string(capture::QueryStateName(q.state))},
+                          {"message", q.thread.empty() ? "" : q.thread.front().message},
+                          {"age_days", static_cast<int64_t>((now - opened) / rules::kMicrosPerDay)}};
+          if (!q.group.empty()) {
+            o["group"] = q.group;
+            o["row"] = static_cast<int64_t>(q.row);
+          }
+          items.push_back(o);
         }
       }
       Reply(res, 200, Value::Object{{"queries", items}, {"total", static_cast<int64_t>(total)},

@@ -288,8 +288,18 @@ TEST_F(CaptureTest, RepeatingGroupsRunRowChecksAndCrossFormChecksRaiseQueries) {
   // Removing a row needs a reason and clears its values.
   r = Run(R"({"op":"row.remove","subject":"701-1012","visit":"LOGS","form":"AE","group":"AE","row":2})");
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  Ok(R"({"op":"row.remove","subject":"701-1012","visit":"LOGS","form":"AE","group":"AE","row":2,"reason":"entered for the wrong subject"})");
-  EXPECT_TRUE(capture_->Subject("701-1012")->visits["LOGS"].forms["AE"].rows["AE"][2].removed);
+  Ok(R"({"op":"sign","subject":"701-1012","visit":"LOGS","form":"AE","meaning":"review","name":"Dr Ada Byron"})", kInv);
+  r = Run(R"({"op":"row.remove","subject":"701-1012","visit":"LOGS","form":"AE","group":"AE","row":2,"reason":"entered for the wrong subject"})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  s = capture_->Subject("701-1012").value();
+  EXPECT_TRUE(s.visits["LOGS"].forms["AE"].rows["AE"][2].removed);
+  // The row's query has nothing left to ask about; the signature covered the row.
+  EXPECT_TRUE(Queries("701-1012", QueryState::kOpen).empty());
+  EXPECT_EQ(s.queries.at(open[0].number).state, QueryState::kClosed);
+  EXPECT_TRUE(s.signatures.at(1).broken);
+  std::vector<std::string> types;
+  for (const auto& e : r->events) types.push_back(e.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"row.removed", "query.closed", "signature.invalidated"}));
 }
 
 TEST_F(CaptureTest, ReplayingTheLogGivesTheSameState) {

@@ -277,7 +277,10 @@ void ReconcileQueries(
   }
 }
 
-// Every valid signature whose scope holds a changed form breaks.
+}  // namespace
+
+// Every valid signature whose scope holds a changed form (a save, a row
+// removed) breaks.
 void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::vector<EventDraft>* drafts,
                           std::vector<std::string>* messages) {
   std::string stream = SubjectStream(subject.id);
@@ -286,7 +289,7 @@ void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::
     if (sig.broken) continue;
     bool covered = false;
     for (const auto& d : *drafts) {
-      if (d.type != "form.saved") continue;
+      if (d.type != "form.saved" && d.type != "row.removed") continue;
       const std::string& vid = d.payload.Find("visit")->as_string();
       const std::string& fid = d.payload.Find("form")->as_string();
       covered = covered || ((sig.visit.empty() || sig.visit == vid) && (sig.form.empty() || sig.form == fid));
@@ -331,7 +334,6 @@ Outcome CheckOutcome(const FormState& proposed, const study::Form& form, const s
   return out;
 }
 
-}  // namespace
 
 std::vector<Failure> Capture::Impl::RunChecks(const SubjectState& s, const std::string& visit, const study::Form& form,
                                               int64_t now) const {

@@ -114,6 +114,11 @@ class Capture::Impl {
 };
 
 // An event of a subject's or the study's stream.
+// Appends a signature.invalidated draft for every valid signature whose
+// scope holds a form changed by the drafts (form.saved, row.removed).
+void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::vector<EventDraft>* drafts,
+                          std::vector<std::string>* messages);
+
 inline EventDraft Draft(const std::string& stream, std::string type, const Actor& actor, std::string reason,
                         Value payload) {
   EventDraft d;

@@ -106,3 +106,54 @@ test('a save on a stale page is refused, keeps what was typed, and goes through 
     await screenshot(first, 'stale-page');
   }
 });
+
+test('an unscheduled visit happens again: its second occurrence opens and saves', async () => {
+  const page = await userPage(browser, server, 'coord.701');
+  try {
+    await page.goto(studyUrl('/subjects/701-1001/visits/AEFU/forms/SV'));
+    await page.locator('#item-SVSTDTC').fill('2026-04-01');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.ok-box').getByText('saved AEFU/SV').waitFor();
+    await page.goto(studyUrl('/subjects/701-1001'));
+    const start = page.getByRole('form', { name: 'Unscheduled visit' });
+    await start.getByLabel('Unscheduled visit').selectOption('AEFU');
+    await start.getByRole('button', { name: 'Start' }).click();
+    await page.getByRole('heading', { name: /AE FOLLOW-UP #2/ }).waitFor();
+    await page.locator('#item-SVSTDTC').fill('2026-04-15');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.ok-box').getByText('saved AEFU#2/SV').waitFor();
+    // The casebook now shows both occurrences.
+    await page.goto(studyUrl('/subjects/701-1001'));
+    await page.locator('a[data-cell="AEFU#2/SV"]').waitFor();
+  } finally {
+    await screenshot(page, 'unscheduled-again');
+  }
+});
+
+test('a query on an item of a repeating row shows on that row, is answered there, and closes when the row goes', async () => {
+  const page = await userPage(browser, server, 'coord.701');
+  try {
+    await page.goto(studyUrl('/subjects/701-1001/visits/LOGS/forms/CM'));
+    await page.getByRole('button', { name: 'Add a row' }).click();
+    await page.getByLabel('Medication, row new').fill('Ibuprofen');
+    await page.getByLabel('Ongoing, row new').selectOption('false');
+    // No indication: the study's soft check asks for one.
+    await page.locator('table.rows').getByText('Give the indication.').waitFor();
+    await page.getByRole('button', { name: 'Save' }).click();
+    const opened = await page.locator('.ok-box').getByText(/query \d+ opened/).innerText();
+    const number = /query (\d+) opened/.exec(opened)[1];
+    const row = page.locator('table.rows tbody tr', { hasText: `Query ${number}` });
+    await row.getByRole('button', { name: `Query ${number}: open` }).click();
+    await page.getByLabel(`Message for query ${number}`).fill('Taken for back pain; the indication is now on the source.');
+    await page.getByRole('button', { name: 'Answer' }).click();
+    await row.getByRole('button', { name: `Query ${number}: answered` }).waitFor();
+
+    await row.getByRole('button', { name: 'Remove…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('duplicate of another row');
+    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('.ok-box').getByText(`query ${number} closed: its row was removed`).waitFor();
+  } finally {
+    await screenshot(page, 'row-query');
+  }
+});

@@ -64,7 +64,8 @@ async function show(): Promise<void> {
   view = null;
   if (!me) return drawLogin();
   const url = new URL(location.href);
-  const path = decodeURI(url.pathname);
+  // Matched encoded: a visit such as PHONE#2 travels as PHONE%232; each part is decoded once matched.
+  const path = url.pathname;
   if (path === '/' || path === '/login') {
     if (studies.length === 1) return navigate('/studies/' + encodeURIComponent(studies[0].id), true);
     return draw(html`<h1>Your studies</h1>
@@ -80,7 +81,7 @@ async function show(): Promise<void> {
     const m = r.pattern.exec(path);
     if (!m) continue;
     const params: Params = {};
-    r.keys.forEach((k, i) => (params[k] = m[i + 1]));
+    r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1])));
     const study = studies.find((s) => s.id === params.study);
     if (!study) return draw(html`<h1>Not found</h1><p>There is no study ${params.study} for you.</p>`);
     // Every request of the page, the definition's included, goes in the acting role.

@@ -113,6 +113,8 @@ export interface QueryPlace {
   item: string;
   check: string;
   state: string;
+  group?: string; // with row, for an item of a repeating group
+  row?: number;
 }
 
 export interface Query extends QueryPlace {

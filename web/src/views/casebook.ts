@@ -164,7 +164,35 @@ export class CasebookView implements View {
         </tbody>
       </table>
     </div>
-    <p class="legend muted">? open queries · ✓ verified · ✍ signed · ✍̸ signature broken · ❄ frozen · 🔒 locked</p>`;
+    <p class="legend muted">? open queries · ✓ verified · ✍ signed · ✍̸ signature broken · ❄ frozen · 🔒 locked</p>
+    ${this.unscheduled()}`;
+  }
+
+  // Unscheduled visits happen any number of times: the next occurrence of
+  // one (AEFU, then AEFU#2 ...) opens on its first form.
+  private unscheduled(): TemplateResult | typeof nothing {
+    const ctx = this.ctx;
+    if (!this.subject || !ctx.definition.forms.some((f) => can.enterForm(ctx.role, f))) return nothing;
+    const visits = ctx.definition.visits.filter((v) => v.unscheduled && v.forms.length > 0);
+    if (!visits.length) return nothing;
+    const next = (id: string) => {
+      const rows = this.schedule.filter((v) => v.visit.split('#')[0] === id);
+      const started = rows.filter((v) => v.forms.some((f) => f.status !== 'not started'));
+      if (rows.length > started.length) return rows.find((v) => !started.includes(v))!.visit;
+      return rows.length === 0 ? id : `${id}#${rows.length + 1}`;
+    };
+    const open = (e: Event) => {
+      e.preventDefault();
+      const id = ((e.target as HTMLFormElement).elements.namedItem('visit') as HTMLSelectElement).value;
+      const visit = visits.find((v) => v.id === id)!;
+      ctx.navigate(formLink(ctx, this.id, next(id), visit.forms[0]));
+    };
+    return html`<form class="inline" @submit=${open} aria-label="Unscheduled visit">
+      <label>Unscheduled visit
+        <select name="visit">${visits.map((v) => html`<option value=${v.id}>${v.name} (next: ${visitName(ctx, next(v.id))})</option>`)}</select>
+      </label>
+      <button type="submit">Start</button>
+    </form>`;
   }
 
   template() {

@@ -310,7 +310,7 @@ export class FormView implements View {
     }
   }
 
-  private async raiseQuery(item: string, row: number | null): Promise<void> {
+  private async raiseQuery(item: string, group: string, row: number | null): Promise<void> {
     const box = document.getElementById(`raise-${item}`) as HTMLTextAreaElement | null;
     const message = box?.value.trim() ?? '';
     if (!message) {
@@ -318,7 +318,10 @@ export class FormView implements View {
       return this.ctx.update();
     }
     const body: Record<string, unknown> = { visit: this.visit, form: this.formId, item, message };
-    if (row !== null) body.row = row;
+    if (row !== null) {
+      body.group = group;
+      body.row = row;
+    }
     try {
       const r = await post<CommandReply<{ query?: number }>>(subjectPath(this.ctx.study.id, this.subjectId) + '/queries', body);
       this.raising = null;
@@ -365,8 +368,12 @@ export class FormView implements View {
     );
   }
 
-  private queriesFor(item: string): Query[] {
-    return (this.subject?.queries ?? []).filter((q) => q.visit === this.visit && q.form === this.formId && q.item === item);
+  // The queries on an item, or on an item of one row of a repeating group.
+  private queriesFor(item: string, group = '', row: number | null = null): Query[] {
+    return (this.subject?.queries ?? []).filter(
+      (q) => q.visit === this.visit && q.form === this.formId && q.item === item && (q.group ?? '') === group &&
+        (group === '' || q.row === row),
+    );
   }
 
   private field(item: ItemDef, id: string, value: Input, onChange: (v: Input) => void, disabled: boolean, described: string): TemplateResult {
@@ -448,9 +455,9 @@ export class FormView implements View {
     </div>`;
   }
 
-  private itemExtras(item: ItemDef, key: string, row: number | null): TemplateResult {
+  private itemExtras(item: ItemDef, key: string, group: string, row: number | null): TemplateResult {
     const role = this.ctx.role;
-    const queries = row === null ? this.queriesFor(item.id) : [];
+    const queries = this.queriesFor(item.id, group, row);
     return html`${queries.map(
         (q) => html`<button type="button" class="query-chip query-${q.state}" aria-expanded=${this.openThread === q.query}
           @click=${() => {
@@ -465,7 +472,7 @@ export class FormView implements View {
               <label for="raise-${item.id}">Question for the site about ${item.label}</label>
               <textarea id="raise-${item.id}" rows="2"></textarea>
               <div class="actions left">
-                <button type="button" class="primary" @click=${() => void this.raiseQuery(item.id, row)}>Raise query</button>
+                <button type="button" class="primary" @click=${() => void this.raiseQuery(item.id, group, row)}>Raise query</button>
                 <button type="button" @click=${() => ((this.raising = null), this.ctx.update())}>Cancel</button>
               </div>
             </div>`
@@ -510,7 +517,7 @@ export class FormView implements View {
           ? html`<button type="button" class="small" @click=${() => void this.verify([item.id])}>Verify</button>`
           : nothing}
         <a class="small" href=${subjectLink(this.ctx, this.subjectId, '/audit?path=' + encodeURIComponent(`subject/${this.subjectId}/${this.visit}/${this.formId}/${item.id}`))}>History</a>
-        ${this.itemExtras(item, item.id, null)}
+        ${this.itemExtras(item, item.id, '', null)}
       </div>
     </div>`;
   }
@@ -538,6 +545,7 @@ export class FormView implements View {
                     ${this.field(i, id, value, (v) => this.setRowItem(g.id, r, i, v), !editable || !!i.derive, id + '-msg')}
                     ${stored?.items[i.id]?.verified ? html`<span class="badge verified" title="verified">✓</span>` : nothing}
                     ${this.messages(problems, id + '-msg')}
+                    ${r.row !== null ? this.itemExtras(i, `${g.id}-${r.row}-${i.id}`, g.id, r.row) : nothing}
                   </td>`;
                 })}
                 <td>${editable && can.removeRow(this.ctx.role)
