@@ -854,12 +854,14 @@ class Server::Impl {
       for (const auto& [n, sig] : s.signatures) signed_casebook |= !sig.broken && sig.visit.empty();
       unsigned_casebooks += (s.status == "completed" || s.status == "withdrawn") && !signed_casebook;
     }
-    return Value::Object{{"planned_subjects", static_cast<int64_t>(definition->planned_subjects)},
+    Value::Object out{{"planned_subjects", static_cast<int64_t>(definition->planned_subjects)},
                          {"subjects_by_site", by_site},
                          {"open_queries_by_age", Value::Object{{"0-7 days", age[0]}, {"8-30 days", age[1]}, {"over 30 days", age[2]}}},
                          {"overdue_visits", overdue},
                          {"visits_out_of_window", out_of_window},
                          {"unsigned_casebooks", unsigned_casebooks}};
+    out["database_locked"] = st.locked;
+    return out;
   }
 
   // Server-sent events: every new event of the study on a subject the

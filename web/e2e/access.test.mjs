@@ -182,3 +182,53 @@ test('the casebook and a form work by keyboard alone and fit a tablet', async ()
     await screenshot(page, 'tablet-keyboard');
   }
 });
+
+test('the data manager locks the database once every query is closed; writes stop until an unlock with a reason', async () => {
+  const manager = await userPage(browser, server, 'dm.1');
+  const coordinator = await userPage(browser, server, 'coord.701');
+  try {
+    await manager.goto(studyUrl(''));
+    const lock = async () => {
+      await manager.getByRole('button', { name: 'Lock the database…' }).click();
+      await manager.getByRole('dialog').getByRole('button', { name: 'Lock' }).click();
+    };
+    await lock();
+    await manager.locator('.error-box').getByText('close them before database lock').waitFor();
+    // Close every open query from the inbox.
+    await manager.goto(studyUrl('/queries?state=open'));
+    for (;;) {
+      await manager.locator('main caption').waitFor();
+      const links = manager.locator('tbody tr a[href*="/forms/"]');
+      if ((await links.count()) === 0) break;
+      await links.first().click();
+      const thread = manager.locator('.thread').first();
+      const number = (await thread.getAttribute('aria-label')).replace('Query ', '');
+      await manager.getByLabel(`Message for query ${number}`).fill('Resolved at the database review.');
+      await manager.getByRole('button', { name: 'Close query' }).click();
+      await manager.getByRole('button', { name: `Query ${number}: closed` }).waitFor();
+      await manager.goto(studyUrl('/queries?state=open'));
+    }
+    await manager.goto(studyUrl('/queries?state=answered'));
+    await manager.locator('main caption', { hasText: /^0 queries/ }).waitFor();
+    await manager.goto(studyUrl(''));
+    await lock();
+    await manager.locator('.ok-box').getByText('The database is locked.').waitFor();
+    await manager.getByText('Database locked').waitFor();
+
+    await coordinator.goto(studyUrl('/subjects/701-1001/visits/RETRIEVAL/forms/SV'));
+    await coordinator.locator('#item-SVSTDTC').fill('2026-07-01');
+    await coordinator.getByRole('button', { name: 'Save' }).click();
+    await coordinator.locator('.error-box').getByText('locked').waitFor();
+    assert.equal(await coordinator.locator('#item-SVSTDTC').inputValue(), '2026-07-01', 'the typed date is kept');
+
+    await manager.getByRole('button', { name: 'Unlock the database…' }).click();
+    const dialog = manager.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('late laboratory data for site 701');
+    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await manager.locator('.ok-box').getByText('The database is unlocked.').waitFor();
+    await coordinator.getByRole('button', { name: 'Save' }).click();
+    await coordinator.locator('.ok-box').getByText('saved RETRIEVAL/SV').waitFor();
+  } finally {
+    await screenshot(manager, 'database-lock');
+  }
+});

@@ -175,6 +175,7 @@ export interface Dashboard {
   overdue_visits: number;
   visits_out_of_window: number;
   unsigned_casebooks: number;
+  database_locked: boolean;
 }
 
 export interface AuditEntry {

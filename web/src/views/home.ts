@@ -3,11 +3,12 @@
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { html, nothing } from 'lit-html';
 import { ref } from 'lit-html/directives/ref.js';
-import { get, studyPath } from '../api';
+import { get, post, studyPath } from '../api';
 import { studyLink, type Context, type View } from '../app';
+import { can } from '../roles';
 import type { Dashboard } from '../types';
 import { label } from '../format';
-import { errorBox } from '../ui';
+import { announce, askReason, confirmAction, errorBox, okBox } from '../ui';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -26,6 +27,7 @@ export class HomeView implements View {
   private chart: Chart | null = null;
   private timer = 0;
   private updated = '';
+  private message = '';
 
   constructor(private readonly ctx: Context) {
     void this.load();
@@ -50,6 +52,32 @@ export class HomeView implements View {
     // Several events often arrive together; fetch once.
     window.clearTimeout(this.timer);
     this.timer = window.setTimeout(() => void this.load(), 400);
+  }
+
+  // Database lock: refused while queries are open; undone only with a reason.
+  private async lock(locking: boolean): Promise<void> {
+    let body: Record<string, string> = { op: locking ? 'study.lock' : 'study.unlock' };
+    if (locking) {
+      const ok = await confirmAction('Lock the database', 'Every change to every subject will be refused until the database is unlocked with a reason.', 'Lock');
+      if (!ok) return;
+    } else {
+      const reason = await askReason('Unlock the database', 'Changes become possible again. Why unlock?');
+      if (reason === null) return;
+      body = { ...body, reason };
+    }
+    let message = '';
+    let error = '';
+    try {
+      await post(studyPath(this.ctx.study.id) + '/commands', body);
+      message = locking ? 'The database is locked.' : 'The database is unlocked.';
+      announce(message);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    await this.load();
+    this.message = message;
+    this.error = error;
+    this.ctx.update();
   }
 
   dispose(): void {
@@ -116,7 +144,15 @@ export class HomeView implements View {
     const statuses = this.statuses();
     return html`<h1>${ctx.definition.title}</h1>
       <p class="muted">${ctx.study.id}, protocol version ${ctx.definition.version} · live, updated ${this.updated}</p>
-      ${errorBox(this.error)}
+      ${d.database_locked ? html`<p><span class="badge locked">Database locked</span></p>` : nothing}
+      ${can.control(ctx.role)
+        ? html`<div class="toolbar">
+            ${d.database_locked
+              ? html`<button type="button" @click=${() => void this.lock(false)}>Unlock the database…</button>`
+              : html`<button type="button" @click=${() => void this.lock(true)}>Lock the database…</button>`}
+          </div>`
+        : nothing}
+      ${okBox(this.message)} ${errorBox(this.error)}
       <section aria-labelledby="enrolment-title" class="panel">
         <h2 id="enrolment-title">Enrolment</h2>
         <p>
