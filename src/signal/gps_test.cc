@@ -191,12 +191,14 @@ TEST(GpsTest, FitRecoversTheHyperparametersOfSimulatedData) {
   EXPECT_LE(fit->neg_log_likelihood, NegLogLikelihood(truth, GroupPoints(n, e), 1) + 1e-6);
 }
 
-TEST(GpsTest, ScoutingOnASampleReachesTheSameMaximumAsSearchingEveryStartOnEveryPoint) {
+TEST(GpsTest, ScoutingOnSamplesReachesTheSameMaximumAsSearchingEveryStartOnEveryPoint) {
   auto [n, e] = Simulate(Prior{0.4, 0.3, 4.0, 4.0, 0.25}, 11, 20000);
   auto points = GroupPoints(n, e);
   ASSERT_GT(points.size(), 4000u);
   auto everything = FitPrior(points, 1, FitOptions{0});
-  auto scouted = FitPrior(points, 1, FitOptions{1000});
+  // A 500-point scout and a 5,000-point middle sample (points > 10,000), then every point.
+  ASSERT_GT(points.size(), 10000u);
+  auto scouted = FitPrior(points, 1, FitOptions{500});
   ASSERT_TRUE(everything.ok() && scouted.ok());
   EXPECT_NEAR(scouted->neg_log_likelihood, everything->neg_log_likelihood,
               1e-7 * std::fabs(everything->neg_log_likelihood));
