@@ -656,6 +656,22 @@ TEST_F(ApiTest, FormChecksAnswerOnEachItemAndStoreNothing) {
   };
   EXPECT_EQ(hidden("54"), R"(["EXADJ"])");
   EXPECT_EQ(hidden("0"), "[]");
+  // Rows: an added row's number, its problems and the items it does not ask.
+  auto rows = Post(s, subject + "/visits/LOGS/forms/CM/check",
+                   R"({"rows":[{"group":"CM","items":{"CMTRT":"Aspirin","CMONGO":true}}]})");
+  ASSERT_EQ(rows->status, 200) << rows->body;
+  auto result = *ParseJson(rows->body)->Find("result");
+  ASSERT_EQ(result.Find("new_rows")->Find("CM")->as_array().size(), 1u) << rows->body;
+  int64_t number = result.Find("new_rows")->Find("CM")->as_array()[0].as_int();
+  bool indication = false, end_date_hidden = false;
+  for (const Value& p : result.Find("problems")->as_array()) {
+    indication |= p.Find("item")->as_string() == "CMINDC" && p.Find("row")->as_int() == number;
+  }
+  for (const Value& h : result.Find("hidden_in_rows")->as_array()) {
+    end_date_hidden |= h.Find("item")->as_string() == "CMENDTC" && h.Find("row")->as_int() == number;
+  }
+  EXPECT_TRUE(indication) << rows->body;
+  EXPECT_TRUE(end_date_hidden) << rows->body;
   // The monitor may not enter vital signs, so may not check them either.
   Session cra = Login("cra.1");
   EXPECT_EQ(Post(cra, form + "/check", R"({"items":{"SYSBP":"120"}})")->status, 403);

@@ -476,6 +476,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
   FormState& fs = next.visits[visit_id].forms[form_id];
   fs.touched = true;
   std::set<std::string> entered;  // items given in this command, as "group/row/item"
+  Value::Object new_rows;          // group -> the numbers given to rows added, in order
   std::vector<std::string> needs_reason;
 
   auto set_item = [&](ItemState& st, const study::Item& item, const Value& input, const std::string& group, int row,
@@ -549,6 +550,9 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
         n = static_cast<int>(rn->as_int());
       } else {
         n = group_rows.empty() ? 1 : group_rows.rbegin()->first + 1;
+        Value& added = new_rows[gid];
+        if (added.kind() != Value::Kind::kArray) added = Value::Array{};
+        added.as_array().push_back(static_cast<int64_t>(n));
       }
       RowState& row = group_rows[n];
       if (row.removed) return FailedPrecondition(gid + " row " + std::to_string(n) + " was removed");
@@ -614,19 +618,35 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
     }
   }
   if (dry_run) {
-    // Which items the form asks now, so the application shows only those.
-    Value::Array hidden;
-    Binder binder(*study_, next, visit_id, form_id, nullptr, "", now);
+    // Which items the form asks now, also row by row, so the application
+    // shows only those; and the numbers the added rows would get, so that
+    // their problems land on them.
+    Value::Array hidden, hidden_in_rows;
+    const FormState& proposed = next.visits.at(visit_id).forms.at(form_id);
     for (const study::ItemGroup& g : form->groups) {
-      for (const study::Item& item : g.items) {
-        if (!g.repeating && item.visible_expr && binder.Test(*item.visible_expr) == rules::Truth::kFalse) {
-          hidden.push_back(item.id);
+      if (!g.repeating) {
+        Binder binder(*study_, next, visit_id, form_id, nullptr, "", now);
+        for (const study::Item& item : g.items) {
+          if (item.visible_expr && binder.Test(*item.visible_expr) == rules::Truth::kFalse) hidden.push_back(item.id);
+        }
+        continue;
+      }
+      auto rows = proposed.rows.find(g.id);
+      if (rows == proposed.rows.end()) continue;
+      for (const auto& [n, row] : rows->second) {
+        if (row.removed) continue;
+        Binder binder(*study_, next, visit_id, form_id, &row, g.id, now);
+        for (const study::Item& item : g.items) {
+          if (item.visible_expr && binder.Test(*item.visible_expr) == rules::Truth::kFalse) {
+            hidden_in_rows.push_back(Value::Object{{"group", g.id}, {"row", static_cast<int64_t>(n)}, {"item", item.id}});
+          }
         }
       }
     }
-    Outcome out = CheckOutcome(next.visits.at(visit_id).forms.at(form_id), *form, failures[{visit_id, form_id}],
-                               std::move(problems), needs_reason);
+    Outcome out = CheckOutcome(proposed, *form, failures[{visit_id, form_id}], std::move(problems), needs_reason);
     out.result.as_object()["hidden"] = hidden;
+    out.result.as_object()["hidden_in_rows"] = hidden_in_rows;
+    out.result.as_object()["new_rows"] = new_rows;
     return out;
   }
   if (!refused.empty()) {

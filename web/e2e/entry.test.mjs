@@ -29,6 +29,11 @@ test('a concomitant medication row is added with several routes, saved, and remo
     await routes.getByLabel('ORAL').check();
     await routes.getByLabel('TOPICAL').check();
     await page.getByLabel('Ongoing, row new').selectOption('true');
+    // Checks answer on the new row itself: no end date is asked of an
+    // ongoing medication, and the indication is asked for.
+    const fresh = page.locator('table.rows tbody tr').last();
+    await fresh.locator('td.not-asked').waitFor();
+    await fresh.getByText('Give the indication.').waitFor();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('.ok-box').getByText('saved LOGS/CM').waitFor();
     const rows = page.locator('table.rows tbody tr');

@@ -203,6 +203,8 @@ export interface CheckResult {
   problems: Problem[];
   derived: Record<string, JsonValue>;
   hidden: string[];
+  hidden_in_rows: { group: string; row: number; item: string }[];
+  new_rows: Record<string, number[]>; // the numbers rows added would get, in order
   needs_reason: string[];
 }
 

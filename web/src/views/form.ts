@@ -362,10 +362,22 @@ export class FormView implements View {
 
   // ---- drawing ------------------------------------------------------------
 
+  // The problems of an item, or of an item of one row (by its number).
   private problemsFor(item: string, group = '', row: number | null = null): Problem[] {
+    if (group !== '' && row === null) return [];
     return (this.check?.problems ?? []).filter(
-      (p) => p.item === item && (p.group ?? '') === group && (group === '' || row === null || p.row === row),
+      (p) => p.item === item && (p.group ?? '') === group && (group === '' || p.row === row),
     );
+  }
+
+  // The number a row has, or would get once saved (from the last check).
+  private rowNumber(group: string, row: RowDraft): number | null {
+    if (row.row !== null) return row.row;
+    const added = this.groupRows(this.def!.groups.find((g) => g.id === group)!).filter(
+      (r) => r.row === null && Object.keys(r.items).length > 0,
+    );
+    const k = added.indexOf(row);
+    return k < 0 ? null : this.check?.new_rows[group]?.[k] ?? null;
   }
 
   // The queries on an item, or on an item of one row of a repeating group.
@@ -539,7 +551,10 @@ export class FormView implements View {
                 ${items.map((i) => {
                   const id = `row-${g.id}-${r.key}-${i.id}`;
                   const value = i.id in r.items ? r.items[i.id] : toInput(stored?.items[i.id]?.value);
-                  const problems = this.problemsFor(i.id, g.id, r.row);
+                  const number = this.rowNumber(g.id, r);
+                  const asked = !this.check?.hidden_in_rows.some((h) => h.group === g.id && h.row === number && h.item === i.id);
+                  if (!asked) return html`<td class="not-asked"><span class="muted">not asked</span></td>`;
+                  const problems = this.problemsFor(i.id, g.id, number);
                   return html`<td class=${problems.some((p) => p.hard) ? 'has-error' : problems.length ? 'has-warning' : ''}>
                     <label for=${id} class="visually-hidden">${i.label}, row ${r.row ?? 'new'}</label>
                     ${this.field(i, id, value, (v) => this.setRowItem(g.id, r, i, v), !editable || !!i.derive, id + '-msg')}
