@@ -833,6 +833,13 @@ class Server::Impl {
     int64_t now = env_->NowMicros();
     int64_t age[3] = {0, 0, 0};
     int64_t overdue = 0, out_of_window = 0, unsigned_casebooks = 0;
+    // The first of each, for the home page to list (the counts are exact).
+    constexpr size_t kListed = 200;
+    Value::Array overdue_list, out_of_window_list, unsigned_list;
+    auto listed = [&](Value::Array& list, const std::string& subject, const std::string& visit,
+                      const std::string& status) {
+      if (list.size() < kListed) list.push_back(Value::Object{{"subject", subject}, {"visit", visit}, {"status", status}});
+    };
     for (const auto& [sid, s] : st.subjects) {
       if (!access.SeesSite(s.site)) continue;
       Value& site = by_site[s.site];
@@ -846,13 +853,23 @@ class Server::Impl {
       }
       if (auto sched = cap.Schedule(sid); sched.ok()) {
         for (const auto& v : *sched) {
-          overdue += v.status == capture::WindowStatus::kOverdue;
-          out_of_window += v.status == capture::WindowStatus::kEarly || v.status == capture::WindowStatus::kLate;
+          const std::string status(capture::WindowStatusName(v.status));
+          if (v.status == capture::WindowStatus::kOverdue) {
+            ++overdue;
+            listed(overdue_list, sid, v.visit, status);
+          }
+          if (v.status == capture::WindowStatus::kEarly || v.status == capture::WindowStatus::kLate) {
+            ++out_of_window;
+            listed(out_of_window_list, sid, v.visit, status);
+          }
         }
       }
       bool signed_casebook = false;
       for (const auto& [n, sig] : s.signatures) signed_casebook |= !sig.broken && sig.visit.empty();
-      unsigned_casebooks += (s.status == "completed" || s.status == "withdrawn") && !signed_casebook;
+      if ((s.status == "completed" || s.status == "withdrawn") && !signed_casebook) {
+        ++unsigned_casebooks;
+        listed(unsigned_list, sid, "", s.status);
+      }
     }
     Value::Object out{{"planned_subjects", static_cast<int64_t>(definition->planned_subjects)},
                          {"subjects_by_site", by_site},
@@ -861,6 +878,9 @@ class Server::Impl {
                          {"visits_out_of_window", out_of_window},
                          {"unsigned_casebooks", unsigned_casebooks}};
     out["database_locked"] = st.locked;
+    out["overdue"] = overdue_list;
+    out["out_of_window"] = out_of_window_list;
+    out["unsigned"] = unsigned_list;
     return out;
   }
 

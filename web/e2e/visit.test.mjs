@@ -79,6 +79,11 @@ test('the study home is live: a query raised elsewhere shows without reloading',
   const coordinator = await as('coord.701');
   try {
     await manager.goto(studyUrl(''));
+    // What needs doing is listed, each with a link to its casebook.
+    await manager.locator('a.tile', { hasText: 'visits out of window' }).click();
+    const late = manager.locator('section[aria-labelledby=window-title] tbody tr');
+    assert.equal(await late.count(), Number(await manager.locator('a.tile', { hasText: 'visits out of window' }).locator('.figure').innerText()));
+    assert.match(await late.first().getByRole('link').getAttribute('href'), /\/subjects\/\d{3}-\d{4}$/);
     const tile = manager.locator('a.tile', { hasText: 'open queries' }).locator('.figure');
     const before = Number(await tile.innerText());
     await openForm(coordinator, 'SCREENING1', 'VS');

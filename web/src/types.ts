@@ -176,6 +176,16 @@ export interface Dashboard {
   visits_out_of_window: number;
   unsigned_casebooks: number;
   database_locked: boolean;
+  // The first 200 of each, with the subject and visit.
+  overdue: WorkItem[];
+  out_of_window: WorkItem[];
+  unsigned: WorkItem[];
+}
+
+export interface WorkItem {
+  subject: string;
+  visit: string;
+  status: string;
 }
 
 export interface AuditEntry {

@@ -4,9 +4,9 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import { html, nothing } from 'lit-html';
 import { ref } from 'lit-html/directives/ref.js';
 import { get, post, studyPath } from '../api';
-import { studyLink, type Context, type View } from '../app';
+import { studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
-import type { Dashboard } from '../types';
+import type { Dashboard, WorkItem } from '../types';
 import { label } from '../format';
 import { announce, askReason, confirmAction, errorBox, okBox } from '../ui';
 
@@ -126,6 +126,27 @@ export class HomeView implements View {
     });
   }
 
+  // A list of what needs doing, each entry a link to its casebook.
+  private workList(id: string, title: string, items: WorkItem[], total: number) {
+    if (!items.length) return nothing;
+    return html`<section class="panel" aria-labelledby=${id}>
+      <h2 id=${id}>${title}</h2>
+      <table class="data compact">
+        <caption>${items.length < total ? `the first ${items.length} of ${total}` : `${total}`}</caption>
+        <thead><tr><th scope="col">Subject</th><th scope="col">${items[0].visit ? 'Visit' : 'Status'}</th>${items[0].visit ? html`<th scope="col">Window</th>` : nothing}</tr></thead>
+        <tbody>
+          ${items.map(
+            (w) => html`<tr>
+              <td><a href=${subjectLink(this.ctx, w.subject)}>${w.subject}</a></td>
+              ${w.visit ? html`<td>${visitName(this.ctx, w.visit)}</td>` : nothing}
+              <td>${label(w.status)}</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+    </section>`;
+  }
+
   template() {
     const d = this.data;
     const ctx = this.ctx;
@@ -182,16 +203,19 @@ export class HomeView implements View {
           <span class="figure">${openQueries}</span> open queries
           <span class="detail">${Object.entries(d.open_queries_by_age).map(([age, n]) => html`<span>${age}: ${n}</span> `)}</span>
         </a>
-        <a class="tile ${d.overdue_visits ? 'warn' : ''}" href=${studyLink(ctx, '/subjects')}>
+        <a class="tile ${d.overdue_visits ? 'warn' : ''}" href="#overdue-title">
           <span class="figure">${d.overdue_visits}</span> overdue visits
         </a>
-        <a class="tile ${d.visits_out_of_window ? 'warn' : ''}" href=${studyLink(ctx, '/subjects')}>
+        <a class="tile ${d.visits_out_of_window ? 'warn' : ''}" href="#window-title">
           <span class="figure">${d.visits_out_of_window}</span> visits out of window
         </a>
-        <a class="tile" href=${studyLink(ctx, '/subjects?status=completed')}>
+        <a class="tile" href="#unsigned-title">
           <span class="figure">${d.unsigned_casebooks}</span> unsigned casebooks
         </a>
       </section>
+      ${this.workList('overdue-title', 'Overdue visits', d.overdue, d.overdue_visits)}
+      ${this.workList('window-title', 'Visits out of window', d.out_of_window, d.visits_out_of_window)}
+      ${this.workList('unsigned-title', 'Unsigned casebooks (completed or withdrawn)', d.unsigned, d.unsigned_casebooks)}
       ${ctx.definition.arms
         ? html`<section class="panel unblinded" aria-labelledby="arms-title">
             <h2 id="arms-title">Treatment arms (unblinded)</h2>
