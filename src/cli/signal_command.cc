@@ -23,8 +23,8 @@ Result<double (*)(const signal::SignalRow&)> SortKey(const std::string& by) {
   return InvalidArgument("--by must be one of EB05, EBGM, EB95, PRR, ROR, IC025, N; not " + by);
 }
 
-std::string Cut(const std::string& s, size_t width) {
-  return s.size() <= width ? s : s.substr(0, width - 1) + "~";
+std::string Cut(std::string_view s, size_t width) {
+  return s.size() <= width ? std::string(s) : std::string(s.substr(0, width - 1)) + "~";
 }
 
 }  // namespace

@@ -122,13 +122,20 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
     point_scores[k] = {Score(result.fit.prior, pt.n, pt.e), InformationComponentQuantile(pt.n, pt.e, 0.025),
                        InformationComponentQuantile(pt.n, pt.e, 0.975)};
   });
+  // The names once, for every row to refer to.
+  auto names = std::make_shared<std::vector<std::string>>();
+  names->reserve(table.products.size() + table.events.size());
+  for (uint32_t i = 0; i < table.products.size(); ++i) names->push_back(table.products.Name(i));
+  for (uint32_t i = 0; i < table.events.size(); ++i) names->push_back(table.events.Name(i));
+  result.names = names;
+  const size_t first_event = table.products.size();
   result.rows.resize(counts.pairs.size());
   ParallelFor(counts.pairs.size(), [&](size_t i) {
     const PairCount& pc = counts.pairs[i];
     const PointScores& ps = point_scores[point_of[i]];
     SignalRow& row = result.rows[i];
-    row.product = table.products.Name(pc.product);
-    row.event = table.events.Name(pc.event);
+    row.product = (*names)[pc.product];
+    row.event = (*names)[first_event + pc.event];
     row.n = pc.n;
     row.e = pc.e;
     row.measures = Measure(pc.n, pc.n_product, pc.n_event, counts.reports, pc.e, ps.ic025, ps.ic975);
@@ -170,7 +177,8 @@ std::string ResultsJson(const SignalResult& r) {
   Value::Array rows;
   for (const auto& row : r.rows) {
     const auto& m = row.measures;
-    rows.emplace_back(Value::Object{{"product", row.product}, {"event", row.event}, {"N", int64_t{row.n}},
+    rows.emplace_back(Value::Object{{"product", std::string(row.product)}, {"event", std::string(row.event)},
+                                    {"N", int64_t{row.n}},
                                     {"E", dec(row.e)},         {"PRR", dec(m.prr)},  {"PRR_lower95", dec(m.prr_lower)},
                                     {"PRR_upper95", dec(m.prr_upper)}, {"ROR", dec(m.ror)},
                                     {"ROR_lower95", dec(m.ror_lower)}, {"ROR_upper95", dec(m.ror_upper)},

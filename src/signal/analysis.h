@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -27,7 +29,9 @@ struct SignalOptions {
 };
 
 struct SignalRow {
-  std::string product, event;
+  // Views of the result's names (SignalResult::names), which outlive the rows:
+  // millions of rows need not hold two strings each.
+  std::string_view product, event;
   uint32_t n = 0;
   double e = 0;
   Disproportionality measures;
@@ -36,6 +40,9 @@ struct SignalRow {
 
 struct SignalResult {
   std::vector<SignalRow> rows;  // by product then event
+  // The product and event names the rows refer to; shared, so copies of the
+  // result keep their rows valid.
+  std::shared_ptr<const std::vector<std::string>> names;
   FitResult fit;
   uint64_t reports = 0;
   size_t strata = 1;

@@ -75,7 +75,7 @@ std::string PlotEb05AgainstN(const SignalResult& r, size_t labels) {
     double lx = kLeft + plot_w + 16;
     svg += Fmt("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" ", x(row.n), y(row.eb.eb05), lx - 4) +
            Fmt("y2=\"%.1f\" stroke=\"#999\" stroke-width=\"0.6\"/>\n", ly - 4);
-    std::string label = row.product + " / " + row.event;
+    std::string label = std::string(row.product) + " / " + std::string(row.event);
     if (label.size() > 42) label = label.substr(0, 41) + "…";
     svg += Fmt("<text x=\"%.1f\" y=\"%.1f\">", lx, ly) + XmlEscape(label) + Fmt(" (%.2f)</text>\n", row.eb.eb05);
   }
