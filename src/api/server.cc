@@ -775,7 +775,7 @@ class Server::Impl {
     // Nothing the application loads may come from elsewhere, nor may another
     // site frame it.
     http_->set_default_headers({{"Content-Security-Policy",
-                                 "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                                 "default-src 'self'; img-src 'self' data:; "
                                  "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"},
                                 {"X-Content-Type-Options", "nosniff"},
                                 {"Referrer-Policy", "no-referrer"}});

@@ -112,10 +112,12 @@ test('an expired session keeps what was typed: the user logs in again and the sa
   const page = await userPage(browser, server, 'coord.701');
   try {
     await page.goto(studyUrl('/subjects/701-1001/visits/RASHFU/forms/SV'));
+    const checked = page.waitForResponse((r) => r.url().endsWith('/check') && (r.request().postData() ?? '').includes('2026-05-01'));
     await page.locator('#item-SVSTDTC').fill('2026-05-01');
+    await checked;  // the edit checks have answered while the session was alive
     // Twenty minutes pass: the session (idle limit ten) has ended.
     server.shiftClock(20 * 60);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));  // the server re-reads its clock every 20 ms
     await page.getByRole('button', { name: 'Save' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByText('Your session has expired.').waitFor();

@@ -83,6 +83,10 @@ export async function userPage(browser, server, user, { viewport = { width: 1280
   page.setDefaultTimeout(10000);
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
+  // The Content-Security-Policy allows nothing inline nor from elsewhere; a violation is an error.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) page.errors.push(m.text());
+  });
   // Every request must stay on this machine.
   page.offsite = [];
   page.on('request', (r) => {

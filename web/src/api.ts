@@ -28,6 +28,9 @@ export interface RequestOptions {
 let csrfToken = '';
 let actingRole: string | null = null;
 let reloginHandler: ((reason: string) => Promise<void>) | null = null;
+// One log-in-again at a time: requests that find the session ended while it
+// is open wait for the same one.
+let relogin: Promise<void> | null = null;
 
 export function setCsrfToken(token: string): void {
   csrfToken = token;
@@ -77,7 +80,10 @@ export async function request<T>(method: string, path: string, body?: unknown, o
     const e = (parsed ?? {}) as { code?: string; message?: string; details?: unknown };
     const error = new ApiError(response.status, e.code ?? 'http_' + response.status, e.message ?? response.statusText, e.details);
     if (response.status === 401 && options.relogin !== false && reloginHandler) {
-      await reloginHandler(error.code === 'session_expired' ? 'Your session has expired.' : 'Please log in again.');
+      // The first request after expiry hears "session_expired", any other
+      // "log in first": for a user who was logged in, both mean it expired.
+      relogin ??= reloginHandler('Your session has expired.').finally(() => (relogin = null));
+      await relogin;
       return request<T>(method, path, body, { ...options, relogin: false });
     }
     throw error;

@@ -60,6 +60,7 @@ function navigate(path: string, replace = false): void {
 }
 
 async function show(): Promise<void> {
+  shownAt = location.pathname + location.search;
   view?.dispose?.();
   view = null;
   if (!me) return drawLogin();
@@ -310,7 +311,12 @@ document.addEventListener('click', (e) => {
   e.preventDefault();
   navigate(href);
 });
-window.addEventListener('popstate', () => void show());
+// Back and forward change the page; a link within the page (#...) only scrolls.
+let shownAt = location.pathname + location.search;
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search === shownAt) return;
+  void show();
+});
 window.addEventListener('beforeunload', (e) => {
   if (view?.unsaved?.()) e.preventDefault();
 });

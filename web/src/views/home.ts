@@ -180,8 +180,8 @@ export class HomeView implements View {
           <strong>${enrolled}</strong> enrolled of <strong>${d.planned_subjects}</strong> planned (${percent}%), ${total}
           screened in all.
         </p>
-        <div class="progress" role="progressbar" aria-label="Enrolment against target" aria-valuemin="0"
-          aria-valuemax=${d.planned_subjects} aria-valuenow=${enrolled}><span style="width:${percent}%"></span></div>
+        <progress class="progress" aria-label="Enrolment against target" max=${Math.max(1, d.planned_subjects)}
+          .value=${Math.min(enrolled, d.planned_subjects)}>${percent}%</progress>
         <div class="chart" role="img" aria-label="Subjects by site and status (the table below gives the figures)">
           <canvas ${ref((el) => this.drawChart(el))}></canvas>
         </div>
