@@ -11,6 +11,7 @@
 #include <mutex>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "api/access.h"
 #include "api/views.h"
@@ -109,13 +110,21 @@ class Server::Impl {
   }
 
   Status Run() {
-    if (!http_->listen_after_bind()) return IoError("the server stopped with an error");
+    bool ok = stopping_ || http_->listen_after_bind();
+    run_returned_ = true;
+    if (!ok) return IoError("the server stopped with an error");
     return Status::Ok();
   }
 
+  // A stop can come before Run listens (a signal right after start), when
+  // the listener has nothing to stop yet: it is repeated until Run returns.
   void Stop() {
     stopping_ = true;
-    http_->stop();
+    while (!run_returned_) {
+      http_->stop();
+      if (run_returned_) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
   int port() const { return port_; }
   std::string url() const {
@@ -1055,6 +1064,7 @@ class Server::Impl {
   std::map<std::string, std::deque<int64_t>> login_attempts_;
   std::map<int, uint64_t> status_counts_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> run_returned_{false};
 
  public:
   std::vector<std::pair<std::string, std::string>> routes_;  // method, path template
