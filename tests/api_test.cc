@@ -710,6 +710,9 @@ TEST_F(ApiTest, AdministratorsManageAccountsAndGrants) {
   EXPECT_EQ(Post(sys, users, R"({"id":"x","full_name":"X","password":"short"})")->status, 400);
   // The study administrator grants the new monitor site 708 only.
   EXPECT_EQ(Post(admin, users + "/cra.2/grant", R"({"role":"wizard","site":"708"})")->status, 400);
+  EXPECT_EQ(Post(admin, users + "/cra.2/grant", R"({"role":"monitor","site":"999"})")->status, 400);
+  EXPECT_EQ(Post(admin, users + "/cra.2/grant", R"({"role":"system_admin","site":"*"})")->status, 403)
+      << "a study administrator cannot make a system administrator";
   auto granted = Post(admin, users + "/cra.2/grant", R"({"role":"monitor","site":"708"})");
   ASSERT_EQ(granted->status, 200) << granted->body;
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // account changes apply within a second

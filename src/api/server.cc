@@ -764,6 +764,15 @@ class Server::Impl {
             st = only(*body, {"role", "site", "reason"});
             auto grant = st.ok() ? grant_of(*body, req.matches[1]) : Result<Grant>(st);
             if (!grant.ok()) return Error(res, grant.status());
+            // Administering accounts is above a study administrator.
+            if (grant->role == "system_admin" && !system) {
+              return Error(res, PermissionDenied("only a system administrator grants or revokes system_admin"));
+            }
+            const auto& sites = std::get<1>(*ctx)->study()->sites;
+            if (grant->site != "*" &&
+                std::none_of(sites.begin(), sites.end(), [&](const auto& site) { return site.id == grant->site; })) {
+              return Error(res, InvalidArgument("the study has no site \"" + grant->site + "\" (give a site id, or *)"));
+            }
             const Value* reason = body->Find("reason");
             if (action == "grant") {
               st = users_->AddGrant(id, *grant, by);
