@@ -4,7 +4,7 @@
 // keyboard and on a tablet.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ARM_TEXTS, PASSWORD, Server, launchBrowser, login, screenshot, studyUrl, userPage } from './harness.mjs';
+import { ARM_TEXTS, PASSWORD, Server, giveReason, launchBrowser, login, screenshot, studyUrl, userPage } from './harness.mjs';
 
 let server;
 let browser;
@@ -224,9 +224,7 @@ test('the data manager locks the database once every query is closed; writes sto
     assert.equal(await coordinator.locator('#item-SVSTDTC').inputValue(), '2026-07-01', 'the typed date is kept');
 
     await manager.getByRole('button', { name: 'Unlock the database…' }).click();
-    const dialog = manager.getByRole('dialog');
-    await dialog.getByLabel('Reason').fill('late laboratory data for site 701');
-    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await giveReason(manager, 'late laboratory data for site 701');
     await manager.locator('.ok-box').getByText('The database is unlocked.').waitFor();
     await coordinator.getByRole('button', { name: 'Save' }).click();
     await coordinator.locator('.ok-box').getByText('saved RETRIEVAL/SV').waitFor();

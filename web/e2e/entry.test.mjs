@@ -3,7 +3,7 @@
 // visibility conditions, and a stale page (412) keeping what was typed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, screenshot, studyUrl, userPage } from './harness.mjs';
+import { Server, giveReason, launchBrowser, screenshot, studyUrl, userPage } from './harness.mjs';
 
 let server;
 let browser;
@@ -46,9 +46,7 @@ test('a concomitant medication row is added with several routes, saved, and remo
     assert.ok(!(await added.locator('fieldset.choices').getByLabel('INHALATION').isChecked()));
 
     await added.getByRole('button', { name: 'Remove…' }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Reason').fill('entered on the wrong subject');
-    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await giveReason(page, 'entered on the wrong subject');
     await page.locator('.ok-box').getByText(`Row ${number} removed`).waitFor();
     assert.equal(await page.locator('table.rows tbody tr').count(), before);
   } finally {
@@ -62,9 +60,7 @@ test('an item is marked not done with its reason, and a hidden item appears only
     await page.goto(studyUrl('/subjects/701-1001/visits/RASHFU/forms/VS'));
     await page.locator('#item-SYSBP').waitFor();
     await page.locator('[data-item=HEIGHT]').getByRole('button', { name: 'Not done…' }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Reason').fill('stadiometer broken');
-    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await giveReason(page, 'stadiometer broken');
     await page.locator('#item-VSPOS').selectOption('STANDING');
     await page.locator('#item-SYSBP').fill('130');
     await page.locator('#item-DIABP').fill('85');
@@ -154,9 +150,7 @@ test('a query on an item of a repeating row shows on that row, is answered there
     await row.getByRole('button', { name: `Query ${number}: answered` }).waitFor();
 
     await row.getByRole('button', { name: 'Remove…' }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Reason').fill('duplicate of another row');
-    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await giveReason(page, 'duplicate of another row');
     await page.locator('.ok-box').getByText(`query ${number} closed: its row was removed`).waitFor();
   } finally {
     await screenshot(page, 'row-query');

@@ -105,6 +105,13 @@ export async function login(page, user, password = PASSWORD) {
   await page.locator('header.top .who').waitFor();
 }
 
+// Answers the reason dialog (changes, removals, unlocking).
+export async function giveReason(page, reason) {
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Reason').fill(reason);
+  await dialog.getByRole('button', { name: 'Continue' }).click();
+}
+
 export async function screenshot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, name.replace(/[^A-Za-z0-9_-]+/g, '_') + '.png'), fullPage: true });

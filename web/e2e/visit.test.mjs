@@ -5,7 +5,7 @@
 // The tests run in order on one server and one new subject.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, screenshot, studyUrl, userPage, PASSWORD } from './harness.mjs';
+import { PASSWORD, Server, giveReason, launchBrowser, screenshot, studyUrl, userPage } from './harness.mjs';
 
 const SUBJECT = '701-9001';
 let server;
@@ -89,9 +89,7 @@ test('the study home is live: a query raised elsewhere shows without reloading',
     await openForm(coordinator, 'SCREENING1', 'VS');
     await coordinator.locator('#item-PULSE').fill('130');  // soft: 120 or more with no AE on the log
     await coordinator.getByRole('button', { name: 'Save' }).click();
-    const reason = coordinator.getByRole('dialog');
-    await reason.getByLabel('Reason').fill('re-measured after rest');
-    await reason.getByRole('button', { name: 'Continue' }).click();
+    await giveReason(coordinator, 're-measured after rest');
     await coordinator.locator('.ok-box').getByText('opened').waitFor();
     await manager.waitForFunction(
       ([selector, n]) => Number(document.querySelector(selector)?.textContent) > n,
