@@ -26,7 +26,8 @@ constexpr char kPassword[] = "demo-password-2026";
 // Runs `trialcore serve` until destroyed; its first line of output names the URL.
 class ServerProcess {
  public:
-  ServerProcess(const std::string& dir, const std::string& args) {
+  // shell: run first by the shell that starts the server (e.g. a trap).
+  ServerProcess(const std::string& dir, const std::string& args, const std::string& shell = "") {
     int out[2];
     EXPECT_EQ(pipe(out), 0);
     pid_ = fork();
@@ -35,7 +36,7 @@ class ServerProcess {
       close(out[0]);
       std::string err = dir + "/serve.log";
       freopen(err.c_str(), "w", stderr);
-      std::string cmd = "cd '" + dir + "' && exec " + kBin + " serve " + args;
+      std::string cmd = "cd '" + dir + "' && " + (shell.empty() ? "" : shell + " && ") + "exec " + kBin + " serve " + args;
       execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
       _exit(127);
     }
@@ -50,9 +51,9 @@ class ServerProcess {
     out_ = f;
   }
   ~ServerProcess() { Stop(); }
-  int Stop() {
+  int Stop(int sig = SIGTERM) {
     if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
+    kill(pid_, sig);
     int status = 0;
     waitpid(pid_, &status, 0);
     pid_ = -1;
@@ -757,6 +758,13 @@ TEST_F(ApiTest, StopsCleanlyOnSigterm) {
   ServerProcess extra(*dir_, "--db demo.db --port 0");
   ASSERT_GT(extra.port(), 0);
   EXPECT_EQ(extra.Stop(), 0);
+}
+
+TEST_F(ApiTest, StopsOnCtrlCAlsoWhenStartedInTheBackground) {
+  // A shell starts background jobs with SIGINT ignored.
+  ServerProcess background(*dir_, "--db demo.db --port 0", "trap '' INT");
+  ASSERT_GT(background.port(), 0);
+  EXPECT_EQ(background.Stop(SIGINT), 0);
 }
 
 }  // namespace

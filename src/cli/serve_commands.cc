@@ -105,6 +105,11 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
   }
   // SIGINT and SIGTERM stop the server cleanly; they are taken by a thread
   // of their own, since stopping is not safe from a signal handler.
+  // A shell starts background jobs with SIGINT ignored; an ignored signal
+  // never reaches sigwait, so both are restored to their default first
+  // (blocked below, the default never runs).
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
