@@ -156,3 +156,24 @@ test('a query on an item of a repeating row shows on that row, is answered there
     await screenshot(page, 'row-query');
   }
 });
+
+test('a visit that did not take place is recorded as missed, with its reason', async () => {
+  // Four months pass: the enrolled subject's next visits fall due.
+  server.shiftClock(120 * 24 * 3600);
+  await new Promise((r) => setTimeout(r, 300));
+  const page = await userPage(browser, server, 'coord.701');
+  try {
+    await page.goto(studyUrl('/subjects?site=701&status=enrolled'));
+    await page.locator('tbody tr a').first().click();
+    const miss = page.getByRole('button', { name: /^Record .* as missed$/ }).first();
+    const label = await miss.getAttribute('aria-label');
+    const visit = /^Record (.*) as missed$/.exec(label)[1];
+    await miss.click();
+    await giveReason(page, 'the patient was in hospital');
+    await page.locator('.ok-box').getByText(`${visit} recorded as missed`).waitFor();
+    await page.locator('tr', { has: page.locator('th', { hasText: visit }) }).locator('.badge', { hasText: 'missed' }).waitFor();
+  } finally {
+    server.shiftClock(0);
+    await screenshot(page, 'visit-missed');
+  }
+});

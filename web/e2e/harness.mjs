@@ -80,7 +80,7 @@ export async function launchBrowser() {
 export async function userPage(browser, server, user, { viewport = { width: 1280, height: 900 } } = {}) {
   const context = await browser.newContext({ viewport, baseURL: server.url });
   const page = await context.newPage();
-  page.setDefaultTimeout(10000);
+  page.setDefaultTimeout(20000);  // generous: CI runs these beside the rest of the suite on two cores
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
   // The Content-Security-Policy allows nothing inline nor from elsewhere; a violation is an error.

@@ -76,6 +76,13 @@ export class CasebookView implements View {
     await this.command(reason ? { op, reason } : { op }, `Subject ${this.id}: ${verb.toLowerCase()} done`);
   }
 
+  private async markMissed(visit: string): Promise<void> {
+    const name = visitName(this.ctx, visit);
+    const reason = await askReason(`${name} missed`, `Record that ${name} did not take place. Why?`);
+    if (reason === null) return;
+    await this.command({ op: 'visit.missed', visit, reason }, `${name} recorded as missed`);
+  }
+
   private async sign(): Promise<void> {
     const signed = await signDialog(this.ctx, { subject: this.id }, 'the whole casebook of subject ' + this.id);
     if (signed) {
@@ -136,8 +143,15 @@ export class CasebookView implements View {
         <tbody>
           ${this.schedule.map((v) => {
             const missed = s.visits[v.visit]?.missed;
+            // A scheduled visit without data that is due or overdue can be recorded as missed.
+            const canMiss = can.manageSubjects(ctx.role) && !missed && (v.status === 'due' || v.status === 'overdue') &&
+              v.forms.every((f) => f.status === 'not started');
             return html`<tr>
-              <th scope="row">${visitName(ctx, v.visit)}</th>
+              <th scope="row">${visitName(ctx, v.visit)}
+                ${canMiss
+                  ? html`<button type="button" class="link small" @click=${() => void this.markMissed(v.visit)}
+                      aria-label="Record ${visitName(ctx, v.visit)} as missed">missed…</button>`
+                  : nothing}</th>
               <td>${v.planned ?? '—'}</td>
               <td>${v.actual ?? '—'}</td>
               <td><span class="badge window-${v.status.replace(/ /g, '-')}">${missed ? 'missed' : label(v.status)}</span></td>
@@ -155,7 +169,7 @@ export class CasebookView implements View {
                     ${c.signed ? html`<span class="flag signed" title="signed">✍</span>` : nothing}
                     ${c.brokenSignature ? html`<span class="flag broken" title="signature broken">✍̸</span>` : nothing}
                     ${c.frozen ? html`<span class="flag frozen" title="frozen">❄</span>` : nothing}
-                    ${c.locked ? html`<span class="flag locked" title="locked">🔒</span>` : nothing}
+                    ${c.locked ? html`<span class="flag locked" title="locked">▣</span>` : nothing}
                   </a>
                 </td>`;
               })}
@@ -164,7 +178,7 @@ export class CasebookView implements View {
         </tbody>
       </table>
     </div>
-    <p class="legend muted">? open queries · ✓ verified · ✍ signed · ✍̸ signature broken · ❄ frozen · 🔒 locked</p>
+    <p class="legend muted">? open queries · ✓ verified · ✍ signed · ✍̸ signature broken · ❄ frozen · ▣ locked</p>
     ${this.unscheduled()}`;
   }
 
