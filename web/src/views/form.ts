@@ -205,6 +205,11 @@ export class FormView implements View {
     this.ctx.update();
   }
 
+  // Whether the draft gives this item a value (a soft check on it then opens a query).
+  private typed(item: string): boolean {
+    return item in this.items || Object.values(this.rows).some((rows) => rows.some((r) => item in r.items));
+  }
+
   // ---- actions ------------------------------------------------------------
 
   private async save(e: Event): Promise<void> {
@@ -620,7 +625,7 @@ export class FormView implements View {
         ? html`<div id="problem-summary" class="problem-summary" tabindex="-1" role="region" aria-label="Problems on this form">
             <h2>${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}</h2>
             <ul>${problems.map((p) => html`<li class=${p.hard ? 'error' : 'warning'}>${p.item}${p.group ? ` (row ${p.row})` : ''}: ${p.message}
-              ${p.hard ? '' : ' (saving opens a query)'}</li>`)}</ul>
+              ${p.hard || !this.typed(p.item) ? '' : ' (saving opens a query)'}</li>`)}</ul>
           </div>`
         : nothing}
       <form @submit=${(e: Event) => void this.save(e)} novalidate aria-label=${this.def.name}>
