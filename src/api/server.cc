@@ -730,7 +730,9 @@ class Server::Impl {
       if (!body.ok()) return Error(res, body.status());
       if (Status st = only(*body, {"id", "full_name", "password"}); !st.ok()) return Error(res, st);
       for (const char* field : {"id", "full_name", "password"}) {
-        if (body->Find(field) == nullptr) return Error(res, InvalidArgument(std::string("missing field \"") + field + "\""));
+        if (body->Find(field) == nullptr) {
+          return Error(res, InvalidArgument(std::string("missing field \"") + field + "\""));
+        }
       }
       Status st = users_->Add(body->Find("id")->as_string(), body->Find("full_name")->as_string(),
                               body->Find("password")->as_string(), Actor{std::get<0>(*ctx).user.id, "system_admin"});
@@ -856,7 +858,9 @@ class Server::Impl {
     Value::Array overdue_list, out_of_window_list, unsigned_list;
     auto listed = [&](Value::Array& list, const std::string& subject, const std::string& visit,
                       const std::string& status) {
-      if (list.size() < kListed) list.push_back(Value::Object{{"subject", subject}, {"visit", visit}, {"status", status}});
+      if (list.size() < kListed) {
+        list.push_back(Value::Object{{"subject", subject}, {"visit", visit}, {"status", status}});
+      }
     };
     for (const auto& [sid, s] : st.subjects) {
       if (!access.SeesSite(s.site)) continue;
@@ -889,12 +893,13 @@ class Server::Impl {
         listed(unsigned_list, sid, "", s.status);
       }
     }
-    Value::Object out{{"planned_subjects", static_cast<int64_t>(definition->planned_subjects)},
-                         {"subjects_by_site", by_site},
-                         {"open_queries_by_age", Value::Object{{"0-7 days", age[0]}, {"8-30 days", age[1]}, {"over 30 days", age[2]}}},
-                         {"overdue_visits", overdue},
-                         {"visits_out_of_window", out_of_window},
-                         {"unsigned_casebooks", unsigned_casebooks}};
+    Value::Object out{
+        {"planned_subjects", static_cast<int64_t>(definition->planned_subjects)},
+        {"subjects_by_site", by_site},
+        {"open_queries_by_age", Value::Object{{"0-7 days", age[0]}, {"8-30 days", age[1]}, {"over 30 days", age[2]}}},
+        {"overdue_visits", overdue},
+        {"visits_out_of_window", out_of_window},
+        {"unsigned_casebooks", unsigned_casebooks}};
     out["database_locked"] = st.locked;
     out["overdue"] = overdue_list;
     out["out_of_window"] = out_of_window_list;
