@@ -36,7 +36,8 @@ class ServerProcess {
       close(out[0]);
       std::string err = dir + "/serve.log";
       freopen(err.c_str(), "w", stderr);
-      std::string cmd = "cd '" + dir + "' && " + (shell.empty() ? "" : shell + " && ") + "exec " + kBin + " serve " + args;
+      std::string cmd =
+          "cd '" + dir + "' && " + (shell.empty() ? "" : shell + " && ") + "exec " + kBin + " serve " + args;
       execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
       _exit(127);
     }
@@ -393,9 +394,9 @@ TEST_F(ApiTest, ServerSentEventsCarryChangesToTheSitesThatMaySeeThem) {
 }
 
 TEST_F(ApiTest, BlindedRolesNeverSeeAnArmOrAnUnblindedValue) {
-  const std::vector<std::string> arms = {"Xanomeline High Dose", "Xanomeline Low Dose", "Placebo", "Xan_Hi",
-                                         "Xan_Lo", "\"Pbo\"", "\"EXDOSE\"", "\"PATCHES\"", "\"EXADJ\"",
-                                         "Daily dose"};
+  const std::vector<std::string> arms = {
+      "Xanomeline High Dose", "Xanomeline Low Dose", "Placebo",   "Xan_Hi",    "Xan_Lo", "\"Pbo\"",
+      "\"EXDOSE\"",           "\"PATCHES\"",         "\"EXADJ\"", "Daily dose"};
   const std::vector<std::string> routes = {
       "/api/v1/studies",
       "/api/v1/studies/CDISCPILOT01",

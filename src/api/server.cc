@@ -3,8 +3,8 @@
 #include <httplib.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <map>
@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "api/access.h"
-#include "api/views.h"
 #include "api/users.h"
+#include "api/views.h"
 #include "capture/capture.h"
 #include "core/hash.h"
 #include "core/json.h"
@@ -493,8 +493,13 @@ class Server::Impl {
           if (!state.empty() && capture::QueryStateName(q.state) != state) continue;
           if (total++ < offset || items.size() >= limit) continue;
           int64_t opened = q.thread.empty() ? now : q.thread.front().time_us;
-          Value::Object o{{"subject", sid}, {"site", s.site}, {"query", static_cast<int64_t>(n)},
-                          {"visit", q.visit}, {"form", q.form}, {"item", q.item}, {"check", q.check},
+          Value::Object o{{"subject", sid},
+                          {"site", s.site},
+                          {"query", static_cast<int64_t>(n)},
+                          {"visit", q.visit},
+                          {"form", q.form},
+                          {"item", q.item},
+                          {"check", q.check},
                           {"state", std::string(capture::QueryStateName(q.state))},
                           {"message", q.thread.empty() ? "" : q.thread.front().message},
                           {"age_days", static_cast<int64_t>((now - opened) / rules::kMicrosPerDay)}};
@@ -570,8 +575,10 @@ class Server::Impl {
       if (!ctx) return;
       auto body = Body(req);
       if (!body.ok()) return Error(res, body.status());
-      Value::Object cmd{{"op", "form.check"}, {"subject", std::string(req.matches[2])},
-                        {"visit", std::string(req.matches[3])}, {"form", std::string(req.matches[4])}};
+      Value::Object cmd{{"op", "form.check"},
+                        {"subject", std::string(req.matches[2])},
+                        {"visit", std::string(req.matches[3])},
+                        {"form", std::string(req.matches[4])}};
       for (const auto& [k, v] : body->as_object()) {
         if (k != "items" && k != "rows" && k != "not_done") {
           return Error(res, InvalidArgument("unknown field \"" + k + "\" (allowed: items, rows, not_done)"));
@@ -773,7 +780,8 @@ class Server::Impl {
             const auto& sites = std::get<1>(*ctx)->study()->sites;
             if (grant->site != "*" &&
                 std::none_of(sites.begin(), sites.end(), [&](const auto& site) { return site.id == grant->site; })) {
-              return Error(res, InvalidArgument("the study has no site \"" + grant->site + "\" (give a site id, or *)"));
+              return Error(res,
+                           InvalidArgument("the study has no site \"" + grant->site + "\" (give a site id, or *)"));
             }
             const Value* reason = body->Find("reason");
             if (action == "grant") {
@@ -812,8 +820,8 @@ class Server::Impl {
     http_->set_mount_point("/", options_.web_root);
     http_->set_file_request_handler([](const httplib::Request& req, httplib::Response& res) {
       // Built assets carry their content hash in their names.
-      res.set_header("Cache-Control", req.path.starts_with("/assets/") ? "public, max-age=31536000, immutable"
-                                                                        : "no-cache");
+      res.set_header("Cache-Control",
+                     req.path.starts_with("/assets/") ? "public, max-age=31536000, immutable" : "no-cache");
     });
     std::string index = options_.web_root + "/index.html";
     http_->Get(R"(/(?!api/|api$|metrics$)[^.]*)", [this, index](const httplib::Request&, httplib::Response& res) {

@@ -80,9 +80,13 @@ Value SubjectJson(const capture::SubjectState& s, const Hidden& hidden) {
       thread.push_back(Value::Object{{"action", m.action}, {"message", m.message}, {"user", m.actor.user},
                                      {"role", m.actor.role}, {"time", FormatTimeMicros(m.time_us)}});
     }
-    Value::Object o{{"query", static_cast<int64_t>(n)}, {"visit", q.visit}, {"form", q.form},
-                    {"item", q.item}, {"check", q.check},
-                    {"state", std::string(capture::QueryStateName(q.state))}, {"thread", thread}};
+    Value::Object o{{"query", static_cast<int64_t>(n)},
+                    {"visit", q.visit},
+                    {"form", q.form},
+                    {"item", q.item},
+                    {"check", q.check},
+                    {"state", std::string(capture::QueryStateName(q.state))},
+                    {"thread", thread}};
     if (!q.group.empty()) {
       o["group"] = q.group;
       o["row"] = static_cast<int64_t>(q.row);

@@ -289,7 +289,8 @@ TEST_F(CaptureTest, RepeatingGroupsRunRowChecksAndCrossFormChecksRaiseQueries) {
   r = Run(R"({"op":"row.remove","subject":"701-1012","visit":"LOGS","form":"AE","group":"AE","row":2})");
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   Ok(R"({"op":"sign","subject":"701-1012","visit":"LOGS","form":"AE","meaning":"review","name":"Dr Ada Byron"})", kInv);
-  r = Run(R"({"op":"row.remove","subject":"701-1012","visit":"LOGS","form":"AE","group":"AE","row":2,"reason":"entered for the wrong subject"})");
+  r = Run(
+      R"({"op":"row.remove","subject":"701-1012","visit":"LOGS","form":"AE","group":"AE","row":2,"reason":"entered for the wrong subject"})");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   s = capture_->Subject("701-1012").value();
   EXPECT_TRUE(s.visits["LOGS"].forms["AE"].rows["AE"][2].removed);

@@ -471,21 +471,21 @@ Result<Outcome> Capture::Impl::RemoveRow(const Value& cmd, const Actor& actor) {
     if (!st.value.is_null()) set[ItemPath(id, visit, form, group, row, iid)] = Value();
   }
   set[stream + "/" + visit + "/" + form + "/" + group + "/" + std::to_string(row) + "/removed"] = true;
-  std::vector<EventDraft> drafts = {Draft(stream, "row.removed", actor, reason,
-                                          Value::Object{{"visit", visit}, {"form", form}, {"group", group},
-                                                        {"row", static_cast<int64_t>(row)}, {"set", set}})};
+  std::vector<EventDraft> drafts = {
+      Draft(stream, "row.removed", actor, reason,
+            Value::Object{
+                {"visit", visit}, {"form", form}, {"group", group}, {"row", static_cast<int64_t>(row)}, {"set", set}})};
   Outcome out;
   out.messages.push_back("removed " + group + " row " + std::to_string(row) + " of " + visit + "/" + form);
   // The row's open queries have nothing left to ask about.
   for (const auto& [n, q] : s->queries) {
     if (q.visit != visit || q.form != form || q.group != group || q.row != row) continue;
     if (q.state != QueryState::kOpen && q.state != QueryState::kAnswered) continue;
-    drafts.push_back(Draft(stream, "query.closed", actor, "row removed",
-                           Value::Object{{"query", static_cast<int64_t>(n)},
-                                         {"message", "closed automatically: " + group + " row " + std::to_string(row) +
-                                                         " was removed"},
-                                         {"set", Value::Object{{stream + "/queries/" + std::to_string(n) + "/state",
-                                                                "closed"}}}}));
+    drafts.push_back(Draft(
+        stream, "query.closed", actor, "row removed",
+        Value::Object{{"query", static_cast<int64_t>(n)},
+                      {"message", "closed automatically: " + group + " row " + std::to_string(row) + " was removed"},
+                      {"set", Value::Object{{stream + "/queries/" + std::to_string(n) + "/state", "closed"}}}}));
     out.messages.push_back("query " + std::to_string(n) + " closed: its row was removed");
   }
   InvalidateSignatures(*s, actor, &drafts, &out.messages);

@@ -334,7 +334,6 @@ Outcome CheckOutcome(const FormState& proposed, const study::Form& form, const s
   return out;
 }
 
-
 std::vector<Failure> Capture::Impl::RunChecks(const SubjectState& s, const std::string& visit, const study::Form& form,
                                               int64_t now) const {
   std::vector<Failure> out;
@@ -476,7 +475,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
   FormState& fs = next.visits[visit_id].forms[form_id];
   fs.touched = true;
   std::set<std::string> entered;  // items given in this command, as "group/row/item"
-  Value::Object new_rows;          // group -> the numbers given to rows added, in order
+  Value::Object new_rows;         // group -> the numbers given to rows added, in order
   std::vector<std::string> needs_reason;
 
   auto set_item = [&](ItemState& st, const study::Item& item, const Value& input, const std::string& group, int row,
@@ -638,7 +637,8 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
         Binder binder(*study_, next, visit_id, form_id, &row, g.id, now);
         for (const study::Item& item : g.items) {
           if (item.visible_expr && binder.Test(*item.visible_expr) == rules::Truth::kFalse) {
-            hidden_in_rows.push_back(Value::Object{{"group", g.id}, {"row", static_cast<int64_t>(n)}, {"item", item.id}});
+            hidden_in_rows.push_back(
+                Value::Object{{"group", g.id}, {"row", static_cast<int64_t>(n)}, {"item", item.id}});
           }
         }
       }

@@ -101,7 +101,8 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
   o.login_attempts_per_minute = args.login_rate;
   o.web_root = args.web_root.empty() ? DefaultWebRoot() : args.web_root;
   if (!args.web_root.empty() && !env->FileExists(args.web_root + "/index.html")) {
-    return InvalidArgument("--web " + args.web_root + ": no index.html there (build the web application with scripts/build.sh)");
+    return InvalidArgument("--web " + args.web_root +
+                           ": no index.html there (build the web application with scripts/build.sh)");
   }
   // SIGINT and SIGTERM stop the server cleanly; they are taken by a thread
   // of their own, since stopping is not safe from a signal handler.

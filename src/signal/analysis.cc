@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
 #include "core/csv_field.h"
 #include "core/json.h"
@@ -177,14 +177,23 @@ std::string ResultsJson(const SignalResult& r) {
   Value::Array rows;
   for (const auto& row : r.rows) {
     const auto& m = row.measures;
-    rows.emplace_back(Value::Object{{"product", std::string(row.product)}, {"event", std::string(row.event)},
+    rows.emplace_back(Value::Object{{"product", std::string(row.product)},
+                                    {"event", std::string(row.event)},
                                     {"N", int64_t{row.n}},
-                                    {"E", dec(row.e)},         {"PRR", dec(m.prr)},  {"PRR_lower95", dec(m.prr_lower)},
-                                    {"PRR_upper95", dec(m.prr_upper)}, {"ROR", dec(m.ror)},
-                                    {"ROR_lower95", dec(m.ror_lower)}, {"ROR_upper95", dec(m.ror_upper)},
-                                    {"chi_square", dec(m.chi_square)}, {"IC", dec(m.ic)}, {"IC025", dec(m.ic025)},
-                                    {"IC975", dec(m.ic975)},           {"EBGM", dec(row.eb.ebgm)},
-                                    {"EB05", dec(row.eb.eb05)},         {"EB95", dec(row.eb.eb95)},
+                                    {"E", dec(row.e)},
+                                    {"PRR", dec(m.prr)},
+                                    {"PRR_lower95", dec(m.prr_lower)},
+                                    {"PRR_upper95", dec(m.prr_upper)},
+                                    {"ROR", dec(m.ror)},
+                                    {"ROR_lower95", dec(m.ror_lower)},
+                                    {"ROR_upper95", dec(m.ror_upper)},
+                                    {"chi_square", dec(m.chi_square)},
+                                    {"IC", dec(m.ic)},
+                                    {"IC025", dec(m.ic025)},
+                                    {"IC975", dec(m.ic975)},
+                                    {"EBGM", dec(row.eb.ebgm)},
+                                    {"EB05", dec(row.eb.eb05)},
+                                    {"EB95", dec(row.eb.eb95)},
                                     {"Qn", dec(row.eb.qn)}});
   }
   Value::Object doc{{"prior", Value(std::move(prior))},

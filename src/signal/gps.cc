@@ -135,7 +135,8 @@ std::vector<CountPoint> GroupPoints(std::span<const uint32_t> n, std::span<const
   // scale, and a balanced tree's allocations and cache misses cost seconds.
   std::vector<uint32_t> order(n.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return n[a] != n[b] ? n[a] < n[b] : e[a] < e[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return n[a] != n[b] ? n[a] < n[b] : e[a] < e[b]; });
   std::vector<CountPoint> out;
   if (point_of != nullptr) point_of->assign(n.size(), 0);
   for (uint32_t i : order) {
@@ -422,7 +423,8 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
   // searched to the end on every point, each stage starting from the last
   // one's point and curvature. The result is the maximum of the full,
   // unsquashed likelihood; the samples only save evaluations.
-  const std::vector<CountPoint> scout = n_star == 1 ? EvenSample(points, options.scout_points) : std::vector<CountPoint>{};
+  const std::vector<CountPoint> scout =
+      n_star == 1 ? EvenSample(points, options.scout_points) : std::vector<CountPoint>{};
   const std::vector<CountPoint> middle =
       scout.empty() ? std::vector<CountPoint>{} : EvenSample(points, options.scout_points * 10);
 
@@ -431,8 +433,8 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
   std::vector<int> iterations(starts.size(), 0);
   auto run = [&](size_t i) {
     if (n_star == 1) {
-      results[i] = Bfgs(on(scout.empty() ? points : std::span<const CountPoint>(scout), false), ToFree(starts[i]),
-                        1000, 1e-9);
+      results[i] =
+          Bfgs(on(scout.empty() ? points : std::span<const CountPoint>(scout), false), ToFree(starts[i]), 1000, 1e-9);
     } else {
       results[i] = NelderMead(objective, ToFree(starts[i]), 0.5, 4000, 1e-8);
     }

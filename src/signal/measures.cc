@@ -30,8 +30,8 @@ Disproportionality Measure(uint64_t n, uint64_t n_product, uint64_t n_event, uin
                  InformationComponentQuantile(n, e, 0.975));
 }
 
-Disproportionality Measure(uint64_t n, uint64_t n_product, uint64_t n_event, uint64_t n_total, double e,
-                           double ic025, double ic975) {
+Disproportionality Measure(uint64_t n, uint64_t n_product, uint64_t n_event, uint64_t n_total, double e, double ic025,
+                           double ic975) {
   const double a = static_cast<double>(n);
   const double b = static_cast<double>(n_product) - a;
   const double c = static_cast<double>(n_event) - a;

@@ -23,8 +23,8 @@ struct Disproportionality {
 Disproportionality Measure(uint64_t n, uint64_t n_product, uint64_t n_event, uint64_t n_total, double e);
 // The same with the IC's credibility interval already computed (it depends on
 // N and E only, so pairs sharing them share it).
-Disproportionality Measure(uint64_t n, uint64_t n_product, uint64_t n_event, uint64_t n_total, double e,
-                           double ic025, double ic975);
+Disproportionality Measure(uint64_t n, uint64_t n_product, uint64_t n_event, uint64_t n_total, double e, double ic025,
+                           double ic975);
 
 // The shrinkage information component of Norén et al. (2013):
 // IC = log2((N + 0.5) / (E + 0.5)); the interval is the 2.5% and 97.5%

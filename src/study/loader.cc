@@ -640,8 +640,8 @@ Result<std::shared_ptr<const Study>> LoadStudyFile(const std::string& path, std:
 
 bool IsKnownRole(std::string_view role) {
   static const std::set<std::string, std::less<>> kRoles = {
-      "investigator",     "coordinator",    "monitor",         "data_manager",         "medical_monitor",
-      "safety_physician", "sponsor_viewer", "unblinded_pharmacist", "study_admin", "system_admin"};
+      "investigator",   "coordinator",          "monitor",     "data_manager", "medical_monitor", "safety_physician",
+      "sponsor_viewer", "unblinded_pharmacist", "study_admin", "system_admin"};
   return kRoles.contains(role);
 }
 
