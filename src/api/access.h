@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/users.h"
@@ -24,6 +25,8 @@ class Access {
   // PermissionDenied says which roles they hold.
   Result<std::string> ActingRole(const std::optional<std::string>& wanted, const std::string& site) const;
   std::vector<std::string> Roles() const;
+  // Whether any grant on this study is of this role.
+  bool Holds(std::string_view role) const;
   // Roles that may never learn a treatment arm.
   bool Blinded() const;
 

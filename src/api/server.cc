@@ -7,10 +7,12 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <regex>
 #include <set>
+#include <span>
 #include <thread>
 
 #include "api/access.h"
@@ -63,6 +65,42 @@ std::string CodeName(StatusCode code) {
     case StatusCode::kResourceExhausted: return "too_large";
     default: return "internal";
   }
+}
+
+// A request body may name only the fields its route takes; the refusal
+// lists them.
+Status OnlyFields(const Value& body, std::span<const std::string_view> allowed) {
+  for (const auto& [k, v] : body.as_object()) {
+    if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
+    std::string names;
+    for (std::string_view a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
+    return InvalidArgument("unknown field \"" + k + "\" (allowed: " + names + ")");
+  }
+  return Status::Ok();
+}
+Status OnlyFields(const Value& body, std::initializer_list<std::string_view> allowed) {
+  return OnlyFields(body, std::span<const std::string_view>(allowed.begin(), allowed.size()));
+}
+
+// The same, for bodies of text fields only, of which `required` must be there.
+Status TextFields(const Value& body, std::initializer_list<std::string_view> allowed,
+                  std::initializer_list<std::string_view> required) {
+  TC_RETURN_IF_ERROR(OnlyFields(body, allowed));
+  for (const auto& [k, v] : body.as_object()) {
+    if (!v.is_string()) return InvalidArgument("field \"" + k + "\" must be text");
+  }
+  for (std::string_view field : required) {
+    if (body.Find(field) == nullptr) return InvalidArgument("missing field \"" + std::string(field) + "\"");
+  }
+  return Status::Ok();
+}
+
+// The capture command on the form a route's path names.
+Value::Object FormCommand(const std::string& op, const httplib::Request& req) {
+  return Value::Object{{"op", op},
+                       {"subject", std::string(req.matches[2])},
+                       {"visit", std::string(req.matches[3])},
+                       {"form", std::string(req.matches[4])}};
 }
 
 }  // namespace
@@ -271,16 +309,8 @@ class Server::Impl {
       }
       auto body = Body(req);
       if (!body.ok()) return Error(res, body.status());
-      for (const auto& [k, v] : body->as_object()) {
-        if (k != "user" && k != "password") return Error(res, InvalidArgument("unknown field \"" + k + "\""));
-        if (!v.is_string()) return Error(res, InvalidArgument("field \"" + k + "\" must be text"));
-      }
-      const Value* user = body->Find("user");
-      const Value* password = body->Find("password");
-      if (user == nullptr || password == nullptr) {
-        return Error(res, InvalidArgument("missing field \"" + std::string(user == nullptr ? "user" : "password") + "\""));
-      }
-      auto u = users_->Login(user->as_string(), password->as_string(), Client(req));
+      if (Status st = TextFields(*body, {"user", "password"}, {"user", "password"}); !st.ok()) return Error(res, st);
+      auto u = users_->Login(body->Find("user")->as_string(), body->Find("password")->as_string(), Client(req));
       if (!u.ok()) return Error(res, 401, "login_failed", u.status().message());
       auto csrf = RandomToken(env_);
       auto token_or = RandomToken(env_);
@@ -354,7 +384,7 @@ class Server::Impl {
         if (total++ < offset || items.size() >= limit) continue;
         size_t open = 0;
         for (const auto& [n, q] : s.queries) {
-          open += q.state == capture::QueryState::kOpen || q.state == capture::QueryState::kAnswered;
+          open += q.unresolved();
         }
         items.push_back(Value::Object{{"id", sid}, {"site", s.site}, {"status", s.status},
                                       {"open_queries", static_cast<int64_t>(open)}});
@@ -366,16 +396,17 @@ class Server::Impl {
     Add("GET", subject, [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
-      auto s = VisibleSubject(*ctx, req.matches[2], res);
-      if (!s) return;
+      const std::string id = req.matches[2];
+      const Hidden hidden = HiddenItems(*std::get<1>(*ctx)->study(), std::get<2>(*ctx));
       if (req.has_param("as_of")) {
+        if (!SubjectVisible(*ctx, id, res)) return;
         // The casebook as it stood then: the subject's events up to that
         // moment, replayed.
         auto when = ParseTimeMicros(req.get_param_value("as_of"));
         if (!when.ok()) return Error(res, InvalidArgument("as_of: " + when.status().message()));
         EventFilter f;
         f.study = std::string(req.matches[1]);
-        f.stream = capture::SubjectStream(s->id);
+        f.stream = capture::SubjectStream(id);
         f.until_time_us = *when;
         capture::StudyState then;
         Status st = store_->ForEachEvent(f, [&](const Event& e) {
@@ -383,22 +414,30 @@ class Server::Impl {
           return Status::Ok();
         });
         if (!st.ok()) return Error(res, st);
-        auto it = then.subjects.find(s->id);
-        if (it == then.subjects.end()) return Error(res, NotFound("subject " + s->id + " did not exist yet at that time"));
-        Value body = SubjectJson(it->second, HiddenItems(*std::get<1>(*ctx)->study(), std::get<2>(*ctx)));
+        auto it = then.subjects.find(id);
+        if (it == then.subjects.end()) return Error(res, NotFound("subject " + id + " did not exist yet at that time"));
+        Value body = SubjectJson(it->second, hidden);
         body.as_object()["as_of"] = FormatTimeMicros(*when);
         return Reply(res, 200, body);
       }
-      res.set_header("ETag", "\"" + std::to_string(s->version) + "\"");
-      Reply(res, 200, SubjectJson(*s, HiddenItems(*std::get<1>(*ctx)->study(), std::get<2>(*ctx))));
+      Value body;
+      uint64_t version = 0;
+      if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
+            body = SubjectJson(s, hidden);
+            version = s.version;
+          })) {
+        return;
+      }
+      res.set_header("ETag", "\"" + std::to_string(version) + "\"");
+      Reply(res, 200, body);
     });
 
     Add("GET", subject + "/schedule", [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
-      auto s = VisibleSubject(*ctx, req.matches[2], res);
-      if (!s) return;
-      auto sched = std::get<1>(*ctx)->Schedule(s->id);
+      const std::string id = req.matches[2];
+      if (!SubjectVisible(*ctx, id, res)) return;
+      auto sched = std::get<1>(*ctx)->Schedule(id);
       if (!sched.ok()) return Error(res, sched.status());
       auto* cap = std::get<1>(*ctx);
       Value::Array visits;
@@ -410,7 +449,7 @@ class Server::Impl {
         Value::Array forms;
         if (auto inst = cap->study()->FindVisitInstance(v.visit); inst.ok()) {
           for (const std::string& fid : inst->visit->forms) {
-            auto status = cap->StatusOfForm(s->id, v.visit, fid);
+            auto status = cap->StatusOfForm(id, v.visit, fid);
             if (!status.ok()) return Error(res, status.status());
             forms.push_back(Value::Object{{"form", fid}, {"status", std::string(capture::FormStatusName(*status))}});
           }
@@ -424,11 +463,11 @@ class Server::Impl {
     Add("GET", subject + "/audit", [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
-      auto s = VisibleSubject(*ctx, req.matches[2], res);
-      if (!s) return;
+      const std::string id = req.matches[2];
+      if (!SubjectVisible(*ctx, id, res)) return;
       AuditFilter f;
       f.study = req.matches[1];
-      f.subject = s->id;
+      f.subject = id;
       if (req.has_param("path")) f.path_prefix = req.get_param_value("path");
       Value::Array entries;
       Hidden hidden = HiddenItems(*std::get<1>(*ctx)->study(), std::get<2>(*ctx));
@@ -445,7 +484,7 @@ class Server::Impl {
       if (!st.ok()) return Error(res, st);
       // Views of the audit trail are themselves audited.
       st = users_->Record("audit.viewed", Actor{std::get<0>(*ctx).user.id, "user"},
-                          Value::Object{{"study", f.study}, {"subject", s->id}});
+                          Value::Object{{"study", f.study}, {"subject", id}});
       if (!st.ok()) return Error(res, st);
       Reply(res, 200, Value::Object{{"entries", entries}});
     });
@@ -493,20 +532,11 @@ class Server::Impl {
           if (!state.empty() && capture::QueryStateName(q.state) != state) continue;
           if (total++ < offset || items.size() >= limit) continue;
           int64_t opened = q.thread.empty() ? now : q.thread.front().time_us;
-          Value::Object o{{"subject", sid},
-                          {"site", s.site},
-                          {"query", static_cast<int64_t>(n)},
-                          {"visit", q.visit},
-                          {"form", q.form},
-                          {"item", q.item},
-                          {"check", q.check},
-                          {"state", std::string(capture::QueryStateName(q.state))},
-                          {"message", q.thread.empty() ? "" : q.thread.front().message},
-                          {"age_days", static_cast<int64_t>((now - opened) / rules::kMicrosPerDay)}};
-          if (!q.group.empty()) {
-            o["group"] = q.group;
-            o["row"] = static_cast<int64_t>(q.row);
-          }
+          Value::Object o = QueryJson(n, q);
+          o["subject"] = sid;
+          o["site"] = s.site;
+          o["message"] = q.thread.empty() ? "" : q.thread.front().message;
+          o["age_days"] = static_cast<int64_t>((now - opened) / rules::kMicrosPerDay);
           items.push_back(o);
         }
       }
@@ -553,56 +583,20 @@ class Server::Impl {
       Reply(res, 200, body);
     });
 
-    Add("PATCH", form, [this](const httplib::Request& req, httplib::Response& res) {
-      auto ctx = StudyContext(req, res);
-      if (!ctx) return;
-      auto body = Body(req);
-      if (!body.ok()) return Error(res, body.status());
-      Value::Object cmd{{"op", "form.save"}, {"subject", std::string(req.matches[2])},
-                        {"visit", std::string(req.matches[3])}, {"form", std::string(req.matches[4])}};
-      for (const auto& [k, v] : body->as_object()) {
-        if (k != "items" && k != "rows" && k != "not_done" && k != "reason") {
-          return Error(res, InvalidArgument("unknown field \"" + k + "\" (allowed: items, rows, not_done, reason)"));
-        }
-        cmd[k] = v;
-      }
-      RunCommand(*ctx, cmd, req, res);
-    });
-
-    // The form's edit checks on a proposal, nothing stored (form.check).
-    Add("POST", form + "/check", [this](const httplib::Request& req, httplib::Response& res) {
-      auto ctx = StudyContext(req, res);
-      if (!ctx) return;
-      auto body = Body(req);
-      if (!body.ok()) return Error(res, body.status());
-      Value::Object cmd{{"op", "form.check"},
-                        {"subject", std::string(req.matches[2])},
-                        {"visit", std::string(req.matches[3])},
-                        {"form", std::string(req.matches[4])}};
-      for (const auto& [k, v] : body->as_object()) {
-        if (k != "items" && k != "rows" && k != "not_done") {
-          return Error(res, InvalidArgument("unknown field \"" + k + "\" (allowed: items, rows, not_done)"));
-        }
-        cmd[k] = v;
-      }
-      RunCommand(*ctx, cmd, req, res);
-    });
+    // A save, and the same decision on a proposal with nothing stored (form.check).
+    Add("PATCH", form, FormRoute("form.save", {"items", "rows", "not_done", "reason"}));
+    Add("POST", form + "/check", FormRoute("form.check", {"items", "rows", "not_done"}));
 
     Add("PATCH", form + "/items/{item}", [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto body = Body(req);
       if (!body.ok()) return Error(res, body.status());
-      for (const auto& [k, v] : body->as_object()) {
-        if (k != "value" && k != "reason") {
-          return Error(res, InvalidArgument("unknown field \"" + k + "\" (allowed: value, reason)"));
-        }
-      }
+      if (Status st = OnlyFields(*body, {"value", "reason"}); !st.ok()) return Error(res, st);
       const Value* value = body->Find("value");
       if (value == nullptr) return Error(res, InvalidArgument("missing field \"value\" (null clears the item)"));
-      Value::Object cmd{{"op", "form.save"}, {"subject", std::string(req.matches[2])},
-                        {"visit", std::string(req.matches[3])}, {"form", std::string(req.matches[4])},
-                        {"items", Value::Object{{std::string(req.matches[5]), *value}}}};
+      Value::Object cmd = FormCommand("form.save", req);
+      cmd["items"] = Value::Object{{std::string(req.matches[5]), *value}};
       if (const Value* reason = body->Find("reason")) cmd["reason"] = *reason;
       RunCommand(*ctx, cmd, req, res);
     });
@@ -675,6 +669,21 @@ class Server::Impl {
     WebRoutes();
   }
 
+  // A capture command on the form of the path, with the body's fields.
+  httplib::Server::Handler FormRoute(std::string op, std::initializer_list<std::string_view> allowed) {
+    return [this, op, fields = std::vector<std::string_view>(allowed)](const httplib::Request& req,
+                                                                        httplib::Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      if (Status st = OnlyFields(*body, fields); !st.ok()) return Error(res, st);
+      Value::Object cmd = FormCommand(op, req);
+      for (const auto& [k, v] : body->as_object()) cmd[k] = v;
+      RunCommand(*ctx, cmd, req, res);
+    };
+  }
+
   // Accounts of a study: study and system administrators see every account
   // with its grants on this study; study administrators grant and revoke
   // roles on it; only system administrators create and disable accounts.
@@ -683,34 +692,13 @@ class Server::Impl {
                         bool system_only) -> std::optional<StudyCtx> {
       auto ctx = StudyContext(req, res);
       if (!ctx) return std::nullopt;
-      auto roles = std::get<2>(*ctx).Roles();
-      bool system = std::find(roles.begin(), roles.end(), "system_admin") != roles.end();
-      bool study_admin = std::find(roles.begin(), roles.end(), "study_admin") != roles.end();
-      if (!system && (system_only || !study_admin)) {
+      const Access& access = std::get<2>(*ctx);
+      if (!access.Holds("system_admin") && (system_only || !access.Holds("study_admin"))) {
         Error(res, PermissionDenied(system_only ? "only a system administrator manages accounts"
                                                 : "only study and system administrators manage access"));
         return std::nullopt;
       }
       return ctx;
-    };
-    auto grant_of = [](const Value& body, const std::string& study_id) -> Result<Grant> {
-      const Value* role = body.Find("role");
-      const Value* site = body.Find("site");
-      if (role == nullptr || !role->is_string()) return InvalidArgument("missing field \"role\"");
-      if (site == nullptr || !site->is_string()) return InvalidArgument("missing field \"site\" (a site id, or *)");
-      if (!study::IsKnownRole(role->as_string())) {
-        return InvalidArgument("unknown role \"" + role->as_string() + "\" (see doc/roles.md)");
-      }
-      return Grant{study_id, role->as_string(), site->as_string()};
-    };
-    auto only = [](const Value& body, std::initializer_list<std::string_view> allowed) -> Status {
-      for (const auto& [k, v] : body.as_object()) {
-        if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-          return InvalidArgument("unknown field \"" + k + "\"");
-        }
-        if (!v.is_string()) return InvalidArgument("field \"" + k + "\" must be text");
-      }
-      return Status::Ok();
     };
 
     Add("GET", study + "/users", [this, admin](const httplib::Request& req, httplib::Response& res) {
@@ -730,16 +718,13 @@ class Server::Impl {
       Reply(res, 200, Value::Object{{"users", list}});
     });
 
-    Add("POST", study + "/users", [this, admin, only](const httplib::Request& req, httplib::Response& res) {
+    Add("POST", study + "/users", [this, admin](const httplib::Request& req, httplib::Response& res) {
       auto ctx = admin(req, res, true);
       if (!ctx) return;
       auto body = Body(req);
       if (!body.ok()) return Error(res, body.status());
-      if (Status st = only(*body, {"id", "full_name", "password"}); !st.ok()) return Error(res, st);
-      for (const char* field : {"id", "full_name", "password"}) {
-        if (body->Find(field) == nullptr) {
-          return Error(res, InvalidArgument(std::string("missing field \"") + field + "\""));
-        }
+      if (Status st = TextFields(*body, {"id", "full_name", "password"}, {"id", "full_name", "password"}); !st.ok()) {
+        return Error(res, st);
       }
       Status st = users_->Add(body->Find("id")->as_string(), body->Find("full_name")->as_string(),
                               body->Find("password")->as_string(), Actor{std::get<0>(*ctx).user.id, "system_admin"});
@@ -747,54 +732,52 @@ class Server::Impl {
       Reply(res, 200, Value::Object{{"user", body->Find("id")->as_string()}});
     });
 
-    Add("POST", study + "/users/{user}/{action}",
-        [this, admin, grant_of, only](const httplib::Request& req, httplib::Response& res) {
-          std::string action = req.matches[3];
-          if (action != "grant" && action != "revoke" && action != "disable") {
-            return Error(res, NotFound("an account can be granted a role, have one revoked, or be disabled"));
-          }
-          auto ctx = admin(req, res, action == "disable");
-          if (!ctx) return;
-          auto body = Body(req);
-          if (!body.ok()) return Error(res, body.status());
-          std::string id = req.matches[2];
-          auto roles = std::get<2>(*ctx).Roles();
-          bool system = std::find(roles.begin(), roles.end(), "system_admin") != roles.end();
-          Actor by{std::get<0>(*ctx).user.id, system ? "system_admin" : "study_admin"};
-          Status st;
-          if (action == "disable") {
-            st = only(*body, {"reason"});
-            const Value* reason = body->Find("reason");
-            if (st.ok() && (reason == nullptr || reason->as_string().empty())) {
-              st = InvalidArgument("disabling an account needs a \"reason\"");
-            }
-            if (st.ok()) st = users_->Disable(id, reason->as_string(), by);
-          } else {
-            st = only(*body, {"role", "site", "reason"});
-            auto grant = st.ok() ? grant_of(*body, req.matches[1]) : Result<Grant>(st);
-            if (!grant.ok()) return Error(res, grant.status());
-            // Administering accounts is above a study administrator.
-            if (grant->role == "system_admin" && !system) {
-              return Error(res, PermissionDenied("only a system administrator grants or revokes system_admin"));
-            }
-            const auto& sites = std::get<1>(*ctx)->study()->sites;
-            if (grant->site != "*" &&
-                std::none_of(sites.begin(), sites.end(), [&](const auto& site) { return site.id == grant->site; })) {
-              return Error(res,
-                           InvalidArgument("the study has no site \"" + grant->site + "\" (give a site id, or *)"));
-            }
-            const Value* reason = body->Find("reason");
-            if (action == "grant") {
-              st = users_->AddGrant(id, *grant, by);
-            } else if (reason == nullptr || reason->as_string().empty()) {
-              st = InvalidArgument("revoking a role needs a \"reason\"");
-            } else {
-              st = users_->RevokeGrant(id, *grant, reason->as_string(), by);
-            }
-          }
-          if (!st.ok()) return Error(res, st);
-          Reply(res, 200, Value::Object{{"user", id}, {"done", action}});
-        });
+    Add("POST", study + "/users/{user}/{action}", [this, admin](const httplib::Request& req, httplib::Response& res) {
+      std::string action = req.matches[3];
+      if (action != "grant" && action != "revoke" && action != "disable") {
+        return Error(res, NotFound("an account can be granted a role, have one revoked, or be disabled"));
+      }
+      auto ctx = admin(req, res, action == "disable");
+      if (!ctx) return;
+      auto body = Body(req);
+      if (!body.ok()) return Error(res, body.status());
+      const std::string id = req.matches[2];
+      const bool system = std::get<2>(*ctx).Holds("system_admin");
+      const Actor by{std::get<0>(*ctx).user.id, system ? "system_admin" : "study_admin"};
+      if (Status st = action == "disable" ? TextFields(*body, {"reason"}, {})
+                                          : TextFields(*body, {"role", "site", "reason"}, {"role", "site"});
+          !st.ok()) {
+        return Error(res, st);
+      }
+      const Value* reason = body->Find("reason");
+      const std::string why = reason != nullptr ? reason->as_string() : "";
+      Status st;
+      if (action == "disable") {
+        st = why.empty() ? InvalidArgument("disabling an account needs a \"reason\"") : users_->Disable(id, why, by);
+      } else {
+        const Grant grant{req.matches[1], body->Find("role")->as_string(), body->Find("site")->as_string()};
+        if (!study::IsKnownRole(grant.role)) {
+          return Error(res, InvalidArgument("unknown role \"" + grant.role + "\" (see doc/roles.md)"));
+        }
+        // Administering accounts is above a study administrator.
+        if (grant.role == "system_admin" && !system) {
+          return Error(res, PermissionDenied("only a system administrator grants or revokes system_admin"));
+        }
+        const auto& sites = std::get<1>(*ctx)->study()->sites;
+        if (grant.site != "*" &&
+            std::none_of(sites.begin(), sites.end(), [&](const auto& site) { return site.id == grant.site; })) {
+          return Error(res, InvalidArgument("the study has no site \"" + grant.site + "\" (give a site id, or *)"));
+        }
+        if (action == "grant") {
+          st = users_->AddGrant(id, grant, by);
+        } else {
+          st = why.empty() ? InvalidArgument("revoking a role needs a \"reason\"")
+                           : users_->RevokeGrant(id, grant, why, by);
+        }
+      }
+      if (!st.ok()) return Error(res, st);
+      Reply(res, 200, Value::Object{{"user", id}, {"done", action}});
+    });
   }
 
   // The web application: its files at "/", and index.html for any other
@@ -877,7 +860,7 @@ class Server::Impl {
       Value& count = site.as_object()[s.status];
       count = Value(count.kind() == Value::Kind::kInt ? count.as_int() + 1 : int64_t{1});
       for (const auto& [n, q] : s.queries) {
-        if (q.state != capture::QueryState::kOpen && q.state != capture::QueryState::kAnswered) continue;
+        if (!q.unresolved()) continue;
         int64_t days = q.thread.empty() ? 0 : (now - q.thread.front().time_us) / rules::kMicrosPerDay;
         ++age[days <= 7 ? 0 : days <= 30 ? 1 : 2];
       }
@@ -1063,14 +1046,18 @@ class Server::Impl {
     return StudyCtx{*c, *cap, access};
   }
 
-  // Another site's subject does not exist for a site-scoped caller (404, not 403).
-  std::optional<capture::SubjectState> VisibleSubject(StudyCtx& ctx, const std::string& id, httplib::Response& res) {
-    auto s = std::get<1>(ctx)->Subject(id);
-    if (!s.ok() || !std::get<2>(ctx).SeesSite(s->site)) {
-      Error(res, NotFound("no subject " + id));
-      return std::nullopt;
-    }
-    return *s;
+  // Another site's subject does not exist for a site-scoped caller (404,
+  // not 403). Read in place: a casebook is not copied to learn its site.
+  // With `read`, it also sees the subject while it is known visible.
+  bool SubjectVisible(StudyCtx& ctx, const std::string& id, httplib::Response& res,
+                      const std::function<void(const capture::SubjectState&)>& read = {}) {
+    bool visible = false;
+    Status found = std::get<1>(ctx)->ReadSubject(id, [&](const capture::SubjectState& s) {
+      visible = std::get<2>(ctx).SeesSite(s.site);
+      if (visible && read) read(s);
+    });
+    if (!found.ok() || !visible) Error(res, NotFound("no subject " + id));
+    return found.ok() && visible;
   }
 
   EventStore* store_;

@@ -63,6 +63,16 @@ Value FormJson(const capture::FormState* f, const std::string& form_id, const Hi
   return o;
 }
 
+Value::Object QueryJson(int number, const capture::Query& q) {
+  Value::Object o{{"query", static_cast<int64_t>(number)}, {"visit", q.visit}, {"form", q.form},
+                  {"item", q.item},  {"check", q.check},   {"state", std::string(capture::QueryStateName(q.state))}};
+  if (!q.group.empty()) {
+    o["group"] = q.group;
+    o["row"] = static_cast<int64_t>(q.row);
+  }
+  return o;
+}
+
 Value SubjectJson(const capture::SubjectState& s, const Hidden& hidden) {
   Value::Object visits;
   for (const auto& [vid, v] : s.visits) {
@@ -80,17 +90,8 @@ Value SubjectJson(const capture::SubjectState& s, const Hidden& hidden) {
       thread.push_back(Value::Object{{"action", m.action}, {"message", m.message}, {"user", m.actor.user},
                                      {"role", m.actor.role}, {"time", FormatTimeMicros(m.time_us)}});
     }
-    Value::Object o{{"query", static_cast<int64_t>(n)},
-                    {"visit", q.visit},
-                    {"form", q.form},
-                    {"item", q.item},
-                    {"check", q.check},
-                    {"state", std::string(capture::QueryStateName(q.state))},
-                    {"thread", thread}};
-    if (!q.group.empty()) {
-      o["group"] = q.group;
-      o["row"] = static_cast<int64_t>(q.row);
-    }
+    Value::Object o = QueryJson(n, q);
+    o["thread"] = thread;
     queries.push_back(o);
   }
   Value::Array signatures;

@@ -21,6 +21,9 @@ bool HidesPath(const Hidden& hidden, const std::string& path);
 
 Value ItemJson(const capture::ItemState& st);
 Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden);
+// Where a query stands and what it is about (its number, visit, form, item,
+// group and row, check and state); the casebook and the inbox add the rest.
+Value::Object QueryJson(int number, const capture::Query& q);
 // A casebook; signatures carry their manifestation (name, UTC time, meaning).
 Value SubjectJson(const capture::SubjectState& s, const Hidden& hidden);
 // The study definition as a client needs it to draw forms; arms only for the unblinded.

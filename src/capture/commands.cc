@@ -333,7 +333,7 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
     if (lock) {
       size_t open = 0;
       for (const auto& [sid, s] : state_.subjects) {
-        for (const auto& [n, q] : s.queries) open += q.state == QueryState::kOpen || q.state == QueryState::kAnswered;
+        for (const auto& [n, q] : s.queries) open += q.unresolved();
       }
       if (open > 0) return FailedPrecondition(std::to_string(open) + " queries are still open or answered; close them before database lock");
     }
@@ -480,12 +480,10 @@ Result<Outcome> Capture::Impl::RemoveRow(const Value& cmd, const Actor& actor) {
   // The row's open queries have nothing left to ask about.
   for (const auto& [n, q] : s->queries) {
     if (q.visit != visit || q.form != form || q.group != group || q.row != row) continue;
-    if (q.state != QueryState::kOpen && q.state != QueryState::kAnswered) continue;
-    drafts.push_back(Draft(
-        stream, "query.closed", actor, "row removed",
-        Value::Object{{"query", static_cast<int64_t>(n)},
-                      {"message", "closed automatically: " + group + " row " + std::to_string(row) + " was removed"},
-                      {"set", Value::Object{{stream + "/queries/" + std::to_string(n) + "/state", "closed"}}}}));
+    if (!q.unresolved()) continue;
+    drafts.push_back(QueryClosedDraft(id, n, actor, "row removed",
+                                      "closed automatically: " + group + " row " + std::to_string(row) +
+                                          " was removed"));
     out.messages.push_back("query " + std::to_string(n) + " closed: its row was removed");
   }
   InvalidateSignatures(*s, actor, &drafts, &out.messages);

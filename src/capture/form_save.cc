@@ -245,12 +245,10 @@ void ReconcileQueries(
     for (const Failure& x : list) failing.insert(x.Key());
     for (const auto& [n, q] : subject.queries) {
       if (q.visit != vid || q.form != fid || q.check.empty()) continue;
-      if (q.state != QueryState::kOpen && q.state != QueryState::kAnswered) continue;
+      if (!q.unresolved()) continue;
       if (failing.contains(Failure{q.check, q.item, q.group, q.row, "", false}.Key())) continue;
-      drafts->push_back(Draft(stream, "query.closed", actor, "data corrected",
-                              Value::Object{{"query", static_cast<int64_t>(n)},
-                                            {"message", "closed automatically: the data now pass " + q.check},
-                                            {"set", Value::Object{{state_path(n), "closed"}}}}));
+      drafts->push_back(QueryClosedDraft(subject.id, n, actor, "data corrected",
+                                         "closed automatically: the data now pass " + q.check));
       messages->push_back("query " + std::to_string(n) + " closed: " + q.check + " now passes");
     }
     for (const Failure& x : list) {
@@ -260,7 +258,7 @@ void ReconcileQueries(
           continue;
         }
         ever = true;
-        active = active || q.state == QueryState::kOpen || q.state == QueryState::kAnswered;
+        active = active || q.unresolved();
       }
       if (active || (ever && !changed_now(vid, fid, x))) continue;
       int n = next_query++;
@@ -332,6 +330,15 @@ Outcome CheckOutcome(const FormState& proposed, const study::Form& form, const s
   out.result = Value::Object{{"problems", problems}, {"derived", derived}, {"needs_reason", reasons}};
   out.messages.push_back(problems.empty() ? "no problems" : std::to_string(problems.size()) + " problem(s)");
   return out;
+}
+
+EventDraft QueryClosedDraft(const std::string& subject, int query, const Actor& actor, const std::string& reason,
+                            const std::string& message) {
+  const std::string stream = SubjectStream(subject);
+  return Draft(stream, "query.closed", actor, reason,
+               Value::Object{{"query", static_cast<int64_t>(query)},
+                             {"message", message},
+                             {"set", Value::Object{{stream + "/queries/" + std::to_string(query) + "/state", "closed"}}}});
 }
 
 std::vector<Failure> Capture::Impl::RunChecks(const SubjectState& s, const std::string& visit, const study::Form& form,

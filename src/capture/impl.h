@@ -113,12 +113,16 @@ class Capture::Impl {
   std::map<std::string, std::set<std::string>> dependents_;
 };
 
-// An event of a subject's or the study's stream.
 // Appends a signature.invalidated draft for every valid signature whose
 // scope holds a form changed by the drafts (form.saved, row.removed).
 void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::vector<EventDraft>* drafts,
                           std::vector<std::string>* messages);
 
+// A query of the subject closed by the system (its data corrected, its row removed).
+EventDraft QueryClosedDraft(const std::string& subject, int query, const Actor& actor, const std::string& reason,
+                            const std::string& message);
+
+// An event of a subject's or the study's stream.
 inline EventDraft Draft(const std::string& stream, std::string type, const Actor& actor, std::string reason,
                         Value payload) {
   EventDraft d;

@@ -382,7 +382,7 @@ class Runner {
     auto s = capture_->Subject(subject_);
     if (!s.ok()) return out;
     for (const auto& [n, q] : s->queries) {
-      if (q.state == QueryState::kOpen || q.state == QueryState::kAnswered) out.push_back(q);
+      if (q.unresolved()) out.push_back(q);
     }
     return out;
   }

@@ -60,6 +60,9 @@ struct Query {
   std::string check;  // the edit check that raised it; empty when raised by a person
   QueryState state = QueryState::kOpen;
   std::vector<QueryMessage> thread;
+
+  // Open or answered: still waiting for the site or for the monitor.
+  bool unresolved() const { return state == QueryState::kOpen || state == QueryState::kAnswered; }
 };
 
 struct Signature {
