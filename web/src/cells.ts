@@ -1,6 +1,6 @@
 // The state of one form of one visit at a glance, for the casebook's grid:
 // completion, open queries, verification, signatures, freeze and lock.
-import type { Signature, Subject } from './types';
+import type { QueryPlace, Signature, Subject } from './types';
 
 export interface CellState {
   status: string;
@@ -10,6 +10,11 @@ export interface CellState {
   brokenSignature: boolean;
   frozen: boolean;
   locked: boolean;
+}
+
+// Open or answered: still waiting for the site or for the monitor.
+export function unresolved(q: QueryPlace): boolean {
+  return q.state === 'open' || q.state === 'answered';
 }
 
 // The state of one form of one visit, from the casebook and the schedule.
@@ -22,7 +27,7 @@ export function cellState(subject: Subject, visit: string, form: string, status:
   const covers = (s: Signature) => (!s.visit || s.visit === visit) && (!s.form || s.form === form);
   return {
     status,
-    openQueries: subject.queries.filter((q) => q.visit === visit && q.form === form && (q.state === 'open' || q.state === 'answered')).length,
+    openQueries: subject.queries.filter((q) => q.visit === visit && q.form === form && unresolved(q)).length,
     verified: entered.length > 0 && entered.every((v) => v.verified),
     signed: subject.signatures.some((s) => !s.broken && covers(s)),
     brokenSignature: subject.signatures.some((s) => s.broken && covers(s)) && !subject.signatures.some((s) => !s.broken && covers(s)),

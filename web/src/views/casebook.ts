@@ -2,13 +2,14 @@
 // cell showing the form's state at a glance; the subject's status, queries
 // and signatures, and the actions the user's role allows.
 import { html, nothing, type TemplateResult } from 'lit-html';
-import { ApiError, get, post, studyPath, subjectPath } from '../api';
+import { ApiError, get, subjectPath } from '../api';
 import { formLink, formName, itemLabel, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
-import type { CommandReply, ScheduleVisit, Signature, Subject } from '../types';
+import type { ScheduleVisit, Signature, Subject } from '../types';
 import { cellState, cellWords } from '../cells';
+import { runCommand } from '../commands';
 import { label, showTime } from '../format';
-import { announce, askReason, confirmAction, errorBox, okBox } from '../ui';
+import { askReason, confirmAction, errorBox, okBox } from '../ui';
 import { signDialog } from './sign';
 
 export class CasebookView implements View {
@@ -49,20 +50,11 @@ export class CasebookView implements View {
     window.clearTimeout(this.timer);
   }
 
-  private async command(body: Record<string, unknown>, done: string): Promise<boolean> {
-    try {
-      const r = await post<CommandReply>(studyPath(this.ctx.study.id) + '/commands', { subject: this.id, ...body });
-      this.message = [done, ...r.messages.slice(1)].join(' · ');
-      this.error = '';
-      announce(done);
-      await this.load();
-      return true;
-    } catch (e) {
-      this.error = (e as Error).message;
-      this.message = '';
-      this.ctx.update();
-      return false;
-    }
+  private async command(body: Record<string, unknown>, done: string): Promise<void> {
+    const outcome = await runCommand(this.ctx.study.id, { subject: this.id, ...body }, done);
+    if (!outcome.error) await this.load();
+    ({ message: this.message, error: this.error } = outcome);
+    this.ctx.update();
   }
 
   private async statusAction(op: string, verb: string, needsReason: boolean): Promise<void> {

@@ -6,7 +6,9 @@
 // what changed since they verified it; queries are raised, answered and
 // closed on their items.
 import { html, nothing, type TemplateResult } from 'lit-html';
-import { ApiError, formPath, post, request, studyPath, subjectPath, get } from '../api';
+import { ApiError, formPath, get, post, request, subjectPath } from '../api';
+import { unresolved } from '../cells';
+import { runCommand } from '../commands';
 import { formLink, formName, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
 import type {
@@ -268,16 +270,10 @@ export class FormView implements View {
   }
 
   private async command(body: Record<string, unknown>, done: string): Promise<void> {
-    try {
-      const r = await post<CommandReply>(studyPath(this.ctx.study.id) + '/commands', body);
-      this.message = [done, ...r.messages].join(' · ');
-      this.error = '';
-      announce(done);
-      await this.load();
-    } catch (e) {
-      this.error = (e as Error).message;
-      this.ctx.update();
-    }
+    const outcome = await runCommand(this.ctx.study.id, body, done);
+    if (!outcome.error) await this.load();
+    ({ message: this.message, error: this.error } = outcome);
+    this.ctx.update();
   }
 
   private async removeRow(group: GroupDef, row: RowDraft): Promise<void> {
@@ -446,7 +442,7 @@ export class FormView implements View {
 
   private thread(q: Query): TemplateResult {
     const role = this.ctx.role;
-    const open = q.state === 'open' || q.state === 'answered';
+    const open = unresolved(q);
     return html`<div class="thread" role="region" aria-label="Query ${q.query}">
       <ol>
         ${q.thread.map(

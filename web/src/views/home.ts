@@ -3,12 +3,13 @@
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { html, nothing } from 'lit-html';
 import { ref } from 'lit-html/directives/ref.js';
-import { get, post, studyPath } from '../api';
+import { get, studyPath } from '../api';
+import { runCommand } from '../commands';
 import { studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
 import type { Dashboard, WorkItem } from '../types';
 import { label } from '../format';
-import { announce, askReason, confirmAction, errorBox, okBox } from '../ui';
+import { askReason, confirmAction, errorBox, okBox } from '../ui';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -65,18 +66,9 @@ export class HomeView implements View {
       if (reason === null) return;
       body = { ...body, reason };
     }
-    let message = '';
-    let error = '';
-    try {
-      await post(studyPath(this.ctx.study.id) + '/commands', body);
-      message = locking ? 'The database is locked.' : 'The database is unlocked.';
-      announce(message);
-    } catch (e) {
-      error = (e as Error).message;
-    }
-    await this.load();
-    this.message = message;
-    this.error = error;
+    const outcome = await runCommand(this.ctx.study.id, body, locking ? 'The database is locked.' : 'The database is unlocked.');
+    if (!outcome.error) await this.load();
+    ({ message: this.message, error: this.error } = outcome);
     this.ctx.update();
   }
 
