@@ -1,15 +1,14 @@
 #include "signal/analysis.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <thread>
 
 #include "core/csv_field.h"
 #include "core/json.h"
 #include "signal/faers.h"
+#include "signal/parallel.h"
 #include "signal/reports.h"
 
 namespace trialcore::signal {
@@ -19,21 +18,7 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Runs body(i) for i in [0, count) on every core, in blocks.
-template <typename Body>
-void ParallelFor(size_t count, const Body& body) {
-  constexpr size_t kBlock = 256;
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i; (i = next.fetch_add(kBlock)) < count;) {
-      for (size_t k = i; k < std::min(count, i + kBlock); ++k) body(k);
-    }
-  };
-  std::vector<std::thread> threads;
-  for (unsigned w = 1; w < std::max(1u, std::thread::hardware_concurrency()); ++w) threads.emplace_back(work);
-  work();
-  for (auto& th : threads) th.join();
-}
+constexpr size_t kScoreBlock = 256;  // pairs or points a thread takes at a time
 
 std::string Num(double v) {
   if (std::isinf(v)) return v > 0 ? "Inf" : "-Inf";
@@ -117,7 +102,7 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
     double ic025, ic975;
   };
   std::vector<PointScores> point_scores(points.size());
-  ParallelFor(points.size(), [&](size_t k) {
+  ParallelFor(points.size(), kScoreBlock, [&](size_t k) {
     const CountPoint& pt = points[k];
     point_scores[k] = {Score(result.fit.prior, pt.n, pt.e), InformationComponentQuantile(pt.n, pt.e, 0.025),
                        InformationComponentQuantile(pt.n, pt.e, 0.975)};
@@ -130,7 +115,7 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
   result.names = names;
   const size_t first_event = table.products.size();
   result.rows.resize(counts.pairs.size());
-  ParallelFor(counts.pairs.size(), [&](size_t i) {
+  ParallelFor(counts.pairs.size(), kScoreBlock, [&](size_t i) {
     const PairCount& pc = counts.pairs[i];
     const PointScores& ps = point_scores[point_of[i]];
     SignalRow& row = result.rows[i];

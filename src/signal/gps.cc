@@ -3,15 +3,13 @@
 #include <boost/math/special_functions/digamma.hpp>
 #include <boost/math/special_functions/erf.hpp>
 #include <boost/math/special_functions/gamma.hpp>
-#include <boost/math/tools/toms748_solve.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 #include <array>
 #include <cmath>
 #include <limits>
-#include <map>
+
+#include "signal/parallel.h"
 
 namespace trialcore::signal {
 namespace {
@@ -390,7 +388,7 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
     double f = NegLogLikelihood(FromFree(x), points, n_star);
     return std::isfinite(f) ? f : std::numeric_limits<double>::max();
   };
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned cores = Cores();
   // The negative log-likelihood and gradient on some points; large sets are
   // split over the cores (for stages that run alone).
   auto on = [&](std::span<const CountPoint> pts, bool split) {
@@ -399,15 +397,11 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
       if (!split || cores == 1 || pts.size() < 100'000) return NegLogLikelihoodAndGradient(x, pts, g);
       std::vector<double> f(cores, 0);
       std::vector<Vec5> grads(cores);
-      std::vector<std::thread> threads;
       const size_t chunk = (pts.size() + cores - 1) / cores;
-      for (unsigned c = 0; c < cores; ++c) {
-        threads.emplace_back([&, c] {
-          size_t begin = std::min(pts.size(), c * chunk), end = std::min(pts.size(), begin + chunk);
-          f[c] = NegLogLikelihoodAndGradient(x, pts.subspan(begin, end - begin), &grads[c]);
-        });
-      }
-      for (auto& t : threads) t.join();
+      ParallelFor(cores, 1, [&](size_t c) {
+        size_t begin = std::min(pts.size(), c * chunk), end = std::min(pts.size(), begin + chunk);
+        f[c] = NegLogLikelihoodAndGradient(x, pts.subspan(begin, end - begin), &grads[c]);
+      });
       double total = 0;
       *g = Vec5{};
       for (unsigned c = 0; c < cores; ++c) {
@@ -440,17 +434,7 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
     }
     iterations[i] = results[i].iterations;
   };
-  {
-    std::vector<std::thread> threads;
-    std::atomic<size_t> next{0};
-    const size_t workers = std::max<size_t>(1, std::min<size_t>(cores, starts.size()));
-    for (size_t w = 0; w < workers; ++w) {
-      threads.emplace_back([&] {
-        for (size_t i; (i = next++) < starts.size();) run(i);
-      });
-    }
-    for (auto& t : threads) t.join();
-  }
+  ParallelFor(starts.size(), 1, run);
   if (!scout.empty()) {
     // Stage 2: the two best basins, in parallel, on the larger sample (or on
     // every point when there is none).
@@ -461,15 +445,12 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
     std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return results[x].f < results[y].f; });
     order.resize(std::min<size_t>(2, order.size()));
     const std::span<const CountPoint> second = middle.empty() ? points : std::span<const CountPoint>(middle);
-    std::vector<std::thread> threads;
-    for (size_t i : order) {
-      threads.emplace_back([&, i] {
-        MinimizeResult r = Bfgs(on(second, false), results[i].x, 1000, 1e-9, &results[i].inverse_hessian);
-        iterations[i] += r.iterations;
-        results[i] = r;
-      });
-    }
-    for (auto& t : threads) t.join();
+    ParallelFor(order.size(), 1, [&](size_t k) {
+      const size_t i = order[k];
+      MinimizeResult r = Bfgs(on(second, false), results[i].x, 1000, 1e-9, &results[i].inverse_hessian);
+      iterations[i] += r.iterations;
+      results[i] = r;
+    });
     for (size_t i = 0; i < starts.size(); ++i) {
       if (std::find(order.begin(), order.end(), i) == order.end()) {
         results[i].f = std::numeric_limits<double>::infinity();  // its value was on the sample only
