@@ -552,11 +552,9 @@ StudyState Capture::Snapshot() const {
 }
 
 Result<SubjectState> Capture::Subject(const std::string& id) const {
-  std::lock_guard lock(impl_->mu_);
-  TC_RETURN_IF_ERROR(impl_->CatchUpForRead());
-  auto it = impl_->state_.subjects.find(id);
-  if (it == impl_->state_.subjects.end()) return NotFound("no subject " + id + " in study " + impl_->study_id_);
-  return it->second;
+  SubjectState copy;
+  TC_RETURN_IF_ERROR(ReadSubject(id, [&](const SubjectState& s) { copy = s; }));
+  return copy;
 }
 
 EligibilityResult Capture::Impl::Eligibility(const SubjectState& s) const {
