@@ -20,6 +20,9 @@ std::string Str(const Value& p, std::string_view key) {
   return v != nullptr && v->is_string() ? v->as_string() : "";
 }
 
+// The grant an event's payload names (role.granted, role.revoked, token.issued).
+Grant GrantIn(const Value& p) { return Grant{Str(p, "study"), Str(p, "role"), Str(p, "site")}; }
+
 Result<std::string> HashPassword(const std::string& password) {
   if (sodium_init() < 0) return Internal("libsodium failed to initialise");
   char out[crypto_pwhash_STRBYTES];
@@ -109,13 +112,13 @@ void UserDirectory::Apply(const Event& e) const {
     u.locked_until_us = 0;
     u.disabled = false;
   } else if (t == "role.granted") {
-    Grant g{Str(p, "study"), Str(p, "role"), Str(p, "site")};
+    Grant g = GrantIn(p);
     if (std::find(u.grants.begin(), u.grants.end(), g) == u.grants.end()) u.grants.push_back(g);
   } else if (t == "role.revoked") {
-    Grant g{Str(p, "study"), Str(p, "role"), Str(p, "site")};
+    Grant g = GrantIn(p);
     u.grants.erase(std::remove(u.grants.begin(), u.grants.end(), g), u.grants.end());
   } else if (t == "token.issued") {
-    u.tokens.push_back(Token{Str(p, "token_hash"), Grant{Str(p, "study"), Str(p, "role"), Str(p, "site")}, false});
+    u.tokens.push_back(Token{Str(p, "token_hash"), GrantIn(p), false});
   } else if (t == "token.revoked") {
     for (Token& tok : u.tokens) {
       if (tok.hash == Str(p, "token_hash")) tok.revoked = true;
