@@ -17,7 +17,6 @@ PACKAGES=(
   libyaml-cpp-dev                       # study definitions, rule test cases
   libcpp-httplib-dev libsodium-dev      # the HTTP API; argon2id password hashes
   libgtest-dev libgmock-dev             # tests
-  libbenchmark-dev                      # benchmarks
   coreutils                             # sha256sum, the peer of the verify benchmark
   wrk                                   # HTTP load for the API benchmark
   chromium chromium-driver              # the web application's end-to-end tests
