@@ -291,6 +291,10 @@ TEST_F(ApiTest, AuditTrailViewsAreThemselvesAuditedAndMetricsAreServed) {
   EXPECT_NE(audit->body.find("transcription error, corrected from source"), std::string::npos) << audit->body;
   auto log = testing_util::RunCommand(*dir_, kBin + " audit log --db demo.db --study trialcore-system --user cra.1");
   EXPECT_NE(log.out.find("audit.viewed"), std::string::npos) << log.out;
+  // The log says which subject was viewed (issue 12).
+  size_t viewed = log.out.find("audit.viewed");
+  std::string line = log.out.substr(viewed, log.out.find('\n', viewed) - viewed);
+  EXPECT_NE(line.find(R"(""subject"":""701-1001"")"), std::string::npos) << line;
   EXPECT_NE(log.out.find("user.login"), std::string::npos) << log.out;
   auto c = Client();
   auto metrics = c.Get("/metrics");
