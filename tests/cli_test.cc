@@ -214,6 +214,34 @@ TEST_F(CliTest, AuditCsvNeutralisesFormulasAndEscapesControlCharacters) {
   EXPECT_NE(json.out.find(R"x(=HYPERLINK(\"http://evil.example\",\"x\")\u0007\u001b)x"), std::string::npos) << json.out;
 }
 
+// Issue 12, points 6 and 10 at the command line.
+TEST_F(CliTest, NoOneGrantsThemselvesARoleFromTheCommandLine) {
+  Demo();
+  auto self = Run("user grant admin --study CDISCPILOT01 --role unblinded_pharmacist --site 701 --db demo.db");
+  EXPECT_EQ(self.exit_code, 5) << self.err;
+  EXPECT_NE(self.err.find("no one grants or revokes their own roles"), std::string::npos) << self.err;
+  auto other =
+      Run("user grant admin --study CDISCPILOT01 --role unblinded_pharmacist --site 701 --as sysadmin --db demo.db");
+  EXPECT_EQ(other.exit_code, 0) << other.err;
+}
+
+TEST_F(CliTest, UserGrantTakesAReasonSoARevokedRoleCanBeGrantedAgain) {
+  Demo();
+  const std::string role = " coord.701 --study CDISCPILOT01 --role coordinator --site 701 --db demo.db";
+  ASSERT_EQ(Run("user revoke" + role + " --reason 'on leave'").exit_code, 0);
+  auto without = Run("user grant" + role);
+  EXPECT_EQ(without.exit_code, 4) << without.err;
+  EXPECT_NE(without.err.find("again, after it was revoked, needs a reason"), std::string::npos) << without.err;
+  auto with = Run("user grant" + role + " --reason 'back from leave'");
+  EXPECT_EQ(with.exit_code, 0) << with.err;
+  EXPECT_NE(Run("user list --db demo.db").out.find("CDISCPILOT01:coordinator@701"), std::string::npos);
+  auto log = Run("audit log --db demo.db --study trialcore-system --path user/coord.701");
+  EXPECT_NE(log.out.find("role.granted,user/coord.701,user/coord.701/grants/CDISCPILOT01/701/coordinator,false,true,"
+                         "back from leave"),
+            std::string::npos)
+      << log.out;
+}
+
 TEST_F(CliTest, InclusionProofVerifiesOfflineAndFailsWhenForgedOrWithAnotherKey) {
   Demo();
   ASSERT_EQ(Run("audit prove --db demo.db --seq 42 --out proof.json").exit_code, 0);

@@ -759,17 +759,13 @@ class Server::Impl {
         if (!study::IsKnownRole(grant.role)) {
           return Error(res, InvalidArgument("unknown role \"" + grant.role + "\" (see doc/roles.md)"));
         }
-        // Administering accounts is above a study administrator.
-        if (grant.role == "system_admin" && !system) {
-          return Error(res, PermissionDenied("only a system administrator grants or revokes system_admin"));
-        }
         const auto& sites = std::get<1>(*ctx)->study()->sites;
         if (grant.site != "*" &&
             std::none_of(sites.begin(), sites.end(), [&](const auto& site) { return site.id == grant.site; })) {
           return Error(res, InvalidArgument("the study has no site \"" + grant.site + "\" (give a site id, or *)"));
         }
         if (action == "grant") {
-          st = users_->AddGrant(id, grant, by);
+          st = users_->AddGrant(id, grant, why, by);  // who may grant what: MayChangeGrant
         } else {
           st = why.empty() ? InvalidArgument("revoking a role needs a \"reason\"")
                            : users_->RevokeGrant(id, grant, why, by);
