@@ -12,6 +12,7 @@
 #include "api/server.h"
 #include "api/users.h"
 #include "capture/capture.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/test_env.h"
 #include "store/sqlite/sqlite_event_store.h"
@@ -121,16 +122,15 @@ class SessionTest : public ::testing::Test {
   // An event stream read on its own thread until the server ends it.
   class Stream {
    public:
-    Stream(SessionTest* t, const Login& s) {
-      thread_ = std::thread([this, t, s] {
+    Stream(SessionTest* t, const httplib::Headers& headers) {
+      thread_ = std::thread([this, t, headers] {
         auto c = t->Client();
-        auto r =
-            c.Get((kS + "/events").c_str(), httplib::Headers{{"Cookie", s.cookie}}, [&](const char* data, size_t len) {
-              std::lock_guard lock(mu_);
-              text_.append(data, len);
-              cv_.notify_all();
-              return true;
-            });
+        auto r = c.Get((kS + "/events").c_str(), headers, [&](const char* data, size_t len) {
+          std::lock_guard lock(mu_);
+          text_.append(data, len);
+          cv_.notify_all();
+          return true;
+        });
         std::lock_guard lock(mu_);
         ended_cleanly_ = r && r->status == 200;
         finished_ = true;
@@ -170,10 +170,12 @@ class SessionTest : public ::testing::Test {
 
   // Opens cra.1's stream, sees it carry a change, runs `end`, and checks
   // that the stream ended and did not carry the change made after.
-  void ExpectStreamEndsWhen(const std::function<void(const Login& cra)>& end) {
+  // With `bearer`, the stream is opened with that token instead of cra.1's session.
+  void ExpectStreamEndsWhen(const std::function<void(const Login& cra)>& end, const std::string& bearer = "") {
     Login cra = LogIn("cra.1");
     Login coord = LogIn("coord.701");
-    Stream stream(this, cra);
+    Stream stream(this, bearer.empty() ? httplib::Headers{{"Cookie", cra.cookie}}
+                                       : httplib::Headers{{"Authorization", "Bearer " + bearer}});
     // Changes until the stream carries one: then it is open.
     bool open = false;
     for (int i = 0; i < 100 && !open; ++i) {
@@ -228,6 +230,21 @@ TEST_F(SessionTest, EventStreamEndsWhenTheGrantIsRevoked) {
     auto r = Post(admin, kS + "/users/cra.1/revoke", R"({"role":"monitor","site":"*","reason":"reassigned"})");
     ASSERT_EQ(r->status, 200) << r->body;
   });
+}
+
+TEST_F(SessionTest, EventStreamOnATokenEndsWhenTheTokenIsRevoked) {
+  // Account changes made elsewhere (trialcore user) reach the server within a second of its clock.
+  auto users = std::move(UserDirectory::Open(store_.get(), &env_).value());
+  const Actor sys{"sysadmin", "system_admin"};
+  auto token = users->IssueToken("cra.1", Grant{kStudy, "monitor", "*"}, sys);
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  env_.AdvanceMicros(2'000'000);
+  ExpectStreamEndsWhen(
+      [&](const Login&) {
+        ASSERT_TRUE(users->RevokeToken("cra.1", ToHex(Sha256(*token)).substr(0, 12), "integration retired", sys).ok());
+        env_.AdvanceMicros(2'000'000);
+      },
+      *token);
 }
 
 // Point 6: no one grants themselves anything; unblinded roles need a system
