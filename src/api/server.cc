@@ -1021,11 +1021,12 @@ class Server::Impl {
           feed->cv.wait_for(lock, std::chrono::seconds(1), [&] { return !feed->events.empty() || stopping_; });
           if (stopping_) return false;
           lock.unlock();
-          std::optional<Access> access = StreamAccess(session, bearer, study_id);
-          if (!access) {
+          std::optional<Access> current = StreamAccess(session, bearer, study_id);
+          if (!current) {
             sink.done();
             return true;
           }
+          const Access& access = *current;
           lock.lock();
           int64_t now = env_->NowMicros();
           if (feed->events.empty()) {
@@ -1039,7 +1040,7 @@ class Server::Impl {
             if (e.stream.starts_with("subject/")) {
               std::string site;
               Status found = cap->ReadSubject(e.stream.substr(8), [&](const capture::SubjectState& s) { site = s.site; });
-              if (!found.ok() || !access->SeesSite(site)) continue;
+              if (!found.ok() || !access.SeesSite(site)) continue;
             }
             std::string data = ToJson(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type},
                                                     {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}});
