@@ -172,7 +172,8 @@ TEST_F(CliTest, AuditLogFiltersAndShowsOldNewAndReason) {
   auto r = Run("audit log --db demo.db --subject 701-1001 --path subject/701-1001/SCREENING1/VS/WEIGHT");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(Lines(r.out), 4) << r.out;  // header, first entry, correction, verification
-  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "seq,time_utc,user,role,event,stream,path,old_value,new_value,reason");
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')),
+            "seq,time_utc,user,role,event,stream,path,old_value,new_value,reason,details");
   EXPECT_NE(r.out.find(",81.4,\"transcription error, corrected from source\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("cra.1,monitor,sdv.verified"), std::string::npos) << r.out;
 
@@ -193,6 +194,52 @@ TEST_F(CliTest, AuditLogFiltersAndShowsOldNewAndReason) {
   auto to_file = Run("audit log --db demo.db --out log.csv");
   EXPECT_EQ(to_file.exit_code, 0);
   EXPECT_GT(Lines(testing_util::Slurp(dir_ + "/log.csv")), 390);
+}
+
+// Issue 12: reasons are free text; the CSV export must not carry a formula a
+// spreadsheet would run, nor raw control bytes.
+TEST_F(CliTest, AuditCsvNeutralisesFormulasAndEscapesControlCharacters) {
+  Demo();
+  auto revoke = Run(R"x(user revoke coord.708 --study CDISCPILOT01 --role coordinator --site 708 --db demo.db )x"
+                    R"x(--reason "$(printf '=HYPERLINK("http://evil.example","x")\007\033')")x");
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  auto log = Run("audit log --db demo.db --study trialcore-system --user admin");
+  ASSERT_EQ(log.exit_code, 0) << log.err;
+  EXPECT_NE(log.out.find(R"x("'=HYPERLINK(""http://evil.example"",""x"")\x07\x1b")x"), std::string::npos) << log.out;
+  EXPECT_EQ(log.out.find(",=HYPERLINK"), std::string::npos) << log.out;
+  EXPECT_EQ(log.out.find('\x07'), std::string::npos);
+  EXPECT_EQ(log.out.find('\x1b'), std::string::npos);
+  // JSON keeps the reason as it was given.
+  auto json = Run("audit log --db demo.db --study trialcore-system --user admin --format json");
+  EXPECT_NE(json.out.find(R"x(=HYPERLINK(\"http://evil.example\",\"x\")\u0007\u001b)x"), std::string::npos) << json.out;
+}
+
+// Issue 12, points 6 and 10 at the command line.
+TEST_F(CliTest, NoOneGrantsThemselvesARoleFromTheCommandLine) {
+  Demo();
+  auto self = Run("user grant admin --study CDISCPILOT01 --role unblinded_pharmacist --site 701 --db demo.db");
+  EXPECT_EQ(self.exit_code, 5) << self.err;
+  EXPECT_NE(self.err.find("no one grants or revokes their own roles"), std::string::npos) << self.err;
+  auto other =
+      Run("user grant admin --study CDISCPILOT01 --role unblinded_pharmacist --site 701 --as sysadmin --db demo.db");
+  EXPECT_EQ(other.exit_code, 0) << other.err;
+}
+
+TEST_F(CliTest, UserGrantTakesAReasonSoARevokedRoleCanBeGrantedAgain) {
+  Demo();
+  const std::string role = " coord.701 --study CDISCPILOT01 --role coordinator --site 701 --db demo.db";
+  ASSERT_EQ(Run("user revoke" + role + " --reason 'on leave'").exit_code, 0);
+  auto without = Run("user grant" + role);
+  EXPECT_EQ(without.exit_code, 4) << without.err;
+  EXPECT_NE(without.err.find("again, after it was revoked, needs a reason"), std::string::npos) << without.err;
+  auto with = Run("user grant" + role + " --reason 'back from leave'");
+  EXPECT_EQ(with.exit_code, 0) << with.err;
+  EXPECT_NE(Run("user list --db demo.db").out.find("CDISCPILOT01:coordinator@701"), std::string::npos);
+  auto log = Run("audit log --db demo.db --study trialcore-system --path user/coord.701");
+  EXPECT_NE(log.out.find("role.granted,user/coord.701,user/coord.701/grants/CDISCPILOT01/701/coordinator,false,true,"
+                         "back from leave"),
+            std::string::npos)
+      << log.out;
 }
 
 TEST_F(CliTest, InclusionProofVerifiesOfflineAndFailsWhenForgedOrWithAnotherKey) {

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -95,6 +96,51 @@ Status TextFields(const Value& body, std::initializer_list<std::string_view> all
   return Status::Ok();
 }
 
+// An error message as sent: each quoted part ('…' or "…", where requests'
+// ids, field names, values and JSON tokens are quoted) cut to 64 bytes and
+// the whole to 1 KiB, so that no reply echoes a large input back.
+std::string ShortMessage(std::string_view message) {
+  constexpr size_t kQuoted = 64, kWhole = 1024;
+  auto cut = [](std::string_view text, size_t max) {
+    size_t end = max;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return std::string(text.substr(0, end)) + "…";
+  };
+  std::string out;
+  size_t i = 0;
+  while (i < message.size()) {
+    char c = message[i];
+    // An apostrophe within a word ("server's") opens no quote.
+    bool opens = c == '"' || (c == '\'' && (i == 0 || !std::isalpha(static_cast<unsigned char>(message[i - 1]))));
+    if (!opens) {
+      out += c;
+      ++i;
+      continue;
+    }
+    size_t close = message.find(c, i + 1);
+    std::string_view inside =
+        message.substr(i + 1, close == std::string_view::npos ? std::string_view::npos : close - i - 1);
+    out += c;
+    out += inside.size() > kQuoted ? cut(inside, kQuoted) : std::string(inside);
+    if (close == std::string_view::npos) break;
+    out += c;
+    i = close + 1;
+  }
+  return out.size() > kWhole ? cut(out, kWhole) : out;
+}
+
+// A whole number from `least` to 10^9 in a query parameter, or a 400 naming it.
+Result<size_t> Count(const httplib::Request& req, const std::string& name, size_t fallback, size_t least) {
+  if (!req.has_param(name.c_str())) return fallback;
+  const std::string text = req.get_param_value(name.c_str());
+  bool digits = !text.empty() && text.size() <= 9 &&
+                std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || std::stoul(text) < least) {
+    return InvalidArgument(name + " must be a whole number from " + std::to_string(least) + ", not \"" + text + "\"");
+  }
+  return static_cast<size_t>(std::stoul(text));
+}
+
 // The capture command on the form a route's path names.
 Value::Object FormCommand(const std::string& op, const httplib::Request& req) {
   return Value::Object{{"op", op},
@@ -184,11 +230,11 @@ class Server::Impl {
 
   void Error(httplib::Response& res, const Status& st, Value::Object details = {}) {
     Reply(res, HttpStatusFor(st.code()),
-          Value::Object{{"code", CodeName(st.code())}, {"message", st.message()}, {"details", details}});
+          Value::Object{{"code", CodeName(st.code())}, {"message", ShortMessage(st.message())}, {"details", details}});
   }
 
   void Error(httplib::Response& res, int http, const std::string& code, const std::string& message) {
-    Reply(res, http, Value::Object{{"code", code}, {"message", message}, {"details", Value::Object{}}});
+    Reply(res, http, Value::Object{{"code", code}, {"message", ShortMessage(message)}, {"details", Value::Object{}}});
   }
 
   std::string Client(const httplib::Request& req) { return req.remote_addr; }
@@ -287,6 +333,41 @@ class Server::Impl {
     status_counts_[res.status]++;
   }
 
+  // What every request must satisfy before its route sees it; false when
+  // it was answered here. Many byte ranges in one request would multiply
+  // the answer (a 6 KB request, a 1.4 MB reply): one range at most, and
+  // none for the API, whose replies are whole JSON documents (the Range is
+  // ignored, as RFC 9110 allows). A body sent to the API is JSON and says
+  // so, so that no HTML form nor text/plain request of another site reaches
+  // a route.
+  bool Screen(const httplib::Request& req, httplib::Response& res) {
+    // cpp-httplib cuts every reply, errors too, to the ranges parsed into
+    // the request; the request is the server's own (non-const) object.
+    auto& ranges = const_cast<httplib::Request&>(req).ranges;
+    if (ranges.size() > 1) {
+      ranges.clear();
+      Error(res, 416, "range_not_satisfiable", "at most one byte range per request");
+      return false;
+    }
+    if (req.path.starts_with("/api/")) ranges.clear();
+    // (The body itself is read after this, so its headers say whether there is one.)
+    const std::string length = req.get_header_value("Content-Length");
+    const bool body =
+        req.has_header("Transfer-Encoding") || (!length.empty() && length.find_first_not_of('0') != std::string::npos);
+    if (req.path.starts_with("/api/") && body) {
+      std::string type = req.get_header_value("Content-Type");
+      type = type.substr(0, type.find(';'));
+      while (!type.empty() && type.back() == ' ') type.pop_back();
+      for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (type != "application/json") {
+        Error(res, 415, "unsupported_media_type",
+              "request bodies must be JSON, sent with Content-Type: application/json");
+        return false;
+      }
+    }
+    return true;
+  }
+
   // Registers a route by its OpenAPI path template ("/api/v1/studies/{study}").
   void Add(const std::string& method, const std::string& path, httplib::Server::Handler handler) {
     routes_.push_back({method, path});
@@ -301,6 +382,10 @@ class Server::Impl {
     http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
     http_->set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
       Error(res, 500, "internal", "internal error; please report it");
+    });
+
+    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      return Screen(req, res) ? httplib::Server::HandlerResponse::Unhandled : httplib::Server::HandlerResponse::Handled;
     });
 
     Add("POST", "/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
@@ -418,6 +503,10 @@ class Server::Impl {
         if (it == then.subjects.end()) return Error(res, NotFound("subject " + id + " did not exist yet at that time"));
         Value body = SubjectJson(it->second, hidden);
         body.as_object()["as_of"] = FormatTimeMicros(*when);
+        // A past state of the casebook is a view of its audit trail: audited too.
+        st = users_->Record("audit.viewed", Actor{std::get<0>(*ctx).user.id, "user"},
+                            Value::Object{{"study", *f.study}, {"subject", id}, {"as_of", FormatTimeMicros(*when)}});
+        if (!st.ok()) return Error(res, st);
         return Reply(res, 200, body);
       }
       Value body;
@@ -759,17 +848,13 @@ class Server::Impl {
         if (!study::IsKnownRole(grant.role)) {
           return Error(res, InvalidArgument("unknown role \"" + grant.role + "\" (see doc/roles.md)"));
         }
-        // Administering accounts is above a study administrator.
-        if (grant.role == "system_admin" && !system) {
-          return Error(res, PermissionDenied("only a system administrator grants or revokes system_admin"));
-        }
         const auto& sites = std::get<1>(*ctx)->study()->sites;
         if (grant.site != "*" &&
             std::none_of(sites.begin(), sites.end(), [&](const auto& site) { return site.id == grant.site; })) {
           return Error(res, InvalidArgument("the study has no site \"" + grant.site + "\" (give a site id, or *)"));
         }
         if (action == "grant") {
-          st = users_->AddGrant(id, grant, by);
+          st = users_->AddGrant(id, grant, why, by);  // who may grant what: MayChangeGrant
         } else {
           st = why.empty() ? InvalidArgument("revoking a role needs a \"reason\"")
                            : users_->RevokeGrant(id, grant, why, by);
@@ -826,14 +911,9 @@ class Server::Impl {
   using StudyCtx = std::tuple<Caller, capture::Capture*, Access>;
 
   Result<std::pair<size_t, size_t>> Page(const httplib::Request& req) {
-    size_t offset = 0, limit = 100;
-    try {
-      if (req.has_param("offset")) offset = std::stoul(req.get_param_value("offset"));
-      if (req.has_param("limit")) limit = std::min<size_t>(std::stoul(req.get_param_value("limit")), 1000);
-    } catch (const std::exception&) {
-      return InvalidArgument("offset and limit must be whole numbers");
-    }
-    return std::make_pair(offset, limit);
+    TC_ASSIGN_OR_RETURN(size_t offset, Count(req, "offset", 0, 0));
+    TC_ASSIGN_OR_RETURN(size_t limit, Count(req, "limit", 100, 1));
+    return std::make_pair(offset, std::min<size_t>(limit, 1000));
   }
 
   // The figures of the study home page, for the sites the caller sees.
@@ -899,11 +979,17 @@ class Server::Impl {
   }
 
   // Server-sent events: every new event of the study on a subject the
-  // caller may see (no values; a client refetches what changed).
+  // caller may see (no values; a client refetches what changed). The stream
+  // ends when the session or token that opened it ends (logout, idle or
+  // absolute expiry, revocation) or the account loses the study (disabled,
+  // grant revoked): StreamAccess is asked again at least every second, and
+  // what it gives decides which sites' events still go out.
   void StreamEvents(StudyCtx& ctx, const httplib::Request& req, httplib::Response& res) {
     std::string study_id = req.matches[1];
     capture::Capture* cap = std::get<1>(ctx);
-    Access access = std::get<2>(ctx);
+    const std::string session = std::get<0>(ctx).token;
+    std::string bearer;
+    if (std::string auth = req.get_header_value("Authorization"); auth.starts_with("Bearer ")) bearer = auth.substr(7);
     uint64_t after = 0;
     if (req.has_header("Last-Event-ID")) {
       try {
@@ -917,8 +1003,10 @@ class Server::Impl {
       std::mutex mu;
       std::condition_variable cv;
       std::deque<Event> events;
+      int64_t last_write_us = 0;
     };
     auto feed = std::make_shared<Feed>();
+    feed->last_write_us = env_->NowMicros();
     auto subscription = std::shared_ptr<Subscription>(store_->Subscribe(after, [feed, study_id](const Event& e) {
       if (e.study != study_id) return;
       std::lock_guard lock(feed->mu);
@@ -928,11 +1016,24 @@ class Server::Impl {
     res.set_header("Cache-Control", "no-store");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, feed, subscription, cap, access](size_t, httplib::DataSink& sink) {
+        [this, feed, subscription, cap, session, bearer, study_id](size_t, httplib::DataSink& sink) {
           std::unique_lock lock(feed->mu);
-          feed->cv.wait_for(lock, std::chrono::seconds(15), [&] { return !feed->events.empty() || stopping_; });
+          feed->cv.wait_for(lock, std::chrono::seconds(1), [&] { return !feed->events.empty() || stopping_; });
           if (stopping_) return false;
-          if (feed->events.empty()) return sink.write(": keep-alive\n\n", 14);
+          lock.unlock();
+          std::optional<Access> current = StreamAccess(session, bearer, study_id);
+          if (!current) {
+            sink.done();
+            return true;
+          }
+          const Access& access = *current;
+          lock.lock();
+          int64_t now = env_->NowMicros();
+          if (feed->events.empty()) {
+            if (now - feed->last_write_us < 15'000'000) return true;
+            feed->last_write_us = now;
+            return sink.write(": keep-alive\n\n", 14);
+          }
           while (!feed->events.empty()) {
             Event e = std::move(feed->events.front());
             feed->events.pop_front();
@@ -944,12 +1045,40 @@ class Server::Impl {
             std::string data = ToJson(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type},
                                                     {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}});
             std::string frame = "id: " + std::to_string(e.seq) + "\nevent: " + e.type + "\ndata: " + data + "\n\n";
+            feed->last_write_us = now;
             if (!sink.write(frame.data(), frame.size())) return false;
           }
           return true;
         });
   }
 
+  // The access of an open event stream's caller, as it is now: none once
+  // the session (by its cookie token) or the bearer token no longer
+  // authenticates, or the account holds no role on the study any more.
+  // Reading does not keep a session from idling out.
+  std::optional<Access> StreamAccess(const std::string& session, const std::string& bearer, const std::string& study) {
+    auto current = [&]() -> Result<User> {
+      if (!bearer.empty()) return users_->FindByToken(bearer);
+      std::string id;
+      {
+        std::lock_guard lock(mu_);
+        auto it = sessions_.find(session);
+        if (it == sessions_.end()) return NotFound("the session ended");
+        int64_t now = env_->NowMicros();
+        if (now - it->second.last_us > options_.session_idle_us ||
+            now - it->second.created_us > options_.session_max_us) {
+          return NotFound("the session expired");
+        }
+        id = it->second.user;
+      }
+      return users_->Find(id);
+    };
+    Result<User> user = current();
+    if (!user.ok() || user->disabled) return std::nullopt;
+    Access access(*user, study);
+    if (!access.AnyGrant()) return std::nullopt;
+    return access;
+  }
 
   // Runs a capture command for the caller: the site it touches must be one
   // of theirs, the role comes from their grants, an If-Match must still hold.

@@ -45,7 +45,28 @@ bool VerifyPassword(const std::string& hash, const std::string& password) {
   return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
 }
 
+// At most `max` bytes of text, cut at a character boundary, "…" marking a cut.
+std::string ShortText(const std::string& text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end) + "…";
+}
+
 }  // namespace
+
+bool IsUnblindedRole(std::string_view role) { return role == "unblinded_pharmacist"; }
+
+Status MayChangeGrant(const Actor& by, const std::string& user, const Grant& grant) {
+  if (by.user == user) {
+    return PermissionDenied("no one grants or revokes their own roles; ask another administrator");
+  }
+  if (by.role == "system_admin") return Status::Ok();
+  if (grant.role == "system_admin" || IsUnblindedRole(grant.role)) {
+    return PermissionDenied("only a system administrator grants or revokes " + grant.role);
+  }
+  return Status::Ok();
+}
 
 int64_t LockoutMicros(int failed_logins) {
   if (failed_logins < kFailuresBeforeLock) return 0;
@@ -78,6 +99,7 @@ Status ValidatePassword(const std::string& password) {
 
 Result<std::unique_ptr<UserDirectory>> UserDirectory::Open(EventStore* store, Env* env) {
   std::unique_ptr<UserDirectory> d(new UserDirectory(store, env));
+  DummyHash();  // made now, so the first unknown id costs no more than a known one
   std::lock_guard lock(d->mu_);
   TC_RETURN_IF_ERROR(d->CatchUp());
   return d;
@@ -114,16 +136,18 @@ void UserDirectory::Apply(const Event& e) const {
   } else if (t == "role.granted") {
     Grant g = GrantIn(p);
     if (std::find(u.grants.begin(), u.grants.end(), g) == u.grants.end()) u.grants.push_back(g);
+    u.revoked.erase(std::remove(u.revoked.begin(), u.revoked.end(), g), u.revoked.end());
   } else if (t == "role.revoked") {
     Grant g = GrantIn(p);
     u.grants.erase(std::remove(u.grants.begin(), u.grants.end(), g), u.grants.end());
+    if (std::find(u.revoked.begin(), u.revoked.end(), g) == u.revoked.end()) u.revoked.push_back(g);
   } else if (t == "token.issued") {
     u.tokens.push_back(Token{Str(p, "token_hash"), GrantIn(p), false});
   } else if (t == "token.revoked") {
     for (Token& tok : u.tokens) {
       if (tok.hash == Str(p, "token_hash")) tok.revoked = true;
     }
-  } else if (t == "user.login") {
+  } else if (t == "user.login" || t == "user.reauthenticated") {
     u.failed_logins = 0;
     u.locked_until_us = 0;
   } else if (t == "user.login_failed") {
@@ -136,8 +160,13 @@ void UserDirectory::Apply(const Event& e) const {
 
 Status UserDirectory::Append(const std::string& user, const std::string& type, const Actor& by,
                              const std::string& reason, Value::Object payload) {
+  return AppendTo("user/" + user, type, by, std::move(payload), reason);
+}
+
+Status UserDirectory::AppendTo(const std::string& stream, const std::string& type, const Actor& by,
+                               Value::Object payload, const std::string& reason) {
   EventDraft d;
-  d.stream = "user/" + user;
+  d.stream = stream;
   d.type = type;
   d.actor = by;
   d.reason = reason;
@@ -185,7 +214,8 @@ Status UserDirectory::ResetPassword(const std::string& id, const std::string& pa
                 Value::Object{{"password_hash", hash}, {"set", Value::Object{{"user/" + id + "/status", "active"}}}});
 }
 
-Status UserDirectory::AddGrant(const std::string& id, const Grant& g, const Actor& by) {
+Status UserDirectory::AddGrant(const std::string& id, const Grant& g, const std::string& reason, const Actor& by) {
+  TC_RETURN_IF_ERROR(MayChangeGrant(by, id, g));
   std::lock_guard lock(mu_);
   TC_RETURN_IF_ERROR(CatchUp());
   auto it = users_.find(id);
@@ -195,13 +225,22 @@ Status UserDirectory::AddGrant(const std::string& id, const Grant& g, const Acto
   if (std::find(it->second.grants.begin(), it->second.grants.end(), g) != it->second.grants.end()) {
     return AlreadyExists(id + " already holds " + g.role + " on " + g.study + " at site " + g.site);
   }
-  return Append(id, "role.granted", by, "",
-                Value::Object{{"study", g.study}, {"role", g.role}, {"site", g.site},
-                              {"set", Value::Object{{"user/" + id + "/grants/" + g.study + "/" + g.site + "/" + g.role, true}}}});
+  if (reason.empty() &&
+      std::find(it->second.revoked.begin(), it->second.revoked.end(), g) != it->second.revoked.end()) {
+    return InvalidArgument("granting " + g.role + " on " + g.study + " at site " + g.site + " to " + id +
+                           " again, after it was revoked, needs a reason");
+  }
+  return Append(
+      id, "role.granted", by, reason,
+      Value::Object{{"study", g.study},
+                    {"role", g.role},
+                    {"site", g.site},
+                    {"set", Value::Object{{"user/" + id + "/grants/" + g.study + "/" + g.site + "/" + g.role, true}}}});
 }
 
 Status UserDirectory::RevokeGrant(const std::string& id, const Grant& g, const std::string& reason, const Actor& by) {
   if (reason.empty()) return InvalidArgument("revoking a role needs a reason");
+  TC_RETURN_IF_ERROR(MayChangeGrant(by, id, g));
   std::lock_guard lock(mu_);
   TC_RETURN_IF_ERROR(CatchUp());
   auto it = users_.find(id);
@@ -215,44 +254,55 @@ Status UserDirectory::RevokeGrant(const std::string& id, const Grant& g, const s
 }
 
 Result<User> UserDirectory::Login(const std::string& id, const std::string& password, const std::string& client) {
-  std::lock_guard lock(mu_);
-  TC_RETURN_IF_ERROR(CatchUp());
-  const Status wrong = PermissionDenied("wrong user name or password");
-  auto it = users_.find(id);
-  if (it == users_.end()) {
-    // Unknown users get the same answer, after the same work, as wrong passwords.
-    VerifyPassword(DummyHash(), password);
-    return wrong;
-  }
-  User& u = it->second;
-  Actor self{id, "user"};
-  int64_t now = env_->NowMicros();
-  if (u.disabled) {
-    TC_RETURN_IF_ERROR(Append(id, "user.login_failed", self, "", Value::Object{{"client", client}, {"why", "disabled"}}));
-    return PermissionDenied("this account is disabled; ask the study administrator");
-  }
-  if (u.locked_until_us > now) {
-    TC_RETURN_IF_ERROR(Append(id, "user.login_failed", self, "", Value::Object{{"client", client}, {"why", "locked"}}));
-    int64_t seconds = (users_[id].locked_until_us - now + 999'999) / 1'000'000;
-    return PermissionDenied("this account is locked after repeated failed logins; try again in " +
-                            std::to_string(seconds) + " s");
-  }
-  if (!VerifyPassword(u.password_hash, password)) {
-    TC_RETURN_IF_ERROR(Append(id, "user.login_failed", self, "", Value::Object{{"client", client}, {"why", "password"}}));
-    return wrong;
-  }
-  TC_RETURN_IF_ERROR(Append(id, "user.login", self, "", Value::Object{{"client", client}}));
-  return users_.at(id);
+  return Authenticate(id, password, client, "login");
 }
 
 Status UserDirectory::Reauthenticate(const std::string& id, const std::string& password, const std::string& client) {
+  return Authenticate(id, password, client, "signature").status();
+}
+
+// Every outcome costs one argon2id verification (against a dummy hash for an
+// unknown id) and one durable event, and every failure answers kLoginFailed:
+// neither the answer nor its time tells whether, or in which state, an
+// account exists.
+Result<User> UserDirectory::Authenticate(const std::string& id, const std::string& password, const std::string& client,
+                                         const std::string& purpose) {
   std::lock_guard lock(mu_);
+  TC_RETURN_IF_ERROR(CatchUp());
   auto it = users_.find(id);
-  if (it == users_.end() || it->second.disabled) return PermissionDenied("wrong password");
-  if (VerifyPassword(it->second.password_hash, password)) return Status::Ok();
-  TC_RETURN_IF_ERROR(
-      Append(id, "user.login_failed", Actor{id, "user"}, "", Value::Object{{"client", client}, {"why", "signature password"}}));
-  return PermissionDenied("wrong password");
+  const bool known = it != users_.end() && !it->second.password_hash.empty();
+  const bool right = VerifyPassword(known ? it->second.password_hash : DummyHash(), password) && known;
+  std::string why;
+  if (!known) {
+    why = "unknown user";
+  } else if (it->second.disabled) {
+    why = "disabled";
+  } else if (it->second.locked_until_us > env_->NowMicros()) {
+    why = "locked";  // recorded, but does not lengthen the lock
+  } else if (!right) {
+    why = purpose == "login" ? "password" : purpose + " password";
+  }
+  Value::Object details{{"client", client}};
+  if (purpose != "login") details["for"] = purpose;
+  if (why.empty()) {
+    if (purpose == "login") {
+      TC_RETURN_IF_ERROR(Append(id, "user.login", Actor{id, "user"}, "", std::move(details)));
+    } else {
+      // A right password clears the failures as a login does.
+      TC_RETURN_IF_ERROR(Append(id, "user.reauthenticated", Actor{id, "user"}, "", std::move(details)));
+    }
+    return users_.at(id);
+  }
+  details["why"] = why;
+  if (!known) {
+    // Not in the account's stream (that would make one up): in the log of
+    // attempts on ids no account has, with as much of the id as is useful.
+    const Actor tried{id.empty() ? "(no id)" : ShortText(id, 64), "user"};
+    TC_RETURN_IF_ERROR(AppendTo("logins/unknown", "user.login_failed", tried, std::move(details)));
+  } else {
+    TC_RETURN_IF_ERROR(Append(id, "user.login_failed", Actor{id, "user"}, "", std::move(details)));
+  }
+  return PermissionDenied(kLoginFailed);
 }
 
 Status UserDirectory::RecordLogout(const std::string& id, const std::string& client) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/env.h"
@@ -43,6 +44,7 @@ struct User {
   std::string password_hash;
   bool disabled = false;
   std::vector<Grant> grants;
+  std::vector<Grant> revoked;      // revoked and not granted again since
   int failed_logins = 0;           // since the last success
   int64_t locked_until_us = 0;     // after repeated failures
   std::vector<Token> tokens;
@@ -59,16 +61,20 @@ class UserDirectory {
   Status Add(const std::string& id, const std::string& full_name, const std::string& password, const Actor& by);
   Status Disable(const std::string& id, const std::string& reason, const Actor& by);
   Status ResetPassword(const std::string& id, const std::string& password, const Actor& by);
-  Status AddGrant(const std::string& id, const Grant& grant, const Actor& by);
+  // A reason is optional for a first grant and required to grant again a
+  // role that was revoked (the grant changes a recorded value back).
+  Status AddGrant(const std::string& id, const Grant& grant, const std::string& reason, const Actor& by);
   Status RevokeGrant(const std::string& id, const Grant& grant, const std::string& reason, const Actor& by);
 
   // Checks a password. Records the attempt (from the given client address)
-  // as an event either way. PermissionDenied for a wrong password, a
-  // disabled or locked account, with the same message for an unknown user
-  // as for a wrong password.
+  // as an event either way, also for an id no account has. An unknown id, a
+  // wrong password, a locked and a disabled account all get the same
+  // PermissionDenied (kLoginFailed) after the same work: one argon2id
+  // verification and one durable event.
   Result<User> Login(const std::string& id, const std::string& password, const std::string& client);
-  // For signatures: the password again, without the lockout bookkeeping of
-  // a login but counted as a failure when wrong.
+  // For signatures: the password again, under the same lockout as a login
+  // (a failure counts towards it, a locked account is refused with the
+  // login's answer) and recorded the same way.
   Status Reauthenticate(const std::string& id, const std::string& password, const std::string& client);
   Status RecordLogout(const std::string& id, const std::string& client);
   // Other security-relevant events (exports, audit trail views, refusals).
@@ -87,12 +93,17 @@ class UserDirectory {
  private:
   UserDirectory(EventStore* store, Env* env) : store_(store), env_(env) {}
   Status CatchUp() const;
+  // Login and Reauthenticate: checks the password and records the attempt.
+  Result<User> Authenticate(const std::string& id, const std::string& password, const std::string& client,
+                            const std::string& purpose);
   // Takes in what other processes wrote (trialcore user while serving) at
   // most once a second: a disabled user or revoked token stops working
   // within a second.
   void CatchUpIfStale() const;
   Status Append(const std::string& user, const std::string& type, const Actor& by, const std::string& reason,
                 Value::Object payload);
+  Status AppendTo(const std::string& stream, const std::string& type, const Actor& by, Value::Object payload,
+                  const std::string& reason = "");
   void Apply(const Event& e) const;
 
   EventStore* store_;
@@ -106,6 +117,18 @@ class UserDirectory {
 // 256 random bits from the Env (the project's one source of randomness, so
 // tests can seed it), as hex: session, CSRF and API tokens.
 Result<std::string> RandomToken(Env* env);
+
+// The one answer to every failed login or signing password, whatever the
+// cause, so that it tells no one whether an account exists or is locked.
+inline constexpr char kLoginFailed[] =
+    "wrong user name or password, or the account is locked after repeated failures or disabled";
+
+// Who may grant or revoke a role (doc/roles.md): no one changes their own
+// roles, and only a system administrator (by.role == "system_admin") grants
+// or revokes system_admin and the unblinded roles. PermissionDenied says why.
+Status MayChangeGrant(const Actor& by, const std::string& user, const Grant& grant);
+// Roles that see treatment arms and unblinded items.
+bool IsUnblindedRole(std::string_view role);
 
 Status ValidateUserId(const std::string& id);
 Status ValidatePassword(const std::string& password);

@@ -151,15 +151,19 @@ Status AuditLog(const AuditLogArgs& args, Context& ctx) {
   }
   std::string text;
   Value::Array rows;
-  if (args.format == "csv") text = "seq,time_utc,user,role,event,stream,path,old_value,new_value,reason\n";
+  if (args.format == "csv") text = "seq,time_utc,user,role,event,stream,path,old_value,new_value,reason,details\n";
   size_t count = 0;
   TC_RETURN_IF_ERROR(ForEachAuditEntry(*store, f, [&](const AuditEntry& a) -> Status {
     ++count;
+    Value::Object details = a.details;
+    details.erase("set");
     if (args.format == "csv") {
-      text += std::to_string(a.seq) + "," + FormatTimeMicros(a.time_us) + "," + CsvField(a.actor.user) + "," +
-              CsvField(a.actor.role) + "," + CsvField(a.type) + "," + CsvField(a.stream) + "," + CsvField(a.path) +
-              "," + CsvField(Display(a.old_value)) + "," + CsvField(Display(a.new_value)) + "," + CsvField(a.reason) +
-              "\n";
+      // Every text field as a spreadsheet may open it safely (CsvSafeField).
+      text += std::to_string(a.seq) + "," + FormatTimeMicros(a.time_us) + "," + CsvSafeField(a.actor.user) + "," +
+              CsvSafeField(a.actor.role) + "," + CsvSafeField(a.type) + "," + CsvSafeField(a.stream) + "," +
+              CsvSafeField(a.path) + "," + CsvSafeField(Display(a.old_value)) + "," +
+              CsvSafeField(Display(a.new_value)) + "," + CsvSafeField(a.reason) + "," +
+              CsvSafeField(details.empty() ? "" : ToJson(Value(details))) + "\n";
     } else {
       Value::Object o;
       o["seq"] = static_cast<int64_t>(a.seq);
@@ -172,6 +176,7 @@ Status AuditLog(const AuditLogArgs& args, Context& ctx) {
       o["old_value"] = a.old_value ? *a.old_value : Value();
       o["new_value"] = a.new_value ? *a.new_value : Value();
       o["reason"] = a.reason;
+      o["details"] = details;
       rows.emplace_back(std::move(o));
     }
     return Status::Ok();

@@ -82,10 +82,11 @@ const DemoUser kDemoUsers[] = {
 Status WriteDemoUsers(EventStore& store, Env* env) {
   TC_ASSIGN_OR_RETURN(auto users, api::UserDirectory::Open(&store, env));
   if (!users->All().empty()) return Status::Ok();
-  Actor by{"admin", "system_admin"};
+  // Not one of the accounts it creates: no one grants themselves a role.
+  Actor by{"trialcore-demo", "system_admin"};
   for (const DemoUser& u : kDemoUsers) {
     TC_RETURN_IF_ERROR(users->Add(u.id, u.name, kDemoPassword, by));
-    TC_RETURN_IF_ERROR(users->AddGrant(u.id, api::Grant{kStudy, u.role, u.site}, by));
+    TC_RETURN_IF_ERROR(users->AddGrant(u.id, api::Grant{kStudy, u.role, u.site}, "", by));
   }
   return Status::Ok();
 }

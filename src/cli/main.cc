@@ -103,7 +103,11 @@ int Run(int argc, char** argv) {
     g->add_option("--study", user_args.study, "Study id")->required();
     g->add_option("--role", user_args.role, "Role (doc/roles.md)")->required();
     g->add_option("--site", user_args.site, "Site id, or * for every site")->capture_default_str();
-    if (std::string(action) == "revoke") g->add_option("--reason", user_args.reason, "Why")->required();
+    if (std::string(action) == "revoke") {
+      g->add_option("--reason", user_args.reason, "Why")->required();
+    } else {
+      g->add_option("--reason", user_args.reason, "Why (needed to grant again a role that was revoked)");
+    }
   }
   auto* utoken = user_cmd("token", "Issue an API token for one of a user's roles (printed once; only its hash is kept)");
   utoken->add_option("ID", user_args.id, "User id")->required();

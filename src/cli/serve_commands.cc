@@ -171,7 +171,7 @@ Status UserCommand(const UserArgs& args, Context& ctx) {
     }
     api::Grant g{args.study, args.role, args.site};
     if (args.action == "grant") {
-      TC_RETURN_IF_ERROR(users->AddGrant(args.id, g, by));
+      TC_RETURN_IF_ERROR(users->AddGrant(args.id, g, args.reason, by));
       ctx.out << "granted " << args.role << " on " << args.study << " at site " << args.site << " to " << args.id << "\n";
     } else {
       TC_RETURN_IF_ERROR(users->RevokeGrant(args.id, g, args.reason, by));

@@ -234,7 +234,8 @@ Status ForEachAuditEntry(EventStore& store, const AuditFilter& filter,
     const Value* set = e.payload.Find("set");
     if (!set || !set->is_object() || set->as_object().empty()) {
       if (shown && (!filter.path_prefix || IsUnderPath(e.stream, *filter.path_prefix))) {
-        AuditEntry a{e.seq, e.time_us, e.actor, e.type, e.stream, e.stream, std::nullopt, std::nullopt, e.reason};
+        AuditEntry a{e.seq, e.time_us, e.actor, e.type, e.stream, e.stream, std::nullopt, std::nullopt, e.reason, {}};
+        if (e.payload.is_object()) a.details = e.payload.as_object();
         TC_RETURN_IF_ERROR(fn(a));
       }
       return Status::Ok();
@@ -244,7 +245,7 @@ Status ForEachAuditEntry(EventStore& store, const AuditFilter& filter,
       std::optional<Value> old;
       if (it != current.end()) old = it->second;
       if (shown && (!filter.path_prefix || IsUnderPath(path, *filter.path_prefix))) {
-        AuditEntry a{e.seq, e.time_us, e.actor, e.type, e.stream, path, old, value, e.reason};
+        AuditEntry a{e.seq, e.time_us, e.actor, e.type, e.stream, path, old, value, e.reason, {}};
         TC_RETURN_IF_ERROR(fn(a));
       }
       current[path] = value;

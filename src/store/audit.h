@@ -62,6 +62,9 @@ struct AuditEntry {
   std::optional<Value> old_value;  // empty when the entity had none
   std::optional<Value> new_value;
   std::string reason;
+  // For an event that sets no entity, what else it says (its payload): the
+  // subject an audit.viewed event viewed, a failed login's client and cause.
+  Value::Object details;
 };
 
 Status ForEachAuditEntry(EventStore& store, const AuditFilter& filter,

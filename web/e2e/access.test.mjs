@@ -1,7 +1,7 @@
 // Who sees what, and sessions: blinded users never see an arm on any page
-// they can reach; logins say clearly what went wrong; an expired session
-// keeps what was typed; administrators manage roles; the pages work by
-// keyboard and on a tablet.
+// they can reach; a failed login gives one answer whatever the cause; an
+// expired session keeps what was typed; administrators manage roles; the
+// pages work by keyboard and on a tablet.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ARM_TEXTS, PASSWORD, Server, giveReason, launchBrowser, login, screenshot, studyUrl, userPage } from './harness.mjs';
@@ -83,7 +83,7 @@ test('blinded users see no arm on any page they can reach; the unblinded pharmac
   }
 });
 
-test('logins say what went wrong: a wrong password, then a locked account', async () => {
+test('a wrong password and a locked account get the one answer that names both; the lock lifts', async () => {
   const page = await userPage(browser, server, null);
   try {
     await page.goto('/');
@@ -97,7 +97,8 @@ test('logins say what went wrong: a wrong password, then a locked account', asyn
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.locator('.error-box', { hasText: /locked/i }).waitFor();
-    assert.match(first, /locked|wrong|not valid|incorrect/i);
+    // The same answer whatever the cause, so that it tells no one whether an account exists or is locked.
+    assert.match(first, /wrong user name or password, or the account is locked/i);
     // The lock lifts as time passes.
     server.shiftClock(61 * 60);
     await new Promise((r) => setTimeout(r, 100));
@@ -147,6 +148,16 @@ test('a study administrator grants a role; the new monitor then sees only that s
     await grant.getByLabel('Role').selectOption('monitor');
     await grant.getByLabel('Site').selectOption('708');
     await grant.getByRole('button', { name: 'Grant' }).click();
+    await admin.locator('tr', { hasText: 'Morgan Monitor' }).getByText('Monitor (CRA) @ 708').waitFor();
+    // Revoked, then granted again: the second grant asks for a reason.
+    await admin.getByRole('button', { name: 'Revoke monitor at 708 from cra.708' }).click();
+    await giveReason(admin, 'assigned elsewhere for a week');
+    await admin.locator('.ok-box').getByText('Revoked monitor at 708 from cra.708').waitFor();
+    await grant.getByLabel('User').selectOption('cra.708');
+    await grant.getByLabel('Role').selectOption('monitor');
+    await grant.getByLabel('Site').selectOption('708');
+    await grant.getByRole('button', { name: 'Grant' }).click();
+    await giveReason(admin, 'back on site 708');
     await admin.locator('tr', { hasText: 'Morgan Monitor' }).getByText('Monitor (CRA) @ 708').waitFor();
   } finally {
     await screenshot(admin, 'administration');

@@ -53,8 +53,18 @@ export class AdminView implements View {
     e.preventDefault();
     const f = e.target as HTMLFormElement;
     const v = (n: string) => (f.elements.namedItem(n) as HTMLInputElement).value;
-    if (await this.act(`${this.base}/${encodeURIComponent(v('user'))}/grant`, { role: v('role'), site: v('site') },
-      `${v('user')} now holds ${ROLE_NAMES[v('role')]} at site ${v('site')}`)) f.reset();
+    const [user, role, site] = [v('user'), v('role'), v('site')];
+    const path = `${this.base}/${encodeURIComponent(user)}/grant`;
+    const done = `${user} now holds ${ROLE_NAMES[role]} at site ${site}`;
+    let granted = await this.act(path, { role, site }, done);
+    // Granting again a role that was revoked needs a reason (doc/roles.md).
+    if (!granted && this.error.includes('after it was revoked, needs a reason')) {
+      const reason = await askReason(`Grant ${ROLE_NAMES[role] ?? role} to ${user} again`,
+        `It was revoked at site ${site}. Why grant it again?`);
+      if (reason === null) return;
+      granted = await this.act(path, { role, site, reason }, done);
+    }
+    if (granted) f.reset();
   }
 
   private async revoke(user: string, role: string, site: string): Promise<void> {

@@ -1,0 +1,437 @@
+// The HTTP server in process, on the test Env's clock: who may grant what,
+// event streams that end with the session or the access, logins and
+// signatures under one lockout, failed logins that all look alike, and the
+// smaller limits on what a request may ask (issue 12).
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "api/server.h"
+#include "api/users.h"
+#include "capture/capture.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/test_env.h"
+#include "store/sqlite/sqlite_event_store.h"
+#include "study/study.h"
+
+namespace trialcore::api {
+namespace {
+
+constexpr char kStudy[] = "CDISCPILOT01";
+const std::string kPassword = "correct horse battery";
+const std::string kS = "/api/v1/studies/CDISCPILOT01";
+constexpr int64_t kMinute = 60'000'000;
+
+struct Login {
+  std::string cookie;
+  std::string csrf;
+};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteStoreOptions so;
+    so.env = &env_;
+    store_ = std::move(OpenSqliteEventStore("/mem/session.db", so).value());
+    std::vector<study::StudyError> errors;
+    auto definition = study::LoadStudyFile(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml", &errors);
+    ASSERT_TRUE(definition.ok()) << definition.status().ToString();
+    auto capture = std::move(capture::Capture::Open(store_.get(), &env_, kStudy).value());
+    ASSERT_TRUE(capture->PublishStudy(*definition, Actor{"setup", "study_admin"}).ok());
+    auto users = std::move(UserDirectory::Open(store_.get(), &env_).value());
+    const Actor setup{"setup", "system_admin"};
+    struct {
+      const char* id;
+      const char* role;
+      const char* site;
+    } accounts[] = {{"sysadmin", "system_admin", "*"},   {"admin", "study_admin", "*"},
+                    {"coord.701", "coordinator", "701"}, {"inv.701", "investigator", "701"},
+                    {"cra.1", "monitor", "*"},           {"pharm.701", "unblinded_pharmacist", "701"}};
+    for (const auto& a : accounts) {
+      ASSERT_TRUE(users->Add(a.id, std::string("Full name of ") + a.id, kPassword, setup).ok());
+      ASSERT_TRUE(users->AddGrant(a.id, Grant{kStudy, a.role, a.site}, "", setup).ok());
+    }
+    ServerOptions o;
+    o.port = 0;
+    o.session_idle_us = 15 * kMinute;
+    o.session_max_us = 20 * kMinute;
+    o.login_attempts_per_minute = 1000;
+    server_ = std::move(Server::Create(store_.get(), &env_, o).value());
+    ASSERT_TRUE(server_->Listen().ok());
+    thread_ = std::thread([this] { (void)server_->Run(); });
+  }
+
+  void TearDown() override {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  httplib::Client Client() {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(20, 0);
+    return c;
+  }
+
+  httplib::Result PostLogin(const std::string& user, const std::string& password) {
+    return Client().Post("/api/v1/session", ToJson(Value::Object{{"user", user}, {"password", password}}),
+                         "application/json");
+  }
+
+  Login LogIn(const std::string& user) {
+    auto r = PostLogin(user, kPassword);
+    EXPECT_TRUE(r && r->status == 200) << user << ": " << (r ? r->body : "no answer");
+    if (!r || r->status != 200) return {};
+    std::string cookie = r->get_header_value("Set-Cookie");
+    return Login{cookie.substr(0, cookie.find(';')), ParseJson(r->body)->Find("csrf_token")->as_string()};
+  }
+
+  httplib::Result Get(const Login& s, const std::string& path, httplib::Headers extra = {}) {
+    extra.emplace("Cookie", s.cookie);
+    return Client().Get(path.c_str(), extra);
+  }
+
+  httplib::Result Post(const Login& s, const std::string& path, const std::string& body,
+                       const std::string& type = "application/json") {
+    return Client().Post(path.c_str(), httplib::Headers{{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}}, body,
+                         type.c_str());
+  }
+
+  httplib::Result Screen(const Login& coord, const std::string& subject) {
+    return Post(coord, kS + "/commands", R"({"op":"subject.screen","subject":")" + subject + R"(","site":"701"})");
+  }
+
+  // Events of the system log of a type, in order.
+  std::vector<Event> SystemEvents(const std::string& type) {
+    std::vector<Event> out;
+    EventFilter f;
+    f.study = kSystemStudy;
+    EXPECT_TRUE(store_
+                    ->ForEachEvent(f,
+                                   [&](const Event& e) {
+                                     if (e.type == type) out.push_back(e);
+                                     return Status::Ok();
+                                   })
+                    .ok());
+    return out;
+  }
+
+  // An event stream read on its own thread until the server ends it.
+  class Stream {
+   public:
+    Stream(SessionTest* t, const httplib::Headers& headers) {
+      thread_ = std::thread([this, t, headers] {
+        auto c = t->Client();
+        auto r = c.Get((kS + "/events").c_str(), headers, [&](const char* data, size_t len) {
+          std::lock_guard lock(mu_);
+          text_.append(data, len);
+          cv_.notify_all();
+          return true;
+        });
+        std::lock_guard lock(mu_);
+        ended_cleanly_ = r && r->status == 200;
+        finished_ = true;
+        cv_.notify_all();
+      });
+    }
+    ~Stream() {
+      if (thread_.joinable()) thread_.join();
+    }
+    // Whether the stream has carried this text, waiting for it a while (a
+    // bound for polling, not a timing that is asserted).
+    bool Carried(const std::string& text, std::chrono::milliseconds wait) {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, wait, [&] { return text_.find(text) != std::string::npos || finished_; });
+      return text_.find(text) != std::string::npos;
+    }
+    // Waits for the server to end the stream; true when it ended it (the
+    // reply complete), false when the client gave up reading.
+    bool Ended() {
+      thread_.join();
+      std::lock_guard lock(mu_);
+      return ended_cleanly_;
+    }
+    std::string text() {
+      std::lock_guard lock(mu_);
+      return text_;
+    }
+
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::string text_;
+    bool finished_ = false;
+    bool ended_cleanly_ = false;
+    std::thread thread_;
+  };
+
+  // Opens cra.1's stream, sees it carry a change, runs `end`, and checks
+  // that the stream ended and did not carry the change made after.
+  // With `bearer`, the stream is opened with that token instead of cra.1's session.
+  void ExpectStreamEndsWhen(const std::function<void(const Login& cra)>& end, const std::string& bearer = "") {
+    Login cra = LogIn("cra.1");
+    Login coord = LogIn("coord.701");
+    Stream stream(this, bearer.empty() ? httplib::Headers{{"Cookie", cra.cookie}}
+                                       : httplib::Headers{{"Authorization", "Bearer " + bearer}});
+    // Changes until the stream carries one: then it is open.
+    bool open = false;
+    for (int i = 0; i < 100 && !open; ++i) {
+      ASSERT_EQ(Screen(coord, "701-8" + std::to_string(100 + i))->status, 200);
+      open = stream.Carried("subject/701-8", std::chrono::milliseconds(200));
+    }
+    ASSERT_TRUE(open) << stream.text();
+    end(cra);
+    Login again = LogIn("coord.701");  // the coordinator's own session may have ended too
+    ASSERT_EQ(Screen(again, "701-9999")->status, 200);
+    EXPECT_TRUE(stream.Ended()) << "the stream stayed open: " << stream.text();
+    EXPECT_EQ(stream.text().find("subject/701-9999"), std::string::npos) << stream.text();
+  }
+
+  MemEnv env_;
+  std::unique_ptr<EventStore> store_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+// Point 7: an open stream ends with the session or the access that opened it.
+TEST_F(SessionTest, EventStreamEndsAtLogout) {
+  ExpectStreamEndsWhen([&](const Login& cra) {
+    auto out = Client().Delete("/api/v1/session", httplib::Headers{{"Cookie", cra.cookie}, {"X-CSRF-Token", cra.csrf}});
+    ASSERT_EQ(out->status, 200);
+  });
+}
+
+TEST_F(SessionTest, EventStreamEndsWhenTheSessionIdlesOut) {
+  ExpectStreamEndsWhen([&](const Login&) { env_.AdvanceMicros(16 * kMinute); });
+}
+
+TEST_F(SessionTest, EventStreamEndsAtTheSessionsAbsoluteLifetime) {
+  ExpectStreamEndsWhen([&](const Login& cra) {
+    env_.AdvanceMicros(10 * kMinute);
+    ASSERT_EQ(Get(cra, "/api/v1/session")->status, 200);  // active: not idle
+    env_.AdvanceMicros(11 * kMinute);                     // 21 minutes in all, of 20
+  });
+}
+
+TEST_F(SessionTest, EventStreamEndsWhenTheAccountIsDisabled) {
+  ExpectStreamEndsWhen([&](const Login&) {
+    Login sys = LogIn("sysadmin");
+    auto r = Post(sys, kS + "/users/cra.1/disable", R"({"reason":"left the CRO"})");
+    ASSERT_EQ(r->status, 200) << r->body;
+  });
+}
+
+TEST_F(SessionTest, EventStreamEndsWhenTheGrantIsRevoked) {
+  ExpectStreamEndsWhen([&](const Login&) {
+    Login admin = LogIn("admin");
+    auto r = Post(admin, kS + "/users/cra.1/revoke", R"({"role":"monitor","site":"*","reason":"reassigned"})");
+    ASSERT_EQ(r->status, 200) << r->body;
+  });
+}
+
+TEST_F(SessionTest, EventStreamOnATokenEndsWhenTheTokenIsRevoked) {
+  // Account changes made elsewhere (trialcore user) reach the server within a second of its clock.
+  auto users = std::move(UserDirectory::Open(store_.get(), &env_).value());
+  const Actor sys{"sysadmin", "system_admin"};
+  auto token = users->IssueToken("cra.1", Grant{kStudy, "monitor", "*"}, sys);
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  env_.AdvanceMicros(2'000'000);
+  ExpectStreamEndsWhen(
+      [&](const Login&) {
+        ASSERT_TRUE(users->RevokeToken("cra.1", ToHex(Sha256(*token)).substr(0, 12), "integration retired", sys).ok());
+        env_.AdvanceMicros(2'000'000);
+      },
+      *token);
+}
+
+// Point 6: no one grants themselves anything; unblinded roles need a system
+// administrator.
+TEST_F(SessionTest, AStudyAdministratorCannotGrantThemselvesNorAnUnblindedRole) {
+  Login admin = LogIn("admin");
+  auto self = Post(admin, kS + "/users/admin/grant", R"({"role":"unblinded_pharmacist","site":"*"})");
+  EXPECT_EQ(self->status, 403) << self->body;
+  EXPECT_NE(self->body.find("no one grants or revokes their own roles"), std::string::npos) << self->body;
+  EXPECT_EQ(Post(admin, kS + "/users/admin/grant", R"({"role":"monitor","site":"*"})")->status, 403)
+      << "not even a blinded role";
+  auto unblinded = Post(admin, kS + "/users/cra.1/grant", R"({"role":"unblinded_pharmacist","site":"701"})");
+  EXPECT_EQ(unblinded->status, 403) << unblinded->body;
+  EXPECT_NE(unblinded->body.find("only a system administrator grants or revokes unblinded_pharmacist"),
+            std::string::npos)
+      << unblinded->body;
+  EXPECT_EQ(Post(admin, kS + "/users/pharm.701/revoke", R"({"role":"unblinded_pharmacist","site":"701","reason":"x"})")
+                ->status,
+            403);
+  // The study's arms stay hidden from the study administrator.
+  EXPECT_EQ(Get(admin, kS)->body.find("Xanomeline High Dose"), std::string::npos);
+  // A system administrator grants the unblinded role to someone else, but not to themselves.
+  Login sys = LogIn("sysadmin");
+  EXPECT_EQ(Post(sys, kS + "/users/cra.1/grant", R"({"role":"unblinded_pharmacist","site":"701"})")->status, 200);
+  EXPECT_EQ(Post(sys, kS + "/users/sysadmin/grant", R"({"role":"unblinded_pharmacist","site":"701"})")->status, 403);
+  EXPECT_EQ(Post(sys, kS + "/users/sysadmin/revoke", R"({"role":"system_admin","site":"*","reason":"x"})")->status,
+            403);
+  // A study administrator still grants blinded roles to others.
+  EXPECT_EQ(Post(admin, kS + "/users/coord.701/grant", R"({"role":"coordinator","site":"708"})")->status, 200);
+}
+
+// Point 10.
+TEST_F(SessionTest, ARevokedRoleCanBeGrantedAgainWithAReason) {
+  Login admin = LogIn("admin");
+  const std::string users = kS + "/users/coord.701";
+  ASSERT_EQ(Post(admin, users + "/revoke", R"({"role":"coordinator","site":"701","reason":"on leave"})")->status, 200);
+  auto without = Post(admin, users + "/grant", R"({"role":"coordinator","site":"701"})");
+  EXPECT_EQ(without->status, 400) << without->body;
+  EXPECT_NE(without->body.find("again, after it was revoked, needs a reason"), std::string::npos) << without->body;
+  auto with = Post(admin, users + "/grant", R"({"role":"coordinator","site":"701","reason":"back from leave"})");
+  ASSERT_EQ(with->status, 200) << with->body;
+  EXPECT_EQ(Get(LogIn("coord.701"), kS + "/subjects")->status, 200);
+  auto granted = SystemEvents("role.granted");
+  ASSERT_FALSE(granted.empty());
+  EXPECT_EQ(granted.back().reason, "back from leave");
+}
+
+// Point 8: the signing password is under the login's lockout.
+TEST_F(SessionTest, SigningPasswordsShareTheLoginsLockout) {
+  Login coord = LogIn("coord.701");
+  ASSERT_EQ(Screen(coord, "701-7001")->status, 200);
+  Login inv = LogIn("inv.701");
+  auto sign = [&](const std::string& password) {
+    return Post(inv, kS + "/commands",
+                ToJson(Value::Object{{"op", "sign"},
+                                     {"subject", "701-7001"},
+                                     {"meaning", "approval"},
+                                     {"user", "inv.701"},
+                                     {"password", password}}));
+  };
+  std::string first_answer;
+  for (int i = 0; i < 5; ++i) {
+    auto wrong = sign("wrong password!!");
+    ASSERT_EQ(wrong->status, 403) << wrong->body;
+    if (i == 0) first_answer = wrong->body;
+    EXPECT_EQ(wrong->body, first_answer) << "the same answer each time";
+  }
+  // Locked now: the right password is refused at signing and at login alike.
+  auto locked = sign(kPassword);
+  EXPECT_EQ(locked->status, 403) << locked->body;
+  EXPECT_EQ(ParseJson(locked->body)->Find("message")->as_string(), kLoginFailed);
+  auto login = PostLogin("inv.701", kPassword);
+  EXPECT_EQ(login->status, 401);
+  EXPECT_EQ(ParseJson(login->body)->Find("message")->as_string(), kLoginFailed);
+  // Every failure is recorded; the lock lifts after a minute.
+  int failures = 0;
+  for (const Event& e : SystemEvents("user.login_failed")) failures += e.stream == "user/inv.701";
+  EXPECT_EQ(failures, 7);
+  env_.AdvanceMicros(kMinute + 1'000'000);
+  Login again = LogIn("inv.701");
+  auto signed_now = Post(again, kS + "/commands",
+                         ToJson(Value::Object{{"op", "sign"},
+                                              {"subject", "701-7001"},
+                                              {"meaning", "approval"},
+                                              {"user", "inv.701"},
+                                              {"password", kPassword}}));
+  EXPECT_EQ(signed_now->status, 200) << signed_now->body;
+}
+
+// Point 9: an unknown id, a wrong password, a locked and a disabled account
+// get the same bytes back, and every attempt is recorded (the same durable
+// write in each case).
+TEST_F(SessionTest, FailedLoginsAnswerAlikeWhateverTheCauseAndAreAllRecorded) {
+  Login sys = LogIn("sysadmin");
+  ASSERT_EQ(Post(sys, kS + "/users/cra.1/disable", R"({"reason":"left"})")->status, 200);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(PostLogin("inv.701", "wrong password!!")->status, 401);
+  size_t before = SystemEvents("user.login_failed").size();
+  auto unknown = PostLogin("nobody.at.all", kPassword);
+  auto wrong = PostLogin("coord.701", "wrong password!!");
+  auto locked = PostLogin("inv.701", kPassword);
+  auto disabled = PostLogin("cra.1", kPassword);
+  for (const auto* r : {&unknown, &wrong, &locked, &disabled}) {
+    ASSERT_TRUE(*r);
+    EXPECT_EQ((*r)->status, 401);
+    EXPECT_EQ((*r)->body, unknown->body);
+  }
+  auto failed = SystemEvents("user.login_failed");
+  ASSERT_EQ(failed.size(), before + 4);
+  std::vector<std::string> why;
+  for (size_t i = before; i < failed.size(); ++i) why.push_back(failed[i].payload.Find("why")->as_string());
+  EXPECT_EQ(why, (std::vector<std::string>{"unknown user", "password", "locked", "disabled"}));
+  EXPECT_EQ(failed[before].stream, "logins/unknown");
+  EXPECT_EQ(failed[before].actor.user, "nobody.at.all");
+}
+
+// Point 12.
+TEST_F(SessionTest, NegativeOrNonNumericPagingIsRefusedNamingTheParameter) {
+  Login cra = LogIn("cra.1");
+  for (std::string query : {"offset=-1", "offset=abc", "limit=-5", "limit=1e3", "offset=12abc", "limit=0", "offset="}) {
+    auto r = Get(cra, kS + "/subjects?" + query);
+    EXPECT_EQ(r->status, 400) << query << ": " << r->body;
+    EXPECT_NE(r->body.find(query.substr(0, query.find('=')) + " must be a whole number"), std::string::npos) << r->body;
+    EXPECT_EQ(Get(cra, kS + "/queries?" + query)->status, 400) << query;
+  }
+  EXPECT_EQ(Get(cra, kS + "/subjects?offset=0&limit=5")->status, 200);
+}
+
+TEST_F(SessionTest, ManyByteRangesInOneRequestAreRefused) {
+  Login cra = LogIn("cra.1");
+  std::string ranges = "bytes=0-0";
+  for (int i = 1; i < 1000; ++i) ranges += ",0-0";
+  auto many = Get(cra, kS, {{"Range", ranges}});
+  EXPECT_EQ(many->status, 416);
+  EXPECT_LT(many->body.size(), 200u) << "the answer does not grow with the ranges";
+  EXPECT_EQ(Get(cra, kS, {{"Range", "bytes=0-0,2-3"}})->status, 416);
+  // One range on the API is ignored: its replies are whole JSON documents.
+  auto one = Get(cra, kS, {{"Range", "bytes=0-0"}});
+  EXPECT_EQ(one->status, 200);
+  EXPECT_TRUE(ParseJson(one->body).ok()) << one->body.substr(0, 100);
+}
+
+TEST_F(SessionTest, RequestBodiesThatAreNotJsonAreRefused) {
+  const std::string login = ToJson(Value::Object{{"user", "cra.1"}, {"password", kPassword}});
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
+    auto r = Client().Post("/api/v1/session", login, type);
+    EXPECT_EQ(r->status, 415) << type << ": " << r->body;
+  }
+  EXPECT_EQ(Client().Post("/api/v1/session", login, "application/json; charset=utf-8")->status, 200);
+  Login cra = LogIn("cra.1");
+  auto query = Post(cra, kS + "/subjects/701-1001/queries", R"({"visit":"SCREENING1"})", "text/plain");
+  EXPECT_EQ(query->status, 415) << query->body;
+}
+
+TEST_F(SessionTest, ErrorMessagesQuoteOnlyAShortPrefixOfTheInput) {
+  Login cra = LogIn("cra.1");
+  const std::string huge(100'000, 'x');
+  struct Case {
+    std::string method, path, body;
+  } cases[] = {
+      {"PATCH", kS + "/subjects/701-1001/visits/SCREENING1/forms/DM/items/RACE", R"({"value":1,")" + huge + R"(":1})"},
+      {"POST", kS + "/commands", R"({"op":")" + huge + R"("})"},
+      {"POST", kS + "/commands", R"({"op":"form.save","subject":")" + huge + R"(","items":{}})"},
+      {"POST", kS + "/commands", "[\"" + huge},
+  };
+  httplib::Headers h{{"Cookie", cra.cookie}, {"X-CSRF-Token", cra.csrf}};
+  for (const Case& c : cases) {
+    auto r = c.method == "PATCH" ? Client().Patch(c.path.c_str(), h, c.body, "application/json")
+                                 : Client().Post(c.path.c_str(), h, c.body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_GE(r->status, 400);
+    EXPECT_LT(r->body.size(), 1200u) << r->body.substr(0, 300);
+    EXPECT_NE(r->body.find("xxxx…"), std::string::npos) << r->body.substr(0, 300);
+  }
+}
+
+TEST_F(SessionTest, ReadingACasebookAsItStoodIsAudited) {
+  Login coord = LogIn("coord.701");
+  ASSERT_EQ(Screen(coord, "701-6001")->status, 200);
+  env_.AdvanceMicros(kMinute);
+  auto then = Get(coord, kS + "/subjects/701-6001?as_of=" + FormatTimeMicros(env_.NowMicros()));
+  ASSERT_EQ(then->status, 200) << then->body;
+  auto viewed = SystemEvents("audit.viewed");
+  ASSERT_EQ(viewed.size(), 1u);
+  EXPECT_EQ(viewed[0].actor.user, "coord.701");
+  EXPECT_EQ(viewed[0].payload.Find("subject")->as_string(), "701-6001");
+  EXPECT_EQ(viewed[0].payload.Find("as_of")->as_string(), FormatTimeMicros(env_.NowMicros()));
+}
+
+}  // namespace
+}  // namespace trialcore::api
