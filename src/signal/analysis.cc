@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "signal/faers.h"
 #include "signal/parallel.h"
+#include "signal/prior.h"
 #include "signal/reports.h"
 
 namespace trialcore::signal {
@@ -28,11 +29,24 @@ std::string Num(double v) {
   return buf;
 }
 
+// Every digit of the prior, so that --prior-from scores exactly as this run did.
 std::string PriorText(const FitResult& f) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "alpha1=%.8g beta1=%.8g alpha2=%.8g beta2=%.8g p=%.8g neg_log_likelihood=%.10g",
+  std::snprintf(buf, sizeof buf, "alpha1=%.17g beta1=%.17g alpha2=%.17g beta2=%.17g p=%.17g neg_log_likelihood=%.10g",
                 f.prior.alpha1, f.prior.beta1, f.prior.alpha2, f.prior.beta2, f.prior.p, f.neg_log_likelihood);
   return buf;
+}
+
+// A JSON decimal with every digit a double needs.
+Value PreciseDecimal(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  if (auto d = Decimal::Parse(buf); d.ok()) return Value(*d);
+  std::snprintf(buf, sizeof buf, "%.20f", v);  // exponent form is not JSON-decimal text here
+  std::string text = buf;
+  while (text.size() > 1 && text.back() == '0' && text[text.size() - 2] != '.') text.pop_back();
+  auto fixed = Decimal::Parse(text);
+  return fixed.ok() ? Value(*fixed) : Value(Num(v));
 }
 
 void ReportStage(const SignalOptions& options, const char* stage, Clock::time_point since, uint64_t rows) {
@@ -90,7 +104,14 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
   std::vector<uint32_t> point_of;
   std::vector<CountPoint> points = GroupPoints(ns, es, &point_of);
   result.fitted_points = points.size();
-  TC_ASSIGN_OR_RETURN(result.fit, FitPrior(points, options.min_count));
+  if (options.prior) {
+    TC_RETURN_IF_ERROR(CheckPrior(*options.prior, "--prior"));
+    result.prior_given = true;
+    result.fit.prior = *options.prior;
+    result.fit.neg_log_likelihood = NegLogLikelihood(*options.prior, points, options.min_count);
+  } else {
+    TC_ASSIGN_OR_RETURN(result.fit, FitPrior(points, options.min_count));
+  }
   ReportStage(options, "fitting", t, points.size());
 
   t = Clock::now();
@@ -104,9 +125,31 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
   std::vector<PointScores> point_scores(points.size());
   ParallelFor(points.size(), kScoreBlock, [&](size_t k) {
     const CountPoint& pt = points[k];
-    point_scores[k] = {Score(result.fit.prior, pt.n, pt.e), InformationComponentQuantile(pt.n, pt.e, 0.025),
+    point_scores[k] = {Score(result.fit.prior, pt.n, pt.e, options.quantiles),
+                       InformationComponentQuantile(pt.n, pt.e, 0.025),
                        InformationComponentQuantile(pt.n, pt.e, 0.975)};
   });
+  if (result.fit.optima.size() > 1) {
+    // Which pairs the runner-up optimum would flag instead: its EB05 at
+    // every point, each point counting for the pairs that share it.
+    const Prior& other = result.fit.optima[1].prior;
+    std::vector<uint8_t> flagged_other(points.size());
+    ParallelFor(points.size(), kScoreBlock, [&](size_t k) {
+      const CountPoint& pt = points[k];
+      const PosteriorScores s = Score(other, pt.n, pt.e, options.quantiles);
+      flagged_other[k] = s.eb05 >= kFlagEb05;
+    });
+    SignalResult::RunnerUp r;
+    for (size_t k = 0; k < points.size(); ++k) {
+      const bool best = point_scores[k].eb.eb05 >= kFlagEb05, runner_up = flagged_other[k] != 0;
+      const auto pairs = static_cast<uint64_t>(points[k].weight);
+      r.flagged_best += best ? pairs : 0;
+      r.flagged_runner_up += runner_up ? pairs : 0;
+      r.only_best += best && !runner_up ? pairs : 0;
+      r.only_runner_up += runner_up && !best ? pairs : 0;
+    }
+    result.runner_up = r;
+  }
   // The names once, for every row to refer to.
   auto names = std::make_shared<std::vector<std::string>>();
   names->reserve(table.products.size() + table.events.size());
@@ -155,10 +198,30 @@ std::string ResultsJson(const SignalResult& r) {
     auto fixed = Decimal::Parse(buf);
     return fixed.ok() ? Value(*fixed) : Value(Num(v));
   };
-  Value::Object prior{{"alpha1", dec(r.fit.prior.alpha1)}, {"beta1", dec(r.fit.prior.beta1)},
-                      {"alpha2", dec(r.fit.prior.alpha2)}, {"beta2", dec(r.fit.prior.beta2)},
-                      {"p", dec(r.fit.prior.p)},           {"neg_log_likelihood", dec(r.fit.neg_log_likelihood)},
-                      {"starts", int64_t{r.fit.starts}},    {"converged", int64_t{r.fit.converged}}};
+  auto prior_object = [&](const Prior& p, double neg_log_likelihood) {
+    return Value::Object{{"alpha1", PreciseDecimal(p.alpha1)}, {"beta1", PreciseDecimal(p.beta1)},
+                         {"alpha2", PreciseDecimal(p.alpha2)}, {"beta2", PreciseDecimal(p.beta2)},
+                         {"p", PreciseDecimal(p.p)},           {"neg_log_likelihood", dec(neg_log_likelihood)}};
+  };
+  Value::Object prior = prior_object(r.fit.prior, r.fit.neg_log_likelihood);
+  prior["given"] = r.prior_given;
+  prior["starts"] = int64_t{r.fit.starts};
+  prior["converged"] = int64_t{r.fit.converged};
+  Value::Array optima;
+  for (const Optimum& o : r.fit.optima) {
+    Value::Object entry = prior_object(o.prior, o.neg_log_likelihood);
+    entry["starts"] = int64_t{o.starts};
+    entry["searched_to_end"] = o.searched_to_end;
+    optima.emplace_back(std::move(entry));
+  }
+  prior["optima"] = Value(std::move(optima));
+  if (r.runner_up) {
+    prior["runner_up_flags"] =
+        Value::Object{{"flagged_best", static_cast<int64_t>(r.runner_up->flagged_best)},
+                      {"flagged_runner_up", static_cast<int64_t>(r.runner_up->flagged_runner_up)},
+                      {"only_best", static_cast<int64_t>(r.runner_up->only_best)},
+                      {"only_runner_up", static_cast<int64_t>(r.runner_up->only_runner_up)}};
+  }
   Value::Array rows;
   for (const auto& row : r.rows) {
     const auto& m = row.measures;
