@@ -591,11 +591,26 @@ double OpenEbgmQuantile(const Prior& prior, uint32_t n, double e, double qn, dou
   return (left + right) / 2;  // not reached: the bracket halves to the tolerance in 25 steps
 }
 
-PosteriorScores Score(const Prior& prior, uint32_t n, double e, QuantileMethod method) {
-  PosteriorScores s;
+namespace {
+
+// The posterior probability of the first component, given N = n.
+double Qn(const Prior& prior, uint32_t n, double e) {
   double l1 = std::log(prior.p) + LogNegBinomial(n, prior.alpha1, prior.beta1, e);
   double l2 = std::log1p(-prior.p) + LogNegBinomial(n, prior.alpha2, prior.beta2, e);
-  s.qn = std::exp(l1 - LogSumExp(l1, l2));
+  return std::exp(l1 - LogSumExp(l1, l2));
+}
+
+}  // namespace
+
+double Eb05(const Prior& prior, uint32_t n, double e, QuantileMethod method) {
+  const double qn = Qn(prior, n, e);
+  return method == QuantileMethod::kOpenEbgm ? OpenEbgmQuantile(prior, n, e, qn, 0.05)
+                                             : PosteriorQuantile(prior, n, e, qn, 0.05);
+}
+
+PosteriorScores Score(const Prior& prior, uint32_t n, double e, QuantileMethod method) {
+  PosteriorScores s;
+  s.qn = Qn(prior, n, e);
   double log_gm = s.qn * (boost::math::digamma(prior.alpha1 + n, FastPolicy()) - std::log(prior.beta1 + e)) +
                   (1 - s.qn) * (boost::math::digamma(prior.alpha2 + n, FastPolicy()) - std::log(prior.beta2 + e));
   s.ebgm = std::exp(log_gm);

@@ -94,6 +94,8 @@ struct PosteriorScores {
 enum class QuantileMethod { kExact, kOpenEbgm };
 
 PosteriorScores Score(const Prior& prior, uint32_t n, double e, QuantileMethod method = QuantileMethod::kExact);
+// Score's EB05 alone (for comparing priors: half the work).
+double Eb05(const Prior& prior, uint32_t n, double e, QuantileMethod method = QuantileMethod::kExact);
 // Any posterior quantile, probability in (0, 1).
 double PosteriorQuantile(const Prior& prior, uint32_t n, double e, double qn, double probability);
 double OpenEbgmQuantile(const Prior& prior, uint32_t n, double e, double qn, double probability);
