@@ -476,6 +476,9 @@ TEST_F(CliTest, SignalsExactQuantilesLieWithinOpenEbgmsBisectionTolerance) {
       off_by_a_hundredth += TwoDecimals(ours) != TwoDecimals(theirs);
     }
   }
+  size_t flagged = 0;
+  for (const auto& [name, row] : pairs) flagged += Number(*row, "EB05") >= 2;
+  EXPECT_EQ(flagged, 131u) << "none of the differences crosses EB05 = 2";
   EXPECT_EQ(off_by_a_hundredth, 7u) << "EB05 15.6857 (printed 15.68), 8.99332 (9.00); EB95 30.8361 (30.83), "
                                        "13.8561 (13.85, twice), 15.786 (15.78), 12.956 (12.95)";
 }
