@@ -243,33 +243,62 @@ std::string ResultsJson(const SignalResult& r) {
                       {"only_best", static_cast<int64_t>(r.runner_up->only_best)},
                       {"only_runner_up", static_cast<int64_t>(r.runner_up->only_runner_up)}};
   }
-  Value::Array rows;
-  for (const auto& row : r.rows) {
+  Value::Object rest{{"prior", Value(std::move(prior))},
+                     {"reports", static_cast<int64_t>(r.reports)},
+                     {"strata", static_cast<int64_t>(r.strata)}};
+  // The pairs, millions of them, are written straight to the text, as
+  // ToJson would indent them ("pairs" sorts before the other keys, and each
+  // pair's keys are in byte order): a Value tree of them cost more than the
+  // whole analysis. The rest is small and goes through ToJson.
+  std::string out = "{\n  \"pairs\": [";
+  out.reserve(r.rows.size() * 520);
+  auto number = [&](const char* key, double v) {
+    out += ",\n      \"";
+    out += key;
+    out += "\": ";
+    Value d = dec(v);
+    if (d.kind() == Value::Kind::kDecimal) {
+      out += d.as_decimal().text();
+    } else {
+      AppendJsonString(&out, d.as_string());
+    }
+  };
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const SignalRow& row = r.rows[i];
     const auto& m = row.measures;
-    rows.emplace_back(Value::Object{{"product", std::string(row.product)},
-                                    {"event", std::string(row.event)},
-                                    {"N", int64_t{row.n}},
-                                    {"E", dec(row.e)},
-                                    {"PRR", dec(m.prr)},
-                                    {"PRR_lower95", dec(m.prr_lower)},
-                                    {"PRR_upper95", dec(m.prr_upper)},
-                                    {"ROR", dec(m.ror)},
-                                    {"ROR_lower95", dec(m.ror_lower)},
-                                    {"ROR_upper95", dec(m.ror_upper)},
-                                    {"chi_square", dec(m.chi_square)},
-                                    {"IC", dec(m.ic)},
-                                    {"IC025", dec(m.ic025)},
-                                    {"IC975", dec(m.ic975)},
-                                    {"EBGM", dec(row.eb.ebgm)},
-                                    {"EB05", dec(row.eb.eb05)},
-                                    {"EB95", dec(row.eb.eb95)},
-                                    {"Qn", dec(row.eb.qn)}});
+    out += i == 0 ? "\n    {\n      \"E\": " : ",\n    {\n      \"E\": ";
+    Value e = dec(row.e);
+    if (e.kind() == Value::Kind::kDecimal) {
+      out += e.as_decimal().text();
+    } else {
+      AppendJsonString(&out, e.as_string());
+    }
+    number("EB05", row.eb.eb05);
+    number("EB95", row.eb.eb95);
+    number("EBGM", row.eb.ebgm);
+    number("IC", m.ic);
+    number("IC025", m.ic025);
+    number("IC975", m.ic975);
+    out += ",\n      \"N\": " + std::to_string(row.n);
+    number("PRR", m.prr);
+    number("PRR_lower95", m.prr_lower);
+    number("PRR_upper95", m.prr_upper);
+    number("Qn", row.eb.qn);
+    number("ROR", m.ror);
+    number("ROR_lower95", m.ror_lower);
+    number("ROR_upper95", m.ror_upper);
+    number("chi_square", m.chi_square);
+    out += ",\n      \"event\": ";
+    AppendJsonString(&out, row.event);
+    out += ",\n      \"product\": ";
+    AppendJsonString(&out, row.product);
+    out += "\n    }";
   }
-  Value::Object doc{{"prior", Value(std::move(prior))},
-                    {"reports", static_cast<int64_t>(r.reports)},
-                    {"strata", static_cast<int64_t>(r.strata)},
-                    {"pairs", Value(std::move(rows))}};
-  return ToJson(Value(std::move(doc)), true) + "\n";
+  out += r.rows.empty() ? "]," : "\n  ],";
+  const std::string tail = ToJson(Value(std::move(rest)), true);
+  out.append(tail, 1, std::string::npos);  // without its opening brace
+  out += "\n";
+  return out;
 }
 
 }  // namespace trialcore::signal
