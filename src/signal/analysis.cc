@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 #include "core/csv_field.h"
 #include "core/json.h"
 #include "signal/faers.h"
+#include "signal/number_text.h"
 #include "signal/parallel.h"
 #include "signal/prior.h"
 #include "signal/reports.h"
@@ -18,24 +20,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+// A stage's start: the wall clock, and the CPU time of the whole process (all
+// threads), which is more than the wall time when the stage runs in parallel.
+struct StageStart {
+  Clock::time_point wall = Clock::now();
+  std::clock_t cpu = std::clock();
+};
 
 constexpr size_t kScoreBlock = 256;  // pairs or points a thread takes at a time
 
-// Six significant digits, as printf's %.6g writes them, but through
-// std::to_chars: formatting is most of the output's cost, and printf's is
-// several times slower.
-void AppendNum(std::string* out, double v) {
-  if (std::isinf(v)) {
-    out->append(v > 0 ? "Inf" : "-Inf");
-  } else if (std::isnan(v)) {
-    out->append("NA");
-  } else {
-    char buf[32];
-    auto end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 6).ptr;
-    out->append(buf, end);
-  }
-}
+void AppendNum(std::string* out, double v) { AppendSixDigits(out, v); }
 
 std::string Num(double v) {
   std::string out;
@@ -63,8 +57,11 @@ Value PreciseDecimal(double v) {
   return fixed.ok() ? Value(*fixed) : Value(Num(v));
 }
 
-void ReportStage(const SignalOptions& options, const char* stage, Clock::time_point since, uint64_t rows) {
-  if (options.progress) options.progress(stage, Since(since), rows);
+void ReportStage(const SignalOptions& options, const char* stage, const StageStart& since, uint64_t rows) {
+  if (!options.progress) return;
+  const double wall = std::chrono::duration<double>(Clock::now() - since.wall).count();
+  const double cpu = static_cast<double>(std::clock() - since.cpu) / CLOCKS_PER_SEC;
+  options.progress(stage, wall, cpu, rows);
 }
 
 }  // namespace
@@ -73,7 +70,7 @@ Result<SignalResult> RunSignal(const SignalOptions& options) {
   // Bad arguments fail before a large file is read.
   if (options.min_count == 0) return InvalidArgument("--min-count must be at least 1");
   std::string summary;
-  auto t = Clock::now();
+  StageStart t;
   ReportTable table;
   if (!options.faers.empty()) {
     if (!options.csv.empty()) return InvalidArgument("give either FAERS quarters or a CSV file, not both");
@@ -98,7 +95,7 @@ Result<SignalResult> RunSignal(const SignalOptions& options) {
 Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOptions& options) {
   if (options.min_count == 0) return InvalidArgument("--min-count must be at least 1");
   SignalResult result;
-  auto t = Clock::now();
+  StageStart t;
   Counts counts = CountPairs(table, options.min_count);
   result.reports = counts.reports;
   result.strata = counts.strata;
@@ -108,7 +105,7 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
                               " reports");
   }
 
-  t = Clock::now();
+  t = StageStart();
   std::vector<uint32_t> ns;
   std::vector<double> es;
   for (const auto& pc : counts.pairs) {
@@ -128,7 +125,7 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
   }
   ReportStage(options, "fitting", t, points.size());
 
-  t = Clock::now();
+  t = StageStart();
   // Everything that depends only on (N, E), the posterior and the IC's
   // credibility interval, is computed once per point; then each pair's row,
   // in parallel.

@@ -28,8 +28,9 @@ struct SignalOptions {
   // Score with this prior instead of fitting one (checked with CheckPrior).
   std::optional<Prior> prior;
   QuantileMethod quantiles = QuantileMethod::kExact;  // how EB05 and EB95 are found
-  // Called after each stage: its name, seconds taken and rows handled.
-  std::function<void(const std::string& stage, double seconds, uint64_t rows)> progress;
+  // Called after each stage: its name, seconds taken (wall clock, and CPU of
+  // all threads) and rows handled.
+  std::function<void(const std::string& stage, double seconds, double cpu_seconds, uint64_t rows)> progress;
 };
 
 struct SignalRow {
