@@ -75,10 +75,11 @@ int main(int argc, char** argv) {
 
   SignalOptions options;
   double total = 0;
-  options.progress = [&](const std::string& stage, double seconds, uint64_t rows) {
+  options.progress = [&](const std::string& stage, double seconds, double cpu_seconds, uint64_t rows) {
     total += seconds;
-    std::printf("  %-10s %12llu rows %8.2f s  (%.0f rows/s)  peak memory so far %.2f GiB\n", stage.c_str(),
-                static_cast<unsigned long long>(rows), seconds, seconds > 0 ? rows / seconds : 0.0, PeakGiB());
+    std::printf("  %-10s %12llu rows %8.2f s, %.2f s CPU  (%.0f rows/s)  peak memory so far %.2f GiB\n", stage.c_str(),
+                static_cast<unsigned long long>(rows), seconds, cpu_seconds, seconds > 0 ? rows / seconds : 0.0,
+                PeakGiB());
     std::fflush(stdout);
   };
   auto result = AnalyzeReports(table, options);

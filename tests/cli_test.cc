@@ -3,6 +3,9 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <cmath>
+#include <map>
+
 #include "core/json.h"
 #include "run_command.h"
 #include "store/sqlite/sqlite_event_store.h"
@@ -385,6 +388,34 @@ TEST_F(CliTest, SignalReadsFaersQuartersOfBothLayouts) {
   EXPECT_NE(bad.err.find("unknown stratum \"weight\""), std::string::npos) << bad.err;
 }
 
+TEST_F(CliTest, SignalRefusesACorruptFaersZipAsMalformedInput) {
+  // The 2017 Q2 quarter with its DEMO entry's checksum changed, in the local
+  // header and the central directory: the data no longer matches it.
+  // Malformed input (4), not a failed verification (1).
+  std::string zip =
+      testing_util::Slurp(std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/faers/faers_ascii_2017q2.zip");
+  const std::string name = "ascii/DEMO17Q2.txt";
+  size_t local = zip.find(name), central = zip.find(name, local + 1);
+  ASSERT_NE(central, std::string::npos);
+  zip[local - 30 + 14] ^= 0x55;    // CRC-32 of the local file header
+  zip[central - 46 + 16] ^= 0x55;  // CRC-32 of the central directory entry
+  { std::ofstream(dir_ + "/corrupt.zip", std::ios::binary) << zip; }
+  auto r = Run("signal --faers corrupt.zip --top 3");
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("corrupt.zip:ascii/DEMO17Q2.txt: the zip entry is corrupt ("), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, SignalRefusesAFaersVersionTooLargeInsteadOfWrappingIt) {
+  fs::create_directories(dir_ + "/q");
+  { std::ofstream(dir_ + "/q/DEMO24Q1.txt") << "primaryid$caseid$caseversion\n11$1$1\n12$1$18446744073709551616\n"; }
+  { std::ofstream(dir_ + "/q/DRUG24Q1.txt") << "primaryid$caseid$drug_seq$role_cod$drugname\n11$1$1$PS$A\n"; }
+  { std::ofstream(dir_ + "/q/REAC24Q1.txt") << "primaryid$caseid$pt\n11$1$X\n"; }
+  auto r = Run("signal --faers q --top 3");
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("q/DEMO24Q1.txt:3: caseversion \"18446744073709551616\" is too large"), std::string::npos)
+      << r.err;
+}
+
 TEST_F(CliTest, SignalRefusesBadInputWithFileAndLine) {
   { std::ofstream(dir_ + "/bad.csv") << "id,var1,var2\n1,A,B\n2,\"unclosed\n"; }
   auto r = Run("signal --csv bad.csv --top 3");
@@ -397,6 +428,153 @@ TEST_F(CliTest, SignalRefusesBadInputWithFileAndLine) {
   auto out = Run("signal --csv " + kCaers + " --out results.txt");
   EXPECT_EQ(out.exit_code, 4);
   EXPECT_FALSE(fs::exists(dir_ + "/results.txt"));
+}
+
+// Each pair's scores from a --out .json file, keyed "product / event".
+std::map<std::string, const Value*> PairsByName(const Value& doc) {
+  std::map<std::string, const Value*> out;
+  for (const Value& row : doc.Find("pairs")->as_array()) {
+    out[row.Find("product")->as_string() + " / " + row.Find("event")->as_string()] = &row;
+  }
+  return out;
+}
+
+// openEBGM 0.9.1's vignette "Posterior Calculation" (doc/signal_detection.md):
+// caers, the prior its autoHyper fitted on squashed data, and the EBGM,
+// QUANT_05 and QUANT_95 it prints for the first pairs and the five highest
+// QUANT_05 (rows 1-6, 13924, 8187, 13886, 7793, 8220 of its processRaw).
+struct Published {
+  const char* pair;
+  const char* e;
+  double ebgm, eb05, eb95;
+};
+const Published kOpenEbgmVignette[] = {
+    {"1-PHENYLALANINE / HEART RATE INCREASED", "0.0360548", 2.23, 0.49, 13.85},
+    {"11 UNSPECIFIED VITAMINS / ASTHMA", "0.00387366", 2.58, 0.52, 15.78},
+    {"11 UNSPECIFIED VITAMINS / CARDIAC FUNCTION TEST", "0.000297974", 2.63, 0.52, 16.02},
+    {"11 UNSPECIFIED VITAMINS / CHEST PAIN", "0.0360548", 2.23, 0.49, 13.85},
+    {"11 UNSPECIFIED VITAMINS / DYSPNOEA", "0.0765793", 1.92, 0.47, 11.77},
+    {"11 UNSPECIFIED VITAMINS / HYPERSENSITIVITY", "0.0527414", 2.09, 0.48, 12.95},
+    {"REUMOFAN PLUS / WEIGHT INCREASED", "0.406436", 23.26, 15.68, 33.48},
+    {"HYDROXYCUT REGULAR RAPID RELEASE CAPLETS / EMOTIONAL DISTRESS", "0.896901", 16.78, 11.65, 23.55},
+    {"REUMOFAN PLUS / IMMOBILE", "0.0786651", 18.28, 10.16, 30.83},
+    {"HYDROXYCUT HARDCORE CAPSULES / CARDIO-RESPIRATORY DISTRESS", "0.304827", 15.25, 9.00, 24.52},
+    {"HYDROXYCUT REGULAR RAPID RELEASE CAPLETS / INJURY", "0.56317", 14.28, 8.98, 21.78},
+};
+const char kOpenEbgmPrior[] = "3.25379356,0.39988854,2.02612692,1.90807970,0.06534557";
+
+// A number from the JSON: "9" comes back as an integer, "9.5" as a decimal.
+double Number(const Value& row, const char* field) {
+  const Value* v = row.Find(field);
+  return v->kind() == Value::Kind::kInt ? static_cast<double>(v->as_int()) : std::stod(v->as_decimal().text());
+}
+
+// A score as openEBGM prints it: two decimals.
+std::string TwoDecimals(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+TEST_F(CliTest, SignalWithOpenEbgmsPriorAndQuantilesReproducesItsPublishedScores) {
+  auto r = Run("signal --csv " + kCaers + " --prior " + kOpenEbgmPrior + " --quantiles openebgm --out scores.json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("prior (given, not fitted): alpha1=3.25379 beta1=0.399889 alpha2=2.02613 beta2=1.90808 "
+                       "P=0.0653456"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("fit:"), std::string::npos) << "nothing was fitted: " << r.err;
+  auto json = ParseJson(testing_util::Slurp(dir_ + "/scores.json"));
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  auto pairs = PairsByName(*json);
+  for (const auto& p : kOpenEbgmVignette) {
+    SCOPED_TRACE(p.pair);
+    ASSERT_TRUE(pairs.count(p.pair));
+    const Value& row = *pairs[p.pair];
+    EXPECT_EQ(row.Find("E")->as_decimal().text(), p.e);
+    EXPECT_EQ(TwoDecimals(Number(row, "EBGM")), TwoDecimals(p.ebgm));
+    EXPECT_EQ(TwoDecimals(Number(row, "EB05")), TwoDecimals(p.eb05));
+    EXPECT_EQ(TwoDecimals(Number(row, "EB95")), TwoDecimals(p.eb95));
+  }
+  // "nrow(suspicious)": 131 of the 17,189 pairs have QUANT_05 >= 2.
+  size_t flagged = 0;
+  for (const auto& [name, row] : pairs) flagged += Number(*row, "EB05") >= 2;
+  EXPECT_EQ(pairs.size(), 17189u);
+  EXPECT_EQ(flagged, 131u);
+}
+
+TEST_F(CliTest, SignalsExactQuantilesLieWithinOpenEbgmsBisectionTolerance) {
+  // The default quantiles are solved exactly; openEBGM's bisection stops
+  // within 0.005 and rounds, so its two decimals may be 0.01 off ours
+  // (REUMOFAN PLUS / WEIGHT INCREASED: EB05 15.6857, printed 15.68). EBGM
+  // has a closed form: equal to the hundredth.
+  auto r = Run("signal --csv " + kCaers + " --prior " + kOpenEbgmPrior + " --out exact.json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto json = ParseJson(testing_util::Slurp(dir_ + "/exact.json"));
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  auto pairs = PairsByName(*json);
+  size_t off_by_a_hundredth = 0;
+  for (const auto& p : kOpenEbgmVignette) {
+    SCOPED_TRACE(p.pair);
+    const Value& row = *pairs.at(p.pair);
+    EXPECT_EQ(TwoDecimals(Number(row, "EBGM")), TwoDecimals(p.ebgm));
+    for (auto [ours, theirs] : {std::pair{Number(row, "EB05"), p.eb05}, std::pair{Number(row, "EB95"), p.eb95}}) {
+      EXPECT_LE(std::fabs(ours - theirs), 0.0100001) << ours << " against " << theirs;
+      off_by_a_hundredth += TwoDecimals(ours) != TwoDecimals(theirs);
+    }
+  }
+  size_t flagged = 0;
+  for (const auto& [name, row] : pairs) flagged += Number(*row, "EB05") >= 2;
+  EXPECT_EQ(flagged, 131u) << "none of the differences crosses EB05 = 2";
+  EXPECT_EQ(off_by_a_hundredth, 7u) << "EB05 15.6857 (printed 15.68), 8.99332 (9.00); EB95 30.8361 (30.83), "
+                                       "13.8561 (13.85, twice), 15.786 (15.78), 12.956 (12.95)";
+}
+
+TEST_F(CliTest, SignalReportsEveryOptimumTheStartsReached) {
+  auto r = Run("signal --csv " + kCaers + " --out fitted.csv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("fit: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("  best       log-likelihood -4162.1808  alpha1=20.95"), std::string::npos) << r.err;
+  // The prior written with the results scores the same pairs again.
+  auto again = Run("signal --csv " + kCaers + " --prior-from fitted.csv --out again.csv");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("log-likelihood -4162.1808"), std::string::npos) << again.err;
+  std::string first = testing_util::Slurp(dir_ + "/fitted.csv"), second = testing_util::Slurp(dir_ + "/again.csv");
+  EXPECT_EQ(first.substr(first.find('\n')), second.substr(second.find('\n'))) << "every pair's scores";
+  auto json = Run("signal --csv " + kCaers + " --prior-from fitted.csv --out again.json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto from_json = Run("signal --csv " + kCaers + " --prior-from again.json --top 1");
+  ASSERT_EQ(from_json.exit_code, 0) << from_json.err;
+  EXPECT_NE(from_json.err.find("log-likelihood -4162.1808"), std::string::npos) << from_json.err;
+}
+
+TEST_F(CliTest, SignalRefusesABadPriorNamingWhatAndWhere) {
+  struct Bad {
+    const char* args;
+    int exit_code;
+    const char* message;
+  };
+  { std::ofstream(dir_ + "/short.csv") << "# prior: alpha1=1 beta1=2 alpha2=3 p=0.5\nproduct,event\n"; }
+  { std::ofstream(dir_ + "/p.txt") << "# a prior\n1,2,3,4,1.5\n"; }
+  { std::ofstream(dir_ + "/broken.json") << "{\"prior\": {\"alpha1\": 1,"; }
+  const Bad bad[] = {
+      {"--prior 1,2,3,4", 2, "--prior: expected five numbers alpha1,beta1,alpha2,beta2,P; found 4"},
+      {"--prior 1,2,3,4,0.5,6", 2, "--prior: expected five numbers alpha1,beta1,alpha2,beta2,P; found 6"},
+      {"--prior 1,-2,3,4,0.5", 2, "--prior: beta1 must be a positive number, not -2"},
+      {"--prior 1,2,3,4,1.5", 2, "--prior: P must lie strictly between 0 and 1, not 1.5"},
+      {"--prior 1,2,abc,4,0.5", 2, "--prior: alpha2 \"abc\" is not a number"},
+      {"--prior 1,2,3,4,0.5 --prior-from p.txt", 2, "--prior excludes --prior-from"},
+      {"--prior-from missing.csv", 3, "--prior-from: cannot open missing.csv"},
+      {"--prior-from short.csv", 4, "short.csv:1: the prior line has no beta2"},
+      {"--prior-from p.txt", 4, "p.txt:2: P must lie strictly between 0 and 1, not 1.5"},
+      {"--prior-from broken.json", 4, "broken.json: "},
+  };
+  for (const auto& b : bad) {
+    auto r = Run("signal --csv " + kCaers + " " + b.args + " --top 1");
+    EXPECT_EQ(r.exit_code, b.exit_code) << b.args << ": " << r.err;
+    EXPECT_NE(r.err.find(b.message), std::string::npos) << b.args << ": " << r.err;
+    EXPECT_EQ(r.out, "") << b.args;
+  }
 }
 
 }  // namespace

@@ -71,6 +71,9 @@ struct SignalArgs {
   std::optional<size_t> top;       // print the strongest pairs
   std::string by = "EB05";         // EB05 | EBGM | EB95 | PRR | ROR | IC025 | N
   std::optional<std::string> plot; // SVG chart of EB05 against N
+  std::optional<std::string> prior;       // alpha1,beta1,alpha2,beta2,P: score with it, do not fit
+  std::optional<std::string> prior_from;  // or the prior a previous run's --out file holds
+  std::string quantiles = "exact";        // exact | openebgm: how EB05 and EB95 are found
 };
 // Signal detection over spontaneous reports; stages and rates go to ctx.err.
 Status Signal(const SignalArgs& args, Context& ctx);

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "signal/prior.h"
 
 namespace trialcore::cli {
 namespace {
@@ -280,6 +281,24 @@ int Run(int argc, char** argv) {
   signal->add_option("--top", signal_args.top, "Print the strongest pairs as a table");
   signal->add_option("--plot", signal_args.plot, "Draw EB05 against N, strongest pairs labelled, as an .svg file");
   signal->add_option("--by", signal_args.by, "Order for --top: EB05, EBGM, EB95, PRR, ROR, IC025 or N")
+      ->capture_default_str();
+  auto* prior = signal
+                    ->add_option("--prior", signal_args.prior,
+                                 "Score with this prior instead of fitting one: alpha1,beta1,alpha2,beta2,P")
+                    ->check(CLI::Validator(
+                        [](std::string& text) {
+                          auto parsed = signal::ParsePrior(text, "");
+                          return parsed.ok() ? std::string() : parsed.status().message();
+                        },
+                        "A1,B1,A2,B2,P"));
+  signal
+      ->add_option("--prior-from", signal_args.prior_from,
+                   "Score with the prior a previous run wrote to its --out file (.csv or .json)")
+      ->excludes(prior);
+  signal
+      ->add_option("--quantiles", signal_args.quantiles,
+                   "EB05 and EB95: exact, or openebgm (its bisection, to 0.01, as openEBGM prints them)")
+      ->check(CLI::IsMember({"exact", "openebgm"}))
       ->capture_default_str();
   signal->callback([&] { status = Signal(signal_args, ctx); });
 

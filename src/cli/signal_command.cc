@@ -1,12 +1,14 @@
 // trialcore signal: disproportionality analysis of spontaneous reports.
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <ostream>
 
 #include "cli/commands.h"
 #include "cli/store_access.h"
 #include "signal/analysis.h"
 #include "signal/plot.h"
+#include "signal/prior.h"
 
 namespace trialcore::cli {
 namespace {
@@ -25,6 +27,59 @@ Result<double (*)(const signal::SignalRow&)> SortKey(const std::string& by) {
 
 std::string Cut(std::string_view s, size_t width) {
   return s.size() <= width ? std::string(s) : std::string(s.substr(0, width - 1)) + "~";
+}
+
+std::string PriorFields(const signal::Prior& p) {
+  char text[160];
+  std::snprintf(text, sizeof text, "alpha1=%.6g beta1=%.6g alpha2=%.6g beta2=%.6g P=%.6g", p.alpha1, p.beta1, p.alpha2,
+                p.beta2, p.p);
+  return text;
+}
+
+// The prior, and how the fit found it: every distinct optimum the starts
+// reached, and what choosing the runner-up would change.
+std::string FitReport(const signal::SignalResult& r) {
+  char line[400];
+  std::string out;
+  if (r.prior_given) {
+    std::snprintf(line, sizeof line,
+                  "prior (given, not fitted): %s; log-likelihood %.4f (%zu distinct (N, E) points, %llu reports, "
+                  "%zu strata)\n",
+                  PriorFields(r.fit.prior).c_str(), -r.fit.neg_log_likelihood, r.fitted_points,
+                  static_cast<unsigned long long>(r.reports), r.strata);
+    return line;
+  }
+  std::snprintf(line, sizeof line,
+                "prior: %s; log-likelihood %.4f (%d of %d starts converged; %zu distinct (N, E) points, %llu "
+                "reports, %zu strata)\n",
+                PriorFields(r.fit.prior).c_str(), -r.fit.neg_log_likelihood, r.fit.converged, r.fit.starts,
+                r.fitted_points, static_cast<unsigned long long>(r.reports), r.strata);
+  out += line;
+  std::snprintf(line, sizeof line, "fit: %zu distinct optim%s reached from %d starts\n", r.fit.optima.size(),
+                r.fit.optima.size() == 1 ? "um" : "a", r.fit.starts);
+  out += line;
+  for (size_t i = 0; i < r.fit.optima.size(); ++i) {
+    const auto& o = r.fit.optima[i];
+    std::snprintf(line, sizeof line, "  %-10s log-likelihood %.4f  %s  reached by %d start%s%s\n",
+                  i == 0   ? "best"
+                  : i == 1 ? "runner-up"
+                           : "",
+                  -o.neg_log_likelihood, PriorFields(o.prior).c_str(), o.starts, o.starts == 1 ? "" : "s",
+                  o.searched_to_end ? "" : " (searched on a sample only)");
+    out += line;
+  }
+  if (r.runner_up) {
+    const auto& u = *r.runner_up;
+    std::snprintf(line, sizeof line,
+                  "  pairs with EB05 >= %g: %llu with the best, %llu with the runner-up; %llu change (%llu flagged "
+                  "only by the best, %llu only by the runner-up); --prior scores with either\n",
+                  signal::kFlagEb05, static_cast<unsigned long long>(u.flagged_best),
+                  static_cast<unsigned long long>(u.flagged_runner_up),
+                  static_cast<unsigned long long>(u.only_best + u.only_runner_up),
+                  static_cast<unsigned long long>(u.only_best), static_cast<unsigned long long>(u.only_runner_up));
+    out += line;
+  }
+  return out;
 }
 
 }  // namespace
@@ -59,23 +114,24 @@ Status Signal(const SignalArgs& args, Context& ctx) {
   }
   options.stratify = args.stratify;
   options.min_count = args.min_count;
-  options.progress = [&](const std::string& stage, double seconds, uint64_t rows) {
+  options.quantiles = args.quantiles == "openebgm" ? signal::QuantileMethod::kOpenEbgm : signal::QuantileMethod::kExact;
+  if (args.prior) {
+    TC_ASSIGN_OR_RETURN(options.prior, signal::ParsePrior(*args.prior, "--prior"));
+  } else if (args.prior_from) {
+    TC_ASSIGN_OR_RETURN(options.prior, signal::ReadPriorFile(*args.prior_from));
+  }
+  double stages_cpu = 0;
+  options.progress = [&](const std::string& stage, double seconds, double cpu_seconds, uint64_t rows) {
     char line[160];
-    std::snprintf(line, sizeof line, "%-9s %10llu rows in %8.3f s (%.0f rows/s)\n", stage.c_str(),
-                  static_cast<unsigned long long>(rows), seconds, seconds > 0 ? rows / seconds : 0.0);
+    std::snprintf(line, sizeof line, "%-9s %10llu rows in %8.3f s, %.3f s CPU (%.0f rows/s)\n", stage.c_str(),
+                  static_cast<unsigned long long>(rows), seconds, cpu_seconds, seconds > 0 ? rows / seconds : 0.0);
     ctx.err << line << std::flush;
+    stages_cpu += cpu_seconds;
   };
   TC_ASSIGN_OR_RETURN(signal::SignalResult result, signal::RunSignal(options));
   if (!result.input_summary.empty()) ctx.err << result.input_summary << "\n";
   const auto& p = result.fit.prior;
-  char prior[320];
-  std::snprintf(prior, sizeof prior,
-                "prior: alpha1=%.6g beta1=%.6g alpha2=%.6g beta2=%.6g P=%.6g; log-likelihood %.6f "
-                "(%d of %d starts converged; %zu distinct (N, E) points, %llu reports, %zu strata)\n",
-                p.alpha1, p.beta1, p.alpha2, p.beta2, p.p, -result.fit.neg_log_likelihood, result.fit.converged,
-                result.fit.starts, result.fitted_points, static_cast<unsigned long long>(result.reports),
-                result.strata);
-  ctx.err << prior;
+  ctx.err << FitReport(result);
   for (double v : {p.alpha1, p.beta1, p.alpha2, p.beta2}) {
     if (v < 1e-3 || v > 1e3) {
       ctx.err << "warning: the prior's estimates lie far outside the usual range (0.001 to 1000); with this few "
@@ -111,6 +167,12 @@ Status Signal(const SignalArgs& args, Context& ctx) {
   if (!args.out && !args.top && !args.plot) {
     ctx.out << signal::ResultsCsv(result);
   }
+  // The whole process, so that what the stages do not account for (start-up,
+  // output) shows.
+  char total[120];
+  std::snprintf(total, sizeof total, "%.3f s CPU in all, %.3f s of it in the stages\n",
+                static_cast<double>(std::clock()) / CLOCKS_PER_SEC, stages_cpu);
+  ctx.err << total;
   return Status::Ok();
 }
 

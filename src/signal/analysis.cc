@@ -1,14 +1,18 @@
 #include "signal/analysis.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 #include "core/csv_field.h"
 #include "core/json.h"
 #include "signal/faers.h"
+#include "signal/number_text.h"
 #include "signal/parallel.h"
+#include "signal/prior.h"
 #include "signal/reports.h"
 
 namespace trialcore::signal {
@@ -16,27 +20,48 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+// A stage's start: the wall clock, and the CPU time of the whole process (all
+// threads), which is more than the wall time when the stage runs in parallel.
+struct StageStart {
+  Clock::time_point wall = Clock::now();
+  std::clock_t cpu = std::clock();
+};
 
 constexpr size_t kScoreBlock = 256;  // pairs or points a thread takes at a time
 
+void AppendNum(std::string* out, double v) { AppendSixDigits(out, v); }
+
 std::string Num(double v) {
-  if (std::isinf(v)) return v > 0 ? "Inf" : "-Inf";
-  if (std::isnan(v)) return "NA";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
+  std::string out;
+  AppendNum(&out, v);
+  return out;
 }
 
+// Every digit of the prior, so that --prior-from scores exactly as this run did.
 std::string PriorText(const FitResult& f) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "alpha1=%.8g beta1=%.8g alpha2=%.8g beta2=%.8g p=%.8g neg_log_likelihood=%.10g",
+  std::snprintf(buf, sizeof buf, "alpha1=%.17g beta1=%.17g alpha2=%.17g beta2=%.17g p=%.17g neg_log_likelihood=%.10g",
                 f.prior.alpha1, f.prior.beta1, f.prior.alpha2, f.prior.beta2, f.prior.p, f.neg_log_likelihood);
   return buf;
 }
 
-void ReportStage(const SignalOptions& options, const char* stage, Clock::time_point since, uint64_t rows) {
-  if (options.progress) options.progress(stage, Since(since), rows);
+// A JSON decimal with every digit a double needs.
+Value PreciseDecimal(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  if (auto d = Decimal::Parse(buf); d.ok()) return Value(*d);
+  std::snprintf(buf, sizeof buf, "%.20f", v);  // exponent form is not JSON-decimal text here
+  std::string text = buf;
+  while (text.size() > 1 && text.back() == '0' && text[text.size() - 2] != '.') text.pop_back();
+  auto fixed = Decimal::Parse(text);
+  return fixed.ok() ? Value(*fixed) : Value(Num(v));
+}
+
+void ReportStage(const SignalOptions& options, const char* stage, const StageStart& since, uint64_t rows) {
+  if (!options.progress) return;
+  const double wall = std::chrono::duration<double>(Clock::now() - since.wall).count();
+  const double cpu = static_cast<double>(std::clock() - since.cpu) / CLOCKS_PER_SEC;
+  options.progress(stage, wall, cpu, rows);
 }
 
 }  // namespace
@@ -45,7 +70,7 @@ Result<SignalResult> RunSignal(const SignalOptions& options) {
   // Bad arguments fail before a large file is read.
   if (options.min_count == 0) return InvalidArgument("--min-count must be at least 1");
   std::string summary;
-  auto t = Clock::now();
+  StageStart t;
   ReportTable table;
   if (!options.faers.empty()) {
     if (!options.csv.empty()) return InvalidArgument("give either FAERS quarters or a CSV file, not both");
@@ -70,7 +95,7 @@ Result<SignalResult> RunSignal(const SignalOptions& options) {
 Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOptions& options) {
   if (options.min_count == 0) return InvalidArgument("--min-count must be at least 1");
   SignalResult result;
-  auto t = Clock::now();
+  StageStart t;
   Counts counts = CountPairs(table, options.min_count);
   result.reports = counts.reports;
   result.strata = counts.strata;
@@ -80,7 +105,7 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
                               " reports");
   }
 
-  t = Clock::now();
+  t = StageStart();
   std::vector<uint32_t> ns;
   std::vector<double> es;
   for (const auto& pc : counts.pairs) {
@@ -90,10 +115,17 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
   std::vector<uint32_t> point_of;
   std::vector<CountPoint> points = GroupPoints(ns, es, &point_of);
   result.fitted_points = points.size();
-  TC_ASSIGN_OR_RETURN(result.fit, FitPrior(points, options.min_count));
+  if (options.prior) {
+    TC_RETURN_IF_ERROR(CheckPrior(*options.prior, "--prior"));
+    result.prior_given = true;
+    result.fit.prior = *options.prior;
+    result.fit.neg_log_likelihood = NegLogLikelihood(*options.prior, points, options.min_count);
+  } else {
+    TC_ASSIGN_OR_RETURN(result.fit, FitPrior(points, options.min_count));
+  }
   ReportStage(options, "fitting", t, points.size());
 
-  t = Clock::now();
+  t = StageStart();
   // Everything that depends only on (N, E), the posterior and the IC's
   // credibility interval, is computed once per point; then each pair's row,
   // in parallel.
@@ -104,9 +136,30 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
   std::vector<PointScores> point_scores(points.size());
   ParallelFor(points.size(), kScoreBlock, [&](size_t k) {
     const CountPoint& pt = points[k];
-    point_scores[k] = {Score(result.fit.prior, pt.n, pt.e), InformationComponentQuantile(pt.n, pt.e, 0.025),
+    point_scores[k] = {Score(result.fit.prior, pt.n, pt.e, options.quantiles),
+                       InformationComponentQuantile(pt.n, pt.e, 0.025),
                        InformationComponentQuantile(pt.n, pt.e, 0.975)};
   });
+  if (result.fit.optima.size() > 1) {
+    // Which pairs the runner-up optimum would flag instead: its EB05 at
+    // every point, each point counting for the pairs that share it.
+    const Prior& other = result.fit.optima[1].prior;
+    std::vector<uint8_t> flagged_other(points.size());
+    ParallelFor(points.size(), kScoreBlock, [&](size_t k) {
+      const CountPoint& pt = points[k];
+      flagged_other[k] = Eb05(other, pt.n, pt.e, options.quantiles) >= kFlagEb05;
+    });
+    SignalResult::RunnerUp r;
+    for (size_t k = 0; k < points.size(); ++k) {
+      const bool best = point_scores[k].eb.eb05 >= kFlagEb05, runner_up = flagged_other[k] != 0;
+      const auto pairs = static_cast<uint64_t>(points[k].weight);
+      r.flagged_best += best ? pairs : 0;
+      r.flagged_runner_up += runner_up ? pairs : 0;
+      r.only_best += best && !runner_up ? pairs : 0;
+      r.only_runner_up += runner_up && !best ? pairs : 0;
+    }
+    result.runner_up = r;
+  }
   // The names once, for every row to refer to.
   auto names = std::make_shared<std::vector<std::string>>();
   names->reserve(table.products.size() + table.events.size());
@@ -134,13 +187,21 @@ std::string ResultsCsv(const SignalResult& r) {
   std::string out = "# prior: " + PriorText(r.fit) + "\n";
   out += "product,event,N,E,PRR,PRR_lower95,PRR_upper95,ROR,ROR_lower95,ROR_upper95,chi_square,IC,IC025,IC975,"
          "EBGM,EB05,EB95,Qn\n";
+  out.reserve(out.size() + r.rows.size() * 200);  // a row is about 150 bytes: one allocation, no copies
+  char count[16];
   for (const auto& row : r.rows) {
     const auto& m = row.measures;
-    out += CsvField(row.product) + "," + CsvField(row.event) + "," + std::to_string(row.n) + "," + Num(row.e) + "," +
-           Num(m.prr) + "," + Num(m.prr_lower) + "," + Num(m.prr_upper) + "," + Num(m.ror) + "," +
-           Num(m.ror_lower) + "," + Num(m.ror_upper) + "," + Num(m.chi_square) + "," + Num(m.ic) + "," +
-           Num(m.ic025) + "," + Num(m.ic975) + "," + Num(row.eb.ebgm) + "," + Num(row.eb.eb05) + "," +
-           Num(row.eb.eb95) + "," + Num(row.eb.qn) + "\n";
+    out += CsvField(row.product);
+    out += ',';
+    out += CsvField(row.event);
+    out += ',';
+    out.append(count, std::to_chars(count, count + sizeof count, row.n).ptr);
+    for (double v : {row.e, m.prr, m.prr_lower, m.prr_upper, m.ror, m.ror_lower, m.ror_upper, m.chi_square, m.ic,
+                     m.ic025, m.ic975, row.eb.ebgm, row.eb.eb05, row.eb.eb95, row.eb.qn}) {
+      out += ',';
+      AppendNum(&out, v);
+    }
+    out += '\n';
   }
   return out;
 }
@@ -155,37 +216,86 @@ std::string ResultsJson(const SignalResult& r) {
     auto fixed = Decimal::Parse(buf);
     return fixed.ok() ? Value(*fixed) : Value(Num(v));
   };
-  Value::Object prior{{"alpha1", dec(r.fit.prior.alpha1)}, {"beta1", dec(r.fit.prior.beta1)},
-                      {"alpha2", dec(r.fit.prior.alpha2)}, {"beta2", dec(r.fit.prior.beta2)},
-                      {"p", dec(r.fit.prior.p)},           {"neg_log_likelihood", dec(r.fit.neg_log_likelihood)},
-                      {"starts", int64_t{r.fit.starts}},    {"converged", int64_t{r.fit.converged}}};
-  Value::Array rows;
-  for (const auto& row : r.rows) {
-    const auto& m = row.measures;
-    rows.emplace_back(Value::Object{{"product", std::string(row.product)},
-                                    {"event", std::string(row.event)},
-                                    {"N", int64_t{row.n}},
-                                    {"E", dec(row.e)},
-                                    {"PRR", dec(m.prr)},
-                                    {"PRR_lower95", dec(m.prr_lower)},
-                                    {"PRR_upper95", dec(m.prr_upper)},
-                                    {"ROR", dec(m.ror)},
-                                    {"ROR_lower95", dec(m.ror_lower)},
-                                    {"ROR_upper95", dec(m.ror_upper)},
-                                    {"chi_square", dec(m.chi_square)},
-                                    {"IC", dec(m.ic)},
-                                    {"IC025", dec(m.ic025)},
-                                    {"IC975", dec(m.ic975)},
-                                    {"EBGM", dec(row.eb.ebgm)},
-                                    {"EB05", dec(row.eb.eb05)},
-                                    {"EB95", dec(row.eb.eb95)},
-                                    {"Qn", dec(row.eb.qn)}});
+  auto prior_object = [&](const Prior& p, double neg_log_likelihood) {
+    return Value::Object{{"alpha1", PreciseDecimal(p.alpha1)}, {"beta1", PreciseDecimal(p.beta1)},
+                         {"alpha2", PreciseDecimal(p.alpha2)}, {"beta2", PreciseDecimal(p.beta2)},
+                         {"p", PreciseDecimal(p.p)},           {"neg_log_likelihood", dec(neg_log_likelihood)}};
+  };
+  Value::Object prior = prior_object(r.fit.prior, r.fit.neg_log_likelihood);
+  prior["given"] = r.prior_given;
+  prior["starts"] = int64_t{r.fit.starts};
+  prior["converged"] = int64_t{r.fit.converged};
+  Value::Array optima;
+  for (const Optimum& o : r.fit.optima) {
+    Value::Object entry = prior_object(o.prior, o.neg_log_likelihood);
+    entry["starts"] = int64_t{o.starts};
+    entry["searched_to_end"] = o.searched_to_end;
+    optima.emplace_back(std::move(entry));
   }
-  Value::Object doc{{"prior", Value(std::move(prior))},
-                    {"reports", static_cast<int64_t>(r.reports)},
-                    {"strata", static_cast<int64_t>(r.strata)},
-                    {"pairs", Value(std::move(rows))}};
-  return ToJson(Value(std::move(doc)), true) + "\n";
+  prior["optima"] = Value(std::move(optima));
+  if (r.runner_up) {
+    prior["runner_up_flags"] =
+        Value::Object{{"flagged_best", static_cast<int64_t>(r.runner_up->flagged_best)},
+                      {"flagged_runner_up", static_cast<int64_t>(r.runner_up->flagged_runner_up)},
+                      {"only_best", static_cast<int64_t>(r.runner_up->only_best)},
+                      {"only_runner_up", static_cast<int64_t>(r.runner_up->only_runner_up)}};
+  }
+  Value::Object rest{{"prior", Value(std::move(prior))},
+                     {"reports", static_cast<int64_t>(r.reports)},
+                     {"strata", static_cast<int64_t>(r.strata)}};
+  // The pairs, millions of them, are written straight to the text, as
+  // ToJson would indent them ("pairs" sorts before the other keys, and each
+  // pair's keys are in byte order): a Value tree of them cost more than the
+  // whole analysis. The rest is small and goes through ToJson.
+  std::string out = "{\n  \"pairs\": [";
+  out.reserve(r.rows.size() * 520);
+  auto number = [&](const char* key, double v) {
+    out += ",\n      \"";
+    out += key;
+    out += "\": ";
+    Value d = dec(v);
+    if (d.kind() == Value::Kind::kDecimal) {
+      out += d.as_decimal().text();
+    } else {
+      AppendJsonString(&out, d.as_string());
+    }
+  };
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const SignalRow& row = r.rows[i];
+    const auto& m = row.measures;
+    out += i == 0 ? "\n    {\n      \"E\": " : ",\n    {\n      \"E\": ";
+    Value e = dec(row.e);
+    if (e.kind() == Value::Kind::kDecimal) {
+      out += e.as_decimal().text();
+    } else {
+      AppendJsonString(&out, e.as_string());
+    }
+    number("EB05", row.eb.eb05);
+    number("EB95", row.eb.eb95);
+    number("EBGM", row.eb.ebgm);
+    number("IC", m.ic);
+    number("IC025", m.ic025);
+    number("IC975", m.ic975);
+    out += ",\n      \"N\": " + std::to_string(row.n);
+    number("PRR", m.prr);
+    number("PRR_lower95", m.prr_lower);
+    number("PRR_upper95", m.prr_upper);
+    number("Qn", row.eb.qn);
+    number("ROR", m.ror);
+    number("ROR_lower95", m.ror_lower);
+    number("ROR_upper95", m.ror_upper);
+    number("chi_square", m.chi_square);
+    out += ",\n      \"event\": ";
+    AppendJsonString(&out, row.event);
+    out += ",\n      \"product\": ";
+    AppendJsonString(&out, row.product);
+    out += "\n    }";
+  }
+  out += r.rows.empty() ? "]," : "\n  ],";
+  const std::string tail = ToJson(Value(std::move(rest)), true);
+  out.append(tail, 1, std::string::npos);  // without its opening brace
+  out += "\n";
+  return out;
 }
 
 }  // namespace trialcore::signal

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,8 +25,12 @@ struct SignalOptions {
   std::vector<std::string> faers_strata;  // age, sex, year
   bool dedup_by_content = false;
   uint32_t min_count = 1;  // pairs with fewer reports are neither fitted nor scored (openEBGM's N*)
-  // Called after each stage: its name, seconds taken and rows handled.
-  std::function<void(const std::string& stage, double seconds, uint64_t rows)> progress;
+  // Score with this prior instead of fitting one (checked with CheckPrior).
+  std::optional<Prior> prior;
+  QuantileMethod quantiles = QuantileMethod::kExact;  // how EB05 and EB95 are found
+  // Called after each stage: its name, seconds taken (wall clock, and CPU of
+  // all threads) and rows handled.
+  std::function<void(const std::string& stage, double seconds, double cpu_seconds, uint64_t rows)> progress;
 };
 
 struct SignalRow {
@@ -48,7 +53,19 @@ struct SignalResult {
   size_t strata = 1;
   size_t fitted_points = 0;     // distinct (N, E) points the prior was fitted on
   std::string input_summary;    // what was read and dropped, for the log
+  bool prior_given = false;     // scored with SignalOptions::prior, not fitted
+  // The fit report's comparison of the best optimum with the runner-up
+  // (fit.optima[1]), when the starts reached more than one: pairs with
+  // EB05 >= kFlagEb05 under each, and pairs flagged under only one of them.
+  struct RunnerUp {
+    uint64_t flagged_best = 0, flagged_runner_up = 0;
+    uint64_t only_best = 0, only_runner_up = 0;
+  };
+  std::optional<RunnerUp> runner_up;
 };
+
+// The usual signal threshold: EB05 of at least 2.
+inline constexpr double kFlagEb05 = 2.0;
 
 Result<SignalResult> RunSignal(const SignalOptions& options);
 

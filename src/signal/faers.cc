@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -71,7 +72,10 @@ class ZipLines final : public LineSource {
       line->append(buffer_, pos_, std::string::npos);
       buffer_.resize(1 << 20);
       zip_int64_t got = zip_fread(file_, buffer_.data(), buffer_.size());
-      if (got < 0) return DataLoss(name_ + ": the zip entry is corrupt (" + zip_file_strerror(file_) + ")");
+      // A corrupt entry is malformed input, not lost stored data.
+      if (got < 0) {
+        return InvalidArgument(name_ + ": the zip entry is corrupt (" + zip_file_strerror(file_) + ")");
+      }
       buffer_.resize(static_cast<size_t>(got));
       pos_ = 0;
       if (got == 0) {
@@ -117,7 +121,7 @@ struct Quarter {
   Result<std::unique_ptr<LineSource>> Open(const std::pair<std::string, zip_uint64_t>& f) const {
     if (archive) {
       auto z = std::make_unique<ZipLines>(archive.get(), f.second, source + ":" + f.first);
-      if (!z->ok()) return DataLoss("cannot read " + f.first + " in " + source);
+      if (!z->ok()) return InvalidArgument(source + ": cannot read " + f.first + " (a corrupt or encrypted entry)");
       return std::unique_ptr<LineSource>(std::move(z));
     }
     auto file = std::make_unique<FileLines>(f.first);
@@ -239,12 +243,20 @@ struct Version {
   std::string event_date, age, sex, country, year;
 };
 
+// A whole number that fits in 64 bits; what names the field. Larger numbers
+// are refused, not wrapped: a wrapped version would pick the wrong report as
+// a case's latest.
 Result<uint64_t> ParseNumber(std::string_view s, const char* what) {
   uint64_t v = 0;
   if (s.empty()) return InvalidArgument(std::string(what) + " is empty");
   for (char c : s) {
     if (c < '0' || c > '9') return InvalidArgument(std::string(what) + " \"" + std::string(s) + "\" is not a number");
-    v = v * 10 + static_cast<uint64_t>(c - '0');
+    const auto digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) {
+      return InvalidArgument(std::string(what) + " \"" + std::string(s) + "\" is too large (at most " +
+                             std::to_string(UINT64_MAX) + ")");
+    }
+    v = v * 10 + digit;
   }
   return v;
 }
@@ -313,7 +325,8 @@ Result<ReportTable> LoadFaers(const FaersOptions& options, FaersStats* stats) {
       Version v;
       v.primaryid = std::string(f[c_primary]);
       if (v.primaryid.empty()) return InvalidArgument("empty report id");
-      TC_ASSIGN_OR_RETURN(v.version, ParseNumber(c_version ? f[*c_version] : f[c_primary], "version"));
+      TC_ASSIGN_OR_RETURN(v.version,
+                          c_version ? ParseNumber(f[*c_version], "caseversion") : ParseNumber(f[c_primary], "isr"));
       v.event_date = field(f, c_event);
       v.age = AgeGroup(field(f, c_age), field(f, c_age_cod));
       std::string sex = Upper(field(f, c_sex));

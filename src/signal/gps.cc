@@ -424,6 +424,7 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
 
   // Stage 1: every start, each on its own thread.
   std::vector<MinimizeResult> results(starts.size());
+  std::vector<bool> searched_to_end(starts.size(), true);
   std::vector<int> iterations(starts.size(), 0);
   auto run = [&](size_t i) {
     if (n_star == 1) {
@@ -452,9 +453,10 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
       results[i] = r;
     });
     for (size_t i = 0; i < starts.size(); ++i) {
-      if (std::find(order.begin(), order.end(), i) == order.end()) {
-        results[i].f = std::numeric_limits<double>::infinity();  // its value was on the sample only
-      } else if (!middle.empty()) {
+      if (!results[i].converged) continue;
+      const bool refined = std::find(order.begin(), order.end(), i) != order.end();
+      searched_to_end[i] = refined;
+      if (!refined || !middle.empty()) {
         Vec5 g;
         results[i].f = on(points, true)(results[i].x, &g);  // compared on the full likelihood
       }
@@ -467,10 +469,37 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
     ++best.starts;
     if (!results[i].converged) continue;
     ++best.converged;
-    if (results[i].f < best.neg_log_likelihood) {
+    if (searched_to_end[i] && results[i].f < best.neg_log_likelihood) {
       best.neg_log_likelihood = results[i].f;
       best_start = i;
     }
+  }
+  // The distinct optima: starts whose ends agree in value and place are one.
+  // Those searched to the end come first, best first; starts that stopped on
+  // a sample join the optimum they were heading for, if one is near.
+  std::vector<size_t> ends;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    if (results[i].converged) ends.push_back(i);
+  }
+  std::stable_sort(ends.begin(), ends.end(), [&](size_t a, size_t b) {
+    return searched_to_end[a] != searched_to_end[b] ? searched_to_end[a] : results[a].f < results[b].f;
+  });
+  std::vector<Vec5> optimum_at;
+  size_t best_optimum = 0;
+  for (size_t i : ends) {
+    size_t k = 0;
+    for (; k < best.optima.size(); ++k) {
+      double distance = 0;
+      for (int d = 0; d < 5; ++d) distance = std::max(distance, std::fabs(results[i].x[d] - optimum_at[k][d]));
+      const bool same_value = std::fabs(results[i].f - best.optima[k].neg_log_likelihood) < 1e-3;
+      if (searched_to_end[i] ? same_value && distance < 0.1 : distance < 0.25) break;
+    }
+    if (k == best.optima.size()) {
+      best.optima.push_back(Optimum{FromFree(results[i].x), results[i].f, 0, searched_to_end[i]});
+      optimum_at.push_back(results[i].x);
+    }
+    ++best.optima[k].starts;
+    if (i == best_start) best_optimum = k;
   }
   if (best_start < starts.size()) {
     // Last stage, alone and split over the cores: from the best result until
@@ -489,6 +518,8 @@ Result<FitResult> FitPrior(std::span<const CountPoint> points, uint32_t n_star, 
     best.prior = FromFree(r.x);
     best.neg_log_likelihood = r.f;
     best.iterations = total;
+    best.optima[best_optimum].prior = best.prior;
+    best.optima[best_optimum].neg_log_likelihood = r.f;
   }
   if (best.converged == 0) return FailedPrecondition("the prior's fit did not converge from any starting point");
   return best;
@@ -534,16 +565,62 @@ double PosteriorQuantile(const Prior& prior, uint32_t n, double e, double qn, do
   return x;
 }
 
-PosteriorScores Score(const Prior& prior, uint32_t n, double e) {
-  PosteriorScores s;
+double OpenEbgmQuantile(const Prior& prior, uint32_t n, double e, double qn, double probability) {
+  // The posterior CDF minus the cut point; pgamma is 0 below zero.
+  auto error = [&](double x) {
+    if (x <= 0) return -probability;
+    return qn * boost::math::gamma_p(prior.alpha1 + n, (prior.beta1 + e) * x, FastPolicy()) +
+           (1 - qn) * boost::math::gamma_p(prior.alpha2 + n, (prior.beta2 + e) * x, FastPolicy()) - probability;
+  };
+  auto sign = [](double v) { return v > 0 ? 1 : v < 0 ? -1 : 0; };
+  constexpr double kLimit = 100000, kTolerance = 0.005;  // limits = c(-1e5, 1e5); 0.5 * 10^-digits
+  const bool too_big = error(1) > 0;
+  double left = too_big ? -kLimit : 1, right = too_big ? 1 : kLimit;
+  double error_left = error(left);
+  for (int it = 0; it < 2000; ++it) {
+    const double mid = (left + right) / 2;
+    if ((right - left) / 2 < kTolerance) return std::round(mid * 100) / 100;
+    const double error_mid = error(mid);
+    if (sign(error_left) == sign(error_mid)) {
+      left = mid;
+      error_left = error_mid;
+    } else {
+      right = mid;
+    }
+  }
+  return (left + right) / 2;  // not reached: the bracket halves to the tolerance in 25 steps
+}
+
+namespace {
+
+// The posterior probability of the first component, given N = n.
+double Qn(const Prior& prior, uint32_t n, double e) {
   double l1 = std::log(prior.p) + LogNegBinomial(n, prior.alpha1, prior.beta1, e);
   double l2 = std::log1p(-prior.p) + LogNegBinomial(n, prior.alpha2, prior.beta2, e);
-  s.qn = std::exp(l1 - LogSumExp(l1, l2));
+  return std::exp(l1 - LogSumExp(l1, l2));
+}
+
+}  // namespace
+
+double Eb05(const Prior& prior, uint32_t n, double e, QuantileMethod method) {
+  const double qn = Qn(prior, n, e);
+  return method == QuantileMethod::kOpenEbgm ? OpenEbgmQuantile(prior, n, e, qn, 0.05)
+                                             : PosteriorQuantile(prior, n, e, qn, 0.05);
+}
+
+PosteriorScores Score(const Prior& prior, uint32_t n, double e, QuantileMethod method) {
+  PosteriorScores s;
+  s.qn = Qn(prior, n, e);
   double log_gm = s.qn * (boost::math::digamma(prior.alpha1 + n, FastPolicy()) - std::log(prior.beta1 + e)) +
                   (1 - s.qn) * (boost::math::digamma(prior.alpha2 + n, FastPolicy()) - std::log(prior.beta2 + e));
   s.ebgm = std::exp(log_gm);
-  s.eb05 = PosteriorQuantile(prior, n, e, s.qn, 0.05);
-  s.eb95 = PosteriorQuantile(prior, n, e, s.qn, 0.95);
+  if (method == QuantileMethod::kOpenEbgm) {
+    s.eb05 = OpenEbgmQuantile(prior, n, e, s.qn, 0.05);
+    s.eb95 = OpenEbgmQuantile(prior, n, e, s.qn, 0.95);
+  } else {
+    s.eb05 = PosteriorQuantile(prior, n, e, s.qn, 0.05);
+    s.eb95 = PosteriorQuantile(prior, n, e, s.qn, 0.95);
+  }
   return s;
 }
 

@@ -44,12 +44,25 @@ double NegLogLikelihood(const Prior& prior, std::span<const CountPoint> points, 
 double NegLogLikelihoodWithGradient(const Prior& prior, std::span<const CountPoint> points,
                                     std::array<double, 5>* gradient);
 
+// A maximum of the likelihood that one or more starts ended in.
+struct Optimum {
+  Prior prior;
+  double neg_log_likelihood = 0;  // on every point
+  int starts = 0;                 // how many starts ended here
+  // False when the search from these starts stopped on a sample (many
+  // points): the prior and value are where that search ended, not polished.
+  bool searched_to_end = true;
+};
+
 struct FitResult {
   Prior prior;
   double neg_log_likelihood = 0;
   int starts = 0;
   int converged = 0;
   int iterations = 0;
+  // Every distinct optimum the converged starts reached, best first (the
+  // first is `prior`); empty when the prior was given, not fitted.
+  std::vector<Optimum> optima;
 };
 
 struct FitOptions {
@@ -73,8 +86,18 @@ struct PosteriorScores {
   double eb95 = 0;  // 95% posterior quantile
 };
 
-PosteriorScores Score(const Prior& prior, uint32_t n, double e);
+// How EB05 and EB95 are found. kExact solves the posterior CDF to full
+// precision. kOpenEbgm is openEBGM 0.9.1's quantBisect, step for step
+// (bisection from [-1e5, 1] or [1, 1e5] until the half-width is below 0.005,
+// the midpoint rounded to two decimals): within 0.01 of the exact quantile,
+// and what openEBGM prints, for reconciling with it.
+enum class QuantileMethod { kExact, kOpenEbgm };
+
+PosteriorScores Score(const Prior& prior, uint32_t n, double e, QuantileMethod method = QuantileMethod::kExact);
+// Score's EB05 alone (for comparing priors: half the work).
+double Eb05(const Prior& prior, uint32_t n, double e, QuantileMethod method = QuantileMethod::kExact);
 // Any posterior quantile, probability in (0, 1).
 double PosteriorQuantile(const Prior& prior, uint32_t n, double e, double qn, double probability);
+double OpenEbgmQuantile(const Prior& prior, uint32_t n, double e, double qn, double probability);
 
 }  // namespace trialcore::signal

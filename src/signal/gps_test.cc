@@ -181,6 +181,58 @@ Simulated Simulate(const Prior& truth, uint64_t seed, size_t pairs) {
   return out;
 }
 
+TEST_F(CaersTest, OpenEbgmQuantilesAreTheOnesItPrints) {
+  for (const auto& row : kRows) {
+    const PairCount* pc = Find(row.product, row.event);
+    ASSERT_NE(pc, nullptr);
+    PosteriorScores s = Score(kOpenEbgmPrior, pc->n, pc->e, QuantileMethod::kOpenEbgm);
+    EXPECT_DOUBLE_EQ(s.eb05, row.eb05) << row.product << " / " << row.event;
+    EXPECT_DOUBLE_EQ(s.eb95, row.eb95) << row.product << " / " << row.event;
+    EXPECT_DOUBLE_EQ(Eb05(kOpenEbgmPrior, pc->n, pc->e, QuantileMethod::kOpenEbgm), row.eb05);
+    EXPECT_DOUBLE_EQ(Eb05(kOpenEbgmPrior, pc->n, pc->e), Score(kOpenEbgmPrior, pc->n, pc->e).eb05);
+  }
+}
+
+TEST_F(CaersTest, TheFitReportsEachOptimumAndTheStartsThatReachedIt) {
+  std::vector<uint32_t> n;
+  std::vector<double> e;
+  for (const auto& pc : counts_->pairs) {
+    n.push_back(pc.n);
+    e.push_back(pc.e);
+  }
+  auto points = GroupPoints(n, e);
+  auto fit = FitPrior(points, 1);
+  ASSERT_TRUE(fit.ok()) << fit.status().ToString();
+  ASSERT_EQ(fit->optima.size(), 2u);
+  const Optimum &best = fit->optima[0], &runner_up = fit->optima[1];
+  EXPECT_EQ(best.neg_log_likelihood, fit->neg_log_likelihood);
+  EXPECT_EQ(best.prior.alpha1, fit->prior.alpha1);
+  EXPECT_NEAR(best.neg_log_likelihood, 4162.1808, 1e-4);
+  EXPECT_NEAR(best.prior.alpha1, 20.958, 1e-3);
+  EXPECT_EQ(best.starts, 1);
+  // The runner-up is openEBGM's optimum: the same likelihood as its printed prior.
+  EXPECT_NEAR(runner_up.neg_log_likelihood, NegLogLikelihood(kOpenEbgmPrior, points, 1), 1e-3);
+  EXPECT_NEAR(runner_up.prior.alpha1, 3.256, 1e-2);
+  EXPECT_NEAR(runner_up.prior.p, 0.0653, 1e-3);
+  EXPECT_EQ(runner_up.starts, 4);
+  EXPECT_TRUE(best.searched_to_end && runner_up.searched_to_end);
+}
+
+TEST(GpsTest, OpenEbgmsBisectionIsWithinAHundredthOfTheExactQuantile) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> expected(0.001, 20);
+  const Prior prior{3.25, 0.4, 2.02, 1.9, 0.065};
+  for (int i = 0; i < 200; ++i) {
+    uint32_t n = 1 + rng() % 40;
+    double e = expected(rng);
+    PosteriorScores exact = Score(prior, n, e), bisected = Score(prior, n, e, QuantileMethod::kOpenEbgm);
+    EXPECT_NEAR(bisected.eb05, exact.eb05, 0.01 + 1e-9) << n << " " << e;
+    EXPECT_NEAR(bisected.eb95, exact.eb95, 0.01 + 1e-9) << n << " " << e;
+    EXPECT_EQ(bisected.eb05, std::round(bisected.eb05 * 100) / 100) << "two decimals";
+    EXPECT_EQ(bisected.ebgm, exact.ebgm);
+  }
+}
+
 TEST(GpsTest, FitRecoversTheHyperparametersOfSimulatedData) {
   Prior truth{0.4, 0.3, 4.0, 4.0, 0.25};
   auto [n, e] = Simulate(truth, 7, 6000);
@@ -205,6 +257,13 @@ TEST(GpsTest, ScoutingOnSamplesReachesTheSameMaximumAsSearchingEveryStartOnEvery
   EXPECT_NEAR(scouted->prior.p, everything->prior.p, 1e-3);
   EXPECT_NEAR(scouted->prior.alpha1, everything->prior.alpha1, 1e-3 * everything->prior.alpha1);
   EXPECT_NEAR(scouted->prior.beta2, everything->prior.beta2, 1e-3 * everything->prior.beta2);
+  // Every converged start is counted in one optimum; the best was searched to the end.
+  int counted = 0;
+  for (const Optimum& o : scouted->optima) counted += o.starts;
+  EXPECT_EQ(counted, scouted->converged);
+  ASSERT_FALSE(scouted->optima.empty());
+  EXPECT_TRUE(scouted->optima[0].searched_to_end);
+  EXPECT_EQ(scouted->optima[0].prior.p, scouted->prior.p);
 }
 
 }  // namespace

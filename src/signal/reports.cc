@@ -12,7 +12,7 @@
 namespace trialcore::signal {
 
 uint32_t Dictionary::Intern(std::string_view s) {
-  auto it = ids_.find(std::string(s));
+  auto it = ids_.find(s);
   if (it != ids_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(names_.size());
   names_.emplace_back(s);
@@ -45,14 +45,15 @@ Result<ReportTable> LoadReportCsv(const std::string& path, bool stratify) {
     TC_ASSIGN_OR_RETURN(bool more, csv.Next(&fields));
     if (!more) break;
     if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
-    const std::string where = path + ":" + std::to_string(csv.line());
+    // Built only for an error: most rows have none.
+    auto where = [&] { return path + ":" + std::to_string(csv.line()); };
     if (fields.size() != width) {
-      return InvalidArgument(where + ": " + std::to_string(fields.size()) + " fields, but the header has " +
+      return InvalidArgument(where() + ": " + std::to_string(fields.size()) + " fields, but the header has " +
                              std::to_string(width) + " (a truncated line or an unquoted comma?)");
     }
-    if (fields[id_col].empty()) return InvalidArgument(where + ": the report id is empty");
-    if (fields[var1_col].empty()) return InvalidArgument(where + ": the product (var1) is empty");
-    if (fields[var2_col].empty()) return InvalidArgument(where + ": the event (var2) is empty");
+    if (fields[id_col].empty()) return InvalidArgument(where() + ": the report id is empty");
+    if (fields[var1_col].empty()) return InvalidArgument(where() + ": the product (var1) is empty");
+    if (fields[var2_col].empty()) return InvalidArgument(where() + ": the event (var2) is empty");
     stratum.clear();
     for (int c : strat_cols) {
       stratum += fields[c];

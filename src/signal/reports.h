@@ -24,7 +24,12 @@ class Dictionary {
   size_t size() const { return names_.size(); }
 
  private:
-  std::unordered_map<std::string, uint32_t> ids_;
+  // Looked up by string_view: no string is built for a name already known.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> ids_;
   std::vector<std::string> names_;
 };
 
