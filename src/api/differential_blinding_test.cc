@@ -479,3 +479,171 @@ TEST(DifferentialBlinding, ASimulatedStudyAnswersEveryBlindedRoleAlikeWhateverTh
 
 }  // namespace
 }  // namespace trialcore::api
+
+// ---- One regression test per way the issue found an arm ----
+
+namespace trialcore::api {
+namespace {
+
+class BlindedApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    world_ = new World();
+    Status built = world_->Build(Demo(), 0);
+    ASSERT_TRUE(built.ok()) << built.ToString();
+    crawler_ = new Crawler(*world_);
+  }
+  static void TearDownTestSuite() {
+    delete crawler_;
+    delete world_;
+  }
+
+  static Session As(const std::string& user, const std::string& role = "") { return crawler_->Login({user, role}); }
+  static Value Get(const Session& s, const std::string& path) { return crawler_->Do(s, "", "GET", path); }
+  static std::pair<int, std::string> Post(const Session& s, const std::string& path, const std::string& body) {
+    auto r = crawler_->Send(s, "POST", path, body);
+    return r ? std::make_pair(r->status, r->body) : std::make_pair(0, std::string("no reply"));
+  }
+  // The state as the unblinded see it, for choosing what to ask.
+  static capture::StudyState State() {
+    auto cap = capture::Capture::Open(&world_->store(), Env::Default(), kStudy);
+    return (*cap)->Snapshot();
+  }
+  // A subject with a query on a hidden item, and that query's number.
+  static std::pair<std::string, int> HiddenQuery() {
+    auto definition = capture::Capture::Open(&world_->store(), Env::Default(), kStudy).value()->study();
+    for (const auto& [id, s] : State().subjects) {
+      for (const auto& [n, q] : s.queries) {
+        if (capture::HiddenQuery(*definition, q)) return {id, n};
+      }
+    }
+    return {"", 0};
+  }
+
+  static World* world_;
+  static Crawler* crawler_;
+};
+World* BlindedApiTest::world_ = nullptr;
+Crawler* BlindedApiTest::crawler_ = nullptr;
+
+TEST_F(BlindedApiTest, ASignaturesContentHashOverTheDoseDoesNotReachBlindedRoles) {
+  auto signatures = [&](const Session& s) { return *Get(s, kS + "/subjects/701-1001").Find("signatures"); };
+  const Value blinded = signatures(As("coord.701"));
+  const Value unblinded = signatures(As("pharm.701"));
+  ASSERT_EQ(blinded.as_array().size(), 1u) << ToJson(blinded);
+  EXPECT_EQ(blinded.as_array()[0].Find("visit")->as_string(), "BASELINE");
+  EXPECT_EQ(blinded.as_array()[0].Find("content_hash"), nullptr) << ToJson(blinded);
+  EXPECT_FALSE(blinded.as_array()[0].Find("broken")->as_bool()) << "the state is what they see";
+  EXPECT_EQ(unblinded.as_array()[0].Find("content_hash")->as_string().size(), 64u);
+  EXPECT_EQ(ToJson(blinded).find("nonce"), std::string::npos);
+}
+
+TEST_F(BlindedApiTest, SourceDataVerificationAnswersAlikeForPlaceboAndActiveDoses) {
+  // One subject of each dose, as the pharmacist entered it at WEEK2.
+  std::map<int64_t, std::string> by_dose;
+  for (const auto& [id, s] : State().subjects) {
+    auto v = s.visits.find("WEEK2");
+    if (v == s.visits.end() || !v->second.forms.contains("EX")) continue;
+    const capture::ItemState* dose = v->second.forms.at("EX").Find("EXDOSE");
+    if (dose != nullptr && dose->value.kind() == Value::Kind::kInt) by_dose.emplace(dose->value.as_int(), id);
+  }
+  ASSERT_GE(by_dose.size(), 2u) << "the demo has subjects of two doses at WEEK2";
+  Session cra = As("cra.1");
+  std::set<std::string> answers, answers_without_items;
+  for (const auto& [dose, id] : by_dose) {
+    const std::string sdv = R"({"op":"sdv.verify","subject":")" + id + R"(","visit":"WEEK2","form":"EX")";
+    auto adj = Post(cra, kS + "/commands", sdv + R"(,"items":["EXADJ"]})");
+    EXPECT_EQ(adj.first, 404) << adj.second;
+    answers.insert(ParseJson(adj.second)->Find("message")->as_string());
+    auto all = Post(cra, kS + "/commands", sdv + "}");
+    EXPECT_EQ(all.first, 200) << all.second;
+    answers_without_items.insert(ToJson(*ParseJson(all.second)->Find("messages")));
+  }
+  EXPECT_EQ(answers, std::set<std::string>{"unknown item EX.EXADJ"});
+  EXPECT_EQ(answers_without_items.size(), 1u)
+      << *answers_without_items.begin() << " / " << *answers_without_items.rbegin();
+}
+
+TEST_F(BlindedApiTest, TheAuditTrailHasNoQueryOnAHiddenItemNorItsText) {
+  auto [id, n] = HiddenQuery();
+  ASSERT_FALSE(id.empty()) << "the demo has a query on a hidden item";
+  EXPECT_GT(n, capture::kHiddenQueryBase);
+  const std::string path = kS + "/subjects/" + id + "/audit?path=subject/" + id + "/queries/" + std::to_string(n);
+  Session coord = As(id.starts_with("701") ? "coord.701" : "coord.708");
+  EXPECT_TRUE(Get(coord, path).Find("entries")->as_array().empty());
+  Session pharm = As(id.starts_with("701") ? "pharm.701" : "pharm.708");
+  EXPECT_FALSE(Get(pharm, path).Find("entries")->as_array().empty())
+      << "the unblinded see it: the check is not vacuous";
+  const std::string all = ToJson(Get(coord, kS + "/subjects/" + id + "/audit"));
+  EXPECT_EQ(all.find("/queries/" + std::to_string(n)), std::string::npos);
+  EXPECT_EQ(all.find("EX02"), std::string::npos);
+}
+
+TEST_F(BlindedApiTest, BlindedRolesCannotActOnHiddenItemsOrQueriesNorLearnOfThem) {
+  auto [id, n] = HiddenQuery();
+  ASSERT_FALSE(id.empty());
+  const std::string base = kS + "/subjects/" + id, q = base + "/queries/" + std::to_string(n);
+  Session cra = As("cra.1"), dm = As("dm.1"), coord = As(id.starts_with("701") ? "coord.701" : "coord.708");
+  auto raise = Post(cra, base + "/queries", R"({"visit":"WEEK6","form":"EX","item":"EXDOSE","message":"dose?"})");
+  EXPECT_EQ(raise.first, 404) << raise.second;
+  for (const auto& [who, action] : std::vector<std::pair<Session, std::string>>{
+           {coord, "answer"}, {cra, "close"}, {cra, "reopen"}, {dm, "cancel"}}) {
+    auto r = Post(who, q + "/" + action, R"({"message":"x"})");
+    EXPECT_EQ(r.first, 404) << action << " " << r.second;
+    EXPECT_EQ(ParseJson(r.second)->Find("message")->as_string(),
+              "subject " + id + " has no query " + std::to_string(n));
+  }
+  // A save of the randomisation date re-runs the exposure form's checks; its
+  // reply names no check or query of hidden items.
+  auto rand = Get(coord, base + "/visits/BASELINE/forms/RAND");
+  const Value* date = rand.Find("items")->Find("RANDDT");
+  if (date != nullptr) {
+    auto save = crawler_->Send(coord, "PATCH", base + "/visits/BASELINE/forms/RAND/items/RANDDT",
+                               R"({"value":")" + date->Find("value")->as_string() + R"("})");
+    ASSERT_TRUE(save);
+    EXPECT_EQ(save->body.find("EX0"), std::string::npos) << save->body;
+  }
+}
+
+TEST_F(BlindedApiTest, CountsNumbersAndTheEventStreamDoNotRevealHiddenQueries) {
+  auto [id, n] = HiddenQuery();
+  ASSERT_FALSE(id.empty());
+  Session coord = As(id.starts_with("701") ? "coord.701" : "coord.708");
+  Value casebook = Get(coord, kS + "/subjects/" + id);
+  int64_t unresolved = 0, messages = 0;
+  std::vector<int64_t> numbers;
+  for (const Value& q : casebook.Find("queries")->as_array()) {
+    numbers.push_back(q.Find("query")->as_int());
+    const std::string state = q.Find("state")->as_string();
+    unresolved += state == "open" || state == "answered";
+    messages += static_cast<int64_t>(q.Find("thread")->as_array().size());
+  }
+  for (size_t i = 0; i < numbers.size(); ++i) EXPECT_EQ(numbers[i], static_cast<int64_t>(i) + 1) << "no gaps";
+  const Value list = Get(coord, kS + "/subjects?limit=1000");
+  for (const Value& sub : list.Find("subjects")->as_array()) {
+    if (sub.Find("id")->as_string() == id) {
+      EXPECT_EQ(sub.Find("open_queries")->as_int(), unresolved);
+    }
+  }
+  // The stream carries exactly the query events of the queries the casebook shows.
+  crawler_->Events(coord);
+  const std::string stream = crawler_->log.back().reply;
+  int64_t query_events = 0;
+  for (size_t at = 0; (at = stream.find("event: query.", at)) != std::string::npos; ++at) {
+    size_t end = stream.find("\n\n", at);
+    query_events += stream.substr(at, end - at).find("\"subject/" + id + "\"") != std::string::npos;
+  }
+  EXPECT_EQ(query_events, messages);
+}
+
+TEST_F(BlindedApiTest, VisibilityFollowsTheActingRoleNotEveryRoleHeld) {
+  const std::string ex = kS + "/subjects/701-1001/visits/BASELINE/forms/EX";
+  EXPECT_EQ(Get(As("dual.701", "coordinator"), ex).Find("items")->Find("EXDOSE"), nullptr);
+  EXPECT_EQ(Get(As("dual.701"), ex).Find("items")->Find("EXDOSE"), nullptr) << "the role left to choose: blinded";
+  EXPECT_NE(Get(As("dual.701", "unblinded_pharmacist"), ex).Find("items")->Find("EXDOSE"), nullptr);
+  EXPECT_EQ(Get(As("dual.701", "coordinator"), kS).Find("arms"), nullptr);
+  EXPECT_NE(Get(As("dual.701", "unblinded_pharmacist"), kS).Find("arms"), nullptr);
+}
+
+}  // namespace
+}  // namespace trialcore::api
