@@ -554,7 +554,9 @@ TEST_F(BlindedApiTest, SourceDataVerificationAnswersAlikeForPlaceboAndActiveDose
     const std::string sdv = R"({"op":"sdv.verify","subject":")" + id + R"(","visit":"WEEK2","form":"EX")";
     auto adj = Post(cra, kS + "/commands", sdv + R"(,"items":["EXADJ"]})");
     EXPECT_EQ(adj.first, 404) << adj.second;
-    answers.insert(ParseJson(adj.second)->Find("message")->as_string());
+    auto parsed = ParseJson(adj.second);
+    const Value* message = parsed.ok() ? parsed->Find("message") : nullptr;
+    answers.insert(message != nullptr ? message->as_string() : adj.second);
     auto all = Post(cra, kS + "/commands", sdv + "}");
     EXPECT_EQ(all.first, 200) << all.second;
     answers_without_items.insert(ToJson(*ParseJson(all.second)->Find("messages")));
@@ -590,7 +592,9 @@ TEST_F(BlindedApiTest, BlindedRolesCannotActOnHiddenItemsOrQueriesNorLearnOfThem
            {coord, "answer"}, {cra, "close"}, {cra, "reopen"}, {dm, "cancel"}}) {
     auto r = Post(who, q + "/" + action, R"({"message":"x"})");
     EXPECT_EQ(r.first, 404) << action << " " << r.second;
-    EXPECT_EQ(ParseJson(r.second)->Find("message")->as_string(),
+    auto parsed = ParseJson(r.second);
+    const Value* message = parsed.ok() ? parsed->Find("message") : nullptr;
+    EXPECT_EQ(message != nullptr ? message->as_string() : r.second,
               "subject " + id + " has no query " + std::to_string(n));
   }
   // A save of the randomisation date re-runs the exposure form's checks; its
