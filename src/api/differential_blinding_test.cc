@@ -640,6 +640,26 @@ TEST_F(BlindedApiTest, CountsNumbersAndTheEventStreamDoNotRevealHiddenQueries) {
   EXPECT_EQ(query_events, messages);
 }
 
+TEST_F(BlindedApiTest, AReasonGivenForAChangeThatAlsoCoveredTheDoseIsWithheld) {
+  // The pharmacist corrects a visible and a hidden item of one form at once.
+  Session pharm = As("pharm.701");
+  const std::string ex = kS + "/subjects/701-1001/visits/BASELINE/forms/EX";
+  Value form = Get(pharm, ex);
+  const std::string start = form.Find("items")->Find("EXSTDTC")->Find("value")->as_string();
+  const int64_t dose = form.Find("items")->Find("EXDOSE")->Find("value")->as_int();
+  auto r = crawler_->Send(pharm, "PATCH", ex,
+                          R"({"items":{"EXSTDTC":")" + start + R"(","EXENDTC":")" + start + R"(","EXDOSE":)" +
+                              std::to_string(dose == 81 ? 54 : 81) +
+                              R"(},"reason":"dose corrected to 81 mg, high dose kit"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const std::string audit = kS + "/subjects/701-1001/audit?path=subject/701-1001/BASELINE/EX/EXENDTC";
+  const std::string blinded = ToJson(Get(As("coord.701"), audit));
+  EXPECT_NE(blinded.find("EXENDTC"), std::string::npos) << "the visible change is there: " << blinded;
+  EXPECT_EQ(blinded.find("81 mg"), std::string::npos) << blinded;
+  EXPECT_NE(ToJson(Get(pharm, audit)).find("81 mg"), std::string::npos) << "the unblinded read the reason";
+}
+
 TEST_F(BlindedApiTest, VisibilityFollowsTheActingRoleNotEveryRoleHeld) {
   const std::string ex = kS + "/subjects/701-1001/visits/BASELINE/forms/EX";
   EXPECT_EQ(Get(As("dual.701", "coordinator"), ex).Find("items")->Find("EXDOSE"), nullptr);

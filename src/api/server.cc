@@ -490,11 +490,34 @@ class Server::Impl {
       f.subject = id;
       if (req.has_param("path")) f.path_prefix = req.get_param_value("path");
       Value::Array entries;
+      auto hides = [&](const AuditEntry& a) {
+        return HidesPath(hidden, a.path) || HidesQueryPath(hidden_queries, a.path);
+      };
+      // A reason given for a change that also covered hidden items may name
+      // them (a pharmacist's "dose corrected to 81 mg"): it is withheld from
+      // the entries a blinded caller sees, whatever path they asked for.
+      std::set<uint64_t> mixed;
+      if (!hidden.empty()) {
+        AuditFilter whole = f;
+        whole.path_prefix.reset();
+        Status st = ForEachAuditEntry(*store_, whole, [&](const AuditEntry& a) {
+          if (hides(a)) mixed.insert(a.seq);
+          return Status::Ok();
+        });
+        if (!st.ok()) return Error(res, st);
+      }
       Status st = ForEachAuditEntry(*store_, f, [&](const AuditEntry& a) {
-        if (HidesPath(hidden, a.path) || HidesQueryPath(hidden_queries, a.path)) return Status::Ok();
-        Value::Object e{{"seq", static_cast<int64_t>(a.seq)}, {"time", FormatTimeMicros(a.time_us)},
-                        {"user", a.actor.user}, {"role", a.actor.role}, {"event", a.type}, {"path", a.path},
-                        {"reason", a.reason}};
+        if (hides(a)) return Status::Ok();
+        const std::string reason = mixed.contains(a.seq) && !a.reason.empty()
+                                       ? "(withheld: the change also covered items your role does not see)"
+                                       : a.reason;
+        Value::Object e{{"seq", static_cast<int64_t>(a.seq)},
+                        {"time", FormatTimeMicros(a.time_us)},
+                        {"user", a.actor.user},
+                        {"role", a.actor.role},
+                        {"event", a.type},
+                        {"path", a.path},
+                        {"reason", reason}};
         e["old"] = a.old_value ? *a.old_value : Value();
         e["new"] = a.new_value ? *a.new_value : Value();
         entries.push_back(e);
