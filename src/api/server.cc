@@ -19,6 +19,7 @@
 #include "api/access.h"
 #include "api/users.h"
 #include "api/views.h"
+#include "capture/blinding.h"
 #include "capture/capture.h"
 #include "core/hash.h"
 #include "core/json.h"
@@ -147,6 +148,12 @@ Value::Object FormCommand(const std::string& op, const httplib::Request& req) {
                        {"subject", std::string(req.matches[2])},
                        {"visit", std::string(req.matches[3])},
                        {"form", std::string(req.matches[4])}};
+}
+
+// The role a request asks to act in (X-Trialcore-Role), if it names one.
+std::optional<std::string> WantedRole(const httplib::Request& req) {
+  if (!req.has_header("X-Trialcore-Role")) return std::nullopt;
+  return req.get_header_value("X-Trialcore-Role");
 }
 
 }  // namespace
@@ -460,6 +467,7 @@ class Server::Impl {
       if (!page.ok()) return Error(res, page.status());
       auto [offset, limit] = *page;
       capture::StudyState state = cap->Snapshot();
+      auto definition = cap->study();
       Value::Array items;
       size_t total = 0;
       for (const auto& [sid, s] : state.subjects) {
@@ -467,9 +475,10 @@ class Server::Impl {
           continue;
         }
         if (total++ < offset || items.size() >= limit) continue;
+        const bool blind = !SeesHidden(access, WantedRole(req), s.site);
         size_t open = 0;
         for (const auto& [n, q] : s.queries) {
-          open += q.unresolved();
+          open += q.unresolved() && !(blind && capture::HiddenQuery(*definition, q));
         }
         items.push_back(Value::Object{{"id", sid}, {"site", s.site}, {"status", s.status},
                                       {"open_queries", static_cast<int64_t>(open)}});
@@ -482,38 +491,35 @@ class Server::Impl {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       const std::string id = req.matches[2];
-      const Hidden hidden = HiddenItems(*std::get<1>(*ctx)->study(), std::get<2>(*ctx));
+      auto definition = std::get<1>(*ctx)->study();
+      Hidden hidden;
       if (req.has_param("as_of")) {
-        if (!SubjectVisible(*ctx, id, res)) return;
+        if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
+              hidden = HiddenItems(*definition, !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site));
+            })) {
+          return;
+        }
         // The casebook as it stood then: the subject's events up to that
         // moment, replayed.
         auto when = ParseTimeMicros(req.get_param_value("as_of"));
         if (!when.ok()) return Error(res, InvalidArgument("as_of: " + when.status().message()));
-        EventFilter f;
-        f.study = std::string(req.matches[1]);
-        f.stream = capture::SubjectStream(id);
-        f.until_time_us = *when;
-        capture::StudyState then;
-        Status st = store_->ForEachEvent(f, [&](const Event& e) {
-          capture::ApplyEvent(then, e);
-          return Status::Ok();
-        });
-        if (!st.ok()) return Error(res, st);
-        auto it = then.subjects.find(id);
-        if (it == then.subjects.end()) return Error(res, NotFound("subject " + id + " did not exist yet at that time"));
-        Value body = SubjectJson(it->second, hidden);
+        auto then = std::get<1>(*ctx)->SubjectAsOf(id, *when);
+        if (!then.ok()) return Error(res, then.status());
+        Value body = SubjectJson(*then, *definition, hidden);
         body.as_object()["as_of"] = FormatTimeMicros(*when);
         // A past state of the casebook is a view of its audit trail: audited too.
-        st = users_->Record("audit.viewed", Actor{std::get<0>(*ctx).user.id, "user"},
-                            Value::Object{{"study", *f.study}, {"subject", id}, {"as_of", FormatTimeMicros(*when)}});
+        Status st = users_->Record(
+            "audit.viewed", Actor{std::get<0>(*ctx).user.id, "user"},
+            Value::Object{{"study", std::string(req.matches[1])}, {"subject", id}, {"as_of", FormatTimeMicros(*when)}});
         if (!st.ok()) return Error(res, st);
         return Reply(res, 200, body);
       }
       Value body;
       uint64_t version = 0;
       if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
-            body = SubjectJson(s, hidden);
-            version = s.version;
+            hidden = HiddenItems(*definition, !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site));
+            body = SubjectJson(s, *definition, hidden);
+            version = VersionFor(s, hidden);
           })) {
         return;
       }
@@ -553,18 +559,55 @@ class Server::Impl {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       const std::string id = req.matches[2];
-      if (!SubjectVisible(*ctx, id, res)) return;
+      // For a blinded caller, entries of hidden items and of queries on them
+      // (by their paths, subject/ID/queries/N/...) do not exist.
+      Hidden hidden;
+      std::set<std::string> hidden_queries;
+      // (Taken before the subject is read: the read holds capture's lock.)
+      auto definition = std::get<1>(*ctx)->study();
+      if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
+            hidden = HiddenItems(*definition, !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site));
+            for (const auto& [n, q] : s.queries) {
+              if (!hidden.empty() && capture::HiddenQuery(*definition, q)) {
+                hidden_queries.insert(capture::SubjectStream(id) + "/queries/" + std::to_string(n));
+              }
+            }
+          })) {
+        return;
+      }
       AuditFilter f;
       f.study = req.matches[1];
       f.subject = id;
       if (req.has_param("path")) f.path_prefix = req.get_param_value("path");
       Value::Array entries;
-      Hidden hidden = HiddenItems(*std::get<1>(*ctx)->study(), std::get<2>(*ctx));
+      auto hides = [&](const AuditEntry& a) {
+        return HidesPath(hidden, a.path) || HidesQueryPath(hidden_queries, a.path);
+      };
+      // A reason given for a change that also covered hidden items may name
+      // them (a pharmacist's "dose corrected to 81 mg"): it is withheld from
+      // the entries a blinded caller sees, whatever path they asked for.
+      std::set<uint64_t> mixed;
+      if (!hidden.empty()) {
+        AuditFilter whole = f;
+        whole.path_prefix.reset();
+        Status st = ForEachAuditEntry(*store_, whole, [&](const AuditEntry& a) {
+          if (hides(a)) mixed.insert(a.seq);
+          return Status::Ok();
+        });
+        if (!st.ok()) return Error(res, st);
+      }
       Status st = ForEachAuditEntry(*store_, f, [&](const AuditEntry& a) {
-        if (HidesPath(hidden, a.path)) return Status::Ok();
-        Value::Object e{{"seq", static_cast<int64_t>(a.seq)}, {"time", FormatTimeMicros(a.time_us)},
-                        {"user", a.actor.user}, {"role", a.actor.role}, {"event", a.type}, {"path", a.path},
-                        {"reason", a.reason}};
+        if (hides(a)) return Status::Ok();
+        const std::string reason = mixed.contains(a.seq) && !a.reason.empty()
+                                       ? "(withheld: the change also covered items your role does not see)"
+                                       : a.reason;
+        Value::Object e{{"seq", static_cast<int64_t>(a.seq)},
+                        {"time", FormatTimeMicros(a.time_us)},
+                        {"user", a.actor.user},
+                        {"role", a.actor.role},
+                        {"event", a.type},
+                        {"path", a.path},
+                        {"reason", reason}};
         e["old"] = a.old_value ? *a.old_value : Value();
         e["new"] = a.new_value ? *a.new_value : Value();
         entries.push_back(e);
@@ -589,13 +632,14 @@ class Server::Impl {
     Add("GET", study, [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
-      Reply(res, 200, DefinitionJson(*std::get<1>(*ctx)->study(), std::get<2>(*ctx)));
+      const Access& access = std::get<2>(*ctx);
+      Reply(res, 200, DefinitionJson(*std::get<1>(*ctx)->study(), access, !SeesHidden(access, WantedRole(req), "")));
     });
 
     Add("GET", study + "/dashboard", [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
-      Reply(res, 200, DashboardJson(*std::get<1>(*ctx), std::get<2>(*ctx)));
+      Reply(res, 200, DashboardJson(*std::get<1>(*ctx), std::get<2>(*ctx), WantedRole(req)));
     });
 
     Add("GET", study + "/queries", [this](const httplib::Request& req, httplib::Response& res) {
@@ -608,7 +652,7 @@ class Server::Impl {
       if (!page.ok()) return Error(res, page.status());
       auto [offset, limit] = *page;
       capture::StudyState st = cap->Snapshot();
-      Hidden hidden = HiddenItems(*cap->study(), access);
+      auto definition = cap->study();
       Value::Array items;
       size_t total = 0;
       int64_t now = env_->NowMicros();
@@ -616,8 +660,9 @@ class Server::Impl {
         if (!access.SeesSite(s.site) || (!site.empty() && s.site != site) || (!subject_id.empty() && sid != subject_id)) {
           continue;
         }
+        const bool blind = !SeesHidden(access, WantedRole(req), s.site);
         for (const auto& [n, q] : s.queries) {
-          if (hidden.contains(q.form + "/" + q.item)) continue;
+          if (blind && capture::HiddenQuery(*definition, q)) continue;
           if (!state.empty() && capture::QueryStateName(q.state) != state) continue;
           if (total++ < offset || items.size() >= limit) continue;
           int64_t opened = q.thread.empty() ? now : q.thread.front().time_us;
@@ -648,7 +693,7 @@ class Server::Impl {
         return Error(res, NotFound("visit " + visit + " does not collect form " + form_id));
       }
       auto status = cap->StatusOfForm(subject_id, visit, form_id);
-      Hidden hidden = HiddenItems(*cap->study(), access);
+      auto definition = cap->study();
       // Read in place: the subject is not copied for a form.
       bool visible = false;
       Value::Object body;
@@ -656,7 +701,8 @@ class Server::Impl {
       Status read = cap->ReadSubject(subject_id, [&](const capture::SubjectState& s) {
         if (!access.SeesSite(s.site)) return;
         visible = true;
-        version = s.version;
+        const Hidden hidden = HiddenItems(*definition, !SeesHidden(access, WantedRole(req), s.site));
+        version = VersionFor(s, hidden);
         const capture::FormState* fs = nullptr;
         if (auto v = s.visits.find(visit); v != s.visits.end()) {
           if (auto f = v->second.forms.find(form_id); f != v->second.forms.end()) fs = &f->second;
@@ -917,7 +963,7 @@ class Server::Impl {
   }
 
   // The figures of the study home page, for the sites the caller sees.
-  Value DashboardJson(capture::Capture& cap, const Access& access) {
+  Value DashboardJson(capture::Capture& cap, const Access& access, const std::optional<std::string>& wanted) {
     capture::StudyState st = cap.Snapshot();
     auto definition = cap.study();
     Value::Object by_site;
@@ -939,8 +985,9 @@ class Server::Impl {
       if (!site.is_object()) site = Value::Object{};
       Value& count = site.as_object()[s.status];
       count = Value(count.kind() == Value::Kind::kInt ? count.as_int() + 1 : int64_t{1});
+      const bool blind = !SeesHidden(access, wanted, s.site);
       for (const auto& [n, q] : s.queries) {
-        if (!q.unresolved()) continue;
+        if (!q.unresolved() || (blind && capture::HiddenQuery(*definition, q))) continue;
         int64_t days = q.thread.empty() ? 0 : (now - q.thread.front().time_us) / rules::kMicrosPerDay;
         ++age[days <= 7 ? 0 : days <= 30 ? 1 : 2];
       }
@@ -990,6 +1037,7 @@ class Server::Impl {
     const std::string session = std::get<0>(ctx).token;
     std::string bearer;
     if (std::string auth = req.get_header_value("Authorization"); auth.starts_with("Bearer ")) bearer = auth.substr(7);
+    std::optional<std::string> wanted = WantedRole(req);
     uint64_t after = 0;
     if (req.has_header("Last-Event-ID")) {
       try {
@@ -1016,7 +1064,7 @@ class Server::Impl {
     res.set_header("Cache-Control", "no-store");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, feed, subscription, cap, session, bearer, study_id](size_t, httplib::DataSink& sink) {
+        [this, feed, subscription, cap, session, bearer, study_id, wanted](size_t, httplib::DataSink& sink) {
           std::unique_lock lock(feed->mu);
           feed->cv.wait_for(lock, std::chrono::seconds(1), [&] { return !feed->events.empty() || stopping_; });
           if (stopping_) return false;
@@ -1038,9 +1086,14 @@ class Server::Impl {
             Event e = std::move(feed->events.front());
             feed->events.pop_front();
             if (e.stream.starts_with("subject/")) {
-              std::string site;
-              Status found = cap->ReadSubject(e.stream.substr(8), [&](const capture::SubjectState& s) { site = s.site; });
-              if (!found.ok() || !access.SeesSite(site)) continue;
+              // Events of hidden items and queries do not exist for a blinded caller.
+              bool visible = false;
+              auto definition = cap->study();  // not under the read's lock
+              Status found = cap->ReadSubject(e.stream.substr(8), [&](const capture::SubjectState& s) {
+                visible = access.SeesSite(s.site) &&
+                          (SeesHidden(access, wanted, s.site) || !capture::HiddenEvent(*definition, s, e));
+              });
+              if (!found.ok() || !visible) continue;
             }
             std::string data = ToJson(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type},
                                                     {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}});
@@ -1140,14 +1193,27 @@ class Server::Impl {
     if (!out.ok()) return Error(res, out.status());
     Value::Array messages;
     for (const auto& m : out->messages) messages.push_back(m);
+    // Capture words its messages for the acting role; the events it appended
+    // that a blinded role may not know of are left out here.
+    const bool blind = capture::BlindedRole(*role);
+    auto definition = cap->study();  // not under the reads' lock
     Value::Array events;
     for (const auto& e : out->events) {
-      events.push_back(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type}});
+      bool hidden = false;
+      if (blind && e.stream.starts_with("subject/")) {
+        Status read = cap->ReadSubject(e.stream.substr(8), [&](const capture::SubjectState& s) {
+          hidden = capture::HiddenEvent(*definition, s, e);
+        });
+        hidden = hidden || !read.ok();
+      }
+      if (!hidden) events.push_back(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type}});
     }
     Value::Object reply{{"messages", messages}, {"events", events}, {"result", out->result}};
     if (const Value* sid = command.Find("subject"); sid != nullptr && sid->is_string()) {
       uint64_t version = 0;
-      if (cap->ReadSubject(sid->as_string(), [&](const capture::SubjectState& s) { version = s.version; }).ok()) {
+      if (cap->ReadSubject(sid->as_string(),
+                           [&](const capture::SubjectState& s) { version = blind ? s.blinded_version : s.version; })
+              .ok()) {
         res.set_header("ETag", "\"" + std::to_string(version) + "\"");
         reply["version"] = static_cast<int64_t>(version);
       }

@@ -1,5 +1,6 @@
 #include "api/views.h"
 
+#include "capture/blinding.h"
 #include "capture/capture.h"
 #include "rules/rules.h"
 
@@ -11,9 +12,14 @@ Value ItemJson(const capture::ItemState& st) {
   return o;
 }
 
-Hidden HiddenItems(const study::Study& st, const Access& access) {
+bool SeesHidden(const Access& access, const std::optional<std::string>& wanted, const std::string& site) {
+  auto role = access.ActingRole(wanted, site);
+  return role.ok() && !capture::BlindedRole(*role);
+}
+
+Hidden HiddenItems(const study::Study& st, bool blinded) {
   Hidden hidden;
-  if (!access.Blinded()) return hidden;
+  if (!blinded) return hidden;
   for (const auto& f : st.forms) {
     for (const auto& g : f.groups) {
       for (const auto& it : g.items) {
@@ -36,6 +42,11 @@ bool HidesPath(const Hidden& hidden, const std::string& path) {
   }
   if (seg.size() < 5 || seg[0] != "subject") return false;
   return hidden.contains(seg[3] + "/" + seg[4]) || (seg.size() >= 7 && hidden.contains(seg[3] + "/" + seg[6]));
+}
+
+bool HidesQueryPath(const std::set<std::string>& queries, const std::string& path) {
+  size_t slash = path.find('/', path.find("/queries/") == std::string::npos ? path.size() : path.find("/queries/") + 9);
+  return queries.contains(path.substr(0, slash));
 }
 
 Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden) {
@@ -73,7 +84,11 @@ Value::Object QueryJson(int number, const capture::Query& q) {
   return o;
 }
 
-Value SubjectJson(const capture::SubjectState& s, const Hidden& hidden) {
+uint64_t VersionFor(const capture::SubjectState& s, const Hidden& hidden) {
+  return hidden.empty() ? s.version : s.blinded_version;
+}
+
+Value SubjectJson(const capture::SubjectState& s, const study::Study& st, const Hidden& hidden) {
   Value::Object visits;
   for (const auto& [vid, v] : s.visits) {
     Value::Object forms;
@@ -84,7 +99,7 @@ Value SubjectJson(const capture::SubjectState& s, const Hidden& hidden) {
   }
   Value::Array queries;
   for (const auto& [n, q] : s.queries) {
-    if (hidden.contains(q.form + "/" + q.item)) continue;
+    if (!hidden.empty() && capture::HiddenQuery(st, q)) continue;
     Value::Array thread;
     for (const auto& m : q.thread) {
       thread.push_back(Value::Object{{"action", m.action}, {"message", m.message}, {"user", m.actor.user},
@@ -97,17 +112,30 @@ Value SubjectJson(const capture::SubjectState& s, const Hidden& hidden) {
   Value::Array signatures;
   for (const auto& [n, sig] : s.signatures) {
     // The manifestation of 21 CFR 11.50: printed name, time (UTC) and meaning.
-    signatures.push_back(Value::Object{{"signature", static_cast<int64_t>(n)}, {"visit", sig.visit}, {"form", sig.form},
-                                       {"meaning", sig.meaning}, {"signer", sig.signer.user},
-                                       {"signer_name", sig.signer_name}, {"time", FormatTimeMicros(sig.time_us)},
-                                       {"content_hash", sig.content_hash}, {"broken", sig.broken}});
+    Value::Object o{{"signature", static_cast<int64_t>(n)},
+                    {"visit", sig.visit},
+                    {"form", sig.form},
+                    {"meaning", sig.meaning},
+                    {"signer", sig.signer.user},
+                    {"signer_name", sig.signer_name},
+                    {"time", FormatTimeMicros(sig.time_us)},
+                    {"broken", sig.broken}};
+    // Its state is what a blinded role sees: the hash covers values hidden from it.
+    if (hidden.empty() || !capture::ScopeHoldsHidden(st, sig.visit, sig.form)) o["content_hash"] = sig.content_hash;
+    signatures.push_back(o);
   }
-  return Value::Object{{"id", s.id},           {"site", s.site},       {"status", s.status},
-                       {"version", static_cast<int64_t>(s.version)}, {"frozen", s.frozen}, {"locked", s.locked},
-                       {"visits", visits},     {"queries", queries},   {"signatures", signatures}};
+  return Value::Object{{"id", s.id},
+                       {"site", s.site},
+                       {"status", s.status},
+                       {"version", static_cast<int64_t>(VersionFor(s, hidden))},
+                       {"frozen", s.frozen},
+                       {"locked", s.locked},
+                       {"visits", visits},
+                       {"queries", queries},
+                       {"signatures", signatures}};
 }
 
-Value DefinitionJson(const study::Study& st, const Access& access) {
+Value DefinitionJson(const study::Study& st, const Access& access, bool blinded) {
   auto range = [](const std::optional<study::Range>& r) -> Value {
     if (!r) return Value();
     Value::Object o;
@@ -122,7 +150,7 @@ Value DefinitionJson(const study::Study& st, const Access& access) {
     for (const auto& g : f.groups) {
       Value::Array items;
       for (const auto& it : g.items) {
-        if (it.unblinded_only && access.Blinded()) continue;  // not even its label: it names what it reveals
+        if (it.unblinded_only && blinded) continue;  // not even its label: it names what it reveals
         Value::Object o{{"id", it.id}, {"label", it.label}, {"type", std::string(study::ItemTypeName(it.type))},
                         {"unit", it.unit}, {"codelist", it.codelist}, {"visible_if", it.visible_if},
                         {"derive", it.derive}, {"hard_range", range(it.hard_range)}, {"soft_range", range(it.soft_range)}};
@@ -166,7 +194,7 @@ Value DefinitionJson(const study::Study& st, const Access& access) {
   Value::Object out{{"id", st.id},       {"title", st.title},       {"version", st.version}, {"sites", sites},
                     {"visits", visits},  {"forms", forms},          {"codelists", codelists},
                     {"eligibility", criteria}};
-  if (!access.Blinded()) {
+  if (!blinded) {
     Value::Array arms;
     for (const auto& a : st.arms) arms.push_back(Value::Object{{"code", a.code}, {"name", a.name}});
     out["arms"] = arms;

@@ -2,6 +2,7 @@
 // definition, with what a blinded caller may not see left out.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 
@@ -12,12 +13,22 @@
 
 namespace trialcore::api {
 
+// Whether a request sees what blinded roles may not (doc/roles.md): only
+// when the role it acts in at the site ("" the study) is the unblinded
+// pharmacist's, chosen with X-Trialcore-Role (`wanted`) or the only role held
+// there. A user who also holds a blinded role sees nothing hidden while
+// acting in it, nor when the role is left to choose.
+bool SeesHidden(const Access& access, const std::optional<std::string>& wanted, const std::string& site);
+
 // Items a blinded caller must not see ("FORM/ITEM"); empty for the unblinded.
 using Hidden = std::set<std::string>;
-Hidden HiddenItems(const study::Study& st, const Access& access);
+Hidden HiddenItems(const study::Study& st, bool blinded);
 // Whether an audit trail path (subject/ID/VISIT/FORM/ITEM..., or with
 // GROUP/ROW before the item) is of a hidden item.
 bool HidesPath(const Hidden& hidden, const std::string& path);
+// Whether an audit trail path is one of these queries' ("subject/ID/queries/N")
+// or below one.
+bool HidesQueryPath(const std::set<std::string>& queries, const std::string& path);
 
 Value ItemJson(const capture::ItemState& st);
 Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden);
@@ -25,8 +36,13 @@ Value FormJson(const capture::FormState* f, const std::string& form_id, const Hi
 // group and row, check and state); the casebook and the inbox add the rest.
 Value::Object QueryJson(int number, const capture::Query& q);
 // A casebook; signatures carry their manifestation (name, UTC time, meaning).
-Value SubjectJson(const capture::SubjectState& s, const Hidden& hidden);
+// For a blinded caller (non-empty `hidden`) queries on hidden items are left
+// out, a signature whose scope can hold hidden items shows its state but not
+// its content hash, and the version is the one blinded roles read.
+Value SubjectJson(const capture::SubjectState& s, const study::Study& st, const Hidden& hidden);
+// The subject version a caller reads and writes against (the ETag).
+uint64_t VersionFor(const capture::SubjectState& s, const Hidden& hidden);
 // The study definition as a client needs it to draw forms; arms only for the unblinded.
-Value DefinitionJson(const study::Study& st, const Access& access);
+Value DefinitionJson(const study::Study& st, const Access& access, bool blinded);
 
 }  // namespace trialcore::api

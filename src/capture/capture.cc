@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "capture/blinding.h"
 #include "capture/impl.h"
 #include "core/canonical.h"
 
@@ -229,16 +230,35 @@ Status Capture::Impl::CatchUp() {
   EventFilter filter;
   filter.study = study_id_;
   filter.after_seq = last_seq_;
-  std::string version_before = state_.content_hash;
   TC_RETURN_IF_ERROR(store_->ForEachEvent(filter, [&](const Event& e) {
-    ApplyEvent(state_, e);
+    Status applied = Apply(e);
     last_seq_ = e.seq;
-    return Status::Ok();
+    return applied;
   }));
   state_.study_id = study_id_;
-  if (state_.content_hash != version_before || (study_ == nullptr && !state_.source.empty())) {
+  // Apply loaded each version as it came; this only catches a failed load.
+  if (study_ == nullptr && !state_.source.empty()) {
     TC_RETURN_IF_ERROR(LoadStudyVersion());
   }
+  return Status::Ok();
+}
+
+Status Capture::Impl::Apply(const Event& e) {
+  if (e.stream == "study") {
+    std::string hash_before = state_.content_hash;
+    ApplyEvent(state_, e);
+    if (state_.content_hash != hash_before) return LoadStudyVersion();
+    return Status::Ok();
+  }
+  if (!e.stream.starts_with("subject/")) {
+    ApplyEvent(state_, e);
+    return Status::Ok();
+  }
+  auto it = state_.subjects.find(e.stream.substr(8));
+  uint64_t before = it == state_.subjects.end() ? 0 : it->second.version;
+  ApplyEvent(state_, e);
+  SubjectState& s = state_.subjects[e.stream.substr(8)];
+  if (s.version > before && (study_ == nullptr || !HiddenEvent(*study_, s, e))) ++s.blinded_version;
   return Status::Ok();
 }
 
@@ -308,20 +328,16 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
         EventFilter f;
         f.study = study_id_;
         f.stream = s;
-        TC_RETURN_IF_ERROR(store_->ForEachEvent(f, [&](const Event& e) {
-          ApplyEvent(state_, e);
-          return Status::Ok();
-        }));
+        TC_RETURN_IF_ERROR(store_->ForEachEvent(f, [&](const Event& e) { return Apply(e); }));
       }
       return Aborted(stream + " was changed by someone else at the same time; nothing was saved, please retry");
     }
     return appended.status();
   }
   for (const Event& e : *appended) {
-    ApplyEvent(state_, e);
+    TC_RETURN_IF_ERROR(Apply(e));
     last_seq_ = std::max(last_seq_, e.seq);
   }
-  if (stream == "study") TC_RETURN_IF_ERROR(LoadStudyVersion());
   return appended;
 }
 
@@ -520,7 +536,10 @@ Result<Outcome> Capture::Execute(const Value& command, const Actor& actor, std::
     const Value* subject = command.Find("subject");
     if (subject != nullptr && subject->is_string()) {
       auto it = impl_->state_.subjects.find(subject->as_string());
-      uint64_t now = it == impl_->state_.subjects.end() ? 0 : it->second.version;
+      // The version the actor's role reads (capture/blinding.h).
+      uint64_t now = it == impl_->state_.subjects.end() ? 0
+                     : BlindedRole(actor.role)          ? it->second.blinded_version
+                                                        : it->second.version;
       if (now != *expected_version) {
         return Aborted("subject " + subject->as_string() + " changed since you read it (version " +
                        std::to_string(*expected_version) + ", now " + std::to_string(now) +
@@ -579,6 +598,25 @@ Status Capture::ReadSubject(const std::string& id, const std::function<void(cons
   if (it == impl_->state_.subjects.end()) return NotFound("no subject " + id + " in study " + impl_->study_id_);
   fn(it->second);
   return Status::Ok();
+}
+
+Result<SubjectState> Capture::SubjectAsOf(const std::string& id, int64_t until_us) const {
+  std::shared_ptr<const study::Study> definition = study();
+  EventFilter f;
+  f.study = impl_->study_id_;
+  f.stream = SubjectStream(id);
+  f.until_time_us = until_us;
+  StudyState then;
+  TC_RETURN_IF_ERROR(impl_->store_->ForEachEvent(f, [&](const Event& e) {
+    ApplyEvent(then, e);
+    SubjectState& s = then.subjects[id];
+    // Judged by the version in force now: the as-of view is read today.
+    if (definition == nullptr || !HiddenEvent(*definition, s, e)) ++s.blinded_version;
+    return Status::Ok();
+  }));
+  auto it = then.subjects.find(id);
+  if (it == then.subjects.end()) return NotFound("subject " + id + " did not exist yet at that time");
+  return it->second;
 }
 
 Result<EligibilityResult> Capture::CheckEligibility(const std::string& subject) const {
@@ -696,11 +734,14 @@ Result<FormStatus> Capture::StatusOfForm(const std::string& subject, const std::
   return FormStatus::kComplete;
 }
 
-std::string Capture::Impl::ContentHash(const SubjectState& s, const std::string& visit, const std::string& form) const {
+std::string SignatureContentHash(const SubjectState& s, const std::string& visit, const std::string& form,
+                                 const std::string& nonce) {
   // Canonical encoding of every value in scope, keyed by path: what the
-  // signer saw, and nothing else.
+  // signer saw, and nothing else; with the signature's nonce when it has one
+  // (signatures made before nonces hash without the key).
   Value::Object content;
   content["subject"] = s.id;
+  if (!nonce.empty()) content["nonce"] = nonce;
   for (const auto& [vid, v] : s.visits) {
     if (!visit.empty() && vid != visit) continue;
     for (const auto& [fid, f] : v.forms) {

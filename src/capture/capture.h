@@ -52,6 +52,13 @@ struct VisitSchedule {
 enum class FormStatus { kNotStarted, kInProgress, kComplete };
 std::string_view FormStatusName(FormStatus s);
 
+// The SHA-256 (hex) a signature binds: the canonical encoding
+// (doc/event_log_format.md, "Signatures") of every value in its scope
+// (the casebook, a visit, or a form of a visit) with the signature's nonce;
+// an empty nonce is that of a signature made before nonces.
+std::string SignatureContentHash(const SubjectState& subject, const std::string& visit, const std::string& form,
+                                 const std::string& nonce);
+
 class Capture {
  public:
   // Loads the study's state from the store. The study must have been
@@ -96,6 +103,9 @@ class Capture {
   Result<SubjectState> Subject(const std::string& id) const;
   // Reads a subject in place, without copying it; fn runs under the lock.
   Status ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const;
+  // The subject as it stood at a past moment: its events up to then, replayed.
+  // NotFound when it did not exist yet.
+  Result<SubjectState> SubjectAsOf(const std::string& id, int64_t until_us) const;
   Result<EligibilityResult> CheckEligibility(const std::string& subject) const;
   Result<std::vector<VisitSchedule>> Schedule(const std::string& subject) const;
   Result<FormStatus> StatusOfForm(const std::string& subject, const std::string& visit, const std::string& form) const;

@@ -2,9 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "capture/blinding.h"
 #include "core/json.h"
-#include "rules/rules.h"
 #include "core/test_env.h"
+#include "rules/rules.h"
 #include "store/sqlite/sqlite_event_store.h"
 
 namespace trialcore::capture {
@@ -15,6 +16,7 @@ const Actor kInv{"inv.701", "investigator"};
 const Actor kMonitor{"cra.1", "monitor"};
 const Actor kDm{"dm.1", "data_manager"};
 const Actor kAdmin{"admin.1", "study_admin"};
+const Actor kPharm{"pharm.701", "unblinded_pharmacist"};
 
 // 2024-03-01T12:00:00Z
 constexpr int64_t kNow = 1709294400LL * 1'000'000;
@@ -375,6 +377,180 @@ TEST_F(CaptureTest, TwoWritersOnOneStoreNeverDecideOnStaleState) {
   r = other->Execute(*cmd, kCoord);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("locked"), std::string::npos) << r.status().ToString();
+}
+
+// ---- Blinding (issue 12): what a blinded role's commands may not learn ----
+
+class BlindingTest : public CaptureTest {
+ protected:
+  // A screened subject with a randomisation date and the exposure form of
+  // BASELINE entered by the pharmacist (ex: the EX items).
+  void Randomised(const std::string& id, const std::string& ex) {
+    Screen(id);
+    Ok(R"({"op":"form.save","subject":")" + id +
+       R"(","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-08"}})");
+    Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"BASELINE","form":"EX","items":)" + ex + "}", kPharm);
+  }
+  std::string Messages(const Outcome& out) {
+    std::string all;
+    for (const auto& m : out.messages) all += m + "\n";
+    return all;
+  }
+};
+
+constexpr int kFirstHidden = kHiddenQueryBase + 1;
+// The SHA-256 of the canonical encoding (doc/event_log_format.md, section 1)
+// of {"SCREENING1/DM/BRTHDTC":"1940-05-10","SCREENING1/DM/SEX":"M",
+// "subject":"701-1001"}, computed apart from trialcore from the document.
+const std::string kOldHash = "a36bb98c445974076e773dc5510805b62353cedf41eda60a3f5beeaf8a5af392";
+
+TEST_F(BlindingTest, QueriesOnHiddenItemsAreNumberedApartSoBlindedNumbersHaveNoGaps) {
+  Randomised("701-1030", R"({"EXSTDTC":"2024-01-08","EXDOSE":50,"PATCHES":2})");  // EX02: not a dose of the study
+  auto open = Queries("701-1030", QueryState::kOpen);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].number, kFirstHidden);
+  EXPECT_EQ(open[0].item, "EXDOSE");
+  auto r = Run(
+      R"({"op":"query.open","subject":"701-1030","visit":"SCREENING1","form":"DM","item":"RACE","message":"Confirm"})",
+      kMonitor);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->result.Find("query")->as_int(), 1) << "the first query a blinded role sees is number 1";
+  Ok(R"({"op":"form.save","subject":"701-1030","visit":"BASELINE","form":"EX","items":{"PATCHES":4},"reason":"two more"})",
+     kPharm);
+  EXPECT_TRUE(capture_->Subject("701-1030")->queries.contains(kFirstHidden + 1)) << "EX05 joins the hidden sequence";
+}
+
+TEST_F(BlindingTest, BlindedRolesFindNoHiddenItemOrQueryToActOn) {
+  Randomised("701-1031", R"({"EXSTDTC":"2024-01-08","EXDOSE":50,"PATCHES":2})");
+  auto on_dose =
+      Run(R"({"op":"query.open","subject":"701-1031","visit":"BASELINE","form":"EX","item":"EXDOSE","message":"?"})",
+          kMonitor);
+  auto on_nothing =
+      Run(R"({"op":"query.open","subject":"701-1031","visit":"BASELINE","form":"EX","item":"NOSUCH","message":"?"})",
+          kMonitor);
+  EXPECT_EQ(on_dose.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(on_dose.status().message(), "unknown item EX.EXDOSE") << "the answer for an item that does not exist";
+  EXPECT_EQ(on_nothing.status().message(), "unknown item EX.NOSUCH");
+  const std::string hidden = std::to_string(kFirstHidden);
+  for (const auto& [op, who] : std::vector<std::pair<std::string, Actor>>{{"query.answer", kCoord},
+                                                                          {"query.answer", kInv},
+                                                                          {"query.close", kMonitor},
+                                                                          {"query.cancel", kDm},
+                                                                          {"query.reopen", kMonitor}}) {
+    auto r = Run(R"({"op":")" + op + R"(","subject":"701-1031","query":)" + hidden + R"(,"message":"x"})", who);
+    EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << op;
+    EXPECT_EQ(r.status().message(), "subject 701-1031 has no query " + hidden) << op;
+  }
+  auto save =
+      Run(R"({"op":"form.save","subject":"701-1031","visit":"BASELINE","form":"EX","items":{"EXDOSE":54}})", kCoord);
+  EXPECT_EQ(save.status().code(), StatusCode::kPermissionDenied) << "the form is the pharmacist's";
+  // The pharmacist answers it.
+  Ok(R"({"op":"query.answer","subject":"701-1031","query":)" + hidden + R"(,"message":"confirmed: 50 mg"})", kPharm);
+}
+
+TEST_F(BlindingTest, ABlindedMonitorsVerificationAnswersAlikeWhateverTheDose) {
+  Randomised("701-1032", R"({"EXSTDTC":"2024-01-08","EXDOSE":0,"PATCHES":0,"EXADJ":"per schedule"})");
+  Randomised("701-1033", R"({"EXSTDTC":"2024-01-08","EXDOSE":81,"PATCHES":3})");
+  for (const char* id : {"701-1032", "701-1033"}) {
+    auto adj = Run(std::string(R"({"op":"sdv.verify","subject":")") + id +
+                       R"(","visit":"BASELINE","form":"EX","items":["EXADJ"]})",
+                   kMonitor);
+    EXPECT_EQ(adj.status().code(), StatusCode::kNotFound) << id;
+    EXPECT_EQ(adj.status().message(), "unknown item EX.EXADJ") << id;
+    auto all =
+        Run(std::string(R"({"op":"sdv.verify","subject":")") + id + R"(","visit":"BASELINE","form":"EX"})", kMonitor);
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    EXPECT_EQ(all->messages, std::vector<std::string>{"verified 1 items on BASELINE/EX"}) << id;
+    const FormState ex = capture_->Subject(id)->visits.at("BASELINE").forms.at("EX");
+    EXPECT_TRUE(ex.Find("EXSTDTC")->verified);
+    EXPECT_FALSE(ex.Find("EXDOSE")->verified) << "a blinded monitor cannot have verified a dose";
+  }
+}
+
+TEST_F(BlindingTest, ASignatureHashesANonceSoGuessedDosesDoNotMatchIt) {
+  Randomised("701-1034", R"({"EXSTDTC":"2024-01-08","EXDOSE":81,"PATCHES":3})");
+  auto r =
+      Run(R"({"op":"sign","subject":"701-1034","visit":"BASELINE","meaning":"approval","name":"Dr Ada Byron"})", kInv);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->result.Find("content_hash"), nullptr) << "a blinded signer is not given a hash over the dose";
+  EXPECT_EQ(r->messages.back().find("SHA-256"), std::string::npos) << r->messages.back();
+  SubjectState s = capture_->Subject("701-1034").value();
+  const Signature& sig = s.signatures.at(1);
+  ASSERT_EQ(sig.nonce.size(), 32u);
+  EXPECT_EQ(sig.content_hash, SignatureContentHash(s, "BASELINE", "", sig.nonce));
+  // The attack of the issue: every dose and patch count, hashed without the nonce.
+  for (int dose : {0, 54, 81}) {
+    for (int patches = 0; patches <= 4; ++patches) {
+      SubjectState guess = s;
+      FormState& ex = guess.visits["BASELINE"].forms["EX"];
+      ex.items["EXDOSE"].value = Value(int64_t{dose});
+      ex.items["PATCHES"].value = Value(int64_t{patches});
+      EXPECT_NE(SignatureContentHash(guess, "BASELINE", "", ""), sig.content_hash) << dose << " " << patches;
+    }
+  }
+  // A scope without hidden items keeps its hash for everyone.
+  auto dm = Run(
+      R"({"op":"sign","subject":"701-1034","visit":"SCREENING1","form":"DM","meaning":"approval","name":"Dr Ada Byron"})",
+      kInv);
+  ASSERT_TRUE(dm.ok());
+  EXPECT_NE(dm->result.Find("content_hash"), nullptr);
+}
+
+TEST(SignatureContentHash, SignaturesMadeBeforeNoncesStillVerify) {
+  // What trialcore wrote before nonces (doc/event_log_format.md, version 1
+  // payloads without "nonce"): the hash over the values alone, frozen here.
+  SubjectState s;
+  s.id = "701-1001";
+  s.visits["SCREENING1"].forms["DM"].items["SEX"].value = Value("M");
+  s.visits["SCREENING1"].forms["DM"].items["BRTHDTC"].value = Value("1940-05-10");
+  EXPECT_EQ(SignatureContentHash(s, "SCREENING1", "DM", ""), kOldHash);
+  EXPECT_NE(SignatureContentHash(s, "SCREENING1", "DM", "00"), kOldHash);
+}
+
+TEST_F(BlindingTest, ASaveOfAVisibleItemDoesNotNameTheHiddenQueryItCloses) {
+  Randomised("701-1035", R"({"EXSTDTC":"2024-01-08","EXDOSE":50,"PATCHES":2})");
+  Ok(R"({"op":"form.save","subject":"701-1035","visit":"BASELINE","form":"EX","items":{"EXDOSE":54},"reason":"typo"})",
+     kPharm);
+  ASSERT_EQ(capture_->Subject("701-1035")->queries.at(kFirstHidden).state, QueryState::kClosed);
+  // A database written before blinded roles were refused holds a hidden query
+  // a monitor re-opened though its data pass.
+  AppendRequest req;
+  req.study = "CDISCPILOT01";
+  req.expected_versions["subject/701-1035"] = static_cast<int64_t>(capture_->Subject("701-1035")->version);
+  EventDraft d;
+  d.stream = "subject/701-1035";
+  d.type = "query.reopened";
+  d.actor = kMonitor;
+  d.reason = "look again";
+  d.payload = Value::Object{
+      {"query", int64_t{kFirstHidden}},
+      {"message", "look again"},
+      {"set", Value::Object{{"subject/701-1035/queries/" + std::to_string(kFirstHidden) + "/state", "open"}}}};
+  req.events.push_back(d);
+  ASSERT_TRUE(store_->Append(req).ok());
+  auto r = Run(
+      R"({"op":"form.save","subject":"701-1035","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-07"},"reason":"wrong day"})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(capture_->Subject("701-1035")->queries.at(kFirstHidden).state, QueryState::kClosed) << "it did close";
+  EXPECT_EQ(Messages(*r).find("EX02"), std::string::npos) << Messages(*r);
+  EXPECT_EQ(Messages(*r).find(std::to_string(kFirstHidden)), std::string::npos) << Messages(*r);
+}
+
+TEST_F(BlindingTest, HiddenChangesLeaveTheVersionBlindedRolesReadAlone) {
+  Randomised("701-1036", R"({"EXSTDTC":"2024-01-08","EXDOSE":54,"PATCHES":2})");
+  SubjectState before = capture_->Subject("701-1036").value();
+  Ok(R"({"op":"form.save","subject":"701-1036","visit":"BASELINE","form":"EX","items":{"EXDOSE":81},"reason":"typo"})",
+     kPharm);
+  SubjectState after = capture_->Subject("701-1036").value();
+  EXPECT_EQ(after.version, before.version + 1);
+  EXPECT_EQ(after.blinded_version, before.blinded_version);
+  // A coordinator who read before the dose changed is not told it changed.
+  auto cmd = ParseJson(
+      R"({"op":"form.save","subject":"701-1036","visit":"BASELINE","form":"SV","items":{"SVSTDTC":"2024-01-08"}})");
+  EXPECT_TRUE(capture_->Execute(*cmd, kCoord, before.blinded_version).ok());
+  // Replaying the log counts the same.
+  auto reopened = Capture::Open(store_.get(), &env_, "CDISCPILOT01").value();
+  EXPECT_EQ(reopened->Subject("701-1036")->blinded_version, capture_->Subject("701-1036")->blinded_version);
 }
 
 TEST(CaptureVisits, RepeatingAndUnscheduledVisitsHaveOccurrences) {

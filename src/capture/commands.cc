@@ -2,6 +2,7 @@
 // verification, freeze and lock, signatures, missed visits, removed rows.
 #include <algorithm>
 
+#include "capture/blinding.h"
 #include "capture/impl.h"
 
 namespace trialcore::capture {
@@ -194,7 +195,11 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
     const study::Form* f = study_->FindForm(form);
     const study::ItemGroup* g = nullptr;
     TC_RETURN_IF_ERROR(study_->FindVisitInstance(visit).status());
-    if (f == nullptr || f->FindItem(item, &g) == nullptr) return NotFound("unknown item " + form + "." + item);
+    // For a blinded role a hidden item does not exist: the same answer as for an unknown one.
+    const bool hidden = HiddenItem(*study_, form, item);
+    if (f == nullptr || f->FindItem(item, &g) == nullptr || (hidden && BlindedRole(actor.role))) {
+      return NotFound("unknown item " + form + "." + item);
+    }
     std::string group = OptionalText(cmd, "group");
     int row = 0;
     if (g->repeating) {
@@ -203,7 +208,7 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
       group = g->id;
       row = static_cast<int>(r->as_int());
     }
-    int n = s->queries.empty() ? 1 : s->queries.rbegin()->first + 1;
+    int n = NextQueryNumber(*study_, *s, hidden);
     std::string stream = SubjectStream(id);
     Value::Object p{{"query", static_cast<int64_t>(n)}, {"visit", visit}, {"form", form}, {"item", item},
                     {"message", message},
@@ -225,7 +230,10 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
   if (qn == nullptr || qn->kind() != Value::Kind::kInt) return InvalidArgument("\"query\" must be the query's number");
   int n = static_cast<int>(qn->as_int());
   auto qit = s->queries.find(n);
-  if (qit == s->queries.end()) return NotFound("subject " + id + " has no query " + std::to_string(n));
+  // For a blinded role a query on a hidden item does not exist.
+  if (qit == s->queries.end() || (BlindedRole(actor.role) && HiddenQuery(*study_, qit->second))) {
+    return NotFound("subject " + id + " has no query " + std::to_string(n));
+  }
   const Query& q = qit->second;
   std::string message = OptionalText(cmd, "message");
   std::string action, state;
@@ -277,13 +285,19 @@ Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) 
     if (f != v->second.forms.end() && f->second.touched) fs = &f->second;
   }
   if (fs == nullptr) return FailedPrecondition(visit + "/" + form + " has no data to verify");
+  // A blinded monitor verifies the items they can see, and the answer counts
+  // only those: it is the same whatever the hidden items hold.
+  const bool blind = BlindedRole(actor.role);
   std::set<std::string> wanted;
   if (const Value* items = cmd.Find("items")) {
     if (items->kind() != Value::Kind::kArray) return InvalidArgument("\"items\" must be a list of item ids");
     for (const Value& i : items->as_array()) {
       if (!i.is_string()) return InvalidArgument("\"items\" must be a list of item ids");
       const study::Form* f = study_->FindForm(form);
-      if (f == nullptr || f->FindItem(i.as_string()) == nullptr) return NotFound("unknown item " + form + "." + i.as_string());
+      if (f == nullptr || f->FindItem(i.as_string()) == nullptr ||
+          (blind && HiddenItem(*study_, form, i.as_string()))) {
+        return NotFound("unknown item " + form + "." + i.as_string());
+      }
       wanted.insert(i.as_string());
     }
   }
@@ -293,6 +307,7 @@ Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) 
   auto add = [&](const std::string& group, int row, const std::string& item, const ItemState& st) {
     if (st.verified || (st.value.is_null() && st.not_done.empty())) return;
     if (!wanted.empty() && !wanted.contains(item)) return;
+    if (blind && HiddenItem(*study_, form, item)) return;
     Value::Object e{{"item", item}};
     if (!group.empty()) {
       e["group"] = group;
@@ -331,11 +346,22 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
     bool lock = op == "study.lock";
     if (state_.locked == lock) return FailedPrecondition(std::string("the study is already ") + (lock ? "locked" : "unlocked"));
     if (lock) {
-      size_t open = 0;
+      size_t open = 0, hidden = 0;
       for (const auto& [sid, s] : state_.subjects) {
-        for (const auto& [n, q] : s.queries) open += q.unresolved();
+        for (const auto& [n, q] : s.queries) {
+          if (!q.unresolved()) continue;
+          // A blinded role is told only of the queries it can see.
+          if (BlindedRole(actor.role) && HiddenQuery(*study_, q)) {
+            ++hidden;
+          } else {
+            ++open;
+          }
+        }
       }
       if (open > 0) return FailedPrecondition(std::to_string(open) + " queries are still open or answered; close them before database lock");
+      if (hidden > 0)
+        return FailedPrecondition(
+            "the unblinded team's queries are not all closed yet; the database cannot be locked before they are");
     }
     auto d = Draft("study", lock ? "study.locked" : "study.unlocked", actor, reason.empty() ? "database lock" : reason,
                    Value::Object{{"set", Value::Object{{"study/locked", lock}}}});
@@ -403,19 +429,33 @@ Result<Outcome> Capture::Impl::SignCommand(const Value& cmd, const Actor& actor)
   TC_RETURN_IF_ERROR(CheckWritable(*s, "", ""));
   if (!visit.empty()) TC_RETURN_IF_ERROR(study_->FindVisitInstance(visit).status());
   if (!form.empty() && study_->FindForm(form) == nullptr) return NotFound("unknown form " + form);
-  std::string hash = ContentHash(*s, visit, form);
+  // A random nonce, hashed with the content and never shown to blinded
+  // roles, so that a hash cannot be matched against guessed hidden values.
+  uint8_t nonce_bytes[16];
+  TC_RETURN_IF_ERROR(env_->RandomBytes(nonce_bytes));
+  const std::string nonce = ToHex(std::string_view(reinterpret_cast<const char*>(nonce_bytes), sizeof nonce_bytes));
+  std::string hash = SignatureContentHash(*s, visit, form, nonce);
   int n = s->signatures.empty() ? 1 : s->signatures.rbegin()->first + 1;
   std::string stream = SubjectStream(id);
   std::string scope = form.empty() ? (visit.empty() ? "casebook" : "visit " + visit) : visit + "/" + form;
-  auto d = Draft(stream, "signature.applied", actor, "",
-                 Value::Object{{"signature", static_cast<int64_t>(n)}, {"visit", visit}, {"form", form},
-                               {"meaning", meaning}, {"signer_name", name}, {"content_hash", hash},
-                               {"set", Value::Object{{stream + "/signatures/" + std::to_string(n) + "/state", "valid"}}}});
+  auto d =
+      Draft(stream, "signature.applied", actor, "",
+            Value::Object{{"signature", static_cast<int64_t>(n)},
+                          {"visit", visit},
+                          {"form", form},
+                          {"meaning", meaning},
+                          {"signer_name", name},
+                          {"content_hash", hash},
+                          {"nonce", nonce},
+                          {"set", Value::Object{{stream + "/signatures/" + std::to_string(n) + "/state", "valid"}}}});
   Outcome out;
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
-  out.result = Value::Object{{"signature", static_cast<int64_t>(n)}, {"content_hash", hash}};
+  // A blinded signer sees the signature, not a hash of values they cannot see.
+  const bool withheld = BlindedRole(actor.role) && ScopeHoldsHidden(*study_, visit, form);
+  out.result = Value::Object{{"signature", static_cast<int64_t>(n)}};
+  if (!withheld) out.result.as_object()["content_hash"] = hash;
   out.messages.push_back("signed " + scope + " of " + id + " (" + meaning + ") by " + name + " at " +
-                         FormatTimeMicros(out.events.back().time_us) + "; SHA-256 " + hash);
+                         FormatTimeMicros(out.events.back().time_us) + (withheld ? "" : "; SHA-256 " + hash));
   return out;
 }
 
@@ -484,7 +524,9 @@ Result<Outcome> Capture::Impl::RemoveRow(const Value& cmd, const Actor& actor) {
     drafts.push_back(QueryClosedDraft(id, n, actor, "row removed",
                                       "closed automatically: " + group + " row " + std::to_string(row) +
                                           " was removed"));
-    out.messages.push_back("query " + std::to_string(n) + " closed: its row was removed");
+    if (!BlindedRole(actor.role) || !HiddenQuery(*study_, q)) {
+      out.messages.push_back("query " + std::to_string(n) + " closed: its row was removed");
+    }
   }
   InvalidateSignatures(*s, actor, &drafts, &out.messages);
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, std::move(drafts)));

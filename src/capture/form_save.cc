@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "capture/blinding.h"
 #include "capture/impl.h"
 
 namespace trialcore::capture {
@@ -176,9 +177,10 @@ std::string Where(const std::string& visit, const std::string& form, const std::
 
 // The form.saved event of one form instance: every item whose value or
 // "not done" changed from before to after, or nothing when none did.
-std::optional<EventDraft> FormSavedEvent(const SubjectState& before_subject, const SubjectState& after_subject,
-                                         const std::string& vid, const std::string& fid, const Actor& actor,
-                                         const std::string& reason, std::vector<std::string>* messages) {
+std::optional<EventDraft> FormSavedEvent(const study::Study& study, const SubjectState& before_subject,
+                                         const SubjectState& after_subject, const std::string& vid,
+                                         const std::string& fid, const Actor& actor, const std::string& reason,
+                                         std::vector<std::string>* messages) {
   const std::string& subject = after_subject.id;
   Value::Array changes;
   Value::Object set;
@@ -203,7 +205,9 @@ std::optional<EventDraft> FormSavedEvent(const SubjectState& before_subject, con
     if (b != nullptr && b->verified) {
       c["verification_reset"] = true;
       set[path + "/verified"] = false;
-      messages->push_back("verification of " + Where(vid, fid, group, row, item) + " is reset");
+      if (!BlindedRole(actor.role) || !HiddenItem(study, fid, item)) {
+        messages->push_back("verification of " + Where(vid, fid, group, row, item) + " is reset");
+      }
     }
     changes.push_back(c);
   };
@@ -231,14 +235,18 @@ std::optional<EventDraft> FormSavedEvent(const SubjectState& before_subject, con
 // Queries of checks that now pass close themselves; checks that newly fail
 // open one. A query a monitor closed stays closed until its item changes
 // again (changed_now).
-void ReconcileQueries(
-    const SubjectState& subject, const std::map<std::pair<std::string, std::string>, std::vector<Failure>>& failures,
-    const Actor& actor,
-    const std::function<bool(const std::string&, const std::string&, const Failure&)>& changed_now,
-    std::vector<EventDraft>* drafts, std::vector<std::string>* messages) {
+void ReconcileQueries(const study::Study& study, const SubjectState& subject,
+                      const std::map<std::pair<std::string, std::string>, std::vector<Failure>>& failures,
+                      const Actor& actor,
+                      const std::function<bool(const std::string&, const std::string&, const Failure&)>& changed_now,
+                      std::vector<EventDraft>* drafts, std::vector<std::string>* messages) {
   std::string stream = SubjectStream(subject.id);
   auto state_path = [&](int n) { return stream + "/queries/" + std::to_string(n) + "/state"; };
-  int next_query = subject.queries.empty() ? 1 : subject.queries.rbegin()->first + 1;
+  // Queries on hidden items take numbers of their own sequence; a blinded
+  // actor is not told of them (a save of a visible item can close one).
+  int next_query = NextQueryNumber(study, subject, false);
+  int next_hidden = NextQueryNumber(study, subject, true);
+  const bool blind = BlindedRole(actor.role);
   for (const auto& [key, list] : failures) {
     const auto& [vid, fid] = key;
     std::set<std::string> failing;
@@ -249,7 +257,9 @@ void ReconcileQueries(
       if (failing.contains(Failure{q.check, q.item, q.group, q.row, "", false}.Key())) continue;
       drafts->push_back(QueryClosedDraft(subject.id, n, actor, "data corrected",
                                          "closed automatically: the data now pass " + q.check));
-      messages->push_back("query " + std::to_string(n) + " closed: " + q.check + " now passes");
+      if (!blind || !HiddenQuery(study, q)) {
+        messages->push_back("query " + std::to_string(n) + " closed: " + q.check + " now passes");
+      }
     }
     for (const Failure& x : list) {
       bool active = false, ever = false;
@@ -261,7 +271,8 @@ void ReconcileQueries(
         active = active || q.unresolved();
       }
       if (active || (ever && !changed_now(vid, fid, x))) continue;
-      int n = next_query++;
+      const bool hidden = HiddenItem(study, fid, x.item);
+      int n = hidden ? next_hidden++ : next_query++;
       Value::Object p{{"query", static_cast<int64_t>(n)}, {"visit", vid}, {"form", fid}, {"item", x.item},
                       {"check", x.check}, {"message", x.message}, {"set", Value::Object{{state_path(n), "open"}}}};
       if (!x.group.empty()) {
@@ -269,8 +280,10 @@ void ReconcileQueries(
         p["row"] = static_cast<int64_t>(x.row);
       }
       drafts->push_back(Draft(stream, "query.opened", actor, "", p));
-      messages->push_back("query " + std::to_string(n) + " opened on " + Where(vid, fid, x.group, x.row, x.item) +
-                          " (" + x.check + "): " + x.message);
+      if (!blind || !hidden) {
+        messages->push_back("query " + std::to_string(n) + " opened on " + Where(vid, fid, x.group, x.row, x.item) +
+                            " (" + x.check + "): " + x.message);
+      }
     }
   }
 }
@@ -307,7 +320,7 @@ void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::
 // parse, items not asked) and failing checks, each on its item, the values
 // derivations would store, and the changes that need a reason.
 Outcome CheckOutcome(const FormState& proposed, const study::Form& form, const std::vector<Failure>& failures,
-                     Value::Array problems, const std::vector<std::string>& needs_reason) {
+                     Value::Array problems, const std::vector<std::string>& needs_reason, bool blind) {
   for (const Failure& x : failures) {
     Value::Object p{{"item", x.item}, {"check", x.check}, {"message", x.message}, {"hard", x.hard}};
     if (!x.group.empty()) {
@@ -319,7 +332,7 @@ Outcome CheckOutcome(const FormState& proposed, const study::Form& form, const s
   Value::Object derived;
   for (const study::ItemGroup& g : form.groups) {
     for (const study::Item& item : g.items) {
-      if (!item.derive_expr || g.repeating) continue;
+      if (!item.derive_expr || g.repeating || (blind && item.unblinded_only)) continue;
       const ItemState* st = proposed.Find(item.id);
       derived[item.id] = st != nullptr ? st->value : Value();
     }
@@ -461,6 +474,10 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
   TC_ASSIGN_OR_RETURN(std::string visit_id, RequiredText(cmd, "visit"));
   TC_ASSIGN_OR_RETURN(std::string form_id, RequiredText(cmd, "form"));
   std::string reason = OptionalText(cmd, "reason");
+  // For a blinded role a hidden item does not exist (the answer is that for
+  // an unknown item), and a check's reply says nothing of one.
+  const bool blind = BlindedRole(actor.role);
+  auto unknown = [&](const study::Item* item) { return item == nullptr || (blind && item->unblinded_only); };
   TC_ASSIGN_OR_RETURN(SubjectState * current, FindSubject(subject_id));
   TC_ASSIGN_OR_RETURN(study::Study::VisitInstance instance, study_->FindVisitInstance(visit_id));
   const study::Visit* visit = instance.visit;
@@ -517,7 +534,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
     for (const auto& [id, input] : items->as_object()) {
       const study::ItemGroup* g = nullptr;
       const study::Item* item = form->FindItem(id, &g);
-      if (item == nullptr) return NotFound("form " + form_id + " has no item " + id);
+      if (unknown(item)) return NotFound("form " + form_id + " has no item " + id);
       if (g->repeating) {
         return InvalidArgument(id + " is in the repeating group " + g->id + "; give it in \"rows\"");
       }
@@ -529,7 +546,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
     for (const auto& [id, why] : nd->as_object()) {
       const study::ItemGroup* g = nullptr;
       const study::Item* item = form->FindItem(id, &g);
-      if (item == nullptr) return NotFound("form " + form_id + " has no item " + id);
+      if (unknown(item)) return NotFound("form " + form_id + " has no item " + id);
       if (g->repeating) return InvalidArgument(id + " is in a repeating group; remove the row instead");
       if (!why.is_string() || why.as_string().empty()) {
         return InvalidArgument("not done needs a reason for " + id);
@@ -567,7 +584,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
       for (const auto& [id, input] : items->as_object()) {
         const study::ItemGroup* ig = nullptr;
         const study::Item* item = form->FindItem(id, &ig);
-        if (item == nullptr || ig != g) return NotFound("group " + gid + " has no item " + id);
+        if (unknown(item) || ig != g) return NotFound("group " + gid + " has no item " + id);
         TC_RETURN_IF_ERROR(set_item(row.items[id], *item, input, gid, n, ""));
       }
     }
@@ -633,6 +650,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
       if (!g.repeating) {
         Binder binder(*study_, next, visit_id, form_id, nullptr, "", now);
         for (const study::Item& item : g.items) {
+          if (unknown(&item)) continue;
           if (item.visible_expr && binder.Test(*item.visible_expr) == rules::Truth::kFalse) hidden.push_back(item.id);
         }
         continue;
@@ -643,6 +661,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
         if (row.removed) continue;
         Binder binder(*study_, next, visit_id, form_id, &row, g.id, now);
         for (const study::Item& item : g.items) {
+          if (unknown(&item)) continue;
           if (item.visible_expr && binder.Test(*item.visible_expr) == rules::Truth::kFalse) {
             hidden_in_rows.push_back(
                 Value::Object{{"group", g.id}, {"row", static_cast<int64_t>(n)}, {"item", item.id}});
@@ -650,7 +669,11 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
         }
       }
     }
-    Outcome out = CheckOutcome(proposed, *form, failures[{visit_id, form_id}], std::move(problems), needs_reason);
+    std::vector<Failure> shown;
+    for (const Failure& x : failures[{visit_id, form_id}]) {
+      if (!unknown(form->FindItem(x.item))) shown.push_back(x);
+    }
+    Outcome out = CheckOutcome(proposed, *form, shown, std::move(problems), needs_reason, blind);
     out.result.as_object()["hidden"] = hidden;
     out.result.as_object()["hidden_in_rows"] = hidden_in_rows;
     out.result.as_object()["new_rows"] = new_rows;
@@ -673,18 +696,21 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
   for (const auto& [vid, f] : instances) {
     std::string why = vid == visit_id && f == form ? event_reason
                                                    : "recomputed after " + visit_id + "/" + form_id + " changed";
-    if (auto d = FormSavedEvent(*current, next, vid, f->id, actor, why, &out.messages)) drafts.push_back(std::move(*d));
+    if (auto d = FormSavedEvent(*study_, *current, next, vid, f->id, actor, why, &out.messages)) {
+      drafts.push_back(std::move(*d));
+    }
   }
   if (drafts.empty()) {
     out.messages.push_back("nothing changed");
     return out;
   }
-  ReconcileQueries(*current, failures, actor,
-                   [&](const std::string& vid, const std::string& fid, const Failure& x) {
-                     return vid == visit_id && fid == form_id &&
-                            entered.contains(x.group + "/" + std::to_string(x.row) + "/" + x.item);
-                   },
-                   &drafts, &out.messages);
+  ReconcileQueries(
+      *study_, *current, failures, actor,
+      [&](const std::string& vid, const std::string& fid, const Failure& x) {
+        return vid == visit_id && fid == form_id &&
+               entered.contains(x.group + "/" + std::to_string(x.row) + "/" + x.item);
+      },
+      &drafts, &out.messages);
   InvalidateSignatures(*current, actor, &drafts, &out.messages);
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, current->version, std::move(drafts)));
   out.messages.insert(out.messages.begin(), "saved " + visit_id + "/" + form_id + " for " + subject_id);

@@ -73,6 +73,10 @@ class Capture::Impl {
   Status CatchUpForRead();
   int64_t last_read_catchup_us_ = 0;
   Status LoadStudyVersion();
+  // Applies one event to the state (ApplyEvent), counts it in its subject's
+  // blinded_version when a blinded role sees it, and loads a study version
+  // as soon as it is published, so later events are judged by it.
+  Status Apply(const Event& e);
 
   // Appends the batch for one subject (or the study stream) with optimistic
   // concurrency on that stream, then applies it.
@@ -97,7 +101,6 @@ class Capture::Impl {
   void DeriveAndHide(SubjectState& s, const std::string& visit, const study::Form& form, int64_t now,
                      std::vector<std::string>* auto_reasons) const;
   EligibilityResult Eligibility(const SubjectState& s) const;
-  std::string ContentHash(const SubjectState& s, const std::string& visit, const std::string& form) const;
 
   Result<SubjectState*> FindSubject(const std::string& id);
   Status CheckWritable(const SubjectState& s, const std::string& visit, const std::string& form) const;

@@ -176,7 +176,9 @@ class Simulator {
     TC_RETURN_IF_ERROR(Vitals("SCREENING2", weight, nullptr, coord));
     TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "subject.enroll"}, {"subject", subject_}}, coord));
     ++report_.enrolled;
-    int dose = Pick(std::vector<int>{0, 54, 81});
+    static const std::vector<int> kDoses = {0, 54, 81};
+    const int drawn = Int(0, static_cast<int>(kDoses.size()) - 1);
+    int dose = kDoses[static_cast<size_t>(drawn + o_.arm_rotation) % kDoses.size()];
     TC_RETURN_IF_ERROR(Must(Save("BASELINE", "SV", {{"SVSTDTC", Date(rand_day)}}), coord));
     TC_RETURN_IF_ERROR(Must(Save("BASELINE", "RAND", {{"RANDDT", Date(rand_day)}}), coord));
     TC_RETURN_IF_ERROR(Vitals("BASELINE", weight, nullptr, coord));

@@ -150,6 +150,7 @@ void ApplyEvent(StudyState& state, const Event& e) {
     sig.form = form;
     sig.meaning = Str(p, "meaning");
     sig.content_hash = Str(p, "content_hash");
+    sig.nonce = Str(p, "nonce");
     sig.signer = e.actor;
     sig.signer_name = Str(p, "signer_name");
     sig.time_us = e.time_us;

@@ -71,6 +71,7 @@ struct Signature {
   std::string form;   // empty: the whole visit
   std::string meaning;
   std::string content_hash;  // hex SHA-256 of exactly what was signed
+  std::string nonce;         // hex, hashed with it; empty for signatures made before nonces
   Actor signer;
   std::string signer_name;
   int64_t time_us = 0;
@@ -87,6 +88,9 @@ struct SubjectState {
   bool frozen = false;
   bool locked = false;
   uint64_t version = 0;  // of its stream
+  // How many of its stream's events a blinded role sees (capture/blinding.h):
+  // the version they read and write against, which hidden changes leave alone.
+  uint64_t blinded_version = 0;
 };
 
 struct StudyState {

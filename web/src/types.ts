@@ -129,7 +129,8 @@ export interface Signature {
   signer: string;
   signer_name: string;
   time: string;
-  content_hash: string;
+  // Absent for a blinded caller when the scope can hold unblinded items.
+  content_hash?: string;
   broken: boolean;
 }
 

@@ -1,0 +1,89 @@
+#include "capture/blinding.h"
+
+namespace trialcore::capture {
+
+namespace {
+
+bool FormHoldsHidden(const study::Form& form) {
+  for (const auto& g : form.groups) {
+    for (const auto& it : g.items) {
+      if (it.unblinded_only) return true;
+    }
+  }
+  return false;
+}
+
+std::string Text(const Value& v, std::string_view key) {
+  const Value* f = v.Find(key);
+  return f != nullptr && f->is_string() ? f->as_string() : "";
+}
+
+// Whether every entry of a list of {"item": ...} (a save's changes, a
+// verification's items) is of a hidden item of the form.
+bool OnlyHiddenItems(const study::Study& study, const std::string& form, const Value* list) {
+  if (list == nullptr || list->kind() != Value::Kind::kArray || list->as_array().empty()) return false;
+  for (const Value& c : list->as_array()) {
+    if (!HiddenItem(study, form, Text(c, "item"))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool BlindedRole(std::string_view role) { return role != "unblinded_pharmacist"; }
+
+bool HiddenItem(const study::Study& study, const std::string& form, const std::string& item) {
+  const study::Form* f = study.FindForm(form);
+  if (f == nullptr) return false;
+  const study::Item* it = f->FindItem(item);
+  return it != nullptr && it->unblinded_only;
+}
+
+bool HiddenQuery(const study::Study& study, const Query& query) { return HiddenItem(study, query.form, query.item); }
+
+int NextQueryNumber(const study::Study& study, const SubjectState& subject, bool hidden) {
+  int last = hidden ? kHiddenQueryBase : 0;
+  for (const auto& [n, q] : subject.queries) {
+    // A database written before the two sequences holds hidden queries among
+    // the low numbers; the sequence a new query joins is decided by its item.
+    if (HiddenQuery(study, q) == hidden && n > last && (hidden || n <= kHiddenQueryBase)) last = n;
+  }
+  return last + 1;
+}
+
+bool HiddenEvent(const study::Study& study, const SubjectState& subject, const Event& e) {
+  const Value& p = e.payload;
+  const std::string form = Text(p, "form");
+  if (e.type.starts_with("query.")) {
+    if (e.type == "query.opened") return HiddenItem(study, form, Text(p, "item"));
+    const Value* n = p.Find("query");
+    if (n == nullptr || n->kind() != Value::Kind::kInt) return false;
+    auto q = subject.queries.find(static_cast<int>(n->as_int()));
+    return q != subject.queries.end() && HiddenQuery(study, q->second);
+  }
+  if (e.type == "form.saved") return OnlyHiddenItems(study, form, p.Find("changes"));
+  if (e.type == "sdv.verified") return OnlyHiddenItems(study, form, p.Find("items"));
+  return false;
+}
+
+bool ScopeHoldsHidden(const study::Study& study, const std::string& visit, const std::string& form) {
+  if (!form.empty()) {
+    const study::Form* f = study.FindForm(form);
+    return f != nullptr && FormHoldsHidden(*f);
+  }
+  if (!visit.empty()) {
+    auto inst = study.FindVisitInstance(visit);
+    if (!inst.ok()) return false;
+    for (const std::string& fid : inst->visit->forms) {
+      const study::Form* f = study.FindForm(fid);
+      if (f != nullptr && FormHoldsHidden(*f)) return true;
+    }
+    return false;
+  }
+  for (const auto& f : study.forms) {
+    if (FormHoldsHidden(f)) return true;
+  }
+  return false;
+}
+
+}  // namespace trialcore::capture

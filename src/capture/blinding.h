@@ -1,0 +1,41 @@
+// What a blinded role may not learn (doc/roles.md, "Blinding"): items marked
+// unblinded_only, the queries on them, and the events that change only those.
+// One place for the rule, so that capture's replies and the API's views and
+// event stream hide the same things.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "capture/state.h"
+#include "core/event.h"
+#include "study/study.h"
+
+namespace trialcore::capture {
+
+// Every role but the unblinded pharmacist is blinded; what is visible follows
+// the role a user acts in, not every role they hold.
+bool BlindedRole(std::string_view role);
+
+// Whether an item of a form is hidden from blinded roles (unknown items are not).
+bool HiddenItem(const study::Study& study, const std::string& form, const std::string& item);
+bool HiddenQuery(const study::Study& study, const Query& query);
+
+// Queries on hidden items are numbered in their own sequence, from
+// kHiddenQueryBase + 1, so that the numbers blinded roles see (1, 2, 3 ...)
+// have no gaps that count them. Databases written before kept their numbers.
+constexpr int kHiddenQueryBase = 1'000'000;
+int NextQueryNumber(const study::Study& study, const SubjectState& subject, bool hidden);
+
+// Whether an event of the subject's stream tells a blinded role nothing it may
+// know: a query event of a hidden query, or a save, removal or verification
+// that changed only hidden items. `subject` is the state the event applies to
+// (before or after it; a query's item is known from its opening).
+bool HiddenEvent(const study::Study& study, const SubjectState& subject, const Event& event);
+
+// Whether a signature's scope (casebook, visit or form) can hold hidden items,
+// by the study's definition, whatever has been entered: its content hash is
+// then withheld from blinded roles.
+bool ScopeHoldsHidden(const study::Study& study, const std::string& visit, const std::string& form);
+
+}  // namespace trialcore::capture
