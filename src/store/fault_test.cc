@@ -227,6 +227,7 @@ TEST_P(FaultTest, PowerCutDuringConcurrentAppendsKeepsEveryAcknowledgedBatchWhol
       ASSERT_TRUE(store);
       std::atomic<size_t> batches{0};
       std::vector<std::thread> writers;
+      writers.reserve(kWriters);
       for (int w = 0; w < kWriters; ++w) {
         writers.emplace_back([&, w] {
           for (int n = 0;; ++n) {
