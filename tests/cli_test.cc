@@ -108,6 +108,38 @@ TEST_F(CliTest, ANonDatabaseFileIsRefusedAndLeftAlone) {
   EXPECT_EQ(testing_util::Slurp(dir_ + "/notes.db"), std::string(4096, 'x'));
 }
 
+// Regression: "the database has no study NOPE" and "SQLite: database disk
+// image is malformed" reached the user without the database they came from.
+TEST_F(CliTest, ErrorsFromADatabaseNameIt) {
+  Demo();
+  auto r = Run("audit log --db demo.db --study NOPE");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.err, "trialcore: database demo.db has no study NOPE\n");
+
+  // A damaged payload stops the replay before the commands run.
+  {
+    std::ofstream(dir_ + "/cmds.jsonl") << R"({"op":"subject.screen","site":"701","subject":"701-9001"})"
+                                        << "\n";
+  }
+  Sql("UPDATE events SET payload = X'FF' WHERE seq = (SELECT max(seq) FROM events WHERE study = 'CDISCPILOT01')");
+  r = Run("apply cmds.jsonl --db demo.db --as coord.701 --role coordinator");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.err.rfind("trialcore: loading study CDISCPILOT01 from demo.db: payload of event ", 0), 0u) << r.err;
+
+  // A third of the file's pages overwritten: SQLite's own error names the file.
+  const auto size = fs::file_size(dir_ + "/demo.db");
+  {
+    std::fstream f(dir_ + "/demo.db", std::ios::in | std::ios::out | std::ios::binary);
+    for (auto page = size / 4096 / 3; page < 2 * size / 4096 / 3; ++page) {
+      f.seekp(static_cast<std::streamoff>(page * 4096));
+      f << std::string(4096, '\xff');
+    }
+  }
+  r = Run("audit verify --db demo.db");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("SQLite on " + dir_ + "/demo.db: database disk image is malformed"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, DemoCreatesASignedStudyOnceAndPrintsItsAuditSummary) {
   auto r = Demo();
   std::string n = DemoEvents(r);

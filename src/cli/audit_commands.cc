@@ -47,23 +47,19 @@ Result<std::string> StringField(const Value& v, const char* name, const std::str
 Result<Checkpoint> CheckpointField(const Value& v, const char* name, const std::string& file) {
   const Value* f = v.Find(name);
   if (!f) return InvalidArgument(file + ": field \"" + std::string(name) + "\" is missing");
-  auto c = CheckpointFromValue(*f);
-  if (!c.ok()) return c.status().WithContext(file);
+  TC_ASSIGN_OR_RETURN_CTX(Checkpoint c, CheckpointFromValue(*f), file);
   return c;
 }
 
 Result<Value> ReadJsonFile(Env* env, const std::string& file) {
-  auto text = env->ReadFileToString(file);
-  if (!text.ok()) return text.status();
-  auto v = ParseJson(*text);
-  if (!v.ok()) return v.status().WithContext(file);
+  TC_ASSIGN_OR_RETURN(std::string text, env->ReadFileToString(file));
+  TC_ASSIGN_OR_RETURN_CTX(Value v, ParseJson(text), file);
   return v;
 }
 
 Result<std::string> ReadPublicKey(Env* env, const std::string& file) {
   TC_ASSIGN_OR_RETURN(std::string pem, env->ReadFileToString(file));
-  auto key = ParsePublicKeyPem(pem);
-  if (!key.ok()) return key.status().WithContext(file);
+  TC_ASSIGN_OR_RETURN_CTX(std::string key, ParsePublicKeyPem(pem), file);
   return key;
 }
 
@@ -85,14 +81,13 @@ Status AuditVerify(const VerifyArgs& args, Context& ctx) {
   std::vector<Checkpoint> extra;
   for (const auto& file : args.checkpoint_files) {
     TC_ASSIGN_OR_RETURN(Value v, ReadJsonFile(ctx.env, file));
-    auto c = CheckpointFromValue(v);
-    if (!c.ok()) return c.status().WithContext(file);
-    extra.push_back(*c);
+    TC_ASSIGN_OR_RETURN_CTX(Checkpoint c, CheckpointFromValue(v), file);
+    extra.push_back(std::move(c));
   }
   std::vector<std::string> studies;
   TC_ASSIGN_OR_RETURN(auto heads, store->Heads());
   if (args.study) {
-    TC_ASSIGN_OR_RETURN(std::string s, ChooseStudy(*store, args.study));
+    TC_ASSIGN_OR_RETURN(std::string s, ChooseStudy(*store, args.db, args.study));
     studies.push_back(s);
   } else {
     for (const auto& h : heads) studies.push_back(h.study);
@@ -139,7 +134,7 @@ Status AuditLog(const AuditLogArgs& args, Context& ctx) {
   }
   TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env));
   AuditFilter f;
-  TC_ASSIGN_OR_RETURN(f.study, ChooseStudy(*store, args.study));
+  TC_ASSIGN_OR_RETURN(f.study, ChooseStudy(*store, args.db, args.study));
   f.subject = args.subject;
   f.path_prefix = args.path;
   f.user = args.user;
@@ -190,7 +185,7 @@ Status AuditLog(const AuditLogArgs& args, Context& ctx) {
 Status AuditCheckpoint(const std::string& db, const std::optional<std::string>& study, const std::string& key_path,
                        const std::optional<std::string>& out, Context& ctx) {
   TC_ASSIGN_OR_RETURN(auto store, OpenExisting(db, ctx.env));
-  TC_ASSIGN_OR_RETURN(std::string s, ChooseStudy(*store, study));
+  TC_ASSIGN_OR_RETURN(std::string s, ChooseStudy(*store, db, study));
   bool created = !ctx.env->FileExists(key_path);
   TC_ASSIGN_OR_RETURN(SigningKey key, SigningKey::LoadOrCreate(ctx.env, key_path));
   if (created) ctx.err << "created signing key " << key_path << " (mode 0600); keep it safe\n";
@@ -236,7 +231,7 @@ Status AuditProveInclusion(const std::string& db, uint64_t seq, const std::optio
 Status AuditProveConsistency(const std::string& db, const std::optional<std::string>& study, uint64_t from_size,
                              std::optional<uint64_t> to_size, const std::optional<std::string>& out, Context& ctx) {
   TC_ASSIGN_OR_RETURN(auto store, OpenExisting(db, ctx.env));
-  TC_ASSIGN_OR_RETURN(std::string s, ChooseStudy(*store, study));
+  TC_ASSIGN_OR_RETURN(std::string s, ChooseStudy(*store, db, study));
   if (!to_size) {
     TC_ASSIGN_OR_RETURN(auto cps, store->Checkpoints(s));
     if (cps.empty()) return FailedPrecondition("study " + s + " has no checkpoint; run `trialcore audit checkpoint`");

@@ -1,9 +1,7 @@
 // trialcore study test: protocol scenarios, reported like a test runner.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <ostream>
-#include <sstream>
 
 #include "capture/scenario.h"
 #include "cli/commands.h"
@@ -35,11 +33,8 @@ Status StudyTest(const StudyTestArgs& args, Context& ctx) {
   std::vector<capture::ScenarioResult> all;
   int passed = 0, failed = 0;
   for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return NotFound("cannot open " + file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    TC_ASSIGN_OR_RETURN(auto results, capture::RunFeature(*s, file, ss.str()));
+    TC_ASSIGN_OR_RETURN(std::string text, ctx.env->ReadFileToString(file));
+    TC_ASSIGN_OR_RETURN(auto results, capture::RunFeature(*s, file, text));
     ctx.out << file << ": " << (results.empty() ? "" : results[0].feature) << "\n";
     for (const auto& r : results) {
       if (r.passed()) {
@@ -60,7 +55,7 @@ Status StudyTest(const StudyTestArgs& args, Context& ctx) {
   }
   ctx.out << passed << " passed, " << failed << " failed\n";
   if (args.junit) {
-    TC_RETURN_IF_ERROR(ctx.env->WriteFileAtomically(*args.junit, capture::JUnitXml(all)).WithContext("writing " + *args.junit));
+    TC_RETURN_IF_ERROR_CTX(ctx.env->WriteFileAtomically(*args.junit, capture::JUnitXml(all)), "writing " + *args.junit);
   }
   if (failed > 0) return FailedPrecondition(std::to_string(failed) + " scenario" + (failed == 1 ? "" : "s") + " failed");
   return Status::Ok();

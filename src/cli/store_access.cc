@@ -18,22 +18,22 @@ Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env
   return OpenSqliteEventStore(db, o);
 }
 
-Result<std::string> ChooseStudy(EventStore& store, const std::optional<std::string>& study) {
-  TC_ASSIGN_OR_RETURN(auto heads, store.Heads());
+Result<std::string> ChooseStudy(EventStore& store, const std::string& db, const std::optional<std::string>& study) {
+  TC_ASSIGN_OR_RETURN_CTX(auto heads, store.Heads(), "listing the studies of " + db);
   if (study) {
     TC_RETURN_IF_ERROR(ValidateStudyId(*study));
     for (const auto& h : heads) {
       if (h.study == *study) return *study;
     }
-    return NotFound("the database has no study " + *study);
+    return NotFound("database " + db + " has no study " + *study);
   }
   // The system log (users, logins) is a study of its own, chosen only by name.
   std::erase_if(heads, [](const StudyHead& h) { return h.study == api::kSystemStudy; });
-  if (heads.empty()) return NotFound("the database has no study yet");
+  if (heads.empty()) return NotFound("database " + db + " has no study yet");
   if (heads.size() > 1) {
     std::string names;
     for (const auto& h : heads) names += (names.empty() ? "" : ", ") + h.study;
-    return InvalidArgument("the database holds studies " + names + ": choose one with --study");
+    return InvalidArgument("database " + db + " holds studies " + names + ": choose one with --study");
   }
   return heads[0].study;
 }

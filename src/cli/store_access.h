@@ -12,8 +12,9 @@ namespace trialcore::cli {
 
 // Opens an existing database; NotFound says how to create one.
 Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env);
-// The study named, or the only one in the database.
-Result<std::string> ChooseStudy(EventStore& store, const std::optional<std::string>& study);
+// The study named, or the only one in the database; errors name db, the
+// database's path.
+Result<std::string> ChooseStudy(EventStore& store, const std::string& db, const std::optional<std::string>& study);
 // Writes to the file atomically, or to ctx.out when no file is given.
 Status WriteOutput(const std::optional<std::string>& file, const std::string& text, Context& ctx);
 

@@ -1,6 +1,5 @@
 // trialcore study validate|publish|diff|migrate, apply and sim: the protocol
 // as code and data capture from the command line.
-#include <fstream>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -26,7 +25,8 @@ Result<std::shared_ptr<const study::Study>> LoadReporting(const std::string& fil
   if (!s.ok()) {
     for (const auto& e : errors) ctx.err << e.ToString() << "\n";
     return Status(s.status().code(), std::to_string(std::max<size_t>(errors.size(), 1)) + " error" +
-                                         (errors.size() == 1 ? "" : "s") + " in " + file);
+                                         (errors.size() == 1 ? "" : "s") + " in " +
+                                         (file.empty() ? kDemoStudyName : file));
   }
   return s;
 }
@@ -64,7 +64,8 @@ Status StudyValidate(const std::vector<std::string>& files, Context& ctx) {
 Status StudyPublish(const std::string& file, const std::string& db, const Actor& actor, Context& ctx) {
   TC_ASSIGN_OR_RETURN(auto s, LoadReporting(file, ctx));
   TC_ASSIGN_OR_RETURN(auto store, OpenOrCreate(db, ctx.env));
-  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(store.get(), ctx.env, s->id));
+  TC_ASSIGN_OR_RETURN_CTX(auto capture, capture::Capture::Open(store.get(), ctx.env, s->id),
+                          "loading study " + s->id + " from " + db);
   TC_ASSIGN_OR_RETURN(capture::Outcome out, capture->PublishStudy(s, actor));
   for (const auto& m : out.messages) ctx.out << m << "\n";
   return Status::Ok();
@@ -84,7 +85,8 @@ Status StudyMigrate(const std::string& db, const std::string& to_file, bool dry_
                     const Actor& actor, Context& ctx) {
   TC_ASSIGN_OR_RETURN(auto s, LoadReporting(to_file, ctx));
   TC_ASSIGN_OR_RETURN(auto store, OpenExisting(db, ctx.env));
-  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(store.get(), ctx.env, s->id));
+  TC_ASSIGN_OR_RETURN_CTX(auto capture, capture::Capture::Open(store.get(), ctx.env, s->id),
+                          "loading study " + s->id + " from " + db);
   TC_ASSIGN_OR_RETURN(auto plan, capture->PlanMigration(s));
   ctx.out << "migration of " << s->id << " from version " << plan.from_version << " to " << plan.to_version << " ("
           << plan.subjects << " subjects)\n";
@@ -114,11 +116,12 @@ Status StudyMigrate(const std::string& db, const std::string& to_file, bool dry_
 
 Status Apply(const std::string& db, const std::optional<std::string>& study_id, const Actor& actor,
              const std::string& file, Context& ctx) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return NotFound("cannot open " + file);
+  TC_ASSIGN_OR_RETURN(std::string commands, ctx.env->ReadFileToString(file));
+  std::istringstream in(commands);
   TC_ASSIGN_OR_RETURN(auto store, OpenExisting(db, ctx.env));
-  TC_ASSIGN_OR_RETURN(std::string sid, ChooseStudy(*store, study_id));
-  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(store.get(), ctx.env, sid));
+  TC_ASSIGN_OR_RETURN(std::string sid, ChooseStudy(*store, db, study_id));
+  TC_ASSIGN_OR_RETURN_CTX(auto capture, capture::Capture::Open(store.get(), ctx.env, sid),
+                          "loading study " + sid + " from " + db);
   std::string line;
   int number = 0, applied = 0, failed = 0;
   Status first;
@@ -170,7 +173,8 @@ Status Apply(const std::string& db, const std::optional<std::string>& study_id, 
 Status Sim(const SimArgs& args, Context& ctx) {
   TC_ASSIGN_OR_RETURN(auto s, LoadReporting(args.study_file, ctx));
   TC_ASSIGN_OR_RETURN(auto store, OpenOrCreate(args.db, ctx.env));
-  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(store.get(), ctx.env, s->id));
+  TC_ASSIGN_OR_RETURN_CTX(auto capture, capture::Capture::Open(store.get(), ctx.env, s->id),
+                          "loading study " + s->id + " from " + args.db);
   Actor admin{"admin", "study_admin"};
   if (capture->study() == nullptr) {
     TC_ASSIGN_OR_RETURN(capture::Outcome out, capture->PublishStudy(s, admin));

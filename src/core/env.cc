@@ -21,9 +21,9 @@ Status Env::WriteFileAtomically(const std::string& path, std::string_view data, 
     opts.create = true;
     opts.mode = mode;
     TC_ASSIGN_OR_RETURN(auto file, OpenFile(tmp, opts));
-    TC_RETURN_IF_ERROR(file->Truncate(0).WithContext("writing " + tmp));
-    TC_RETURN_IF_ERROR(file->Write(0, data).WithContext("writing " + tmp));
-    TC_RETURN_IF_ERROR(file->Sync().WithContext("syncing " + tmp));
+    TC_RETURN_IF_ERROR_CTX(file->Truncate(0), "writing " + tmp);
+    TC_RETURN_IF_ERROR_CTX(file->Write(0, data), "writing " + tmp);
+    TC_RETURN_IF_ERROR_CTX(file->Sync(), "syncing " + tmp);
   }
   return RenameFile(tmp, path);
 }

@@ -76,7 +76,7 @@ Result<SigningKey> SigningKey::LoadOrCreate(Env* env, const std::string& path) {
   std::string pem(data, static_cast<size_t>(len));
   auto slash = path.find_last_of('/');
   if (slash != std::string::npos && slash > 0) TC_RETURN_IF_ERROR(env->CreateDirs(path.substr(0, slash)));
-  TC_RETURN_IF_ERROR(env->WriteFileAtomically(path, pem, 0600).WithContext("creating signing key"));
+  TC_RETURN_IF_ERROR_CTX(env->WriteFileAtomically(path, pem, 0600), "creating signing key");
   auto impl = std::make_unique<Impl>();
   impl->key = std::move(key);
   return SigningKey(std::move(impl));

@@ -44,7 +44,8 @@ class [[nodiscard]] Status {
   // "NotFound: study CDISCPILOT01 has no event 12".
   std::string ToString() const;
 
-  // Prefixes the message with where the error happened: "reading x.db: ...".
+  // Prefixes the message with where the error happened: "reading x.db: ...";
+  // the code stays. An OK status stays OK. See TC_RETURN_IF_ERROR_CTX.
   Status WithContext(std::string_view context) const;
 
   bool operator==(const Status&) const = default;
@@ -109,3 +110,21 @@ class [[nodiscard]] Result {
   lhs = std::move(tmp).value()
 
 #define TC_ASSIGN_OR_RETURN(lhs, expr) TC_ASSIGN_OR_RETURN_IMPL_(TC_CONCAT_(tc_result_, __LINE__), lhs, expr)
+
+// The same, and an error gains context on its way up (abseil's pattern):
+//   TC_ASSIGN_OR_RETURN_CTX(std::string text, env->ReadFileToString(path), "reading study " + path);
+// returns "reading study x.yaml: <the error>" with the error's code. The
+// context expression is evaluated only when there is an error.
+#define TC_RETURN_IF_ERROR_CTX(expr, context)                     \
+  do {                                                            \
+    ::trialcore::Status tc_status_ = (expr);                      \
+    if (!tc_status_.ok()) return tc_status_.WithContext(context); \
+  } while (0)
+
+#define TC_ASSIGN_OR_RETURN_CTX_IMPL_(tmp, lhs, expr, context) \
+  auto tmp = (expr);                                           \
+  if (!tmp.ok()) return tmp.status().WithContext(context);     \
+  lhs = std::move(tmp).value()
+
+#define TC_ASSIGN_OR_RETURN_CTX(lhs, expr, context) \
+  TC_ASSIGN_OR_RETURN_CTX_IMPL_(TC_CONCAT_(tc_result_, __LINE__), lhs, expr, context)

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <climits>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
-#include <cstring>
-#include <map>
 #include <unordered_map>
 
 #include "core/canonical.h"

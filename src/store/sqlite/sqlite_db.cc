@@ -37,8 +37,12 @@ Result<bool> Stmt::Step() {
   int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
+  // Name the database, as Exec does: a step's error reaches users of every
+  // command that reads or writes it.
   sqlite3* db = sqlite3_db_handle(s_);
-  return SqliteStatus(rc, std::string("SQLite: ") + sqlite3_errmsg(db));
+  const char* file = sqlite3_db_filename(db, "main");
+  return SqliteStatus(
+      rc, std::string("SQLite on ") + (file && *file ? file : "a temporary database") + ": " + sqlite3_errmsg(db));
 }
 
 Status Stmt::Run() {

@@ -466,7 +466,7 @@ class SqliteEventStore final : public EventStore {
                                           "public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
     s.Bind(1, c.study).Bind(2, static_cast<int64_t>(c.tree_size)).BindBlob(3, AsBytes(c.root_hash));
     s.Bind(4, c.time_us).BindBlob(5, c.public_key).BindBlob(6, c.signature);
-    TC_RETURN_IF_ERROR(s.Run().WithContext("storing the checkpoint"));
+    TC_RETURN_IF_ERROR_CTX(s.Run(), "storing the checkpoint");
     return c;
   }
 
@@ -776,7 +776,7 @@ class SqliteEventStore final : public EventStore {
       insert.Bind(6, e.type).Bind(7, e.time_us).Bind(8, e.actor.user).Bind(9, e.actor.role).Bind(10, e.reason);
       insert.BindBlob(11, p.payloads[i]).BindBlob(12, AsBytes(e.prev_hash)).BindBlob(13, AsBytes(e.hash));
       insert.Bind(14, kEventFormatVersion);
-      TC_RETURN_IF_ERROR(insert.Run().WithContext("appending event " + std::to_string(e.seq)));
+      TC_RETURN_IF_ERROR_CTX(insert.Run(), "appending event " + std::to_string(e.seq));
       TC_RETURN_IF_ERROR(ApplyProjections(e, p.payloads[i]));
       head->size++;
       head->hash = e.hash;
@@ -839,21 +839,24 @@ class SqliteEventStore final : public EventStore {
         std::string_view study = s.Text(1);
         key.assign(study);
         key.push_back('\0');
-        TC_RETURN_IF_ERROR(ForEachSetEntry(s.Blob(2), [&](std::string_view path, std::string_view value) -> Status {
-                             key.resize(study.size() + 1);
-                             key.append(path);
-                             auto it = index.find(key);
-                             if (it == index.end()) {
-                               latest.push_back(Latest{keys.Add(key), 0, 0, 0});
-                               it = index.emplace(latest.back().key, static_cast<uint32_t>(latest.size() - 1)).first;
-                             }
-                             Latest& l = latest[it->second];
-                             l.value_offset = values.size();
-                             l.value_size = static_cast<uint32_t>(value.size());
-                             l.seq = seq;
-                             values.append(value);
-                             return Status::Ok();
-                           }).WithContext("replaying event " + std::to_string(seq)));
+        TC_RETURN_IF_ERROR_CTX(
+            ForEachSetEntry(s.Blob(2),
+                            [&](std::string_view path, std::string_view value) -> Status {
+                              key.resize(study.size() + 1);
+                              key.append(path);
+                              auto it = index.find(key);
+                              if (it == index.end()) {
+                                latest.push_back(Latest{keys.Add(key), 0, 0, 0});
+                                it = index.emplace(latest.back().key, static_cast<uint32_t>(latest.size() - 1)).first;
+                              }
+                              Latest& l = latest[it->second];
+                              l.value_offset = values.size();
+                              l.value_size = static_cast<uint32_t>(value.size());
+                              l.seq = seq;
+                              values.append(value);
+                              return Status::Ok();
+                            }),
+            "replaying event " + std::to_string(seq));
         ++replayed;
       }
     }
