@@ -8,6 +8,7 @@
 #include "capture/scenario.h"
 #include "cli/commands.h"
 #include "cli/demo_study.h"
+#include "core/event.h"
 
 namespace trialcore::cli {
 
@@ -18,6 +19,12 @@ Status StudyTest(const StudyTestArgs& args, Context& ctx) {
   if (!s.ok()) {
     for (const auto& e : errors) ctx.err << e.ToString() << "\n";
     return Status(s.status().code(), "the study does not validate: " + s.status().message());
+  }
+  capture::ScenarioOptions options;
+  if (args.now) {
+    auto now = ParseTimeMicros(*args.now);
+    if (!now.ok()) return Status(now.status().code(), "--now: " + now.status().message());
+    options.start_micros = *now;
   }
   std::vector<std::string> files;
   for (const auto& f : args.features) {
@@ -39,7 +46,7 @@ Status StudyTest(const StudyTestArgs& args, Context& ctx) {
     if (!in) return NotFound("cannot open " + file);
     std::stringstream ss;
     ss << in.rdbuf();
-    TC_ASSIGN_OR_RETURN(auto results, capture::RunFeature(*s, file, ss.str()));
+    TC_ASSIGN_OR_RETURN(auto results, capture::RunFeature(*s, file, ss.str(), options));
     ctx.out << file << ": " << (results.empty() ? "" : results[0].feature) << "\n";
     for (const auto& r : results) {
       if (r.passed()) {
