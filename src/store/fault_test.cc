@@ -72,7 +72,8 @@ TEST(FaultTest, FullDiskFailsWithAClearErrorAndTheStoreStaysUsable) {
   env.SetDiskSpace(0);
   AppendRequest big;
   big.study = "S";
-  for (int i = 0; i < 200; ++i) big.events.push_back(ItemSet("2", "B" + std::to_string(i), "\"" + std::string(300, 'x') + "\""));
+  for (int i = 0; i < 200; ++i)
+    big.events.push_back(ItemSet("2", 'B' + std::to_string(i), '"' + std::string(300, 'x') + "\""));
   auto r = store->Append(big);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted) << r.status().ToString();
@@ -93,7 +94,7 @@ TEST(FaultTest, FailedWriteFailsTheAppendAndNothingHalfWrittenIsVisible) {
     env.FailWriteAfter(2);
     AppendRequest r;
     r.study = "S";
-    for (int i = 0; i < 50; ++i) r.events.push_back(ItemSet("2", "B" + std::to_string(i), "1"));
+    for (int i = 0; i < 50; ++i) r.events.push_back(ItemSet("2", 'B' + std::to_string(i), "1"));
     EXPECT_FALSE(store->Append(r).ok());
   }
   env.Heal();
