@@ -22,8 +22,9 @@ class Simulator {
   Simulator(Capture& c, const SimOptions& o) : c_(c), o_(o), rng_(o.seed) {
     now_ = c.NowMicros();
     today_ = now_ / rules::kMicrosPerDay;
-    // By default the last subject screens today: the study has run as long
-    // as its enrolment takes (at least 300 days, so early subjects are done).
+    // By default the study started as long ago as its enrolment takes (at
+    // least 300 days, so early subjects are done): the last subject screens
+    // one enrolment interval or more before today.
     start_ = o.start_day != 0 ? o.start_day : today_ - std::max<int64_t>(300, int64_t{o.subjects} * o.enrol_every_days);
   }
 
