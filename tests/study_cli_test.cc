@@ -202,5 +202,36 @@ TEST_F(StudyCliTest, StudyTestRunsTheDemoScenariosAndReportsFailuresLikeATestRun
   EXPECT_NE(malformed.err.find("malformed.feature:1: expected 'Feature:' first"), std::string::npos) << malformed.err;
 }
 
+// Issue 11: nothing a new user runs may depend on the hour. The demo study's
+// scenarios pass from any starting clock, and one that does depend on the
+// hour is caught by starting it at another.
+TEST_F(StudyCliTest, StudyTestRunsTheScenariosFromAnyStartingClock) {
+  for (const char* now : {"2026-12-01T00:00:00Z", "2026-12-01T09:29:00Z", "2026-12-01T23:59:59Z",
+                          "2026-11-30T23:59:00Z", "2028-02-29T00:00:00Z", "2028-02-29T23:59:00Z"}) {
+    auto r = Run("study test " + kDemo + " " + kSource + "/studies/cdiscpilot01-features --now " + now);
+    EXPECT_EQ(r.exit_code, 0) << now << "\n" << r.out << r.err;
+    EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << now << "\n" << r.out;
+  }
+  Write("morning.feature",
+        "Feature: a sample taken this morning\n"
+        "  Scenario: 09:30 has passed\n"
+        "    Given a subject \"701-3001\" at site \"701\"\n"
+        "    And the form \"IC\" at visit \"SCREENING1\" is saved with:\n"
+        "      | ICDTC      | ICVER | ICCGVR |\n"
+        "      | 2024-01-02 | v2    | Y      |\n"
+        "    And the date is \"2024-01-02\"\n"
+        "    When the form \"LB\" at visit \"SCREENING1\" is saved with:\n"
+        "      | LBDTC                |\n"
+        "      | 2024-01-02T09:30:00Z |\n"
+        "    Then the save succeeds\n");
+  EXPECT_EQ(Run("study test " + kDemo + " morning.feature").exit_code, 0) << "at the default clock's noon";
+  auto early = Run("study test " + kDemo + " morning.feature --now 2026-12-01T09:29:00Z");
+  EXPECT_EQ(early.exit_code, 5) << early.out << early.err;
+  EXPECT_NE(early.out.find("The collection time cannot be in the future."), std::string::npos) << early.out;
+  auto bad = Run("study test " + kDemo + " morning.feature --now 9am");
+  EXPECT_EQ(bad.exit_code, 4);
+  EXPECT_NE(bad.err.find("trialcore: --now: invalid time \"9am\""), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace trialcore

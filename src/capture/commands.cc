@@ -313,7 +313,7 @@ Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) 
       e["group"] = group;
       e["row"] = static_cast<int64_t>(row);
     }
-    list.push_back(e);
+    list.emplace_back(std::move(e));
     set[ItemPath(id, visit, form, group, row, item) + "/verified"] = true;
   };
   for (const auto& [iid, st] : fs->items) add("", 0, iid, st);

@@ -7,6 +7,7 @@
 #include "capture/capture.h"
 #include "core/test_env.h"
 #include "core/xml_text.h"
+#include "rules/rules.h"
 #include "store/sqlite/sqlite_event_store.h"
 
 namespace trialcore::capture {
@@ -112,10 +113,11 @@ Result<ParsedFeature> ParseFeature(const std::string& file, const std::string& t
 
 class Runner {
  public:
-  Runner(std::shared_ptr<const study::Study> study) : study_(std::move(study)) {}
+  Runner(std::shared_ptr<const study::Study> study, const ScenarioOptions& options)
+      : study_(std::move(study)), start_(options.start_micros) {}
 
   Status Start() {
-    env_.SetNowMicros(ParseTimeMicros("2024-06-01T12:00:00Z").value());
+    env_.SetNowMicros(start_);
     SqliteStoreOptions o;
     o.env = &env_;
     TC_ASSIGN_OR_RETURN(store_, OpenSqliteEventStore("/mem/scenario.db", o));
@@ -136,8 +138,11 @@ class Runner {
     // Given / When: actions.
     if (is(R"re(the date is "([^"]*)")re")) {
       auto us = ParseTimeMicros(m[1].str());
-      if (!us.ok()) return fail("a date such as 2024-06-01", m[1].str());
-      env_.SetNowMicros(*us + 12LL * 3600 * 1'000'000);
+      if (!us.ok()) return fail("a date such as 2024-06-01 or a time such as 2024-06-01T09:00:00Z", m[1].str());
+      // A date alone keeps the time of day the scenario started at (noon by default).
+      bool date_only = m[1].length() == 10;
+      int64_t time_of_day = ((start_ % rules::kMicrosPerDay) + rules::kMicrosPerDay) % rules::kMicrosPerDay;
+      env_.SetNowMicros(date_only ? *us + time_of_day : *us);
       return true;
     }
     if (is(R"re(the user "([^"]*)" acting as "([^"]*)")re")) {
@@ -437,6 +442,7 @@ class Runner {
   }
 
   std::shared_ptr<const study::Study> study_;
+  int64_t start_;
   MemEnv env_;
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<Capture> capture_;
@@ -448,13 +454,13 @@ class Runner {
 }  // namespace
 
 Result<std::vector<ScenarioResult>> RunFeature(std::shared_ptr<const study::Study> study, const std::string& file,
-                                               const std::string& text) {
+                                               const std::string& text, const ScenarioOptions& options) {
   TC_ASSIGN_OR_RETURN(ParsedFeature f, ParseFeature(file, text));
   std::vector<ScenarioResult> results;
   for (const Scenario& sc : f.scenarios) {
     auto start = std::chrono::steady_clock::now();
     ScenarioResult r{f.name, file, sc.name, sc.line, {}, 0};
-    Runner runner(study);
+    Runner runner(study, options);
     Status started = runner.Start();
     if (!started.ok()) return started.WithContext(file + ": starting scenario " + sc.name);
     bool failed = false;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/event.h"
 #include "rules/rules.h"
 
 namespace trialcore::capture {
@@ -19,9 +20,11 @@ Value Dec1(double v) {
 class Simulator {
  public:
   Simulator(Capture& c, const SimOptions& o) : c_(c), o_(o), rng_(o.seed) {
-    today_ = c.NowMicros() / rules::kMicrosPerDay;
-    // By default the last subject screens today: the study has run as long
-    // as its enrolment takes (at least 300 days, so early subjects are done).
+    now_ = c.NowMicros();
+    today_ = now_ / rules::kMicrosPerDay;
+    // By default the study started as long ago as its enrolment takes (at
+    // least 300 days, so early subjects are done): the last subject screens
+    // one enrolment interval or more before today.
     start_ = o.start_day != 0 ? o.start_day : today_ - std::max<int64_t>(300, int64_t{o.subjects} * o.enrol_every_days);
   }
 
@@ -49,6 +52,18 @@ class Simulator {
   const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Int(0, static_cast<int>(v.size()) - 1))]; }
 
   static std::string Date(int64_t day) { return rules::FormatDateDays(day); }
+  static int Year(int64_t day) { return std::stoi(Date(day).substr(0, 4)); }
+
+  // A time of day on a simulated day, never later than the clock: nothing
+  // simulated today happens after the moment the simulator runs (at 01:00 a
+  // sample taken "today at 09:30" would lie in the future), so the result does
+  // not depend on the hour it runs at. Whole seconds, as a site would type it.
+  std::string DateTime(int64_t day, int hour, int minute) const {
+    constexpr int64_t kSecond = 1'000'000;
+    int64_t at = std::min(day * rules::kMicrosPerDay + (hour * 60 + minute) * 60 * kSecond, now_ / kSecond * kSecond);
+    std::string text = FormatTimeMicros(at);  // 2026-11-23T09:30:00.000000Z
+    return text.substr(0, 19) + "Z";
+  }
 
   Result<Outcome> Exec(Value::Object cmd, const Actor& actor) {
     ++report_.commands;
@@ -130,11 +145,12 @@ class Simulator {
     for (int k = 0, n = Int(1, 3); k < n; ++k) {
       static const std::vector<std::string> kTerms = {"HYPERTENSION", "OSTEOARTHRITIS", "HYPERCHOLESTEROLAEMIA",
                                                       "INSOMNIA", "DEPRESSION", "CATARACT"};
-      mh.push_back(Value::Object{{"group", "MH"},
-                                 {"items", Value::Object{{"MHTERM", k == 0 ? "ALZHEIMER'S DISEASE" : Pick(kTerms)},
-                                                         {"MHCAT", k == 0 ? "PRIMARY DIAGNOSIS" : "GENERAL MEDICAL HISTORY"},
-                                                         {"MHSTDTC", std::to_string(2024 - Int(1, 15))},
-                                                         {"MHONGO", true}}}});
+      mh.push_back(
+          Value::Object{{"group", "MH"},
+                        {"items", Value::Object{{"MHTERM", k == 0 ? "ALZHEIMER'S DISEASE" : Pick(kTerms)},
+                                                {"MHCAT", k == 0 ? "PRIMARY DIAGNOSIS" : "GENERAL MEDICAL HISTORY"},
+                                                {"MHSTDTC", std::to_string(Year(sday) - Int(1, 15))},
+                                                {"MHONGO", true}}}});
     }
     TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", "SCREENING1"},
                                           {"form", "MH"}, {"rows", mh}},
@@ -156,7 +172,7 @@ class Simulator {
                                                             {"CMDOSE", Dec1(Chance(0.5) ? 75 : 10)},
                                                             {"CMDOSU", "mg"},
                                                             {"CMROUTE", Value::Array{"ORAL"}},
-                                                            {"CMSTDTC", std::to_string(2024 - Int(1, 5))},
+                                                            {"CMSTDTC", std::to_string(Year(sday) - Int(1, 5))},
                                                             {"CMONGO", true}}}}};
       TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", "LOGS"},
                                             {"form", "CM"}, {"rows", cm}},
@@ -256,8 +272,11 @@ class Simulator {
                                                            {"LBORRES", Dec1(std::max(1.0, Normal(t.mean, t.sd)))},
                                                            {"LBORNRHI", Dec1(t.uln)}}}});
     }
-    return Must(Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", visit}, {"form", "LB"},
-                              {"items", Value::Object{{"LBDTC", Date(day) + "T09:30:00Z"}, {"LBFAST", "Y"}}},
+    return Must(Value::Object{{"op", "form.save"},
+                              {"subject", subject_},
+                              {"visit", visit},
+                              {"form", "LB"},
+                              {"items", Value::Object{{"LBDTC", DateTime(day, 9, 30)}, {"LBFAST", "Y"}}},
                               {"rows", rows}},
                 who);
   }
@@ -271,7 +290,7 @@ class Simulator {
   Capture& c_;
   SimOptions o_;
   std::mt19937_64 rng_;
-  int64_t today_ = 0, start_ = 0;
+  int64_t now_ = 0, today_ = 0, start_ = 0;
   std::vector<std::string> sites_;
   std::string subject_;
   SimReport report_;

@@ -17,7 +17,7 @@ struct SimOptions {
   int subjects = 12;
   uint64_t seed = 1;
   double error_rate = 0.05;  // fraction of entries typed wrong
-  int64_t start_day = 0;     // days since 1970 of the first screening; 0: so that the last screens today
+  int64_t start_day = 0;     // days since 1970 of the first screening; 0: as long ago as enrolment takes, >= 300 days
   int enrol_every_days = 3;  // a new subject screens every this many days
   // For the differential blinding test: each subject gets the arm (and dose)
   // this many places after the one drawn, so that runs with different

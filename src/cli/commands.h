@@ -88,6 +88,7 @@ struct StudyTestArgs {
   std::string study_file;
   std::vector<std::string> features;
   std::optional<std::string> junit;  // JUnit XML report
+  std::optional<std::string> now;    // the clock each scenario starts at (UTC); default 2024-06-01T12:00:00Z
 };
 Status StudyTest(const StudyTestArgs& args, Context& ctx);
 // One command per line (JSON); each line is applied or refused on its own.

@@ -163,6 +163,9 @@ int Run(int argc, char** argv) {
   studytest->add_option("STUDY", test_args.study_file, "Study definition (YAML)")->required();
   studytest->add_option("FEATURES", test_args.features, "Feature files or folders of them")->required();
   studytest->add_option("--junit", test_args.junit, "Also write a JUnit XML report to this file");
+  studytest->add_option("--now", test_args.now,
+                        "The clock each scenario starts at, UTC (default 2024-06-01T12:00:00Z); "
+                        "`the date is` keeps its time of day");
   studytest->callback([&] { status = StudyTest(test_args, ctx); });
 
   // apply

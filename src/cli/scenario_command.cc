@@ -6,6 +6,7 @@
 #include "capture/scenario.h"
 #include "cli/commands.h"
 #include "cli/demo_study.h"
+#include "core/event.h"
 
 namespace trialcore::cli {
 
@@ -16,6 +17,12 @@ Status StudyTest(const StudyTestArgs& args, Context& ctx) {
   if (!s.ok()) {
     for (const auto& e : errors) ctx.err << e.ToString() << "\n";
     return Status(s.status().code(), "the study does not validate: " + s.status().message());
+  }
+  capture::ScenarioOptions options;
+  if (args.now) {
+    auto now = ParseTimeMicros(*args.now);
+    if (!now.ok()) return Status(now.status().code(), "--now: " + now.status().message());
+    options.start_micros = *now;
   }
   std::vector<std::string> files;
   for (const auto& f : args.features) {
@@ -34,7 +41,7 @@ Status StudyTest(const StudyTestArgs& args, Context& ctx) {
   int passed = 0, failed = 0;
   for (const auto& file : files) {
     TC_ASSIGN_OR_RETURN(std::string text, ctx.env->ReadFileToString(file));
-    TC_ASSIGN_OR_RETURN(auto results, capture::RunFeature(*s, file, text));
+    TC_ASSIGN_OR_RETURN(auto results, capture::RunFeature(*s, file, text, options));
     ctx.out << file << ": " << (results.empty() ? "" : results[0].feature) << "\n";
     for (const auto& r : results) {
       if (r.passed()) {

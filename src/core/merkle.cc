@@ -228,7 +228,7 @@ bool IsValidMerkleSubtree(uint64_t start, uint64_t end) {
 Status VerifyMerkleSubtreeInclusion(uint64_t index, uint64_t start, uint64_t end, std::string_view leaf_hash,
                                     std::span<const std::string> proof, std::string_view subtree_root) {
   if (!IsValidMerkleSubtree(start, end)) {
-    return DataLoss("[" + std::to_string(start) + ", " + std::to_string(end) + ") is not a valid subtree");
+    return DataLoss('[' + std::to_string(start) + ", " + std::to_string(end) + ") is not a valid subtree");
   }
   if (index < start || index >= end) return DataLoss("leaf index is outside the subtree");
   return VerifyMerkleInclusion(index - start, end - start, leaf_hash, proof, subtree_root);
@@ -245,7 +245,7 @@ Status VerifyMerkleSubtreeConsistency(uint64_t start, uint64_t end, uint64_t tre
     return Status::Ok();
   }
   if (!IsValidMerkleSubtree(start, end)) {
-    return DataLoss("[" + std::to_string(start) + ", " + std::to_string(end) + ") is not a valid subtree");
+    return DataLoss('[' + std::to_string(start) + ", " + std::to_string(end) + ") is not a valid subtree");
   }
   if (subtree_root.size() != 32 && !(start == 0 && end == tree_size)) {
     return DataLoss("root hashes must have 32 bytes");

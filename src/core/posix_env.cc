@@ -97,7 +97,7 @@ class PosixEnv final : public Env {
     if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("renaming", from, errno);
     // Make the rename itself durable.
     std::string dir = std::filesystem::path(to).parent_path().string();
-    if (dir.empty()) dir = ".";
+    if (dir.empty()) dir = '.';
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
       ::fsync(fd);

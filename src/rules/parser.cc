@@ -280,7 +280,7 @@ class Parser {
       Position pos = Next().pos;
       TC_ASSIGN_OR_RETURN(NodePtr operand, ParseUnary());
       NodePtr n = Make(NodeKind::kUnary, pos);
-      n->op = "-";
+      n->op = '-';
       n->args.push_back(std::move(operand));
       return n;
     }

@@ -62,11 +62,11 @@ Result<int64_t> ParseDateDays(std::string_view text) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-' || !AllDigits(text.substr(0, 4)) ||
       !ParseInt(text.substr(0, 4), y) || !AllDigits(text.substr(5, 2)) || !ParseInt(text.substr(5, 2), m) ||
       !AllDigits(text.substr(8, 2)) || !ParseInt(text.substr(8, 2), d)) {
-    return InvalidArgument("\"" + std::string(text) + "\" is not a date in the form YYYY-MM-DD");
+    return InvalidArgument('"' + std::string(text) + "\" is not a date in the form YYYY-MM-DD");
   }
   using namespace std::chrono;
   year_month_day ymd{year{y}, month{static_cast<unsigned>(m)}, day{static_cast<unsigned>(d)}};
-  if (!ymd.ok()) return InvalidArgument("\"" + std::string(text) + "\" is not a calendar date");
+  if (!ymd.ok()) return InvalidArgument('"' + std::string(text) + "\" is not a calendar date");
   return static_cast<int64_t>(sys_days{ymd}.time_since_epoch().count());
 }
 
@@ -85,10 +85,10 @@ Result<RValue> ParseValue(Type type, std::string_view text) {
     case Type::kBool:
       if (text == "true") return RValue::Bool(true);
       if (text == "false") return RValue::Bool(false);
-      return InvalidArgument("\"" + std::string(text) + "\" is not true or false");
+      return InvalidArgument('"' + std::string(text) + "\" is not true or false");
     case Type::kNumber: {
       auto d = Decimal::Parse(text);
-      if (!d.ok()) return InvalidArgument("\"" + std::string(text) + "\" is not a number");
+      if (!d.ok()) return InvalidArgument('"' + std::string(text) + "\" is not a number");
       return RValue::Number(std::strtod(d->text().c_str(), nullptr));
     }
     case Type::kText:
@@ -101,11 +101,11 @@ Result<RValue> ParseValue(Type type, std::string_view text) {
     }
     case Type::kDateTime: {
       if (text.size() <= 10) {
-        return InvalidArgument("\"" + std::string(text) + "\" is not a datetime such as 2024-01-31T14:05:00Z");
+        return InvalidArgument('"' + std::string(text) + "\" is not a datetime such as 2024-01-31T14:05:00Z");
       }
       auto us = ParseTimeMicros(text);
       if (!us.ok()) {
-        return InvalidArgument("\"" + std::string(text) + "\" is not a datetime such as 2024-01-31T14:05:00Z");
+        return InvalidArgument('"' + std::string(text) + "\" is not a datetime such as 2024-01-31T14:05:00Z");
       }
       return RValue::Integer(*us);
     }
@@ -115,7 +115,7 @@ Result<RValue> ParseValue(Type type, std::string_view text) {
                 ParseInt(text.substr(0, 2), h) && AllDigits(text.substr(3, 2)) && ParseInt(text.substr(3, 2), m);
       if (ok && text.size() == 8) ok = text[5] == ':' && AllDigits(text.substr(6, 2)) && ParseInt(text.substr(6, 2), s);
       if (!ok || h > 23 || m > 59 || s > 59) {
-        return InvalidArgument("\"" + std::string(text) + "\" is not a time of day such as 14:05 or 14:05:30");
+        return InvalidArgument('"' + std::string(text) + "\" is not a time of day such as 14:05 or 14:05:30");
       }
       return RValue::Integer(h * 3600 + m * 60 + s);
     }

@@ -123,7 +123,7 @@ TEST_P(FaultTest, FailedFsyncFailsTheAppendAndLosesNoAcknowledgedEvent) {
       acked = 10;
       disk->FailSyncAfter(fail_at);
       for (int i = 0; i < 10; ++i) {
-        auto r = store->Append(One("S", ItemSet("2", "B" + std::to_string(i), "1")));
+        auto r = store->Append(One("S", ItemSet("2", 'B' + std::to_string(i), "1")));
         if (r.ok()) {
           ++acked;
           continue;
@@ -156,7 +156,7 @@ TEST_P(FaultTest, FullDiskFailsWithAClearErrorAndTheStoreStaysUsable) {
   AppendRequest big;
   big.study = "S";
   for (int i = 0; i < 200; ++i) {
-    big.events.push_back(ItemSet("2", "B" + std::to_string(i), "\"" + std::string(300, 'x') + "\""));
+    big.events.push_back(ItemSet("2", 'B' + std::to_string(i), '"' + std::string(300, 'x') + "\""));
   }
   auto r = store->Append(big);
   ASSERT_FALSE(r.ok());
@@ -178,7 +178,7 @@ TEST_P(FaultTest, FailedWriteFailsTheAppendAndNothingHalfWrittenIsVisible) {
     disk->FailWriteAfter(2);
     AppendRequest r;
     r.study = "S";
-    for (int i = 0; i < 50; ++i) r.events.push_back(ItemSet("2", "B" + std::to_string(i), "1"));
+    for (int i = 0; i < 50; ++i) r.events.push_back(ItemSet("2", 'B' + std::to_string(i), "1"));
     EXPECT_FALSE(store->Append(r).ok());
     disk->CutPower();
   }

@@ -18,7 +18,7 @@ namespace {
 std::string RangeText(const std::optional<Range>& r) {
   if (!r) return "none";
   auto num = [](const std::optional<double>& d) { return d ? FormatBound(*d) : std::string("-"); };
-  return "[" + num(r->min) + ", " + num(r->max) + "]";
+  return '[' + num(r->min) + ", " + num(r->max) + "]";
 }
 
 class Differ {

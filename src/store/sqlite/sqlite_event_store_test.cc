@@ -110,7 +110,7 @@ TEST(SqliteEventStoreTest, GroupCommitKeepsEveryConcurrentAppendAndTheChain) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto res = store->Append(One("S", ItemSet(std::to_string(t), "I" + std::to_string(i), std::to_string(i))));
+        auto res = store->Append(One("S", ItemSet(std::to_string(t), 'I' + std::to_string(i), std::to_string(i))));
         ASSERT_TRUE(res.ok()) << res.status().ToString();
         std::lock_guard lock(mu);
         seqs.insert((*res)[0].seq);
@@ -206,8 +206,8 @@ TEST(SqliteEventStoreTest, TimeNeverGoesBackwardsInTheLog) {
 TEST(SqliteEventStoreTest, RebuiltProjectionsAreIdenticalToLiveOnes) {
   auto store = OpenOrDie(TempDbPath("rebuild"));
   for (int i = 0; i < 300; ++i) {
-    AppendRequest r = One("S" + std::to_string(i % 3), ItemSet(std::to_string(i % 17), "I" + std::to_string(i % 11),
-                                                                 std::to_string(i), "update " + std::to_string(i)));
+    AppendRequest r = One('S' + std::to_string(i % 3), ItemSet(std::to_string(i % 17), 'I' + std::to_string(i % 11),
+                                                               std::to_string(i), "update " + std::to_string(i)));
     if (i % 5 == 0) r.events.push_back(ItemSet(std::to_string(i % 17), "NOTE", "\"n" + std::to_string(i) + "\"", "x"));
     if (i % 7 == 0) r.events.push_back(ItemSet(std::to_string(i % 17), "NOTE", "null", "cleared"));
     ASSERT_TRUE(store->Append(r).ok());
