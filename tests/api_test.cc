@@ -87,6 +87,8 @@ class ApiTest : public ::testing::Test {
     server_ = new ServerProcess(*dir_, "--db demo.db --port 0 --session-idle 3 --login-rate 1000");
     ASSERT_GT(server_->port(), 0) << testing_util::Slurp(*dir_ + "/serve.log");
   }
+  // A failure in SetUpTestSuite only marks the tests skipped, which CI counts as passed.
+  void SetUp() override { ASSERT_TRUE(server_ != nullptr && server_->port() > 0) << "the demo server did not start"; }
   static void TearDownTestSuite() {
     delete server_;
     std::filesystem::remove_all(*dir_);

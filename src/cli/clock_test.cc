@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -56,6 +58,14 @@ TEST_P(CommandClockTest, TheDemoStudysScenariosPassWhenTheyStartAtThisTime) {
   args.study_file = std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml";
   args.features = {std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01-features"};
   args.now = GetParam();
+  // The command reads feature files through the Env: the test's in-memory
+  // one gets a copy of them.
+  for (const auto& f : std::filesystem::directory_iterator(args.features[0])) {
+    std::ifstream in(f.path(), std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    ASSERT_TRUE(env_.WriteFileAtomically(f.path().string(), text.str()).ok()) << f.path();
+  }
   Status s = StudyTest(args, ctx_);
   EXPECT_TRUE(s.ok()) << GetParam() << ": " << s.ToString() << "\n" << out_.str();
   EXPECT_NE(out_.str().find(" passed, 0 failed\n"), std::string::npos) << out_.str();

@@ -87,16 +87,21 @@ test('a wrong password and a locked account get the one answer that names both; 
   const page = await userPage(browser, server, null);
   try {
     await page.goto('/');
-    for (let i = 0; i < 5; i++) {
-      await page.getByLabel('User name').fill('sponsor.1');
-      await page.getByLabel('Password').fill('wrong password ' + i);
+    // Every answer reads the same, so each attempt waits for its own reply
+    // (else the right password can overtake the fifth wrong one).
+    const attempt = async (password) => {
+      const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/session') && r.request().method() === 'POST');
+      await page.getByLabel('Password').fill(password);
       await page.getByRole('button', { name: 'Log in' }).click();
+      const reply = await answered;
       await page.locator('.error-box').waitFor();
-    }
+      return reply.status();
+    };
+    await page.getByLabel('User name').fill('sponsor.1');
+    for (let i = 0; i < 5; i++) assert.equal(await attempt('wrong password ' + i), 401);
     const first = await page.locator('.error-box').innerText();
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.locator('.error-box', { hasText: /locked/i }).waitFor();
+    assert.equal(await attempt(PASSWORD), 401, 'the right password is refused while the account is locked');
+    assert.match(await page.locator('.error-box').innerText(), /locked/i);
     // The same answer whatever the cause, so that it tells no one whether an account exists or is locked.
     assert.match(first, /wrong user name or password, or the account is locked/i);
     // The lock lifts as time passes.
