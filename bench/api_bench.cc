@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
   std::string cookie = login->get_header_value("Set-Cookie");
   cookie = cookie.substr(0, cookie.find(';'));
   std::string csrf = ParseJson(login->body)->Find("csrf_token")->as_string();
-  auto list = ParseJson(client.Get("/api/v1/studies/CDISCPILOT01/subjects?limit=1000",
-                                   httplib::Headers{{"Cookie", cookie}})->body);
+  auto list = ParseJson(
+      client.Get("/api/v1/studies/CDISCPILOT01/subjects?limit=1000", httplib::Headers{{"Cookie", cookie}})->body);
   std::vector<std::string> subjects;
   for (const auto& s : list->Find("subjects")->as_array()) subjects.push_back(s.Find("id")->as_string());
   std::string lua_subjects;
@@ -130,8 +130,10 @@ int main(int argc, char** argv) {
              "\"/visits/AEFU/forms/VS/items/PULSE\", nil, body)\nend\n";
   }
   std::string target = " http://127.0.0.1:" + std::to_string(port);
-  WrkResult get = Wrk("-t2 -c" + std::to_string(connections) + " -d" + std::to_string(seconds) + "s -s " + dir + "/get.lua" + target);
-  WrkResult patch = Wrk("-t2 -c" + std::to_string(connections) + " -d" + std::to_string(seconds) + "s -s " + dir + "/patch.lua" + target);
+  WrkResult get = Wrk("-t2 -c" + std::to_string(connections) + " -d" + std::to_string(seconds) + "s -s " + dir +
+                      "/get.lua" + target);
+  WrkResult patch = Wrk("-t2 -c" + std::to_string(connections) + " -d" + std::to_string(seconds) + "s -s " + dir +
+                        "/patch.lua" + target);
   kill(server, SIGTERM);
   waitpid(server, nullptr, 0);
   int errors_get = std::regex_search(get.raw, std::regex("Non-2xx")) ? 1 : 0;
@@ -148,9 +150,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) {
       const std::string& s = subjects[static_cast<size_t>(i) % subjects.size()];
       int value = 60 + (i / static_cast<int>(subjects.size()) + 20) % 40;
-      auto cmd = ParseJson(R"({"op":"form.save","subject":")" + s +
-                           R"(","visit":"AEFU","form":"VS","items":{"PULSE":)" + std::to_string(value) +
-                           R"(},"reason":"bench"})");
+      auto cmd =
+          ParseJson(R"({"op":"form.save","subject":")" + s + R"(","visit":"AEFU","form":"VS","items":{"PULSE":)" +
+                    std::to_string(value) + R"(},"reason":"bench"})");
       auto r = (*capture)->Execute(*cmd, Actor{"bench", "coordinator"});
       if (!r.ok()) {
         std::fprintf(stderr, "in-process save failed: %s\n", r.status().ToString().c_str());

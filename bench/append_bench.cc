@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
   Row("EventStore, 32 writers (group commit)", store32, "events/s", store32 / raw1000, "");
   std::printf("\n  EventStore 8 writers / raw one-per-transaction: %.2fx\n", store8 / raw1);
   std::printf("  EventStore 8 writers / raw batched 8 per transaction: %.2fx\n", store8 / raw8);
-  std::printf("  target: EventStore 8 writers >= 0.5x raw batched -> %s\n", store8 >= 0.5 * raw1000 ? "met" : "NOT met");
+  std::printf("  target: EventStore 8 writers >= 0.5x raw batched -> %s\n",
+              store8 >= 0.5 * raw1000 ? "met" : "NOT met");
   return 0;
 }

@@ -34,9 +34,10 @@ int main(int argc, char** argv) {
   uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
   // --reuse keeps the database of an earlier run with as many events.
   bool reuse = argc > 2 && std::string(argv[2]) == "--reuse";
-  std::string dir = reuse ? std::string(std::getenv("TRIALCORE_BENCH_DIR") ? std::getenv("TRIALCORE_BENCH_DIR") : "/tmp") +
-                                "/trialcore_bench_audit"
-                          : FreshDir("audit");
+  std::string dir =
+      reuse ? std::string(std::getenv("TRIALCORE_BENCH_DIR") ? std::getenv("TRIALCORE_BENCH_DIR") : "/tmp") +
+                  "/trialcore_bench_audit"
+            : FreshDir("audit");
   std::string db = dir + "/bench.db";
   uint64_t bytes = 0;
   {
@@ -48,8 +49,8 @@ int main(int argc, char** argv) {
         return 1;
       }
       double secs = Seconds(start);
-      std::printf("filled %llu events in %.2f s (%.0f events/s, batches of 1000)\n",
-                  static_cast<unsigned long long>(n), secs, static_cast<double>(n) / secs);
+      std::printf("filled %llu events in %.2f s (%.0f events/s, batches of 1000)\n", static_cast<unsigned long long>(n),
+                  secs, static_cast<double>(n) / secs);
     }
     auto v = VerifyStudy(*store, "BENCH", {}, std::nullopt);
     if (!v.ok() || v->problem) {

@@ -64,12 +64,16 @@ int main(int argc, char** argv) {
   // the checks that read them have data.
   for (int s = 0; s < subjects; ++s) {
     std::string id = "701-" + std::to_string(5000 + s);
-    for (const std::string& cmd : {
-             R"({"op":"subject.screen","subject":")" + id + R"(","site":"701"})",
-             R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02","ICVER":"v1","ICCGVR":"Y"}})",
-             R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":130,"DIABP":80,"PULSE":70,"WEIGHT":"75.0","HEIGHT":"172.0"}})",
-             R"({"op":"form.save","subject":")" + id + R"(","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-09"}})",
-         }) {
+    for (
+        const std::string& cmd : {
+            R"({"op":"subject.screen","subject":")" + id + R"(","site":"701"})",
+            R"({"op":"form.save","subject":")" + id +
+                R"(","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02","ICVER":"v1","ICCGVR":"Y"}})",
+            R"({"op":"form.save","subject":")" + id +
+                R"(","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":130,"DIABP":80,"PULSE":70,"WEIGHT":"75.0","HEIGHT":"172.0"}})",
+            R"({"op":"form.save","subject":")" + id +
+                R"(","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-09"}})",
+        }) {
       if (Status st = run(cmd); !st.ok()) return Fail(st, "setup");
     }
   }

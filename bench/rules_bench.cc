@@ -21,7 +21,7 @@ using rules::Type;
 namespace {
 
 struct Resolver : rules::Resolver {
-  std::map<std::string, Type> types = {{"SYSBP", Type::kNumber},  {"DIABP", Type::kNumber}, {"AGE", Type::kNumber},
+  std::map<std::string, Type> types = {{"SYSBP", Type::kNumber},  {"DIABP", Type::kNumber},  {"AGE", Type::kNumber},
                                        {"TEMP", Type::kNumber},   {"WEIGHT", Type::kNumber}, {"W0", Type::kNumber},
                                        {"EXDOSE", Type::kNumber}, {"VISDAT", Type::kDate},   {"RANDDT", Type::kDate},
                                        {"SEX", Type::kText},      {"POSTMENO", Type::kText}};
@@ -38,7 +38,8 @@ struct Resolver : rules::Resolver {
 
 // A row of bound values, in a fixed slot order shared by both sides.
 enum Slot { kSys, kDia, kAge, kTemp, kWeight, kW0, kDose, kVisdat, kRanddt, kSex, kPostmeno, kSlots };
-const char* kSlotNames[] = {"SYSBP", "DIABP", "AGE", "TEMP", "WEIGHT", "W0", "EXDOSE", "VISDAT", "RANDDT", "SEX", "POSTMENO"};
+const char* kSlotNames[] = {"SYSBP",  "DIABP",  "AGE",    "TEMP", "WEIGHT",  "W0",
+                            "EXDOSE", "VISDAT", "RANDDT", "SEX",  "POSTMENO"};
 
 // Plain C++: the check holds (1), fails (0) or cannot be judged (2).
 using Native = int (*)(const RValue*);
@@ -88,7 +89,8 @@ int main(int argc, char** argv) {
   std::vector<std::array<RValue, kSlots>> rows(kRows);
   for (auto& r : rows) {
     auto num = [&](double mean, double sd) {
-      return rng() % 50 == 0 ? RValue::Null() : RValue::Number(std::round(std::normal_distribution<double>(mean, sd)(rng)));
+      return rng() % 50 == 0 ? RValue::Null()
+                             : RValue::Number(std::round(std::normal_distribution<double>(mean, sd)(rng)));
     };
     r[kSys] = num(130, 25);
     r[kDia] = num(80, 12);
@@ -103,7 +105,8 @@ int main(int argc, char** argv) {
     r[kPostmeno] = rng() % 3 == 0 ? RValue::Null() : RValue::Text("Y");
   }
 
-  std::printf("rule evaluation, %llu evaluations per check (best of 5 rounds), one core\n", static_cast<unsigned long long>(n));
+  std::printf("rule evaluation, %llu evaluations per check (best of 5 rounds), one core\n",
+              static_cast<unsigned long long>(n));
   std::printf("  %-62s %14s %14s %8s\n", "check [instructions]", "compiled/s", "plain C++/s", "ratio");
   double total_compiled = 0, total_native = 0;
   for (const Check& c : kChecks) {
@@ -160,7 +163,8 @@ int main(int argc, char** argv) {
   }
   double mix_compiled = std::size(kChecks) / total_compiled;
   double mix_native = std::size(kChecks) / total_native;
-  std::printf("  %-62s %14.0f %14.0f %7.2fx\n", "all eight, as a mix", mix_compiled, mix_native, mix_compiled / mix_native);
+  std::printf("  %-62s %14.0f %14.0f %7.2fx\n", "all eight, as a mix", mix_compiled, mix_native,
+              mix_compiled / mix_native);
   std::printf("targets: >= 20,000,000 checks/s (%s), >= 0.25x plain C++ (%s)\n",
               mix_compiled >= 20e6 ? "met" : "NOT met", mix_compiled / mix_native >= 0.25 ? "met" : "NOT met");
   return 0;

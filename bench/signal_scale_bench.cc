@@ -87,8 +87,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", result.status().ToString().c_str());
     return 1;
   }
-  std::printf("%u reports, %zu distinct pairs, %zu distinct (N, E) points fitted: %.1f s for count + fit + score, "
-              "peak memory %.2f GiB (targets at 20M reports: < 120 s, < 8 GiB)\n",
-              reports, result->rows.size(), result->fitted_points, total, PeakGiB());
+  std::printf(
+      "%u reports, %zu distinct pairs, %zu distinct (N, E) points fitted: %.1f s for count + fit + score, "
+      "peak memory %.2f GiB (targets at 20M reports: < 120 s, < 8 GiB)\n",
+      reports, result->rows.size(), result->fitted_points, total, PeakGiB());
   return 0;
 }

@@ -79,7 +79,8 @@ class ApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // One directory per process: ctest runs the cases of this suite in parallel.
-    dir_ = new std::string((std::filesystem::path(testing::TempDir()) / ("api_suite_" + std::to_string(getpid()))).string());
+    dir_ = new std::string(
+        (std::filesystem::path(testing::TempDir()) / ("api_suite_" + std::to_string(getpid()))).string());
     std::filesystem::remove_all(*dir_);
     std::filesystem::create_directories(*dir_);
     auto demo = testing_util::RunCommand(*dir_, kBin + " demo --db demo.db --key key.pem --no-serve");
@@ -121,8 +122,8 @@ class ApiTest : public ::testing::Test {
     return c.Get(path.c_str(), httplib::Headers{{"Cookie", s.cookie}});
   }
 
-  httplib::Result Post(const Session& s, const std::string& path, const std::string& body,
-                       httplib::Headers extra = {}, bool csrf = true) {
+  httplib::Result Post(const Session& s, const std::string& path, const std::string& body, httplib::Headers extra = {},
+                       bool csrf = true) {
     auto c = Client();
     httplib::Headers h{{"Cookie", s.cookie}};
     if (csrf) h.emplace("X-CSRF-Token", s.csrf);
@@ -150,7 +151,8 @@ TEST_F(ApiTest, LoginRefusesWrongPasswordsAndUnknownUsersAlike) {
   EXPECT_EQ(wrong->status, 401);
   auto unknown = c.Post("/api/v1/session", R"({"user":"nobody","password":"not the password"})", "application/json");
   EXPECT_EQ(unknown->status, 401);
-  EXPECT_EQ(ParseJson(wrong->body)->Find("message")->as_string(), ParseJson(unknown->body)->Find("message")->as_string());
+  EXPECT_EQ(ParseJson(wrong->body)->Find("message")->as_string(),
+            ParseJson(unknown->body)->Find("message")->as_string());
   auto no_session = c.Get("/api/v1/studies");
   EXPECT_EQ(no_session->status, 401);
   EXPECT_EQ(Code(no_session), "unauthenticated");
@@ -193,25 +195,35 @@ TEST_F(ApiTest, StateChangesNeedTheCsrfTokenAndAFreshETag) {
   ASSERT_EQ(ok->status, 200) << ok->body;
   EXPECT_NE(ok->get_header_value("ETag"), etag);
   // A second user who read the same version loses, and nothing is overwritten.
-  std::string other = R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"PULSE":72},"reason":"remeasured"})";
+  std::string other =
+      R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"PULSE":72},"reason":"remeasured"})";
   auto stale = Post(s, "/api/v1/studies/CDISCPILOT01/commands", other, {{"If-Match", etag}});
   EXPECT_EQ(stale->status, 412) << stale->body;
   auto now = ParseJson(Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001")->body);
-  EXPECT_EQ(now->Find("visits")->Find("AEFU")->Find("forms")->Find("VS")->Find("items")->Find("PULSE")->Find("value")->as_int(),
+  EXPECT_EQ(now->Find("visits")
+                ->Find("AEFU")
+                ->Find("forms")
+                ->Find("VS")
+                ->Find("items")
+                ->Find("PULSE")
+                ->Find("value")
+                ->as_int(),
             70);
 }
 
 TEST_F(ApiTest, RolesAndSitesDecideWhatACommandMayDo) {
   Session coord = Login("coord.708");
-  auto foreign = Post(coord, "/api/v1/studies/CDISCPILOT01/commands",
-                      R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"SV","items":{"SVSTDTC":"2025-01-01"}})");
+  auto foreign =
+      Post(coord, "/api/v1/studies/CDISCPILOT01/commands",
+           R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"SV","items":{"SVSTDTC":"2025-01-01"}})");
   EXPECT_EQ(foreign->status, 404) << foreign->body;
   auto screen = Post(coord, "/api/v1/studies/CDISCPILOT01/commands",
                      R"({"op":"subject.screen","subject":"701-9001","site":"701"})");
   EXPECT_EQ(screen->status, 403) << screen->body;
   Session cra = Login("cra.1");
-  auto monitor_saves = Post(cra, "/api/v1/studies/CDISCPILOT01/commands",
-                            R"({"op":"form.save","subject":"708-1006","visit":"AEFU","form":"SV","items":{"SVSTDTC":"2025-01-01"}})");
+  auto monitor_saves =
+      Post(cra, "/api/v1/studies/CDISCPILOT01/commands",
+           R"({"op":"form.save","subject":"708-1006","visit":"AEFU","form":"SV","items":{"SVSTDTC":"2025-01-01"}})");
   EXPECT_EQ(monitor_saves->status, 403) << monitor_saves->body;
   EXPECT_EQ(Code(monitor_saves), "permission_denied");
 }
@@ -221,7 +233,8 @@ TEST_F(ApiTest, SigningNeedsThePasswordAndShowsTheSignersFullName) {
   std::string sign = R"({"op":"sign","subject":"701-1001","visit":"SCREENING1","form":"DM","meaning":"approval")";
   auto without = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + "}");
   EXPECT_EQ(without->status, 400) << without->body;
-  auto wrong = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + R"(,"user":"inv.701","password":"wrong password!!"})");
+  auto wrong =
+      Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + R"(,"user":"inv.701","password":"wrong password!!"})");
   EXPECT_EQ(wrong->status, 403) << wrong->body;
   auto no_id = Post(inv, "/api/v1/studies/CDISCPILOT01/commands", sign + R"(,"password":")" + kPassword + R"("})");
   EXPECT_EQ(no_id->status, 400) << no_id->body;
@@ -247,7 +260,7 @@ TEST_F(ApiTest, SigningNeedsThePasswordAndShowsTheSignersFullName) {
       EXPECT_TRUE(sig.Find("time")->as_string().ends_with("Z"));
     }
   }
-  EXPECT_TRUE(found) << subject.value().Find("signatures") ;
+  EXPECT_TRUE(found) << subject.value().Find("signatures");
 }
 
 TEST_F(ApiTest, MalformedRequestsGetClearErrorsAndChangeNothing) {
@@ -263,8 +276,8 @@ TEST_F(ApiTest, MalformedRequestsGetClearErrorsAndChangeNothing) {
       {"[1,2]", 400, "invalid_argument", "must be a JSON object"},
       {R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"SYSBP":"high"}})", 400,
        "invalid_argument", "SYSBP: \"high\" is not a whole number"},
-      {R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"SYSBP":120},"colour":"red"})", 400,
-       "invalid_argument", "unknown field \"colour\""},
+      {R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"SYSBP":120},"colour":"red"})",
+       400, "invalid_argument", "unknown field \"colour\""},
       {R"({"subject":"701-1001"})", 400, "invalid_argument", "missing field \"op\""},
       {R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"VS","items":{"SYSBP":4000}})", 409,
        "failed_precondition", "must be 40 to 300"},
@@ -288,7 +301,8 @@ TEST_F(ApiTest, MalformedRequestsGetClearErrorsAndChangeNothing) {
 
 TEST_F(ApiTest, AuditTrailViewsAreThemselvesAuditedAndMetricsAreServed) {
   Session s = Login("cra.1");
-  auto audit = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/audit?path=subject/701-1001/SCREENING1/VS/WEIGHT");
+  auto audit =
+      Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/audit?path=subject/701-1001/SCREENING1/VS/WEIGHT");
   ASSERT_EQ(audit->status, 200) << audit->body;
   EXPECT_NE(audit->body.find("transcription error, corrected from source"), std::string::npos) << audit->body;
   auto log = testing_util::RunCommand(*dir_, kBin + " audit log --db demo.db --study trialcore-system --user cra.1");
@@ -351,8 +365,9 @@ TEST_F(ApiTest, FormsAndItemsAreReadAndPatchedWithReasonsAndETags) {
 
 TEST_F(ApiTest, QueriesAreRaisedAnsweredAndClosedThroughTheirRoutes) {
   Session cra = Login("cra.1");
-  auto raised = Post(cra, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/queries",
-                     R"({"visit":"SCREENING1","form":"DM","item":"RACE","message":"Please confirm race against the chart"})");
+  auto raised =
+      Post(cra, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/queries",
+           R"({"visit":"SCREENING1","form":"DM","item":"RACE","message":"Please confirm race against the chart"})");
   ASSERT_EQ(raised->status, 200) << raised->body;
   int64_t n = ParseJson(raised->body)->Find("result")->Find("query")->as_int();
   std::string base = "/api/v1/studies/CDISCPILOT01/subjects/701-1001/queries/" + std::to_string(n);
@@ -389,14 +404,16 @@ TEST_F(ApiTest, ServerSentEventsCarryChangesToTheSitesThatMaySeeThem) {
   std::thread b = listen(other_site, &seen_by_708, 3);
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // both streams open before the change
   Session coord = Login("coord.701");
-  auto saved = Post(coord, "/api/v1/studies/CDISCPILOT01/commands",
-                    R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"VS","items":{"VSPOS":"SUPINE"}})");
+  auto saved =
+      Post(coord, "/api/v1/studies/CDISCPILOT01/commands",
+           R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"VS","items":{"VSPOS":"SUPINE"}})");
   ASSERT_EQ(saved->status, 200) << saved->body;
   a.join();
   b.join();
   EXPECT_NE(seen_by_cra.find("event: form.saved"), std::string::npos) << seen_by_cra;
   EXPECT_NE(seen_by_cra.find("subject/701-1001"), std::string::npos);
-  EXPECT_EQ(seen_by_708.find("subject/701-1001"), std::string::npos) << "site 708 must not hear of site 701: " << seen_by_708;
+  EXPECT_EQ(seen_by_708.find("subject/701-1001"), std::string::npos)
+      << "site 708 must not hear of site 701: " << seen_by_708;
 }
 
 TEST_F(ApiTest, BlindedRolesNeverSeeAnArmOrAnUnblindedValue) {
@@ -430,8 +447,9 @@ TEST_F(ApiTest, BlindedRolesNeverSeeAnArmOrAnUnblindedValue) {
   Session pharm = Login("pharm.701");
   EXPECT_NE(Get(pharm, "/api/v1/studies/CDISCPILOT01")->body.find("Xanomeline High Dose"), std::string::npos);
   EXPECT_NE(Get(pharm, "/api/v1/studies/CDISCPILOT01")->body.find("\"EXDOSE\""), std::string::npos);
-  EXPECT_NE(Get(pharm, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/BASELINE/forms/EX")->body.find("EXDOSE\":{"),
-            std::string::npos);
+  EXPECT_NE(
+      Get(pharm, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/BASELINE/forms/EX")->body.find("EXDOSE\":{"),
+      std::string::npos);
 }
 
 TEST_F(ApiTest, LoginsAreRateLimitedPerClientAddress) {
@@ -449,23 +467,29 @@ TEST_F(ApiTest, LoginsAreRateLimitedPerClientAddress) {
 // Every role, at its own site, another site and no site of the study, against
 // reads and writes of one subject: allowed, refused (403) or not there (404).
 TEST_F(ApiTest, EveryRoleAtItsSiteAnotherSiteAndNoSite) {
-  auto add = testing_util::RunCommand(
-      *dir_, "TRIALCORE_PASSWORD=" + std::string(kPassword) + " " + kBin +
-                 " user add outsider --name 'Out Sider' --db demo.db && " + kBin +
-                 " user grant outsider --study OTHERSTUDY --role monitor --db demo.db");
+  auto add = testing_util::RunCommand(*dir_, "TRIALCORE_PASSWORD=" + std::string(kPassword) + " " + kBin +
+                                                 " user add outsider --name 'Out Sider' --db demo.db && " + kBin +
+                                                 " user grant outsider --study OTHERSTUDY --role monitor --db demo.db");
   ASSERT_EQ(add.exit_code, 0) << add.err;
   struct Who {
     const char* user;
     const char* role;
     const char* site;  // "*" all, "" none
   } people[] = {
-      {"coord.701", "coordinator", "701"}, {"coord.708", "coordinator", "708"},
-      {"inv.701", "investigator", "701"},  {"inv.708", "investigator", "708"},
-      {"cra.1", "monitor", "*"},           {"dm.1", "data_manager", "*"},
-      {"mm.1", "medical_monitor", "*"},    {"safety.1", "safety_physician", "*"},
-      {"sponsor.1", "sponsor_viewer", "*"}, {"pharm.701", "unblinded_pharmacist", "701"},
-      {"pharm.708", "unblinded_pharmacist", "708"}, {"admin", "study_admin", "*"},
-      {"sysadmin", "system_admin", "*"},   {"outsider", "monitor", ""},
+      {"coord.701", "coordinator", "701"},
+      {"coord.708", "coordinator", "708"},
+      {"inv.701", "investigator", "701"},
+      {"inv.708", "investigator", "708"},
+      {"cra.1", "monitor", "*"},
+      {"dm.1", "data_manager", "*"},
+      {"mm.1", "medical_monitor", "*"},
+      {"safety.1", "safety_physician", "*"},
+      {"sponsor.1", "sponsor_viewer", "*"},
+      {"pharm.701", "unblinded_pharmacist", "701"},
+      {"pharm.708", "unblinded_pharmacist", "708"},
+      {"admin", "study_admin", "*"},
+      {"sysadmin", "system_admin", "*"},
+      {"outsider", "monitor", ""},
   };
   const std::string subject = "/api/v1/studies/CDISCPILOT01/subjects/701-1001";
   for (const Who& w : people) {
@@ -482,8 +506,9 @@ TEST_F(ApiTest, EveryRoleAtItsSiteAnotherSiteAndNoSite) {
     // Writes the role may make are refused for their content (400), so the
     // matrix changes nothing; writes it may not make are refused (403).
     bool enters = role == "coordinator" || role == "investigator";
-    auto save = Post(s, "/api/v1/studies/CDISCPILOT01/commands",
-                     R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"SV","items":{"SVSTDTC":"not a date"}})");
+    auto save = Post(
+        s, "/api/v1/studies/CDISCPILOT01/commands",
+        R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"SV","items":{"SVSTDTC":"not a date"}})");
     EXPECT_EQ(save->status, !sees ? 404 : enters ? 400 : 403) << save->body;
     bool reviews = role == "monitor" || role == "data_manager" || role == "medical_monitor";
     auto query = Post(s, subject + "/queries", R"({"visit":"SCREENING1","form":"DM","item":"RACE"})");
@@ -503,8 +528,8 @@ TEST_F(ApiTest, EveryRoleAtItsSiteAnotherSiteAndNoSite) {
     EXPECT_EQ(Get(s, subject + "/schedule")->status, read);
     auto c = Client();
     httplib::Headers h{{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}};
-    auto patch_form = c.Patch((subject + "/visits/RASHFU/forms/SV").c_str(), h,
-                              R"({"items":{"SVSTDTC":"not a date"}})", "application/json");
+    auto patch_form = c.Patch((subject + "/visits/RASHFU/forms/SV").c_str(), h, R"({"items":{"SVSTDTC":"not a date"}})",
+                              "application/json");
     EXPECT_EQ(patch_form->status, !sees ? 404 : enters ? 400 : 403) << patch_form->body;
     auto patch_item = c.Patch((subject + "/visits/RASHFU/forms/SV/items/SVSTDTC").c_str(), h,
                               R"({"value":"not a date"})", "application/json");
@@ -528,11 +553,12 @@ TEST_F(ApiTest, ACasebookCanBeReadAsItStoodAtAPastMoment) {
   const std::string form = "/api/v1/studies/CDISCPILOT01/subjects/701-1007/visits/RASHFU/forms/SV";
   auto c = Client();
   httplib::Headers h{{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}};
-  ASSERT_EQ(c.Patch((form + "/items/SVSTDTC").c_str(), h, R"({"value":"2025-02-01"})", "application/json")->status, 200);
+  ASSERT_EQ(c.Patch((form + "/items/SVSTDTC").c_str(), h, R"({"value":"2025-02-01"})", "application/json")->status,
+            200);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::string between = FormatTimeMicros(std::chrono::duration_cast<std::chrono::microseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count());
+  std::string between = FormatTimeMicros(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_EQ(c.Patch((form + "/items/SVSTDTC").c_str(), h, R"({"value":"2025-02-02","reason":"wrong day"})",
                     "application/json")
@@ -541,7 +567,14 @@ TEST_F(ApiTest, ACasebookCanBeReadAsItStoodAtAPastMoment) {
   auto then = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1007?as_of=" + between);
   ASSERT_EQ(then->status, 200) << then->body;
   auto value = [](const Value& subject) {
-    return subject.Find("visits")->Find("RASHFU")->Find("forms")->Find("SV")->Find("items")->Find("SVSTDTC")->Find("value")->as_string();
+    return subject.Find("visits")
+        ->Find("RASHFU")
+        ->Find("forms")
+        ->Find("SV")
+        ->Find("items")
+        ->Find("SVSTDTC")
+        ->Find("value")
+        ->as_string();
   };
   EXPECT_EQ(value(*ParseJson(then->body)), "2025-02-01");
   EXPECT_EQ(value(*ParseJson(Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1007")->body)), "2025-02-02");
@@ -562,11 +595,13 @@ TEST_F(ApiTest, MachineClientsUseTokensScopedToOneRole) {
   EXPECT_EQ(list->status, 200) << list->body;
   // No cookie, so no CSRF token is needed; the role is the token's.
   auto raise = c.Post("/api/v1/studies/CDISCPILOT01/subjects/701-1001/queries", bearer,
-                      R"({"visit":"SCREENING1","form":"DM","item":"ETHNIC","message":"Token-raised query"})", "application/json");
+                      R"({"visit":"SCREENING1","form":"DM","item":"ETHNIC","message":"Token-raised query"})",
+                      "application/json");
   EXPECT_EQ(raise->status, 200) << raise->body;
-  auto save = c.Post("/api/v1/studies/CDISCPILOT01/commands", bearer,
-                     R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"SV","items":{"SVSTDTC":"2025-01-01"}})",
-                     "application/json");
+  auto save =
+      c.Post("/api/v1/studies/CDISCPILOT01/commands", bearer,
+             R"({"op":"form.save","subject":"701-1001","visit":"RASHFU","form":"SV","items":{"SVSTDTC":"2025-01-01"}})",
+             "application/json");
   EXPECT_EQ(save->status, 403) << save->body;
   auto other_role = testing_util::RunCommand(
       *dir_, kBin + " user token cra.1 --study CDISCPILOT01 --role investigator --site 701 --db demo.db");
@@ -582,8 +617,9 @@ TEST_F(ApiTest, MachineClientsUseTokensScopedToOneRole) {
   ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the server takes account changes in within a second
   EXPECT_EQ(c.Get("/api/v1/studies/CDISCPILOT01/subjects", bearer)->status, 401);
-  EXPECT_EQ(c.Get("/api/v1/studies/CDISCPILOT01/subjects", httplib::Headers{{"Authorization", "Bearer tct_forged"}})->status,
-            401);
+  EXPECT_EQ(
+      c.Get("/api/v1/studies/CDISCPILOT01/subjects", httplib::Headers{{"Authorization", "Bearer tct_forged"}})->status,
+      401);
 }
 
 // Time moved forward on a real server through its --clock-file.
@@ -598,7 +634,8 @@ TEST_F(ApiTest, SessionsExpireAndLockoutsLiftAsTheServersClockMoves) {
   ASSERT_GT(own.port(), 0);
   httplib::Client c("127.0.0.1", own.port());
   auto login = [&](const std::string& user, const std::string& password) {
-    return c.Post("/api/v1/session", R"({"user":")" + user + R"(","password":")" + password + R"("})", "application/json");
+    return c.Post("/api/v1/session", R"({"user":")" + user + R"(","password":")" + password + R"("})",
+                  "application/json");
   };
   auto cookie_of = [](const httplib::Result& r) {
     std::string cookie = r->get_header_value("Set-Cookie");

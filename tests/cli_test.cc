@@ -90,8 +90,9 @@ TEST_F(CliTest, BadArgumentsGetOneClearLineAndExitCode2) {
 TEST_F(CliTest, MissingFilesAreNamed) {
   auto r = Run("audit verify --db nowhere.db");
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_EQ(r.err, "trialcore: database nowhere.db does not exist (create the demo one with `trialcore demo --db "
-                   "nowhere.db`)\n");
+  EXPECT_EQ(r.err,
+            "trialcore: database nowhere.db does not exist (create the demo one with `trialcore demo --db "
+            "nowhere.db`)\n");
   r = Run("audit verify-proof missing.json --key missing.pem");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("missing.pem"), std::string::npos);
@@ -178,7 +179,9 @@ TEST_F(CliTest, VerifyNamesADeletedEventAndATruncatedTail) {
   Sql("DELETE FROM events WHERE seq = 60");
   auto r = Run("audit verify --db demo.db");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("event 61 (position 60): expected the event at position 59 but found position 60"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("event 61 (position 60): expected the event at position 59 but found position 60"),
+            std::string::npos)
+      << r.out;
 
   SetUp();
   std::string n = DemoEvents(Demo());
@@ -364,8 +367,8 @@ TEST_F(CliTest, RebuildReplaysTheLogIntoIdenticalProjections) {
 
 TEST_F(CliTest, SigningKeyReadableByOthersIsRefused) {
   Demo();
-  fs::permissions(dir_ + "/key.pem", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                                         fs::perms::others_read);
+  fs::permissions(dir_ + "/key.pem",
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
   auto r = Run("audit checkpoint --db demo.db --key key.pem");
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_NE(r.err.find("must be 0600"), std::string::npos) << r.err;
@@ -392,7 +395,8 @@ TEST_F(CliTest, SignalWritesEveryPairAsJsonWithThePrior) {
   EXPECT_EQ(json->Find("pairs")->as_array().size(), 17189u);
   EXPECT_NE(json->Find("prior")->Find("neg_log_likelihood"), nullptr);
   const Value& row = json->Find("pairs")->as_array()[0];
-  for (const char* field : {"product", "event", "N", "E", "PRR", "ROR", "chi_square", "IC025", "EBGM", "EB05", "EB95"}) {
+  for (const char* field :
+       {"product", "event", "N", "E", "PRR", "ROR", "chi_square", "IC025", "EBGM", "EB05", "EB95"}) {
     EXPECT_NE(row.Find(field), nullptr) << field;
   }
 }

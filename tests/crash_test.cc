@@ -2,11 +2,10 @@
 // restart every acknowledged event is present, every batch is whole (nothing
 // half-written is visible) and the chain verifies.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>

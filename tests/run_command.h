@@ -30,7 +30,8 @@ inline std::string Slurp(const std::string& path) {
 inline std::string FreshTestDir(const std::string& prefix) {
   namespace fs = std::filesystem;
   std::string dir =
-      (fs::path(testing::TempDir()) / (prefix + ::testing::UnitTest::GetInstance()->current_test_info()->name())).string();
+      (fs::path(testing::TempDir()) / (prefix + ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+          .string();
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

@@ -125,7 +125,8 @@ TEST_F(StudyCliTest, PublishSimulateAndMigrateAnAmendment) {
   auto dry = Run("study migrate --db s.db --to v11.yaml --dry-run");
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_NE(dry.out.find("- code RACE/WHITE"), std::string::npos) << dry.out;
-  EXPECT_NE(dry.out.find("BLOCKING SCREENING1/DM/RACE: holds code WHITE, removed from its code list"), std::string::npos)
+  EXPECT_NE(dry.out.find("BLOCKING SCREENING1/DM/RACE: holds code WHITE, removed from its code list"),
+            std::string::npos)
       << dry.out;
   auto before = Run("db info --db s.db").out;
   auto real = Run("study migrate --db s.db --to v11.yaml --reason 'amendment 1'");
@@ -136,20 +137,29 @@ TEST_F(StudyCliTest, PublishSimulateAndMigrateAnAmendment) {
 
 TEST_F(StudyCliTest, ApplyRunsEachLineOnItsOwnAndNamesTheFailingLines) {
   ASSERT_EQ(Run("study publish " + kDemo + " --db s.db").exit_code, 0);
-  Write("cmds.jsonl",
-        R"({"op":"subject.screen","subject":"701-2001","site":"701"})" "\n"
-        R"({"op":"form.save","subject":"701-2001","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02","ICVER":"v1","ICCGVR":"Y"}})" "\n"
-        "\n"
-        R"({"op":"form.save","subject":"701-2001","visit":"SCREENING1","form":"VS","items":{"SYSBP":400}})" "\n"
-        R"({"op":"form.save", "subject": )" "\n"
-        R"({"op":"form.save","subject":"701-2001","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":170,"DIABP":80,"PULSE":72}})" "\n"
-        R"({"op":"query.answer","subject":"701-2001","query":1,"message":"confirmed by repeat measurement"})" "\n"
-        R"({"op":"sign","subject":"701-2001","meaning":"approval","name":"Dr X","role":"investigator","as":"inv.701"})" "\n");
+  Write(
+      "cmds.jsonl",
+      R"({"op":"subject.screen","subject":"701-2001","site":"701"})"
+      "\n"
+      R"({"op":"form.save","subject":"701-2001","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02","ICVER":"v1","ICCGVR":"Y"}})"
+      "\n"
+      "\n"
+      R"({"op":"form.save","subject":"701-2001","visit":"SCREENING1","form":"VS","items":{"SYSBP":400}})"
+      "\n"
+      R"({"op":"form.save", "subject": )"
+      "\n"
+      R"({"op":"form.save","subject":"701-2001","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":170,"DIABP":80,"PULSE":72}})"
+      "\n"
+      R"({"op":"query.answer","subject":"701-2001","query":1,"message":"confirmed by repeat measurement"})"
+      "\n"
+      R"({"op":"sign","subject":"701-2001","meaning":"approval","name":"Dr X","role":"investigator","as":"inv.701"})"
+      "\n");
   auto r = Run("apply cmds.jsonl --db s.db --as coord.701 --role coordinator");
   EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
   EXPECT_NE(r.err.find("cmds.jsonl:4: not saved: SYSBP.hard_range"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("cmds.jsonl:5: "), std::string::npos) << r.err;
-  EXPECT_NE(r.out.find("cmds.jsonl:6: query 1 opened on SCREENING1/VS/SYSBP (SYSBP.soft_range)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cmds.jsonl:6: query 1 opened on SCREENING1/VS/SYSBP (SYSBP.soft_range)"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("cmds.jsonl:8: signed casebook of 701-2001 (approval) by Dr X"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("5 applied, 2 failed"), std::string::npos) << r.out;
   auto log = Run("audit log --db s.db --subject 701-2001 --path subject/701-2001/SCREENING1/VS/SYSBP");
@@ -193,7 +203,8 @@ TEST_F(StudyCliTest, StudyTestRunsTheDemoScenariosAndReportsFailuresLikeATestRun
   EXPECT_NE(bad.out.find("PASS  passes"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("unknown step: Then the moon is full"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("1 passed, 2 failed"), std::string::npos) << bad.out;
-  EXPECT_NE(testing_util::Slurp(dir_ + "/bad.xml").find("<failure message=\"Then &quot;SCREENING1/DM/AGE&quot; is &quot;80&quot;\">"),
+  EXPECT_NE(testing_util::Slurp(dir_ + "/bad.xml")
+                .find("<failure message=\"Then &quot;SCREENING1/DM/AGE&quot; is &quot;80&quot;\">"),
             std::string::npos);
 
   Write("malformed.feature", "Scenario: no feature line\n");

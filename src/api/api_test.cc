@@ -1,11 +1,11 @@
-#include "api/users.h"
-
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "api/access.h"
 #include "api/server.h"
-#include <nlohmann/json.hpp>
-#include <set>
+#include "api/users.h"
 #include "core/test_env.h"
 #include "store/sqlite/sqlite_event_store.h"
 
@@ -44,10 +44,13 @@ TEST_F(UsersTest, PasswordsAreHashedWithArgon2idAndCheckedOnLogin) {
   std::vector<std::string> types;
   EventFilter f;
   f.study = kSystemStudy;
-  ASSERT_TRUE(store_->ForEachEvent(f, [&](const Event& e) {
-    types.push_back(e.type);
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->ForEachEvent(f,
+                                 [&](const Event& e) {
+                                   types.push_back(e.type);
+                                   return Status::Ok();
+                                 })
+                  .ok());
   EXPECT_EQ(types, (std::vector<std::string>{"user.added", "user.login", "user.login_failed", "user.login_failed"}));
   EXPECT_EQ(users_->Find("nobody").status().code(), StatusCode::kNotFound) << "a failed login makes up no account";
 }
@@ -183,7 +186,8 @@ TEST_F(UsersTest, EveryFailedLoginIsRecordedWithTheSameAnswer) {
 TEST(AccessTest, SitesAndRolesComeFromTheGrantsOfTheStudy) {
   User u;
   u.id = "coord.701";
-  u.grants = {{"CDISCPILOT01", "coordinator", "701"}, {"CDISCPILOT01", "investigator", "708"}, {"OTHER", "monitor", "*"}};
+  u.grants = {
+      {"CDISCPILOT01", "coordinator", "701"}, {"CDISCPILOT01", "investigator", "708"}, {"OTHER", "monitor", "*"}};
   Access a(u, "CDISCPILOT01");
   EXPECT_TRUE(a.SeesSite("701"));
   EXPECT_TRUE(a.SeesSite("708"));

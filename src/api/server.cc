@@ -43,29 +43,47 @@ struct Session {
 
 int HttpStatusFor(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kAlreadyExists: return 409;
-    case StatusCode::kFailedPrecondition: return 409;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kAborted: return 412;
-    case StatusCode::kResourceExhausted: return 413;
-    case StatusCode::kUnimplemented: return 501;
-    default: return 500;
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+      return 409;
+    case StatusCode::kFailedPrecondition:
+      return 409;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kAborted:
+      return 412;
+    case StatusCode::kResourceExhausted:
+      return 413;
+    case StatusCode::kUnimplemented:
+      return 501;
+    default:
+      return 500;
   }
 }
 
 std::string CodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kInvalidArgument: return "invalid_argument";
-    case StatusCode::kNotFound: return "not_found";
-    case StatusCode::kAlreadyExists: return "already_exists";
-    case StatusCode::kFailedPrecondition: return "failed_precondition";
-    case StatusCode::kPermissionDenied: return "permission_denied";
-    case StatusCode::kAborted: return "precondition_failed";
-    case StatusCode::kResourceExhausted: return "too_large";
-    default: return "internal";
+    case StatusCode::kInvalidArgument:
+      return "invalid_argument";
+    case StatusCode::kNotFound:
+      return "not_found";
+    case StatusCode::kAlreadyExists:
+      return "already_exists";
+    case StatusCode::kFailedPrecondition:
+      return "failed_precondition";
+    case StatusCode::kPermissionDenied:
+      return "permission_denied";
+    case StatusCode::kAborted:
+      return "precondition_failed";
+    case StatusCode::kResourceExhausted:
+      return "too_large";
+    default:
+      return "internal";
   }
 }
 
@@ -281,7 +299,8 @@ class Server::Impl {
         Error(res, 401, "unauthenticated", "log in first");
         return std::nullopt;
       }
-      if (now - it->second.last_us > options_.session_idle_us || now - it->second.created_us > options_.session_max_us) {
+      if (now - it->second.last_us > options_.session_idle_us ||
+          now - it->second.created_us > options_.session_max_us) {
         sessions_.erase(it);
         Error(res, 401, "session_expired", "your session has expired; log in again (nothing you sent was saved)");
         return std::nullopt;
@@ -333,8 +352,11 @@ class Server::Impl {
   }
 
   void Log(const httplib::Request& req, const httplib::Response& res) {
-    Value::Object line{{"time", FormatTimeMicros(env_->NowMicros())}, {"method", req.method},
-                       {"path", req.path}, {"status", static_cast<int64_t>(res.status)}, {"client", req.remote_addr}};
+    Value::Object line{{"time", FormatTimeMicros(env_->NowMicros())},
+                       {"method", req.method},
+                       {"path", req.path},
+                       {"status", static_cast<int64_t>(res.status)},
+                       {"client", req.remote_addr}};
     std::fprintf(stderr, "%s\n", ToJson(line).c_str());
     std::lock_guard lock(mu_);
     status_counts_[res.status]++;
@@ -480,11 +502,14 @@ class Server::Impl {
         for (const auto& [n, q] : s.queries) {
           open += q.unresolved() && !(blind && capture::HiddenQuery(*definition, q));
         }
-        items.push_back(Value::Object{{"id", sid}, {"site", s.site}, {"status", s.status},
-                                      {"open_queries", static_cast<int64_t>(open)}});
+        items.push_back(Value::Object{
+            {"id", sid}, {"site", s.site}, {"status", s.status}, {"open_queries", static_cast<int64_t>(open)}});
       }
-      Reply(res, 200, Value::Object{{"subjects", items}, {"total", static_cast<int64_t>(total)},
-                                    {"offset", static_cast<int64_t>(offset)}, {"limit", static_cast<int64_t>(limit)}});
+      Reply(res, 200,
+            Value::Object{{"subjects", items},
+                          {"total", static_cast<int64_t>(total)},
+                          {"offset", static_cast<int64_t>(offset)},
+                          {"limit", static_cast<int64_t>(limit)}});
     });
 
     Add("GET", subject, [this](const httplib::Request& req, httplib::Response& res) {
@@ -657,7 +682,8 @@ class Server::Impl {
       size_t total = 0;
       int64_t now = env_->NowMicros();
       for (const auto& [sid, s] : st.subjects) {
-        if (!access.SeesSite(s.site) || (!site.empty() && s.site != site) || (!subject_id.empty() && sid != subject_id)) {
+        if (!access.SeesSite(s.site) || (!site.empty() && s.site != site) ||
+            (!subject_id.empty() && sid != subject_id)) {
           continue;
         }
         const bool blind = !SeesHidden(access, WantedRole(req), s.site);
@@ -674,8 +700,11 @@ class Server::Impl {
           items.push_back(o);
         }
       }
-      Reply(res, 200, Value::Object{{"queries", items}, {"total", static_cast<int64_t>(total)},
-                                    {"offset", static_cast<int64_t>(offset)}, {"limit", static_cast<int64_t>(limit)}});
+      Reply(res, 200,
+            Value::Object{{"queries", items},
+                          {"total", static_cast<int64_t>(total)},
+                          {"offset", static_cast<int64_t>(offset)},
+                          {"limit", static_cast<int64_t>(limit)}});
     });
 
     const std::string form = subject + "/visits/{visit}/forms/{form}";
@@ -775,9 +804,8 @@ class Server::Impl {
       StreamEvents(*ctx, req, res);
     });
 
-    Add("GET", "/api/openapi.json", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(OpenApiJson(), "application/json");
-    });
+    Add("GET", "/api/openapi.json",
+        [](const httplib::Request&, httplib::Response& res) { res.set_content(OpenApiJson(), "application/json"); });
 
     Add("GET", "/metrics", [this](const httplib::Request&, httplib::Response& res) {
       StoreMetrics m = store_->Metrics();
@@ -791,12 +819,14 @@ class Server::Impl {
         out += "# HELP trialcore_sessions Active sessions.\n# TYPE trialcore_sessions gauge\ntrialcore_sessions " +
                std::to_string(sessions_.size()) + "\n";
       }
-      out += "# HELP trialcore_events_appended_total Events appended since start.\n"
-             "# TYPE trialcore_events_appended_total counter\ntrialcore_events_appended_total " +
-             std::to_string(m.events) + "\n";
-      out += "# HELP trialcore_commits_total Store transactions committed (fsyncs).\n"
-             "# TYPE trialcore_commits_total counter\ntrialcore_commits_total " +
-             std::to_string(m.commits) + "\n";
+      out +=
+          "# HELP trialcore_events_appended_total Events appended since start.\n"
+          "# TYPE trialcore_events_appended_total counter\ntrialcore_events_appended_total " +
+          std::to_string(m.events) + "\n";
+      out +=
+          "# HELP trialcore_commits_total Store transactions committed (fsyncs).\n"
+          "# TYPE trialcore_commits_total counter\ntrialcore_commits_total " +
+          std::to_string(m.commits) + "\n";
       res.set_content(out, "text/plain; version=0.0.4");
     });
 
@@ -807,7 +837,7 @@ class Server::Impl {
   // A capture command on the form of the path, with the body's fields.
   httplib::Server::Handler FormRoute(std::string op, std::initializer_list<std::string_view> allowed) {
     return [this, op, fields = std::vector<std::string_view>(allowed)](const httplib::Request& req,
-                                                                        httplib::Response& res) {
+                                                                       httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto body = Body(req);
@@ -1062,47 +1092,48 @@ class Server::Impl {
       feed->cv.notify_one();
     }));
     res.set_header("Cache-Control", "no-store");
-    res.set_chunked_content_provider(
-        "text/event-stream",
-        [this, feed, subscription, cap, session, bearer, study_id, wanted](size_t, httplib::DataSink& sink) {
-          std::unique_lock lock(feed->mu);
-          feed->cv.wait_for(lock, std::chrono::seconds(1), [&] { return !feed->events.empty() || stopping_; });
-          if (stopping_) return false;
-          lock.unlock();
-          std::optional<Access> current = StreamAccess(session, bearer, study_id);
-          if (!current) {
-            sink.done();
-            return true;
-          }
-          const Access& access = *current;
-          lock.lock();
-          int64_t now = env_->NowMicros();
-          if (feed->events.empty()) {
-            if (now - feed->last_write_us < 15'000'000) return true;
-            feed->last_write_us = now;
-            return sink.write(": keep-alive\n\n", 14);
-          }
-          while (!feed->events.empty()) {
-            Event e = std::move(feed->events.front());
-            feed->events.pop_front();
-            if (e.stream.starts_with("subject/")) {
-              // Events of hidden items and queries do not exist for a blinded caller.
-              bool visible = false;
-              auto definition = cap->study();  // not under the read's lock
-              Status found = cap->ReadSubject(e.stream.substr(8), [&](const capture::SubjectState& s) {
-                visible = access.SeesSite(s.site) &&
-                          (SeesHidden(access, wanted, s.site) || !capture::HiddenEvent(*definition, s, e));
-              });
-              if (!found.ok() || !visible) continue;
-            }
-            std::string data = ToJson(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type},
-                                                    {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}});
-            std::string frame = "id: " + std::to_string(e.seq) + "\nevent: " + e.type + "\ndata: " + data + "\n\n";
-            feed->last_write_us = now;
-            if (!sink.write(frame.data(), frame.size())) return false;
-          }
-          return true;
-        });
+    res.set_chunked_content_provider("text/event-stream", [this, feed, subscription, cap, session, bearer, study_id,
+                                                           wanted](size_t, httplib::DataSink& sink) {
+      std::unique_lock lock(feed->mu);
+      feed->cv.wait_for(lock, std::chrono::seconds(1), [&] { return !feed->events.empty() || stopping_; });
+      if (stopping_) return false;
+      lock.unlock();
+      std::optional<Access> current = StreamAccess(session, bearer, study_id);
+      if (!current) {
+        sink.done();
+        return true;
+      }
+      const Access& access = *current;
+      lock.lock();
+      int64_t now = env_->NowMicros();
+      if (feed->events.empty()) {
+        if (now - feed->last_write_us < 15'000'000) return true;
+        feed->last_write_us = now;
+        return sink.write(": keep-alive\n\n", 14);
+      }
+      while (!feed->events.empty()) {
+        Event e = std::move(feed->events.front());
+        feed->events.pop_front();
+        if (e.stream.starts_with("subject/")) {
+          // Events of hidden items and queries do not exist for a blinded caller.
+          bool visible = false;
+          auto definition = cap->study();  // not under the read's lock
+          Status found = cap->ReadSubject(e.stream.substr(8), [&](const capture::SubjectState& s) {
+            visible = access.SeesSite(s.site) &&
+                      (SeesHidden(access, wanted, s.site) || !capture::HiddenEvent(*definition, s, e));
+          });
+          if (!found.ok() || !visible) continue;
+        }
+        std::string data = ToJson(Value::Object{{"seq", static_cast<int64_t>(e.seq)},
+                                                {"type", e.type},
+                                                {"stream", e.stream},
+                                                {"time", FormatTimeMicros(e.time_us)}});
+        std::string frame = "id: " + std::to_string(e.seq) + "\nevent: " + e.type + "\ndata: " + data + "\n\n";
+        feed->last_write_us = now;
+        if (!sink.write(frame.data(), frame.size())) return false;
+      }
+      return true;
+    });
   }
 
   // The access of an open event stream's caller, as it is now: none once
@@ -1153,7 +1184,8 @@ class Server::Impl {
     // Optimistic concurrency: a stale If-Match loses (412), nothing is overwritten.
     std::optional<uint64_t> expected;
     if (std::string if_match = req.get_header_value("If-Match"); !if_match.empty()) {
-      std::string digits = if_match.size() > 2 && if_match.front() == '"' ? if_match.substr(1, if_match.size() - 2) : if_match;
+      std::string digits =
+          if_match.size() > 2 && if_match.front() == '"' ? if_match.substr(1, if_match.size() - 2) : if_match;
       try {
         expected = std::stoull(digits);
       } catch (const std::exception&) {
@@ -1220,7 +1252,6 @@ class Server::Impl {
     }
     Reply(res, 200, reply);
   }
-
 
   // The caller, the study's capture service and the caller's access to it;
   // a study the caller holds no role on does not exist for them (404).

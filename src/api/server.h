@@ -20,7 +20,7 @@ namespace trialcore::api {
 
 struct ServerOptions {
   std::string bind = "127.0.0.1";
-  int port = 8080;  // 0: any free port (see Server::port)
+  int port = 8080;                // 0: any free port (see Server::port)
   std::string tls_cert, tls_key;  // both or neither
   int64_t session_idle_us = 15LL * 60 * 1'000'000;
   int64_t session_max_us = 12LL * 3600 * 1'000'000;

@@ -2,17 +2,17 @@
 
 #include <sodium.h>
 
-#include "core/hash.h"
-
 #include <algorithm>
 #include <array>
+
+#include "core/hash.h"
 
 namespace trialcore::api {
 
 namespace {
 
-constexpr uint64_t kOpsLimit = 2;                    // OWASP: t=2
-constexpr size_t kMemLimit = 19ull * 1024 * 1024;    // 19 MiB
+constexpr uint64_t kOpsLimit = 2;                  // OWASP: t=2
+constexpr size_t kMemLimit = 19ull * 1024 * 1024;  // 19 MiB
 constexpr int kFailuresBeforeLock = 5;
 
 std::string Str(const Value& p, std::string_view key) {
@@ -189,9 +189,11 @@ Status UserDirectory::Add(const std::string& id, const std::string& full_name, c
   if (users_.contains(id)) return AlreadyExists("user " + id + " already exists");
   TC_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
   std::string stream = "user/" + id;
-  return Append(id, "user.added", by, "",
-                Value::Object{{"full_name", full_name}, {"password_hash", hash},
-                              {"set", Value::Object{{stream + "/full_name", full_name}, {stream + "/status", "active"}}}});
+  return Append(
+      id, "user.added", by, "",
+      Value::Object{{"full_name", full_name},
+                    {"password_hash", hash},
+                    {"set", Value::Object{{stream + "/full_name", full_name}, {stream + "/status", "active"}}}});
 }
 
 Status UserDirectory::Disable(const std::string& id, const std::string& reason, const Actor& by) {
@@ -201,7 +203,8 @@ Status UserDirectory::Disable(const std::string& id, const std::string& reason, 
   auto it = users_.find(id);
   if (it == users_.end()) return NotFound("no user " + id);
   if (it->second.disabled) return FailedPrecondition("user " + id + " is already disabled");
-  return Append(id, "user.disabled", by, reason, Value::Object{{"set", Value::Object{{"user/" + id + "/status", "disabled"}}}});
+  return Append(id, "user.disabled", by, reason,
+                Value::Object{{"set", Value::Object{{"user/" + id + "/status", "disabled"}}}});
 }
 
 Status UserDirectory::ResetPassword(const std::string& id, const std::string& password, const Actor& by) {
@@ -248,9 +251,13 @@ Status UserDirectory::RevokeGrant(const std::string& id, const Grant& g, const s
   if (std::find(it->second.grants.begin(), it->second.grants.end(), g) == it->second.grants.end()) {
     return NotFound(id + " does not hold " + g.role + " on " + g.study + " at site " + g.site);
   }
-  return Append(id, "role.revoked", by, reason,
-                Value::Object{{"study", g.study}, {"role", g.role}, {"site", g.site},
-                              {"set", Value::Object{{"user/" + id + "/grants/" + g.study + "/" + g.site + "/" + g.role, false}}}});
+  return Append(
+      id, "role.revoked", by, reason,
+      Value::Object{
+          {"study", g.study},
+          {"role", g.role},
+          {"site", g.site},
+          {"set", Value::Object{{"user/" + id + "/grants/" + g.study + "/" + g.site + "/" + g.role, false}}}});
 }
 
 Result<User> UserDirectory::Login(const std::string& id, const std::string& password, const std::string& client) {
@@ -327,10 +334,13 @@ Result<std::string> UserDirectory::IssueToken(const std::string& id, const Grant
   TC_ASSIGN_OR_RETURN(std::string random, RandomToken(env_));
   std::string token = "tct_" + random;
   std::string hash = ToHex(Sha256(token));
-  TC_RETURN_IF_ERROR(Append(id, "token.issued", by, "",
-                            Value::Object{{"token_hash", hash}, {"study", grant.study}, {"role", grant.role},
-                                          {"site", grant.site},
-                                          {"set", Value::Object{{"user/" + id + "/tokens/" + hash.substr(0, 16), "active"}}}}));
+  TC_RETURN_IF_ERROR(
+      Append(id, "token.issued", by, "",
+             Value::Object{{"token_hash", hash},
+                           {"study", grant.study},
+                           {"role", grant.role},
+                           {"site", grant.site},
+                           {"set", Value::Object{{"user/" + id + "/tokens/" + hash.substr(0, 16), "active"}}}}));
   return token;
 }
 
@@ -344,9 +354,10 @@ Status UserDirectory::RevokeToken(const std::string& id, const std::string& hash
   if (it == users_.end()) return NotFound("no user " + id);
   for (const Token& tok : it->second.tokens) {
     if (!tok.revoked && tok.hash.starts_with(hash_prefix)) {
-      return Append(id, "token.revoked", by, reason,
-                    Value::Object{{"token_hash", tok.hash},
-                                  {"set", Value::Object{{"user/" + id + "/tokens/" + tok.hash.substr(0, 16), "revoked"}}}});
+      return Append(
+          id, "token.revoked", by, reason,
+          Value::Object{{"token_hash", tok.hash},
+                        {"set", Value::Object{{"user/" + id + "/tokens/" + tok.hash.substr(0, 16), "revoked"}}}});
     }
   }
   return NotFound(id + " has no active token whose hash starts with " + hash_prefix);

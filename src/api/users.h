@@ -44,9 +44,9 @@ struct User {
   std::string password_hash;
   bool disabled = false;
   std::vector<Grant> grants;
-  std::vector<Grant> revoked;      // revoked and not granted again since
-  int failed_logins = 0;           // since the last success
-  int64_t locked_until_us = 0;     // after repeated failures
+  std::vector<Grant> revoked;   // revoked and not granted again since
+  int failed_logins = 0;        // since the last success
+  int64_t locked_until_us = 0;  // after repeated failures
   std::vector<Token> tokens;
 };
 

@@ -75,8 +75,12 @@ Value FormJson(const capture::FormState* f, const std::string& form_id, const Hi
 }
 
 Value::Object QueryJson(int number, const capture::Query& q) {
-  Value::Object o{{"query", static_cast<int64_t>(number)}, {"visit", q.visit}, {"form", q.form},
-                  {"item", q.item},  {"check", q.check},   {"state", std::string(capture::QueryStateName(q.state))}};
+  Value::Object o{{"query", static_cast<int64_t>(number)},
+                  {"visit", q.visit},
+                  {"form", q.form},
+                  {"item", q.item},
+                  {"check", q.check},
+                  {"state", std::string(capture::QueryStateName(q.state))}};
   if (!q.group.empty()) {
     o["group"] = q.group;
     o["row"] = static_cast<int64_t>(q.row);
@@ -102,8 +106,11 @@ Value SubjectJson(const capture::SubjectState& s, const study::Study& st, const 
     if (!hidden.empty() && capture::HiddenQuery(st, q)) continue;
     Value::Array thread;
     for (const auto& m : q.thread) {
-      thread.push_back(Value::Object{{"action", m.action}, {"message", m.message}, {"user", m.actor.user},
-                                     {"role", m.actor.role}, {"time", FormatTimeMicros(m.time_us)}});
+      thread.push_back(Value::Object{{"action", m.action},
+                                     {"message", m.message},
+                                     {"user", m.actor.user},
+                                     {"role", m.actor.role},
+                                     {"time", FormatTimeMicros(m.time_us)}});
     }
     Value::Object o = QueryJson(n, q);
     o["thread"] = thread;
@@ -151,9 +158,15 @@ Value DefinitionJson(const study::Study& st, const Access& access, bool blinded)
       Value::Array items;
       for (const auto& it : g.items) {
         if (it.unblinded_only && blinded) continue;  // not even its label: it names what it reveals
-        Value::Object o{{"id", it.id}, {"label", it.label}, {"type", std::string(study::ItemTypeName(it.type))},
-                        {"unit", it.unit}, {"codelist", it.codelist}, {"visible_if", it.visible_if},
-                        {"derive", it.derive}, {"hard_range", range(it.hard_range)}, {"soft_range", range(it.soft_range)}};
+        Value::Object o{{"id", it.id},
+                        {"label", it.label},
+                        {"type", std::string(study::ItemTypeName(it.type))},
+                        {"unit", it.unit},
+                        {"codelist", it.codelist},
+                        {"visible_if", it.visible_if},
+                        {"derive", it.derive},
+                        {"hard_range", range(it.hard_range)},
+                        {"soft_range", range(it.soft_range)}};
         o["required"] = it.required;
         if (it.precision >= 0) o["precision"] = static_cast<int64_t>(it.precision);
         items.push_back(o);
@@ -189,11 +202,11 @@ Value DefinitionJson(const study::Study& st, const Access& access, bool blinded)
   }
   Value::Array criteria;
   for (const auto& c : st.eligibility) {
-    criteria.push_back(Value::Object{{"id", c.id}, {"kind", c.inclusion ? "inclusion" : "exclusion"}, {"text", c.text}});
+    criteria.push_back(
+        Value::Object{{"id", c.id}, {"kind", c.inclusion ? "inclusion" : "exclusion"}, {"text", c.text}});
   }
-  Value::Object out{{"id", st.id},       {"title", st.title},       {"version", st.version}, {"sites", sites},
-                    {"visits", visits},  {"forms", forms},          {"codelists", codelists},
-                    {"eligibility", criteria}};
+  Value::Object out{{"id", st.id},      {"title", st.title}, {"version", st.version},  {"sites", sites},
+                    {"visits", visits}, {"forms", forms},    {"codelists", codelists}, {"eligibility", criteria}};
   if (!blinded) {
     Value::Array arms;
     for (const auto& a : st.arms) arms.push_back(Value::Object{{"code", a.code}, {"name", a.name}});

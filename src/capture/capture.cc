@@ -14,23 +14,34 @@ namespace trialcore::capture {
 
 std::string_view WindowStatusName(WindowStatus s) {
   switch (s) {
-    case WindowStatus::kNotDue: return "not due";
-    case WindowStatus::kDue: return "due";
-    case WindowStatus::kOverdue: return "overdue";
-    case WindowStatus::kInWindow: return "in window";
-    case WindowStatus::kEarly: return "early";
-    case WindowStatus::kLate: return "late";
-    case WindowStatus::kMissed: return "missed";
-    case WindowStatus::kUnscheduled: return "unscheduled";
+    case WindowStatus::kNotDue:
+      return "not due";
+    case WindowStatus::kDue:
+      return "due";
+    case WindowStatus::kOverdue:
+      return "overdue";
+    case WindowStatus::kInWindow:
+      return "in window";
+    case WindowStatus::kEarly:
+      return "early";
+    case WindowStatus::kLate:
+      return "late";
+    case WindowStatus::kMissed:
+      return "missed";
+    case WindowStatus::kUnscheduled:
+      return "unscheduled";
   }
   return "?";
 }
 
 std::string_view FormStatusName(FormStatus s) {
   switch (s) {
-    case FormStatus::kNotStarted: return "not started";
-    case FormStatus::kInProgress: return "in progress";
-    case FormStatus::kComplete: return "complete";
+    case FormStatus::kNotStarted:
+      return "not started";
+    case FormStatus::kInProgress:
+      return "in progress";
+    case FormStatus::kComplete:
+      return "complete";
   }
   return "?";
 }
@@ -45,9 +56,12 @@ std::string EligibilityResult::Summary() const {
     if (!why.empty()) reasons += (reasons.empty() ? "" : ", ") + why;
   }
   switch (overall) {
-    case Eligibility::kEligible: return "eligible";
-    case Eligibility::kNotEligible: return "not eligible: " + reasons;
-    case Eligibility::kIncomplete: return "eligibility incomplete: " + reasons;
+    case Eligibility::kEligible:
+      return "eligible";
+    case Eligibility::kNotEligible:
+      return "not eligible: " + reasons;
+    case Eligibility::kIncomplete:
+      return "eligibility incomplete: " + reasons;
   }
   return "";
 }
@@ -86,8 +100,13 @@ std::vector<std::string> SplitKey(const std::string& key) {
 
 Binder::Binder(const study::Study& study, const SubjectState& subject, std::string visit, std::string form,
                const RowState* row, std::string row_group, int64_t now_us)
-    : study_(study), subject_(subject), visit_(std::move(visit)), form_(std::move(form)), row_(row),
-      row_group_(std::move(row_group)), now_us_(now_us) {}
+    : study_(study),
+      subject_(subject),
+      visit_(std::move(visit)),
+      form_(std::move(form)),
+      row_(row),
+      row_group_(std::move(row_group)),
+      now_us_(now_us) {}
 
 const Value* Binder::FindValue(const std::string& key) const {
   std::vector<std::string> p = SplitKey(key);
@@ -156,9 +175,12 @@ const std::vector<std::string>& Binder::VisitOrder() const {
 rules::RValue Binder::Convert(const Value* v, rules::Type type) {
   if (v == nullptr || v->is_null()) return rules::RValue::Null();
   switch (v->kind()) {
-    case Value::Kind::kBool: return rules::RValue::Bool(v->as_bool());
-    case Value::Kind::kInt: return rules::RValue::Number(static_cast<double>(v->as_int()));
-    case Value::Kind::kDecimal: return rules::RValue::Number(std::strtod(v->as_decimal().text().c_str(), nullptr));
+    case Value::Kind::kBool:
+      return rules::RValue::Bool(v->as_bool());
+    case Value::Kind::kInt:
+      return rules::RValue::Number(static_cast<double>(v->as_int()));
+    case Value::Kind::kDecimal:
+      return rules::RValue::Number(std::strtod(v->as_decimal().text().c_str(), nullptr));
     case Value::Kind::kArray: {
       std::string joined;
       for (const Value& c : v->as_array()) {
@@ -172,7 +194,8 @@ rules::RValue Binder::Convert(const Value* v, rules::Type type) {
       auto r = rules::ParseValue(type, v->as_string());
       return r.ok() ? *r : rules::RValue::Null();
     }
-    default: return rules::RValue::Null();
+    default:
+      return rules::RValue::Null();
   }
 }
 
@@ -359,7 +382,8 @@ Result<Outcome> Capture::PublishStudy(std::shared_ptr<const study::Study> s, con
   }
   if (!m.state_.content_hash.empty()) {
     if (s->version == m.state_.version) {
-      return FailedPrecondition("version " + s->version + " is already published with different content; give the "
+      return FailedPrecondition("version " + s->version +
+                                " is already published with different content; give the "
                                 "amendment a new version number");
     }
     if (!m.state_.subjects.empty()) {
@@ -394,7 +418,8 @@ Result<Capture::MigrationPlan> Capture::PlanMigration(std::shared_ptr<const stud
   plan.changes = study::DiffStudies(*m.study_, *to);
   plan.subjects = m.state_.subjects.size();
   if (to->version == m.state_.version) {
-    plan.issues.push_back({"", "study", "the new definition keeps version " + to->version + "; give it a new one", true});
+    plan.issues.push_back(
+        {"", "study", "the new definition keeps version " + to->version + "; give it a new one", true});
   }
   auto check_value = [&](const std::string& subject, const std::string& where, const study::Item& old_item,
                          const study::Item* new_item, const Value& v) {
@@ -413,8 +438,8 @@ Result<Capture::MigrationPlan> Capture::PlanMigration(std::shared_ptr<const stud
     if (!new_item->codelist.empty()) {
       const study::CodeList* cl = to->FindCodeList(new_item->codelist);
       auto has = [&](const std::string& code) {
-        return cl != nullptr && std::any_of(cl->codes.begin(), cl->codes.end(),
-                                            [&](const study::Code& c) { return c.code == code; });
+        return cl != nullptr &&
+               std::any_of(cl->codes.begin(), cl->codes.end(), [&](const study::Code& c) { return c.code == code; });
       };
       std::vector<std::string> codes;
       if (v.is_string()) codes.push_back(v.as_string());
@@ -441,7 +466,8 @@ Result<Capture::MigrationPlan> Capture::PlanMigration(std::shared_ptr<const stud
           const study::Item* oi = old_form ? old_form->FindItem(item_id) : nullptr;
           const study::Item* ni = new_form ? new_form->FindItem(item_id) : nullptr;
           if (oi == nullptr) return;
-          std::string where = vid + "/" + fid + "/" + (group.empty() ? "" : group + "/" + std::to_string(row) + "/") + item_id;
+          std::string where =
+              vid + "/" + fid + "/" + (group.empty() ? "" : group + "/" + std::to_string(row) + "/") + item_id;
           check_value(sid, where, *oi, ni, st.value);
         };
         for (const auto& [iid, st] : form.items) each("", 0, iid, st);
@@ -453,7 +479,8 @@ Result<Capture::MigrationPlan> Capture::PlanMigration(std::shared_ptr<const stud
         }
         if (has_data && (new_visit == nullptr ||
                          std::find(new_visit->forms.begin(), new_visit->forms.end(), fid) == new_visit->forms.end())) {
-          plan.issues.push_back({sid, vid + "/" + fid, "holds data but the new version no longer collects this form at this visit", true});
+          plan.issues.push_back({sid, vid + "/" + fid,
+                                 "holds data but the new version no longer collects this form at this visit", true});
         }
         // New required items make complete forms incomplete: not blocking,
         // but the sites must be told.
@@ -465,7 +492,8 @@ Result<Capture::MigrationPlan> Capture::PlanMigration(std::shared_ptr<const stud
                                   !old_form->FindItem(it.id)->required)) {
                 const ItemState* st = form.Find(it.id);
                 if (st == nullptr || st->value.is_null()) {
-                  plan.issues.push_back({sid, vid + "/" + fid + "/" + it.id, "new required item, to be entered", false});
+                  plan.issues.push_back(
+                      {sid, vid + "/" + fid + "/" + it.id, "new required item, to be entered", false});
                 }
               }
             }
@@ -477,7 +505,8 @@ Result<Capture::MigrationPlan> Capture::PlanMigration(std::shared_ptr<const stud
   return plan;
 }
 
-Result<Outcome> Capture::Migrate(std::shared_ptr<const study::Study> to, const Actor& actor, const std::string& reason) {
+Result<Outcome> Capture::Migrate(std::shared_ptr<const study::Study> to, const Actor& actor,
+                                 const std::string& reason) {
   TC_RETURN_IF_ERROR(RequireRole(actor, {"study_admin", "data_manager", "system_admin"}, "migrate a study"));
   if (reason.empty()) return FailedPrecondition("a migration needs a reason (the amendment it implements)");
   TC_ASSIGN_OR_RETURN(MigrationPlan plan, PlanMigration(to));
@@ -516,10 +545,9 @@ Result<Outcome> Capture::Migrate(std::shared_ptr<const study::Study> to, const A
                             {"set", Value::Object{{"study/version", to->version}, {"study/content_hash", hash}}}};
   Outcome out;
   TC_ASSIGN_OR_RETURN(out.events, m.Commit("study", m.state_.study_stream_version, {d}));
-  out.messages.push_back("migrated study " + m.study_id_ + " from version " + plan.from_version + " to " +
-                         to->version + ": " + std::to_string(plan.changes.size()) + " changes, " +
-                         std::to_string(plan.subjects) + " subjects, " + std::to_string(pending.size()) +
-                         " new required values to enter");
+  out.messages.push_back("migrated study " + m.study_id_ + " from version " + plan.from_version + " to " + to->version +
+                         ": " + std::to_string(plan.changes.size()) + " changes, " + std::to_string(plan.subjects) +
+                         " subjects, " + std::to_string(pending.size()) + " new required values to enter");
   return out;
 }
 
@@ -675,11 +703,11 @@ Result<std::vector<VisitSchedule>> Capture::Schedule(const std::string& subject)
       vs.planned_day = planned;
       if (vs.actual_day) {
         int64_t a = *vs.actual_day;
-        vs.status = a < planned - v.window_before ? WindowStatus::kEarly
+        vs.status = a < planned - v.window_before  ? WindowStatus::kEarly
                     : a > planned + v.window_after ? WindowStatus::kLate
                                                    : WindowStatus::kInWindow;
       } else {
-        vs.status = today > planned + v.window_after ? WindowStatus::kOverdue
+        vs.status = today > planned + v.window_after     ? WindowStatus::kOverdue
                     : today >= planned - v.window_before ? WindowStatus::kDue
                                                          : WindowStatus::kNotDue;
       }

@@ -53,11 +53,14 @@ class CaptureTest : public ::testing::Test {
   // A subject through screening with every screening form complete.
   void Screen(const std::string& id, const std::string& birth = "1940-05-10") {
     Ok(R"({"op":"subject.screen","subject":")" + id + R"(","site":"701"})");
-    Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":"SV","items":{"SVSTDTC":"2024-01-02"}})");
-    Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02","ICVER":"v3","ICCGVR":"Y"}})");
+    Ok(R"({"op":"form.save","subject":")" + id +
+       R"(","visit":"SCREENING1","form":"SV","items":{"SVSTDTC":"2024-01-02"}})");
+    Ok(R"({"op":"form.save","subject":")" + id +
+       R"(","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02","ICVER":"v3","ICCGVR":"Y"}})");
     Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":")" + birth +
        R"(","SEX":"M","RACE":"WHITE"}})");
-    Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":"IE","items":{"IEDTC":"2024-01-03","MMSE":18,"HACHIN":2,"INCL02":"Y","INCL05":"Y","INCL06":"Y","INCL07":"Y","INCL08":"Y","EXCL10":"N","EXCL11":"N","EXCL16":"N","EXCL17":"N","EXCL27":"N"}})",
+    Ok(R"({"op":"form.save","subject":")" + id +
+           R"(","visit":"SCREENING1","form":"IE","items":{"IEDTC":"2024-01-03","MMSE":18,"HACHIN":2,"INCL02":"Y","INCL05":"Y","INCL06":"Y","INCL07":"Y","INCL08":"Y","EXCL10":"N","EXCL11":"N","EXCL16":"N","EXCL17":"N","EXCL27":"N"}})",
        kInv);
   }
 
@@ -87,14 +90,17 @@ TEST_F(CaptureTest, DerivationComputesAgeAndSoftCheckOpensQueryThatClosesWhenCor
 
   // Correcting without a reason is refused and stores nothing.
   uint64_t before = store_->LastSeq().value();
-  auto r = Run(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1950-01-01"}})");
+  auto r = Run(
+      R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1950-01-01"}})");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("reason for change is required: BRTHDTC from \"1990-01-01\" to \"1950-01-01\""),
-            std::string::npos) << r.status().message();
+            std::string::npos)
+      << r.status().message();
   EXPECT_EQ(store_->LastSeq().value(), before);
 
-  auto fixed = Run(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1950-01-01"},"reason":"transcription error"})");
+  auto fixed = Run(
+      R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1950-01-01"},"reason":"transcription error"})");
   ASSERT_TRUE(fixed.ok()) << fixed.status().ToString();
   EXPECT_TRUE(Queries("701-1001", QueryState::kOpen).empty());
   ASSERT_EQ(Queries("701-1001", QueryState::kClosed).size(), 1u);
@@ -116,9 +122,12 @@ TEST_F(CaptureTest, HardChecksAndBadValuesRefuseTheSaveAndStoreNothing) {
     const char* message;
   } cases[] = {
       {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":400,"DIABP":80,"PULSE":70}})",
-       StatusCode::kFailedPrecondition, "SYSBP.hard_range on SCREENING1/VS/SYSBP: Systolic blood pressure 400 mmHg is impossible: it must be 40 to 300."},
+       StatusCode::kFailedPrecondition,
+       "SYSBP.hard_range on SCREENING1/VS/SYSBP: Systolic blood pressure 400 mmHg is impossible: it must be 40 to "
+       "300."},
       {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":80,"DIABP":90,"PULSE":70}})",
-       StatusCode::kFailedPrecondition, "VS01 on SCREENING1/VS/DIABP: Systolic pressure must be above diastolic pressure."},
+       StatusCode::kFailedPrecondition,
+       "VS01 on SCREENING1/VS/DIABP: Systolic pressure must be above diastolic pressure."},
       {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"TEMP":"36.55"}})",
        StatusCode::kInvalidArgument, "TEMP: \"36.55\" has 2 decimal places; at most 1 are allowed"},
       {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"VS","items":{"VSPOS":"LYING"}})",
@@ -138,7 +147,8 @@ TEST_F(CaptureTest, HardChecksAndBadValuesRefuseTheSaveAndStoreNothing) {
       {R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"2024-02-30"}})",
        StatusCode::kInvalidArgument, "\"2024-02-30\" is not a calendar date"},
       {R"({"op":"launch"})", StatusCode::kInvalidArgument, "unknown op \"launch\""},
-      {R"({"op":"subject.screen","subject":"John Smith","site":"701"})", StatusCode::kInvalidArgument, "must be a pseudonym"},
+      {R"({"op":"subject.screen","subject":"John Smith","site":"701"})", StatusCode::kInvalidArgument,
+       "must be a pseudonym"},
       {R"({"op":"subject.screen","subject":"701-1002","site":"701"})", StatusCode::kAlreadyExists, "already exists"},
       {R"({"op":"subject.screen","subject":"701-1099","site":"999"})", StatusCode::kNotFound, "unknown site 999"},
   };
@@ -153,25 +163,30 @@ TEST_F(CaptureTest, HardChecksAndBadValuesRefuseTheSaveAndStoreNothing) {
 
 TEST_F(CaptureTest, RolesFromTheStudyDecideWhoEntersEachForm) {
   Screen("701-1003");
-  auto r = Run(R"({"op":"form.save","subject":"701-1003","visit":"SCREENING1","form":"VS","items":{"SYSBP":120}})", kMonitor);
+  auto r = Run(R"({"op":"form.save","subject":"701-1003","visit":"SCREENING1","form":"VS","items":{"SYSBP":120}})",
+               kMonitor);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
   // Eligibility is for investigators only.
-  r = Run(R"({"op":"form.save","subject":"701-1003","visit":"SCREENING1","form":"IE","items":{"MMSE":19},"reason":"rescored"})", kCoord);
+  r = Run(
+      R"({"op":"form.save","subject":"701-1003","visit":"SCREENING1","form":"IE","items":{"MMSE":19},"reason":"rescored"})",
+      kCoord);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
 }
 
 TEST_F(CaptureTest, EnrolmentNeedsEligibility) {
   Screen("701-1004");
-  Ok(R"({"op":"form.save","subject":"701-1004","visit":"SCREENING1","form":"IE","items":{"MMSE":25},"reason":"rescored"})", kInv);
+  Ok(R"({"op":"form.save","subject":"701-1004","visit":"SCREENING1","form":"IE","items":{"MMSE":25},"reason":"rescored"})",
+     kInv);
   auto e = capture_->CheckEligibility("701-1004").value();
   EXPECT_EQ(e.overall, Eligibility::kNotEligible);
   EXPECT_EQ(e.Summary(), "not eligible: INCL03 not met");
   auto r = Run(R"({"op":"subject.enroll","subject":"701-1004"})");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("INCL03 not met"), std::string::npos);
-  Ok(R"({"op":"form.save","subject":"701-1004","visit":"SCREENING1","form":"IE","items":{"MMSE":20},"reason":"scoring error"})", kInv);
+  Ok(R"({"op":"form.save","subject":"701-1004","visit":"SCREENING1","form":"IE","items":{"MMSE":20},"reason":"scoring error"})",
+     kInv);
   Ok(R"({"op":"subject.enroll","subject":"701-1004"})");
   EXPECT_EQ(capture_->Subject("701-1004")->status, "enrolled");
   r = Run(R"({"op":"subject.enroll","subject":"701-1004"})");
@@ -187,8 +202,14 @@ TEST_F(CaptureTest, VisitWindowsFollowTheAnchor) {
   Ok(R"({"op":"subject.enroll","subject":"701-1006"})");
   Ok(R"({"op":"form.save","subject":"701-1006","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-08"}})");
   Ok(R"({"op":"form.save","subject":"701-1006","visit":"BASELINE","form":"SV","items":{"SVSTDTC":"2024-01-08"}})");
-  Ok(R"({"op":"form.save","subject":"701-1006","visit":"WEEK2","form":"SV","items":{"SVSTDTC":"2024-01-25"}})");  // day 18 > 14+2
-  Ok(R"({"op":"form.save","subject":"701-1006","visit":"WEEK4","form":"SV","items":{"SVSTDTC":"2024-02-02"}})");   // day 26, window 25-29
+  Ok(R"({"op":"form.save","subject":"701-1006","visit":"WEEK2","form":"SV","items":{"SVSTDTC":"2024-01-25"}})");  // day
+                                                                                                                  // 18
+                                                                                                                  // >
+                                                                                                                  // 14+2
+  Ok(R"({"op":"form.save","subject":"701-1006","visit":"WEEK4","form":"SV","items":{"SVSTDTC":"2024-02-02"}})");  // day
+                                                                                                                  // 26,
+                                                                                                                  // window
+                                                                                                                  // 25-29
   Ok(R"({"op":"visit.missed","subject":"701-1006","visit":"WEEK6","reason":"subject in hospital"})");
   std::map<std::string, WindowStatus> status;
   std::vector<VisitSchedule> schedule = capture_->Schedule("701-1006").value();
@@ -198,14 +219,15 @@ TEST_F(CaptureTest, VisitWindowsFollowTheAnchor) {
   EXPECT_EQ(status["WEEK4"], WindowStatus::kInWindow);
   EXPECT_EQ(status["WEEK6"], WindowStatus::kMissed);
   EXPECT_EQ(status["ECGPLACE"], WindowStatus::kOverdue);  // day 13 = 2024-01-20, no window after
-  EXPECT_EQ(status["WEEK8"], WindowStatus::kDue);  // day 56 = 2024-03-03, window from 02-29; now is 03-01
+  EXPECT_EQ(status["WEEK8"], WindowStatus::kDue);         // day 56 = 2024-03-03, window from 02-29; now is 03-01
   EXPECT_EQ(status["WEEK12"], WindowStatus::kNotDue);
   EXPECT_EQ(status["AEFU"], WindowStatus::kUnscheduled);
 }
 
 TEST_F(CaptureTest, QueriesFollowTheirWorkflowAndRoles) {
   Screen("701-1007");
-  Ok(R"({"op":"query.open","subject":"701-1007","visit":"SCREENING1","form":"DM","item":"RACE","message":"Please confirm race against source"})", kMonitor);
+  Ok(R"({"op":"query.open","subject":"701-1007","visit":"SCREENING1","form":"DM","item":"RACE","message":"Please confirm race against source"})",
+     kMonitor);
   auto r = Run(R"({"op":"query.close","subject":"701-1007","query":1})", kCoord);
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
   Ok(R"({"op":"query.answer","subject":"701-1007","query":1,"message":"Confirmed in the clinic notes"})", kCoord);
@@ -226,7 +248,8 @@ TEST_F(CaptureTest, VerificationIsResetByAChange) {
   Screen("701-1008");
   Ok(R"({"op":"sdv.verify","subject":"701-1008","visit":"SCREENING1","form":"DM"})", kMonitor);
   EXPECT_TRUE(capture_->Subject("701-1008")->visits["SCREENING1"].forms["DM"].items["SEX"].verified);
-  auto r = Run(R"({"op":"form.save","subject":"701-1008","visit":"SCREENING1","form":"DM","items":{"RACE":"ASIAN"},"reason":"source corrected"})");
+  auto r = Run(
+      R"({"op":"form.save","subject":"701-1008","visit":"SCREENING1","form":"DM","items":{"RACE":"ASIAN"},"reason":"source corrected"})");
   ASSERT_TRUE(r.ok());
   auto s = capture_->Subject("701-1008").value();
   EXPECT_FALSE(s.visits["SCREENING1"].forms["DM"].items["RACE"].verified);
@@ -239,21 +262,28 @@ TEST_F(CaptureTest, VerificationIsResetByAChange) {
 
 TEST_F(CaptureTest, SignatureIsBoundToWhatWasSignedAndBreaksOnChange) {
   Screen("701-1009");
-  auto r = Run(R"({"op":"sign","subject":"701-1009","visit":"SCREENING1","form":"DM","meaning":"approval","name":"Dr Ada Byron"})", kCoord);
+  auto r = Run(
+      R"({"op":"sign","subject":"701-1009","visit":"SCREENING1","form":"DM","meaning":"approval","name":"Dr Ada Byron"})",
+      kCoord);
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
-  r = Run(R"({"op":"sign","subject":"701-1009","visit":"SCREENING1","form":"DM","meaning":"approval","name":"Dr Ada Byron"})", kInv);
+  r = Run(
+      R"({"op":"sign","subject":"701-1009","visit":"SCREENING1","form":"DM","meaning":"approval","name":"Dr Ada Byron"})",
+      kInv);
   ASSERT_TRUE(r.ok());
   std::string hash = r->result.Find("content_hash")->as_string();
   EXPECT_EQ(hash.size(), 64u);
   // Saving another form leaves the signature intact.
   Ok(R"({"op":"form.save","subject":"701-1009","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":120,"DIABP":80,"PULSE":70}})");
   EXPECT_FALSE(capture_->Subject("701-1009")->signatures.at(1).broken);
-  auto change = Run(R"({"op":"form.save","subject":"701-1009","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
+  auto change = Run(
+      R"({"op":"form.save","subject":"701-1009","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
   ASSERT_TRUE(change.ok());
   EXPECT_TRUE(capture_->Subject("701-1009")->signatures.at(1).broken);
   EXPECT_EQ(change->events.back().type, "signature.invalidated");
   // Signing again binds to the new content.
-  auto again = Run(R"({"op":"sign","subject":"701-1009","visit":"SCREENING1","form":"DM","meaning":"approval","name":"Dr Ada Byron"})", kInv);
+  auto again = Run(
+      R"({"op":"sign","subject":"701-1009","visit":"SCREENING1","form":"DM","meaning":"approval","name":"Dr Ada Byron"})",
+      kInv);
   ASSERT_TRUE(again.ok());
   EXPECT_NE(again->result.Find("content_hash")->as_string(), hash);
 }
@@ -262,7 +292,8 @@ TEST_F(CaptureTest, DatabaseLockStopsEveryWrite) {
   Screen("701-1010");
   auto r = Run(R"({"op":"study.lock"})", kDm);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  r = Run(R"({"op":"form.save","subject":"701-1010","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
+  r = Run(
+      R"({"op":"form.save","subject":"701-1010","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("locked"), std::string::npos);
   r = Run(R"({"op":"subject.screen","subject":"701-1011","site":"701"})");
@@ -275,9 +306,11 @@ TEST_F(CaptureTest, DatabaseLockStopsEveryWrite) {
 
 TEST_F(CaptureTest, RepeatingGroupsRunRowChecksAndCrossFormChecksRaiseQueries) {
   Screen("701-1012");
-  auto r = Run(R"({"op":"form.save","subject":"701-1012","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"HEADACHE","AESTDTC":"2024-01-10","AEONGO":false,"AEENDTC":"2024-01-05","AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERED/RESOLVED"}}]})");
+  auto r = Run(
+      R"({"op":"form.save","subject":"701-1012","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"HEADACHE","AESTDTC":"2024-01-10","AEONGO":false,"AEENDTC":"2024-01-05","AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERED/RESOLVED"}}]})");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("AE01 on LOGS/AE/AE[1]/AEENDTC: The end date is before the start date."), std::string::npos)
+  EXPECT_NE(r.status().message().find("AE01 on LOGS/AE/AE[1]/AEENDTC: The end date is before the start date."),
+            std::string::npos)
       << r.status().message();
   Ok(R"({"op":"form.save","subject":"701-1012","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"HEADACHE","AESTDTC":"2024-01-10","AEONGO":false,"AEENDTC":"2024-01-12","AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERED/RESOLVED"}}]})");
   Ok(R"({"op":"form.save","subject":"701-1012","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"SYNCOPE","AESTDTC":"2024-01-15","AEONGO":true,"AESEV":"SEVERE","AESER":"Y","AEREL":"POSSIBLE","AEACN":"DRUG INTERRUPTED","AEOUT":"RECOVERING/RESOLVING"}}]})");
@@ -315,7 +348,8 @@ TEST_F(CaptureTest, ReplayingTheLogGivesTheSameState) {
   auto b = reopened->Subject("701-1013").value();
   EXPECT_EQ(a.status, b.status);
   EXPECT_EQ(a.version, b.version);
-  EXPECT_EQ(a.visits["SCREENING1"].forms["DM"].items["AGE"].value, b.visits["SCREENING1"].forms["DM"].items["AGE"].value);
+  EXPECT_EQ(a.visits["SCREENING1"].forms["DM"].items["AGE"].value,
+            b.visits["SCREENING1"].forms["DM"].items["AGE"].value);
   EXPECT_EQ(a.queries.size(), b.queries.size());
   EXPECT_EQ(a.signatures.at(1).content_hash, b.signatures.at(1).content_hash);
   EXPECT_TRUE(b.visits["SCREENING1"].forms["DM"].items["SEX"].verified);
@@ -333,7 +367,8 @@ TEST_F(CaptureTest, AmendmentsAreCheckedAgainstStoredData) {
   replace("version: \"1.0\"", "version: \"2.0\"");
   replace("RACE: [WHITE, ", "RACE: [");
   replace("{id: ETHNIC, label: Ethnicity, type: choice, codelist: ETHNIC}",
-          "{id: ETHNIC, label: Ethnicity, type: choice, codelist: ETHNIC}\n          - {id: HANDED, label: Handedness, type: text, required: true}");
+          "{id: ETHNIC, label: Ethnicity, type: choice, codelist: ETHNIC}\n          - {id: HANDED, label: Handedness, "
+          "type: text, required: true}");
   std::vector<study::StudyError> errors;
   auto v2 = study::LoadStudy(source, "v2.yaml", &errors);
   ASSERT_TRUE(v2.ok()) << v2.status().ToString();
@@ -367,10 +402,12 @@ TEST_F(CaptureTest, TwoWritersOnOneStoreNeverDecideOnStaleState) {
   Ok(R"({"op":"form.save","subject":"701-1015","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
   // The other one has not seen that save: changing the value without a
   // reason must still be refused, once it has caught up.
-  auto cmd = ParseJson(R"({"op":"form.save","subject":"701-1015","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"HISPANIC OR LATINO"}})");
+  auto cmd = ParseJson(
+      R"({"op":"form.save","subject":"701-1015","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"HISPANIC OR LATINO"}})");
   auto r = other->Execute(*cmd, kCoord);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("reason for change is required: ETHNIC"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("reason for change is required: ETHNIC"), std::string::npos)
+      << r.status().ToString();
   // A database lock taken by the first stops the second.
   Ok(R"({"op":"study.lock"})", kDm);
   cmd = ParseJson(R"({"op":"form.save","subject":"701-1015","visit":"SCREENING1","form":"VS","items":{"SYSBP":120}})");
@@ -585,10 +622,13 @@ forms:
   ASSERT_TRUE(capture->PublishStudy(*definition, kAdmin).ok());
   auto run = [&](const std::string& json) { return capture->Execute(*ParseJson(json), kCoord); };
   ASSERT_TRUE(run(R"({"op":"subject.screen","subject":"S-001","site":"1"})").ok());
-  ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"BASE","form":"SV","items":{"VDT":"2024-01-01"}})").ok());
-  ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"BASE","form":"SUM","items":{"NOTE":"started"}})").ok());
+  ASSERT_TRUE(
+      run(R"({"op":"form.save","subject":"S-001","visit":"BASE","form":"SV","items":{"VDT":"2024-01-01"}})").ok());
+  ASSERT_TRUE(
+      run(R"({"op":"form.save","subject":"S-001","visit":"BASE","form":"SUM","items":{"NOTE":"started"}})").ok());
   ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"PHONE","form":"PH","items":{"SCORE":3}})").ok());
-  ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"PHONE#2","form":"SV","items":{"VDT":"2024-01-17"}})").ok());
+  ASSERT_TRUE(
+      run(R"({"op":"form.save","subject":"S-001","visit":"PHONE#2","form":"SV","items":{"VDT":"2024-01-17"}})").ok());
   ASSERT_TRUE(run(R"({"op":"form.save","subject":"S-001","visit":"PHONE#2","form":"PH","items":{"SCORE":5}})").ok());
   // The most recent occurrence is what a reference to PH.SCORE reads.
   EXPECT_EQ(capture->Subject("S-001")->visits["BASE"].forms["SUM"].items["LAST"].value, Value(int64_t{5}));

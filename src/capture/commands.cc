@@ -28,7 +28,8 @@ Status OnlyFields(const Value& cmd, std::initializer_list<std::string_view> allo
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
       return InvalidArgument("unknown field \"" + k + "\" (allowed: " + list + ")");
     }
-    if (k != "items" && k != "rows" && k != "not_done" && k != "row" && k != "query" && v.kind() != Value::Kind::kString) {
+    if (k != "items" && k != "rows" && k != "not_done" && k != "row" && k != "query" &&
+        v.kind() != Value::Kind::kString) {
       return InvalidArgument("field \"" + k + "\" must be text");
     }
   }
@@ -79,7 +80,8 @@ Status ValidateSubjectId(const std::string& id) {
     ok = ok && ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-');
   }
   if (!ok || !digit) {
-    return InvalidArgument("subject id \"" + id + "\" must be a pseudonym of letters, digits and '-' (at most 32, "
+    return InvalidArgument("subject id \"" + id +
+                           "\" must be a pseudonym of letters, digits and '-' (at most 32, "
                            "at least one digit), never a name");
   }
   return Status::Ok();
@@ -92,7 +94,8 @@ Result<Outcome> Capture::Impl::Execute(const Value& cmd, const Actor& actor) {
   TC_ASSIGN_OR_RETURN(std::string op, RequiredText(cmd, "op"));
   // No catch-up read here: a stale state cannot commit (see Commit).
   if (study_ == nullptr) TC_RETURN_IF_ERROR(CatchUp());
-  if (study_ == nullptr) return FailedPrecondition("study " + study_id_ + " has no published version; publish it first");
+  if (study_ == nullptr)
+    return FailedPrecondition("study " + study_id_ + " has no published version; publish it first");
   if (op == "form.save" || op == "form.check") return SaveForm(cmd, actor);
   if (op.starts_with("subject.") && op != "subject.freeze" && op != "subject.unfreeze" && op != "subject.lock" &&
       op != "subject.unlock") {
@@ -119,13 +122,14 @@ Result<Outcome> Capture::Impl::SubjectCommand(const std::string& op, const Value
     TC_RETURN_IF_ERROR(ValidateSubjectId(id));
     if (state_.locked) return FailedPrecondition("the study database is locked");
     if (state_.subjects.contains(id)) return AlreadyExists("subject " + id + " already exists");
-    if (!study_->sites.empty() && std::none_of(study_->sites.begin(), study_->sites.end(),
-                                                [&](const study::Site& s) { return s.id == site; })) {
+    if (!study_->sites.empty() &&
+        std::none_of(study_->sites.begin(), study_->sites.end(), [&](const study::Site& s) { return s.id == site; })) {
       return NotFound("unknown site " + site);
     }
     std::string stream = SubjectStream(id);
     auto d = Draft(stream, "subject.screened", actor, "",
-                   Value::Object{{"subject", id}, {"site", site},
+                   Value::Object{{"subject", id},
+                                 {"site", site},
                                  {"set", Value::Object{{stream + "/status", "screening"}, {stream + "/site", site}}}});
     TC_ASSIGN_OR_RETURN(out.events, Commit(stream, 0, {d}));
     out.messages.push_back("subject " + id + " screened at site " + site);
@@ -204,13 +208,17 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
     int row = 0;
     if (g->repeating) {
       const Value* r = cmd.Find("row");
-      if (r == nullptr || r->kind() != Value::Kind::kInt) return InvalidArgument(item + " is in a repeating group; give \"row\"");
+      if (r == nullptr || r->kind() != Value::Kind::kInt)
+        return InvalidArgument(item + " is in a repeating group; give \"row\"");
       group = g->id;
       row = static_cast<int>(r->as_int());
     }
     int n = NextQueryNumber(*study_, *s, hidden);
     std::string stream = SubjectStream(id);
-    Value::Object p{{"query", static_cast<int64_t>(n)}, {"visit", visit}, {"form", form}, {"item", item},
+    Value::Object p{{"query", static_cast<int64_t>(n)},
+                    {"visit", visit},
+                    {"form", form},
+                    {"item", item},
                     {"message", message},
                     {"set", Value::Object{{stream + "/queries/" + std::to_string(n) + "/state", "open"}}}};
     if (!group.empty()) {
@@ -262,7 +270,8 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
                               "; it cannot be " + action);
   }
   std::string stream = SubjectStream(id);
-  Value::Object p{{"query", static_cast<int64_t>(n)}, {"message", message},
+  Value::Object p{{"query", static_cast<int64_t>(n)},
+                  {"message", message},
                   {"set", Value::Object{{stream + "/queries/" + std::to_string(n) + "/state", state}}}};
   std::string reason = message.empty() ? "query " + action : message;
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {Draft(stream, "query." + action, actor, reason, p)}));
@@ -344,7 +353,8 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
   if (op == "study.lock" || op == "study.unlock") {
     TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "reason"}));
     bool lock = op == "study.lock";
-    if (state_.locked == lock) return FailedPrecondition(std::string("the study is already ") + (lock ? "locked" : "unlocked"));
+    if (state_.locked == lock)
+      return FailedPrecondition(std::string("the study is already ") + (lock ? "locked" : "unlocked"));
     if (lock) {
       size_t open = 0, hidden = 0;
       for (const auto& [sid, s] : state_.subjects) {
@@ -358,7 +368,9 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
           }
         }
       }
-      if (open > 0) return FailedPrecondition(std::to_string(open) + " queries are still open or answered; close them before database lock");
+      if (open > 0)
+        return FailedPrecondition(std::to_string(open) +
+                                  " queries are still open or answered; close them before database lock");
       if (hidden > 0)
         return FailedPrecondition(
             "the unblinded team's queries are not all closed yet; the database cannot be locked before they are");
@@ -382,7 +394,8 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
     bool current = flag == "frozen" ? s->frozen : s->locked;
     if (current == on) return FailedPrecondition("subject " + id + " is already " + past);
     std::string stream = SubjectStream(id);
-    auto d = Draft(stream, "subject." + past, actor, reason, Value::Object{{"set", Value::Object{{stream + "/" + flag, on}}}});
+    auto d = Draft(stream, "subject." + past, actor, reason,
+                   Value::Object{{"set", Value::Object{{stream + "/" + flag, on}}}});
     TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
     out.messages.push_back("subject " + id + " " + past);
     return out;
@@ -404,7 +417,8 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
     if (current == on) return FailedPrecondition(visit + "/" + form + " is already " + past);
     std::string stream = SubjectStream(id);
     auto d = Draft(stream, "form." + past, actor, reason,
-                   Value::Object{{"visit", visit}, {"form", form},
+                   Value::Object{{"visit", visit},
+                                 {"form", form},
                                  {"set", Value::Object{{stream + "/" + visit + "/" + form + "/" + flag, on}}}});
     TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
     out.messages.push_back(visit + "/" + form + " of " + id + " " + past);
@@ -474,9 +488,10 @@ Result<Outcome> Capture::Impl::VisitMissed(const Value& cmd, const Actor& actor)
     }
   }
   std::string stream = SubjectStream(id);
-  auto d = Draft(stream, "visit.missed", actor, reason,
-                 Value::Object{{"visit", visit}, {"reason", reason},
-                               {"set", Value::Object{{stream + "/" + visit + "/missed", true}}}});
+  auto d = Draft(
+      stream, "visit.missed", actor, reason,
+      Value::Object{
+          {"visit", visit}, {"reason", reason}, {"set", Value::Object{{stream + "/" + visit + "/missed", true}}}});
   Outcome out;
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
   out.messages.push_back("visit " + visit + " of " + id + " marked missed");
@@ -504,7 +519,8 @@ Result<Outcome> Capture::Impl::RemoveRow(const Value& cmd, const Actor& actor) {
       }
     }
   }
-  if (r == nullptr || r->removed) return NotFound(visit + "/" + form + " has no row " + std::to_string(row) + " in " + group);
+  if (r == nullptr || r->removed)
+    return NotFound(visit + "/" + form + " has no row " + std::to_string(row) + " in " + group);
   std::string stream = SubjectStream(id);
   Value::Object set;
   for (const auto& [iid, st] : r->items) {
@@ -521,9 +537,9 @@ Result<Outcome> Capture::Impl::RemoveRow(const Value& cmd, const Actor& actor) {
   for (const auto& [n, q] : s->queries) {
     if (q.visit != visit || q.form != form || q.group != group || q.row != row) continue;
     if (!q.unresolved()) continue;
-    drafts.push_back(QueryClosedDraft(id, n, actor, "row removed",
-                                      "closed automatically: " + group + " row " + std::to_string(row) +
-                                          " was removed"));
+    drafts.push_back(
+        QueryClosedDraft(id, n, actor, "row removed",
+                         "closed automatically: " + group + " row " + std::to_string(row) + " was removed"));
     if (!BlindedRole(actor.role) || !HiddenQuery(*study_, q)) {
       out.messages.push_back("query " + std::to_string(n) + " closed: its row was removed");
     }

@@ -18,17 +18,23 @@ namespace {
 
 std::string ShowValue(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kNull: return "(empty)";
-    case Value::Kind::kBool: return v.as_bool() ? "true" : "false";
-    case Value::Kind::kInt: return std::to_string(v.as_int());
-    case Value::Kind::kDecimal: return v.as_decimal().text();
-    case Value::Kind::kString: return "\"" + v.as_string() + "\"";
+    case Value::Kind::kNull:
+      return "(empty)";
+    case Value::Kind::kBool:
+      return v.as_bool() ? "true" : "false";
+    case Value::Kind::kInt:
+      return std::to_string(v.as_int());
+    case Value::Kind::kDecimal:
+      return v.as_decimal().text();
+    case Value::Kind::kString:
+      return "\"" + v.as_string() + "\"";
     case Value::Kind::kArray: {
       std::string out;
       for (const Value& e : v.as_array()) out += (out.empty() ? "" : ", ") + ShowValue(e);
       return "[" + out + "]";
     }
-    default: return "(object)";
+    default:
+      return "(object)";
   }
 }
 
@@ -56,9 +62,7 @@ std::string Codes(const study::Study& st, const study::Item& item) {
 Result<Value> ParseInput(const study::Study& st, const study::Item& item, const Value& in) {
   using study::ItemType;
   if (in.is_null()) return Value();
-  auto bad = [&](const std::string& why) {
-    return InvalidArgument(item.id + ": " + ShowValue(in) + " " + why);
-  };
+  auto bad = [&](const std::string& why) { return InvalidArgument(item.id + ": " + ShowValue(in) + " " + why); };
   std::string text;
   if (in.is_string()) {
     text = in.as_string();
@@ -160,13 +164,16 @@ bool Outside(const study::Range& r, double x) { return (r.min && x < *r.min) || 
 Value DerivedValue(const study::Item& item, rules::Type type, const rules::RValue& v) {
   if (v.null || (type == rules::Type::kNumber && !std::isfinite(v.number))) return Value();
   switch (item.type) {
-    case study::ItemType::kInteger: return Value(static_cast<int64_t>(std::floor(v.number)));
+    case study::ItemType::kInteger:
+      return Value(static_cast<int64_t>(std::floor(v.number)));
     case study::ItemType::kDecimal: {
       auto d = Decimal::Parse(rules::FormatValue(type, v));
       return d.ok() ? Value(*d) : Value();
     }
-    case study::ItemType::kBoolean: return Value(v.integer != 0);
-    default: return Value(rules::FormatValue(type, v));
+    case study::ItemType::kBoolean:
+      return Value(v.integer != 0);
+    default:
+      return Value(rules::FormatValue(type, v));
   }
 }
 
@@ -273,8 +280,13 @@ void ReconcileQueries(const study::Study& study, const SubjectState& subject,
       if (active || (ever && !changed_now(vid, fid, x))) continue;
       const bool hidden = HiddenItem(study, fid, x.item);
       int n = hidden ? next_hidden++ : next_query++;
-      Value::Object p{{"query", static_cast<int64_t>(n)}, {"visit", vid}, {"form", fid}, {"item", x.item},
-                      {"check", x.check}, {"message", x.message}, {"set", Value::Object{{state_path(n), "open"}}}};
+      Value::Object p{{"query", static_cast<int64_t>(n)},
+                      {"visit", vid},
+                      {"form", fid},
+                      {"item", x.item},
+                      {"check", x.check},
+                      {"message", x.message},
+                      {"set", Value::Object{{state_path(n), "open"}}}};
       if (!x.group.empty()) {
         p["group"] = x.group;
         p["row"] = static_cast<int64_t>(x.row);
@@ -306,10 +318,10 @@ void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::
       covered = covered || ((sig.visit.empty() || sig.visit == vid) && (sig.form.empty() || sig.form == fid));
     }
     if (!covered) continue;
-    broken.push_back(Draft(stream, "signature.invalidated", actor, "signed data changed",
-                           Value::Object{{"signature", static_cast<int64_t>(n)},
-                                         {"set", Value::Object{{stream + "/signatures/" + std::to_string(n) + "/state",
-                                                                "broken"}}}}));
+    broken.push_back(Draft(
+        stream, "signature.invalidated", actor, "signed data changed",
+        Value::Object{{"signature", static_cast<int64_t>(n)},
+                      {"set", Value::Object{{stream + "/signatures/" + std::to_string(n) + "/state", "broken"}}}}));
     messages->push_back("signature " + std::to_string(n) + " (" + sig.meaning + " by " + sig.signer_name +
                         ") is broken by this change; it must be signed again");
   }
@@ -348,10 +360,11 @@ Outcome CheckOutcome(const FormState& proposed, const study::Form& form, const s
 EventDraft QueryClosedDraft(const std::string& subject, int query, const Actor& actor, const std::string& reason,
                             const std::string& message) {
   const std::string stream = SubjectStream(subject);
-  return Draft(stream, "query.closed", actor, reason,
-               Value::Object{{"query", static_cast<int64_t>(query)},
-                             {"message", message},
-                             {"set", Value::Object{{stream + "/queries/" + std::to_string(query) + "/state", "closed"}}}});
+  return Draft(
+      stream, "query.closed", actor, reason,
+      Value::Object{{"query", static_cast<int64_t>(query)},
+                    {"message", message},
+                    {"set", Value::Object{{stream + "/queries/" + std::to_string(query) + "/state", "closed"}}}});
 }
 
 std::vector<Failure> Capture::Impl::RunChecks(const SubjectState& s, const std::string& visit, const study::Form& form,
@@ -694,8 +707,8 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
     for (const auto& r : auto_reasons) event_reason += (event_reason.empty() ? "" : "; ") + r;
   }
   for (const auto& [vid, f] : instances) {
-    std::string why = vid == visit_id && f == form ? event_reason
-                                                   : "recomputed after " + visit_id + "/" + form_id + " changed";
+    std::string why =
+        vid == visit_id && f == form ? event_reason : "recomputed after " + visit_id + "/" + form_id + " changed";
     if (auto d = FormSavedEvent(*study_, *current, next, vid, f->id, actor, why, &out.messages)) {
       drafts.push_back(std::move(*d));
     }

@@ -2,9 +2,9 @@
 #pragma once
 
 #include <deque>
-#include <optional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -63,8 +63,7 @@ struct Failure {
 
 class Capture::Impl {
  public:
-  Impl(EventStore* store, Env* env, std::string study_id)
-      : store_(store), env_(env), study_id_(std::move(study_id)) {}
+  Impl(EventStore* store, Env* env, std::string study_id) : store_(store), env_(env), study_id_(std::move(study_id)) {}
 
   Status Load();
   Status CatchUp();  // applies events appended since the last one seen

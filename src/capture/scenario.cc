@@ -159,8 +159,8 @@ class Runner {
       auto table = Items(step, m[1].str());
       if (!table.ok()) return fail("a well-formed table", table.status().message());
       const Value::Object& items = *table;
-      Value::Object cmd{{"op", "form.save"}, {"subject", subject_}, {"visit", m[2].str()}, {"form", m[1].str()},
-                        {"items", items}};
+      Value::Object cmd{
+          {"op", "form.save"}, {"subject", subject_}, {"visit", m[2].str()}, {"form", m[1].str()}, {"items", items}};
       if (m[3].matched) cmd["reason"] = m[3].str();
       return Exec(cmd, RoleFor(m[1].str()), step.keyword, expected, actual);
     }
@@ -170,18 +170,22 @@ class Runner {
       const Value::Object& items = *table;
       Value::Object row{{"group", m[2].str()}, {"items", items}};
       if (m[1].matched) row["row"] = static_cast<int64_t>(std::stoi(m[1].str()));
-      Value::Object cmd{{"op", "form.save"}, {"subject", subject_}, {"visit", m[4].str()}, {"form", m[3].str()},
+      Value::Object cmd{{"op", "form.save"},
+                        {"subject", subject_},
+                        {"visit", m[4].str()},
+                        {"form", m[3].str()},
                         {"rows", Value::Array{row}}};
       if (m[5].matched) cmd["reason"] = m[5].str();
       return Exec(cmd, RoleFor(m[3].str()), step.keyword, expected, actual);
     }
     if (is(R"re(the subject is enrolled)re")) {
-      return Exec(Value::Object{{"op", "subject.enroll"}, {"subject", subject_}}, "coordinator", step.keyword, expected, actual);
+      return Exec(Value::Object{{"op", "subject.enroll"}, {"subject", subject_}}, "coordinator", step.keyword, expected,
+                  actual);
     }
     if (is(R"re(the subject (fails screening|is withdrawn) because "([^"]*)")re")) {
       std::string op = m[1].str() == "fails screening" ? "subject.screen_fail" : "subject.withdraw";
-      return Exec(Value::Object{{"op", op}, {"subject", subject_}, {"reason", m[2].str()}}, "coordinator",
-                  step.keyword, expected, actual);
+      return Exec(Value::Object{{"op", op}, {"subject", subject_}, {"reason", m[2].str()}}, "coordinator", step.keyword,
+                  expected, actual);
     }
     if (is(R"re(the subject completes the study)re")) {
       return Exec(Value::Object{{"op", "subject.complete"}, {"subject", subject_}}, "coordinator", step.keyword,
@@ -189,8 +193,10 @@ class Runner {
     }
     if (is(R"re(query (\d+) is (answered|re-opened|cancelled|closed)(?: (?:with|because) "([^"]*)")?)re")) {
       static const std::map<std::string, std::pair<std::string, std::string>> kOps = {
-          {"answered", {"query.answer", "coordinator"}}, {"re-opened", {"query.reopen", "monitor"}},
-          {"cancelled", {"query.cancel", "monitor"}},    {"closed", {"query.close", "monitor"}}};
+          {"answered", {"query.answer", "coordinator"}},
+          {"re-opened", {"query.reopen", "monitor"}},
+          {"cancelled", {"query.cancel", "monitor"}},
+          {"closed", {"query.close", "monitor"}}};
       const auto& [op, role] = kOps.at(m[2].str());
       Value::Object cmd{{"op", op}, {"subject", subject_}, {"query", static_cast<int64_t>(std::stoi(m[1].str()))}};
       if (m[3].matched) cmd["message"] = m[3].str();
@@ -198,17 +204,23 @@ class Runner {
     }
     if (is(R"re(a query is raised on "([^"]*)" at visit "([^"]*)" with message "([^"]*)")re")) {
       auto dot = m[1].str().find('.');
-      Value::Object cmd{{"op", "query.open"}, {"subject", subject_}, {"visit", m[2].str()},
-                        {"form", m[1].str().substr(0, dot)}, {"item", m[1].str().substr(dot + 1)}, {"message", m[3].str()}};
+      Value::Object cmd{{"op", "query.open"},
+                        {"subject", subject_},
+                        {"visit", m[2].str()},
+                        {"form", m[1].str().substr(0, dot)},
+                        {"item", m[1].str().substr(dot + 1)},
+                        {"message", m[3].str()}};
       return Exec(cmd, "monitor", step.keyword, expected, actual);
     }
     if (is(R"re(visit "([^"]*)" is marked missed because "([^"]*)")re")) {
-      return Exec(Value::Object{{"op", "visit.missed"}, {"subject", subject_}, {"visit", m[1].str()}, {"reason", m[2].str()}},
-                  "coordinator", step.keyword, expected, actual);
+      return Exec(
+          Value::Object{{"op", "visit.missed"}, {"subject", subject_}, {"visit", m[1].str()}, {"reason", m[2].str()}},
+          "coordinator", step.keyword, expected, actual);
     }
     if (is(R"re(the monitor verifies the form "([^"]*)" at visit "([^"]*)")re")) {
-      return Exec(Value::Object{{"op", "sdv.verify"}, {"subject", subject_}, {"visit", m[2].str()}, {"form", m[1].str()}},
-                  "monitor", step.keyword, expected, actual);
+      return Exec(
+          Value::Object{{"op", "sdv.verify"}, {"subject", subject_}, {"visit", m[2].str()}, {"form", m[1].str()}},
+          "monitor", step.keyword, expected, actual);
     }
     if (is(R"re(the investigator signs the (?:form "([^"]*)" at visit "([^"]*)"|casebook) for (authorship|review|approval))re")) {
       Value::Object cmd{{"op", "sign"}, {"subject", subject_}, {"meaning", m[3].str()}, {"name", "Dr Scenario"}};
@@ -219,7 +231,10 @@ class Runner {
       return Exec(cmd, "investigator", step.keyword, expected, actual);
     }
     if (is(R"re(the (form|subject) (?:"([^"]*)" at visit "([^"]*)" )?is (frozen|locked|unfrozen|unlocked)(?: because "([^"]*)")?)re")) {
-      std::string verb = m[4].str() == "frozen" ? "freeze" : m[4].str() == "unfrozen" ? "unfreeze" : m[4].str() == "locked" ? "lock" : "unlock";
+      std::string verb = m[4].str() == "frozen"     ? "freeze"
+                         : m[4].str() == "unfrozen" ? "unfreeze"
+                         : m[4].str() == "locked"   ? "lock"
+                                                    : "unlock";
       Value::Object cmd{{"op", m[1].str() + "." + verb}, {"subject", subject_}};
       if (m[1].str() == "form") {
         cmd["form"] = m[2].str();
@@ -248,8 +263,9 @@ class Runner {
       for (const Query& q : ActiveQueries()) {
         if (Matches(q, m[1].str()) && (!m[2].matched || Message(q).find(m[2].str()) != std::string::npos)) return true;
       }
-      return fail("an open query on " + m[1].str() + (m[2].matched ? " with a message containing \"" + m[2].str() + "\"" : ""),
-                  "open queries: " + open + LastError());
+      return fail(
+          "an open query on " + m[1].str() + (m[2].matched ? " with a message containing \"" + m[2].str() + "\"" : ""),
+          "open queries: " + open + LastError());
     }
     if (is(R"re((a|no) query from check "([^"]*)" is open)re")) {
       bool found = false;
@@ -284,7 +300,7 @@ class Runner {
       auto e = capture_->CheckEligibility(subject_);
       if (!e.ok()) return fail("an eligibility result", e.status().message());
       std::string summary = e->Summary();
-      Eligibility want = !m[1].matched ? Eligibility::kIncomplete
+      Eligibility want = !m[1].matched              ? Eligibility::kIncomplete
                          : m[1].str() == "eligible" ? Eligibility::kEligible
                                                     : Eligibility::kNotEligible;
       if (e->overall == want && (!m[2].matched || summary.find(m[2].str()) != std::string::npos)) return true;
@@ -340,7 +356,8 @@ class Runner {
       for (size_t i = 1; i < t.size(); ++i) pairs.push_back({t[i][0], t[i][1]});
     } else {
       if (t.size() != 2 || t[0].size() != t[1].size()) {
-        return InvalidArgument("give the table as | item | value | rows, or one header row of items and one row of values");
+        return InvalidArgument(
+            "give the table as | item | value | rows, or one header row of items and one row of values");
       }
       for (size_t i = 0; i < t[0].size(); ++i) pairs.push_back({t[0][i], t[1][i]});
     }
@@ -380,7 +397,9 @@ class Runner {
     return true;
   }
 
-  std::string LastError() const { return last_error_.empty() ? "" : " (the last command was rejected: " + last_error_ + ")"; }
+  std::string LastError() const {
+    return last_error_.empty() ? "" : " (the last command was rejected: " + last_error_ + ")";
+  }
 
   std::vector<Query> ActiveQueries() {
     std::vector<Query> out;
@@ -401,7 +420,8 @@ class Runner {
   std::string OpenQueries() {
     std::string out;
     for (const Query& q : ActiveQueries()) {
-      out += (out.empty() ? "" : "; ") + q.visit + "/" + q.form + "/" + q.item + " (" + q.check + ") \"" + Message(q) + "\"";
+      out += (out.empty() ? "" : "; ") + q.visit + "/" + q.form + "/" + q.item + " (" + q.check + ") \"" + Message(q) +
+             "\"";
     }
     return out.empty() ? "none" : out;
   }
@@ -433,11 +453,16 @@ class Runner {
     }
     if (found == nullptr) return "(missing)";
     switch (found->kind()) {
-      case Value::Kind::kInt: return std::to_string(found->as_int());
-      case Value::Kind::kDecimal: return found->as_decimal().text();
-      case Value::Kind::kBool: return found->as_bool() ? "true" : "false";
-      case Value::Kind::kString: return found->as_string();
-      default: return "(a list)";
+      case Value::Kind::kInt:
+        return std::to_string(found->as_int());
+      case Value::Kind::kDecimal:
+        return found->as_decimal().text();
+      case Value::Kind::kBool:
+        return found->as_bool() ? "true" : "false";
+      case Value::Kind::kString:
+        return found->as_string();
+      default:
+        return "(a list)";
     }
   }
 

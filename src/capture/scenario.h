@@ -14,7 +14,7 @@ namespace trialcore::capture {
 
 struct StepResult {
   int line = 0;
-  std::string text;      // "Then a query is open on DM.BRTHDTC ..."
+  std::string text;  // "Then a query is open on DM.BRTHDTC ..."
   bool passed = false;
   bool skipped = false;  // after an earlier step failed
   std::string expected;  // for failures

@@ -49,7 +49,9 @@ class Simulator {
   double Normal(double mean, double sd) { return std::normal_distribution<double>(mean, sd)(rng_); }
   bool Chance(double p) { return Uniform(0, 1) < p; }
   template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Int(0, static_cast<int>(v.size()) - 1))]; }
+  const T& Pick(const std::vector<T>& v) {
+    return v[static_cast<size_t>(Int(0, static_cast<int>(v.size()) - 1))];
+  }
 
   static std::string Date(int64_t day) { return rules::FormatDateDays(day); }
   static int Year(int64_t day) { return std::stoi(Date(day).substr(0, 4)); }
@@ -90,7 +92,8 @@ class Simulator {
   }
 
   Value::Object Save(const std::string& visit, const std::string& form, Value::Object items) {
-    return Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", visit}, {"form", form}, {"items", items}};
+    return Value::Object{
+        {"op", "form.save"}, {"subject", subject_}, {"visit", visit}, {"form", form}, {"items", items}};
   }
 
   // Saves a form; with the configured error rate a value is first typed
@@ -108,7 +111,9 @@ class Simulator {
         for (const Event& e : r->events) {
           if (e.type != "query.opened") continue;
           int64_t q = e.payload.Find("query")->as_int();
-          TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "query.answer"}, {"subject", subject_}, {"query", q},
+          TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "query.answer"},
+                                                {"subject", subject_},
+                                                {"query", q},
                                                 {"message", "Transcription error; corrected from source"}},
                                   who));
         }
@@ -132,19 +137,23 @@ class Simulator {
     ++report_.subjects;
     TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "subject.screen"}, {"subject", subject_}, {"site", site}}, coord));
     TC_RETURN_IF_ERROR(Must(Save("SCREENING1", "SV", {{"SVSTDTC", Date(sday)}}), coord));
-    TC_RETURN_IF_ERROR(Must(Save("SCREENING1", "IC", {{"ICDTC", Date(sday)}, {"ICVER", "v2.1"}, {"ICCGVR", "Y"}}), coord));
+    TC_RETURN_IF_ERROR(
+        Must(Save("SCREENING1", "IC", {{"ICDTC", Date(sday)}, {"ICVER", "v2.1"}, {"ICCGVR", "Y"}}), coord));
     bool female = Chance(0.55);
     int age = std::clamp(static_cast<int>(Normal(75, 8)), 51, 89);
     int64_t birth = sday - age * 365 - Int(30, 330);
-    Value::Object dm{{"BRTHDTC", Date(birth)}, {"SEX", female ? "F" : "M"},
-                     {"RACE", Chance(0.86) ? "WHITE" : Chance(0.7) ? "BLACK OR AFRICAN AMERICAN" : "ASIAN"},
+    Value::Object dm{{"BRTHDTC", Date(birth)},
+                     {"SEX", female ? "F" : "M"},
+                     {"RACE", Chance(0.86)  ? "WHITE"
+                              : Chance(0.7) ? "BLACK OR AFRICAN AMERICAN"
+                                            : "ASIAN"},
                      {"ETHNIC", Chance(0.95) ? "NOT HISPANIC OR LATINO" : "HISPANIC OR LATINO"}};
     if (female) dm["POSTMENO"] = "Y";
     TC_RETURN_IF_ERROR(Must(Save("SCREENING1", "DM", dm), coord));
     Value::Array mh;
     for (int k = 0, n = Int(1, 3); k < n; ++k) {
       static const std::vector<std::string> kTerms = {"HYPERTENSION", "OSTEOARTHRITIS", "HYPERCHOLESTEROLAEMIA",
-                                                      "INSOMNIA", "DEPRESSION", "CATARACT"};
+                                                      "INSOMNIA",     "DEPRESSION",     "CATARACT"};
       mh.push_back(
           Value::Object{{"group", "MH"},
                         {"items", Value::Object{{"MHTERM", k == 0 ? "ALZHEIMER'S DISEASE" : Pick(kTerms)},
@@ -152,14 +161,25 @@ class Simulator {
                                                 {"MHSTDTC", std::to_string(Year(sday) - Int(1, 15))},
                                                 {"MHONGO", true}}}});
     }
-    TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", "SCREENING1"},
-                                          {"form", "MH"}, {"rows", mh}},
-                            coord));
+    TC_RETURN_IF_ERROR(Must(
+        Value::Object{
+            {"op", "form.save"}, {"subject", subject_}, {"visit", "SCREENING1"}, {"form", "MH"}, {"rows", mh}},
+        coord));
     int mmse = Chance(0.9) ? Int(12, 23) : Int(24, 27);
     TC_RETURN_IF_ERROR(Must(Save("SCREENING1", "IE",
-                                 {{"IEDTC", Date(sday)}, {"MMSE", int64_t{mmse}}, {"HACHIN", int64_t{Int(0, 4)}},
-                                  {"INCL02", "Y"}, {"INCL05", "Y"}, {"INCL06", "Y"}, {"INCL07", "Y"}, {"INCL08", "Y"},
-                                  {"EXCL10", "N"}, {"EXCL11", "N"}, {"EXCL16", "N"}, {"EXCL17", "N"}, {"EXCL27", "N"}}),
+                                 {{"IEDTC", Date(sday)},
+                                  {"MMSE", int64_t{mmse}},
+                                  {"HACHIN", int64_t{Int(0, 4)}},
+                                  {"INCL02", "Y"},
+                                  {"INCL05", "Y"},
+                                  {"INCL06", "Y"},
+                                  {"INCL07", "Y"},
+                                  {"INCL08", "Y"},
+                                  {"EXCL10", "N"},
+                                  {"EXCL11", "N"},
+                                  {"EXCL16", "N"},
+                                  {"EXCL17", "N"},
+                                  {"EXCL27", "N"}}),
                             inv));
     double weight = std::clamp(Normal(female ? 64 : 78, 11), 42.0, 140.0);
     double height = std::clamp(Normal(female ? 160 : 174, 7), 140.0, 200.0);
@@ -174,9 +194,9 @@ class Simulator {
                                                             {"CMROUTE", Value::Array{"ORAL"}},
                                                             {"CMSTDTC", std::to_string(Year(sday) - Int(1, 5))},
                                                             {"CMONGO", true}}}}};
-      TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", "LOGS"},
-                                            {"form", "CM"}, {"rows", cm}},
-                              coord));
+      TC_RETURN_IF_ERROR(Must(
+          Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", "LOGS"}, {"form", "CM"}, {"rows", cm}},
+          coord));
     }
     TC_ASSIGN_OR_RETURN(EligibilityResult e, c_.CheckEligibility(subject_));
     if (e.overall != Eligibility::kEligible) {
@@ -184,7 +204,8 @@ class Simulator {
       return Must(Value::Object{{"op", "subject.screen_fail"}, {"subject", subject_}, {"reason", e.Summary()}}, coord);
     }
     // Monitoring of screening: verify demographics and eligibility.
-    TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "sdv.verify"}, {"subject", subject_}, {"visit", "SCREENING1"}, {"form", "DM"}}, cra));
+    TC_RETURN_IF_ERROR(
+        Must(Value::Object{{"op", "sdv.verify"}, {"subject", subject_}, {"visit", "SCREENING1"}, {"form", "DM"}}, cra));
 
     int64_t rand_day = sday + 7;
     if (rand_day > today_) return Status::Ok();
@@ -211,9 +232,10 @@ class Simulator {
       if (Chance(0.04)) date = planned + v.window_after + Int(1, 4);  // late
       if (date > today_) return Status::Ok();
       if (withdraws && *v.day > 60) {
-        return Must(Value::Object{{"op", "subject.withdraw"}, {"subject", subject_},
-                                  {"reason", "withdrawal by subject: moved away"}},
-                    coord);
+        return Must(
+            Value::Object{
+                {"op", "subject.withdraw"}, {"subject", subject_}, {"reason", "withdrawal by subject: moved away"}},
+            coord);
       }
       TC_RETURN_IF_ERROR(Must(Save(v.id, "SV", {{"SVSTDTC", Date(date)}}), coord));
       auto has = [&](const char* form) { return std::find(v.forms.begin(), v.forms.end(), form) != v.forms.end(); };
@@ -222,19 +244,31 @@ class Simulator {
       if (has("EX")) TC_RETURN_IF_ERROR(Exposure(v.id, date, dose, pharmacist));
       if (has("COG")) {
         adas = std::clamp(adas + Int(-3, 4), 0, 70);
-        TC_RETURN_IF_ERROR(Must(Save(v.id, "COG", {{"ADASDTC", Date(date)}, {"ADAS", int64_t{adas}}, {"CIBIC", int64_t{Int(3, 5)}}}), inv));
+        TC_RETURN_IF_ERROR(Must(
+            Save(v.id, "COG", {{"ADASDTC", Date(date)}, {"ADAS", int64_t{adas}}, {"CIBIC", int64_t{Int(3, 5)}}}), inv));
       }
       if (Chance(0.12)) {
-        static const std::vector<std::string> kAes = {"APPLICATION SITE PRURITUS", "APPLICATION SITE ERYTHEMA",
-                                                      "DIZZINESS", "HEADACHE", "NAUSEA", "DIARRHOEA", "FATIGUE"};
+        static const std::vector<std::string> kAes = {"APPLICATION SITE PRURITUS",
+                                                      "APPLICATION SITE ERYTHEMA",
+                                                      "DIZZINESS",
+                                                      "HEADACHE",
+                                                      "NAUSEA",
+                                                      "DIARRHOEA",
+                                                      "FATIGUE"};
         bool ongoing = Chance(0.3);
-        Value::Object ae{{"AETERM", Pick(kAes)}, {"AESTDTC", Date(date - Int(1, 5))}, {"AEONGO", ongoing},
-                         {"AESEV", Chance(0.7) ? "MILD" : "MODERATE"}, {"AESER", "N"},
+        Value::Object ae{{"AETERM", Pick(kAes)},
+                         {"AESTDTC", Date(date - Int(1, 5))},
+                         {"AEONGO", ongoing},
+                         {"AESEV", Chance(0.7) ? "MILD" : "MODERATE"},
+                         {"AESER", "N"},
                          {"AEREL", Pick(std::vector<std::string>{"NONE", "REMOTE", "POSSIBLE", "PROBABLE"})},
                          {"AEACN", "DOSE NOT CHANGED"},
                          {"AEOUT", ongoing ? "NOT RECOVERED/NOT RESOLVED" : "RECOVERED/RESOLVED"}};
         if (!ongoing) ae["AEENDTC"] = Date(date);
-        TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "form.save"}, {"subject", subject_}, {"visit", "LOGS"}, {"form", "AE"},
+        TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "form.save"},
+                                              {"subject", subject_},
+                                              {"visit", "LOGS"},
+                                              {"form", "AE"},
                                               {"rows", Value::Array{Value::Object{{"group", "AE"}, {"items", ae}}}}},
                                 coord));
       }
@@ -249,9 +283,12 @@ class Simulator {
   Status Vitals(const std::string& visit, double weight, const double* height, const Actor& who) {
     int sys = std::clamp(static_cast<int>(Normal(134, 12)), 100, 158);
     int dia = std::clamp(static_cast<int>(Normal(78, 7)), 60, 95);
-    Value::Object vs{{"VSPOS", "SITTING"}, {"SYSBP", int64_t{sys}}, {"DIABP", int64_t{dia}},
+    Value::Object vs{{"VSPOS", "SITTING"},
+                     {"SYSBP", int64_t{sys}},
+                     {"DIABP", int64_t{dia}},
                      {"PULSE", int64_t{std::clamp(static_cast<int>(Normal(72, 8)), 55, 100)}},
-                     {"TEMP", Dec1(std::clamp(Normal(36.6, 0.3), 35.6, 37.8))}, {"WEIGHT", Dec1(weight)}};
+                     {"TEMP", Dec1(std::clamp(Normal(36.6, 0.3), 35.6, 37.8))},
+                     {"WEIGHT", Dec1(weight)}};
     if (height != nullptr) vs["HEIGHT"] = Dec1(*height);
     // A typo: an extra digit in systolic pressure gives an impossible value
     // (refused), a swapped pair gives an implausible one (queried).

@@ -30,7 +30,7 @@ struct SimReport {
   int enrolled = 0;
   int screen_failed = 0;
   int commands = 0;
-  int refused = 0;           // saves a hard check refused, then typed again
+  int refused = 0;  // saves a hard check refused, then typed again
   int queries_opened = 0;
   int queries_closed = 0;
   uint64_t events = 0;

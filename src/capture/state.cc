@@ -6,10 +6,14 @@ namespace trialcore::capture {
 
 std::string_view QueryStateName(QueryState s) {
   switch (s) {
-    case QueryState::kOpen: return "open";
-    case QueryState::kAnswered: return "answered";
-    case QueryState::kClosed: return "closed";
-    case QueryState::kCancelled: return "cancelled";
+    case QueryState::kOpen:
+      return "open";
+    case QueryState::kAnswered:
+      return "answered";
+    case QueryState::kClosed:
+      return "closed";
+    case QueryState::kCancelled:
+      return "cancelled";
   }
   return "?";
 }

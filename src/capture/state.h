@@ -15,10 +15,10 @@
 namespace trialcore::capture {
 
 struct ItemState {
-  Value value;               // null when empty
-  std::string not_done;      // reason, when marked not done
-  bool verified = false;     // source data verified since the last change
-  uint64_t seq = 0;          // the event that last changed it
+  Value value;            // null when empty
+  std::string not_done;   // reason, when marked not done
+  bool verified = false;  // source data verified since the last change
+  uint64_t seq = 0;       // the event that last changed it
 };
 
 struct RowState {
@@ -27,8 +27,8 @@ struct RowState {
 };
 
 struct FormState {
-  std::map<std::string, ItemState> items;                       // non-repeating items
-  std::map<std::string, std::map<int, RowState>> rows;          // group -> row number -> row
+  std::map<std::string, ItemState> items;               // non-repeating items
+  std::map<std::string, std::map<int, RowState>> rows;  // group -> row number -> row
   bool frozen = false;
   bool locked = false;
   bool touched = false;  // anything was ever saved

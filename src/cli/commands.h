@@ -11,8 +11,8 @@
 
 #include "core/env.h"
 #include "core/event.h"
-#include "store/event_store.h"
 #include "core/status.h"
+#include "store/event_store.h"
 
 namespace trialcore::cli {
 
@@ -27,9 +27,9 @@ std::string DefaultKeyPath();
 
 struct VerifyArgs {
   std::string db;
-  std::optional<std::string> study;              // all studies when empty
-  std::vector<std::string> checkpoint_files;     // checkpoints kept elsewhere
-  std::optional<std::string> public_key_file;    // trust only this key
+  std::optional<std::string> study;            // all studies when empty
+  std::vector<std::string> checkpoint_files;   // checkpoints kept elsewhere
+  std::optional<std::string> public_key_file;  // trust only this key
 };
 // DataLoss when anything does not verify (after printing what and where).
 Status AuditVerify(const VerifyArgs& args, Context& ctx);
@@ -42,8 +42,8 @@ struct AuditLogArgs {
   std::optional<std::string> user;
   std::optional<std::string> from;  // UTC date or time
   std::optional<std::string> to;
-  std::string format = "csv";       // csv | json
-  std::optional<std::string> out;   // file; stdout when empty
+  std::string format = "csv";      // csv | json
+  std::optional<std::string> out;  // file; stdout when empty
 };
 Status AuditLog(const AuditLogArgs& args, Context& ctx);
 
@@ -67,10 +67,10 @@ struct SignalArgs {
   bool dedup_by_content = false;
   bool stratify = false;
   uint32_t min_count = 1;
-  std::optional<std::string> out;  // .csv or .json
-  std::optional<size_t> top;       // print the strongest pairs
-  std::string by = "EB05";         // EB05 | EBGM | EB95 | PRR | ROR | IC025 | N
-  std::optional<std::string> plot; // SVG chart of EB05 against N
+  std::optional<std::string> out;         // .csv or .json
+  std::optional<size_t> top;              // print the strongest pairs
+  std::string by = "EB05";                // EB05 | EBGM | EB95 | PRR | ROR | IC025 | N
+  std::optional<std::string> plot;        // SVG chart of EB05 against N
   std::optional<std::string> prior;       // alpha1,beta1,alpha2,beta2,P: score with it, do not fit
   std::optional<std::string> prior_from;  // or the prior a previous run's --out file holds
   std::string quantiles = "exact";        // exact | openebgm: how EB05 and EB95 are found
@@ -111,7 +111,7 @@ struct ServeArgs {
   std::string tls_cert, tls_key;
   int64_t session_idle_seconds = 15 * 60;
   int64_t session_max_seconds = 12 * 3600;
-  int login_rate = 20;  // login attempts a minute per client address
+  int login_rate = 20;     // login attempts a minute per client address
   std::string clock_file;  // tests: shift the server's clock by the microseconds in this file
   std::string web_root;    // the built web application; default: "web" beside the program
 };

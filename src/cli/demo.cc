@@ -7,9 +7,9 @@
 #include <ostream>
 #include <set>
 
+#include "api/users.h"
 #include "capture/capture.h"
 #include "capture/sim.h"
-#include "api/users.h"
 #include "cli/commands.h"
 #include "cli/demo_study.h"
 #include "cli/store_access.h"
@@ -35,9 +35,12 @@ Status WriteDemoStudy(EventStore& store, Env* env) {
   // The steps a reviewer of the demo looks for, on its first subject.
   const Actor coord{"coord.701", "coordinator"}, cra{"cra.1", "monitor"}, inv{"inv.701", "investigator"};
   const char* script[][2] = {
-      {R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"VS","item":"WEIGHT","message":"Weight differs from the clinic chart; please check the source"})", "cra"},
-      {R"({"op":"query.answer","subject":"701-1001","query":QUERY,"message":"Chart says 81.4 kg; corrected"})", "coord"},
-      {R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"},"reason":"transcription error, corrected from source"})", "coord"},
+      {R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"VS","item":"WEIGHT","message":"Weight differs from the clinic chart; please check the source"})",
+       "cra"},
+      {R"({"op":"query.answer","subject":"701-1001","query":QUERY,"message":"Chart says 81.4 kg; corrected"})",
+       "coord"},
+      {R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"},"reason":"transcription error, corrected from source"})",
+       "coord"},
       {R"({"op":"query.close","subject":"701-1001","query":QUERY,"message":"Verified against the chart"})", "cra"},
       {R"({"op":"sdv.verify","subject":"701-1001","visit":"SCREENING1","form":"VS"})", "cra"},
       {R"({"op":"sign","subject":"701-1001","visit":"SCREENING1","meaning":"approval","name":"Dr. Inv 701"})", "inv"},

@@ -4,18 +4,26 @@ namespace trialcore::cli {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return kExitOk;
-    case StatusCode::kInvalidArgument: return kExitBadInput;
-    case StatusCode::kNotFound: return kExitNotFound;
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kInvalidArgument:
+      return kExitBadInput;
+    case StatusCode::kNotFound:
+      return kExitNotFound;
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition:
     case StatusCode::kPermissionDenied:
-    case StatusCode::kAborted: return kExitConflict;
-    case StatusCode::kDataLoss: return kExitVerificationFailed;
+    case StatusCode::kAborted:
+      return kExitConflict;
+    case StatusCode::kDataLoss:
+      return kExitVerificationFailed;
     case StatusCode::kIoError:
-    case StatusCode::kResourceExhausted: return kExitIo;
-    case StatusCode::kUnimplemented: return kExitUnsupported;
-    case StatusCode::kInternal: return kExitInternal;
+    case StatusCode::kResourceExhausted:
+      return kExitIo;
+    case StatusCode::kUnimplemented:
+      return kExitUnsupported;
+    case StatusCode::kInternal:
+      return kExitInternal;
   }
   return kExitInternal;
 }

@@ -1,7 +1,6 @@
 // The trialcore command: parses arguments and calls the functions of
 // commands.h; exit codes come from exit_codes.h.
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <iostream>
 
@@ -33,12 +32,14 @@ int Run(int argc, char** argv) {
     cmd->add_option("--db", db, "SQLite database file (default $TRIALCORE_DB or trialcore.db)");
   };
   auto add_key = [&](CLI::App* cmd) {
-    cmd->add_option("--key", key, "Ed25519 signing key (PEM), created with mode 0600 on first use "
-                                  "(default $TRIALCORE_KEY or ~/.trialcore/signing-key.pem)");
+    cmd->add_option("--key", key,
+                    "Ed25519 signing key (PEM), created with mode 0600 on first use "
+                    "(default $TRIALCORE_KEY or ~/.trialcore/signing-key.pem)");
   };
 
   // demo
-  auto* demo = app.add_subcommand("demo", "Create the demo study (CDISCPILOT01) if missing and print its audit summary");
+  auto* demo =
+      app.add_subcommand("demo", "Create the demo study (CDISCPILOT01) if missing and print its audit summary");
   add_db(demo);
   add_key(demo);
   ServeArgs serve_args;
@@ -88,7 +89,8 @@ int Run(int argc, char** argv) {
     });
     return c;
   };
-  auto* uadd = user_cmd("add", "Add a user; the password (12+ characters) comes from --password-stdin or $TRIALCORE_PASSWORD");
+  auto* uadd =
+      user_cmd("add", "Add a user; the password (12+ characters) comes from --password-stdin or $TRIALCORE_PASSWORD");
   uadd->add_option("ID", user_args.id, "User id (a-z, 0-9, . _ -)")->required();
   uadd->add_option("--name", user_args.full_name, "Full name, shown with their signatures")->required();
   uadd->add_flag("--password-stdin", user_args.password_stdin, "Read the password from standard input");
@@ -110,7 +112,8 @@ int Run(int argc, char** argv) {
       g->add_option("--reason", user_args.reason, "Why (needed to grant again a role that was revoked)");
     }
   }
-  auto* utoken = user_cmd("token", "Issue an API token for one of a user's roles (printed once; only its hash is kept)");
+  auto* utoken =
+      user_cmd("token", "Issue an API token for one of a user's roles (printed once; only its hash is kept)");
   utoken->add_option("ID", user_args.id, "User id")->required();
   utoken->add_option("--study", user_args.study, "Study id")->required();
   utoken->add_option("--role", user_args.role, "Role")->required();
@@ -156,7 +159,9 @@ int Run(int argc, char** argv) {
   migrate->add_option("--reason", migrate_reason, "The amendment this implements (required unless --dry-run)");
   add_db(migrate);
   add_actor(migrate);
-  migrate->callback([&] { status = StudyMigrate(db, migrate_to, dry_run, migrate_reason, Actor{as_user, as_role}, ctx); });
+  migrate->callback([&] {
+    status = StudyMigrate(db, migrate_to, dry_run, migrate_reason, Actor{as_user, as_role}, ctx);
+  });
 
   StudyTestArgs test_args;
   auto* studytest = studycmd->add_subcommand("test", "Run Gherkin protocol scenarios against a study in memory");
@@ -196,8 +201,9 @@ int Run(int argc, char** argv) {
   audit->require_subcommand(1);
 
   VerifyArgs verify_args;
-  auto* verify = audit->add_subcommand("verify", "Recompute every hash and check every checkpoint; "
-                                                 "exit 1 naming the first bad event");
+  auto* verify = audit->add_subcommand("verify",
+                                       "Recompute every hash and check every checkpoint; "
+                                       "exit 1 naming the first bad event");
   add_db(verify);
   verify->add_option("--study", verify_args.study, "Only this study (default: all)");
   verify->add_option("--checkpoint", verify_args.checkpoint_files,

@@ -64,7 +64,8 @@ Status StudyTest(const StudyTestArgs& args, Context& ctx) {
   if (args.junit) {
     TC_RETURN_IF_ERROR_CTX(ctx.env->WriteFileAtomically(*args.junit, capture::JUnitXml(all)), "writing " + *args.junit);
   }
-  if (failed > 0) return FailedPrecondition(std::to_string(failed) + " scenario" + (failed == 1 ? "" : "s") + " failed");
+  if (failed > 0)
+    return FailedPrecondition(std::to_string(failed) + " scenario" + (failed == 1 ? "" : "s") + " failed");
   return Status::Ok();
 }
 

@@ -172,14 +172,16 @@ Status UserCommand(const UserArgs& args, Context& ctx) {
     api::Grant g{args.study, args.role, args.site};
     if (args.action == "grant") {
       TC_RETURN_IF_ERROR(users->AddGrant(args.id, g, args.reason, by));
-      ctx.out << "granted " << args.role << " on " << args.study << " at site " << args.site << " to " << args.id << "\n";
+      ctx.out << "granted " << args.role << " on " << args.study << " at site " << args.site << " to " << args.id
+              << "\n";
     } else {
       TC_RETURN_IF_ERROR(users->RevokeGrant(args.id, g, args.reason, by));
       ctx.out << "revoked " << args.role << " on " << args.study << " at site " << args.site << " from " << args.id
               << "\n";
     }
   } else if (args.action == "token") {
-    TC_ASSIGN_OR_RETURN(std::string token, users->IssueToken(args.id, api::Grant{args.study, args.role, args.site}, by));
+    TC_ASSIGN_OR_RETURN(std::string token,
+                        users->IssueToken(args.id, api::Grant{args.study, args.role, args.site}, by));
     ctx.out << token << "\n";
     ctx.err << "an API token for " << args.id << " as " << args.role << " on " << args.study << " at site " << args.site
             << "; it is shown only now (only its hash is kept): send it as 'Authorization: Bearer <token>'\n";

@@ -150,8 +150,8 @@ Status Signal(const SignalArgs& args, Context& ctx) {
     std::stable_sort(rows.begin(), rows.end(), [&](auto* a, auto* b) { return key(*a) > key(*b); });
     rows.resize(std::min(rows.size(), *args.top));
     char line[400];
-    std::snprintf(line, sizeof line, "%-36s %-30s %6s %9s %8s %8s %8s %8s %8s\n", "product", "event", "N", "E",
-                  "EB05", "EBGM", "EB95", "PRR", "IC025");
+    std::snprintf(line, sizeof line, "%-36s %-30s %6s %9s %8s %8s %8s %8s %8s\n", "product", "event", "N", "E", "EB05",
+                  "EBGM", "EB95", "PRR", "IC025");
     ctx.out << line;
     for (const auto* r : rows) {
       std::snprintf(line, sizeof line, "%-36s %-30s %6u %9.4f %8.2f %8.2f %8.2f %8.2f %8.2f\n",

@@ -21,7 +21,8 @@ namespace {
 // Loads a study file, or the built-in demo study when file is empty.
 Result<std::shared_ptr<const study::Study>> LoadReporting(const std::string& file, Context& ctx) {
   std::vector<study::StudyError> errors;
-  auto s = file.empty() ? study::LoadStudy(DemoStudyYaml(), kDemoStudyName, &errors) : study::LoadStudyFile(file, &errors);
+  auto s =
+      file.empty() ? study::LoadStudy(DemoStudyYaml(), kDemoStudyName, &errors) : study::LoadStudyFile(file, &errors);
   if (!s.ok()) {
     for (const auto& e : errors) ctx.err << e.ToString() << "\n";
     return Status(s.status().code(), std::to_string(std::max<size_t>(errors.size(), 1)) + " error" +
@@ -53,9 +54,9 @@ Status StudyValidate(const std::vector<std::string>& files, Context& ctx) {
       checks += f.checks.size();
       for (const auto& g : f.groups) items += g.items.size();
     }
-    ctx.out << file << ": study " << st.id << " version " << st.version << " is valid: " << st.arms.size()
-            << " arms, " << st.visits.size() << " visits, " << st.forms.size() << " forms, " << items << " items, "
-            << checks << " edit checks, " << st.eligibility.size() << " eligibility criteria; content hash "
+    ctx.out << file << ": study " << st.id << " version " << st.version << " is valid: " << st.arms.size() << " arms, "
+            << st.visits.size() << " visits, " << st.forms.size() << " forms, " << items << " items, " << checks
+            << " edit checks, " << st.eligibility.size() << " eligibility criteria; content hash "
             << ToHex(st.content_hash) << "\n";
   }
   return first;
@@ -165,8 +166,9 @@ Status Apply(const std::string& db, const std::optional<std::string>& study_id, 
     ctx.err << where << ": " << st.message() << " (nothing from this line was stored)\n";
   }
   ctx.out << applied << " applied, " << failed << " failed\n";
-  if (!first.ok()) return Status(first.code(), std::to_string(failed) + " of " + std::to_string(applied + failed) +
-                                                   " commands in " + file + " failed");
+  if (!first.ok())
+    return Status(first.code(), std::to_string(failed) + " of " + std::to_string(applied + failed) + " commands in " +
+                                    file + " failed");
   return Status::Ok();
 }
 
@@ -187,8 +189,9 @@ Status Sim(const SimArgs& args, Context& ctx) {
   if (args.subjects < 1 || args.subjects > 1'000'000) return InvalidArgument("--subjects must be 1 to 1000000");
   if (args.error_rate < 0 || args.error_rate > 1) return InvalidArgument("--error-rate must be between 0 and 1");
   Progress progress(ctx, "simulating subjects", static_cast<uint64_t>(args.subjects));
-  TC_ASSIGN_OR_RETURN(capture::SimReport r,
-                      capture::Simulate(*capture, o, [&](int done, int) { progress.Update(static_cast<uint64_t>(done)); }));
+  TC_ASSIGN_OR_RETURN(capture::SimReport r, capture::Simulate(*capture, o, [&](int done, int) {
+                        progress.Update(static_cast<uint64_t>(done));
+                      }));
   progress.Done();
   ctx.out << "simulated " << r.subjects << " subjects (" << r.enrolled << " enrolled, " << r.screen_failed
           << " screen failures): " << r.commands << " commands, " << r.events << " events, " << r.refused

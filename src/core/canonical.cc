@@ -70,9 +70,12 @@ Result<Value> ReadValue(Reader& r, int depth) {
   if (depth > kMaxDepth) return r.Fail("values nested deeper than " + std::to_string(kMaxDepth));
   TC_ASSIGN_OR_RETURN(uint64_t tag, r.U(1));
   switch (tag) {
-    case kNull: return Value();
-    case kFalse: return Value(false);
-    case kTrue: return Value(true);
+    case kNull:
+      return Value();
+    case kFalse:
+      return Value(false);
+    case kTrue:
+      return Value(true);
     case kInt: {
       TC_ASSIGN_OR_RETURN(uint64_t v, r.U(8));
       return Value(static_cast<int64_t>(v));
@@ -109,7 +112,8 @@ Result<Value> ReadValue(Reader& r, int depth) {
       }
       return Value(std::move(o));
     }
-    default: return r.Fail("unknown value tag " + std::to_string(tag));
+    default:
+      return r.Fail("unknown value tag " + std::to_string(tag));
   }
 }
 
@@ -120,8 +124,10 @@ Status SkipValue(Reader& r, int depth) {
   switch (tag) {
     case kNull:
     case kFalse:
-    case kTrue: return Status::Ok();
-    case kInt: return r.Bytes(8).status();
+    case kTrue:
+      return Status::Ok();
+    case kInt:
+      return r.Bytes(8).status();
     case kDecimal:
     case kString: {
       TC_ASSIGN_OR_RETURN(uint64_t len, r.U(4));
@@ -141,7 +147,8 @@ Status SkipValue(Reader& r, int depth) {
       }
       return Status::Ok();
     }
-    default: return r.Fail("unknown value tag " + std::to_string(tag));
+    default:
+      return r.Fail("unknown value tag " + std::to_string(tag));
   }
 }
 
@@ -175,8 +182,12 @@ Result<std::string_view> FindMember(std::string_view object_bytes, std::string_v
 
 Status EncodeValue(const Value& v, std::string* out) {
   switch (v.kind()) {
-    case Value::Kind::kNull: out->push_back(kNull); break;
-    case Value::Kind::kBool: out->push_back(v.as_bool() ? kTrue : kFalse); break;
+    case Value::Kind::kNull:
+      out->push_back(kNull);
+      break;
+    case Value::Kind::kBool:
+      out->push_back(v.as_bool() ? kTrue : kFalse);
+      break;
     case Value::Kind::kInt:
       out->push_back(kInt);
       PutU64(out, static_cast<uint64_t>(v.as_int()));
@@ -234,8 +245,8 @@ void EncodeEventRecord(const RecordFields& f, std::string_view payload_bytes, st
 }
 
 void EncodeEventRecord(const Event& e, std::string_view payload_bytes, std::string* out) {
-  RecordFields f{e.seq, e.study, e.stream, e.stream_version, e.study_index, e.type,
-                 e.time_us, e.actor.user, e.actor.role, e.reason};
+  RecordFields f{e.seq,  e.study,   e.stream,     e.stream_version, e.study_index,
+                 e.type, e.time_us, e.actor.user, e.actor.role,     e.reason};
   EncodeEventRecord(f, payload_bytes, out);
 }
 
@@ -253,8 +264,9 @@ Result<Event> DecodeEventRecord(std::string_view record) {
   if (std::memcmp(magic.data(), kMagic, 4) != 0) return DataLoss("not a trialcore event record (bad magic)");
   TC_ASSIGN_OR_RETURN(uint64_t version, r.U(2));
   if (version != kEventFormatVersion) {
-    return Unimplemented("event format version " + std::to_string(version) + " is not known to this trialcore (it reads version " +
-                         std::to_string(kEventFormatVersion) + "); upgrade trialcore to read it");
+    return Unimplemented("event format version " + std::to_string(version) +
+                         " is not known to this trialcore (it reads version " + std::to_string(kEventFormatVersion) +
+                         "); upgrade trialcore to read it");
   }
   Event e;
   TC_ASSIGN_OR_RETURN(e.seq, r.U(8));

@@ -91,8 +91,15 @@ TEST(CanonicalTest, RefusesEveryTruncationAndTrailingBytes) {
 
 TEST(CanonicalTest, RefusesUnsortedKeysAndBadUtf8) {
   // {"b":null,"a":null} written by hand with keys out of order.
-  std::string bytes = std::string("\x07\x00\x00\x00\x02", 5) + std::string("\x00\x00\x00\x01" "b\x00", 6) +
-                      std::string("\x00\x00\x00\x01" "a\x00", 6);
+  std::string bytes = std::string("\x07\x00\x00\x00\x02", 5) +
+                      std::string(
+                          "\x00\x00\x00\x01"
+                          "b\x00",
+                          6) +
+                      std::string(
+                          "\x00\x00\x00\x01"
+                          "a\x00",
+                          6);
   auto v = DecodeValue(bytes);
   ASSERT_FALSE(v.ok());
   EXPECT_NE(v.status().message().find("strictly increasing"), std::string::npos);

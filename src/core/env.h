@@ -34,7 +34,7 @@ struct OpenOptions {
   bool create = false;     // create if missing
   bool exclusive = false;  // with create: fail with AlreadyExists if it exists
   bool read_only = false;
-  unsigned mode = 0644;    // permission bits when created (0600 for secrets)
+  unsigned mode = 0644;  // permission bits when created (0600 for secrets)
 };
 
 class Env {

@@ -30,18 +30,18 @@ struct EventDraft {
 };
 
 struct Event {
-  uint64_t seq = 0;             // global, gap-free, from 1
+  uint64_t seq = 0;  // global, gap-free, from 1
   std::string study;
   std::string stream;
   uint64_t stream_version = 0;  // 1 for a stream's first event
   uint64_t study_index = 0;     // position in the study's log, from 0; its Merkle leaf index
   std::string type;
-  int64_t time_us = 0;          // server UTC, microseconds since the epoch
+  int64_t time_us = 0;  // server UTC, microseconds since the epoch
   Actor actor;
   std::string reason;
   Value payload;
-  Hash prev_hash{};             // hash of the study's previous event; zeros for the first
-  Hash hash{};                  // SHA-256(prev_hash || canonical record)
+  Hash prev_hash{};  // hash of the study's previous event; zeros for the first
+  Hash hash{};       // SHA-256(prev_hash || canonical record)
   bool operator==(const Event&) const = default;
 };
 

@@ -1,8 +1,7 @@
 #include "core/json.h"
 
-#include <nlohmann/json.hpp>
-
 #include <limits>
+#include <nlohmann/json.hpp>
 
 namespace trialcore {
 namespace {
@@ -107,11 +106,21 @@ void Write(std::string* out, const Value& v, bool pretty, int indent) {
     out->append(static_cast<size_t>(level) * 2, ' ');
   };
   switch (v.kind()) {
-    case Value::Kind::kNull: out->append("null"); break;
-    case Value::Kind::kBool: out->append(v.as_bool() ? "true" : "false"); break;
-    case Value::Kind::kInt: out->append(std::to_string(v.as_int())); break;
-    case Value::Kind::kDecimal: out->append(v.as_decimal().text()); break;
-    case Value::Kind::kString: AppendJsonString(out, v.as_string()); break;
+    case Value::Kind::kNull:
+      out->append("null");
+      break;
+    case Value::Kind::kBool:
+      out->append(v.as_bool() ? "true" : "false");
+      break;
+    case Value::Kind::kInt:
+      out->append(std::to_string(v.as_int()));
+      break;
+    case Value::Kind::kDecimal:
+      out->append(v.as_decimal().text());
+      break;
+    case Value::Kind::kString:
+      AppendJsonString(out, v.as_string());
+      break;
     case Value::Kind::kArray: {
       out->push_back('[');
       bool first = true;
@@ -164,11 +173,21 @@ void AppendJsonString(std::string* out, std::string_view s) {
   for (char ch : s) {
     unsigned char c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (c < 0x20) {
           out->append("\\u00");

@@ -154,8 +154,7 @@ Result<Hash> ChainConsistency(uint64_t m, uint64_t n, std::span<const std::strin
 }
 
 // Chains an inclusion path from node at index (of a level with size nodes) to the root.
-Result<Hash> ChainInclusion(uint64_t index, uint64_t size, Hash node, std::span<const std::string> proof,
-                            size_t* pos) {
+Result<Hash> ChainInclusion(uint64_t index, uint64_t size, Hash node, std::span<const std::string> proof, size_t* pos) {
   uint64_t fn = index, sn = size - 1;
   while (sn != 0) {
     if (*pos >= proof.size()) return DataLoss("inclusion proof is shorter than the tree is deep");
@@ -180,7 +179,8 @@ Result<Hash> ChainInclusion(uint64_t index, uint64_t size, Hash node, std::span<
 Status VerifyMerkleInclusion(uint64_t index, uint64_t tree_size, std::string_view leaf_hash,
                              std::span<const std::string> proof, std::string_view root) {
   if (index >= tree_size) {
-    return DataLoss("leaf index " + std::to_string(index) + " is not inside a tree of size " + std::to_string(tree_size));
+    return DataLoss("leaf index " + std::to_string(index) + " is not inside a tree of size " +
+                    std::to_string(tree_size));
   }
   if (leaf_hash.size() != 32) return DataLoss("leaf hash must have 32 bytes");
   TC_RETURN_IF_ERROR(CheckProofShape(proof));
@@ -282,7 +282,8 @@ std::vector<Hash> MerkleSubtreeConsistencyProof(std::span<const Hash> d, uint64_
   const uint64_t node_leaves = std::min<uint64_t>(width, d.size() - start);
   if (end - start < node_leaves) out = MerkleConsistencyProof(d.subspan(start, node_leaves), end - start);
   std::vector<Hash> level;
-  for (uint64_t i = 0; i < d.size(); i += width) level.push_back(MerkleRoot(d.subspan(i, std::min<uint64_t>(width, d.size() - i))));
+  for (uint64_t i = 0; i < d.size(); i += width)
+    level.push_back(MerkleRoot(d.subspan(i, std::min<uint64_t>(width, d.size() - i))));
   for (const auto& h : MerkleInclusionProof(level, start / width)) out.push_back(h);
   return out;
 }

@@ -4,9 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace trialcore {
 namespace {
@@ -45,8 +44,12 @@ std::vector<fs::path> VectorFiles(const char* dir) {
 
 // RFC 6962's reference tree: the eight leaves used by every implementation's tests.
 std::vector<Hash> ReferenceLeaves() {
-  const std::vector<std::string> data = {"",         std::string(1, '\0'), "\x10",
-                                         "\x20\x21", "\x30\x31",           "\x40\x41\x42\x43",
+  const std::vector<std::string> data = {"",
+                                         std::string(1, '\0'),
+                                         "\x10",
+                                         "\x20\x21",
+                                         "\x30\x31",
+                                         "\x40\x41\x42\x43",
                                          "\x50\x51\x52\x53\x54\x55\x56\x57",
                                          "\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f"};
   std::vector<Hash> leaves;
@@ -86,9 +89,9 @@ TEST(MerkleTest, EverySubtreeInclusionVectorIsJudgedAsExpected) {
   int happy = 0, refused = 0;
   for (const auto& path : VectorFiles("subtreeinclusion")) {
     auto v = LoadJson(path);
-    Status s = VerifyMerkleSubtreeInclusion(v["leafIdx"].get<uint64_t>(), v["start"].get<uint64_t>(),
-                                            v["end"].get<uint64_t>(), B64(v["leafHash"]), Proof(v["proof"]),
-                                            B64(v["root"]));
+    Status s =
+        VerifyMerkleSubtreeInclusion(v["leafIdx"].get<uint64_t>(), v["start"].get<uint64_t>(), v["end"].get<uint64_t>(),
+                                     B64(v["leafHash"]), Proof(v["proof"]), B64(v["root"]));
     bool want_err = v["wantErr"].get<bool>();
     EXPECT_EQ(!s.ok(), want_err) << path << ": " << s.ToString();
     (want_err ? refused : happy)++;
@@ -101,9 +104,9 @@ TEST(MerkleTest, EverySubtreeConsistencyVectorIsJudgedAsExpected) {
   int happy = 0, refused = 0;
   for (const auto& path : VectorFiles("subtreeconsistency")) {
     auto v = LoadJson(path);
-    Status s = VerifyMerkleSubtreeConsistency(v["start"].get<uint64_t>(), v["end"].get<uint64_t>(),
-                                              v["size"].get<uint64_t>(), Proof(v["proof"]), B64(v["root1"]),
-                                              B64(v["root2"]));
+    Status s =
+        VerifyMerkleSubtreeConsistency(v["start"].get<uint64_t>(), v["end"].get<uint64_t>(), v["size"].get<uint64_t>(),
+                                       Proof(v["proof"]), B64(v["root1"]), B64(v["root2"]));
     bool want_err = v["wantErr"].get<bool>();
     EXPECT_EQ(!s.ok(), want_err) << path << ": " << s.ToString();
     (want_err ? refused : happy)++;

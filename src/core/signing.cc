@@ -111,8 +111,8 @@ Result<std::string> ParsePublicKeyPem(std::string_view pem) {
 }
 
 Status VerifySignature(std::string_view public_key, std::string_view message, std::string_view signature) {
-  PkeyPtr key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
-                                          reinterpret_cast<const unsigned char*>(public_key.data()), public_key.size()));
+  PkeyPtr key(EVP_PKEY_new_raw_public_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(public_key.data()), public_key.size()));
   if (!key) return InvalidArgument("public key is not a 32-byte Ed25519 key");
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) {

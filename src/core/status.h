@@ -71,7 +71,7 @@ inline Status Internal(std::string msg) { return {StatusCode::kInternal, std::mo
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T v) : v_(std::move(v)) {}  // NOLINT: implicit by design
+  Result(T v) : v_(std::move(v)) {}                // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     if (std::get<Status>(v_).ok()) v_ = Status(StatusCode::kInternal, "Result constructed from an OK status");
   }
@@ -98,10 +98,10 @@ class [[nodiscard]] Result {
 #define TC_CONCAT_INNER_(a, b) a##b
 #define TC_CONCAT_(a, b) TC_CONCAT_INNER_(a, b)
 
-#define TC_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    ::trialcore::Status tc_status_ = (expr);      \
-    if (!tc_status_.ok()) return tc_status_;      \
+#define TC_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::trialcore::Status tc_status_ = (expr); \
+    if (!tc_status_.ok()) return tc_status_; \
   } while (0)
 
 #define TC_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \

@@ -24,7 +24,8 @@ Result<Decimal> Decimal::Parse(std::string_view text) {
     }
     if (i == frac_start) return bad("expected digits after the decimal point");
   }
-  if (i != text.size()) return bad("unexpected character '" + std::string(1, text[i]) + "' (exponents are not allowed)");
+  if (i != text.size())
+    return bad("unexpected character '" + std::string(1, text[i]) + "' (exponents are not allowed)");
   if (text[0] == '-' && all_zero) return bad("negative zero");
   return Decimal(std::string(text));
 }

@@ -34,15 +34,15 @@ class Value {
   using Object = std::map<std::string, Value>;  // ordered by key bytes: canonical
 
   Value() = default;
-  Value(std::nullptr_t) {}                                              // NOLINT
-  Value(bool b) : v_(b) {}                                              // NOLINT
-  Value(int v) : v_(static_cast<int64_t>(v)) {}                         // NOLINT
-  Value(int64_t v) : v_(v) {}                                           // NOLINT
-  Value(Decimal d) : v_(std::move(d)) {}                                // NOLINT
-  Value(std::string s) : v_(std::move(s)) {}                            // NOLINT
-  Value(const char* s) : v_(std::string(s)) {}                          // NOLINT
-  Value(Array a) : v_(std::move(a)) {}                                  // NOLINT
-  Value(Object o) : v_(std::move(o)) {}                                 // NOLINT
+  Value(std::nullptr_t) {}                       // NOLINT
+  Value(bool b) : v_(b) {}                       // NOLINT
+  Value(int v) : v_(static_cast<int64_t>(v)) {}  // NOLINT
+  Value(int64_t v) : v_(v) {}                    // NOLINT
+  Value(Decimal d) : v_(std::move(d)) {}         // NOLINT
+  Value(std::string s) : v_(std::move(s)) {}     // NOLINT
+  Value(const char* s) : v_(std::string(s)) {}   // NOLINT
+  Value(Array a) : v_(std::move(a)) {}           // NOLINT
+  Value(Object o) : v_(std::move(o)) {}          // NOLINT
 
   Kind kind() const { return static_cast<Kind>(v_.index()); }
   bool is_null() const { return kind() == Kind::kNull; }

@@ -1,7 +1,8 @@
+#include "core/value.h"
+
 #include <gtest/gtest.h>
 
 #include "core/json.h"
-#include "core/value.h"
 
 namespace trialcore {
 namespace {

@@ -19,13 +19,13 @@ enum class NodeKind {
   kNumber,    // text: the literal
   kDuration,  // text: the number, unit: the unit word
   kString,
-  kBool,      // text: "true" / "false"
-  kRef,       // path
-  kUnary,     // op "-" or "not", args[0]
-  kBinary,    // op, args[0], args[1]
-  kMissing,   // args[0]; negated for "is not missing"
-  kIn,        // args[0] in (args[1..]); negated for "not in"
-  kCall,      // text: function name, args
+  kBool,     // text: "true" / "false"
+  kRef,      // path
+  kUnary,    // op "-" or "not", args[0]
+  kBinary,   // op, args[0], args[1]
+  kMissing,  // args[0]; negated for "is not missing"
+  kIn,       // args[0] in (args[1..]); negated for "not in"
+  kCall,     // text: function name, args
 };
 
 struct Node {

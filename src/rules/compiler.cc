@@ -54,9 +54,9 @@ int StackNeed(const Node& n) {
   int need = 1;
   if (n.kind == NodeKind::kCall) {
     static const char* kAggregates[] = {"count", "sum", "any", "all"};
-    bool aggregate = std::any_of(std::begin(kAggregates), std::end(kAggregates),
-                                 [&](const char* a) { return n.text == a; }) ||
-                     ((n.text == "min" || n.text == "max") && n.args.size() == 1);
+    bool aggregate =
+        std::any_of(std::begin(kAggregates), std::end(kAggregates), [&](const char* a) { return n.text == a; }) ||
+        ((n.text == "min" || n.text == "max") && n.args.size() == 1);
     if (aggregate) return 1;  // the body runs on a stack of its own
   }
   if (n.kind == NodeKind::kIn) return StackNeed(*n.args[0]);
@@ -241,13 +241,13 @@ class Compiler {
     TC_ASSIGN_OR_RETURN(Typed a, Emit(*n.args[0]));
     size_t right = out_->size();
     if (a.type != Type::kBool) {
-      return Error(n.args[0]->pos, "'" + n.op + "' needs conditions on both sides; the left side is a " +
-                                       TypeNameOf(a));
+      return Error(n.args[0]->pos,
+                   "'" + n.op + "' needs conditions on both sides; the left side is a " + TypeNameOf(a));
     }
     TC_ASSIGN_OR_RETURN(Typed b, Emit(*n.args[1]));
     if (b.type != Type::kBool) {
-      return Error(n.args[1]->pos, "'" + n.op + "' needs conditions on both sides; the right side is a " +
-                                       TypeNameOf(b));
+      return Error(n.args[1]->pos,
+                   "'" + n.op + "' needs conditions on both sides; the right side is a " + TypeNameOf(b));
     }
     // "X is missing or ...", the guard of most checks, folds into one
     // instruction: a presence test of X applied to the other side's value.
@@ -446,7 +446,9 @@ class Compiler {
       fused = FuseCompare(Op::kPushText, Op::kCompareSlotText, cmp, left, right);
     }
     if (fused) return Typed{Type::kBool};
-    Op op = a.type == Type::kNumber ? Op::kCompareNumber : a.type == Type::kText ? Op::kCompareText : Op::kCompareInteger;
+    Op op = a.type == Type::kNumber ? Op::kCompareNumber
+            : a.type == Type::kText ? Op::kCompareText
+                                    : Op::kCompareInteger;
     EmitBinary(op, cmp, left, right);
     return Typed{Type::kBool};
   }
@@ -490,8 +492,8 @@ class Compiler {
   Result<Typed> EmitIn(const Node& n) {
     TC_ASSIGN_OR_RETURN(Typed subject, Emit(*n.args[0]));
     if (subject.type == Type::kCodes) {
-      return Error(n.pos, subject.name + " holds several codes; test one with contains(" + subject.name +
-                              ", \"CODE\")");
+      return Error(n.pos,
+                   subject.name + " holds several codes; test one with contains(" + subject.name + ", \"CODE\")");
     }
     InSet set;
     set.type = subject.type;
@@ -523,8 +525,8 @@ class Compiler {
 
   Status Want(const Node& n, size_t arg, const Typed& got, Type want) {
     if (got.type == want) return Status::Ok();
-    return Error(n.args[arg]->pos, n.text + "() needs a " + std::string(TypeName(want)) + " here, not a " +
-                                       TypeNameOf(got));
+    return Error(n.args[arg]->pos,
+                 n.text + "() needs a " + std::string(TypeName(want)) + " here, not a " + TypeNameOf(got));
   }
 
   void EmitCallInstr(Function f, size_t args, int64_t flag = 0) {
@@ -628,13 +630,14 @@ class Compiler {
             return Error(n.args[i]->pos, f + "() needs ordered values, not a " + TypeNameOf(t));
           }
         } else if (t.type != result->type) {
-          return Error(n.args[i]->pos, f + "() needs values of one type; this is a " + TypeNameOf(t) +
-                                           " after a " + TypeNameOf(*result));
+          return Error(n.args[i]->pos, f + "() needs values of one type; this is a " + TypeNameOf(t) + " after a " +
+                                           TypeNameOf(*result));
         }
       }
-      Function fn = f == "if" ? Function::kIf : f == "coalesce" ? Function::kCoalesce
-                                                : f == "min"      ? Function::kMinOf
-                                                                  : Function::kMaxOf;
+      Function fn = f == "if"         ? Function::kIf
+                    : f == "coalesce" ? Function::kCoalesce
+                    : f == "min"      ? Function::kMinOf
+                                      : Function::kMaxOf;
       // The flag tells min/max how to compare: 1 numbers, 2 text, 0 integers.
       int64_t flag = result->type == Type::kNumber ? 1 : result->type == Type::kText ? 2 : 0;
       EmitCallInstr(fn, n.args.size(), flag);
@@ -678,7 +681,8 @@ class Compiler {
     if (f == "count") {
       kind = t == Type::kBool ? AggregateKind::kCountTrue : AggregateKind::kCount;
     } else if (f == "sum") {
-      if (t != Type::kNumber && t != Type::kDuration) return Error(arg.pos, "sum() needs numbers or durations, not a " + std::string(TypeName(t)));
+      if (t != Type::kNumber && t != Type::kDuration)
+        return Error(arg.pos, "sum() needs numbers or durations, not a " + std::string(TypeName(t)));
       kind = AggregateKind::kSum;
       result = t;
     } else if (f == "min" || f == "max") {

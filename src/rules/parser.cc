@@ -23,7 +23,7 @@ struct Token {
   Position pos;
 };
 
-const std::set<std::string, std::less<>> kDurationUnits = {"day",  "days",    "week",    "weeks",  "hour",
+const std::set<std::string, std::less<>> kDurationUnits = {"day",   "days",   "week",    "weeks",  "hour",
                                                            "hours", "minute", "minutes", "second", "seconds"};
 
 class Lexer {
@@ -57,7 +57,8 @@ class Lexer {
         t.kind = Tok::kString;
         Advance();
         while (true) {
-          if (i_ >= src_.size() || src_[i_] == '\n') return ErrorAt(t.pos, "text literal is not closed with \"", where_);
+          if (i_ >= src_.size() || src_[i_] == '\n')
+            return ErrorAt(t.pos, "text literal is not closed with \"", where_);
           char d = Advance();
           if (d == '"') break;
           if (d == '\\') {

@@ -26,12 +26,18 @@ template <typename T>
     if (cmp == Cmp::kNe) return !EqualText(a, b);
   }
   switch (cmp) {
-    case Cmp::kEq: return a == b;
-    case Cmp::kNe: return a != b;
-    case Cmp::kLt: return a < b;
-    case Cmp::kLe: return a <= b;
-    case Cmp::kGt: return a > b;
-    case Cmp::kGe: return a >= b;
+    case Cmp::kEq:
+      return a == b;
+    case Cmp::kNe:
+      return a != b;
+    case Cmp::kLt:
+      return a < b;
+    case Cmp::kLe:
+      return a <= b;
+    case Cmp::kGt:
+      return a > b;
+    case Cmp::kGe:
+      return a >= b;
   }
   return false;
 }
@@ -112,19 +118,28 @@ RValue CallFunction(const Instr& in, RValue* args, const Bindings& b) {
     if (args[i].null) return RValue::Null();
   }
   switch (f) {
-    case Function::kAbs: return RValue::Number(std::fabs(args[0].number));
-    case Function::kFloor: return RValue::Number(std::floor(args[0].number));
-    case Function::kCeil: return RValue::Number(std::ceil(args[0].number));
+    case Function::kAbs:
+      return RValue::Number(std::fabs(args[0].number));
+    case Function::kFloor:
+      return RValue::Number(std::floor(args[0].number));
+    case Function::kCeil:
+      return RValue::Number(std::ceil(args[0].number));
     case Function::kRound: {
       double scale = in.count == 2 ? std::pow(10.0, std::round(args[1].number)) : 1.0;
       return RValue::Number(std::round(args[0].number * scale) / scale);
     }
-    case Function::kLength: return RValue::Number(static_cast<double>(Utf8Length(args[0].text())));
-    case Function::kYearsBetween: return RValue::Number(static_cast<double>(YearsBetween(args[0].integer, args[1].integer)));
-    case Function::kDays: return RValue::Number(static_cast<double>(args[0].integer) / kMicrosPerDay);
-    case Function::kHours: return RValue::Number(static_cast<double>(args[0].integer) / 3'600'000'000.0);
-    case Function::kDateOf: return RValue::Integer(FloorDiv(args[0].integer, kMicrosPerDay));
-    case Function::kContains: return RValue::Bool(ContainsCode(args[0].text(), args[1].text()));
+    case Function::kLength:
+      return RValue::Number(static_cast<double>(Utf8Length(args[0].text())));
+    case Function::kYearsBetween:
+      return RValue::Number(static_cast<double>(YearsBetween(args[0].integer, args[1].integer)));
+    case Function::kDays:
+      return RValue::Number(static_cast<double>(args[0].integer) / kMicrosPerDay);
+    case Function::kHours:
+      return RValue::Number(static_cast<double>(args[0].integer) / 3'600'000'000.0);
+    case Function::kDateOf:
+      return RValue::Integer(FloorDiv(args[0].integer, kMicrosPerDay));
+    case Function::kContains:
+      return RValue::Bool(ContainsCode(args[0].text(), args[1].text()));
     case Function::kDateFromText: {
       auto days = ParseDateDays(args[0].text());
       return days.ok() ? RValue::Integer(*days) : RValue::Null();
@@ -177,7 +192,7 @@ RValue CallFunction(const Instr& in, RValue* args, const Bindings& b) {
 
 // The stack is left uninitialized: RValue is trivially copyable and every
 // slot is written before it is read, so nothing is paid per evaluation.
-#define TC_RULES_STACK(name)                                       \
+#define TC_RULES_STACK(name)                                                \
   alignas(RValue) unsigned char name##_storage[sizeof(RValue) * kMaxStack]; \
   RValue* name = reinterpret_cast<RValue*>(name##_storage)
 
@@ -199,9 +214,8 @@ Truth Program::Test(const Bindings& b) const {
 // Labels as values (a GNU extension GCC and Clang share) for direct threading.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
-const RValue* Program::Execute(uint32_t begin, const Bindings& b, const RValue* row,
-                               RValue* stack) const {
-  int sp = 0;  // next free slot
+const RValue* Program::Execute(uint32_t begin, const Bindings& b, const RValue* row, RValue* stack) const {
+  int sp = 0;       // next free slot
   RValue constant;  // a binary instruction's operand read in place
   // Direct threading: each handler jumps straight to the next one, which
   // predicts far better than one shared switch.
@@ -257,69 +271,89 @@ const RValue* Program::Execute(uint32_t begin, const Bindings& b, const RValue* 
 #define TC_NEXT()                              \
   do {                                         \
     ++ip;                                      \
-    goto *kHandlers[static_cast<int>(ip->op)]; \
+    goto* kHandlers[static_cast<int>(ip->op)]; \
   } while (0)
-  goto *kHandlers[static_cast<int>(ip->op)];
+  goto* kHandlers[static_cast<int>(ip->op)];
   {
     switch (ip->op) {
-      case Op::kPushNull: L_kPushNull:
+      case Op::kPushNull:
+      L_kPushNull:
         stack[sp++] = RValue::Null();
         TC_NEXT();
-      case Op::kPushNumber: L_kPushNumber:
+      case Op::kPushNumber:
+      L_kPushNumber:
         stack[sp++] = RValue::Number(ip->number);
         TC_NEXT();
-      case Op::kPushInteger: L_kPushInteger:
+      case Op::kPushInteger:
+      L_kPushInteger:
         stack[sp++] = RValue::Integer(ip->integer);
         TC_NEXT();
-      case Op::kPushText: L_kPushText:
+      case Op::kPushText:
+      L_kPushText:
         stack[sp++] = RValue::Text(texts[ip->index]);
         TC_NEXT();
-      case Op::kLoad: L_kLoad:
+      case Op::kLoad:
+      L_kLoad:
         stack[sp++] = b.scalars[ip->index];
         TC_NEXT();
-      case Op::kLoadColumn: L_kLoadColumn:
+      case Op::kLoadColumn:
+      L_kLoadColumn:
         stack[sp++] = row[ip->index];
         TC_NEXT();
-      case Op::kNegNumber: L_kNegNumber:
+      case Op::kNegNumber:
+      L_kNegNumber:
         stack[sp - 1].number = -stack[sp - 1].number;
         TC_NEXT();
-      case Op::kNegInteger: L_kNegInteger:
+      case Op::kNegInteger:
+      L_kNegInteger:
         stack[sp - 1].integer = -stack[sp - 1].integer;
         TC_NEXT();
-      case Op::kCompareSlotNumber: L_kCompareSlotNumber: {
+      case Op::kCompareSlotNumber:
+      L_kCompareSlotNumber : {
         const RValue& v = b.scalars[ip->index];
         stack[sp++] = v.null ? RValue::Null() : RValue::Bool(Compare(ip->cmp, v.number, ip->number));
         TC_NEXT();
       }
-      case Op::kCompareSlotSlot: L_kCompareSlotSlot: {
+      case Op::kCompareSlotSlot:
+      L_kCompareSlotSlot : {
         const RValue& x = b.scalars[ip->index];
         const RValue& y = b.scalars[static_cast<size_t>(ip->integer)];
         stack[sp++] = x.null || y.null ? RValue::Null() : RValue::Bool(Compare(ip->cmp, x.number, y.number));
         TC_NEXT();
       }
-      case Op::kCompareSlotText: L_kCompareSlotText: {
+      case Op::kCompareSlotText:
+      L_kCompareSlotText : {
         const RValue& x = b.scalars[ip->index];
-        stack[sp++] = x.null ? RValue::Null()
-                             : RValue::Bool(Compare(ip->cmp, x.text(), std::string_view(texts[static_cast<size_t>(ip->integer)])));
+        stack[sp++] =
+            x.null
+                ? RValue::Null()
+                : RValue::Bool(Compare(ip->cmp, x.text(), std::string_view(texts[static_cast<size_t>(ip->integer)])));
         TC_NEXT();
       }
-      case Op::kIsMissingSlot: L_kIsMissingSlot:
+      case Op::kIsMissingSlot:
+      L_kIsMissingSlot:
         stack[sp++] = RValue::Bool(b.scalars[ip->index].null);
         TC_NEXT();
-      case Op::kIsNotMissingSlot: L_kIsNotMissingSlot:
+      case Op::kIsNotMissingSlot:
+      L_kIsNotMissingSlot:
         stack[sp++] = RValue::Bool(!b.scalars[ip->index].null);
         TC_NEXT();
-      case Op::kNot: L_kNot:
+      case Op::kNot:
+      L_kNot:
         stack[sp - 1].integer = stack[sp - 1].integer == 0;
         TC_NEXT();
-      case Op::kIsMissing: L_kIsMissing:
+      case Op::kIsMissing:
+      L_kIsMissing:
         stack[sp - 1] = RValue::Bool(stack[sp - 1].null);
         TC_NEXT();
-      case Op::kIsNotMissing: L_kIsNotMissing:
+      case Op::kIsNotMissing:
+      L_kIsNotMissing:
         stack[sp - 1] = RValue::Bool(!stack[sp - 1].null);
         TC_NEXT();
-      case Op::kAnd: L_kAnd:
-      case Op::kOr: L_kOr: {
+      case Op::kAnd:
+      L_kAnd:
+      case Op::kOr:
+      L_kOr : {
         // Three-valued logic by table, without branches: 0 false, 1 true,
         // 2 missing. The deciding value wins over a missing one.
         static constexpr uint8_t kAndTable[3][3] = {{0, 0, 0}, {0, 1, 2}, {0, 2, 2}};
@@ -334,20 +368,24 @@ const RValue* Program::Execute(uint32_t begin, const Bindings& b, const RValue* 
         x.null = r == 2;
         TC_NEXT();
       }
-      case Op::kOrPresence: L_kOrPresence: {
+      case Op::kOrPresence:
+      L_kOrPresence : {
         bool present = !b.scalars[ip->index].null;
         bool holds = ip->integer == 1 ? !present : present;  // never missing
-        if (holds) stack[sp - 1] = RValue::Bool(true);        // true or anything
+        if (holds) stack[sp - 1] = RValue::Bool(true);       // true or anything
         TC_NEXT();
       }
-      case Op::kAndPresence: L_kAndPresence: {
+      case Op::kAndPresence:
+      L_kAndPresence : {
         bool present = !b.scalars[ip->index].null;
         bool holds = ip->integer == 1 ? !present : present;
-        if (!holds) stack[sp - 1] = RValue::Bool(false);      // false and anything
+        if (!holds) stack[sp - 1] = RValue::Bool(false);  // false and anything
         TC_NEXT();
       }
-      case Op::kAndCompareSlotNumber: L_kAndCompareSlotNumber:
-      case Op::kOrCompareSlotNumber: L_kOrCompareSlotNumber: {
+      case Op::kAndCompareSlotNumber:
+      L_kAndCompareSlotNumber:
+      case Op::kOrCompareSlotNumber:
+      L_kOrCompareSlotNumber : {
         static constexpr uint8_t kAndTable[3][3] = {{0, 0, 0}, {0, 1, 2}, {0, 2, 2}};
         static constexpr uint8_t kOrTable[3][3] = {{0, 1, 2}, {1, 1, 1}, {2, 1, 2}};
         const RValue& v = b.scalars[ip->index];
@@ -359,12 +397,15 @@ const RValue* Program::Execute(uint32_t begin, const Bindings& b, const RValue* 
         x.null = r == 2;
         TC_NEXT();
       }
-      case Op::kEndOfOps: L_kEndOfOps:
+      case Op::kEndOfOps:
+      L_kEndOfOps:
         goto done;
-      case Op::kAbsNumber: L_kAbsNumber:
+      case Op::kAbsNumber:
+      L_kAbsNumber:
         stack[sp - 1].number = std::fabs(stack[sp - 1].number);  // a missing value stays missing
         TC_NEXT();
-      case Op::kInSetSlot: L_kInSetSlot: {
+      case Op::kInSetSlot:
+      L_kInSetSlot : {
         const RValue& v = b.scalars[static_cast<size_t>(ip->integer)];
         if (v.null) {
           stack[sp++] = RValue::Null();
@@ -380,7 +421,8 @@ const RValue* Program::Execute(uint32_t begin, const Bindings& b, const RValue* 
         stack[sp++] = RValue::Bool(found == (ip->cmp == Cmp::kEq));
         TC_NEXT();
       }
-      case Op::kInSet: L_kInSet: {
+      case Op::kInSet:
+      L_kInSet : {
         RValue& x = stack[sp - 1];
         if (x.null) TC_NEXT();
         const InSet& set = sets[ip->index];
@@ -394,16 +436,19 @@ const RValue* Program::Execute(uint32_t begin, const Bindings& b, const RValue* 
         x = RValue::Bool(found == (ip->cmp == Cmp::kEq));
         TC_NEXT();
       }
-      case Op::kCall: L_kCall: {
+      case Op::kCall:
+      L_kCall : {
         sp -= ip->count;
         stack[sp] = CallFunction(*ip, stack + sp, b);
         ++sp;
         TC_NEXT();
       }
-      case Op::kCountRows: L_kCountRows:
+      case Op::kCountRows:
+      L_kCountRows:
         stack[sp++] = RValue::Number(static_cast<double>(b.tables[ip->index].rows));
         TC_NEXT();
-      case Op::kAggregate: L_kAggregate: {
+      case Op::kAggregate:
+      L_kAggregate : {
         const Aggregate& agg = aggregates[ip->index];
         const Table& t = b.tables[agg.table];
         RValue acc = RValue::Null();
@@ -415,15 +460,22 @@ const RValue* Program::Execute(uint32_t begin, const Bindings& b, const RValue* 
           RValue v = top != nullptr ? *top : RValue::Null();
           if (v.null) continue;
           switch (agg.kind) {
-            case AggregateKind::kCount: count += 1; break;
-            case AggregateKind::kCountTrue: count += v.integer != 0; break;
+            case AggregateKind::kCount:
+              count += 1;
+              break;
+            case AggregateKind::kCountTrue:
+              count += v.integer != 0;
+              break;
             case AggregateKind::kAny:
             case AggregateKind::kAll:
               (v.integer != 0 ? any_true : any_false) = true;
               break;
             case AggregateKind::kSum:
               if (acc.null) acc = agg.arg_type == Type::kNumber ? RValue::Number(0) : RValue::Integer(0);
-              if (agg.arg_type == Type::kNumber) acc.number += v.number; else acc.integer += v.integer;
+              if (agg.arg_type == Type::kNumber)
+                acc.number += v.number;
+              else
+                acc.integer += v.integer;
               break;
             case AggregateKind::kMin:
             case AggregateKind::kMax: {
@@ -436,52 +488,58 @@ const RValue* Program::Execute(uint32_t begin, const Bindings& b, const RValue* 
         }
         switch (agg.kind) {
           case AggregateKind::kCount:
-          case AggregateKind::kCountTrue: acc = RValue::Number(count); break;
-          case AggregateKind::kAny: acc = RValue::Bool(any_true); break;
-          case AggregateKind::kAll: acc = RValue::Bool(!any_false); break;
+          case AggregateKind::kCountTrue:
+            acc = RValue::Number(count);
+            break;
+          case AggregateKind::kAny:
+            acc = RValue::Bool(any_true);
+            break;
+          case AggregateKind::kAll:
+            acc = RValue::Bool(!any_false);
+            break;
           case AggregateKind::kSum:
             if (acc.null) acc = agg.arg_type == Type::kNumber ? RValue::Number(0) : RValue::Integer(0);
             break;
-          default: break;
+          default:
+            break;
         }
         stack[sp++] = acc;
         TC_NEXT();
       }
-#define TC_BINARY(opcode, body)                                           \
-  case Op::opcode: L_##opcode: {                                                      \
-    const RValue* yp = FetchOperands(*ip, b, texts, stack, sp, &constant);        \
-    RValue& x = stack[sp - 1];                                            \
-    const RValue& y = *yp;                                                \
-    if (x.null || y.null) {                                               \
-      x = RValue::Null();                                                 \
-      TC_NEXT();                                                          \
-    }                                                                     \
-    body;                                                                 \
-    TC_NEXT();                                                            \
-  }
-      // Binary operators, one case each so that dispatch is a single jump.
-      TC_BINARY(kAddNumber, x.number += y.number)
-      TC_BINARY(kSubNumber, x.number -= y.number)
-      TC_BINARY(kMulNumber, x.number *= y.number)
-      TC_BINARY(kDivNumber, if (y.number == 0) x = RValue::Null(); else x.number /= y.number)
-      TC_BINARY(kAddInteger, x.integer += y.integer)
-      TC_BINARY(kSubInteger, x.integer -= y.integer)
-      TC_BINARY(kDatePlusDuration, x.integer += FloorDiv(y.integer, kMicrosPerDay))
-      TC_BINARY(kDateMinusDuration, x.integer -= FloorDiv(y.integer, kMicrosPerDay))
-      TC_BINARY(kDateMinusDate, x.integer = (x.integer - y.integer) * kMicrosPerDay)
-      TC_BINARY(kDurationTimesNumber,
-                x.integer = static_cast<int64_t>(std::llround(static_cast<double>(x.integer) * y.number)))
-      TC_BINARY(kNumberTimesDuration,
-                x = RValue::Integer(static_cast<int64_t>(std::llround(x.number * static_cast<double>(y.integer)))))
-      TC_BINARY(kDurationDivNumber,
-                if (y.number == 0) x = RValue::Null();
-                else x.integer = static_cast<int64_t>(std::llround(static_cast<double>(x.integer) / y.number)))
-      TC_BINARY(kDurationDivDuration,
-                if (y.integer == 0) x = RValue::Null();
-                else x = RValue::Number(static_cast<double>(x.integer) / static_cast<double>(y.integer)))
-      TC_BINARY(kCompareNumber, x = RValue::Bool(Compare(ip->cmp, x.number, y.number)))
-      TC_BINARY(kCompareInteger, x = RValue::Bool(Compare(ip->cmp, x.integer, y.integer)))
-      TC_BINARY(kCompareText, x = RValue::Bool(Compare(ip->cmp, x.text(), y.text())))
+#define TC_BINARY(opcode, body)                                              \
+  case Op::opcode:                                                           \
+    L_##opcode : {                                                           \
+      const RValue* yp = FetchOperands(*ip, b, texts, stack, sp, &constant); \
+      RValue& x = stack[sp - 1];                                             \
+      const RValue& y = *yp;                                                 \
+      if (x.null || y.null) {                                                \
+        x = RValue::Null();                                                  \
+        TC_NEXT();                                                           \
+      }                                                                      \
+      body;                                                                  \
+      TC_NEXT();                                                             \
+    }
+        // Binary operators, one case each so that dispatch is a single jump.
+        TC_BINARY(kAddNumber, x.number += y.number)
+        TC_BINARY(kSubNumber, x.number -= y.number)
+        TC_BINARY(kMulNumber, x.number *= y.number)
+        TC_BINARY(kDivNumber, if (y.number == 0) x = RValue::Null(); else x.number /= y.number)
+        TC_BINARY(kAddInteger, x.integer += y.integer)
+        TC_BINARY(kSubInteger, x.integer -= y.integer)
+        TC_BINARY(kDatePlusDuration, x.integer += FloorDiv(y.integer, kMicrosPerDay))
+        TC_BINARY(kDateMinusDuration, x.integer -= FloorDiv(y.integer, kMicrosPerDay))
+        TC_BINARY(kDateMinusDate, x.integer = (x.integer - y.integer) * kMicrosPerDay)
+        TC_BINARY(kDurationTimesNumber,
+                  x.integer = static_cast<int64_t>(std::llround(static_cast<double>(x.integer) * y.number)))
+        TC_BINARY(kNumberTimesDuration,
+                  x = RValue::Integer(static_cast<int64_t>(std::llround(x.number * static_cast<double>(y.integer)))))
+        TC_BINARY(kDurationDivNumber, if (y.number == 0) x = RValue::Null();
+                  else x.integer = static_cast<int64_t>(std::llround(static_cast<double>(x.integer) / y.number)))
+        TC_BINARY(kDurationDivDuration, if (y.integer == 0) x = RValue::Null();
+                  else x = RValue::Number(static_cast<double>(x.integer) / static_cast<double>(y.integer)))
+        TC_BINARY(kCompareNumber, x = RValue::Bool(Compare(ip->cmp, x.number, y.number)))
+        TC_BINARY(kCompareInteger, x = RValue::Bool(Compare(ip->cmp, x.integer, y.integer)))
+        TC_BINARY(kCompareText, x = RValue::Bool(Compare(ip->cmp, x.text(), y.text())))
 #undef TC_BINARY
     }
   }

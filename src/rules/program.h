@@ -25,7 +25,7 @@ enum class Op : uint8_t {
   kSubNumber,
   kMulNumber,
   kDivNumber,
-  kAddInteger,   // datetime/duration arithmetic in microseconds
+  kAddInteger,  // datetime/duration arithmetic in microseconds
   kSubInteger,
   kDatePlusDuration,
   kDateMinusDuration,
@@ -34,9 +34,9 @@ enum class Op : uint8_t {
   kNumberTimesDuration,
   kDurationDivNumber,
   kDurationDivDuration,
-  kCompareNumber,   // cmp
-  kCompareInteger,  // cmp
-  kCompareText,     // cmp
+  kCompareNumber,      // cmp
+  kCompareInteger,     // cmp
+  kCompareText,        // cmp
   kCompareSlotNumber,  // fused load-constant-compare: index slot, number, cmp
   kCompareSlotSlot,    // fused number compare of two slots: index, integer (second slot), cmp
   kCompareSlotText,    // fused text compare of a slot with a literal: index slot, integer (text), cmp
@@ -47,24 +47,39 @@ enum class Op : uint8_t {
   kNot,
   kIsMissing,
   kIsNotMissing,
-  kInSet,        // index into sets; cmp kNe when negated
-  kInSetSlot,    // fused: integer slot, index set
-  kAbsNumber,    // abs() inline, the common function of weight and dose checks
-  kOrPresence,   // fused "slot is [not] missing or <top>": index slot, integer 1 for "is missing"
-  kAndPresence,  // fused "slot is [not] missing and <top>"
+  kInSet,                 // index into sets; cmp kNe when negated
+  kInSetSlot,             // fused: integer slot, index set
+  kAbsNumber,             // abs() inline, the common function of weight and dose checks
+  kOrPresence,            // fused "slot is [not] missing or <top>": index slot, integer 1 for "is missing"
+  kAndPresence,           // fused "slot is [not] missing and <top>"
   kAndCompareSlotNumber,  // fused "<top> and (slot cmp number)": index, number, cmp
   kOrCompareSlotNumber,
-  kCall,         // index: Function, count: arguments
-  kAggregate,    // index into aggregates
-  kCountRows,    // index: table
-  kEndOfOps,     // not an instruction: the count of them
+  kCall,       // index: Function, count: arguments
+  kAggregate,  // index into aggregates
+  kCountRows,  // index: table
+  kEndOfOps,   // not an instruction: the count of them
 };
 
 enum class Cmp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
 
 enum class Function : uint8_t {
-  kAbs, kRound, kFloor, kCeil, kLength, kYearsBetween, kDays, kHours, kToday, kNow, kIf, kCoalesce,
-  kContains, kMinOf, kMaxOf, kDateOf, kDateFromText,
+  kAbs,
+  kRound,
+  kFloor,
+  kCeil,
+  kLength,
+  kYearsBetween,
+  kDays,
+  kHours,
+  kToday,
+  kNow,
+  kIf,
+  kCoalesce,
+  kContains,
+  kMinOf,
+  kMaxOf,
+  kDateOf,
+  kDateFromText,
 };
 
 enum class AggregateKind : uint8_t { kCount, kCountTrue, kSum, kMin, kMax, kAny, kAll };
@@ -108,7 +123,7 @@ class Program {
   Type type = Type::kBool;
   std::string source;
   std::vector<Instr> code;
-  uint32_t main_end = 0;  // the top level is code[0, main_end)
+  uint32_t main_end = 0;          // the top level is code[0, main_end)
   std::deque<std::string> texts;  // text literals; RValues view into them, so addresses must stay put
   std::vector<InSet> sets;
   std::vector<Aggregate> aggregates;

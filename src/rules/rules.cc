@@ -12,14 +12,22 @@ namespace trialcore::rules {
 
 std::string_view TypeName(Type type) {
   switch (type) {
-    case Type::kBool: return "condition";
-    case Type::kNumber: return "number";
-    case Type::kText: return "text";
-    case Type::kCodes: return "code set";
-    case Type::kDate: return "date";
-    case Type::kDateTime: return "datetime";
-    case Type::kTime: return "time";
-    case Type::kDuration: return "duration";
+    case Type::kBool:
+      return "condition";
+    case Type::kNumber:
+      return "number";
+    case Type::kText:
+      return "text";
+    case Type::kCodes:
+      return "code set";
+    case Type::kDate:
+      return "date";
+    case Type::kDateTime:
+      return "datetime";
+    case Type::kTime:
+      return "time";
+    case Type::kDuration:
+      return "duration";
   }
   return "?";
 }
@@ -128,7 +136,8 @@ Result<RValue> ParseValue(Type type, std::string_view text) {
 std::string FormatValue(Type type, const RValue& v) {
   if (v.null) return "";
   switch (type) {
-    case Type::kBool: return v.integer != 0 ? "true" : "false";
+    case Type::kBool:
+      return v.integer != 0 ? "true" : "false";
     case Type::kNumber: {
       if (std::isfinite(v.number) && v.number == std::round(v.number) && std::fabs(v.number) < 1e15) {
         return std::to_string(static_cast<int64_t>(v.number));
@@ -138,9 +147,12 @@ std::string FormatValue(Type type, const RValue& v) {
       return buf;
     }
     case Type::kText:
-    case Type::kCodes: return std::string(v.text());
-    case Type::kDate: return FormatDateDays(v.integer);
-    case Type::kDateTime: return FormatTimeMicros(v.integer);
+    case Type::kCodes:
+      return std::string(v.text());
+    case Type::kDate:
+      return FormatDateDays(v.integer);
+    case Type::kDateTime:
+      return FormatTimeMicros(v.integer);
     case Type::kTime: {
       char buf[16];
       std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", static_cast<int>(v.integer / 3600),

@@ -38,8 +38,8 @@ struct RValue {
   // a length into storage the caller keeps alive during evaluation.
   union {
     double number;
-    int64_t integer;     // bool (0/1), date, datetime, time, duration
-    const char* chars;   // text, and codes joined by '\x1f'
+    int64_t integer;    // bool (0/1), date, datetime, time, duration
+    const char* chars;  // text, and codes joined by '\x1f'
   };
   uint32_t size = 0;
   bool null = true;
@@ -136,8 +136,7 @@ class Expression {
  public:
   // Parses, type-checks and compiles source. On error, returns
   // InvalidArgument "line:column: message" and fills *where when given.
-  static Result<Expression> Compile(std::string_view source, const Resolver& resolver,
-                                    Diagnostic* where = nullptr);
+  static Result<Expression> Compile(std::string_view source, const Resolver& resolver, Diagnostic* where = nullptr);
 
   Type type() const;
   const std::string& source() const;

@@ -2,23 +2,23 @@
 // (items with their types, code lists and values; repeating groups with their
 // rows; the clock) and cases, each an expression with the exact expected
 // result or compile error.
-#include <filesystem>
-#include <map>
+#include "rules/rules.h"
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
+#include <map>
+
 #include "core/event.h"
-#include "rules/rules.h"
 
 namespace trialcore::rules {
 namespace {
 
 Type TypeFromName(const std::string& name) {
   static const std::map<std::string, Type> kTypes = {
-      {"condition", Type::kBool}, {"number", Type::kNumber},     {"text", Type::kText},
-      {"codes", Type::kCodes},    {"date", Type::kDate},         {"datetime", Type::kDateTime},
-      {"time", Type::kTime},      {"duration", Type::kDuration},
+      {"condition", Type::kBool}, {"number", Type::kNumber},     {"text", Type::kText}, {"codes", Type::kCodes},
+      {"date", Type::kDate},      {"datetime", Type::kDateTime}, {"time", Type::kTime}, {"duration", Type::kDuration},
   };
   auto it = kTypes.find(name);
   if (it == kTypes.end()) throw std::runtime_error("unknown type in test case: " + name);

@@ -77,10 +77,9 @@ Result<SignalResult> RunSignal(const SignalOptions& options) {
     FaersOptions faers{options.faers, options.primary_suspect_only, options.faers_strata, options.dedup_by_content};
     FaersStats stats;
     TC_ASSIGN_OR_RETURN(table, LoadFaers(faers, &stats));
-    summary = std::to_string(stats.report_versions) + " report versions read, " +
-                           std::to_string(stats.reports_kept) + " reports kept (latest version of each case), " +
-                           std::to_string(stats.deleted) + " deleted cases dropped, " +
-                           std::to_string(stats.content_duplicates) + " content duplicates dropped";
+    summary = std::to_string(stats.report_versions) + " report versions read, " + std::to_string(stats.reports_kept) +
+              " reports kept (latest version of each case), " + std::to_string(stats.deleted) +
+              " deleted cases dropped, " + std::to_string(stats.content_duplicates) + " content duplicates dropped";
     ReportStage(options, "reading and deduplicating", t, stats.report_versions);
   } else {
     TC_ASSIGN_OR_RETURN(table, LoadReportCsv(options.csv, options.stratify));
@@ -101,8 +100,7 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
   result.strata = counts.strata;
   ReportStage(options, "counting", t, counts.pairs.size());
   if (counts.pairs.empty()) {
-    return FailedPrecondition("no product-event pair has at least " + std::to_string(options.min_count) +
-                              " reports");
+    return FailedPrecondition("no product-event pair has at least " + std::to_string(options.min_count) + " reports");
   }
 
   t = StageStart();
@@ -185,8 +183,9 @@ Result<SignalResult> AnalyzeReports(const ReportTable& table, const SignalOption
 
 std::string ResultsCsv(const SignalResult& r) {
   std::string out = "# prior: " + PriorText(r.fit) + "\n";
-  out += "product,event,N,E,PRR,PRR_lower95,PRR_upper95,ROR,ROR_lower95,ROR_upper95,chi_square,IC,IC025,IC975,"
-         "EBGM,EB05,EB95,Qn\n";
+  out +=
+      "product,event,N,E,PRR,PRR_lower95,PRR_upper95,ROR,ROR_lower95,ROR_upper95,chi_square,IC,IC025,IC975,"
+      "EBGM,EB05,EB95,Qn\n";
   out.reserve(out.size() + r.rows.size() * 200);  // a row is about 150 bytes: one allocation, no copies
   char count[16];
   for (const auto& row : r.rows) {

@@ -17,8 +17,8 @@
 namespace trialcore::signal {
 
 struct SignalOptions {
-  std::string csv;         // openEBGM layout: id,var1,var2[,strat...]
-  bool stratify = false;   // use the strat* columns
+  std::string csv;        // openEBGM layout: id,var1,var2[,strat...]
+  bool stratify = false;  // use the strat* columns
   // Or FAERS quarterly zip files / folders, with their options.
   std::vector<std::string> faers;
   bool primary_suspect_only = false;
@@ -51,9 +51,9 @@ struct SignalResult {
   FitResult fit;
   uint64_t reports = 0;
   size_t strata = 1;
-  size_t fitted_points = 0;     // distinct (N, E) points the prior was fitted on
-  std::string input_summary;    // what was read and dropped, for the log
-  bool prior_given = false;     // scored with SignalOptions::prior, not fitted
+  size_t fitted_points = 0;   // distinct (N, E) points the prior was fitted on
+  std::string input_summary;  // what was read and dropped, for the log
+  bool prior_given = false;   // scored with SignalOptions::prior, not fitted
   // The fit report's comparison of the best optimum with the runner-up
   // (fit.optima[1]), when the starts reached more than one: pairs with
   // EB05 >= kFlagEb05 under each, and pairs flagged under only one of them.

@@ -51,12 +51,13 @@ TEST(ReportCsvTest, RefusesMissingColumnsAndTruncatedRows) {
 
 TEST(CountsTest, CountsUniqueReportsAndStratifiedExpectations) {
   // openEBGM's processRaw example (man/processRaw.Rd), ids 1..10.
-  std::string text = "id,var1,var2,strat1,strat2\n"
-                     "1,product_A,event_1,Male,age_cat1\n2,product_B,event_2,Male,age_cat1\n"
-                     "3,product_B,event_2,Male,age_cat1\n4,product_B,event_3,Male,age_cat1\n"
-                     "5,product_C,event_3,Male,age_cat1\n6,product_A,event_2,Female,age_cat1\n"
-                     "7,product_A,event_3,Female,age_cat1\n8,product_B,event_3,Female,age_cat1\n"
-                     "9,product_B,event_3,Male,age_cat2\n10,product_C,event_1,Male,age_cat2\n";
+  std::string text =
+      "id,var1,var2,strat1,strat2\n"
+      "1,product_A,event_1,Male,age_cat1\n2,product_B,event_2,Male,age_cat1\n"
+      "3,product_B,event_2,Male,age_cat1\n4,product_B,event_3,Male,age_cat1\n"
+      "5,product_C,event_3,Male,age_cat1\n6,product_A,event_2,Female,age_cat1\n"
+      "7,product_A,event_3,Female,age_cat1\n8,product_B,event_3,Female,age_cat1\n"
+      "9,product_B,event_3,Male,age_cat2\n10,product_C,event_1,Male,age_cat2\n";
   std::string path = Write("example.csv", text);
   auto table = LoadReportCsv(path, false);
   ASSERT_TRUE(table.ok());

@@ -267,12 +267,18 @@ std::string AgeGroup(std::string_view age, std::string_view unit) {
   double v = std::strtod(a.c_str(), &end);
   if (a.empty() || end == a.c_str()) return "unknown";
   std::string u = Upper(unit);
-  if (u == "MON") v /= 12;
-  else if (u == "WK") v /= 52;
-  else if (u == "DY") v /= 365;
-  else if (u == "HR") v /= 8760;
-  else if (u == "DEC") v *= 10;
-  else if (!u.empty() && u != "YR") return "unknown";
+  if (u == "MON")
+    v /= 12;
+  else if (u == "WK")
+    v /= 52;
+  else if (u == "DY")
+    v /= 365;
+  else if (u == "HR")
+    v /= 8760;
+  else if (u == "DEC")
+    v *= 10;
+  else if (!u.empty() && u != "YR")
+    return "unknown";
   if (v < 18) return "0-17";
   if (v < 45) return "18-44";
   if (v < 65) return "45-64";
@@ -386,13 +392,14 @@ Result<ReportTable> LoadFaers(const FaersOptions& options, FaersStats* stats) {
     TC_ASSIGN_OR_RETURN(DollarFile reac, DollarFile::Open(std::move(src)));
     TC_ASSIGN_OR_RETURN(size_t c_primary, reac.Column({"primaryid", "isr"}));
     TC_ASSIGN_OR_RETURN(size_t c_pt, reac.Column({"pt"}));
-    TC_RETURN_IF_ERROR(reac.ForEach(std::max(c_primary, c_pt) + 1, [&](const std::vector<std::string_view>& f) -> Status {
-      auto it = kept.find(std::string(f[c_primary]));
-      if (it == kept.end()) return Status::Ok();
-      std::string pt = Upper(f[c_pt]);
-      if (!pt.empty()) it->second.reactions.push_back(std::move(pt));
-      return Status::Ok();
-    }));
+    TC_RETURN_IF_ERROR(
+        reac.ForEach(std::max(c_primary, c_pt) + 1, [&](const std::vector<std::string_view>& f) -> Status {
+          auto it = kept.find(std::string(f[c_primary]));
+          if (it == kept.end()) return Status::Ok();
+          std::string pt = Upper(f[c_pt]);
+          if (!pt.empty()) it->second.reactions.push_back(std::move(pt));
+          return Status::Ok();
+        }));
   }
 
   // Deterministic order: by report id.
@@ -409,8 +416,8 @@ Result<ReportTable> LoadFaers(const FaersOptions& options, FaersStats* stats) {
     std::sort(k->reactions.begin(), k->reactions.end());
     k->reactions.erase(std::unique(k->reactions.begin(), k->reactions.end()), k->reactions.end());
     if (options.dedup_by_content) {
-      std::string key = k->version->event_date + "|" + k->version->age + "|" + k->version->sex + "|" +
-                        k->version->country + "|";
+      std::string key =
+          k->version->event_date + "|" + k->version->age + "|" + k->version->sex + "|" + k->version->country + "|";
       for (const auto& d : k->drugs) key += d + ";";
       key += "|";
       for (const auto& r : k->reactions) key += r + ";";
@@ -428,7 +435,8 @@ Result<ReportTable> LoadFaers(const FaersOptions& options, FaersStats* stats) {
     uint32_t strat = table.strata.Intern(stratum);
     for (const auto& d : k->drugs) {
       uint32_t product = table.products.Intern(d);
-      for (const auto& r : k->reactions) table.rows.push_back(ReportRow{report, product, table.events.Intern(r), strat});
+      for (const auto& r : k->reactions)
+        table.rows.push_back(ReportRow{report, product, table.events.Intern(r), strat});
     }
     ++st.reports_kept;
   }

@@ -13,8 +13,8 @@
 namespace trialcore::signal {
 
 struct FaersOptions {
-  std::vector<std::string> sources;  // quarterly .zip files or folders
-  bool primary_suspect_only = false; // role PS only; otherwise PS and SS
+  std::vector<std::string> sources;   // quarterly .zip files or folders
+  bool primary_suspect_only = false;  // role PS only; otherwise PS and SS
   // Strata to build from DEMO: any of "age" (0-17, 18-44, 45-64, 65-74, 75+,
   // unknown), "sex" (M, F, unknown), "year" (of the FDA receipt date).
   std::vector<std::string> strata;

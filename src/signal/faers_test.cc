@@ -63,7 +63,7 @@ TEST_F(FaersFolderTest, KeepsTheLatestVersionDropsDeletedCasesAndContentDuplicat
        "11$1$1$20240101$70$YR$F$US$20240110\n"
        "12$1$2$20240101$70$YR$F$US$20240201\n"  // newer version of case 1
        "21$2$1$20240105$30$YR$M$FR$20240111\n"
-       "31$3$1$20240105$30$YR$M$FR$20240111\n"  // deleted below
+       "31$3$1$20240105$30$YR$M$FR$20240111\n"    // deleted below
        "41$4$1$20240105$30$YR$M$FR$20240112\n");  // same content as case 2
   File("DRUG24Q1.txt",
        "primaryid$caseid$drug_seq$role_cod$drugname\n"

@@ -1,11 +1,10 @@
 #include "signal/gps.h"
 
+#include <algorithm>
+#include <array>
 #include <boost/math/special_functions/digamma.hpp>
 #include <boost/math/special_functions/erf.hpp>
 #include <boost/math/special_functions/gamma.hpp>
-
-#include <algorithm>
-#include <array>
 #include <cmath>
 #include <limits>
 
@@ -213,9 +212,9 @@ double NegLogLikelihoodAndGradient(const Vec5& x, std::span<const CountPoint> po
     for (int i = 0; i < 2; ++i) {
       const double be = b[i] + pt.e;
       const double log_be = std::log(be);
-      const double log_r = log_b[i] - log_be;   // log(beta / (beta + E))
-      const double log_p0 = a[i] * log_r;       // log P(N = 0)
-      const double tail = -std::expm1(log_p0);  // P(N >= 1)
+      const double log_r = log_b[i] - log_be;     // log(beta / (beta + E))
+      const double log_p0 = a[i] * log_r;         // log P(N = 0)
+      const double tail = -std::expm1(log_p0);    // P(N >= 1)
       const double odds = 1 + (1 - tail) / tail;  // 1 + P(N = 0) / P(N >= 1)
       l[i] = lg_n[i] - lg_fact + log_p0 + pt.n * (pt.log_e - log_be) - std::log(tail);
       dl_da[i] = dg_n[i] + log_r * odds;
@@ -299,7 +298,7 @@ MinimizeResult Bfgs(F f_and_grad, Vec5 x, int max_iterations, double tolerance, 
     }
     if (!accepted) {
       if (restarted) return {x, fx, true, it, h};  // no descent even along the gradient: a (flat) minimum
-      restarted = true;  // the curvature model went stale: start it again
+      restarted = true;                            // the curvature model went stale: start it again
       for (int i = 0; i < kDim; ++i) {
         for (int j = 0; j < kDim; ++j) h[i][j] = i == j ? 1 / std::max(gnorm, 1.0) : 0;
       }

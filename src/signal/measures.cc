@@ -1,7 +1,6 @@
 #include "signal/measures.h"
 
 #include <boost/math/special_functions/gamma.hpp>
-
 #include <cmath>
 #include <limits>
 

@@ -30,12 +30,13 @@ std::string PlotEb05AgainstN(const SignalResult& r, size_t labels) {
   auto x = [&](double n) { return kLeft + plot_w * std::log10(std::max(1.0, n)) / log_max; };
   auto y = [&](double eb) { return kTop + plot_h * (1 - std::min(eb, max_eb) / max_eb); };
 
-  std::string svg = Fmt("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                        "font-family=\"sans-serif\" font-size=\"12\">\n",
-                        kWidth, kHeight);
+  std::string svg =
+      Fmt("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+          "font-family=\"sans-serif\" font-size=\"12\">\n",
+          kWidth, kHeight);
   svg += Fmt("<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", kWidth, kHeight);
-  svg += "<text x=\"70\" y=\"24\" font-size=\"16\">EB05 against number of reports (" +
-         std::to_string(r.rows.size()) + " product-event pairs)</text>\n";
+  svg += "<text x=\"70\" y=\"24\" font-size=\"16\">EB05 against number of reports (" + std::to_string(r.rows.size()) +
+         " product-event pairs)</text>\n";
   // Axes, ticks and the threshold.
   svg += Fmt("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" ", kLeft, kTop + plot_h, kLeft + plot_w) +
          Fmt("y2=\"%.1f\" stroke=\"black\"/>\n", kTop + plot_h);
@@ -45,8 +46,8 @@ std::string PlotEb05AgainstN(const SignalResult& r, size_t labels) {
     double n = std::pow(10.0, p);
     svg += Fmt("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", x(n), kTop + plot_h + 18, n);
   }
-  svg += Fmt("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">N (reports, log scale)</text>\n",
-             kLeft + plot_w / 2, kHeight - 15);
+  svg += Fmt("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">N (reports, log scale)</text>\n", kLeft + plot_w / 2,
+             kHeight - 15);
   for (int i = 0; i <= 5; ++i) {
     double eb = max_eb * i / 5;
     svg += Fmt("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>\n", kLeft - 6, y(eb) + 4, eb);

@@ -29,10 +29,14 @@ Result<ReportTable> LoadReportCsv(const std::string& path, bool stratify) {
   std::vector<int> strat_cols;
   for (int i = 0; i < static_cast<int>(fields.size()); ++i) {
     const std::string& name = fields[i];
-    if (name == "id") id_col = i;
-    else if (name == "var1") var1_col = i;
-    else if (name == "var2") var2_col = i;
-    else if (name.find("strat") != std::string::npos) strat_cols.push_back(i);
+    if (name == "id")
+      id_col = i;
+    else if (name == "var1")
+      var1_col = i;
+    else if (name == "var2")
+      var2_col = i;
+    else if (name.find("strat") != std::string::npos)
+      strat_cols.push_back(i);
   }
   if (id_col < 0 || var1_col < 0 || var2_col < 0) {
     return InvalidArgument(path + ":1: the header must name the columns id, var1 (product) and var2 (event)");

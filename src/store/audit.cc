@@ -47,7 +47,7 @@ struct Chunk {
 
 constexpr int64_t kChunkSeqs = 1 << 16;  // sequence numbers per chunk
 constexpr size_t kWorkers = 2;
-constexpr size_t kChunksAhead = 4;       // bounds memory: chunks hashed but not yet checked
+constexpr size_t kChunksAhead = 4;  // bounds memory: chunks hashed but not yet checked
 
 Hash CopyHash(std::string_view bytes, uint8_t* size) {
   Hash h{};
@@ -87,7 +87,8 @@ Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& stud
       if (!sig.ok()) return "checkpoint at size " + std::to_string(c.tree_size) + ": " + sig.message();
       if (tree.Root() != c.root_hash) {
         return "the log's first " + std::to_string(c.tree_size) + " events do not match the checkpoint signed at " +
-               FormatTimeMicros(c.time_us) + " (Merkle root differs): events up to here were altered, removed or "
+               FormatTimeMicros(c.time_us) +
+               " (Merkle root differs): events up to here were altered, removed or "
                "reordered";
       }
       ++v.checkpoints_checked;
@@ -146,7 +147,8 @@ Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& stud
       size_t i;
       {
         std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return cancelled || next_chunk >= chunk_count || next_chunk < checked_chunks + kChunksAhead; });
+        cv.wait(lock,
+                [&] { return cancelled || next_chunk >= chunk_count || next_chunk < checked_chunks + kChunksAhead; });
         if (cancelled || next_chunk >= chunk_count) return;
         i = next_chunk++;
       }

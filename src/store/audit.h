@@ -13,7 +13,7 @@
 namespace trialcore {
 
 struct VerifyProblem {
-  uint64_t seq = 0;          // the first event found wrong (or the one after the log's end)
+  uint64_t seq = 0;  // the first event found wrong (or the one after the log's end)
   uint64_t study_index = 0;
   std::string what;
 };
@@ -21,9 +21,9 @@ struct VerifyProblem {
 struct StudyVerification {
   std::string study;
   uint64_t events = 0;
-  uint64_t bytes = 0;        // canonical bytes hashed
-  Hash head{};               // hash of the last event
-  Hash root{};               // Merkle root over all events
+  uint64_t bytes = 0;  // canonical bytes hashed
+  Hash head{};         // hash of the last event
+  Hash root{};         // Merkle root over all events
   size_t checkpoints_checked = 0;
   std::optional<VerifyProblem> problem;  // empty when everything verified
 };
@@ -46,8 +46,8 @@ struct AuditFilter {
   std::optional<std::string> subject;      // the subject's id: stream subject/<id>
   std::optional<std::string> path_prefix;  // entity path or a prefix of it, at a '/' boundary
   std::optional<std::string> user;
-  std::optional<int64_t> from_us;          // inclusive
-  std::optional<int64_t> to_us;            // inclusive
+  std::optional<int64_t> from_us;  // inclusive
+  std::optional<int64_t> to_us;    // inclusive
 };
 
 // One line of the audit trail: one entity changed by one event, or the event

@@ -22,8 +22,8 @@ class AuditTest : public ::testing::Test {
     path_ = TempDbPath(::testing::UnitTest::GetInstance()->current_test_info()->name());
     store_ = std::move(OpenSqliteEventStore(path_).value());
     for (int i = 0; i < 20; ++i) {
-      ASSERT_TRUE(store_->Append(One("S", ItemSet(std::to_string(i % 4), "I" + std::to_string(i), std::to_string(i))))
-                      .ok());
+      ASSERT_TRUE(
+          store_->Append(One("S", ItemSet(std::to_string(i % 4), "I" + std::to_string(i), std::to_string(i)))).ok());
     }
     key_ = std::make_unique<SigningKey>(std::move(SigningKey::LoadOrCreate(&key_env_, "/key.pem").value()));
   }
@@ -185,8 +185,8 @@ TEST_F(AuditTest, InclusionAndConsistencyProofsVerifyOffline) {
   ASSERT_TRUE(cons.ok()) << cons.status().ToString();
   std::vector<std::string> cpath;
   for (const auto& h : cons->path) cpath.emplace_back(AsBytes(h));
-  EXPECT_TRUE(VerifyMerkleConsistency(c1.tree_size, c2.tree_size, cpath, AsBytes(c1.root_hash), AsBytes(c2.root_hash))
-                  .ok());
+  EXPECT_TRUE(
+      VerifyMerkleConsistency(c1.tree_size, c2.tree_size, cpath, AsBytes(c1.root_hash), AsBytes(c2.root_hash)).ok());
   EXPECT_EQ(store_->ProveConsistency("S", 3, 33).status().code(), StatusCode::kNotFound);
 }
 

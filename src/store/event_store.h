@@ -7,8 +7,8 @@
 // Concurrent appends share transactions and fsyncs (group commit).
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -46,11 +46,11 @@ struct EventFilter {
 // One stored event as a verifier needs it: every field as stored, untrusted.
 // The views are valid only during the callback that receives them.
 struct StoredRecord {
-  RecordFields fields;          // rebuild the record with EncodeEventRecord
-  std::string_view payload;     // canonical bytes of the payload
+  RecordFields fields;       // rebuild the record with EncodeEventRecord
+  std::string_view payload;  // canonical bytes of the payload
   int64_t format_version = 0;
-  std::string_view prev_hash;   // as stored
-  std::string_view hash;        // as stored
+  std::string_view prev_hash;  // as stored
+  std::string_view hash;       // as stored
 };
 
 // The current value of an entity (projection entity_values), or its value as
@@ -143,8 +143,7 @@ class EventStore {
   // Proves the event at seq is in the study's latest checkpoint.
   virtual Result<InclusionProof> ProveInclusion(uint64_t seq) = 0;
   // Proves the checkpoint at to_size extends the one at from_size.
-  virtual Result<ConsistencyProof> ProveConsistency(const std::string& study, uint64_t from_size,
-                                                    uint64_t to_size) = 0;
+  virtual Result<ConsistencyProof> ProveConsistency(const std::string& study, uint64_t from_size, uint64_t to_size) = 0;
 };
 
 }  // namespace trialcore

@@ -119,7 +119,8 @@ TEST_P(FaultTest, FailedFsyncFailsTheAppendAndLosesNoAcknowledgedEvent) {
     {
       auto store = disk->Open();
       ASSERT_TRUE(store);
-      for (int i = 0; i < 10; ++i) ASSERT_TRUE(store->Append(One("S", ItemSet("1", "A" + std::to_string(i), "1"))).ok());
+      for (int i = 0; i < 10; ++i)
+        ASSERT_TRUE(store->Append(One("S", ItemSet("1", "A" + std::to_string(i), "1"))).ok());
       acked = 10;
       disk->FailSyncAfter(fail_at);
       for (int i = 0; i < 10; ++i) {

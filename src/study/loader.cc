@@ -1,12 +1,12 @@
 // YAML to Study: strict reading (unknown keys are errors), then checks across
 // the document, then compilation of every expression. Errors are collected,
 // not stopped at, so an author sees every problem in one run.
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <yaml-cpp/yaml.h>
 
 #include "core/canonical.h"
 #include "study/study.h"
@@ -158,11 +158,16 @@ class Reader {
 
 ItemType ParseItemType(const std::string& s, bool* ok) {
   static const std::map<std::string, ItemType> kTypes = {
-      {"text", ItemType::kText},         {"integer", ItemType::kInteger},
-      {"decimal", ItemType::kDecimal},   {"date", ItemType::kDate},
-      {"partial_date", ItemType::kPartialDate}, {"time", ItemType::kTime},
-      {"datetime", ItemType::kDateTime}, {"boolean", ItemType::kBoolean},
-      {"choice", ItemType::kChoice},     {"multi_choice", ItemType::kMultiChoice},
+      {"text", ItemType::kText},
+      {"integer", ItemType::kInteger},
+      {"decimal", ItemType::kDecimal},
+      {"date", ItemType::kDate},
+      {"partial_date", ItemType::kPartialDate},
+      {"time", ItemType::kTime},
+      {"datetime", ItemType::kDateTime},
+      {"boolean", ItemType::kBoolean},
+      {"choice", ItemType::kChoice},
+      {"multi_choice", ItemType::kMultiChoice},
       {"attachment", ItemType::kAttachment},
   };
   auto it = kTypes.find(s);
@@ -200,7 +205,8 @@ struct Builder {
   void CheckIdentifier(const YAML::Node& n, const std::string& id, std::string_view what) {
     bool ok = !id.empty() && !std::isdigit(static_cast<unsigned char>(id[0]));
     for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
-    if (!ok) r.Error(n, std::string(what) + " id '" + id + "' must be letters, digits and '_', not starting with a digit");
+    if (!ok)
+      r.Error(n, std::string(what) + " id '" + id + "' must be letters, digits and '_', not starting with a digit");
   }
 
   ItemRef ReadItemRef(const YAML::Node& n, std::string_view what) {
@@ -227,7 +233,8 @@ struct Builder {
     if (!n) return;
     for (const auto& a : n) {
       if (!r.ExpectMap(a, "site", {"id", "name", "country"})) continue;
-      s.sites.push_back({r.Text(a, "id", "site", true), r.Text(a, "name", "site", true), r.Text(a, "country", "site", false)});
+      s.sites.push_back(
+          {r.Text(a, "id", "site", true), r.Text(a, "name", "site", true), r.Text(a, "country", "site", false)});
     }
   }
 
@@ -275,8 +282,9 @@ struct Builder {
 
   Item ReadItem(const YAML::Node& n) {
     Item it;
-    if (!r.ExpectMap(n, "item", {"id", "label", "type", "unit", "precision", "max_length", "codelist", "required",
-                                 "hard_range", "soft_range", "visible_if", "derive", "unblinded_only"})) {
+    if (!r.ExpectMap(n, "item",
+                     {"id", "label", "type", "unit", "precision", "max_length", "codelist", "required", "hard_range",
+                      "soft_range", "visible_if", "derive", "unblinded_only"})) {
       return it;
     }
     it.loc = LocOf(n);
@@ -306,14 +314,18 @@ struct Builder {
 
     bool coded = it.type == ItemType::kChoice || it.type == ItemType::kMultiChoice;
     if (coded && it.codelist.empty()) r.Error(n, "item " + it.id + " is a " + type + " and needs a codelist");
-    if (!coded && !it.codelist.empty()) r.Error(n["codelist"], "item " + it.id + " is not a choice; it cannot have a codelist");
+    if (!coded && !it.codelist.empty())
+      r.Error(n["codelist"], "item " + it.id + " is not a choice; it cannot have a codelist");
     if (!coded && !it.codelist.empty()) it.codelist.clear();
     bool numeric = it.type == ItemType::kInteger || it.type == ItemType::kDecimal;
     if (!numeric && (it.hard_range || it.soft_range)) {
-      r.Error(n["hard_range"] ? n["hard_range"] : n["soft_range"], "item " + it.id + " is not a number; ranges apply to integer and decimal items");
+      r.Error(n["hard_range"] ? n["hard_range"] : n["soft_range"],
+              "item " + it.id + " is not a number; ranges apply to integer and decimal items");
     }
-    if (it.precision >= 0 && it.type != ItemType::kDecimal) r.Error(n["precision"], "precision applies to decimal items only");
-    if (!it.derive.empty() && it.required) r.Error(n["required"], "derived item " + it.id + " is computed; it cannot be required");
+    if (it.precision >= 0 && it.type != ItemType::kDecimal)
+      r.Error(n["precision"], "precision applies to decimal items only");
+    if (!it.derive.empty() && it.required)
+      r.Error(n["required"], "derived item " + it.id + " is computed; it cannot be required");
     return it;
   }
 
@@ -403,13 +415,16 @@ struct Builder {
       if (v["repeat"] && r.ExpectMap(v["repeat"], "repeat of visit " + visit.id, {"every", "until"})) {
         visit.repeat_every = r.Int(v["repeat"], "every", "repeat").value_or(0);
         visit.repeat_until = r.Int(v["repeat"], "until", "repeat").value_or(0);
-        if (visit.repeat_every <= 0) r.Error(v["repeat"], "repeat of visit " + visit.id + " needs 'every' days above 0");
+        if (visit.repeat_every <= 0)
+          r.Error(v["repeat"], "repeat of visit " + visit.id + " needs 'every' days above 0");
         if (!visit.day || visit.repeat_until < *visit.day) {
           r.Error(v["repeat"], "repeat of visit " + visit.id + " needs a planned 'day' and 'until' on or after it");
         }
       }
-      if (visit.unscheduled && visit.day) r.Error(v["day"], "unscheduled visit " + visit.id + " cannot have a planned day");
-      if (!visit.unscheduled && !visit.day) r.Error(v, "visit " + visit.id + " needs a planned 'day' or 'unscheduled: true'");
+      if (visit.unscheduled && visit.day)
+        r.Error(v["day"], "unscheduled visit " + visit.id + " cannot have a planned day");
+      if (!visit.unscheduled && !visit.day)
+        r.Error(v, "visit " + visit.id + " needs a planned 'day' or 'unscheduled: true'");
       visit.forms = r.TextList(v, "forms", "visit " + visit.id);
       for (size_t i = 0; i < visit.forms.size(); ++i) {
         if (std::none_of(s.forms.begin(), s.forms.end(), [&](const Form& f) { return f.id == visit.forms[i]; })) {
@@ -456,19 +471,26 @@ void CheckUnique(Reader& r, const std::vector<T>& list, Id id_of, std::string_vi
 }
 
 void CrossCheck(Reader& r, Study& s) {
-  CheckUnique(r, s.forms, [](const Form& f) -> const std::string& { return f.id; }, "form");
-  CheckUnique(r, s.visits, [](const Visit& v) -> const std::string& { return v.id; }, "visit");
-  CheckUnique(r, s.eligibility, [](const Criterion& c) -> const std::string& { return c.id; }, "criterion");
+  CheckUnique(
+      r, s.forms, [](const Form& f) -> const std::string& { return f.id; }, "form");
+  CheckUnique(
+      r, s.visits, [](const Visit& v) -> const std::string& { return v.id; }, "visit");
+  CheckUnique(
+      r, s.eligibility, [](const Criterion& c) -> const std::string& { return c.id; }, "criterion");
   for (const Visit& v : s.visits) {
-    if (s.FindForm(v.id) != nullptr) r.Error(v.loc, "visit id " + v.id + " is also a form id; references would be ambiguous");
+    if (s.FindForm(v.id) != nullptr)
+      r.Error(v.loc, "visit id " + v.id + " is also a form id; references would be ambiguous");
   }
   for (Form& f : s.forms) {
     std::vector<Item> all;
     std::vector<ItemGroup> groups = f.groups;
-    CheckUnique(r, groups, [](const ItemGroup& g) -> const std::string& { return g.id; }, "item group", " in form " + f.id);
+    CheckUnique(
+        r, groups, [](const ItemGroup& g) -> const std::string& { return g.id; }, "item group", " in form " + f.id);
     for (const ItemGroup& g : f.groups) all.insert(all.end(), g.items.begin(), g.items.end());
-    CheckUnique(r, all, [](const Item& i) -> const std::string& { return i.id; }, "item", " in form " + f.id);
-    CheckUnique(r, f.checks, [](const Check& c) -> const std::string& { return c.id; }, "check", " in form " + f.id);
+    CheckUnique(
+        r, all, [](const Item& i) -> const std::string& { return i.id; }, "item", " in form " + f.id);
+    CheckUnique(
+        r, f.checks, [](const Check& c) -> const std::string& { return c.id; }, "check", " in form " + f.id);
     for (const ItemGroup& g : f.groups) {
       for (const Item& it : g.items) {
         if (!it.codelist.empty() && s.FindCodeList(it.codelist) == nullptr) {
@@ -559,8 +581,8 @@ void CompileExpressions(Reader& r, Study& s) {
       auto resolver = MakeResolver(s, f.id, c.group);
       c.expr = compile(c.condition, c.condition_loc, *resolver, "check " + c.id);
       if (c.expr && c.expr->type() != rules::Type::kBool) {
-        r.Error(c.condition_loc, "check " + c.id + " must be a condition, not a " +
-                                     std::string(rules::TypeName(c.expr->type())));
+        r.Error(c.condition_loc,
+                "check " + c.id + " must be a condition, not a " + std::string(rules::TypeName(c.expr->type())));
       }
     }
   }

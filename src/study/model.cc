@@ -7,17 +7,28 @@ namespace trialcore::study {
 
 std::string_view ItemTypeName(ItemType type) {
   switch (type) {
-    case ItemType::kText: return "text";
-    case ItemType::kInteger: return "integer";
-    case ItemType::kDecimal: return "decimal";
-    case ItemType::kDate: return "date";
-    case ItemType::kPartialDate: return "partial_date";
-    case ItemType::kTime: return "time";
-    case ItemType::kDateTime: return "datetime";
-    case ItemType::kBoolean: return "boolean";
-    case ItemType::kChoice: return "choice";
-    case ItemType::kMultiChoice: return "multi_choice";
-    case ItemType::kAttachment: return "attachment";
+    case ItemType::kText:
+      return "text";
+    case ItemType::kInteger:
+      return "integer";
+    case ItemType::kDecimal:
+      return "decimal";
+    case ItemType::kDate:
+      return "date";
+    case ItemType::kPartialDate:
+      return "partial_date";
+    case ItemType::kTime:
+      return "time";
+    case ItemType::kDateTime:
+      return "datetime";
+    case ItemType::kBoolean:
+      return "boolean";
+    case ItemType::kChoice:
+      return "choice";
+    case ItemType::kMultiChoice:
+      return "multi_choice";
+    case ItemType::kAttachment:
+      return "attachment";
   }
   return "?";
 }
@@ -32,14 +43,21 @@ std::string FormatBound(double value) {
 rules::Type RuleTypeOf(ItemType type) {
   switch (type) {
     case ItemType::kInteger:
-    case ItemType::kDecimal: return rules::Type::kNumber;
+    case ItemType::kDecimal:
+      return rules::Type::kNumber;
     case ItemType::kDate:
-    case ItemType::kPartialDate: return rules::Type::kDate;
-    case ItemType::kTime: return rules::Type::kTime;
-    case ItemType::kDateTime: return rules::Type::kDateTime;
-    case ItemType::kBoolean: return rules::Type::kBool;
-    case ItemType::kMultiChoice: return rules::Type::kCodes;
-    default: return rules::Type::kText;
+    case ItemType::kPartialDate:
+      return rules::Type::kDate;
+    case ItemType::kTime:
+      return rules::Type::kTime;
+    case ItemType::kDateTime:
+      return rules::Type::kDateTime;
+    case ItemType::kBoolean:
+      return rules::Type::kBool;
+    case ItemType::kMultiChoice:
+      return rules::Type::kCodes;
+    default:
+      return rules::Type::kText;
   }
 }
 
@@ -88,10 +106,12 @@ Result<Study::VisitInstance> Study::FindVisitInstance(std::string_view instance_
   std::string_view number = instance_id.substr(hash + 1);
   int n = 0;
   for (char c : number) {
-    if (c < '0' || c > '9' || n > 100000) return InvalidArgument("visit \"" + std::string(instance_id) + "\": the occurrence after '#' must be a number");
+    if (c < '0' || c > '9' || n > 100000)
+      return InvalidArgument("visit \"" + std::string(instance_id) + "\": the occurrence after '#' must be a number");
     n = n * 10 + (c - '0');
   }
-  if (number.empty() || n < 1) return InvalidArgument("visit \"" + std::string(instance_id) + "\": occurrences count from 1");
+  if (number.empty() || n < 1)
+    return InvalidArgument("visit \"" + std::string(instance_id) + "\": occurrences count from 1");
   if (!v->unscheduled && v->repeat_every == 0 && n > 1) {
     return InvalidArgument("visit " + v->id + " happens once; only repeating and unscheduled visits have occurrences");
   }
@@ -145,8 +165,9 @@ class StudyResolver : public rules::Resolver {
     const ItemGroup* g = nullptr;
     const Item* it = f->FindItem(item, &g);
     if (it == nullptr) {
-      return NotFound(path.size() == 1 ? "unknown item " + item + " on form " + form
-                                       : "unknown item " + Join(path) + " (form " + form + " has no item " + item + ")");
+      return NotFound(path.size() == 1
+                          ? "unknown item " + item + " on form " + form
+                          : "unknown item " + Join(path) + " (form " + form + " has no item " + item + ")");
     }
     rules::Resolved r;
     r.key = (visit.empty() ? "" : visit + ".") + form + "." + item;

@@ -22,7 +22,17 @@ struct Location {
 };
 
 enum class ItemType {
-  kText, kInteger, kDecimal, kDate, kPartialDate, kTime, kDateTime, kBoolean, kChoice, kMultiChoice, kAttachment,
+  kText,
+  kInteger,
+  kDecimal,
+  kDate,
+  kPartialDate,
+  kTime,
+  kDateTime,
+  kBoolean,
+  kChoice,
+  kMultiChoice,
+  kAttachment,
 };
 std::string_view ItemTypeName(ItemType type);
 rules::Type RuleTypeOf(ItemType type);
@@ -55,8 +65,8 @@ struct Item {
   std::string label;
   ItemType type = ItemType::kText;
   std::string unit;
-  int precision = -1;   // decimals: digits after the point allowed; -1 any
-  int max_length = 0;   // text: 0 unlimited
+  int precision = -1;  // decimals: digits after the point allowed; -1 any
+  int max_length = 0;  // text: 0 unlimited
   std::string codelist;
   bool required = false;
   std::optional<Range> hard_range;  // outside: the save is refused
@@ -105,8 +115,8 @@ struct Visit {
   int window_before = 0;   // days
   int window_after = 0;
   bool unscheduled = false;
-  int repeat_every = 0;    // days; 0: happens once
-  int repeat_until = 0;    // last planned day of a repeating visit
+  int repeat_every = 0;  // days; 0: happens once
+  int repeat_until = 0;  // last planned day of a repeating visit
   std::vector<std::string> forms;
   Location loc;
 };
@@ -153,9 +163,9 @@ struct Study {
   std::vector<Form> forms;
   std::vector<Criterion> eligibility;
 
-  std::string file;         // where it was loaded from, for messages
-  std::string source;       // the YAML text as published
-  Hash content_hash{};      // over the canonical form of the YAML document
+  std::string file;     // where it was loaded from, for messages
+  std::string source;   // the YAML text as published
+  Hash content_hash{};  // over the canonical form of the YAML document
 
   const Form* FindForm(std::string_view id) const;
   const Visit* FindVisit(std::string_view id) const;
@@ -194,8 +204,8 @@ Result<std::shared_ptr<const Study>> LoadStudyFile(const std::string& path, std:
 struct Change {
   enum class Kind { kAdded, kRemoved, kChanged };
   Kind kind;
-  std::string what;    // "form AE", "item VS.SYSBP", "code RACE/ASIAN", "check VS.VS001", "visit WEEK2"
-  std::string detail;  // for changes: "type integer -> decimal"
+  std::string what;              // "form AE", "item VS.SYSBP", "code RACE/ASIAN", "check VS.VS001", "visit WEEK2"
+  std::string detail;            // for changes: "type integer -> decimal"
   std::string ToString() const;  // "+ item VS.WEIGHT", "~ item VS.SYSBP: type integer -> decimal"
 };
 std::vector<Change> DiffStudies(const Study& from, const Study& to);

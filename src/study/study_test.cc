@@ -1,3 +1,5 @@
+#include "study/study.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,7 +9,6 @@
 #include <sstream>
 
 #include "core/value.h"
-#include "study/study.h"
 
 namespace trialcore::study {
 namespace {
@@ -56,7 +57,8 @@ std::string ReadFile(const std::string& path) {
 }
 
 TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
-  nlohmann::json schema = nlohmann::json::parse(ReadFile(std::string(TRIALCORE_SOURCE_DIR) + "/schema/study.schema.json"));
+  nlohmann::json schema =
+      nlohmann::json::parse(ReadFile(std::string(TRIALCORE_SOURCE_DIR) + "/schema/study.schema.json"));
   std::string demo = ReadFile(kDemo);
   struct Probe {
     const char* pointer;
@@ -66,14 +68,19 @@ TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
       {"", "study:\n  id: CDISCPILOT01", "zz_probe: 1\nstudy:\n  id: CDISCPILOT01"},
       {"/properties/study", "study:\n  id: CDISCPILOT01", "study:\n  zz_probe: 1\n  id: CDISCPILOT01"},
       {"/properties/arms/items", "{code: Pbo, name: Placebo}", "{code: Pbo, name: Placebo, zz_probe: 1}"},
-      {"/properties/sites/items", "{id: \"701\", name: Site 701, country: USA}", "{id: \"701\", name: Site 701, country: USA, zz_probe: 1}"},
-      {"/properties/codelists/additionalProperties/items/oneOf/1", "{code: M, label: Male}", "{code: M, label: Male, zz_probe: 1}"},
+      {"/properties/sites/items", "{id: \"701\", name: Site 701, country: USA}",
+       "{id: \"701\", name: Site 701, country: USA, zz_probe: 1}"},
+      {"/properties/codelists/additionalProperties/items/oneOf/1", "{code: M, label: Male}",
+       "{code: M, label: Male, zz_probe: 1}"},
       {"/properties/visits/items", "{id: SCREENING1, name:", "{zz_probe: 1, id: SCREENING1, name:"},
-      {"/properties/visits/items/properties/window", "window: {before: 7, after: 3}", "window: {before: 7, after: 3, zz_probe: 1}"},
+      {"/properties/visits/items/properties/window", "window: {before: 7, after: 3}",
+       "window: {before: 7, after: 3, zz_probe: 1}"},
       {"/$defs/itemRef", "anchor: {form: RAND, item: RANDDT}", "anchor: {form: RAND, item: RANDDT, zz_probe: 1}"},
       {"/properties/forms/items", "  - id: SV\n    name: Visit", "  - id: SV\n    zz_probe: 1\n    name: Visit"},
-      {"/properties/forms/items/properties/groups/items", "      - id: SV\n        items:", "      - id: SV\n        zz_probe: 1\n        items:"},
-      {"/$defs/item", "{id: SVSTDTC, label: Visit date, type: date, required: true}", "{id: SVSTDTC, label: Visit date, type: date, required: true, zz_probe: 1}"},
+      {"/properties/forms/items/properties/groups/items",
+       "      - id: SV\n        items:", "      - id: SV\n        zz_probe: 1\n        items:"},
+      {"/$defs/item", "{id: SVSTDTC, label: Visit date, type: date, required: true}",
+       "{id: SVSTDTC, label: Visit date, type: date, required: true, zz_probe: 1}"},
       {"/$defs/check", "{id: SV01, condition:", "{zz_probe: 1, id: SV01, condition:"},
       {"/$defs/range", "hard_range: {min: 0, max: 30}", "hard_range: {min: 0, max: 30, zz_probe: 1}"},
       {"/properties/eligibility/items", "{id: INCL01, kind: inclusion,", "{zz_probe: 1, id: INCL01, kind: inclusion,"},

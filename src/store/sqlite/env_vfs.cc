@@ -86,9 +86,24 @@ int FileDeviceCharacteristics(sqlite3_file*) { return 0; }
 
 const sqlite3_io_methods kIoMethods = {
     1,  // iVersion 1: no shared-memory methods
-    FileClose, FileRead, FileWrite, FileTruncate, FileSync, FileSize, FileLock, FileUnlock, FileCheckReservedLock,
-    FileControl, FileSectorSize, FileDeviceCharacteristics,
-    nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    FileClose,
+    FileRead,
+    FileWrite,
+    FileTruncate,
+    FileSync,
+    FileSize,
+    FileLock,
+    FileUnlock,
+    FileCheckReservedLock,
+    FileControl,
+    FileSectorSize,
+    FileDeviceCharacteristics,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
 };
 
 Env* EnvOf(sqlite3_vfs* vfs) { return static_cast<EnvVfs*>(vfs->pAppData)->env; }

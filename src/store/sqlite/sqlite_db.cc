@@ -6,19 +6,28 @@ Status SqliteStatus(int rc, std::string message) {
   switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_ROW:
-    case SQLITE_DONE: return Status::Ok();
-    case SQLITE_FULL: return ResourceExhausted(message + " (disk full)");
-    case SQLITE_IOERR: return IoError(message);
+    case SQLITE_DONE:
+      return Status::Ok();
+    case SQLITE_FULL:
+      return ResourceExhausted(message + " (disk full)");
+    case SQLITE_IOERR:
+      return IoError(message);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return DataLoss(message);
+    case SQLITE_NOTADB:
+      return DataLoss(message);
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return Aborted(message + " (database busy; retry)");
-    case SQLITE_CANTOPEN: return NotFound(message);
+    case SQLITE_LOCKED:
+      return Aborted(message + " (database busy; retry)");
+    case SQLITE_CANTOPEN:
+      return NotFound(message);
     case SQLITE_READONLY:
     case SQLITE_PERM:
-    case SQLITE_AUTH: return PermissionDenied(message);
-    case SQLITE_CONSTRAINT: return FailedPrecondition(message);
-    default: return Internal(message);
+    case SQLITE_AUTH:
+      return PermissionDenied(message);
+    case SQLITE_CONSTRAINT:
+      return FailedPrecondition(message);
+    default:
+      return Internal(message);
   }
 }
 
