@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   g++ make cmake ccache pkg-config git  # toolchain
+  clang-format                          # the format check (ctest "format")
   libsqlite3-dev sqlite3                # the embedded event store
   libssl-dev                            # SHA-256, Ed25519
   nlohmann-json3-dev                    # JSON parsing (kept out of headers)
