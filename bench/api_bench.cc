@@ -85,10 +85,10 @@ int main(int argc, char** argv) {
     _exit(127);
   }
   httplib::Client client("127.0.0.1", port);
-  httplib::Result login = client.Get("/metrics");
+  httplib::Result login = client.Get("/api/openapi.json");
   for (int i = 0; i < 100 && !login; ++i) {
     usleep(50'000);
-    login = client.Get("/metrics");  // until the server listens
+    login = client.Get("/api/openapi.json");  // until the server listens
   }
   login = client.Post("/api/v1/session", R"({"user":"bench","password":"bench-password-2026"})", "application/json");
   if (!login || login->status != 200) {

@@ -807,7 +807,16 @@ class Server::Impl {
     Add("GET", "/api/openapi.json",
         [](const httplib::Request&, httplib::Response& res) { res.set_content(OpenApiJson(), "application/json"); });
 
-    Add("GET", "/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    // The installation's counters count every event, those of hidden items
+    // included (issue 12): for system administrators only (Prometheus sends
+    // one's API token as its bearer token).
+    Add("GET", "/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+      auto c = Authenticate(req, res);
+      if (!c) return;
+      if (std::none_of(c->user.grants.begin(), c->user.grants.end(),
+                       [](const Grant& g) { return g.role == "system_admin"; })) {
+        return Error(res, PermissionDenied("the metrics are for system administrators"));
+      }
       StoreMetrics m = store_->Metrics();
       std::string out =
           "# HELP trialcore_http_requests_total HTTP requests served.\n# TYPE trialcore_http_requests_total counter\n";
