@@ -227,6 +227,7 @@ TEST_P(FaultTest, PowerCutDuringConcurrentAppendsKeepsEveryAcknowledgedBatchWhol
       auto store = disk->Open();
       ASSERT_TRUE(store);
       std::atomic<size_t> batches{0};
+      std::atomic<int> stopped{0};
       std::vector<std::thread> writers;
       writers.reserve(kWriters);
       for (int w = 0; w < kWriters; ++w) {
@@ -239,14 +240,19 @@ TEST_P(FaultTest, PowerCutDuringConcurrentAppendsKeepsEveryAcknowledgedBatchWhol
                   ItemSet("W" + std::to_string(w), "B" + std::to_string(n) + "_" + std::to_string(k), "1"));
             }
             auto got = store->Append(r);
-            if (!got.ok()) return;  // the power is gone
+            if (!got.ok()) {  // the power is gone (or an append failed before the cut, which the test reports)
+              stopped++;
+              return;
+            }
             std::lock_guard lock(mu);
             acked.insert(acked.end(), got->begin(), got->end());
             batches++;
           }
         });
       }
-      while (batches < cut_after) std::this_thread::yield();
+      // Until enough batches are acknowledged, or every writer has stopped
+      // (an append that failed with the power on: the count below fails).
+      while (batches < cut_after && stopped < kWriters) std::this_thread::yield();
       disk->CutPower();
       for (auto& t : writers) t.join();
     }
