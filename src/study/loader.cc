@@ -544,6 +544,39 @@ Location Offset(Location base, const rules::Diagnostic& d) {
   return {base.line + d.line - 1, d.column + base.column - 1};
 }
 
+// The unblinded-only item an expression reads, if any ("" when none). What
+// blinded roles see (a visible item's derived value or visibility, a query or
+// refusal landing on a visible item, eligibility) must not be computed from
+// one: its outcome would tell them what they may not see (doc/roles.md).
+std::string HiddenItemRead(const Study& s, const rules::Expression& e) {
+  auto hidden = [&](const std::string& key) {  // "[VISIT.]FORM.ITEM"
+    size_t dot = key.rfind('.');
+    if (dot == std::string::npos || dot == 0) return false;
+    size_t start = key.rfind('.', dot - 1);
+    start = start == std::string::npos ? 0 : start + 1;
+    const Form* f = s.FindForm(key.substr(start, dot - start));
+    const Item* it = f == nullptr ? nullptr : f->FindItem(key.substr(dot + 1));
+    return it != nullptr && it->unblinded_only;
+  };
+  for (const std::string& key : e.scalars()) {
+    if (hidden(key)) return key;
+  }
+  for (const rules::TableRef& t : e.tables()) {
+    for (const std::string& key : t.column_keys) {
+      if (hidden(key)) return key;
+    }
+  }
+  return "";
+}
+
+void RefuseHiddenReads(Reader& r, const Study& s, const std::optional<rules::Expression>& e, Location loc,
+                       const std::string& what) {
+  if (!e) return;
+  if (std::string key = HiddenItemRead(s, *e); !key.empty()) {
+    r.Error(loc, what + " reads " + key + ", which is unblinded_only: what blinded roles see cannot depend on it");
+  }
+}
+
 void CompileExpressions(Reader& r, Study& s) {
   auto compile = [&](const std::string& source, Location loc, const rules::Resolver& resolver,
                      std::string_view what) -> std::optional<rules::Expression> {
@@ -574,6 +607,10 @@ void CompileExpressions(Reader& r, Study& s) {
                                        std::string(ItemTypeName(it.type)));
           }
         }
+        if (!it.unblinded_only) {
+          RefuseHiddenReads(r, s, it.visible_expr, it.visible_loc, "visible_if of " + it.id);
+          RefuseHiddenReads(r, s, it.derive_expr, it.derive_loc, "derive of " + it.id);
+        }
       }
     }
     for (Check& c : f.checks) {
@@ -584,6 +621,10 @@ void CompileExpressions(Reader& r, Study& s) {
         r.Error(c.condition_loc,
                 "check " + c.id + " must be a condition, not a " + std::string(rules::TypeName(c.expr->type())));
       }
+      const Item* target = c.item.empty() ? nullptr : f.FindItem(c.item);
+      if (target == nullptr || !target->unblinded_only) {
+        RefuseHiddenReads(r, s, c.expr, c.condition_loc, "check " + c.id + " on " + (c.item.empty() ? f.id : c.item));
+      }
     }
   }
   auto subject_level = MakeResolver(s, "", "");
@@ -593,6 +634,7 @@ void CompileExpressions(Reader& r, Study& s) {
     if (c.expr && c.expr->type() != rules::Type::kBool) {
       r.Error(c.condition_loc, "criterion " + c.id + " must be a condition");
     }
+    RefuseHiddenReads(r, s, c.expr, c.condition_loc, "criterion " + c.id);
   }
 }
 

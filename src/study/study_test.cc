@@ -40,6 +40,38 @@ TEST(DemoStudy, LoadsAndCompilesEveryExpression) {
   EXPECT_EQ(study.eligibility.size(), 13u);
 }
 
+// Issue 12: a rule whose outcome blinded roles see (a query or refusal on a
+// visible item, a visible item's value or visibility, eligibility) cannot read
+// an unblinded_only item, or the outcome would tell them the dose.
+TEST(Blinding, RulesBlindedRolesSeeCannotReadUnblindedOnlyItems) {
+  std::ifstream in(kDemo);
+  std::stringstream demo;
+  demo << in.rdbuf();
+  const std::string text = demo.str();
+  struct Case {
+    std::string find, replace, error;
+  };
+  const Case cases[] = {
+      {"{id: EX01, condition: EXENDTC is missing or EXENDTC >= EXSTDTC,",
+       "{id: EX01, condition: EXENDTC is missing or EXDOSE > 0,", "check EX01 on EXENDTC reads EX.EXDOSE"},
+      {"{id: EXENDTC, label: End date, type: date}",
+       "{id: EXENDTC, label: End date, type: date, visible_if: PATCHES > 2}", "visible_if of EXENDTC reads EX.PATCHES"},
+  };
+  for (const Case& c : cases) {
+    size_t at = text.find(c.find);
+    ASSERT_NE(at, std::string::npos) << c.find;
+    std::string changed = text;
+    changed.replace(at, c.find.size(), c.replace);
+    std::vector<StudyError> errors;
+    auto s = LoadStudy(changed, "study.yaml", &errors);
+    ASSERT_FALSE(s.ok()) << c.replace;
+    EXPECT_NE(Errors(errors).find(c.error + ", which is unblinded_only"), std::string::npos) << Errors(errors);
+  }
+  // The same reads are fine in rules only the unblinded see (EX04 on EXADJ reads EXDOSE).
+  std::vector<StudyError> errors;
+  EXPECT_TRUE(LoadStudy(text, "study.yaml", &errors).ok()) << Errors(errors);
+}
+
 }  // namespace
 }  // namespace trialcore::study
 
