@@ -34,8 +34,6 @@ bool Access::Holds(std::string_view role) const {
   return std::any_of(grants_.begin(), grants_.end(), [&](const Grant& g) { return g.role == role; });
 }
 
-bool Access::Blinded() const { return !Holds("unblinded_pharmacist"); }
-
 Result<std::string> Access::ActingRole(const std::optional<std::string>& wanted, const std::string& site) const {
   const std::vector<std::string> roles = RolesAt(site);
   auto list = [&] {

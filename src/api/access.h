@@ -27,8 +27,6 @@ class Access {
   std::vector<std::string> Roles() const;
   // Whether any grant on this study is of this role.
   bool Holds(std::string_view role) const;
-  // Roles that may never learn a treatment arm.
-  bool Blinded() const;
 
  private:
   // The roles held at a site ("" any site), each once.

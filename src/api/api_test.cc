@@ -197,7 +197,6 @@ TEST(AccessTest, SitesAndRolesComeFromTheGrantsOfTheStudy) {
   EXPECT_EQ(a.ActingRole(std::nullopt, "708").value(), "investigator");
   EXPECT_EQ(a.ActingRole(std::nullopt, "").status().code(), StatusCode::kPermissionDenied);  // two roles: choose
   EXPECT_EQ(a.ActingRole("investigator", "701").status().code(), StatusCode::kPermissionDenied);
-  EXPECT_TRUE(a.Blinded());
   Access other(u, "OTHER");
   EXPECT_TRUE(other.SeesAllSites());
   Access none(u, "THIRD");

@@ -45,15 +45,9 @@ bool VerifyPassword(const std::string& hash, const std::string& password) {
   return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
 }
 
-// At most `max` bytes of text, cut at a character boundary, "…" marking a cut.
-std::string ShortText(const std::string& text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end) + "…";
-}
-
 }  // namespace
+
+std::string UnknownIdDigest(std::string_view id) { return "unknown:" + ToHex(Sha256(id)).substr(0, 16); }
 
 bool IsUnblindedRole(std::string_view role) { return role == "unblinded_pharmacist"; }
 
@@ -303,8 +297,11 @@ Result<User> UserDirectory::Authenticate(const std::string& id, const std::strin
   details["why"] = why;
   if (!known) {
     // Not in the account's stream (that would make one up): in the log of
-    // attempts on ids no account has, with as much of the id as is useful.
-    const Actor tried{id.empty() ? "(no id)" : ShortText(id, 64), "user"};
+    // attempts on ids no account has. People type their password into the
+    // user field, and this log is never purged: the id is kept as a digest
+    // (UnknownIdDigest), which tells repeated tries of one id apart and can be
+    // matched against a suspected id, but shows no one what was typed.
+    const Actor tried{UnknownIdDigest(id), "user"};
     TC_RETURN_IF_ERROR(AppendTo("logins/unknown", "user.login_failed", tried, std::move(details)));
   } else {
     TC_RETURN_IF_ERROR(Append(id, "user.login_failed", Actor{id, "user"}, "", std::move(details)));

@@ -127,6 +127,9 @@ inline constexpr char kLoginFailed[] =
 // roles, and only a system administrator (by.role == "system_admin") grants
 // or revokes system_admin and the unblinded roles. PermissionDenied says why.
 Status MayChangeGrant(const Actor& by, const std::string& user, const Grant& grant);
+// How a failed login for an id no account has names that id in the log:
+// "unknown:" and the first 16 hex digits of its SHA-256.
+std::string UnknownIdDigest(std::string_view id);
 // Roles that see treatment arms and unblinded items.
 bool IsUnblindedRole(std::string_view role);
 
