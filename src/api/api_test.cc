@@ -4,6 +4,7 @@
 #include <set>
 
 #include "api/access.h"
+#include "api/positions.h"
 #include "api/server.h"
 #include "api/users.h"
 #include "core/test_env.h"
@@ -235,6 +236,27 @@ TEST(OpenApi, DocumentsExactlyTheRoutesServed) {
   }
   EXPECT_EQ(served, documented);
   EXPECT_GE(served.size(), 20u);
+}
+
+// Issue 12: event positions count hidden events, so the stream's ids are sealed.
+TEST(PositionSeal, OpensOnlyWhatItSealedAndTellsNothingOfThePosition) {
+  MemEnv env(7);
+  auto seal = PositionSeal::Create(&env).value();
+  auto other = PositionSeal::Create(&env).value();  // another key: another server, or this one restarted
+  const std::string t41 = seal.Seal(41), t42 = seal.Seal(42);
+  EXPECT_EQ(t42.size(), 96u);
+  EXPECT_EQ(seal.Seal(42), t42) << "one position reads the same every time";
+  EXPECT_NE(t41, t42);
+  EXPECT_EQ(t42.find("42"), std::string::npos);
+  EXPECT_EQ(seal.Open(t42), 42u);
+  EXPECT_EQ(seal.Open(seal.Seal(UINT64_MAX)), UINT64_MAX);
+  EXPECT_EQ(other.Open(t42), std::nullopt);
+  std::string tampered = t42;
+  tampered[60] = tampered[60] == '0' ? '1' : '0';
+  EXPECT_EQ(seal.Open(tampered), std::nullopt);
+  EXPECT_EQ(seal.Open("42"), std::nullopt);
+  EXPECT_EQ(seal.Open(""), std::nullopt);
+  EXPECT_EQ(seal.Open(std::string(96, 'z')), std::nullopt);
 }
 
 }  // namespace

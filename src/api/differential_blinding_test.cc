@@ -183,23 +183,20 @@ struct Exchange {
 };
 
 // What is normalised, and why:
-// - "seq" and the event stream's "id:" are positions in the installation's
-//   one global log, which also numbers the events a blinded role may not see
-//   (their count follows the doses: a placebo typo is refused, a wrong active
-//   dose is queried) and the system log's logins and audit views. That is a
-//   leak still open (issue 12 stays open for it): a gap in the numbers of one
-//   commit tells that hidden events happened. Its fix gives blinded callers
-//   positions that count only what they see; then this rule goes.
+// - the event stream's "id:" is a sealed position (api/positions.h): the
+//   log's sequence number encrypted with the server's key, unreadable to the
+//   client, so that it differs with the number of hidden events says nothing;
+//   sequence numbers themselves ("seq") reach no blinded role, so they are not
+//   normalised: one in a reply is a difference;
 // - the session's CSRF token is a random secret of the session;
+// - the operator's metrics count every event the installation appended;
+//   only system administrators, who run the installation and hold its
+//   database file, receive them.
 // Times are not normalised: the clock stands still in both worlds.
 std::string Normalise(std::string s) {
-  static const std::regex seq(R"("seq":\d+)"), id(R"(\nid: \d+)"), csrf(R"("csrf_token":"[0-9a-f]+")");
-  s = std::regex_replace(s, seq, "\"seq\":#");
-  s = std::regex_replace(s, id, "\nid: #");
+  static const std::regex id(R"((^|\n)id: [0-9a-f]{96}\n)"), csrf(R"("csrf_token":"[0-9a-f]+")");
+  s = std::regex_replace(s, id, "$1id: #\n");
   s = std::regex_replace(s, csrf, "\"csrf_token\":#");
-  // - the operator's metrics count every event the installation appended;
-  //   only system administrators, who run the installation and hold its
-  //   database file, receive them.
   static const std::regex appended(R"(\n(trialcore_events_appended_total|trialcore_commits_total) \d+)");
   s = std::regex_replace(s, appended, "\n$1 #");
   return s;

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "api/access.h"
+#include "api/positions.h"
 #include "api/users.h"
 #include "api/views.h"
 #include "capture/blinding.h"
@@ -182,6 +183,8 @@ class Server::Impl {
 
   Status Init() {
     TC_ASSIGN_OR_RETURN(users_, UserDirectory::Open(store_, env_));
+    TC_ASSIGN_OR_RETURN(PositionSeal seal, PositionSeal::Create(env_));
+    positions_.emplace(seal);
     if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
       if (options_.tls_cert.empty() || options_.tls_key.empty()) {
         return InvalidArgument("TLS needs both --tls-cert and --tls-key");
@@ -626,8 +629,7 @@ class Server::Impl {
         const std::string reason = mixed.contains(a.seq) && !a.reason.empty()
                                        ? "(withheld: the change also covered items your role does not see)"
                                        : a.reason;
-        Value::Object e{{"seq", static_cast<int64_t>(a.seq)},
-                        {"time", FormatTimeMicros(a.time_us)},
+        Value::Object e{{"time", FormatTimeMicros(a.time_us)},
                         {"user", a.actor.user},
                         {"role", a.actor.role},
                         {"event", a.type},
@@ -635,6 +637,8 @@ class Server::Impl {
                         {"reason", reason}};
         e["old"] = a.old_value ? *a.old_value : Value();
         e["new"] = a.new_value ? *a.new_value : Value();
+        // Positions count every event, hidden ones included: for those who see them.
+        if (hidden.empty()) e["seq"] = static_cast<int64_t>(a.seq);
         entries.push_back(e);
         return Status::Ok();
       });
@@ -1077,15 +1081,18 @@ class Server::Impl {
     std::string bearer;
     if (std::string auth = req.get_header_value("Authorization"); auth.starts_with("Bearer ")) bearer = auth.substr(7);
     std::optional<std::string> wanted = WantedRole(req);
+    // Resumes after the position a client last received (sealed: see
+    // api/positions.h); one this server cannot open (sealed before a restart)
+    // or none starts from now.
     uint64_t after = 0;
-    if (req.has_header("Last-Event-ID")) {
-      try {
-        after = std::stoull(req.get_header_value("Last-Event-ID"));
-      } catch (const std::exception&) {
-      }
+    std::optional<uint64_t> resume = positions_->Open(req.get_header_value("Last-Event-ID"));
+    if (resume) {
+      after = *resume;
     } else if (auto last = store_->LastSeq(); last.ok()) {
       after = *last;
     }
+    // Whether the caller may count every event (and so read sequence numbers).
+    const bool counts_hidden = SeesHidden(std::get<2>(ctx), wanted, "");
     struct Feed {
       std::mutex mu;
       std::condition_variable cv;
@@ -1102,7 +1109,7 @@ class Server::Impl {
     }));
     res.set_header("Cache-Control", "no-store");
     res.set_chunked_content_provider("text/event-stream", [this, feed, subscription, cap, session, bearer, study_id,
-                                                           wanted](size_t, httplib::DataSink& sink) {
+                                                           wanted, counts_hidden](size_t, httplib::DataSink& sink) {
       std::unique_lock lock(feed->mu);
       feed->cv.wait_for(lock, std::chrono::seconds(1), [&] { return !feed->events.empty() || stopping_; });
       if (stopping_) return false;
@@ -1133,11 +1140,10 @@ class Server::Impl {
           });
           if (!found.ok() || !visible) continue;
         }
-        std::string data = ToJson(Value::Object{{"seq", static_cast<int64_t>(e.seq)},
-                                                {"type", e.type},
-                                                {"stream", e.stream},
-                                                {"time", FormatTimeMicros(e.time_us)}});
-        std::string frame = "id: " + std::to_string(e.seq) + "\nevent: " + e.type + "\ndata: " + data + "\n\n";
+        Value::Object fields{{"type", e.type}, {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}};
+        if (counts_hidden) fields["seq"] = static_cast<int64_t>(e.seq);
+        std::string frame =
+            "id: " + positions_->Seal(e.seq) + "\nevent: " + e.type + "\ndata: " + ToJson(fields) + "\n\n";
         feed->last_write_us = now;
         if (!sink.write(frame.data(), frame.size())) return false;
       }
@@ -1247,7 +1253,10 @@ class Server::Impl {
         });
         hidden = hidden || !read.ok();
       }
-      if (!hidden) events.push_back(Value::Object{{"seq", static_cast<int64_t>(e.seq)}, {"type", e.type}});
+      if (hidden) continue;
+      Value::Object event{{"type", e.type}};
+      if (!blind) event["seq"] = static_cast<int64_t>(e.seq);  // positions count hidden events
+      events.push_back(std::move(event));
     }
     Value::Object reply{{"messages", messages}, {"events", events}, {"result", out->result}};
     if (const Value* sid = command.Find("subject"); sid != nullptr && sid->is_string()) {
@@ -1301,6 +1310,7 @@ class Server::Impl {
   std::unique_ptr<httplib::Server> http_;
   bool secure_ = false;
   int port_ = 0;
+  std::optional<PositionSeal> positions_;  // the event stream's ids
   std::unique_ptr<UserDirectory> users_;
   std::mutex mu_;
   std::map<std::string, Session> sessions_;

@@ -196,6 +196,51 @@ class SessionTest : public ::testing::Test {
   std::thread thread_;
 };
 
+// Points 5 and 7: a blinded stream carries no sequence number, whose gaps
+// would count hidden events; its ids are sealed positions, and resuming after
+// one delivers what came after it.
+TEST_F(SessionTest, ABlindedEventStreamCarriesNoSequenceNumbersAndResumesFromItsSealedIds) {
+  Login cra = LogIn("cra.1");
+  Login coord = LogIn("coord.701");
+  std::string id;
+  {
+    Stream stream(this, httplib::Headers{{"Cookie", cra.cookie}});
+    bool open = false;
+    for (int i = 0; i < 100 && !open; ++i) {
+      ASSERT_EQ(Screen(coord, "701-7" + std::to_string(100 + i))->status, 200);
+      open = stream.Carried("subject/701-7", std::chrono::milliseconds(200));
+    }
+    ASSERT_TRUE(open) << stream.text();
+    const std::string text = stream.text();
+    EXPECT_EQ(text.find("\"seq\""), std::string::npos) << text;
+    size_t at = text.rfind("id: ");
+    ASSERT_NE(at, std::string::npos) << text;
+    id = text.substr(at + 4, text.find('\n', at) - at - 4);
+    EXPECT_EQ(id.size(), 96u) << id;
+    Client().Delete("/api/v1/session", httplib::Headers{{"Cookie", cra.cookie}, {"X-CSRF-Token", cra.csrf}});
+    ASSERT_TRUE(stream.Ended());
+  }
+  // Changed while no stream was open: a stream resumed after the id carries it.
+  ASSERT_EQ(Screen(coord, "701-7999")->status, 200);
+  Login again = LogIn("cra.1");
+  Stream resumed(this, httplib::Headers{{"Cookie", again.cookie}, {"Last-Event-ID", id}});
+  EXPECT_TRUE(resumed.Carried("subject/701-7999", std::chrono::seconds(10))) << resumed.text();
+  Client().Delete("/api/v1/session", httplib::Headers{{"Cookie", again.cookie}, {"X-CSRF-Token", again.csrf}});
+  EXPECT_TRUE(resumed.Ended());
+  // Nor do command replies and the audit trail give blinded roles sequence numbers.
+  auto reply = Screen(coord, "701-7998");
+  ASSERT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body.find("\"seq\""), std::string::npos) << reply->body;
+  auto audit = Get(coord, kS + "/subjects/701-7998/audit");
+  ASSERT_EQ(audit->status, 200);
+  EXPECT_EQ(audit->body.find("\"seq\""), std::string::npos) << audit->body;
+  // The unblinded pharmacist, who sees every event, still reads them.
+  Login pharm = LogIn("pharm.701");
+  auto theirs = Get(pharm, kS + "/subjects/701-7998/audit");
+  ASSERT_EQ(theirs->status, 200);
+  EXPECT_NE(theirs->body.find("\"seq\""), std::string::npos) << theirs->body;
+}
+
 // Point 7: an open stream ends with the session or the access that opened it.
 TEST_F(SessionTest, EventStreamEndsAtLogout) {
   ExpectStreamEndsWhen([&](const Login& cra) {

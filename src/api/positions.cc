@@ -1,0 +1,47 @@
+// Invariant: a token is nonce (24 bytes, a keyed hash of the position, so
+// sealing is deterministic and no nonce is used for two positions) followed by
+// XSalsa20-Poly1305 of the position's 8 big-endian bytes.
+#include "api/positions.h"
+
+#include <sodium.h>
+
+#include <string_view>
+
+#include "core/hash.h"
+
+namespace trialcore::api {
+
+static_assert(crypto_secretbox_KEYBYTES == 32);
+
+Result<PositionSeal> PositionSeal::Create(Env* env) {
+  if (sodium_init() < 0) return Internal("libsodium could not be initialised");
+  PositionSeal seal;
+  TC_RETURN_IF_ERROR(env->RandomBytes(std::span<uint8_t>(seal.key_.data(), seal.key_.size())));
+  return seal;
+}
+
+std::string PositionSeal::Seal(uint64_t seq) const {
+  unsigned char plain[8];
+  for (int i = 0; i < 8; ++i) plain[i] = static_cast<unsigned char>(seq >> (56 - 8 * i));
+  unsigned char token[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + sizeof plain];
+  crypto_generichash(token, crypto_secretbox_NONCEBYTES, plain, sizeof plain, key_.data(), key_.size());
+  crypto_secretbox_easy(token + crypto_secretbox_NONCEBYTES, plain, sizeof plain, token, key_.data());
+  return ToHex(std::string_view(reinterpret_cast<const char*>(token), sizeof token));
+}
+
+std::optional<uint64_t> PositionSeal::Open(const std::string& token) const {
+  auto bytes = FromHex(token);
+  constexpr size_t kSize = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 8;
+  if (!bytes.ok() || bytes->size() != kSize) return std::nullopt;
+  const auto* in = reinterpret_cast<const unsigned char*>(bytes->data());
+  unsigned char plain[8];
+  if (crypto_secretbox_open_easy(plain, in + crypto_secretbox_NONCEBYTES, kSize - crypto_secretbox_NONCEBYTES, in,
+                                 key_.data()) != 0) {
+    return std::nullopt;
+  }
+  uint64_t seq = 0;
+  for (unsigned char b : plain) seq = seq << 8 | b;
+  return seq;
+}
+
+}  // namespace trialcore::api

@@ -1,0 +1,34 @@
+// Event positions that tell nothing. A position in the log (its sequence
+// number) counts every event of the installation, those of hidden items
+// included, so a gap between two a blinded caller sees says that hidden
+// events happened (issue 12). The event stream gives callers sealed positions
+// instead: the number encrypted and authenticated with a key of this server,
+// which only the server can open again to resume a stream (Last-Event-ID).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/env.h"
+#include "core/status.h"
+
+namespace trialcore::api {
+
+class PositionSeal {
+ public:
+  // A new random key from the Env: positions sealed by another process (or
+  // before a restart) do not open.
+  static Result<PositionSeal> Create(Env* env);
+
+  // 96 hex digits; one position always seals to the same text under one key.
+  std::string Seal(uint64_t seq) const;
+  // The position, when `token` was sealed with this key; nullopt otherwise.
+  std::optional<uint64_t> Open(const std::string& token) const;
+
+ private:
+  std::array<unsigned char, 32> key_{};
+};
+
+}  // namespace trialcore::api
