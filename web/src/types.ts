@@ -190,7 +190,7 @@ export interface WorkItem {
 }
 
 export interface AuditEntry {
-  seq: number;
+  seq?: number; // only for those who see every event (positions count hidden ones)
   time: string;
   user: string;
   role: string;
@@ -221,7 +221,7 @@ export interface CheckResult {
 
 export interface CommandReply<R = JsonValue> {
   messages: string[];
-  events: { seq: number; type: string }[];
+  events: { seq?: number; type: string }[];
   result: R;
   version?: number;
 }
