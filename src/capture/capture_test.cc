@@ -533,7 +533,7 @@ TEST_F(BlindingTest, ASignatureHashesANonceSoGuessedDosesDoNotMatchIt) {
   EXPECT_NE(dm->result.Find("content_hash"), nullptr);
 }
 
-TEST(SignatureContentHash, SignaturesMadeBeforeNoncesStillVerify) {
+TEST(SignatureContentHash, SignaturesMadeBeforeNoncesKeepTheirFrozenHash) {
   // What trialcore wrote before nonces (doc/event_log_format.md, version 1
   // payloads without "nonce"): the hash over the values alone, frozen here.
   SubjectState s;
