@@ -41,6 +41,10 @@ bool HiddenItem(const study::Study& study, const std::string& form, const std::s
 
 bool HiddenQuery(const study::Study& study, const Query& query) { return HiddenItem(study, query.form, query.item); }
 
+uint64_t SubjectVersion(const SubjectState& subject, bool blinded) {
+  return blinded ? subject.blinded_version : subject.version;
+}
+
 int NextQueryNumber(const SubjectState& subject, bool hidden) {
   // By numeric range over every query, whatever its item: a database written
   // before the two sequences holds hidden queries among the low numbers, and a

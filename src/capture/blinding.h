@@ -30,6 +30,12 @@ bool HiddenQuery(const study::Study& study, const Query& query);
 constexpr int kHiddenQueryBase = 1'000'000;
 int NextQueryNumber(const SubjectState& subject, bool hidden);
 
+// The subject version a caller reads and writes against (the ETag an If-Match
+// names): blinded roles get one that moves only with what they may see. The
+// one rule for every reader and for capture's check of a write, decided by the
+// role (BlindedRole), not by whether the study has hidden items now.
+uint64_t SubjectVersion(const SubjectState& subject, bool blinded);
+
 // Whether an event of the subject's stream tells a blinded role nothing it may
 // know: a query event of a hidden query, or a save, removal or verification
 // that changed only hidden items. `subject` is the state the event applies to
