@@ -520,10 +520,10 @@ class Server::Impl {
       if (!ctx) return;
       const std::string id = req.matches[2];
       auto definition = std::get<1>(*ctx)->study();
-      Hidden hidden;
+      bool blind = true;
       if (req.has_param("as_of")) {
         if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
-              hidden = HiddenItems(*definition, !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site));
+              blind = !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site);
             })) {
           return;
         }
@@ -533,7 +533,7 @@ class Server::Impl {
         if (!when.ok()) return Error(res, InvalidArgument("as_of: " + when.status().message()));
         auto then = std::get<1>(*ctx)->SubjectAsOf(id, *when);
         if (!then.ok()) return Error(res, then.status());
-        Value body = SubjectJson(*then, *definition, hidden);
+        Value body = SubjectJson(*then, *definition, blind);
         body.as_object()["as_of"] = FormatTimeMicros(*when);
         // A past state of the casebook is a view of its audit trail: audited too.
         Status st = users_->Record(
@@ -545,9 +545,9 @@ class Server::Impl {
       Value body;
       uint64_t version = 0;
       if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
-            hidden = HiddenItems(*definition, !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site));
-            body = SubjectJson(s, *definition, hidden);
-            version = VersionFor(s, hidden);
+            blind = !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site);
+            body = SubjectJson(s, *definition, blind);
+            version = VersionFor(s, blind);
           })) {
         return;
       }
@@ -734,8 +734,9 @@ class Server::Impl {
       Status read = cap->ReadSubject(subject_id, [&](const capture::SubjectState& s) {
         if (!access.SeesSite(s.site)) return;
         visible = true;
-        const Hidden hidden = HiddenItems(*definition, !SeesHidden(access, WantedRole(req), s.site));
-        version = VersionFor(s, hidden);
+        const bool blind = !SeesHidden(access, WantedRole(req), s.site);
+        const Hidden hidden = HiddenItems(*definition, blind);
+        version = VersionFor(s, blind);
         const capture::FormState* fs = nullptr;
         if (auto v = s.visits.find(visit); v != s.visits.end()) {
           if (auto f = v->second.forms.find(form_id); f != v->second.forms.end()) fs = &f->second;
@@ -1262,7 +1263,7 @@ class Server::Impl {
     if (const Value* sid = command.Find("subject"); sid != nullptr && sid->is_string()) {
       uint64_t version = 0;
       if (cap->ReadSubject(sid->as_string(),
-                           [&](const capture::SubjectState& s) { version = blind ? s.blinded_version : s.version; })
+                           [&](const capture::SubjectState& s) { version = capture::SubjectVersion(s, blind); })
               .ok()) {
         res.set_header("ETag", "\"" + std::to_string(version) + "\"");
         reply["version"] = static_cast<int64_t>(version);

@@ -88,11 +88,10 @@ Value::Object QueryJson(int number, const capture::Query& q) {
   return o;
 }
 
-uint64_t VersionFor(const capture::SubjectState& s, const Hidden& hidden) {
-  return hidden.empty() ? s.version : s.blinded_version;
-}
+uint64_t VersionFor(const capture::SubjectState& s, bool blinded) { return capture::SubjectVersion(s, blinded); }
 
-Value SubjectJson(const capture::SubjectState& s, const study::Study& st, const Hidden& hidden) {
+Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool blinded) {
+  const Hidden hidden = HiddenItems(st, blinded);
   Value::Object visits;
   for (const auto& [vid, v] : s.visits) {
     Value::Object forms;
@@ -103,7 +102,7 @@ Value SubjectJson(const capture::SubjectState& s, const study::Study& st, const 
   }
   Value::Array queries;
   for (const auto& [n, q] : s.queries) {
-    if (!hidden.empty() && capture::HiddenQuery(st, q)) continue;
+    if (blinded && capture::HiddenQuery(st, q)) continue;
     Value::Array thread;
     for (const auto& m : q.thread) {
       thread.push_back(Value::Object{{"action", m.action},
@@ -128,13 +127,13 @@ Value SubjectJson(const capture::SubjectState& s, const study::Study& st, const 
                     {"time", FormatTimeMicros(sig.time_us)},
                     {"broken", sig.broken}};
     // Its state is what a blinded role sees: the hash covers values hidden from it.
-    if (hidden.empty() || !capture::ScopeHoldsHidden(st, sig.visit, sig.form)) o["content_hash"] = sig.content_hash;
+    if (!blinded || !capture::ScopeHoldsHidden(st, sig.visit, sig.form)) o["content_hash"] = sig.content_hash;
     signatures.push_back(o);
   }
   return Value::Object{{"id", s.id},
                        {"site", s.site},
                        {"status", s.status},
-                       {"version", static_cast<int64_t>(VersionFor(s, hidden))},
+                       {"version", static_cast<int64_t>(VersionFor(s, blinded))},
                        {"frozen", s.frozen},
                        {"locked", s.locked},
                        {"visits", visits},

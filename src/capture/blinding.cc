@@ -41,12 +41,19 @@ bool HiddenItem(const study::Study& study, const std::string& form, const std::s
 
 bool HiddenQuery(const study::Study& study, const Query& query) { return HiddenItem(study, query.form, query.item); }
 
-int NextQueryNumber(const study::Study& study, const SubjectState& subject, bool hidden) {
+uint64_t SubjectVersion(const SubjectState& subject, bool blinded) {
+  return blinded ? subject.blinded_version : subject.version;
+}
+
+int NextQueryNumber(const SubjectState& subject, bool hidden) {
+  // By numeric range over every query, whatever its item: a database written
+  // before the two sequences holds hidden queries among the low numbers, and a
+  // study version may have toggled an item's unblinded_only since. A number
+  // taken by any query is never given again (ApplyEvent would merge the two).
   int last = hidden ? kHiddenQueryBase : 0;
-  for (const auto& [n, q] : subject.queries) {
-    // A database written before the two sequences holds hidden queries among
-    // the low numbers; the sequence a new query joins is decided by its item.
-    if (HiddenQuery(study, q) == hidden && n > last && (hidden || n <= kHiddenQueryBase)) last = n;
+  for (const auto& entry : subject.queries) {
+    const int n = entry.first;
+    if (hidden ? n > last : n > last && n <= kHiddenQueryBase) last = n;
   }
   return last + 1;
 }
@@ -57,9 +64,15 @@ bool HiddenEvent(const study::Study& study, const SubjectState& subject, const E
   if (e.type.starts_with("query.")) {
     if (e.type == "query.opened") return HiddenItem(study, form, Text(p, "item"));
     const Value* n = p.Find("query");
-    if (n == nullptr || n->kind() != Value::Kind::kInt) return false;
+    if (n == nullptr || n->kind() != Value::Kind::kInt) return true;
     auto q = subject.queries.find(static_cast<int>(n->as_int()));
-    return q != subject.queries.end() && HiddenQuery(study, q->second);
+    if (q != subject.queries.end()) return HiddenQuery(study, q->second);
+    // A query the state does not hold yet (the reader's state may lag the
+    // stream): its number or its own item decide, and failing both it is
+    // hidden; a blinded role loses at most an event it would have seen.
+    if (n->as_int() > kHiddenQueryBase) return true;
+    if (!form.empty() && p.Find("item") != nullptr) return HiddenItem(study, form, Text(p, "item"));
+    return true;
   }
   if (e.type == "form.saved") return OnlyHiddenItems(study, form, p.Find("changes"));
   if (e.type == "sdv.verified") return OnlyHiddenItems(study, form, p.Find("items"));

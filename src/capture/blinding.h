@@ -23,9 +23,18 @@ bool HiddenQuery(const study::Study& study, const Query& query);
 
 // Queries on hidden items are numbered in their own sequence, from
 // kHiddenQueryBase + 1, so that the numbers blinded roles see (1, 2, 3 ...)
-// have no gaps that count them. Databases written before kept their numbers.
+// have no gaps that count them. Databases written before kept their numbers,
+// hidden ones among the low: the next number is chosen by range over every
+// query (visible: one past the highest at or below kHiddenQueryBase; hidden:
+// one past the highest above it), never by which items are hidden now.
 constexpr int kHiddenQueryBase = 1'000'000;
-int NextQueryNumber(const study::Study& study, const SubjectState& subject, bool hidden);
+int NextQueryNumber(const SubjectState& subject, bool hidden);
+
+// The subject version a caller reads and writes against (the ETag an If-Match
+// names): blinded roles get one that moves only with what they may see. The
+// one rule for every reader and for capture's check of a write, decided by the
+// role (BlindedRole), not by whether the study has hidden items now.
+uint64_t SubjectVersion(const SubjectState& subject, bool blinded);
 
 // Whether an event of the subject's stream tells a blinded role nothing it may
 // know: a query event of a hidden query, or a save, removal or verification

@@ -565,9 +565,7 @@ Result<Outcome> Capture::Execute(const Value& command, const Actor& actor, std::
     if (subject != nullptr && subject->is_string()) {
       auto it = impl_->state_.subjects.find(subject->as_string());
       // The version the actor's role reads (capture/blinding.h).
-      uint64_t now = it == impl_->state_.subjects.end() ? 0
-                     : BlindedRole(actor.role)          ? it->second.blinded_version
-                                                        : it->second.version;
+      uint64_t now = it == impl_->state_.subjects.end() ? 0 : SubjectVersion(it->second, BlindedRole(actor.role));
       if (now != *expected_version) {
         return Aborted("subject " + subject->as_string() + " changed since you read it (version " +
                        std::to_string(*expected_version) + ", now " + std::to_string(now) +

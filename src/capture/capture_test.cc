@@ -590,6 +590,90 @@ TEST_F(BlindingTest, HiddenChangesLeaveTheVersionBlindedRolesReadAlone) {
   EXPECT_EQ(reopened->Subject("701-1036")->blinded_version, capture_->Subject("701-1036")->blinded_version);
 }
 
+TEST_F(BlindingTest, ANewQueryNeverTakesTheNumberOfAHiddenOneFromAnOldDatabase) {
+  Randomised("701-1037", R"({"EXSTDTC":"2024-01-08","EXDOSE":54,"PATCHES":2})");
+  Ok(R"({"op":"query.open","subject":"701-1037","visit":"SCREENING1","form":"DM","item":"RACE","message":"Confirm"})",
+     kMonitor);
+  // A database written before the two sequences: the pharmacist's query on
+  // the dose took the next number of the one sequence, 2.
+  AppendRequest req;
+  req.study = "CDISCPILOT01";
+  req.expected_versions["subject/701-1037"] = static_cast<int64_t>(capture_->Subject("701-1037")->version);
+  EventDraft d;
+  d.stream = "subject/701-1037";
+  d.type = "query.opened";
+  d.actor = kPharm;
+  d.payload = Value::Object{{"query", int64_t{2}},
+                            {"visit", "BASELINE"},
+                            {"form", "EX"},
+                            {"item", "EXDOSE"},
+                            {"message", "kit 81 mg?"},
+                            {"set", Value::Object{{"subject/701-1037/queries/2/state", "open"}}}};
+  req.events.push_back(d);
+  ASSERT_TRUE(store_->Append(req).ok());
+  auto r =
+      Run(R"({"op":"query.open","subject":"701-1037","visit":"SCREENING1","form":"DM","item":"SEX","message":"Check"})",
+          kMonitor);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->result.Find("query")->as_int(), 3) << "2 is taken by the hidden query";
+  SubjectState s = capture_->Subject("701-1037").value();
+  const Query& hidden = s.queries.at(2);
+  EXPECT_EQ(hidden.item, "EXDOSE") << "the old query is not overwritten";
+  EXPECT_EQ(hidden.form, "EX");
+  ASSERT_EQ(hidden.thread.size(), 1u);
+  EXPECT_EQ(hidden.thread[0].message, "kit 81 mg?");
+  EXPECT_EQ(s.queries.at(3).item, "SEX");
+  // The hidden sequence starts above both (EX02: not a dose of the study).
+  Ok(R"({"op":"form.save","subject":"701-1037","visit":"BASELINE","form":"EX","items":{"EXDOSE":50},"reason":"typo"})",
+     kPharm);
+  ASSERT_TRUE(capture_->Subject("701-1037")->queries.contains(kFirstHidden));
+  EXPECT_EQ(capture_->Subject("701-1037")->queries.at(kFirstHidden).item, "EXDOSE");
+  EXPECT_EQ(capture_->Subject("701-1037")->queries.at(2).thread.size(), 1u) << "the old query is left alone";
+}
+
+TEST(NextQueryNumber, ChoosesByRangeOverEveryQueryWhateverItsItem) {
+  SubjectState s;
+  EXPECT_EQ(NextQueryNumber(s, false), 1);
+  EXPECT_EQ(NextQueryNumber(s, true), kFirstHidden);
+  // Old numbers (an item since made hidden, or a query from before the two
+  // sequences) and the hidden sequence.
+  s.queries[1].item = "RACE";
+  s.queries[2].item = "EXDOSE";
+  s.queries[kFirstHidden].item = "PATCHES";
+  s.queries[kFirstHidden + 4].item = "RACE";  // an item since made visible
+  EXPECT_EQ(NextQueryNumber(s, false), 3);
+  EXPECT_EQ(NextQueryNumber(s, true), kFirstHidden + 5);
+}
+
+TEST_F(BlindingTest, AQueryEventTheStateDoesNotKnowIsHiddenUnlessItShowsItIsNot) {
+  SubjectState none;  // a reader's state that lags the stream: no queries yet
+  auto event = [](const std::string& type, Value::Object payload) {
+    Event e;
+    e.stream = "subject/701-1038";
+    e.type = type;
+    e.payload = std::move(payload);
+    return e;
+  };
+  // Numbered in the hidden sequence.
+  EXPECT_TRUE(HiddenEvent(*study_, none, event("query.answered", {{"query", int64_t{kFirstHidden}}})));
+  // A low number names no item: it may be an old database's hidden query.
+  EXPECT_TRUE(HiddenEvent(*study_, none, event("query.closed", {{"query", int64_t{2}}})));
+  EXPECT_TRUE(HiddenEvent(*study_, none, event("query.closed", {})));
+  // The event names its item: that decides.
+  EXPECT_TRUE(
+      HiddenEvent(*study_, none, event("query.opened", {{"query", int64_t{2}}, {"form", "EX"}, {"item", "EXDOSE"}})));
+  EXPECT_FALSE(
+      HiddenEvent(*study_, none, event("query.opened", {{"query", int64_t{2}}, {"form", "DM"}, {"item", "RACE"}})));
+  // A query the state knows is decided by its item.
+  SubjectState known;
+  known.queries[2].form = "DM";
+  known.queries[2].item = "RACE";
+  known.queries[3].form = "EX";
+  known.queries[3].item = "EXDOSE";
+  EXPECT_FALSE(HiddenEvent(*study_, known, event("query.closed", {{"query", int64_t{2}}})));
+  EXPECT_TRUE(HiddenEvent(*study_, known, event("query.closed", {{"query", int64_t{3}}})));
+}
+
 TEST(CaptureVisits, RepeatingAndUnscheduledVisitsHaveOccurrences) {
   const char* yaml = R"(
 study: {id: REPEAT01, title: Occurrences, version: "1"}

@@ -213,7 +213,7 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
       group = g->id;
       row = static_cast<int>(r->as_int());
     }
-    int n = NextQueryNumber(*study_, *s, hidden);
+    int n = NextQueryNumber(*s, hidden);
     std::string stream = SubjectStream(id);
     Value::Object p{{"query", static_cast<int64_t>(n)},
                     {"visit", visit},

@@ -251,8 +251,8 @@ void ReconcileQueries(const study::Study& study, const SubjectState& subject,
   auto state_path = [&](int n) { return stream + "/queries/" + std::to_string(n) + "/state"; };
   // Queries on hidden items take numbers of their own sequence; a blinded
   // actor is not told of them (a save of a visible item can close one).
-  int next_query = NextQueryNumber(study, subject, false);
-  int next_hidden = NextQueryNumber(study, subject, true);
+  int next_query = NextQueryNumber(subject, false);
+  int next_hidden = NextQueryNumber(subject, true);
   const bool blind = BlindedRole(actor.role);
   for (const auto& [key, list] : failures) {
     const auto& [vid, fid] = key;
