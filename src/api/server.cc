@@ -1086,7 +1086,7 @@ class Server::Impl {
     // api/positions.h); one this server cannot open (sealed before a restart)
     // or none starts from now.
     uint64_t after = 0;
-    std::optional<uint64_t> resume = positions_->Open(req.get_header_value("Last-Event-ID"));
+    std::optional<uint64_t> resume = ResumePosition(req.get_header_value("Last-Event-ID"));
     if (resume) {
       after = *resume;
     } else if (auto last = store_->LastSeq(); last.ok()) {
@@ -1150,6 +1150,18 @@ class Server::Impl {
       }
       return true;
     });
+  }
+
+  // Where a stream resumes: after a position this server sealed, or after a
+  // plain sequence number (sent before ids were sealed, or chosen by the
+  // client: it tells them nothing they did not say).
+  std::optional<uint64_t> ResumePosition(const std::string& last_event_id) const {
+    if (auto sealed = positions_->Open(last_event_id)) return sealed;
+    if (last_event_id.empty() || last_event_id.size() > 19 ||
+        !std::all_of(last_event_id.begin(), last_event_id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt;
+    }
+    return std::stoull(last_event_id);
   }
 
   // The access of an open event stream's caller, as it is now: none once
