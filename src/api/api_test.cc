@@ -7,6 +7,7 @@
 #include "api/positions.h"
 #include "api/server.h"
 #include "api/users.h"
+#include "api/views.h"
 #include "core/test_env.h"
 #include "store/sqlite/sqlite_event_store.h"
 
@@ -236,6 +237,22 @@ TEST(OpenApi, DocumentsExactlyTheRoutesServed) {
   }
   EXPECT_EQ(served, documented);
   EXPECT_GE(served.size(), 20u);
+}
+
+// Issue 12 (review): the audit trail is read after the caller's hidden queries
+// are listed, so a query opened in between is hidden by its number.
+TEST(HidesQueryPath, HidesQueriesNumberedAsHiddenOnesAndThoseListedForBlindedCallersOnly) {
+  const std::set<std::string> listed{"subject/701-1001/queries/2"};
+  EXPECT_TRUE(HidesQueryPath(listed, true, "subject/701-1001/queries/2"));
+  EXPECT_TRUE(HidesQueryPath(listed, true, "subject/701-1001/queries/2/messages/1"));
+  EXPECT_FALSE(HidesQueryPath(listed, true, "subject/701-1001/queries/20"));
+  EXPECT_FALSE(HidesQueryPath(listed, true, "subject/701-1001/queries/3"));
+  EXPECT_TRUE(HidesQueryPath({}, true, "subject/701-1001/queries/1000003"));
+  EXPECT_TRUE(HidesQueryPath({}, true, "subject/701-1001/queries/1000003/state"));
+  EXPECT_FALSE(HidesQueryPath({}, true, "subject/701-1001/queries/1000000"));
+  EXPECT_FALSE(HidesQueryPath({}, true, "subject/701-1001/BASELINE/EX/EXSTDTC"));
+  EXPECT_FALSE(HidesQueryPath(listed, false, "subject/701-1001/queries/2"));
+  EXPECT_FALSE(HidesQueryPath({}, false, "subject/701-1001/queries/1000003"));
 }
 
 // Issue 12: event positions count hidden events, so the stream's ids are sealed.

@@ -609,7 +609,7 @@ class Server::Impl {
       if (req.has_param("path")) f.path_prefix = req.get_param_value("path");
       Value::Array entries;
       auto hides = [&](const AuditEntry& a) {
-        return HidesPath(hidden, a.path) || HidesQueryPath(hidden_queries, a.path);
+        return HidesPath(hidden, a.path) || HidesQueryPath(hidden_queries, !hidden.empty(), a.path);
       };
       // A reason given for a change that also covered hidden items may name
       // them (a pharmacist's "dose corrected to 81 mg"): it is withheld from

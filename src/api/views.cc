@@ -1,5 +1,7 @@
 #include "api/views.h"
 
+#include <algorithm>
+
 #include "capture/blinding.h"
 #include "capture/capture.h"
 #include "rules/rules.h"
@@ -44,8 +46,16 @@ bool HidesPath(const Hidden& hidden, const std::string& path) {
   return hidden.contains(seg[3] + "/" + seg[4]) || (seg.size() >= 7 && hidden.contains(seg[3] + "/" + seg[6]));
 }
 
-bool HidesQueryPath(const std::set<std::string>& queries, const std::string& path) {
-  size_t slash = path.find('/', path.find("/queries/") == std::string::npos ? path.size() : path.find("/queries/") + 9);
+bool HidesQueryPath(const std::set<std::string>& queries, bool blinded, const std::string& path) {
+  const size_t at = path.find("/queries/");
+  if (!blinded || at == std::string::npos) return false;
+  const size_t slash = path.find('/', at + 9);
+  // Numbered as a hidden query: hidden also when it was opened after the
+  // caller's set was taken (the audit trail is read after it).
+  const std::string number = path.substr(at + 9, slash == std::string::npos ? std::string::npos : slash - at - 9);
+  const bool digits = !number.empty() && number.size() <= 18 &&
+                      std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits && std::stoll(number) > capture::kHiddenQueryBase) return true;
   return queries.contains(path.substr(0, slash));
 }
 

@@ -26,9 +26,10 @@ Hidden HiddenItems(const study::Study& st, bool blinded);
 // Whether an audit trail path (subject/ID/VISIT/FORM/ITEM..., or with
 // GROUP/ROW before the item) is of a hidden item.
 bool HidesPath(const Hidden& hidden, const std::string& path);
-// Whether an audit trail path is one of these queries' ("subject/ID/queries/N")
-// or below one.
-bool HidesQueryPath(const std::set<std::string>& queries, const std::string& path);
+// For a blinded caller, whether an audit trail path is one of these
+// queries' ("subject/ID/queries/N") or below one, or of a query numbered as
+// hidden ones are.
+bool HidesQueryPath(const std::set<std::string>& queries, bool blinded, const std::string& path);
 
 Value ItemJson(const capture::ItemState& st);
 Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden);
