@@ -294,7 +294,8 @@ Status Capture::Impl::CatchUpForRead() {
 
 Status Capture::Impl::LoadStudyVersion() {
   std::vector<study::StudyError> errors;
-  auto loaded = study::LoadStudy(state_.source, "study " + study_id_ + " version " + state_.version, &errors);
+  auto loaded = study::LoadStudy(state_.source, "study " + study_id_ + " version " + state_.version, &errors,
+                                 study::LoadOptions{.published = true});
   if (!loaded.ok()) return DataLoss("the published study definition no longer loads: " + loaded.status().message());
   study_ = *loaded;
   dependents_.clear();

@@ -569,15 +569,17 @@ std::string HiddenItemRead(const Study& s, const rules::Expression& e) {
   return "";
 }
 
-void RefuseHiddenReads(Reader& r, const Study& s, const std::optional<rules::Expression>& e, Location loc,
-                       const std::string& what) {
-  if (!e) return;
+// A version already published is not refused for it: the rule came later,
+// and refusing would strand the version's data.
+void RefuseHiddenReads(Reader& r, bool published, const Study& s, const std::optional<rules::Expression>& e,
+                       Location loc, const std::string& what) {
+  if (!e || published) return;
   if (std::string key = HiddenItemRead(s, *e); !key.empty()) {
     r.Error(loc, what + " reads " + key + ", which is unblinded_only: what blinded roles see cannot depend on it");
   }
 }
 
-void CompileExpressions(Reader& r, Study& s) {
+void CompileExpressions(Reader& r, Study& s, bool published) {
   auto compile = [&](const std::string& source, Location loc, const rules::Resolver& resolver,
                      std::string_view what) -> std::optional<rules::Expression> {
     rules::Diagnostic d;
@@ -608,8 +610,8 @@ void CompileExpressions(Reader& r, Study& s) {
           }
         }
         if (!it.unblinded_only) {
-          RefuseHiddenReads(r, s, it.visible_expr, it.visible_loc, "visible_if of " + it.id);
-          RefuseHiddenReads(r, s, it.derive_expr, it.derive_loc, "derive of " + it.id);
+          RefuseHiddenReads(r, published, s, it.visible_expr, it.visible_loc, "visible_if of " + it.id);
+          RefuseHiddenReads(r, published, s, it.derive_expr, it.derive_loc, "derive of " + it.id);
         }
       }
     }
@@ -623,7 +625,8 @@ void CompileExpressions(Reader& r, Study& s) {
       }
       const Item* target = c.item.empty() ? nullptr : f.FindItem(c.item);
       if (target == nullptr || !target->unblinded_only) {
-        RefuseHiddenReads(r, s, c.expr, c.condition_loc, "check " + c.id + " on " + (c.item.empty() ? f.id : c.item));
+        RefuseHiddenReads(r, published, s, c.expr, c.condition_loc,
+                          "check " + c.id + " on " + (c.item.empty() ? f.id : c.item));
       }
     }
   }
@@ -634,14 +637,14 @@ void CompileExpressions(Reader& r, Study& s) {
     if (c.expr && c.expr->type() != rules::Type::kBool) {
       r.Error(c.condition_loc, "criterion " + c.id + " must be a condition");
     }
-    RefuseHiddenReads(r, s, c.expr, c.condition_loc, "criterion " + c.id);
+    RefuseHiddenReads(r, published, s, c.expr, c.condition_loc, "criterion " + c.id);
   }
 }
 
 }  // namespace
 
 Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const std::string& file,
-                                               std::vector<StudyError>* errors) {
+                                               std::vector<StudyError>* errors, LoadOptions options) {
   std::vector<StudyError> local;
   if (errors == nullptr) errors = &local;
   errors->clear();
@@ -675,7 +678,7 @@ Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const
     CrossCheck(r, *study);
     // Expressions are compiled even when other parts are wrong, so one run
     // shows every problem; references to missing parts report themselves.
-    CompileExpressions(r, *study);
+    CompileExpressions(r, *study, options.published);
   }
   if (!errors->empty()) {
     std::stable_sort(errors->begin(), errors->end(), [](const StudyError& x, const StudyError& y) {

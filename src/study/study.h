@@ -196,8 +196,14 @@ struct StudyError {
 
 // Parses, validates and compiles a study. On failure, returns
 // InvalidArgument and fills *errors with every problem found, in file order.
+struct LoadOptions {
+  // A version read back from the log: rules of good practice added since it
+  // was published (blinded rules reading unblinded-only items) do not refuse
+  // it, which would strand its data; errors that make it unusable still do.
+  bool published = false;
+};
 Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const std::string& file,
-                                               std::vector<StudyError>* errors);
+                                               std::vector<StudyError>* errors, LoadOptions options = {});
 Result<std::shared_ptr<const Study>> LoadStudyFile(const std::string& path, std::vector<StudyError>* errors);
 
 // What changed from one version to the next, in study order.

@@ -66,6 +66,8 @@ TEST(Blinding, RulesBlindedRolesSeeCannotReadUnblindedOnlyItems) {
     auto s = LoadStudy(changed, "study.yaml", &errors);
     ASSERT_FALSE(s.ok()) << c.replace;
     EXPECT_NE(Errors(errors).find(c.error + ", which is unblinded_only"), std::string::npos) << Errors(errors);
+    // A version published before the rule still loads from the log.
+    EXPECT_TRUE(LoadStudy(changed, "study.yaml", &errors, LoadOptions{.published = true}).ok()) << Errors(errors);
   }
   // The same reads are fine in rules only the unblinded see (EX04 on EXADJ reads EXDOSE).
   std::vector<StudyError> errors;
