@@ -756,7 +756,7 @@ TEST(BlindedVersion, ABlindedWriteAgainstTheVersionItReadPassesAfterTheLastHidde
   capture::SubjectState s = cap->Subject("701-1040").value();
   ASSERT_NE(s.version, s.blinded_version) << "the pharmacist's change of the dose alone moved only one";
   const int64_t read = SubjectJson(s, *cap->study(), true).Find("version")->as_int();
-  EXPECT_EQ(static_cast<uint64_t>(read), VersionFor(s, true));
+  EXPECT_EQ(static_cast<uint64_t>(read), capture::SubjectVersion(s, true));
   auto save = cap->Execute(ParseJson(sv + R"("BASELINE","form":"SV","items":{"SVSTDTC":"2024-01-08"}})").value(), coord,
                            static_cast<uint64_t>(read));
   EXPECT_TRUE(save.ok()) << save.status().ToString();

@@ -547,7 +547,7 @@ class Server::Impl {
       if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
             blind = !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site);
             body = SubjectJson(s, *definition, blind);
-            version = VersionFor(s, blind);
+            version = capture::SubjectVersion(s, blind);
           })) {
         return;
       }
@@ -736,7 +736,7 @@ class Server::Impl {
         visible = true;
         const bool blind = !SeesHidden(access, WantedRole(req), s.site);
         const Hidden hidden = HiddenItems(*definition, blind);
-        version = VersionFor(s, blind);
+        version = capture::SubjectVersion(s, blind);
         const capture::FormState* fs = nullptr;
         if (auto v = s.visits.find(visit); v != s.visits.end()) {
           if (auto f = v->second.forms.find(form_id); f != v->second.forms.end()) fs = &f->second;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "capture/blinding.h"
 #include "core/hash.h"
 
 namespace trialcore::api {
@@ -49,14 +50,12 @@ bool VerifyPassword(const std::string& hash, const std::string& password) {
 
 std::string UnknownIdDigest(std::string_view id) { return "unknown:" + ToHex(Sha256(id)).substr(0, 16); }
 
-bool IsUnblindedRole(std::string_view role) { return role == "unblinded_pharmacist"; }
-
 Status MayChangeGrant(const Actor& by, const std::string& user, const Grant& grant) {
   if (by.user == user) {
     return PermissionDenied("no one grants or revokes their own roles; ask another administrator");
   }
   if (by.role == "system_admin") return Status::Ok();
-  if (grant.role == "system_admin" || IsUnblindedRole(grant.role)) {
+  if (grant.role == "system_admin" || !capture::BlindedRole(grant.role)) {
     return PermissionDenied("only a system administrator grants or revokes " + grant.role);
   }
   return Status::Ok();

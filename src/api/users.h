@@ -130,8 +130,6 @@ Status MayChangeGrant(const Actor& by, const std::string& user, const Grant& gra
 // How a failed login for an id no account has names that id in the log:
 // "unknown:" and the first 16 hex digits of its SHA-256.
 std::string UnknownIdDigest(std::string_view id);
-// Roles that see treatment arms and unblinded items.
-bool IsUnblindedRole(std::string_view role);
 
 Status ValidateUserId(const std::string& id);
 Status ValidatePassword(const std::string& password);

@@ -98,8 +98,6 @@ Value::Object QueryJson(int number, const capture::Query& q) {
   return o;
 }
 
-uint64_t VersionFor(const capture::SubjectState& s, bool blinded) { return capture::SubjectVersion(s, blinded); }
-
 Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool blinded) {
   const Hidden hidden = HiddenItems(st, blinded);
   Value::Object visits;
@@ -143,7 +141,7 @@ Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool b
   return Value::Object{{"id", s.id},
                        {"site", s.site},
                        {"status", s.status},
-                       {"version", static_cast<int64_t>(VersionFor(s, blinded))},
+                       {"version", static_cast<int64_t>(capture::SubjectVersion(s, blinded))},
                        {"frozen", s.frozen},
                        {"locked", s.locked},
                        {"visits", visits},

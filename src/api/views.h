@@ -41,10 +41,6 @@ Value::Object QueryJson(int number, const capture::Query& q);
 // signature whose scope can hold hidden items shows its state but not its
 // content hash, and the version is the one blinded roles read.
 Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool blinded);
-// The subject version a caller reads and writes against (the ETag): decided by
-// whether the caller is blinded, as capture decides an If-Match
-// (capture::SubjectVersion), never by whether the study has hidden items.
-uint64_t VersionFor(const capture::SubjectState& s, bool blinded);
 // The study definition as a client needs it to draw forms; arms only for the unblinded.
 Value DefinitionJson(const study::Study& st, const Access& access, bool blinded);
 
