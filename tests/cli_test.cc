@@ -117,12 +117,14 @@ TEST_F(CliTest, ErrorsFromADatabaseNameIt) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.err, "trialcore: database demo.db has no study NOPE\n");
 
-  // A damaged payload stops the replay before the commands run.
+  // A damaged payload of the study's own stream (read when the study opens;
+  // subjects are read when needed) stops the commands before they run.
   {
     std::ofstream(dir_ + "/cmds.jsonl") << R"({"op":"subject.screen","site":"701","subject":"701-9001"})"
                                         << "\n";
   }
-  Sql("UPDATE events SET payload = X'FF' WHERE seq = (SELECT max(seq) FROM events WHERE study = 'CDISCPILOT01')");
+  Sql("UPDATE events SET payload = X'FF' WHERE seq = (SELECT max(seq) FROM events WHERE study = 'CDISCPILOT01' AND "
+      "stream = 'study')");
   r = Run("apply cmds.jsonl --db demo.db --as coord.701 --role coordinator");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(r.err.rfind("trialcore: loading study CDISCPILOT01 from demo.db: payload of event ", 0), 0u) << r.err;
@@ -357,7 +359,10 @@ TEST_F(CliTest, RebuildReplaysTheLogIntoIdenticalProjections) {
     auto store = std::move(OpenSqliteEventStore(dir_ + "/demo.db").value());
     before = *store->DumpProjections();
   }
-  Sql("UPDATE entity_values SET value = X'00'");  // projections are disposable
+  EXPECT_NE(before.find("cap_subjects|CDISCPILOT01|701-1001|701|"), std::string::npos) << before;
+  // Projections are disposable: damaged or gone, they come back from the log.
+  Sql("UPDATE entity_values SET value = X'00'; UPDATE cap_subjects SET status = 'x'; DELETE FROM cap_queries; "
+      "DELETE FROM cap_visits WHERE subject = '701-1001'");
   auto r = Run("db rebuild --db demo.db");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("rebuilt projections from " + n + " events"), std::string::npos) << r.out;

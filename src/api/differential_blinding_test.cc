@@ -20,6 +20,7 @@
 #include "api/views.h"
 #include "capture/blinding.h"
 #include "capture/capture.h"
+#include "capture/reads.h"
 #include "capture/sim.h"
 #include "core/json.h"
 #include "core/test_env.h"
@@ -414,13 +415,23 @@ std::vector<Exchange> Crawl(World& w) {
   return c.log;
 }
 
+// Every subject as it stands, read one by one (a test's small study).
+std::map<std::string, capture::SubjectState> AllSubjects(const capture::Capture& cap) {
+  std::map<std::string, capture::SubjectState> out;
+  const std::vector<std::string> ids = capture::SubjectIds(cap.store(), cap.study_id()).value();
+  for (const std::string& id : ids) {
+    out.emplace(id, cap.Subject(id).value());
+  }
+  return out;
+}
+
 // Every dose entered, as the unblinded pharmacist reads them, from
 // the store (the servers are stopped).
 std::string PharmacistsExposure(World& w) {
   auto cap = capture::Capture::Open(&w.store(), Env::Default(), kStudy);
   if (!cap.ok()) return cap.status().ToString();
   std::string out;
-  for (const auto& [id, s] : (*cap)->Snapshot().subjects) {
+  for (const auto& [id, s] : AllSubjects(**cap)) {
     for (const auto& [vid, v] : s.visits) {
       if (auto f = v.forms.find("EX"); f != v.forms.end() && f->second.Find("EXDOSE") != nullptr) {
         out += id + "/" + vid + "=" + ToJson(f->second.Find("EXDOSE")->value) + " ";
@@ -516,7 +527,9 @@ class BlindedApiTest : public ::testing::Test {
   // The state as the unblinded see it, for choosing what to ask.
   static capture::StudyState State() {
     auto cap = capture::Capture::Open(&world_->store(), Env::Default(), kStudy);
-    return (*cap)->Snapshot();
+    capture::StudyState state;
+    state.subjects = AllSubjects(**cap);
+    return state;
   }
   // A subject with a query on a hidden item, and that query's number.
   static std::pair<std::string, int> HiddenQuery() {

@@ -491,26 +491,19 @@ class Server::Impl {
       auto page = Page(req);
       if (!page.ok()) return Error(res, page.status());
       auto [offset, limit] = *page;
-      capture::StudyState state = cap->Snapshot();
-      auto definition = cap->study();
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto listed = capture::ListSubjects(cap->store(), cap->study_id(), *viewer, {site, status}, offset, limit);
+      if (!listed.ok()) return Error(res, listed.status());
       Value::Array items;
-      size_t total = 0;
-      for (const auto& [sid, s] : state.subjects) {
-        if (!access.SeesSite(s.site) || (!site.empty() && s.site != site) || (!status.empty() && s.status != status)) {
-          continue;
-        }
-        if (total++ < offset || items.size() >= limit) continue;
-        const bool blind = !SeesHidden(access, WantedRole(req), s.site);
-        size_t open = 0;
-        for (const auto& [n, q] : s.queries) {
-          open += q.unresolved() && !(blind && capture::HiddenQuery(*definition, q));
-        }
-        items.push_back(Value::Object{
-            {"id", sid}, {"site", s.site}, {"status", s.status}, {"open_queries", static_cast<int64_t>(open)}});
+      for (const auto& s : listed->subjects) {
+        items.push_back(
+            Value::Object{{"id", s.id}, {"site", s.site}, {"status", s.status}, {"open_queries", s.open_queries}});
       }
+      const int64_t total = listed->total;
       Reply(res, 200,
             Value::Object{{"subjects", items},
-                          {"total", static_cast<int64_t>(total)},
+                          {"total", total},
                           {"offset", static_cast<int64_t>(offset)},
                           {"limit", static_cast<int64_t>(limit)}});
     });
@@ -668,7 +661,9 @@ class Server::Impl {
     Add("GET", study + "/dashboard", [this](const httplib::Request& req, httplib::Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
-      Reply(res, 200, DashboardJson(*std::get<1>(*ctx), std::get<2>(*ctx), WantedRole(req)));
+      auto figures = DashboardJson(*std::get<1>(*ctx), std::get<2>(*ctx), WantedRole(req));
+      if (!figures.ok()) return Error(res, figures.status());
+      Reply(res, 200, *figures);
     });
 
     Add("GET", study + "/queries", [this](const httplib::Request& req, httplib::Response& res) {
@@ -680,33 +675,34 @@ class Server::Impl {
       auto page = Page(req);
       if (!page.ok()) return Error(res, page.status());
       auto [offset, limit] = *page;
-      capture::StudyState st = cap->Snapshot();
-      auto definition = cap->study();
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto listed =
+          capture::ListQueries(cap->store(), cap->study_id(), *viewer, {state, subject_id, site}, offset, limit);
+      if (!listed.ok()) return Error(res, listed.status());
       Value::Array items;
-      size_t total = 0;
       int64_t now = env_->NowMicros();
-      for (const auto& [sid, s] : st.subjects) {
-        if (!access.SeesSite(s.site) || (!site.empty() && s.site != site) ||
-            (!subject_id.empty() && sid != subject_id)) {
-          continue;
+      for (const auto& q : listed->queries) {
+        Value::Object o{{"query", static_cast<int64_t>(q.number)},
+                        {"visit", q.visit},
+                        {"form", q.form},
+                        {"item", q.item},
+                        {"check", q.check},
+                        {"state", q.state}};
+        if (!q.group.empty()) {
+          o["group"] = q.group;
+          o["row"] = static_cast<int64_t>(q.row);
         }
-        const bool blind = !SeesHidden(access, WantedRole(req), s.site);
-        for (const auto& [n, q] : s.queries) {
-          if (blind && capture::HiddenQuery(*definition, q)) continue;
-          if (!state.empty() && capture::QueryStateName(q.state) != state) continue;
-          if (total++ < offset || items.size() >= limit) continue;
-          int64_t opened = q.thread.empty() ? now : q.thread.front().time_us;
-          Value::Object o = QueryJson(n, q);
-          o["subject"] = sid;
-          o["site"] = s.site;
-          o["message"] = q.thread.empty() ? "" : q.thread.front().message;
-          o["age_days"] = static_cast<int64_t>((now - opened) / rules::kMicrosPerDay);
-          items.push_back(o);
-        }
+        o["subject"] = q.subject;
+        o["site"] = q.site;
+        o["message"] = q.message;
+        o["age_days"] = static_cast<int64_t>((now - (q.opened_us != 0 ? q.opened_us : now)) / rules::kMicrosPerDay);
+        items.push_back(o);
       }
+      const int64_t total = listed->total;
       Reply(res, 200,
             Value::Object{{"queries", items},
-                          {"total", static_cast<int64_t>(total)},
+                          {"total", total},
                           {"offset", static_cast<int64_t>(offset)},
                           {"limit", static_cast<int64_t>(limit)}});
     });
@@ -1007,66 +1003,35 @@ class Server::Impl {
   }
 
   // The figures of the study home page, for the sites the caller sees.
-  Value DashboardJson(capture::Capture& cap, const Access& access, const std::optional<std::string>& wanted) {
-    capture::StudyState st = cap.Snapshot();
-    auto definition = cap.study();
+  Result<Value> DashboardJson(capture::Capture& cap, const Access& access, const std::optional<std::string>& wanted) {
+    TC_ASSIGN_OR_RETURN(capture::Viewer viewer, ViewerFor(cap, access, wanted));
+    TC_ASSIGN_OR_RETURN(capture::DashboardFigures d,
+                        capture::Dashboard(cap.store(), cap.study_id(), viewer, env_->NowMicros()));
     Value::Object by_site;
-    int64_t now = env_->NowMicros();
-    int64_t age[3] = {0, 0, 0};
-    int64_t overdue = 0, out_of_window = 0, unsigned_casebooks = 0;
-    // The first of each, for the home page to list (the counts are exact).
-    constexpr size_t kListed = 200;
-    Value::Array overdue_list, out_of_window_list, unsigned_list;
-    auto listed = [&](Value::Array& list, const std::string& subject, const std::string& visit,
-                      const std::string& status) {
-      if (list.size() < kListed) {
-        list.push_back(Value::Object{{"subject", subject}, {"visit", visit}, {"status", status}});
-      }
-    };
-    for (const auto& [sid, s] : st.subjects) {
-      if (!access.SeesSite(s.site)) continue;
-      Value& site = by_site[s.site];
-      if (!site.is_object()) site = Value::Object{};
-      Value& count = site.as_object()[s.status];
-      count = Value(count.kind() == Value::Kind::kInt ? count.as_int() + 1 : int64_t{1});
-      const bool blind = !SeesHidden(access, wanted, s.site);
-      for (const auto& [n, q] : s.queries) {
-        if (!q.unresolved() || (blind && capture::HiddenQuery(*definition, q))) continue;
-        int64_t days = q.thread.empty() ? 0 : (now - q.thread.front().time_us) / rules::kMicrosPerDay;
-        ++age[days <= 7 ? 0 : days <= 30 ? 1 : 2];
-      }
-      if (auto sched = cap.Schedule(sid); sched.ok()) {
-        for (const auto& v : *sched) {
-          const std::string status(capture::WindowStatusName(v.status));
-          if (v.status == capture::WindowStatus::kOverdue) {
-            ++overdue;
-            listed(overdue_list, sid, v.visit, status);
-          }
-          if (v.status == capture::WindowStatus::kEarly || v.status == capture::WindowStatus::kLate) {
-            ++out_of_window;
-            listed(out_of_window_list, sid, v.visit, status);
-          }
-        }
-      }
-      bool signed_casebook = false;
-      for (const auto& [n, sig] : s.signatures) signed_casebook |= !sig.broken && sig.visit.empty();
-      if ((s.status == "completed" || s.status == "withdrawn") && !signed_casebook) {
-        ++unsigned_casebooks;
-        listed(unsigned_list, sid, "", s.status);
-      }
+    for (const auto& [site, statuses] : d.subjects_by_site) {
+      Value::Object counts;
+      for (const auto& [status, n] : statuses) counts[status] = n;
+      by_site[site] = counts;
     }
+    auto list = [](const std::vector<capture::VisitRef>& refs) {
+      Value::Array out;
+      for (const auto& r : refs)
+        out.push_back(Value::Object{{"subject", r.subject}, {"visit", r.visit}, {"status", r.status}});
+      return out;
+    };
+    const auto& age = d.open_queries_by_age;
     Value::Object out{
-        {"planned_subjects", static_cast<int64_t>(definition->planned_subjects)},
+        {"planned_subjects", static_cast<int64_t>(cap.study()->planned_subjects)},
         {"subjects_by_site", by_site},
         {"open_queries_by_age", Value::Object{{"0-7 days", age[0]}, {"8-30 days", age[1]}, {"over 30 days", age[2]}}},
-        {"overdue_visits", overdue},
-        {"visits_out_of_window", out_of_window},
-        {"unsigned_casebooks", unsigned_casebooks}};
-    out["database_locked"] = st.locked;
-    out["overdue"] = overdue_list;
-    out["out_of_window"] = out_of_window_list;
-    out["unsigned"] = unsigned_list;
-    return out;
+        {"overdue_visits", d.overdue_visits},
+        {"visits_out_of_window", d.visits_out_of_window},
+        {"unsigned_casebooks", d.unsigned_casebooks}};
+    out["database_locked"] = d.database_locked;
+    out["overdue"] = list(d.overdue);
+    out["out_of_window"] = list(d.out_of_window);
+    out["unsigned"] = list(d.unsigned_casebook_list);
+    return Value(out);
   }
 
   // Server-sent events: every new event of the study on a subject the

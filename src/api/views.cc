@@ -1,6 +1,7 @@
 #include "api/views.h"
 
 #include <algorithm>
+#include <set>
 
 #include "capture/blinding.h"
 #include "capture/capture.h"
@@ -17,6 +18,24 @@ Value ItemJson(const capture::ItemState& st) {
 bool SeesHidden(const Access& access, const std::optional<std::string>& wanted, const std::string& site) {
   auto role = access.ActingRole(wanted, site);
   return role.ok() && !capture::BlindedRole(*role);
+}
+
+Result<capture::Viewer> ViewerFor(const capture::Capture& cap, const Access& access,
+                                  const std::optional<std::string>& wanted) {
+  std::set<std::string> sites;
+  if (auto definition = cap.study()) {
+    for (const auto& s : definition->sites) sites.insert(s.id);
+  }
+  TC_ASSIGN_OR_RETURN(auto with_subjects, capture::SitesWithSubjects(cap.store(), cap.study_id()));
+  sites.insert(with_subjects.begin(), with_subjects.end());
+  capture::Viewer v;
+  v.all_sites = access.SeesAllSites();
+  for (const std::string& site : sites) {
+    if (!access.SeesSite(site)) continue;
+    if (!v.all_sites) v.sites.push_back(site);
+    if (SeesHidden(access, wanted, site)) v.unblinded_sites.push_back(site);
+  }
+  return v;
 }
 
 Hidden HiddenItems(const study::Study& st, bool blinded) {

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "api/access.h"
+#include "capture/capture.h"
+#include "capture/reads.h"
 #include "capture/state.h"
 #include "core/value.h"
 #include "study/study.h"
@@ -19,6 +21,10 @@ namespace trialcore::api {
 // there. A user who also holds a blinded role sees nothing hidden while
 // acting in it, nor when the role is left to choose.
 bool SeesHidden(const Access& access, const std::optional<std::string>& wanted, const std::string& site);
+// What the caller may see of the study, for the capture library's lists:
+// their sites and those where they act in an unblinded role.
+Result<capture::Viewer> ViewerFor(const capture::Capture& cap, const Access& access,
+                                  const std::optional<std::string>& wanted);
 
 // Items a blinded caller must not see ("FORM/ITEM"); empty for the unblinded.
 using Hidden = std::set<std::string>;

@@ -8,6 +8,7 @@
 
 #include "capture/blinding.h"
 #include "capture/impl.h"
+#include "capture/reads.h"
 #include "core/canonical.h"
 
 namespace trialcore::capture {
@@ -232,20 +233,98 @@ namespace {
 // The lock under which this thread decides a command: Commit releases it
 // while the store appends, so that commands on other subjects share fsyncs.
 thread_local std::unique_lock<std::mutex>* t_deciding = nullptr;
+// The subjects the command being decided on this thread works on (FindSubject).
+thread_local std::map<std::string, SubjectState>* t_working = nullptr;
+
+// Sets the thread's working set for one command.
+class WorkingSet {
+ public:
+  WorkingSet() : outer_(t_working) { t_working = &subjects_; }
+  ~WorkingSet() { t_working = outer_; }
+  WorkingSet(const WorkingSet&) = delete;
+  WorkingSet& operator=(const WorkingSet&) = delete;
+
+ private:
+  std::map<std::string, SubjectState>* outer_;
+  std::map<std::string, SubjectState> subjects_;
+};
 }  // namespace
 
-Capture::Capture(EventStore* store, Env* env, std::string study_id)
-    : impl_(std::make_shared<Impl>(store, env, std::move(study_id))) {}
+std::shared_ptr<const SubjectState> SubjectCache::Get(const std::string& id) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return nullptr;
+  recency_.splice(recency_.begin(), recency_, it->second.used);
+  return it->second.subject;
+}
 
-Result<std::unique_ptr<Capture>> Capture::Open(EventStore* store, Env* env, const std::string& study_id) {
+void SubjectCache::Put(std::shared_ptr<const SubjectState> subject) {
+  auto it = entries_.find(subject->id);
+  if (it != entries_.end()) {
+    if (it->second.subject->version <= subject->version) it->second.subject = std::move(subject);
+    recency_.splice(recency_.begin(), recency_, it->second.used);
+    return;
+  }
+  std::string id = subject->id;
+  recency_.push_front(id);
+  entries_.emplace(std::move(id), Entry{std::move(subject), recency_.begin()});
+  while (entries_.size() > capacity_) {
+    entries_.erase(recency_.back());
+    recency_.pop_back();
+  }
+}
+
+void SubjectCache::Erase(const std::string& id) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  recency_.erase(it->second.used);
+  entries_.erase(it);
+}
+
+const study::Study* VersionInForce(const StudyVersions& versions, uint64_t seq) {
+  const study::Study* in_force = nullptr;
+  for (const auto& [from, version] : versions) {
+    if (from < seq) in_force = version.get();
+  }
+  return in_force;
+}
+
+Result<std::shared_ptr<const study::Study>> LoadPublishedStudy(const std::string& study_id, const StudyState& state) {
+  std::vector<study::StudyError> errors;
+  auto loaded = study::LoadStudy(state.source, "study " + study_id + " version " + state.version, &errors,
+                                 study::LoadOptions{.published = true});
+  if (!loaded.ok()) return DataLoss("the published study definition no longer loads: " + loaded.status().message());
+  return std::shared_ptr<const study::Study>(*loaded);
+}
+
+void ApplyCounted(SubjectState& s, const Event& e, const study::Study* in_force) {
+  uint64_t before = s.version;
+  ApplySubjectEvent(s, e);
+  if (s.version > before && (in_force == nullptr || !HiddenEvent(*in_force, s, e))) ++s.blinded_version;
+}
+
+Capture::Capture(EventStore* store, Env* env, std::string study_id, size_t cache_subjects)
+    : impl_(std::make_shared<Impl>(store, env, std::move(study_id), cache_subjects)) {}
+
+Result<std::unique_ptr<Capture>> Capture::Open(EventStore* store, Env* env, const std::string& study_id,
+                                               const CaptureOptions& options) {
   TC_RETURN_IF_ERROR(ValidateStudyId(study_id));
-  std::unique_ptr<Capture> c(new Capture(store, env, study_id));
+  TC_RETURN_IF_ERROR(EnsureProjections(store));
+  std::unique_ptr<Capture> c(new Capture(store, env, study_id, options.cache_subjects));
   TC_RETURN_IF_ERROR(c->impl_->Load());
   return c;
 }
 
 Status Capture::Impl::Load() {
   std::lock_guard lock(mu_);
+  state_.study_id = study_id_;
+  // Only the study's own stream: subjects are read when a command or a page
+  // needs them. The log is followed from its end.
+  TC_ASSIGN_OR_RETURN(uint64_t last, store_->LastSeq());
+  EventFilter f;
+  f.study = study_id_;
+  f.stream = "study";
+  TC_RETURN_IF_ERROR(store_->ForEachEvent(f, [&](const Event& e) { return ApplyStudyEvent(e); }));
+  last_seq_ = last;
   return CatchUp();
 }
 
@@ -253,58 +332,31 @@ Status Capture::Impl::CatchUp() {
   EventFilter filter;
   filter.study = study_id_;
   filter.after_seq = last_seq_;
-  TC_RETURN_IF_ERROR(store_->ForEachEvent(filter, [&](const Event& e) {
-    Status applied = Apply(e);
+  return store_->ForEachEvent(filter, [&](const Event& e) -> Status {
     last_seq_ = e.seq;
-    return applied;
-  }));
-  state_.study_id = study_id_;
-  // Apply loaded each version as it came; this only catches a failed load.
-  if (study_ == nullptr && !state_.source.empty()) {
-    TC_RETURN_IF_ERROR(LoadStudyVersion());
-  }
-  return Status::Ok();
+    if (e.stream == "study") return ApplyStudyEvent(e);
+    if (!e.stream.starts_with("subject/")) return Status::Ok();
+    // This process's own commits are in the cache already; anything newer
+    // than the cached state came from another process: read it again.
+    std::string id = e.stream.substr(8);
+    if (auto cached = cache_.Get(id); cached != nullptr && cached->version < e.stream_version) cache_.Erase(id);
+    return Status::Ok();
+  });
 }
 
-Status Capture::Impl::Apply(const Event& e) {
-  if (e.stream == "study") {
-    std::string hash_before = state_.content_hash;
-    ApplyEvent(state_, e);
-    if (state_.content_hash != hash_before) return LoadStudyVersion();
-    return Status::Ok();
-  }
-  if (!e.stream.starts_with("subject/")) {
-    ApplyEvent(state_, e);
-    return Status::Ok();
-  }
-  auto it = state_.subjects.find(e.stream.substr(8));
-  uint64_t before = it == state_.subjects.end() ? 0 : it->second.version;
+Status Capture::Impl::ApplyStudyEvent(const Event& e) {
+  std::string hash_before = state_.content_hash;
   ApplyEvent(state_, e);
-  SubjectState& s = state_.subjects[e.stream.substr(8)];
-  if (s.version > before && (study_ == nullptr || !HiddenEvent(*study_, s, e))) ++s.blinded_version;
-  return Status::Ok();
-}
-
-Status Capture::Impl::CatchUpForRead() {
-  int64_t now = env_->NowMicros();
-  if (now - last_read_catchup_us_ < 20'000) return Status::Ok();
-  last_read_catchup_us_ = now;
-  return CatchUp();
-}
-
-Status Capture::Impl::LoadStudyVersion() {
-  std::vector<study::StudyError> errors;
-  auto loaded = study::LoadStudy(state_.source, "study " + study_id_ + " version " + state_.version, &errors,
-                                 study::LoadOptions{.published = true});
-  if (!loaded.ok()) return DataLoss("the published study definition no longer loads: " + loaded.status().message());
-  study_ = *loaded;
+  if (state_.content_hash == hash_before) return Status::Ok();
+  TC_ASSIGN_OR_RETURN(study_, LoadPublishedStudy(study_id_, state_));
+  versions_.emplace_back(e.seq, study_);
   dependents_.clear();
-  auto note = [&](const std::string& reader, const rules::Expression& e) {
-    for (const auto& key : e.scalars()) {
+  auto note = [&](const std::string& reader, const rules::Expression& ex) {
+    for (const auto& key : ex.scalars()) {
       auto p = SplitKey(key);
       dependents_[p[p.size() - 2]].insert(reader);
     }
-    for (const auto& t : e.tables()) {
+    for (const auto& t : ex.tables()) {
       auto p = SplitKey(t.group);
       dependents_[p[p.size() - 2]].insert(reader);
     }
@@ -324,6 +376,58 @@ Status Capture::Impl::LoadStudyVersion() {
   return Status::Ok();
 }
 
+Status Capture::Impl::CatchUpForRead() {
+  int64_t now = env_->NowMicros();
+  if (now - last_read_catchup_us_ < 20'000) return Status::Ok();
+  last_read_catchup_us_ = now;
+  return CatchUp();
+}
+
+Result<SubjectState> Capture::Impl::ReplaySubject(const std::string& id, const StudyVersions& versions,
+                                                  std::optional<int64_t> until_us) const {
+  EventFilter f;
+  f.study = study_id_;
+  f.stream = SubjectStream(id);
+  f.until_time_us = until_us;
+  SubjectState s;
+  TC_RETURN_IF_ERROR(store_->ForEachEvent(f, [&](const Event& e) {
+    ApplyCounted(s, e, VersionInForce(versions, e.seq));
+    return Status::Ok();
+  }));
+  if (s.version == 0) return NotFound("no subject " + id + " in study " + study_id_);
+  return s;
+}
+
+Result<std::shared_ptr<const SubjectState>> Capture::Impl::LoadSubjectLocked(const std::string& id) {
+  if (auto cached = cache_.Get(id)) return cached;
+  TC_ASSIGN_OR_RETURN(SubjectState s, ReplaySubject(id, versions_, std::nullopt));
+  auto loaded = std::make_shared<const SubjectState>(std::move(s));
+  cache_.Put(loaded);
+  return cache_.Get(id);
+}
+
+Result<std::shared_ptr<const SubjectState>> Capture::Impl::LoadSubject(const std::string& id) {
+  StudyVersions versions;
+  {
+    std::lock_guard lock(mu_);
+    TC_RETURN_IF_ERROR(CatchUpForRead());
+    if (auto cached = cache_.Get(id)) return cached;
+    versions = versions_;
+  }
+  // Replayed without the lock: other subjects' reads and commands go on.
+  TC_ASSIGN_OR_RETURN(SubjectState s, ReplaySubject(id, versions, std::nullopt));
+  std::lock_guard lock(mu_);
+  cache_.Put(std::make_shared<const SubjectState>(std::move(s)));
+  return cache_.Get(id);
+}
+
+Result<SubjectState*> Capture::Impl::FindSubject(const std::string& id) {
+  if (t_working == nullptr) return Internal("a command's subject was read outside a command");
+  if (auto it = t_working->find(id); it != t_working->end()) return &it->second;
+  TC_ASSIGN_OR_RETURN(auto current, LoadSubjectLocked(id));
+  return &t_working->emplace(id, *current).first->second;
+}
+
 Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint64_t expected_version,
                                                  std::vector<EventDraft> drafts) {
   AppendRequest req;
@@ -334,6 +438,28 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   // (lock, version in force): if another process changed that, the append
   // aborts, the state catches up and the command is decided again.
   if (stream != "study") req.expected_versions["study"] = static_cast<int64_t>(state_.study_stream_version);
+  const bool subject_stream = stream.starts_with("subject/");
+  const std::string subject_id = subject_stream ? stream.substr(8) : "";
+  // The state the rows are computed from: the working copy decided on (an
+  // empty one for a new subject), moved forward by the stored events inside
+  // the append's transaction.
+  SubjectState before;
+  if (subject_stream && t_working != nullptr) {
+    if (auto it = t_working->find(subject_id); it != t_working->end()) before = it->second;
+  }
+  auto after = std::make_shared<SubjectState>();
+  StudyState study_after = state_;
+  std::shared_ptr<const study::Study> in_force = study_;
+  req.project = [&](const std::vector<Event>& stored, ProjectionWriter& writer) -> Status {
+    if (subject_stream) {
+      *after = before;
+      for (const Event& e : stored) ApplyCounted(*after, e, in_force.get());
+      return WriteRowChanges(SubjectRows(study_id_, in_force.get(), before),
+                             SubjectRows(study_id_, in_force.get(), *after), writer);
+    }
+    for (const Event& e : stored) ApplyEvent(study_after, e);
+    return writer.Put("cap_study", StudyRow(study_id_, study_after));
+  };
   // The decision is made; while the store appends (and waits for its fsync,
   // shared with concurrent commands) others may decide theirs. The expected
   // versions make any overlap on the same subject lose and retry.
@@ -343,24 +469,22 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   if (held != nullptr) held->lock();
   if (!appended.ok()) {
     if (appended.status().code() == StatusCode::kAborted) {
-      // Another writer got in first: take its events in, and let the caller
-      // decide again on the new state. The conflicting streams are read in
-      // full, since a concurrent writer in this process may have appended
-      // below last_seq_ without having applied its events yet.
-      TC_RETURN_IF_ERROR(CatchUp());
-      for (const std::string& s : {stream, std::string("study")}) {
-        EventFilter f;
-        f.study = study_id_;
-        f.stream = s;
-        TC_RETURN_IF_ERROR(store_->ForEachEvent(f, [&](const Event& e) { return Apply(e); }));
+      // Another writer got in first: read the subject again, take in the
+      // study's own events, and let the caller decide again.
+      if (subject_stream) {
+        cache_.Erase(subject_id);
+        if (t_working != nullptr) t_working->erase(subject_id);
       }
+      TC_RETURN_IF_ERROR(CatchUp());
       return Aborted(stream + " was changed by someone else at the same time; nothing was saved, please retry");
     }
     return appended.status();
   }
-  for (const Event& e : *appended) {
-    TC_RETURN_IF_ERROR(Apply(e));
-    last_seq_ = std::max(last_seq_, e.seq);
+  if (subject_stream) {
+    if (t_working != nullptr) (*t_working)[subject_id] = *after;
+    cache_.Put(std::move(after));
+  } else {
+    for (const Event& e : *appended) TC_RETURN_IF_ERROR(ApplyStudyEvent(e));
   }
   return appended;
 }
@@ -387,9 +511,10 @@ Result<Outcome> Capture::PublishStudy(std::shared_ptr<const study::Study> s, con
                                 " is already published with different content; give the "
                                 "amendment a new version number");
     }
-    if (!m.state_.subjects.empty()) {
-      return FailedPrecondition("study " + s->id + " has " + std::to_string(m.state_.subjects.size()) +
-                                " subjects; publish version " + s->version +
+    TC_ASSIGN_OR_RETURN(size_t subjects, CountSubjects(m.store_, m.study_id_));
+    if (subjects > 0) {
+      return FailedPrecondition("study " + s->id + " has " + std::to_string(subjects) + " subjects; publish version " +
+                                s->version +
                                 " as an amendment with `trialcore study migrate --to FILE` after a --dry-run");
     }
   }
@@ -417,7 +542,8 @@ Result<Capture::MigrationPlan> Capture::PlanMigration(std::shared_ptr<const stud
   plan.from_version = m.state_.version;
   plan.to_version = to->version;
   plan.changes = study::DiffStudies(*m.study_, *to);
-  plan.subjects = m.state_.subjects.size();
+  TC_ASSIGN_OR_RETURN(std::vector<std::string> ids, SubjectIds(m.store_, m.study_id_));
+  plan.subjects = ids.size();
   if (to->version == m.state_.version) {
     plan.issues.push_back(
         {"", "study", "the new definition keeps version " + to->version + "; give it a new one", true});
@@ -454,7 +580,9 @@ Result<Capture::MigrationPlan> Capture::PlanMigration(std::shared_ptr<const stud
       }
     }
   };
-  for (const auto& [sid, s] : m.state_.subjects) {
+  // Each subject in turn, replayed without the cache (a plan reads them all).
+  for (const std::string& sid : ids) {
+    TC_ASSIGN_OR_RETURN(SubjectState s, m.ReplaySubject(sid, m.versions_, std::nullopt));
     for (const auto& [vid, visit] : s.visits) {
       auto new_instance = to->FindVisitInstance(vid);
       const study::Visit* new_visit = new_instance.ok() ? new_instance->visit : nullptr;
@@ -546,6 +674,9 @@ Result<Outcome> Capture::Migrate(std::shared_ptr<const study::Study> to, const A
                             {"set", Value::Object{{"study/version", to->version}, {"study/content_hash", hash}}}};
   Outcome out;
   TC_ASSIGN_OR_RETURN(out.events, m.Commit("study", m.state_.study_stream_version, {d}));
+  // Every subject's forms, visits and queries are judged by the new version
+  // from now on: their rows are written again from the log.
+  TC_RETURN_IF_ERROR(RewriteStudyProjections(m.store_, m.study_id_).status());
   out.messages.push_back("migrated study " + m.study_id_ + " from version " + plan.from_version + " to " + to->version +
                          ": " + std::to_string(plan.changes.size()) + " changes, " + std::to_string(plan.subjects) +
                          " subjects, " + std::to_string(pending.size()) + " new required values to enter");
@@ -560,13 +691,15 @@ Result<Outcome> Capture::Execute(const Value& command, const Actor& actor, std::
   struct Release {
     ~Release() { t_deciding = nullptr; }
   } release;
+  WorkingSet working;
   if (expected_version) {
     TC_RETURN_IF_ERROR(impl_->CatchUp());
     const Value* subject = command.Find("subject");
     if (subject != nullptr && subject->is_string()) {
-      auto it = impl_->state_.subjects.find(subject->as_string());
+      auto current = impl_->LoadSubjectLocked(subject->as_string());
+      if (!current.ok() && current.status().code() != StatusCode::kNotFound) return current.status();
       // The version the actor's role reads (capture/blinding.h).
-      uint64_t now = it == impl_->state_.subjects.end() ? 0 : SubjectVersion(it->second, BlindedRole(actor.role));
+      uint64_t now = current.ok() ? SubjectVersion(**current, BlindedRole(actor.role)) : 0;
       if (now != *expected_version) {
         return Aborted("subject " + subject->as_string() + " changed since you read it (version " +
                        std::to_string(*expected_version) + ", now " + std::to_string(now) +
@@ -590,17 +723,18 @@ std::shared_ptr<const study::Study> Capture::study() const {
 
 int64_t Capture::NowMicros() const { return impl_->env_->NowMicros(); }
 
-StudyState Capture::Snapshot() const {
-  std::lock_guard lock(impl_->mu_);
-  Status caught_up = impl_->CatchUpForRead();
-  (void)caught_up;  // on a read error the last state known is still a consistent one
-  return impl_->state_;
+Result<SubjectState> Capture::Subject(const std::string& id) const {
+  TC_ASSIGN_OR_RETURN(auto s, impl_->LoadSubject(id));
+  return *s;
 }
 
-Result<SubjectState> Capture::Subject(const std::string& id) const {
-  SubjectState copy;
-  TC_RETURN_IF_ERROR(ReadSubject(id, [&](const SubjectState& s) { copy = s; }));
-  return copy;
+EventStore* Capture::store() const { return impl_->store_; }
+const std::string& Capture::study_id() const { return impl_->study_id_; }
+
+bool Capture::locked() const {
+  std::lock_guard lock(impl_->mu_);
+  (void)impl_->CatchUpForRead();  // on a read error the last state known is still a consistent one
+  return impl_->state_.locked;
 }
 
 EligibilityResult Capture::Impl::Eligibility(const SubjectState& s) const {
@@ -619,146 +753,77 @@ EligibilityResult Capture::Impl::Eligibility(const SubjectState& s) const {
 }
 
 Status Capture::ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const {
-  std::lock_guard lock(impl_->mu_);
-  TC_RETURN_IF_ERROR(impl_->CatchUpForRead());
-  auto it = impl_->state_.subjects.find(id);
-  if (it == impl_->state_.subjects.end()) return NotFound("no subject " + id + " in study " + impl_->study_id_);
-  fn(it->second);
+  TC_ASSIGN_OR_RETURN(auto s, impl_->LoadSubject(id));
+  fn(*s);  // the state is immutable: read without any lock
   return Status::Ok();
 }
 
 Result<SubjectState> Capture::SubjectAsOf(const std::string& id, int64_t until_us) const {
   std::shared_ptr<const study::Study> definition = study();
-  EventFilter f;
-  f.study = impl_->study_id_;
-  f.stream = SubjectStream(id);
-  f.until_time_us = until_us;
-  StudyState then;
-  TC_RETURN_IF_ERROR(impl_->store_->ForEachEvent(f, [&](const Event& e) {
-    ApplyEvent(then, e);
-    SubjectState& s = then.subjects[id];
-    // Judged by the version in force now: the as-of view is read today.
-    if (definition == nullptr || !HiddenEvent(*definition, s, e)) ++s.blinded_version;
-    return Status::Ok();
-  }));
-  auto it = then.subjects.find(id);
-  if (it == then.subjects.end()) return NotFound("subject " + id + " did not exist yet at that time");
-  return it->second;
+  // Judged by the version in force now: the as-of view is read today.
+  StudyVersions now_in_force;
+  if (definition != nullptr) now_in_force.emplace_back(0, definition);
+  auto then = impl_->ReplaySubject(id, now_in_force, until_us);
+  if (!then.ok() && then.status().code() == StatusCode::kNotFound) {
+    return NotFound("subject " + id + " did not exist yet at that time");
+  }
+  return then;
 }
 
 Result<EligibilityResult> Capture::CheckEligibility(const std::string& subject) const {
+  std::shared_ptr<const study::Study> definition = study();
+  if (definition == nullptr) return FailedPrecondition("study " + impl_->study_id_ + " is not published");
+  TC_ASSIGN_OR_RETURN(auto s, impl_->LoadSubject(subject));
   std::lock_guard lock(impl_->mu_);
-  TC_RETURN_IF_ERROR(impl_->CatchUpForRead());
-  if (impl_->study_ == nullptr) return FailedPrecondition("study " + impl_->study_id_ + " is not published");
-  auto it = impl_->state_.subjects.find(subject);
-  if (it == impl_->state_.subjects.end()) return NotFound("no subject " + subject);
-  return impl_->Eligibility(it->second);
+  return impl_->Eligibility(*s);
 }
 
 Result<std::vector<VisitSchedule>> Capture::Schedule(const std::string& subject) const {
-  std::lock_guard lock(impl_->mu_);
-  TC_RETURN_IF_ERROR(impl_->CatchUpForRead());
-  const Impl& m = *impl_;
-  if (m.study_ == nullptr) return FailedPrecondition("study " + m.study_id_ + " is not published");
-  auto sit = m.state_.subjects.find(subject);
-  if (sit == m.state_.subjects.end()) return NotFound("no subject " + subject);
-  const SubjectState& s = sit->second;
-  const study::Study& st = *m.study_;
-  auto date_of = [&](const std::string& visit, const study::ItemRef& ref) -> std::optional<int64_t> {
-    auto v = s.visits.find(visit);
-    if (v == s.visits.end()) return std::nullopt;
-    auto f = v->second.forms.find(ref.form);
-    if (f == v->second.forms.end()) return std::nullopt;
-    const ItemState* it = f->second.Find(ref.item);
-    if (it == nullptr || !it->value.is_string()) return std::nullopt;
-    auto days = rules::ParseDateDays(it->value.as_string());
-    return days.ok() ? std::optional<int64_t>(*days) : std::nullopt;
-  };
-  // The anchor is the first value of its item in schedule order (it is
-  // usually collected once, at randomization or baseline).
-  const std::vector<std::string> order = VisitInstancesInOrder(st, s);
-  std::optional<int64_t> anchor;
-  for (const auto& id : order) {
-    if (auto d = date_of(id, st.anchor)) {
-      anchor = d;
-      break;
-    }
-  }
-  int64_t today = m.env_->NowMicros() / rules::kMicrosPerDay;
+  std::shared_ptr<const study::Study> definition = study();
+  if (definition == nullptr) return FailedPrecondition("study " + impl_->study_id_ + " is not published");
+  TC_ASSIGN_OR_RETURN(auto s, impl_->LoadSubject(subject));
+  return ScheduleOf(PlanVisits(*definition, *s), impl_->env_->NowMicros() / rules::kMicrosPerDay);
+}
+
+std::vector<VisitSchedule> ScheduleOf(const std::vector<PlannedVisit>& plan, int64_t today) {
   std::vector<VisitSchedule> out;
-  auto judge = [&](const study::Visit& v, const std::string& id, std::optional<int> day) {
+  for (const PlannedVisit& p : plan) {
     VisitSchedule vs;
-    vs.visit = id;
-    vs.actual_day = date_of(id, st.visit_date);
-    auto vstate = s.visits.find(id);
-    bool missed = vstate != s.visits.end() && vstate->second.missed;
-    if (v.unscheduled) {
+    vs.visit = p.visit;
+    vs.planned_day = p.planned_day;
+    vs.actual_day = p.actual_day;
+    if (p.unscheduled) {
       vs.status = WindowStatus::kUnscheduled;
-    } else if (missed) {
+    } else if (p.missed) {
       vs.status = WindowStatus::kMissed;
-    } else if (anchor && day) {
-      // Day 1 is the anchor date; there is no day 0.
-      int64_t planned = *anchor + (*day > 0 ? *day - 1 : *day);
-      vs.planned_day = planned;
-      if (vs.actual_day) {
-        int64_t a = *vs.actual_day;
-        vs.status = a < planned - v.window_before  ? WindowStatus::kEarly
-                    : a > planned + v.window_after ? WindowStatus::kLate
+    } else if (p.planned_day) {
+      const int64_t planned = *p.planned_day;
+      if (p.actual_day) {
+        const int64_t a = *p.actual_day;
+        vs.status = a < planned - p.window_before  ? WindowStatus::kEarly
+                    : a > planned + p.window_after ? WindowStatus::kLate
                                                    : WindowStatus::kInWindow;
       } else {
-        vs.status = today > planned + v.window_after     ? WindowStatus::kOverdue
-                    : today >= planned - v.window_before ? WindowStatus::kDue
+        vs.status = today > planned + p.window_after     ? WindowStatus::kOverdue
+                    : today >= planned - p.window_before ? WindowStatus::kDue
                                                          : WindowStatus::kNotDue;
       }
-    } else if (vs.actual_day) {
+    } else if (p.actual_day) {
       vs.status = WindowStatus::kInWindow;  // before the anchor exists, screening visits are judged by the site
     }
     out.push_back(vs);
-  };
-  for (const auto& v : st.visits) {
-    if (v.unscheduled) {
-      // Every occurrence that happened, or the visit once when none has.
-      bool any = false;
-      for (const auto& id : order) {
-        auto inst = st.FindVisitInstance(id);
-        if (inst.ok() && inst->visit == &v) {
-          judge(v, id, std::nullopt);
-          any = true;
-        }
-      }
-      if (!any) judge(v, v.id, std::nullopt);
-      continue;
-    }
-    std::vector<int> days = study::PlannedDays(v);
-    for (size_t k = 0; k < days.size(); ++k) judge(v, study::VisitInstanceId(v, static_cast<int>(k) + 1), days[k]);
   }
   return out;
 }
 
 Result<FormStatus> Capture::StatusOfForm(const std::string& subject, const std::string& visit,
                                          const std::string& form) const {
-  std::lock_guard lock(impl_->mu_);
-  const Impl& m = *impl_;
-  if (m.study_ == nullptr) return FailedPrecondition("study " + m.study_id_ + " is not published");
-  const study::Form* f = m.study_->FindForm(form);
+  std::shared_ptr<const study::Study> definition = study();
+  if (definition == nullptr) return FailedPrecondition("study " + impl_->study_id_ + " is not published");
+  const study::Form* f = definition->FindForm(form);
   if (f == nullptr) return NotFound("unknown form " + form);
-  auto sit = m.state_.subjects.find(subject);
-  if (sit == m.state_.subjects.end()) return NotFound("no subject " + subject);
-  auto v = sit->second.visits.find(visit);
-  if (v == sit->second.visits.end()) return FormStatus::kNotStarted;
-  auto fs = v->second.forms.find(form);
-  if (fs == v->second.forms.end() || !fs->second.touched) return FormStatus::kNotStarted;
-  Binder binder(*m.study_, sit->second, visit, form, nullptr, "", m.env_->NowMicros());
-  for (const auto& g : f->groups) {
-    if (g.repeating) continue;
-    for (const auto& it : g.items) {
-      if (!it.required || !it.derive.empty()) continue;
-      if (it.visible_expr && binder.Test(*it.visible_expr) == rules::Truth::kFalse) continue;
-      const ItemState* st = fs->second.Find(it.id);
-      if (st == nullptr || (st->value.is_null() && st->not_done.empty())) return FormStatus::kInProgress;
-    }
-  }
-  return FormStatus::kComplete;
+  TC_ASSIGN_OR_RETURN(auto s, impl_->LoadSubject(subject));
+  return StatusOfFormIn(*definition, *s, visit, *f, impl_->env_->NowMicros());
 }
 
 std::string SignatureContentHash(const SubjectState& s, const std::string& visit, const std::string& form,

@@ -59,11 +59,21 @@ std::string_view FormStatusName(FormStatus s);
 std::string SignatureContentHash(const SubjectState& subject, const std::string& visit, const std::string& form,
                                  const std::string& nonce);
 
+struct CaptureOptions {
+  // Subjects kept in memory as they stand, most recently used first; others
+  // are read from their streams when needed. Bounds the memory a study
+  // takes, whatever its size.
+  size_t cache_subjects = 2000;
+};
+
 class Capture {
  public:
-  // Loads the study's state from the store. The study must have been
-  // published (PublishStudy) before commands other than publishing run.
-  static Result<std::unique_ptr<Capture>> Open(EventStore* store, Env* env, const std::string& study_id);
+  // Opens the study: its definition and its own stream only (subjects are
+  // read when needed), with the projection tables registered and, if they
+  // were made empty, rebuilt. The study must have been published
+  // (PublishStudy) before commands other than publishing run.
+  static Result<std::unique_ptr<Capture>> Open(EventStore* store, Env* env, const std::string& study_id,
+                                               const CaptureOptions& options = {});
 
   // Publishes the first version of a study, or the same version again (no-op).
   // A live study (with subjects) changes only through Migrate.
@@ -99,9 +109,11 @@ class Capture {
   // Reads; safe to call from any thread.
   std::shared_ptr<const study::Study> study() const;
   int64_t NowMicros() const;  // the clock checks run on (today(), now(), overdue visits)
-  StudyState Snapshot() const;
+  EventStore* store() const;
+  const std::string& study_id() const;
+  bool locked() const;  // the database lock
   Result<SubjectState> Subject(const std::string& id) const;
-  // Reads a subject in place, without copying it; fn runs under the lock.
+  // Reads a subject in place, without copying it.
   Status ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const;
   // The subject as it stood at a past moment: its events up to then, replayed.
   // NotFound when it did not exist yet.
@@ -111,7 +123,7 @@ class Capture {
   Result<FormStatus> StatusOfForm(const std::string& subject, const std::string& visit, const std::string& form) const;
 
  private:
-  Capture(EventStore* store, Env* env, std::string study_id);
+  Capture(EventStore* store, Env* env, std::string study_id, size_t cache_subjects);
   class Impl;
   std::shared_ptr<Impl> impl_;
 };

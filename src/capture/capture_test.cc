@@ -392,7 +392,10 @@ TEST_F(CaptureTest, AmendmentsAreCheckedAgainstStoredData) {
   m = capture_->Migrate(*v2, kAdmin, "amendment 2");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(capture_->study()->version, "2.0");
-  EXPECT_EQ(capture_->Snapshot().version, "2.0");
+  // A service opened afresh reads the new version from the log.
+  auto reopened = Capture::Open(store_.get(), &env_, capture_->study_id());
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ((*reopened)->study()->version, "2.0");
 }
 
 TEST_F(CaptureTest, TwoWritersOnOneStoreNeverDecideOnStaleState) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "capture/reads.h"
 #include "capture/scenario.h"
 #include "capture/sim.h"
 #include "core/test_env.h"
@@ -58,7 +59,13 @@ class SimulatorClockTest : public ::testing::TestWithParam<const char*> {
         if (us.ok() && *us > now_) late.push_back(where + " = " + text);
       }
     };
-    for (const auto& [id, subject] : capture_->Snapshot().subjects) {
+    auto ids = SubjectIds(capture_->store(), capture_->study_id());
+    EXPECT_TRUE(ids.ok()) << ids.status().ToString();
+    for (const std::string& id : ids.ok() ? *ids : std::vector<std::string>{}) {
+      auto read = capture_->Subject(id);
+      EXPECT_TRUE(read.ok()) << read.status().ToString();
+      if (!read.ok()) continue;
+      const SubjectState& subject = *read;
       for (const auto& [visit, v] : subject.visits) {
         for (const auto& [form, f] : v.forms) {
           std::string at = id + "/" + visit + "/" + form + "/";

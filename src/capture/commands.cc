@@ -4,6 +4,7 @@
 
 #include "capture/blinding.h"
 #include "capture/impl.h"
+#include "capture/reads.h"
 
 namespace trialcore::capture {
 
@@ -42,12 +43,6 @@ Status RequireRole(const Actor& actor, std::initializer_list<std::string_view> r
   for (auto r : roles) list += (list.empty() ? "" : ", ") + std::string(r);
   return PermissionDenied("role " + (actor.role.empty() ? std::string("(none)") : actor.role) + " may not " +
                           std::string(what) + " (allowed: " + list + ")");
-}
-
-Result<SubjectState*> Capture::Impl::FindSubject(const std::string& id) {
-  auto it = state_.subjects.find(id);
-  if (it == state_.subjects.end()) return NotFound("no subject " + id + " in study " + study_id_);
-  return &it->second;
 }
 
 Status Capture::Impl::CheckWritable(const SubjectState& s, const std::string& visit, const std::string& form) const {
@@ -121,7 +116,11 @@ Result<Outcome> Capture::Impl::SubjectCommand(const std::string& op, const Value
     TC_ASSIGN_OR_RETURN(std::string site, RequiredText(cmd, "site"));
     TC_RETURN_IF_ERROR(ValidateSubjectId(id));
     if (state_.locked) return FailedPrecondition("the study database is locked");
-    if (state_.subjects.contains(id)) return AlreadyExists("subject " + id + " already exists");
+    if (auto existing = FindSubject(id); existing.ok()) {
+      return AlreadyExists("subject " + id + " already exists");
+    } else if (existing.status().code() != StatusCode::kNotFound) {
+      return existing.status();
+    }
     if (!study_->sites.empty() &&
         std::none_of(study_->sites.begin(), study_->sites.end(), [&](const study::Site& s) { return s.id == site; })) {
       return NotFound("unknown site " + site);
@@ -356,18 +355,11 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
     if (state_.locked == lock)
       return FailedPrecondition(std::string("the study is already ") + (lock ? "locked" : "unlocked"));
     if (lock) {
-      size_t open = 0, hidden = 0;
-      for (const auto& [sid, s] : state_.subjects) {
-        for (const auto& [n, q] : s.queries) {
-          if (!q.unresolved()) continue;
-          // A blinded role is told only of the queries it can see.
-          if (BlindedRole(actor.role) && HiddenQuery(*study_, q)) {
-            ++hidden;
-          } else {
-            ++open;
-          }
-        }
-      }
+      TC_ASSIGN_OR_RETURN(UnresolvedQueries unresolved, CountUnresolvedQueries(store_, study_id_));
+      // A blinded role is told only of the queries it can see.
+      const bool blind = BlindedRole(actor.role);
+      const int64_t open = blind ? unresolved.visible : unresolved.visible + unresolved.hidden;
+      const int64_t hidden = blind ? unresolved.hidden : 0;
       if (open > 0)
         return FailedPrecondition(std::to_string(open) +
                                   " queries are still open or answered; close them before database lock");

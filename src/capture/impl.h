@@ -2,14 +2,18 @@
 #pragma once
 
 #include <deque>
+#include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "capture/capture.h"
+#include "capture/projection.h"
 
 namespace trialcore::capture {
 
@@ -61,24 +65,70 @@ struct Failure {
   std::string Key() const { return check + "|" + item + "|" + group + "|" + std::to_string(row); }
 };
 
+// The subjects most recently read or written, as they stand, up to a bound
+// (a study's size does not decide the process's memory). Entries are
+// immutable: a commit replaces its subject's.
+class SubjectCache {
+ public:
+  explicit SubjectCache(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {}
+  std::shared_ptr<const SubjectState> Get(const std::string& id);
+  // Keeps the newer of the cached and the given state.
+  void Put(std::shared_ptr<const SubjectState> subject);
+  void Erase(const std::string& id);
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::shared_ptr<const SubjectState> subject;
+    std::list<std::string>::iterator used;
+  };
+  size_t capacity_;
+  std::list<std::string> recency_;  // most recently used first
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+// A published study version and the sequence number of the event that put
+// it in force: a subject's events after it are judged by it.
+using StudyVersions = std::vector<std::pair<uint64_t, std::shared_ptr<const study::Study>>>;
+const study::Study* VersionInForce(const StudyVersions& versions, uint64_t seq);
+
+// Loads the study definition a study.published or study.migrated event
+// stored (state holds its source, version and hash).
+Result<std::shared_ptr<const study::Study>> LoadPublishedStudy(const std::string& study_id, const StudyState& state);
+
+// Applies one of the subject's events and counts it in blinded_version when
+// a blinded role sees it, judged by the version in force (capture/blinding.h).
+void ApplyCounted(SubjectState& subject, const Event& e, const study::Study* in_force);
+
 class Capture::Impl {
  public:
-  Impl(EventStore* store, Env* env, std::string study_id) : store_(store), env_(env), study_id_(std::move(study_id)) {}
+  Impl(EventStore* store, Env* env, std::string study_id, size_t cache_subjects)
+      : store_(store), env_(env), study_id_(std::move(study_id)), cache_(cache_subjects) {}
 
+  // Reads the study's own stream and starts following the log at its end:
+  // subjects are read from their streams when needed, never all at once.
   Status Load();
-  Status CatchUp();  // applies events appended since the last one seen
+  // Applies the study events appended since the last one seen and drops
+  // cached subjects that another process changed.
+  Status CatchUp();
   // For reads: what this process wrote is always in; other processes'
   // writes are taken in at most every 20 ms, not on every read.
   Status CatchUpForRead();
   int64_t last_read_catchup_us_ = 0;
-  Status LoadStudyVersion();
-  // Applies one event to the state (ApplyEvent), counts it in its subject's
-  // blinded_version when a blinded role sees it, and loads a study version
-  // as soon as it is published, so later events are judged by it.
-  Status Apply(const Event& e);
+  Status ApplyStudyEvent(const Event& e);
+
+  // The subject as it stands: cached, or replayed from its stream (NotFound
+  // when it has no events). Call with mu_ held.
+  Result<std::shared_ptr<const SubjectState>> LoadSubjectLocked(const std::string& id);
+  // The same without holding mu_ while the stream is read.
+  Result<std::shared_ptr<const SubjectState>> LoadSubject(const std::string& id);
+  // Replays a subject's stream (up to a time) with the given versions.
+  Result<SubjectState> ReplaySubject(const std::string& id, const StudyVersions& versions,
+                                     std::optional<int64_t> until_us) const;
 
   // Appends the batch for one subject (or the study stream) with optimistic
-  // concurrency on that stream, then applies it.
+  // concurrency on that stream, keeping the projection tables in step, then
+  // takes the new state in.
   Result<std::vector<Event>> Commit(const std::string& stream, uint64_t expected_version,
                                     std::vector<EventDraft> drafts);
 
@@ -101,6 +151,8 @@ class Capture::Impl {
                      std::vector<std::string>* auto_reasons) const;
   EligibilityResult Eligibility(const SubjectState& s) const;
 
+  // The subject a command decides on: a working copy of its state, which
+  // Commit moves forward (valid until the command returns).
   Result<SubjectState*> FindSubject(const std::string& id);
   Status CheckWritable(const SubjectState& s, const std::string& visit, const std::string& form) const;
 
@@ -108,9 +160,11 @@ class Capture::Impl {
   Env* env_;
   std::string study_id_;
   mutable std::mutex mu_;
-  StudyState state_;
+  StudyState state_;  // the study's own stream; its subjects map stays empty
   std::shared_ptr<const study::Study> study_;
-  uint64_t last_seq_ = 0;
+  StudyVersions versions_;
+  uint64_t last_seq_ = 0;  // of the study, as followed by CatchUp
+  SubjectCache cache_;
   // form -> forms whose checks or derivations read it.
   std::map<std::string, std::set<std::string>> dependents_;
 };

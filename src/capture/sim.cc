@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "capture/reads.h"
 #include "core/event.h"
 #include "rules/rules.h"
 
@@ -34,8 +35,8 @@ class Simulator {
     sites_.clear();
     for (const auto& s : study->sites) sites_.push_back(s.id);
     if (sites_.empty()) sites_.push_back("001");
-    StudyState existing = c_.Snapshot();
-    int first = static_cast<int>(existing.subjects.size());
+    TC_ASSIGN_OR_RETURN(size_t existing, CountSubjects(c_.store(), c_.study_id()));
+    int first = static_cast<int>(existing);
     for (int i = 0; i < o_.subjects; ++i) {
       TC_RETURN_IF_ERROR(Subject(first + i));
       if (progress) progress(i + 1, o_.subjects);

@@ -75,9 +75,14 @@ void ApplyEvent(StudyState& state, const Event& e) {
     return;
   }
   if (!e.stream.starts_with("subject/")) return;
-  std::string id = e.stream.substr(8);
-  SubjectState& s = state.subjects[id];
+  ApplySubjectEvent(state.subjects[e.stream.substr(8)], e);
+}
+
+void ApplySubjectEvent(SubjectState& s, const Event& e) {
   if (e.stream_version <= s.version) return;
+  const Value& p = e.payload;
+  const std::string& t = e.type;
+  const std::string id = e.stream.substr(8);
   s.id = id;
   s.version = e.stream_version;
   std::string visit = Str(p, "visit");

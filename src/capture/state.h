@@ -105,6 +105,8 @@ struct StudyState {
 
 // Applies one event of the study to the state (the projection's one rule).
 void ApplyEvent(StudyState& state, const Event& event);
+// The same for one event of the subject's own stream.
+void ApplySubjectEvent(SubjectState& subject, const Event& event);
 
 // Entity paths, also the audit trail's subjects of change.
 std::string SubjectStream(const std::string& subject);

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <ostream>
 
+#include "capture/projection.h"
 #include "cli/commands.h"
 #include "cli/store_access.h"
 #include "store/sqlite/sqlite_event_store.h"
@@ -32,6 +33,15 @@ Status DbRebuild(const std::string& db, Context& ctx) {
   TC_ASSIGN_OR_RETURN(auto store, OpenExisting(db, ctx.env));
   auto start = std::chrono::steady_clock::now();
   TC_ASSIGN_OR_RETURN(uint64_t replayed, store->RebuildProjections());
+  // Capture's tables, study by study, each in one transaction.
+  TC_RETURN_IF_ERROR(store->RegisterProjections(capture::CaptureProjections()).status());
+  TC_ASSIGN_OR_RETURN(auto heads, store->Heads());
+  for (const auto& h : heads) {
+    TC_ASSIGN_OR_RETURN(auto published, store->ReadEntity(h.study, "study/version"));
+    if (!published) continue;  // not a study of data capture (the user directory's log)
+    TC_ASSIGN_OR_RETURN(uint64_t n, capture::RewriteStudyProjections(store.get(), h.study));
+    ctx.out << "  " << h.study << ": " << n << " events replayed into its capture tables\n";
+  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ctx.out << "rebuilt projections from " << replayed << " events in " << secs << " s ("
           << static_cast<uint64_t>(secs > 0 ? replayed / secs : 0) << " events/s)\n";

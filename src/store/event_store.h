@@ -20,6 +20,7 @@
 #include "core/event.h"
 #include "core/signing.h"
 #include "core/status.h"
+#include "store/projection.h"
 
 namespace trialcore {
 
@@ -32,6 +33,9 @@ struct AppendRequest {
   std::vector<EventDraft> events;  // appended atomically, in order
   // Streams whose current version must equal the given one, else Aborted.
   std::map<std::string, int64_t> expected_versions;
+  // Keeps registered projection tables in step with the batch, in its
+  // transaction (store/projection.h); optional.
+  Projector project;
 };
 
 // Filters for reading the log. Unset members do not filter.
@@ -133,9 +137,23 @@ class EventStore {
                                                           std::optional<int64_t> as_of_us) = 0;
   // Drops the projection tables and replays the whole log into them.
   virtual Result<uint64_t> RebuildProjections() = 0;
-  // Every projection row in primary-key order, as text; equal dumps mean
-  // equal tables.
+  // Every projection row (entity_values and every registered table) in key
+  // order, as text; equal dumps mean equal tables.
   virtual Result<std::string> DumpProjections() = 0;
+
+  // Creates a projection set's tables and indexes. True when they were made
+  // empty (a new store, or one whose tables another version of the set made,
+  // which are dropped): their owner must then rewrite every study's rows.
+  virtual Result<bool> RegisterProjections(const ProjectionSet& set) = 0;
+  // Replaces every row of the study in the set's tables by what fn writes,
+  // in one transaction that holds appends off; fn reads the study's log
+  // through its second argument.
+  virtual Status RewriteProjections(const std::string& set, const std::string& study,
+                                    const std::function<Status(ProjectionWriter&, const StudyEventsByStream&)>& fn) = 0;
+  // Read-only SQL over projection tables, with parameters $1, $2 ...; fn
+  // gets each row's columns. Readers see committed appends only.
+  virtual Status QueryProjections(const std::string& sql, const std::vector<Value>& params,
+                                  const std::function<Status(const ProjectionRow&)>& fn) = 0;
 
   // Tamper evidence.
   virtual Result<Checkpoint> CreateCheckpoint(const std::string& study, const SigningKey& key) = 0;

@@ -8,7 +8,9 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -27,6 +29,8 @@ using sqlite::Stmt;
 constexpr int kApplicationId = 0x54434431;  // "TCD1"
 constexpr std::string_view kNullBytes("\0", 1);
 constexpr size_t kReadChunk = 2048;
+// Read connections: enough for the server's concurrent readers on a few cores.
+constexpr size_t kReaders = 4;
 // Longest a commit waits for more writers to join it; well under one fsync.
 constexpr std::chrono::microseconds kGatherWait(100);
 
@@ -133,6 +137,130 @@ Status ForEachSetEntry(std::string_view payload, const std::function<Status(std:
   return ForEachMember(set, fn);
 }
 
+Status BindValue(Stmt& s, int index, const Value& v, std::string_view what) {
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+      s.BindNull(index);
+      return Status::Ok();
+    case Value::Kind::kBool:
+      s.Bind(index, int64_t{v.as_bool() ? 1 : 0});
+      return Status::Ok();
+    case Value::Kind::kInt:
+      s.Bind(index, v.as_int());
+      return Status::Ok();
+    case Value::Kind::kString:
+      s.Bind(index, std::string_view(v.as_string()));
+      return Status::Ok();
+    default:
+      return InvalidArgument(std::string(what) + ": a projection value must be null, a boolean, an integer or text");
+  }
+}
+
+ProjectionRow RowFromStmt(const Stmt& s) {
+  ProjectionRow row;
+  const int n = sqlite3_column_count(s.handle());
+  row.reserve(static_cast<size_t>(n));
+  for (int c = 0; c < n; ++c) {
+    switch (sqlite3_column_type(s.handle(), c)) {
+      case SQLITE_NULL:
+        row.emplace_back();
+        break;
+      case SQLITE_INTEGER:
+        row.emplace_back(s.Int(c));
+        break;
+      default:
+        row.emplace_back(std::string(s.Text(c)));
+    }
+  }
+  return row;
+}
+
+// The SQL a registered table is written and dumped with.
+struct TableSql {
+  const ProjectionTable* table = nullptr;
+  std::string upsert, remove, delete_study, order_by;
+};
+
+TableSql MakeTableSql(const ProjectionTable& t) {
+  TableSql q;
+  q.table = &t;
+  std::string cols, params, keys, key_match, updates;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    const std::string& c = t.columns[i].name;
+    const std::string p = "?" + std::to_string(i + 1);
+    cols += (i ? ", " : "") + c;
+    params += (i ? ", " : "") + p;
+    if (i < t.key_size) {
+      keys += (i ? ", " : "") + c;
+      key_match += (i ? " AND " : "") + c + " = " + p;
+    } else {
+      updates += (updates.empty() ? "" : ", ") + c + " = excluded." + c;
+    }
+  }
+  q.upsert = "INSERT INTO " + t.name + "(" + cols + ") VALUES (" + params + ") ON CONFLICT(" + keys + ") DO " +
+             (updates.empty() ? std::string("NOTHING") : "UPDATE SET " + updates);
+  q.remove = "DELETE FROM " + t.name + " WHERE " + key_match;
+  q.delete_study = "DELETE FROM " + t.name + " WHERE " + t.columns[0].name + " = ?1";
+  q.order_by = keys;
+  return q;
+}
+
+std::string CreateTableSql(const ProjectionTable& t) {
+  std::string sql = "CREATE TABLE " + t.name + "(";
+  std::string keys;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    const auto& c = t.columns[i];
+    sql += c.name + (c.type == ProjectionColumn::Type::kInt ? " INTEGER" : " TEXT") + ", ";
+    if (i < t.key_size) keys += (i ? ", " : "") + c.name;
+  }
+  sql += "PRIMARY KEY(" + keys + ")) WITHOUT ROWID;";
+  int n = 0;
+  for (const auto& index : t.indexes) {
+    std::string cols;
+    for (const auto& c : index) cols += (cols.empty() ? "" : ", ") + c;
+    sql += "CREATE INDEX " + t.name + "_" + std::to_string(++n) + " ON " + t.name + "(" + cols + ");";
+  }
+  return sql;
+}
+
+class SqliteProjectionWriter final : public ProjectionWriter {
+ public:
+  SqliteProjectionWriter(Db& db, const std::map<std::string, TableSql, std::less<>>& tables)
+      : db_(db), tables_(tables) {}
+
+  Status Put(const std::string& table, const ProjectionRow& row) override {
+    TC_ASSIGN_OR_RETURN(const TableSql* t, Find(table));
+    if (row.size() != t->table->columns.size()) {
+      return InvalidArgument("a row of " + table + " needs " + std::to_string(t->table->columns.size()) +
+                             " values, got " + std::to_string(row.size()));
+    }
+    TC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(t->upsert));
+    for (size_t i = 0; i < row.size(); ++i) {
+      TC_RETURN_IF_ERROR(BindValue(s, static_cast<int>(i + 1), row[i], table + "." + t->table->columns[i].name));
+    }
+    return s.Run();
+  }
+
+  Status Delete(const std::string& table, const ProjectionRow& key) override {
+    TC_ASSIGN_OR_RETURN(const TableSql* t, Find(table));
+    if (key.size() < t->table->key_size) return InvalidArgument("a key of " + table + " is too short");
+    TC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(t->remove));
+    for (size_t i = 0; i < t->table->key_size; ++i) {
+      TC_RETURN_IF_ERROR(BindValue(s, static_cast<int>(i + 1), key[i], table + "." + t->table->columns[i].name));
+    }
+    return s.Run();
+  }
+
+ private:
+  Result<const TableSql*> Find(const std::string& table) const {
+    auto it = tables_.find(table);
+    if (it == tables_.end()) return FailedPrecondition("projection table " + table + " is not registered");
+    return &it->second;
+  }
+  Db& db_;
+  const std::map<std::string, TableSql, std::less<>>& tables_;
+};
+
 // Bytes that never move once added, so string_views into them stay valid.
 class StableArena {
  public:
@@ -204,8 +332,11 @@ class SqliteEventStore final : public EventStore {
     TC_RETURN_IF_ERROR(OpenConnection(&write_db_, vfs));
     TC_RETURN_IF_ERROR(InitSchema());
     if (!exclusive_) {
-      read_db_ = std::make_unique<Db>();
-      TC_RETURN_IF_ERROR(OpenConnection(read_db_.get(), vfs));
+      for (size_t i = 0; i < kReaders; ++i) {
+        readers_.push_back(std::make_unique<Db>());
+        TC_RETURN_IF_ERROR(OpenConnection(readers_.back().get(), vfs));
+        idle_readers_.push_back(readers_.back().get());
+      }
     }
     return Status::Ok();
   }
@@ -444,9 +575,135 @@ class SqliteEventStore final : public EventStore {
         out += "entity_values|" + std::string(s.Text(0)) + "|" + std::string(s.Text(1)) + "|" + ToHex(s.Blob(2)) + "|" +
                std::to_string(s.Int(3)) + "\n";
       }
+      // Every projection set's tables, as recorded in meta (also those of
+      // sets this process did not register), each in key order.
+      TC_ASSIGN_OR_RETURN(Stmt sets,
+                          db.PrepareOwned("SELECT value FROM meta WHERE key LIKE 'projection:%' ORDER BY key"));
+      while (true) {
+        TC_ASSIGN_OR_RETURN(bool row, sets.Step());
+        if (!row) break;
+        std::istringstream names{std::string(sets.Text(0))};
+        std::string table;
+        names >> table;  // the version
+        while (names >> table) {
+          TC_ASSIGN_OR_RETURN(Stmt rows, db.PrepareOwned("SELECT * FROM " + table));
+          // A WITHOUT ROWID table is scanned in primary-key order.
+          while (true) {
+            TC_ASSIGN_OR_RETURN(bool r, rows.Step());
+            if (!r) break;
+            out += table;
+            for (const Value& v : RowFromStmt(rows)) {
+              out += "|";
+              out += v.is_null() ? "\\N" : v.kind() == Value::Kind::kInt ? std::to_string(v.as_int()) : v.as_string();
+            }
+            out += "\n";
+          }
+        }
+      }
       return Status::Ok();
     }));
     return out;
+  }
+
+  Result<bool> RegisterProjections(const ProjectionSet& set) override {
+    if (set.name.empty() || set.tables.empty()) return InvalidArgument("a projection set needs a name and tables");
+    std::lock_guard lock(write_mu_);
+    TC_RETURN_IF_ERROR(CheckWritable());
+    const std::string key = "projection:" + set.name;
+    std::string recorded = std::to_string(set.version);
+    for (const auto& t : set.tables) recorded += " " + t.name;
+    TC_ASSIGN_OR_RETURN(Stmt get, write_db_.Prepare("SELECT value FROM meta WHERE key = ?1"));
+    get.Bind(1, key);
+    TC_ASSIGN_OR_RETURN(bool row, get.Step());
+    const std::string before = row ? std::string(get.Text(0)) : "";
+    sqlite3_reset(get.handle());
+    auto owned = std::make_unique<ProjectionSet>(set);
+    bool fresh = before != recorded;
+    if (fresh) {
+      // Tables of another version of the set (their names are recorded with
+      // it) go, and this version's are made empty, for the owner to fill.
+      std::string sql = "BEGIN IMMEDIATE;";
+      std::istringstream old_names(before);
+      std::string name;
+      old_names >> name;  // the version
+      while (old_names >> name) sql += "DROP TABLE IF EXISTS " + name + ";";
+      for (const auto& t : owned->tables) sql += "DROP TABLE IF EXISTS " + t.name + ";" + CreateTableSql(t);
+      Status s = write_db_.Exec(sql);
+      if (s.ok()) {
+        TC_ASSIGN_OR_RETURN(Stmt put, write_db_.Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)"));
+        put.Bind(1, key).Bind(2, recorded);
+        s = put.Run();
+      }
+      if (s.ok()) s = write_db_.Exec("COMMIT");
+      if (!s.ok()) {
+        (void)write_db_.Exec("ROLLBACK");
+        return s.WithContext("creating the " + set.name + " projection tables");
+      }
+    }
+    for (const auto& t : owned->tables) tables_[t.name] = MakeTableSql(t);
+    sets_[set.name] = std::move(owned);
+    return fresh;
+  }
+
+  Status RewriteProjections(const std::string& set_name, const std::string& study,
+                            const std::function<Status(ProjectionWriter&, const StudyEventsByStream&)>& fn) override {
+    std::lock_guard lock(write_mu_);
+    TC_RETURN_IF_ERROR(CheckWritable());
+    auto set = sets_.find(set_name);
+    if (set == sets_.end()) return FailedPrecondition("projection set " + set_name + " is not registered");
+    TC_RETURN_IF_ERROR(write_db_.Exec("BEGIN IMMEDIATE"));
+    auto run = [&]() -> Status {
+      for (const auto& t : set->second->tables) {
+        TC_ASSIGN_OR_RETURN(Stmt del, write_db_.Prepare(tables_.at(t.name).delete_study));
+        del.Bind(1, study);
+        TC_RETURN_IF_ERROR(del.Run());
+      }
+      SqliteProjectionWriter writer(write_db_, tables_);
+      StudyEventsByStream events = [&](const EventVisitor& visit) -> Status {
+        TC_ASSIGN_OR_RETURN(Stmt q, write_db_.PrepareOwned(std::string("SELECT ") + kEventColumns +
+                                                           " FROM events WHERE study = ?1 ORDER BY stream, "
+                                                           "stream_version"));
+        q.Bind(1, study);
+        while (true) {
+          TC_ASSIGN_OR_RETURN(bool row, q.Step());
+          if (!row) return Status::Ok();
+          TC_ASSIGN_OR_RETURN(Event e, EventFromRow(q));
+          TC_RETURN_IF_ERROR(visit(e));
+        }
+      };
+      return fn(writer, events);
+    };
+    Status s = run();
+    if (s.ok()) s = write_db_.Exec("COMMIT");
+    if (!s.ok()) {
+      (void)write_db_.Exec("ROLLBACK");
+      return s.WithContext("rewriting the " + set_name + " projections of " + study);
+    }
+    return Status::Ok();
+  }
+
+  Status QueryProjections(const std::string& sql, const std::vector<Value>& params,
+                          const std::function<Status(const ProjectionRow&)>& fn) override {
+    std::vector<ProjectionRow> rows;
+    Status read = WithReader([&](Db& db) -> Status {
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
+      if (!sqlite3_stmt_readonly(s.handle())) return InvalidArgument("a projection query must only read");
+      for (size_t i = 0; i < params.size(); ++i) {
+        const std::string name = "$" + std::to_string(i + 1);
+        int index = sqlite3_bind_parameter_index(s.handle(), name.c_str());
+        if (index == 0) continue;  // a parameter the statement does not use
+        TC_RETURN_IF_ERROR(BindValue(s, index, params[i], "parameter " + name));
+      }
+      while (true) {
+        TC_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) return Status::Ok();
+        rows.push_back(RowFromStmt(s));
+      }
+    });
+    if (!read.ok()) return read;
+    // The callback runs without the reader held, so it may call the store.
+    for (const auto& row : rows) TC_RETURN_IF_ERROR(fn(row));
+    return Status::Ok();
   }
 
   Result<Checkpoint> CreateCheckpoint(const std::string& study, const SigningKey& key) override {
@@ -590,12 +847,22 @@ class SqliteEventStore final : public EventStore {
   }
 
   Status WithReader(const std::function<Status(Db&)>& fn) {
-    if (read_db_) {
-      std::lock_guard lock(read_mu_);
-      return fn(*read_db_);
+    if (readers_.empty()) {
+      std::lock_guard lock(write_mu_);
+      return fn(write_db_);
     }
-    std::lock_guard lock(write_mu_);
-    return fn(write_db_);
+    Db* db = nullptr;
+    {
+      std::unique_lock lock(read_mu_);
+      read_cv_.wait(lock, [&] { return !idle_readers_.empty(); });
+      db = idle_readers_.back();
+      idle_readers_.pop_back();
+    }
+    Status s = fn(*db);
+    std::lock_guard lock(read_mu_);
+    idle_readers_.push_back(db);
+    read_cv_.notify_one();
+    return s;
   }
 
   Status CheckWritable() const {
@@ -783,6 +1050,10 @@ class SqliteEventStore final : public EventStore {
       e.payload = d.payload;
       out->push_back(std::move(e));
     }
+    if (req.project) {
+      SqliteProjectionWriter writer(write_db_, tables_);
+      TC_RETURN_IF_ERROR_CTX(req.project(*out, writer), "updating the projections");
+    }
     return Status::Ok();
   }
 
@@ -918,8 +1189,15 @@ class SqliteEventStore final : public EventStore {
   std::mutex write_mu_;  // guards write_db_ (and reads when there is no read_db_)
   Db write_db_;
   Status fatal_;
+  // Readers: a few connections (WAL lets them read beside the writer), each
+  // used by one thread at a time.
   std::mutex read_mu_;
-  std::unique_ptr<Db> read_db_;
+  std::condition_variable read_cv_;
+  std::vector<std::unique_ptr<Db>> readers_;
+  std::vector<Db*> idle_readers_;
+  // Registered projection sets and their tables' SQL (under write_mu_).
+  std::map<std::string, std::unique_ptr<ProjectionSet>> sets_;
+  std::map<std::string, TableSql, std::less<>> tables_;
 
   std::mutex queue_mu_;
   std::deque<Pending*> queue_;

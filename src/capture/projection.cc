@@ -1,0 +1,376 @@
+#include "capture/projection.h"
+
+#include <algorithm>
+#include <set>
+
+#include "capture/blinding.h"
+#include "capture/impl.h"
+#include "rules/rules.h"
+
+namespace trialcore::capture {
+namespace {
+
+using Type = ProjectionColumn::Type;
+
+ProjectionSet MakeSet() {
+  auto cols = [](std::initializer_list<std::pair<const char*, Type>> list) {
+    std::vector<ProjectionColumn> out;
+    for (const auto& [name, type] : list) out.push_back({name, type});
+    return out;
+  };
+  ProjectionSet set;
+  set.name = "capture";
+  set.version = 1;
+  set.tables = {
+      {"cap_study",
+       cols({{"study", Type::kText},
+             {"version", Type::kText},
+             {"content_hash", Type::kText},
+             {"locked", Type::kInt},
+             {"stream_version", Type::kInt}}),
+       1,
+       {}},
+      {"cap_subjects",
+       cols({{"study", Type::kText},
+             {"subject", Type::kText},
+             {"site", Type::kText},
+             {"status", Type::kText},
+             {"version", Type::kInt},
+             {"blinded_version", Type::kInt},
+             {"frozen", Type::kInt},
+             {"locked", Type::kInt},
+             {"open_queries", Type::kInt},
+             {"open_visible_queries", Type::kInt},
+             {"casebook_signed", Type::kInt}}),
+       2,
+       {{"study", "site", "subject"}, {"study", "status", "subject"}}},
+      {"cap_visits",
+       cols({{"study", Type::kText},
+             {"subject", Type::kText},
+             {"visit", Type::kText},
+             {"site", Type::kText},
+             {"position", Type::kInt},
+             {"planned_day", Type::kInt},
+             {"window_start", Type::kInt},
+             {"window_end", Type::kInt},
+             {"actual_day", Type::kInt},
+             {"state", Type::kText}}),
+       3,
+       {{"study", "state", "window_end"}}},
+      {"cap_forms",
+       cols({{"study", Type::kText},
+             {"subject", Type::kText},
+             {"visit", Type::kText},
+             {"form", Type::kText},
+             {"site", Type::kText},
+             {"status", Type::kText},
+             {"frozen", Type::kInt},
+             {"locked", Type::kInt},
+             {"sdv", Type::kText}}),
+       4,
+       {{"study", "site", "status"}}},
+      {"cap_queries",
+       cols({{"study", Type::kText},
+             {"subject", Type::kText},
+             {"number", Type::kInt},
+             {"site", Type::kText},
+             {"visit", Type::kText},
+             {"form", Type::kText},
+             {"item", Type::kText},
+             {"grp", Type::kText},
+             {"row_number", Type::kInt},
+             {"check_id", Type::kText},
+             {"state", Type::kText},
+             {"hidden", Type::kInt},
+             {"opened_us", Type::kInt},
+             {"message", Type::kText}}),
+       3,
+       {{"study", "state", "site"}, {"study", "site", "subject"}}},
+      {"cap_signatures",
+       cols({{"study", Type::kText},
+             {"subject", Type::kText},
+             {"number", Type::kInt},
+             {"site", Type::kText},
+             {"visit", Type::kText},
+             {"form", Type::kText},
+             {"meaning", Type::kText},
+             {"signer", Type::kText},
+             {"time_us", Type::kInt},
+             {"broken", Type::kInt}}),
+       3,
+       {}},
+  };
+  return set;
+}
+
+std::string KeyOf(const ProjectionRow& row, size_t key_size) {
+  std::string key;
+  for (size_t i = 0; i < key_size; ++i) {
+    if (i) key += '\x1f';
+    key += row[i].kind() == Value::Kind::kInt ? std::to_string(row[i].as_int()) : row[i].as_string();
+  }
+  return key;
+}
+
+void Add(RowMap& rows, const char* table, size_t key_size, ProjectionRow row) {
+  std::string key = KeyOf(row, key_size);
+  rows[{table, std::move(key)}] = std::move(row);
+}
+
+Value OptionalDay(const std::optional<int64_t>& d) { return d ? Value(*d) : Value(); }
+
+// The projected state of a visit instance, whose status today is decided
+// when it is read: "pending" visits are due from window_start and overdue
+// after window_end.
+std::string VisitStateOf(const PlannedVisit& v) {
+  if (v.unscheduled) return "unscheduled";
+  if (v.missed) return "missed";
+  if (v.planned_day && v.actual_day) {
+    if (*v.actual_day < *v.planned_day - v.window_before) return "early";
+    if (*v.actual_day > *v.planned_day + v.window_after) return "late";
+    return "in_window";
+  }
+  if (v.planned_day) return "pending";
+  // Before the anchor exists, screening visits are judged by the site.
+  if (v.actual_day) return "in_window";
+  return "unplanned";
+}
+
+std::string SdvOf(const FormState& f) {
+  size_t entered = 0, verified = 0;
+  auto count = [&](const ItemState& it) {
+    if (it.value.is_null()) return;
+    ++entered;
+    verified += it.verified;
+  };
+  for (const auto& [id, it] : f.items) count(it);
+  for (const auto& [g, rows] : f.rows) {
+    for (const auto& [n, row] : rows) {
+      if (row.removed) continue;
+      for (const auto& [id, it] : row.items) count(it);
+    }
+  }
+  if (entered == 0 || verified == 0) return "none";
+  return verified == entered ? "complete" : "partial";
+}
+
+}  // namespace
+
+const ProjectionSet& CaptureProjections() {
+  static const ProjectionSet set = MakeSet();
+  return set;
+}
+
+ProjectionRow StudyRow(const std::string& study_id, const StudyState& st) {
+  return {study_id, st.version, st.content_hash, st.locked, static_cast<int64_t>(st.study_stream_version)};
+}
+
+std::vector<PlannedVisit> PlanVisits(const study::Study& st, const SubjectState& s) {
+  auto date_of = [&](const std::string& visit, const study::ItemRef& ref) -> std::optional<int64_t> {
+    auto v = s.visits.find(visit);
+    if (v == s.visits.end()) return std::nullopt;
+    auto f = v->second.forms.find(ref.form);
+    if (f == v->second.forms.end()) return std::nullopt;
+    const ItemState* it = f->second.Find(ref.item);
+    if (it == nullptr || !it->value.is_string()) return std::nullopt;
+    auto days = rules::ParseDateDays(it->value.as_string());
+    return days.ok() ? std::optional<int64_t>(*days) : std::nullopt;
+  };
+  // The anchor is the first value of its item in schedule order (it is
+  // usually collected once, at randomization or baseline).
+  const std::vector<std::string> order = VisitInstancesInOrder(st, s);
+  std::optional<int64_t> anchor;
+  for (const auto& id : order) {
+    if (auto d = date_of(id, st.anchor)) {
+      anchor = d;
+      break;
+    }
+  }
+  std::vector<PlannedVisit> out;
+  auto plan = [&](const study::Visit& v, const std::string& id, std::optional<int> day) {
+    PlannedVisit p;
+    p.visit = id;
+    p.position = static_cast<int>(out.size());
+    p.unscheduled = v.unscheduled;
+    p.window_before = v.window_before;
+    p.window_after = v.window_after;
+    p.actual_day = date_of(id, st.visit_date);
+    auto vstate = s.visits.find(id);
+    p.missed = vstate != s.visits.end() && vstate->second.missed;
+    // Day 1 is the anchor date; there is no day 0.
+    if (!v.unscheduled && anchor && day) p.planned_day = *anchor + (*day > 0 ? *day - 1 : *day);
+    out.push_back(std::move(p));
+  };
+  for (const auto& v : st.visits) {
+    if (v.unscheduled) {
+      // Every occurrence that happened, or the visit once when none has.
+      bool any = false;
+      for (const auto& id : order) {
+        auto inst = st.FindVisitInstance(id);
+        if (inst.ok() && inst->visit == &v) {
+          plan(v, id, std::nullopt);
+          any = true;
+        }
+      }
+      if (!any) plan(v, v.id, std::nullopt);
+      continue;
+    }
+    std::vector<int> days = study::PlannedDays(v);
+    for (size_t k = 0; k < days.size(); ++k) plan(v, study::VisitInstanceId(v, static_cast<int>(k) + 1), days[k]);
+  }
+  return out;
+}
+
+FormStatus StatusOfFormIn(const study::Study& study, const SubjectState& s, const std::string& visit,
+                          const study::Form& f, int64_t now_us) {
+  auto v = s.visits.find(visit);
+  if (v == s.visits.end()) return FormStatus::kNotStarted;
+  auto fs = v->second.forms.find(f.id);
+  if (fs == v->second.forms.end() || !fs->second.touched) return FormStatus::kNotStarted;
+  Binder binder(study, s, visit, f.id, nullptr, "", now_us);
+  for (const auto& g : f.groups) {
+    if (g.repeating) continue;
+    for (const auto& it : g.items) {
+      if (!it.required || !it.derive.empty()) continue;
+      if (it.visible_expr && binder.Test(*it.visible_expr) == rules::Truth::kFalse) continue;
+      const ItemState* st = fs->second.Find(it.id);
+      if (st == nullptr || (st->value.is_null() && st->not_done.empty())) return FormStatus::kInProgress;
+    }
+  }
+  return FormStatus::kComplete;
+}
+
+RowMap SubjectRows(const std::string& study_id, const study::Study* study, const SubjectState& s) {
+  RowMap rows;
+  if (s.id.empty()) return rows;  // not screened (yet)
+  int64_t open = 0, open_visible = 0;
+  for (const auto& [n, q] : s.queries) {
+    if (!q.unresolved()) continue;
+    ++open;
+    open_visible += study == nullptr || !HiddenQuery(*study, q);
+  }
+  bool casebook_signed = false;
+  for (const auto& [n, sig] : s.signatures) casebook_signed |= !sig.broken && sig.visit.empty();
+  Add(rows, "cap_subjects", 2,
+      {study_id, s.id, s.site, s.status, static_cast<int64_t>(s.version), static_cast<int64_t>(s.blinded_version),
+       s.frozen, s.locked, open, open_visible, casebook_signed});
+  for (const auto& [n, q] : s.queries) {
+    const QueryMessage* first = q.thread.empty() ? nullptr : &q.thread.front();
+    Add(rows, "cap_queries", 3,
+        {study_id, s.id, int64_t{n}, s.site, q.visit, q.form, q.item, q.group, int64_t{q.row}, q.check,
+         std::string(QueryStateName(q.state)), study != nullptr && HiddenQuery(*study, q),
+         first ? Value(first->time_us) : Value(), first ? Value(first->message) : Value("")});
+  }
+  for (const auto& [n, sig] : s.signatures) {
+    Add(rows, "cap_signatures", 3,
+        {study_id, s.id, int64_t{n}, s.site, sig.visit, sig.form, sig.meaning, sig.signer.user, sig.time_us,
+         sig.broken});
+  }
+  if (study == nullptr) return rows;
+  for (const PlannedVisit& v : PlanVisits(*study, s)) {
+    Value start = v.planned_day ? Value(*v.planned_day - v.window_before) : Value();
+    Value end = v.planned_day ? Value(*v.planned_day + v.window_after) : Value();
+    Add(rows, "cap_visits", 3,
+        {study_id, s.id, v.visit, s.site, int64_t{v.position}, OptionalDay(v.planned_day), start, end,
+         OptionalDay(v.actual_day), VisitStateOf(v)});
+  }
+  for (const auto& [vid, visit] : s.visits) {
+    for (const auto& [fid, f] : visit.forms) {
+      const study::Form* form = study->FindForm(fid);
+      if (form == nullptr) continue;
+      // The clock is left out of the rows (see the header): a visibility
+      // condition that reads today() is judged at the epoch here.
+      std::string status(FormStatusName(StatusOfFormIn(*study, s, vid, *form, 0)));
+      Add(rows, "cap_forms", 4, {study_id, s.id, vid, fid, s.site, status, f.frozen, f.locked, SdvOf(f)});
+    }
+  }
+  return rows;
+}
+
+Status WriteRowChanges(const RowMap& before, const RowMap& after, ProjectionWriter& writer) {
+  for (const auto& [key, row] : after) {
+    auto it = before.find(key);
+    if (it == before.end() || it->second != row) TC_RETURN_IF_ERROR(writer.Put(key.first, row));
+  }
+  for (const auto& [key, row] : before) {
+    if (!after.contains(key)) TC_RETURN_IF_ERROR(writer.Delete(key.first, row));
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& study_id) {
+  uint64_t replayed = 0;
+  Status rewritten = store->RewriteProjections(
+      CaptureProjections().name, study_id,
+      [&](ProjectionWriter& writer, const StudyEventsByStream& events) -> Status {
+        // Events come by stream: the study's own ("study" sorts before
+        // "subject/"), so each version is known before the subjects' events
+        // it judges, then each subject's in turn.
+        StudyState study_state;
+        StudyVersions versions;
+        SubjectState subject;
+        std::string current_stream;
+        auto flush = [&]() -> Status {
+          if (subject.id.empty()) return Status::Ok();
+          const study::Study* latest = versions.empty() ? nullptr : versions.back().second.get();
+          Status s = WriteRowChanges({}, SubjectRows(study_id, latest, subject), writer);
+          subject = SubjectState{};
+          return s;
+        };
+        Status replay = events([&](const Event& e) -> Status {
+          ++replayed;
+          if (e.stream != current_stream) {
+            TC_RETURN_IF_ERROR(flush());
+            current_stream = e.stream;
+          }
+          if (e.stream == "study") {
+            std::string hash_before = study_state.content_hash;
+            ApplyEvent(study_state, e);
+            if (study_state.content_hash != hash_before) {
+              TC_ASSIGN_OR_RETURN(auto loaded, LoadPublishedStudy(study_id, study_state));
+              versions.emplace_back(e.seq, std::move(loaded));
+            }
+            return Status::Ok();
+          }
+          if (!e.stream.starts_with("subject/")) return Status::Ok();
+          ApplyCounted(subject, e, VersionInForce(versions, e.seq));
+          return Status::Ok();
+        });
+        if (!replay.ok()) return replay;
+        TC_RETURN_IF_ERROR(flush());
+        // Only a published study has one (not, say, the user directory's log).
+        if (study_state.study_stream_version == 0) return Status::Ok();
+        return writer.Put("cap_study", StudyRow(study_id, study_state));
+      });
+  if (!rewritten.ok()) return rewritten;
+  return replayed;
+}
+
+Status EnsureProjections(EventStore* store,
+                         const std::function<void(const std::string& study, size_t done, size_t of)>& progress) {
+  TC_RETURN_IF_ERROR(store->RegisterProjections(CaptureProjections()).status());
+  // A study's rows are rewritten in one transaction that includes its row in
+  // cap_study: a published study without that row has tables made empty
+  // (new, of an older version of the set, or dropped).
+  std::set<std::string> projected;
+  TC_RETURN_IF_ERROR(store->QueryProjections("SELECT study FROM cap_study", {}, [&](const ProjectionRow& r) {
+    projected.insert(r[0].as_string());
+    return Status::Ok();
+  }));
+  TC_ASSIGN_OR_RETURN(auto heads, store->Heads());
+  std::vector<std::string> missing;
+  for (const auto& h : heads) {
+    if (projected.contains(h.study)) continue;
+    // Studies of capture are those ever published (the log also holds
+    // others, such as the user directory's).
+    TC_ASSIGN_OR_RETURN(auto published, store->ReadEntity(h.study, "study/version"));
+    if (published) missing.push_back(h.study);
+  }
+  for (size_t i = 0; i < missing.size(); ++i) {
+    TC_RETURN_IF_ERROR(RewriteStudyProjections(store, missing[i]).status());
+    if (progress) progress(missing[i], i + 1, missing.size());
+  }
+  return Status::Ok();
+}
+
+}  // namespace trialcore::capture

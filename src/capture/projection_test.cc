@@ -1,0 +1,185 @@
+// The capture projection tables: kept in step with every command in the
+// append's transaction, equal to a rebuild from the log, and answering the
+// lists and the dashboard as the subjects' states say.
+#include "capture/projection.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "capture/reads.h"
+#include "capture/sim.h"
+#include "core/test_env.h"
+#include "rules/rules.h"
+#include "store/sqlite/sqlite_event_store.h"
+
+namespace trialcore::capture {
+namespace {
+
+const Actor kAdmin{"admin", "study_admin"};
+
+Viewer SeesEverything() {
+  Viewer v;
+  v.all_sites = true;
+  v.unblinded_everywhere = true;
+  return v;
+}
+
+Viewer SeesSites(std::vector<std::string> sites) {
+  Viewer v;
+  v.sites = sites;
+  v.unblinded_sites = std::move(sites);
+  return v;
+}
+
+std::shared_ptr<const study::Study> DemoStudy() {
+  std::ifstream in(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<study::StudyError> errors;
+  return study::LoadStudy(text.str(), "cdiscpilot01.yaml", &errors).value();
+}
+
+class ProjectionTest : public ::testing::Test {
+ protected:
+  void Open(int subjects) {
+    env_.SetNowMicros(ParseTimeMicros("2026-12-01T12:00:00Z").value());
+    SqliteStoreOptions o;
+    o.env = &env_;
+    store_ = OpenSqliteEventStore("/mem/projection.db", o).value();
+    // A small cache: most subjects are read back from their streams.
+    capture_ = Capture::Open(store_.get(), &env_, "CDISCPILOT01", CaptureOptions{.cache_subjects = 16}).value();
+    ASSERT_TRUE(capture_->PublishStudy(DemoStudy(), kAdmin).ok());
+    SimOptions sim;
+    sim.subjects = subjects;
+    auto r = Simulate(*capture_, sim);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  // Every subject's state, read one by one.
+  std::vector<SubjectState> Subjects() {
+    std::vector<SubjectState> out;
+    const std::vector<std::string> ids = SubjectIds(store_.get(), "CDISCPILOT01").value();
+    for (const auto& id : ids) out.push_back(capture_->Subject(id).value());
+    return out;
+  }
+
+  MemEnv env_;
+  std::unique_ptr<EventStore> store_;
+  std::unique_ptr<Capture> capture_;
+};
+
+TEST_F(ProjectionTest, RebuildFromTheLogEqualsTheLiveTablesOnA500SubjectStudy) {
+  Open(500);
+  auto live = store_->DumpProjections();
+  ASSERT_TRUE(live.ok());
+  EXPECT_GT(std::count(live->begin(), live->end(), '\n'), 500 * 10) << "the tables hold every subject's rows";
+  auto replayed = RewriteStudyProjections(store_.get(), "CDISCPILOT01");
+  ASSERT_TRUE(replayed.ok()) << replayed.status().ToString();
+  EXPECT_EQ(*replayed, store_->LastSeq().value());
+  auto rebuilt = store_->DumpProjections();
+  ASSERT_TRUE(rebuilt.ok());
+  if (*rebuilt != *live) {
+    // The first line that differs, not a megabyte of dump.
+    std::istringstream a(*live), b(*rebuilt);
+    std::string la, lb;
+    while (std::getline(a, la) && std::getline(b, lb) && la == lb) {
+    }
+    FAIL() << "live:    " << la << "\nrebuilt: " << lb;
+  }
+}
+
+TEST_F(ProjectionTest, ListsAndCountsAgreeWithTheSubjectsStates) {
+  Open(60);
+  const auto subjects = Subjects();
+  const Viewer all = SeesEverything();
+  auto page = ListSubjects(store_.get(), "CDISCPILOT01", all, {}, 0, 1000);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->total, static_cast<int64_t>(subjects.size()));
+  std::map<std::string, int64_t> unresolved;
+  int64_t total_unresolved = 0;
+  for (size_t i = 0; i < subjects.size(); ++i) {
+    const SubjectState& s = subjects[i];
+    EXPECT_EQ(page->subjects[i].id, s.id);
+    EXPECT_EQ(page->subjects[i].status, s.status);
+    int64_t open = 0;
+    for (const auto& [n, q] : s.queries) open += q.unresolved();
+    EXPECT_EQ(page->subjects[i].open_queries, open) << s.id;
+    total_unresolved += open;
+  }
+  EXPECT_GT(total_unresolved, 0) << "the simulation leaves some queries open";
+
+  // One site's second page of five.
+  const std::string site = subjects.front().site;
+  const Viewer one_site = SeesSites({site});
+  auto second = ListSubjects(store_.get(), "CDISCPILOT01", one_site, {}, 5, 5);
+  ASSERT_TRUE(second.ok());
+  std::vector<std::string> at_site;
+  for (const auto& s : subjects) {
+    if (s.site == site) at_site.push_back(s.id);
+  }
+  EXPECT_EQ(second->total, static_cast<int64_t>(at_site.size()));
+  for (size_t i = 0; i < second->subjects.size(); ++i) EXPECT_EQ(second->subjects[i].id, at_site[5 + i]);
+  // A site the viewer does not see is not there, even when asked for.
+  const Viewer nowhere = SeesSites({"999"});
+  auto none = ListSubjects(store_.get(), "CDISCPILOT01", nowhere, {site, ""}, 0, 100);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->total, 0);
+
+  auto queries = ListQueries(store_.get(), "CDISCPILOT01", all, {"open", "", ""}, 0, 100000);
+  ASSERT_TRUE(queries.ok());
+  int64_t open_only = 0;
+  for (const auto& s : subjects) {
+    for (const auto& [n, q] : s.queries) open_only += q.state == QueryState::kOpen;
+  }
+  EXPECT_EQ(queries->total, open_only);
+  EXPECT_EQ(static_cast<int64_t>(queries->queries.size()), open_only);
+}
+
+// The dashboard's overdue visits are decided by the day it is read: the
+// same tables give different figures as the clock moves, and each agrees
+// with the schedule computed from the subjects' states on that day.
+TEST_F(ProjectionTest, OverdueVisitsFollowTheDayTheyAreReadOn) {
+  Open(60);
+  const auto subjects = Subjects();
+  const auto definition = capture_->study();
+  const Viewer all = SeesEverything();
+  std::vector<int64_t> seen;
+  for (const char* day : {"2026-12-01T12:00:00Z", "2027-03-01T00:00:00Z", "2027-12-31T23:59:59Z"}) {
+    const int64_t now = ParseTimeMicros(day).value();
+    auto d = Dashboard(store_.get(), "CDISCPILOT01", all, now);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    int64_t overdue = 0, out_of_window = 0;
+    for (const auto& s : subjects) {
+      for (const auto& v : ScheduleOf(PlanVisits(*definition, s), now / rules::kMicrosPerDay)) {
+        overdue += v.status == WindowStatus::kOverdue;
+        out_of_window += v.status == WindowStatus::kEarly || v.status == WindowStatus::kLate;
+      }
+    }
+    EXPECT_EQ(d->overdue_visits, overdue) << day;
+    EXPECT_EQ(d->visits_out_of_window, out_of_window) << day;
+    EXPECT_EQ(d->overdue.size(), static_cast<size_t>(std::min<int64_t>(overdue, 200))) << day;
+    seen.push_back(overdue);
+  }
+  EXPECT_LT(seen.front(), seen.back()) << "more visits fall overdue as time passes";
+}
+
+// A store whose capture tables are gone (an older build's, or dropped)
+// gets them back from the log when a study is opened.
+TEST_F(ProjectionTest, TablesMissingAStudyAreRebuiltWhenItOpens) {
+  Open(20);
+  const std::string live = store_->DumpProjections().value();
+  ASSERT_TRUE(store_
+                  ->RewriteProjections("capture", "CDISCPILOT01",
+                                       [](ProjectionWriter&, const StudyEventsByStream&) { return Status::Ok(); })
+                  .ok());
+  EXPECT_NE(store_->DumpProjections().value(), live);
+  capture_.reset();
+  auto reopened = Capture::Open(store_.get(), &env_, "CDISCPILOT01");
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ(store_->DumpProjections().value(), live);
+}
+
+}  // namespace
+}  // namespace trialcore::capture

@@ -1,0 +1,281 @@
+#include "capture/reads.h"
+
+#include "rules/rules.h"
+
+namespace trialcore::capture {
+namespace {
+
+// SQL text with its parameters ($1, $2 ...) gathered as it is written.
+class Sql {
+ public:
+  explicit Sql(std::string text = "") : text_(std::move(text)) {}
+  Sql& operator<<(std::string_view text) {
+    text_ += text;
+    return *this;
+  }
+  // Appends a parameter's placeholder.
+  Sql& Param(Value v) {
+    params_.push_back(std::move(v));
+    text_ += "$" + std::to_string(params_.size());
+    return *this;
+  }
+  // " AND column = $n" for a non-empty value (an empty one filters nothing).
+  Sql& AndEquals(std::string_view column, const std::string& value) {
+    if (value.empty()) return *this;
+    text_ += " AND ";
+    text_ += column;
+    text_ += " = ";
+    return Param(value);
+  }
+  // "(" $a, $b ... ")", or "(NULL)" for none (matches nothing).
+  Sql& List(const std::vector<std::string>& values) {
+    text_ += "(";
+    if (values.empty()) text_ += "NULL";
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i) text_ += ", ";
+      Param(values[i]);
+    }
+    text_ += ")";
+    return *this;
+  }
+  const std::string& text() const { return text_; }
+  const std::vector<Value>& params() const { return params_; }
+
+ private:
+  std::string text_;
+  std::vector<Value> params_;
+};
+
+Status Run(EventStore* store, const Sql& sql, const std::function<Status(const ProjectionRow&)>& fn) {
+  return store->QueryProjections(sql.text(), sql.params(), fn);
+}
+
+Result<int64_t> Scalar(EventStore* store, const Sql& sql) {
+  int64_t n = 0;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    if (!r.empty() && r[0].kind() == Value::Kind::kInt) n = r[0].as_int();
+    return Status::Ok();
+  }));
+  return n;
+}
+
+std::string Text(const Value& v) { return v.is_string() ? v.as_string() : ""; }
+int64_t Int(const Value& v) { return v.kind() == Value::Kind::kInt ? v.as_int() : 0; }
+
+// " AND site IN (...)" unless the viewer sees every site.
+void VisibleSites(Sql& sql, const Viewer& viewer, std::string_view column = "site") {
+  if (viewer.all_sites) return;
+  sql << " AND " << column << " IN ";
+  sql.List(viewer.sites);
+}
+
+// A condition true where the viewer sees hidden data.
+void Unblinded(Sql& sql, const Viewer& viewer, std::string_view column = "site") {
+  if (viewer.unblinded_everywhere) {
+    sql << "1 = 1";
+    return;
+  }
+  sql << column << " IN ";
+  sql.List(viewer.unblinded_sites);
+}
+
+}  // namespace
+
+Result<SubjectPage> ListSubjects(EventStore* store, const std::string& study, const Viewer& viewer,
+                                 const SubjectFilter& filter, size_t offset, size_t limit) {
+  auto where = [&](Sql& sql) {
+    sql << " FROM cap_subjects WHERE study = ";
+    sql.Param(study);
+    VisibleSites(sql, viewer);
+    sql.AndEquals("site", filter.site);
+    sql.AndEquals("status", filter.status);
+  };
+  SubjectPage page;
+  Sql count("SELECT count(*)");
+  where(count);
+  TC_ASSIGN_OR_RETURN(page.total, Scalar(store, count));
+  Sql list("SELECT subject, site, status, CASE WHEN ");
+  Unblinded(list, viewer);
+  list << " THEN open_queries ELSE open_visible_queries END";
+  where(list);
+  list << " ORDER BY subject LIMIT ";
+  list.Param(static_cast<int64_t>(limit)) << " OFFSET ";
+  list.Param(static_cast<int64_t>(offset));
+  TC_RETURN_IF_ERROR(Run(store, list, [&](const ProjectionRow& r) {
+    page.subjects.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Int(r[3])});
+    return Status::Ok();
+  }));
+  return page;
+}
+
+Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const Viewer& viewer,
+                              const QueryFilter& filter, size_t offset, size_t limit) {
+  auto where = [&](Sql& sql) {
+    sql << " FROM cap_queries WHERE study = ";
+    sql.Param(study);
+    VisibleSites(sql, viewer);
+    sql << " AND (hidden = 0 OR ";
+    Unblinded(sql, viewer);
+    sql << ")";
+    sql.AndEquals("site", filter.site);
+    sql.AndEquals("subject", filter.subject);
+    sql.AndEquals("state", filter.state);
+  };
+  QueryPage page;
+  Sql count("SELECT count(*)");
+  where(count);
+  TC_ASSIGN_OR_RETURN(page.total, Scalar(store, count));
+  Sql list("SELECT number, subject, site, visit, form, item, grp, row_number, check_id, state, message, opened_us");
+  where(list);
+  list << " ORDER BY subject, number LIMIT ";
+  list.Param(static_cast<int64_t>(limit)) << " OFFSET ";
+  list.Param(static_cast<int64_t>(offset));
+  TC_RETURN_IF_ERROR(Run(store, list, [&](const ProjectionRow& r) {
+    QuerySummary q;
+    q.number = static_cast<int>(Int(r[0]));
+    q.subject = Text(r[1]);
+    q.site = Text(r[2]);
+    q.visit = Text(r[3]);
+    q.form = Text(r[4]);
+    q.item = Text(r[5]);
+    q.group = Text(r[6]);
+    q.row = static_cast<int>(Int(r[7]));
+    q.check = Text(r[8]);
+    q.state = Text(r[9]);
+    q.message = Text(r[10]);
+    q.opened_us = Int(r[11]);
+    page.queries.push_back(std::move(q));
+    return Status::Ok();
+  }));
+  return page;
+}
+
+Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, const Viewer& viewer, int64_t now_us,
+                                   size_t listed) {
+  DashboardFigures d;
+  {
+    Sql sql("SELECT site, status, count(*) FROM cap_subjects WHERE study = ");
+    sql.Param(study);
+    VisibleSites(sql, viewer);
+    sql << " GROUP BY site, status";
+    TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+      d.subjects_by_site[Text(r[0])][Text(r[1])] = Int(r[2]);
+      return Status::Ok();
+    }));
+  }
+  {
+    // Ages in whole days since opening, as the query inbox shows them.
+    Sql sql("SELECT CASE WHEN age <= 7 THEN 0 WHEN age <= 30 THEN 1 ELSE 2 END AS bucket, count(*) FROM (SELECT (");
+    sql.Param(now_us) << " - coalesce(opened_us, ";
+    sql.Param(now_us) << ")) / " << std::to_string(rules::kMicrosPerDay)
+                      << " AS age FROM cap_queries WHERE study = ";
+    sql.Param(study);
+    sql << " AND state IN ('open', 'answered')";
+    VisibleSites(sql, viewer);
+    sql << " AND (hidden = 0 OR ";
+    Unblinded(sql, viewer);
+    sql << ")) AS unresolved GROUP BY bucket";
+    TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+      int64_t bucket = Int(r[0]);
+      if (bucket >= 0 && bucket < 3) d.open_queries_by_age[static_cast<size_t>(bucket)] = Int(r[1]);
+      return Status::Ok();
+    }));
+  }
+  const int64_t today = now_us / rules::kMicrosPerDay;
+  auto visits = [&](const std::string& condition, int64_t* count, std::vector<VisitRef>* list,
+                    const std::string& status_column) -> Status {
+    auto where = [&](Sql& sql) {
+      sql << " FROM cap_visits WHERE study = ";
+      sql.Param(study);
+      VisibleSites(sql, viewer);
+      sql << " AND " << condition;
+    };
+    Sql c("SELECT count(*)");
+    where(c);
+    TC_ASSIGN_OR_RETURN(*count, Scalar(store, c));
+    Sql l("SELECT subject, visit, " + status_column);
+    where(l);
+    l << " ORDER BY subject, position LIMIT ";
+    l.Param(static_cast<int64_t>(listed));
+    return Run(store, l, [&](const ProjectionRow& r) {
+      list->push_back({Text(r[0]), Text(r[1]), Text(r[2])});
+      return Status::Ok();
+    });
+  };
+  // Pending visits past the end of their window are overdue today.
+  TC_RETURN_IF_ERROR(visits("state = 'pending' AND window_end < " + std::to_string(today), &d.overdue_visits,
+                            &d.overdue, "'overdue'"));
+  TC_RETURN_IF_ERROR(
+      visits("state IN ('early', 'late')", &d.visits_out_of_window, &d.out_of_window, "state"));
+  {
+    auto where = [&](Sql& sql) {
+      sql << " FROM cap_subjects WHERE study = ";
+      sql.Param(study);
+      VisibleSites(sql, viewer);
+      sql << " AND status IN ('completed', 'withdrawn') AND casebook_signed = 0";
+    };
+    Sql c("SELECT count(*)");
+    where(c);
+    TC_ASSIGN_OR_RETURN(d.unsigned_casebooks, Scalar(store, c));
+    Sql l("SELECT subject, status");
+    where(l);
+    l << " ORDER BY subject LIMIT ";
+    l.Param(static_cast<int64_t>(listed));
+    TC_RETURN_IF_ERROR(Run(store, l, [&](const ProjectionRow& r) {
+      d.unsigned_casebook_list.push_back({Text(r[0]), "", Text(r[1])});
+      return Status::Ok();
+    }));
+  }
+  {
+    Sql sql("SELECT locked FROM cap_study WHERE study = ");
+    sql.Param(study);
+    TC_ASSIGN_OR_RETURN(int64_t locked, Scalar(store, sql));
+    d.database_locked = locked != 0;
+  }
+  return d;
+}
+
+Result<size_t> CountSubjects(EventStore* store, const std::string& study) {
+  Sql sql("SELECT count(*) FROM cap_subjects WHERE study = ");
+  sql.Param(study);
+  TC_ASSIGN_OR_RETURN(int64_t n, Scalar(store, sql));
+  return static_cast<size_t>(n);
+}
+
+Result<std::vector<std::string>> SubjectIds(EventStore* store, const std::string& study) {
+  Sql sql("SELECT subject FROM cap_subjects WHERE study = ");
+  sql.Param(study);
+  sql << " ORDER BY subject";
+  std::vector<std::string> ids;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    ids.push_back(Text(r[0]));
+    return Status::Ok();
+  }));
+  return ids;
+}
+
+Result<std::vector<std::string>> SitesWithSubjects(EventStore* store, const std::string& study) {
+  Sql sql("SELECT DISTINCT site FROM cap_subjects WHERE study = ");
+  sql.Param(study);
+  sql << " ORDER BY site";
+  std::vector<std::string> sites;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    sites.push_back(Text(r[0]));
+    return Status::Ok();
+  }));
+  return sites;
+}
+
+Result<UnresolvedQueries> CountUnresolvedQueries(EventStore* store, const std::string& study) {
+  Sql sql("SELECT hidden, count(*) FROM cap_queries WHERE study = ");
+  sql.Param(study);
+  sql << " AND state IN ('open', 'answered') GROUP BY hidden";
+  UnresolvedQueries u;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    (Int(r[0]) != 0 ? u.hidden : u.visible) = Int(r[1]);
+    return Status::Ok();
+  }));
+  return u;
+}
+
+}  // namespace trialcore::capture

@@ -1,0 +1,81 @@
+// The read side of data capture at study size: lists, counts and the study
+// home page's figures as SQL over the projection tables (capture/projection.h),
+// for what a caller may see. Nothing here reads a study's log or copies its
+// state: each answer costs what its page holds, not what the study holds.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "store/event_store.h"
+
+namespace trialcore::capture {
+
+// What a caller may see of a study: their sites, and at which of them hidden
+// (unblinded-only) data too. The API decides both from the caller's grants.
+struct Viewer {
+  bool all_sites = false;
+  std::vector<std::string> sites;  // when not all_sites
+  bool unblinded_everywhere = false;
+  std::vector<std::string> unblinded_sites;  // when not unblinded_everywhere
+};
+
+struct SubjectFilter {
+  std::string site, status;  // empty: any
+};
+struct SubjectSummary {
+  std::string id, site, status;
+  int64_t open_queries = 0;  // open or answered, that the viewer sees
+};
+struct SubjectPage {
+  std::vector<SubjectSummary> subjects;  // by id
+  int64_t total = 0;                     // matching, over all pages
+};
+Result<SubjectPage> ListSubjects(EventStore* store, const std::string& study, const Viewer& viewer,
+                                 const SubjectFilter& filter, size_t offset, size_t limit);
+
+struct QueryFilter {
+  std::string state, subject, site;  // empty: any
+};
+struct QuerySummary {
+  int number = 0;
+  std::string subject, site, visit, form, item, group, check, state, message;
+  int row = 0;
+  int64_t opened_us = 0;  // 0: unknown
+};
+struct QueryPage {
+  std::vector<QuerySummary> queries;  // by subject, then number
+  int64_t total = 0;
+};
+Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const Viewer& viewer,
+                              const QueryFilter& filter, size_t offset, size_t limit);
+
+struct VisitRef {
+  std::string subject, visit, status;
+};
+struct DashboardFigures {
+  std::map<std::string, std::map<std::string, int64_t>> subjects_by_site;  // site -> status -> subjects
+  std::array<int64_t, 3> open_queries_by_age{};  // 0-7 days, 8-30 days, over 30 days
+  int64_t overdue_visits = 0, visits_out_of_window = 0, unsigned_casebooks = 0;
+  // The first `listed` of each, by subject and schedule (the counts are exact).
+  std::vector<VisitRef> overdue, out_of_window, unsigned_casebook_list;
+  bool database_locked = false;
+};
+Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, const Viewer& viewer, int64_t now_us,
+                                   size_t listed = 200);
+
+Result<size_t> CountSubjects(EventStore* store, const std::string& study);
+Result<std::vector<std::string>> SubjectIds(EventStore* store, const std::string& study);
+// The sites that have subjects.
+Result<std::vector<std::string>> SitesWithSubjects(EventStore* store, const std::string& study);
+
+struct UnresolvedQueries {
+  int64_t visible = 0, hidden = 0;  // open or answered; hidden: on unblinded-only items
+};
+Result<UnresolvedQueries> CountUnresolvedQueries(EventStore* store, const std::string& study);
+
+}  // namespace trialcore::capture
