@@ -596,5 +596,34 @@ TEST_F(SessionTest, MetricsOpenOnlyToTheMetricsToken) {
   run.join();
 }
 
+// Issue 13, item 4: time moves on the test Env's clock (it did through
+// `serve --clock-file` and sleeps): the idle limit (15 minutes here), the
+// absolute lifetime (20 minutes here) however active, and the lockout's
+// minute.
+TEST_F(SessionTest, SessionsExpireAndLockoutsLiftAsTheClockMoves) {
+  Login idle = LogIn("cra.1");
+  env_.AdvanceMicros(14 * kMinute);
+  EXPECT_EQ(Get(idle, "/api/v1/session")->status, 200) << "14 minutes idle: still open";
+  env_.AdvanceMicros(15 * kMinute + 1);
+  auto expired = Get(idle, "/api/v1/session");
+  EXPECT_EQ(expired->status, 401);
+  EXPECT_EQ(ParseJson(expired->body)->Find("code")->as_string(), "session_expired");
+
+  Login active = LogIn("cra.1");
+  for (int minutes = 6; minutes < 20; minutes += 6) {
+    env_.AdvanceMicros(6 * kMinute);
+    ASSERT_EQ(Get(active, "/api/v1/session")->status, 200) << "at " << minutes << " minutes, active";
+  }
+  env_.AdvanceMicros(3 * kMinute);  // 21 minutes, never idle for more than 6
+  EXPECT_EQ(Get(active, "/api/v1/session")->status, 401) << "past the absolute lifetime";
+
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(PostLogin("coord.701", "wrong password!!")->status, 401);
+  EXPECT_EQ(PostLogin("coord.701", kPassword)->status, 401) << "locked";
+  env_.AdvanceMicros(59'000'000);
+  EXPECT_EQ(PostLogin("coord.701", kPassword)->status, 401) << "still locked after 59 seconds";
+  env_.AdvanceMicros(2'000'000);
+  EXPECT_EQ(PostLogin("coord.701", kPassword)->status, 200) << "the lock lifted after a minute";
+}
+
 }  // namespace
 }  // namespace trialcore::api
