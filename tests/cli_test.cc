@@ -109,6 +109,42 @@ TEST_F(CliTest, ANonDatabaseFileIsRefusedAndLeftAlone) {
   EXPECT_EQ(testing_util::Slurp(dir_ + "/notes.db"), std::string(4096, 'x'));
 }
 
+// Issue 13: `apply` reads its lines through the JSON parser that a deep
+// document overflowed; a deep line is refused by its line number and stores
+// nothing, and the lines around it still run.
+TEST_F(CliTest, ApplyRefusesADeepLineByNumberAndStoresNothingOfIt) {
+  Demo();
+  {
+    std::ofstream f(dir_ + "/cmds.jsonl");
+    f << R"({"op":"subject.screen","site":"701","subject":"701-9201"})"
+      << "\n";
+    f << R"({"op":"subject.screen","site":"701","subject":"701-9202","x":)" << std::string(200'000, '[')
+      << std::string(200'000, ']') << "}\n";
+    f << std::string(300'000, '[') << std::string(300'000, ']') << "\n";
+  }
+  auto r = Run("apply cmds.jsonl --db demo.db --as coord.701 --role coordinator");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("cmds.jsonl:2: invalid JSON at line 1, column 125: arrays and objects nest more than 64 levels "
+                       "deep (nothing from this line was stored)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("cmds.jsonl:3: invalid JSON at line 1, column 65: arrays and objects nest more than 64"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("1 applied, 2 failed"), std::string::npos) << r.out;
+  // 701-9202 was not stored: screening it now succeeds (701-9201, stored, is refused).
+  {
+    std::ofstream f(dir_ + "/again.jsonl");
+    f << R"({"op":"subject.screen","site":"701","subject":"701-9202"})"
+      << "\n";
+    f << R"({"op":"subject.screen","site":"701","subject":"701-9201"})"
+      << "\n";
+  }
+  r = Run("apply again.jsonl --db demo.db --as coord.701 --role coordinator");
+  EXPECT_NE(r.out.find("1 applied, 1 failed"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("again.jsonl:2:"), std::string::npos) << r.err;
+}
+
 // Regression: "the database has no study NOPE" and "SQLite: database disk
 // image is malformed" reached the user without the database they came from.
 TEST_F(CliTest, ErrorsFromADatabaseNameIt) {

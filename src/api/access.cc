@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "capture/blinding.h"
+
 namespace trialcore::api {
 
 Access::Access(const User& user, const std::string& study) {
@@ -48,6 +50,40 @@ Result<std::string> Access::ActingRole(const std::optional<std::string>& wanted,
   if (roles.size() == 1) return roles[0];
   if (roles.empty()) return PermissionDenied("you hold no role here");
   return PermissionDenied("you hold several roles here (" + list() + "); choose one with the X-Trialcore-Role header");
+}
+
+bool Access::Unblinded(const std::optional<std::string>& wanted, const std::string& site) const {
+  auto role = ActingRole(wanted, site);
+  if (!role.ok() || capture::BlindedRole(*role)) return false;
+  if (!site.empty()) return true;  // RolesAt(site) holds only roles of grants covering it
+  auto covered_by_role = [&](const std::string& s) {
+    return std::any_of(grants_.begin(), grants_.end(),
+                       [&](const Grant& g) { return g.role == *role && (g.site == "*" || g.site == s); });
+  };
+  for (const Grant& g : grants_) {
+    if (g.site == "*" ? !covered_by_role("*") : !covered_by_role(g.site)) return false;
+  }
+  return true;
+}
+
+Status MayManageAccess(const Access& access, bool accounts) {
+  if (access.Holds("system_admin")) return Status::Ok();
+  if (accounts) return PermissionDenied("only a system administrator manages accounts");
+  if (!access.Holds("study_admin")) return PermissionDenied("only study and system administrators manage access");
+  return Status::Ok();
+}
+
+std::string AccessAdminRole(const Access& access) {
+  return access.Holds("system_admin") ? "system_admin" : "study_admin";
+}
+
+Status ValidateGrant(const study::Study& st, const Grant& grant) {
+  if (!study::IsKnownRole(grant.role)) return InvalidArgument("unknown role \"" + grant.role + "\" (see doc/roles.md)");
+  if (grant.site != "*" &&
+      std::none_of(st.sites.begin(), st.sites.end(), [&](const auto& site) { return site.id == grant.site; })) {
+    return InvalidArgument("the study has no site \"" + grant.site + "\" (give a site id, or *)");
+  }
+  return Status::Ok();
 }
 
 }  // namespace trialcore::api

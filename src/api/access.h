@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/users.h"
+#include "study/study.h"
 
 namespace trialcore::api {
 
@@ -27,11 +28,32 @@ class Access {
   std::vector<std::string> Roles() const;
   // Whether any grant on this study is of this role.
   bool Holds(std::string_view role) const;
+  // Whether a request sees what blinded roles may not (doc/roles.md,
+  // "Unblinded access follows the acting grant"): only when the role it acts
+  // in at `site` is unblinded, and that role is the one of a grant covering
+  // `site`. So an unblinded pharmacist at 701 is blinded at 708, where they
+  // hold only a blinded role (and naming the pharmacist's role there is no
+  // help: it is not held there). For the study as a whole (site ""), the
+  // acting role's grants must cover every site the user sees, since a
+  // study-wide view (the arms, the event stream's positions) spans them all.
+  bool Unblinded(const std::optional<std::string>& wanted, const std::string& site) const;
 
  private:
   // The roles held at a site ("" any site), each once.
   std::vector<std::string> RolesAt(const std::string& site) const;
   std::vector<Grant> grants_;
 };
+
+// Who manages access to a study (doc/roles.md, "Granting and revoking
+// roles"): a system administrator anything; a study administrator grants
+// and revokes roles but does not create or disable accounts (`accounts`).
+// PermissionDenied says who may.
+Status MayManageAccess(const Access& access, bool accounts);
+// The role a change of access is recorded in: system_admin when the caller
+// holds it on the study, else study_admin (MayChangeGrant reads it).
+std::string AccessAdminRole(const Access& access);
+// A grant a request names, against the study: a role of doc/roles.md and
+// one of the study's sites or "*". InvalidArgument names what is wrong.
+Status ValidateGrant(const study::Study& st, const Grant& grant);
 
 }  // namespace trialcore::api

@@ -1,14 +1,20 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "api/access.h"
+#include "api/credentials.h"
 #include "api/positions.h"
 #include "api/server.h"
+#include "api/signing_rule.h"
 #include "api/users.h"
 #include "api/views.h"
 #include "capture/blinding.h"
+#include "core/json.h"
 #include "core/test_env.h"
 #include "store/sqlite/sqlite_event_store.h"
 
@@ -275,6 +281,292 @@ TEST(PositionSeal, OpensOnlyWhatItSealedAndTellsNothingOfThePosition) {
   EXPECT_EQ(seal.Open("42"), std::nullopt);
   EXPECT_EQ(seal.Open(""), std::nullopt);
   EXPECT_EQ(seal.Open(std::string(96, 'z')), std::nullopt);
+}
+
+// ---- Issue 13, item 6: secrets read by exact name and compared in constant time ----
+
+TEST(Credentials, TheSessionCookieIsMatchedByItsExactName) {
+  EXPECT_EQ(CookieValue("tc_session=abc", "tc_session"), "abc");
+  EXPECT_EQ(CookieValue("theme=dark; tc_session=abc; lang=en", "tc_session"), "abc");
+  EXPECT_EQ(CookieValue("theme=dark;tc_session=abc", "tc_session"), "abc");
+  // Look-alikes another application on the host (or an attacker's subdomain) may set.
+  EXPECT_EQ(CookieValue("xtc_session=evil", "tc_session"), std::nullopt);
+  EXPECT_EQ(CookieValue("tc_session_old=evil", "tc_session"), std::nullopt);
+  EXPECT_EQ(CookieValue("a=xtc_session=evil", "tc_session"), std::nullopt);
+  EXPECT_EQ(CookieValue("xtc_session=evil; tc_session=good", "tc_session"), "good");
+  EXPECT_EQ(CookieValue("", "tc_session"), std::nullopt);
+  EXPECT_EQ(CookieValue("tc_session", "tc_session"), std::nullopt);
+}
+
+TEST(Credentials, BearerTokensAndSecretComparison) {
+  EXPECT_EQ(BearerToken("Bearer tct_1"), "tct_1");
+  EXPECT_EQ(BearerToken("bearer tct_1"), "tct_1");
+  EXPECT_EQ(BearerToken("Basic dXNlcjpwdw=="), std::nullopt);
+  EXPECT_EQ(BearerToken("Bearer "), std::nullopt);
+  EXPECT_TRUE(SameSecret("a3f0", "a3f0"));
+  EXPECT_FALSE(SameSecret("a3f0", "a3f1"));
+  EXPECT_FALSE(SameSecret("a3f0", "a3f00"));
+  EXPECT_FALSE(SameSecret("", "a"));
+  EXPECT_NE(SessionKey("token"), "token");
+  EXPECT_EQ(SessionKey("token").size(), 64u);
+}
+
+TEST(Credentials, MetricsOpenOnlyToTheConfiguredToken) {
+  const std::string token(40, 'm');
+  EXPECT_EQ(MetricsAllowed("", "Bearer " + token).code(), StatusCode::kNotFound) << "off unless configured";
+  EXPECT_TRUE(MetricsAllowed(token, "Bearer " + token).ok());
+  EXPECT_EQ(MetricsAllowed(token, "Bearer " + token + "x").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(MetricsAllowed(token, "").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(MetricsAllowed(token, token).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(SecretFromText(token + "\n", "f").value(), token);
+  EXPECT_EQ(SecretFromText("short\n", "--metrics-token-file m").status().message(),
+            "--metrics-token-file m must hold a secret of at least 32 characters (it has 5)");
+}
+
+TEST(PositionSeal, ResumesAfterSealedIdsAndPlainNumbersAndRefusesAnythingElse) {
+  MemEnv env;
+  auto seal = PositionSeal::Create(&env).value();
+  auto other = PositionSeal::Create(&env).value();
+  EXPECT_EQ(seal.ResumeAfter("").value(), std::nullopt);
+  EXPECT_EQ(seal.ResumeAfter(seal.Seal(42)).value(), 42u);
+  EXPECT_EQ(seal.ResumeAfter("42").value(), 42u);
+  EXPECT_EQ(seal.ResumeAfter("9999999999999999999").value(), 9999999999999999999u);
+  EXPECT_EQ(seal.ResumeAfter(other.Seal(42)).value(), std::nullopt) << "sealed before a restart: from now";
+  for (const std::string& bad :
+       std::vector<std::string>{"-1", "abc", "42 ", "1e3", "99999999999999999999", "0x10", std::string(96, 'g'),
+                                seal.Seal(42).substr(1), seal.Seal(42) + "0"}) {
+    auto r = seal.ResumeAfter(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("Last-Event-ID"), std::string::npos);
+  }
+}
+
+// ---- Issue 13, item 3: the signing and grant rules as functions ----
+
+User WithGrants(const std::string& id, std::vector<Grant> grants) {
+  User u;
+  u.id = id;
+  u.grants = std::move(grants);
+  return u;
+}
+
+TEST(SigningRule, TheFirstSigningOfASessionNeedsIdAndPasswordLaterOnesThePassword) {
+  const Value both = ParseJson(R"({"op":"sign","user":"inv.701","password":"pw"})").value();
+  const Value password_only = ParseJson(R"({"op":"sign","password":"pw"})").value();
+  const Value other = ParseJson(R"({"op":"sign","user":"inv.708","password":"pw"})").value();
+  const Value no_password = ParseJson(R"({"op":"sign","user":"inv.701"})").value();
+  EXPECT_EQ(SigningPassword(both, "inv.701", "investigator", false).value(), "pw");
+  auto first = SigningPassword(password_only, "inv.701", "investigator", false);
+  EXPECT_EQ(first.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(first.status().message(), "the first signing of a session needs your \"user\" id and \"password\"");
+  EXPECT_EQ(SigningPassword(password_only, "inv.701", "investigator", true).value(), "pw");
+  EXPECT_EQ(SigningPassword(both, "inv.701", "investigator", true).value(), "pw");
+  EXPECT_EQ(SigningPassword(other, "inv.701", "investigator", false).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(SigningPassword(other, "inv.701", "investigator", true).status().code(), StatusCode::kPermissionDenied)
+      << "an id given later must still be the signer's";
+  EXPECT_EQ(SigningPassword(no_password, "inv.701", "investigator", true).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(SigningPassword(both, "inv.701", "coordinator", false).status().message(), "role coordinator may not sign");
+}
+
+TEST(GrantRules, WhoManagesAccessAndWhichGrantsAStudyTakes) {
+  User sys = WithGrants("sys", {{"S1", "system_admin", "*"}});
+  User admin = WithGrants("adm", {{"S1", "study_admin", "*"}});
+  User cra = WithGrants("cra", {{"S1", "monitor", "*"}});
+  EXPECT_TRUE(MayManageAccess(Access(sys, "S1"), true).ok());
+  EXPECT_TRUE(MayManageAccess(Access(admin, "S1"), false).ok());
+  EXPECT_EQ(MayManageAccess(Access(admin, "S1"), true).message(), "only a system administrator manages accounts");
+  EXPECT_EQ(MayManageAccess(Access(cra, "S1"), false).message(), "only study and system administrators manage access");
+  EXPECT_EQ(MayManageAccess(Access(admin, "S2"), false).code(), StatusCode::kPermissionDenied) << "another study";
+  EXPECT_EQ(AccessAdminRole(Access(sys, "S1")), "system_admin");
+  EXPECT_EQ(AccessAdminRole(Access(admin, "S1")), "study_admin");
+  study::Study st;
+  st.sites.push_back(study::Site{"701", "Site 701", "US"});
+  EXPECT_TRUE(ValidateGrant(st, Grant{"S1", "monitor", "701"}).ok());
+  EXPECT_TRUE(ValidateGrant(st, Grant{"S1", "monitor", "*"}).ok());
+  EXPECT_EQ(ValidateGrant(st, Grant{"S1", "monitor", "708"}).message(),
+            "the study has no site \"708\" (give a site id, or *)");
+  EXPECT_EQ(ValidateGrant(st, Grant{"S1", "wizard", "701"}).message(), "unknown role \"wizard\" (see doc/roles.md)");
+}
+
+// ---- Issue 13, item 6: unblinded access follows the acting grant ----
+
+TEST(AccessTest, UnblindedAccessFollowsTheActingGrant) {
+  User u = WithGrants("pharm", {{"S1", "unblinded_pharmacist", "701"}, {"S1", "sponsor_viewer", "708"}});
+  Access a(u, "S1");
+  EXPECT_TRUE(a.Unblinded(std::nullopt, "701"));
+  EXPECT_FALSE(a.Unblinded(std::nullopt, "708"));
+  EXPECT_FALSE(a.Unblinded("unblinded_pharmacist", "708")) << "not held at 708: naming it does not unblind";
+  // Study-wide views span 708 too.
+  EXPECT_FALSE(a.Unblinded("unblinded_pharmacist", ""));
+  User only = WithGrants("p", {{"S1", "unblinded_pharmacist", "701"}});
+  EXPECT_TRUE(Access(only, "S1").Unblinded(std::nullopt, ""));
+  User everywhere = WithGrants("p", {{"S1", "unblinded_pharmacist", "*"}, {"S1", "monitor", "708"}});
+  EXPECT_TRUE(Access(everywhere, "S1").Unblinded("unblinded_pharmacist", ""));
+  EXPECT_TRUE(Access(everywhere, "S1").Unblinded("unblinded_pharmacist", "708"));
+  EXPECT_FALSE(Access(everywhere, "S1").Unblinded("monitor", "708"));
+  EXPECT_FALSE(Access(everywhere, "S1").Unblinded(std::nullopt, "708")) << "the role left to choose";
+}
+
+// ---- Issue 13, item 5: no lock across argon2id or an fsync ----
+
+// Forwards to a store, and holds the system log's appends at a gate while it
+// is closed: a login is then inside its durable write for as long as the
+// test wants, and whatever must not wait for it can be tried meanwhile.
+class GatedStore final : public EventStore {
+ public:
+  explicit GatedStore(EventStore* base) : base_(base) {}
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    closed_ = false;
+    cv_.notify_all();
+  }
+  // Waits until an append is held at the gate.
+  void AwaitHeld() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return held_ > 0; });
+  }
+  Result<std::vector<Event>> Append(const AppendRequest& r) override {
+    {
+      std::unique_lock lock(mu_);
+      ++held_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !closed_; });
+      --held_;
+    }
+    return base_->Append(r);
+  }
+  Status ForEachEvent(const EventFilter& f, const std::function<Status(const Event&)>& fn) override {
+    return base_->ForEachEvent(f, fn);
+  }
+  Status ForEachStoredRecord(const std::string& s, int64_t a, int64_t b,
+                             const std::function<Status(const StoredRecord&)>& fn) override {
+    return base_->ForEachStoredRecord(s, a, b, fn);
+  }
+  Result<std::vector<StudyHead>> Heads() override { return base_->Heads(); }
+  StoreMetrics Metrics() override { return base_->Metrics(); }
+  Result<uint64_t> LastSeq() override { return base_->LastSeq(); }
+  std::unique_ptr<Subscription> Subscribe(uint64_t after, std::function<void(const Event&)> h) override {
+    return base_->Subscribe(after, std::move(h));
+  }
+  Result<std::optional<EntityValue>> ReadEntity(const std::string& s, const std::string& p) override {
+    return base_->ReadEntity(s, p);
+  }
+  Result<std::vector<EntityValue>> ReadStreamAsOf(const std::string& s, const std::string& st,
+                                                  std::optional<int64_t> as_of) override {
+    return base_->ReadStreamAsOf(s, st, as_of);
+  }
+  Result<uint64_t> RebuildProjections() override { return base_->RebuildProjections(); }
+  Result<std::string> DumpProjections() override { return base_->DumpProjections(); }
+  Result<Checkpoint> CreateCheckpoint(const std::string& s, const SigningKey& k) override {
+    return base_->CreateCheckpoint(s, k);
+  }
+  Result<std::vector<Checkpoint>> Checkpoints(const std::string& s) override { return base_->Checkpoints(s); }
+  Result<InclusionProof> ProveInclusion(uint64_t seq) override { return base_->ProveInclusion(seq); }
+  Result<ConsistencyProof> ProveConsistency(const std::string& s, uint64_t a, uint64_t b) override {
+    return base_->ProveConsistency(s, a, b);
+  }
+
+ private:
+  EventStore* base_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;
+  int held_ = 0;
+};
+
+// Runs `slow` on a thread while its durable write is held at the gate, and
+// checks that reads of the directory complete meanwhile: they are done
+// before the gate opens, so they cannot have waited for the write. (Were a
+// lock held across the write, the reads would wait for the gate, which
+// opens only after them: the test would fail at its bound, not hang.)
+void ExpectReadsGoOnDuring(GatedStore& gated, UserDirectory& users, const std::function<void()>& slow) {
+  gated.Close();
+  std::thread writer(slow);
+  gated.AwaitHeld();
+  std::atomic<bool> reads_done{false};
+  std::thread reader([&] {
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(users.Find("coord.701").ok());
+      ASSERT_TRUE(users.FindByToken("tct_no_such_token").status().code() == StatusCode::kPermissionDenied);
+      ASSERT_EQ(users.All().size(), 2u);
+    }
+    reads_done = true;
+  });
+  // A bound for failure only (the reads take microseconds when they do not wait).
+  for (int i = 0; i < 1000 && !reads_done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const bool done_while_held = reads_done.load();
+  gated.Open();
+  reader.join();
+  writer.join();
+  EXPECT_TRUE(done_while_held) << "reads waited for a durable write";
+}
+
+class UsersLockTest : public UsersTest {
+ protected:
+  void SetUp() override {
+    UsersTest::SetUp();
+    ASSERT_TRUE(users_->Add("coord.701", "Casey Coordinator", kPassword, kAdmin).ok());
+    ASSERT_TRUE(users_->Add("inv.701", "Ivy Investigator", kPassword, kAdmin).ok());
+    gated_ = std::make_unique<GatedStore>(store_.get());
+    gated_users_ = std::move(UserDirectory::Open(gated_.get(), &env_).value());
+  }
+  std::unique_ptr<GatedStore> gated_;
+  std::unique_ptr<UserDirectory> gated_users_;
+};
+
+TEST_F(UsersLockTest, ALoginHoldsNoLockAcrossItsDurableWrite) {
+  ExpectReadsGoOnDuring(*gated_, *gated_users_,
+                        [&] { EXPECT_TRUE(gated_users_->Login("inv.701", kPassword, "t").ok()); });
+  ExpectReadsGoOnDuring(*gated_, *gated_users_, [&] {
+    EXPECT_EQ(gated_users_->Login("inv.701", "wrong password!!", "t").status().code(), StatusCode::kPermissionDenied);
+  });
+  ExpectReadsGoOnDuring(*gated_, *gated_users_,
+                        [&] { EXPECT_TRUE(gated_users_->Reauthenticate("inv.701", kPassword, "t").ok()); });
+  // An audited view's record.
+  ExpectReadsGoOnDuring(*gated_, *gated_users_, [&] {
+    EXPECT_TRUE(gated_users_->Record("audit.viewed", Actor{"inv.701", "user"}, Value::Object{{"subject", "1"}}).ok());
+  });
+  // The failure recorded while reads went on still counts towards the lockout.
+  EXPECT_EQ(gated_users_->Find("inv.701")->failed_logins, 0) << "the reauthentication after it cleared it";
+}
+
+// A login during a burst of reads: the reads complete while the login's
+// argon2id verification is still running. Proven by order, not speed: a
+// reader loops on Find() and stamps each completion; the login stamps its
+// start and end; some read must complete in the middle third of the login,
+// which is argon2id (tens of milliseconds), where a lock held across the
+// verification would let none through. Tried up to three times, so that one
+// unlucky descheduling of the reader on a loaded machine does not fail it.
+TEST_F(UsersLockTest, ReadsDuringALoginCompleteWhileItsPasswordHashRuns) {
+  using Clock = std::chrono::steady_clock;
+  bool seen = false;
+  for (int attempt = 0; attempt < 3 && !seen; ++attempt) {
+    std::atomic<bool> stop{false};
+    std::mutex mu;
+    std::vector<Clock::time_point> reads;
+    std::thread reader([&] {
+      while (!stop) {
+        ASSERT_TRUE(users_->Find("coord.701").ok());
+        std::lock_guard lock(mu);
+        reads.push_back(Clock::now());
+      }
+    });
+    const auto start = Clock::now();
+    ASSERT_TRUE(users_->Login("inv.701", kPassword, "t").ok());
+    const auto end = Clock::now();
+    stop = true;
+    reader.join();
+    const auto third = (end - start) / 3;
+    std::lock_guard lock(mu);
+    seen = std::any_of(reads.begin(), reads.end(), [&](auto t) { return t > start + third && t < end - third; });
+  }
+  EXPECT_TRUE(seen) << "no read completed while the login's password hash ran";
 }
 
 }  // namespace

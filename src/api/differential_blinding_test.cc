@@ -57,6 +57,9 @@ const Account kAccounts[] = {
     {"sysadmin", "system_admin", "*"},
     {"dual.701", "coordinator", "701"},
     {"dual.701", "unblinded_pharmacist", "701"},
+    // Unblinded at 701, read-only (and so blinded) at 708 (issue 13).
+    {"pharm.701.viewer.708", "unblinded_pharmacist", "701"},
+    {"pharm.701.viewer.708", "sponsor_viewer", "708"},
 };
 
 // Who is compared: every blinded role, and the dual account acting as
@@ -193,8 +196,8 @@ struct Exchange {
 //   normalised: one in a reply is a difference;
 // - the session's CSRF token is a random secret of the session;
 // - the operator's metrics count every event the installation appended;
-//   only system administrators, who run the installation and hold its
-//   database file, receive them.
+//   only the scraper holding the metrics token receives them (no user's
+//   session or token opens them; these worlds configure none: 404 to all).
 // Times are not normalised: the clock stands still in both worlds.
 std::string Normalise(std::string s) {
   static const std::regex id(R"((^|\n)id: [0-9a-f]{96}\n)"), csrf(R"("csrf_token":"[0-9a-f]+")");
@@ -717,6 +720,45 @@ TEST_F(BlindedApiTest, VisibilityFollowsTheActingRoleNotEveryRoleHeld) {
   EXPECT_NE(Get(As("dual.701", "unblinded_pharmacist"), ex).Find("items")->Find("EXDOSE"), nullptr);
   EXPECT_EQ(Get(As("dual.701", "coordinator"), kS).Find("arms"), nullptr);
   EXPECT_NE(Get(As("dual.701", "unblinded_pharmacist"), kS).Find("arms"), nullptr);
+}
+
+// Issue 13: unblinded access follows the acting grant. A pharmacist at 701
+// who only reads at 708 sees at 708 what any blinded role sees, whatever
+// role they name, in the casebook, a form, the audit trail, the event
+// stream and study-wide views.
+TEST_F(BlindedApiTest, AnUnblindedPharmacistAt701IsBlindedAt708) {
+  std::string at701, at708;
+  for (const auto& [id, s] : State().subjects) {
+    for (const auto& [vid, v] : s.visits) {
+      auto ex = v.forms.find("EX");
+      if (ex == v.forms.end() || ex->second.Find("EXDOSE") == nullptr) continue;
+      if (id.starts_with("701-") && at701.empty()) at701 = id + "/visits/" + vid;
+      if (id.starts_with("708-") && at708.empty()) at708 = id + "/visits/" + vid;
+    }
+  }
+  ASSERT_FALSE(at701.empty() || at708.empty()) << "the demo has doses entered at 701 and 708";
+  const std::string subject708 = at708.substr(0, at708.find('/'));
+  for (const std::string role : {"", "unblinded_pharmacist", "sponsor_viewer"}) {
+    Session s = As("pharm.701.viewer.708", role);
+    const std::string casebook = ToJson(Get(s, kS + "/subjects/" + subject708));
+    EXPECT_NE(casebook.find(subject708), std::string::npos) << "they read the casebook: " << role;
+    EXPECT_EQ(casebook.find("EXDOSE"), std::string::npos) << role << ": " << casebook.substr(0, 300);
+    const Value form = Get(s, kS + "/subjects/" + at708 + "/forms/EX");
+    ASSERT_NE(form.Find("items"), nullptr) << role << ": " << ToJson(form);
+    EXPECT_EQ(form.Find("items")->Find("EXDOSE"), nullptr) << role;
+    const std::string audit = ToJson(Get(s, kS + "/subjects/" + subject708 + "/audit"));
+    EXPECT_EQ(audit.find("EXDOSE"), std::string::npos) << role;
+    EXPECT_EQ(audit.find("\"seq\""), std::string::npos) << role;
+    // Study-wide: no arms, and the stream carries no sequence numbers.
+    EXPECT_EQ(Get(s, kS).Find("arms"), nullptr) << role;
+    crawler_->Events(s);
+    EXPECT_EQ(crawler_->log.back().reply.find("\"seq\""), std::string::npos) << role;
+  }
+  // At 701, acting as the pharmacist, they see the dose: the checks above are not vacuous.
+  const Value theirs = Get(As("pharm.701.viewer.708", "unblinded_pharmacist"), kS + "/subjects/" + at701 + "/forms/EX");
+  EXPECT_NE(theirs.Find("items")->Find("EXDOSE"), nullptr) << ToJson(theirs);
+  EXPECT_NE(Get(As("pharm.708"), kS + "/subjects/" + at708 + "/forms/EX").Find("items")->Find("EXDOSE"), nullptr)
+      << "708's own pharmacist sees the dose there";
 }
 
 // The version a blinded caller reads is the one capture checks its If-Match

@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <string_view>
 
 #include "core/hash.h"
@@ -42,6 +43,20 @@ std::optional<uint64_t> PositionSeal::Open(const std::string& token) const {
   uint64_t seq = 0;
   for (unsigned char b : plain) seq = seq << 8 | b;
   return seq;
+}
+
+Result<std::optional<uint64_t>> PositionSeal::ResumeAfter(const std::string& last_event_id) const {
+  if (last_event_id.empty()) return std::optional<uint64_t>();
+  auto all = [&](auto pred) { return std::all_of(last_event_id.begin(), last_event_id.end(), pred); };
+  if (all([](char c) { return c >= '0' && c <= '9'; }) && last_event_id.size() <= 19) {
+    return std::optional<uint64_t>(std::stoull(last_event_id));
+  }
+  constexpr size_t kTokenDigits = 2 * (crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 8);
+  if (last_event_id.size() == kTokenDigits &&
+      all([](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+    return Open(last_event_id);  // nullopt when sealed under another key: from now
+  }
+  return InvalidArgument("Last-Event-ID must be an id this stream sent, or a sequence number (up to 19 digits)");
 }
 
 }  // namespace trialcore::api

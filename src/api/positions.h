@@ -27,6 +27,15 @@ class PositionSeal {
   // The position, when `token` was sealed with this key; nullopt otherwise.
   std::optional<uint64_t> Open(const std::string& token) const;
 
+  // Where an event stream resumes, from its Last-Event-ID header: after the
+  // position a token of this key opens to, or after a plain sequence number
+  // (up to 19 digits; it tells the client nothing it did not say). nullopt,
+  // to start from now: no header, or a sealed token this key does not open
+  // (sealed before a restart: a browser's EventSource sends it again on its
+  // own, and a refusal would end its reconnecting for good). Anything else
+  // is InvalidArgument naming the header.
+  Result<std::optional<uint64_t>> ResumeAfter(const std::string& last_event_id) const;
+
  private:
   std::array<unsigned char, 32> key_{};
 };

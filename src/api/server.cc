@@ -17,7 +17,9 @@
 #include <thread>
 
 #include "api/access.h"
+#include "api/credentials.h"
 #include "api/positions.h"
+#include "api/signing_rule.h"
 #include "api/users.h"
 #include "api/views.h"
 #include "capture/blinding.h"
@@ -32,7 +34,7 @@ namespace trialcore::api {
 
 namespace {
 
-constexpr char kCookie[] = "tc_session";
+constexpr const char* kCookie = kSessionCookie;
 
 struct Session {
   std::string user;
@@ -248,7 +250,7 @@ class Server::Impl {
   struct Caller {
     User user;
     Session session;
-    std::string token;
+    std::string token;  // the session's key in sessions_ (SessionKey of its cookie); empty for a bearer token
   };
 
   void Reply(httplib::Response& res, int status, const Value& body) {
@@ -268,20 +270,15 @@ class Server::Impl {
   std::string Client(const httplib::Request& req) { return req.remote_addr; }
 
   std::optional<std::string> CookieToken(const httplib::Request& req) {
-    std::string header = req.get_header_value("Cookie");
-    std::string key = std::string(kCookie) + "=";
-    size_t at = header.find(key);
-    if (at == std::string::npos) return std::nullopt;
-    size_t end = header.find(';', at);
-    return header.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
+    return CookieValue(req.get_header_value("Cookie"), kCookie);
   }
 
   // The session's user, or a 401 reply. State-changing requests also need
   // the session's CSRF token in X-CSRF-Token.
   std::optional<Caller> Authenticate(const httplib::Request& req, httplib::Response& res) {
     // Machine clients: a bearer token, scoped to one grant; no cookie, so no CSRF.
-    if (std::string auth = req.get_header_value("Authorization"); auth.starts_with("Bearer ")) {
-      auto user = users_->FindByToken(auth.substr(7));
+    if (auto bearer = BearerToken(req.get_header_value("Authorization"))) {
+      auto user = users_->FindByToken(*bearer);
       if (!user.ok()) {
         Error(res, 401, "unauthenticated", user.status().message());
         return std::nullopt;
@@ -294,9 +291,10 @@ class Server::Impl {
       return std::nullopt;
     }
     Session session;
+    const std::string key = SessionKey(*token);
     {
       std::lock_guard lock(mu_);
-      auto it = sessions_.find(*token);
+      auto it = sessions_.find(key);
       int64_t now = env_->NowMicros();
       if (it == sessions_.end()) {
         Error(res, 401, "unauthenticated", "log in first");
@@ -312,7 +310,7 @@ class Server::Impl {
       session = it->second;
     }
     bool changes = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
-    if (changes && req.get_header_value("X-CSRF-Token") != session.csrf) {
+    if (changes && !SameSecret(req.get_header_value("X-CSRF-Token"), session.csrf)) {
       Error(res, 403, "csrf", "missing or wrong X-CSRF-Token header; nothing was changed");
       return std::nullopt;
     }
@@ -321,7 +319,7 @@ class Server::Impl {
       Error(res, 401, "unauthenticated", "this account is no longer active");
       return std::nullopt;
     }
-    return Caller{*user, session, *token};
+    return Caller{*user, session, key};
   }
 
   Result<Value> Body(const httplib::Request& req) {
@@ -427,6 +425,10 @@ class Server::Impl {
       auto body = Body(req);
       if (!body.ok()) return Error(res, body.status());
       if (Status st = TextFields(*body, {"user", "password"}, {"user", "password"}); !st.ok()) return Error(res, st);
+      if (Status st = ValidateLoginFields(body->Find("user")->as_string(), body->Find("password")->as_string());
+          !st.ok()) {
+        return Error(res, st);
+      }
       auto u = users_->Login(body->Find("user")->as_string(), body->Find("password")->as_string(), Client(req));
       if (!u.ok()) return Error(res, 401, "login_failed", u.status().message());
       auto csrf = RandomToken(env_);
@@ -436,7 +438,7 @@ class Server::Impl {
       const std::string& token = *token_or;
       {
         std::lock_guard lock(mu_);
-        sessions_[token] = s;
+        sessions_[SessionKey(token)] = s;
       }
       res.set_header("Set-Cookie", std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict" +
                                        (secure_ ? "; Secure" : ""));
@@ -786,16 +788,12 @@ class Server::Impl {
           {"answer", "query.answer"}, {"close", "query.close"}, {"cancel", "query.cancel"}, {"reopen", "query.reopen"}};
       auto op = kOps.find(req.matches[4]);
       if (op == kOps.end()) return Error(res, NotFound("queries can be answered, closed, cancelled or reopened"));
-      int64_t number = 0;
-      try {
-        number = std::stoll(std::string(req.matches[3]));
-      } catch (const std::exception&) {
-        return Error(res, NotFound("no query " + std::string(req.matches[3])));
-      }
+      auto number = capture::ParseQueryNumber(std::string(req.matches[3]));
+      if (!number.ok()) return Error(res, number.status());
       Value cmd = *body;
       cmd.as_object()["op"] = op->second;
       cmd.as_object()["subject"] = std::string(req.matches[2]);
-      cmd.as_object()["query"] = number;
+      cmd.as_object()["query"] = static_cast<int64_t>(*number);
       RunCommand(*ctx, cmd, req, res);
     });
 
@@ -809,14 +807,12 @@ class Server::Impl {
         [](const httplib::Request&, httplib::Response& res) { res.set_content(OpenApiJson(), "application/json"); });
 
     // The installation's counters count every event, those of hidden items
-    // included (issue 12): for system administrators only (Prometheus sends
-    // one's API token as its bearer token).
+    // included (issue 12): only for the scraper holding the metrics token
+    // (serve --metrics-token-file, sent as its bearer token, compared in
+    // constant time); no session or API token of any user opens them.
     Add("GET", "/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-      auto c = Authenticate(req, res);
-      if (!c) return;
-      if (std::none_of(c->user.grants.begin(), c->user.grants.end(),
-                       [](const Grant& g) { return g.role == "system_admin"; })) {
-        return Error(res, PermissionDenied("the metrics are for system administrators"));
+      if (Status st = MetricsAllowed(options_.metrics_token, req.get_header_value("Authorization")); !st.ok()) {
+        return st.code() == StatusCode::kNotFound ? Error(res, st) : Error(res, 401, "unauthenticated", st.message());
       }
       StoreMetrics m = store_->Metrics();
       std::string out =
@@ -867,10 +863,8 @@ class Server::Impl {
                         bool system_only) -> std::optional<StudyCtx> {
       auto ctx = StudyContext(req, res);
       if (!ctx) return std::nullopt;
-      const Access& access = std::get<2>(*ctx);
-      if (!access.Holds("system_admin") && (system_only || !access.Holds("study_admin"))) {
-        Error(res, PermissionDenied(system_only ? "only a system administrator manages accounts"
-                                                : "only study and system administrators manage access"));
+      if (Status st = MayManageAccess(std::get<2>(*ctx), system_only); !st.ok()) {
+        Error(res, st);
         return std::nullopt;
       }
       return ctx;
@@ -917,8 +911,7 @@ class Server::Impl {
       auto body = Body(req);
       if (!body.ok()) return Error(res, body.status());
       const std::string id = req.matches[2];
-      const bool system = std::get<2>(*ctx).Holds("system_admin");
-      const Actor by{std::get<0>(*ctx).user.id, system ? "system_admin" : "study_admin"};
+      const Actor by{std::get<0>(*ctx).user.id, AccessAdminRole(std::get<2>(*ctx))};
       if (Status st = action == "disable" ? TextFields(*body, {"reason"}, {})
                                           : TextFields(*body, {"role", "site", "reason"}, {"role", "site"});
           !st.ok()) {
@@ -931,14 +924,7 @@ class Server::Impl {
         st = why.empty() ? InvalidArgument("disabling an account needs a \"reason\"") : users_->Disable(id, why, by);
       } else {
         const Grant grant{req.matches[1], body->Find("role")->as_string(), body->Find("site")->as_string()};
-        if (!study::IsKnownRole(grant.role)) {
-          return Error(res, InvalidArgument("unknown role \"" + grant.role + "\" (see doc/roles.md)"));
-        }
-        const auto& sites = std::get<1>(*ctx)->study()->sites;
-        if (grant.site != "*" &&
-            std::none_of(sites.begin(), sites.end(), [&](const auto& site) { return site.id == grant.site; })) {
-          return Error(res, InvalidArgument("the study has no site \"" + grant.site + "\" (give a site id, or *)"));
-        }
+        if (Status valid = ValidateGrant(*std::get<1>(*ctx)->study(), grant); !valid.ok()) return Error(res, valid);
         if (action == "grant") {
           st = users_->AddGrant(id, grant, why, by);  // who may grant what: MayChangeGrant
         } else {
@@ -1044,16 +1030,16 @@ class Server::Impl {
     std::string study_id = req.matches[1];
     capture::Capture* cap = std::get<1>(ctx);
     const std::string session = std::get<0>(ctx).token;
-    std::string bearer;
-    if (std::string auth = req.get_header_value("Authorization"); auth.starts_with("Bearer ")) bearer = auth.substr(7);
+    const std::string bearer = BearerToken(req.get_header_value("Authorization")).value_or("");
     std::optional<std::string> wanted = WantedRole(req);
     // Resumes after the position a client last received (sealed: see
     // api/positions.h); one this server cannot open (sealed before a restart)
-    // or none starts from now.
+    // or none starts from now; a malformed one is a 400.
     uint64_t after = 0;
-    std::optional<uint64_t> resume = ResumePosition(req.get_header_value("Last-Event-ID"));
-    if (resume) {
-      after = *resume;
+    auto resume = positions_->ResumeAfter(req.get_header_value("Last-Event-ID"));
+    if (!resume.ok()) return Error(res, resume.status());
+    if (*resume) {
+      after = **resume;
     } else if (auto last = store_->LastSeq(); last.ok()) {
       after = *last;
     }
@@ -1115,18 +1101,6 @@ class Server::Impl {
       }
       return true;
     });
-  }
-
-  // Where a stream resumes: after a position this server sealed, or after a
-  // plain sequence number (sent before ids were sealed, or chosen by the
-  // client: it tells them nothing they did not say).
-  std::optional<uint64_t> ResumePosition(const std::string& last_event_id) const {
-    if (auto sealed = positions_->Open(last_event_id)) return sealed;
-    if (last_event_id.empty() || last_event_id.size() > 19 ||
-        !std::all_of(last_event_id.begin(), last_event_id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return std::nullopt;
-    }
-    return std::stoull(last_event_id);
   }
 
   // The access of an open event stream's caller, as it is now: none once
@@ -1194,17 +1168,9 @@ class Server::Impl {
       // 21 CFR 11.200: the first signing of a session needs both the user
       // id and the password, later ones the password; the signature shows
       // the signer's full name from the account, not from the request.
-      if (*role != "investigator") return Error(res, PermissionDenied("role " + *role + " may not sign"));
-      const Value* pw = command.Find("password");
-      if (pw == nullptr || !pw->is_string()) return Error(res, InvalidArgument("signing needs \"password\""));
-      const Value* uid = command.Find("user");
-      if (!caller.session.has_signed || uid != nullptr) {
-        if (uid == nullptr || !uid->is_string()) {
-          return Error(res, InvalidArgument("the first signing of a session needs your \"user\" id and \"password\""));
-        }
-        if (uid->as_string() != caller.user.id) return Error(res, PermissionDenied("you can only sign as yourself"));
-      }
-      Status st = users_->Reauthenticate(caller.user.id, pw->as_string(), Client(req));
+      auto password = SigningPassword(command, caller.user.id, *role, caller.session.has_signed);
+      if (!password.ok()) return Error(res, password.status());
+      Status st = users_->Reauthenticate(caller.user.id, *password, Client(req));
       if (!st.ok()) return Error(res, st);
       command.as_object().erase("password");
       command.as_object().erase("user");

@@ -29,6 +29,9 @@ struct ServerOptions {
   // The built web application (index.html and assets), served at "/";
   // empty: "/" explains how to build it.
   std::string web_root;
+  // The bearer token that opens /metrics (serve --metrics-token-file);
+  // empty: /metrics answers 404. See MetricsAllowed (api/credentials.h).
+  std::string metrics_token;
 };
 
 class Server {

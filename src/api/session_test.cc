@@ -480,5 +480,150 @@ TEST_F(SessionTest, ReadingACasebookAsItStoodIsAudited) {
   EXPECT_EQ(viewed[0].payload.Find("as_of")->as_string(), FormatTimeMicros(env_.NowMicros()));
 }
 
+// ---- Issue 13, item 6 ----
+
+// The body that killed the server (300,000 '[' then as many ']', under the
+// 1 MiB limit, before any authentication) and its relatives: each a 400
+// that says what is wrong, and the server answers the next login.
+TEST_F(SessionTest, TheDeepBodyThatKilledTheServerAndItsRelativesAre400AndTheServerLives) {
+  struct Case {
+    std::string name, body, says;
+  } cases[] = {
+      {"deep arrays", std::string(300'000, '[') + std::string(300'000, ']'), "nest more than 64 levels deep"},
+      {"deep objects",
+       [] {
+         std::string b;
+         for (int i = 0; i < 100'000; ++i) b += "{\"a\":";
+         return b + "1" + std::string(100'000, '}');
+       }(),
+       "nest more than 64 levels deep"},
+      {"deep inside a field", R"({"user":"cra.1","password":)" + std::string(65, '[') + std::string(65, ']') + "}",
+       "at line 1, column 91: arrays and objects nest more than 64 levels deep"},
+      {"a huge exponent", R"({"user":"cra.1","password":1e999999})", "invalid JSON"},
+      {"a 400-digit integer", R"({"user":"cra.1","password":)" + std::string(400, '7') + "}",
+       "a number of 400 characters"},
+      {"a long user id", R"({"user":")" + std::string(700'000, 'u') + R"(","password":"x"})",
+       "is longer than any user id (at most 64 characters)"},
+      {"a long password", R"({"user":"cra.1","password":")" + std::string(700'000, 'p') + R"("})",
+       "is longer than any password (at most 1024 bytes)"},
+  };
+  for (const Case& c : cases) {
+    auto r = Client().Post("/api/v1/session", c.body, "application/json");
+    ASSERT_TRUE(r) << c.name << ": no answer (the server died?)";
+    EXPECT_EQ(r->status, 400) << c.name << ": " << r->body.substr(0, 300);
+    EXPECT_NE(r->body.find(c.says), std::string::npos) << c.name << ": " << r->body.substr(0, 300);
+    EXPECT_LT(r->body.size(), 1200u) << c.name;
+  }
+  EXPECT_EQ(PostLogin("cra.1", kPassword)->status, 200) << "the server lives";
+  // No login attempt was recorded for any of them: they were refused unread.
+  EXPECT_TRUE(SystemEvents("user.login_failed").empty());
+}
+
+TEST_F(SessionTest, OnlyTheCookieOfTheExactNameIsTheSession) {
+  Login cra = LogIn("cra.1");
+  const std::string token = cra.cookie.substr(cra.cookie.find('=') + 1);
+  ASSERT_EQ(Get(cra, "/api/v1/session")->status, 200);
+  for (const std::string& cookie : {"xtc_session=" + token, "tc_session_old=" + token, "a=tc_session=" + token}) {
+    auto r = Client().Get("/api/v1/session", httplib::Headers{{"Cookie", cookie}});
+    EXPECT_EQ(r->status, 401) << cookie;
+  }
+  EXPECT_EQ(
+      Client().Get("/api/v1/session", httplib::Headers{{"Cookie", "xtc_session=bad; tc_session=" + token}})->status,
+      200);
+  // The CSRF token: the right one passes, one differing in its last digit does not.
+  std::string wrong = cra.csrf;
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  auto refused =
+      Client().Post((kS + "/subjects/701-1001/queries").c_str(),
+                    httplib::Headers{{"Cookie", cra.cookie}, {"X-CSRF-Token", wrong}}, "{}", "application/json");
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_NE(refused->body.find("X-CSRF-Token"), std::string::npos) << refused->body;
+}
+
+TEST_F(SessionTest, AQueryNumberOutsideItsRangeIs400NeverWrapped) {
+  Login coord = LogIn("coord.701");
+  ASSERT_EQ(Screen(coord, "701-5001")->status, 200);
+  Login cra = LogIn("cra.1");
+  auto opened = Post(cra, kS + "/subjects/701-5001/queries",
+                     R"({"visit":"SCREENING1","form":"DM","item":"RACE","message":"Confirm race"})");
+  ASSERT_EQ(opened->status, 200) << opened->body;
+  ASSERT_EQ(ParseJson(opened->body)->Find("result")->Find("query")->as_int(), 1);
+  for (const char* n : {"99999999999999999999", "4294967297", "2147483648", "0", "-1", "1e3"}) {
+    auto r = Post(coord, kS + "/subjects/701-5001/queries/" + std::string(n) + "/answer", R"({"message":"x"})");
+    EXPECT_EQ(r->status, 400) << n << ": " << r->body;
+    EXPECT_NE(r->body.find("a query number is a whole number from 1 to 2147483647"), std::string::npos) << r->body;
+  }
+  auto body =
+      Post(coord, kS + "/commands", R"({"op":"query.answer","subject":"701-5001","query":4294967297,"message":"x"})");
+  EXPECT_EQ(body->status, 400) << body->body;
+  auto casebook = ParseJson(Get(coord, kS + "/subjects/701-5001")->body).value();
+  EXPECT_EQ(casebook.Find("queries")->as_array()[0].Find("state")->as_string(), "open") << "query 1 untouched";
+}
+
+TEST_F(SessionTest, AMalformedLastEventIdIs400) {
+  Login cra = LogIn("cra.1");
+  for (const char* id : {"garbage", "-5", "12345678901234567890123", "1 2"}) {
+    auto r = Get(cra, kS + "/events", {{"Last-Event-ID", id}});
+    ASSERT_TRUE(r) << id;
+    EXPECT_EQ(r->status, 400) << id << ": " << r->body;
+    EXPECT_NE(r->body.find("Last-Event-ID"), std::string::npos) << r->body;
+  }
+}
+
+TEST_F(SessionTest, MetricsOpenOnlyToTheMetricsToken) {
+  // This server has no token configured: /metrics is off, even for a system administrator.
+  Login sys = LogIn("sysadmin");
+  EXPECT_EQ(Get(sys, "/metrics")->status, 404);
+  const std::string token = "metrics-token-of-forty-characters-000000";
+  ServerOptions o;
+  o.port = 0;
+  o.metrics_token = token;
+  auto server = std::move(Server::Create(store_.get(), &env_, o).value());
+  ASSERT_TRUE(server->Listen().ok());
+  std::thread run([&] { (void)server->Run(); });
+  httplib::Client c("127.0.0.1", server->port());
+  EXPECT_EQ(c.Get("/metrics")->status, 401);
+  EXPECT_EQ(c.Get("/metrics", httplib::Headers{{"Authorization", "Bearer " + token + "1"}})->status, 401);
+  auto users = std::move(UserDirectory::Open(store_.get(), &env_).value());
+  auto api_token = users->IssueToken("sysadmin", Grant{kStudy, "system_admin", "*"}, Actor{"setup", "system_admin"});
+  ASSERT_TRUE(api_token.ok());
+  EXPECT_EQ(c.Get("/metrics", httplib::Headers{{"Authorization", "Bearer " + *api_token}})->status, 401)
+      << "no user's token opens them";
+  auto ok = c.Get("/metrics", httplib::Headers{{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_NE(ok->body.find("trialcore_events_appended_total"), std::string::npos) << ok->body;
+  server->Stop();
+  run.join();
+}
+
+// Issue 13, item 4: time moves on the test Env's clock (it did through
+// `serve --clock-file` and sleeps): the idle limit (15 minutes here), the
+// absolute lifetime (20 minutes here) however active, and the lockout's
+// minute.
+TEST_F(SessionTest, SessionsExpireAndLockoutsLiftAsTheClockMoves) {
+  Login idle = LogIn("cra.1");
+  env_.AdvanceMicros(14 * kMinute);
+  EXPECT_EQ(Get(idle, "/api/v1/session")->status, 200) << "14 minutes idle: still open";
+  env_.AdvanceMicros(15 * kMinute + 1);
+  auto expired = Get(idle, "/api/v1/session");
+  EXPECT_EQ(expired->status, 401);
+  EXPECT_EQ(ParseJson(expired->body)->Find("code")->as_string(), "session_expired");
+
+  Login active = LogIn("cra.1");
+  for (int minutes = 6; minutes < 20; minutes += 6) {
+    env_.AdvanceMicros(6 * kMinute);
+    ASSERT_EQ(Get(active, "/api/v1/session")->status, 200) << "at " << minutes << " minutes, active";
+  }
+  env_.AdvanceMicros(3 * kMinute);  // 21 minutes, never idle for more than 6
+  EXPECT_EQ(Get(active, "/api/v1/session")->status, 401) << "past the absolute lifetime";
+
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(PostLogin("coord.701", "wrong password!!")->status, 401);
+  EXPECT_EQ(PostLogin("coord.701", kPassword)->status, 401) << "locked";
+  env_.AdvanceMicros(59'000'000);
+  EXPECT_EQ(PostLogin("coord.701", kPassword)->status, 401) << "still locked after 59 seconds";
+  env_.AdvanceMicros(2'000'000);
+  EXPECT_EQ(PostLogin("coord.701", kPassword)->status, 200) << "the lock lifted after a minute";
+}
+
 }  // namespace
 }  // namespace trialcore::api

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "api/credentials.h"
 #include "capture/blinding.h"
 #include "core/hash.h"
 
@@ -74,7 +75,7 @@ Result<std::string> RandomToken(Env* env) {
 }
 
 Status ValidateUserId(const std::string& id) {
-  bool ok = !id.empty() && id.size() <= 64;
+  bool ok = !id.empty() && id.size() <= kMaxUserIdLength;
   for (char c : id) {
     ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-');
   }
@@ -86,7 +87,22 @@ Status ValidatePassword(const std::string& password) {
   if (password.size() < kMinPasswordLength) {
     return InvalidArgument("passwords must have at least " + std::to_string(kMinPasswordLength) + " characters");
   }
+  if (password.size() > kMaxPasswordLength) {
+    return InvalidArgument("passwords must have at most " + std::to_string(kMaxPasswordLength) + " bytes");
+  }
   if (!IsValidUtf8(password)) return InvalidArgument("passwords must be valid UTF-8");
+  return Status::Ok();
+}
+
+Status ValidateLoginFields(const std::string& id, const std::string& password) {
+  if (id.size() > kMaxUserIdLength) {
+    return InvalidArgument("\"user\" is longer than any user id (at most " + std::to_string(kMaxUserIdLength) +
+                           " characters)");
+  }
+  if (password.size() > kMaxPasswordLength) {
+    return InvalidArgument("\"password\" is longer than any password (at most " + std::to_string(kMaxPasswordLength) +
+                           " bytes)");
+  }
   return Status::Ok();
 }
 
@@ -96,6 +112,14 @@ Result<std::unique_ptr<UserDirectory>> UserDirectory::Open(EventStore* store, En
   std::lock_guard lock(d->mu_);
   TC_RETURN_IF_ERROR(d->CatchUp());
   return d;
+}
+
+std::optional<User> UserDirectory::Current(const std::string& id, Status* read) const {
+  std::lock_guard lock(mu_);
+  *read = CatchUp();
+  auto it = users_.find(id);
+  if (it == users_.end()) return std::nullopt;
+  return it->second;
 }
 
 Status UserDirectory::CatchUp() const {
@@ -167,9 +191,11 @@ Status UserDirectory::AppendTo(const std::string& stream, const std::string& typ
   AppendRequest r;
   r.study = kSystemStudy;
   r.events.push_back(std::move(d));
+  // The durable append (an fsync) under no lock of the directory: readers
+  // and other logins go on meanwhile; only taking the event in is locked.
   TC_ASSIGN_OR_RETURN(std::vector<Event> events, store_->Append(r));
-  TC_RETURN_IF_ERROR(CatchUp());  // also takes in what other processes wrote
-  return Status::Ok();
+  std::lock_guard lock(mu_);
+  return CatchUp();  // also takes in what other processes wrote
 }
 
 Status UserDirectory::Add(const std::string& id, const std::string& full_name, const std::string& password,
@@ -177,10 +203,11 @@ Status UserDirectory::Add(const std::string& id, const std::string& full_name, c
   TC_RETURN_IF_ERROR(ValidateUserId(id));
   TC_RETURN_IF_ERROR(ValidatePassword(password));
   if (full_name.empty()) return InvalidArgument("a user needs a full name (it is shown with their signatures)");
-  std::lock_guard lock(mu_);
-  TC_RETURN_IF_ERROR(CatchUp());
-  if (users_.contains(id)) return AlreadyExists("user " + id + " already exists");
-  TC_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+  TC_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));  // argon2id: before any lock
+  std::lock_guard changes(changes_mu_);
+  Status read;
+  if (Current(id, &read)) return AlreadyExists("user " + id + " already exists");
+  TC_RETURN_IF_ERROR(read);
   std::string stream = "user/" + id;
   return Append(
       id, "user.added", by, "",
@@ -191,38 +218,32 @@ Status UserDirectory::Add(const std::string& id, const std::string& full_name, c
 
 Status UserDirectory::Disable(const std::string& id, const std::string& reason, const Actor& by) {
   if (reason.empty()) return InvalidArgument("disabling a user needs a reason");
-  std::lock_guard lock(mu_);
-  TC_RETURN_IF_ERROR(CatchUp());
-  auto it = users_.find(id);
-  if (it == users_.end()) return NotFound("no user " + id);
-  if (it->second.disabled) return FailedPrecondition("user " + id + " is already disabled");
+  std::lock_guard changes(changes_mu_);
+  TC_ASSIGN_OR_RETURN(User user, Existing(id));
+  if (user.disabled) return FailedPrecondition("user " + id + " is already disabled");
   return Append(id, "user.disabled", by, reason,
                 Value::Object{{"set", Value::Object{{"user/" + id + "/status", "disabled"}}}});
 }
 
 Status UserDirectory::ResetPassword(const std::string& id, const std::string& password, const Actor& by) {
   TC_RETURN_IF_ERROR(ValidatePassword(password));
-  std::lock_guard lock(mu_);
-  TC_RETURN_IF_ERROR(CatchUp());
-  if (!users_.contains(id)) return NotFound("no user " + id);
-  TC_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+  TC_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));  // argon2id: before any lock
+  std::lock_guard changes(changes_mu_);
+  TC_RETURN_IF_ERROR(Existing(id).status());
   return Append(id, "user.password_reset", by, "password reset",
                 Value::Object{{"password_hash", hash}, {"set", Value::Object{{"user/" + id + "/status", "active"}}}});
 }
 
 Status UserDirectory::AddGrant(const std::string& id, const Grant& g, const std::string& reason, const Actor& by) {
   TC_RETURN_IF_ERROR(MayChangeGrant(by, id, g));
-  std::lock_guard lock(mu_);
-  TC_RETURN_IF_ERROR(CatchUp());
-  auto it = users_.find(id);
-  if (it == users_.end()) return NotFound("no user " + id);
+  std::lock_guard changes(changes_mu_);
+  TC_ASSIGN_OR_RETURN(User user, Existing(id));
   TC_RETURN_IF_ERROR(ValidateStudyId(g.study));
   if (g.site.empty()) return InvalidArgument("a grant names a site, or * for every site");
-  if (std::find(it->second.grants.begin(), it->second.grants.end(), g) != it->second.grants.end()) {
+  if (std::find(user.grants.begin(), user.grants.end(), g) != user.grants.end()) {
     return AlreadyExists(id + " already holds " + g.role + " on " + g.study + " at site " + g.site);
   }
-  if (reason.empty() &&
-      std::find(it->second.revoked.begin(), it->second.revoked.end(), g) != it->second.revoked.end()) {
+  if (reason.empty() && std::find(user.revoked.begin(), user.revoked.end(), g) != user.revoked.end()) {
     return InvalidArgument("granting " + g.role + " on " + g.study + " at site " + g.site + " to " + id +
                            " again, after it was revoked, needs a reason");
   }
@@ -237,11 +258,9 @@ Status UserDirectory::AddGrant(const std::string& id, const Grant& g, const std:
 Status UserDirectory::RevokeGrant(const std::string& id, const Grant& g, const std::string& reason, const Actor& by) {
   if (reason.empty()) return InvalidArgument("revoking a role needs a reason");
   TC_RETURN_IF_ERROR(MayChangeGrant(by, id, g));
-  std::lock_guard lock(mu_);
-  TC_RETURN_IF_ERROR(CatchUp());
-  auto it = users_.find(id);
-  if (it == users_.end()) return NotFound("no user " + id);
-  if (std::find(it->second.grants.begin(), it->second.grants.end(), g) == it->second.grants.end()) {
+  std::lock_guard changes(changes_mu_);
+  TC_ASSIGN_OR_RETURN(User user, Existing(id));
+  if (std::find(user.grants.begin(), user.grants.end(), g) == user.grants.end()) {
     return NotFound(id + " does not hold " + g.role + " on " + g.study + " at site " + g.site);
   }
   return Append(
@@ -267,17 +286,19 @@ Status UserDirectory::Reauthenticate(const std::string& id, const std::string& p
 // account exists.
 Result<User> UserDirectory::Authenticate(const std::string& id, const std::string& password, const std::string& client,
                                          const std::string& purpose) {
-  std::lock_guard lock(mu_);
-  TC_RETURN_IF_ERROR(CatchUp());
-  auto it = users_.find(id);
-  const bool known = it != users_.end() && !it->second.password_hash.empty();
-  const bool right = VerifyPassword(known ? it->second.password_hash : DummyHash(), password) && known;
+  // No lock is held across the argon2id verification nor the durable event:
+  // the account is read (copied) first, and other requests go on meanwhile.
+  Status read;
+  const std::optional<User> account = Current(id, &read);
+  TC_RETURN_IF_ERROR(read);
+  const bool known = account && !account->password_hash.empty();
+  const bool right = VerifyPassword(known ? account->password_hash : DummyHash(), password) && known;
   std::string why;
   if (!known) {
     why = "unknown user";
-  } else if (it->second.disabled) {
+  } else if (account->disabled) {
     why = "disabled";
-  } else if (it->second.locked_until_us > env_->NowMicros()) {
+  } else if (account->locked_until_us > env_->NowMicros()) {
     why = "locked";  // recorded, but does not lengthen the lock
   } else if (!right) {
     why = purpose == "login" ? "password" : purpose + " password";
@@ -291,7 +312,9 @@ Result<User> UserDirectory::Authenticate(const std::string& id, const std::strin
       // A right password clears the failures as a login does.
       TC_RETURN_IF_ERROR(Append(id, "user.reauthenticated", Actor{id, "user"}, "", std::move(details)));
     }
-    return users_.at(id);
+    std::optional<User> now = Current(id, &read);
+    TC_RETURN_IF_ERROR(read);
+    return now ? *now : *account;
   }
   details["why"] = why;
   if (!known) {
@@ -309,21 +332,17 @@ Result<User> UserDirectory::Authenticate(const std::string& id, const std::strin
 }
 
 Status UserDirectory::RecordLogout(const std::string& id, const std::string& client) {
-  std::lock_guard lock(mu_);
   return Append(id, "user.logout", Actor{id, "user"}, "", Value::Object{{"client", client}});
 }
 
 Status UserDirectory::Record(const std::string& type, const Actor& actor, Value::Object details) {
-  std::lock_guard lock(mu_);
   return Append(actor.user, type, actor, "", std::move(details));
 }
 
 Result<std::string> UserDirectory::IssueToken(const std::string& id, const Grant& grant, const Actor& by) {
-  std::lock_guard lock(mu_);
-  TC_RETURN_IF_ERROR(CatchUp());
-  auto it = users_.find(id);
-  if (it == users_.end()) return NotFound("no user " + id);
-  if (std::find(it->second.grants.begin(), it->second.grants.end(), grant) == it->second.grants.end()) {
+  std::lock_guard changes(changes_mu_);
+  TC_ASSIGN_OR_RETURN(User user, Existing(id));
+  if (std::find(user.grants.begin(), user.grants.end(), grant) == user.grants.end()) {
     return FailedPrecondition(id + " does not hold " + grant.role + " on " + grant.study + " at site " + grant.site +
                               "; a token can only carry a role its user holds");
   }
@@ -344,11 +363,9 @@ Status UserDirectory::RevokeToken(const std::string& id, const std::string& hash
                                   const Actor& by) {
   if (reason.empty()) return InvalidArgument("revoking a token needs a reason");
   if (hash_prefix.size() < 8) return InvalidArgument("give at least 8 hex digits of the token's hash");
-  std::lock_guard lock(mu_);
-  TC_RETURN_IF_ERROR(CatchUp());
-  auto it = users_.find(id);
-  if (it == users_.end()) return NotFound("no user " + id);
-  for (const Token& tok : it->second.tokens) {
+  std::lock_guard changes(changes_mu_);
+  TC_ASSIGN_OR_RETURN(User user, Existing(id));
+  for (const Token& tok : user.tokens) {
     if (!tok.revoked && tok.hash.starts_with(hash_prefix)) {
       return Append(
           id, "token.revoked", by, reason,
@@ -373,7 +390,7 @@ Result<User> UserDirectory::FindByToken(const std::string& token) const {
   CatchUpIfStale();
   for (const auto& [id, u] : users_) {
     for (const Token& tok : u.tokens) {
-      if (tok.hash != hash) continue;
+      if (!SameSecret(tok.hash, hash)) continue;
       if (tok.revoked || u.disabled) return PermissionDenied("this token is revoked or its user disabled");
       User scoped = u;
       scoped.grants.clear();
@@ -383,6 +400,14 @@ Result<User> UserDirectory::FindByToken(const std::string& token) const {
     }
   }
   return PermissionDenied("unknown token");
+}
+
+Result<User> UserDirectory::Existing(const std::string& id) const {
+  Status read;
+  std::optional<User> user = Current(id, &read);
+  TC_RETURN_IF_ERROR(read);
+  if (!user) return NotFound("no user " + id);
+  return *user;
 }
 
 Result<User> UserDirectory::Find(const std::string& id) const {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,8 @@ namespace trialcore::api {
 
 inline constexpr char kSystemStudy[] = "trialcore-system";
 inline constexpr size_t kMinPasswordLength = 12;
+inline constexpr size_t kMaxPasswordLength = 1024;
+inline constexpr size_t kMaxUserIdLength = 64;
 
 struct Grant {
   std::string study;
@@ -92,7 +95,13 @@ class UserDirectory {
 
  private:
   UserDirectory(EventStore* store, Env* env) : store_(store), env_(env) {}
+  // Takes in the system log's new events; mu_ held.
   Status CatchUp() const;
+  // A copy of the account as the log has it now (caught up under mu_,
+  // which is released before returning); nullopt when there is none.
+  std::optional<User> Current(const std::string& id, Status* read) const;
+  // The same, NotFound when there is none.
+  Result<User> Existing(const std::string& id) const;
   // Login and Reauthenticate: checks the password and records the attempt.
   Result<User> Authenticate(const std::string& id, const std::string& password, const std::string& client,
                             const std::string& purpose);
@@ -100,6 +109,7 @@ class UserDirectory {
   // most once a second: a disabled user or revoked token stops working
   // within a second.
   void CatchUpIfStale() const;
+  // Appends durably, holding no lock across it, then takes the event in.
   Status Append(const std::string& user, const std::string& type, const Actor& by, const std::string& reason,
                 Value::Object payload);
   Status AppendTo(const std::string& stream, const std::string& type, const Actor& by, Value::Object payload,
@@ -108,6 +118,13 @@ class UserDirectory {
 
   EventStore* store_;
   Env* env_;
+  // Account changes check, then append: one at a time, so that two cannot
+  // both pass a check the other breaks (two grants of one role). Held across
+  // the append's fsync, and so never taken by logins, password checks,
+  // recorded views or reads.
+  std::mutex changes_mu_;
+  // The projection below; held only to read or update it, never across
+  // argon2id or an fsync.
   mutable std::mutex mu_;
   mutable std::map<std::string, User> users_;  // a projection of the system log
   mutable uint64_t last_seq_ = 0;
@@ -133,5 +150,9 @@ std::string UnknownIdDigest(std::string_view id);
 
 Status ValidateUserId(const std::string& id);
 Status ValidatePassword(const std::string& password);
+// A login's fields, before any work is done on them: an id or a password
+// longer than any account can have is refused (InvalidArgument naming the
+// field), not hashed and recorded. Says nothing of any account.
+Status ValidateLoginFields(const std::string& id, const std::string& password);
 
 }  // namespace trialcore::api

@@ -16,8 +16,7 @@ Value ItemJson(const capture::ItemState& st) {
 }
 
 bool SeesHidden(const Access& access, const std::optional<std::string>& wanted, const std::string& site) {
-  auto role = access.ActingRole(wanted, site);
-  return role.ok() && !capture::BlindedRole(*role);
+  return access.Unblinded(wanted, site);
 }
 
 Result<capture::Viewer> ViewerFor(const capture::Capture& cap, const Access& access,

@@ -19,7 +19,8 @@ namespace trialcore::api {
 // when the role it acts in at the site ("" the study) is the unblinded
 // pharmacist's, chosen with X-Trialcore-Role (`wanted`) or the only role held
 // there. A user who also holds a blinded role sees nothing hidden while
-// acting in it, nor when the role is left to choose.
+// acting in it, nor when the role is left to choose. Access::Unblinded
+// holds the rule (the acting grant must cover the site).
 bool SeesHidden(const Access& access, const std::optional<std::string>& wanted, const std::string& site);
 // What the caller may see of the study, for the capture library's lists:
 // their sites and those where they act in an unblinded role.

@@ -1,5 +1,7 @@
 #include "capture/blinding.h"
 
+#include <algorithm>
+
 namespace trialcore::capture {
 
 namespace {
@@ -56,6 +58,30 @@ int NextQueryNumber(const SubjectState& subject, bool hidden) {
     if (hidden ? n > last : n > last && n <= kHiddenQueryBase) last = n;
   }
   return last + 1;
+}
+
+namespace {
+Status QueryNumberRange(std::string_view what) {
+  std::string shown(what.substr(0, 24));
+  if (what.size() > 24) shown += "…";
+  return InvalidArgument("a query number is a whole number from 1 to " + std::to_string(kMaxQueryNumber) + ", not " +
+                         shown);
+}
+}  // namespace
+
+Result<int> ParseQueryNumber(std::string_view text) {
+  // At most 10 digits, no sign, no leading zero: then it fits in 64 bits to compare.
+  const bool digits = !text.empty() && text.size() <= 10 && text[0] != '0' &&
+                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || std::stoll(std::string(text)) > kMaxQueryNumber)
+    return QueryNumberRange("\"" + std::string(text) + "\"");
+  return static_cast<int>(std::stoll(std::string(text)));
+}
+
+Result<int> QueryNumber(const Value& value) {
+  if (value.kind() != Value::Kind::kInt) return InvalidArgument("\"query\" must be the query's number");
+  if (value.as_int() < 1 || value.as_int() > kMaxQueryNumber) return QueryNumberRange(std::to_string(value.as_int()));
+  return static_cast<int>(value.as_int());
 }
 
 bool HiddenEvent(const study::Study& study, const SubjectState& subject, const Event& e) {

@@ -9,6 +9,8 @@
 
 #include "capture/state.h"
 #include "core/event.h"
+#include "core/status.h"
+#include "core/value.h"
 #include "study/study.h"
 
 namespace trialcore::capture {
@@ -29,6 +31,14 @@ bool HiddenQuery(const study::Study& study, const Query& query);
 // one past the highest above it), never by which items are hidden now.
 constexpr int kHiddenQueryBase = 1'000'000;
 int NextQueryNumber(const SubjectState& subject, bool hidden);
+
+// Query numbers run from 1 (visible) and kHiddenQueryBase + 1 (hidden) up to
+// kMaxQueryNumber, the largest the state's int keys hold. A number named by a
+// request (a path's text, a command's "query") outside 1..kMaxQueryNumber is
+// InvalidArgument, never narrowed: 4294967297 would otherwise wrap to query 1.
+constexpr int kMaxQueryNumber = 2'147'483'647;
+Result<int> ParseQueryNumber(std::string_view text);
+Result<int> QueryNumber(const Value& value);
 
 // The subject version a caller reads and writes against (the ETag an If-Match
 // names): blinded roles get one that moves only with what they may see. The

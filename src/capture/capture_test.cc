@@ -634,6 +634,37 @@ TEST_F(BlindingTest, ANewQueryNeverTakesTheNumberOfAHiddenOneFromAnOldDatabase) 
   EXPECT_EQ(capture_->Subject("701-1037")->queries.at(2).thread.size(), 1u) << "the old query is left alone";
 }
 
+// Issue 13: 4294967297 is 2^32 + 1, which an int cast made query 1.
+TEST_F(CaptureTest, AQueryNumberOutsideItsRangeIsRefusedNotWrapped) {
+  Screen("701-1009");
+  Ok(R"({"op":"query.open","subject":"701-1009","visit":"SCREENING1","form":"DM","item":"RACE","message":"Confirm race"})",
+     kMonitor);
+  for (const char* n : {"4294967297", "-4294967295", "0", "-1", "2147483648", "9223372036854775807"}) {
+    auto r =
+        Run(std::string(R"({"op":"query.answer","subject":"701-1009","query":)") + n + R"(,"message":"x"})", kCoord);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << n << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find("from 1 to 2147483647, not " + std::string(n)), std::string::npos)
+        << r.status().message();
+  }
+  EXPECT_EQ(capture_->Subject("701-1009")->queries.at(1).state, QueryState::kOpen) << "query 1 was not answered";
+}
+
+TEST(QueryNumber, PathTextIsAWholeNumberInRange) {
+  EXPECT_EQ(*ParseQueryNumber("1"), 1);
+  EXPECT_EQ(*ParseQueryNumber("1000001"), kHiddenQueryBase + 1);
+  EXPECT_EQ(*ParseQueryNumber("2147483647"), kMaxQueryNumber);
+  for (const char* bad : {"", "0", "01", "-1", "+1", "1.0", "1e3", " 1", "2147483648", "4294967297",
+                          "99999999999999999999", "18446744073709551617", "abc"}) {
+    auto n = ParseQueryNumber(bad);
+    ASSERT_FALSE(n.ok()) << bad;
+    EXPECT_EQ(n.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(n.status().message().find("a query number is a whole number from 1 to 2147483647"), std::string::npos);
+  }
+  EXPECT_FALSE(QueryNumber(Value(int64_t{4294967297})).ok());
+  EXPECT_FALSE(QueryNumber(Value("1")).ok());
+  EXPECT_EQ(*QueryNumber(Value(int64_t{7})), 7);
+}
+
 TEST(NextQueryNumber, ChoosesByRangeOverEveryQueryWhateverItsItem) {
   SubjectState s;
   EXPECT_EQ(NextQueryNumber(s, false), 1);

@@ -234,8 +234,8 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
   TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
   if (state_.locked) return FailedPrecondition("the study database is locked");
   const Value* qn = cmd.Find("query");
-  if (qn == nullptr || qn->kind() != Value::Kind::kInt) return InvalidArgument("\"query\" must be the query's number");
-  int n = static_cast<int>(qn->as_int());
+  if (qn == nullptr) return InvalidArgument("\"query\" must be the query's number");
+  TC_ASSIGN_OR_RETURN(const int n, QueryNumber(*qn));
   auto qit = s->queries.find(n);
   // For a blinded role a query on a hidden item does not exist.
   if (qit == s->queries.end() || (BlindedRole(actor.role) && HiddenQuery(*study_, qit->second))) {

@@ -111,9 +111,10 @@ struct ServeArgs {
   std::string tls_cert, tls_key;
   int64_t session_idle_seconds = 15 * 60;
   int64_t session_max_seconds = 12 * 3600;
-  int login_rate = 20;     // login attempts a minute per client address
-  std::string clock_file;  // tests: shift the server's clock by the microseconds in this file
-  std::string web_root;    // the built web application; default: "web" beside the program
+  int login_rate = 20;             // login attempts a minute per client address
+  std::string clock_file;          // tests: shift the server's clock by the microseconds in this file
+  std::string web_root;            // the built web application; default: "web" beside the program
+  std::string metrics_token_file;  // holds the bearer token that opens /metrics; empty: /metrics is off
 };
 Status Serve(const ServeArgs& args, Context& ctx);
 Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& ctx);

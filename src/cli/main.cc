@@ -68,6 +68,9 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--clock-file", serve_args.clock_file,
                     "For tests: shift the server's clock by the microseconds written in this file");
+  serve->add_option("--metrics-token-file", serve_args.metrics_token_file,
+                    "A file holding the bearer token (32 characters or more) that opens /metrics; without it "
+                    "/metrics is off");
   serve->add_option("--web", serve_args.web_root, "The built web application (default: web/ beside the program)");
   serve->callback([&] {
     serve_args.db = db;

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <thread>
 
+#include "api/credentials.h"
 #include "api/server.h"
 #include "api/users.h"
 #include "cli/commands.h"
@@ -100,6 +101,10 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
   if (args.login_rate < 1) return InvalidArgument("--login-rate must be at least 1");
   o.login_attempts_per_minute = args.login_rate;
   o.web_root = args.web_root.empty() ? DefaultWebRoot() : args.web_root;
+  if (!args.metrics_token_file.empty()) {
+    TC_ASSIGN_OR_RETURN(std::string text, env->ReadFileToString(args.metrics_token_file));
+    TC_ASSIGN_OR_RETURN(o.metrics_token, api::SecretFromText(text, "--metrics-token-file " + args.metrics_token_file));
+  }
   if (!args.web_root.empty() && !env->FileExists(args.web_root + "/index.html")) {
     return InvalidArgument("--web " + args.web_root +
                            ": no index.html there (build the web application with scripts/build.sh)");

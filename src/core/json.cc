@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace trialcore {
 namespace {
@@ -20,6 +21,12 @@ class ValueBuilder final : public nlohmann::json_sax<nlohmann::json> {
     return Put(Value(static_cast<int64_t>(v)));
   }
   bool number_float(number_float_t, const string_t& text) override {
+    // nlohmann reads an integer too large for 64 bits as a float: it is
+    // refused as an integer, not taken as a decimal of its digits.
+    if (text.find_first_of(".eE") == std::string::npos) {
+      error_ = "integer " + text + " does not fit in 64 bits";
+      return false;
+    }
     auto d = Decimal::Parse(text);
     if (!d.ok()) {
       error_ = d.status().message();
@@ -85,6 +92,42 @@ class ValueBuilder final : public nlohmann::json_sax<nlohmann::json> {
   }
   std::vector<Frame> stack_;
 };
+
+// Where the input first breaks a limit of ParseJson, before it is parsed:
+// the offset of the bracket that opens level kMaxJsonDepth + 1, or of a
+// number longer than kMaxJsonNumberLength, with what is wrong. Strings are
+// skipped (a bracket or digit inside one counts for nothing); anything else
+// malformed is left for the parser to name.
+struct LimitBreak {
+  size_t offset;
+  std::string what;
+};
+std::optional<LimitBreak> FirstLimitBreak(std::string_view text) {
+  size_t depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        return LimitBreak{i, "arrays and objects nest more than " + std::to_string(kMaxJsonDepth) + " levels deep"};
+      }
+    } else if (c == ']' || c == '}') {
+      if (depth > 0) --depth;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t end = i;
+      while (end < text.size() && std::string_view("0123456789+-.eE").find(text[end]) != std::string_view::npos) ++end;
+      if (end - i > kMaxJsonNumberLength) {
+        return LimitBreak{i, "a number of " + std::to_string(end - i) + " characters (at most " +
+                                 std::to_string(kMaxJsonNumberLength) + ")"};
+      }
+      i = end - 1;
+    }
+  }
+  return std::nullopt;
+}
 
 void LineColumn(std::string_view text, size_t pos, size_t* line, size_t* col) {
   *line = 1;
@@ -155,6 +198,12 @@ void Write(std::string* out, const Value& v, bool pretty, int indent) {
 }  // namespace
 
 Result<Value> ParseJson(std::string_view text) {
+  if (auto broken = FirstLimitBreak(text)) {
+    size_t line, col;
+    LineColumn(text, broken->offset, &line, &col);
+    return InvalidArgument("invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) + ": " +
+                           broken->what);
+  }
   ValueBuilder builder;
   bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json, true);
   if (!ok && builder.error_position_ == 0) return InvalidArgument("invalid JSON: " + builder.error_);

@@ -1,5 +1,9 @@
 // JSON text <-> Value. Numbers with a fraction become Decimals that keep their
 // exact text; integers must fit in 64 bits; duplicate keys are refused.
+// Parsing is safe on untrusted input (HTTP bodies, `trialcore apply` lines):
+// arrays and objects nest at most kMaxJsonDepth deep (deeper documents would
+// exhaust the stack when the Value is copied, written or destroyed), and a
+// number has at most kMaxJsonNumberLength characters.
 #pragma once
 
 #include <string>
@@ -10,7 +14,10 @@
 
 namespace trialcore {
 
-// Errors name the line and column of the problem.
+inline constexpr size_t kMaxJsonDepth = 64;
+inline constexpr size_t kMaxJsonNumberLength = 64;
+
+// Errors name the line and column of the problem (InvalidArgument).
 Result<Value> ParseJson(std::string_view text);
 
 // Compact JSON with keys in canonical (byte) order, or indented with two spaces.
