@@ -110,6 +110,12 @@ struct Range {
 void ReadRange(EventStore& store, const std::string& study, int64_t from, int64_t to, Range* range) {
   std::string hashed;
   ChainState state;
+  // At most one event a sequence number; reserved so the vectors never move.
+  const size_t most = static_cast<size_t>(std::min<int64_t>(to - std::max<int64_t>(from, 0) + 1, 1 << 16));
+  range->leaves.reserve(most);
+  range->computed.reserve(most);
+  range->seqs.reserve(most);
+  range->sizes.reserve(most);
   range->status = store.ForEachStoredRecord(study, from, to, [&](const StoredRecord& r) -> Status {
     if (range->problem) return Status::Ok();  // the rest of the range is not needed
     CheckedRecord c;
