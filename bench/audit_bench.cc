@@ -132,8 +132,8 @@ int main(int argc, char** argv) {
   std::printf("  %-52s %10.0f %12.0f %10.0f %.2fx of OpenSSL (target >= 0.80) %s\n",
               "VerifyStudy in process (best of 3)", mb / verify, events / verify, per_core_in, per_core_in / openssl,
               per_core_in / openssl >= 0.8 ? "met" : "NOT met");
-  std::printf("  %-52s %10s %12s %10.0f %.2fx of OpenSSL, by CPU time used (%.2f cores busy)\n", "  the same, per CPU second",
-              "", "", mb / verify_cpu, mb / verify_cpu / openssl, verify_cpu / verify);
+  std::printf("  %-52s %10s %12s %10.0f %.2fx of OpenSSL, by CPU time used (%.2f cores busy)\n",
+              "  the same, per CPU second", "", "", mb / verify_cpu, mb / verify_cpu / openssl, verify_cpu / verify);
   std::printf("  %-52s %10.0f %12.0f %10.0f %.2fx of OpenSSL (target >= 0.80) %s\n",
               "trialcore audit verify, whole process (best of 3)", mb / process, events / process, per_core_process,
               per_core_process / openssl, per_core_process / openssl >= 0.8 ? "met" : "NOT met");

@@ -60,9 +60,9 @@ int main(int argc, char** argv) {
       for (uint64_t i = static_cast<uint64_t>(t); !stop.load(); i += static_cast<uint64_t>(threads)) {
         const std::string& s = subjects[i % subjects.size()];
         int value = 60 + static_cast<int>((i / subjects.size()) % 40);
-        auto cmd = ParseJson(R"({"op":"form.save","subject":")" + s + R"(","visit":")" + visit + R"(","form":")" +
-                             form + R"(","items":{")" + item + "\":" + std::to_string(value) +
-                             R"(},"reason":"bench"})");
+        auto cmd =
+            ParseJson(R"({"op":"form.save","subject":")" + s + R"(","visit":")" + visit + R"(","form":")" + form +
+                      R"(","items":{")" + item + "\":" + std::to_string(value) + R"(},"reason":"bench"})");
         auto r = (*capture)->Execute(*cmd, Actor{"bench", "coordinator"});
         if (r.ok()) {
           saves.fetch_add(1);

@@ -42,8 +42,8 @@ struct Client {
   bool connected = false;  // TCP connection made and request sent
   bool streaming = false;  // 200 and headers received
   bool failed = false;
-  std::string in;                          // bytes not yet parsed
-  std::vector<Clock::time_point> frames;   // arrival of each event frame
+  std::string in;                         // bytes not yet parsed
+  std::vector<Clock::time_point> frames;  // arrival of each event frame
 };
 
 struct Args {
@@ -108,15 +108,24 @@ int main(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--port") a.port = std::stoi(v);
-    else if (k == "--study") a.study = v;
-    else if (k == "--cookie") a.cookie = v;
-    else if (k == "--csrf") a.csrf = v;
-    else if (k == "--patch-path") a.patch_path = v;
-    else if (k == "--clients") a.clients = std::stoi(v);
-    else if (k == "--changes") a.changes = std::stoi(v);
-    else if (k == "--interval-ms") a.interval_ms = std::stoi(v);
-    else if (k == "--connect-s") a.connect_s = std::stoi(v);
+    if (k == "--port")
+      a.port = std::stoi(v);
+    else if (k == "--study")
+      a.study = v;
+    else if (k == "--cookie")
+      a.cookie = v;
+    else if (k == "--csrf")
+      a.csrf = v;
+    else if (k == "--patch-path")
+      a.patch_path = v;
+    else if (k == "--clients")
+      a.clients = std::stoi(v);
+    else if (k == "--changes")
+      a.changes = std::stoi(v);
+    else if (k == "--interval-ms")
+      a.interval_ms = std::stoi(v);
+    else if (k == "--connect-s")
+      a.connect_s = std::stoi(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -138,9 +147,9 @@ int main(int argc, char** argv) {
     a.clients = static_cast<int>(lim.rlim_cur) - 64;
   }
 
-  const std::string stream_request = "GET /api/v1/studies/" + a.study +
-                                     "/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nCookie: " +
-                                     a.cookie + "\r\n\r\n";
+  const std::string stream_request =
+      "GET /api/v1/studies/" + a.study +
+      "/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nCookie: " + a.cookie + "\r\n\r\n";
   int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<Client> clients(static_cast<size_t>(a.clients));
   auto start = Clock::now();
@@ -159,9 +168,8 @@ int main(int argc, char** argv) {
         int err = 0;
         socklen_t len = sizeof err;
         getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0 ||
-            send(c.fd, stream_request.data(), stream_request.size(), MSG_NOSIGNAL) !=
-                static_cast<ssize_t>(stream_request.size())) {
+        if (err != 0 || send(c.fd, stream_request.data(), stream_request.size(), MSG_NOSIGNAL) !=
+                            static_cast<ssize_t>(stream_request.size())) {
           c.failed = true;
           epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
           continue;
@@ -247,10 +255,10 @@ int main(int argc, char** argv) {
   std::vector<int> statuses;
   for (int k = 0; k < a.changes; ++k) {
     std::string body = "{\"value\":" + std::to_string(60 + (k % 30)) + ",\"reason\":\"sse bench\"}";
-    std::string req = "PATCH " + a.patch_path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nCookie: " +
-                      a.cookie + "\r\nX-CSRF-Token: " + a.csrf +
-                      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                      "\r\n\r\n" + body;
+    std::string req =
+        "PATCH " + a.patch_path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nCookie: " + a.cookie +
+        "\r\nX-CSRF-Token: " + a.csrf +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     // The request is sent from this thread; frames are read between changes
     // (and while waiting for its answer nothing is read, which only makes
     // the measured delays longer, never shorter).
@@ -290,8 +298,8 @@ int main(int argc, char** argv) {
   std::printf(
       "clients=%d streaming=%zu failed=%zu connect_ms=%.0f changes=%zu changes_ok=%d seen=%zu unseen=%zu "
       "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f p99_all_ms=%s\n",
-      a.clients, streaming, failed, connect_ms, sent.size(), ok_changes, delays.size(), unseen,
-      Percentile(delays, 0.5), Percentile(delays, 0.99), delays.empty() ? 0 : *std::max_element(delays.begin(), delays.end()),
+      a.clients, streaming, failed, connect_ms, sent.size(), ok_changes, delays.size(), unseen, Percentile(delays, 0.5),
+      Percentile(delays, 0.99), delays.empty() ? 0 : *std::max_element(delays.begin(), delays.end()),
       expected == 0 || p99_all >= 1e9 ? "inf" : std::to_string(p99_all).c_str());
   for (auto& c : clients) {
     if (c.fd >= 0) close(c.fd);

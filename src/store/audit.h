@@ -29,7 +29,7 @@ struct StudyVerification {
 };
 
 struct VerifyOptions {
-  size_t threads = 0;             // workers; 0: one per core
+  size_t threads = 0;            // workers; 0: one per core
   int64_t range_seqs = 1 << 16;  // sequence numbers per range a worker reads at once
 };
 
