@@ -58,7 +58,7 @@ now_ns() { date +%s%N; }
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 # duration in seconds of a wrk duration such as 10s, 1m
 secs_of() { case $1 in *m) echo $((${1%m} * 60)) ;; *s) echo "${1%s}" ;; *) echo "$1" ;; esac; }
-field() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p" <<<" $2" | head -1; }
+field() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p" <<<" $2" | awk 'NR == 1'; }
 
 # row SIZE WHAT VALUE UNIT CMP TARGET [NOTE]: CMP is <= or >=; ratio is value/target.
 row() {
@@ -117,8 +117,8 @@ login() {
   out=$(curl -s -m 5 -D - -H 'Content-Type: application/json' \
     -d "{\"user\":\"$USER_ID\",\"password\":\"$PASSWORD\"}" "$BASE/api/v1/session" 2>/dev/null) || return 1
   [[ $out == "HTTP/1.1 200"* ]] || return 1
-  COOKIE=$(grep -i '^set-cookie:' <<<"$out" | head -1 | sed 's/^[^:]*: *//; s/;.*//; s/\r//')
-  CSRF=$(grep -o '"csrf_token":"[^"]*"' <<<"$out" | head -1 | cut -d'"' -f4)
+  COOKIE=$(grep -i '^set-cookie:' <<<"$out" | awk 'NR == 1' | sed 's/^[^:]*: *//; s/;.*//; s/\r//')
+  CSRF=$(grep -o '"csrf_token":"[^"]*"' <<<"$out" | awk 'NR == 1' | cut -d'"' -f4)
   [[ -n $COOKIE ]]
 }
 get() { curl -s -m 30 -H "Cookie: $COOKIE" "$BASE$1"; }
@@ -185,11 +185,10 @@ for N in $SIZES; do
 
   # Subjects, a site, paths.
   get "/api/v1/studies/$STUDY/subjects?limit=1000" >"$RUN/subjects.json"
-  grep -o '"id":"[^"]*","site":"[^"]*"\|"site":"[^"]*"[^}]*"id":"[^"]*"' "$RUN/subjects.json" >/dev/null || true
   # Subject ids are what precede /visits in the form paths the list links to;
   # read them as the "id" fields of the list's objects.
   grep -o '"id":"[^"]*"' "$RUN/subjects.json" | cut -d'"' -f4 | awk '!seen[$0]++' >"$RUN/subject-ids"
-  SITE=$(grep -o '"site":"[^"]*"' "$RUN/subjects.json" | head -1 | cut -d'"' -f4)
+  SITE=$(grep -o '"site":"[^"]*"' "$RUN/subjects.json" | awk 'NR == 1' | cut -d'"' -f4)
   NSUBJ=$(wc -l <"$RUN/subject-ids")
   echo "  $NSUBJ subjects listed (of at most 1000), site $SITE; cold start ${COLD} ms"
 
@@ -290,7 +289,7 @@ for N in $SIZES; do
     T0=$(now_ns)
     "$BIN" db rebuild --db "$DB" >"$RUN/rebuild.out" 2>&1 || echo "  db rebuild failed: $(tail -2 "$RUN/rebuild.out")"
     MS=$(ms_since "$T0")
-    [[ -z $EVENTS ]] && EVENTS=$(grep -o '[0-9]* events' "$RUN/rebuild.out" | head -1 | cut -d' ' -f1)
+    [[ -z $EVENTS ]] && EVENTS=$(grep -o '[0-9]* events' "$RUN/rebuild.out" | awk 'NR == 1' | cut -d' ' -f1)
     RATE=$(awk -v e="${EVENTS:-0}" -v ms="$MS" 'BEGIN { if (e > 0 && ms > 0) printf "%.0f", e / ms * 1000; else print "n/a" }')
     row "$N" "db rebuild events/s (whole process)" "$RATE" "events/s" ">=" 1000000 "(${EVENTS:-?} events in $MS ms)"
   fi
