@@ -288,16 +288,18 @@ std::vector<Hash> MerkleSubtreeConsistencyProof(std::span<const Hash> d, uint64_
   return out;
 }
 
-void MerkleAccumulator::Add(const Hash& leaf_hash) {
-  Hash h = leaf_hash;
-  size_t level = 0;
+void MerkleAccumulator::Add(const Hash& leaf_hash) { AddSubtree(leaf_hash, 0); }
+
+void MerkleAccumulator::AddSubtree(const Hash& subtree_root, size_t level) {
+  Hash h = subtree_root;
+  const uint64_t added = uint64_t{1} << level;
   while (size_ & (uint64_t{1} << level)) {
     h = MerkleNodeHash(levels_[level], h);
     ++level;
   }
   if (levels_.size() <= level) levels_.resize(level + 1);
   levels_[level] = h;
-  ++size_;
+  size_ += added;
 }
 
 Hash MerkleAccumulator::Root() const {

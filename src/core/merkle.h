@@ -53,6 +53,9 @@ std::vector<Hash> MerkleSubtreeConsistencyProof(std::span<const Hash> leaf_hashe
 class MerkleAccumulator {
  public:
   void Add(const Hash& leaf_hash);
+  // Adds 2^level leaves at once, given the root of their subtree; size() must
+  // be a multiple of 2^level (an aligned subtree, as a worker hashed it).
+  void AddSubtree(const Hash& subtree_root, size_t level);
   Hash Root() const;
   uint64_t size() const { return size_; }
 

@@ -197,4 +197,24 @@ TEST(MerkleTest, GeneratedProofsVerifyForEveryShapeUpTo70Leaves) {
 }
 
 }  // namespace
+TEST(MerkleTest, AddingAlignedSubtreesEqualsAddingTheirLeaves) {
+  std::vector<Hash> leaves;
+  for (int i = 0; i < 100; ++i) leaves.push_back(MerkleLeafHash("leaf " + std::to_string(i)));
+  for (size_t level = 0; level <= 4; ++level) {
+    const size_t width = size_t{1} << level;
+    MerkleAccumulator acc;
+    // Single leaves up to an aligned start, then whole subtrees, then leaves again.
+    size_t i = 0;
+    for (; i < 3 * width + 1 && i < leaves.size(); ++i) acc.Add(leaves[i]);
+    for (; i % width != 0; ++i) acc.Add(leaves[i]);
+    for (; i + width <= 80; i += width) {
+      acc.AddSubtree(MerkleRoot(std::span(leaves).subspan(i, width)), level);
+      ASSERT_EQ(acc.Root(), MerkleRoot(std::span(leaves).first(i + width))) << level << " " << i;
+    }
+    for (; i < leaves.size(); ++i) acc.Add(leaves[i]);
+    EXPECT_EQ(acc.size(), leaves.size());
+    EXPECT_EQ(acc.Root(), MerkleRoot(leaves)) << level;
+  }
+}
+
 }  // namespace trialcore

@@ -28,18 +28,28 @@ struct StudyVerification {
   std::optional<VerifyProblem> problem;  // empty when everything verified
 };
 
+struct VerifyOptions {
+  size_t threads = 0;            // workers; 0: one per core
+  int64_t range_seqs = 1 << 16;  // sequence numbers per range a worker reads at once
+};
+
 // Walks the study's chain from its first event, recomputing every hash, and
 // checks every stored checkpoint and every extra one (for example a
 // checkpoint a sponsor kept elsewhere, which catches a truncated log even if
 // the stored checkpoints were removed). Signatures are checked with
 // trusted_key when given, else with the key each checkpoint names.
+// The study is read in ranges of sequence numbers, one worker thread per core
+// (options): each worker hashes its events and checks each against the one
+// before it; this thread checks where the ranges meet and grows the Merkle
+// tree. The result and the problem reported are the same whatever the options.
 // A Status error means the walk could not run; a found problem is not an error.
 // progress, when given, is called with the number of events checked so far
 // every few tens of thousands of events.
 Result<StudyVerification> VerifyStudy(EventStore& store, const std::string& study,
                                       const std::vector<Checkpoint>& extra_checkpoints,
                                       const std::optional<std::string>& trusted_key,
-                                      const std::function<void(uint64_t)>& progress = {});
+                                      const std::function<void(uint64_t)>& progress = {},
+                                      const VerifyOptions& options = {});
 
 struct AuditFilter {
   std::string study;

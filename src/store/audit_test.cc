@@ -36,10 +36,43 @@ class AuditTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
+  // Verifies with the default options, and checks that every other split of
+  // the log into ranges, read by any number of workers, finds exactly the same.
   StudyVerification Verify(const std::vector<Checkpoint>& extra = {}) {
     auto v = VerifyStudy(*store_, "S", extra, key_->public_key());
     EXPECT_TRUE(v.ok()) << v.status().ToString();
+    if (!v.ok()) return {};
+    for (size_t threads : {1, 3}) {
+      for (int64_t range_seqs : {1, 2, 7, 256, 1 << 20}) {
+        auto w = VerifyStudy(*store_, "S", extra, key_->public_key(), {}, VerifyOptions{threads, range_seqs});
+        EXPECT_TRUE(w.ok()) << w.status().ToString();
+        if (!w.ok()) continue;
+        std::string how = std::to_string(threads) + " workers, ranges of " + std::to_string(range_seqs);
+        EXPECT_EQ(w->events, v->events) << how;
+        EXPECT_EQ(w->bytes, v->bytes) << how;
+        EXPECT_EQ(w->head, v->head) << how;
+        EXPECT_EQ(w->root, v->root) << how;
+        EXPECT_EQ(w->checkpoints_checked, v->checkpoints_checked) << how;
+        EXPECT_EQ(w->problem.has_value(), v->problem.has_value()) << how;
+        if (v->problem && w->problem) {
+          EXPECT_EQ(w->problem->seq, v->problem->seq) << how;
+          EXPECT_EQ(w->problem->study_index, v->problem->study_index) << how;
+          EXPECT_EQ(w->problem->what, v->problem->what) << how;
+        }
+      }
+    }
     return *v;
+  }
+
+  // Appends n more events to S, with an event of another study after every
+  // fifth, so that ranges of sequence numbers hold gaps.
+  void AppendMore(int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(store_->Append(One("S", ItemSet(std::to_string(i % 4), "J" + std::to_string(i), "1"))).ok());
+      if (i % 5 == 4) {
+        ASSERT_TRUE(store_->Append(One("T", ItemSet("1", "K" + std::to_string(i), "1"))).ok());
+      }
+    }
   }
 
   std::string path_;
@@ -55,6 +88,45 @@ TEST_F(AuditTest, AnUntouchedLogVerifies) {
   EXPECT_EQ(v.events, 20u);
   EXPECT_EQ(v.checkpoints_checked, 1u);
   EXPECT_EQ(v.head, (*store_->Heads())[0].head_hash);
+}
+
+TEST_F(AuditTest, RangesAndMerkleBlocksOfALongLogGiveTheSignedRoots) {
+  // Checkpoints before, at and after aligned blocks of 256 events, which
+  // the workers hash as subtrees.
+  AppendMore(236);  // 256 events in S
+  ASSERT_TRUE(store_->CreateCheckpoint("S", *key_).ok());
+  AppendMore(50);
+  ASSERT_TRUE(store_->CreateCheckpoint("S", *key_).ok());
+  AppendMore(300);
+  Checkpoint last = *store_->CreateCheckpoint("S", *key_);
+  auto v = Verify();
+  EXPECT_FALSE(v.problem) << v.problem->what;
+  EXPECT_EQ(v.events, 606u);
+  EXPECT_EQ(v.checkpoints_checked, 3u);
+  EXPECT_EQ(v.root, last.root_hash);
+  EXPECT_EQ(v.head, (*store_->Heads())[0].head_hash);
+}
+
+TEST_F(AuditTest, AnAlteredEventInsideAMerkleBlockIsFoundInEverySplit) {
+  AppendMore(600);
+  ASSERT_TRUE(store_->CreateCheckpoint("S", *key_).ok());
+  Sql("UPDATE events SET reason = 'forged' WHERE study = 'S' AND study_index = 300");
+  auto v = Verify();
+  ASSERT_TRUE(v.problem);
+  EXPECT_EQ(v.problem->study_index, 300u);
+  EXPECT_NE(v.problem->what.find("does not match its hash"), std::string::npos) << v.problem->what;
+}
+
+TEST_F(AuditTest, ARehashedEventInsideAMerkleBlockIsCaughtByTheCheckpointAfterIt) {
+  // The last event rewritten with valid hashes: only the signed root can tell.
+  AppendMore(492);  // 512 events: the checkpoint closes the second block of 256
+  ASSERT_TRUE(store_->CreateCheckpoint("S", *key_).ok());
+  Sql("DELETE FROM events WHERE study = 'S' AND study_index = 511");
+  ASSERT_TRUE(store_->Append(One("S", ItemSet("9", "FORGED", "1"))).ok());
+  auto v = Verify();
+  ASSERT_TRUE(v.problem);
+  EXPECT_EQ(v.problem->study_index, 511u);
+  EXPECT_NE(v.problem->what.find("do not match the checkpoint"), std::string::npos) << v.problem->what;
 }
 
 TEST_F(AuditTest, OneChangedPayloadByteIsFoundAndNamed) {
