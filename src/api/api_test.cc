@@ -463,6 +463,15 @@ class GatedStore final : public EventStore {
   }
   Result<uint64_t> RebuildProjections() override { return base_->RebuildProjections(); }
   Result<std::string> DumpProjections() override { return base_->DumpProjections(); }
+  Result<bool> RegisterProjections(const ProjectionSet& set) override { return base_->RegisterProjections(set); }
+  Status RewriteProjections(const std::string& set, const std::string& study,
+                            const std::function<Status(ProjectionWriter&, const StudyEventsByStream&)>& fn) override {
+    return base_->RewriteProjections(set, study, fn);
+  }
+  Status QueryProjections(const std::string& sql, const std::vector<Value>& params,
+                          const std::function<Status(const ProjectionRow&)>& fn) override {
+    return base_->QueryProjections(sql, params, fn);
+  }
   Result<Checkpoint> CreateCheckpoint(const std::string& s, const SigningKey& k) override {
     return base_->CreateCheckpoint(s, k);
   }
