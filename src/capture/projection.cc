@@ -301,8 +301,7 @@ Status WriteRowChanges(const RowMap& before, const RowMap& after, ProjectionWrit
 Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& study_id) {
   uint64_t replayed = 0;
   Status rewritten = store->RewriteProjections(
-      CaptureProjections().name, study_id,
-      [&](ProjectionWriter& writer, const StudyEventsByStream& events) -> Status {
+      CaptureProjections().name, study_id, [&](ProjectionWriter& writer, const StudyEventsByStream& events) -> Status {
         // Events come by stream: the study's own ("study" sorts before
         // "subject/"), so each version is known before the subjects' events
         // it judges, then each subject's in turn.

@@ -167,8 +167,7 @@ Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, 
     // Ages in whole days since opening, as the query inbox shows them.
     Sql sql("SELECT CASE WHEN age <= 7 THEN 0 WHEN age <= 30 THEN 1 ELSE 2 END AS bucket, count(*) FROM (SELECT (");
     sql.Param(now_us) << " - coalesce(opened_us, ";
-    sql.Param(now_us) << ")) / " << std::to_string(rules::kMicrosPerDay)
-                      << " AS age FROM cap_queries WHERE study = ";
+    sql.Param(now_us) << ")) / " << std::to_string(rules::kMicrosPerDay) << " AS age FROM cap_queries WHERE study = ";
     sql.Param(study);
     sql << " AND state IN ('open', 'answered')";
     VisibleSites(sql, viewer);
@@ -205,8 +204,7 @@ Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, 
   // Pending visits past the end of their window are overdue today.
   TC_RETURN_IF_ERROR(visits("state = 'pending' AND window_end < " + std::to_string(today), &d.overdue_visits,
                             &d.overdue, "'overdue'"));
-  TC_RETURN_IF_ERROR(
-      visits("state IN ('early', 'late')", &d.visits_out_of_window, &d.out_of_window, "state"));
+  TC_RETURN_IF_ERROR(visits("state IN ('early', 'late')", &d.visits_out_of_window, &d.out_of_window, "state"));
   {
     auto where = [&](Sql& sql) {
       sql << " FROM cap_subjects WHERE study = ";

@@ -59,7 +59,7 @@ struct VisitRef {
 };
 struct DashboardFigures {
   std::map<std::string, std::map<std::string, int64_t>> subjects_by_site;  // site -> status -> subjects
-  std::array<int64_t, 3> open_queries_by_age{};  // 0-7 days, 8-30 days, over 30 days
+  std::array<int64_t, 3> open_queries_by_age{};                            // 0-7 days, 8-30 days, over 30 days
   int64_t overdue_visits = 0, visits_out_of_window = 0, unsigned_casebooks = 0;
   // The first `listed` of each, by subject and schedule (the counts are exact).
   std::vector<VisitRef> overdue, out_of_window, unsigned_casebook_list;
