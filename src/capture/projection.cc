@@ -298,8 +298,15 @@ Status WriteRowChanges(const RowMap& before, const RowMap& after, ProjectionWrit
   return Status::Ok();
 }
 
-Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& study_id) {
-  uint64_t replayed = 0;
+Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& study_id,
+                                         const RewriteProgress& progress) {
+  uint64_t replayed = 0, total = 0;
+  if (progress) {
+    TC_ASSIGN_OR_RETURN(auto heads, store->Heads());
+    for (const auto& h : heads) {
+      if (h.study == study_id) total = h.size;
+    }
+  }
   Status rewritten = store->RewriteProjections(
       CaptureProjections().name, study_id, [&](ProjectionWriter& writer, const StudyEventsByStream& events) -> Status {
         // Events come by stream: the study's own ("study" sorts before
@@ -317,7 +324,7 @@ Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& s
           return s;
         };
         Status replay = events([&](const Event& e) -> Status {
-          ++replayed;
+          if (++replayed % 16384 == 0 && progress) progress(study_id, replayed, total);
           if (e.stream != current_stream) {
             TC_RETURN_IF_ERROR(flush());
             current_stream = e.stream;
@@ -345,8 +352,7 @@ Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& s
   return replayed;
 }
 
-Status EnsureProjections(EventStore* store,
-                         const std::function<void(const std::string& study, size_t done, size_t of)>& progress) {
+Status EnsureProjections(EventStore* store, const RewriteProgress& progress) {
   TC_RETURN_IF_ERROR(store->RegisterProjections(CaptureProjections()).status());
   // A study's rows are rewritten in one transaction that includes its row in
   // cap_study: a published study without that row has tables made empty
@@ -365,10 +371,7 @@ Status EnsureProjections(EventStore* store,
     TC_ASSIGN_OR_RETURN(auto published, store->ReadEntity(h.study, "study/version"));
     if (published) missing.push_back(h.study);
   }
-  for (size_t i = 0; i < missing.size(); ++i) {
-    TC_RETURN_IF_ERROR(RewriteStudyProjections(store, missing[i]).status());
-    if (progress) progress(missing[i], i + 1, missing.size());
-  }
+  for (const std::string& study : missing) TC_RETURN_IF_ERROR(RewriteStudyProjections(store, study, progress).status());
   return Status::Ok();
 }
 

@@ -56,12 +56,16 @@ std::vector<VisitSchedule> ScheduleOf(const std::vector<PlannedVisit>& planned, 
 FormStatus StatusOfFormIn(const study::Study& study, const SubjectState& subject, const std::string& visit,
                           const study::Form& form, int64_t now_us);
 
-// Creates the tables if needed; when they were made empty (a new store, or
-// tables of an older version) rewrites every study's rows from the log,
-// reporting each study as it is done.
-Status EnsureProjections(EventStore* store,
-                         const std::function<void(const std::string& study, size_t done, size_t of)>& progress = {});
-// Rewrites one study's rows from its log (after a migration, for `db rebuild`).
-Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& study_id);
+// Reports a rewrite's progress: events of the study replayed, of its total.
+using RewriteProgress = std::function<void(const std::string& study, uint64_t done, uint64_t of)>;
+
+// Creates the tables if needed, and rewrites from the log every published
+// study whose rows are missing (tables just made, of an older version of
+// the set, or dropped).
+Status EnsureProjections(EventStore* store, const RewriteProgress& progress = {});
+// Rewrites one study's rows from its log (after a migration, for `db
+// rebuild`); returns the events replayed.
+Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& study_id,
+                                         const RewriteProgress& progress = {});
 
 }  // namespace trialcore::capture

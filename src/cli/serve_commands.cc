@@ -11,7 +11,9 @@
 #include "api/credentials.h"
 #include "api/server.h"
 #include "api/users.h"
+#include "capture/projection.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/store_access.h"
 #include "store/sqlite/sqlite_event_store.h"
 #include "study/study.h"
@@ -84,6 +86,19 @@ Status Serve(const ServeArgs& args, Context& ctx) {
     env = shifted.get();
   }
   TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, env));
+  // A database whose capture tables are missing or of an older build gets
+  // them rebuilt before the first request, with progress, not during it.
+  std::unique_ptr<Progress> progress;
+  std::string rebuilding;
+  TC_RETURN_IF_ERROR(capture::EnsureProjections(store.get(), [&](const std::string& study, uint64_t done, uint64_t of) {
+    if (study != rebuilding) {
+      if (progress) progress->Done();
+      progress = std::make_unique<Progress>(ctx, "rebuilding the capture tables of " + study, of);
+      rebuilding = study;
+    }
+    progress->Update(done);
+  }));
+  if (progress) progress->Done();
   return ServeStore(*store, args, env, ctx);
 }
 
