@@ -443,10 +443,14 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   // The state the rows are computed from: the working copy decided on (an
   // empty one for a new subject), moved forward by the stored events inside
   // the append's transaction.
-  SubjectState before;
+  // (The working set is this thread's, and this thread waits in Append while
+  // the projector runs: the entry stays put.)
+  static const SubjectState kNewSubject;
+  const SubjectState* before_ptr = &kNewSubject;
   if (subject_stream && t_working != nullptr) {
-    if (auto it = t_working->find(subject_id); it != t_working->end()) before = it->second;
+    if (auto it = t_working->find(subject_id); it != t_working->end()) before_ptr = &it->second;
   }
+  const SubjectState& before = *before_ptr;
   auto after = std::make_shared<SubjectState>();
   StudyState study_after = state_;
   std::shared_ptr<const study::Study> in_force = study_;
@@ -730,12 +734,6 @@ Result<SubjectState> Capture::Subject(const std::string& id) const {
 
 EventStore* Capture::store() const { return impl_->store_; }
 const std::string& Capture::study_id() const { return impl_->study_id_; }
-
-bool Capture::locked() const {
-  std::lock_guard lock(impl_->mu_);
-  (void)impl_->CatchUpForRead();  // on a read error the last state known is still a consistent one
-  return impl_->state_.locked;
-}
 
 EligibilityResult Capture::Impl::Eligibility(const SubjectState& s) const {
   EligibilityResult r;

@@ -111,7 +111,6 @@ class Capture {
   int64_t NowMicros() const;  // the clock checks run on (today(), now(), overdue visits)
   EventStore* store() const;
   const std::string& study_id() const;
-  bool locked() const;  // the database lock
   Result<SubjectState> Subject(const std::string& id) const;
   // Reads a subject in place, without copying it.
   Status ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const;
