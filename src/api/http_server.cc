@@ -125,6 +125,12 @@ std::string JsonText(std::string_view s) {
 
 // Runs f on the worker pool; the coroutine resumes on its own executor
 // (its connection's strand) with f's result, or f's exception rethrown.
+// Routes run there, not on the I/O threads: they block on SQLite's fsync,
+// argon2id and capture's locks, and on an I/O thread one of them would stall
+// every connection that thread serves, the accept loop too. The pool is
+// fixed, so a burst of slow requests queues rather than spawning threads;
+// each connection has at most one task in it, so the queue is bounded by
+// the connections.
 template <typename T, typename F>
 asio::awaitable<T> OnPool(asio::thread_pool& pool, F f) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, T)>(

@@ -22,6 +22,8 @@
 #include <mutex>
 #include <thread>
 
+#include "api/http_status.h"
+
 namespace trialcore::api::http {
 namespace {
 
@@ -332,6 +334,32 @@ TEST(HttpServerCreate, RefusesHalfATlsConfigurationAndFilesThatDoNotLoad) {
   missing.tls_cert = "/no/such/cert.pem";
   missing.tls_key = "/no/such/key.pem";
   EXPECT_EQ(HttpServer::Create(missing, [](Request&, Response&) {}).status().code(), StatusCode::kInvalidArgument);
+}
+
+// The one map: every code has its status, client errors before server errors.
+TEST(HttpStatus, EveryCodeMapsToItsStatus) {
+  const std::pair<StatusCode, int> expected[] = {
+      {StatusCode::kOk, 200},
+      {StatusCode::kInvalidArgument, 400},
+      {StatusCode::kUnauthenticated, 401},
+      {StatusCode::kPermissionDenied, 403},
+      {StatusCode::kNotFound, 404},
+      {StatusCode::kAlreadyExists, 409},
+      {StatusCode::kFailedPrecondition, 409},
+      {StatusCode::kAborted, 412},
+      {StatusCode::kResourceExhausted, 413},
+      {StatusCode::kRateLimited, 429},
+      {StatusCode::kDataLoss, 500},
+      {StatusCode::kIoError, 500},
+      {StatusCode::kInternal, 500},
+      {StatusCode::kUnimplemented, 501},
+  };
+  for (auto [code, status] : expected) {
+    EXPECT_EQ(HttpStatusFor(code), status) << StatusCodeName(code);
+  }
+  EXPECT_EQ(ErrorCodeName(StatusCode::kUnauthenticated), "unauthenticated");
+  EXPECT_EQ(ErrorCodeName(StatusCode::kRateLimited), "rate_limited");
+  EXPECT_EQ(ErrorCodeName(StatusCode::kAborted), "precondition_failed");
 }
 
 }  // namespace

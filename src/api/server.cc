@@ -1068,6 +1068,9 @@ class Server::Impl {
       std::optional<std::string> wanted;
       bool counts_hidden;
       int64_t last_write_us = 0;
+      std::vector<Event> held;  // read, not sent yet: from one whose subject capture did not know yet
+      uint64_t unknown_seq = 0;
+      int unknown_tries = 0;
 
       void Start(std::function<void()> wake) override {
         last_write_us = self->env_->NowMicros();
@@ -1083,18 +1086,25 @@ class Server::Impl {
         // resumes from the last id it received.
         if (reader->dropped()) return {End("too_slow"), true};
         constexpr size_t kBatch = 256;
-        auto events = reader->Next(kBatch);
-        if (!events.ok()) return {End("internal"), true};
+        // Events held back from the last call come first, in order.
+        std::vector<Event> events(std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
+        held.clear();
+        if (events.size() < kBatch) {
+          auto next = reader->Next(kBatch - events.size());
+          if (!next.ok()) return {End("internal"), true};
+          events.insert(events.end(), std::make_move_iterator(next->begin()), std::make_move_iterator(next->end()));
+        }
         int64_t now = self->env_->NowMicros();
         Chunk out;
-        out.more = events->size() == kBatch;
-        if (events->empty()) {
+        out.more = events.size() == kBatch;
+        if (events.empty()) {
           if (now - last_write_us < 15'000'000) return out;
           last_write_us = now;
           out.text = ": keep-alive\n\n";
           return out;
         }
-        for (const Event& e : *events) {
+        for (size_t i = 0; i < events.size(); ++i) {
+          const Event& e = events[i];
           if (e.stream.starts_with("subject/")) {
             // Events of hidden items and queries do not exist for a blinded caller.
             bool visible = false;
@@ -1103,6 +1113,19 @@ class Server::Impl {
               visible = access.SeesSite(s.site) &&
                         (SeesHidden(access, wanted, s.site) || !capture::HiddenEvent(*definition, s, e));
             });
+            // The store delivers a commit before the capture that made it has
+            // applied it: a subject not known yet is asked for again at the
+            // next call (a few times), with what follows it held back too.
+            if (found.code() == StatusCode::kNotFound && e.seq != unknown_seq) {
+              unknown_seq = e.seq;
+              unknown_tries = 0;
+            }
+            if (found.code() == StatusCode::kNotFound && ++unknown_tries <= 5) {
+              held.assign(std::make_move_iterator(events.begin() + static_cast<std::ptrdiff_t>(i)),
+                          std::make_move_iterator(events.end()));
+              out.more = false;
+              return out;
+            }
             if (!found.ok() || !visible) continue;
           }
           Value::Object fields{{"type", e.type}, {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}};
