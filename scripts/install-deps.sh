@@ -16,7 +16,9 @@ PACKAGES=(
   libboost-math-dev                     # gamma functions for signal detection (EBGM)
   libzip-dev                            # FAERS quarterly zip files
   libyaml-cpp-dev                       # study definitions, rule test cases
-  libcpp-httplib-dev libsodium-dev      # the HTTP API; argon2id password hashes
+  libboost-dev                          # the HTTP transport (Boost.Beast, Asio)
+  libsodium-dev                         # argon2id password hashes
+  libcpp-httplib-dev                    # the tests' HTTP client
   libgtest-dev libgmock-dev             # tests
   coreutils                             # sha256sum, the peer of the verify benchmark
   wrk                                   # HTTP load for the API benchmark

@@ -1,7 +1,5 @@
 #include "api/server.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -18,10 +16,14 @@
 
 #include "api/access.h"
 #include "api/credentials.h"
+#include "api/http_server.h"
+#include "api/http_status.h"
 #include "api/positions.h"
 #include "api/signing_rule.h"
+#include "api/study_feed.h"
 #include "api/users.h"
 #include "api/views.h"
+#include "api/web_files.h"
 #include "capture/blinding.h"
 #include "capture/capture.h"
 #include "core/hash.h"
@@ -34,6 +36,9 @@ namespace trialcore::api {
 
 namespace {
 
+using http::Request;
+using http::Response;
+
 constexpr const char* kCookie = kSessionCookie;
 
 struct Session {
@@ -43,52 +48,6 @@ struct Session {
   int64_t last_us = 0;
   bool has_signed = false;  // 21 CFR 11.200: the first signing needs ID and password
 };
-
-int HttpStatusFor(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk:
-      return 200;
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kAlreadyExists:
-      return 409;
-    case StatusCode::kFailedPrecondition:
-      return 409;
-    case StatusCode::kPermissionDenied:
-      return 403;
-    case StatusCode::kAborted:
-      return 412;
-    case StatusCode::kResourceExhausted:
-      return 413;
-    case StatusCode::kUnimplemented:
-      return 501;
-    default:
-      return 500;
-  }
-}
-
-std::string CodeName(StatusCode code) {
-  switch (code) {
-    case StatusCode::kInvalidArgument:
-      return "invalid_argument";
-    case StatusCode::kNotFound:
-      return "not_found";
-    case StatusCode::kAlreadyExists:
-      return "already_exists";
-    case StatusCode::kFailedPrecondition:
-      return "failed_precondition";
-    case StatusCode::kPermissionDenied:
-      return "permission_denied";
-    case StatusCode::kAborted:
-      return "precondition_failed";
-    case StatusCode::kResourceExhausted:
-      return "too_large";
-    default:
-      return "internal";
-  }
-}
 
 // A request body may name only the fields its route takes; the refusal
 // lists them.
@@ -152,7 +111,7 @@ std::string ShortMessage(std::string_view message) {
 }
 
 // A whole number from `least` to 10^9 in a query parameter, or a 400 naming it.
-Result<size_t> Count(const httplib::Request& req, const std::string& name, size_t fallback, size_t least) {
+Result<size_t> Count(const Request& req, const std::string& name, size_t fallback, size_t least) {
   if (!req.has_param(name.c_str())) return fallback;
   const std::string text = req.get_param_value(name.c_str());
   bool digits = !text.empty() && text.size() <= 9 &&
@@ -164,7 +123,7 @@ Result<size_t> Count(const httplib::Request& req, const std::string& name, size_
 }
 
 // The capture command on the form a route's path names.
-Value::Object FormCommand(const std::string& op, const httplib::Request& req) {
+Value::Object FormCommand(const std::string& op, const Request& req) {
   return Value::Object{{"op", op},
                        {"subject", std::string(req.matches[2])},
                        {"visit", std::string(req.matches[3])},
@@ -172,7 +131,7 @@ Value::Object FormCommand(const std::string& op, const httplib::Request& req) {
 }
 
 // The role a request asks to act in (X-Trialcore-Role), if it names one.
-std::optional<std::string> WantedRole(const httplib::Request& req) {
+std::optional<std::string> WantedRole(const Request& req) {
   if (!req.has_header("X-Trialcore-Role")) return std::nullopt;
   return req.get_header_value("X-Trialcore-Role");
 }
@@ -187,62 +146,36 @@ class Server::Impl {
     TC_ASSIGN_OR_RETURN(users_, UserDirectory::Open(store_, env_));
     TC_ASSIGN_OR_RETURN(PositionSeal seal, PositionSeal::Create(env_));
     positions_.emplace(seal);
-    if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
-      if (options_.tls_cert.empty() || options_.tls_key.empty()) {
-        return InvalidArgument("TLS needs both --tls-cert and --tls-key");
-      }
-      auto tls = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
-      if (!tls->is_valid()) return InvalidArgument("cannot load the TLS certificate or key");
-      http_ = std::move(tls);
-      secure_ = true;
-    } else {
-      http_ = std::make_unique<httplib::Server>();
-    }
-    http_->set_payload_max_length(options_.max_body_bytes);
-    // Small JSON replies written in two parts would otherwise wait on
-    // Nagle's algorithm and the peer's delayed ACK (40 ms each).
-    http_->set_tcp_nodelay(true);
-    http_->set_keep_alive_max_count(10000);
-    // Server-sent event streams hold a worker each.
-    http_->new_task_queue = [] { return new httplib::ThreadPool(32); };
+    http::HttpOptions h;
+    h.bind = options_.bind;
+    h.port = options_.port;
+    h.tls_cert = options_.tls_cert;
+    h.tls_key = options_.tls_key;
+    h.max_header_bytes = options_.max_header_bytes;
+    h.max_body_bytes = options_.max_body_bytes;
+    h.header_timeout_ms = options_.header_timeout_ms;
+    h.body_timeout_ms = options_.body_timeout_ms;
+    h.idle_timeout_ms = options_.idle_timeout_ms;
+    h.write_timeout_ms = options_.write_timeout_ms;
+    h.stop_grace_ms = options_.stop_grace_ms;
+    h.io_threads = options_.io_threads;
+    h.worker_threads = options_.worker_threads;
+    h.event_stream_send_buffer = options_.event_stream_send_buffer;
+    TC_ASSIGN_OR_RETURN(http_,
+                        http::HttpServer::Create(h, [this](Request& req, Response& res) { Dispatch(req, res); }));
+    secure_ = http_->secure();
+    feeds_.emplace(store_, options_.event_queue_limit);
     Routes();
     return Status::Ok();
   }
 
-  Status Listen() {
-    if (options_.port == 0) {
-      port_ = http_->bind_to_any_port(options_.bind.c_str());
-      if (port_ < 0) return IoError("cannot bind " + options_.bind);
-    } else {
-      if (!http_->bind_to_port(options_.bind.c_str(), options_.port)) {
-        return IoError("cannot listen on " + options_.bind + ":" + std::to_string(options_.port) +
-                       " (in use, or not allowed)");
-      }
-      port_ = options_.port;
-    }
-    return Status::Ok();
-  }
-
-  Status Run() {
-    bool ok = stopping_ || http_->listen_after_bind();
-    run_returned_ = true;
-    if (!ok) return IoError("the server stopped with an error");
-    return Status::Ok();
-  }
-
-  // A stop can come before Run listens (a signal right after start), when
-  // the listener has nothing to stop yet: it is repeated until Run returns.
-  void Stop() {
-    stopping_ = true;
-    while (!run_returned_) {
-      http_->stop();
-      if (run_returned_) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  int port() const { return port_; }
+  Status Listen() { return http_->Listen(); }
+  Status Run() { return http_->Run(); }
+  // May come before Run (a signal right after start): Run then returns at once.
+  void Stop() { http_->Stop(); }
+  int port() const { return http_->port(); }
   std::string url() const {
-    return std::string(secure_ ? "https" : "http") + "://" + options_.bind + ":" + std::to_string(port_);
+    return std::string(http_->secure() ? "https" : "http") + "://" + options_.bind + ":" + std::to_string(port());
   }
 
  private:
@@ -253,41 +186,51 @@ class Server::Impl {
     std::string token;  // the session's key in sessions_ (SessionKey of its cookie); empty for a bearer token
   };
 
-  void Reply(httplib::Response& res, int status, const Value& body) {
+  void Reply(Response& res, const Value& body) { Send(res, http_status::kOk, body); }
+
+  void Send(Response& res, int status, const Value& body) {
     res.status = status;
     res.set_content(ToJson(body), "application/json");
   }
 
-  void Error(httplib::Response& res, const Status& st, Value::Object details = {}) {
-    Reply(res, HttpStatusFor(st.code()),
-          Value::Object{{"code", CodeName(st.code())}, {"message", ShortMessage(st.message())}, {"details", details}});
+  void Error(Response& res, const Status& st, Value::Object details = {}) {
+    Send(res, HttpStatusFor(st.code()),
+         Value::Object{{"code", std::string(ErrorCodeName(st.code()))},
+                       {"message", ShortMessage(st.message())},
+                       {"details", details}});
   }
 
-  void Error(httplib::Response& res, int http, const std::string& code, const std::string& message) {
-    Reply(res, http, Value::Object{{"code", code}, {"message", ShortMessage(message)}, {"details", Value::Object{}}});
+  // An error whose code names its cause more closely than its status code.
+  void Error(Response& res, StatusCode status, const std::string& code, const std::string& message) {
+    Error(res, HttpStatusFor(status), code, message);
   }
 
-  std::string Client(const httplib::Request& req) { return req.remote_addr; }
+  // An error of the protocol itself (http_status).
+  void Error(Response& res, int http, const std::string& code, const std::string& message) {
+    Send(res, http, Value::Object{{"code", code}, {"message", ShortMessage(message)}, {"details", Value::Object{}}});
+  }
 
-  std::optional<std::string> CookieToken(const httplib::Request& req) {
+  std::string Client(const Request& req) { return req.remote_addr; }
+
+  std::optional<std::string> CookieToken(const Request& req) {
     return CookieValue(req.get_header_value("Cookie"), kCookie);
   }
 
   // The session's user, or a 401 reply. State-changing requests also need
   // the session's CSRF token in X-CSRF-Token.
-  std::optional<Caller> Authenticate(const httplib::Request& req, httplib::Response& res) {
+  std::optional<Caller> Authenticate(const Request& req, Response& res) {
     // Machine clients: a bearer token, scoped to one grant; no cookie, so no CSRF.
     if (auto bearer = BearerToken(req.get_header_value("Authorization"))) {
       auto user = users_->FindByToken(*bearer);
       if (!user.ok()) {
-        Error(res, 401, "unauthenticated", user.status().message());
+        Error(res, StatusCode::kUnauthenticated, "unauthenticated", user.status().message());
         return std::nullopt;
       }
       return Caller{*user, Session{user->id, "", 0, 0}, ""};
     }
     auto token = CookieToken(req);
     if (!token) {
-      Error(res, 401, "unauthenticated", "log in first");
+      Error(res, StatusCode::kUnauthenticated, "unauthenticated", "log in first");
       return std::nullopt;
     }
     Session session;
@@ -297,13 +240,14 @@ class Server::Impl {
       auto it = sessions_.find(key);
       int64_t now = env_->NowMicros();
       if (it == sessions_.end()) {
-        Error(res, 401, "unauthenticated", "log in first");
+        Error(res, StatusCode::kUnauthenticated, "unauthenticated", "log in first");
         return std::nullopt;
       }
       if (now - it->second.last_us > options_.session_idle_us ||
           now - it->second.created_us > options_.session_max_us) {
         sessions_.erase(it);
-        Error(res, 401, "session_expired", "your session has expired; log in again (nothing you sent was saved)");
+        Error(res, StatusCode::kUnauthenticated, "session_expired",
+              "your session has expired; log in again (nothing you sent was saved)");
         return std::nullopt;
       }
       it->second.last_us = now;
@@ -311,18 +255,18 @@ class Server::Impl {
     }
     bool changes = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
     if (changes && !SameSecret(req.get_header_value("X-CSRF-Token"), session.csrf)) {
-      Error(res, 403, "csrf", "missing or wrong X-CSRF-Token header; nothing was changed");
+      Error(res, StatusCode::kPermissionDenied, "csrf", "missing or wrong X-CSRF-Token header; nothing was changed");
       return std::nullopt;
     }
     auto user = users_->Find(session.user);
     if (!user.ok() || user->disabled) {
-      Error(res, 401, "unauthenticated", "this account is no longer active");
+      Error(res, StatusCode::kUnauthenticated, "unauthenticated", "this account is no longer active");
       return std::nullopt;
     }
     return Caller{*user, session, key};
   }
 
-  Result<Value> Body(const httplib::Request& req) {
+  Result<Value> Body(const Request& req) {
     if (req.body.size() > options_.max_body_bytes) return ResourceExhausted("the request body is too large");
     auto v = ParseJson(req.body);
     if (!v.ok()) return InvalidArgument("the body is not valid JSON: " + v.status().message());
@@ -352,8 +296,9 @@ class Server::Impl {
     return true;
   }
 
-  void Log(const httplib::Request& req, const httplib::Response& res) {
+  void Log(const Request& req, const Response& res) {
     Value::Object line{{"time", FormatTimeMicros(env_->NowMicros())},
+                       {"request_id", req.request_id},
                        {"method", req.method},
                        {"path", req.path},
                        {"status", static_cast<int64_t>(res.status)},
@@ -370,16 +315,12 @@ class Server::Impl {
   // ignored, as RFC 9110 allows). A body sent to the API is JSON and says
   // so, so that no HTML form nor text/plain request of another site reaches
   // a route.
-  bool Screen(const httplib::Request& req, httplib::Response& res) {
-    // cpp-httplib cuts every reply, errors too, to the ranges parsed into
-    // the request; the request is the server's own (non-const) object.
-    auto& ranges = const_cast<httplib::Request&>(req).ranges;
-    if (ranges.size() > 1) {
-      ranges.clear();
-      Error(res, 416, "range_not_satisfiable", "at most one byte range per request");
+  bool Screen(const Request& req, Response& res) {
+    // The transport ignores a single range everywhere (whole replies).
+    if (std::string range = req.get_header_value("Range"); range.find(',') != std::string::npos) {
+      Error(res, http_status::kRangeNotSatisfiable, "range_not_satisfiable", "at most one byte range per request");
       return false;
     }
-    if (req.path.starts_with("/api/")) ranges.clear();
     // (The body itself is read after this, so its headers say whether there is one.)
     const std::string length = req.get_header_value("Content-Length");
     const bool body =
@@ -390,7 +331,7 @@ class Server::Impl {
       while (!type.empty() && type.back() == ' ') type.pop_back();
       for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (type != "application/json") {
-        Error(res, 415, "unsupported_media_type",
+        Error(res, http_status::kUnsupportedMediaType, "unsupported_media_type",
               "request bodies must be JSON, sent with Content-Type: application/json");
         return false;
       }
@@ -399,28 +340,62 @@ class Server::Impl {
   }
 
   // Registers a route by its OpenAPI path template ("/api/v1/studies/{study}").
-  void Add(const std::string& method, const std::string& path, httplib::Server::Handler handler) {
+  void Add(const std::string& method, const std::string& path, http::Handler handler) {
     routes_.push_back({method, path});
     std::string pattern = std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
-    if (method == "GET") http_->Get(pattern, std::move(handler));
-    if (method == "POST") http_->Post(pattern, std::move(handler));
-    if (method == "PATCH") http_->Patch(pattern, std::move(handler));
-    if (method == "DELETE") http_->Delete(pattern, std::move(handler));
+    AddPattern(method, pattern, std::move(handler));
+  }
+  // The same by a regular expression that must match the whole path.
+  void AddPattern(const std::string& method, const std::string& pattern, http::Handler handler) {
+    handlers_.push_back({method, std::regex(pattern), std::move(handler)});
+  }
+
+  // Every request: screened, routed and logged. An exception a route lets
+  // out is a bug: logged with the request's id, answered 500 without details.
+  void Dispatch(Request& req, Response& res) {
+    try {
+      if (Screen(req, res)) Route(req, res);
+    } catch (const std::exception& e) {
+      res = Response();
+      std::fprintf(stderr, "%s\n",
+                   ToJson(Value::Object{{"time", FormatTimeMicros(env_->NowMicros())},
+                                        {"request_id", req.request_id},
+                                        {"error", std::string("exception: ") + e.what()}})
+                       .c_str());
+      Error(res, StatusCode::kInternal, "internal", "internal error; please report it");
+    }
+    // Nothing the application loads may come from elsewhere, nor may another
+    // site frame it.
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; "
+                   "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    Log(req, res);
+  }
+
+  // The web application's files first (as a mount point at "/"), then the
+  // routes; HEAD as GET. No route: 404 with no body.
+  void Route(Request& req, Response& res) {
+    const std::string method = req.method == "HEAD" ? "GET" : req.method;
+    if (method == "GET" && !web_root_.empty() && ServeWebFile(env_, web_root_, req, res)) return;
+    for (const RouteHandler& r : handlers_) {
+      if (r.method != method) continue;
+      std::smatch m;
+      if (!std::regex_match(req.path, m, r.pattern)) continue;
+      req.matches.clear();
+      for (const auto& group : m) req.matches.push_back(group.str());
+      r.handler(req, res);
+      return;
+    }
+    res.status = http_status::kNotFound;
   }
 
   void Routes() {
-    http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
-    http_->set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-      Error(res, 500, "internal", "internal error; please report it");
-    });
-
-    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      return Screen(req, res) ? httplib::Server::HandlerResponse::Unhandled : httplib::Server::HandlerResponse::Handled;
-    });
-
-    Add("POST", "/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("POST", "/api/v1/session", [this](const Request& req, Response& res) {
       if (!LoginAllowed(Client(req))) {
-        return Error(res, 429, "rate_limited", "too many login attempts from this address; wait a minute");
+        return Error(res, StatusCode::kRateLimited, "rate_limited",
+                     "too many login attempts from this address; wait a minute");
       }
       auto body = Body(req);
       if (!body.ok()) return Error(res, body.status());
@@ -430,7 +405,7 @@ class Server::Impl {
         return Error(res, st);
       }
       auto u = users_->Login(body->Find("user")->as_string(), body->Find("password")->as_string(), Client(req));
-      if (!u.ok()) return Error(res, 401, "login_failed", u.status().message());
+      if (!u.ok()) return Error(res, StatusCode::kUnauthenticated, "login_failed", u.status().message());
       auto csrf = RandomToken(env_);
       auto token_or = RandomToken(env_);
       if (!csrf.ok() || !token_or.ok()) return Error(res, csrf.ok() ? token_or.status() : csrf.status());
@@ -442,10 +417,10 @@ class Server::Impl {
       }
       res.set_header("Set-Cookie", std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict" +
                                        (secure_ ? "; Secure" : ""));
-      Reply(res, 200, MeJson(*u, s));
+      Reply(res, MeJson(*u, s));
     });
 
-    Add("DELETE", "/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("DELETE", "/api/v1/session", [this](const Request& req, Response& res) {
       auto c = Authenticate(req, res);
       if (!c) return;
       {
@@ -455,16 +430,16 @@ class Server::Impl {
       Status st = users_->RecordLogout(c->user.id, Client(req));
       if (!st.ok()) return Error(res, st);
       res.set_header("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-      Reply(res, 200, Value::Object{{"logged_out", true}});
+      Reply(res, Value::Object{{"logged_out", true}});
     });
 
-    Add("GET", "/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", "/api/v1/session", [this](const Request& req, Response& res) {
       auto c = Authenticate(req, res);
       if (!c) return;
-      Reply(res, 200, MeJson(c->user, c->session));
+      Reply(res, MeJson(c->user, c->session));
     });
 
-    Add("GET", "/api/v1/studies", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", "/api/v1/studies", [this](const Request& req, Response& res) {
       auto c = Authenticate(req, res);
       if (!c) return;
       Value::Array list;
@@ -479,13 +454,13 @@ class Server::Impl {
         for (const auto& r : access.Roles()) roles.push_back(r);
         list.push_back(Value::Object{{"id", st->id}, {"title", st->title}, {"version", st->version}, {"roles", roles}});
       }
-      Reply(res, 200, Value::Object{{"studies", list}});
+      Reply(res, Value::Object{{"studies", list}});
     });
 
     const std::string study = "/api/v1/studies/{study}";
     const std::string subject = study + "/subjects/{subject}";
 
-    Add("GET", study + "/subjects", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", study + "/subjects", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto& [caller, cap, access] = *ctx;
@@ -502,15 +477,13 @@ class Server::Impl {
         items.push_back(
             Value::Object{{"id", s.id}, {"site", s.site}, {"status", s.status}, {"open_queries", s.open_queries}});
       }
-      const int64_t total = listed->total;
-      Reply(res, 200,
-            Value::Object{{"subjects", items},
-                          {"total", total},
-                          {"offset", static_cast<int64_t>(offset)},
-                          {"limit", static_cast<int64_t>(limit)}});
+      Reply(res, Value::Object{{"subjects", items},
+                               {"total", listed->total},
+                               {"offset", static_cast<int64_t>(offset)},
+                               {"limit", static_cast<int64_t>(limit)}});
     });
 
-    Add("GET", subject, [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", subject, [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       const std::string id = req.matches[2];
@@ -535,7 +508,7 @@ class Server::Impl {
             "audit.viewed", Actor{std::get<0>(*ctx).user.id, "user"},
             Value::Object{{"study", std::string(req.matches[1])}, {"subject", id}, {"as_of", FormatTimeMicros(*when)}});
         if (!st.ok()) return Error(res, st);
-        return Reply(res, 200, body);
+        return Reply(res, body);
       }
       Value body;
       uint64_t version = 0;
@@ -547,10 +520,10 @@ class Server::Impl {
         return;
       }
       res.set_header("ETag", "\"" + std::to_string(version) + "\"");
-      Reply(res, 200, body);
+      Reply(res, body);
     });
 
-    Add("GET", subject + "/schedule", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", subject + "/schedule", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       const std::string id = req.matches[2];
@@ -575,10 +548,10 @@ class Server::Impl {
         o["forms"] = forms;
         visits.push_back(o);
       }
-      Reply(res, 200, Value::Object{{"visits", visits}});
+      Reply(res, Value::Object{{"visits", visits}});
     });
 
-    Add("GET", subject + "/audit", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", subject + "/audit", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       const std::string id = req.matches[2];
@@ -642,10 +615,10 @@ class Server::Impl {
       st = users_->Record("audit.viewed", Actor{std::get<0>(*ctx).user.id, "user"},
                           Value::Object{{"study", f.study}, {"subject", id}});
       if (!st.ok()) return Error(res, st);
-      Reply(res, 200, Value::Object{{"entries", entries}});
+      Reply(res, Value::Object{{"entries", entries}});
     });
 
-    Add("POST", study + "/commands", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("POST", study + "/commands", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto body = Body(req);
@@ -653,22 +626,22 @@ class Server::Impl {
       RunCommand(*ctx, *body, req, res);
     });
 
-    Add("GET", study, [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", study, [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       const Access& access = std::get<2>(*ctx);
-      Reply(res, 200, DefinitionJson(*std::get<1>(*ctx)->study(), access, !SeesHidden(access, WantedRole(req), "")));
+      Reply(res, DefinitionJson(*std::get<1>(*ctx)->study(), access, !SeesHidden(access, WantedRole(req), "")));
     });
 
-    Add("GET", study + "/dashboard", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", study + "/dashboard", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto figures = DashboardJson(*std::get<1>(*ctx), std::get<2>(*ctx), WantedRole(req));
       if (!figures.ok()) return Error(res, figures.status());
-      Reply(res, 200, *figures);
+      Reply(res, *figures);
     });
 
-    Add("GET", study + "/queries", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", study + "/queries", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto& [caller, cap, access] = *ctx;
@@ -701,16 +674,14 @@ class Server::Impl {
         o["age_days"] = static_cast<int64_t>((now - (q.opened_us != 0 ? q.opened_us : now)) / rules::kMicrosPerDay);
         items.push_back(o);
       }
-      const int64_t total = listed->total;
-      Reply(res, 200,
-            Value::Object{{"queries", items},
-                          {"total", total},
-                          {"offset", static_cast<int64_t>(offset)},
-                          {"limit", static_cast<int64_t>(limit)}});
+      Reply(res, Value::Object{{"queries", items},
+                               {"total", listed->total},
+                               {"offset", static_cast<int64_t>(offset)},
+                               {"limit", static_cast<int64_t>(limit)}});
     });
 
     const std::string form = subject + "/visits/{visit}/forms/{form}";
-    Add("GET", form, [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", form, [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto* cap = std::get<1>(*ctx);
@@ -747,14 +718,14 @@ class Server::Impl {
       body["form"] = form_id;
       body["status"] = std::string(capture::FormStatusName(*status));
       res.set_header("ETag", "\"" + std::to_string(version) + "\"");
-      Reply(res, 200, body);
+      Reply(res, body);
     });
 
     // A save, and the same decision on a proposal with nothing stored (form.check).
     Add("PATCH", form, FormRoute("form.save", {"items", "rows", "not_done", "reason"}));
     Add("POST", form + "/check", FormRoute("form.check", {"items", "rows", "not_done"}));
 
-    Add("PATCH", form + "/items/{item}", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("PATCH", form + "/items/{item}", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto body = Body(req);
@@ -768,7 +739,7 @@ class Server::Impl {
       RunCommand(*ctx, cmd, req, res);
     });
 
-    Add("POST", subject + "/queries", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("POST", subject + "/queries", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto body = Body(req);
@@ -779,7 +750,7 @@ class Server::Impl {
       RunCommand(*ctx, cmd, req, res);
     });
 
-    Add("POST", subject + "/queries/{query}/{action}", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("POST", subject + "/queries/{query}/{action}", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto body = Body(req);
@@ -797,22 +768,24 @@ class Server::Impl {
       RunCommand(*ctx, cmd, req, res);
     });
 
-    Add("GET", study + "/events", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", study + "/events", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       StreamEvents(*ctx, req, res);
     });
 
     Add("GET", "/api/openapi.json",
-        [](const httplib::Request&, httplib::Response& res) { res.set_content(OpenApiJson(), "application/json"); });
+        [](const Request&, Response& res) { res.set_content(OpenApiJson(), "application/json"); });
 
     // The installation's counters count every event, those of hidden items
     // included (issue 12): only for the scraper holding the metrics token
     // (serve --metrics-token-file, sent as its bearer token, compared in
     // constant time); no session or API token of any user opens them.
-    Add("GET", "/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", "/metrics", [this](const Request& req, Response& res) {
       if (Status st = MetricsAllowed(options_.metrics_token, req.get_header_value("Authorization")); !st.ok()) {
-        return st.code() == StatusCode::kNotFound ? Error(res, st) : Error(res, 401, "unauthenticated", st.message());
+        return st.code() == StatusCode::kNotFound
+                   ? Error(res, st)
+                   : Error(res, StatusCode::kUnauthenticated, "unauthenticated", st.message());
       }
       StoreMetrics m = store_->Metrics();
       std::string out =
@@ -841,9 +814,8 @@ class Server::Impl {
   }
 
   // A capture command on the form of the path, with the body's fields.
-  httplib::Server::Handler FormRoute(std::string op, std::initializer_list<std::string_view> allowed) {
-    return [this, op, fields = std::vector<std::string_view>(allowed)](const httplib::Request& req,
-                                                                       httplib::Response& res) {
+  http::Handler FormRoute(std::string op, std::initializer_list<std::string_view> allowed) {
+    return [this, op, fields = std::vector<std::string_view>(allowed)](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto body = Body(req);
@@ -859,8 +831,7 @@ class Server::Impl {
   // with its grants on this study; study administrators grant and revoke
   // roles on it; only system administrators create and disable accounts.
   void AdminRoutes(const std::string& study) {
-    auto admin = [this](const httplib::Request& req, httplib::Response& res,
-                        bool system_only) -> std::optional<StudyCtx> {
+    auto admin = [this](const Request& req, Response& res, bool system_only) -> std::optional<StudyCtx> {
       auto ctx = StudyContext(req, res);
       if (!ctx) return std::nullopt;
       if (Status st = MayManageAccess(std::get<2>(*ctx), system_only); !st.ok()) {
@@ -870,7 +841,7 @@ class Server::Impl {
       return ctx;
     };
 
-    Add("GET", study + "/users", [this, admin](const httplib::Request& req, httplib::Response& res) {
+    Add("GET", study + "/users", [this, admin](const Request& req, Response& res) {
       auto ctx = admin(req, res, false);
       if (!ctx) return;
       std::string study_id = req.matches[1];
@@ -884,10 +855,10 @@ class Server::Impl {
         o["disabled"] = u.disabled;
         list.push_back(o);
       }
-      Reply(res, 200, Value::Object{{"users", list}});
+      Reply(res, Value::Object{{"users", list}});
     });
 
-    Add("POST", study + "/users", [this, admin](const httplib::Request& req, httplib::Response& res) {
+    Add("POST", study + "/users", [this, admin](const Request& req, Response& res) {
       auto ctx = admin(req, res, true);
       if (!ctx) return;
       auto body = Body(req);
@@ -898,10 +869,10 @@ class Server::Impl {
       Status st = users_->Add(body->Find("id")->as_string(), body->Find("full_name")->as_string(),
                               body->Find("password")->as_string(), Actor{std::get<0>(*ctx).user.id, "system_admin"});
       if (!st.ok()) return Error(res, st);
-      Reply(res, 200, Value::Object{{"user", body->Find("id")->as_string()}});
+      Reply(res, Value::Object{{"user", body->Find("id")->as_string()}});
     });
 
-    Add("POST", study + "/users/{user}/{action}", [this, admin](const httplib::Request& req, httplib::Response& res) {
+    Add("POST", study + "/users/{user}/{action}", [this, admin](const Request& req, Response& res) {
       std::string action = req.matches[3];
       if (action != "grant" && action != "revoke" && action != "disable") {
         return Error(res, NotFound("an account can be granted a role, have one revoked, or be disabled"));
@@ -933,22 +904,16 @@ class Server::Impl {
         }
       }
       if (!st.ok()) return Error(res, st);
-      Reply(res, 200, Value::Object{{"user", id}, {"done", action}});
+      Reply(res, Value::Object{{"user", id}, {"done", action}});
     });
   }
 
   // The web application: its files at "/", and index.html for any other
   // path outside the API so that the application's own links reload.
   void WebRoutes() {
-    // Nothing the application loads may come from elsewhere, nor may another
-    // site frame it.
-    http_->set_default_headers({{"Content-Security-Policy",
-                                 "default-src 'self'; img-src 'self' data:; "
-                                 "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"},
-                                {"X-Content-Type-Options", "nosniff"},
-                                {"Referrer-Policy", "no-referrer"}});
+    // (Their Content-Security-Policy and the other headers every reply gets: Dispatch.)
     if (options_.web_root.empty() || !env_->FileExists(options_.web_root + "/index.html")) {
-      http_->Get("/", [](const httplib::Request&, httplib::Response& res) {
+      AddPattern("GET", "/", [](const Request&, Response& res) {
         res.set_content(
             "<!doctype html><title>trialcore</title><p>The web application is not built. Run "
             "<code>./scripts/build.sh</code> (it builds <code>web/</code> with npm), or start the server with "
@@ -957,14 +922,9 @@ class Server::Impl {
       });
       return;
     }
-    http_->set_mount_point("/", options_.web_root);
-    http_->set_file_request_handler([](const httplib::Request& req, httplib::Response& res) {
-      // Built assets carry their content hash in their names.
-      res.set_header("Cache-Control",
-                     req.path.starts_with("/assets/") ? "public, max-age=31536000, immutable" : "no-cache");
-    });
+    web_root_ = options_.web_root;  // its files are served before the routes (Route)
     std::string index = options_.web_root + "/index.html";
-    http_->Get(R"(/(?!api/|api$|metrics$)[^.]*)", [this, index](const httplib::Request&, httplib::Response& res) {
+    AddPattern("GET", R"(/(?!api/|api$|metrics$)[^.]*)", [this, index](const Request&, Response& res) {
       auto page = env_->ReadFileToString(index);
       if (!page.ok()) return Error(res, page.status());
       res.set_header("Cache-Control", "no-cache");
@@ -982,7 +942,7 @@ class Server::Impl {
 
   using StudyCtx = std::tuple<Caller, capture::Capture*, Access>;
 
-  Result<std::pair<size_t, size_t>> Page(const httplib::Request& req) {
+  Result<std::pair<size_t, size_t>> Page(const Request& req) {
     TC_ASSIGN_OR_RETURN(size_t offset, Count(req, "offset", 0, 0));
     TC_ASSIGN_OR_RETURN(size_t limit, Count(req, "limit", 100, 1));
     return std::make_pair(offset, std::min<size_t>(limit, 1000));
@@ -1026,7 +986,7 @@ class Server::Impl {
   // absolute expiry, revocation) or the account loses the study (disabled,
   // grant revoked): StreamAccess is asked again at least every second, and
   // what it gives decides which sites' events still go out.
-  void StreamEvents(StudyCtx& ctx, const httplib::Request& req, httplib::Response& res) {
+  void StreamEvents(StudyCtx& ctx, const Request& req, Response& res) {
     std::string study_id = req.matches[1];
     capture::Capture* cap = std::get<1>(ctx);
     const std::string session = std::get<0>(ctx).token;
@@ -1045,62 +1005,107 @@ class Server::Impl {
     }
     // Whether the caller may count every event (and so read sequence numbers).
     const bool counts_hidden = SeesHidden(std::get<2>(ctx), wanted, "");
-    struct Feed {
-      std::mutex mu;
-      std::condition_variable cv;
-      std::deque<Event> events;
+    auto feed = feeds_->For(study_id);
+    if (!feed.ok()) return Error(res, feed.status());
+    // The stream's state between the transport's calls, which come at least
+    // every second (so access is asked again as often) and one at a time.
+    struct Stream final : http::EventStream {
+      Impl* self;
+      std::shared_ptr<StudyFeed> feed;
+      std::unique_ptr<StudyFeed::Reader> reader;
+      uint64_t after;
+      capture::Capture* cap;
+      std::string session, bearer, study_id;
+      std::optional<std::string> wanted;
+      bool counts_hidden;
       int64_t last_write_us = 0;
-    };
-    auto feed = std::make_shared<Feed>();
-    feed->last_write_us = env_->NowMicros();
-    auto subscription = std::shared_ptr<Subscription>(store_->Subscribe(after, [feed, study_id](const Event& e) {
-      if (e.study != study_id) return;
-      std::lock_guard lock(feed->mu);
-      feed->events.push_back(e);
-      feed->cv.notify_one();
-    }));
-    res.set_header("Cache-Control", "no-store");
-    res.set_chunked_content_provider("text/event-stream", [this, feed, subscription, cap, session, bearer, study_id,
-                                                           wanted, counts_hidden](size_t, httplib::DataSink& sink) {
-      std::unique_lock lock(feed->mu);
-      feed->cv.wait_for(lock, std::chrono::seconds(1), [&] { return !feed->events.empty() || stopping_; });
-      if (stopping_) return false;
-      lock.unlock();
-      std::optional<Access> current = StreamAccess(session, bearer, study_id);
-      if (!current) {
-        sink.done();
-        return true;
+      std::vector<Event> held;  // read, not sent yet: from one whose subject capture did not know yet
+      uint64_t unknown_seq = 0;
+      int unknown_tries = 0;
+
+      void Start(std::function<void()> wake) override {
+        last_write_us = self->env_->NowMicros();
+        reader = feed->Join(after, std::move(wake));
       }
-      const Access& access = *current;
-      lock.lock();
-      int64_t now = env_->NowMicros();
-      if (feed->events.empty()) {
-        if (now - feed->last_write_us < 15'000'000) return true;
-        feed->last_write_us = now;
-        return sink.write(": keep-alive\n\n", 14);
-      }
-      while (!feed->events.empty()) {
-        Event e = std::move(feed->events.front());
-        feed->events.pop_front();
-        if (e.stream.starts_with("subject/")) {
-          // Events of hidden items and queries do not exist for a blinded caller.
-          bool visible = false;
-          auto definition = cap->study();  // not under the read's lock
-          Status found = cap->ReadSubject(e.stream.substr(8), [&](const capture::SubjectState& s) {
-            visible = access.SeesSite(s.site) &&
-                      (SeesHidden(access, wanted, s.site) || !capture::HiddenEvent(*definition, s, e));
-          });
-          if (!found.ok() || !visible) continue;
+
+      Chunk Next(bool stopping) override {
+        if (stopping) return {End("server_stopping"), true};
+        std::optional<Access> current = self->StreamAccess(session, bearer, study_id);
+        if (!current) return {"", true};
+        const Access& access = *current;
+        // More than the feed's bound behind: the client reconnects and
+        // resumes from the last id it received.
+        if (reader->dropped()) return {End("too_slow"), true};
+        constexpr size_t kBatch = 256;
+        // Events held back from the last call come first, in order.
+        std::vector<Event> events(std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
+        held.clear();
+        if (events.size() < kBatch) {
+          auto next = reader->Next(kBatch - events.size());
+          if (!next.ok()) return {End("internal"), true};
+          events.insert(events.end(), std::make_move_iterator(next->begin()), std::make_move_iterator(next->end()));
         }
-        Value::Object fields{{"type", e.type}, {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}};
-        if (counts_hidden) fields["seq"] = static_cast<int64_t>(e.seq);
-        std::string frame =
-            "id: " + positions_->Seal(e.seq) + "\nevent: " + e.type + "\ndata: " + ToJson(fields) + "\n\n";
-        feed->last_write_us = now;
-        if (!sink.write(frame.data(), frame.size())) return false;
+        int64_t now = self->env_->NowMicros();
+        Chunk out;
+        out.more = events.size() == kBatch;
+        if (events.empty()) {
+          if (now - last_write_us < 15'000'000) return out;
+          last_write_us = now;
+          out.text = ": keep-alive\n\n";
+          return out;
+        }
+        for (size_t i = 0; i < events.size(); ++i) {
+          const Event& e = events[i];
+          if (e.stream.starts_with("subject/")) {
+            // Events of hidden items and queries do not exist for a blinded caller.
+            bool visible = false;
+            auto definition = cap->study();  // not under the read's lock
+            Status found = cap->ReadSubject(e.stream.substr(8), [&](const capture::SubjectState& s) {
+              visible = access.SeesSite(s.site) &&
+                        (SeesHidden(access, wanted, s.site) || !capture::HiddenEvent(*definition, s, e));
+            });
+            // The store delivers a commit before the capture that made it has
+            // applied it: a subject not known yet is asked for again at the
+            // next call (a few times), with what follows it held back too.
+            if (found.code() == StatusCode::kNotFound && e.seq != unknown_seq) {
+              unknown_seq = e.seq;
+              unknown_tries = 0;
+            }
+            if (found.code() == StatusCode::kNotFound && ++unknown_tries <= 5) {
+              held.assign(std::make_move_iterator(events.begin() + static_cast<std::ptrdiff_t>(i)),
+                          std::make_move_iterator(events.end()));
+              out.more = false;
+              return out;
+            }
+            if (!found.ok() || !visible) continue;
+          }
+          Value::Object fields{{"type", e.type}, {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}};
+          if (counts_hidden) fields["seq"] = static_cast<int64_t>(e.seq);
+          out.text +=
+              "id: " + self->positions_->Seal(e.seq) + "\nevent: " + e.type + "\ndata: " + ToJson(fields) + "\n\n";
+          last_write_us = now;
+        }
+        return out;
       }
-      return true;
-    });
+
+      // The stream's last frame when the server ends it for a reason of its own.
+      static std::string End(const std::string& reason) {
+        return "event: end\ndata: " + ToJson(Value::Object{{"reason", reason}}) + "\n\n";
+      }
+    };
+    auto stream = std::make_shared<Stream>();
+    stream->self = this;
+    stream->feed = *feed;
+    stream->after = after;
+    stream->cap = cap;
+    stream->session = session;
+    stream->bearer = bearer;
+    stream->study_id = study_id;
+    stream->wanted = wanted;
+    stream->counts_hidden = counts_hidden;
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("Content-Type", "text/event-stream");
+    res.set_event_stream(std::move(stream));
   }
 
   // The access of an open event stream's caller, as it is now: none once
@@ -1133,7 +1138,7 @@ class Server::Impl {
 
   // Runs a capture command for the caller: the site it touches must be one
   // of theirs, the role comes from their grants, an If-Match must still hold.
-  void RunCommand(StudyCtx& ctx, const Value& body, const httplib::Request& req, httplib::Response& res) {
+  void RunCommand(StudyCtx& ctx, const Value& body, const Request& req, Response& res) {
     auto& [caller, cap, access] = ctx;
     // The site the command touches decides whether the caller may touch it.
     std::string site;
@@ -1212,12 +1217,12 @@ class Server::Impl {
         reply["version"] = static_cast<int64_t>(version);
       }
     }
-    Reply(res, 200, reply);
+    Reply(res, reply);
   }
 
   // The caller, the study's capture service and the caller's access to it;
   // a study the caller holds no role on does not exist for them (404).
-  std::optional<StudyCtx> StudyContext(const httplib::Request& req, httplib::Response& res) {
+  std::optional<StudyCtx> StudyContext(const Request& req, Response& res) {
     auto c = Authenticate(req, res);
     if (!c) return std::nullopt;
     std::string id = req.matches[1];
@@ -1237,7 +1242,7 @@ class Server::Impl {
   // Another site's subject does not exist for a site-scoped caller (404,
   // not 403). Read in place: a casebook is not copied to learn its site.
   // With `read`, it also sees the subject while it is known visible.
-  bool SubjectVisible(StudyCtx& ctx, const std::string& id, httplib::Response& res,
+  bool SubjectVisible(StudyCtx& ctx, const std::string& id, Response& res,
                       const std::function<void(const capture::SubjectState&)>& read = {}) {
     bool visible = false;
     Status found = std::get<1>(ctx)->ReadSubject(id, [&](const capture::SubjectState& s) {
@@ -1251,9 +1256,18 @@ class Server::Impl {
   EventStore* store_;
   Env* env_;
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<http::HttpServer> http_;
   bool secure_ = false;
-  int port_ = 0;
+  std::string web_root_;  // the web application's files, when they are served
+  struct RouteHandler {
+    std::string method;
+    std::regex pattern;
+    http::Handler handler;
+  };
+  std::vector<RouteHandler> handlers_;
+  // After http_, so destroyed before it: no subscription wakes a stream of a
+  // transport that is gone.
+  std::optional<StudyFeeds> feeds_;
   std::optional<PositionSeal> positions_;  // the event stream's ids
   std::unique_ptr<UserDirectory> users_;
   std::mutex mu_;
@@ -1261,8 +1275,6 @@ class Server::Impl {
   std::map<std::string, std::unique_ptr<capture::Capture>> captures_;
   std::map<std::string, std::deque<int64_t>> login_attempts_;
   std::map<int, uint64_t> status_counts_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<bool> run_returned_{false};
 
  public:
   std::vector<std::pair<std::string, std::string>> routes_;  // method, path template

@@ -24,8 +24,26 @@ struct ServerOptions {
   std::string tls_cert, tls_key;  // both or neither
   int64_t session_idle_us = 15LL * 60 * 1'000'000;
   int64_t session_max_us = 12LL * 3600 * 1'000'000;
-  size_t max_body_bytes = 1 << 20;
-  int login_attempts_per_minute = 20;  // per client address
+  size_t max_body_bytes = 1 << 20;     // beyond: 413
+  size_t max_header_bytes = 16 << 10;  // request line and headers; beyond: 431
+  // Against slow or stalled clients: the connection is closed when a
+  // request's headers take longer than header_timeout_ms (from its first
+  // byte), its body longer than body_timeout_ms, a kept-alive connection
+  // idles longer than idle_timeout_ms, or a reply (or one chunk of an event
+  // stream: a client that stopped reading) takes longer than write_timeout_ms.
+  int64_t header_timeout_ms = 10'000;
+  int64_t body_timeout_ms = 30'000;
+  int64_t idle_timeout_ms = 60'000;
+  int64_t write_timeout_ms = 30'000;
+  int64_t stop_grace_ms = 30'000;  // Stop() cuts what has not finished by then
+  int io_threads = 2;              // read and write; never block
+  int worker_threads = 8;          // run the routes, which may block (fsync, argon2id)
+  // An event stream's client more than this many of the study's events
+  // behind is dropped (its stream ends with "event: end", reason
+  // "too_slow"; it resumes from its Last-Event-ID).
+  size_t event_queue_limit = 1024;
+  int event_stream_send_buffer = 64 << 10;  // the socket's kernel buffer for an event stream
+  int login_attempts_per_minute = 20;       // per client address
   // The built web application (index.html and assets), served at "/";
   // empty: "/" explains how to build it.
   std::string web_root;
@@ -42,6 +60,9 @@ class Server {
   // Binds (so port() is known), then serves until Stop() from another thread.
   Status Listen();
   Status Run();
+  // Stops accepting, finishes in-flight requests and their replies, ends
+  // event streams (each with "event: end", reason "server_stopping"); Run
+  // then returns. Does not wait for that; may come before Run.
   void Stop();
   int port() const;
   std::string url() const;

@@ -13,6 +13,8 @@ int ExitCodeFor(const Status& status) {
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition:
     case StatusCode::kPermissionDenied:
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kRateLimited:
     case StatusCode::kAborted:
       return kExitConflict;
     case StatusCode::kDataLoss:

@@ -16,6 +16,10 @@ std::string_view StatusCodeName(StatusCode code) {
       return "FailedPrecondition";
     case StatusCode::kPermissionDenied:
       return "PermissionDenied";
+    case StatusCode::kUnauthenticated:
+      return "Unauthenticated";
+    case StatusCode::kRateLimited:
+      return "RateLimited";
     case StatusCode::kAborted:
       return "Aborted";
     case StatusCode::kDataLoss:

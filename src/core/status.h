@@ -20,6 +20,8 @@ enum class StatusCode {
   kAlreadyExists,       // creating something that exists
   kFailedPrecondition,  // the input is fine but the state forbids it
   kPermissionDenied,    // the actor may not do this
+  kUnauthenticated,     // who is asking is not known: no, a wrong or an expired credential
+  kRateLimited,         // too many attempts in too short a time; try again later
   kAborted,             // conflict: optimistic concurrency lost, retry
   kDataLoss,            // stored data is corrupt or tampered with
   kIoError,             // the operating system refused a file operation
@@ -60,6 +62,8 @@ inline Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::mo
 inline Status AlreadyExists(std::string msg) { return {StatusCode::kAlreadyExists, std::move(msg)}; }
 inline Status FailedPrecondition(std::string msg) { return {StatusCode::kFailedPrecondition, std::move(msg)}; }
 inline Status PermissionDenied(std::string msg) { return {StatusCode::kPermissionDenied, std::move(msg)}; }
+inline Status Unauthenticated(std::string msg) { return {StatusCode::kUnauthenticated, std::move(msg)}; }
+inline Status RateLimited(std::string msg) { return {StatusCode::kRateLimited, std::move(msg)}; }
 inline Status Aborted(std::string msg) { return {StatusCode::kAborted, std::move(msg)}; }
 inline Status DataLoss(std::string msg) { return {StatusCode::kDataLoss, std::move(msg)}; }
 inline Status IoError(std::string msg) { return {StatusCode::kIoError, std::move(msg)}; }
