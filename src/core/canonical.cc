@@ -102,12 +102,12 @@ Result<Value> ReadValue(Reader& r, int depth) {
     case kObject: {
       TC_ASSIGN_OR_RETURN(uint64_t n, r.U(4));
       Value::Object o;
-      std::string prev;
       for (uint64_t i = 0; i < n; ++i) {
         TC_ASSIGN_OR_RETURN(std::string key, r.Str());
-        if (i > 0 && !(prev < key)) return r.Fail("object keys not in strictly increasing order at \"" + key + "\"");
+        if (i > 0 && !(o.rbegin()->first < key)) {
+          return r.Fail("object keys not in strictly increasing order at \"" + key + "\"");
+        }
         TC_ASSIGN_OR_RETURN(Value v, ReadValue(r, depth + 1));
-        prev = key;
         o.emplace_hint(o.end(), std::move(key), std::move(v));
       }
       return Value(std::move(o));

@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -74,6 +75,8 @@ CREATE TABLE IF NOT EXISTS entity_values(
 const char* const kEventColumns =
     "seq, study, stream, stream_version, study_index, type, time_us, actor_user, actor_role, reason, payload, "
     "prev_hash, hash, format_version";
+const std::string kStudyEventsByStream =
+    std::string("SELECT ") + kEventColumns + " FROM events WHERE study = ?1 ORDER BY stream, stream_version";
 
 Hash HashFromBlob(std::string_view b) {
   Hash h{};
@@ -205,7 +208,7 @@ TableSql MakeTableSql(const ProjectionTable& t) {
   return q;
 }
 
-std::string CreateTableSql(const ProjectionTable& t) {
+std::string CreateTableOnlySql(const ProjectionTable& t) {
   std::string sql = "CREATE TABLE " + t.name + "(";
   std::string keys;
   for (size_t i = 0; i < t.columns.size(); ++i) {
@@ -213,7 +216,11 @@ std::string CreateTableSql(const ProjectionTable& t) {
     sql += c.name + (c.type == ProjectionColumn::Type::kInt ? " INTEGER" : " TEXT") + ", ";
     if (i < t.key_size) keys += (i ? ", " : "") + c.name;
   }
-  sql += "PRIMARY KEY(" + keys + ")) WITHOUT ROWID;";
+  return sql + "PRIMARY KEY(" + keys + ")) WITHOUT ROWID;";
+}
+
+std::string CreateIndexesSql(const ProjectionTable& t) {
+  std::string sql;
   int n = 0;
   for (const auto& index : t.indexes) {
     std::string cols;
@@ -222,6 +229,8 @@ std::string CreateTableSql(const ProjectionTable& t) {
   }
   return sql;
 }
+
+std::string CreateTableSql(const ProjectionTable& t) { return CreateTableOnlySql(t) + CreateIndexesSql(t); }
 
 class SqliteProjectionWriter final : public ProjectionWriter {
  public:
@@ -259,6 +268,96 @@ class SqliteProjectionWriter final : public ProjectionWriter {
   }
   Db& db_;
   const std::map<std::string, TableSql, std::less<>>& tables_;
+};
+
+// A rewrite's writer: rows are kept per table and inserted many to a
+// statement (at hundreds of thousands of rows the per-statement cost of step
+// and reset is as large as the b-tree work). Put replaces a row with its key,
+// as the live writer does; a Delete first writes the table's pending rows.
+class BulkProjectionWriter final : public ProjectionWriter {
+ public:
+  BulkProjectionWriter(Db& db, const std::map<std::string, TableSql, std::less<>>& tables) : db_(db), tables_(tables) {}
+
+  Status Put(const std::string& table, const ProjectionRow& row) override {
+    auto it = pending_.find(table);
+    if (it == pending_.end()) {
+      auto t = tables_.find(table);
+      if (t == tables_.end()) return FailedPrecondition("projection table " + table + " is not registered");
+      it = pending_.emplace(table, Pending{&t->second, {}, std::nullopt}).first;
+    }
+    Pending& p = it->second;
+    const ProjectionTable& t = *p.sql->table;
+    if (row.size() != t.columns.size()) {
+      return InvalidArgument("a row of " + table + " needs " + std::to_string(t.columns.size()) + " values, got " +
+                             std::to_string(row.size()));
+    }
+    p.rows.push_back(row);
+    if (p.rows.size() == RowsPerInsert(t)) return Write(p);
+    return Status::Ok();
+  }
+
+  Status Delete(const std::string& table, const ProjectionRow& key) override {
+    auto it = pending_.find(table);
+    if (it != pending_.end()) TC_RETURN_IF_ERROR(Write(it->second));
+    return SqliteProjectionWriter(db_, tables_).Delete(table, key);
+  }
+
+  // Writes every pending row.
+  Status Flush() {
+    for (auto& [name, p] : pending_) TC_RETURN_IF_ERROR(Write(p));
+    return Status::Ok();
+  }
+
+ private:
+  struct Pending {
+    const TableSql* sql;
+    std::vector<ProjectionRow> rows;
+    std::optional<Stmt> full;  // the statement for a full batch
+  };
+
+  static size_t RowsPerInsert(const ProjectionTable& t) { return std::max<size_t>(1, 960 / t.columns.size()); }
+
+  static std::string InsertSql(const ProjectionTable& t, size_t rows) {
+    std::string one = "(";
+    for (size_t i = 0; i < t.columns.size(); ++i) one += i ? ",?" : "?";
+    one += ")";
+    std::string sql = "INSERT OR REPLACE INTO " + t.name + " VALUES ";
+    for (size_t r = 0; r < rows; ++r) sql += (r ? "," : "") + one;
+    return sql;
+  }
+
+  Status Write(Pending& p) {
+    if (p.rows.empty()) return Status::Ok();
+    const ProjectionTable& t = *p.sql->table;
+    std::optional<Stmt> tail;
+    if (p.rows.size() == RowsPerInsert(t)) {
+      if (!p.full) {
+        TC_ASSIGN_OR_RETURN(p.full, db_.PrepareOwned(InsertSql(t, p.rows.size())));
+      }
+    } else {
+      TC_ASSIGN_OR_RETURN(tail, db_.PrepareOwned(InsertSql(t, p.rows.size())));
+    }
+    Stmt& ins = tail ? *tail : *p.full;
+    const size_t n = t.columns.size();
+    for (size_t r = 0; r < p.rows.size(); ++r) {
+      for (size_t c = 0; c < n; ++c) {
+        const Value& v = p.rows[r][c];
+        const int index = static_cast<int>(r * n + c + 1);
+        if (v.is_string()) {
+          ins.BindStatic(index, v.as_string());  // the rows outlive the statement's step
+        } else {
+          TC_RETURN_IF_ERROR(BindValue(ins, index, v, t.name + "." + t.columns[c].name));
+        }
+      }
+    }
+    Status s = ins.Run();
+    p.rows.clear();
+    return s;
+  }
+
+  Db& db_;
+  const std::map<std::string, TableSql, std::less<>>& tables_;
+  std::map<std::string, Pending, std::less<>> pending_;
 };
 
 // Bytes that never move once added, so string_views into them stay valid.
@@ -653,16 +752,30 @@ class SqliteEventStore final : public EventStore {
     if (set == sets_.end()) return FailedPrecondition("projection set " + set_name + " is not registered");
     TC_RETURN_IF_ERROR(write_db_.Exec("BEGIN IMMEDIATE"));
     auto run = [&]() -> Status {
+      // When the tables hold no other study's rows (the usual database of
+      // one trial, or a rebuild's empty tables), they are made anew and their
+      // indexes built after the rows are in: much faster than keeping them
+      // up to date row by row.
+      bool alone = true;
       for (const auto& t : set->second->tables) {
+        TC_ASSIGN_OR_RETURN(Stmt other, write_db_.PrepareOwned("SELECT 1 FROM " + t.name + " WHERE " +
+                                                               t.columns[0].name + " <> ?1 LIMIT 1"));
+        other.Bind(1, study);
+        TC_ASSIGN_OR_RETURN(bool row, other.Step());
+        alone = alone && !row;
+      }
+      for (const auto& t : set->second->tables) {
+        if (alone) {
+          TC_RETURN_IF_ERROR(write_db_.Exec("DROP TABLE " + t.name + ";" + CreateTableOnlySql(t)));
+          continue;
+        }
         TC_ASSIGN_OR_RETURN(Stmt del, write_db_.Prepare(tables_.at(t.name).delete_study));
         del.Bind(1, study);
         TC_RETURN_IF_ERROR(del.Run());
       }
-      SqliteProjectionWriter writer(write_db_, tables_);
+      BulkProjectionWriter writer(write_db_, tables_);
       StudyEventsByStream events = [&](const EventVisitor& visit) -> Status {
-        TC_ASSIGN_OR_RETURN(Stmt q, write_db_.PrepareOwned(std::string("SELECT ") + kEventColumns +
-                                                           " FROM events WHERE study = ?1 ORDER BY stream, "
-                                                           "stream_version"));
+        TC_ASSIGN_OR_RETURN(Stmt q, write_db_.PrepareOwned(kStudyEventsByStream));
         q.Bind(1, study);
         while (true) {
           TC_ASSIGN_OR_RETURN(bool row, q.Step());
@@ -671,7 +784,12 @@ class SqliteEventStore final : public EventStore {
           TC_RETURN_IF_ERROR(visit(e));
         }
       };
-      return fn(writer, events);
+      TC_RETURN_IF_ERROR(fn(writer, events));
+      TC_RETURN_IF_ERROR(writer.Flush());
+      if (alone) {
+        for (const auto& t : set->second->tables) TC_RETURN_IF_ERROR(write_db_.Exec(CreateIndexesSql(t)));
+      }
+      return Status::Ok();
     };
     Status s = run();
     if (s.ok()) s = write_db_.Exec("COMMIT");
@@ -1082,24 +1200,18 @@ class SqliteEventStore final : public EventStore {
 
   // Replays the log into memory, then writes the table in key order. The rows
   // equal those ApplyProjections leaves: the last write of each key wins.
+  // Every write is kept, then sorted by key and by its place in the log
+  // (cheaper than a hash of the keys, which costs a cache miss per write).
   Result<uint64_t> RebuildLocked() {
     TC_RETURN_IF_ERROR(write_db_.Exec(std::string("DROP TABLE IF EXISTS entity_values;") + kProjectionSchema));
     struct Latest {
-      std::string_view key;   // study '\0' path, in keys
-      uint64_t value_offset;  // in values
-      uint32_t value_size;
+      std::string_view key;  // study '\0' path, in keys
+      std::string_view value;
       uint64_t seq;
     };
-    StableArena keys;
-    std::string values;
+    StableArena keys, values;
     std::vector<Latest> latest;
-    std::unordered_map<std::string_view, uint32_t> index;
     uint64_t replayed = 0;
-    {
-      TC_ASSIGN_OR_RETURN(Stmt count, write_db_.PrepareOwned("SELECT count(*) FROM events"));
-      TC_ASSIGN_OR_RETURN(bool row, count.Step());
-      if (row) index.reserve(static_cast<size_t>(count.Int(0)));
-    }
     {
       TC_ASSIGN_OR_RETURN(Stmt s, write_db_.PrepareOwned("SELECT seq, study, payload FROM events ORDER BY seq"));
       std::string key;
@@ -1110,28 +1222,28 @@ class SqliteEventStore final : public EventStore {
         std::string_view study = s.Text(1);
         key.assign(study);
         key.push_back('\0');
-        TC_RETURN_IF_ERROR_CTX(
-            ForEachSetEntry(s.Blob(2),
-                            [&](std::string_view path, std::string_view value) -> Status {
-                              key.resize(study.size() + 1);
-                              key.append(path);
-                              auto it = index.find(key);
-                              if (it == index.end()) {
-                                latest.push_back(Latest{keys.Add(key), 0, 0, 0});
-                                it = index.emplace(latest.back().key, static_cast<uint32_t>(latest.size() - 1)).first;
-                              }
-                              Latest& l = latest[it->second];
-                              l.value_offset = values.size();
-                              l.value_size = static_cast<uint32_t>(value.size());
-                              l.seq = seq;
-                              values.append(value);
-                              return Status::Ok();
-                            }),
-            "replaying event " + std::to_string(seq));
+        TC_RETURN_IF_ERROR_CTX(ForEachSetEntry(s.Blob(2),
+                                               [&](std::string_view path, std::string_view value) -> Status {
+                                                 key.resize(study.size() + 1);
+                                                 key.append(path);
+                                                 latest.push_back(Latest{keys.Add(key), values.Add(value), seq});
+                                                 return Status::Ok();
+                                               }),
+                               "replaying event " + std::to_string(seq));
         ++replayed;
       }
     }
-    std::sort(latest.begin(), latest.end(), [](const Latest& a, const Latest& b) { return a.key < b.key; });
+    // Writes come in log order, so among equal keys the later seq wins.
+    std::sort(latest.begin(), latest.end(), [](const Latest& a, const Latest& b) {
+      const int c = a.key.compare(b.key);
+      return c < 0 || (c == 0 && a.seq < b.seq);
+    });
+    size_t kept = 0;
+    for (size_t i = 0; i < latest.size(); ++i) {
+      if (i + 1 < latest.size() && latest[i + 1].key == latest[i].key) continue;
+      latest[kept++] = latest[i];
+    }
+    latest.resize(kept);
     // Many rows per statement: at a million rows the per-statement overhead
     // of step and reset costs as much as the b-tree work.
     auto insert_sql = [](size_t rows) {
@@ -1153,7 +1265,7 @@ class SqliteEventStore final : public EventStore {
         const int col = static_cast<int>(r * 4);
         size_t nul = l.key.find('\0');
         ins.BindStatic(col + 1, l.key.substr(0, nul)).BindStatic(col + 2, l.key.substr(nul + 1));
-        ins.BindStaticBlob(col + 3, std::string_view(values).substr(l.value_offset, l.value_size));
+        ins.BindStaticBlob(col + 3, l.value);
         ins.Bind(col + 4, static_cast<int64_t>(l.seq));
       }
       TC_RETURN_IF_ERROR(ins.Run());

@@ -221,6 +221,51 @@ TEST(SqliteEventStoreTest, RebuiltProjectionsAreIdenticalToLiveOnes) {
   EXPECT_EQ(*store->DumpProjections(), *live);
 }
 
+// A rewrite makes tables that hold only its study anew (their indexes built
+// after the rows); beside another study's rows it replaces only its own.
+// Either way the rows are those written, a key put twice keeps the last, and
+// the indexes are there.
+TEST(SqliteEventStoreTest, RewriteReplacesOnlyItsStudysRowsAndKeepsTheIndexes) {
+  auto store = OpenOrDie(TempDbPath("rewrite"));
+  ProjectionSet set;
+  set.name = "t";
+  set.tables = {{"t_rows",
+                 {{"study", ProjectionColumn::Type::kText},
+                  {"n", ProjectionColumn::Type::kInt},
+                  {"label", ProjectionColumn::Type::kText}},
+                 2,
+                 {{"study", "label"}}}};
+  ASSERT_TRUE(store->RegisterProjections(set).ok());
+  auto rewrite = [&](const std::string& study, int rows, const std::string& label) {
+    return store->RewriteProjections("t", study, [&](ProjectionWriter& w, const StudyEventsByStream&) -> Status {
+      for (int i = 0; i < rows; ++i) TC_RETURN_IF_ERROR(w.Put("t_rows", {study, int64_t{i}, "old"}));
+      for (int i = 0; i < rows; ++i) TC_RETURN_IF_ERROR(w.Put("t_rows", {study, int64_t{i}, label}));
+      return w.Delete("t_rows", {study, int64_t{0}});
+    });
+  };
+  auto count = [&](const std::string& sql) {
+    int64_t n = -1;
+    EXPECT_TRUE(store
+                    ->QueryProjections(sql, {},
+                                       [&](const ProjectionRow& r) {
+                                         n = r[0].as_int();
+                                         return Status::Ok();
+                                       })
+                    .ok());
+    return n;
+  };
+  const std::string indexes = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 't_rows'";
+  ASSERT_TRUE(rewrite("A", 1000, "a").ok());  // alone: made anew
+  EXPECT_EQ(count("SELECT count(*) FROM t_rows WHERE study = 'A' AND label = 'a'"), 999);
+  EXPECT_EQ(count(indexes), 1);
+  ASSERT_TRUE(rewrite("B", 300, "b").ok());  // beside A's rows
+  ASSERT_TRUE(rewrite("A", 500, "a2").ok());
+  EXPECT_EQ(count("SELECT count(*) FROM t_rows WHERE study = 'A'"), 499);
+  EXPECT_EQ(count("SELECT count(*) FROM t_rows WHERE study = 'A' AND label = 'a2'"), 499);
+  EXPECT_EQ(count("SELECT count(*) FROM t_rows WHERE study = 'B' AND label = 'b'"), 299);
+  EXPECT_EQ(count(indexes), 1);
+}
+
 TEST(SqliteEventStoreTest, SubscriptionDeliversHistoryThenLiveEventsInOrder) {
   auto store = OpenOrDie(TempDbPath("subscribe"));
   ASSERT_TRUE(store->Append(One("S", ItemSet("1", "A", "1"))).ok());
