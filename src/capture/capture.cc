@@ -257,20 +257,38 @@ std::shared_ptr<const SubjectState> SubjectCache::Get(const std::string& id) {
   return it->second.subject;
 }
 
-void SubjectCache::Put(std::shared_ptr<const SubjectState> subject) {
+void SubjectCache::Put(std::shared_ptr<const SubjectState> subject, std::shared_ptr<const RowMap> rows,
+                       const study::Study* rows_of) {
   auto it = entries_.find(subject->id);
   if (it != entries_.end()) {
-    if (it->second.subject->version <= subject->version) it->second.subject = std::move(subject);
+    if (it->second.subject->version <= subject->version) {
+      const bool same = it->second.subject->version == subject->version;
+      it->second.subject = std::move(subject);
+      // Rows known for this version stay unless new ones come.
+      if (rows != nullptr || !same) {
+        it->second.rows = std::move(rows);
+        it->second.rows_of = rows_of;
+      }
+    }
     recency_.splice(recency_.begin(), recency_, it->second.used);
     return;
   }
   std::string id = subject->id;
   recency_.push_front(id);
-  entries_.emplace(std::move(id), Entry{std::move(subject), recency_.begin()});
+  entries_.emplace(std::move(id), Entry{std::move(subject), std::move(rows), rows_of, recency_.begin()});
   while (entries_.size() > capacity_) {
     entries_.erase(recency_.back());
     recency_.pop_back();
   }
+}
+
+std::shared_ptr<const RowMap> SubjectCache::Rows(const std::string& id, uint64_t version,
+                                                 const study::Study* rows_of) const {
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.subject->version != version || it->second.rows_of != rows_of) {
+    return nullptr;
+  }
+  return it->second.rows;
 }
 
 void SubjectCache::Erase(const std::string& id) {
@@ -454,12 +472,20 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   auto after = std::make_shared<SubjectState>();
   StudyState study_after = state_;
   std::shared_ptr<const study::Study> in_force = study_;
+  // The rows before, as the subject's last commit in this process left them
+  // (else computed from the state before, inside the projector).
+  std::shared_ptr<const RowMap> before_rows =
+      subject_stream && before.version > 0 ? cache_.Rows(subject_id, before.version, in_force.get()) : nullptr;
+  std::shared_ptr<const RowMap> after_rows;
   req.project = [&](const std::vector<Event>& stored, ProjectionWriter& writer) -> Status {
     if (subject_stream) {
       *after = before;
       for (const Event& e : stored) ApplyCounted(*after, e, in_force.get());
-      return WriteRowChanges(SubjectRows(study_id_, in_force.get(), before),
-                             SubjectRows(study_id_, in_force.get(), *after), writer);
+      if (before_rows == nullptr) {
+        before_rows = std::make_shared<const RowMap>(SubjectRows(study_id_, in_force.get(), before));
+      }
+      after_rows = std::make_shared<const RowMap>(SubjectRows(study_id_, in_force.get(), *after));
+      return WriteRowChanges(*before_rows, *after_rows, writer);
     }
     for (const Event& e : stored) ApplyEvent(study_after, e);
     return writer.Put("cap_study", StudyRow(study_id_, study_after));
@@ -486,7 +512,7 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   }
   if (subject_stream) {
     if (t_working != nullptr) (*t_working)[subject_id] = *after;
-    cache_.Put(std::move(after));
+    cache_.Put(std::move(after), std::move(after_rows), in_force.get());
   } else {
     for (const Event& e : *appended) TC_RETURN_IF_ERROR(ApplyStudyEvent(e));
   }

@@ -72,14 +72,21 @@ class SubjectCache {
  public:
   explicit SubjectCache(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {}
   std::shared_ptr<const SubjectState> Get(const std::string& id);
-  // Keeps the newer of the cached and the given state.
-  void Put(std::shared_ptr<const SubjectState> subject);
+  // Keeps the newer of the cached and the given state, with its projection
+  // rows when known (computed under the study version `rows_of`).
+  void Put(std::shared_ptr<const SubjectState> subject, std::shared_ptr<const RowMap> rows = nullptr,
+           const study::Study* rows_of = nullptr);
+  // The rows of the subject at this version under this study version, when
+  // the last commit left them: a commit then computes only its rows after.
+  std::shared_ptr<const RowMap> Rows(const std::string& id, uint64_t version, const study::Study* rows_of) const;
   void Erase(const std::string& id);
   size_t size() const { return entries_.size(); }
 
  private:
   struct Entry {
     std::shared_ptr<const SubjectState> subject;
+    std::shared_ptr<const RowMap> rows;
+    const study::Study* rows_of = nullptr;
     std::list<std::string>::iterator used;
   };
   size_t capacity_;
