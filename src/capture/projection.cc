@@ -20,7 +20,7 @@ ProjectionSet MakeSet() {
   };
   ProjectionSet set;
   set.name = "capture";
-  set.version = 1;
+  set.version = 2;  // 2: indexes for the dashboard's ordered lists and site counts
   set.tables = {
       {"cap_study",
        cols({{"study", Type::kText},
@@ -43,7 +43,7 @@ ProjectionSet MakeSet() {
              {"open_visible_queries", Type::kInt},
              {"casebook_signed", Type::kInt}}),
        2,
-       {{"study", "site", "subject"}, {"study", "status", "subject"}}},
+       {{"study", "site", "subject"}, {"study", "status", "subject"}, {"study", "site", "status"}}},
       {"cap_visits",
        cols({{"study", Type::kText},
              {"subject", Type::kText},
@@ -56,7 +56,7 @@ ProjectionSet MakeSet() {
              {"actual_day", Type::kInt},
              {"state", Type::kText}}),
        3,
-       {{"study", "state", "window_end"}}},
+       {{"study", "state", "window_end"}, {"study", "state", "subject", "position"}}},
       {"cap_forms",
        cols({{"study", Type::kText},
              {"subject", Type::kText},

@@ -1,5 +1,9 @@
 #include "capture/reads.h"
 
+#include <algorithm>
+#include <optional>
+#include <tuple>
+
 #include "rules/rules.h"
 
 namespace trialcore::capture {
@@ -181,30 +185,60 @@ Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, 
     }));
   }
   const int64_t today = now_us / rules::kMicrosPerDay;
-  auto visits = [&](const std::string& condition, int64_t* count, std::vector<VisitRef>* list,
-                    const std::string& status_column) -> Status {
-    auto where = [&](Sql& sql) {
+  // Visits in one state (and past a day), counted, and the first `listed`
+  // by subject and schedule: an ordered walk of the (study, state, subject,
+  // position) index that stops there, never a sort of them all.
+  struct Listed {
+    VisitRef ref;
+    int64_t position = 0;
+  };
+  auto visits = [&](const std::string& state, std::optional<int64_t> ended_before, const std::string& status,
+                    int64_t* count, std::vector<Listed>* list) -> Status {
+    auto where = [&](Sql& sql, bool ordered) {
       sql << " FROM cap_visits WHERE study = ";
       sql.Param(study);
+      sql << " AND state = ";
+      sql.Param(state);
+      if (ended_before) {
+        // The list walks the ordered index and tests the day on each row
+        // ("+" keeps SQLite's planner off the window_end index, which would
+        // sort every match); the count ranges over window_end.
+        sql << (ordered ? " AND +window_end < " : " AND window_end < ");
+        sql.Param(*ended_before);
+      }
       VisibleSites(sql, viewer);
-      sql << " AND " << condition;
     };
     Sql c("SELECT count(*)");
-    where(c);
-    TC_ASSIGN_OR_RETURN(*count, Scalar(store, c));
-    Sql l("SELECT subject, visit, " + status_column);
-    where(l);
+    where(c, false);
+    TC_ASSIGN_OR_RETURN(int64_t n, Scalar(store, c));
+    *count += n;
+    Sql l("SELECT subject, visit, position");
+    where(l, true);
     l << " ORDER BY subject, position LIMIT ";
     l.Param(static_cast<int64_t>(listed));
     return Run(store, l, [&](const ProjectionRow& r) {
-      list->push_back({Text(r[0]), Text(r[1]), Text(r[2])});
+      list->push_back({{Text(r[0]), Text(r[1]), status}, Int(r[2])});
       return Status::Ok();
     });
   };
-  // Pending visits past the end of their window are overdue today.
-  TC_RETURN_IF_ERROR(visits("state = 'pending' AND window_end < " + std::to_string(today), &d.overdue_visits,
-                            &d.overdue, "'overdue'"));
-  TC_RETURN_IF_ERROR(visits("state IN ('early', 'late')", &d.visits_out_of_window, &d.out_of_window, "state"));
+  auto first = [&](std::vector<Listed> all, std::vector<VisitRef>* out) {
+    std::sort(all.begin(), all.end(), [](const Listed& a, const Listed& b) {
+      return std::tie(a.ref.subject, a.position) < std::tie(b.ref.subject, b.position);
+    });
+    if (all.size() > listed) all.resize(listed);
+    for (auto& l : all) out->push_back(std::move(l.ref));
+  };
+  {
+    // Pending visits past the end of their window are overdue today.
+    std::vector<Listed> overdue;
+    TC_RETURN_IF_ERROR(visits("pending", today, "overdue", &d.overdue_visits, &overdue));
+    first(std::move(overdue), &d.overdue);
+    std::vector<Listed> out_of_window;
+    for (const char* state : {"early", "late"}) {
+      TC_RETURN_IF_ERROR(visits(state, std::nullopt, state, &d.visits_out_of_window, &out_of_window));
+    }
+    first(std::move(out_of_window), &d.out_of_window);
+  }
   {
     auto where = [&](Sql& sql) {
       sql << " FROM cap_subjects WHERE study = ";
