@@ -426,17 +426,22 @@ Result<std::shared_ptr<const SubjectState>> Capture::Impl::LoadSubjectLocked(con
 
 Result<std::shared_ptr<const SubjectState>> Capture::Impl::LoadSubject(const std::string& id) {
   StudyVersions versions;
+  uint64_t followed = 0;
   {
     std::lock_guard lock(mu_);
     TC_RETURN_IF_ERROR(CatchUpForRead());
     if (auto cached = cache_.Get(id)) return cached;
     versions = versions_;
+    followed = last_seq_;
   }
   // Replayed without the lock: other subjects' reads and commands go on.
   TC_ASSIGN_OR_RETURN(SubjectState s, ReplaySubject(id, versions, std::nullopt));
+  auto loaded = std::make_shared<const SubjectState>(std::move(s));
   std::lock_guard lock(mu_);
-  cache_.Put(std::make_shared<const SubjectState>(std::move(s)));
-  return cache_.Get(id);
+  // A catch-up meanwhile may have passed over this subject's newer events
+  // (it drops only cached subjects): then this state is answered, not kept.
+  if (last_seq_ == followed) cache_.Put(loaded);
+  return loaded;
 }
 
 Result<SubjectState*> Capture::Impl::FindSubject(const std::string& id) {
@@ -468,6 +473,9 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   if (subject_stream && t_working != nullptr) {
     if (auto it = t_working->find(subject_id); it != t_working->end()) before_ptr = &it->second;
   }
+  if (subject_stream && before_ptr == &kNewSubject && expected_version != 0) {
+    return Internal("a command committed to subject " + subject_id + " without reading it first");
+  }
   const SubjectState& before = *before_ptr;
   auto after = std::make_shared<SubjectState>();
   StudyState study_after = state_;
@@ -487,8 +495,13 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
       after_rows = std::make_shared<const RowMap>(SubjectRows(study_id_, in_force.get(), *after));
       return WriteRowChanges(*before_rows, *after_rows, writer);
     }
+    // The subjects' rows stay those of the version they were computed under
+    // until RewriteStudyProjections writes the new version's (a first
+    // publication has no subjects, so its rows are current at once).
+    const std::string rows_hash = state_.content_hash.empty() ? "" : state_.content_hash;
     for (const Event& e : stored) ApplyEvent(study_after, e);
-    return writer.Put("cap_study", StudyRow(study_id_, study_after));
+    return writer.Put("cap_study",
+                      StudyRow(study_id_, study_after, rows_hash.empty() ? study_after.content_hash : rows_hash));
   };
   // The decision is made; while the store appends (and waits for its fsync,
   // shared with concurrent commands) others may decide theirs. The expected
@@ -558,7 +571,11 @@ Result<Outcome> Capture::PublishStudy(std::shared_ptr<const study::Study> s, con
                             {"source", s->source},
                             {"title", s->title},
                             {"set", Value::Object{{"study/version", s->version}, {"study/content_hash", hash}}}};
+  const bool republished = !m.state_.content_hash.empty();
   TC_ASSIGN_OR_RETURN(out.events, m.Commit("study", m.state_.study_stream_version, {d}));
+  // A new version before any subject: rows of a subject screened meanwhile
+  // (by another thread or process) are judged by it too.
+  if (republished) TC_RETURN_IF_ERROR(RewriteStudyProjections(m.store_, m.study_id_).status());
   out.messages.push_back("published study " + s->id + " version " + s->version + " (" + hash + ")");
   return out;
 }

@@ -20,14 +20,15 @@ ProjectionSet MakeSet() {
   };
   ProjectionSet set;
   set.name = "capture";
-  set.version = 2;  // 2: indexes for the dashboard's ordered lists and site counts
+  set.version = 3;  // 2: indexes for the dashboard's lists and site counts; 3: cap_study.rows_hash
   set.tables = {
       {"cap_study",
        cols({{"study", Type::kText},
              {"version", Type::kText},
              {"content_hash", Type::kText},
              {"locked", Type::kInt},
-             {"stream_version", Type::kInt}}),
+             {"stream_version", Type::kInt},
+             {"rows_hash", Type::kText}}),
        1,
        {}},
       {"cap_subjects",
@@ -161,8 +162,8 @@ const ProjectionSet& CaptureProjections() {
   return set;
 }
 
-ProjectionRow StudyRow(const std::string& study_id, const StudyState& st) {
-  return {study_id, st.version, st.content_hash, st.locked, static_cast<int64_t>(st.study_stream_version)};
+ProjectionRow StudyRow(const std::string& study_id, const StudyState& st, const std::string& rows_hash) {
+  return {study_id, st.version, st.content_hash, st.locked, static_cast<int64_t>(st.study_stream_version), rows_hash};
 }
 
 std::vector<PlannedVisit> PlanVisits(const study::Study& st, const SubjectState& s) {
@@ -346,7 +347,7 @@ Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& s
         TC_RETURN_IF_ERROR(flush());
         // Only a published study has one (not, say, the user directory's log).
         if (study_state.study_stream_version == 0) return Status::Ok();
-        return writer.Put("cap_study", StudyRow(study_id, study_state));
+        return writer.Put("cap_study", StudyRow(study_id, study_state, study_state.content_hash));
       });
   if (!rewritten.ok()) return rewritten;
   return replayed;
@@ -357,11 +358,14 @@ Status EnsureProjections(EventStore* store, const RewriteProgress& progress) {
   // A study's rows are rewritten in one transaction that includes its row in
   // cap_study: a published study without that row has tables made empty
   // (new, of an older version of the set, or dropped).
+  // So has a study whose rows were computed under another version than the
+  // one in force (a migration whose rewrite did not finish).
   std::set<std::string> projected;
-  TC_RETURN_IF_ERROR(store->QueryProjections("SELECT study FROM cap_study", {}, [&](const ProjectionRow& r) {
-    projected.insert(r[0].as_string());
-    return Status::Ok();
-  }));
+  TC_RETURN_IF_ERROR(store->QueryProjections("SELECT study FROM cap_study WHERE rows_hash = content_hash", {},
+                                             [&](const ProjectionRow& r) {
+                                               projected.insert(r[0].as_string());
+                                               return Status::Ok();
+                                             }));
   TC_ASSIGN_OR_RETURN(auto heads, store->Heads());
   std::vector<std::string> missing;
   for (const auto& h : heads) {

@@ -29,8 +29,10 @@ using RowMap = std::map<std::pair<std::string, std::string>, ProjectionRow>;
 
 // Every row of one subject; without a study definition, only the subject's.
 RowMap SubjectRows(const std::string& study_id, const study::Study* study, const SubjectState& subject);
-// The study's own row.
-ProjectionRow StudyRow(const std::string& study_id, const StudyState& state);
+// The study's own row; rows_hash: the content hash of the version its
+// subjects' rows were computed under (a new version's rows are written by a
+// rewrite after the event that puts it in force; until then reads refuse).
+ProjectionRow StudyRow(const std::string& study_id, const StudyState& state, const std::string& rows_hash);
 
 // Writes what changed from before to after: rows added or changed are put,
 // rows gone are deleted.

@@ -183,3 +183,46 @@ TEST_F(ProjectionTest, TablesMissingAStudyAreRebuiltWhenItOpens) {
 
 }  // namespace
 }  // namespace trialcore::capture
+
+namespace trialcore::capture {
+namespace {
+
+// Rows computed under a version no longer in force (a migration whose
+// rewrite did not finish) are never shown: the lists refuse, and opening the
+// study rewrites them.
+TEST_F(ProjectionTest, RowsOfAnotherVersionAreRefusedThenRewrittenWhenTheStudyOpens) {
+  Open(10);
+  const std::string live = store_->DumpProjections().value();
+  std::string hash, version;
+  ASSERT_TRUE(store_
+                  ->QueryProjections("SELECT content_hash, version FROM cap_study", {},
+                                     [&](const ProjectionRow& r) {
+                                       hash = r[0].as_string();
+                                       version = r[1].as_string();
+                                       return Status::Ok();
+                                     })
+                  .ok());
+  ASSERT_EQ(hash.size(), 64u);
+  // As a migration leaves it between its event and its rewrite.
+  StudyState state;
+  state.version = version;
+  state.content_hash = hash;
+  ASSERT_TRUE(store_
+                  ->RewriteProjections("capture", "CDISCPILOT01",
+                                       [&](ProjectionWriter& w, const StudyEventsByStream&) {
+                                         return w.Put("cap_study",
+                                                      StudyRow("CDISCPILOT01", state, "an older version's hash"));
+                                       })
+                  .ok());
+  const Viewer all = SeesEverything();
+  EXPECT_EQ(ListSubjects(store_.get(), "CDISCPILOT01", all, {}, 0, 10).status().code(), StatusCode::kAborted);
+  EXPECT_EQ(ListQueries(store_.get(), "CDISCPILOT01", all, {}, 0, 10).status().code(), StatusCode::kAborted);
+  EXPECT_EQ(Dashboard(store_.get(), "CDISCPILOT01", all, env_.NowMicros()).status().code(), StatusCode::kAborted);
+  capture_.reset();
+  ASSERT_TRUE(Capture::Open(store_.get(), &env_, "CDISCPILOT01").ok());
+  EXPECT_TRUE(ListSubjects(store_.get(), "CDISCPILOT01", all, {}, 0, 10).ok());
+  EXPECT_EQ(store_->DumpProjections().value(), live);
+}
+
+}  // namespace
+}  // namespace trialcore::capture

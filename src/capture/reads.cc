@@ -83,10 +83,25 @@ void Unblinded(Sql& sql, const Viewer& viewer, std::string_view column = "site")
   sql.List(viewer.unblinded_sites);
 }
 
+// Rows computed under a version no longer in force (a migration's rewrite
+// under way, or cut short) could show what the new version hides: refused.
+Status RowsCurrent(EventStore* store, const std::string& study) {
+  Sql sql("SELECT count(*) FROM cap_study WHERE study = ");
+  sql.Param(study);
+  sql << " AND rows_hash <> content_hash";
+  TC_ASSIGN_OR_RETURN(int64_t stale, Scalar(store, sql));
+  if (stale > 0) {
+    return Aborted("the lists of study " + study +
+                   " are being rebuilt for its new version; nothing is shown until they are, retry in a moment");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<SubjectPage> ListSubjects(EventStore* store, const std::string& study, const Viewer& viewer,
                                  const SubjectFilter& filter, size_t offset, size_t limit) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
   auto where = [&](Sql& sql) {
     sql << " FROM cap_subjects WHERE study = ";
     sql.Param(study);
@@ -114,6 +129,7 @@ Result<SubjectPage> ListSubjects(EventStore* store, const std::string& study, co
 
 Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const Viewer& viewer,
                               const QueryFilter& filter, size_t offset, size_t limit) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
   auto where = [&](Sql& sql) {
     sql << " FROM cap_queries WHERE study = ";
     sql.Param(study);
@@ -156,6 +172,7 @@ Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const
 
 Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, const Viewer& viewer, int64_t now_us,
                                    size_t listed) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
   DashboardFigures d;
   {
     Sql sql("SELECT site, status, count(*) FROM cap_subjects WHERE study = ");

@@ -32,6 +32,7 @@ constexpr std::string_view kNullBytes("\0", 1);
 constexpr size_t kReadChunk = 2048;
 // Read connections: enough for the server's concurrent readers on a few cores.
 constexpr size_t kReaders = 4;
+constexpr int64_t kReaderMapBytes = int64_t{32} << 20;
 // Longest a commit waits for more writers to join it; well under one fsync.
 constexpr std::chrono::microseconds kGatherWait(100);
 
@@ -434,9 +435,11 @@ class SqliteEventStore final : public EventStore {
       for (size_t i = 0; i < kReaders; ++i) {
         readers_.push_back(std::make_unique<Db>());
         TC_RETURN_IF_ERROR(OpenConnection(readers_.back().get(), vfs));
-        // Readers read through the memory map, not their page cache: a small
-        // one keeps the server's memory from growing with each reader.
+        // The server's readers touch pages all over a large file: a bounded
+        // map and page cache keep its resident memory from growing with the
+        // study (mapped pages count as resident once read).
         TC_RETURN_IF_ERROR(readers_.back()->Exec("PRAGMA cache_size=-8192"));
+        TC_RETURN_IF_ERROR(readers_.back()->Exec("PRAGMA mmap_size=" + std::to_string(kReaderMapBytes)));
         idle_readers_.push_back(readers_.back().get());
       }
     }
@@ -494,13 +497,21 @@ class SqliteEventStore final : public EventStore {
     if (filter.stream) sql += " AND stream = ?3";
     if (filter.until_time_us) sql += " AND time_us <= ?4";
     sql += " ORDER BY seq LIMIT ?5";
+    // A study read from its start (a small study's log, such as the user
+    // directory's, in a database of large ones) goes by the study's index,
+    // in study_index order, which is seq order within a study: a range of
+    // seq would scan every other study's events too.
+    std::string from_start = std::string("SELECT ") + kEventColumns + " FROM events WHERE study = ?2 AND seq > ?1";
+    if (filter.until_time_us) from_start += " AND time_us <= ?4";
+    from_start += " ORDER BY study_index LIMIT ?5";
+    const bool study_from_start = filter.study && !filter.stream && filter.after_seq == 0;
     uint64_t cursor = filter.after_seq;
     size_t remaining = filter.limit;
     while (remaining > 0) {
       const size_t want = std::min(remaining, kReadChunk);
       std::vector<Event> chunk;
       TC_RETURN_IF_ERROR(WithReader([&](Db& db) -> Status {
-        TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
+        TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(study_from_start && cursor == 0 ? from_start : sql));
         s.Bind(1, static_cast<int64_t>(cursor));
         if (filter.study) s.Bind(2, *filter.study);
         if (filter.stream) s.Bind(3, *filter.stream);
