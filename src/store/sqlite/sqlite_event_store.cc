@@ -732,6 +732,15 @@ class SqliteEventStore final : public EventStore {
     sqlite3_reset(get.handle());
     auto owned = std::make_unique<ProjectionSet>(set);
     bool fresh = before != recorded;
+    // Tables dropped by hand (meta still names them) are made again too.
+    for (size_t i = 0; !fresh && i < owned->tables.size(); ++i) {
+      TC_ASSIGN_OR_RETURN(Stmt exists,
+                          write_db_.Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"));
+      exists.Bind(1, owned->tables[i].name);
+      TC_ASSIGN_OR_RETURN(bool found, exists.Step());
+      fresh = !found || exists.Int(0) == 0;
+      sqlite3_reset(exists.handle());
+    }
     if (fresh) {
       // Tables of another version of the set (their names are recorded with
       // it) go, and this version's are made empty, for the owner to fill.
@@ -809,6 +818,8 @@ class SqliteEventStore final : public EventStore {
     if (s.ok()) s = write_db_.Exec("COMMIT");
     if (!s.ok()) {
       (void)write_db_.Exec("ROLLBACK");
+      // As after a failed append's commit: the disk's state is unknown.
+      if (s.code() == StatusCode::kIoError || s.code() == StatusCode::kDataLoss) fatal_ = s;
       return s.WithContext("rewriting the " + set_name + " projections of " + study);
     }
     return Status::Ok();
