@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -829,6 +830,23 @@ class SqliteEventStore final : public EventStore {
                           const std::function<Status(const ProjectionRow&)>& fn) override {
     std::vector<ProjectionRow> rows;
     Status read = WithReader([&](Db& db) -> Status {
+      // One SELECT (or WITH ... SELECT) and nothing after it: BEGIN or
+      // ATTACH count as read-only to SQLite but would leave a pooled reader
+      // in a transaction or attached to another file.
+      size_t lead = sql.find_first_not_of(" \t\r\n");
+      std::string first = lead == std::string::npos ? "" : sql.substr(lead, 6);
+      for (char& c : first) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (first != "SELECT" && !first.starts_with("WITH")) {
+        return InvalidArgument("a projection query must be one SELECT");
+      }
+      const char* tail = nullptr;
+      sqlite3_stmt* probe = nullptr;
+      int rc = sqlite3_prepare_v2(db.handle(), sql.c_str(), static_cast<int>(sql.size()), &probe, &tail);
+      sqlite3_finalize(probe);
+      if (rc == SQLITE_OK && tail != nullptr &&
+          std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+        return InvalidArgument("a projection query must be one statement");
+      }
       TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
       if (!sqlite3_stmt_readonly(s.handle())) return InvalidArgument("a projection query must only read");
       for (size_t i = 0; i < params.size(); ++i) {

@@ -300,6 +300,30 @@ TEST(SqliteEventStoreTest, DataSurvivesReopenAndIsVisibleToASecondProcessStyleHa
   EXPECT_EQ(*store->LastSeq(), 3u);
 }
 
+// Projection queries read only, one SELECT at a time: a pooled reader must
+// never be left in a transaction, attached to another file or writing.
+TEST(SqliteEventStoreTest, ProjectionQueriesAreOneSelectAndNothingElse) {
+  auto store = OpenOrDie(TempDbPath("projection_query"));
+  auto run = [&](const std::string& sql) {
+    return store->QueryProjections(sql, {Value(int64_t{2})}, [](const ProjectionRow&) { return Status::Ok(); });
+  };
+  int64_t got = 0;
+  ASSERT_TRUE(store
+                  ->QueryProjections("SELECT $1 + 1", {Value(int64_t{2})},
+                                     [&](const ProjectionRow& r) {
+                                       got = r[0].as_int();
+                                       return Status::Ok();
+                                     })
+                  .ok());
+  EXPECT_EQ(got, 3);
+  EXPECT_TRUE(run(" with x(v) AS (SELECT $1) SELECT v FROM x;").ok());
+  for (const char* bad : {"BEGIN", "ATTACH DATABASE ':memory:' AS other", "DELETE FROM entity_values",
+                          "SELECT 1; DELETE FROM entity_values", "PRAGMA user_version", ""}) {
+    EXPECT_EQ(run(bad).code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_TRUE(run("SELECT count(*) FROM entity_values").ok()) << "the reader is still usable";
+}
+
 TEST(SqliteEventStoreTest, RefusesFilesThatAreNotTrialcoreDatabases) {
   std::string path = TempDbPath("notdb");
   { std::ofstream(path) << "this is a text file, not a database, and it is long enough to have a header"; }
