@@ -26,6 +26,7 @@
 #include "api/web_files.h"
 #include "capture/blinding.h"
 #include "capture/capture.h"
+#include "capture/projection.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "rules/rules.h"
@@ -528,26 +529,38 @@ class Server::Impl {
       if (!ctx) return;
       const std::string id = req.matches[2];
       if (!SubjectVisible(*ctx, id, res)) return;
-      auto sched = std::get<1>(*ctx)->Schedule(id);
-      if (!sched.ok()) return Error(res, sched.status());
       auto* cap = std::get<1>(*ctx);
+      auto definition = cap->study();
+      if (definition == nullptr) return Error(res, FailedPrecondition("the study is not published"));
+      const int64_t now = cap->NowMicros();
       Value::Array visits;
-      for (const auto& v : *sched) {
-        Value::Object o{{"visit", v.visit}, {"status", std::string(capture::WindowStatusName(v.status))}};
-        if (v.planned_day) o["planned"] = rules::FormatDateDays(*v.planned_day);
-        if (v.actual_day) o["actual"] = rules::FormatDateDays(*v.actual_day);
-        // Each form's completion, for the casebook's grid of visits and forms.
-        Value::Array forms;
-        if (auto inst = cap->study()->FindVisitInstance(v.visit); inst.ok()) {
-          for (const std::string& fid : inst->visit->forms) {
-            auto status = cap->StatusOfForm(id, v.visit, fid);
-            if (!status.ok()) return Error(res, status.status());
-            forms.push_back(Value::Object{{"form", fid}, {"status", std::string(capture::FormStatusName(*status))}});
+      Status missing_form;
+      // One read of the subject for the whole grid of visits and forms.
+      Status read = cap->ReadSubject(id, [&](const capture::SubjectState& s) {
+        for (const auto& v : capture::ScheduleOf(capture::PlanVisits(*definition, s), now / rules::kMicrosPerDay)) {
+          Value::Object o{{"visit", v.visit}, {"status", std::string(capture::WindowStatusName(v.status))}};
+          if (v.planned_day) o["planned"] = rules::FormatDateDays(*v.planned_day);
+          if (v.actual_day) o["actual"] = rules::FormatDateDays(*v.actual_day);
+          // Each form's completion, for the casebook's grid of visits and forms.
+          Value::Array forms;
+          if (auto inst = definition->FindVisitInstance(v.visit); inst.ok()) {
+            for (const std::string& fid : inst->visit->forms) {
+              const study::Form* f = definition->FindForm(fid);
+              if (f == nullptr) {
+                missing_form = NotFound("unknown form " + fid);
+                return;
+              }
+              forms.push_back(Value::Object{{"form", fid},
+                                            {"status", std::string(capture::FormStatusName(capture::StatusOfFormIn(
+                                                           *definition, s, v.visit, *f, now)))}});
+            }
           }
+          o["forms"] = forms;
+          visits.push_back(o);
         }
-        o["forms"] = forms;
-        visits.push_back(o);
-      }
+      });
+      if (!read.ok()) return Error(res, read);
+      if (!missing_form.ok()) return Error(res, missing_form);
       Reply(res, Value::Object{{"visits", visits}});
     });
 
@@ -687,22 +700,26 @@ class Server::Impl {
       auto* cap = std::get<1>(*ctx);
       const Access& access = std::get<2>(*ctx);
       std::string subject_id = req.matches[2], visit = req.matches[3], form_id = req.matches[4];
-      auto inst = cap->study()->FindVisitInstance(visit);
+      auto definition = cap->study();
+      auto inst = definition->FindVisitInstance(visit);
       if (!inst.ok()) return Error(res, inst.status());
-      if (cap->study()->FindForm(form_id) == nullptr) return Error(res, NotFound("unknown form " + form_id));
+      const study::Form* form_def = definition->FindForm(form_id);
+      if (form_def == nullptr) return Error(res, NotFound("unknown form " + form_id));
       const auto& collected = inst->visit->forms;
       if (std::find(collected.begin(), collected.end(), form_id) == collected.end()) {
         return Error(res, NotFound("visit " + visit + " does not collect form " + form_id));
       }
-      auto status = cap->StatusOfForm(subject_id, visit, form_id);
-      auto definition = cap->study();
-      // Read in place: the subject is not copied for a form.
+      // Read once, in place: the subject is not copied for a form, and its
+      // status is judged on the same state as its values.
       bool visible = false;
       Value::Object body;
       uint64_t version = 0;
+      capture::FormStatus status = capture::FormStatus::kNotStarted;
+      const int64_t now = cap->NowMicros();
       Status read = cap->ReadSubject(subject_id, [&](const capture::SubjectState& s) {
         if (!access.SeesSite(s.site)) return;
         visible = true;
+        status = capture::StatusOfFormIn(*definition, s, visit, *form_def, now);
         const bool blind = !SeesHidden(access, WantedRole(req), s.site);
         const Hidden hidden = HiddenItems(*definition, blind);
         version = capture::SubjectVersion(s, blind);
@@ -712,11 +729,11 @@ class Server::Impl {
         }
         body = FormJson(fs, form_id, hidden).as_object();
       });
-      if (!read.ok() || !visible || !status.ok()) return Error(res, NotFound("no subject " + subject_id));
+      if (!read.ok() || !visible) return Error(res, NotFound("no subject " + subject_id));
       body["subject"] = subject_id;
       body["visit"] = visit;
       body["form"] = form_id;
-      body["status"] = std::string(capture::FormStatusName(*status));
+      body["status"] = std::string(capture::FormStatusName(status));
       res.set_header("ETag", "\"" + std::to_string(version) + "\"");
       Reply(res, body);
     });

@@ -498,10 +498,9 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
     // The subjects' rows stay those of the version they were computed under
     // until RewriteStudyProjections writes the new version's (a first
     // publication has no subjects, so its rows are current at once).
-    const std::string rows_hash = state_.content_hash.empty() ? "" : state_.content_hash;
     for (const Event& e : stored) ApplyEvent(study_after, e);
-    return writer.Put("cap_study",
-                      StudyRow(study_id_, study_after, rows_hash.empty() ? study_after.content_hash : rows_hash));
+    const std::string& rows_hash = state_.content_hash.empty() ? study_after.content_hash : state_.content_hash;
+    return writer.Put("cap_study", StudyRow(study_id_, study_after, rows_hash));
   };
   // The decision is made; while the store appends (and waits for its fsync,
   // shared with concurrent commands) others may decide theirs. The expected

@@ -64,6 +64,16 @@ Result<int64_t> Scalar(EventStore* store, const Sql& sql) {
 }
 
 std::string Text(const Value& v) { return v.is_string() ? v.as_string() : ""; }
+
+// The first column of every row, as text.
+Result<std::vector<std::string>> TextColumn(EventStore* store, const Sql& sql) {
+  std::vector<std::string> out;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    out.push_back(Text(r[0]));
+    return Status::Ok();
+  }));
+  return out;
+}
 int64_t Int(const Value& v) { return v.kind() == Value::Kind::kInt ? v.as_int() : 0; }
 
 // " AND site IN (...)" unless the viewer sees every site.
@@ -295,24 +305,14 @@ Result<std::vector<std::string>> SubjectIds(EventStore* store, const std::string
   Sql sql("SELECT subject FROM cap_subjects WHERE study = ");
   sql.Param(study);
   sql << " ORDER BY subject";
-  std::vector<std::string> ids;
-  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
-    ids.push_back(Text(r[0]));
-    return Status::Ok();
-  }));
-  return ids;
+  return TextColumn(store, sql);
 }
 
 Result<std::vector<std::string>> SitesWithSubjects(EventStore* store, const std::string& study) {
   Sql sql("SELECT DISTINCT site FROM cap_subjects WHERE study = ");
   sql.Param(study);
   sql << " ORDER BY site";
-  std::vector<std::string> sites;
-  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
-    sites.push_back(Text(r[0]));
-    return Status::Ok();
-  }));
-  return sites;
+  return TextColumn(store, sql);
 }
 
 Result<UnresolvedQueries> CountUnresolvedQueries(EventStore* store, const std::string& study) {
