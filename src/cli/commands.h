@@ -112,7 +112,6 @@ struct ServeArgs {
   int64_t session_idle_seconds = 15 * 60;
   int64_t session_max_seconds = 12 * 3600;
   int login_rate = 20;             // login attempts a minute per client address
-  std::string clock_file;          // tests: shift the server's clock by the microseconds in this file
   std::string web_root;            // the built web application; default: "web" beside the program
   std::string metrics_token_file;  // holds the bearer token that opens /metrics; empty: /metrics is off
 };

@@ -6,6 +6,9 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#ifdef TRIALCORE_SHIFTED_CLOCK
+#include "cli/shifted_clock_env.h"
+#endif
 #include "signal/prior.h"
 
 namespace trialcore::cli {
@@ -16,7 +19,7 @@ std::string DefaultDb() {
   return "trialcore.db";
 }
 
-int Run(int argc, char** argv) {
+int Run(int argc, char** argv, Env* env) {
   CLI::App app{"trialcore: a clinical trial's data, end to end, on one verifiable audit trail"};
   app.set_version_flag("--version", std::string("trialcore ") + TRIALCORE_VERSION);
   app.footer(std::string("\n") + ExitCodeHelp() +
@@ -24,7 +27,7 @@ int Run(int argc, char** argv) {
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::simple);
 
-  Context ctx{Env::Default(), std::cout, std::cerr};
+  Context ctx{env, std::cout, std::cerr};
   Status status;
   std::string db = DefaultDb();
   std::string key = DefaultKeyPath();
@@ -66,8 +69,6 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--login-rate", serve_args.login_rate, "Login attempts a minute per client address")
       ->capture_default_str();
-  serve->add_option("--clock-file", serve_args.clock_file,
-                    "For tests: shift the server's clock by the microseconds written in this file");
   serve->add_option("--metrics-token-file", serve_args.metrics_token_file,
                     "A file holding the bearer token (32 characters or more) that opens /metrics; without it "
                     "/metrics is off");
@@ -346,4 +347,14 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace trialcore::cli
 
-int main(int argc, char** argv) { return trialcore::cli::Run(argc, argv); }
+#ifdef TRIALCORE_SHIFTED_CLOCK
+// The test program trialcore_shifted_clock: the same commands on a clock
+// that tests move forward (cli/shifted_clock_env.h).
+int main(int argc, char** argv) {
+  auto env = trialcore::cli::ShiftedClockEnvFromEnvironment(trialcore::Env::Default());
+  if (env == nullptr) return 2;
+  return trialcore::cli::Run(argc, argv, env.get());
+}
+#else
+int main(int argc, char** argv) { return trialcore::cli::Run(argc, argv, trialcore::Env::Default()); }
+#endif

@@ -2,8 +2,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
 #include <iostream>
 #include <ostream>
 #include <thread>
@@ -22,49 +20,6 @@ namespace trialcore::cli {
 
 namespace {
 
-// The server's clock shifted by the microseconds written in a file, re-read
-// every 20 ms: lets tests (and demonstrations) move time forward to expire
-// sessions and lift lockouts on a real server. Files go to the base Env.
-class ShiftedClockEnv final : public Env {
- public:
-  ShiftedClockEnv(Env* base, std::string file) : base_(base), file_(std::move(file)) {
-    poller_ = std::thread([this] {
-      while (!stop_) {
-        auto text = base_->ReadFileToString(file_);
-        if (text.ok()) {
-          try {
-            offset_ = std::stoll(*text);
-          } catch (const std::exception&) {
-          }
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    });
-  }
-  ~ShiftedClockEnv() override {
-    stop_ = true;
-    poller_.join();
-  }
-  Result<std::unique_ptr<File>> OpenFile(const std::string& path, const OpenOptions& o) override {
-    return base_->OpenFile(path, o);
-  }
-  Status DeleteFile(const std::string& path) override { return base_->DeleteFile(path); }
-  Status RenameFile(const std::string& from, const std::string& to) override { return base_->RenameFile(from, to); }
-  bool FileExists(const std::string& path) override { return base_->FileExists(path); }
-  Status CreateDirs(const std::string& path) override { return base_->CreateDirs(path); }
-  Result<unsigned> FileMode(const std::string& path) override { return base_->FileMode(path); }
-  int64_t NowMicros() override { return base_->NowMicros() + offset_.load(); }
-  Status RandomBytes(std::span<uint8_t> out) override { return base_->RandomBytes(out); }
-  bool IsPosix() const override { return base_->IsPosix(); }
-
- private:
-  Env* base_;
-  std::string file_;
-  std::atomic<int64_t> offset_{0};
-  std::atomic<bool> stop_{false};
-  std::thread poller_;
-};
-
 // scripts/build.sh builds the web application into build/web, beside the program.
 std::string DefaultWebRoot() {
   char path[4096];
@@ -77,14 +32,7 @@ std::string DefaultWebRoot() {
 }  // namespace
 
 Status Serve(const ServeArgs& args, Context& ctx) {
-  // With --clock-file everything the server timestamps, events included,
-  // runs on the shifted clock, so that lockouts and sessions agree with it.
-  std::unique_ptr<ShiftedClockEnv> shifted;
   Env* env = ctx.env;
-  if (!args.clock_file.empty()) {
-    shifted = std::make_unique<ShiftedClockEnv>(ctx.env, args.clock_file);
-    env = shifted.get();
-  }
   TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, env));
   // A database whose capture tables are missing or of an older build gets
   // them rebuilt before the first request, with progress, not during it.

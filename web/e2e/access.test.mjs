@@ -10,7 +10,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await Server.start(['--session-idle', '600', '--login-rate', '1000']);
+  server = await Server.start(['--session-idle', '600', '--login-rate', '1000'], { shiftedClock: true });
   browser = await launchBrowser();
 });
 

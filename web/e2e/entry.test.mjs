@@ -9,7 +9,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await Server.start(['--login-rate', '1000']);
+  server = await Server.start(['--login-rate', '1000'], { shiftedClock: true });
   browser = await launchBrowser();
 });
 

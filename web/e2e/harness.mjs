@@ -10,6 +10,9 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.TRIALCORE_BIN ?? resolve(here, '../../build/trialcore');
+// The same program on a clock the tests move forward; test builds only.
+export const SHIFTED_CLOCK_BIN =
+  process.env.TRIALCORE_SHIFTED_CLOCK_BIN ?? resolve(here, '../../build/trialcore_shifted_clock');
 export const WEB = process.env.TRIALCORE_WEB ?? resolve(here, '../../build/web');
 export const ARTIFACTS = process.env.E2E_ARTIFACTS ?? resolve(here, '../../build/e2e-artifacts');
 export const PASSWORD = 'demo-password-2026';
@@ -19,14 +22,17 @@ export const ARM_TEXTS = ['Placebo', 'Xanomeline Low Dose', 'Xanomeline High Dos
 
 export class Server {
   // Builds the demo database and serves it with the built web application.
-  static async start(extraArgs = []) {
+  // With { shiftedClock: true } the server is the test program whose clock
+  // shiftClock() moves; otherwise it is trialcore itself on the real clock.
+  static async start(extraArgs = [], { shiftedClock = false } = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'trialcore-e2e-'));
     execFileSync(BIN, ['demo', '--db', 'demo.db', '--key', 'key.pem', '--no-serve'], { cwd: dir, stdio: 'ignore' });
-    const clockFile = join(dir, 'clock');
-    writeFileSync(clockFile, '0');
-    const proc = spawn(BIN, ['serve', '--db', 'demo.db', '--port', '0', '--web', WEB, '--clock-file', clockFile, ...extraArgs], {
+    const clockFile = shiftedClock ? join(dir, 'clock') : null;
+    if (clockFile) writeFileSync(clockFile, '0');
+    const proc = spawn(clockFile ? SHIFTED_CLOCK_BIN : BIN, ['serve', '--db', 'demo.db', '--port', '0', '--web', WEB, ...extraArgs], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: clockFile ? { ...process.env, TRIALCORE_CLOCK_FILE: clockFile } : process.env,
     });
     let log = '';
     proc.stderr.on('data', (d) => (log += d));
@@ -55,6 +61,7 @@ export class Server {
 
   // Moves the server's clock forward (sessions expire, lockouts lift).
   shiftClock(seconds) {
+    if (!this.clockFile) throw new Error('start the server with { shiftedClock: true } to move its clock');
     writeFileSync(this.clockFile, String(Math.round(seconds * 1e6)));
   }
 
