@@ -726,46 +726,55 @@ class SqliteEventStore final : public EventStore {
     const std::string key = "projection:" + set.name;
     std::string recorded = std::to_string(set.version);
     for (const auto& t : set.tables) recorded += " " + t.name;
-    TC_ASSIGN_OR_RETURN(Stmt get, write_db_.Prepare("SELECT value FROM meta WHERE key = ?1"));
-    get.Bind(1, key);
-    TC_ASSIGN_OR_RETURN(bool row, get.Step());
-    const std::string before = row ? std::string(get.Text(0)) : "";
-    sqlite3_reset(get.handle());
-    auto owned = std::make_unique<ProjectionSet>(set);
-    bool fresh = before != recorded;
-    // Tables dropped by hand (meta still names them) are made again too.
-    for (size_t i = 0; !fresh && i < owned->tables.size(); ++i) {
-      TC_ASSIGN_OR_RETURN(Stmt exists,
-                          write_db_.Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"));
-      exists.Bind(1, owned->tables[i].name);
-      TC_ASSIGN_OR_RETURN(bool found, exists.Step());
-      fresh = !found || exists.Int(0) == 0;
-      sqlite3_reset(exists.handle());
-    }
-    if (fresh) {
+    // Read and changed in one write transaction, so that two processes
+    // opening the database at once agree on what is recorded.
+    TC_RETURN_IF_ERROR(write_db_.Exec("BEGIN IMMEDIATE"));
+    auto run = [&]() -> Result<bool> {
+      TC_ASSIGN_OR_RETURN(std::string before, RecordedProjectionSet(set.name));
+      if (int64_t theirs = RecordedVersion(before); theirs > set.version) {
+        // Their rows mean what this build cannot know; making the tables
+        // over in this version would break the newer servers still writing.
+        return FailedPrecondition("the database's " + set.name + " tables are version " + std::to_string(theirs) +
+                                  ", made by a newer trialcore; this one knows version " + std::to_string(set.version) +
+                                  ": run the newer trialcore");
+      }
+      bool fresh = before != recorded;
+      // Tables dropped by hand (meta still names them) are made again too.
+      for (size_t i = 0; !fresh && i < set.tables.size(); ++i) {
+        TC_ASSIGN_OR_RETURN(Stmt exists,
+                            write_db_.Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"));
+        exists.Bind(1, set.tables[i].name);
+        TC_ASSIGN_OR_RETURN(bool found, exists.Step());
+        fresh = !found || exists.Int(0) == 0;
+        sqlite3_reset(exists.handle());
+      }
+      if (!fresh) return false;
       // Tables of another version of the set (their names are recorded with
       // it) go, and this version's are made empty, for the owner to fill.
-      std::string sql = "BEGIN IMMEDIATE;";
+      std::string sql;
       std::istringstream old_names(before);
       std::string name;
       old_names >> name;  // the version
       while (old_names >> name) sql += "DROP TABLE IF EXISTS " + name + ";";
-      for (const auto& t : owned->tables) sql += "DROP TABLE IF EXISTS " + t.name + ";" + CreateTableSql(t);
-      Status s = write_db_.Exec(sql);
-      if (s.ok()) {
-        TC_ASSIGN_OR_RETURN(Stmt put, write_db_.Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)"));
-        put.Bind(1, key).Bind(2, recorded);
-        s = put.Run();
-      }
-      if (s.ok()) s = write_db_.Exec("COMMIT");
-      if (!s.ok()) {
-        (void)write_db_.Exec("ROLLBACK");
-        return s.WithContext("creating the " + set.name + " projection tables");
-      }
+      for (const auto& t : set.tables) sql += "DROP TABLE IF EXISTS " + t.name + ";" + CreateTableSql(t);
+      TC_RETURN_IF_ERROR(write_db_.Exec(sql));
+      TC_ASSIGN_OR_RETURN(Stmt put, write_db_.Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)"));
+      put.Bind(1, key).Bind(2, recorded);
+      TC_RETURN_IF_ERROR(put.Run());
+      return true;
+    };
+    Result<bool> fresh = run();
+    Status s = fresh.ok() ? write_db_.Exec("COMMIT") : fresh.status();
+    if (!s.ok()) {
+      (void)write_db_.Exec("ROLLBACK");
+      if (s.code() == StatusCode::kFailedPrecondition) return s;
+      return s.WithContext("creating the " + set.name + " projection tables");
     }
+    auto owned = std::make_unique<ProjectionSet>(set);
     for (const auto& t : owned->tables) tables_[t.name] = MakeTableSql(t);
     sets_[set.name] = std::move(owned);
-    return fresh;
+    recorded_sets_[set.name] = recorded;
+    return *fresh;
   }
 
   Status RewriteProjections(const std::string& set_name, const std::string& study,
@@ -1075,9 +1084,11 @@ class SqliteEventStore final : public EventStore {
     if (Status s = CheckWritable(); !s.ok()) return fail_all(s);
     if (Status s = write_db_.Run("BEGIN IMMEDIATE"); !s.ok()) return fail_all(s.WithContext("starting a transaction"));
     TxnState state;
-    if (Status s = LoadTxnState(&state); !s.ok()) {
+    Status loaded = LoadTxnState(&state);
+    if (loaded.ok()) loaded = CheckProjectionSetsUnchanged();
+    if (!loaded.ok()) {
       (void)write_db_.Run("ROLLBACK");
-      return fail_all(s);
+      return fail_all(loaded);
     }
     int64_t now = options_.env->NowMicros();
     state.last_time_us = std::max(state.last_time_us, now);
@@ -1136,6 +1147,36 @@ class SqliteEventStore final : public EventStore {
     if (row) {
       state->next_seq = static_cast<uint64_t>(s.Int(0)) + 1;
       state->last_time_us = s.Int(1);
+    }
+    return Status::Ok();
+  }
+
+  // What meta records for a projection set: its version and table names;
+  // empty when it was never registered.
+  Result<std::string> RecordedProjectionSet(const std::string& name) {
+    TC_ASSIGN_OR_RETURN(Stmt get, write_db_.Prepare("SELECT value FROM meta WHERE key = ?1"));
+    get.Bind(1, "projection:" + name);
+    TC_ASSIGN_OR_RETURN(bool row, get.Step());
+    return row ? std::string(get.Text(0)) : std::string();
+  }
+
+  static int64_t RecordedVersion(const std::string& recorded) {
+    int64_t version = 0;
+    std::istringstream(recorded) >> version;
+    return version;
+  }
+
+  // Another process (a newer trialcore opening the same file) may have made
+  // a registered set's tables over in its own version: this process's rows
+  // would then be wrong there, so its writes stop until it is restarted.
+  Status CheckProjectionSetsUnchanged() {
+    for (const auto& [name, mine] : recorded_sets_) {
+      TC_ASSIGN_OR_RETURN(std::string now, RecordedProjectionSet(name));
+      if (now != mine) {
+        return FailedPrecondition("the " + name + " projection tables were made over by another trialcore (version " +
+                                  std::to_string(RecordedVersion(now)) + "; this process writes version " +
+                                  std::to_string(RecordedVersion(mine)) + "): restart this server with that build");
+      }
     }
     return Status::Ok();
   }
@@ -1353,6 +1394,7 @@ class SqliteEventStore final : public EventStore {
   // Registered projection sets and their tables' SQL (under write_mu_).
   std::map<std::string, std::unique_ptr<ProjectionSet>> sets_;
   std::map<std::string, TableSql, std::less<>> tables_;
+  std::map<std::string, std::string> recorded_sets_;  // set name -> meta's text when registered
 
   std::mutex queue_mu_;
   std::deque<Pending*> queue_;

@@ -266,6 +266,39 @@ TEST(SqliteEventStoreTest, RewriteReplacesOnlyItsStudysRowsAndKeepsTheIndexes) {
   EXPECT_EQ(count(indexes), 1);
 }
 
+// Two builds on one file: a newer one makes a projection set's tables over
+// in its version; the older one's writes stop (its rows would be wrong
+// there), and an older one opening later is refused, never allowed to make
+// them over back.
+TEST(SqliteEventStoreTest, ANewerProjectionVersionStopsOlderWritersAndIsNeverUndone) {
+  std::string path = TempDbPath("projection_versions");
+  ProjectionSet v1;
+  v1.name = "t";
+  v1.version = 1;
+  v1.tables = {{"t_rows", {{"study", ProjectionColumn::Type::kText}, {"n", ProjectionColumn::Type::kInt}}, 2, {}}};
+  ProjectionSet v2 = v1;
+  v2.version = 2;
+  auto older = OpenOrDie(path);
+  ASSERT_EQ(*older->RegisterProjections(v1), true);
+  ASSERT_TRUE(older->Append(One("S", ItemSet("1", "A", "1"))).ok());
+  auto newer = OpenOrDie(path);
+  EXPECT_EQ(*newer->RegisterProjections(v1), false) << "the same version is kept";
+  auto upgraded = OpenOrDie(path);
+  ASSERT_EQ(*upgraded->RegisterProjections(v2), true);
+  auto refused = older->Append(One("S", ItemSet("1", "B", "1")));
+  ASSERT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("version 2; this process writes version 1"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_TRUE(upgraded->Append(One("S", ItemSet("1", "B", "1"))).ok());
+  auto late = OpenOrDie(path);
+  auto again = late->RegisterProjections(v1);
+  ASSERT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(again.status().message().find("version 2, made by a newer trialcore"), std::string::npos)
+      << again.status().ToString();
+  EXPECT_TRUE(upgraded->Append(One("S", ItemSet("1", "C", "1"))).ok()) << "the newer build's tables were kept";
+  EXPECT_EQ(*upgraded->LastSeq(), 3u);
+}
+
 TEST(SqliteEventStoreTest, SubscriptionDeliversHistoryThenLiveEventsInOrder) {
   auto store = OpenOrDie(TempDbPath("subscribe"));
   ASSERT_TRUE(store->Append(One("S", ItemSet("1", "A", "1"))).ok());
