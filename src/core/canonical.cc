@@ -3,6 +3,7 @@
 #include "core/canonical.h"
 
 #include <cstring>
+#include <type_traits>
 
 namespace trialcore {
 namespace {
@@ -54,11 +55,12 @@ class Reader {
     pos_ += n;
     return s;
   }
-  Result<std::string> Str() {
+  // A `str`: its bytes, checked to be UTF-8, as a view into the data.
+  Result<std::string_view> Str() {
     TC_ASSIGN_OR_RETURN(uint64_t len, U(4));
     TC_ASSIGN_OR_RETURN(std::string_view s, Bytes(len));
     if (!IsValidUtf8(s)) return Fail("string is not valid UTF-8");
-    return std::string(s);
+    return s;
   }
 
  private:
@@ -66,51 +68,68 @@ class Reader {
   size_t pos_ = 0;
 };
 
-Result<Value> ReadValue(Reader& r, int depth) {
+// Stands for the value when only validating: the decoder and the validator
+// are one parser, so that a payload the verifier accepts is exactly one the
+// decoder accepts, and validating allocates nothing.
+struct NoValue {};
+
+template <typename Out>  // Value, or NoValue to only check
+Status ReadValue(Reader& r, int depth, Out* out) {
+  constexpr bool kBuild = std::is_same_v<Out, Value>;
+  (void)out;  // only written when building
   if (depth > kMaxDepth) return r.Fail("values nested deeper than " + std::to_string(kMaxDepth));
   TC_ASSIGN_OR_RETURN(uint64_t tag, r.U(1));
   switch (tag) {
     case kNull:
-      return Value();
+      if constexpr (kBuild) *out = Value();
+      return Status::Ok();
     case kFalse:
-      return Value(false);
     case kTrue:
-      return Value(true);
+      if constexpr (kBuild) *out = Value(tag == kTrue);
+      return Status::Ok();
     case kInt: {
       TC_ASSIGN_OR_RETURN(uint64_t v, r.U(8));
-      return Value(static_cast<int64_t>(v));
+      if constexpr (kBuild) *out = Value(static_cast<int64_t>(v));
+      return Status::Ok();
     }
     case kDecimal: {
-      TC_ASSIGN_OR_RETURN(std::string text, r.Str());
-      auto d = Decimal::Parse(text);
-      if (!d.ok()) return r.Fail(d.status().message());
-      return Value(*d);
+      TC_ASSIGN_OR_RETURN(std::string_view text, r.Str());
+      if (DecimalTextProblem(text) != nullptr) return r.Fail(Decimal::Parse(text).status().message());
+      if constexpr (kBuild) *out = Value(*Decimal::Parse(text));
+      return Status::Ok();
     }
     case kString: {
-      TC_ASSIGN_OR_RETURN(std::string s, r.Str());
-      return Value(std::move(s));
+      TC_ASSIGN_OR_RETURN(std::string_view s, r.Str());
+      if constexpr (kBuild) *out = Value(std::string(s));
+      return Status::Ok();
     }
     case kArray: {
       TC_ASSIGN_OR_RETURN(uint64_t n, r.U(4));
-      Value::Array a;
+      [[maybe_unused]] std::conditional_t<kBuild, Value::Array, NoValue> a;
       for (uint64_t i = 0; i < n; ++i) {
-        TC_ASSIGN_OR_RETURN(Value v, ReadValue(r, depth + 1));
-        a.push_back(std::move(v));
+        Out v;
+        TC_RETURN_IF_ERROR(ReadValue(r, depth + 1, &v));
+        if constexpr (kBuild) a.push_back(std::move(v));
       }
-      return Value(std::move(a));
+      if constexpr (kBuild) *out = Value(std::move(a));
+      return Status::Ok();
     }
     case kObject: {
       TC_ASSIGN_OR_RETURN(uint64_t n, r.U(4));
-      Value::Object o;
+      [[maybe_unused]] std::conditional_t<kBuild, Value::Object, NoValue> o;
+      std::string_view last;
       for (uint64_t i = 0; i < n; ++i) {
-        TC_ASSIGN_OR_RETURN(std::string key, r.Str());
-        if (i > 0 && !(o.rbegin()->first < key)) {
-          return r.Fail("object keys not in strictly increasing order at \"" + key + "\"");
+        TC_ASSIGN_OR_RETURN(std::string_view key, r.Str());
+        if (i > 0 && !(last < key)) {
+          return r.Fail("object keys not in strictly increasing order at \"" + std::string(key) + "\"");
         }
-        TC_ASSIGN_OR_RETURN(Value v, ReadValue(r, depth + 1));
-        o.emplace_hint(o.end(), std::move(key), std::move(v));
+        last = key;
+        Out v;
+        TC_RETURN_IF_ERROR(ReadValue(r, depth + 1, &v));
+        if constexpr (kBuild) o.emplace_hint(o.end(), std::string(key), std::move(v));
       }
-      return Value(std::move(o));
+      if constexpr (kBuild) *out = Value(std::move(o));
+      return Status::Ok();
     }
     default:
       return r.Fail("unknown value tag " + std::to_string(tag));
@@ -221,9 +240,18 @@ Status EncodeValue(const Value& v, std::string* out) {
 
 Result<Value> DecodeValue(std::string_view bytes) {
   Reader r(bytes);
-  TC_ASSIGN_OR_RETURN(Value v, ReadValue(r, 0));
+  Value v;
+  TC_RETURN_IF_ERROR(ReadValue(r, 0, &v));
   if (!r.done()) return r.Fail(std::to_string(r.rest().size()) + " trailing bytes after the value");
   return v;
+}
+
+Status ValidateValue(std::string_view bytes) {
+  Reader r(bytes);
+  NoValue v;
+  TC_RETURN_IF_ERROR(ReadValue(r, 0, &v));
+  if (!r.done()) return r.Fail(std::to_string(r.rest().size()) + " trailing bytes after the value");
+  return Status::Ok();
 }
 
 void EncodeEventRecord(const RecordFields& f, std::string_view payload_bytes, std::string* out) {
@@ -258,8 +286,11 @@ Result<std::string> EncodeEventRecord(const Event& e) {
   return out;
 }
 
-Result<Event> DecodeEventRecord(std::string_view record) {
-  Reader r(record);
+namespace {
+
+// Everything of a record before its payload, as views into it; r is left at
+// the payload.
+Status ReadRecordFields(Reader& r, RecordFields* f) {
   TC_ASSIGN_OR_RETURN(std::string_view magic, r.Bytes(4));
   if (std::memcmp(magic.data(), kMagic, 4) != 0) return DataLoss("not a trialcore event record (bad magic)");
   TC_ASSIGN_OR_RETURN(uint64_t version, r.U(2));
@@ -268,21 +299,52 @@ Result<Event> DecodeEventRecord(std::string_view record) {
                          " is not known to this trialcore (it reads version " + std::to_string(kEventFormatVersion) +
                          "); upgrade trialcore to read it");
   }
-  Event e;
-  TC_ASSIGN_OR_RETURN(e.seq, r.U(8));
-  TC_ASSIGN_OR_RETURN(e.study, r.Str());
-  TC_ASSIGN_OR_RETURN(e.stream, r.Str());
-  TC_ASSIGN_OR_RETURN(e.stream_version, r.U(8));
-  TC_ASSIGN_OR_RETURN(e.study_index, r.U(8));
-  TC_ASSIGN_OR_RETURN(e.type, r.Str());
+  TC_ASSIGN_OR_RETURN(f->seq, r.U(8));
+  TC_ASSIGN_OR_RETURN(f->study, r.Str());
+  TC_ASSIGN_OR_RETURN(f->stream, r.Str());
+  TC_ASSIGN_OR_RETURN(f->stream_version, r.U(8));
+  TC_ASSIGN_OR_RETURN(f->study_index, r.U(8));
+  TC_ASSIGN_OR_RETURN(f->type, r.Str());
   TC_ASSIGN_OR_RETURN(uint64_t t, r.U(8));
-  e.time_us = static_cast<int64_t>(t);
-  TC_ASSIGN_OR_RETURN(e.actor.user, r.Str());
-  TC_ASSIGN_OR_RETURN(e.actor.role, r.Str());
-  TC_ASSIGN_OR_RETURN(e.reason, r.Str());
-  TC_ASSIGN_OR_RETURN(e.payload, ReadValue(r, 0));
+  f->time_us = static_cast<int64_t>(t);
+  TC_ASSIGN_OR_RETURN(f->actor_user, r.Str());
+  TC_ASSIGN_OR_RETURN(f->actor_role, r.Str());
+  TC_ASSIGN_OR_RETURN(f->reason, r.Str());
+  return Status::Ok();
+}
+
+template <typename Out>  // Value, or NoValue to only check
+Status ReadRecord(std::string_view record, RecordFields* f, Out* payload) {
+  Reader r(record);
+  TC_RETURN_IF_ERROR(ReadRecordFields(r, f));
+  TC_RETURN_IF_ERROR(ReadValue(r, 0, payload));
   if (!r.done()) return r.Fail(std::to_string(r.rest().size()) + " trailing bytes after the payload");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Event> DecodeEventRecord(std::string_view record) {
+  RecordFields f;
+  Event e;
+  TC_RETURN_IF_ERROR(ReadRecord(record, &f, &e.payload));
+  e.seq = f.seq;
+  e.study = f.study;
+  e.stream = f.stream;
+  e.stream_version = f.stream_version;
+  e.study_index = f.study_index;
+  e.type = f.type;
+  e.time_us = f.time_us;
+  e.actor.user = f.actor_user;
+  e.actor.role = f.actor_role;
+  e.reason = f.reason;
   return e;
+}
+
+Status ValidateEventRecord(std::string_view record) {
+  RecordFields f;
+  NoValue payload;
+  return ReadRecord(record, &f, &payload);
 }
 
 }  // namespace trialcore

@@ -13,7 +13,12 @@ TEST(DecimalTest, KeepsExactTextAndRefusesAmbiguousForms) {
   EXPECT_EQ(Decimal::Parse("120")->text(), "120");
   for (const char* bad : {"", "-", "01.5", "1.", ".5", "1e3", "-0", "-0.00", "1.5x", "+1"}) {
     EXPECT_FALSE(Decimal::Parse(bad).ok()) << bad;
+    EXPECT_NE(DecimalTextProblem(bad), nullptr) << bad;
   }
+  EXPECT_EQ(DecimalTextProblem("-0.5"), nullptr);
+  EXPECT_EQ(Decimal::Parse("1e3").status().message(),
+            "invalid decimal \"1e3\": unexpected character 'e' (exponents are not allowed)");
+  EXPECT_EQ(Decimal::Parse("-0.00").status().message(), "invalid decimal \"-0.00\": negative zero");
   EXPECT_NE(Value(*Decimal::Parse("5.0")), Value(*Decimal::Parse("5.00")));
 }
 
