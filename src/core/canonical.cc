@@ -21,7 +21,6 @@ void PutBigEndian(std::string* out, uint64_t v) {
   }
   out->append(buf, kBytes);
 }
-void PutU16(std::string* out, uint16_t v) { PutBigEndian<2>(out, v); }
 void PutU32(std::string* out, uint32_t v) { PutBigEndian<4>(out, v); }
 void PutU64(std::string* out, uint64_t v) { PutBigEndian<8>(out, v); }
 void PutStr(std::string* out, std::string_view s) {
@@ -36,21 +35,26 @@ class Reader {
   size_t pos() const { return pos_; }
   std::string_view rest() const { return data_.substr(pos_); }
 
-  Status Fail(std::string what) const {
+  // Errors are built out of line, so that the reads below stay small enough
+  // to inline: the verifier reads every record of a long log through them.
+  [[gnu::cold, gnu::noinline]] Status Fail(std::string what) const {
     return DataLoss("malformed record at byte " + std::to_string(pos_) + ": " + what);
   }
-  Status Need(size_t n) const {
-    if (data_.size() - pos_ < n) return Fail("truncated (needs " + std::to_string(n) + " more bytes)");
-    return Status::Ok();
+  [[gnu::cold, gnu::noinline]] Status Truncated(size_t n) const {
+    return Fail("truncated (needs " + std::to_string(n) + " more bytes)");
   }
   Result<uint64_t> U(int bytes) {
-    TC_RETURN_IF_ERROR(Need(static_cast<size_t>(bytes)));
+    if (data_.size() - pos_ < static_cast<size_t>(bytes)) [[unlikely]] {
+      return Truncated(static_cast<size_t>(bytes));
+    }
     uint64_t v = 0;
     for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(data_[pos_++]);
     return v;
   }
   Result<std::string_view> Bytes(size_t n) {
-    TC_RETURN_IF_ERROR(Need(n));
+    if (data_.size() - pos_ < n) [[unlikely]] {
+      return Truncated(n);
+    }
     auto s = data_.substr(pos_, n);
     pos_ += n;
     return s;
@@ -254,22 +258,45 @@ Status ValidateValue(std::string_view bytes) {
   return Status::Ok();
 }
 
+namespace {
+
+// Writers into a buffer already sized for the record: the verifier rebuilds
+// every record of a long log, and per-field appends (each with its capacity
+// check) cost more than hashing the bytes.
+char* WriteBigEndian(char* p, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    p[i] = static_cast<char>(v);
+    v >>= 8;
+  }
+  return p + bytes;
+}
+char* WriteBytes(char* p, std::string_view s) {
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+char* WriteStr(char* p, std::string_view s) { return WriteBytes(WriteBigEndian(p, s.size(), 4), s); }
+
+}  // namespace
+
 void EncodeEventRecord(const RecordFields& f, std::string_view payload_bytes, std::string* out) {
-  out->reserve(out->size() + 70 + f.study.size() + f.stream.size() + f.type.size() + f.actor_user.size() +
-               f.actor_role.size() + f.reason.size() + payload_bytes.size());
-  out->append(kMagic, 4);
-  PutU16(out, kEventFormatVersion);
-  PutU64(out, f.seq);
-  PutStr(out, f.study);
-  PutStr(out, f.stream);
-  PutU64(out, f.stream_version);
-  PutU64(out, f.study_index);
-  PutStr(out, f.type);
-  PutU64(out, static_cast<uint64_t>(f.time_us));
-  PutStr(out, f.actor_user);
-  PutStr(out, f.actor_role);
-  PutStr(out, f.reason);
-  out->append(payload_bytes);
+  constexpr size_t kFixed = 4 + 2 + 8 + 4 + 4 + 8 + 8 + 4 + 8 + 4 + 4 + 4;
+  const size_t start = out->size();
+  out->resize(start + kFixed + f.study.size() + f.stream.size() + f.type.size() + f.actor_user.size() +
+              f.actor_role.size() + f.reason.size() + payload_bytes.size());
+  char* p = out->data() + start;
+  p = WriteBytes(p, std::string_view(kMagic, 4));
+  p = WriteBigEndian(p, kEventFormatVersion, 2);
+  p = WriteBigEndian(p, f.seq, 8);
+  p = WriteStr(p, f.study);
+  p = WriteStr(p, f.stream);
+  p = WriteBigEndian(p, f.stream_version, 8);
+  p = WriteBigEndian(p, f.study_index, 8);
+  p = WriteStr(p, f.type);
+  p = WriteBigEndian(p, static_cast<uint64_t>(f.time_us), 8);
+  p = WriteStr(p, f.actor_user);
+  p = WriteStr(p, f.actor_role);
+  p = WriteStr(p, f.reason);
+  WriteBytes(p, payload_bytes);
 }
 
 void EncodeEventRecord(const Event& e, std::string_view payload_bytes, std::string* out) {
