@@ -3,6 +3,7 @@
 #include "core/canonical.h"
 
 #include <cstring>
+#include <type_traits>
 
 namespace trialcore {
 namespace {
@@ -20,7 +21,6 @@ void PutBigEndian(std::string* out, uint64_t v) {
   }
   out->append(buf, kBytes);
 }
-void PutU16(std::string* out, uint16_t v) { PutBigEndian<2>(out, v); }
 void PutU32(std::string* out, uint32_t v) { PutBigEndian<4>(out, v); }
 void PutU64(std::string* out, uint64_t v) { PutBigEndian<8>(out, v); }
 void PutStr(std::string* out, std::string_view s) {
@@ -35,30 +35,36 @@ class Reader {
   size_t pos() const { return pos_; }
   std::string_view rest() const { return data_.substr(pos_); }
 
-  Status Fail(std::string what) const {
+  // Errors are built out of line, so that the reads below stay small enough
+  // to inline: the verifier reads every record of a long log through them.
+  [[gnu::cold, gnu::noinline]] Status Fail(std::string what) const {
     return DataLoss("malformed record at byte " + std::to_string(pos_) + ": " + what);
   }
-  Status Need(size_t n) const {
-    if (data_.size() - pos_ < n) return Fail("truncated (needs " + std::to_string(n) + " more bytes)");
-    return Status::Ok();
+  [[gnu::cold, gnu::noinline]] Status Truncated(size_t n) const {
+    return Fail("truncated (needs " + std::to_string(n) + " more bytes)");
   }
   Result<uint64_t> U(int bytes) {
-    TC_RETURN_IF_ERROR(Need(static_cast<size_t>(bytes)));
+    if (data_.size() - pos_ < static_cast<size_t>(bytes)) [[unlikely]] {
+      return Truncated(static_cast<size_t>(bytes));
+    }
     uint64_t v = 0;
     for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(data_[pos_++]);
     return v;
   }
   Result<std::string_view> Bytes(size_t n) {
-    TC_RETURN_IF_ERROR(Need(n));
+    if (data_.size() - pos_ < n) [[unlikely]] {
+      return Truncated(n);
+    }
     auto s = data_.substr(pos_, n);
     pos_ += n;
     return s;
   }
-  Result<std::string> Str() {
+  // A `str`: its bytes, checked to be UTF-8, as a view into the data.
+  Result<std::string_view> Str() {
     TC_ASSIGN_OR_RETURN(uint64_t len, U(4));
     TC_ASSIGN_OR_RETURN(std::string_view s, Bytes(len));
     if (!IsValidUtf8(s)) return Fail("string is not valid UTF-8");
-    return std::string(s);
+    return s;
   }
 
  private:
@@ -66,51 +72,68 @@ class Reader {
   size_t pos_ = 0;
 };
 
-Result<Value> ReadValue(Reader& r, int depth) {
+// Stands for the value when only validating: the decoder and the validator
+// are one parser, so that a payload the verifier accepts is exactly one the
+// decoder accepts, and validating allocates nothing.
+struct NoValue {};
+
+template <typename Out>  // Value, or NoValue to only check
+Status ReadValue(Reader& r, int depth, Out* out) {
+  constexpr bool kBuild = std::is_same_v<Out, Value>;
+  (void)out;  // only written when building
   if (depth > kMaxDepth) return r.Fail("values nested deeper than " + std::to_string(kMaxDepth));
   TC_ASSIGN_OR_RETURN(uint64_t tag, r.U(1));
   switch (tag) {
     case kNull:
-      return Value();
+      if constexpr (kBuild) *out = Value();
+      return Status::Ok();
     case kFalse:
-      return Value(false);
     case kTrue:
-      return Value(true);
+      if constexpr (kBuild) *out = Value(tag == kTrue);
+      return Status::Ok();
     case kInt: {
       TC_ASSIGN_OR_RETURN(uint64_t v, r.U(8));
-      return Value(static_cast<int64_t>(v));
+      if constexpr (kBuild) *out = Value(static_cast<int64_t>(v));
+      return Status::Ok();
     }
     case kDecimal: {
-      TC_ASSIGN_OR_RETURN(std::string text, r.Str());
-      auto d = Decimal::Parse(text);
-      if (!d.ok()) return r.Fail(d.status().message());
-      return Value(*d);
+      TC_ASSIGN_OR_RETURN(std::string_view text, r.Str());
+      if (DecimalTextProblem(text) != nullptr) return r.Fail(Decimal::Parse(text).status().message());
+      if constexpr (kBuild) *out = Value(*Decimal::Parse(text));
+      return Status::Ok();
     }
     case kString: {
-      TC_ASSIGN_OR_RETURN(std::string s, r.Str());
-      return Value(std::move(s));
+      TC_ASSIGN_OR_RETURN(std::string_view s, r.Str());
+      if constexpr (kBuild) *out = Value(std::string(s));
+      return Status::Ok();
     }
     case kArray: {
       TC_ASSIGN_OR_RETURN(uint64_t n, r.U(4));
-      Value::Array a;
+      [[maybe_unused]] std::conditional_t<kBuild, Value::Array, NoValue> a;
       for (uint64_t i = 0; i < n; ++i) {
-        TC_ASSIGN_OR_RETURN(Value v, ReadValue(r, depth + 1));
-        a.push_back(std::move(v));
+        Out v;
+        TC_RETURN_IF_ERROR(ReadValue(r, depth + 1, &v));
+        if constexpr (kBuild) a.push_back(std::move(v));
       }
-      return Value(std::move(a));
+      if constexpr (kBuild) *out = Value(std::move(a));
+      return Status::Ok();
     }
     case kObject: {
       TC_ASSIGN_OR_RETURN(uint64_t n, r.U(4));
-      Value::Object o;
+      [[maybe_unused]] std::conditional_t<kBuild, Value::Object, NoValue> o;
+      std::string_view last;
       for (uint64_t i = 0; i < n; ++i) {
-        TC_ASSIGN_OR_RETURN(std::string key, r.Str());
-        if (i > 0 && !(o.rbegin()->first < key)) {
-          return r.Fail("object keys not in strictly increasing order at \"" + key + "\"");
+        TC_ASSIGN_OR_RETURN(std::string_view key, r.Str());
+        if (i > 0 && !(last < key)) {
+          return r.Fail("object keys not in strictly increasing order at \"" + std::string(key) + "\"");
         }
-        TC_ASSIGN_OR_RETURN(Value v, ReadValue(r, depth + 1));
-        o.emplace_hint(o.end(), std::move(key), std::move(v));
+        last = key;
+        Out v;
+        TC_RETURN_IF_ERROR(ReadValue(r, depth + 1, &v));
+        if constexpr (kBuild) o.emplace_hint(o.end(), std::string(key), std::move(v));
       }
-      return Value(std::move(o));
+      if constexpr (kBuild) *out = Value(std::move(o));
+      return Status::Ok();
     }
     default:
       return r.Fail("unknown value tag " + std::to_string(tag));
@@ -221,27 +244,59 @@ Status EncodeValue(const Value& v, std::string* out) {
 
 Result<Value> DecodeValue(std::string_view bytes) {
   Reader r(bytes);
-  TC_ASSIGN_OR_RETURN(Value v, ReadValue(r, 0));
+  Value v;
+  TC_RETURN_IF_ERROR(ReadValue(r, 0, &v));
   if (!r.done()) return r.Fail(std::to_string(r.rest().size()) + " trailing bytes after the value");
   return v;
 }
 
+Status ValidateValue(std::string_view bytes) {
+  Reader r(bytes);
+  NoValue v;
+  TC_RETURN_IF_ERROR(ReadValue(r, 0, &v));
+  if (!r.done()) return r.Fail(std::to_string(r.rest().size()) + " trailing bytes after the value");
+  return Status::Ok();
+}
+
+namespace {
+
+// Writers into a buffer already sized for the record: the verifier rebuilds
+// every record of a long log, and per-field appends (each with its capacity
+// check) cost more than hashing the bytes.
+char* WriteBigEndian(char* p, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    p[i] = static_cast<char>(v);
+    v >>= 8;
+  }
+  return p + bytes;
+}
+char* WriteBytes(char* p, std::string_view s) {
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+char* WriteStr(char* p, std::string_view s) { return WriteBytes(WriteBigEndian(p, s.size(), 4), s); }
+
+}  // namespace
+
 void EncodeEventRecord(const RecordFields& f, std::string_view payload_bytes, std::string* out) {
-  out->reserve(out->size() + 70 + f.study.size() + f.stream.size() + f.type.size() + f.actor_user.size() +
-               f.actor_role.size() + f.reason.size() + payload_bytes.size());
-  out->append(kMagic, 4);
-  PutU16(out, kEventFormatVersion);
-  PutU64(out, f.seq);
-  PutStr(out, f.study);
-  PutStr(out, f.stream);
-  PutU64(out, f.stream_version);
-  PutU64(out, f.study_index);
-  PutStr(out, f.type);
-  PutU64(out, static_cast<uint64_t>(f.time_us));
-  PutStr(out, f.actor_user);
-  PutStr(out, f.actor_role);
-  PutStr(out, f.reason);
-  out->append(payload_bytes);
+  constexpr size_t kFixed = 4 + 2 + 8 + 4 + 4 + 8 + 8 + 4 + 8 + 4 + 4 + 4;
+  const size_t start = out->size();
+  out->resize(start + kFixed + f.study.size() + f.stream.size() + f.type.size() + f.actor_user.size() +
+              f.actor_role.size() + f.reason.size() + payload_bytes.size());
+  char* p = out->data() + start;
+  p = WriteBytes(p, std::string_view(kMagic, 4));
+  p = WriteBigEndian(p, kEventFormatVersion, 2);
+  p = WriteBigEndian(p, f.seq, 8);
+  p = WriteStr(p, f.study);
+  p = WriteStr(p, f.stream);
+  p = WriteBigEndian(p, f.stream_version, 8);
+  p = WriteBigEndian(p, f.study_index, 8);
+  p = WriteStr(p, f.type);
+  p = WriteBigEndian(p, static_cast<uint64_t>(f.time_us), 8);
+  p = WriteStr(p, f.actor_user);
+  p = WriteStr(p, f.actor_role);
+  p = WriteStr(p, f.reason);
+  WriteBytes(p, payload_bytes);
 }
 
 void EncodeEventRecord(const Event& e, std::string_view payload_bytes, std::string* out) {
@@ -258,8 +313,11 @@ Result<std::string> EncodeEventRecord(const Event& e) {
   return out;
 }
 
-Result<Event> DecodeEventRecord(std::string_view record) {
-  Reader r(record);
+namespace {
+
+// Everything of a record before its payload, as views into it; r is left at
+// the payload.
+Status ReadRecordFields(Reader& r, RecordFields* f) {
   TC_ASSIGN_OR_RETURN(std::string_view magic, r.Bytes(4));
   if (std::memcmp(magic.data(), kMagic, 4) != 0) return DataLoss("not a trialcore event record (bad magic)");
   TC_ASSIGN_OR_RETURN(uint64_t version, r.U(2));
@@ -268,21 +326,52 @@ Result<Event> DecodeEventRecord(std::string_view record) {
                          " is not known to this trialcore (it reads version " + std::to_string(kEventFormatVersion) +
                          "); upgrade trialcore to read it");
   }
-  Event e;
-  TC_ASSIGN_OR_RETURN(e.seq, r.U(8));
-  TC_ASSIGN_OR_RETURN(e.study, r.Str());
-  TC_ASSIGN_OR_RETURN(e.stream, r.Str());
-  TC_ASSIGN_OR_RETURN(e.stream_version, r.U(8));
-  TC_ASSIGN_OR_RETURN(e.study_index, r.U(8));
-  TC_ASSIGN_OR_RETURN(e.type, r.Str());
+  TC_ASSIGN_OR_RETURN(f->seq, r.U(8));
+  TC_ASSIGN_OR_RETURN(f->study, r.Str());
+  TC_ASSIGN_OR_RETURN(f->stream, r.Str());
+  TC_ASSIGN_OR_RETURN(f->stream_version, r.U(8));
+  TC_ASSIGN_OR_RETURN(f->study_index, r.U(8));
+  TC_ASSIGN_OR_RETURN(f->type, r.Str());
   TC_ASSIGN_OR_RETURN(uint64_t t, r.U(8));
-  e.time_us = static_cast<int64_t>(t);
-  TC_ASSIGN_OR_RETURN(e.actor.user, r.Str());
-  TC_ASSIGN_OR_RETURN(e.actor.role, r.Str());
-  TC_ASSIGN_OR_RETURN(e.reason, r.Str());
-  TC_ASSIGN_OR_RETURN(e.payload, ReadValue(r, 0));
+  f->time_us = static_cast<int64_t>(t);
+  TC_ASSIGN_OR_RETURN(f->actor_user, r.Str());
+  TC_ASSIGN_OR_RETURN(f->actor_role, r.Str());
+  TC_ASSIGN_OR_RETURN(f->reason, r.Str());
+  return Status::Ok();
+}
+
+template <typename Out>  // Value, or NoValue to only check
+Status ReadRecord(std::string_view record, RecordFields* f, Out* payload) {
+  Reader r(record);
+  TC_RETURN_IF_ERROR(ReadRecordFields(r, f));
+  TC_RETURN_IF_ERROR(ReadValue(r, 0, payload));
   if (!r.done()) return r.Fail(std::to_string(r.rest().size()) + " trailing bytes after the payload");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Event> DecodeEventRecord(std::string_view record) {
+  RecordFields f;
+  Event e;
+  TC_RETURN_IF_ERROR(ReadRecord(record, &f, &e.payload));
+  e.seq = f.seq;
+  e.study = f.study;
+  e.stream = f.stream;
+  e.stream_version = f.stream_version;
+  e.study_index = f.study_index;
+  e.type = f.type;
+  e.time_us = f.time_us;
+  e.actor.user = f.actor_user;
+  e.actor.role = f.actor_role;
+  e.reason = f.reason;
   return e;
+}
+
+Status ValidateEventRecord(std::string_view record) {
+  RecordFields f;
+  NoValue payload;
+  return ReadRecord(record, &f, &payload);
 }
 
 }  // namespace trialcore

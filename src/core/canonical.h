@@ -14,6 +14,9 @@ namespace trialcore {
 Status EncodeValue(const Value& v, std::string* out);
 // Decodes exactly one value spanning all of bytes; DataLoss if malformed.
 Result<Value> DecodeValue(std::string_view bytes);
+// Ok exactly when DecodeValue would succeed, with the same error otherwise,
+// but without building the value or allocating (for verifying a long log).
+Status ValidateValue(std::string_view bytes);
 
 // Walks the members of an encoded object without decoding it: fn receives
 // each key and the exact bytes of its value. DataLoss if malformed.
@@ -38,6 +41,10 @@ Result<std::string> EncodeEventRecord(const Event& e);
 // Fills every field but prev_hash and hash. Refuses a format version other
 // than kEventFormatVersion with Unimplemented.
 Result<Event> DecodeEventRecord(std::string_view record);
+// Ok exactly when DecodeEventRecord would succeed, with the same error
+// otherwise, without allocating: the verifier's check that a stored event is
+// one this format can hold (UTF-8 strings, a canonical payload).
+Status ValidateEventRecord(std::string_view record);
 
 // SHA-256(prev_hash || record).
 inline Hash ChainHash(const Hash& prev_hash, std::string_view record) {

@@ -114,6 +114,106 @@ TEST(CanonicalTest, RefusesDeepNesting) {
   EXPECT_NE(DecodeValue(bytes).status().message().find("nested deeper"), std::string::npos);
 }
 
+// The validator the verifier runs over a long log must refuse exactly what
+// the decoder refuses, with the same message: both are one parser.
+void ExpectValidatorAgrees(std::string_view bytes) {
+  auto decoded = DecodeValue(bytes);
+  Status validated = ValidateValue(bytes);
+  EXPECT_EQ(validated.ok(), decoded.ok()) << ToHex(bytes);
+  if (!decoded.ok()) {
+    EXPECT_EQ(validated.ToString(), decoded.status().ToString()) << ToHex(bytes);
+  }
+}
+
+void ExpectRecordValidatorAgrees(std::string_view record) {
+  auto decoded = DecodeEventRecord(record);
+  Status validated = ValidateEventRecord(record);
+  EXPECT_EQ(validated.ok(), decoded.ok()) << ToHex(record);
+  if (!decoded.ok()) {
+    EXPECT_EQ(validated.ToString(), decoded.status().ToString()) << ToHex(record);
+  }
+}
+
+TEST(CanonicalTest, TheValidatorRefusesWhatTheDecoderRefuses) {
+  const std::string unsorted = std::string("\x07\x00\x00\x00\x02", 5) +
+                               std::string(
+                                   "\x00\x00\x00\x01"
+                                   "b\x00",
+                                   6) +
+                               std::string(
+                                   "\x00\x00\x00\x01"
+                                   "a\x00",
+                                   6);
+  const std::string repeated = std::string("\x07\x00\x00\x00\x02", 5) +
+                               std::string(
+                                   "\x00\x00\x00\x01"
+                                   "a\x00",
+                                   6) +
+                               std::string(
+                                   "\x00\x00\x00\x01"
+                                   "a\x00",
+                                   6);
+  const std::string bad_utf8 = std::string("\x05\x00\x00\x00\x02\xc0\xaf", 7);  // an overlong '/'
+  const std::string surrogate = std::string("\x05\x00\x00\x00\x03\xed\xa0\x80", 8);
+  const std::string bad_key = std::string("\x07\x00\x00\x00\x01\x00\x00\x00\x01\xff\x00", 11);
+  const std::string exponent = std::string(
+      "\x04\x00\x00\x00\x03"
+      "1e5",
+      8);
+  const std::string negative_zero = std::string(
+      "\x04\x00\x00\x00\x02"
+      "-0",
+      7);
+  const std::string unknown_tag("\x08", 1);
+  std::string deep, deepest;
+  for (int i = 0; i < 64; ++i) deep += std::string("\x06\x00\x00\x00\x01", 5);
+  deepest = deep + std::string("\x06\x00\x00\x00\x01", 5) + std::string(1, '\0');
+  deep += std::string(1, '\0');
+  EXPECT_TRUE(ValidateValue(deep).ok()) << "64 levels below the top are allowed";
+  for (const std::string& bad :
+       {unsorted, repeated, bad_utf8, surrogate, bad_key, exponent, negative_zero, unknown_tag, deepest}) {
+    EXPECT_FALSE(ValidateValue(bad).ok()) << ToHex(bad);
+    ExpectValidatorAgrees(bad);
+  }
+  EXPECT_NE(ValidateValue(unsorted).message().find("strictly increasing"), std::string::npos);
+  EXPECT_NE(ValidateValue(repeated).message().find("strictly increasing"), std::string::npos);
+  EXPECT_NE(ValidateValue(bad_utf8).message().find("UTF-8"), std::string::npos);
+  EXPECT_NE(ValidateValue(deepest).message().find("nested deeper"), std::string::npos);
+
+  // Every truncation, every trailing byte, and every single-byte change of a
+  // payload with each kind of value.
+  std::string payload;
+  ASSERT_TRUE(
+      EncodeValue(*ParseJson(R"({"a":[null,true,false,-3,"x\u00e9",1.50],"b":{"c":{}},"d":"é"})"), &payload).ok());
+  ASSERT_TRUE(ValidateValue(payload).ok());
+  for (size_t n = 0; n <= payload.size(); ++n) ExpectValidatorAgrees(payload.substr(0, n));
+  ExpectValidatorAgrees(payload + '\0');
+  for (size_t i = 0; i < payload.size(); ++i) {
+    for (int b : {0x00, 0x01, 0x07, 0x08, 0x2f, 0x7f, 0x80, 0xc3, 0xff}) {
+      std::string changed = payload;
+      changed[i] = static_cast<char>(b);
+      ExpectValidatorAgrees(changed);
+    }
+  }
+}
+
+TEST(CanonicalTest, TheRecordValidatorRefusesWhatTheRecordDecoderRefuses) {
+  const std::string rec = *EncodeEventRecord(SampleEvent());
+  EXPECT_TRUE(ValidateEventRecord(rec).ok());
+  for (size_t n = 0; n < rec.size(); ++n) ExpectRecordValidatorAgrees(rec.substr(0, n));
+  ExpectRecordValidatorAgrees(rec + "x");
+  for (size_t i = 0; i < rec.size(); ++i) {
+    for (int b : {0x00, 0x02, 0x05, 0x07, 0x7f, 0x80, 0xff}) {
+      std::string changed = rec;
+      changed[i] = static_cast<char>(b);
+      ExpectRecordValidatorAgrees(changed);
+    }
+  }
+  std::string v2 = rec;
+  v2[5] = 2;
+  EXPECT_EQ(ValidateEventRecord(v2).code(), StatusCode::kUnimplemented);
+}
+
 TEST(CanonicalTest, ChainHashCoversPreviousHash) {
   auto rec = *EncodeEventRecord(SampleEvent());
   Hash zero{};

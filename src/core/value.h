@@ -15,6 +15,11 @@
 
 namespace trialcore {
 
+// Why text is not the text of a Decimal, or nullptr when it is; at, when
+// given, receives where the problem lies. Does not allocate, so that the
+// canonical validator (core/canonical.h) applies the same rule as Parse.
+const char* DecimalTextProblem(std::string_view text, size_t* at = nullptr);
+
 // A decimal number kept as text matching -?(0|[1-9][0-9]*)(\.[0-9]+)?, "-0" excluded.
 class Decimal {
  public:

@@ -13,7 +13,12 @@ TEST(DecimalTest, KeepsExactTextAndRefusesAmbiguousForms) {
   EXPECT_EQ(Decimal::Parse("120")->text(), "120");
   for (const char* bad : {"", "-", "01.5", "1.", ".5", "1e3", "-0", "-0.00", "1.5x", "+1"}) {
     EXPECT_FALSE(Decimal::Parse(bad).ok()) << bad;
+    EXPECT_NE(DecimalTextProblem(bad), nullptr) << bad;
   }
+  EXPECT_EQ(DecimalTextProblem("-0.5"), nullptr);
+  EXPECT_EQ(Decimal::Parse("1e3").status().message(),
+            "invalid decimal \"1e3\": unexpected character 'e' (exponents are not allowed)");
+  EXPECT_EQ(Decimal::Parse("-0.00").status().message(), "invalid decimal \"-0.00\": negative zero");
   EXPECT_NE(Value(*Decimal::Parse("5.0")), Value(*Decimal::Parse("5.00")));
 }
 
@@ -44,6 +49,16 @@ TEST(Utf8Test, RefusesOverlongsSurrogatesAndTruncation) {
   EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate
   EXPECT_FALSE(IsValidUtf8("\xE6\x97"));          // truncated
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // > U+10FFFF
+  // Wherever the bad sequence falls among ASCII read eight bytes at a time.
+  for (size_t before = 0; before < 20; ++before) {
+    for (size_t after : {0, 1, 7, 8, 9}) {
+      const std::string a(before, 'a'), b(after, 'b');
+      for (const char* bad : {"\xC0\xAF", "\xED\xA0\x80", "\xE6\x97", "\x80", "\xFF"}) {
+        EXPECT_FALSE(IsValidUtf8(a + bad + b)) << before << " " << after;
+      }
+      EXPECT_TRUE(IsValidUtf8(a + "\xC3\xA9" + b)) << before << " " << after;
+    }
+  }
 }
 
 }  // namespace

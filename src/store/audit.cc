@@ -38,6 +38,10 @@ struct CheckedRecord {
   uint32_t record_size = 0;
   uint8_t stored_prev_size = 0;
   uint8_t stored_hash_size = 0;
+  // Whether the record rebuilt from the columns is one DecodeEventRecord
+  // accepts: a matching hash over a non-canonical payload (unsorted keys,
+  // bad UTF-8) is still a log no reader can trust.
+  Status decodable;
 };
 
 // Where the chain stands after the last event found good.
@@ -71,6 +75,7 @@ std::optional<std::string> CheckLink(const ChainState& s, const CheckedRecord& r
     return "content does not match its hash (stored " + Short(ToHex(stored_hash)) + ", computed " +
            Short(ToHex(r.computed)) + "): the event was altered";
   }
+  if (!r.decodable.ok()) return "the event is not in the canonical encoding: " + r.decodable.message();
   return std::nullopt;
 }
 
@@ -128,6 +133,7 @@ void ReadRange(EventStore& store, const std::string& study, int64_t from, int64_
     EncodeEventRecord(r.fields, r.payload, &hashed);
     c.record_size = static_cast<uint32_t>(hashed.size() - 32);
     c.computed = Sha256(hashed);
+    c.decodable = ValidateEventRecord(std::string_view(hashed).substr(32));
     if (range->empty) {
       range->empty = false;
       range->first = c;

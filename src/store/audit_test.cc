@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include "core/canonical.h"
 #include "core/merkle.h"
 #include "core/test_env.h"
@@ -33,6 +36,58 @@ class AuditTest : public ::testing::Test {
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     char* err = nullptr;
     ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_close(db);
+  }
+
+  // Recomputes every hash and link of study S from its columns, as a forger
+  // who rewrote a row would: only the checks on the record itself can then
+  // find what was changed.
+  void Rehash() {
+    sqlite3* db;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* read;
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "SELECT seq, study, stream, stream_version, study_index, type, time_us, actor_user, "
+                                 "actor_role, reason, payload FROM events WHERE study = 'S' ORDER BY study_index",
+                                 -1, &read, nullptr),
+              SQLITE_OK);
+    std::vector<std::pair<int64_t, std::pair<Hash, Hash>>> rows;
+    Hash prev{};
+    while (sqlite3_step(read) == SQLITE_ROW) {
+      auto text = [&](int col) {
+        return std::string(reinterpret_cast<const char*>(sqlite3_column_blob(read, col)),
+                           static_cast<size_t>(sqlite3_column_bytes(read, col)));
+      };
+      std::string study = text(1), stream = text(2), type = text(5), user = text(7), role = text(8), reason = text(9),
+                  payload = text(10);
+      RecordFields f{static_cast<uint64_t>(sqlite3_column_int64(read, 0)),
+                     study,
+                     stream,
+                     static_cast<uint64_t>(sqlite3_column_int64(read, 3)),
+                     static_cast<uint64_t>(sqlite3_column_int64(read, 4)),
+                     type,
+                     sqlite3_column_int64(read, 6),
+                     user,
+                     role,
+                     reason};
+      std::string record;
+      EncodeEventRecord(f, payload, &record);
+      Hash h = ChainHash(prev, record);
+      rows.push_back({sqlite3_column_int64(read, 0), {prev, h}});
+      prev = h;
+    }
+    sqlite3_finalize(read);
+    for (const auto& [seq, hashes] : rows) {
+      sqlite3_stmt* write;
+      ASSERT_EQ(
+          sqlite3_prepare_v2(db, "UPDATE events SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", -1, &write, nullptr),
+          SQLITE_OK);
+      sqlite3_bind_blob(write, 1, hashes.first.data(), 32, SQLITE_TRANSIENT);
+      sqlite3_bind_blob(write, 2, hashes.second.data(), 32, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(write, 3, seq);
+      ASSERT_EQ(sqlite3_step(write), SQLITE_DONE);
+      sqlite3_finalize(write);
+    }
     sqlite3_close(db);
   }
 
@@ -298,6 +353,85 @@ TEST_F(AuditTest, AuditLogShowsOldAndNewValuesWithReasons) {
               }).ok());
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].old_value->as_int(), 1) << "old values come from the whole history, not the filtered part";
+}
+
+// Each way of corrupting one event, at the log's first event, in its middle,
+// at its last, and where two ranges meet. Verify() also splits the log into
+// ranges of 1, 2 and 7 sequence numbers, so every event is at a seam between
+// ranges (and workers) in some split, and the first of its range in others.
+struct Corruption {
+  const char* name;
+  const char* sql;  // with ?SEQ for the event's sequence number
+  bool rehash;      // the forger also recomputed every hash and link
+  const char* expected;
+};
+
+const Corruption kCorruptions[] = {
+    {"one payload byte",
+     "UPDATE events SET payload = substr(payload, 1, 9) || X'5A' || substr(payload, 11) WHERE seq = ?SEQ", false,
+     "does not match its hash"},
+    {"one hash byte",
+     "UPDATE events SET hash = CASE WHEN substr(hash, 1, 1) = X'00' THEN X'01' ELSE X'00' END || substr(hash, 2) "
+     "WHERE seq = ?SEQ",
+     false, "does not match its hash"},
+    {"one previous-hash byte",
+     "UPDATE events SET prev_hash = substr(prev_hash, 1, 31) || CASE WHEN substr(prev_hash, 32) = X'AA' THEN X'AB' "
+     "ELSE X'AA' END WHERE seq = ?SEQ",
+     false, "link to the previous event is broken"},
+    {"a record field", "UPDATE events SET stream_version = stream_version + 1000 WHERE seq = ?SEQ", false,
+     "does not match its hash"},
+    {"the time", "UPDATE events SET time_us = time_us + 1 WHERE seq = ?SEQ", false, "does not match its hash"},
+    {"unsorted payload keys, rehashed",
+     "UPDATE events SET payload = X'07000000020000000162000000000161 00' WHERE seq = ?SEQ", true,
+     "not in the canonical encoding: malformed record at byte"},
+    {"repeated payload keys, rehashed",
+     "UPDATE events SET payload = X'070000000200000001610000000001 6100' WHERE seq = ?SEQ", true,
+     "object keys not in strictly increasing order"},
+    {"bad UTF-8 in the payload, rehashed",
+     "UPDATE events SET payload = X'0700000001000000016105000000 02C0AF' WHERE seq = ?SEQ", true,
+     "string is not valid UTF-8"},
+    {"an unknown value tag, rehashed", "UPDATE events SET payload = X'070000000100000001 61 09' WHERE seq = ?SEQ", true,
+     "unknown value tag 9"},
+    {"a trailing payload byte, rehashed", "UPDATE events SET payload = payload || X'00' WHERE seq = ?SEQ", true,
+     "1 trailing bytes after the payload"},
+    {"bad UTF-8 in a text column, rehashed", "UPDATE events SET reason = CAST(X'C0AF' AS TEXT) WHERE seq = ?SEQ", true,
+     "string is not valid UTF-8"},
+};
+
+class AuditCorruptionTest : public AuditTest, public ::testing::WithParamInterface<std::tuple<size_t, uint64_t>> {};
+
+TEST_P(AuditCorruptionTest, IsFoundAndTheEventNamed) {
+  const Corruption& c = kCorruptions[std::get<0>(GetParam())];
+  const uint64_t seq = std::get<1>(GetParam());
+  std::string sql = c.sql;
+  for (size_t at; (at = sql.find("?SEQ")) != std::string::npos;) sql.replace(at, 4, std::to_string(seq));
+  // Hex literals above are spaced for reading; SQL wants them unbroken.
+  for (size_t at = sql.find("X'"); at != std::string::npos; at = sql.find("X'", at + 2)) {
+    size_t end = sql.find('\'', at + 2);
+    std::string hex = sql.substr(at + 2, end - at - 2);
+    hex.erase(std::remove(hex.begin(), hex.end(), ' '), hex.end());
+    sql.replace(at + 2, end - at - 2, hex);
+  }
+  SCOPED_TRACE(std::string(c.name) + " at seq " + std::to_string(seq));
+  Sql(sql);
+  if (c.rehash) Rehash();
+  auto v = Verify();
+  ASSERT_TRUE(v.problem);
+  EXPECT_EQ(v.problem->seq, seq);
+  EXPECT_EQ(v.problem->study_index, seq - 1);
+  EXPECT_NE(v.problem->what.find(c.expected), std::string::npos) << v.problem->what;
+}
+
+// Seqs 1 and 20 are the log's ends, 8 the first of the second range of 7 and
+// 10 the middle.
+INSTANTIATE_TEST_SUITE_P(EveryKindAtEveryPlace, AuditCorruptionTest,
+                         ::testing::Combine(::testing::Range<size_t>(0, std::size(kCorruptions)),
+                                            ::testing::Values<uint64_t>(1, 8, 10, 20)));
+
+TEST_F(AuditTest, ARehashedLogOfCanonicalRecordsVerifies) {
+  // The forger's tool itself must not be what the corruption tests find.
+  Rehash();
+  EXPECT_FALSE(Verify().problem);
 }
 
 }  // namespace
