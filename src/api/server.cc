@@ -704,7 +704,8 @@ class Server::Impl {
       if (!ctx) return;
       auto figures = DashboardJson(*std::get<1>(*ctx), std::get<2>(*ctx), WantedRole(req));
       if (!figures.ok()) return Error(res, figures.status());
-      Reply(res, *figures);
+      res.status = http_status::kOk;
+      res.set_content(std::move(*figures), "application/json");
     });
 
     Add("GET", study + "/queries", [this](const Request& req, Response& res) {
@@ -1019,35 +1020,12 @@ class Server::Impl {
   }
 
   // The figures of the study home page, for the sites the caller sees.
-  Result<Value> DashboardJson(capture::Capture& cap, const Access& access, const std::optional<std::string>& wanted) {
+  Result<std::string> DashboardJson(capture::Capture& cap, const Access& access,
+                                    const std::optional<std::string>& wanted) {
     TC_ASSIGN_OR_RETURN(capture::Viewer viewer, ViewerFor(cap, access, wanted));
     TC_ASSIGN_OR_RETURN(capture::DashboardFigures d, capture::Dashboard(cap.store(), cap.study_id(), viewer,
                                                                         env_->NowMicros(), 200, cap.read_cache()));
-    Value::Object by_site;
-    for (const auto& [site, statuses] : d.subjects_by_site) {
-      Value::Object counts;
-      for (const auto& [status, n] : statuses) counts[status] = n;
-      by_site[site] = counts;
-    }
-    auto list = [](const std::vector<capture::VisitRef>& refs) {
-      Value::Array out;
-      for (const auto& r : refs)
-        out.push_back(Value::Object{{"subject", r.subject}, {"visit", r.visit}, {"status", r.status}});
-      return out;
-    };
-    const auto& age = d.open_queries_by_age;
-    Value::Object out{
-        {"planned_subjects", static_cast<int64_t>(cap.study()->planned_subjects)},
-        {"subjects_by_site", by_site},
-        {"open_queries_by_age", Value::Object{{"0-7 days", age[0]}, {"8-30 days", age[1]}, {"over 30 days", age[2]}}},
-        {"overdue_visits", d.overdue_visits},
-        {"visits_out_of_window", d.visits_out_of_window},
-        {"unsigned_casebooks", d.unsigned_casebooks}};
-    out["database_locked"] = d.database_locked;
-    out["overdue"] = list(d.overdue);
-    out["out_of_window"] = list(d.out_of_window);
-    out["unsigned"] = list(d.unsigned_casebook_list);
-    return Value(out);
+    return DashboardJsonText(d, static_cast<int64_t>(cap.study()->planned_subjects));
   }
 
   // Server-sent events: every new event of the study on a subject the
