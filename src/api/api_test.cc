@@ -579,4 +579,55 @@ TEST_F(UsersLockTest, ReadsDuringALoginCompleteWhileItsPasswordHashRuns) {
 }
 
 }  // namespace
+// The dashboard's text is what ToJson writes for the same figures as
+// objects: keys in byte order, text escaped, empty lists and sites too.
+TEST(DashboardJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
+  capture::DashboardFigures d;
+  auto as_value = [](const capture::DashboardFigures& f, int64_t planned) {
+    Value::Object by_site;
+    for (const auto& [site, statuses] : f.subjects_by_site) {
+      Value::Object counts;
+      for (const auto& [status, n] : statuses) counts[status] = n;
+      by_site[site] = counts;
+    }
+    auto list = [](const std::vector<capture::VisitRef>& refs) {
+      Value::Array out;
+      for (const auto& r : refs) {
+        Value::Object o;
+        o["subject"] = Value(r.subject);
+        o["visit"] = Value(r.visit);
+        o["status"] = Value(r.status);
+        out.emplace_back(std::move(o));
+      }
+      return out;
+    };
+    const auto& age = f.open_queries_by_age;
+    Value::Object out{
+        {"planned_subjects", planned},
+        {"subjects_by_site", by_site},
+        {"open_queries_by_age", Value::Object{{"0-7 days", age[0]}, {"8-30 days", age[1]}, {"over 30 days", age[2]}}},
+        {"overdue_visits", f.overdue_visits},
+        {"visits_out_of_window", f.visits_out_of_window},
+        {"unsigned_casebooks", f.unsigned_casebooks}};
+    out["database_locked"] = f.database_locked;
+    out["overdue"] = list(f.overdue);
+    out["out_of_window"] = list(f.out_of_window);
+    out["unsigned"] = list(f.unsigned_casebook_list);
+    return ToJson(Value(out));
+  };
+  EXPECT_EQ(DashboardJsonText(d, 0), as_value(d, 0));
+  d.subjects_by_site["701"] = {{"enrolled", 12}, {"completed", 3}};
+  d.subjects_by_site["7\"02\\"] = {};
+  d.subjects_by_site["703"] = {{"screen_failed", -1}};
+  d.open_queries_by_age = {5, 0, 123456789012};
+  d.overdue_visits = 2;
+  d.visits_out_of_window = 1;
+  d.unsigned_casebooks = 1;
+  d.database_locked = true;
+  d.overdue = {{"701-1001", "WEEK2", "overdue"}, {"701-1002", "WEEK\n4", "overdue"}};
+  d.out_of_window = {{"701-1003", "WEEK8", "late"}};
+  d.unsigned_casebook_list = {{"701-1004", "", "completed"}};
+  EXPECT_EQ(DashboardJsonText(d, 300), as_value(d, 300));
+}
+
 }  // namespace trialcore::api

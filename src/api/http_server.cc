@@ -184,7 +184,8 @@ class HttpServer::Impl {
         acceptor_(ioc_),
         control_(asio::make_strand(ioc_)),
         grace_timer_(control_),
-        pool_(static_cast<size_t>(std::max(1, options_.worker_threads))) {
+        pool_(static_cast<size_t>(std::max(1, options_.worker_threads))),
+        stream_pool_(static_cast<size_t>(std::max(1, options_.stream_threads))) {
     std::random_device random;
     char prefix[16];
     std::snprintf(prefix, sizeof prefix, "%08x", random());
@@ -192,8 +193,9 @@ class HttpServer::Impl {
   }
 
   ~Impl() {
-    // Tasks on the pool refer to connections' coroutines, which the
+    // Tasks on the pools refer to connections' coroutines, which the
     // io_context owns: they finish first.
+    stream_pool_.join();
     pool_.join();
   }
 
@@ -428,6 +430,10 @@ class HttpServer::Impl {
       const bool head_only = req.method == "HEAD";
       Response res = co_await OnPool<Response>(pool_, [this, &req] { return Handle(req); });
       if (res.event_stream) {
+        // A stream may stay open for hours, thousands of them at once: the
+        // read buffer (8 KiB once a request was read) goes back to what it
+        // holds, nothing as a rule.
+        buffer.shrink_to_fit();
         bool more = co_await StreamEvents(shared, stream, req, res, version, keep_alive);
         if (!more) co_return false;
         continue;
@@ -549,7 +555,7 @@ class HttpServer::Impl {
     };
     conn.phase = Connection::Phase::kStreaming;
     conn.woken = false;
-    co_await OnPool<bool>(pool_, [&events, &wake] {
+    co_await OnPool<bool>(stream_pool_, [&events, &wake] {
       events->Start(wake);
       return true;
     });
@@ -557,7 +563,7 @@ class HttpServer::Impl {
     while (!ended) {
       const bool stop = stopping_;
       EventStream::Chunk chunk =
-          co_await OnPool<EventStream::Chunk>(pool_, [&events, stop] { return events->Next(stop); });
+          co_await OnPool<EventStream::Chunk>(stream_pool_, [&events, stop] { return events->Next(stop); });
       std::string wire;
       if (!chunk.text.empty()) {
         char size[24];
@@ -600,8 +606,9 @@ class HttpServer::Impl {
   std::mutex mu_;
   std::map<uint64_t, std::weak_ptr<Connection>> connections_;
   uint64_t last_connection_ = 0;
-  // Declared last, destroyed first (after its join in ~Impl).
+  // Declared last, destroyed first (after their joins in ~Impl).
   asio::thread_pool pool_;
+  asio::thread_pool stream_pool_;
 };
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpOptions& options, Dispatcher dispatch) {

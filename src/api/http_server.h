@@ -58,11 +58,11 @@ class EventStream {
     bool end = false;   // the stream ends after text
     bool more = false;  // more is ready: call Next again without waiting for a wake
   };
-  // Once, before the first Next, on a worker thread. `wake` asks for a call
+  // Once, before the first Next, on a stream thread (HttpOptions). `wake` asks for a call
   // of Next soon; it may be called from any thread, any number of times,
   // also after the connection has closed (it then does nothing).
   virtual void Start(std::function<void()> wake) = 0;
-  // On a worker thread, never two at once: after each wake, and at least
+  // On a stream thread, never two at once: after each wake, and at least
   // every second. `stopping`: the server is stopping; the stream must end
   // now (its text is the last sent).
   virtual Chunk Next(bool stopping) = 0;
@@ -104,6 +104,9 @@ struct HttpOptions {
   int64_t stop_grace_ms = 30'000;      // Stop waits this long for in-flight replies, then cuts them
   int io_threads = 2;                  // run the connections' I/O; they never block
   int worker_threads = 8;              // run handlers, which may block (fsync, argon2id, locks)
+  // Run event streams' Start and Next, apart from the handlers: thousands of
+  // streams woken by one commit queue there, never ahead of a request.
+  int stream_threads = 1;
   // The kernel's send buffer of an event stream's socket: a client that
   // stops reading is noticed (and dropped) after this much, not after the
   // megabytes the kernel would otherwise queue for each of thousands.

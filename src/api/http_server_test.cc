@@ -96,6 +96,10 @@ class HttpServerTest : public ::testing::Test {
   void Dispatch(Request& req, Response& res) {
     ++requests_;
     if (req.path == "/throw") throw std::runtime_error("secret detail of a bug");
+    if (req.path == "/stream") {
+      res.set_event_stream(std::make_shared<BusyStream>(this));
+      return;
+    }
     if (req.path == "/big") {
       {
         std::lock_guard lock(mu_);
@@ -116,9 +120,31 @@ class HttpServerTest : public ::testing::Test {
     return c;
   }
 
+  // An event stream whose every Next holds its thread until the test lets it
+  // go (as thousands of streams woken at once would hold theirs).
+  struct BusyStream final : EventStream {
+    explicit BusyStream(HttpServerTest* t) : test(t) {}
+    HttpServerTest* test;
+    void Start(std::function<void()>) override {}
+    Chunk Next(bool stopping) override {
+      std::unique_lock lock(test->mu_);
+      ++test->busy_streams_;
+      test->cv_.notify_all();
+      test->cv_.wait(lock, [&] { return test->streams_released_; });
+      return {"data: x\n\n", stopping};
+    }
+  };
+  void ReleaseStreams() {
+    std::lock_guard lock(mu_);
+    streams_released_ = true;
+    cv_.notify_all();
+  }
+
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
   Status run_status_;
+  int busy_streams_ = 0;
+  bool streams_released_ = false;
   std::atomic<int> requests_{0};
   std::mutex mu_;
   std::condition_variable cv_;
@@ -262,6 +288,29 @@ TEST_F(HttpServerTest, StopDeliversAReplyBeingWrittenCompletely) {
   EXPECT_TRUE(got == kBig);
   // And it no longer accepts.
   EXPECT_FALSE(Client().Get("/"));
+}
+
+// Event streams run on threads of their own: with every stream thread held
+// by streams, and as many streams as request threads, requests are still
+// answered.
+TEST_F(HttpServerTest, RequestsAreAnsweredWhileEventStreamsHoldTheirThreads) {
+  HttpOptions o;
+  o.worker_threads = 1;
+  o.stream_threads = 1;
+  Start(o);
+  RawClient a(server_->port()), b(server_->port());
+  ASSERT_TRUE(a.connected() && b.connected());
+  ASSERT_TRUE(a.Send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(b.Send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, std::chrono::seconds(20), [&] { return busy_streams_ >= 1; }));
+  }
+  auto r = Client().Get("/plain");
+  ReleaseStreams();
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "GET /plain q= body=0");
 }
 
 TEST_F(HttpServerTest, StopBeforeRunReturnsAtOnce) {

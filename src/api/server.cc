@@ -9,9 +9,11 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <set>
 #include <span>
+#include <string_view>
 #include <thread>
 
 #include "api/access.h"
@@ -161,6 +163,7 @@ class Server::Impl {
     h.stop_grace_ms = options_.stop_grace_ms;
     h.io_threads = options_.io_threads;
     h.worker_threads = options_.worker_threads;
+    h.stream_threads = options_.stream_threads;
     h.event_stream_send_buffer = options_.event_stream_send_buffer;
     TC_ASSIGN_OR_RETURN(http_,
                         http::HttpServer::Create(h, [this](Request& req, Response& res) { Dispatch(req, res); }));
@@ -340,15 +343,66 @@ class Server::Impl {
     return true;
   }
 
-  // Registers a route by its OpenAPI path template ("/api/v1/studies/{study}").
+  struct RouteHandler {
+    std::string method;
+    std::vector<std::string> segments;  // of a template
+    std::vector<bool> parameters;       // which of them are parameters
+    std::optional<std::regex> pattern;  // or a regular expression
+    http::Handler handler;
+  };
+
+  // Registers a route by its OpenAPI path template ("/api/v1/studies/{study}"):
+  // each "{name}" is one segment, not empty. Matched segment by segment,
+  // not by a regular expression: every request walks the routes.
   void Add(const std::string& method, const std::string& path, http::Handler handler) {
     routes_.push_back({method, path});
-    std::string pattern = std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
-    AddPattern(method, pattern, std::move(handler));
+    RouteHandler r;
+    r.method = method;
+    for (std::string_view segment : Segments(path)) {
+      const bool parameter = segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+      r.segments.emplace_back(parameter ? std::string_view() : segment);
+      r.parameters.push_back(parameter);
+    }
+    r.handler = std::move(handler);
+    handlers_.push_back(std::move(r));
   }
-  // The same by a regular expression that must match the whole path.
+  // A route by a regular expression that must match the whole path.
   void AddPattern(const std::string& method, const std::string& pattern, http::Handler handler) {
-    handlers_.push_back({method, std::regex(pattern), std::move(handler)});
+    handlers_.push_back({method, {}, {}, std::regex(pattern), std::move(handler)});
+  }
+
+  // A path's segments between its slashes ("/a/b" is "", "a", "b").
+  static std::vector<std::string_view> Segments(std::string_view path) {
+    std::vector<std::string_view> out;
+    size_t start = 0;
+    while (true) {
+      size_t slash = path.find('/', start);
+      out.push_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+      if (slash == std::string_view::npos) return out;
+      start = slash + 1;
+    }
+  }
+
+  // Whether a route takes the path; its matches are the whole path, then
+  // each parameter (or each group of a pattern).
+  static bool Matches(const RouteHandler& r, const std::string& path, const std::vector<std::string_view>& segments,
+                      std::vector<std::string>* matches) {
+    if (r.pattern) {
+      std::smatch m;
+      if (!std::regex_match(path, m, *r.pattern)) return false;
+      matches->clear();
+      for (const auto& group : m) matches->push_back(group.str());
+      return true;
+    }
+    if (segments.size() != r.segments.size()) return false;
+    for (size_t i = 0; i < segments.size(); ++i) {
+      if (r.parameters[i] ? segments[i].empty() : segments[i] != r.segments[i]) return false;
+    }
+    matches->assign(1, path);
+    for (size_t i = 0; i < segments.size(); ++i) {
+      if (r.parameters[i]) matches->emplace_back(segments[i]);
+    }
+    return true;
   }
 
   // Every request: screened, routed and logged. An exception a route lets
@@ -380,12 +434,10 @@ class Server::Impl {
   void Route(Request& req, Response& res) {
     const std::string method = req.method == "HEAD" ? "GET" : req.method;
     if (method == "GET" && !web_root_.empty() && ServeWebFile(env_, web_root_, req, res)) return;
+    const std::vector<std::string_view> segments = Segments(req.path);
     for (const RouteHandler& r : handlers_) {
       if (r.method != method) continue;
-      std::smatch m;
-      if (!std::regex_match(req.path, m, r.pattern)) continue;
-      req.matches.clear();
-      for (const auto& group : m) req.matches.push_back(group.str());
+      if (!Matches(r, req.path, segments, &req.matches)) continue;
       r.handler(req, res);
       return;
     }
@@ -471,7 +523,8 @@ class Server::Impl {
       auto [offset, limit] = *page;
       auto viewer = ViewerFor(*cap, access, WantedRole(req));
       if (!viewer.ok()) return Error(res, viewer.status());
-      auto listed = capture::ListSubjects(cap->store(), cap->study_id(), *viewer, {site, status}, offset, limit);
+      auto listed = capture::ListSubjects(cap->store(), cap->study_id(), *viewer, {site, status}, offset, limit,
+                                          cap->read_cache());
       if (!listed.ok()) return Error(res, listed.status());
       Value::Array items;
       for (const auto& s : listed->subjects) {
@@ -651,7 +704,8 @@ class Server::Impl {
       if (!ctx) return;
       auto figures = DashboardJson(*std::get<1>(*ctx), std::get<2>(*ctx), WantedRole(req));
       if (!figures.ok()) return Error(res, figures.status());
-      Reply(res, *figures);
+      res.status = http_status::kOk;
+      res.set_content(std::move(*figures), "application/json");
     });
 
     Add("GET", study + "/queries", [this](const Request& req, Response& res) {
@@ -665,8 +719,8 @@ class Server::Impl {
       auto [offset, limit] = *page;
       auto viewer = ViewerFor(*cap, access, WantedRole(req));
       if (!viewer.ok()) return Error(res, viewer.status());
-      auto listed =
-          capture::ListQueries(cap->store(), cap->study_id(), *viewer, {state, subject_id, site}, offset, limit);
+      auto listed = capture::ListQueries(cap->store(), cap->study_id(), *viewer, {state, subject_id, site}, offset,
+                                         limit, cap->read_cache());
       if (!listed.ok()) return Error(res, listed.status());
       Value::Array items;
       int64_t now = env_->NowMicros();
@@ -966,35 +1020,12 @@ class Server::Impl {
   }
 
   // The figures of the study home page, for the sites the caller sees.
-  Result<Value> DashboardJson(capture::Capture& cap, const Access& access, const std::optional<std::string>& wanted) {
+  Result<std::string> DashboardJson(capture::Capture& cap, const Access& access,
+                                    const std::optional<std::string>& wanted) {
     TC_ASSIGN_OR_RETURN(capture::Viewer viewer, ViewerFor(cap, access, wanted));
-    TC_ASSIGN_OR_RETURN(capture::DashboardFigures d,
-                        capture::Dashboard(cap.store(), cap.study_id(), viewer, env_->NowMicros()));
-    Value::Object by_site;
-    for (const auto& [site, statuses] : d.subjects_by_site) {
-      Value::Object counts;
-      for (const auto& [status, n] : statuses) counts[status] = n;
-      by_site[site] = counts;
-    }
-    auto list = [](const std::vector<capture::VisitRef>& refs) {
-      Value::Array out;
-      for (const auto& r : refs)
-        out.push_back(Value::Object{{"subject", r.subject}, {"visit", r.visit}, {"status", r.status}});
-      return out;
-    };
-    const auto& age = d.open_queries_by_age;
-    Value::Object out{
-        {"planned_subjects", static_cast<int64_t>(cap.study()->planned_subjects)},
-        {"subjects_by_site", by_site},
-        {"open_queries_by_age", Value::Object{{"0-7 days", age[0]}, {"8-30 days", age[1]}, {"over 30 days", age[2]}}},
-        {"overdue_visits", d.overdue_visits},
-        {"visits_out_of_window", d.visits_out_of_window},
-        {"unsigned_casebooks", d.unsigned_casebooks}};
-    out["database_locked"] = d.database_locked;
-    out["overdue"] = list(d.overdue);
-    out["out_of_window"] = list(d.out_of_window);
-    out["unsigned"] = list(d.unsigned_casebook_list);
-    return Value(out);
+    TC_ASSIGN_OR_RETURN(capture::DashboardFigures d, capture::Dashboard(cap.store(), cap.study_id(), viewer,
+                                                                        env_->NowMicros(), 200, cap.read_cache()));
+    return DashboardJsonText(d, static_cast<int64_t>(cap.study()->planned_subjects));
   }
 
   // Server-sent events: every new event of the study on a subject the
@@ -1276,11 +1307,6 @@ class Server::Impl {
   std::unique_ptr<http::HttpServer> http_;
   bool secure_ = false;
   std::string web_root_;  // the web application's files, when they are served
-  struct RouteHandler {
-    std::string method;
-    std::regex pattern;
-    http::Handler handler;
-  };
   std::vector<RouteHandler> handlers_;
   // After http_, so destroyed before it: no subscription wakes a stream of a
   // transport that is gone.

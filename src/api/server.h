@@ -38,6 +38,7 @@ struct ServerOptions {
   int64_t stop_grace_ms = 30'000;  // Stop() cuts what has not finished by then
   int io_threads = 2;              // read and write; never block
   int worker_threads = 8;          // run the routes, which may block (fsync, argon2id)
+  int stream_threads = 1;          // run the event streams, apart from the routes
   // An event stream's client more than this many of the study's events
   // behind is dropped (its stream ends with "event: end", reason
   // "too_slow"; it resumes from its Last-Event-ID).

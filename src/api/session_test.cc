@@ -419,6 +419,20 @@ TEST_F(SessionTest, NegativeOrNonNumericPagingIsRefusedNamingTheParameter) {
   EXPECT_EQ(Get(cra, kS + "/subjects?offset=0&limit=5")->status, 200);
 }
 
+// Routes match their templates segment by segment: a parameter is one
+// segment, never empty; literal segments match only themselves (the dot of
+// openapi.json is no wildcard).
+TEST_F(SessionTest, RoutesMatchTheirTemplatesSegmentBySegment) {
+  Login cra = LogIn("cra.1");
+  EXPECT_EQ(Get(cra, kS + "/subjects")->status, 200);
+  EXPECT_EQ(Get(cra, kS + "/dashboard")->status, 200);
+  EXPECT_EQ(Get(cra, "/api/openapi.json")->status, 200);
+  EXPECT_EQ(Get(cra, "/api/openapiXjson")->status, 404);
+  EXPECT_EQ(Get(cra, kS + "/subjects/extra/segments/here/too/many")->status, 404);
+  EXPECT_EQ(Get(cra, "/api/v1/studies//subjects")->status, 404);
+  EXPECT_EQ(Get(cra, kS + "/dashboard/")->status, 404);
+}
+
 TEST_F(SessionTest, ManyByteRangesInOneRequestAreRefused) {
   Login cra = LogIn("cra.1");
   std::string ranges = "bytes=0-0";

@@ -5,6 +5,7 @@
 
 #include "capture/blinding.h"
 #include "capture/capture.h"
+#include "core/json.h"
 #include "rules/rules.h"
 
 namespace trialcore::api {
@@ -35,6 +36,64 @@ Result<capture::Viewer> ViewerFor(const capture::Capture& cap, const Access& acc
     if (SeesHidden(access, wanted, site)) v.unblinded_sites.push_back(site);
   }
   return v;
+}
+
+std::string DashboardJsonText(const capture::DashboardFigures& d, int64_t planned_subjects) {
+  std::string out;
+  out.reserve(128 + 64 * (d.overdue.size() + d.out_of_window.size() + d.unsigned_casebook_list.size()));
+  auto key = [&](std::string_view k) {
+    if (out.back() != '{') out += ',';
+    AppendJsonString(&out, k);
+    out += ':';
+  };
+  auto number = [&](std::string_view k, int64_t n) {
+    key(k);
+    out += std::to_string(n);
+  };
+  // Objects of the lists: their keys in byte order, as ToJson writes them.
+  auto list = [&](std::string_view k, const std::vector<capture::VisitRef>& refs) {
+    key(k);
+    out += '[';
+    for (size_t i = 0; i < refs.size(); ++i) {
+      if (i) out += ',';
+      out += "{\"status\":";
+      AppendJsonString(&out, refs[i].status);
+      out += ",\"subject\":";
+      AppendJsonString(&out, refs[i].subject);
+      out += ",\"visit\":";
+      AppendJsonString(&out, refs[i].visit);
+      out += '}';
+    }
+    out += ']';
+  };
+  const auto& age = d.open_queries_by_age;
+  out += '{';
+  key("database_locked");
+  out += d.database_locked ? "true" : "false";
+  key("open_queries_by_age");
+  out += '{';
+  number("0-7 days", age[0]);
+  number("8-30 days", age[1]);
+  number("over 30 days", age[2]);
+  out += '}';
+  list("out_of_window", d.out_of_window);
+  list("overdue", d.overdue);
+  number("overdue_visits", d.overdue_visits);
+  number("planned_subjects", planned_subjects);
+  key("subjects_by_site");
+  out += '{';
+  for (const auto& [site, statuses] : d.subjects_by_site) {
+    key(site);
+    out += '{';
+    for (const auto& [status, n] : statuses) number(status, n);
+    out += '}';
+  }
+  out += '}';
+  list("unsigned", d.unsigned_casebook_list);
+  number("unsigned_casebooks", d.unsigned_casebooks);
+  number("visits_out_of_window", d.visits_out_of_window);
+  out += '}';
+  return out;
 }
 
 Hidden HiddenItems(const study::Study& st, bool blinded) {

@@ -27,6 +27,11 @@ bool SeesHidden(const Access& access, const std::optional<std::string>& wanted, 
 Result<capture::Viewer> ViewerFor(const capture::Capture& cap, const Access& access,
                                   const std::optional<std::string>& wanted);
 
+// The study home page's figures as the API's JSON text, written directly:
+// the same text ToJson gives for the same figures as objects (keys in byte
+// order), without building hundreds of objects for the lists on each request.
+std::string DashboardJsonText(const capture::DashboardFigures& d, int64_t planned_subjects);
+
 // Items a blinded caller must not see ("FORM/ITEM"); empty for the unblinded.
 using Hidden = std::set<std::string>;
 Hidden HiddenItems(const study::Study& st, bool blinded);

@@ -257,6 +257,92 @@ std::shared_ptr<const SubjectState> SubjectCache::Get(const std::string& id) {
   return it->second.subject;
 }
 
+namespace {
+
+// Heap bytes beyond an object's own size, roughly as malloc counts them: a
+// string past its inline buffer, the nodes of a std::map.
+constexpr size_t kMapNode = 48;  // links, colour and the allocation's header
+size_t HeapOf(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0; }
+size_t HeapOf(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kString:
+      return HeapOf(v.as_string());
+    case Value::Kind::kDecimal:
+      return HeapOf(v.as_decimal().text());
+    case Value::Kind::kArray: {
+      size_t n = v.as_array().capacity() * sizeof(Value) + 16;
+      for (const Value& e : v.as_array()) n += HeapOf(e);
+      return n;
+    }
+    case Value::Kind::kObject: {
+      size_t n = 0;
+      for (const auto& [k, e] : v.as_object())
+        n += kMapNode + sizeof(std::string) + sizeof(Value) + HeapOf(k) + HeapOf(e);
+      return n;
+    }
+    default:
+      return 0;
+  }
+}
+size_t HeapOf(const ItemState& it) { return HeapOf(it.value) + HeapOf(it.not_done); }
+size_t HeapOf(const std::map<std::string, ItemState>& items) {
+  size_t n = 0;
+  for (const auto& [id, it] : items) n += kMapNode + sizeof(std::string) + sizeof(ItemState) + HeapOf(id) + HeapOf(it);
+  return n;
+}
+size_t HeapOf(const Actor& a) { return HeapOf(a.user) + HeapOf(a.role); }
+
+size_t RowMapBytes(const RowMap& rows) {
+  size_t n = sizeof(RowMap);
+  for (const auto& [key, row] : rows) {
+    n += kMapNode + sizeof(key) + sizeof(row) + HeapOf(key.first) + HeapOf(key.second) +
+         row.capacity() * sizeof(Value) + 16;
+    for (const Value& v : row) n += HeapOf(v);
+  }
+  return n;
+}
+
+}  // namespace
+
+size_t SubjectCacheBytes(const SubjectState& s) {
+  size_t n = sizeof(SubjectState) + HeapOf(s.id) + HeapOf(s.site) + HeapOf(s.status);
+  for (const auto& [vid, visit] : s.visits) {
+    n += kMapNode + sizeof(std::string) + sizeof(VisitState) + HeapOf(vid) + HeapOf(visit.missed_reason);
+    for (const auto& [fid, form] : visit.forms) {
+      n += kMapNode + sizeof(std::string) + sizeof(FormState) + HeapOf(fid) + HeapOf(form.items);
+      for (const auto& [gid, rows] : form.rows) {
+        n += kMapNode + sizeof(std::string) + sizeof(rows) + HeapOf(gid);
+        for (const auto& [row, r] : rows) n += kMapNode + sizeof(int) + sizeof(RowState) + HeapOf(r.items);
+      }
+    }
+  }
+  for (const auto& [number, q] : s.queries) {
+    n += kMapNode + sizeof(int) + sizeof(Query) + HeapOf(q.subject) + HeapOf(q.visit) + HeapOf(q.form) +
+         HeapOf(q.item) + HeapOf(q.group) + HeapOf(q.check) + q.thread.capacity() * sizeof(QueryMessage);
+    for (const QueryMessage& m : q.thread) n += HeapOf(m.action) + HeapOf(m.message) + HeapOf(m.actor);
+  }
+  for (const auto& [number, sig] : s.signatures) {
+    n += kMapNode + sizeof(int) + sizeof(Signature) + HeapOf(sig.visit) + HeapOf(sig.form) + HeapOf(sig.meaning) +
+         HeapOf(sig.content_hash) + HeapOf(sig.nonce) + HeapOf(sig.signer) + HeapOf(sig.signer_name);
+  }
+  return n;
+}
+
+size_t SubjectCache::BytesOf(const Entry& e) {
+  // The entry's key, list node and hash node, with what they point to.
+  return SubjectCacheBytes(*e.subject) + (e.rows ? RowMapBytes(*e.rows) : 0) + 2 * (sizeof(std::string) + 32) +
+         2 * HeapOf(e.subject->id) + sizeof(Entry);
+}
+
+void SubjectCache::Trim() {
+  while (entries_.size() > 1 && (entries_.size() > capacity_ || bytes_ > max_bytes_)) {
+    auto it = entries_.find(recency_.back());
+    bytes_ -= it->second.bytes;
+    entries_.erase(it);
+    recency_.pop_back();
+  }
+}
+
 void SubjectCache::Put(std::shared_ptr<const SubjectState> subject, std::shared_ptr<const RowMap> rows,
                        const study::Study* rows_of) {
   auto it = entries_.find(subject->id);
@@ -269,17 +355,21 @@ void SubjectCache::Put(std::shared_ptr<const SubjectState> subject, std::shared_
         it->second.rows = std::move(rows);
         it->second.rows_of = rows_of;
       }
+      bytes_ -= it->second.bytes;
+      it->second.bytes = BytesOf(it->second);
+      bytes_ += it->second.bytes;
     }
     recency_.splice(recency_.begin(), recency_, it->second.used);
+    Trim();
     return;
   }
   std::string id = subject->id;
   recency_.push_front(id);
-  entries_.emplace(std::move(id), Entry{std::move(subject), std::move(rows), rows_of, recency_.begin()});
-  while (entries_.size() > capacity_) {
-    entries_.erase(recency_.back());
-    recency_.pop_back();
-  }
+  Entry e{std::move(subject), std::move(rows), rows_of, recency_.begin()};
+  e.bytes = BytesOf(e);
+  bytes_ += e.bytes;
+  entries_.emplace(std::move(id), std::move(e));
+  Trim();
 }
 
 std::shared_ptr<const RowMap> SubjectCache::Rows(const std::string& id, uint64_t version,
@@ -294,6 +384,7 @@ std::shared_ptr<const RowMap> SubjectCache::Rows(const std::string& id, uint64_t
 void SubjectCache::Erase(const std::string& id) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
+  bytes_ -= it->second.bytes;
   recency_.erase(it->second.used);
   entries_.erase(it);
 }
@@ -320,14 +411,14 @@ void ApplyCounted(SubjectState& s, const Event& e, const study::Study* in_force)
   if (s.version > before && (in_force == nullptr || !HiddenEvent(*in_force, s, e))) ++s.blinded_version;
 }
 
-Capture::Capture(EventStore* store, Env* env, std::string study_id, size_t cache_subjects)
-    : impl_(std::make_shared<Impl>(store, env, std::move(study_id), cache_subjects)) {}
+Capture::Capture(EventStore* store, Env* env, std::string study_id, const CaptureOptions& options)
+    : impl_(std::make_shared<Impl>(store, env, std::move(study_id), options)) {}
 
 Result<std::unique_ptr<Capture>> Capture::Open(EventStore* store, Env* env, const std::string& study_id,
                                                const CaptureOptions& options) {
   TC_RETURN_IF_ERROR(ValidateStudyId(study_id));
   TC_RETURN_IF_ERROR(EnsureProjections(store));
-  std::unique_ptr<Capture> c(new Capture(store, env, study_id, options.cache_subjects));
+  std::unique_ptr<Capture> c(new Capture(store, env, study_id, options));
   TC_RETURN_IF_ERROR(c->impl_->Load());
   return c;
 }
@@ -775,6 +866,11 @@ Result<SubjectState> Capture::Subject(const std::string& id) const {
 }
 
 EventStore* Capture::store() const { return impl_->store_; }
+ReadCache* Capture::read_cache() const { return &impl_->read_cache_; }
+std::pair<size_t, size_t> Capture::CachedSubjects() const {
+  std::lock_guard lock(impl_->mu_);
+  return {impl_->cache_.size(), impl_->cache_.bytes()};
+}
 const std::string& Capture::study_id() const { return impl_->study_id_; }
 
 EligibilityResult Capture::Impl::Eligibility(const SubjectState& s) const {

@@ -19,6 +19,8 @@
 
 namespace trialcore::capture {
 
+class ReadCache;  // capture/reads.h
+
 struct Outcome {
   std::vector<Event> events;          // what was appended
   std::vector<std::string> messages;  // what the user should see: queries opened and closed, warnings
@@ -61,10 +63,20 @@ std::string SignatureContentHash(const SubjectState& subject, const std::string&
 
 struct CaptureOptions {
   // Subjects kept in memory as they stand, most recently used first; others
-  // are read from their streams when needed. Bounds the memory a study
-  // takes, whatever its size.
+  // are read from their streams when needed. Both bounds hold: they bound
+  // the memory a study takes, whatever its size. A subject with a long
+  // history (hundreds of forms, queries, repeating rows) takes many times
+  // an average one's memory, so the bytes, not the count, are the bound
+  // that matters. 96 MiB holds about 1,400 average subjects of the demo
+  // study (about 68 KB each): more than the thousand a site's worth of
+  // users read in turn, so that they are not replayed on every read.
   size_t cache_subjects = 2000;
+  size_t cache_bytes = size_t{96} << 20;  // as SubjectCacheBytes estimates them
 };
+
+// The memory a subject's state takes, estimated from its contents (strings,
+// values and the nodes of its maps), as the subject cache counts it.
+size_t SubjectCacheBytes(const SubjectState& subject);
 
 class Capture {
  public:
@@ -111,6 +123,11 @@ class Capture {
   int64_t NowMicros() const;  // the clock checks run on (today(), now(), overdue visits)
   EventStore* store() const;
   const std::string& study_id() const;
+  // The study's cache of list counts and dashboard figures (capture/reads.h),
+  // for the read side to share across requests.
+  ReadCache* read_cache() const;
+  // What the subject cache holds now: subjects, and their estimated bytes.
+  std::pair<size_t, size_t> CachedSubjects() const;
   Result<SubjectState> Subject(const std::string& id) const;
   // Reads a subject in place, without copying it.
   Status ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const;
@@ -122,7 +139,7 @@ class Capture {
   Result<FormStatus> StatusOfForm(const std::string& subject, const std::string& visit, const std::string& form) const;
 
  private:
-  Capture(EventStore* store, Env* env, std::string study_id, size_t cache_subjects);
+  Capture(EventStore* store, Env* env, std::string study_id, const CaptureOptions& options);
   class Impl;
   std::shared_ptr<Impl> impl_;
 };

@@ -14,6 +14,7 @@
 
 #include "capture/capture.h"
 #include "capture/projection.h"
+#include "capture/reads.h"
 
 namespace trialcore::capture {
 
@@ -70,7 +71,9 @@ struct Failure {
 // immutable: a commit replaces its subject's.
 class SubjectCache {
  public:
-  explicit SubjectCache(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {}
+  // At most `capacity` subjects and `max_bytes` (as SubjectCacheBytes and
+  // RowMapBytes estimate them), but always the last one put.
+  SubjectCache(size_t capacity, size_t max_bytes) : capacity_(std::max<size_t>(capacity, 1)), max_bytes_(max_bytes) {}
   std::shared_ptr<const SubjectState> Get(const std::string& id);
   // Keeps the newer of the cached and the given state, with its projection
   // rows when known (computed under the study version `rows_of`).
@@ -81,6 +84,7 @@ class SubjectCache {
   std::shared_ptr<const RowMap> Rows(const std::string& id, uint64_t version, const study::Study* rows_of) const;
   void Erase(const std::string& id);
   size_t size() const { return entries_.size(); }
+  size_t bytes() const { return bytes_; }
 
  private:
   struct Entry {
@@ -88,8 +92,14 @@ class SubjectCache {
     std::shared_ptr<const RowMap> rows;
     const study::Study* rows_of = nullptr;
     std::list<std::string>::iterator used;
+    size_t bytes = 0;
   };
+  static size_t BytesOf(const Entry& e);
+  // Drops the least recently used until both bounds hold.
+  void Trim();
   size_t capacity_;
+  size_t max_bytes_;
+  size_t bytes_ = 0;
   std::list<std::string> recency_;  // most recently used first
   std::unordered_map<std::string, Entry> entries_;
 };
@@ -109,8 +119,8 @@ void ApplyCounted(SubjectState& subject, const Event& e, const study::Study* in_
 
 class Capture::Impl {
  public:
-  Impl(EventStore* store, Env* env, std::string study_id, size_t cache_subjects)
-      : store_(store), env_(env), study_id_(std::move(study_id)), cache_(cache_subjects) {}
+  Impl(EventStore* store, Env* env, std::string study_id, const CaptureOptions& options)
+      : store_(store), env_(env), study_id_(std::move(study_id)), cache_(options.cache_subjects, options.cache_bytes) {}
 
   // Reads the study's own stream and starts following the log at its end:
   // subjects are read from their streams when needed, never all at once.
@@ -172,6 +182,7 @@ class Capture::Impl {
   StudyVersions versions_;
   uint64_t last_seq_ = 0;  // of the study, as followed by CatchUp
   SubjectCache cache_;
+  ReadCache read_cache_;
   // form -> forms whose checks or derivations read it.
   std::map<std::string, std::set<std::string>> dependents_;
 };

@@ -10,6 +10,7 @@
 
 #include "capture/reads.h"
 #include "capture/sim.h"
+#include "core/json.h"
 #include "core/test_env.h"
 #include "rules/rules.h"
 #include "store/sqlite/sqlite_event_store.h"
@@ -163,6 +164,118 @@ TEST_F(ProjectionTest, OverdueVisitsFollowTheDayTheyAreReadOn) {
     seen.push_back(overdue);
   }
   EXPECT_LT(seen.front(), seen.back()) << "more visits fall overdue as time passes";
+}
+
+void ExpectSameFigures(const DashboardFigures& a, const DashboardFigures& b, const std::string& where) {
+  EXPECT_EQ(a.subjects_by_site, b.subjects_by_site) << where;
+  EXPECT_EQ(a.open_queries_by_age, b.open_queries_by_age) << where;
+  EXPECT_EQ(a.overdue_visits, b.overdue_visits) << where;
+  EXPECT_EQ(a.visits_out_of_window, b.visits_out_of_window) << where;
+  EXPECT_EQ(a.unsigned_casebooks, b.unsigned_casebooks) << where;
+  EXPECT_EQ(a.database_locked, b.database_locked) << where;
+  auto refs = [](const std::vector<VisitRef>& v) {
+    std::vector<std::string> out;
+    for (const auto& r : v) out.push_back(r.subject + "/" + r.visit + "/" + r.status);
+    return out;
+  };
+  EXPECT_EQ(refs(a.overdue), refs(b.overdue)) << where;
+  EXPECT_EQ(refs(a.out_of_window), refs(b.out_of_window)) << where;
+  EXPECT_EQ(refs(a.unsigned_casebook_list), refs(b.unsigned_casebook_list)) << where;
+}
+
+// The read cache answers what the tables say: the same counts and figures
+// as reads without it, for each viewer and filter, as the clock moves within
+// a day and across days (query ages, overdue visits) and after each commit.
+TEST_F(ProjectionTest, CachedReadsAnswerAsFreshOnesAcrossCommitsAndTheClock) {
+  Open(60);
+  ReadCache cache;
+  const std::string site = Subjects().front().site;
+  const std::vector<Viewer> viewers = {SeesEverything(), SeesSites({site}), SeesSites({"999"})};
+  const int64_t start = env_.NowMicros();
+  auto compare = [&](const std::string& when) {
+    for (size_t v = 0; v < viewers.size(); ++v) {
+      const std::string where = when + ", viewer " + std::to_string(v);
+      for (const SubjectFilter& f : {SubjectFilter{}, SubjectFilter{site, ""}, SubjectFilter{"", "screened"}}) {
+        for (int twice = 0; twice < 2; ++twice) {
+          auto cached = ListSubjects(store_.get(), "CDISCPILOT01", viewers[v], f, 0, 7, &cache);
+          auto fresh = ListSubjects(store_.get(), "CDISCPILOT01", viewers[v], f, 0, 7);
+          ASSERT_TRUE(cached.ok() && fresh.ok()) << where;
+          EXPECT_EQ(cached->total, fresh->total) << where;
+          ASSERT_EQ(cached->subjects.size(), fresh->subjects.size()) << where;
+          for (size_t i = 0; i < fresh->subjects.size(); ++i) {
+            EXPECT_EQ(cached->subjects[i].id, fresh->subjects[i].id) << where;
+            EXPECT_EQ(cached->subjects[i].open_queries, fresh->subjects[i].open_queries) << where;
+          }
+        }
+      }
+      for (const QueryFilter& f : {QueryFilter{}, QueryFilter{"open", "", ""}, QueryFilter{"", "", site}}) {
+        auto cached = ListQueries(store_.get(), "CDISCPILOT01", viewers[v], f, 0, 5, &cache);
+        auto fresh = ListQueries(store_.get(), "CDISCPILOT01", viewers[v], f, 0, 5);
+        ASSERT_TRUE(cached.ok() && fresh.ok()) << where;
+        EXPECT_EQ(cached->total, fresh->total) << where;
+        EXPECT_EQ(cached->queries.size(), fresh->queries.size()) << where;
+      }
+      // Within a day (query ages move, overdue visits do not) and across days.
+      for (int64_t later : {int64_t{0}, rules::kMicrosPerDay / 3, 8 * rules::kMicrosPerDay - 1,
+                            8 * rules::kMicrosPerDay, 31 * rules::kMicrosPerDay, 90 * rules::kMicrosPerDay}) {
+        const int64_t now = env_.NowMicros() + later;
+        auto cached = Dashboard(store_.get(), "CDISCPILOT01", viewers[v], now, 200, &cache);
+        auto again = Dashboard(store_.get(), "CDISCPILOT01", viewers[v], now, 200, &cache);
+        auto fresh = Dashboard(store_.get(), "CDISCPILOT01", viewers[v], now, 200);
+        ASSERT_TRUE(cached.ok() && again.ok() && fresh.ok()) << where;
+        ExpectSameFigures(*cached, *fresh, where + " +" + std::to_string(later) + " us");
+        ExpectSameFigures(*again, *fresh, where + " +" + std::to_string(later) + " us, again");
+      }
+    }
+  };
+  compare("as simulated");
+  EXPECT_GT(cache.size(), 0u) << "answers were kept";
+  // A query opened, then a subject screened: each commit changes counts the
+  // cache held.
+  auto all_before = ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {}, 0, 1, &cache).value().total;
+  const std::string subject = Subjects().front().id;
+  auto opened = capture_->Execute(
+      ParseJson(R"({"op":"query.open","subject":")" + subject +
+                R"(","visit":"SCREENING1","form":"DM","item":"RACE","message":"Please confirm race against source"})")
+          .value(),
+      Actor{"monitor", "monitor"});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {}, 0, 1, &cache).value().total, all_before + 1);
+  compare("after a query opened");
+  auto screened = capture_->Execute(
+      ParseJson(R"({"op":"subject.screen","subject":")" + site + R"(-9999","site":")" + site + R"("})").value(),
+      Actor{"coord", "coordinator"});
+  ASSERT_TRUE(screened.ok()) << screened.status().ToString();
+  compare("after a subject screened");
+  env_.SetNowMicros(start + 40 * rules::kMicrosPerDay);
+  compare("forty days on");
+}
+
+// The subject cache is bounded by the bytes its subjects take, whatever
+// their number: reading every subject of the study keeps about as many as
+// the bound holds, and reads from it are the subjects as they stand.
+TEST_F(ProjectionTest, TheSubjectCacheHoldsAsManySubjectsAsItsBytesAllow) {
+  Open(60);
+  const auto subjects = Subjects();
+  size_t all_bytes = 0;
+  for (const auto& s : subjects) all_bytes += SubjectCacheBytes(s);
+  const size_t average = all_bytes / subjects.size();
+  EXPECT_GT(average, 1000u) << "a simulated subject's forms and values take some kilobytes";
+  auto bounded = Capture::Open(store_.get(), &env_, "CDISCPILOT01",
+                               CaptureOptions{.cache_subjects = 1000, .cache_bytes = 10 * average})
+                     .value();
+  for (const auto& s : subjects) {
+    auto read = bounded->Subject(s.id);
+    ASSERT_TRUE(read.ok());
+    EXPECT_EQ(read->version, s.version);
+    EXPECT_EQ(read->visits.size(), s.visits.size());
+  }
+  auto [count, bytes] = bounded->CachedSubjects();
+  EXPECT_LE(bytes, 10 * average);
+  EXPECT_GE(count, 3u);
+  EXPECT_LT(count, subjects.size());
+  // Counted bytes cover at least what the states themselves estimate.
+  EXPECT_GE(bytes, count * average / 4);
 }
 
 // A store whose capture tables are gone (an older build's, or dropped)

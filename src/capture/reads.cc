@@ -1,8 +1,10 @@
 #include "capture/reads.h"
 
 #include <algorithm>
+#include <mutex>
 #include <optional>
 #include <tuple>
+#include <unordered_map>
 
 #include "rules/rules.h"
 
@@ -107,10 +109,84 @@ Status RowsCurrent(EventStore* store, const std::string& study) {
   return Status::Ok();
 }
 
+// What the viewer sees, as a key of the cache.
+std::string ViewerKey(const Viewer& v) {
+  std::string key = v.all_sites ? "*" : "";
+  for (const auto& s : v.sites) key += s + '\x1f';
+  key += v.unblinded_everywhere ? "|*" : "|";
+  for (const auto& s : v.unblinded_sites) key += s + '\x1f';
+  return key;
+}
+
+// The dashboard's figures as they stand at a position of the log on one day:
+// everything but the ages of open queries, which move with the clock and
+// are counted from their opening times on each request.
+struct DashboardAtDay {
+  DashboardFigures figures;
+  std::vector<std::optional<int64_t>> opened_us;  // of each unresolved query the viewer sees
+};
+
+}  // namespace
+
+struct ReadCache::State {
+  std::mutex mu;
+  size_t max_entries;
+  uint64_t seq = 0;  // the position of the log every entry was read at
+  std::unordered_map<std::string, int64_t> counts;
+  std::unordered_map<std::string, std::shared_ptr<const DashboardAtDay>> dashboards;
+  size_t size() const { return counts.size() + dashboards.size(); }
+};
+
+ReadCache::ReadCache(size_t max_entries) : state_(std::make_unique<State>()) {
+  state_->max_entries = std::max<size_t>(max_entries, 1);
+}
+ReadCache::~ReadCache() = default;
+size_t ReadCache::size() const {
+  std::lock_guard lock(state_->mu);
+  return state_->size();
+}
+
+namespace {
+
+// Reads through the cache's map `of`: an entry read at the log's present
+// position is the answer; otherwise it is read, and kept when the log did not
+// move meanwhile (a commit between would leave an answer of two states).
+template <typename T>
+Result<T> ThroughCache(EventStore* store, ReadCache* cache, std::unordered_map<std::string, T> ReadCache::State::*of,
+                       const std::string& key, const std::function<Result<T>()>& read) {
+  if (cache == nullptr) return read();
+  ReadCache::State& st = cache->state();
+  TC_ASSIGN_OR_RETURN(uint64_t before, store->LastSeq());
+  {
+    std::lock_guard lock(st.mu);
+    if (st.seq == before) {
+      auto& map = st.*of;
+      if (auto it = map.find(key); it != map.end()) return it->second;
+    }
+  }
+  TC_ASSIGN_OR_RETURN(T value, read());
+  TC_ASSIGN_OR_RETURN(uint64_t after, store->LastSeq());
+  if (after != before) return value;
+  std::lock_guard lock(st.mu);
+  if (st.seq != before) {
+    // Entries of another position are stale (or, rarely, this read is).
+    if (st.seq > before) return value;
+    st.counts.clear();
+    st.dashboards.clear();
+    st.seq = before;
+  }
+  if (st.size() >= st.max_entries) {
+    st.counts.clear();
+    st.dashboards.clear();
+  }
+  (st.*of)[key] = value;
+  return value;
+}
+
 }  // namespace
 
 Result<SubjectPage> ListSubjects(EventStore* store, const std::string& study, const Viewer& viewer,
-                                 const SubjectFilter& filter, size_t offset, size_t limit) {
+                                 const SubjectFilter& filter, size_t offset, size_t limit, ReadCache* cache) {
   TC_RETURN_IF_ERROR(RowsCurrent(store, study));
   auto where = [&](Sql& sql) {
     sql << " FROM cap_subjects WHERE study = ";
@@ -120,9 +196,14 @@ Result<SubjectPage> ListSubjects(EventStore* store, const std::string& study, co
     sql.AndEquals("status", filter.status);
   };
   SubjectPage page;
-  Sql count("SELECT count(*)");
-  where(count);
-  TC_ASSIGN_OR_RETURN(page.total, Scalar(store, count));
+  TC_ASSIGN_OR_RETURN(page.total, ThroughCache<int64_t>(store, cache, &ReadCache::State::counts,
+                                                        "subjects\x1e" + study + "\x1e" + ViewerKey(viewer) + "\x1e" +
+                                                            filter.site + "\x1e" + filter.status,
+                                                        [&]() -> Result<int64_t> {
+                                                          Sql count("SELECT count(*)");
+                                                          where(count);
+                                                          return Scalar(store, count);
+                                                        }));
   Sql list("SELECT subject, site, status, CASE WHEN ");
   Unblinded(list, viewer);
   list << " THEN open_queries ELSE open_visible_queries END";
@@ -138,7 +219,7 @@ Result<SubjectPage> ListSubjects(EventStore* store, const std::string& study, co
 }
 
 Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const Viewer& viewer,
-                              const QueryFilter& filter, size_t offset, size_t limit) {
+                              const QueryFilter& filter, size_t offset, size_t limit, ReadCache* cache) {
   TC_RETURN_IF_ERROR(RowsCurrent(store, study));
   auto where = [&](Sql& sql) {
     sql << " FROM cap_queries WHERE study = ";
@@ -152,9 +233,15 @@ Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const
     sql.AndEquals("state", filter.state);
   };
   QueryPage page;
-  Sql count("SELECT count(*)");
-  where(count);
-  TC_ASSIGN_OR_RETURN(page.total, Scalar(store, count));
+  TC_ASSIGN_OR_RETURN(page.total,
+                      ThroughCache<int64_t>(store, cache, &ReadCache::State::counts,
+                                            "queries\x1e" + study + "\x1e" + ViewerKey(viewer) + "\x1e" + filter.state +
+                                                "\x1e" + filter.subject + "\x1e" + filter.site,
+                                            [&]() -> Result<int64_t> {
+                                              Sql count("SELECT count(*)");
+                                              where(count);
+                                              return Scalar(store, count);
+                                            }));
   Sql list("SELECT number, subject, site, visit, form, item, grp, row_number, check_id, state, message, opened_us");
   where(list);
   list << " ORDER BY subject, number LIMIT ";
@@ -180,10 +267,13 @@ Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const
   return page;
 }
 
-Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, const Viewer& viewer, int64_t now_us,
-                                   size_t listed) {
-  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
-  DashboardFigures d;
+namespace {
+
+// Everything of the dashboard but the ages of open queries, as of `today`.
+Result<DashboardAtDay> ReadDashboard(EventStore* store, const std::string& study, const Viewer& viewer, int64_t today,
+                                     size_t listed) {
+  DashboardAtDay at;
+  DashboardFigures& d = at.figures;
   {
     Sql sql("SELECT site, status, count(*) FROM cap_subjects WHERE study = ");
     sql.Param(study);
@@ -195,23 +285,20 @@ Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, 
     }));
   }
   {
-    // Ages in whole days since opening, as the query inbox shows them.
-    Sql sql("SELECT CASE WHEN age <= 7 THEN 0 WHEN age <= 30 THEN 1 ELSE 2 END AS bucket, count(*) FROM (SELECT (");
-    sql.Param(now_us) << " - coalesce(opened_us, ";
-    sql.Param(now_us) << ")) / " << std::to_string(rules::kMicrosPerDay) << " AS age FROM cap_queries WHERE study = ";
+    // When each unresolved query the viewer sees was opened: their ages are
+    // counted on each request, as the clock moves.
+    Sql sql("SELECT opened_us FROM cap_queries WHERE study = ");
     sql.Param(study);
     sql << " AND state IN ('open', 'answered')";
     VisibleSites(sql, viewer);
     sql << " AND (hidden = 0 OR ";
     Unblinded(sql, viewer);
-    sql << ")) AS unresolved GROUP BY bucket";
+    sql << ")";
     TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
-      int64_t bucket = Int(r[0]);
-      if (bucket >= 0 && bucket < 3) d.open_queries_by_age[static_cast<size_t>(bucket)] = Int(r[1]);
+      at.opened_us.push_back(r[0].kind() == Value::Kind::kInt ? std::optional<int64_t>(r[0].as_int()) : std::nullopt);
       return Status::Ok();
     }));
   }
-  const int64_t today = now_us / rules::kMicrosPerDay;
   // Visits in one state (and past a day), counted, and the first `listed`
   // by subject and schedule: an ordered walk of the (study, state, subject,
   // position) index that stops there, never a sort of them all.
@@ -291,6 +378,31 @@ Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, 
     TC_ASSIGN_OR_RETURN(int64_t locked, Scalar(store, sql));
     d.database_locked = locked != 0;
   }
+  return at;
+}
+
+}  // namespace
+
+Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, const Viewer& viewer, int64_t now_us,
+                                   size_t listed, ReadCache* cache) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  const int64_t today = now_us / rules::kMicrosPerDay;
+  TC_ASSIGN_OR_RETURN(
+      std::shared_ptr<const DashboardAtDay> at,
+      ThroughCache<std::shared_ptr<const DashboardAtDay>>(
+          store, cache, &ReadCache::State::dashboards,
+          study + "\x1e" + ViewerKey(viewer) + "\x1e" + std::to_string(today) + "\x1e" + std::to_string(listed),
+          [&]() -> Result<std::shared_ptr<const DashboardAtDay>> {
+            TC_ASSIGN_OR_RETURN(DashboardAtDay read, ReadDashboard(store, study, viewer, today, listed));
+            return std::make_shared<const DashboardAtDay>(std::move(read));
+          }));
+  DashboardFigures d = at->figures;
+  // Ages in whole days since opening, as the query inbox shows them (one
+  // with no opening time is as old as today).
+  for (const std::optional<int64_t>& opened : at->opened_us) {
+    const int64_t age = (now_us - opened.value_or(now_us)) / rules::kMicrosPerDay;
+    ++d.open_queries_by_age[age <= 7 ? 0 : age <= 30 ? 1 : 2];
+  }
   return d;
 }
 
@@ -309,9 +421,12 @@ Result<std::vector<std::string>> SubjectIds(EventStore* store, const std::string
 }
 
 Result<std::vector<std::string>> SitesWithSubjects(EventStore* store, const std::string& study) {
-  Sql sql("SELECT DISTINCT site FROM cap_subjects WHERE study = ");
+  // Each next site by one seek of the (study, site, subject) index: a few
+  // hundred sites cost that many seeks, not a walk of every subject.
+  Sql sql("WITH RECURSIVE s(site) AS (SELECT (SELECT min(site) FROM cap_subjects WHERE study = ");
   sql.Param(study);
-  sql << " ORDER BY site";
+  sql << ") UNION ALL SELECT (SELECT min(site) FROM cap_subjects WHERE study = $1 AND site > s.site) FROM s "
+         "WHERE s.site IS NOT NULL) SELECT site FROM s WHERE site IS NOT NULL";
   return TextColumn(store, sql);
 }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,31 @@ struct Viewer {
   std::vector<std::string> unblinded_sites;  // when not unblinded_everywhere
 };
 
+// Answers whose cost grows with the study (the counts of a list, the
+// dashboard's figures), kept with the position of the log they were read
+// at, for the viewer and filter they were read for. Asked again with no
+// commit since, an answer costs two short reads (the log's last position and
+// whether the rows are current), not the aggregates; the first commit after
+// makes every entry stale. An answer is kept only when no commit came while
+// it was read, so one kept is the tables' state at its position. Holds at
+// most `max_entries`; safe from any thread.
+class ReadCache {
+ public:
+  explicit ReadCache(size_t max_entries = 256);
+  ~ReadCache();
+  ReadCache(const ReadCache&) = delete;
+  ReadCache& operator=(const ReadCache&) = delete;
+  size_t size() const;
+  struct State;  // (reads.cc)
+  State& state() const { return *state_; }
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// Each read below takes an optional cache (nullptr: none); with one, the
+// answer is the same as without.
+
 struct SubjectFilter {
   std::string site, status;  // empty: any
 };
@@ -36,7 +62,7 @@ struct SubjectPage {
   int64_t total = 0;                     // matching, over all pages
 };
 Result<SubjectPage> ListSubjects(EventStore* store, const std::string& study, const Viewer& viewer,
-                                 const SubjectFilter& filter, size_t offset, size_t limit);
+                                 const SubjectFilter& filter, size_t offset, size_t limit, ReadCache* cache = nullptr);
 
 struct QueryFilter {
   std::string state, subject, site;  // empty: any
@@ -52,7 +78,7 @@ struct QueryPage {
   int64_t total = 0;
 };
 Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const Viewer& viewer,
-                              const QueryFilter& filter, size_t offset, size_t limit);
+                              const QueryFilter& filter, size_t offset, size_t limit, ReadCache* cache = nullptr);
 
 struct VisitRef {
   std::string subject, visit, status;
@@ -66,11 +92,11 @@ struct DashboardFigures {
   bool database_locked = false;
 };
 Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, const Viewer& viewer, int64_t now_us,
-                                   size_t listed = 200);
+                                   size_t listed = 200, ReadCache* cache = nullptr);
 
 Result<size_t> CountSubjects(EventStore* store, const std::string& study);
 Result<std::vector<std::string>> SubjectIds(EventStore* store, const std::string& study);
-// The sites that have subjects.
+// The sites that have subjects, in order (a seek per site, not a scan).
 Result<std::vector<std::string>> SitesWithSubjects(EventStore* store, const std::string& study);
 
 struct UnresolvedQueries {

@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_db.h"
 
+#include <algorithm>
+
 namespace trialcore::sqlite {
 
 Status SqliteStatus(int rc, std::string message) {
@@ -67,6 +69,7 @@ Status Stmt::Run() {
 
 Db::~Db() {
   for (auto& [sql, s] : cache_) sqlite3_finalize(s);
+  for (auto& [sql, q] : queries_) sqlite3_finalize(q.stmt);
   if (db_) sqlite3_close_v2(db_);
 }
 
@@ -113,6 +116,34 @@ Result<Stmt> Db::Prepare(const std::string& sql) {
     it = cache_.emplace(sql, s).first;
   }
   return Stmt(it->second, false);
+}
+
+Result<Stmt> Db::PrepareQuery(const std::string& sql, size_t bound, const QueryCheck& check) {
+  if (auto it = queries_.find(sql); it != queries_.end()) {
+    query_recency_.splice(query_recency_.begin(), query_recency_, it->second.used);
+    return Stmt(it->second.stmt, false);
+  }
+  sqlite3_stmt* s = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s, &tail);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(s);
+    return Error(rc, "preparing a statement on");
+  }
+  Status checked = check(s, tail == nullptr ? std::string_view() : std::string_view(tail));
+  if (!checked.ok()) {
+    sqlite3_finalize(s);
+    return checked;
+  }
+  query_recency_.push_front(sql);
+  queries_.emplace(sql, Query{s, query_recency_.begin()});
+  while (queries_.size() > std::max<size_t>(bound, 1)) {
+    auto last = queries_.find(query_recency_.back());
+    sqlite3_finalize(last->second.stmt);
+    queries_.erase(last);
+    query_recency_.pop_back();
+  }
+  return Stmt(s, false);
 }
 
 Result<Stmt> Db::PrepareOwned(const std::string& sql) {

@@ -5,9 +5,12 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/status.h"
 
@@ -95,6 +98,15 @@ class Db {
   Result<Stmt> Prepare(const std::string& sql);
   // A statement owned by the caller (for nested iteration).
   Result<Stmt> PrepareOwned(const std::string& sql);
+  // A caller's query (SQL text that is not ours), cached as Prepare's are
+  // but among at most `bound` such texts, the least recently used going
+  // first: the texts callers write are many, each prepared once rather than
+  // per call. `check` judges the statement and what follows it in the text
+  // once, when it is prepared; one it refuses is finalized, not cached.
+  // Valid until the next PrepareQuery.
+  using QueryCheck = std::function<Status(sqlite3_stmt*, std::string_view tail)>;
+  Result<Stmt> PrepareQuery(const std::string& sql, size_t bound, const QueryCheck& check);
+  size_t cached_queries() const { return queries_.size(); }
   sqlite3* handle() { return db_; }
   const std::string& path() const { return path_; }
 
@@ -104,6 +116,12 @@ class Db {
   sqlite3* db_ = nullptr;
   std::string path_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+  struct Query {
+    sqlite3_stmt* stmt;
+    std::list<std::string>::iterator used;
+  };
+  std::list<std::string> query_recency_;  // most recently used first
+  std::unordered_map<std::string, Query> queries_;
 };
 
 // Maps a SQLite result code to a canonical Status.

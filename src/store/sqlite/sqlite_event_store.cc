@@ -34,6 +34,10 @@ constexpr size_t kReadChunk = 2048;
 // Read connections: enough for the server's concurrent readers on a few cores.
 constexpr size_t kReaders = 4;
 constexpr int64_t kReaderMapBytes = int64_t{32} << 20;
+// Projection queries each reader keeps prepared: the read side's texts are a
+// few dozen (a viewer's sites are parameters, so their number, not which
+// they are, makes a text); the bound keeps any caller's from growing it.
+constexpr size_t kCachedQueries = 256;
 // Longest a commit waits for more writers to join it; well under one fsync.
 constexpr std::chrono::microseconds kGatherWait(100);
 
@@ -848,16 +852,15 @@ class SqliteEventStore final : public EventStore {
       if (first != "SELECT" && !first.starts_with("WITH")) {
         return InvalidArgument("a projection query must be one SELECT");
       }
-      const char* tail = nullptr;
-      sqlite3_stmt* probe = nullptr;
-      int rc = sqlite3_prepare_v2(db.handle(), sql.c_str(), static_cast<int>(sql.size()), &probe, &tail);
-      sqlite3_finalize(probe);
-      if (rc == SQLITE_OK && tail != nullptr &&
-          std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
-        return InvalidArgument("a projection query must be one statement");
-      }
-      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql));
-      if (!sqlite3_stmt_readonly(s.handle())) return InvalidArgument("a projection query must only read");
+      TC_ASSIGN_OR_RETURN(Stmt s,
+                          db.PrepareQuery(sql, kCachedQueries, [](sqlite3_stmt* stmt, std::string_view tail) -> Status {
+                            if (tail.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+                              return InvalidArgument("a projection query must be one statement");
+                            }
+                            if (!sqlite3_stmt_readonly(stmt))
+                              return InvalidArgument("a projection query must only read");
+                            return Status::Ok();
+                          }));
       for (size_t i = 0; i < params.size(); ++i) {
         const std::string name = "$" + std::to_string(i + 1);
         int index = sqlite3_bind_parameter_index(s.handle(), name.c_str());

@@ -10,6 +10,7 @@
 
 #include "core/canonical.h"
 #include "core/test_env.h"
+#include "store/sqlite/sqlite_db.h"
 #include "store/test_util.h"
 
 namespace trialcore {
@@ -355,6 +356,38 @@ TEST(SqliteEventStoreTest, ProjectionQueriesAreOneSelectAndNothingElse) {
     EXPECT_EQ(run(bad).code(), StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_TRUE(run("SELECT count(*) FROM entity_values").ok()) << "the reader is still usable";
+}
+
+// A caller's query is judged once, when prepared: one refused is never
+// cached (so refused again), one accepted is reused, and no more than the
+// bound are kept however many texts come.
+TEST(SqliteDbTest, CallersQueriesAreCheckedOnceAndCachedUpToTheirBound) {
+  sqlite::Db db;
+  ASSERT_TRUE(db.Open(TempDbPath("db_queries"), "", true).ok());
+  int checks = 0;
+  auto read_only = [&](sqlite3_stmt* s, std::string_view) -> Status {
+    ++checks;
+    return sqlite3_stmt_readonly(s) ? Status::Ok() : InvalidArgument("must only read");
+  };
+  ASSERT_TRUE(db.Exec("CREATE TABLE t(v)").ok());
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(db.PrepareQuery("DELETE FROM t", 4, read_only).status().code(), StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(checks, 2);
+  EXPECT_EQ(db.cached_queries(), 0u);
+  for (int i = 0; i < 3; ++i) {
+    auto s = db.PrepareQuery("SELECT 41 + 1", 4, read_only);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(*s->Step());
+    EXPECT_EQ(s->Int(0), 42);
+  }
+  EXPECT_EQ(checks, 3);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(db.PrepareQuery("SELECT " + std::to_string(i), 4, read_only).ok());
+  EXPECT_EQ(db.cached_queries(), 4u);
+  // The oldest went: checked again when it comes back.
+  ASSERT_TRUE(db.PrepareQuery("SELECT 41 + 1", 4, read_only).ok());
+  EXPECT_EQ(checks, 14);
+  EXPECT_EQ(db.cached_queries(), 4u);
 }
 
 TEST(SqliteEventStoreTest, RefusesFilesThatAreNotTrialcoreDatabases) {
