@@ -67,8 +67,8 @@ struct SimRun {
       for (const Event& e : *events) {
         std::string payload;
         EXPECT_TRUE(EncodeValue(e.payload, &payload).ok());
-        out[id].push_back(std::to_string(e.stream_version) + " " + e.type + " " + e.actor.user + "/" +
-                          e.actor.role + " " + e.reason + " " + ToHex(payload));
+        out[id].push_back(std::to_string(e.stream_version) + " " + e.type + " " + e.actor.user + "/" + e.actor.role +
+                          " " + e.reason + " " + ToHex(payload));
       }
     }
     return out;

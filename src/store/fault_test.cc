@@ -75,9 +75,7 @@ class MemDisk final : public Disk {
 class UnixDisk final : public Disk {
  public:
   explicit UnixDisk(const std::string& name) : path_(testing_util::TempDbPath(name)) {}
-  std::unique_ptr<EventStore> Open(bool bulk_load) override {
-    return OpenOrFail(path_, Env::Default(), bulk_load);
-  }
+  std::unique_ptr<EventStore> Open(bool bulk_load) override { return OpenOrFail(path_, Env::Default(), bulk_load); }
   void FailSyncAfter(int n) override { vfs_.FailSyncAfter(n); }
   void FailWriteAfter(int n) override { vfs_.FailWriteAfter(n); }
   void SetDiskSpace(int64_t bytes) override { vfs_.SetDiskSpace(bytes); }

@@ -501,8 +501,8 @@ class SqliteEventStore final : public EventStore {
     if (!row) return Internal("PRAGMA wal_checkpoint returned nothing");
     if (s.Int(0) != 0 || s.Int(1) != s.Int(2)) {
       return Aborted("could not make " + path_ + " durable: another connection kept the write-ahead log busy (" +
-                         std::to_string(s.Int(2)) + " of " + std::to_string(s.Int(1)) +
-                         " pages checkpointed); run the command again when it is idle");
+                     std::to_string(s.Int(2)) + " of " + std::to_string(s.Int(1)) +
+                     " pages checkpointed); run the command again when it is idle");
     }
     return Status::Ok();
   }
