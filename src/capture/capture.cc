@@ -233,8 +233,9 @@ namespace {
 // The lock under which this thread decides a command: Commit releases it
 // while the store appends, so that commands on other subjects share fsyncs.
 thread_local std::unique_lock<std::mutex>* t_deciding = nullptr;
-// The subjects the command being decided on this thread works on (FindSubject).
-thread_local std::map<std::string, SubjectState>* t_working = nullptr;
+// The subjects the command being decided on this thread works on (FindSubject):
+// held, so that they stay as read while the lock is released for an append.
+thread_local std::map<std::string, std::shared_ptr<const SubjectState>>* t_working = nullptr;
 
 // Sets the thread's working set for one command.
 class WorkingSet {
@@ -245,8 +246,8 @@ class WorkingSet {
   WorkingSet& operator=(const WorkingSet&) = delete;
 
  private:
-  std::map<std::string, SubjectState>* outer_;
-  std::map<std::string, SubjectState> subjects_;
+  std::map<std::string, std::shared_ptr<const SubjectState>>* outer_;
+  std::map<std::string, std::shared_ptr<const SubjectState>> subjects_;
 };
 }  // namespace
 
@@ -535,11 +536,11 @@ Result<std::shared_ptr<const SubjectState>> Capture::Impl::LoadSubject(const std
   return loaded;
 }
 
-Result<SubjectState*> Capture::Impl::FindSubject(const std::string& id) {
+Result<const SubjectState*> Capture::Impl::FindSubject(const std::string& id) {
   if (t_working == nullptr) return Internal("a command's subject was read outside a command");
-  if (auto it = t_working->find(id); it != t_working->end()) return &it->second;
+  if (auto it = t_working->find(id); it != t_working->end()) return it->second.get();
   TC_ASSIGN_OR_RETURN(auto current, LoadSubjectLocked(id));
-  return &t_working->emplace(id, *current).first->second;
+  return t_working->emplace(id, std::move(current)).first->second.get();
 }
 
 Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint64_t expected_version,
@@ -562,14 +563,13 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   static const SubjectState kNewSubject;
   const SubjectState* before_ptr = &kNewSubject;
   if (subject_stream && t_working != nullptr) {
-    if (auto it = t_working->find(subject_id); it != t_working->end()) before_ptr = &it->second;
+    if (auto it = t_working->find(subject_id); it != t_working->end()) before_ptr = it->second.get();
   }
   if (subject_stream && before_ptr == &kNewSubject && expected_version != 0) {
     return Internal("a command committed to subject " + subject_id + " without reading it first");
   }
   const SubjectState& before = *before_ptr;
   auto after = std::make_shared<SubjectState>();
-  StudyState study_after = state_;
   std::shared_ptr<const study::Study> in_force = study_;
   // The rows before, as the subject's last commit in this process left them
   // (else computed from the state before, inside the projector).
@@ -589,6 +589,7 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
     // The subjects' rows stay those of the version they were computed under
     // until RewriteStudyProjections writes the new version's (a first
     // publication has no subjects, so its rows are current at once).
+    StudyState study_after = state_;
     for (const Event& e : stored) ApplyEvent(study_after, e);
     const std::string& rows_hash = state_.content_hash.empty() ? study_after.content_hash : state_.content_hash;
     return writer.Put("cap_study", StudyRow(study_id_, study_after, rows_hash));
@@ -614,7 +615,7 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
     return appended.status();
   }
   if (subject_stream) {
-    if (t_working != nullptr) (*t_working)[subject_id] = *after;
+    if (t_working != nullptr) (*t_working)[subject_id] = after;
     cache_.Put(std::move(after), std::move(after_rows), in_force.get());
   } else {
     for (const Event& e : *appended) TC_RETURN_IF_ERROR(ApplyStudyEvent(e));

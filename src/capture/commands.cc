@@ -136,7 +136,7 @@ Result<Outcome> Capture::Impl::SubjectCommand(const std::string& op, const Value
   }
   TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "reason"}));
   TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
-  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
   TC_RETURN_IF_ERROR(CheckWritable(*s, "", ""));
   std::string reason = OptionalText(cmd, "reason");
   std::string status, type;
@@ -193,7 +193,7 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
     TC_ASSIGN_OR_RETURN(std::string form, RequiredText(cmd, "form"));
     TC_ASSIGN_OR_RETURN(std::string item, RequiredText(cmd, "item"));
     TC_ASSIGN_OR_RETURN(std::string message, RequiredText(cmd, "message"));
-    TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+    TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
     if (state_.locked) return FailedPrecondition("the study database is locked");
     const study::Form* f = study_->FindForm(form);
     const study::ItemGroup* g = nullptr;
@@ -231,7 +231,7 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
   }
   TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "query", "message"}));
   TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
-  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
   if (state_.locked) return FailedPrecondition("the study database is locked");
   const Value* qn = cmd.Find("query");
   if (qn == nullptr) return InvalidArgument("\"query\" must be the query's number");
@@ -284,7 +284,7 @@ Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) 
   TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
   TC_ASSIGN_OR_RETURN(std::string visit, RequiredText(cmd, "visit"));
   TC_ASSIGN_OR_RETURN(std::string form, RequiredText(cmd, "form"));
-  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
   if (state_.locked) return FailedPrecondition("the study database is locked");
   auto v = s->visits.find(visit);
   const FormState* fs = nullptr;
@@ -382,7 +382,7 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
   if (op.starts_with("subject.")) {
     TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "reason"}));
     TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
-    TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+    TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
     bool current = flag == "frozen" ? s->frozen : s->locked;
     if (current == on) return FailedPrecondition("subject " + id + " is already " + past);
     std::string stream = SubjectStream(id);
@@ -397,7 +397,7 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
     TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
     TC_ASSIGN_OR_RETURN(std::string visit, RequiredText(cmd, "visit"));
     TC_ASSIGN_OR_RETURN(std::string form, RequiredText(cmd, "form"));
-    TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+    TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
     TC_RETURN_IF_ERROR(study_->FindVisitInstance(visit).status());
     if (study_->FindForm(form) == nullptr) return NotFound("unknown form " + form);
     bool current = false;
@@ -431,7 +431,7 @@ Result<Outcome> Capture::Impl::SignCommand(const Value& cmd, const Actor& actor)
   std::string visit = OptionalText(cmd, "visit");
   std::string form = OptionalText(cmd, "form");
   if (!form.empty() && visit.empty()) return InvalidArgument("signing a form needs its \"visit\"");
-  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
   TC_RETURN_IF_ERROR(CheckWritable(*s, "", ""));
   if (!visit.empty()) TC_RETURN_IF_ERROR(study_->FindVisitInstance(visit).status());
   if (!form.empty() && study_->FindForm(form) == nullptr) return NotFound("unknown form " + form);
@@ -471,7 +471,7 @@ Result<Outcome> Capture::Impl::VisitMissed(const Value& cmd, const Actor& actor)
   TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
   TC_ASSIGN_OR_RETURN(std::string visit, RequiredText(cmd, "visit"));
   TC_ASSIGN_OR_RETURN(std::string reason, RequiredText(cmd, "reason"));
-  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
   TC_RETURN_IF_ERROR(CheckWritable(*s, "", ""));
   TC_RETURN_IF_ERROR(study_->FindVisitInstance(visit).status());
   if (auto v = s->visits.find(visit); v != s->visits.end()) {
@@ -501,7 +501,7 @@ Result<Outcome> Capture::Impl::RemoveRow(const Value& cmd, const Actor& actor) {
   const Value* rn = cmd.Find("row");
   if (rn == nullptr || rn->kind() != Value::Kind::kInt) return InvalidArgument("\"row\" must be the row number");
   int row = static_cast<int>(rn->as_int());
-  TC_ASSIGN_OR_RETURN(SubjectState * s, FindSubject(id));
+  TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
   TC_RETURN_IF_ERROR(CheckWritable(*s, visit, form));
   const RowState* r = nullptr;
   if (auto v = s->visits.find(visit); v != s->visits.end()) {

@@ -491,7 +491,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
   // an unknown item), and a check's reply says nothing of one.
   const bool blind = BlindedRole(actor.role);
   auto unknown = [&](const study::Item* item) { return item == nullptr || (blind && item->unblinded_only); };
-  TC_ASSIGN_OR_RETURN(SubjectState * current, FindSubject(subject_id));
+  TC_ASSIGN_OR_RETURN(const SubjectState* current, FindSubject(subject_id));
   TC_ASSIGN_OR_RETURN(study::Study::VisitInstance instance, study_->FindVisitInstance(visit_id));
   const study::Visit* visit = instance.visit;
   const study::Form* form = study_->FindForm(form_id);

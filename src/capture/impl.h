@@ -168,9 +168,10 @@ class Capture::Impl {
                      std::vector<std::string>* auto_reasons) const;
   EligibilityResult Eligibility(const SubjectState& s) const;
 
-  // The subject a command decides on: a working copy of its state, which
-  // Commit moves forward (valid until the command returns).
-  Result<SubjectState*> FindSubject(const std::string& id);
+  // The subject a command decides on, as it stands (shared, not copied: a
+  // command that tries changes out makes its own copy). Valid until the
+  // command commits to that subject; FindSubject then gives the new state.
+  Result<const SubjectState*> FindSubject(const std::string& id);
   Status CheckWritable(const SubjectState& s, const std::string& visit, const std::string& form) const;
 
   EventStore* store_;

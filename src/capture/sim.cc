@@ -1,8 +1,11 @@
 #include "capture/sim.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "capture/reads.h"
 #include "core/event.h"
@@ -18,33 +21,41 @@ Value Dec1(double v) {
   return Value(Decimal::Parse(buf).value());
 }
 
+// What every subject's simulation shares: the study, its sites and the clock.
+struct SimContext {
+  Capture* capture = nullptr;
+  SimOptions options;
+  std::vector<std::string> sites;
+  int64_t now = 0, today = 0, start = 0;
+};
+
+// One subject's simulation, with its own random stream seeded from the run's
+// seed and the subject's index: the subject's data do not depend on which
+// other subjects ran before it or beside it.
 class Simulator {
  public:
-  Simulator(Capture& c, const SimOptions& o) : c_(c), o_(o), rng_(o.seed) {
-    now_ = c.NowMicros();
-    today_ = now_ / rules::kMicrosPerDay;
-    // By default the study started as long ago as its enrolment takes (at
-    // least 300 days, so early subjects are done): the last subject screens
-    // one enrolment interval or more before today.
-    start_ = o.start_day != 0 ? o.start_day : today_ - std::max<int64_t>(300, int64_t{o.subjects} * o.enrol_every_days);
-  }
+  Simulator(const SimContext& ctx, int index, SimReport* report)
+      : c_(*ctx.capture),
+        o_(ctx.options),
+        rng_(SubjectSeed(ctx.options.seed, index)),
+        now_(ctx.now),
+        today_(ctx.today),
+        start_(ctx.start),
+        sites_(ctx.sites),
+        index_(index),
+        report_(*report) {}
 
-  Result<SimReport> Run(const std::function<void(int, int)>& progress) {
-    auto study = c_.study();
-    if (study == nullptr) return FailedPrecondition("publish the study before simulating it");
-    sites_.clear();
-    for (const auto& s : study->sites) sites_.push_back(s.id);
-    if (sites_.empty()) sites_.push_back("001");
-    TC_ASSIGN_OR_RETURN(size_t existing, CountSubjects(c_.store(), c_.study_id()));
-    int first = static_cast<int>(existing);
-    for (int i = 0; i < o_.subjects; ++i) {
-      TC_RETURN_IF_ERROR(Subject(first + i));
-      if (progress) progress(i + 1, o_.subjects);
-    }
-    return report_;
-  }
+  Status Run() { return Subject(index_); }
+  const std::string& subject() const { return subject_; }
 
  private:
+  static std::mt19937_64 SubjectSeed(uint64_t seed, int index) {
+    const auto i = static_cast<uint64_t>(index);
+    std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(i),
+                      static_cast<uint32_t>(i >> 32)};
+    return std::mt19937_64(seq);
+  }
+
   double Uniform(double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng_); }
   int Int(int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng_); }
   double Normal(double mean, double sd) { return std::normal_distribution<double>(mean, sd)(rng_); }
@@ -326,20 +337,85 @@ class Simulator {
   }
 
   Capture& c_;
-  SimOptions o_;
+  const SimOptions& o_;
   std::mt19937_64 rng_;
-  int64_t now_ = 0, today_ = 0, start_ = 0;
-  std::vector<std::string> sites_;
+  const int64_t now_, today_, start_;
+  const std::vector<std::string>& sites_;
+  const int index_;
   std::string subject_;
-  SimReport report_;
+  SimReport& report_;
 };
+
+void AddTo(SimReport& total, const SimReport& r) {
+  total.subjects += r.subjects;
+  total.enrolled += r.enrolled;
+  total.screen_failed += r.screen_failed;
+  total.commands += r.commands;
+  total.refused += r.refused;
+  total.queries_opened += r.queries_opened;
+  total.queries_closed += r.queries_closed;
+  total.events += r.events;
+}
 
 }  // namespace
 
 Result<SimReport> Simulate(Capture& capture, const SimOptions& options,
                            const std::function<void(int done, int total)>& progress) {
-  Simulator sim(capture, options);
-  return sim.Run(progress);
+  if (options.threads < 1) return InvalidArgument("simulation threads must be 1 or more");
+  auto study = capture.study();
+  if (study == nullptr) return FailedPrecondition("publish the study before simulating it");
+  SimContext ctx;
+  ctx.capture = &capture;
+  ctx.options = options;
+  for (const auto& s : study->sites) ctx.sites.push_back(s.id);
+  if (ctx.sites.empty()) ctx.sites.push_back("001");
+  ctx.now = capture.NowMicros();
+  ctx.today = ctx.now / rules::kMicrosPerDay;
+  // By default the study started as long ago as its enrolment takes (at
+  // least 300 days, so early subjects are done): the last subject screens
+  // one enrolment interval or more before today.
+  ctx.start = options.start_day != 0
+                  ? options.start_day
+                  : ctx.today - std::max<int64_t>(300, int64_t{options.subjects} * options.enrol_every_days);
+  TC_ASSIGN_OR_RETURN(size_t existing, CountSubjects(capture.store(), capture.study_id()));
+  const int first = static_cast<int>(existing);
+
+  // Subjects are handed out in order to the threads, each keeping its own
+  // counts. Capture takes concurrent commands (each decided under its lock,
+  // appended outside it), and the store's group commit shares one commit
+  // among the appends that arrive together.
+  std::atomic<int> next{0}, done{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  Status failed;
+  SimReport total;
+  auto work = [&](bool reports_progress) {
+    SimReport mine;
+    while (!stop.load()) {
+      const int i = next.fetch_add(1);
+      if (i >= options.subjects) break;
+      Simulator sim(ctx, first + i, &mine);
+      Status st = sim.Run();
+      if (!st.ok()) {
+        std::lock_guard lock(mu);
+        if (failed.ok()) failed = st.WithContext("subject " + sim.subject());
+        stop = true;
+        break;
+      }
+      const int now_done = done.fetch_add(1) + 1;
+      // The caller hears of progress on its own thread only.
+      if (reports_progress && progress) progress(now_done, options.subjects);
+    }
+    std::lock_guard lock(mu);
+    AddTo(total, mine);
+  };
+  std::vector<std::thread> threads;
+  for (int t = 1; t < std::min(options.threads, options.subjects); ++t) threads.emplace_back(work, false);
+  work(true);
+  for (auto& t : threads) t.join();
+  if (!failed.ok()) return failed;
+  if (progress) progress(options.subjects, options.subjects);
+  return total;
 }
 
 }  // namespace trialcore::capture

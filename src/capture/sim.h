@@ -23,6 +23,11 @@ struct SimOptions {
   // this many places after the one drawn, so that runs with different
   // rotations differ only in arms and what follows from them.
   int arm_rotation = 0;
+  // Subjects simulated at the same time. Each subject draws from its own
+  // random stream, seeded from the seed and its number, so the same seed
+  // gives the same subjects and data whatever the threads; only the order of
+  // their events in the log (and the times stamped on them) differ.
+  int threads = 1;
 };
 
 struct SimReport {
@@ -36,8 +41,9 @@ struct SimReport {
   uint64_t events = 0;
 };
 
-// Publishes the study if needed and simulates it. Designed for the CDISCPILOT01
-// demo study's forms; stops at the first command that fails unexpectedly.
+// Simulates the published study. Designed for the CDISCPILOT01 demo study's
+// forms; stops at the first command that fails unexpectedly. progress is
+// called on the calling thread.
 Result<SimReport> Simulate(Capture& capture, const SimOptions& options,
                            const std::function<void(int done, int total)>& progress = nullptr);
 

@@ -100,6 +100,8 @@ struct SimArgs {
   int subjects = 12;
   uint64_t seed = 1;
   double error_rate = 0.05;
+  int threads = 4;
+  bool sync_each_commit = false;
 };
 Status Sim(const SimArgs& args, Context& ctx);
 

@@ -195,6 +195,15 @@ int Run(int argc, char** argv, Env* env) {
   sim->add_option("--subjects", sim_args.subjects, "Subjects to screen")->capture_default_str();
   sim->add_option("--seed", sim_args.seed, "Random seed")->capture_default_str();
   sim->add_option("--error-rate", sim_args.error_rate, "Fraction of entries typed wrong")->capture_default_str();
+  sim->add_option("--threads", sim_args.threads,
+                  "Subjects simulated at the same time. Each subject has its own random stream from the seed and "
+                  "its number, so a seed gives the same subjects and data with any number of threads; only the "
+                  "order of their events in the log differs")
+      ->capture_default_str();
+  sim->add_flag("--sync-each-commit", sim_args.sync_each_commit,
+                "Sync every commit to disk as the server does. By default a simulation is a bulk load: commits "
+                "are synced together at the end, and a crash may lose the last ones (the database stays "
+                "consistent; run it again)");
   sim->callback([&] {
     sim_args.db = db;
     status = Sim(sim_args, ctx);

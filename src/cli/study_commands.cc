@@ -173,8 +173,17 @@ Status Apply(const std::string& db, const std::optional<std::string>& study_id, 
 }
 
 Status Sim(const SimArgs& args, Context& ctx) {
+  if (args.subjects < 1 || args.subjects > 1'000'000) return InvalidArgument("--subjects must be 1 to 1000000");
+  if (args.error_rate < 0 || args.error_rate > 1) return InvalidArgument("--error-rate must be between 0 and 1");
+  if (args.threads < 1 || args.threads > 64) return InvalidArgument("--threads must be 1 to 64");
   TC_ASSIGN_OR_RETURN(auto s, LoadReporting(args.study_file, ctx));
-  TC_ASSIGN_OR_RETURN(auto store, OpenOrCreate(args.db, ctx.env));
+  // A simulation can be run again, so it need not sync each commit (which
+  // would take most of its time): it syncs once at the end, before it
+  // reports success.
+  SqliteStoreOptions so;
+  so.env = ctx.env;
+  so.bulk_load = !args.sync_each_commit;
+  TC_ASSIGN_OR_RETURN(auto store, OpenSqliteEventStore(args.db, so));
   TC_ASSIGN_OR_RETURN_CTX(auto capture, capture::Capture::Open(store.get(), ctx.env, s->id),
                           "loading study " + s->id + " from " + args.db);
   Actor admin{"admin", "study_admin"};
@@ -186,16 +195,17 @@ Status Sim(const SimArgs& args, Context& ctx) {
   o.subjects = args.subjects;
   o.seed = args.seed;
   o.error_rate = args.error_rate;
-  if (args.subjects < 1 || args.subjects > 1'000'000) return InvalidArgument("--subjects must be 1 to 1000000");
-  if (args.error_rate < 0 || args.error_rate > 1) return InvalidArgument("--error-rate must be between 0 and 1");
+  o.threads = args.threads;
   Progress progress(ctx, "simulating subjects", static_cast<uint64_t>(args.subjects));
-  TC_ASSIGN_OR_RETURN(capture::SimReport r, capture::Simulate(*capture, o, [&](int done, int) {
-                        progress.Update(static_cast<uint64_t>(done));
-                      }));
+  auto r = capture::Simulate(*capture, o, [&](int done, int) { progress.Update(static_cast<uint64_t>(done)); });
   progress.Done();
-  ctx.out << "simulated " << r.subjects << " subjects (" << r.enrolled << " enrolled, " << r.screen_failed
-          << " screen failures): " << r.commands << " commands, " << r.events << " events, " << r.refused
-          << " saves refused by hard checks, " << r.queries_opened << " queries opened, " << r.queries_closed
+  // What was stored before a failure is kept too: made durable either way.
+  Status synced = store->Sync();
+  if (!r.ok()) return r.status();
+  TC_RETURN_IF_ERROR_CTX(synced, "syncing the simulated study to disk");
+  ctx.out << "simulated " << r->subjects << " subjects (" << r->enrolled << " enrolled, " << r->screen_failed
+          << " screen failures): " << r->commands << " commands, " << r->events << " events, " << r->refused
+          << " saves refused by hard checks, " << r->queries_opened << " queries opened, " << r->queries_closed
           << " closed\n";
   return Status::Ok();
 }

@@ -109,6 +109,11 @@ class EventStore {
   // IoError/ResourceExhausted (disk); nothing of a failed batch is stored.
   virtual Result<std::vector<Event>> Append(const AppendRequest& request) = 0;
 
+  // Makes every append so far durable. Appends are durable when they return
+  // unless the store was opened for a bulk load (SqliteStoreOptions::bulk_load),
+  // which must end with this before it reports success.
+  virtual Status Sync() { return Status::Ok(); }
+
   // Calls fn for each matching event in sequence order; stops at fn's error.
   virtual Status ForEachEvent(const EventFilter& filter, const std::function<Status(const Event&)>& fn) = 0;
   Result<std::vector<Event>> ReadEvents(const EventFilter& filter, size_t limit = SIZE_MAX);

@@ -22,6 +22,8 @@ test('a concomitant medication row is added with several routes, saved, and remo
   const page = await userPage(browser, server, 'coord.701');
   try {
     await page.goto(studyUrl('/subjects/701-1001/visits/LOGS/forms/CM'));
+    // The rows are counted once the form is drawn (with the rows the subject has).
+    await page.getByRole('button', { name: 'Add a row' }).waitFor();
     const before = await page.locator('table.rows tbody tr').count();
     await page.getByRole('button', { name: 'Add a row' }).click();
     await page.getByLabel('Medication, row new').fill('Paracetamol');

@@ -1,5 +1,6 @@
 // The embedded default EventStore: one SQLite file in WAL mode with
-// synchronous=FULL, so an append returns only once its commit is on disk.
+// synchronous=FULL, so an append returns only once its commit is on disk
+// (unless opened for a bulk load, see SqliteStoreOptions::bulk_load).
 #pragma once
 
 #include <memory>
@@ -20,6 +21,12 @@ struct SqliteStoreOptions {
   int busy_timeout_ms = 10000;
   // Upper bound on events committed in one group-commit transaction.
   size_t max_group_events = 20000;
+  // For a bulk load that can simply be run again (`trialcore sim`), never for
+  // a server: commits are not synced one by one (synchronous=NORMAL in WAL
+  // mode). A crash keeps the database consistent, with its log and
+  // projections in step, but may lose the last commits; Sync() makes
+  // everything durable and must end the load.
+  bool bulk_load = false;
 };
 
 // The on-disk database format this build reads and writes (meta.format_version).
