@@ -33,7 +33,7 @@ std::string DefaultWebRoot() {
 
 Status Serve(const ServeArgs& args, Context& ctx) {
   Env* env = ctx.env;
-  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, env));
+  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, env, StoreUse::kServer));
   // A database whose capture tables are missing or of an older build gets
   // them rebuilt before the first request, with progress, not during it.
   std::unique_ptr<Progress> progress;

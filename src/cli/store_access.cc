@@ -8,13 +8,16 @@
 
 namespace trialcore::cli {
 
-Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env) {
+Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env, StoreUse use) {
   if (!env->FileExists(db)) {
     return NotFound("database " + db + " does not exist (create the demo one with `trialcore demo --db " + db + "`)");
   }
   SqliteStoreOptions o;
   o.env = env;
   o.create_if_missing = false;
+  // As the readers' maps: a server's appends touch pages all over a large
+  // file, and every page mapped once stays in its resident memory.
+  if (use == StoreUse::kServer) o.writer_map_bytes = int64_t{32} << 20;
   return OpenSqliteEventStore(db, o);
 }
 

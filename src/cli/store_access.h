@@ -10,8 +10,11 @@
 
 namespace trialcore::cli {
 
+// Who holds the store open: a command that reads as much as it needs and
+// exits, or a server whose memory must stay bounded however long it runs.
+enum class StoreUse { kCommand, kServer };
 // Opens an existing database; NotFound says how to create one.
-Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env);
+Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env, StoreUse use = StoreUse::kCommand);
 // The study named, or the only one in the database; errors name db, the
 // database's path.
 Result<std::string> ChooseStudy(EventStore& store, const std::string& db, const std::optional<std::string>& study);

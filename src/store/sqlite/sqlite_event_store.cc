@@ -999,7 +999,7 @@ class SqliteEventStore final : public EventStore {
     TC_RETURN_IF_ERROR(db->Exec(options_.bulk_load ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL"));
     // Reads of a large log (verification, replay) go through the page cache
     // without copying. Writes still go through write(2) and fsync.
-    if (!exclusive_) TC_RETURN_IF_ERROR(db->Exec("PRAGMA mmap_size=" + std::to_string(int64_t{1} << 40)));
+    if (!exclusive_) TC_RETURN_IF_ERROR(db->Exec("PRAGMA mmap_size=" + std::to_string(options_.writer_map_bytes)));
     // Appends touch the right edge of the log's b-trees but random pages of
     // the projection; a 64 MiB page cache per connection keeps those in memory.
     TC_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-65536"));

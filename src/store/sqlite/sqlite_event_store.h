@@ -27,6 +27,12 @@ struct SqliteStoreOptions {
   // projections in step, but may lose the last commits; Sync() makes
   // everything durable and must end the load.
   bool bulk_load = false;
+  // Bytes of the file the writing connection maps. Mapped pages count as the
+  // process's resident memory once touched, and a long-running server's
+  // appends touch pages all over a large file, so `trialcore serve` bounds
+  // it as the readers' maps are bounded; one-off commands that read the
+  // whole log (verify, rebuild) map all of it to read without copying.
+  int64_t writer_map_bytes = int64_t{1} << 40;
 };
 
 // The on-disk database format this build reads and writes (meta.format_version).
