@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "capture/reads.h"
@@ -35,11 +34,8 @@ Viewer SeesSites(std::vector<std::string> sites) {
 }
 
 std::shared_ptr<const study::Study> DemoStudy() {
-  std::ifstream in(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml");
-  std::stringstream text;
-  text << in.rdbuf();
   std::vector<study::StudyError> errors;
-  return study::LoadStudy(text.str(), "cdiscpilot01.yaml", &errors).value();
+  return study::LoadStudyFile(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml", &errors).value();
 }
 
 class ProjectionTest : public ::testing::Test {

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -19,11 +18,8 @@ namespace {
 const Actor kAdmin{"admin", "study_admin"};
 
 std::shared_ptr<const study::Study> DemoStudy() {
-  std::ifstream in(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml");
-  std::stringstream text;
-  text << in.rdbuf();
   std::vector<study::StudyError> errors;
-  return study::LoadStudy(text.str(), "cdiscpilot01.yaml", &errors).value();
+  return study::LoadStudyFile(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml", &errors).value();
 }
 
 // A study simulated into a fresh store, and what it holds.
