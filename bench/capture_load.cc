@@ -39,7 +39,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "no subjects in %s\n", argv[3]);
     return 2;
   }
-  auto store = OpenSqliteEventStore(db);
+  // Opened as `trialcore serve` opens it (cli/store_access.cc), so that the
+  // two rates differ by the HTTP path alone, not by the store's settings.
+  SqliteStoreOptions options;
+  options.create_if_missing = false;
+  options.writer_map_bytes = kBoundedMapBytes;
+  auto store = OpenSqliteEventStore(db, options);
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
     return 70;

@@ -17,7 +17,7 @@ Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env
   o.create_if_missing = false;
   // As the readers' maps: a server's appends touch pages all over a large
   // file, and every page mapped once stays in its resident memory.
-  if (use == StoreUse::kServer) o.writer_map_bytes = int64_t{32} << 20;
+  if (use == StoreUse::kServer) o.writer_map_bytes = kBoundedMapBytes;
   return OpenSqliteEventStore(db, o);
 }
 

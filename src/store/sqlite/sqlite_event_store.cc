@@ -33,7 +33,6 @@ constexpr std::string_view kNullBytes("\0", 1);
 constexpr size_t kReadChunk = 2048;
 // Read connections: enough for the server's concurrent readers on a few cores.
 constexpr size_t kReaders = 4;
-constexpr int64_t kReaderMapBytes = int64_t{32} << 20;
 // Projection queries each reader keeps prepared: the read side's texts are a
 // few dozen (a viewer's sites are parameters, so their number, not which
 // they are, makes a text); the bound keeps any caller's from growing it.
@@ -444,7 +443,7 @@ class SqliteEventStore final : public EventStore {
         // map and page cache keep its resident memory from growing with the
         // study (mapped pages count as resident once read).
         TC_RETURN_IF_ERROR(readers_.back()->Exec("PRAGMA cache_size=-8192"));
-        TC_RETURN_IF_ERROR(readers_.back()->Exec("PRAGMA mmap_size=" + std::to_string(kReaderMapBytes)));
+        TC_RETURN_IF_ERROR(readers_.back()->Exec("PRAGMA mmap_size=" + std::to_string(kBoundedMapBytes)));
         idle_readers_.push_back(readers_.back().get());
       }
     }

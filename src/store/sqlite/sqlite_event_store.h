@@ -30,10 +30,15 @@ struct SqliteStoreOptions {
   // Bytes of the file the writing connection maps. Mapped pages count as the
   // process's resident memory once touched, and a long-running server's
   // appends touch pages all over a large file, so `trialcore serve` bounds
-  // it as the readers' maps are bounded; one-off commands that read the
-  // whole log (verify, rebuild) map all of it to read without copying.
+  // it to kBoundedMapBytes as the readers' maps are bounded; one-off
+  // commands that read the whole log (verify, rebuild) map all of it to read
+  // without copying.
   int64_t writer_map_bytes = int64_t{1} << 40;
 };
+
+// What each reader maps, and a server's writer: resident memory that does
+// not grow with the file.
+inline constexpr int64_t kBoundedMapBytes = int64_t{32} << 20;
 
 // The on-disk database format this build reads and writes (meta.format_version).
 inline constexpr int kDatabaseFormatVersion = 1;
