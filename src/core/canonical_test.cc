@@ -89,17 +89,17 @@ TEST(CanonicalTest, RefusesEveryTruncationAndTrailingBytes) {
   EXPECT_FALSE(DecodeEventRecord(rec + "x").ok());
 }
 
+// An object's encoding written by hand, its one-byte keys in the order
+// given (so possibly unsorted or repeated), each with a null value.
+std::string NullMembers(std::initializer_list<const char*> keys) {
+  std::string bytes = std::string("\x07\x00\x00\x00", 4) + static_cast<char>(keys.size());
+  for (const char* k : keys) bytes += std::string("\x00\x00\x00\x01", 4) + k + std::string(1, '\0');
+  return bytes;
+}
+
 TEST(CanonicalTest, RefusesUnsortedKeysAndBadUtf8) {
   // {"b":null,"a":null} written by hand with keys out of order.
-  std::string bytes = std::string("\x07\x00\x00\x00\x02", 5) +
-                      std::string(
-                          "\x00\x00\x00\x01"
-                          "b\x00",
-                          6) +
-                      std::string(
-                          "\x00\x00\x00\x01"
-                          "a\x00",
-                          6);
+  std::string bytes = NullMembers({"b", "a"});
   auto v = DecodeValue(bytes);
   ASSERT_FALSE(v.ok());
   EXPECT_NE(v.status().message().find("strictly increasing"), std::string::npos);
@@ -116,43 +116,29 @@ TEST(CanonicalTest, RefusesDeepNesting) {
 
 // The validator the verifier runs over a long log must refuse exactly what
 // the decoder refuses, with the same message: both are one parser.
-void ExpectValidatorAgrees(std::string_view bytes) {
-  auto decoded = DecodeValue(bytes);
-  Status validated = ValidateValue(bytes);
+template <typename Decode, typename Validate>
+void ExpectAgreement(Decode decode, Validate validate, std::string_view bytes) {
+  auto decoded = decode(bytes);
+  Status validated = validate(bytes);
   EXPECT_EQ(validated.ok(), decoded.ok()) << ToHex(bytes);
   if (!decoded.ok()) {
     EXPECT_EQ(validated.ToString(), decoded.status().ToString()) << ToHex(bytes);
   }
 }
 
+void ExpectValidatorAgrees(std::string_view bytes) {
+  ExpectAgreement([](std::string_view b) { return DecodeValue(b); },
+                  [](std::string_view b) { return ValidateValue(b); }, bytes);
+}
+
 void ExpectRecordValidatorAgrees(std::string_view record) {
-  auto decoded = DecodeEventRecord(record);
-  Status validated = ValidateEventRecord(record);
-  EXPECT_EQ(validated.ok(), decoded.ok()) << ToHex(record);
-  if (!decoded.ok()) {
-    EXPECT_EQ(validated.ToString(), decoded.status().ToString()) << ToHex(record);
-  }
+  ExpectAgreement([](std::string_view b) { return DecodeEventRecord(b); },
+                  [](std::string_view b) { return ValidateEventRecord(b); }, record);
 }
 
 TEST(CanonicalTest, TheValidatorRefusesWhatTheDecoderRefuses) {
-  const std::string unsorted = std::string("\x07\x00\x00\x00\x02", 5) +
-                               std::string(
-                                   "\x00\x00\x00\x01"
-                                   "b\x00",
-                                   6) +
-                               std::string(
-                                   "\x00\x00\x00\x01"
-                                   "a\x00",
-                                   6);
-  const std::string repeated = std::string("\x07\x00\x00\x00\x02", 5) +
-                               std::string(
-                                   "\x00\x00\x00\x01"
-                                   "a\x00",
-                                   6) +
-                               std::string(
-                                   "\x00\x00\x00\x01"
-                                   "a\x00",
-                                   6);
+  const std::string unsorted = NullMembers({"b", "a"});
+  const std::string repeated = NullMembers({"a", "a"});
   const std::string bad_utf8 = std::string("\x05\x00\x00\x00\x02\xc0\xaf", 7);  // an overlong '/'
   const std::string surrogate = std::string("\x05\x00\x00\x00\x03\xed\xa0\x80", 8);
   const std::string bad_key = std::string("\x07\x00\x00\x00\x01\x00\x00\x00\x01\xff\x00", 11);
