@@ -16,6 +16,7 @@
 #include "capture/blinding.h"
 #include "core/json.h"
 #include "core/test_env.h"
+#include "rules/rules.h"
 #include "store/sqlite/sqlite_event_store.h"
 
 namespace trialcore::api {
@@ -628,6 +629,68 @@ TEST(DashboardJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
   d.out_of_window = {{"701-1003", "WEEK8", "late"}};
   d.unsigned_casebook_list = {{"701-1004", "", "completed"}};
   EXPECT_EQ(DashboardJsonText(d, 300), as_value(d, 300));
+}
+
+// The inbox's text is what ToJson writes for the same page as objects,
+// at several clock times (ages move with the clock, not with the data).
+TEST(QueryInboxJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
+  auto as_value = [](const capture::QueryPage& page, size_t offset, size_t limit, int64_t now) {
+    Value::Array items;
+    for (const auto& q : page.queries) {
+      Value::Object o;
+      o["query"] = Value(static_cast<int64_t>(q.number));
+      for (const auto& [k, v] : {std::pair<const char*, const std::string*>{"visit", &q.visit},
+                                 {"form", &q.form},
+                                 {"item", &q.item},
+                                 {"check", &q.check},
+                                 {"state", &q.state},
+                                 {"subject", &q.subject},
+                                 {"site", &q.site},
+                                 {"message", &q.message}}) {
+        o[k] = Value(*v);
+      }
+      if (!q.group.empty()) {
+        o["group"] = q.group;
+        o["row"] = static_cast<int64_t>(q.row);
+      }
+      o["age_days"] = (now - (q.opened_us != 0 ? q.opened_us : now)) / rules::kMicrosPerDay;
+      items.emplace_back(std::move(o));
+    }
+    Value::Object out;
+    out["queries"] = Value(items);
+    out["total"] = Value(page.total);
+    out["offset"] = Value(static_cast<int64_t>(offset));
+    out["limit"] = Value(static_cast<int64_t>(limit));
+    return ToJson(Value(out));
+  };
+  capture::QueryPage page;
+  EXPECT_EQ(QueryInboxJsonText(page, 0, 100, 0), as_value(page, 0, 100, 0));
+  const int64_t day = rules::kMicrosPerDay, opened = 1'700'000'000'000'000;
+  capture::QuerySummary plain;
+  plain.number = 3;
+  plain.subject = "701-1001";
+  plain.site = "701";
+  plain.visit = "WEEK2";
+  plain.form = "VS";
+  plain.item = "WEIGHT";
+  plain.check = "VS01";
+  plain.state = "open";
+  plain.message = "Weight \"differs\"\nplease check\\ \u00e9";
+  plain.opened_us = opened;
+  capture::QuerySummary in_group = plain;
+  in_group.number = 2147483647;
+  in_group.group = "AE";
+  in_group.row = 12;
+  in_group.check = "";
+  in_group.state = "answered";
+  capture::QuerySummary unknown_age = plain;
+  unknown_age.opened_us = 0;
+  page.queries = {plain, in_group, unknown_age};
+  page.total = 1234567;
+  for (int64_t now : {opened, opened + day - 1, opened + day, opened + 45 * day + 7}) {
+    EXPECT_EQ(QueryInboxJsonText(page, 200, 100, now), as_value(page, 200, 100, now)) << now;
+  }
+  EXPECT_NE(QueryInboxJsonText(page, 0, 100, opened + 45 * day).find("\"age_days\":45"), std::string::npos);
 }
 
 }  // namespace trialcore::api

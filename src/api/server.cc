@@ -722,29 +722,8 @@ class Server::Impl {
       auto listed = capture::ListQueries(cap->store(), cap->study_id(), *viewer, {state, subject_id, site}, offset,
                                          limit, cap->read_cache());
       if (!listed.ok()) return Error(res, listed.status());
-      Value::Array items;
-      int64_t now = env_->NowMicros();
-      for (const auto& q : listed->queries) {
-        Value::Object o{{"query", static_cast<int64_t>(q.number)},
-                        {"visit", q.visit},
-                        {"form", q.form},
-                        {"item", q.item},
-                        {"check", q.check},
-                        {"state", q.state}};
-        if (!q.group.empty()) {
-          o["group"] = q.group;
-          o["row"] = static_cast<int64_t>(q.row);
-        }
-        o["subject"] = q.subject;
-        o["site"] = q.site;
-        o["message"] = q.message;
-        o["age_days"] = static_cast<int64_t>((now - (q.opened_us != 0 ? q.opened_us : now)) / rules::kMicrosPerDay);
-        items.push_back(o);
-      }
-      Reply(res, Value::Object{{"queries", items},
-                               {"total", listed->total},
-                               {"offset", static_cast<int64_t>(offset)},
-                               {"limit", static_cast<int64_t>(limit)}});
+      res.status = http_status::kOk;
+      res.set_content(QueryInboxJsonText(*listed, offset, limit, env_->NowMicros()), "application/json");
     });
 
     const std::string form = subject + "/visits/{visit}/forms/{form}";

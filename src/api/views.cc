@@ -96,6 +96,47 @@ std::string DashboardJsonText(const capture::DashboardFigures& d, int64_t planne
   return out;
 }
 
+std::string QueryInboxJsonText(const capture::QueryPage& page, size_t offset, size_t limit, int64_t now_us) {
+  std::string out;
+  size_t text = 0;
+  for (const auto& q : page.queries)
+    text += q.subject.size() + q.visit.size() + q.form.size() + q.item.size() + q.message.size();
+  out.reserve(96 + 192 * page.queries.size() + text);
+  auto string = [&](std::string_view k, const std::string& v) {
+    out += k;
+    AppendJsonString(&out, v);
+  };
+  auto number = [&](std::string_view k, int64_t n) {
+    out += k;
+    out += std::to_string(n);
+  };
+  // Keys in byte order, as ToJson writes them.
+  number("{\"limit\":", static_cast<int64_t>(limit));
+  number(",\"offset\":", static_cast<int64_t>(offset));
+  out += ",\"queries\":[";
+  for (size_t i = 0; i < page.queries.size(); ++i) {
+    const capture::QuerySummary& q = page.queries[i];
+    if (i) out += ',';
+    int64_t opened = q.opened_us != 0 ? q.opened_us : now_us;
+    number("{\"age_days\":", (now_us - opened) / rules::kMicrosPerDay);
+    string(",\"check\":", q.check);
+    string(",\"form\":", q.form);
+    if (!q.group.empty()) string(",\"group\":", q.group);
+    string(",\"item\":", q.item);
+    string(",\"message\":", q.message);
+    number(",\"query\":", q.number);
+    if (!q.group.empty()) number(",\"row\":", q.row);
+    string(",\"site\":", q.site);
+    string(",\"state\":", q.state);
+    string(",\"subject\":", q.subject);
+    string(",\"visit\":", q.visit);
+    out += '}';
+  }
+  number("],\"total\":", page.total);
+  out += '}';
+  return out;
+}
+
 Hidden HiddenItems(const study::Study& st, bool blinded) {
   Hidden hidden;
   if (!blinded) return hidden;

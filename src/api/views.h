@@ -32,6 +32,11 @@ Result<capture::Viewer> ViewerFor(const capture::Capture& cap, const Access& acc
 // order), without building hundreds of objects for the lists on each request.
 std::string DashboardJsonText(const capture::DashboardFigures& d, int64_t planned_subjects);
 
+// A page of the query inbox as the API's JSON text, written directly as the
+// dashboard's is: {"limit","offset","queries":[...],"total"}, each query with
+// its age in whole days at now_us (0 when its opening time is unknown).
+std::string QueryInboxJsonText(const capture::QueryPage& page, size_t offset, size_t limit, int64_t now_us);
+
 // Items a blinded caller must not see ("FORM/ITEM"); empty for the unblinded.
 using Hidden = std::set<std::string>;
 Hidden HiddenItems(const study::Study& st, bool blinded);

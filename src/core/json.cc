@@ -218,9 +218,17 @@ Result<Value> ParseJson(std::string_view text) {
 
 void AppendJsonString(std::string* out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
+  auto plain = [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; };
   out->push_back('"');
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
+  // Runs of characters written as they are go in one append: most text has
+  // nothing to escape, and a byte-by-byte push_back dominated large answers.
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t run = i;
+    while (run < s.size() && plain(static_cast<unsigned char>(s[run]))) ++run;
+    out->append(s.data() + i, run - i);
+    if (run == s.size()) break;
+    unsigned char c = static_cast<unsigned char>(s[run]);
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -238,14 +246,11 @@ void AppendJsonString(std::string* out, std::string_view s) {
         out->append("\\t");
         break;
       default:
-        if (c < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 15]);
-        } else {
-          out->push_back(ch);
-        }
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 15]);
     }
+    i = run + 1;
   }
   out->push_back('"');
 }

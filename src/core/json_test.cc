@@ -72,5 +72,27 @@ TEST(JsonLimits, LongStringsAreReadWhole) {
   EXPECT_EQ(v->Find("s")->as_string().size(), 900'000u);
 }
 
+// Strings are written with exactly the escapes JSON requires, whatever
+// surrounds them, and read back byte for byte.
+TEST(JsonStrings, EscapesOnlyWhatJsonRequiresAndReadsBackWhole) {
+  auto written = [](std::string_view s) {
+    std::string out;
+    AppendJsonString(&out, s);
+    return out;
+  };
+  EXPECT_EQ(written(""), "\"\"");
+  EXPECT_EQ(written("plain text"), "\"plain text\"");
+  EXPECT_EQ(written("\"q\"\\\n\r\t"), "\"\\\"q\\\"\\\\\\n\\r\\t\"");
+  EXPECT_EQ(written(std::string("a\x01\x1f\x7f\0b", 6)), "\"a\\u0001\\u001f\x7f\\u0000b\"");
+  EXPECT_EQ(written("caf\xc3\xa9 \xe2\x80\x94"), "\"caf\xc3\xa9 \xe2\x80\x94\"");
+  std::string every;
+  for (int c = 0; c < 0x80; ++c) every += static_cast<char>(c);
+  for (const std::string& s : {every, every + every, std::string("\\") + every + "tail"}) {
+    auto back = ParseJson("[" + written(s) + "]");
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(back->as_array()[0].as_string(), s);
+  }
+}
+
 }  // namespace
 }  // namespace trialcore
