@@ -10,7 +10,9 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/event.h"
@@ -173,6 +175,31 @@ TEST_F(ApiTest, LoginRefusesWrongPasswordsAndUnknownUsersAlike) {
   auto no_session = c.Get("/api/v1/studies");
   EXPECT_EQ(no_session->status, 401);
   EXPECT_EQ(Code(no_session), "unauthenticated");
+}
+
+// Each request leaves one line of JSON in the server's log: who asked for
+// what, the answer's status, and the request id a 500 is reported under.
+TEST_F(ApiTest, EachRequestLeavesOneJsonLineInTheLog) {
+  Session s = Login("coord.701");
+  const std::string path = "/api/v1/studies/CDISCPILOT01/subjects/NO-SUCH-" + std::to_string(getpid());
+  EXPECT_EQ(Get(s, path)->status, 404);
+  std::optional<Value> line;
+  for (int tries = 0; tries < 100 && !line; ++tries) {
+    std::istringstream log(testing_util::Slurp(*dir_ + "/serve.log"));
+    for (std::string text; std::getline(log, text);) {
+      auto v = ParseJson(text);
+      if (v.ok() && v->Find("path") != nullptr && v->Find("path")->as_string() == path) line = *v;
+    }
+    if (!line) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(line.has_value()) << "no log line of " << path;
+  EXPECT_EQ(line->Find("method")->as_string(), "GET");
+  EXPECT_EQ(line->Find("status")->as_int(), 404);
+  EXPECT_EQ(line->Find("client")->as_string(), "127.0.0.1");
+  EXPECT_FALSE(line->Find("request_id")->as_string().empty());
+  auto when = ParseTimeMicros(line->Find("time")->as_string());
+  ASSERT_TRUE(when.ok()) << line->Find("time")->as_string();
+  EXPECT_EQ(line->as_object().size(), 6u) << ToJson(*line);
 }
 
 TEST_F(ApiTest, ASiteSeesOnlyItsOwnSubjects) {

@@ -693,4 +693,57 @@ TEST(QueryInboxJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
   EXPECT_NE(QueryInboxJsonText(page, 0, 100, opened + 45 * day).find("\"age_days\":45"), std::string::npos);
 }
 
+// A form's text is what ToJson writes for FormJson's object with the
+// subject, visit, form and status added: for blinded and unblinded callers,
+// with hidden items in plain and repeating groups, removed rows, items not
+// done, and a form with nothing entered.
+TEST(FormJsonTextTest, IsWhatToJsonWritesForFormJson) {
+  study::Form def;
+  def.id = "EX";
+  auto item = [](const char* id, bool hidden) {
+    study::Item it;
+    it.id = id;
+    it.unblinded_only = hidden;
+    return it;
+  };
+  study::ItemGroup main_group, rows_group;
+  main_group.id = "MAIN";
+  main_group.items = {item("DATE", false), item("DOSE", true), item("NOTE", false)};
+  rows_group.id = "KITS";
+  rows_group.repeating = true;
+  rows_group.items = {item("KIT", true), item("QTY", false)};
+  def.groups = {main_group, rows_group};
+  study::Study st;
+  st.forms = {def};
+
+  capture::FormState f;
+  f.items["DATE"].value = Value(std::string("2026-01-02"));
+  f.items["DATE"].verified = true;
+  f.items["DOSE"].value = Value(*Decimal::Parse("12.50"));
+  f.items["NOTE"].not_done = "not \"asked\"";
+  f.items["GONE"].value = Value(int64_t{7});  // no longer in the definition
+  f.rows["KITS"][1].items["KIT"].value = Value(std::string("K-1"));
+  f.rows["KITS"][1].items["QTY"].value = Value(int64_t{2});
+  f.rows["KITS"][2].removed = true;
+  f.rows["KITS"][3].items["QTY"].value = Value();
+  f.rows["EMPTY"];
+  f.frozen = true;
+  auto expected = [&](const capture::FormState* state, bool blind) {
+    Value::Object o = FormJson(state, def.id, HiddenItems(st, blind)).as_object();
+    o["subject"] = Value(std::string("701-1001"));
+    o["visit"] = Value(std::string("WEEK\n2"));
+    o["form"] = Value(def.id);
+    o["status"] = Value(std::string("in_progress"));
+    return ToJson(Value(o));
+  };
+  for (bool blind : {true, false}) {
+    for (const capture::FormState* state : std::vector<const capture::FormState*>{&f, nullptr}) {
+      EXPECT_EQ(FormJsonText({"701-1001", "WEEK\n2", "in_progress", state}, def, blind), expected(state, blind))
+          << blind;
+    }
+  }
+  EXPECT_EQ(FormJsonText({"701-1001", "WEEK2", "in_progress", &f}, def, true).find("K-1"), std::string::npos);
+  EXPECT_NE(FormJsonText({"701-1001", "WEEK2", "in_progress", &f}, def, false).find("K-1"), std::string::npos);
+}
+
 }  // namespace trialcore::api

@@ -202,6 +202,82 @@ Value FormJson(const capture::FormState* f, const std::string& form_id, const Hi
   return o;
 }
 
+std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool blind) {
+  // Hidden: an item of the form's definition only unblinded roles may see.
+  bool any_hidden = false;
+  if (blind) {
+    for (const auto& g : form.groups) {
+      for (const auto& it : g.items) any_hidden = any_hidden || it.unblinded_only;
+    }
+  }
+  auto hidden = [&](const std::string& item) {
+    if (!any_hidden) return false;
+    const study::Item* def = form.FindItem(item);
+    return def != nullptr && def->unblinded_only;
+  };
+  std::string out;
+  out.reserve(256);
+  // Objects' keys in byte order, as ToJson writes them.
+  auto items = [&](const std::map<std::string, capture::ItemState>& states) {
+    out += '{';
+    bool first = true;
+    for (const auto& [id, st] : states) {
+      if (hidden(id)) continue;
+      if (!first) out += ',';
+      first = false;
+      AppendJsonString(&out, id);
+      out += ':';
+      if (!st.not_done.empty()) {
+        out += "{\"not_done\":";
+        AppendJsonString(&out, st.not_done);
+        out += ",\"value\":";
+      } else {
+        out += "{\"value\":";
+      }
+      AppendJson(&out, st.value);
+      out += st.verified ? ",\"verified\":true}" : ",\"verified\":false}";
+    }
+    out += '}';
+  };
+  const capture::FormState* f = answer.state;
+  out += "{\"form\":";
+  AppendJsonString(&out, form.id);
+  out += f != nullptr && f->frozen ? ",\"frozen\":true" : ",\"frozen\":false";
+  out += ",\"items\":";
+  items(f != nullptr ? f->items : std::map<std::string, capture::ItemState>{});
+  out += f != nullptr && f->locked ? ",\"locked\":true" : ",\"locked\":false";
+  out += ",\"rows\":{";
+  if (f != nullptr) {
+    bool first_group = true;
+    for (const auto& [gid, rows] : f->rows) {
+      if (!first_group) out += ',';
+      first_group = false;
+      AppendJsonString(&out, gid);
+      out += ":[";
+      bool first_row = true;
+      for (const auto& [n, row] : rows) {
+        if (row.removed) continue;
+        if (!first_row) out += ',';
+        first_row = false;
+        out += "{\"items\":";
+        items(row.items);
+        out += ",\"row\":";
+        out += std::to_string(n);
+        out += '}';
+      }
+      out += ']';
+    }
+  }
+  out += "},\"status\":";
+  AppendJsonString(&out, answer.status);
+  out += ",\"subject\":";
+  AppendJsonString(&out, answer.subject);
+  out += ",\"visit\":";
+  AppendJsonString(&out, answer.visit);
+  out += '}';
+  return out;
+}
+
 Value::Object QueryJson(int number, const capture::Query& q) {
   Value::Object o{{"query", static_cast<int64_t>(number)},
                   {"visit", q.visit},

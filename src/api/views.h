@@ -49,6 +49,15 @@ bool HidesPath(const Hidden& hidden, const std::string& path);
 bool HidesQueryPath(const std::set<std::string>& queries, bool blinded, const std::string& path);
 
 Value ItemJson(const capture::ItemState& st);
+// What GET of a subject's form answers: the form's items and rows as
+// FormJson gives them (without the items hidden from a blinded caller),
+// with the subject, visit, form and status named, as JSON text written
+// directly — the same text ToJson gives for the same object.
+struct FormAnswer {
+  std::string_view subject, visit, status;
+  const capture::FormState* state = nullptr;  // nullptr: nothing entered yet
+};
+std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool blind);
 Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden);
 // Where a query stands and what it is about (its number, visit, form, item,
 // group and row, check and state); the casebook and the inbox add the rest.

@@ -261,4 +261,6 @@ std::string ToJson(const Value& value, bool pretty) {
   return out;
 }
 
+void AppendJson(std::string* out, const Value& value) { Write(out, value, false, 0); }
+
 }  // namespace trialcore

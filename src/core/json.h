@@ -25,5 +25,7 @@ std::string ToJson(const Value& value, bool pretty = false);
 
 // Appends a JSON string literal (with quotes) for s.
 void AppendJsonString(std::string* out, std::string_view s);
+// Appends value's compact JSON (what ToJson writes), for text built in place.
+void AppendJson(std::string* out, const Value& value);
 
 }  // namespace trialcore
