@@ -434,6 +434,11 @@ class HttpServer::Impl {
         // read buffer (8 KiB once a request was read) goes back to what it
         // holds, nothing as a rule.
         buffer.shrink_to_fit();
+        // Nor are the request's headers and parameters kept: the stream
+        // needs its id only.
+        req.headers = {};
+        req.params = {};
+        req.body = {};
         bool more = co_await StreamEvents(shared, stream, req, res, version, keep_alive);
         if (!more) co_return false;
         continue;
@@ -527,15 +532,13 @@ class HttpServer::Impl {
     }
   }
 
-  // Writes an event stream as a chunked reply: the headers, then each
-  // chunk its EventStream gives, until it ends, the client goes or a write
-  // times out. True when the connection may serve another request.
+  // The head of an event stream's reply. A coroutine of its own: the
+  // header fields and serializer are freed once written, not kept in the
+  // frame of a stream that may stay open for hours.
   template <typename Stream>
-  asio::awaitable<bool> StreamEvents(const std::shared_ptr<Connection>& shared, Stream& stream, const Request& req,
-                                     Response& res, unsigned version, bool keep_alive) {
-    Connection& conn = *shared;
+  asio::awaitable<bool> WriteStreamHead(Stream& stream, const Request& req, const Response& res, unsigned version,
+                                        bool keep_alive) {
     beast::error_code ec;
-    Tcp(stream).socket().set_option(asio::socket_base::send_buffer_size(options_.event_stream_send_buffer), ec);
     bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(res.status), version};
     head.result(static_cast<unsigned>(res.status));
     for (const auto& [name, value] : res.headers) head.insert(name, value);
@@ -546,7 +549,20 @@ class HttpServer::Impl {
     bhttp::response_serializer<bhttp::empty_body> serializer{head};
     Tcp(stream).expires_after(milliseconds(options_.write_timeout_ms));
     co_await bhttp::async_write_header(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return false;
+    co_return !ec;
+  }
+
+  // Writes an event stream as a chunked reply: the headers, then each
+  // chunk its EventStream gives, until it ends, the client goes or a write
+  // times out. True when the connection may serve another request.
+  template <typename Stream>
+  asio::awaitable<bool> StreamEvents(const std::shared_ptr<Connection>& shared, Stream& stream, const Request& req,
+                                     Response& res, unsigned version, bool keep_alive) {
+    Connection& conn = *shared;
+    beast::error_code ec;
+    Tcp(stream).socket().set_option(asio::socket_base::send_buffer_size(options_.event_stream_send_buffer), ec);
+    if (!co_await WriteStreamHead(stream, req, res, version, keep_alive)) co_return false;
+    res.headers = {};
 
     std::shared_ptr<EventStream> events = res.event_stream;
     std::weak_ptr<Connection> weak = shared;

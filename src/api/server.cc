@@ -1049,7 +1049,7 @@ class Server::Impl {
       std::optional<std::string> wanted;
       bool counts_hidden;
       int64_t last_write_us = 0;
-      std::vector<Event> held;  // read, not sent yet: from one whose subject capture did not know yet
+      std::vector<SharedEvent> held;  // read, not sent yet: from one whose subject capture did not know yet
       uint64_t unknown_seq = 0;
       int unknown_tries = 0;
 
@@ -1068,7 +1068,7 @@ class Server::Impl {
         if (reader->dropped()) return {End("too_slow"), true};
         constexpr size_t kBatch = 256;
         // Events held back from the last call come first, in order.
-        std::vector<Event> events(std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
+        std::vector<SharedEvent> events(std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
         held.clear();
         if (events.size() < kBatch) {
           auto next = reader->Next(kBatch - events.size());
@@ -1085,7 +1085,7 @@ class Server::Impl {
           return out;
         }
         for (size_t i = 0; i < events.size(); ++i) {
-          const Event& e = events[i];
+          const Event& e = events[i]->event();
           if (e.stream.starts_with("subject/")) {
             // Events of hidden items and queries do not exist for a blinded caller.
             bool visible = false;
@@ -1109,10 +1109,14 @@ class Server::Impl {
             }
             if (!found.ok() || !visible) continue;
           }
-          Value::Object fields{{"type", e.type}, {"stream", e.stream}, {"time", FormatTimeMicros(e.time_us)}};
-          if (counts_hidden) fields["seq"] = static_cast<int64_t>(e.seq);
-          out.text +=
-              "id: " + self->positions_->Seal(e.seq) + "\nevent: " + e.type + "\ndata: " + ToJson(fields) + "\n\n";
+          // The same frame for every stream that may count what it may not
+          // see, and for every other: made once per event, by the first.
+          out.text += events[i]->Text(counts_hidden, [this](const Event& ev, bool with_seq) {
+            Value::Object fields{{"type", ev.type}, {"stream", ev.stream}, {"time", FormatTimeMicros(ev.time_us)}};
+            if (with_seq) fields["seq"] = static_cast<int64_t>(ev.seq);
+            return "id: " + self->positions_->Seal(ev.seq) + "\nevent: " + ev.type + "\ndata: " + ToJson(fields) +
+                   "\n\n";
+          });
           last_write_us = now;
         }
         return out;

@@ -1,12 +1,14 @@
 // The events of a study for its open event streams: one store subscription
 // per study, fanned out to every stream's reader, never a thread per
-// stream. Each reader's queue is bounded: a reader that falls further
-// behind is dropped (it says so), not buffered without bound.
+// stream. Each event is held once, shared by every reader's queue, with
+// the text streams write for it made once (FeedEvent): ten thousand
+// streams cost ten thousand pointers per event, not ten thousand copies.
+// Each reader's queue is bounded: a reader that falls further behind is
+// dropped (it says so), not buffered without bound.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +21,23 @@
 #include "store/event_store.h"
 
 namespace trialcore::api {
+
+// An event as every reader of a feed shares it.
+class FeedEvent {
+ public:
+  explicit FeedEvent(Event e) : event_(std::move(e)) {}
+  const Event& event() const { return event_; }
+  // What `make` returns for this event, made by the first caller only:
+  // every stream writes the same frames for an event, and all streams of a
+  // server make them the same way. Safe from any thread.
+  const std::string& Text(bool variant, const std::function<std::string(const Event&, bool variant)>& make) const;
+
+ private:
+  const Event event_;
+  mutable std::once_flag made_[2];
+  mutable std::string text_[2];
+};
+using SharedEvent = std::shared_ptr<const FeedEvent>;
 
 class StudyFeed : public std::enable_shared_from_this<StudyFeed> {
  public:
@@ -33,7 +52,7 @@ class StudyFeed : public std::enable_shared_from_this<StudyFeed> {
     // The study's next events after `after_seq` and those already returned,
     // in order, at most `max`: a resumed stream's backlog from the store
     // first, then the feed's as the subscription delivers them.
-    Result<std::vector<Event>> Next(size_t max);
+    Result<std::vector<SharedEvent>> Next(size_t max);
     // The reader fell more than the queue limit behind and left the feed:
     // Next returns nothing more.
     bool dropped();
@@ -47,8 +66,10 @@ class StudyFeed : public std::enable_shared_from_this<StudyFeed> {
     uint64_t position_;  // every event of the study up to here was returned (or skipped as before the start)
     Phase phase_ = Phase::kBacklog;
     uint64_t joined_at_ = 0;  // the feed's position when the reader joined it
-    // Guarded by the feed's mutex:
-    std::deque<Event> queue_;
+    // Guarded by the feed's mutex: the queue is queue_[queue_head_...]; a
+    // vector allocates nothing until a first event, as most readers wait.
+    std::vector<SharedEvent> queue_;
+    size_t queue_head_ = 0;
     bool dropped_ = false;
   };
 
