@@ -1,6 +1,8 @@
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 // (kept first: the line above must precede Asio)
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -236,8 +238,18 @@ class HttpServer::Impl {
     asio::co_spawn(control_, Accept(), [](std::exception_ptr e) { Report(e, "accept loop"); });
     std::vector<std::thread> threads;
     for (int i = 1; i < std::max(1, options_.io_threads); ++i) threads.emplace_back([this] { ioc_.run(); });
+    std::vector<std::thread> stream_threads;
+    if (options_.is_event_stream) {
+      for (int i = 0; i < std::max(1, options_.stream_io_threads); ++i) {
+        stream_threads.emplace_back([this] { stream_ioc_.run(); });
+      }
+    }
     ioc_.run();
     for (auto& t : threads) t.join();
+    // The accept loop has ended (Stop): the streams' context ends with its
+    // last connection, or at once when the grace period cut them.
+    stream_work_.reset();
+    for (auto& t : stream_threads) t.join();
     return Status::Ok();
   }
 
@@ -256,7 +268,9 @@ class HttpServer::Impl {
         // Whatever has not finished by then is cut.
         grace_timer_.expires_after(milliseconds(options_.stop_grace_ms));
         grace_timer_.async_wait([this](beast::error_code e) {
-          if (!e) ioc_.stop();
+          if (e) return;
+          ioc_.stop();
+          stream_ioc_.stop();
         });
       }
       for (auto& c : open) {
@@ -270,6 +284,7 @@ class HttpServer::Impl {
 
   int port() const { return port_; }
   bool secure() const { return ssl_ != nullptr; }
+  uint64_t stream_connections() const { return stream_connections_; }
 
  private:
   static void Report(std::exception_ptr e, const char* where) {
@@ -313,8 +328,53 @@ class HttpServer::Impl {
     if (connections_.empty() && stopping_) asio::post(control_, [this] { grace_timer_.cancel(); });
   }
 
+  // Whether a new plain-HTTP connection opens an event stream, by its
+  // first request line read without consuming it (MSG_PEEK), waiting for it
+  // at most the header timeout. A guess for where its I/O runs, nothing
+  // more: what cannot be told in time stays with the other requests.
+  asio::awaitable<bool> OpensEventStream(tcp::socket& socket, Strand strand) {
+    asio::steady_timer timeout(strand, milliseconds(options_.header_timeout_ms));
+    timeout.async_wait([&socket](beast::error_code e) {
+      beast::error_code ignored;
+      if (!e) socket.cancel(ignored);
+    });
+    beast::error_code ec;
+    co_await socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    timeout.cancel();
+    if (ec) co_return false;
+    char line[512];
+    size_t n = socket.receive(asio::buffer(line), tcp::socket::message_peek, ec);
+    if (ec) co_return false;
+    std::string_view first(line, n);
+    if (!first.starts_with("GET ")) co_return false;
+    first.remove_prefix(4);
+    size_t end = first.find(' ');
+    co_return end != std::string_view::npos&& options_.is_event_stream(first.substr(0, end));
+  }
+
   asio::awaitable<void> Session(tcp::socket socket, Strand strand) {
     beast::error_code ec;
+    // (co_await in a condition of its own: GCC 12 fails on it inside &&.)
+    bool to_streams = !ssl_ && options_.is_event_stream && &strand.get_inner_executor().context() != &stream_ioc_;
+    if (to_streams) to_streams = co_await OpensEventStream(socket, strand);
+    if (to_streams) {
+      // Handed to the streams' context: the same session, there.
+      const auto protocol = socket.local_endpoint(ec).protocol();
+      Strand there = asio::make_strand(stream_ioc_);
+      tcp::socket moved(there);
+      if (!ec) {
+        const auto fd = socket.release(ec);
+        if (ec) co_return;  // (only where the OS cannot release a socket)
+        moved.assign(protocol, fd, ec);
+        if (ec) {
+          ::close(fd);
+          co_return;
+        }
+        ++stream_connections_;
+        asio::co_spawn(there, Session(std::move(moved), there), [](std::exception_ptr e) { Report(e, "connection"); });
+        co_return;
+      }
+    }
     socket.set_option(tcp::no_delay(true), ec);  // replies in two writes must not wait on Nagle
     auto remote = socket.remote_endpoint(ec);
     const std::string remote_addr = ec ? "" : remote.address().to_string();
@@ -611,6 +671,10 @@ class HttpServer::Impl {
   HttpOptions options_;
   Dispatcher handler_;
   asio::io_context ioc_;
+  // Event-stream connections' I/O (HttpOptions::is_event_stream); kept
+  // running while the server runs, however few streams are open.
+  asio::io_context stream_ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> stream_work_{stream_ioc_.get_executor()};
   tcp::acceptor acceptor_;
   Strand control_;  // the acceptor and the grace timer
   asio::steady_timer grace_timer_;
@@ -619,6 +683,7 @@ class HttpServer::Impl {
   std::atomic<bool> stopping_{false};
   std::string id_prefix_;
   std::atomic<uint64_t> last_request_{0};
+  std::atomic<uint64_t> stream_connections_{0};
   std::mutex mu_;
   std::map<uint64_t, std::weak_ptr<Connection>> connections_;
   uint64_t last_connection_ = 0;
@@ -640,5 +705,6 @@ Status HttpServer::Run() { return impl_->Run(); }
 void HttpServer::Stop() { impl_->Stop(); }
 int HttpServer::port() const { return impl_->port(); }
 bool HttpServer::secure() const { return impl_->secure(); }
+uint64_t HttpServer::stream_connections() const { return impl_->stream_connections(); }
 
 }  // namespace trialcore::api::http

@@ -107,6 +107,13 @@ struct HttpOptions {
   // Run event streams' Start and Next, apart from the handlers: thousands of
   // streams woken by one commit queue there, never ahead of a request.
   int stream_threads = 1;
+  // Connections whose first request's target this says is an event stream
+  // do their I/O on threads of their own (stream_io_threads): a commit that
+  // wakes ten thousand streams queues ten thousand writes there, not ahead
+  // of other requests' reads and replies. Plain HTTP only (a TLS
+  // connection's first bytes say nothing); unset: every connection alike.
+  std::function<bool(std::string_view target)> is_event_stream;
+  int stream_io_threads = 1;
   // The kernel's send buffer of an event stream's socket: a client that
   // stops reading is noticed (and dropped) after this much, not after the
   // megabytes the kernel would otherwise queue for each of thousands.
@@ -132,6 +139,8 @@ class HttpServer {
   void Stop();
   int port() const;
   bool secure() const;
+  // Connections handed to the event streams' I/O threads so far.
+  uint64_t stream_connections() const;
 
  private:
   HttpServer() = default;

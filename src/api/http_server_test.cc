@@ -313,6 +313,44 @@ TEST_F(HttpServerTest, RequestsAreAnsweredWhileEventStreamsHoldTheirThreads) {
   EXPECT_EQ(r->body, "GET /plain q= body=0");
 }
 
+// A connection whose first request is an event stream does its I/O on the
+// streams' threads: it streams there and ends when the server stops; other
+// connections stay where they were and are answered meanwhile, and one
+// that says nothing is closed after the header timeout, as before.
+TEST_F(HttpServerTest, EventStreamConnectionsMoveToThreadsOfTheirOwnAndWorkThere) {
+  HttpOptions o;
+  o.io_threads = 1;
+  o.header_timeout_ms = 300;
+  o.is_event_stream = [](std::string_view target) { return target.starts_with("/stream"); };
+  Start(o);
+  ReleaseStreams();  // every Next returns at once
+  RawClient plain(server_->port());
+  ASSERT_TRUE(plain.Send("GET /plain HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(plain.Read("body=0").find("GET /plain q= body=0"), std::string::npos);
+  EXPECT_EQ(server_->stream_connections(), 0u);
+
+  RawClient silent(server_->port());
+  ASSERT_TRUE(silent.connected());
+  silent.Read("never sent", milliseconds(5'000));
+  EXPECT_TRUE(silent.closed()) << "a connection that sends nothing is closed after the header timeout";
+
+  RawClient streaming(server_->port());
+  ASSERT_TRUE(streaming.Send("GET /stream?from=1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string got = streaming.Read("data: x\n\n");
+  EXPECT_NE(got.find("HTTP/1.1 200"), std::string::npos) << got;
+  EXPECT_NE(got.find("text/event-stream"), std::string::npos) << got;
+  EXPECT_EQ(server_->stream_connections(), 1u);
+  ASSERT_TRUE(plain.Send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(plain.Read("/again q=").find("GET /again q= body=0"), std::string::npos);
+
+  server_->Stop();
+  thread_.join();  // both contexts end: Run returns
+  EXPECT_TRUE(run_status_.ok());
+  streaming.Read("never sent");
+  EXPECT_TRUE(streaming.closed());
+  EXPECT_EQ(server_->stream_connections(), 1u);
+}
+
 TEST_F(HttpServerTest, StopBeforeRunReturnsAtOnce) {
   HttpOptions o;
   o.port = 0;

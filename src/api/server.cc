@@ -164,6 +164,7 @@ class Server::Impl {
     h.io_threads = options_.io_threads;
     h.worker_threads = options_.worker_threads;
     h.stream_threads = options_.stream_threads;
+    h.is_event_stream = [](std::string_view target) { return target.substr(0, target.find('?')).ends_with("/events"); };
     h.event_stream_send_buffer = options_.event_stream_send_buffer;
     TC_ASSIGN_OR_RETURN(http_,
                         http::HttpServer::Create(h, [this](Request& req, Response& res) { Dispatch(req, res); }));

@@ -22,7 +22,10 @@ using testing_util::One;
 class StudyFeedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = OpenSqliteEventStore(testing_util::TempDbPath("study_feed"), SqliteStoreOptions{Env::Default()});
+    auto store =
+        OpenSqliteEventStore(testing_util::TempDbPath(std::string("study_feed_") +
+                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name()),
+                             SqliteStoreOptions{Env::Default()});
     ASSERT_TRUE(store.ok()) << store.status().message();
     store_ = std::move(*store);
   }
