@@ -113,7 +113,7 @@ struct HttpOptions {
   // of other requests' reads and replies. Plain HTTP only (a TLS
   // connection's first bytes say nothing); unset: every connection alike.
   std::function<bool(std::string_view target)> is_event_stream;
-  int stream_io_threads = 1;
+  int stream_io_threads = 2;
   // The kernel's send buffer of an event stream's socket: a client that
   // stops reading is noticed (and dropped) after this much, not after the
   // megabytes the kernel would otherwise queue for each of thousands.
