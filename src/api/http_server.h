@@ -3,10 +3,11 @@
 // without Boost. Its Request and Response look like cpp-httplib's (which
 // served the API before), so that route bodies read the same.
 //
-// Threads: a few threads run the connections' I/O; every handler and every
-// event stream's Next runs on a bounded pool of worker threads (see
-// HttpOptions), so a slow handler never stalls reading, writing or
-// accepting. Thread safety: Listen, Run and Stop may be called from
+// Threads: a few threads run the connections' I/O; every handler runs on a
+// bounded pool of worker threads (see HttpOptions), so a slow handler never
+// stalls reading, writing or accepting. Event-stream connections (plain
+// HTTP) do their I/O, and their streams' Next, on threads of their own;
+// TLS streams' Next runs on a pool of its own. Thread safety: Listen, Run and Stop may be called from
 // different threads; Stop from any thread at any time.
 #pragma once
 
