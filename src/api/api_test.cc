@@ -746,4 +746,38 @@ TEST(FormJsonTextTest, IsWhatToJsonWritesForFormJson) {
   EXPECT_NE(FormJsonText({"701-1001", "WEEK2", "in_progress", &f}, def, false).find("K-1"), std::string::npos);
 }
 
+// The subject list's text is what ToJson writes for the same page as objects.
+TEST(SubjectListJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
+  auto as_value = [](const capture::SubjectPage& page, size_t offset, size_t limit) {
+    Value::Array items;
+    for (const auto& s : page.subjects) {
+      Value::Object o;
+      o["id"] = Value(s.id);
+      o["site"] = Value(s.site);
+      o["status"] = Value(s.status);
+      o["open_queries"] = Value(s.open_queries);
+      items.emplace_back(std::move(o));
+    }
+    Value::Object out;
+    out["subjects"] = Value(items);
+    out["total"] = Value(page.total);
+    out["offset"] = Value(static_cast<int64_t>(offset));
+    out["limit"] = Value(static_cast<int64_t>(limit));
+    return ToJson(Value(out));
+  };
+  capture::SubjectPage page;
+  EXPECT_EQ(SubjectListJsonText(page, 0, 100), as_value(page, 0, 100));
+  capture::SubjectSummary a, b;
+  a.id = "701-1001";
+  a.site = "701";
+  a.status = "enrolled";
+  a.open_queries = 3;
+  b.id = "7\"08-1\\002";
+  b.site = "708";
+  b.status = "screen_failed";
+  page.subjects = {a, b};
+  page.total = 30000;
+  EXPECT_EQ(SubjectListJsonText(page, 900, 100), as_value(page, 900, 100));
+}
+
 }  // namespace trialcore::api

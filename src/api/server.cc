@@ -535,15 +535,8 @@ class Server::Impl {
       auto listed = capture::ListSubjects(cap->store(), cap->study_id(), *viewer, {site, status}, offset, limit,
                                           cap->read_cache());
       if (!listed.ok()) return Error(res, listed.status());
-      Value::Array items;
-      for (const auto& s : listed->subjects) {
-        items.push_back(
-            Value::Object{{"id", s.id}, {"site", s.site}, {"status", s.status}, {"open_queries", s.open_queries}});
-      }
-      Reply(res, Value::Object{{"subjects", items},
-                               {"total", listed->total},
-                               {"offset", static_cast<int64_t>(offset)},
-                               {"limit", static_cast<int64_t>(limit)}});
+      res.status = http_status::kOk;
+      res.set_content(SubjectListJsonText(*listed, offset, limit), "application/json");
     });
 
     Add("GET", subject, [this](const Request& req, Response& res) {

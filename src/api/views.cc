@@ -96,6 +96,24 @@ std::string DashboardJsonText(const capture::DashboardFigures& d, int64_t planne
   return out;
 }
 
+std::string SubjectListJsonText(const capture::SubjectPage& page, size_t offset, size_t limit) {
+  std::string out;
+  out.reserve(96 + 80 * page.subjects.size());
+  out += "{\"limit\":" + std::to_string(limit) + ",\"offset\":" + std::to_string(offset) + ",\"subjects\":[";
+  for (size_t i = 0; i < page.subjects.size(); ++i) {
+    const capture::SubjectSummary& s = page.subjects[i];
+    out += i ? ",{\"id\":" : "{\"id\":";
+    AppendJsonString(&out, s.id);
+    out += ",\"open_queries\":" + std::to_string(s.open_queries) + ",\"site\":";
+    AppendJsonString(&out, s.site);
+    out += ",\"status\":";
+    AppendJsonString(&out, s.status);
+    out += '}';
+  }
+  out += "],\"total\":" + std::to_string(page.total) + "}";
+  return out;
+}
+
 std::string QueryInboxJsonText(const capture::QueryPage& page, size_t offset, size_t limit, int64_t now_us) {
   std::string out;
   size_t text = 0;

@@ -32,6 +32,10 @@ Result<capture::Viewer> ViewerFor(const capture::Capture& cap, const Access& acc
 // order), without building hundreds of objects for the lists on each request.
 std::string DashboardJsonText(const capture::DashboardFigures& d, int64_t planned_subjects);
 
+// A page of the subject list as the API's JSON text, written directly:
+// {"limit","offset","subjects":[{"id","open_queries","site","status"}],"total"}.
+std::string SubjectListJsonText(const capture::SubjectPage& page, size_t offset, size_t limit);
+
 // A page of the query inbox as the API's JSON text, written directly as the
 // dashboard's is: {"limit","offset","queries":[...],"total"}, each query with
 // its age in whole days at now_us (0 when its opening time is unknown).
