@@ -26,7 +26,7 @@ Result<capture::Viewer> ViewerFor(const capture::Capture& cap, const Access& acc
   if (auto definition = cap.study()) {
     for (const auto& s : definition->sites) sites.insert(s.id);
   }
-  TC_ASSIGN_OR_RETURN(auto with_subjects, capture::SitesWithSubjects(cap.store(), cap.study_id()));
+  TC_ASSIGN_OR_RETURN(auto with_subjects, capture::SitesWithSubjects(cap.store(), cap.study_id(), cap.read_cache()));
   sites.insert(with_subjects.begin(), with_subjects.end());
   capture::Viewer v;
   v.all_sites = access.SeesAllSites();

@@ -189,6 +189,12 @@ TEST_F(ProjectionTest, CachedReadsAnswerAsFreshOnesAcrossCommitsAndTheClock) {
   const std::vector<Viewer> viewers = {SeesEverything(), SeesSites({site}), SeesSites({"999"})};
   const int64_t start = env_.NowMicros();
   auto compare = [&](const std::string& when) {
+    for (int twice = 0; twice < 2; ++twice) {
+      auto cached = SitesWithSubjects(store_.get(), "CDISCPILOT01", &cache);
+      auto fresh = SitesWithSubjects(store_.get(), "CDISCPILOT01");
+      ASSERT_TRUE(cached.ok() && fresh.ok()) << when;
+      EXPECT_EQ(*cached, *fresh) << when;
+    }
     for (size_t v = 0; v < viewers.size(); ++v) {
       const std::string where = when + ", viewer " + std::to_string(v);
       for (const SubjectFilter& f : {SubjectFilter{}, SubjectFilter{site, ""}, SubjectFilter{"", "screened"}}) {

@@ -134,7 +134,13 @@ struct ReadCache::State {
   uint64_t seq = 0;  // the position of the log every entry was read at
   std::unordered_map<std::string, int64_t> counts;
   std::unordered_map<std::string, std::shared_ptr<const DashboardAtDay>> dashboards;
-  size_t size() const { return counts.size() + dashboards.size(); }
+  std::unordered_map<std::string, std::shared_ptr<const std::vector<std::string>>> site_lists;
+  size_t size() const { return counts.size() + dashboards.size() + site_lists.size(); }
+  void Clear() {
+    counts.clear();
+    dashboards.clear();
+    site_lists.clear();
+  }
 };
 
 ReadCache::ReadCache(size_t max_entries) : state_(std::make_unique<State>()) {
@@ -171,14 +177,10 @@ Result<T> ThroughCache(EventStore* store, ReadCache* cache, std::unordered_map<s
   if (st.seq != before) {
     // Entries of another position are stale (or, rarely, this read is).
     if (st.seq > before) return value;
-    st.counts.clear();
-    st.dashboards.clear();
+    st.Clear();
     st.seq = before;
   }
-  if (st.size() >= st.max_entries) {
-    st.counts.clear();
-    st.dashboards.clear();
-  }
+  if (st.size() >= st.max_entries) st.Clear();
   (st.*of)[key] = value;
   return value;
 }
@@ -420,14 +422,20 @@ Result<std::vector<std::string>> SubjectIds(EventStore* store, const std::string
   return TextColumn(store, sql);
 }
 
-Result<std::vector<std::string>> SitesWithSubjects(EventStore* store, const std::string& study) {
-  // Each next site by one seek of the (study, site, subject) index: a few
-  // hundred sites cost that many seeks, not a walk of every subject.
-  Sql sql("WITH RECURSIVE s(site) AS (SELECT (SELECT min(site) FROM cap_subjects WHERE study = ");
-  sql.Param(study);
-  sql << ") UNION ALL SELECT (SELECT min(site) FROM cap_subjects WHERE study = $1 AND site > s.site) FROM s "
-         "WHERE s.site IS NOT NULL) SELECT site FROM s WHERE site IS NOT NULL";
-  return TextColumn(store, sql);
+Result<std::vector<std::string>> SitesWithSubjects(EventStore* store, const std::string& study, ReadCache* cache) {
+  using Sites = std::shared_ptr<const std::vector<std::string>>;
+  TC_ASSIGN_OR_RETURN(
+      Sites sites, ThroughCache<Sites>(store, cache, &ReadCache::State::site_lists, study, [&]() -> Result<Sites> {
+        // Each next site by one seek of the (study, site, subject) index: a
+        // few hundred sites cost that many seeks, not a walk of every subject.
+        Sql sql("WITH RECURSIVE s(site) AS (SELECT (SELECT min(site) FROM cap_subjects WHERE study = ");
+        sql.Param(study);
+        sql << ") UNION ALL SELECT (SELECT min(site) FROM cap_subjects WHERE study = $1 AND site > s.site) FROM s "
+               "WHERE s.site IS NOT NULL) SELECT site FROM s WHERE site IS NOT NULL";
+        TC_ASSIGN_OR_RETURN(auto list, TextColumn(store, sql));
+        return std::make_shared<const std::vector<std::string>>(std::move(list));
+      }));
+  return *sites;
 }
 
 Result<UnresolvedQueries> CountUnresolvedQueries(EventStore* store, const std::string& study) {

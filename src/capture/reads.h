@@ -97,7 +97,10 @@ Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, 
 Result<size_t> CountSubjects(EventStore* store, const std::string& study);
 Result<std::vector<std::string>> SubjectIds(EventStore* store, const std::string& study);
 // The sites that have subjects, in order (a seek per site, not a scan).
-Result<std::vector<std::string>> SitesWithSubjects(EventStore* store, const std::string& study);
+// Every list a caller reads asks it (api::ViewerFor): with a cache, a study
+// of hundreds of sites pays those seeks once per commit, not per request.
+Result<std::vector<std::string>> SitesWithSubjects(EventStore* store, const std::string& study,
+                                                   ReadCache* cache = nullptr);
 
 struct UnresolvedQueries {
   int64_t visible = 0, hidden = 0;  // open or answered; hidden: on unblinded-only items
