@@ -576,7 +576,11 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   std::shared_ptr<const RowMap> before_rows =
       subject_stream && before.version > 0 ? cache_.Rows(subject_id, before.version, in_force.get()) : nullptr;
   std::shared_ptr<const RowMap> after_rows;
+  // Whether the last call was given the events before they were stored
+  // (store/projection.h): their seq is not known yet.
+  bool unsequenced = false;
   req.project = [&](const std::vector<Event>& stored, ProjectionWriter& writer) -> Status {
+    unsequenced = stored.front().seq == 0;
     if (subject_stream) {
       *after = before;
       for (const Event& e : stored) ApplyCounted(*after, e, in_force.get());
@@ -615,6 +619,11 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
     return appended.status();
   }
   if (subject_stream) {
+    // The state keeps each item's seq: from the events as stored.
+    if (unsequenced) {
+      *after = before;
+      for (const Event& e : *appended) ApplyCounted(*after, e, in_force.get());
+    }
     if (t_working != nullptr) (*t_working)[subject_id] = after;
     cache_.Put(std::move(after), std::move(after_rows), in_force.get());
   } else {
