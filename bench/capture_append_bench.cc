@@ -68,6 +68,7 @@ struct CaseResult {
   uint64_t events = 0;
   uint64_t commits = 0;
   uint64_t conflicts = 0;
+  uint64_t projected_in_commit = 0;  // batches whose rows were computed again inside the commit
   double rate() const { return static_cast<double>(events) / seconds; }
   double group() const { return commits ? static_cast<double>(events) / static_cast<double>(commits) : 0; }
 };
@@ -165,6 +166,7 @@ CaseResult RunWriters(EventStore& store, const std::string& path, int writers, S
   r.commands = after.appends - before.appends;
   r.events = after.events - before.events;
   r.commits = after.commits - before.commits;
+  r.projected_in_commit = after.projected_in_commit - before.projected_in_commit;
   return r;
 }
 
@@ -401,10 +403,11 @@ int main(int argc, char** argv) {
     l.cap = RunCapture(writers, *study);
     std::printf(
         "  capture, %2d writers: %llu saves, %llu events in %llu commits (%.1f events/commit), %llu conflicts, "
-        "%.0f B mean payload\n",
+        "%.0f B mean payload, %llu saves' rows computed again in the commit\n",
         writers, static_cast<unsigned long long>(l.cap.result.commands),
         static_cast<unsigned long long>(l.cap.result.events), static_cast<unsigned long long>(l.cap.result.commits),
-        l.cap.result.group(), static_cast<unsigned long long>(l.cap.result.conflicts), MeanPayloadBytes(l.cap));
+        l.cap.result.group(), static_cast<unsigned long long>(l.cap.result.conflicts), MeanPayloadBytes(l.cap),
+        static_cast<unsigned long long>(l.cap.result.projected_in_commit));
     if (only.starts_with("capture")) return 0;
     l.store = RunStoreOnly(l.cap);
     std::printf("  store only, %2d writers: %llu appends, %llu events in %llu commits (%.1f events/commit)\n", writers,

@@ -543,6 +543,32 @@ Result<const SubjectState*> Capture::Impl::FindSubject(const std::string& id) {
   return t_working->emplace(id, std::move(current)).first->second.get();
 }
 
+namespace {
+
+// Stands for the seq of a batch's i-th event while it is not stored yet
+// (kUnstored + i): above any real one.
+constexpr uint64_t kUnstored = uint64_t{1} << 62;
+
+// Gives the items a batch changed the seq of the stored events they stand
+// for: cheaper than applying the events to a fresh copy of the state.
+void StampStoredSeqs(SubjectState& s, const std::vector<Event>& stored) {
+  auto stamp = [&](ItemState& item) {
+    if (item.seq >= kUnstored && item.seq - kUnstored < stored.size()) item.seq = stored[item.seq - kUnstored].seq;
+  };
+  for (auto& [vid, visit] : s.visits) {
+    for (auto& [fid, form] : visit.forms) {
+      for (auto& [id, item] : form.items) stamp(item);
+      for (auto& [group, rows] : form.rows) {
+        for (auto& [n, row] : rows) {
+          for (auto& [id, item] : row.items) stamp(item);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint64_t expected_version,
                                                  std::vector<EventDraft> drafts) {
   AppendRequest req;
@@ -576,10 +602,22 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   std::shared_ptr<const RowMap> before_rows =
       subject_stream && before.version > 0 ? cache_.Rows(subject_id, before.version, in_force.get()) : nullptr;
   std::shared_ptr<const RowMap> after_rows;
+  // Whether the last call was given the events before they were stored
+  // (store/projection.h): their seq is not known yet.
+  bool unsequenced = false;
   req.project = [&](const std::vector<Event>& stored, ProjectionWriter& writer) -> Status {
+    unsequenced = stored.front().seq == 0;
     if (subject_stream) {
       *after = before;
-      for (const Event& e : stored) ApplyCounted(*after, e, in_force.get());
+      for (size_t i = 0; i < stored.size(); ++i) {
+        if (!unsequenced) {
+          ApplyCounted(*after, stored[i], in_force.get());
+          continue;
+        }
+        Event e = stored[i];
+        e.seq = kUnstored + i;
+        ApplyCounted(*after, e, in_force.get());
+      }
       if (before_rows == nullptr) {
         before_rows = std::make_shared<const RowMap>(SubjectRows(study_id_, in_force.get(), before));
       }
@@ -615,6 +653,8 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
     return appended.status();
   }
   if (subject_stream) {
+    // The state keeps each item's seq: that of the event as stored.
+    if (unsequenced) StampStoredSeqs(*after, *appended);
     if (t_working != nullptr) (*t_working)[subject_id] = after;
     cache_.Put(std::move(after), std::move(after_rows), in_force.get());
   } else {

@@ -92,6 +92,10 @@ struct StoreMetrics {
   uint64_t commits = 0;  // transactions committed (each one fsync of the log)
   uint64_t appends = 0;  // Append calls that succeeded
   uint64_t events = 0;   // events appended
+  // Batches whose projector ran again inside the transaction because their
+  // events were stored with another time or stream version than it was
+  // first given (store/projection.h).
+  uint64_t projected_in_commit = 0;
 };
 
 class Subscription {

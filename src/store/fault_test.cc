@@ -213,6 +213,35 @@ TEST_P(FaultTest, PowerCutKeepsEveryAcknowledgedEvent) {
   ExpectVerifiesWith(*store, acked);
 }
 
+// A rebuild that fails part way (its writes stop reaching the disk) leaves the
+// projections as they were, in step with the log; the store, reopened,
+// rebuilds them again to the same rows.
+TEST_P(FaultTest, ARebuildCutShortLeavesTheOldProjectionsAndRunsAgain) {
+  auto disk = NewDisk();
+  std::string live;
+  {
+    auto store = disk->Open();
+    ASSERT_TRUE(store);
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_TRUE(store
+                      ->Append(One("S", ItemSet(std::to_string(i % 7), "A" + std::to_string(i % 40), std::to_string(i),
+                                                "change " + std::to_string(i))))
+                      .ok());
+    }
+    live = store->DumpProjections().value();
+    disk->FailWriteAfter(3);
+    EXPECT_FALSE(store->RebuildProjections().ok());
+    disk->CutPower();
+  }
+  disk->PowerOn();
+  auto store = disk->Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->DumpProjections().value(), live);
+  auto again = store->RebuildProjections();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(store->DumpProjections().value(), live);
+}
+
 // A bulk load does not sync its commits one by one, so a power cut may take
 // the last ones, but never half a batch; Sync() makes all before it durable.
 TEST_P(FaultTest, BulkLoadKeepsWhatSyncMadeDurableAndStaysConsistent) {

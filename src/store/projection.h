@@ -53,8 +53,18 @@ class ProjectionWriter {
   virtual Status Delete(const std::string& table, const ProjectionRow& key) = 0;
 };
 
-// Runs inside the append's transaction with the batch's events as stored
-// (sequence numbers and times assigned); an error rolls the batch back.
+// Computes the rows a batch changes; what it writes is written in the
+// append's transaction, and an error fails the batch with nothing stored.
+// A store may call it before taking its write lock, on the caller's thread,
+// so that concurrent appends compute their rows in parallel: it then gets the
+// events as they will be stored but for seq, study_index and the hashes
+// (zero), and the writes it makes are kept and applied once the expected
+// versions hold. If the events are stored with another time or stream
+// version than it was given (a concurrent batch took a later time first, or
+// no expected version fixed the stream's), it is called again inside the
+// transaction with the events as stored. So the rows must not depend on
+// seq, study_index or the hashes, and a second call must replace what the
+// first computed.
 using Projector = std::function<Status(const std::vector<Event>& stored, ProjectionWriter& writer)>;
 
 // Calls its argument for every event of a study, ordered by stream and then

@@ -204,6 +204,126 @@ TEST(SqliteEventStoreTest, TimeNeverGoesBackwardsInTheLog) {
   EXPECT_GE((*b)[0].time_us, (*a)[0].time_us);
 }
 
+// The projector runs before the write lock, on the caller's thread, with the
+// events' time and stream versions as they are then stored; when a batch's
+// time had to move (a batch before it took a later one), it runs again in
+// the transaction on the stored events, and the rows follow the stored time.
+TEST(SqliteEventStoreTest, RowsAreComputedBeforeTheCommitAndAgainWhenTheTimeMoved) {
+  MemEnv env;
+  auto store = OpenOrDie("/projector.db", &env);
+  ProjectionSet set;
+  set.name = "t";
+  set.tables = {{"t_times",
+                 {{"study", ProjectionColumn::Type::kText},
+                  {"stream", ProjectionColumn::Type::kText},
+                  {"version", ProjectionColumn::Type::kInt},
+                  {"time_us", ProjectionColumn::Type::kInt}},
+                 2,
+                 {}}};
+  ASSERT_TRUE(store->RegisterProjections(set).ok());
+  std::vector<std::pair<uint64_t, int64_t>> calls;  // seq and time given to the projector
+  auto append = [&](const std::string& subject, int64_t expected) {
+    AppendRequest r = One("S", ItemSet(subject, "A", std::to_string(expected), "x"));
+    r.expected_versions[r.events[0].stream] = expected;
+    r.project = [&](const std::vector<Event>& events, ProjectionWriter& w) -> Status {
+      calls.emplace_back(events[0].seq, events[0].time_us);
+      const Event& e = events[0];
+      return w.Put("t_times", {e.study, e.stream, static_cast<int64_t>(e.stream_version), e.time_us});
+    };
+    return store->Append(r);
+  };
+  auto stored_time = [&](const std::string& stream) {
+    int64_t t = -1;
+    EXPECT_TRUE(store
+                    ->QueryProjections("SELECT time_us FROM t_times WHERE stream = $1", {Value(stream)},
+                                       [&](const ProjectionRow& r) {
+                                         t = r[0].as_int();
+                                         return Status::Ok();
+                                       })
+                    .ok());
+    return t;
+  };
+  auto a = append("1", kNoStream);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].first, 0u) << "computed before the events had their seq";
+  EXPECT_EQ(calls[0].second, (*a)[0].time_us);
+  EXPECT_EQ(stored_time("subject/1"), (*a)[0].time_us);
+  EXPECT_EQ(store->Metrics().projected_in_commit, 0u);
+
+  env.AdvanceMicros(-5'000'000);  // the clock went back: the next event keeps the log's time
+  calls.clear();
+  auto b = append("2", kNoStream);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].first, (*b)[0].seq) << "computed again on the stored events";
+  EXPECT_EQ((*b)[0].time_us, (*a)[0].time_us);
+  EXPECT_EQ(stored_time("subject/2"), (*b)[0].time_us);
+  EXPECT_EQ(store->Metrics().projected_in_commit, 1u);
+
+  // A failed expected version stores neither events nor rows.
+  auto c = append("1", kNoStream);
+  EXPECT_EQ(c.status().code(), StatusCode::kAborted);
+  EXPECT_EQ(store->LastSeq().value(), 2u);
+  EXPECT_EQ(stored_time("subject/1"), (*a)[0].time_us);
+}
+
+// A put that keeps a row's indexed columns leaves its index entries alone; one
+// that changes them moves the entries: reads through the index find the row
+// under its new values only.
+TEST(SqliteEventStoreTest, PutsKeepTheIndexesInStepWhetherIndexedColumnsChangeOrNot) {
+  auto store = OpenOrDie(TempDbPath("indexed_puts"));
+  ProjectionSet set;
+  set.name = "t";
+  set.tables = {{"t_subjects",
+                 {{"study", ProjectionColumn::Type::kText},
+                  {"subject", ProjectionColumn::Type::kText},
+                  {"status", ProjectionColumn::Type::kText},
+                  {"version", ProjectionColumn::Type::kInt}},
+                 2,
+                 {{"study", "status", "subject"}}}};
+  ASSERT_TRUE(store->RegisterProjections(set).ok());
+  int64_t version = 0;
+  auto put = [&](const std::string& subject, const std::string& status) {
+    AppendRequest r = One("S", ItemSet(subject, "A", std::to_string(++version), "x"));
+    r.project = [&, subject, status](const std::vector<Event>&, ProjectionWriter& w) -> Status {
+      return w.Put("t_subjects", {"S", subject, status, version});
+    };
+    ASSERT_TRUE(store->Append(r).ok());
+  };
+  auto by_index = [&](const std::string& status) {
+    std::string out;
+    EXPECT_TRUE(store
+                    ->QueryProjections("SELECT subject, version FROM t_subjects INDEXED BY t_subjects_1 "
+                                       "WHERE study = 'S' AND status = $1 ORDER BY subject",
+                                       {Value(status)},
+                                       [&](const ProjectionRow& r) {
+                                         out += r[0].as_string() + "@" + std::to_string(r[1].as_int()) + " ";
+                                         return Status::Ok();
+                                       })
+                    .ok());
+    return out;
+  };
+  put("1", "screening");
+  put("2", "screening");
+  put("1", "screening");  // the version only
+  EXPECT_EQ(by_index("screening"), "1@3 2@2 ");
+  put("1", "enrolled");  // the indexed column
+  EXPECT_EQ(by_index("screening"), "2@2 ");
+  EXPECT_EQ(by_index("enrolled"), "1@4 ");
+  put("1", "enrolled");
+  EXPECT_EQ(by_index("enrolled"), "1@5 ");
+  int64_t integrity_ok = 0;
+  ASSERT_TRUE(store
+                  ->QueryProjections("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'", {},
+                                     [&](const ProjectionRow& r) {
+                                       integrity_ok = r[0].as_int();
+                                       return Status::Ok();
+                                     })
+                  .ok());
+  EXPECT_EQ(integrity_ok, 1);
+}
+
 TEST(SqliteEventStoreTest, RebuiltProjectionsAreIdenticalToLiveOnes) {
   auto store = OpenOrDie(TempDbPath("rebuild"));
   for (int i = 0; i < 300; ++i) {
