@@ -5,7 +5,6 @@
 #include "capture/projection.h"
 #include "cli/commands.h"
 #include "cli/store_access.h"
-#include "store/sqlite/sqlite_event_store.h"
 
 namespace trialcore::cli {
 

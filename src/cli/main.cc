@@ -32,7 +32,7 @@ int Run(int argc, char** argv, Env* env) {
   std::string db = DefaultDb();
   std::string key = DefaultKeyPath();
   auto add_db = [&](CLI::App* cmd) {
-    cmd->add_option("--db", db, "SQLite database file (default $TRIALCORE_DB or trialcore.db)");
+    cmd->add_option("--db", db, "SQLite file or postgresql:// URL (default $TRIALCORE_DB or trialcore.db)");
   };
   auto add_key = [&](CLI::App* cmd) {
     cmd->add_option("--key", key,

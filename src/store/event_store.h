@@ -24,6 +24,10 @@
 
 namespace trialcore {
 
+// The database format this build reads and writes (meta.format_version), the
+// same number in every back end.
+inline constexpr int kDatabaseFormatVersion = 1;
+
 // Expected version of a stream for optimistic concurrency.
 inline constexpr int64_t kAnyVersion = -1;  // no check
 inline constexpr int64_t kNoStream = 0;     // the stream must not exist yet
@@ -110,7 +114,7 @@ class EventStore {
   virtual Result<std::vector<Event>> Append(const AppendRequest& request) = 0;
 
   // Makes every append so far durable. Appends are durable when they return
-  // unless the store was opened for a bulk load (SqliteStoreOptions::bulk_load),
+  // unless the store was opened for a bulk load (StoreOpenOptions::bulk_load),
   // which must end with this before it reports success.
   virtual Status Sync() { return Status::Ok(); }
 
