@@ -18,6 +18,7 @@
 
 #include "core/canonical.h"
 #include "core/merkle.h"
+#include "store/append_rules.h"
 #include "store/audit.h"
 #include "store/sqlite/env_vfs.h"
 #include "store/sqlite/sqlite_db.h"
@@ -29,7 +30,6 @@ using sqlite::Db;
 using sqlite::Stmt;
 
 constexpr int kApplicationId = 0x54434431;  // "TCD1"
-constexpr std::string_view kNullBytes("\0", 1);
 constexpr size_t kReadChunk = 2048;
 // Read connections: enough for the server's concurrent readers on a few cores.
 constexpr size_t kReaders = 4;
@@ -133,16 +133,6 @@ Result<Event> EventFromRow(const Stmt& s) {
   if (!payload.ok()) return payload.status().WithContext("payload of event " + std::to_string(e.seq));
   e.payload = std::move(payload).value();
   return e;
-}
-
-// Calls fn(path, value_bytes) for each entity the event's payload sets.
-Status ForEachSetEntry(std::string_view payload, const std::function<Status(std::string_view, std::string_view)>& fn) {
-  TC_ASSIGN_OR_RETURN(std::string_view set, FindMember(payload, "set"));
-  if (set.empty()) return Status::Ok();
-  if (static_cast<uint8_t>(set[0]) != 7) {
-    return InvalidArgument("payload member \"set\" must be an object of entity path to value");
-  }
-  return ForEachMember(set, fn);
 }
 
 Status BindValue(Stmt& s, int index, const Value& v, std::string_view what) {
@@ -1067,33 +1057,8 @@ class SqliteEventStore final : public EventStore {
   // Checks everything that does not depend on stored state, in the caller's
   // thread, and encodes payloads there so the leader only writes.
   Status Prepare(const AppendRequest& req, Pending* p) {
-    TC_RETURN_IF_ERROR(ValidateStudyId(req.study));
-    if (req.events.empty()) return InvalidArgument("an append needs at least one event");
-    for (const auto& [stream, version] : req.expected_versions) {
-      TC_RETURN_IF_ERROR(ValidateStream(stream));
-      if (version < kAnyVersion) return InvalidArgument("expected version of " + stream + " is negative");
-    }
     p->request = &req;
-    p->payloads.reserve(req.events.size());
-    for (size_t i = 0; i < req.events.size(); ++i) {
-      const EventDraft& d = req.events[i];
-      Status s = ValidateDraft(d);
-      if (s.ok()) {
-        std::string bytes;
-        s = EncodeValue(d.payload, &bytes);
-        if (s.ok()) {
-          s = ForEachSetEntry(bytes, [&](std::string_view path, std::string_view) -> Status {
-            if (!IsUnderPath(path, d.stream)) {
-              return InvalidArgument("entity path \"" + std::string(path) + "\" is not inside stream \"" + d.stream +
-                                     "\"");
-            }
-            return Status::Ok();
-          });
-        }
-        p->payloads.push_back(std::move(bytes));
-      }
-      if (!s.ok()) return s.WithContext("event " + std::to_string(i + 1) + " of " + std::to_string(req.events.size()));
-    }
+    TC_ASSIGN_OR_RETURN(p->payloads, ValidateAppend(req));
     return Status::Ok();
   }
 
@@ -1283,16 +1248,12 @@ class SqliteEventStore final : public EventStore {
   // The live projection, in the append's transaction.
   Status ApplyProjections(const Event& e, std::string_view payload) {
     return ForEachSetEntry(payload, [&](std::string_view path, std::string_view value) -> Status {
-      // With a reason given any change is allowed, so the old value need not be read.
-      if (e.reason.empty()) {
+      if (ReasonRuleNeedsStoredValue(e)) {
         TC_ASSIGN_OR_RETURN(Stmt cur,
                             write_db_.Prepare("SELECT value FROM entity_values WHERE study = ?1 AND path = ?2"));
         cur.Bind(1, e.study).Bind(2, path);
         TC_ASSIGN_OR_RETURN(bool row, cur.Step());
-        if (row && cur.Blob(0) != kNullBytes && cur.Blob(0) != value) {
-          return FailedPrecondition("a reason for change is required: " + std::string(path) +
-                                    " already has a value (event " + e.type + ")");
-        }
+        TC_RETURN_IF_ERROR(CheckReasonForChange(e, path, row ? std::optional(cur.Blob(0)) : std::nullopt, value));
       }
       TC_ASSIGN_OR_RETURN(
           Stmt up,
