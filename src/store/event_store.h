@@ -1,7 +1,7 @@
 // EventStore: the append-only log of every study and the projections kept in
-// step with it (DESIGN.md §1). The SQLite implementation is the embedded
-// default; the interface is shaped so a PostgreSQL one can follow (nothing in
-// it is SQLite-specific).
+// step with it (DESIGN.md §1). Two back ends keep the contract stated in
+// doc/event_store.md: SQLite (the embedded default) and PostgreSQL; open one
+// with OpenEventStore (store/open_store.h).
 //
 // Thread safety: every method may be called from any number of threads.
 // Concurrent appends share transactions and fsyncs (group commit).
@@ -171,6 +171,20 @@ class EventStore {
   virtual Result<InclusionProof> ProveInclusion(uint64_t seq) = 0;
   // Proves the checkpoint at to_size extends the one at from_size.
   virtual Result<ConsistencyProof> ProveConsistency(const std::string& study, uint64_t from_size, uint64_t to_size) = 0;
+
+ protected:
+  // What every back end can build from the methods above, so that each does
+  // it the same way.
+  // ReadStreamAsOf by replaying the stream's events (ForEachEvent).
+  Result<std::vector<EntityValue>> ReplayStreamAsOf(const std::string& study, const std::string& stream,
+                                                    std::optional<int64_t> as_of_us);
+  // The Merkle leaf hashes of a study's first size events (DataLoss when it
+  // has fewer).
+  using LeafHashSource = std::function<Result<std::vector<Hash>>(const std::string& study, uint64_t size)>;
+  // Proofs from Checkpoints(), ReadEvent() and the leaves.
+  Result<InclusionProof> BuildInclusionProof(uint64_t seq, const LeafHashSource& leaves);
+  Result<ConsistencyProof> BuildConsistencyProof(const std::string& study, uint64_t from_size, uint64_t to_size,
+                                                 const LeafHashSource& leaves);
 };
 
 }  // namespace trialcore

@@ -1,5 +1,6 @@
 #include "store/open_store.h"
 
+#include "store/postgres/postgres_event_store.h"
 #include "store/sqlite/sqlite_event_store.h"
 
 namespace trialcore {
@@ -10,7 +11,12 @@ bool IsPostgresUrl(std::string_view db_or_url) {
 
 Result<std::unique_ptr<EventStore>> OpenEventStore(const std::string& db_or_url, const StoreOpenOptions& options) {
   if (IsPostgresUrl(db_or_url)) {
-    return Unimplemented("the PostgreSQL back end is not built yet: cannot open " + db_or_url);
+    PostgresStoreOptions o;
+    o.env = options.env;
+    o.create_if_missing = options.create_if_missing;
+    // Every commit is durable, so bulk_load changes nothing; a server's
+    // memory is bounded by its few connections whatever the study's size.
+    return OpenPostgresEventStore(db_or_url, o);
   }
   SqliteStoreOptions o;
   o.env = options.env;
