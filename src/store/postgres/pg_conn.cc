@@ -51,8 +51,8 @@ StatusCode CodeOfSqlState(std::string_view s) {
 }
 
 Conn::Conn(PGconn* c) : conn_(c) {
-  where_ = std::string(PQhost(c) ? PQhost(c) : "?") + ":" + (PQport(c) ? PQport(c) : "?") + "/" +
-           (PQdb(c) ? PQdb(c) : "?");
+  where_ =
+      std::string(PQhost(c) ? PQhost(c) : "?") + ":" + (PQport(c) ? PQport(c) : "?") + "/" + (PQdb(c) ? PQdb(c) : "?");
 }
 
 Conn::~Conn() { PQfinish(conn_); }
@@ -87,7 +87,8 @@ Result<std::unique_ptr<Conn>> Conn::Connect(const std::string& url) {
                             (db.empty() ? "(default)" : db) + ": " + why);
   }
   // Notices (e.g. "relation already exists, skipping") are not errors.
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<Conn>(new Conn(c));
 }
 
@@ -119,9 +120,8 @@ Result<Rows> Conn::Query(const std::string& sql, const std::vector<Param>& param
     lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
     formats[i] = params[i].binary ? 1 : 0;
   }
-  PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.empty() ? nullptr : types.data(),
-                             values.data(),
-                             lengths.data(), formats.data(), 0);
+  PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()),
+                             types.empty() ? nullptr : types.data(), values.data(), lengths.data(), formats.data(), 0);
   const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Rows(r);
   Status s = ErrorOf(r, sql);

@@ -51,8 +51,8 @@ Status TestServer::Run(const std::string& command, const std::string& what) cons
   const std::string line = as_user_ + command + " >>" + dir_ + "/commands.log 2>&1";
   int rc = std::system(line.c_str());
   if (rc != 0) {
-    return Internal(what + " failed (exit " + std::to_string(rc) + "): " + line + "\n" + ReadFile(dir_ + "/commands.log") +
-                    ReadFile(dir_ + "/server.log"));
+    return Internal(what + " failed (exit " + std::to_string(rc) + "): " + line + "\n" +
+                    ReadFile(dir_ + "/commands.log") + ReadFile(dir_ + "/server.log"));
   }
   return Status::Ok();
 }
@@ -88,10 +88,11 @@ Result<std::unique_ptr<TestServer>> TestServer::Start() {
   Status started;
   for (int attempt = 0; attempt < 5; ++attempt) {
     server->port_ = FreePort();
-    started = server->Run(std::string(kBinDir) + "/pg_ctl -D " + data + " -l " + server->dir_ + "/server.log -w -t 60 " +
-                              "-o \"-p " + std::to_string(server->port_) + " -k " + server->dir_ +
-                              " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" start",
-                          "starting PostgreSQL on port " + std::to_string(server->port_));
+    started =
+        server->Run(std::string(kBinDir) + "/pg_ctl -D " + data + " -l " + server->dir_ + "/server.log -w -t 60 " +
+                        "-o \"-p " + std::to_string(server->port_) + " -k " + server->dir_ +
+                        " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" start",
+                    "starting PostgreSQL on port " + std::to_string(server->port_));
     if (started.ok()) break;
   }
   TC_RETURN_IF_ERROR(started);

@@ -658,20 +658,7 @@ class SqliteEventStore final : public EventStore {
 
   Result<std::vector<EntityValue>> ReadStreamAsOf(const std::string& study, const std::string& stream,
                                                   std::optional<int64_t> as_of_us) override {
-    EventFilter f;
-    f.study = study;
-    f.stream = stream;
-    f.until_time_us = as_of_us;
-    std::map<std::string, EntityValue> state;
-    TC_RETURN_IF_ERROR(ForEachEvent(f, [&](const Event& e) -> Status {
-      const Value* set = e.payload.Find("set");
-      if (!set || !set->is_object()) return Status::Ok();
-      for (const auto& [path, v] : set->as_object()) state[path] = EntityValue{path, v, e.seq, e.time_us, e.actor};
-      return Status::Ok();
-    }));
-    std::vector<EntityValue> out;
-    for (auto& [path, v] : state) out.push_back(std::move(v));
-    return out;
+    return ReplayStreamAsOf(study, stream, as_of_us);
   }
 
   Result<uint64_t> RebuildProjections() override {
@@ -712,8 +699,19 @@ class SqliteEventStore final : public EventStore {
         std::string table;
         names >> table;  // the version
         while (names >> table) {
-          TC_ASSIGN_OR_RETURN(Stmt rows, db.PrepareOwned("SELECT * FROM " + table));
-          // A WITHOUT ROWID table is scanned in primary-key order.
+          // In primary-key order, said: a covering index (every secondary
+          // index of a WITHOUT ROWID table holds the key) may be scanned
+          // instead of the table, in its own order.
+          TC_ASSIGN_OR_RETURN(Stmt keys, db.PrepareOwned("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 "
+                                                         "ORDER BY pk"));
+          keys.Bind(1, table);
+          std::string order;
+          while (true) {
+            TC_ASSIGN_OR_RETURN(bool k, keys.Step());
+            if (!k) break;
+            order += (order.empty() ? " ORDER BY " : ", ") + std::string(keys.Text(0));
+          }
+          TC_ASSIGN_OR_RETURN(Stmt rows, db.PrepareOwned("SELECT * FROM " + table + order));
           while (true) {
             TC_ASSIGN_OR_RETURN(bool r, rows.Step());
             if (!r) break;
@@ -932,39 +930,13 @@ class SqliteEventStore final : public EventStore {
   }
 
   Result<InclusionProof> ProveInclusion(uint64_t seq) override {
-    TC_ASSIGN_OR_RETURN(Event e, ReadEvent(seq));
-    TC_ASSIGN_OR_RETURN(auto checkpoints, Checkpoints(e.study));
-    if (checkpoints.empty() || checkpoints.back().tree_size <= e.study_index) {
-      return FailedPrecondition("no checkpoint of " + e.study + " covers event " + std::to_string(seq) +
-                                " yet; run `trialcore audit checkpoint` first");
-    }
-    InclusionProof proof;
-    proof.checkpoint = checkpoints.back();
-    TC_ASSIGN_OR_RETURN(auto leaves, LeafHashes(e.study, proof.checkpoint.tree_size));
-    proof.path = MerkleInclusionProof(leaves, e.study_index);
-    TC_ASSIGN_OR_RETURN(proof.record, EncodeEventRecord(e));
-    proof.event = std::move(e);
-    return proof;
+    return BuildInclusionProof(seq,
+                               [this](const std::string& study, uint64_t size) { return LeafHashes(study, size); });
   }
 
   Result<ConsistencyProof> ProveConsistency(const std::string& study, uint64_t from_size, uint64_t to_size) override {
-    TC_ASSIGN_OR_RETURN(auto checkpoints, Checkpoints(study));
-    auto find = [&](uint64_t size) -> Result<Checkpoint> {
-      for (const auto& c : checkpoints) {
-        if (c.tree_size == size) return c;
-      }
-      return NotFound("study " + study + " has no checkpoint at tree size " + std::to_string(size));
-    };
-    if (from_size == 0 || from_size > to_size) {
-      return InvalidArgument("a consistency proof needs 0 < from size <= to size, got " + std::to_string(from_size) +
-                             " and " + std::to_string(to_size));
-    }
-    ConsistencyProof proof;
-    TC_ASSIGN_OR_RETURN(proof.from, find(from_size));
-    TC_ASSIGN_OR_RETURN(proof.to, find(to_size));
-    TC_ASSIGN_OR_RETURN(auto leaves, LeafHashes(study, to_size));
-    proof.path = MerkleConsistencyProof(leaves, from_size);
-    return proof;
+    return BuildConsistencyProof(study, from_size, to_size,
+                                 [this](const std::string& s, uint64_t size) { return LeafHashes(s, size); });
   }
 
   ~SqliteEventStore() override {
