@@ -62,4 +62,23 @@ Status CheckReasonForChange(const Event& event, std::string_view path, std::opti
   return Status::Ok();
 }
 
+Result<std::string> CheckImportedEvent(const Event& e, uint64_t next_seq, uint64_t study_size, const Hash& study_head) {
+  const std::string what = "event " + std::to_string(e.seq) + " of " + e.study;
+  if (e.seq != next_seq) {
+    return DataLoss(what + " does not follow this database's last one (expected sequence number " +
+                    std::to_string(next_seq) + ")");
+  }
+  if (e.study_index != study_size || e.prev_hash != study_head) {
+    return DataLoss(what + " does not continue its study's chain here (position " + std::to_string(e.study_index) +
+                    ", expected " + std::to_string(study_size) + ")");
+  }
+  TC_RETURN_IF_ERROR_CTX(ValidateStudyId(e.study), what);
+  std::string payload;
+  TC_RETURN_IF_ERROR_CTX(EncodeValue(e.payload, &payload), what);
+  std::string record;
+  EncodeEventRecord(e, payload, &record);
+  if (ChainHash(e.prev_hash, record) != e.hash) return DataLoss(what + ": its hash is not the hash of its record");
+  return payload;
+}
+
 }  // namespace trialcore

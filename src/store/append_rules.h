@@ -37,4 +37,11 @@ inline bool ReasonRuleNeedsStoredValue(const Event& event) { return event.reason
 Status CheckReasonForChange(const Event& event, std::string_view path, std::optional<std::string_view> stored,
                             std::string_view value);
 
+// For EventStore::ImportEvents: checks that an event read from another store
+// continues this one (its seq is next_seq; it is event number study_size of
+// its study and links to study_head) and that its hash is the hash of its
+// record; returns its payload's canonical bytes. DataLoss names the event.
+Result<std::string> CheckImportedEvent(const Event& event, uint64_t next_seq, uint64_t study_size,
+                                       const Hash& study_head);
+
 }  // namespace trialcore

@@ -164,6 +164,23 @@ class EventStore {
   virtual Status QueryProjections(const std::string& sql, const std::vector<Value>& params,
                                   const std::function<Status(const ProjectionRow&)>& fn) = 0;
 
+  // Copying a database (`trialcore db copy`): appends events exactly as
+  // another store holds them, same numbers, times and hashes. The first must
+  // take the number after LastSeq(); each must continue its study's chain
+  // (study_index, prev_hash) and its hash must be that of its record, else
+  // DataLoss and nothing of the call is stored. No reason-for-change rule:
+  // the events were accepted where they were written. The projections are
+  // not kept in step: the copier rebuilds them at the end.
+  virtual Status ImportEvents(const std::vector<Event>& events) {
+    (void)events;
+    return Unimplemented("this store cannot import events");
+  }
+  // Stores a checkpoint signed elsewhere, as it is (verify it after).
+  virtual Status ImportCheckpoint(const Checkpoint& checkpoint) {
+    (void)checkpoint;
+    return Unimplemented("this store cannot import checkpoints");
+  }
+
   // Tamper evidence.
   virtual Result<Checkpoint> CreateCheckpoint(const std::string& study, const SigningKey& key) = 0;
   virtual Result<std::vector<Checkpoint>> Checkpoints(const std::string& study) = 0;

@@ -419,8 +419,9 @@ class PostgresEventStore final : public EventStore {
       Status s = c->InTransaction("BEGIN", [&]() -> Status {
         TC_RETURN_IF_ERROR(c->Query("SELECT pg_advisory_xact_lock($1)", {Param::Int(kSchemaLockKey)}).status());
         TC_RETURN_IF_ERROR(c->Exec(kSchema));
-        return c->Query("INSERT INTO meta VALUES('format_version', $1) ON CONFLICT (key) DO NOTHING",
-                        {Param::Int(kDatabaseFormatVersion)})
+        return c
+            ->Query("INSERT INTO meta VALUES('format_version', $1) ON CONFLICT (key) DO NOTHING",
+                    {Param::Int(kDatabaseFormatVersion)})
             .status();
       });
       TC_RETURN_IF_ERROR_CTX(s, "creating the trialcore tables in " + where_);
@@ -601,8 +602,7 @@ class PostgresEventStore final : public EventStore {
           std::string payload = rows.Bytes(i, 2);
           TC_RETURN_IF_ERROR_CTX(ForEachSetEntry(payload,
                                                  [&](std::string_view path, std::string_view value) -> Status {
-                                                   latest[study + '\0' + std::string(path)] = {std::string(value),
-                                                                                               seq};
+                                                   latest[study + '\0' + std::string(path)] = {std::string(value), seq};
                                                    return Status::Ok();
                                                  }),
                                  "replaying event " + std::to_string(seq));
@@ -663,7 +663,8 @@ class PostgresEventStore final : public EventStore {
                                                   {Param::Text(table)}));
           std::string order;
           for (int k = 0; k < keys.size(); ++k) order += (k ? ", " : "") + std::string(keys.Text(k, 0));
-          TC_ASSIGN_OR_RETURN(Rows rows, c->Query("SELECT * FROM " + table + (order.empty() ? "" : " ORDER BY " + order)));
+          TC_ASSIGN_OR_RETURN(Rows rows,
+                              c->Query("SELECT * FROM " + table + (order.empty() ? "" : " ORDER BY " + order)));
           for (int r = 0; r < rows.size(); ++r) {
             out += table;
             for (int col = 0; col < rows.columns(); ++col) {
@@ -818,6 +819,50 @@ class PostgresEventStore final : public EventStore {
     return Status::Ok();
   }
 
+  Status ImportEvents(const std::vector<Event>& events) override {
+    if (events.empty()) return Status::Ok();
+    TC_ASSIGN_OR_RETURN(auto c, writers_.Get());
+    return c->InTransaction("BEGIN", [&]() -> Status {
+      TC_ASSIGN_OR_RETURN(Rows head, c->Query(kLockHead));
+      if (head.size() != 1) return DataLoss("PostgreSQL database " + where_ + " lost its log_head row");
+      uint64_t next_seq = static_cast<uint64_t>(head.Int(0, 0)) + 1;
+      int64_t last_time = head.Int(0, 1);
+      struct StudyHeadState {
+        uint64_t size = 0;
+        Hash hash{};
+      };
+      std::map<std::string, StudyHeadState> studies;
+      for (const Event& e : events) {
+        auto it = studies.find(e.study);
+        if (it == studies.end()) {
+          TC_ASSIGN_OR_RETURN(Rows h, c->Query("SELECT study_index, hash FROM events WHERE study = $1 "
+                                               "ORDER BY study_index DESC LIMIT 1",
+                                               {Param::Text(e.study)}));
+          StudyHeadState st;
+          if (h.size()) st = {static_cast<uint64_t>(h.Int(0, 0)) + 1, HashFromBytes(h.Bytes(0, 1))};
+          it = studies.emplace(e.study, st).first;
+        }
+        TC_ASSIGN_OR_RETURN(std::string payload, CheckImportedEvent(e, next_seq, it->second.size, it->second.hash));
+        TC_RETURN_IF_ERROR(InsertEvent(*c, e, payload));
+        ++next_seq;
+        it->second.size++;
+        it->second.hash = e.hash;
+        last_time = std::max(last_time, e.time_us);
+      }
+      TC_RETURN_IF_ERROR(c->Query("UPDATE log_head SET last_seq = $1, last_time_us = $2 WHERE id = 1",
+                                  {Param::Int(static_cast<int64_t>(next_seq - 1)), Param::Int(last_time)})
+                             .status());
+      return c
+          ->Query("SELECT pg_notify($1, $2)", {Param::Text(kChannel), Param::Int(static_cast<int64_t>(next_seq - 1))})
+          .status();
+    });
+  }
+
+  Status ImportCheckpoint(const Checkpoint& cp) override {
+    TC_ASSIGN_OR_RETURN(auto c, writers_.Get());
+    return StoreCheckpoint(*c, cp).WithContext("storing a checkpoint of " + cp.study);
+  }
+
   Result<Checkpoint> CreateCheckpoint(const std::string& study, const SigningKey& key) override {
     TC_RETURN_IF_ERROR(ValidateStudyId(study));
     // Never sign a log that does not verify: that would launder tampering.
@@ -829,15 +874,7 @@ class PostgresEventStore final : public EventStore {
     if (v.events == 0) return NotFound("study " + study + " has no events to checkpoint");
     Checkpoint cp = SignCheckpoint(key, study, v.events, v.root, options_.env->NowMicros());
     TC_ASSIGN_OR_RETURN(auto c, writers_.Get());
-    TC_RETURN_IF_ERROR_CTX(c->Query("INSERT INTO checkpoints(study, tree_size, root_hash, time_us, public_key, "
-                                    "signature) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (study, tree_size) "
-                                    "DO UPDATE SET root_hash = excluded.root_hash, time_us = excluded.time_us, "
-                                    "public_key = excluded.public_key, signature = excluded.signature",
-                                    {Param::Text(cp.study), Param::Int(static_cast<int64_t>(cp.tree_size)),
-                                     Param::Bytes(AsBytes(cp.root_hash)), Param::Int(cp.time_us),
-                                     Param::Bytes(cp.public_key), Param::Bytes(cp.signature)})
-                               .status(),
-                           "storing the checkpoint");
+    TC_RETURN_IF_ERROR_CTX(StoreCheckpoint(*c, cp), "storing the checkpoint");
     return cp;
   }
 
@@ -870,6 +907,32 @@ class PostgresEventStore final : public EventStore {
   }
 
  private:
+  static Status InsertEvent(Conn& c, const Event& e, std::string_view payload) {
+    return c
+        .Query(
+            "INSERT INTO events(seq, study, stream, stream_version, study_index, type, time_us, actor_user, "
+            "actor_role, reason, payload, prev_hash, hash, format_version) "
+            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+            {Param::Int(static_cast<int64_t>(e.seq)), Param::Text(e.study), Param::Text(e.stream),
+             Param::Int(static_cast<int64_t>(e.stream_version)), Param::Int(static_cast<int64_t>(e.study_index)),
+             Param::Text(e.type), Param::Int(e.time_us), Param::Text(e.actor.user), Param::Text(e.actor.role),
+             Param::Text(e.reason), Param::Bytes(payload), Param::Bytes(AsBytes(e.prev_hash)),
+             Param::Bytes(AsBytes(e.hash)), Param::Int(kEventFormatVersion)})
+        .status();
+  }
+
+  static Status StoreCheckpoint(Conn& c, const Checkpoint& cp) {
+    return c
+        .Query(
+            "INSERT INTO checkpoints(study, tree_size, root_hash, time_us, public_key, signature) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (study, tree_size) DO UPDATE SET "
+            "root_hash = excluded.root_hash, time_us = excluded.time_us, public_key = excluded.public_key, "
+            "signature = excluded.signature",
+            {Param::Text(cp.study), Param::Int(static_cast<int64_t>(cp.tree_size)), Param::Bytes(AsBytes(cp.root_hash)),
+             Param::Int(cp.time_us), Param::Bytes(cp.public_key), Param::Bytes(cp.signature)})
+        .status();
+  }
+
   Status AppendInTransaction(Conn& c, const AppendRequest& req, const std::vector<std::string>& payloads,
                              std::vector<Event>* out) {
     // The log's lock: held until this transaction commits, so the next
@@ -920,17 +983,7 @@ class PostgresEventStore final : public EventStore {
       record.clear();
       EncodeEventRecord(e, payloads[i], &record);
       e.hash = ChainHash(e.prev_hash, record);
-      TC_RETURN_IF_ERROR_CTX(
-          c.Query("INSERT INTO events(seq, study, stream, stream_version, study_index, type, time_us, actor_user, "
-                  "actor_role, reason, payload, prev_hash, hash, format_version) "
-                  "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-                  {Param::Int(static_cast<int64_t>(e.seq)), Param::Text(e.study), Param::Text(e.stream),
-                   Param::Int(static_cast<int64_t>(e.stream_version)), Param::Int(static_cast<int64_t>(e.study_index)),
-                   Param::Text(e.type), Param::Int(e.time_us), Param::Text(e.actor.user), Param::Text(e.actor.role),
-                   Param::Text(e.reason), Param::Bytes(payloads[i]), Param::Bytes(AsBytes(e.prev_hash)),
-                   Param::Bytes(AsBytes(e.hash)), Param::Int(kEventFormatVersion)})
-              .status(),
-          "appending event " + std::to_string(e.seq));
+      TC_RETURN_IF_ERROR_CTX(InsertEvent(c, e, payloads[i]), "appending event " + std::to_string(e.seq));
       TC_RETURN_IF_ERROR(ApplyEntityValues(c, e, payloads[i]));
       prev = e.hash;
       e.payload = d.payload;
@@ -957,14 +1010,14 @@ class PostgresEventStore final : public EventStore {
                                               {Param::Text(e.study), Param::Text(path)}));
         std::optional<std::string> stored;
         if (cur.size()) stored = cur.Bytes(0, 0);
-        TC_RETURN_IF_ERROR(CheckReasonForChange(e, path, stored ? std::optional<std::string_view>(*stored) : std::nullopt,
-                                                value));
+        TC_RETURN_IF_ERROR(
+            CheckReasonForChange(e, path, stored ? std::optional<std::string_view>(*stored) : std::nullopt, value));
       }
       return c
-          .Query("INSERT INTO entity_values(study, path, value, seq) VALUES ($1, $2, $3, $4) "
-                 "ON CONFLICT (study, path) DO UPDATE SET value = excluded.value, seq = excluded.seq",
-                 {Param::Text(e.study), Param::Text(path), Param::Bytes(value),
-                  Param::Int(static_cast<int64_t>(e.seq))})
+          .Query(
+              "INSERT INTO entity_values(study, path, value, seq) VALUES ($1, $2, $3, $4) "
+              "ON CONFLICT (study, path) DO UPDATE SET value = excluded.value, seq = excluded.seq",
+              {Param::Text(e.study), Param::Text(path), Param::Bytes(value), Param::Int(static_cast<int64_t>(e.seq))})
           .status();
     });
   }
