@@ -15,6 +15,7 @@
 #include "core/test_env.h"
 #include "store/audit.h"
 #include "store/open_store.h"
+#include "store/postgres/pg_conn.h"
 #include "store/postgres/test_server.h"
 #include "store/test_util.h"
 
@@ -50,8 +51,7 @@ class EventStoreContractTest : public ::testing::TestWithParam<Backend> {
     if (GetParam() == Backend::kPostgres) {
       std::string error;
       pg::TestServer* server = SharedServer(&error);
-      ASSERT_NE(server, nullptr) << "PostgreSQL 15 could not be started for the PostgreSQL back end's tests: "
-                                 << error;
+      ASSERT_NE(server, nullptr) << "PostgreSQL 15 could not be started for the PostgreSQL back end's tests: " << error;
       static int databases = 0;
       auto url = server->CreateDatabase("t_" + std::to_string(++databases));
       ASSERT_TRUE(url.ok()) << url.status().ToString();
@@ -448,8 +448,9 @@ TEST_P(EventStoreContractTest, RewriteReplacesOnlyItsStudysRows) {
   ASSERT_TRUE(store->Append(One("A", ItemSet("2", "X", "1"))).ok());
   auto rewrite = [&](const std::string& study, int rows, const std::string& label) {
     return store->RewriteProjections("t", study, [&](ProjectionWriter& w, const StudyEventsByStream& events) -> Status {
-      Status read = events(
-          [&](const Event& e) -> Status { return w.Put("t_rows", {study, int64_t(1000 + e.seq), e.stream}); });
+      Status read = events([&](const Event& e) -> Status {
+        return w.Put("t_rows", {study, int64_t(1000 + e.seq), e.stream});
+      });
       TC_RETURN_IF_ERROR(read);
       for (int i = 0; i < rows; ++i) TC_RETURN_IF_ERROR(w.Put("t_rows", {study, int64_t{i}, "old"}));
       for (int i = 0; i < rows; ++i) TC_RETURN_IF_ERROR(w.Put("t_rows", {study, int64_t{i}, label}));
@@ -464,10 +465,10 @@ TEST_P(EventStoreContractTest, RewriteReplacesOnlyItsStudysRows) {
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM t_rows WHERE study = 'A'"), 51);
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM t_rows WHERE study = 'A' AND label = 'a2'"), 49);
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM t_rows WHERE study = 'B' AND label = 'b'"), 29);
-  EXPECT_EQ(store->RewriteProjections("nope", "A", [](ProjectionWriter&, const StudyEventsByStream&) {
-    return Status::Ok();
-  }).code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      store->RewriteProjections("nope", "A", [](ProjectionWriter&, const StudyEventsByStream&) { return Status::Ok(); })
+          .code(),
+      StatusCode::kFailedPrecondition);
 }
 
 // Two builds on one database: a newer one makes a projection set's tables
@@ -580,9 +581,9 @@ TEST_P(EventStoreContractTest, CheckpointsAndProofsVerify) {
   ASSERT_TRUE(cons.ok()) << cons.status().ToString();
   std::vector<std::string> cpath;
   for (const auto& h : cons->path) cpath.emplace_back(AsBytes(h));
-  EXPECT_TRUE(VerifyMerkleConsistency(c1->tree_size, c2->tree_size, cpath, AsBytes(c1->root_hash),
-                                      AsBytes(c2->root_hash))
-                  .ok());
+  EXPECT_TRUE(
+      VerifyMerkleConsistency(c1->tree_size, c2->tree_size, cpath, AsBytes(c1->root_hash), AsBytes(c2->root_hash))
+          .ok());
   EXPECT_EQ(store->ProveConsistency("S", 3, 33).status().code(), StatusCode::kNotFound);
   auto v = VerifyStudy(*store, "S", {}, std::nullopt);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
@@ -603,9 +604,9 @@ TEST_P(EventStoreContractTest, TheSameEventsGiveTheSameHashesAsTheSqliteStore) {
   for (EventStore* s : {store.get(), reference->get()}) {
     ASSERT_TRUE(s->RegisterProjections(TestSet()).ok());
     for (int i = 0; i < 30; ++i) {
-      AppendRequest r = One("S" + std::to_string(i % 2), ItemSet(std::to_string(i % 5), "I" + std::to_string(i % 7),
-                                                                  "\"v" + std::to_string(i) + "\"", "why " +
-                                                                  std::to_string(i)));
+      AppendRequest r =
+          One("S" + std::to_string(i % 2), ItemSet(std::to_string(i % 5), "I" + std::to_string(i % 7),
+                                                   "\"v" + std::to_string(i) + "\"", "why " + std::to_string(i)));
       r.events[0].actor.role = "données";  // non-ASCII text survives both
       r.project = [](const std::vector<Event>& stored, ProjectionWriter& w) {
         return w.Put("t_rows", {stored[0].study, int64_t(stored[0].seq % 4), stored[0].stream});
@@ -626,6 +627,46 @@ TEST_P(EventStoreContractTest, TheSameEventsGiveTheSameHashesAsTheSqliteStore) {
     EXPECT_EQ((*heads)[i].size, (*ref_heads)[i].size);
   }
   EXPECT_EQ(*store->DumpProjections(), *(*reference)->DumpProjections());
+}
+
+// `trialcore db copy`: events imported as another store holds them keep
+// their numbers and hashes; one that does not continue the log, or whose
+// hash is not its record's, is refused with its whole call.
+TEST_P(EventStoreContractTest, ImportedEventsKeepTheirHashesAndABrokenChainIsRefused) {
+  MemEnv ref_env;
+  auto reference = OpenEventStore("/reference.db", StoreOpenOptions{.env = &ref_env});
+  ASSERT_TRUE(reference.ok());
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(
+        (*reference)->Append(One("S" + std::to_string(i % 2), ItemSet("1", "I" + std::to_string(i), "1"))).ok());
+    ref_env.AdvanceMicros(10);
+  }
+  std::vector<Event> events = *(*reference)->ReadEvents({});
+  auto store = Open();
+  ASSERT_TRUE(store);
+  std::vector<Event> later(events.begin() + 1, events.end());
+  EXPECT_EQ(store->ImportEvents(later).code(), StatusCode::kDataLoss) << "must start after LastSeq()";
+  std::vector<Event> forged(events.begin(), events.begin() + 6);
+  forged[4].reason = "forged";
+  Status refused = store->ImportEvents(forged);
+  EXPECT_EQ(refused.code(), StatusCode::kDataLoss);
+  EXPECT_NE(refused.message().find("event 5 of S0: its hash is not the hash of its record"), std::string::npos)
+      << refused.ToString();
+  EXPECT_EQ(*store->LastSeq(), 0u) << "nothing of a refused call is stored";
+  ASSERT_TRUE(store->ImportEvents({events.begin(), events.begin() + 5}).ok());
+  std::vector<Event> relinked(events.begin() + 5, events.end());
+  relinked[1].prev_hash = Hash{};
+  EXPECT_EQ(store->ImportEvents(relinked).code(), StatusCode::kDataLoss);
+  ASSERT_TRUE(store->ImportEvents({events.begin() + 5, events.end()}).ok());
+  EXPECT_EQ(*store->ReadEvents({}), events);
+  auto v = VerifyStudy(*store, "S1", {}, std::nullopt);
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->problem);
+  // The log goes on from the copy: the next append continues its chain.
+  auto next = store->Append(One("S1", ItemSet("2", "X", "1")));
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ((*next)[0].seq, 13u);
+  EXPECT_EQ((*next)[0].prev_hash, events.back().hash);
 }
 
 TEST_P(EventStoreContractTest, AMissingDatabaseIsNotFoundAndNamed) {
@@ -676,6 +717,90 @@ TEST(PostgresStoreTest, ErrorsNameTheServerAndTheDatabase) {
   auto tcp = OpenEventStore(server->TcpUrl("empty_db"));
   ASSERT_TRUE(tcp.ok()) << tcp.status().ToString();
   EXPECT_TRUE((*tcp)->Append(One("S", ItemSet("1", "A", "1"))).ok());
+}
+
+// The no-skip design on PostgreSQL under the timings that break a design
+// built on SEQUENCEs (issue 14 §3): an appender that sleeps inside its
+// transaction, one that rolls back after taking its numbers, and a session
+// holding the log's lock whose backend is killed. Readers polling all along
+// see every committed event once, in order, and nothing else, and the
+// numbers stay gap-free.
+TEST(PostgresStoreTest, SlowRolledBackAndKilledAppendersLeaveReadersNothingToSkip) {
+  std::string error;
+  pg::TestServer* server = SharedServer(&error);
+  ASSERT_NE(server, nullptr) << "PostgreSQL 15 could not be started: " << error;
+  auto url = server->CreateDatabase("torture");
+  ASSERT_TRUE(url.ok());
+  auto opened = OpenEventStore(*url);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto& store = *opened;
+  std::atomic<bool> stop{false}, reader_failed{false};
+  std::vector<std::vector<uint64_t>> seen(2);
+  std::vector<std::thread> readers;
+  for (auto& s : seen) {
+    readers.emplace_back([&] {
+      uint64_t cursor = 0;
+      while (!stop) {
+        EventFilter f;
+        f.after_seq = cursor;
+        auto events = store->ReadEvents(f);
+        if (!events.ok()) reader_failed = true;
+        for (const Event& e : events.ok() ? *events : std::vector<Event>{}) {
+          s.push_back(e.seq);
+          cursor = e.seq;
+        }
+      }
+    });
+  }
+  auto sleeping = [](int ms, bool fail) {
+    return [ms, fail](const std::vector<Event>&, ProjectionWriter&) -> Status {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      return fail ? Aborted("rolled back on purpose") : Status::Ok();
+    };
+  };
+  std::atomic<int> committed{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 6; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 8; ++i) {
+        AppendRequest r = One("S" + std::to_string(w % 2), ItemSet(std::to_string(w), "I" + std::to_string(i), "1"));
+        const bool fail = (w + i) % 5 == 0;
+        if (i % 3 == 0) r.project = sleeping(30, fail);
+        auto res = store->Append(r);
+        if (res.ok()) ++committed;
+      }
+    });
+  }
+  // A session that takes the log's lock and is killed while holding it.
+  auto holder = pg::Conn::Connect(*url);
+  auto killer = pg::Conn::Connect(*url);
+  ASSERT_TRUE(holder.ok() && killer.ok());
+  auto pid = (*holder)->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  ASSERT_TRUE((*holder)->Exec("BEGIN; SELECT last_seq FROM log_head WHERE id = 1 FOR UPDATE").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE((*killer)->Query("SELECT pg_terminate_backend($1::int)", {pg::Param::Text((*pid).Text(0, 0))}).ok());
+  for (auto& t : writers) t.join();
+  EXPECT_FALSE((*holder)->Exec("SELECT 1").ok()) << "the holder's backend was killed";
+  // Readers catch up to the end, then stop.
+  const uint64_t last = *store->LastSeq();
+  EXPECT_EQ(last, static_cast<uint64_t>(committed.load()));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    bool all = true;
+    for (auto& s : seen) all = all && !s.empty() && s.back() == last;
+    if (all) break;
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  ASSERT_FALSE(reader_failed);
+  EXPECT_GT(committed.load(), 30);
+  EXPECT_LT(committed.load(), 48) << "some appends rolled back";
+  for (const auto& s : seen) {
+    ASSERT_EQ(s.size(), last);
+    for (size_t i = 0; i < s.size(); ++i) ASSERT_EQ(s[i], i + 1) << "a reader skipped or repeated an event";
+  }
 }
 
 }  // namespace
