@@ -719,6 +719,35 @@ TEST(PostgresStoreTest, ErrorsNameTheServerAndTheDatabase) {
   EXPECT_TRUE((*tcp)->Append(One("S", ItemSet("1", "A", "1"))).ok());
 }
 
+// As SQLite refuses a file of a newer format or another program's, the
+// PostgreSQL store refuses such a database, and changes nothing in it.
+TEST(PostgresStoreTest, RefusesANewerFormatAndAnotherProgramsTables) {
+  std::string error;
+  pg::TestServer* server = SharedServer(&error);
+  ASSERT_NE(server, nullptr) << "PostgreSQL 15 could not be started: " << error;
+  auto newer = server->CreateDatabase("newer_format");
+  ASSERT_TRUE(newer.ok());
+  { ASSERT_TRUE(OpenEventStore(*newer).ok()); }
+  auto raw = pg::Conn::Connect(*newer);
+  ASSERT_TRUE(raw.ok());
+  ASSERT_TRUE((*raw)->Exec("UPDATE meta SET value = '2' WHERE key = 'format_version'").ok());
+  auto s = OpenEventStore(*newer);
+  EXPECT_EQ(s.status().code(), StatusCode::kUnimplemented) << s.status().ToString();
+  EXPECT_NE(s.status().message().find("format version 2"), std::string::npos);
+
+  auto other = server->CreateDatabase("other_program");
+  ASSERT_TRUE(other.ok());
+  auto theirs = pg::Conn::Connect(*other);
+  ASSERT_TRUE(theirs.ok());
+  ASSERT_TRUE((*theirs)->Exec("CREATE TABLE events(id INT); INSERT INTO events VALUES (7)").ok());
+  s = OpenEventStore(*other);
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument) << s.status().ToString();
+  EXPECT_NE(s.status().message().find("is not a trialcore one"), std::string::npos);
+  auto kept = (*theirs)->Query("SELECT count(*) FROM events");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->Int(0, 0), 1) << "their table is untouched";
+}
+
 // The no-skip design on PostgreSQL under the timings that break a design
 // built on SEQUENCEs (issue 14 §3): an appender that sleeps inside its
 // transaction, one that rolls back after taking its numbers, and a session
