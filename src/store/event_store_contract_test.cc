@@ -748,6 +748,21 @@ TEST(PostgresStoreTest, RefusesANewerFormatAndAnotherProgramsTables) {
   EXPECT_EQ(kept->Int(0, 0), 1) << "their table is untouched";
 }
 
+// libpq would cut a text parameter at a NUL: such text is refused whole.
+TEST(PostgresStoreTest, TextWithANulCharacterIsRefusedNotCutShort) {
+  std::string error;
+  pg::TestServer* server = SharedServer(&error);
+  ASSERT_NE(server, nullptr) << "PostgreSQL 15 could not be started: " << error;
+  auto url = server->CreateDatabase("nul_text");
+  ASSERT_TRUE(url.ok());
+  auto store = OpenEventStore(*url);
+  ASSERT_TRUE(store.ok());
+  auto res = (*store)->Append(One("S", ItemSet("1", "A", "1", std::string("typo\0hidden", 11))));
+  EXPECT_EQ(res.status().code(), StatusCode::kInvalidArgument) << res.status().ToString();
+  EXPECT_NE(res.status().message().find("cannot hold a NUL character"), std::string::npos);
+  EXPECT_EQ(*(*store)->LastSeq(), 0u);
+}
+
 // The no-skip design on PostgreSQL under the timings that break a design
 // built on SEQUENCEs (issue 14 §3): an appender that sleeps inside its
 // transaction, one that rolls back after taking its numbers, and a session

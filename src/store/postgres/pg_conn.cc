@@ -116,6 +116,12 @@ Result<Rows> Conn::Query(const std::string& sql, const std::vector<Param>& param
   std::vector<const char*> values(params.size());
   std::vector<int> lengths(params.size()), formats(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
+    // libpq reads a text parameter up to its first NUL, whatever its length:
+    // a string holding one would be stored cut short, silently.
+    if (!params[i].binary && params[i].value && params[i].value->find('\0') != std::string::npos) {
+      return InvalidArgument("PostgreSQL text cannot hold a NUL character (parameter $" + std::to_string(i + 1) +
+                             " of " + sql.substr(0, 60) + ")");
+    }
     values[i] = params[i].value ? params[i].value->data() : nullptr;
     lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
     formats[i] = params[i].binary ? 1 : 0;
