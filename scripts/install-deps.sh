@@ -10,6 +10,8 @@ PACKAGES=(
   g++ make cmake ccache pkg-config git  # toolchain
   clang-format                          # the format check (ctest "format")
   libsqlite3-dev sqlite3                # the embedded event store
+  libpq-dev                             # the PostgreSQL event store (libpq)
+  postgresql-15                         # the PostgreSQL server the store's tests start
   libssl-dev                            # SHA-256, Ed25519
   nlohmann-json3-dev                    # JSON parsing (kept out of headers)
   libcli11-dev                          # command line

@@ -8,7 +8,7 @@
 #include "core/test_env.h"
 #include "core/xml_text.h"
 #include "rules/rules.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/open_store.h"
 
 namespace trialcore::capture {
 
@@ -118,9 +118,10 @@ class Runner {
 
   Status Start() {
     env_.SetNowMicros(start_);
-    SqliteStoreOptions o;
+    // A file of the test Env's memory: the scenario leaves nothing behind.
+    StoreOpenOptions o;
     o.env = &env_;
-    TC_ASSIGN_OR_RETURN(store_, OpenSqliteEventStore("/mem/scenario.db", o));
+    TC_ASSIGN_OR_RETURN(store_, OpenEventStore("/mem/scenario.db", o));
     TC_ASSIGN_OR_RETURN(capture_, Capture::Open(store_.get(), &env_, study_->id));
     return capture_->PublishStudy(study_, Actor{"admin", "study_admin"}).status();
   }

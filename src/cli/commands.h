@@ -58,6 +58,10 @@ Status AuditPublicKey(const std::string& key_path, const std::optional<std::stri
 
 Status DbInfo(const std::string& db, Context& ctx);
 Status DbRebuild(const std::string& db, Context& ctx);
+// Copies every event (same numbers, times and hashes), checkpoint and study
+// from one database to a new, empty one, of either back end, with progress;
+// rebuilds the copy's projections.
+Status DbCopy(const std::string& from, const std::string& to, Context& ctx);
 
 struct SignalArgs {
   std::string csv;                 // report file in openEBGM's layout

@@ -15,7 +15,7 @@
 #include "cli/store_access.h"
 #include "core/json.h"
 #include "store/audit.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/open_store.h"
 
 namespace trialcore::cli {
 namespace {
@@ -97,13 +97,12 @@ Status WriteDemoUsers(EventStore& store, Env* env) {
 }  // namespace
 
 Status Demo(const std::string& db, const std::string& key_path, const ServeArgs* serve, Context& ctx) {
-  bool fresh = !ctx.env->FileExists(db);
-  TC_ASSIGN_OR_RETURN(auto store, OpenSqliteEventStore(db, SqliteStoreOptions{ctx.env}));
+  TC_ASSIGN_OR_RETURN(auto store, OpenEventStore(db, StoreOpenOptions{.env = ctx.env}));
   TC_ASSIGN_OR_RETURN(auto heads, store->Heads());
   bool has_demo = false;
   for (const auto& h : heads) has_demo |= h.study == kStudy;
   if (!has_demo) {
-    if (!fresh && !heads.empty()) {
+    if (!heads.empty()) {
       return FailedPrecondition(db + " holds other studies; give the demo its own file with --db");
     }
     ctx.out << "creating the demo study " << kStudy << " in " << db << "\n";

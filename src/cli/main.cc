@@ -32,7 +32,7 @@ int Run(int argc, char** argv, Env* env) {
   std::string db = DefaultDb();
   std::string key = DefaultKeyPath();
   auto add_db = [&](CLI::App* cmd) {
-    cmd->add_option("--db", db, "SQLite database file (default $TRIALCORE_DB or trialcore.db)");
+    cmd->add_option("--db", db, "SQLite file or postgresql:// URL (default $TRIALCORE_DB or trialcore.db)");
   };
   auto add_key = [&](CLI::App* cmd) {
     cmd->add_option("--key", key,
@@ -333,6 +333,11 @@ int Run(int argc, char** argv, Env* env) {
   auto* rebuild = dbcmd->add_subcommand("rebuild", "Drop the projections and replay the whole log into them");
   add_db(rebuild);
   rebuild->callback([&] { status = DbRebuild(db, ctx); });
+  auto* copy = dbcmd->add_subcommand("copy", "Copy every study, with its hashes and checkpoints, to a new database");
+  std::string copy_from, copy_to;
+  copy->add_option("--from", copy_from, "SQLite file or postgresql:// URL to copy from")->required();
+  copy->add_option("--to", copy_to, "New SQLite file or postgresql:// URL (an empty database) to copy to")->required();
+  copy->callback([&] { status = DbCopy(copy_from, copy_to, ctx); });
 
   try {
     app.parse(argc, argv);

@@ -13,7 +13,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/store_access.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/open_store.h"
 #include "study/study.h"
 
 namespace trialcore::cli {
@@ -117,9 +117,9 @@ Result<std::string> ReadPassword(bool from_stdin) {
 }  // namespace
 
 Status UserCommand(const UserArgs& args, Context& ctx) {
-  SqliteStoreOptions so;
+  StoreOpenOptions so;
   so.env = ctx.env;
-  TC_ASSIGN_OR_RETURN(auto store, OpenSqliteEventStore(args.db, so));
+  TC_ASSIGN_OR_RETURN(auto store, OpenEventStore(args.db, so));
   TC_ASSIGN_OR_RETURN(auto users, api::UserDirectory::Open(store.get(), ctx.env));
   Actor by{args.as_user, "system_admin"};
   if (args.action == "add") {

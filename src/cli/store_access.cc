@@ -4,21 +4,20 @@
 #include <ostream>
 
 #include "api/users.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/open_store.h"
 
 namespace trialcore::cli {
 
 Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env, StoreUse use) {
-  if (!env->FileExists(db)) {
-    return NotFound("database " + db + " does not exist (create the demo one with `trialcore demo --db " + db + "`)");
-  }
-  SqliteStoreOptions o;
+  const std::string how_to_create = " (create the demo one with `trialcore demo --db " + db + "`)";
+  if (!IsPostgresUrl(db) && !env->FileExists(db)) return NotFound("database " + db + " does not exist" + how_to_create);
+  StoreOpenOptions o;
   o.env = env;
   o.create_if_missing = false;
-  // As the readers' maps: a server's appends touch pages all over a large
-  // file, and every page mapped once stays in its resident memory.
-  if (use == StoreUse::kServer) o.writer_map_bytes = kBoundedMapBytes;
-  return OpenSqliteEventStore(db, o);
+  o.bounded_memory = use == StoreUse::kServer;
+  auto store = OpenEventStore(db, o);
+  if (store.status().code() == StatusCode::kNotFound) return NotFound(store.status().message() + how_to_create);
+  return store;
 }
 
 Result<std::string> ChooseStudy(EventStore& store, const std::string& db, const std::optional<std::string>& study) {

@@ -11,7 +11,7 @@
 #include "cli/progress.h"
 #include "cli/store_access.h"
 #include "core/json.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/open_store.h"
 #include "study/study.h"
 
 namespace trialcore::cli {
@@ -33,9 +33,9 @@ Result<std::shared_ptr<const study::Study>> LoadReporting(const std::string& fil
 }
 
 Result<std::unique_ptr<EventStore>> OpenOrCreate(const std::string& db, Env* env) {
-  SqliteStoreOptions o;
+  StoreOpenOptions o;
   o.env = env;
-  return OpenSqliteEventStore(db, o);
+  return OpenEventStore(db, o);
 }
 
 }  // namespace
@@ -180,10 +180,10 @@ Status Sim(const SimArgs& args, Context& ctx) {
   // A simulation can be run again, so it need not sync each commit (which
   // would take most of its time): it syncs once at the end, before it
   // reports success.
-  SqliteStoreOptions so;
+  StoreOpenOptions so;
   so.env = ctx.env;
   so.bulk_load = !args.sync_each_commit;
-  TC_ASSIGN_OR_RETURN(auto store, OpenSqliteEventStore(args.db, so));
+  TC_ASSIGN_OR_RETURN(auto store, OpenEventStore(args.db, so));
   TC_ASSIGN_OR_RETURN_CTX(auto capture, capture::Capture::Open(store.get(), ctx.env, s->id),
                           "loading study " + s->id + " from " + args.db);
   Actor admin{"admin", "study_admin"};

@@ -1,7 +1,7 @@
 // EventStore: the append-only log of every study and the projections kept in
-// step with it (DESIGN.md §1). The SQLite implementation is the embedded
-// default; the interface is shaped so a PostgreSQL one can follow (nothing in
-// it is SQLite-specific).
+// step with it (DESIGN.md §1). Two back ends keep the contract stated in
+// doc/event_store.md: SQLite (the embedded default) and PostgreSQL; open one
+// with OpenEventStore (store/open_store.h).
 //
 // Thread safety: every method may be called from any number of threads.
 // Concurrent appends share transactions and fsyncs (group commit).
@@ -23,6 +23,10 @@
 #include "store/projection.h"
 
 namespace trialcore {
+
+// The database format this build reads and writes (meta.format_version), the
+// same number in every back end.
+inline constexpr int kDatabaseFormatVersion = 1;
 
 // Expected version of a stream for optimistic concurrency.
 inline constexpr int64_t kAnyVersion = -1;  // no check
@@ -114,7 +118,7 @@ class EventStore {
   virtual Result<std::vector<Event>> Append(const AppendRequest& request) = 0;
 
   // Makes every append so far durable. Appends are durable when they return
-  // unless the store was opened for a bulk load (SqliteStoreOptions::bulk_load),
+  // unless the store was opened for a bulk load (StoreOpenOptions::bulk_load),
   // which must end with this before it reports success.
   virtual Status Sync() { return Status::Ok(); }
 
@@ -164,6 +168,23 @@ class EventStore {
   virtual Status QueryProjections(const std::string& sql, const std::vector<Value>& params,
                                   const std::function<Status(const ProjectionRow&)>& fn) = 0;
 
+  // Copying a database (`trialcore db copy`): appends events exactly as
+  // another store holds them, same numbers, times and hashes. The first must
+  // take the number after LastSeq(); each must continue its study's chain
+  // (study_index, prev_hash) and its hash must be that of its record, else
+  // DataLoss and nothing of the call is stored. No reason-for-change rule:
+  // the events were accepted where they were written. The projections are
+  // not kept in step: the copier rebuilds them at the end.
+  virtual Status ImportEvents(const std::vector<Event>& events) {
+    (void)events;
+    return Unimplemented("this store cannot import events");
+  }
+  // Stores a checkpoint signed elsewhere, as it is (verify it after).
+  virtual Status ImportCheckpoint(const Checkpoint& checkpoint) {
+    (void)checkpoint;
+    return Unimplemented("this store cannot import checkpoints");
+  }
+
   // Tamper evidence.
   virtual Result<Checkpoint> CreateCheckpoint(const std::string& study, const SigningKey& key) = 0;
   virtual Result<std::vector<Checkpoint>> Checkpoints(const std::string& study) = 0;
@@ -171,6 +192,20 @@ class EventStore {
   virtual Result<InclusionProof> ProveInclusion(uint64_t seq) = 0;
   // Proves the checkpoint at to_size extends the one at from_size.
   virtual Result<ConsistencyProof> ProveConsistency(const std::string& study, uint64_t from_size, uint64_t to_size) = 0;
+
+ protected:
+  // What every back end can build from the methods above, so that each does
+  // it the same way.
+  // ReadStreamAsOf by replaying the stream's events (ForEachEvent).
+  Result<std::vector<EntityValue>> ReplayStreamAsOf(const std::string& study, const std::string& stream,
+                                                    std::optional<int64_t> as_of_us);
+  // The Merkle leaf hashes of a study's first size events (DataLoss when it
+  // has fewer).
+  using LeafHashSource = std::function<Result<std::vector<Hash>>(const std::string& study, uint64_t size)>;
+  // Proofs from Checkpoints(), ReadEvent() and the leaves.
+  Result<InclusionProof> BuildInclusionProof(uint64_t seq, const LeafHashSource& leaves);
+  Result<ConsistencyProof> BuildConsistencyProof(const std::string& study, uint64_t from_size, uint64_t to_size,
+                                                 const LeafHashSource& leaves);
 };
 
 }  // namespace trialcore

@@ -19,6 +19,7 @@
 
 #include "core/canonical.h"
 #include "core/merkle.h"
+#include "store/append_rules.h"
 #include "store/audit.h"
 #include "store/sqlite/env_vfs.h"
 #include "store/sqlite/sqlite_db.h"
@@ -30,7 +31,6 @@ using sqlite::Db;
 using sqlite::Stmt;
 
 constexpr int kApplicationId = 0x54434431;  // "TCD1"
-constexpr std::string_view kNullBytes("\0", 1);
 constexpr size_t kReadChunk = 2048;
 // Read connections: enough for the server's concurrent readers on a few cores.
 constexpr size_t kReaders = 4;
@@ -134,16 +134,6 @@ Result<Event> EventFromRow(const Stmt& s) {
   if (!payload.ok()) return payload.status().WithContext("payload of event " + std::to_string(e.seq));
   e.payload = std::move(payload).value();
   return e;
-}
-
-// Calls fn(path, value_bytes) for each entity the event's payload sets.
-Status ForEachSetEntry(std::string_view payload, const std::function<Status(std::string_view, std::string_view)>& fn) {
-  TC_ASSIGN_OR_RETURN(std::string_view set, FindMember(payload, "set"));
-  if (set.empty()) return Status::Ok();
-  if (static_cast<uint8_t>(set[0]) != 7) {
-    return InvalidArgument("payload member \"set\" must be an object of entity path to value");
-  }
-  return ForEachMember(set, fn);
 }
 
 Status BindValue(Stmt& s, int index, const Value& v, std::string_view what) {
@@ -744,20 +734,7 @@ class SqliteEventStore final : public EventStore {
 
   Result<std::vector<EntityValue>> ReadStreamAsOf(const std::string& study, const std::string& stream,
                                                   std::optional<int64_t> as_of_us) override {
-    EventFilter f;
-    f.study = study;
-    f.stream = stream;
-    f.until_time_us = as_of_us;
-    std::map<std::string, EntityValue> state;
-    TC_RETURN_IF_ERROR(ForEachEvent(f, [&](const Event& e) -> Status {
-      const Value* set = e.payload.Find("set");
-      if (!set || !set->is_object()) return Status::Ok();
-      for (const auto& [path, v] : set->as_object()) state[path] = EntityValue{path, v, e.seq, e.time_us, e.actor};
-      return Status::Ok();
-    }));
-    std::vector<EntityValue> out;
-    for (auto& [path, v] : state) out.push_back(std::move(v));
-    return out;
+    return ReplayStreamAsOf(study, stream, as_of_us);
   }
 
   Result<uint64_t> RebuildProjections() override {
@@ -798,8 +775,19 @@ class SqliteEventStore final : public EventStore {
         std::string table;
         names >> table;  // the version
         while (names >> table) {
-          TC_ASSIGN_OR_RETURN(Stmt rows, db.PrepareOwned("SELECT * FROM " + table));
-          // A WITHOUT ROWID table is scanned in primary-key order.
+          // In primary-key order, said: a covering index (every secondary
+          // index of a WITHOUT ROWID table holds the key) may be scanned
+          // instead of the table, in its own order.
+          TC_ASSIGN_OR_RETURN(Stmt keys, db.PrepareOwned("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 "
+                                                         "ORDER BY pk"));
+          keys.Bind(1, table);
+          std::string order;
+          while (true) {
+            TC_ASSIGN_OR_RETURN(bool k, keys.Step());
+            if (!k) break;
+            order += (order.empty() ? " ORDER BY " : ", ") + std::string(keys.Text(0));
+          }
+          TC_ASSIGN_OR_RETURN(Stmt rows, db.PrepareOwned("SELECT * FROM " + table + order));
           while (true) {
             TC_ASSIGN_OR_RETURN(bool r, rows.Step());
             if (!r) break;
@@ -973,6 +961,56 @@ class SqliteEventStore final : public EventStore {
     return Status::Ok();
   }
 
+  Status ImportEvents(const std::vector<Event>& events) override {
+    if (events.empty()) return Status::Ok();
+    std::lock_guard lock(write_mu_);
+    TC_RETURN_IF_ERROR(CheckWritable());
+    TC_RETURN_IF_ERROR(write_db_.Run("BEGIN IMMEDIATE"));
+    TxnState state;
+    Status s = [&]() -> Status {
+      TC_RETURN_IF_ERROR(LoadTxnState(&state));
+      // The columns of ApplyBatch's insert.
+      TC_ASSIGN_OR_RETURN(Stmt insert,
+                          write_db_.Prepare("INSERT INTO events(seq, study, stream, stream_version, study_index, type, "
+                                            "time_us, actor_user, actor_role, reason, payload, prev_hash, hash, "
+                                            "format_version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"));
+      for (const Event& e : events) {
+        TC_ASSIGN_OR_RETURN(TxnState::Head * head, StudyHeadOf(&state, e.study));
+        TC_ASSIGN_OR_RETURN(std::string payload, CheckImportedEvent(e, state.next_seq, head->size, head->hash));
+        insert.Bind(1, static_cast<int64_t>(e.seq)).Bind(2, e.study).Bind(3, e.stream);
+        insert.Bind(4, static_cast<int64_t>(e.stream_version)).Bind(5, static_cast<int64_t>(e.study_index));
+        insert.Bind(6, e.type).Bind(7, e.time_us).Bind(8, e.actor.user).Bind(9, e.actor.role).Bind(10, e.reason);
+        insert.BindBlob(11, payload).BindBlob(12, AsBytes(e.prev_hash)).BindBlob(13, AsBytes(e.hash));
+        insert.Bind(14, kEventFormatVersion);
+        TC_RETURN_IF_ERROR_CTX(insert.Run(), "importing event " + std::to_string(e.seq));
+        state.next_seq++;
+        head->size++;
+        head->hash = e.hash;
+      }
+      return Status::Ok();
+    }();
+    if (s.ok()) s = write_db_.Run("COMMIT");
+    if (!s.ok()) {
+      (void)write_db_.Run("ROLLBACK");
+      return s;
+    }
+    std::lock_guard nlock(notify_mu_);
+    committed_seq_ = state.next_seq - 1;
+    notify_cv_.notify_all();
+    return Status::Ok();
+  }
+
+  Status ImportCheckpoint(const Checkpoint& c) override {
+    std::lock_guard lock(write_mu_);
+    TC_RETURN_IF_ERROR(CheckWritable());
+    TC_ASSIGN_OR_RETURN(Stmt s,
+                        write_db_.Prepare("INSERT OR REPLACE INTO checkpoints(study, tree_size, root_hash, time_us, "
+                                          "public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    s.Bind(1, c.study).Bind(2, static_cast<int64_t>(c.tree_size)).BindBlob(3, AsBytes(c.root_hash));
+    s.Bind(4, c.time_us).BindBlob(5, c.public_key).BindBlob(6, c.signature);
+    return s.Run().WithContext("storing a checkpoint of " + c.study);
+  }
+
   Result<Checkpoint> CreateCheckpoint(const std::string& study, const SigningKey& key) override {
     TC_RETURN_IF_ERROR(ValidateStudyId(study));
     // Never sign a log that does not verify: that would launder tampering.
@@ -1018,39 +1056,13 @@ class SqliteEventStore final : public EventStore {
   }
 
   Result<InclusionProof> ProveInclusion(uint64_t seq) override {
-    TC_ASSIGN_OR_RETURN(Event e, ReadEvent(seq));
-    TC_ASSIGN_OR_RETURN(auto checkpoints, Checkpoints(e.study));
-    if (checkpoints.empty() || checkpoints.back().tree_size <= e.study_index) {
-      return FailedPrecondition("no checkpoint of " + e.study + " covers event " + std::to_string(seq) +
-                                " yet; run `trialcore audit checkpoint` first");
-    }
-    InclusionProof proof;
-    proof.checkpoint = checkpoints.back();
-    TC_ASSIGN_OR_RETURN(auto leaves, LeafHashes(e.study, proof.checkpoint.tree_size));
-    proof.path = MerkleInclusionProof(leaves, e.study_index);
-    TC_ASSIGN_OR_RETURN(proof.record, EncodeEventRecord(e));
-    proof.event = std::move(e);
-    return proof;
+    return BuildInclusionProof(seq,
+                               [this](const std::string& study, uint64_t size) { return LeafHashes(study, size); });
   }
 
   Result<ConsistencyProof> ProveConsistency(const std::string& study, uint64_t from_size, uint64_t to_size) override {
-    TC_ASSIGN_OR_RETURN(auto checkpoints, Checkpoints(study));
-    auto find = [&](uint64_t size) -> Result<Checkpoint> {
-      for (const auto& c : checkpoints) {
-        if (c.tree_size == size) return c;
-      }
-      return NotFound("study " + study + " has no checkpoint at tree size " + std::to_string(size));
-    };
-    if (from_size == 0 || from_size > to_size) {
-      return InvalidArgument("a consistency proof needs 0 < from size <= to size, got " + std::to_string(from_size) +
-                             " and " + std::to_string(to_size));
-    }
-    ConsistencyProof proof;
-    TC_ASSIGN_OR_RETURN(proof.from, find(from_size));
-    TC_ASSIGN_OR_RETURN(proof.to, find(to_size));
-    TC_ASSIGN_OR_RETURN(auto leaves, LeafHashes(study, to_size));
-    proof.path = MerkleConsistencyProof(leaves, from_size);
-    return proof;
+    return BuildConsistencyProof(study, from_size, to_size,
+                                 [this](const std::string& s, uint64_t size) { return LeafHashes(s, size); });
   }
 
   ~SqliteEventStore() override {
@@ -1143,33 +1155,8 @@ class SqliteEventStore final : public EventStore {
   // Checks everything that does not depend on stored state, in the caller's
   // thread, and encodes payloads there so the leader only writes.
   Status Prepare(const AppendRequest& req, Pending* p) {
-    TC_RETURN_IF_ERROR(ValidateStudyId(req.study));
-    if (req.events.empty()) return InvalidArgument("an append needs at least one event");
-    for (const auto& [stream, version] : req.expected_versions) {
-      TC_RETURN_IF_ERROR(ValidateStream(stream));
-      if (version < kAnyVersion) return InvalidArgument("expected version of " + stream + " is negative");
-    }
     p->request = &req;
-    p->payloads.reserve(req.events.size());
-    for (size_t i = 0; i < req.events.size(); ++i) {
-      const EventDraft& d = req.events[i];
-      Status s = ValidateDraft(d);
-      if (s.ok()) {
-        std::string bytes;
-        s = EncodeValue(d.payload, &bytes);
-        if (s.ok()) {
-          s = ForEachSetEntry(bytes, [&](std::string_view path, std::string_view) -> Status {
-            if (!IsUnderPath(path, d.stream)) {
-              return InvalidArgument("entity path \"" + std::string(path) + "\" is not inside stream \"" + d.stream +
-                                     "\"");
-            }
-            return Status::Ok();
-          });
-        }
-        p->payloads.push_back(std::move(bytes));
-      }
-      if (!s.ok()) return s.WithContext("event " + std::to_string(i + 1) + " of " + std::to_string(req.events.size()));
-    }
+    TC_ASSIGN_OR_RETURN(p->payloads, ValidateAppend(req));
     p->time_us = options_.env->NowMicros();
     if (req.project) TC_RETURN_IF_ERROR(ProjectBeforeCommit(req, p));
     return Status::Ok();
@@ -1406,16 +1393,12 @@ class SqliteEventStore final : public EventStore {
   // The live projection, in the append's transaction.
   Status ApplyProjections(const Event& e, std::string_view payload) {
     return ForEachSetEntry(payload, [&](std::string_view path, std::string_view value) -> Status {
-      // With a reason given any change is allowed, so the old value need not be read.
-      if (e.reason.empty()) {
+      if (ReasonRuleNeedsStoredValue(e)) {
         TC_ASSIGN_OR_RETURN(Stmt cur,
                             write_db_.Prepare("SELECT value FROM entity_values WHERE study = ?1 AND path = ?2"));
         cur.Bind(1, e.study).Bind(2, path);
         TC_ASSIGN_OR_RETURN(bool row, cur.Step());
-        if (row && cur.Blob(0) != kNullBytes && cur.Blob(0) != value) {
-          return FailedPrecondition("a reason for change is required: " + std::string(path) +
-                                    " already has a value (event " + e.type + ")");
-        }
+        TC_RETURN_IF_ERROR(CheckReasonForChange(e, path, row ? std::optional(cur.Blob(0)) : std::nullopt, value));
       }
       TC_ASSIGN_OR_RETURN(
           Stmt up,

@@ -40,9 +40,6 @@ struct SqliteStoreOptions {
 // not grow with the file.
 inline constexpr int64_t kBoundedMapBytes = int64_t{32} << 20;
 
-// The on-disk database format this build reads and writes (meta.format_version).
-inline constexpr int kDatabaseFormatVersion = 1;
-
 Result<std::unique_ptr<EventStore>> OpenSqliteEventStore(const std::string& path,
                                                          const SqliteStoreOptions& options = {});
 

@@ -1,0 +1,138 @@
+#include "store/postgres/pg_conn.h"
+
+#include <charconv>
+
+namespace trialcore::pg {
+namespace {
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string Trimmed(const char* message) {
+  std::string m = message ? message : "";
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  return m;
+}
+
+}  // namespace
+
+std::string DecodeBytea(std::string_view text) {
+  std::string out;
+  if (!text.starts_with("\\x")) return out;
+  out.reserve((text.size() - 2) / 2);
+  for (size_t i = 2; i + 1 < text.size(); i += 2) {
+    out.push_back(static_cast<char>(HexDigit(text[i]) * 16 + HexDigit(text[i + 1])));
+  }
+  return out;
+}
+
+int64_t Rows::Int(int row, int col) const {
+  std::string_view t = Text(row, col);
+  int64_t v = 0;
+  std::from_chars(t.data(), t.data() + t.size(), v);
+  return v;
+}
+
+std::string Rows::Bytes(int row, int col) const { return DecodeBytea(Text(row, col)); }
+
+StatusCode CodeOfSqlState(std::string_view s) {
+  if (s == "40001" || s == "40P01" || s == "23505") return StatusCode::kAborted;
+  if (s.starts_with("08") || s.starts_with("57P")) return StatusCode::kIoError;
+  if (s.starts_with("53")) return StatusCode::kResourceExhausted;
+  if (s.starts_with("42") || s.starts_with("22")) return StatusCode::kInvalidArgument;
+  if (s == "25006") return StatusCode::kInvalidArgument;  // a write in a read-only transaction
+  if (s.starts_with("3D")) return StatusCode::kNotFound;  // no such database
+  if (s.starts_with("28")) return StatusCode::kPermissionDenied;
+  return StatusCode::kInternal;
+}
+
+Conn::Conn(PGconn* c) : conn_(c) {
+  where_ =
+      std::string(PQhost(c) ? PQhost(c) : "?") + ":" + (PQport(c) ? PQport(c) : "?") + "/" + (PQdb(c) ? PQdb(c) : "?");
+}
+
+Conn::~Conn() { PQfinish(conn_); }
+
+Result<std::unique_ptr<Conn>> Conn::Connect(const std::string& url) {
+  // Parse first, so a malformed URL is named as such, not as a refused connection.
+  char* parse_error = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(url.c_str(), &parse_error);
+  if (opts == nullptr) {
+    std::string why = Trimmed(parse_error);
+    PQfreemem(parse_error);
+    return InvalidArgument("bad PostgreSQL URL " + url + ": " + why);
+  }
+  std::string host = "localhost", port = "5432", db;
+  for (PQconninfoOption* o = opts; o->keyword; ++o) {
+    if (!o->val) continue;
+    std::string_view k = o->keyword;
+    if (k == "host") host = o->val;
+    if (k == "port") port = o->val;
+    if (k == "dbname") db = o->val;
+  }
+  PQconninfoFree(opts);
+  PGconn* c = PQconnectdb(url.c_str());
+  if (c == nullptr) return ResourceExhausted("out of memory connecting to PostgreSQL");
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string why = Trimmed(PQerrorMessage(c));
+    PQfinish(c);
+    // libpq checks some values (a port that is not a number) only when it connects.
+    if (why.starts_with("invalid")) return InvalidArgument("bad PostgreSQL URL " + url + ": " + why);
+    StatusCode code = why.find("does not exist") != std::string::npos ? StatusCode::kNotFound : StatusCode::kIoError;
+    return Status(code, "cannot connect to PostgreSQL at host " + host + " port " + port + " database " +
+                            (db.empty() ? "(default)" : db) + ": " + why);
+  }
+  // Notices (e.g. "relation already exists, skipping") are not errors.
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
+  return std::unique_ptr<Conn>(new Conn(c));
+}
+
+Status Conn::ErrorOf(PGresult* r, std::string_view what) {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = Trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
+  if (message.empty()) message = Trimmed(PQerrorMessage(conn_));
+  StatusCode code = state ? CodeOfSqlState(state) : StatusCode::kIoError;
+  return Status(code, "PostgreSQL " + where_ + ": " + message + " (in " + std::string(what.substr(0, 120)) + ")");
+}
+
+Status Conn::Exec(const std::string& sql) {
+  PGresult* r = PQexec(conn_, sql.c_str());
+  const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+    PQclear(r);
+    return Status::Ok();
+  }
+  Status s = ErrorOf(r, sql);
+  PQclear(r);
+  return s;
+}
+
+Result<Rows> Conn::Query(const std::string& sql, const std::vector<Param>& params, const std::vector<Oid>& types) {
+  std::vector<const char*> values(params.size());
+  std::vector<int> lengths(params.size()), formats(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    // libpq reads a text parameter up to its first NUL, whatever its length:
+    // a string holding one would be stored cut short, silently.
+    if (!params[i].binary && params[i].value && params[i].value->find('\0') != std::string::npos) {
+      return InvalidArgument("PostgreSQL text cannot hold a NUL character (parameter $" + std::to_string(i + 1) +
+                             " of " + sql.substr(0, 60) + ")");
+    }
+    values[i] = params[i].value ? params[i].value->data() : nullptr;
+    lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
+    formats[i] = params[i].binary ? 1 : 0;
+  }
+  PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()),
+                             types.empty() ? nullptr : types.data(), values.data(), lengths.data(), formats.data(), 0);
+  const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Rows(r);
+  Status s = ErrorOf(r, sql);
+  PQclear(r);
+  return s;
+}
+
+}  // namespace trialcore::pg
