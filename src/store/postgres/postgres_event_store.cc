@@ -25,6 +25,7 @@
 #include "store/append_rules.h"
 #include "store/audit.h"
 #include "store/postgres/pg_conn.h"
+#include "store/projection_sql.h"
 
 namespace trialcore {
 namespace {
@@ -191,53 +192,10 @@ Value ValueOf(const Rows& r, int row, int col) {
   return Value(std::string(text));
 }
 
-// The SQL a registered table is written with: SQLite's, with $N parameters.
-struct TableSql {
-  const ProjectionTable* table = nullptr;
-  std::string upsert, remove, delete_study;
-};
-
-TableSql MakeTableSql(const ProjectionTable& t) {
-  TableSql q;
-  q.table = &t;
-  std::string cols, params, keys, key_match, updates;
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    const std::string& c = t.columns[i].name;
-    const std::string p = "$" + std::to_string(i + 1);
-    cols += (i ? ", " : "") + c;
-    params += (i ? ", " : "") + p;
-    if (i < t.key_size) {
-      keys += (i ? ", " : "") + c;
-      key_match += (i ? " AND " : "") + c + " = " + p;
-    } else {
-      updates += (updates.empty() ? "" : ", ") + c + " = excluded." + c;
-    }
-  }
-  q.upsert = "INSERT INTO " + t.name + "(" + cols + ") VALUES (" + params + ") ON CONFLICT(" + keys + ") DO " +
-             (updates.empty() ? std::string("NOTHING") : "UPDATE SET " + updates);
-  q.remove = "DELETE FROM " + t.name + " WHERE " + key_match;
-  q.delete_study = "DELETE FROM " + t.name + " WHERE " + t.columns[0].name + " = $1";
-  return q;
-}
-
-// As SQLite's, with the types PostgreSQL needs: SQLite's INTEGER is 64 bits,
-// and text keys compare bytewise.
+using TableSql = ProjectionTableSql;
+TableSql MakeTableSql(const ProjectionTable& t) { return MakeProjectionTableSql(t, SqlDialect::kPostgres); }
 std::string CreateTableSql(const ProjectionTable& t) {
-  std::string sql = "CREATE TABLE " + t.name + "(";
-  std::string keys;
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    const auto& c = t.columns[i];
-    sql += c.name + (c.type == ProjectionColumn::Type::kInt ? " BIGINT" : " TEXT COLLATE \"C\"") + ", ";
-    if (i < t.key_size) keys += (i ? ", " : "") + c.name;
-  }
-  sql += "PRIMARY KEY(" + keys + "));";
-  int n = 0;
-  for (const auto& index : t.indexes) {
-    std::string cols;
-    for (const auto& c : index) cols += (cols.empty() ? "" : ", ") + c;
-    sql += "CREATE INDEX " + t.name + "_" + std::to_string(++n) + " ON " + t.name + "(" + cols + ");";
-  }
-  return sql;
+  return CreateProjectionTableSql(t, SqlDialect::kPostgres) + CreateProjectionIndexesSql(t);
 }
 
 using TableMap = std::map<std::string, TableSql, std::less<>>;

@@ -21,6 +21,7 @@
 #include "core/merkle.h"
 #include "store/append_rules.h"
 #include "store/audit.h"
+#include "store/projection_sql.h"
 #include "store/sqlite/env_vfs.h"
 #include "store/sqlite/sqlite_db.h"
 
@@ -175,81 +176,10 @@ ProjectionRow RowFromStmt(const Stmt& s) {
 }
 
 // The SQL a registered table is written and dumped with.
-struct TableSql {
-  const ProjectionTable* table = nullptr;
-  std::string upsert, remove, delete_study, order_by;
-  // The upsert of a row whose indexed columns keep their values, which
-  // leaves the indexes alone (SQLite rewrites an index's entry whenever an
-  // UPDATE sets one of its columns, changed or not: 4.6x slower on
-  // cap_subjects' three indexes); empty when the table has no index.
-  std::string upsert_same_index;
-};
-
-TableSql MakeTableSql(const ProjectionTable& t) {
-  TableSql q;
-  q.table = &t;
-  std::string cols, params, keys, key_match, updates;
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    const std::string& c = t.columns[i].name;
-    const std::string p = "?" + std::to_string(i + 1);
-    cols += (i ? ", " : "") + c;
-    params += (i ? ", " : "") + p;
-    if (i < t.key_size) {
-      keys += (i ? ", " : "") + c;
-      key_match += (i ? " AND " : "") + c + " = " + p;
-    } else {
-      updates += (updates.empty() ? "" : ", ") + c + " = excluded." + c;
-    }
-  }
-  q.upsert = "INSERT INTO " + t.name + "(" + cols + ") VALUES (" + params + ") ON CONFLICT(" + keys + ") DO " +
-             (updates.empty() ? std::string("NOTHING") : "UPDATE SET " + updates);
-  std::set<std::string> indexed;
-  for (const auto& index : t.indexes) indexed.insert(index.begin(), index.end());
-  std::string same, plain_updates;
-  for (size_t i = t.key_size; i < t.columns.size(); ++i) {
-    const std::string& c = t.columns[i].name;
-    if (indexed.contains(c)) {
-      same += (same.empty() ? "" : " AND ") + c + " IS excluded." + c;
-    } else {
-      plain_updates += (plain_updates.empty() ? "" : ", ") + c + " = excluded." + c;
-    }
-  }
-  // With nothing but indexed columns to set, a no-op update of the first key
-  // column still counts the row as written.
-  if (plain_updates.empty()) plain_updates = t.columns[0].name + " = excluded." + t.columns[0].name;
-  if (!same.empty()) {
-    q.upsert_same_index = "INSERT INTO " + t.name + "(" + cols + ") VALUES (" + params + ") ON CONFLICT(" + keys +
-                          ") DO UPDATE SET " + plain_updates + " WHERE " + same;
-  }
-  q.remove = "DELETE FROM " + t.name + " WHERE " + key_match;
-  q.delete_study = "DELETE FROM " + t.name + " WHERE " + t.columns[0].name + " = ?1";
-  q.order_by = keys;
-  return q;
-}
-
-std::string CreateTableOnlySql(const ProjectionTable& t) {
-  std::string sql = "CREATE TABLE " + t.name + "(";
-  std::string keys;
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    const auto& c = t.columns[i];
-    sql += c.name + (c.type == ProjectionColumn::Type::kInt ? " INTEGER" : " TEXT") + ", ";
-    if (i < t.key_size) keys += (i ? ", " : "") + c.name;
-  }
-  return sql + "PRIMARY KEY(" + keys + ")) WITHOUT ROWID;";
-}
-
-std::string CreateIndexesSql(const ProjectionTable& t) {
-  std::string sql;
-  int n = 0;
-  for (const auto& index : t.indexes) {
-    std::string cols;
-    for (const auto& c : index) cols += (cols.empty() ? "" : ", ") + c;
-    sql += "CREATE INDEX " + t.name + "_" + std::to_string(++n) + " ON " + t.name + "(" + cols + ");";
-  }
-  return sql;
-}
-
-std::string CreateTableSql(const ProjectionTable& t) { return CreateTableOnlySql(t) + CreateIndexesSql(t); }
+using TableSql = ProjectionTableSql;
+TableSql MakeTableSql(const ProjectionTable& t) { return MakeProjectionTableSql(t, SqlDialect::kSqlite); }
+std::string CreateTableOnlySql(const ProjectionTable& t) { return CreateProjectionTableSql(t, SqlDialect::kSqlite); }
+std::string CreateTableSql(const ProjectionTable& t) { return CreateTableOnlySql(t) + CreateProjectionIndexesSql(t); }
 
 class SqliteProjectionWriter final : public ProjectionWriter {
  public:
@@ -906,7 +836,7 @@ class SqliteEventStore final : public EventStore {
       TC_RETURN_IF_ERROR(fn(writer, events));
       TC_RETURN_IF_ERROR(writer.Flush());
       if (alone) {
-        for (const auto& t : set->second->tables) TC_RETURN_IF_ERROR(write_db_.Exec(CreateIndexesSql(t)));
+        for (const auto& t : set->second->tables) TC_RETURN_IF_ERROR(write_db_.Exec(CreateProjectionIndexesSql(t)));
       }
       return Status::Ok();
     };
