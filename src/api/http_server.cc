@@ -354,27 +354,6 @@ class HttpServer::Impl {
 
   asio::awaitable<void> Session(tcp::socket socket, Strand strand) {
     beast::error_code ec;
-    // (co_await in a condition of its own: GCC 12 fails on it inside &&.)
-    bool to_streams = !ssl_ && options_.is_event_stream && &strand.get_inner_executor().context() != &stream_ioc_;
-    if (to_streams) to_streams = co_await OpensEventStream(socket, strand);
-    if (to_streams) {
-      // Handed to the streams' context: the same session, there.
-      const auto protocol = socket.local_endpoint(ec).protocol();
-      Strand there = asio::make_strand(stream_ioc_);
-      tcp::socket moved(there);
-      if (!ec) {
-        const auto fd = socket.release(ec);
-        if (ec) co_return;  // (only where the OS cannot release a socket)
-        moved.assign(protocol, fd, ec);
-        if (ec) {
-          ::close(fd);
-          co_return;
-        }
-        ++stream_connections_;
-        asio::co_spawn(there, Session(std::move(moved), there), [](std::exception_ptr e) { Report(e, "connection"); });
-        co_return;
-      }
-    }
     socket.set_option(tcp::no_delay(true), ec);  // replies in two writes must not wait on Nagle
     auto remote = socket.remote_endpoint(ec);
     const std::string remote_addr = ec ? "" : remote.address().to_string();
@@ -391,6 +370,35 @@ class HttpServer::Impl {
       }
     } registration{this, conn, Register(conn)};
     if (stopping_) co_return;
+    // (co_await in a condition of its own: GCC 12 fails on it inside &&.)
+    bool to_streams = !ssl_ && options_.is_event_stream && &strand.get_inner_executor().context() != &stream_ioc_;
+    if (to_streams) {
+      conn->cancel = [&socket] {  // Stop does not wait for a silent client's first bytes
+        beast::error_code ignored;
+        socket.cancel(ignored);
+      };
+      to_streams = co_await OpensEventStream(socket, strand);
+      conn->cancel = nullptr;
+      if (stopping_) co_return;
+    }
+    if (to_streams) {
+      // Handed to the streams' context: the same session, there.
+      const auto protocol = socket.local_endpoint(ec).protocol();
+      if (!ec) {
+        const auto fd = socket.release(ec);
+        if (ec) co_return;  // (only where the OS cannot release a socket)
+        Strand there = asio::make_strand(stream_ioc_);
+        tcp::socket moved(there);
+        moved.assign(protocol, fd, ec);
+        if (ec) {
+          ::close(fd);
+          co_return;
+        }
+        ++stream_connections_;
+        asio::co_spawn(there, Session(std::move(moved), there), [](std::exception_ptr e) { Report(e, "connection"); });
+        co_return;
+      }
+    }
     if (ssl_) {
       beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *ssl_);
       conn->cancel = [&stream] { Tcp(stream).cancel(); };

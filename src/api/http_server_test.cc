@@ -351,6 +351,27 @@ TEST_F(HttpServerTest, EventStreamConnectionsMoveToThreadsOfTheirOwnAndWorkThere
   EXPECT_EQ(server_->stream_connections(), 1u);
 }
 
+// A connection that has sent nothing yet (whose first request line would
+// say where its I/O runs) does not hold a stopping server for the header
+// timeout: Stop closes it as it closes every idle connection.
+TEST_F(HttpServerTest, StopDoesNotWaitForASilentConnectionsFirstBytes) {
+  HttpOptions o;
+  o.header_timeout_ms = 600'000;
+  o.is_event_stream = [](std::string_view target) { return target.starts_with("/stream"); };
+  Start(o);
+  RawClient silent(server_->port());
+  ASSERT_TRUE(silent.connected());
+  auto r = Client().Get("/plain");  // the server is running and has accepted both
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  const auto stop_at = std::chrono::steady_clock::now();
+  server_->Stop();
+  thread_.join();
+  // (A bound far below the header timeout, not a timing under test.)
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_at, std::chrono::seconds(60));
+  silent.Read("never sent", milliseconds(5'000));
+  EXPECT_TRUE(silent.closed());
+}
+
 TEST_F(HttpServerTest, StopBeforeRunReturnsAtOnce) {
   HttpOptions o;
   o.port = 0;

@@ -21,7 +21,8 @@ ProjectionTableSql MakeProjectionTableSql(const ProjectionTable& t, SqlDialect d
       updates += (updates.empty() ? "" : ", ") + c + " = excluded." + c;
     }
   }
-  const std::string insert = "INSERT INTO " + t.name + "(" + cols + ") VALUES (" + params + ") ON CONFLICT(" + keys + ")";
+  const std::string insert =
+      "INSERT INTO " + t.name + "(" + cols + ") VALUES (" + params + ") ON CONFLICT(" + keys + ")";
   q.upsert = insert + " DO " + (updates.empty() ? std::string("NOTHING") : "UPDATE SET " + updates);
   std::set<std::string> indexed;
   for (const auto& index : t.indexes) indexed.insert(index.begin(), index.end());
@@ -53,7 +54,7 @@ std::string CreateProjectionTableSql(const ProjectionTable& t, SqlDialect dialec
     const auto& c = t.columns[i];
     // PostgreSQL: SQLite's INTEGER is 64 bits, and text keys compare bytewise.
     const char* type = c.type == ProjectionColumn::Type::kInt ? (sqlite ? " INTEGER" : " BIGINT")
-                                                               : (sqlite ? " TEXT" : " TEXT COLLATE \"C\"");
+                                                              : (sqlite ? " TEXT" : " TEXT COLLATE \"C\"");
     sql += c.name + type + ", ";
     if (i < t.key_size) keys += (i ? ", " : "") + c.name;
   }
