@@ -933,6 +933,11 @@ class SqliteEventStore final : public EventStore {
   Status ImportCheckpoint(const Checkpoint& c) override {
     std::lock_guard lock(write_mu_);
     TC_RETURN_IF_ERROR(CheckWritable());
+    return StoreCheckpoint(c);
+  }
+
+  // Under write_mu_.
+  Status StoreCheckpoint(const Checkpoint& c) {
     TC_ASSIGN_OR_RETURN(Stmt s,
                         write_db_.Prepare("INSERT OR REPLACE INTO checkpoints(study, tree_size, root_hash, time_us, "
                                           "public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
@@ -953,12 +958,7 @@ class SqliteEventStore final : public EventStore {
     Checkpoint c = SignCheckpoint(key, study, v.events, v.root, options_.env->NowMicros());
     std::lock_guard lock(write_mu_);
     TC_RETURN_IF_ERROR(CheckWritable());
-    TC_ASSIGN_OR_RETURN(Stmt s,
-                        write_db_.Prepare("INSERT OR REPLACE INTO checkpoints(study, tree_size, root_hash, time_us, "
-                                          "public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-    s.Bind(1, c.study).Bind(2, static_cast<int64_t>(c.tree_size)).BindBlob(3, AsBytes(c.root_hash));
-    s.Bind(4, c.time_us).BindBlob(5, c.public_key).BindBlob(6, c.signature);
-    TC_RETURN_IF_ERROR_CTX(s.Run(), "storing the checkpoint");
+    TC_RETURN_IF_ERROR(StoreCheckpoint(c));
     return c;
   }
 
