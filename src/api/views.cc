@@ -262,7 +262,11 @@ std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool
   AppendJsonString(&out, form.id);
   out += f != nullptr && f->frozen ? ",\"frozen\":true" : ",\"frozen\":false";
   out += ",\"items\":";
-  items(f != nullptr ? f->items : std::map<std::string, capture::ItemState>{});
+  if (f != nullptr) {
+    items(f->items);
+  } else {
+    out += "{}";
+  }
   out += f != nullptr && f->locked ? ",\"locked\":true" : ",\"locked\":false";
   out += ",\"rows\":{";
   if (f != nullptr) {
