@@ -331,8 +331,10 @@ class HttpServer::Impl {
   // Whether a new plain-HTTP connection opens an event stream, by its
   // first request line read without consuming it (MSG_PEEK), waiting for it
   // at most the header timeout. A guess for where its I/O runs, nothing
-  // more: what cannot be told in time stays with the other requests.
-  asio::awaitable<bool> OpensEventStream(tcp::socket& socket, Strand strand) {
+  // more: what cannot be told from the first bytes stays with the other
+  // requests. nullopt: no byte came in time (or Stop), the connection ends,
+  // as it would have waiting for its first request.
+  asio::awaitable<std::optional<bool>> OpensEventStream(tcp::socket& socket, Strand strand) {
     asio::steady_timer timeout(strand, milliseconds(options_.header_timeout_ms));
     timeout.async_wait([&socket](beast::error_code e) {
       beast::error_code ignored;
@@ -341,7 +343,7 @@ class HttpServer::Impl {
     beast::error_code ec;
     co_await socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
     timeout.cancel();
-    if (ec) co_return false;
+    if (ec) co_return std::nullopt;
     char line[512];
     size_t n = socket.receive(asio::buffer(line), tcp::socket::message_peek, ec);
     if (ec) co_return false;
@@ -377,9 +379,10 @@ class HttpServer::Impl {
         beast::error_code ignored;
         socket.cancel(ignored);
       };
-      to_streams = co_await OpensEventStream(socket, strand);
+      std::optional<bool> opens = co_await OpensEventStream(socket, strand);
       conn->cancel = nullptr;
-      if (stopping_) co_return;
+      if (!opens || stopping_) co_return;
+      to_streams = *opens;
     }
     if (to_streams) {
       // Handed to the streams' context: the same session, there.
