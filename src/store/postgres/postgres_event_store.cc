@@ -360,7 +360,9 @@ class PostgresEventStore final : public EventStore {
   PostgresEventStore(std::string url, PostgresStoreOptions options)
       : url_(std::move(url)),
         options_(options),
-        writers_(url_, options_.max_connections, ""),
+        writers_(url_, options_.max_connections,
+                 "SET idle_in_transaction_session_timeout = " +
+                     std::to_string(std::max<int64_t>(1, options_.stalled_transaction_timeout_ms))),
         // Readers cannot write, whatever a projection query says.
         readers_(url_, options_.max_connections, "SET default_transaction_read_only = on") {}
 
@@ -404,7 +406,13 @@ class PostgresEventStore final : public EventStore {
     TC_ASSIGN_OR_RETURN(auto c, writers_.Get());
     std::shared_lock sets(sets_mu_);
     std::vector<Event> out;
-    Status s = c->InTransaction("BEGIN", [&] { return AppendInTransaction(*c, request, payloads, &out); });
+    bool committing = false;
+    Status s = c->InTransaction("BEGIN", [&] {
+      Status in = AppendInTransaction(*c, request, payloads, &out);
+      committing = in.ok();
+      return in;
+    });
+    if (!s.ok() && c->broken()) return LostDuringAppend(s, committing);
     if (!s.ok()) return s;
     std::lock_guard lock(metrics_mu_);
     metrics_.commits++;
@@ -957,6 +965,24 @@ class PostgresEventStore final : public EventStore {
                            .status());
     // Delivered to listeners when, and only if, this transaction commits.
     return c.Query("SELECT pg_notify($1, $2)", {Param::Text(kChannel), Param::Int(last)}).status();
+  }
+
+  // A connection lost before COMMIT was sent stored nothing (the server rolls
+  // back a transaction whose session ends); lost during COMMIT, the outcome
+  // is unknown to this side, and the caller must look before trying again.
+  Status LostDuringAppend(const Status& cause, bool committing) const {
+    if (committing) {
+      return Status(StatusCode::kIoError, "the connection to PostgreSQL " + where_ +
+                                              " was lost while the append was committing: whether it was stored is "
+                                              "unknown; read the stream before trying again (" +
+                                              cause.message() + ")");
+    }
+    return Status(StatusCode::kIoError,
+                  "the connection to PostgreSQL " + where_ +
+                      " was lost during the append, so nothing of it was stored (the server ends a transaction "
+                      "left idle longer than " +
+                      std::to_string(options_.stalled_transaction_timeout_ms) + " ms, or it restarted) (" +
+                      cause.message() + ")");
   }
 
   // The live projection entity_values, in the append's transaction, and the

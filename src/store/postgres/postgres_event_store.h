@@ -18,6 +18,11 @@ struct PostgresStoreOptions {
   bool create_if_missing = true;
   // Connections kept for concurrent readers and writers; more callers wait.
   size_t max_connections = 8;
+  // An appending transaction that waits on its client longer than this (a
+  // process frozen or killed by a debugger mid-append) is ended by the
+  // server (idle_in_transaction_session_timeout), releasing the log's lock
+  // that every other appender waits for; nothing of it is stored.
+  int64_t stalled_transaction_timeout_ms = 30'000;
 };
 
 // url: postgresql://user@host:port/database (libpq's URL form).
