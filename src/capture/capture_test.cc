@@ -6,7 +6,7 @@
 #include "core/json.h"
 #include "core/test_env.h"
 #include "rules/rules.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/test_store.h"
 
 namespace trialcore::capture {
 namespace {
@@ -25,9 +25,9 @@ class CaptureTest : public ::testing::Test {
  protected:
   void SetUp() override {
     env_.SetNowMicros(kNow);
-    SqliteStoreOptions opts;
+    StoreOpenOptions opts;
     opts.env = &env_;
-    store_ = std::move(OpenSqliteEventStore("/mem/trial.db", opts).value());
+    store_ = std::move(testing_util::OpenTestStore("/mem/trial.db", opts).value());
     std::vector<study::StudyError> errors;
     study_ = LoadStudyFile(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml", &errors);
     capture_ = std::move(Capture::Open(store_.get(), &env_, "CDISCPILOT01").value());
@@ -730,9 +730,9 @@ forms:
 )";
   MemEnv env;
   env.SetNowMicros(ParseTimeMicros("2024-01-20T12:00:00Z").value());
-  SqliteStoreOptions opts;
+  StoreOpenOptions opts;
   opts.env = &env;
-  auto store = std::move(OpenSqliteEventStore("/mem/r.db", opts).value());
+  auto store = std::move(testing_util::OpenTestStore("/mem/r.db", opts).value());
   std::vector<study::StudyError> errors;
   auto definition = study::LoadStudy(yaml, "repeat.yaml", &errors);
   ASSERT_TRUE(definition.ok()) << definition.status().ToString();

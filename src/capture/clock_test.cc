@@ -15,7 +15,7 @@
 #include "capture/sim.h"
 #include "core/test_env.h"
 #include "rules/rules.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/test_store.h"
 
 namespace trialcore::capture {
 namespace {
@@ -33,9 +33,9 @@ class SimulatorClockTest : public ::testing::TestWithParam<const char*> {
   void SetUp() override {
     now_ = ParseTimeMicros(GetParam()).value();
     env_.SetNowMicros(now_);
-    SqliteStoreOptions opts;
+    StoreOpenOptions opts;
     opts.env = &env_;
-    store_ = std::move(OpenSqliteEventStore("/mem/sim.db", opts).value());
+    store_ = std::move(testing_util::OpenTestStore("/mem/sim.db", opts).value());
     std::vector<study::StudyError> errors;
     auto definition = study::LoadStudyFile(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml", &errors);
     ASSERT_TRUE(definition.ok()) << definition.status().ToString();

@@ -12,7 +12,7 @@
 #include "core/json.h"
 #include "core/test_env.h"
 #include "rules/rules.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/test_store.h"
 
 namespace trialcore::capture {
 namespace {
@@ -42,9 +42,9 @@ class ProjectionTest : public ::testing::Test {
  protected:
   void Open(int subjects, int threads = 1, size_t cache_subjects = 16) {
     env_.SetNowMicros(ParseTimeMicros("2026-12-01T12:00:00Z").value());
-    SqliteStoreOptions o;
+    StoreOpenOptions o;
     o.env = &env_;
-    store_ = OpenSqliteEventStore("/mem/projection.db", o).value();
+    store_ = testing_util::OpenTestStore("/mem/projection.db", o).value();
     // A small cache: most subjects are read back from their streams.
     capture_ =
         Capture::Open(store_.get(), &env_, "CDISCPILOT01", CaptureOptions{.cache_subjects = cache_subjects}).value();

@@ -10,7 +10,7 @@
 #include "capture/reads.h"
 #include "core/canonical.h"
 #include "core/test_env.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/test_store.h"
 
 namespace trialcore::capture {
 namespace {
@@ -32,9 +32,9 @@ struct SimRun {
   SimRun(int subjects, uint64_t seed, int threads) {
     // A stopped clock: every event is stamped alike in every run.
     env.SetNowMicros(ParseTimeMicros("2026-12-01T12:00:00Z").value());
-    SqliteStoreOptions o;
+    StoreOpenOptions o;
     o.env = &env;
-    store = OpenSqliteEventStore("/mem/sim.db", o).value();
+    store = testing_util::OpenTestStore("/mem/sim.db", o).value();
     capture = Capture::Open(store.get(), &env, "CDISCPILOT01").value();
     EXPECT_TRUE(capture->PublishStudy(DemoStudy(), kAdmin).ok());
     SimOptions sim;
@@ -149,9 +149,9 @@ TEST(SimTest, ASubjectsDataDoNotDependOnTheSubjectsAfterIt) {
 
 TEST(SimTest, RefusesNoThreads) {
   MemEnv env;
-  SqliteStoreOptions o;
+  StoreOpenOptions o;
   o.env = &env;
-  auto store = OpenSqliteEventStore("/mem/sim.db", o).value();
+  auto store = testing_util::OpenTestStore("/mem/sim.db", o).value();
   auto capture = Capture::Open(store.get(), &env, "CDISCPILOT01").value();
   ASSERT_TRUE(capture->PublishStudy(DemoStudy(), kAdmin).ok());
   SimOptions sim;

@@ -112,9 +112,19 @@ Status Conn::Exec(const std::string& sql) {
   return s;
 }
 
-Result<Rows> Conn::Query(const std::string& sql, const std::vector<Param>& params, const std::vector<Oid>& types) {
-  std::vector<const char*> values(params.size());
-  std::vector<int> lengths(params.size()), formats(params.size());
+namespace {
+
+// libpq's view of a statement's parameters.
+struct ParamArrays {
+  std::vector<const char*> values;
+  std::vector<int> lengths, formats;
+};
+
+Result<ParamArrays> ArraysOf(const std::string& sql, const std::vector<Param>& params) {
+  ParamArrays a;
+  a.values.resize(params.size());
+  a.lengths.resize(params.size());
+  a.formats.resize(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     // libpq reads a text parameter up to its first NUL, whatever its length:
     // a string holding one would be stored cut short, silently.
@@ -122,12 +132,65 @@ Result<Rows> Conn::Query(const std::string& sql, const std::vector<Param>& param
       return InvalidArgument("PostgreSQL text cannot hold a NUL character (parameter $" + std::to_string(i + 1) +
                              " of " + sql.substr(0, 60) + ")");
     }
-    values[i] = params[i].value ? params[i].value->data() : nullptr;
-    lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
-    formats[i] = params[i].binary ? 1 : 0;
+    a.values[i] = params[i].value ? params[i].value->data() : nullptr;
+    a.lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
+    a.formats[i] = params[i].binary ? 1 : 0;
   }
-  PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()),
-                             types.empty() ? nullptr : types.data(), values.data(), lengths.data(), formats.data(), 0);
+  return a;
+}
+
+// Statements sent before the answers are read: kept well below what fills
+// the socket's buffers both ways, where blocking sends would wait forever.
+constexpr size_t kPipelineChunk = 256;
+
+}  // namespace
+
+Status Conn::Pipeline(const std::vector<Statement>& statements) {
+  for (size_t from = 0; from < statements.size(); from += kPipelineChunk) {
+    const size_t to = std::min(statements.size(), from + kPipelineChunk);
+    if (PQenterPipelineMode(conn_) != 1) return ErrorOf(nullptr, "entering pipeline mode");
+    Status first = Status::Ok();
+    size_t sent = from;
+    for (; sent < to; ++sent) {
+      const Statement& st = statements[sent];
+      auto a = ArraysOf(st.sql, st.params);
+      if (!a.ok()) {
+        first = a.status();
+        break;
+      }
+      if (PQsendQueryParams(conn_, st.sql.c_str(), static_cast<int>(st.params.size()), nullptr, a->values.data(),
+                            a->lengths.data(), a->formats.data(), 0) != 1) {
+        first = ErrorOf(nullptr, st.sql);
+        break;
+      }
+    }
+    if (PQpipelineSync(conn_) != 1 && first.ok()) first = ErrorOf(nullptr, "a pipeline's sync");
+    // Each statement's results end with a null; the sync's result ends all.
+    for (size_t i = from; i < sent; ++i) {
+      while (PGresult* r = PQgetResult(conn_)) {
+        const ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED && first.ok()) {
+          first = ErrorOf(r, statements[i].sql);
+        }
+        PQclear(r);
+      }
+    }
+    while (PGresult* r = PQgetResult(conn_)) {
+      const bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      PQclear(r);
+      if (sync) break;
+    }
+    if (PQexitPipelineMode(conn_) != 1 && first.ok()) first = ErrorOf(nullptr, "leaving pipeline mode");
+    if (!first.ok()) return first;
+  }
+  return Status::Ok();
+}
+
+Result<Rows> Conn::Query(const std::string& sql, const std::vector<Param>& params, const std::vector<Oid>& types) {
+  TC_ASSIGN_OR_RETURN(ParamArrays a, ArraysOf(sql, params));
+  PGresult* r =
+      PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.empty() ? nullptr : types.data(),
+                   a.values.data(), a.lengths.data(), a.formats.data(), 0);
   const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Rows(r);
   Status s = ErrorOf(r, sql);

@@ -31,6 +31,12 @@ struct Param {
   static Param Bytes(std::string_view v) { return Param{std::string(v), true}; }
 };
 
+// A statement with its parameters, for Conn::Pipeline.
+struct Statement {
+  std::string sql;
+  std::vector<Param> params;
+};
+
 // A result in text format; every accessor takes (row, column).
 class Rows {
  public:
@@ -67,6 +73,11 @@ class Conn {
   // One statement with parameters $1, $2 ...; types: one per parameter (0:
   // the server infers it), or empty for all inferred.
   Result<Rows> Query(const std::string& sql, const std::vector<Param>& params = {}, const std::vector<Oid>& types = {});
+  // Statements that return nothing needed, sent without waiting for each
+  // answer (libpq's pipeline mode), in the transaction that is open: one
+  // round trip for many writes. The first error is returned, naming its
+  // statement; the ones after it are not run.
+  Status Pipeline(const std::vector<Statement>& statements);
   // Runs fn in a transaction (BEGIN ... COMMIT); rolls back on fn's error.
   template <typename Fn>
   Status InTransaction(const std::string& begin, Fn&& fn);

@@ -13,6 +13,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -25,6 +26,7 @@
 #include "store/append_rules.h"
 #include "store/audit.h"
 #include "store/postgres/pg_conn.h"
+#include "store/postgres/pg_group_commit.h"
 #include "store/projection_sql.h"
 
 namespace trialcore {
@@ -35,8 +37,8 @@ using pg::Param;
 using pg::Rows;
 
 constexpr size_t kReadChunk = 2048;
-// The channel every commit of an append notifies (payload: its last seq).
-constexpr const char* kChannel = "trialcore_events";
+// A group commit's events at most: bounds the transaction a leader writes.
+constexpr size_t kMaxGroupEvents = 4096;
 // Serialises schema creation by processes opening a new database at once.
 constexpr int64_t kSchemaLockKey = 0x54434431;  // "TCD1", as SQLite's application_id
 // How long a subscription waits for a notification before it reads anyway
@@ -160,21 +162,6 @@ struct EventRow {
   }
 };
 
-Result<Param> ParamOf(const Value& v, std::string_view what) {
-  switch (v.kind()) {
-    case Value::Kind::kNull:
-      return Param::Null();
-    case Value::Kind::kBool:
-      return Param::Int(v.as_bool() ? 1 : 0);
-    case Value::Kind::kInt:
-      return Param::Int(v.as_int());
-    case Value::Kind::kString:
-      return Param::Text(v.as_string());
-    default:
-      return InvalidArgument(std::string(what) + ": a projection value must be null, a boolean, an integer or text");
-  }
-}
-
 // A projection row's value from a result column: integers (and integral
 // numerics, such as sum() of integers) as ints, booleans as 0/1, the rest as
 // text, as SQLite gives them.
@@ -212,7 +199,7 @@ class PgProjectionWriter final : public ProjectionWriter {
     }
     std::vector<Param> params;
     for (size_t i = 0; i < row.size(); ++i) {
-      TC_ASSIGN_OR_RETURN(Param p, ParamOf(row[i], table + "." + t->table->columns[i].name));
+      TC_ASSIGN_OR_RETURN(Param p, pg::ParamOf(row[i], table + "." + t->table->columns[i].name));
       params.push_back(std::move(p));
     }
     return conn_.Query(t->upsert, params).status();
@@ -223,7 +210,7 @@ class PgProjectionWriter final : public ProjectionWriter {
     if (key.size() < t->table->key_size) return InvalidArgument("a key of " + table + " is too short");
     std::vector<Param> params;
     for (size_t i = 0; i < t->table->key_size; ++i) {
-      TC_ASSIGN_OR_RETURN(Param p, ParamOf(key[i], table + "." + t->table->columns[i].name));
+      TC_ASSIGN_OR_RETURN(Param p, pg::ParamOf(key[i], table + "." + t->table->columns[i].name));
       params.push_back(std::move(p));
     }
     return conn_.Query(t->remove, params).status();
@@ -401,24 +388,83 @@ class PostgresEventStore final : public EventStore {
   ~PostgresEventStore() override { closing_ = true; }
   bool closing() const { return closing_; }
 
+  // Group commit (pg_group_commit.h): each caller queues its batch; the one
+  // at the head of the queue leads, writing every queued batch in one
+  // transaction, while the batches queued behind it wait for the next.
   Result<std::vector<Event>> Append(const AppendRequest& request) override {
-    TC_ASSIGN_OR_RETURN(std::vector<std::string> payloads, ValidateAppend(request));
-    TC_ASSIGN_OR_RETURN(auto c, writers_.Get());
+    auto pending = std::make_unique<pg::PendingAppend>();
+    pg::PendingAppend* w = pending.get();
+    w->request = &request;
+    TC_ASSIGN_OR_RETURN(w->payloads, ValidateAppend(request));
+    w->time_us = options_.env->NowMicros();
+    // The rows, usually most of a commit's work, on the caller's thread.
+    if (request.project) TC_RETURN_IF_ERROR(ProjectAhead(request, w->time_us, &w->ahead));
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(w);
+    while (!w->done && queue_.front() != w) w->cv.wait(lock);
+    if (w->done) return std::move(w->result);
+    std::vector<pg::PendingAppend*> group;
+    size_t events = 0;
+    for (pg::PendingAppend* p : queue_) {
+      if (!group.empty() && events + p->request->events.size() > kMaxGroupEvents) break;
+      group.push_back(p);
+      events += p->request->events.size();
+    }
+    lock.unlock();
+    CommitGroup(group);
+    lock.lock();
+    for (size_t i = 0; i < group.size(); ++i) {
+      pg::PendingAppend* p = queue_.front();
+      queue_.pop_front();
+      p->done = true;
+      if (p != w) p->cv.notify_one();
+    }
+    if (!queue_.empty()) queue_.front()->cv.notify_one();
+    return std::move(w->result);
+  }
+
+  void CommitGroup(const std::vector<pg::PendingAppend*>& group) {
+    auto fail = [&](const Status& s, bool only_passed) {
+      for (pg::PendingAppend* p : group) {
+        if (!only_passed || p->result.ok()) p->result = s;
+      }
+    };
+    auto lease = writers_.Get();
+    if (!lease.ok()) return fail(lease.status(), false);
+    Conn& c = **lease;
     std::shared_lock sets(sets_mu_);
-    std::vector<Event> out;
-    bool committing = false;
-    Status s = c->InTransaction("BEGIN", [&] {
-      Status in = AppendInTransaction(*c, request, payloads, &out);
-      committing = in.ok();
-      return in;
-    });
-    if (!s.ok() && c->broken()) return LostDuringAppend(s, committing);
-    if (!s.ok()) return s;
+    Status begun = c.Exec("BEGIN");
+    if (!begun.ok()) return fail(c.broken() ? LostDuringAppend(begun, false) : begun, false);
+    auto write = [&]() -> Result<pg::LogHead> {
+      // The log's lock: held until this transaction commits, so the next
+      // appender reads the numbers this one gave out only once they are
+      // visible, and no reader ever sees a later number before an earlier.
+      TC_ASSIGN_OR_RETURN(Rows head, c.Query(kLockHead));
+      if (head.size() != 1) return DataLoss("PostgreSQL database " + where_ + " lost its log_head row");
+      TC_RETURN_IF_ERROR(CheckProjectionSetsUnchanged(c));
+      pg::LogHead before{static_cast<uint64_t>(head.Int(0, 0)), head.Int(0, 1)};
+      return pg::WriteGroup(c, tables_, before, group);
+    };
+    Result<pg::LogHead> written = write();
+    const bool any = written.ok() &&
+                     std::any_of(group.begin(), group.end(), [](const pg::PendingAppend* p) { return p->result.ok(); });
+    if (!any) {
+      (void)c.Exec("ROLLBACK");
+      if (!written.ok()) fail(c.broken() ? LostDuringAppend(written.status(), false) : written.status(), false);
+      return;
+    }
+    Status commit = c.Exec("COMMIT");
+    if (!commit.ok()) {
+      (void)c.Exec("ROLLBACK");
+      return fail(c.broken() ? LostDuringAppend(commit, true) : commit.WithContext("committing"), true);
+    }
     std::lock_guard lock(metrics_mu_);
     metrics_.commits++;
-    metrics_.appends++;
-    metrics_.events += out.size();
-    return out;
+    for (const pg::PendingAppend* p : group) {
+      if (!p->result.ok()) continue;
+      metrics_.appends++;
+      metrics_.events += p->result->size();
+    }
   }
 
   Status ForEachEvent(const EventFilter& filter, const std::function<Status(const Event&)>& fn) override {
@@ -758,7 +804,7 @@ class PostgresEventStore final : public EventStore {
         bound.push_back(Param::Null());
         continue;
       }
-      TC_ASSIGN_OR_RETURN(Param p, ParamOf(params[i], "parameter $" + std::to_string(i + 1)));
+      TC_ASSIGN_OR_RETURN(Param p, pg::ParamOf(params[i], "parameter $" + std::to_string(i + 1)));
       bound.push_back(std::move(p));
     }
     std::vector<ProjectionRow> out;
@@ -798,6 +844,7 @@ class PostgresEventStore final : public EventStore {
         Hash hash{};
       };
       std::map<std::string, StudyHeadState> studies;
+      std::vector<pg::Statement> statements;
       for (const Event& e : events) {
         auto it = studies.find(e.study);
         if (it == studies.end()) {
@@ -809,18 +856,17 @@ class PostgresEventStore final : public EventStore {
           it = studies.emplace(e.study, st).first;
         }
         TC_ASSIGN_OR_RETURN(std::string payload, CheckImportedEvent(e, next_seq, it->second.size, it->second.hash));
-        TC_RETURN_IF_ERROR(InsertEvent(*c, e, payload));
+        statements.push_back(pg::InsertEventStatement(e, payload));
         ++next_seq;
         it->second.size++;
         it->second.hash = e.hash;
         last_time = std::max(last_time, e.time_us);
       }
-      TC_RETURN_IF_ERROR(c->Query("UPDATE log_head SET last_seq = $1, last_time_us = $2 WHERE id = 1",
-                                  {Param::Int(static_cast<int64_t>(next_seq - 1)), Param::Int(last_time)})
-                             .status());
-      return c
-          ->Query("SELECT pg_notify($1, $2)", {Param::Text(kChannel), Param::Int(static_cast<int64_t>(next_seq - 1))})
-          .status();
+      statements.push_back({"UPDATE log_head SET last_seq = $1, last_time_us = $2 WHERE id = 1",
+                            {Param::Int(static_cast<int64_t>(next_seq - 1)), Param::Int(last_time)}});
+      statements.push_back({"SELECT pg_notify($1, $2)",
+                            {Param::Text(pg::kEventsChannel), Param::Int(static_cast<int64_t>(next_seq - 1))}});
+      return c->Pipeline(statements);
     });
   }
 
@@ -873,20 +919,6 @@ class PostgresEventStore final : public EventStore {
   }
 
  private:
-  static Status InsertEvent(Conn& c, const Event& e, std::string_view payload) {
-    return c
-        .Query(
-            "INSERT INTO events(seq, study, stream, stream_version, study_index, type, time_us, actor_user, "
-            "actor_role, reason, payload, prev_hash, hash, format_version) "
-            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-            {Param::Int(static_cast<int64_t>(e.seq)), Param::Text(e.study), Param::Text(e.stream),
-             Param::Int(static_cast<int64_t>(e.stream_version)), Param::Int(static_cast<int64_t>(e.study_index)),
-             Param::Text(e.type), Param::Int(e.time_us), Param::Text(e.actor.user), Param::Text(e.actor.role),
-             Param::Text(e.reason), Param::Bytes(payload), Param::Bytes(AsBytes(e.prev_hash)),
-             Param::Bytes(AsBytes(e.hash)), Param::Int(kEventFormatVersion)})
-        .status();
-  }
-
   static Status StoreCheckpoint(Conn& c, const Checkpoint& cp) {
     return c
         .Query(
@@ -897,74 +929,6 @@ class PostgresEventStore final : public EventStore {
             {Param::Text(cp.study), Param::Int(static_cast<int64_t>(cp.tree_size)), Param::Bytes(AsBytes(cp.root_hash)),
              Param::Int(cp.time_us), Param::Bytes(cp.public_key), Param::Bytes(cp.signature)})
         .status();
-  }
-
-  Status AppendInTransaction(Conn& c, const AppendRequest& req, const std::vector<std::string>& payloads,
-                             std::vector<Event>* out) {
-    // The log's lock: held until this transaction commits, so the next
-    // appender reads the numbers this one gave out only once they are
-    // visible, and no reader ever sees a later number before an earlier.
-    TC_ASSIGN_OR_RETURN(Rows head, c.Query(kLockHead));
-    if (head.size() != 1) return DataLoss("PostgreSQL database " + where_ + " lost its log_head row");
-    TC_RETURN_IF_ERROR(CheckProjectionSetsUnchanged(c));
-    uint64_t next_seq = static_cast<uint64_t>(head.Int(0, 0)) + 1;
-    // Time never goes backwards in the log, whichever server's clock appends.
-    const int64_t time_us = std::max(head.Int(0, 1), options_.env->NowMicros());
-    std::unordered_map<std::string, uint64_t> versions;
-    auto version_of = [&](const std::string& stream) -> Result<uint64_t*> {
-      auto it = versions.find(stream);
-      if (it != versions.end()) return &it->second;
-      TC_ASSIGN_OR_RETURN(Rows v, c.Query("SELECT coalesce(max(stream_version), 0) FROM events "
-                                          "WHERE study = $1 AND stream = $2",
-                                          {Param::Text(req.study), Param::Text(stream)}));
-      return &versions.emplace(stream, static_cast<uint64_t>(v.Int(0, 0))).first->second;
-    };
-    for (const auto& [stream, expected] : req.expected_versions) {
-      TC_ASSIGN_OR_RETURN(uint64_t * current, version_of(stream));
-      if (expected != kAnyVersion && static_cast<uint64_t>(expected) != *current) {
-        return Aborted("stream " + stream + " of " + req.study + " is at version " + std::to_string(*current) +
-                       ", not the expected " + std::to_string(expected) + "; someone else changed it first");
-      }
-    }
-    TC_ASSIGN_OR_RETURN(Rows study_head, c.Query("SELECT study_index, hash FROM events WHERE study = $1 "
-                                                 "ORDER BY study_index DESC LIMIT 1",
-                                                 {Param::Text(req.study)}));
-    uint64_t size = study_head.size() ? static_cast<uint64_t>(study_head.Int(0, 0)) + 1 : 0;
-    Hash prev = study_head.size() ? HashFromBytes(study_head.Bytes(0, 1)) : Hash{};
-    std::string record;
-    for (size_t i = 0; i < req.events.size(); ++i) {
-      const EventDraft& d = req.events[i];
-      TC_ASSIGN_OR_RETURN(uint64_t * version, version_of(d.stream));
-      Event e;
-      e.seq = next_seq++;
-      e.study = req.study;
-      e.stream = d.stream;
-      e.stream_version = ++*version;
-      e.study_index = size++;
-      e.type = d.type;
-      e.time_us = time_us;
-      e.actor = d.actor;
-      e.reason = d.reason;
-      e.prev_hash = prev;
-      record.clear();
-      EncodeEventRecord(e, payloads[i], &record);
-      e.hash = ChainHash(e.prev_hash, record);
-      TC_RETURN_IF_ERROR_CTX(InsertEvent(c, e, payloads[i]), "appending event " + std::to_string(e.seq));
-      TC_RETURN_IF_ERROR(ApplyEntityValues(c, e, payloads[i]));
-      prev = e.hash;
-      e.payload = d.payload;
-      out->push_back(std::move(e));
-    }
-    if (req.project) {
-      PgProjectionWriter writer(c, tables_);
-      TC_RETURN_IF_ERROR_CTX(req.project(*out, writer), "updating the projections");
-    }
-    const int64_t last = static_cast<int64_t>(out->back().seq);
-    TC_RETURN_IF_ERROR(c.Query("UPDATE log_head SET last_seq = $1, last_time_us = $2 WHERE id = 1",
-                               {Param::Int(last), Param::Int(time_us)})
-                           .status());
-    // Delivered to listeners when, and only if, this transaction commits.
-    return c.Query("SELECT pg_notify($1, $2)", {Param::Text(kChannel), Param::Int(last)}).status();
   }
 
   // A connection lost before COMMIT was sent stored nothing (the server rolls
@@ -983,27 +947,6 @@ class PostgresEventStore final : public EventStore {
                       "left idle longer than " +
                       std::to_string(options_.stalled_transaction_timeout_ms) + " ms, or it restarted) (" +
                       cause.message() + ")");
-  }
-
-  // The live projection entity_values, in the append's transaction, and the
-  // reason-for-change rule (store/append_rules.h) on what it held before.
-  Status ApplyEntityValues(Conn& c, const Event& e, std::string_view payload) {
-    return ForEachSetEntry(payload, [&](std::string_view path, std::string_view value) -> Status {
-      if (ReasonRuleNeedsStoredValue(e)) {
-        TC_ASSIGN_OR_RETURN(Rows cur, c.Query("SELECT value FROM entity_values WHERE study = $1 AND path = $2",
-                                              {Param::Text(e.study), Param::Text(path)}));
-        std::optional<std::string> stored;
-        if (cur.size()) stored = cur.Bytes(0, 0);
-        TC_RETURN_IF_ERROR(
-            CheckReasonForChange(e, path, stored ? std::optional<std::string_view>(*stored) : std::nullopt, value));
-      }
-      return c
-          .Query(
-              "INSERT INTO entity_values(study, path, value, seq) VALUES ($1, $2, $3, $4) "
-              "ON CONFLICT (study, path) DO UPDATE SET value = excluded.value, seq = excluded.seq",
-              {Param::Text(e.study), Param::Text(path), Param::Bytes(value), Param::Int(static_cast<int64_t>(e.seq))})
-          .status();
-    });
   }
 
   static Result<std::string> RecordedProjectionSet(Conn& c, const std::string& name) {
@@ -1061,13 +1004,16 @@ class PostgresEventStore final : public EventStore {
   std::mutex metrics_mu_;
   StoreMetrics metrics_;
   std::atomic<bool> closing_{false};
+  // Appends waiting to be committed; the front one leads its group.
+  std::mutex queue_mu_;
+  std::deque<pg::PendingAppend*> queue_;
 };
 
 void PostgresSubscription::Run() {
   // LISTEN on a connection of its own; without one (the server refused it)
   // the subscription still delivers everything, by reading every poll.
   std::unique_ptr<Conn> listen;
-  if (auto c = Conn::Connect(url_); c.ok() && (*c)->Exec(std::string("LISTEN ") + kChannel).ok()) {
+  if (auto c = Conn::Connect(url_); c.ok() && (*c)->Exec(std::string("LISTEN ") + pg::kEventsChannel).ok()) {
     listen = std::move(c).value();
   }
   while (!stop_ && !store_->closing()) {

@@ -57,7 +57,7 @@ Status TestServer::Run(const std::string& command, const std::string& what) cons
   return Status::Ok();
 }
 
-Result<std::unique_ptr<TestServer>> TestServer::Start() {
+Result<std::unique_ptr<TestServer>> TestServer::Start(bool durable) {
   for (const char* bin : {"initdb", "pg_ctl", "postgres"}) {
     if (access((std::string(kBinDir) + "/" + bin).c_str(), X_OK) != 0) {
       return FailedPrecondition(std::string("PostgreSQL 15 is not installed (no ") + kBinDir + "/" + bin +
@@ -83,16 +83,17 @@ Result<std::unique_ptr<TestServer>> TestServer::Start() {
   // Trust on the socket and on 127.0.0.1 only; --no-sync and fsync=off since a
   // test's cluster never has to survive a crash of the machine.
   TC_RETURN_IF_ERROR(server->Run(std::string(kBinDir) + "/initdb -D " + data + " -U " + kUser +
-                                     " --auth=trust --no-sync --no-instructions -E UTF8 --locale=C",
+                                     (durable ? "" : " --no-sync") +
+                                     " --auth=trust --no-instructions -E UTF8 --locale=C",
                                  "initdb"));
   Status started;
   for (int attempt = 0; attempt < 5; ++attempt) {
     server->port_ = FreePort();
-    started =
-        server->Run(std::string(kBinDir) + "/pg_ctl -D " + data + " -l " + server->dir_ + "/server.log -w -t 60 " +
-                        "-o \"-p " + std::to_string(server->port_) + " -k " + server->dir_ +
-                        " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" start",
-                    "starting PostgreSQL on port " + std::to_string(server->port_));
+    started = server->Run(std::string(kBinDir) + "/pg_ctl -D " + data + " -l " + server->dir_ +
+                              "/server.log -w -t 60 " + "-o \"-p " + std::to_string(server->port_) + " -k " +
+                              server->dir_ + " -c listen_addresses=127.0.0.1 -c fsync=" + (durable ? "on" : "off") +
+                              " -c max_connections=200\" start",
+                          "starting PostgreSQL on port " + std::to_string(server->port_));
     if (started.ok()) break;
   }
   TC_RETURN_IF_ERROR(started);

@@ -17,7 +17,9 @@ class TestServer {
  public:
   // Errors say what failed and how to fix it (no binaries: install
   // postgresql-15; a failed start: the server's log).
-  static Result<std::unique_ptr<TestServer>> Start();
+  // durable: fsync on, as a production server runs (for benchmarks); tests
+  // run without, since their cluster never has to survive the machine.
+  static Result<std::unique_ptr<TestServer>> Start(bool durable = false);
   ~TestServer();
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;

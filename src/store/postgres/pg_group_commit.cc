@@ -1,0 +1,272 @@
+#include "store/postgres/pg_group_commit.h"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "core/canonical.h"
+#include "store/append_rules.h"
+
+namespace trialcore::pg {
+namespace {
+
+using StudyKey = std::pair<std::string, std::string>;  // (study, stream or path)
+
+Hash HashOfBytes(std::string_view b) {
+  Hash h{};
+  if (b.size() == h.size()) std::memcpy(h.data(), b.data(), h.size());
+  return h;
+}
+
+std::string_view AsBytes(const Hash& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
+
+// A text[] parameter: {"a","b"} with quotes and backslashes escaped.
+std::string TextArray(const std::set<std::string>& items) {
+  std::string out = "{";
+  for (const std::string& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+struct StudyHead {
+  uint64_t size = 0;
+  Hash hash{};
+};
+
+// What the group's checks read: stream versions, study heads and the stored
+// values the reason-for-change rule compares with, as stored and then as
+// the group's earlier batches left them.
+struct GroupState {
+  std::map<StudyKey, uint64_t> versions;
+  std::map<std::string, StudyHead> heads;
+  std::map<StudyKey, std::optional<std::string>> values;
+};
+
+Status LoadState(Conn& c, const std::vector<PendingAppend*>& group, GroupState* state) {
+  std::map<std::string, std::set<std::string>> streams, paths;
+  for (const PendingAppend* p : group) {
+    const AppendRequest& req = *p->request;
+    for (const auto& [stream, expected] : req.expected_versions) streams[req.study].insert(stream);
+    for (size_t i = 0; i < req.events.size(); ++i) {
+      streams[req.study].insert(req.events[i].stream);
+      Event probe;
+      probe.reason = req.events[i].reason;
+      if (!ReasonRuleNeedsStoredValue(probe)) continue;
+      TC_RETURN_IF_ERROR(ForEachSetEntry(p->payloads[i], [&](std::string_view path, std::string_view) {
+        paths[req.study].emplace(path);
+        return Status::Ok();
+      }));
+    }
+  }
+  for (const auto& [study, names] : streams) {
+    for (const std::string& n : names) state->versions[{study, n}] = 0;
+    TC_ASSIGN_OR_RETURN(Rows v, c.Query("SELECT stream, max(stream_version) FROM events "
+                                        "WHERE study = $1 AND stream = ANY($2::text[]) GROUP BY stream",
+                                        {Param::Text(study), Param::Text(TextArray(names))}));
+    for (int i = 0; i < v.size(); ++i) state->versions[{study, std::string(v.Text(i, 0))}] = v.Int(i, 1);
+    TC_ASSIGN_OR_RETURN(Rows h, c.Query("SELECT study_index, hash FROM events WHERE study = $1 "
+                                        "ORDER BY study_index DESC LIMIT 1",
+                                        {Param::Text(study)}));
+    StudyHead head;
+    if (h.size()) head = {static_cast<uint64_t>(h.Int(0, 0)) + 1, HashOfBytes(h.Bytes(0, 1))};
+    state->heads[study] = head;
+  }
+  for (const auto& [study, names] : paths) {
+    for (const std::string& n : names) state->values[{study, n}] = std::nullopt;
+    TC_ASSIGN_OR_RETURN(Rows v, c.Query("SELECT path, value FROM entity_values WHERE study = $1 AND path = ANY($2::text[])",
+                                        {Param::Text(study), Param::Text(TextArray(names))}));
+    for (int i = 0; i < v.size(); ++i) state->values[{study, std::string(v.Text(i, 0))}] = v.Bytes(i, 1);
+  }
+  return Status::Ok();
+}
+
+// A projector's writes as statements of the group's pipeline.
+class StatementWriter final : public ProjectionWriter {
+ public:
+  StatementWriter(const TableSqlMap& tables, std::vector<Statement>* out) : tables_(tables), out_(out) {}
+
+  Status Put(const std::string& table, const ProjectionRow& row) override {
+    TC_ASSIGN_OR_RETURN(const ProjectionTableSql* t, Find(table));
+    if (row.size() != t->table->columns.size()) {
+      return InvalidArgument("a row of " + table + " needs " + std::to_string(t->table->columns.size()) +
+                             " values, got " + std::to_string(row.size()));
+    }
+    Statement s{t->upsert, {}};
+    for (size_t i = 0; i < row.size(); ++i) {
+      TC_ASSIGN_OR_RETURN(Param p, ParamOf(row[i], table + "." + t->table->columns[i].name));
+      s.params.push_back(std::move(p));
+    }
+    out_->push_back(std::move(s));
+    return Status::Ok();
+  }
+
+  Status Delete(const std::string& table, const ProjectionRow& key) override {
+    TC_ASSIGN_OR_RETURN(const ProjectionTableSql* t, Find(table));
+    if (key.size() < t->table->key_size) return InvalidArgument("a key of " + table + " is too short");
+    Statement s{t->remove, {}};
+    for (size_t i = 0; i < t->table->key_size; ++i) {
+      TC_ASSIGN_OR_RETURN(Param p, ParamOf(key[i], table + "." + t->table->columns[i].name));
+      s.params.push_back(std::move(p));
+    }
+    out_->push_back(std::move(s));
+    return Status::Ok();
+  }
+
+ private:
+  Result<const ProjectionTableSql*> Find(const std::string& table) const {
+    auto it = tables_.find(table);
+    if (it == tables_.end()) return FailedPrecondition("projection table " + table + " is not registered");
+    return &it->second;
+  }
+  const TableSqlMap& tables_;
+  std::vector<Statement>* out_;
+};
+
+constexpr const char* kUpsertEntity =
+    "INSERT INTO entity_values(study, path, value, seq) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (study, path) DO UPDATE SET value = excluded.value, seq = excluded.seq";
+
+// One batch against the state the group's earlier batches left: on success
+// its statements are added to *statements, and the state and head moved on;
+// on failure nothing of it is kept.
+Result<std::vector<Event>> ApplyBatch(const TableSqlMap& tables, PendingAppend& p, GroupState* state, LogHead* head,
+                                      std::vector<Statement>* statements) {
+  const AppendRequest& req = *p.request;
+  // This batch's changes, merged into the state only if it passes.
+  std::map<StudyKey, uint64_t> versions;
+  std::map<StudyKey, std::optional<std::string>> values;
+  auto version_of = [&](const std::string& stream) -> uint64_t& {
+    StudyKey key{req.study, stream};
+    auto it = versions.find(key);
+    if (it != versions.end()) return it->second;
+    return versions.emplace(key, state->versions[key]).first->second;
+  };
+  for (const auto& [stream, expected] : req.expected_versions) {
+    const uint64_t current = version_of(stream);
+    if (expected != kAnyVersion && static_cast<uint64_t>(expected) != current) {
+      return Aborted("stream " + stream + " of " + req.study + " is at version " + std::to_string(current) +
+                     ", not the expected " + std::to_string(expected) + "; someone else changed it first");
+    }
+  }
+  StudyHead study = state->heads[req.study];
+  const int64_t time_us = std::max(p.time_us, head->last_time_us);
+  uint64_t seq = head->last_seq;
+  std::vector<Statement> mine;
+  std::vector<Event> events;
+  std::string record;
+  for (size_t i = 0; i < req.events.size(); ++i) {
+    const EventDraft& d = req.events[i];
+    Event e;
+    e.seq = ++seq;
+    e.study = req.study;
+    e.stream = d.stream;
+    e.stream_version = ++version_of(d.stream);
+    e.study_index = study.size++;
+    e.type = d.type;
+    e.time_us = time_us;
+    e.actor = d.actor;
+    e.reason = d.reason;
+    e.prev_hash = study.hash;
+    record.clear();
+    EncodeEventRecord(e, p.payloads[i], &record);
+    e.hash = ChainHash(e.prev_hash, record);
+    study.hash = e.hash;
+    mine.push_back(InsertEventStatement(e, p.payloads[i]));
+    Status entries = ForEachSetEntry(p.payloads[i], [&](std::string_view path, std::string_view value) -> Status {
+      StudyKey key{req.study, std::string(path)};
+      if (ReasonRuleNeedsStoredValue(e)) {
+        auto it = values.find(key);
+        const std::optional<std::string>& stored = it != values.end() ? it->second : state->values[key];
+        Status reason =
+            CheckReasonForChange(e, path, stored ? std::optional<std::string_view>(*stored) : std::nullopt, value);
+        if (!reason.ok()) return reason;
+      }
+      values[key] = std::string(value);
+      mine.push_back(Statement{kUpsertEntity,
+                               {Param::Text(req.study), Param::Text(path), Param::Bytes(value),
+                                Param::Int(static_cast<int64_t>(e.seq))}});
+      return Status::Ok();
+    });
+    if (!entries.ok()) return entries;
+    e.payload = d.payload;
+    events.push_back(std::move(e));
+  }
+  if (req.project) {
+    StatementWriter writer(tables, &mine);
+    if (ProjectedAheadHolds(p.ahead, events)) {
+      TC_RETURN_IF_ERROR_CTX(p.ahead.rows.ApplyTo(writer), "updating the projections");
+    } else {
+      TC_RETURN_IF_ERROR_CTX(req.project(events, writer), "updating the projections");
+    }
+  }
+  for (auto& [key, v] : versions) state->versions[key] = v;
+  for (auto& [key, v] : values) state->values[key] = std::move(v);
+  state->heads[req.study] = study;
+  head->last_seq = seq;
+  head->last_time_us = time_us;
+  for (Statement& s : mine) statements->push_back(std::move(s));
+  return events;
+}
+
+}  // namespace
+
+Result<Param> ParamOf(const Value& v, std::string_view what) {
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+      return Param::Null();
+    case Value::Kind::kBool:
+      return Param::Int(v.as_bool() ? 1 : 0);
+    case Value::Kind::kInt:
+      return Param::Int(v.as_int());
+    case Value::Kind::kString:
+      return Param::Text(v.as_string());
+    default:
+      return InvalidArgument(std::string(what) + ": a projection value must be null, a boolean, an integer or text");
+  }
+}
+
+Statement InsertEventStatement(const Event& e, std::string_view payload) {
+  return Statement{"INSERT INTO events(seq, study, stream, stream_version, study_index, type, time_us, actor_user, "
+                   "actor_role, reason, payload, prev_hash, hash, format_version) "
+                   "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+                   {Param::Int(static_cast<int64_t>(e.seq)), Param::Text(e.study), Param::Text(e.stream),
+                    Param::Int(static_cast<int64_t>(e.stream_version)),
+                    Param::Int(static_cast<int64_t>(e.study_index)), Param::Text(e.type), Param::Int(e.time_us),
+                    Param::Text(e.actor.user), Param::Text(e.actor.role), Param::Text(e.reason),
+                    Param::Bytes(payload), Param::Bytes(AsBytes(e.prev_hash)), Param::Bytes(AsBytes(e.hash)),
+                    Param::Int(kEventFormatVersion)}};
+}
+
+Result<LogHead> WriteGroup(Conn& conn, const TableSqlMap& tables, LogHead head,
+                           const std::vector<PendingAppend*>& group) {
+  GroupState state;
+  TC_RETURN_IF_ERROR(LoadState(conn, group, &state));
+  // In the order of their times, so that each batch keeps the time its rows
+  // were computed with (times never decrease along the log). Batches of a
+  // group are concurrent: any order of them is one they could have had.
+  std::vector<PendingAppend*> ordered(group);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const PendingAppend* a, const PendingAppend* b) { return a->time_us < b->time_us; });
+  const uint64_t first_seq = head.last_seq;
+  std::vector<Statement> statements;
+  for (PendingAppend* p : ordered) p->result = ApplyBatch(tables, *p, &state, &head, &statements);
+  if (head.last_seq == first_seq) return head;
+  statements.push_back(Statement{"UPDATE log_head SET last_seq = $1, last_time_us = $2 WHERE id = 1",
+                                 {Param::Int(static_cast<int64_t>(head.last_seq)), Param::Int(head.last_time_us)}});
+  // Delivered to listeners when, and only if, the transaction commits.
+  statements.push_back(Statement{"SELECT pg_notify($1, $2)", {Param::Text(kEventsChannel),
+                                                              Param::Int(static_cast<int64_t>(head.last_seq))}});
+  TC_RETURN_IF_ERROR(conn.Pipeline(statements));
+  return head;
+}
+
+}  // namespace trialcore::pg
