@@ -114,9 +114,9 @@ double RawRate(pg::TestServer& server, int rows_per_txn, int clients) {
           const EventDraft& d = drafts[n % drafts.size()];
           const std::string& payload = payloads[n % drafts.size()];
           std::string seq = std::to_string(n + 1), time = std::to_string(1'795'000'000'000'000 + n);
-          const char* values[13] = {seq.c_str(),          "BENCH",           d.stream.c_str(), seq.c_str(),
-                                    seq.c_str(),          d.type.c_str(),    time.c_str(),     d.actor.user.c_str(),
-                                    d.actor.role.c_str(), d.reason.c_str(),  payload.data(),   hash.data(),
+          const char* values[13] = {seq.c_str(),          "BENCH",          d.stream.c_str(), seq.c_str(),
+                                    seq.c_str(),          d.type.c_str(),   time.c_str(),     d.actor.user.c_str(),
+                                    d.actor.role.c_str(), d.reason.c_str(), payload.data(),   hash.data(),
                                     hash.data()};
           int lengths[13] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<int>(payload.size()), 32, 32};
           int formats[13] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1};

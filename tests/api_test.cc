@@ -18,6 +18,7 @@
 #include "core/event.h"
 #include "core/json.h"
 #include "run_command.h"
+#include "store/test_store.h"
 
 namespace trialcore {
 namespace {
@@ -86,14 +87,22 @@ class ApiTest : public ::testing::Test {
         (std::filesystem::path(testing::TempDir()) / ("api_suite_" + std::to_string(getpid()))).string());
     std::filesystem::remove_all(*dir_);
     std::filesystem::create_directories(*dir_);
-    auto demo = testing_util::RunCommand(*dir_, kBin + " demo --db demo.db --key key.pem --no-serve");
+    // The demo's database: a file in the suite's folder, or, when the suite
+    // runs on PostgreSQL (api_test_postgres), a database of its own there.
+    auto db = testing_util::TestDbArgument("demo.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = new std::string("'" + *db + "'");
+    auto demo = testing_util::RunCommand(*dir_, kBin + " demo --db " + Db() + " --key key.pem --no-serve");
     ASSERT_EQ(demo.exit_code, 0) << demo.err;
     std::ofstream(*dir_ + "/metrics.token") << kMetricsToken << "\n";
-    server_ = new ServerProcess(*dir_, "--db demo.db --port 0 --login-rate 1000 --metrics-token-file metrics.token");
+    server_ =
+        new ServerProcess(*dir_, "--db " + Db() + " --port 0 --login-rate 1000 --metrics-token-file metrics.token");
     ASSERT_GT(server_->port(), 0) << testing_util::Slurp(*dir_ + "/serve.log");
   }
   // A failure in SetUpTestSuite only marks the tests skipped, which CI counts as passed.
   void SetUp() override { ASSERT_TRUE(server_ != nullptr && server_->port() > 0) << "the demo server did not start"; }
+  // The --db argument, quoted for the shell.
+  static const std::string& Db() { return *db_; }
   static void TearDownTestSuite() {
     delete server_;
     std::filesystem::remove_all(*dir_);
@@ -157,10 +166,12 @@ class ApiTest : public ::testing::Test {
   }
 
   static std::string* dir_;
+  static std::string* db_;
   static ServerProcess* server_;
 };
 
 std::string* ApiTest::dir_ = nullptr;
+std::string* ApiTest::db_ = nullptr;
 ServerProcess* ApiTest::server_ = nullptr;
 
 TEST_F(ApiTest, LoginRefusesWrongPasswordsAndUnknownUsersAlike) {
@@ -349,7 +360,8 @@ TEST_F(ApiTest, AuditTrailViewsAreThemselvesAuditedAndMetricsAreServed) {
       Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/audit?path=subject/701-1001/SCREENING1/VS/WEIGHT");
   ASSERT_EQ(audit->status, 200) << audit->body;
   EXPECT_NE(audit->body.find("transcription error, corrected from source"), std::string::npos) << audit->body;
-  auto log = testing_util::RunCommand(*dir_, kBin + " audit log --db demo.db --study trialcore-system --user cra.1");
+  auto log =
+      testing_util::RunCommand(*dir_, kBin + " audit log --db " + Db() + " --study trialcore-system --user cra.1");
   EXPECT_NE(log.out.find("audit.viewed"), std::string::npos) << log.out;
   // The log says which subject was viewed (issue 12).
   size_t viewed = log.out.find("audit.viewed");
@@ -497,7 +509,7 @@ TEST_F(ApiTest, BlindedRolesNeverSeeAnArmOrAnUnblindedValue) {
 }
 
 TEST_F(ApiTest, LoginsAreRateLimitedPerClientAddress) {
-  ServerProcess own(*dir_, "--db demo.db --port 0");
+  ServerProcess own(*dir_, "--db " + Db() + " --port 0");
   ASSERT_GT(own.port(), 0);
   httplib::Client c("127.0.0.1", own.port());
   int limited = 0;
@@ -512,8 +524,8 @@ TEST_F(ApiTest, LoginsAreRateLimitedPerClientAddress) {
 // reads and writes of one subject: allowed, refused (403) or not there (404).
 TEST_F(ApiTest, EveryRoleAtItsSiteAnotherSiteAndNoSite) {
   auto add = testing_util::RunCommand(*dir_, "TRIALCORE_PASSWORD=" + std::string(kPassword) + " " + kBin +
-                                                 " user add outsider --name 'Out Sider' --db demo.db && " + kBin +
-                                                 " user grant outsider --study OTHERSTUDY --role monitor --db demo.db");
+                                                 " user add outsider --name 'Out Sider' --db " + Db() + " && " + kBin +
+                                                 " user grant outsider --study OTHERSTUDY --role monitor --db " + Db());
   ASSERT_EQ(add.exit_code, 0) << add.err;
   struct Who {
     const char* user;
@@ -628,7 +640,7 @@ TEST_F(ApiTest, ACasebookCanBeReadAsItStoodAtAPastMoment) {
 
 TEST_F(ApiTest, MachineClientsUseTokensScopedToOneRole) {
   auto issued = testing_util::RunCommand(
-      *dir_, kBin + " user token cra.1 --study CDISCPILOT01 --role monitor --site '*' --db demo.db");
+      *dir_, kBin + " user token cra.1 --study CDISCPILOT01 --role monitor --site '*' --db " + Db());
   ASSERT_EQ(issued.exit_code, 0) << issued.err;
   std::string token = issued.out.substr(0, issued.out.find('\n'));
   ASSERT_TRUE(token.starts_with("tct_")) << token;
@@ -647,16 +659,16 @@ TEST_F(ApiTest, MachineClientsUseTokensScopedToOneRole) {
              "application/json");
   EXPECT_EQ(save->status, 403) << save->body;
   auto other_role = testing_util::RunCommand(
-      *dir_, kBin + " user token cra.1 --study CDISCPILOT01 --role investigator --site 701 --db demo.db");
+      *dir_, kBin + " user token cra.1 --study CDISCPILOT01 --role investigator --site 701 --db " + Db());
   EXPECT_EQ(other_role.exit_code, 5);
   EXPECT_NE(other_role.err.find("a token can only carry a role its user holds"), std::string::npos) << other_role.err;
-  auto users = testing_util::RunCommand(*dir_, kBin + " user list --db demo.db");
+  auto users = testing_util::RunCommand(*dir_, kBin + " user list --db " + Db());
   EXPECT_EQ(users.out.find(token), std::string::npos) << "only the hash is kept";
   size_t at = users.out.find("token ");
   ASSERT_NE(at, std::string::npos) << users.out;
   std::string prefix = users.out.substr(at + 6, 12);
   auto revoke = testing_util::RunCommand(
-      *dir_, kBin + " user revoke-token cra.1 " + prefix + " --reason 'integration retired' --db demo.db");
+      *dir_, kBin + " user revoke-token cra.1 " + prefix + " --reason 'integration retired' --db " + Db());
   ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
   EXPECT_EQ(StatusOnceChanged("/api/v1/studies/CDISCPILOT01/subjects", bearer, 401), 401)
       << "a token revoked while the server runs stops working";
@@ -773,7 +785,7 @@ TEST_F(ApiTest, ServesTheWebApplicationWithAStrictContentPolicy) {
   std::filesystem::create_directories(web + "/assets");
   std::ofstream(web + "/index.html") << "<!doctype html><title>app</title>";
   std::ofstream(web + "/assets/app-1234.js") << "console.log(1)";
-  ServerProcess served(*dir_, "--db demo.db --port 0 --web web");
+  ServerProcess served(*dir_, "--db " + Db() + " --port 0 --web web");
   ASSERT_GT(served.port(), 0);
   httplib::Client c("127.0.0.1", served.port());
   auto index = c.Get("/");
@@ -786,20 +798,20 @@ TEST_F(ApiTest, ServesTheWebApplicationWithAStrictContentPolicy) {
   auto api = c.Get("/api/v1/nothing-here");
   EXPECT_EQ(api->status, 404);
   EXPECT_NE(api->body, index->body);
-  auto missing = testing_util::RunCommand(*dir_, kBin + " serve --db demo.db --port 0 --web no-such-dir");
+  auto missing = testing_util::RunCommand(*dir_, kBin + " serve --db " + Db() + " --port 0 --web no-such-dir");
   EXPECT_EQ(missing.exit_code, 4) << missing.out << missing.err;  // bad input
   EXPECT_NE(missing.err.find("no-such-dir"), std::string::npos) << missing.err;
 }
 
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {
-  ServerProcess extra(*dir_, "--db demo.db --port 0");
+  ServerProcess extra(*dir_, "--db " + Db() + " --port 0");
   ASSERT_GT(extra.port(), 0);
   EXPECT_EQ(extra.Stop(), 0);
 }
 
 TEST_F(ApiTest, StopsOnCtrlCAlsoWhenStartedInTheBackground) {
   // A shell starts background jobs with SIGINT ignored.
-  ServerProcess background(*dir_, "--db demo.db --port 0", "trap '' INT");
+  ServerProcess background(*dir_, "--db " + Db() + " --port 0", "trap '' INT");
   ASSERT_GT(background.port(), 0);
   EXPECT_EQ(background.Stop(SIGINT), 0);
 }

@@ -41,32 +41,33 @@ bool TestingOnPostgres() {
 
 std::string TestBackendName() { return TestingOnPostgres() ? "PostgreSQL" : "SQLite"; }
 
-Result<std::unique_ptr<EventStore>> OpenTestStore(const std::string& name, const StoreOpenOptions& options) {
-  if (!TestingOnPostgres()) return OpenEventStore(name, options);
+Result<std::string> TestDbArgument(const std::string& name) {
+  if (!TestingOnPostgres()) return name;
   PostgresForTests& p = Postgres();
-  std::string url;
-  {
-    std::lock_guard lock(p.mu);
-    if (!p.tried) {
-      p.tried = true;
-      auto s = pg::TestServer::Start();
-      if (s.ok()) {
-        p.server = std::move(s).value();
-      } else {
-        p.started = s.status();
-      }
+  std::lock_guard lock(p.mu);
+  if (!p.tried) {
+    p.tried = true;
+    auto s = pg::TestServer::Start();
+    if (s.ok()) {
+      p.server = std::move(s).value();
+    } else {
+      p.started = s.status();
     }
-    if (!p.server) return p.started.WithContext("starting PostgreSQL 15 for a test on the PostgreSQL back end");
-    const std::string key = CurrentTest() + "|" + name;
-    auto it = p.urls.find(key);
-    if (it == p.urls.end()) {
-      TC_ASSIGN_OR_RETURN(std::string made, p.server->CreateDatabase("t" + std::to_string(++p.databases)));
-      it = p.urls.emplace(key, made).first;
-    }
-    url = it->second;
   }
-  // Its clock is options.env's, as on SQLite.
-  return OpenEventStore(url, options);
+  if (!p.server) return p.started.WithContext("starting PostgreSQL 15 for a test on the PostgreSQL back end");
+  const std::string key = CurrentTest() + "|" + name;
+  auto it = p.urls.find(key);
+  if (it == p.urls.end()) {
+    TC_ASSIGN_OR_RETURN(std::string made, p.server->CreateDatabase("t" + std::to_string(++p.databases)));
+    it = p.urls.emplace(key, made).first;
+  }
+  return it->second;
+}
+
+Result<std::unique_ptr<EventStore>> OpenTestStore(const std::string& name, const StoreOpenOptions& options) {
+  TC_ASSIGN_OR_RETURN(std::string db, TestDbArgument(name));
+  // On PostgreSQL its clock is options.env's, as on SQLite.
+  return OpenEventStore(db, options);
 }
 
 }  // namespace trialcore::testing_util

@@ -21,6 +21,10 @@ bool TestingOnPostgres();
 // second server), as the same path would.
 Result<std::unique_ptr<EventStore>> OpenTestStore(const std::string& name, const StoreOpenOptions& options = {});
 
+// The `--db` a test gives the trialcore command: the path on SQLite, on
+// PostgreSQL the URL of a database of its own for each test and name.
+Result<std::string> TestDbArgument(const std::string& name);
+
 // What a test prints to say which back end it ran on.
 std::string TestBackendName();
 

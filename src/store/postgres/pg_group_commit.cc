@@ -82,8 +82,9 @@ Status LoadState(Conn& c, const std::vector<PendingAppend*>& group, GroupState* 
   }
   for (const auto& [study, names] : paths) {
     for (const std::string& n : names) state->values[{study, n}] = std::nullopt;
-    TC_ASSIGN_OR_RETURN(Rows v, c.Query("SELECT path, value FROM entity_values WHERE study = $1 AND path = ANY($2::text[])",
-                                        {Param::Text(study), Param::Text(TextArray(names))}));
+    TC_ASSIGN_OR_RETURN(Rows v,
+                        c.Query("SELECT path, value FROM entity_values WHERE study = $1 AND path = ANY($2::text[])",
+                                {Param::Text(study), Param::Text(TextArray(names))}));
     for (int i = 0; i < v.size(); ++i) state->values[{study, std::string(v.Text(i, 0))}] = v.Bytes(i, 1);
   }
   return Status::Ok();
@@ -191,9 +192,9 @@ Result<std::vector<Event>> ApplyBatch(const TableSqlMap& tables, PendingAppend& 
         if (!reason.ok()) return reason;
       }
       values[key] = std::string(value);
-      mine.push_back(Statement{kUpsertEntity,
-                               {Param::Text(req.study), Param::Text(path), Param::Bytes(value),
-                                Param::Int(static_cast<int64_t>(e.seq))}});
+      mine.push_back(Statement{
+          kUpsertEntity,
+          {Param::Text(req.study), Param::Text(path), Param::Bytes(value), Param::Int(static_cast<int64_t>(e.seq))}});
       return Status::Ok();
     });
     if (!entries.ok()) return entries;
@@ -235,15 +236,15 @@ Result<Param> ParamOf(const Value& v, std::string_view what) {
 }
 
 Statement InsertEventStatement(const Event& e, std::string_view payload) {
-  return Statement{"INSERT INTO events(seq, study, stream, stream_version, study_index, type, time_us, actor_user, "
-                   "actor_role, reason, payload, prev_hash, hash, format_version) "
-                   "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-                   {Param::Int(static_cast<int64_t>(e.seq)), Param::Text(e.study), Param::Text(e.stream),
-                    Param::Int(static_cast<int64_t>(e.stream_version)),
-                    Param::Int(static_cast<int64_t>(e.study_index)), Param::Text(e.type), Param::Int(e.time_us),
-                    Param::Text(e.actor.user), Param::Text(e.actor.role), Param::Text(e.reason),
-                    Param::Bytes(payload), Param::Bytes(AsBytes(e.prev_hash)), Param::Bytes(AsBytes(e.hash)),
-                    Param::Int(kEventFormatVersion)}};
+  return Statement{
+      "INSERT INTO events(seq, study, stream, stream_version, study_index, type, time_us, actor_user, "
+      "actor_role, reason, payload, prev_hash, hash, format_version) "
+      "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+      {Param::Int(static_cast<int64_t>(e.seq)), Param::Text(e.study), Param::Text(e.stream),
+       Param::Int(static_cast<int64_t>(e.stream_version)), Param::Int(static_cast<int64_t>(e.study_index)),
+       Param::Text(e.type), Param::Int(e.time_us), Param::Text(e.actor.user), Param::Text(e.actor.role),
+       Param::Text(e.reason), Param::Bytes(payload), Param::Bytes(AsBytes(e.prev_hash)), Param::Bytes(AsBytes(e.hash)),
+       Param::Int(kEventFormatVersion)}};
 }
 
 Result<LogHead> WriteGroup(Conn& conn, const TableSqlMap& tables, LogHead head,
@@ -263,8 +264,8 @@ Result<LogHead> WriteGroup(Conn& conn, const TableSqlMap& tables, LogHead head,
   statements.push_back(Statement{"UPDATE log_head SET last_seq = $1, last_time_us = $2 WHERE id = 1",
                                  {Param::Int(static_cast<int64_t>(head.last_seq)), Param::Int(head.last_time_us)}});
   // Delivered to listeners when, and only if, the transaction commits.
-  statements.push_back(Statement{"SELECT pg_notify($1, $2)", {Param::Text(kEventsChannel),
-                                                              Param::Int(static_cast<int64_t>(head.last_seq))}});
+  statements.push_back(Statement{"SELECT pg_notify($1, $2)",
+                                 {Param::Text(kEventsChannel), Param::Int(static_cast<int64_t>(head.last_seq))}});
   TC_RETURN_IF_ERROR(conn.Pipeline(statements));
   return head;
 }
