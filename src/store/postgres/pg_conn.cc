@@ -145,7 +145,8 @@ constexpr size_t kPipelineChunk = 256;
 
 }  // namespace
 
-Status Conn::Pipeline(const std::vector<Statement>& statements) {
+Status Conn::Pipeline(const std::vector<Statement>& statements, std::vector<Rows>* results, size_t* failed_at) {
+  if (results) results->clear();
   for (size_t from = 0; from < statements.size(); from += kPipelineChunk) {
     const size_t to = std::min(statements.size(), from + kPipelineChunk);
     if (PQenterPipelineMode(conn_) != 1) return ErrorOf(nullptr, "entering pipeline mode");
@@ -156,23 +157,33 @@ Status Conn::Pipeline(const std::vector<Statement>& statements) {
       auto a = ArraysOf(st.sql, st.params);
       if (!a.ok()) {
         first = a.status();
+        if (failed_at) *failed_at = sent;
         break;
       }
       if (PQsendQueryParams(conn_, st.sql.c_str(), static_cast<int>(st.params.size()), nullptr, a->values.data(),
                             a->lengths.data(), a->formats.data(), 0) != 1) {
         first = ErrorOf(nullptr, st.sql);
+        if (failed_at) *failed_at = sent;
         break;
       }
     }
     if (PQpipelineSync(conn_) != 1 && first.ok()) first = ErrorOf(nullptr, "a pipeline's sync");
     // Each statement's results end with a null; the sync's result ends all.
     for (size_t i = from; i < sent; ++i) {
+      PGresult* last = nullptr;
       while (PGresult* r = PQgetResult(conn_)) {
         const ExecStatusType st = PQresultStatus(r);
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED && first.ok()) {
           first = ErrorOf(r, statements[i].sql);
+          if (failed_at) *failed_at = i;
         }
-        PQclear(r);
+        if (last) PQclear(last);
+        last = r;
+      }
+      if (results) {
+        results->emplace_back(last);
+      } else if (last) {
+        PQclear(last);
       }
     }
     while (PGresult* r = PQgetResult(conn_)) {

@@ -73,11 +73,12 @@ class Conn {
   // One statement with parameters $1, $2 ...; types: one per parameter (0:
   // the server infers it), or empty for all inferred.
   Result<Rows> Query(const std::string& sql, const std::vector<Param>& params = {}, const std::vector<Oid>& types = {});
-  // Statements that return nothing needed, sent without waiting for each
-  // answer (libpq's pipeline mode), in the transaction that is open: one
-  // round trip for many writes. The first error is returned, naming its
-  // statement; the ones after it are not run.
-  Status Pipeline(const std::vector<Statement>& statements);
+  // Statements sent without waiting for each answer (libpq's pipeline
+  // mode): one round trip for many, run in order. The first error is
+  // returned, naming its statement (its index in *failed_at); the ones after
+  // it are not run. results: each statement's rows, when wanted.
+  Status Pipeline(const std::vector<Statement>& statements, std::vector<Rows>* results = nullptr,
+                  size_t* failed_at = nullptr);
   // Runs fn in a transaction (BEGIN ... COMMIT); rolls back on fn's error.
   template <typename Fn>
   Status InTransaction(const std::string& begin, Fn&& fn);

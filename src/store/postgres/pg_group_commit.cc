@@ -4,6 +4,7 @@
 #include <cstring>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "core/canonical.h"
@@ -42,6 +43,11 @@ struct StudyHead {
   Hash hash{};
 };
 
+struct LogHead {
+  uint64_t last_seq = 0;
+  int64_t last_time_us = 0;
+};
+
 // What the group's checks read: stream versions, study heads and the stored
 // values the reason-for-change rule compares with, as stored and then as
 // the group's earlier batches left them.
@@ -51,43 +57,65 @@ struct GroupState {
   std::map<StudyKey, std::optional<std::string>> values;
 };
 
-Status LoadState(Conn& c, const std::vector<PendingAppend*>& group, GroupState* state) {
+// The reads of the group's checks, by study: stream versions, the study's
+// last event, and the stored values the reason-for-change rule compares.
+struct Reads {
   std::map<std::string, std::set<std::string>> streams, paths;
+};
+
+Result<Reads> ReadsOf(const std::vector<PendingAppend*>& group) {
+  Reads reads;
   for (const PendingAppend* p : group) {
     const AppendRequest& req = *p->request;
-    for (const auto& [stream, expected] : req.expected_versions) streams[req.study].insert(stream);
+    for (const auto& [stream, expected] : req.expected_versions) reads.streams[req.study].insert(stream);
     for (size_t i = 0; i < req.events.size(); ++i) {
-      streams[req.study].insert(req.events[i].stream);
+      reads.streams[req.study].insert(req.events[i].stream);
       Event probe;
       probe.reason = req.events[i].reason;
       if (!ReasonRuleNeedsStoredValue(probe)) continue;
       TC_RETURN_IF_ERROR(ForEachSetEntry(p->payloads[i], [&](std::string_view path, std::string_view) {
-        paths[req.study].emplace(path);
+        reads.paths[req.study].emplace(path);
         return Status::Ok();
       }));
     }
   }
-  for (const auto& [study, names] : streams) {
-    for (const std::string& n : names) state->versions[{study, n}] = 0;
-    TC_ASSIGN_OR_RETURN(Rows v, c.Query("SELECT stream, max(stream_version) FROM events "
-                                        "WHERE study = $1 AND stream = ANY($2::text[]) GROUP BY stream",
-                                        {Param::Text(study), Param::Text(TextArray(names))}));
-    for (int i = 0; i < v.size(); ++i) state->versions[{study, std::string(v.Text(i, 0))}] = v.Int(i, 1);
-    TC_ASSIGN_OR_RETURN(Rows h, c.Query("SELECT study_index, hash FROM events WHERE study = $1 "
-                                        "ORDER BY study_index DESC LIMIT 1",
-                                        {Param::Text(study)}));
+  return reads;
+}
+
+void AddReadStatements(const Reads& reads, std::vector<Statement>* out) {
+  for (const auto& [study, names] : reads.streams) {
+    out->push_back(
+        {"SELECT stream, max(stream_version) FROM events WHERE study = $1 AND stream = ANY($2::text[]) "
+         "GROUP BY stream",
+         {Param::Text(study), Param::Text(TextArray(names))}});
+    out->push_back({"SELECT study_index, hash FROM events WHERE study = $1 ORDER BY study_index DESC LIMIT 1",
+                    {Param::Text(study)}});
+  }
+  for (const auto& [study, names] : reads.paths) {
+    out->push_back({"SELECT path, value FROM entity_values WHERE study = $1 AND path = ANY($2::text[])",
+                    {Param::Text(study), Param::Text(TextArray(names))}});
+  }
+}
+
+// The state from the reads' results, in the order AddReadStatements sent them.
+GroupState StateFromResults(const Reads& reads, const std::vector<Rows>& results, size_t first) {
+  GroupState state;
+  size_t next = first;
+  for (const auto& [study, names] : reads.streams) {
+    for (const std::string& n : names) state.versions[{study, n}] = 0;
+    const Rows& v = results[next++];
+    for (int i = 0; i < v.size(); ++i) state.versions[{study, std::string(v.Text(i, 0))}] = v.Int(i, 1);
+    const Rows& h = results[next++];
     StudyHead head;
     if (h.size()) head = {static_cast<uint64_t>(h.Int(0, 0)) + 1, HashOfBytes(h.Bytes(0, 1))};
-    state->heads[study] = head;
+    state.heads[study] = head;
   }
-  for (const auto& [study, names] : paths) {
-    for (const std::string& n : names) state->values[{study, n}] = std::nullopt;
-    TC_ASSIGN_OR_RETURN(Rows v,
-                        c.Query("SELECT path, value FROM entity_values WHERE study = $1 AND path = ANY($2::text[])",
-                                {Param::Text(study), Param::Text(TextArray(names))}));
-    for (int i = 0; i < v.size(); ++i) state->values[{study, std::string(v.Text(i, 0))}] = v.Bytes(i, 1);
+  for (const auto& [study, names] : reads.paths) {
+    for (const std::string& n : names) state.values[{study, n}] = std::nullopt;
+    const Rows& v = results[next++];
+    for (int i = 0; i < v.size(); ++i) state.values[{study, std::string(v.Text(i, 0))}] = v.Bytes(i, 1);
   }
-  return Status::Ok();
+  return state;
 }
 
 // A projector's writes as statements of the group's pipeline.
@@ -247,10 +275,53 @@ Statement InsertEventStatement(const Event& e, std::string_view payload) {
        Param::Int(kEventFormatVersion)}};
 }
 
-Result<LogHead> WriteGroup(Conn& conn, const TableSqlMap& tables, LogHead head,
-                           const std::vector<PendingAppend*>& group) {
-  GroupState state;
-  TC_RETURN_IF_ERROR(LoadState(conn, group, &state));
+int64_t RecordedVersion(const std::string& recorded) {
+  int64_t version = 0;
+  std::istringstream(recorded) >> version;
+  return version;
+}
+
+Status ProjectionSetsUnchanged(const std::map<std::string, std::string>& mine,
+                               const std::map<std::string, std::string>& now) {
+  for (const auto& [name, recorded] : mine) {
+    auto it = now.find(name);
+    const std::string current = it == now.end() ? std::string() : it->second;
+    if (current != recorded) {
+      return FailedPrecondition("the " + name + " projection tables were made over by another trialcore (version " +
+                                std::to_string(RecordedVersion(current)) + "; this process writes version " +
+                                std::to_string(RecordedVersion(recorded)) + "): restart this server with that build");
+    }
+  }
+  return Status::Ok();
+}
+
+GroupOutcome CommitGroup(Conn& conn, const TableSqlMap& tables, const std::map<std::string, std::string>& recorded_sets,
+                         const std::vector<PendingAppend*>& group) {
+  auto rolled_back = [&](Status s, bool committing) {
+    if (!conn.broken()) (void)conn.Exec("ROLLBACK");
+    return GroupOutcome{std::move(s), committing};
+  };
+  auto reads = ReadsOf(group);
+  if (!reads.ok()) return GroupOutcome{reads.status(), false};
+  // The log's lock first: held until COMMIT, so the next appender reads the
+  // numbers this one gave out only once they are visible, and no reader
+  // ever sees a later number before an earlier (doc/event_store.md).
+  std::vector<Statement> first{
+      {"BEGIN", {}},
+      {"SELECT last_seq, last_time_us FROM log_head WHERE id = 1 FOR UPDATE", {}},
+      {"SELECT substr(key, 12), value FROM meta WHERE key LIKE 'projection:%'", {}},
+  };
+  AddReadStatements(*reads, &first);
+  std::vector<Rows> results;
+  if (Status s = conn.Pipeline(first, &results); !s.ok()) return rolled_back(s, false);
+  if (results[1].size() != 1) return rolled_back(DataLoss("the log_head row is missing"), false);
+  LogHead head{static_cast<uint64_t>(results[1].Int(0, 0)), results[1].Int(0, 1)};
+  std::map<std::string, std::string> sets_now;
+  for (int i = 0; i < results[2].size(); ++i) sets_now[std::string(results[2].Text(i, 0))] = results[2].Text(i, 1);
+  if (Status s = ProjectionSetsUnchanged(recorded_sets, sets_now); !s.ok()) return rolled_back(s, false);
+  GroupState state = StateFromResults(*reads, results, 3);
+  results.clear();
+
   // In the order of their times, so that each batch keeps the time its rows
   // were computed with (times never decrease along the log). Batches of a
   // group are concurrent: any order of them is one they could have had.
@@ -258,16 +329,20 @@ Result<LogHead> WriteGroup(Conn& conn, const TableSqlMap& tables, LogHead head,
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const PendingAppend* a, const PendingAppend* b) { return a->time_us < b->time_us; });
   const uint64_t first_seq = head.last_seq;
-  std::vector<Statement> statements;
-  for (PendingAppend* p : ordered) p->result = ApplyBatch(tables, *p, &state, &head, &statements);
-  if (head.last_seq == first_seq) return head;
-  statements.push_back(Statement{"UPDATE log_head SET last_seq = $1, last_time_us = $2 WHERE id = 1",
-                                 {Param::Int(static_cast<int64_t>(head.last_seq)), Param::Int(head.last_time_us)}});
+  std::vector<Statement> writes;
+  for (PendingAppend* p : ordered) p->result = ApplyBatch(tables, *p, &state, &head, &writes);
+  if (head.last_seq == first_seq) return rolled_back(Status::Ok(), false);
+  writes.push_back({"UPDATE log_head SET last_seq = $1, last_time_us = $2 WHERE id = 1",
+                    {Param::Int(static_cast<int64_t>(head.last_seq)), Param::Int(head.last_time_us)}});
   // Delivered to listeners when, and only if, the transaction commits.
-  statements.push_back(Statement{"SELECT pg_notify($1, $2)",
-                                 {Param::Text(kEventsChannel), Param::Int(static_cast<int64_t>(head.last_seq))}});
-  TC_RETURN_IF_ERROR(conn.Pipeline(statements));
-  return head;
+  writes.push_back(
+      {"SELECT pg_notify($1, $2)", {Param::Text(kEventsChannel), Param::Int(static_cast<int64_t>(head.last_seq))}});
+  writes.push_back({"COMMIT", {}});
+  size_t failed_at = 0;
+  if (Status s = conn.Pipeline(writes, nullptr, &failed_at); !s.ok()) {
+    return rolled_back(s, failed_at + 1 == writes.size());
+  }
+  return GroupOutcome{};
 }
 
 }  // namespace trialcore::pg

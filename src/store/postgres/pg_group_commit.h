@@ -33,17 +33,30 @@ struct PendingAppend {
   std::condition_variable cv;
 };
 
-struct LogHead {
-  uint64_t last_seq = 0;
-  int64_t last_time_us = 0;
+// What the group's transaction came to: an error that fails every batch
+// that passed its checks (each batch's own refusal is in its result), and
+// whether COMMIT was sent, after which the outcome of a lost connection is
+// unknown.
+struct GroupOutcome {
+  Status status = Status::Ok();
+  bool committing = false;
 };
 
-// Writes the group in conn's open transaction, which holds the log's lock
-// (head: what it read under it). Sets each batch's result; returns the new
-// head (unchanged when no batch passed its checks), or an error that fails
-// the whole group, whose transaction must then be rolled back.
-Result<LogHead> WriteGroup(Conn& conn, const TableSqlMap& tables, LogHead head,
-                           const std::vector<PendingAppend*>& group);
+// Runs the group's transaction on conn, in two round trips: BEGIN, the
+// log's lock and the reads the checks need; then every passing batch's
+// writes, the log's new head, the notification and COMMIT. recorded_sets:
+// the projection sets this process writes, as meta recorded them when it
+// registered them (another version since then stops its writes). Rolls back
+// on any error.
+GroupOutcome CommitGroup(Conn& conn, const TableSqlMap& tables, const std::map<std::string, std::string>& recorded_sets,
+                         const std::vector<PendingAppend*>& group);
+
+// FailedPrecondition when a projection set this process writes (mine, by
+// name) is recorded otherwise now.
+Status ProjectionSetsUnchanged(const std::map<std::string, std::string>& mine,
+                               const std::map<std::string, std::string>& now);
+// The version a recorded projection set starts with.
+int64_t RecordedVersion(const std::string& recorded);
 
 // The INSERT of one event as stored (also for imported events).
 Statement InsertEventStatement(const Event& e, std::string_view payload);

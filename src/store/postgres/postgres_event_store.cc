@@ -424,47 +424,33 @@ class PostgresEventStore final : public EventStore {
   }
 
   void CommitGroup(const std::vector<pg::PendingAppend*>& group) {
-    auto fail = [&](const Status& s, bool only_passed) {
+    // Until a batch is refused by its own checks, it shares the group's fate.
+    for (pg::PendingAppend* p : group) p->result = std::vector<Event>{};
+    auto fail = [&](const Status& s) {
       for (pg::PendingAppend* p : group) {
-        if (!only_passed || p->result.ok()) p->result = s;
+        if (p->result.ok()) p->result = s;
       }
     };
     auto lease = writers_.Get();
-    if (!lease.ok()) return fail(lease.status(), false);
+    if (!lease.ok()) return fail(lease.status());
     Conn& c = **lease;
     std::shared_lock sets(sets_mu_);
-    Status begun = c.Exec("BEGIN");
-    if (!begun.ok()) return fail(c.broken() ? LostDuringAppend(begun, false) : begun, false);
-    auto write = [&]() -> Result<pg::LogHead> {
-      // The log's lock: held until this transaction commits, so the next
-      // appender reads the numbers this one gave out only once they are
-      // visible, and no reader ever sees a later number before an earlier.
-      TC_ASSIGN_OR_RETURN(Rows head, c.Query(kLockHead));
-      if (head.size() != 1) return DataLoss("PostgreSQL database " + where_ + " lost its log_head row");
-      TC_RETURN_IF_ERROR(CheckProjectionSetsUnchanged(c));
-      pg::LogHead before{static_cast<uint64_t>(head.Int(0, 0)), head.Int(0, 1)};
-      return pg::WriteGroup(c, tables_, before, group);
-    };
-    Result<pg::LogHead> written = write();
-    const bool any = written.ok() &&
-                     std::any_of(group.begin(), group.end(), [](const pg::PendingAppend* p) { return p->result.ok(); });
-    if (!any) {
-      (void)c.Exec("ROLLBACK");
-      if (!written.ok()) fail(c.broken() ? LostDuringAppend(written.status(), false) : written.status(), false);
-      return;
-    }
-    Status commit = c.Exec("COMMIT");
-    if (!commit.ok()) {
-      (void)c.Exec("ROLLBACK");
-      return fail(c.broken() ? LostDuringAppend(commit, true) : commit.WithContext("committing"), true);
+    pg::GroupOutcome outcome = pg::CommitGroup(c, tables_, recorded_sets_, group);
+    if (!outcome.status.ok()) {
+      Status s = c.broken()           ? LostDuringAppend(outcome.status, outcome.committing)
+                 : outcome.committing ? outcome.status.WithContext("committing")
+                                      : outcome.status;
+      return fail(s);
     }
     std::lock_guard lock(metrics_mu_);
-    metrics_.commits++;
+    bool any = false;
     for (const pg::PendingAppend* p : group) {
       if (!p->result.ok()) continue;
+      any = true;
       metrics_.appends++;
       metrics_.events += p->result->size();
     }
+    if (any) metrics_.commits++;
   }
 
   Status ForEachEvent(const EventFilter& filter, const std::function<Status(const Event&)>& fn) override {
@@ -707,7 +693,7 @@ class PostgresEventStore final : public EventStore {
     Status s = c->InTransaction("BEGIN", [&]() -> Status {
       TC_RETURN_IF_ERROR(c->Query(kLockHead).status());
       TC_ASSIGN_OR_RETURN(std::string before, RecordedProjectionSet(*c, set.name));
-      if (int64_t theirs = RecordedVersion(before); theirs > set.version) {
+      if (int64_t theirs = pg::RecordedVersion(before); theirs > set.version) {
         return FailedPrecondition("the database's " + set.name + " tables are version " + std::to_string(theirs) +
                                   ", made by a newer trialcore; this one knows version " + std::to_string(set.version) +
                                   ": run the newer trialcore");
@@ -954,25 +940,15 @@ class PostgresEventStore final : public EventStore {
     return r.size() ? std::string(r.Text(0, 0)) : std::string();
   }
 
-  static int64_t RecordedVersion(const std::string& recorded) {
-    int64_t version = 0;
-    std::istringstream(recorded) >> version;
-    return version;
-  }
-
   // Another server (a newer trialcore) may have made a registered set's
   // tables over in its own version: this one's rows would be wrong there, so
   // its writes stop until it is restarted with that build.
   Status CheckProjectionSetsUnchanged(Conn& c) {
+    std::map<std::string, std::string> now;
     for (const auto& [name, mine] : recorded_sets_) {
-      TC_ASSIGN_OR_RETURN(std::string now, RecordedProjectionSet(c, name));
-      if (now != mine) {
-        return FailedPrecondition("the " + name + " projection tables were made over by another trialcore (version " +
-                                  std::to_string(RecordedVersion(now)) + "; this process writes version " +
-                                  std::to_string(RecordedVersion(mine)) + "): restart this server with that build");
-      }
+      TC_ASSIGN_OR_RETURN(now[name], RecordedProjectionSet(c, name));
     }
-    return Status::Ok();
+    return pg::ProjectionSetsUnchanged(recorded_sets_, now);
   }
 
   Result<std::vector<Hash>> Leaves(const std::string& study, uint64_t size) {
