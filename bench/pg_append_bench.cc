@@ -53,7 +53,12 @@ double StoreRate(pg::TestServer& server, int writers) {
   std::this_thread::sleep_for(std::chrono::duration<double>(g_seconds));
   stop = true;
   for (auto& t : threads) t.join();
-  return static_cast<double>(done) / Seconds(start);
+  const double rate = static_cast<double>(done) / Seconds(start);
+  StoreMetrics m = store->Metrics();
+  std::printf("  EventStore, %2d writer(s): %llu appends in %llu commits (%.1f appends per commit)\n", writers,
+              static_cast<unsigned long long>(m.appends), static_cast<unsigned long long>(m.commits),
+              m.commits ? static_cast<double>(m.appends) / static_cast<double>(m.commits) : 0.0);
+  return rate;
 }
 
 PGconn* Connect(const std::string& url) {

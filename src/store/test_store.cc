@@ -41,10 +41,10 @@ bool TestingOnPostgres() {
 
 std::string TestBackendName() { return TestingOnPostgres() ? "PostgreSQL" : "SQLite"; }
 
-Result<std::string> TestDbArgument(const std::string& name) {
-  if (!TestingOnPostgres()) return name;
-  PostgresForTests& p = Postgres();
-  std::lock_guard lock(p.mu);
+namespace {
+
+// A server for this process, started on first use.
+Result<pg::TestServer*> Server(PostgresForTests& p) {
   if (!p.tried) {
     p.tried = true;
     auto s = pg::TestServer::Start();
@@ -55,19 +55,61 @@ Result<std::string> TestDbArgument(const std::string& name) {
     }
   }
   if (!p.server) return p.started.WithContext("starting PostgreSQL 15 for a test on the PostgreSQL back end");
+  return p.server.get();
+}
+
+Result<std::string> ReadSmallFile(Env* env, const std::string& path) {
+  TC_ASSIGN_OR_RETURN(auto f, env->OpenFile(path, {}));
+  TC_ASSIGN_OR_RETURN(uint64_t size, f->Size());
+  std::string text(size, '\0');
+  size_t got = 0;
+  TC_RETURN_IF_ERROR(f->Read(0, text.size(), text.data(), &got));
+  text.resize(got);
+  return text;
+}
+
+}  // namespace
+
+Result<std::string> TestDbArgument(const std::string& name) {
+  if (!TestingOnPostgres()) return name;
+  PostgresForTests& p = Postgres();
+  std::lock_guard lock(p.mu);
+  TC_ASSIGN_OR_RETURN(pg::TestServer * server, Server(p));
   const std::string key = CurrentTest() + "|" + name;
   auto it = p.urls.find(key);
   if (it == p.urls.end()) {
-    TC_ASSIGN_OR_RETURN(std::string made, p.server->CreateDatabase("t" + std::to_string(++p.databases)));
+    TC_ASSIGN_OR_RETURN(std::string made, server->CreateDatabase("t" + std::to_string(++p.databases)));
     it = p.urls.emplace(key, made).first;
   }
   return it->second;
 }
 
 Result<std::unique_ptr<EventStore>> OpenTestStore(const std::string& name, const StoreOpenOptions& options) {
-  TC_ASSIGN_OR_RETURN(std::string db, TestDbArgument(name));
+  if (!TestingOnPostgres() || options.env->IsPosix()) {
+    TC_ASSIGN_OR_RETURN(std::string db, TestDbArgument(name));
+    return OpenEventStore(db, options);
+  }
+  // A path through an in-memory Env names a file of that Env only: a new Env
+  // is a new database, the same Env again the same one. So the database's
+  // URL is kept in the Env, beside where the file would be.
+  const std::string marker = name + ".postgres-url";
+  std::string url;
+  if (options.env->FileExists(marker)) {
+    TC_ASSIGN_OR_RETURN(url, ReadSmallFile(options.env, marker));
+  } else {
+    PostgresForTests& p = Postgres();
+    {
+      std::lock_guard lock(p.mu);
+      TC_ASSIGN_OR_RETURN(pg::TestServer * server, Server(p));
+      TC_ASSIGN_OR_RETURN(url, server->CreateDatabase("t" + std::to_string(++p.databases)));
+    }
+    OpenOptions create;
+    create.create = true;
+    TC_ASSIGN_OR_RETURN(auto f, options.env->OpenFile(marker, create));
+    TC_RETURN_IF_ERROR(f->Write(0, url));
+  }
   // On PostgreSQL its clock is options.env's, as on SQLite.
-  return OpenEventStore(db, options);
+  return OpenEventStore(url, options);
 }
 
 }  // namespace trialcore::testing_util
