@@ -196,6 +196,33 @@ TEST_F(CliTest, DemoCreatesASignedStudyOnceAndPrintsItsAuditSummary) {
   EXPECT_NE(info.out.find("1 checkpoint(s)"), std::string::npos) << info.out;
 }
 
+// `db backup` and `db restore` as a user runs them: a verified backup file,
+// brought back into a new database that verifies with the same heads; an
+// existing file is never overwritten.
+TEST_F(CliTest, BackupAndRestoreGiveBackTheSameVerifiedLog) {
+  Demo();
+  auto backup = Run("db backup --db demo.db --to backup.db");
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  EXPECT_NE(backup.out.find("(verified)"), std::string::npos) << backup.out;
+  auto restore = Run("db restore --from backup.db --db restored.db");
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  auto verify = Run("audit verify --db restored.db");
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  auto heads = [&](const std::string& db) {
+    std::string out = Run("db info --db " + db).out;
+    return out.substr(out.find("studies:"));
+  };
+  EXPECT_EQ(heads("restored.db"), heads("demo.db"));
+  const std::string before = testing_util::Slurp(dir_ + "/backup.db");
+  auto again = Run("db backup --db demo.db --to backup.db");
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("backup.db exists already"), std::string::npos) << again.err;
+  EXPECT_EQ(testing_util::Slurp(dir_ + "/backup.db"), before) << "an existing file is left alone";
+  auto into_full = Run("db restore --from backup.db --db demo.db");
+  EXPECT_NE(into_full.exit_code, 0);
+  EXPECT_NE(into_full.err.find("already holds"), std::string::npos) << into_full.err;
+}
+
 TEST_F(CliTest, VerifyReportsCountAndHeadThenNamesTamperedEvents) {
   Demo();
   auto ok = Run("audit verify --db demo.db");

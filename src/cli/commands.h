@@ -62,6 +62,12 @@ Status DbRebuild(const std::string& db, Context& ctx);
 // from one database to a new, empty one, of either back end, with progress;
 // rebuilds the copy's projections.
 Status DbCopy(const std::string& from, const std::string& to, Context& ctx);
+// A consistent online copy of db (SQLite or PostgreSQL, while it serves) into
+// a new SQLite file: every event committed when it starts, with its
+// checkpoints and projections, verified before it is kept.
+Status DbBackup(const std::string& db, const std::string& to, Context& ctx);
+// A verified backup into a new, empty database of either back end.
+Status DbRestore(const std::string& from, const std::string& db, Context& ctx);
 
 struct SignalArgs {
   std::string csv;                 // report file in openEBGM's layout

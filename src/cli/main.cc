@@ -338,6 +338,16 @@ int Run(int argc, char** argv, Env* env) {
   copy->add_option("--from", copy_from, "SQLite file or postgresql:// URL to copy from")->required();
   copy->add_option("--to", copy_to, "New SQLite file or postgresql:// URL (an empty database) to copy to")->required();
   copy->callback([&] { status = DbCopy(copy_from, copy_to, ctx); });
+  auto* backup = dbcmd->add_subcommand("backup", "Copy the database, while it serves, to a new verified backup file");
+  add_db(backup);
+  std::string backup_to;
+  backup->add_option("--to", backup_to, "New file to write the backup to (SQLite)")->required();
+  backup->callback([&] { status = DbBackup(db, backup_to, ctx); });
+  auto* restore = dbcmd->add_subcommand("restore", "Bring a backup back into a new, empty database, verified");
+  add_db(restore);
+  std::string restore_from;
+  restore->add_option("--from", restore_from, "Backup file made by `db backup`")->required();
+  restore->callback([&] { status = DbRestore(restore_from, db, ctx); });
 
   try {
     app.parse(argc, argv);
