@@ -12,6 +12,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3                # the embedded event store
   libpq-dev                             # the PostgreSQL event store (libpq)
   postgresql-15                         # the PostgreSQL server the store's tests start
+  haproxy                               # the load balancer of the failover test and of N servers
   libssl-dev                            # SHA-256, Ed25519
   nlohmann-json3-dev                    # JSON parsing (kept out of headers)
   libcli11-dev                          # command line

@@ -18,6 +18,7 @@
 #include "core/event.h"
 #include "core/json.h"
 #include "run_command.h"
+#include "server_process.h"
 #include "store/test_store.h"
 
 namespace trialcore {
@@ -26,53 +27,6 @@ namespace {
 const std::string kBin = TRIALCORE_BIN;
 constexpr char kPassword[] = "demo-password-2026";
 constexpr char kMetricsToken[] = "api-test-metrics-token-0123456789abcdef";
-
-// Runs `trialcore serve` until destroyed; its first line of output names the URL.
-class ServerProcess {
- public:
-  // shell: run first by the shell that starts the server (e.g. a trap).
-  ServerProcess(const std::string& dir, const std::string& args, const std::string& shell = "") {
-    int out[2];
-    EXPECT_EQ(pipe(out), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      std::string err = dir + "/serve.log";
-      freopen(err.c_str(), "w", stderr);
-      std::string cmd =
-          "cd '" + dir + "' && " + (shell.empty() ? "" : shell + " && ") + "exec " + kBin + " serve " + args;
-      execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
-      _exit(127);
-    }
-    close(out[1]);
-    FILE* f = fdopen(out[0], "r");
-    char line[512] = {0};
-    if (fgets(line, sizeof line, f) != nullptr) {
-      std::string s(line);
-      size_t at = s.find("http://127.0.0.1:");
-      if (at != std::string::npos) port_ = std::stoi(s.substr(at + 17));
-    }
-    out_ = f;
-  }
-  ~ServerProcess() { Stop(); }
-  int Stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    if (out_ != nullptr) fclose(out_);
-    out_ = nullptr;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  FILE* out_ = nullptr;
-};
 
 struct Session {
   std::string cookie;
