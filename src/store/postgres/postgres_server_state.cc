@@ -46,7 +46,8 @@ class PostgresServerState final : public ServerState {
       TC_ASSIGN_OR_RETURN(Rows r, c.Query("SELECT user_id, created_us, last_used_us, has_signed "
                                           "FROM server_sessions WHERE key = $1",
                                           {Param::Text(key)}));
-      if (r.size() > 0) out = SessionRecord{key, std::string(r.Text(0, 0)), r.Int(0, 1), r.Int(0, 2), r.Text(0, 3) == "t"};
+      if (r.size() > 0)
+        out = SessionRecord{key, std::string(r.Text(0, 0)), r.Int(0, 1), r.Int(0, 2), r.Text(0, 3) == "t"};
       return Status::Ok();
     });
     if (!done.ok()) return done;

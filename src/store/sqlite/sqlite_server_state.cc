@@ -76,8 +76,7 @@ class SqliteServerState final : public ServerState {
   Result<uint64_t> DeleteExpiredSessions(int64_t idle_before_us, int64_t created_before_us) override {
     uint64_t n = 0;
     Status done = write_([&](Db& db) -> Status {
-      TC_ASSIGN_OR_RETURN(Stmt s,
-                          db.Prepare("DELETE FROM server_sessions WHERE last_used_us < ?1 OR created_us < ?2"));
+      TC_ASSIGN_OR_RETURN(Stmt s, db.Prepare("DELETE FROM server_sessions WHERE last_used_us < ?1 OR created_us < ?2"));
       s.Bind(1, idle_before_us).Bind(2, created_before_us);
       TC_RETURN_IF_ERROR(s.Run());
       n = static_cast<uint64_t>(sqlite3_changes(db.handle()));
