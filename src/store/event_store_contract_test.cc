@@ -765,6 +765,20 @@ TEST_P(EventStoreContractTest, LoginAttemptsAreCountedPerClientInASlidingWindowA
   EXPECT_EQ(allowed.load(), 25);
 }
 
+TEST_P(EventStoreContractTest, ASharedValueIsTheOneTheFirstHandleStored) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  auto first = a->server_state().SharedValue("key", "from a");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, "from a");
+  EXPECT_EQ(*b->server_state().SharedValue("key", "from b"), "from a");
+  EXPECT_EQ(*b->server_state().SharedValue("other", "from b"), "from b");
+  b.reset();
+  auto reopened = Open();
+  EXPECT_EQ(*reopened->server_state().SharedValue("key", "again"), "from a") << "kept as long as the database";
+}
+
 INSTANTIATE_TEST_SUITE_P(, EventStoreContractTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const ::testing::TestParamInfo<Backend>& param) {
                            return param.param == Backend::kSqlite ? "Sqlite" : "Postgres";

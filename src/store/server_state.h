@@ -59,6 +59,12 @@ class ServerState {
   // servers: concurrent attempts from one client never both take the last
   // place. The client's attempts older than the window are removed.
   virtual Result<bool> TakeLoginAttempt(const std::string& client, int64_t now_us, int64_t window_us, int limit) = 0;
+
+  // The value kept under `name`, `proposed` being stored first when there is
+  // none: every server gets what the first of them stored (a key they must
+  // share, such as the one that seals event stream positions). Kept as long
+  // as the database.
+  virtual Result<std::string> SharedValue(const std::string& name, const std::string& proposed) = 0;
 };
 
 }  // namespace trialcore

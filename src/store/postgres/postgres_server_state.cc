@@ -4,9 +4,10 @@
 
 namespace trialcore::pg {
 
-// Keys and clients compare bytewise, as in SQLite. UNLOGGED: these rows are
-// not the record (a crash may lose them, costing a fresh login) and writing
-// them skips the write-ahead log; they are not replicated either.
+// Keys and clients compare bytewise, as in SQLite. Sessions and attempts
+// UNLOGGED: these rows are not the record (a crash may lose them, costing a
+// fresh login) and writing them skips the write-ahead log; they are not
+// replicated either. Shared values (keys) are kept like any table.
 const char* const kServerStateSchema = R"sql(
 CREATE UNLOGGED TABLE IF NOT EXISTS server_sessions(
   key TEXT COLLATE "C" PRIMARY KEY,
@@ -17,6 +18,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS server_sessions(
 CREATE INDEX IF NOT EXISTS server_sessions_by_user ON server_sessions(user_id);
 CREATE UNLOGGED TABLE IF NOT EXISTS login_attempts(client TEXT COLLATE "C" NOT NULL, time_us BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS login_attempts_by_client ON login_attempts(client, time_us);
+CREATE TABLE IF NOT EXISTS server_values(name TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
 namespace {
@@ -112,6 +114,21 @@ class PostgresServerState final : public ServerState {
     });
     if (!done.ok()) return done;
     return allowed;
+  }
+
+  Result<std::string> SharedValue(const std::string& name, const std::string& proposed) override {
+    std::string value;
+    Status done = write_([&](Conn& c) -> Status {
+      TC_RETURN_IF_ERROR(c.Query("INSERT INTO server_values VALUES($1, $2) ON CONFLICT (name) DO NOTHING",
+                                 {Param::Text(name), Param::Text(proposed)})
+                             .status());
+      TC_ASSIGN_OR_RETURN(Rows r, c.Query("SELECT value FROM server_values WHERE name = $1", {Param::Text(name)}));
+      if (r.size() == 0) return Internal("the shared value " + name + " was stored but cannot be read");
+      value = std::string(r.Text(0, 0));
+      return Status::Ok();
+    });
+    if (!done.ok()) return done;
+    return value;
   }
 
  private:

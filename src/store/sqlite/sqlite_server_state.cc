@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS server_sessions(
 CREATE INDEX IF NOT EXISTS server_sessions_by_user ON server_sessions(user_id);
 CREATE TABLE IF NOT EXISTS login_attempts(client TEXT NOT NULL, time_us INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS login_attempts_by_client ON login_attempts(client, time_us);
+CREATE TABLE IF NOT EXISTS server_values(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
 namespace {
@@ -123,6 +124,23 @@ class SqliteServerState final : public ServerState {
     });
     if (!done.ok()) return done;
     return allowed;
+  }
+
+  Result<std::string> SharedValue(const std::string& name, const std::string& proposed) override {
+    std::string value;
+    Status done = write_([&](Db& db) -> Status {
+      TC_ASSIGN_OR_RETURN(Stmt insert,
+                          db.Prepare("INSERT INTO server_values VALUES(?1, ?2) ON CONFLICT(name) DO NOTHING"));
+      TC_RETURN_IF_ERROR(insert.Bind(1, name).Bind(2, proposed).Run());
+      TC_ASSIGN_OR_RETURN(Stmt read, db.Prepare("SELECT value FROM server_values WHERE name = ?1"));
+      read.Bind(1, name);
+      TC_ASSIGN_OR_RETURN(bool row, read.Step());
+      if (!row) return Internal("the shared value " + name + " was stored but cannot be read");
+      value = std::string(read.Text(0));
+      return Status::Ok();
+    });
+    if (!done.ok()) return done;
+    return value;
   }
 
  private:
