@@ -340,6 +340,16 @@ class SessionsTest : public ::testing::Test {
   std::optional<Sessions> sessions_;
 };
 
+TEST_F(SessionsTest, EveryServerOfADatabaseSealsPositionsWithTheSameKey) {
+  auto a = PositionSeal::Shared(&env_, store_->server_state());
+  auto b = PositionSeal::Shared(&env_, store_->server_state());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(b->Open(a->Seal(42)), 42u);
+  auto own = PositionSeal::Create(&env_);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->Open(a->Seal(42)), std::nullopt) << "a key of its own opens nothing of theirs";
+}
+
 TEST_F(SessionsTest, OnlyTheDigestOfTheTokenIsStoredAndTheCsrfTokenIsDerived) {
   auto started = sessions_->Start("alice");
   ASSERT_TRUE(started.ok()) << started.status().ToString();

@@ -145,7 +145,7 @@ class Server::Impl {
     sessions_.emplace(
         &store_->server_state(), env_,
         SessionLimits{options_.session_idle_us, options_.session_max_us, options_.login_attempts_per_minute});
-    TC_ASSIGN_OR_RETURN(PositionSeal seal, PositionSeal::Create(env_));
+    TC_ASSIGN_OR_RETURN(PositionSeal seal, PositionSeal::Shared(env_, store_->server_state()));
     positions_.emplace(seal);
     http::HttpOptions h;
     h.bind = options_.bind;

@@ -28,8 +28,8 @@
 namespace trialcore::api {
 
 struct SessionLimits {
-  int64_t idle_us = 0;    // since the last use
-  int64_t max_us = 0;     // since the login, however active
+  int64_t idle_us = 0;                // since the last use
+  int64_t max_us = 0;                 // since the login, however active
   int login_attempts_per_minute = 0;  // per client address
 };
 

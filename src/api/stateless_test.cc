@@ -90,11 +90,13 @@ struct Node {
 // (the server stops before it is destroyed).
 class Stream {
  public:
-  Stream(const Server& server, const Login& login) {
-    thread_ = std::thread([this, port = server.port(), cookie = login.cookie] {
+  Stream(const Server& server, const Login& login, const std::string& last_event_id = "") {
+    httplib::Headers headers{{"Cookie", login.cookie}};
+    if (!last_event_id.empty()) headers.emplace("Last-Event-ID", last_event_id);
+    thread_ = std::thread([this, port = server.port(), headers] {
       httplib::Client c("127.0.0.1", port);
       c.set_read_timeout(30, 0);
-      c.Get((kS + "/events").c_str(), httplib::Headers{{"Cookie", cookie}}, [&](const char* data, size_t len) {
+      c.Get((kS + "/events").c_str(), headers, [&](const char* data, size_t len) {
         std::lock_guard lock(mu_);
         text_.append(data, len);
         cv_.notify_all();
@@ -156,7 +158,8 @@ class StatelessServersTest : public ::testing::TestWithParam<Backend> {
                                                               {"cra.1", "monitor"}};
       for (const auto& [id, role] : accounts) {
         ASSERT_TRUE(users->Add(id, std::string("Full name of ") + id, kPassword, setup).ok());
-        const std::string site = std::string(role) == "coordinator" || std::string(role) == "investigator" ? "701" : "*";
+        const std::string site =
+            std::string(role) == "coordinator" || std::string(role) == "investigator" ? "701" : "*";
         ASSERT_TRUE(users->AddGrant(id, Grant{kStudy, role, site}, "", setup).ok());
       }
     }
@@ -188,7 +191,7 @@ class StatelessServersTest : public ::testing::TestWithParam<Backend> {
       if (node->server) node->server->Stop();
       if (node->thread.joinable()) node->thread.join();
     }
-    stream_.reset();  // its server ended it
+    streams_.clear();  // their servers ended them
     for (Node* node : {&a_, &b_}) {
       node->server.reset();
       node->store.reset();
@@ -249,7 +252,7 @@ class StatelessServersTest : public ::testing::TestWithParam<Backend> {
   SetClockEnv env_;
   std::string db_;
   Node a_, b_;
-  std::unique_ptr<Stream> stream_;
+  std::vector<std::unique_ptr<Stream>> streams_;
 };
 
 TEST_P(StatelessServersTest, ACookieIssuedByOneServerOpensTheOtherAndALogoutThereEndsItOnBoth) {
@@ -266,8 +269,8 @@ TEST_P(StatelessServersTest, ACookieIssuedByOneServerOpensTheOtherAndALogoutTher
   EXPECT_EQ(refused->status, 403) << refused->body;
   EXPECT_EQ(Code(refused), "csrf");
 
-  auto out = Client(b_).Delete("/api/v1/session",
-                               httplib::Headers{{"Cookie", coord.cookie}, {"X-CSRF-Token", coord.csrf}});
+  auto out =
+      Client(b_).Delete("/api/v1/session", httplib::Headers{{"Cookie", coord.cookie}, {"X-CSRF-Token", coord.csrf}});
   ASSERT_EQ(out->status, 200) << out->body;
   auto after = Get(a_, coord, "/api/v1/session");
   EXPECT_EQ(after->status, 401) << "logged out on B, refused on A at once";
@@ -353,8 +356,8 @@ TEST_P(StatelessServersTest, ASessionThatSignedOnOneServerSignsOnTheOtherWithThe
     return Post(node, inv, kS + "/commands", ToJson(command));
   };
   auto first_without_id = sign(b_, "701-0101", false);
-  EXPECT_EQ(first_without_id->status, 400) << "the session's first signing needs the user id too: "
-                                           << first_without_id->body;
+  EXPECT_EQ(first_without_id->status, 400)
+      << "the session's first signing needs the user id too: " << first_without_id->body;
   auto first = sign(a_, "701-0101", true);
   ASSERT_EQ(first->status, 200) << first->body;
   auto second = sign(b_, "701-0102", false);
@@ -365,8 +368,7 @@ TEST_P(StatelessServersTest, AFormSavedThroughOneServerReachesAnEventStreamOfThe
   Login coord = LogIn(a_, "coord.701");
   Login cra = LogIn(a_, "cra.1");
   ASSERT_EQ(Screen(a_, coord, "701-0201")->status, 200);
-  stream_ = std::make_unique<Stream>(*b_.server, cra);
-  Stream& stream = *stream_;
+  Stream& stream = *streams_.emplace_back(std::make_unique<Stream>(*b_.server, cra));
   // Until the stream carries one change: then it is open.
   bool open = false;
   for (int i = 0; i < 50 && !open; ++i) {
@@ -375,11 +377,13 @@ TEST_P(StatelessServersTest, AFormSavedThroughOneServerReachesAnEventStreamOfThe
   }
   ASSERT_TRUE(open) << stream.text();
   const auto saved_at = std::chrono::steady_clock::now();
-  auto saved = Post(a_, coord, kS + "/commands",
-                    R"({"op":"form.save","subject":"701-0201","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"}})");
+  auto saved =
+      Post(a_, coord, kS + "/commands",
+           R"({"op":"form.save","subject":"701-0201","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"}})");
   ASSERT_EQ(saved->status, 200) << saved->body;
   EXPECT_TRUE(stream.Carried("\"stream\":\"subject/701-0201\"", std::chrono::seconds(10))) << stream.text();
-  std::vector<double> ms{std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - saved_at).count()};
+  std::vector<double> ms{
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - saved_at).count()};
   // For the report, not asserted (timings belong to benchmarks): how long
   // changes through A take to reach B's stream, each from before its
   // request (with its durable commit) to B's frame.
@@ -393,6 +397,29 @@ TEST_P(StatelessServersTest, AFormSavedThroughOneServerReachesAnEventStreamOfThe
   std::sort(ms.begin(), ms.end());
   std::cout << "a change through A reached B's event stream: median " << ms[ms.size() / 2] << " ms, slowest of "
             << ms.size() << " " << ms.back() << " ms (request and commit included)\n";
+}
+
+// A client whose server went away reconnects through the load balancer to
+// another, sending the id of the last event it received: it resumes there.
+TEST_P(StatelessServersTest, AnEventStreamResumesOnTheOtherServerAfterTheLastIdTheFirstSent) {
+  Login coord = LogIn(a_, "coord.701");
+  Login cra = LogIn(a_, "cra.1");
+  Stream& on_a = *streams_.emplace_back(std::make_unique<Stream>(*a_.server, cra));
+  std::string subject;
+  for (int i = 0; i < 50 && subject.empty(); ++i) {
+    const std::string id = "701-05" + std::to_string(10 + i);
+    ASSERT_EQ(Screen(a_, coord, id)->status, 200);
+    if (on_a.Carried("subject/" + id, std::chrono::milliseconds(500))) subject = id;
+  }
+  ASSERT_FALSE(subject.empty()) << on_a.text();
+  const std::string text = on_a.text();
+  const size_t frame = text.rfind("id: ", text.find("subject/" + subject));
+  ASSERT_NE(frame, std::string::npos) << text;
+  const std::string last_id = text.substr(frame + 4, text.find('\n', frame) - frame - 4);
+  ASSERT_EQ(Screen(a_, coord, "701-0600")->status, 200) << "missed while reconnecting";
+  Stream& on_b = *streams_.emplace_back(std::make_unique<Stream>(*b_.server, cra, last_id));
+  EXPECT_TRUE(on_b.Carried("subject/701-0600", std::chrono::seconds(10))) << "B resumed from A's id: " << on_b.text();
+  EXPECT_EQ(on_b.text().find("subject/" + subject + "\""), std::string::npos) << "nothing before it again";
 }
 
 INSTANTIATE_TEST_SUITE_P(, StatelessServersTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
