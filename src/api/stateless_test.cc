@@ -34,6 +34,7 @@ const std::string kPassword = "correct horse battery";
 const std::string kS = "/api/v1/studies/CDISCPILOT01";
 constexpr int64_t kMinute = 60'000'000;
 constexpr int kLoginsPerMinute = 12;
+constexpr char kMetricsToken[] = "stateless-test-metrics-token-0123456789";
 
 // The real files and randomness, and a clock the test moves.
 class SetClockEnv final : public Env {
@@ -179,6 +180,7 @@ class StatelessServersTest : public ::testing::TestWithParam<Backend> {
     o.session_idle_us = 15 * kMinute;
     o.session_max_us = 60 * kMinute;
     o.login_attempts_per_minute = kLoginsPerMinute;
+    o.metrics_token = kMetricsToken;
     auto server = Server::Create(node->store.get(), &env_, o);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     node->server = std::move(server).value();
@@ -275,6 +277,17 @@ TEST_P(StatelessServersTest, ACookieIssuedByOneServerOpensTheOtherAndALogoutTher
   auto after = Get(a_, coord, "/api/v1/session");
   EXPECT_EQ(after->status, 401) << "logged out on B, refused on A at once";
   EXPECT_EQ(Code(after), "unauthenticated");
+}
+
+TEST_P(StatelessServersTest, EachServersSessionGaugeCountsTheSessionsOfBoth) {
+  LogIn(a_, "coord.701");
+  LogIn(b_, "cra.1");
+  for (const Node* node : {&a_, &b_}) {
+    auto metrics =
+        Client(*node).Get("/metrics", httplib::Headers{{"Authorization", std::string("Bearer ") + kMetricsToken}});
+    ASSERT_EQ(metrics->status, 200) << metrics->body;
+    EXPECT_NE(metrics->body.find("\ntrialcore_sessions 2\n"), std::string::npos) << metrics->body;
+  }
 }
 
 TEST_P(StatelessServersTest, IdleAndAbsoluteExpiryAreJudgedAlikeByBothServers) {
