@@ -463,7 +463,15 @@ TEST_F(ApiTest, BlindedRolesNeverSeeAnArmOrAnUnblindedValue) {
 }
 
 TEST_F(ApiTest, LoginsAreRateLimitedPerClientAddress) {
-  ServerProcess own(*dir_, "--db " + Db() + " --port 0");
+  // Attempts are counted in the database, by every server of it (this
+  // suite's shared server logs in from this address too): a copy of its own.
+  std::filesystem::remove(*dir_ + "/rate.db");
+  auto rate_db = testing_util::TestDbArgument("rate.db");
+  ASSERT_TRUE(rate_db.ok()) << rate_db.status().ToString();
+  const std::string rate = "'" + *rate_db + "'";
+  auto copy = testing_util::RunCommand(*dir_, kBin + " db copy --from " + Db() + " --to " + rate);
+  ASSERT_EQ(copy.exit_code, 0) << copy.err;
+  ServerProcess own(*dir_, "--db " + rate + " --port 0");
   ASSERT_GT(own.port(), 0);
   httplib::Client c("127.0.0.1", own.port());
   int limited = 0;
@@ -768,6 +776,59 @@ TEST_F(ApiTest, StopsOnCtrlCAlsoWhenStartedInTheBackground) {
   ServerProcess background(*dir_, "--db " + Db() + " --port 0", "trap '' INT");
   ASSERT_GT(background.port(), 0);
   EXPECT_EQ(background.Stop(SIGINT), 0);
+}
+
+// Issue 14, part 4: two `trialcore serve` processes on one database, as
+// behind a load balancer. A login through one is used through the other with
+// the same cookie and CSRF token; a logout through the second ends it on the
+// first.
+TEST(StatelessServeTest, ALoginThroughOneServeProcessIsUsedThroughAnotherOfTheSameDatabase) {
+  const std::string dir =
+      (std::filesystem::path(testing::TempDir()) / ("stateless_serve_" + std::to_string(getpid()))).string();
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto demo = testing_util::RunCommand(dir, kBin + " demo --db demo.db --key key.pem --no-serve");
+  ASSERT_EQ(demo.exit_code, 0) << demo.err;
+  ServerProcess a(dir, "--db demo.db --port 0 --login-rate 1000");
+  ASSERT_GT(a.port(), 0) << testing_util::Slurp(dir + "/serve.log");
+  std::filesystem::rename(dir + "/serve.log", dir + "/serve_a.log");
+  ServerProcess b(dir, "--db demo.db --port 0 --login-rate 1000");
+  ASSERT_GT(b.port(), 0) << testing_util::Slurp(dir + "/serve.log");
+  ASSERT_NE(a.port(), b.port());
+  auto client = [](const ServerProcess& p) {
+    httplib::Client c("127.0.0.1", p.port());
+    c.set_read_timeout(10, 0);
+    return c;
+  };
+
+  auto login = client(a).Post(
+      "/api/v1/session", R"({"user":"coord.701","password":")" + std::string(kPassword) + R"("})", "application/json");
+  ASSERT_TRUE(login);
+  ASSERT_EQ(login->status, 200) << login->body;
+  const std::string set_cookie = login->get_header_value("Set-Cookie");
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  const std::string csrf = ParseJson(login->body)->Find("csrf_token")->as_string();
+
+  auto me = client(b).Get("/api/v1/session", httplib::Headers{{"Cookie", cookie}});
+  ASSERT_TRUE(me);
+  EXPECT_EQ(me->status, 200) << "A's cookie on B: " << me->body;
+  EXPECT_EQ(ParseJson(me->body)->Find("csrf_token")->as_string(), csrf);
+  auto screened = client(b).Post("/api/v1/studies/CDISCPILOT01/commands",
+                                 httplib::Headers{{"Cookie", cookie}, {"X-CSRF-Token", csrf}},
+                                 R"({"op":"subject.screen","subject":"701-9901","site":"701"})", "application/json");
+  ASSERT_TRUE(screened);
+  EXPECT_EQ(screened->status, 200) << "a change through B with A's CSRF token: " << screened->body;
+  auto seen = client(a).Get("/api/v1/studies/CDISCPILOT01/subjects/701-9901", httplib::Headers{{"Cookie", cookie}});
+  EXPECT_EQ(seen->status, 200) << "B's change read through A: " << seen->body;
+
+  auto out = client(b).Delete("/api/v1/session", httplib::Headers{{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 200) << out->body;
+  auto after = client(a).Get("/api/v1/session", httplib::Headers{{"Cookie", cookie}});
+  EXPECT_EQ(after->status, 401) << "logged out through B, refused by A";
+  a.Stop();
+  b.Stop();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

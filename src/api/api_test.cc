@@ -10,6 +10,7 @@
 #include "api/credentials.h"
 #include "api/positions.h"
 #include "api/server.h"
+#include "api/sessions.h"
 #include "api/signing_rule.h"
 #include "api/users.h"
 #include "api/views.h"
@@ -312,6 +313,102 @@ TEST(Credentials, BearerTokensAndSecretComparison) {
   EXPECT_EQ(SessionKey("token").size(), 64u);
 }
 
+TEST(Credentials, TheCsrfTokenIsAnHmacKeyedByTheCookieToken) {
+  // HMAC-SHA256(key "token", "trialcore csrf token v1"), as Python's hmac module computes it.
+  EXPECT_EQ(CsrfToken("token"), "f88d2b5c1dcbe63577432e3a7dc32e0f1ab8236cb9a475fde089b5680d54a0e7");
+  EXPECT_NE(CsrfToken("token"), CsrfToken("tokem"));
+  EXPECT_NE(CsrfToken("token"), SessionKey("token")) << "the stored key does not give the CSRF token";
+}
+
+// Sessions on the store's ServerState, on the test Env's clock.
+class SessionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteStoreOptions o;
+    o.env = &env_;
+    store_ = std::move(OpenSqliteEventStore("/mem/sessions.db", o).value());
+    sessions_.emplace(&store_->server_state(), &env_, SessionLimits{15 * kMinute, 60 * kMinute, 3});
+  }
+  SessionRecord Stored(const std::string& token) {
+    auto found = store_->server_state().FindSession(SessionKey(token));
+    EXPECT_TRUE(found.ok() && found->has_value()) << token;
+    return found.ok() && found->has_value() ? **found : SessionRecord{};
+  }
+  static constexpr int64_t kMinute = 60'000'000;
+  MemEnv env_;
+  std::unique_ptr<EventStore> store_;
+  std::optional<Sessions> sessions_;
+};
+
+TEST_F(SessionsTest, EveryServerOfADatabaseSealsPositionsWithTheSameKey) {
+  auto a = PositionSeal::Shared(&env_, store_->server_state());
+  auto b = PositionSeal::Shared(&env_, store_->server_state());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(b->Open(a->Seal(42)), 42u);
+  auto own = PositionSeal::Create(&env_);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->Open(a->Seal(42)), std::nullopt) << "a key of its own opens nothing of theirs";
+}
+
+TEST_F(SessionsTest, OnlyTheDigestOfTheTokenIsStoredAndTheCsrfTokenIsDerived) {
+  auto started = sessions_->Start("alice");
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  const auto& [token, session] = *started;
+  EXPECT_EQ(token.size(), 64u);
+  EXPECT_EQ(session.csrf, CsrfToken(token));
+  EXPECT_EQ(Stored(token).user, "alice");
+  EXPECT_FALSE(store_->server_state().FindSession(token)->has_value()) << "no row under the token itself";
+  auto resumed = sessions_->Resume(token);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(resumed->user, "alice");
+  EXPECT_EQ(resumed->csrf, session.csrf);
+  EXPECT_EQ(sessions_->Resume("not a token").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SessionsTest, TheLastUseIsWrittenAtMostOnceATouchIntervalAndIdleExpiryIsJudgedOnIt) {
+  EXPECT_EQ(sessions_->TouchInterval(), kMinute);
+  const std::string token = sessions_->Start("alice")->first;
+  const int64_t login = Stored(token).last_used_us;
+  env_.AdvanceMicros(kMinute - 1);
+  ASSERT_TRUE(sessions_->Resume(token).ok());
+  EXPECT_EQ(Stored(token).last_used_us, login) << "no write within the interval";
+  env_.AdvanceMicros(1);
+  ASSERT_TRUE(sessions_->Resume(token).ok());
+  EXPECT_EQ(Stored(token).last_used_us, login + kMinute) << "written once the stored use is a minute old";
+  env_.AdvanceMicros(15 * kMinute);
+  ASSERT_TRUE(sessions_->Peek(SessionKey(token)).ok()) << "15 minutes since the stored use: still open";
+  EXPECT_EQ(Stored(token).last_used_us, login + kMinute) << "a peek is no use";
+  env_.AdvanceMicros(1);
+  auto expired = sessions_->Resume(token);
+  EXPECT_EQ(expired.status().code(), StatusCode::kUnauthenticated) << expired.status().ToString();
+  EXPECT_FALSE(store_->server_state().FindSession(SessionKey(token))->has_value()) << "an expired session is removed";
+  EXPECT_EQ(sessions_->Resume(token).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SessionsTest, TheAbsoluteLifetimeEndsAnActiveSessionAndALoginClearsExpiredOnes) {
+  const std::string token = sessions_->Start("alice")->first;
+  for (int i = 0; i < 6; ++i) {
+    env_.AdvanceMicros(10 * kMinute);
+    ASSERT_TRUE(sessions_->Resume(token).ok()) << "at " << 10 * (i + 1) << " minutes";
+  }
+  const std::string idle = sessions_->Start("bob")->first;
+  env_.AdvanceMicros(1);
+  EXPECT_EQ(sessions_->Resume(token).status().code(), StatusCode::kUnauthenticated) << "past the hour";
+  EXPECT_EQ(*sessions_->CountLive(), 1u);
+  env_.AdvanceMicros(16 * kMinute);
+  EXPECT_EQ(*sessions_->CountLive(), 0u);
+  ASSERT_TRUE(sessions_->Start("carol").ok());
+  EXPECT_FALSE(store_->server_state().FindSession(SessionKey(idle))->has_value()) << "removed by the login";
+}
+
+TEST_F(SessionsTest, LoginsPerClientAreLimitedToTheLimitAMinute) {
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(*sessions_->LoginAllowed("10.0.0.1")) << i;
+  EXPECT_FALSE(*sessions_->LoginAllowed("10.0.0.1"));
+  EXPECT_TRUE(*sessions_->LoginAllowed("10.0.0.2"));
+  env_.AdvanceMicros(kMinute);
+  EXPECT_TRUE(*sessions_->LoginAllowed("10.0.0.1")) << "a minute later";
+}
+
 TEST(Credentials, MetricsOpenOnlyToTheConfiguredToken) {
   const std::string token(40, 'm');
   EXPECT_EQ(MetricsAllowed("", "Bearer " + token).code(), StatusCode::kNotFound) << "off unless configured";
@@ -465,6 +562,7 @@ class GatedStore final : public EventStore {
   Result<uint64_t> RebuildProjections() override { return base_->RebuildProjections(); }
   Result<std::string> DumpProjections() override { return base_->DumpProjections(); }
   Result<bool> RegisterProjections(const ProjectionSet& set) override { return base_->RegisterProjections(set); }
+  ServerState& server_state() override { return base_->server_state(); }
   Status RewriteProjections(const std::string& set, const std::string& study,
                             const std::function<Status(ProjectionWriter&, const StudyEventsByStream&)>& fn) override {
     return base_->RewriteProjections(set, study, fn);

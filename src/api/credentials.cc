@@ -51,6 +51,17 @@ bool SameSecret(std::string_view a, std::string_view b) {
 
 std::string SessionKey(std::string_view token) { return ToHex(Sha256(token)); }
 
+std::string CsrfToken(std::string_view session_token) {
+  constexpr std::string_view kPurpose = "trialcore csrf token v1";
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(session_token.data()),
+                              session_token.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(kPurpose.data()), kPurpose.size());
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_final(&state, mac);
+  return ToHex(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
+}
+
 Result<std::string> SecretFromText(std::string_view text, std::string_view what) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
   if (text.size() < 32) {

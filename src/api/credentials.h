@@ -34,6 +34,12 @@ bool SameSecret(std::string_view a, std::string_view b);
 // token itself.
 std::string SessionKey(std::string_view token);
 
+// A session's CSRF token, derived from its cookie token: HMAC-SHA256 keyed
+// by the cookie token, as hex. Stored nowhere (the database holds only the
+// cookie token's SHA-256, from which it cannot be made), the same on every
+// server, and telling nothing of the cookie token to a script that reads it.
+std::string CsrfToken(std::string_view session_token);
+
 // A secret read from a file (serve --metrics-token-file): the file's text
 // without a trailing newline; refused when shorter than 32 characters.
 Result<std::string> SecretFromText(std::string_view text, std::string_view what);

@@ -21,6 +21,20 @@ Result<PositionSeal> PositionSeal::Create(Env* env) {
   return seal;
 }
 
+Result<PositionSeal> PositionSeal::Shared(Env* env, ServerState& state) {
+  TC_ASSIGN_OR_RETURN(PositionSeal proposed, Create(env));
+  const std::string proposed_hex =
+      ToHex(std::string_view(reinterpret_cast<const char*>(proposed.key_.data()), proposed.key_.size()));
+  TC_ASSIGN_OR_RETURN(std::string stored, state.SharedValue("event_position_key", proposed_hex));
+  auto bytes = FromHex(stored);
+  PositionSeal seal;
+  if (!bytes.ok() || bytes->size() != seal.key_.size()) {
+    return DataLoss("the stored key of event stream positions is not 64 hex digits");
+  }
+  std::copy(bytes->begin(), bytes->end(), seal.key_.begin());
+  return seal;
+}
+
 std::string PositionSeal::Seal(uint64_t seq) const {
   unsigned char plain[8];
   for (int i = 0; i < 8; ++i) plain[i] = static_cast<unsigned char>(seq >> (56 - 8 * i));

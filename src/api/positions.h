@@ -2,8 +2,9 @@
 // number) counts every event of the installation, those of hidden items
 // included, so a gap between two a blinded caller sees says that hidden
 // events happened (issue 12). The event stream gives callers sealed positions
-// instead: the number encrypted and authenticated with a key of this server,
-// which only the server can open again to resume a stream (Last-Event-ID).
+// instead: the number encrypted and authenticated with a key the servers of
+// one database share (kept in it), which only they can open again to resume
+// a stream (Last-Event-ID), on whichever of them the client reaches.
 #pragma once
 
 #include <array>
@@ -13,6 +14,7 @@
 
 #include "core/env.h"
 #include "core/status.h"
+#include "store/server_state.h"
 
 namespace trialcore::api {
 
@@ -21,6 +23,9 @@ class PositionSeal {
   // A new random key from the Env: positions sealed by another process (or
   // before a restart) do not open.
   static Result<PositionSeal> Create(Env* env);
+  // The key every server of the store's database uses: the one the first of
+  // them stored (a random one from the Env, if none has).
+  static Result<PositionSeal> Shared(Env* env, ServerState& state);
 
   // 96 hex digits; one position always seals to the same text under one key.
   std::string Seal(uint64_t seq) const;

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -21,6 +20,7 @@
 #include "api/http_server.h"
 #include "api/http_status.h"
 #include "api/positions.h"
+#include "api/sessions.h"
 #include "api/signing_rule.h"
 #include "api/study_feed.h"
 #include "api/users.h"
@@ -43,14 +43,6 @@ using http::Request;
 using http::Response;
 
 constexpr const char* kCookie = kSessionCookie;
-
-struct Session {
-  std::string user;
-  std::string csrf;
-  int64_t created_us = 0;
-  int64_t last_us = 0;
-  bool has_signed = false;  // 21 CFR 11.200: the first signing needs ID and password
-};
 
 // A request body may name only the fields its route takes; the refusal
 // lists them.
@@ -147,7 +139,13 @@ class Server::Impl {
 
   Status Init() {
     TC_ASSIGN_OR_RETURN(users_, UserDirectory::Open(store_, env_));
-    TC_ASSIGN_OR_RETURN(PositionSeal seal, PositionSeal::Create(env_));
+    // Changes other servers make to accounts reach this one as the store
+    // tells of them, not when it next looks.
+    TC_RETURN_IF_ERROR(users_->Follow());
+    sessions_.emplace(
+        &store_->server_state(), env_,
+        SessionLimits{options_.session_idle_us, options_.session_max_us, options_.login_attempts_per_minute});
+    TC_ASSIGN_OR_RETURN(PositionSeal seal, PositionSeal::Shared(env_, store_->server_state()));
     positions_.emplace(seal);
     http::HttpOptions h;
     h.bind = options_.bind;
@@ -188,7 +186,7 @@ class Server::Impl {
   struct Caller {
     User user;
     Session session;
-    std::string token;  // the session's key in sessions_ (SessionKey of its cookie); empty for a bearer token
+    std::string token;  // the session's key (SessionKey of its cookie); empty for a bearer token
   };
 
   void Reply(Response& res, const Value& body) { Send(res, http_status::kOk, body); }
@@ -231,33 +229,26 @@ class Server::Impl {
         Error(res, StatusCode::kUnauthenticated, "unauthenticated", user.status().message());
         return std::nullopt;
       }
-      return Caller{*user, Session{user->id, "", 0, 0}, ""};
+      return Caller{*user, Session{"", user->id, "", 0, false}, ""};
     }
     auto token = CookieToken(req);
     if (!token) {
       Error(res, StatusCode::kUnauthenticated, "unauthenticated", "log in first");
       return std::nullopt;
     }
-    Session session;
-    const std::string key = SessionKey(*token);
-    {
-      std::lock_guard lock(mu_);
-      auto it = sessions_.find(key);
-      int64_t now = env_->NowMicros();
-      if (it == sessions_.end()) {
+    Result<Session> resumed = sessions_->Resume(*token);
+    if (!resumed.ok()) {
+      const StatusCode code = resumed.status().code();
+      if (code == StatusCode::kNotFound) {
         Error(res, StatusCode::kUnauthenticated, "unauthenticated", "log in first");
-        return std::nullopt;
+      } else if (code == StatusCode::kUnauthenticated) {
+        Error(res, code, "session_expired", resumed.status().message());
+      } else {
+        Error(res, resumed.status());
       }
-      if (now - it->second.last_us > options_.session_idle_us ||
-          now - it->second.created_us > options_.session_max_us) {
-        sessions_.erase(it);
-        Error(res, StatusCode::kUnauthenticated, "session_expired",
-              "your session has expired; log in again (nothing you sent was saved)");
-        return std::nullopt;
-      }
-      it->second.last_us = now;
-      session = it->second;
+      return std::nullopt;
     }
+    const Session& session = *resumed;
     bool changes = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
     if (changes && !SameSecret(req.get_header_value("X-CSRF-Token"), session.csrf)) {
       Error(res, StatusCode::kPermissionDenied, "csrf", "missing or wrong X-CSRF-Token header; nothing was changed");
@@ -268,7 +259,7 @@ class Server::Impl {
       Error(res, StatusCode::kUnauthenticated, "unauthenticated", "this account is no longer active");
       return std::nullopt;
     }
-    return Caller{*user, session, key};
+    return Caller{*user, session, session.key};
   }
 
   Result<Value> Body(const Request& req) {
@@ -289,16 +280,6 @@ class Server::Impl {
     capture::Capture* raw = c.get();
     captures_[study] = std::move(c);
     return raw;
-  }
-
-  bool LoginAllowed(const std::string& client) {
-    std::lock_guard lock(mu_);
-    int64_t now = env_->NowMicros();
-    auto& attempts = login_attempts_[client];
-    while (!attempts.empty() && now - attempts.front() > 60'000'000) attempts.pop_front();
-    if (static_cast<int>(attempts.size()) >= options_.login_attempts_per_minute) return false;
-    attempts.push_back(now);
-    return true;
   }
 
   void Log(const Request& req, const Response& res) {
@@ -455,7 +436,9 @@ class Server::Impl {
 
   void Routes() {
     Add("POST", "/api/v1/session", [this](const Request& req, Response& res) {
-      if (!LoginAllowed(Client(req))) {
+      Result<bool> allowed = sessions_->LoginAllowed(Client(req));
+      if (!allowed.ok()) return Error(res, allowed.status());
+      if (!*allowed) {
         return Error(res, StatusCode::kRateLimited, "rate_limited",
                      "too many login attempts from this address; wait a minute");
       }
@@ -468,15 +451,9 @@ class Server::Impl {
       }
       auto u = users_->Login(body->Find("user")->as_string(), body->Find("password")->as_string(), Client(req));
       if (!u.ok()) return Error(res, StatusCode::kUnauthenticated, "login_failed", u.status().message());
-      auto csrf = RandomToken(env_);
-      auto token_or = RandomToken(env_);
-      if (!csrf.ok() || !token_or.ok()) return Error(res, csrf.ok() ? token_or.status() : csrf.status());
-      Session s{u->id, *csrf, env_->NowMicros(), env_->NowMicros()};
-      const std::string& token = *token_or;
-      {
-        std::lock_guard lock(mu_);
-        sessions_[SessionKey(token)] = s;
-      }
+      auto started = sessions_->Start(u->id);
+      if (!started.ok()) return Error(res, started.status());
+      const auto& [token, s] = *started;
       res.set_header("Set-Cookie", std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict" +
                                        (secure_ ? "; Secure" : ""));
       Reply(res, MeJson(*u, s));
@@ -485,10 +462,7 @@ class Server::Impl {
     Add("DELETE", "/api/v1/session", [this](const Request& req, Response& res) {
       auto c = Authenticate(req, res);
       if (!c) return;
-      {
-        std::lock_guard lock(mu_);
-        sessions_.erase(c->token);
-      }
+      if (Status ended = sessions_->End(c->token); !ended.ok()) return Error(res, ended);
       Status st = users_->RecordLogout(c->user.id, Client(req));
       if (!st.ok()) return Error(res, st);
       res.set_header("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
@@ -842,8 +816,13 @@ class Server::Impl {
         for (const auto& [status, n] : status_counts_) {
           out += "trialcore_http_requests_total{status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
         }
-        out += "# HELP trialcore_sessions Active sessions.\n# TYPE trialcore_sessions gauge\ntrialcore_sessions " +
-               std::to_string(sessions_.size()) + "\n";
+      }
+      // Every server's sessions: they live in the database.
+      if (auto live = sessions_->CountLive(); live.ok()) {
+        out +=
+            "# HELP trialcore_sessions Live sessions (of every server of the database).\n"
+            "# TYPE trialcore_sessions gauge\ntrialcore_sessions " +
+            std::to_string(*live) + "\n";
       }
       out +=
           "# HELP trialcore_events_appended_total Events appended since start.\n"
@@ -1143,19 +1122,8 @@ class Server::Impl {
   std::optional<Access> StreamAccess(const std::string& session, const std::string& bearer, const std::string& study) {
     auto current = [&]() -> Result<User> {
       if (!bearer.empty()) return users_->FindByToken(bearer);
-      std::string id;
-      {
-        std::lock_guard lock(mu_);
-        auto it = sessions_.find(session);
-        if (it == sessions_.end()) return NotFound("the session ended");
-        int64_t now = env_->NowMicros();
-        if (now - it->second.last_us > options_.session_idle_us ||
-            now - it->second.created_us > options_.session_max_us) {
-          return NotFound("the session expired");
-        }
-        id = it->second.user;
-      }
-      return users_->Find(id);
+      TC_ASSIGN_OR_RETURN(Session open, sessions_->Peek(session));
+      return users_->Find(open.user);
     };
     Result<User> user = current();
     if (!user.ok() || user->disabled) return std::nullopt;
@@ -1209,8 +1177,7 @@ class Server::Impl {
       command.as_object().erase("user");
       command.as_object()["name"] = caller.user.full_name;
       if (!caller.token.empty()) {
-        std::lock_guard lock(mu_);
-        if (auto it = sessions_.find(caller.token); it != sessions_.end()) it->second.has_signed = true;
+        if (Status marked = sessions_->MarkSigned(caller.token); !marked.ok()) return Error(res, marked);
       }
     }
     auto out = cap->Execute(command, Actor{caller.user.id, *role}, expected);
@@ -1294,9 +1261,8 @@ class Server::Impl {
   std::optional<PositionSeal> positions_;  // the event stream's ids
   std::unique_ptr<UserDirectory> users_;
   std::mutex mu_;
-  std::map<std::string, Session> sessions_;
+  std::optional<Sessions> sessions_;  // in the database: shared with every server of it
   std::map<std::string, std::unique_ptr<capture::Capture>> captures_;
-  std::map<std::string, std::deque<int64_t>> login_attempts_;
   std::map<int, uint64_t> status_counts_;
 
  public:

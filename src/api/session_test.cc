@@ -278,7 +278,8 @@ TEST_F(SessionTest, EventStreamEndsWhenTheGrantIsRevoked) {
 }
 
 TEST_F(SessionTest, EventStreamOnATokenEndsWhenTheTokenIsRevoked) {
-  // Account changes made elsewhere (trialcore user) reach the server within a second of its clock.
+  // Account changes made elsewhere (trialcore user) reach the server as the store announces them
+  // (and within a second of its clock at the latest).
   auto users = std::move(UserDirectory::Open(store_.get(), &env_).value());
   const Actor sys{"sysadmin", "system_admin"};
   auto token = users->IssueToken("cra.1", Grant{kStudy, "monitor", "*"}, sys);

@@ -114,6 +114,21 @@ Result<std::unique_ptr<UserDirectory>> UserDirectory::Open(EventStore* store, En
   return d;
 }
 
+UserDirectory::~UserDirectory() { subscription_.reset(); }
+
+Status UserDirectory::Follow() {
+  if (subscription_) return Status::Ok();
+  // From the log's head, not from the directory's last event: the
+  // subscription must not read every study's events since then. What was
+  // committed up to the head is read by the catch-up after it.
+  TC_ASSIGN_OR_RETURN(uint64_t head, store_->LastSeq());
+  subscription_ = store_->Subscribe(head, [this](const Event& e) {
+    if (e.study == kSystemStudy) stale_ = true;
+  });
+  std::lock_guard lock(mu_);
+  return CatchUp();
+}
+
 std::optional<User> UserDirectory::Current(const std::string& id, Status* read) const {
   std::lock_guard lock(mu_);
   *read = CatchUp();
@@ -221,8 +236,11 @@ Status UserDirectory::Disable(const std::string& id, const std::string& reason, 
   std::lock_guard changes(changes_mu_);
   TC_ASSIGN_OR_RETURN(User user, Existing(id));
   if (user.disabled) return FailedPrecondition("user " + id + " is already disabled");
-  return Append(id, "user.disabled", by, reason,
-                Value::Object{{"set", Value::Object{{"user/" + id + "/status", "disabled"}}}});
+  TC_RETURN_IF_ERROR(Append(id, "user.disabled", by, reason,
+                            Value::Object{{"set", Value::Object{{"user/" + id + "/status", "disabled"}}}}));
+  // Their sessions end on every server at once (and stay ended if the
+  // account is enabled again by a password reset).
+  return store_->server_state().DeleteSessionsOf(id).status();
 }
 
 Status UserDirectory::ResetPassword(const std::string& id, const std::string& password, const Actor& by) {
@@ -378,7 +396,8 @@ Status UserDirectory::RevokeToken(const std::string& id, const std::string& hash
 
 void UserDirectory::CatchUpIfStale() const {
   int64_t now = env_->NowMicros();
-  if (now - last_catchup_us_ < 1'000'000) return;
+  // Cleared before reading: an event the subscription sees meanwhile sets it again.
+  if (!stale_.exchange(false) && now - last_catchup_us_ < 1'000'000) return;
   last_catchup_us_ = now;
   Status st = CatchUp();
   (void)st;  // on a read error the directory stays as last known

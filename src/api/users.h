@@ -5,6 +5,7 @@
 // t=2, 19 MiB, p=1, as OWASP advises).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -60,6 +61,14 @@ int64_t LockoutMicros(int failed_logins);
 class UserDirectory {
  public:
   static Result<std::unique_ptr<UserDirectory>> Open(EventStore* store, Env* env);
+  ~UserDirectory();
+
+  // From now on, takes in what other processes and servers write to the
+  // system log as the store tells of each commit (EventStore::Subscribe):
+  // the next request after a revocation, a disabled account or a revoked
+  // token anywhere is judged on it. For a server; a one-off command needs
+  // none of it.
+  Status Follow();
 
   Status Add(const std::string& id, const std::string& full_name, const std::string& password, const Actor& by);
   Status Disable(const std::string& id, const std::string& reason, const Actor& by);
@@ -105,9 +114,9 @@ class UserDirectory {
   // Login and Reauthenticate: checks the password and records the attempt.
   Result<User> Authenticate(const std::string& id, const std::string& password, const std::string& client,
                             const std::string& purpose);
-  // Takes in what other processes wrote (trialcore user while serving) at
-  // most once a second: a disabled user or revoked token stops working
-  // within a second.
+  // Takes in what other processes wrote (other servers, trialcore user
+  // while serving) when the store told of a new system event (Follow), and
+  // at least once a second of the Env's clock anyway.
   void CatchUpIfStale() const;
   // Appends durably, holding no lock across it, then takes the event in.
   Status Append(const std::string& user, const std::string& type, const Actor& by, const std::string& reason,
@@ -129,6 +138,10 @@ class UserDirectory {
   mutable std::map<std::string, User> users_;  // a projection of the system log
   mutable uint64_t last_seq_ = 0;
   mutable int64_t last_catchup_us_ = 0;
+  // Set by the subscription when the system log grew.
+  mutable std::atomic<bool> stale_{false};
+  // Last: stopped first, before what its handler touches.
+  std::unique_ptr<Subscription> subscription_;
 };
 
 // 256 random bits from the Env (the project's one source of randomness, so

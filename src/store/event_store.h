@@ -21,6 +21,7 @@
 #include "core/signing.h"
 #include "core/status.h"
 #include "store/projection.h"
+#include "store/server_state.h"
 
 namespace trialcore {
 
@@ -184,6 +185,10 @@ class EventStore {
     (void)checkpoint;
     return Unimplemented("this store cannot import checkpoints");
   }
+
+  // The sessions and login attempts that servers of this database share
+  // (store/server_state.h), in its tables; lives as long as the store.
+  virtual ServerState& server_state() = 0;
 
   // Tamper evidence.
   virtual Result<Checkpoint> CreateCheckpoint(const std::string& study, const SigningKey& key) = 0;

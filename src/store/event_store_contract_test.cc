@@ -685,6 +685,100 @@ TEST_P(EventStoreContractTest, AMissingDatabaseIsNotFoundAndNamed) {
       << s.status().ToString();
 }
 
+// Servers' shared state (store/server_state.h): what one handle writes, a
+// second (another server of the database) reads at once.
+TEST_P(EventStoreContractTest, SessionsWrittenThroughOneHandleAreFoundChangedAndEndedThroughAnother) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  ServerState& on_a = a->server_state();
+  ServerState& on_b = b->server_state();
+  ASSERT_TRUE(on_a.CreateSession(SessionRecord{"k1", "alice", 1000, 1000, false}).ok());
+  ASSERT_TRUE(on_a.CreateSession(SessionRecord{"k2", "alice", 2000, 2000, false}).ok());
+  ASSERT_TRUE(on_b.CreateSession(SessionRecord{"k3", "bob", 3000, 3000, false}).ok());
+  Status taken = on_b.CreateSession(SessionRecord{"k1", "mallory", 9000, 9000, true});
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists) << taken.ToString();
+
+  auto found = on_b.FindSession("k1");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->user, "alice") << "a taken key keeps its session";
+  EXPECT_EQ((*found)->created_us, 1000);
+  EXPECT_FALSE((*found)->has_signed);
+  EXPECT_FALSE(on_b.FindSession("nope")->has_value());
+
+  ASSERT_TRUE(on_b.TouchSession("k1", 5000).ok());
+  ASSERT_TRUE(on_a.TouchSession("k1", 4000).ok());
+  EXPECT_EQ((*on_a.FindSession("k1"))->last_used_us, 5000) << "last use never moves back";
+  ASSERT_TRUE(on_a.MarkSessionSigned("k1").ok());
+  EXPECT_TRUE((*on_b.FindSession("k1"))->has_signed);
+  EXPECT_TRUE(on_a.TouchSession("gone", 1).ok()) << "a session that is gone is no error";
+
+  // Live: used at or after 2000 and created at or after 1000 (k1, k2, k3).
+  EXPECT_EQ(*on_b.CountLiveSessions(2000, 1000), 3u);
+  EXPECT_EQ(*on_b.CountLiveSessions(2500, 0), 2u) << "k2 idle since 2000";
+  EXPECT_EQ(*on_b.CountLiveSessions(0, 1500), 2u) << "k1 created at 1000";
+  EXPECT_EQ(*on_a.DeleteExpiredSessions(2500, 0), 1u);
+  EXPECT_FALSE(on_b.FindSession("k2")->has_value());
+
+  ASSERT_TRUE(on_b.DeleteSession("k1").ok());
+  EXPECT_FALSE(on_a.FindSession("k1")->has_value());
+  ASSERT_TRUE(on_a.CreateSession(SessionRecord{"k4", "bob", 4000, 4000, false}).ok());
+  EXPECT_EQ(*on_a.DeleteSessionsOf("bob"), 2u);
+  EXPECT_FALSE(on_b.FindSession("k3")->has_value());
+  EXPECT_FALSE(on_b.FindSession("k4")->has_value());
+  EXPECT_EQ(*on_b.CountLiveSessions(0, 0), 0u);
+}
+
+TEST_P(EventStoreContractTest, LoginAttemptsAreCountedPerClientInASlidingWindowAcrossHandles) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  constexpr int64_t kWindow = 60'000'000;
+  auto take = [&](EventStore& store, const std::string& client, int64_t at) {
+    auto allowed = store.server_state().TakeLoginAttempt(client, at, kWindow, 3);
+    EXPECT_TRUE(allowed.ok()) << allowed.status().ToString();
+    return allowed.ok() && *allowed;
+  };
+  EXPECT_TRUE(take(*a, "10.0.0.1", 0));
+  EXPECT_TRUE(take(*b, "10.0.0.1", 10'000'000));
+  EXPECT_TRUE(take(*a, "10.0.0.1", 20'000'000));
+  EXPECT_FALSE(take(*b, "10.0.0.1", 30'000'000)) << "the fourth in a minute, through the other handle";
+  EXPECT_TRUE(take(*b, "10.0.0.2", 30'000'000)) << "another client has its own count";
+  EXPECT_FALSE(take(*a, "10.0.0.1", kWindow - 1)) << "a refusal is not counted, the first is still in the window";
+  EXPECT_TRUE(take(*a, "10.0.0.1", kWindow)) << "the first attempt left the window";
+  EXPECT_FALSE(take(*b, "10.0.0.1", kWindow + 1));
+
+  // At once from both handles: never more than the limit.
+  std::atomic<int> allowed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      EventStore& store = t % 2 == 0 ? *a : *b;
+      for (int i = 0; i < 10; ++i) {
+        auto ok = store.server_state().TakeLoginAttempt("10.0.0.9", 1000, kWindow, 25);
+        if (ok.ok() && *ok) ++allowed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), 25);
+}
+
+TEST_P(EventStoreContractTest, ASharedValueIsTheOneTheFirstHandleStored) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  auto first = a->server_state().SharedValue("key", "from a");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, "from a");
+  EXPECT_EQ(*b->server_state().SharedValue("key", "from b"), "from a");
+  EXPECT_EQ(*b->server_state().SharedValue("other", "from b"), "from b");
+  b.reset();
+  auto reopened = Open();
+  EXPECT_EQ(*reopened->server_state().SharedValue("key", "again"), "from a") << "kept as long as the database";
+}
+
 INSTANTIATE_TEST_SUITE_P(, EventStoreContractTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const ::testing::TestParamInfo<Backend>& param) {
                            return param.param == Backend::kSqlite ? "Sqlite" : "Postgres";

@@ -27,6 +27,7 @@
 #include "store/audit.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_group_commit.h"
+#include "store/postgres/postgres_server_state.h"
 #include "store/projection_sql.h"
 
 namespace trialcore {
@@ -382,8 +383,26 @@ class PostgresEventStore final : public EventStore {
       return Unimplemented("database " + where_ + " has format version " + version + "; this trialcore reads version " +
                            std::to_string(kDatabaseFormatVersion) + " only");
     }
+    // Also in a database made before servers shared their sessions (and
+    // whatever create_if_missing says: they are part of a trialcore
+    // database); under the schema lock, as two servers may start at once.
+    Status tables = c->InTransaction("BEGIN", [&]() -> Status {
+      TC_RETURN_IF_ERROR(c->Query("SELECT pg_advisory_xact_lock($1)", {Param::Int(kSchemaLockKey)}).status());
+      return c->Exec(pg::kServerStateSchema);
+    });
+    TC_RETURN_IF_ERROR_CTX(tables, "creating the server state tables in " + where_);
+    auto with = [](Pool* pool) {
+      return [pool](const std::function<Status(Conn&)>& fn) -> Status {
+        auto lease = pool->Get();
+        if (!lease.ok()) return lease.status();
+        return fn(**lease);
+      };
+    };
+    server_state_ = pg::NewPostgresServerState(with(&readers_), with(&writers_));
     return Status::Ok();
   }
+
+  ServerState& server_state() override { return *server_state_; }
 
   ~PostgresEventStore() override { closing_ = true; }
   bool closing() const { return closing_; }
@@ -971,6 +990,7 @@ class PostgresEventStore final : public EventStore {
   std::string where_;
   Pool writers_;
   Pool readers_;
+  std::unique_ptr<ServerState> server_state_;  // through the pools above
   // Registered projection sets: appends and rewrites read them (shared),
   // RegisterProjections changes them (exclusive).
   std::shared_mutex sets_mu_;

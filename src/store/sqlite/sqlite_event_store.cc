@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -24,6 +25,7 @@
 #include "store/projection_sql.h"
 #include "store/sqlite/env_vfs.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_server_state.h"
 
 namespace trialcore {
 namespace {
@@ -35,6 +37,12 @@ constexpr int kApplicationId = 0x54434431;  // "TCD1"
 constexpr size_t kReadChunk = 2048;
 // Read connections: enough for the server's concurrent readers on a few cores.
 constexpr size_t kReaders = 4;
+// How often a subscription looks for commits of other processes (another
+// `trialcore serve` on the file): what a change through one server waits at
+// most before another server's event streams see it (DESIGN.md §4 asks for
+// 100 ms at p99). A look that finds nothing is one seek of the events' primary
+// key on a read connection.
+constexpr std::chrono::milliseconds kOtherProcessesPoll{10};
 // Projection queries each reader keeps prepared: the read side's texts are a
 // few dozen (a viewer's sites are parameters, so their number, not which
 // they are, makes a text); the bound keeps any caller's from growing it.
@@ -443,8 +451,16 @@ class SqliteEventStore final : public EventStore {
         idle_readers_.push_back(readers_.back().get());
       }
     }
+    server_state_ =
+        sqlite::NewSqliteServerState([this](const std::function<Status(Db&)>& fn) { return WithReader(fn); },
+                                     [this](const std::function<Status(Db&)>& fn) {
+                                       std::lock_guard lock(write_mu_);
+                                       return fn(write_db_);
+                                     });
     return Status::Ok();
   }
+
+  ServerState& server_state() override { return *server_state_; }
 
   Result<std::vector<Event>> Append(const AppendRequest& request) override {
     auto pending = std::make_unique<Pending>();
@@ -1033,7 +1049,7 @@ class SqliteEventStore final : public EventStore {
     if (app_id != kApplicationId) {
       if (objects > 0) return InvalidArgument(path_ + " is a SQLite database but not a trialcore one");
       TC_RETURN_IF_ERROR(write_db_.Exec("BEGIN IMMEDIATE"));
-      Status s = write_db_.Exec(std::string(kSchema) + kProjectionSchema +
+      Status s = write_db_.Exec(std::string(kSchema) + kProjectionSchema + sqlite::kServerStateSchema +
                                 "INSERT INTO meta VALUES('format_version', '" + std::to_string(kDatabaseFormatVersion) +
                                 "');PRAGMA application_id=" + std::to_string(kApplicationId) + ";");
       if (!s.ok()) {
@@ -1051,8 +1067,9 @@ class SqliteEventStore final : public EventStore {
                            std::to_string(kDatabaseFormatVersion) + " only");
     }
     // Projection tables may have been dropped by an interrupted rebuild of an
-    // older build; recreate them empty rather than fail.
-    return write_db_.Exec(kProjectionSchema);
+    // older build; recreate them empty rather than fail. A file made before
+    // servers shared their sessions gets the tables for them.
+    return write_db_.Exec(std::string(kProjectionSchema) + sqlite::kServerStateSchema);
   }
 
   Status WithReader(const std::function<Status(Db&)>& fn) {
@@ -1448,6 +1465,7 @@ class SqliteEventStore final : public EventStore {
   std::condition_variable read_cv_;
   std::vector<std::unique_ptr<Db>> readers_;
   std::vector<Db*> idle_readers_;
+  std::unique_ptr<ServerState> server_state_;  // through the connections above
   // Registered projection sets and their tables' SQL (under write_mu_).
   std::map<std::string, std::unique_ptr<ProjectionSet>> sets_;
   std::map<std::string, TableSql, std::less<>> tables_;
@@ -1490,7 +1508,7 @@ void SqliteSubscription::Run() {
       return Status::Ok();
     });
     // Other processes' commits are not signalled here, so wake up regularly.
-    if (!got_any) store_->WaitForCommitAfter(cursor_, std::chrono::milliseconds(50));
+    if (!got_any) store_->WaitForCommitAfter(cursor_, kOtherProcessesPoll);
   }
 }
 
