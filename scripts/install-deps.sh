@@ -12,6 +12,8 @@ PACKAGES=(
   libsqlite3-dev sqlite3                # the embedded event store
   libpq-dev                             # the PostgreSQL event store (libpq)
   postgresql-15                         # the PostgreSQL server the store's tests start
+  libnats-dev                           # publishing events to NATS JetStream (nats.c)
+  nats-server                           # the NATS server the publisher's tests start
   libssl-dev                            # SHA-256, Ed25519
   nlohmann-json3-dev                    # JSON parsing (kept out of headers)
   libcli11-dev                          # command line
