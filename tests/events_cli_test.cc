@@ -110,9 +110,8 @@ TEST_F(EventsCliTest, PublishOnceThenTailFromStartPrintsEveryEventOfTheStudyInOr
   ASSERT_GT(n, 10u);
   auto r = Run("events publish --db demo.db --nats " + nats_->Url() + " --once");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out.rfind("published " + std::to_string(n) + " events to JetStream stream TRIALCORE at " + nats_->Url(),
-                        0),
-            0u)
+  EXPECT_EQ(
+      r.out.rfind("published " + std::to_string(n) + " events to JetStream stream TRIALCORE at " + nats_->Url(), 0), 0u)
       << r.out;
   ExpectDemoStudyExactlyOnce(n);  // the system log (accounts) is not published
 
@@ -152,9 +151,9 @@ TEST_F(EventsCliTest, ServeWithNatsPublishesWhileServingAndStopsCleanly) {
     EXPECT_EQ(serve.Kill(SIGTERM), 0) << testing_util::Slurp(dir_ + "/background.err");
   }
   ExpectDemoStudyExactlyOnce(n);
-  EXPECT_NE(testing_util::Slurp(dir_ + "/background.out").find("publishing every committed event to NATS at " +
-                                                                nats_->Url()),
-            std::string::npos);
+  EXPECT_NE(
+      testing_util::Slurp(dir_ + "/background.out").find("publishing every committed event to NATS at " + nats_->Url()),
+      std::string::npos);
 }
 
 TEST_F(EventsCliTest, BadUrlsUnknownStudiesAndAbsentServersGiveClearErrors) {

@@ -139,7 +139,7 @@ struct EventsTailArgs {
   std::string nats_url;
   std::string stream;  // empty: TRIALCORE
   std::string study;
-  bool from_start = false;       // every event the stream holds; else only new ones
+  bool from_start = false;        // every event the stream holds; else only new ones
   std::optional<uint64_t> limit;  // exit after this many events
 };
 // One JSON event per line on ctx.out.

@@ -35,8 +35,7 @@ Result<std::unique_ptr<publish::EventPublisher>> MakePublisher(EventStore* store
 }
 
 Status EventsPublish(const EventsPublishArgs& args, Context& ctx) {
-  TC_ASSIGN_OR_RETURN(auto store,
-                      OpenExisting(args.db, ctx.env, args.once ? StoreUse::kCommand : StoreUse::kServer));
+  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env, args.once ? StoreUse::kCommand : StoreUse::kServer));
   TC_ASSIGN_OR_RETURN(auto publisher, MakePublisher(store.get(), args.nats_url, args.stream, ctx));
   const std::string stream = args.stream.empty() ? publish::kDefaultStreamName : args.stream;
   if (args.once) {

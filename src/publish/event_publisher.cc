@@ -204,8 +204,8 @@ class EventPublisher::Impl {
     if (natsMsgHeader_Get(msg.get(), kSeqHeader, &seq_text) != NATS_OK || seq_text == nullptr) {
       return FailedPrecondition(not_ours);
     }
-    auto event = ParseEventMessage(std::string_view(natsMsg_GetData(msg.get()),
-                                                    static_cast<size_t>(natsMsg_GetDataLength(msg.get()))));
+    auto event = ParseEventMessage(
+        std::string_view(natsMsg_GetData(msg.get()), static_cast<size_t>(natsMsg_GetDataLength(msg.get()))));
     if (!event.ok()) return FailedPrecondition(not_ours + ": " + event.status().message());
     // The same event in this database, else the stream is another's.
     auto ours = store_->ReadEvent(event->seq);

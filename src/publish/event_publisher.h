@@ -31,7 +31,7 @@ namespace trialcore::publish {
 inline constexpr char kDefaultStreamName[] = "TRIALCORE";
 
 struct PublisherOptions {
-  std::string nats_url;                         // nats://host:port
+  std::string nats_url;                          // nats://host:port
   std::string stream_name = kDefaultStreamName;  // made (subjects trialcore.>) when missing
   // Studies whose events stay in the database (the system log holds
   // password and token hashes). They are skipped again after a restart,

@@ -61,8 +61,8 @@ Status TailStudy(const TailOptions& o, const std::function<Status(std::string_vi
     NatsMsgPtr msg(raw_msg);
     if (s == NATS_TIMEOUT) continue;  // nothing new yet
     if (s != NATS_OK) return NatsError(s, static_cast<jsErrCode>(0), "reading " + subjects + " at " + o.nats_url);
-    TC_RETURN_IF_ERROR(on_event(std::string_view(natsMsg_GetData(msg.get()),
-                                                 static_cast<size_t>(natsMsg_GetDataLength(msg.get())))));
+    TC_RETURN_IF_ERROR(
+        on_event(std::string_view(natsMsg_GetData(msg.get()), static_cast<size_t>(natsMsg_GetDataLength(msg.get())))));
     ++given;
   }
   return Status::Ok();

@@ -16,7 +16,7 @@ struct TailOptions {
   std::string nats_url;
   std::string stream_name = kDefaultStreamName;
   std::string study;
-  bool from_start = false;       // every event the stream holds, else only new ones
+  bool from_start = false;      // every event the stream holds, else only new ones
   uint64_t limit = UINT64_MAX;  // returns after this many events
 };
 
