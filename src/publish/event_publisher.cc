@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <condition_variable>
+#include <cstdlib>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -16,10 +17,6 @@ namespace {
 
 constexpr size_t kReadBatch = 256;
 constexpr int64_t kMaxRetryDelayMs = 4000;
-
-struct PubAckDeleter {
-  void operator()(jsPubAck* a) const { jsPubAck_Destroy(a); }
-};
 
 // Errors retrying can mend: a lost or restarting server, a busy disk.
 bool Retryable(const Status& s) {
@@ -137,7 +134,7 @@ class EventPublisher::Impl {
   Status EnsureReady() {
     if (conn_ != nullptr && !conn_->connected()) Disconnect();
     if (conn_ == nullptr) {
-      TC_ASSIGN_OR_RETURN(conn_, NatsConn::Connect(options_.nats_url, options_.request_timeout_ms));
+      TC_ASSIGN_OR_RETURN(conn_, NatsConn::Connect(options_.nats_url, options_.request_timeout_ms, &OnAck, &flight_));
       synced_ = false;
     }
     if (!synced_) {
@@ -223,77 +220,171 @@ class EventPublisher::Impl {
 
   // Publishes events with position < seq <= through, at most max of them.
   Status PublishThrough(uint64_t through, uint64_t max, uint64_t* published) {
-    std::vector<Event> batch;
+    std::vector<Event> read;
+    std::vector<const Event*> batch;
     while (position_ < through && *published < max) {
-      batch.clear();
+      read.clear();
       EventFilter f;
       f.after_seq = position_;
       f.limit = kReadBatch;
       TC_RETURN_IF_ERROR(store_->ForEachEvent(f, [&](const Event& e) {
-        if (e.seq <= through) batch.push_back(e);
+        if (e.seq <= through) read.push_back(e);
         return Status::Ok();
       }));
-      if (batch.empty()) return Status::Ok();
-      for (const Event& e : batch) {
-        if (*published >= max) return Status::Ok();
+      if (read.empty()) return Status::Ok();
+      batch.clear();
+      for (const Event& e : read) {
+        if (*published + batch.size() >= max) break;
         if (options_.skip_studies.count(e.study) > 0) {
-          position_ = e.seq;
+          // Nothing in between to publish: the position moves past it now.
+          if (batch.empty()) position_ = e.seq;
           continue;
         }
-        Status s = PublishOne(e);
-        if (s.code() == StatusCode::kAborted) {
-          // Another publisher got there first: go on from where it is.
-          TC_RETURN_IF_ERROR(Resync());
-          break;
-        }
-        TC_RETURN_IF_ERROR(s);
-        ++*published;
+        batch.push_back(&e);
       }
+      if (batch.empty()) continue;
+      uint64_t acknowledged = 0;
+      Status s = PublishBatch(batch, &acknowledged);
+      *published += acknowledged;
+      if (s.code() == StatusCode::kAborted) {
+        // Another publisher got there first: go on from where it is.
+        TC_RETURN_IF_ERROR(Resync());
+        continue;
+      }
+      TC_RETURN_IF_ERROR(s);
     }
     return Status::Ok();
   }
 
-  // Aborted when the stream did not end where this publisher thought.
-  Status PublishOne(const Event& e) {
-    const std::string subject = EventSubject(e);
-    const std::string body = EventMessageJson(e);
-    const std::string id = EventMessageId(e);
-    const std::string seq = std::to_string(e.seq);
-    natsMsg* raw = nullptr;
-    natsStatus s = natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
-    NatsMsgPtr msg(raw);
-    if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), kSeqHeader, seq.c_str());
-    // Set here rather than through jsPubOptions, which leaves out 0: "the
-    // stream must be empty" guards the first message as well.
-    const std::string expected_last = std::to_string(stream_last_);
-    if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), "Nats-Expected-Last-Sequence", expected_last.c_str());
-    if (s != NATS_OK) return NatsError(s, static_cast<jsErrCode>(0), "making the message of event " + id);
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MsgId = id.c_str();
-    po.ExpectStream = options_.stream_name.c_str();
-    po.MaxWait = options_.request_timeout_ms;
-    jsPubAck* raw_ack = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    s = js_PublishMsg(&raw_ack, conn_->js(), msg.get(), &po, &jerr);
-    std::unique_ptr<jsPubAck, PubAckDeleter> ack(raw_ack);
-    if (s == NATS_OK && !ack->Duplicate) {
-      stream_last_ = ack->Sequence;
-      position_ = e.seq;
-      if (options_.on_acknowledged) options_.on_acknowledged(e);
-      return Status::Ok();
+  // What JetStream answered for one message of a batch.
+  struct Outcome {
+    bool answered = false;
+    bool stored = false;  // acknowledged, and not as a duplicate
+    uint64_t stream_seq = 0;
+    natsStatus error = NATS_OK;
+    jsErrCode js_error = static_cast<jsErrCode>(0);
+  };
+  // The batch in flight, filled by OnAck on nats.c's thread.
+  struct InFlight {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<uint64_t, size_t> index_of_seq;
+    std::vector<Outcome> outcomes;
+    size_t answered = 0;
+  };
+
+  static void OnAck(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure) {
+    auto* flight = static_cast<InFlight*>(closure);
+    const char* seq_text = nullptr;
+    if (natsMsgHeader_Get(msg, kSeqHeader, &seq_text) == NATS_OK && seq_text != nullptr) {
+      std::lock_guard lock(flight->mu);
+      auto it = flight->index_of_seq.find(std::strtoull(seq_text, nullptr, 10));
+      if (it != flight->index_of_seq.end() && !flight->outcomes[it->second].answered) {
+        Outcome& o = flight->outcomes[it->second];
+        o.answered = true;
+        if (ack != nullptr) {
+          o.stored = !ack->Duplicate;
+          o.stream_seq = ack->Sequence;
+        } else if (err != nullptr) {
+          o.error = err->Err;
+          o.js_error = err->ErrCode;
+        }
+        ++flight->answered;
+        flight->cv.notify_all();
+      }
     }
+    natsMsg_Destroy(msg);
+  }
+
+  // Publishes the events in order without waiting for each acknowledgement:
+  // message i expects the stream to end at stream_last_ + i, so JetStream
+  // stores exactly a prefix of the batch; acknowledged counts it. Aborted
+  // when the stream did not end where this publisher thought.
+  Status PublishBatch(const std::vector<const Event*>& events, uint64_t* acknowledged) {
+    {
+      std::lock_guard lock(flight_.mu);
+      flight_.index_of_seq.clear();
+      flight_.outcomes.assign(events.size(), Outcome{});
+      flight_.answered = 0;
+      for (size_t i = 0; i < events.size(); ++i) flight_.index_of_seq[events[i]->seq] = i;
+    }
+    size_t sent = 0;
+    natsStatus send_error = NATS_OK;
+    for (const Event* e : events) {
+      const std::string subject = EventSubject(*e);
+      const std::string body = EventMessageJson(*e);
+      const std::string id = EventMessageId(*e);
+      const std::string seq = std::to_string(e->seq);
+      // Set here rather than through jsPubOptions, which leaves out 0: "the
+      // stream must be empty" guards the first message as well.
+      const std::string expected_last = std::to_string(stream_last_ + sent);
+      natsMsg* raw = nullptr;
+      natsStatus s = natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
+      NatsMsgPtr msg(raw);
+      if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), kSeqHeader, seq.c_str());
+      if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), "Nats-Expected-Last-Sequence", expected_last.c_str());
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MsgId = id.c_str();
+      po.ExpectStream = options_.stream_name.c_str();
+      po.MaxWait = options_.request_timeout_ms;
+      if (s == NATS_OK) {
+        natsMsg* owned = msg.release();
+        s = js_PublishMsgAsync(conn_->js(), &owned, &po);
+        natsMsg_Destroy(owned);  // null when the library took it
+      }
+      if (s != NATS_OK) {
+        send_error = s;
+        break;
+      }
+      ++sent;
+    }
+    // Every message sent is answered (acknowledged, refused or timed out).
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = options_.request_timeout_ms;
+    natsStatus waited = js_PublishAsyncComplete(conn_->js(), &wait);
+    {
+      std::unique_lock lock(flight_.mu);
+      flight_.cv.wait_for(lock, std::chrono::milliseconds(options_.request_timeout_ms),
+                          [&] { return flight_.answered >= sent; });
+    }
+    std::vector<Outcome> outcomes;
+    {
+      std::lock_guard lock(flight_.mu);
+      outcomes = flight_.outcomes;
+      flight_.index_of_seq.clear();  // late answers are ignored
+    }
+    for (size_t i = 0; i < sent; ++i) {
+      const Outcome& o = outcomes[i];
+      if (!o.answered || !o.stored || o.stream_seq != stream_last_ + 1) break;
+      stream_last_ = o.stream_seq;
+      position_ = events[i]->seq;
+      ++*acknowledged;
+      if (options_.on_acknowledged) options_.on_acknowledged(*events[i]);
+    }
+    if (*acknowledged == events.size()) return Status::Ok();
+    // The first message not stored says why.
     synced_ = false;
-    if (s == NATS_OK || jerr == JSStreamWrongLastSequenceErr) {
-      return Aborted("event " + id + " is not the next the stream expects");
+    const size_t first = static_cast<size_t>(*acknowledged);
+    const std::string id = EventMessageId(*events[first]);
+    if (first < sent && outcomes[first].answered) {
+      const Outcome& o = outcomes[first];
+      if (o.error == NATS_OK || o.js_error == JSStreamWrongLastSequenceErr) {
+        return Aborted("event " + id + " is not the next the stream expects");
+      }
+      Status st = NatsError(o.error, o.js_error, "publishing event " + id + " to NATS at " + options_.nats_url);
+      if (st.code() == StatusCode::kIoError) Disconnect();
+      return st;
     }
-    Status st = NatsError(s, jerr, "publishing event " + id + " to NATS at " + options_.nats_url);
-    if (st.code() == StatusCode::kIoError) Disconnect();
-    return st;
+    natsStatus cause = send_error != NATS_OK ? send_error : (waited != NATS_OK ? waited : NATS_TIMEOUT);
+    Disconnect();
+    return NatsError(cause, static_cast<jsErrCode>(0), "publishing event " + id + " to NATS at " + options_.nats_url);
   }
 
   EventStore* store_;
   PublisherOptions options_;
+  InFlight flight_;  // before conn_: its handler may run until conn_ is gone
   std::unique_ptr<NatsConn> conn_;
   bool synced_ = false;
   std::atomic<uint64_t> position_{0};

@@ -39,7 +39,8 @@ Status NatsError(natsStatus status, jsErrCode js_error, const std::string& what)
   }
 }
 
-Result<std::unique_ptr<NatsConn>> NatsConn::Connect(const std::string& url, int64_t request_timeout_ms) {
+Result<std::unique_ptr<NatsConn>> NatsConn::Connect(const std::string& url, int64_t request_timeout_ms,
+                                                    jsPubAckHandler on_ack, void* closure) {
   TC_RETURN_IF_ERROR(CheckNatsUrl(url));
   std::unique_ptr<NatsConn> c(new NatsConn());
   c->url_ = url;
@@ -54,6 +55,8 @@ Result<std::unique_ptr<NatsConn>> NatsConn::Connect(const std::string& url, int6
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = request_timeout_ms;
+  jo.PublishAsync.AckHandler = on_ack;
+  jo.PublishAsync.AckHandlerClosure = closure;
   s = natsConnection_JetStream(&c->js_, c->conn_, &jo);
   if (s != NATS_OK) return NatsError(s, static_cast<jsErrCode>(0), "cannot use JetStream at " + url);
   return c;

@@ -25,8 +25,11 @@ class NatsConn {
  public:
   // Connects once (no automatic reconnects: a caller that loses the server
   // makes a new connection and re-reads where JetStream stopped).
-  // request_timeout_ms bounds each JetStream request and publish.
-  static Result<std::unique_ptr<NatsConn>> Connect(const std::string& url, int64_t request_timeout_ms);
+  // request_timeout_ms bounds each JetStream request and publish; on_ack,
+  // when given, receives the answers to asynchronous publishes (nats.c's
+  // thread) with closure.
+  static Result<std::unique_ptr<NatsConn>> Connect(const std::string& url, int64_t request_timeout_ms,
+                                                   jsPubAckHandler on_ack = nullptr, void* closure = nullptr);
   ~NatsConn();
   NatsConn(const NatsConn&) = delete;
   NatsConn& operator=(const NatsConn&) = delete;
