@@ -297,9 +297,11 @@ class EventPublisher::Impl {
   }
 
   // Publishes the events in order without waiting for each acknowledgement:
-  // message i expects the stream to end at stream_last_ + i, so JetStream
-  // stores exactly a prefix of the batch; acknowledged counts it. Aborted
-  // when the stream did not end where this publisher thought.
+  // the first message expects the stream to end at stream_last_ (a stream
+  // sequence names one message), message i at stream_last_ + i with the
+  // previous event's id, so JetStream stores a message only straight after
+  // the event before it; acknowledged counts those stored. Aborted when the
+  // stream did not end where this publisher thought.
   Status PublishBatch(const std::vector<const Event*>& events, uint64_t* acknowledged) {
     {
       std::lock_guard lock(flight_.mu);
@@ -328,6 +330,11 @@ class EventPublisher::Impl {
       po.MsgId = id.c_str();
       po.ExpectStream = options_.stream_name.c_str();
       po.MaxWait = options_.request_timeout_ms;
+      // A later message of the batch also names the event before it: were
+      // only the sequence checked, a message after a refused one could land
+      // where the stream happened to have grown to (by another publisher).
+      const std::string previous_id = sent > 0 ? EventMessageId(*events[sent - 1]) : "";
+      if (sent > 0) po.ExpectLastMsgId = previous_id.c_str();
       if (s == NATS_OK) {
         natsMsg* owned = msg.release();
         s = js_PublishMsgAsync(conn_->js(), &owned, &po);
@@ -355,18 +362,24 @@ class EventPublisher::Impl {
       outcomes = flight_.outcomes;
       flight_.index_of_seq.clear();  // late answers are ignored
     }
+    // Each message stored followed the event before it; a refused one may be
+    // followed by stored ones where the stream had grown (another publisher).
+    size_t first = events.size();  // the first message not stored
     for (size_t i = 0; i < sent; ++i) {
       const Outcome& o = outcomes[i];
-      if (!o.answered || !o.stored || o.stream_seq != stream_last_ + 1) break;
+      if (!o.answered || !o.stored) {
+        first = std::min(first, i);
+        continue;
+      }
       stream_last_ = o.stream_seq;
       position_ = events[i]->seq;
       ++*acknowledged;
       if (options_.on_acknowledged) options_.on_acknowledged(*events[i]);
     }
-    if (*acknowledged == events.size()) return Status::Ok();
+    if (sent < events.size()) first = std::min(first, sent);
+    if (first == events.size()) return Status::Ok();
     // The first message not stored says why.
     synced_ = false;
-    const size_t first = static_cast<size_t>(*acknowledged);
     const std::string id = EventMessageId(*events[first]);
     if (first < sent && outcomes[first].answered) {
       const Outcome& o = outcomes[first];

@@ -2,7 +2,7 @@
 // order (doc/events_on_nats.md). The event log is the outbox: the publisher
 // keeps no state of its own, it reads where it stands from the last message
 // JetStream acknowledged (its Trialcore-Seq header) and publishes the
-// events after it, in sequence order.
+// events after it, in sequence order (in batches in flight together).
 //
 // Exactly once, also when two publishers share a stream: each message is
 // published with the stream sequence it must follow (Nats-Expected-Last-

@@ -208,6 +208,30 @@ TEST_P(PublisherTest, TwoPublishersAtOnceStillPublishEachEventOnceInOrder) {
   ExpectStreamHolds(Expected());
 }
 
+// Past JetStream's duplicate window Nats-Msg-Id no longer stops a repeat;
+// the expected last sequence still does.
+TEST_P(PublisherTest, AStalePublisherRepeatsNothingOnceTheDuplicateWindowHasPassed) {
+  ASSERT_TRUE(CreateStream(nats_->Url(), kDefaultStreamName, 100).ok());
+  AppendInterleaved(*store_, {"ALPHA"}, 20);
+  auto stale = EventPublisher::Create(store_.get(), Options());
+  ASSERT_TRUE(stale.ok());
+  auto n = (*stale)->PublishPending(5);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  auto other_handle = Open();
+  auto current = EventPublisher::Create(other_handle.get(), Options());
+  ASSERT_TRUE(current.ok());
+  n = (*current)->PublishPending();
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 15u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the window passes
+  AppendInterleaved(*store_, {"ALPHA"}, 3, 20);
+  // The stale one still believes the stream ends at event 5.
+  n = (*stale)->PublishPending();
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 3u);
+  ExpectStreamHolds(Expected());
+}
+
 INSTANTIATE_TEST_SUITE_P(, PublisherTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const ::testing::TestParamInfo<Backend>& param) {
                            return param.param == Backend::kSqlite ? "Sqlite" : "Postgres";

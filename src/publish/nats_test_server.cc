@@ -124,6 +124,29 @@ NatsTestServer::~NatsTestServer() {
   std::filesystem::remove_all(dir_, ec);
 }
 
+Status CreateStream(const std::string& url, const std::string& stream, int64_t window_ms) {
+  TC_ASSIGN_OR_RETURN(auto conn, NatsConn::Connect(url, 5000));
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  const std::string subjects = std::string(kSubjectRoot) + ".>";
+  const char* subject_list[] = {subjects.c_str()};
+  cfg.Name = stream.c_str();
+  cfg.Subjects = subject_list;
+  cfg.SubjectsLen = 1;
+  cfg.Duplicates = window_ms * 1'000'000;  // nanoseconds
+  jsStreamInfo* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_AddStream(&raw, conn->js(), &cfg, nullptr, &jerr);
+  StreamInfoPtr info(raw);
+  if (s != NATS_OK) return NatsError(s, jerr, "creating stream " + stream);
+  return Status::Ok();
+}
+
+Result<uint64_t> StreamSize(const std::string& url, const std::string& stream) {
+  TC_ASSIGN_OR_RETURN(auto conn, NatsConn::Connect(url, 5000));
+  return StreamLastSeq(conn->js(), stream);
+}
+
 Result<std::vector<StoredMessage>> ReadStream(const std::string& url, const std::string& stream) {
   TC_ASSIGN_OR_RETURN(auto conn, NatsConn::Connect(url, 5000));
   TC_ASSIGN_OR_RETURN(uint64_t last, StreamLastSeq(conn->js(), stream));

@@ -50,6 +50,12 @@ struct StoredMessage {
   std::string seq_header;  // Trialcore-Seq
   std::string data;
 };
+// Makes a stream as the publisher would, but with JetStream's duplicate
+// window (Nats-Msg-Id) as short as window_ms.
+Status CreateStream(const std::string& url, const std::string& stream, int64_t window_ms);
+// How many messages the stream holds (its last sequence: the publisher
+// never deletes), without reading them (NotFound: no stream).
+Result<uint64_t> StreamSize(const std::string& url, const std::string& stream);
 // Every message of the stream, in stream order (NotFound: no stream).
 Result<std::vector<StoredMessage>> ReadStream(const std::string& url, const std::string& stream);
 
