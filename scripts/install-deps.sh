@@ -13,6 +13,8 @@ PACKAGES=(
   libpq-dev                             # the PostgreSQL event store (libpq)
   postgresql-15                         # the PostgreSQL server the store's tests start
   haproxy                               # the load balancer of the failover test and of N servers
+  libnats-dev                           # publishing events to NATS JetStream (nats.c)
+  nats-server                           # the NATS server the publisher's tests start
   libssl-dev                            # SHA-256, Ed25519
   nlohmann-json3-dev                    # JSON parsing (kept out of headers)
   libcli11-dev                          # command line

@@ -126,9 +126,30 @@ struct ServeArgs {
   int login_rate = 20;             // login attempts a minute per client address
   std::string web_root;            // the built web application; default: "web" beside the program
   std::string metrics_token_file;  // holds the bearer token that opens /metrics; empty: /metrics is off
+  std::string nats_url;            // publish every committed event to NATS JetStream; empty: no
+  std::string nats_stream;         // the JetStream stream; empty: TRIALCORE
 };
 Status Serve(const ServeArgs& args, Context& ctx);
 Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& ctx);
+
+// Events on NATS JetStream (doc/events_on_nats.md). Publishing resumes where
+// the stream's acknowledged events stop; the system log stays unpublished.
+struct EventsPublishArgs {
+  std::string db;
+  std::string nats_url;
+  std::string stream;  // empty: TRIALCORE
+  bool once = false;   // publish what is committed, then exit; else until SIGINT/SIGTERM
+};
+Status EventsPublish(const EventsPublishArgs& args, Context& ctx);
+struct EventsTailArgs {
+  std::string nats_url;
+  std::string stream;  // empty: TRIALCORE
+  std::string study;
+  bool from_start = false;        // every event the stream holds; else only new ones
+  std::optional<uint64_t> limit;  // exit after this many events
+};
+// One JSON event per line on ctx.out.
+Status EventsTail(const EventsTailArgs& args, Context& ctx);
 
 struct UserArgs {
   std::string db;

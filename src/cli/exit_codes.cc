@@ -38,7 +38,7 @@ const char* ExitCodeHelp() {
          "  3   a named file, database, study or event does not exist\n"
          "  4   an input file or value is malformed\n"
          "  5   the data's state forbids the operation (conflict, precondition, permission)\n"
-         "  6   the disk failed or is full\n"
+         "  6   the disk failed or is full, or a server (NATS) could not be reached\n"
          "  7   a format version this trialcore does not read\n"
          "  70  internal error (a bug; please report it)\n";
 }

@@ -13,7 +13,7 @@ enum ExitCode : int {
   kExitNotFound = 3,            // a named file, database, study or event does not exist
   kExitBadInput = 4,            // an input file or value is malformed
   kExitConflict = 5,            // the data's state forbids it (precondition, conflict, permission)
-  kExitIo = 6,                  // the disk failed or is full
+  kExitIo = 6,                  // the disk failed or is full, or a server could not be reached
   kExitUnsupported = 7,         // a format version this build does not read
   kExitInternal = 70,           // a bug in trialcore
 };

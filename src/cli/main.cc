@@ -73,6 +73,9 @@ int Run(int argc, char** argv, Env* env) {
                     "A file holding the bearer token (32 characters or more) that opens /metrics; without it "
                     "/metrics is off");
   serve->add_option("--web", serve_args.web_root, "The built web application (default: web/ beside the program)");
+  serve->add_option("--nats", serve_args.nats_url,
+                    "Also publish every committed event to NATS JetStream at this URL (nats://host:port)");
+  serve->add_option("--nats-stream", serve_args.nats_stream, "The JetStream stream to publish to (default TRIALCORE)");
   serve->callback([&] {
     serve_args.db = db;
     status = Serve(serve_args, ctx);
@@ -348,6 +351,31 @@ int Run(int argc, char** argv, Env* env) {
   std::string restore_from;
   restore->add_option("--from", restore_from, "Backup file made by `db backup`")->required();
   restore->callback([&] { status = DbRestore(restore_from, db, ctx); });
+
+  // events
+  auto* events = app.add_subcommand("events", "Every committed event on NATS JetStream (doc/events_on_nats.md)");
+  events->require_subcommand(1);
+  EventsPublishArgs publish_args;
+  auto* events_publish = events->add_subcommand(
+      "publish", "Publish every committed event, once each and in order, resuming where the stream stops");
+  add_db(events_publish);
+  events_publish->add_option("--nats", publish_args.nats_url, "NATS server URL (nats://host:port)")->required();
+  events_publish->add_option("--stream", publish_args.stream, "The JetStream stream (default TRIALCORE)");
+  events_publish->add_flag("--once", publish_args.once,
+                           "Publish what is committed now, then exit (default: go on until stopped)");
+  events_publish->callback([&] {
+    publish_args.db = db;
+    status = EventsPublish(publish_args, ctx);
+  });
+  EventsTailArgs tail_args;
+  auto* events_tail = events->add_subcommand("tail", "Print a study's events from JetStream, one JSON object a line");
+  events_tail->add_option("--nats", tail_args.nats_url, "NATS server URL (nats://host:port)")->required();
+  events_tail->add_option("--stream", tail_args.stream, "The JetStream stream (default TRIALCORE)");
+  events_tail->add_option("--study", tail_args.study, "The study")->required();
+  events_tail->add_flag("--from-start", tail_args.from_start,
+                        "Every event the stream holds first (default: only events published from now on)");
+  events_tail->add_option("--limit", tail_args.limit, "Exit after this many events (default: run until stopped)");
+  events_tail->callback([&] { status = EventsTail(tail_args, ctx); });
 
   try {
     app.parse(argc, argv);

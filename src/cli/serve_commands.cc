@@ -11,6 +11,7 @@
 #include "api/users.h"
 #include "capture/projection.h"
 #include "cli/commands.h"
+#include "cli/nats_publisher.h"
 #include "cli/progress.h"
 #include "cli/store_access.h"
 #include "store/open_store.h"
@@ -84,10 +85,20 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Publishing runs beside the server and stops with it; a NATS server that
+  // is away is retried, and nothing is lost meanwhile (the log is the outbox).
+  std::unique_ptr<publish::EventPublisher> publisher;
+  if (!args.nats_url.empty()) {
+    TC_ASSIGN_OR_RETURN(publisher, MakePublisher(&store, args.nats_url, args.nats_stream, ctx));
+  }
   TC_ASSIGN_OR_RETURN(auto server, api::Server::Create(&store, env, o));
   TC_RETURN_IF_ERROR(server->Listen());
   ctx.out << "serving the web application at " << server->url() << "/ and the API at " << server->url()
           << "/api/v1 (stop with Ctrl-C)" << std::endl;
+  if (publisher) {
+    publisher->Start();
+    ctx.out << "publishing every committed event to NATS at " << args.nats_url << std::endl;
+  }
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -97,6 +108,7 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
   // Run returns after Stop; if it failed on its own, release the waiting thread.
   pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
+  if (publisher) publisher->Stop();
   ctx.out << "stopped" << std::endl;
   return st;
 }
