@@ -63,8 +63,8 @@ TEST(FailoverTest, AServerKilledMidLoadLosesNoAcknowledgedWrite) {
     const httplib::Headers bearer{{"Authorization", "Bearer " + token}};
     for (int i = 0; !stop; ++i) {
       const std::string value = DateOf(i);
-      const std::string body = R"({"value":")" + value + R"(","reason":"failover test write )" + std::to_string(i) +
-                               R"("})";
+      const std::string body =
+          R"({"value":")" + value + R"(","reason":"failover test write )" + std::to_string(i) + R"("})";
       auto r = c.Patch(kItem, bearer, body, "application/json");
       if (!r || r->status != 200) {
         ++retried;
