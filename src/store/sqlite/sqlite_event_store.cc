@@ -831,19 +831,23 @@ class SqliteEventStore final : public EventStore {
       }
       BulkProjectionWriter writer(write_db_, tables_);
       StudyEventsByStream events = [&](const EventVisitor& visit) -> Status {
-        // Without read connections (a store on a test Env, one connection
-        // owning the file) the writer reads the events itself.
-        if (readers_.empty()) {
+        // With one connection owning the file (a store on a test Env) the
+        // writer reads the events itself.
+        if (exclusive_) {
           return ReadStudyEventsByStream(write_db_, study, [&](std::vector<Event>&& batch) -> Status {
             for (const Event& e : batch) TC_RETURN_IF_ERROR(visit(e));
             return Status::Ok();
           });
         }
-        // A reader sees the events as the writer does: every commit before
-        // this transaction's, and none can come while it holds the lock.
+        // A connection of its own sees the events as the writer does (every
+        // commit before this transaction's; none can come while it holds the
+        // lock). Not a pooled reader: their map and cache are bounded for a
+        // server's many small reads, and this reads the whole log once.
         return PipelineEvents(
-            [&](const EmitEvents& emit) {
-              return WithReader([&](Db& db) { return ReadStudyEventsByStream(db, study, emit); });
+            [&](const EmitEvents& emit) -> Status {
+              Db replay;
+              TC_RETURN_IF_ERROR(OpenConnection(&replay, ""));
+              return ReadStudyEventsByStream(replay, study, emit);
             },
             visit);
       };
