@@ -471,10 +471,9 @@ TEST_P(EventStoreContractTest, RewriteReplacesOnlyItsStudysRows) {
       StatusCode::kFailedPrecondition);
 }
 
-// A rewrite whose replay fails part way through the log (past the first few
-// hundred events, which a back end may read ahead of the replay) returns that
-// error, keeps the study's old rows, and leaves the store working: the next
-// rewrite and append succeed.
+// A rewrite whose replay fails part way through the log returns that error,
+// keeps the study's old rows, and leaves the store working: the next rewrite
+// and append succeed.
 TEST_P(EventStoreContractTest, ARewriteThatFailsPartWayKeepsTheOldRowsAndTheStoreWorks) {
   auto store = Open();
   ASSERT_TRUE(store);

@@ -24,7 +24,6 @@
 #include "core/merkle.h"
 #include "store/append_rules.h"
 #include "store/audit.h"
-#include "store/event_pipeline.h"
 #include "store/postgres/pg_conn.h"
 #include "store/projection_sql.h"
 
@@ -702,34 +701,22 @@ class PostgresEventStore final : public EventStore {
         TC_RETURN_IF_ERROR(c->Query(tables_.at(t.name).delete_study, {Param::Text(study)}).status());
       }
       PgProjectionWriter writer(*c, tables_);
-      // The events are read and decoded on a reader connection, on a thread
-      // beside the replay that writes on this one. The reader sees what this
-      // transaction would: appends wait for the head's lock, taken above.
       StudyEventsByStream events = [&](const EventVisitor& visit) -> Status {
-        return PipelineEvents(
-            [&](const EmitEvents& emit) -> Status {
-              TC_ASSIGN_OR_RETURN(auto r, readers_.Get());
-              return r->InTransaction("BEGIN", [&]() -> Status {
-                TC_RETURN_IF_ERROR(r->Query(std::string("DECLARE by_stream NO SCROLL CURSOR FOR SELECT ") +
-                                                kEventColumns +
-                                                " FROM events WHERE study = $1 ORDER BY stream, stream_version",
-                                            {Param::Text(study)})
-                                       .status());
-                while (true) {
-                  TC_ASSIGN_OR_RETURN(Rows rows, r->Query("FETCH " + std::to_string(kReadChunk) + " FROM by_stream"));
-                  std::vector<Event> chunk;
-                  chunk.reserve(static_cast<size_t>(rows.size()));
-                  for (int i = 0; i < rows.size(); ++i) {
-                    TC_ASSIGN_OR_RETURN(Event e, EventRow::From(rows, i).ToEvent());
-                    chunk.push_back(std::move(e));
-                  }
-                  const bool last = rows.size() < static_cast<int>(kReadChunk);
-                  TC_RETURN_IF_ERROR(emit(std::move(chunk)));
-                  if (last) return r->Exec("CLOSE by_stream");
-                }
-              });
-            },
-            visit);
+        TC_RETURN_IF_ERROR(c->Query(std::string("DECLARE by_stream NO SCROLL CURSOR FOR SELECT ") + kEventColumns +
+                                        " FROM events WHERE study = $1 ORDER BY stream, stream_version",
+                                    {Param::Text(study)})
+                               .status());
+        while (true) {
+          TC_ASSIGN_OR_RETURN(Rows rows, c->Query("FETCH " + std::to_string(kReadChunk) + " FROM by_stream"));
+          // The visitor writes rows on this connection: the chunk is decoded first.
+          std::vector<Event> chunk;
+          for (int i = 0; i < rows.size(); ++i) {
+            TC_ASSIGN_OR_RETURN(Event e, EventRow::From(rows, i).ToEvent());
+            chunk.push_back(std::move(e));
+          }
+          for (const Event& e : chunk) TC_RETURN_IF_ERROR(visit(e));
+          if (rows.size() < static_cast<int>(kReadChunk)) return c->Exec("CLOSE by_stream");
+        }
       };
       return fn(writer, events);
     });
