@@ -6,7 +6,8 @@
 #   bench/rebuild_bench.sh STUDY.db [build dir, default build]
 #
 # STUDY.db: a study made by `trialcore sim --db STUDY.db --subjects N` (never
-# written: each run rebuilds a copy). Prints, for each binary, best of RUNS:
+# written: each run rebuilds a copy). Prints, for each binary, best of RUNS
+# (the binaries take turns):
 # wall time, CPU time (user + system, all threads), events/s by wall time
 # and per CPU-second, each phase as the command prints it, and the ratio to
 # 1,000,000 events/s.
@@ -26,27 +27,27 @@ mkdir -p "$WORK_DIR"
 DB="$WORK_DIR/rebuild.db"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 cp "$STUDY" "$DB"
+# The copy's dirty pages are written out now, not during the first run.
+sync "$DB"
 
-# best of RUNS for one binary: "wall_s cpu_s events phases..."
-measure() {
-  local bin=$1 best_wall="" best_line=""
-  for ((i = 0; i < RUNS; i++)); do
-    local out
-    out=$(/usr/bin/time -f 'TIME %e %U %S' "$bin" db rebuild --db "$DB" 2>&1) || {
-      echo "db rebuild failed with $bin: $out" >&2
-      exit 1
-    }
-    local wall cpu events phases
-    wall=$(awk '/^TIME/ { print $2 }' <<<"$out")
-    cpu=$(awk '/^TIME/ { print $3 + $4 }' <<<"$out")
-    events=$(grep -o 'from [0-9]* events' <<<"$out" | awk '{ print $2 }')
-    phases=$(grep -E '^  ' <<<"$out" | sed -E 's/^ +//' | paste -sd ';' -)
-    if [[ -z $best_wall ]] || awk -v a="$wall" -v b="$best_wall" 'BEGIN { exit !(a < b) }'; then
-      best_wall=$wall
-      best_line="$wall $cpu $events $phases"
-    fi
-  done
-  echo "$best_line"
+# One rebuild: "wall_s cpu_s events phases..."
+rebuild() {
+  local bin=$1 out
+  out=$(/usr/bin/time -f 'TIME %e %U %S' "$bin" db rebuild --db "$DB" 2>&1) || {
+    echo "db rebuild failed with $bin: $out" >&2
+    exit 1
+  }
+  local wall cpu events phases
+  wall=$(awk '/^TIME/ { print $2 }' <<<"$out")
+  cpu=$(awk '/^TIME/ { print $3 + $4 }' <<<"$out")
+  events=$(grep -o 'from [0-9]* events' <<<"$out" | awk '{ print $2 }')
+  phases=$(grep -E '^  ' <<<"$out" | sed -E 's/^ +//' | paste -sd ';' -)
+  echo "$wall $cpu $events $phases"
+}
+
+# The line of the faster run.
+faster() {
+  if [[ -z $1 ]] || awk -v a="${2%% *}" -v b="${1%% *}" 'BEGIN { exit !(a < b) }'; then echo "$2"; else echo "$1"; fi
 }
 
 report() {
@@ -59,10 +60,14 @@ report() {
 }
 
 echo "db rebuild of a copy of $STUDY (best of $RUNS)"
-THIS=$(measure "$BIN")
+# The two binaries take turns, so that both see the same load.
+THIS="" BASE=""
+for ((i = 0; i < RUNS; i++)); do
+  THIS=$(faster "$THIS" "$(rebuild "$BIN")")
+  [[ -n ${BASELINE_BIN:-} ]] && BASE=$(faster "$BASE" "$(rebuild "$(realpath "$BASELINE_BIN")")")
+done
 report "this build" "$THIS"
 if [[ -n ${BASELINE_BIN:-} ]]; then
-  BASE=$(measure "$(realpath "$BASELINE_BIN")")
   report "baseline" "$BASE"
   read -r tw tc _ <<<"$THIS"
   read -r bw bc _ <<<"$BASE"
