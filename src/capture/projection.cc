@@ -241,9 +241,9 @@ FormStatus StatusOfFormIn(const study::Study& study, const SubjectState& s, cons
   return FormStatus::kComplete;
 }
 
-RowMap SubjectRows(const std::string& study_id, const study::Study* study, const SubjectState& s) {
-  RowMap rows;
-  if (s.id.empty()) return rows;  // not screened (yet)
+Status ForEachSubjectRow(const std::string& study_id, const study::Study* study, const SubjectState& s,
+                         const SubjectRowSink& sink) {
+  if (s.id.empty()) return Status::Ok();  // not screened (yet)
   int64_t open = 0, open_visible = 0;
   for (const auto& [n, q] : s.queries) {
     if (!q.unresolved()) continue;
@@ -252,28 +252,29 @@ RowMap SubjectRows(const std::string& study_id, const study::Study* study, const
   }
   bool casebook_signed = false;
   for (const auto& [n, sig] : s.signatures) casebook_signed |= !sig.broken && sig.visit.empty();
-  Add(rows, "cap_subjects", 2,
-      {study_id, s.id, s.site, s.status, static_cast<int64_t>(s.version), static_cast<int64_t>(s.blinded_version),
-       s.frozen, s.locked, open, open_visible, casebook_signed});
+  TC_RETURN_IF_ERROR(
+      sink("cap_subjects", 2,
+           {study_id, s.id, s.site, s.status, static_cast<int64_t>(s.version), static_cast<int64_t>(s.blinded_version),
+            s.frozen, s.locked, open, open_visible, casebook_signed}));
   for (const auto& [n, q] : s.queries) {
     const QueryMessage* first = q.thread.empty() ? nullptr : &q.thread.front();
-    Add(rows, "cap_queries", 3,
-        {study_id, s.id, int64_t{n}, s.site, q.visit, q.form, q.item, q.group, int64_t{q.row}, q.check,
-         std::string(QueryStateName(q.state)), study != nullptr && HiddenQuery(*study, q),
-         first ? Value(first->time_us) : Value(), first ? Value(first->message) : Value("")});
+    TC_RETURN_IF_ERROR(sink("cap_queries", 3,
+                            {study_id, s.id, int64_t{n}, s.site, q.visit, q.form, q.item, q.group, int64_t{q.row},
+                             q.check, std::string(QueryStateName(q.state)), study != nullptr && HiddenQuery(*study, q),
+                             first ? Value(first->time_us) : Value(), first ? Value(first->message) : Value("")}));
   }
   for (const auto& [n, sig] : s.signatures) {
-    Add(rows, "cap_signatures", 3,
-        {study_id, s.id, int64_t{n}, s.site, sig.visit, sig.form, sig.meaning, sig.signer.user, sig.time_us,
-         sig.broken});
+    TC_RETURN_IF_ERROR(sink("cap_signatures", 3,
+                            {study_id, s.id, int64_t{n}, s.site, sig.visit, sig.form, sig.meaning, sig.signer.user,
+                             sig.time_us, sig.broken}));
   }
-  if (study == nullptr) return rows;
+  if (study == nullptr) return Status::Ok();
   for (const PlannedVisit& v : PlanVisits(*study, s)) {
     Value start = v.planned_day ? Value(*v.planned_day - v.window_before) : Value();
     Value end = v.planned_day ? Value(*v.planned_day + v.window_after) : Value();
-    Add(rows, "cap_visits", 3,
-        {study_id, s.id, v.visit, s.site, int64_t{v.position}, OptionalDay(v.planned_day), start, end,
-         OptionalDay(v.actual_day), VisitStateOf(v)});
+    TC_RETURN_IF_ERROR(sink("cap_visits", 3,
+                            {study_id, s.id, v.visit, s.site, int64_t{v.position}, OptionalDay(v.planned_day), start,
+                             end, OptionalDay(v.actual_day), VisitStateOf(v)}));
   }
   for (const auto& [vid, visit] : s.visits) {
     for (const auto& [fid, f] : visit.forms) {
@@ -282,9 +283,20 @@ RowMap SubjectRows(const std::string& study_id, const study::Study* study, const
       // The clock is left out of the rows (see the header): a visibility
       // condition that reads today() is judged at the epoch here.
       std::string status(FormStatusName(StatusOfFormIn(*study, s, vid, *form, 0)));
-      Add(rows, "cap_forms", 4, {study_id, s.id, vid, fid, s.site, status, f.frozen, f.locked, SdvOf(f)});
+      TC_RETURN_IF_ERROR(
+          sink("cap_forms", 4, {study_id, s.id, vid, fid, s.site, std::move(status), f.frozen, f.locked, SdvOf(f)}));
     }
   }
+  return Status::Ok();
+}
+
+RowMap SubjectRows(const std::string& study_id, const study::Study* study, const SubjectState& s) {
+  RowMap rows;
+  Status kept = ForEachSubjectRow(study_id, study, s, [&](const char* table, size_t key_size, ProjectionRow&& row) {
+    Add(rows, table, key_size, std::move(row));
+    return Status::Ok();
+  });
+  (void)kept;  // Add cannot fail
   return rows;
 }
 
@@ -320,7 +332,11 @@ Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& s
         auto flush = [&]() -> Status {
           if (subject.id.empty()) return Status::Ok();
           const study::Study* latest = versions.empty() ? nullptr : versions.back().second.get();
-          Status s = WriteRowChanges({}, SubjectRows(study_id, latest, subject), writer);
+          // Every row is new to the emptied tables: put as made, without
+          // the keyed map a live diff needs.
+          Status s = ForEachSubjectRow(study_id, latest, subject, [&](const char* table, size_t, ProjectionRow&& row) {
+            return writer.Put(table, row);
+          });
           subject = SubjectState{};
           return s;
         };

@@ -29,6 +29,12 @@ using RowMap = std::map<std::pair<std::string, std::string>, ProjectionRow>;
 
 // Every row of one subject; without a study definition, only the subject's.
 RowMap SubjectRows(const std::string& study_id, const study::Study* study, const SubjectState& subject);
+// The same rows, each handed to sink with its table and the number of key
+// columns as it is made (a rewrite writes them so, without the map);
+// returns sink's first error.
+using SubjectRowSink = std::function<Status(const char* table, size_t key_size, ProjectionRow&& row)>;
+Status ForEachSubjectRow(const std::string& study_id, const study::Study* study, const SubjectState& subject,
+                         const SubjectRowSink& sink);
 // The study's own row; rows_hash: the content hash of the version its
 // subjects' rows were computed under (a new version's rows are written by a
 // rewrite after the event that puts it in force; until then reads refuse).

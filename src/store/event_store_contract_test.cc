@@ -471,6 +471,42 @@ TEST_P(EventStoreContractTest, RewriteReplacesOnlyItsStudysRows) {
       StatusCode::kFailedPrecondition);
 }
 
+// A rewrite whose replay fails part way through the log returns that error,
+// keeps the study's old rows, and leaves the store working: the next rewrite
+// and append succeed.
+TEST_P(EventStoreContractTest, ARewriteThatFailsPartWayKeepsTheOldRowsAndTheStoreWorks) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->RegisterProjections(TestSet()).ok());
+  for (int i = 0; i < 40; ++i) {
+    AppendRequest r;
+    r.study = "A";
+    for (int k = 0; k < 25; ++k) {
+      r.events.push_back(ItemSet(std::to_string(k % 7), 'I' + std::to_string(i), std::to_string(k), "again"));
+    }
+    ASSERT_TRUE(store->Append(r).ok());
+  }
+  auto every_event = [&](uint64_t fail_at) {
+    return store->RewriteProjections("t", "A", [&](ProjectionWriter& w, const StudyEventsByStream& events) -> Status {
+      uint64_t seen = 0;
+      return events([&](const Event& e) -> Status {
+        if (++seen == fail_at) return InvalidArgument("replay stopped at event " + std::to_string(e.seq));
+        return w.Put("t_rows", {e.study, int64_t(e.seq), e.stream});
+      });
+    });
+  };
+  ASSERT_TRUE(every_event(0).ok());
+  EXPECT_EQ(Count(*store, "SELECT count(*) FROM t_rows"), 1000);
+  const std::string before = *store->DumpProjections();
+  Status failed = every_event(700);
+  EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(failed.message().find("replay stopped at event"), std::string::npos) << failed.ToString();
+  EXPECT_EQ(*store->DumpProjections(), before);
+  ASSERT_TRUE(store->Append(One("A", ItemSet("1", "AFTER", "1"))).ok());
+  ASSERT_TRUE(every_event(0).ok());
+  EXPECT_EQ(Count(*store, "SELECT count(*) FROM t_rows"), 1001);
+}
+
 // Two builds on one database: a newer one makes a projection set's tables
 // over in its version; the older one's writes stop, and an older one
 // opening later is refused, never allowed to make them over back.

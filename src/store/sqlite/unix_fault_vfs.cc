@@ -155,6 +155,9 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* ou
     if (ff->real->pMethods) ff->real->pMethods->xClose(ff->real);
     return rc;
   }
+  const int temporary =
+      SQLITE_OPEN_SUBJOURNAL | SQLITE_OPEN_TEMP_JOURNAL | SQLITE_OPEN_TEMP_DB | SQLITE_OPEN_TRANSIENT_DB;
+  if (flags & temporary) owner->CountTempFileOpened();
   const int durable = SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_JOURNAL;
   if (name && (flags & durable)) ff->state = new std::shared_ptr<UnixFaultVfs::FileState>(owner->Track(name));
   ff->base.pMethods = &kMethods;

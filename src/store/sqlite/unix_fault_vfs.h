@@ -48,6 +48,10 @@ class UnixFaultVfs {
   // at its last sync, as the disk would hold after the cut, and power returns.
   void PowerOn();
 
+  // Temporary files SQLite opened (statement and temporary journals,
+  // temporary databases): work a connection could have kept in memory.
+  int temp_files_opened() const { return temp_files_opened_; }
+  void CountTempFileOpened() { ++temp_files_opened_; }
   // Internals used by the VFS's callbacks.
   struct FileState;
   std::shared_ptr<FileState> Track(const std::string& path);
@@ -67,6 +71,7 @@ class UnixFaultVfs {
   std::atomic<int> syncs_until_failure_{-1};
   std::atomic<int> writes_until_failure_{-1};
   std::atomic<int64_t> space_left_{-1};
+  std::atomic<int> temp_files_opened_{0};
 };
 
 }  // namespace trialcore
