@@ -122,5 +122,30 @@ TEST(FailoverTest, AServerKilledMidLoadLosesNoAcknowledgedWrite) {
               acknowledged_count.load(), retried.load(), at_kill);
 }
 
+// Behind haproxy (option forwardfor) a server told to trust it counts login
+// attempts per user's address, not per the proxy's: one address reaching
+// its limit leaves another's logins alone. Here the test client stands for
+// a second proxy in front (on 127.0.0.1, trusted too), naming the users.
+TEST(FailoverTest, BehindATrustedProxyTheLoginLimitCountsEachClientAddress) {
+  const std::string dir = testing_util::FreshTestDir("proxy_");
+  auto demo = testing_util::RunCommand(dir, kTrialcoreBin + " demo --db demo.db --key key.pem --no-serve");
+  ASSERT_EQ(demo.exit_code, 0) << demo.err;
+  ServerProcess server(dir, "--db demo.db --port 0 --login-rate 3 --trusted-proxy 127.0.0.1");
+  ASSERT_GT(server.port(), 0) << testing_util::Slurp(dir + "/serve.log");
+  HaproxyProcess haproxy(dir, {server.port()});
+  ASSERT_GT(haproxy.port(), 0) << testing_util::Slurp(dir + "/haproxy.log");
+  httplib::Client c("127.0.0.1", haproxy.port());
+  auto attempt = [&](const std::string& client) {
+    auto r = c.Post("/api/v1/session", {{"X-Forwarded-For", client}},
+                    R"({"user":"sponsor.1","password":"wrong password!!"})", "application/json");
+    return r ? r->status : 0;
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(attempt("203.0.113.1"), 401);
+  EXPECT_EQ(attempt("203.0.113.1"), 429) << "this address used its three attempts";
+  EXPECT_EQ(attempt("203.0.113.2"), 401) << "another address behind the same proxy still may";
+  const std::string log = testing_util::Slurp(dir + "/serve.log");
+  EXPECT_NE(log.find("\"client\":\"203.0.113.2\""), std::string::npos) << "the access log names the client";
+}
+
 }  // namespace
 }  // namespace trialcore

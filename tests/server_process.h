@@ -109,7 +109,7 @@ class HaproxyProcess {
     std::ofstream cfg(config);
     cfg << "global\n  maxconn 4096\n"
         << "defaults\n  mode http\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n"
-        << "  option redispatch\n  retries 2\n"
+        << "  option redispatch\n  retries 2\n  option forwardfor\n"
         << "frontend trialcore\n  bind 127.0.0.1:" << port_ << "\n  default_backend servers\n"
         << "backend servers\n  balance roundrobin\n  option httpchk HEAD /api/openapi.json\n";
     for (size_t i = 0; i < servers.size(); ++i) {

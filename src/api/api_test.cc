@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "api/access.h"
+#include "api/client_address.h"
 #include "api/credentials.h"
 #include "api/positions.h"
 #include "api/server.h"
@@ -675,6 +676,23 @@ TEST_F(UsersLockTest, ReadsDuringALoginCompleteWhileItsPasswordHashRuns) {
     seen = std::any_of(reads.begin(), reads.end(), [&](auto t) { return t > start + third && t < end - third; });
   }
   EXPECT_TRUE(seen) << "no read completed while the login's password hash ran";
+}
+
+// Behind haproxy (option forwardfor) the client is the address the trusted
+// proxy saw; anyone else's X-Forwarded-For is ignored, and a client cannot
+// pass for another by sending its own header first.
+TEST(ClientAddressTest, OnlyATrustedProxysForwardedForNamesTheClient) {
+  const std::vector<std::string> proxies{"127.0.0.1", "10.0.0.2"};
+  EXPECT_EQ(ClientAddress("192.0.2.7", "", proxies), "192.0.2.7");
+  EXPECT_EQ(ClientAddress("192.0.2.7", "203.0.113.9", proxies), "192.0.2.7") << "not a proxy: its header is ignored";
+  EXPECT_EQ(ClientAddress("127.0.0.1", "203.0.113.9", proxies), "203.0.113.9");
+  EXPECT_EQ(ClientAddress("127.0.0.1", "", proxies), "127.0.0.1") << "a proxy's own request";
+  EXPECT_EQ(ClientAddress("127.0.0.1", "6.6.6.6, 203.0.113.9", proxies), "203.0.113.9")
+      << "the spoofed entry the client sent comes before the one the proxy added";
+  EXPECT_EQ(ClientAddress("127.0.0.1", "203.0.113.9 , 10.0.0.2", proxies), "203.0.113.9") << "through two proxies";
+  EXPECT_EQ(ClientAddress("127.0.0.1", "10.0.0.2", proxies), "10.0.0.2") << "every entry a proxy";
+  EXPECT_EQ(ClientAddress("127.0.0.1", " , ", proxies), "127.0.0.1") << "empty entries";
+  EXPECT_EQ(ClientAddress("127.0.0.1", "203.0.113.9", {}), "127.0.0.1") << "no proxy trusted";
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "api/access.h"
+#include "api/client_address.h"
 #include "api/credentials.h"
 #include "api/http_server.h"
 #include "api/http_status.h"
@@ -213,7 +214,15 @@ class Server::Impl {
     Send(res, http, Value::Object{{"code", code}, {"message", ShortMessage(message)}, {"details", Value::Object{}}});
   }
 
-  std::string Client(const Request& req) { return req.remote_addr; }
+  std::string Client(const Request& req) {
+    if (options_.trusted_proxies.empty()) return req.remote_addr;
+    // Every X-Forwarded-For field in order: a client may send its own before
+    // the proxy adds the one it saw.
+    std::string forwarded;
+    auto [from, to] = req.headers.equal_range("X-Forwarded-For");
+    for (auto it = from; it != to; ++it) forwarded += (forwarded.empty() ? "" : ", ") + it->second;
+    return ClientAddress(req.remote_addr, forwarded, options_.trusted_proxies);
+  }
 
   std::optional<std::string> CookieToken(const Request& req) {
     return CookieValue(req.get_header_value("Cookie"), kCookie);
@@ -287,7 +296,7 @@ class Server::Impl {
     // written in place, since every request pays for it.
     std::string line = "{\"client\":";
     line.reserve(160 + req.path.size());
-    AppendJsonString(&line, req.remote_addr);
+    AppendJsonString(&line, Client(req));
     line += ",\"method\":";
     AppendJsonString(&line, req.method);
     line += ",\"path\":";

@@ -51,6 +51,9 @@ struct ServerOptions {
   // The bearer token that opens /metrics (serve --metrics-token-file);
   // empty: /metrics answers 404. See MetricsAllowed (api/credentials.h).
   std::string metrics_token;
+  // Load balancers whose X-Forwarded-For is believed (api/client_address.h);
+  // empty: the peer is the client.
+  std::vector<std::string> trusted_proxies;
 };
 
 class Server {

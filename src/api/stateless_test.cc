@@ -59,22 +59,6 @@ class SetClockEnv final : public Env {
 
 enum class Backend { kSqlite, kPostgres };
 
-pg::TestServer* SharedPostgres(std::string* error) {
-  static std::unique_ptr<pg::TestServer> server;
-  static std::string failure;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    auto s = pg::TestServer::Start();
-    if (s.ok()) {
-      server = std::move(s).value();
-    } else {
-      failure = s.status().ToString();
-    }
-  });
-  *error = failure;
-  return server.get();
-}
-
 struct Login {
   std::string cookie;
   std::string csrf;
@@ -130,7 +114,7 @@ class StatelessServersTest : public ::testing::TestWithParam<Backend> {
     std::replace(name.begin(), name.end(), '/', '_');
     if (GetParam() == Backend::kPostgres) {
       std::string error;
-      pg::TestServer* pg = SharedPostgres(&error);
+      pg::TestServer* pg = pg::SharedTestServer(&error);
       ASSERT_NE(pg, nullptr) << "PostgreSQL 15 could not be started: " << error;
       static int databases = 0;
       auto url = pg->CreateDatabase("stateless_" + std::to_string(++databases));

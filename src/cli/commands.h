@@ -123,11 +123,12 @@ struct ServeArgs {
   std::string tls_cert, tls_key;
   int64_t session_idle_seconds = 15 * 60;
   int64_t session_max_seconds = 12 * 3600;
-  int login_rate = 20;             // login attempts a minute per client address
-  std::string web_root;            // the built web application; default: "web" beside the program
-  std::string metrics_token_file;  // holds the bearer token that opens /metrics; empty: /metrics is off
-  std::string nats_url;            // publish every committed event to NATS JetStream; empty: no
-  std::string nats_stream;         // the JetStream stream; empty: TRIALCORE
+  int login_rate = 20;                       // login attempts a minute per client address
+  std::string web_root;                      // the built web application; default: "web" beside the program
+  std::string metrics_token_file;            // holds the bearer token that opens /metrics; empty: /metrics is off
+  std::vector<std::string> trusted_proxies;  // load balancers whose X-Forwarded-For is believed
+  std::string nats_url;                      // publish every committed event to NATS JetStream; empty: no
+  std::string nats_stream;                   // the JetStream stream; empty: TRIALCORE
 };
 Status Serve(const ServeArgs& args, Context& ctx);
 Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& ctx);

@@ -69,6 +69,8 @@ int Run(int argc, char** argv, Env* env) {
       ->capture_default_str();
   serve->add_option("--login-rate", serve_args.login_rate, "Login attempts a minute per client address")
       ->capture_default_str();
+  serve->add_option("--trusted-proxy", serve_args.trusted_proxies,
+                    "Address of a load balancer in front (repeatable): its X-Forwarded-For names the client");
   serve->add_option("--metrics-token-file", serve_args.metrics_token_file,
                     "A file holding the bearer token (32 characters or more) that opens /metrics; without it "
                     "/metrics is off");

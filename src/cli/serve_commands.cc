@@ -64,6 +64,7 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
   o.session_max_us = args.session_max_seconds * 1'000'000;
   if (args.login_rate < 1) return InvalidArgument("--login-rate must be at least 1");
   o.login_attempts_per_minute = args.login_rate;
+  o.trusted_proxies = args.trusted_proxies;
   o.web_root = args.web_root.empty() ? DefaultWebRoot() : args.web_root;
   if (!args.metrics_token_file.empty()) {
     TC_ASSIGN_OR_RETURN(std::string text, env->ReadFileToString(args.metrics_token_file));

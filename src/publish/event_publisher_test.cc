@@ -25,22 +25,6 @@ using testing_util::TempDbPath;
 
 enum class Backend { kSqlite, kPostgres };
 
-pg::TestServer* SharedPostgres(std::string* error) {
-  static std::unique_ptr<pg::TestServer> server;
-  static std::string failure;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    auto s = pg::TestServer::Start();
-    if (s.ok()) {
-      server = std::move(s).value();
-    } else {
-      failure = s.status().ToString();
-    }
-  });
-  *error = failure;
-  return server.get();
-}
-
 class PublisherTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
@@ -51,7 +35,7 @@ class PublisherTest : public ::testing::TestWithParam<Backend> {
     std::replace(name.begin(), name.end(), '/', '_');
     if (GetParam() == Backend::kPostgres) {
       std::string error;
-      pg::TestServer* server = SharedPostgres(&error);
+      pg::TestServer* server = pg::SharedTestServer(&error);
       ASSERT_NE(server, nullptr) << "PostgreSQL 15 could not be started: " << error;
       static int databases = 0;
       auto url = server->CreateDatabase("publish_" + std::to_string(++databases));

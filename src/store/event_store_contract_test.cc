@@ -28,29 +28,12 @@ using testing_util::TempDbPath;
 
 enum class Backend { kSqlite, kPostgres };
 
-// One server for the whole test binary, stopped when it exits.
-pg::TestServer* SharedServer(std::string* error) {
-  static std::unique_ptr<pg::TestServer> server;
-  static std::string failure;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    auto s = pg::TestServer::Start();
-    if (s.ok()) {
-      server = std::move(s).value();
-    } else {
-      failure = s.status().ToString();
-    }
-  });
-  *error = failure;
-  return server.get();
-}
-
 class EventStoreContractTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     if (GetParam() == Backend::kPostgres) {
       std::string error;
-      pg::TestServer* server = SharedServer(&error);
+      pg::TestServer* server = pg::SharedTestServer(&error);
       ASSERT_NE(server, nullptr) << "PostgreSQL 15 could not be started for the PostgreSQL back end's tests: " << error;
       static int databases = 0;
       auto url = server->CreateDatabase("t_" + std::to_string(++databases));
@@ -711,7 +694,7 @@ TEST_P(EventStoreContractTest, AMissingDatabaseIsNotFoundAndNamed) {
   std::string missing = TempDbPath("contract_missing") + ".nope";
   if (GetParam() == Backend::kPostgres) {
     std::string error;
-    missing = SharedServer(&error)->Url("no_such_db");
+    missing = pg::SharedTestServer(&error)->Url("no_such_db");
   }
   auto s = OpenEventStore(missing, o);
   ASSERT_FALSE(s.ok());
@@ -824,7 +807,7 @@ INSTANTIATE_TEST_SUITE_P(, EventStoreContractTest, ::testing::Values(Backend::kS
 // without trialcore's tables, which a command that must not create refuses.
 TEST(PostgresStoreTest, ErrorsNameTheServerAndTheDatabase) {
   std::string error;
-  pg::TestServer* server = SharedServer(&error);
+  pg::TestServer* server = pg::SharedTestServer(&error);
   ASSERT_NE(server, nullptr) << "PostgreSQL 15 could not be started: " << error;
   for (const char* bad : {"postgresql://user@host/db?no_such_option=1", "postgresql://user@127.0.0.1:port/db"}) {
     auto bad_url = OpenEventStore(bad);
@@ -853,7 +836,7 @@ TEST(PostgresStoreTest, ErrorsNameTheServerAndTheDatabase) {
 // PostgreSQL store refuses such a database, and changes nothing in it.
 TEST(PostgresStoreTest, RefusesANewerFormatAndAnotherProgramsTables) {
   std::string error;
-  pg::TestServer* server = SharedServer(&error);
+  pg::TestServer* server = pg::SharedTestServer(&error);
   ASSERT_NE(server, nullptr) << "PostgreSQL 15 could not be started: " << error;
   auto newer = server->CreateDatabase("newer_format");
   ASSERT_TRUE(newer.ok());
@@ -881,7 +864,7 @@ TEST(PostgresStoreTest, RefusesANewerFormatAndAnotherProgramsTables) {
 // libpq would cut a text parameter at a NUL: such text is refused whole.
 TEST(PostgresStoreTest, TextWithANulCharacterIsRefusedNotCutShort) {
   std::string error;
-  pg::TestServer* server = SharedServer(&error);
+  pg::TestServer* server = pg::SharedTestServer(&error);
   ASSERT_NE(server, nullptr) << "PostgreSQL 15 could not be started: " << error;
   auto url = server->CreateDatabase("nul_text");
   ASSERT_TRUE(url.ok());

@@ -14,14 +14,10 @@ namespace {
 
 struct PostgresForTests {
   std::mutex mu;
-  std::unique_ptr<pg::TestServer> server;
-  Status started = Status::Ok();
-  bool tried = false;
   std::map<std::string, std::string> urls;  // (test, name) -> database URL
   int databases = 0;
 };
 
-// Stopped, and its folder removed, when the test process exits.
 PostgresForTests& Postgres() {
   static PostgresForTests p;
   return p;
@@ -43,19 +39,13 @@ std::string TestBackendName() { return TestingOnPostgres() ? "PostgreSQL" : "SQL
 
 namespace {
 
-// A server for this process, started on first use.
-Result<pg::TestServer*> Server(PostgresForTests& p) {
-  if (!p.tried) {
-    p.tried = true;
-    auto s = pg::TestServer::Start();
-    if (s.ok()) {
-      p.server = std::move(s).value();
-    } else {
-      p.started = s.status();
-    }
-  }
-  if (!p.server) return p.started.WithContext("starting PostgreSQL 15 for a test on the PostgreSQL back end");
-  return p.server.get();
+// The test process's server, started on first use.
+Result<pg::TestServer*> Server() {
+  std::string error;
+  pg::TestServer* server = pg::SharedTestServer(&error);
+  if (server == nullptr)
+    return FailedPrecondition("starting PostgreSQL 15 for a test on the PostgreSQL back end: " + error);
+  return server;
 }
 
 Result<std::string> ReadSmallFile(Env* env, const std::string& path) {
@@ -74,7 +64,7 @@ Result<std::string> TestDbArgument(const std::string& name) {
   if (!TestingOnPostgres()) return name;
   PostgresForTests& p = Postgres();
   std::lock_guard lock(p.mu);
-  TC_ASSIGN_OR_RETURN(pg::TestServer * server, Server(p));
+  TC_ASSIGN_OR_RETURN(pg::TestServer * server, Server());
   const std::string key = CurrentTest() + "|" + name;
   auto it = p.urls.find(key);
   if (it == p.urls.end()) {
@@ -100,7 +90,7 @@ Result<std::unique_ptr<EventStore>> OpenTestStore(const std::string& name, const
     PostgresForTests& p = Postgres();
     {
       std::lock_guard lock(p.mu);
-      TC_ASSIGN_OR_RETURN(pg::TestServer * server, Server(p));
+      TC_ASSIGN_OR_RETURN(pg::TestServer * server, Server());
       TC_ASSIGN_OR_RETURN(url, server->CreateDatabase("t" + std::to_string(++p.databases)));
     }
     OpenOptions create;

@@ -33,25 +33,9 @@ constexpr char kChildUrl[] = "TRIALCORE_TORTURE_URL";
 constexpr char kChildName[] = "TRIALCORE_TORTURE_WRITER";
 constexpr char kChildForever[] = "TRIALCORE_TORTURE_FOREVER";
 
-pg::TestServer* SharedServer(std::string* error) {
-  static std::unique_ptr<pg::TestServer> server;
-  static std::string failure;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    auto s = pg::TestServer::Start();
-    if (s.ok()) {
-      server = std::move(s).value();
-    } else {
-      failure = s.status().ToString();
-    }
-  });
-  *error = failure;
-  return server.get();
-}
-
 std::string NewDatabase(const std::string& name) {
   std::string error;
-  pg::TestServer* server = SharedServer(&error);
+  pg::TestServer* server = pg::SharedTestServer(&error);
   EXPECT_NE(server, nullptr) << "PostgreSQL 15 could not be started: " << error;
   if (server == nullptr) return "";
   auto url = server->CreateDatabase(name);

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "store/postgres/pg_conn.h"
@@ -119,6 +120,22 @@ Result<std::string> TestServer::CreateDatabase(const std::string& name) {
   TC_ASSIGN_OR_RETURN(auto conn, Conn::Connect(Url("postgres")));
   TC_RETURN_IF_ERROR(conn->Exec("CREATE DATABASE " + name));
   return Url(name);
+}
+
+TestServer* SharedTestServer(std::string* error) {
+  static std::unique_ptr<TestServer> server;
+  static std::string failure;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto s = TestServer::Start();
+    if (s.ok()) {
+      server = std::move(s).value();
+    } else {
+      failure = s.status().ToString();
+    }
+  });
+  *error = failure;
+  return server.get();
 }
 
 }  // namespace trialcore::pg

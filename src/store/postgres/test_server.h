@@ -43,4 +43,8 @@ class TestServer {
   bool started_ = false;
 };
 
+// One server for the whole test process, started on first use and stopped
+// when the process exits; nullptr with *error saying why it could not start.
+TestServer* SharedTestServer(std::string* error);
+
 }  // namespace trialcore::pg

@@ -22,6 +22,7 @@
 #include "core/merkle.h"
 #include "store/append_rules.h"
 #include "store/audit.h"
+#include "store/projection_recorder.h"
 #include "store/projection_sql.h"
 #include "store/sqlite/env_vfs.h"
 #include "store/sqlite/sqlite_db.h"
@@ -353,46 +354,14 @@ class StableArena {
   size_t used_ = 0;
 };
 
-// Keeps a projector's writes, made on the caller's thread before the write
-// lock, for the commit to apply in its transaction.
-class RecordingProjectionWriter final : public ProjectionWriter {
- public:
-  struct Write {
-    bool put = true;  // else a delete
-    std::string table;
-    ProjectionRow row;
-  };
-
-  Status Put(const std::string& table, const ProjectionRow& row) override {
-    writes_.push_back({true, table, row});
-    return Status::Ok();
-  }
-  Status Delete(const std::string& table, const ProjectionRow& key) override {
-    writes_.push_back({false, table, key});
-    return Status::Ok();
-  }
-
-  Status ApplyTo(ProjectionWriter& writer) const {
-    for (const Write& w : writes_)
-      TC_RETURN_IF_ERROR(w.put ? writer.Put(w.table, w.row) : writer.Delete(w.table, w.row));
-    return Status::Ok();
-  }
-
- private:
-  std::vector<Write> writes_;
-};
-
 struct Pending {
   const AppendRequest* request = nullptr;
   std::vector<std::string> payloads;  // canonical bytes, encoded by the caller's thread
   // The events' time, read on the caller's thread; the commit stamps a later
   // one only if a batch committed before it has a later time.
   int64_t time_us = 0;
-  // When the projector ran before the commit: the events it was given (as
-  // they will be stored but for seq, study_index and hashes) and its writes.
-  bool projected = false;
-  std::vector<Event> events;
-  RecordingProjectionWriter rows;
+  // The projector's rows when it ran before the commit (projection_recorder.h).
+  ProjectedAhead ahead;
   Result<std::vector<Event>> result = Status(StatusCode::kInternal, "not committed");
   bool done = false;
   std::condition_variable cv;
@@ -1111,36 +1080,8 @@ class SqliteEventStore final : public EventStore {
     p->request = &req;
     TC_ASSIGN_OR_RETURN(p->payloads, ValidateAppend(req));
     p->time_us = options_.env->NowMicros();
-    if (req.project) TC_RETURN_IF_ERROR(ProjectBeforeCommit(req, p));
-    return Status::Ok();
-  }
-
-  // Runs the projector on the caller's thread, outside the write lock (the
-  // rows are usually most of a commit's work), when the stream version of
-  // every event is known: fixed by an expected version.
-  Status ProjectBeforeCommit(const AppendRequest& req, Pending* p) {
-    std::map<std::string_view, int64_t> versions;
-    for (const EventDraft& d : req.events) {
-      if (versions.contains(d.stream)) continue;
-      auto expected = req.expected_versions.find(d.stream);
-      if (expected == req.expected_versions.end() || expected->second == kAnyVersion) return Status::Ok();
-      versions.emplace(d.stream, expected->second);
-    }
-    p->events.reserve(req.events.size());
-    for (const EventDraft& d : req.events) {
-      Event e;
-      e.study = req.study;
-      e.stream = d.stream;
-      e.stream_version = static_cast<uint64_t>(++versions[d.stream]);
-      e.type = d.type;
-      e.time_us = p->time_us;
-      e.actor = d.actor;
-      e.reason = d.reason;
-      e.payload = d.payload;
-      p->events.push_back(std::move(e));
-    }
-    TC_RETURN_IF_ERROR_CTX(req.project(p->events, p->rows), "updating the projections");
-    p->projected = true;
+    // The rows, usually most of a commit's work, on the caller's thread.
+    if (req.project) TC_RETURN_IF_ERROR(ProjectAhead(req, p->time_us, &p->ahead));
     return Status::Ok();
   }
 
@@ -1295,7 +1236,7 @@ class SqliteEventStore final : public EventStore {
     state->last_time_us = std::max(state->last_time_us, p.time_us);
     // The rows computed before the commit hold if the events they were
     // computed from are stored as they were given.
-    bool rows_hold = p.projected && state->last_time_us == p.time_us;
+    bool rows_hold = p.ahead.projected && state->last_time_us == p.time_us;
     TC_ASSIGN_OR_RETURN(Stmt insert,
                         write_db_.Prepare("INSERT INTO events(seq, study, stream, stream_version, study_index, type, "
                                           "time_us, actor_user, actor_role, reason, payload, prev_hash, hash, "
@@ -1306,7 +1247,7 @@ class SqliteEventStore final : public EventStore {
       TC_ASSIGN_OR_RETURN(uint64_t * version, StreamVersionOf(state, req.study, d.stream));
       // The event the projector was given, completed (its payload is moved,
       // not copied, inside the lock), or a new one.
-      Event e = p.projected ? std::move(p.events[i]) : Event();
+      Event e = p.ahead.projected ? std::move(p.ahead.events[i]) : Event();
       const uint64_t projected_version = e.stream_version;
       e.seq = state->next_seq++;
       e.study = req.study;
@@ -1331,12 +1272,12 @@ class SqliteEventStore final : public EventStore {
       TC_RETURN_IF_ERROR(ApplyProjections(e, p.payloads[i]));
       head->size++;
       head->hash = e.hash;
-      if (!p.projected) e.payload = d.payload;
+      if (!p.ahead.projected) e.payload = d.payload;
       out->push_back(std::move(e));
     }
     if (req.project) {
       SqliteProjectionWriter writer(write_db_, tables_);
-      if (rows_hold) return p.rows.ApplyTo(writer);
+      if (rows_hold) return p.ahead.rows.ApplyTo(writer);
       ++*projected_in_commit;
       TC_RETURN_IF_ERROR_CTX(req.project(*out, writer), "updating the projections");
     }
