@@ -275,6 +275,41 @@ TEST_P(EventStoreContractTest, ChangingAValueNeedsAReasonButFirstEntryDoesNot) {
   EXPECT_FALSE(store->ReadEntity("S", "subject/1/form/VS/item/NONE")->has_value());
 }
 
+// Concurrent first entries of one value, committed together or not: the
+// first one stored is the entry, every other one a change without a reason,
+// refused, whichever batches a group commit puts side by side; and the
+// value stored is the entry's.
+TEST_P(EventStoreContractTest, ConcurrentFirstEntriesOfOneValueLetOnlyOneThrough) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  for (int round = 0; round < 5; ++round) {
+    const std::string item = "ITEM" + std::to_string(round);
+    constexpr int kWriters = 8;
+    std::atomic<int> stored{0}, refused{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&, w] {
+        auto r = store->Append(One("S", ItemSet("1", item, std::to_string(100 + w))));
+        if (r.ok()) {
+          ++stored;
+        } else if (r.status().code() == StatusCode::kFailedPrecondition) {
+          ++refused;
+        }
+      });
+    }
+    for (auto& t : writers) t.join();
+    EXPECT_EQ(stored.load(), 1) << item;
+    EXPECT_EQ(refused.load(), kWriters - 1) << item;
+    EventFilter f;
+    f.study = "S";
+    auto events = store->ReadEvents(f);
+    ASSERT_TRUE(events.ok());
+    auto value = store->ReadEntity("S", "subject/1/form/VS/item/" + item);
+    ASSERT_TRUE(value.ok() && value->has_value());
+    EXPECT_EQ((*value)->seq, events->back().seq) << "the value stored is that of the one event stored";
+  }
+}
+
 TEST_P(EventStoreContractTest, ABatchIsAtomic) {
   auto store = Open();
   ASSERT_TRUE(store);

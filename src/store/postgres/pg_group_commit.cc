@@ -160,15 +160,92 @@ class StatementWriter final : public ProjectionWriter {
   std::vector<Statement>* out_;
 };
 
-constexpr const char* kUpsertEntity =
-    "INSERT INTO entity_values(study, path, value, seq) VALUES ($1, $2, $3, $4) "
-    "ON CONFLICT (study, path) DO UPDATE SET value = excluded.value, seq = excluded.seq";
+// What the group's batches write, gathered so that events and entity values
+// go in one multi-row statement each (a statement per row costs the server
+// a parse and plan each).
+struct GroupWrites {
+  std::vector<Param> event_params;  // kEventColumnCount a row, in seq order
+  size_t events = 0;
+  std::map<StudyKey, std::pair<std::string, int64_t>> entities;  // last value and its seq
+  std::vector<Statement> projections;
+  void Merge(GroupWrites&& batch) {
+    for (Param& p : batch.event_params) event_params.push_back(std::move(p));
+    events += batch.events;
+    for (auto& [key, v] : batch.entities) entities[key] = std::move(v);
+    for (Statement& s : batch.projections) projections.push_back(std::move(s));
+  }
+};
+
+constexpr const char* kEventColumnList =
+    "seq, study, stream, stream_version, study_index, type, time_us, actor_user, actor_role, reason, payload, "
+    "prev_hash, hash, format_version";
+constexpr size_t kEventColumnCount = 14;
+
+void AddEventParams(const Event& e, std::string_view payload, std::vector<Param>* out) {
+  out->push_back(Param::Int(static_cast<int64_t>(e.seq)));
+  out->push_back(Param::Text(e.study));
+  out->push_back(Param::Text(e.stream));
+  out->push_back(Param::Int(static_cast<int64_t>(e.stream_version)));
+  out->push_back(Param::Int(static_cast<int64_t>(e.study_index)));
+  out->push_back(Param::Text(e.type));
+  out->push_back(Param::Int(e.time_us));
+  out->push_back(Param::Text(e.actor.user));
+  out->push_back(Param::Text(e.actor.role));
+  out->push_back(Param::Text(e.reason));
+  out->push_back(Param::Bytes(payload));
+  out->push_back(Param::Bytes(AsBytes(e.prev_hash)));
+  out->push_back(Param::Bytes(AsBytes(e.hash)));
+  out->push_back(Param::Int(kEventFormatVersion));
+}
+
+// "($1,$2),($3,$4)": rows of `columns` parameters.
+std::string ValuesList(size_t rows, size_t columns) {
+  std::string sql;
+  size_t n = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r ? ",(" : "(";
+    for (size_t c = 0; c < columns; ++c) sql += (c ? ",$" : "$") + std::to_string(++n);
+    sql += ')';
+  }
+  return sql;
+}
+
+// Rows a multi-row statement takes at most (PostgreSQL allows 65,535
+// parameters a statement).
+constexpr size_t kRowsPerStatement = 1000;
+
+void AddWriteStatements(GroupWrites& w, std::vector<Statement>* out) {
+  for (size_t from = 0; from < w.events; from += kRowsPerStatement) {
+    const size_t rows = std::min(kRowsPerStatement, w.events - from);
+    Statement s{
+        std::string("INSERT INTO events(") + kEventColumnList + ") VALUES " + ValuesList(rows, kEventColumnCount), {}};
+    auto first = w.event_params.begin() + static_cast<std::ptrdiff_t>(from * kEventColumnCount);
+    s.params.assign(std::make_move_iterator(first),
+                    std::make_move_iterator(first + static_cast<std::ptrdiff_t>(rows * kEventColumnCount)));
+    out->push_back(std::move(s));
+  }
+  auto entity = w.entities.begin();
+  while (entity != w.entities.end()) {
+    Statement s;
+    size_t rows = 0;
+    for (; entity != w.entities.end() && rows < kRowsPerStatement; ++entity, ++rows) {
+      s.params.push_back(Param::Text(entity->first.first));
+      s.params.push_back(Param::Text(entity->first.second));
+      s.params.push_back(Param::Bytes(entity->second.first));
+      s.params.push_back(Param::Int(entity->second.second));
+    }
+    s.sql = "INSERT INTO entity_values(study, path, value, seq) VALUES " + ValuesList(rows, 4) +
+            " ON CONFLICT (study, path) DO UPDATE SET value = excluded.value, seq = excluded.seq";
+    out->push_back(std::move(s));
+  }
+  for (Statement& s : w.projections) out->push_back(std::move(s));
+}
 
 // One batch against the state the group's earlier batches left: on success
-// its statements are added to *statements, and the state and head moved on;
-// on failure nothing of it is kept.
+// its writes are added to *writes, and the state and head moved on; on
+// failure nothing of it is kept.
 Result<std::vector<Event>> ApplyBatch(const TableSqlMap& tables, PendingAppend& p, GroupState* state, LogHead* head,
-                                      std::vector<Statement>* statements) {
+                                      GroupWrites* writes) {
   const AppendRequest& req = *p.request;
   // This batch's changes, merged into the state only if it passes.
   std::map<StudyKey, uint64_t> versions;
@@ -189,7 +266,7 @@ Result<std::vector<Event>> ApplyBatch(const TableSqlMap& tables, PendingAppend& 
   StudyHead study = state->heads[req.study];
   const int64_t time_us = std::max(p.time_us, head->last_time_us);
   uint64_t seq = head->last_seq;
-  std::vector<Statement> mine;
+  GroupWrites mine;
   std::vector<Event> events;
   std::string record;
   for (size_t i = 0; i < req.events.size(); ++i) {
@@ -209,7 +286,8 @@ Result<std::vector<Event>> ApplyBatch(const TableSqlMap& tables, PendingAppend& 
     EncodeEventRecord(e, p.payloads[i], &record);
     e.hash = ChainHash(e.prev_hash, record);
     study.hash = e.hash;
-    mine.push_back(InsertEventStatement(e, p.payloads[i]));
+    AddEventParams(e, p.payloads[i], &mine.event_params);
+    ++mine.events;
     Status entries = ForEachSetEntry(p.payloads[i], [&](std::string_view path, std::string_view value) -> Status {
       StudyKey key{req.study, std::string(path)};
       if (ReasonRuleNeedsStoredValue(e)) {
@@ -219,10 +297,9 @@ Result<std::vector<Event>> ApplyBatch(const TableSqlMap& tables, PendingAppend& 
             CheckReasonForChange(e, path, stored ? std::optional<std::string_view>(*stored) : std::nullopt, value);
         if (!reason.ok()) return reason;
       }
+      // Later events of the group judge their changes against this value.
       values[key] = std::string(value);
-      mine.push_back(Statement{
-          kUpsertEntity,
-          {Param::Text(req.study), Param::Text(path), Param::Bytes(value), Param::Int(static_cast<int64_t>(e.seq))}});
+      mine.entities[key] = {std::string(value), static_cast<int64_t>(e.seq)};
       return Status::Ok();
     });
     if (!entries.ok()) return entries;
@@ -230,7 +307,7 @@ Result<std::vector<Event>> ApplyBatch(const TableSqlMap& tables, PendingAppend& 
     events.push_back(std::move(e));
   }
   if (req.project) {
-    StatementWriter writer(tables, &mine);
+    StatementWriter writer(tables, &mine.projections);
     if (ProjectedAheadHolds(p.ahead, events)) {
       TC_RETURN_IF_ERROR_CTX(p.ahead.rows.ApplyTo(writer), "updating the projections");
     } else {
@@ -242,7 +319,7 @@ Result<std::vector<Event>> ApplyBatch(const TableSqlMap& tables, PendingAppend& 
   state->heads[req.study] = study;
   head->last_seq = seq;
   head->last_time_us = time_us;
-  for (Statement& s : mine) statements->push_back(std::move(s));
+  writes->Merge(std::move(mine));
   return events;
 }
 
@@ -264,15 +341,10 @@ Result<Param> ParamOf(const Value& v, std::string_view what) {
 }
 
 Statement InsertEventStatement(const Event& e, std::string_view payload) {
-  return Statement{
-      "INSERT INTO events(seq, study, stream, stream_version, study_index, type, time_us, actor_user, "
-      "actor_role, reason, payload, prev_hash, hash, format_version) "
-      "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-      {Param::Int(static_cast<int64_t>(e.seq)), Param::Text(e.study), Param::Text(e.stream),
-       Param::Int(static_cast<int64_t>(e.stream_version)), Param::Int(static_cast<int64_t>(e.study_index)),
-       Param::Text(e.type), Param::Int(e.time_us), Param::Text(e.actor.user), Param::Text(e.actor.role),
-       Param::Text(e.reason), Param::Bytes(payload), Param::Bytes(AsBytes(e.prev_hash)), Param::Bytes(AsBytes(e.hash)),
-       Param::Int(kEventFormatVersion)}};
+  Statement s{std::string("INSERT INTO events(") + kEventColumnList + ") VALUES " + ValuesList(1, kEventColumnCount),
+              {}};
+  AddEventParams(e, payload, &s.params);
+  return s;
 }
 
 int64_t RecordedVersion(const std::string& recorded) {
@@ -329,9 +401,11 @@ GroupOutcome CommitGroup(Conn& conn, const TableSqlMap& tables, const std::map<s
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const PendingAppend* a, const PendingAppend* b) { return a->time_us < b->time_us; });
   const uint64_t first_seq = head.last_seq;
-  std::vector<Statement> writes;
-  for (PendingAppend* p : ordered) p->result = ApplyBatch(tables, *p, &state, &head, &writes);
+  GroupWrites gathered;
+  for (PendingAppend* p : ordered) p->result = ApplyBatch(tables, *p, &state, &head, &gathered);
   if (head.last_seq == first_seq) return rolled_back(Status::Ok(), false);
+  std::vector<Statement> writes;
+  AddWriteStatements(gathered, &writes);
   writes.push_back({"UPDATE log_head SET last_seq = $1, last_time_us = $2 WHERE id = 1",
                     {Param::Int(static_cast<int64_t>(head.last_seq)), Param::Int(head.last_time_us)}});
   // Delivered to listeners when, and only if, the transaction commits.
