@@ -308,6 +308,21 @@ TEST_P(StatelessServersTest, AnAccountDisabledThroughOneServerIsRefusedByTheOthe
   EXPECT_EQ(PostLogin(b_, "cra.1", kPassword)->status, 401) << "a new login on B judges the account as A left it";
 }
 
+// Behind a load balancer an administrator's next page may come from the
+// other server: the account just made is in its list already (B's clock
+// stands still, and no notification is waited for).
+TEST_P(StatelessServersTest, AnAccountMadeThroughOneServerIsListedByTheOtherAtOnce) {
+  Login sys = LogIn(a_, "sysadmin");
+  auto made = Post(a_, sys, kS + "/users",
+                   R"({"id":"cra.708","full_name":"Morgan Monitor","password":"a long enough password"})");
+  ASSERT_EQ(made->status, 200) << made->body;
+  auto listed = Get(b_, sys, kS + "/users");
+  ASSERT_EQ(listed->status, 200) << listed->body;
+  EXPECT_NE(listed->body.find("\"cra.708\""), std::string::npos) << listed->body;
+  auto granted = Post(b_, sys, kS + "/users/cra.708/grant", R"({"role":"monitor","site":"708"})");
+  EXPECT_EQ(granted->status, 200) << granted->body;
+}
+
 TEST_P(StatelessServersTest, AGrantRevokedThroughOneServerIsRefusedByTheOtherAsSoonAsTheStoreTellsIt) {
   Login cra = LogIn(b_, "cra.1");
   ASSERT_EQ(Get(b_, cra, kS)->status, 200);

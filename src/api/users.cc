@@ -439,6 +439,11 @@ Result<User> UserDirectory::Find(const std::string& id) const {
 
 std::vector<User> UserDirectory::All() const {
   std::lock_guard lock(mu_);
+  // The administrators' list reads the log's tail first: an account made
+  // through another server a moment ago is in it (read-your-writes behind a
+  // load balancer), not only once that server's notification arrives.
+  Status st = CatchUp();
+  (void)st;  // on a read error the list is the directory as last known
   std::vector<User> out;
   for (const auto& [id, u] : users_) out.push_back(u);
   return out;

@@ -1,8 +1,10 @@
-// End-to-end harness: a real `trialcore serve` on a fresh demo database,
+// End-to-end harness: a real `trialcore serve` on a fresh demo database (or
+// two behind haproxy on PostgreSQL: DEPLOYMENT below),
 // Debian's Chromium driven by playwright-core, one browser context (one
 // cookie jar) per user, and a screenshot of each test's last page.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,41 +22,129 @@ export const STUDY = 'CDISCPILOT01';
 // The demo study's arms (studies/cdiscpilot01.yaml): no blinded user may see any of these.
 export const ARM_TEXTS = ['Placebo', 'Xanomeline Low Dose', 'Xanomeline High Dose', 'Xan_Lo', 'Xan_Hi', 'Pbo'];
 
+// TRIALCORE_E2E_DEPLOYMENT=postgres-haproxy runs the same tests against two
+// servers on one PostgreSQL database behind haproxy, as a sponsor's IT
+// department deploys trialcore (README); anything else, one server on a
+// SQLite file.
+export const DEPLOYMENT = process.env.TRIALCORE_E2E_DEPLOYMENT ?? 'sqlite';
+// Starts a PostgreSQL 15 for a test and prints a database's URL (src/store/postgres/test_server_main.cc).
+export const PG_TEST_SERVER_BIN =
+  process.env.TRIALCORE_PG_TEST_SERVER_BIN ?? resolve(here, '../../build/src/store/pg_test_server');
+
+// Waits for a child's first line of output matching re; its first group.
+function firstMatch(proc, re, what, logOf) {
+  return new Promise((ok, fail) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`${what} did not start: ${out}${logOf()}`)), 30000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = re.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+    proc.on('exit', (code) => fail(new Error(`${what} exited with ${code}: ${out}${logOf()}`)));
+  });
+}
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => ok(port));
+    });
+  });
+}
+
+async function waitForPort(port, what, logOf) {
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    const open = await new Promise((ok) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        ok(true);
+      });
+      socket.once('error', () => ok(false));
+    });
+    if (open) return;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  throw new Error(`${what} did not listen on ${port}: ${logOf()}`);
+}
+
+function stopped(proc, signal = 'SIGTERM') {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  const exited = new Promise((ok) => proc.once('exit', ok));
+  proc.kill(signal);
+  return exited;
+}
+
 export class Server {
   // Builds the demo database and serves it with the built web application.
   // With { shiftedClock: true } the server is the test program whose clock
   // shiftClock() moves; otherwise it is trialcore itself on the real clock.
   static async start(extraArgs = [], { shiftedClock = false } = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'trialcore-e2e-'));
-    execFileSync(BIN, ['demo', '--db', 'demo.db', '--key', 'key.pem', '--no-serve'], { cwd: dir, stdio: 'ignore' });
+    const behindHaproxy = DEPLOYMENT === 'postgres-haproxy';
+    const children = [];
+    let db = 'demo.db';
+    let postgres = null;
+    if (behindHaproxy) {
+      let log = '';
+      postgres = spawn(PG_TEST_SERVER_BIN, ['e2e'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      postgres.stderr.on('data', (d) => (log += d));
+      db = await firstMatch(postgres, /^(postgresql:\/\/\S+)\n/, 'the PostgreSQL test server', () => log);
+    }
+    execFileSync(BIN, ['demo', '--db', db, '--key', 'key.pem', '--no-serve'], { cwd: dir, stdio: 'ignore' });
     const clockFile = shiftedClock ? join(dir, 'clock') : null;
     if (clockFile) writeFileSync(clockFile, '0');
-    const proc = spawn(clockFile ? SHIFTED_CLOCK_BIN : BIN, ['serve', '--db', 'demo.db', '--port', '0', '--web', WEB, ...extraArgs], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: clockFile ? { ...process.env, TRIALCORE_CLOCK_FILE: clockFile } : process.env,
-    });
-    let log = '';
-    proc.stderr.on('data', (d) => (log += d));
-    const url = await new Promise((ok, fail) => {
-      let out = '';
-      const timer = setTimeout(() => fail(new Error('trialcore serve did not start: ' + out + log)), 15000);
-      proc.stdout.on('data', (d) => {
-        out += d;
-        const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          ok(m[1]);
-        }
-      });
-      proc.on('exit', (code) => fail(new Error(`trialcore serve exited with ${code}: ${out}${log}`)));
-    });
-    return new Server(dir, proc, url, clockFile);
+    // Every server of a deployment reads the same clock file: one clock.
+    const serve = async () => {
+      const proc = spawn(clockFile ? SHIFTED_CLOCK_BIN : BIN,
+        ['serve', '--db', db, '--port', '0', '--web', WEB, '--trusted-proxy', '127.0.0.1', ...extraArgs], {
+          cwd: dir,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: clockFile ? { ...process.env, TRIALCORE_CLOCK_FILE: clockFile } : process.env,
+        });
+      children.push(proc);
+      let log = '';
+      proc.stderr.on('data', (d) => (log += d));
+      return firstMatch(proc, /(http:\/\/127\.0\.0\.1:\d+)\//, 'trialcore serve', () => log);
+    };
+    let url;
+    if (!behindHaproxy) {
+      url = await serve();
+    } else {
+      const servers = [await serve(), await serve()];
+      const port = await freePort();
+      const config = join(dir, 'haproxy.cfg');
+      writeFileSync(config, [
+        'global', '  maxconn 4096',
+        'defaults', '  mode http', '  timeout connect 2s', '  timeout client 60s', '  timeout server 60s',
+        '  timeout tunnel 1h', '  option redispatch', '  retries 2', '  option forwardfor',
+        'frontend trialcore', `  bind 127.0.0.1:${port}`, '  default_backend servers',
+        'backend servers', '  balance roundrobin', '  option httpchk HEAD /api/openapi.json',
+        ...servers.map((u, i) => `  server s${i + 1} ${u.replace('http://', '')} check inter 200ms fall 2 rise 1`),
+        '',
+      ].join('\n'));
+      let log = '';
+      const haproxy = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+      haproxy.stdout.on('data', (d) => (log += d));
+      haproxy.stderr.on('data', (d) => (log += d));
+      children.push(haproxy);
+      await waitForPort(port, 'haproxy', () => log);
+      url = `http://127.0.0.1:${port}`;
+    }
+    return new Server(dir, children, postgres, url, clockFile);
   }
 
-  constructor(dir, proc, url, clockFile) {
+  constructor(dir, children, postgres, url, clockFile) {
     this.dir = dir;
-    this.proc = proc;
+    this.children = children;
+    this.postgres = postgres;
     this.url = url;
     this.clockFile = clockFile;
   }
@@ -66,8 +156,8 @@ export class Server {
   }
 
   async stop() {
-    this.proc.kill('SIGTERM');
-    await new Promise((ok) => this.proc.once('exit', ok));
+    for (const proc of this.children) await stopped(proc);
+    if (this.postgres) await stopped(this.postgres);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
