@@ -180,6 +180,12 @@ Status Conn::Pipeline(const std::vector<Statement>& statements, std::vector<Rows
         if (last) PQclear(last);
         last = r;
       }
+      // No answer at all: the connection went (a lost COMMIT must never
+      // read as a success).
+      if (last == nullptr && first.ok()) {
+        first = ErrorOf(nullptr, statements[i].sql);
+        if (failed_at) *failed_at = i;
+      }
       if (results) {
         results->emplace_back(last);
       } else if (last) {
