@@ -24,7 +24,7 @@
 #include "capture/sim.h"
 #include "core/json.h"
 #include "core/test_env.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/test_store.h"
 #include "study/study.h"
 
 namespace trialcore::api {
@@ -111,9 +111,9 @@ class World {
   }
 
   Status Build(const Recipe& recipe, int arm_rotation) {
-    SqliteStoreOptions o;
+    StoreOpenOptions o;
     o.env = &env_;
-    TC_ASSIGN_OR_RETURN(store_, OpenSqliteEventStore("/mem/world.db", o));
+    TC_ASSIGN_OR_RETURN(store_, testing_util::OpenTestStore("/mem/world.db", o));
     std::vector<study::StudyError> errors;
     TC_ASSIGN_OR_RETURN(
         auto definition,
@@ -767,9 +767,9 @@ TEST_F(BlindedApiTest, AnUnblindedPharmacistAt701IsBlindedAt708) {
 TEST(BlindedVersion, ABlindedWriteAgainstTheVersionItReadPassesAfterTheLastHiddenItemGoes) {
   MemEnv env;
   env.SetNowMicros(kNow);
-  SqliteStoreOptions opts;
+  StoreOpenOptions opts;
   opts.env = &env;
-  auto store = OpenSqliteEventStore("/mem/version.db", opts).value();
+  auto store = testing_util::OpenTestStore("/mem/version.db", opts).value();
   std::vector<study::StudyError> errors;
   auto v1 = study::LoadStudyFile(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml", &errors).value();
   auto cap = capture::Capture::Open(store.get(), &env, kStudy).value();

@@ -15,7 +15,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/test_env.h"
-#include "store/sqlite/sqlite_event_store.h"
+#include "store/test_store.h"
 #include "study/study.h"
 
 namespace trialcore::api {
@@ -34,9 +34,9 @@ struct Login {
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SqliteStoreOptions so;
+    StoreOpenOptions so;
     so.env = &env_;
-    store_ = std::move(OpenSqliteEventStore("/mem/session.db", so).value());
+    store_ = std::move(testing_util::OpenTestStore("/mem/session.db", so).value());
     std::vector<study::StudyError> errors;
     auto definition = study::LoadStudyFile(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml", &errors);
     ASSERT_TRUE(definition.ok()) << definition.status().ToString();
