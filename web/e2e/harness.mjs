@@ -126,8 +126,11 @@ export class Server {
         'defaults', '  mode http', '  timeout connect 2s', '  timeout client 60s', '  timeout server 60s',
         '  timeout tunnel 1h', '  option redispatch', '  retries 2', '  option forwardfor',
         'frontend trialcore', `  bind 127.0.0.1:${port}`, '  default_backend servers',
-        'backend servers', '  balance roundrobin', '  option httpchk HEAD /api/openapi.json',
-        ...servers.map((u, i) => `  server s${i + 1} ${u.replace('http://', '')} check inter 200ms fall 2 rise 1`),
+        // As deploy/haproxy.cfg: each browser stays with one server while it
+        // lives, so its reads follow its own writes; users spread over both.
+        'backend servers', '  balance roundrobin', '  cookie tc_server insert indirect nocache httponly',
+        '  option httpchk HEAD /api/openapi.json',
+        ...servers.map((u, i) => `  server s${i + 1} ${u.replace('http://', '')} cookie s${i + 1} check inter 200ms fall 2 rise 1`),
         '',
       ].join('\n'));
       let log = '';
