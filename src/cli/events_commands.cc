@@ -8,6 +8,7 @@
 #include "api/users.h"
 #include "cli/commands.h"
 #include "cli/nats_publisher.h"
+#include "cli/stop_signals.h"
 #include "cli/store_access.h"
 #include "publish/event_publisher.h"
 #include "publish/event_tail.h"
@@ -44,28 +45,11 @@ Status EventsPublish(const EventsPublishArgs& args, Context& ctx) {
             << "; it holds every event up to " << publisher->position() << std::endl;
     return Status::Ok();
   }
-  // SIGINT and SIGTERM stop it cleanly, taken by a thread of their own as
-  // in serve (restored to their defaults first: a shell's background job
-  // starts with SIGINT ignored).
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  StopSignals stop_signals;  // before the publisher's thread starts
   publisher->Start();
   ctx.out << "publishing every event of " << args.db << " to JetStream stream " << stream << " at " << args.nats_url
           << " as it is committed (stop with Ctrl-C)" << std::endl;
-  std::thread stopper([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    publisher->RequestStop();
-  });
-  Status st = publisher->Wait();
-  // Wait returns after a stop or on an error of its own: release the waiting thread.
-  pthread_kill(stopper.native_handle(), SIGTERM);
-  stopper.join();
+  Status st = stop_signals.RunUntilStopped([&] { return publisher->Wait(); }, [&] { publisher->RequestStop(); });
   ctx.out << "stopped; the stream holds every event up to " << publisher->position() << std::endl;
   return st;
 }

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/nats_publisher.h"
 #include "cli/progress.h"
+#include "cli/stop_signals.h"
 #include "cli/store_access.h"
 #include "store/open_store.h"
 #include "study/study.h"
@@ -74,18 +75,7 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
     return InvalidArgument("--web " + args.web_root +
                            ": no index.html there (build the web application with scripts/build.sh)");
   }
-  // SIGINT and SIGTERM stop the server cleanly; they are taken by a thread
-  // of their own, since stopping is not safe from a signal handler.
-  // A shell starts background jobs with SIGINT ignored; an ignored signal
-  // never reaches sigwait, so both are restored to their default first
-  // (blocked below, the default never runs).
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  StopSignals stop_signals;  // before the server's threads start
   // Publishing runs beside the server and stops with it; a NATS server that
   // is away is retried, and nothing is lost meanwhile (the log is the outbox).
   std::unique_ptr<publish::EventPublisher> publisher;
@@ -100,15 +90,7 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
     publisher->Start();
     ctx.out << "publishing every committed event to NATS at " << args.nats_url << std::endl;
   }
-  std::thread stopper([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    server->Stop();
-  });
-  Status st = server->Run();
-  // Run returns after Stop; if it failed on its own, release the waiting thread.
-  pthread_kill(stopper.native_handle(), SIGTERM);
-  stopper.join();
+  Status st = stop_signals.RunUntilStopped([&] { return server->Run(); }, [&] { server->Stop(); });
   if (publisher) publisher->Stop();
   ctx.out << "stopped" << std::endl;
   return st;
