@@ -139,6 +139,36 @@ Result<ParamArrays> ArraysOf(const std::string& sql, const std::vector<Param>& p
   return a;
 }
 
+// Statements kept prepared on one connection at most: the store's own are a
+// few dozen (one per multi-row size a group commit used); past the limit the
+// rest are planned each time they run.
+constexpr size_t kMaxPrepared = 512;
+
+// SQLSTATE feature_not_supported, which a prepared statement's run answers
+// when a table it reads changed its columns since it was planned.
+constexpr std::string_view kCachedPlanChanged = "0A000";
+
+std::string PreparedKey(const std::string& sql, const std::vector<Oid>& types) {
+  std::string key = sql;
+  for (Oid t : types) {
+    key += '\0';
+    key += std::to_string(t);
+  }
+  return key;
+}
+
+// Transaction control, cursors and schema changes are not kept: they are
+// cheap to parse, or run once, or (FETCH n) carry their values in the text.
+bool Preparable(std::string_view sql) {
+  static constexpr std::string_view kNotKept[] = {"BEGIN",    "COMMIT",     "ROLLBACK", "DECLARE", "FETCH",  "CLOSE",
+                                                  "CREATE",   "DROP",       "ALTER",    "SET ",    "LOCK",   "LISTEN",
+                                                  "UNLISTEN", "DEALLOCATE", "TRUNCATE", "VACUUM",  "ANALYZE"};
+  for (std::string_view k : kNotKept) {
+    if (sql.starts_with(k)) return false;
+  }
+  return true;
+}
+
 // Statements sent before the answers are read: kept well below what fills
 // the socket's buffers both ways, where blocking sends would wait forever.
 constexpr size_t kPipelineChunk = 256;
@@ -152,6 +182,7 @@ Status Conn::Pipeline(const std::vector<Statement>& statements, std::vector<Rows
     if (PQenterPipelineMode(conn_) != 1) return ErrorOf(nullptr, "entering pipeline mode");
     Status first = Status::Ok();
     size_t sent = from;
+    std::vector<bool> prepared_now(to - from, false);  // a Parse went ahead of the statement
     for (; sent < to; ++sent) {
       const Statement& st = statements[sent];
       auto a = ArraysOf(st.sql, st.params);
@@ -160,8 +191,23 @@ Status Conn::Pipeline(const std::vector<Statement>& statements, std::vector<Rows
         if (failed_at) *failed_at = sent;
         break;
       }
-      if (PQsendQueryParams(conn_, st.sql.c_str(), static_cast<int>(st.params.size()), nullptr, a->values.data(),
-                            a->lengths.data(), a->formats.data(), 0) != 1) {
+      const int n = static_cast<int>(st.params.size());
+      bool is_new = false;
+      const std::string* name = PreparedName(st.sql, {}, &is_new);
+      if (is_new) {
+        if (PQsendPrepare(conn_, name->c_str(), st.sql.c_str(), n, nullptr) != 1) {
+          Forget(st.sql, {});
+          first = ErrorOf(nullptr, st.sql);
+          if (failed_at) *failed_at = sent;
+          break;
+        }
+        prepared_now[sent - from] = true;
+      }
+      const int queued =
+          name ? PQsendQueryPrepared(conn_, name->c_str(), n, a->values.data(), a->lengths.data(), a->formats.data(), 0)
+               : PQsendQueryParams(conn_, st.sql.c_str(), n, nullptr, a->values.data(), a->lengths.data(),
+                                   a->formats.data(), 0);
+      if (queued != 1) {
         first = ErrorOf(nullptr, st.sql);
         if (failed_at) *failed_at = sent;
         break;
@@ -169,7 +215,22 @@ Status Conn::Pipeline(const std::vector<Statement>& statements, std::vector<Rows
     }
     if (PQpipelineSync(conn_) != 1 && first.ok()) first = ErrorOf(nullptr, "a pipeline's sync");
     // Each statement's results end with a null; the sync's result ends all.
-    for (size_t i = from; i < sent; ++i) {
+    for (size_t i = from; i < sent + (sent < to && prepared_now[sent - from] ? 1 : 0); ++i) {
+      if (prepared_now[i - from]) {
+        // The Parse's answer, then its end; a statement not prepared (the
+        // pipeline was aborted before it) must be prepared again next time.
+        bool made = false;
+        while (PGresult* r = PQgetResult(conn_)) {
+          made = made || PQresultStatus(r) == PGRES_COMMAND_OK;
+          if (PQresultStatus(r) == PGRES_FATAL_ERROR && first.ok()) {
+            first = ErrorOf(r, statements[i].sql);
+            if (failed_at) *failed_at = i;
+          }
+          PQclear(r);
+        }
+        if (!made) Forget(statements[i].sql, {});
+        if (i == sent) break;  // its statement was never sent
+      }
       PGresult* last = nullptr;
       while (PGresult* r = PQgetResult(conn_)) {
         const ExecStatusType st = PQresultStatus(r);
@@ -205,14 +266,50 @@ Status Conn::Pipeline(const std::vector<Statement>& statements, std::vector<Rows
 
 Result<Rows> Conn::Query(const std::string& sql, const std::vector<Param>& params, const std::vector<Oid>& types) {
   TC_ASSIGN_OR_RETURN(ParamArrays a, ArraysOf(sql, params));
-  PGresult* r =
-      PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.empty() ? nullptr : types.data(),
-                   a.values.data(), a.lengths.data(), a.formats.data(), 0);
+  const int n = static_cast<int>(params.size());
+  bool is_new = false;
+  const std::string* name = PreparedName(sql, types, &is_new);
+  if (name && is_new) {
+    PGresult* p = PQprepare(conn_, name->c_str(), sql.c_str(), n, types.empty() ? nullptr : types.data());
+    if (!p || PQresultStatus(p) != PGRES_COMMAND_OK) {
+      Status s = ErrorOf(p, sql);
+      PQclear(p);
+      Forget(sql, types);
+      return s;
+    }
+    PQclear(p);
+  }
+  PGresult* r = name ? PQexecPrepared(conn_, name->c_str(), n, a.values.data(), a.lengths.data(), a.formats.data(), 0)
+                     : PQexecParams(conn_, sql.c_str(), n, types.empty() ? nullptr : types.data(), a.values.data(),
+                                    a.lengths.data(), a.formats.data(), 0);
   const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Rows(r);
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (name && state && std::string_view(state) == kCachedPlanChanged) {
+    // A table it reads was made over with other columns: plan it afresh
+    // under a new name (outside a transaction, at once).
+    PQclear(r);
+    Forget(sql, types);
+    if (PQtransactionStatus(conn_) == PQTRANS_IDLE) return Query(sql, params, types);
+    return Aborted("PostgreSQL " + where_ + ": a table changed under a prepared statement (in " + sql.substr(0, 120) +
+                   "); run the transaction again");
+  }
   Status s = ErrorOf(r, sql);
   PQclear(r);
   return s;
 }
+
+const std::string* Conn::PreparedName(const std::string& sql, const std::vector<Oid>& types, bool* is_new) {
+  *is_new = false;
+  if (!Preparable(sql)) return nullptr;
+  std::string key = PreparedKey(sql, types);
+  auto it = prepared_.find(key);
+  if (it != prepared_.end()) return &it->second;
+  if (prepared_.size() >= kMaxPrepared) return nullptr;
+  *is_new = true;
+  return &prepared_.emplace(std::move(key), "tc" + std::to_string(++names_given_)).first->second;
+}
+
+void Conn::Forget(const std::string& sql, const std::vector<Oid>& types) { prepared_.erase(PreparedKey(sql, types)); }
 
 }  // namespace trialcore::pg

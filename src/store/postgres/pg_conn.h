@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -71,7 +72,9 @@ class Conn {
   // One or more statements without parameters.
   Status Exec(const std::string& sql);
   // One statement with parameters $1, $2 ...; types: one per parameter (0:
-  // the server infers it), or empty for all inferred.
+  // the server infers it), or empty for all inferred. Query and Pipeline
+  // keep each statement's parse and plan on the connection, named, and send
+  // only its parameters the next time (see PreparedName).
   Result<Rows> Query(const std::string& sql, const std::vector<Param>& params = {}, const std::vector<Oid>& types = {});
   // Statements sent without waiting for each answer (libpq's pipeline
   // mode): one round trip for many, run in order. The first error is
@@ -92,8 +95,15 @@ class Conn {
  private:
   explicit Conn(PGconn* c);
   Status ErrorOf(PGresult* r, std::string_view what);
+  // The name sql (with these parameter types) is prepared under on this
+  // connection, or nullptr when it is not kept. *is_new: not yet prepared;
+  // the caller prepares it, and forgets it (Forget) if that fails.
+  const std::string* PreparedName(const std::string& sql, const std::vector<Oid>& types, bool* is_new);
+  void Forget(const std::string& sql, const std::vector<Oid>& types);
   PGconn* conn_;
   std::string where_;
+  std::unordered_map<std::string, std::string> prepared_;  // sql and types -> statement name
+  uint64_t names_given_ = 0;
 };
 
 // The server's SQLSTATE mapped to our codes: serialization failures,

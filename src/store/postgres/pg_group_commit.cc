@@ -84,9 +84,13 @@ Result<Reads> ReadsOf(const std::vector<PendingAppend*>& group) {
 
 void AddReadStatements(const Reads& reads, std::vector<Statement>* out) {
   for (const auto& [study, names] : reads.streams) {
+    // A stream's last version by one step down its index, not a scan of
+    // its versions; and a plan that stays so whatever the table's size was
+    // when this connection prepared it.
     out->push_back(
-        {"SELECT stream, max(stream_version) FROM events WHERE study = $1 AND stream = ANY($2::text[]) "
-         "GROUP BY stream",
+        {"SELECT s.stream, coalesce((SELECT e.stream_version FROM events e WHERE e.study = $1 AND "
+         "e.stream = s.stream ORDER BY e.stream_version DESC LIMIT 1), 0) FROM unnest($2::text[]) "
+         "AS s(stream)",
          {Param::Text(study), Param::Text(TextArray(names))}});
     out->push_back({"SELECT study_index, hash FROM events WHERE study = $1 ORDER BY study_index DESC LIMIT 1",
                     {Param::Text(study)}});
