@@ -163,5 +163,14 @@ int main(int argc, char** argv) {
   Row("EventStore, 8 writers", store8, "events/s", store8 / raw100, "");
   Row("EventStore, 64 writers", store64, "events/s", store64 / raw100, "");
   std::printf("\n  EventStore 8 writers / raw one row per transaction, 8 clients: %.2fx\n", store8 / raw1x8);
+  std::printf("  target: EventStore >= 0.5x raw batched: 64 writers %s (%.2fx)\n",
+              store64 / raw100 >= 0.5 ? "met" : "NOT met", store64 / raw100);
+  // Established PostgreSQL event stores, for context only: other machines,
+  // other rows, and no hash chain or projections in the same transaction.
+  std::printf(
+      "\n  context, not comparable (other hardware): prooph's pdo-event-store on PostgreSQL wrote 217.6 events/s\n"
+      "  at one event per commit (gist.github.com/prolic/22ddcace2364be40e569cccecb0fe142, 2017); Marten\n"
+      "  appends a 100-event batch in 3.6 ms, about 27,800 events/s from one writer, as measured beside\n"
+      "  eventcore's 3.9 ms single-event append (github.com/jwilger/eventcore issue 360, 2026).\n");
   return 0;
 }

@@ -48,12 +48,13 @@ TEST_F(PgConnTest, AStatementRunAgainIsPreparedOnceAndReused) {
   }
   for (int round = 0; round < 2; ++round) {
     std::vector<Rows> results;
-    Status s = conn_->Pipeline({{"BEGIN", {}},
-                                {"SELECT v FROM t WHERE k = $1", {Param::Int(1)}},
-                                {"SELECT v FROM t WHERE k = $1", {Param::Int(2)}},
-                                {"UPDATE t SET v = $2 WHERE k = $1", {Param::Int(0), Param::Text("r" + std::to_string(round))}},
-                                {"COMMIT", {}}},
-                               &results);
+    Status s = conn_->Pipeline(
+        {{"BEGIN", {}},
+         {"SELECT v FROM t WHERE k = $1", {Param::Int(1)}},
+         {"SELECT v FROM t WHERE k = $1", {Param::Int(2)}},
+         {"UPDATE t SET v = $2 WHERE k = $1", {Param::Int(0), Param::Text("r" + std::to_string(round))}},
+         {"COMMIT", {}}},
+        &results);
     ASSERT_TRUE(s.ok()) << s.ToString();
     ASSERT_EQ(results.size(), 5u);
     EXPECT_EQ(results[1].Text(0, 0), "v1");

@@ -227,6 +227,13 @@ class PgProjectionWriter final : public ProjectionWriter {
   const TableMap& tables_;
 };
 
+// Statements are prepared (parsed once) but planned at each run, for the
+// values and table sizes of that run: the log's tables start empty and grow,
+// and a generic plan made while they were small (a scan of the table, done
+// once for every stream of a group) would be kept as they grow, until the
+// next ANALYZE. Measured: a group's reads took 10-40 ms instead of 0.5.
+constexpr const char* kPlanEachRun = "SET plan_cache_mode = force_custom_plan";
+
 // Connections, each used by one thread at a time, made when first needed.
 class Pool {
  public:
@@ -349,10 +356,11 @@ class PostgresEventStore final : public EventStore {
       : url_(std::move(url)),
         options_(options),
         writers_(url_, options_.max_connections,
-                 "SET idle_in_transaction_session_timeout = " +
+                 std::string(kPlanEachRun) + "; SET idle_in_transaction_session_timeout = " +
                      std::to_string(std::max<int64_t>(1, options_.stalled_transaction_timeout_ms))),
         // Readers cannot write, whatever a projection query says.
-        readers_(url_, options_.max_connections, "SET default_transaction_read_only = on") {}
+        readers_(url_, options_.max_connections,
+                 std::string(kPlanEachRun) + "; SET default_transaction_read_only = on") {}
 
   Status Open() {
     TC_ASSIGN_OR_RETURN(auto c, writers_.Get());
