@@ -186,6 +186,17 @@ wait_answers() {
   done
   return 1
 }
+# still_running WHAT PID...: exits (and so runs the caller's EXIT trap) when
+# one of them has ended: a crash, or a Ctrl-C that reached the whole process
+# group, which wrk and sse_load take as an early end, not as a reason to stop
+# the script.
+still_running() {
+  local what=$1 pid
+  shift
+  for pid in "$@"; do
+    [[ -z $pid ]] || kill -0 "$pid" 2>/dev/null || { echo "$what ended early; stopping" >&2; exit 1; }
+  done
+}
 stop_servers() {
   local pid
   for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done

@@ -91,7 +91,7 @@ latency() {
 }
 
 # sse_run NAME STREAM_PORT [sse_load options]: runs sse_load with the changes
-# to A; prints its line of figures.
+# to A; prints its line of figures (run in $(...): check still_running after).
 sse_run() {
   local name=$1 port=$2
   shift 2
@@ -100,6 +100,7 @@ sse_run() {
     >"$RUN/$name.out" 2>"$RUN/$name.err" || true
   cat "$RUN/$name.out"
 }
+alive() { still_running "a server or PostgreSQL" "${SERVER_PIDS[@]}" "$PG_PID"; }
 
 for backend in $BACKENDS; do
   echo
@@ -138,8 +139,10 @@ for backend in $BACKENDS; do
   echo "  PATCH $PATCH_PATH through A"
 
   S=$(sse_run sse-b "$B_PORT" --clients "$SSE_CLIENTS")
+  alive
   echo "  (b) $(cat "$RUN/sse-b.err")"
   R=$(sse_run read-b "$B_PORT" --clients 0 --read-path "$READ_PATH")
+  alive
   # The same with B busy: another subject's form read from B in a loop.
   OTHER_FORM=$(sed -n 3p "$RUN/patch.paths")
   OTHER_FORM=${OTHER_FORM%/items/*}
@@ -156,10 +159,12 @@ for backend in $BACKENDS; do
   BG_PID=$!
   T0=$(now_ns)
   RB=$(sse_run read-b-busy "$B_PORT" --clients 0 --read-path "$READ_PATH")
+  alive
   BG_RATE=$(awk -v n="$(cat "$RUN/background.count" 2>/dev/null || echo 0)" -v ms="$(ms_since "$T0")" \
     'BEGIN { printf "%.0f", n / ms * 1000 }')
   stop_background
   L=$(sse_run sse-a "$A_PORT" --clients "$SSE_CLIENTS")
+  alive
   echo "  sse_load (b) streams on B: $S"
   echo "  sse_load (a) reads from B: $R"
   echo "  sse_load (a) reads from B, busy: $RB"

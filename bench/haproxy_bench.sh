@@ -158,6 +158,7 @@ for N in $SERVERS; do
       dashboard) W=$(wrk_run dashboard wrk_get.lua "$CONNECTIONS" "$DURATION") what="GET the dashboard" ;;
       patch) W=$(wrk_run patch wrk_patch.lua "$PATCH_CONNECTIONS" "$DURATION") what="durable PATCH" ;;
     esac
+    still_running "haproxy, a server or PostgreSQL" "$HAPROXY_PID" "${SERVER_PIDS[@]}" "$PG_PID"
     RPS=$(ok_rps_of "$W")
     P99=$(p99_ms_of "$W")
     [[ -z ${FIRST[$c]:-} ]] && FIRST[$c]=$RPS
