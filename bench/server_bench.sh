@@ -38,15 +38,10 @@ SSE_INTERVAL_MS=${SSE_INTERVAL_MS:-1000}
 SSE_CONNECT_S=${SSE_CONNECT_S:-20}
 SKIP=${SKIP:-}
 PORT=${PORT:-18700}
-STUDY=CDISCPILOT01
-USER_ID=bench
-PASSWORD=bench-password-2026
-for tool in wrk curl openssl; do
-  command -v "$tool" >/dev/null || { echo "server_bench: $tool is needed (Debian package $tool)" >&2; exit 2; }
-done
-for f in "$BIN" "$SSE_LOAD" "$CAPTURE_LOAD"; do
-  [[ -x $f ]] || { echo "server_bench: $f is missing; build first (cmake --build $BUILD)" >&2; exit 2; }
-done
+# shellcheck source=bench/bench_lib.sh
+source "$BENCH/bench_lib.sh"
+need_tools server_bench wrk curl openssl
+need_built server_bench "$BIN" "$SSE_LOAD" "$CAPTURE_LOAD"
 mkdir -p "$STUDIES_DIR" "$WORK_DIR"
 STUDIES_DIR=$(realpath "$STUDIES_DIR")
 RESULTS="$WORK_DIR/results.tsv"
@@ -54,52 +49,6 @@ RESULTS="$WORK_DIR/results.tsv"
 CORES=$(nproc)
 
 skip() { [[ " $SKIP " == *" $1 "* ]]; }
-now_ns() { date +%s%N; }
-ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
-# duration in seconds of a wrk duration such as 10s, 1m
-secs_of() { case $1 in *m) echo $((${1%m} * 60)) ;; *s) echo "${1%s}" ;; *) echo "$1" ;; esac; }
-field() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p" <<<" $2" | awk 'NR == 1'; }
-
-# row SIZE WHAT VALUE UNIT CMP TARGET [NOTE]: CMP is <= or >=; ratio is value/target.
-row() {
-  local size=$1 what=$2 value=$3 unit=$4 cmp=$5 target=$6 note=${7:-}
-  local verdict ratio
-  if [[ -z $value || $value == n/a ]]; then
-    ratio=-; verdict="NOT measured"; value=n/a
-  else
-    ratio=$(awk -v v="$value" -v t="$target" 'BEGIN { printf "%.2f", v / t }')
-    if awk -v v="$value" -v t="$target" -v c="$cmp" 'BEGIN { exit !((c == "<=") ? v <= t : v >= t) }'; then
-      verdict=met
-    else
-      verdict="NOT met"
-    fi
-  fi
-  printf '%s\t%s\t%s\t%s\t%s %s\t%sx\t%s\t%s\n' "$size" "$what" "$value" "$unit" "$cmp" "$target" "$ratio" \
-    "$verdict" "$note" >>"$RESULTS"
-  printf '  %-44s %12s %-9s target %s %-8s %6sx  %s %s\n' "$what" "$value" "$unit" "$cmp" "$target" "$ratio" \
-    "$verdict" "$note"
-}
-
-# The study of N subjects, made once: demo study, simulated subjects, and a
-# coordinator at every site for the benchmark to log in as.
-make_study() {
-  local n=$1 db="$STUDIES_DIR/sim-$1.db"
-  if [[ -f $db && -f $db.made ]]; then
-    echo "  study: $db (made earlier: $(cat "$db.made"))"
-    return
-  fi
-  rm -f "$db" "$db"-wal "$db"-shm "$db.made"
-  echo "  making the study of $n subjects (trialcore sim; cached in $STUDIES_DIR)..."
-  local t0 sim_ms
-  (cd "$STUDIES_DIR" && "$BIN" demo --db "$db" --key "$STUDIES_DIR/key.pem" --no-serve >/dev/null)
-  t0=$(now_ns)
-  "$BIN" sim --db "$db" --subjects "$n" --seed 5 >"$STUDIES_DIR/sim-$n.log" 2>&1
-  sim_ms=$(ms_since "$t0")
-  TRIALCORE_PASSWORD=$PASSWORD "$BIN" user add "$USER_ID" --name 'Bench Coordinator' --db "$db" >/dev/null
-  "$BIN" user grant "$USER_ID" --study "$STUDY" --role coordinator --site '*' --db "$db" >/dev/null
-  echo "sim --subjects $n took $((sim_ms / 1000)).$(((sim_ms % 1000) / 100)) s on $(date -u +%F)" >"$db.made"
-  echo "  $(cat "$db.made")"
-}
 
 SERVER_PID=
 stop_server() {
@@ -110,40 +59,6 @@ stop_server() {
   fi
 }
 trap stop_server EXIT
-
-# Logs in; sets COOKIE and CSRF. Returns non-zero while the server does not answer.
-login() {
-  local out
-  out=$(curl -s -m 5 -D - -H 'Content-Type: application/json' \
-    -d "{\"user\":\"$USER_ID\",\"password\":\"$PASSWORD\"}" "$BASE/api/v1/session" 2>/dev/null) || return 1
-  [[ $out == "HTTP/1.1 200"* ]] || return 1
-  COOKIE=$(grep -i '^set-cookie:' <<<"$out" | awk 'NR == 1' | sed 's/^[^:]*: *//; s/;.*//; s/\r//')
-  CSRF=$(grep -o '"csrf_token":"[^"]*"' <<<"$out" | awk 'NR == 1' | cut -d'"' -f4)
-  [[ -n $COOKIE ]]
-}
-get() { curl -s -m 30 -H "Cookie: $COOKIE" "$BASE$1"; }
-
-# wrk_run NAME SCRIPT CONNECTIONS DURATION [extra env]: prints the WRK line
-wrk_run() {
-  local name=$1 script=$2 conns=$3 dur=$4
-  local threads=2
-  ((conns < 2)) && threads=1
-  TC_COOKIE=$COOKIE TC_CSRF=${CSRF:-} TC_PATHS=$RUN/$name.paths \
-    wrk -t"$threads" -c"$conns" -d"$dur" --timeout 10s -s "$BENCH/$script" "$BASE" >"$RUN/wrk-$name.out" 2>&1 || true
-  grep '^WRK ' "$RUN/wrk-$name.out" || echo "WRK failed=1"
-}
-rps_of() { awk -v r="$(field requests "$1")" -v d="$(field duration_us "$1")" 'BEGIN { if (d > 0) printf "%.0f", r / d * 1e6; else print "n/a" }'; }
-# p99 in ms; when no request was answered, 999999 (a missed target, not a missing figure)
-p99_ms_of() {
-  local p r
-  p=$(field p99_us "$1") r=$(field requests "$1")
-  if [[ -z $p ]]; then echo n/a; elif [[ $r == 0 ]]; then echo 999999; else awk -v p="$p" 'BEGIN { printf "%.1f", p / 1000 }'; fi
-}
-errs_of() {
-  local extra=
-  [[ -n $(field s412 "$1") ]] && extra=" (409: $(field s409 "$1"), 412: $(field s412 "$1"))"
-  echo "$(field requests "$1") answered, non-2xx $(field non2xx "$1")$extra, socket errors $(field errors "$1"), timeouts $(field timeouts "$1")"
-}
 
 echo "server benchmark: sizes $SIZES; wrk $DURATION, $CONNECTIONS connections (PATCH $PATCH_CONNECTIONS);" \
   "SSE $SSE_CLIENTS clients x $SSE_CHANGES changes; $CORES cores; skip: ${SKIP:-nothing}"
@@ -184,11 +99,7 @@ for N in $SIZES; do
   skip cold || row "$N" "cold start to first answered login+list" "$COLD" ms "<=" 1000
 
   # Subjects, a site, paths.
-  get "/api/v1/studies/$STUDY/subjects?limit=1000" >"$RUN/subjects.json"
-  # Subject ids are what precede /visits in the form paths the list links to;
-  # read them as the "id" fields of the list's objects.
-  grep -o '"id":"[^"]*"' "$RUN/subjects.json" | cut -d'"' -f4 | awk '!seen[$0]++' >"$RUN/subject-ids"
-  SITE=$(grep -o '"site":"[^"]*"' "$RUN/subjects.json" | awk 'NR == 1' | cut -d'"' -f4)
+  subject_paths
   NSUBJ=$(wc -l <"$RUN/subject-ids")
   echo "  $NSUBJ subjects listed (of at most 1000), site $SITE; cold start ${COLD} ms"
 
@@ -202,18 +113,15 @@ for N in $SIZES; do
         "($(rps_of "$W") req/s; $(errs_of "$W"))"
     done
   fi
-  sed "s|.*|/api/v1/studies/$STUDY/subjects/&/visits/SCREENING1/forms/VS|" "$RUN/subject-ids" >"$RUN/form.paths"
   if ! skip form; then
     W=$(wrk_run form wrk_get.lua "$CONNECTIONS" "$DURATION")
     row "$N" "GET a form: requests/s" "$(rps_of "$W")" "req/s" ">=" 20000 "(p99 $(p99_ms_of "$W") ms; $(errs_of "$W"))"
   fi
-  sed "s|.*|/api/v1/studies/$STUDY/subjects/&/visits/AEFU/forms/VS/items/PULSE|" "$RUN/subject-ids" >"$RUN/patch.paths"
   HTTP_PATCH=
   if ! skip patch; then
     W=$(wrk_run patch wrk_patch.lua "$PATCH_CONNECTIONS" "$DURATION")
     HTTP_PATCH=$(rps_of "$W")
-    OK_PATCH=$(awk -v r="$(field requests "$W")" -v e="$(field non2xx "$W")" -v d="$(field duration_us "$W")" \
-      'BEGIN { if (d > 0) printf "%.0f", (r - e) / d * 1e6; else print "n/a" }')
+    OK_PATCH=$(ok_rps_of "$W")
     echo "  PATCH over HTTP: $HTTP_PATCH req/s, $OK_PATCH/s answered 2xx, p99 $(p99_ms_of "$W") ms; $(errs_of "$W")"
     HTTP_PATCH=$OK_PATCH
   fi

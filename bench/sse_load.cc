@@ -10,9 +10,20 @@
 // A change a client has not seen before the next change is sent counts as not
 // seen: its delay is over the interval. Prints one line of key=value figures.
 //
+// Several servers on one database (bench/cross_server_bench.sh): with
+// --patch-port the changes go to another server than the one the streams
+// are open on, so a delay is the time from the write through one server to
+// the frame from the other. With --read-path (a form's path; the PATCHed
+// item is one of its items), after each PATCH is answered the stream's
+// server is asked for that path again and again until the answer shows the
+// new value: read_* figures are the time from the PATCH sent to the end of
+// the first such answer, and reads_stale counts the answers that still
+// showed the old value (what a browser moved to another server would read).
+//
 //   sse_load --port P --study S --cookie 'tc_session=...' --csrf TOKEN
 //            --patch-path /api/v1/studies/S/subjects/X/visits/V/forms/F/items/I
 //            [--clients 10000] [--changes 10] [--interval-ms 1000] [--connect-s 30]
+//            [--patch-port P2] [--read-path /api/v1/studies/S/subjects/X/visits/V/forms/F]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -48,7 +59,8 @@ struct Client {
 
 struct Args {
   int port = 0;
-  std::string study, cookie, csrf, patch_path;
+  int patch_port = 0;  // 0: the streams' port
+  std::string study, cookie, csrf, patch_path, read_path;
   int clients = 10000, changes = 10, interval_ms = 1000, connect_s = 30;
 };
 
@@ -69,7 +81,9 @@ int Connect(int port) {
 }
 
 // One blocking HTTP/1.1 request on a connection of its own; the status code, or -1.
-int Request(int port, const std::string& request) {
+// With body, the whole answer is read into it (the request must say
+// Connection: close: the answer ends when the server closes).
+int Request(int port, const std::string& request, std::string* body = nullptr) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   timeval tv{10, 0};
@@ -84,12 +98,13 @@ int Request(int port, const std::string& request) {
       send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
     char buf[4096];
     std::string head;
-    while (head.find("\r\n") == std::string::npos) {
+    while (body != nullptr || head.find("\r\n") == std::string::npos) {
       ssize_t n = recv(fd, buf, sizeof buf, 0);
       if (n <= 0) break;
       head.append(buf, static_cast<size_t>(n));
     }
     if (head.starts_with("HTTP/1.1 ") && head.size() >= 12) status = std::atoi(head.c_str() + 9);
+    if (body != nullptr) *body = std::move(head);
   }
   close(fd);
   return status;
@@ -126,6 +141,10 @@ int main(int argc, char** argv) {
       a.interval_ms = std::stoi(v);
     else if (k == "--connect-s")
       a.connect_s = std::stoi(v);
+    else if (k == "--patch-port")
+      a.patch_port = std::stoi(v);
+    else if (k == "--read-path")
+      a.read_path = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -135,6 +154,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: sse_load --port P --study S --cookie C --csrf T --patch-path PATH [--clients N]\n");
     return 2;
   }
+  if (a.patch_port == 0) a.patch_port = a.port;
   // Every client is a descriptor: raise the soft limit as far as allowed.
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
@@ -253,10 +273,17 @@ int main(int argc, char** argv) {
   // Changes at known times; frames counted from now on.
   std::vector<Clock::time_point> sent;
   std::vector<int> statuses;
+  std::vector<double> patch_ms, read_delays;
+  size_t reads_stale = 0, changes_stale = 0, reads_failed = 0, reads_unseen = 0;
+  // The item as the form's answer writes it, "ITEM":{"value":V, (api/views.cc).
+  const std::string item = a.patch_path.substr(a.patch_path.rfind('/') + 1);
+  const std::string read_request =
+      "GET " + a.read_path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nCookie: " + a.cookie + "\r\n\r\n";
   for (int k = 0; k < a.changes; ++k) {
     // 100..109: never a value the PATCH benchmarks leave behind (60..99), so
     // no change is a save of the value already stored, which makes no event.
-    std::string body = "{\"value\":" + std::to_string(100 + (k % 10)) + ",\"reason\":\"sse bench\"}";
+    const int value = 100 + (k % 10);
+    std::string body = "{\"value\":" + std::to_string(value) + ",\"reason\":\"sse bench\"}";
     std::string req =
         "PATCH " + a.patch_path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nCookie: " + a.cookie +
         "\r\nX-CSRF-Token: " + a.csrf +
@@ -265,8 +292,36 @@ int main(int argc, char** argv) {
     // (and while waiting for its answer nothing is read, which only makes
     // the measured delays longer, never shorter).
     sent.push_back(Clock::now());
-    statuses.push_back(Request(a.port, req));
+    statuses.push_back(Request(a.patch_port, req));
+    patch_ms.push_back(Ms(sent.back(), Clock::now()));
     auto until = sent.back() + std::chrono::milliseconds(a.interval_ms);
+    if (!a.read_path.empty() && statuses.back() == 200) {
+      // Read back from the streams' server until the new value shows; frames
+      // that came meanwhile are taken between reads (so a read delays their
+      // time by at most its own length). Not shown by the next change: unseen.
+      const std::string match = "\"" + item + "\":{\"value\":" + std::to_string(value) + ",";
+      size_t stale = 0;
+      bool seen = false;
+      while (Clock::now() < until) {
+        std::string answer;
+        int status = Request(a.port, read_request, &answer);
+        auto now = Clock::now();
+        if (status == 200 && answer.find(match) != std::string::npos) {
+          read_delays.push_back(Ms(sent.back(), now));
+          seen = true;
+          break;
+        }
+        if (status == 200) {
+          ++stale;
+        } else {
+          ++reads_failed;
+        }
+        pump(0, true);
+      }
+      reads_stale += stale;
+      changes_stale += stale > 0;
+      reads_unseen += !seen;
+    }
     while (Clock::now() < until) pump(10, true);
   }
   // Delays: for each client and change, the first frame in [sent_k, sent_k+1).
@@ -299,10 +354,20 @@ int main(int argc, char** argv) {
   double p99_all = Percentile(all, 0.99);
   std::printf(
       "clients=%d streaming=%zu failed=%zu connect_ms=%.0f changes=%zu changes_ok=%d seen=%zu unseen=%zu "
-      "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f p99_all_ms=%s\n",
+      "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f p99_all_ms=%s patch_p50_ms=%.1f patch_p99_ms=%.1f",
       a.clients, streaming, failed, connect_ms, sent.size(), ok_changes, delays.size(), unseen, Percentile(delays, 0.5),
       Percentile(delays, 0.99), delays.empty() ? 0 : *std::max_element(delays.begin(), delays.end()),
-      expected == 0 || p99_all >= 1e9 ? "inf" : std::to_string(p99_all).c_str());
+      expected == 0 || p99_all >= 1e9 ? "inf" : std::to_string(p99_all).c_str(), Percentile(patch_ms, 0.5),
+      Percentile(patch_ms, 0.99));
+  if (!a.read_path.empty()) {
+    std::printf(
+        " read_seen=%zu read_unseen=%zu read_p50_ms=%.1f read_p99_ms=%.1f read_max_ms=%.1f reads_stale=%zu "
+        "changes_with_stale_reads=%zu reads_failed=%zu",
+        read_delays.size(), reads_unseen, Percentile(read_delays, 0.5), Percentile(read_delays, 0.99),
+        read_delays.empty() ? 0 : *std::max_element(read_delays.begin(), read_delays.end()), reads_stale, changes_stale,
+        reads_failed);
+  }
+  std::printf("\n");
   for (auto& c : clients) {
     if (c.fd >= 0) close(c.fd);
   }
