@@ -1015,28 +1015,36 @@ class SqliteEventStore final : public EventStore {
   }
 
   Status InitSchema() {
-    TC_ASSIGN_OR_RETURN(Stmt app, write_db_.Prepare("PRAGMA application_id"));
-    TC_ASSIGN_OR_RETURN(bool row, app.Step());
-    int64_t app_id = row ? app.Int(0) : 0;
-    TC_ASSIGN_OR_RETURN(Stmt count, write_db_.Prepare("SELECT count(*) FROM sqlite_master"));
-    TC_ASSIGN_OR_RETURN(row, count.Step());
-    int64_t objects = row ? count.Int(0) : 0;
+    int64_t app_id = 0, objects = 0;
+    std::string version;
+    {
+      // Each read in a scope of its own: a statement left stepped holds a
+      // read transaction open, and a write on top of it fails at once,
+      // without waiting, when another process wrote meanwhile (two servers
+      // starting together on one file).
+      TC_ASSIGN_OR_RETURN(Stmt app, write_db_.Prepare("PRAGMA application_id"));
+      TC_ASSIGN_OR_RETURN(bool row, app.Step());
+      if (row) app_id = app.Int(0);
+    }
+    {
+      TC_ASSIGN_OR_RETURN(Stmt count, write_db_.Prepare("SELECT count(*) FROM sqlite_master"));
+      TC_ASSIGN_OR_RETURN(bool row, count.Step());
+      if (row) objects = count.Int(0);
+    }
     if (app_id != kApplicationId) {
       if (objects > 0) return InvalidArgument(path_ + " is a SQLite database but not a trialcore one");
-      TC_RETURN_IF_ERROR(write_db_.Exec("BEGIN IMMEDIATE"));
-      Status s = write_db_.Exec(std::string(kSchema) + kProjectionSchema + sqlite::kServerStateSchema +
-                                "INSERT INTO meta VALUES('format_version', '" + std::to_string(kDatabaseFormatVersion) +
-                                "');PRAGMA application_id=" + std::to_string(kApplicationId) + ";");
-      if (!s.ok()) {
-        (void)write_db_.Exec("ROLLBACK");
-        return s.WithContext("creating " + path_);
-      }
-      return write_db_.Exec("COMMIT");
+      return InSchemaTransaction(std::string(kSchema) + kProjectionSchema + sqlite::kServerStateSchema +
+                                     "INSERT INTO meta VALUES('format_version', '" +
+                                     std::to_string(kDatabaseFormatVersion) +
+                                     "');PRAGMA application_id=" + std::to_string(kApplicationId) + ";",
+                                 "creating " + path_);
     }
-    TC_ASSIGN_OR_RETURN(Stmt v, write_db_.Prepare("SELECT value FROM meta WHERE key = 'format_version'"));
-    TC_ASSIGN_OR_RETURN(row, v.Step());
-    if (!row) return DataLoss(path_ + " has no format version in its meta table");
-    std::string version(v.Text(0));
+    {
+      TC_ASSIGN_OR_RETURN(Stmt v, write_db_.Prepare("SELECT value FROM meta WHERE key = 'format_version'"));
+      TC_ASSIGN_OR_RETURN(bool row, v.Step());
+      if (!row) return DataLoss(path_ + " has no format version in its meta table");
+      version = std::string(v.Text(0));
+    }
     if (version != std::to_string(kDatabaseFormatVersion)) {
       return Unimplemented("database " + path_ + " has format version " + version + "; this trialcore reads version " +
                            std::to_string(kDatabaseFormatVersion) + " only");
@@ -1044,7 +1052,22 @@ class SqliteEventStore final : public EventStore {
     // Projection tables may have been dropped by an interrupted rebuild of an
     // older build; recreate them empty rather than fail. A file made before
     // servers shared their sessions gets the tables for them.
-    return write_db_.Exec(std::string(kProjectionSchema) + sqlite::kServerStateSchema);
+    return InSchemaTransaction(std::string(kProjectionSchema) + sqlite::kServerStateSchema,
+                               "preparing the tables of " + path_);
+  }
+
+  // Schema statements in one transaction that waits its turn (IMMEDIATE
+  // takes the write lock through the busy timeout, where a statement's own
+  // upgrade from reading to writing would not wait).
+  Status InSchemaTransaction(const std::string& sql, const std::string& what) {
+    TC_RETURN_IF_ERROR(write_db_.Exec("BEGIN IMMEDIATE").WithContext(what));
+    Status s = write_db_.Exec(sql);
+    if (s.ok()) s = write_db_.Exec("COMMIT");
+    if (!s.ok()) {
+      (void)write_db_.Exec("ROLLBACK");
+      return s.WithContext(what);
+    }
+    return Status::Ok();
   }
 
   Status WithReader(const std::function<Status(Db&)>& fn) {
