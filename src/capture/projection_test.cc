@@ -244,12 +244,22 @@ TEST_F(ProjectionTest, CachedReadsAnswerAsFreshOnesAcrossCommitsAndTheClock) {
           }
         }
       }
+      auto summary = [](const QuerySummary& q) {
+        return std::to_string(q.number) + "/" + q.subject + "/" + q.state + "/" + q.message;
+      };
       for (const QueryFilter& f : {QueryFilter{}, QueryFilter{"open", "", ""}, QueryFilter{"", "", site}}) {
-        auto cached = ListQueries(store_.get(), "CDISCPILOT01", viewers[v], f, 0, 5, &cache);
-        auto fresh = ListQueries(store_.get(), "CDISCPILOT01", viewers[v], f, 0, 5);
-        ASSERT_TRUE(cached.ok() && fresh.ok()) << where;
-        EXPECT_EQ(cached->total, fresh->total) << where;
-        EXPECT_EQ(cached->queries.size(), fresh->queries.size()) << where;
+        for (size_t offset : {size_t{0}, size_t{5}}) {
+          for (int twice = 0; twice < 2; ++twice) {
+            auto cached = ListQueries(store_.get(), "CDISCPILOT01", viewers[v], f, offset, 5, &cache);
+            auto fresh = ListQueries(store_.get(), "CDISCPILOT01", viewers[v], f, offset, 5);
+            ASSERT_TRUE(cached.ok() && fresh.ok()) << where;
+            EXPECT_EQ(cached->total, fresh->total) << where;
+            ASSERT_EQ(cached->queries.size(), fresh->queries.size()) << where;
+            for (size_t i = 0; i < fresh->queries.size(); ++i) {
+              EXPECT_EQ(summary(cached->queries[i]), summary(fresh->queries[i])) << where << " offset " << offset;
+            }
+          }
+        }
       }
       // Within a day (query ages move, overdue visits do not) and across days.
       for (int64_t later : {int64_t{0}, rules::kMicrosPerDay / 3, 8 * rules::kMicrosPerDay - 1,
@@ -270,6 +280,8 @@ TEST_F(ProjectionTest, CachedReadsAnswerAsFreshOnesAcrossCommitsAndTheClock) {
   // cache held.
   auto all_before = ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {}, 0, 1, &cache).value().total;
   const std::string subject = Subjects().front().id;
+  const size_t subject_queries_before =
+      ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {"", subject, ""}, 0, 100, &cache).value().queries.size();
   auto opened = capture_->Execute(
       ParseJson(R"({"op":"query.open","subject":")" + subject +
                 R"(","visit":"SCREENING1","form":"DM","item":"RACE","message":"Please confirm race against source"})")
@@ -277,6 +289,10 @@ TEST_F(ProjectionTest, CachedReadsAnswerAsFreshOnesAcrossCommitsAndTheClock) {
       Actor{"monitor", "monitor"});
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EXPECT_EQ(ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {}, 0, 1, &cache).value().total, all_before + 1);
+  auto of_subject = ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {"", subject, ""}, 0, 100, &cache).value();
+  ASSERT_EQ(of_subject.queries.size(), subject_queries_before + 1);
+  EXPECT_EQ(of_subject.queries.back().message, "Please confirm race against source")
+      << "a cached page of the inbox shows the query the commit opened";
   compare("after a query opened");
   auto screened = capture_->Execute(
       ParseJson(R"({"op":"subject.screen","subject":")" + site + R"(-9999","site":")" + site + R"("})").value(),

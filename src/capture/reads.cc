@@ -135,11 +135,13 @@ struct ReadCache::State {
   std::unordered_map<std::string, int64_t> counts;
   std::unordered_map<std::string, std::shared_ptr<const DashboardAtDay>> dashboards;
   std::unordered_map<std::string, std::shared_ptr<const std::vector<std::string>>> site_lists;
-  size_t size() const { return counts.size() + dashboards.size() + site_lists.size(); }
+  std::unordered_map<std::string, std::shared_ptr<const std::vector<QuerySummary>>> query_lists;
+  size_t size() const { return counts.size() + dashboards.size() + site_lists.size() + query_lists.size(); }
   void Clear() {
     counts.clear();
     dashboards.clear();
     site_lists.clear();
+    query_lists.clear();
   }
 };
 
@@ -234,38 +236,51 @@ Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const
     sql.AndEquals("subject", filter.subject);
     sql.AndEquals("state", filter.state);
   };
+  const std::string key =
+      study + "\x1e" + ViewerKey(viewer) + "\x1e" + filter.state + "\x1e" + filter.subject + "\x1e" + filter.site;
   QueryPage page;
-  TC_ASSIGN_OR_RETURN(page.total,
-                      ThroughCache<int64_t>(store, cache, &ReadCache::State::counts,
-                                            "queries\x1e" + study + "\x1e" + ViewerKey(viewer) + "\x1e" + filter.state +
-                                                "\x1e" + filter.subject + "\x1e" + filter.site,
-                                            [&]() -> Result<int64_t> {
-                                              Sql count("SELECT count(*)");
-                                              where(count);
-                                              return Scalar(store, count);
-                                            }));
-  Sql list("SELECT number, subject, site, visit, form, item, grp, row_number, check_id, state, message, opened_us");
-  where(list);
-  list << " ORDER BY subject, number LIMIT ";
-  list.Param(static_cast<int64_t>(limit)) << " OFFSET ";
-  list.Param(static_cast<int64_t>(offset));
-  TC_RETURN_IF_ERROR(Run(store, list, [&](const ProjectionRow& r) {
-    QuerySummary q;
-    q.number = static_cast<int>(Int(r[0]));
-    q.subject = Text(r[1]);
-    q.site = Text(r[2]);
-    q.visit = Text(r[3]);
-    q.form = Text(r[4]);
-    q.item = Text(r[5]);
-    q.group = Text(r[6]);
-    q.row = static_cast<int>(Int(r[7]));
-    q.check = Text(r[8]);
-    q.state = Text(r[9]);
-    q.message = Text(r[10]);
-    q.opened_us = Int(r[11]);
-    page.queries.push_back(std::move(q));
-    return Status::Ok();
-  }));
+  TC_ASSIGN_OR_RETURN(page.total, ThroughCache<int64_t>(store, cache, &ReadCache::State::counts, "queries\x1e" + key,
+                                                        [&]() -> Result<int64_t> {
+                                                          Sql count("SELECT count(*)");
+                                                          where(count);
+                                                          return Scalar(store, count);
+                                                        }));
+  // A page of the inbox, read once per position of the log: the users who
+  // keep their inbox open ask for the same page again and again.
+  TC_ASSIGN_OR_RETURN(
+      std::shared_ptr<const std::vector<QuerySummary>> listed,
+      ThroughCache<std::shared_ptr<const std::vector<QuerySummary>>>(
+          store, cache, &ReadCache::State::query_lists,
+          key + "\x1e" + std::to_string(offset) + "\x1e" + std::to_string(limit),
+          [&]() -> Result<std::shared_ptr<const std::vector<QuerySummary>>> {
+            Sql list(
+                "SELECT number, subject, site, visit, form, item, grp, row_number, check_id, state, message, "
+                "opened_us");
+            where(list);
+            list << " ORDER BY subject, number LIMIT ";
+            list.Param(static_cast<int64_t>(limit)) << " OFFSET ";
+            list.Param(static_cast<int64_t>(offset));
+            std::vector<QuerySummary> queries;
+            TC_RETURN_IF_ERROR(Run(store, list, [&](const ProjectionRow& r) {
+              QuerySummary q;
+              q.number = static_cast<int>(Int(r[0]));
+              q.subject = Text(r[1]);
+              q.site = Text(r[2]);
+              q.visit = Text(r[3]);
+              q.form = Text(r[4]);
+              q.item = Text(r[5]);
+              q.group = Text(r[6]);
+              q.row = static_cast<int>(Int(r[7]));
+              q.check = Text(r[8]);
+              q.state = Text(r[9]);
+              q.message = Text(r[10]);
+              q.opened_us = Int(r[11]);
+              queries.push_back(std::move(q));
+              return Status::Ok();
+            }));
+            return std::make_shared<const std::vector<QuerySummary>>(std::move(queries));
+          }));
+  page.queries = *listed;
   return page;
 }
 
