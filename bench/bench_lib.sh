@@ -203,3 +203,14 @@ stop_servers() {
   for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   SERVER_PIDS=()
 }
+
+# stop_pid NAME: stops the process whose id the variable NAME holds (if
+# any), waits for it, and empties the variable.
+stop_pid() {
+  local -n pid_var=$1
+  if [[ -n ${pid_var:-} ]]; then
+    kill "$pid_var" 2>/dev/null || true
+    wait "$pid_var" 2>/dev/null || true
+    pid_var=
+  fi
+}

@@ -61,13 +61,7 @@ TABLE="$WORK_DIR/latency.tsv"
 printf 'backend\tmeasure\tp50_ms\tp99_ms\tmax_ms\tnote\n' >"$TABLE"
 
 BG_PID=
-stop_background() {
-  if [[ -n $BG_PID ]]; then
-    kill "$BG_PID" 2>/dev/null || true
-    wait "$BG_PID" 2>/dev/null || true
-    BG_PID=
-  fi
-}
+stop_background() { stop_pid BG_PID; }
 cleanup() {
   stop_background
   stop_servers

@@ -62,13 +62,7 @@ BASE="http://127.0.0.1:$PORT"
 STATS="http://127.0.0.1:$((PORT + 1))/stats;csv"
 
 HAPROXY_PID=
-stop_haproxy() {
-  if [[ -n $HAPROXY_PID ]]; then
-    kill "$HAPROXY_PID" 2>/dev/null || true
-    wait "$HAPROXY_PID" 2>/dev/null || true
-    HAPROXY_PID=
-  fi
-}
+stop_haproxy() { stop_pid HAPROXY_PID; }
 cleanup() {
   stop_haproxy
   stop_servers

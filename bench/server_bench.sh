@@ -51,13 +51,7 @@ CORES=$(nproc)
 skip() { [[ " $SKIP " == *" $1 "* ]]; }
 
 SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
+stop_server() { stop_pid SERVER_PID; }
 trap stop_server EXIT
 
 echo "server benchmark: sizes $SIZES; wrk $DURATION, $CONNECTIONS connections (PATCH $PATCH_CONNECTIONS);" \
