@@ -2,11 +2,8 @@
 // child process, and haproxy in front of several of them.
 #pragma once
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +13,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "core/loopback.h"
 
 namespace trialcore {
 
@@ -70,33 +69,6 @@ class ServerProcess {
   FILE* out_ = nullptr;
 };
 
-// A port no one listens on now.
-inline int FreeTcpPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-inline bool Accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
 // Debian's haproxy in front of trialcore servers, as a deployment runs it
 // (README): round robin, each server's health checked every 100 ms, a
 // request whose server cannot be reached sent to another. Stopped when
@@ -104,7 +76,7 @@ inline bool Accepts(int port) {
 class HaproxyProcess {
  public:
   HaproxyProcess(const std::string& dir, const std::vector<int>& servers) {
-    port_ = FreeTcpPort();
+    port_ = FreeLoopbackPort();
     const std::string config = dir + "/haproxy.cfg";
     std::ofstream cfg(config);
     cfg << "global\n  maxconn 4096\n"
@@ -125,10 +97,10 @@ class HaproxyProcess {
       _exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!Accepts(port_) && std::chrono::steady_clock::now() < deadline) {
+    while (!LoopbackAccepts(port_) && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    if (!Accepts(port_)) port_ = 0;
+    if (!LoopbackAccepts(port_)) port_ = 0;
   }
   ~HaproxyProcess() {
     if (pid_ <= 0) return;

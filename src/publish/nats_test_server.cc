@@ -1,9 +1,6 @@
 #include "publish/nats_test_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/loopback.h"
 #include "publish/event_message.h"
 #include "publish/nats_conn.h"
 
@@ -20,35 +18,6 @@ namespace trialcore::publish {
 namespace {
 
 constexpr const char* kServerBinary = "/usr/sbin/nats-server";
-
-// A port no one listens on now (the kernel's choice for port 0).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-bool Accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -71,7 +40,7 @@ Result<std::unique_ptr<NatsTestServer>> NatsTestServer::Start() {
   // Another process may take the free port first: try a few.
   Status last;
   for (int attempt = 0; attempt < 5; ++attempt) {
-    server->port_ = FreePort();
+    server->port_ = FreeLoopbackPort();
     last = server->Launch();
     if (last.ok()) return server;
   }
@@ -92,7 +61,7 @@ Status NatsTestServer::Launch() {
   pid_ = pid;
   // Ready once it accepts connections (it opens JetStream before it listens).
   for (int i = 0; i < 500; ++i) {
-    if (Accepts(port_)) return Status::Ok();
+    if (LoopbackAccepts(port_)) return Status::Ok();
     int wstatus = 0;
     if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
       pid_ = -1;

@@ -1,9 +1,6 @@
 #include "store/postgres/test_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,6 +9,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "core/loopback.h"
 #include "store/postgres/pg_conn.h"
 
 namespace trialcore::pg {
@@ -19,25 +17,6 @@ namespace {
 
 constexpr const char* kBinDir = "/usr/lib/postgresql/15/bin";
 constexpr const char* kUser = "trialcore";
-
-// A port no one listens on now (the kernel's choice for port 0). Another
-// process may take it before the server does; Start tries again then.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -89,7 +68,7 @@ Result<std::unique_ptr<TestServer>> TestServer::Start(bool durable) {
                                  "initdb"));
   Status started;
   for (int attempt = 0; attempt < 5; ++attempt) {
-    server->port_ = FreePort();
+    server->port_ = FreeLoopbackPort();
     started = server->Run(std::string(kBinDir) + "/pg_ctl -D " + data + " -l " + server->dir_ +
                               "/server.log -w -t 60 " + "-o \"-p " + std::to_string(server->port_) + " -k " +
                               server->dir_ + " -c listen_addresses=127.0.0.1 -c fsync=" + (durable ? "on" : "off") +
