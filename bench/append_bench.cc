@@ -25,34 +25,7 @@ double g_seconds = 3;
 double StoreRate(int writers) {
   std::string dir = FreshDir("append_store_" + std::to_string(writers));
   auto store = std::move(OpenSqliteEventStore(dir + "/bench.db").value());
-  std::atomic<uint64_t> next{0}, done{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  auto start = std::chrono::steady_clock::now();
-  for (int t = 0; t < writers; ++t) {
-    threads.emplace_back([&] {
-      while (!stop) {
-        AppendRequest r;
-        r.study = "BENCH";
-        r.events.push_back(ItemEvent(next++));
-        auto res = store->Append(r);
-        if (!res.ok()) {
-          std::fprintf(stderr, "append failed: %s\n", res.status().ToString().c_str());
-          std::exit(1);
-        }
-        ++done;
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(g_seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  double rate = static_cast<double>(done) / Seconds(start);
-  StoreMetrics m = store->Metrics();
-  std::printf("  EventStore, %2d writer(s): %llu appends in %llu commits (%.1f appends per fsync)\n", writers,
-              static_cast<unsigned long long>(m.appends), static_cast<unsigned long long>(m.commits),
-              m.commits ? static_cast<double>(m.appends) / static_cast<double>(m.commits) : 0.0);
-  return rate;
+  return ConcurrentAppendRate(*store, writers, g_seconds);
 }
 
 // The same rows into the same table layout with plain SQLite, rows_per_txn

@@ -1,10 +1,14 @@
 // Shared pieces of the benchmarks: realistic events and timing.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/json.h"
 #include "store/event_store.h"
@@ -48,6 +52,39 @@ inline Status Fill(EventStore& store, const std::string& study, uint64_t n, uint
     TC_RETURN_IF_ERROR(store.Append(r).status());
   }
   return Status::Ok();
+}
+
+// Appends of one event each (ItemEvent) from `writers` threads for `seconds`:
+// appends per second; prints the store's appends, commits and their ratio.
+inline double ConcurrentAppendRate(EventStore& store, int writers, double seconds) {
+  std::atomic<uint64_t> next{0}, done{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  auto start = std::chrono::steady_clock::now();
+  for (int t = 0; t < writers; ++t) {
+    threads.emplace_back([&] {
+      while (!stop) {
+        AppendRequest r;
+        r.study = "BENCH";
+        r.events.push_back(ItemEvent(next++));
+        auto res = store.Append(r);
+        if (!res.ok()) {
+          std::fprintf(stderr, "append failed: %s\n", res.status().ToString().c_str());
+          std::exit(1);
+        }
+        ++done;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double rate = static_cast<double>(done) / Seconds(start);
+  StoreMetrics m = store.Metrics();
+  std::printf("  EventStore, %2d writer(s): %llu appends in %llu commits (%.1f appends per commit)\n", writers,
+              static_cast<unsigned long long>(m.appends), static_cast<unsigned long long>(m.commits),
+              m.commits ? static_cast<double>(m.appends) / static_cast<double>(m.commits) : 0.0);
+  return rate;
 }
 
 inline void Row(const char* what, double rate, const char* unit, double ratio, const char* ratio_of) {
