@@ -237,6 +237,10 @@ Status Conn::Pipeline(const std::vector<Statement>& statements, std::vector<Rows
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED && first.ok()) {
           first = ErrorOf(r, statements[i].sql);
           if (failed_at) *failed_at = i;
+          // A table it reads was made over with other columns: the next
+          // run prepares it afresh (this one's transaction has failed).
+          const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+          if (state && std::string_view(state) == kCachedPlanChanged) Forget(statements[i].sql, {});
         }
         if (last) PQclear(last);
         last = r;

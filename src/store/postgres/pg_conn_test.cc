@@ -79,6 +79,20 @@ TEST_F(PgConnTest, AStatementOverATableMadeOverIsPlannedAfresh) {
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   ASSERT_EQ(after->columns(), 2);
   EXPECT_EQ(after->Text(0, 1), "two");
+  // In a pipeline (in a transaction, so it cannot be run again at once): the
+  // run fails once, and the next one plans it afresh.
+  const Statement read{"SELECT * FROM p WHERE a >= $1", {Param::Int(0)}};
+  std::vector<Rows> results;
+  ASSERT_TRUE(conn_->Pipeline({read}, &results).ok());
+  EXPECT_EQ(results[0].columns(), 2);
+  ASSERT_TRUE(
+      conn_->Exec("DROP TABLE p; CREATE TABLE p(a int, b text, c text); INSERT INTO p VALUES (3, 'b', 'c')").ok());
+  EXPECT_FALSE(conn_->Pipeline({{"BEGIN", {}}, read, {"COMMIT", {}}}).ok());
+  ASSERT_TRUE(conn_->Exec("ROLLBACK").ok());
+  Status again = conn_->Pipeline({{"BEGIN", {}}, read, {"COMMIT", {}}}, &results);
+  ASSERT_TRUE(again.ok()) << again.ToString();
+  ASSERT_EQ(results[1].columns(), 3);
+  EXPECT_EQ(results[1].Text(0, 2), "c");
 }
 
 // A pipeline stopped by an error before a new statement's turn leaves that
