@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,32 +55,37 @@ inline Status Fill(EventStore& store, const std::string& study, uint64_t n, uint
   return Status::Ok();
 }
 
+// Runs worker on `threads` threads at once for `seconds` (each loops until
+// stop is set, counting what it did in *done): the count per second.
+inline double CountPerSecond(int threads, double seconds, const std::atomic<uint64_t>& done,
+                             const std::function<void(const std::atomic<bool>& stop)>& worker) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> pool;
+  auto start = std::chrono::steady_clock::now();
+  for (int t = 0; t < threads; ++t) pool.emplace_back([&] { worker(stop); });
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : pool) t.join();
+  return static_cast<double>(done) / Seconds(start);
+}
+
 // Appends of one event each (ItemEvent) from `writers` threads for `seconds`:
 // appends per second; prints the store's appends, commits and their ratio.
 inline double ConcurrentAppendRate(EventStore& store, int writers, double seconds) {
   std::atomic<uint64_t> next{0}, done{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  auto start = std::chrono::steady_clock::now();
-  for (int t = 0; t < writers; ++t) {
-    threads.emplace_back([&] {
-      while (!stop) {
-        AppendRequest r;
-        r.study = "BENCH";
-        r.events.push_back(ItemEvent(next++));
-        auto res = store.Append(r);
-        if (!res.ok()) {
-          std::fprintf(stderr, "append failed: %s\n", res.status().ToString().c_str());
-          std::exit(1);
-        }
-        ++done;
+  const double rate = CountPerSecond(writers, seconds, done, [&](const std::atomic<bool>& stop) {
+    while (!stop) {
+      AppendRequest r;
+      r.study = "BENCH";
+      r.events.push_back(ItemEvent(next++));
+      auto res = store.Append(r);
+      if (!res.ok()) {
+        std::fprintf(stderr, "append failed: %s\n", res.status().ToString().c_str());
+        std::exit(1);
       }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  const double rate = static_cast<double>(done) / Seconds(start);
+      ++done;
+    }
+  });
   StoreMetrics m = store.Metrics();
   std::printf("  EventStore, %2d writer(s): %llu appends in %llu commits (%.1f appends per commit)\n", writers,
               static_cast<unsigned long long>(m.appends), static_cast<unsigned long long>(m.commits),

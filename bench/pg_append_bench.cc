@@ -77,39 +77,30 @@ double RawRate(pg::TestServer& server, int rows_per_txn, int clients) {
   }
   const std::string hash(32, 'h');
   std::atomic<uint64_t> next{0}, done{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  auto start = std::chrono::steady_clock::now();
-  for (int t = 0; t < clients; ++t) {
-    threads.emplace_back([&] {
-      PGconn* c = Connect(*url);
-      Must(PQprepare(c, "ins", "INSERT INTO events VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,1)", 13, nullptr),
-           "preparing");
-      while (!stop) {
-        if (rows_per_txn > 1) Must(PQexec(c, "BEGIN"), "BEGIN");
-        for (int k = 0; k < rows_per_txn; ++k) {
-          const uint64_t n = next++;
-          const EventDraft& d = drafts[n % drafts.size()];
-          const std::string& payload = payloads[n % drafts.size()];
-          std::string seq = std::to_string(n + 1), time = std::to_string(1'795'000'000'000'000 + n);
-          const char* values[13] = {seq.c_str(),          "BENCH",          d.stream.c_str(), seq.c_str(),
-                                    seq.c_str(),          d.type.c_str(),   time.c_str(),     d.actor.user.c_str(),
-                                    d.actor.role.c_str(), d.reason.c_str(), payload.data(),   hash.data(),
-                                    hash.data()};
-          int lengths[13] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<int>(payload.size()), 32, 32};
-          int formats[13] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1};
-          Must(PQexecPrepared(c, "ins", 13, values, lengths, formats, 0), "INSERT");
-        }
-        if (rows_per_txn > 1) Must(PQexec(c, "COMMIT"), "COMMIT");
-        done += static_cast<uint64_t>(rows_per_txn);
+  return CountPerSecond(clients, g_seconds, done, [&](const std::atomic<bool>& stop) {
+    PGconn* c = Connect(*url);
+    Must(PQprepare(c, "ins", "INSERT INTO events VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,1)", 13, nullptr),
+         "preparing");
+    while (!stop) {
+      if (rows_per_txn > 1) Must(PQexec(c, "BEGIN"), "BEGIN");
+      for (int k = 0; k < rows_per_txn; ++k) {
+        const uint64_t n = next++;
+        const EventDraft& d = drafts[n % drafts.size()];
+        const std::string& payload = payloads[n % drafts.size()];
+        std::string seq = std::to_string(n + 1), time = std::to_string(1'795'000'000'000'000 + n);
+        const char* values[13] = {seq.c_str(),          "BENCH",          d.stream.c_str(), seq.c_str(),
+                                  seq.c_str(),          d.type.c_str(),   time.c_str(),     d.actor.user.c_str(),
+                                  d.actor.role.c_str(), d.reason.c_str(), payload.data(),   hash.data(),
+                                  hash.data()};
+        int lengths[13] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<int>(payload.size()), 32, 32};
+        int formats[13] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1};
+        Must(PQexecPrepared(c, "ins", 13, values, lengths, formats, 0), "INSERT");
       }
-      PQfinish(c);
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(g_seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  return static_cast<double>(done) / Seconds(start);
+      if (rows_per_txn > 1) Must(PQexec(c, "COMMIT"), "COMMIT");
+      done += static_cast<uint64_t>(rows_per_txn);
+    }
+    PQfinish(c);
+  });
 }
 
 }  // namespace
