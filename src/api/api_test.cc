@@ -752,7 +752,7 @@ TEST(DashboardJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
 TEST(QueryInboxJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
   auto as_value = [](const capture::QueryPage& page, size_t offset, size_t limit, int64_t now) {
     Value::Array items;
-    for (const auto& q : page.queries) {
+    for (const auto& q : *page.queries) {
       Value::Object o;
       o["query"] = Value(static_cast<int64_t>(q.number));
       for (const auto& [k, v] : {std::pair<const char*, const std::string*>{"visit", &q.visit},
@@ -801,7 +801,8 @@ TEST(QueryInboxJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
   in_group.state = "answered";
   capture::QuerySummary unknown_age = plain;
   unknown_age.opened_us = 0;
-  page.queries = {plain, in_group, unknown_age};
+  page.queries = std::make_shared<const std::vector<capture::QuerySummary>>(
+      std::vector<capture::QuerySummary>{plain, in_group, unknown_age});
   page.total = 1234567;
   for (int64_t now : {opened, opened + day - 1, opened + day, opened + 45 * day + 7}) {
     EXPECT_EQ(QueryInboxJsonText(page, 200, 100, now), as_value(page, 200, 100, now)) << now;

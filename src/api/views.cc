@@ -117,9 +117,10 @@ std::string SubjectListJsonText(const capture::SubjectPage& page, size_t offset,
 std::string QueryInboxJsonText(const capture::QueryPage& page, size_t offset, size_t limit, int64_t now_us) {
   std::string out;
   size_t text = 0;
-  for (const auto& q : page.queries)
+  const std::vector<capture::QuerySummary>& queries = *page.queries;
+  for (const auto& q : queries)
     text += q.subject.size() + q.visit.size() + q.form.size() + q.item.size() + q.message.size();
-  out.reserve(96 + 192 * page.queries.size() + text);
+  out.reserve(96 + 192 * queries.size() + text);
   auto string = [&](std::string_view k, const std::string& v) {
     out += k;
     AppendJsonString(&out, v);
@@ -132,8 +133,8 @@ std::string QueryInboxJsonText(const capture::QueryPage& page, size_t offset, si
   number("{\"limit\":", static_cast<int64_t>(limit));
   number(",\"offset\":", static_cast<int64_t>(offset));
   out += ",\"queries\":[";
-  for (size_t i = 0; i < page.queries.size(); ++i) {
-    const capture::QuerySummary& q = page.queries[i];
+  for (size_t i = 0; i < queries.size(); ++i) {
+    const capture::QuerySummary& q = queries[i];
     if (i) out += ',';
     int64_t opened = q.opened_us != 0 ? q.opened_us : now_us;
     number("{\"age_days\":", (now_us - opened) / rules::kMicrosPerDay);

@@ -165,7 +165,7 @@ TEST_F(ProjectionTest, ListsAndCountsAgreeWithTheSubjectsStates) {
     for (const auto& [n, q] : s.queries) open_only += q.state == QueryState::kOpen;
   }
   EXPECT_EQ(queries->total, open_only);
-  EXPECT_EQ(static_cast<int64_t>(queries->queries.size()), open_only);
+  EXPECT_EQ(static_cast<int64_t>(queries->queries->size()), open_only);
 }
 
 // The dashboard's overdue visits are decided by the day it is read: the
@@ -254,9 +254,9 @@ TEST_F(ProjectionTest, CachedReadsAnswerAsFreshOnesAcrossCommitsAndTheClock) {
             auto fresh = ListQueries(store_.get(), "CDISCPILOT01", viewers[v], f, offset, 5);
             ASSERT_TRUE(cached.ok() && fresh.ok()) << where;
             EXPECT_EQ(cached->total, fresh->total) << where;
-            ASSERT_EQ(cached->queries.size(), fresh->queries.size()) << where;
-            for (size_t i = 0; i < fresh->queries.size(); ++i) {
-              EXPECT_EQ(summary(cached->queries[i]), summary(fresh->queries[i])) << where << " offset " << offset;
+            ASSERT_EQ(cached->queries->size(), fresh->queries->size()) << where;
+            for (size_t i = 0; i < fresh->queries->size(); ++i) {
+              EXPECT_EQ(summary((*cached->queries)[i]), summary((*fresh->queries)[i])) << where << " offset " << offset;
             }
           }
         }
@@ -281,7 +281,7 @@ TEST_F(ProjectionTest, CachedReadsAnswerAsFreshOnesAcrossCommitsAndTheClock) {
   auto all_before = ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {}, 0, 1, &cache).value().total;
   const std::string subject = Subjects().front().id;
   const size_t subject_queries_before =
-      ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {"", subject, ""}, 0, 100, &cache).value().queries.size();
+      ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {"", subject, ""}, 0, 100, &cache).value().queries->size();
   auto opened = capture_->Execute(
       ParseJson(R"({"op":"query.open","subject":")" + subject +
                 R"(","visit":"SCREENING1","form":"DM","item":"RACE","message":"Please confirm race against source"})")
@@ -290,8 +290,8 @@ TEST_F(ProjectionTest, CachedReadsAnswerAsFreshOnesAcrossCommitsAndTheClock) {
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EXPECT_EQ(ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {}, 0, 1, &cache).value().total, all_before + 1);
   auto of_subject = ListQueries(store_.get(), "CDISCPILOT01", viewers[0], {"", subject, ""}, 0, 100, &cache).value();
-  ASSERT_EQ(of_subject.queries.size(), subject_queries_before + 1);
-  EXPECT_EQ(of_subject.queries.back().message, "Please confirm race against source")
+  ASSERT_EQ(of_subject.queries->size(), subject_queries_before + 1);
+  EXPECT_EQ(of_subject.queries->back().message, "Please confirm race against source")
       << "a cached page of the inbox shows the query the commit opened";
   compare("after a query opened");
   auto screened = capture_->Execute(

@@ -248,7 +248,7 @@ Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const
   // A page of the inbox, read once per position of the log: the users who
   // keep their inbox open ask for the same page again and again.
   TC_ASSIGN_OR_RETURN(
-      std::shared_ptr<const std::vector<QuerySummary>> listed,
+      page.queries,
       ThroughCache<std::shared_ptr<const std::vector<QuerySummary>>>(
           store, cache, &ReadCache::State::query_lists,
           key + "\x1e" + std::to_string(offset) + "\x1e" + std::to_string(limit),
@@ -280,7 +280,6 @@ Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const
             }));
             return std::make_shared<const std::vector<QuerySummary>>(std::move(queries));
           }));
-  page.queries = *listed;
   return page;
 }
 

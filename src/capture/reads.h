@@ -74,7 +74,8 @@ struct QuerySummary {
   int64_t opened_us = 0;  // 0: unknown
 };
 struct QueryPage {
-  std::vector<QuerySummary> queries;  // by subject, then number
+  // By subject, then number; shared with the read cache (never null).
+  std::shared_ptr<const std::vector<QuerySummary>> queries = std::make_shared<const std::vector<QuerySummary>>();
   int64_t total = 0;
 };
 Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const Viewer& viewer,
