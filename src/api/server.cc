@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -44,6 +45,15 @@ using http::Request;
 using http::Response;
 
 constexpr const char* kCookie = kSessionCookie;
+// When the client last wrote (this server's clock, in microseconds): for a
+// short while after, every server it reaches takes in all commits before
+// reading, so that it reads its own write whichever server took it. Only
+// the time of the client's own write, which it knows anyway: never a
+// position of the log, which would count events a blinded role may not
+// know of.
+constexpr const char* kWroteCookie = "tc_wrote";
+// Servers' clocks may differ by this much.
+constexpr int64_t kClockSkewUs = 1'000'000;
 
 // A request body may name only the fields its route takes; the refusal
 // lists them.
@@ -1191,6 +1201,7 @@ class Server::Impl {
     }
     auto out = cap->Execute(command, Actor{caller.user.id, *role}, expected);
     if (!out.ok()) return Error(res, out.status());
+    if (!out->events.empty()) NoteWrite(res);
     Value::Array messages;
     for (const auto& m : out->messages) messages.push_back(m);
     // Capture words its messages for the acting role; the events it appended
@@ -1224,6 +1235,22 @@ class Server::Impl {
     Reply(res, reply);
   }
 
+  // Whether the client wrote recently enough that this server may not have
+  // followed that commit yet (capture::Capture::kReadFollowLagUs).
+  bool WroteJustNow(const Request& req) {
+    auto wrote = CookieValue(req.get_header_value("Cookie"), kWroteCookie);
+    if (!wrote) return false;
+    int64_t at = 0;
+    auto [end, error] = std::from_chars(wrote->data(), wrote->data() + wrote->size(), at);
+    if (error != std::errc() || end != wrote->data() + wrote->size()) return false;
+    return env_->NowMicros() < at + capture::Capture::kReadFollowLagUs + kClockSkewUs;
+  }
+
+  void NoteWrite(Response& res) {
+    res.set_header("Set-Cookie", std::string(kWroteCookie) + "=" + std::to_string(env_->NowMicros()) +
+                                     "; Path=/; HttpOnly; SameSite=Strict; Max-Age=10");
+  }
+
   // The caller, the study's capture service and the caller's access to it;
   // a study the caller holds no role on does not exist for them (404).
   std::optional<StudyCtx> StudyContext(const Request& req, Response& res) {
@@ -1239,6 +1266,12 @@ class Server::Impl {
     if (!cap.ok()) {
       Error(res, cap.status());
       return std::nullopt;
+    }
+    if (WroteJustNow(req)) {
+      if (Status seen = (*cap)->SeeAllCommits(); !seen.ok()) {
+        Error(res, seen);
+        return std::nullopt;
+      }
     }
     return StudyCtx{*c, *cap, access};
   }

@@ -411,6 +411,49 @@ TEST_P(StatelessServersTest, AFormSavedThroughOneServerReachesAnEventStreamOfThe
             << ms.size() << " " << ms.back() << " ms (request and commit included)\n";
 }
 
+// Behind a load balancer without sticky sessions, the read after a save may
+// go to the other server, which follows other servers' commits only every
+// capture::Capture::kReadFollowLagUs (here never: the clock stands still).
+// The save's reply tells the client's browser when it wrote; for a short
+// while after, every server takes in all commits before reading for it.
+TEST_P(StatelessServersTest, AClientReadsItsOwnSaveThroughTheOtherServerAtOnce) {
+  Login coord = LogIn(a_, "coord.701");
+  ASSERT_EQ(Screen(a_, coord, "701-0601")->status, 200);
+  const std::string form = kS + "/subjects/701-0601/visits/SCREENING1/forms/VS";
+  auto weight_on_b = [&](const Login& s) {
+    auto r = Get(b_, s, form);
+    EXPECT_EQ(r->status, 200) << r->body;
+    return r->body.find("81.4") != std::string::npos;
+  };
+  ASSERT_FALSE(weight_on_b(coord)) << "B has read the subject before the save";
+  auto saved =
+      Post(a_, coord, kS + "/commands",
+           R"({"op":"form.save","subject":"701-0601","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"}})");
+  ASSERT_EQ(saved->status, 200) << saved->body;
+  std::string wrote = saved->get_header_value("Set-Cookie");
+  ASSERT_EQ(wrote.rfind("tc_wrote=", 0), 0u) << "the save's reply notes when the client wrote: " << wrote;
+  EXPECT_EQ(wrote.find("seq"), std::string::npos);
+  EXPECT_FALSE(weight_on_b(coord)) << "without the note, B has not followed A's commit yet (its clock stands still)";
+  Login after_save = coord;
+  after_save.cookie += "; " + wrote.substr(0, wrote.find(';'));
+  EXPECT_TRUE(weight_on_b(after_save)) << "with it, B reads the client's own save";
+
+  // Once the note is older than the servers' lag and their clocks' skew, it
+  // costs B nothing: B follows at its own pace (and has caught up by then).
+  env_.AdvanceMicros(capture::Capture::kReadFollowLagUs + 2'000'000);
+  ASSERT_TRUE(weight_on_b(coord));
+  auto later =
+      Post(a_, coord, kS + "/commands",
+           R"({"op":"form.save","subject":"701-0601","visit":"SCREENING1","form":"VS","items":{"HEIGHT":"177.5"}})");
+  ASSERT_EQ(later->status, 200) << later->body;
+  auto height_on_b = [&](const Login& s) { return Get(b_, s, form)->body.find("177.5") != std::string::npos; };
+  EXPECT_FALSE(height_on_b(after_save)) << "an old note does not make B read the log again";
+  Login after_later = coord;
+  const std::string noted = later->get_header_value("Set-Cookie");
+  after_later.cookie += "; " + noted.substr(0, noted.find(';'));
+  EXPECT_TRUE(height_on_b(after_later));
+}
+
 // A client whose server went away reconnects through the load balancer to
 // another, sending the id of the last event it received: it resumes there.
 TEST_P(StatelessServersTest, AnEventStreamResumesOnTheOtherServerAfterTheLastIdTheFirstSent) {

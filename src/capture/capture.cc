@@ -488,8 +488,14 @@ Status Capture::Impl::ApplyStudyEvent(const Event& e) {
 
 Status Capture::Impl::CatchUpForRead() {
   int64_t now = env_->NowMicros();
-  if (now - last_read_catchup_us_ < 20'000) return Status::Ok();
+  if (now - last_read_catchup_us_ < Capture::kReadFollowLagUs) return Status::Ok();
   last_read_catchup_us_ = now;
+  return CatchUp();
+}
+
+Status Capture::Impl::CatchUpNow() {
+  std::lock_guard lock(mu_);
+  last_read_catchup_us_ = env_->NowMicros();
   return CatchUp();
 }
 
@@ -928,6 +934,8 @@ EligibilityResult Capture::Impl::Eligibility(const SubjectState& s) const {
   r.overall = failed ? Eligibility::kNotEligible : unknown ? Eligibility::kIncomplete : Eligibility::kEligible;
   return r;
 }
+
+Status Capture::SeeAllCommits() const { return impl_->CatchUpNow(); }
 
 Status Capture::ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const {
   TC_ASSIGN_OR_RETURN(auto s, impl_->LoadSubject(id));

@@ -131,6 +131,12 @@ class Capture {
   Result<SubjectState> Subject(const std::string& id) const;
   // Reads a subject in place, without copying it.
   Status ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const;
+  // Reads follow other processes' commits within kReadFollowLagUs; after
+  // this call, they see every commit made before it, by any process (one
+  // read of the log's new events): for a client that has just written
+  // through another server and must read its own write.
+  static constexpr int64_t kReadFollowLagUs = 20'000;
+  Status SeeAllCommits() const;
   // The subject as it stood at a past moment: its events up to then, replayed.
   // NotFound when it did not exist yet.
   Result<SubjectState> SubjectAsOf(const std::string& id, int64_t until_us) const;

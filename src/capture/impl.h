@@ -131,6 +131,8 @@ class Capture::Impl {
   // For reads: what this process wrote is always in; other processes'
   // writes are taken in at most every 20 ms, not on every read.
   Status CatchUpForRead();
+  // Takes in every commit made so far, whenever the last catch-up was.
+  Status CatchUpNow();
   int64_t last_read_catchup_us_ = 0;
   Status ApplyStudyEvent(const Event& e);
 

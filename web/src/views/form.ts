@@ -269,9 +269,14 @@ export class FormView implements View {
     this.ctx.update();
   }
 
-  private async command(body: Record<string, unknown>, done: string): Promise<void> {
+  // afterSave: what the page drops once the command is saved, before it is
+  // drawn again (so that the page never shows the state before the command).
+  private async command(body: Record<string, unknown>, done: string, afterSave?: () => void): Promise<void> {
     const outcome = await runCommand(this.ctx.study.id, body, done);
-    if (!outcome.error) await this.load();
+    if (!outcome.error) {
+      await this.load();
+      afterSave?.();
+    }
     ({ message: this.message, error: this.error } = outcome);
     this.ctx.update();
   }
@@ -287,8 +292,8 @@ export class FormView implements View {
     await this.command(
       { op: 'row.remove', subject: this.subjectId, visit: this.visit, form: this.formId, group: group.id, row: row.row, reason },
       `Row ${row.row} removed`,
+      () => delete this.rows[group.id],
     );
-    delete this.rows[group.id];
   }
 
   private async queryAction(q: Query, action: string): Promise<void> {
