@@ -372,7 +372,7 @@ Status ProjectionSetsUnchanged(const std::map<std::string, std::string>& mine,
 }
 
 GroupOutcome CommitGroup(Conn& conn, const TableSqlMap& tables, const std::map<std::string, std::string>& recorded_sets,
-                         const std::vector<PendingAppend*>& group) {
+                         const std::vector<PendingAppend*>& group, const std::function<void()>& checked) {
   auto rolled_back = [&](Status s, bool committing) {
     if (!conn.broken()) (void)conn.Exec("ROLLBACK");
     return GroupOutcome{std::move(s), committing};
@@ -407,6 +407,7 @@ GroupOutcome CommitGroup(Conn& conn, const TableSqlMap& tables, const std::map<s
   const uint64_t first_seq = head.last_seq;
   GroupWrites gathered;
   for (PendingAppend* p : ordered) p->result = ApplyBatch(tables, *p, &state, &head, &gathered);
+  checked();
   if (head.last_seq == first_seq) return rolled_back(Status::Ok(), false);
   std::vector<Statement> writes;
   AddWriteStatements(gathered, &writes);

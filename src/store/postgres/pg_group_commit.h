@@ -7,6 +7,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ struct PendingAppend {
   int64_t time_us = 0;                // read by the caller; never before the log's last
   ProjectedAhead ahead;
   Result<std::vector<Event>> result = Status(StatusCode::kInternal, "not committed");
+  bool taken = false;  // by a leader, into its group
   bool done = false;
   std::condition_variable cv;
 };
@@ -47,9 +49,12 @@ struct GroupOutcome {
 // writes, the log's new head, the notification and COMMIT. recorded_sets:
 // the projection sets this process writes, as meta recorded them when it
 // registered them (another version since then stops its writes). Rolls back
-// on any error.
+// on any error. checked: called once the batches have been checked against
+// what the reads returned, before the writes are sent (or not at all when
+// the group fails before then): the next group may start its reads from
+// then on, on another connection, as they wait for this one's lock.
 GroupOutcome CommitGroup(Conn& conn, const TableSqlMap& tables, const std::map<std::string, std::string>& recorded_sets,
-                         const std::vector<PendingAppend*>& group);
+                         const std::vector<PendingAppend*>& group, const std::function<void()>& checked);
 
 // FailedPrecondition when a projection set this process writes (mine, by
 // name) is recorded otherwise now.
