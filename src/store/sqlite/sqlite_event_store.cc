@@ -998,13 +998,25 @@ class SqliteEventStore final : public EventStore {
     sqlite3_busy_timeout(db->handle(), options_.busy_timeout_ms);
     if (exclusive_) TC_RETURN_IF_ERROR(db->Exec("PRAGMA locking_mode=EXCLUSIVE"));
     // Reading the header is the first touch of the file: a non-database fails here.
-    Status s = db->Exec("PRAGMA journal_mode=WAL");
+    // On a new file the switch writes its header; servers starting together
+    // can each hold the shared lock the other's switch waits for, and SQLite
+    // then answers busy at once rather than wait (it would deadlock): one of
+    // them goes first on a retry.
+    Status s;
+    const int64_t give_up_us = options_.env->NowMicros() + int64_t{options_.busy_timeout_ms} * 1000;
+    for (int attempt = 0;; ++attempt) {
+      s = db->Exec("PRAGMA journal_mode=WAL");
+      if (s.ok() || s.code() != StatusCode::kAborted || options_.env->NowMicros() > give_up_us) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1 + attempt % 10));
+    }
+    s = s.WithContext("switching " + path_ + " to write-ahead logging");
     if (!s.ok()) {
       if (s.code() == StatusCode::kDataLoss)
         return InvalidArgument(path_ + " is not a trialcore database (not SQLite)");
       return s;
     }
-    TC_RETURN_IF_ERROR(db->Exec(options_.bulk_load ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL"));
+    TC_RETURN_IF_ERROR(db->Exec(options_.bulk_load ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL")
+                           .WithContext("setting synchronous"));
     // Reads of a large log (verification, replay) go through the page cache
     // without copying. Writes still go through write(2) and fsync.
     if (!exclusive_) TC_RETURN_IF_ERROR(db->Exec("PRAGMA mmap_size=" + std::to_string(options_.writer_map_bytes)));
@@ -1018,23 +1030,25 @@ class SqliteEventStore final : public EventStore {
     int64_t app_id = 0, objects = 0;
     std::string version;
     {
-      // Each read in a scope of its own: a statement left stepped holds a
-      // read transaction open, and a write on top of it fails at once,
-      // without waiting, when another process wrote meanwhile (two servers
-      // starting together on one file).
-      TC_ASSIGN_OR_RETURN(Stmt app, write_db_.Prepare("PRAGMA application_id"));
-      TC_ASSIGN_OR_RETURN(bool row, app.Step());
-      if (row) app_id = app.Int(0);
-    }
-    {
-      TC_ASSIGN_OR_RETURN(Stmt count, write_db_.Prepare("SELECT count(*) FROM sqlite_master"));
-      TC_ASSIGN_OR_RETURN(bool row, count.Step());
-      if (row) objects = count.Int(0);
+      // One statement, so both are read in one snapshot: read apart, another
+      // server creating the file between them would make it look like some
+      // other program's database. In a scope of its own: a statement left
+      // stepped holds a read transaction open, and a write on top of it fails
+      // at once, without waiting, when another process wrote meanwhile.
+      TC_ASSIGN_OR_RETURN(Stmt probe, write_db_.Prepare("SELECT (SELECT application_id FROM pragma_application_id()), "
+                                                        "(SELECT count(*) FROM sqlite_master)"));
+      TC_ASSIGN_OR_RETURN(bool row, probe.Step());
+      if (row) {
+        app_id = probe.Int(0);
+        objects = probe.Int(1);
+      }
     }
     if (app_id != kApplicationId) {
       if (objects > 0) return InvalidArgument(path_ + " is a SQLite database but not a trialcore one");
+      // Another server starting on the same new file may have made it while
+      // this one waited for the write lock: then this changes nothing.
       return InSchemaTransaction(std::string(kSchema) + kProjectionSchema + sqlite::kServerStateSchema +
-                                     "INSERT INTO meta VALUES('format_version', '" +
+                                     "INSERT OR IGNORE INTO meta VALUES('format_version', '" +
                                      std::to_string(kDatabaseFormatVersion) +
                                      "');PRAGMA application_id=" + std::to_string(kApplicationId) + ";",
                                  "creating " + path_);

@@ -96,6 +96,31 @@ TEST(SqliteEventStoreTest, ServersStartingTogetherOnAnOlderFileWaitTheirTurn) {
   }
 }
 
+// Servers started together on a file that does not exist yet: one creates
+// the tables, the others wait for it and open what it made.
+TEST(SqliteEventStoreTest, ServersStartingTogetherOnANewFileCreateItOnce) {
+  constexpr int kRounds = 10, kServers = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string path = TempDbPath("create_together_" + std::to_string(round));
+    std::atomic<int> ready{0}, opened{0};
+    std::vector<std::thread> servers;
+    for (int i = 0; i < kServers; ++i) {
+      servers.emplace_back([&] {
+        ++ready;
+        while (ready < kServers) std::this_thread::yield();
+        auto store = OpenSqliteEventStore(path);
+        EXPECT_TRUE(store.ok()) << store.status().ToString();
+        if (store.ok()) ++opened;
+      });
+    }
+    for (auto& t : servers) t.join();
+    ASSERT_EQ(opened, kServers) << "round " << round;
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_TRUE(store->Append(One("S", ItemSet("1001", "SYSBP", "120"))).ok());
+  }
+}
+
 // A rewrite makes tables that hold only its study anew (their indexes built
 // after the rows); beside another study's rows it replaces only its own.
 // Either way the rows are those written, a key put twice keeps the last, and
