@@ -363,6 +363,10 @@ TEST_F(SessionsTest, OnlyTheDigestOfTheTokenIsStoredAndTheCsrfTokenIsDerived) {
   ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
   EXPECT_EQ(resumed->user, "alice");
   EXPECT_EQ(resumed->csrf, session.csrf);
+  auto read_only = sessions_->Resume(token, /*with_csrf=*/false);
+  ASSERT_TRUE(read_only.ok()) << read_only.status().ToString();
+  EXPECT_EQ(read_only->user, "alice");
+  EXPECT_EQ(read_only->csrf, "") << "a read that hands out no token does not derive it";
   EXPECT_EQ(sessions_->Resume("not a token").status().code(), StatusCode::kNotFound);
 }
 

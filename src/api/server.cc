@@ -239,8 +239,9 @@ class Server::Impl {
   }
 
   // The session's user, or a 401 reply. State-changing requests also need
-  // the session's CSRF token in X-CSRF-Token.
-  std::optional<Caller> Authenticate(const Request& req, Response& res) {
+  // the session's CSRF token in X-CSRF-Token; the caller's session carries
+  // it only for those and when `with_csrf` (a reply that hands it out).
+  std::optional<Caller> Authenticate(const Request& req, Response& res, bool with_csrf = false) {
     // Machine clients: a bearer token, scoped to one grant; no cookie, so no CSRF.
     if (auto bearer = BearerToken(req.get_header_value("Authorization"))) {
       auto user = users_->FindByToken(*bearer);
@@ -255,7 +256,8 @@ class Server::Impl {
       Error(res, StatusCode::kUnauthenticated, "unauthenticated", "log in first");
       return std::nullopt;
     }
-    Result<Session> resumed = sessions_->Resume(*token);
+    const bool changes = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
+    Result<Session> resumed = sessions_->Resume(*token, changes || with_csrf);
     if (!resumed.ok()) {
       const StatusCode code = resumed.status().code();
       if (code == StatusCode::kNotFound) {
@@ -268,7 +270,6 @@ class Server::Impl {
       return std::nullopt;
     }
     const Session& session = *resumed;
-    bool changes = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
     if (changes && !SameSecret(req.get_header_value("X-CSRF-Token"), session.csrf)) {
       Error(res, StatusCode::kPermissionDenied, "csrf", "missing or wrong X-CSRF-Token header; nothing was changed");
       return std::nullopt;
@@ -489,7 +490,7 @@ class Server::Impl {
     });
 
     Add("GET", "/api/v1/session", [this](const Request& req, Response& res) {
-      auto c = Authenticate(req, res);
+      auto c = Authenticate(req, res, /*with_csrf=*/true);
       if (!c) return;
       Reply(res, MeJson(c->user, c->session));
     });

@@ -29,12 +29,12 @@ Result<SessionRecord> Sessions::Live(const std::string& key) {
   return *found;
 }
 
-Result<Session> Sessions::Resume(std::string_view token) {
+Result<Session> Sessions::Resume(std::string_view token, bool with_csrf) {
   const std::string key = SessionKey(token);
   TC_ASSIGN_OR_RETURN(SessionRecord record, Live(key));
   const int64_t now = env_->NowMicros();
   if (now - record.last_used_us >= TouchInterval()) TC_RETURN_IF_ERROR(state_->TouchSession(key, now));
-  return Session{key, record.user, CsrfToken(token), record.created_us, record.has_signed};
+  return Session{key, record.user, with_csrf ? CsrfToken(token) : std::string(), record.created_us, record.has_signed};
 }
 
 Result<Session> Sessions::Peek(const std::string& key) {

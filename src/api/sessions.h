@@ -51,8 +51,9 @@ class Sessions {
 
   // The session a cookie token opens now. NotFound: none (never was, logged
   // out, or removed); Unauthenticated: it expired (and is removed). Writes
-  // the last use at most every TouchInterval().
-  Result<Session> Resume(std::string_view token);
+  // the last use at most every TouchInterval(). The session's CSRF token is
+  // derived only `with_csrf` (an HMAC per request that most reads never use).
+  Result<Session> Resume(std::string_view token, bool with_csrf = true);
   // The same by key, without counting as a use (an open event stream).
   Result<Session> Peek(const std::string& key);
 
