@@ -123,8 +123,28 @@ test('a warning whose query the site answered and the monitor closed shows "clos
 });
 
 test('each query tile of the study home counts the rows its inbox lists', async () => {
+  const monitor = await as('cra.1');
+  const coordinator = await as('coord.701');
   const manager = await as('dm.1');
   try {
+    // One query the monitor raises and the site answers: it awaits the monitor, no longer the site.
+    await monitor.goto(FORM);
+    await monitor.getByRole('button', { name: 'Raise a query on Pulse rate' }).click();
+    await monitor.getByLabel('Question for the site about Pulse rate').fill('Please confirm the pulse against the source.');
+    await monitor.getByRole('button', { name: 'Raise query', exact: true }).click();
+    const chip = monitor.locator('[data-item=PULSE] button.query-chip');
+    await chip.waitFor();
+    const raised = Number(/Query (\d+)/.exec(await chip.innerText())[1]);
+    await coordinator.goto(FORM);
+    await coordinator.getByRole('button', { name: `Query ${raised}: open` }).click();
+    await coordinator.getByLabel(`Message for query ${raised}`).fill('Confirmed.');
+    await coordinator.getByRole('button', { name: 'Answer' }).click();
+    await coordinator.getByRole('button', { name: `Query ${raised}: answered` }).waitFor();
+    // The casebook's cell counts it as answered, not as open.
+    await coordinator.goto(studyUrl('/subjects/701-1001'));
+    assert.match(await coordinator.locator('a[data-cell="RASHFU/VS"]').getAttribute('aria-label'), /1 answered query/);
+    assert.doesNotMatch(await coordinator.locator('a[data-cell="RASHFU/VS"]').getAttribute('aria-label'), /open quer/);
+
     for (const state of ['open', 'answered']) {
       await manager.goto(studyUrl(''));
       const tile = manager.locator(`a.tile[data-queries=${state}]`);
@@ -133,11 +153,13 @@ test('each query tile of the study home counts the rows its inbox lists', async 
       await manager.waitForURL(new RegExp(`/queries\\?state=${state}$`));
       await manager.locator('table.data caption').waitFor();
       const rows = manager.locator('table.data tbody tr');
+      assert.ok(figure > 0, `${state}: the demo study and this test leave some`);
       assert.equal(await rows.count(), figure, `${state}: the tile's figure is the inbox's rows`);
       assert.equal(await manager.getByLabel('State').inputValue(), state);
       for (const cell of await manager.locator('table.data tbody td .badge').all()) assert.equal(await cell.innerText(), state);
     }
   } finally {
     await screenshot(manager, 'tiles-and-inbox');
+    await screenshot(coordinator, 'answered-in-casebook');
   }
 });
