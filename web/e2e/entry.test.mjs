@@ -143,8 +143,8 @@ test('a query on an item of a repeating row shows on that row, is answered there
     // No indication: the study's soft check asks for one.
     await page.locator('table.rows').getByText('Give the indication.').waitFor();
     await page.getByRole('button', { name: 'Save' }).click();
-    const opened = await page.locator('.ok-box').getByText(/query \d+ opened/).innerText();
-    const number = /query (\d+) opened/.exec(opened)[1];
+    const opened = await page.locator('.ok-box').getByText(/Query \d+ opened/).innerText();
+    const number = /Query (\d+) opened/.exec(opened)[1];
     const row = page.locator('table.rows tbody tr', { hasText: `Query ${number}` });
     await row.getByRole('button', { name: `Query ${number}: open` }).click();
     await page.getByLabel(`Message for query ${number}`).fill('Taken for back pain; the indication is now on the source.');

@@ -280,7 +280,7 @@ export class FormView implements View {
       for (const q of r.queries_opened) out.push(`Query ${q.query} opened on ${where(q)}: ${q.message ?? ''}`);
       for (const q of r.queries_closed) out.push(`Query ${q.query} on ${where(q)} closed: the data now pass its check.`);
       for (const g of r.signatures_broken) {
-        out.push(`The signature of ${g.signer_name} (${g.meaning}) no longer covers this data; it must be signed again.`);
+        out.push(`The signature of ${g.signer_name} (${g.meaning}) is broken by this change; it must be signed again.`);
       }
     }
     if (showCodes(ctx)) out.push(`[${reply.messages.join(' · ')}]`);
