@@ -345,6 +345,8 @@ TEST_F(CaptureTest, VerificationIsResetByAChange) {
   EXPECT_FALSE(s.visits["SCREENING1"].forms["DM"].items["RACE"].verified);
   EXPECT_TRUE(s.visits["SCREENING1"].forms["DM"].items["SEX"].verified);
   EXPECT_NE(r->messages[1].find("verification of SCREENING1/DM/RACE is reset"), std::string::npos);
+  // The result names it too, for the application to word.
+  EXPECT_EQ(ToJson(*r->result.Find("verification_reset")), R"([{"form":"DM","item":"RACE","visit":"SCREENING1"}])");
   auto sdv = Run(R"({"op":"sdv.verify","subject":"701-1008","visit":"SCREENING1","form":"DM"})", kMonitor);
   ASSERT_TRUE(sdv.ok()) << sdv.status().ToString();
   EXPECT_TRUE(capture_->Subject("701-1008")->visits["SCREENING1"].forms["DM"].items["RACE"].verified);

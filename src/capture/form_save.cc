@@ -339,10 +339,11 @@ void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::
 // words of its own (the messages name codes): {"queries_opened":[{"query",
 // "visit","form","item","group"?,"row"?,"check","message"}], "queries_closed":
 // [the same, "message" saying why], "signatures_broken":[{"signature",
-// "meaning","signer_name"}]}; a blinded actor is told nothing of hidden items.
+// "meaning","signer_name"}], "verification_reset":[{"visit","form","item",
+// "group"?,"row"?}]}; a blinded actor is told nothing of hidden items.
 Value SaveResult(const study::Study& study, const SubjectState& subject, const std::vector<EventDraft>& drafts,
                  bool blind) {
-  Value::Array opened, closed, broken;
+  Value::Array opened, closed, broken, reset;
   auto place = [](const Value& payload, const std::vector<std::string>& keys) {
     Value::Object o;
     for (const std::string& k : keys) {
@@ -352,7 +353,17 @@ Value SaveResult(const study::Study& study, const SubjectState& subject, const s
   };
   for (const EventDraft& d : drafts) {
     const Value& p = d.payload;
-    if (d.type == "query.opened") {
+    if (d.type == "form.saved") {
+      const std::string& form = p.Find("form")->as_string();
+      for (const Value& c : p.Find("changes")->as_array()) {
+        if (c.Find("verification_reset") == nullptr) continue;
+        if (blind && HiddenItem(study, form, c.Find("item")->as_string())) continue;
+        Value::Object o = place(c, {"item", "group", "row"});
+        o["visit"] = *p.Find("visit");
+        o["form"] = form;
+        reset.push_back(o);
+      }
+    } else if (d.type == "query.opened") {
       if (blind && HiddenItem(study, p.Find("form")->as_string(), p.Find("item")->as_string())) continue;
       opened.push_back(place(p, {"query", "visit", "form", "item", "group", "row", "check", "message"}));
     } else if (d.type == "query.closed") {
@@ -377,7 +388,10 @@ Value SaveResult(const study::Study& study, const SubjectState& subject, const s
                                      {"signer_name", sig->second.signer_name}});
     }
   }
-  return Value::Object{{"queries_opened", opened}, {"queries_closed", closed}, {"signatures_broken", broken}};
+  return Value::Object{{"queries_opened", opened},
+                       {"queries_closed", closed},
+                       {"signatures_broken", broken},
+                       {"verification_reset", reset}};
 }
 
 // What form.check answers: the proposal's problems (values that do not

@@ -234,6 +234,7 @@ export interface SaveResult {
   queries_opened: SavedQuery[];
   queries_closed: SavedQuery[];
   signatures_broken: { signature: number; meaning: string; signer_name: string }[];
+  verification_reset: { visit: string; form: string; item: string; group?: string; row?: number }[];
 }
 
 export interface Problem {

@@ -279,6 +279,8 @@ export class FormView implements View {
     if (r && typeof r === 'object' && Array.isArray(r.queries_opened)) {
       for (const q of r.queries_opened) out.push(`Query ${q.query} opened on ${where(q)}: ${q.message ?? ''}`);
       for (const q of r.queries_closed) out.push(`Query ${q.query} on ${where(q)} closed: the data now pass its check.`);
+      const reset = (r.verification_reset ?? []).map((v) => where(v));
+      if (reset.length) out.push(`Verified before, now to be verified again: ${reset.join(', ')}.`);
       for (const g of r.signatures_broken) {
         out.push(`The signature of ${g.signer_name} (${g.meaning}) is broken by this change; it must be signed again.`);
       }
