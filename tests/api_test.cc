@@ -395,6 +395,183 @@ TEST_F(ApiTest, QueriesAreRaisedAnsweredAndClosedThroughTheirRoutes) {
   EXPECT_TRUE(found);
 }
 
+// Issue 15: a query an edit check raises is the system's, attributed to the
+// check, with the save that made the check fail; the user who saved is only
+// the trigger (API, subject JSON and audit trail alike).
+TEST_F(ApiTest, EditCheckQueriesAreRaisedByTheSystemAfterTheSaveThatTriggeredThem) {
+  Session coord = Login("coord.701");
+  const std::string subject = "/api/v1/studies/CDISCPILOT01/subjects/701-1001";
+  auto c = Client();
+  auto saved = c.Patch((subject + "/visits/RASHFU/forms/VS").c_str(),
+                       httplib::Headers{{"Cookie", coord.cookie}, {"X-CSRF-Token", coord.csrf}},
+                       R"({"items":{"SYSBP":"170","DIABP":"80"},"reason":"re-measured"})", "application/json");
+  ASSERT_EQ(saved->status, 200) << saved->body;
+  auto reply = *ParseJson(saved->body);
+  // Positions in the log count hidden events: only a caller who sees them all
+  // (here the unblinded pharmacist) is given the save's.
+  Session pharm = Login("pharm.701");
+  int64_t save_seq = 0;
+  const Value trail = *ParseJson(Get(pharm, subject + "/audit?path=subject/701-1001/RASHFU/VS/SYSBP")->body);
+  for (const Value& e : trail.Find("entries")->as_array()) {
+    if (e.Find("event")->as_string() == "form.saved") save_seq = e.Find("seq")->as_int();
+  }
+  ASSERT_GT(save_seq, 0) << ToJson(trail);
+  // The save's result names the query it opened, for the application to word.
+  const auto& opened = reply.Find("result")->Find("queries_opened")->as_array();
+  ASSERT_EQ(opened.size(), 1u) << saved->body;
+  EXPECT_EQ(opened[0].Find("check")->as_string(), "SYSBP.soft_range");
+  EXPECT_EQ(opened[0].Find("item")->as_string(), "SYSBP");
+  const int64_t n = opened[0].Find("query")->as_int();
+
+  auto raised_by = [&](const Value& query) { return ToJson(*query.Find("raised_by")); };
+  // The inbox names the check and the user; the casebook and the audit trail also the save.
+  const std::string expected_in_inbox = R"({"check":"SYSBP.soft_range","kind":"edit_check","message":")" +
+                                        opened[0].Find("message")->as_string() +
+                                        R"(","triggered_by":{"role":"coordinator","user":"coord.701"}})";
+  const std::string expected = expected_in_inbox.substr(0, expected_in_inbox.size() - 1) +
+                               R"(,"triggering_save_seq":)" + std::to_string(save_seq) + "}";
+  Session cra = Login("cra.1");
+  // The unblinded caller's casebook names the save by its position; a blinded one's all but that.
+  for (const auto& [who, wanted] : {std::pair{&pharm, expected}, std::pair{&cra, expected_in_inbox}}) {
+    const Value casebook = *ParseJson(Get(*who, subject)->body);
+    bool in_casebook = false;
+    for (const Value& q : casebook.Find("queries")->as_array()) {
+      if (q.Find("query")->as_int() != n) continue;
+      in_casebook = true;
+      EXPECT_EQ(raised_by(q), wanted);
+    }
+    EXPECT_TRUE(in_casebook) << ToJson(casebook);
+  }
+  const Value inbox = *ParseJson(Get(cra, "/api/v1/studies/CDISCPILOT01/queries?subject=701-1001&state=open")->body);
+  bool in_inbox = false;
+  for (const Value& q : inbox.Find("queries")->as_array()) {
+    if (q.Find("query")->as_int() != n) continue;
+    in_inbox = true;
+    EXPECT_EQ(raised_by(q), expected_in_inbox);
+  }
+  EXPECT_TRUE(in_inbox) << ToJson(inbox);
+
+  // A query a monitor raises is the monitor's.
+  auto asked = Post(cra, subject + "/queries",
+                    R"({"visit":"RASHFU","form":"VS","item":"PULSE","message":"Please confirm the pulse"})");
+  ASSERT_EQ(asked->status, 200) << asked->body;
+  const int64_t m = ParseJson(asked->body)->Find("result")->Find("query")->as_int();
+  const Value after_raise = *ParseJson(Get(cra, subject)->body);
+  for (const Value& q : after_raise.Find("queries")->as_array()) {
+    if (q.Find("query")->as_int() == m) {
+      EXPECT_EQ(raised_by(q), R"({"kind":"user","role":"monitor","user":"cra.1"})");
+    }
+  }
+
+  // The audit trail: the opening names the check; the user stays the trigger.
+  const Value audit = *ParseJson(Get(pharm, subject + "/audit?path=subject/701-1001/queries")->body);
+  bool check_entry = false, monitor_entry = false;
+  for (const Value& e : audit.Find("entries")->as_array()) {
+    if (e.Find("event")->as_string() != "query.opened") continue;
+    if (e.Find("path")->as_string() == "subject/701-1001/queries/" + std::to_string(n) + "/state") {
+      check_entry = true;
+      EXPECT_EQ(e.Find("user")->as_string(), "coord.701");
+      ASSERT_NE(e.Find("raised_by"), nullptr) << ToJson(e);
+      EXPECT_EQ(ToJson(*e.Find("raised_by")), expected);
+    }
+    if (e.Find("path")->as_string() == "subject/701-1001/queries/" + std::to_string(m) + "/state") {
+      monitor_entry = true;
+      EXPECT_EQ(e.Find("raised_by"), nullptr) << ToJson(e);
+    }
+  }
+  EXPECT_TRUE(check_entry && monitor_entry) << ToJson(audit);
+}
+
+// Issue 15: a warning the site confirmed shows where its query stands
+// (open, answered, closed) instead of asking again.
+TEST_F(ApiTest, AWarningWithAQueryShowsTheQuerysState) {
+  Session coord = Login("coord.701");
+  Session cra = Login("cra.1");
+  const std::string subject = "/api/v1/studies/CDISCPILOT01/subjects/701-1001";
+  const std::string form = subject + "/visits/RASHFU/forms/VS";
+  auto warning = [&]() -> std::pair<int64_t, std::string> {
+    auto r = Post(coord, form + "/check", "{}");
+    EXPECT_EQ(r->status, 200) << r->body;
+    const Value reply = *ParseJson(r->body);
+    for (const Value& p : reply.Find("result")->Find("problems")->as_array()) {
+      if (p.Find("check")->as_string() != "SYSBP.soft_range") continue;
+      const Value* q = p.Find("query");
+      return {q ? q->as_int() : 0, q ? p.Find("query_state")->as_string() : ""};
+    }
+    return {-1, "no warning: " + r->body};
+  };
+  auto c = Client();
+  auto saved = c.Patch(form.c_str(), httplib::Headers{{"Cookie", coord.cookie}, {"X-CSRF-Token", coord.csrf}},
+                       R"({"items":{"SYSBP":"170","DIABP":"80"},"reason":"re-measured"})", "application/json");
+  ASSERT_EQ(saved->status, 200) << saved->body;
+  const int64_t n =
+      ParseJson(saved->body)->Find("result")->Find("queries_opened")->as_array().at(0).Find("query")->as_int();
+  EXPECT_EQ(warning(), std::make_pair(n, std::string("open")));
+  const std::string query = subject + "/queries/" + std::to_string(n);
+  ASSERT_EQ(Post(coord, query + "/answer", R"({"message":"Confirmed against the chart"})")->status, 200);
+  EXPECT_EQ(warning(), std::make_pair(n, std::string("answered")));
+  ASSERT_EQ(Post(cra, query + "/close", "{}")->status, 200);
+  EXPECT_EQ(warning(), std::make_pair(n, std::string("closed")));
+  // A hard problem never carries a query.
+  auto hard = Post(coord, form + "/check", R"({"items":{"PULSE":"400"}})");
+  const Value hard_reply = *ParseJson(hard->body);
+  for (const Value& p : hard_reply.Find("result")->Find("problems")->as_array()) {
+    if (p.Find("hard")->as_bool()) {
+      EXPECT_EQ(p.Find("query"), nullptr) << hard->body;
+    }
+  }
+}
+
+// Issue 15: one definition of each state; the dashboard, the inbox and the
+// subject list count alike (open: awaiting the site; answered: awaiting the
+// monitor), and each dashboard figure is the total its inbox filter lists.
+TEST_F(ApiTest, QueryStatesAreCountedAlikeByTheDashboardTheInboxAndTheSubjectList) {
+  Session coord = Login("coord.701");
+  Session cra = Login("cra.1");
+  const std::string study = "/api/v1/studies/CDISCPILOT01";
+  auto raise = [&](const std::string& item) {
+    auto r = Post(cra, study + "/subjects/701-1001/queries",
+                  R"({"visit":"WEEK20","form":"VS","item":")" + item + R"(","message":"Please confirm"})");
+    EXPECT_EQ(r->status, 200) << r->body;
+    return ParseJson(r->body)->Find("result")->Find("query")->as_int();
+  };
+  raise("SYSBP");
+  const int64_t answered = raise("PULSE");
+  ASSERT_EQ(Post(coord, study + "/subjects/701-1001/queries/" + std::to_string(answered) + "/answer",
+                 R"({"message":"Confirmed"})")
+                ->status,
+            200);
+  for (const Session* who : {&coord, &cra}) {
+    auto dashboard = ParseJson(Get(*who, study + "/dashboard")->body);
+    auto sum = [&](const char* key) {
+      int64_t total = 0;
+      for (const auto& [age, count] : dashboard->Find(key)->as_object()) total += count.as_int();
+      return total;
+    };
+    auto inbox_total = [&](const std::string& filter) {
+      return ParseJson(Get(*who, study + "/queries?limit=1&" + filter)->body)->Find("total")->as_int();
+    };
+    EXPECT_EQ(sum("open_queries_by_age"), inbox_total("state=open"));
+    EXPECT_EQ(sum("answered_queries_by_age"), inbox_total("state=answered"));
+    EXPECT_GE(sum("open_queries_by_age"), 1);
+    EXPECT_GE(sum("answered_queries_by_age"), 1);
+    // The subject list's counts are the inbox's for that subject.
+    auto subjects = ParseJson(Get(*who, study + "/subjects?site=701&limit=1000")->body);
+    bool seen = false;
+    for (const Value& s : subjects->Find("subjects")->as_array()) {
+      if (s.Find("id")->as_string() != "701-1001") continue;
+      seen = true;
+      EXPECT_EQ(s.Find("open_queries")->as_int(), inbox_total("state=open&subject=701-1001"));
+      EXPECT_EQ(s.Find("answered_queries")->as_int(), inbox_total("state=answered&subject=701-1001"));
+      EXPECT_GE(s.Find("answered_queries")->as_int(), 1);
+    }
+    EXPECT_TRUE(seen) << ToJson(*subjects);
+  }
+  auto unknown = Get(cra, study + "/queries?state=pending");
+  EXPECT_EQ(unknown->status, 400);
+  EXPECT_NE(unknown->body.find("open, answered, closed or cancelled"), std::string::npos) << unknown->body;
+}
+
 TEST_F(ApiTest, ServerSentEventsCarryChangesToTheSitesThatMaySeeThem) {
   Session cra = Login("cra.1");
   Session other_site = Login("coord.708");

@@ -722,14 +722,16 @@ TEST(DashboardJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
       }
       return out;
     };
-    const auto& age = f.open_queries_by_age;
-    Value::Object out{
-        {"planned_subjects", planned},
-        {"subjects_by_site", by_site},
-        {"open_queries_by_age", Value::Object{{"0-7 days", age[0]}, {"8-30 days", age[1]}, {"over 30 days", age[2]}}},
-        {"overdue_visits", f.overdue_visits},
-        {"visits_out_of_window", f.visits_out_of_window},
-        {"unsigned_casebooks", f.unsigned_casebooks}};
+    auto ages = [](const std::array<int64_t, 3>& age) {
+      return Value::Object{{"0-7 days", age[0]}, {"8-30 days", age[1]}, {"over 30 days", age[2]}};
+    };
+    Value::Object out{{"planned_subjects", planned},
+                      {"subjects_by_site", by_site},
+                      {"open_queries_by_age", ages(f.open_queries_by_age)},
+                      {"answered_queries_by_age", ages(f.answered_queries_by_age)},
+                      {"overdue_visits", f.overdue_visits},
+                      {"visits_out_of_window", f.visits_out_of_window},
+                      {"unsigned_casebooks", f.unsigned_casebooks}};
     out["database_locked"] = f.database_locked;
     out["overdue"] = list(f.overdue);
     out["out_of_window"] = list(f.out_of_window);
@@ -741,6 +743,7 @@ TEST(DashboardJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
   d.subjects_by_site["7\"02\\"] = {};
   d.subjects_by_site["703"] = {{"screen_failed", -1}};
   d.open_queries_by_age = {5, 0, 123456789012};
+  d.answered_queries_by_age = {0, 7, 1};
   d.overdue_visits = 2;
   d.visits_out_of_window = 1;
   d.unsigned_casebooks = 1;
@@ -759,6 +762,7 @@ TEST(QueryInboxJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
     for (const auto& q : *page.queries) {
       Value::Object o;
       o["query"] = Value(static_cast<int64_t>(q.number));
+      o["raised_by"] = RaisedByJson(q.check, q.message, q.opened_by, q.opened_role, 0, false);
       for (const auto& [k, v] : {std::pair<const char*, const std::string*>{"visit", &q.visit},
                                  {"form", &q.form},
                                  {"item", &q.item},
@@ -797,7 +801,11 @@ TEST(QueryInboxJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
   plain.state = "open";
   plain.message = "Weight \"differs\"\nplease check\\ \u00e9";
   plain.opened_us = opened;
+  plain.opened_by = "coord.701";
+  plain.opened_role = "coordinator";
   capture::QuerySummary in_group = plain;
+  in_group.opened_by = "cra.\"1";
+  in_group.opened_role = "monitor";
   in_group.number = 2147483647;
   in_group.group = "AE";
   in_group.row = 12;
@@ -812,6 +820,11 @@ TEST(QueryInboxJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
     EXPECT_EQ(QueryInboxJsonText(page, 200, 100, now), as_value(page, 200, 100, now)) << now;
   }
   EXPECT_NE(QueryInboxJsonText(page, 0, 100, opened + 45 * day).find("\"age_days\":45"), std::string::npos);
+  // A check's query is the system's, after the save of the user named.
+  const std::string text = QueryInboxJsonText(page, 0, 100, opened);
+  EXPECT_NE(text.find(R"("raised_by":{"check":"VS01","kind":"edit_check","message":)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("triggered_by":{"role":"coordinator","user":"coord.701"}})"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("raised_by":{"kind":"user","role":"monitor","user":"cra.\"1"})"), std::string::npos) << text;
 }
 
 // A form's text is what ToJson writes for FormJson's object with the
@@ -877,6 +890,7 @@ TEST(SubjectListJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
       o["site"] = Value(s.site);
       o["status"] = Value(s.status);
       o["open_queries"] = Value(s.open_queries);
+      o["answered_queries"] = Value(s.answered_queries);
       items.emplace_back(std::move(o));
     }
     Value::Object out;
@@ -893,6 +907,7 @@ TEST(SubjectListJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
   a.site = "701";
   a.status = "enrolled";
   a.open_queries = 3;
+  a.answered_queries = 2;
   b.id = "7\"08-1\\002";
   b.site = "708";
   b.status = "screen_failed";

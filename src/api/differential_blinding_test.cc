@@ -643,19 +643,21 @@ TEST_F(BlindedApiTest, CountsNumbersAndTheEventStreamDoNotRevealHiddenQueries) {
   ASSERT_FALSE(id.empty());
   Session coord = As(id.starts_with("701") ? "coord.701" : "coord.708");
   Value casebook = Get(coord, kS + "/subjects/" + id);
-  int64_t unresolved = 0, messages = 0;
+  int64_t open = 0, answered = 0, messages = 0;
   std::vector<int64_t> numbers;
   for (const Value& q : casebook.Find("queries")->as_array()) {
     numbers.push_back(q.Find("query")->as_int());
     const std::string state = q.Find("state")->as_string();
-    unresolved += state == "open" || state == "answered";
+    open += state == "open";
+    answered += state == "answered";
     messages += static_cast<int64_t>(q.Find("thread")->as_array().size());
   }
   for (size_t i = 0; i < numbers.size(); ++i) EXPECT_EQ(numbers[i], static_cast<int64_t>(i) + 1) << "no gaps";
   const Value list = Get(coord, kS + "/subjects?limit=1000");
   for (const Value& sub : list.Find("subjects")->as_array()) {
     if (sub.Find("id")->as_string() == id) {
-      EXPECT_EQ(sub.Find("open_queries")->as_int(), unresolved);
+      EXPECT_EQ(sub.Find("open_queries")->as_int(), open);
+      EXPECT_EQ(sub.Find("answered_queries")->as_int(), answered);
     }
   }
   // The stream carries exactly the query events of the queries the casebook shows.

@@ -621,14 +621,17 @@ class Server::Impl {
       // (by their paths, subject/ID/queries/N/...) do not exist.
       Hidden hidden;
       std::set<std::string> hidden_queries;
+      // Who raised each query, by the path its opening sets: an edit check's
+      // opening is the system's, not the user's whose save triggered it.
+      std::map<std::string, Value> raised_by;
       // (Taken before the subject is read: the read holds capture's lock.)
       auto definition = std::get<1>(*ctx)->study();
       if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
             hidden = HiddenItems(*definition, !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site));
             for (const auto& [n, q] : s.queries) {
-              if (!hidden.empty() && capture::HiddenQuery(*definition, q)) {
-                hidden_queries.insert(capture::SubjectStream(id) + "/queries/" + std::to_string(n));
-              }
+              const std::string path = capture::SubjectStream(id) + "/queries/" + std::to_string(n);
+              if (!hidden.empty() && capture::HiddenQuery(*definition, q)) hidden_queries.insert(path);
+              if (q.raised_by_check()) raised_by[path + "/state"] = QueryJson(n, q, hidden.empty())["raised_by"];
             }
           })) {
         return;
@@ -669,6 +672,9 @@ class Server::Impl {
         e["new"] = a.new_value ? *a.new_value : Value();
         // Positions count every event, hidden ones included: for those who see them.
         if (hidden.empty()) e["seq"] = static_cast<int64_t>(a.seq);
+        if (a.type == "query.opened") {
+          if (auto it = raised_by.find(a.path); it != raised_by.end()) e["raised_by"] = it->second;
+        }
         entries.push_back(e);
         return Status::Ok();
       });
@@ -710,6 +716,10 @@ class Server::Impl {
       auto& [caller, cap, access] = *ctx;
       std::string state = req.get_param_value("state"), subject_id = req.get_param_value("subject"),
                   site = req.get_param_value("site");
+      if (!state.empty() && !capture::QueryStateNamed(state)) {
+        return Error(res, InvalidArgument("unknown query state \"" + state +
+                                          "\" in \"state\": open, answered, closed or cancelled"));
+      }
       auto page = Page(req);
       if (!page.ok()) return Error(res, page.status());
       auto [offset, limit] = *page;

@@ -66,16 +66,19 @@ std::string DashboardJsonText(const capture::DashboardFigures& d, int64_t planne
     }
     out += ']';
   };
-  const auto& age = d.open_queries_by_age;
+  auto ages = [&](std::string_view k, const std::array<int64_t, 3>& age) {
+    key(k);
+    out += '{';
+    number("0-7 days", age[0]);
+    number("8-30 days", age[1]);
+    number("over 30 days", age[2]);
+    out += '}';
+  };
   out += '{';
+  ages("answered_queries_by_age", d.answered_queries_by_age);
   key("database_locked");
   out += d.database_locked ? "true" : "false";
-  key("open_queries_by_age");
-  out += '{';
-  number("0-7 days", age[0]);
-  number("8-30 days", age[1]);
-  number("over 30 days", age[2]);
-  out += '}';
+  ages("open_queries_by_age", d.open_queries_by_age);
   list("out_of_window", d.out_of_window);
   list("overdue", d.overdue);
   number("overdue_visits", d.overdue_visits);
@@ -102,7 +105,8 @@ std::string SubjectListJsonText(const capture::SubjectPage& page, size_t offset,
   out += "{\"limit\":" + std::to_string(limit) + ",\"offset\":" + std::to_string(offset) + ",\"subjects\":[";
   for (size_t i = 0; i < page.subjects.size(); ++i) {
     const capture::SubjectSummary& s = page.subjects[i];
-    out += i ? ",{\"id\":" : "{\"id\":";
+    out += i ? ",{\"answered_queries\":" : "{\"answered_queries\":";
+    out += std::to_string(s.answered_queries) + ",\"id\":";
     AppendJsonString(&out, s.id);
     out += ",\"open_queries\":" + std::to_string(s.open_queries) + ",\"site\":";
     AppendJsonString(&out, s.site);
@@ -144,6 +148,8 @@ std::string QueryInboxJsonText(const capture::QueryPage& page, size_t offset, si
     string(",\"item\":", q.item);
     string(",\"message\":", q.message);
     number(",\"query\":", q.number);
+    out += ",\"raised_by\":";
+    out += ToJson(RaisedByJson(q.check, q.message, q.opened_by, q.opened_role, 0, false));
     if (!q.group.empty()) number(",\"row\":", q.row);
     string(",\"site\":", q.site);
     string(",\"state\":", q.state);
@@ -301,13 +307,29 @@ std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool
   return out;
 }
 
-Value::Object QueryJson(int number, const capture::Query& q) {
+Value RaisedByJson(const std::string& check, const std::string& message, const std::string& user,
+                   const std::string& role, int64_t triggering_save_seq, bool positions) {
+  if (check.empty()) return Value::Object{{"kind", "user"}, {"user", user}, {"role", role}};
+  // The system raised it; the user only saved the data its check judged.
+  Value::Object o{{"kind", "edit_check"},
+                  {"check", check},
+                  {"message", message},
+                  {"triggered_by", Value::Object{{"user", user}, {"role", role}}}};
+  if (positions && triggering_save_seq != 0) o["triggering_save_seq"] = triggering_save_seq;
+  return o;
+}
+
+Value::Object QueryJson(int number, const capture::Query& q, bool positions) {
+  const capture::QueryMessage* first = q.thread.empty() ? nullptr : &q.thread.front();
   Value::Object o{{"query", static_cast<int64_t>(number)},
                   {"visit", q.visit},
                   {"form", q.form},
                   {"item", q.item},
                   {"check", q.check},
-                  {"state", std::string(capture::QueryStateName(q.state))}};
+                  {"state", std::string(capture::QueryStateName(q.state))},
+                  {"raised_by", RaisedByJson(q.check, first ? first->message : "", first ? first->actor.user : "",
+                                             first ? first->actor.role : "",
+                                             static_cast<int64_t>(q.triggering_save_seq), positions)}};
   if (!q.group.empty()) {
     o["group"] = q.group;
     o["row"] = static_cast<int64_t>(q.row);
@@ -336,7 +358,7 @@ Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool b
                                      {"role", m.actor.role},
                                      {"time", FormatTimeMicros(m.time_us)}});
     }
-    Value::Object o = QueryJson(n, q);
+    Value::Object o = QueryJson(n, q, !blinded);
     o["thread"] = thread;
     queries.push_back(o);
   }

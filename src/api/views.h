@@ -39,6 +39,8 @@ std::string SubjectListJsonText(const capture::SubjectPage& page, size_t offset,
 // A page of the query inbox as the API's JSON text, written directly as the
 // dashboard's is: {"limit","offset","queries":[...],"total"}, each query with
 // its age in whole days at now_us (0 when its opening time is unknown).
+// Each names who raised it ("raised_by", as RaisedByJson without the
+// triggering save, which the casebook and the audit trail give).
 std::string QueryInboxJsonText(const capture::QueryPage& page, size_t offset, size_t limit, int64_t now_us);
 
 // Items a blinded caller must not see ("FORM/ITEM"); empty for the unblinded.
@@ -65,7 +67,13 @@ std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool
 Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden);
 // Where a query stands and what it is about (its number, visit, form, item,
 // group and row, check and state); the casebook and the inbox add the rest.
-Value::Object QueryJson(int number, const capture::Query& q);
+// With "raised_by": who raised it, {"kind":"user","user","role"}, or for an
+// edit check's query the system: {"kind":"edit_check","check","message",
+// "triggered_by":{"user","role"},"triggering_save_seq"}, the user being the
+// one whose save made the check fail (the seq left out when !positions).
+Value::Object QueryJson(int number, const capture::Query& q, bool positions = true);
+Value RaisedByJson(const std::string& check, const std::string& message, const std::string& user,
+                   const std::string& role, int64_t triggering_save_seq, bool positions);
 // A casebook; signatures carry their manifestation (name, UTC time, meaning).
 // For a blinded caller hidden items and the queries on them are left out, a
 // signature whose scope can hold hidden items shows its state but not its

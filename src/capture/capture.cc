@@ -558,9 +558,12 @@ constexpr uint64_t kUnstored = uint64_t{1} << 62;
 // Gives the items a batch changed the seq of the stored events they stand
 // for: cheaper than applying the events to a fresh copy of the state.
 void StampStoredSeqs(SubjectState& s, const std::vector<Event>& stored) {
-  auto stamp = [&](ItemState& item) {
-    if (item.seq >= kUnstored && item.seq - kUnstored < stored.size()) item.seq = stored[item.seq - kUnstored].seq;
+  auto stamped = [&](uint64_t& seq) {
+    if (seq >= kUnstored && seq - kUnstored < stored.size()) seq = stored[seq - kUnstored].seq;
   };
+  auto stamp = [&](ItemState& item) { stamped(item.seq); };
+  for (auto& [n, q] : s.queries) stamped(q.triggering_save_seq);
+  for (auto& [version, seq] : s.last_saves) stamped(seq);
   for (auto& [vid, visit] : s.visits) {
     for (auto& [fid, form] : visit.forms) {
       for (auto& [id, item] : form.items) stamp(item);

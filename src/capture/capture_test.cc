@@ -113,6 +113,96 @@ TEST_F(CaptureTest, DerivationComputesAgeAndSoftCheckOpensQueryThatClosesWhenCor
   EXPECT_EQ(fixed->events[1].type, "query.closed");
 }
 
+// Issue 15: a query an edit check opens is the system's; the projection
+// keeps the user's save that made the check fail as its trigger.
+TEST_F(CaptureTest, AnEditChecksQueryNamesTheSaveThatTriggeredIt) {
+  Screen("701-1001");
+  auto saved = Run(
+      R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING","SYSBP":175,"DIABP":80,"PULSE":70}})");
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+  ASSERT_GE(saved->events.size(), 2u);
+  const Event& save = saved->events[0];
+  ASSERT_EQ(save.type, "form.saved");
+  const Event* opened = nullptr;
+  for (const Event& e : saved->events) {
+    if (e.type == "query.opened") opened = &e;
+  }
+  ASSERT_NE(opened, nullptr);
+  EXPECT_EQ(opened->actor, kCoord);  // the event keeps the user whose save triggered it
+  EXPECT_EQ(opened->payload.Find("save")->as_int(), static_cast<int64_t>(save.stream_version));
+  const int n = static_cast<int>(opened->payload.Find("query")->as_int());
+  const Query q = capture_->Subject("701-1001").value().queries.at(n);
+  EXPECT_TRUE(q.raised_by_check());
+  EXPECT_EQ(q.check, "SYSBP.soft_range");
+  EXPECT_EQ(q.triggering_save_seq, save.seq);
+  EXPECT_EQ(q.triggering_save_version, save.stream_version);
+  // A replay of the log gives the same.
+  auto reopened = Capture::Open(store_.get(), &env_, "CDISCPILOT01");
+  ASSERT_TRUE(reopened.ok());
+  const Query replayed = (*reopened)->Subject("701-1001").value().queries.at(n);
+  EXPECT_EQ(replayed.triggering_save_seq, save.seq);
+  EXPECT_EQ(replayed.triggering_save_version, save.stream_version);
+  // The save's result names it for the application to word.
+  const Value::Array& listed = saved->result.Find("queries_opened")->as_array();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].Find("query")->as_int(), n);
+  EXPECT_EQ(listed[0].Find("item")->as_string(), "SYSBP");
+
+  // A query a monitor raises is theirs: no check, no trigger.
+  auto raised = Run(R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"VS","item":"PULSE",)"
+                    R"("message":"Please confirm"})",
+                    kMonitor);
+  ASSERT_TRUE(raised.ok()) << raised.status().ToString();
+  const Query manual =
+      capture_->Subject("701-1001").value().queries.at(static_cast<int>(raised->result.Find("query")->as_int()));
+  EXPECT_FALSE(manual.raised_by_check());
+  EXPECT_EQ(manual.triggering_save_seq, 0u);
+}
+
+// Logs written before query.opened named its save ("save") still replay:
+// the trigger is then the last save of the command that opened the query.
+TEST(QueryTrigger, EventsWithoutTheSaveNameTheLastSaveOfTheirCommand) {
+  auto event = [](uint64_t seq, uint64_t version, const std::string& type, Value::Object payload) {
+    Event e;
+    e.seq = seq;
+    e.stream = "subject/701-1001";
+    e.stream_version = version;
+    e.type = type;
+    e.actor = kCoord;
+    e.payload = std::move(payload);
+    return e;
+  };
+  auto check_query = [](int64_t n) {
+    return Value::Object{
+        {"query", n},          {"visit", "WEEK2"}, {"form", "VS"}, {"item", "SYSBP"}, {"check", "SYSBP.soft_range"},
+        {"message", "outside"}};
+  };
+  SubjectState s;
+  ApplySubjectEvent(s, event(10, 1, "form.saved", Value::Object{{"visit", "WEEK2"}, {"form", "VS"}}));
+  // A second command's saves (the user's, then a form reading it), and its query, without "save".
+  ApplySubjectEvent(s, event(14, 2, "form.saved", Value::Object{{"visit", "WEEK4"}, {"form", "VS"}}));
+  ApplySubjectEvent(s, event(15, 3, "form.saved", Value::Object{{"visit", "WEEK4"}, {"form", "LB"}}));
+  ApplySubjectEvent(s, event(16, 4, "query.opened", check_query(1)));
+  EXPECT_EQ(s.queries.at(1).triggering_save_seq, 15u);
+  EXPECT_EQ(s.queries.at(1).triggering_save_version, 3u);
+  // Written since: "save" names the user's own save of the command exactly.
+  ApplySubjectEvent(s, event(20, 5, "form.saved", Value::Object{{"visit", "WEEK8"}, {"form", "VS"}}));
+  ApplySubjectEvent(s, event(21, 6, "form.saved", Value::Object{{"visit", "WEEK8"}, {"form", "LB"}}));
+  Value::Object with_save = check_query(2);
+  with_save["save"] = int64_t{5};
+  ApplySubjectEvent(s, event(22, 7, "query.opened", with_save));
+  EXPECT_EQ(s.queries.at(2).triggering_save_seq, 20u);
+  EXPECT_EQ(s.queries.at(2).triggering_save_version, 5u);
+  // A person's query has no trigger.
+  ApplySubjectEvent(
+      s,
+      event(23, 8, "query.opened",
+            Value::Object{
+                {"query", int64_t{3}}, {"visit", "WEEK8"}, {"form", "VS"}, {"item", "PULSE"}, {"message", "confirm"}}));
+  EXPECT_EQ(s.queries.at(3).triggering_save_seq, 0u);
+  EXPECT_FALSE(s.queries.at(3).raised_by_check());
+}
+
 TEST_F(CaptureTest, HardChecksAndBadValuesRefuseTheSaveAndStoreNothing) {
   Screen("701-1002");
   uint64_t before = store_->LastSeq().value();
@@ -255,6 +345,8 @@ TEST_F(CaptureTest, VerificationIsResetByAChange) {
   EXPECT_FALSE(s.visits["SCREENING1"].forms["DM"].items["RACE"].verified);
   EXPECT_TRUE(s.visits["SCREENING1"].forms["DM"].items["SEX"].verified);
   EXPECT_NE(r->messages[1].find("verification of SCREENING1/DM/RACE is reset"), std::string::npos);
+  // The result names it too, for the application to word.
+  EXPECT_EQ(ToJson(*r->result.Find("verification_reset")), R"([{"form":"DM","item":"RACE","visit":"SCREENING1"}])");
   auto sdv = Run(R"({"op":"sdv.verify","subject":"701-1008","visit":"SCREENING1","form":"DM"})", kMonitor);
   ASSERT_TRUE(sdv.ok()) << sdv.status().ToString();
   EXPECT_TRUE(capture_->Subject("701-1008")->visits["SCREENING1"].forms["DM"].items["RACE"].verified);

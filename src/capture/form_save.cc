@@ -254,6 +254,12 @@ void ReconcileQueries(const study::Study& study, const SubjectState& subject,
   int next_query = NextQueryNumber(subject, false);
   int next_hidden = NextQueryNumber(subject, true);
   const bool blind = BlindedRole(actor.role);
+  // The save that triggers the checks: the command's first form.saved (its
+  // user's own form), by the stream version the commit will give it.
+  std::optional<int64_t> save_version;
+  for (size_t i = 0; i < drafts->size() && !save_version; ++i) {
+    if ((*drafts)[i].type == "form.saved") save_version = static_cast<int64_t>(subject.version + 1 + i);
+  }
   for (const auto& [key, list] : failures) {
     const auto& [vid, fid] = key;
     std::set<std::string> failing;
@@ -291,6 +297,7 @@ void ReconcileQueries(const study::Study& study, const SubjectState& subject,
         p["group"] = x.group;
         p["row"] = static_cast<int64_t>(x.row);
       }
+      if (save_version) p["save"] = *save_version;
       drafts->push_back(Draft(stream, "query.opened", actor, "", p));
       if (!blind || !hidden) {
         messages->push_back("query " + std::to_string(n) + " opened on " + Where(vid, fid, x.group, x.row, x.item) +
@@ -328,16 +335,83 @@ void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::
   drafts->insert(drafts->end(), broken.begin(), broken.end());
 }
 
+// What a save did besides storing its values, for the application to say in
+// words of its own (the messages name codes): {"queries_opened":[{"query",
+// "visit","form","item","group"?,"row"?,"check","message"}], "queries_closed":
+// [the same, "message" saying why], "signatures_broken":[{"signature",
+// "meaning","signer_name"}], "verification_reset":[{"visit","form","item",
+// "group"?,"row"?}]}; a blinded actor is told nothing of hidden items.
+Value SaveResult(const study::Study& study, const SubjectState& subject, const std::vector<EventDraft>& drafts,
+                 bool blind) {
+  Value::Array opened, closed, broken, reset;
+  auto place = [](const Value& payload, const std::vector<std::string>& keys) {
+    Value::Object o;
+    for (const std::string& k : keys) {
+      if (const Value* v = payload.Find(k)) o[k] = *v;
+    }
+    return o;
+  };
+  for (const EventDraft& d : drafts) {
+    const Value& p = d.payload;
+    if (d.type == "form.saved") {
+      const std::string& form = p.Find("form")->as_string();
+      for (const Value& c : p.Find("changes")->as_array()) {
+        if (c.Find("verification_reset") == nullptr) continue;
+        if (blind && HiddenItem(study, form, c.Find("item")->as_string())) continue;
+        Value::Object o = place(c, {"item", "group", "row"});
+        o["visit"] = *p.Find("visit");
+        o["form"] = form;
+        reset.push_back(o);
+      }
+    } else if (d.type == "query.opened") {
+      if (blind && HiddenItem(study, p.Find("form")->as_string(), p.Find("item")->as_string())) continue;
+      opened.push_back(place(p, {"query", "visit", "form", "item", "group", "row", "check", "message"}));
+    } else if (d.type == "query.closed") {
+      auto q = subject.queries.find(static_cast<int>(p.Find("query")->as_int()));
+      if (q == subject.queries.end() || (blind && HiddenQuery(study, q->second))) continue;
+      Value::Object o{{"query", static_cast<int64_t>(q->first)},
+                      {"visit", q->second.visit},
+                      {"form", q->second.form},
+                      {"item", q->second.item},
+                      {"check", q->second.check}};
+      if (!q->second.group.empty()) {
+        o["group"] = q->second.group;
+        o["row"] = static_cast<int64_t>(q->second.row);
+      }
+      if (const Value* m = p.Find("message")) o["message"] = *m;
+      closed.push_back(o);
+    } else if (d.type == "signature.invalidated") {
+      auto sig = subject.signatures.find(static_cast<int>(p.Find("signature")->as_int()));
+      if (sig == subject.signatures.end()) continue;
+      broken.push_back(Value::Object{{"signature", static_cast<int64_t>(sig->first)},
+                                     {"meaning", sig->second.meaning},
+                                     {"signer_name", sig->second.signer_name}});
+    }
+  }
+  return Value::Object{{"queries_opened", opened},
+                       {"queries_closed", closed},
+                       {"signatures_broken", broken},
+                       {"verification_reset", reset}};
+}
+
 // What form.check answers: the proposal's problems (values that do not
 // parse, items not asked) and failing checks, each on its item, the values
 // derivations would store, and the changes that need a reason.
+// A warning the site already confirmed names its query and the query's
+// state, so that one answered or closed shows as such, not as a problem to
+// act on again.
 Outcome CheckOutcome(const FormState& proposed, const study::Form& form, const std::vector<Failure>& failures,
-                     Value::Array problems, const std::vector<std::string>& needs_reason, bool blind) {
+                     const std::function<const Query*(const Failure&)>& query_of, Value::Array problems,
+                     const std::vector<std::string>& needs_reason, bool blind) {
   for (const Failure& x : failures) {
     Value::Object p{{"item", x.item}, {"check", x.check}, {"message", x.message}, {"hard", x.hard}};
     if (!x.group.empty()) {
       p["group"] = x.group;
       p["row"] = static_cast<int64_t>(x.row);
+    }
+    if (const Query* q = x.hard ? nullptr : query_of(x)) {
+      p["query"] = static_cast<int64_t>(q->number);
+      p["query_state"] = std::string(QueryStateName(q->state));
     }
     problems.push_back(p);
   }
@@ -686,7 +760,18 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
     for (const Failure& x : failures[{visit_id, form_id}]) {
       if (!unknown(form->FindItem(x.item))) shown.push_back(x);
     }
-    Outcome out = CheckOutcome(proposed, *form, shown, std::move(problems), needs_reason, blind);
+    // The latest query of the same check on the same item (and row) of this form.
+    auto query_of = [&](const Failure& x) -> const Query* {
+      const Query* latest = nullptr;
+      for (const auto& [n, q] : current->queries) {
+        if (q.visit == visit_id && q.form == form_id &&
+            Failure{q.check, q.item, q.group, q.row, "", false}.Key() == x.Key()) {
+          latest = &q;
+        }
+      }
+      return latest;
+    };
+    Outcome out = CheckOutcome(proposed, *form, shown, query_of, std::move(problems), needs_reason, blind);
     out.result.as_object()["hidden"] = hidden;
     out.result.as_object()["hidden_in_rows"] = hidden_in_rows;
     out.result.as_object()["new_rows"] = new_rows;
@@ -725,6 +810,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
       },
       &drafts, &out.messages);
   InvalidateSignatures(*current, actor, &drafts, &out.messages);
+  out.result = SaveResult(*study_, *current, drafts, BlindedRole(actor.role));
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, current->version, std::move(drafts)));
   out.messages.insert(out.messages.begin(), "saved " + visit_id + "/" + form_id + " for " + subject_id);
   return out;

@@ -20,7 +20,10 @@ ProjectionSet MakeSet() {
   };
   ProjectionSet set;
   set.name = "capture";
-  set.version = 3;  // 2: indexes for the dashboard's lists and site counts; 3: cap_study.rows_hash
+  // 2: indexes for the dashboard's lists and site counts; 3: cap_study.rows_hash; 4: subjects' queries counted
+  // by state (open, answered), who opened each query and the save that triggered it (by its stream version:
+  // rows are computed before the batch has positions in the log).
+  set.version = 4;
   set.tables = {
       {"cap_study",
        cols({{"study", Type::kText},
@@ -42,7 +45,9 @@ ProjectionSet MakeSet() {
              {"locked", Type::kInt},
              {"open_queries", Type::kInt},
              {"open_visible_queries", Type::kInt},
-             {"casebook_signed", Type::kInt}}),
+             {"casebook_signed", Type::kInt},
+             {"answered_queries", Type::kInt},
+             {"answered_visible_queries", Type::kInt}}),
        2,
        {{"study", "site", "subject"}, {"study", "status", "subject"}, {"study", "site", "status"}}},
       {"cap_visits",
@@ -84,7 +89,10 @@ ProjectionSet MakeSet() {
              {"state", Type::kText},
              {"hidden", Type::kInt},
              {"opened_us", Type::kInt},
-             {"message", Type::kText}}),
+             {"message", Type::kText},
+             {"opened_by", Type::kText},
+             {"opened_role", Type::kText},
+             {"save_version", Type::kInt}}),
        3,
        {{"study", "state", "site"}, {"study", "site", "subject"}}},
       {"cap_signatures",
@@ -244,24 +252,32 @@ FormStatus StatusOfFormIn(const study::Study& study, const SubjectState& s, cons
 Status ForEachSubjectRow(const std::string& study_id, const study::Study* study, const SubjectState& s,
                          const SubjectRowSink& sink) {
   if (s.id.empty()) return Status::Ok();  // not screened (yet)
-  int64_t open = 0, open_visible = 0;
+  // Counted by state as QueryState defines them: open awaits the site, answered the reviewer.
+  int64_t open = 0, open_visible = 0, answered = 0, answered_visible = 0;
   for (const auto& [n, q] : s.queries) {
-    if (!q.unresolved()) continue;
-    ++open;
-    open_visible += study == nullptr || !HiddenQuery(*study, q);
+    const bool visible = study == nullptr || !HiddenQuery(*study, q);
+    if (q.state == QueryState::kOpen) {
+      ++open;
+      open_visible += visible;
+    } else if (q.state == QueryState::kAnswered) {
+      ++answered;
+      answered_visible += visible;
+    }
   }
   bool casebook_signed = false;
   for (const auto& [n, sig] : s.signatures) casebook_signed |= !sig.broken && sig.visit.empty();
   TC_RETURN_IF_ERROR(
       sink("cap_subjects", 2,
            {study_id, s.id, s.site, s.status, static_cast<int64_t>(s.version), static_cast<int64_t>(s.blinded_version),
-            s.frozen, s.locked, open, open_visible, casebook_signed}));
+            s.frozen, s.locked, open, open_visible, casebook_signed, answered, answered_visible}));
   for (const auto& [n, q] : s.queries) {
     const QueryMessage* first = q.thread.empty() ? nullptr : &q.thread.front();
     TC_RETURN_IF_ERROR(sink("cap_queries", 3,
                             {study_id, s.id, int64_t{n}, s.site, q.visit, q.form, q.item, q.group, int64_t{q.row},
                              q.check, std::string(QueryStateName(q.state)), study != nullptr && HiddenQuery(*study, q),
-                             first ? Value(first->time_us) : Value(), first ? Value(first->message) : Value("")}));
+                             first ? Value(first->time_us) : Value(), first ? Value(first->message) : Value(""),
+                             first ? first->actor.user : "", first ? first->actor.role : "",
+                             static_cast<int64_t>(q.triggering_save_version)}));
   }
   for (const auto& [n, sig] : s.signatures) {
     TC_RETURN_IF_ERROR(sink("cap_signatures", 3,

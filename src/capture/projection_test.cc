@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "capture/reads.h"
@@ -123,23 +124,51 @@ TEST_F(ProjectionTest, RowsComputedByConcurrentWritersEqualARebuild) {
 
 TEST_F(ProjectionTest, ListsAndCountsAgreeWithTheSubjectsStates) {
   Open(60);
+  // The site answers one open query: it then awaits the monitor, no longer the site.
+  for (const SubjectState& s : Subjects()) {
+    auto q = std::find_if(s.queries.begin(), s.queries.end(),
+                          [](const auto& nq) { return nq.second.state == QueryState::kOpen; });
+    if (q == s.queries.end()) continue;
+    auto answered = capture_->Execute(Value::Object{{"op", "query.answer"},
+                                                    {"subject", s.id},
+                                                    {"query", static_cast<int64_t>(q->first)},
+                                                    {"message", "confirmed"}},
+                                      Actor{"coord." + s.site, "coordinator"});
+    ASSERT_TRUE(answered.ok()) << answered.status().ToString();
+    break;
+  }
   const auto subjects = Subjects();
   const Viewer all = SeesEverything();
   auto page = ListSubjects(store_.get(), "CDISCPILOT01", all, {}, 0, 1000);
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   ASSERT_EQ(page->total, static_cast<int64_t>(subjects.size()));
-  std::map<std::string, int64_t> unresolved;
-  int64_t total_unresolved = 0;
+  int64_t total_open = 0, total_answered = 0;
   for (size_t i = 0; i < subjects.size(); ++i) {
     const SubjectState& s = subjects[i];
     EXPECT_EQ(page->subjects[i].id, s.id);
     EXPECT_EQ(page->subjects[i].status, s.status);
-    int64_t open = 0;
-    for (const auto& [n, q] : s.queries) open += q.unresolved();
+    // Counted by QueryState: open awaits the site, answered the reviewer.
+    int64_t open = 0, answered = 0;
+    for (const auto& [n, q] : s.queries) {
+      open += q.state == QueryState::kOpen;
+      answered += q.state == QueryState::kAnswered;
+    }
     EXPECT_EQ(page->subjects[i].open_queries, open) << s.id;
-    total_unresolved += open;
+    EXPECT_EQ(page->subjects[i].answered_queries, answered) << s.id;
+    total_open += open;
+    total_answered += answered;
   }
-  EXPECT_GT(total_unresolved, 0) << "the simulation leaves some queries open";
+  EXPECT_GT(total_open, 0) << "the simulation leaves some queries open";
+  EXPECT_GT(total_answered, 0) << "the simulation leaves some queries answered";
+  // The dashboard's figure of each state is the inbox's total for it.
+  auto figures = Dashboard(store_.get(), "CDISCPILOT01", all, env_.NowMicros());
+  ASSERT_TRUE(figures.ok()) << figures.status().ToString();
+  auto sum = [](const std::array<int64_t, 3>& a) { return a[0] + a[1] + a[2]; };
+  EXPECT_EQ(sum(figures->open_queries_by_age), total_open);
+  EXPECT_EQ(sum(figures->answered_queries_by_age), total_answered);
+  auto answered_listed = ListQueries(store_.get(), "CDISCPILOT01", all, {"answered", "", ""}, 0, 1);
+  ASSERT_TRUE(answered_listed.ok());
+  EXPECT_EQ(answered_listed->total, total_answered);
 
   // One site's second page of five.
   const std::string site = subjects.front().site;

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "capture/state.h"
 #include "rules/rules.h"
 
 namespace trialcore::capture {
@@ -123,7 +124,8 @@ std::string ViewerKey(const Viewer& v) {
 // are counted from their opening times on each request.
 struct DashboardAtDay {
   DashboardFigures figures;
-  std::vector<std::optional<int64_t>> opened_us;  // of each unresolved query the viewer sees
+  // Of each open and each answered query the viewer sees.
+  std::vector<std::optional<int64_t>> open_opened_us, answered_opened_us;
 };
 
 }  // namespace
@@ -210,13 +212,15 @@ Result<SubjectPage> ListSubjects(EventStore* store, const std::string& study, co
                                                         }));
   Sql list("SELECT subject, site, status, CASE WHEN ");
   Unblinded(list, viewer);
-  list << " THEN open_queries ELSE open_visible_queries END";
+  list << " THEN open_queries ELSE open_visible_queries END, CASE WHEN ";
+  Unblinded(list, viewer);
+  list << " THEN answered_queries ELSE answered_visible_queries END";
   where(list);
   list << " ORDER BY subject LIMIT ";
   list.Param(static_cast<int64_t>(limit)) << " OFFSET ";
   list.Param(static_cast<int64_t>(offset));
   TC_RETURN_IF_ERROR(Run(store, list, [&](const ProjectionRow& r) {
-    page.subjects.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Int(r[3])});
+    page.subjects.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Int(r[3]), Int(r[4])});
     return Status::Ok();
   }));
   return page;
@@ -255,7 +259,7 @@ Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const
           [&]() -> Result<std::shared_ptr<const std::vector<QuerySummary>>> {
             Sql list(
                 "SELECT number, subject, site, visit, form, item, grp, row_number, check_id, state, message, "
-                "opened_us");
+                "opened_us, opened_by, opened_role");
             where(list);
             list << " ORDER BY subject, number LIMIT ";
             list.Param(static_cast<int64_t>(limit)) << " OFFSET ";
@@ -275,6 +279,8 @@ Result<QueryPage> ListQueries(EventStore* store, const std::string& study, const
               q.state = Text(r[9]);
               q.message = Text(r[10]);
               q.opened_us = Int(r[11]);
+              q.opened_by = Text(r[12]);
+              q.opened_role = Text(r[13]);
               queries.push_back(std::move(q));
               return Status::Ok();
             }));
@@ -303,17 +309,22 @@ Result<DashboardAtDay> ReadDashboard(EventStore* store, const std::string& study
   {
     // When each unresolved query the viewer sees was opened: their ages are
     // counted on each request, as the clock moves.
-    Sql sql("SELECT opened_us FROM cap_queries WHERE study = ");
-    sql.Param(study);
-    sql << " AND state IN ('open', 'answered')";
-    VisibleSites(sql, viewer);
-    sql << " AND (hidden = 0 OR ";
-    Unblinded(sql, viewer);
-    sql << ")";
-    TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
-      at.opened_us.push_back(r[0].kind() == Value::Kind::kInt ? std::optional<int64_t>(r[0].as_int()) : std::nullopt);
-      return Status::Ok();
-    }));
+    // The same filter as the inbox's (ListQueries) for each state, so that a
+    // tile's count is the number of rows its inbox link lists.
+    for (QueryState state : {QueryState::kOpen, QueryState::kAnswered}) {
+      Sql sql("SELECT opened_us FROM cap_queries WHERE study = ");
+      sql.Param(study);
+      VisibleSites(sql, viewer);
+      sql << " AND (hidden = 0 OR ";
+      Unblinded(sql, viewer);
+      sql << ")";
+      sql.AndEquals("state", std::string(QueryStateName(state)));
+      auto& opened = state == QueryState::kOpen ? at.open_opened_us : at.answered_opened_us;
+      TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+        opened.push_back(r[0].kind() == Value::Kind::kInt ? std::optional<int64_t>(r[0].as_int()) : std::nullopt);
+        return Status::Ok();
+      }));
+    }
   }
   // Visits in one state (and past a day), counted, and the first `listed`
   // by subject and schedule: an ordered walk of the (study, state, subject,
@@ -415,10 +426,14 @@ Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, 
   DashboardFigures d = at->figures;
   // Ages in whole days since opening, as the query inbox shows them (one
   // with no opening time is as old as today).
-  for (const std::optional<int64_t>& opened : at->opened_us) {
-    const int64_t age = (now_us - opened.value_or(now_us)) / rules::kMicrosPerDay;
-    ++d.open_queries_by_age[age <= 7 ? 0 : age <= 30 ? 1 : 2];
-  }
+  auto by_age = [&](const std::vector<std::optional<int64_t>>& opened_us, std::array<int64_t, 3>* counts) {
+    for (const std::optional<int64_t>& opened : opened_us) {
+      const int64_t age = (now_us - opened.value_or(now_us)) / rules::kMicrosPerDay;
+      ++(*counts)[age <= 7 ? 0 : age <= 30 ? 1 : 2];
+    }
+  };
+  by_age(at->open_opened_us, &d.open_queries_by_age);
+  by_age(at->answered_opened_us, &d.answered_queries_by_age);
   return d;
 }
 

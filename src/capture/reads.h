@@ -55,7 +55,8 @@ struct SubjectFilter {
 };
 struct SubjectSummary {
   std::string id, site, status;
-  int64_t open_queries = 0;  // open or answered, that the viewer sees
+  // That the viewer sees, by state (QueryState): open awaits the site, answered the reviewer.
+  int64_t open_queries = 0, answered_queries = 0;
 };
 struct SubjectPage {
   std::vector<SubjectSummary> subjects;  // by id
@@ -72,6 +73,8 @@ struct QuerySummary {
   std::string subject, site, visit, form, item, group, check, state, message;
   int row = 0;
   int64_t opened_us = 0;  // 0: unknown
+  // Who opened it: the user who raised it, or whose save made `check` fail.
+  std::string opened_by, opened_role;
 };
 struct QueryPage {
   // By subject, then number; shared with the read cache (never null).
@@ -86,7 +89,8 @@ struct VisitRef {
 };
 struct DashboardFigures {
   std::map<std::string, std::map<std::string, int64_t>> subjects_by_site;  // site -> status -> subjects
-  std::array<int64_t, 3> open_queries_by_age{};                            // 0-7 days, 8-30 days, over 30 days
+  // By state as QueryState defines them, each by age: 0-7 days, 8-30 days, over 30 days.
+  std::array<int64_t, 3> open_queries_by_age{}, answered_queries_by_age{};
   int64_t overdue_visits = 0, visits_out_of_window = 0, unsigned_casebooks = 0;
   // The first `listed` of each, by subject and schedule (the counts are exact).
   std::vector<VisitRef> overdue, out_of_window, unsigned_casebook_list;

@@ -2,6 +2,8 @@
 // study's events through ApplyEvent from nothing gives its current state.
 #include "capture/state.h"
 
+#include <tuple>
+
 namespace trialcore::capture {
 
 std::string_view QueryStateName(QueryState s) {
@@ -16,6 +18,13 @@ std::string_view QueryStateName(QueryState s) {
       return "cancelled";
   }
   return "?";
+}
+
+std::optional<QueryState> QueryStateNamed(std::string_view name) {
+  for (QueryState s : kQueryStates) {
+    if (QueryStateName(s) == name) return s;
+  }
+  return std::nullopt;
 }
 
 const ItemState* FormState::Find(const std::string& item) const {
@@ -87,6 +96,11 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
   s.version = e.stream_version;
   std::string visit = Str(p, "visit");
   std::string form = Str(p, "form");
+  if (t == "form.saved") {
+    if (!s.last_event_saved) s.last_saves.clear();
+    s.last_saves.emplace_back(e.stream_version, e.seq);
+  }
+  s.last_event_saved = t == "form.saved";
   if (t == "subject.screened") {
     s.site = Str(p, "site");
     s.status = "screening";
@@ -141,6 +155,19 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
       q.row = Int(p, "row");
       q.check = Str(p, "check");
       q.state = QueryState::kOpen;
+      if (!q.check.empty() && !s.last_saves.empty()) {
+        // "save" names the trigger by its stream version (since it was
+        // written); older events: the last save of their command.
+        std::tie(q.triggering_save_version, q.triggering_save_seq) = s.last_saves.back();
+        if (const Value* save = p.Find("save"); save != nullptr && save->kind() == Value::Kind::kInt) {
+          for (const auto& [version, seq] : s.last_saves) {
+            if (static_cast<int64_t>(version) == save->as_int()) {
+              q.triggering_save_version = version;
+              q.triggering_save_seq = seq;
+            }
+          }
+        }
+      }
     } else if (action == "answered") {
       q.state = QueryState::kAnswered;
     } else if (action == "closed") {

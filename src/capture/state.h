@@ -7,6 +7,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/event.h"
@@ -41,8 +43,19 @@ struct VisitState {
   std::string missed_reason;
 };
 
+// The states of a query, defined here once for the API, the dashboard, the
+// inbox and the casebook (doc/api.md, "Query states"):
+//   open      awaiting the site (raised, or re-opened by a reviewer);
+//   answered  the site answered: awaiting the monitor or data manager;
+//   closed    resolved by a reviewer, or by the data once its check passes;
+//   cancelled withdrawn by a reviewer as raised in error.
+// Open and answered together are "unresolved": they block a database lock.
 enum class QueryState { kOpen, kAnswered, kClosed, kCancelled };
 std::string_view QueryStateName(QueryState s);
+std::optional<QueryState> QueryStateNamed(std::string_view name);  // nullopt: no such state
+// Every state in the order lists show them.
+inline constexpr QueryState kQueryStates[] = {QueryState::kOpen, QueryState::kAnswered, QueryState::kClosed,
+                                              QueryState::kCancelled};
 
 struct QueryMessage {
   std::string action;  // opened, answered, closed, cancelled, reopened
@@ -59,7 +72,16 @@ struct Query {
   int row = 0;
   std::string check;  // the edit check that raised it; empty when raised by a person
   QueryState state = QueryState::kOpen;
-  std::vector<QueryMessage> thread;
+  std::vector<QueryMessage> thread;  // the first: its opening, by the user who raised it or whose save did
+  // For a query an edit check raised: the save that made the check fail (the
+  // user's own save of that command; for events written before query.opened
+  // named it, the last save of the same command), by its version in the
+  // subject's stream (projected: known before the batch is stored) and its
+  // position in the log.
+  uint64_t triggering_save_version = 0;
+  uint64_t triggering_save_seq = 0;
+
+  bool raised_by_check() const { return !check.empty(); }
 
   // Open or answered: still waiting for the site or for the monitor.
   bool unresolved() const { return state == QueryState::kOpen || state == QueryState::kAnswered; }
@@ -91,6 +113,11 @@ struct SubjectState {
   // How many of its stream's events a blinded role sees (capture/blinding.h):
   // the version they read and write against, which hidden changes leave alone.
   uint64_t blinded_version = 0;
+  // The saves (stream version, position) of the latest run of consecutive
+  // form.saved events: a command's own saves, which the queries its checks
+  // open name as their trigger (Query::triggering_save_seq).
+  std::vector<std::pair<uint64_t, uint64_t>> last_saves;
+  bool last_event_saved = false;
 };
 
 struct StudyState {

@@ -130,7 +130,7 @@ test('an expired session keeps what was typed: the user logs in again and the sa
     assert.equal(await page.locator('#item-SVSTDTC').inputValue(), '2026-05-01', 'the typed date is still there');
     await dialog.getByLabel('Password').fill(PASSWORD);
     await dialog.getByRole('button', { name: 'Log in' }).click();
-    await page.locator('.ok-box').getByText('saved RASHFU/SV').waitFor();
+    await page.locator('.ok-box').getByText('Saved Visit at Rash followup').waitFor();
     await page.reload();
     assert.equal(await page.locator('#item-SVSTDTC').inputValue(), '2026-05-01');
   } finally {
@@ -243,7 +243,7 @@ test('the data manager locks the database once every query is closed; writes sto
     await giveReason(manager, 'late laboratory data for site 701');
     await manager.locator('.ok-box').getByText('The database is unlocked.').waitFor();
     await coordinator.getByRole('button', { name: 'Save' }).click();
-    await coordinator.locator('.ok-box').getByText('saved RETRIEVAL/SV').waitFor();
+    await coordinator.locator('.ok-box').getByText('Saved Visit at RETRIEVAL').waitFor();
   } finally {
     await screenshot(manager, 'database-lock');
   }

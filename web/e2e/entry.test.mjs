@@ -37,7 +37,7 @@ test('a concomitant medication row is added with several routes, saved, and remo
     await fresh.locator('td.not-asked').waitFor();
     await fresh.getByText('Give the indication.').waitFor();
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.locator('.ok-box').getByText('saved LOGS/CM').waitFor();
+    await page.locator('.ok-box').getByText('Saved Concomitant medications at Subject logs').waitFor();
     const rows = page.locator('table.rows tbody tr');
     assert.equal(await rows.count(), before + 1);
     const added = rows.last();
@@ -68,7 +68,7 @@ test('an item is marked not done with its reason, and a hidden item appears only
     await page.locator('#item-DIABP').fill('85');
     await page.locator('#item-PULSE').fill('70');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.locator('.ok-box').getByText('saved RASHFU/VS').waitFor();
+    await page.locator('.ok-box').getByText('Saved Vital signs at Rash followup').waitFor();
     await page.reload();
     await page.locator('[data-item=HEIGHT]').getByText('Not done: stadiometer broken').waitFor();
   } finally {
@@ -104,7 +104,7 @@ test('a save on a stale page is refused, keeps what was typed, and goes through 
     await first.locator('.error-box').getByText('Someone else changed this subject').waitFor();
     assert.equal(await first.locator('#item-SVSTDTC').inputValue(), '2026-06-01');
     await first.getByRole('button', { name: 'Save' }).click();
-    await first.locator('.ok-box').getByText('saved RASHFU/SV').waitFor();
+    await first.locator('.ok-box').getByText('Saved Visit at Rash followup').waitFor();
   } finally {
     await screenshot(first, 'stale-page');
   }
@@ -116,7 +116,7 @@ test('an unscheduled visit happens again: its second occurrence opens and saves'
     await page.goto(studyUrl('/subjects/701-1001/visits/AEFU/forms/SV'));
     await page.locator('#item-SVSTDTC').fill('2026-04-01');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.locator('.ok-box').getByText('saved AEFU/SV').waitFor();
+    await page.locator('.ok-box').getByText('Saved Visit at AE FOLLOW-UP for').waitFor();
     await page.goto(studyUrl('/subjects/701-1001'));
     const start = page.getByRole('form', { name: 'Unscheduled visit' });
     await start.getByLabel('Unscheduled visit').selectOption('AEFU');
@@ -124,7 +124,7 @@ test('an unscheduled visit happens again: its second occurrence opens and saves'
     await page.getByRole('heading', { name: /AE FOLLOW-UP #2/ }).waitFor();
     await page.locator('#item-SVSTDTC').fill('2026-04-15');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.locator('.ok-box').getByText('saved AEFU#2/SV').waitFor();
+    await page.locator('.ok-box').getByText('Saved Visit at AE FOLLOW-UP #2').waitFor();
     // The casebook now shows both occurrences.
     await page.goto(studyUrl('/subjects/701-1001'));
     await page.locator('a[data-cell="AEFU#2/SV"]').waitFor();
@@ -143,8 +143,8 @@ test('a query on an item of a repeating row shows on that row, is answered there
     // No indication: the study's soft check asks for one.
     await page.locator('table.rows').getByText('Give the indication.').waitFor();
     await page.getByRole('button', { name: 'Save' }).click();
-    const opened = await page.locator('.ok-box').getByText(/query \d+ opened/).innerText();
-    const number = /query (\d+) opened/.exec(opened)[1];
+    const opened = await page.locator('.ok-box').getByText(/Query \d+ opened/).innerText();
+    const number = /Query (\d+) opened/.exec(opened)[1];
     const row = page.locator('table.rows tbody tr', { hasText: `Query ${number}` });
     await row.getByRole('button', { name: `Query ${number}: open` }).click();
     await page.getByLabel(`Message for query ${number}`).fill('Taken for back pain; the indication is now on the source.');

@@ -156,7 +156,7 @@ test('the investigator signs the casebook; a later change shows the signature as
     await coordinator.locator('#item-SYSBP').fill('150');
     await coordinator.getByRole('button', { name: 'Save' }).click();
     const reason = coordinator.getByRole('dialog');
-    await reason.getByText('SYSBP from 175 to 150').waitFor();
+    await reason.getByText('Systolic blood pressure from 175 to 150').waitFor();
     await reason.getByLabel('Reason').fill('transcription error: 150 on the source');
     await reason.getByRole('button', { name: 'Continue' }).click();
     await coordinator.locator('.ok-box').getByText('is broken by this change').waitFor();

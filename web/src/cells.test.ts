@@ -25,7 +25,7 @@ const signature = (over: Partial<Signature>): Signature => ({
 });
 
 describe('cellState', () => {
-  it('counts only open and answered queries of that visit and form', () => {
+  it('counts open and answered queries of that visit and form apart', () => {
     const s = subject({
       queries: [
         { query: 1, visit: 'WEEK2', form: 'VS', item: 'SYSBP', check: '', state: 'open', thread: [] },
@@ -34,7 +34,8 @@ describe('cellState', () => {
         { query: 4, visit: 'WEEK4', form: 'VS', item: 'SYSBP', check: '', state: 'open', thread: [] },
       ],
     });
-    expect(cellState(s, 'WEEK2', 'VS', 'complete').openQueries).toBe(2);
+    expect(cellState(s, 'WEEK2', 'VS', 'complete')).toMatchObject({ openQueries: 1, answeredQueries: 1 });
+    expect(cellWords(cellState(s, 'WEEK2', 'VS', 'complete'))).toEqual(['complete', '1 open query', '1 answered query']);
   });
 
   it('is verified only when every entered value, rows included, is verified', () => {
@@ -62,9 +63,9 @@ describe('cellState', () => {
 
 describe('cellWords', () => {
   it('says every state for screen readers, in order', () => {
-    expect(cellWords({ status: 'complete', openQueries: 1, verified: true, signed: false, brokenSignature: true, frozen: false, locked: true }))
+    expect(cellWords({ status: 'complete', openQueries: 1, answeredQueries: 0, verified: true, signed: false, brokenSignature: true, frozen: false, locked: true }))
       .toEqual(['complete', '1 open query', 'verified', 'signature broken', 'locked']);
-    expect(cellWords({ status: 'in progress', openQueries: 2, verified: false, signed: true, brokenSignature: false, frozen: true, locked: false }))
-      .toEqual(['in progress', '2 open queries', 'signed', 'frozen']);
+    expect(cellWords({ status: 'in progress', openQueries: 2, answeredQueries: 3, verified: false, signed: true, brokenSignature: false, frozen: true, locked: false }))
+      .toEqual(['in progress', '2 open queries', '3 answered queries', 'signed', 'frozen']);
   });
 });

@@ -1,20 +1,19 @@
 // The state of one form of one visit at a glance, for the casebook's grid:
 // completion, open queries, verification, signatures, freeze and lock.
-import type { QueryPlace, Signature, Subject } from './types';
+import { awaitsReview, awaitsSite, queryCount } from './query_states';
+import type { Signature, Subject } from './types';
+
+export { unresolved } from './query_states';
 
 export interface CellState {
   status: string;
-  openQueries: number;
+  openQueries: number; // awaiting the site
+  answeredQueries: number; // awaiting the monitor or data manager
   verified: boolean;
   signed: boolean;
   brokenSignature: boolean;
   frozen: boolean;
   locked: boolean;
-}
-
-// Open or answered: still waiting for the site or for the monitor.
-export function unresolved(q: QueryPlace): boolean {
-  return q.state === 'open' || q.state === 'answered';
 }
 
 // The state of one form of one visit, from the casebook and the schedule.
@@ -27,7 +26,8 @@ export function cellState(subject: Subject, visit: string, form: string, status:
   const covers = (s: Signature) => (!s.visit || s.visit === visit) && (!s.form || s.form === form);
   return {
     status,
-    openQueries: subject.queries.filter((q) => q.visit === visit && q.form === form && unresolved(q)).length,
+    openQueries: subject.queries.filter((q) => q.visit === visit && q.form === form && awaitsSite(q)).length,
+    answeredQueries: subject.queries.filter((q) => q.visit === visit && q.form === form && awaitsReview(q)).length,
     verified: entered.length > 0 && entered.every((v) => v.verified),
     signed: subject.signatures.some((s) => !s.broken && covers(s)),
     brokenSignature: subject.signatures.some((s) => s.broken && covers(s)) && !subject.signatures.some((s) => !s.broken && covers(s)),
@@ -38,7 +38,8 @@ export function cellState(subject: Subject, visit: string, form: string, status:
 
 export function cellWords(c: CellState): string[] {
   const words = [c.status];
-  if (c.openQueries) words.push(`${c.openQueries} open ${c.openQueries === 1 ? 'query' : 'queries'}`);
+  if (c.openQueries) words.push(queryCount(c.openQueries, 'open'));
+  if (c.answeredQueries) words.push(queryCount(c.answeredQueries, 'answered'));
   if (c.verified) words.push('verified');
   if (c.signed) words.push('signed');
   if (c.brokenSignature) words.push('signature broken');

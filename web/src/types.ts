@@ -105,6 +105,18 @@ export interface QueryMessage {
   time: string;
 }
 
+// Who raised a query: a user, or the system through an edit check, after
+// the save of the user named in triggered_by.
+export type RaisedBy =
+  | { kind: 'user'; user: string; role: string }
+  | {
+      kind: 'edit_check';
+      check: string;
+      message: string;
+      triggered_by: { user: string; role: string };
+      triggering_save_seq?: number; // only for those who see every event
+    };
+
 // Where a query stands and what it is about.
 export interface QueryPlace {
   query: number;
@@ -115,6 +127,7 @@ export interface QueryPlace {
   state: string;
   group?: string; // with row, for an item of a repeating group
   row?: number;
+  raised_by?: RaisedBy;
 }
 
 export interface Query extends QueryPlace {
@@ -160,6 +173,7 @@ export interface SubjectRow {
   site: string;
   status: string;
   open_queries: number;
+  answered_queries: number;
 }
 
 export interface InboxQuery extends QueryPlace {
@@ -173,6 +187,7 @@ export interface Dashboard {
   planned_subjects: number;
   subjects_by_site: Record<string, Record<string, number>>;
   open_queries_by_age: Record<string, number>;
+  answered_queries_by_age: Record<string, number>;
   overdue_visits: number;
   visits_out_of_window: number;
   unsigned_casebooks: number;
@@ -199,6 +214,27 @@ export interface AuditEntry {
   reason: string;
   old: JsonValue;
   new: JsonValue;
+  raised_by?: RaisedBy; // the opening of a query: who raised it
+}
+
+// Where a query of a save stands: the item it is on and the check's text.
+export interface SavedQuery {
+  query: number;
+  visit: string;
+  form: string;
+  item: string;
+  group?: string;
+  row?: number;
+  check: string;
+  message?: string;
+}
+
+// What a save did besides storing its values (form.save's result).
+export interface SaveResult {
+  queries_opened: SavedQuery[];
+  queries_closed: SavedQuery[];
+  signatures_broken: { signature: number; meaning: string; signer_name: string }[];
+  verification_reset: { visit: string; form: string; item: string; group?: string; row?: number }[];
 }
 
 export interface Problem {
@@ -208,6 +244,9 @@ export interface Problem {
   check: string;
   message: string;
   hard: boolean;
+  // A warning with a query on it: the query and where it stands.
+  query?: number;
+  query_state?: string;
 }
 
 export interface CheckResult {

@@ -7,6 +7,7 @@ import type { AuditEntry, Subject } from '../types';
 import { label, showTime, showValue } from '../format';
 import { errorBox } from '../ui';
 import { valuesTable } from './form';
+import { auditWho } from '../query_states';
 
 export class AuditView implements View {
   private entries: AuditEntry[] = [];
@@ -131,7 +132,7 @@ export class AuditView implements View {
                 (e) => html`<tr>
                   <td><button type="button" class="link" title="Show the casebook as it stood then"
                     @click=${() => void this.loadAsOf(e.time)}>${showTime(e.time)}</button></td>
-                  <td>${e.user} <span class="muted">(${label(e.role)})</span></td>
+                  <td>${auditWho(e)} <span class="muted">(${label(e.role)})</span></td>
                   <td>${e.event}</td>
                   <td>${this.where(e.path)}</td>
                   <td class="old">${showValue(e.old)}</td>

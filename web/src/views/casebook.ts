@@ -6,6 +6,8 @@ import { ApiError, get, subjectPath } from '../api';
 import { formLink, formName, itemLabel, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
 import type { ScheduleVisit, Signature, Subject } from '../types';
+import { QUERY_STATE_MEANING, queryCount, raisedByText } from '../query_states';
+import { showCodes } from '../codes';
 import { cellState, cellWords } from '../cells';
 import { runCommand } from '../commands';
 import { label, showTime } from '../format';
@@ -152,11 +154,12 @@ export class CasebookView implements View {
                 if (!entry) return html`<td class="cell none"></td>`;
                 const c = cellState(s, v.visit, f, entry.status);
                 const words = cellWords(c);
-                return html`<td class="cell ${c.status.replace(/ /g, '-')} ${c.openQueries ? 'has-queries' : ''} ${c.verified ? 'verified' : ''} ${c.locked ? 'locked' : ''}">
+                return html`<td class="cell ${c.status.replace(/ /g, '-')} ${c.openQueries || c.answeredQueries ? 'has-queries' : ''} ${c.verified ? 'verified' : ''} ${c.locked ? 'locked' : ''}">
                   <a href=${formLink(ctx, this.id, v.visit, f)} aria-label="${formName(ctx, f)} at ${visitName(ctx, v.visit)}: ${words.join(', ')}"
                     data-cell="${v.visit}/${f}">
                     <span class="cell-status">${c.status}</span>
-                    ${c.openQueries ? html`<span class="flag query" title="open queries">?${c.openQueries}</span>` : nothing}
+                    ${c.openQueries ? html`<span class="flag query" title=${queryCount(c.openQueries, 'open') + ', ' + QUERY_STATE_MEANING.open}>?${c.openQueries}</span>` : nothing}
+                    ${c.answeredQueries ? html`<span class="flag query answered" title=${queryCount(c.answeredQueries, 'answered') + ', ' + QUERY_STATE_MEANING.answered}>↩${c.answeredQueries}</span>` : nothing}
                     ${c.verified ? html`<span class="flag sdv" title="verified">✓</span>` : nothing}
                     ${c.signed ? html`<span class="flag signed" title="signed">✍</span>` : nothing}
                     ${c.brokenSignature ? html`<span class="flag broken" title="signature broken">✍̸</span>` : nothing}
@@ -170,7 +173,7 @@ export class CasebookView implements View {
         </tbody>
       </table>
     </div>
-    <p class="legend muted">? open queries · ✓ verified · ✍ signed · ✍̸ signature broken · ❄ frozen · ▣ locked</p>
+    <p class="legend muted">? open queries (awaiting the site) · ↩ answered queries (awaiting review) · ✓ verified · ✍ signed · ✍̸ signature broken · ❄ frozen · ▣ locked</p>
     ${this.unscheduled()}`;
   }
 
@@ -226,13 +229,14 @@ export class CasebookView implements View {
         ${s.queries.length === 0
           ? html`<p>No queries.</p>`
           : html`<table class="data compact">
-              <thead><tr><th scope="col">#</th><th scope="col">Where</th><th scope="col">Question</th><th scope="col">State</th></tr></thead>
+              <thead><tr><th scope="col">#</th><th scope="col">Where</th><th scope="col">Question</th><th scope="col">Raised by</th><th scope="col">State</th></tr></thead>
               <tbody>
                 ${s.queries.map(
                   (q) => html`<tr>
                     <td>${q.query}</td>
                     <td><a href=${formLink(ctx, s.id, q.visit, q.form, '?query=' + q.query)}>${visitName(ctx, q.visit)} › ${formName(ctx, q.form)} › ${itemLabel(ctx, q.form, q.item)}</a></td>
                     <td>${q.thread[0]?.message ?? ''}</td>
+                    <td>${raisedByText(q.raised_by, showCodes(ctx))}</td>
                     <td><span class="badge query-${q.state}">${q.state}</span></td>
                   </tr>`,
                 )}

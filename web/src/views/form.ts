@@ -7,12 +7,14 @@
 // closed on their items.
 import { html, nothing, type TemplateResult } from 'lit-html';
 import { ApiError, formPath, get, post, request, subjectPath } from '../api';
-import { unresolved } from '../cells';
+import { mayShowCodes, setShowCodes, showCodes } from '../codes';
+import { raisedByText, unresolved } from '../query_states';
 import { runCommand } from '../commands';
-import { formLink, formName, subjectLink, visitName, type Context, type View } from '../app';
+import { formLink, formName, itemLabel, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
 import type {
-  AuditEntry, CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query, Subject,
+  AuditEntry, CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query, SaveResult,
+  Subject,
 } from '../types';
 import { label, rangeText, showTime, showValue } from '../format';
 import { announce, askReason, errorBox, okBox } from '../ui';
@@ -21,6 +23,12 @@ import { signatureLine } from './casebook';
 import { signDialog } from './sign';
 
 type Input = string | string[] | null;
+
+// A warning the site confirmed and whose query is answered, closed or
+// cancelled: shown as that state, no longer as something to act on.
+function settled(p: Problem): boolean {
+  return !p.hard && !!p.query_state && p.query_state !== 'open';
+}
 
 interface RowDraft {
   row: number | null; // null: a new row, numbered by the server when saved
@@ -199,7 +207,7 @@ export class FormView implements View {
       const r = await post<CommandReply<CheckResult>>(this.path + '/check', this.proposal());
       if (seq !== this.checkSeq) return; // a newer check is on its way
       this.check = r.result;
-      const problems = r.result.problems.length;
+      const problems = r.result.problems.filter((p) => !settled(p)).length;
       if (problems) announce(`${problems} ${problems === 1 ? 'problem' : 'problems'} on this form`);
     } catch (e) {
       if (seq === this.checkSeq) this.error = (e as Error).message;
@@ -232,17 +240,17 @@ export class FormView implements View {
     const body = this.proposal();
     const changes = this.check?.needs_reason ?? [];
     if (changes.length) {
-      const reason = await askReason('Reason for change', 'You are changing data already saved: ' + changes.join('; ') + '. Why?');
+      const reason = await askReason('Reason for change', 'You are changing data already saved: ' + changes.map((c) => this.reasonText(c)).join('; ') + '. Why?');
       if (reason === null) return;
       body.reason = reason;
     }
     this.saving = true;
     try {
-      const r = await request<CommandReply>('PATCH', this.path, body, { ifMatch: this.etag });
+      const r = await request<CommandReply<SaveResult>>('PATCH', this.path, body, { ifMatch: this.etag });
       this.items = {};
       this.notDone = {};
       this.rows = {};
-      this.message = r.data.messages.join(' · ');
+      this.message = this.savedText(r.data);
       this.error = '';
       announce('Saved');
       await this.load();
@@ -258,6 +266,35 @@ export class FormView implements View {
       this.saving = false;
     }
     this.ctx.update();
+  }
+
+  // What a save did, in sentences with the study's names; the server's own
+  // messages (with their codes) only for those who show codes.
+  private savedText(reply: CommandReply<SaveResult>): string {
+    const ctx = this.ctx;
+    const r = reply.result;
+    const where = (q: { form: string; item: string; row?: number }) =>
+      itemLabel(ctx, q.form, q.item) + (q.row ? ` (row ${q.row})` : '');
+    const out = [`Saved ${formName(ctx, this.formId)} at ${visitName(ctx, this.visit)} for subject ${this.subjectId}.`];
+    if (r && typeof r === 'object' && Array.isArray(r.queries_opened)) {
+      for (const q of r.queries_opened) out.push(`Query ${q.query} opened on ${where(q)}: ${q.message ?? ''}`);
+      for (const q of r.queries_closed) out.push(`Query ${q.query} on ${where(q)} closed: the data now pass its check.`);
+      const reset = (r.verification_reset ?? []).map((v) => where(v));
+      if (reset.length) out.push(`Verified before, now to be verified again: ${reset.join(', ')}.`);
+      for (const g of r.signatures_broken) {
+        out.push(`The signature of ${g.signer_name} (${g.meaning}) is broken by this change; it must be signed again.`);
+      }
+    }
+    if (showCodes(ctx)) out.push(`[${reply.messages.join(' · ')}]`);
+    return out.join(' ');
+  }
+
+  // "SYSBP from 120 to 130" → "Systolic blood pressure from 120 to 130"
+  private reasonText(change: string): string {
+    if (showCodes(this.ctx)) return change;
+    const space = change.indexOf(' ');
+    const id = space < 0 ? change : change.slice(0, space);
+    return itemLabel(this.ctx, this.formId, id) + (space < 0 ? '' : change.slice(space));
   }
 
   private async markNotDone(item: ItemDef): Promise<void> {
@@ -287,7 +324,7 @@ export class FormView implements View {
       this.scheduleCheck(0);
       return this.ctx.update();
     }
-    const reason = await askReason(`Remove ${group.label || group.id} row ${row.row}`, 'The row stays in the audit trail. Why remove it?');
+    const reason = await askReason(`Remove ${group.label ? group.label + ' ' : ''}row ${row.row}`, 'The row stays in the audit trail. Why remove it?');
     if (reason === null) return;
     await this.command(
       { op: 'row.remove', subject: this.subjectId, visit: this.visit, form: this.formId, group: group.id, row: row.row, reason },
@@ -343,7 +380,7 @@ export class FormView implements View {
   private async verify(items?: string[]): Promise<void> {
     const body: Record<string, unknown> = { op: 'sdv.verify', subject: this.subjectId, visit: this.visit, form: this.formId };
     if (items) body.items = items;
-    await this.command(body, items ? `${items.join(', ')} verified` : 'Form verified');
+    await this.command(body, items ? `${items.map((i) => itemLabel(this.ctx, this.formId, i)).join(', ')} verified` : 'Form verified');
   }
 
   private async control(op: string, verb: string): Promise<void> {
@@ -441,7 +478,12 @@ export class FormView implements View {
 
   private messages(problems: Problem[], id: string): TemplateResult {
     return html`<div id=${id} class="item-messages" aria-live="polite">
-      ${problems.map((p) => html`<p class=${p.hard ? 'error' : 'warning'}>${p.hard ? '✖' : '⚠'} ${p.message}</p>`)}
+      ${problems.map((p) =>
+        settled(p)
+          ? html`<p class="settled" data-query-state=${p.query_state!}>Query ${p.query}: ${p.query_state} · ${p.message}</p>`
+          : html`<p class=${p.hard ? 'error' : 'warning'}>${p.hard ? '✖' : '⚠'} ${p.message}${
+              p.query ? html` <span class="muted">(query ${p.query}: ${p.query_state})</span>` : nothing}</p>`,
+      )}
     </div>`;
   }
 
@@ -450,9 +492,15 @@ export class FormView implements View {
     const open = unresolved(q);
     return html`<div class="thread" role="region" aria-label="Query ${q.query}">
       <ol>
-        ${q.thread.map(
-          (m) => html`<li><span class="muted">${showTime(m.time)} · ${m.user} (${label(m.role)}) · ${m.action}</span><br />${m.message}</li>`,
-        )}
+        ${q.thread.map((m, i) => {
+          // An edit check's query is opened by the system, after a user's save.
+          const check = i === 0 && q.raised_by?.kind === 'edit_check' ? q.raised_by : null;
+          return html`<li><span class="muted">${showTime(m.time)} ·
+            ${check
+              ? html`<span class="raised-by">${raisedByText(check, showCodes(this.ctx))}</span> · ${m.action}, after
+                  <a href=${subjectLink(this.ctx, this.subjectId, '/audit?path=' + encodeURIComponent(`subject/${this.subjectId}/${this.visit}/${this.formId}/${q.group ? `${q.group}/${q.row}/` : ''}${q.item}`))}>a save by ${m.user}</a>`
+              : html`${m.user} (${label(m.role)}) · ${m.action}`}</span><br />${m.message}</li>`;
+        })}
       </ol>
       <label for="reply-${q.query}" class="visually-hidden">Message for query ${q.query}</label>
       ${(can.answerQuery(role) && q.state === 'open') || (can.closeQuery(role) && (open || q.state === 'closed'))
@@ -509,17 +557,19 @@ export class FormView implements View {
     const notDone = this.notDone[item.id] ?? (item.id in this.items ? '' : stored?.not_done ?? '');
     const monitor = can.verify(this.ctx.role);
     const reset = this.resetSinceVerified.has(item.id) && !stored?.verified;
-    return html`<div class="item ${changed ? 'changed' : ''} ${problems.some((p) => p.hard) ? 'has-error' : problems.length ? 'has-warning' : ''} ${reset ? 'reset' : ''}"
+    return html`<div class="item ${changed ? 'changed' : ''} ${problems.some((p) => p.hard) ? 'has-error' : problems.some((p) => !settled(p)) ? 'has-warning' : ''} ${reset ? 'reset' : ''}"
       data-item=${item.id}>
       <label for=${id} class="item-label">${item.label}${item.required ? html`<span class="required" aria-label="required">*</span>` : nothing}
-        <span class="item-id">${item.id}</span></label>
+        ${showCodes(this.ctx) ? html`<span class="item-id">${item.id}</span>` : nothing}</label>
       <div class="item-input">
         ${notDone
           ? html`<span class="not-done">Not done: ${notDone}</span>
               ${editable ? html`<button type="button" class="link small" @click=${() => this.setItem(item, '')}>Enter a value</button>` : nothing}`
           : html`${this.field(item, id, this.current(item), (v) => this.setItem(item, v), !editable, id + '-msg')}
               ${item.unit ? html`<span class="unit">${item.unit}</span>` : nothing}
-              ${item.derive ? html`<span class="muted small">derived: ${item.derive}</span>` : nothing}
+              ${item.derive
+                ? html`<span class="muted small">${showCodes(this.ctx) ? `derived: ${item.derive}` : 'calculated automatically'}</span>`
+                : nothing}
               ${editable && !item.derive
                 ? html`<button type="button" class="link small" @click=${() => void this.markNotDone(item)}>Not done…</button>`
                 : nothing}`}
@@ -540,12 +590,18 @@ export class FormView implements View {
     </div>`;
   }
 
+  // A group's label; its id only for those who show codes (else `unlabelled`).
+  private groupTitle(g: GroupDef, unlabelled: string): TemplateResult | string {
+    if (!showCodes(this.ctx)) return g.label || unlabelled;
+    return html`${g.label} <span class="item-id">${g.id}</span>`;
+  }
+
   private repeatingGroup(g: GroupDef): TemplateResult {
     const rows = this.groupRows(g);
     const editable = this.editable();
     const items = g.items;
     return html`<fieldset class="group repeating">
-      <legend>${g.label || g.id}</legend>
+      <legend>${this.groupTitle(g, 'Rows')}</legend>
       <div class="grid-scroll">
         <table class="data rows">
           <thead><tr><th scope="col">Row</th>${items.map((i) => html`<th scope="col">${i.label}${i.unit ? ` (${i.unit})` : ''}</th>`)}<th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
@@ -561,7 +617,7 @@ export class FormView implements View {
                   const asked = !this.check?.hidden_in_rows.some((h) => h.group === g.id && h.row === number && h.item === i.id);
                   if (!asked) return html`<td class="not-asked"><span class="muted">not asked</span></td>`;
                   const problems = this.problemsFor(i.id, g.id, number);
-                  return html`<td class=${problems.some((p) => p.hard) ? 'has-error' : problems.length ? 'has-warning' : ''}>
+                  return html`<td class=${problems.some((p) => p.hard) ? 'has-error' : problems.some((p) => !settled(p)) ? 'has-warning' : ''}>
                     <label for=${id} class="visually-hidden">${i.label}, row ${r.row ?? 'new'}</label>
                     ${this.field(i, id, value, (v) => this.setRowItem(g.id, r, i, v), !editable || !!i.derive, id + '-msg')}
                     ${stored?.items[i.id]?.verified ? html`<span class="badge verified" title="verified">✓</span>` : nothing}
@@ -594,7 +650,10 @@ export class FormView implements View {
     if (!this.state) return html`${crumbs}<h1>${this.def.name}</h1>${errorBox(this.error)}${this.error ? nothing : html`<p>Loading…</p>`}`;
     const role = ctx.role;
     const editable = this.editable();
-    const problems = this.check?.problems ?? [];
+    // Warnings whose query the site answered or a reviewer closed are settled:
+    // they show that state on their item, not here as something to act on.
+    const problems = (this.check?.problems ?? []).filter((p) => !settled(p));
+    const codes = showCodes(ctx);
     const signatures = (this.subject?.signatures ?? []).filter(
       (s) => (!s.visit || s.visit === this.visit) && (!s.form || s.form === this.formId),
     );
@@ -620,20 +679,25 @@ export class FormView implements View {
                 : html`<button type="button" @click=${() => void this.control('form.lock', 'Lock')}>Lock</button>`}`
           : nothing}
         <a class="button" href=${subjectLink(ctx, this.subjectId, '/audit?path=' + encodeURIComponent(`subject/${this.subjectId}/${this.visit}/${this.formId}`))}>Audit trail of this form</a>
+        ${mayShowCodes(role)
+          ? html`<label class="toggle"><input type="checkbox" name="show-codes" .checked=${codes}
+              @change=${(e: Event) => (setShowCodes(ctx, (e.target as HTMLInputElement).checked), ctx.update())} /> Show codes</label>`
+          : nothing}
       </div>
       ${okBox(this.message)} ${errorBox(this.error)}
       ${problems.length && editable
         ? html`<div id="problem-summary" class="problem-summary" tabindex="-1" role="region" aria-label="Problems on this form">
             <h2>${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}</h2>
-            <ul>${problems.map((p) => html`<li class=${p.hard ? 'error' : 'warning'}>${p.item}${p.group ? ` (row ${p.row})` : ''}: ${p.message}
-              ${p.hard || !this.typed(p.item) ? '' : ' (saving opens a query)'}</li>`)}</ul>
+            <ul>${problems.map((p) => html`<li class=${p.hard ? 'error' : 'warning'}>${itemLabel(ctx, this.formId, p.item)}${
+              codes ? ` [${p.check}]` : ''}${p.group ? ` (row ${p.row})` : ''}: ${p.message}
+              ${p.query ? ` (query ${p.query}: ${p.query_state})` : p.hard || !this.typed(p.item) ? '' : ' (saving opens a query)'}</li>`)}</ul>
           </div>`
         : nothing}
       <form @submit=${(e: Event) => void this.save(e)} novalidate aria-label=${this.def.name}>
         ${this.def.groups.map((g) =>
           g.repeating
             ? this.repeatingGroup(g)
-            : html`<fieldset class="group"><legend>${g.label || g.id}</legend>${g.items.map((i) => this.itemRow(i))}</fieldset>`,
+            : html`<fieldset class="group">${g.label || codes ? html`<legend>${this.groupTitle(g, '')}</legend>` : nothing}${g.items.map((i) => this.itemRow(i))}</fieldset>`,
         )}
         ${editable
           ? html`<div class="actions left sticky">

@@ -1,11 +1,12 @@
-// The study at a glance: enrolment against target by site, open queries by
-// age, overdue and out-of-window visits, unsigned casebooks; live.
+// The study at a glance: enrolment against target by site, open and answered
+// queries by age, overdue and out-of-window visits, unsigned casebooks; live.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { html, nothing } from 'lit-html';
 import { ref } from 'lit-html/directives/ref.js';
 import { get, studyPath } from '../api';
 import { runCommand } from '../commands';
 import { studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { QUERY_STATE_MEANING, type QueryState } from '../query_states';
 import { can } from '../roles';
 import type { Dashboard, WorkItem } from '../types';
 import { label } from '../format';
@@ -139,6 +140,16 @@ export class HomeView implements View {
     </section>`;
   }
 
+  // The queries in one state, by age; it opens the inbox on that state, whose
+  // rows are the ones counted here (the server counts both alike).
+  private queryTile(state: QueryState, ages: Record<string, number>, total: number) {
+    return html`<a class="tile" data-queries=${state} href=${studyLink(this.ctx, '/queries?state=' + state)}>
+      <span class="figure">${total}</span> ${state} queries
+      <span class="detail">${QUERY_STATE_MEANING[state]}</span>
+      <span class="detail">${Object.entries(ages).map(([age, n]) => html`<span>${age}: ${n}</span> `)}</span>
+    </a>`;
+  }
+
   template() {
     const d = this.data;
     const ctx = this.ctx;
@@ -152,7 +163,7 @@ export class HomeView implements View {
       }
     }
     const percent = d.planned_subjects ? Math.min(100, Math.round((100 * enrolled) / d.planned_subjects)) : 0;
-    const openQueries = Object.values(d.open_queries_by_age).reduce((a, b) => a + b, 0);
+    const sum = (ages: Record<string, number>) => Object.values(ages).reduce((a, b) => a + b, 0);
     const sites = this.sites();
     const statuses = this.statuses();
     return html`<h1>${ctx.definition.title}</h1>
@@ -191,10 +202,8 @@ export class HomeView implements View {
         </table>
       </section>
       <section class="tiles" aria-label="Work to do">
-        <a class="tile" href=${studyLink(ctx, '/queries')}>
-          <span class="figure">${openQueries}</span> open queries
-          <span class="detail">${Object.entries(d.open_queries_by_age).map(([age, n]) => html`<span>${age}: ${n}</span> `)}</span>
-        </a>
+        ${this.queryTile('open', d.open_queries_by_age, sum(d.open_queries_by_age))}
+        ${this.queryTile('answered', d.answered_queries_by_age, sum(d.answered_queries_by_age))}
         <a class="tile ${d.overdue_visits ? 'warn' : ''}" href="#overdue-title">
           <span class="figure">${d.overdue_visits}</span> overdue visits
         </a>

@@ -3,12 +3,13 @@
 import { html } from 'lit-html';
 import { studyPath } from '../api';
 import { formLink, formName, itemLabel, studyLink, subjectLink, visitName, type Context } from '../app';
+import { QUERY_STATES, QUERY_STATE_MEANING, raisedByText } from '../query_states';
 import { can } from '../roles';
+import { showCodes } from '../codes';
 import type { InboxQuery } from '../types';
 import { errorBox } from '../ui';
 import { ListPage } from './list';
 
-const STATES = ['open', 'answered', 'closed', 'cancelled'];
 
 export class QueriesView extends ListPage<InboxQuery> {
   private state: string;
@@ -58,7 +59,7 @@ export class QueriesView extends ListPage<InboxQuery> {
         <label>State
           <select @change=${(e: Event) => this.set('state', (e.target as HTMLSelectElement).value)}>
             <option value="" ?selected=${!this.state}>Any</option>
-            ${STATES.map((s) => html`<option value=${s} ?selected=${s === this.state}>${s}</option>`)}
+            ${QUERY_STATES.map((s) => html`<option value=${s} ?selected=${s === this.state}>${s} (${QUERY_STATE_MEANING[s]})</option>`)}
           </select>
         </label>
         <label>Site
@@ -78,7 +79,7 @@ export class QueriesView extends ListPage<InboxQuery> {
             <caption>${this.total} ${this.total === 1 ? 'query' : 'queries'}</caption>
             <thead>
               <tr><th scope="col">Subject</th><th scope="col">#</th><th scope="col">Where</th><th scope="col">Question</th>
-                <th scope="col">State</th><th scope="col">Age (days)</th></tr>
+                <th scope="col">Raised by</th><th scope="col">State</th><th scope="col">Age (days)</th></tr>
             </thead>
             <tbody>
               ${this.rows.map(
@@ -87,6 +88,7 @@ export class QueriesView extends ListPage<InboxQuery> {
                   <td>${q.query}</td>
                   <td><a href=${formLink(ctx, q.subject, q.visit, q.form, '?query=' + q.query)}>${visitName(ctx, q.visit)} › ${formName(ctx, q.form)} › ${itemLabel(ctx, q.form, q.item)}</a></td>
                   <td>${q.message}</td>
+                  <td>${raisedByText(q.raised_by, showCodes(ctx))}</td>
                   <td><span class="badge query-${q.state}">${q.state}</span></td>
                   <td>${q.age_days}</td>
                 </tr>`,
