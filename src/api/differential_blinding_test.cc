@@ -300,6 +300,21 @@ class Crawler {
         Do(s, "GET " + subject + "/audit", "GET", base + "/audit?path=subject/" + id + "/queries/" + std::to_string(n));
       }
       Do(s, "GET " + subject + "/audit", "GET", base + "/audit?path=subject/" + id + "/BASELINE/EX");
+      // Its filters, pages (their cursors) and exports (issue 15): what they
+      // match, count and hold must not differ either.
+      std::string after;
+      for (int page = 0; page < 100; ++page) {
+        Value p = Do(s, "GET " + subject + "/audit", "GET", base + "/audit?limit=40" + after);
+        const Value* next = p.Find("next");
+        if (next == nullptr) break;
+        after = "&after=" + next->as_string();
+      }
+      for (const std::string& q : std::vector<std::string>{
+               "?form=EX", "?form=EX&item=EXDOSE", "?reason=transcription", "?reason=mg",
+               "?event=form.saved&visit=BASELINE", "?user=pharm." + id.substr(0, id.find('-')), "?format=csv",
+               "?format=csv&form=EX", "?format=csv&reason=mg", "?format=csv&event=query.opened"}) {
+        Do(s, "GET " + subject + "/audit", "GET", base + "/audit" + q);
+      }
       if (!deep) continue;
       const Value* visits = casebook.Find("visits");
       if (visits == nullptr) continue;

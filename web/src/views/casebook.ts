@@ -8,7 +8,7 @@ import { can } from '../roles';
 import type { ScheduleVisit, Signature, Subject } from '../types';
 import { cellState, cellWords } from '../cells';
 import { runCommand } from '../commands';
-import { label, showTime } from '../format';
+import { label, showDate, showTime } from '../format';
 import { askReason, confirmAction, errorBox, okBox } from '../ui';
 import { signDialog } from './sign';
 
@@ -144,8 +144,8 @@ export class CasebookView implements View {
                   ? html`<button type="button" class="link small" @click=${() => void this.markMissed(v.visit)}
                       aria-label="Record ${visitName(ctx, v.visit)} as missed">missed…</button>`
                   : nothing}</th>
-              <td>${v.planned ?? '—'}</td>
-              <td>${v.actual ?? '—'}</td>
+              <td>${v.planned ? showDate(v.planned) : '—'}</td>
+              <td>${v.actual ? showDate(v.actual) : '—'}</td>
               <td><span class="badge window-${v.status.replace(/ /g, '-')}">${missed ? 'missed' : label(v.status)}</span></td>
               ${forms.map((f) => {
                 const entry = v.forms.find((x) => x.form === f);
