@@ -54,9 +54,8 @@ Result<std::string> NonEmpty(const std::multimap<std::string, std::string>& para
 }
 
 Result<uint64_t> Count(const std::string& name, const std::string& text, uint64_t max) {
-  if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), [](char c) {
-        return c >= '0' && c <= '9';
-      })) {
+  if (text.empty() || text.size() > 18 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return InvalidArgument("query parameter " + name + " must be a whole number, not \"" + text + "\"");
   }
   const uint64_t n = std::stoull(text);
@@ -72,8 +71,8 @@ bool Hides(const AuditVisibility& v, const std::string& path) {
 }  // namespace
 
 Result<AuditQuery> ParseAuditQuery(const std::multimap<std::string, std::string>& params) {
-  static const std::set<std::string> kKnown = {"path", "user",  "event", "visit", "form",  "item",
-                                               "from", "to",    "reason", "limit", "after", "format"};
+  static const std::set<std::string> kKnown = {"path", "user", "event",  "visit", "form",  "item",
+                                               "from", "to",   "reason", "limit", "after", "format"};
   AuditQuery q;
   for (const auto& [name, value] : params) {
     if (!kKnown.contains(name)) {

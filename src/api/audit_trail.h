@@ -22,8 +22,8 @@ namespace trialcore::api {
 
 // The filters and page of a request (doc/api.md, "Audit trail").
 struct AuditQuery {
-  std::optional<std::string> path;  // an entity path or a prefix of it, at a '/' boundary
-  std::optional<std::string> user;  // who: the user id
+  std::optional<std::string> path;   // an entity path or a prefix of it, at a '/' boundary
+  std::optional<std::string> user;   // who: the user id
   std::optional<std::string> event;  // what: the event type (form.saved)
   std::optional<std::string> visit, form, item;
   std::optional<int64_t> from_us, to_us;  // when: inclusive
@@ -45,8 +45,8 @@ Result<AuditQuery> ParseAuditQuery(const std::multimap<std::string, std::string>
 // What one caller may see of one subject's trail.
 struct AuditVisibility {
   bool blinded = false;
-  Hidden hidden;                            // items
-  std::set<std::string> hidden_queries;     // "subject/ID/queries/N"
+  Hidden hidden;                         // items
+  std::set<std::string> hidden_queries;  // "subject/ID/queries/N"
 };
 
 // One line as the caller sees it.

@@ -112,14 +112,15 @@ class AuditTrailRouteTest : public ::testing::Test {
     // the (visible) end date in the same change; and the coordinator types
     // a text that a spreadsheet would run.
     const Actor pharm{"pharm.701", "unblinded_pharmacist"}, coord{"coord.701", "coordinator"};
-    for (const auto& [json, who] : std::vector<std::pair<std::string, Actor>>{
-             {R"({"op":"form.save","subject":")" + subject_ +
-                  R"(","visit":"BASELINE","form":"EX","items":{"EXDOSE":)" + dose_ +
-                  R"(,"EXENDTC":"2026-11-17"},"reason":"dose corrected to )" + dose_ + R"( mg, per the kit label"})",
-              pharm},
-             {R"({"op":"form.save","subject":")" + subject_ +
-                  R"j(","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"=HYPERLINK(\"http://x\")","AESTDTC":"2026-11-17","AEONGO":true,"AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"NOT RECOVERED/NOT RESOLVED"}}]})j",
-              coord}}) {
+    for (
+        const auto& [json, who] : std::vector<std::pair<std::string, Actor>>{
+            {R"({"op":"form.save","subject":")" + subject_ + R"(","visit":"BASELINE","form":"EX","items":{"EXDOSE":)" +
+                 dose_ + R"(,"EXENDTC":"2026-11-17"},"reason":"dose corrected to )" + dose_ +
+                 R"( mg, per the kit label"})",
+             pharm},
+            {R"({"op":"form.save","subject":")" + subject_ +
+                 R"j(","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"=HYPERLINK(\"http://x\")","AESTDTC":"2026-11-17","AEONGO":true,"AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"NOT RECOVERED/NOT RESOLVED"}}]})j",
+             coord}}) {
       auto r = (*cap)->Execute(ParseJson(json).value(), who);
       ASSERT_TRUE(r.ok()) << json << ": " << r.status().ToString();
     }
@@ -226,9 +227,11 @@ TEST_F(AuditTrailRouteTest, FiltersByWhoWhatWhenAndWhy) {
     *count = got.size();
   };
   size_t n = 0;
-  all_match("&user=cra.1", [](const Value& e) { return e.Find("user")->as_string() == "cra.1"; }, &n);
+  all_match(
+      "&user=cra.1", [](const Value& e) { return e.Find("user")->as_string() == "cra.1"; }, &n);
   EXPECT_GT(n, 0u) << "the monitor verified the subject's forms";
-  all_match("&event=sdv.verified", [](const Value& e) { return e.Find("event")->as_string() == "sdv.verified"; }, &n);
+  all_match(
+      "&event=sdv.verified", [](const Value& e) { return e.Find("event")->as_string() == "sdv.verified"; }, &n);
   EXPECT_GT(n, 0u);
   all_match(
       "&form=VS&item=SYSBP",

@@ -2,8 +2,8 @@
 // Alzheimer's disease) from studies/cdiscpilot01.yaml, published and run by
 // the simulator through the capture commands at its sites over the months
 // before today, with a monitor's query and its answer, a correction with its
-// reason, source data verification and an investigator's signature; then
-// checkpointed.
+// reason, source data verification and an investigator's signature, and
+// queries still open today; then checkpointed.
 #include <functional>
 #include <map>
 #include <ostream>
@@ -65,6 +65,32 @@ Status DemoScript(capture::Capture& capture, const std::function<Status(int64_t)
   return Status::Ok();
 }
 
+// Queries still open today, raised by the monitor three weeks ago and by the
+// data manager three days ago, so that the inbox and the dashboard's ages
+// show work waiting.
+Status DemoOpenQueries(capture::Capture& capture, const std::function<Status(int64_t)>& at, int64_t today) {
+  constexpr int64_t kHour = 3'600'000'000;
+  struct Step {
+    int days_ago, hour;
+    const char* command;
+    Actor actor;
+  };
+  const Step script[] = {
+      {21, 10,
+       R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"VS","item":"PULSE","message":"The pulse differs from the ECG printout; please check the source"})",
+       Actor{"cra.1", "monitor"}},
+      {3, 11,
+       R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"DM","item":"BRTHDTC","message":"The date of birth differs from the screening log; please confirm"})",
+       Actor{"dm.1", "data_manager"}},
+  };
+  for (const Step& step : script) {
+    TC_RETURN_IF_ERROR(at((today - step.days_ago) * rules::kMicrosPerDay + step.hour * kHour));
+    TC_ASSIGN_OR_RETURN(Value cmd, ParseJson(step.command));
+    TC_RETURN_IF_ERROR(capture.Execute(cmd, step.actor).status());
+  }
+  return Status::Ok();
+}
+
 Status WriteDemoUsers(EventStore& store, Env* env);
 
 // The demo's history is simulated on the clock the store stamps with: its
@@ -94,6 +120,10 @@ Status WriteDemoStudy(EventStore& store, SimulatedClockEnv* clock) {
   o.steps.push_back(
       capture::SimStep{start * rules::kMicrosPerDay,
                        [cap, start](const std::function<Status(int64_t)>& at) { return DemoScript(*cap, at, start); }});
+  const int64_t today = clock->BaseNowMicros() / rules::kMicrosPerDay;
+  o.steps.push_back(capture::SimStep{
+      (today - 21) * rules::kMicrosPerDay,
+      [cap, today](const std::function<Status(int64_t)>& at) { return DemoOpenQueries(*cap, at, today); }});
   return capture::Simulate(*capture, o).status();
 }
 

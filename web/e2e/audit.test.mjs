@@ -66,7 +66,7 @@ test('the trail filters by what, who, when and why, and the filters stay in the 
     const filters = page.getByRole('form', { name: 'Filter the audit trail' });
     await filters.getByLabel('What happened').selectOption('sdv.verified');
     await filters.getByLabel('Who (user)').fill('cra.1');
-    await filters.getByRole('button', { name: 'Filter' }).click();
+    await filters.getByRole('button', { name: 'Filter', exact: true }).click();
     await page.waitForURL(/event=sdv\.verified/);
     assert.match(page.url(), /user=cra\.1/);
     await caption(page).getByText(/^Entries 1–/).waitFor();
@@ -79,20 +79,20 @@ test('the trail filters by what, who, when and why, and the filters stay in the 
     await filters.getByRole('button', { name: 'Clear filters' }).click();
     await caption(page).getByText(/^Entries 1–/).waitFor();
     await filters.getByLabel('To (UTC)').fill('01-JAN-2020');
-    await filters.getByRole('button', { name: 'Filter' }).click();
+    await filters.getByRole('button', { name: 'Filter', exact: true }).click();
     await caption(page).getByText('No entries match.').waitFor();
     assert.match(page.url(), /to=2020-01-01/);
     // A date typed in another format is refused with the format to use.
     await filters.getByLabel('To (UTC)').fill('01/02/2026');
-    await filters.getByRole('button', { name: 'Filter' }).click();
+    await filters.getByRole('button', { name: 'Filter', exact: true }).click();
     await page.getByText('is not a date: write it as DD-MMM-YYYY').waitFor();
 
     // Why, and a form and item: the demo's corrected weight.
     await filters.getByLabel('To (UTC)').fill('');
-    await filters.getByLabel('Form').selectOption('VS');
-    await filters.getByLabel('Item').selectOption('WEIGHT');
+    await filters.locator('select[name=form]').selectOption('VS');
+    await filters.locator('select[name=item]').selectOption('WEIGHT');
     await filters.getByLabel('Reason contains').fill('CORRECTED FROM SOURCE');
-    await filters.getByRole('button', { name: 'Filter' }).click();
+    await filters.getByRole('button', { name: 'Filter', exact: true }).click();
     await caption(page).getByText(/^Entries 1–/).waitFor();
     const where = await column(page, 4);
     assert.ok(where.length > 0);
