@@ -332,13 +332,17 @@ class Simulator {
 
   // Saves a form; with the configured error rate a value is first typed
   // wrong. A hard check refuses it and the site types it again; a query the
-  // checks open is answered and the value corrected with a reason one to
-  // seven days later.
+  // checks open is answered and the form saved again as it should have been,
+  // with a reason, one to seven days later. `left_out` is not typed with the
+  // wrong value (an item the wrong value would hide), so that whether the
+  // typo is refused does not depend on the right value (the dose, the arm).
   Status SaveWithErrors(const std::string& visit, const std::string& form, Value::Object items, const Actor& who,
-                        const std::string& wrong_item = "", Value wrong_value = Value()) {
+                        const std::string& wrong_item = "", Value wrong_value = Value(),
+                        const std::string& left_out = "") {
     if (!wrong_item.empty() && Chance(o_.error_rate)) {
       Value::Object typo = items;
       typo[wrong_item] = wrong_value;
+      if (!left_out.empty()) typo.erase(left_out);
       auto r = Exec(Save(visit, form, typo), who);
       if (!r.ok()) {
         if (r.status().code() != StatusCode::kFailedPrecondition || clock_.past_now()) return r.status();
@@ -348,7 +352,7 @@ class Simulator {
         for (const Event& e : r->events) {
           if (e.type == "query.opened") queries.push_back(e.payload.Find("query")->as_int());
         }
-        auto fixed = Save(visit, form, Value::Object{{wrong_item, items[wrong_item]}});
+        auto fixed = Save(visit, form, items);
         fixed["reason"] = "transcription error";
         const int64_t answered = WorkingTime(clock_.time_us() / kDay + Int(1, 7), 9, 17);
         Later(answered, [this, queries, fixed, who]() -> Status {
@@ -601,7 +605,7 @@ class Simulator {
   Status Exposure(const std::string& visit, int64_t day, int dose, const Actor& who) {
     Value::Object ex{{"EXSTDTC", Date(day)}, {"EXDOSE", int64_t{dose}}, {"PATCHES", int64_t{dose == 81 ? 3 : 2}}};
     if (dose == 0) ex["EXADJ"] = "per randomisation schedule";
-    return SaveWithErrors(visit, "EX", ex, who, "EXDOSE", Value(int64_t{dose == 0 ? 50 : dose - 4}));
+    return SaveWithErrors(visit, "EX", ex, who, "EXDOSE", Value(int64_t{dose == 0 ? 50 : dose - 4}), "EXADJ");
   }
 
   Capture& c_;
