@@ -356,7 +356,11 @@ class Simulator {
         fixed["reason"] = "transcription error";
         const int64_t answered = WorkingTime(clock_.time_us() / kDay + Int(1, 7), 9, 17);
         Later(answered, [this, queries, fixed, who]() -> Status {
+          TC_ASSIGN_OR_RETURN(SubjectState now, c_.Subject(subject_));
           for (int64_t q : queries) {
+            // A query a later save closed meanwhile (its check now passes) has nothing to answer.
+            auto it = now.queries.find(static_cast<int>(q));
+            if (it == now.queries.end() || it->second.state != QueryState::kOpen) continue;
             TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "query.answer"},
                                                   {"subject", subject_},
                                                   {"query", q},
