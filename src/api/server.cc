@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "api/access.h"
+#include "api/audit_trail.h"
 #include "api/client_address.h"
 #include "api/credentials.h"
 #include "api/http_server.h"
@@ -31,6 +32,7 @@
 #include "capture/blinding.h"
 #include "capture/capture.h"
 #include "capture/projection.h"
+#include "core/csv_field.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "rules/rules.h"
@@ -617,73 +619,104 @@ class Server::Impl {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       const std::string id = req.matches[2];
+      auto query = ParseAuditQuery(req.params);
+      if (!query.ok()) return Error(res, query.status());
       // For a blinded caller, entries of hidden items and of queries on them
-      // (by their paths, subject/ID/queries/N/...) do not exist.
-      Hidden hidden;
-      std::set<std::string> hidden_queries;
+      // (by their paths, subject/ID/queries/N/...) do not exist, for every
+      // filter, page and export alike (api/audit_trail.h).
+      AuditVisibility visibility;
       // Who raised each query, by the path its opening sets: an edit check's
       // opening is the system's, not the user's whose save triggered it.
       std::map<std::string, Value> raised_by;
       // (Taken before the subject is read: the read holds capture's lock.)
       auto definition = std::get<1>(*ctx)->study();
       if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
-            hidden = HiddenItems(*definition, !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site));
+            visibility.blinded = !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site);
+            visibility.hidden = HiddenItems(*definition, visibility.blinded);
             for (const auto& [n, q] : s.queries) {
               const std::string path = capture::SubjectStream(id) + "/queries/" + std::to_string(n);
-              if (!hidden.empty() && capture::HiddenQuery(*definition, q)) hidden_queries.insert(path);
-              if (q.raised_by_check()) raised_by[path + "/state"] = QueryJson(n, q, hidden.empty())["raised_by"];
+              if (visibility.blinded && capture::HiddenQuery(*definition, q)) visibility.hidden_queries.insert(path);
+              if (q.raised_by_check()) raised_by[path + "/state"] = QueryJson(n, q, !visibility.blinded)["raised_by"];
             }
           })) {
         return;
       }
-      AuditFilter f;
-      f.study = req.matches[1];
-      f.subject = id;
-      if (req.has_param("path")) f.path_prefix = req.get_param_value("path");
-      Value::Array entries;
-      auto hides = [&](const AuditEntry& a) {
-        return HidesPath(hidden, a.path) || HidesQueryPath(hidden_queries, !hidden.empty(), a.path);
-      };
-      // A reason given for a change that also covered hidden items may name
-      // them (a pharmacist's "dose corrected to 81 mg"): it is withheld from
-      // the entries a blinded caller sees, whatever path they asked for.
-      std::set<uint64_t> mixed;
-      if (!hidden.empty()) {
-        AuditFilter whole = f;
-        whole.path_prefix.reset();
-        Status st = ForEachAuditEntry(*store_, whole, [&](const AuditEntry& a) {
-          if (hides(a)) mixed.insert(a.seq);
-          return Status::Ok();
-        });
-        if (!st.ok()) return Error(res, st);
+      const std::string study_id = req.matches[1];
+      // Positions count every event, hidden ones included: for those who see them.
+      const bool with_seq = !visibility.blinded;
+      // Views and exports of the audit trail are themselves audited, with
+      // the filters they were made with.
+      Value::Object details{{"study", study_id}, {"subject", id}};
+      for (const auto& [name, value] : req.params) {
+        if (name != "format" && name != "limit" && name != "after") details["filter_" + name] = value;
       }
-      Status st = ForEachAuditEntry(*store_, f, [&](const AuditEntry& a) {
-        if (hides(a)) return Status::Ok();
-        const std::string reason = mixed.contains(a.seq) && !a.reason.empty()
-                                       ? "(withheld: the change also covered items your role does not see)"
-                                       : a.reason;
+      Status st = users_->Record(query->csv ? "audit.exported" : "audit.viewed",
+                                 Actor{std::get<0>(*ctx).user.id, "user"}, details);
+      if (!st.ok()) return Error(res, st);
+      auto walk = std::make_shared<AuditTrailWalk>(*store_, study_id, id, std::move(visibility), *query);
+      if (query->csv) {
+        // Streamed: a few hundred events per chunk, never the whole trail at once.
+        struct CsvStream final : http::EventStream {
+          std::shared_ptr<AuditTrailWalk> walk;
+          bool with_seq = false, header_sent = false;
+          void Start(std::function<void()>) override {}
+          Chunk Next(bool stopping) override {
+            Chunk out;
+            if (!header_sent) {
+              out.text = AuditCsvHeader(with_seq);
+              header_sent = true;
+            }
+            std::vector<ShownAuditEntry> shown;
+            for (int events = 0; events < 256 && !stopping; ++events) {
+              auto more = walk->Next(&shown);
+              if (!more.ok()) {
+                // A reader can tell an export cut short from a whole one.
+                out.text += CsvSafeField("export stopped: " + more.status().message()) + "\r\n";
+                out.end = true;
+                return out;
+              }
+              if (!*more) {
+                out.end = true;
+                return out;
+              }
+              for (const ShownAuditEntry& e : shown) out.text += AuditCsvLine(e, with_seq);
+            }
+            out.end = stopping;
+            out.more = !stopping;
+            return out;
+          }
+        };
+        auto stream = std::make_shared<CsvStream>();
+        stream->walk = walk;
+        stream->with_seq = with_seq;
+        res.set_header("Cache-Control", "no-store");
+        res.set_header("Content-Type", "text/csv; charset=utf-8");
+        res.set_header("Content-Disposition", "attachment; filename=\"audit-" + study_id + "-" + id + ".csv\"");
+        res.set_event_stream(std::move(stream));
+        return;
+      }
+      Value::Array entries;
+      auto next = ReadAuditPage(*walk, *query, [&](const ShownAuditEntry& shown) {
+        const AuditEntry& a = *shown.entry;
         Value::Object e{{"time", FormatTimeMicros(a.time_us)},
                         {"user", a.actor.user},
                         {"role", a.actor.role},
                         {"event", a.type},
                         {"path", a.path},
-                        {"reason", reason}};
+                        {"reason", shown.reason}};
         e["old"] = a.old_value ? *a.old_value : Value();
         e["new"] = a.new_value ? *a.new_value : Value();
-        // Positions count every event, hidden ones included: for those who see them.
-        if (hidden.empty()) e["seq"] = static_cast<int64_t>(a.seq);
+        if (with_seq) e["seq"] = static_cast<int64_t>(a.seq);
         if (a.type == "query.opened") {
           if (auto it = raised_by.find(a.path); it != raised_by.end()) e["raised_by"] = it->second;
         }
         entries.push_back(e);
         return Status::Ok();
       });
-      if (!st.ok()) return Error(res, st);
-      // Views of the audit trail are themselves audited.
-      st = users_->Record("audit.viewed", Actor{std::get<0>(*ctx).user.id, "user"},
-                          Value::Object{{"study", f.study}, {"subject", id}});
-      if (!st.ok()) return Error(res, st);
-      Reply(res, Value::Object{{"entries", entries}});
+      if (!next.ok()) return Error(res, next.status());
+      Value::Object page{{"entries", entries}, {"limit", static_cast<int64_t>(query->limit)}};
+      if (*next) page["next"] = std::to_string(**next);
+      Reply(res, page);
     });
 
     Add("POST", study + "/commands", [this](const Request& req, Response& res) {

@@ -1,17 +1,40 @@
 // A realistic study run through the capture commands, for the demo and the
 // benchmarks: subjects screen over time at the study's sites, some fail
-// screening, visits happen with jitter around their planned days, values
-// follow plausible distributions, and a fraction of entries are wrong so that
-// checks raise queries that the sites answer and correct.
+// screening, visits happen with jitter around their planned days and are
+// entered that day or a few days later, values follow plausible
+// distributions, and a fraction of entries are wrong so that checks raise
+// queries that the sites answer and correct days later; a monitor verifies
+// the source weeks after a visit and the investigator signs it after that.
+//
+// Everything happens in the order of its simulated time, subjects side by
+// side. Given a SimulatedClockEnv (SimOptions::clock) on which the store and
+// the capture were opened, each command runs with that clock set to its
+// simulated moment, so the log records months of history: ages, lags and
+// turnaround times mean something. Nothing is simulated after the clock's
+// present moment.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "capture/capture.h"
 
+namespace trialcore {
+class SimulatedClockEnv;
+}
+
 namespace trialcore::capture {
+
+// A part of the simulation the caller writes (the demo's scripted steps):
+// starts at `start_us` and calls `at(t)` before what it does at time t; at
+// returns an error that the step must pass on when t lies after the present
+// or the simulation stopped.
+struct SimStep {
+  int64_t start_us = 0;
+  std::function<Status(const std::function<Status(int64_t)>& at)> run;
+};
 
 struct SimOptions {
   int subjects = 12;
@@ -28,7 +51,16 @@ struct SimOptions {
   // gives the same subjects and data whatever the threads; only the order of
   // their events in the log (and the times stamped on them) differ.
   int threads = 1;
+  // When set (the Env the store and capture were opened on), commands are
+  // stamped at their simulated moments; otherwise at the clock's.
+  SimulatedClockEnv* clock = nullptr;
+  // Further steps on the same timeline.
+  std::vector<SimStep> steps;
 };
+
+// The day (since 1970) the first subject screens, for a simulation run
+// today (days since 1970) with these options.
+int64_t SimulationStartDay(const SimOptions& options, int64_t today);
 
 struct SimReport {
   int subjects = 0;
@@ -43,7 +75,10 @@ struct SimReport {
 
 // Simulates the published study. Designed for the CDISCPILOT01 demo study's
 // forms; stops at the first command that fails unexpectedly. progress is
-// called on the calling thread.
+// called on the calling thread. With threads > 1 that many subjects run
+// commands at once, each picked in the order of its simulated time; the
+// log then holds their events in nearly that order, and a time the store
+// would have to move back is stamped as the log's last one.
 Result<SimReport> Simulate(Capture& capture, const SimOptions& options,
                            const std::function<void(int done, int total)>& progress = nullptr);
 

@@ -4,12 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "capture/reads.h"
 #include "core/canonical.h"
+#include "core/simulated_clock_env.h"
 #include "core/test_env.h"
+#include "rules/rules.h"
+#include "store/audit.h"
 #include "store/test_store.h"
 
 namespace trialcore::capture {
@@ -47,7 +53,8 @@ struct SimRun {
   }
 
   // Each subject's stream as what was recorded: type, who, why and payload,
-  // in the stream's order (sequence numbers and the log's order left out).
+  // in the stream's order (sequence numbers, the log's order and signature
+  // nonces left out).
   std::map<std::string, std::vector<std::string>> Streams() {
     std::map<std::string, std::vector<std::string>> out;
     auto ids = SubjectIds(store.get(), "CDISCPILOT01");
@@ -61,8 +68,15 @@ struct SimRun {
       EXPECT_TRUE(events.ok()) << events.status().ToString();
       if (!events.ok()) continue;
       for (const Event& e : *events) {
+        // A signature's nonce is random by design (and so its content
+        // hash): which thread drew which is not the study's content.
+        Value content = e.payload;
+        if (e.type == "signature.applied" && content.is_object()) {
+          content.as_object().erase("nonce");
+          content.as_object().erase("content_hash");
+        }
         std::string payload;
-        EXPECT_TRUE(EncodeValue(e.payload, &payload).ok());
+        EXPECT_TRUE(EncodeValue(content, &payload).ok());
         out[id].push_back(std::to_string(e.stream_version) + " " + e.type + " " + e.actor.user + "/" + e.actor.role +
                           " " + e.reason + " " + ToHex(payload));
       }
@@ -159,6 +173,161 @@ TEST(SimTest, RefusesNoThreads) {
   auto r = Simulate(*capture, sim);
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
 }
+
+// The simulated study on a simulated clock: months of history, in the
+// order of its times, nothing after the present, at several present moments.
+constexpr int64_t kDay = rules::kMicrosPerDay;
+
+struct HistoryRun {
+  MemEnv base;
+  SimulatedClockEnv clock{&base};
+  std::unique_ptr<EventStore> store;
+  std::unique_ptr<Capture> capture;
+  Status status;
+
+  HistoryRun(int64_t now, int threads, int subjects = 12) : base(5, now) {
+    StoreOpenOptions o;
+    o.env = &clock;
+    store = testing_util::OpenTestStore("/mem/history.db", o).value();
+    capture = Capture::Open(store.get(), &clock, "CDISCPILOT01").value();
+    SimOptions sim;
+    sim.subjects = subjects;
+    sim.seed = 20261123;
+    sim.enrol_every_days = 20;
+    sim.threads = threads;
+    sim.clock = &clock;
+    {
+      SimulatedTimeScope at(&clock, (SimulationStartDay(sim, now / kDay) - 14) * kDay);
+      status = capture->PublishStudy(DemoStudy(), kAdmin).status();
+    }
+    if (status.ok()) status = Simulate(*capture, sim).status();
+  }
+
+  std::vector<Event> Events() {
+    EventFilter f;
+    f.study = "CDISCPILOT01";
+    return store->ReadEvents(f).value();
+  }
+};
+
+class SimHistoryTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SimHistoryTest, EventsSpreadOverMonthsInTheOrderOfTheirTimesAndNoneInTheFuture) {
+  const int64_t now = ParseTimeMicros(GetParam()).value();
+  HistoryRun run(now, 1);
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  std::vector<Event> events = run.Events();
+  ASSERT_GT(events.size(), 500u);
+  std::set<int64_t> days;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const Event& e = events[i];
+    EXPECT_LE(e.time_us, now) << e.seq << " " << e.type << " lies in the future";
+    if (i > 0) {
+      EXPECT_GE(e.time_us, events[i - 1].time_us) << "time goes back at event " << e.seq;
+    }
+    days.insert(e.time_us / kDay);
+  }
+  // Published two weeks before the first subject screened, 300 days ago.
+  EXPECT_EQ(events.front().time_us / kDay, now / kDay - 300 - 14);
+  auto screened =
+      std::find_if(events.begin(), events.end(), [](const Event& e) { return e.type == "subject.screened"; });
+  ASSERT_NE(screened, events.end());
+  EXPECT_EQ(screened->time_us / kDay, now / kDay - 300);
+  EXPECT_GT(days.size(), 100u) << "events fall on many days, not at one moment";
+  EXPECT_GE(events.back().time_us, now - 30 * kDay) << "the study runs up to the present";
+
+  // Per subject: a form is entered on or after its visit's date; the site
+  // answers a query days after it opened; the monitor verifies weeks after
+  // entry and the investigator signs after that.
+  std::map<std::string, int64_t> opened, entered, verified;
+  int answered = 0, verifications = 0, signatures = 0;
+  for (const Event& e : events) {
+    const Value* visit = e.payload.Find("visit");
+    const std::string where = e.stream + "/" + (visit != nullptr && visit->is_string() ? visit->as_string() : "");
+    if (e.type == "query.opened")
+      opened[e.stream + "/" + std::to_string(e.payload.Find("query")->as_int())] = e.time_us;
+    if (e.type == "query.answered") {
+      auto it = opened.find(e.stream + "/" + std::to_string(e.payload.Find("query")->as_int()));
+      ASSERT_NE(it, opened.end());
+      if (e.actor.role == "coordinator" && it->second < e.time_us) {
+        EXPECT_GE(e.time_us - it->second, kDay / 2) << e.stream;
+        ++answered;
+      }
+    }
+    if (e.type == "form.saved" && !entered.contains(where)) entered[where] = e.time_us;
+    if (e.type == "sdv.verified" && e.actor.user == "cra.1") {
+      ASSERT_TRUE(entered.contains(where)) << where;
+      EXPECT_GE(e.time_us - entered[where], 13 * kDay) << where;
+      if (!verified.contains(where)) verified[where] = e.time_us;
+      ++verifications;
+    }
+    if (e.type == "signature.applied") {
+      ASSERT_TRUE(verified.contains(where)) << where << " signed before it was verified";
+      EXPECT_GT(e.time_us, verified[where]) << where;
+      ++signatures;
+    }
+    if (e.type == "form.saved") {
+      const Value* set = e.payload.Find("set");
+      for (const auto& [path, value] : set != nullptr && set->is_object() ? set->as_object() : Value::Object{}) {
+        if (path.ends_with("/SV/SVSTDTC") && value.is_string()) {
+          EXPECT_GE(e.time_us / kDay, rules::ParseDateDays(value.as_string()).value()) << path;
+        }
+      }
+    }
+  }
+  EXPECT_GT(answered, 0);
+  EXPECT_GT(verifications, 20);
+  EXPECT_GT(signatures, 10);
+
+  auto verification = VerifyStudy(*run.store, "CDISCPILOT01", {}, std::nullopt);
+  ASSERT_TRUE(verification.ok()) << verification.status().ToString();
+  EXPECT_FALSE(verification->problem.has_value()) << verification->problem->what;
+}
+
+TEST_P(SimHistoryTest, TheSameSeedAtTheSameMomentGivesTheSameHistory) {
+  const int64_t now = ParseTimeMicros(GetParam()).value();
+  HistoryRun a(now, 1, 6), b(now, 1, 6);
+  ASSERT_TRUE(a.status.ok()) << a.status.ToString();
+  ASSERT_TRUE(b.status.ok()) << b.status.ToString();
+  auto line = [](const Event& e) {
+    return std::to_string(e.seq) + " " + FormatTimeMicros(e.time_us) + " " + e.stream + " " + e.type;
+  };
+  std::vector<std::string> x, y;
+  for (const Event& e : a.Events()) x.push_back(line(e));
+  for (const Event& e : b.Events()) y.push_back(line(e));
+  EXPECT_EQ(x, y);
+}
+
+// Subjects side by side: the store still records times in order, none in the future.
+TEST_P(SimHistoryTest, FourThreadsKeepTimesInOrderAndNoneInTheFuture) {
+  const int64_t now = ParseTimeMicros(GetParam()).value();
+  HistoryRun run(now, 4);
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  std::vector<Event> events = run.Events();
+  std::set<int64_t> days;
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_LE(events[i].time_us, now);
+    if (i > 0) {
+      EXPECT_GE(events[i].time_us, events[i - 1].time_us);
+    }
+    days.insert(events[i].time_us / kDay);
+  }
+  EXPECT_GT(days.size(), 100u);
+}
+
+std::string MomentName(const ::testing::TestParamInfo<const char*>& moment) {
+  std::string name = "At";
+  for (const char* c = moment.param; *c != '\0'; ++c) {
+    if (std::isdigit(static_cast<unsigned char>(*c))) name += *c;
+  }
+  return name;
+}
+
+// Noon, just after midnight, the last minute of a year, and a leap day.
+INSTANTIATE_TEST_SUITE_P(Clocks, SimHistoryTest,
+                         ::testing::Values("2026-12-01T12:00:00Z", "2026-12-02T00:05:00Z", "2026-12-31T23:59:00Z",
+                                           "2028-02-29T08:00:00Z"),
+                         MomentName);
 
 }  // namespace
 }  // namespace trialcore::capture

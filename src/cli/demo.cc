@@ -1,8 +1,10 @@
 // The demo study: CDISCPILOT01 (xanomeline vs placebo in mild to moderate
 // Alzheimer's disease) from studies/cdiscpilot01.yaml, published and run by
-// the simulator through the capture commands at its sites, with a
-// monitor's query and its answer, a correction with its reason, source data
-// verification and an investigator's signature; then checkpointed.
+// the simulator through the capture commands at its sites over the months
+// before today, with a monitor's query and its answer, a correction with its
+// reason, source data verification and an investigator's signature, and
+// queries still open today; then checkpointed.
+#include <functional>
 #include <map>
 #include <ostream>
 #include <set>
@@ -14,6 +16,8 @@
 #include "cli/demo_study.h"
 #include "cli/store_access.h"
 #include "core/json.h"
+#include "core/simulated_clock_env.h"
+#include "rules/rules.h"
 #include "store/audit.h"
 #include "store/open_store.h"
 
@@ -22,39 +26,100 @@ namespace {
 
 constexpr char kStudy[] = "CDISCPILOT01";
 
-Status WriteDemoStudy(EventStore& store, Env* env) {
+// The steps a reviewer of the demo looks for, on its first subject, at a
+// monitoring visit five weeks into the study: a monitor's query, the site's
+// answer and correction days later, the query closed and the form verified,
+// then the investigator's signature.
+Status DemoScript(capture::Capture& capture, const std::function<Status(int64_t)>& at, int64_t start_day) {
+  const Actor coord{"coord.701", "coordinator"}, cra{"cra.1", "monitor"}, inv{"inv.701", "investigator"};
+  constexpr int64_t kHour = 3'600'000'000;
+  struct Step {
+    int day, hour;
+    const char* command;
+    const Actor* actor;
+  };
+  const Step script[] = {
+      {35, 10,
+       R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"VS","item":"WEIGHT","message":"Weight differs from the clinic chart; please check the source"})",
+       &cra},
+      {37, 14, R"({"op":"query.answer","subject":"701-1001","query":QUERY,"message":"Chart says 81.4 kg; corrected"})",
+       &coord},
+      {37, 14,
+       R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"},"reason":"transcription error, corrected from source"})",
+       &coord},
+      {40, 11, R"({"op":"query.close","subject":"701-1001","query":QUERY,"message":"Verified against the chart"})",
+       &cra},
+      {40, 11, R"({"op":"sdv.verify","subject":"701-1001","visit":"SCREENING1","form":"VS"})", &cra},
+      {46, 16, R"({"op":"sign","subject":"701-1001","visit":"SCREENING1","meaning":"approval","name":"Dr. Inv 701"})",
+       &inv},
+  };
+  int64_t query = 0, minute = 0;
+  for (const Step& step : script) {
+    TC_RETURN_IF_ERROR(at((start_day + step.day) * rules::kMicrosPerDay + step.hour * kHour + ++minute * 60'000'000));
+    std::string json = step.command;
+    if (auto pos = json.find("QUERY"); pos != std::string::npos) json.replace(pos, 5, std::to_string(query));
+    TC_ASSIGN_OR_RETURN(Value cmd, ParseJson(json));
+    TC_ASSIGN_OR_RETURN(capture::Outcome out, capture.Execute(cmd, *step.actor));
+    if (const Value* q = out.result.Find("query")) query = q->as_int();
+  }
+  return Status::Ok();
+}
+
+// Queries still open today, raised by the monitor three weeks ago and by the
+// data manager three days ago, so that the inbox and the dashboard's ages
+// show work waiting.
+Status DemoOpenQueries(capture::Capture& capture, const std::function<Status(int64_t)>& at, int64_t today) {
+  constexpr int64_t kHour = 3'600'000'000;
+  struct Step {
+    int days_ago, hour;
+    const char* command;
+    Actor actor;
+  };
+  const Step script[] = {
+      {21, 10,
+       R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"VS","item":"PULSE","message":"The pulse differs from the ECG printout; please check the source"})",
+       Actor{"cra.1", "monitor"}},
+      {3, 11,
+       R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"DM","item":"BRTHDTC","message":"The date of birth differs from the screening log; please confirm"})",
+       Actor{"dm.1", "data_manager"}},
+  };
+  for (const Step& step : script) {
+    TC_RETURN_IF_ERROR(at((today - step.days_ago) * rules::kMicrosPerDay + step.hour * kHour));
+    TC_ASSIGN_OR_RETURN(Value cmd, ParseJson(step.command));
+    TC_RETURN_IF_ERROR(capture.Execute(cmd, step.actor).status());
+  }
+  return Status::Ok();
+}
+
+// The demo's history is simulated on the clock the store stamps with: the
+// study published three weeks before the first subject screens, then months
+// of visits, queries, verification and signatures up to the present. (The
+// accounts are written after it, now: the study's events keep the log's
+// first sequence numbers, which the audit commands' tests tamper with.)
+Status WriteDemoStudy(EventStore& store, SimulatedClockEnv* clock) {
   std::vector<study::StudyError> errors;
   TC_ASSIGN_OR_RETURN(auto definition, study::LoadStudy(DemoStudyYaml(), kDemoStudyName, &errors));
-  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(&store, env, kStudy));
-  TC_RETURN_IF_ERROR(capture->PublishStudy(definition, Actor{"admin", "study_admin"}).status());
+  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(&store, clock, kStudy));
   capture::SimOptions o;
   o.subjects = 12;
   o.seed = 20261123;
   o.enrol_every_days = 20;  // screening over 8 months: some subjects done, some mid-study
-  TC_RETURN_IF_ERROR(capture::Simulate(*capture, o).status());
-  // The steps a reviewer of the demo looks for, on its first subject.
-  const Actor coord{"coord.701", "coordinator"}, cra{"cra.1", "monitor"}, inv{"inv.701", "investigator"};
-  const char* script[][2] = {
-      {R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"VS","item":"WEIGHT","message":"Weight differs from the clinic chart; please check the source"})",
-       "cra"},
-      {R"({"op":"query.answer","subject":"701-1001","query":QUERY,"message":"Chart says 81.4 kg; corrected"})",
-       "coord"},
-      {R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"},"reason":"transcription error, corrected from source"})",
-       "coord"},
-      {R"({"op":"query.close","subject":"701-1001","query":QUERY,"message":"Verified against the chart"})", "cra"},
-      {R"({"op":"sdv.verify","subject":"701-1001","visit":"SCREENING1","form":"VS"})", "cra"},
-      {R"({"op":"sign","subject":"701-1001","visit":"SCREENING1","meaning":"approval","name":"Dr. Inv 701"})", "inv"},
-  };
-  int64_t query = 0;
-  for (const auto& [text, who] : script) {
-    std::string json = text;
-    if (auto at = json.find("QUERY"); at != std::string::npos) json.replace(at, 5, std::to_string(query));
-    TC_ASSIGN_OR_RETURN(Value cmd, ParseJson(json));
-    const Actor& actor = std::string(who) == "cra" ? cra : std::string(who) == "inv" ? inv : coord;
-    TC_ASSIGN_OR_RETURN(capture::Outcome out, capture->Execute(cmd, actor));
-    if (const Value* q = out.result.Find("query")) query = q->as_int();
+  o.clock = clock;
+  const int64_t start = capture::SimulationStartDay(o, clock->BaseNowMicros() / rules::kMicrosPerDay);
+  constexpr int64_t kHour = 3'600'000'000;
+  {
+    SimulatedTimeScope at(clock, (start - 21) * rules::kMicrosPerDay + 11 * kHour);
+    TC_RETURN_IF_ERROR(capture->PublishStudy(definition, Actor{"admin", "study_admin"}).status());
   }
-  return Status::Ok();
+  capture::Capture* cap = capture.get();
+  o.steps.push_back(
+      capture::SimStep{start * rules::kMicrosPerDay,
+                       [cap, start](const std::function<Status(int64_t)>& at) { return DemoScript(*cap, at, start); }});
+  const int64_t today = clock->BaseNowMicros() / rules::kMicrosPerDay;
+  o.steps.push_back(capture::SimStep{
+      (today - 21) * rules::kMicrosPerDay,
+      [cap, today](const std::function<Status(int64_t)>& at) { return DemoOpenQueries(*cap, at, today); }});
+  return capture::Simulate(*capture, o).status();
 }
 
 constexpr char kDemoPassword[] = "demo-password-2026";
@@ -97,7 +162,10 @@ Status WriteDemoUsers(EventStore& store, Env* env) {
 }  // namespace
 
 Status Demo(const std::string& db, const std::string& key_path, const ServeArgs* serve, Context& ctx) {
-  TC_ASSIGN_OR_RETURN(auto store, OpenEventStore(db, StoreOpenOptions{.env = ctx.env}));
+  // Only the simulation's own thread, while it simulates, reads another
+  // time from this clock; the server reads the real one.
+  SimulatedClockEnv clock(ctx.env);
+  TC_ASSIGN_OR_RETURN(auto store, OpenEventStore(db, StoreOpenOptions{.env = &clock}));
   TC_ASSIGN_OR_RETURN(auto heads, store->Heads());
   bool has_demo = false;
   for (const auto& h : heads) has_demo |= h.study == kStudy;
@@ -106,7 +174,7 @@ Status Demo(const std::string& db, const std::string& key_path, const ServeArgs*
       return FailedPrecondition(db + " holds other studies; give the demo its own file with --db");
     }
     ctx.out << "creating the demo study " << kStudy << " in " << db << "\n";
-    TC_RETURN_IF_ERROR(WriteDemoStudy(*store, ctx.env));
+    TC_RETURN_IF_ERROR(WriteDemoStudy(*store, &clock));
   }
   TC_RETURN_IF_ERROR(WriteDemoUsers(*store, ctx.env));
   bool key_created = !ctx.env->FileExists(key_path);

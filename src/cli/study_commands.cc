@@ -11,6 +11,8 @@
 #include "cli/progress.h"
 #include "cli/store_access.h"
 #include "core/json.h"
+#include "core/simulated_clock_env.h"
+#include "rules/rules.h"
 #include "store/open_store.h"
 #include "study/study.h"
 
@@ -180,22 +182,31 @@ Status Sim(const SimArgs& args, Context& ctx) {
   // A simulation can be run again, so it need not sync each commit (which
   // would take most of its time): it syncs once at the end, before it
   // reports success.
+  // The simulated study has a history: its events are stamped at their
+  // simulated moments, on this clock (the store never stamps a time before
+  // one its log already holds, so a run into a database with later events
+  // is stamped no earlier than those).
+  SimulatedClockEnv clock(ctx.env);
   StoreOpenOptions so;
-  so.env = ctx.env;
+  so.env = &clock;
   so.bulk_load = !args.sync_each_commit;
   TC_ASSIGN_OR_RETURN(auto store, OpenEventStore(args.db, so));
-  TC_ASSIGN_OR_RETURN_CTX(auto capture, capture::Capture::Open(store.get(), ctx.env, s->id),
+  TC_ASSIGN_OR_RETURN_CTX(auto capture, capture::Capture::Open(store.get(), &clock, s->id),
                           "loading study " + s->id + " from " + args.db);
-  Actor admin{"admin", "study_admin"};
-  if (capture->study() == nullptr) {
-    TC_ASSIGN_OR_RETURN(capture::Outcome out, capture->PublishStudy(s, admin));
-    for (const auto& m : out.messages) ctx.out << m << "\n";
-  }
   capture::SimOptions o;
   o.subjects = args.subjects;
   o.seed = args.seed;
   o.error_rate = args.error_rate;
   o.threads = args.threads;
+  o.clock = &clock;
+  Actor admin{"admin", "study_admin"};
+  if (capture->study() == nullptr) {
+    // Published two weeks before its first subject screens.
+    const int64_t start = capture::SimulationStartDay(o, clock.BaseNowMicros() / rules::kMicrosPerDay);
+    SimulatedTimeScope at(&clock, (start - 14) * rules::kMicrosPerDay + 10 * int64_t{3'600'000'000});
+    TC_ASSIGN_OR_RETURN(capture::Outcome out, capture->PublishStudy(s, admin));
+    for (const auto& m : out.messages) ctx.out << m << "\n";
+  }
   Progress progress(ctx, "simulating subjects", static_cast<uint64_t>(args.subjects));
   auto r = capture::Simulate(*capture, o, [&](int done, int) { progress.Update(static_cast<uint64_t>(done)); });
   progress.Done();

@@ -340,4 +340,42 @@ Status ForEachAuditEntry(EventStore& store, const AuditFilter& filter,
   });
 }
 
+AuditReader::AuditReader(EventStore& store, std::string study, std::string stream, size_t batch)
+    : store_(store), study_(std::move(study)), stream_(std::move(stream)), batch_size_(std::max<size_t>(batch, 1)) {}
+
+Result<bool> AuditReader::Next(std::vector<AuditEntry>* entries) {
+  entries->clear();
+  if (batch_.empty() && !ended_) {
+    EventFilter f;
+    f.study = study_;
+    f.stream = stream_;
+    f.after_seq = after_seq_;
+    f.limit = batch_size_;
+    TC_RETURN_IF_ERROR(store_.ForEachEvent(f, [&](const Event& e) -> Status {
+      batch_.push_back(e);
+      return Status::Ok();
+    }));
+    if (batch_.size() < batch_size_) ended_ = true;
+    if (!batch_.empty()) after_seq_ = batch_.back().seq;
+  }
+  if (batch_.empty()) return false;
+  const Event e = std::move(batch_.front());
+  batch_.pop_front();
+  const Value* set = e.payload.Find("set");
+  if (!set || !set->is_object() || set->as_object().empty()) {
+    AuditEntry a{e.seq, e.time_us, e.actor, e.type, e.stream, e.stream, std::nullopt, std::nullopt, e.reason, {}};
+    if (e.payload.is_object()) a.details = e.payload.as_object();
+    entries->push_back(std::move(a));
+    return true;
+  }
+  for (const auto& [path, value] : set->as_object()) {
+    auto it = current_.find(path);
+    std::optional<Value> old;
+    if (it != current_.end()) old = it->second;
+    entries->push_back(AuditEntry{e.seq, e.time_us, e.actor, e.type, e.stream, path, old, value, e.reason, {}});
+    current_[path] = value;
+  }
+  return true;
+}
+
 }  // namespace trialcore

@@ -2,9 +2,11 @@
 // listing who changed what, when, from which value to which, and why.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/signing.h"
@@ -79,5 +81,28 @@ struct AuditEntry {
 
 Status ForEachAuditEntry(EventStore& store, const AuditFilter& filter,
                          const std::function<Status(const AuditEntry&)>& fn);
+
+// A stream's audit trail read event by event, in batches of events fetched
+// by sequence number after the last one read (the events' stream index), so
+// that a page or an export never holds a whole trail. Old values come from
+// the stream's entity values replayed so far, which it keeps (one subject's
+// entities, not a study's). Not thread-safe; one reader per walk.
+class AuditReader {
+ public:
+  AuditReader(EventStore& store, std::string study, std::string stream, size_t batch = 512);
+
+  // The next event's entries, in path order: one per entity it set, or the
+  // event itself when it sets none. False when the trail has ended.
+  Result<bool> Next(std::vector<AuditEntry>* entries);
+
+ private:
+  EventStore& store_;
+  const std::string study_, stream_;
+  const size_t batch_size_;
+  std::deque<Event> batch_;
+  uint64_t after_seq_ = 0;
+  bool ended_ = false;
+  std::unordered_map<std::string, Value> current_;
+};
 
 }  // namespace trialcore

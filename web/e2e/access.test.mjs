@@ -127,12 +127,13 @@ test('an expired session keeps what was typed: the user logs in again and the sa
     await page.getByRole('button', { name: 'Save' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByText('Your session has expired.').waitFor();
-    assert.equal(await page.locator('#item-SVSTDTC').inputValue(), '2026-05-01', 'the typed date is still there');
+    // Left for the Save button, the field shows the date in the one format (dd-MMM-yyyy).
+    assert.equal(await page.locator('#item-SVSTDTC').inputValue(), '01-MAY-2026', 'the typed date is still there');
     await dialog.getByLabel('Password').fill(PASSWORD);
     await dialog.getByRole('button', { name: 'Log in' }).click();
     await page.locator('.ok-box').getByText('Saved Visit at Rash followup').waitFor();
     await page.reload();
-    assert.equal(await page.locator('#item-SVSTDTC').inputValue(), '2026-05-01');
+    assert.equal(await page.locator('#item-SVSTDTC').inputValue(), '01-MAY-2026');
   } finally {
     await screenshot(page, 'session-expired-kept-input');
   }
@@ -237,7 +238,7 @@ test('the data manager locks the database once every query is closed; writes sto
     await coordinator.locator('#item-SVSTDTC').fill('2026-07-01');
     await coordinator.getByRole('button', { name: 'Save' }).click();
     await coordinator.locator('.error-box').getByText('locked').waitFor();
-    assert.equal(await coordinator.locator('#item-SVSTDTC').inputValue(), '2026-07-01', 'the typed date is kept');
+    assert.equal(await coordinator.locator('#item-SVSTDTC').inputValue(), '01-JUL-2026', 'the typed date is kept');
 
     await manager.getByRole('button', { name: 'Unlock the database…' }).click();
     await giveReason(manager, 'late laboratory data for site 701');

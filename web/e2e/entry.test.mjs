@@ -102,7 +102,7 @@ test('a save on a stale page is refused, keeps what was typed, and goes through 
     await second.locator('.ok-box').waitFor();
     await first.getByRole('button', { name: 'Save' }).click();
     await first.locator('.error-box').getByText('Someone else changed this subject').waitFor();
-    assert.equal(await first.locator('#item-SVSTDTC').inputValue(), '2026-06-01');
+    assert.equal(await first.locator('#item-SVSTDTC').inputValue(), '01-JUN-2026');
     await first.getByRole('button', { name: 'Save' }).click();
     await first.locator('.ok-box').getByText('Saved Visit at Rash followup').waitFor();
   } finally {

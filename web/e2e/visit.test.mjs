@@ -149,7 +149,7 @@ test('the investigator signs the casebook; a later change shows the signature as
     const signature = investigator.locator('li.signature').first();
     await signature.getByText('Valid').waitFor();
     // The manifestation: printed name, UTC time and meaning.
-    assert.match(await signature.innerText(), /Dr\. Ivy Investigator \(inv\.701\) signed the whole casebook on \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC; meaning: approval/);
+    assert.match(await signature.innerText(), /Dr\. Ivy Investigator \(inv\.701\) signed the whole casebook on \d{2}-[A-Z]{3}-\d{4} \d{2}:\d{2}:\d{2} UTC; meaning: approval/);
 
     // The coordinator corrects the blood pressure: a reason is asked for.
     await openForm(coordinator, 'SCREENING1', 'VS');

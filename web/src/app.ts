@@ -49,6 +49,32 @@ export function visitName(ctx: Context, visit: string): string {
   return occurrence ? `${name} #${occurrence}` : name;
 }
 
+// Visit instances (WEEK2, PHONE#2, AEFU#3) in the schedule's order, the
+// study file's order of its visits and then occurrence, never by their codes
+// (which put BASELINE before SCREENING1 and WEEK10 before WEEK2).
+export function inScheduleOrder(ctx: Context, visits: Iterable<string>): string[] {
+  const position = (visit: string): [number, number] => {
+    const [base, occurrence] = visit.split('#');
+    const i = ctx.definition.visits.findIndex((v) => v.id === base);
+    return [i < 0 ? ctx.definition.visits.length : i, Number(occurrence ?? 1)];
+  };
+  return [...visits].sort((a, b) => {
+    const [ia, na] = position(a);
+    const [ib, nb] = position(b);
+    return ia - ib || na - nb || (a < b ? -1 : a > b ? 1 : 0);
+  });
+}
+
+// A visit's forms in the order the visit lists them, then the study's order.
+export function formsInOrder(ctx: Context, visit: string, forms: Iterable<string>): string[] {
+  const listed = ctx.definition.visits.find((v) => v.id === visit.split('#')[0])?.forms ?? [];
+  const rank = (f: string) => {
+    const i = listed.indexOf(f);
+    return i >= 0 ? i : listed.length + ctx.definition.forms.findIndex((d) => d.id === f);
+  };
+  return [...forms].sort((a, b) => rank(a) - rank(b));
+}
+
 export function itemLabel(ctx: Context, form: string, item: string): string {
   const f = ctx.definition.forms.find((x) => x.id === form);
   for (const g of f?.groups ?? []) {

@@ -10,7 +10,7 @@ import { QUERY_STATE_MEANING, queryCount, raisedByText } from '../query_states';
 import { showCodes } from '../codes';
 import { cellState, cellWords } from '../cells';
 import { runCommand } from '../commands';
-import { label, showTime } from '../format';
+import { label, showDate, showTime } from '../format';
 import { askReason, confirmAction, errorBox, okBox } from '../ui';
 import { signDialog } from './sign';
 
@@ -146,8 +146,8 @@ export class CasebookView implements View {
                   ? html`<button type="button" class="link small" @click=${() => void this.markMissed(v.visit)}
                       aria-label="Record ${visitName(ctx, v.visit)} as missed">missed…</button>`
                   : nothing}</th>
-              <td>${v.planned ?? '—'}</td>
-              <td>${v.actual ?? '—'}</td>
+              <td>${v.planned ? showDate(v.planned) : '—'}</td>
+              <td>${v.actual ? showDate(v.actual) : '—'}</td>
               <td><span class="badge window-${v.status.replace(/ /g, '-')}">${missed ? 'missed' : label(v.status)}</span></td>
               ${forms.map((f) => {
                 const entry = v.forms.find((x) => x.form === f);

@@ -13,10 +13,12 @@ import { runCommand } from '../commands';
 import { formLink, formName, itemLabel, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
 import type {
-  AuditEntry, CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query, SaveResult,
+  CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query, SaveResult,
   Subject,
 } from '../types';
-import { label, rangeText, showTime, showValue } from '../format';
+import { label, rangeText, showItemValue, showTime } from '../format';
+import { dateInput, type DateKind } from '../date_input';
+import { readWholeAuditTrail } from '../audit_trail';
 import { announce, askReason, errorBox, okBox } from '../ui';
 import { changedSinceVerification } from '../verification';
 import { signatureLine } from './casebook';
@@ -119,10 +121,8 @@ export class FormView implements View {
   // value they had when verified (replayed from the form's audit trail).
   private async loadVerificationHistory(): Promise<void> {
     const prefix = `subject/${this.subjectId}/${this.visit}/${this.formId}/`;
-    const r = await get<{ entries: AuditEntry[] }>(
-      subjectPath(this.ctx.study.id, this.subjectId) + '/audit?path=' + encodeURIComponent(prefix.slice(0, -1)),
-    );
-    this.resetSinceVerified = changedSinceVerification(r.entries, prefix);
+    const entries = await readWholeAuditTrail(this.ctx.study.id, this.subjectId, new URLSearchParams({ path: prefix.slice(0, -1) }));
+    this.resetSinceVerified = changedSinceVerification(entries, prefix);
   }
 
   live(e: { stream: string; type: string }): void {
@@ -463,7 +463,9 @@ export class FormView implements View {
           <option value="false" ?selected=${text === 'false'}>No</option>
         </select>`;
       case 'date':
-        return html`<input id=${common.id} type="date" aria-describedby=${common.described} ?disabled=${disabled} .value=${text} @change=${input} @input=${input} />`;
+      case 'partial_date':
+      case 'datetime':
+        return dateInput(item.type as DateKind, common.id, common.described, disabled, text, onChange);
       case 'time':
         return html`<input id=${common.id} type="time" aria-describedby=${common.described} ?disabled=${disabled} .value=${text} @change=${input} />`;
       case 'integer':
@@ -472,7 +474,7 @@ export class FormView implements View {
           ?disabled=${disabled} .value=${text} @input=${input} size="10" />`;
       default:
         return html`<input id=${common.id} type="text" aria-describedby=${common.described} ?disabled=${disabled} .value=${text}
-          @input=${input} placeholder=${item.type === 'partial_date' ? 'YYYY, YYYY-MM or YYYY-MM-DD' : item.type === 'datetime' ? 'YYYY-MM-DDTHH:MM:SSZ' : ''} />`;
+          @input=${input} />`;
     }
   }
 
@@ -579,7 +581,7 @@ export class FormView implements View {
       <div class="item-status">
         ${stored?.verified ? html`<span class="badge verified">✓ verified</span>` : nothing}
         ${reset
-          ? html`<span class="badge reset" title="verified value: ${showValue(this.resetSinceVerified.get(item.id))}">changed since verification (was ${showValue(this.resetSinceVerified.get(item.id)) || 'empty'})</span>`
+          ? html`<span class="badge reset" title="verified value: ${showItemValue(item.type, this.resetSinceVerified.get(item.id))}">changed since verification (was ${showItemValue(item.type, this.resetSinceVerified.get(item.id)) || 'empty'})</span>`
           : nothing}
         ${monitor && stored && (stored.value !== null || stored.not_done) && !stored.verified
           ? html`<button type="button" class="small" @click=${() => void this.verify([item.id])}>Verify</button>`
@@ -730,7 +732,7 @@ export function valuesTable(def: FormDef, items: Record<string, ItemState>): Tem
     <tbody>
       ${def.groups.filter((g) => !g.repeating).flatMap((g) =>
         g.items.map(
-          (i) => html`<tr><th scope="row">${i.label}</th><td>${items[i.id]?.not_done ? 'not done: ' + items[i.id].not_done : showValue(items[i.id]?.value)}</td></tr>`,
+          (i) => html`<tr><th scope="row">${i.label}</th><td>${items[i.id]?.not_done ? 'not done: ' + items[i.id].not_done : showItemValue(i.type, items[i.id]?.value)}</td></tr>`,
         ),
       )}
     </tbody>

@@ -1,0 +1,361 @@
+// The audit trail route: filters, pages and the CSV export, as each role
+// meets them, on a study simulated over months (so that "when" filters
+// something), with a blinded coordinator and an unblinded pharmacist at one
+// site: nothing hidden from the coordinator reaches them through a filter,
+// a page, a cursor or the export.
+#include "api/audit_trail.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <cctype>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "api/server.h"
+#include "api/users.h"
+#include "capture/capture.h"
+#include "capture/sim.h"
+#include "core/json.h"
+#include "core/simulated_clock_env.h"
+#include "core/test_env.h"
+#include "rules/rules.h"
+#include "store/test_store.h"
+
+namespace trialcore::api {
+namespace {
+
+constexpr char kStudy[] = "CDISCPILOT01";
+constexpr char kPassword[] = "audit-trail-password";
+constexpr int64_t kNow = 1'795'000'000'000'000;  // 2026-11-18
+constexpr int64_t kDay = rules::kMicrosPerDay;
+
+TEST(AuditQueryTest, ReadsEveryFilterAndNamesTheParameterItRefuses) {
+  auto q = ParseAuditQuery({{"user", "cra.1"},
+                            {"event", "form.saved"},
+                            {"form", "VS"},
+                            {"item", "SYSBP"},
+                            {"from", "2026-03-05"},
+                            {"to", "2026-03-06"},
+                            {"reason", "Transcription"},
+                            {"limit", "25"},
+                            {"after", "812"}});
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(*q->user, "cra.1");
+  EXPECT_EQ(*q->reason, "transcription") << "matched in any case";
+  EXPECT_EQ(*q->from_us, ParseTimeMicros("2026-03-05").value());
+  EXPECT_EQ(*q->to_us, ParseTimeMicros("2026-03-07").value() - 1) << "a date as `to` is its whole day";
+  EXPECT_EQ(q->limit, 25u);
+  EXPECT_EQ(q->after, 812u);
+  EXPECT_FALSE(q->csv);
+  EXPECT_TRUE(ParseAuditQuery({{"format", "csv"}})->csv);
+  struct Bad {
+    const char* name;
+    const char* value;
+    const char* says;
+  };
+  for (const Bad& b : std::vector<Bad>{{"limit", "0", "limit must be at least 1"},
+                                       {"limit", "1001", "limit must be at most 1000"},
+                                       {"limit", "ten", "limit must be a whole number"},
+                                       {"after", "-1", "after must be a whole number"},
+                                       {"from", "03/05/2026", "from must be a UTC date"},
+                                       {"to", "2026-02-30T25:00:00Z", "to must be a UTC date"},
+                                       {"format", "pdf", "format must be json or csv"},
+                                       {"user", "", "user is empty"},
+                                       {"color", "red", "unknown query parameter color"}}) {
+    auto r = ParseAuditQuery({{b.name, b.value}});
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << b.name << "=" << b.value;
+    EXPECT_NE(r.status().message().find(b.says), std::string::npos) << r.status().message();
+  }
+  auto backwards = ParseAuditQuery({{"from", "2026-03-06"}, {"to", "2026-03-05"}});
+  EXPECT_NE(backwards.status().message().find("from lies after to"), std::string::npos);
+}
+
+// A study simulated over the 300 days before kNow, its server in process.
+class AuditTrailRouteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOpenOptions o;
+    o.env = &clock_;
+    store_ = testing_util::OpenTestStore("/mem/audit.db", o).value();
+    std::vector<study::StudyError> errors;
+    auto definition = study::LoadStudyFile(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml", &errors);
+    ASSERT_TRUE(definition.ok()) << definition.status().ToString();
+    auto cap = capture::Capture::Open(store_.get(), &clock_, kStudy);
+    ASSERT_TRUE(cap.ok()) << cap.status().ToString();
+    capture::SimOptions sim;
+    sim.subjects = 4;
+    sim.seed = 3;
+    sim.enrol_every_days = 20;
+    sim.error_rate = 0.3;
+    sim.clock = &clock_;
+    {
+      SimulatedTimeScope at(&clock_, (capture::SimulationStartDay(sim, kNow / kDay) - 14) * kDay);
+      ASSERT_TRUE((*cap)->PublishStudy(*definition, Actor{"admin", "study_admin"}).ok());
+    }
+    auto simulated = capture::Simulate(**cap, sim);
+    ASSERT_TRUE(simulated.ok()) << simulated.status().ToString();
+    // A subject of site 701 who was randomized.
+    for (const char* id : {"701-1001", "701-1003"}) {
+      auto subject = (*cap)->Subject(id);
+      if (!subject.ok()) continue;
+      const capture::ItemState* dose = subject->visits["BASELINE"].forms["EX"].Find("EXDOSE");
+      if (dose == nullptr || dose->value.kind() != Value::Kind::kInt) continue;
+      subject_ = id;
+      dose_ = dose->value.as_int() == 81 ? "54" : "81";
+      break;
+    }
+    ASSERT_FALSE(subject_.empty()) << "no subject of site 701 was randomized";
+    base_path_ = "/api/v1/studies/CDISCPILOT01/subjects/" + subject_ + "/audit";
+    // Today: the pharmacist corrects a dose, naming it in the reason, with
+    // the (visible) end date in the same change; and the coordinator types
+    // a text that a spreadsheet would run.
+    const Actor pharm{"pharm.701", "unblinded_pharmacist"}, coord{"coord.701", "coordinator"};
+    for (
+        const auto& [json, who] : std::vector<std::pair<std::string, Actor>>{
+            {R"({"op":"form.save","subject":")" + subject_ + R"(","visit":"BASELINE","form":"EX","items":{"EXDOSE":)" +
+                 dose_ + R"(,"EXENDTC":"2026-11-17"},"reason":"dose corrected to )" + dose_ +
+                 R"( mg, per the kit label"})",
+             pharm},
+            {R"({"op":"form.save","subject":")" + subject_ +
+                 R"j(","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"=HYPERLINK(\"http://x\")","AESTDTC":"2026-11-17","AEONGO":true,"AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"NOT RECOVERED/NOT RESOLVED"}}]})j",
+             coord}}) {
+      auto r = (*cap)->Execute(ParseJson(json).value(), who);
+      ASSERT_TRUE(r.ok()) << json << ": " << r.status().ToString();
+    }
+    auto users = UserDirectory::Open(store_.get(), &clock_);
+    ASSERT_TRUE(users.ok());
+    const Actor by{"setup", "system_admin"};
+    for (const auto& [id, role] : std::vector<std::pair<std::string, std::string>>{
+             {"coord.701", "coordinator"}, {"pharm.701", "unblinded_pharmacist"}, {"dm.1", "data_manager"}}) {
+      ASSERT_TRUE((*users)->Add(id, id, kPassword, by).ok());
+      ASSERT_TRUE((*users)->AddGrant(id, Grant{kStudy, role, role == "data_manager" ? "*" : "701"}, "", by).ok());
+    }
+    ServerOptions so;
+    so.port = 0;
+    so.login_attempts_per_minute = 100000;
+    auto server = Server::Create(store_.get(), &clock_, so);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(*server);
+    ASSERT_TRUE(server_->Listen().ok());
+    thread_ = std::thread([this] { (void)server_->Run(); });
+  }
+
+  void TearDown() override {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::string Login(const std::string& user) {
+    httplib::Client c("127.0.0.1", server_->port());
+    auto r = c.Post("/api/v1/session", R"({"user":")" + user + R"(","password":")" + kPassword + R"("})",
+                    "application/json");
+    EXPECT_TRUE(r && r->status == 200) << user;
+    if (!r) return "";
+    const std::string cookie = r->get_header_value("Set-Cookie");
+    return cookie.substr(0, cookie.find(';'));
+  }
+
+  httplib::Result Get(const std::string& cookie, const std::string& path) {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(30, 0);
+    return c.Get(path, httplib::Headers{{"Cookie", cookie}});
+  }
+
+  Value Json(const std::string& cookie, const std::string& path) {
+    auto r = Get(cookie, path);
+    EXPECT_TRUE(r && r->status == 200) << path << ": " << (r ? r->body : "no reply");
+    if (!r || r->status != 200) return Value::Object{};
+    return ParseJson(r->body).value();
+  }
+
+  // Every entry the query matches, page after page of `limit`.
+  std::vector<Value> AllPages(const std::string& cookie, const std::string& query, int limit, int* pages = nullptr) {
+    std::vector<Value> all;
+    std::string after;
+    for (int n = 1; n < 1000; ++n) {
+      Value page = Json(cookie, base_path_ + "?limit=" + std::to_string(limit) + query + after);
+      const Value* entries = page.Find("entries");
+      if (entries == nullptr) break;
+      for (const Value& e : entries->as_array()) all.push_back(e);
+      if (pages != nullptr) *pages = n;
+      const Value* next = page.Find("next");
+      if (next == nullptr) break;
+      after = "&after=" + next->as_string();
+    }
+    return all;
+  }
+
+  std::string subject_, dose_, base_path_;
+  MemEnv base_{9, kNow};
+  SimulatedClockEnv clock_{&base_};
+  std::unique_ptr<EventStore> store_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+TEST_F(AuditTrailRouteTest, PagesJoinToTheWholeTrailInOrderForEveryRole) {
+  for (const char* user : {"dm.1", "coord.701", "pharm.701"}) {
+    const std::string cookie = Login(user);
+    const std::vector<Value> whole = AllPages(cookie, "", 1000);
+    ASSERT_GT(whole.size(), 150u) << user;
+    int pages = 0;
+    const std::vector<Value> paged = AllPages(cookie, "", 17, &pages);
+    EXPECT_GT(pages, 5) << user;
+    ASSERT_EQ(paged.size(), whole.size()) << user;
+    for (size_t i = 0; i < whole.size(); ++i) EXPECT_EQ(ToJson(paged[i]), ToJson(whole[i])) << user << " entry " << i;
+    // One page: at most its limit, or a few more to finish an event.
+    Value first = Json(cookie, base_path_ + "?limit=17");
+    EXPECT_GE(first.Find("entries")->as_array().size(), 17u);
+    EXPECT_LT(first.Find("entries")->as_array().size(), 17u + 40u);
+    EXPECT_EQ(first.Find("limit")->as_int(), 17);
+    // The default page is 100 entries, not the whole trail.
+    EXPECT_LT(Json(cookie, base_path_).Find("entries")->as_array().size(), 140u) << user;
+  }
+}
+
+TEST_F(AuditTrailRouteTest, FiltersByWhoWhatWhenAndWhy) {
+  const std::string dm = Login("dm.1");
+  const std::vector<Value> whole = AllPages(dm, "", 1000);
+  auto all_match = [&](const std::string& query, const std::function<bool(const Value&)>& ok, size_t* count) {
+    std::vector<Value> got = AllPages(dm, query, 10);
+    for (const Value& e : got) EXPECT_TRUE(ok(e)) << query << ": " << ToJson(e);
+    size_t expected = 0;
+    for (const Value& e : whole) expected += ok(e) ? 1 : 0;
+    EXPECT_EQ(got.size(), expected) << query;
+    *count = got.size();
+  };
+  size_t n = 0;
+  all_match(
+      "&user=cra.1", [](const Value& e) { return e.Find("user")->as_string() == "cra.1"; }, &n);
+  EXPECT_GT(n, 0u) << "the monitor verified the subject's forms";
+  all_match(
+      "&event=sdv.verified", [](const Value& e) { return e.Find("event")->as_string() == "sdv.verified"; }, &n);
+  EXPECT_GT(n, 0u);
+  all_match(
+      "&form=VS&item=SYSBP",
+      [](const Value& e) {
+        const std::string p = e.Find("path")->as_string();
+        return p.find("/VS/SYSBP") != std::string::npos;
+      },
+      &n);
+  EXPECT_GT(n, 3u);
+  all_match(
+      "&visit=BASELINE",
+      [&](const Value& e) { return e.Find("path")->as_string().starts_with("subject/" + subject_ + "/BASELINE/"); },
+      &n);
+  EXPECT_GT(n, 10u);
+  all_match(
+      "&reason=TRANSCRIPTION",
+      [](const Value& e) {
+        std::string reason = e.Find("reason")->as_string();
+        for (char& c : reason) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return reason.find("transcription") != std::string::npos;
+      },
+      &n);
+  EXPECT_GT(n, 0u) << "typed wrong, queried and corrected";
+  // When: the first 60 days of the subject's trail hold some of it, not all.
+  const std::string first_time = whole.front().Find("time")->as_string();
+  const int64_t from = ParseTimeMicros(first_time).value();
+  const std::string to = FormatTimeMicros(from + 60 * kDay).substr(0, 10);
+  all_match(
+      "&to=" + to,
+      [&](const Value& e) { return ParseTimeMicros(e.Find("time")->as_string()).value() < from + 61 * kDay; }, &n);
+  EXPECT_GT(n, 0u);
+  EXPECT_LT(n, whole.size()) << "months of history: a date range filters";
+  all_match(
+      "&from=" + to,
+      [&](const Value& e) {
+        return ParseTimeMicros(e.Find("time")->as_string()).value() >= ParseTimeMicros(to).value();
+      },
+      &n);
+  EXPECT_GT(n, 0u);
+  // Bad input: a clear error, 400.
+  auto bad = Get(dm, base_path_ + "?from=03/05/2026");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("from must be a UTC date"), std::string::npos) << bad->body;
+}
+
+TEST_F(AuditTrailRouteTest, TheCsvExportHasTheFilteredEntriesQuotedAndSafeAndIsAudited) {
+  const std::string dm = Login("dm.1");
+  auto r = Get(dm, base_path_ + "?format=csv&form=AE");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_NE(r->get_header_value("Content-Disposition")
+                .find("attachment; filename=\"audit-CDISCPILOT01-" + subject_ + ".csv\""),
+            std::string::npos);
+  std::istringstream lines(r->body);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line, "time_utc,user,role,event,path,old_value,new_value,reason\r") << "a data manager is blinded: no seq";
+  size_t rows = 0;
+  while (std::getline(lines, line)) ++rows;
+  EXPECT_EQ(rows, AllPages(dm, "&form=AE", 1000).size()) << "the export holds what the pages hold";
+  // A formula is not run by a spreadsheet, quotes are doubled.
+  EXPECT_NE(r->body.find(R"x("'=HYPERLINK(""http://x"")")x"), std::string::npos) << r->body;
+  // The whole trail streams too, with a comma in a reason quoted; for the
+  // unblinded pharmacist with the log's sequence numbers.
+  const std::string pharm = Login("pharm.701");
+  auto whole = Get(pharm, base_path_ + "?format=csv&reason=kit");
+  ASSERT_TRUE(whole && whole->status == 200);
+  EXPECT_TRUE(whole->body.starts_with("seq,time_utc,user,role,event,path,old_value,new_value,reason\r\n"));
+  EXPECT_NE(whole->body.find(",\"dose corrected to " + dose_ + " mg, per the kit label\"\r\n"), std::string::npos)
+      << whole->body;
+  // The export itself is in the system's audit trail, with its filters.
+  int exports = 0;
+  EventFilter f;
+  f.study = kSystemStudy;
+  ASSERT_TRUE(store_
+                  ->ForEachEvent(f,
+                                 [&](const Event& e) {
+                                   if (e.type != "audit.exported") return Status::Ok();
+                                   ++exports;
+                                   EXPECT_TRUE(e.actor.user == "dm.1" || e.actor.user == "pharm.701") << e.actor.user;
+                                   EXPECT_EQ(e.payload.Find("subject")->as_string(), subject_);
+                                   return Status::Ok();
+                                 })
+                  .ok());
+  EXPECT_EQ(exports, 2);
+}
+
+// What the coordinator may not see does not reach them through a filter, a
+// page, its cursor or the export; the pharmacist's view of the same shows it.
+TEST_F(AuditTrailRouteTest, ABlindedRolesFiltersPagesAndExportsHoldNothingHidden) {
+  const std::string coord = Login("coord.701"), pharm = Login("pharm.701");
+  // The hidden item asked for by name.
+  EXPECT_TRUE(AllPages(coord, "&form=EX&item=EXDOSE", 5).empty());
+  EXPECT_FALSE(AllPages(pharm, "&form=EX&item=EXDOSE", 5).empty());
+  // The reason of a change that also covered it: withheld, so not found by its words.
+  EXPECT_TRUE(AllPages(coord, "&reason=kit", 5).empty());
+  EXPECT_FALSE(AllPages(pharm, "&reason=kit", 5).empty());
+  std::vector<Value> ex = AllPages(coord, "&visit=BASELINE&form=EX", 5);
+  ASSERT_FALSE(ex.empty()) << "the visible items of the form stay";
+  bool withheld = false;
+  for (const Value& e : ex) withheld |= e.Find("reason")->as_string().starts_with("(withheld");
+  EXPECT_TRUE(withheld);
+  for (const char* query : {"", "&form=EX", "&reason=mg", "&event=form.saved", "&item=EXDOSE&form=EX"}) {
+    auto csv = Get(coord, base_path_ + "?format=csv" + query);
+    ASSERT_TRUE(csv && csv->status == 200) << query;
+    EXPECT_EQ(csv->body.find("EXDOSE"), std::string::npos) << query;
+    EXPECT_EQ(csv->body.find("kit label"), std::string::npos) << query;
+    EXPECT_TRUE(csv->body.starts_with("time_utc,")) << "no sequence numbers for a blinded role";
+  }
+  auto pharm_csv = Get(pharm, base_path_ + "?format=csv&form=EX");
+  ASSERT_TRUE(pharm_csv && pharm_csv->status == 200);
+  EXPECT_NE(pharm_csv->body.find("EXDOSE"), std::string::npos);
+  // The blinded cursor counts the events they see, not the log's numbers.
+  Value page = Json(coord, base_path_ + "?limit=5");
+  ASSERT_NE(page.Find("next"), nullptr);
+  // (The page's events, at most one per entry.)
+  EXPECT_LE(std::stoul(page.Find("next")->as_string()), page.Find("entries")->as_array().size());
+  for (const Value& e : page.Find("entries")->as_array()) EXPECT_EQ(e.Find("seq"), nullptr);
+  const std::string json = ToJson(Json(coord, base_path_ + "?limit=1000"));
+  EXPECT_EQ(json.find("EXDOSE"), std::string::npos);
+  EXPECT_EQ(json.find("\"seq\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace trialcore::api

@@ -1,0 +1,65 @@
+// Reading a subject's audit trail from the API (doc/api.md, "Audit
+// trail"): a page at a time, or every page in turn for a caller that needs
+// the whole of a small part of it (one form's history).
+import { get, getActingRole, subjectPath } from './api';
+import type { AuditEntry } from './types';
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  limit: number;
+  // The cursor of the page after this one (the `after` to ask with); absent on the last.
+  next?: string;
+}
+
+export function auditPath(study: string, subject: string, params: URLSearchParams): string {
+  const q = params.toString();
+  return subjectPath(study, subject) + '/audit' + (q ? '?' + q : '');
+}
+
+export function readAuditPage(study: string, subject: string, params: URLSearchParams): Promise<AuditPage> {
+  return get<AuditPage>(auditPath(study, subject, params));
+}
+
+// Every entry the filters match, page after page.
+export async function readWholeAuditTrail(study: string, subject: string, params: URLSearchParams): Promise<AuditEntry[]> {
+  const all: AuditEntry[] = [];
+  const q = new URLSearchParams(params);
+  q.set('limit', '1000');
+  for (;;) {
+    const page = await readAuditPage(study, subject, q);
+    all.push(...page.entries);
+    if (!page.next) return all;
+    q.set('after', page.next);
+  }
+}
+
+// The CSV export of the filtered trail, streamed by the server, saved as a
+// file; asked for with the acting role, as the page's own requests are.
+export async function downloadAuditCsv(study: string, subject: string, params: URLSearchParams): Promise<void> {
+  const q = new URLSearchParams(params);
+  q.delete('after');
+  q.delete('limit');
+  q.set('format', 'csv');
+  const headers: Record<string, string> = { Accept: 'text/csv' };
+  const role = getActingRole();
+  if (role) headers['X-Trialcore-Role'] = role;
+  const response = await fetch(auditPath(study, subject, q), { headers, credentials: 'same-origin' });
+  if (!response.ok) {
+    let message = response.statusText;
+    try {
+      message = ((await response.json()) as { message?: string }).message ?? message;
+    } catch {
+      /* not JSON */
+    }
+    throw new Error('The export failed: ' + message);
+  }
+  const blob = await response.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `audit-${study}-${subject}.csv`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
