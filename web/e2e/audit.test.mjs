@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Server, launchBrowser, screenshot, studyUrl, userPage } from './harness.mjs';
+import { endSuite, launchBrowser, screenshot, Server, studyUrl, userPage } from './harness.mjs';
 
 const SUBJECT = '701-1001';
 const DATE = /^\d{2}-(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)-\d{4}$/;
@@ -26,14 +26,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  for (const p of pages) {
-    assert.deepEqual(p.errors, [], `no script errors for ${p.user}`);
-    assert.deepEqual(p.offsite, [], `no request left the machine for ${p.user}`);
-  }
-  await browser?.close();
-  await server?.stop();
-});
+after(() => endSuite(pages, browser, server));
 
 const caption = (page) => page.locator('table.audit caption');
 const column = async (page, n) => (await page.locator(`table.audit tbody tr td:nth-child(${n})`).allInnerTexts()).map((t) => t.trim());

@@ -8,6 +8,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -173,6 +174,17 @@ export async function launchBrowser() {
       '--disable-component-update', '--disable-sync', '--disable-quic',
     ],
   });
+}
+
+// Ends a file's tests: no page had a script error or sent a request off the
+// machine, then the browser and the server stop.
+export async function endSuite(pages, browser, server) {
+  for (const p of pages) {
+    assert.deepEqual(p.errors, [], `no script errors for ${p.user}`);
+    assert.deepEqual(p.offsite, [], `no request left the machine for ${p.user}`);
+  }
+  await browser?.close();
+  await server?.stop();
 }
 
 // A user in their own browser context, with page errors collected so a test

@@ -5,7 +5,7 @@
 // rows its inbox then lists. The tests run in order on one server.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, screenshot, studyUrl, userPage } from './harness.mjs';
+import { endSuite, launchBrowser, screenshot, Server, studyUrl, userPage } from './harness.mjs';
 
 const FORM = studyUrl('/subjects/701-1001/visits/RASHFU/forms/VS');
 let server;
@@ -24,14 +24,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  for (const p of pages) {
-    assert.deepEqual(p.errors, [], `no script errors for ${p.user}`);
-    assert.deepEqual(p.offsite, [], `no request left the machine for ${p.user}`);
-  }
-  await browser?.close();
-  await server?.stop();
-});
+after(() => endSuite(pages, browser, server));
 
 // Item ids, group ids, check ids, visit/form codes and formulas a page could leak.
 const CODES = /\bSYSBP\b|\bDIABP\b|\bVSPOS\b|\bBMI\b|soft_range|RASHFU|\/VS\b|round\(|derived:/;

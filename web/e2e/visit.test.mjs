@@ -5,7 +5,7 @@
 // The tests run in order on one server and one new subject.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PASSWORD, Server, giveReason, launchBrowser, screenshot, studyUrl, userPage } from './harness.mjs';
+import { endSuite, giveReason, launchBrowser, PASSWORD, screenshot, Server, studyUrl, userPage } from './harness.mjs';
 
 const SUBJECT = '701-9001';
 let server;
@@ -29,14 +29,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  for (const p of pages) {
-    assert.deepEqual(p.errors, [], `no script errors for ${p.user}`);
-    assert.deepEqual(p.offsite, [], `no request left the machine for ${p.user}`);
-  }
-  await browser?.close();
-  await server?.stop();
-});
+after(() => endSuite(pages, browser, server));
 
 test('a coordinator enters a visit with an out-of-range value, sees the check message, saves, and a query appears', async () => {
   const page = await as('coord.701');

@@ -59,6 +59,23 @@ TEST(SqliteEventStoreTest, GroupCommitKeepsEveryConcurrentAppendAndTheChain) {
   EXPECT_LT(m.commits, m.appends / 2) << "group commit should share most fsyncs among 8 writers";
 }
 
+// Opens the file from `servers` threads released at once; how many opened it.
+int OpenAllAtOnce(const std::string& path, int servers) {
+  std::atomic<int> ready{0}, opened{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < servers; ++i) {
+    threads.emplace_back([&] {
+      ++ready;
+      while (ready < servers) std::this_thread::yield();
+      auto store = OpenSqliteEventStore(path);
+      EXPECT_TRUE(store.ok()) << store.status().ToString();
+      if (store.ok()) ++opened;
+    });
+  }
+  for (auto& t : threads) t.join();
+  return opened;
+}
+
 // Servers starting together on one file made by an older build (without
 // the tables servers share): each adds the missing tables or finds them
 // added, waiting its turn for the write lock; none fails with "database is
@@ -80,19 +97,7 @@ TEST(SqliteEventStoreTest, ServersStartingTogetherOnAnOlderFileWaitTheirTurn) {
               SQLITE_OK)
         << sqlite3_errmsg(raw);
     sqlite3_close(raw);
-    std::atomic<int> ready{0}, opened{0};
-    std::vector<std::thread> servers;
-    for (int i = 0; i < kServers; ++i) {
-      servers.emplace_back([&] {
-        ++ready;
-        while (ready < kServers) std::this_thread::yield();
-        auto store = OpenSqliteEventStore(path);
-        EXPECT_TRUE(store.ok()) << store.status().ToString();
-        if (store.ok()) ++opened;
-      });
-    }
-    for (auto& t : servers) t.join();
-    ASSERT_EQ(opened, kServers) << "round " << round;
+    ASSERT_EQ(OpenAllAtOnce(path, kServers), kServers) << "round " << round;
   }
 }
 
@@ -102,19 +107,7 @@ TEST(SqliteEventStoreTest, ServersStartingTogetherOnANewFileCreateItOnce) {
   constexpr int kRounds = 10, kServers = 6;
   for (int round = 0; round < kRounds; ++round) {
     const std::string path = TempDbPath("create_together_" + std::to_string(round));
-    std::atomic<int> ready{0}, opened{0};
-    std::vector<std::thread> servers;
-    for (int i = 0; i < kServers; ++i) {
-      servers.emplace_back([&] {
-        ++ready;
-        while (ready < kServers) std::this_thread::yield();
-        auto store = OpenSqliteEventStore(path);
-        EXPECT_TRUE(store.ok()) << store.status().ToString();
-        if (store.ok()) ++opened;
-      });
-    }
-    for (auto& t : servers) t.join();
-    ASSERT_EQ(opened, kServers) << "round " << round;
+    ASSERT_EQ(OpenAllAtOnce(path, kServers), kServers) << "round " << round;
     auto store = OpenOrDie(path);
     ASSERT_NE(store, nullptr);
     EXPECT_TRUE(store->Append(One("S", ItemSet("1001", "SYSBP", "120"))).ok());
