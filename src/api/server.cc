@@ -1292,7 +1292,7 @@ class Server::Impl {
 
   void NoteWrite(Response& res) {
     res.set_header("Set-Cookie", std::string(kWroteCookie) + "=" + std::to_string(env_->NowMicros()) +
-                                     "; Path=/; HttpOnly; SameSite=Strict; Max-Age=10");
+                                     "; Path=/; HttpOnly; SameSite=Strict; Max-Age=10" + (secure_ ? "; Secure" : ""));
   }
 
   // The caller, the study's capture service and the caller's access to it;
