@@ -29,6 +29,7 @@
 #include "store/postgres/pg_group_commit.h"
 #include "store/postgres/postgres_server_state.h"
 #include "store/projection_sql.h"
+#include "store/stream_values.h"
 
 namespace trialcore {
 namespace {
@@ -641,27 +642,10 @@ class PostgresEventStore final : public EventStore {
     Status done = c->InTransaction("BEGIN", [&]() -> Status {
       TC_RETURN_IF_ERROR(c->Query(kLockHead).status());
       TC_RETURN_IF_ERROR(c->Exec("TRUNCATE entity_values"));
-      // The last write of each key wins, as in the live projection.
-      std::map<std::string, std::pair<std::string, int64_t>> latest;  // study '\0' path -> value, seq
+      // By stream: one stream's values in memory at a time (StreamValues).
       TC_RETURN_IF_ERROR(
-          c->Exec("DECLARE replay NO SCROLL CURSOR FOR SELECT seq, study, payload FROM events ORDER BY seq"));
-      while (true) {
-        TC_ASSIGN_OR_RETURN(Rows rows, c->Query("FETCH " + std::to_string(kReadChunk) + " FROM replay"));
-        for (int i = 0; i < rows.size(); ++i) {
-          const int64_t seq = rows.Int(i, 0);
-          std::string study(rows.Text(i, 1));
-          std::string payload = rows.Bytes(i, 2);
-          TC_RETURN_IF_ERROR_CTX(ForEachSetEntry(payload,
-                                                 [&](std::string_view path, std::string_view value) -> Status {
-                                                   latest[study + '\0' + std::string(path)] = {std::string(value), seq};
-                                                   return Status::Ok();
-                                                 }),
-                                 "replaying event " + std::to_string(seq));
-          ++replayed;
-        }
-        if (rows.size() < static_cast<int>(kReadChunk)) break;
-      }
-      TC_RETURN_IF_ERROR(c->Exec("CLOSE replay"));
+          c->Exec("DECLARE replay NO SCROLL CURSOR FOR SELECT seq, study, stream, payload FROM events "
+                  "ORDER BY study, stream, stream_version"));
       // Many rows per statement: one round trip per row would dominate.
       constexpr size_t kRowsPerInsert = 256;
       std::vector<Param> params;
@@ -673,17 +657,35 @@ class PostgresEventStore final : public EventStore {
         sql.clear();
         return s;
       };
-      for (const auto& [key, v] : latest) {
-        const size_t nul = key.find('\0');
-        const size_t n = params.size();
-        sql += std::string(sql.empty() ? "" : ",") + "($" + std::to_string(n + 1) + ",$" + std::to_string(n + 2) +
-               ",$" + std::to_string(n + 3) + ",$" + std::to_string(n + 4) + ")";
-        params.push_back(Param::Text(std::string_view(key).substr(0, nul)));
-        params.push_back(Param::Text(std::string_view(key).substr(nul + 1)));
-        params.push_back(Param::Bytes(v.first));
-        params.push_back(Param::Int(v.second));
-        if (params.size() == 4 * kRowsPerInsert) TC_RETURN_IF_ERROR(flush());
+      StreamValues values;
+      std::string study, stream;
+      auto drain = [&]() {
+        return values.Drain([&](std::string_view path, std::string_view value, uint64_t seq) -> Status {
+          const size_t n = params.size();
+          sql += std::string(sql.empty() ? "" : ",") + "($" + std::to_string(n + 1) + ",$" + std::to_string(n + 2) +
+                 ",$" + std::to_string(n + 3) + ",$" + std::to_string(n + 4) + ")";
+          params.push_back(Param::Text(study));
+          params.push_back(Param::Text(path));
+          params.push_back(Param::Bytes(value));
+          params.push_back(Param::Int(static_cast<int64_t>(seq)));
+          return params.size() == 4 * kRowsPerInsert ? flush() : Status::Ok();
+        });
+      };
+      while (true) {
+        TC_ASSIGN_OR_RETURN(Rows rows, c->Query("FETCH " + std::to_string(kReadChunk) + " FROM replay"));
+        for (int i = 0; i < rows.size(); ++i) {
+          if (rows.Text(i, 1) != study || rows.Text(i, 2) != stream) {
+            TC_RETURN_IF_ERROR(drain());
+            study.assign(rows.Text(i, 1));
+            stream.assign(rows.Text(i, 2));
+          }
+          TC_RETURN_IF_ERROR(values.Add(stream, static_cast<uint64_t>(rows.Int(i, 0)), rows.Bytes(i, 3)));
+          ++replayed;
+        }
+        if (rows.size() < static_cast<int>(kReadChunk)) break;
       }
+      TC_RETURN_IF_ERROR(c->Exec("CLOSE replay"));
+      TC_RETURN_IF_ERROR(drain());
       return flush();
     });
     TC_RETURN_IF_ERROR(done);

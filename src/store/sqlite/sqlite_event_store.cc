@@ -4,6 +4,7 @@
 #include "store/sqlite/sqlite_event_store.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -27,6 +28,7 @@
 #include "store/sqlite/env_vfs.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_server_state.h"
+#include "store/stream_values.h"
 
 namespace trialcore {
 namespace {
@@ -333,25 +335,61 @@ class BulkProjectionWriter final : public ProjectionWriter {
   std::map<std::string, Pending, std::less<>> pending_;
 };
 
-// Bytes that never move once added, so string_views into them stay valid.
-class StableArena {
+// Rows of a rebuilt entity_values, many per statement: at a million rows
+// the per-statement overhead of step and reset costs as much as the b-tree
+// work.
+class EntityValueRows {
  public:
-  std::string_view Add(std::string_view bytes) {
-    if (blocks_.empty() || used_ + bytes.size() > block_size_) {
-      block_size_ = std::max<size_t>(1 << 20, bytes.size());
-      blocks_.push_back(std::make_unique<char[]>(block_size_));
-      used_ = 0;
-    }
-    char* p = blocks_.back().get() + used_;
-    std::memcpy(p, bytes.data(), bytes.size());
-    used_ += bytes.size();
-    return {p, bytes.size()};
+  explicit EntityValueRows(Db& db) : db_(db) {}
+
+  Status Prepare() {
+    TC_ASSIGN_OR_RETURN(bulk_, db_.PrepareOwned(InsertSql(kRowsPerInsert)));
+    return Status::Ok();
+  }
+
+  Status Add(std::string_view study, std::string_view path, std::string_view value, uint64_t seq) {
+    Row& r = rows_[pending_++];
+    r.study.assign(study);
+    r.path.assign(path);
+    r.value.assign(value);
+    r.seq = static_cast<int64_t>(seq);
+    return pending_ == kRowsPerInsert ? Run(*bulk_) : Status::Ok();
+  }
+
+  Status Finish() {
+    if (pending_ == 0) return Status::Ok();
+    TC_ASSIGN_OR_RETURN(Stmt tail, db_.PrepareOwned(InsertSql(pending_)));
+    return Run(tail);
   }
 
  private:
-  std::vector<std::unique_ptr<char[]>> blocks_;
-  size_t block_size_ = 0;
-  size_t used_ = 0;
+  static constexpr size_t kRowsPerInsert = 64;
+  struct Row {
+    std::string study, path, value;
+    int64_t seq = 0;
+  };
+
+  static std::string InsertSql(size_t rows) {
+    std::string sql = "INSERT INTO entity_values VALUES ";
+    for (size_t r = 0; r < rows; ++r) sql += r ? ",(?,?,?,?)" : "(?,?,?,?)";
+    return sql;
+  }
+
+  Status Run(Stmt& ins) {
+    for (size_t r = 0; r < pending_; ++r) {
+      const int col = static_cast<int>(r * 4);
+      ins.BindStatic(col + 1, rows_[r].study).BindStatic(col + 2, rows_[r].path);
+      ins.BindStaticBlob(col + 3, rows_[r].value);
+      ins.Bind(col + 4, rows_[r].seq);
+    }
+    pending_ = 0;
+    return ins.Run();
+  }
+
+  Db& db_;
+  std::optional<Stmt> bulk_;
+  std::array<Row, kRowsPerInsert> rows_;
+  size_t pending_ = 0;
 };
 
 struct Pending {
@@ -1346,72 +1384,33 @@ class SqliteEventStore final : public EventStore {
   // (cheaper than a hash of the keys, which costs a cache miss per write).
   Result<uint64_t> RebuildLocked() {
     TC_RETURN_IF_ERROR(write_db_.Exec(std::string("DROP TABLE IF EXISTS entity_values;") + kProjectionSchema));
-    struct Latest {
-      std::string_view key;  // study '\0' path, in keys
-      std::string_view value;
-      uint64_t seq;
+    // By stream, through events_by_stream: one stream's values in memory at
+    // a time (StreamValues), and rows that come nearly in key order.
+    TC_ASSIGN_OR_RETURN(Stmt s, write_db_.PrepareOwned("SELECT seq, study, stream, payload FROM events "
+                                                       "ORDER BY study, stream, stream_version"));
+    EntityValueRows rows(write_db_);
+    TC_RETURN_IF_ERROR(rows.Prepare());
+    StreamValues values;
+    std::string study, stream;
+    auto drain = [&]() {
+      return values.Drain([&](std::string_view path, std::string_view value, uint64_t seq) {
+        return rows.Add(study, path, value, seq);
+      });
     };
-    StableArena keys, values;
-    std::vector<Latest> latest;
     uint64_t replayed = 0;
-    {
-      TC_ASSIGN_OR_RETURN(Stmt s, write_db_.PrepareOwned("SELECT seq, study, payload FROM events ORDER BY seq"));
-      std::string key;
-      while (true) {
-        TC_ASSIGN_OR_RETURN(bool row, s.Step());
-        if (!row) break;
-        uint64_t seq = static_cast<uint64_t>(s.Int(0));
-        std::string_view study = s.Text(1);
-        key.assign(study);
-        key.push_back('\0');
-        TC_RETURN_IF_ERROR_CTX(ForEachSetEntry(s.Blob(2),
-                                               [&](std::string_view path, std::string_view value) -> Status {
-                                                 key.resize(study.size() + 1);
-                                                 key.append(path);
-                                                 latest.push_back(Latest{keys.Add(key), values.Add(value), seq});
-                                                 return Status::Ok();
-                                               }),
-                               "replaying event " + std::to_string(seq));
-        ++replayed;
+    while (true) {
+      TC_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      if (s.Text(1) != study || s.Text(2) != stream) {
+        TC_RETURN_IF_ERROR(drain());
+        study.assign(s.Text(1));
+        stream.assign(s.Text(2));
       }
+      TC_RETURN_IF_ERROR(values.Add(stream, static_cast<uint64_t>(s.Int(0)), s.Blob(3)));
+      ++replayed;
     }
-    // Writes come in log order, so among equal keys the later seq wins.
-    std::sort(latest.begin(), latest.end(), [](const Latest& a, const Latest& b) {
-      const int c = a.key.compare(b.key);
-      return c < 0 || (c == 0 && a.seq < b.seq);
-    });
-    size_t kept = 0;
-    for (size_t i = 0; i < latest.size(); ++i) {
-      if (i + 1 < latest.size() && latest[i + 1].key == latest[i].key) continue;
-      latest[kept++] = latest[i];
-    }
-    latest.resize(kept);
-    // Many rows per statement: at a million rows the per-statement overhead
-    // of step and reset costs as much as the b-tree work.
-    auto insert_sql = [](size_t rows) {
-      std::string sql = "INSERT INTO entity_values VALUES ";
-      for (size_t r = 0; r < rows; ++r) sql += r ? ",(?,?,?,?)" : "(?,?,?,?)";
-      return sql;
-    };
-    constexpr size_t kRowsPerInsert = 64;
-    TC_ASSIGN_OR_RETURN(Stmt bulk, write_db_.PrepareOwned(insert_sql(kRowsPerInsert)));
-    for (size_t i = 0; i < latest.size(); i += kRowsPerInsert) {
-      const size_t rows = std::min(kRowsPerInsert, latest.size() - i);
-      std::optional<Stmt> tail;
-      if (rows < kRowsPerInsert) {
-        TC_ASSIGN_OR_RETURN(tail, write_db_.PrepareOwned(insert_sql(rows)));
-      }
-      Stmt& ins = tail ? *tail : bulk;
-      for (size_t r = 0; r < rows; ++r) {
-        const Latest& l = latest[i + r];
-        const int col = static_cast<int>(r * 4);
-        size_t nul = l.key.find('\0');
-        ins.BindStatic(col + 1, l.key.substr(0, nul)).BindStatic(col + 2, l.key.substr(nul + 1));
-        ins.BindStaticBlob(col + 3, l.value);
-        ins.Bind(col + 4, static_cast<int64_t>(l.seq));
-      }
-      TC_RETURN_IF_ERROR(ins.Run());
-    }
+    TC_RETURN_IF_ERROR(drain());
+    TC_RETURN_IF_ERROR(rows.Finish());
     return replayed;
   }
 
