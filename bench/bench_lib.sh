@@ -35,6 +35,24 @@ secs_of() { case $1 in *m) echo $((${1%m} * 60)) ;; *s) echo "${1%s}" ;; *) echo
 # field NAME "k=v k=v ...": the value of NAME in a line of key=value figures
 field() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p" <<<" $2" | awk 'NR == 1'; }
 
+# peak_private_mb OUT CMD...: runs CMD with its output in OUT and prints the
+# peak of its private (anonymous) resident memory in MB, sampled every
+# 0.2 s. Pages of a database file it maps are the kernel's page cache, given
+# back under pressure: VmHWM counts them, RssAnon does not.
+peak_private_mb() {
+  local out=$1 pid peak=0 kb
+  shift
+  "$@" >"$out" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    kb=$(awk '/^RssAnon/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+    [[ -n $kb && $kb -gt $peak ]] && peak=$kb
+    sleep 0.2
+  done
+  wait "$pid" || echo "  $1 failed: $(tail -2 "$out")" >&2
+  echo $((peak / 1024))
+}
+
 # row SIZE WHAT VALUE UNIT CMP TARGET [NOTE]: CMP is <= or >=; ratio is value/target.
 row() {
   local size=$1 what=$2 value=$3 unit=$4 cmp=$5 target=$6 note=${7:-}

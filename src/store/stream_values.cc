@@ -24,8 +24,7 @@ Status StreamValues::Drain(const std::function<Status(std::string_view, std::str
   auto path = [&](const Entry& e) { return std::string_view(bytes_).substr(e.path_at, e.path_size); };
   // Entries came in log order; a stable sort keeps it among equal paths, so
   // the last of each run is the path's last value.
-  std::stable_sort(entries_.begin(), entries_.end(),
-                   [&](const Entry& a, const Entry& b) { return path(a) < path(b); });
+  std::stable_sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) { return path(a) < path(b); });
   Status s = Status::Ok();
   for (size_t i = 0; i < entries_.size() && s.ok(); ++i) {
     if (i + 1 < entries_.size() && path(entries_[i + 1]) == path(entries_[i])) continue;

@@ -42,9 +42,9 @@ TEST(StreamValuesTest, EachPathKeepsItsLastValueInPathOrder) {
   ASSERT_TRUE(values.Add("subject/1", 8, Payload(R"({"set": {"subject/1/b": "longer"}})")).ok());
   ASSERT_TRUE(values.Add("subject/1", 9, Payload(R"({"type": "no values"})")).ok());
   ASSERT_TRUE(values.Add("subject/1", 12, Payload(R"({"set": {"subject/1/a": null, "subject/1/c": 2}})")).ok());
-  EXPECT_EQ(Drained(values), "subject/1/a@12=" + Encoded(Value()) + ";subject/1/b@8=" +
-                                 Encoded(Value(std::string("longer"))) + ";subject/1/c@12=" +
-                                 Encoded(Value(int64_t{2})) + ";");
+  EXPECT_EQ(Drained(values), "subject/1/a@12=" + Encoded(Value()) +
+                                 ";subject/1/b@8=" + Encoded(Value(std::string("longer"))) +
+                                 ";subject/1/c@12=" + Encoded(Value(int64_t{2})) + ";");
   // Drained: the next stream starts empty.
   ASSERT_TRUE(values.Add("subject/2", 4, Payload(R"({"set": {"subject/2/a": 1}})")).ok());
   EXPECT_EQ(Drained(values).substr(0, 14), "subject/2/a@4=");

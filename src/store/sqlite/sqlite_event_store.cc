@@ -83,7 +83,7 @@ CREATE TABLE IF NOT EXISTS checkpoints(
 )sql";
 
 // Projection table: the current value of every entity, rebuilt from the log
-// by RebuildProjections. Created without IF NOT EXISTS by a rebuild.
+// by RebuildProjections.
 const char* const kProjectionSchema = R"sql(
 CREATE TABLE IF NOT EXISTS entity_values(
   study TEXT NOT NULL, path TEXT NOT NULL, value BLOB NOT NULL, seq INTEGER NOT NULL,
@@ -844,7 +844,9 @@ class SqliteEventStore final : public EventStore {
       }
       for (const auto& t : set->second->tables) {
         if (alone) {
-          TC_RETURN_IF_ERROR(write_db_.Exec("DROP TABLE " + t.name + ";" + CreateTableOnlySql(t)));
+          // Emptied first, so that the DROP frees no page (see RebuildLocked).
+          TC_RETURN_IF_ERROR(
+              write_db_.Exec("DELETE FROM " + t.name + ";DROP TABLE " + t.name + ";" + CreateTableOnlySql(t)));
           continue;
         }
         TC_ASSIGN_OR_RETURN(Stmt del, write_db_.Prepare(tables_.at(t.name).delete_study));
@@ -1383,7 +1385,11 @@ class SqliteEventStore final : public EventStore {
   // Every write is kept, then sorted by key and by its place in the log
   // (cheaper than a hash of the keys, which costs a cache miss per write).
   Result<uint64_t> RebuildLocked() {
-    TC_RETURN_IF_ERROR(write_db_.Exec(std::string("DROP TABLE IF EXISTS entity_values;") + kProjectionSchema));
+    // Emptied, not dropped: inside a transaction a DROP keeps a copy of
+    // every page it frees in memory (the statement journal, temp_store is
+    // MEMORY), as large as the table; a DELETE of every row frees them
+    // without (SQLite's truncate optimization).
+    TC_RETURN_IF_ERROR(write_db_.Exec(std::string(kProjectionSchema) + "DELETE FROM entity_values;"));
     // By stream, through events_by_stream: one stream's values in memory at
     // a time (StreamValues), and rows that come nearly in key order.
     TC_ASSIGN_OR_RETURN(Stmt s, write_db_.PrepareOwned("SELECT seq, study, stream, payload FROM events "
