@@ -10,9 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -27,6 +25,9 @@
 #include "store/audit.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_group_commit.h"
+#include "store/postgres/pg_pool.h"
+#include "store/postgres/pg_projections.h"
+#include "store/postgres/pg_rows.h"
 #include "store/postgres/postgres_server_state.h"
 #include "store/projection_sql.h"
 #include "store/stream_values.h"
@@ -35,8 +36,14 @@ namespace trialcore {
 namespace {
 
 using pg::Conn;
+using pg::EventRow;
+using pg::HashFromBytes;
 using pg::Param;
+using pg::ParametersUsed;
+using pg::PgProjectionWriter;
+using pg::Pool;
 using pg::Rows;
+using pg::ValueOf;
 
 constexpr size_t kReadChunk = 2048;
 // A group commit's events at most: bounds the transaction a leader writes.
@@ -95,138 +102,13 @@ const char* const kEventColumns =
     "prev_hash, hash, format_version";
 const char* const kLockHead = "SELECT last_seq, last_time_us FROM log_head WHERE id = 1 FOR UPDATE";
 
-Hash HashFromBytes(std::string_view b) {
-  Hash h{};
-  if (b.size() == h.size()) std::memcpy(h.data(), b.data(), h.size());
-  return h;
-}
-
-// One row of a kEventColumns query, owned (libpq's text form decoded).
-struct EventRow {
-  int64_t seq = 0, stream_version = 0, study_index = 0, time_us = 0, format_version = 0;
-  std::string study, stream, type, actor_user, actor_role, reason, payload, prev_hash, hash;
-
-  static EventRow From(const Rows& r, int i) {
-    EventRow e;
-    e.seq = r.Int(i, 0);
-    e.study = r.Text(i, 1);
-    e.stream = r.Text(i, 2);
-    e.stream_version = r.Int(i, 3);
-    e.study_index = r.Int(i, 4);
-    e.type = r.Text(i, 5);
-    e.time_us = r.Int(i, 6);
-    e.actor_user = r.Text(i, 7);
-    e.actor_role = r.Text(i, 8);
-    e.reason = r.Text(i, 9);
-    e.payload = r.Bytes(i, 10);
-    e.prev_hash = r.Bytes(i, 11);
-    e.hash = r.Bytes(i, 12);
-    e.format_version = r.Int(i, 13);
-    return e;
-  }
-
-  RecordFields Fields() const {
-    RecordFields f;
-    f.seq = static_cast<uint64_t>(seq);
-    f.study = study;
-    f.stream = stream;
-    f.stream_version = static_cast<uint64_t>(stream_version);
-    f.study_index = static_cast<uint64_t>(study_index);
-    f.type = type;
-    f.time_us = time_us;
-    f.actor_user = actor_user;
-    f.actor_role = actor_role;
-    f.reason = reason;
-    return f;
-  }
-
-  Result<Event> ToEvent() const {
-    Event e;
-    e.seq = static_cast<uint64_t>(seq);
-    e.study = study;
-    e.stream = stream;
-    e.stream_version = static_cast<uint64_t>(stream_version);
-    e.study_index = static_cast<uint64_t>(study_index);
-    e.type = type;
-    e.time_us = time_us;
-    e.actor = {actor_user, actor_role};
-    e.reason = reason;
-    e.prev_hash = HashFromBytes(prev_hash);
-    e.hash = HashFromBytes(hash);
-    if (format_version != kEventFormatVersion) {
-      return Unimplemented("event " + std::to_string(seq) + " has format version " + std::to_string(format_version) +
-                           ", which this trialcore does not know");
-    }
-    auto value = DecodeValue(payload);
-    if (!value.ok()) return value.status().WithContext("payload of event " + std::to_string(seq));
-    e.payload = std::move(value).value();
-    return e;
-  }
-};
-
-// A projection row's value from a result column: integers (and integral
-// numerics, such as sum() of integers) as ints, booleans as 0/1, the rest as
-// text, as SQLite gives them.
-Value ValueOf(const Rows& r, int row, int col) {
-  if (r.IsNull(row, col)) return Value();
-  constexpr Oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kNumeric = 1700;
-  const Oid type = r.Type(col);
-  std::string_view text = r.Text(row, col);
-  if (type == kBool) return Value(int64_t{text == "t" ? 1 : 0});
-  if (type == kInt8 || type == kInt2 || type == kInt4 || type == kNumeric) {
-    int64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec == std::errc() && end == text.data() + text.size()) return Value(v);
-  }
-  return Value(std::string(text));
-}
-
 using TableSql = ProjectionTableSql;
 TableSql MakeTableSql(const ProjectionTable& t) { return MakeProjectionTableSql(t, SqlDialect::kPostgres); }
 std::string CreateTableSql(const ProjectionTable& t) {
   return CreateProjectionTableSql(t, SqlDialect::kPostgres) + CreateProjectionIndexesSql(t);
 }
 
-using TableMap = std::map<std::string, TableSql, std::less<>>;
-
-class PgProjectionWriter final : public ProjectionWriter {
- public:
-  PgProjectionWriter(Conn& conn, const TableMap& tables) : conn_(conn), tables_(tables) {}
-
-  Status Put(const std::string& table, const ProjectionRow& row) override {
-    TC_ASSIGN_OR_RETURN(const TableSql* t, Find(table));
-    if (row.size() != t->table->columns.size()) {
-      return InvalidArgument("a row of " + table + " needs " + std::to_string(t->table->columns.size()) +
-                             " values, got " + std::to_string(row.size()));
-    }
-    std::vector<Param> params;
-    for (size_t i = 0; i < row.size(); ++i) {
-      TC_ASSIGN_OR_RETURN(Param p, pg::ParamOf(row[i], table + "." + t->table->columns[i].name));
-      params.push_back(std::move(p));
-    }
-    return conn_.Query(t->upsert, params).status();
-  }
-
-  Status Delete(const std::string& table, const ProjectionRow& key) override {
-    TC_ASSIGN_OR_RETURN(const TableSql* t, Find(table));
-    if (key.size() < t->table->key_size) return InvalidArgument("a key of " + table + " is too short");
-    std::vector<Param> params;
-    for (size_t i = 0; i < t->table->key_size; ++i) {
-      TC_ASSIGN_OR_RETURN(Param p, pg::ParamOf(key[i], table + "." + t->table->columns[i].name));
-      params.push_back(std::move(p));
-    }
-    return conn_.Query(t->remove, params).status();
-  }
-
- private:
-  Result<const TableSql*> Find(const std::string& table) const {
-    auto it = tables_.find(table);
-    if (it == tables_.end()) return FailedPrecondition("projection table " + table + " is not registered");
-    return &it->second;
-  }
-  Conn& conn_;
-  const TableMap& tables_;
-};
+using TableMap = pg::TableSqlMap;
 
 // Statements are prepared (parsed once) but planned at each run, for the
 // values and table sizes of that run: the log's tables start empty and grow,
@@ -246,98 +128,6 @@ constexpr const char* kPlanOnceByIndex = "SET plan_cache_mode = force_generic_pl
 std::string StalledTransactionTimeout(const PostgresStoreOptions& options) {
   return "; SET idle_in_transaction_session_timeout = " +
          std::to_string(std::max<int64_t>(1, options.stalled_transaction_timeout_ms));
-}
-
-// Connections, each used by one thread at a time, made when first needed.
-class Pool {
- public:
-  // setup runs on each new connection (a reader's read-only default).
-  Pool(std::string url, size_t max, std::string setup) : url_(std::move(url)), max_(max), setup_(std::move(setup)) {}
-
-  class Lease {
-   public:
-    Lease(Pool* pool, std::unique_ptr<Conn> c) : pool_(pool), conn_(std::move(c)) {}
-    Lease(Lease&&) = default;
-    ~Lease() {
-      if (pool_ && conn_) pool_->Return(std::move(conn_));
-    }
-    Conn* operator->() { return conn_.get(); }
-    Conn& operator*() { return *conn_; }
-
-   private:
-    Pool* pool_;
-    std::unique_ptr<Conn> conn_;
-  };
-
-  Result<Lease> Get() {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !idle_.empty() || open_ < max_; });
-      if (!idle_.empty()) {
-        auto c = std::move(idle_.back());
-        idle_.pop_back();
-        return Lease(this, std::move(c));
-      }
-      ++open_;
-    }
-    auto c = Conn::Connect(url_);
-    if (c.ok() && !setup_.empty()) {
-      if (Status s = (*c)->Exec(setup_); !s.ok()) c = s;
-    }
-    if (!c.ok()) {
-      std::lock_guard lock(mu_);
-      --open_;
-      cv_.notify_one();
-      return c.status();
-    }
-    return Lease(this, std::move(c).value());
-  }
-
- private:
-  void Return(std::unique_ptr<Conn> c) {
-    std::lock_guard lock(mu_);
-    // A connection left inside a transaction (a failed ROLLBACK) or broken
-    // is dropped, never handed to the next caller.
-    if (c->broken() || PQtransactionStatus(c->handle()) != PQTRANS_IDLE) {
-      --open_;
-    } else {
-      idle_.push_back(std::move(c));
-    }
-    cv_.notify_one();
-  }
-
-  const std::string url_;
-  const size_t max_;
-  const std::string setup_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<Conn>> idle_;
-  size_t open_ = 0;
-};
-
-// The numbers of the parameters ($N) a statement names outside quotes and
-// comments; PostgreSQL cannot type a parameter that is never used.
-std::vector<bool> ParametersUsed(std::string_view sql, size_t count) {
-  std::vector<bool> used(count, false);
-  char quote = 0;
-  for (size_t i = 0; i < sql.size(); ++i) {
-    const char c = sql[i];
-    if (quote) {
-      if (c == quote) quote = 0;
-      continue;
-    }
-    if (c == '\'' || c == '"') {
-      quote = c;
-    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-      i = sql.find('\n', i);
-      if (i == std::string_view::npos) break;
-    } else if (c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
-      size_t n = 0;
-      while (i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) n = n * 10 + (sql[++i] - '0');
-      if (n >= 1 && n <= count) used[n - 1] = true;
-    }
-  }
-  return used;
 }
 
 class PostgresEventStore;
