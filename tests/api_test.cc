@@ -423,7 +423,8 @@ TEST_F(ApiTest, AFormSaysWhyItIsReadOnly) {
   auto read_only = [&]() -> std::string {
     auto r = Get(coord, form);
     EXPECT_EQ(r->status, 200) << r->body;
-    const Value* why = ParseJson(r->body)->Find("read_only");
+    const Value form_json = ParseJson(r->body).value();
+    const Value* why = form_json.Find("read_only");
     return why == nullptr ? "(none)" : why->as_string();
   };
   auto command = [&](const std::string& body) {

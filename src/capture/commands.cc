@@ -30,7 +30,7 @@ Status OnlyFields(const Value& cmd, std::initializer_list<std::string_view> allo
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
       return InvalidArgument("unknown field \"" + k + "\" (allowed: " + list + ")");
     }
-    if (k != "items" && k != "rows" && k != "not_done" && k != "row" && k != "query" &&
+    if (k != "items" && k != "rows" && k != "not_done" && k != "row" && k != "query" && k != "accept" &&
         v.kind() != Value::Kind::kString) {
       return InvalidArgument("field \"" + k + "\" must be text");
     }

@@ -171,7 +171,9 @@ export class LockView implements View {
     return html`<h1>Database lock</h1>
       <p>Each item must be resolved, or accepted with a reason, before you sign the lock.</p>
       ${okBox(this.message)} ${errorBox(this.error)}
-      <ol class="checklist">${c.items.map((i) => this.item(i))}</ol>
-      <div class="actions left"><button type="button" class="primary" @click=${() => void this.lock()}>Lock the database…</button></div>`;
+      <form aria-label="Database lock checklist" @submit=${(e: Event) => (e.preventDefault(), void this.lock())}>
+        <ol class="checklist">${c.items.map((i) => this.item(i))}</ol>
+        <div class="actions left"><button type="submit" class="primary">Lock the database…</button></div>
+      </form>`;
   }
 }
