@@ -121,7 +121,7 @@ export class LockView implements View {
     const ctx = this.ctx;
     if (r.visit && r.form) {
       const text = `${r.subject}: ${formName(ctx, r.form)} at ${visitName(ctx, r.visit)}`;
-      return html`<a href=${formLink(ctx, r.subject, r.visit, r.form)}>${text}</a>${i.id === 'unverified_forms' ? ` (verified: ${r.detail})` : ''}`;
+      return html`<a href=${formLink(ctx, r.subject, r.visit, r.form)}>${text}</a>${i.id === 'unverified_forms' ? (r.detail === 'partial' ? ' (partly verified)' : ' (not verified)') : ''}`;
     }
     if (r.visit) return html`<a href=${subjectLink(ctx, r.subject)}>${r.subject}: ${visitName(ctx, r.visit)}</a>`;
     return html`<a href=${subjectLink(ctx, r.subject)}>${r.subject}</a> (${i.id === 'broken_signatures' ? 'whole casebook' : label(r.detail)})`;
