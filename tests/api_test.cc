@@ -513,6 +513,16 @@ TEST_F(ApiTest, DatabaseLockFollowsItsChecklistAndIsSignedWithThePassword) {
            R"({"op":"study.unlock","reason":"late laboratory data","password":")" + std::string(kPassword) + R"("})");
   ASSERT_EQ(unlocked->status, 200) << unlocked->body;
   EXPECT_EQ(checklist()["locked"], 0);
+  // Both are signed events with the account's name, kept on the study's record.
+  auto history = ParseJson(Get(dm, base + "/lock-checklist")->body).value();
+  const Value::Array& events = history.Find("history")->as_array();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].Find("action")->as_string(), "locked");
+  EXPECT_EQ(events[0].Find("signer_name")->as_string(), "Dana Data-Manager");
+  EXPECT_EQ(events[0].Find("accepted")->Find("subjects_on_study")->as_string(), "interim lock");
+  EXPECT_EQ(events[1].Find("action")->as_string(), "unlocked");
+  EXPECT_EQ(events[1].Find("signer_name")->as_string(), "Dana Data-Manager");
+  EXPECT_EQ(events[1].Find("reason")->as_string(), "late laboratory data");
 }
 
 TEST_F(ApiTest, QueriesAreRaisedAnsweredAndClosedThroughTheirRoutes) {

@@ -789,7 +789,21 @@ class Server::Impl {
         o["acceptable"] = it.acceptable;
         items.push_back(o);
       }
-      Value::Object out{{"items", items}};
+      auto history = capture::ReadLockHistory(cap->store(), cap->study_id());
+      if (!history.ok()) return Error(res, history.status());
+      Value::Array signed_events;
+      for (const auto& l : *history) {
+        Value::Object accepted;
+        for (const auto& [id, why] : l.accepted) accepted[id] = why;
+        signed_events.push_back(Value::Object{{"action", l.locked ? "locked" : "unlocked"},
+                                              {"time", FormatTimeMicros(l.time_us)},
+                                              {"user", l.user},
+                                              {"role", l.role},
+                                              {"signer_name", l.signer_name},
+                                              {"reason", l.reason},
+                                              {"accepted", accepted}});
+      }
+      Value::Object out{{"items", items}, {"history", signed_events}};
       out["locked"] = checklist->locked;
       Reply(res, out);
     });

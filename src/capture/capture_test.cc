@@ -500,6 +500,18 @@ TEST_F(CaptureTest, DatabaseLockNeedsItsChecklistResolvedOrAcceptedAndIsSigned) 
   EXPECT_EQ(unlocked->events[0].reason, "late laboratory data");
   EXPECT_EQ(unlocked->events[0].payload.Find("signer_name")->as_string(), "Dana Manager");
   EXPECT_FALSE(ReadLockChecklist(store_.get(), "CDISCPILOT01", false)->locked);
+  // The history of locks, each with its signer, reason and what was accepted.
+  auto history = ReadLockHistory(store_.get(), "CDISCPILOT01").value();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_TRUE(history[0].locked);
+  EXPECT_EQ(history[0].signer_name, "Dana Manager");
+  EXPECT_EQ(history[0].user, "dm.1");
+  EXPECT_EQ(history[0].reason, "final lock");
+  EXPECT_EQ(history[0].accepted.size(), 2u);
+  EXPECT_EQ(history[0].accepted.at("unverified_forms"), "risk-based plan: remaining forms out of scope");
+  EXPECT_FALSE(history[1].locked);
+  EXPECT_EQ(history[1].reason, "late laboratory data");
+  EXPECT_GE(history[1].time_us, history[0].time_us);
 }
 
 // The form page's read-only reason and the commands' refusals follow one

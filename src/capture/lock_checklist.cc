@@ -130,6 +130,29 @@ std::map<std::string, std::string> AcceptedOutstanding(const LockChecklist& chec
   return out;
 }
 
+Result<std::vector<LockEvent>> ReadLockHistory(EventStore* store, const std::string& study) {
+  EventFilter f;
+  f.study = study;
+  f.stream = "study";
+  std::vector<LockEvent> out;
+  TC_RETURN_IF_ERROR(store->ForEachEvent(f, [&](const Event& e) {
+    if (e.type != "study.locked" && e.type != "study.unlocked") return Status::Ok();
+    LockEvent l;
+    l.locked = e.type == "study.locked";
+    l.time_us = e.time_us;
+    l.user = e.actor.user;
+    l.role = e.actor.role;
+    l.reason = e.reason;
+    if (const Value* name = e.payload.Find("signer_name"); name != nullptr) l.signer_name = Text(*name);
+    if (const Value* a = e.payload.Find("accepted"); a != nullptr && a->is_object()) {
+      for (const auto& [id, why] : a->as_object()) l.accepted[id] = Text(why);
+    }
+    out.push_back(std::move(l));
+    return Status::Ok();
+  }));
+  return out;
+}
+
 Result<AwaitingSignature> ReadAwaitingSignature(EventStore* store, const std::string& study, const Viewer& viewer,
                                                 size_t listed) {
   // The viewer's sites as parameters after the study's ($1).

@@ -52,6 +52,17 @@ Status LockRefusal(const LockChecklist& checklist, const std::map<std::string, s
 std::map<std::string, std::string> AcceptedOutstanding(const LockChecklist& checklist,
                                                        const std::map<std::string, std::string>& accepted);
 
+// A database lock or unlock as its signed event records it.
+struct LockEvent {
+  bool locked = true;  // false: an unlock
+  int64_t time_us = 0;
+  std::string user, role, signer_name, reason;
+  std::map<std::string, std::string> accepted;  // of a lock: item id -> reason
+};
+// The study's locks and unlocks, oldest first (read from its own stream,
+// which holds only publications, migrations and these).
+Result<std::vector<LockEvent>> ReadLockHistory(EventStore* store, const std::string& study);
+
 // What awaits an investigator's signature at the viewer's sites, by subject:
 // casebooks of subjects who completed or withdrew without a valid casebook
 // signature (detail "casebook"), and broken signatures not signed again

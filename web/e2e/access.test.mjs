@@ -268,6 +268,10 @@ test('the data manager locks the database by its checklist and e-signature; form
     await dialog.getByLabel('Password').fill(PASSWORD);
     await dialog.getByRole('button', { name: 'Sign and unlock' }).click();
     await manager.locator('.ok-box').getByText('The database is unlocked.').waitFor();
+    // Both are signed events on record: who signed, why, and what the lock accepted.
+    const history = manager.locator('section[aria-labelledby=lock-history-title]');
+    assert.match(await history.locator('tr[data-lock-event=unlocked]').innerText(), /Database unlocked\s+Dana Data-Manager \(dm\.1\)\s+late laboratory data for site 701/);
+    assert.match(await history.locator('tr[data-lock-event=locked]').innerText(), /Dana Data-Manager \(dm\.1\)[\s\S]*Accepted: Subjects still on study or in screening: interim lock for the safety review/);
     // The unlock reaches the open page live: it becomes editable again.
     await coordinator.locator('[data-read-only=database_locked]').waitFor({ state: 'detached' });
     await coordinator.locator('#item-SVSTDTC').fill('2026-07-01');

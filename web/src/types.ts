@@ -285,9 +285,21 @@ export interface LockCheckItem {
   listed: { subject: string; visit: string; form: string; detail: string }[];
 }
 
+// A database lock or unlock as its signed event records it.
+export interface LockEvent {
+  action: 'locked' | 'unlocked';
+  time: string;
+  user: string;
+  role: string;
+  signer_name: string;
+  reason: string;
+  accepted: Record<string, string>;
+}
+
 export interface LockChecklist {
   items: LockCheckItem[];
   locked: boolean;
+  history: LockEvent[]; // oldest first
 }
 
 // What awaits an investigator's signature (GET .../awaiting-signature).

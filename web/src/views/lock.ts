@@ -9,7 +9,7 @@ import { get, post, studyPath } from '../api';
 import { formLink, formName, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
 import type { LockCheckItem, LockChecklist } from '../types';
-import { label } from '../format';
+import { label, showTime } from '../format';
 import { errorBox, okBox } from '../ui';
 import { eSignatureDialog } from './sign';
 
@@ -153,6 +153,32 @@ export class LockView implements View {
     </li>`;
   }
 
+  // Every lock and unlock, each a signed event: who signed, when, why, and what was accepted.
+  private history(): TemplateResult | typeof nothing {
+    const h = this.checklist?.history ?? [];
+    if (!h.length) return nothing;
+    const title = (id: string) => this.checklist?.items.find((i) => i.id === id)?.title ?? id;
+    return html`<section class="panel" aria-labelledby="lock-history-title">
+      <h2 id="lock-history-title">Locks and unlocks</h2>
+      <table class="data compact">
+        <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Signed by</th><th scope="col">Reason</th></tr></thead>
+        <tbody>
+          ${[...h].reverse().map(
+            (l) => html`<tr data-lock-event=${l.action}>
+              <td>${showTime(l.time)}</td>
+              <td>${l.action === 'locked' ? 'Database locked' : 'Database unlocked'}</td>
+              <td>${l.signer_name} (${l.user})</td>
+              <td>${l.reason}
+                ${Object.keys(l.accepted).length
+                  ? html`<ul>${Object.entries(l.accepted).map(([id, why]) => html`<li>Accepted: ${title(id)}: ${why}</li>`)}</ul>`
+                  : nothing}</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+    </section>`;
+  }
+
   template(): TemplateResult {
     const ctx = this.ctx;
     const c = this.checklist;
@@ -166,7 +192,8 @@ export class LockView implements View {
           <label for="unlock-reason">Reason to unlock</label>
           <textarea id="unlock-reason" name="unlock-reason" rows="2"></textarea>
           <div class="actions left"><button type="submit">Unlock the database…</button></div>
-        </form>`;
+        </form>
+        ${this.history()}`;
     }
     return html`<h1>Database lock</h1>
       <p>Each item must be resolved, or accepted with a reason, before you sign the lock.</p>
@@ -174,6 +201,7 @@ export class LockView implements View {
       <form aria-label="Database lock checklist" @submit=${(e: Event) => (e.preventDefault(), void this.lock())}>
         <ol class="checklist">${c.items.map((i) => this.item(i))}</ol>
         <div class="actions left"><button type="submit" class="primary">Lock the database…</button></div>
-      </form>`;
+      </form>
+      ${this.history()}`;
   }
 }
