@@ -253,7 +253,7 @@ test('the data manager locks the database by its checklist and e-signature; form
     await dialog.getByLabel('Password').fill(PASSWORD);
     await dialog.getByRole('button', { name: 'Sign and lock' }).click();
     await manager.locator('.ok-box').getByText('The database is locked.').waitFor();
-    await manager.getByText('Database locked').waitFor();
+    await manager.locator('.badge.locked', { hasText: 'Database locked' }).waitFor();
 
     // The form says why it is read only and invites no change the server would refuse.
     await coordinator.goto(studyUrl('/subjects/701-1001/visits/RETRIEVAL/forms/SV'));
