@@ -272,6 +272,47 @@ TEST_F(ApiTest, SigningNeedsThePasswordAndShowsTheSignersFullName) {
   EXPECT_TRUE(found) << subject.value().Find("signatures");
 }
 
+// An investigator's list of what awaits their signature: their sites'
+// casebooks of subjects who left the study unsigned, and broken signatures
+// until signed again.
+TEST_F(ApiTest, AwaitingSignatureListsWhatTheInvestigatorMustSignAtTheirSites) {
+  Session inv = Login("inv.701");
+  Session coord = Login("coord.701");
+  const std::string base = "/api/v1/studies/CDISCPILOT01";
+  auto awaiting = [&](const Session& s) {
+    auto r = Get(s, base + "/awaiting-signature");
+    EXPECT_EQ(r->status, 200) << r->body;
+    return ParseJson(r->body).value();
+  };
+  auto broken_on = [&](const Value& list, const std::string& subject) {
+    for (const Value& w : list.Find("listed")->as_array()) {
+      if (w.Find("subject")->as_string() == subject && w.Find("why")->as_string() == "broken" &&
+          w.Find("form")->as_string() == "VS")
+        return true;
+    }
+    return false;
+  };
+  const Value first = awaiting(inv);
+  for (const Value& w : first.Find("listed")->as_array()) {
+    EXPECT_TRUE(w.Find("subject")->as_string().starts_with("701-")) << "only the caller's site";
+  }
+  EXPECT_GE(first.Find("total")->as_int(), static_cast<int64_t>(first.Find("listed")->as_array().size()));
+  const std::string sign = R"({"op":"sign","subject":"701-1001","visit":"SCREENING1","form":"VS","meaning":"approval",)"
+                           R"("user":"inv.701","password":")" +
+                           std::string(kPassword) + R"("})";
+  ASSERT_EQ(Post(inv, base + "/commands", sign)->status, 200);
+  EXPECT_FALSE(broken_on(awaiting(inv), "701-1001"));
+  auto c = Client();
+  auto save = c.Patch((base + "/subjects/701-1001/visits/SCREENING1/forms/VS/items/PULSE").c_str(),
+                      httplib::Headers{{"Cookie", coord.cookie}, {"X-CSRF-Token", coord.csrf}},
+                      R"({"value":77,"reason":"re-read from the source"})", "application/json");
+  ASSERT_EQ(save->status, 200) << save->body;
+  EXPECT_TRUE(broken_on(awaiting(inv), "701-1001"));
+  EXPECT_FALSE(broken_on(awaiting(Login("inv.708")), "701-1001")) << "another site's investigator is not asked";
+  ASSERT_EQ(Post(inv, base + "/commands", sign)->status, 200);
+  EXPECT_FALSE(broken_on(awaiting(inv), "701-1001")) << "signed again";
+}
+
 TEST_F(ApiTest, MalformedRequestsGetClearErrorsAndChangeNothing) {
   Session s = Login("coord.701");
   auto before = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001")->get_header_value("ETag");
@@ -371,6 +412,117 @@ TEST_F(ApiTest, FormsAndItemsAreReadAndPatchedWithReasonsAndETags) {
   EXPECT_EQ(bad_visit->status, 404);
   auto not_collected = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/RASHFU/forms/EX");
   EXPECT_EQ(not_collected->status, 404) << not_collected->body;
+}
+
+// A form says why it cannot be changed, as the server will refuse its save:
+// frozen, locked, the subject frozen or locked; nothing when it can be.
+TEST_F(ApiTest, AFormSaysWhyItIsReadOnly) {
+  Session coord = Login("coord.701");
+  Session dm = Login("dm.1");
+  const std::string form = "/api/v1/studies/CDISCPILOT01/subjects/701-1001/visits/SCREENING1/forms/DM";
+  auto read_only = [&]() -> std::string {
+    auto r = Get(coord, form);
+    EXPECT_EQ(r->status, 200) << r->body;
+    const Value form_json = ParseJson(r->body).value();
+    const Value* why = form_json.Find("read_only");
+    return why == nullptr ? "(none)" : why->as_string();
+  };
+  auto command = [&](const std::string& body) {
+    auto r = Post(dm, "/api/v1/studies/CDISCPILOT01/commands", body);
+    EXPECT_EQ(r->status, 200) << body << " " << r->body;
+  };
+  const std::string where = R"("subject":"701-1001","visit":"SCREENING1","form":"DM")";
+  EXPECT_EQ(read_only(), "(none)");
+  command(R"({"op":"form.freeze",)" + where + "}");
+  EXPECT_EQ(read_only(), "form_frozen");
+  auto c = Client();
+  auto save = c.Patch(form.c_str(), httplib::Headers{{"Cookie", coord.cookie}, {"X-CSRF-Token", coord.csrf}},
+                      R"({"items":{"ETHNIC":"NOT REPORTED"},"reason":"source"})", "application/json");
+  EXPECT_EQ(save->status, 409) << save->body;
+  EXPECT_NE(save->body.find("frozen"), std::string::npos) << save->body;
+  command(R"({"op":"form.lock",)" + where + "}");
+  EXPECT_EQ(read_only(), "form_locked");
+  command(R"({"op":"subject.lock","subject":"701-1001"})");
+  EXPECT_EQ(read_only(), "subject_locked");
+  command(R"({"op":"subject.unlock","subject":"701-1001","reason":"late correction"})");
+  command(R"({"op":"form.unlock",)" + where + R"(,"reason":"late correction"})");
+  command(R"({"op":"form.unfreeze",)" + where + R"(,"reason":"late correction"})");
+  EXPECT_EQ(read_only(), "(none)");
+}
+
+// The lock checklist is a read for those who lock; the lock itself is an
+// e-signature of the data manager, refused while queries are unresolved or
+// an item is neither resolved nor accepted; once locked, every form says so.
+TEST_F(ApiTest, DatabaseLockFollowsItsChecklistAndIsSignedWithThePassword) {
+  Session dm = Login("dm.1");
+  const std::string base = "/api/v1/studies/CDISCPILOT01";
+  for (const char* user : {"coord.701", "cra.1", "inv.701"}) {
+    auto r = Get(Login(user), base + "/lock-checklist");
+    EXPECT_EQ(r->status, 403) << user << " " << r->body;
+  }
+  auto checklist = [&]() {
+    auto r = Get(dm, base + "/lock-checklist");
+    EXPECT_EQ(r->status, 200) << r->body;
+    std::map<std::string, int64_t> counts;
+    auto v = ParseJson(r->body);
+    for (const Value& it : v->Find("items")->as_array())
+      counts[it.Find("id")->as_string()] = it.Find("count")->as_int();
+    counts["locked"] = v->Find("locked")->as_bool();
+    return counts;
+  };
+  auto before = checklist();
+  EXPECT_EQ(before.size(), 6u);
+  EXPECT_GT(before["subjects_on_study"], 0) << "the demo's subjects are on study";
+  EXPECT_GT(before["unresolved_queries"], 0) << "the demo has open queries";
+  const std::string accept = R"("accept":{"subjects_on_study":"interim lock","unsigned_casebooks":"interim lock",)"
+                             R"("broken_signatures":"interim lock","unverified_forms":"interim lock"})";
+  auto lock = [&](const std::string& extra) {
+    return Post(dm, base + "/commands", R"({"op":"study.lock",)" + accept + extra + "}");
+  };
+  EXPECT_EQ(lock("")->status, 400) << "an e-signature needs the password";
+  EXPECT_EQ(lock(R"(,"user":"dm.1","password":"not the password!!")")->status, 403);
+  auto open = lock(R"(,"user":"dm.1","password":")" + std::string(kPassword) + R"(")");
+  EXPECT_EQ(open->status, 409) << open->body;
+  EXPECT_NE(open->body.find("queries are still open or answered"), std::string::npos) << open->body;
+  // Resolve every query the data manager sees, then lock.
+  for (const char* state : {"open", "answered", "open"}) {
+    auto inbox = ParseJson(Get(dm, base + "/queries?limit=1000&state=" + state)->body);
+    for (const Value& q : inbox->Find("queries")->as_array()) {
+      auto closed = Post(dm,
+                         base + "/subjects/" + q.Find("subject")->as_string() + "/queries/" +
+                             std::to_string(q.Find("query")->as_int()) + "/close",
+                         R"({"message":"resolved at the database review"})");
+      ASSERT_EQ(closed->status, 200) << closed->body;
+    }
+  }
+  EXPECT_EQ(checklist()["unresolved_queries"], 0);
+  auto without_accepting =
+      Post(dm, base + "/commands", R"({"op":"study.lock","password":")" + std::string(kPassword) + R"("})");
+  EXPECT_EQ(without_accepting->status, 409) << without_accepting->body;
+  EXPECT_NE(without_accepting->body.find("resolve each item or accept it with a reason"), std::string::npos);
+  auto locked = lock(R"(,"password":")" + std::string(kPassword) + R"(")");
+  ASSERT_EQ(locked->status, 200) << locked->body;
+  EXPECT_EQ(checklist()["locked"], 1);
+  auto form = ParseJson(Get(Login("coord.701"), base + "/subjects/701-1001/visits/SCREENING1/forms/DM")->body);
+  EXPECT_EQ(form->Find("read_only")->as_string(), "database_locked");
+  auto no_reason =
+      Post(dm, base + "/commands", R"({"op":"study.unlock","password":")" + std::string(kPassword) + R"("})");
+  EXPECT_EQ(no_reason->status, 409) << no_reason->body;
+  auto unlocked =
+      Post(dm, base + "/commands",
+           R"({"op":"study.unlock","reason":"late laboratory data","password":")" + std::string(kPassword) + R"("})");
+  ASSERT_EQ(unlocked->status, 200) << unlocked->body;
+  EXPECT_EQ(checklist()["locked"], 0);
+  // Both are signed events with the account's name, kept on the study's record.
+  auto history = ParseJson(Get(dm, base + "/lock-checklist")->body).value();
+  const Value::Array& events = history.Find("history")->as_array();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].Find("action")->as_string(), "locked");
+  EXPECT_EQ(events[0].Find("signer_name")->as_string(), "Dana Data-Manager");
+  EXPECT_EQ(events[0].Find("accepted")->Find("subjects_on_study")->as_string(), "interim lock");
+  EXPECT_EQ(events[1].Find("action")->as_string(), "unlocked");
+  EXPECT_EQ(events[1].Find("signer_name")->as_string(), "Dana Data-Manager");
+  EXPECT_EQ(events[1].Find("reason")->as_string(), "late laboratory data");
 }
 
 TEST_F(ApiTest, QueriesAreRaisedAnsweredAndClosedThroughTheirRoutes) {

@@ -473,6 +473,20 @@ TEST(SigningRule, TheFirstSigningOfASessionNeedsIdAndPasswordLaterOnesThePasswor
   EXPECT_EQ(SigningPassword(both, "inv.701", "coordinator", false).status().message(), "role coordinator may not sign");
 }
 
+// A database lock and unlock are signed as a signature is, by the roles that take them.
+TEST(SigningRule, ADatabaseLockIsSignedByTheDataManagerOrStudyAdministrator) {
+  const Value both = ParseJson(R"({"op":"study.lock","user":"dm.1","password":"pw"})").value();
+  const Value password_only = ParseJson(R"({"op":"study.unlock","password":"pw","reason":"r"})").value();
+  EXPECT_EQ(LockSigningPassword(both, "dm.1", "data_manager", false).value(), "pw");
+  EXPECT_EQ(LockSigningPassword(both, "dm.1", "study_admin", false).value(), "pw");
+  EXPECT_EQ(LockSigningPassword(password_only, "dm.1", "data_manager", false).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(LockSigningPassword(password_only, "dm.1", "data_manager", true).value(), "pw");
+  EXPECT_EQ(LockSigningPassword(both, "cra.1", "data_manager", false).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(LockSigningPassword(both, "dm.1", "investigator", false).status().message(),
+            "role investigator may not lock or unlock the database");
+}
+
 TEST(GrantRules, WhoManagesAccessAndWhichGrantsAStudyTakes) {
   User sys = WithGrants("sys", {{"S1", "system_admin", "*"}});
   User admin = WithGrants("adm", {{"S1", "study_admin", "*"}});
@@ -862,18 +876,22 @@ TEST(FormJsonTextTest, IsWhatToJsonWritesForFormJson) {
   f.rows["KITS"][3].items["QTY"].value = Value();
   f.rows["EMPTY"];
   f.frozen = true;
-  auto expected = [&](const capture::FormState* state, bool blind) {
+  auto expected = [&](const capture::FormState* state, bool blind, std::string_view read_only) {
     Value::Object o = FormJson(state, def.id, HiddenItems(st, blind)).as_object();
     o["subject"] = Value(std::string("701-1001"));
     o["visit"] = Value(std::string("WEEK\n2"));
     o["form"] = Value(def.id);
     o["status"] = Value(std::string("in_progress"));
+    if (!read_only.empty()) o["read_only"] = Value(std::string(read_only));
     return ToJson(Value(o));
   };
   for (bool blind : {true, false}) {
     for (const capture::FormState* state : std::vector<const capture::FormState*>{&f, nullptr}) {
-      EXPECT_EQ(FormJsonText({"701-1001", "WEEK\n2", "in_progress", state}, def, blind), expected(state, blind))
-          << blind;
+      for (std::string_view read_only : {"", "database_locked", "form_frozen"}) {
+        EXPECT_EQ(FormJsonText({"701-1001", "WEEK\n2", "in_progress", state, read_only}, def, blind),
+                  expected(state, blind, read_only))
+            << blind << read_only;
+      }
     }
   }
   EXPECT_EQ(FormJsonText({"701-1001", "WEEK2", "in_progress", &f}, def, true).find("K-1"), std::string::npos);

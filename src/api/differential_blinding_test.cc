@@ -280,6 +280,8 @@ class Crawler {
     Do(s, "GET /api/v1/studies", "GET", "/api/v1/studies");
     Do(s, "GET " + study, "GET", kS);
     Do(s, "GET " + study + "/dashboard", "GET", kS + "/dashboard");
+    Do(s, "GET " + study + "/lock-checklist", "GET", kS + "/lock-checklist");
+    Do(s, "GET " + study + "/awaiting-signature", "GET", kS + "/awaiting-signature");
     for (const char* q : {"", "?state=open", "?state=answered", "?state=closed", "?site=701"}) {
       Do(s, "GET " + study + "/queries", "GET", kS + "/queries" + q);
     }

@@ -31,6 +31,7 @@
 #include "api/web_files.h"
 #include "capture/blinding.h"
 #include "capture/capture.h"
+#include "capture/lock_checklist.h"
 #include "capture/projection.h"
 #include "core/csv_field.h"
 #include "core/hash.h"
@@ -743,6 +744,70 @@ class Server::Impl {
       res.set_content(std::move(*figures), "application/json");
     });
 
+    // What awaits an investigator's signature at the caller's sites.
+    Add("GET", study + "/awaiting-signature", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto awaiting = capture::ReadAwaitingSignature(cap->store(), cap->study_id(), *viewer);
+      if (!awaiting.ok()) return Error(res, awaiting.status());
+      Value::Array listed;
+      for (const auto& r : awaiting->listed) {
+        listed.push_back(
+            Value::Object{{"subject", r.subject}, {"visit", r.visit}, {"form", r.form}, {"why", r.detail}});
+      }
+      Reply(res, Value::Object{{"listed", listed}, {"total", awaiting->total}});
+    });
+
+    // The database lock checklist (capture/lock_checklist.h), for those who
+    // lock: it lists subjects of every site, so only to a caller who sees them all.
+    Add("GET", study + "/lock-checklist", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto role = access.ActingRole(WantedRole(req), "");
+      if (!role.ok()) return Error(res, role.status());
+      if ((*role != "data_manager" && *role != "study_admin") || !access.SeesAllSites()) {
+        return Error(res, PermissionDenied("the lock checklist is for data managers and study administrators of "
+                                           "every site"));
+      }
+      // Blinded callers' counts leave out queries on hidden items, which they
+      // learn of only when a lock is refused for them (doc/roles.md).
+      auto checklist =
+          capture::ReadLockChecklist(cap->store(), cap->study_id(), !SeesHidden(access, WantedRole(req), ""));
+      if (!checklist.ok()) return Error(res, checklist.status());
+      Value::Array items;
+      for (const auto& it : checklist->items) {
+        Value::Array listed;
+        for (const auto& r : it.listed) {
+          listed.push_back(
+              Value::Object{{"subject", r.subject}, {"visit", r.visit}, {"form", r.form}, {"detail", r.detail}});
+        }
+        Value::Object o{{"id", it.id}, {"title", it.title}, {"count", it.count}, {"listed", listed}};
+        o["acceptable"] = it.acceptable;
+        items.push_back(o);
+      }
+      auto history = capture::ReadLockHistory(cap->store(), cap->study_id());
+      if (!history.ok()) return Error(res, history.status());
+      Value::Array signed_events;
+      for (const auto& l : *history) {
+        Value::Object accepted;
+        for (const auto& [id, why] : l.accepted) accepted[id] = why;
+        signed_events.push_back(Value::Object{{"action", l.locked ? "locked" : "unlocked"},
+                                              {"time", FormatTimeMicros(l.time_us)},
+                                              {"user", l.user},
+                                              {"role", l.role},
+                                              {"signer_name", l.signer_name},
+                                              {"reason", l.reason},
+                                              {"accepted", accepted}});
+      }
+      Value::Object out{{"items", items}, {"history", signed_events}};
+      out["locked"] = checklist->locked;
+      Reply(res, out);
+    });
+
     Add("GET", study + "/queries", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
@@ -797,7 +862,9 @@ class Server::Impl {
         if (auto v = s.visits.find(visit); v != s.visits.end()) {
           if (auto f = v->second.forms.find(form_id); f != v->second.forms.end()) fs = &f->second;
         }
-        body = FormJsonText({subject_id, visit, capture::FormStatusName(status), fs}, *form_def, blind);
+        const auto read_only = capture::WhyReadOnly(cap->DatabaseLocked(), s, visit, form_id);
+        body = FormJsonText({subject_id, visit, capture::FormStatusName(status), fs, capture::ReadOnlyName(read_only)},
+                            *form_def, blind);
       });
       if (!read.ok() || !visible) return Error(res, NotFound("no subject " + subject_id));
       res.set_header("ETag", "\"" + std::to_string(version) + "\"");
@@ -1228,11 +1295,16 @@ class Server::Impl {
     auto role = access.ActingRole(wanted, site);
     if (!role.ok()) return Error(res, role.status());
     Value command = body;
-    if (const Value* op = command.Find("op"); op != nullptr && op->is_string() && op->as_string() == "sign") {
+    const Value* op = command.Find("op");
+    const std::string op_name = op != nullptr && op->is_string() ? op->as_string() : "";
+    if (op_name == "sign" || op_name == "study.lock" || op_name == "study.unlock") {
       // 21 CFR 11.200: the first signing of a session needs both the user
       // id and the password, later ones the password; the signature shows
       // the signer's full name from the account, not from the request.
-      auto password = SigningPassword(command, caller.user.id, *role, caller.session.has_signed);
+      // A database lock and unlock are signed so by the data manager.
+      auto password = op_name == "sign"
+                          ? SigningPassword(command, caller.user.id, *role, caller.session.has_signed)
+                          : LockSigningPassword(command, caller.user.id, *role, caller.session.has_signed);
       if (!password.ok()) return Error(res, password.status());
       Status st = users_->Reauthenticate(caller.user.id, *password, Client(req));
       if (!st.ok()) return Error(res, st);

@@ -5,6 +5,7 @@
 // anyway must still be the signer's). The signer is always the session's
 // user: no one signs as another. Only the investigator signs (capture's
 // matrix, doc/roles.md); it is checked here too, before the password is.
+// A database lock and unlock are signed alike, by the roles that take them.
 #pragma once
 
 #include <string>
@@ -20,5 +21,10 @@ namespace trialcore::api {
 // or another user's id, InvalidArgument for missing fields).
 Result<std::string> SigningPassword(const Value& command, const std::string& user, const std::string& role,
                                     bool session_has_signed);
+
+// The same for a database lock or unlock (study.lock, study.unlock): an
+// electronic signature of the data manager or study administrator taking it.
+Result<std::string> LockSigningPassword(const Value& command, const std::string& user, const std::string& role,
+                                        bool session_has_signed);
 
 }  // namespace trialcore::api

@@ -275,6 +275,10 @@ std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool
     out += "{}";
   }
   out += f != nullptr && f->locked ? ",\"locked\":true" : ",\"locked\":false";
+  if (!answer.read_only.empty()) {
+    out += ",\"read_only\":";
+    AppendJsonString(&out, answer.read_only);
+  }
   out += ",\"rows\":{";
   if (f != nullptr) {
     bool first_group = true;

@@ -57,11 +57,13 @@ bool HidesQueryPath(const std::set<std::string>& queries, bool blinded, const st
 Value ItemJson(const capture::ItemState& st);
 // What GET of a subject's form answers: the form's items and rows as
 // FormJson gives them (without the items hidden from a blinded caller),
-// with the subject, visit, form and status named, as JSON text written
-// directly — the same text ToJson gives for the same object.
+// with the subject, visit, form and status named, and "read_only" naming
+// why nothing can be changed now (capture::ReadOnlyName) when it cannot, as
+// JSON text written directly — the same text ToJson gives for the same object.
 struct FormAnswer {
   std::string_view subject, visit, status;
   const capture::FormState* state = nullptr;  // nullptr: nothing entered yet
+  std::string_view read_only = {};            // empty: it can be changed
 };
 std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool blind);
 Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden);

@@ -915,6 +915,11 @@ Result<SubjectState> Capture::Subject(const std::string& id) const {
   return *s;
 }
 
+bool Capture::DatabaseLocked() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->state_.locked;
+}
+
 EventStore* Capture::store() const { return impl_->store_; }
 ReadCache* Capture::read_cache() const { return &impl_->read_cache_; }
 std::pair<size_t, size_t> Capture::CachedSubjects() const {

@@ -131,6 +131,9 @@ class Capture {
   Result<SubjectState> Subject(const std::string& id) const;
   // Reads a subject in place, without copying it.
   Status ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const;
+  // Whether the database is locked (study.lock), as this process follows the
+  // study's stream: with a subject just read, as of that read.
+  bool DatabaseLocked() const;
   // Reads follow other processes' commits within kReadFollowLagUs; after
   // this call, they see every commit made before it, by any process (one
   // read of the log's new events): for a client that has just written

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "capture/blinding.h"
+#include "capture/lock_checklist.h"
 #include "core/json.h"
 #include "core/test_env.h"
 #include "rules/rules.h"
@@ -63,6 +64,12 @@ class CaptureTest : public ::testing::Test {
            R"(","visit":"SCREENING1","form":"IE","items":{"IEDTC":"2024-01-03","MMSE":18,"HACHIN":2,"INCL02":"Y","INCL05":"Y","INCL06":"Y","INCL07":"Y","INCL08":"Y","EXCL10":"N","EXCL11":"N","EXCL16":"N","EXCL17":"N","EXCL27":"N"}})",
        kInv);
   }
+
+  // A database lock signed by the data manager, accepting what the
+  // checklist lets be accepted (queries must still be closed).
+  static constexpr char kLock[] =
+      R"({"op":"study.lock","name":"Dana Manager","accept":{"subjects_on_study":"interim lock",)"
+      R"("unsigned_casebooks":"interim lock","broken_signatures":"interim lock","unverified_forms":"interim lock"}})";
 
   std::vector<Query> Queries(const std::string& subject, QueryState state) {
     std::vector<Query> out;
@@ -382,7 +389,7 @@ TEST_F(CaptureTest, SignatureIsBoundToWhatWasSignedAndBreaksOnChange) {
 
 TEST_F(CaptureTest, DatabaseLockStopsEveryWrite) {
   Screen("701-1010");
-  auto r = Run(R"({"op":"study.lock"})", kDm);
+  auto r = Run(kLock, kDm);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   r = Run(
       R"({"op":"form.save","subject":"701-1010","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
@@ -390,10 +397,164 @@ TEST_F(CaptureTest, DatabaseLockStopsEveryWrite) {
   EXPECT_NE(r.status().message().find("locked"), std::string::npos);
   r = Run(R"({"op":"subject.screen","subject":"701-1011","site":"701"})");
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
-  r = Run(R"({"op":"study.unlock"})", kDm);
+  r = Run(R"({"op":"study.unlock","name":"Dana Manager"})", kDm);
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);  // needs a reason
-  Ok(R"({"op":"study.unlock","reason":"late lab data"})", kDm);
+  Ok(R"({"op":"study.unlock","reason":"late lab data","name":"Dana Manager"})", kDm);
   Ok(R"({"op":"form.save","subject":"701-1010","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
+}
+
+// The lock's checklist is read from the projection tables; each item is
+// resolved or accepted with a reason (queries only resolved), and the lock
+// and unlock are events signed with the data manager's name that keep the
+// checklist's counts and what was accepted, and why.
+TEST_F(CaptureTest, DatabaseLockNeedsItsChecklistResolvedOrAcceptedAndIsSigned) {
+  Screen("701-1016");
+  auto count = [&](const std::string& id) -> int64_t {
+    auto c = ReadLockChecklist(store_.get(), "CDISCPILOT01", false);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    for (const auto& it : c->items) {
+      if (it.id == id) return it.count;
+    }
+    ADD_FAILURE() << "no item " << id;
+    return -1;
+  };
+  auto checklist = ReadLockChecklist(store_.get(), "CDISCPILOT01", false, 2).value();
+  ASSERT_EQ(checklist.items.size(), 5u);
+  EXPECT_EQ(checklist.items[0].id, "subjects_on_study");
+  EXPECT_EQ(checklist.items[0].count, 1);
+  ASSERT_EQ(checklist.items[0].listed.size(), 1u);
+  EXPECT_EQ(checklist.items[0].listed[0].subject, "701-1016");
+  EXPECT_EQ(checklist.items[0].listed[0].detail, "screening");
+  EXPECT_EQ(count("unsigned_casebooks"), 1);
+  EXPECT_EQ(count("broken_signatures"), 0);
+  const int64_t unverified = count("unverified_forms");
+  EXPECT_GE(unverified, 4) << "the four screening forms entered";
+  EXPECT_EQ(checklist.items[3].listed.size(), 2u) << "listed up to the bound";
+  EXPECT_FALSE(checklist.locked);
+
+  // Refusals name what is wrong and change nothing.
+  auto refused = [&](const std::string& cmd, StatusCode code, const std::string& wanted) {
+    auto r = Run(cmd, kDm);
+    EXPECT_EQ(r.status().code(), code) << cmd << " " << r.status().ToString();
+    EXPECT_NE(r.status().message().find(wanted), std::string::npos) << r.status().ToString();
+  };
+  refused(R"({"op":"study.lock"})", StatusCode::kInvalidArgument, "missing field \"name\"");
+  refused(R"({"op":"study.lock","name":"Dana Manager"})", StatusCode::kFailedPrecondition,
+          "Subjects still on study or in screening: 1");
+  refused(R"({"op":"study.lock","name":"Dana Manager","accept":{"subjects_on_study":"interim"}})",
+          StatusCode::kFailedPrecondition, "Casebooks without a valid signature: 1");
+  refused(R"({"op":"study.lock","name":"D","accept":{"visits_missing":"x"}})", StatusCode::kInvalidArgument,
+          "\"visits_missing\", which is no item of the lock checklist");
+  refused(R"({"op":"study.lock","name":"D","accept":{"subjects_on_study":""}})", StatusCode::kInvalidArgument,
+          "accepting \"subjects_on_study\" needs a reason");
+  refused(R"({"op":"study.lock","name":"D","accept":{"unresolved_queries":"later"}})", StatusCode::kInvalidArgument,
+          "cannot be accepted");
+  EXPECT_EQ(Run(kLock, kCoord).status().code(), StatusCode::kPermissionDenied);
+
+  // An open query refuses the lock whatever is accepted, as before.
+  Ok(R"({"op":"query.open","subject":"701-1016","visit":"SCREENING1","form":"DM","item":"RACE","message":"Confirm"})",
+     kMonitor);
+  EXPECT_EQ(count("unresolved_queries"), 1);
+  refused(kLock, StatusCode::kFailedPrecondition, "1 queries are still open or answered");
+  Ok(R"({"op":"query.close","subject":"701-1016","query":1})", kMonitor);
+
+  // A casebook signed, then changed: broken until signed again.
+  Ok(R"({"op":"sign","subject":"701-1016","meaning":"approval","name":"Dr Ada Byron"})", kInv);
+  EXPECT_EQ(count("unsigned_casebooks"), 0);
+  Ok(R"({"op":"form.save","subject":"701-1016","visit":"SCREENING1","form":"DM","items":{"ETHNIC":"NOT REPORTED"}})");
+  EXPECT_EQ(count("broken_signatures"), 1);
+  EXPECT_EQ(count("unsigned_casebooks"), 1);
+  Ok(R"({"op":"sign","subject":"701-1016","meaning":"approval","name":"Dr Ada Byron"})", kInv);
+  EXPECT_EQ(count("broken_signatures"), 0);
+  EXPECT_EQ(count("unsigned_casebooks"), 0);
+  // Verifying a form resolves it.
+  Ok(R"({"op":"sdv.verify","subject":"701-1016","visit":"SCREENING1","form":"SV"})", kMonitor);
+  EXPECT_EQ(count("unverified_forms"), unverified - 1);
+
+  // What is left is accepted with reasons: the lock is taken, signed.
+  auto locked = Run(R"({"op":"study.lock","name":"Dana Manager","reason":"final lock","accept":{)"
+                    R"("subjects_on_study":"701-1016 followed up outside the database",)"
+                    R"("unverified_forms":"risk-based plan: remaining forms out of scope",)"
+                    R"("broken_signatures":"nothing broken, accepted in advance"}})",
+                    kDm);
+  ASSERT_TRUE(locked.ok()) << locked.status().ToString();
+  ASSERT_EQ(locked->events.size(), 1u);
+  const Event& e = locked->events[0];
+  EXPECT_EQ(e.type, "study.locked");
+  EXPECT_EQ(e.reason, "final lock");
+  EXPECT_EQ(e.actor.user, "dm.1");
+  EXPECT_EQ(e.payload.Find("signer_name")->as_string(), "Dana Manager");
+  EXPECT_EQ(e.payload.Find("checklist")->Find("subjects_on_study")->as_int(), 1);
+  EXPECT_EQ(e.payload.Find("checklist")->Find("unresolved_queries")->as_int(), 0);
+  const Value& accepted = *e.payload.Find("accepted");
+  EXPECT_EQ(accepted.Find("subjects_on_study")->as_string(), "701-1016 followed up outside the database");
+  EXPECT_NE(accepted.Find("unverified_forms"), nullptr);
+  EXPECT_EQ(accepted.Find("broken_signatures"), nullptr) << "an accepted item with nothing outstanding is not kept";
+  EXPECT_TRUE(ReadLockChecklist(store_.get(), "CDISCPILOT01", false)->locked);
+  refused(kLock, StatusCode::kFailedPrecondition, "already locked");
+
+  refused(R"({"op":"study.unlock","reason":"late data"})", StatusCode::kInvalidArgument, "missing field \"name\"");
+  auto unlocked = Run(R"({"op":"study.unlock","reason":"late laboratory data","name":"Dana Manager"})", kDm);
+  ASSERT_TRUE(unlocked.ok()) << unlocked.status().ToString();
+  EXPECT_EQ(unlocked->events[0].type, "study.unlocked");
+  EXPECT_EQ(unlocked->events[0].reason, "late laboratory data");
+  EXPECT_EQ(unlocked->events[0].payload.Find("signer_name")->as_string(), "Dana Manager");
+  EXPECT_FALSE(ReadLockChecklist(store_.get(), "CDISCPILOT01", false)->locked);
+  // The history of locks, each with its signer, reason and what was accepted.
+  auto history = ReadLockHistory(store_.get(), "CDISCPILOT01").value();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_TRUE(history[0].locked);
+  EXPECT_EQ(history[0].signer_name, "Dana Manager");
+  EXPECT_EQ(history[0].user, "dm.1");
+  EXPECT_EQ(history[0].reason, "final lock");
+  EXPECT_EQ(history[0].accepted.size(), 2u);
+  EXPECT_EQ(history[0].accepted.at("unverified_forms"), "risk-based plan: remaining forms out of scope");
+  EXPECT_FALSE(history[1].locked);
+  EXPECT_EQ(history[1].reason, "late laboratory data");
+  EXPECT_GE(history[1].time_us, history[0].time_us);
+}
+
+// The form page's read-only reason and the commands' refusals follow one
+// rule: the first of database lock, subject lock and freeze, form lock and
+// freeze, missed visit; each undone in turn gives way to the next.
+TEST_F(CaptureTest, WhyReadOnlyNamesTheFirstReasonAFormCannotChangeAndSavesAreRefusedForIt) {
+  Screen("701-1013");
+  Ok(R"({"op":"visit.missed","subject":"701-1013","visit":"WEEK2","reason":"patient travelling"})");
+  auto why = [&](const std::string& visit, const std::string& form) {
+    SubjectState s = capture_->Subject("701-1013").value();
+    return std::string(ReadOnlyName(WhyReadOnly(capture_->DatabaseLocked(), s, visit, form)));
+  };
+  const std::string dm = R"("subject":"701-1013","visit":"SCREENING1","form":"DM")";
+  auto save_refused = [&](const std::string& wanted) {
+    auto r = Run(R"({"op":"form.save",)" + dm + R"(,"items":{"ETHNIC":"NOT REPORTED"},"reason":"x"})");
+    EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << wanted;
+    EXPECT_NE(r.status().message().find(wanted), std::string::npos) << r.status().ToString();
+  };
+  EXPECT_EQ(why("SCREENING1", "DM"), "");
+  EXPECT_EQ(why("WEEK2", "VS"), "visit_missed");
+  EXPECT_EQ(why("WEEK4", "VS"), "") << "a visit not yet begun";
+  Ok(R"({"op":"form.freeze",)" + dm + "}", kDm);
+  EXPECT_EQ(why("SCREENING1", "DM"), "form_frozen");
+  EXPECT_EQ(why("SCREENING1", "VS"), "") << "only that form";
+  save_refused("SCREENING1/DM is frozen");
+  Ok(R"({"op":"form.lock",)" + dm + "}", kDm);
+  EXPECT_EQ(why("SCREENING1", "DM"), "form_locked");
+  save_refused("SCREENING1/DM is locked");
+  Ok(R"({"op":"subject.freeze","subject":"701-1013"})", kDm);
+  EXPECT_EQ(why("SCREENING1", "DM"), "subject_frozen");
+  EXPECT_EQ(why("SCREENING1", "VS"), "subject_frozen");
+  save_refused("subject 701-1013 is frozen");
+  Ok(R"({"op":"subject.lock","subject":"701-1013"})", kDm);
+  EXPECT_EQ(why("SCREENING1", "VS"), "subject_locked");
+  EXPECT_EQ(why("", ""), "subject_locked");
+  save_refused("subject 701-1013 is locked");
+  Ok(kLock, kDm);
+  EXPECT_TRUE(capture_->DatabaseLocked());
+  EXPECT_EQ(why("SCREENING1", "VS"), "database_locked");
+  save_refused("the study database is locked");
+  Ok(R"({"op":"study.unlock","reason":"query found late","name":"Dana Manager"})", kDm);
+  EXPECT_FALSE(capture_->DatabaseLocked());
+  EXPECT_EQ(why("SCREENING1", "VS"), "subject_locked");
 }
 
 TEST_F(CaptureTest, RepeatingGroupsRunRowChecksAndCrossFormChecksRaiseQueries) {
@@ -504,7 +665,7 @@ TEST_F(CaptureTest, TwoWritersOnOneStoreNeverDecideOnStaleState) {
   EXPECT_NE(r.status().message().find("reason for change is required: ETHNIC"), std::string::npos)
       << r.status().ToString();
   // A database lock taken by the first stops the second.
-  Ok(R"({"op":"study.lock"})", kDm);
+  Ok(kLock, kDm);
   cmd = ParseJson(R"({"op":"form.save","subject":"701-1015","visit":"SCREENING1","form":"VS","items":{"SYSBP":120}})");
   r = other->Execute(*cmd, kCoord);
   ASSERT_FALSE(r.ok());

@@ -4,6 +4,7 @@
 
 #include "capture/blinding.h"
 #include "capture/impl.h"
+#include "capture/lock_checklist.h"
 #include "capture/reads.h"
 
 namespace trialcore::capture {
@@ -29,7 +30,7 @@ Status OnlyFields(const Value& cmd, std::initializer_list<std::string_view> allo
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
       return InvalidArgument("unknown field \"" + k + "\" (allowed: " + list + ")");
     }
-    if (k != "items" && k != "rows" && k != "not_done" && k != "row" && k != "query" &&
+    if (k != "items" && k != "rows" && k != "not_done" && k != "row" && k != "query" && k != "accept" &&
         v.kind() != Value::Kind::kString) {
       return InvalidArgument("field \"" + k + "\" must be text");
     }
@@ -46,16 +47,21 @@ Status RequireRole(const Actor& actor, std::initializer_list<std::string_view> r
 }
 
 Status Capture::Impl::CheckWritable(const SubjectState& s, const std::string& visit, const std::string& form) const {
-  if (state_.locked) return FailedPrecondition("the study database is locked; nothing can change until it is unlocked");
-  if (s.locked) return FailedPrecondition("subject " + s.id + " is locked");
-  if (s.frozen) return FailedPrecondition("subject " + s.id + " is frozen");
-  if (!visit.empty() && !form.empty()) {
-    auto v = s.visits.find(visit);
-    if (v != s.visits.end()) {
-      auto f = v->second.forms.find(form);
-      if (f != v->second.forms.end() && f->second.locked) return FailedPrecondition(visit + "/" + form + " is locked");
-      if (f != v->second.forms.end() && f->second.frozen) return FailedPrecondition(visit + "/" + form + " is frozen");
-    }
+  switch (WhyReadOnly(state_.locked, s, visit, form)) {
+    case ReadOnly::kNone:
+      return Status::Ok();
+    case ReadOnly::kDatabaseLocked:
+      return FailedPrecondition("the study database is locked; nothing can change until it is unlocked");
+    case ReadOnly::kSubjectLocked:
+      return FailedPrecondition("subject " + s.id + " is locked");
+    case ReadOnly::kSubjectFrozen:
+      return FailedPrecondition("subject " + s.id + " is frozen");
+    case ReadOnly::kFormLocked:
+      return FailedPrecondition(visit + "/" + form + " is locked");
+    case ReadOnly::kFormFrozen:
+      return FailedPrecondition(visit + "/" + form + " is frozen");
+    case ReadOnly::kVisitMissed:
+      return FailedPrecondition("visit " + visit + " is marked missed");
   }
   return Status::Ok();
 }
@@ -343,36 +349,53 @@ Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) 
   return out;
 }
 
+// Database lock and unlock: signed events (the data manager's printed name,
+// from their account through the API), the lock only once its checklist
+// (capture/lock_checklist.h) is resolved or its items accepted with reasons,
+// which the event keeps with the checklist's counts.
+Result<Outcome> Capture::Impl::DatabaseLockCommand(bool lock, const Value& cmd, const Actor& actor) {
+  TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "reason", "accept", "name"}));
+  const std::string op = lock ? "study.lock" : "study.unlock";
+  std::string reason = OptionalText(cmd, "reason");
+  if (!lock && reason.empty()) return FailedPrecondition(op + " needs a reason");
+  TC_ASSIGN_OR_RETURN(std::string name, RequiredText(cmd, "name"));
+  std::map<std::string, std::string> accepted;
+  if (const Value* a = cmd.Find("accept")) {
+    if (!a->is_object()) return InvalidArgument("\"accept\" must map checklist items to the reasons they are accepted");
+    for (const auto& [id, why] : a->as_object()) {
+      if (!why.is_string()) return InvalidArgument("the reason accepting \"" + id + "\" must be text");
+      accepted[id] = why.as_string();
+    }
+  }
+  if (!lock && !accepted.empty()) return InvalidArgument("an unlock accepts nothing; give its \"reason\"");
+  if (state_.locked == lock)
+    return FailedPrecondition(std::string("the study is already ") + (lock ? "locked" : "unlocked"));
+  Value::Object payload{{"set", Value::Object{{"study/locked", lock}}}, {"signer_name", name}};
+  if (lock) {
+    // A blinded role is told only of the queries it can see.
+    TC_ASSIGN_OR_RETURN(LockChecklist checklist, ReadLockChecklist(store_, study_id_, BlindedRole(actor.role), 0));
+    TC_RETURN_IF_ERROR(LockRefusal(checklist, accepted));
+    Value::Object counts, accepts;
+    for (const auto& it : checklist.items) counts[it.id] = it.count;
+    for (const auto& [id, why] : AcceptedOutstanding(checklist, accepted)) accepts[id] = why;
+    payload["checklist"] = counts;
+    payload["accepted"] = accepts;
+  }
+  auto d = Draft("study", lock ? "study.locked" : "study.unlocked", actor, reason.empty() ? "database lock" : reason,
+                 payload);
+  Outcome out;
+  TC_ASSIGN_OR_RETURN(out.events, Commit("study", state_.study_stream_version, {d}));
+  out.messages.push_back(lock ? "database locked: all writes stop until it is unlocked" : "database unlocked");
+  return out;
+}
+
 Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Value& cmd, const Actor& actor) {
   TC_RETURN_IF_ERROR(RequireRole(actor, kManagerRoles, op));
   Outcome out;
   std::string reason = OptionalText(cmd, "reason");
   bool undo = op.ends_with(".unfreeze") || op.ends_with(".unlock");
   if (undo && reason.empty()) return FailedPrecondition(op + " needs a reason");
-  if (op == "study.lock" || op == "study.unlock") {
-    TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "reason"}));
-    bool lock = op == "study.lock";
-    if (state_.locked == lock)
-      return FailedPrecondition(std::string("the study is already ") + (lock ? "locked" : "unlocked"));
-    if (lock) {
-      TC_ASSIGN_OR_RETURN(UnresolvedQueries unresolved, CountUnresolvedQueries(store_, study_id_));
-      // A blinded role is told only of the queries it can see.
-      const bool blind = BlindedRole(actor.role);
-      const int64_t open = blind ? unresolved.visible : unresolved.visible + unresolved.hidden;
-      const int64_t hidden = blind ? unresolved.hidden : 0;
-      if (open > 0)
-        return FailedPrecondition(std::to_string(open) +
-                                  " queries are still open or answered; close them before database lock");
-      if (hidden > 0)
-        return FailedPrecondition(
-            "the unblinded team's queries are not all closed yet; the database cannot be locked before they are");
-    }
-    auto d = Draft("study", lock ? "study.locked" : "study.unlocked", actor, reason.empty() ? "database lock" : reason,
-                   Value::Object{{"set", Value::Object{{"study/locked", lock}}}});
-    TC_ASSIGN_OR_RETURN(out.events, Commit("study", state_.study_stream_version, {d}));
-    out.messages.push_back(lock ? "database locked: all writes stop until it is unlocked" : "database unlocked");
-    return out;
-  }
+  if (op == "study.lock" || op == "study.unlock") return DatabaseLockCommand(op == "study.lock", cmd, actor);
   if (state_.locked) return FailedPrecondition("the study database is locked");
   std::string kind = op.substr(op.find('.') + 1);  // freeze, unfreeze, lock, unlock
   std::string past = kind == "freeze" ? "frozen" : kind == "unfreeze" ? "unfrozen" : kind + "ed";

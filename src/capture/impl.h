@@ -157,6 +157,7 @@ class Capture::Impl {
   Result<Outcome> QueryCommand(const std::string& op, const Value& cmd, const Actor& actor);
   Result<Outcome> SdvCommand(const Value& cmd, const Actor& actor);
   Result<Outcome> FreezeLockCommand(const std::string& op, const Value& cmd, const Actor& actor);
+  Result<Outcome> DatabaseLockCommand(bool lock, const Value& cmd, const Actor& actor);
   Result<Outcome> SignCommand(const Value& cmd, const Actor& actor);
   Result<Outcome> VisitMissed(const Value& cmd, const Actor& actor);
   Result<Outcome> RemoveRow(const Value& cmd, const Actor& actor);

@@ -245,8 +245,17 @@ class Runner {
       return Exec(cmd, "data_manager", step.keyword, expected, actual);
     }
     if (is(R"re(the database is (locked|unlocked)(?: because "([^"]*)")?)re")) {
-      Value::Object cmd{{"op", m[1].str() == "locked" ? "study.lock" : "study.unlock"}};
+      const bool lock = m[1].str() == "locked";
+      Value::Object cmd{{"op", lock ? "study.lock" : "study.unlock"}, {"name", "Data Manager (scenario)"}};
       if (m[2].matched) cmd["reason"] = m[2].str();
+      // A scenario's subjects are mid-study: every item of the lock checklist
+      // that may be accepted is (queries still must be closed).
+      if (lock) {
+        Value::Object accept;
+        for (const char* id : {"subjects_on_study", "unsigned_casebooks", "broken_signatures", "unverified_forms"})
+          accept[id] = "accepted in the scenario";
+        cmd["accept"] = accept;
+      }
       return Exec(cmd, "data_manager", step.keyword, expected, actual);
     }
     // Then: observations.

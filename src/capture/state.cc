@@ -32,6 +32,43 @@ const ItemState* FormState::Find(const std::string& item) const {
   return it == items.end() ? nullptr : &it->second;
 }
 
+std::string_view ReadOnlyName(ReadOnly r) {
+  switch (r) {
+    case ReadOnly::kNone:
+      return "";
+    case ReadOnly::kDatabaseLocked:
+      return "database_locked";
+    case ReadOnly::kSubjectLocked:
+      return "subject_locked";
+    case ReadOnly::kSubjectFrozen:
+      return "subject_frozen";
+    case ReadOnly::kFormLocked:
+      return "form_locked";
+    case ReadOnly::kFormFrozen:
+      return "form_frozen";
+    case ReadOnly::kVisitMissed:
+      return "visit_missed";
+  }
+  return "?";
+}
+
+ReadOnly WhyReadOnly(bool database_locked, const SubjectState& subject, const std::string& visit,
+                     const std::string& form) {
+  if (database_locked) return ReadOnly::kDatabaseLocked;
+  if (subject.locked) return ReadOnly::kSubjectLocked;
+  if (subject.frozen) return ReadOnly::kSubjectFrozen;
+  if (visit.empty()) return ReadOnly::kNone;
+  auto v = subject.visits.find(visit);
+  if (v == subject.visits.end()) return ReadOnly::kNone;
+  if (!form.empty()) {
+    if (auto f = v->second.forms.find(form); f != v->second.forms.end()) {
+      if (f->second.locked) return ReadOnly::kFormLocked;
+      if (f->second.frozen) return ReadOnly::kFormFrozen;
+    }
+  }
+  return v->second.missed ? ReadOnly::kVisitMissed : ReadOnly::kNone;
+}
+
 std::string SubjectStream(const std::string& subject) { return "subject/" + subject; }
 
 std::string ItemPath(const std::string& subject, const std::string& visit, const std::string& form,

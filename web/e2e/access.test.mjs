@@ -202,17 +202,19 @@ test('the casebook and a form work by keyboard alone and fit a tablet', async ()
   }
 });
 
-test('the data manager locks the database once every query is closed; writes stop until an unlock with a reason', async () => {
+test('the data manager locks the database by its checklist and e-signature; forms turn read only until a signed unlock', async () => {
   const manager = await userPage(browser, server, 'dm.1');
   const coordinator = await userPage(browser, server, 'coord.701');
   try {
     await manager.goto(studyUrl(''));
-    const lock = async () => {
-      await manager.getByRole('button', { name: 'Lock the database…' }).click();
-      await manager.getByRole('dialog').getByRole('button', { name: 'Lock' }).click();
-    };
-    await lock();
-    await manager.locator('.error-box').getByText('close them before database lock').waitFor();
+    await manager.getByRole('link', { name: 'Database lock checklist' }).click();
+    const item = (id) => manager.locator(`[data-check=${id}]`);
+    await item('unresolved_queries').getByText('These cannot be accepted').waitFor();
+    assert.ok(Number(await item('subjects_on_study').locator('.figure').innerText()) > 0, 'the demo has subjects on study');
+    // Each outstanding entry links to where it is.
+    assert.match(await item('subjects_on_study').locator('ul.refs a').first().getAttribute('href'), /\/subjects\/\d{3}-\d{4}$/);
+    await manager.getByRole('button', { name: 'Lock the database…' }).click();
+    await manager.locator('.error-box').getByText('The checklist is not complete').waitFor();
     // Close every open query from the inbox.
     await manager.goto(studyUrl('/queries?state=open'));
     for (;;) {
@@ -229,20 +231,50 @@ test('the data manager locks the database once every query is closed; writes sto
     }
     await manager.goto(studyUrl('/queries?state=answered'));
     await manager.locator('main caption', { hasText: /^0 queries/ }).waitFor();
-    await manager.goto(studyUrl(''));
-    await lock();
+    await manager.goto(studyUrl('/lock'));
+    await item('unresolved_queries').locator('.badge', { hasText: 'resolved' }).waitFor();
+    // What is left is accepted, each with its reason.
+    for (const id of ['subjects_on_study', 'unsigned_casebooks', 'broken_signatures', 'unverified_forms']) {
+      if (!(await item(id).evaluate((el) => el.classList.contains('outstanding')))) continue;
+      await item(id).getByLabel('Accept for the lock').check();
+      await item(id).getByLabel('Why is it acceptable?').fill(`interim lock for the safety review (${id})`);
+    }
+    // The page fits a phone's width.
+    await manager.setViewportSize({ width: 375, height: 800 });
+    const overflow = await manager.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the checklist is ${overflow}px wider than the screen`);
+    await manager.setViewportSize({ width: 1366, height: 900 });
+    await manager.getByRole('button', { name: 'Lock the database…' }).click();
+    const dialog = manager.getByRole('dialog');
+    await dialog.getByText('You accept:').waitFor();
+    await dialog.getByLabel('Password').fill('not my password at all');
+    await dialog.getByRole('button', { name: 'Sign and lock' }).click();
+    await dialog.locator('.error-box').waitFor();
+    await dialog.getByLabel('Password').fill(PASSWORD);
+    await dialog.getByRole('button', { name: 'Sign and lock' }).click();
     await manager.locator('.ok-box').getByText('The database is locked.').waitFor();
-    await manager.getByText('Database locked').waitFor();
+    await manager.locator('.badge.locked', { hasText: 'Database locked' }).waitFor();
 
+    // The form says why it is read only and invites no change the server would refuse.
     await coordinator.goto(studyUrl('/subjects/701-1001/visits/RETRIEVAL/forms/SV'));
-    await coordinator.locator('#item-SVSTDTC').fill('2026-07-01');
-    await coordinator.getByRole('button', { name: 'Save' }).click();
-    await coordinator.locator('.error-box').getByText('locked').waitFor();
-    assert.equal(await coordinator.locator('#item-SVSTDTC').inputValue(), '01-JUL-2026', 'the typed date is kept');
+    await coordinator.locator('[data-read-only=database_locked]').getByText('The database is locked').waitFor();
+    assert.ok(await coordinator.locator('#item-SVSTDTC').isDisabled(), 'the visit date cannot be typed');
+    assert.equal(await coordinator.getByRole('button', { name: 'Save' }).count(), 0);
+    assert.equal(await coordinator.getByRole('button', { name: 'Not done…' }).count(), 0);
 
+    await manager.getByLabel('Reason to unlock').fill('late laboratory data for site 701');
     await manager.getByRole('button', { name: 'Unlock the database…' }).click();
-    await giveReason(manager, 'late laboratory data for site 701');
+    await dialog.getByText('because: late laboratory data for site 701').waitFor();
+    await dialog.getByLabel('Password').fill(PASSWORD);
+    await dialog.getByRole('button', { name: 'Sign and unlock' }).click();
     await manager.locator('.ok-box').getByText('The database is unlocked.').waitFor();
+    // Both are signed events on record: who signed, why, and what the lock accepted.
+    const history = manager.locator('section[aria-labelledby=lock-history-title]');
+    assert.match(await history.locator('tr[data-lock-event=unlocked]').innerText(), /Database unlocked\s+Dana Data-Manager \(dm\.1\)\s+late laboratory data for site 701/);
+    assert.match(await history.locator('tr[data-lock-event=locked]').innerText(), /Dana Data-Manager \(dm\.1\)[\s\S]*Accepted: Subjects still on study or in screening: interim lock for the safety review/);
+    // The unlock reaches the open page live: it becomes editable again.
+    await coordinator.locator('[data-read-only=database_locked]').waitFor({ state: 'detached' });
+    await coordinator.locator('#item-SVSTDTC').fill('2026-07-01');
     await coordinator.getByRole('button', { name: 'Save' }).click();
     await coordinator.locator('.ok-box').getByText('Saved Visit at RETRIEVAL').waitFor();
   } finally {

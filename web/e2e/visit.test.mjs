@@ -132,6 +132,11 @@ test('the investigator signs the casebook; a later change shows the signature as
     await investigator.goto(studyUrl(`/subjects/${SUBJECT}`));
     await investigator.getByRole('button', { name: 'Sign casebook…' }).click();
     const dialog = investigator.getByRole('dialog');
+    // Before the password, what is open, missing or unverified in the casebook, in the study's words.
+    const summary = dialog.locator('section.signing-summary');
+    await summary.getByText('Before you sign').waitFor();
+    assert.match(await summary.locator('[data-summary=queries]').innerText(), /Query \d+ \(open\) on Pulse[\s\S]*Vital signs at SCREENING 1/i);
+    assert.match(await summary.locator('[data-summary=missing]').innerText(), /Demographics at SCREENING 1/);
     await dialog.getByLabel('Meaning of this signature').selectOption('approval');
     // A wrong password is refused and nothing is signed.
     await dialog.getByLabel('Password').fill('not my password at all');
@@ -144,8 +149,15 @@ test('the investigator signs the casebook; a later change shows the signature as
     // The manifestation: printed name, UTC time and meaning.
     assert.match(await signature.innerText(), /Dr\. Ivy Investigator \(inv\.701\) signed the whole casebook on \d{2}-[A-Z]{3}-\d{4} \d{2}:\d{2}:\d{2} UTC; meaning: approval/);
 
-    // The coordinator corrects the blood pressure: a reason is asked for.
+    // The signed form opens read only, saying who signed; changing it is a choice that breaks the signature.
     await openForm(coordinator, 'SCREENING1', 'VS');
+    const note = coordinator.locator('[data-read-only=signed]');
+    await note.getByText(/Signed by Dr\. Ivy Investigator on \d{2}-[A-Z]{3}-\d{4}/).waitFor();
+    assert.ok(await coordinator.locator('#item-SYSBP').isDisabled(), 'signed data are not typed over by accident');
+    await note.getByRole('button', { name: 'Change data…' }).click();
+    await coordinator.getByRole('dialog').getByText('Saving a change breaks the signature').waitFor();
+    await coordinator.getByRole('dialog').getByRole('button', { name: 'Change data' }).click();
+    // The coordinator corrects the blood pressure: a reason is asked for.
     await coordinator.locator('#item-SYSBP').fill('150');
     await coordinator.getByRole('button', { name: 'Save' }).click();
     const reason = coordinator.getByRole('dialog');
@@ -156,6 +168,10 @@ test('the investigator signs the casebook; a later change shows the signature as
 
     await investigator.reload();
     await investigator.locator('li.signature.broken').getByText('Signature broken').waitFor();
+    // The investigator's home lists it as awaiting their signature again.
+    await investigator.goto(studyUrl(''));
+    const awaiting = investigator.locator('section[aria-labelledby=awaiting-title]');
+    await awaiting.locator(`tr[data-awaiting="${SUBJECT}"]`).getByText('Signature broken by a later change').waitFor();
   } finally {
     await screenshot(investigator, 'signature-broken');
   }

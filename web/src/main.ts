@@ -12,6 +12,7 @@ import { AuditView } from './views/audit';
 import { CasebookView } from './views/casebook';
 import { FormView } from './views/form';
 import { HomeView } from './views/home';
+import { LockView } from './views/lock';
 import { QueriesView } from './views/queries';
 import { SubjectsView } from './views/subjects';
 
@@ -47,6 +48,7 @@ route('/studies/:study/subjects/:subject/audit', (c, p, q) => new AuditView(c, p
 route('/studies/:study/subjects/:subject/visits/:visit/forms/:form', (c, p, q) => new FormView(c, p.subject, p.visit, p.form, q));
 route('/studies/:study/queries', (c, _p, q) => new QueriesView(c, q));
 route('/studies/:study/admin', (c) => new AdminView(c));
+route('/studies/:study/lock', (c) => new LockView(c));
 
 function roleKey(study: string): string {
   return 'trialcore.role.' + study;

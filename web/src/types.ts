@@ -90,11 +90,15 @@ export interface FormState {
   locked: boolean;
 }
 
+// Why the server refuses any change to a form now (capture::WhyReadOnly).
+export type ReadOnlyReason = 'database_locked' | 'subject_locked' | 'subject_frozen' | 'form_locked' | 'form_frozen' | 'visit_missed';
+
 export interface FormReply extends FormState {
   subject: string;
   visit: string;
   form: string;
   status: string;
+  read_only?: ReadOnlyReason; // absent: it can be changed
 }
 
 export interface QueryMessage {
@@ -270,4 +274,36 @@ export interface Account {
   full_name: string;
   disabled: boolean;
   grants: { role: string; site: string }[];
+}
+
+// The database lock checklist (GET .../lock-checklist).
+export interface LockCheckItem {
+  id: string;
+  title: string;
+  count: number;
+  acceptable: boolean;
+  listed: { subject: string; visit: string; form: string; detail: string }[];
+}
+
+// A database lock or unlock as its signed event records it.
+export interface LockEvent {
+  action: 'locked' | 'unlocked';
+  time: string;
+  user: string;
+  role: string;
+  signer_name: string;
+  reason: string;
+  accepted: Record<string, string>;
+}
+
+export interface LockChecklist {
+  items: LockCheckItem[];
+  locked: boolean;
+  history: LockEvent[]; // oldest first
+}
+
+// What awaits an investigator's signature (GET .../awaiting-signature).
+export interface AwaitingSignature {
+  listed: { subject: string; visit: string; form: string; why: 'casebook' | 'broken' }[];
+  total: number;
 }

@@ -12,7 +12,7 @@ import { cellState, cellWords } from '../cells';
 import { runCommand } from '../commands';
 import { label, showDate, showTime } from '../format';
 import { askReason, confirmAction, errorBox, okBox } from '../ui';
-import { signDialog } from './sign';
+import { signDialog, signingSummaryBox } from './sign';
 
 export class CasebookView implements View {
   private subject: Subject | null = null;
@@ -78,7 +78,14 @@ export class CasebookView implements View {
   }
 
   private async sign(): Promise<void> {
-    const signed = await signDialog(this.ctx, { subject: this.id }, 'the whole casebook of subject ' + this.id);
+    let summary;
+    try {
+      summary = await signingSummaryBox(this.ctx, this.id, {});
+    } catch (e) {
+      this.error = (e as Error).message;
+      return this.ctx.update();
+    }
+    const signed = await signDialog(this.ctx, { subject: this.id }, 'the whole casebook of subject ' + this.id, summary);
     if (signed) {
       this.message = 'Casebook signed';
       await this.load();

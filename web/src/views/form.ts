@@ -13,16 +13,16 @@ import { runCommand } from '../commands';
 import { formLink, formName, itemLabel, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
 import type {
-  CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query, SaveResult,
-  Subject,
+  CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query, ReadOnlyReason,
+  SaveResult, Signature, Subject,
 } from '../types';
 import { label, rangeText, showItemValue, showTime } from '../format';
 import { dateInput, type DateKind } from '../date_input';
 import { readWholeAuditTrail } from '../audit_trail';
-import { announce, askReason, errorBox, okBox } from '../ui';
+import { announce, askReason, confirmAction, errorBox, okBox } from '../ui';
 import { changedSinceVerification } from '../verification';
 import { signatureLine } from './casebook';
-import { signDialog } from './sign';
+import { signDialog, signingSummaryBox } from './sign';
 
 type Input = string | string[] | null;
 
@@ -36,6 +36,24 @@ interface RowDraft {
   row: number | null; // null: a new row, numbered by the server when saved
   key: string;
   items: Record<string, Input>;
+}
+
+// Why the page shows the form read only, in a sentence for site staff.
+function readOnlyText(why: ReadOnlyReason, subject: string): string {
+  switch (why) {
+    case 'database_locked':
+      return 'The database is locked: nothing can be changed until a data manager unlocks it.';
+    case 'subject_locked':
+      return `Subject ${subject} is locked: its data cannot be changed unless a data manager unlocks it.`;
+    case 'subject_frozen':
+      return `Subject ${subject} is frozen: its data cannot be changed unless a data manager unfreezes it.`;
+    case 'form_locked':
+      return 'This form is locked: its data cannot be changed unless a data manager unlocks it.';
+    case 'form_frozen':
+      return 'This form is frozen: its data cannot be changed unless a data manager unfreezes it.';
+    case 'visit_missed':
+      return 'This visit is recorded as missed: no data can be entered for it.';
+  }
 }
 
 function toInput(v: JsonValue | undefined): Input {
@@ -66,6 +84,7 @@ export class FormView implements View {
   private openThread: number | null;
   private raising: string | null = null; // item key whose "raise a query" box is open
   private resetSinceVerified = new Map<string, JsonValue>(); // item → the value that was verified
+  private changeSigned = false; // the user chose to change data a valid signature covers
   private timer = 0;
 
   constructor(
@@ -89,9 +108,41 @@ export class FormView implements View {
     return formPath(this.ctx.study.id, this.subjectId, this.visit, this.formId);
   }
 
+  // The server's reason first (locks, freezes, a missed visit); then a valid
+  // signature over the form, whose data stay read only until the user
+  // chooses to change them (and so to break it).
   private editable(): boolean {
-    return !!this.def && can.enterForm(this.ctx.role, this.def) && !!this.state && !this.state.frozen && !this.state.locked &&
-      !this.subject?.frozen && !this.subject?.locked;
+    return !!this.def && can.enterForm(this.ctx.role, this.def) && !!this.state && !this.state.read_only &&
+      (this.changeSigned || !this.validSignatures().length);
+  }
+
+  // The signatures covering this form, and those of them still valid.
+  private signatures(): Signature[] {
+    return (this.subject?.signatures ?? []).filter(
+      (s) => (!s.visit || s.visit === this.visit) && (!s.form || s.form === this.formId),
+    );
+  }
+
+  // A locked database refuses every command: queries and verification too.
+  private databaseLocked(): boolean {
+    return this.state?.read_only === 'database_locked';
+  }
+
+  private validSignatures(): Signature[] {
+    return this.signatures().filter((s) => !s.broken);
+  }
+
+  private async changeSignedData(): Promise<void> {
+    const names = this.validSignatures().map((s) => s.signer_name).join(', ');
+    const ok = await confirmAction(
+      'Change signed data',
+      `This form is covered by the signature of ${names}. Saving a change breaks the signature, and it must be signed again.`,
+      'Change data',
+    );
+    if (!ok) return;
+    this.changeSigned = true;
+    this.scheduleCheck(0);
+    this.ctx.update();
   }
 
   unsaved(): boolean {
@@ -126,7 +177,8 @@ export class FormView implements View {
   }
 
   live(e: { stream: string; type: string }): void {
-    if (e.stream !== 'subject/' + this.subjectId || this.saving) return;
+    // The study's own stream: a database lock or unlock changes what may be done here.
+    if ((e.stream !== 'subject/' + this.subjectId && e.stream !== 'study') || this.saving) return;
     window.clearTimeout(this.timer);
     this.timer = window.setTimeout(() => {
       // Another user's change: the new state shows, the draft stays.
@@ -395,8 +447,15 @@ export class FormView implements View {
   }
 
   private async sign(): Promise<void> {
+    let summary;
+    try {
+      summary = await signingSummaryBox(this.ctx, this.subjectId, { visit: this.visit, form: this.formId });
+    } catch (e) {
+      this.error = (e as Error).message;
+      return this.ctx.update();
+    }
     const ok = await signDialog(this.ctx, { subject: this.subjectId, visit: this.visit, form: this.formId },
-      `${formName(this.ctx, this.formId)} at ${visitName(this.ctx, this.visit)} of subject ${this.subjectId}`);
+      `${formName(this.ctx, this.formId)} at ${visitName(this.ctx, this.visit)} of subject ${this.subjectId}`, summary);
     if (ok) {
       this.message = 'Form signed';
       await this.load();
@@ -505,18 +564,18 @@ export class FormView implements View {
         })}
       </ol>
       <label for="reply-${q.query}" class="visually-hidden">Message for query ${q.query}</label>
-      ${(can.answerQuery(role) && q.state === 'open') || (can.closeQuery(role) && (open || q.state === 'closed'))
+      ${!this.databaseLocked() && ((can.answerQuery(role) && q.state === 'open') || (can.closeQuery(role) && (open || q.state === 'closed')))
         ? html`<textarea id="reply-${q.query}" rows="2" placeholder="Message"></textarea>`
         : nothing}
       <div class="actions left">
-        ${can.answerQuery(role) && q.state === 'open'
+        ${can.answerQuery(role) && q.state === 'open' && !this.databaseLocked()
           ? html`<button type="button" class="primary" @click=${() => void this.queryAction(q, 'answer')}>Answer</button>`
           : nothing}
-        ${can.closeQuery(role) && open
+        ${can.closeQuery(role) && open && !this.databaseLocked()
           ? html`<button type="button" class="primary" @click=${() => void this.queryAction(q, 'close')}>Close query</button>
               <button type="button" @click=${() => void this.queryAction(q, 'cancel')}>Cancel query</button>`
           : nothing}
-        ${can.closeQuery(role) && (q.state === 'answered' || q.state === 'closed')
+        ${can.closeQuery(role) && (q.state === 'answered' || q.state === 'closed') && !this.databaseLocked()
           ? html`<button type="button" @click=${() => void this.queryAction(q, 'reopen')}>Re-open</button>`
           : nothing}
       </div>
@@ -534,7 +593,7 @@ export class FormView implements View {
           }}>Query ${q.query}: ${q.state}</button>
           ${this.openThread === q.query ? this.thread(q) : nothing}`,
       )}
-      ${can.raiseQuery(role)
+      ${can.raiseQuery(role) && !this.databaseLocked()
         ? this.raising === key
           ? html`<div class="thread">
               <label for="raise-${item.id}">Question for the site about ${item.label}</label>
@@ -583,7 +642,7 @@ export class FormView implements View {
         ${reset
           ? html`<span class="badge reset" title="verified value: ${showItemValue(item.type, this.resetSinceVerified.get(item.id))}">changed since verification (was ${showItemValue(item.type, this.resetSinceVerified.get(item.id)) || 'empty'})</span>`
           : nothing}
-        ${monitor && stored && (stored.value !== null || stored.not_done) && !stored.verified
+        ${monitor && stored && (stored.value !== null || stored.not_done) && !stored.verified && !this.databaseLocked()
           ? html`<button type="button" class="small" @click=${() => void this.verify([item.id])}>Verify</button>`
           : nothing}
         <a class="small" href=${subjectLink(this.ctx, this.subjectId, '/audit?path=' + encodeURIComponent(`subject/${this.subjectId}/${this.visit}/${this.formId}/${item.id}`))}>History</a>
@@ -656,9 +715,12 @@ export class FormView implements View {
     // they show that state on their item, not here as something to act on.
     const problems = (this.check?.problems ?? []).filter((p) => !settled(p));
     const codes = showCodes(ctx);
-    const signatures = (this.subject?.signatures ?? []).filter(
-      (s) => (!s.visit || s.visit === this.visit) && (!s.form || s.form === this.formId),
-    );
+    const signatures = this.signatures();
+    const why = this.state.read_only;
+    // A locked database refuses every command; a locked or frozen subject its signing too.
+    const databaseLocked = why === 'database_locked';
+    const subjectClosed = databaseLocked || why === 'subject_locked' || why === 'subject_frozen';
+    const valid = this.validSignatures();
     const hasData = Object.keys(this.state.items).length > 0 || Object.keys(this.state.rows).length > 0;
     return html`${crumbs}
       <h1>${this.def.name} <span class="muted">· ${visitName(ctx, this.visit)} · ${this.subjectId}</span></h1>
@@ -666,13 +728,23 @@ export class FormView implements View {
         <span class="badge form-${this.state.status.replace(/ /g, '-')}">${this.state.status}</span>
         ${this.state.frozen ? html`<span class="badge frozen">frozen</span>` : nothing}
         ${this.state.locked ? html`<span class="badge locked">locked</span>` : nothing}
-        ${!editable && can.enterForm(role, this.def) ? html`<span class="muted">read only: ${this.state.locked ? 'locked' : 'frozen'}</span>` : nothing}
+        ${valid.length ? html`<span class="badge signed">signed</span>` : nothing}
         ${!can.enterForm(role, this.def) ? html`<span class="muted">read only for your role</span>` : nothing}
       </p>
+      ${why
+        ? html`<p class="read-only-note" data-read-only=${why}><strong>Read only.</strong> ${readOnlyText(why, this.subjectId)}</p>`
+        : valid.length && can.enterForm(role, this.def)
+          ? html`<p class="read-only-note" data-read-only="signed">
+              ${this.changeSigned
+                ? html`<strong>Changing signed data.</strong> Saving breaks the signature of ${valid.map((s) => s.signer_name).join(', ')}.`
+                : html`<strong>Read only.</strong> Signed by ${valid.map((s) => `${s.signer_name} on ${showTime(s.time)} (${s.meaning})`).join('; ')}.
+                    <button type="button" class="small" @click=${() => void this.changeSignedData()}>Change data…</button>`}
+            </p>`
+          : nothing}
       <div class="toolbar">
-        ${can.verify(role) && hasData ? html`<button type="button" class="primary" @click=${() => void this.verify()}>Verify whole form</button>` : nothing}
-        ${can.sign(role) && hasData ? html`<button type="button" @click=${() => void this.sign()}>Sign this form…</button>` : nothing}
-        ${can.control(role)
+        ${can.verify(role) && hasData && !databaseLocked ? html`<button type="button" class="primary" @click=${() => void this.verify()}>Verify whole form</button>` : nothing}
+        ${can.sign(role) && hasData && !subjectClosed ? html`<button type="button" @click=${() => void this.sign()}>Sign this form…</button>` : nothing}
+        ${can.control(role) && !databaseLocked
           ? html`${this.state.frozen
                 ? html`<button type="button" @click=${() => void this.control('form.unfreeze', 'Unfreeze')}>Unfreeze…</button>`
                 : html`<button type="button" @click=${() => void this.control('form.freeze', 'Freeze')}>Freeze</button>`}

@@ -1,16 +1,16 @@
 // The study at a glance: enrolment against target by site, open and answered
 // queries by age, overdue and out-of-window visits, unsigned casebooks; live.
+// Data managers reach the database lock's checklist from here.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { html, nothing } from 'lit-html';
 import { ref } from 'lit-html/directives/ref.js';
 import { get, studyPath } from '../api';
-import { runCommand } from '../commands';
-import { studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { formLink, formName, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { QUERY_STATE_MEANING, type QueryState } from '../query_states';
 import { can } from '../roles';
-import type { Dashboard, WorkItem } from '../types';
+import type { AwaitingSignature, Dashboard, WorkItem } from '../types';
 import { label } from '../format';
-import { askReason, confirmAction, errorBox, okBox } from '../ui';
+import { errorBox, okBox } from '../ui';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -25,6 +25,7 @@ const STATUS_COLOURS: Record<string, string> = {
 
 export class HomeView implements View {
   private data: Dashboard | null = null;
+  private awaiting: AwaitingSignature | null = null; // for investigators
   private error = '';
   private chart: Chart | null = null;
   private timer = 0;
@@ -41,7 +42,13 @@ export class HomeView implements View {
 
   private async load(): Promise<void> {
     try {
-      this.data = await get<Dashboard>(studyPath(this.ctx.study.id) + '/dashboard');
+      const base = studyPath(this.ctx.study.id);
+      const [data, awaiting] = await Promise.all([
+        get<Dashboard>(base + '/dashboard'),
+        can.sign(this.ctx.role) ? get<AwaitingSignature>(base + '/awaiting-signature') : Promise.resolve(null),
+      ]);
+      this.data = data;
+      this.awaiting = awaiting;
       this.error = '';
       this.updated = new Date().toISOString().slice(11, 19) + ' UTC';
     } catch (e) {
@@ -54,23 +61,6 @@ export class HomeView implements View {
     // Several events often arrive together; fetch once.
     window.clearTimeout(this.timer);
     this.timer = window.setTimeout(() => void this.load(), 400);
-  }
-
-  // Database lock: refused while queries are open; undone only with a reason.
-  private async lock(locking: boolean): Promise<void> {
-    let body: Record<string, string> = { op: locking ? 'study.lock' : 'study.unlock' };
-    if (locking) {
-      const ok = await confirmAction('Lock the database', 'Every change to every subject will be refused until the database is unlocked with a reason.', 'Lock');
-      if (!ok) return;
-    } else {
-      const reason = await askReason('Unlock the database', 'Changes become possible again. Why unlock?');
-      if (reason === null) return;
-      body = { ...body, reason };
-    }
-    const outcome = await runCommand(this.ctx.study.id, body, locking ? 'The database is locked.' : 'The database is unlocked.');
-    if (!outcome.error) await this.load();
-    ({ message: this.message, error: this.error } = outcome);
-    this.ctx.update();
   }
 
   dispose(): void {
@@ -140,6 +130,37 @@ export class HomeView implements View {
     </section>`;
   }
 
+  // For investigators: casebooks to sign and signatures to give again.
+  private awaitingSignature() {
+    const a = this.awaiting;
+    if (!a) return nothing;
+    const ctx = this.ctx;
+    return html`<section class="panel" aria-labelledby="awaiting-title">
+      <h2 id="awaiting-title">Awaiting your signature</h2>
+      ${a.total === 0
+        ? html`<p>Nothing awaits your signature.</p>`
+        : html`<table class="data compact">
+            <caption>${a.listed.length < a.total ? `the first ${a.listed.length} of ${a.total}` : `${a.total}`}</caption>
+            <thead><tr><th scope="col">Subject</th><th scope="col">What</th></tr></thead>
+            <tbody>
+              ${a.listed.map(
+                (w) => html`<tr data-awaiting=${w.subject}>
+                  <td><a href=${subjectLink(ctx, w.subject)}>${w.subject}</a></td>
+                  <td>${w.why === 'casebook'
+                    ? 'Casebook to sign: the subject has left the study'
+                    : html`Signature broken by a later change: sign
+                        ${w.form
+                          ? html`<a href=${formLink(ctx, w.subject, w.visit, w.form)}>${formName(ctx, w.form)} at ${visitName(ctx, w.visit)}</a>`
+                          : w.visit
+                            ? visitName(ctx, w.visit)
+                            : html`<a href=${subjectLink(ctx, w.subject)}>the casebook</a>`} again`}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table>`}
+    </section>`;
+  }
+
   // The queries in one state, by age; it opens the inbox on that state, whose
   // rows are the ones counted here (the server counts both alike).
   private queryTile(state: QueryState, ages: Record<string, number>, total: number) {
@@ -171,12 +192,11 @@ export class HomeView implements View {
       ${d.database_locked ? html`<p><span class="badge locked">Database locked</span></p>` : nothing}
       ${can.control(ctx.role)
         ? html`<div class="toolbar">
-            ${d.database_locked
-              ? html`<button type="button" @click=${() => void this.lock(false)}>Unlock the database…</button>`
-              : html`<button type="button" @click=${() => void this.lock(true)}>Lock the database…</button>`}
+            <a class="button" href=${studyLink(ctx, '/lock')}>${d.database_locked ? 'Unlock the database…' : 'Database lock checklist'}</a>
           </div>`
         : nothing}
       ${okBox(this.message)} ${errorBox(this.error)}
+      ${this.awaitingSignature()}
       <section aria-labelledby="enrolment-title" class="panel">
         <h2 id="enrolment-title">Enrolment</h2>
         <p>
