@@ -285,6 +285,10 @@ class Crawler {
     }
     for (const char* q : {"?status=enrolled", "?site=708"})
       Do(s, "GET " + study + "/subjects", "GET", kS + "/subjects" + q);
+    Do(s, "GET " + study + "/sdv", "GET", kS + "/sdv");
+    Do(s, "GET " + study + "/sdv/subjects", "GET", kS + "/sdv/subjects?limit=1000");
+    for (const char* q : {"?limit=1000", "?site=701"})
+      Do(s, "GET " + study + "/sdv/worklist", "GET", kS + "/sdv/worklist" + q);
     Value list = Do(s, "GET " + study + "/subjects", "GET", kS + "/subjects?limit=1000");
     Do(s, "GET " + study + "/users", "GET", kS + "/users");
     const Value* subjects = list.Find("subjects");

@@ -765,6 +765,121 @@ class Server::Impl {
       res.set_content(QueryInboxJsonText(*listed, offset, limit, env_->NowMicros()), "application/json");
     });
 
+    // Source data verification by plan: progress by site, by subject, and
+    // the monitor's worklist. Not for site staff: knowing which subjects the
+    // sample holds would let a site treat them differently.
+    auto sdv_context = [this](const Request& req, Response& res) -> std::optional<StudyCtx> {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return std::nullopt;
+      auto role = std::get<2>(*ctx).ActingRole(WantedRole(req), "");
+      if (!role.ok()) {
+        Error(res, role.status());
+        return std::nullopt;
+      }
+      static const std::set<std::string> kReaders = {"monitor", "data_manager", "medical_monitor", "study_admin",
+                                                     "sponsor_viewer"};
+      if (!kReaders.contains(*role)) {
+        Error(res, PermissionDenied("source data verification progress is for monitors, data managers and the "
+                                    "sponsor, not for the role " +
+                                    *role));
+        return std::nullopt;
+      }
+      return ctx;
+    };
+    auto progress_json = [](const capture::SdvProgress& p) {
+      Value::Object o{{"site", p.site}, {"required", p.required}, {"verified", p.verified}};
+      if (p.subject.empty()) {
+        o["subjects"] = p.subjects;
+        o["sampled"] = p.sampled;
+      } else {
+        o["subject"] = p.subject;
+        o["sampled"] = p.sampled != 0;
+      }
+      return Value(std::move(o));
+    };
+
+    Add("GET", study + "/sdv", [this, sdv_context, progress_json](const Request& req, Response& res) {
+      auto ctx = sdv_context(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto sites = capture::SdvBySite(cap->store(), cap->study_id(), *viewer);
+      if (!sites.ok()) return Error(res, sites.status());
+      const study::SdvPlan& plan = cap->study()->sdv_plan;
+      Value::Array always, lines;
+      for (const auto& ref : plan.always) always.push_back(ref.item.empty() ? ref.form : ref.form + "." + ref.item);
+      capture::SdvProgress total;
+      for (const auto& line : *sites) {
+        Value o = progress_json(line);
+        o.as_object()["risk"] =
+            plan.declared ? (plan.site_risk.contains(line.site) ? plan.site_risk.at(line.site) : plan.default_risk)
+                          : "";
+        o.as_object()["percent"] = static_cast<int64_t>(plan.PercentAt(line.site));
+        lines.push_back(std::move(o));
+        total.subjects += line.subjects;
+        total.sampled += line.sampled;
+        total.required += line.required;
+        total.verified += line.verified;
+      }
+      Value::Object percent;
+      for (const auto& [risk, p] : plan.percent_by_risk) percent[risk] = static_cast<int64_t>(p);
+      Reply(res, Value::Object{{"plan", Value::Object{{"declared", plan.declared},
+                                                      {"always", always},
+                                                      {"percent_by_risk", percent},
+                                                      {"default_risk", plan.default_risk}}},
+                               {"sites", lines},
+                               {"total", progress_json(total)}});
+    });
+
+    Add("GET", study + "/sdv/subjects", [this, sdv_context, progress_json](const Request& req, Response& res) {
+      auto ctx = sdv_context(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto page = Page(req);
+      if (!page.ok()) return Error(res, page.status());
+      auto [offset, limit] = *page;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto listed =
+          capture::SdvBySubject(cap->store(), cap->study_id(), *viewer, req.get_param_value("site"), offset, limit);
+      if (!listed.ok()) return Error(res, listed.status());
+      Value::Array subjects;
+      for (const auto& p : listed->subjects) subjects.push_back(progress_json(p));
+      Reply(res, Value::Object{{"subjects", subjects},
+                               {"total", listed->total},
+                               {"offset", static_cast<int64_t>(offset)},
+                               {"limit", static_cast<int64_t>(limit)}});
+    });
+
+    Add("GET", study + "/sdv/worklist", [this, sdv_context](const Request& req, Response& res) {
+      auto ctx = sdv_context(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto page = Page(req);
+      if (!page.ok()) return Error(res, page.status());
+      auto [offset, limit] = *page;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto listed = capture::ListSdvWork(cap->store(), cap->study_id(), *viewer, req.get_param_value("site"),
+                                         req.get_param_value("subject"), offset, limit);
+      if (!listed.ok()) return Error(res, listed.status());
+      Value::Array forms;
+      for (const auto& w : listed->forms) {
+        forms.push_back(Value::Object{{"subject", w.subject},
+                                      {"site", w.site},
+                                      {"visit", w.visit},
+                                      {"form", w.form},
+                                      {"required", w.required},
+                                      {"verified", w.verified},
+                                      {"open_queries", w.open_queries}});
+      }
+      Reply(res, Value::Object{{"forms", forms},
+                               {"total", listed->total},
+                               {"offset", static_cast<int64_t>(offset)},
+                               {"limit", static_cast<int64_t>(limit)}});
+    });
+
     const std::string form = subject + "/visits/{visit}/forms/{form}";
     Add("GET", form, [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);

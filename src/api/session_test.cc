@@ -642,3 +642,55 @@ TEST_F(SessionTest, SessionsExpireAndLockoutsLiftAsTheClockMoves) {
 
 }  // namespace
 }  // namespace trialcore::api
+
+// ---- Issue 15, point 10: verification by plan over HTTP ----
+
+namespace trialcore::api {
+namespace {
+
+TEST_F(SessionTest, VerificationSkipsItemsAwaitingTheSiteAndTheWorklistShowsWhatIsLeft) {
+  Login coord = LogIn("coord.701");
+  Login cra = LogIn("cra.1");
+  ASSERT_EQ(Screen(coord, "701-7001")->status, 200);
+  // A pulse of 130 with no adverse event on the log: check VS05 opens query 1 on PULSE.
+  auto saved = Post(coord, kS + "/commands",
+                    R"({"op":"form.save","subject":"701-7001","visit":"SCREENING1","form":"VS",)"
+                    R"("items":{"VSPOS":"SITTING","SYSBP":120,"DIABP":80,"PULSE":130}})");
+  ASSERT_EQ(saved->status, 200) << saved->body;
+  auto verified =
+      Post(cra, kS + "/commands", R"({"op":"sdv.verify","subject":"701-7001","visit":"SCREENING1","form":"VS"})");
+  ASSERT_EQ(verified->status, 200) << verified->body;
+  Value result = *ParseJson(verified->body)->Find("result");
+  EXPECT_EQ(ToJson(*result.Find("skipped")), R"([{"item":"PULSE","query":1}])");
+  EXPECT_EQ(result.Find("verified")->as_array().size(), 3u);
+
+  auto work = Get(cra, kS + "/sdv/worklist?subject=701-7001");
+  ASSERT_EQ(work->status, 200) << work->body;
+  EXPECT_EQ(ToJson(*ParseJson(work->body)->Find("forms")),
+            R"([{"form":"VS","open_queries":1,"required":4,"site":"701","subject":"701-7001","verified":3,)"
+            R"("visit":"SCREENING1"}])");
+  auto subjects = Get(cra, kS + "/sdv/subjects?site=701");
+  ASSERT_EQ(subjects->status, 200) << subjects->body;
+  EXPECT_EQ(ToJson(*ParseJson(subjects->body)->Find("subjects")),
+            R"([{"required":4,"sampled":true,"site":"701","subject":"701-7001","verified":3}])");
+  auto overview = Get(cra, kS + "/sdv");
+  ASSERT_EQ(overview->status, 200) << overview->body;
+  Value o = *ParseJson(overview->body);
+  EXPECT_EQ(ToJson(*o.Find("plan")->Find("always")), R"(["COG","AE","DS","IC"])");
+  EXPECT_EQ(ToJson(*o.Find("sites")),
+            R"([{"percent":100,"required":4,"risk":"high","sampled":1,"site":"701","subjects":1,"verified":3}])");
+  auto bad_page = Get(cra, kS + "/sdv/worklist?limit=0");
+  EXPECT_EQ(bad_page->status, 400);
+
+  // Site staff do not learn which subjects the sample holds.
+  for (const char* user : {"coord.701", "inv.701", "pharm.701"}) {
+    Login site = LogIn(user);
+    for (const char* path : {"/sdv", "/sdv/subjects", "/sdv/worklist"}) {
+      auto r = Get(site, kS + path);
+      EXPECT_EQ(r->status, 403) << user << " " << path << ": " << r->body;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace trialcore::api

@@ -22,8 +22,9 @@ ProjectionSet MakeSet() {
   set.name = "capture";
   // 2: indexes for the dashboard's lists and site counts; 3: cap_study.rows_hash; 4: subjects' queries counted
   // by state (open, answered), who opened each query and the save that triggered it (by its stream version:
-  // rows are computed before the batch has positions in the log).
-  set.version = 4;
+  // rows are computed before the batch has positions in the log); 5: the SDV plan's items to verify and
+  // verified, per form and subject, and whether the subject is in the plan's sample.
+  set.version = 5;
   set.tables = {
       {"cap_study",
        cols({{"study", Type::kText},
@@ -47,7 +48,10 @@ ProjectionSet MakeSet() {
              {"open_visible_queries", Type::kInt},
              {"casebook_signed", Type::kInt},
              {"answered_queries", Type::kInt},
-             {"answered_visible_queries", Type::kInt}}),
+             {"answered_visible_queries", Type::kInt},
+             {"sdv_sampled", Type::kInt},
+             {"sdv_required", Type::kInt},
+             {"sdv_done", Type::kInt}}),
        2,
        {{"study", "site", "subject"}, {"study", "status", "subject"}, {"study", "site", "status"}}},
       {"cap_visits",
@@ -72,9 +76,12 @@ ProjectionSet MakeSet() {
              {"status", Type::kText},
              {"frozen", Type::kInt},
              {"locked", Type::kInt},
-             {"sdv", Type::kText}}),
+             {"sdv", Type::kText},
+             {"sdv_required", Type::kInt},
+             {"sdv_done", Type::kInt},
+             {"sdv_pending", Type::kInt}}),
        4,
-       {{"study", "site", "status"}}},
+       {{"study", "site", "status"}, {"study", "sdv_pending", "site", "subject"}}},
       {"cap_queries",
        cols({{"study", Type::kText},
              {"subject", Type::kText},
@@ -145,22 +152,40 @@ std::string VisitStateOf(const PlannedVisit& v) {
   return "unplanned";
 }
 
-std::string SdvOf(const FormState& f) {
-  size_t entered = 0, verified = 0;
-  auto count = [&](const ItemState& it) {
-    if (it.value.is_null()) return;
-    ++entered;
-    verified += it.verified;
+// A form's source data verification: of its entered items a monitor can
+// verify (derived items are computed, not copied from a source, and hidden
+// items are not verified by blinded monitors), how many there are and are
+// verified, and of those the SDV plan asks for on this subject the same.
+struct FormSdv {
+  int64_t entered = 0, verified = 0, required = 0, done = 0;
+  std::string Summary() const {
+    if (entered == 0 || verified == 0) return "none";
+    return verified == entered ? "complete" : "partial";
+  }
+};
+
+FormSdv SdvOf(const study::Study& study, const std::string& form_id, const FormState& f, bool sampled) {
+  FormSdv out;
+  const study::Form* form = study.FindForm(form_id);
+  auto count = [&](const std::string& id, const ItemState& it) {
+    if (it.value.is_null() && it.not_done.empty()) return;
+    const study::Item* def = form == nullptr ? nullptr : form->FindItem(id);
+    if (def == nullptr || !def->derive.empty() || def->unblinded_only) return;
+    ++out.entered;
+    out.verified += it.verified;
+    if (study.sdv_plan.Requires(form_id, id, sampled)) {
+      ++out.required;
+      out.done += it.verified;
+    }
   };
-  for (const auto& [id, it] : f.items) count(it);
+  for (const auto& [id, it] : f.items) count(id, it);
   for (const auto& [g, rows] : f.rows) {
     for (const auto& [n, row] : rows) {
       if (row.removed) continue;
-      for (const auto& [id, it] : row.items) count(it);
+      for (const auto& [id, it] : row.items) count(id, it);
     }
   }
-  if (entered == 0 || verified == 0) return "none";
-  return verified == entered ? "complete" : "partial";
+  return out;
 }
 
 }  // namespace
@@ -266,10 +291,21 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
   }
   bool casebook_signed = false;
   for (const auto& [n, sig] : s.signatures) casebook_signed |= !sig.broken && sig.visit.empty();
-  TC_RETURN_IF_ERROR(
-      sink("cap_subjects", 2,
-           {study_id, s.id, s.site, s.status, static_cast<int64_t>(s.version), static_cast<int64_t>(s.blinded_version),
-            s.frozen, s.locked, open, open_visible, casebook_signed, answered, answered_visible}));
+  const bool sampled = study == nullptr || study->sdv_plan.Sampled(s.site, s.id);
+  int64_t sdv_required = 0, sdv_done = 0;
+  if (study != nullptr) {
+    for (const auto& [vid, visit] : s.visits) {
+      for (const auto& [fid, f] : visit.forms) {
+        FormSdv sdv = SdvOf(*study, fid, f, sampled);
+        sdv_required += sdv.required;
+        sdv_done += sdv.done;
+      }
+    }
+  }
+  TC_RETURN_IF_ERROR(sink("cap_subjects", 2,
+                          {study_id, s.id, s.site, s.status, static_cast<int64_t>(s.version),
+                           static_cast<int64_t>(s.blinded_version), s.frozen, s.locked, open, open_visible,
+                           casebook_signed, answered, answered_visible, sampled, sdv_required, sdv_done}));
   for (const auto& [n, q] : s.queries) {
     const QueryMessage* first = q.thread.empty() ? nullptr : &q.thread.front();
     TC_RETURN_IF_ERROR(sink("cap_queries", 3,
@@ -299,8 +335,10 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
       // The clock is left out of the rows (see the header): a visibility
       // condition that reads today() is judged at the epoch here.
       std::string status(FormStatusName(StatusOfFormIn(*study, s, vid, *form, 0)));
-      TC_RETURN_IF_ERROR(
-          sink("cap_forms", 4, {study_id, s.id, vid, fid, s.site, std::move(status), f.frozen, f.locked, SdvOf(f)}));
+      FormSdv sdv = SdvOf(*study, fid, f, sampled);
+      TC_RETURN_IF_ERROR(sink("cap_forms", 4,
+                              {study_id, s.id, vid, fid, s.site, std::move(status), f.frozen, f.locked, sdv.Summary(),
+                               sdv.required, sdv.done, sdv.done < sdv.required}));
     }
   }
   return Status::Ok();

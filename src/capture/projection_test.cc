@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <map>
 #include <sstream>
 
 #include "capture/reads.h"
@@ -200,6 +202,98 @@ TEST_F(ProjectionTest, ListsAndCountsAgreeWithTheSubjectsStates) {
 // The dashboard's overdue visits are decided by the day it is read: the
 // same tables give different figures as the clock moves, and each agrees
 // with the schedule computed from the subjects' states on that day.
+// Issue 15, point 10: the SDV plan's progress and the monitor's worklist, as
+// SQL over the tables, agree with counting the subjects' states by the plan.
+TEST_F(ProjectionTest, SdvProgressAndWorklistAgreeWithThePlanOverTheSubjectsStates) {
+  Open(120);
+  auto study = DemoStudy();
+  const study::SdvPlan& plan = study->sdv_plan;
+  std::map<std::string, std::array<int64_t, 4>> by_site;  // subjects, sampled, required, verified
+  std::map<std::string, std::pair<int64_t, int64_t>> by_subject;
+  int64_t pending_forms = 0, pending_forms_701 = 0;
+  for (const SubjectState& s : Subjects()) {
+    const bool sampled = plan.Sampled(s.site, s.id);
+    int64_t required = 0, done = 0;
+    for (const auto& [vid, visit] : s.visits) {
+      for (const auto& [fid, f] : visit.forms) {
+        const study::Form* form = study->FindForm(fid);
+        int64_t form_required = 0, form_done = 0;
+        auto count = [&](const std::string& id, const ItemState& it) {
+          const study::Item* def = form->FindItem(id);
+          if (it.value.is_null() && it.not_done.empty()) return;
+          if (!def->derive.empty() || def->unblinded_only || !plan.Requires(fid, id, sampled)) return;
+          ++form_required;
+          form_done += it.verified;
+        };
+        for (const auto& [id, it] : f.items) count(id, it);
+        for (const auto& [g, rows] : f.rows) {
+          for (const auto& [n, row] : rows) {
+            if (row.removed) continue;
+            for (const auto& [id, it] : row.items) count(id, it);
+          }
+        }
+        required += form_required;
+        done += form_done;
+        pending_forms += form_done < form_required;
+        pending_forms_701 += form_done < form_required && s.site == "701";
+      }
+    }
+    auto& site = by_site[s.site];
+    site[0] += 1;
+    site[1] += sampled;
+    site[2] += required;
+    site[3] += done;
+    by_subject[s.id] = {required, done};
+  }
+  auto sites = SdvBySite(store_.get(), "CDISCPILOT01", SeesEverything());
+  ASSERT_TRUE(sites.ok()) << sites.status().ToString();
+  ASSERT_EQ(sites->size(), by_site.size());
+  int64_t verified = 0, sampled_low = 0, subjects_low = 0;
+  for (const SdvProgress& p : *sites) {
+    SCOPED_TRACE(p.site);
+    EXPECT_EQ((std::array<int64_t, 4>{p.subjects, p.sampled, p.required, p.verified}), by_site[p.site]);
+    verified += p.verified;
+    if (plan.PercentAt(p.site) == 20) {
+      sampled_low += p.sampled;
+      subjects_low += p.subjects;
+    }
+  }
+  EXPECT_GT(verified, 0) << "the simulated monitors verified something";
+  EXPECT_LT(sampled_low, subjects_low) << "low-risk sites have subjects outside the sample";
+
+  auto subjects = SdvBySubject(store_.get(), "CDISCPILOT01", SeesEverything(), "", 0, 1000);
+  ASSERT_TRUE(subjects.ok());
+  ASSERT_EQ(subjects->total, static_cast<int64_t>(by_subject.size()));
+  double last_share = -1;
+  for (const SdvProgress& p : subjects->subjects) {
+    EXPECT_EQ(std::make_pair(p.required, p.verified), by_subject[p.subject]) << p.subject;
+    if (p.required == 0) continue;
+    const double share = static_cast<double>(p.verified) / static_cast<double>(p.required);
+    EXPECT_GE(share + 1e-6, last_share) << "least verified first";
+    last_share = share;
+  }
+
+  auto work = ListSdvWork(store_.get(), "CDISCPILOT01", SeesEverything(), "", "", 0, 1000);
+  ASSERT_TRUE(work.ok()) << work.status().ToString();
+  EXPECT_EQ(work->total, pending_forms);
+  EXPECT_GT(work->total, 0);
+  for (const SdvWork& w : work->forms)
+    EXPECT_LT(w.verified, w.required) << w.subject << " " << w.visit << " " << w.form;
+  // A page of it, and a monitor of site 701 sees only 701.
+  auto page = ListSdvWork(store_.get(), "CDISCPILOT01", SeesEverything(), "", "", 5, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->forms.size(), std::min<size_t>(10, work->forms.size() - 5));
+  EXPECT_EQ(page->forms[0].subject + page->forms[0].visit + page->forms[0].form,
+            work->forms[5].subject + work->forms[5].visit + work->forms[5].form);
+  auto at_701 = ListSdvWork(store_.get(), "CDISCPILOT01", SeesSites({"701"}), "", "", 0, 1000);
+  ASSERT_TRUE(at_701.ok());
+  EXPECT_EQ(at_701->total, pending_forms_701);
+  for (const SdvWork& w : at_701->forms) EXPECT_EQ(w.site, "701");
+  auto hidden_site = SdvBySite(store_.get(), "CDISCPILOT01", SeesSites({"701"}));
+  ASSERT_TRUE(hidden_site.ok());
+  ASSERT_EQ(hidden_site->size(), 1u);
+}
+
 TEST_F(ProjectionTest, OverdueVisitsFollowTheDayTheyAreReadOn) {
   Open(60);
   const auto subjects = Subjects();

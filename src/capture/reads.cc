@@ -479,4 +479,78 @@ Result<UnresolvedQueries> CountUnresolvedQueries(EventStore* store, const std::s
   return u;
 }
 
+Result<std::vector<SdvProgress>> SdvBySite(EventStore* store, const std::string& study, const Viewer& viewer) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  Sql sql("SELECT site, count(*), sum(sdv_sampled), sum(sdv_required), sum(sdv_done) FROM cap_subjects WHERE study = ");
+  sql.Param(study);
+  VisibleSites(sql, viewer);
+  sql << " GROUP BY site ORDER BY site";
+  std::vector<SdvProgress> out;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    out.push_back({Text(r[0]), "", Int(r[1]), Int(r[2]), Int(r[3]), Int(r[4])});
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<SdvSubjectPage> SdvBySubject(EventStore* store, const std::string& study, const Viewer& viewer,
+                                    const std::string& site, size_t offset, size_t limit) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  auto where = [&](Sql& sql) {
+    sql.Param(study);
+    VisibleSites(sql, viewer);
+    sql.AndEquals("site", site);
+  };
+  SdvSubjectPage page;
+  Sql count("SELECT count(*) FROM cap_subjects WHERE study = ");
+  where(count);
+  TC_ASSIGN_OR_RETURN(page.total, Scalar(store, count));
+  // Least verified first: where the next monitoring visit should go. The
+  // share compares as done/required without division: subjects with nothing
+  // to verify come last.
+  Sql sql("SELECT subject, site, sdv_sampled, sdv_required, sdv_done FROM cap_subjects WHERE study = ");
+  where(sql);
+  sql << " ORDER BY CASE WHEN sdv_required = 0 THEN 1 ELSE 0 END, (sdv_done * 1000000) / "
+         "CASE WHEN sdv_required = 0 THEN 1 ELSE sdv_required END, subject LIMIT ";
+  sql.Param(static_cast<int64_t>(limit)) << " OFFSET ";
+  sql.Param(static_cast<int64_t>(offset));
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    page.subjects.push_back({Text(r[1]), Text(r[0]), 1, Int(r[2]), Int(r[3]), Int(r[4])});
+    return Status::Ok();
+  }));
+  return page;
+}
+
+Result<SdvWorklist> ListSdvWork(EventStore* store, const std::string& study, const Viewer& viewer,
+                                const std::string& site, const std::string& subject, size_t offset, size_t limit) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  auto where = [&](Sql& sql) {
+    sql.Param(study);
+    sql << " AND f.sdv_pending = 1";
+    VisibleSites(sql, viewer, "f.site");
+    sql.AndEquals("f.site", site);
+    sql.AndEquals("f.subject", subject);
+  };
+  SdvWorklist list;
+  Sql count("SELECT count(*) FROM cap_forms f WHERE f.study = ");
+  where(count);
+  TC_ASSIGN_OR_RETURN(list.total, Scalar(store, count));
+  // Queries on hidden items are left out: blinded monitors do not verify
+  // those items, and their count must not tell them the queries exist.
+  Sql sql(
+      "SELECT f.subject, f.site, f.visit, f.form, f.sdv_required, f.sdv_done, (SELECT count(*) FROM cap_queries q "
+      "WHERE q.study = f.study AND q.subject = f.subject AND q.visit = f.visit AND q.form = f.form AND q.state = "
+      "'open' AND q.hidden = 0) FROM cap_forms f LEFT JOIN cap_visits v ON v.study = f.study AND v.subject = "
+      "f.subject AND v.visit = f.visit WHERE f.study = ");
+  where(sql);
+  sql << " ORDER BY f.site, f.subject, v.position, f.visit, f.form LIMIT ";
+  sql.Param(static_cast<int64_t>(limit)) << " OFFSET ";
+  sql.Param(static_cast<int64_t>(offset));
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    list.forms.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3]), Int(r[4]), Int(r[5]), Int(r[6])});
+    return Status::Ok();
+  }));
+  return list;
+}
+
 }  // namespace trialcore::capture

@@ -112,4 +112,34 @@ struct UnresolvedQueries {
 };
 Result<UnresolvedQueries> CountUnresolvedQueries(EventStore* store, const std::string& study);
 
+// Source data verification by the study's plan (study::SdvPlan), for the
+// sites a viewer sees. Counts are of the items the plan asks for on each
+// subject that are entered (derived and hidden items are never verified, so
+// blinded and unblinded viewers read the same figures).
+struct SdvProgress {
+  std::string site, subject;          // subject empty in a site's line
+  int64_t subjects = 0, sampled = 0;  // a subject's line: 1, and whether in the sample
+  int64_t required = 0, verified = 0;
+};
+// One line per site, by site.
+Result<std::vector<SdvProgress>> SdvBySite(EventStore* store, const std::string& study, const Viewer& viewer);
+struct SdvSubjectPage {
+  std::vector<SdvProgress> subjects;  // least verified share first, then by subject
+  int64_t total = 0;
+};
+Result<SdvSubjectPage> SdvBySubject(EventStore* store, const std::string& study, const Viewer& viewer,
+                                    const std::string& site, size_t offset, size_t limit);
+// The monitor's worklist: forms with items the plan asks for not yet verified.
+struct SdvWork {
+  std::string subject, site, visit, form;
+  int64_t required = 0, verified = 0;
+  int64_t open_queries = 0;  // on visible items of the form, awaiting the site: those items wait
+};
+struct SdvWorklist {
+  std::vector<SdvWork> forms;  // by site, subject and schedule
+  int64_t total = 0;
+};
+Result<SdvWorklist> ListSdvWork(EventStore* store, const std::string& study, const Viewer& viewer,
+                                const std::string& site, const std::string& subject, size_t offset, size_t limit);
+
 }  // namespace trialcore::capture

@@ -111,9 +111,21 @@ test('the monitor opens the query, the coordinator answers it, the monitor verif
     await coordinator.getByRole('button', { name: 'Query 1: answered' }).waitFor();
 
     await openForm(monitor, 'SCREENING1', 'VS');
+    // Verifying a whole form asks first, and says what it leaves out: the
+    // pulse, whose query (raised by the check on the pulse of 130) awaits the site.
     await monitor.getByRole('button', { name: 'Verify whole form' }).click();
-    await monitor.locator('.ok-box').getByText('Form verified').waitFor();
+    let confirm = monitor.getByRole('dialog');
+    await confirm.getByText('Not verified, their query awaits the site: Pulse rate (query 2)').waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await monitor.locator('.badge.verified').count(), 0, 'cancelled: nothing verified');
+    await monitor.getByRole('button', { name: 'Verify whole form' }).click();
+    confirm = monitor.getByRole('dialog');
+    assert.match(await confirm.innerText(), /Verify 3 items of Vital signs at SCREENING 1[\s\S]*Systolic blood pressure/);
+    await confirm.getByRole('button', { name: 'Verify 3 items' }).click();
+    await monitor.locator('.ok-box').getByText('Not verified, their query awaits the site: Pulse rate (query 2).').waitFor();
     assert.ok((await monitor.locator('[data-item=SYSBP] .badge.verified').count()) === 1, 'SYSBP shows as verified');
+    assert.equal(await monitor.locator('[data-item=PULSE] .badge.verified').count(), 0, 'the pulse waits for its query');
+    await monitor.locator('[data-item=PULSE]').getByText('verify once the site answers its query').waitFor();
     await monitor.getByRole('button', { name: 'Query 1: answered' }).click();
     await monitor.locator('.thread').getByText('the patient was anxious').waitFor();
     await monitor.getByLabel('Message for query 1').fill('Accepted.');
@@ -122,6 +134,33 @@ test('the monitor opens the query, the coordinator answers it, the monitor verif
   } finally {
     await screenshot(monitor, 'monitor-verifies-and-closes');
     await screenshot(coordinator, 'coordinator-answers');
+  }
+});
+
+test('the monitor\'s verification page shows the plan, the share by site and the forms left to verify; the site does not see it', async () => {
+  const monitor = await as('cra.1');
+  const coordinator = await as('coord.701');
+  try {
+    await monitor.locator('header nav').getByRole('link', { name: 'Verification' }).click();
+    await monitor.getByText('Verified on every subject: Cognitive assessments, Adverse events, Disposition').waitFor();
+    const site = monitor.locator('table.sdv-sites tr[data-site="701"]');
+    assert.match(await site.innerText(), /high risk, 100%[\s\S]*\d+ of \d+ \(\d+%\)/);
+    // Only site 701's forms once the site is chosen, this subject's vital signs among them, with its open query.
+    await monitor.getByLabel('Site').selectOption('701');
+    await monitor.waitForURL(/\/sdv\?site=701$/);
+    const work = monitor.locator('table.sdv-work tbody tr', { hasText: SUBJECT }).filter({ hasText: 'Vital signs' });
+    await work.waitFor();
+    assert.match(await work.innerText(), /3 of 4\s+1 \(wait for the site\)/);
+    await work.getByRole('link', { name: /Vital signs/ }).click();
+    await monitor.locator('[data-item=PULSE]').waitFor();
+
+    // Which subjects the sample holds is kept from the sites: no link, and the server refuses.
+    await coordinator.goto(studyUrl(''));
+    assert.equal(await coordinator.locator('header nav').getByRole('link', { name: 'Verification' }).count(), 0);
+    await coordinator.goto(studyUrl('/sdv'));
+    await coordinator.locator('.error-box').getByText('not for the role coordinator').waitFor();
+  } finally {
+    await screenshot(monitor, 'sdv-worklist');
   }
 });
 
