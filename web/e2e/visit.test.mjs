@@ -258,3 +258,37 @@ test('the audit trail viewer shows every change made here, with its reason, and 
     await screenshot(page, 'audit-trail');
   }
 });
+
+test('the data manager lists a form across subjects, downloads it as CSV, and reads the missing pages, entry lag and query turnaround', async () => {
+  const manager = await as('dm.1');
+  try {
+    await manager.locator('header nav').getByRole('link', { name: 'Reports' }).click();
+    await manager.getByLabel('Form').selectOption('VS');
+    await manager.getByLabel('Subject').fill(SUBJECT);
+    await manager.getByLabel('Subject').press('Enter');
+    const row = manager.locator('table.listing tbody tr', { hasText: SUBJECT });
+    await row.waitFor();
+    assert.match(await row.innerText(), /SCREENING 1[\s\S]*SITTING[\s\S]*150[\s\S]*80[\s\S]*130/);
+    assert.equal(await manager.locator('table.listing caption').innerText(), 'Vital signs: 1 form');
+    const [download] = await Promise.all([manager.waitForEvent('download'), manager.getByRole('button', { name: 'Download CSV' }).click()]);
+    const chunks = [];
+    for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+    const csv = Buffer.concat(chunks).toString('utf8').split('\r\n');
+    assert.match(csv[0], /^subject,site,visit,group,row,VSTM,VSPOS,SYSBP,DIABP,PULSE,/);
+    assert.equal(csv[1].split(',').slice(0, 10).join(','), `${SUBJECT},701,SCREENING1,,,,SITTING,150,80,130`);
+
+    // The blinded data manager's listing of exposure has no column, nor value, of the dose.
+    await manager.getByLabel('Form').selectOption('EX');
+    await manager.locator('table.listing caption', { hasText: 'Study drug exposure' }).waitFor();
+    assert.equal(await manager.locator('table.listing th', { hasText: 'Daily dose' }).count(), 0);
+
+    await manager.getByLabel('Report').selectOption('missing');
+    await manager.locator('table.missing-pages tbody tr').first().waitFor();
+    await manager.getByLabel('Report').selectOption('lag');
+    assert.match(await manager.locator('table.entry-lag tr[data-site="701"]').innerText(), /Site 701\s+\d+\s+-?\d+\.\d/);
+    await manager.getByLabel('Report').selectOption('queries');
+    assert.match(await manager.locator('table.query-turnaround tr[data-site="701"]').innerText(), /Site 701\s+\d+\s+\d+ \(\d+\.\d\)/);
+  } finally {
+    await screenshot(manager, 'reports');
+  }
+});
