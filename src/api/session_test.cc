@@ -652,7 +652,7 @@ TEST_F(SessionTest, VerificationSkipsItemsAwaitingTheSiteAndTheWorklistShowsWhat
   Login coord = LogIn("coord.701");
   Login cra = LogIn("cra.1");
   ASSERT_EQ(Screen(coord, "701-7001")->status, 200);
-  // A pulse of 130 with no adverse event on the log: check VS05 opens query 1 on PULSE.
+  // A pulse of 130 with no adverse event on the log: its soft range opens query 1 on PULSE, check VS05 query 2.
   auto saved = Post(coord, kS + "/commands",
                     R"({"op":"form.save","subject":"701-7001","visit":"SCREENING1","form":"VS",)"
                     R"("items":{"VSPOS":"SITTING","SYSBP":120,"DIABP":80,"PULSE":130}})");
@@ -667,7 +667,7 @@ TEST_F(SessionTest, VerificationSkipsItemsAwaitingTheSiteAndTheWorklistShowsWhat
   auto work = Get(cra, kS + "/sdv/worklist?subject=701-7001");
   ASSERT_EQ(work->status, 200) << work->body;
   EXPECT_EQ(ToJson(*ParseJson(work->body)->Find("forms")),
-            R"([{"form":"VS","open_queries":1,"required":4,"site":"701","subject":"701-7001","verified":3,)"
+            R"([{"form":"VS","open_queries":2,"required":4,"site":"701","subject":"701-7001","verified":3,)"
             R"("visit":"SCREENING1"}])");
   auto subjects = Get(cra, kS + "/sdv/subjects?site=701");
   ASSERT_EQ(subjects->status, 200) << subjects->body;
@@ -714,18 +714,18 @@ TEST_F(SessionTest, ListingsAndReportsAnswerFromTheTablesForTheCallersSites) {
     ASSERT_EQ(r->status, 200) << r->body;
   };
   save("SV", R"({"SVSTDTC":")" + visit_day + R"("})");
-  save("VS", R"({"VSPOS":"SITTING","SYSBP":120,"DIABP":80,"PULSE":130})");  // VS05 opens query 1 on PULSE
+  save("VS", R"({"VSPOS":"SITTING","SYSBP":120,"DIABP":80,"PULSE":115})");  // its soft range opens query 1
 
   auto listing = Get(cra, kS + "/reports/listing?form=VS");
   ASSERT_EQ(listing->status, 200) << listing->body;
   EXPECT_EQ(ToJson(*ParseJson(listing->body)->Find("rows")),
-            R"([{"items":{"DIABP":80,"PULSE":130,"SYSBP":120,"VSPOS":"SITTING"},"site":"701","subject":"701-7101",)"
+            R"([{"items":{"DIABP":80,"PULSE":115,"SYSBP":120,"VSPOS":"SITTING"},"site":"701","subject":"701-7101",)"
             R"("visit":"SCREENING1"}])");
   auto csv = Get(cra, kS + "/reports/listing?form=VS&format=csv");
   ASSERT_EQ(csv->status, 200) << csv->body;
   EXPECT_EQ(csv->body,
             "subject,site,visit,group,row,VSTM,VSPOS,SYSBP,DIABP,PULSE,TEMP,WEIGHT,HEIGHT,BMI\r\n"
-            "701-7101,701,SCREENING1,,,,SITTING,120,80,130,,,,\r\n");
+            "701-7101,701,SCREENING1,,,,SITTING,120,80,115,,,,\r\n");
   EXPECT_EQ(Get(cra, kS + "/reports/listing")->status, 400) << "the form is required";
   EXPECT_EQ(Get(cra, kS + "/reports/listing?form=NOPE")->status, 404);
   EXPECT_EQ(Get(cra, kS + "/reports/listing?form=VS&format=xml")->status, 400);
@@ -741,6 +741,8 @@ TEST_F(SessionTest, ListingsAndReportsAnswerFromTheTablesForTheCallersSites) {
 
   // The site answers two hours later; read now, and 31 days on.
   env_.AdvanceMicros(120 * kMinute);
+  coord = LogIn("coord.701");
+  cra = LogIn("cra.1");
   auto answered = Post(coord, kS + "/subjects/701-7101/queries/1/answer", R"({"message":"confirmed"})");
   ASSERT_EQ(answered->status, 200) << answered->body;
   auto turnaround = [&]() {

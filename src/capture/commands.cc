@@ -365,11 +365,11 @@ Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) 
                    Value::Object{{"visit", visit}, {"form", form}, {"items", list}, {"set", set}});
     TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
   }
-  out.result = Value::Object{{"verified", std::move(list)}, {"skipped", std::move(skipped)}};
   std::string done = verified > 0      ? "verified " + std::to_string(verified) + " items on "
                      : skipped.empty() ? "nothing left to verify on "
                                        : "nothing verified on ";
   out.messages.insert(out.messages.begin(), done + visit + "/" + form);
+  out.result = Value::Object{{"verified", std::move(list)}, {"skipped", std::move(skipped)}};
   return out;
 }
 

@@ -401,7 +401,8 @@ TEST_F(ProjectionTest, ReportsAgreeWithTheSubjectsStatesOnSeveralDays) {
   EXPECT_EQ(listing->total, vs_forms);
   ASSERT_EQ(static_cast<int64_t>(listing->rows.size()), vs_forms);
   const ListingRow& first = listing->rows.front();
-  const ItemState& sysbp = capture_->Subject(first.subject)->visits[first.visit].forms["VS"].items["SYSBP"];
+  SubjectState listed = capture_->Subject(first.subject).value();
+  const ItemState& sysbp = listed.visits[first.visit].forms["VS"].items["SYSBP"];
   EXPECT_EQ(ParseJson(first.data)->Find("items")->Find("SYSBP")->as_int(), sysbp.value.as_int());
   auto at_701 = ListFormValues(store_.get(), "CDISCPILOT01", SeesSites({"701"}), {"VS", "", "BASELINE", ""}, 0, 1000);
   ASSERT_TRUE(at_701.ok());

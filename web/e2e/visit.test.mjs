@@ -150,7 +150,7 @@ test('the monitor\'s verification page shows the plan, the share by site and the
     await monitor.waitForURL(/\/sdv\?site=701$/);
     const work = monitor.locator('table.sdv-work tbody tr', { hasText: SUBJECT }).filter({ hasText: 'Vital signs' });
     await work.waitFor();
-    assert.match(await work.innerText(), /3 of 4\s+1 \(wait for the site\)/);
+    assert.match(await work.innerText(), /3 of 4\s+2 \(wait for the site\)/);
     await work.getByRole('link', { name: /Vital signs/ }).click();
     await monitor.locator('[data-item=PULSE]').waitFor();
 
