@@ -146,8 +146,11 @@ test('the monitor\'s verification page shows the plan, the share by site and the
     const site = monitor.locator('table.sdv-sites tr[data-site="701"]');
     assert.match(await site.innerText(), /high risk, 100%[\s\S]*\d+ of \d+ \(\d+%\)/);
     // Only site 701's forms once the site is chosen, this subject's vital signs among them, with its open query.
-    await monitor.getByLabel('Site').selectOption('701');
+    await monitor.locator('select[name=site]').selectOption('701');
     await monitor.waitForURL(/\/sdv\?site=701$/);
+    await monitor.locator('input[name=subject]').fill(SUBJECT);
+    await monitor.locator('input[name=subject]').press('Enter');
+    await monitor.waitForURL(/\/sdv\?site=701&subject=/);
     const work = monitor.locator('table.sdv-work tbody tr', { hasText: SUBJECT }).filter({ hasText: 'Vital signs' });
     await work.waitFor();
     assert.match(await work.innerText(), /3 of 4\s+2 \(wait for the site\)/);
@@ -263,9 +266,9 @@ test('the data manager lists a form across subjects, downloads it as CSV, and re
   const manager = await as('dm.1');
   try {
     await manager.locator('header nav').getByRole('link', { name: 'Reports' }).click();
-    await manager.getByLabel('Form').selectOption('VS');
-    await manager.getByLabel('Subject').fill(SUBJECT);
-    await manager.getByLabel('Subject').press('Enter');
+    await manager.locator('select[name=form]').selectOption('VS');
+    await manager.locator('input[name=subject]').fill(SUBJECT);
+    await manager.locator('input[name=subject]').press('Enter');
     const row = manager.locator('table.listing tbody tr', { hasText: SUBJECT });
     await row.waitFor();
     assert.match(await row.innerText(), /SCREENING 1[\s\S]*SITTING[\s\S]*150[\s\S]*80[\s\S]*130/);
@@ -278,15 +281,15 @@ test('the data manager lists a form across subjects, downloads it as CSV, and re
     assert.equal(csv[1].split(',').slice(0, 10).join(','), `${SUBJECT},701,SCREENING1,,,,SITTING,150,80,130`);
 
     // The blinded data manager's listing of exposure has no column, nor value, of the dose.
-    await manager.getByLabel('Form').selectOption('EX');
+    await manager.locator('select[name=form]').selectOption('EX');
     await manager.locator('table.listing caption', { hasText: 'Study drug exposure' }).waitFor();
     assert.equal(await manager.locator('table.listing th', { hasText: 'Daily dose' }).count(), 0);
 
-    await manager.getByLabel('Report').selectOption('missing');
+    await manager.locator('select[name=report]').selectOption('missing');
     await manager.locator('table.missing-pages tbody tr').first().waitFor();
-    await manager.getByLabel('Report').selectOption('lag');
+    await manager.locator('select[name=report]').selectOption('lag');
     assert.match(await manager.locator('table.entry-lag tr[data-site="701"]').innerText(), /Site 701\s+\d+\s+-?\d+\.\d/);
-    await manager.getByLabel('Report').selectOption('queries');
+    await manager.locator('select[name=report]').selectOption('queries');
     assert.match(await manager.locator('table.query-turnaround tr[data-site="701"]').innerText(), /Site 701\s+\d+\s+\d+ \(\d+\.\d\)/);
   } finally {
     await screenshot(manager, 'reports');

@@ -232,26 +232,26 @@ export class ReportsView implements View {
     return html`<h1>Listings and reports</h1>
       <form class="filters" @submit=${(e: Event) => e.preventDefault()}>
         <label>Report
-          <select @change=${(e: Event) => this.set('report', (e.target as HTMLSelectElement).value)}>
+          <select name="report" @change=${(e: Event) => this.set('report', (e.target as HTMLSelectElement).value)}>
             ${REPORTS.map((r) => html`<option value=${r} ?selected=${r === this.report}>${REPORT_NAMES[r]}</option>`)}
           </select>
         </label>
         ${this.report === 'listing'
           ? html`<label>Form
-              <select @change=${(e: Event) => this.set('form', (e.target as HTMLSelectElement).value)}>
+              <select name="form" @change=${(e: Event) => this.set('form', (e.target as HTMLSelectElement).value)}>
                 ${ctx.definition.forms.map((f) => html`<option value=${f.id} ?selected=${f.id === this.form}>${f.name}</option>`)}
               </select>
             </label>`
           : nothing}
         <label>Site
-          <select @change=${(e: Event) => this.set('site', (e.target as HTMLSelectElement).value)}>
+          <select name="site" @change=${(e: Event) => this.set('site', (e.target as HTMLSelectElement).value)}>
             <option value="">All my sites</option>
             ${ctx.definition.sites.map((s) => html`<option value=${s.id} ?selected=${s.id === this.site}>${s.name}</option>`)}
           </select>
         </label>
         ${this.report === 'listing'
           ? html`<label>Visit
-                <select @change=${(e: Event) => this.set('visit', (e.target as HTMLSelectElement).value)}>
+                <select name="visit" @change=${(e: Event) => this.set('visit', (e.target as HTMLSelectElement).value)}>
                   <option value="">Every visit</option>
                   ${ctx.definition.visits
                     .filter((v) => v.forms.includes(this.form))
@@ -259,7 +259,7 @@ export class ReportsView implements View {
                 </select>
               </label>
               <label>Subject
-                <input .value=${this.subject} @change=${(e: Event) => this.set('subject', (e.target as HTMLInputElement).value.trim())} />
+                <input name="subject" .value=${this.subject} @change=${(e: Event) => this.set('subject', (e.target as HTMLInputElement).value.trim())} />
               </label>`
           : nothing}
       </form>

@@ -52,6 +52,7 @@ export function share(verified: number, required: number): string {
 
 export class SdvView implements View {
   private site: string;
+  private subject: string;
   private overview: Overview | null = null;
   private subjects: Paged<Progress> = { rows: [], total: 0, offset: 0 };
   private work: Paged<Work> = { rows: [], total: 0, offset: 0 };
@@ -60,6 +61,7 @@ export class SdvView implements View {
 
   constructor(private readonly ctx: Context, query: URLSearchParams) {
     this.site = query.get('site') ?? '';
+    this.subject = query.get('subject') ?? '';
     void this.load();
   }
 
@@ -74,7 +76,10 @@ export class SdvView implements View {
       const [overview, subjects, work] = await Promise.all([
         get<Overview>(base),
         get<{ subjects: Progress[]; total: number }>(`${base}/subjects?limit=${SUBJECTS_PAGE}&offset=${this.subjects.offset}${site}`),
-        get<{ forms: Work[]; total: number }>(`${base}/worklist?limit=${WORK_PAGE}&offset=${this.work.offset}${site}`),
+        get<{ forms: Work[]; total: number }>(
+          `${base}/worklist?limit=${WORK_PAGE}&offset=${this.work.offset}${site}` +
+            (this.subject ? '&subject=' + encodeURIComponent(this.subject) : ''),
+        ),
       ]);
       this.overview = overview;
       this.subjects = { rows: subjects.subjects, total: subjects.total, offset: this.subjects.offset };
@@ -96,11 +101,14 @@ export class SdvView implements View {
     window.clearTimeout(this.timer);
   }
 
-  private setSite(site: string): void {
-    this.site = site;
+  private setFilter(field: 'site' | 'subject', value: string): void {
+    this[field] = value;
     this.subjects.offset = 0;
     this.work.offset = 0;
-    history.replaceState(null, '', studyLink(this.ctx, '/sdv' + (site ? '?site=' + encodeURIComponent(site) : '')));
+    const q = new URLSearchParams();
+    if (this.site) q.set('site', this.site);
+    if (this.subject) q.set('subject', this.subject);
+    history.replaceState(null, '', studyLink(this.ctx, '/sdv' + (q.size ? '?' + q : '')));
     void this.load();
   }
 
@@ -146,7 +154,7 @@ export class SdvView implements View {
               <tbody>
                 ${o.sites.map(
                   (s) => html`<tr data-site=${s.site}>
-                    <td><button type="button" class="link" @click=${() => this.setSite(s.site)}>${this.siteName(s.site)}</button>
+                    <td><button type="button" class="link" @click=${() => this.setFilter('site', s.site)}>${this.siteName(s.site)}</button>
                       ${s.risk ? html`<span class="muted small">${s.risk} risk, ${s.percent}%</span>` : nothing}</td>
                     <td>${s.subjects} (${s.sampled})</td>
                     <td>${share(s.verified, s.required)}</td>
@@ -156,10 +164,14 @@ export class SdvView implements View {
             </table>`}
       <form class="filters" @submit=${(e: Event) => e.preventDefault()}>
         <label>Site
-          <select @change=${(e: Event) => this.setSite((e.target as HTMLSelectElement).value)}>
+          <select name="site" @change=${(e: Event) => this.setFilter('site', (e.target as HTMLSelectElement).value)}>
             <option value="">All my sites</option>
             ${ctx.definition.sites.map((s) => html`<option value=${s.id} ?selected=${s.id === this.site}>${s.name}</option>`)}
           </select>
+        </label>
+        <label>Subject (forms to verify)
+          <input name="subject" .value=${this.subject}
+            @change=${(e: Event) => this.setFilter('subject', (e.target as HTMLInputElement).value.trim())} />
         </label>
       </form>
       <h2>Forms to verify</h2>
