@@ -379,16 +379,6 @@ class Simulator {
   // weeks after they were entered, and the investigator signs the visit
   // days to weeks after that.
   void MonitorAndSign(const std::string& visit, std::vector<std::string> forms, const std::string& site) {
-    // The monitor verifies what the study's SDV plan asks for: everything on
-    // a subject of the sample, on the others the forms it always verifies.
-    const auto study = c_.study();
-    const study::SdvPlan& plan = study->sdv_plan;
-    if (!plan.Sampled(site, subject_)) {
-      std::erase_if(forms, [&](const std::string& form) {
-        return std::none_of(plan.always.begin(), plan.always.end(),
-                            [&](const study::ItemRef& r) { return r.form == form; });
-      });
-    }
     const int64_t entered_day = clock_.time_us() / kDay;
     const int64_t verified = WorkingTime(entered_day + Int(14, 42), 9, 17);
     const int64_t signed_at = WorkingTime(verified / kDay + Int(2, 21), 8, 18);
