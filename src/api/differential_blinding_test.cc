@@ -287,6 +287,18 @@ class Crawler {
     }
     for (const char* q : {"?status=enrolled", "?site=708"})
       Do(s, "GET " + study + "/subjects", "GET", kS + "/subjects" + q);
+    Do(s, "GET " + study + "/sdv", "GET", kS + "/sdv");
+    Do(s, "GET " + study + "/sdv/subjects", "GET", kS + "/sdv/subjects?limit=1000");
+    for (const char* q : {"?limit=1000", "?site=701"})
+      Do(s, "GET " + study + "/sdv/worklist", "GET", kS + "/sdv/worklist" + q);
+    for (const char* form : {"EX", "VS", "AE"}) {
+      for (const char* q : {"", "&format=csv", "&site=701&visit=WEEK2"}) {
+        Do(s, "GET " + study + "/reports/listing", "GET", kS + "/reports/listing?limit=1000&form=" + form + q);
+      }
+    }
+    for (const char* report : {"/reports/missing-pages", "/reports/entry-lag", "/reports/query-turnaround"}) {
+      Do(s, "GET " + study + report, "GET", kS + report);
+    }
     Value list = Do(s, "GET " + study + "/subjects", "GET", kS + "/subjects?limit=1000");
     Do(s, "GET " + study + "/users", "GET", kS + "/users");
     const Value* subjects = list.Find("subjects");

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -828,6 +829,288 @@ class Server::Impl {
       if (!listed.ok()) return Error(res, listed.status());
       res.status = http_status::kOk;
       res.set_content(QueryInboxJsonText(*listed, offset, limit, env_->NowMicros()), "application/json");
+    });
+
+    // Source data verification by plan: progress by site, by subject, and
+    // the monitor's worklist. Not for site staff: knowing which subjects the
+    // sample holds would let a site treat them differently.
+    auto sdv_context = [this](const Request& req, Response& res) -> std::optional<StudyCtx> {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return std::nullopt;
+      auto role = std::get<2>(*ctx).ActingRole(WantedRole(req), "");
+      if (!role.ok()) {
+        Error(res, role.status());
+        return std::nullopt;
+      }
+      static const std::set<std::string> kReaders = {"monitor", "data_manager", "medical_monitor", "study_admin",
+                                                     "sponsor_viewer"};
+      if (!kReaders.contains(*role)) {
+        Error(res, PermissionDenied("source data verification progress is for monitors, data managers and the "
+                                    "sponsor, not for the role " +
+                                    *role));
+        return std::nullopt;
+      }
+      return ctx;
+    };
+    auto progress_json = [](const capture::SdvProgress& p) {
+      Value::Object o{{"site", p.site}, {"required", p.required}, {"verified", p.verified}};
+      if (p.subject.empty()) {
+        o["subjects"] = p.subjects;
+        o["sampled"] = p.sampled;
+      } else {
+        o["subject"] = p.subject;
+        o["sampled"] = p.sampled != 0;
+      }
+      return Value(std::move(o));
+    };
+
+    Add("GET", study + "/sdv", [this, sdv_context, progress_json](const Request& req, Response& res) {
+      auto ctx = sdv_context(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto sites = capture::SdvBySite(cap->store(), cap->study_id(), *viewer);
+      if (!sites.ok()) return Error(res, sites.status());
+      const study::SdvPlan& plan = cap->study()->sdv_plan;
+      Value::Array always, lines;
+      for (const auto& ref : plan.always) always.push_back(ref.item.empty() ? ref.form : ref.form + "." + ref.item);
+      capture::SdvProgress total;
+      for (const auto& line : *sites) {
+        Value o = progress_json(line);
+        o.as_object()["risk"] =
+            plan.declared ? (plan.site_risk.contains(line.site) ? plan.site_risk.at(line.site) : plan.default_risk)
+                          : "";
+        o.as_object()["percent"] = static_cast<int64_t>(plan.PercentAt(line.site));
+        lines.push_back(std::move(o));
+        total.subjects += line.subjects;
+        total.sampled += line.sampled;
+        total.required += line.required;
+        total.verified += line.verified;
+      }
+      Value::Object percent;
+      for (const auto& [risk, p] : plan.percent_by_risk) percent[risk] = static_cast<int64_t>(p);
+      Reply(res, Value::Object{{"plan", Value::Object{{"declared", plan.declared},
+                                                      {"always", always},
+                                                      {"percent_by_risk", percent},
+                                                      {"default_risk", plan.default_risk}}},
+                               {"sites", lines},
+                               {"total", progress_json(total)}});
+    });
+
+    Add("GET", study + "/sdv/subjects", [this, sdv_context, progress_json](const Request& req, Response& res) {
+      auto ctx = sdv_context(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto page = Page(req);
+      if (!page.ok()) return Error(res, page.status());
+      auto [offset, limit] = *page;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto listed =
+          capture::SdvBySubject(cap->store(), cap->study_id(), *viewer, req.get_param_value("site"), offset, limit);
+      if (!listed.ok()) return Error(res, listed.status());
+      Value::Array subjects;
+      for (const auto& p : listed->subjects) subjects.push_back(progress_json(p));
+      Reply(res, Value::Object{{"subjects", subjects},
+                               {"total", listed->total},
+                               {"offset", static_cast<int64_t>(offset)},
+                               {"limit", static_cast<int64_t>(limit)}});
+    });
+
+    Add("GET", study + "/sdv/worklist", [this, sdv_context](const Request& req, Response& res) {
+      auto ctx = sdv_context(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto page = Page(req);
+      if (!page.ok()) return Error(res, page.status());
+      auto [offset, limit] = *page;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto listed = capture::ListSdvWork(cap->store(), cap->study_id(), *viewer, req.get_param_value("site"),
+                                         req.get_param_value("subject"), offset, limit);
+      if (!listed.ok()) return Error(res, listed.status());
+      Value::Array forms;
+      for (const auto& w : listed->forms) {
+        forms.push_back(Value::Object{{"subject", w.subject},
+                                      {"site", w.site},
+                                      {"visit", w.visit},
+                                      {"form", w.form},
+                                      {"required", w.required},
+                                      {"verified", w.verified},
+                                      {"open_queries", w.open_queries}});
+      }
+      Reply(res, Value::Object{{"forms", forms},
+                               {"total", listed->total},
+                               {"offset", static_cast<int64_t>(offset)},
+                               {"limit", static_cast<int64_t>(limit)}});
+    });
+
+    // The data manager's listings and reports (issue 15, point 18): SQL over
+    // the projection tables for the sites the caller sees, hidden items and
+    // queries on them only where the caller is unblinded.
+    Add("GET", study + "/reports/listing", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto definition = cap->study();
+      capture::ListingFilter filter{req.get_param_value("form"), req.get_param_value("site"),
+                                    req.get_param_value("visit"), req.get_param_value("subject")};
+      const study::Form* form = definition->FindForm(filter.form);
+      if (form == nullptr) {
+        return Error(res, filter.form.empty() ? InvalidArgument("\"form\" is required: the form to list")
+                                              : NotFound("unknown form \"" + filter.form + "\""));
+      }
+      const bool csv = req.get_param_value("format") == "csv";
+      if (!csv && req.has_param("format")) return Error(res, InvalidArgument("\"format\" may only be csv"));
+      auto page = Page(req);
+      if (!page.ok()) return Error(res, page.status());
+      auto [offset, limit] = *page;
+      if (csv) {
+        offset = 0;
+        limit = std::numeric_limits<int32_t>::max();
+      }
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto listed = capture::ListFormValues(cap->store(), cap->study_id(), *viewer, filter, offset, limit);
+      if (!listed.ok()) return Error(res, listed.status());
+      // The items a line shows: the form's, less those hidden from the caller at the line's site.
+      std::vector<const study::Item*> items;
+      for (const auto& g : form->groups) {
+        for (const auto& it : g.items) items.push_back(&it);
+      }
+      auto lines = [&](const capture::ListingRow& row,
+                       const std::function<void(const Value* group, const Value* number, const Value& values)>& emit) {
+        auto data = ParseJson(row.data);
+        if (!data.ok()) return;
+        auto shown = [&](const Value* values) {
+          Value::Object out;
+          if (values == nullptr || values->kind() != Value::Kind::kObject) return Value(out);
+          for (const auto& [id, v] : values->as_object()) {
+            const study::Item* it = form->FindItem(id);
+            if (it != nullptr && (!it->unblinded_only || row.unblinded)) out[id] = v;
+          }
+          return Value(out);
+        };
+        const Value* rows = data->Find("rows");
+        const bool repeating = rows != nullptr && !rows->as_array().empty();
+        if (!repeating || !shown(data->Find("items")).as_object().empty())
+          emit(nullptr, nullptr, shown(data->Find("items")));
+        if (rows == nullptr) return;
+        for (const Value& r : rows->as_array()) emit(r.Find("group"), r.Find("row"), shown(r.Find("items")));
+      };
+      if (csv) {
+        // Columns of hidden items only when the caller sees them on every line.
+        const bool hidden_columns =
+            !listed->rows.empty() && std::all_of(listed->rows.begin(), listed->rows.end(),
+                                                 [](const capture::ListingRow& r) { return r.unblinded; });
+        std::string out = "subject,site,visit,group,row";
+        for (const auto* it : items) {
+          if (!it->unblinded_only || hidden_columns) out += "," + CsvSafeField(it->id);
+        }
+        out += "\r\n";
+        for (const auto& row : listed->rows) {
+          lines(row, [&](const Value* group, const Value* number, const Value& values) {
+            out += CsvSafeField(row.subject) + "," + CsvSafeField(row.site) + "," + CsvSafeField(row.visit) + "," +
+                   (group ? CsvSafeField(group->as_string()) : "") + "," +
+                   (number ? std::to_string(number->as_int()) : "");
+            for (const auto* it : items) {
+              if (it->unblinded_only && !hidden_columns) continue;
+              out += ",";
+              const Value* v = values.Find(it->id);
+              if (v == nullptr) continue;
+              if (const Value* nd = v->Find("not_done"); v->kind() == Value::Kind::kObject && nd != nullptr) {
+                out += CsvSafeField("not done: " + nd->as_string());
+              } else if (v->is_string()) {
+                out += CsvSafeField(v->as_string());
+              } else {
+                out += CsvSafeField(ToJson(*v));
+              }
+            }
+            out += "\r\n";
+          });
+        }
+        res.status = http_status::kOk;
+        res.set_header("Content-Disposition",
+                       "attachment; filename=\"listing-" + cap->study_id() + "-" + filter.form + ".csv\"");
+        res.set_content(out, "text/csv; charset=utf-8");
+        return;
+      }
+      Value::Array rows;
+      for (const auto& row : listed->rows) {
+        lines(row, [&](const Value* group, const Value* number, const Value& values) {
+          Value::Object line{{"subject", row.subject}, {"site", row.site}, {"visit", row.visit}, {"items", values}};
+          if (group != nullptr) line["group"] = *group;
+          if (number != nullptr) line["row"] = *number;
+          rows.push_back(std::move(line));
+        });
+      }
+      Reply(res, Value::Object{{"rows", rows},
+                               {"total", listed->total},
+                               {"offset", static_cast<int64_t>(offset)},
+                               {"limit", static_cast<int64_t>(limit)}});
+    });
+
+    Add("GET", study + "/reports/missing-pages", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      const int64_t today = env_->NowMicros() / 86'400'000'000;
+      auto missing =
+          capture::MissingPagesBySite(cap->store(), cap->study_id(), *viewer, req.get_param_value("site"), today);
+      if (!missing.ok()) return Error(res, missing.status());
+      Value::Array lines;
+      for (const auto& m : *missing) {
+        lines.push_back(Value::Object{{"site", m.site}, {"visit", m.visit}, {"forms", m.forms}});
+      }
+      Reply(res, Value::Object{{"lines", lines}});
+    });
+
+    Add("GET", study + "/reports/entry-lag", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto lag = capture::EntryLagBySite(cap->store(), cap->study_id(), *viewer, req.get_param_value("site"));
+      if (!lag.ok()) return Error(res, lag.status());
+      Value::Array sites;
+      for (const auto& l : *lag) {
+        sites.push_back(Value::Object{{"site", l.site},
+                                      {"forms", l.forms},
+                                      {"days_total", l.days_total},
+                                      {"within_2_days", l.within_2_days},
+                                      {"over_7_days", l.over_7_days},
+                                      {"max_days", l.max_days}});
+      }
+      Reply(res, Value::Object{{"sites", sites}});
+    });
+
+    Add("GET", study + "/reports/query-turnaround", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto turnaround = capture::QueryTurnaroundBySite(cap->store(), cap->study_id(), *viewer,
+                                                       req.get_param_value("site"), env_->NowMicros());
+      if (!turnaround.ok()) return Error(res, turnaround.status());
+      // Means in whole hours (the answer has no fractions).
+      constexpr int64_t kHourUs = 3'600'000'000;
+      auto mean_hours = [](int64_t total_us, int64_t n) { return n ? (total_us / n + kHourUs / 2) / kHourUs : 0; };
+      Value::Array sites;
+      for (const auto& t : *turnaround) {
+        sites.push_back(Value::Object{{"site", t.site},
+                                      {"opened", t.opened},
+                                      {"answered", t.answered},
+                                      {"mean_hours_to_answer", mean_hours(t.answer_us_total, t.answered)},
+                                      {"closed", t.closed},
+                                      {"mean_hours_to_close", mean_hours(t.close_us_total, t.closed)},
+                                      {"unresolved_over_30_days", t.unresolved_over_30_days}});
+      }
+      Reply(res, Value::Object{{"sites", sites}});
     });
 
     const std::string form = subject + "/visits/{visit}/forms/{form}";

@@ -642,3 +642,129 @@ TEST_F(SessionTest, SessionsExpireAndLockoutsLiftAsTheClockMoves) {
 
 }  // namespace
 }  // namespace trialcore::api
+
+// ---- Issue 15, point 10: verification by plan over HTTP ----
+
+namespace trialcore::api {
+namespace {
+
+TEST_F(SessionTest, VerificationSkipsItemsAwaitingTheSiteAndTheWorklistShowsWhatIsLeft) {
+  Login coord = LogIn("coord.701");
+  Login cra = LogIn("cra.1");
+  ASSERT_EQ(Screen(coord, "701-7001")->status, 200);
+  // A pulse of 130 with no adverse event on the log: its soft range opens query 1 on PULSE, check VS05 query 2.
+  auto saved = Post(coord, kS + "/commands",
+                    R"({"op":"form.save","subject":"701-7001","visit":"SCREENING1","form":"VS",)"
+                    R"("items":{"VSPOS":"SITTING","SYSBP":120,"DIABP":80,"PULSE":130}})");
+  ASSERT_EQ(saved->status, 200) << saved->body;
+  auto verified =
+      Post(cra, kS + "/commands", R"({"op":"sdv.verify","subject":"701-7001","visit":"SCREENING1","form":"VS"})");
+  ASSERT_EQ(verified->status, 200) << verified->body;
+  Value result = *ParseJson(verified->body)->Find("result");
+  EXPECT_EQ(ToJson(*result.Find("skipped")), R"([{"item":"PULSE","query":1}])");
+  EXPECT_EQ(result.Find("verified")->as_array().size(), 3u);
+
+  auto work = Get(cra, kS + "/sdv/worklist?subject=701-7001");
+  ASSERT_EQ(work->status, 200) << work->body;
+  EXPECT_EQ(ToJson(*ParseJson(work->body)->Find("forms")),
+            R"([{"form":"VS","open_queries":2,"required":4,"site":"701","subject":"701-7001","verified":3,)"
+            R"("visit":"SCREENING1"}])");
+  auto subjects = Get(cra, kS + "/sdv/subjects?site=701");
+  ASSERT_EQ(subjects->status, 200) << subjects->body;
+  EXPECT_EQ(ToJson(*ParseJson(subjects->body)->Find("subjects")),
+            R"([{"required":4,"sampled":true,"site":"701","subject":"701-7001","verified":3}])");
+  auto overview = Get(cra, kS + "/sdv");
+  ASSERT_EQ(overview->status, 200) << overview->body;
+  Value o = *ParseJson(overview->body);
+  EXPECT_EQ(ToJson(*o.Find("plan")->Find("always")), R"(["COG","AE","DS","IC"])");
+  EXPECT_EQ(ToJson(*o.Find("sites")),
+            R"([{"percent":100,"required":4,"risk":"high","sampled":1,"site":"701","subjects":1,"verified":3}])");
+  auto bad_page = Get(cra, kS + "/sdv/worklist?limit=0");
+  EXPECT_EQ(bad_page->status, 400);
+
+  // Site staff do not learn which subjects the sample holds.
+  for (const char* user : {"coord.701", "inv.701", "pharm.701"}) {
+    Login site = LogIn(user);
+    for (const char* path : {"/sdv", "/sdv/subjects", "/sdv/worklist"}) {
+      auto r = Get(site, kS + path);
+      EXPECT_EQ(r->status, 403) << user << " " << path << ": " << r->body;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace trialcore::api
+
+// ---- Issue 15, point 18: listings and reports over HTTP ----
+
+namespace trialcore::api {
+namespace {
+
+TEST_F(SessionTest, ListingsAndReportsAnswerFromTheTablesForTheCallersSites) {
+  constexpr int64_t kDay = 24 * 60 * kMinute;
+  Login coord = LogIn("coord.701");
+  Login cra = LogIn("cra.1");
+  ASSERT_EQ(Screen(coord, "701-7101")->status, 200);
+  // The visit took place three days ago; its visit date and vital signs are entered today.
+  const std::string visit_day = FormatTimeMicros(env_.NowMicros() - 3 * kDay).substr(0, 10);
+  auto save = [&](const std::string& form, const std::string& items) {
+    auto r = Post(coord, kS + "/commands",
+                  R"({"op":"form.save","subject":"701-7101","visit":"SCREENING1","form":")" + form + R"(","items":)" +
+                      items + "}");
+    ASSERT_EQ(r->status, 200) << r->body;
+  };
+  save("SV", R"({"SVSTDTC":")" + visit_day + R"("})");
+  save("VS", R"({"VSPOS":"SITTING","SYSBP":120,"DIABP":80,"PULSE":115})");  // its soft range opens query 1
+
+  auto listing = Get(cra, kS + "/reports/listing?form=VS");
+  ASSERT_EQ(listing->status, 200) << listing->body;
+  EXPECT_EQ(ToJson(*ParseJson(listing->body)->Find("rows")),
+            R"([{"items":{"DIABP":80,"PULSE":115,"SYSBP":120,"VSPOS":"SITTING"},"site":"701","subject":"701-7101",)"
+            R"("visit":"SCREENING1"}])");
+  auto csv = Get(cra, kS + "/reports/listing?form=VS&format=csv");
+  ASSERT_EQ(csv->status, 200) << csv->body;
+  EXPECT_EQ(csv->body,
+            "subject,site,visit,group,row,VSTM,VSPOS,SYSBP,DIABP,PULSE,TEMP,WEIGHT,HEIGHT,BMI\r\n"
+            "701-7101,701,SCREENING1,,,,SITTING,120,80,115,,,,\r\n");
+  EXPECT_EQ(Get(cra, kS + "/reports/listing")->status, 400) << "the form is required";
+  EXPECT_EQ(Get(cra, kS + "/reports/listing?form=NOPE")->status, 404);
+  EXPECT_EQ(Get(cra, kS + "/reports/listing?form=VS&format=xml")->status, 400);
+
+  auto lag = Get(cra, kS + "/reports/entry-lag");
+  ASSERT_EQ(lag->status, 200) << lag->body;
+  EXPECT_EQ(ToJson(*ParseJson(lag->body)->Find("sites")),
+            R"([{"days_total":6,"forms":2,"max_days":3,"over_7_days":0,"site":"701","within_2_days":0}])");
+  auto missing = Get(cra, kS + "/reports/missing-pages");
+  ASSERT_EQ(missing->status, 200) << missing->body;
+  EXPECT_EQ(ToJson(*ParseJson(missing->body)->Find("lines")), R"([{"forms":6,"site":"701","visit":"SCREENING1"}])")
+      << "SCREENING1 collects 8 forms, 2 are started";
+
+  // The site answers two hours later; read now, and 31 days on.
+  env_.AdvanceMicros(120 * kMinute);
+  coord = LogIn("coord.701");
+  cra = LogIn("cra.1");
+  auto answered = Post(coord, kS + "/subjects/701-7101/queries/1/answer", R"({"message":"confirmed"})");
+  ASSERT_EQ(answered->status, 200) << answered->body;
+  auto turnaround = [&]() {
+    return ToJson(*ParseJson(Get(cra, kS + "/reports/query-turnaround")->body)->Find("sites"));
+  };
+  EXPECT_EQ(turnaround(),
+            R"([{"answered":1,"closed":0,"mean_hours_to_answer":2,"mean_hours_to_close":0,"opened":1,"site":"701",)"
+            R"("unresolved_over_30_days":0}])");
+  env_.AdvanceMicros(31 * kDay);
+  coord = LogIn("coord.701");
+  cra = LogIn("cra.1");
+  EXPECT_EQ(turnaround(),
+            R"([{"answered":1,"closed":0,"mean_hours_to_answer":2,"mean_hours_to_close":0,"opened":1,"site":"701",)"
+            R"("unresolved_over_30_days":1}])");
+  auto closed = Post(cra, kS + "/subjects/701-7101/queries/1/close", R"({"message":"ok"})");
+  ASSERT_EQ(closed->status, 200) << closed->body;
+  auto after = ParseJson(Get(cra, kS + "/reports/query-turnaround")->body)->Find("sites")->as_array();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].Find("closed")->as_int(), 1);
+  EXPECT_EQ(after[0].Find("mean_hours_to_close")->as_int(), 31 * 24 + 2);
+  EXPECT_EQ(after[0].Find("unresolved_over_30_days")->as_int(), 0);
+}
+
+}  // namespace
+}  // namespace trialcore::api

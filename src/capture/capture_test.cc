@@ -359,6 +359,44 @@ TEST_F(CaptureTest, VerificationIsResetByAChange) {
   EXPECT_TRUE(capture_->Subject("701-1008")->visits["SCREENING1"].forms["DM"].items["RACE"].verified);
 }
 
+// Issue 15, point 10: verifying a whole form leaves out derived items
+// (computed, not copied from a source) and items whose query awaits the
+// site, and names the latter; a derived item named on its own is refused.
+TEST_F(CaptureTest, VerificationSkipsDerivedItemsAndItemsWithOpenQueriesAndNamesThem) {
+  Screen("701-1020", "1990-01-01");  // 34 at consent: DM02 opens a query on BRTHDTC
+  ASSERT_EQ(Queries("701-1020", QueryState::kOpen).size(), 1u);
+  const int query = Queries("701-1020", QueryState::kOpen)[0].number;
+  auto r = Run(R"({"op":"sdv.verify","subject":"701-1020","visit":"SCREENING1","form":"DM"})", kMonitor);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(ToJson(*r->result.Find("verified")), R"([{"item":"RACE"},{"item":"SEX"}])");
+  EXPECT_EQ(ToJson(*r->result.Find("skipped")), R"([{"item":"BRTHDTC","query":)" + std::to_string(query) + "}]");
+  EXPECT_EQ(r->messages[0], "verified 2 items on SCREENING1/DM");
+  EXPECT_EQ(r->messages[1], "not verified: BRTHDTC has open query " + std::to_string(query));
+  auto dm = capture_->Subject("701-1020")->visits["SCREENING1"].forms["DM"];
+  EXPECT_FALSE(dm.items["AGE"].verified) << "derived";
+  EXPECT_FALSE(dm.items["BRTHDTC"].verified) << "its query awaits the site";
+  EXPECT_TRUE(dm.items["SEX"].verified);
+
+  const uint64_t before = store_->LastSeq().value();
+  auto derived =
+      Run(R"({"op":"sdv.verify","subject":"701-1020","visit":"SCREENING1","form":"DM","items":["AGE"]})", kMonitor);
+  EXPECT_EQ(derived.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(derived.status().message().find("DM.AGE is derived"), std::string::npos) << derived.status().message();
+  auto waiting =
+      Run(R"({"op":"sdv.verify","subject":"701-1020","visit":"SCREENING1","form":"DM","items":["BRTHDTC"]})", kMonitor);
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_EQ(waiting->messages[0], "nothing verified on SCREENING1/DM");
+  EXPECT_EQ(store_->LastSeq().value(), before) << "nothing stored";
+
+  // Once the site has answered, the item is verified with the monitor's review of the answer.
+  Ok(R"({"op":"query.answer","subject":"701-1020","query":)" + std::to_string(query) +
+     R"(,"message":"Date of birth confirmed from the passport"})");
+  auto answered = Run(R"({"op":"sdv.verify","subject":"701-1020","visit":"SCREENING1","form":"DM"})", kMonitor);
+  ASSERT_TRUE(answered.ok());
+  EXPECT_EQ(ToJson(*answered->result.Find("verified")), R"([{"item":"BRTHDTC"}])");
+  EXPECT_TRUE(capture_->Subject("701-1020")->visits["SCREENING1"].forms["DM"].items["BRTHDTC"].verified);
+}
+
 TEST_F(CaptureTest, SignatureIsBoundToWhatWasSignedAndBreaksOnChange) {
   Screen("701-1009");
   auto r = Run(

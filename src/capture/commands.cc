@@ -299,6 +299,7 @@ Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) 
     if (f != v->second.forms.end() && f->second.touched) fs = &f->second;
   }
   if (fs == nullptr) return FailedPrecondition(visit + "/" + form + " has no data to verify");
+  const study::Form* def = study_->FindForm(form);
   // A blinded monitor verifies the items they can see, and the answer counts
   // only those: it is the same whatever the hidden items hold.
   const bool blind = BlindedRole(actor.role);
@@ -307,25 +308,47 @@ Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) 
     if (items->kind() != Value::Kind::kArray) return InvalidArgument("\"items\" must be a list of item ids");
     for (const Value& i : items->as_array()) {
       if (!i.is_string()) return InvalidArgument("\"items\" must be a list of item ids");
-      const study::Form* f = study_->FindForm(form);
-      if (f == nullptr || f->FindItem(i.as_string()) == nullptr ||
-          (blind && HiddenItem(*study_, form, i.as_string()))) {
+      const study::Item* item = def == nullptr ? nullptr : def->FindItem(i.as_string());
+      if (item == nullptr || (blind && HiddenItem(*study_, form, i.as_string()))) {
         return NotFound("unknown item " + form + "." + i.as_string());
+      }
+      if (!item->derive.empty()) {
+        return FailedPrecondition(form + "." + item->id +
+                                  " is derived (computed from other items, not copied from a source document): it is "
+                                  "not verified");
       }
       wanted.insert(i.as_string());
     }
   }
-  Value::Array list;
+  // An item whose query awaits the site is not verified until the site has
+  // answered: its value may still change. Such items are skipped and named.
+  auto open_query = [&](const std::string& group, int row, const std::string& item) -> int {
+    for (const auto& [n, q] : s->queries) {
+      if (q.state == QueryState::kOpen && q.visit == visit && q.form == form && q.item == item && q.group == group &&
+          q.row == row) {
+        return n;
+      }
+    }
+    return 0;
+  };
+  Value::Array list, skipped;
   Value::Object set;
   std::string stream = SubjectStream(id);
   auto add = [&](const std::string& group, int row, const std::string& item, const ItemState& st) {
     if (st.verified || (st.value.is_null() && st.not_done.empty())) return;
     if (!wanted.empty() && !wanted.contains(item)) return;
     if (blind && HiddenItem(*study_, form, item)) return;
+    const study::Item* it = def == nullptr ? nullptr : def->FindItem(item);
+    if (it != nullptr && !it->derive.empty()) return;
     Value::Object e{{"item", item}};
     if (!group.empty()) {
       e["group"] = group;
       e["row"] = static_cast<int64_t>(row);
+    }
+    if (int q = open_query(group, row, item)) {
+      e["query"] = static_cast<int64_t>(q);
+      skipped.emplace_back(std::move(e));
+      return;
     }
     list.emplace_back(std::move(e));
     set[ItemPath(id, visit, form, group, row, item) + "/verified"] = true;
@@ -338,14 +361,21 @@ Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) 
     }
   }
   Outcome out;
-  if (list.empty()) {
-    out.messages.push_back("nothing left to verify on " + visit + "/" + form);
-    return out;
+  const size_t verified = list.size();
+  for (const Value& e : skipped) {
+    out.messages.push_back("not verified: " + e.Find("item")->as_string() + " has open query " +
+                           std::to_string(e.Find("query")->as_int()));
   }
-  auto d = Draft(stream, "sdv.verified", actor, "source data verified",
-                 Value::Object{{"visit", visit}, {"form", form}, {"items", list}, {"set", set}});
-  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
-  out.messages.push_back("verified " + std::to_string(list.size()) + " items on " + visit + "/" + form);
+  if (!list.empty()) {
+    auto d = Draft(stream, "sdv.verified", actor, "source data verified",
+                   Value::Object{{"visit", visit}, {"form", form}, {"items", list}, {"set", set}});
+    TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
+  }
+  std::string done = verified > 0      ? "verified " + std::to_string(verified) + " items on "
+                     : skipped.empty() ? "nothing left to verify on "
+                                       : "nothing verified on ";
+  out.messages.insert(out.messages.begin(), done + visit + "/" + form);
+  out.result = Value::Object{{"verified", std::move(list)}, {"skipped", std::move(skipped)}};
   return out;
 }
 

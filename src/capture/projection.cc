@@ -5,6 +5,7 @@
 
 #include "capture/blinding.h"
 #include "capture/impl.h"
+#include "core/json.h"
 #include "rules/rules.h"
 
 namespace trialcore::capture {
@@ -22,8 +23,10 @@ ProjectionSet MakeSet() {
   set.name = "capture";
   // 2: indexes for the dashboard's lists and site counts; 3: cap_study.rows_hash; 4: subjects' queries counted
   // by state (open, answered), who opened each query and the save that triggered it (by its stream version:
-  // rows are computed before the batch has positions in the log).
-  set.version = 4;
+  // rows are computed before the batch has positions in the log); 5: the SDV plan's items to verify and
+  // verified, per form and subject, and whether the subject is in the plan's sample; the reports' figures:
+  // each form's values (listings) and entry lag, visits' forms not started, queries' answer and close times.
+  set.version = 5;
   set.tables = {
       {"cap_study",
        cols({{"study", Type::kText},
@@ -47,7 +50,15 @@ ProjectionSet MakeSet() {
              {"open_visible_queries", Type::kInt},
              {"casebook_signed", Type::kInt},
              {"answered_queries", Type::kInt},
-             {"answered_visible_queries", Type::kInt}}),
+             {"answered_visible_queries", Type::kInt},
+             {"sdv_sampled", Type::kInt},
+             {"sdv_required", Type::kInt},
+             {"sdv_done", Type::kInt},
+             {"lag_forms", Type::kInt},
+             {"lag_days", Type::kInt},
+             {"lag_within_2", Type::kInt},
+             {"lag_over_7", Type::kInt},
+             {"lag_max", Type::kInt}}),
        2,
        {{"study", "site", "subject"}, {"study", "status", "subject"}, {"study", "site", "status"}}},
       {"cap_visits",
@@ -60,9 +71,11 @@ ProjectionSet MakeSet() {
              {"window_start", Type::kInt},
              {"window_end", Type::kInt},
              {"actual_day", Type::kInt},
-             {"state", Type::kText}}),
+             {"state", Type::kText},
+             {"forms_expected", Type::kInt},
+             {"forms_missing", Type::kInt}}),
        3,
-       {{"study", "state", "window_end"}, {"study", "state", "subject", "position"}}},
+       {{"study", "state", "window_end"}, {"study", "state", "subject", "position"}, {"study", "forms_missing"}}},
       {"cap_forms",
        cols({{"study", Type::kText},
              {"subject", Type::kText},
@@ -72,9 +85,16 @@ ProjectionSet MakeSet() {
              {"status", Type::kText},
              {"frozen", Type::kInt},
              {"locked", Type::kInt},
-             {"sdv", Type::kText}}),
+             {"sdv", Type::kText},
+             {"sdv_required", Type::kInt},
+             {"sdv_done", Type::kInt},
+             {"sdv_pending", Type::kInt},
+             {"entry_lag", Type::kInt},
+             {"data", Type::kText}}),
        4,
-       {{"study", "site", "status"}}},
+       {{"study", "site", "status"},
+        {"study", "sdv_pending", "site", "subject"},
+        {"study", "form", "site", "subject"}}},
       {"cap_queries",
        cols({{"study", Type::kText},
              {"subject", Type::kText},
@@ -92,7 +112,9 @@ ProjectionSet MakeSet() {
              {"message", Type::kText},
              {"opened_by", Type::kText},
              {"opened_role", Type::kText},
-             {"save_version", Type::kInt}}),
+             {"save_version", Type::kInt},
+             {"answered_us", Type::kInt},
+             {"closed_us", Type::kInt}}),
        3,
        {{"study", "state", "site"}, {"study", "site", "subject"}}},
       {"cap_signatures",
@@ -145,22 +167,83 @@ std::string VisitStateOf(const PlannedVisit& v) {
   return "unplanned";
 }
 
-std::string SdvOf(const FormState& f) {
-  size_t entered = 0, verified = 0;
-  auto count = [&](const ItemState& it) {
-    if (it.value.is_null()) return;
-    ++entered;
-    verified += it.verified;
+// A form's source data verification: of its entered items a monitor can
+// verify (derived items are computed, not copied from a source, and hidden
+// items are not verified by blinded monitors), how many there are and are
+// verified, and of those the SDV plan asks for on this subject the same.
+struct FormSdv {
+  int64_t entered = 0, verified = 0, required = 0, done = 0;
+  std::string Summary() const {
+    if (entered == 0 || verified == 0) return "none";
+    return verified == entered ? "complete" : "partial";
+  }
+};
+
+FormSdv SdvOf(const study::Study& study, const std::string& form_id, const FormState& f, bool sampled) {
+  FormSdv out;
+  const study::Form* form = study.FindForm(form_id);
+  auto count = [&](const std::string& id, const ItemState& it) {
+    if (it.value.is_null() && it.not_done.empty()) return;
+    const study::Item* def = form == nullptr ? nullptr : form->FindItem(id);
+    if (def == nullptr || !def->derive.empty() || def->unblinded_only) return;
+    ++out.entered;
+    out.verified += it.verified;
+    if (study.sdv_plan.Requires(form_id, id, sampled)) {
+      ++out.required;
+      out.done += it.verified;
+    }
   };
-  for (const auto& [id, it] : f.items) count(it);
+  for (const auto& [id, it] : f.items) count(id, it);
   for (const auto& [g, rows] : f.rows) {
     for (const auto& [n, row] : rows) {
       if (row.removed) continue;
-      for (const auto& [id, it] : row.items) count(it);
+      for (const auto& [id, it] : row.items) count(id, it);
     }
   }
-  if (entered == 0 || verified == 0) return "none";
-  return verified == entered ? "complete" : "partial";
+  return out;
+}
+
+// A form's values for listings: {"items": {id: value}, "rows": [{"group",
+// "row", "items"}]}, an item not done as {"not_done": reason}; "" when
+// nothing was ever saved.
+std::string FormData(const FormState& f) {
+  if (!f.touched) return "";
+  auto items = [](const std::map<std::string, ItemState>& from) {
+    Value::Object out;
+    for (const auto& [id, it] : from) {
+      if (!it.not_done.empty()) {
+        out[id] = Value::Object{{"not_done", it.not_done}};
+      } else if (!it.value.is_null()) {
+        out[id] = it.value;
+      }
+    }
+    return out;
+  };
+  Value::Array rows;
+  for (const auto& [group, by_number] : f.rows) {
+    for (const auto& [n, row] : by_number) {
+      if (row.removed) continue;
+      rows.push_back(Value::Object{{"group", group}, {"row", int64_t{n}}, {"items", items(row.items)}});
+    }
+  }
+  return ToJson(Value::Object{{"items", items(f.items)}, {"rows", std::move(rows)}});
+}
+
+// Whole days since 1970 of a time in microseconds (rounding down, also before 1970).
+int64_t DayOf(int64_t us) {
+  constexpr int64_t kDayUs = 86'400'000'000;
+  return us >= 0 ? us / kDayUs : -((-us + kDayUs - 1) / kDayUs);
+}
+
+// When the first answer and the last close of a query came (0: none).
+std::pair<Value, Value> AnsweredAndClosed(const Query& q) {
+  Value answered, closed;
+  for (const QueryMessage& m : q.thread) {
+    if (m.action == "answered" && answered.is_null()) answered = m.time_us;
+    if (m.action == "closed") closed = m.time_us;
+  }
+  if (q.state != QueryState::kClosed) closed = Value();
+  return {answered, closed};
 }
 
 }  // namespace
@@ -266,18 +349,65 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
   }
   bool casebook_signed = false;
   for (const auto& [n, sig] : s.signatures) casebook_signed |= !sig.broken && sig.visit.empty();
-  TC_RETURN_IF_ERROR(
-      sink("cap_subjects", 2,
-           {study_id, s.id, s.site, s.status, static_cast<int64_t>(s.version), static_cast<int64_t>(s.blinded_version),
-            s.frozen, s.locked, open, open_visible, casebook_signed, answered, answered_visible}));
+  const bool sampled = study == nullptr || study->sdv_plan.Sampled(s.site, s.id);
+  std::vector<PlannedVisit> planned;
+  if (study != nullptr) planned = PlanVisits(*study, s);
+  // Each form's entry lag: days from its visit's date to its first save.
+  auto lag_of = [&](const std::string& visit, const FormState& f) -> std::optional<int64_t> {
+    if (!f.touched || f.first_saved_us == 0) return std::nullopt;
+    for (const PlannedVisit& v : planned) {
+      if (v.visit == visit && v.actual_day) return DayOf(f.first_saved_us) - *v.actual_day;
+    }
+    return std::nullopt;
+  };
+  int64_t sdv_required = 0, sdv_done = 0, lag_forms = 0, lag_days = 0, lag_within_2 = 0, lag_over_7 = 0, lag_max = 0;
+  if (study != nullptr) {
+    for (const auto& [vid, visit] : s.visits) {
+      for (const auto& [fid, f] : visit.forms) {
+        FormSdv sdv = SdvOf(*study, fid, f, sampled);
+        sdv_required += sdv.required;
+        sdv_done += sdv.done;
+        if (auto lag = lag_of(vid, f)) {
+          lag_max = lag_forms == 0 ? *lag : std::max(lag_max, *lag);
+          ++lag_forms;
+          lag_days += *lag;
+          lag_within_2 += *lag <= 2;
+          lag_over_7 += *lag > 7;
+        }
+      }
+    }
+  }
+  TC_RETURN_IF_ERROR(sink("cap_subjects", 2,
+                          {study_id,
+                           s.id,
+                           s.site,
+                           s.status,
+                           static_cast<int64_t>(s.version),
+                           static_cast<int64_t>(s.blinded_version),
+                           s.frozen,
+                           s.locked,
+                           open,
+                           open_visible,
+                           casebook_signed,
+                           answered,
+                           answered_visible,
+                           sampled,
+                           sdv_required,
+                           sdv_done,
+                           lag_forms,
+                           lag_days,
+                           lag_within_2,
+                           lag_over_7,
+                           lag_max}));
   for (const auto& [n, q] : s.queries) {
     const QueryMessage* first = q.thread.empty() ? nullptr : &q.thread.front();
+    auto [answered_us, closed_us] = AnsweredAndClosed(q);
     TC_RETURN_IF_ERROR(sink("cap_queries", 3,
                             {study_id, s.id, int64_t{n}, s.site, q.visit, q.form, q.item, q.group, int64_t{q.row},
                              q.check, std::string(QueryStateName(q.state)), study != nullptr && HiddenQuery(*study, q),
                              first ? Value(first->time_us) : Value(), first ? Value(first->message) : Value(""),
                              first ? first->actor.user : "", first ? first->actor.role : "",
-                             static_cast<int64_t>(q.triggering_save_version)}));
+                             static_cast<int64_t>(q.triggering_save_version), answered_us, closed_us}));
   }
   for (const auto& [n, sig] : s.signatures) {
     TC_RETURN_IF_ERROR(sink("cap_signatures", 3,
@@ -285,12 +415,27 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
                              sig.time_us, sig.broken}));
   }
   if (study == nullptr) return Status::Ok();
-  for (const PlannedVisit& v : PlanVisits(*study, s)) {
+  for (const PlannedVisit& v : planned) {
     Value start = v.planned_day ? Value(*v.planned_day - v.window_before) : Value();
     Value end = v.planned_day ? Value(*v.planned_day + v.window_after) : Value();
+    // The forms the visit collects, and of those not started (a missing
+    // page once the visit took place, or is overdue).
+    int64_t expected = 0, missing = 0;
+    if (auto instance = study->FindVisitInstance(v.visit); instance.ok()) {
+      auto state = s.visits.find(v.visit);
+      for (const std::string& form : instance->visit->forms) {
+        ++expected;
+        bool started = false;
+        if (state != s.visits.end()) {
+          auto f = state->second.forms.find(form);
+          started = f != state->second.forms.end() && f->second.touched;
+        }
+        missing += !started;
+      }
+    }
     TC_RETURN_IF_ERROR(sink("cap_visits", 3,
                             {study_id, s.id, v.visit, s.site, int64_t{v.position}, OptionalDay(v.planned_day), start,
-                             end, OptionalDay(v.actual_day), VisitStateOf(v)}));
+                             end, OptionalDay(v.actual_day), VisitStateOf(v), expected, missing}));
   }
   for (const auto& [vid, visit] : s.visits) {
     for (const auto& [fid, f] : visit.forms) {
@@ -299,8 +444,11 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
       // The clock is left out of the rows (see the header): a visibility
       // condition that reads today() is judged at the epoch here.
       std::string status(FormStatusName(StatusOfFormIn(*study, s, vid, *form, 0)));
+      FormSdv sdv = SdvOf(*study, fid, f, sampled);
       TC_RETURN_IF_ERROR(
-          sink("cap_forms", 4, {study_id, s.id, vid, fid, s.site, std::move(status), f.frozen, f.locked, SdvOf(f)}));
+          sink("cap_forms", 4,
+               {study_id, s.id, vid, fid, s.site, std::move(status), f.frozen, f.locked, sdv.Summary(), sdv.required,
+                sdv.done, sdv.done < sdv.required, OptionalDay(lag_of(vid, f)), FormData(f)}));
     }
   }
   return Status::Ok();

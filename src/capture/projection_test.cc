@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <map>
 #include <sstream>
 
 #include "capture/reads.h"
@@ -200,6 +202,217 @@ TEST_F(ProjectionTest, ListsAndCountsAgreeWithTheSubjectsStates) {
 // The dashboard's overdue visits are decided by the day it is read: the
 // same tables give different figures as the clock moves, and each agrees
 // with the schedule computed from the subjects' states on that day.
+// Issue 15, point 10: the SDV plan's progress and the monitor's worklist, as
+// SQL over the tables, agree with counting the subjects' states by the plan.
+TEST_F(ProjectionTest, SdvProgressAndWorklistAgreeWithThePlanOverTheSubjectsStates) {
+  Open(120);
+  auto study = DemoStudy();
+  const study::SdvPlan& plan = study->sdv_plan;
+  std::map<std::string, std::array<int64_t, 4>> by_site;  // subjects, sampled, required, verified
+  std::map<std::string, std::pair<int64_t, int64_t>> by_subject;
+  int64_t pending_forms = 0, pending_forms_701 = 0;
+  for (const SubjectState& s : Subjects()) {
+    const bool sampled = plan.Sampled(s.site, s.id);
+    int64_t required = 0, done = 0;
+    for (const auto& [vid, visit] : s.visits) {
+      for (const auto& [fid, f] : visit.forms) {
+        const study::Form* form = study->FindForm(fid);
+        int64_t form_required = 0, form_done = 0;
+        auto count = [&](const std::string& id, const ItemState& it) {
+          const study::Item* def = form->FindItem(id);
+          if (it.value.is_null() && it.not_done.empty()) return;
+          if (!def->derive.empty() || def->unblinded_only || !plan.Requires(fid, id, sampled)) return;
+          ++form_required;
+          form_done += it.verified;
+        };
+        for (const auto& [id, it] : f.items) count(id, it);
+        for (const auto& [g, rows] : f.rows) {
+          for (const auto& [n, row] : rows) {
+            if (row.removed) continue;
+            for (const auto& [id, it] : row.items) count(id, it);
+          }
+        }
+        required += form_required;
+        done += form_done;
+        pending_forms += form_done < form_required;
+        pending_forms_701 += form_done < form_required && s.site == "701";
+      }
+    }
+    auto& site = by_site[s.site];
+    site[0] += 1;
+    site[1] += sampled;
+    site[2] += required;
+    site[3] += done;
+    by_subject[s.id] = {required, done};
+  }
+  auto sites = SdvBySite(store_.get(), "CDISCPILOT01", SeesEverything());
+  ASSERT_TRUE(sites.ok()) << sites.status().ToString();
+  ASSERT_EQ(sites->size(), by_site.size());
+  int64_t verified = 0, sampled_low = 0, subjects_low = 0;
+  for (const SdvProgress& p : *sites) {
+    SCOPED_TRACE(p.site);
+    EXPECT_EQ((std::array<int64_t, 4>{p.subjects, p.sampled, p.required, p.verified}), by_site[p.site]);
+    verified += p.verified;
+    if (plan.PercentAt(p.site) == 20) {
+      sampled_low += p.sampled;
+      subjects_low += p.subjects;
+    }
+  }
+  EXPECT_GT(verified, 0) << "the simulated monitors verified something";
+  EXPECT_LT(sampled_low, subjects_low) << "low-risk sites have subjects outside the sample";
+
+  auto subjects = SdvBySubject(store_.get(), "CDISCPILOT01", SeesEverything(), "", 0, 1000);
+  ASSERT_TRUE(subjects.ok());
+  ASSERT_EQ(subjects->total, static_cast<int64_t>(by_subject.size()));
+  double last_share = -1;
+  for (const SdvProgress& p : subjects->subjects) {
+    EXPECT_EQ(std::make_pair(p.required, p.verified), by_subject[p.subject]) << p.subject;
+    if (p.required == 0) continue;
+    const double share = static_cast<double>(p.verified) / static_cast<double>(p.required);
+    EXPECT_GE(share + 1e-6, last_share) << "least verified first";
+    last_share = share;
+  }
+
+  auto work = ListSdvWork(store_.get(), "CDISCPILOT01", SeesEverything(), "", "", 0, 1000);
+  ASSERT_TRUE(work.ok()) << work.status().ToString();
+  EXPECT_EQ(work->total, pending_forms);
+  EXPECT_GT(work->total, 0);
+  for (const SdvWork& w : work->forms)
+    EXPECT_LT(w.verified, w.required) << w.subject << " " << w.visit << " " << w.form;
+  // A page of it, and a monitor of site 701 sees only 701.
+  auto page = ListSdvWork(store_.get(), "CDISCPILOT01", SeesEverything(), "", "", 5, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->forms.size(), std::min<size_t>(10, work->forms.size() - 5));
+  EXPECT_EQ(page->forms[0].subject + page->forms[0].visit + page->forms[0].form,
+            work->forms[5].subject + work->forms[5].visit + work->forms[5].form);
+  auto at_701 = ListSdvWork(store_.get(), "CDISCPILOT01", SeesSites({"701"}), "", "", 0, 1000);
+  ASSERT_TRUE(at_701.ok());
+  EXPECT_EQ(at_701->total, pending_forms_701);
+  for (const SdvWork& w : at_701->forms) EXPECT_EQ(w.site, "701");
+  auto hidden_site = SdvBySite(store_.get(), "CDISCPILOT01", SeesSites({"701"}));
+  ASSERT_TRUE(hidden_site.ok());
+  ASSERT_EQ(hidden_site->size(), 1u);
+}
+
+// Issue 15, point 18: the reports, as SQL over the tables, agree with the
+// subjects' states, at several days of reading for what depends on today.
+TEST_F(ProjectionTest, ReportsAgreeWithTheSubjectsStatesOnSeveralDays) {
+  Open(120);
+  auto study = DemoStudy();
+  const int64_t now_us = env_.NowMicros();
+  const std::vector<SubjectState> subjects = Subjects();
+  constexpr int64_t kDayUs = 86'400'000'000;
+  for (int64_t later_days : {0, 45, 400}) {
+    SCOPED_TRACE(later_days);
+    const int64_t read_us = now_us + later_days * kDayUs, today = read_us / kDayUs;
+    std::map<std::pair<std::string, std::string>, int64_t> missing;
+    std::map<std::string, std::array<int64_t, 5>> lag;         // forms, days, within 2, over 7, max
+    std::map<std::string, std::array<int64_t, 6>> turnaround;  // opened, answered, answer us, closed, close us, old
+    for (const SubjectState& s : subjects) {
+      for (const PlannedVisit& v : PlanVisits(*study, s)) {
+        auto instance = study->FindVisitInstance(v.visit);
+        ASSERT_TRUE(instance.ok());
+        auto state = s.visits.find(v.visit);
+        auto started = [&](const std::string& form) {
+          if (state == s.visits.end()) return false;
+          auto f = state->second.forms.find(form);
+          return f != state->second.forms.end() && f->second.touched;
+        };
+        const bool overdue = !v.unscheduled && !v.missed && !v.actual_day && v.planned_day &&
+                             *v.planned_day + v.window_after < today && s.status == "enrolled";
+        for (const std::string& form : instance->visit->forms) {
+          if ((v.actual_day && !started(form)) || overdue) ++missing[{s.site, v.visit}];
+        }
+        if (!v.actual_day || state == s.visits.end()) continue;
+        for (const auto& [fid, f] : state->second.forms) {
+          if (!f.touched) continue;
+          const int64_t days = f.first_saved_us / kDayUs - *v.actual_day;
+          auto& l = lag[s.site];
+          l[4] = l[0] == 0 ? days : std::max(l[4], days);
+          l[0] += 1;
+          l[1] += days;
+          l[2] += days <= 2;
+          l[3] += days > 7;
+        }
+      }
+      for (const auto& [n, q] : s.queries) {
+        auto& t = turnaround[s.site];
+        t[0] += 1;
+        int64_t answered = 0, closed = 0;
+        for (const QueryMessage& m : q.thread) {
+          if (m.action == "answered" && answered == 0) answered = m.time_us;
+          if (m.action == "closed") closed = m.time_us;
+        }
+        if (answered) {
+          t[1] += 1;
+          t[2] += answered - q.thread.front().time_us;
+        }
+        if (q.state == QueryState::kClosed) {
+          t[3] += 1;
+          t[4] += closed - q.thread.front().time_us;
+        }
+        t[5] += (q.state == QueryState::kOpen || q.state == QueryState::kAnswered) &&
+                q.thread.front().time_us < read_us - 30 * kDayUs;
+      }
+    }
+    auto pages = MissingPagesBySite(store_.get(), "CDISCPILOT01", SeesEverything(), "", today);
+    ASSERT_TRUE(pages.ok()) << pages.status().ToString();
+    std::map<std::pair<std::string, std::string>, int64_t> got;
+    for (const MissingPages& m : *pages) got[{m.site, m.visit}] = m.forms;
+    EXPECT_EQ(got, missing);
+    if (later_days == 0) {
+      EXPECT_FALSE(got.empty()) << "the simulation leaves some pages missing";
+    }
+
+    auto lags = EntryLagBySite(store_.get(), "CDISCPILOT01", SeesEverything(), "");
+    ASSERT_TRUE(lags.ok()) << lags.status().ToString();
+    ASSERT_EQ(lags->size(), lag.size());
+    for (const EntryLag& l : *lags) {
+      EXPECT_EQ((std::array<int64_t, 5>{l.forms, l.days_total, l.within_2_days, l.over_7_days, l.max_days}),
+                lag[l.site])
+          << l.site;
+    }
+    auto times = QueryTurnaroundBySite(store_.get(), "CDISCPILOT01", SeesEverything(), "", read_us);
+    ASSERT_TRUE(times.ok()) << times.status().ToString();
+    ASSERT_EQ(times->size(), turnaround.size());
+    int64_t old = 0;
+    for (const QueryTurnaround& t : *times) {
+      EXPECT_EQ((std::array<int64_t, 6>{t.opened, t.answered, t.answer_us_total, t.closed, t.close_us_total,
+                                        t.unresolved_over_30_days}),
+                turnaround[t.site])
+          << t.site;
+      old += t.unresolved_over_30_days;
+    }
+    if (later_days == 400) {
+      EXPECT_GT(old, 0) << "a year on, the unresolved queries are all old";
+    }
+  }
+
+  // A listing of the vital signs holds every form instance entered, with its values.
+  int64_t vs_forms = 0;
+  for (const SubjectState& s : subjects) {
+    for (const auto& [vid, v] : s.visits) {
+      auto f = v.forms.find("VS");
+      vs_forms += f != v.forms.end() && f->second.touched;
+    }
+  }
+  auto listing = ListFormValues(store_.get(), "CDISCPILOT01", SeesEverything(), {"VS", "", "", ""}, 0, 1000000);
+  ASSERT_TRUE(listing.ok()) << listing.status().ToString();
+  EXPECT_EQ(listing->total, vs_forms);
+  ASSERT_EQ(static_cast<int64_t>(listing->rows.size()), vs_forms);
+  const ListingRow& first = listing->rows.front();
+  SubjectState listed = capture_->Subject(first.subject).value();
+  const ItemState& sysbp = listed.visits[first.visit].forms["VS"].items["SYSBP"];
+  EXPECT_EQ(ParseJson(first.data)->Find("items")->Find("SYSBP")->as_int(), sysbp.value.as_int());
+  auto at_701 = ListFormValues(store_.get(), "CDISCPILOT01", SeesSites({"701"}), {"VS", "", "BASELINE", ""}, 0, 1000);
+  ASSERT_TRUE(at_701.ok());
+  for (const ListingRow& r : at_701->rows) {
+    EXPECT_EQ(r.site, "701");
+    EXPECT_EQ(r.visit, "BASELINE");
+  }
+  EXPECT_GT(at_701->total, 0);
+}
+
 TEST_F(ProjectionTest, OverdueVisitsFollowTheDayTheyAreReadOn) {
   Open(60);
   const auto subjects = Subjects();

@@ -479,4 +479,201 @@ Result<UnresolvedQueries> CountUnresolvedQueries(EventStore* store, const std::s
   return u;
 }
 
+Result<std::vector<SdvProgress>> SdvBySite(EventStore* store, const std::string& study, const Viewer& viewer) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  Sql sql("SELECT site, count(*), sum(sdv_sampled), sum(sdv_required), sum(sdv_done) FROM cap_subjects WHERE study = ");
+  sql.Param(study);
+  VisibleSites(sql, viewer);
+  sql << " GROUP BY site ORDER BY site";
+  std::vector<SdvProgress> out;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    out.push_back({Text(r[0]), "", Int(r[1]), Int(r[2]), Int(r[3]), Int(r[4])});
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<SdvSubjectPage> SdvBySubject(EventStore* store, const std::string& study, const Viewer& viewer,
+                                    const std::string& site, size_t offset, size_t limit) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  auto where = [&](Sql& sql) {
+    sql.Param(study);
+    VisibleSites(sql, viewer);
+    sql.AndEquals("site", site);
+  };
+  SdvSubjectPage page;
+  Sql count("SELECT count(*) FROM cap_subjects WHERE study = ");
+  where(count);
+  TC_ASSIGN_OR_RETURN(page.total, Scalar(store, count));
+  // Least verified first: where the next monitoring visit should go. The
+  // share compares as done/required without division: subjects with nothing
+  // to verify come last.
+  Sql sql("SELECT subject, site, sdv_sampled, sdv_required, sdv_done FROM cap_subjects WHERE study = ");
+  where(sql);
+  sql << " ORDER BY CASE WHEN sdv_required = 0 THEN 1 ELSE 0 END, (sdv_done * 1000000) / "
+         "CASE WHEN sdv_required = 0 THEN 1 ELSE sdv_required END, subject LIMIT ";
+  sql.Param(static_cast<int64_t>(limit)) << " OFFSET ";
+  sql.Param(static_cast<int64_t>(offset));
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    page.subjects.push_back({Text(r[1]), Text(r[0]), 1, Int(r[2]), Int(r[3]), Int(r[4])});
+    return Status::Ok();
+  }));
+  return page;
+}
+
+Result<SdvWorklist> ListSdvWork(EventStore* store, const std::string& study, const Viewer& viewer,
+                                const std::string& site, const std::string& subject, size_t offset, size_t limit) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  auto where = [&](Sql& sql) {
+    sql.Param(study);
+    sql << " AND f.sdv_pending = 1";
+    VisibleSites(sql, viewer, "f.site");
+    sql.AndEquals("f.site", site);
+    sql.AndEquals("f.subject", subject);
+  };
+  SdvWorklist list;
+  Sql count("SELECT count(*) FROM cap_forms f WHERE f.study = ");
+  where(count);
+  TC_ASSIGN_OR_RETURN(list.total, Scalar(store, count));
+  // Queries on hidden items are left out: blinded monitors do not verify
+  // those items, and their count must not tell them the queries exist.
+  Sql sql(
+      "SELECT f.subject, f.site, f.visit, f.form, f.sdv_required, f.sdv_done, (SELECT count(*) FROM cap_queries q "
+      "WHERE q.study = f.study AND q.subject = f.subject AND q.visit = f.visit AND q.form = f.form AND q.state = "
+      "'open' AND q.hidden = 0) FROM cap_forms f LEFT JOIN cap_visits v ON v.study = f.study AND v.subject = "
+      "f.subject AND v.visit = f.visit WHERE f.study = ");
+  where(sql);
+  sql << " ORDER BY f.site, f.subject, v.position, f.visit, f.form LIMIT ";
+  sql.Param(static_cast<int64_t>(limit)) << " OFFSET ";
+  sql.Param(static_cast<int64_t>(offset));
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    list.forms.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3]), Int(r[4]), Int(r[5]), Int(r[6])});
+    return Status::Ok();
+  }));
+  return list;
+}
+
+Result<ListingPage> ListFormValues(EventStore* store, const std::string& study, const Viewer& viewer,
+                                   const ListingFilter& filter, size_t offset, size_t limit) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  auto where = [&](Sql& sql) {
+    sql.Param(study);
+    sql << " AND f.form = ";
+    sql.Param(filter.form);
+    sql << " AND f.data <> ''";
+    VisibleSites(sql, viewer, "f.site");
+    sql.AndEquals("f.site", filter.site);
+    sql.AndEquals("f.subject", filter.subject);
+    if (!filter.visit.empty()) {
+      sql << " AND (f.visit = ";
+      sql.Param(filter.visit);
+      sql << " OR f.visit LIKE ";
+      sql.Param(filter.visit + "#%");
+      sql << ")";
+    }
+  };
+  ListingPage page;
+  Sql count("SELECT count(*) FROM cap_forms f WHERE f.study = ");
+  where(count);
+  TC_ASSIGN_OR_RETURN(page.total, Scalar(store, count));
+  Sql sql("SELECT f.subject, f.site, f.visit, f.data, CASE WHEN ");
+  Unblinded(sql, viewer, "f.site");
+  sql << " THEN 1 ELSE 0 END FROM cap_forms f LEFT JOIN cap_visits v ON v.study = f.study AND v.subject = f.subject "
+         "AND v.visit = f.visit WHERE f.study = ";
+  where(sql);
+  sql << " ORDER BY f.site, f.subject, v.position, f.visit LIMIT ";
+  sql.Param(static_cast<int64_t>(limit)) << " OFFSET ";
+  sql.Param(static_cast<int64_t>(offset));
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    page.rows.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3]), Int(r[4]) != 0});
+    return Status::Ok();
+  }));
+  return page;
+}
+
+Result<std::vector<MissingPages>> MissingPagesBySite(EventStore* store, const std::string& study, const Viewer& viewer,
+                                                     const std::string& site, int64_t today) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> lines;  // -> (position, forms)
+  auto add = [&](const ProjectionRow& r) {
+    auto& line = lines[{Text(r[0]), Text(r[1])}];
+    line.first = Int(r[2]);
+    line.second += Int(r[3]);
+    return Status::Ok();
+  };
+  // Visits that took place with forms not started (their own index: few visits have any).
+  Sql held("SELECT site, visit, min(position), sum(forms_missing) FROM cap_visits WHERE study = ");
+  held.Param(study);
+  held << " AND forms_missing > 0 AND actual_day IS NOT NULL";
+  VisibleSites(held, viewer);
+  held.AndEquals("site", site);
+  held << " GROUP BY site, visit";
+  TC_RETURN_IF_ERROR(Run(store, held, add));
+  // Overdue visits of enrolled subjects: every form they collect is missing.
+  Sql overdue(
+      "SELECT v.site, v.visit, min(v.position), sum(v.forms_expected) FROM cap_visits v JOIN cap_subjects s ON "
+      "s.study = v.study AND s.subject = v.subject WHERE v.study = ");
+  overdue.Param(study);
+  overdue << " AND v.state = 'pending' AND v.window_end < ";
+  overdue.Param(today);
+  overdue << " AND s.status = 'enrolled'";
+  VisibleSites(overdue, viewer, "v.site");
+  overdue.AndEquals("v.site", site);
+  overdue << " GROUP BY v.site, v.visit";
+  TC_RETURN_IF_ERROR(Run(store, overdue, add));
+  std::vector<MissingPages> out;
+  for (const auto& [key, line] : lines) out.push_back({key.first, key.second, line.second});
+  // By site, then schedule.
+  std::stable_sort(out.begin(), out.end(), [&](const MissingPages& a, const MissingPages& b) {
+    return std::tie(a.site, lines[{a.site, a.visit}].first) < std::tie(b.site, lines[{b.site, b.visit}].first);
+  });
+  return out;
+}
+
+Result<std::vector<EntryLag>> EntryLagBySite(EventStore* store, const std::string& study, const Viewer& viewer,
+                                             const std::string& site) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  Sql sql(
+      "SELECT site, sum(lag_forms), sum(lag_days), sum(lag_within_2), sum(lag_over_7), max(lag_max) FROM "
+      "cap_subjects WHERE study = ");
+  sql.Param(study);
+  VisibleSites(sql, viewer);
+  sql.AndEquals("site", site);
+  sql << " GROUP BY site ORDER BY site";
+  std::vector<EntryLag> out;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    out.push_back({Text(r[0]), Int(r[1]), Int(r[2]), Int(r[3]), Int(r[4]), Int(r[5])});
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::vector<QueryTurnaround>> QueryTurnaroundBySite(EventStore* store, const std::string& study,
+                                                           const Viewer& viewer, const std::string& site,
+                                                           int64_t now_us) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  constexpr int64_t k30Days = 30LL * 86'400'000'000LL;
+  Sql sql(
+      "SELECT site, count(*), sum(CASE WHEN answered_us IS NULL THEN 0 ELSE 1 END), "
+      "sum(CASE WHEN answered_us IS NULL THEN 0 ELSE answered_us - opened_us END), "
+      "sum(CASE WHEN closed_us IS NULL THEN 0 ELSE 1 END), "
+      "sum(CASE WHEN closed_us IS NULL THEN 0 ELSE closed_us - opened_us END), "
+      "sum(CASE WHEN state IN ('open', 'answered') AND opened_us < ");
+  sql.Param(now_us - k30Days);
+  sql << " THEN 1 ELSE 0 END) FROM cap_queries WHERE study = ";
+  sql.Param(study);
+  VisibleSites(sql, viewer);
+  sql.AndEquals("site", site);
+  // Queries on hidden items only where the viewer sees hidden data.
+  sql << " AND (hidden = 0 OR ";
+  Unblinded(sql, viewer);
+  sql << ") GROUP BY site ORDER BY site";
+  std::vector<QueryTurnaround> out;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    out.push_back({Text(r[0]), Int(r[1]), Int(r[2]), Int(r[3]), Int(r[4]), Int(r[5]), Int(r[6])});
+    return Status::Ok();
+  }));
+  return out;
+}
+
 }  // namespace trialcore::capture

@@ -112,4 +112,86 @@ struct UnresolvedQueries {
 };
 Result<UnresolvedQueries> CountUnresolvedQueries(EventStore* store, const std::string& study);
 
+// Source data verification by the study's plan (study::SdvPlan), for the
+// sites a viewer sees. Counts are of the items the plan asks for on each
+// subject that are entered (derived and hidden items are never verified, so
+// blinded and unblinded viewers read the same figures).
+struct SdvProgress {
+  std::string site, subject;          // subject empty in a site's line
+  int64_t subjects = 0, sampled = 0;  // a subject's line: 1, and whether in the sample
+  int64_t required = 0, verified = 0;
+};
+// One line per site, by site.
+Result<std::vector<SdvProgress>> SdvBySite(EventStore* store, const std::string& study, const Viewer& viewer);
+struct SdvSubjectPage {
+  std::vector<SdvProgress> subjects;  // least verified share first, then by subject
+  int64_t total = 0;
+};
+Result<SdvSubjectPage> SdvBySubject(EventStore* store, const std::string& study, const Viewer& viewer,
+                                    const std::string& site, size_t offset, size_t limit);
+// The monitor's worklist: forms with items the plan asks for not yet verified.
+struct SdvWork {
+  std::string subject, site, visit, form;
+  int64_t required = 0, verified = 0;
+  int64_t open_queries = 0;  // on visible items of the form, awaiting the site: those items wait
+};
+struct SdvWorklist {
+  std::vector<SdvWork> forms;  // by site, subject and schedule
+  int64_t total = 0;
+};
+Result<SdvWorklist> ListSdvWork(EventStore* store, const std::string& study, const Viewer& viewer,
+                                const std::string& site, const std::string& subject, size_t offset, size_t limit);
+
+// The data manager's listings and reports (issue 15, point 18), for the
+// sites a viewer sees.
+
+// A form's values across subjects, a page of form instances at a time, by
+// site, subject and schedule. `data` is the form's values as the
+// projection keeps them ({"items": {...}, "rows": [{"group", "row",
+// "items"}]}), hidden items included: `unblinded` says whether the viewer
+// may see them at the row's site (the API leaves them out otherwise).
+struct ListingFilter {
+  std::string form;                  // required
+  std::string site, visit, subject;  // empty: any; a visit matches its occurrences
+};
+struct ListingRow {
+  std::string subject, site, visit, data;
+  bool unblinded = false;
+};
+struct ListingPage {
+  std::vector<ListingRow> rows;
+  int64_t total = 0;  // form instances matching
+};
+Result<ListingPage> ListFormValues(EventStore* store, const std::string& study, const Viewer& viewer,
+                                   const ListingFilter& filter, size_t offset, size_t limit);
+
+// Forms not started at visits that took place (have a visit date) or, for
+// enrolled subjects, are overdue on `today` (days since 1970), by site and
+// visit instance.
+struct MissingPages {
+  std::string site, visit;
+  int64_t forms = 0;
+};
+Result<std::vector<MissingPages>> MissingPagesBySite(EventStore* store, const std::string& study, const Viewer& viewer,
+                                                     const std::string& site, int64_t today);
+
+// Days from each visit's date to the first save of each of its forms, by site.
+struct EntryLag {
+  std::string site;
+  int64_t forms = 0, days_total = 0, within_2_days = 0, over_7_days = 0, max_days = 0;
+};
+Result<std::vector<EntryLag>> EntryLagBySite(EventStore* store, const std::string& study, const Viewer& viewer,
+                                             const std::string& site);
+
+// Queries raised by site, how long the site took to answer (first answer)
+// and how long until closed, and those unresolved for over 30 days on
+// now_us. Queries on hidden items count only where the viewer is unblinded.
+struct QueryTurnaround {
+  std::string site;
+  int64_t opened = 0, answered = 0, answer_us_total = 0, closed = 0, close_us_total = 0, unresolved_over_30_days = 0;
+};
+Result<std::vector<QueryTurnaround>> QueryTurnaroundBySite(EventStore* store, const std::string& study,
+                                                           const Viewer& viewer, const std::string& site,
+                                                           int64_t now_us);
+
 }  // namespace trialcore::capture

@@ -145,6 +145,8 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
              t == "subject.completed") {
     s.status = Str(p, "status");
   } else if (t == "form.saved") {
+    FormState& saved = s.visits[visit].forms[form];
+    if (saved.first_saved_us == 0) saved.first_saved_us = e.time_us;
     if (const Value* changes = p.Find("changes")) {
       for (const Value& c : changes->as_array()) {
         ItemState* item = Target(s, c, visit, form);

@@ -33,7 +33,8 @@ struct FormState {
   std::map<std::string, std::map<int, RowState>> rows;  // group -> row number -> row
   bool frozen = false;
   bool locked = false;
-  bool touched = false;  // anything was ever saved
+  bool touched = false;        // anything was ever saved
+  int64_t first_saved_us = 0;  // when it was first saved (0: never)
   const ItemState* Find(const std::string& item) const;
 };
 

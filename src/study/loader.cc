@@ -238,6 +238,76 @@ struct Builder {
     }
   }
 
+  // sdv_plan: forms and items verified on every subject (`always`), and the
+  // share of subjects whose other data are verified, by the site's risk.
+  void ReadSdvPlan(const YAML::Node& n) {
+    if (!n) return;
+    SdvPlan& plan = s.sdv_plan;
+    plan.loc = LocOf(n);
+    if (!r.ExpectMap(n, "sdv_plan", {"always", "sample"})) return;
+    plan.declared = true;
+    plan.seed = s.id;
+    if (YAML::Node always = n["always"]) {
+      for (const std::string& entry : r.TextList(n, "always", "sdv_plan")) {
+        const size_t dot = entry.find('.');
+        ItemRef ref{entry.substr(0, dot), dot == std::string::npos ? "" : entry.substr(dot + 1)};
+        const Form* form = s.FindForm(ref.form);
+        if (form == nullptr) {
+          r.Error(always, "sdv_plan always names '" + entry + "', but the study has no form " + ref.form);
+        } else if (!ref.item.empty() && form->FindItem(ref.item) == nullptr) {
+          r.Error(always, "sdv_plan always names '" + entry + "', but form " + ref.form + " has no item " + ref.item);
+        }
+        plan.always.push_back(std::move(ref));
+      }
+    }
+    YAML::Node sample = n["sample"];
+    if (!sample) {
+      r.Error(n, "sdv_plan needs 'sample': the share of subjects whose other data are verified, by site risk");
+      return;
+    }
+    if (!r.ExpectMap(sample, "sdv_plan sample", {"percent", "default_risk", "site_risk", "seed"})) return;
+    if (sample["seed"]) plan.seed = r.Text(sample, "seed", "sdv_plan sample", true);
+    YAML::Node percent = sample["percent"];
+    if (!percent || !percent.IsMap() || percent.size() == 0) {
+      r.Error(percent ? percent : sample,
+              "sdv_plan sample needs 'percent' mapping each risk level to a percent of subjects, such as {high: 100, "
+              "low: 20}");
+      return;
+    }
+    for (const auto& kv : percent) {
+      std::optional<int> p = r.Int(percent, kv.first.Scalar().c_str(), "sdv_plan sample percent");
+      if (p && (*p < 0 || *p > 100))
+        r.Error(kv.second, "the percent for risk '" + kv.first.Scalar() + "' must be from 0 to 100");
+      plan.percent_by_risk[kv.first.Scalar()] = p.value_or(100);
+    }
+    auto known_risk = [&](const YAML::Node& at, const std::string& risk) {
+      if (plan.percent_by_risk.contains(risk)) return;
+      std::string list;
+      for (const auto& [k, v] : plan.percent_by_risk) list += (list.empty() ? "" : ", ") + k;
+      r.Error(at, "unknown risk level '" + risk + "' (sdv_plan sample percent has: " + list + ")");
+    };
+    plan.default_risk = r.Text(sample, "default_risk", "sdv_plan sample", true);
+    if (sample["default_risk"]) known_risk(sample["default_risk"], plan.default_risk);
+    if (YAML::Node sites = sample["site_risk"]) {
+      if (!sites.IsMap()) {
+        r.Error(sites, "site_risk must map site ids to risk levels");
+        return;
+      }
+      for (const auto& kv : sites) {
+        const std::string site = kv.first.Scalar();
+        if (std::none_of(s.sites.begin(), s.sites.end(), [&](const Site& x) { return x.id == site; })) {
+          r.Error(kv.first, "site_risk names site '" + site + "', which is not one of the study's sites");
+        }
+        if (!kv.second.IsScalar()) {
+          r.Error(kv.second, "the risk of site " + site + " must be a single value");
+          continue;
+        }
+        known_risk(kv.second, kv.second.Scalar());
+        plan.site_risk[site] = kv.second.Scalar();
+      }
+    }
+  }
+
   void ReadCodeLists(const YAML::Node& n) {
     if (!n) return;
     if (!n.IsMap()) {
@@ -661,7 +731,8 @@ Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const
   study->source = std::string(yaml_text);
   Builder b{r, *study};
   if (r.ExpectMap(doc, "the study file",
-                  {"study", "arms", "sites", "codelists", "anchor", "visit_date", "visits", "forms", "eligibility"})) {
+                  {"study", "arms", "sites", "codelists", "anchor", "visit_date", "visits", "forms", "eligibility",
+                   "sdv_plan"})) {
     if (!doc["study"]) {
       r.Error(Location{1, 1}, "the study file needs 'study' with its id, title and version");
     } else {
@@ -675,6 +746,7 @@ Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const
     study->anchor = b.ReadItemRef(doc["anchor"], "anchor");
     study->visit_date = b.ReadItemRef(doc["visit_date"], "visit_date");
     b.ReadEligibility(doc["eligibility"]);
+    b.ReadSdvPlan(doc["sdv_plan"]);
     CrossCheck(r, *study);
     // Expressions are compiled even when other parts are wrong, so one run
     // shows every problem; references to missing parts report themselves.

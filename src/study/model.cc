@@ -237,3 +237,32 @@ std::unique_ptr<rules::Resolver> MakeResolver(const Study& study, std::string fo
 }
 
 }  // namespace trialcore::study
+
+namespace trialcore::study {
+
+int SdvPlan::PercentAt(const std::string& site) const {
+  if (!declared) return 100;
+  auto risk = site_risk.find(site);
+  auto percent = percent_by_risk.find(risk == site_risk.end() ? default_risk : risk->second);
+  return percent == percent_by_risk.end() ? 100 : percent->second;
+}
+
+bool SdvPlan::Sampled(const std::string& site, const std::string& subject) const {
+  const int percent = PercentAt(site);
+  if (percent >= 100) return true;
+  if (percent <= 0) return false;
+  const Hash h = Sha256(seed + "/" + subject);
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n = n << 8 | h[i];
+  return static_cast<int>(n % 100) < percent;
+}
+
+bool SdvPlan::Requires(const std::string& form, const std::string& item, bool subject_sampled) const {
+  if (!declared || subject_sampled) return true;
+  for (const ItemRef& r : always) {
+    if (r.form == form && (r.item.empty() || r.item == item)) return true;
+  }
+  return false;
+}
+
+}  // namespace trialcore::study

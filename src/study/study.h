@@ -147,6 +147,30 @@ struct ItemRef {
   std::string item;
 };
 
+// Which entered data a monitor verifies against the source (risk-based
+// monitoring): every item named in `always` (primary endpoint and safety data)
+// on every subject, and everything else on a sample of subjects whose share
+// follows the site's risk. A subject is in the sample when the first 8 bytes
+// of SHA-256("<seed>/<subject>"), as a big-endian number, modulo 100 are below
+// the percent: reproducible by anyone holding the published study file.
+// Without a plan every entered item is to be verified.
+struct SdvPlan {
+  bool declared = false;
+  std::vector<ItemRef> always;                 // item empty: the whole form
+  std::string seed;                            // the study id unless given
+  std::map<std::string, int> percent_by_risk;  // "high" -> 100
+  std::map<std::string, std::string> site_risk;
+  std::string default_risk;
+  Location loc;
+
+  // The share of subjects sampled at a site, in percent.
+  int PercentAt(const std::string& site) const;
+  bool Sampled(const std::string& site, const std::string& subject) const;
+  // Whether the plan asks for this item on this subject (derived and hidden
+  // items aside: those are never verified).
+  bool Requires(const std::string& form, const std::string& item, bool subject_sampled) const;
+};
+
 struct Study {
   std::string id;
   std::string title;
@@ -162,6 +186,7 @@ struct Study {
   std::vector<Visit> visits;
   std::vector<Form> forms;
   std::vector<Criterion> eligibility;
+  SdvPlan sdv_plan;
 
   std::string file;     // where it was loaded from, for messages
   std::string source;   // the YAML text as published

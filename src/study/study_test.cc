@@ -118,6 +118,8 @@ TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
       {"/$defs/check", "{id: SV01, condition:", "{zz_probe: 1, id: SV01, condition:"},
       {"/$defs/range", "hard_range: {min: 0, max: 30}", "hard_range: {min: 0, max: 30, zz_probe: 1}"},
       {"/properties/eligibility/items", "{id: INCL01, kind: inclusion,", "{zz_probe: 1, id: INCL01, kind: inclusion,"},
+      {"/properties/sdv_plan", "sdv_plan:\n", "sdv_plan:\n  zz_probe: 1\n"},
+      {"/properties/sdv_plan/properties/sample", "  sample:\n", "  sample:\n    zz_probe: 1\n"},
   };
   for (const Probe& p : probes) {
     SCOPED_TRACE(p.pointer);
@@ -163,6 +165,81 @@ TEST(FormatBound, GivesPlainDecimalTextThatReadsBackExactly) {
     EXPECT_TRUE(trialcore::Decimal::Parse(text).ok()) << text;  // the API sends bounds as decimals
     EXPECT_EQ(std::stod(text), d) << text;
   }
+}
+
+}  // namespace
+}  // namespace trialcore::study
+
+// Issue 15, point 10: the SDV plan names forms, items, sites and risk levels
+// the study has, each mistake with its place; the sample is reproducible.
+namespace trialcore::study {
+namespace {
+
+TEST(SdvPlan, MistakesAreNamedWithTheirPlace) {
+  const std::string demo = ReadFile(kDemo);
+  struct Case {
+    std::string from, to, error;
+  };
+  const Case cases[] = {
+      {"always: [COG, AE, DS, IC]", "always: [COG, AEX, DS, IC]",
+       "sdv_plan always names 'AEX', but the study has no form AEX"},
+      {"always: [COG, AE, DS, IC]", "always: [COG.ADAZ]", "form COG has no item ADAZ"},
+      {"site_risk: {\"701\": high,", "site_risk: {\"799\": high,",
+       "site_risk names site '799', which is not one of the study's sites"},
+      {"\"705\": low,", "\"705\": lowest,",
+       "unknown risk level 'lowest' (sdv_plan sample percent has: high, low, medium)"},
+      {"percent: {high: 100,", "percent: {high: 101,", "the percent for risk 'high' must be from 0 to 100"},
+      {"    default_risk: medium\n", "", "sdv_plan sample needs 'default_risk'"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.to);
+    std::string text = demo;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    std::vector<StudyError> errors;
+    ASSERT_FALSE(LoadStudy(text, "plan.yaml", &errors).ok());
+    const std::string all = Errors(errors);
+    EXPECT_NE(all.find(c.error), std::string::npos) << all;
+    // Every error is placed on a line of the plan, at the end of the file.
+    for (const auto& e : errors) EXPECT_GT(e.loc.line, 300) << e.ToString();
+  }
+}
+
+TEST(SdvPlan, TheSampleFollowsTheSiteRiskAndIsReproducible) {
+  std::vector<StudyError> errors;
+  auto loaded = LoadStudyFile(kDemo, &errors);
+  ASSERT_TRUE(loaded.ok()) << Errors(errors);
+  const SdvPlan& plan = (*loaded)->sdv_plan;
+  ASSERT_TRUE(plan.declared);
+  EXPECT_EQ(plan.PercentAt("701"), 100);  // high
+  EXPECT_EQ(plan.PercentAt("702"), 50);   // the default, medium
+  EXPECT_EQ(plan.PercentAt("705"), 20);   // low
+  auto again = LoadStudyFile(kDemo, &errors).value();
+  int sampled_702 = 0, sampled_705 = 0, moved_by_seed = 0;
+  SdvPlan reseeded = plan;
+  reseeded.seed = "another seed";
+  for (int i = 0; i < 2000; ++i) {
+    const std::string subject = "70X-" + std::to_string(1000 + i);
+    EXPECT_TRUE(plan.Sampled("701", subject));
+    sampled_702 += plan.Sampled("702", subject);
+    sampled_705 += plan.Sampled("705", subject);
+    EXPECT_EQ(plan.Sampled("705", subject), again->sdv_plan.Sampled("705", subject)) << "the same on every load";
+    moved_by_seed += plan.Sampled("702", subject) != reseeded.Sampled("702", subject);
+  }
+  // Shares near the percents (binomial, n = 2000: these bounds are over 5 sigma wide).
+  EXPECT_NEAR(sampled_702, 1000, 150);
+  EXPECT_NEAR(sampled_705, 400, 120);
+  EXPECT_GT(moved_by_seed, 500) << "the seed decides the draw";
+  // A subject at a low-risk site outside the sample still has its always-verified data verified.
+  EXPECT_TRUE(plan.Requires("COG", "ADAS", false));
+  EXPECT_TRUE(plan.Requires("AE", "AETERM", false));
+  EXPECT_FALSE(plan.Requires("VS", "SYSBP", false));
+  EXPECT_TRUE(plan.Requires("VS", "SYSBP", true));
+  // Without a plan, everything is to be verified on everyone.
+  SdvPlan none;
+  EXPECT_TRUE(none.Sampled("705", "705-1001"));
+  EXPECT_TRUE(none.Requires("VS", "SYSBP", false));
 }
 
 }  // namespace

@@ -111,9 +111,21 @@ test('the monitor opens the query, the coordinator answers it, the monitor verif
     await coordinator.getByRole('button', { name: 'Query 1: answered' }).waitFor();
 
     await openForm(monitor, 'SCREENING1', 'VS');
+    // Verifying a whole form asks first, and says what it leaves out: the
+    // pulse, whose query (raised by the check on the pulse of 130) awaits the site.
     await monitor.getByRole('button', { name: 'Verify whole form' }).click();
-    await monitor.locator('.ok-box').getByText('Form verified').waitFor();
+    let confirm = monitor.getByRole('dialog');
+    await confirm.getByText('Not verified, their query awaits the site: Pulse rate (query 2)').waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await monitor.locator('.badge.verified').count(), 0, 'cancelled: nothing verified');
+    await monitor.getByRole('button', { name: 'Verify whole form' }).click();
+    confirm = monitor.getByRole('dialog');
+    assert.match(await confirm.innerText(), /Verify 3 items of Vital signs at SCREENING 1[\s\S]*Systolic blood pressure/);
+    await confirm.getByRole('button', { name: 'Verify 3 items' }).click();
+    await monitor.locator('.ok-box').getByText('Not verified, their query awaits the site: Pulse rate (query 2).').waitFor();
     assert.ok((await monitor.locator('[data-item=SYSBP] .badge.verified').count()) === 1, 'SYSBP shows as verified');
+    assert.equal(await monitor.locator('[data-item=PULSE] .badge.verified').count(), 0, 'the pulse waits for its query');
+    await monitor.locator('[data-item=PULSE]').getByText('verify once the site answers its query').waitFor();
     await monitor.getByRole('button', { name: 'Query 1: answered' }).click();
     await monitor.locator('.thread').getByText('the patient was anxious').waitFor();
     await monitor.getByLabel('Message for query 1').fill('Accepted.');
@@ -122,6 +134,36 @@ test('the monitor opens the query, the coordinator answers it, the monitor verif
   } finally {
     await screenshot(monitor, 'monitor-verifies-and-closes');
     await screenshot(coordinator, 'coordinator-answers');
+  }
+});
+
+test('the monitor\'s verification page shows the plan, the share by site and the forms left to verify; the site does not see it', async () => {
+  const monitor = await as('cra.1');
+  const coordinator = await as('coord.701');
+  try {
+    await monitor.locator('header nav').getByRole('link', { name: 'Verification' }).click();
+    await monitor.getByText('Verified on every subject: Cognitive assessments, Adverse events, Disposition').waitFor();
+    const site = monitor.locator('table.sdv-sites tr[data-site="701"]');
+    assert.match(await site.innerText(), /high risk, 100%[\s\S]*\d+ of \d+ \(\d+%\)/);
+    // Only site 701's forms once the site is chosen, this subject's vital signs among them, with its open query.
+    await monitor.locator('select[name=site]').selectOption('701');
+    await monitor.waitForURL(/\/sdv\?site=701$/);
+    await monitor.locator('input[name=subject]').fill(SUBJECT);
+    await monitor.locator('input[name=subject]').press('Enter');
+    await monitor.waitForURL(/\/sdv\?site=701&subject=/);
+    const work = monitor.locator('table.sdv-work tbody tr', { hasText: SUBJECT }).filter({ hasText: 'Vital signs' });
+    await work.waitFor();
+    assert.match(await work.innerText(), /3 of 4\s+2 \(wait for the site\)/);
+    await work.getByRole('link', { name: /Vital signs/ }).click();
+    await monitor.locator('[data-item=PULSE]').waitFor();
+
+    // Which subjects the sample holds is kept from the sites: no link, and the server refuses.
+    await coordinator.goto(studyUrl(''));
+    assert.equal(await coordinator.locator('header nav').getByRole('link', { name: 'Verification' }).count(), 0);
+    await coordinator.goto(studyUrl('/sdv'));
+    await coordinator.locator('.error-box').getByText('not for the role coordinator').waitFor();
+  } finally {
+    await screenshot(monitor, 'sdv-worklist');
   }
 });
 
@@ -233,5 +275,39 @@ test('the audit trail viewer shows every change made here, with its reason, and 
     await then.locator('tr', { hasText: 'Systolic blood pressure' }).getByText('175').waitFor();
   } finally {
     await screenshot(page, 'audit-trail');
+  }
+});
+
+test('the data manager lists a form across subjects, downloads it as CSV, and reads the missing pages, entry lag and query turnaround', async () => {
+  const manager = await as('dm.1');
+  try {
+    await manager.locator('header nav').getByRole('link', { name: 'Reports' }).click();
+    await manager.locator('select[name=form]').selectOption('VS');
+    await manager.locator('input[name=subject]').fill(SUBJECT);
+    await manager.locator('input[name=subject]').press('Enter');
+    await manager.waitForURL(/subject=701-9001/);
+    const row = manager.locator('table.listing tbody tr', { hasText: SUBJECT });
+    await manager.locator('table.listing caption', { hasText: /^Vital signs: 1 form$/ }).waitFor();
+    assert.match(await row.innerText(), /SCREENING 1[\s\S]*SITTING[\s\S]*150[\s\S]*80[\s\S]*130/);
+    const [download] = await Promise.all([manager.waitForEvent('download'), manager.getByRole('button', { name: 'Download CSV' }).click()]);
+    const chunks = [];
+    for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+    const csv = Buffer.concat(chunks).toString('utf8').split('\r\n');
+    assert.match(csv[0], /^subject,site,visit,group,row,VSTM,VSPOS,SYSBP,DIABP,PULSE,/);
+    assert.equal(csv[1].split(',').slice(0, 10).join(','), `${SUBJECT},701,SCREENING1,,,,SITTING,150,80,130`);
+
+    // The blinded data manager's listing of exposure has no column, nor value, of the dose.
+    await manager.locator('select[name=form]').selectOption('EX');
+    await manager.locator('table.listing caption', { hasText: 'Study drug exposure' }).waitFor();
+    assert.equal(await manager.locator('table.listing th', { hasText: 'Daily dose' }).count(), 0);
+
+    await manager.locator('select[name=report]').selectOption('missing');
+    await manager.locator('table.missing-pages tbody tr').first().waitFor();
+    await manager.locator('select[name=report]').selectOption('lag');
+    assert.match(await manager.locator('table.entry-lag tr[data-site="701"]').innerText(), /Site 701\s+\d+\s+-?\d+\.\d/);
+    await manager.locator('select[name=report]').selectOption('queries');
+    assert.match(await manager.locator('table.query-turnaround tr[data-site="701"]').innerText(), /Site 701\s+\d+\s+\d+ \(\d+\.\d\)/);
+  } finally {
+    await screenshot(manager, 'reports');
   }
 });

@@ -6,6 +6,7 @@ import { announce } from './ui';
 export interface CommandOutcome {
   message: string; // what was done, then what followed from it; empty when refused
   error: string; // why it was refused
+  reply?: CommandReply; // the server's answer, when done
 }
 
 // Runs a command; the server's first message restates the command (`done`
@@ -15,7 +16,7 @@ export async function runCommand(study: string, body: Record<string, unknown>, d
   try {
     const reply = await post<CommandReply>(studyPath(study) + '/commands', body);
     announce(done);
-    return { message: [done, ...reply.messages.slice(1)].join(' · '), error: '' };
+    return { message: [done, ...reply.messages.slice(1)].join(' · '), error: '', reply };
   } catch (e) {
     return { message: '', error: (e as Error).message };
   }

@@ -14,6 +14,8 @@ import { FormView } from './views/form';
 import { HomeView } from './views/home';
 import { LockView } from './views/lock';
 import { QueriesView } from './views/queries';
+import { ReportsView } from './views/reports';
+import { SdvView } from './views/sdv';
 import { SubjectsView } from './views/subjects';
 
 const root = document.getElementById('app')!;
@@ -47,6 +49,8 @@ route('/studies/:study/subjects/:subject', (c, p) => new CasebookView(c, p.subje
 route('/studies/:study/subjects/:subject/audit', (c, p, q) => new AuditView(c, p.subject, q));
 route('/studies/:study/subjects/:subject/visits/:visit/forms/:form', (c, p, q) => new FormView(c, p.subject, p.visit, p.form, q));
 route('/studies/:study/queries', (c, _p, q) => new QueriesView(c, q));
+route('/studies/:study/sdv', (c, _p, q) => new SdvView(c, q));
+route('/studies/:study/reports', (c, _p, q) => new ReportsView(c, q));
 route('/studies/:study/admin', (c) => new AdminView(c));
 route('/studies/:study/lock', (c) => new LockView(c));
 
@@ -163,6 +167,8 @@ function header(): TemplateResult {
         <a href="/studies/${encodeURIComponent(ctx.study.id)}">Home</a>
         <a href="/studies/${encodeURIComponent(ctx.study.id)}/subjects">Subjects</a>
         <a href="/studies/${encodeURIComponent(ctx.study.id)}/queries">Queries</a>
+        ${can.seeSdvProgress(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/sdv">Verification</a>` : nothing}
+        ${can.seeSdvProgress(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/reports">Reports</a>` : nothing}
         ${can.administer(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/admin">Administration</a>` : nothing}
       </nav>`
     : nothing;

@@ -29,6 +29,8 @@ export const can = {
   answerQuery: (role: string) => SITE_ROLES.includes(role) || role === 'unblinded_pharmacist',
   closeQuery: (role: string) => QUERY_ROLES.includes(role),
   verify: (role: string) => role === 'monitor',
+  // Not site staff: which subjects the SDV sample holds is kept from the sites.
+  seeSdvProgress: (role: string) => [...QUERY_ROLES, 'study_admin', 'sponsor_viewer'].includes(role),
   control: (role: string) => CONTROL_ROLES.includes(role),
   sign: (role: string) => role === 'investigator',
   administer: (role: string) => role === 'study_admin' || role === 'system_admin',

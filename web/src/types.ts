@@ -262,6 +262,12 @@ export interface CheckResult {
   needs_reason: string[];
 }
 
+// sdv.verify's result: the items verified, and those left for their open query.
+export interface VerifyResult {
+  verified: { item: string; group?: string; row?: number }[];
+  skipped: { item: string; group?: string; row?: number; query: number }[];
+}
+
 export interface CommandReply<R = JsonValue> {
   messages: string[];
   events: { seq?: number; type: string }[];

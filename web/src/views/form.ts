@@ -14,7 +14,7 @@ import { formLink, formName, itemLabel, subjectLink, visitName, type Context, ty
 import { can } from '../roles';
 import type {
   CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query, ReadOnlyReason,
-  SaveResult, Signature, Subject,
+  SaveResult, Signature, Subject, VerifyResult,
 } from '../types';
 import { label, rangeText, showItemValue, showTime } from '../format';
 import { dateInput, type DateKind } from '../date_input';
@@ -429,10 +429,72 @@ export class FormView implements View {
     }
   }
 
+  // What verifying the whole form would do, as the server decides it:
+  // entered items not yet verified, less derived ones (computed, not
+  // copied from a source) and those whose query awaits the site.
+  private verificationPlan(): { verify: string[]; waiting: string[]; derived: string[] } {
+    const out = { verify: [] as string[], waiting: [] as string[], derived: [] as string[] };
+    const where = (item: string, row: number | null) =>
+      itemLabel(this.ctx, this.formId, item) + (row !== null ? ` (row ${row})` : '');
+    const consider = (item: string, st: ItemState, group: string, row: number | null) => {
+      if (st.verified || (st.value === null && !st.not_done)) return;
+      const def = (this.def?.groups ?? []).flatMap((g) => g.items).find((i) => i.id === item);
+      if (def?.derive) return void out.derived.push(where(item, row));
+      const open = this.queriesFor(item, group, row).find((q) => q.state === 'open');
+      if (open) out.waiting.push(`${where(item, row)} (query ${open.query})`);
+      else out.verify.push(where(item, row));
+    };
+    if (!this.state) return out;
+    for (const [item, st] of Object.entries(this.state.items)) consider(item, st, '', null);
+    for (const [group, rows] of Object.entries(this.state.rows)) {
+      for (const r of rows) for (const [item, st] of Object.entries(r.items)) consider(item, st, group, r.row);
+    }
+    return out;
+  }
+
   private async verify(items?: string[]): Promise<void> {
     const body: Record<string, unknown> = { op: 'sdv.verify', subject: this.subjectId, visit: this.visit, form: this.formId };
-    if (items) body.items = items;
-    await this.command(body, items ? `${items.map((i) => itemLabel(this.ctx, this.formId, i)).join(', ')} verified` : 'Form verified');
+    if (items) {
+      body.items = items;
+    } else {
+      const plan = this.verificationPlan();
+      const waiting = plan.waiting.length
+        ? ` Not verified, their query awaits the site: ${plan.waiting.join(', ')}.`
+        : '';
+      const derived = plan.derived.length ? ` Calculated automatically, not verified: ${plan.derived.join(', ')}.` : '';
+      if (!plan.verify.length) {
+        this.message = '';
+        this.error = `Nothing to verify on this form.${waiting}${derived}`;
+        return this.ctx.update();
+      }
+      const n = plan.verify.length;
+      const ok = await confirmAction(
+        'Verify the whole form',
+        `Verify ${n} ${n === 1 ? 'item' : 'items'} of ${formName(this.ctx, this.formId)} at ${visitName(this.ctx, this.visit)} ` +
+          `for subject ${this.subjectId} against the source: ${plan.verify.join(', ')}?${waiting}${derived}`,
+        `Verify ${n} ${n === 1 ? 'item' : 'items'}`,
+      );
+      if (!ok) return;
+    }
+    const outcome = await runCommand(this.ctx.study.id, body, 'Verified');
+    if (!outcome.error) await this.load();
+    this.error = outcome.error;
+    this.message = outcome.error ? '' : this.verifiedText(outcome.reply?.result as unknown as VerifyResult | undefined);
+    this.ctx.update();
+  }
+
+  // The server's answer in the study's words: how many were verified, and
+  // which waited for their query.
+  private verifiedText(r: VerifyResult | undefined): string {
+    const where = (e: { item: string; row?: number }) =>
+      itemLabel(this.ctx, this.formId, e.item) + (e.row ? ` (row ${e.row})` : '');
+    const verified = r?.verified ?? [];
+    const out = [verified.length ? `Verified: ${verified.map(where).join(', ')}.` : 'Nothing was verified.'];
+    const skipped = r?.skipped ?? [];
+    if (skipped.length) {
+      out.push(`Not verified, their query awaits the site: ${skipped.map((e) => `${where(e)} (query ${e.query})`).join(', ')}.`);
+    }
+    return out.join(' ');
   }
 
   private async control(op: string, verb: string): Promise<void> {
@@ -642,8 +704,11 @@ export class FormView implements View {
         ${reset
           ? html`<span class="badge reset" title="verified value: ${showItemValue(item.type, this.resetSinceVerified.get(item.id))}">changed since verification (was ${showItemValue(item.type, this.resetSinceVerified.get(item.id)) || 'empty'})</span>`
           : nothing}
-        ${monitor && stored && (stored.value !== null || stored.not_done) && !stored.verified && !this.databaseLocked()
-          ? html`<button type="button" class="small" @click=${() => void this.verify([item.id])}>Verify</button>`
+        ${monitor && stored && (stored.value !== null || stored.not_done) && !stored.verified && !item.derive &&
+          !this.databaseLocked()
+          ? this.queriesFor(item.id).some((q) => q.state === 'open')
+            ? html`<span class="muted small">verify once the site answers its query</span>`
+            : html`<button type="button" class="small" @click=${() => void this.verify([item.id])}>Verify</button>`
           : nothing}
         <a class="small" href=${subjectLink(this.ctx, this.subjectId, '/audit?path=' + encodeURIComponent(`subject/${this.subjectId}/${this.visit}/${this.formId}/${item.id}`))}>History</a>
         ${this.itemExtras(item, item.id, '', null)}
