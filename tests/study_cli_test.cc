@@ -160,6 +160,8 @@ TEST_F(StudyCliTest, ApplyRunsEachLineOnItsOwnAndNamesTheFailingLines) {
       "cmds.jsonl",
       R"({"op":"subject.screen","subject":"701-2001","site":"701"})"
       "\n"
+      R"({"op":"form.save","subject":"701-2001","visit":"SCREENING1","form":"SV","items":{"SVSTDTC":"2024-01-02"}})"
+      "\n"
       R"({"op":"form.save","subject":"701-2001","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02","ICVER":"v1","ICCGVR":"Y"}})"
       "\n"
       "\n"
@@ -175,12 +177,12 @@ TEST_F(StudyCliTest, ApplyRunsEachLineOnItsOwnAndNamesTheFailingLines) {
       "\n");
   auto r = Run("apply cmds.jsonl --db s.db --as coord.701 --role coordinator");
   EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
-  EXPECT_NE(r.err.find("cmds.jsonl:4: not saved: SYSBP.hard_range"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("cmds.jsonl:5: "), std::string::npos) << r.err;
-  EXPECT_NE(r.out.find("cmds.jsonl:6: query 1 opened on SCREENING1/VS/SYSBP (SYSBP.soft_range)"), std::string::npos)
+  EXPECT_NE(r.err.find("cmds.jsonl:5: not saved: SYSBP.hard_range"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cmds.jsonl:6: "), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("cmds.jsonl:7: query 1 opened on SCREENING1/VS/SYSBP (SYSBP.soft_range)"), std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("cmds.jsonl:8: signed casebook of 701-2001 (approval) by Dr X"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("5 applied, 2 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cmds.jsonl:9: signed casebook of 701-2001 (approval) by Dr X"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("6 applied, 2 failed"), std::string::npos) << r.out;
   auto log = Run("audit log --db s.db --subject 701-2001 --path subject/701-2001/SCREENING1/VS/SYSBP");
   EXPECT_EQ(std::count(log.out.begin(), log.out.end(), '\n'), 2) << "only the accepted value: " << log.out;
   EXPECT_NE(log.out.find(",170,"), std::string::npos) << log.out;

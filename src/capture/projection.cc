@@ -22,8 +22,9 @@ ProjectionSet MakeSet() {
   set.name = "capture";
   // 2: indexes for the dashboard's lists and site counts; 3: cap_study.rows_hash; 4: subjects' queries counted
   // by state (open, answered), who opened each query and the save that triggered it (by its stream version:
-  // rows are computed before the batch has positions in the log).
-  set.version = 4;
+  // rows are computed before the batch has positions in the log); 5: inactivated subjects (cap_subjects.inactive,
+  // and no visit rows: nothing of theirs falls due).
+  set.version = 5;
   set.tables = {
       {"cap_study",
        cols({{"study", Type::kText},
@@ -47,7 +48,8 @@ ProjectionSet MakeSet() {
              {"open_visible_queries", Type::kInt},
              {"casebook_signed", Type::kInt},
              {"answered_queries", Type::kInt},
-             {"answered_visible_queries", Type::kInt}}),
+             {"answered_visible_queries", Type::kInt},
+             {"inactive", Type::kInt}}),
        2,
        {{"study", "site", "subject"}, {"study", "status", "subject"}, {"study", "site", "status"}}},
       {"cap_visits",
@@ -269,7 +271,7 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
   TC_RETURN_IF_ERROR(
       sink("cap_subjects", 2,
            {study_id, s.id, s.site, s.status, static_cast<int64_t>(s.version), static_cast<int64_t>(s.blinded_version),
-            s.frozen, s.locked, open, open_visible, casebook_signed, answered, answered_visible}));
+            s.frozen, s.locked, open, open_visible, casebook_signed, answered, answered_visible, s.inactive}));
   for (const auto& [n, q] : s.queries) {
     const QueryMessage* first = q.thread.empty() ? nullptr : &q.thread.front();
     TC_RETURN_IF_ERROR(sink("cap_queries", 3,
@@ -285,7 +287,8 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
                              sig.time_us, sig.broken}));
   }
   if (study == nullptr) return Status::Ok();
-  for (const PlannedVisit& v : PlanVisits(*study, s)) {
+  // An inactivated subject was screened in error: none of its visits is due.
+  for (const PlannedVisit& v : s.inactive ? std::vector<PlannedVisit>{} : PlanVisits(*study, s)) {
     Value start = v.planned_day ? Value(*v.planned_day - v.window_before) : Value();
     Value end = v.planned_day ? Value(*v.planned_day + v.window_after) : Value();
     TC_RETURN_IF_ERROR(sink("cap_visits", 3,

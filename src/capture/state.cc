@@ -141,6 +141,9 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
     s.frozen = t == "subject.frozen";
   } else if (t == "subject.locked" || t == "subject.unlocked") {
     s.locked = t == "subject.locked";
+  } else if (t == "subject.inactivated" || t == "subject.reactivated") {
+    s.inactive = t == "subject.inactivated";
+    s.inactive_reason = s.inactive ? e.reason : "";
   } else if (t.starts_with("query.")) {
     int n = Int(p, "query");
     Query& q = s.queries[n];

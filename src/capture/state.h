@@ -109,6 +109,10 @@ struct SubjectState {
   std::map<int, Signature> signatures;
   bool frozen = false;
   bool locked = false;
+  // Inactivated (a subject screened in error, such as a mis-keyed number):
+  // kept with its history, read-only, and left out of lists by default.
+  bool inactive = false;
+  std::string inactive_reason;
   uint64_t version = 0;  // of its stream
   // How many of its stream's events a blinded role sees (capture/blinding.h):
   // the version they read and write against, which hidden changes leave alone.

@@ -19,7 +19,7 @@ import type {
 import { label, rangeText, showItemValue, showTime } from '../format';
 import { dateInput, type DateKind } from '../date_input';
 import { readWholeAuditTrail } from '../audit_trail';
-import { announce, askReason, errorBox, okBox } from '../ui';
+import { announce, askChangeReason, askReason, errorBox, okBox } from '../ui';
 import { changedSinceVerification } from '../verification';
 import { signatureLine } from './casebook';
 import { signDialog } from './sign';
@@ -91,7 +91,31 @@ export class FormView implements View {
 
   private editable(): boolean {
     return !!this.def && can.enterForm(this.ctx.role, this.def) && !!this.state && !this.state.frozen && !this.state.locked &&
-      !this.subject?.frozen && !this.subject?.locked;
+      !this.subject?.frozen && !this.subject?.locked && !this.subject?.inactive && !this.waitsForVisitDate();
+  }
+
+  // The study takes no form of a visit before its date (the server refuses
+  // the save): true while this visit collects the date and has none yet.
+  private waitsForVisitDate(): boolean {
+    const date = this.ctx.definition.visit_date;
+    if (!date.first || this.formId === date.form || !this.subject) return false;
+    const base = this.visit.split('#')[0];
+    if (!this.ctx.definition.visits.find((v) => v.id === base)?.forms.includes(date.form)) return false;
+    const value = this.subject.visits[this.visit]?.forms[date.form]?.items[date.item]?.value;
+    return value === null || value === undefined || value === '';
+  }
+
+  private visitDateNotice(): TemplateResult | typeof nothing {
+    const ctx = this.ctx;
+    if (this.subject?.inactive) {
+      return html`<div class="notice" role="status">Subject ${this.subjectId} is inactivated (${this.subject.inactive_reason}); its forms cannot change.</div>`;
+    }
+    if (!this.waitsForVisitDate() || !this.def || !can.enterForm(ctx.role, this.def)) return nothing;
+    const date = ctx.definition.visit_date;
+    return html`<div class="notice" role="status" id="visit-date-first">
+      Enter the date of ${visitName(ctx, this.visit)} first: this study takes no other form of a visit before its date.
+      <a href=${formLink(ctx, this.subjectId, this.visit, date.form)}>Enter the ${itemLabel(ctx, date.form, date.item).toLowerCase()} (${formName(ctx, date.form)})</a>
+    </div>`;
   }
 
   unsaved(): boolean {
@@ -240,7 +264,11 @@ export class FormView implements View {
     const body = this.proposal();
     const changes = this.check?.needs_reason ?? [];
     if (changes.length) {
-      const reason = await askReason('Reason for change', 'You are changing data already saved: ' + changes.map((c) => this.reasonText(c)).join('; ') + '. Why?');
+      const reason = await askChangeReason(
+        'Reason for change',
+        'You are changing data already saved: ' + changes.map((c) => this.reasonText(c)).join('; ') + '. Why?',
+        this.ctx.definition.reasons_for_change,
+      );
       if (reason === null) return;
       body.reason = reason;
     }
@@ -324,7 +352,11 @@ export class FormView implements View {
       this.scheduleCheck(0);
       return this.ctx.update();
     }
-    const reason = await askReason(`Remove ${group.label ? group.label + ' ' : ''}row ${row.row}`, 'The row stays in the audit trail. Why remove it?');
+    const reason = await askChangeReason(
+      `Remove ${group.label ? group.label + ' ' : ''}row ${row.row}`,
+      'The row stays in the audit trail. Why remove it?',
+      this.ctx.definition.reasons_for_change,
+    );
     if (reason === null) return;
     await this.command(
       { op: 'row.remove', subject: this.subjectId, visit: this.visit, form: this.formId, group: group.id, row: row.row, reason },
@@ -669,6 +701,7 @@ export class FormView implements View {
         ${!editable && can.enterForm(role, this.def) ? html`<span class="muted">read only: ${this.state.locked ? 'locked' : 'frozen'}</span>` : nothing}
         ${!can.enterForm(role, this.def) ? html`<span class="muted">read only for your role</span>` : nothing}
       </p>
+      ${this.visitDateNotice()}
       <div class="toolbar">
         ${can.verify(role) && hasData ? html`<button type="button" class="primary" @click=${() => void this.verify()}>Verify whole form</button>` : nothing}
         ${can.sign(role) && hasData ? html`<button type="button" @click=${() => void this.sign()}>Sign this form…</button>` : nothing}
