@@ -100,7 +100,8 @@ export function askChangeReason(title: string, explanation: string, standard: st
       error = '';
       rerender();
     };
-    return html`<form @submit=${submit}>
+    // novalidate: the dialog's own messages say what is missing, in words.
+    return html`<form @submit=${submit} novalidate>
       <p>${explanation}</p>
       <label for="reason-choice">Reason for change</label>
       <select id="reason-choice" name="choice" required autofocus aria-describedby="reason-error" @change=${pick}>
