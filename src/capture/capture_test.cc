@@ -486,12 +486,16 @@ TEST_F(CaptureTest, AnInactivatedSubjectIsKeptReadOnlyAndLeftOutOfListsUnlessAsk
   EXPECT_NE(save.status().message().find("701-1002 is inactivated (screened twice"), std::string::npos)
       << save.status().message();
 
-  const Viewer all{.all_sites = true, .unblinded_everywhere = true};
+  Viewer all;
+  all.all_sites = true;
+  all.unblinded_everywhere = true;
   auto listed = ListSubjects(store_.get(), "CDISCPILOT01", all, {}, 0, 100).value();
   ASSERT_EQ(listed.subjects.size(), 1u);
   EXPECT_EQ(listed.subjects[0].id, "701-1001");
   EXPECT_EQ(listed.total, 1);
-  auto with = ListSubjects(store_.get(), "CDISCPILOT01", all, {.with_inactive = true}, 0, 100).value();
+  SubjectFilter with_inactive;
+  with_inactive.with_inactive = true;
+  auto with = ListSubjects(store_.get(), "CDISCPILOT01", all, with_inactive, 0, 100).value();
   ASSERT_EQ(with.subjects.size(), 2u);
   EXPECT_TRUE(with.subjects[1].inactive);
   auto dashboard = Dashboard(store_.get(), "CDISCPILOT01", all, kNow).value();
