@@ -927,7 +927,8 @@ TEST_F(ApiTest, SubjectsAreNumberedByTheServerAndInactivatedWithAReason) {
   auto with = Get(coord, list + "&inactive=include");
   ASSERT_EQ(with->status, 200);
   bool listed = false;
-  for (const Value& s : ParseJson(with->body)->Find("subjects")->as_array()) {
+  const Value page = *ParseJson(with->body);
+  for (const Value& s : page.Find("subjects")->as_array()) {
     if (s.Find("id")->as_string() == id) listed = s.Find("inactive")->as_bool();
   }
   EXPECT_TRUE(listed) << with->body;

@@ -201,6 +201,9 @@ TEST_F(StudyCliTest, StudyTestRunsTheDemoScenariosAndReportsFailuresLikeATestRun
         "Feature: deliberately wrong expectations\n"
         "  Scenario: age\n"
         "    Given a subject \"701-3001\" at site \"701\"\n"
+        "    And the form \"SV\" at visit \"SCREENING1\" is saved with:\n"
+        "      | SVSTDTC    |\n"
+        "      | 2024-01-02 |\n"
         "    And the form \"IC\" at visit \"SCREENING1\" is saved with:\n"
         "      | ICDTC      | ICVER | ICCGVR |\n"
         "      | 2024-01-02 | v2    | Y      |\n"
@@ -218,7 +221,7 @@ TEST_F(StudyCliTest, StudyTestRunsTheDemoScenariosAndReportsFailuresLikeATestRun
   auto bad = Run("study test " + kDemo + " wrong.feature --junit bad.xml");
   EXPECT_EQ(bad.exit_code, 5);
   EXPECT_NE(bad.out.find("FAIL  age (wrong.feature:2)"), std::string::npos) << bad.out;
-  EXPECT_NE(bad.out.find("line 10: Then \"SCREENING1/DM/AGE\" is \"80\""), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("line 13: Then \"SCREENING1/DM/AGE\" is \"80\""), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("expected: SCREENING1/DM/AGE = 80"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("actual:   SCREENING1/DM/AGE = 73"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("PASS  passes"), std::string::npos) << bad.out;
@@ -248,6 +251,9 @@ TEST_F(StudyCliTest, StudyTestRunsTheScenariosFromAnyStartingClock) {
         "Feature: a sample taken this morning\n"
         "  Scenario: 09:30 has passed\n"
         "    Given a subject \"701-3001\" at site \"701\"\n"
+        "    And the form \"SV\" at visit \"SCREENING1\" is saved with:\n"
+        "      | SVSTDTC    |\n"
+        "      | 2024-01-02 |\n"
         "    And the form \"IC\" at visit \"SCREENING1\" is saved with:\n"
         "      | ICDTC      | ICVER | ICCGVR |\n"
         "      | 2024-01-02 | v2    | Y      |\n"

@@ -110,7 +110,7 @@ TEST_F(CaptureTest, DerivationComputesAgeAndSoftCheckOpensQueryThatClosesWhenCor
   // The derived change and the closing are in the same atomic batch as the save.
   ASSERT_EQ(fixed->events.size(), 2u);
   EXPECT_EQ(fixed->events[0].type, "form.saved");
-  EXPECT_EQ(fixed->events[0].reason, "transcription error");
+  EXPECT_EQ(fixed->events[0].reason, "Other: transcription error");
   EXPECT_EQ(fixed->events[1].type, "query.closed");
 }
 
@@ -239,7 +239,7 @@ TEST_F(CaptureTest, HardChecksAndBadValuesRefuseTheSaveAndStoreNothing) {
        StatusCode::kInvalidArgument, "\"2024-02-30\" is not a calendar date"},
       {R"({"op":"launch"})", StatusCode::kInvalidArgument, "unknown op \"launch\""},
       {R"({"op":"subject.screen","subject":"John Smith","site":"701"})", StatusCode::kInvalidArgument,
-       "must be a pseudonym"},
+       "does not follow this study's numbering"},
       {R"({"op":"subject.screen","subject":"701-1002","site":"701"})", StatusCode::kAlreadyExists, "already exists"},
       {R"({"op":"subject.screen","subject":"701-1099","site":"999"})", StatusCode::kNotFound, "unknown site 999"},
   };
@@ -291,8 +291,8 @@ TEST_F(CaptureTest, EnrolmentNeedsEligibility) {
 TEST_F(CaptureTest, VisitWindowsFollowTheAnchor) {
   Screen("701-1006");
   Ok(R"({"op":"subject.enroll","subject":"701-1006"})");
-  Ok(R"({"op":"form.save","subject":"701-1006","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-08"}})");
   Ok(R"({"op":"form.save","subject":"701-1006","visit":"BASELINE","form":"SV","items":{"SVSTDTC":"2024-01-08"}})");
+  Ok(R"({"op":"form.save","subject":"701-1006","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-08"}})");
   Ok(R"({"op":"form.save","subject":"701-1006","visit":"WEEK2","form":"SV","items":{"SVSTDTC":"2024-01-25"}})");  // day
                                                                                                                   // 18
                                                                                                                   // >
@@ -649,6 +649,8 @@ class BlindingTest : public CaptureTest {
   // BASELINE entered by the pharmacist (ex: the EX items).
   void Randomised(const std::string& id, const std::string& ex) {
     Screen(id);
+    Ok(R"({"op":"form.save","subject":")" + id +
+       R"(","visit":"BASELINE","form":"SV","items":{"SVSTDTC":"2024-01-08"}})");
     Ok(R"({"op":"form.save","subject":")" + id +
        R"(","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-08"}})");
     Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"BASELINE","form":"EX","items":)" + ex + "}", kPharm);
