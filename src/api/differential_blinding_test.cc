@@ -733,7 +733,7 @@ TEST_F(BlindedApiTest, AReasonGivenForAChangeThatAlsoCoveredTheDoseIsWithheld) {
   auto r = crawler_->Send(pharm, "PATCH", ex,
                           R"({"items":{"EXSTDTC":")" + start + R"(","EXENDTC":")" + start + R"(","EXDOSE":)" +
                               std::to_string(dose == 81 ? 54 : 81) +
-                              R"(},"reason":"dose corrected to 81 mg, high dose kit"})");
+                              R"(},"reason":"Other: dose corrected to 81 mg, high dose kit"})");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   const std::string audit = kS + "/subjects/" + id + "/audit?path=subject/" + id + "/" + visit + "/EX/EXENDTC";
