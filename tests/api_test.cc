@@ -113,6 +113,20 @@ class ApiTest : public ::testing::Test {
     return c.Post(path.c_str(), h, body, "application/json");
   }
 
+  // The study takes a visit's date before its other forms: enters it when
+  // the visit has none yet.
+  void EnterVisitDate(const Session& s, const std::string& subject, const std::string& visit) {
+    auto casebook = ParseJson(Get(s, "/api/v1/studies/CDISCPILOT01/subjects/" + subject)->body);
+    ASSERT_TRUE(casebook.ok());
+    const Value* v = casebook->Find("visits")->Find(visit);
+    const Value* sv = v == nullptr ? nullptr : v->Find("forms")->Find("SV");
+    if (sv != nullptr && sv->Find("items")->Find("SVSTDTC") != nullptr) return;
+    auto r = Post(s, "/api/v1/studies/CDISCPILOT01/commands",
+                  R"({"op":"form.save","subject":")" + subject + R"(","visit":")" + visit +
+                      R"(","form":"SV","items":{"SVSTDTC":"2025-01-01"}})");
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+
   static std::string Code(const httplib::Result& r) {
     auto v = ParseJson(r->body);
     if (!v.ok() || v->Find("code") == nullptr) return "(not a JSON error: " + r->body + ")";
@@ -195,6 +209,7 @@ TEST_F(ApiTest, StateChangesNeedTheCsrfTokenAndAFreshETag) {
   Session s = Login("coord.701");
   std::string save =
       R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"VSPOS":"SITTING","SYSBP":128,"DIABP":80,"PULSE":70}})";
+  EnterVisitDate(s, "701-1001", "AEFU");
   auto no_csrf = Post(s, "/api/v1/studies/CDISCPILOT01/commands", save, {}, /*csrf=*/false);
   EXPECT_EQ(no_csrf->status, 403);
   EXPECT_EQ(Code(no_csrf), "csrf");
@@ -205,7 +220,7 @@ TEST_F(ApiTest, StateChangesNeedTheCsrfTokenAndAFreshETag) {
   EXPECT_NE(ok->get_header_value("ETag"), etag);
   // A second user who read the same version loses, and nothing is overwritten.
   std::string other =
-      R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"PULSE":72},"reason":"remeasured"})";
+      R"({"op":"form.save","subject":"701-1001","visit":"AEFU","form":"VS","items":{"PULSE":72},"reason":"Other: remeasured"})";
   auto stale = Post(s, "/api/v1/studies/CDISCPILOT01/commands", other, {{"If-Match", etag}});
   EXPECT_EQ(stale->status, 412) << stale->body;
   auto now = ParseJson(Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001")->body);
@@ -315,6 +330,7 @@ TEST_F(ApiTest, AwaitingSignatureListsWhatTheInvestigatorMustSignAtTheirSites) {
 
 TEST_F(ApiTest, MalformedRequestsGetClearErrorsAndChangeNothing) {
   Session s = Login("coord.701");
+  EnterVisitDate(s, "701-1001", "RASHFU");
   auto before = Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001")->get_header_value("ETag");
   struct Case {
     std::string body;
@@ -401,7 +417,7 @@ TEST_F(ApiTest, FormsAndItemsAreReadAndPatchedWithReasonsAndETags) {
   auto change = patch(form + "/items/SVSTDTC", R"({"value":"2025-01-11"})", first->get_header_value("ETag"));
   EXPECT_EQ(change->status, 409) << change->body;
   EXPECT_NE(change->body.find("a reason for change is required"), std::string::npos);
-  auto reasoned = patch(form + "/items/SVSTDTC", R"({"value":"2025-01-11","reason":"date misread"})", "");
+  auto reasoned = patch(form + "/items/SVSTDTC", R"({"value":"2025-01-11","reason":"Other: date misread"})", "");
   ASSERT_EQ(reasoned->status, 200) << reasoned->body;
   auto now = ParseJson(Get(s, form)->body);
   EXPECT_EQ(now->Find("items")->Find("SVSTDTC")->Find("value")->as_string(), "2025-01-11");
@@ -553,10 +569,11 @@ TEST_F(ApiTest, QueriesAreRaisedAnsweredAndClosedThroughTheirRoutes) {
 TEST_F(ApiTest, EditCheckQueriesAreRaisedByTheSystemAfterTheSaveThatTriggeredThem) {
   Session coord = Login("coord.701");
   const std::string subject = "/api/v1/studies/CDISCPILOT01/subjects/701-1001";
+  EnterVisitDate(coord, "701-1001", "RASHFU");
   auto c = Client();
   auto saved = c.Patch((subject + "/visits/RASHFU/forms/VS").c_str(),
                        httplib::Headers{{"Cookie", coord.cookie}, {"X-CSRF-Token", coord.csrf}},
-                       R"({"items":{"SYSBP":"170","DIABP":"80"},"reason":"re-measured"})", "application/json");
+                       R"({"items":{"SYSBP":"170","DIABP":"80"},"reason":"Other: re-measured"})", "application/json");
   ASSERT_EQ(saved->status, 200) << saved->body;
   auto reply = *ParseJson(saved->body);
   // Positions in the log count hidden events: only a caller who sees them all
@@ -641,6 +658,7 @@ TEST_F(ApiTest, AWarningWithAQueryShowsTheQuerysState) {
   Session cra = Login("cra.1");
   const std::string subject = "/api/v1/studies/CDISCPILOT01/subjects/701-1001";
   const std::string form = subject + "/visits/RASHFU/forms/VS";
+  EnterVisitDate(coord, "701-1001", "RASHFU");
   auto warning = [&]() -> std::pair<int64_t, std::string> {
     auto r = Post(coord, form + "/check", "{}");
     EXPECT_EQ(r->status, 200) << r->body;
@@ -654,7 +672,7 @@ TEST_F(ApiTest, AWarningWithAQueryShowsTheQuerysState) {
   };
   auto c = Client();
   auto saved = c.Patch(form.c_str(), httplib::Headers{{"Cookie", coord.cookie}, {"X-CSRF-Token", coord.csrf}},
-                       R"({"items":{"SYSBP":"170","DIABP":"80"},"reason":"re-measured"})", "application/json");
+                       R"({"items":{"SYSBP":"170","DIABP":"80"},"reason":"Other: re-measured"})", "application/json");
   ASSERT_EQ(saved->status, 200) << saved->body;
   const int64_t n =
       ParseJson(saved->body)->Find("result")->Find("queries_opened")->as_array().at(0).Find("query")->as_int();
@@ -727,6 +745,7 @@ TEST_F(ApiTest, QueryStatesAreCountedAlikeByTheDashboardTheInboxAndTheSubjectLis
 TEST_F(ApiTest, ServerSentEventsCarryChangesToTheSitesThatMaySeeThem) {
   Session cra = Login("cra.1");
   Session other_site = Login("coord.708");
+  EnterVisitDate(Login("coord.701"), "701-1001", "RASHFU");
   std::string seen_by_cra, seen_by_708;
   auto listen = [&](const Session& s, std::string* into, int timeout_seconds) {
     return std::thread([this, s, into, timeout_seconds] {
@@ -907,7 +926,7 @@ TEST_F(ApiTest, ACasebookCanBeReadAsItStoodAtAPastMoment) {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_EQ(c.Patch((form + "/items/SVSTDTC").c_str(), h, R"({"value":"2025-02-02","reason":"wrong day"})",
+  ASSERT_EQ(c.Patch((form + "/items/SVSTDTC").c_str(), h, R"({"value":"2025-02-02","reason":"Other: wrong day"})",
                     "application/json")
                 ->status,
             200);
@@ -1031,6 +1050,128 @@ TEST_F(ApiTest, TheScheduleGivesEachFormsCompletion) {
   }
   EXPECT_TRUE(statuses.contains("complete")) << r->body;
   EXPECT_TRUE(statuses.contains("not started")) << r->body;
+}
+
+// Issue 15 point 5: the server numbers subjects as the study declares; a
+// subject screened in error is inactivated with a reason and leaves lists.
+TEST_F(ApiTest, SubjectsAreNumberedByTheServerAndInactivatedWithAReason) {
+  Session coord = Login("coord.701");
+  const std::string commands = "/api/v1/studies/CDISCPILOT01/commands";
+  auto screened = Post(coord, commands, R"({"op":"subject.screen","site":"701"})");
+  ASSERT_EQ(screened->status, 200) << screened->body;
+  const std::string id = ParseJson(screened->body)->Find("result")->Find("subject")->as_string();
+  EXPECT_TRUE(id.size() == 8 && id.starts_with("701-")) << id;
+  auto keyed = Post(coord, commands, R"({"op":"subject.screen","subject":"1099","site":"701"})");
+  EXPECT_EQ(keyed->status, 400) << keyed->body;
+  EXPECT_NE(keyed->body.find("does not follow this study's numbering"), std::string::npos) << keyed->body;
+
+  Session cra = Login("cra.1");
+  auto monitor = Post(cra, commands, R"({"op":"subject.inactivate","subject":")" + id + R"(","reason":"duplicate"})");
+  EXPECT_EQ(monitor->status, 403) << monitor->body;
+  auto bare = Post(coord, commands, R"({"op":"subject.inactivate","subject":")" + id + R"("})");
+  EXPECT_EQ(bare->status, 409) << bare->body;
+  auto done = Post(coord, commands,
+                   R"({"op":"subject.inactivate","subject":")" + id + R"(","reason":"screened twice by mistake"})");
+  ASSERT_EQ(done->status, 200) << done->body;
+
+  const std::string list = "/api/v1/studies/CDISCPILOT01/subjects?site=701&limit=1000";
+  EXPECT_EQ(Get(coord, list)->body.find("\"" + id + "\""), std::string::npos) << "left out by default";
+  auto with = Get(coord, list + "&inactive=include");
+  ASSERT_EQ(with->status, 200);
+  bool listed = false;
+  const Value page = *ParseJson(with->body);
+  for (const Value& s : page.Find("subjects")->as_array()) {
+    if (s.Find("id")->as_string() == id) listed = s.Find("inactive")->as_bool();
+  }
+  EXPECT_TRUE(listed) << with->body;
+  EXPECT_EQ(Get(coord, list + "&inactive=maybe")->status, 400);
+  auto casebook = ParseJson(Get(coord, "/api/v1/studies/CDISCPILOT01/subjects/" + id)->body);
+  EXPECT_TRUE(casebook->Find("inactive")->as_bool());
+  EXPECT_EQ(casebook->Find("inactive_reason")->as_string(), "screened twice by mistake");
+  auto save = Post(coord, commands,
+                   R"({"op":"form.save","subject":")" + id +
+                       R"(","visit":"SCREENING1","form":"SV","items":{"SVSTDTC":"2025-01-01"}})");
+  EXPECT_EQ(save->status, 409) << save->body;
+  auto trail = Get(coord, "/api/v1/studies/CDISCPILOT01/subjects/" + id + "/audit?event=subject.inactivated");
+  EXPECT_NE(trail->body.find("screened twice by mistake"), std::string::npos) << trail->body;
+}
+
+// Issue 15 points 6 and 7: a reason for change is one of the study's or
+// "Other: " with words; a visit's date comes before its other forms.
+TEST_F(ApiTest, ReasonsForChangeAndTheVisitDateFollowTheStudy) {
+  Session coord = Login("coord.701");
+  auto definition = ParseJson(Get(coord, "/api/v1/studies/CDISCPILOT01")->body);
+  ASSERT_TRUE(definition.ok());
+  EXPECT_EQ(definition->Find("reasons_for_change")->as_array().size(), 4u);
+  EXPECT_TRUE(definition->Find("visit_date")->Find("first")->as_bool());
+  EXPECT_TRUE(definition->Find("subject_numbers_assigned")->as_bool());
+
+  const std::string commands = "/api/v1/studies/CDISCPILOT01/commands";
+  auto early = Post(coord, commands,
+                    R"({"op":"form.save","subject":"701-1001","visit":"RETRIEVAL","form":"VS","items":{"PULSE":70}})");
+  EXPECT_EQ(early->status, 409) << early->body;
+  EXPECT_NE(early->body.find("enter the visit date first: RETRIEVAL has no Visit date yet"), std::string::npos)
+      << early->body;
+  EnterVisitDate(coord, "701-1001", "RETRIEVAL");
+  ASSERT_EQ(Post(coord, commands,
+                 R"({"op":"form.save","subject":"701-1001","visit":"RETRIEVAL","form":"VS","items":{"PULSE":70}})")
+                ->status,
+            200);
+
+  const std::string change =
+      R"({"op":"form.save","subject":"701-1001","visit":"RETRIEVAL","form":"VS","items":{"PULSE":72},"reason":")";
+  auto free_text = Post(coord, commands, change + R"(typo"})");
+  EXPECT_EQ(free_text->status, 400) << free_text->body;
+  EXPECT_NE(free_text->body.find("one of the study's reasons"), std::string::npos) << free_text->body;
+  EXPECT_EQ(Post(coord, commands, change + R"(Data clarified from source"})")->status, 200);
+  const std::string again =
+      R"({"op":"form.save","subject":"701-1001","visit":"RETRIEVAL","form":"VS","items":{"PULSE":74},"reason":")";
+  EXPECT_EQ(Post(coord, commands, again + R"(Other: re-measured after rest"})")->status, 200);
+}
+
+// Issue 15 point 4: why a subject cannot be enrolled, criterion by criterion
+// in the protocol's words, with the form that answers each.
+TEST_F(ApiTest, EligibilityShowsEachCriterionWithItsResultAndForm) {
+  Session coord = Login("coord.701");
+  const std::string commands = "/api/v1/studies/CDISCPILOT01/commands";
+  auto screened = Post(coord, commands, R"({"op":"subject.screen","site":"701"})");
+  ASSERT_EQ(screened->status, 200) << screened->body;
+  const std::string id = ParseJson(screened->body)->Find("result")->Find("subject")->as_string();
+  const std::string save = R"({"op":"form.save","subject":")" + id + R"(","visit":"SCREENING1","form":")";
+  ASSERT_EQ(Post(coord, commands, save + R"(SV","items":{"SVSTDTC":"2025-01-02"}})")->status, 200);
+  ASSERT_EQ(Post(coord, commands, save + R"(IC","items":{"ICDTC":"2025-01-02","ICVER":"v2","ICCGVR":"Y"}})")->status,
+            200);
+  // 35 years old: INCL01 is not met.
+  ASSERT_EQ(Post(coord, commands, save + R"(DM","items":{"BRTHDTC":"1990-01-01","SEX":"M","RACE":"WHITE"}})")->status,
+            200);
+  auto refused = Post(coord, commands, R"({"op":"subject.enroll","subject":")" + id + R"("})");
+  EXPECT_EQ(refused->status, 409) << refused->body;
+
+  auto r = Get(coord, "/api/v1/studies/CDISCPILOT01/subjects/" + id + "/eligibility");
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Value e = *ParseJson(r->body);
+  EXPECT_EQ(e.Find("eligible")->as_string(), "no");
+  std::map<std::string, const Value*> by_id;
+  for (const Value& c : e.Find("criteria")->as_array()) by_id[c.Find("id")->as_string()] = &c;
+  ASSERT_EQ(by_id.size(), 13u) << r->body;
+  const Value& incl01 = *by_id["INCL01"];
+  EXPECT_EQ(incl01.Find("result")->as_string(), "not_met");
+  EXPECT_EQ(incl01.Find("text")->as_string(), "Males and postmenopausal females at least 50 years of age.");
+  EXPECT_EQ(incl01.Find("form")->as_string(), "DM");
+  EXPECT_EQ(incl01.Find("visit")->as_string(), "SCREENING1");
+  const Value& incl03 = *by_id["INCL03"];
+  EXPECT_EQ(incl03.Find("result")->as_string(), "not_yet_answerable");
+  EXPECT_EQ(incl03.Find("form")->as_string(), "IE");
+  // INCL06 reads the eligibility form and the consent: the one still empty answers it.
+  EXPECT_EQ(by_id["INCL06"]->Find("form")->as_string(), "IE");
+  EXPECT_EQ(by_id["EXCL10"]->Find("kind")->as_string(), "exclusion");
+
+  // A subject the demo enrolled met every criterion.
+  auto enrolled = ParseJson(Get(coord, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/eligibility")->body);
+  EXPECT_EQ(enrolled->Find("eligible")->as_string(), "yes");
+  for (const Value& c : enrolled->Find("criteria")->as_array()) EXPECT_EQ(c.Find("result")->as_string(), "met");
+  // Another site's subject does not exist for this user.
+  EXPECT_EQ(Get(coord, "/api/v1/studies/CDISCPILOT01/subjects/708-1006/eligibility")->status, 404);
 }
 
 TEST_F(ApiTest, AdministratorsManageAccountsAndGrants) {

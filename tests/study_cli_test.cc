@@ -160,6 +160,8 @@ TEST_F(StudyCliTest, ApplyRunsEachLineOnItsOwnAndNamesTheFailingLines) {
       "cmds.jsonl",
       R"({"op":"subject.screen","subject":"701-2001","site":"701"})"
       "\n"
+      R"({"op":"form.save","subject":"701-2001","visit":"SCREENING1","form":"SV","items":{"SVSTDTC":"2024-01-02"}})"
+      "\n"
       R"({"op":"form.save","subject":"701-2001","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02","ICVER":"v1","ICCGVR":"Y"}})"
       "\n"
       "\n"
@@ -175,12 +177,12 @@ TEST_F(StudyCliTest, ApplyRunsEachLineOnItsOwnAndNamesTheFailingLines) {
       "\n");
   auto r = Run("apply cmds.jsonl --db s.db --as coord.701 --role coordinator");
   EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
-  EXPECT_NE(r.err.find("cmds.jsonl:4: not saved: SYSBP.hard_range"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("cmds.jsonl:5: "), std::string::npos) << r.err;
-  EXPECT_NE(r.out.find("cmds.jsonl:6: query 1 opened on SCREENING1/VS/SYSBP (SYSBP.soft_range)"), std::string::npos)
+  EXPECT_NE(r.err.find("cmds.jsonl:5: not saved: SYSBP.hard_range"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cmds.jsonl:6: "), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("cmds.jsonl:7: query 1 opened on SCREENING1/VS/SYSBP (SYSBP.soft_range)"), std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("cmds.jsonl:8: signed casebook of 701-2001 (approval) by Dr X"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("5 applied, 2 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cmds.jsonl:9: signed casebook of 701-2001 (approval) by Dr X"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("6 applied, 2 failed"), std::string::npos) << r.out;
   auto log = Run("audit log --db s.db --subject 701-2001 --path subject/701-2001/SCREENING1/VS/SYSBP");
   EXPECT_EQ(std::count(log.out.begin(), log.out.end(), '\n'), 2) << "only the accepted value: " << log.out;
   EXPECT_NE(log.out.find(",170,"), std::string::npos) << log.out;
@@ -199,6 +201,9 @@ TEST_F(StudyCliTest, StudyTestRunsTheDemoScenariosAndReportsFailuresLikeATestRun
         "Feature: deliberately wrong expectations\n"
         "  Scenario: age\n"
         "    Given a subject \"701-3001\" at site \"701\"\n"
+        "    And the form \"SV\" at visit \"SCREENING1\" is saved with:\n"
+        "      | SVSTDTC    |\n"
+        "      | 2024-01-02 |\n"
         "    And the form \"IC\" at visit \"SCREENING1\" is saved with:\n"
         "      | ICDTC      | ICVER | ICCGVR |\n"
         "      | 2024-01-02 | v2    | Y      |\n"
@@ -216,7 +221,7 @@ TEST_F(StudyCliTest, StudyTestRunsTheDemoScenariosAndReportsFailuresLikeATestRun
   auto bad = Run("study test " + kDemo + " wrong.feature --junit bad.xml");
   EXPECT_EQ(bad.exit_code, 5);
   EXPECT_NE(bad.out.find("FAIL  age (wrong.feature:2)"), std::string::npos) << bad.out;
-  EXPECT_NE(bad.out.find("line 10: Then \"SCREENING1/DM/AGE\" is \"80\""), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("line 13: Then \"SCREENING1/DM/AGE\" is \"80\""), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("expected: SCREENING1/DM/AGE = 80"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("actual:   SCREENING1/DM/AGE = 73"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("PASS  passes"), std::string::npos) << bad.out;
@@ -246,6 +251,9 @@ TEST_F(StudyCliTest, StudyTestRunsTheScenariosFromAnyStartingClock) {
         "Feature: a sample taken this morning\n"
         "  Scenario: 09:30 has passed\n"
         "    Given a subject \"701-3001\" at site \"701\"\n"
+        "    And the form \"SV\" at visit \"SCREENING1\" is saved with:\n"
+        "      | SVSTDTC    |\n"
+        "      | 2024-01-02 |\n"
         "    And the form \"IC\" at visit \"SCREENING1\" is saved with:\n"
         "      | ICDTC      | ICVER | ICCGVR |\n"
         "      | 2024-01-02 | v2    | Y      |\n"

@@ -907,6 +907,7 @@ TEST(SubjectListJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
       o["id"] = Value(s.id);
       o["site"] = Value(s.site);
       o["status"] = Value(s.status);
+      o["inactive"] = Value(s.inactive);
       o["open_queries"] = Value(s.open_queries);
       o["answered_queries"] = Value(s.answered_queries);
       items.emplace_back(std::move(o));
@@ -929,6 +930,7 @@ TEST(SubjectListJsonTextTest, IsWhatToJsonWritesForTheSameObjects) {
   b.id = "7\"08-1\\002";
   b.site = "708";
   b.status = "screen_failed";
+  b.inactive = true;
   page.subjects = {a, b};
   page.total = 30000;
   EXPECT_EQ(SubjectListJsonText(page, 900, 100), as_value(page, 900, 100));

@@ -115,7 +115,7 @@ class AuditTrailRouteTest : public ::testing::Test {
     for (
         const auto& [json, who] : std::vector<std::pair<std::string, Actor>>{
             {R"({"op":"form.save","subject":")" + subject_ + R"(","visit":"BASELINE","form":"EX","items":{"EXDOSE":)" +
-                 dose_ + R"(,"EXENDTC":"2026-11-17"},"reason":"dose corrected to )" + dose_ +
+                 dose_ + R"(,"EXENDTC":"2026-11-17"},"reason":"Other: dose corrected to )" + dose_ +
                  R"( mg, per the kit label"})",
              pharm},
             {R"({"op":"form.save","subject":")" + subject_ +
@@ -302,7 +302,8 @@ TEST_F(AuditTrailRouteTest, TheCsvExportHasTheFilteredEntriesQuotedAndSafeAndIsA
   auto whole = Get(pharm, base_path_ + "?format=csv&reason=kit");
   ASSERT_TRUE(whole && whole->status == 200);
   EXPECT_TRUE(whole->body.starts_with("seq,time_utc,user,role,event,path,old_value,new_value,reason\r\n"));
-  EXPECT_NE(whole->body.find(",\"dose corrected to " + dose_ + " mg, per the kit label\"\r\n"), std::string::npos)
+  EXPECT_NE(whole->body.find(",\"Other: dose corrected to " + dose_ + " mg, per the kit label\"\r\n"),
+            std::string::npos)
       << whole->body;
   // The export itself is in the system's audit trail, with its filters.
   int exports = 0;

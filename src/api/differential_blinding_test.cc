@@ -159,7 +159,7 @@ class World {
         auto [json, who] : std::vector<std::pair<std::string, Actor>>{
             {R"({"op":"query.answer","subject":"701-1001","query":)" + q + R"(,"message":"Chart says 81.4 kg"})",
              coord},
-            {R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"},"reason":"transcription error"})",
+            {R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"},"reason":"Other: transcription error"})",
              coord},
             {R"({"op":"query.close","subject":"701-1001","query":)" + q + R"(,"message":"Verified"})", cra},
             {R"({"op":"sdv.verify","subject":"701-1001","visit":"SCREENING1","form":"VS"})", cra},
@@ -285,7 +285,7 @@ class Crawler {
     for (const char* q : {"", "?state=open", "?state=answered", "?state=closed", "?site=701"}) {
       Do(s, "GET " + study + "/queries", "GET", kS + "/queries" + q);
     }
-    for (const char* q : {"?status=enrolled", "?site=708"})
+    for (const char* q : {"?status=enrolled", "?site=708", "?inactive=include"})
       Do(s, "GET " + study + "/subjects", "GET", kS + "/subjects" + q);
     Do(s, "GET " + study + "/sdv", "GET", kS + "/sdv");
     Do(s, "GET " + study + "/sdv/subjects", "GET", kS + "/sdv/subjects?limit=1000");
@@ -308,6 +308,7 @@ class Crawler {
       Value casebook = Do(s, "GET " + subject, "GET", base);
       Do(s, "GET " + subject, "GET", base + "?as_of=" + FormatTimeMicros(kNow));
       Do(s, "GET " + subject + "/schedule", "GET", base + "/schedule");
+      Do(s, "GET " + subject + "/eligibility", "GET", base + "/eligibility");
       Do(s, "GET " + subject + "/audit", "GET", base + "/audit");
       // The issue's path, and the numbers of both query sequences.
       for (int n : {1, 2, 9, capture::kHiddenQueryBase + 1, capture::kHiddenQueryBase + 2}) {
@@ -396,8 +397,9 @@ void Commands(Crawler& c, const std::map<std::string, Session>& as) {
     const std::string was = date != nullptr ? date->Find("value")->as_string() : "2026-01-01";
     c.Do(*who, "POST " + form + "/check", "POST", base + "/check", R"({"items":{"RANDDT":"2020-01-01"}})");
     c.Do(*who, "PATCH " + form + "/items/{item}", "PATCH", base + "/items/RANDDT",
-         R"({"value":"2020-01-01","reason":"typed the wrong year"})");
-    c.Do(*who, "PATCH " + form, "PATCH", base, R"({"items":{"RANDDT":")" + was + R"("},"reason":"the right date"})");
+         R"({"value":"2020-01-01","reason":"Other: typed the wrong year"})");
+    c.Do(*who, "PATCH " + form, "PATCH", base,
+         R"({"items":{"RANDDT":")" + was + R"("},"reason":"Other: the right date"})");
     c.Do(*who, commands, "POST", kS + "/commands",
          R"({"op":"form.save","subject":"701-1007","visit":"WEEK2","form":"EX","items":{"EXDOSE":54}})");
   }
@@ -745,7 +747,7 @@ TEST_F(BlindedApiTest, AReasonGivenForAChangeThatAlsoCoveredTheDoseIsWithheld) {
   auto r = crawler_->Send(pharm, "PATCH", ex,
                           R"({"items":{"EXSTDTC":")" + start + R"(","EXENDTC":")" + start + R"(","EXDOSE":)" +
                               std::to_string(dose == 81 ? 54 : 81) +
-                              R"(},"reason":"dose corrected to 81 mg, high dose kit"})");
+                              R"(},"reason":"Other: dose corrected to 81 mg, high dose kit"})");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   const std::string audit = kS + "/subjects/" + id + "/audit?path=subject/" + id + "/" + visit + "/EX/EXENDTC";
@@ -830,9 +832,10 @@ TEST(BlindedVersion, ABlindedWriteAgainstTheVersionItReadPassesAfterTheLastHidde
   ok(sv +
          R"("SCREENING1","form":"IE","items":{"IEDTC":"2024-01-03","MMSE":18,"HACHIN":2,"INCL02":"Y","INCL05":"Y","INCL06":"Y","INCL07":"Y","INCL08":"Y","EXCL10":"N","EXCL11":"N","EXCL16":"N","EXCL17":"N","EXCL27":"N"}})",
      inv);
+  ok(sv + R"("BASELINE","form":"SV","items":{"SVSTDTC":"2024-01-08"}})", coord);
   ok(sv + R"("BASELINE","form":"RAND","items":{"RANDDT":"2024-01-08"}})", coord);
   ok(sv + R"("BASELINE","form":"EX","items":{"EXSTDTC":"2024-01-08","EXDOSE":54,"PATCHES":2}})", pharm);
-  ok(sv + R"("BASELINE","form":"EX","items":{"EXDOSE":81},"reason":"kit"})", pharm);
+  ok(sv + R"("BASELINE","form":"EX","items":{"EXDOSE":81},"reason":"Other: kit"})", pharm);
   // Version 2 hides nothing.
   std::string source = v1->source;
   for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{{"version: \"1.0\"", "version: \"2.0\""},
@@ -861,8 +864,9 @@ TEST(BlindedVersion, ABlindedWriteAgainstTheVersionItReadPassesAfterTheLastHidde
   s = cap->Subject("701-1040").value();
   const int64_t unblinded = SubjectJson(s, *cap->study(), false).Find("version")->as_int();
   EXPECT_EQ(static_cast<uint64_t>(unblinded), s.version);
-  auto dose = cap->Execute(ParseJson(sv + R"("BASELINE","form":"EX","items":{"EXDOSE":54},"reason":"kit"})").value(),
-                           pharm, static_cast<uint64_t>(unblinded));
+  auto dose =
+      cap->Execute(ParseJson(sv + R"("BASELINE","form":"EX","items":{"EXDOSE":54},"reason":"Other: kit"})").value(),
+                   pharm, static_cast<uint64_t>(unblinded));
   EXPECT_TRUE(dose.ok()) << dose.status().ToString();
 }
 

@@ -525,13 +525,18 @@ class Server::Impl {
       if (!ctx) return;
       auto& [caller, cap, access] = *ctx;
       std::string site = req.get_param_value("site"), status = req.get_param_value("status");
+      const std::string inactive = req.get_param_value("inactive");
+      if (!inactive.empty() && inactive != "include" && inactive != "exclude") {
+        return Error(res,
+                     InvalidArgument("inactive must be include or exclude, not \"" + inactive.substr(0, 64) + "\""));
+      }
       auto page = Page(req);
       if (!page.ok()) return Error(res, page.status());
       auto [offset, limit] = *page;
       auto viewer = ViewerFor(*cap, access, WantedRole(req));
       if (!viewer.ok()) return Error(res, viewer.status());
-      auto listed = capture::ListSubjects(cap->store(), cap->study_id(), *viewer, {site, status}, offset, limit,
-                                          cap->read_cache());
+      auto listed = capture::ListSubjects(cap->store(), cap->study_id(), *viewer, {site, status, inactive == "include"},
+                                          offset, limit, cap->read_cache());
       if (!listed.ok()) return Error(res, listed.status());
       res.status = http_status::kOk;
       res.set_content(SubjectListJsonText(*listed, offset, limit), "application/json");
@@ -615,6 +620,18 @@ class Server::Impl {
       if (!read.ok()) return Error(res, read);
       if (!missing_form.ok()) return Error(res, missing_form);
       Reply(res, Value::Object{{"visits", visits}});
+    });
+
+    // Why a subject cannot be enrolled yet, in the protocol's words: each
+    // criterion met, not met or not yet answerable, and the form answering it.
+    Add("GET", subject + "/eligibility", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      const std::string id = req.matches[2];
+      if (!SubjectVisible(*ctx, id, res)) return;
+      auto judged = std::get<1>(*ctx)->CheckEligibility(id);
+      if (!judged.ok()) return Error(res, judged.status());
+      Reply(res, EligibilityJson(*judged));
     });
 
     Add("GET", subject + "/audit", [this](const Request& req, Response& res) {

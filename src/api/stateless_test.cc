@@ -217,6 +217,13 @@ class StatelessServersTest : public ::testing::TestWithParam<Backend> {
                 R"({"op":"subject.screen","subject":")" + subject + R"(","site":"701"})");
   }
 
+  // The study takes a visit's date before its other forms.
+  static httplib::Result EnterScreeningDate(const Node& node, const Login& coord, const std::string& subject) {
+    return Post(node, coord, kS + "/commands",
+                R"({"op":"form.save","subject":")" + subject +
+                    R"(","visit":"SCREENING1","form":"SV","items":{"SVSTDTC":"2025-01-02"}})");
+  }
+
   static std::string Code(const httplib::Result& r) {
     auto v = ParseJson(r->body);
     return v.ok() && v->Find("code") != nullptr ? v->Find("code")->as_string() : r->body;
@@ -380,6 +387,7 @@ TEST_P(StatelessServersTest, AFormSavedThroughOneServerReachesAnEventStreamOfThe
   Login coord = LogIn(a_, "coord.701");
   Login cra = LogIn(a_, "cra.1");
   ASSERT_EQ(Screen(a_, coord, "701-0201")->status, 200);
+  ASSERT_EQ(EnterScreeningDate(a_, coord, "701-0201")->status, 200);
   Stream& stream = *streams_.emplace_back(std::make_unique<Stream>(*b_.server, cra));
   // Until the stream carries one change: then it is open.
   bool open = false;
@@ -419,6 +427,7 @@ TEST_P(StatelessServersTest, AFormSavedThroughOneServerReachesAnEventStreamOfThe
 TEST_P(StatelessServersTest, AClientReadsItsOwnSaveThroughTheOtherServerAtOnce) {
   Login coord = LogIn(a_, "coord.701");
   ASSERT_EQ(Screen(a_, coord, "701-0601")->status, 200);
+  ASSERT_EQ(EnterScreeningDate(a_, coord, "701-0601")->status, 200);
   const std::string form = kS + "/subjects/701-0601/visits/SCREENING1/forms/VS";
   auto weight_on_b = [&](const Login& s) {
     auto r = Get(b_, s, form);

@@ -108,6 +108,7 @@ std::string SubjectListJsonText(const capture::SubjectPage& page, size_t offset,
     out += i ? ",{\"answered_queries\":" : "{\"answered_queries\":";
     out += std::to_string(s.answered_queries) + ",\"id\":";
     AppendJsonString(&out, s.id);
+    out += s.inactive ? ",\"inactive\":true" : ",\"inactive\":false";
     out += ",\"open_queries\":" + std::to_string(s.open_queries) + ",\"site\":";
     AppendJsonString(&out, s.site);
     out += ",\"status\":";
@@ -387,9 +388,27 @@ Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool b
                        {"version", static_cast<int64_t>(capture::SubjectVersion(s, blinded))},
                        {"frozen", s.frozen},
                        {"locked", s.locked},
+                       {"inactive", s.inactive},
+                       {"inactive_reason", s.inactive_reason},
                        {"visits", visits},
                        {"queries", queries},
                        {"signatures", signatures}};
+}
+
+Value EligibilityJson(const capture::EligibilityResult& e) {
+  Value::Array criteria;
+  for (const capture::CriterionResult& c : e.criteria) {
+    std::string result = "not_yet_answerable";
+    if (c.met != rules::Truth::kUnknown) result = (c.met == rules::Truth::kTrue) == c.inclusion ? "met" : "not_met";
+    Value::Object o{{"id", c.id},       {"kind", c.inclusion ? "inclusion" : "exclusion"},
+                    {"text", c.text},   {"result", result},
+                    {"visit", c.visit}, {"form", c.form}};
+    criteria.push_back(o);
+  }
+  const char* overall = e.overall == capture::Eligibility::kEligible      ? "yes"
+                        : e.overall == capture::Eligibility::kNotEligible ? "no"
+                                                                          : "not_yet";
+  return Value::Object{{"eligible", overall}, {"criteria", criteria}};
 }
 
 Value DefinitionJson(const study::Study& st, const Access& access, bool blinded) {
@@ -457,6 +476,14 @@ Value DefinitionJson(const study::Study& st, const Access& access, bool blinded)
   }
   Value::Object out{{"id", st.id},      {"title", st.title}, {"version", st.version},  {"sites", sites},
                     {"visits", visits}, {"forms", forms},    {"codelists", codelists}, {"eligibility", criteria}};
+  // What the pages need to ask before the server would refuse: a number
+  // the server assigns, a reason from the study's list, the visit date first.
+  out["subject_numbers_assigned"] = st.subject_numbering.has_value();
+  Value::Array reasons;
+  for (const auto& r : st.reasons_for_change) reasons.push_back(r);
+  out["reasons_for_change"] = reasons;
+  out["visit_date"] =
+      Value::Object{{"form", st.visit_date.form}, {"item", st.visit_date.item}, {"first", st.visit_date_first}};
   if (!blinded) {
     Value::Array arms;
     for (const auto& a : st.arms) arms.push_back(Value::Object{{"code", a.code}, {"name", a.name}});

@@ -83,5 +83,9 @@ Value RaisedByJson(const std::string& check, const std::string& message, const s
 Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool blinded);
 // The study definition as a client needs it to draw forms; arms only for the unblinded.
 Value DefinitionJson(const study::Study& st, const Access& access, bool blinded);
+// {"eligible": "yes"|"no"|"not_yet", "criteria": [{id, kind, text, result, visit, form}]}: result is
+// met, not_met or not_yet_answerable, judged for enrolment (an exclusion is
+// met when it does not apply).
+Value EligibilityJson(const capture::EligibilityResult& e);
 
 }  // namespace trialcore::api

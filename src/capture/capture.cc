@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <tuple>
 
 #include "capture/blinding.h"
 #include "capture/impl.h"
@@ -928,12 +929,62 @@ std::pair<size_t, size_t> Capture::CachedSubjects() const {
 }
 const std::string& Capture::study_id() const { return impl_->study_id_; }
 
+namespace {
+
+// Where a criterion is answered: the forms its condition reads ("FORM.ITEM"
+// or "VISIT.FORM.ITEM"), each at the visit the subject entered it (the last
+// in schedule order, as the condition reads it) or else the first visit that
+// collects it. For a criterion not yet answerable, the first with no data.
+std::pair<std::string, std::string> AnsweringForm(const study::Study& study, const SubjectState& s,
+                                                  const rules::Expression& e, const std::vector<std::string>& order,
+                                                  bool unknown) {
+  std::vector<std::string> keys = e.scalars();
+  for (const rules::TableRef& t : e.tables()) keys.insert(keys.end(), t.column_keys.begin(), t.column_keys.end());
+  std::pair<std::string, std::string> first;
+  for (const std::string& key : keys) {
+    std::vector<std::string> parts = SplitKey(key);
+    if (parts.size() < 2) continue;
+    const std::string& form = parts[parts.size() - 2];
+    if (study.FindForm(form) == nullptr) continue;
+    std::string visit = parts.size() > 2 ? parts[0] : "";
+    bool entered = false;
+    for (const std::string& v : order) {
+      if (!visit.empty() && v != visit) continue;
+      auto vs = s.visits.find(v);
+      if (vs == s.visits.end()) continue;
+      auto fs = vs->second.forms.find(form);
+      if (fs != vs->second.forms.end() && fs->second.touched) {
+        visit = v;
+        entered = true;
+      }
+    }
+    if (visit.empty()) {
+      for (const study::Visit& v : study.visits) {
+        if (std::find(v.forms.begin(), v.forms.end(), form) != v.forms.end()) {
+          visit = v.id;
+          break;
+        }
+      }
+    }
+    if (visit.empty()) continue;
+    if (first.first.empty()) first = {visit, form};
+    if (unknown && !entered) return {visit, form};
+  }
+  return first;
+}
+
+}  // namespace
+
 EligibilityResult Capture::Impl::Eligibility(const SubjectState& s) const {
   EligibilityResult r;
   Binder binder(*study_, s, "", "", nullptr, "", env_->NowMicros());
   bool unknown = false, failed = false;
+  const std::vector<std::string> order = VisitInstancesInOrder(*study_, s);
   for (const study::Criterion& c : study_->eligibility) {
-    CriterionResult cr{c.id, c.inclusion, c.expr ? binder.Test(*c.expr) : rules::Truth::kUnknown};
+    CriterionResult cr{c.id, c.inclusion, c.expr ? binder.Test(*c.expr) : rules::Truth::kUnknown, c.text, "", ""};
+    if (c.expr) {
+      std::tie(cr.visit, cr.form) = AnsweringForm(*study_, s, *c.expr, order, cr.met == rules::Truth::kUnknown);
+    }
     if (cr.met == rules::Truth::kUnknown) unknown = true;
     if (c.inclusion && cr.met == rules::Truth::kFalse) failed = true;
     if (!c.inclusion && cr.met == rules::Truth::kTrue) failed = true;

@@ -33,6 +33,10 @@ struct CriterionResult {
   std::string id;
   bool inclusion = true;
   rules::Truth met = rules::Truth::kUnknown;  // inclusion met / exclusion applies
+  std::string text;                           // the criterion as the protocol words it
+  // The form instance that answers it (for a criterion not yet answerable,
+  // the first it reads that has no data yet); empty when it reads none.
+  std::string visit, form;
 };
 
 struct EligibilityResult {

@@ -4,6 +4,7 @@
 
 #include "capture/blinding.h"
 #include "capture/lock_checklist.h"
+#include "capture/reads.h"
 #include "core/json.h"
 #include "core/test_env.h"
 #include "rules/rules.h"
@@ -107,7 +108,7 @@ TEST_F(CaptureTest, DerivationComputesAgeAndSoftCheckOpensQueryThatClosesWhenCor
   EXPECT_EQ(store_->LastSeq().value(), before);
 
   auto fixed = Run(
-      R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1950-01-01"},"reason":"transcription error"})");
+      R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1950-01-01"},"reason":"Other: transcription error"})");
   ASSERT_TRUE(fixed.ok()) << fixed.status().ToString();
   EXPECT_TRUE(Queries("701-1001", QueryState::kOpen).empty());
   ASSERT_EQ(Queries("701-1001", QueryState::kClosed).size(), 1u);
@@ -116,7 +117,7 @@ TEST_F(CaptureTest, DerivationComputesAgeAndSoftCheckOpensQueryThatClosesWhenCor
   // The derived change and the closing are in the same atomic batch as the save.
   ASSERT_EQ(fixed->events.size(), 2u);
   EXPECT_EQ(fixed->events[0].type, "form.saved");
-  EXPECT_EQ(fixed->events[0].reason, "transcription error");
+  EXPECT_EQ(fixed->events[0].reason, "Other: transcription error");
   EXPECT_EQ(fixed->events[1].type, "query.closed");
 }
 
@@ -245,7 +246,7 @@ TEST_F(CaptureTest, HardChecksAndBadValuesRefuseTheSaveAndStoreNothing) {
        StatusCode::kInvalidArgument, "\"2024-02-30\" is not a calendar date"},
       {R"({"op":"launch"})", StatusCode::kInvalidArgument, "unknown op \"launch\""},
       {R"({"op":"subject.screen","subject":"John Smith","site":"701"})", StatusCode::kInvalidArgument,
-       "must be a pseudonym"},
+       "does not follow this study's numbering"},
       {R"({"op":"subject.screen","subject":"701-1002","site":"701"})", StatusCode::kAlreadyExists, "already exists"},
       {R"({"op":"subject.screen","subject":"701-1099","site":"999"})", StatusCode::kNotFound, "unknown site 999"},
   };
@@ -266,7 +267,7 @@ TEST_F(CaptureTest, RolesFromTheStudyDecideWhoEntersEachForm) {
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
   // Eligibility is for investigators only.
   r = Run(
-      R"({"op":"form.save","subject":"701-1003","visit":"SCREENING1","form":"IE","items":{"MMSE":19},"reason":"rescored"})",
+      R"({"op":"form.save","subject":"701-1003","visit":"SCREENING1","form":"IE","items":{"MMSE":19},"reason":"Other: rescored"})",
       kCoord);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
@@ -274,7 +275,7 @@ TEST_F(CaptureTest, RolesFromTheStudyDecideWhoEntersEachForm) {
 
 TEST_F(CaptureTest, EnrolmentNeedsEligibility) {
   Screen("701-1004");
-  Ok(R"({"op":"form.save","subject":"701-1004","visit":"SCREENING1","form":"IE","items":{"MMSE":25},"reason":"rescored"})",
+  Ok(R"({"op":"form.save","subject":"701-1004","visit":"SCREENING1","form":"IE","items":{"MMSE":25},"reason":"Other: rescored"})",
      kInv);
   auto e = capture_->CheckEligibility("701-1004").value();
   EXPECT_EQ(e.overall, Eligibility::kNotEligible);
@@ -282,7 +283,7 @@ TEST_F(CaptureTest, EnrolmentNeedsEligibility) {
   auto r = Run(R"({"op":"subject.enroll","subject":"701-1004"})");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("INCL03 not met"), std::string::npos);
-  Ok(R"({"op":"form.save","subject":"701-1004","visit":"SCREENING1","form":"IE","items":{"MMSE":20},"reason":"scoring error"})",
+  Ok(R"({"op":"form.save","subject":"701-1004","visit":"SCREENING1","form":"IE","items":{"MMSE":20},"reason":"Other: scoring error"})",
      kInv);
   Ok(R"({"op":"subject.enroll","subject":"701-1004"})");
   EXPECT_EQ(capture_->Subject("701-1004")->status, "enrolled");
@@ -297,8 +298,8 @@ TEST_F(CaptureTest, EnrolmentNeedsEligibility) {
 TEST_F(CaptureTest, VisitWindowsFollowTheAnchor) {
   Screen("701-1006");
   Ok(R"({"op":"subject.enroll","subject":"701-1006"})");
-  Ok(R"({"op":"form.save","subject":"701-1006","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-08"}})");
   Ok(R"({"op":"form.save","subject":"701-1006","visit":"BASELINE","form":"SV","items":{"SVSTDTC":"2024-01-08"}})");
+  Ok(R"({"op":"form.save","subject":"701-1006","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-08"}})");
   Ok(R"({"op":"form.save","subject":"701-1006","visit":"WEEK2","form":"SV","items":{"SVSTDTC":"2024-01-25"}})");  // day
                                                                                                                   // 18
                                                                                                                   // >
@@ -346,7 +347,7 @@ TEST_F(CaptureTest, VerificationIsResetByAChange) {
   Ok(R"({"op":"sdv.verify","subject":"701-1008","visit":"SCREENING1","form":"DM"})", kMonitor);
   EXPECT_TRUE(capture_->Subject("701-1008")->visits["SCREENING1"].forms["DM"].items["SEX"].verified);
   auto r = Run(
-      R"({"op":"form.save","subject":"701-1008","visit":"SCREENING1","form":"DM","items":{"RACE":"ASIAN"},"reason":"source corrected"})");
+      R"({"op":"form.save","subject":"701-1008","visit":"SCREENING1","form":"DM","items":{"RACE":"ASIAN"},"reason":"Other: source corrected"})");
   ASSERT_TRUE(r.ok());
   auto s = capture_->Subject("701-1008").value();
   EXPECT_FALSE(s.visits["SCREENING1"].forms["DM"].items["RACE"].verified);
@@ -616,7 +617,7 @@ TEST_F(CaptureTest, RepeatingGroupsRunRowChecksAndCrossFormChecksRaiseQueries) {
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   Ok(R"({"op":"sign","subject":"701-1012","visit":"LOGS","form":"AE","meaning":"review","name":"Dr Ada Byron"})", kInv);
   r = Run(
-      R"({"op":"row.remove","subject":"701-1012","visit":"LOGS","form":"AE","group":"AE","row":2,"reason":"entered for the wrong subject"})");
+      R"({"op":"row.remove","subject":"701-1012","visit":"LOGS","form":"AE","group":"AE","row":2,"reason":"Other: entered for the wrong subject"})");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   s = capture_->Subject("701-1012").value();
   EXPECT_TRUE(s.visits["LOGS"].forms["AE"].rows["AE"][2].removed);
@@ -629,9 +630,138 @@ TEST_F(CaptureTest, RepeatingGroupsRunRowChecksAndCrossFormChecksRaiseQueries) {
   EXPECT_EQ(types, (std::vector<std::string>{"row.removed", "query.closed", "signature.invalidated"}));
 }
 
+// Issue 15 point 5: the study numbers subjects (site, '-', the site's
+// sequence from 1001); a number typed by hand must follow the scheme.
+TEST_F(CaptureTest, TheServerAssignsSubjectNumbersPerSiteAndRefusesOnesOffTheScheme) {
+  auto first = Run(R"({"op":"subject.screen","site":"701"})");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->result.Find("subject")->as_string(), "701-1001");
+  auto other_site = Run(R"({"op":"subject.screen","site":"702"})");
+  ASSERT_TRUE(other_site.ok()) << other_site.status().ToString();
+  EXPECT_EQ(other_site->result.Find("subject")->as_string(), "702-1001") << "each site counts its own";
+  // A number typed by hand that the sequence reaches later is skipped.
+  Ok(R"({"op":"subject.screen","subject":"701-1002","site":"701"})");
+  auto next = Run(R"({"op":"subject.screen","site":"701"})");
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->result.Find("subject")->as_string(), "701-1003");
+
+  const uint64_t before = store_->LastSeq().value();
+  for (const char* wrong : {"1099", "702-1005", "701-105", "701-10050"}) {
+    auto r = Run(std::string(R"({"op":"subject.screen","site":"701","subject":")") + wrong + "\"}");
+    ASSERT_FALSE(r.ok()) << wrong;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << wrong;
+    EXPECT_NE(r.status().message().find("does not follow this study's numbering: the site, '-', then 4 digits, such "
+                                        "as 701-1001"),
+              std::string::npos)
+        << r.status().message();
+  }
+  EXPECT_EQ(store_->LastSeq().value(), before) << "nothing stored";
+}
+
+// Issue 15 point 5: a subject screened in error is inactivated with a reason:
+// kept, read-only, left out of lists and counts unless asked for.
+TEST_F(CaptureTest, AnInactivatedSubjectIsKeptReadOnlyAndLeftOutOfListsUnlessAskedFor) {
+  Ok(R"({"op":"subject.screen","subject":"701-1001","site":"701"})");
+  Ok(R"({"op":"subject.screen","subject":"701-1002","site":"701"})");
+  auto no_reason = Run(R"({"op":"subject.inactivate","subject":"701-1002"})");
+  EXPECT_EQ(no_reason.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(no_reason.status().message().find("needs a reason"), std::string::npos);
+  auto monitor = Run(R"({"op":"subject.inactivate","subject":"701-1002","reason":"x"})", kMonitor);
+  EXPECT_EQ(monitor.status().code(), StatusCode::kPermissionDenied);
+
+  auto r =
+      Run(R"({"op":"subject.inactivate","subject":"701-1002","reason":"screened twice: same patient as 701-1001"})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->events.size(), 1u);
+  EXPECT_EQ(r->events[0].type, "subject.inactivated");
+  EXPECT_EQ(r->events[0].reason, "screened twice: same patient as 701-1001");
+  SubjectState s = capture_->Subject("701-1002").value();
+  EXPECT_TRUE(s.inactive);
+  EXPECT_EQ(s.inactive_reason, "screened twice: same patient as 701-1001");
+
+  auto save = Run(
+      R"({"op":"form.save","subject":"701-1002","visit":"SCREENING1","form":"SV","items":{"SVSTDTC":"2024-01-02"}})");
+  EXPECT_EQ(save.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(save.status().message().find("701-1002 is inactivated (screened twice"), std::string::npos)
+      << save.status().message();
+
+  Viewer all;
+  all.all_sites = true;
+  all.unblinded_everywhere = true;
+  auto listed = ListSubjects(store_.get(), "CDISCPILOT01", all, {}, 0, 100).value();
+  ASSERT_EQ(listed.subjects.size(), 1u);
+  EXPECT_EQ(listed.subjects[0].id, "701-1001");
+  EXPECT_EQ(listed.total, 1);
+  SubjectFilter with_inactive;
+  with_inactive.with_inactive = true;
+  auto with = ListSubjects(store_.get(), "CDISCPILOT01", all, with_inactive, 0, 100).value();
+  ASSERT_EQ(with.subjects.size(), 2u);
+  EXPECT_TRUE(with.subjects[1].inactive);
+  auto dashboard = Dashboard(store_.get(), "CDISCPILOT01", all, kNow).value();
+  EXPECT_EQ(dashboard.subjects_by_site["701"]["screening"], 1);
+  // The number stays taken: the sequence goes on after it.
+  auto next = Run(R"({"op":"subject.screen","site":"701"})");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->result.Find("subject")->as_string(), "701-1003");
+
+  Ok(R"({"op":"subject.reactivate","subject":"701-1002","reason":"inactivated by mistake"})", kDm);
+  EXPECT_FALSE(capture_->Subject("701-1002").value().inactive);
+  EXPECT_EQ(ListSubjects(store_.get(), "CDISCPILOT01", all, {}, 0, 100).value().total, 3);
+}
+
+// Issue 15 point 6: the study lists standard reasons for change; anything
+// else must be "Other: " and the user's own words.
+TEST_F(CaptureTest, AReasonForChangeIsAStandardOneOrOtherWithWords) {
+  Screen("701-1001", "1990-01-01");
+  const std::string save =
+      R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1950-01-01"},"reason":")";
+  const uint64_t before = store_->LastSeq().value();
+  for (const char* wrong : {"typo", "Other:", "Other:   ", "transcription error, corrected from source"}) {
+    auto r = Run(save + wrong + "\"}");
+    ASSERT_FALSE(r.ok()) << wrong;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << wrong;
+    EXPECT_NE(r.status().message().find("must be one of the study's reasons (\"Transcription error, corrected from "
+                                        "source\"; \"Data clarified from source\""),
+              std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find("or \"Other: \" followed by your own words"), std::string::npos);
+  }
+  EXPECT_EQ(store_->LastSeq().value(), before);
+  Ok(save + "Data clarified from source\"}");
+  auto other = Run(
+      R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1951-01-01"},"reason":"Other: the patient brought a passport"})");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(other->events[0].reason, "Other: the patient brought a passport");
+}
+
+// Issue 15 point 7: a visit's forms wait for its date; the visit date form
+// itself, and visits without one (the logs), do not.
+TEST_F(CaptureTest, AVisitsFormsWaitForItsDate) {
+  Ok(R"({"op":"subject.screen","subject":"701-1001","site":"701"})");
+  const uint64_t before = store_->LastSeq().value();
+  auto r =
+      Run(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02"}})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("enter the visit date first: SCREENING1 has no Visit date yet (form Visit)"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(store_->LastSeq().value(), before);
+  // form.check still answers (the page asks it while the user types).
+  EXPECT_TRUE(
+      Run(R"({"op":"form.check","subject":"701-1001","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02"}})")
+          .ok());
+  Ok(R"({"op":"form.save","subject":"701-1001","visit":"LOGS","form":"CM","rows":[{"group":"CM","items":{"CMTRT":"ASPIRIN"}}]})");
+  Ok(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"SV","items":{"SVSTDTC":"2024-01-02"}})");
+  Ok(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"IC","items":{"ICDTC":"2024-01-02"}})");
+  // Another visit's date does not count.
+  r = Run(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING2","form":"VS","items":{"PULSE":70}})");
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST_F(CaptureTest, ReplayingTheLogGivesTheSameState) {
   Screen("701-1013", "1990-01-01");
-  Ok(R"({"op":"form.save","subject":"701-1013","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1949-02-03"},"reason":"typo"})");
+  Ok(R"({"op":"form.save","subject":"701-1013","visit":"SCREENING1","form":"DM","items":{"BRTHDTC":"1949-02-03"},"reason":"Other: typo"})");
   Ok(R"({"op":"sdv.verify","subject":"701-1013","visit":"SCREENING1","form":"DM"})", kMonitor);
   Ok(R"({"op":"sign","subject":"701-1013","meaning":"approval","name":"Dr Ada Byron"})", kInv);
   auto reopened = Capture::Open(store_.get(), &env_, "CDISCPILOT01").value();
@@ -679,7 +809,7 @@ TEST_F(CaptureTest, AmendmentsAreCheckedAgainstStoredData) {
   EXPECT_EQ(m.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(store_->LastSeq().value(), before);
   // Once the data fit, the migration runs and the new version is in force.
-  Ok(R"({"op":"form.save","subject":"701-1014","visit":"SCREENING1","form":"DM","items":{"RACE":"OTHER"},"reason":"recoded for amendment 2"})");
+  Ok(R"({"op":"form.save","subject":"701-1014","visit":"SCREENING1","form":"DM","items":{"RACE":"OTHER"},"reason":"Other: recoded for amendment 2"})");
   m = capture_->Migrate(*v2, kAdmin, "amendment 2");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(capture_->study()->version, "2.0");
@@ -719,6 +849,8 @@ class BlindingTest : public CaptureTest {
   void Randomised(const std::string& id, const std::string& ex) {
     Screen(id);
     Ok(R"({"op":"form.save","subject":")" + id +
+       R"(","visit":"BASELINE","form":"SV","items":{"SVSTDTC":"2024-01-08"}})");
+    Ok(R"({"op":"form.save","subject":")" + id +
        R"(","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-08"}})");
     Ok(R"({"op":"form.save","subject":")" + id + R"(","visit":"BASELINE","form":"EX","items":)" + ex + "}", kPharm);
   }
@@ -746,7 +878,7 @@ TEST_F(BlindingTest, QueriesOnHiddenItemsAreNumberedApartSoBlindedNumbersHaveNoG
       kMonitor);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->result.Find("query")->as_int(), 1) << "the first query a blinded role sees is number 1";
-  Ok(R"({"op":"form.save","subject":"701-1030","visit":"BASELINE","form":"EX","items":{"PATCHES":4},"reason":"two more"})",
+  Ok(R"({"op":"form.save","subject":"701-1030","visit":"BASELINE","form":"EX","items":{"PATCHES":4},"reason":"Other: two more"})",
      kPharm);
   EXPECT_TRUE(capture_->Subject("701-1030")->queries.contains(kFirstHidden + 1)) << "EX05 joins the hidden sequence";
 }
@@ -840,7 +972,7 @@ TEST(SignatureContentHash, SignaturesMadeBeforeNoncesKeepTheirFrozenHash) {
 
 TEST_F(BlindingTest, ASaveOfAVisibleItemDoesNotNameTheHiddenQueryItCloses) {
   Randomised("701-1035", R"({"EXSTDTC":"2024-01-08","EXDOSE":50,"PATCHES":2})");
-  Ok(R"({"op":"form.save","subject":"701-1035","visit":"BASELINE","form":"EX","items":{"EXDOSE":54},"reason":"typo"})",
+  Ok(R"({"op":"form.save","subject":"701-1035","visit":"BASELINE","form":"EX","items":{"EXDOSE":54},"reason":"Other: typo"})",
      kPharm);
   ASSERT_EQ(capture_->Subject("701-1035")->queries.at(kFirstHidden).state, QueryState::kClosed);
   // A database written before blinded roles were refused holds a hidden query
@@ -860,7 +992,7 @@ TEST_F(BlindingTest, ASaveOfAVisibleItemDoesNotNameTheHiddenQueryItCloses) {
   req.events.push_back(d);
   ASSERT_TRUE(store_->Append(req).ok());
   auto r = Run(
-      R"({"op":"form.save","subject":"701-1035","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-07"},"reason":"wrong day"})");
+      R"({"op":"form.save","subject":"701-1035","visit":"BASELINE","form":"RAND","items":{"RANDDT":"2024-01-07"},"reason":"Other: wrong day"})");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(capture_->Subject("701-1035")->queries.at(kFirstHidden).state, QueryState::kClosed) << "it did close";
   EXPECT_EQ(Messages(*r).find("EX02"), std::string::npos) << Messages(*r);
@@ -870,7 +1002,7 @@ TEST_F(BlindingTest, ASaveOfAVisibleItemDoesNotNameTheHiddenQueryItCloses) {
 TEST_F(BlindingTest, HiddenChangesLeaveTheVersionBlindedRolesReadAlone) {
   Randomised("701-1036", R"({"EXSTDTC":"2024-01-08","EXDOSE":54,"PATCHES":2})");
   SubjectState before = capture_->Subject("701-1036").value();
-  Ok(R"({"op":"form.save","subject":"701-1036","visit":"BASELINE","form":"EX","items":{"EXDOSE":81},"reason":"typo"})",
+  Ok(R"({"op":"form.save","subject":"701-1036","visit":"BASELINE","form":"EX","items":{"EXDOSE":81},"reason":"Other: typo"})",
      kPharm);
   SubjectState after = capture_->Subject("701-1036").value();
   EXPECT_EQ(after.version, before.version + 1);
@@ -918,7 +1050,7 @@ TEST_F(BlindingTest, ANewQueryNeverTakesTheNumberOfAHiddenOneFromAnOldDatabase) 
   EXPECT_EQ(hidden.thread[0].message, "kit 81 mg?");
   EXPECT_EQ(s.queries.at(3).item, "SEX");
   // The hidden sequence starts above both (EX02: not a dose of the study).
-  Ok(R"({"op":"form.save","subject":"701-1037","visit":"BASELINE","form":"EX","items":{"EXDOSE":50},"reason":"typo"})",
+  Ok(R"({"op":"form.save","subject":"701-1037","visit":"BASELINE","form":"EX","items":{"EXDOSE":50},"reason":"Other: typo"})",
      kPharm);
   ASSERT_TRUE(capture_->Subject("701-1037")->queries.contains(kFirstHidden));
   EXPECT_EQ(capture_->Subject("701-1037")->queries.at(kFirstHidden).item, "EXDOSE");

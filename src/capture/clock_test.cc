@@ -212,6 +212,9 @@ std::vector<std::string> Outcomes(const std::string& feature, const ScenarioOpti
 constexpr char kSampleToday[] = R"(Feature: A sample taken today
   Background:
     Given a subject "701-1001" at site "701"
+    And the form "SV" at visit "SCREENING1" is saved with:
+      | SVSTDTC    |
+      | 2024-01-02 |
     And the form "IC" at visit "SCREENING1" is saved with:
       | ICDTC      | ICVER | ICCGVR |
       | 2024-01-02 | v2    | Y      |

@@ -46,12 +46,36 @@ Status RequireRole(const Actor& actor, std::initializer_list<std::string_view> r
                           std::string(what) + " (allowed: " + list + ")");
 }
 
+Status CheckVisitDateFirst(const study::Study& study, const SubjectState& s, const std::string& visit,
+                           const std::string& form) {
+  const study::ItemRef& date = study.visit_date;
+  if (!study.visit_date_first || form == date.form) return Status::Ok();
+  auto inst = study.FindVisitInstance(visit);
+  if (!inst.ok()) return Status::Ok();  // the caller names an unknown visit
+  const std::vector<std::string>& forms = inst->visit->forms;
+  if (std::find(forms.begin(), forms.end(), date.form) == forms.end()) return Status::Ok();
+  if (auto v = s.visits.find(visit); v != s.visits.end()) {
+    if (auto f = v->second.forms.find(date.form); f != v->second.forms.end()) {
+      const ItemState* d = f->second.Find(date.item);
+      if (d != nullptr && !d->value.is_null()) return Status::Ok();
+    }
+  }
+  const study::Form* date_form = study.FindForm(date.form);
+  const study::Item* date_item = date_form == nullptr ? nullptr : date_form->FindItem(date.item);
+  const std::string what = date_item != nullptr ? date_item->label : date.item;
+  return FailedPrecondition("enter the visit date first: " + visit + " has no " + what + " yet (form " +
+                            (date_form != nullptr ? date_form->name : date.form) +
+                            "), and this study takes no other form of a visit before its date");
+}
+
 Status Capture::Impl::CheckWritable(const SubjectState& s, const std::string& visit, const std::string& form) const {
   switch (WhyReadOnly(state_.locked, s, visit, form)) {
     case ReadOnly::kNone:
       return Status::Ok();
     case ReadOnly::kDatabaseLocked:
       return FailedPrecondition("the study database is locked; nothing can change until it is unlocked");
+    case ReadOnly::kSubjectInactive:
+      return FailedPrecondition("subject " + s.id + " is inactivated (" + s.inactive_reason + ")");
     case ReadOnly::kSubjectLocked:
       return FailedPrecondition("subject " + s.id + " is locked");
     case ReadOnly::kSubjectFrozen:
@@ -98,6 +122,7 @@ Result<Outcome> Capture::Impl::Execute(const Value& cmd, const Actor& actor) {
   if (study_ == nullptr)
     return FailedPrecondition("study " + study_id_ + " has no published version; publish it first");
   if (op == "form.save" || op == "form.check") return SaveForm(cmd, actor);
+  if (op == "subject.inactivate" || op == "subject.reactivate") return InactivateCommand(op, cmd, actor);
   if (op.starts_with("subject.") && op != "subject.freeze" && op != "subject.unfreeze" && op != "subject.lock" &&
       op != "subject.unlock") {
     return SubjectCommand(op, cmd, actor);
@@ -116,30 +141,7 @@ Result<Outcome> Capture::Impl::Execute(const Value& cmd, const Actor& actor) {
 Result<Outcome> Capture::Impl::SubjectCommand(const std::string& op, const Value& cmd, const Actor& actor) {
   TC_RETURN_IF_ERROR(RequireRole(actor, kSiteRoles, op));
   Outcome out;
-  if (op == "subject.screen") {
-    TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "site"}));
-    TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
-    TC_ASSIGN_OR_RETURN(std::string site, RequiredText(cmd, "site"));
-    TC_RETURN_IF_ERROR(ValidateSubjectId(id));
-    if (state_.locked) return FailedPrecondition("the study database is locked");
-    if (auto existing = FindSubject(id); existing.ok()) {
-      return AlreadyExists("subject " + id + " already exists");
-    } else if (existing.status().code() != StatusCode::kNotFound) {
-      return existing.status();
-    }
-    if (!study_->sites.empty() &&
-        std::none_of(study_->sites.begin(), study_->sites.end(), [&](const study::Site& s) { return s.id == site; })) {
-      return NotFound("unknown site " + site);
-    }
-    std::string stream = SubjectStream(id);
-    auto d = Draft(stream, "subject.screened", actor, "",
-                   Value::Object{{"subject", id},
-                                 {"site", site},
-                                 {"set", Value::Object{{stream + "/status", "screening"}, {stream + "/site", site}}}});
-    TC_ASSIGN_OR_RETURN(out.events, Commit(stream, 0, {d}));
-    out.messages.push_back("subject " + id + " screened at site " + site);
-    return out;
-  }
+  if (op == "subject.screen") return ScreenSubject(cmd, actor);
   TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "reason"}));
   TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
   TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
@@ -187,6 +189,128 @@ Result<Outcome> Capture::Impl::SubjectCommand(const std::string& op, const Value
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
   out.messages.push_back("subject " + id + " is " + status);
   return out;
+}
+
+Result<std::string> Capture::Impl::SubjectNumberFor(const std::string& typed, const std::string& site) {
+  if (!study_->subject_numbering) {
+    if (typed.empty()) return InvalidArgument("missing field \"subject\": this study does not number subjects itself");
+    TC_RETURN_IF_ERROR(ValidateSubjectId(typed));
+    return typed;
+  }
+  const study::SubjectNumbering& scheme = *study_->subject_numbering;
+  const std::string prefix = scheme.site_prefix ? site + "-" : "";
+  auto numbered = [&](int64_t n) {
+    std::string digits = std::to_string(n);
+    if (digits.size() < static_cast<size_t>(scheme.digits)) digits.insert(0, scheme.digits - digits.size(), '0');
+    return prefix + digits;
+  };
+  if (!typed.empty()) {
+    // A number typed by hand (a data migration) must still be one the scheme gives.
+    const bool fits = typed.size() == prefix.size() + static_cast<size_t>(scheme.digits) && typed.starts_with(prefix) &&
+                      std::all_of(typed.begin() + static_cast<std::ptrdiff_t>(prefix.size()), typed.end(),
+                                  [](char c) { return c >= '0' && c <= '9'; });
+    if (!fits) {
+      return InvalidArgument("subject number \"" + typed + "\" does not follow this study's numbering: " +
+                             (scheme.site_prefix ? "the site, '-', then " : "") + std::to_string(scheme.digits) +
+                             " digits, such as " + numbered(scheme.first) +
+                             " (leave it out and the number is assigned)");
+    }
+    return typed;
+  }
+  // The site's sequence goes on from the subjects it has ever had, the
+  // inactivated included, so that a number is never given twice; numbers
+  // typed by hand may have taken some of the next ones.
+  TC_ASSIGN_OR_RETURN(int64_t screened, CountSubjectsAt(store_, study_id_, scheme.site_prefix ? site : ""));
+  for (int64_t n = scheme.first + screened;; ++n) {
+    std::string id = numbered(n);
+    if (id.size() > prefix.size() + static_cast<size_t>(scheme.digits)) {
+      return FailedPrecondition("the subject numbers of " + (scheme.site_prefix ? "site " + site : "the study") +
+                                " are used up (" + std::to_string(scheme.digits) + " digits)");
+    }
+    auto existing = FindSubject(id);
+    if (existing.status().code() == StatusCode::kNotFound) return id;
+    if (!existing.ok()) return existing.status();
+  }
+}
+
+Result<Outcome> Capture::Impl::ScreenSubject(const Value& cmd, const Actor& actor) {
+  TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "site"}));
+  TC_ASSIGN_OR_RETURN(std::string site, RequiredText(cmd, "site"));
+  if (state_.locked) return FailedPrecondition("the study database is locked");
+  if (!study_->sites.empty() &&
+      std::none_of(study_->sites.begin(), study_->sites.end(), [&](const study::Site& s) { return s.id == site; })) {
+    return NotFound("unknown site " + site);
+  }
+  const Value* typed = cmd.Find("subject");
+  if (typed != nullptr && !typed->is_null() && !typed->is_string())
+    return InvalidArgument("field \"subject\" must be text");
+  TC_ASSIGN_OR_RETURN(std::string id, SubjectNumberFor(OptionalText(cmd, "subject"), site));
+  if (auto existing = FindSubject(id); existing.ok()) {
+    return AlreadyExists("subject " + id + " already exists");
+  } else if (existing.status().code() != StatusCode::kNotFound) {
+    return existing.status();
+  }
+  std::string stream = SubjectStream(id);
+  auto d = Draft(stream, "subject.screened", actor, "",
+                 Value::Object{{"subject", id},
+                               {"site", site},
+                               {"set", Value::Object{{stream + "/status", "screening"}, {stream + "/site", site}}}});
+  Outcome out;
+  // Two screenings at once may pick the same number: the second commit
+  // finds the stream begun and is refused (Aborted: retry).
+  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, 0, {d}));
+  out.result = Value::Object{{"subject", id}};
+  out.messages.push_back("subject " + id + " screened at site " + site);
+  return out;
+}
+
+Result<Outcome> Capture::Impl::InactivateCommand(const std::string& op, const Value& cmd, const Actor& actor) {
+  const bool inactivate = op == "subject.inactivate";
+  TC_RETURN_IF_ERROR(RequireRole(actor, {"coordinator", "investigator", "data_manager"},
+                                 inactivate ? "inactivate a subject" : "reactivate a subject"));
+  TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "reason"}));
+  TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
+  const std::string reason = OptionalText(cmd, "reason");
+  if (reason.empty()) {
+    return FailedPrecondition(std::string(inactivate ? "inactivating" : "reactivating") +
+                              " a subject needs a reason (kept in the audit trail)");
+  }
+  TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
+  if (state_.locked) return FailedPrecondition("the study database is locked");
+  if (s->locked) return FailedPrecondition("subject " + id + " is locked");
+  if (s->inactive == inactivate)
+    return FailedPrecondition("subject " + id + " is already " + (inactivate ? "inactivated" : "active"));
+  if (inactivate) {
+    // Its queries would otherwise wait for answers nobody is asked to give
+    // and hold the database lock up.
+    int unresolved = 0;
+    for (const auto& [n, q] : s->queries) unresolved += q.unresolved();
+    if (unresolved > 0) {
+      return FailedPrecondition("subject " + id + " has " + std::to_string(unresolved) +
+                                " open or answered queries; close or cancel them before inactivating it");
+    }
+  }
+  std::string stream = SubjectStream(id);
+  auto d = Draft(stream, inactivate ? "subject.inactivated" : "subject.reactivated", actor, reason,
+                 Value::Object{{"set", Value::Object{{stream + "/inactive", inactivate}}}});
+  Outcome out;
+  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {d}));
+  out.messages.push_back("subject " + id + (inactivate ? " inactivated: " : " reactivated: ") + reason);
+  return out;
+}
+
+Status Capture::Impl::CheckReasonForChange(const std::string& reason) const {
+  const std::vector<std::string>& standard = study_->reasons_for_change;
+  if (standard.empty() || reason.empty()) return Status::Ok();
+  if (std::find(standard.begin(), standard.end(), reason) != standard.end()) return Status::Ok();
+  constexpr std::string_view kOther = "Other: ";
+  if (reason.starts_with(kOther) && reason.find_first_not_of(' ', kOther.size()) != std::string::npos) {
+    return Status::Ok();
+  }
+  std::string list;
+  for (const auto& r : standard) list += (list.empty() ? "\"" : "; \"") + r + "\"";
+  return InvalidArgument("the reason for change must be one of the study's reasons (" + list +
+                         ") or \"Other: \" followed by your own words");
 }
 
 Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& cmd, const Actor& actor) {
@@ -551,6 +675,7 @@ Result<Outcome> Capture::Impl::RemoveRow(const Value& cmd, const Actor& actor) {
   TC_ASSIGN_OR_RETURN(std::string form, RequiredText(cmd, "form"));
   TC_ASSIGN_OR_RETURN(std::string group, RequiredText(cmd, "group"));
   TC_ASSIGN_OR_RETURN(std::string reason, RequiredText(cmd, "reason"));
+  TC_RETURN_IF_ERROR(CheckReasonForChange(reason));
   const Value* rn = cmd.Find("row");
   if (rn == nullptr || rn->kind() != Value::Kind::kInt) return InvalidArgument("\"row\" must be the row number");
   int row = static_cast<int>(rn->as_int());

@@ -677,6 +677,8 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
     }
   }
   if (entered.empty() && !dry_run) return InvalidArgument("form.save needs \"items\", \"rows\" or \"not_done\"");
+  // Malformed values are answered first (above); then what the study's rules forbid.
+  if (!dry_run) TC_RETURN_IF_ERROR(CheckReasonForChange(reason));
   if (!needs_reason.empty() && reason.empty() && !dry_run) {
     std::string list;
     for (const auto& n : needs_reason) list += (list.empty() ? "" : "; ") + n;
@@ -782,6 +784,9 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
     for (const auto& r : refused) list += (list.empty() ? "" : "; ") + r;
     return FailedPrecondition("not saved: " + list);
   }
+  // Last of the refusals, so that whatever else is wrong with the values is
+  // told at once: the visit's date comes before its other forms.
+  TC_RETURN_IF_ERROR(CheckVisitDateFirst(*study_, *current, visit_id, form_id));
 
   // Events: the saves (user's and automatic), queries, broken signatures.
   std::string stream = SubjectStream(subject_id);

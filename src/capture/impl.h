@@ -117,6 +117,11 @@ Result<std::shared_ptr<const study::Study>> LoadPublishedStudy(const std::string
 // a blinded role sees it, judged by the version in force (capture/blinding.h).
 void ApplyCounted(SubjectState& subject, const Event& e, const study::Study* in_force);
 
+// Refuses a form of a visit whose date is not entered yet, when the study
+// asks for the visit date first (study::Study::visit_date_first).
+Status CheckVisitDateFirst(const study::Study& study, const SubjectState& subject, const std::string& visit,
+                           const std::string& form);
+
 class Capture::Impl {
  public:
   Impl(EventStore* store, Env* env, std::string study_id, const CaptureOptions& options)
@@ -154,6 +159,15 @@ class Capture::Impl {
   Result<Outcome> Execute(const Value& cmd, const Actor& actor);
   Result<Outcome> SaveForm(const Value& cmd, const Actor& actor);
   Result<Outcome> SubjectCommand(const std::string& op, const Value& cmd, const Actor& actor);
+  Result<Outcome> ScreenSubject(const Value& cmd, const Actor& actor);
+  Result<Outcome> InactivateCommand(const std::string& op, const Value& cmd, const Actor& actor);
+  // The subject number screening gives at a site: as typed when the study
+  // does not number subjects, else the site's next free one (a typed one
+  // must then follow the scheme).
+  Result<std::string> SubjectNumberFor(const std::string& typed, const std::string& site);
+  // A reason for change as the study allows it: one of its standard reasons,
+  // or "Other: " and the user's own words (any text when it lists none).
+  Status CheckReasonForChange(const std::string& reason) const;
   Result<Outcome> QueryCommand(const std::string& op, const Value& cmd, const Actor& actor);
   Result<Outcome> SdvCommand(const Value& cmd, const Actor& actor);
   Result<Outcome> FreezeLockCommand(const std::string& op, const Value& cmd, const Actor& actor);

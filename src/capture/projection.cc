@@ -26,7 +26,8 @@ ProjectionSet MakeSet() {
   // rows are computed before the batch has positions in the log); 5: the SDV plan's items to verify and
   // verified, per form and subject, and whether the subject is in the plan's sample; the reports' figures:
   // each form's values (listings) and entry lag, visits' forms not started, queries' answer and close times.
-  set.version = 5;
+  // 6: inactivated subjects (cap_subjects.inactive, and no visit rows: nothing of theirs falls due).
+  set.version = 6;
   set.tables = {
       {"cap_study",
        cols({{"study", Type::kText},
@@ -58,7 +59,8 @@ ProjectionSet MakeSet() {
              {"lag_days", Type::kInt},
              {"lag_within_2", Type::kInt},
              {"lag_over_7", Type::kInt},
-             {"lag_max", Type::kInt}}),
+             {"lag_max", Type::kInt},
+             {"inactive", Type::kInt}}),
        2,
        {{"study", "site", "subject"}, {"study", "status", "subject"}, {"study", "site", "status"}}},
       {"cap_visits",
@@ -351,7 +353,8 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
   for (const auto& [n, sig] : s.signatures) casebook_signed |= !sig.broken && sig.visit.empty();
   const bool sampled = study == nullptr || study->sdv_plan.Sampled(s.site, s.id);
   std::vector<PlannedVisit> planned;
-  if (study != nullptr) planned = PlanVisits(*study, s);
+  // An inactivated subject was screened in error: none of its visits is due.
+  if (study != nullptr && !s.inactive) planned = PlanVisits(*study, s);
   // Each form's entry lag: days from its visit's date to its first save.
   auto lag_of = [&](const std::string& visit, const FormState& f) -> std::optional<int64_t> {
     if (!f.touched || f.first_saved_us == 0) return std::nullopt;
@@ -398,7 +401,8 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
                            lag_days,
                            lag_within_2,
                            lag_over_7,
-                           lag_max}));
+                           lag_max,
+                           s.inactive}));
   for (const auto& [n, q] : s.queries) {
     const QueryMessage* first = q.thread.empty() ? nullptr : &q.thread.front();
     auto [answered_us, closed_us] = AnsweredAndClosed(q);

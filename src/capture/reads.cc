@@ -200,27 +200,29 @@ Result<SubjectPage> ListSubjects(EventStore* store, const std::string& study, co
     VisibleSites(sql, viewer);
     sql.AndEquals("site", filter.site);
     sql.AndEquals("status", filter.status);
+    if (!filter.with_inactive) sql << " AND inactive = 0";
   };
   SubjectPage page;
-  TC_ASSIGN_OR_RETURN(page.total, ThroughCache<int64_t>(store, cache, &ReadCache::State::counts,
-                                                        "subjects\x1e" + study + "\x1e" + ViewerKey(viewer) + "\x1e" +
-                                                            filter.site + "\x1e" + filter.status,
-                                                        [&]() -> Result<int64_t> {
-                                                          Sql count("SELECT count(*)");
-                                                          where(count);
-                                                          return Scalar(store, count);
-                                                        }));
+  TC_ASSIGN_OR_RETURN(page.total,
+                      ThroughCache<int64_t>(store, cache, &ReadCache::State::counts,
+                                            "subjects\x1e" + study + "\x1e" + ViewerKey(viewer) + "\x1e" + filter.site +
+                                                "\x1e" + filter.status + (filter.with_inactive ? "\x1e+" : ""),
+                                            [&]() -> Result<int64_t> {
+                                              Sql count("SELECT count(*)");
+                                              where(count);
+                                              return Scalar(store, count);
+                                            }));
   Sql list("SELECT subject, site, status, CASE WHEN ");
   Unblinded(list, viewer);
   list << " THEN open_queries ELSE open_visible_queries END, CASE WHEN ";
   Unblinded(list, viewer);
-  list << " THEN answered_queries ELSE answered_visible_queries END";
+  list << " THEN answered_queries ELSE answered_visible_queries END, inactive";
   where(list);
   list << " ORDER BY subject LIMIT ";
   list.Param(static_cast<int64_t>(limit)) << " OFFSET ";
   list.Param(static_cast<int64_t>(offset));
   TC_RETURN_IF_ERROR(Run(store, list, [&](const ProjectionRow& r) {
-    page.subjects.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Int(r[3]), Int(r[4])});
+    page.subjects.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Int(r[5]) != 0, Int(r[3]), Int(r[4])});
     return Status::Ok();
   }));
   return page;
@@ -300,7 +302,7 @@ Result<DashboardAtDay> ReadDashboard(EventStore* store, const std::string& study
     Sql sql("SELECT site, status, count(*) FROM cap_subjects WHERE study = ");
     sql.Param(study);
     VisibleSites(sql, viewer);
-    sql << " GROUP BY site, status";
+    sql << " AND inactive = 0 GROUP BY site, status";
     TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
       d.subjects_by_site[Text(r[0])][Text(r[1])] = Int(r[2]);
       return Status::Ok();
@@ -385,7 +387,7 @@ Result<DashboardAtDay> ReadDashboard(EventStore* store, const std::string& study
       sql << " FROM cap_subjects WHERE study = ";
       sql.Param(study);
       VisibleSites(sql, viewer);
-      sql << " AND status IN ('completed', 'withdrawn') AND casebook_signed = 0";
+      sql << " AND status IN ('completed', 'withdrawn') AND casebook_signed = 0 AND inactive = 0";
     };
     Sql c("SELECT count(*)");
     where(c);
@@ -442,6 +444,14 @@ Result<size_t> CountSubjects(EventStore* store, const std::string& study) {
   sql.Param(study);
   TC_ASSIGN_OR_RETURN(int64_t n, Scalar(store, sql));
   return static_cast<size_t>(n);
+}
+
+Result<int64_t> CountSubjectsAt(EventStore* store, const std::string& study, const std::string& site) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  Sql sql("SELECT count(*) FROM cap_subjects WHERE study = ");
+  sql.Param(study);
+  sql.AndEquals("site", site);
+  return Scalar(store, sql);
 }
 
 Result<std::vector<std::string>> SubjectIds(EventStore* store, const std::string& study) {

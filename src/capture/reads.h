@@ -51,10 +51,12 @@ class ReadCache {
 // answer is the same as without.
 
 struct SubjectFilter {
-  std::string site, status;  // empty: any
+  std::string site, status;    // empty: any
+  bool with_inactive = false;  // inactivated subjects too (else left out)
 };
 struct SubjectSummary {
   std::string id, site, status;
+  bool inactive = false;
   // That the viewer sees, by state (QueryState): open awaits the site, answered the reviewer.
   int64_t open_queries = 0, answered_queries = 0;
 };
@@ -100,6 +102,9 @@ Result<DashboardFigures> Dashboard(EventStore* store, const std::string& study, 
                                    size_t listed = 200, ReadCache* cache = nullptr);
 
 Result<size_t> CountSubjects(EventStore* store, const std::string& study);
+// Subjects ever screened at a site (every site when empty), inactivated ones
+// included: where a site's sequence of subject numbers stands.
+Result<int64_t> CountSubjectsAt(EventStore* store, const std::string& study, const std::string& site);
 Result<std::vector<std::string>> SubjectIds(EventStore* store, const std::string& study);
 // The sites that have subjects, in order (a seek per site, not a scan).
 // Every list a caller reads asks it (api::ViewerFor): with a cache, a study

@@ -353,7 +353,7 @@ class Simulator {
           if (e.type == "query.opened") queries.push_back(e.payload.Find("query")->as_int());
         }
         auto fixed = Save(visit, form, items);
-        fixed["reason"] = "transcription error";
+        fixed["reason"] = "Transcription error, corrected from source";
         const int64_t answered = WorkingTime(clock_.time_us() / kDay + Int(1, 7), 9, 17);
         Later(answered, [this, queries, fixed, who]() -> Status {
           TC_ASSIGN_OR_RETURN(SubjectState now, c_.Subject(subject_));

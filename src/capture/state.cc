@@ -38,6 +38,8 @@ std::string_view ReadOnlyName(ReadOnly r) {
       return "";
     case ReadOnly::kDatabaseLocked:
       return "database_locked";
+    case ReadOnly::kSubjectInactive:
+      return "subject_inactive";
     case ReadOnly::kSubjectLocked:
       return "subject_locked";
     case ReadOnly::kSubjectFrozen:
@@ -55,6 +57,7 @@ std::string_view ReadOnlyName(ReadOnly r) {
 ReadOnly WhyReadOnly(bool database_locked, const SubjectState& subject, const std::string& visit,
                      const std::string& form) {
   if (database_locked) return ReadOnly::kDatabaseLocked;
+  if (subject.inactive) return ReadOnly::kSubjectInactive;
   if (subject.locked) return ReadOnly::kSubjectLocked;
   if (subject.frozen) return ReadOnly::kSubjectFrozen;
   if (visit.empty()) return ReadOnly::kNone;
@@ -180,6 +183,9 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
     s.frozen = t == "subject.frozen";
   } else if (t == "subject.locked" || t == "subject.unlocked") {
     s.locked = t == "subject.locked";
+  } else if (t == "subject.inactivated" || t == "subject.reactivated") {
+    s.inactive = t == "subject.inactivated";
+    s.inactive_reason = s.inactive ? e.reason : "";
   } else if (t.starts_with("query.")) {
     int n = Int(p, "query");
     Query& q = s.queries[n];

@@ -110,6 +110,10 @@ struct SubjectState {
   std::map<int, Signature> signatures;
   bool frozen = false;
   bool locked = false;
+  // Inactivated (a subject screened in error, such as a mis-keyed number):
+  // kept with its history, read-only, and left out of lists by default.
+  bool inactive = false;
+  std::string inactive_reason;
   uint64_t version = 0;  // of its stream
   // How many of its stream's events a blinded role sees (capture/blinding.h):
   // the version they read and write against, which hidden changes leave alone.
@@ -134,7 +138,7 @@ struct StudyState {
 // Why a form instance (or, with visit and form empty, the subject) cannot be
 // changed now, the first of these that applies; kNone when it can. Commands
 // refuse by it and the form page shows it, so the two never disagree.
-enum class ReadOnly { kNone, kDatabaseLocked, kSubjectLocked, kSubjectFrozen, kFormLocked, kFormFrozen, kVisitMissed };
+enum class ReadOnly { kNone, kDatabaseLocked, kSubjectInactive, kSubjectLocked, kSubjectFrozen, kFormLocked, kFormFrozen, kVisitMissed };
 std::string_view ReadOnlyName(ReadOnly r);  // "database_locked", "subject_frozen" ...
 ReadOnly WhyReadOnly(bool database_locked, const SubjectState& subject, const std::string& visit,
                      const std::string& form);

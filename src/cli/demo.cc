@@ -2,7 +2,8 @@
 // Alzheimer's disease) from studies/cdiscpilot01.yaml, published and run by
 // the simulator through the capture commands at its sites over the months
 // before today, with a monitor's query and its answer, a correction with its
-// reason, source data verification and an investigator's signature, and
+// reason, source data verification and an investigator's signature, a
+// subject screened in error and inactivated, and
 // queries still open today; then checkpointed.
 #include <functional>
 #include <map>
@@ -45,22 +46,31 @@ Status DemoScript(capture::Capture& capture, const std::function<Status(int64_t)
       {37, 14, R"({"op":"query.answer","subject":"701-1001","query":QUERY,"message":"Chart says 81.4 kg; corrected"})",
        &coord},
       {37, 14,
-       R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"},"reason":"transcription error, corrected from source"})",
+       R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"WEIGHT":"81.4"},"reason":"Transcription error, corrected from source"})",
        &coord},
       {40, 11, R"({"op":"query.close","subject":"701-1001","query":QUERY,"message":"Verified against the chart"})",
        &cra},
       {40, 11, R"({"op":"sdv.verify","subject":"701-1001","visit":"SCREENING1","form":"VS"})", &cra},
       {46, 16, R"({"op":"sign","subject":"701-1001","visit":"SCREENING1","meaning":"approval","name":"Dr. Inv 701"})",
        &inv},
+      // A patient screened twice by mistake: the number the server gave is
+      // inactivated with its reason, kept in the audit trail, off the lists.
+      {48, 9, R"({"op":"subject.screen","site":"701"})", &coord},
+      {48, 10,
+       R"({"op":"subject.inactivate","subject":"NEWSUBJECT","reason":"screened in error: the patient was already screened as 701-1001"})",
+       &coord},
   };
   int64_t query = 0, minute = 0;
+  std::string screened;
   for (const Step& step : script) {
     TC_RETURN_IF_ERROR(at((start_day + step.day) * rules::kMicrosPerDay + step.hour * kHour + ++minute * 60'000'000));
     std::string json = step.command;
     if (auto pos = json.find("QUERY"); pos != std::string::npos) json.replace(pos, 5, std::to_string(query));
+    if (auto pos = json.find("NEWSUBJECT"); pos != std::string::npos) json.replace(pos, 10, screened);
     TC_ASSIGN_OR_RETURN(Value cmd, ParseJson(json));
     TC_ASSIGN_OR_RETURN(capture::Outcome out, capture.Execute(cmd, *step.actor));
     if (const Value* q = out.result.Find("query")) query = q->as_int();
+    if (const Value* s = out.result.Find("subject")) screened = s->as_string();
   }
   return Status::Ok();
 }

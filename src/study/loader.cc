@@ -209,16 +209,59 @@ struct Builder {
       r.Error(n, std::string(what) + " id '" + id + "' must be letters, digits and '_', not starting with a digit");
   }
 
-  ItemRef ReadItemRef(const YAML::Node& n, std::string_view what) {
+  ItemRef ReadItemRef(const YAML::Node& n, std::string_view what,
+                      std::initializer_list<std::string_view> allowed = {"form", "item"}) {
     ItemRef ref;
     if (!n) {
       r.Error(Location{}, "the study needs '" + std::string(what) + "' naming a form and item");
       return ref;
     }
-    if (!r.ExpectMap(n, what, {"form", "item"})) return ref;
+    if (!r.ExpectMap(n, what, allowed)) return ref;
     ref.form = r.Text(n, "form", what, true);
     ref.item = r.Text(n, "item", what, true);
     return ref;
+  }
+
+  void ReadVisitDate(const YAML::Node& n) {
+    s.visit_date = ReadItemRef(n, "visit_date", {"form", "item", "first"});
+    if (n && n.IsMap()) s.visit_date_first = r.Bool(n, "first", "visit_date");
+  }
+
+  void ReadSubjectNumbering(const YAML::Node& n) {
+    if (!n) return;
+    if (!r.ExpectMap(n, "subject_numbering", {"site_prefix", "digits", "first"})) return;
+    SubjectNumbering numbering;
+    numbering.loc = LocOf(n);
+    if (n["site_prefix"]) numbering.site_prefix = r.Bool(n, "site_prefix", "subject_numbering");
+    numbering.digits = r.Int(n, "digits", "subject_numbering").value_or(numbering.digits);
+    numbering.first = r.Int(n, "first", "subject_numbering").value_or(numbering.first);
+    if (numbering.digits < 1 || numbering.digits > 9) {
+      r.Error(n["digits"], "'digits' of subject_numbering must be from 1 to 9");
+    }
+    if (numbering.first < 0) r.Error(n["first"], "'first' of subject_numbering must not be negative");
+    s.subject_numbering = numbering;
+  }
+
+  void ReadReasonsForChange(const YAML::Node& n) {
+    if (!n) return;
+    if (!n.IsSequence() || n.size() == 0) {
+      r.Error(n, "reasons_for_change must list at least one reason");
+      return;
+    }
+    std::set<std::string> seen;
+    for (const auto& e : n) {
+      if (!e.IsScalar() || e.Scalar().empty()) {
+        r.Error(e, "each reason for change must be a line of text");
+        continue;
+      }
+      const std::string& reason = e.Scalar();
+      if (reason.starts_with("Other")) {
+        r.Error(e, "reason for change '" + reason + "' must not start with 'Other': the form offers Other itself");
+      } else if (!seen.insert(reason).second) {
+        r.Error(e, "reason for change '" + reason + "' is listed twice");
+      }
+      s.reasons_for_change.push_back(reason);
+    }
   }
 
   void ReadArms(const YAML::Node& n) {
@@ -731,8 +774,8 @@ Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const
   study->source = std::string(yaml_text);
   Builder b{r, *study};
   if (r.ExpectMap(doc, "the study file",
-                  {"study", "arms", "sites", "codelists", "anchor", "visit_date", "visits", "forms", "eligibility",
-                   "sdv_plan"})) {
+                  {"study", "arms", "sites", "codelists", "anchor", "visit_date", "subject_numbering",
+                   "reasons_for_change", "visits", "forms", "eligibility", "sdv_plan"})) {
     if (!doc["study"]) {
       r.Error(Location{1, 1}, "the study file needs 'study' with its id, title and version");
     } else {
@@ -744,7 +787,9 @@ Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const
     b.ReadForms(doc["forms"]);
     b.ReadVisits(doc["visits"]);
     study->anchor = b.ReadItemRef(doc["anchor"], "anchor");
-    study->visit_date = b.ReadItemRef(doc["visit_date"], "visit_date");
+    b.ReadVisitDate(doc["visit_date"]);
+    b.ReadSubjectNumbering(doc["subject_numbering"]);
+    b.ReadReasonsForChange(doc["reasons_for_change"]);
     b.ReadEligibility(doc["eligibility"]);
     b.ReadSdvPlan(doc["sdv_plan"]);
     CrossCheck(r, *study);

@@ -171,6 +171,15 @@ struct SdvPlan {
   bool Requires(const std::string& form, const std::string& item, bool subject_sampled) const;
 };
 
+// How subject numbers are made: the server assigns the next one when a
+// subject is screened, so that no site keys a number by hand.
+struct SubjectNumbering {
+  bool site_prefix = true;  // "701-1001": the site, '-', then the sequence (counted per site)
+  int digits = 4;           // the sequence, zero-padded to this width
+  int first = 1;            // the first number of each sequence
+  Location loc;
+};
+
 struct Study {
   std::string id;
   std::string title;
@@ -183,6 +192,13 @@ struct Study {
   std::vector<CodeList> codelists;
   ItemRef anchor;      // the date visits are planned from (day 1)
   ItemRef visit_date;  // the item holding each visit's date
+  // The visit date is entered before any other form of a visit that
+  // collects it (so no form is saved for a visit that has not happened).
+  bool visit_date_first = false;
+  std::optional<SubjectNumbering> subject_numbering;  // none: numbers are typed
+  // Standard reasons for changing saved data; when any are given, a reason
+  // for change is one of them or "Other: " and the user's own words.
+  std::vector<std::string> reasons_for_change;
   std::vector<Visit> visits;
   std::vector<Form> forms;
   std::vector<Criterion> eligibility;

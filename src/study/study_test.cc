@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -38,6 +39,52 @@ TEST(DemoStudy, LoadsAndCompilesEveryExpression) {
   }
   EXPECT_GE(checks, 40u);
   EXPECT_EQ(study.eligibility.size(), 13u);
+  EXPECT_TRUE(study.visit_date_first);
+  ASSERT_TRUE(study.subject_numbering.has_value());
+  EXPECT_TRUE(study.subject_numbering->site_prefix);
+  EXPECT_EQ(study.subject_numbering->digits, 4);
+  EXPECT_EQ(study.subject_numbering->first, 1001);
+  ASSERT_EQ(study.reasons_for_change.size(), 4u);
+  EXPECT_EQ(study.reasons_for_change[0], "Transcription error, corrected from source");
+}
+
+// Issue 15 points 5, 6, 7: the numbering scheme, the standard reasons for
+// change and the visit date first are read strictly, every error located.
+TEST(DemoStudy, NumberingReasonsAndVisitDateFirstAreCheckedWhereTheyStand) {
+  std::ifstream in(kDemo);
+  std::stringstream demo;
+  demo << in.rdbuf();
+  const std::string text = demo.str();
+  struct Case {
+    std::string find, replace, error;
+  };
+  const Case cases[] = {
+      {"subject_numbering: {site_prefix: true, digits: 4,", "subject_numbering: {site_prefix: true, digits: 12,",
+       "'digits' of subject_numbering must be from 1 to 9"},
+      {"subject_numbering: {site_prefix: true,", "subject_numbering: {site_prefix: maybe,",
+       "'site_prefix' of subject_numbering must be true or false"},
+      {"  - Data clarified from source\n", "  - Data clarified from source\n  - Data clarified from source\n",
+       "reason for change 'Data clarified from source' is listed twice"},
+      {"  - Data clarified from source\n", "  - Other reasons\n",
+       "reason for change 'Other reasons' must not start with 'Other'"},
+      {"visit_date: {form: SV, item: SVSTDTC, first: true}", "visit_date: {form: SV, item: SVSTDTC, first: often}",
+       "'first' of visit_date must be true or false"},
+  };
+  for (const Case& c : cases) {
+    size_t at = text.find(c.find);
+    ASSERT_NE(at, std::string::npos) << c.find;
+    std::string changed = text;
+    changed.replace(at, c.find.size(), c.replace);
+    const int line =
+        static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n')) + 1;
+    std::vector<StudyError> errors;
+    ASSERT_FALSE(LoadStudy(changed, "study.yaml", &errors).ok()) << c.replace;
+    ASSERT_EQ(errors.size(), 1u) << Errors(errors);
+    EXPECT_NE(errors[0].message.find(c.error), std::string::npos) << Errors(errors);
+    EXPECT_GE(errors[0].loc.line, line) << Errors(errors);
+    EXPECT_LE(errors[0].loc.line, line + 1) << Errors(errors);
+    EXPECT_GT(errors[0].loc.column, 0);
+  }
 }
 
 // Issue 12: a rule whose outcome blinded roles see (a query or refusal on a
@@ -120,6 +167,8 @@ TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
       {"/properties/eligibility/items", "{id: INCL01, kind: inclusion,", "{zz_probe: 1, id: INCL01, kind: inclusion,"},
       {"/properties/sdv_plan", "sdv_plan:\n", "sdv_plan:\n  zz_probe: 1\n"},
       {"/properties/sdv_plan/properties/sample", "  sample:\n", "  sample:\n    zz_probe: 1\n"},
+      {"/properties/visit_date", "visit_date: {form: SV,", "visit_date: {zz_probe: 1, form: SV,"},
+      {"/properties/subject_numbering", "subject_numbering: {", "subject_numbering: {zz_probe: 1, "},
   };
   for (const Probe& p : probes) {
     SCOPED_TRACE(p.pointer);

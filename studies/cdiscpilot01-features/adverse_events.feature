@@ -2,6 +2,9 @@ Feature: Adverse events: a repeating group with row checks
 
   Background:
     Given a subject "701-1004" at site "701"
+    And the form "SV" at visit "SCREENING1" is saved with:
+      | SVSTDTC    |
+      | 2024-01-02 |
     And the form "IC" at visit "SCREENING1" is saved with:
       | ICDTC      | ICVER | ICCGVR |
       | 2024-01-02 | v2    | Y      |

@@ -2,6 +2,9 @@ Feature: Demographics and derivations
 
   Background:
     Given a subject "701-1002" at site "701"
+    And the form "SV" at visit "SCREENING1" is saved with:
+      | SVSTDTC    |
+      | 2024-01-02 |
     And the form "IC" at visit "SCREENING1" is saved with:
       | ICDTC      | ICVER | ICCGVR |
       | 2024-01-02 | v2    | Y      |
@@ -17,7 +20,7 @@ Feature: Demographics and derivations
     Given the form "DM" at visit "SCREENING1" is saved with:
       | BRTHDTC    | SEX | RACE  |
       | 1950-01-03 | M   | WHITE |
-    When the form "IC" at visit "SCREENING1" is saved with reason "date misread" with:
+    When the form "IC" at visit "SCREENING1" is saved with reason "Other: date misread" with:
       | ICDTC      |
       | 2024-01-04 |
     Then "SCREENING1/DM/AGE" is "74"
@@ -54,7 +57,7 @@ Feature: Demographics and derivations
       | RACE  |
       | ASIAN |
     Then the save is rejected with "a reason for change is required: RACE from"
-    When the form "DM" at visit "SCREENING1" is saved with reason "source corrected" with:
+    When the form "DM" at visit "SCREENING1" is saved with reason "Other: source corrected" with:
       | RACE  |
       | ASIAN |
     Then the save succeeds

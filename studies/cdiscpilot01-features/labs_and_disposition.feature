@@ -2,6 +2,9 @@ Feature: Laboratory results and disposition
 
   Background:
     Given a subject "705-1007" at site "705"
+    And the form "SV" at visit "SCREENING1" is saved with:
+      | SVSTDTC    |
+      | 2024-01-02 |
     And the form "IC" at visit "SCREENING1" is saved with:
       | ICDTC      | ICVER | ICCGVR |
       | 2024-01-02 | v2    | Y      |
@@ -53,9 +56,15 @@ Feature: Laboratory results and disposition
     Then the save is rejected with "before informed consent"
 
   Scenario: Discontinuation needs a reason
-    Given the form "RAND" at visit "BASELINE" is saved with:
+    Given the form "SV" at visit "BASELINE" is saved with:
+      | SVSTDTC    |
+      | 2024-01-09 |
+    And the form "RAND" at visit "BASELINE" is saved with:
       | RANDDT     |
       | 2024-01-09 |
+    And the form "SV" at visit "WEEK26" is saved with:
+      | SVSTDTC    |
+      | 2024-03-01 |
     When the form "DS" at visit "WEEK26" is saved with:
       | DSDECOD               | DSSTDTC    |
       | WITHDRAWAL BY SUBJECT | 2024-03-01 |
@@ -66,9 +75,15 @@ Feature: Laboratory results and disposition
     Then no query from check "DS02" is open
 
   Scenario: Completion before week 24 is queried
-    Given the form "RAND" at visit "BASELINE" is saved with:
+    Given the form "SV" at visit "BASELINE" is saved with:
+      | SVSTDTC    |
+      | 2024-01-09 |
+    And the form "RAND" at visit "BASELINE" is saved with:
       | RANDDT     |
       | 2024-01-09 |
+    And the form "SV" at visit "WEEK26" is saved with:
+      | SVSTDTC    |
+      | 2024-03-01 |
     When the form "DS" at visit "WEEK26" is saved with:
       | DSDECOD   | DSSTDTC    |
       | COMPLETED | 2024-03-01 |

@@ -2,6 +2,9 @@ Feature: Review: queries, verification, signatures, freeze and lock
 
   Background:
     Given a subject "703-1006" at site "703"
+    And the form "SV" at visit "SCREENING1" is saved with:
+      | SVSTDTC    |
+      | 2024-01-02 |
     And the form "IC" at visit "SCREENING1" is saved with:
       | ICDTC      | ICVER | ICCGVR |
       | 2024-01-02 | v2    | Y      |
@@ -70,7 +73,10 @@ Feature: Review: queries, verification, signatures, freeze and lock
     Then a query is open on "CM.CMROUTE" with message "transdermal"
 
   Scenario: A dose outside the protocol's doses is queried
-    Given the form "RAND" at visit "BASELINE" is saved with:
+    Given the form "SV" at visit "BASELINE" is saved with:
+      | SVSTDTC    |
+      | 2024-01-09 |
+    And the form "RAND" at visit "BASELINE" is saved with:
       | RANDDT     |
       | 2024-01-09 |
     When the form "EX" at visit "BASELINE" is saved with:

@@ -4,6 +4,12 @@ Feature: Visit schedule and windows (TV)
   Background:
     Given the date is "2024-03-01"
     And a subject "702-1005" at site "702"
+    And the form "SV" at visit "SCREENING1" is saved with:
+      | SVSTDTC    |
+      | 2024-01-02 |
+    And the form "SV" at visit "BASELINE" is saved with:
+      | SVSTDTC    |
+      | 2024-01-08 |
     And the form "RAND" at visit "BASELINE" is saved with:
       | RANDDT     |
       | 2024-01-08 |

@@ -2,6 +2,9 @@ Feature: Vital signs: ranges, checks and body mass index
 
   Background:
     Given a subject "708-1003" at site "708"
+    And the form "SV" at visit "SCREENING1" is saved with:
+      | SVSTDTC    |
+      | 2024-01-02 |
     And the form "IC" at visit "SCREENING1" is saved with:
       | ICDTC      | ICVER | ICCGVR |
       | 2024-01-02 | v2    | Y      |
@@ -27,7 +30,7 @@ Feature: Vital signs: ranges, checks and body mass index
     Then a query is open on "VS.SYSBP" with message "outside the expected 90 to 160"
     When query 1 is answered with "Typo; corrected"
     Then query 1 is answered
-    When the form "VS" at visit "SCREENING1" is saved with reason "transcription error" with:
+    When the form "VS" at visit "SCREENING1" is saved with reason "Other: transcription error" with:
       | SYSBP |
       | 128   |
     Then no query is open

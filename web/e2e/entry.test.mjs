@@ -60,6 +60,12 @@ test('an item is marked not done with its reason, and a hidden item appears only
   const page = await userPage(browser, server, 'coord.701');
   try {
     await page.goto(studyUrl('/subjects/701-1001/visits/RASHFU/forms/VS'));
+    // The study takes the visit date first: the page says so and leads there.
+    await page.locator('#visit-date-first').getByRole('link', { name: 'Enter the visit date (Visit)' }).click();
+    await page.locator('#item-SVSTDTC').fill('2026-05-20');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.ok-box').getByText('Saved Visit at Rash followup').waitFor();
+    await page.goto(studyUrl('/subjects/701-1001/visits/RASHFU/forms/VS'));
     await page.locator('#item-SYSBP').waitFor();
     await page.locator('[data-item=HEIGHT]').getByRole('button', { name: 'Not done…' }).click();
     await giveReason(page, 'stadiometer broken');
@@ -93,8 +99,8 @@ test('a save on a stale page is refused, keeps what was typed, and goes through 
   try {
     // No live updates on the first page, so that it stays stale.
     await first.route('**/events', (route) => route.abort());
-    await first.goto(studyUrl('/subjects/701-1001/visits/RASHFU/forms/SV'));
-    await second.goto(studyUrl('/subjects/701-1001/visits/RETRIEVAL/forms/SV'));
+    await first.goto(studyUrl('/subjects/701-1001/visits/RETRIEVAL/forms/SV'));
+    await second.goto(studyUrl('/subjects/701-1001/visits/RASHFU%232/forms/SV'));
     await first.locator('#item-SVSTDTC').fill('2026-06-01');
     // Meanwhile someone else saves on the same subject.
     await second.locator('#item-SVSTDTC').fill('2026-06-02');
@@ -104,7 +110,7 @@ test('a save on a stale page is refused, keeps what was typed, and goes through 
     await first.locator('.error-box').getByText('Someone else changed this subject').waitFor();
     assert.equal(await first.locator('#item-SVSTDTC').inputValue(), '01-JUN-2026');
     await first.getByRole('button', { name: 'Save' }).click();
-    await first.locator('.ok-box').getByText('Saved Visit at Rash followup').waitFor();
+    await first.locator('.ok-box').getByText('Saved Visit at RETRIEVAL').waitFor();
   } finally {
     await screenshot(first, 'stale-page');
   }

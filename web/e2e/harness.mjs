@@ -217,10 +217,19 @@ export async function login(page, user, password = PASSWORD) {
   await page.locator('header.top .who').waitFor();
 }
 
-// Answers the reason dialog (changes, removals, unlocking).
-export async function giveReason(page, reason) {
+// Answers the reason dialog (changes, removals, unlocking). A reason for
+// changing saved data, where the study lists standard ones, is "Other" with
+// these words, unless `standard` names the one to choose.
+export async function giveReason(page, reason, { standard } = {}) {
   const dialog = page.getByRole('dialog');
-  await dialog.getByLabel('Reason').fill(reason);
+  await dialog.waitFor();
+  const choice = dialog.getByLabel('Reason for change');
+  if (await choice.count()) {
+    await choice.selectOption(standard ?? 'other');
+    if (!standard) await dialog.getByLabel('Describe the reason').fill(reason);
+  } else {
+    await dialog.getByLabel('Reason', { exact: true }).fill(reason);
+  }
   await dialog.getByRole('button', { name: 'Continue' }).click();
 }
 

@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { endSuite, giveReason, launchBrowser, PASSWORD, screenshot, Server, studyUrl, userPage } from './harness.mjs';
 
-const SUBJECT = '701-9001';
+// The server numbers the subject when it is screened (the first test).
+let SUBJECT = '';
 let server;
 let browser;
 const pages = [];
@@ -31,16 +32,33 @@ before(async () => {
 
 after(() => endSuite(pages, browser, server));
 
-test('a coordinator enters a visit with an out-of-range value, sees the check message, saves, and a query appears', async () => {
+test('a coordinator screens a subject numbered by the server, enters the visit date first, then a visit with an out-of-range value, and a query appears', async () => {
   const page = await as('coord.701');
   try {
     await page.locator('header nav').getByRole('link', { name: 'Subjects' }).click();
-    await page.getByLabel('Subject number').fill(SUBJECT);
+    // The study numbers subjects: no number is typed, the site's next one is given.
+    assert.equal(await page.getByLabel('Subject number').count(), 0, 'no number to type');
+    await page.getByText('The subject number is assigned when you screen').waitFor();
     await page.locator('#screen-title + form select[name=site]').selectOption('701');
     await page.getByRole('button', { name: 'Screen', exact: true }).click();
-    await page.getByRole('heading', { name: `Subject ${SUBJECT}` }).waitFor();
+    const heading = page.getByRole('heading', { name: /^Subject 701-\d{4}$/ });
+    await heading.waitFor();
+    SUBJECT = (await heading.innerText()).replace('Subject ', '');
+
+    // The visit's other forms wait for its date: the page says why and links to it.
+    await openForm(page, 'SCREENING1', 'VS');
+    const notice = page.locator('#visit-date-first');
+    await notice.getByText('Enter the date of SCREENING 1 first').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save' }).count(), 0, 'nothing to save before the date');
+    assert.ok(await page.locator('#item-SYSBP').isDisabled(), 'the items are read only');
+    await notice.getByRole('link', { name: 'Enter the visit date (Visit)' }).click();
+    await page.locator('#item-SVSTDTC').waitFor();
+    await page.locator('#item-SVSTDTC').fill(new Date().toISOString().slice(0, 10));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.ok-box').getByText('Saved Visit at SCREENING 1').waitFor();
 
     await openForm(page, 'SCREENING1', 'VS');
+    assert.equal(await page.locator('#visit-date-first').count(), 0, 'the date is in: the form is open');
     await page.locator('#item-VSPOS').selectOption('SITTING');
     await page.locator('#item-SYSBP').fill('175');
     await page.locator('#item-DIABP').fill('80');
@@ -64,6 +82,29 @@ test('a coordinator enters a visit with an out-of-range value, sees the check me
     assert.match(await cell.getAttribute('aria-label'), /complete, 1 open query/);
   } finally {
     await screenshot(page, 'coordinator-enters-visit');
+  }
+});
+
+test('enrolment refused: each criterion in the protocol\'s words, met, not met or not yet answerable, with the form that answers it', async () => {
+  const page = await as('coord.701');
+  try {
+    await page.goto(studyUrl(`/subjects/${SUBJECT}`));
+    const panel = page.locator('section[aria-labelledby=elig-title]');
+    await panel.getByText('criteria cannot be answered yet').waitFor();
+    const mmse = panel.locator('li', { hasText: 'MMSE score of 10 to 23.' });
+    await mmse.locator('.badge', { hasText: 'Not yet answerable' }).waitFor();
+    assert.equal(await mmse.getByRole('link').innerText(), 'Answer it on Eligibility (SCREENING 1)');
+    assert.doesNotMatch(await panel.innerText(), /\b(INCL|EXCL)\d\d\b/, 'site staff see the words, not the codes');
+
+    await page.getByRole('button', { name: 'Enrol' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Enrol' }).click();
+    await page.locator('.error-box').getByText(`Subject ${SUBJECT} cannot be enrolled yet: some criteria cannot be answered yet.`).waitFor();
+
+    const age = panel.locator('li', { hasText: 'Males and postmenopausal females at least 50 years of age.' });
+    await age.getByRole('link', { name: 'Answer it on Demographics (SCREENING 1)' }).click();
+    await page.locator('#item-BRTHDTC').waitFor();
+  } finally {
+    await screenshot(page, 'enrolment-refused');
   }
 });
 
@@ -204,7 +245,11 @@ test('the investigator signs the casebook; a later change shows the signature as
     await coordinator.getByRole('button', { name: 'Save' }).click();
     const reason = coordinator.getByRole('dialog');
     await reason.getByText('Systolic blood pressure from 175 to 150').waitFor();
-    await reason.getByLabel('Reason').fill('transcription error: 150 on the source');
+    // The study's standard reasons are offered; "Other" asks for words.
+    await reason.getByLabel('Reason for change').selectOption('other');
+    await reason.getByRole('button', { name: 'Continue' }).click();
+    await reason.getByText('Describe the reason in your own words.').waitFor();
+    await reason.getByLabel('Reason for change').selectOption('Transcription error, corrected from source');
     await reason.getByRole('button', { name: 'Continue' }).click();
     await coordinator.locator('.ok-box').getByText('is broken by this change').waitFor();
 
@@ -262,7 +307,7 @@ test('the audit trail viewer shows every change made here, with its reason, and 
     const entered = (await rows('Systolic blood pressure')).filter({ hasText: 'form.saved' }).filter({ hasNotText: '(verified)' });
     assert.equal(await entered.count(), 2, 'entry and correction of SYSBP');
     assert.match(await entered.nth(0).innerText(), /coord\.701[\s\S]*175/);
-    assert.match(await entered.nth(1).innerText(), /175\s+150\s+transcription error: 150 on the source/);
+    assert.match(await entered.nth(1).innerText(), /175\s+150\s+Transcription error, corrected from source/);
     for (const event of ['subject.screened', 'query.opened', 'query.answered', 'query.closed', 'sdv.verified', 'signature.applied', 'signature.invalidated']) {
       assert.ok((await (await rows(event)).count()) > 0, `the trail shows ${event}`);
     }
@@ -309,5 +354,36 @@ test('the data manager lists a form across subjects, downloads it as CSV, and re
     assert.match(await manager.locator('table.query-turnaround tr[data-site="701"]').innerText(), /Site 701\s+\d+\s+\d+ \(\d+\.\d\)/);
   } finally {
     await screenshot(manager, 'reports');
+  }
+});
+
+test('a subject screened in error is inactivated with a reason: kept in the audit trail, hidden from the list unless asked for', async () => {
+  const page = await as('coord.701');
+  try {
+    await page.goto(studyUrl('/subjects'));
+    await page.locator('#screen-title + form select[name=site]').selectOption('701');
+    await page.getByRole('button', { name: 'Screen', exact: true }).click();
+    const heading = page.getByRole('heading', { name: /^Subject 701-\d{4}$/ });
+    await heading.waitFor();
+    const wrong = (await heading.innerText()).replace('Subject ', '');
+    assert.notEqual(wrong, SUBJECT, 'the next number');
+
+    await page.getByRole('button', { name: 'Inactivate…' }).click();
+    await giveReason(page, 'screened twice: the same patient as ' + SUBJECT);
+    await page.locator('.notice').getByText('Inactivated: screened twice').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Enrol' }).count(), 0, 'nothing more to do with it');
+
+    await page.goto(studyUrl('/subjects?site=701'));
+    await page.getByRole('link', { name: SUBJECT, exact: true }).waitFor();
+    assert.equal(await page.getByRole('link', { name: wrong, exact: true }).count(), 0, 'hidden by default');
+    await page.getByLabel('Show inactivated subjects').check();
+    const row = page.locator('tbody tr', { has: page.getByRole('link', { name: wrong, exact: true }) });
+    await row.locator('.badge.inactive').waitFor();
+
+    await page.goto(studyUrl(`/subjects/${wrong}/audit`));
+    const entry = page.locator('table.audit tbody tr', { hasText: 'subject.inactivated' });
+    await entry.getByText('screened twice: the same patient as ' + SUBJECT).waitFor();
+  } finally {
+    await screenshot(page, 'subject-inactivated');
   }
 });

@@ -4,7 +4,7 @@ import type { Signature, Subject } from './types';
 
 function subject(over: Partial<Subject> = {}): Subject {
   return {
-    id: '701-1', site: '701', status: 'enrolled', version: 3, frozen: false, locked: false,
+    id: '701-1', site: '701', status: 'enrolled', version: 3, frozen: false, locked: false, inactive: false, inactive_reason: '',
     visits: {
       WEEK2: {
         missed: false,

@@ -23,6 +23,7 @@ export const ALL_ROLES = Object.keys(ROLE_NAMES);
 
 export const can = {
   manageSubjects: (role: string) => SITE_ROLES.includes(role),
+  inactivate: (role: string) => SITE_ROLES.includes(role) || role === 'data_manager',
   enterForm: (role: string, form: FormDef) => (form.roles.length ? form.roles.includes(role) : SITE_ROLES.includes(role)),
   removeRow: (role: string) => SITE_ROLES.includes(role),
   raiseQuery: (role: string) => QUERY_ROLES.includes(role),

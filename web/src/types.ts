@@ -75,6 +75,12 @@ export interface Definition {
   codelists: Record<string, { code: string; label: string }[]>;
   eligibility: { id: string; kind: string; text: string }[];
   arms?: { code: string; name: string }[];
+  // The server numbers new subjects (subject_numbering in the study file).
+  subject_numbers_assigned: boolean;
+  // Standard reasons for change; empty: any reason in the user's words.
+  reasons_for_change: string[];
+  // The item holding each visit's date; first: no other form of a visit before it.
+  visit_date: { form: string; item: string; first: boolean };
 }
 
 export interface ItemState {
@@ -91,7 +97,7 @@ export interface FormState {
 }
 
 // Why the server refuses any change to a form now (capture::WhyReadOnly).
-export type ReadOnlyReason = 'database_locked' | 'subject_locked' | 'subject_frozen' | 'form_locked' | 'form_frozen' | 'visit_missed';
+export type ReadOnlyReason = 'database_locked' | 'subject_inactive' | 'subject_locked' | 'subject_frozen' | 'form_locked' | 'form_frozen' | 'visit_missed';
 
 export interface FormReply extends FormState {
   subject: string;
@@ -158,6 +164,8 @@ export interface Subject {
   version: number;
   frozen: boolean;
   locked: boolean;
+  inactive: boolean;
+  inactive_reason: string;
   visits: Record<string, { forms: Record<string, FormState>; missed: boolean }>;
   queries: Query[];
   signatures: Signature[];
@@ -172,10 +180,25 @@ export interface ScheduleVisit {
   forms: { form: string; status: string }[];
 }
 
+// GET .../subjects/{subject}/eligibility: each criterion judged for enrolment
+// (an exclusion is met when it does not apply) and the form that answers it.
+export interface EligibilityReply {
+  eligible: 'yes' | 'no' | 'not_yet';
+  criteria: {
+    id: string;
+    kind: 'inclusion' | 'exclusion';
+    text: string;
+    result: 'met' | 'not_met' | 'not_yet_answerable';
+    visit: string;
+    form: string;
+  }[];
+}
+
 export interface SubjectRow {
   id: string;
   site: string;
   status: string;
+  inactive: boolean;
   open_queries: number;
   answered_queries: number;
 }

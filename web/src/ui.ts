@@ -75,6 +75,53 @@ export function askReason(title: string, explanation: string, label = 'Reason'):
   });
 }
 
+// The words a reason for change carries when it is none of the study's
+// standard ones (the server accepts exactly this form).
+export const OTHER_REASON_PREFIX = 'Other: ';
+
+// Asks for a reason for changing saved data: one of the study's standard
+// reasons, or "Other" with the user's own words; free text when the study
+// lists none.
+export function askChangeReason(title: string, explanation: string, standard: string[]): Promise<string | null> {
+  if (!standard.length) return askReason(title, explanation);
+  let error = '';
+  let choice = '';
+  return openDialog<string>(title, (close, rerender) => {
+    const submit = (e: Event) => {
+      e.preventDefault();
+      const words = ((e.target as HTMLFormElement).elements.namedItem('other') as HTMLTextAreaElement | null)?.value.trim() ?? '';
+      if (!choice) error = 'Choose a reason.';
+      else if (choice === 'other' && !words) error = 'Describe the reason in your own words.';
+      else return close(choice === 'other' ? OTHER_REASON_PREFIX + words : choice);
+      rerender();
+    };
+    const pick = (e: Event) => {
+      choice = (e.target as HTMLSelectElement).value;
+      error = '';
+      rerender();
+    };
+    // novalidate: the dialog's own messages say what is missing, in words.
+    return html`<form @submit=${submit} novalidate>
+      <p>${explanation}</p>
+      <label for="reason-choice">Reason for change</label>
+      <select id="reason-choice" name="choice" required autofocus aria-describedby="reason-error" @change=${pick}>
+        <option value="" ?selected=${!choice}>Choose a reason…</option>
+        ${standard.map((r) => html`<option value=${r} ?selected=${choice === r}>${r}</option>`)}
+        <option value="other" ?selected=${choice === 'other'}>Other (describe)</option>
+      </select>
+      ${choice === 'other'
+        ? html`<label for="reason-other">Describe the reason</label>
+            <textarea id="reason-other" name="other" rows="3" required aria-describedby="reason-error"></textarea>`
+        : nothing}
+      <p id="reason-error" class="error" role="alert">${error}</p>
+      <div class="actions">
+        <button type="button" @click=${() => close(null)}>Cancel</button>
+        <button type="submit" class="primary">Continue</button>
+      </div>
+    </form>`;
+  });
+}
+
 export function confirmAction(title: string, explanation: string, action: string): Promise<boolean | null> {
   return openDialog<boolean>(
     title,

@@ -5,7 +5,7 @@ import { html, nothing, type TemplateResult } from 'lit-html';
 import { ApiError, get, subjectPath } from '../api';
 import { formLink, formName, itemLabel, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
-import type { ScheduleVisit, Signature, Subject } from '../types';
+import type { EligibilityReply, ScheduleVisit, Signature, Subject } from '../types';
 import { QUERY_STATE_MEANING, queryCount, raisedByText } from '../query_states';
 import { showCodes } from '../codes';
 import { cellState, cellWords } from '../cells';
@@ -17,6 +17,7 @@ import { signDialog, signingSummaryBox } from './sign';
 export class CasebookView implements View {
   private subject: Subject | null = null;
   private schedule: ScheduleVisit[] = [];
+  private eligibility: EligibilityReply | null = null;
   private error = '';
   private message = '';
   private timer = 0;
@@ -35,6 +36,8 @@ export class CasebookView implements View {
       const [subject, schedule] = await Promise.all([get<Subject>(base), get<{ visits: ScheduleVisit[] }>(base + '/schedule')]);
       this.subject = subject;
       this.schedule = schedule.visits;
+      // While in screening, what stands between the subject and enrolment.
+      this.eligibility = subject.status === 'screening' ? await get<EligibilityReply>(base + '/eligibility') : null;
       this.error = '';
     } catch (e) {
       this.error = e instanceof ApiError && e.status === 404 ? 'There is no subject ' + this.id + ' that you may see.' : (e as Error).message;
@@ -68,6 +71,46 @@ export class CasebookView implements View {
       return;
     }
     await this.command(reason ? { op, reason } : { op }, `Subject ${this.id}: ${verb.toLowerCase()} done`);
+    if (op === 'subject.enroll' && this.error && this.eligibility && this.eligibility.eligible !== 'yes') {
+      // The server lists criteria by code; the page shows them in the protocol's words below.
+      this.error = `Subject ${this.id} cannot be enrolled yet: ` +
+        (this.eligibility.eligible === 'no' ? 'a criterion is not met.' : 'some criteria cannot be answered yet.') +
+        ' See the eligibility criteria below.';
+      this.ctx.update();
+      document.getElementById('elig-title')?.scrollIntoView();
+    }
+  }
+
+  // Each criterion in the protocol's words: met, not met, or not yet
+  // answerable, with a link to the form that answers it.
+  private eligibilityPanel(): TemplateResult | typeof nothing {
+    const e = this.eligibility;
+    if (!e) return nothing;
+    const ctx = this.ctx;
+    const codes = showCodes(ctx);
+    const RESULT = { met: 'Met', not_met: 'Not met', not_yet_answerable: 'Not yet answerable' };
+    const order = { not_met: 0, not_yet_answerable: 1, met: 2 };
+    const criteria = [...e.criteria].sort((a, b) => order[a.result] - order[b.result]);
+    const summary = e.eligible === 'yes'
+      ? 'Every criterion is met: the subject can be enrolled.'
+      : e.eligible === 'no'
+        ? 'Not eligible: a criterion is not met.'
+        : `Not yet: ${e.criteria.filter((c) => c.result === 'not_yet_answerable').length} of ${e.criteria.length} criteria cannot be answered yet.`;
+    return html`<section class="panel" aria-labelledby="elig-title">
+      <h2 id="elig-title">Eligibility</h2>
+      <p>${summary}</p>
+      <ul class="criteria">
+        ${criteria.map(
+          (c) => html`<li class="criterion ${c.result.replace(/_/g, '-')}">
+            <span class="badge criterion-${c.result.replace(/_/g, '-')}">${RESULT[c.result]}</span>
+            ${c.kind === 'inclusion' ? 'Inclusion' : 'Exclusion'}${codes ? ` ${c.id}` : ''}: ${c.text}
+            ${c.form
+              ? html`<a href=${formLink(ctx, this.id, c.visit, c.form)}>${c.result === 'not_yet_answerable' ? 'Answer it on' : 'See'} ${formName(ctx, c.form)} (${visitName(ctx, c.visit)})</a>`
+              : nothing}
+          </li>`,
+        )}
+      </ul>
+    </section>`;
   }
 
   private async markMissed(visit: string): Promise<void> {
@@ -96,7 +139,7 @@ export class CasebookView implements View {
     const s = this.subject!;
     const role = this.ctx.role;
     const buttons: TemplateResult[] = [];
-    if (can.manageSubjects(role) && !s.locked && !s.frozen) {
+    if (can.manageSubjects(role) && !s.locked && !s.frozen && !s.inactive) {
       if (s.status === 'screening') {
         buttons.push(html`<button type="button" class="primary" @click=${() => void this.statusAction('subject.enroll', 'Enrol', false)}>Enrol</button>`);
         buttons.push(html`<button type="button" @click=${() => void this.statusAction('subject.screen_fail', 'Screen-fail', true)}>Screen failure</button>`);
@@ -117,6 +160,13 @@ export class CasebookView implements View {
         s.locked
           ? html`<button type="button" @click=${() => void this.statusAction('subject.unlock', 'Unlock', true)}>Unlock</button>`
           : html`<button type="button" @click=${() => void this.statusAction('subject.lock', 'Lock', false)}>Lock</button>`,
+      );
+    }
+    if (can.inactivate(role) && !s.locked) {
+      buttons.push(
+        s.inactive
+          ? html`<button type="button" @click=${() => void this.statusAction('subject.reactivate', 'Reactivate', true)}>Reactivate…</button>`
+          : html`<button type="button" @click=${() => void this.statusAction('subject.inactivate', 'Inactivate', true)}>Inactivate…</button>`,
       );
     }
     buttons.push(html`<a class="button" href=${subjectLink(this.ctx, this.id, '/audit')}>Audit trail</a>`);
@@ -221,8 +271,12 @@ export class CasebookView implements View {
         Site ${s.site} · <span class="badge status-${s.status}">${label(s.status)}</span>
         ${s.frozen ? html`<span class="badge frozen">frozen</span>` : nothing}
         ${s.locked ? html`<span class="badge locked">locked</span>` : nothing}
+        ${s.inactive ? html`<span class="badge inactive">Inactivated</span>` : nothing}
       </p>
-      ${this.actions()} ${okBox(this.message)} ${errorBox(this.error)} ${this.grid()}
+      ${s.inactive
+        ? html`<div class="notice" role="status">Inactivated: ${s.inactive_reason}. The subject is kept with its audit trail, read-only, and left out of lists unless asked for.</div>`
+        : nothing}
+      ${this.actions()} ${okBox(this.message)} ${errorBox(this.error)} ${this.grid()} ${this.eligibilityPanel()}
       <section class="panel" aria-labelledby="sig-title">
         <h2 id="sig-title">Signatures</h2>
         ${s.signatures.length === 0

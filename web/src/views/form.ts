@@ -19,7 +19,7 @@ import type {
 import { label, rangeText, showItemValue, showTime } from '../format';
 import { dateInput, type DateKind } from '../date_input';
 import { readWholeAuditTrail } from '../audit_trail';
-import { announce, askReason, confirmAction, errorBox, okBox } from '../ui';
+import { announce, askChangeReason, askReason, confirmAction, errorBox, okBox } from '../ui';
 import { changedSinceVerification } from '../verification';
 import { signatureLine } from './casebook';
 import { signDialog, signingSummaryBox } from './sign';
@@ -43,6 +43,8 @@ function readOnlyText(why: ReadOnlyReason, subject: string): string {
   switch (why) {
     case 'database_locked':
       return 'The database is locked: nothing can be changed until a data manager unlocks it.';
+    case 'subject_inactive':
+      return `Subject ${subject} is inactivated (screened in error): its forms cannot change.`;
     case 'subject_locked':
       return `Subject ${subject} is locked: its data cannot be changed unless a data manager unlocks it.`;
     case 'subject_frozen':
@@ -113,7 +115,7 @@ export class FormView implements View {
   // chooses to change them (and so to break it).
   private editable(): boolean {
     return !!this.def && can.enterForm(this.ctx.role, this.def) && !!this.state && !this.state.read_only &&
-      (this.changeSigned || !this.validSignatures().length);
+      !this.waitsForVisitDate() && (this.changeSigned || !this.validSignatures().length);
   }
 
   // The signatures covering this form, and those of them still valid.
@@ -143,6 +145,27 @@ export class FormView implements View {
     this.changeSigned = true;
     this.scheduleCheck(0);
     this.ctx.update();
+  }
+
+  // The study takes no form of a visit before its date (the server refuses
+  // the save): true while this visit collects the date and has none yet.
+  private waitsForVisitDate(): boolean {
+    const date = this.ctx.definition.visit_date;
+    if (!date.first || this.formId === date.form || !this.subject) return false;
+    const base = this.visit.split('#')[0];
+    if (!this.ctx.definition.visits.find((v) => v.id === base)?.forms.includes(date.form)) return false;
+    const value = this.subject.visits[this.visit]?.forms[date.form]?.items[date.item]?.value;
+    return value === null || value === undefined || value === '';
+  }
+
+  private visitDateNotice(): TemplateResult | typeof nothing {
+    const ctx = this.ctx;
+    if (!this.waitsForVisitDate() || !this.def || !can.enterForm(ctx.role, this.def)) return nothing;
+    const date = ctx.definition.visit_date;
+    return html`<div class="notice" role="status" id="visit-date-first">
+      Enter the date of ${visitName(ctx, this.visit)} first: this study takes no other form of a visit before its date.
+      <a href=${formLink(ctx, this.subjectId, this.visit, date.form)}>Enter the ${itemLabel(ctx, date.form, date.item).toLowerCase()} (${formName(ctx, date.form)})</a>
+    </div>`;
   }
 
   unsaved(): boolean {
@@ -292,7 +315,11 @@ export class FormView implements View {
     const body = this.proposal();
     const changes = this.check?.needs_reason ?? [];
     if (changes.length) {
-      const reason = await askReason('Reason for change', 'You are changing data already saved: ' + changes.map((c) => this.reasonText(c)).join('; ') + '. Why?');
+      const reason = await askChangeReason(
+        'Reason for change',
+        'You are changing data already saved: ' + changes.map((c) => this.reasonText(c)).join('; ') + '. Why?',
+        this.ctx.definition.reasons_for_change,
+      );
       if (reason === null) return;
       body.reason = reason;
     }
@@ -376,7 +403,11 @@ export class FormView implements View {
       this.scheduleCheck(0);
       return this.ctx.update();
     }
-    const reason = await askReason(`Remove ${group.label ? group.label + ' ' : ''}row ${row.row}`, 'The row stays in the audit trail. Why remove it?');
+    const reason = await askChangeReason(
+      `Remove ${group.label ? group.label + ' ' : ''}row ${row.row}`,
+      'The row stays in the audit trail. Why remove it?',
+      this.ctx.definition.reasons_for_change,
+    );
     if (reason === null) return;
     await this.command(
       { op: 'row.remove', subject: this.subjectId, visit: this.visit, form: this.formId, group: group.id, row: row.row, reason },
@@ -806,6 +837,7 @@ export class FormView implements View {
                     <button type="button" class="small" @click=${() => void this.changeSignedData()}>Change data…</button>`}
             </p>`
           : nothing}
+      ${this.visitDateNotice()}
       <div class="toolbar">
         ${can.verify(role) && hasData && !databaseLocked ? html`<button type="button" class="primary" @click=${() => void this.verify()}>Verify whole form</button>` : nothing}
         ${can.sign(role) && hasData && !subjectClosed ? html`<button type="button" @click=${() => void this.sign()}>Sign this form…</button>` : nothing}

@@ -16,12 +16,14 @@ export class SubjectsView extends ListPage<SubjectRow> {
   private site: string;
   private status: string;
   private search: string;
+  private withInactive: boolean;
 
   constructor(ctx: Context, query: URLSearchParams) {
     super(ctx);
     this.site = query.get('site') ?? '';
     this.status = query.get('status') ?? '';
     this.search = query.get('q') ?? '';
+    this.withInactive = query.get('inactive') === 'include';
     void this.load();
   }
 
@@ -33,6 +35,7 @@ export class SubjectsView extends ListPage<SubjectRow> {
     const q = new URLSearchParams({ limit: '1000' });
     if (this.site) q.set('site', this.site);
     if (this.status) q.set('status', this.status);
+    if (this.withInactive) q.set('inactive', 'include');
     return { path: studyPath(this.ctx.study.id) + '/subjects?' + q, field: 'subjects' };
   }
 
@@ -40,14 +43,16 @@ export class SubjectsView extends ListPage<SubjectRow> {
     return type.startsWith('subject.') || type.startsWith('query.');
   }
 
-  private filter(site: string, status: string, search: string): void {
+  private filter(site: string, status: string, search: string, withInactive = this.withInactive): void {
     this.site = site;
     this.status = status;
     this.search = search;
+    this.withInactive = withInactive;
     const q = new URLSearchParams();
     if (site) q.set('site', site);
     if (status) q.set('status', status);
     if (search) q.set('q', search);
+    if (withInactive) q.set('inactive', 'include');
     history.replaceState(null, '', studyLink(this.ctx, '/subjects' + (q.toString() ? '?' + q : '')));
     void this.load();
   }
@@ -55,14 +60,20 @@ export class SubjectsView extends ListPage<SubjectRow> {
   private async screen(e: Event): Promise<void> {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
-    const subject = (form.elements.namedItem('subject') as HTMLInputElement).value.trim();
+    // The server numbers subjects when the study says so; otherwise the site types the number.
+    const assigned = this.ctx.definition.subject_numbers_assigned;
+    const typed = assigned ? '' : (form.elements.namedItem('subject') as HTMLInputElement).value.trim();
     const site = (form.elements.namedItem('site') as HTMLSelectElement).value;
-    if (!subject) {
+    if (!assigned && !typed) {
       this.screenError = 'Enter the new subject’s number.';
       return this.ctx.update();
     }
     try {
-      await post<CommandReply>(studyPath(this.ctx.study.id) + '/commands', { op: 'subject.screen', subject, site });
+      const r = await post<CommandReply<{ subject: string }>>(
+        studyPath(this.ctx.study.id) + '/commands',
+        assigned ? { op: 'subject.screen', site } : { op: 'subject.screen', subject: typed, site },
+      );
+      const subject = r.result?.subject ?? typed;
       announce('Subject ' + subject + ' screened');
       this.ctx.navigate(subjectLink(this.ctx, subject));
     } catch (err) {
@@ -94,6 +105,9 @@ export class SubjectsView extends ListPage<SubjectRow> {
           <input type="search" name="q" .value=${this.search} placeholder="Subject number"
             @input=${(e: Event) => this.filter(this.site, this.status, (e.target as HTMLInputElement).value)} />
         </label>
+        <label class="toggle"><input type="checkbox" name="inactive" .checked=${this.withInactive}
+          @change=${(e: Event) => this.filter(this.site, this.status, this.search, (e.target as HTMLInputElement).checked)} />
+          Show inactivated subjects</label>
       </form>
       ${errorBox(this.error)}
       ${!this.loaded
@@ -106,7 +120,8 @@ export class SubjectsView extends ListPage<SubjectRow> {
                 (r) => html`<tr>
                   <th scope="row"><a href=${subjectLink(ctx, r.id)}>${r.id}</a></th>
                   <td>${r.site}</td>
-                  <td><span class="badge status-${r.status}">${label(r.status)}</span></td>
+                  <td><span class="badge status-${r.status}">${label(r.status)}</span>
+                    ${r.inactive ? html`<span class="badge inactive">Inactivated</span>` : nothing}</td>
                   <td>${r.open_queries ? html`<a href=${studyLink(ctx, '/queries?state=open&subject=' + encodeURIComponent(r.id))}>${r.open_queries}</a>` : '0'}</td>
                   <td>${r.answered_queries ? html`<a href=${studyLink(ctx, '/queries?state=answered&subject=' + encodeURIComponent(r.id))}>${r.answered_queries}</a>` : '0'}</td>
                 </tr>`,
@@ -117,7 +132,10 @@ export class SubjectsView extends ListPage<SubjectRow> {
         ? html`<section class="panel" aria-labelledby="screen-title">
             <h2 id="screen-title">Screen a new subject</h2>
             <form class="inline" @submit=${(e: Event) => void this.screen(e)}>
-              <label>Subject number <input name="subject" required pattern="[A-Za-z0-9-]+" /></label>
+              ${ctx.definition.subject_numbers_assigned
+                ? html`<p class="muted">The subject number is assigned when you screen: the site’s next number.</p>`
+                : html`<label>Subject number <input name="subject" required pattern="[A-Za-z0-9\\-]+"
+                    title="Letters, digits and '-', with at least one digit" /></label>`}
               <label>Site
                 <select name="site">${sites.map((s) => html`<option value=${s.id}>${s.name}</option>`)}</select>
               </label>
