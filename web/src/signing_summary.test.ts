@@ -7,7 +7,7 @@ const query = (n: number, visit: string, form: string, state: string): Query => 
 });
 
 const subject: Subject = {
-  id: '701-1', site: '701', status: 'enrolled', version: 9, frozen: false, locked: false,
+  id: '701-1', site: '701', status: 'enrolled', version: 9, frozen: false, locked: false, inactive: false, inactive_reason: '',
   visits: {
     SCREENING1: {
       missed: false,
