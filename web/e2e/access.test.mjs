@@ -1,7 +1,8 @@
 // Who sees what, and sessions: blinded users never see an arm on any page
 // they can reach; a failed login gives one answer whatever the cause; an
 // expired session keeps what was typed; administrators manage roles; the
-// pages work by keyboard and on a tablet.
+// pages work by keyboard and on a tablet; identifying data show as each role
+// may see them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ARM_TEXTS, PASSWORD, Server, giveReason, launchBrowser, login, screenshot, studyUrl, userPage } from './harness.mjs';
@@ -199,6 +200,30 @@ test('the casebook and a form work by keyboard alone and fit a tablet', async ()
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
   } finally {
     await screenshot(page, 'tablet-keyboard');
+  }
+});
+
+test('the sponsor viewer sees the birth year alone and no initials; the coordinator sees both', async () => {
+  const form = studyUrl('/subjects/701-1001/visits/SCREENING1/forms/DM');
+  const coordinator = await userPage(browser, server, 'coord.701');
+  const sponsor = await userPage(browser, server, 'sponsor.1');
+  try {
+    await coordinator.goto(form);
+    const birth = await coordinator.locator('#item-BRTHDTC').inputValue();
+    assert.match(birth, /^\d{2}-[A-Z]{3}-\d{4}$/, 'the coordinator sees the whole date');
+    const initials = await coordinator.locator('#item-INITIALS').inputValue();
+    assert.match(initials, /^[A-Z]{3}$/);
+    await sponsor.goto(form);
+    const year = birth.slice(-4);
+    await sponsor.locator('[data-item="BRTHDTC"]').getByText(`Year ${year} (the full date is not shown to your role)`).waitFor();
+    await sponsor.locator('[data-item="INITIALS"]').getByText('Not shown to your role').waitFor();
+    const text = await sponsor.locator('main').innerText();
+    assert.ok(!text.includes(birth) && !new RegExp(`\\b${initials}\\b`).test(text), 'neither the date nor the initials show');
+    assert.ok(!(await sponsor.content()).includes(`${year}-`), 'no date of that year reaches the page');
+  } finally {
+    await screenshot(sponsor, 'sponsor-identifying');
+    await coordinator.context().close();
+    await sponsor.context().close();
   }
 });
 
