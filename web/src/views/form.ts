@@ -545,7 +545,7 @@ export class FormView implements View {
               </div>
             </div>`
           : html`<button type="button" class="link small" @click=${() => ((this.raising = key), this.ctx.update())}
-              aria-label="Raise a query on ${item.label}">Raise query</button>`
+              aria-label="Raise query on ${item.label}">Raise query</button>`
         : nothing}`;
   }
 
