@@ -37,10 +37,10 @@ class Access {
   // acting role's grants must cover every site the user sees, since a
   // study-wide view (the arms, the event stream's positions) spans them all.
   bool Unblinded(const std::optional<std::string>& wanted, const std::string& site) const;
-
- private:
   // The roles held at a site ("" any site), each once.
   std::vector<std::string> RolesAt(const std::string& site) const;
+
+ private:
   std::vector<Grant> grants_;
 };
 

@@ -63,6 +63,18 @@ Result<uint64_t> Count(const std::string& name, const std::string& text, uint64_
   return n;
 }
 
+// The identifying item ("FORM/ITEM") whose value an entry's path records
+// (subject/ID/VISIT/FORM/ITEM, or with GROUP/ROW before the item), if the
+// caller is not to see it in full.
+const study::Disclosure* WithheldAt(const AuditVisibility& v, const std::string& path) {
+  if (v.withheld.empty()) return nullptr;
+  const std::vector<std::string> seg = Segments(path);
+  if (seg.size() != 5 && seg.size() != 7) return nullptr;
+  if (seg[0] != "subject" || seg[2] == "queries" || seg[2] == "signatures") return nullptr;
+  auto it = v.withheld.find(seg[3] + "/" + seg.back());
+  return it == v.withheld.end() ? nullptr : &it->second;
+}
+
 // Whole event's entries shown or not, by what the caller may see.
 bool Hides(const AuditVisibility& v, const std::string& path) {
   return HidesPath(v.hidden, path) || HidesQueryPath(v.hidden_queries, v.blinded, path);
@@ -142,13 +154,19 @@ Result<bool> AuditTrailWalk::Next(std::vector<ShownAuditEntry>* shown) {
     // Only what the caller may see of the event, before any filter: a
     // reason given for a change that also covered hidden items may name
     // them (a pharmacist's "dose corrected to 81 mg"), so it is withheld.
-    bool mixed = false;
+    bool mixed = false, identifying = false;
     for (const AuditEntry& a : entries_) {
       if (Hides(visibility_, a.path)) {
         mixed = true;
         continue;
       }
-      shown->push_back(ShownAuditEntry{&a, a.reason});
+      ShownAuditEntry e{&a, a.reason, a.old_value, a.new_value};
+      if (const study::Disclosure* d = WithheldAt(visibility_, a.path)) {
+        identifying = true;
+        if (e.old_value) e.old_value = capture::Disclosed(*e.old_value, *d);
+        if (e.new_value) e.new_value = capture::Disclosed(*e.new_value, *d);
+      }
+      shown->push_back(std::move(e));
     }
     if (shown->empty()) continue;
     if (q.user && first.actor.user != *q.user) continue;
@@ -157,6 +175,9 @@ Result<bool> AuditTrailWalk::Next(std::vector<ShownAuditEntry>* shown) {
     if (q.to_us && first.time_us > *q.to_us) continue;
     std::erase_if(*shown, [&](ShownAuditEntry& e) {
       if (mixed && !e.reason.empty()) e.reason = "(withheld: the change also covered items your role does not see)";
+      if (identifying && !e.reason.empty() && !mixed) {
+        e.reason = "(withheld: the change covered identifying data your role does not see in full)";
+      }
       if (q.path && !IsUnderPath(e.entry->path, *q.path)) return true;
       if (!PlaceMatches(q, e.entry->path)) return true;
       return q.reason && Lower(e.reason).find(*q.reason) == std::string::npos;
@@ -203,7 +224,7 @@ std::string AuditCsvLine(const ShownAuditEntry& e, bool with_seq) {
   std::string line;
   if (with_seq) line += std::to_string(a.seq) + ",";
   for (const std::string& field : {FormatTimeMicros(a.time_us), a.actor.user, a.actor.role, a.type, a.path,
-                                   value(a.old_value), value(a.new_value), e.reason}) {
+                                   value(e.old_value), value(e.new_value), e.reason}) {
     line += CsvSafeField(field);
     line += ',';
   }

@@ -47,12 +47,18 @@ struct AuditVisibility {
   bool blinded = false;
   Hidden hidden;                         // items
   std::set<std::string> hidden_queries;  // "subject/ID/queries/N"
+  capture::Withheld withheld;            // identifying items shown in part or not at all, by "FORM/ITEM"
 };
 
 // One line as the caller sees it.
 struct ShownAuditEntry {
   const AuditEntry* entry = nullptr;
-  std::string reason;  // withheld from a blinded caller when the change also covered hidden items
+  // Withheld from a blinded caller when the change also covered hidden
+  // items, and from any caller when it changed an identifying item withheld
+  // from them (the reason may quote the value: "date of birth is 1948-03-02").
+  std::string reason;
+  // The values as disclosed to the caller (capture/privacy.h).
+  std::optional<Value> old_value, new_value;
 };
 
 // The subject's trail from its start, event by event, as the caller may see

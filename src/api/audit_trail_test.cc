@@ -127,10 +127,19 @@ class AuditTrailRouteTest : public ::testing::Test {
     auto users = UserDirectory::Open(store_.get(), &clock_);
     ASSERT_TRUE(users.ok());
     const Actor by{"setup", "system_admin"};
-    for (const auto& [id, role] : std::vector<std::pair<std::string, std::string>>{
-             {"coord.701", "coordinator"}, {"pharm.701", "unblinded_pharmacist"}, {"dm.1", "data_manager"}}) {
-      ASSERT_TRUE((*users)->Add(id, id, kPassword, by).ok());
-      ASSERT_TRUE((*users)->AddGrant(id, Grant{kStudy, role, role == "data_manager" ? "*" : "701"}, "", by).ok());
+    for (const auto& [id, role] :
+         std::vector<std::pair<std::string, std::string>>{{"coord.701", "coordinator"},
+                                                          {"pharm.701", "unblinded_pharmacist"},
+                                                          {"dm.1", "data_manager"},
+                                                          {"sponsor.1", "sponsor_viewer"},
+                                                          {"cra.1", "monitor"},
+                                                          {"dual.701", "monitor"},
+                                                          {"dual.701", "sponsor_viewer"}}) {
+      if (!(*users)->Find(id).ok()) {
+        ASSERT_TRUE((*users)->Add(id, id, kPassword, by).ok());
+      }
+      const std::string site = role == "data_manager" || role == "sponsor_viewer" ? "*" : "701";
+      ASSERT_TRUE((*users)->AddGrant(id, Grant{kStudy, role, id == "dual.701" ? "701" : site}, "", by).ok());
     }
     ServerOptions so;
     so.port = 0;
@@ -157,25 +166,28 @@ class AuditTrailRouteTest : public ::testing::Test {
     return cookie.substr(0, cookie.find(';'));
   }
 
-  httplib::Result Get(const std::string& cookie, const std::string& path) {
+  httplib::Result Get(const std::string& cookie, const std::string& path, const std::string& role = "") {
     httplib::Client c("127.0.0.1", server_->port());
     c.set_read_timeout(30, 0);
-    return c.Get(path, httplib::Headers{{"Cookie", cookie}});
+    httplib::Headers headers{{"Cookie", cookie}};
+    if (!role.empty()) headers.emplace("X-Trialcore-Role", role);
+    return c.Get(path, headers);
   }
 
-  Value Json(const std::string& cookie, const std::string& path) {
-    auto r = Get(cookie, path);
+  Value Json(const std::string& cookie, const std::string& path, const std::string& role = "") {
+    auto r = Get(cookie, path, role);
     EXPECT_TRUE(r && r->status == 200) << path << ": " << (r ? r->body : "no reply");
     if (!r || r->status != 200) return Value::Object{};
     return ParseJson(r->body).value();
   }
 
   // Every entry the query matches, page after page of `limit`.
-  std::vector<Value> AllPages(const std::string& cookie, const std::string& query, int limit, int* pages = nullptr) {
+  std::vector<Value> AllPages(const std::string& cookie, const std::string& query, int limit, int* pages = nullptr,
+                              const std::string& role = "") {
     std::vector<Value> all;
     std::string after;
     for (int n = 1; n < 1000; ++n) {
-      Value page = Json(cookie, base_path_ + "?limit=" + std::to_string(limit) + query + after);
+      Value page = Json(cookie, base_path_ + "?limit=" + std::to_string(limit) + query + after, role);
       const Value* entries = page.Find("entries");
       if (entries == nullptr) break;
       for (const Value& e : entries->as_array()) all.push_back(e);
@@ -356,6 +368,93 @@ TEST_F(AuditTrailRouteTest, ABlindedRolesFiltersPagesAndExportsHoldNothingHidden
   const std::string json = ToJson(Json(coord, base_path_ + "?limit=1000"));
   EXPECT_EQ(json.find("EXDOSE"), std::string::npos);
   EXPECT_EQ(json.find("\"seq\""), std::string::npos);
+}
+
+// Issue 15: the study marks the date of birth year_only and the initials
+// hidden for the sponsor's roles (studies/cdiscpilot01.yaml). Every response
+// that carries values (a form, the casebook, the casebook as of a moment,
+// the audit trail and its export) gives each role what it may see, and the
+// reason of a change to such an item is withheld from those who may not
+// see it in full (it may quote the value).
+TEST_F(AuditTrailRouteTest, IdentifyingItemsDiscloseWhatEachRoleMaySee) {
+  const std::string coord = Login("coord.701");
+  const std::string subject = "/api/v1/studies/CDISCPILOT01/subjects/" + subject_;
+  const std::string dm = subject + "/visits/SCREENING1/forms/DM";
+  {
+    httplib::Client c("127.0.0.1", server_->port());
+    auto session = Get(coord, "/api/v1/session");
+    ASSERT_TRUE(session && session->status == 200);
+    const std::string csrf = ParseJson(session->body)->Find("csrf_token")->as_string();
+    auto r = c.Patch(dm, httplib::Headers{{"Cookie", coord}, {"X-CSRF-Token", csrf}},
+                     R"({"items":{"INITIALS":"JQP","BRTHDTC":"1941-07-23"},)"
+                     R"("reason":"date of birth 1941-07-23 per the birth certificate"})",
+                     "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  struct Expected {
+    std::string user, role;
+    Value birth, initials;
+    std::string birth_withheld, initials_withheld;  // "" shown in full
+  };
+  const Expected cases[] = {
+      {"coord.701", "", "1941-07-23", "JQP", "", ""},
+      {"cra.1", "", "1941-07-23", "JQP", "", ""},
+      {"dm.1", "", "1941-07-23", Value(), "", "hidden"},
+      {"sponsor.1", "", "1941", Value(), "year_only", "hidden"},
+      // Two roles at the site and none chosen: the stricter one's view.
+      {"dual.701", "", "1941", Value(), "year_only", "hidden"},
+      {"dual.701", "monitor", "1941-07-23", "JQP", "", ""},
+  };
+  const std::string as_of = "?as_of=" + FormatTimeMicros(clock_.NowMicros() + 1);
+  for (const Expected& e : cases) {
+    const std::string who = e.user + (e.role.empty() ? "" : " as " + e.role);
+    const std::string cookie = e.user == "coord.701" ? coord : Login(e.user);
+    auto check = [&](const Value* items, const std::string& where) {
+      ASSERT_NE(items, nullptr) << who << " " << where;
+      const Value* birth = items->Find("BRTHDTC");
+      const Value* initials = items->Find("INITIALS");
+      ASSERT_NE(birth, nullptr) << who << " " << where;
+      ASSERT_NE(initials, nullptr) << who << " " << where;
+      EXPECT_EQ(*birth->Find("value"), e.birth) << who << " " << where;
+      EXPECT_EQ(*initials->Find("value"), e.initials) << who << " " << where;
+      auto withheld = [](const Value* item) {
+        const Value* w = item->Find("withheld");
+        return w == nullptr ? std::string() : w->as_string();
+      };
+      EXPECT_EQ(withheld(birth), e.birth_withheld) << who << " " << where;
+      EXPECT_EQ(withheld(initials), e.initials_withheld) << who << " " << where;
+    };
+    check(Json(cookie, dm, e.role).Find("items"), "form");
+    for (const std::string& query : {std::string(), as_of}) {
+      Value casebook = Json(cookie, subject + query, e.role);
+      const Value* forms = casebook.Find("visits") ? casebook.Find("visits")->Find("SCREENING1") : nullptr;
+      forms = forms ? forms->Find("forms") : nullptr;
+      check(forms && forms->Find("DM") ? forms->Find("DM")->Find("items") : nullptr, "casebook" + query);
+    }
+    // The audit trail: values as disclosed, in the page and the export.
+    const bool full = e.birth_withheld.empty();
+    // The change covered both items: its reason shows only to who sees both.
+    const bool reason_shown = full && e.initials_withheld.empty();
+    std::vector<Value> trail = AllPages(cookie, "&form=DM&item=BRTHDTC", 50, nullptr, e.role);
+    bool changed = false;
+    for (const Value& entry : trail) {
+      if (entry.Find("path")->as_string() != "subject/" + subject_ + "/SCREENING1/DM/BRTHDTC") continue;
+      if (!(*entry.Find("new") == Value("1941-07-23")) && !(*entry.Find("new") == Value("1941"))) continue;
+      changed = true;
+      EXPECT_EQ(*entry.Find("new"), e.birth) << who;
+      EXPECT_EQ(entry.Find("reason")->as_string().starts_with("(withheld"), !reason_shown) << who;
+    }
+    EXPECT_TRUE(changed) << who << ": the change is in the trail";
+    const std::string page = ToJson(Json(cookie, base_path_ + "?limit=1000", e.role));
+    auto csv = Get(cookie, base_path_ + "?format=csv", e.role);
+    ASSERT_TRUE(csv && csv->status == 200) << who;
+    for (const std::string& text : {page, csv->body}) {
+      EXPECT_EQ(text.find("1941-07-23") != std::string::npos, full) << who << ": " << text.substr(0, 400);
+      EXPECT_EQ(text.find("JQP") != std::string::npos, e.initials_withheld.empty()) << who;
+      EXPECT_EQ(text.find("birth certificate") != std::string::npos, reason_shown) << who;
+    }
+  }
 }
 
 }  // namespace

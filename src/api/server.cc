@@ -548,9 +548,11 @@ class Server::Impl {
       const std::string id = req.matches[2];
       auto definition = std::get<1>(*ctx)->study();
       bool blind = true;
+      capture::Withheld withheld;
       if (req.has_param("as_of")) {
         if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
               blind = !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site);
+              withheld = WithheldFor(*definition, std::get<2>(*ctx), WantedRole(req), s.site);
             })) {
           return;
         }
@@ -560,7 +562,7 @@ class Server::Impl {
         if (!when.ok()) return Error(res, InvalidArgument("as_of: " + when.status().message()));
         auto then = std::get<1>(*ctx)->SubjectAsOf(id, *when);
         if (!then.ok()) return Error(res, then.status());
-        Value body = SubjectJson(*then, *definition, blind);
+        Value body = SubjectJson(*then, *definition, blind, withheld);
         body.as_object()["as_of"] = FormatTimeMicros(*when);
         // A past state of the casebook is a view of its audit trail: audited too.
         Status st = users_->Record(
@@ -573,7 +575,8 @@ class Server::Impl {
       uint64_t version = 0;
       if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
             blind = !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site);
-            body = SubjectJson(s, *definition, blind);
+            body = SubjectJson(s, *definition, blind,
+                               WithheldFor(*definition, std::get<2>(*ctx), WantedRole(req), s.site));
             version = capture::SubjectVersion(s, blind);
           })) {
         return;
@@ -652,6 +655,7 @@ class Server::Impl {
       if (!SubjectVisible(*ctx, id, res, [&](const capture::SubjectState& s) {
             visibility.blinded = !SeesHidden(std::get<2>(*ctx), WantedRole(req), s.site);
             visibility.hidden = HiddenItems(*definition, visibility.blinded);
+            visibility.withheld = WithheldFor(*definition, std::get<2>(*ctx), WantedRole(req), s.site);
             for (const auto& [n, q] : s.queries) {
               const std::string path = capture::SubjectStream(id) + "/queries/" + std::to_string(n);
               if (visibility.blinded && capture::HiddenQuery(*definition, q)) visibility.hidden_queries.insert(path);
@@ -723,8 +727,8 @@ class Server::Impl {
                         {"event", a.type},
                         {"path", a.path},
                         {"reason", shown.reason}};
-        e["old"] = a.old_value ? *a.old_value : Value();
-        e["new"] = a.new_value ? *a.new_value : Value();
+        e["old"] = shown.old_value ? *shown.old_value : Value();
+        e["new"] = shown.new_value ? *shown.new_value : Value();
         if (with_seq) e["seq"] = static_cast<int64_t>(a.seq);
         if (a.type == "query.opened") {
           if (auto it = raised_by.find(a.path); it != raised_by.end()) e["raised_by"] = it->second;
@@ -1164,7 +1168,7 @@ class Server::Impl {
         }
         const auto read_only = capture::WhyReadOnly(cap->DatabaseLocked(), s, visit, form_id);
         body = FormJsonText({subject_id, visit, capture::FormStatusName(status), fs, capture::ReadOnlyName(read_only)},
-                            *form_def, blind);
+                            *form_def, blind, WithheldFor(*definition, access, WantedRole(req), s.site));
       });
       if (!read.ok() || !visible) return Error(res, NotFound("no subject " + subject_id));
       res.set_header("ETag", "\"" + std::to_string(version) + "\"");

@@ -10,10 +10,22 @@
 
 namespace trialcore::api {
 
-Value ItemJson(const capture::ItemState& st) {
-  Value::Object o{{"value", st.value}, {"verified", st.verified}};
+Value ItemJson(const capture::ItemState& st, study::Disclosure disclosure) {
+  Value::Object o{{"value", capture::Disclosed(st.value, disclosure)}, {"verified", st.verified}};
   if (!st.not_done.empty()) o["not_done"] = st.not_done;
+  if (disclosure != study::Disclosure::kFull) o["withheld"] = std::string(study::DisclosureName(disclosure));
   return o;
+}
+
+std::vector<std::string> ViewingRoles(const Access& access, const std::optional<std::string>& wanted,
+                                      const std::string& site) {
+  if (auto acting = access.ActingRole(wanted, site); acting.ok()) return {*acting};
+  return access.RolesAt(site);
+}
+
+capture::Withheld WithheldFor(const study::Study& st, const Access& access, const std::optional<std::string>& wanted,
+                              const std::string& site) {
+  return capture::WithheldFrom(st, ViewingRoles(access, wanted, site));
 }
 
 bool SeesHidden(const Access& access, const std::optional<std::string>& wanted, const std::string& site) {
@@ -203,11 +215,16 @@ bool HidesQueryPath(const std::set<std::string>& queries, bool blinded, const st
   return queries.contains(path.substr(0, slash));
 }
 
-Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden) {
+Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden,
+               const capture::Withheld& withheld) {
+  auto disclosure = [&](const std::string& item) {
+    auto it = withheld.find(form_id + "/" + item);
+    return it == withheld.end() ? study::Disclosure::kFull : it->second;
+  };
   Value::Object items, groups;
   if (f != nullptr) {
     for (const auto& [iid, st] : f->items) {
-      if (!hidden.contains(form_id + "/" + iid)) items[iid] = ItemJson(st);
+      if (!hidden.contains(form_id + "/" + iid)) items[iid] = ItemJson(st, disclosure(iid));
     }
     for (const auto& [gid, rows] : f->rows) {
       Value::Array list;
@@ -215,7 +232,7 @@ Value FormJson(const capture::FormState* f, const std::string& form_id, const Hi
         if (row.removed) continue;
         Value::Object ri;
         for (const auto& [iid, st] : row.items) {
-          if (!hidden.contains(form_id + "/" + iid)) ri[iid] = ItemJson(st);
+          if (!hidden.contains(form_id + "/" + iid)) ri[iid] = ItemJson(st, disclosure(iid));
         }
         list.push_back(Value::Object{{"row", static_cast<int64_t>(n)}, {"items", ri}});
       }
@@ -228,7 +245,8 @@ Value FormJson(const capture::FormState* f, const std::string& form_id, const Hi
   return o;
 }
 
-std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool blind) {
+std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool blind,
+                         const capture::Withheld& withheld) {
   // Hidden: an item of the form's definition only unblinded roles may see.
   bool any_hidden = false;
   if (blind) {
@@ -260,8 +278,17 @@ std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool
       } else {
         out += "{\"value\":";
       }
-      AppendJson(&out, st.value);
-      out += st.verified ? ",\"verified\":true}" : ",\"verified\":false}";
+      auto w = withheld.empty() ? withheld.end() : withheld.find(form.id + "/" + id);
+      if (w == withheld.end()) {
+        AppendJson(&out, st.value);
+        out += st.verified ? ",\"verified\":true}" : ",\"verified\":false}";
+        continue;
+      }
+      AppendJson(&out, capture::Disclosed(st.value, w->second));
+      out += st.verified ? ",\"verified\":true" : ",\"verified\":false";
+      out += ",\"withheld\":";
+      AppendJsonString(&out, study::DisclosureName(w->second));
+      out += '}';
     }
     out += '}';
   };
@@ -342,12 +369,13 @@ Value::Object QueryJson(int number, const capture::Query& q, bool positions) {
   return o;
 }
 
-Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool blinded) {
+Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool blinded,
+                  const capture::Withheld& withheld) {
   const Hidden hidden = HiddenItems(st, blinded);
   Value::Object visits;
   for (const auto& [vid, v] : s.visits) {
     Value::Object forms;
-    for (const auto& [fid, f] : v.forms) forms[fid] = FormJson(&f, fid, hidden);
+    for (const auto& [fid, f] : v.forms) forms[fid] = FormJson(&f, fid, hidden, withheld);
     Value::Object vo{{"forms", forms}};
     vo["missed"] = v.missed;
     visits[vid] = vo;

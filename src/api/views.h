@@ -8,6 +8,7 @@
 
 #include "api/access.h"
 #include "capture/capture.h"
+#include "capture/privacy.h"
 #include "capture/reads.h"
 #include "capture/state.h"
 #include "core/value.h"
@@ -22,6 +23,16 @@ namespace trialcore::api {
 // acting in it, nor when the role is left to choose. Access::Unblinded
 // holds the rule (the acting grant must cover the site).
 bool SeesHidden(const Access& access, const std::optional<std::string>& wanted, const std::string& site);
+// The roles a read at `site` ("" the study) is answered for, which decide
+// what identifying items disclose (capture/privacy.h): the acting role when
+// X-Trialcore-Role chooses one held there or only one is held, else every
+// role held there, the strictest of which applies.
+std::vector<std::string> ViewingRoles(const Access& access, const std::optional<std::string>& wanted,
+                                      const std::string& site);
+// The items withheld from such a read, by "FORM/ITEM".
+capture::Withheld WithheldFor(const study::Study& st, const Access& access, const std::optional<std::string>& wanted,
+                              const std::string& site);
+
 // What the caller may see of the study, for the capture library's lists:
 // their sites and those where they act in an unblinded role.
 Result<capture::Viewer> ViewerFor(const capture::Capture& cap, const Access& access,
@@ -54,7 +65,9 @@ bool HidesPath(const Hidden& hidden, const std::string& path);
 // hidden ones are.
 bool HidesQueryPath(const std::set<std::string>& queries, bool blinded, const std::string& path);
 
-Value ItemJson(const capture::ItemState& st);
+// An item's state; a withheld item's value as disclosed, with "withheld"
+// saying how ("year_only" or "hidden").
+Value ItemJson(const capture::ItemState& st, study::Disclosure disclosure = study::Disclosure::kFull);
 // What GET of a subject's form answers: the form's items and rows as
 // FormJson gives them (without the items hidden from a blinded caller),
 // with the subject, visit, form and status named, and "read_only" naming
@@ -65,8 +78,12 @@ struct FormAnswer {
   const capture::FormState* state = nullptr;  // nullptr: nothing entered yet
   std::string_view read_only = {};            // empty: it can be changed
 };
-std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool blind);
-Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden);
+// Identifying items (`withheld`, by "FORM/ITEM") show only what the caller's
+// role may see of them, with "withheld" saying so.
+std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool blind,
+                         const capture::Withheld& withheld = {});
+Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden,
+               const capture::Withheld& withheld = {});
 // Where a query stands and what it is about (its number, visit, form, item,
 // group and row, check and state); the casebook and the inbox add the rest.
 // With "raised_by": who raised it, {"kind":"user","user","role"}, or for an
@@ -80,7 +97,9 @@ Value RaisedByJson(const std::string& check, const std::string& message, const s
 // For a blinded caller hidden items and the queries on them are left out, a
 // signature whose scope can hold hidden items shows its state but not its
 // content hash, and the version is the one blinded roles read.
-Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool blinded);
+// Identifying items show only what `withheld` lets through.
+Value SubjectJson(const capture::SubjectState& s, const study::Study& st, bool blinded,
+                  const capture::Withheld& withheld = {});
 // The study definition as a client needs it to draw forms; arms only for the unblinded.
 Value DefinitionJson(const study::Study& st, const Access& access, bool blinded);
 // {"eligible": "yes"|"no"|"not_yet", "criteria": [{id, kind, text, result, visit, form}]}: result is

@@ -4,6 +4,7 @@
 
 #include "capture/blinding.h"
 #include "capture/lock_checklist.h"
+#include "capture/privacy.h"
 #include "capture/reads.h"
 #include "core/json.h"
 #include "core/test_env.h"
@@ -1194,6 +1195,30 @@ forms:
   EXPECT_EQ(got["PHONE#2"].first, WindowStatus::kLate);    // planned 01-15 + 1, done 01-17
   EXPECT_EQ(got["PHONE#3"].first, WindowStatus::kNotDue);  // planned 01-22, today 01-20
   EXPECT_EQ(got["UNS#2"].first, WindowStatus::kUnscheduled);
+}
+
+// Issue 15: what an identifying item discloses is the strictest of the
+// roles a request is answered for; no role at all sees nothing of it.
+TEST(Privacy, DisclosesTheStrictestOfTheRolesAndOnlyTheYear) {
+  study::Item dob;
+  dob.id = "BRTHDTC";
+  dob.type = study::ItemType::kDate;
+  dob.identifying = {{"sponsor_viewer", study::Disclosure::kYearOnly}, {"data_manager", study::Disclosure::kHidden}};
+  using D = study::Disclosure;
+  EXPECT_EQ(DisclosureTo(dob, {"monitor"}), D::kFull);
+  EXPECT_EQ(DisclosureTo(dob, {"sponsor_viewer"}), D::kYearOnly);
+  EXPECT_EQ(DisclosureTo(dob, {"monitor", "sponsor_viewer"}), D::kYearOnly);
+  EXPECT_EQ(DisclosureTo(dob, {"sponsor_viewer", "data_manager"}), D::kHidden);
+  EXPECT_EQ(DisclosureTo(dob, {}), D::kHidden);
+  study::Item plain;
+  EXPECT_EQ(DisclosureTo(plain, {}), D::kFull) << "an item no role is restricted from";
+  EXPECT_EQ(Disclosed("1941-07-23", D::kYearOnly), Value("1941"));
+  EXPECT_EQ(Disclosed("1941-07", D::kYearOnly), Value("1941"));  // a partial date
+  EXPECT_EQ(Disclosed("1941-07-23T08:30", D::kYearOnly), Value("1941"));
+  EXPECT_EQ(Disclosed("UN-UNK-1941", D::kYearOnly), Value()) << "no readable year: nothing";
+  EXPECT_EQ(Disclosed(Value(), D::kYearOnly), Value());
+  EXPECT_EQ(Disclosed("JQP", D::kHidden), Value());
+  EXPECT_EQ(Disclosed("JQP", D::kFull), Value("JQP"));
 }
 
 }  // namespace

@@ -418,7 +418,13 @@ class Simulator {
     bool female = Chance(0.55);
     int age = std::clamp(static_cast<int>(Normal(75, 8)), 51, 89);
     int64_t birth = sday - age * 365 - Int(30, 330);
-    Value::Object dm{{"BRTHDTC", Date(birth)},
+    // Initials from the subject's number, not the random stream, so that the
+    // rest of a simulation stays as it was before the study had them.
+    const std::string initials{static_cast<char>('A' + (index * 7) % 26),
+                               static_cast<char>('A' + (index * 11 + 3) % 26),
+                               static_cast<char>('A' + (index * 5 + 17) % 26)};
+    Value::Object dm{{"INITIALS", initials},
+                     {"BRTHDTC", Date(birth)},
                      {"SEX", female ? "F" : "M"},
                      {"RACE", Chance(0.86)  ? "WHITE"
                               : Chance(0.7) ? "BLACK OR AFRICAN AMERICAN"

@@ -21,6 +21,14 @@ std::string RangeText(const std::optional<Range>& r) {
   return '[' + num(r->min) + ", " + num(r->max) + "]";
 }
 
+std::string IdentifyingText(const Item& it) {
+  std::string out;
+  for (const auto& [role, shown] : it.identifying) {
+    out += (out.empty() ? "" : ", ") + role + ": " + std::string(DisclosureName(shown));
+  }
+  return out;
+}
+
 class Differ {
  public:
   std::vector<Change> out;
@@ -85,6 +93,7 @@ class Differ {
       Field(what, "visible_if", x.visible_if, y.visible_if);
       Field(what, "derive", x.derive, y.derive);
       Field(what, "unblinded_only", x.unblinded_only ? "yes" : "no", y.unblinded_only ? "yes" : "no");
+      Field(what, "identifying", IdentifyingText(x), IdentifyingText(y));
       Field(what, "group", group_a[x.id].first, group_b[x.id].first);
     });
   }

@@ -397,7 +397,7 @@ struct Builder {
     Item it;
     if (!r.ExpectMap(n, "item",
                      {"id", "label", "type", "unit", "precision", "max_length", "codelist", "required", "hard_range",
-                      "soft_range", "visible_if", "derive", "unblinded_only"})) {
+                      "soft_range", "visible_if", "derive", "unblinded_only", "identifying"})) {
       return it;
     }
     it.loc = LocOf(n);
@@ -418,6 +418,7 @@ struct Builder {
     it.codelist = r.Text(n, "codelist", "item " + it.id, false);
     it.required = r.Bool(n, "required", "item " + it.id);
     it.unblinded_only = r.Bool(n, "unblinded_only", "item " + it.id);
+    ReadIdentifying(n["identifying"], &it);
     it.hard_range = ReadRange(n["hard_range"], "hard_range of item " + it.id);
     it.soft_range = ReadRange(n["soft_range"], "soft_range of item " + it.id);
     it.visible_if = r.Text(n, "visible_if", "item " + it.id, false);
@@ -440,6 +441,37 @@ struct Builder {
     if (!it.derive.empty() && it.required)
       r.Error(n["required"], "derived item " + it.id + " is computed; it cannot be required");
     return it;
+  }
+
+  // identifying: {ROLE: hidden | year_only, ...}: what of the item's value
+  // each named role sees (doc/roles.md, "Identifying items").
+  void ReadIdentifying(const YAML::Node& n, Item* it) {
+    if (!n) return;
+    const std::string what = "identifying of item " + it->id;
+    if (!n.IsMap()) {
+      r.Error(n, what + " must map roles to hidden or year_only");
+      return;
+    }
+    for (const auto& kv : n) {
+      const std::string role = kv.first.Scalar();
+      if (!IsKnownRole(role)) {
+        r.Error(kv.first, "unknown role '" + role + "' in " + what + " (see doc/roles.md)");
+        continue;
+      }
+      const std::string shown = kv.second.IsScalar() ? kv.second.Scalar() : "";
+      if (shown == "hidden") {
+        it->identifying[role] = Disclosure::kHidden;
+      } else if (shown == "year_only") {
+        if (it->type != ItemType::kDate && it->type != ItemType::kPartialDate && it->type != ItemType::kDateTime) {
+          r.Error(kv.second, "item " + it->id + " is not a date; year_only applies to date, partial_date and " +
+                                 "datetime items (use hidden)");
+          continue;
+        }
+        it->identifying[role] = Disclosure::kYearOnly;
+      } else {
+        r.Error(kv.second, "'" + role + "' of " + what + " must be hidden or year_only, not '" + shown + "'");
+      }
+    }
   }
 
   Check ReadCheck(const YAML::Node& n) {
@@ -499,6 +531,22 @@ struct Builder {
       }
       if (f["checks"]) {
         for (const auto& c : f["checks"]) form.checks.push_back(ReadCheck(c));
+      }
+      // Whoever enters the form sees what they enter: withholding an item
+      // from them would have them save over values they cannot see.
+      for (const auto& group : form.groups) {
+        for (const auto& item : group.items) {
+          if (!item.identifying.empty() && form.roles.empty()) {
+            r.Error(item.loc, "item " + item.id + " is identifying but form " + form.id +
+                                  " names no roles, so every role enters it: list the roles that enter it");
+          }
+          for (const auto& [role, shown] : item.identifying) {
+            if (std::find(form.roles.begin(), form.roles.end(), role) != form.roles.end()) {
+              r.Error(item.loc, "item " + item.id + " is identifying for " + role + ", who enters form " + form.id +
+                                    ": a role that enters a form sees its values in full");
+            }
+          }
+        }
       }
       s.forms.push_back(std::move(form));
     }

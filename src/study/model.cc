@@ -5,6 +5,18 @@
 
 namespace trialcore::study {
 
+std::string_view DisclosureName(Disclosure d) {
+  switch (d) {
+    case Disclosure::kFull:
+      return "full";
+    case Disclosure::kYearOnly:
+      return "year_only";
+    case Disclosure::kHidden:
+      return "hidden";
+  }
+  return "full";
+}
+
 std::string_view ItemTypeName(ItemType type) {
   switch (type) {
     case ItemType::kText:

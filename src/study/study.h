@@ -60,6 +60,12 @@ std::string FormatBound(double value);
 // The roles of doc/roles.md; forms and grants name only these.
 bool IsKnownRole(std::string_view role);
 
+// How much of an identifying item's value (date of birth, initials, free
+// text) a role sees (doc/roles.md, "Identifying items"): the server withholds
+// the rest from every response that carries values.
+enum class Disclosure { kFull, kYearOnly, kHidden };
+std::string_view DisclosureName(Disclosure d);  // "full", "year_only", "hidden"
+
 struct Item {
   std::string id;
   std::string label;
@@ -69,11 +75,12 @@ struct Item {
   int max_length = 0;  // text: 0 unlimited
   std::string codelist;
   bool required = false;
-  std::optional<Range> hard_range;  // outside: the save is refused
-  std::optional<Range> soft_range;  // outside: a query opens
-  std::string visible_if;           // expression; empty: always visible
-  std::string derive;               // expression; the item is computed, never entered
-  bool unblinded_only = false;      // reveals the treatment arm (dose, kit): never shown to blinded roles
+  std::optional<Range> hard_range;                // outside: the save is refused
+  std::optional<Range> soft_range;                // outside: a query opens
+  std::string visible_if;                         // expression; empty: always visible
+  std::string derive;                             // expression; the item is computed, never entered
+  bool unblinded_only = false;                    // reveals the treatment arm (dose, kit): never shown to blinded roles
+  std::map<std::string, Disclosure> identifying;  // by role; a role not named sees the value in full
   Location loc, visible_loc, derive_loc;
   std::optional<rules::Expression> visible_expr, derive_expr;
 };

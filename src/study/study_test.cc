@@ -121,6 +121,64 @@ TEST(Blinding, RulesBlindedRolesSeeCannotReadUnblindedOnlyItems) {
   EXPECT_TRUE(LoadStudy(text, "study.yaml", &errors).ok()) << Errors(errors);
 }
 
+// Issue 15: identifying items name, per role, what of their value the server
+// discloses; a mistake names the file, line and column and what is wrong.
+TEST(Identifying, DemoMarksDateOfBirthAndInitialsPerRole) {
+  std::vector<StudyError> errors;
+  auto s = LoadStudyFile(kDemo, &errors);
+  ASSERT_TRUE(s.ok()) << Errors(errors);
+  const Item* dob = (*s)->FindForm("DM")->FindItem("BRTHDTC");
+  const Item* initials = (*s)->FindForm("DM")->FindItem("INITIALS");
+  ASSERT_NE(dob, nullptr);
+  ASSERT_NE(initials, nullptr);
+  EXPECT_EQ(dob->identifying.at("sponsor_viewer"), Disclosure::kYearOnly);
+  EXPECT_FALSE(dob->identifying.contains("monitor"));
+  EXPECT_EQ(initials->identifying.at("sponsor_viewer"), Disclosure::kHidden);
+}
+
+TEST(Identifying, MistakesAreLocatedAndNamed) {
+  std::ifstream in(kDemo);
+  std::stringstream demo;
+  demo << in.rdbuf();
+  const std::string text = demo.str();
+  const std::string dob =
+      "identifying: {sponsor_viewer: year_only, medical_monitor: year_only, safety_physician: year_only}";
+  struct Case {
+    std::string replace, error;
+  } cases[] = {
+      {"identifying: {sponsr_viewer: year_only}", "unknown role 'sponsr_viewer' in identifying of item BRTHDTC"},
+      {"identifying: {sponsor_viewer: yearly}",
+       "'sponsor_viewer' of identifying of item BRTHDTC must be hidden or year_only, not 'yearly'"},
+      {"identifying: [sponsor_viewer]", "identifying of item BRTHDTC must map roles to hidden or year_only"},
+      {"identifying: {coordinator: hidden}",
+       "item BRTHDTC is identifying for coordinator, who enters form DM: a role that enters a form sees its values "
+       "in full"},
+  };
+  const size_t at = text.find(dob);
+  ASSERT_NE(at, std::string::npos);
+  const int line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n')) + 1;
+  for (const Case& c : cases) {
+    std::string changed = text;
+    changed.replace(at, dob.size(), c.replace);
+    std::vector<StudyError> errors;
+    ASSERT_FALSE(LoadStudy(changed, "study.yaml", &errors).ok()) << c.replace;
+    const std::string all = Errors(errors);
+    EXPECT_NE(all.find(c.error), std::string::npos) << all;
+    EXPECT_NE(all.find("study.yaml:" + std::to_string(c.error.starts_with("item") ? line - 1 : line) + ":"),
+              std::string::npos)
+        << all;
+  }
+  // year_only needs a date: the initials are text.
+  std::string changed = text;
+  const std::string hidden = "identifying: {sponsor_viewer: hidden, data_manager: hidden";
+  changed.replace(changed.find(hidden), hidden.size(), "identifying: {sponsor_viewer: year_only, data_manager: hidden");
+  std::vector<StudyError> errors;
+  ASSERT_FALSE(LoadStudy(changed, "study.yaml", &errors).ok());
+  EXPECT_NE(Errors(errors).find("item INITIALS is not a date; year_only applies to date, partial_date and datetime"),
+            std::string::npos)
+      << Errors(errors);
+}
+
 }  // namespace
 }  // namespace trialcore::study
 

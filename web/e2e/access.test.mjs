@@ -1,10 +1,13 @@
 // Who sees what, and sessions: blinded users never see an arm on any page
 // they can reach; a failed login gives one answer whatever the cause; an
 // expired session keeps what was typed; administrators manage roles; the
-// pages work by keyboard and on a tablet.
+// pages work by keyboard, on a tablet and on a phone, free of WCAG 2.1 AA
+// violations; identifying data show as each role may see them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ARM_TEXTS, PASSWORD, Server, giveReason, launchBrowser, login, screenshot, studyUrl, userPage } from './harness.mjs';
+import {
+  ARM_TEXTS, PASSWORD, Server, expectAccessible, expectFitsWidth, giveReason, launchBrowser, login, screenshot, studyUrl, userPage,
+} from './harness.mjs';
 
 let server;
 let browser;
@@ -199,6 +202,64 @@ test('the casebook and a form work by keyboard alone and fit a tablet', async ()
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
   } finally {
     await screenshot(page, 'tablet-keyboard');
+  }
+});
+
+// Every staff page, as the roles that use it, at a laptop's and a phone's width.
+const STAFF_PAGES = [
+  ['coord.701', ['', '/subjects', '/subjects/701-1001', '/subjects/701-1001/visits/WEEK2/forms/VS',
+    '/subjects/701-1001/visits/SCREENING1/forms/DM', '/queries?state=', '/subjects/701-1001/audit']],
+  ['cra.1', ['', '/subjects/701-1001/visits/WEEK2/forms/VS', '/sdv']],
+  ['dm.1', ['/reports', '/lock']],
+  ['inv.701', ['/subjects/701-1001']],
+  ['admin', ['/admin']],
+  ['sponsor.1', ['/subjects/701-1001/visits/SCREENING1/forms/DM']],
+];
+
+test('every staff page fits a phone (375 px) with a two-line header and has no WCAG 2.1 AA violation at 375 and 1366 px', async () => {
+  for (const width of [375, 1366]) {
+    for (const [user, paths] of STAFF_PAGES) {
+      const page = await userPage(browser, server, user, { viewport: { width, height: 800 } });
+      try {
+        for (const path of paths) {
+          await page.goto(studyUrl(path));
+          await page.locator('main h1').first().waitFor();
+          await page.locator('main').getByText('Loading…').waitFor({ state: 'detached' });
+          await page.locator('main table, main form, main .tiles').first().waitFor();
+          const what = `${path || 'the study home'} for ${user} at ${width} px`;
+          if (width === 375) await expectFitsWidth(page, what);
+          await expectAccessible(page, what);
+        }
+        assert.deepEqual(page.errors, []);
+      } finally {
+        await screenshot(page, `staff-pages-${user}-${width}`);
+        await page.context().close();
+      }
+    }
+  }
+});
+
+test('the sponsor viewer sees the birth year alone and no initials; the coordinator sees both', async () => {
+  const form = studyUrl('/subjects/701-1001/visits/SCREENING1/forms/DM');
+  const coordinator = await userPage(browser, server, 'coord.701');
+  const sponsor = await userPage(browser, server, 'sponsor.1');
+  try {
+    await coordinator.goto(form);
+    const birth = await coordinator.locator('#item-BRTHDTC').inputValue();
+    assert.match(birth, /^\d{2}-[A-Z]{3}-\d{4}$/, 'the coordinator sees the whole date');
+    const initials = await coordinator.locator('#item-INITIALS').inputValue();
+    assert.match(initials, /^[A-Z]{3}$/);
+    await sponsor.goto(form);
+    const year = birth.slice(-4);
+    await sponsor.locator('[data-item="BRTHDTC"]').getByText(`Year ${year} (the full date is not shown to your role)`).waitFor();
+    await sponsor.locator('[data-item="INITIALS"]').getByText('Not shown to your role').waitFor();
+    const text = await sponsor.locator('main').innerText();
+    assert.ok(!text.includes(birth) && !new RegExp(`\\b${initials}\\b`).test(text), 'neither the date nor the initials show');
+    assert.ok(!(await sponsor.content()).includes(`${year}-`), 'no date of that year reaches the page');
+  } finally {
+    await screenshot(sponsor, 'sponsor-identifying');
+    await coordinator.context().close();
+    await sponsor.context().close();
   }
 });
 

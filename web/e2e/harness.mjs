@@ -3,7 +3,8 @@
 // Debian's Chromium driven by playwright-core, one browser context (one
 // cookie jar) per user, and a screenshot of each test's last page.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -240,4 +241,43 @@ export async function screenshot(page, name) {
 
 export function studyUrl(rest = '') {
   return `/studies/${STUDY}${rest}`;
+}
+
+// axe-core (an npm devDependency), evaluated in the page by the DevTools
+// protocol: the Content-Security-Policy forbids inline scripts, and the
+// page's own policy is what is under test, so it is not bypassed.
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+// Fails with every WCAG 2.1 A and AA violation axe-core finds on the page as
+// it is now (rule, impact, and the first elements), naming `what`.
+export async function expectAccessible(page, what) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async (tags) => {
+    const result = await window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  }, WCAG_21_AA);
+  assert.deepEqual(violations, [], `WCAG 2.1 AA violations on ${what}`);
+}
+
+// Fails when the page scrolls sideways (only the visit grid may, inside its
+// own box) or its header takes more than two lines, naming `what`.
+export async function expectFitsWidth(page, what) {
+  const { scrollWidth, clientWidth, wide, headerLines } = await page.evaluate(() => {
+    const root = document.documentElement;
+    const wide = [...document.querySelectorAll('main *')]
+      .filter((e) => e.getBoundingClientRect().right > root.clientWidth + 1 && !e.closest('.grid-scroll'))
+      .slice(0, 3)
+      .map((e) => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).replace(/ /g, '.') : ''));
+    // Lines of the header: the distinct tops of what it shows.
+    const tops = [...document.querySelectorAll('header.top > *:not(nav):not(.spacer), header.top nav a')]
+      .map((e) => e.getBoundingClientRect())
+      .filter((r) => r.width > 1 && r.height > 1)
+      .map((r) => r.top)
+      .sort((a, b) => a - b);
+    const headerLines = tops.filter((t, i) => i === 0 || t - tops[i - 1] > 8).length;
+    return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, wide, headerLines };
+  });
+  assert.ok(scrollWidth <= clientWidth, `${what} is ${scrollWidth - clientWidth}px wider than the screen: ${wide.join(', ')}`);
+  assert.ok(headerLines <= 2, `the header of ${what} takes ${headerLines} lines`);
 }

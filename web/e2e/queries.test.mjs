@@ -127,7 +127,7 @@ test('each query tile of the study home counts the rows its inbox lists', async 
   try {
     // One query the monitor raises and the site answers: it awaits the monitor, no longer the site.
     await monitor.goto(FORM);
-    await monitor.getByRole('button', { name: 'Raise a query on Pulse rate' }).click();
+    await monitor.getByRole('button', { name: 'Raise query on Pulse rate' }).click();
     await monitor.getByLabel('Question for the site about Pulse rate').fill('Please confirm the pulse against the source.');
     await monitor.getByRole('button', { name: 'Raise query', exact: true }).click();
     const chip = monitor.locator('[data-item=PULSE] button.query-chip');

@@ -35,6 +35,7 @@ describe('format', () => {
   it('writes item values by their type', () => {
     expect(showItemValue('date', '2026-03-05')).toBe('05-MAR-2026');
     expect(showItemValue('partial_date', '2019')).toBe('UN-UNK-2019');
+    expect(showItemValue('date', '1941')).toBe('1941'); // the year alone, for a role that sees no more
     expect(showItemValue('datetime', '2026-11-23T09:30:00Z')).toBe('23-NOV-2026 09:30:00 UTC');
     expect(showItemValue('text', '2026-03-05')).toBe('2026-03-05');
     expect(showItemValue('date', null)).toBe('');

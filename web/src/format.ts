@@ -33,6 +33,8 @@ export function showTime(t: string): string {
 // An item's value as the page shows it: dates and date-times in the one
 // format above, everything else as showValue writes it.
 export function showItemValue(type: string | undefined, v: JsonValue | undefined): string {
+  // A date's year alone is what a role that sees only the year is sent.
+  if (typeof v === 'string' && (type === 'date' || type === 'datetime') && /^\d{4}$/.test(v)) return v;
   if (typeof v === 'string' && (type === 'date' || type === 'partial_date')) return showDate(v);
   if (typeof v === 'string' && type === 'datetime') return showTime(v);
   return showValue(v);

@@ -181,7 +181,7 @@ function header(): TemplateResult {
     ${me
       ? html`<span class="who">${me.full_name}</span>
           ${roles.length > 1
-            ? html`<label class="role-select">Acting as
+            ? html`<label class="role-select"><span class="acting-as">Acting as</span>
                 <select @change=${(e: Event) => switchRole((e.target as HTMLSelectElement).value)}>
                   ${roles.map((r) => html`<option value=${r} ?selected=${r === ctx?.role}>${ROLE_NAMES[r] ?? r}</option>`)}
                 </select></label>`

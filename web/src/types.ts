@@ -87,6 +87,8 @@ export interface ItemState {
   value: JsonValue;
   verified: boolean;
   not_done?: string;
+  // An identifying item the caller's role sees in part (the year) or not at all.
+  withheld?: 'year_only' | 'hidden';
 }
 
 export interface FormState {

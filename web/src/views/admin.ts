@@ -108,13 +108,13 @@ export class AdminView implements View {
       </section>
       <section class="panel" aria-labelledby="users-title">
         <h2 id="users-title">Accounts and roles on ${ctx.study.id}</h2>
-        <table class="data">
+        <table class="data stack">
           <thead><tr><th scope="col">User</th><th scope="col">Name</th><th scope="col">Roles at sites</th><th scope="col">Account</th></tr></thead>
           <tbody>
             ${this.users.map(
               (u) => html`<tr class=${u.disabled ? 'disabled' : ''}>
-                <td>${u.id}</td><td>${u.full_name}</td>
-                <td>
+                <td data-label="User">${u.id}</td><td data-label="Name">${u.full_name}</td>
+                <td data-label="Roles at sites">
                   ${u.grants.length === 0 ? html`<span class="muted">none</span>` : nothing}
                   <ul class="plain">
                     ${u.grants.map(
@@ -124,7 +124,7 @@ export class AdminView implements View {
                     )}
                   </ul>
                 </td>
-                <td>${u.disabled
+                <td data-label="Account">${u.disabled
                   ? 'disabled'
                   : can.createAccounts(ctx.role)
                     ? html`active <button type="button" class="link small" @click=${() => void this.disable(u.id)}>disable</button>`

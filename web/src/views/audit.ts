@@ -335,7 +335,7 @@ export class AuditView implements View {
       ${errorBox(this.error)}
       ${!this.loaded
         ? html`<p>Loading…</p>`
-        : html`${paging}<table class="data audit">
+        : html`${paging}<table class="data audit stack">
             <caption>${this.entries.length
               ? `Entries ${this.first}–${last}${this.next ? ', more on the next page' : ''}, oldest first.`
               : 'No entries match.'}
@@ -347,14 +347,14 @@ export class AuditView implements View {
             <tbody>
               ${this.entries.map(
                 (e) => html`<tr>
-                  <td><button type="button" class="link" title="Show the casebook as it stood then"
+                  <td data-label="When"><button type="button" class="link" title="Show the casebook as it stood then"
                     @click=${() => void this.loadAsOf(e.time)}>${showTime(e.time)}</button></td>
-                  <td>${auditWho(e)} <span class="muted">(${label(e.role)})</span></td>
-                  <td>${e.event}</td>
-                  <td>${this.where(e.path)}</td>
-                  <td class="old">${this.value(e.path, e.old)}</td>
-                  <td class="new">${this.value(e.path, e.new)}</td>
-                  <td>${e.reason}</td>
+                  <td data-label="Who">${auditWho(e)} <span class="muted">(${label(e.role)})</span></td>
+                  <td data-label="What">${e.event}</td>
+                  <td data-label="Where">${this.where(e.path)}</td>
+                  <td class="old" data-label="Old value">${this.value(e.path, e.old)}</td>
+                  <td class="new" data-label="New value">${this.value(e.path, e.new)}</td>
+                  <td data-label="Reason">${e.reason}</td>
                 </tr>`,
               )}
             </tbody>

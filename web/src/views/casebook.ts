@@ -289,16 +289,16 @@ export class CasebookView implements View {
         <h2 id="q-title">Queries</h2>
         ${s.queries.length === 0
           ? html`<p>No queries.</p>`
-          : html`<table class="data compact">
+          : html`<table class="data compact stack">
               <thead><tr><th scope="col">#</th><th scope="col">Where</th><th scope="col">Question</th><th scope="col">Raised by</th><th scope="col">State</th></tr></thead>
               <tbody>
                 ${s.queries.map(
                   (q) => html`<tr>
-                    <td>${q.query}</td>
-                    <td><a href=${formLink(ctx, s.id, q.visit, q.form, '?query=' + q.query)}>${visitName(ctx, q.visit)} › ${formName(ctx, q.form)} › ${itemLabel(ctx, q.form, q.item)}</a></td>
-                    <td>${q.thread[0]?.message ?? ''}</td>
-                    <td>${raisedByText(q.raised_by, showCodes(ctx))}</td>
-                    <td><span class="badge query-${q.state}">${q.state}</span></td>
+                    <td data-label="#">${q.query}</td>
+                    <td data-label="Where"><a href=${formLink(ctx, s.id, q.visit, q.form, '?query=' + q.query)}>${visitName(ctx, q.visit)} › ${formName(ctx, q.form)} › ${itemLabel(ctx, q.form, q.item)}</a></td>
+                    <td data-label="Question">${q.thread[0]?.message ?? ''}</td>
+                    <td data-label="Raised by">${raisedByText(q.raised_by, showCodes(ctx))}</td>
+                    <td data-label="State"><span class="badge query-${q.state}">${q.state}</span></td>
                   </tr>`,
                 )}
               </tbody>

@@ -697,7 +697,7 @@ export class FormView implements View {
               </div>
             </div>`
           : html`<button type="button" class="link small" @click=${() => ((this.raising = key), this.ctx.update())}
-              aria-label="Raise a query on ${item.label}">Raise query</button>`
+              aria-label="Raise query on ${item.label}">Raise query</button>`
         : nothing}`;
   }
 
@@ -716,7 +716,9 @@ export class FormView implements View {
       <label for=${id} class="item-label">${item.label}${item.required ? html`<span class="required" aria-label="required">*</span>` : nothing}
         ${showCodes(this.ctx) ? html`<span class="item-id">${item.id}</span>` : nothing}</label>
       <div class="item-input">
-        ${notDone
+        ${stored?.withheld
+          ? html`<span class="withheld" id=${id}>${withheldText(stored)}</span>`
+          : notDone
           ? html`<span class="not-done">Not done: ${notDone}</span>
               ${editable ? html`<button type="button" class="link small" @click=${() => this.setItem(item, '')}>Enter a value</button>` : nothing}`
           : html`${this.field(item, id, this.current(item), (v) => this.setItem(item, v), !editable, id + '-msg')}
@@ -735,7 +737,7 @@ export class FormView implements View {
         ${reset
           ? html`<span class="badge reset" title="verified value: ${showItemValue(item.type, this.resetSinceVerified.get(item.id))}">changed since verification (was ${showItemValue(item.type, this.resetSinceVerified.get(item.id)) || 'empty'})</span>`
           : nothing}
-        ${monitor && stored && (stored.value !== null || stored.not_done) && !stored.verified && !item.derive &&
+        ${monitor && stored && !stored.withheld && (stored.value !== null || stored.not_done) && !stored.verified && !item.derive &&
           !this.databaseLocked()
           ? this.queriesFor(item.id).some((q) => q.state === 'open')
             ? html`<span class="muted small">verify once the site answers its query</span>`
@@ -894,6 +896,14 @@ export class FormView implements View {
   }
 }
 
+// An identifying value the server withheld from the caller's role, in a sentence.
+export function withheldText(state: ItemState): string {
+  if (state.withheld === 'year_only' && typeof state.value === 'string') {
+    return `Year ${state.value} (the full date is not shown to your role)`;
+  }
+  return state.value === null && state.withheld === 'year_only' ? 'Not entered' : 'Not shown to your role';
+}
+
 // The values of a form, read only (the audit view shows a form as it stood).
 export function valuesTable(def: FormDef, items: Record<string, ItemState>): TemplateResult {
   return html`<table class="data compact">
@@ -901,7 +911,7 @@ export function valuesTable(def: FormDef, items: Record<string, ItemState>): Tem
     <tbody>
       ${def.groups.filter((g) => !g.repeating).flatMap((g) =>
         g.items.map(
-          (i) => html`<tr><th scope="row">${i.label}</th><td>${items[i.id]?.not_done ? 'not done: ' + items[i.id].not_done : showItemValue(i.type, items[i.id]?.value)}</td></tr>`,
+          (i) => html`<tr><th scope="row">${i.label}</th><td>${items[i.id]?.withheld ? withheldText(items[i.id]) : items[i.id]?.not_done ? 'not done: ' + items[i.id].not_done : showItemValue(i.type, items[i.id]?.value)}</td></tr>`,
         ),
       )}
     </tbody>

@@ -75,7 +75,7 @@ export class QueriesView extends ListPage<InboxQuery> {
       ${errorBox(this.error)}
       ${!this.loaded
         ? html`<p>Loading…</p>`
-        : html`<table class="data">
+        : html`<table class="data stack">
             <caption>${this.total} ${this.total === 1 ? 'query' : 'queries'}</caption>
             <thead>
               <tr><th scope="col">Subject</th><th scope="col">#</th><th scope="col">Where</th><th scope="col">Question</th>
@@ -84,13 +84,13 @@ export class QueriesView extends ListPage<InboxQuery> {
             <tbody>
               ${this.rows.map(
                 (q) => html`<tr>
-                  <td><a href=${subjectLink(ctx, q.subject)}>${q.subject}</a></td>
-                  <td>${q.query}</td>
-                  <td><a href=${formLink(ctx, q.subject, q.visit, q.form, '?query=' + q.query)}>${visitName(ctx, q.visit)} › ${formName(ctx, q.form)} › ${itemLabel(ctx, q.form, q.item)}</a></td>
-                  <td>${q.message}</td>
-                  <td>${raisedByText(q.raised_by, showCodes(ctx))}</td>
-                  <td><span class="badge query-${q.state}">${q.state}</span></td>
-                  <td>${q.age_days}</td>
+                  <td data-label="Subject"><a href=${subjectLink(ctx, q.subject)}>${q.subject}</a></td>
+                  <td data-label="#">${q.query}</td>
+                  <td data-label="Where"><a href=${formLink(ctx, q.subject, q.visit, q.form, '?query=' + q.query)}>${visitName(ctx, q.visit)} › ${formName(ctx, q.form)} › ${itemLabel(ctx, q.form, q.item)}</a></td>
+                  <td data-label="Question">${q.message}</td>
+                  <td data-label="Raised by">${raisedByText(q.raised_by, showCodes(ctx))}</td>
+                  <td data-label="State"><span class="badge query-${q.state}">${q.state}</span></td>
+                  <td data-label="Age (days)">${q.age_days}</td>
                 </tr>`,
               )}
             </tbody>

@@ -112,18 +112,18 @@ export class SubjectsView extends ListPage<SubjectRow> {
       ${errorBox(this.error)}
       ${!this.loaded
         ? html`<p>Loading…</p>`
-        : html`<table class="data" aria-describedby="subject-count">
+        : html`<table class="data stack" aria-describedby="subject-count">
             <caption id="subject-count">${shown.length} of ${this.total} subjects</caption>
             <thead><tr><th scope="col">Subject</th><th scope="col">Site</th><th scope="col">Status</th><th scope="col">Open queries</th><th scope="col">Answered queries</th></tr></thead>
             <tbody>
               ${shown.map(
                 (r) => html`<tr>
                   <th scope="row"><a href=${subjectLink(ctx, r.id)}>${r.id}</a></th>
-                  <td>${r.site}</td>
-                  <td><span class="badge status-${r.status}">${label(r.status)}</span>
+                  <td data-label="Site">${r.site}</td>
+                  <td data-label="Status"><span class="badge status-${r.status}">${label(r.status)}</span>
                     ${r.inactive ? html`<span class="badge inactive">Inactivated</span>` : nothing}</td>
-                  <td>${r.open_queries ? html`<a href=${studyLink(ctx, '/queries?state=open&subject=' + encodeURIComponent(r.id))}>${r.open_queries}</a>` : '0'}</td>
-                  <td>${r.answered_queries ? html`<a href=${studyLink(ctx, '/queries?state=answered&subject=' + encodeURIComponent(r.id))}>${r.answered_queries}</a>` : '0'}</td>
+                  <td data-label="Open queries">${r.open_queries ? html`<a href=${studyLink(ctx, '/queries?state=open&subject=' + encodeURIComponent(r.id))}>${r.open_queries}</a>` : '0'}</td>
+                  <td data-label="Answered queries">${r.answered_queries ? html`<a href=${studyLink(ctx, '/queries?state=answered&subject=' + encodeURIComponent(r.id))}>${r.answered_queries}</a>` : '0'}</td>
                 </tr>`,
               )}
             </tbody>
