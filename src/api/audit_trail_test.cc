@@ -387,7 +387,7 @@ TEST_F(AuditTrailRouteTest, IdentifyingItemsDiscloseWhatEachRoleMaySee) {
     const std::string csrf = ParseJson(session->body)->Find("csrf_token")->as_string();
     auto r = c.Patch(dm, httplib::Headers{{"Cookie", coord}, {"X-CSRF-Token", csrf}},
                      R"({"items":{"INITIALS":"JQP","BRTHDTC":"1941-07-23"},)"
-                     R"("reason":"date of birth 1941-07-23 per the birth certificate"})",
+                     R"("reason":"Other: date of birth 1941-07-23 per the birth certificate"})",
                      "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
@@ -454,6 +454,19 @@ TEST_F(AuditTrailRouteTest, IdentifyingItemsDiscloseWhatEachRoleMaySee) {
       EXPECT_EQ(text.find("JQP") != std::string::npos, e.initials_withheld.empty()) << who;
       EXPECT_EQ(text.find("birth certificate") != std::string::npos, reason_shown) << who;
     }
+    // The data manager's listing of the form, and its CSV.
+    const std::string listing = "/api/v1/studies/CDISCPILOT01/reports/listing?form=DM&subject=" + subject_;
+    Value listed = Json(cookie, listing, e.role);
+    const Value* rows = listed.Find("rows");
+    ASSERT_TRUE(rows != nullptr && rows->as_array().size() == 1) << who << ": " << ToJson(listed);
+    const Value* items = rows->as_array()[0].Find("items");
+    ASSERT_NE(items, nullptr) << who;
+    EXPECT_EQ(items->Find("BRTHDTC") ? *items->Find("BRTHDTC") : Value(), e.birth) << who << ": listing";
+    EXPECT_EQ(items->Find("INITIALS") ? *items->Find("INITIALS") : Value(), e.initials) << who << ": listing";
+    auto listing_csv = Get(cookie, listing + "&format=csv", e.role);
+    ASSERT_TRUE(listing_csv && listing_csv->status == 200) << who;
+    EXPECT_EQ(listing_csv->body.find("1941-07-23") != std::string::npos, full) << who << ": " << listing_csv->body;
+    EXPECT_EQ(listing_csv->body.find("JQP") != std::string::npos, e.initials_withheld.empty()) << who;
   }
 }
 

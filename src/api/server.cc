@@ -1000,16 +1000,28 @@ class Server::Impl {
       for (const auto& g : form->groups) {
         for (const auto& it : g.items) items.push_back(&it);
       }
+      // Identifying items as the caller's roles at each line's site disclose them.
+      std::map<std::string, capture::Withheld> withheld_at;
+      auto withheld_for = [&](const std::string& site) -> const capture::Withheld& {
+        auto w = withheld_at.find(site);
+        if (w == withheld_at.end()) {
+          w = withheld_at.emplace(site, WithheldFor(*definition, access, WantedRole(req), site)).first;
+        }
+        return w->second;
+      };
       auto lines = [&](const capture::ListingRow& row,
                        const std::function<void(const Value* group, const Value* number, const Value& values)>& emit) {
         auto data = ParseJson(row.data);
         if (!data.ok()) return;
+        const capture::Withheld& withheld = withheld_for(row.site);
         auto shown = [&](const Value* values) {
           Value::Object out;
           if (values == nullptr || values->kind() != Value::Kind::kObject) return Value(out);
           for (const auto& [id, v] : values->as_object()) {
             const study::Item* it = form->FindItem(id);
-            if (it != nullptr && (!it->unblinded_only || row.unblinded)) out[id] = v;
+            if (it == nullptr || (it->unblinded_only && !row.unblinded)) continue;
+            auto w = withheld.find(form->id + "/" + id);
+            out[id] = w == withheld.end() ? v : capture::Disclosed(v, w->second);
           }
           return Value(out);
         };

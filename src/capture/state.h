@@ -138,7 +138,16 @@ struct StudyState {
 // Why a form instance (or, with visit and form empty, the subject) cannot be
 // changed now, the first of these that applies; kNone when it can. Commands
 // refuse by it and the form page shows it, so the two never disagree.
-enum class ReadOnly { kNone, kDatabaseLocked, kSubjectInactive, kSubjectLocked, kSubjectFrozen, kFormLocked, kFormFrozen, kVisitMissed };
+enum class ReadOnly {
+  kNone,
+  kDatabaseLocked,
+  kSubjectInactive,
+  kSubjectLocked,
+  kSubjectFrozen,
+  kFormLocked,
+  kFormFrozen,
+  kVisitMissed
+};
 std::string_view ReadOnlyName(ReadOnly r);  // "database_locked", "subject_frozen" ...
 ReadOnly WhyReadOnly(bool database_locked, const SubjectState& subject, const std::string& visit,
                      const std::string& form);
