@@ -370,7 +370,7 @@ TEST_F(ApiTest, AuditTrailViewsAreThemselvesAuditedAndMetricsAreServed) {
   auto audit =
       Get(s, "/api/v1/studies/CDISCPILOT01/subjects/701-1001/audit?path=subject/701-1001/SCREENING1/VS/WEIGHT");
   ASSERT_EQ(audit->status, 200) << audit->body;
-  EXPECT_NE(audit->body.find("transcription error, corrected from source"), std::string::npos) << audit->body;
+  EXPECT_NE(audit->body.find("Transcription error, corrected from source"), std::string::npos) << audit->body;
   auto log =
       testing_util::RunCommand(*dir_, kBin + " audit log --db " + Db() + " --study trialcore-system --user cra.1");
   EXPECT_NE(log.out.find("audit.viewed"), std::string::npos) << log.out;

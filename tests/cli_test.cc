@@ -277,7 +277,7 @@ TEST_F(CliTest, AuditLogFiltersAndShowsOldNewAndReason) {
   ASSERT_EQ(Lines(r.out), 4) << r.out;  // header, first entry, correction, verification
   EXPECT_EQ(r.out.substr(0, r.out.find('\n')),
             "seq,time_utc,user,role,event,stream,path,old_value,new_value,reason,details");
-  EXPECT_NE(r.out.find(",81.4,\"transcription error, corrected from source\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(",81.4,\"Transcription error, corrected from source\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("cra.1,monitor,sdv.verified"), std::string::npos) << r.out;
 
   auto by_monitor = Run("audit log --db demo.db --user cra.1 --format json");

@@ -64,7 +64,7 @@ TEST(FailoverTest, AServerKilledMidLoadLosesNoAcknowledgedWrite) {
     for (int i = 0; !stop; ++i) {
       const std::string value = DateOf(i);
       const std::string body =
-          R"({"value":")" + value + R"(","reason":"failover test write )" + std::to_string(i) + R"("})";
+          R"({"value":")" + value + R"(","reason":"Other: failover test write )" + std::to_string(i) + R"("})";
       auto r = c.Patch(kItem, bearer, body, "application/json");
       if (!r || r->status != 200) {
         ++retried;

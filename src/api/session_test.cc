@@ -652,6 +652,15 @@ TEST_F(SessionTest, VerificationSkipsItemsAwaitingTheSiteAndTheWorklistShowsWhat
   Login coord = LogIn("coord.701");
   Login cra = LogIn("cra.1");
   ASSERT_EQ(Screen(coord, "701-7001")->status, 200);
+  // The study takes the visit date first; verified at once, it leaves the vital signs alone on the worklist.
+  auto dated = Post(coord, kS + "/commands",
+                    R"({"op":"form.save","subject":"701-7001","visit":"SCREENING1","form":"SV",)"
+                    R"("items":{"SVSTDTC":")" +
+                        FormatTimeMicros(env_.NowMicros()).substr(0, 10) + R"("}})");
+  ASSERT_EQ(dated->status, 200) << dated->body;
+  auto dated_verified =
+      Post(cra, kS + "/commands", R"({"op":"sdv.verify","subject":"701-7001","visit":"SCREENING1","form":"SV"})");
+  ASSERT_EQ(dated_verified->status, 200) << dated_verified->body;
   // A pulse of 130 with no adverse event on the log: its soft range opens query 1 on PULSE, check VS05 query 2.
   auto saved = Post(coord, kS + "/commands",
                     R"({"op":"form.save","subject":"701-7001","visit":"SCREENING1","form":"VS",)"
@@ -672,13 +681,13 @@ TEST_F(SessionTest, VerificationSkipsItemsAwaitingTheSiteAndTheWorklistShowsWhat
   auto subjects = Get(cra, kS + "/sdv/subjects?site=701");
   ASSERT_EQ(subjects->status, 200) << subjects->body;
   EXPECT_EQ(ToJson(*ParseJson(subjects->body)->Find("subjects")),
-            R"([{"required":4,"sampled":true,"site":"701","subject":"701-7001","verified":3}])");
+            R"([{"required":5,"sampled":true,"site":"701","subject":"701-7001","verified":4}])");
   auto overview = Get(cra, kS + "/sdv");
   ASSERT_EQ(overview->status, 200) << overview->body;
   Value o = *ParseJson(overview->body);
   EXPECT_EQ(ToJson(*o.Find("plan")->Find("always")), R"(["COG","AE","DS","IC"])");
   EXPECT_EQ(ToJson(*o.Find("sites")),
-            R"([{"percent":100,"required":4,"risk":"high","sampled":1,"site":"701","subjects":1,"verified":3}])");
+            R"([{"percent":100,"required":5,"risk":"high","sampled":1,"site":"701","subjects":1,"verified":4}])");
   auto bad_page = Get(cra, kS + "/sdv/worklist?limit=0");
   EXPECT_EQ(bad_page->status, 400);
 

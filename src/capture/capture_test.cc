@@ -678,6 +678,13 @@ TEST_F(CaptureTest, AnInactivatedSubjectIsKeptReadOnlyAndLeftOutOfListsUnlessAsk
   EXPECT_EQ(r->events[0].reason, "screened twice: same patient as 701-1001");
   SubjectState s = capture_->Subject("701-1002").value();
   EXPECT_TRUE(s.inactive);
+  // Nor does it hold up the database lock.
+  auto checklist = ReadLockChecklist(store_.get(), "CDISCPILOT01", false).value();
+  ASSERT_EQ(checklist.items[0].id, "subjects_on_study");
+  ASSERT_EQ(checklist.items[0].listed.size(), 1u);
+  EXPECT_EQ(checklist.items[0].listed[0].subject, "701-1001");
+  ASSERT_EQ(checklist.items[1].id, "unsigned_casebooks");
+  EXPECT_EQ(checklist.items[1].count, 1);
   EXPECT_EQ(s.inactive_reason, "screened twice: same patient as 701-1001");
 
   auto save = Run(

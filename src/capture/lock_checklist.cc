@@ -48,17 +48,21 @@ Result<LockChecklist> ReadLockChecklist(EventStore* store, const std::string& st
     return Status::Ok();
   };
   TC_RETURN_IF_ERROR(item("subjects_on_study", "Subjects still on study or in screening",
-                          "FROM cap_subjects WHERE study = $1 AND status IN ('screening', 'enrolled')",
+                          "FROM cap_subjects WHERE study = $1 AND inactive = 0 AND status IN ('screening', 'enrolled')",
                           "subject, '', '', status"));
   TC_RETURN_IF_ERROR(item("unsigned_casebooks", "Casebooks without a valid signature",
-                          "FROM cap_subjects WHERE study = $1 AND status <> 'screen_failed' AND casebook_signed = 0",
+                          "FROM cap_subjects WHERE study = $1 AND inactive = 0 AND status <> 'screen_failed' AND "
+                          "casebook_signed = 0",
                           "subject, '', '', status"));
   // A broken signature counts until the same scope is signed again.
   TC_RETURN_IF_ERROR(item("broken_signatures", "Broken signatures not signed again",
                           "FROM cap_signatures s WHERE s.study = $1 AND " + NotSignedAgain("s"),
                           "s.subject, s.visit, s.form, s.meaning"));
-  TC_RETURN_IF_ERROR(item("unverified_forms", "Forms with data not fully source-verified",
-                          "FROM cap_forms WHERE study = $1 AND status <> 'not started' AND sdv <> 'complete'",
+  // What the study's SDV plan asks to verify (every entered item without a
+  // plan), of subjects not inactivated (screened in error).
+  TC_RETURN_IF_ERROR(item("unverified_forms", "Forms with data the verification plan requires not yet verified",
+                          "FROM cap_forms WHERE study = $1 AND sdv_pending = 1 AND subject NOT IN "
+                          "(SELECT subject FROM cap_subjects WHERE study = $1 AND inactive = 1)",
                           "subject, visit, form, sdv"));
   // Queries on hidden items are counted for those who see them; a blinded
   // caller is told only that some remain.

@@ -84,6 +84,10 @@ test('an item is marked not done with its reason, and a hidden item appears only
   const pharmacist = await userPage(browser, server, 'pharm.701');
   try {
     await pharmacist.goto(studyUrl('/subjects/701-1001/visits/WEEK20/forms/EX'));
+    // The demo's investigator has signed this visit: the form is read only
+    // until the change, which breaks the signature, is confirmed.
+    await pharmacist.getByRole('button', { name: 'Change data…' }).click();
+    await pharmacist.locator('dialog').getByRole('button', { name: 'Change data', exact: true }).click();
     await pharmacist.locator('#item-EXDOSE').fill('54');
     await pharmacist.locator('#item-EXADJ').waitFor({ state: 'detached' });
     await pharmacist.locator('#item-EXDOSE').fill('0');

@@ -164,18 +164,20 @@ function header(): TemplateResult {
   const ctx = context && view ? context : null;
   const nav = ctx
     ? html`<nav aria-label="Study">
-        <a href="/studies/${encodeURIComponent(ctx.study.id)}">Home</a>
+        <a class="nav-home" href="/studies/${encodeURIComponent(ctx.study.id)}">Home</a>
         <a href="/studies/${encodeURIComponent(ctx.study.id)}/subjects">Subjects</a>
         <a href="/studies/${encodeURIComponent(ctx.study.id)}/queries">Queries</a>
         ${can.seeSdvProgress(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/sdv">Verification</a>` : nothing}
         ${can.seeSdvProgress(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/reports">Reports</a>` : nothing}
-        ${can.administer(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/admin">Administration</a>` : nothing}
+        ${can.administer(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/admin">Admin<span class="label-rest">istration</span></a>` : nothing}
       </nav>`
     : nothing;
   const roles = ctx?.study.roles ?? [];
   return html`<header class="top">
     <a class="brand" href="/">trialcore</a>
-    ${ctx ? html`<span class="study-name" title=${ctx.definition.title}>${ctx.study.id}</span>` : nothing}
+    ${ctx
+      ? html`<a class="study-name" href="/studies/${encodeURIComponent(ctx.study.id)}" title=${ctx.definition.title}>${ctx.study.id}</a>`
+      : nothing}
     ${nav}
     <span class="spacer"></span>
     ${me
