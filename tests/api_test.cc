@@ -320,7 +320,7 @@ TEST_F(ApiTest, AwaitingSignatureListsWhatTheInvestigatorMustSignAtTheirSites) {
   auto c = Client();
   auto save = c.Patch((base + "/subjects/701-1001/visits/SCREENING1/forms/VS/items/PULSE").c_str(),
                       httplib::Headers{{"Cookie", coord.cookie}, {"X-CSRF-Token", coord.csrf}},
-                      R"({"value":77,"reason":"re-read from the source"})", "application/json");
+                      R"({"value":77,"reason":"Data clarified from source"})", "application/json");
   ASSERT_EQ(save->status, 200) << save->body;
   EXPECT_TRUE(broken_on(awaiting(inv), "701-1001"));
   EXPECT_FALSE(broken_on(awaiting(Login("inv.708")), "701-1001")) << "another site's investigator is not asked";
