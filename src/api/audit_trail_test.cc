@@ -82,6 +82,7 @@ class AuditTrailRouteTest : public ::testing::Test {
     std::vector<study::StudyError> errors;
     auto definition = study::LoadStudyFile(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml", &errors);
     ASSERT_TRUE(definition.ok()) << definition.status().ToString();
+    Adapt(&*definition);
     auto cap = capture::Capture::Open(store_.get(), &clock_, kStudy);
     ASSERT_TRUE(cap.ok()) << cap.status().ToString();
     capture::SimOptions sim;
@@ -150,6 +151,9 @@ class AuditTrailRouteTest : public ::testing::Test {
     ASSERT_TRUE(server_->Listen().ok());
     thread_ = std::thread([this] { (void)server_->Run(); });
   }
+
+  // What a test changes in the demo's definition before it is published.
+  virtual void Adapt(study::Study* /*definition*/) {}
 
   void TearDown() override {
     if (server_) server_->Stop();
@@ -467,6 +471,83 @@ TEST_F(AuditTrailRouteTest, IdentifyingItemsDiscloseWhatEachRoleMaySee) {
     ASSERT_TRUE(listing_csv && listing_csv->status == 200) << who;
     EXPECT_EQ(listing_csv->body.find("1941-07-23") != std::string::npos, full) << who << ": " << listing_csv->body;
     EXPECT_EQ(listing_csv->body.find("JQP") != std::string::npos, e.initials_withheld.empty()) << who;
+  }
+}
+
+// Issue 15: an identifying item inside a repeating group. Here the adverse
+// event's term (free text that may name a person) is hidden from the
+// sponsor viewer and its start date shows as the year alone; every row of
+// the log withholds them in each response that carries values, as a
+// single item of a form is (the test above).
+class IdentifyingRowsTest : public AuditTrailRouteTest {
+ protected:
+  void Adapt(study::Study* definition) override {
+    for (auto& form : definition->forms) {
+      if (form.id != "AE") continue;
+      for (auto& group : form.groups) {
+        for (auto& item : group.items) {
+          if (item.id == "AETERM") item.identifying["sponsor_viewer"] = study::Disclosure::kHidden;
+          if (item.id == "AESTDTC") item.identifying["sponsor_viewer"] = study::Disclosure::kYearOnly;
+        }
+      }
+    }
+  }
+};
+
+TEST_F(IdentifyingRowsTest, ItemsOfARepeatingGroupDiscloseWhatEachRoleMaySee) {
+  const std::string subject = "/api/v1/studies/CDISCPILOT01/subjects/" + subject_;
+  const std::string as_of = "?as_of=" + FormatTimeMicros(clock_.NowMicros() + 1);
+  const Value term_typed = Value("=HYPERLINK(\"http://x\")");  // the row the fixture adds today
+  for (const std::string user : {"coord.701", "sponsor.1"}) {
+    const bool full = user == "coord.701";
+    const std::string cookie = Login(user);
+    auto check = [&](const Value* rows, const std::string& where) {
+      ASSERT_TRUE(rows != nullptr && !rows->as_array().empty()) << user << " " << where;
+      bool today = false;
+      for (const Value& row : rows->as_array()) {
+        const Value* term = row.Find("items")->Find("AETERM");
+        const Value* start = row.Find("items")->Find("AESTDTC");
+        ASSERT_TRUE(term != nullptr && start != nullptr) << user << " " << where << ": " << ToJson(row);
+        if (full) {
+          EXPECT_EQ(term->Find("withheld"), nullptr) << where;
+          EXPECT_EQ(start->Find("value")->as_string().size(), 10u) << where << ": the whole date";
+          today = today || *term->Find("value") == term_typed;
+        } else {
+          EXPECT_EQ(*term->Find("value"), Value()) << where;
+          EXPECT_EQ(term->Find("withheld")->as_string(), "hidden") << where;
+          EXPECT_EQ(start->Find("value")->as_string().size(), 4u) << where << ": the year alone";
+          EXPECT_EQ(start->Find("withheld")->as_string(), "year_only") << where;
+        }
+      }
+      if (full) EXPECT_TRUE(today) << where << ": today's row is listed";
+    };
+    const Value form = Json(cookie, subject + "/visits/LOGS/forms/AE");
+    check(form.Find("rows") ? form.Find("rows")->Find("AE") : nullptr, "form");
+    for (const std::string& query : {std::string(), as_of}) {
+      const Value casebook = Json(cookie, subject + query);
+      const Value* rows = casebook.Find("visits") ? casebook.Find("visits")->Find("LOGS") : nullptr;
+      for (const char* key : {"forms", "AE", "rows", "AE"}) rows = rows ? rows->Find(key) : nullptr;
+      check(rows, "casebook" + query);
+    }
+    // The audit trail: each row's start date as disclosed; the term not at all.
+    size_t starts = 0;
+    for (const Value& entry : AllPages(cookie, "", 1000)) {
+      const std::string path = entry.Find("path")->as_string();
+      const Value* now = entry.Find("new");
+      if (path.find("/LOGS/AE/AE/") == std::string::npos || !path.ends_with("/AESTDTC") || now == nullptr ||
+          now->is_null()) {
+        continue;
+      }
+      ++starts;
+      EXPECT_EQ(now->as_string().size(), full ? 10u : 4u) << user << " " << path;
+    }
+    EXPECT_GT(starts, 0u) << user << ": the rows' start dates are in the trail";
+    const std::string page = ToJson(Json(cookie, base_path_ + "?limit=1000"));
+    auto csv = Get(cookie, base_path_ + "?format=csv");
+    ASSERT_TRUE(csv && csv->status == 200) << user;
+    for (const std::string& text : {page, csv->body}) {
+      EXPECT_EQ(text.find("HYPERLINK") != std::string::npos, full) << user << ": " << text.substr(0, 400);
+    }
   }
 }
 
