@@ -170,11 +170,13 @@ export class CasebookView implements View {
     }
     if (can.sign(role) && !why) buttons.push(html`<button type="button" class="primary" @click=${() => void this.sign()}>Sign casebook…</button>`);
     if (can.control(role) && !s.inactive) {
-      if (!s.locked) buttons.push(
-        s.frozen
-          ? html`<button type="button" @click=${() => void this.statusAction('subject.unfreeze', 'Unfreeze', true)}>Unfreeze</button>`
-          : html`<button type="button" @click=${() => void this.statusAction('subject.freeze', 'Freeze', false)}>Freeze</button>`,
-      );
+      if (!s.locked) {
+        buttons.push(
+          s.frozen
+            ? html`<button type="button" @click=${() => void this.statusAction('subject.unfreeze', 'Unfreeze', true)}>Unfreeze</button>`
+            : html`<button type="button" @click=${() => void this.statusAction('subject.freeze', 'Freeze', false)}>Freeze</button>`,
+        );
+      }
       buttons.push(
         s.locked
           ? html`<button type="button" @click=${() => void this.statusAction('subject.unlock', 'Unlock', true)}>Unlock</button>`
