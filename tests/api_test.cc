@@ -535,7 +535,7 @@ TEST_F(ApiTest, DatabaseLockFollowsItsChecklistAndIsSignedWithThePassword) {
       {"cra.1", R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"DM","item":"RACE",)"
                 R"("message":"Please confirm"})"},
       {"cra.1", R"({"op":"sdv.verify","subject":"701-1001","visit":"SCREENING1","form":"DM"})"},
-      {"inv.701", R"({"op":"sign","subject":"701-1001","meaning":"approval",)" + password + "}"},
+      {"inv.701", R"({"op":"sign","subject":"701-1001","meaning":"approval","user":"inv.701",)" + password + "}"},
       {"dm.1", R"({"op":"subject.freeze","subject":"701-1001"})"},
       {"dm.1", R"({"op":"subject.inactivate","subject":"701-1001","reason":"screened in error"})"},
   };
