@@ -527,9 +527,8 @@ TEST_F(ApiTest, DatabaseLockFollowsItsChecklistAndIsSignedWithThePassword) {
   // Whatever a page might still offer, each role's actions are refused, and the answer says why.
   const std::string password = std::string(R"("password":")") + kPassword + R"(")";
   const std::vector<std::pair<std::string, std::string>> refused = {
-      {"coord.701",
-       R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM",)"
-       R"("items":{"ETHNIC":"NOT REPORTED"},"reason":"Other: source"})"},
+      {"coord.701", R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM",)"
+                    R"("items":{"ETHNIC":"NOT REPORTED"},"reason":"Other: source"})"},
       {"coord.701", R"({"op":"subject.screen","site":"701"})"},
       {"coord.701", R"({"op":"visit.missed","subject":"701-1001","visit":"WEEK26","reason":"no show"})"},
       {"cra.1", R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"DM","item":"RACE",)"
@@ -542,8 +541,7 @@ TEST_F(ApiTest, DatabaseLockFollowsItsChecklistAndIsSignedWithThePassword) {
   for (const auto& [user, command] : refused) {
     auto r = Post(user == "dm.1" ? dm : Login(user), base + "/commands", command);
     EXPECT_EQ(r->status, 409) << user << " " << command << ": " << r->body;
-    EXPECT_NE(r->body.find("the study database is locked; nothing can change until it is unlocked"),
-              std::string::npos)
+    EXPECT_NE(r->body.find("the study database is locked; nothing can change until it is unlocked"), std::string::npos)
         << user << " " << command << ": " << r->body;
   }
   auto no_reason =

@@ -28,7 +28,8 @@ study::Study StudyWithIdentifyingRows() {
   study::ItemGroup rows;
   rows.id = "AE";
   rows.repeating = true;
-  rows.items.push_back(Identifying("AENOTE", {{"sponsor_viewer", Disclosure::kHidden}, {"monitor", Disclosure::kHidden}}));
+  rows.items.push_back(
+      Identifying("AENOTE", {{"sponsor_viewer", Disclosure::kHidden}, {"monitor", Disclosure::kHidden}}));
   rows.items.push_back(Identifying("AESTDTC", {{"sponsor_viewer", Disclosure::kYearOnly}}));
   study::Item severity;
   severity.id = "AESEV";
