@@ -161,8 +161,9 @@ async function refreshStudies(): Promise<void> {
   } catch {
     return; // the next page asks again
   }
-  const current = context && studies.find((s) => s.id === context!.study.id);
-  if (current && context) context.study = current;
+  const ctx = context;
+  const current = ctx && studies.find((s) => s.id === ctx.study.id);
+  if (ctx && current) ctx.study = current;
   drawView();
 }
 
