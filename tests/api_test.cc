@@ -521,6 +521,29 @@ TEST_F(ApiTest, DatabaseLockFollowsItsChecklistAndIsSignedWithThePassword) {
   EXPECT_EQ(checklist()["locked"], 1);
   auto form = ParseJson(Get(Login("coord.701"), base + "/subjects/701-1001/visits/SCREENING1/forms/DM")->body);
   EXPECT_EQ(form->Find("read_only")->as_string(), "database_locked");
+  // Every page learns it from the list of studies, to show it and offer nothing.
+  auto studies = ParseJson(Get(Login("coord.701"), "/api/v1/studies")->body);
+  EXPECT_TRUE(studies->Find("studies")->as_array()[0].Find("locked")->as_bool());
+  // Whatever a page might still offer, each role's actions are refused, and the answer says why.
+  const std::string password = std::string(R"("password":")") + kPassword + R"(")";
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"coord.701", R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM",)"
+                    R"("items":{"ETHNIC":"NOT REPORTED"},"reason":"Other: source"})"},
+      {"coord.701", R"({"op":"subject.screen","site":"701"})"},
+      {"coord.701", R"({"op":"visit.missed","subject":"701-1001","visit":"WEEK26","reason":"no show"})"},
+      {"cra.1", R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"DM","item":"RACE",)"
+                R"("message":"Please confirm"})"},
+      {"cra.1", R"({"op":"sdv.verify","subject":"701-1001","visit":"SCREENING1","form":"DM"})"},
+      {"inv.701", R"({"op":"sign","subject":"701-1001","meaning":"approval","user":"inv.701",)" + password + "}"},
+      {"dm.1", R"({"op":"subject.freeze","subject":"701-1001"})"},
+      {"dm.1", R"({"op":"subject.inactivate","subject":"701-1001","reason":"screened in error"})"},
+  };
+  for (const auto& [user, command] : refused) {
+    auto r = Post(user == "dm.1" ? dm : Login(user), base + "/commands", command);
+    EXPECT_EQ(r->status, 409) << user << " " << command << ": " << r->body;
+    EXPECT_NE(r->body.find("the study database is locked; nothing can change until it is unlocked"), std::string::npos)
+        << user << " " << command << ": " << r->body;
+  }
   auto no_reason =
       Post(dm, base + "/commands", R"({"op":"study.unlock","password":")" + std::string(kPassword) + R"("})");
   EXPECT_EQ(no_reason->status, 409) << no_reason->body;

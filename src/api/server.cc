@@ -512,7 +512,13 @@ class Server::Impl {
         Access access(c->user, g.study);
         Value::Array roles;
         for (const auto& r : access.Roles()) roles.push_back(r);
-        list.push_back(Value::Object{{"id", st->id}, {"title", st->title}, {"version", st->version}, {"roles", roles}});
+        // Whether the database is locked, so that every page can say so and
+        // offer nothing the server would refuse; as of every commit, since
+        // the page asks again when it hears of a lock through another server.
+        if (Status caught_up = (*cap)->SeeAllCommits(); !caught_up.ok()) return Error(res, caught_up);
+        const bool locked = (*cap)->DatabaseLocked();
+        list.push_back(Value::Object{
+            {"id", st->id}, {"title", st->title}, {"version", st->version}, {"roles", roles}, {"locked", locked}});
       }
       Reply(res, Value::Object{{"studies", list}});
     });

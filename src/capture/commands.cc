@@ -68,12 +68,21 @@ Status CheckVisitDateFirst(const study::Study& study, const SubjectState& s, con
                             "), and this study takes no other form of a visit before its date");
 }
 
+namespace {
+
+// One answer for every command a locked database refuses, saying what ends it.
+Status DatabaseLockedError() {
+  return FailedPrecondition("the study database is locked; nothing can change until it is unlocked");
+}
+
+}  // namespace
+
 Status Capture::Impl::CheckWritable(const SubjectState& s, const std::string& visit, const std::string& form) const {
   switch (WhyReadOnly(state_.locked, s, visit, form)) {
     case ReadOnly::kNone:
       return Status::Ok();
     case ReadOnly::kDatabaseLocked:
-      return FailedPrecondition("the study database is locked; nothing can change until it is unlocked");
+      return DatabaseLockedError();
     case ReadOnly::kSubjectInactive:
       return FailedPrecondition("subject " + s.id + " is inactivated (" + s.inactive_reason + ")");
     case ReadOnly::kSubjectLocked:
@@ -236,7 +245,7 @@ Result<std::string> Capture::Impl::SubjectNumberFor(const std::string& typed, co
 Result<Outcome> Capture::Impl::ScreenSubject(const Value& cmd, const Actor& actor) {
   TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "site"}));
   TC_ASSIGN_OR_RETURN(std::string site, RequiredText(cmd, "site"));
-  if (state_.locked) return FailedPrecondition("the study database is locked");
+  if (state_.locked) return DatabaseLockedError();
   if (!study_->sites.empty() &&
       std::none_of(study_->sites.begin(), study_->sites.end(), [&](const study::Site& s) { return s.id == site; })) {
     return NotFound("unknown site " + site);
@@ -276,7 +285,7 @@ Result<Outcome> Capture::Impl::InactivateCommand(const std::string& op, const Va
                               " a subject needs a reason (kept in the audit trail)");
   }
   TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
-  if (state_.locked) return FailedPrecondition("the study database is locked");
+  if (state_.locked) return DatabaseLockedError();
   if (s->locked) return FailedPrecondition("subject " + id + " is locked");
   if (s->inactive == inactivate)
     return FailedPrecondition("subject " + id + " is already " + (inactivate ? "inactivated" : "active"));
@@ -324,7 +333,7 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
     TC_ASSIGN_OR_RETURN(std::string item, RequiredText(cmd, "item"));
     TC_ASSIGN_OR_RETURN(std::string message, RequiredText(cmd, "message"));
     TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
-    if (state_.locked) return FailedPrecondition("the study database is locked");
+    if (state_.locked) return DatabaseLockedError();
     const study::Form* f = study_->FindForm(form);
     const study::ItemGroup* g = nullptr;
     TC_RETURN_IF_ERROR(study_->FindVisitInstance(visit).status());
@@ -362,7 +371,7 @@ Result<Outcome> Capture::Impl::QueryCommand(const std::string& op, const Value& 
   TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "query", "message"}));
   TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
   TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
-  if (state_.locked) return FailedPrecondition("the study database is locked");
+  if (state_.locked) return DatabaseLockedError();
   const Value* qn = cmd.Find("query");
   if (qn == nullptr) return InvalidArgument("\"query\" must be the query's number");
   TC_ASSIGN_OR_RETURN(const int n, QueryNumber(*qn));
@@ -415,7 +424,7 @@ Result<Outcome> Capture::Impl::SdvCommand(const Value& cmd, const Actor& actor) 
   TC_ASSIGN_OR_RETURN(std::string visit, RequiredText(cmd, "visit"));
   TC_ASSIGN_OR_RETURN(std::string form, RequiredText(cmd, "form"));
   TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
-  if (state_.locked) return FailedPrecondition("the study database is locked");
+  if (state_.locked) return DatabaseLockedError();
   auto v = s->visits.find(visit);
   const FormState* fs = nullptr;
   if (v != s->visits.end()) {
@@ -550,7 +559,7 @@ Result<Outcome> Capture::Impl::FreezeLockCommand(const std::string& op, const Va
   bool undo = op.ends_with(".unfreeze") || op.ends_with(".unlock");
   if (undo && reason.empty()) return FailedPrecondition(op + " needs a reason");
   if (op == "study.lock" || op == "study.unlock") return DatabaseLockCommand(op == "study.lock", cmd, actor);
-  if (state_.locked) return FailedPrecondition("the study database is locked");
+  if (state_.locked) return DatabaseLockedError();
   std::string kind = op.substr(op.find('.') + 1);  // freeze, unfreeze, lock, unlock
   std::string past = kind == "freeze" ? "frozen" : kind == "unfreeze" ? "unfrozen" : kind + "ed";
   std::string flag = kind.find("freeze") != std::string::npos ? "frozen" : "locked";

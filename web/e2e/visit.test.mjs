@@ -372,6 +372,10 @@ test('a subject screened in error is inactivated with a reason: kept in the audi
     await giveReason(page, 'screened twice: the same patient as ' + SUBJECT);
     await page.locator('.notice').getByText('Inactivated: screened twice').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Enrol' }).count(), 0, 'nothing more to do with it');
+    // Read only, as its forms are: no visit to start or mark missed, only its reactivation.
+    assert.equal(await page.getByRole('button', { name: 'Start' }).count(), 0, 'no unscheduled visit to start');
+    assert.equal(await page.locator('main table.grid button').count(), 0, 'no visit to mark missed');
+    await page.getByRole('button', { name: 'Reactivate…' }).waitFor();
 
     await page.goto(studyUrl('/subjects?site=701'));
     await page.getByRole('link', { name: SUBJECT, exact: true }).waitFor();

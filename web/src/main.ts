@@ -6,6 +6,7 @@ import { ApiError, get, onSessionLost, request, setActingRole, setCsrfToken, stu
 import type { Context, Params, View } from './app';
 import { ROLE_NAMES, can } from './roles';
 import type { Definition, Me, StudySummary } from './types';
+import { readOnlyNote } from './read_only';
 import { announce, errorBox, openDialog } from './ui';
 import { AdminView } from './views/admin';
 import { AuditView } from './views/audit';
@@ -131,12 +132,15 @@ function listen(study: string): void {
   eventsStudy = study;
   events = new EventSource(studyPath(study) + '/events');
   const forward = (e: MessageEvent) => {
+    let data: { type: string; stream: string };
     try {
-      const data = JSON.parse(e.data) as { type: string; stream: string };
-      view?.live?.(data);
+      data = JSON.parse(e.data) as { type: string; stream: string };
     } catch {
-      /* keep-alives carry no data */
+      return; /* keep-alives carry no data */
     }
+    // A lock or unlock changes what every page may offer: the banner and the actions follow.
+    if (data.type === 'study.locked' || data.type === 'study.unlocked') void refreshStudies();
+    view?.live?.(data);
   };
   // Every event type arrives under its own name; listen to the ones pages show.
   for (const type of [
@@ -150,9 +154,24 @@ function listen(study: string): void {
   }
 }
 
+// The studies again, for whether each database is locked; the page is drawn anew.
+async function refreshStudies(): Promise<void> {
+  try {
+    studies = (await get<{ studies: StudySummary[] }>('/api/v1/studies')).studies;
+  } catch {
+    return; // the next page asks again
+  }
+  const ctx = context;
+  const current = ctx && studies.find((s) => s.id === ctx.study.id);
+  if (ctx && current) ctx.study = current;
+  drawView();
+}
+
 function draw(content: TemplateResult | typeof nothing, title = 'trialcore'): void {
   document.title = title;
-  render(html`${header()}<main id="main" tabindex="-1">${content}</main>`, root);
+  // A locked database makes every page of the study read only: said once, above the page.
+  const locked = context && view && context.study.locked ? readOnlyNote('database_locked') : nothing;
+  render(html`${header()}<main id="main" tabindex="-1">${locked}${content}</main>`, root);
 }
 
 function drawView(): void {

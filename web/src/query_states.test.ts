@@ -26,7 +26,8 @@ describe('query states', () => {
       time: '', user: 'coord.701', role: 'coordinator', event: 'query.opened', path: 'subject/701-1/queries/3/state',
       reason: '', old: null, new: 'open', raised_by: check,
     };
-    expect(auditWho(entry)).toBe('edit check SYSBP.soft_range, after a save by coord.701');
-    expect(auditWho({ ...entry, raised_by: undefined })).toBe('coord.701');
+    expect(auditWho(entry, true)).toBe('edit check SYSBP.soft_range, after a save by coord.701');
+    expect(auditWho(entry, false)).toBe('automatic edit check, after a save by coord.701');
+    expect(auditWho({ ...entry, raised_by: undefined }, false)).toBe('coord.701');
   });
 });

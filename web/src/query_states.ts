@@ -45,8 +45,9 @@ export function raisedByText(by: RaisedBy | undefined, codes: boolean): string {
 }
 
 // The "Who" of an audit entry: the opening of an edit check's query is the
-// system's, after the save of the user named.
-export function auditWho(e: AuditEntry): string {
-  if (e.raised_by?.kind === 'edit_check') return `edit check ${e.raised_by.check}, after a save by ${e.user}`;
+// system's, after the save of the user named; the check's id only for those
+// who show codes (site staff read no developer text).
+export function auditWho(e: AuditEntry, codes: boolean): string {
+  if (e.raised_by?.kind === 'edit_check') return `${raisedByText(e.raised_by, codes)}, after a save by ${e.user}`;
   return e.user;
 }

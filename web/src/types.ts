@@ -20,6 +20,7 @@ export interface StudySummary {
   title: string;
   version: string;
   roles: string[];
+  locked: boolean; // the database is locked: every page is read only
 }
 
 export interface Range {

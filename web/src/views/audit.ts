@@ -11,6 +11,7 @@ import { label, parseDateInput, parseDateTimeInput, showDate, showItemValue, sho
 import { errorBox } from '../ui';
 import { valuesTable } from './form';
 import { auditWho } from '../query_states';
+import { showCodes } from '../codes';
 
 // The filters, as the URL and the API name them.
 const FILTERS = ['user', 'event', 'visit', 'form', 'item', 'from', 'to', 'reason'] as const;
@@ -349,7 +350,7 @@ export class AuditView implements View {
                 (e) => html`<tr>
                   <td data-label="When"><button type="button" class="link" title="Show the casebook as it stood then"
                     @click=${() => void this.loadAsOf(e.time)}>${showTime(e.time)}</button></td>
-                  <td data-label="Who">${auditWho(e)} <span class="muted">(${label(e.role)})</span></td>
+                  <td data-label="Who">${auditWho(e, showCodes(ctx))} <span class="muted">(${label(e.role)})</span></td>
                   <td data-label="What">${e.event}</td>
                   <td data-label="Where">${this.where(e.path)}</td>
                   <td class="old" data-label="Old value">${this.value(e.path, e.old)}</td>

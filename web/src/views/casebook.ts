@@ -5,12 +5,13 @@ import { html, nothing, type TemplateResult } from 'lit-html';
 import { ApiError, get, subjectPath } from '../api';
 import { formLink, formName, itemLabel, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
-import type { EligibilityReply, ScheduleVisit, Signature, Subject } from '../types';
+import type { EligibilityReply, ReadOnlyReason, ScheduleVisit, Signature, Subject } from '../types';
 import { QUERY_STATE_MEANING, queryCount, raisedByText } from '../query_states';
 import { showCodes } from '../codes';
 import { cellState, cellWords } from '../cells';
 import { runCommand } from '../commands';
 import { label, showDate, showTime } from '../format';
+import { readOnlyNote } from '../read_only';
 import { askReason, confirmAction, errorBox, okBox } from '../ui';
 import { signDialog, signingSummaryBox } from './sign';
 
@@ -135,11 +136,29 @@ export class CasebookView implements View {
     }
   }
 
+  // Why nothing of the subject's data may change, if so: the first of a
+  // locked database, an inactivated, a locked and a frozen subject (as the
+  // server decides for its forms, capture/state.h WhyReadOnly).
+  private readOnly(): ReadOnlyReason | null {
+    const s = this.subject!;
+    if (this.ctx.study.locked) return 'database_locked';
+    if (s.inactive) return 'subject_inactive';
+    if (s.locked) return 'subject_locked';
+    if (s.frozen) return 'subject_frozen';
+    return null;
+  }
+
+  // Only what the server would accept: under a database lock nothing; an
+  // inactivated subject can be reactivated, a locked one unlocked, a frozen
+  // one unfrozen or locked; the audit trail always opens.
   private actions(): TemplateResult {
     const s = this.subject!;
     const role = this.ctx.role;
+    const why = this.readOnly();
     const buttons: TemplateResult[] = [];
-    if (can.manageSubjects(role) && !s.locked && !s.frozen && !s.inactive) {
+    const trail = html`<a class="button" href=${subjectLink(this.ctx, this.id, '/audit')}>Audit trail</a>`;
+    if (why === 'database_locked') return html`<div class="toolbar">${trail}</div>`;
+    if (can.manageSubjects(role) && !why) {
       if (s.status === 'screening') {
         buttons.push(html`<button type="button" class="primary" @click=${() => void this.statusAction('subject.enroll', 'Enrol', false)}>Enrol</button>`);
         buttons.push(html`<button type="button" @click=${() => void this.statusAction('subject.screen_fail', 'Screen-fail', true)}>Screen failure</button>`);
@@ -149,13 +168,15 @@ export class CasebookView implements View {
         buttons.push(html`<button type="button" @click=${() => void this.statusAction('subject.withdraw', 'Withdraw', true)}>Withdraw</button>`);
       }
     }
-    if (can.sign(role)) buttons.push(html`<button type="button" class="primary" @click=${() => void this.sign()}>Sign casebook…</button>`);
-    if (can.control(role)) {
-      buttons.push(
-        s.frozen
-          ? html`<button type="button" @click=${() => void this.statusAction('subject.unfreeze', 'Unfreeze', true)}>Unfreeze</button>`
-          : html`<button type="button" @click=${() => void this.statusAction('subject.freeze', 'Freeze', false)}>Freeze</button>`,
-      );
+    if (can.sign(role) && !why) buttons.push(html`<button type="button" class="primary" @click=${() => void this.sign()}>Sign casebook…</button>`);
+    if (can.control(role) && !s.inactive) {
+      if (!s.locked) {
+        buttons.push(
+          s.frozen
+            ? html`<button type="button" @click=${() => void this.statusAction('subject.unfreeze', 'Unfreeze', true)}>Unfreeze</button>`
+            : html`<button type="button" @click=${() => void this.statusAction('subject.freeze', 'Freeze', false)}>Freeze</button>`,
+        );
+      }
       buttons.push(
         s.locked
           ? html`<button type="button" @click=${() => void this.statusAction('subject.unlock', 'Unlock', true)}>Unlock</button>`
@@ -169,7 +190,7 @@ export class CasebookView implements View {
           : html`<button type="button" @click=${() => void this.statusAction('subject.inactivate', 'Inactivate', true)}>Inactivate…</button>`,
       );
     }
-    buttons.push(html`<a class="button" href=${subjectLink(this.ctx, this.id, '/audit')}>Audit trail</a>`);
+    buttons.push(trail);
     return html`<div class="toolbar">${buttons}</div>`;
   }
 
@@ -195,7 +216,7 @@ export class CasebookView implements View {
           ${this.schedule.map((v) => {
             const missed = s.visits[v.visit]?.missed;
             // A scheduled visit without data that is due or overdue can be recorded as missed.
-            const canMiss = can.manageSubjects(ctx.role) && !missed && (v.status === 'due' || v.status === 'overdue') &&
+            const canMiss = can.manageSubjects(ctx.role) && !this.readOnly() && !missed && (v.status === 'due' || v.status === 'overdue') &&
               v.forms.every((f) => f.status === 'not started');
             return html`<tr>
               <th scope="row">${visitName(ctx, v.visit)}
@@ -238,7 +259,7 @@ export class CasebookView implements View {
   // one (AEFU, then AEFU#2 ...) opens on its first form.
   private unscheduled(): TemplateResult | typeof nothing {
     const ctx = this.ctx;
-    if (!this.subject || !ctx.definition.forms.some((f) => can.enterForm(ctx.role, f))) return nothing;
+    if (!this.subject || this.readOnly() || !ctx.definition.forms.some((f) => can.enterForm(ctx.role, f))) return nothing;
     const visits = ctx.definition.visits.filter((v) => v.unscheduled && v.forms.length > 0);
     if (!visits.length) return nothing;
     const next = (id: string) => {
@@ -261,6 +282,17 @@ export class CasebookView implements View {
     </form>`;
   }
 
+  // Why the casebook is read only; a locked database is said by the banner every page shows.
+  private readOnlyNotice(): TemplateResult | typeof nothing {
+    const s = this.subject!;
+    const why = this.readOnly();
+    if (!why || why === 'database_locked') return nothing;
+    if (why === 'subject_inactive') {
+      return html`<div class="notice" role="status" data-read-only=${why}>Inactivated: ${s.inactive_reason}. The subject is kept with its audit trail, read-only, and left out of lists unless asked for.</div>`;
+    }
+    return readOnlyNote(why, s.id);
+  }
+
   template() {
     const ctx = this.ctx;
     const s = this.subject;
@@ -273,9 +305,7 @@ export class CasebookView implements View {
         ${s.locked ? html`<span class="badge locked">locked</span>` : nothing}
         ${s.inactive ? html`<span class="badge inactive">Inactivated</span>` : nothing}
       </p>
-      ${s.inactive
-        ? html`<div class="notice" role="status">Inactivated: ${s.inactive_reason}. The subject is kept with its audit trail, read-only, and left out of lists unless asked for.</div>`
-        : nothing}
+      ${this.readOnlyNotice()}
       ${this.actions()} ${okBox(this.message)} ${errorBox(this.error)} ${this.grid()} ${this.eligibilityPanel()}
       <section class="panel" aria-labelledby="sig-title">
         <h2 id="sig-title">Signatures</h2>

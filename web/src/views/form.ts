@@ -13,7 +13,7 @@ import { runCommand } from '../commands';
 import { formLink, formName, itemLabel, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
 import type {
-  CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query, ReadOnlyReason,
+  CheckResult, CommandReply, FormDef, FormReply, GroupDef, ItemDef, ItemState, JsonValue, Problem, Query,
   SaveResult, Signature, Subject, VerifyResult,
 } from '../types';
 import { label, rangeText, showItemValue, showTime } from '../format';
@@ -21,6 +21,7 @@ import { dateInput, type DateKind } from '../date_input';
 import { readWholeAuditTrail } from '../audit_trail';
 import { announce, askChangeReason, askReason, confirmAction, errorBox, okBox } from '../ui';
 import { changedSinceVerification } from '../verification';
+import { readOnlyNote } from '../read_only';
 import { signatureLine } from './casebook';
 import { signDialog, signingSummaryBox } from './sign';
 
@@ -36,26 +37,6 @@ interface RowDraft {
   row: number | null; // null: a new row, numbered by the server when saved
   key: string;
   items: Record<string, Input>;
-}
-
-// Why the page shows the form read only, in a sentence for site staff.
-function readOnlyText(why: ReadOnlyReason, subject: string): string {
-  switch (why) {
-    case 'database_locked':
-      return 'The database is locked: nothing can be changed until a data manager unlocks it.';
-    case 'subject_inactive':
-      return `Subject ${subject} is inactivated (screened in error): its forms cannot change.`;
-    case 'subject_locked':
-      return `Subject ${subject} is locked: its data cannot be changed unless a data manager unlocks it.`;
-    case 'subject_frozen':
-      return `Subject ${subject} is frozen: its data cannot be changed unless a data manager unfreezes it.`;
-    case 'form_locked':
-      return 'This form is locked: its data cannot be changed unless a data manager unlocks it.';
-    case 'form_frozen':
-      return 'This form is frozen: its data cannot be changed unless a data manager unfreezes it.';
-    case 'visit_missed':
-      return 'This visit is recorded as missed: no data can be entered for it.';
-  }
 }
 
 function toInput(v: JsonValue | undefined): Input {
@@ -776,9 +757,13 @@ export class FormView implements View {
                   const asked = !this.check?.hidden_in_rows.some((h) => h.group === g.id && h.row === number && h.item === i.id);
                   if (!asked) return html`<td class="not-asked"><span class="muted">not asked</span></td>`;
                   const problems = this.problemsFor(i.id, g.id, number);
+                  // An identifying item of a row shows what the role may see of it, as a single item does.
+                  const withheld = stored?.items[i.id]?.withheld ? stored.items[i.id] : null;
                   return html`<td class=${problems.some((p) => p.hard) ? 'has-error' : problems.some((p) => !settled(p)) ? 'has-warning' : ''}>
                     <label for=${id} class="visually-hidden">${i.label}, row ${r.row ?? 'new'}</label>
-                    ${this.field(i, id, value, (v) => this.setRowItem(g.id, r, i, v), !editable || !!i.derive, id + '-msg')}
+                    ${withheld
+                      ? html`<span class="withheld" id=${id}>${withheldText(withheld)}</span>`
+                      : this.field(i, id, value, (v) => this.setRowItem(g.id, r, i, v), !editable || !!i.derive, id + '-msg')}
                     ${stored?.items[i.id]?.verified ? html`<span class="badge verified" title="verified">✓</span>` : nothing}
                     ${this.messages(problems, id + '-msg')}
                     ${r.row !== null ? this.itemExtras(i, `${g.id}-${r.row}-${i.id}`, g.id, r.row) : nothing}
@@ -830,7 +815,8 @@ export class FormView implements View {
         ${!can.enterForm(role, this.def) ? html`<span class="muted">read only for your role</span>` : nothing}
       </p>
       ${why
-        ? html`<p class="read-only-note" data-read-only=${why}><strong>Read only.</strong> ${readOnlyText(why, this.subjectId)}</p>`
+        ? // A locked database is told once, by the banner every page of the study shows.
+          why === 'database_locked' && ctx.study.locked ? nothing : readOnlyNote(why, this.subjectId)
         : valid.length && can.enterForm(role, this.def)
           ? html`<p class="read-only-note" data-read-only="signed">
               ${this.changeSigned

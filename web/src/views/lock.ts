@@ -160,15 +160,15 @@ export class LockView implements View {
     const title = (id: string) => this.checklist?.items.find((i) => i.id === id)?.title ?? id;
     return html`<section class="panel" aria-labelledby="lock-history-title">
       <h2 id="lock-history-title">Locks and unlocks</h2>
-      <table class="data compact">
+      <table class="data compact stack">
         <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Signed by</th><th scope="col">Reason</th></tr></thead>
         <tbody>
           ${[...h].reverse().map(
             (l) => html`<tr data-lock-event=${l.action}>
-              <td>${showTime(l.time)}</td>
-              <td>${l.action === 'locked' ? 'Database locked' : 'Database unlocked'}</td>
-              <td>${l.signer_name} (${l.user})</td>
-              <td>${l.reason}
+              <td data-label="When">${showTime(l.time)}</td>
+              <td data-label="What">${l.action === 'locked' ? 'Database locked' : 'Database unlocked'}</td>
+              <td data-label="Signed by">${l.signer_name} (${l.user})</td>
+              <td data-label="Reason">${l.reason}
                 ${Object.keys(l.accepted).length
                   ? html`<ul>${Object.entries(l.accepted).map(([id, why]) => html`<li>Accepted: ${title(id)}: ${why}</li>`)}</ul>`
                   : nothing}</td>

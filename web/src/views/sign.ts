@@ -101,7 +101,8 @@ export async function signingSummaryBox(ctx: Context, subject: string, scope: Si
       ? html`<h3>${title} (${lines.length})</h3>
           <ul data-summary=${key}>${lines.slice(0, 10).map((l) => html`<li>${l}</li>`)}${lines.length > 10 ? html`<li>and ${lines.length - 10} more</li>` : nothing}</ul>`
       : nothing;
-  return html`<section class="signing-summary" aria-labelledby="summary-title">
+  // It scrolls when long: focusable, so that the keyboard can scroll it too (WCAG 2.1.1).
+  return html`<section class="signing-summary" aria-labelledby="summary-title" tabindex="0">
     <h3 id="summary-title">Before you sign: not finished in what you sign</h3>
     ${section('queries', 'Queries still open or answered', s.queries.map((q) => `Query ${q.query} (${q.state}) on ${itemLabel(ctx, q.form, q.item)}, ${at(q.visit, q.form)}`))}
     ${section('visits', 'Visits due with nothing entered', s.visitsNotStarted.map((v) => visitName(ctx, v)))}

@@ -128,7 +128,7 @@ export class SubjectsView extends ListPage<SubjectRow> {
               )}
             </tbody>
           </table>`}
-      ${can.manageSubjects(ctx.role)
+      ${can.manageSubjects(ctx.role) && !ctx.study.locked
         ? html`<section class="panel" aria-labelledby="screen-title">
             <h2 id="screen-title">Screen a new subject</h2>
             <form class="inline" @submit=${(e: Event) => void this.screen(e)}>
