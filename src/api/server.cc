@@ -24,6 +24,7 @@
 #include "api/http_server.h"
 #include "api/http_status.h"
 #include "api/positions.h"
+#include "api/reports.h"
 #include "api/sessions.h"
 #include "api/signing_rule.h"
 #include "api/study_feed.h"
@@ -132,6 +133,29 @@ Result<size_t> Count(const Request& req, const std::string& name, size_t fallbac
   return static_cast<size_t>(std::stoul(text));
 }
 
+// A listing's query parameters (api/reports.h): form, site, visit, subject,
+// item and value; labels=true decodes coded values; inactive=include adds
+// inactivated subjects' forms, as the subject list does.
+Result<ListingQuery> ListingQueryOf(const Request& req) {
+  ListingQuery q;
+  q.form = req.get_param_value("form");
+  q.site = req.get_param_value("site");
+  q.visit = req.get_param_value("visit");
+  q.subject = req.get_param_value("subject");
+  q.item = req.get_param_value("item");
+  q.value = req.get_param_value("value");
+  const std::string labels = req.get_param_value("labels"), inactive = req.get_param_value("inactive");
+  if (!labels.empty() && labels != "true" && labels != "false") {
+    return InvalidArgument("labels must be true or false, not \"" + labels + "\"");
+  }
+  if (!inactive.empty() && inactive != "include" && inactive != "exclude") {
+    return InvalidArgument("inactive must be include or exclude, not \"" + inactive + "\"");
+  }
+  q.labels = labels == "true";
+  q.with_inactive = inactive == "include";
+  return q;
+}
+
 // The capture command on the form a route's path names.
 Value::Object FormCommand(const std::string& op, const Request& req) {
   return Value::Object{{"op", op},
@@ -205,6 +229,16 @@ class Server::Impl {
   };
 
   void Reply(Response& res, const Value& body) { Send(res, http_status::kOk, body); }
+
+  // A page of a list: its items under `key`, with how many there are in all
+  // and the page asked for (Page), as every paged route answers.
+  void ReplyPage(Response& res, const std::string& key, Value::Array items, int64_t total, size_t offset,
+                 size_t limit) {
+    Reply(res, Value::Object{{key, std::move(items)},
+                             {"total", total},
+                             {"offset", static_cast<int64_t>(offset)},
+                             {"limit", static_cast<int64_t>(limit)}});
+  }
 
   void Send(Response& res, int status, const Value& body) {
     res.status = status;
@@ -939,10 +973,7 @@ class Server::Impl {
       if (!listed.ok()) return Error(res, listed.status());
       Value::Array subjects;
       for (const auto& p : listed->subjects) subjects.push_back(progress_json(p));
-      Reply(res, Value::Object{{"subjects", subjects},
-                               {"total", listed->total},
-                               {"offset", static_cast<int64_t>(offset)},
-                               {"limit", static_cast<int64_t>(limit)}});
+      ReplyPage(res, "subjects", std::move(subjects), listed->total, offset, limit);
     });
 
     Add("GET", study + "/sdv/worklist", [this, sdv_context](const Request& req, Response& res) {
@@ -967,10 +998,7 @@ class Server::Impl {
                                       {"verified", w.verified},
                                       {"open_queries", w.open_queries}});
       }
-      Reply(res, Value::Object{{"forms", forms},
-                               {"total", listed->total},
-                               {"offset", static_cast<int64_t>(offset)},
-                               {"limit", static_cast<int64_t>(limit)}});
+      ReplyPage(res, "forms", std::move(forms), listed->total, offset, limit);
     });
 
     // The data manager's listings and reports (issue 15, point 18): SQL over
@@ -980,14 +1008,9 @@ class Server::Impl {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       auto& [caller, cap, access] = *ctx;
-      auto definition = cap->study();
-      capture::ListingFilter filter{req.get_param_value("form"), req.get_param_value("site"),
-                                    req.get_param_value("visit"), req.get_param_value("subject")};
-      const study::Form* form = definition->FindForm(filter.form);
-      if (form == nullptr) {
-        return Error(res, filter.form.empty() ? InvalidArgument("\"form\" is required: the form to list")
-                                              : NotFound("unknown form \"" + filter.form + "\""));
-      }
+      const std::optional<std::string> wanted = WantedRole(req);
+      auto query = ListingQueryOf(req);
+      if (!query.ok()) return Error(res, query.status());
       const bool csv = req.get_param_value("format") == "csv";
       if (!csv && req.has_param("format")) return Error(res, InvalidArgument("\"format\" may only be csv"));
       auto page = Page(req);
@@ -997,97 +1020,23 @@ class Server::Impl {
         offset = 0;
         limit = std::numeric_limits<int32_t>::max();
       }
-      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      auto viewer = ViewerFor(*cap, access, wanted);
       if (!viewer.ok()) return Error(res, viewer.status());
-      auto listed = capture::ListFormValues(cap->store(), cap->study_id(), *viewer, filter, offset, limit);
-      if (!listed.ok()) return Error(res, listed.status());
-      // The items a line shows: the form's, less those hidden from the caller at the line's site.
-      std::vector<const study::Item*> items;
-      for (const auto& g : form->groups) {
-        for (const auto& it : g.items) items.push_back(&it);
-      }
-      // Identifying items as the caller's roles at each line's site disclose them.
-      std::map<std::string, capture::Withheld> withheld_at;
-      auto withheld_for = [&](const std::string& site) -> const capture::Withheld& {
-        auto w = withheld_at.find(site);
-        if (w == withheld_at.end()) {
-          w = withheld_at.emplace(site, WithheldFor(*definition, access, WantedRole(req), site)).first;
-        }
-        return w->second;
-      };
-      auto lines = [&](const capture::ListingRow& row,
-                       const std::function<void(const Value* group, const Value* number, const Value& values)>& emit) {
-        auto data = ParseJson(row.data);
-        if (!data.ok()) return;
-        const capture::Withheld& withheld = withheld_for(row.site);
-        auto shown = [&](const Value* values) {
-          Value::Object out;
-          if (values == nullptr || values->kind() != Value::Kind::kObject) return Value(out);
-          for (const auto& [id, v] : values->as_object()) {
-            const study::Item* it = form->FindItem(id);
-            if (it == nullptr || (it->unblinded_only && !row.unblinded)) continue;
-            auto w = withheld.find(form->id + "/" + id);
-            out[id] = w == withheld.end() ? v : capture::Disclosed(v, w->second);
-          }
-          return Value(out);
-        };
-        const Value* rows = data->Find("rows");
-        const bool repeating = rows != nullptr && !rows->as_array().empty();
-        if (!repeating || !shown(data->Find("items")).as_object().empty())
-          emit(nullptr, nullptr, shown(data->Find("items")));
-        if (rows == nullptr) return;
-        for (const Value& r : rows->as_array()) emit(r.Find("group"), r.Find("row"), shown(r.Find("items")));
-      };
+      auto definition = cap->study();
+      ListingReader reader{*viewer, SeesHidden(access, wanted, ""),
+                           [&](const std::string& site) { return WithheldFor(*definition, access, wanted, site); }};
+      auto listing = ReadListing(cap->store(), cap->study_id(), *definition, *query, reader, offset, limit);
+      if (!listing.ok()) return Error(res, listing.status());
       if (csv) {
-        // Columns of hidden items only when the caller sees them on every line.
-        const bool hidden_columns =
-            !listed->rows.empty() && std::all_of(listed->rows.begin(), listed->rows.end(),
-                                                 [](const capture::ListingRow& r) { return r.unblinded; });
-        std::string out = "subject,site,visit,group,row";
-        for (const auto* it : items) {
-          if (!it->unblinded_only || hidden_columns) out += "," + CsvSafeField(it->id);
-        }
-        out += "\r\n";
-        for (const auto& row : listed->rows) {
-          lines(row, [&](const Value* group, const Value* number, const Value& values) {
-            out += CsvSafeField(row.subject) + "," + CsvSafeField(row.site) + "," + CsvSafeField(row.visit) + "," +
-                   (group ? CsvSafeField(group->as_string()) : "") + "," +
-                   (number ? std::to_string(number->as_int()) : "");
-            for (const auto* it : items) {
-              if (it->unblinded_only && !hidden_columns) continue;
-              out += ",";
-              const Value* v = values.Find(it->id);
-              if (v == nullptr) continue;
-              if (const Value* nd = v->Find("not_done"); v->kind() == Value::Kind::kObject && nd != nullptr) {
-                out += CsvSafeField("not done: " + nd->as_string());
-              } else if (v->is_string()) {
-                out += CsvSafeField(v->as_string());
-              } else {
-                out += CsvSafeField(ToJson(*v));
-              }
-            }
-            out += "\r\n";
-          });
-        }
         res.status = http_status::kOk;
         res.set_header("Content-Disposition",
-                       "attachment; filename=\"listing-" + cap->study_id() + "-" + filter.form + ".csv\"");
-        res.set_content(out, "text/csv; charset=utf-8");
+                       "attachment; filename=\"listing-" + cap->study_id() + "-" + query->form + ".csv\"");
+        res.set_content(ListingCsv(*listing), "text/csv; charset=utf-8");
         return;
       }
-      Value::Array rows;
-      for (const auto& row : listed->rows) {
-        lines(row, [&](const Value* group, const Value* number, const Value& values) {
-          Value::Object line{{"subject", row.subject}, {"site", row.site}, {"visit", row.visit}, {"items", values}};
-          if (group != nullptr) line["group"] = *group;
-          if (number != nullptr) line["row"] = *number;
-          rows.push_back(std::move(line));
-        });
-      }
-      Reply(res, Value::Object{{"rows", rows},
-                               {"total", listed->total},
-                               {"offset", static_cast<int64_t>(offset)},
-                               {"limit", static_cast<int64_t>(limit)}});
+      Value::Array lines;
+      for (const ListingLine& line : listing->lines) lines.push_back(ListingLineJson(line));
+      ReplyPage(res, "rows", std::move(lines), listing->total, offset, limit);
     });
 
     Add("GET", study + "/reports/missing-pages", [this](const Request& req, Response& res) {
@@ -1136,20 +1085,7 @@ class Server::Impl {
       auto turnaround = capture::QueryTurnaroundBySite(cap->store(), cap->study_id(), *viewer,
                                                        req.get_param_value("site"), env_->NowMicros());
       if (!turnaround.ok()) return Error(res, turnaround.status());
-      // Means in whole hours (the answer has no fractions).
-      constexpr int64_t kHourUs = 3'600'000'000;
-      auto mean_hours = [](int64_t total_us, int64_t n) { return n ? (total_us / n + kHourUs / 2) / kHourUs : 0; };
-      Value::Array sites;
-      for (const auto& t : *turnaround) {
-        sites.push_back(Value::Object{{"site", t.site},
-                                      {"opened", t.opened},
-                                      {"answered", t.answered},
-                                      {"mean_hours_to_answer", mean_hours(t.answer_us_total, t.answered)},
-                                      {"closed", t.closed},
-                                      {"mean_hours_to_close", mean_hours(t.close_us_total, t.closed)},
-                                      {"unresolved_over_30_days", t.unresolved_over_30_days}});
-      }
-      Reply(res, Value::Object{{"sites", sites}});
+      Reply(res, Value::Object{{"sites", QueryTurnaroundJson(*turnaround)}});
     });
 
     const std::string form = subject + "/visits/{visit}/forms/{form}";

@@ -50,7 +50,8 @@ class SessionTest : public ::testing::Test {
       const char* site;
     } accounts[] = {{"sysadmin", "system_admin", "*"},   {"admin", "study_admin", "*"},
                     {"coord.701", "coordinator", "701"}, {"inv.701", "investigator", "701"},
-                    {"cra.1", "monitor", "*"},           {"pharm.701", "unblinded_pharmacist", "701"}};
+                    {"cra.1", "monitor", "*"},           {"pharm.701", "unblinded_pharmacist", "701"},
+                    {"dm.1", "data_manager", "*"}};
     for (const auto& a : accounts) {
       ASSERT_TRUE(users->Add(a.id, std::string("Full name of ") + a.id, kPassword, setup).ok());
       ASSERT_TRUE(users->AddGrant(a.id, Grant{kStudy, a.role, a.site}, "", setup).ok());
@@ -773,6 +774,110 @@ TEST_F(SessionTest, ListingsAndReportsAnswerFromTheTablesForTheCallersSites) {
   EXPECT_EQ(after[0].Find("closed")->as_int(), 1);
   EXPECT_EQ(after[0].Find("mean_hours_to_close")->as_int(), 31 * 24 + 2);
   EXPECT_EQ(after[0].Find("unresolved_over_30_days")->as_int(), 0);
+}
+
+}  // namespace
+}  // namespace trialcore::api
+
+// ---- Issue 15, point 18: the listing's value filter and labels; point 5: inactivated subjects ----
+
+namespace trialcore::api {
+namespace {
+
+TEST_F(SessionTest, TheListingFiltersByOneItemsValueAndShowsLabelsRefusingHiddenItemsAsUnknownOnes) {
+  Login coord = LogIn("coord.701");
+  Login cra = LogIn("cra.1");
+  ASSERT_EQ(Screen(coord, "701-7301")->status, 200);
+  auto save = [&](const std::string& form, const std::string& items) {
+    auto r = Post(coord, kS + "/commands",
+                  R"({"op":"form.save","subject":"701-7301","visit":"SCREENING1","form":")" + form + R"(","items":)" +
+                      items + "}");
+    ASSERT_EQ(r->status, 200) << r->body;
+  };
+  save("SV", R"({"SVSTDTC":")" + FormatTimeMicros(env_.NowMicros()).substr(0, 10) + R"("})");
+  save("VS", R"({"VSPOS":"SITTING","SYSBP":120,"DIABP":80,"PULSE":72})");
+  save("DM", R"({"INITIALS":"ABC","BRTHDTC":"1948-03-04","SEX":"M","RACE":"WHITE"})");
+
+  auto rows = [&](const Login& who, const std::string& query) {
+    auto r = Get(who, kS + "/reports/listing?" + query);
+    EXPECT_EQ(r->status, 200) << query << ": " << r->body;
+    return ToJson(*ParseJson(r->body)->Find("rows"));
+  };
+  EXPECT_EQ(rows(cra, "form=VS&item=SYSBP&value=120"),
+            R"([{"items":{"DIABP":80,"PULSE":72,"SYSBP":120,"VSPOS":"SITTING"},"site":"701","subject":"701-7301",)"
+            R"("visit":"SCREENING1"}])");
+  EXPECT_EQ(rows(cra, "form=VS&item=SYSBP&value=12"), "[]") << "a number matches whole";
+  EXPECT_EQ(rows(cra, "form=DM&item=SEX&value=F"), "[]");
+  EXPECT_EQ(rows(cra, "form=DM&item=SEX&value=M&labels=true"),
+            R"([{"items":{"BRTHDTC":"1948-03-04","INITIALS":"ABC","RACE":"WHITE","SEX":"Male"},"site":"701",)"
+            R"("subject":"701-7301","visit":"SCREENING1"}])");
+  auto csv = Get(cra, kS + "/reports/listing?form=DM&format=csv&labels=true");
+  ASSERT_EQ(csv->status, 200) << csv->body;
+  EXPECT_EQ(csv->body,
+            "subject,site,visit,group,row,INITIALS,BRTHDTC,AGE,SEX,POSTMENO,RACE,ETHNIC\r\n"
+            "701-7301,701,SCREENING1,,,ABC,1948-03-04,,Male,,WHITE,\r\n");
+  auto refused = [&](const Login& who, const std::string& query) {
+    auto r = Get(who, kS + "/reports/listing?" + query);
+    EXPECT_EQ(r->status, 404) << query;
+    return r->body;
+  };
+  // The dose is hidden from the blinded monitor, the initials from the data
+  // manager: a filter on either answers as one on an item the form lacks.
+  EXPECT_EQ(refused(cra, "form=EX&item=EXDOSE&value=54"),
+            R"({"code":"not_found","details":{},"message":"form EX has no item \"EXDOSE\""})");
+  EXPECT_EQ(refused(cra, "form=EX&item=EXDOSX&value=54"),
+            R"({"code":"not_found","details":{},"message":"form EX has no item \"EXDOSX\""})");
+  Login dm = LogIn("dm.1");
+  EXPECT_EQ(refused(dm, "form=DM&item=INITIALS&value=ABC"),
+            R"({"code":"not_found","details":{},"message":"form DM has no item \"INITIALS\""})");
+  EXPECT_EQ(rows(LogIn("pharm.701"), "form=EX&item=EXDOSE&value=54"), "[]") << "the unblinded may filter on it";
+  EXPECT_EQ(Get(cra, kS + "/reports/listing?form=VS&item=SYSBP&value=high")->status, 400);
+  EXPECT_EQ(Get(cra, kS + "/reports/listing?form=VS&labels=yes")->status, 400);
+}
+
+TEST_F(SessionTest, InactivatedSubjectsCountInNeitherVerificationNorReportsUnlessTheListingAsks) {
+  constexpr int64_t kDay = 24 * 60 * kMinute;
+  Login coord = LogIn("coord.701");
+  Login cra = LogIn("cra.1");
+  const std::string visit_day = FormatTimeMicros(env_.NowMicros() - 3 * kDay).substr(0, 10);
+  for (const std::string subject : {"701-7401", "701-7402"}) {
+    ASSERT_EQ(Screen(coord, subject)->status, 200);
+    for (const auto& [form, items] : std::vector<std::pair<std::string, std::string>>{
+             {"SV", R"({"SVSTDTC":")" + visit_day + R"("})"},
+             {"VS", R"({"VSPOS":"SITTING","SYSBP":120,"DIABP":80,"PULSE":72})"}}) {
+      auto r = Post(coord, kS + "/commands",
+                    R"({"op":"form.save","subject":")" + subject + R"(","visit":"SCREENING1","form":")" + form +
+                        R"(","items":)" + items + "}");
+      ASSERT_EQ(r->status, 200) << r->body;
+    }
+  }
+  auto inactivated =
+      Post(coord, kS + "/commands", R"({"op":"subject.inactivate","subject":"701-7402","reason":"screened twice"})");
+  ASSERT_EQ(inactivated->status, 200) << inactivated->body;
+
+  auto json = [&](const std::string& path) {
+    auto r = Get(cra, kS + path);
+    EXPECT_EQ(r->status, 200) << path << ": " << r->body;
+    return *ParseJson(r->body);
+  };
+  Value subjects = json("/sdv/subjects?site=701");
+  EXPECT_EQ(subjects.Find("total")->as_int(), 1);
+  ASSERT_EQ(subjects.Find("subjects")->as_array().size(), 1u);
+  EXPECT_EQ(subjects.Find("subjects")->as_array()[0].Find("subject")->as_string(), "701-7401");
+  EXPECT_EQ(json("/sdv").Find("total")->Find("subjects")->as_int(), 1);
+  Value work = json("/sdv/worklist?site=701");
+  EXPECT_EQ(work.Find("total")->as_int(), 2) << "701-7401's SV and VS";
+  for (const Value& w : work.Find("forms")->as_array()) EXPECT_EQ(w.Find("subject")->as_string(), "701-7401");
+
+  Value listing = json("/reports/listing?form=VS");
+  EXPECT_EQ(listing.Find("total")->as_int(), 1);
+  EXPECT_EQ(listing.Find("rows")->as_array()[0].Find("subject")->as_string(), "701-7401");
+  EXPECT_EQ(json("/reports/listing?form=VS&inactive=include").Find("total")->as_int(), 2);
+  EXPECT_EQ(Get(cra, kS + "/reports/listing?form=VS&inactive=all")->status, 400);
+  EXPECT_EQ(ToJson(*json("/reports/entry-lag").Find("sites")),
+            R"([{"days_total":6,"forms":2,"max_days":3,"over_7_days":0,"site":"701","within_2_days":0}])");
+  EXPECT_EQ(ToJson(*json("/reports/missing-pages").Find("lines")),
+            R"([{"forms":6,"site":"701","visit":"SCREENING1"}])");
 }
 
 }  // namespace

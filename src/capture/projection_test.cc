@@ -396,7 +396,9 @@ TEST_F(ProjectionTest, ReportsAgreeWithTheSubjectsStatesOnSeveralDays) {
       vs_forms += f != v.forms.end() && f->second.touched;
     }
   }
-  auto listing = ListFormValues(store_.get(), "CDISCPILOT01", SeesEverything(), {"VS", "", "", ""}, 0, 1000000);
+  ListingFilter vs;
+  vs.form = "VS";
+  auto listing = ListFormValues(store_.get(), "CDISCPILOT01", SeesEverything(), vs, 0, 1000000);
   ASSERT_TRUE(listing.ok()) << listing.status().ToString();
   EXPECT_EQ(listing->total, vs_forms);
   ASSERT_EQ(static_cast<int64_t>(listing->rows.size()), vs_forms);
@@ -404,7 +406,9 @@ TEST_F(ProjectionTest, ReportsAgreeWithTheSubjectsStatesOnSeveralDays) {
   SubjectState listed = capture_->Subject(first.subject).value();
   const ItemState& sysbp = listed.visits[first.visit].forms["VS"].items["SYSBP"];
   EXPECT_EQ(ParseJson(first.data)->Find("items")->Find("SYSBP")->as_int(), sysbp.value.as_int());
-  auto at_701 = ListFormValues(store_.get(), "CDISCPILOT01", SeesSites({"701"}), {"VS", "", "BASELINE", ""}, 0, 1000);
+  ListingFilter vs_baseline = vs;
+  vs_baseline.visit = "BASELINE";
+  auto at_701 = ListFormValues(store_.get(), "CDISCPILOT01", SeesSites({"701"}), vs_baseline, 0, 1000);
   ASSERT_TRUE(at_701.ok());
   for (const ListingRow& r : at_701->rows) {
     EXPECT_EQ(r.site, "701");

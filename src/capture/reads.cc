@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "capture/state.h"
+#include "core/json.h"
 #include "rules/rules.h"
 
 namespace trialcore::capture {
@@ -108,6 +109,39 @@ Status RowsCurrent(EventStore* store, const std::string& study) {
                    " are being rebuilt for its new version; nothing is shown until they are, retry in a moment");
   }
   return Status::Ok();
+}
+
+// " AND <column> NOT IN" the study's inactivated subjects (screened in
+// error), whose rows stay in the tables for the audit and the lists that ask
+// for them.
+void ActiveSubjects(Sql& sql, std::string_view column, const std::string& study) {
+  sql << " AND " << column << " NOT IN (SELECT subject FROM cap_subjects WHERE study = ";
+  sql.Param(study) << " AND inactive = 1)";
+}
+
+// " AND (...)" true where a form's data (canonical JSON, as FormData in
+// projection.cc writes it) holds the item at exactly this value, in the
+// form's items or a row's. A quote followed by a colon closes a key (inside a
+// string every quote is escaped), and an item id has no quote, so "ITEM":
+// matches that key only; a string value ends at its own closing quote, and
+// any other value at the comma or brace that follows it. replace() finds
+// text literally and with its case in both back ends, where LIKE has
+// wildcards and ignores ASCII case in SQLite.
+void HoldsValue(Sql& sql, std::string_view column, const std::string& item, const Value& value) {
+  const std::string pair = ToJson(Value(item)) + ":" + ToJson(value);
+  auto contains = [&](const std::string& text) {
+    sql << "replace(" << column << ", ";
+    sql.Param(text) << ", '') <> " << column;
+  };
+  sql << " AND (";
+  if (value.is_string()) {
+    contains(pair);
+  } else {
+    contains(pair + ",");
+    sql << " OR ";
+    contains(pair + "}");
+  }
+  sql << ")";
 }
 
 // What the viewer sees, as a key of the cache.
@@ -493,6 +527,7 @@ Result<std::vector<SdvProgress>> SdvBySite(EventStore* store, const std::string&
   TC_RETURN_IF_ERROR(RowsCurrent(store, study));
   Sql sql("SELECT site, count(*), sum(sdv_sampled), sum(sdv_required), sum(sdv_done) FROM cap_subjects WHERE study = ");
   sql.Param(study);
+  sql << " AND inactive = 0";
   VisibleSites(sql, viewer);
   sql << " GROUP BY site ORDER BY site";
   std::vector<SdvProgress> out;
@@ -508,6 +543,7 @@ Result<SdvSubjectPage> SdvBySubject(EventStore* store, const std::string& study,
   TC_RETURN_IF_ERROR(RowsCurrent(store, study));
   auto where = [&](Sql& sql) {
     sql.Param(study);
+    sql << " AND inactive = 0";
     VisibleSites(sql, viewer);
     sql.AndEquals("site", site);
   };
@@ -537,6 +573,7 @@ Result<SdvWorklist> ListSdvWork(EventStore* store, const std::string& study, con
   auto where = [&](Sql& sql) {
     sql.Param(study);
     sql << " AND f.sdv_pending = 1";
+    ActiveSubjects(sql, "f.subject", study);
     VisibleSites(sql, viewer, "f.site");
     sql.AndEquals("f.site", site);
     sql.AndEquals("f.subject", subject);
@@ -571,6 +608,7 @@ Result<ListingPage> ListFormValues(EventStore* store, const std::string& study, 
     sql << " AND f.form = ";
     sql.Param(filter.form);
     sql << " AND f.data <> ''";
+    if (!filter.with_inactive) ActiveSubjects(sql, "f.subject", study);
     VisibleSites(sql, viewer, "f.site");
     sql.AndEquals("f.site", filter.site);
     sql.AndEquals("f.subject", filter.subject);
@@ -581,6 +619,7 @@ Result<ListingPage> ListFormValues(EventStore* store, const std::string& study, 
       sql.Param(filter.visit + "#%");
       sql << ")";
     }
+    if (!filter.item.empty()) HoldsValue(sql, "f.data", filter.item, filter.value);
   };
   ListingPage page;
   Sql count("SELECT count(*) FROM cap_forms f WHERE f.study = ");

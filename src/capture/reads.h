@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/value.h"
 #include "store/event_store.h"
 
 namespace trialcore::capture {
@@ -120,7 +121,8 @@ Result<UnresolvedQueries> CountUnresolvedQueries(EventStore* store, const std::s
 // Source data verification by the study's plan (study::SdvPlan), for the
 // sites a viewer sees. Counts are of the items the plan asks for on each
 // subject that are entered (derived and hidden items are never verified, so
-// blinded and unblinded viewers read the same figures).
+// blinded and unblinded viewers read the same figures). Inactivated
+// subjects (screened in error) count nowhere: nobody verifies their data.
 struct SdvProgress {
   std::string site, subject;          // subject empty in a site's line
   int64_t subjects = 0, sampled = 0;  // a subject's line: 1, and whether in the sample
@@ -155,9 +157,16 @@ Result<SdvWorklist> ListSdvWork(EventStore* store, const std::string& study, con
 // projection keeps them ({"items": {...}, "rows": [{"group", "row",
 // "items"}]}), hidden items included: `unblinded` says whether the viewer
 // may see them at the row's site (the API leaves them out otherwise).
+// Inactivated subjects' forms are left out unless asked for.
 struct ListingFilter {
   std::string form;                  // required
   std::string site, visit, subject;  // empty: any; a visit matches its occurrences
+  // Form instances where the item `item` (of the form or of a row) holds
+  // exactly `value`, a number, boolean or text (a code); empty item: any.
+  // Whether the viewer may filter on that item is the caller's to decide.
+  std::string item;
+  Value value;
+  bool with_inactive = false;
 };
 struct ListingRow {
   std::string subject, site, visit, data;
@@ -173,6 +182,8 @@ Result<ListingPage> ListFormValues(EventStore* store, const std::string& study, 
 // Forms not started at visits that took place (have a visit date) or, for
 // enrolled subjects, are overdue on `today` (days since 1970), by site and
 // visit instance.
+// Neither this nor the entry lag below counts inactivated subjects: the
+// tables plan no visit of theirs (capture/projection.cc).
 struct MissingPages {
   std::string site, visit;
   int64_t forms = 0;

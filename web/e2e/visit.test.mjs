@@ -323,7 +323,15 @@ test('the audit trail viewer shows every change made here, with its reason, and 
   }
 });
 
-test('the data manager lists a form across subjects, downloads it as CSV, and reads the missing pages, entry lag and query turnaround', async () => {
+// The text of the file a button downloads.
+async function downloadText(page, button) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button, exact: true }).click()]);
+  const chunks = [];
+  for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+test('the data manager lists a form across subjects, filters it by a value with labels shown, downloads it as CSV, and reads the missing pages, entry lag and query turnaround', async () => {
   const manager = await as('dm.1');
   try {
     await manager.locator('header nav').getByRole('link', { name: 'Reports' }).click();
@@ -334,12 +342,27 @@ test('the data manager lists a form across subjects, downloads it as CSV, and re
     const row = manager.locator('table.listing tbody tr', { hasText: SUBJECT });
     await manager.locator('table.listing caption', { hasText: /^Vital signs: 1 form$/ }).waitFor();
     assert.match(await row.innerText(), /SCREENING 1[\s\S]*SITTING[\s\S]*150[\s\S]*80[\s\S]*130/);
-    const [download] = await Promise.all([manager.waitForEvent('download'), manager.getByRole('button', { name: 'Download CSV' }).click()]);
-    const chunks = [];
-    for await (const chunk of await download.createReadStream()) chunks.push(chunk);
-    const csv = Buffer.concat(chunks).toString('utf8').split('\r\n');
+    const csv = (await downloadText(manager, 'Download CSV')).split('\r\n');
     assert.match(csv[0], /^subject,site,visit,group,row,VSTM,VSPOS,SYSBP,DIABP,PULSE,/);
     assert.equal(csv[1].split(',').slice(0, 10).join(','), `${SUBJECT},701,SCREENING1,,,,SITTING,150,80,130`);
+
+    // Filtered by one item's value: the items' labels head the columns, coded values read as their labels;
+    // the CSV with labels keeps the item ids as its headers.
+    await manager.locator('input[name=subject]').fill('');
+    await manager.locator('input[name=subject]').press('Enter');
+    await manager.waitForURL((url) => !url.searchParams.get('subject'));
+    await manager.locator('select[name=form]').selectOption('DM');
+    await manager.locator('select[name=item]').selectOption({ label: 'Sex' });
+    await manager.locator('select[name=value]').selectOption({ label: 'Female' });
+    await manager.waitForURL((url) => url.searchParams.get('item') === 'SEX' && url.searchParams.get('value') === 'F');
+    await manager.locator('table.listing th', { hasText: 'Date of birth' }).waitFor();
+    await manager.waitForFunction(() => {
+      const body = document.querySelector('table.listing tbody')?.textContent ?? '';
+      return body.includes('Female') && !/\bMale\b/.test(body);
+    });
+    const labelled = (await downloadText(manager, 'Download CSV with labels')).split('\r\n').filter(Boolean);
+    assert.match(labelled[0], /^subject,site,visit,group,row,INITIALS,BRTHDTC,AGE,SEX,/);
+    assert.ok(labelled.length > 1 && labelled.slice(1).every((line) => line.includes(',Female,')), labelled.join('\n'));
 
     // The blinded data manager's listing of exposure has no column, nor value, of the dose.
     await manager.locator('select[name=form]').selectOption('EX');

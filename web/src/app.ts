@@ -83,3 +83,29 @@ export function itemLabel(ctx: Context, form: string, item: string): string {
   }
   return item;
 }
+
+// A page's data fetched again once live changes stop arriving for `delayMs`:
+// several events often come together (a save with the queries it opened),
+// and one fetch answers them all. dispose() when the page is left, so that
+// no fetch follows.
+export class LiveReload {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly reload: () => void,
+    private readonly delayMs = 400,
+  ) {}
+
+  changed(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.reload();
+    }, this.delayMs);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

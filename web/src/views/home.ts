@@ -5,7 +5,7 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import { html, nothing } from 'lit-html';
 import { ref } from 'lit-html/directives/ref.js';
 import { get, studyPath } from '../api';
-import { formLink, formName, studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { formLink, formName, LiveReload, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { QUERY_STATE_MEANING, type QueryState } from '../query_states';
 import { can } from '../roles';
 import type { AwaitingSignature, Dashboard, WorkItem } from '../types';
@@ -28,7 +28,7 @@ export class HomeView implements View {
   private awaiting: AwaitingSignature | null = null; // for investigators
   private error = '';
   private chart: Chart | null = null;
-  private timer = 0;
+  private readonly reload = new LiveReload(() => void this.load());
   private updated = '';
   private message = '';
 
@@ -58,13 +58,11 @@ export class HomeView implements View {
   }
 
   live(): void {
-    // Several events often arrive together; fetch once.
-    window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => void this.load(), 400);
+    this.reload.changed();
   }
 
   dispose(): void {
-    window.clearTimeout(this.timer);
+    this.reload.dispose();
     this.chart?.destroy();
   }
 

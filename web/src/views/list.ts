@@ -1,14 +1,14 @@
 // A list page (subjects, queries): rows fetched with the page's filters,
 // fetched again when a change that concerns them arrives.
 import { get } from '../api';
-import type { Context, View } from '../app';
+import { LiveReload, type Context, type View } from '../app';
 
 export abstract class ListPage<Row> implements View {
   protected rows: Row[] = [];
   protected total = 0;
   protected error = '';
   protected loaded = false;
-  private timer = 0;
+  private readonly reload = new LiveReload(() => void this.load());
 
   constructor(protected readonly ctx: Context) {}
 
@@ -35,12 +35,10 @@ export abstract class ListPage<Row> implements View {
 
   live(e: { type: string }): void {
     if (!this.concerns(e.type)) return;
-    // Several events often arrive together; fetch once.
-    window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => void this.load(), 400);
+    this.reload.changed();
   }
 
   dispose(): void {
-    window.clearTimeout(this.timer);
+    this.reload.dispose();
   }
 }

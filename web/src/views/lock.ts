@@ -6,7 +6,7 @@
 // accepted); the page shows where each outstanding item is.
 import { html, nothing, type TemplateResult } from 'lit-html';
 import { get, post, studyPath } from '../api';
-import { formLink, formName, studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { formLink, formName, LiveReload, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { can } from '../roles';
 import type { LockCheckItem, LockChecklist } from '../types';
 import { label, showTime } from '../format';
@@ -18,7 +18,7 @@ export class LockView implements View {
   private accepted = new Map<string, string>(); // item id → reason (checked items only)
   private error = '';
   private message = '';
-  private timer = 0;
+  private readonly reload = new LiveReload(() => void this.load());
 
   constructor(private readonly ctx: Context) {
     void this.load();
@@ -38,12 +38,11 @@ export class LockView implements View {
   }
 
   live(): void {
-    window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => void this.load(), 400);
+    this.reload.changed();
   }
 
   dispose(): void {
-    window.clearTimeout(this.timer);
+    this.reload.dispose();
   }
 
   private outstanding(): LockCheckItem[] {

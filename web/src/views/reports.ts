@@ -1,11 +1,13 @@
 // The data manager's listings and reports, over the sites the user sees:
-// a form's values across subjects (filtered, a page at a time, or as CSV),
+// a form's values across subjects (filtered, by one item's value too, a page
+// at a time, or as CSV; coded values as their labels unless codes are shown),
 // missing pages (forms of visits that happened, or are overdue, not
 // started), data entry lag and query turnaround by site. Source data
 // verification has its own page (views/sdv.ts).
 import { html, nothing, type TemplateResult } from 'lit-html';
 import { get, getActingRole, studyPath } from '../api';
 import { formLink, formName, studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { showCodes } from '../codes';
 import { showItemValue } from '../format';
 import type { ItemDef, JsonValue } from '../types';
 import { errorBox } from '../ui';
@@ -53,6 +55,8 @@ const REPORT_NAMES: Record<Report, string> = {
   queries: 'Query turnaround',
 };
 const PAGE = 50;
+// The server filters by items that hold one value (doc/api.md).
+const UNFILTERABLE = ['multi_choice', 'attachment'];
 
 export class ReportsView implements View {
   private report: Report;
@@ -60,6 +64,8 @@ export class ReportsView implements View {
   private site: string;
   private visit: string;
   private subject: string;
+  private item: string;
+  private value: string;
   private offset = 0;
   private total = 0;
   private listing: ListingRow[] = [];
@@ -76,6 +82,8 @@ export class ReportsView implements View {
     this.site = query.get('site') ?? '';
     this.visit = query.get('visit') ?? '';
     this.subject = query.get('subject') ?? '';
+    this.item = query.get('item') ?? '';
+    this.value = query.get('value') ?? '';
     void this.load();
   }
 
@@ -89,6 +97,11 @@ export class ReportsView implements View {
     if (this.site) q.set('site', this.site);
     if (this.report === 'listing' && this.visit) q.set('visit', this.visit);
     if (this.report === 'listing' && this.subject) q.set('subject', this.subject);
+    // An item chosen without a value filters nothing yet.
+    if (this.report === 'listing' && this.item && this.value) {
+      q.set('item', this.item);
+      q.set('value', this.value);
+    }
     return q;
   }
 
@@ -99,6 +112,7 @@ export class ReportsView implements View {
       if (this.report === 'listing') {
         q.set('offset', String(this.offset));
         q.set('limit', String(PAGE));
+        if (!showCodes(this.ctx)) q.set('labels', 'true');
         const r = await get<{ rows: ListingRow[]; total: number }>(base + 'listing?' + q);
         this.listing = r.rows;
         this.total = r.total;
@@ -117,9 +131,13 @@ export class ReportsView implements View {
     this.ctx.update();
   }
 
-  private set(field: 'report' | 'form' | 'site' | 'visit' | 'subject', value: string): void {
+  private set(field: 'report' | 'form' | 'site' | 'visit' | 'subject' | 'item' | 'value', value: string): void {
     if (field === 'report') this.report = value as Report;
     else this[field] = value;
+    // Another form has other items; another item other values.
+    if (field === 'form') this.item = '';
+    if (field === 'form' || field === 'item') this.value = '';
+    if (field === 'item') this.value = this.values()?.[0]?.code ?? '';
     this.offset = 0;
     const q = this.filters();
     q.set('report', this.report);
@@ -131,10 +149,12 @@ export class ReportsView implements View {
     return this.ctx.definition.sites.find((s) => s.id === id)?.name ?? id;
   }
 
-  // The CSV of the whole filtered listing, asked for in the acting role.
-  private async download(): Promise<void> {
+  // The CSV of the whole filtered listing, asked for in the acting role:
+  // item ids head its columns either way; values are codes or labels.
+  private async download(labels: boolean): Promise<void> {
     const q = this.filters();
     q.set('format', 'csv');
+    if (labels) q.set('labels', 'true');
     const headers: Record<string, string> = { Accept: 'text/csv' };
     const role = getActingRole();
     if (role) headers['X-Trialcore-Role'] = role;
@@ -146,7 +166,7 @@ export class ReportsView implements View {
     const url = URL.createObjectURL(await response.blob());
     const a = document.createElement('a');
     a.href = url;
-    a.download = `listing-${this.ctx.study.id}-${this.form}.csv`;
+    a.download = `listing-${this.ctx.study.id}-${this.form}${labels ? '-labels' : ''}.csv`;
     document.body.append(a);
     a.click();
     a.remove();
@@ -156,6 +176,36 @@ export class ReportsView implements View {
   private items(): ItemDef[] {
     const def = this.ctx.definition.forms.find((f) => f.id === this.form);
     return (def?.groups ?? []).flatMap((g) => g.items);
+  }
+
+  // The values the chosen item may be filtered by, when it has a fixed set
+  // (codes with their labels, yes or no); undefined: typed in.
+  private values(): { code: string; label: string }[] | undefined {
+    const item = this.items().find((i) => i.id === this.item);
+    if (item?.type === 'choice') return this.ctx.definition.codelists[item.codelist] ?? [];
+    if (item?.type === 'boolean') return [{ code: 'true', label: 'Yes' }, { code: 'false', label: 'No' }];
+    return undefined;
+  }
+
+  private valueFilter(): TemplateResult {
+    const items = this.items().filter((i) => !UNFILTERABLE.includes(i.type));
+    const values = this.values();
+    const pick = (field: 'item' | 'value') => (e: Event) => this.set(field, (e.target as HTMLSelectElement | HTMLInputElement).value.trim());
+    return html`<label>Filter by item
+        <select name="item" @change=${pick('item')}>
+          <option value="">No filter</option>
+          ${items.map((i) => html`<option value=${i.id} ?selected=${i.id === this.item}>${i.label}</option>`)}
+        </select>
+      </label>
+      ${!this.item
+        ? nothing
+        : values
+          ? html`<label>Value
+              <select name="value" @change=${pick('value')}>
+                ${values.map((v) => html`<option value=${v.code} ?selected=${v.code === this.value}>${v.label}</option>`)}
+              </select>
+            </label>`
+          : html`<label>Value <input name="value" .value=${this.value} @change=${pick('value')} /></label>`}`;
   }
 
   private listingTable(): TemplateResult {
@@ -168,7 +218,8 @@ export class ReportsView implements View {
         <span>${this.total ? `${this.offset + 1}–${last} of ${this.total}` : 'no rows'}</span>
         <button type="button" ?disabled=${last >= this.total} @click=${() => ((this.offset += PAGE), void this.load())}>Next page ›</button>
         <span class="spacer"></span>
-        <button type="button" @click=${() => void this.download()}>Download CSV</button>
+        <button type="button" @click=${() => void this.download(false)}>Download CSV</button>
+        <button type="button" @click=${() => void this.download(true)}>Download CSV with labels</button>
       </div>
       <div class="listing-scroll" role="region" aria-label="Listing of ${formName(ctx, this.form)}" tabindex="0">
         <table class="data listing">
@@ -260,7 +311,8 @@ export class ReportsView implements View {
               </label>
               <label>Subject
                 <input name="subject" .value=${this.subject} @change=${(e: Event) => this.set('subject', (e.target as HTMLInputElement).value.trim())} />
-              </label>`
+              </label>
+              ${this.valueFilter()}`
           : nothing}
       </form>
       <p class="muted">Source data verification progress is on the <a href=${studyLink(ctx, '/sdv')}>verification page</a>.</p>

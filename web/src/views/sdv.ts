@@ -6,7 +6,7 @@
 // are treated (the server refuses them too).
 import { html, nothing, type TemplateResult } from 'lit-html';
 import { get, studyPath } from '../api';
-import { formLink, formName, studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { formLink, formName, LiveReload, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { errorBox } from '../ui';
 
 interface Progress {
@@ -57,7 +57,7 @@ export class SdvView implements View {
   private subjects: Paged<Progress> = { rows: [], total: 0, offset: 0 };
   private work: Paged<Work> = { rows: [], total: 0, offset: 0 };
   private error = '';
-  private timer = 0;
+  private readonly reload = new LiveReload(() => void this.load());
 
   constructor(private readonly ctx: Context, query: URLSearchParams) {
     this.site = query.get('site') ?? '';
@@ -93,12 +93,11 @@ export class SdvView implements View {
 
   live(e: { type: string }): void {
     if (e.type !== 'sdv.verified' && e.type !== 'form.saved' && e.type !== 'row.removed') return;
-    window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => void this.load(), 400);
+    this.reload.changed();
   }
 
   dispose(): void {
-    window.clearTimeout(this.timer);
+    this.reload.dispose();
   }
 
   private setFilter(field: 'site' | 'subject', value: string): void {
