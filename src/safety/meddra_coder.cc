@@ -104,6 +104,19 @@ void Trigrams(std::string_view norm, std::vector<uint32_t>* out) {
   out->erase(std::unique(out->begin(), out->end()), out->end());
 }
 
+// The words of a normalised name (single spaces between them).
+std::vector<std::string_view> Words(std::string_view norm) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < norm.size()) {
+    size_t end = norm.find(' ', i);
+    if (end == std::string_view::npos) end = norm.size();
+    out.push_back(norm.substr(i, end - i));
+    i = end + 1;
+  }
+  return out;
+}
+
 // Names (exact or normalised) to the LLTs that carry them.
 struct NameIndex {
   std::unordered_map<std::string_view, uint32_t> ids;  // name -> id
@@ -140,10 +153,16 @@ void BuildNameIndex(const std::vector<std::string_view>& key_of_llt, std::span<c
 
 // Per-thread scratch of the candidate search, reused from call to call.
 struct Scratch {
-  std::vector<uint16_t> hits;  // per normalised name; zero between calls
+  std::vector<uint8_t> seen;  // per normalised name; zero between calls
   std::vector<uint32_t> touched;
   std::vector<uint32_t> query;
   std::vector<std::span<const uint32_t>> lists;
+  std::vector<uint8_t> words_matched;  // per normalised name; zero between calls
+  std::vector<uint32_t> last_word;     // per normalised name: the query word (+1) that last counted it
+  std::vector<uint32_t> word_hits;     // per vocabulary word; zero between calls
+  std::vector<uint32_t> matched;       // vocabulary words matching one query word
+  std::vector<uint8_t> mark;           // per trigram number: in the verbatim; zero between calls
+  std::vector<uint32_t> marked;
   struct Scored {
     double score;
     uint32_t name;
@@ -159,14 +178,36 @@ struct MeddraCoder::Index {
   NameIndex by_exact;
   std::vector<std::string> norm_names;  // normalised name id -> text
   NameIndex by_norm;                    // its ids are those of norm_names
-  // Trigrams of each normalised name (CSR), and the names holding each trigram.
+  // Trigrams are numbered densely (tri_ids). The trigrams of each
+  // normalised name (CSR, by number), and the names holding each trigram.
+  std::unordered_map<uint32_t, uint32_t> tri_ids;
   std::vector<uint32_t> tri_offsets{0};
   std::vector<uint32_t> tris;
-  std::unordered_map<uint32_t, std::pair<uint32_t, uint32_t>> postings;  // trigram -> [begin, end) in posted
+  std::vector<uint32_t> post_offsets;  // trigram number -> [post_offsets[i], post_offsets[i + 1]) in posted
   std::vector<uint32_t> posted;
+  // Each LLT's PT and the PT's primary path, resolved once.
+  struct Up {
+    const MeddraPt* pt;
+    const MeddraGroup *hlt, *hlgt, *soc;
+  };
+  std::vector<Up> up;  // per LLT index
+  // The words of the normalised names: their trigrams (CSR), the words
+  // holding each trigram, and the names holding each word (CSR).
+  std::vector<std::string> words;
+  std::unordered_map<std::string_view, uint32_t> word_ids;
+  std::vector<uint32_t> word_tri_offsets{0}, word_tris;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> words_with_tri;
+  std::vector<uint32_t> word_name_offsets{0}, word_names;
 
   MeddraCoding CodingOf(uint32_t llt_index) const;
   void Search(const std::string& norm, MeddraCodingResult* out) const;
+  void WordSearch(const std::string& norm, Scratch& s) const;
+  void FullSearch(const std::string& norm, Scratch& s) const;
+  // Jaccard similarity of the trigrams of name id and the query's.
+  double Similarity(uint32_t id, const Scratch& s) const;
+  // The verbatim's trigrams into s.query, and those the dictionary has
+  // marked in s.mark (s.marked lists them).
+  void MarkQuery(const std::string& norm, Scratch& s) const;
   // Current LLTs of a match: coded when they share one PT, else ambiguous.
   bool Decide(std::span<const uint32_t> group, CodingRule rule, const std::string& norm,
               MeddraCodingResult* out) const;
@@ -178,6 +219,13 @@ MeddraCoder::MeddraCoder(std::shared_ptr<const MeddraDictionary> dictionary, Med
   x.dict = std::move(dictionary);
   x.options = options;
   const auto llts = x.dict->llts();
+
+  x.up.reserve(llts.size());
+  for (const auto& l : llts) {
+    const MeddraPt* pt = x.dict->FindPt(l.pt);  // Build() checked that these exist
+    const MeddraPath& p = pt->primary();
+    x.up.push_back({pt, x.dict->FindHlt(p.hlt), x.dict->FindHlgt(p.hlgt), x.dict->FindSoc(p.soc)});
+  }
 
   std::vector<std::string_view> keys(llts.size());
   for (size_t i = 0; i < llts.size(); ++i) keys[i] = llts[i].name;
@@ -198,21 +246,48 @@ MeddraCoder::MeddraCoder(std::shared_ptr<const MeddraDictionary> dictionary, Med
   // BuildNameIndex numbers names in sorted order, as norm_names is.
 
   std::vector<uint32_t> t;
-  std::unordered_map<uint32_t, uint32_t> counts;
+  std::vector<uint32_t> counts;
   for (const auto& name : x.norm_names) {
     Trigrams(name, &t);
-    x.tris.insert(x.tris.end(), t.begin(), t.end());
+    for (uint32_t g : t) {
+      auto [it, added] = x.tri_ids.emplace(g, static_cast<uint32_t>(counts.size()));
+      if (added) counts.push_back(0);
+      ++counts[it->second];
+      x.tris.push_back(it->second);
+    }
     x.tri_offsets.push_back(static_cast<uint32_t>(x.tris.size()));
-    for (uint32_t g : t) ++counts[g];
   }
-  uint32_t at = 0;
-  for (const auto& [g, n] : counts) {
-    x.postings[g] = {at, at};
-    at += n;
-  }
-  x.posted.resize(at);
+  x.post_offsets.assign(counts.size() + 1, 0);
+  for (size_t i = 0; i < counts.size(); ++i) x.post_offsets[i + 1] = x.post_offsets[i] + counts[i];
+  x.posted.resize(x.post_offsets.back());
+  std::vector<uint32_t> fill(x.post_offsets.begin(), x.post_offsets.end() - 1);
   for (uint32_t id = 0; id < x.norm_names.size(); ++id) {
-    for (uint32_t k = x.tri_offsets[id]; k < x.tri_offsets[id + 1]; ++k) x.posted[x.postings[x.tris[k]].second++] = id;
+    for (uint32_t k = x.tri_offsets[id]; k < x.tri_offsets[id + 1]; ++k) x.posted[fill[x.tris[k]]++] = id;
+  }
+
+  // The vocabulary: complete before views into it are taken.
+  for (const auto& name : x.norm_names) {
+    for (std::string_view w : Words(name)) x.words.emplace_back(w);
+  }
+  std::sort(x.words.begin(), x.words.end());
+  x.words.erase(std::unique(x.words.begin(), x.words.end()), x.words.end());
+  for (uint32_t w = 0; w < x.words.size(); ++w) {
+    x.word_ids.emplace(x.words[w], w);
+    Trigrams(x.words[w], &t);
+    x.word_tris.insert(x.word_tris.end(), t.begin(), t.end());
+    x.word_tri_offsets.push_back(static_cast<uint32_t>(x.word_tris.size()));
+    for (uint32_t g : t) x.words_with_tri[g].push_back(w);
+  }
+  std::vector<std::vector<uint32_t>> names_of_word(x.words.size());
+  for (uint32_t id = 0; id < x.norm_names.size(); ++id) {
+    for (std::string_view w : Words(x.norm_names[id])) {
+      auto& list = names_of_word[x.word_ids.at(w)];
+      if (list.empty() || list.back() != id) list.push_back(id);
+    }
+  }
+  for (const auto& list : names_of_word) {
+    x.word_names.insert(x.word_names.end(), list.begin(), list.end());
+    x.word_name_offsets.push_back(static_cast<uint32_t>(x.word_names.size()));
   }
 }
 
@@ -224,17 +299,13 @@ const MeddraDictionary& MeddraCoder::dictionary() const { return *index_->dict; 
 
 MeddraCoding MeddraCoder::Index::CodingOf(uint32_t llt_index) const {
   const MeddraLlt& l = dict->llts()[llt_index];
-  const MeddraPt* pt = dict->FindPt(l.pt);  // Build() checked that it exists
-  const MeddraPath& p = pt->primary();
-  const MeddraGroup* hlt = dict->FindHlt(p.hlt);
-  const MeddraGroup* hlgt = dict->FindHlgt(p.hlgt);
-  const MeddraGroup* soc = dict->FindSoc(p.soc);
+  const Up& u = up[llt_index];
   MeddraCoding c;
   c.llt = {l.code, l.name};
-  c.pt = {pt->code, pt->name};
-  c.hlt = {hlt->code, hlt->name};
-  c.hlgt = {hlgt->code, hlgt->name};
-  c.soc = {soc->code, soc->name};
+  c.pt = {u.pt->code, u.pt->name};
+  c.hlt = {u.hlt->code, u.hlt->name};
+  c.hlgt = {u.hlgt->code, u.hlgt->name};
+  c.soc = {u.soc->code, u.soc->name};
   c.llt_current = l.current;
   return c;
 }
@@ -278,66 +349,163 @@ MeddraCodingResult MeddraCoder::Code(std::string_view verbatim) const {
 // the normalised verbatim and of the LLT's normalised name (pg_trgm's
 // similarity): |shared| / |union|. Why this measure:
 //  - a typo changes at most three trigrams of one word, so a misspelt term
-//    stays close to its LLT ("hedache" shares 5 of 8 with "headache");
+//    stays close to its LLT ("hedache" shares 6 of 11 with "headache");
 //  - trigrams are taken word by word, so word order does not matter
 //    ("rash macular" and "macular rash" score 1);
 //  - the union in the denominator penalises length differences, so a long
 //    LLT that merely contains the verbatim's words ranks below one that says
 //    the same and no more.
 // Ties: the verbatim's own normalised name before names that only have the
-// same trigrams (another word order), current LLTs before non-current ones (a person should pick a current
-// LLT), then the name nearer in length, then alphabetical order and code, so
-// that the list is the same on every run.
-// Only names that can reach `min_similarity` are looked at: such a name
-// shares at least k = ceil(t * n) of the verbatim's n trigrams, so it holds
-// one of the n - k + 1 rarest of them (prefix filtering); the commonest
-// trigrams' long posting lists are never read.
-void MeddraCoder::Index::Search(const std::string& norm, MeddraCodingResult* out) const {
-  thread_local Scratch s;
+// same trigrams (another word order), current LLTs before non-current ones
+// (a person should pick a current LLT), then the name nearer in length, then
+// alphabetical order, so that the list is the same on every run.
+//
+// Which names are scored (WordSearch): MedDRA's words recur in thousands of
+// LLTs ("acute", "pain"), so scoring every name that shares a trigram costs
+// milliseconds. A verbatim's words are instead matched to the dictionary's
+// words, exactly or, for a word it lacks, by trigram similarity of at least
+// kWordSimilarity (the few nearest); the names holding matches for the most
+// verbatim words (or one fewer, when that gives too few) are scored. Only
+// when that finds nothing (words run together or split: "head ache") are all
+// names that can reach min_similarity scored (FullSearch).
+constexpr double kWordSimilarity = 0.4;
+constexpr size_t kWordsPerQueryWord = 4;
+constexpr size_t kMaxScored = 4000;  // names scored at the "one word fewer" level
+
+void MeddraCoder::Index::MarkQuery(const std::string& norm, Scratch& s) const {
   Trigrams(norm, &s.query);
-  const size_t n = s.query.size();
-  if (n == 0) return;
-  const double t = options.min_similarity;
-  s.lists.clear();
+  if (s.mark.size() < post_offsets.size()) s.mark.resize(post_offsets.size());
+  s.marked.clear();
   for (uint32_t g : s.query) {
-    auto it = postings.find(g);
-    if (it == postings.end()) {
-      s.lists.emplace_back();
-    } else {
-      s.lists.emplace_back(posted.data() + it->second.first, it->second.second - it->second.first);
-    }
+    auto it = tri_ids.find(g);
+    if (it == tri_ids.end()) continue;
+    s.mark[it->second] = 1;
+    s.marked.push_back(it->second);
   }
-  std::sort(s.lists.begin(), s.lists.end(), [](auto a, auto b) { return a.size() < b.size(); });
-  const size_t k = std::max<size_t>(1, static_cast<size_t>(std::ceil(t * static_cast<double>(n) - 1e-9)));
-  if (s.hits.size() < norm_names.size()) s.hits.resize(norm_names.size());
+}
+
+// One byte read per trigram of the name, without branches.
+double MeddraCoder::Index::Similarity(uint32_t id, const Scratch& s) const {
+  const uint32_t begin = tri_offsets[id], end = tri_offsets[id + 1];
+  uint32_t shared = 0;
+  for (uint32_t k = begin; k < end; ++k) shared += s.mark[tris[k]];
+  const size_t m = end - begin;
+  return static_cast<double>(shared) / static_cast<double>(s.query.size() + m - shared);
+}
+
+void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
+  if (s.words_matched.size() < norm_names.size()) {
+    s.words_matched.resize(norm_names.size());
+    s.last_word.resize(norm_names.size());
+  }
+  if (s.word_hits.size() < words.size()) s.word_hits.resize(words.size());
+  std::vector<std::string_view> query_words = Words(norm);
+  std::sort(query_words.begin(), query_words.end());
+  query_words.erase(std::unique(query_words.begin(), query_words.end()), query_words.end());
   s.touched.clear();
-  for (size_t l = 0; l + k <= n; ++l) {
-    for (uint32_t id : s.lists[l]) {
-      if (s.hits[id]++ == 0) s.touched.push_back(id);
+  std::vector<uint32_t> wt;
+  uint8_t most = 0;
+  for (uint32_t q = 0; q < query_words.size(); ++q) {
+    s.matched.clear();
+    if (auto it = word_ids.find(query_words[q]); it != word_ids.end()) {
+      s.matched.push_back(it->second);
+    } else {
+      // The nearest dictionary words by trigram similarity.
+      Trigrams(query_words[q], &wt);
+      std::vector<uint32_t> hit_words;
+      for (uint32_t g : wt) {
+        auto it2 = words_with_tri.find(g);
+        if (it2 == words_with_tri.end()) continue;
+        for (uint32_t w : it2->second) {
+          if (s.word_hits[w]++ == 0) hit_words.push_back(w);
+        }
+      }
+      std::vector<std::pair<double, uint32_t>> near;
+      for (uint32_t w : hit_words) {
+        const double shared = s.word_hits[w];
+        s.word_hits[w] = 0;
+        const double m = word_tri_offsets[w + 1] - word_tri_offsets[w];
+        const double sim = shared / (static_cast<double>(wt.size()) + m - shared);
+        if (sim >= kWordSimilarity) near.emplace_back(-sim, w);
+      }
+      const size_t keep = std::min(kWordsPerQueryWord, near.size());
+      std::partial_sort(near.begin(), near.begin() + static_cast<std::ptrdiff_t>(keep), near.end());
+      for (size_t i = 0; i < keep; ++i) s.matched.push_back(near[i].second);
+    }
+    for (uint32_t w : s.matched) {
+      for (uint32_t k = word_name_offsets[w]; k < word_name_offsets[w + 1]; ++k) {
+        const uint32_t id = word_names[k];
+        if (s.last_word[id] == q + 1) continue;  // one count per verbatim word
+        s.last_word[id] = q + 1;
+        if (s.words_matched[id] == 0) s.touched.push_back(id);
+        if (s.words_matched[id] < 255) ++s.words_matched[id];
+        most = std::max(most, s.words_matched[id]);
+      }
     }
   }
   s.scored.clear();
-  for (uint32_t id : s.touched) {
-    s.hits[id] = 0;
-    const uint32_t* a = tris.data() + tri_offsets[id];
-    const uint32_t* a_end = tris.data() + tri_offsets[id + 1];
-    const size_t m = static_cast<size_t>(a_end - a);
-    if (static_cast<double>(m) * t > static_cast<double>(n) + 1e-9) continue;  // similarity <= n / m < t
-    size_t shared = 0;
-    const uint32_t* b = s.query.data();
-    const uint32_t* b_end = b + n;
-    while (a != a_end && b != b_end) {
-      if (*a < *b) {
-        ++a;
-      } else if (*b < *a) {
-        ++b;
-      } else {
-        ++shared, ++a, ++b;
+  if (most > 0) {
+    MarkQuery(norm, s);
+    for (uint32_t id : s.touched) {
+      if (s.words_matched[id] != most) continue;
+      const double score = Similarity(id, s);
+      if (score + 1e-12 >= options.min_similarity) s.scored.push_back({score, id});
+    }
+    if (s.scored.size() < options.max_candidates && most >= 2) {
+      size_t budget = kMaxScored;
+      for (uint32_t id : s.touched) {
+        if (s.words_matched[id] != most - 1 || budget == 0) continue;
+        --budget;
+        const double score = Similarity(id, s);
+        if (score + 1e-12 >= options.min_similarity) s.scored.push_back({score, id});
       }
     }
-    double score = static_cast<double>(shared) / static_cast<double>(n + m - shared);
-    if (score + 1e-12 >= t) s.scored.push_back({score, id});
   }
+  for (uint32_t id : s.touched) s.words_matched[id] = 0, s.last_word[id] = 0;
+  for (uint32_t g : s.marked) s.mark[g] = 0;
+  s.marked.clear();
+}
+
+// Every name that can reach min_similarity, exactly: such a name shares at
+// least k = ceil(t * n) of the verbatim's n trigrams, so it is in one of the
+// n - k + 1 rarest trigrams' posting lists (prefix filtering); the commonest
+// trigrams' lists are never read.
+void MeddraCoder::Index::FullSearch(const std::string& norm, Scratch& s) const {
+  MarkQuery(norm, s);
+  const size_t n = s.query.size();
+  s.scored.clear();
+  s.lists.clear();
+  for (uint32_t g : s.marked) {
+    s.lists.emplace_back(posted.data() + post_offsets[g], post_offsets[g + 1] - post_offsets[g]);
+  }
+  std::sort(s.lists.begin(), s.lists.end(), [](auto a, auto b) { return a.size() < b.size(); });
+  if (s.seen.size() < norm_names.size()) s.seen.resize(norm_names.size());
+  const double t = options.min_similarity;
+  const size_t k = std::max<size_t>(1, static_cast<size_t>(std::ceil(t * static_cast<double>(n) - 1e-9)));
+  s.touched.clear();
+  for (size_t l = 0; l < s.lists.size() && l + k <= n; ++l) {
+    for (uint32_t id : s.lists[l]) {
+      if (s.seen[id]) continue;
+      s.seen[id] = 1;
+      s.touched.push_back(id);
+      const size_t m = tri_offsets[id + 1] - tri_offsets[id];
+      // The score is at most min(n, m) / max(n, m).
+      if (static_cast<double>(std::min(n, m)) + 1e-9 < t * static_cast<double>(std::max(n, m))) continue;
+      const double score = Similarity(id, s);
+      if (score + 1e-12 >= t) s.scored.push_back({score, id});
+    }
+  }
+  for (uint32_t id : s.touched) s.seen[id] = 0;
+  for (uint32_t g : s.marked) s.mark[g] = 0;
+  s.marked.clear();
+}
+
+void MeddraCoder::Index::Search(const std::string& norm, MeddraCodingResult* out) const {
+  thread_local Scratch s;
+  if (norm.empty()) return;
+  WordSearch(norm, s);
+  if (s.scored.empty()) FullSearch(norm, s);
+
   const auto llts = dict->llts();
   auto same = by_norm.ids.find(norm);
   const uint32_t same_id = same == by_norm.ids.end() ? UINT32_MAX : same->second;
@@ -355,13 +523,11 @@ void MeddraCoder::Index::Search(const std::string& norm, MeddraCodingResult* out
   const size_t cap = options.max_candidates;
   const size_t keep = std::min(cap, s.scored.size());
   std::partial_sort(s.scored.begin(), s.scored.begin() + static_cast<std::ptrdiff_t>(keep), s.scored.end(), before);
-  // A name may stand for several LLTs (current first, then by code). The
-  // current LLTs of all kept names come before their non-current ones only
-  // within one name; across names the order above holds.
+  // A name may stand for several LLTs (current first, then by code).
   for (size_t i = 0; i < keep && out->candidates.size() < cap; ++i) {
     const uint32_t id = s.scored[i].name;
-    for (uint32_t k2 = by_norm.offsets[id]; k2 < by_norm.offsets[id + 1] && out->candidates.size() < cap; ++k2) {
-      out->candidates.push_back({CodingOf(by_norm.llts[k2]), s.scored[i].score});
+    for (uint32_t k = by_norm.offsets[id]; k < by_norm.offsets[id + 1] && out->candidates.size() < cap; ++k) {
+      out->candidates.push_back({CodingOf(by_norm.llts[k]), s.scored[i].score});
     }
   }
 }
