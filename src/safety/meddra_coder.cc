@@ -163,6 +163,10 @@ struct Scratch {
   std::vector<uint32_t> matched;       // vocabulary words matching one query word
   std::vector<uint8_t> mark;           // per trigram number: in the verbatim; zero between calls
   std::vector<uint32_t> marked;
+  std::vector<uint32_t> level;  // names holding matches for so many verbatim words
+  std::vector<std::string_view> query_words;
+  std::vector<uint32_t> word_query, hit_words;
+  std::vector<std::pair<double, uint32_t>> near;
   struct Scored {
     double score;
     uint32_t name;
@@ -364,13 +368,18 @@ MeddraCodingResult MeddraCoder::Code(std::string_view verbatim) const {
 // LLTs ("acute", "pain"), so scoring every name that shares a trigram costs
 // milliseconds. A verbatim's words are instead matched to the dictionary's
 // words, exactly or, for a word it lacks, by trigram similarity of at least
-// kWordSimilarity (the few nearest); the names holding matches for the most
-// verbatim words (or one fewer, when that gives too few) are scored. Only
+// kWordSimilarity (the nearest few, within kWordSlack of the nearest); the names holding matches for the most
+// verbatim words (or one fewer, when that gives too few) are scored, at
+// most kMaxScoredPerLevel of each level: those nearest the verbatim in
+// trigram count, since among names holding the same matched words the
+// extra words only enlarge the union (so the list is exact but for a long
+// name that shares more trigrams than its length suggests). Only
 // when that finds nothing (words run together or split: "head ache") are all
 // names that can reach min_similarity scored (FullSearch).
 constexpr double kWordSimilarity = 0.4;
-constexpr size_t kWordsPerQueryWord = 4;
-constexpr size_t kMaxScored = 4000;  // names scored at the "one word fewer" level
+constexpr size_t kWordsPerQueryWord = 3;
+constexpr double kWordSlack = 0.1;  // dictionary words this much less similar than the nearest are left out
+constexpr size_t kMaxScoredPerLevel = 256;
 
 void MeddraCoder::Index::MarkQuery(const std::string& norm, Scratch& s) const {
   Trigrams(norm, &s.query);
@@ -399,11 +408,12 @@ void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
     s.last_word.resize(norm_names.size());
   }
   if (s.word_hits.size() < words.size()) s.word_hits.resize(words.size());
-  std::vector<std::string_view> query_words = Words(norm);
+  std::vector<std::string_view>& query_words = s.query_words;
+  query_words = Words(norm);
   std::sort(query_words.begin(), query_words.end());
   query_words.erase(std::unique(query_words.begin(), query_words.end()), query_words.end());
   s.touched.clear();
-  std::vector<uint32_t> wt;
+  std::vector<uint32_t>& wt = s.word_query;
   uint8_t most = 0;
   for (uint32_t q = 0; q < query_words.size(); ++q) {
     s.matched.clear();
@@ -412,7 +422,8 @@ void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
     } else {
       // The nearest dictionary words by trigram similarity.
       Trigrams(query_words[q], &wt);
-      std::vector<uint32_t> hit_words;
+      std::vector<uint32_t>& hit_words = s.hit_words;
+      hit_words.clear();
       for (uint32_t g : wt) {
         auto it2 = words_with_tri.find(g);
         if (it2 == words_with_tri.end()) continue;
@@ -420,7 +431,8 @@ void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
           if (s.word_hits[w]++ == 0) hit_words.push_back(w);
         }
       }
-      std::vector<std::pair<double, uint32_t>> near;
+      auto& near = s.near;
+      near.clear();
       for (uint32_t w : hit_words) {
         const double shared = s.word_hits[w];
         s.word_hits[w] = 0;
@@ -430,36 +442,51 @@ void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
       }
       const size_t keep = std::min(kWordsPerQueryWord, near.size());
       std::partial_sort(near.begin(), near.begin() + static_cast<std::ptrdiff_t>(keep), near.end());
-      for (size_t i = 0; i < keep; ++i) s.matched.push_back(near[i].second);
+      // The nearest, and those nearly as near (similarities are negated).
+      for (size_t i = 0; i < keep && near[i].first <= near[0].first + kWordSlack; ++i) {
+        s.matched.push_back(near[i].second);
+      }
     }
+    // Raw pointers: writes through uint8_t* may alias anything, and would
+    // make the compiler reload every vector's fields in this, the hottest loop.
+    uint8_t* const matched_words = s.words_matched.data();
+    uint32_t* const last = s.last_word.data();
+    const uint32_t* const names = word_names.data();
     for (uint32_t w : s.matched) {
-      for (uint32_t k = word_name_offsets[w]; k < word_name_offsets[w + 1]; ++k) {
-        const uint32_t id = word_names[k];
-        if (s.last_word[id] == q + 1) continue;  // one count per verbatim word
-        s.last_word[id] = q + 1;
-        if (s.words_matched[id] == 0) s.touched.push_back(id);
-        if (s.words_matched[id] < 255) ++s.words_matched[id];
-        most = std::max(most, s.words_matched[id]);
+      const uint32_t end = word_name_offsets[w + 1];
+      for (uint32_t k = word_name_offsets[w]; k < end; ++k) {
+        const uint32_t id = names[k];
+        if (last[id] == q + 1) continue;  // one count per verbatim word
+        last[id] = q + 1;
+        const uint8_t c = matched_words[id];
+        if (c == 0) s.touched.push_back(id);
+        if (c < 255) matched_words[id] = static_cast<uint8_t>(c + 1);
+        most = std::max(most, static_cast<uint8_t>(c + 1));
       }
     }
   }
   s.scored.clear();
   if (most > 0) {
     MarkQuery(norm, s);
-    for (uint32_t id : s.touched) {
-      if (s.words_matched[id] != most) continue;
-      const double score = Similarity(id, s);
-      if (score + 1e-12 >= options.min_similarity) s.scored.push_back({score, id});
-    }
-    if (s.scored.size() < options.max_candidates && most >= 2) {
-      size_t budget = kMaxScored;
+    const long n = static_cast<long>(s.query.size());
+    auto length_gap = [&](uint32_t id) { return std::abs(static_cast<long>(tri_offsets[id + 1] - tri_offsets[id]) - n); };
+    auto score_level = [&](uint8_t level) {
+      s.level.clear();
       for (uint32_t id : s.touched) {
-        if (s.words_matched[id] != most - 1 || budget == 0) continue;
-        --budget;
+        if (s.words_matched[id] == level) s.level.push_back(id);
+      }
+      if (s.level.size() > kMaxScoredPerLevel) {
+        std::nth_element(s.level.begin(), s.level.begin() + kMaxScoredPerLevel, s.level.end(),
+                         [&](uint32_t a, uint32_t b) { return length_gap(a) < length_gap(b); });
+        s.level.resize(kMaxScoredPerLevel);
+      }
+      for (uint32_t id : s.level) {
         const double score = Similarity(id, s);
         if (score + 1e-12 >= options.min_similarity) s.scored.push_back({score, id});
       }
-    }
+    };
+    score_level(most);
+    if (s.scored.size() < options.max_candidates && most >= 2) score_level(static_cast<uint8_t>(most - 1));
   }
   for (uint32_t id : s.touched) s.words_matched[id] = 0, s.last_word[id] = 0;
   for (uint32_t g : s.marked) s.mark[g] = 0;
