@@ -157,8 +157,7 @@ struct Scratch {
   std::vector<uint32_t> touched;
   std::vector<uint32_t> query;
   std::vector<std::span<const uint32_t>> lists;
-  std::vector<uint8_t> words_matched;  // per normalised name; zero between calls
-  std::vector<uint32_t> last_word;     // per normalised name: the query word (+1) that last counted it
+  std::vector<uint32_t> name_state;  // per normalised name (see WordSearch); zero between calls
   std::vector<uint32_t> word_hits;     // per vocabulary word; zero between calls
   std::vector<uint32_t> matched;       // vocabulary words matching one query word
   std::vector<uint8_t> mark;           // per trigram number: in the verbatim; zero between calls
@@ -379,7 +378,7 @@ MeddraCodingResult MeddraCoder::Code(std::string_view verbatim) const {
 constexpr double kWordSimilarity = 0.4;
 constexpr size_t kWordsPerQueryWord = 3;
 constexpr double kWordSlack = 0.1;  // dictionary words this much less similar than the nearest are left out
-constexpr size_t kMaxScoredPerLevel = 256;
+constexpr size_t kMaxScoredPerLevel = 64;
 
 void MeddraCoder::Index::MarkQuery(const std::string& norm, Scratch& s) const {
   Trigrams(norm, &s.query);
@@ -403,10 +402,7 @@ double MeddraCoder::Index::Similarity(uint32_t id, const Scratch& s) const {
 }
 
 void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
-  if (s.words_matched.size() < norm_names.size()) {
-    s.words_matched.resize(norm_names.size());
-    s.last_word.resize(norm_names.size());
-  }
+  if (s.name_state.size() < norm_names.size()) s.name_state.resize(norm_names.size());
   if (s.word_hits.size() < words.size()) s.word_hits.resize(words.size());
   std::vector<std::string_view>& query_words = s.query_words;
   query_words = Words(norm);
@@ -449,19 +445,22 @@ void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
     }
     // Raw pointers: writes through uint8_t* may alias anything, and would
     // make the compiler reload every vector's fields in this, the hottest loop.
-    uint8_t* const matched_words = s.words_matched.data();
-    uint32_t* const last = s.last_word.data();
+    // One word per name: the verbatim word (+1) that last counted it, above
+    // the count of verbatim words it matches (one random access, not two).
+    uint32_t* const state = s.name_state.data();
     const uint32_t* const names = word_names.data();
+    const uint32_t tag = (q + 1) << 8;
     for (uint32_t w : s.matched) {
       const uint32_t end = word_name_offsets[w + 1];
       for (uint32_t k = word_name_offsets[w]; k < end; ++k) {
         const uint32_t id = names[k];
-        if (last[id] == q + 1) continue;  // one count per verbatim word
-        last[id] = q + 1;
-        const uint8_t c = matched_words[id];
+        const uint32_t st = state[id];
+        if ((st & ~0xFFu) == tag) continue;  // one count per verbatim word
+        const uint32_t c = st & 0xFFu;
         if (c == 0) s.touched.push_back(id);
-        if (c < 255) matched_words[id] = static_cast<uint8_t>(c + 1);
-        most = std::max(most, static_cast<uint8_t>(c + 1));
+        const uint32_t next = c < 255 ? c + 1 : c;
+        state[id] = tag | next;
+        most = std::max(most, static_cast<uint8_t>(next));
       }
     }
   }
@@ -473,7 +472,7 @@ void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
     auto score_level = [&](uint8_t level) {
       s.level.clear();
       for (uint32_t id : s.touched) {
-        if (s.words_matched[id] == level) s.level.push_back(id);
+        if ((s.name_state[id] & 0xFFu) == level) s.level.push_back(id);
       }
       if (s.level.size() > kMaxScoredPerLevel) {
         std::nth_element(s.level.begin(), s.level.begin() + kMaxScoredPerLevel, s.level.end(),
@@ -488,7 +487,7 @@ void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
     score_level(most);
     if (s.scored.size() < options.max_candidates && most >= 2) score_level(static_cast<uint8_t>(most - 1));
   }
-  for (uint32_t id : s.touched) s.words_matched[id] = 0, s.last_word[id] = 0;
+  for (uint32_t id : s.touched) s.name_state[id] = 0;
   for (uint32_t g : s.marked) s.mark[g] = 0;
   s.marked.clear();
 }
