@@ -1,6 +1,7 @@
 #include "safety/meddra_coder.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <numeric>
@@ -158,6 +159,9 @@ struct Scratch {
   std::vector<uint32_t> query;
   std::vector<std::span<const uint32_t>> lists;
   std::vector<uint32_t> name_state;  // per normalised name (see WordSearch); zero between calls
+  std::vector<uint32_t> word_mask;   // per vocabulary word: the verbatim words it matches (bits); zero between calls
+  std::vector<uint32_t> match_words, match_offsets;        // per verbatim word, its dictionary words
+  std::vector<std::pair<uint64_t, uint32_t>> match_names;  // (names holding them, verbatim word)
   std::vector<uint32_t> word_hits;     // per vocabulary word; zero between calls
   std::vector<uint32_t> matched;       // vocabulary words matching one query word
   std::vector<uint8_t> mark;           // per trigram number: in the verbatim; zero between calls
@@ -201,6 +205,7 @@ struct MeddraCoder::Index {
   std::vector<uint32_t> word_tri_offsets{0}, word_tris;
   std::unordered_map<uint32_t, std::vector<uint32_t>> words_with_tri;
   std::vector<uint32_t> word_name_offsets{0}, word_names;
+  std::vector<uint32_t> name_word_offsets{0}, name_words;  // the words of each normalised name
 
   MeddraCoding CodingOf(uint32_t llt_index) const;
   void Search(const std::string& norm, MeddraCodingResult* out) const;
@@ -284,9 +289,12 @@ MeddraCoder::MeddraCoder(std::shared_ptr<const MeddraDictionary> dictionary, Med
   std::vector<std::vector<uint32_t>> names_of_word(x.words.size());
   for (uint32_t id = 0; id < x.norm_names.size(); ++id) {
     for (std::string_view w : Words(x.norm_names[id])) {
-      auto& list = names_of_word[x.word_ids.at(w)];
+      const uint32_t wid = x.word_ids.at(w);
+      auto& list = names_of_word[wid];
       if (list.empty() || list.back() != id) list.push_back(id);
+      x.name_words.push_back(wid);
     }
+    x.name_word_offsets.push_back(static_cast<uint32_t>(x.name_words.size()));
   }
   for (const auto& list : names_of_word) {
     x.word_names.insert(x.word_names.end(), list.begin(), list.end());
@@ -403,14 +411,20 @@ double MeddraCoder::Index::Similarity(uint32_t id, const Scratch& s) const {
 
 void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
   if (s.name_state.size() < norm_names.size()) s.name_state.resize(norm_names.size());
-  if (s.word_hits.size() < words.size()) s.word_hits.resize(words.size());
+  if (s.word_hits.size() < words.size()) {
+    s.word_hits.resize(words.size());
+    s.word_mask.resize(words.size());
+  }
   std::vector<std::string_view>& query_words = s.query_words;
   query_words = Words(norm);
   std::sort(query_words.begin(), query_words.end());
   query_words.erase(std::unique(query_words.begin(), query_words.end()), query_words.end());
+  if (query_words.size() > 32) query_words.resize(32);  // one bit each
   s.touched.clear();
+  s.match_words.clear();
+  s.match_offsets.assign(1, 0);
+  s.match_names.clear();
   std::vector<uint32_t>& wt = s.word_query;
-  uint8_t most = 0;
   for (uint32_t q = 0; q < query_words.size(); ++q) {
     s.matched.clear();
     if (auto it = word_ids.find(query_words[q]); it != word_ids.end()) {
@@ -443,36 +457,43 @@ void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
         s.matched.push_back(near[i].second);
       }
     }
-    // Raw pointers: writes through uint8_t* may alias anything, and would
-    // make the compiler reload every vector's fields in this, the hottest loop.
-    // One word per name: the verbatim word (+1) that last counted it, above
-    // the count of verbatim words it matches (one random access, not two).
-    uint32_t* const state = s.name_state.data();
-    const uint32_t* const names = word_names.data();
-    const uint32_t tag = (q + 1) << 8;
+    uint64_t names = 0;
     for (uint32_t w : s.matched) {
-      const uint32_t end = word_name_offsets[w + 1];
-      for (uint32_t k = word_name_offsets[w]; k < end; ++k) {
-        const uint32_t id = names[k];
-        const uint32_t st = state[id];
-        if ((st & ~0xFFu) == tag) continue;  // one count per verbatim word
-        const uint32_t c = st & 0xFFu;
-        if (c == 0) s.touched.push_back(id);
-        const uint32_t next = c < 255 ? c + 1 : c;
-        state[id] = tag | next;
-        most = std::max(most, static_cast<uint8_t>(next));
+      s.word_mask[w] |= 1u << q;
+      s.match_words.push_back(w);
+      names += word_name_offsets[w + 1] - word_name_offsets[w];
+    }
+    s.match_offsets.push_back(static_cast<uint32_t>(s.match_words.size()));
+    if (!s.matched.empty()) s.match_names.emplace_back(names, q);
+  }
+  std::sort(s.match_names.begin(), s.match_names.end());
+  s.scored.clear();
+  // Reads the names of verbatim word q's matches; each name's own words say
+  // how many verbatim words it matches (name_state: that count + 1).
+  uint32_t most = 0;
+  auto read = [&](uint32_t q) {
+    for (uint32_t k = s.match_offsets[q]; k < s.match_offsets[q + 1]; ++k) {
+      const uint32_t w = s.match_words[k];
+      for (uint32_t i = word_name_offsets[w]; i < word_name_offsets[w + 1]; ++i) {
+        const uint32_t id = word_names[i];
+        if (s.name_state[id] != 0) continue;
+        uint32_t mask = 0;
+        for (uint32_t j = name_word_offsets[id]; j < name_word_offsets[id + 1]; ++j) mask |= s.word_mask[name_words[j]];
+        const auto c = static_cast<uint32_t>(std::popcount(mask));
+        s.name_state[id] = c + 1;
+        s.touched.push_back(id);
+        most = std::max(most, c);
       }
     }
-  }
-  s.scored.clear();
-  if (most > 0) {
+  };
+  if (!s.match_names.empty()) {
     MarkQuery(norm, s);
     const long n = static_cast<long>(s.query.size());
     auto length_gap = [&](uint32_t id) { return std::abs(static_cast<long>(tri_offsets[id + 1] - tri_offsets[id]) - n); };
-    auto score_level = [&](uint8_t level) {
+    auto score_level = [&](uint32_t level) {
       s.level.clear();
       for (uint32_t id : s.touched) {
-        if ((s.name_state[id] & 0xFFu) == level) s.level.push_back(id);
+        if (s.name_state[id] == level + 1) s.level.push_back(id);
       }
       if (s.level.size() > kMaxScoredPerLevel) {
         std::nth_element(s.level.begin(), s.level.begin() + kMaxScoredPerLevel, s.level.end(),
@@ -484,10 +505,20 @@ void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
         if (score + 1e-12 >= options.min_similarity) s.scored.push_back({score, id});
       }
     };
-    score_level(most);
-    if (s.scored.size() < options.max_candidates && most >= 2) score_level(static_cast<uint8_t>(most - 1));
+    // Every name matching all matched verbatim words holds the rarest one's
+    // match: read its names only, and score those matching them all.
+    const auto all = static_cast<uint32_t>(s.match_names.size());
+    read(s.match_names[0].second);
+    if (most == all) score_level(all);
+    // None: a name matching all words but one holds a match of one of the two
+    // rarest; read the second's names too and score the best level found.
+    if (s.scored.empty()) {
+      if (s.match_names.size() > 1) read(s.match_names[1].second);
+      score_level(most);
+    }
   }
   for (uint32_t id : s.touched) s.name_state[id] = 0;
+  for (uint32_t w : s.match_words) s.word_mask[w] = 0;
   for (uint32_t g : s.marked) s.mark[g] = 0;
   s.marked.clear();
 }
