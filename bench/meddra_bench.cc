@@ -79,44 +79,59 @@ const char* kSocs[] = {"Blood and lymphatic system disorders",
                        "Product issues"};
 
 const std::vector<std::string> kRoots = {
-    "hepat",    "nephr",   "cardi",    "gastr",      "enter",  "col",      "derm",    "arthr",      "my",
-    "neur",     "enceph",  "mening",   "pneumon",    "bronch", "laryng",   "pharyng", "rhin",       "ot",
-    "ophthalm", "kerat",   "cyst",     "pyelonephr", "prostat", "oophor",  "salping", "mast",       "oste",
-    "chondr",   "tendin",  "vascul",   "phleb",      "arter",  "lymphaden", "splen",  "pancreat",   "cholecyst",
-    "oesophag", "duoden",  "ile",      "sigmoid",    "proct",  "gingiv",   "gloss",   "stomat",     "thyroid",
-    "adren",    "pericard", "endocard", "myocard",   "pleur",  "tonsill",  "sinus",   "vagin",      "cervic",
-    "urethr",   "orch",    "epididym", "retin",      "uve",    "scler",    "blephar", "dacryocyst", "cellul",
-    "fasci",    "radicul", "myel",     "spondyl",    "synov",  "capsul",   "periton"};
-const std::vector<std::string> kSuffixes = {"itis",   "opathy", "algia",    "omegaly", "osis",   "ectasia",
-                                            "orrhagia", "oma",  "osclerosis", "ospasm", "odynia", "otomy"};
+    "hepat",    "nephr",    "cardi",    "gastr",      "enter",   "col",       "derm",    "arthr",      "my",
+    "neur",     "enceph",   "mening",   "pneumon",    "bronch",  "laryng",    "pharyng", "rhin",       "ot",
+    "ophthalm", "kerat",    "cyst",     "pyelonephr", "prostat", "oophor",    "salping", "mast",       "oste",
+    "chondr",   "tendin",   "vascul",   "phleb",      "arter",   "lymphaden", "splen",   "pancreat",   "cholecyst",
+    "oesophag", "duoden",   "ile",      "sigmoid",    "proct",   "gingiv",    "gloss",   "stomat",     "thyroid",
+    "adren",    "pericard", "endocard", "myocard",    "pleur",   "tonsill",   "sinus",   "vagin",      "cervic",
+    "urethr",   "orch",     "epididym", "retin",      "uve",     "scler",     "blephar", "dacryocyst", "cellul",
+    "fasci",    "radicul",  "myel",     "spondyl",    "synov",   "capsul",    "periton"};
+const std::vector<std::string> kSuffixes = {"itis",     "opathy", "algia",      "omegaly", "osis",   "ectasia",
+                                            "orrhagia", "oma",    "osclerosis", "ospasm",  "odynia", "otomy"};
 const std::vector<std::string> kQualifiers = {
-    "acute",     "chronic",    "subacute",   "recurrent",  "bilateral",   "unilateral",      "left",
-    "right",     "congenital", "allergic",   "infective",  "viral",       "bacterial",       "fungal",
-    "toxic",     "drug-induced", "idiopathic", "haemorrhagic", "necrotising", "erosive",       "ulcerative",
-    "atrophic",  "hypertrophic", "obstructive", "non-infective", "autoimmune", "ischaemic",    "post-procedural",
-    "severe",    "mild",       "neonatal",   "paediatric", "focal",       "diffuse",         "transient",
-    "persistent", "primary",   "secondary",  "traumatic",  "radiation"};
+    "acute",      "chronic",      "subacute",    "recurrent",     "bilateral",   "unilateral", "left",
+    "right",      "congenital",   "allergic",    "infective",     "viral",       "bacterial",  "fungal",
+    "toxic",      "drug-induced", "idiopathic",  "haemorrhagic",  "necrotising", "erosive",    "ulcerative",
+    "atrophic",   "hypertrophic", "obstructive", "non-infective", "autoimmune",  "ischaemic",  "post-procedural",
+    "severe",     "mild",         "neonatal",    "paediatric",    "focal",       "diffuse",    "transient",
+    "persistent", "primary",      "secondary",   "traumatic",     "radiation"};
 const std::vector<std::string> kSites = {
-    "liver",       "kidney",    "heart",       "stomach",  "bowel",     "skin",      "joint",    "muscle",
-    "nerve",       "brain",     "lung",        "bronchial", "throat",   "nasal",     "ear",      "eye",
-    "bladder",     "prostatic", "ovarian",     "breast",   "bone",      "tendon",    "vessel",   "vein",
-    "artery",      "lymph node", "spleen",     "pancreatic", "gallbladder", "oesophageal", "duodenal", "rectal",
-    "gum",         "tongue",    "mouth",       "thyroid",  "adrenal",   "pericardial", "pleural", "sinus",
-    "vaginal",     "cervical",  "uterine",     "testicular", "retinal", "eyelid",    "scalp",    "back",
-    "neck",        "chest",     "abdominal",   "pelvic",   "hand",      "foot",      "finger",   "toe",
-    "knee",        "hip",       "shoulder",    "wrist",    "ankle",     "elbow",     "jaw",      "facial"};
+    "liver",   "kidney",     "heart",     "stomach",    "bowel",       "skin",        "joint",    "muscle",
+    "nerve",   "brain",      "lung",      "bronchial",  "throat",      "nasal",       "ear",      "eye",
+    "bladder", "prostatic",  "ovarian",   "breast",     "bone",        "tendon",      "vessel",   "vein",
+    "artery",  "lymph node", "spleen",    "pancreatic", "gallbladder", "oesophageal", "duodenal", "rectal",
+    "gum",     "tongue",     "mouth",     "thyroid",    "adrenal",     "pericardial", "pleural",  "sinus",
+    "vaginal", "cervical",   "uterine",   "testicular", "retinal",     "eyelid",      "scalp",    "back",
+    "neck",    "chest",      "abdominal", "pelvic",     "hand",        "foot",        "finger",   "toe",
+    "knee",    "hip",        "shoulder",  "wrist",      "ankle",       "elbow",       "jaw",      "facial"};
 const std::vector<std::string> kNouns = {
-    "pain",       "swelling",    "infection", "haemorrhage", "neoplasm",  "cyst",        "abscess",   "ulcer",
-    "oedema",     "injury",      "fracture",  "discomfort",  "mass",      "lesion",      "disorder",  "stenosis",
-    "obstruction", "perforation", "fistula",  "atrophy",     "hypertrophy", "necrosis",  "fibrosis",  "inflammation",
-    "rupture",    "calcification", "deformity", "dysfunction", "enlargement", "irritation", "pruritus", "rash",
-    "numbness",   "weakness",    "stiffness", "spasm",       "thrombosis", "embolism",   "congestion", "discolouration"};
-const std::vector<std::string> kAnalytes = {
-    "alanine aminotransferase", "aspartate aminotransferase", "blood bilirubin", "blood creatinine",
-    "haemoglobin",              "platelet count",             "white blood cell count", "blood glucose",
-    "blood potassium",          "blood sodium",               "blood urea",     "gamma-glutamyltransferase",
-    "blood pressure",           "heart rate",                 "body temperature", "weight",
-    "blood albumin",            "blood calcium",              "lipase",         "amylase"};
+    "pain",        "swelling",   "infection",    "haemorrhage", "neoplasm",      "cyst",      "abscess",
+    "ulcer",       "oedema",     "injury",       "fracture",    "discomfort",    "mass",      "lesion",
+    "disorder",    "stenosis",   "obstruction",  "perforation", "fistula",       "atrophy",   "hypertrophy",
+    "necrosis",    "fibrosis",   "inflammation", "rupture",     "calcification", "deformity", "dysfunction",
+    "enlargement", "irritation", "pruritus",     "rash",        "numbness",      "weakness",  "stiffness",
+    "spasm",       "thrombosis", "embolism",     "congestion",  "discolouration"};
+const std::vector<std::string> kAnalytes = {"alanine aminotransferase",
+                                            "aspartate aminotransferase",
+                                            "blood bilirubin",
+                                            "blood creatinine",
+                                            "haemoglobin",
+                                            "platelet count",
+                                            "white blood cell count",
+                                            "blood glucose",
+                                            "blood potassium",
+                                            "blood sodium",
+                                            "blood urea",
+                                            "gamma-glutamyltransferase",
+                                            "blood pressure",
+                                            "heart rate",
+                                            "body temperature",
+                                            "weight",
+                                            "blood albumin",
+                                            "blood calcium",
+                                            "lipase",
+                                            "amylase"};
 const std::vector<std::string> kDirections = {"increased", "decreased", "abnormal", "normal"};
 
 std::string Cap(std::string s) {
@@ -260,7 +275,8 @@ Generated WriteDictionary(const std::string& dir, size_t llt_count, std::mt19937
         current = std::uniform_int_distribution<int>(0, 9)(rng) != 0;
       }
       // A PT's own LLT has the PT's code, as in MedDRA.
-      llt << (i < pt_count ? pt_code(i) : llt_code(i)) << '$' << name << '$' << pt_code(p) << "$$$$$$$" << (current ? 'Y' : 'N') << "$$\r\n";
+      llt << (i < pt_count ? pt_code(i) : llt_code(i)) << '$' << name << '$' << pt_code(p) << "$$$$$$$"
+          << (current ? 'Y' : 'N') << "$$\r\n";
       g.llt_names.push_back(name);
       g.llt_current.push_back(current);
     }
@@ -269,8 +285,7 @@ Generated WriteDictionary(const std::string& dir, size_t llt_count, std::mt19937
 }
 
 enum Kind { kExactTerm, kVariant, kNonCurrentTerm, kTypo, kKinds };
-const char* kKindNames[] = {"exact LLT names", "case/spacing/punctuation variants", "non-current LLT names",
-                            "typos"};
+const char* kKindNames[] = {"exact LLT names", "case/spacing/punctuation variants", "non-current LLT names", "typos"};
 
 struct Verbatim {
   std::string text;
@@ -388,8 +403,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("MedDRA dictionary in %s: %zu LLTs (%zu non-current), %zu PTs (%zu multi-axial), 27 SOCs\n",
-              dir.c_str(), dict->llts().size(), non_current, dict->pts().size(), multi_axial);
+  std::printf("MedDRA dictionary in %s: %zu LLTs (%zu non-current), %zu PTs (%zu multi-axial), 27 SOCs\n", dir.c_str(),
+              dict->llts().size(), non_current, dict->pts().size(), multi_axial);
   std::printf("  generate and write the files   %8.3f s\n", generate_s);
   std::printf("  load (parse, check, build)     %8.3f s\n", load_s);
   std::printf("  index for the autocoder        %8.3f s\n", index_s);
@@ -431,8 +446,8 @@ int main(int argc, char** argv) {
               rate / kTarget, "of the target (100,000 terms/s)");
   std::printf("  %-58s %12.0f %-9s %6.2fx %s\n", "the same per second of this thread's CPU time", cpu_rate, "terms/s",
               cpu_rate / kTarget, "of the target");
-  std::printf("  (load average %.1f before the run on %u cores: other processes take turns on the core)\n",
-              load_before, std::thread::hardware_concurrency());
+  std::printf("  (load average %.1f before the run on %u cores: other processes take turns on the core)\n", load_before,
+              std::thread::hardware_concurrency());
   std::printf("\n  %-12s %8s %7s %14s\n", "rule", "terms", "share", "terms/s");
   for (auto rule : {CodingRule::kExact, CodingRule::kNormalised, CodingRule::kAmbiguous, CodingRule::kCandidates}) {
     size_t n = by_rule[rule];
@@ -442,16 +457,15 @@ int main(int argc, char** argv) {
   }
   std::printf("\n  %-36s %8s %s\n", "verbatim made as", "terms", "coded to the LLT it came from");
   for (int k = 0; k < kKinds; ++k) {
-    std::printf("  %-36s %8zu %6.1f%%\n", kKindNames[k], kind_count[k],
-                kind_count[k] ? 100.0 * static_cast<double>(kind_coded_right[k]) / static_cast<double>(kind_count[k])
-                              : 0.0);
+    std::printf(
+        "  %-36s %8zu %6.1f%%\n", kKindNames[k], kind_count[k],
+        kind_count[k] ? 100.0 * static_cast<double>(kind_coded_right[k]) / static_cast<double>(kind_count[k]) : 0.0);
   }
-  std::printf("  typos with their LLT among the candidates: %.1f%% (first: %.1f%%); %.2f candidates per term\n",
-              kind_count[kTypo] ? 100.0 * static_cast<double>(typo_in_list) / static_cast<double>(kind_count[kTypo])
-                                : 0.0,
-              kind_count[kTypo] ? 100.0 * static_cast<double>(typo_first) / static_cast<double>(kind_count[kTypo])
-                                : 0.0,
-              static_cast<double>(candidates) / static_cast<double>(terms));
+  std::printf(
+      "  typos with their LLT among the candidates: %.1f%% (first: %.1f%%); %.2f candidates per term\n",
+      kind_count[kTypo] ? 100.0 * static_cast<double>(typo_in_list) / static_cast<double>(kind_count[kTypo]) : 0.0,
+      kind_count[kTypo] ? 100.0 * static_cast<double>(typo_first) / static_cast<double>(kind_count[kTypo]) : 0.0,
+      static_cast<double>(candidates) / static_cast<double>(terms));
   if (!std::getenv("MEDDRA_BENCH_KEEP")) std::filesystem::remove_all(dir);
   return 0;
 }

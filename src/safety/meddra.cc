@@ -62,8 +62,8 @@ struct TableSpec {
   size_t fields;  // without the empty one after the trailing '$'
 };
 constexpr TableSpec kTables[] = {
-    {"soc.asc", 10},    {"hlgt.asc", 9},     {"hlt.asc", 9},      {"pt.asc", 11},      {"llt.asc", 11},
-    {"hlt_pt.asc", 2},  {"hlgt_hlt.asc", 2}, {"soc_hlgt.asc", 2}, {"mdhier.asc", 12},
+    {"soc.asc", 10},   {"hlgt.asc", 9},     {"hlt.asc", 9},      {"pt.asc", 11},     {"llt.asc", 11},
+    {"hlt_pt.asc", 2}, {"hlgt_hlt.asc", 2}, {"soc_hlgt.asc", 2}, {"mdhier.asc", 12},
 };
 constexpr TableSpec kRelease{"meddra_release.asc", 5};
 
@@ -218,8 +218,8 @@ Result<MeddraDictionary> LoadMeddraAscii(Env* env, const std::string& dir, const
     const std::string path = dir + "/" + std::string(spec.file);
     auto text = env->ReadFileToString(path);
     if (!text.ok()) {
-      return Status(text.status().code(), "MedDRA " + std::string(spec.file) + " cannot be read in " + dir + ": " +
-                                              text.status().message());
+      return Status(text.status().code(),
+                    "MedDRA " + std::string(spec.file) + " cannot be read in " + dir + ": " + text.status().message());
     }
     TC_RETURN_IF_ERROR(ParseMeddraTable(spec.file, *text, path, &t));
   }
@@ -278,8 +278,8 @@ Status CheckLinks(const MeddraTables& t, const std::vector<MeddraTables::Link>& 
   set->clear();
   for (const auto& l : links) {
     if (!FindCode(parents, l.parent)) {
-      return InvalidArgument(At(t, file, l.line) + ": " + parent + " " + std::to_string(l.parent) +
-                             " is not in " + parent + ".asc");
+      return InvalidArgument(At(t, file, l.line) + ": " + parent + " " + std::to_string(l.parent) + " is not in " +
+                             parent + ".asc");
     }
     if (!FindCode(children, l.child)) {
       return InvalidArgument(At(t, file, l.line) + ": " + child + " " + std::to_string(l.child) + " is not in " +

@@ -28,9 +28,9 @@ namespace {
 // Latin-1 letters U+00C0..U+00FF without case and accent; "" keeps the
 // character as it is (× and ÷).
 constexpr const char* kLatin1Fold[64] = {
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",   // C0-CF
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",   // C0-CF
     "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "ss",  // D0-DF
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",   // E0-EF
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",   // E0-EF
     "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "y",   // F0-FF
 };
 
@@ -162,9 +162,9 @@ struct Scratch {
   std::vector<uint32_t> word_mask;   // per vocabulary word: the verbatim words it matches (bits); zero between calls
   std::vector<uint32_t> match_words, match_offsets;        // per verbatim word, its dictionary words
   std::vector<std::pair<uint64_t, uint32_t>> match_names;  // (names holding them, verbatim word)
-  std::vector<uint32_t> word_hits;     // per vocabulary word; zero between calls
-  std::vector<uint32_t> matched;       // vocabulary words matching one query word
-  std::vector<uint8_t> mark;           // per trigram number: in the verbatim; zero between calls
+  std::vector<uint32_t> word_hits;                         // per vocabulary word; zero between calls
+  std::vector<uint32_t> matched;                           // vocabulary words matching one query word
+  std::vector<uint8_t> mark;                               // per trigram number: in the verbatim; zero between calls
   std::vector<uint32_t> marked;
   std::vector<uint32_t> level;  // names holding matches for so many verbatim words
   std::vector<std::string_view> query_words;
@@ -217,8 +217,7 @@ struct MeddraCoder::Index {
   // marked in s.mark (s.marked lists them).
   void MarkQuery(const std::string& norm, Scratch& s) const;
   // Current LLTs of a match: coded when they share one PT, else ambiguous.
-  bool Decide(std::span<const uint32_t> group, CodingRule rule, const std::string& norm,
-              MeddraCodingResult* out) const;
+  bool Decide(std::span<const uint32_t> group, CodingRule rule, const std::string& norm, MeddraCodingResult* out) const;
 };
 
 MeddraCoder::MeddraCoder(std::shared_ptr<const MeddraDictionary> dictionary, MeddraCoderOptions options)
@@ -373,16 +372,20 @@ MeddraCodingResult MeddraCoder::Code(std::string_view verbatim) const {
 //
 // Which names are scored (WordSearch): MedDRA's words recur in thousands of
 // LLTs ("acute", "pain"), so scoring every name that shares a trigram costs
-// milliseconds. A verbatim's words are instead matched to the dictionary's
-// words, exactly or, for a word it lacks, by trigram similarity of at least
-// kWordSimilarity (the nearest few, within kWordSlack of the nearest); the names holding matches for the most
-// verbatim words (or one fewer, when that gives too few) are scored, at
-// most kMaxScoredPerLevel of each level: those nearest the verbatim in
-// trigram count, since among names holding the same matched words the
-// extra words only enlarge the union (so the list is exact but for a long
-// name that shares more trigrams than its length suggests). Only
-// when that finds nothing (words run together or split: "head ache") are all
-// names that can reach min_similarity scored (FullSearch).
+// milliseconds. Instead each verbatim word is matched to dictionary words:
+// itself when the dictionary has it, else the nearest few by trigram
+// similarity (at least kWordSimilarity, within kWordSlack of the nearest).
+// Names matching every matched verbatim word all hold a match of the rarest
+// one, so only that word's names are read (each name's own words say which
+// verbatim words it matches) and those matching all are scored. Only when
+// none is, the second rarest word's names are read too (a name matching all
+// words but one holds a match of one of the two) and the names matching the
+// most words are scored. At most kMaxScoredPerLevel names are scored, those
+// nearest the verbatim in trigram count: among names holding the same
+// matched words, extra words only enlarge the union. So the list holds the
+// names that say what the verbatim says, best first, rather than every name
+// above min_similarity (that, FullSearch, is used only when the words find
+// nothing: words run together or split, "head ache").
 constexpr double kWordSimilarity = 0.4;
 constexpr size_t kWordsPerQueryWord = 3;
 constexpr double kWordSlack = 0.1;  // dictionary words this much less similar than the nearest are left out
@@ -489,7 +492,9 @@ void MeddraCoder::Index::WordSearch(const std::string& norm, Scratch& s) const {
   if (!s.match_names.empty()) {
     MarkQuery(norm, s);
     const long n = static_cast<long>(s.query.size());
-    auto length_gap = [&](uint32_t id) { return std::abs(static_cast<long>(tri_offsets[id + 1] - tri_offsets[id]) - n); };
+    auto length_gap = [&](uint32_t id) {
+      return std::abs(static_cast<long>(tri_offsets[id + 1] - tri_offsets[id]) - n);
+    };
     auto score_level = [&](uint32_t level) {
       s.level.clear();
       for (uint32_t id : s.touched) {

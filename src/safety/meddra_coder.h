@@ -63,7 +63,7 @@ struct MeddraCandidate {
 
 struct MeddraCodingResult {
   CodingRule rule = CodingRule::kCandidates;
-  MeddraCoding coding;  // when rule is kExact or kNormalised
+  MeddraCoding coding;                      // when rule is kExact or kNormalised
   std::vector<MeddraCandidate> candidates;  // best first; kAmbiguous and kCandidates only
   bool coded() const { return rule == CodingRule::kExact || rule == CodingRule::kNormalised; }
 };

@@ -29,8 +29,12 @@ TEST(MeddraNormaliseTest, FoldsCaseSpacingPunctuationAndLatin1Accents) {
   EXPECT_EQ(NormaliseMeddraTerm("Rash,   macular."), "rash macular");
   EXPECT_EQ(NormaliseMeddraTerm("non-Hodgkin's lymphoma"), "non hodgkins lymphoma");
   EXPECT_EQ(NormaliseMeddraTerm("Crohn\xE2\x80\x99s colitis"), "crohns colitis");  // typographic apostrophe
-  EXPECT_EQ(NormaliseMeddraTerm("\xC3\x89RUPTION CUTAN\xC3\x89" "E"), "eruption cutanee");
-  EXPECT_EQ(NormaliseMeddraTerm("Stra\xC3\x9F" "e \xC3\x86sthetic"), "strasse aesthetic");
+  EXPECT_EQ(NormaliseMeddraTerm("\xC3\x89RUPTION CUTAN\xC3\x89"
+                                "E"),
+            "eruption cutanee");
+  EXPECT_EQ(NormaliseMeddraTerm("Stra\xC3\x9F"
+                                "e \xC3\x86sthetic"),
+            "strasse aesthetic");
   EXPECT_EQ(NormaliseMeddraTerm("\xCE\xB2-blocker"), "\xCE\xB2 blocker");  // Greek kept as it is
   EXPECT_EQ(NormaliseMeddraTerm("?!"), "");
 }
@@ -133,6 +137,12 @@ TEST_F(MeddraCoderTest, TyposGetRankedCandidatesAndNoCode) {
   std::set<uint32_t> first_two{rash.candidates[0].coding.llt.code, rash.candidates[1].coding.llt.code};
   EXPECT_EQ(first_two, (std::set<uint32_t>{40000005, 50000004}));
   EXPECT_EQ(rash.candidates[0].coding.pt.code, 40000005u);
+
+  // A word split in two still finds its LLT.
+  auto split = coder_->Code("head ache");
+  EXPECT_EQ(split.rule, CodingRule::kCandidates);
+  ASSERT_FALSE(split.candidates.empty());
+  EXPECT_EQ(split.candidates[0].coding.llt.code, 40000001u);
 
   EXPECT_TRUE(coder_->Code("zzqx").candidates.empty());
   EXPECT_TRUE(coder_->Code("").candidates.empty());

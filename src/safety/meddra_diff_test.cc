@@ -20,10 +20,10 @@ TEST_F(MeddraDiffTest, ListsWhatARecodingMustLookAt) {
 
   MeddraFiles f = MeddraFiles::Small("27.0");
   auto& llt = f.lines["llt.asc"];
-  llt[3] = Llt("50000003", "Feeling sick", "40000002", false);    // became non-current
-  llt[1] = Llt("50000001", "Cephalgia", "40000001", true);        // became current again
-  llt[9] = Llt("50000005", "Stomach flu", "40000002", true);      // moved: Gastroenteritis -> Nausea
-  llt.erase(llt.begin() + 11);                                    // 50000006 Crohn's colitis removed
+  llt[3] = Llt("50000003", "Feeling sick", "40000002", false);           // became non-current
+  llt[1] = Llt("50000001", "Cephalgia", "40000001", true);               // became current again
+  llt[9] = Llt("50000005", "Stomach flu", "40000002", true);             // moved: Gastroenteritis -> Nausea
+  llt.erase(llt.begin() + 11);                                           // 50000006 Crohn's colitis removed
   llt.push_back(Llt("50000099", "Tension headache", "40000001", true));  // added
   // Rash macular's primary SOC moves from Skin to Infections.
   f.lines["hlt_pt.asc"].push_back(Row({"30000004", "40000005"}));

@@ -56,10 +56,15 @@ TEST_F(MeddraLoadTest, ReadsCrlfLinesAsLfLines) {
 
 TEST_F(MeddraLoadTest, ReadsLatin1FilesAsUtf8) {
   MeddraFiles f = MeddraFiles::Small();
-  f.lines["llt.asc"][5] = Llt("50000002", "\xC9ruption cutan\xE9" "e", "40000003", true);  // Latin-1 bytes
+  f.lines["llt.asc"][5] = Llt("50000002",
+                              "\xC9ruption cutan\xE9"
+                              "e",
+                              "40000003", true);  // Latin-1 bytes
   auto d = Load(f);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
-  EXPECT_EQ(d->FindLlt(50000002)->name, "\xC3\x89ruption cutan\xC3\xA9" "e");
+  EXPECT_EQ(d->FindLlt(50000002)->name,
+            "\xC3\x89ruption cutan\xC3\xA9"
+            "e");
 }
 
 TEST_F(MeddraLoadTest, TakesTheVersionFromTheCallerWhenTheReleaseFileIsMissing) {
@@ -104,23 +109,25 @@ struct BadCase {
 
 const BadCase kBad[] = {
     {"WrongColumnCount",
-     [](MeddraFiles* f) { f->lines["llt.asc"][2] = Row({"40000002", "Nausea", "40000002", "Y"}); },
+     [](MeddraFiles* f) {
+       f->lines["llt.asc"][2] = Row({"40000002", "Nausea", "40000002", "Y"});
+     },
      "llt.asc:3: expected 11 '$'-delimited fields as llt.asc has, found 4"},
-    {"NoTrailingDollar",
-     [](MeddraFiles* f) { f->lines["hlt_pt.asc"][1] = "30000002$40000002"; },
+    {"NoTrailingDollar", [](MeddraFiles* f) { f->lines["hlt_pt.asc"][1] = "30000002$40000002"; },
      "hlt_pt.asc:2: the line does not end in '$' (MedDRA's ASCII files end every line with '$')"},
-    {"NonNumericCode",
-     [](MeddraFiles* f) { f->lines["pt.asc"][3] = Pt("4000000X", "Gastroenteritis", "10000004"); },
+    {"NonNumericCode", [](MeddraFiles* f) { f->lines["pt.asc"][3] = Pt("4000000X", "Gastroenteritis", "10000004"); },
      "pt.asc:4: field 1 (pt_code) is not a MedDRA code: '4000000X'"},
     {"NonNumericLinkCode",
-     [](MeddraFiles* f) { f->lines["hlt_pt.asc"][0] = Row({"30000001", "four"}); },
+     [](MeddraFiles* f) {
+       f->lines["hlt_pt.asc"][0] = Row({"30000001", "four"});
+     },
      "hlt_pt.asc:1: field 2 (pt_code) is not a MedDRA code: 'four'"},
-    {"EmptyName",
-     [](MeddraFiles* f) { f->lines["llt.asc"][0] = Llt("40000001", "", "40000001", true); },
+    {"EmptyName", [](MeddraFiles* f) { f->lines["llt.asc"][0] = Llt("40000001", "", "40000001", true); },
      "llt.asc:1: field 2 (llt_name) is empty"},
     {"CurrencyNotYOrN",
-     [](MeddraFiles* f) { f->lines["llt.asc"][1] = Row({"50000001", "Cephalgia", "40000001", "", "", "", "", "", "",
-                                                         "X", ""}); },
+     [](MeddraFiles* f) {
+       f->lines["llt.asc"][1] = Row({"50000001", "Cephalgia", "40000001", "", "", "", "", "", "", "X", ""});
+     },
      "llt.asc:2: field 10 (llt_currency) is 'X', not Y or N"},
     {"LltOfAnUnknownPt",
      [](MeddraFiles* f) { f->lines["llt.asc"].push_back(Llt("50000099", "Orphan term", "49999999", true)); },
@@ -130,8 +137,7 @@ const BadCase kBad[] = {
        f->lines["mdhier.asc"][4] = Hier("40000004", "30000004", "20000004", "10000004", "10000004", false);
      },
      "pt.asc:4: PT 40000004 (Gastroenteritis) has no path marked primary in mdhier.asc"},
-    {"PtWithoutAnyPath",
-     [](MeddraFiles* f) { f->lines["mdhier.asc"].erase(f->lines["mdhier.asc"].begin() + 5); },
+    {"PtWithoutAnyPath", [](MeddraFiles* f) { f->lines["mdhier.asc"].erase(f->lines["mdhier.asc"].begin() + 5); },
      "pt.asc:5: PT 40000005 (Rash macular) has no path in mdhier.asc"},
     {"PtWithTwoPrimarySocs",
      [](MeddraFiles* f) {
@@ -152,7 +158,9 @@ const BadCase kBad[] = {
      },
      "mdhier.asc:1: hlt_pt.asc does not link HLT 30000002 to PT 40000001"},
     {"LinkToAnUnknownTerm",
-     [](MeddraFiles* f) { f->lines["soc_hlgt.asc"].push_back(Row({"10000009", "20000001"})); },
+     [](MeddraFiles* f) {
+       f->lines["soc_hlgt.asc"].push_back(Row({"10000009", "20000001"}));
+     },
      "soc_hlgt.asc:6: soc 10000009 is not in soc.asc"},
     {"DuplicateCode",
      [](MeddraFiles* f) { f->lines["llt.asc"].push_back(Llt("50000003", "Feeling sick again", "40000002", true)); },

@@ -81,7 +81,10 @@ struct MeddraFiles {
         Llt("40000002", "Nausea", "40000002", true),
         Llt("50000003", "Feeling sick", "40000002", true),
         Llt("40000003", "Rash", "40000003", true),
-        Llt("50000002", "\xC3\x89ruption cutan\xC3\xA9" "e", "40000003", true),  // UTF-8 "Éruption cutanée"
+        Llt("50000002",
+            "\xC3\x89ruption cutan\xC3\xA9"
+            "e",
+            "40000003", true),  // UTF-8 "Éruption cutanée"
         Llt("40000005", "Rash macular", "40000005", true),
         Llt("50000004", "Macular rash", "40000005", true),
         Llt("40000004", "Gastroenteritis", "40000004", true),
@@ -126,8 +129,8 @@ class MeddraDirTest : public ::testing::Test {
   void SetUp() override {
     // One folder per test: ctest runs the cases in parallel.
     dir_ = (std::filesystem::path(::testing::TempDir()) /
-            (std::string("meddra_") + ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() +
-             "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+            (std::string("meddra_") + ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
                .string();
     std::filesystem::remove_all(dir_);
   }
