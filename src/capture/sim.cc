@@ -376,23 +376,9 @@ class Simulator {
   }
 
   // The monitor verifies a visit's forms against the source two to six
-  // weeks after they were entered, as the study's SDV plan asks (a subject
-  // in the site's sample: every form; any other: the forms the plan always
-  // wants), and the investigator signs the visit days to weeks after that.
+  // weeks after they were entered, and the investigator signs the visit
+  // days to weeks after that.
   void MonitorAndSign(const std::string& visit, std::vector<std::string> forms, const std::string& site) {
-    auto study = c_.study();
-    const study::SdvPlan& plan = study->sdv_plan;
-    const bool sampled = plan.Sampled(site, subject_);
-    std::erase_if(forms, [&](const std::string& id) {
-      const study::Form* form = study->FindForm(id);
-      if (form == nullptr) return true;
-      for (const auto& group : form->groups) {
-        for (const auto& item : group.items) {
-          if (plan.Requires(id, item.id, sampled)) return false;
-        }
-      }
-      return true;
-    });
     const int64_t entered_day = clock_.time_us() / kDay;
     const int64_t verified = WorkingTime(entered_day + Int(14, 42), 9, 17);
     const int64_t signed_at = WorkingTime(verified / kDay + Int(2, 21), 8, 18);
@@ -499,7 +485,7 @@ class Simulator {
       ++report_.screen_failed;
       return Must(Value::Object{{"op", "subject.screen_fail"}, {"subject", subject_}, {"reason", e.Summary()}}, coord);
     }
-    MonitorAndSign("SCREENING1", {"IC", "DM", "IE", "VS"}, site);
+    MonitorAndSign("SCREENING1", {"DM", "IE", "VS"}, site);
 
     int64_t rand_day = sday + 7;
     if (rand_day > today_) return Status::Ok();
@@ -582,7 +568,6 @@ class Simulator {
       if (has("DS")) {
         TC_RETURN_IF_ERROR(Must(Save(v.id, "DS", {{"DSDECOD", "COMPLETED"}, {"DSSTDTC", Date(date)}}), inv));
         TC_RETURN_IF_ERROR(Must(Value::Object{{"op", "subject.complete"}, {"subject", subject_}}, coord));
-        verified.push_back("DS");
       }
       if (!verified.empty()) MonitorAndSign(v.id, verified, site);
     }
