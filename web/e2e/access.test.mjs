@@ -6,7 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ARM_TEXTS, PASSWORD, Server, expectAccessible, expectFitsWidth, giveReason, launchBrowser, login, screenshot, studyUrl, userPage,
+  ARM_TEXTS, PASSWORD, Server, closeListedQueries, expectAccessible, expectFitsWidth, giveReason, launchBrowser, login,
+  screenshot, studyUrl, userPage,
 } from './harness.mjs';
 
 let server;
@@ -278,20 +279,7 @@ test('the data manager locks the database by its checklist and e-signature; form
     await manager.locator('.error-box').getByText('The checklist is not complete').waitFor();
     // Close every open query from the inbox.
     await manager.goto(studyUrl('/queries?state=open'));
-    for (;;) {
-      await manager.locator('main caption').waitFor();
-      const links = manager.locator('tbody tr a[href*="/forms/"]');
-      if ((await links.count()) === 0) break;
-      await links.first().click();
-      const thread = manager.locator('.thread').first();
-      const number = (await thread.getAttribute('aria-label')).replace('Query ', '');
-      await manager.getByLabel(`Message for query ${number}`).fill('Resolved at the database review.');
-      await manager.getByRole('button', { name: 'Close query' }).click();
-      await manager.getByRole('button', { name: `Query ${number}: closed` }).waitFor();
-      await manager.goto(studyUrl('/queries?state=open'));
-    }
-    await manager.goto(studyUrl('/queries?state=answered'));
-    await manager.locator('main caption', { hasText: /^0 queries/ }).waitFor();
+    await closeListedQueries(manager, 'Resolved at the database review.');
     await manager.goto(studyUrl('/lock'));
     await item('unresolved_queries').locator('.badge', { hasText: 'resolved' }).waitFor();
     // What is left is accepted, each with its reason.

@@ -13,7 +13,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  endSuite, expectAccessible, expectFitsWidth, launchBrowser, PASSWORD, screenshot, Server, studyUrl, userPage,
+  closeListedQueries, endSuite, expectAccessible, expectFitsWidth, launchBrowser, PASSWORD, screenshot, Server, studyUrl,
+  userPage,
 } from './harness.mjs';
 
 let server;
@@ -219,20 +220,7 @@ test('17:00 the data manager resolves the open queries, accepts the rest of the 
     await check(manager, 'the lock checklist');
     // The queries still open, this morning's pulse among them, are closed at the review.
     await item('unresolved_queries').getByRole('link', { name: 'close them' }).click();
-    for (;;) {
-      await manager.locator('main caption').waitFor();
-      const links = manager.locator('tbody tr a[href*="/forms/"]');
-      if ((await links.count()) === 0) break;
-      await links.first().click();
-      const thread = manager.locator('.thread').first();
-      const number = (await thread.getAttribute('aria-label')).replace('Query ', '');
-      await manager.getByLabel(`Message for query ${number}`).fill('Resolved at the database review.');
-      await manager.getByRole('button', { name: 'Close query' }).click();
-      await manager.getByRole('button', { name: `Query ${number}: closed` }).waitFor();
-      await manager.goto(studyUrl('/queries?state=open'));
-    }
-    await manager.goto(studyUrl('/queries?state=answered'));
-    await manager.locator('main caption', { hasText: /^0 queries/ }).waitFor();
+    await closeListedQueries(manager, 'Resolved at the database review.');
 
     await manager.goto(studyUrl('/lock'));
     await item('unresolved_queries').locator('.badge', { hasText: 'resolved' }).waitFor();

@@ -281,3 +281,22 @@ export async function expectFitsWidth(page, what) {
   assert.ok(scrollWidth <= clientWidth, `${what} is ${scrollWidth - clientWidth}px wider than the screen: ${wide.join(', ')}`);
   assert.ok(headerLines <= 2, `the header of ${what} takes ${headerLines} lines`);
 }
+
+// From a query inbox listing open queries: closes each in turn with the
+// message, until the open ones are gone and none is left answered either.
+export async function closeListedQueries(page, message) {
+  for (;;) {
+    await page.locator('main caption').waitFor();
+    const links = page.locator('tbody tr a[href*="/forms/"]');
+    if ((await links.count()) === 0) break;
+    await links.first().click();
+    const thread = page.locator('.thread').first();
+    const number = (await thread.getAttribute('aria-label')).replace('Query ', '');
+    await page.getByLabel(`Message for query ${number}`).fill(message);
+    await page.getByRole('button', { name: 'Close query' }).click();
+    await page.getByRole('button', { name: `Query ${number}: closed` }).waitFor();
+    await page.goto(studyUrl('/queries?state=open'));
+  }
+  await page.goto(studyUrl('/queries?state=answered'));
+  await page.locator('main caption', { hasText: /^0 queries/ }).waitFor();
+}
