@@ -5,42 +5,10 @@
 #include <unordered_map>
 
 #include "core/env.h"
+#include "core/value.h"
 
 namespace trialcore::safety {
 namespace {
-
-// True when text is well-formed UTF-8 (no overlongs, no surrogates).
-bool IsUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;  // the sequence is cut off
-    for (size_t k = 1; k <= n; ++k) {
-      auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
-}
 
 std::string Latin1ToUtf8(std::string_view s) {
   std::string out;
@@ -133,7 +101,7 @@ Status Split(std::string_view line, const TableSpec& spec, const LineError& err,
 
 std::string Decode(std::string_view raw) {
   if (raw.size() >= 3 && raw.substr(0, 3) == "\xEF\xBB\xBF") raw.remove_prefix(3);
-  return IsUtf8(raw) ? std::string(raw) : Latin1ToUtf8(raw);
+  return IsValidUtf8(raw) ? std::string(raw) : Latin1ToUtf8(raw);
 }
 
 const TableSpec* SpecOf(std::string_view file) {
