@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LiveReload } from './app';
+import { LatestAnswer, LiveReload } from './app';
 
 describe('LiveReload', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -28,5 +28,26 @@ describe('LiveReload', () => {
     live.dispose();
     vi.advanceTimersByTime(1000);
     expect(reload).not.toHaveBeenCalled();
+  });
+});
+
+describe('LatestAnswer', () => {
+  it('keeps only the answer to the last request, whatever order the answers arrive in', async () => {
+    const latest = new LatestAnswer();
+    const shown: string[] = [];
+    const request = (value: string, delayMs: number) => {
+      const current = latest.begin();
+      return new Promise<void>((resolve) =>
+        setTimeout(() => {
+          if (current()) shown.push(value);
+          resolve();
+        }, delayMs),
+      );
+    };
+    // The first filter's answer arrives after the second's.
+    await Promise.all([request('all subjects', 30), request('one subject', 5)]);
+    expect(shown).toEqual(['one subject']);
+    await request('again', 1);
+    expect(shown).toEqual(['one subject', 'again']);
   });
 });

@@ -109,3 +109,16 @@ export class LiveReload {
     this.timer = undefined;
   }
 }
+
+// Filters change faster than answers come back, and behind a load balancer
+// two servers may answer out of order: a page shows only the answer to the
+// last request it made. begin() when a request starts; the check it returns
+// tells, when the answer arrives, whether a later request has started since.
+export class LatestAnswer {
+  private started = 0;
+
+  begin(): () => boolean {
+    const mine = ++this.started;
+    return () => mine === this.started;
+  }
+}

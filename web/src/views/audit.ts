@@ -4,7 +4,7 @@
 // (print-to-PDF) as filtered; and the casebook as it stood at any moment.
 import { html, nothing, type TemplateResult } from 'lit-html';
 import { get, subjectPath } from '../api';
-import { formName, formsInOrder, inScheduleOrder, itemLabel, subjectLink, visitName, type Context, type View } from '../app';
+import { formName, formsInOrder, inScheduleOrder, itemLabel, LatestAnswer, subjectLink, visitName, type Context, type View } from '../app';
 import { downloadAuditCsv, readAuditPage } from '../audit_trail';
 import type { AuditEntry, Subject } from '../types';
 import { label, parseDateInput, parseDateTimeInput, showDate, showItemValue, showTime, showValue } from '../format';
@@ -44,6 +44,7 @@ export class AuditView implements View {
   private then: Subject | null = null;
   private thenError = '';
   private loaded = false;
+  private readonly latest = new LatestAnswer();
 
   constructor(private readonly ctx: Context, private readonly subject: string, query: URLSearchParams) {
     this.path = query.get('path') ?? '';
@@ -74,12 +75,15 @@ export class AuditView implements View {
     const q = this.params();
     q.set('limit', String(this.pageSize));
     if (this.after) q.set('after', this.after);
+    const current = this.latest.begin();
     try {
       const page = await readAuditPage(this.ctx.study.id, this.subject, q);
+      if (!current()) return;
       this.entries = page.entries;
       this.next = page.next;
       this.error = '';
     } catch (e) {
+      if (!current()) return;
       this.entries = [];
       this.next = undefined;
       this.error = (e as Error).message;

@@ -1,7 +1,7 @@
 // A list page (subjects, queries): rows fetched with the page's filters,
 // fetched again when a change that concerns them arrives.
 import { get } from '../api';
-import { LiveReload, type Context, type View } from '../app';
+import { LatestAnswer, LiveReload, type Context, type View } from '../app';
 
 export abstract class ListPage<Row> implements View {
   protected rows: Row[] = [];
@@ -9,6 +9,7 @@ export abstract class ListPage<Row> implements View {
   protected error = '';
   protected loaded = false;
   private readonly reload = new LiveReload(() => void this.load());
+  private readonly latest = new LatestAnswer();
 
   constructor(protected readonly ctx: Context) {}
 
@@ -21,12 +22,15 @@ export abstract class ListPage<Row> implements View {
 
   protected async load(): Promise<void> {
     const { path, field } = this.source();
+    const current = this.latest.begin();
     try {
       const reply = await get<Record<string, unknown> & { total: number }>(path);
+      if (!current()) return;
       this.rows = reply[field] as Row[];
       this.total = reply.total;
       this.error = '';
     } catch (e) {
+      if (!current()) return;
       this.error = (e as Error).message;
     }
     this.loaded = true;

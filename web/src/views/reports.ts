@@ -6,7 +6,7 @@
 // verification has its own page (views/sdv.ts).
 import { html, nothing, type TemplateResult } from 'lit-html';
 import { get, getActingRole, studyPath } from '../api';
-import { formLink, formName, studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { formLink, formName, LatestAnswer, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { showCodes } from '../codes';
 import { showItemValue } from '../format';
 import type { ItemDef, JsonValue } from '../types';
@@ -74,6 +74,7 @@ export class ReportsView implements View {
   private turnaround: TurnaroundLine[] = [];
   private error = '';
   private loaded = false;
+  private readonly latest = new LatestAnswer();
 
   constructor(private readonly ctx: Context, query: URLSearchParams) {
     const wanted = query.get('report') as Report | null;
@@ -108,23 +109,32 @@ export class ReportsView implements View {
   private async load(): Promise<void> {
     const base = studyPath(this.ctx.study.id) + '/reports/';
     const q = this.filters();
+    const current = this.latest.begin();
     try {
       if (this.report === 'listing') {
         q.set('offset', String(this.offset));
         q.set('limit', String(PAGE));
         if (!showCodes(this.ctx)) q.set('labels', 'true');
         const r = await get<{ rows: ListingRow[]; total: number }>(base + 'listing?' + q);
+        if (!current()) return;
         this.listing = r.rows;
         this.total = r.total;
       } else if (this.report === 'missing') {
-        this.missing = (await get<{ lines: MissingLine[] }>(base + 'missing-pages?' + q)).lines;
+        const r = await get<{ lines: MissingLine[] }>(base + 'missing-pages?' + q);
+        if (!current()) return;
+        this.missing = r.lines;
       } else if (this.report === 'lag') {
-        this.lag = (await get<{ sites: LagLine[] }>(base + 'entry-lag?' + q)).sites;
+        const r = await get<{ sites: LagLine[] }>(base + 'entry-lag?' + q);
+        if (!current()) return;
+        this.lag = r.sites;
       } else {
-        this.turnaround = (await get<{ sites: TurnaroundLine[] }>(base + 'query-turnaround?' + q)).sites;
+        const r = await get<{ sites: TurnaroundLine[] }>(base + 'query-turnaround?' + q);
+        if (!current()) return;
+        this.turnaround = r.sites;
       }
       this.error = '';
     } catch (e) {
+      if (!current()) return;
       this.error = (e as Error).message;
     }
     this.loaded = true;

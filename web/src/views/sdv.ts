@@ -6,7 +6,7 @@
 // are treated (the server refuses them too).
 import { html, nothing, type TemplateResult } from 'lit-html';
 import { get, studyPath } from '../api';
-import { formLink, formName, LiveReload, studyLink, subjectLink, visitName, type Context, type View } from '../app';
+import { formLink, formName, LatestAnswer, LiveReload, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { errorBox } from '../ui';
 
 interface Progress {
@@ -58,6 +58,7 @@ export class SdvView implements View {
   private work: Paged<Work> = { rows: [], total: 0, offset: 0 };
   private error = '';
   private readonly reload = new LiveReload(() => void this.load());
+  private readonly latest = new LatestAnswer();
 
   constructor(private readonly ctx: Context, query: URLSearchParams) {
     this.site = query.get('site') ?? '';
@@ -72,6 +73,7 @@ export class SdvView implements View {
   private async load(): Promise<void> {
     const base = studyPath(this.ctx.study.id) + '/sdv';
     const site = this.site ? '&site=' + encodeURIComponent(this.site) : '';
+    const current = this.latest.begin();
     try {
       const [overview, subjects, work] = await Promise.all([
         get<Overview>(base),
@@ -81,11 +83,13 @@ export class SdvView implements View {
             (this.subject ? '&subject=' + encodeURIComponent(this.subject) : ''),
         ),
       ]);
+      if (!current()) return;
       this.overview = overview;
       this.subjects = { rows: subjects.subjects, total: subjects.total, offset: this.subjects.offset };
       this.work = { rows: work.forms, total: work.total, offset: this.work.offset };
       this.error = '';
     } catch (e) {
+      if (!current()) return;
       this.error = (e as Error).message;
     }
     this.ctx.update();
