@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <ostream>
 
-#include "api/users.h"
 #include "store/open_store.h"
 
 namespace trialcore::cli {
@@ -29,8 +28,8 @@ Result<std::string> ChooseStudy(EventStore& store, const std::string& db, const 
     }
     return NotFound("database " + db + " has no study " + *study);
   }
-  // The system log (users, logins) is a study of its own, chosen only by name.
-  std::erase_if(heads, [](const StudyHead& h) { return h.study == api::kSystemStudy; });
+  // The system's logs (users and logins, MedDRA) are chosen only by name.
+  std::erase_if(heads, [](const StudyHead& h) { return IsSystemLog(h.study); });
   if (heads.empty()) return NotFound("database " + db + " has no study yet");
   if (heads.size() > 1) {
     std::string names;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/hash.h"
 #include "core/status.h"
@@ -44,6 +45,12 @@ struct Event {
   Hash hash{};       // SHA-256(prev_hash || canonical record)
   bool operator==(const Event&) const = default;
 };
+
+// The logs the system keeps beside the studies (the user directory, the
+// MedDRA dictionaries) have ids that begin with this; no study may take one,
+// and commands that pick "the only study" never pick one of them.
+inline constexpr std::string_view kSystemLogPrefix = "trialcore-";
+inline bool IsSystemLog(std::string_view study) { return study.starts_with(kSystemLogPrefix); }
 
 // Identifier rules, checked before anything is stored. Each returns
 // InvalidArgument naming the offending text.

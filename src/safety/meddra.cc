@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "core/env.h"
+#include "core/hash.h"
 #include "core/value.h"
 
 namespace trialcore::safety {
@@ -179,9 +180,13 @@ Status ParseMeddraTable(std::string_view file, std::string_view raw, const std::
   return Status::Ok();
 }
 
-Result<MeddraDictionary> LoadMeddraAscii(Env* env, const std::string& dir, const MeddraLoadOptions& options) {
-  MeddraTables t;
+Result<MeddraAsciiRead> ReadMeddraAscii(Env* env, const std::string& dir, const MeddraLoadOptions& options) {
+  MeddraAsciiRead read;
+  MeddraTables& t = read.tables;
   t.source = dir;
+  auto record = [&](std::string_view file, const std::string& text) {
+    read.files.push_back({std::string(file), ToHex(Sha256(text)), text.size()});
+  };
   for (const auto& spec : kTables) {
     const std::string path = dir + "/" + std::string(spec.file);
     auto text = env->ReadFileToString(path);
@@ -190,11 +195,13 @@ Result<MeddraDictionary> LoadMeddraAscii(Env* env, const std::string& dir, const
                     "MedDRA " + std::string(spec.file) + " cannot be read in " + dir + ": " + text.status().message());
     }
     TC_RETURN_IF_ERROR(ParseMeddraTable(spec.file, *text, path, &t));
+    record(spec.file, *text);
   }
   const std::string release = dir + "/meddra_release.asc";
   if (env->FileExists(release)) {
     TC_ASSIGN_OR_RETURN(std::string text, env->ReadFileToString(release));
     TC_RETURN_IF_ERROR(ParseMeddraTable(kRelease.file, text, release, &t));
+    record(kRelease.file, text);
     if (!options.version.empty() && options.version != t.version) {
       return FailedPrecondition(release + " says version " + t.version + ", but version " + options.version +
                                 " was asked for");
@@ -206,7 +213,12 @@ Result<MeddraDictionary> LoadMeddraAscii(Env* env, const std::string& dir, const
     t.version = options.version;
     t.language = options.language;
   }
-  return MeddraDictionary::Build(std::move(t));
+  return read;
+}
+
+Result<MeddraDictionary> LoadMeddraAscii(Env* env, const std::string& dir, const MeddraLoadOptions& options) {
+  TC_ASSIGN_OR_RETURN(MeddraAsciiRead read, ReadMeddraAscii(env, dir, options));
+  return MeddraDictionary::Build(std::move(read.tables));
 }
 
 namespace {

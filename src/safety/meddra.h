@@ -131,6 +131,24 @@ struct MeddraLoadOptions {
   std::string language = "English";  // likewise
 };
 
+// A file of the distribution as it was read: what `meddra load` records, so
+// that anyone can later show which copy of the dictionary the coding used.
+struct MeddraSourceFile {
+  std::string name;    // "llt.asc"
+  std::string sha256;  // hex, of the bytes as they are on disk
+  uint64_t bytes = 0;
+  bool operator==(const MeddraSourceFile&) const = default;
+};
+
+struct MeddraAsciiRead {
+  MeddraTables tables;
+  std::vector<MeddraSourceFile> files;  // in the order they were read
+};
+
+// Reads the distribution's rows and its files' digests, checking each row's
+// fields but not yet the whole (Build does that); errors as LoadMeddraAscii's.
+Result<MeddraAsciiRead> ReadMeddraAscii(Env* env, const std::string& dir, const MeddraLoadOptions& options = {});
+
 // Reads MedDRA's ASCII distribution (MedAscii) from dir: llt.asc, pt.asc,
 // hlt.asc, hlgt.asc, soc.asc, hlt_pt.asc, hlgt_hlt.asc, soc_hlgt.asc,
 // mdhier.asc and, when present, meddra_release.asc (version$language$$$$).

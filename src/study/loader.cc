@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/canonical.h"
+#include "core/event.h"
 #include "study/study.h"
 
 namespace trialcore::study {
@@ -192,6 +193,10 @@ struct Builder {
   }
 
   static std::string ValidateStudyIdText(const std::string& id) {
+    if (IsSystemLog(id)) {
+      return "study id '" + id + "' begins with '" + std::string(kSystemLogPrefix) +
+             "', which names the system's own logs";
+    }
     for (char c : id) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
         return "study id '" + id + "' may hold only letters, digits, '-' and '_'";
