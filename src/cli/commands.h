@@ -69,6 +69,28 @@ Status DbBackup(const std::string& db, const std::string& to, Context& ctx);
 // A verified backup into a new, empty database of either back end.
 Status DbRestore(const std::string& from, const std::string& db, Context& ctx);
 
+// MedDRA (safety/meddra_store.h): the user's licensed copy, loaded once per
+// version and language, and coding against what is loaded.
+struct MeddraLoadArgs {
+  std::string dir;  // the ASCII distribution (MedAscii)
+  std::string db;
+  std::optional<std::string> version;   // when the folder has no meddra_release.asc
+  std::optional<std::string> language;  // likewise
+  std::string as_user = "admin";
+};
+Status MeddraLoad(const MeddraLoadArgs& args, Context& ctx);
+Status MeddraVersions(const std::string& db, Context& ctx);
+struct MeddraCodeArgs {
+  std::vector<std::string> terms;
+  std::string db;
+  std::optional<std::string> version;  // the newest loaded unless given
+  std::optional<std::string> language;
+  std::string format = "text";  // text | json (one object a line)
+};
+Status MeddraCode(const MeddraCodeArgs& args, Context& ctx);
+// What changed between two loaded versions, for recoding.
+Status MeddraDiffCommand(const std::string& db, const std::string& from, const std::string& to, Context& ctx);
+
 struct SignalArgs {
   std::string csv;                 // report file in openEBGM's layout
   std::vector<std::string> faers;  // or FAERS quarterly zips / folders

@@ -354,6 +354,41 @@ int Run(int argc, char** argv, Env* env) {
   restore->add_option("--from", restore_from, "Backup file made by `db backup`")->required();
   restore->callback([&] { status = DbRestore(restore_from, db, ctx); });
 
+  // meddra
+  auto* meddra = app.add_subcommand("meddra", "MedDRA: load your licensed copy, code verbatim terms, compare versions");
+  meddra->require_subcommand(1);
+  MeddraLoadArgs meddra_load;
+  auto* mload = meddra->add_subcommand("load", "Load a MedDRA ASCII distribution (a version once) into the database");
+  mload->add_option("DIR", meddra_load.dir, "Folder of the ASCII files (llt.asc, pt.asc, mdhier.asc ...)")->required();
+  add_db(mload);
+  mload->add_option("--version", meddra_load.version, "The version, when the folder has no meddra_release.asc");
+  mload->add_option("--language", meddra_load.language, "The language, likewise (default English)");
+  mload->add_option("--as", meddra_load.as_user, "User id the load is attributed to")->capture_default_str();
+  mload->callback([&] {
+    meddra_load.db = db;
+    status = MeddraLoad(meddra_load, ctx);
+  });
+  auto* mversions = meddra->add_subcommand("versions", "List the loaded MedDRA versions");
+  add_db(mversions);
+  mversions->callback([&] { status = MeddraVersions(db, ctx); });
+  MeddraCodeArgs meddra_code;
+  auto* mcode = meddra->add_subcommand("code", "Code verbatim terms: exact, then normalised, else candidates");
+  mcode->add_option("TERM", meddra_code.terms, "Verbatim terms, as written")->required();
+  add_db(mcode);
+  mcode->add_option("--version", meddra_code.version, "MedDRA version (default: the newest loaded)");
+  mcode->add_option("--language", meddra_code.language, "Language, when the version is loaded in several");
+  mcode->add_option("--format", meddra_code.format, "text or json (one object a line)")->capture_default_str();
+  mcode->callback([&] {
+    meddra_code.db = db;
+    status = MeddraCode(meddra_code, ctx);
+  });
+  std::string mdiff_from, mdiff_to;
+  auto* mdiff = meddra->add_subcommand("diff", "What changed between two loaded versions, for recoding");
+  mdiff->add_option("--from", mdiff_from, "The older version")->required();
+  mdiff->add_option("--to", mdiff_to, "The newer version")->required();
+  add_db(mdiff);
+  mdiff->callback([&] { status = MeddraDiffCommand(db, mdiff_from, mdiff_to, ctx); });
+
   // events
   auto* events = app.add_subcommand("events", "Every committed event on NATS JetStream (doc/events_on_nats.md)");
   events->require_subcommand(1);

@@ -19,6 +19,12 @@ Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env
   return store;
 }
 
+Result<std::unique_ptr<EventStore>> OpenOrCreate(const std::string& db, Env* env) {
+  StoreOpenOptions o;
+  o.env = env;
+  return OpenEventStore(db, o);
+}
+
 Result<std::string> ChooseStudy(EventStore& store, const std::string& db, const std::optional<std::string>& study) {
   TC_ASSIGN_OR_RETURN_CTX(auto heads, store.Heads(), "listing the studies of " + db);
   if (study) {

@@ -15,6 +15,8 @@ namespace trialcore::cli {
 enum class StoreUse { kCommand, kServer };
 // Opens an existing database; NotFound says how to create one.
 Result<std::unique_ptr<EventStore>> OpenExisting(const std::string& db, Env* env, StoreUse use = StoreUse::kCommand);
+// Opens the database, making it when it does not exist.
+Result<std::unique_ptr<EventStore>> OpenOrCreate(const std::string& db, Env* env);
 // The study named, or the only one in the database; errors name db, the
 // database's path.
 Result<std::string> ChooseStudy(EventStore& store, const std::string& db, const std::optional<std::string>& study);

@@ -34,12 +34,6 @@ Result<std::shared_ptr<const study::Study>> LoadReporting(const std::string& fil
   return s;
 }
 
-Result<std::unique_ptr<EventStore>> OpenOrCreate(const std::string& db, Env* env) {
-  StoreOpenOptions o;
-  o.env = env;
-  return OpenEventStore(db, o);
-}
-
 }  // namespace
 
 Status StudyValidate(const std::vector<std::string>& files, Context& ctx) {

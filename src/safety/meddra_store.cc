@@ -173,8 +173,7 @@ Status Decode(const Event& e, MeddraTables* t) {
 Value FilesValue(const std::vector<MeddraSourceFile>& files) {
   Value::Array a;
   for (const auto& f : files) {
-    a.push_back(Value::Object{
-        {"name", f.name}, {"sha256", f.sha256}, {"bytes", static_cast<int64_t>(f.bytes)}});
+    a.push_back(Value::Object{{"name", f.name}, {"sha256", f.sha256}, {"bytes", static_cast<int64_t>(f.bytes)}});
   }
   return a;
 }
@@ -275,8 +274,8 @@ Result<MeddraTables> ReadStoredMeddra(EventStore& store, const std::string& vers
   }
   const std::string asked = "MedDRA " + version + (language.empty() ? "" : " " + language);
   if (matching.empty()) {
-    return NotFound(asked + " is not loaded" + (there.empty() ? " (none is; load one with `trialcore meddra load`)"
-                                                              : " (loaded: " + there + ")"));
+    return NotFound(asked + " is not loaded" +
+                    (there.empty() ? " (none is; load one with `trialcore meddra load`)" : " (loaded: " + there + ")"));
   }
   if (matching.size() > 1) {
     return InvalidArgument(asked + " is loaded in several languages (" + there + "): choose one");

@@ -1,0 +1,139 @@
+// `trialcore meddra ...` as a user meets it: real binary, a dictionary in
+// MedDRA's ASCII layout written by the test (safety/meddra_test_util.h).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/json.h"
+#include "run_command.h"
+#include "safety/meddra_test_util.h"
+
+namespace trialcore {
+namespace {
+
+using safety::testing::Contains;
+using safety::testing::MeddraFiles;
+using testing_util::CommandResult;
+using testing_util::RunCommand;
+
+const std::string kBin = TRIALCORE_BIN;
+
+class MeddraCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing_util::FreshTestDir("meddra_cli_"); }
+
+  CommandResult Run(const std::string& args) { return RunCommand(dir_, kBin + " " + args); }
+
+  CommandResult Load(const MeddraFiles& files, const std::string& folder) {
+    files.Write(dir_ + "/" + folder);
+    return Run("meddra load " + folder + " --db m.db --as safety.1");
+  }
+
+  std::string dir_;
+};
+
+TEST_F(MeddraCliTest, LoadsAVersionListsItAndCodesByEachRule) {
+  auto loaded = Load(MeddraFiles::Small(), "medascii");
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.out << loaded.err;
+  EXPECT_TRUE(Contains(loaded.out, "loaded MedDRA 27.1 English from medascii: 14 LLTs, 5 PTs"));
+  EXPECT_TRUE(Contains(loaded.out, "llt.asc  "));
+  EXPECT_TRUE(Contains(loaded.out, " sha256 "));
+
+  auto versions = Run("meddra versions --db m.db");
+  ASSERT_EQ(versions.exit_code, 0) << versions.err;
+  EXPECT_TRUE(Contains(versions.out, "27.1  English  14 LLTs, 5 PTs  loaded "));
+  EXPECT_TRUE(Contains(versions.out, " by safety.1"));
+
+  auto coded = Run("meddra code 'Stomach flu' 'STOMACH-FLU ' 'Headach' 'xyzzy' 'sick feeling' --db m.db");
+  ASSERT_EQ(coded.exit_code, 0) << coded.err;
+  EXPECT_TRUE(Contains(coded.out,
+                       "\"Stomach flu\": coded (exact, MedDRA 27.1) to LLT 50000005 Stomach flu; PT 40000004 "
+                       "Gastroenteritis; HLT 30000004 Abdominal and gastrointestinal infections; HLGT 20000004 "
+                       "Infections - pathogen unspecified; SOC 10000004 Infections and infestations (primary)"))
+      << coded.out;
+  EXPECT_TRUE(Contains(coded.out, "\"STOMACH-FLU \": coded (normalised, MedDRA 27.1) to LLT 50000005 Stomach flu"));
+  EXPECT_TRUE(Contains(coded.out, "\"Headach\": not coded; candidates:\n  1. LLT 40000001 Headache;"));
+  EXPECT_TRUE(Contains(coded.out, "\"xyzzy\": not coded; no candidate"));
+  EXPECT_TRUE(Contains(coded.out, "\"sick feeling\": ambiguous, a person chooses; candidates:"));
+
+  auto json = Run("meddra code 'Nausea' --format json --db m.db");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto parsed = ParseJson(json.out);
+  ASSERT_TRUE(parsed.ok()) << json.out;
+  EXPECT_EQ(parsed->Find("rule")->as_string(), "exact");
+  EXPECT_EQ(parsed->Find("coding")->Find("soc")->Find("code")->as_int(), 10000002);
+
+  // The load is in the audit trail, and the database verifies.
+  auto verify = Run("audit verify --db m.db");
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_TRUE(Contains(verify.out, "trialcore-meddra")) << verify.out;
+}
+
+TEST_F(MeddraCliTest, ABadFileIsNamedWithItsLineAndNothingIsStored) {
+  MeddraFiles files = MeddraFiles::Small();
+  files.lines["pt.asc"][2] = "40000003$Rash$$10000003$";  // too few fields
+  auto loaded = Load(files, "broken");
+  EXPECT_EQ(loaded.exit_code, 4) << loaded.out << loaded.err;
+  EXPECT_TRUE(Contains(loaded.err, "broken/pt.asc:3")) << loaded.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/m.db")) << "no database is made for a load that fails";
+
+  // With a database there already, it is left as it was.
+  ASSERT_EQ(Load(MeddraFiles::Small("26.0"), "older").exit_code, 0);
+  auto before = Run("db info --db m.db").out;
+  auto again = Load(files, "broken");
+  EXPECT_EQ(again.exit_code, 4);
+  EXPECT_EQ(Run("db info --db m.db").out, before);
+}
+
+TEST_F(MeddraCliTest, AVersionIsLoadedOnceAndTheNewestCodesUnlessAsked) {
+  ASSERT_EQ(Load(MeddraFiles::Small("26.1"), "v261").exit_code, 0);
+  MeddraFiles newer = MeddraFiles::Small("27.0");
+  // In 27.0 "Cephalgia" is current again and "Feeling sick" left its PT.
+  newer.lines["llt.asc"][1] = safety::testing::Llt("50000001", "Cephalgia", "40000001", true);
+  newer.lines["llt.asc"][3] = safety::testing::Llt("50000003", "Feeling sick", "40000004", true);
+  ASSERT_EQ(Load(newer, "v270").exit_code, 0);
+
+  auto twice = Load(MeddraFiles::Small("27.0"), "v270b");
+  EXPECT_EQ(twice.exit_code, 5) << twice.err;
+  EXPECT_TRUE(Contains(twice.err, "MedDRA 27.0 English was loaded on ")) << twice.err;
+
+  auto newest = Run("meddra code Cephalgia --db m.db");
+  EXPECT_TRUE(Contains(newest.out, "\"Cephalgia\": coded (exact, MedDRA 27.0)")) << newest.out;
+  auto older = Run("meddra code Cephalgia --version 26.1 --db m.db");
+  EXPECT_TRUE(Contains(older.out, "\"Cephalgia\": not coded")) << older.out;
+  auto missing = Run("meddra code Cephalgia --version 25.0 --db m.db");
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_TRUE(Contains(missing.err, "MedDRA 25.0 is not loaded (loaded: 26.1 English, 27.0 English)")) << missing.err;
+
+  auto diff = Run("meddra diff --from 26.1 --to 27.0 --db m.db");
+  ASSERT_EQ(diff.exit_code, 0) << diff.err;
+  EXPECT_TRUE(Contains(diff.out, "1 current again, 1 under another PT")) << diff.out;
+  EXPECT_TRUE(Contains(diff.out, "moved: LLT 50000003 Feeling sick from PT 40000002 to PT 40000004")) << diff.out;
+}
+
+TEST_F(MeddraCliTest, ADatabaseWithoutMeddraSaysHowToLoadOne) {
+  ASSERT_EQ(Run("demo --db m.db --key key.pem --no-serve").exit_code, 0);
+  auto code = Run("meddra code Headache --db m.db");
+  EXPECT_EQ(code.exit_code, 3);
+  EXPECT_TRUE(Contains(code.err, "has no MedDRA version; load one with `trialcore meddra load DIR`")) << code.err;
+  // Commands that take the only study still find the demo's beside the dictionary.
+  ASSERT_EQ(Load(MeddraFiles::Small(), "medascii").exit_code, 0);
+  auto log = Run("audit log --db m.db --format json");
+  EXPECT_EQ(log.exit_code, 0) << log.err;
+}
+
+TEST_F(MeddraCliTest, NoStudyMayTakeTheNameOfASystemLog) {
+  std::ifstream in(std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml");
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t at = yaml.find("id: CDISCPILOT01");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, 16, "id: trialcore-meddra");
+  std::ofstream(dir_ + "/study.yaml") << yaml;
+  auto validated = Run("study validate study.yaml");
+  EXPECT_EQ(validated.exit_code, 4) << validated.out << validated.err;
+  EXPECT_TRUE(Contains(validated.out + validated.err, "begins with 'trialcore-', which names the system's own logs"));
+}
+
+}  // namespace
+}  // namespace trialcore
