@@ -44,9 +44,8 @@ Result<std::string> ChooseVersion(EventStore& store, const std::string& db, cons
   if (versions.empty()) {
     return NotFound("database " + db + " has no MedDRA version; load one with `trialcore meddra load DIR`");
   }
-  auto newest = std::max_element(versions.begin(), versions.end(), [](const auto& x, const auto& y) {
-    return OlderVersion(x.version, y.version);
-  });
+  auto newest = std::max_element(versions.begin(), versions.end(),
+                                 [](const auto& x, const auto& y) { return OlderVersion(x.version, y.version); });
   return newest->version;
 }
 
@@ -97,7 +96,8 @@ Status MeddraLoad(const MeddraLoadArgs& args, Context& ctx) {
                       safety::StoreMeddraVersion(*store, read.tables, read.files, Actor{args.as_user, "system_admin"}));
   ctx.out << "loaded MedDRA " << info.version << " " << info.language << " from " << args.dir << ": " << info.llts
           << " LLTs, " << info.pts << " PTs (event " << info.seq << ")\n";
-  for (const auto& f : info.files) ctx.out << "  " << f.name << "  " << f.bytes << " bytes  sha256 " << f.sha256 << "\n";
+  for (const auto& f : info.files)
+    ctx.out << "  " << f.name << "  " << f.bytes << " bytes  sha256 " << f.sha256 << "\n";
   return Status::Ok();
 }
 
@@ -168,7 +168,8 @@ Status MeddraDiffCommand(const std::string& db, const std::string& from, const s
           << changes.removed.size() << " removed, " << changes.became_non_current.size() << " no longer current, "
           << changes.became_current.size() << " current again, " << changes.moved.size() << " under another PT, "
           << changes.primary_soc_changed.size() << " PTs with another primary SOC\n";
-  for (const auto& l : changes.became_non_current) ctx.out << "  no longer current: LLT " << l.code << " " << l.name << "\n";
+  for (const auto& l : changes.became_non_current)
+    ctx.out << "  no longer current: LLT " << l.code << " " << l.name << "\n";
   for (const auto& l : changes.removed) ctx.out << "  removed: LLT " << l.code << " " << l.name << "\n";
   for (const auto& m : changes.moved) {
     ctx.out << "  moved: LLT " << m.code << " " << m.name << " from PT " << m.from_pt << " to PT " << m.to_pt << "\n";

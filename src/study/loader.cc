@@ -286,6 +286,120 @@ struct Builder {
     }
   }
 
+  // safety: where the CRF records adverse events (a repeating group), so a
+  // serious one opens a case; the suspect product; the reporting settings.
+  void ReadSafety(const YAML::Node& n) {
+    if (!n) return;
+    SafetySettings& out = s.safety;
+    out.loc = LocOf(n);
+    if (!r.ExpectMap(n, "safety", {"adverse_events", "suspect_product", "utc_offset", "destinations"})) return;
+    out.declared = true;
+    out.suspect_product = r.Text(n, "suspect_product", "safety", true);
+    if (YAML::Node offset = n["utc_offset"]) {
+      std::string text = r.Text(n, "utc_offset", "safety", true);
+      if (auto minutes = ParseUtcOffsetText(text)) {
+        out.utc_offset_minutes = *minutes;
+      } else {
+        r.Error(offset, "'utc_offset' of safety must look like +01:00, -05:30 or Z, not '" + text + "'");
+      }
+    }
+    out.destinations = r.TextList(n, "destinations", "safety");
+    for (const auto& d : out.destinations) {
+      if (d != "FDA" && d != "EU") r.Error(n["destinations"], "unknown destination '" + d + "' (known: FDA, EU)");
+    }
+    YAML::Node ae = n["adverse_events"];
+    if (!ae) {
+      r.Error(n, "safety needs 'adverse_events': the form and items that record adverse events");
+      return;
+    }
+    if (!r.ExpectMap(ae, "safety adverse_events",
+                     {"form", "term", "serious", "onset", "outcome", "causality", "criteria"})) {
+      return;
+    }
+    SafetyAeMapping& m = out.adverse_events;
+    m.form = r.Text(ae, "form", "safety adverse_events", true);
+    const Form* form = s.FindForm(m.form);
+    if (!form) {
+      if (!m.form.empty())
+        r.Error(ae["form"], "safety adverse_events names form " + m.form + ", which the study lacks");
+      return;
+    }
+    // Each named item must be on the form, in one repeating group, of a type
+    // that can say what it is used for.
+    auto item = [&](const YAML::Node& at, const std::string& id, const char* use,
+                    std::initializer_list<ItemType> types) -> bool {
+      const ItemGroup* group = nullptr;
+      const Item* it = form->FindItem(id, &group);
+      if (!it) {
+        r.Error(at, "safety adverse_events " + std::string(use) + " names item " + id + ", which form " + m.form +
+                        " lacks");
+        return false;
+      }
+      if (!group->repeating) {
+        r.Error(at, "safety adverse_events " + std::string(use) + " " + id +
+                        " must be in a repeating group (a row per adverse event)");
+        return false;
+      }
+      if (m.group.empty()) m.group = group->id;
+      if (group->id != m.group) {
+        r.Error(at, "safety adverse_events items must all be in one group; " + id + " is in " + group->id + ", not " +
+                        m.group);
+        return false;
+      }
+      if (std::find(types.begin(), types.end(), it->type) == types.end()) {
+        std::string allowed;
+        for (ItemType t : types) allowed += (allowed.empty() ? "" : " or ") + std::string(ItemTypeName(t));
+        r.Error(at, "safety adverse_events " + std::string(use) + " " + id + " is " +
+                        std::string(ItemTypeName(it->type)) + "; it must be " + allowed);
+        return false;
+      }
+      return true;
+    };
+    auto field = [&](const char* key, std::string* to, bool required, std::initializer_list<ItemType> types) {
+      *to = r.Text(ae, key, "safety adverse_events", required);
+      if (!to->empty() && !item(ae[key], *to, key, types)) to->clear();
+    };
+    field("term", &m.term, true, {ItemType::kText});
+    field("serious", &m.serious, true, {ItemType::kChoice, ItemType::kBoolean});
+    field("onset", &m.onset, true, {ItemType::kDate, ItemType::kPartialDate});
+    field("outcome", &m.outcome, false, {ItemType::kChoice, ItemType::kText});
+    field("causality", &m.causality, false, {ItemType::kChoice, ItemType::kText});
+    if (YAML::Node criteria = ae["criteria"]) {
+      if (!criteria.IsMap()) {
+        r.Error(criteria, "safety adverse_events criteria maps each seriousness criterion to a yes/no item");
+        return;
+      }
+      for (const auto& kv : criteria) {
+        const std::string name = kv.first.Scalar();
+        if (std::find(std::begin(kSeriousnessCriteria), std::end(kSeriousnessCriteria), name) ==
+            std::end(kSeriousnessCriteria)) {
+          std::string known;
+          for (auto c : kSeriousnessCriteria) known += (known.empty() ? "" : ", ") + std::string(c);
+          r.Error(kv.first, "unknown seriousness criterion '" + name + "' (known: " + known + ")");
+          continue;
+        }
+        const std::string id = kv.second.IsScalar() ? kv.second.Scalar() : "";
+        if (item(kv.second, id, "criterion", {ItemType::kBoolean})) m.criteria[name] = id;
+      }
+    }
+  }
+
+  static std::optional<int> ParseUtcOffsetText(const std::string& text) {
+    if (text == "Z") return 0;
+    if (text.size() != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':') return std::nullopt;
+    auto digits = [&](size_t at) -> std::optional<int> {
+      if (!std::isdigit(static_cast<unsigned char>(text[at])) ||
+          !std::isdigit(static_cast<unsigned char>(text[at + 1]))) {
+        return std::nullopt;
+      }
+      return (text[at] - '0') * 10 + (text[at + 1] - '0');
+    };
+    auto h = digits(1), m = digits(4);
+    if (!h || !m || *h > 14 || *m > 59) return std::nullopt;
+    int minutes = *h * 60 + *m;
+    return text[0] == '-' ? -minutes : minutes;
+  }
+
   // sdv_plan: forms and items verified on every subject (`always`), and the
   // share of subjects whose other data are verified, by the site's risk.
   void ReadSdvPlan(const YAML::Node& n) {
@@ -828,7 +942,7 @@ Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const
   Builder b{r, *study};
   if (r.ExpectMap(doc, "the study file",
                   {"study", "arms", "sites", "codelists", "anchor", "visit_date", "subject_numbering",
-                   "reasons_for_change", "visits", "forms", "eligibility", "sdv_plan"})) {
+                   "reasons_for_change", "visits", "forms", "eligibility", "sdv_plan", "safety"})) {
     if (!doc["study"]) {
       r.Error(Location{1, 1}, "the study file needs 'study' with its id, title and version");
     } else {
@@ -845,6 +959,7 @@ Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const
     b.ReadReasonsForChange(doc["reasons_for_change"]);
     b.ReadEligibility(doc["eligibility"]);
     b.ReadSdvPlan(doc["sdv_plan"]);
+    b.ReadSafety(doc["safety"]);
     CrossCheck(r, *study);
     // Expressions are compiled even when other parts are wrong, so one run
     // shows every problem; references to missing parts report themselves.

@@ -187,6 +187,36 @@ struct SubjectNumbering {
   Location loc;
 };
 
+// Where the case report form records adverse events, so that a serious one
+// opens a safety case the moment it is saved (issue 16): a repeating group
+// of one form, a row per event.
+struct SafetyAeMapping {
+  std::string form, group;
+  std::string term;       // the verbatim term (text)
+  std::string serious;    // "Y" of a choice, or true of a boolean, makes the event serious
+  std::string onset;      // date
+  std::string outcome;    // optional
+  std::string causality;  // optional: the investigator's assessment
+  // Seriousness criteria (ICH E2B(R3) E.i.3.2): criterion -> boolean item.
+  // Criteria: death, life_threatening, hospitalisation, disability,
+  // congenital_anomaly, other_medically_important.
+  std::map<std::string, std::string> criteria;
+};
+
+struct SafetySettings {
+  bool declared = false;
+  SafetyAeMapping adverse_events;
+  std::string suspect_product;  // the investigational product's name on every case
+  // The sponsor's fixed offset from UTC: day 0 of a reporting clock is the
+  // sponsor's calendar day of first awareness.
+  int utc_offset_minutes = 0;
+  std::vector<std::string> destinations;  // "FDA", "EU": where expedited reports go
+  Location loc;
+};
+
+inline constexpr std::string_view kSeriousnessCriteria[] = {
+    "death", "life_threatening", "hospitalisation", "disability", "congenital_anomaly", "other_medically_important"};
+
 struct Study {
   std::string id;
   std::string title;
@@ -210,6 +240,7 @@ struct Study {
   std::vector<Form> forms;
   std::vector<Criterion> eligibility;
   SdvPlan sdv_plan;
+  SafetySettings safety;
 
   std::string file;     // where it was loaded from, for messages
   std::string source;   // the YAML text as published

@@ -227,6 +227,8 @@ TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
       {"/properties/sdv_plan/properties/sample", "  sample:\n", "  sample:\n    zz_probe: 1\n"},
       {"/properties/visit_date", "visit_date: {form: SV,", "visit_date: {zz_probe: 1, form: SV,"},
       {"/properties/subject_numbering", "subject_numbering: {", "subject_numbering: {zz_probe: 1, "},
+      {"/properties/safety", "safety:\n", "safety:\n  zz_probe: 1\n"},
+      {"/properties/safety/properties/adverse_events", "  adverse_events:\n", "  adverse_events:\n    zz_probe: 1\n"},
   };
   for (const Probe& p : probes) {
     SCOPED_TRACE(p.pointer);
@@ -347,6 +349,79 @@ TEST(SdvPlan, TheSampleFollowsTheSiteRiskAndIsReproducible) {
   SdvPlan none;
   EXPECT_TRUE(none.Sampled("705", "705-1001"));
   EXPECT_TRUE(none.Requires("VS", "SYSBP", false));
+}
+
+}  // namespace
+}  // namespace trialcore::study
+
+// Issue 16: the safety section names a repeating group's items of the right
+// types, each mistake with its place.
+namespace trialcore::study {
+namespace {
+
+TEST(Safety, TheDemoMapsItsAdverseEventLog) {
+  std::vector<StudyError> errors;
+  auto loaded = LoadStudyFile(kDemo, &errors);
+  ASSERT_TRUE(loaded.ok()) << Errors(errors);
+  const SafetySettings& s = (*loaded)->safety;
+  EXPECT_TRUE(s.declared);
+  EXPECT_EQ(s.adverse_events.form, "AE");
+  EXPECT_EQ(s.adverse_events.group, "AE");
+  EXPECT_EQ(s.adverse_events.serious, "AESER");
+  EXPECT_EQ(s.adverse_events.criteria.at("death"), "AESDTH");
+  EXPECT_EQ(s.suspect_product, "Xanomeline TTS");
+  EXPECT_EQ(s.destinations, (std::vector<std::string>{"FDA", "EU"}));
+  EXPECT_EQ(s.utc_offset_minutes, 0);
+}
+
+TEST(Safety, MistakesAreNamedWithTheirPlace) {
+  const std::string demo = ReadFile(kDemo);
+  struct Case {
+    std::string from, to, error;
+  };
+  const Case cases[] = {
+      {"    form: AE\n    term", "    form: AEX\n    term",
+       "safety adverse_events names form AEX, which the study lacks"},
+      {"    term: AETERM", "    term: AEDECOD", "safety adverse_events term names item AEDECOD, which form AE lacks"},
+      {"    onset: AESTDTC", "    onset: AESEV",
+       "safety adverse_events onset AESEV is choice; it must be date or partial_date"},
+      {"criteria: {death: AESDTH,", "criteria: {dead: AESDTH,", "unknown seriousness criterion 'dead' (known: death,"},
+      {"criteria: {death: AESDTH,", "criteria: {death: AEOUT,",
+       "safety adverse_events criterion AEOUT is choice; it must be boolean"},
+      {"utc_offset: \"+00:00\"", "utc_offset: \"+1\"",
+       "'utc_offset' of safety must look like +01:00, -05:30 or Z, not '+1'"},
+      {"destinations: [FDA, EU]", "destinations: [FDA, MHRA]", "unknown destination 'MHRA' (known: FDA, EU)"},
+      {"  suspect_product: Xanomeline TTS\n", "", "safety needs 'suspect_product'"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.to);
+    std::string text = demo;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    std::vector<StudyError> errors;
+    ASSERT_FALSE(LoadStudy(text, "safety.yaml", &errors).ok());
+    const std::string all = Errors(errors);
+    EXPECT_NE(all.find(c.error), std::string::npos) << all;
+    for (const auto& e : errors) EXPECT_GT(e.loc.line, 300) << e.ToString();
+  }
+  // A group that does not repeat cannot hold a row per event.
+  std::string text = demo;
+  const std::string from = "    form: AE\n    term: AETERM";
+  text.replace(text.find(from), from.size(), "    form: SV\n    term: SVSTDTC");
+  std::vector<StudyError> errors;
+  ASSERT_FALSE(LoadStudy(text, "safety.yaml", &errors).ok());
+  EXPECT_NE(Errors(errors).find("term SVSTDTC must be in a repeating group"), std::string::npos) << Errors(errors);
+}
+
+TEST(Safety, AnOffsetSetsTheSponsorsDay) {
+  std::string text = ReadFile(kDemo);
+  const std::string from = "utc_offset: \"+00:00\"";
+  text.replace(text.find(from), from.size(), "utc_offset: \"-05:30\"");
+  std::vector<StudyError> errors;
+  auto loaded = LoadStudy(text, "safety.yaml", &errors);
+  ASSERT_TRUE(loaded.ok()) << Errors(errors);
+  EXPECT_EQ((*loaded)->safety.utc_offset_minutes, -330);
 }
 
 }  // namespace
