@@ -5,6 +5,7 @@
 #include "capture/blinding.h"
 #include "capture/lock_checklist.h"
 #include "capture/privacy.h"
+#include "capture/projection.h"
 #include "capture/reads.h"
 #include "core/json.h"
 #include "core/test_env.h"
@@ -628,7 +629,10 @@ TEST_F(CaptureTest, RepeatingGroupsRunRowChecksAndCrossFormChecksRaiseQueries) {
   EXPECT_TRUE(s.signatures.at(1).broken);
   std::vector<std::string> types;
   for (const auto& e : r->events) types.push_back(e.type);
-  EXPECT_EQ(types, (std::vector<std::string>{"row.removed", "query.closed", "signature.invalidated"}));
+  // The row was serious: its safety case is put up for nullification with the removal's reason.
+  EXPECT_EQ(types, (std::vector<std::string>{"row.removed", "query.closed", "safety.case.nullification_proposed",
+                                             "signature.invalidated"}));
+  EXPECT_EQ(r->events[2].reason, "Other: entered for the wrong subject");
 }
 
 // Issue 15 point 5: the study numbers subjects (site, '-', the site's
@@ -1226,6 +1230,150 @@ TEST(Privacy, DisclosesTheStrictestOfTheRolesAndOnlyTheYear) {
   EXPECT_EQ(Disclosed(Value(), D::kYearOnly), Value());
   EXPECT_EQ(Disclosed("JQP", D::kHidden), Value());
   EXPECT_EQ(Disclosed("JQP", D::kFull), Value("JQP"));
+}
+
+}  // namespace
+}  // namespace trialcore::capture
+
+// Issue 16, point 1: a serious AE saved on the CRF opens a safety case in
+// the same batch, exactly once per AE row; later changes to the row are
+// follow-ups; the case's facts are the row's.
+namespace trialcore::capture {
+namespace {
+
+constexpr char kSerious[] =
+    R"({"op":"form.save","subject":"701-1013","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"SYNCOPE","AESTDTC":"2024-02-15","AEONGO":true,"AESEV":"SEVERE","AESER":"Y","AESHOSP":true,"AEREL":"POSSIBLE","AEACN":"DRUG INTERRUPTED","AEOUT":"RECOVERING/RESOLVING"}}]})";
+
+std::vector<std::string> Types(const Outcome& out) {
+  std::vector<std::string> types;
+  for (const auto& e : out.events) types.push_back(e.type);
+  return types;
+}
+
+struct CaseRow {
+  std::string case_id, term, criteria, state;
+  int64_t serious = 0, fatal_lt = 0, aware_us = 0, followups = 0;
+};
+
+class SafetyCaseTest : public CaptureTest {
+ protected:
+  std::vector<CaseRow> Cases() {
+    std::vector<CaseRow> out;
+    Status s = store_->QueryProjections(
+        "SELECT case_id, term, criteria, state, serious, fatal_lt, aware_us, followups FROM cap_safety_cases "
+        "WHERE study = $1 ORDER BY subject, number",
+        {Value("CDISCPILOT01")}, [&](const ProjectionRow& r) {
+          out.push_back({r[0].as_string(), r[1].as_string(), r[2].as_string(), r[3].as_string(), r[4].as_int(),
+                         r[5].as_int(), r[6].as_int(), r[7].as_int()});
+          return Status::Ok();
+        });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
+  }
+};
+
+TEST_F(SafetyCaseTest, ASeriousEventOpensOneCaseInTheSameBatchAndItsChangesAreFollowUps) {
+  Screen("701-1013");
+  // Not serious: no case.
+  auto mild = Run(
+      R"({"op":"form.save","subject":"701-1013","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"HEADACHE","AESTDTC":"2024-02-10","AEONGO":true,"AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERING/RESOLVING"}}]})");
+  ASSERT_TRUE(mild.ok()) << mild.status().ToString();
+  EXPECT_EQ(Types(*mild), (std::vector<std::string>{"form.saved"}));
+  EXPECT_TRUE(Cases().empty());
+
+  const int64_t saved_at = kNow + 3'600'000'000LL;
+  env_.SetNowMicros(saved_at);
+  auto serious = Run(kSerious);
+  ASSERT_TRUE(serious.ok()) << serious.status().ToString();
+  ASSERT_EQ(Types(*serious), (std::vector<std::string>{"form.saved", "safety.case.opened"}));
+  const Event& opened = serious->events[1];
+  EXPECT_EQ(opened.payload.Find("case")->as_string(), "701-1013-SAE1");
+  EXPECT_EQ(opened.payload.Find("row")->as_int(), 2);
+  EXPECT_EQ(opened.payload.Find("facts")->Find("term")->as_string(), "SYNCOPE");
+  EXPECT_EQ(opened.payload.Find("product")->as_string(), "Xanomeline TTS");
+  EXPECT_EQ(opened.seq, serious->events[0].seq + 1) << "one batch";
+  bool told = false;
+  for (const auto& m : serious->messages) told = told || m.find("safety case 701-1013-SAE1 opened") != std::string::npos;
+  EXPECT_TRUE(told);
+
+  auto cases = Cases();
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(cases[0].case_id, "701-1013-SAE1");
+  EXPECT_EQ(cases[0].term, "SYNCOPE");
+  EXPECT_EQ(cases[0].criteria, "hospitalisation");
+  EXPECT_EQ(cases[0].serious, 1);
+  EXPECT_EQ(cases[0].fatal_lt, 0);
+  EXPECT_EQ(cases[0].state, "open");
+  EXPECT_EQ(cases[0].aware_us, opened.time_us) << "day 0 is the save";
+  EXPECT_EQ(cases[0].followups, 0);
+
+  // The same row changed: a follow-up, never a second case.
+  env_.SetNowMicros(saved_at + 86'400'000'000LL);
+  auto worse = Run(
+      R"({"op":"form.save","subject":"701-1013","visit":"LOGS","form":"AE","rows":[{"group":"AE","row":2,"items":{"AESLIFE":true}}]})");
+  ASSERT_TRUE(worse.ok()) << worse.status().ToString();
+  ASSERT_EQ(Types(*worse), (std::vector<std::string>{"form.saved", "safety.case.followup"}));
+  EXPECT_EQ(worse->events[1].payload.Find("changes")->as_array().size(), 1u);
+  cases = Cases();
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(cases[0].criteria, "hospitalisation,life_threatening");
+  EXPECT_EQ(cases[0].fatal_lt, 1);
+  EXPECT_EQ(cases[0].followups, 1);
+  EXPECT_EQ(cases[0].aware_us, opened.time_us) << "the first awareness stays day 0";
+
+  // The other, non-serious row changed: nothing for safety.
+  auto other = Run(
+      R"({"op":"form.save","subject":"701-1013","visit":"LOGS","form":"AE","rows":[{"group":"AE","row":1,"items":{"AESEV":"MODERATE"}}],"reason":"Other: worse than first noted"})");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(Types(*other), (std::vector<std::string>{"form.saved"}));
+
+  // A second serious event is a second case.
+  auto second = Run(
+      R"({"op":"form.save","subject":"701-1013","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"FALL","AESTDTC":"2024-02-20","AEONGO":true,"AESEV":"SEVERE","AESER":"Y","AESDTH":true,"AEREL":"NONE","AEACN":"DRUG WITHDRAWN","AEOUT":"FATAL"}}]})");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  cases = Cases();
+  ASSERT_EQ(cases.size(), 2u);
+  EXPECT_EQ(cases[1].case_id, "701-1013-SAE2");
+  EXPECT_EQ(cases[1].fatal_lt, 1);
+}
+
+TEST_F(SafetyCaseTest, AnEventMadeSeriousLaterOpensItsCaseThenAndOneNoLongerSeriousIsAFollowUp) {
+  Screen("701-1014");
+  Ok(R"({"op":"form.save","subject":"701-1014","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"DIZZINESS","AESTDTC":"2024-02-10","AEONGO":true,"AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERING/RESOLVING"}}]})");
+  const int64_t later = kNow + 5 * 86'400'000'000LL;
+  env_.SetNowMicros(later);
+  auto upgraded = Run(
+      R"({"op":"form.save","subject":"701-1014","visit":"LOGS","form":"AE","rows":[{"group":"AE","row":1,"items":{"AESER":"Y","AESHOSP":true}}],"reason":"Other: admitted to hospital"})");
+  ASSERT_TRUE(upgraded.ok()) << upgraded.status().ToString();
+  EXPECT_EQ(Types(*upgraded), (std::vector<std::string>{"form.saved", "safety.case.opened"}));
+  auto cases = Cases();
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(cases[0].aware_us, later);
+
+  auto downgraded = Run(
+      R"({"op":"form.save","subject":"701-1014","visit":"LOGS","form":"AE","rows":[{"group":"AE","row":1,"items":{"AESER":"N","AESHOSP":null}}],"reason":"Other: not admitted after all"})");
+  ASSERT_TRUE(downgraded.ok()) << downgraded.status().ToString();
+  ASSERT_EQ(Types(*downgraded), (std::vector<std::string>{"form.saved", "safety.case.followup"}));
+  EXPECT_FALSE(downgraded->events[1].payload.Find("serious")->as_bool());
+  cases = Cases();
+  ASSERT_EQ(cases.size(), 1u) << "the case stays, for the safety team to decide";
+  EXPECT_EQ(cases[0].serious, 0);
+  EXPECT_EQ(cases[0].followups, 1);
+}
+
+TEST_F(SafetyCaseTest, ARebuildGivesTheSameCasesAsTheCommits) {
+  Screen("701-1015");
+  std::string save = kSerious;
+  save.replace(save.find("701-1013"), 8, "701-1015");
+  Ok(save);
+  auto before = Cases();
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_TRUE(RewriteStudyProjections(store_.get(), "CDISCPILOT01").ok());
+  auto after = Cases();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].case_id, before[0].case_id);
+  EXPECT_EQ(after[0].aware_us, before[0].aware_us);
+  EXPECT_EQ(after[0].criteria, before[0].criteria);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // verification, freeze and lock, signatures, missed visits, removed rows.
 #include <algorithm>
 
+#include "capture/sae_reaction.h"
 #include "capture/blinding.h"
 #include "capture/impl.h"
 #include "capture/lock_checklist.h"
@@ -723,6 +724,7 @@ Result<Outcome> Capture::Impl::RemoveRow(const Value& cmd, const Actor& actor) {
       out.messages.push_back("query " + std::to_string(n) + " closed: its row was removed");
     }
   }
+  ReactToRemovedRow(*study_, *s, visit, form, group, row, actor, reason, &drafts, &out.messages);
   InvalidateSignatures(*s, actor, &drafts, &out.messages);
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, std::move(drafts)));
   return out;

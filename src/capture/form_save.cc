@@ -11,6 +11,7 @@
 
 #include "capture/blinding.h"
 #include "capture/impl.h"
+#include "capture/sae_reaction.h"
 
 namespace trialcore::capture {
 
@@ -814,6 +815,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
                entered.contains(x.group + "/" + std::to_string(x.row) + "/" + x.item);
       },
       &drafts, &out.messages);
+  ReactToAdverseEvents(*study_, *current, next, actor, &drafts, &out.messages);
   InvalidateSignatures(*current, actor, &drafts, &out.messages);
   out.result = SaveResult(*study_, *current, drafts, BlindedRole(actor.role));
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, current->version, std::move(drafts)));

@@ -5,6 +5,7 @@
 
 #include "capture/blinding.h"
 #include "capture/impl.h"
+#include "capture/sae_reaction.h"
 #include "core/json.h"
 #include "rules/rules.h"
 
@@ -27,7 +28,8 @@ ProjectionSet MakeSet() {
   // verified, per form and subject, and whether the subject is in the plan's sample; the reports' figures:
   // each form's values (listings) and entry lag, visits' forms not started, queries' answer and close times.
   // 6: inactivated subjects (cap_subjects.inactive, and no visit rows: nothing of theirs falls due).
-  set.version = 6;
+  // 7: safety cases opened by serious adverse events on the CRF (cap_safety_cases).
+  set.version = 7;
   set.tables = {
       {"cap_study",
        cols({{"study", Type::kText},
@@ -132,6 +134,29 @@ ProjectionSet MakeSet() {
              {"broken", Type::kInt}}),
        3,
        {}},
+      {"cap_safety_cases",
+       cols({{"study", Type::kText},
+             {"subject", Type::kText},
+             {"number", Type::kInt},
+             {"case_id", Type::kText},
+             {"site", Type::kText},
+             {"visit", Type::kText},
+             {"form", Type::kText},
+             {"grp", Type::kText},
+             {"row_number", Type::kInt},
+             {"term", Type::kText},
+             {"onset", Type::kText},
+             {"outcome", Type::kText},
+             {"causality", Type::kText},
+             {"criteria", Type::kText},
+             {"serious", Type::kInt},
+             {"fatal_lt", Type::kInt},
+             {"state", Type::kText},
+             {"aware_us", Type::kInt},
+             {"updated_us", Type::kInt},
+             {"followups", Type::kInt}}),
+       3,
+       {{"study", "state", "aware_us"}, {"study", "site", "subject"}}},
   };
   return set;
 }
@@ -419,6 +444,17 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
                              sig.time_us, sig.broken}));
   }
   if (study == nullptr) return Status::Ok();
+  for (const auto& [n, c] : s.cases) {
+    AdverseEventFacts f = FactsOfCase(*study, s, c);
+    std::string criteria;
+    for (const auto& name : f.criteria) criteria += (criteria.empty() ? "" : ",") + name;
+    const char* state = c.nullification_proposed || f.removed ? "nullification_proposed" : "open";
+    TC_RETURN_IF_ERROR(sink("cap_safety_cases", 3,
+                            {study_id, s.id, int64_t{n}, SafetyCaseId(s.id, n), s.site, c.visit, c.form, c.group,
+                             int64_t{c.row}, f.term, f.onset, f.outcome, f.causality, criteria, f.serious,
+                             f.fatal_or_life_threatening, std::string(state), c.aware_us, c.updated_us,
+                             int64_t{c.followups}}));
+  }
   for (const PlannedVisit& v : planned) {
     Value start = v.planned_day ? Value(*v.planned_day - v.window_before) : Value();
     Value end = v.planned_day ? Value(*v.planned_day + v.window_after) : Value();

@@ -74,6 +74,8 @@ ReadOnly WhyReadOnly(bool database_locked, const SubjectState& subject, const st
 
 std::string SubjectStream(const std::string& subject) { return "subject/" + subject; }
 
+std::string SafetyCaseId(const std::string& subject, int number) { return subject + "-SAE" + std::to_string(number); }
+
 std::string ItemPath(const std::string& subject, const std::string& visit, const std::string& form,
                      const std::string& group, int row, const std::string& item) {
   std::string p = SubjectStream(subject) + "/" + visit + "/" + form;
@@ -237,6 +239,20 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
     sig.time_us = e.time_us;
   } else if (t == "signature.invalidated") {
     s.signatures[Int(p, "signature")].broken = true;
+  } else if (t == "safety.case.opened") {
+    SafetyCase& c = s.cases[Int(p, "case_number")];
+    c.number = Int(p, "case_number");
+    c.visit = visit;
+    c.form = form;
+    c.group = Str(p, "group");
+    c.row = Int(p, "row");
+    c.aware_us = e.time_us;
+    c.updated_us = e.time_us;
+  } else if (t == "safety.case.followup" || t == "safety.case.nullification_proposed") {
+    SafetyCase& c = s.cases[Int(p, "case_number")];
+    c.updated_us = e.time_us;
+    if (t == "safety.case.followup") ++c.followups;
+    if (t == "safety.case.nullification_proposed") c.nullification_proposed = true;
   }
 }
 

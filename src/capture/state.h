@@ -101,6 +101,20 @@ struct Signature {
   bool broken = false;
 };
 
+// A safety case opened by a serious adverse event saved on the CRF (capture/
+// sae_reaction.h). The case reads its facts (term, criteria, onset ...) from
+// the AE row itself, so the case and the CRF cannot disagree.
+struct SafetyCase {
+  int number = 0;  // per subject, from 1: the case id is "<subject>-SAE<number>"
+  std::string visit, form, group;
+  int row = 0;
+  int64_t aware_us = 0;    // the save that made it serious: day 0 of its clocks
+  int64_t updated_us = 0;  // the latest follow-up from the CRF
+  int followups = 0;
+  bool nullification_proposed = false;  // its row was removed
+};
+std::string SafetyCaseId(const std::string& subject, int number);
+
 struct SubjectState {
   std::string id;
   std::string site;
@@ -108,6 +122,7 @@ struct SubjectState {
   std::map<std::string, VisitState> visits;
   std::map<int, Query> queries;
   std::map<int, Signature> signatures;
+  std::map<int, SafetyCase> cases;
   bool frozen = false;
   bool locked = false;
   // Inactivated (a subject screened in error, such as a mis-keyed number):
