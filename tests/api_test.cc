@@ -1258,6 +1258,62 @@ TEST_F(ApiTest, ServesTheWebApplicationWithAStrictContentPolicy) {
   EXPECT_NE(missing.err.find("no-such-dir"), std::string::npos) << missing.err;
 }
 
+// Issue 16: a serious AE saved by the site is a safety case at once, in the
+// safety physician's inbox with its reporting clocks; other sites' staff do
+// not see it.
+TEST_F(ApiTest, ASeriousAdverseEventIsInTheSafetyInboxWithItsClocks) {
+  Session coord = Login("coord.701");
+  auto saved =
+      Post(coord, "/api/v1/studies/CDISCPILOT01/commands",
+           R"({"op":"form.save","subject":"701-1001","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":)"
+           R"({"AETERM":"API SYNCOPE","AESTDTC":"2024-01-15","AEONGO":true,"AESEV":"SEVERE","AESER":"Y",)"
+           R"("AESHOSP":true,"AEREL":"POSSIBLE","AEACN":"DRUG INTERRUPTED","AEOUT":"RECOVERING/RESOLVING"}}]})");
+  ASSERT_EQ(saved->status, 200) << saved->body;
+  EXPECT_NE(saved->body.find("safety case 701-1001-SAE"), std::string::npos) << saved->body;
+
+  Session safety = Login("safety.1");
+  auto inbox = Get(safety, "/api/v1/studies/CDISCPILOT01/safety/cases");
+  ASSERT_EQ(inbox->status, 200) << inbox->body;
+  auto body = ParseJson(inbox->body);
+  ASSERT_TRUE(body.ok());
+  const Value* mine = nullptr;
+  for (const Value& c : body->Find("cases")->as_array()) {
+    if (c.Find("term")->as_string() == "API SYNCOPE") mine = &c;
+  }
+  ASSERT_NE(mine, nullptr) << inbox->body;
+  EXPECT_GE(body->Find("open")->as_int(), 1);
+  EXPECT_EQ(mine->Find("site")->as_string(), "701");
+  EXPECT_EQ(mine->Find("assessment")->as_string(), "pending");
+  EXPECT_EQ(mine->Find("criteria")->as_array().size(), 1u);
+  // Hospitalisation, not fatal: 15 days for the FDA and the EU, from today.
+  const auto& reports = mine->Find("reports")->as_array();
+  ASSERT_EQ(reports.size(), 2u) << inbox->body;
+  EXPECT_EQ(reports[0].Find("destination")->as_string(), "FDA");
+  EXPECT_EQ(reports[0].Find("rule")->as_string(), "21 CFR 312.32(c)(1)(i)");
+  EXPECT_EQ(reports[0].Find("days")->as_int(), 15);
+  EXPECT_EQ(reports[1].Find("destination")->as_string(), "EU");
+  const int64_t left = mine->Find("days_left")->as_int();
+  EXPECT_TRUE(left == 15 || left == 14) << left << " (14 only across a midnight during the test)";
+
+  const std::string id = mine->Find("case")->as_string();
+  auto one = Get(safety, "/api/v1/studies/CDISCPILOT01/safety/cases/" + id);
+  ASSERT_EQ(one->status, 200) << one->body;
+  EXPECT_NE(one->body.find("\"API SYNCOPE\""), std::string::npos);
+
+  // A site that is not the case's: neither listed nor found.
+  Session other = Login("pharm.708");
+  auto theirs = Get(other, "/api/v1/studies/CDISCPILOT01/safety/cases");
+  ASSERT_EQ(theirs->status, 200) << theirs->body;
+  EXPECT_EQ(theirs->body.find("API SYNCOPE"), std::string::npos);
+  auto hidden = Get(other, "/api/v1/studies/CDISCPILOT01/safety/cases/" + id);
+  EXPECT_EQ(hidden->status, 404) << hidden->body;
+  EXPECT_EQ(Get(safety, "/api/v1/studies/CDISCPILOT01/safety/cases/701-1001-SAE999")->status, 404);
+
+  auto bad = Get(safety, "/api/v1/studies/CDISCPILOT01/safety/cases?state=closed");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("may be open or nullification_proposed, not"), std::string::npos) << bad->body;
+}
+
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {
   ServerProcess extra(*dir_, "--db " + Db() + " --port 0");
   ASSERT_GT(extra.port(), 0);

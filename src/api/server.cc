@@ -25,6 +25,7 @@
 #include "api/http_status.h"
 #include "api/positions.h"
 #include "api/reports.h"
+#include "api/safety_inbox.h"
 #include "api/sessions.h"
 #include "api/signing_rule.h"
 #include "api/study_feed.h"
@@ -1087,6 +1088,38 @@ class Server::Impl {
       if (!turnaround.ok()) return Error(res, turnaround.status());
       Reply(res, Value::Object{{"sites", QueryTurnaroundJson(*turnaround)}});
     });
+
+    // The safety inbox (issue 16): cases that serious adverse events opened
+    // at the caller's sites, with their reporting clocks at the server's now.
+    auto safety_cases = [this](const Request& req, Response& res, const std::string& case_id) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      capture::SafetyCaseFilter filter{req.get_param_value("site"), req.get_param_value("subject"),
+                                       req.get_param_value("state"), case_id};
+      if (!filter.state.empty() && filter.state != "open" && filter.state != "nullification_proposed") {
+        return Error(res,
+                     InvalidArgument("\"state\" may be open or nullification_proposed, not \"" + filter.state + "\""));
+      }
+      auto lines = capture::ListSafetyCases(cap->store(), cap->study_id(), *viewer, filter);
+      if (!lines.ok()) return Error(res, lines.status());
+      if (!case_id.empty() && lines->empty()) return Error(res, NotFound("no safety case " + case_id));
+      SafetyInbox inbox = BuildSafetyInbox(*cap->study(), std::move(*lines), env_->NowMicros());
+      if (!case_id.empty()) return Reply(res, inbox.cases.front());
+      Value::Object body;
+      body["total"] = Value(static_cast<int64_t>(inbox.cases.size()));
+      body["cases"] = Value(std::move(inbox.cases));
+      body["open"] = Value(inbox.open);
+      body["due_within_3_days"] = Value(inbox.due_within_3_days);
+      body["overdue"] = Value(inbox.overdue);
+      Reply(res, Value(std::move(body)));
+    };
+    Add("GET", study + "/safety/cases",
+        [safety_cases](const Request& req, Response& res) { safety_cases(req, res, ""); });
+    Add("GET", study + "/safety/cases/{case}",
+        [safety_cases](const Request& req, Response& res) { safety_cases(req, res, req.matches[2]); });
 
     const std::string form = subject + "/visits/{visit}/forms/{form}";
     Add("GET", form, [this](const Request& req, Response& res) {

@@ -1293,7 +1293,8 @@ TEST_F(SafetyCaseTest, ASeriousEventOpensOneCaseInTheSameBatchAndItsChangesAreFo
   EXPECT_EQ(opened.payload.Find("product")->as_string(), "Xanomeline TTS");
   EXPECT_EQ(opened.seq, serious->events[0].seq + 1) << "one batch";
   bool told = false;
-  for (const auto& m : serious->messages) told = told || m.find("safety case 701-1013-SAE1 opened") != std::string::npos;
+  for (const auto& m : serious->messages)
+    told = told || m.find("safety case 701-1013-SAE1 opened") != std::string::npos;
   EXPECT_TRUE(told);
 
   auto cases = Cases();

@@ -2,11 +2,11 @@
 // verification, freeze and lock, signatures, missed visits, removed rows.
 #include <algorithm>
 
-#include "capture/sae_reaction.h"
 #include "capture/blinding.h"
 #include "capture/impl.h"
 #include "capture/lock_checklist.h"
 #include "capture/reads.h"
+#include "capture/sae_reaction.h"
 
 namespace trialcore::capture {
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <tuple>
 #include <unordered_map>
 
@@ -720,6 +721,47 @@ Result<std::vector<QueryTurnaround>> QueryTurnaroundBySite(EventStore* store, co
   std::vector<QueryTurnaround> out;
   TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
     out.push_back({Text(r[0]), Int(r[1]), Int(r[2]), Int(r[3]), Int(r[4]), Int(r[5]), Int(r[6])});
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::vector<SafetyCaseLine>> ListSafetyCases(EventStore* store, const std::string& study, const Viewer& viewer,
+                                                    const SafetyCaseFilter& filter) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  Sql sql(
+      "SELECT case_id, subject, site, visit, form, grp, row_number, term, onset, outcome, causality, criteria, "
+      "serious, fatal_lt, state, aware_us, updated_us, followups FROM cap_safety_cases WHERE study = ");
+  sql.Param(study);
+  VisibleSites(sql, viewer);
+  sql.AndEquals("site", filter.site);
+  sql.AndEquals("subject", filter.subject);
+  sql.AndEquals("state", filter.state);
+  sql.AndEquals("case_id", filter.case_id);
+  sql << " ORDER BY aware_us, subject, number";
+  std::vector<SafetyCaseLine> out;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    SafetyCaseLine c;
+    c.case_id = Text(r[0]);
+    c.subject = Text(r[1]);
+    c.site = Text(r[2]);
+    c.visit = Text(r[3]);
+    c.form = Text(r[4]);
+    c.group = Text(r[5]);
+    c.row = Int(r[6]);
+    c.term = Text(r[7]);
+    c.onset = Text(r[8]);
+    c.outcome = Text(r[9]);
+    c.causality = Text(r[10]);
+    std::stringstream criteria(Text(r[11]));
+    for (std::string name; std::getline(criteria, name, ',');) c.criteria.push_back(name);
+    c.serious = Int(r[12]) != 0;
+    c.fatal_or_life_threatening = Int(r[13]) != 0;
+    c.state = Text(r[14]);
+    c.aware_us = Int(r[15]);
+    c.updated_us = Int(r[16]);
+    c.followups = Int(r[17]);
+    out.push_back(std::move(c));
     return Status::Ok();
   }));
   return out;

@@ -210,4 +210,22 @@ Result<std::vector<QueryTurnaround>> QueryTurnaroundBySite(EventStore* store, co
                                                            const Viewer& viewer, const std::string& site,
                                                            int64_t now_us);
 
+// Safety cases opened by serious adverse events on the CRF (capture/
+// sae_reaction.h) at the sites the viewer sees, oldest awareness first:
+// the rows of cap_safety_cases. The clocks are the caller's to work out.
+struct SafetyCaseLine {
+  std::string case_id, subject, site, visit, form, group;
+  int64_t row = 0;
+  std::string term, onset, outcome, causality;
+  std::vector<std::string> criteria;
+  bool serious = false, fatal_or_life_threatening = false;
+  std::string state;  // open | nullification_proposed
+  int64_t aware_us = 0, updated_us = 0, followups = 0;
+};
+struct SafetyCaseFilter {
+  std::string site, subject, state, case_id;  // empty: any
+};
+Result<std::vector<SafetyCaseLine>> ListSafetyCases(EventStore* store, const std::string& study, const Viewer& viewer,
+                                                    const SafetyCaseFilter& filter);
+
 }  // namespace trialcore::capture

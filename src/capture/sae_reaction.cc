@@ -156,8 +156,8 @@ void ReactToAdverseEvents(const study::Study& study, const SubjectState& before,
       set[stream + "/safety_cases/" + std::to_string(number)] = Value(SafetyCaseId(after.id, number));
       p["set"] = Value(std::move(set));
       reactions.push_back(Draft(stream, "safety.case.opened", actor, "", Value(std::move(p))));
-      messages->push_back("serious adverse event " + Term(m, *row) + ": safety case " +
-                          SafetyCaseId(after.id, number) + " opened; the safety team is notified and its reporting "
+      messages->push_back("serious adverse event " + Term(m, *row) + ": safety case " + SafetyCaseId(after.id, number) +
+                          " opened; the safety team is notified and its reporting "
                           "clock has started");
       continue;
     }
@@ -176,14 +176,13 @@ void ReactToAdverseEvents(const study::Study& study, const SubjectState& before,
 
 void ReactToRemovedRow(const study::Study& study, const SubjectState& subject, const std::string& visit,
                        const std::string& form, const std::string& group, int row, const Actor& actor,
-                       const std::string& reason, std::vector<EventDraft>* drafts,
-                       std::vector<std::string>* messages) {
+                       const std::string& reason, std::vector<EventDraft>* drafts, std::vector<std::string>* messages) {
   if (!study.safety.declared) return;
   const SafetyCase* c = CaseOfRow(subject, visit, form, group, row);
   if (!c || c->nullification_proposed) return;
   Value::Object p = CaseRef(subject.id, c->number, visit, form, group, row);
-  drafts->push_back(Draft(SubjectStream(subject.id), "safety.case.nullification_proposed", actor, reason,
-                          Value(std::move(p))));
+  drafts->push_back(
+      Draft(SubjectStream(subject.id), "safety.case.nullification_proposed", actor, reason, Value(std::move(p))));
   messages->push_back("safety case " + SafetyCaseId(subject.id, c->number) +
                       " is put up for nullification: its adverse event was removed");
 }

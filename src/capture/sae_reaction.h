@@ -34,8 +34,7 @@ void ReactToAdverseEvents(const study::Study& study, const SubjectState& before,
 // nullification, with the removal's reason.
 void ReactToRemovedRow(const study::Study& study, const SubjectState& subject, const std::string& visit,
                        const std::string& form, const std::string& group, int row, const Actor& actor,
-                       const std::string& reason, std::vector<EventDraft>* drafts,
-                       std::vector<std::string>* messages);
+                       const std::string& reason, std::vector<EventDraft>* drafts, std::vector<std::string>* messages);
 
 // Whether the AE row's values make it serious under the study's mapping.
 bool RowIsSerious(const study::SafetyAeMapping& mapping, const RowState& row);

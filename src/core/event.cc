@@ -133,4 +133,21 @@ Result<int64_t> ParseTimeMicros(std::string_view text) {
   return secs * 1'000'000 + frac_us;
 }
 
+Result<int> ParseUtcOffset(std::string_view text) {
+  if (text == "Z") return 0;
+  auto bad = [&] {
+    return InvalidArgument("UTC offset \"" + std::string(text) + "\" is not Z or ±HH:MM between -12:00 and +14:00");
+  };
+  if (text.size() != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':') return bad();
+  for (const char c : {text[1], text[2], text[4], text[5]}) {
+    if (c < '0' || c > '9') return bad();
+  }
+  const int hours = (text[1] - '0') * 10 + (text[2] - '0');
+  const int minutes = (text[4] - '0') * 10 + (text[5] - '0');
+  if (minutes > 59) return bad();
+  const int total = (text[0] == '-' ? -1 : 1) * (hours * 60 + minutes);
+  if (total < -12 * 60 || total > 14 * 60) return bad();
+  return total;
+}
+
 }  // namespace trialcore

@@ -67,5 +67,8 @@ bool IsUnderPath(std::string_view path, std::string_view prefix);
 std::string FormatTimeMicros(int64_t time_us);
 // Accepts "2026-11-23", "2026-11-23T18:49:44Z" and with fractional seconds.
 Result<int64_t> ParseTimeMicros(std::string_view text);
+// A UTC offset as study files write it: "Z", "+01:00", "-05:30", in minutes.
+// InvalidArgument naming the text otherwise, or beyond -12:00..+14:00.
+Result<int> ParseUtcOffset(std::string_view text);
 
 }  // namespace trialcore

@@ -102,23 +102,6 @@ CivilDate LocalDate(int64_t time_us, int utc_offset_minutes) {
   return FromSysDays(ch::floor<ch::days>(local));
 }
 
-Result<int> ParseUtcOffset(std::string_view text) {
-  if (text == "Z") return 0;
-  auto bad = [&] {
-    return InvalidArgument("UTC offset \"" + std::string(text) + "\" is not Z or ±HH:MM between -12:00 and +14:00");
-  };
-  if (text.size() != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':') return bad();
-  for (const char c : {text[1], text[2], text[4], text[5]}) {
-    if (c < '0' || c > '9') return bad();
-  }
-  const int hours = (text[1] - '0') * 10 + (text[2] - '0');
-  const int minutes = (text[4] - '0') * 10 + (text[5] - '0');
-  if (minutes > 59) return bad();
-  const int total = (text[0] == '-' ? -1 : 1) * (hours * 60 + minutes);
-  if (total < -12 * 60 || total > 14 * 60) return bad();
-  return total;
-}
-
 std::vector<ReportDue> ExpeditedReportsDue(const CaseFacts& facts, std::span<const Destination> destinations,
                                            int utc_offset_minutes) {
   std::vector<ReportDue> out;

@@ -48,10 +48,6 @@ int DaysBetween(CivilDate from, CivilDate to);
 // awareness late in the sponsor's evening is not moved to the next day.
 CivilDate LocalDate(int64_t time_us, int utc_offset_minutes);
 
-// Parses a UTC offset as the study file writes it: "Z", "+01:00", "-05:30".
-// InvalidArgument naming the text otherwise, or beyond -12:00..+14:00.
-Result<int> ParseUtcOffset(std::string_view text);
-
 // What decides whether and how fast a case is reported. The assessments are
 // the sponsor's or the investigator's (whichever is the more severe: the
 // sponsor may not downgrade the investigator's causality, EU CTR Annex III

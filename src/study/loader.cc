@@ -297,10 +297,10 @@ struct Builder {
     out.suspect_product = r.Text(n, "suspect_product", "safety", true);
     if (YAML::Node offset = n["utc_offset"]) {
       std::string text = r.Text(n, "utc_offset", "safety", true);
-      if (auto minutes = ParseUtcOffsetText(text)) {
+      if (auto minutes = ParseUtcOffset(text); minutes.ok()) {
         out.utc_offset_minutes = *minutes;
       } else {
-        r.Error(offset, "'utc_offset' of safety must look like +01:00, -05:30 or Z, not '" + text + "'");
+        r.Error(offset, "'utc_offset' of safety: " + minutes.status().message());
       }
     }
     out.destinations = r.TextList(n, "destinations", "safety");
@@ -382,22 +382,6 @@ struct Builder {
         if (item(kv.second, id, "criterion", {ItemType::kBoolean})) m.criteria[name] = id;
       }
     }
-  }
-
-  static std::optional<int> ParseUtcOffsetText(const std::string& text) {
-    if (text == "Z") return 0;
-    if (text.size() != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':') return std::nullopt;
-    auto digits = [&](size_t at) -> std::optional<int> {
-      if (!std::isdigit(static_cast<unsigned char>(text[at])) ||
-          !std::isdigit(static_cast<unsigned char>(text[at + 1]))) {
-        return std::nullopt;
-      }
-      return (text[at] - '0') * 10 + (text[at + 1] - '0');
-    };
-    auto h = digits(1), m = digits(4);
-    if (!h || !m || *h > 14 || *m > 59) return std::nullopt;
-    int minutes = *h * 60 + *m;
-    return text[0] == '-' ? -minutes : minutes;
   }
 
   // sdv_plan: forms and items verified on every subject (`always`), and the

@@ -388,8 +388,7 @@ TEST(Safety, MistakesAreNamedWithTheirPlace) {
       {"criteria: {death: AESDTH,", "criteria: {dead: AESDTH,", "unknown seriousness criterion 'dead' (known: death,"},
       {"criteria: {death: AESDTH,", "criteria: {death: AEOUT,",
        "safety adverse_events criterion AEOUT is choice; it must be boolean"},
-      {"utc_offset: \"+00:00\"", "utc_offset: \"+1\"",
-       "'utc_offset' of safety must look like +01:00, -05:30 or Z, not '+1'"},
+      {"utc_offset: \"+00:00\"", "utc_offset: \"+1\"", "'utc_offset' of safety: UTC offset \"+1\" is not Z or ±HH:MM"},
       {"destinations: [FDA, EU]", "destinations: [FDA, MHRA]", "unknown destination 'MHRA' (known: FDA, EU)"},
       {"  suspect_product: Xanomeline TTS\n", "", "safety needs 'suspect_product'"},
   };

@@ -16,6 +16,7 @@ import { HomeView } from './views/home';
 import { LockView } from './views/lock';
 import { QueriesView } from './views/queries';
 import { ReportsView } from './views/reports';
+import { SafetyView } from './views/safety';
 import { SdvView } from './views/sdv';
 import { SubjectsView } from './views/subjects';
 
@@ -52,6 +53,7 @@ route('/studies/:study/subjects/:subject/visits/:visit/forms/:form', (c, p, q) =
 route('/studies/:study/queries', (c, _p, q) => new QueriesView(c, q));
 route('/studies/:study/sdv', (c, _p, q) => new SdvView(c, q));
 route('/studies/:study/reports', (c, _p, q) => new ReportsView(c, q));
+route('/studies/:study/safety', (c, _p, q) => new SafetyView(c, q));
 route('/studies/:study/admin', (c) => new AdminView(c));
 route('/studies/:study/lock', (c) => new LockView(c));
 
@@ -188,6 +190,7 @@ function header(): TemplateResult {
         <a href="/studies/${encodeURIComponent(ctx.study.id)}/queries">Queries</a>
         ${can.seeSdvProgress(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/sdv">Verification</a>` : nothing}
         ${can.seeSdvProgress(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/reports">Reports</a>` : nothing}
+        ${can.seeSafety(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/safety">Safety</a>` : nothing}
         ${can.administer(ctx.role) ? html`<a href="/studies/${encodeURIComponent(ctx.study.id)}/admin">Admin<span class="label-rest">istration</span></a>` : nothing}
       </nav>`
     : nothing;

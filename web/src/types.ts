@@ -339,3 +339,39 @@ export interface AwaitingSignature {
   listed: { subject: string; visit: string; form: string; why: 'casebook' | 'broken' }[];
   total: number;
 }
+
+// A safety case in the inbox (doc/api.md, "Safety cases").
+export interface SafetyReportDue {
+  destination: string;  // FDA | EU
+  kind: string;         // initial | upgrade | follow-up
+  days: number;
+  rule: string;
+  due: string;          // YYYY-MM-DD
+  days_left: number;
+  follow_up_due?: string;
+}
+
+export interface SafetyCase {
+  case: string;
+  subject: string;
+  site: string;
+  visit: string;
+  form: string;
+  group: string;
+  row: number;
+  term: string;
+  onset: string;
+  outcome: string;
+  causality: string;
+  criteria: string[];
+  serious: boolean;
+  fatal_or_life_threatening: boolean;
+  state: string;  // open | nullification_proposed
+  assessment: string;  // pending
+  aware: string;
+  day0: string;
+  updated: string;
+  followups: number;
+  reports: SafetyReportDue[];
+  days_left?: number;
+}

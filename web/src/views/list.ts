@@ -19,6 +19,8 @@ export abstract class ListPage<Row> implements View {
   protected abstract source(): { path: string; field: string };
   // Whether an event of this type may change the list.
   protected abstract concerns(type: string): boolean;
+  // The rest of the reply, for pages that show more than its rows.
+  protected received(_reply: Record<string, unknown>): void {}
 
   protected async load(): Promise<void> {
     const { path, field } = this.source();
@@ -28,6 +30,7 @@ export abstract class ListPage<Row> implements View {
       if (!current()) return;
       this.rows = reply[field] as Row[];
       this.total = reply.total;
+      this.received(reply);
       this.error = '';
     } catch (e) {
       if (!current()) return;

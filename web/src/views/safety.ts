@@ -1,0 +1,119 @@
+// The safety inbox: cases that serious adverse events opened, most urgent
+// first, each with its reporting clocks (the server counts the days at its
+// own clock and the sponsor's offset; doc/api.md, "Safety cases").
+import { html, nothing } from 'lit-html';
+import { studyPath } from '../api';
+import { formLink, studyLink, subjectLink, visitName, type Context } from '../app';
+import { daysLeftText, urgency } from '../safety_clock';
+import type { SafetyCase } from '../types';
+import { errorBox } from '../ui';
+import { ListPage } from './list';
+
+const CRITERIA: Record<string, string> = {
+  death: 'death',
+  life_threatening: 'life-threatening',
+  hospitalisation: 'hospitalisation',
+  disability: 'disability',
+  congenital_anomaly: 'congenital anomaly',
+  other_medically_important: 'medically important',
+};
+
+const STATES: Record<string, string> = { open: 'open', nullification_proposed: 'nullification proposed' };
+
+export class SafetyView extends ListPage<SafetyCase> {
+  private state: string;
+  private site: string;
+  private counts = { open: 0, due_within_3_days: 0, overdue: 0 };
+
+  constructor(ctx: Context, query: URLSearchParams) {
+    super(ctx);
+    this.state = query.get('state') ?? 'open';
+    this.site = query.get('site') ?? '';
+    void this.load();
+  }
+
+  title(): string {
+    return 'Safety cases';
+  }
+
+  protected source() {
+    const q = new URLSearchParams();
+    if (this.state) q.set('state', this.state);
+    if (this.site) q.set('site', this.site);
+    return { path: studyPath(this.ctx.study.id) + '/safety/cases?' + q, field: 'cases' };
+  }
+
+  protected override received(reply: Record<string, unknown>): void {
+    this.counts = {
+      open: Number(reply.open ?? 0),
+      due_within_3_days: Number(reply.due_within_3_days ?? 0),
+      overdue: Number(reply.overdue ?? 0),
+    };
+  }
+
+  protected concerns(type: string): boolean {
+    return type.startsWith('safety.') || type === 'form.saved' || type === 'row.removed';
+  }
+
+  private set(field: 'state' | 'site', value: string): void {
+    this[field] = value;
+    const q = new URLSearchParams();
+    q.set('state', this.state);
+    if (this.site) q.set('site', this.site);
+    history.replaceState(null, '', studyLink(this.ctx, '/safety?' + q));
+    void this.load();
+  }
+
+  template() {
+    const ctx = this.ctx;
+    const c = this.counts;
+    return html`<h1>Safety cases</h1>
+      <p class="summary" data-testid="safety-counts">
+        ${c.open} open · <span class=${c.due_within_3_days ? 'due-soon' : ''}>${c.due_within_3_days} due within 3 days</span> ·
+        <span class=${c.overdue ? 'overdue' : ''}>${c.overdue} overdue</span>
+      </p>
+      <p class="hint">Until its medical review, every serious case counts on the shortest clock it could need (an
+        unexpected, related reaction); day 0 is the day the site saved it.</p>
+      <form class="filters" @submit=${(e: Event) => e.preventDefault()}>
+        <label>State
+          <select name="state" @change=${(e: Event) => this.set('state', (e.target as HTMLSelectElement).value)}>
+            <option value="" ?selected=${!this.state}>Any</option>
+            ${Object.entries(STATES).map(([s, label]) => html`<option value=${s} ?selected=${s === this.state}>${label}</option>`)}
+          </select>
+        </label>
+        <label>Site
+          <select name="site" @change=${(e: Event) => this.set('site', (e.target as HTMLSelectElement).value)}>
+            <option value="">All my sites</option>
+            ${ctx.definition.sites.map((s) => html`<option value=${s.id} ?selected=${s.id === this.site}>${s.name}</option>`)}
+          </select>
+        </label>
+      </form>
+      ${errorBox(this.error)}
+      ${!this.loaded
+        ? html`<p>Loading…</p>`
+        : html`<table class="data stack safety-cases">
+            <caption>${this.total} ${this.total === 1 ? 'case' : 'cases'}, the most urgent first</caption>
+            <thead>
+              <tr><th scope="col">Case</th><th scope="col">Subject</th><th scope="col">Event</th><th scope="col">Seriousness</th>
+                <th scope="col">Day 0</th><th scope="col">Reports due</th><th scope="col">Days left</th><th scope="col">State</th></tr>
+            </thead>
+            <tbody>
+              ${this.rows.map(
+                (k) => html`<tr data-case=${k.case}>
+                  <td data-label="Case">${k.case}</td>
+                  <td data-label="Subject"><a href=${subjectLink(ctx, k.subject)}>${k.subject}</a></td>
+                  <td data-label="Event"><a href=${formLink(ctx, k.subject, k.visit, k.form)}>${k.term || '(no term yet)'}</a>
+                    <span class="where">${visitName(ctx, k.visit)}, row ${k.row}</span></td>
+                  <td data-label="Seriousness">${k.criteria.map((x) => CRITERIA[x] ?? x).join(', ') || (k.serious ? 'serious' : 'no longer serious')}</td>
+                  <td data-label="Day 0">${k.day0}</td>
+                  <td data-label="Reports due">${k.reports.length
+                    ? k.reports.map((r) => html`<div title=${r.rule}>${r.destination}: ${r.due} (${r.days} days)</div>`)
+                    : nothing}</td>
+                  <td data-label="Days left" class=${urgency(k.days_left)}>${k.days_left === undefined ? '' : daysLeftText(k.days_left)}</td>
+                  <td data-label="State">${STATES[k.state] ?? k.state}${k.assessment === 'pending' ? html`<div class="where">assessment pending</div>` : nothing}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table>`}`;
+  }
+}
