@@ -341,10 +341,11 @@ void InvalidateSignatures(const SubjectState& subject, const Actor& actor, std::
 // "visit","form","item","group"?,"row"?,"check","message"}], "queries_closed":
 // [the same, "message" saying why], "signatures_broken":[{"signature",
 // "meaning","signer_name"}], "verification_reset":[{"visit","form","item",
-// "group"?,"row"?}]}; a blinded actor is told nothing of hidden items.
+// "group"?,"row"?}], "safety_cases":[{"case","row","action": "opened" or
+// "followup"}]}; a blinded actor is told nothing of hidden items.
 Value SaveResult(const study::Study& study, const SubjectState& subject, const std::vector<EventDraft>& drafts,
                  bool blind) {
-  Value::Array opened, closed, broken, reset;
+  Value::Array opened, closed, broken, reset, cases;
   auto place = [](const Value& payload, const std::vector<std::string>& keys) {
     Value::Object o;
     for (const std::string& k : keys) {
@@ -381,6 +382,10 @@ Value SaveResult(const study::Study& study, const SubjectState& subject, const s
       }
       if (const Value* m = p.Find("message")) o["message"] = *m;
       closed.push_back(o);
+    } else if (d.type == "safety.case.opened" || d.type == "safety.case.followup") {
+      Value::Object o = place(p, {"case", "row"});
+      o["action"] = Value(d.type == "safety.case.opened" ? "opened" : "followup");
+      cases.push_back(Value(std::move(o)));
     } else if (d.type == "signature.invalidated") {
       auto sig = subject.signatures.find(static_cast<int>(p.Find("signature")->as_int()));
       if (sig == subject.signatures.end()) continue;
@@ -392,7 +397,8 @@ Value SaveResult(const study::Study& study, const SubjectState& subject, const s
   return Value::Object{{"queries_opened", opened},
                        {"queries_closed", closed},
                        {"signatures_broken", broken},
-                       {"verification_reset", reset}};
+                       {"verification_reset", reset},
+                       {"safety_cases", cases}};
 }
 
 // What form.check answers: the proposal's problems (values that do not

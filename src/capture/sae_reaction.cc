@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "capture/blinding.h"
 #include "capture/impl.h"
 
 namespace trialcore::capture {
@@ -128,6 +129,9 @@ void ReactToAdverseEvents(const study::Study& study, const SubjectState& before,
       const Value* group = c.Find("group");
       const Value* row = c.Find("row");
       if (!group || !row || group->as_string() != m.group) continue;
+      // A hidden (unblinded-only) item's change is no follow-up: the case's
+      // events are read by blinded roles too.
+      if (HiddenItem(study, m.form, c.Find("item")->as_string())) continue;
       const int n = static_cast<int>(row->as_int());
       auto at = std::find_if(rows.begin(), rows.end(), [&](const auto& r) {
         return std::get<0>(r) == visit->as_string() && std::get<1>(r) == n;

@@ -346,6 +346,11 @@ struct Builder {
                         m.group);
         return false;
       }
+      if (it->unblinded_only) {
+        r.Error(at, "safety adverse_events " + std::string(use) + " " + id +
+                        " is unblinded_only; a safety case is read by blinded roles too");
+        return false;
+      }
       if (std::find(types.begin(), types.end(), it->type) == types.end()) {
         std::string allowed;
         for (ItemType t : types) allowed += (allowed.empty() ? "" : " or ") + std::string(ItemTypeName(t));

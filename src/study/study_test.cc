@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "core/value.h"
@@ -20,6 +21,29 @@ std::string Errors(const std::vector<StudyError>& errors) {
   std::string out;
   for (const auto& e : errors) out += e.ToString() + "\n";
   return out;
+}
+
+// A mistake made in the demo study by replacing `from` with `to`, and the
+// error it must give.
+struct Mistake {
+  std::string from, to, error;
+};
+
+// Each mistake fails the load with its error, and every error is placed at
+// or after `first_line` (the section the mistakes are made in).
+void ExpectMistakesNamed(const std::string& demo, std::span<const Mistake> mistakes, int first_line) {
+  for (const Mistake& c : mistakes) {
+    SCOPED_TRACE(c.to);
+    std::string text = demo;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    std::vector<StudyError> errors;
+    ASSERT_FALSE(LoadStudy(text, "mistake.yaml", &errors).ok());
+    const std::string all = Errors(errors);
+    EXPECT_NE(all.find(c.error), std::string::npos) << all;
+    for (const auto& e : errors) EXPECT_GE(e.loc.line, first_line) << e.ToString();
+  }
 }
 
 TEST(DemoStudy, LoadsAndCompilesEveryExpression) {
@@ -285,11 +309,7 @@ namespace trialcore::study {
 namespace {
 
 TEST(SdvPlan, MistakesAreNamedWithTheirPlace) {
-  const std::string demo = ReadFile(kDemo);
-  struct Case {
-    std::string from, to, error;
-  };
-  const Case cases[] = {
+  const Mistake mistakes[] = {
       {"always: [COG, AE, DS, IC]", "always: [COG, AEX, DS, IC]",
        "sdv_plan always names 'AEX', but the study has no form AEX"},
       {"always: [COG, AE, DS, IC]", "always: [COG.ADAZ]", "form COG has no item ADAZ"},
@@ -300,19 +320,8 @@ TEST(SdvPlan, MistakesAreNamedWithTheirPlace) {
       {"percent: {high: 100,", "percent: {high: 101,", "the percent for risk 'high' must be from 0 to 100"},
       {"    default_risk: medium\n", "", "sdv_plan sample needs 'default_risk'"},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.to);
-    std::string text = demo;
-    const size_t at = text.find(c.from);
-    ASSERT_NE(at, std::string::npos) << c.from;
-    text.replace(at, c.from.size(), c.to);
-    std::vector<StudyError> errors;
-    ASSERT_FALSE(LoadStudy(text, "plan.yaml", &errors).ok());
-    const std::string all = Errors(errors);
-    EXPECT_NE(all.find(c.error), std::string::npos) << all;
-    // Every error is placed on a line of the plan, at the end of the file.
-    for (const auto& e : errors) EXPECT_GT(e.loc.line, 300) << e.ToString();
-  }
+  // Every error is placed on a line of the plan, near the end of the file.
+  ExpectMistakesNamed(ReadFile(kDemo), mistakes, 300);
 }
 
 TEST(SdvPlan, TheSampleFollowsTheSiteRiskAndIsReproducible) {
@@ -376,10 +385,7 @@ TEST(Safety, TheDemoMapsItsAdverseEventLog) {
 
 TEST(Safety, MistakesAreNamedWithTheirPlace) {
   const std::string demo = ReadFile(kDemo);
-  struct Case {
-    std::string from, to, error;
-  };
-  const Case cases[] = {
+  const Mistake mistakes[] = {
       {"    form: AE\n    term", "    form: AEX\n    term",
        "safety adverse_events names form AEX, which the study lacks"},
       {"    term: AETERM", "    term: AEDECOD", "safety adverse_events term names item AEDECOD, which form AE lacks"},
@@ -391,26 +397,15 @@ TEST(Safety, MistakesAreNamedWithTheirPlace) {
       {"utc_offset: \"+00:00\"", "utc_offset: \"+1\"", "'utc_offset' of safety: UTC offset \"+1\" is not Z or ±HH:MM"},
       {"destinations: [FDA, EU]", "destinations: [FDA, MHRA]", "unknown destination 'MHRA' (known: FDA, EU)"},
       {"  suspect_product: Xanomeline TTS\n", "", "safety needs 'suspect_product'"},
+      // Cases are read by blinded roles: no item that reveals the arm.
+      {"{id: AEOUT, label: Outcome, type: choice, codelist: OUT, required: true}",
+       "{id: AEOUT, label: Outcome, type: choice, codelist: OUT, required: true, unblinded_only: true}",
+       "safety adverse_events outcome AEOUT is unblinded_only"},
+      // A group that does not repeat cannot hold a row per event.
+      {"    form: AE\n    term: AETERM", "    form: SV\n    term: SVSTDTC",
+       "term SVSTDTC must be in a repeating group"},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.to);
-    std::string text = demo;
-    const size_t at = text.find(c.from);
-    ASSERT_NE(at, std::string::npos) << c.from;
-    text.replace(at, c.from.size(), c.to);
-    std::vector<StudyError> errors;
-    ASSERT_FALSE(LoadStudy(text, "safety.yaml", &errors).ok());
-    const std::string all = Errors(errors);
-    EXPECT_NE(all.find(c.error), std::string::npos) << all;
-    for (const auto& e : errors) EXPECT_GT(e.loc.line, 300) << e.ToString();
-  }
-  // A group that does not repeat cannot hold a row per event.
-  std::string text = demo;
-  const std::string from = "    form: AE\n    term: AETERM";
-  text.replace(text.find(from), from.size(), "    form: SV\n    term: SVSTDTC");
-  std::vector<StudyError> errors;
-  ASSERT_FALSE(LoadStudy(text, "safety.yaml", &errors).ok());
-  EXPECT_NE(Errors(errors).find("term SVSTDTC must be in a repeating group"), std::string::npos) << Errors(errors);
+  ExpectMistakesNamed(demo, mistakes, 300);
 }
 
 TEST(Safety, AnOffsetSetsTheSponsorsDay) {

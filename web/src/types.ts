@@ -265,6 +265,8 @@ export interface SaveResult {
   queries_closed: SavedQuery[];
   signatures_broken: { signature: number; meaning: string; signer_name: string }[];
   verification_reset: { visit: string; form: string; item: string; group?: string; row?: number }[];
+  // Safety cases a serious adverse event opened, or received a follow-up from.
+  safety_cases?: { case: string; row: number; action: 'opened' | 'followup' }[];
 }
 
 export interface Problem {

@@ -140,3 +140,17 @@ export function errorBox(message: string): TemplateResult | typeof nothing {
 export function okBox(message: string): TemplateResult | typeof nothing {
   return message ? html`<div class="ok-box" role="status">${message}</div>` : nothing;
 }
+
+// The site filter of a list page: "All my sites" or one of them.
+export function siteFilter(
+  sites: { id: string; name: string }[],
+  selected: string,
+  choose: (site: string) => void,
+): TemplateResult {
+  return html`<label>Site
+    <select name="site" @change=${(e: Event) => choose((e.target as HTMLSelectElement).value)}>
+      <option value="">All my sites</option>
+      ${sites.map((s) => html`<option value=${s.id} ?selected=${s.id === selected}>${s.name}</option>`)}
+    </select>
+  </label>`;
+}

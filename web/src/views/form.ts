@@ -344,6 +344,13 @@ export class FormView implements View {
       for (const g of r.signatures_broken) {
         out.push(`The signature of ${g.signer_name} (${g.meaning}) is broken by this change; it must be signed again.`);
       }
+      for (const c of r.safety_cases ?? []) {
+        out.push(
+          c.action === 'opened'
+            ? `Row ${c.row} is a serious adverse event: safety case ${c.case} is opened and the safety team is told; its reporting clock runs from today.`
+            : `Safety case ${c.case} receives this change of row ${c.row} as follow-up information.`,
+        );
+      }
     }
     if (showCodes(ctx)) out.push(`[${reply.messages.join(' · ')}]`);
     return out.join(' ');

@@ -7,7 +7,7 @@ import { QUERY_STATES, QUERY_STATE_MEANING, raisedByText } from '../query_states
 import { can } from '../roles';
 import { showCodes } from '../codes';
 import type { InboxQuery } from '../types';
-import { errorBox } from '../ui';
+import { errorBox, siteFilter } from '../ui';
 import { ListPage } from './list';
 
 
@@ -62,12 +62,7 @@ export class QueriesView extends ListPage<InboxQuery> {
             ${QUERY_STATES.map((s) => html`<option value=${s} ?selected=${s === this.state}>${s} (${QUERY_STATE_MEANING[s]})</option>`)}
           </select>
         </label>
-        <label>Site
-          <select @change=${(e: Event) => this.set('site', (e.target as HTMLSelectElement).value)}>
-            <option value="">All my sites</option>
-            ${ctx.definition.sites.map((s) => html`<option value=${s.id} ?selected=${s.id === this.site}>${s.name}</option>`)}
-          </select>
-        </label>
+        ${siteFilter(ctx.definition.sites, this.site, (site) => this.set('site', site))}
         <label>Subject
           <input .value=${this.subject} @change=${(e: Event) => this.set('subject', (e.target as HTMLInputElement).value.trim())} />
         </label>

@@ -10,7 +10,7 @@ import { formLink, formName, LatestAnswer, studyLink, subjectLink, visitName, ty
 import { showCodes } from '../codes';
 import { showItemValue } from '../format';
 import type { ItemDef, JsonValue } from '../types';
-import { errorBox } from '../ui';
+import { errorBox, siteFilter } from '../ui';
 
 interface ListingRow {
   subject: string;
@@ -304,12 +304,7 @@ export class ReportsView implements View {
               </select>
             </label>`
           : nothing}
-        <label>Site
-          <select name="site" @change=${(e: Event) => this.set('site', (e.target as HTMLSelectElement).value)}>
-            <option value="">All my sites</option>
-            ${ctx.definition.sites.map((s) => html`<option value=${s.id} ?selected=${s.id === this.site}>${s.name}</option>`)}
-          </select>
-        </label>
+        ${siteFilter(ctx.definition.sites, this.site, (site) => this.set('site', site))}
         ${this.report === 'listing'
           ? html`<label>Visit
                 <select name="visit" @change=${(e: Event) => this.set('visit', (e.target as HTMLSelectElement).value)}>

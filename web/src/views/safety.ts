@@ -6,7 +6,7 @@ import { studyPath } from '../api';
 import { formLink, studyLink, subjectLink, visitName, type Context } from '../app';
 import { daysLeftText, urgency } from '../safety_clock';
 import type { SafetyCase } from '../types';
-import { errorBox } from '../ui';
+import { errorBox, siteFilter } from '../ui';
 import { ListPage } from './list';
 
 const CRITERIA: Record<string, string> = {
@@ -81,12 +81,7 @@ export class SafetyView extends ListPage<SafetyCase> {
             ${Object.entries(STATES).map(([s, label]) => html`<option value=${s} ?selected=${s === this.state}>${label}</option>`)}
           </select>
         </label>
-        <label>Site
-          <select name="site" @change=${(e: Event) => this.set('site', (e.target as HTMLSelectElement).value)}>
-            <option value="">All my sites</option>
-            ${ctx.definition.sites.map((s) => html`<option value=${s.id} ?selected=${s.id === this.site}>${s.name}</option>`)}
-          </select>
-        </label>
+        ${siteFilter(ctx.definition.sites, this.site, (site) => this.set('site', site))}
       </form>
       ${errorBox(this.error)}
       ${!this.loaded

@@ -7,7 +7,7 @@
 import { html, nothing, type TemplateResult } from 'lit-html';
 import { get, studyPath } from '../api';
 import { formLink, formName, LatestAnswer, LiveReload, studyLink, subjectLink, visitName, type Context, type View } from '../app';
-import { errorBox } from '../ui';
+import { errorBox, siteFilter } from '../ui';
 
 interface Progress {
   site: string;
@@ -166,12 +166,7 @@ export class SdvView implements View {
               </tbody>
             </table>`}
       <form class="filters" @submit=${(e: Event) => e.preventDefault()}>
-        <label>Site
-          <select name="site" @change=${(e: Event) => this.setFilter('site', (e.target as HTMLSelectElement).value)}>
-            <option value="">All my sites</option>
-            ${ctx.definition.sites.map((s) => html`<option value=${s.id} ?selected=${s.id === this.site}>${s.name}</option>`)}
-          </select>
-        </label>
+        ${siteFilter(ctx.definition.sites, this.site, (site) => this.setFilter('site', site))}
         <label>Subject (forms to verify)
           <input name="subject" .value=${this.subject}
             @change=${(e: Event) => this.setFilter('subject', (e.target as HTMLInputElement).value.trim())} />

@@ -6,7 +6,7 @@ import { studyLink, subjectLink, type Context } from '../app';
 import { can } from '../roles';
 import type { CommandReply, SubjectRow } from '../types';
 import { label } from '../format';
-import { announce, errorBox } from '../ui';
+import { announce, errorBox, siteFilter } from '../ui';
 import { ListPage } from './list';
 
 const STATUSES = ['screening', 'enrolled', 'completed', 'withdrawn', 'screen_failed'];
@@ -89,12 +89,7 @@ export class SubjectsView extends ListPage<SubjectRow> {
     const sites = ctx.definition.sites;
     return html`<h1>Subjects</h1>
       <form class="filters" role="search" @submit=${(e: Event) => e.preventDefault()}>
-        <label>Site
-          <select name="site" @change=${(e: Event) => this.filter((e.target as HTMLSelectElement).value, this.status, this.search)}>
-            <option value="">All my sites</option>
-            ${sites.map((s) => html`<option value=${s.id} ?selected=${s.id === this.site}>${s.name}</option>`)}
-          </select>
-        </label>
+        ${siteFilter(sites, this.site, (site) => this.filter(site, this.status, this.search))}
         <label>Status
           <select name="status" @change=${(e: Event) => this.filter(this.site, (e.target as HTMLSelectElement).value, this.search)}>
             <option value="">Any</option>
