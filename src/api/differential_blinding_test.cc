@@ -299,6 +299,17 @@ class Crawler {
     for (const char* report : {"/reports/missing-pages", "/reports/entry-lag", "/reports/query-turnaround"}) {
       Do(s, "GET " + study + report, "GET", kS + report);
     }
+    // The safety inbox and every case it lists (issue 16), and one that does not exist.
+    Value cases = Do(s, "GET " + study + "/safety/cases", "GET", kS + "/safety/cases");
+    for (const char* q : {"?state=open", "?state=nullification_proposed", "?site=701"}) {
+      Do(s, "GET " + study + "/safety/cases", "GET", kS + "/safety/cases" + q);
+    }
+    if (const Value* listed = cases.Find("cases")) {
+      for (const Value& k : listed->as_array()) {
+        Do(s, "GET " + study + "/safety/cases/{case}", "GET", kS + "/safety/cases/" + k.Find("case")->as_string());
+      }
+    }
+    Do(s, "GET " + study + "/safety/cases/{case}", "GET", kS + "/safety/cases/701-1001-SAE99");
     Value list = Do(s, "GET " + study + "/subjects", "GET", kS + "/subjects?limit=1000");
     Do(s, "GET " + study + "/users", "GET", kS + "/users");
     const Value* subjects = list.Find("subjects");

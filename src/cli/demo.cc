@@ -77,7 +77,8 @@ Status DemoScript(capture::Capture& capture, const std::function<Status(int64_t)
 
 // Queries still open today, raised by the monitor three weeks ago and by the
 // data manager three days ago, so that the inbox and the dashboard's ages
-// show work waiting.
+// show work waiting; and a serious adverse event two days ago, whose safety
+// case has 13 days left on its clock.
 Status DemoOpenQueries(capture::Capture& capture, const std::function<Status(int64_t)>& at, int64_t today) {
   constexpr int64_t kHour = 3'600'000'000;
   struct Step {
@@ -92,10 +93,20 @@ Status DemoOpenQueries(capture::Capture& capture, const std::function<Status(int
       {3, 11,
        R"({"op":"query.open","subject":"701-1001","visit":"SCREENING1","form":"DM","item":"BRTHDTC","message":"The date of birth differs from the screening log; please confirm"})",
        Actor{"dm.1", "data_manager"}},
+      // A serious adverse event reported two days ago: a safety case whose
+      // reporting clock is running (the Safety page).
+      {2, 15,
+       R"({"op":"form.save","subject":"701-1001","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"SYNCOPE","AESTDTC":"ONSET","AEONGO":true,"AESEV":"SEVERE","AESER":"Y","AESHOSP":true,"AEREL":"POSSIBLE","AEACN":"DRUG INTERRUPTED","AEOUT":"RECOVERING/RESOLVING"}}]})",
+       Actor{"coord.701", "coordinator"}},
   };
   for (const Step& step : script) {
     TC_RETURN_IF_ERROR(at((today - step.days_ago) * rules::kMicrosPerDay + step.hour * kHour));
-    TC_ASSIGN_OR_RETURN(Value cmd, ParseJson(step.command));
+    std::string json = step.command;
+    // The event began the day before it was reported.
+    if (auto pos = json.find("ONSET"); pos != std::string::npos) {
+      json.replace(pos, 5, FormatTimeMicros((today - step.days_ago - 1) * rules::kMicrosPerDay).substr(0, 10));
+    }
+    TC_ASSIGN_OR_RETURN(Value cmd, ParseJson(json));
     TC_RETURN_IF_ERROR(capture.Execute(cmd, step.actor).status());
   }
   return Status::Ok();

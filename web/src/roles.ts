@@ -34,7 +34,7 @@ export const can = {
   seeSdvProgress: (role: string) => [...QUERY_ROLES, 'study_admin', 'sponsor_viewer'].includes(role),
   control: (role: string) => CONTROL_ROLES.includes(role),
   // The safety inbox: those who follow cases, not the sites that report them.
-  seeSafety: (role: string) => ['safety_physician', 'medical_monitor', 'data_manager', 'study_admin', 'sponsor_viewer'].includes(role),
+  seeSafety: (role: string) => ['safety_physician', 'medical_monitor', 'data_manager', 'sponsor_viewer'].includes(role),
   sign: (role: string) => role === 'investigator',
   administer: (role: string) => role === 'study_admin' || role === 'system_admin',
   createAccounts: (role: string) => role === 'system_admin',
