@@ -1,0 +1,191 @@
+#include "safety/e2b_export.h"
+
+#include <libxml/tree.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "safety/e2b_map.h"
+
+namespace trialcore::safety {
+
+namespace {
+
+using namespace e2b_internal;  // NOLINT: the table's own engine
+
+struct DocFree {
+  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+
+// A UUID-shaped id from a seed (FNV-1a, twice): stable across exports, so a
+// re-sent case version keeps its reaction and drug ids.
+std::string DerivedUuid(const std::string& seed) {
+  uint64_t h1 = 1469598103934665603ULL, h2 = 1099511628211ULL * 31;
+  for (unsigned char c : seed) {
+    h1 = (h1 ^ c) * 1099511628211ULL;
+    h2 = (h2 ^ (c + 0x5bU)) * 1099511628211ULL;
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-a%03x-%012llx", static_cast<unsigned>(h1 >> 32),
+                static_cast<unsigned>((h1 >> 16) & 0xffff), static_cast<unsigned>(h1 & 0xfff),
+                static_cast<unsigned>(h2 >> 52), static_cast<unsigned long long>(h2 & 0xffffffffffffULL));
+  return buf;
+}
+
+void WriteValue(const Row& row, xmlNode* node, const E2bElement& e) {
+  xmlNode* target = Build(node, row.path.steps);
+  if (!e.null_flavor.empty()) {
+    SetAttr(target, "nullFlavor", e.null_flavor);
+  } else if (row.path.attr.empty()) {
+    SetText(target, e.value);
+  } else if (!e.value.empty() || !row.code_system) {
+    SetAttr(target, row.path.attr, row.path.prefix + e.value);
+  }
+  if (row.code_system && !e.code_system.empty()) SetAttr(target, "codeSystem", e.code_system);
+}
+
+class MessageWriter {
+ public:
+  MessageWriter(const Table& table, const Icsr& icsr, xmlNode* msg) : table_(table), icsr_(icsr), msg_(msg) {
+    for (const auto& e : icsr.elements()) by_number_[e.number].push_back(&e);
+  }
+
+  void Write() {
+    for (const Row& row : table_.rows) {
+      if (row.number.empty()) {
+        if (row.section < 0) {
+          Build(msg_, row.path.steps);
+        } else {
+          for (const auto& idx : icsr_.Instances(table_.sections[row.section].name)) {
+            Build(SectionNode(row.section, idx), row.path.steps);
+          }
+        }
+        continue;
+      }
+      auto it = by_number_.find(row.number);
+      if (it == by_number_.end()) continue;
+      for (const E2bElement* e : it->second) {
+        WriteValue(row, row.section < 0 ? msg_ : SectionNode(row.section, e->index), *e);
+      }
+    }
+    // Links last: in an assessment they follow the value, method and author.
+    for (const auto& [key, node] : linked_) {
+      const Section& s = table_.sections[key.first];
+      for (const auto& link : s.links) {
+        xmlNode* ref = Build(node, link.ref.steps);
+        SetAttr(ref, link.ref.attr, icsr_.Value(link.target, {key.second[link.pos]}));
+      }
+    }
+  }
+
+ private:
+  xmlNode* SectionNode(int s, const std::vector<uint16_t>& index) {
+    const Section& sec = table_.sections[s];
+    std::vector<uint16_t> idx(index.begin(), index.begin() + sec.depth);
+    auto key = std::make_pair(s, idx);
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+    std::vector<Step> head(sec.anchor.steps.begin(), sec.anchor.steps.end() - 1);
+    xmlNode* node;
+    if (!sec.links.empty()) {
+      // One new assessment per (drug, reaction, repeat), in the order met.
+      node = AppendChild(Build(msg_, head), sec.anchor.steps.back());
+      linked_.emplace_back(key, node);
+    } else {
+      xmlNode* parent = sec.parent < 0 ? msg_ : SectionNode(sec.parent, idx);
+      node = EnsureChild(Build(parent, head), sec.anchor.steps.back(), idx.back());
+    }
+    cache_.emplace(key, node);
+    return node;
+  }
+
+  const Table& table_;
+  const Icsr& icsr_;
+  xmlNode* msg_;
+  std::unordered_map<std::string, std::vector<const E2bElement*>> by_number_;
+  std::map<std::pair<int, std::vector<uint16_t>>, xmlNode*> cache_;
+  std::vector<std::pair<std::pair<int, std::vector<uint16_t>>, xmlNode*>> linked_;
+};
+
+Status CheckElements(const Icsr& icsr) {
+  const Table& table = IcsrTable();
+  const std::string report = icsr.safety_report_id().empty() ? "(no C.1.1)" : icsr.safety_report_id();
+  for (const auto& e : icsr.elements()) {
+    if (!FindRow(table, e.number)) {
+      return InvalidArgument("ICSR " + report + ": element " + e.number + " has no E2B(R3) mapping");
+    }
+    if (static_cast<int>(e.index.size()) != RepeatDepth(e.number)) {
+      return InvalidArgument("ICSR " + report + ": element " + ElementLabel(e.number, e.index) + " needs " +
+                             std::to_string(RepeatDepth(e.number)) + " repeat indices");
+    }
+    for (uint16_t n : e.index) {
+      if (n == 0)
+        return InvalidArgument("ICSR " + report + ": element " + ElementLabel(e.number, e.index) +
+                               " has a repeat index 0 (they count from 1)");
+    }
+  }
+  return Status::Ok();
+}
+
+// Causality names reactions and drugs by id; give every one an id.
+Icsr WithIds(const Icsr& icsr) {
+  Icsr out = icsr;
+  for (const char* section : {"E.i", "G.k"}) {
+    const std::string id_number = std::string(section) + ".0";
+    for (const auto& idx : icsr.Instances(section)) {
+      if (!out.Find(id_number, idx)) {
+        out.Set(id_number, idx, DerivedUuid(icsr.safety_report_id() + "/" + section + "/" + std::to_string(idx[0])));
+      }
+    }
+  }
+  return out;
+}
+
+void WriteHeaderRows(const Table& table, xmlNode* root, const E2bBatchHeader& h) {
+  const std::map<std::string, std::string> values = {{"N.1.1", h.message_type},
+                                                     {"N.1.2", h.batch_number},
+                                                     {"N.1.3", h.sender},
+                                                     {"N.1.4", h.receiver},
+                                                     {"N.1.5", h.transmission_time}};
+  for (const Row& row : table.rows) {
+    if (row.number.empty()) {
+      Build(root, row.path.steps);
+    } else if (auto it = values.find(row.number); it != values.end() && !it->second.empty()) {
+      WriteValue(row, root, E2bElement{row.number, {}, it->second, "", ""});
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::string> ExportE2bBatch(const E2bBatchHeader& header, std::span<const Icsr> icsrs) {
+  if (icsrs.empty()) return InvalidArgument("an E2B(R3) batch needs at least one ICSR");
+  for (const Icsr& icsr : icsrs) TC_RETURN_IF_ERROR(CheckElements(icsr));
+
+  std::unique_ptr<xmlDoc, DocFree> doc(xmlNewDoc(reinterpret_cast<const xmlChar*>("1.0")));
+  xmlNode* root = xmlNewDocNode(doc.get(), nullptr, reinterpret_cast<const xmlChar*>("MCCI_IN200100UV01"), nullptr);
+  xmlDocSetRootElement(doc.get(), root);
+  xmlSetNs(root, xmlNewNs(root, reinterpret_cast<const xmlChar*>(kHl7Ns), nullptr));
+  xmlNewNs(root, reinterpret_cast<const xmlChar*>(kXsiNs), reinterpret_cast<const xmlChar*>("xsi"));
+  SetAttr(root, "ITSVersion", "XML_1.0");
+
+  WriteHeaderRows(BatchHeadTable(), root, header);
+  const Step message{"PORR_IN049016UV", {}, {}, 1};
+  for (const Icsr& icsr : icsrs) {
+    Icsr with_ids = WithIds(icsr);
+    xmlNode* msg = AppendChild(root, message);
+    MessageWriter(IcsrTable(), with_ids, msg).Write();
+  }
+  WriteHeaderRows(BatchTailTable(), root, header);
+
+  xmlChar* buf = nullptr;
+  int len = 0;
+  xmlDocDumpFormatMemoryEnc(doc.get(), &buf, &len, "UTF-8", 1);
+  if (!buf) return Internal("libxml2 could not serialise the E2B(R3) batch");
+  std::string out(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
+  xmlFree(buf);
+  return out;
+}
+
+}  // namespace trialcore::safety

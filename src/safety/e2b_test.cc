@@ -1,0 +1,420 @@
+// E2B(R3): FDA's example messages in and out again, an IND SAE built in code,
+// FDA's business rules, bad input, and FDA's acknowledgements. The data is
+// FDA's (../shared/data/e2b), found through TRIALCORE_SHARED_DATA.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "safety/e2b_ack.h"
+#include "safety/e2b_export.h"
+#include "safety/e2b_import.h"
+#include "safety/e2b_validate.h"
+#include "safety/icsr.h"
+
+namespace trialcore::safety {
+namespace {
+
+const std::string kE2b = std::string(TRIALCORE_SHARED_DATA) + "/e2b";
+const char* const kExamples[] = {"FAERS2022Scenario1.xml", "FAERS2022Scenario3.xml", "FAERS2022Scenario4.xml"};
+// 2026-12-02 12:00:00 UTC, the clock of the rule checks.
+constexpr int64_t kNow = 1796212800;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+
+using ElementKey = std::tuple<std::string, std::vector<uint16_t>, std::string, std::string, std::string>;
+
+// The (element number, repeat path, value) set an ICSR carries; ids of
+// reactions and drugs are compared too.
+std::vector<ElementKey> Keys(const Icsr& icsr) {
+  std::vector<ElementKey> keys;
+  for (const auto& e : icsr.elements()) keys.emplace_back(e.number, e.index, e.value, e.null_flavor, e.code_system);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+std::string Describe(const std::vector<E2bFinding>& findings) {
+  std::string out;
+  for (const auto& f : findings) {
+    out += (f.rejection ? "REJECT " : "warn ") + f.rule + " " + f.element + ": " + f.message + "\n";
+  }
+  return out;
+}
+
+bool HasFinding(const std::vector<E2bFinding>& findings, const std::string& rule, const std::string& element) {
+  return std::any_of(findings.begin(), findings.end(),
+                     [&](const E2bFinding& f) { return f.rule == rule && f.element == element; });
+}
+
+class E2bTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto schemas = E2bSchemas::Load(kE2b + "/schemas");
+    ASSERT_TRUE(schemas.ok()) << schemas.status().ToString();
+    schemas_ = std::move(schemas).value().release();
+    auto rules =
+        E2bRules::Parse(Slurp(kE2b + "/fda-icsr-data-elements.csv"), Slurp(kE2b + "/fda-rejection-warning-rules.csv"));
+    ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+    rules_ = new E2bRules(std::move(rules).value());
+  }
+  static void TearDownTestSuite() {
+    delete schemas_;
+    delete rules_;
+  }
+
+  // An IND safety report as the workflow builds it from a clinical-trial SAE:
+  // one patient, one reaction coded in MedDRA, one suspect drug, hospitalised.
+  static Icsr BuildIndSae() {
+    Icsr c;
+    c.Set("N.2.r.1", {}, "TC-MSG-0001-v1");
+    c.Set("N.2.r.2", {}, "TRIALCORE-SPONSOR");
+    c.Set("N.2.r.3", {}, "CDER_IND");
+    c.Set("N.2.r.4", {}, "20261201093000+0000");
+    c.Set("C.1.1", {}, "US-TRIALCORE-0001");
+    c.Set("C.1.2", {}, "20261201093000+0000");
+    c.Set("C.1.3", {}, "2");
+    c.Set("C.1.4", {}, "20261128");
+    c.Set("C.1.5", {}, "20261130");
+    c.Set("C.1.6.1", {}, "false");
+    c.Set("C.1.7", {}, "true");
+    c.Set("FDA.C.1.7.1", {}, "1");
+    c.Set("FDA.C.1.12", {}, "false");
+    c.Set("C.1.8.1", {}, "US-TRIALCORE-0001");
+    c.Set("C.1.8.2", {}, "2");
+    c.SetNull("C.1.9.1", {}, "NI");
+    c.Set("C.2.r.1.2", {1}, "Ann");
+    c.Set("C.2.r.1.4", {1}, "Investigator");
+    c.Set("C.2.r.3", {1}, "US");
+    c.Set("C.2.r.4", {1}, "1");
+    c.Set("C.2.r.5", {1}, "1");
+    c.Set("C.3.1", {}, "1");
+    c.Set("C.3.2", {}, "Trialcore Pharma");
+    c.Set("C.3.3.1", {}, "Drug Safety");
+    c.Set("C.5.2", {}, "TC-101 Phase II");
+    c.Set("C.5.3", {}, "TC-101");
+    c.Set("C.5.4", {}, "1");
+    c.Set("FDA.C.5.5a", {}, "123456");
+    c.SetNull("FDA.C.5.6.r", {1}, "NA");
+    c.Set("D.1", {}, "AB");
+    c.Set("D.2.2a", {}, "54");
+    c.Set("D.2.2b", {}, "a");
+    c.Set("D.5", {}, "2");
+    c.Set("FDA.D.11.r.1", {1}, "C41260");
+    c.Set("FDA.D.12", {}, "C41222");
+    c.Set("D.7.2", {}, "None");
+    c.Set("E.i.1.2", {1}, "pneumonia requiring admission");
+    c.Set("E.i.2.1a", {1}, "27.1");
+    c.Set("E.i.2.1b", {1}, "10035664");
+    c.Set("E.i.3.2a", {1}, "false");
+    c.Set("E.i.3.2c", {1}, "true");
+    c.Set("E.i.4", {1}, "20261125");
+    c.Set("E.i.7", {1}, "3");
+    c.Set("G.k.1", {1}, "1");
+    c.Set("G.k.2.2", {1}, "TC-101 (investigational)");
+    c.Set("G.k.3.1", {1}, "IND123456");
+    c.Set("G.k.3.2", {1}, "US");
+    c.Set("G.k.4.r.1a", {1, 1}, "10");
+    c.Set("G.k.4.r.1b", {1, 1}, "mg");
+    c.Set("G.k.7.r.1", {1, 1}, "Asthma");
+    c.Set("G.k.9.i.2.r.1", {1, 1, 1}, "Investigator");
+    c.Set("G.k.9.i.2.r.2", {1, 1, 1}, "Global Introspection");
+    c.Set("G.k.9.i.2.r.3", {1, 1, 1}, "Suspected");
+    c.Set("H.1", {}, "A 54-year-old woman in study TC-101 was admitted with pneumonia on day 12 & recovered.");
+    return c;
+  }
+
+  static E2bBatchHeader IndHeader() {
+    return E2bBatchHeader{"1", "TC-BATCH-0001", "TRIALCORE-SPONSOR", "ZZFDA_PREMKT", "20261201093000+0000"};
+  }
+
+  static E2bSchemas* schemas_;
+  static E2bRules* rules_;
+};
+
+E2bSchemas* E2bTest::schemas_ = nullptr;
+E2bRules* E2bTest::rules_ = nullptr;
+
+TEST_F(E2bTest, FdaExamplesImportWithEveryValueRead) {
+  for (const char* name : kExamples) {
+    SCOPED_TRACE(name);
+    auto batch = ImportE2bBatch(Slurp(kE2b + "/examples/" + name), name, schemas_);
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    ASSERT_EQ(batch->icsrs.size(), 1u);
+    EXPECT_GT(batch->icsrs[0].elements().size(), 60u);
+    EXPECT_EQ(batch->header.sender, "4567AB89012");
+  }
+  auto s3 = ImportE2bBatch(Slurp(kE2b + "/examples/FAERS2022Scenario3.xml"), "s3");
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  const Icsr& c = s3->icsrs[0];
+  EXPECT_EQ(s3->header.receiver, "ZZFDA_PREMKT");
+  EXPECT_EQ(c.safety_report_id(), "US-APHARMA-8744554B");
+  EXPECT_EQ(c.receiver_id(), "CDER_IND");
+  EXPECT_EQ(c.Value("FDA.C.5.5a"), "123456");
+  EXPECT_EQ(c.All("FDA.C.5.6.r").size(), 2u);
+  ASSERT_FALSE(c.reactions().empty());
+  EXPECT_EQ(c.reactions()[0].meddra_llt_code, "10027940");
+  EXPECT_EQ(c.reactions()[0].meddra_version, "25.0");
+  EXPECT_EQ(c.patient().initials, "JD");
+  EXPECT_EQ(c.patient().age, "48");
+  EXPECT_EQ(c.patient().sex, "1");
+  ASSERT_EQ(c.drugs().size(), 3u);
+  EXPECT_FALSE(c.suspect_drugs().empty());
+  EXPECT_FALSE(c.causality().empty());
+}
+
+TEST_F(E2bTest, FdaExamplesRoundTripElementByElement) {
+  for (const char* name : kExamples) {
+    SCOPED_TRACE(name);
+    auto first = ImportE2bBatch(Slurp(kE2b + "/examples/" + name), name, schemas_);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    auto xml = ExportE2bBatch(first->header, first->icsrs);
+    ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+    Status valid = schemas_->ValidateIcsrBatch(*xml, std::string("re-exported ") + name);
+    ASSERT_TRUE(valid.ok()) << valid.ToString() << "\n" << *xml;
+    auto second = ImportE2bBatch(*xml, std::string("re-exported ") + name, schemas_);
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    EXPECT_EQ(second->header, first->header);
+    ASSERT_EQ(second->icsrs.size(), 1u);
+    EXPECT_EQ(Keys(second->icsrs[0]), Keys(first->icsrs[0]));
+  }
+}
+
+TEST_F(E2bTest, IndSaeBuiltInCodeExportsSchemaValidAndPassesFdaRules) {
+  const Icsr sae = BuildIndSae();
+  auto findings = rules_->Check(IndHeader(), sae, FdaRoute::kPremarket, kNow);
+  EXPECT_FALSE(HasRejection(findings)) << Describe(findings);
+  auto xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{sae});
+  ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+  Status valid = schemas_->ValidateIcsrBatch(*xml, "sae.xml");
+  ASSERT_TRUE(valid.ok()) << valid.ToString() << "\n" << *xml;
+  EXPECT_TRUE(Contains(*xml, "day 12 &amp; recovered"));
+  // What the workflow reads back is what it wrote, plus the generated ids.
+  auto back = ImportE2bBatch(*xml, "sae.xml", schemas_);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  const Icsr& c = back->icsrs[0];
+  EXPECT_EQ(c.safety_report_id(), "US-TRIALCORE-0001");
+  EXPECT_FALSE(c.Value("E.i.0", {1}).empty());
+  EXPECT_FALSE(c.Value("G.k.0", {1}).empty());
+  Icsr without_ids = c;
+  without_ids.Remove("E.i.0", {1});
+  without_ids.Remove("G.k.0", {1});
+  EXPECT_EQ(Keys(without_ids), Keys(sae));
+  ASSERT_EQ(c.reactions().size(), 1u);
+  EXPECT_TRUE(c.reactions()[0].seriousness[2]);   // hospitalisation
+  EXPECT_FALSE(c.reactions()[0].seriousness[0]);  // not death
+  ASSERT_EQ(c.causality().size(), 1u);
+  EXPECT_EQ(c.causality()[0].result, "Suspected");
+  // The same case exports the same bytes (stable generated ids).
+  EXPECT_EQ(*ExportE2bBatch(IndHeader(), std::vector<Icsr>{sae}), *xml);
+}
+
+TEST_F(E2bTest, BatchOfSeveralIcsrsIsOneMessagePerCaseVersion) {
+  Icsr v1 = BuildIndSae();
+  Icsr v2 = BuildIndSae();
+  v2.Set("N.2.r.1", {}, "TC-MSG-0001-v2");
+  v2.Set("C.1.5", {}, "20261201");
+  v2.Set("E.i.7", {1}, "1");
+  auto xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{v1, v2});
+  ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+  ASSERT_TRUE(schemas_->ValidateIcsrBatch(*xml, "batch.xml").ok());
+  auto back = ImportE2bBatch(*xml, "batch.xml", schemas_);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->icsrs.size(), 2u);
+  EXPECT_EQ(back->icsrs[0].message_id(), "TC-MSG-0001-v1");
+  EXPECT_EQ(back->icsrs[1].message_id(), "TC-MSG-0001-v2");
+  EXPECT_EQ(back->icsrs[1].reactions()[0].outcome, "1");
+  EXPECT_EQ(back->header, IndHeader());
+}
+
+TEST_F(E2bTest, MissingRequiredElementIsARejectionNamingIt) {
+  Icsr sae = BuildIndSae();
+  ASSERT_TRUE(sae.Remove("FDA.C.1.7.1", {}));
+  auto findings = rules_->Check(IndHeader(), sae, FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasRejection(findings));
+  EXPECT_TRUE(HasFinding(findings, "required", "FDA.C.1.7.1")) << Describe(findings);
+
+  Icsr no_llt = BuildIndSae();
+  ASSERT_TRUE(no_llt.Remove("E.i.2.1b", {1}));
+  findings = rules_->Check(IndHeader(), no_llt, FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "required", "E.i.2.1b[1]")) << Describe(findings);
+
+  // An IND study report without the IND number breaks FDA's R0024.
+  Icsr no_ind = BuildIndSae();
+  ASSERT_TRUE(no_ind.Remove("FDA.C.5.5a", {}));
+  findings = rules_->Check(IndHeader(), no_ind, FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "R0024", "FDA.C.5.5a")) << Describe(findings);
+
+  // Sent on the wrong route: R0005 (batch receiver) and R0007 does not apply.
+  E2bBatchHeader post = IndHeader();
+  post.receiver = "ZZFDA";
+  findings = rules_->Check(post, BuildIndSae(), FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "R0005", "N.1.4")) << Describe(findings);
+  EXPECT_TRUE(HasFinding(findings, "R0006", "N.2.r.3")) << Describe(findings);
+}
+
+TEST_F(E2bTest, CaseMissingWhatTheSchemaRequiresFailsValidationNamingTheElement) {
+  Icsr sae = BuildIndSae();
+  ASSERT_TRUE(sae.Remove("C.1.1", {}));
+  ASSERT_TRUE(sae.Remove("C.1.8.1", {}));
+  auto xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{sae});
+  ASSERT_TRUE(xml.ok());
+  Status valid = schemas_->ValidateIcsrBatch(*xml, "no-id.xml");
+  ASSERT_FALSE(valid.ok());
+  EXPECT_TRUE(Contains(valid.message(), "no-id.xml:")) << valid.message();
+  EXPECT_TRUE(Contains(valid.message(), "investigationEvent")) << valid.message();
+}
+
+TEST_F(E2bTest, FutureDateAndImpreciseDateAreRejections) {
+  Icsr sae = BuildIndSae();
+  sae.Set("E.i.4", {1}, "20261204");  // two days after the clock
+  auto findings = rules_->Check(IndHeader(), sae, FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "future-date", "E.i.4[1]")) << Describe(findings);
+  sae.Set("E.i.4", {1}, "20261202");  // today, somewhere
+  findings = rules_->Check(IndHeader(), sae, FdaRoute::kPremarket, kNow);
+  EXPECT_FALSE(HasFinding(findings, "future-date", "E.i.4[1]")) << Describe(findings);
+  sae.Set("C.1.2", {}, "20261201");  // the creation time needs the second
+  findings = rules_->Check(IndHeader(), sae, FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "date-precision", "C.1.2")) << Describe(findings);
+  sae.Set("C.1.2", {}, "20261202130000+0000");  // an hour after the clock
+  findings = rules_->Check(IndHeader(), sae, FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "future-date", "C.1.2")) << Describe(findings);
+}
+
+TEST_F(E2bTest, MaxLengthAndAllowedValuesFromFdaList) {
+  Icsr sae = BuildIndSae();
+  sae.Set("C.1.3", {}, "7");
+  sae.Set("D.1", {}, std::string(61, 'X'));
+  auto findings = rules_->Check(IndHeader(), sae, FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "allowed-values", "C.1.3")) << Describe(findings);
+  EXPECT_TRUE(HasFinding(findings, "max-length", "D.1")) << Describe(findings);
+}
+
+TEST_F(E2bTest, MalformedXmlNamesFileAndLine) {
+  auto batch = ImportE2bBatch(
+      "<?xml version=\"1.0\"?>\n<MCCI_IN200100UV01 xmlns=\"urn:hl7-org:v3\">\n<id>\n</MCCI_IN200100UV01>\n",
+      "broken.xml");
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(batch.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(batch.status().message(), "broken.xml:4: malformed XML")) << batch.status().message();
+}
+
+TEST_F(E2bTest, SchemaErrorsOnImportNameLine) {
+  std::string xml = Slurp(kE2b + "/examples/FAERS2022Scenario1.xml");
+  const std::string from = "<statusCode code=\"active\"/>";
+  ASSERT_NE(xml.find(from), std::string::npos);
+  xml.replace(xml.find(from), from.size(), "<statusCode code=\"active\"/><unexpected/>");
+  auto batch = ImportE2bBatch(xml, "scenario1-bad.xml", schemas_);
+  ASSERT_FALSE(batch.ok());
+  EXPECT_TRUE(Contains(batch.status().message(), "scenario1-bad.xml:")) << batch.status().message();
+  EXPECT_TRUE(Contains(batch.status().message(), "unexpected")) << batch.status().message();
+}
+
+TEST_F(E2bTest, ValueWithoutAnElementIsNamedAndNothingImported) {
+  std::string xml = Slurp(kE2b + "/examples/FAERS2022Scenario1.xml");
+  const std::string from = "<birthTime value=\"";
+  ASSERT_NE(xml.find(from), std::string::npos);
+  // A foetus's gestation is in the schema, not in our table: it must not vanish.
+  xml.replace(xml.find(from), from.size(), "<birthTime nonsense=\"42\" value=\"");
+  auto batch = ImportE2bBatch(xml, "scenario1-extra.xml");
+  ASSERT_FALSE(batch.ok());
+  EXPECT_TRUE(Contains(batch.status().message(), "player1/birthTime/@nonsense = \"42\"")) << batch.status().message();
+  EXPECT_TRUE(Contains(batch.status().message(), "nothing was imported")) << batch.status().message();
+}
+
+TEST_F(E2bTest, ElementWithoutMappingIsRefusedOnExport) {
+  Icsr sae = BuildIndSae();
+  sae.Set("Z.9.9", {}, "x");
+  auto xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{sae});
+  ASSERT_FALSE(xml.ok());
+  EXPECT_TRUE(Contains(xml.status().message(), "Z.9.9 has no E2B(R3) mapping"));
+  Icsr bad_index = BuildIndSae();
+  bad_index.Set("E.i.7", {}, "1");
+  xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{bad_index});
+  ASSERT_FALSE(xml.ok());
+  EXPECT_TRUE(Contains(xml.status().message(), "E.i.7 needs 1 repeat indices")) << xml.status().message();
+}
+
+TEST_F(E2bTest, PositiveAckAcceptsBatchAndMessage) {
+  auto ack = ParseE2bAck(Slurp(kE2b + "/examples/R3ack-positive.ack"), "R3ack-positive.ack", schemas_);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_EQ(ack->batch_code, "AA");
+  EXPECT_EQ(ack->acked_batch_number, "FAERS2022Scenario1-4069-a2dd-08002b30309d");
+  EXPECT_EQ(ack->sender, "ZZFDA");
+  ASSERT_EQ(ack->messages.size(), 1u);
+  EXPECT_EQ(ack->messages[0].code, "CA");
+  EXPECT_TRUE(ack->messages[0].accepted());
+  EXPECT_EQ(ack->messages[0].local_report_number, "19426648");
+  EXPECT_EQ(ack->messages[0].errors, std::vector<std::string>{"Report Loaded Successfully"});
+  // FDA names the message by N.2.r.1 and C.1.1 of FAERS2022Scenario3.
+  EXPECT_TRUE(ack->messages[0].Names("21ec1492-3aea-4069-a2ab-08002b30309d"));
+  EXPECT_TRUE(ack->messages[0].Names("US-APHARMA-8744554B"));
+  std::vector<std::string> sent = {"21ec1492-3aea-4069-a2ab-08002b30309d"};
+  EXPECT_TRUE(CheckAckTargets(*ack, "FAERS2022Scenario1-4069-a2dd-08002b30309d", sent).ok());
+  std::vector<std::string> other = {"some-other-message"};
+  Status unknown = CheckAckTargets(*ack, "FAERS2022Scenario1-4069-a2dd-08002b30309d", other);
+  EXPECT_EQ(unknown.code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(unknown.message(), "did not send"));
+  EXPECT_EQ(CheckAckTargets(*ack, "another-batch", sent).code(), StatusCode::kNotFound);
+}
+
+TEST_F(E2bTest, NegativeAckRejectsMessageWithErrorTexts) {
+  auto ack = ParseE2bAck(Slurp(kE2b + "/examples/R3ack-negative.ack"), "R3ack-negative.ack", schemas_);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_EQ(ack->batch_code, "AE");
+  EXPECT_EQ(ack->batch_errors, std::vector<std::string>{"some ICSR message(s) need further action"});
+  ASSERT_EQ(ack->messages.size(), 1u);
+  const auto& m = ack->messages[0];
+  EXPECT_EQ(m.code, "CR");
+  EXPECT_FALSE(m.accepted());
+  EXPECT_EQ(m.acked_message, "US-APHARMA-7644554");
+  ASSERT_GE(m.errors.size(), 3u);
+  EXPECT_EQ(m.errors[0], "Element value for SafetyCasePriority With Tag Id FDA.C.1.7.1 is Mandatory.");
+  EXPECT_EQ(m.errors[2], "Patient Ethnicity Code (FDA.D.12) must be provided");
+}
+
+TEST_F(E2bTest, FileThatIsNotAnAckIsRefused) {
+  auto ack = ParseE2bAck(Slurp(kE2b + "/examples/FAERS2022Scenario1.xml"), "FAERS2022Scenario1.xml");
+  ASSERT_FALSE(ack.ok());
+  EXPECT_TRUE(Contains(ack.status().message(), "FAERS2022Scenario1.xml:"));
+  EXPECT_TRUE(Contains(ack.status().message(), "<MCCI_IN200100UV01> is not an E2B(R3) acknowledgement"));
+  std::string bad = Slurp(kE2b + "/examples/R3ack-positive.ack");
+  bad.replace(bad.find("typeCode=\"CA\""), 13, "typeCode=\"XX\"");
+  ack = ParseE2bAck(bad, "bad.ack");
+  ASSERT_FALSE(ack.ok());
+  EXPECT_TRUE(Contains(ack.status().message(), "\"XX\" is not CA or CR")) << ack.status().message();
+  auto not_icsr = ImportE2bBatch(Slurp(kE2b + "/examples/R3ack-positive.ack"), "R3ack-positive.ack");
+  ASSERT_FALSE(not_icsr.ok());
+  EXPECT_TRUE(Contains(not_icsr.status().message(), "is not an E2B(R3) ICSR batch"));
+}
+
+TEST_F(E2bTest, FdaRulesReadFromFdaLists) {
+  EXPECT_GT(rules_->element_count(), 200u);
+  const auto* c13 = rules_->Find("C.1.3");
+  ASSERT_NE(c13, nullptr);
+  EXPECT_EQ(c13->values, (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_TRUE(c13->required_ich);
+  const auto* d1 = rules_->Find("D.1");
+  ASSERT_NE(d1, nullptr);
+  EXPECT_EQ(d1->max_length, 60);
+  auto broken = E2bRules::Parse("a,b\n", "");
+  EXPECT_FALSE(broken.ok());
+}
+
+}  // namespace
+}  // namespace trialcore::safety

@@ -1,0 +1,102 @@
+// Checks before an E2B(R3) message is sent: the ICH XML schemas (libxml2)
+// and FDA's business rules. A rejection finding means FDA would reject the
+// report, so the workflow must not send it; warnings are shown to the user.
+//
+// Thread safety: an E2bSchemas is parsed once and never changed; any number
+// of threads may validate with it at once (each call has its own libxml2
+// validation context). E2bRules is an immutable value.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "safety/e2b_export.h"
+#include "safety/icsr.h"
+
+namespace trialcore::safety {
+
+// The ICH ICSR batch schema (multicacheschemas/MCCI_IN200100UV01.xsd) and the
+// acknowledgement schema (MCCI_IN200101UV01.xsd), parsed once: parsing them
+// takes far longer than validating a message.
+class E2bSchemas {
+ public:
+  // `schema_dir` holds multicacheschemas/ and coreschemas/. InvalidArgument
+  // naming the file when a schema does not parse.
+  static Result<std::unique_ptr<E2bSchemas>> Load(const std::string& schema_dir);
+  ~E2bSchemas();
+  E2bSchemas(const E2bSchemas&) = delete;
+  E2bSchemas& operator=(const E2bSchemas&) = delete;
+
+  // OK, or InvalidArgument listing libxml2's errors as "source:line: message"
+  // (at most 20; the count of the rest).
+  Status ValidateIcsrBatch(std::string_view xml, std::string_view source) const;
+  Status ValidateAck(std::string_view xml, std::string_view source) const;
+
+ private:
+  struct Impl;
+  explicit E2bSchemas(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct E2bFinding {
+  std::string rule;     // FDA's error id ("R0008", "W0005"), or the generic rule: "required",
+                        // "max-length", "allowed-values", "date-precision", "future-date"
+  std::string element;  // "E.i.2.1b[1]"
+  bool rejection = true;
+  std::string message;  // FDA's wording where FDA gives one
+  bool operator==(const E2bFinding&) const = default;
+};
+
+bool HasRejection(const std::vector<E2bFinding>& findings);
+
+// Where FDA routes the report: postmarket (FAERS, N.1.4 "ZZFDA") or
+// premarket (IND and IND-exempt BA/BE safety reports, "ZZFDA_PREMKT").
+enum class FdaRoute { kPostmarket, kPremarket };
+
+// FDA's business rules for what we send.
+//   From FDA's data element list (fda-icsr-data-elements.csv), per element:
+//   required per the ICH, post-market and pre-market conformance columns,
+//   maximum length, allowed code values, and for dates the precision and
+//   that they are not in the future.
+//   From FDA's rejection and warning rules (fda-rejection-warning-rules.csv),
+//   by their ids: the routing rules (R0004-R0007, R0100), report type and
+//   study (R0008, R0110-R0113, R0023, R0102-R0104, R0024, R0025, R0107-R0109),
+//   the rules that pair elements (R0029-R0034, R0038, R0042-R0048, R0058-R0060,
+//   R0073-R0091, R0097-R0099, ...), reporters (R0019-R0021), sender (R0022),
+//   expedited criteria (R0012-R0016), documents and identifiers (R0009,
+//   R0017, R0018), death (R0041, R0045), drug role (R0069, R0070, W0005).
+class E2bRules {
+ public:
+  // Reads FDA's data element list and FDA's rejection and warning rules (for
+  // their wording). InvalidArgument naming the file when a list lacks the
+  // columns this needs, or a rule enforced here has no entry in FDA's list
+  // (so the ids here are FDA's).
+  static Result<E2bRules> Parse(std::string_view elements_csv, std::string_view rules_csv);
+
+  // `now_unix_seconds` is the clock (UTC) the future-date rule compares with;
+  // passed in so a check is repeatable.
+  std::vector<E2bFinding> Check(const E2bBatchHeader& header, const Icsr& icsr, FdaRoute route,
+                                int64_t now_unix_seconds) const;
+
+  size_t element_count() const { return elements_.size(); }
+
+  struct ElementRule {
+    std::string number;
+    std::string name;
+    int max_length = 0;               // 0 = none given
+    std::string data_type;            // "AN", "N", "A", "Date/Time", "Boolean", ...
+    std::vector<std::string> values;  // allowed codes; empty = free
+    bool required_ich = false, required_post = false, required_pre = false;
+  };
+  const ElementRule* Find(std::string_view number) const;
+
+ private:
+  std::vector<ElementRule> elements_;
+  std::vector<std::pair<std::string, std::string>> descriptions_;  // FDA error id -> FDA's description
+};
+
+}  // namespace trialcore::safety
