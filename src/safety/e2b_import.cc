@@ -61,7 +61,13 @@ bool ReadValue(const Row& row, xmlNode* base, const std::vector<uint16_t>& idx, 
     }
   }
   if (row.code_system) {
-    if (xmlAttr* cs = FindAttrNode(node, "codeSystem")) {
+    // Kept only where it differs from the table's own (which export writes anyway).
+    std::string table_cs;
+    for (const Pred& p : row.path.steps.back().decorate) {
+      if (p.path.empty() && p.attr == "codeSystem") table_cs = p.value;
+    }
+    xmlAttr* cs = FindAttrNode(node, "codeSystem");
+    if (cs && AttrText(cs) != table_cs) {
       e.code_system = AttrText(cs);
       c->Mark(cs);
       present = true;  // a code system without a code is still what the sender sent
@@ -192,8 +198,11 @@ bool IsStructural(const xmlNode* owner, const xmlAttr* a) {
   for (const char* s : {"classCode", "moodCode", "typeCode", "determinerCode", "displayName", "ITSVersion"}) {
     if (std::strcmp(name, s) == 0) return true;
   }
-  return std::strcmp(name, "codeSystemVersion") == 0 &&
-         std::strcmp(reinterpret_cast<const char*>(owner->name), "code") == 0;
+  // The version of an ICH or FDA code list ("1.0") says which list, not what
+  // was reported; MedDRA's version is data and is read by its own element.
+  if (std::strcmp(name, "codeSystemVersion") != 0) return false;
+  const xmlAttr* cs = FindAttrNode(owner, "codeSystem");
+  return !cs || AttrText(cs).compare(0, 24, "2.16.840.1.113883.3.989.") == 0;
 }
 
 void FindUnread(const xmlNode* node, const Consumed& c, std::string_view source, std::vector<std::string>* out) {

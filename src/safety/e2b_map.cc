@@ -23,6 +23,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "safety/icsr.h"
+
 namespace trialcore::safety::e2b_internal {
 
 namespace {
@@ -408,24 +410,47 @@ void SetText(xmlNode* node, const std::string& text) {
 
 void XmlDocFree::operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
 
+namespace {
+// The first error, which names where the text went wrong; libxml2's last
+// error is often only "premature end of data" at the end of the file.
+struct FirstError {
+  bool set = false;
+  int line = 0;
+  std::string message;
+};
+
+void KeepFirstError(void* user, xmlError* err) {
+  auto* ctxt = static_cast<xmlParserCtxt*>(user);
+  auto* first = static_cast<FirstError*>(ctxt->_private);
+  if (first->set || !err || err->level < XML_ERR_ERROR) return;
+  first->set = true;
+  first->line = err->line;
+  first->message = err->message ? err->message : "not well-formed XML";
+  while (!first->message.empty() && (first->message.back() == '\n' || first->message.back() == ' ')) {
+    first->message.pop_back();
+  }
+}
+}  // namespace
+
 Result<XmlDocPtr> ParseXml(std::string_view xml, std::string_view source) {
   xmlParserCtxt* ctxt = xmlNewParserCtxt();
   if (!ctxt) return ResourceExhausted("libxml2 could not allocate a parser");
   const std::string name(source);
+  FirstError first;
+  ctxt->_private = &first;
+  ctxt->sax->serror = KeepFirstError;
   // No network, no DTD loading or entity substitution: an incoming message
   // must not make us fetch or expand anything. Errors come back as values,
   // not on stderr.
   xmlDoc* doc = xmlCtxtReadMemory(ctxt, xml.data(), static_cast<int>(xml.size()), name.c_str(), nullptr,
                                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES);
-  if (!doc) {
-    const xmlError* err = xmlCtxtGetLastError(ctxt);
-    std::string msg = err && err->message ? err->message : "not well-formed XML";
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    const int line = err ? err->line : 0;
-    xmlFreeParserCtxt(ctxt);
-    return InvalidArgument(name + ":" + std::to_string(line) + ": malformed XML: " + msg);
-  }
+  const bool well_formed = doc && ctxt->wellFormed;
   xmlFreeParserCtxt(ctxt);
+  if (!well_formed) {
+    if (doc) xmlFreeDoc(doc);
+    return InvalidArgument(name + ":" + std::to_string(first.line) +
+                           ": malformed XML: " + (first.set ? first.message : "not well-formed XML"));
+  }
   return XmlDocPtr(doc);
 }
 
@@ -497,11 +522,12 @@ class TableBuilder {
     for (auto& seg : SplitTop(name, '.')) depth += seg == "r" || seg == "i" || seg == "k";
     return depth;
   }
-  int SectionOf(const std::string& number) const {
+  int SectionOf(const std::string& full_number) const {
+    const std::string number(IchPart(full_number));
     int best = -1;
     size_t best_len = 0;
     for (size_t n = 0; n < t_->sections.size(); ++n) {
-      const std::string& s = t_->sections[n].name;
+      const std::string s(IchPart(t_->sections[n].name));
       // An element may be its own section ("C.1.10.r" repeats and holds the value).
       bool under = number.size() >= s.size() && number.compare(0, s.size(), s) == 0 &&
                    (number.size() == s.size() || number[s.size()] == '.');

@@ -106,6 +106,18 @@ class E2bTest : public ::testing::Test {
     c.Set("C.3.1", {}, "1");
     c.Set("C.3.2", {}, "Trialcore Pharma");
     c.Set("C.3.3.1", {}, "Drug Safety");
+    c.Set("C.3.3.2", {}, "Dr.");
+    c.Set("C.3.3.3", {}, "Sam");
+    c.Set("C.3.3.5", {}, "Safety");
+    c.Set("C.3.4.1", {}, "1 Trial Way");
+    c.Set("C.3.4.2", {}, "Boston");
+    c.Set("C.3.4.3", {}, "MA");
+    c.Set("C.3.4.4", {}, "02110");
+    c.Set("C.3.4.5", {}, "US");
+    c.Set("C.3.4.6", {}, "+16175550100");
+    c.Set("C.3.4.7", {}, "+16175550101");
+    c.Set("C.3.4.8", {}, "safety@trialcore.example");
+    c.Set("FDA.C.2.r.2.8", {1}, "investigator@site.example");
     c.Set("C.5.2", {}, "TC-101 Phase II");
     c.Set("C.5.3", {}, "TC-101");
     c.Set("C.5.4", {}, "1");
@@ -123,6 +135,10 @@ class E2bTest : public ::testing::Test {
     c.Set("E.i.2.1b", {1}, "10035664");
     c.Set("E.i.3.2a", {1}, "false");
     c.Set("E.i.3.2c", {1}, "true");
+    // The other criteria are not known to hold: FDA wants each, as NI.
+    for (const char* criterion : {"E.i.3.2b", "E.i.3.2d", "E.i.3.2e", "E.i.3.2f", "FDA.E.i.3.2h"}) {
+      c.SetNull(criterion, {1}, "NI");
+    }
     c.Set("E.i.4", {1}, "20261125");
     c.Set("E.i.7", {1}, "3");
     c.Set("G.k.1", {1}, "1");
@@ -277,7 +293,9 @@ TEST_F(E2bTest, CaseMissingWhatTheSchemaRequiresFailsValidationNamingTheElement)
   Status valid = schemas_->ValidateIcsrBatch(*xml, "no-id.xml");
   ASSERT_FALSE(valid.ok());
   EXPECT_TRUE(Contains(valid.message(), "no-id.xml:")) << valid.message();
-  EXPECT_TRUE(Contains(valid.message(), "investigationEvent")) << valid.message();
+  // The schema names what it expected instead: the report's id.
+  EXPECT_TRUE(Contains(valid.message(), "Expected is one of")) << valid.message();
+  EXPECT_TRUE(Contains(valid.message(), "{urn:hl7-org:v3}id")) << valid.message();
 }
 
 TEST_F(E2bTest, FutureDateAndImpreciseDateAreRejections) {
@@ -307,11 +325,13 @@ TEST_F(E2bTest, MaxLengthAndAllowedValuesFromFdaList) {
 
 TEST_F(E2bTest, MalformedXmlNamesFileAndLine) {
   auto batch = ImportE2bBatch(
-      "<?xml version=\"1.0\"?>\n<MCCI_IN200100UV01 xmlns=\"urn:hl7-org:v3\">\n<id>\n</MCCI_IN200100UV01>\n",
+      "<?xml version=\"1.0\"?>\n<MCCI_IN200100UV01 xmlns=\"urn:hl7-org:v3\">\n<id "
+      "extension=\"x\"></idd>\n</MCCI_IN200100UV01>\n",
       "broken.xml");
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Contains(batch.status().message(), "broken.xml:4: malformed XML")) << batch.status().message();
+  EXPECT_TRUE(Contains(batch.status().message(), "broken.xml:3: malformed XML: Opening and ending tag mismatch: id"))
+      << batch.status().message();
 }
 
 TEST_F(E2bTest, SchemaErrorsOnImportNameLine) {

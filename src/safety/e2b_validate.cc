@@ -243,7 +243,8 @@ ParsedDate ParseHl7Date(const std::string& v) {
 }
 
 // "E.i.2.1b" -> "E.i": the number up to its first repeat letter.
-std::string SectionOfRepeat(const std::string& number) {
+std::string SectionOfRepeat(const std::string& full_number) {
+  const std::string number(IchPart(full_number));
   size_t start = 0;
   while (start < number.size()) {
     size_t dot = number.find('.', start);

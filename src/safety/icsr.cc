@@ -24,11 +24,15 @@ void ForEachSegment(std::string_view number, F f) {
 // An element belongs to a section when its number continues the section's
 // ("E.i.2.1b" in "E.i") or is the section (C.1.10.r repeats and holds the value).
 bool HasPrefixSection(std::string_view number, std::string_view section) {
+  number = IchPart(number);
+  section = IchPart(section);
   return number.size() >= section.size() && number.substr(0, section.size()) == section &&
          (number.size() == section.size() || number[section.size()] == '.');
 }
 
 }  // namespace
+
+std::string_view IchPart(std::string_view number) { return number.substr(0, 4) == "FDA." ? number.substr(4) : number; }
 
 int RepeatDepth(std::string_view number) {
   // N.2.r is the message: one ICSR per message, so its r is not an index.

@@ -45,6 +45,10 @@ struct E2bElement {
   bool operator==(const E2bElement&) const = default;
 };
 
+// FDA's regional elements sit in ICH's sections ("FDA.E.i.3.2h" repeats with
+// reaction i): the number without "FDA.".
+std::string_view IchPart(std::string_view number);
+
 // How many repeat indices an element number takes ("E.i.2.1b" -> 1).
 int RepeatDepth(std::string_view number);
 
