@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "safety/e2b_map.h"
+#include "safety/e2b_validate.h"
 
 namespace trialcore::safety {
 
@@ -34,8 +35,8 @@ std::string DerivedUuid(const std::string& seed) {
   return buf;
 }
 
-void WriteValue(const Row& row, xmlNode* node, const E2bElement& e) {
-  xmlNode* target = Build(node, row.path.steps);
+void WriteValue(const Row& row, xmlNode* node, const E2bElement& e, BuildMemo* memo = nullptr) {
+  xmlNode* target = Build(node, row.path.steps, memo);
   if (!e.null_flavor.empty()) {
     SetAttr(target, "nullFlavor", e.null_flavor);
   } else if (row.path.attr.empty()) {
@@ -56,10 +57,10 @@ class MessageWriter {
     for (const Row& row : table_.rows) {
       if (row.number.empty()) {
         if (row.section < 0) {
-          Build(msg_, row.path.steps);
+          Build(msg_, row.path.steps, &memo_);
         } else {
           for (const auto& idx : icsr_.Instances(table_.sections[row.section].name)) {
-            Build(SectionNode(row.section, idx), row.path.steps);
+            Build(SectionNode(row.section, idx), row.path.steps, &memo_);
           }
         }
         continue;
@@ -67,7 +68,7 @@ class MessageWriter {
       auto it = by_number_.find(row.number);
       if (it == by_number_.end()) continue;
       for (const E2bElement* e : it->second) {
-        WriteValue(row, row.section < 0 ? msg_ : SectionNode(row.section, e->index), *e);
+        WriteValue(row, row.section < 0 ? msg_ : SectionNode(row.section, e->index), *e, &memo_);
       }
     }
     // Links last: in an assessment they follow the value, method and author.
@@ -90,11 +91,11 @@ class MessageWriter {
     xmlNode* node;
     if (!sec.links.empty()) {
       // One new assessment per (drug, reaction, repeat), in the order met.
-      node = AppendChild(Build(msg_, head), sec.anchor.steps.back());
+      node = AppendChild(Build(msg_, head, &memo_), sec.anchor.steps.back());
       linked_.emplace_back(key, node);
     } else {
       xmlNode* parent = sec.parent < 0 ? msg_ : SectionNode(sec.parent, idx);
-      node = EnsureChild(Build(parent, head), sec.anchor.steps.back(), idx.back());
+      node = EnsureChild(Build(parent, head, &memo_), sec.anchor.steps.back(), idx.back());
     }
     cache_.emplace(key, node);
     return node;
@@ -104,6 +105,7 @@ class MessageWriter {
   const Icsr& icsr_;
   xmlNode* msg_;
   std::unordered_map<std::string, std::vector<const E2bElement*>> by_number_;
+  BuildMemo memo_;
   std::map<std::pair<int, std::vector<uint16_t>>, xmlNode*> cache_;
   std::vector<std::pair<std::pair<int, std::vector<uint16_t>>, xmlNode*>> linked_;
 };
@@ -159,7 +161,8 @@ void WriteHeaderRows(const Table& table, xmlNode* root, const E2bBatchHeader& h)
 
 }  // namespace
 
-Result<std::string> ExportE2bBatch(const E2bBatchHeader& header, std::span<const Icsr> icsrs) {
+Result<std::string> ExportE2bBatch(const E2bBatchHeader& header, std::span<const Icsr> icsrs,
+                                   const E2bSchemas* schemas) {
   if (icsrs.empty()) return InvalidArgument("an E2B(R3) batch needs at least one ICSR");
   for (const Icsr& icsr : icsrs) TC_RETURN_IF_ERROR(CheckElements(icsr));
 
@@ -178,6 +181,11 @@ Result<std::string> ExportE2bBatch(const E2bBatchHeader& header, std::span<const
     MessageWriter(IcsrTable(), with_ids, msg).Write();
   }
   WriteHeaderRows(BatchTailTable(), root, header);
+  if (schemas) {
+    const std::string name = "E2B(R3) batch " + header.batch_number + " (ICSR " + icsrs.front().safety_report_id() +
+                             (icsrs.size() > 1 ? " and " + std::to_string(icsrs.size() - 1) + " more" : "") + ")";
+    TC_RETURN_IF_ERROR(e2b_internal::ValidateBatchDoc(*schemas, doc.get(), name));
+  }
 
   xmlChar* buf = nullptr;
   int len = 0;

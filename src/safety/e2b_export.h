@@ -27,12 +27,17 @@ struct E2bBatchHeader {
   bool operator==(const E2bBatchHeader&) const = default;
 };
 
+class E2bSchemas;
+
 // Renders a batch of one or more ICSRs. InvalidArgument, naming the report
 // (C.1.1) and the element, when an element has no E2B(R3) mapping or the
 // wrong number of repeat indices, or when there is no ICSR at all: nothing
 // is left out silently. Reactions and drugs without an id (E.i.0, G.k.0) get
 // one derived from C.1.1 and their index, so the same case exports the same
-// bytes every time.
-Result<std::string> ExportE2bBatch(const E2bBatchHeader& header, std::span<const Icsr> icsrs);
+// bytes every time. With `schemas`, the batch is validated against the ICH
+// schema before it is serialised (no second parse): InvalidArgument with
+// libxml2's errors, which name the element, when it is not valid.
+Result<std::string> ExportE2bBatch(const E2bBatchHeader& header, std::span<const Icsr> icsrs,
+                                   const E2bSchemas* schemas = nullptr);
 
 }  // namespace trialcore::safety

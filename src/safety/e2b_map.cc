@@ -75,8 +75,17 @@ Pred ParsePred(const std::string& body) {
   return p;
 }
 
+// Ids for steps by their text (under the table's one-time construction).
+int StepId(const std::string& text) {
+  static std::unordered_map<std::string, int> ids;
+  auto [it, added] = ids.emplace(text, static_cast<int>(ids.size()) + 1);
+  (void)added;
+  return it->second;
+}
+
 Step ParseStep(const std::string& s) {
   Step step;
+  step.id = StepId(s);
   size_t i = 0;
   while (i < s.size() && s[i] != '[' && s[i] != '{') ++i;
   step.name = s.substr(0, i);
@@ -169,7 +178,7 @@ bool Holds(const xmlNode* node, const Pred& p, size_t depth) {
 // except where a predicate creates a child early (an observation's code is
 // created with the observation, before its id); ranks put those right.
 int Rank(const char* name) {
-  static const std::unordered_map<std::string, int> kRanks = {
+  static const std::unordered_map<std::string_view, int> kRanks = {
       {"priorityNumber", 2}, {"id", 3},
       {"code", 4},           {"title", 5},
       {"text", 6},           {"statusCode", 7},
@@ -187,7 +196,7 @@ int Rank(const char* name) {
 // element; the schemas require most of them.
 const std::vector<std::pair<std::string, std::string>>* Defaults(const char* name) {
   using Attrs = std::vector<std::pair<std::string, std::string>>;
-  static const std::unordered_map<std::string, Attrs> kDefaults = {
+  static const std::unordered_map<std::string_view, Attrs> kDefaults = {
       {"act", {{"classCode", "ACT"}, {"moodCode", "EVN"}}},
       {"adverseEffectReference", {{"classCode", "OBS"}, {"moodCode", "EVN"}}},
       {"adverseEventAssessment", {{"classCode", "INVSTG"}, {"moodCode", "EVN"}}},
@@ -343,8 +352,27 @@ xmlNode* Follow(xmlNode* node, const std::vector<Step>& steps) {
   return node;
 }
 
-xmlNode* Build(xmlNode* node, const std::vector<Step>& steps) {
-  for (const Step& s : steps) node = EnsureChild(node, s, s.nth);
+xmlNode* BuildMemo::Find(const xmlNode* node, int step_id) const {
+  auto it = map_.find({node, step_id});
+  return it == map_.end() ? nullptr : it->second;
+}
+
+void BuildMemo::Put(const xmlNode* node, int step_id, xmlNode* child) { map_[{node, step_id}] = child; }
+
+xmlNode* Build(xmlNode* node, const std::vector<Step>& steps, BuildMemo* memo) {
+  for (const Step& s : steps) {
+    if (memo && s.id) {
+      if (xmlNode* known = memo->Find(node, s.id)) {
+        node = known;
+        continue;
+      }
+      xmlNode* child = EnsureChild(node, s, s.nth);
+      memo->Put(node, s.id, child);
+      node = child;
+    } else {
+      node = EnsureChild(node, s, s.nth);
+    }
+  }
   return node;
 }
 

@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -43,6 +45,26 @@ struct Step {
   std::vector<Pred> match;     // [..]: must hold to match; set when created
   std::vector<Pred> decorate;  // {..}: only set when created (code systems, fixed codes)
   int nth = 1;                 // [2]: the second match
+  // Steps written alike share an id (0 = not from the table), so export can
+  // remember where a step led from a node instead of matching it again.
+  int id = 0;
+};
+
+// Remembers, during one export, the child each (node, step) led to: rows
+// share long prefixes (the investigation event, the patient), and matching
+// predicates along them again for every row is most of the export's time.
+class BuildMemo {
+ public:
+  _xmlNode* Find(const _xmlNode* node, int step_id) const;
+  void Put(const _xmlNode* node, int step_id, _xmlNode* child);
+
+ private:
+  struct Hash {
+    size_t operator()(const std::pair<const _xmlNode*, int>& k) const {
+      return std::hash<const void*>()(k.first) * 31 + static_cast<size_t>(k.second);
+    }
+  };
+  std::unordered_map<std::pair<const _xmlNode*, int>, _xmlNode*, Hash> map_;
 };
 
 struct Path {
@@ -117,8 +139,9 @@ _xmlNode* EnsureChild(_xmlNode* parent, const Step& step, int nth);
 _xmlNode* AppendChild(_xmlNode* parent, const Step& step);
 // Follows all steps from `node` (read only); nullptr if some step has no match.
 _xmlNode* Follow(_xmlNode* node, const std::vector<Step>& steps);
-// Follows all steps, creating what is missing.
-_xmlNode* Build(_xmlNode* node, const std::vector<Step>& steps);
+// Follows all steps, creating what is missing; with a memo, steps from the
+// table already followed from a node are not matched again.
+_xmlNode* Build(_xmlNode* node, const std::vector<Step>& steps, BuildMemo* memo = nullptr);
 
 // The attribute node ("xsi:type" names the XML Schema instance namespace), or nullptr.
 _xmlAttr* FindAttrNode(const _xmlNode* node, const std::string& name);

@@ -63,8 +63,7 @@ Result<xmlSchema*> ParseSchema(const std::string& path) {
   return schema;
 }
 
-Status Validate(xmlSchema* schema, std::string_view xml, std::string_view source) {
-  TC_ASSIGN_OR_RETURN(e2b_internal::XmlDocPtr doc, e2b_internal::ParseXml(xml, source));
+Status ValidateTree(xmlSchema* schema, xmlDoc* doc, std::string_view source) {
   // One validation context per call: contexts hold per-document state, the
   // parsed schema is shared read-only (libxml2 allows that across threads).
   xmlSchemaValidCtxt* vctxt = xmlSchemaNewValidCtxt(schema);
@@ -72,7 +71,7 @@ Status Validate(xmlSchema* schema, std::string_view xml, std::string_view source
   Errors errors;
   errors.source = std::string(source);
   xmlSchemaSetValidStructuredErrors(vctxt, CollectError, &errors);
-  const int rc = xmlSchemaValidateDoc(vctxt, doc.get());
+  const int rc = xmlSchemaValidateDoc(vctxt, doc);
   xmlSchemaFreeValidCtxt(vctxt);
   if (rc == 0) return Status::Ok();
   if (errors.lines.empty())
@@ -80,7 +79,16 @@ Status Validate(xmlSchema* schema, std::string_view xml, std::string_view source
   return InvalidArgument("not valid against the E2B(R3) schema:\n" + Joined(errors));
 }
 
+Status Validate(xmlSchema* schema, std::string_view xml, std::string_view source) {
+  TC_ASSIGN_OR_RETURN(e2b_internal::XmlDocPtr doc, e2b_internal::ParseXml(xml, source));
+  return ValidateTree(schema, doc.get(), source);
+}
+
 }  // namespace
+
+Status e2b_internal::ValidateBatchDoc(const E2bSchemas& schemas, xmlDoc* doc, std::string_view source) {
+  return ValidateTree(schemas.impl_->batch, doc, source);
+}
 
 E2bSchemas::E2bSchemas(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 E2bSchemas::~E2bSchemas() = default;

@@ -17,7 +17,15 @@
 #include "safety/e2b_export.h"
 #include "safety/icsr.h"
 
+struct _xmlDoc;  // libxml2's document, for export's in-place check (no libxml2 header here)
+
 namespace trialcore::safety {
+
+class E2bSchemas;
+namespace e2b_internal {
+// Validates a document export has built, before it is serialised.
+Status ValidateBatchDoc(const E2bSchemas& schemas, _xmlDoc* doc, std::string_view source);
+}  // namespace e2b_internal
 
 // The ICH ICSR batch schema (multicacheschemas/MCCI_IN200100UV01.xsd) and the
 // acknowledgement schema (MCCI_IN200101UV01.xsd), parsed once: parsing them
@@ -37,6 +45,7 @@ class E2bSchemas {
   Status ValidateAck(std::string_view xml, std::string_view source) const;
 
  private:
+  friend Status e2b_internal::ValidateBatchDoc(const E2bSchemas&, _xmlDoc*, std::string_view);
   struct Impl;
   explicit E2bSchemas(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
