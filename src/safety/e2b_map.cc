@@ -337,7 +337,14 @@ xmlNode* EnsureChild(xmlNode* parent, const Step& step, int nth) {
   for (xmlNode* c = parent->children; c; c = c->next) {
     if (StepMatches(c, step)) {
       last = c;
-      if (++count == nth) return c;
+      if (++count == nth) {
+        // A child an earlier predicate created bare ([act/code]) still gets
+        // this step's own attributes (the code system).
+        for (const Pred& p : step.decorate) {
+          if (p.path.empty() && !FindAttr(c, p.attr)) SetAttr(c, p.attr, p.value);
+        }
+        return c;
+      }
     }
   }
   for (; count < nth; ++count) last = AppendChild(parent, step);

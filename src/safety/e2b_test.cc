@@ -2,12 +2,19 @@
 // FDA's business rules, bad input, and FDA's acknowledgements. The data is
 // FDA's (../shared/data/e2b), found through TRIALCORE_SHARED_DATA.
 #include <gtest/gtest.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -434,6 +441,111 @@ TEST_F(E2bTest, FdaRulesReadFromFdaLists) {
   EXPECT_EQ(d1->max_length, 60);
   auto broken = E2bRules::Parse("a,b\n", "");
   EXPECT_FALSE(broken.ok());
+}
+
+// Every value a message carries, read with libxml2 directly (not through the
+// mapping table): attribute values and text, by element name, leaving out
+// the attributes that only carry structure. Used to show that a re-exported
+// example still holds every value the original held.
+std::multiset<std::string> CarriedValues(const std::string& xml) {
+  std::multiset<std::string> out;
+  xmlDoc* doc = xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "x.xml", nullptr, XML_PARSE_NONET);
+  EXPECT_NE(doc, nullptr);
+  if (!doc) return out;
+  std::function<void(xmlNode*)> walk = [&](xmlNode* n) {
+    for (; n; n = n->next) {
+      if (n->type != XML_ELEMENT_NODE) continue;
+      const std::string name = reinterpret_cast<const char*>(n->name);
+      for (xmlAttr* a = n->properties; a; a = a->next) {
+        const std::string attr = reinterpret_cast<const char*>(a->name);
+        if (a->ns || attr == "classCode" || attr == "moodCode" || attr == "typeCode" || attr == "determinerCode" ||
+            attr == "displayName" || attr == "codeSystemVersion" || attr == "ITSVersion") {
+          continue;
+        }
+        xmlChar* v = xmlNodeListGetString(doc, a->children, 1);
+        out.insert(name + "/@" + attr + "=" + (v ? reinterpret_cast<const char*>(v) : ""));
+        xmlFree(v);
+      }
+      std::string text;
+      for (xmlNode* c = n->children; c; c = c->next) {
+        if (c->type == XML_TEXT_NODE && c->content) text += reinterpret_cast<const char*>(c->content);
+      }
+      size_t b = text.find_first_not_of(" \t\r\n");
+      if (b != std::string::npos) out.insert(name + "=" + text.substr(b, text.find_last_not_of(" \t\r\n") - b + 1));
+      walk(n->children);
+    }
+  };
+  walk(xmlDocGetRootElement(doc));
+  xmlFreeDoc(doc);
+  return out;
+}
+
+TEST_F(E2bTest, ReExportedExamplesCarryEveryValueTheOriginalsCarried) {
+  for (const char* name : kExamples) {
+    SCOPED_TRACE(name);
+    const std::string original = Slurp(kE2b + "/examples/" + name);
+    auto batch = ImportE2bBatch(original, name, schemas_);
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    auto xml = ExportE2bBatch(batch->header, batch->icsrs, schemas_);
+    ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+    std::multiset<std::string> before = CarriedValues(original), after = CarriedValues(*xml);
+    std::vector<std::string> lost;
+    std::set_difference(before.begin(), before.end(), after.begin(), after.end(), std::back_inserter(lost));
+    // The schema location hint is the only value left behind.
+    lost.erase(std::remove_if(lost.begin(), lost.end(),
+                              [](const std::string& v) { return v.find("schemaLocation") != std::string::npos; }),
+               lost.end());
+    std::string listed;
+    for (const auto& v : lost) listed += v + "\n";
+    EXPECT_TRUE(lost.empty()) << lost.size() << " value(s) lost:\n" << listed;
+    EXPECT_GT(before.size(), 150u);
+  }
+}
+
+TEST_F(E2bTest, FdaExamplesBreakNoFdaRule) {
+  for (const char* name : kExamples) {
+    SCOPED_TRACE(name);
+    auto batch = ImportE2bBatch(Slurp(kE2b + "/examples/" + name), name);
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    const FdaRoute route = batch->header.receiver == "ZZFDA" ? FdaRoute::kPostmarket : FdaRoute::kPremarket;
+    auto findings = rules_->Check(batch->header, batch->icsrs[0], route, kNow);
+    EXPECT_TRUE(findings.empty()) << Describe(findings);
+    // And the same example on the other route is refused by FDA's routing rules.
+    const FdaRoute other = route == FdaRoute::kPostmarket ? FdaRoute::kPremarket : FdaRoute::kPostmarket;
+    findings = rules_->Check(batch->header, batch->icsrs[0], other, kNow);
+    EXPECT_TRUE(HasFinding(findings, route == FdaRoute::kPostmarket ? "R0005" : "R0004", "N.1.4"))
+        << Describe(findings);
+  }
+}
+
+TEST_F(E2bTest, ExportWithSchemasRefusesACaseTheSchemaForbids) {
+  Icsr sae = BuildIndSae();
+  ASSERT_TRUE(sae.Remove("C.1.1", {}));
+  ASSERT_TRUE(sae.Remove("C.1.8.1", {}));
+  auto xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{sae}, schemas_);
+  ASSERT_FALSE(xml.ok());
+  EXPECT_TRUE(Contains(xml.status().message(), "E2B(R3) batch TC-BATCH-0001")) << xml.status().message();
+  EXPECT_TRUE(Contains(xml.status().message(), "{urn:hl7-org:v3}id")) << xml.status().message();
+}
+
+TEST_F(E2bTest, OneParsedSchemaValidatesFromSeveralThreads) {
+  const std::string good = *ExportE2bBatch(IndHeader(), std::vector<Icsr>{BuildIndSae()});
+  Icsr broken = BuildIndSae();
+  broken.Remove("C.1.1", {});
+  broken.Remove("C.1.8.1", {});
+  const std::string bad = *ExportE2bBatch(IndHeader(), std::vector<Icsr>{broken});
+  std::vector<int> wrong(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int n = 0; n < 50; ++n) {
+        const bool expect_ok = (n + t) % 2 == 0;
+        if (schemas_->ValidateIcsrBatch(expect_ok ? good : bad, "t.xml").ok() != expect_ok) ++wrong[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong, std::vector<int>(4, 0));
 }
 
 }  // namespace
