@@ -49,8 +49,10 @@ void WriteValue(const Row& row, xmlNode* node, const E2bElement& e, BuildMemo* m
 
 class MessageWriter {
  public:
-  MessageWriter(const Table& table, const Icsr& icsr, xmlNode* msg) : table_(table), icsr_(icsr), msg_(msg) {
+  MessageWriter(const Table& table, const Icsr& icsr, const std::vector<E2bElement>& extra, xmlNode* msg)
+      : table_(table), icsr_(icsr), msg_(msg) {
     for (const auto& e : icsr.elements()) by_number_[e.number].push_back(&e);
+    for (const auto& e : extra) by_number_[e.number].push_back(&e);
   }
 
   void Write() {
@@ -76,12 +78,21 @@ class MessageWriter {
       const Section& s = table_.sections[key.first];
       for (const auto& link : s.links) {
         xmlNode* ref = Build(node, link.ref.steps);
-        SetAttr(ref, link.ref.attr, icsr_.Value(link.target, {key.second[link.pos]}));
+        SetAttr(ref, link.ref.attr, ValueOf(link.target, {key.second[link.pos]}));
       }
     }
   }
 
  private:
+  std::string ValueOf(const std::string& number, const std::vector<uint16_t>& index) const {
+    auto it = by_number_.find(number);
+    if (it == by_number_.end()) return "";
+    for (const E2bElement* e : it->second) {
+      if (e->index == index) return e->value;
+    }
+    return "";
+  }
+
   xmlNode* SectionNode(int s, const std::vector<uint16_t>& index) {
     const Section& sec = table_.sections[s];
     std::vector<uint16_t> idx(index.begin(), index.begin() + sec.depth);
@@ -130,14 +141,17 @@ Status CheckElements(const Icsr& icsr) {
   return Status::Ok();
 }
 
-// Causality names reactions and drugs by id; give every one an id.
-Icsr WithIds(const Icsr& icsr) {
-  Icsr out = icsr;
+// Causality names reactions and drugs by id: the ids the report lacks,
+// derived (kept beside the report rather than copying it).
+std::vector<E2bElement> MissingIds(const Icsr& icsr) {
+  std::vector<E2bElement> out;
   for (const char* section : {"E.i", "G.k"}) {
     const std::string id_number = std::string(section) + ".0";
     for (const auto& idx : icsr.Instances(section)) {
-      if (!out.Find(id_number, idx)) {
-        out.Set(id_number, idx, DerivedUuid(icsr.safety_report_id() + "/" + section + "/" + std::to_string(idx[0])));
+      if (!icsr.Find(id_number, idx)) {
+        out.push_back(E2bElement{id_number, idx,
+                                 DerivedUuid(icsr.safety_report_id() + "/" + section + "/" + std::to_string(idx[0])),
+                                 "", ""});
       }
     }
   }
@@ -176,9 +190,9 @@ Result<std::string> ExportE2bBatch(const E2bBatchHeader& header, std::span<const
   WriteHeaderRows(BatchHeadTable(), root, header);
   const Step message{"PORR_IN049016UV", {}, {}, 1};
   for (const Icsr& icsr : icsrs) {
-    Icsr with_ids = WithIds(icsr);
+    const std::vector<E2bElement> ids = MissingIds(icsr);
     xmlNode* msg = AppendChild(root, message);
-    MessageWriter(IcsrTable(), with_ids, msg).Write();
+    MessageWriter(IcsrTable(), icsr, ids, msg).Write();
   }
   WriteHeaderRows(BatchTailTable(), root, header);
   if (schemas) {

@@ -489,6 +489,12 @@ Result<XmlDocPtr> ParseXml(std::string_view xml, std::string_view source) {
   return XmlDocPtr(doc);
 }
 
+void Table::Index() {
+  for (size_t n = 0; n < rows.size(); ++n) {
+    if (!rows[n].number.empty()) by_number.emplace(rows[n].number, n);
+  }
+}
+
 int Table::FindSection(const std::string& name) const {
   for (size_t n = 0; n < sections.size(); ++n) {
     if (sections[n].name == name) return static_cast<int>(n);
@@ -497,10 +503,8 @@ int Table::FindSection(const std::string& name) const {
 }
 
 const Row* FindRow(const Table& table, const std::string& number) {
-  for (const Row& r : table.rows) {
-    if (r.number == number) return &r;
-  }
-  return nullptr;
+  auto it = table.by_number.find(number);
+  return it == table.by_number.end() ? nullptr : &table.rows[it->second];
 }
 
 // --- The table -----------------------------------------------------------------
@@ -908,6 +912,7 @@ const Table& IcsrTable() {
   static const Table* table = [] {
     auto* t = new Table;
     BuildIcsrTable(t);
+    t->Index();
     return t;
   }();
   return *table;
@@ -917,6 +922,7 @@ const Table& BatchHeadTable() {
   static const Table* table = [] {
     auto* t = new Table;
     BuildBatchHead(t);
+    t->Index();
     return t;
   }();
   return *table;
@@ -926,6 +932,7 @@ const Table& BatchTailTable() {
   static const Table* table = [] {
     auto* t = new Table;
     BuildBatchTail(t);
+    t->Index();
     return t;
   }();
   return *table;

@@ -102,6 +102,8 @@ struct Row {
 struct Table {
   std::vector<Section> sections;
   std::vector<Row> rows;
+  std::unordered_map<std::string, size_t> by_number;  // into rows
+  void Index();
   int FindSection(const std::string& name) const;
 };
 

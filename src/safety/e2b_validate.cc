@@ -496,6 +496,7 @@ Result<E2bRules> E2bRules::Parse(std::string_view elements_csv, std::string_view
     std::string id = Trim(rec.fields[5]);
     if (id.size() == 5 && (id[0] == 'R' || id[0] == 'W')) rules.descriptions_.push_back({id, Trim(rec.fields[6])});
   }
+  for (size_t n = 0; n < rules.elements_.size(); ++n) rules.by_number_.emplace(rules.elements_[n].number, n);
   auto known = [&](const std::string& id) {
     return std::any_of(rules.descriptions_.begin(), rules.descriptions_.end(),
                        [&](const auto& d) { return d.first == id; });
@@ -510,39 +511,58 @@ Result<E2bRules> E2bRules::Parse(std::string_view elements_csv, std::string_view
 }
 
 const E2bRules::ElementRule* E2bRules::Find(std::string_view number) const {
-  for (const auto& e : elements_) {
-    if (e.number == number) return &e;
-  }
-  return nullptr;
+  auto it = by_number_.find(std::string(number));
+  return it == by_number_.end() ? nullptr : &elements_[it->second];
 }
 
 std::vector<E2bFinding> E2bRules::Check(const E2bBatchHeader& header, const Icsr& icsr, FdaRoute route,
                                         int64_t now_unix_seconds) const {
   std::vector<E2bFinding> out;
-  // The batch header's elements are checked like the report's.
-  Icsr all = icsr;
+  // The batch header's elements are checked like the report's (without
+  // copying the report: this runs for every ICSR sent).
+  std::vector<E2bElement> header_elements;
   const std::pair<const char*, const std::string*> batch[] = {{"N.1.1", &header.message_type},
                                                               {"N.1.2", &header.batch_number},
                                                               {"N.1.3", &header.sender},
                                                               {"N.1.4", &header.receiver},
                                                               {"N.1.5", &header.transmission_time}};
   for (const auto& [number, value] : batch) {
-    if (!value->empty()) all.Set(number, {}, *value);
+    if (!value->empty()) header_elements.push_back(E2bElement{number, {}, *value, "", ""});
   }
+  const Icsr& all = icsr;
+  std::vector<const E2bElement*> every;
+  every.reserve(icsr.elements().size() + header_elements.size());
+  for (const E2bElement& e : header_elements) every.push_back(&e);
+  for (const E2bElement& e : icsr.elements()) every.push_back(&e);
+
+  // The report's elements by number, so each rule looks at its own few.
+  std::unordered_map<std::string_view, std::vector<const E2bElement*>> present;
+  for (const E2bElement* e : every) present[e->number].push_back(e);
+  auto has = [&](const std::string& number, const std::vector<uint16_t>& idx) {
+    auto it = present.find(number);
+    if (it == present.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](const E2bElement* e) { return e->index == idx; });
+  };
+  std::unordered_map<std::string, std::vector<std::vector<uint16_t>>> instances_of;
 
   for (const ElementRule& rule : elements_) {
     const bool required =
         rule.required_ich || (route == FdaRoute::kPostmarket ? rule.required_post : rule.required_pre);
+    if (!required) continue;
     const int depth = RepeatDepth(rule.number);
-    if (required && depth == 0 && !all.Find(rule.number)) {
+    if (depth == 0 && !has(rule.number, {})) {
       out.push_back({"required", rule.number, true, "Data value required for tag " + rule.number});
-    } else if (required && depth == 1) {
+    } else if (depth == 1) {
       // Required within each instance of its section; the first one must exist.
       std::string section = SectionOfRepeat(rule.number);
-      auto instances = all.Instances(section);
-      if (instances.empty()) instances.push_back({1});
-      for (const auto& idx : instances) {
-        if (!all.Find(rule.number, idx)) {
+      auto cached = instances_of.find(section);
+      if (cached == instances_of.end()) {
+        auto found = all.Instances(section);
+        if (found.empty()) found.push_back({1});
+        cached = instances_of.emplace(section, std::move(found)).first;
+      }
+      for (const auto& idx : cached->second) {
+        if (!has(rule.number, idx)) {
           out.push_back(
               {"required", ElementLabel(rule.number, idx), true, "Data value required for tag " + rule.number});
         }
@@ -550,7 +570,8 @@ std::vector<E2bFinding> E2bRules::Check(const E2bBatchHeader& header, const Icsr
     }
   }
 
-  for (const E2bElement& e : all.elements()) {
+  for (const E2bElement* element : every) {
+    const E2bElement& e = *element;
     const ElementRule* rule = Find(e.number);
     if (!rule || !e.null_flavor.empty()) continue;
     const std::string label = ElementLabel(e.number, e.index);

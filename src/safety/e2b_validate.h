@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -105,6 +106,7 @@ class E2bRules {
 
  private:
   std::vector<ElementRule> elements_;
+  std::unordered_map<std::string, size_t> by_number_;              // into elements_
   std::vector<std::pair<std::string, std::string>> descriptions_;  // FDA error id -> FDA's description
 };
 
