@@ -187,6 +187,7 @@ int Rank(const char* name) {
       {"value", 20},         {"interpretationCode", 21},
       {"methodCode", 22},    {"low", 30},
       {"width", 31},         {"high", 32},
+      {"numerator", 40},     {"denominator", 41},
   };
   auto it = kRanks.find(name);
   return it == kRanks.end() ? -1 : it->second;
@@ -694,8 +695,13 @@ void BuildIcsrTable(Table* t) {
   b.F("D.7.1.r.1a", "observation/code/@codeSystemVersion");
   b.F("D.7.1.r.2", "observation/effectiveTime{@xsi:type='IVL_TS'}/low/@value");
   b.F("D.7.1.r.4", "observation/effectiveTime{@xsi:type='IVL_TS'}/high/@value");
+  b.F("D.7.1.r.6", "observation/outboundRelationship2" TYPE("EXPL")
+                       BY_CODE("observation", "38", ICH(19)) "/observation/value{@xsi:type='ED'}");
   b.F("D.7.1.r.5", "observation/outboundRelationship2" TYPE("COMP")
                        BY_CODE("observation", "10", ICH(19)) "/observation/value{@xsi:type='ED'}");
+  // After the outbound relationships, as the schema orders them.
+  b.F("D.7.1.r.3", "observation/inboundRelationship" TYPE("REFR")
+                       BY_CODE("observation", "13", ICH(19)) "/observation/value{@xsi:type='BL'}/@value");
   b.F("D.7.2", PR_ORG("1") "/component" BY_CODE("observation", "18", ICH(19)) "/observation/value{@xsi:type='ED'}");
   b.F("D.7.3",
       PR_ORG("1") "/component" BY_CODE("observation", "11", ICH(19)) "/observation/value{@xsi:type='BL'}/@value");
@@ -705,6 +711,18 @@ void BuildIcsrTable(Table* t) {
   b.F("D.8.r.2b", KP "/code/@code", true);
   b.F("D.8.r.2a", KP "/code/@codeSystemVersion");
   b.F("D.8.r.1", KP "/name");
+  b.F("D.8.r.6b",
+      SA "/outboundRelationship2" TYPE("RSON")
+          BY_CODE("observation", "19", ICH(19)) "/observation/value{@xsi:type='CE'}{@codeSystem='" MEDDRA "'}/@code");
+  b.F("D.8.r.6a", SA "/outboundRelationship2" TYPE("RSON")
+                      BY_CODE("observation", "19", ICH(19)) "/observation/value{@xsi:type='CE'}{@codeSystem='" MEDDRA
+                                                            "'}/@codeSystemVersion");
+  b.F("D.8.r.7b",
+      SA "/outboundRelationship2" TYPE("CAUS")
+          BY_CODE("observation", "29", ICH(19)) "/observation/value{@xsi:type='CE'}{@codeSystem='" MEDDRA "'}/@code");
+  b.F("D.8.r.7a", SA "/outboundRelationship2" TYPE("CAUS")
+                      BY_CODE("observation", "29", ICH(19)) "/observation/value{@xsi:type='CE'}{@codeSystem='" MEDDRA
+                                                            "'}/@codeSystemVersion");
 
   // D.9 death.
   b.Section("D.9.2.r", "", PR "/subjectOf2" TYPE("SBJ") BY_CODE("observation", "32", ICH(19)));
@@ -716,6 +734,22 @@ void BuildIcsrTable(Table* t) {
   b.F("D.9.4.r.1b", "observation/value{@xsi:type='CE'}{@codeSystem='" MEDDRA "'}/@code");
   b.F("D.9.4.r.1a", "observation/value{@xsi:type='CE'}{@codeSystem='" MEDDRA "'}/@codeSystemVersion");
   b.F("D.9.4.r.2", "observation/value{@xsi:type='CE'}{@codeSystem='" MEDDRA "'}/originalText");
+
+  // D.10 the parent (parent-child reports).
+#define PARENT P1 "/role{@classCode='PRS'}"
+#define PARENT_OBS(c) PARENT "/subjectOf2" TYPE("SBJ") BY_CODE("observation", c, ICH(19)) "/observation"
+  b.F("D.10.1", PARENT "/associatedPerson{@classCode='PSN'}{@determinerCode='INSTANCE'}/name");
+  b.F("D.10.6", PARENT
+      "/associatedPerson{@classCode='PSN'}{@determinerCode='INSTANCE'}"
+      "/administrativeGenderCode{@codeSystem='1.0.5218'}/@code");
+  b.F("D.10.2.1", PARENT "/associatedPerson{@classCode='PSN'}{@determinerCode='INSTANCE'}/birthTime/@value");
+  b.F("D.10.2.2a", PARENT_OBS("3") "/value{@xsi:type='PQ'}/@value");
+  b.F("D.10.2.2b", PARENT_OBS("3") "/value{@xsi:type='PQ'}/@unit");
+  b.F("D.10.3", PARENT_OBS("22") "/value{@xsi:type='TS'}/@value");
+  b.F("D.10.4", PARENT_OBS("7") "/value{@xsi:type='PQ'}{@unit='kg'}/@value");
+  b.F("D.10.5", PARENT_OBS("17") "/value{@xsi:type='PQ'}{@unit='cm'}/@value");
+  b.F("D.10.7.2", PARENT "/subjectOf2" TYPE("SBJ") BY_CODE("organizer", "1", ICH(20)) "/organizer/component" BY_CODE(
+                      "observation", "18", ICH(19)) "/observation/value{@xsi:type='ED'}");
 
   // E.i reactions.
   b.Section("E.i", "", PR "/subjectOf2" TYPE("SBJ") BY_CODE("observation", "29", ICH(19)));
@@ -755,6 +789,14 @@ void BuildIcsrTable(Table* t) {
   b.F("F.r.3.3", "observation/value[@xsi:type='IVL_PQ']/center/@unit");
   b.F("F.r.3.4", "observation/value[@xsi:type='ED']");
   b.F("F.r.3.1", "observation/interpretationCode{@codeSystem='" ICH(12) "'}/@code");
+  b.F("F.r.4", "observation/referenceRange" TYPE("REFV")
+               "[observationRange/interpretationCode/@code='L']{observationRange/interpretationCode/@codeSystem="
+               "'2.16.840.1.113883.5.83'}/observationRange{@classCode='OBS'}{@moodCode='EVN.CRT'}"
+               "/value{@xsi:type='PQ'}/@value");
+  b.F("F.r.5", "observation/referenceRange" TYPE("REFV")
+               "[observationRange/interpretationCode/@code='H']{observationRange/interpretationCode/@codeSystem="
+               "'2.16.840.1.113883.5.83'}/observationRange{@classCode='OBS'}{@moodCode='EVN.CRT'}"
+               "/value{@xsi:type='PQ'}/@value");
   b.F("F.r.6", "observation/outboundRelationship2" TYPE("PERT")
                    BY_CODE("observation", "10", ICH(19)) "/observation/value{@xsi:type='ED'}");
   b.F("F.r.7", "observation/outboundRelationship2" TYPE("REFR")
@@ -770,15 +812,24 @@ void BuildIcsrTable(Table* t) {
   b.F("G.k.3.3", APPROVAL "/holder/role/playingOrganization/name");
   b.F("G.k.3.2", APPROVAL "/author/territorialAuthority/territory/code{@codeSystem='" ISO3166 "'}/@code");
   b.Section("G.k.2.3.r", "G.k", KP "/ingredient");
+  // An ingredient's strength comes before the substance in the schema.
+  b.F("G.k.2.3.r.3a", "quantity{denominator/@value='1'}/numerator/@value");
+  b.F("G.k.2.3.r.3b", "quantity{denominator/@value='1'}/numerator/@unit");
   b.F("G.k.2.3.r.2b", "ingredientSubstance/code/@code", true);
   b.F("G.k.2.3.r.2a", "ingredientSubstance/code/@codeSystemVersion");
   b.F("G.k.2.3.r.1", "ingredientSubstance/name");
-  b.F("G.k.2.3.r.3a", "quantity{denominator/@value='1'}/numerator/@value");
-  b.F("G.k.2.3.r.3b", "quantity{denominator/@value='1'}/numerator/@unit");
   b.F("G.k.2.4", SA "/consumable/instanceOfKind/subjectOf/productEvent" BY_CODE(
                      "", "1", ICH(18)) "/performer/assignedEntity/representedOrganization/addr/country");
   b.F("G.k.2.5", SA "/outboundRelationship2" TYPE("PERT")
                      BY_CODE("observation", "6", ICH(19)) "/observation/value{@xsi:type='BL'}/@value");
+  b.F("G.k.5a", SA "/outboundRelationship2" TYPE("SUMM")
+                    BY_CODE("observation", "14", ICH(19)) "/observation/value{@xsi:type='PQ'}/@value");
+  b.F("G.k.5b", SA "/outboundRelationship2" TYPE("SUMM")
+                    BY_CODE("observation", "14", ICH(19)) "/observation/value{@xsi:type='PQ'}/@unit");
+  b.F("G.k.6a", SA "/outboundRelationship2" TYPE("PERT")
+                    BY_CODE("observation", "16", ICH(19)) "/observation/value{@xsi:type='PQ'}/@value");
+  b.F("G.k.6b", SA "/outboundRelationship2" TYPE("PERT")
+                    BY_CODE("observation", "16", ICH(19)) "/observation/value{@xsi:type='PQ'}/@unit");
   b.Section("G.k.4.r", "G.k", SA "/outboundRelationship2" TYPE("COMP") "[" SA "]");
   b.F("G.k.4.r.8", DOSE "/text");
   b.F("G.k.4.r.4-5", DOSE "/effectiveTime/@nullFlavor");

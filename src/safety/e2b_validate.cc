@@ -39,7 +39,15 @@ void CollectError(void* ctx, xmlError* err) {
   if (errors->lines.size() >= 20) return;
   std::string msg = err->message ? err->message : "schema error";
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  errors->lines.push_back(errors->source + ":" + std::to_string(err->line) + ": " + msg);
+  // A tree export built has no line numbers: name the element by its path.
+  std::string where = std::to_string(err->line);
+  if (err->line == 0 && err->node) {
+    where.clear();
+    for (auto* n = static_cast<const xmlNode*>(err->node); n && n->type == XML_ELEMENT_NODE; n = n->parent) {
+      where = "/" + std::string(reinterpret_cast<const char*>(n->name)) + where;
+    }
+  }
+  errors->lines.push_back(errors->source + ":" + where + ": " + msg);
 }
 
 std::string Joined(const Errors& errors) {
