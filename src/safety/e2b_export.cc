@@ -101,8 +101,10 @@ class MessageWriter {
     std::vector<Step> head(sec.anchor.steps.begin(), sec.anchor.steps.end() - 1);
     xmlNode* node;
     if (!sec.links.empty()) {
-      // One new assessment per (drug, reaction, repeat), in the order met.
-      node = AppendChild(Build(msg_, head, &memo_), sec.anchor.steps.back());
+      // One new element per (drug, reaction, repeat), in the order met, under
+      // the message or the parent (a drug).
+      xmlNode* parent = sec.parent < 0 ? msg_ : SectionNode(sec.parent, idx);
+      node = AppendChild(Build(parent, head, &memo_), sec.anchor.steps.back());
       linked_.emplace_back(key, node);
     } else {
       xmlNode* parent = sec.parent < 0 ? msg_ : SectionNode(sec.parent, idx);

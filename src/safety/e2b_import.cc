@@ -135,37 +135,48 @@ class MessageReader {
   Status FindLinkedInstances(int s) {
     const Section& sec = table_.sections[s];
     std::vector<Step> head(sec.anchor.steps.begin(), sec.anchor.steps.end() - 1);
-    xmlNode* base = FollowMarked(msg_, head, c_);
-    if (!base) return Status::Ok();
+    // Under the message, or under each instance of the parent (a drug).
+    std::vector<std::pair<std::vector<uint16_t>, xmlNode*>> parents;
+    if (sec.parent < 0) {
+      parents.push_back({{}, msg_});
+    } else {
+      parents = instances_[sec.parent];
+    }
+    const size_t parent_depth = sec.parent < 0 ? 0 : static_cast<size_t>(table_.sections[sec.parent].depth);
     std::map<std::vector<uint16_t>, uint16_t> repeats;
-    for (xmlNode* kid : FindChildren(base, sec.anchor.steps.back())) {
-      ForEachPredicateAttr(kid, sec.anchor.steps.back(), [this](xmlAttr* a) { c_->Mark(a); });
-      std::vector<uint16_t> idx(sec.depth, 0);
-      for (const auto& link : sec.links) {
-        xmlNode* ref = FollowMarked(kid, link.ref.steps, c_);
-        xmlAttr* id = ref ? FindAttrNode(ref, link.ref.attr) : nullptr;
-        if (!id) {
-          return InvalidArgument(Where(source_, kid) + ": " + sec.name + " at " + NodePath(kid) +
-                                 " does not name its " + link.target + " id");
+    for (auto& [pidx, pnode] : parents) {
+      xmlNode* base = FollowMarked(pnode, head, c_);
+      if (!base) continue;
+      for (xmlNode* kid : FindChildren(base, sec.anchor.steps.back())) {
+        ForEachPredicateAttr(kid, sec.anchor.steps.back(), [this](xmlAttr* a) { c_->Mark(a); });
+        std::vector<uint16_t> idx(sec.depth, 0);
+        std::copy(pidx.begin(), pidx.end(), idx.begin());
+        for (const auto& link : sec.links) {
+          xmlNode* ref = FollowMarked(kid, link.ref.steps, c_);
+          xmlAttr* id = ref ? FindAttrNode(ref, link.ref.attr) : nullptr;
+          if (!id) {
+            return InvalidArgument(Where(source_, kid) + ": " + sec.name + " at " + NodePath(kid) +
+                                   " does not name its " + link.target + " id");
+          }
+          c_->Mark(id);
+          const std::string value = AttrText(id);
+          const E2bElement* target = nullptr;
+          for (const E2bElement* e : icsr_.All(link.target)) {
+            if (e->value == value) target = e;
+          }
+          if (!target) {
+            return InvalidArgument(Where(source_, kid) + ": " + sec.name + " names " + link.target + " id " + value +
+                                   ", which no " + (link.target == "E.i.0" ? "reaction" : "drug") +
+                                   " in this report has");
+          }
+          idx[link.pos] = target->index[0];
         }
-        c_->Mark(id);
-        const std::string value = AttrText(id);
-        const E2bElement* target = nullptr;
-        for (const E2bElement* e : icsr_.All(link.target)) {
-          if (e->value == value) target = e;
+        if (static_cast<size_t>(sec.depth) > parent_depth + sec.links.size()) {
+          std::vector<uint16_t> key(idx.begin(), idx.end() - 1);
+          idx.back() = ++repeats[key];
         }
-        if (!target) {
-          return InvalidArgument(Where(source_, kid) + ": " + sec.name + " names " + link.target + " id " + value +
-                                 ", which no " + (link.target == "E.i.0" ? "reaction" : "drug") +
-                                 " in this report has");
-        }
-        idx[link.pos] = target->index[0];
+        instances_[s].push_back({idx, kid});
       }
-      if (sec.depth > static_cast<int>(sec.links.size())) {
-        std::vector<uint16_t> key(idx.begin(), idx.end() - 1);
-        idx.back() = ++repeats[key];
-      }
-      instances_[s].push_back({idx, kid});
     }
     return Status::Ok();
   }

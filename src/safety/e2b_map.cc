@@ -525,9 +525,10 @@ class TableBuilder {
     t_->sections.push_back(std::move(s));
   }
   void Linked(const std::string& name, const std::string& anchor,
-              std::vector<std::pair<std::string, std::string>> links) {
+              std::vector<std::pair<std::string, std::string>> links, const std::string& parent = "") {
     e2b_internal::Section s;
     s.name = name;
+    s.parent = parent.empty() ? -1 : t_->FindSection(parent);
     s.depth = RepeatDepthOf(name);
     s.anchor = ParsePath(anchor);
     // The link gives the index of the target's repeat letter ("G.k.0": k).
@@ -550,6 +551,11 @@ class TableBuilder {
   // An element; its section is the longest section name that prefixes it.
   void F(const std::string& number, const std::string& path, bool code_system = false) {
     t_->rows.push_back(Row{number, SectionOf(number), ParsePath(path), code_system});
+  }
+  // An element of a section whose name is not a dotted prefix of the number
+  // ("G.k.9.i.3.1a" in "G.k.9.i.3.1").
+  void FIn(const std::string& section, const std::string& number, const std::string& path) {
+    t_->rows.push_back(Row{number, t_->FindSection(section), ParsePath(path), false});
   }
   // A constant written into every instance of `section` ("" = once per message).
   void K(const std::string& section, const std::string& path) {
@@ -820,6 +826,13 @@ void BuildIcsrTable(Table* t) {
   b.F("G.k.2.3.r.1", "ingredientSubstance/name");
   b.F("G.k.2.4", SA "/consumable/instanceOfKind/subjectOf/productEvent" BY_CODE(
                      "", "1", ICH(18)) "/performer/assignedEntity/representedOrganization/addr/country");
+  // G.k.9.i.3 and .4: per drug and reaction, naming the reaction by its id.
+  b.Linked("G.k.9.i.3.1", SA "/outboundRelationship1[@typeCode='SAS']", {{"actReference/id/@root", "E.i.0"}}, "G.k");
+  b.FIn("G.k.9.i.3.1", "G.k.9.i.3.1a", "pauseQuantity/@value");
+  b.FIn("G.k.9.i.3.1", "G.k.9.i.3.1b", "pauseQuantity/@unit");
+  b.Linked("G.k.9.i.3.2", SA "/outboundRelationship1[@typeCode='SAE']", {{"actReference/id/@root", "E.i.0"}}, "G.k");
+  b.FIn("G.k.9.i.3.2", "G.k.9.i.3.2a", "pauseQuantity/@value");
+  b.FIn("G.k.9.i.3.2", "G.k.9.i.3.2b", "pauseQuantity/@unit");
   b.F("G.k.2.5", SA "/outboundRelationship2" TYPE("PERT")
                      BY_CODE("observation", "6", ICH(19)) "/observation/value{@xsi:type='BL'}/@value");
   b.F("G.k.5a", SA "/outboundRelationship2" TYPE("SUMM")
@@ -845,6 +858,9 @@ void BuildIcsrTable(Table* t) {
   b.F("G.k.4.r.9.2a", DOSE "/consumable/instanceOfKind/kindOfProduct/formCode/@codeSystemVersion");
   b.F("G.k.4.r.9.1", DOSE "/consumable/instanceOfKind/kindOfProduct/formCode/originalText");
   b.F("G.k.4.r.country", DOSE "/performer/assignedEntity/representedOrganization/addr/country");
+  b.Linked("G.k.9.i.4", SA "/outboundRelationship2" TYPE("PERT") BY_CODE("observation", "31", ICH(19)),
+           {{"observation/outboundRelationship1{@typeCode='REFR'}/actReference/id/@root", "E.i.0"}}, "G.k");
+  b.F("G.k.9.i.4", "observation/value{@xsi:type='CE'}{@codeSystem='" ICH(16) "'}/@code");
   b.Section("G.k.10.r", "G.k", SA "/outboundRelationship2" TYPE("REFR") BY_CODE("observation", "9", ICH(19)));
   b.F("G.k.10.r", "observation/value{@xsi:type='CE'}{@codeSystem='" ICH(17) "'}/@code");
   b.Section("G.k.7.r", "G.k", SA "/inboundRelationship" TYPE("RSON") BY_CODE("observation", "19", ICH(19)));

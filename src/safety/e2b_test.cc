@@ -602,5 +602,21 @@ TEST_F(E2bTest, EveryMappedElementExportsSchemaValidAndReadsBack) {
   EXPECT_GT(all.elements().size(), 190u);
 }
 
+TEST_F(E2bTest, CausalityNamingAnUnknownReactionIsRefused) {
+  std::string xml = Slurp(kE2b + "/examples/FAERS2022Scenario1.xml");
+  // The first assessment's reaction reference, pointed at no reaction.
+  const std::string ref = "<adverseEffectReference classCode=\"OBS\" moodCode=\"EVN\">";
+  size_t at = xml.find(ref);
+  ASSERT_NE(at, std::string::npos);
+  size_t root = xml.find("root=\"", at) + 6;
+  xml.replace(root, 36, "00000000-0000-4000-8000-000000000000");
+  auto batch = ImportE2bBatch(xml, "scenario1-orphan.xml");
+  ASSERT_FALSE(batch.ok());
+  EXPECT_TRUE(Contains(batch.status().message(), "scenario1-orphan.xml:")) << batch.status().message();
+  EXPECT_TRUE(
+      Contains(batch.status().message(), "names E.i.0 id 00000000-0000-4000-8000-000000000000, which no reaction"))
+      << batch.status().message();
+}
+
 }  // namespace
 }  // namespace trialcore::safety
