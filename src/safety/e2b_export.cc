@@ -1,5 +1,6 @@
 #include "safety/e2b_export.h"
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include <cstdio>
@@ -134,6 +135,10 @@ Status CheckElements(const Icsr& icsr) {
       return InvalidArgument("ICSR " + report + ": element " + ElementLabel(e.number, e.index) + " needs " +
                              std::to_string(RepeatDepth(e.number)) + " repeat indices");
     }
+    if (e.value.empty() && e.null_flavor.empty() && e.code_system.empty()) {
+      return InvalidArgument("ICSR " + report + ": element " + ElementLabel(e.number, e.index) +
+                             " has neither a value nor a null flavour");
+    }
     for (uint16_t n : e.index) {
       if (n == 0)
         return InvalidArgument("ICSR " + report + ": element " + ElementLabel(e.number, e.index) +
@@ -179,6 +184,9 @@ void WriteHeaderRows(const Table& table, xmlNode* root, const E2bBatchHeader& h)
 
 Result<std::string> ExportE2bBatch(const E2bBatchHeader& header, std::span<const Icsr> icsrs,
                                    const E2bSchemas* schemas) {
+  // libxml2 sets itself up on first use, which is not safe from two threads at once.
+  static const bool kXmlReady = (xmlInitParser(), true);
+  (void)kXmlReady;
   if (icsrs.empty()) return InvalidArgument("an E2B(R3) batch needs at least one ICSR");
   for (const Icsr& icsr : icsrs) TC_RETURN_IF_ERROR(CheckElements(icsr));
 

@@ -469,6 +469,9 @@ void KeepFirstError(void* user, xmlError* err) {
 }  // namespace
 
 Result<XmlDocPtr> ParseXml(std::string_view xml, std::string_view source) {
+  // libxml2 sets itself up on first use, which is not safe from two threads at once.
+  static const bool kXmlReady = (xmlInitParser(), true);
+  (void)kXmlReady;
   xmlParserCtxt* ctxt = xmlNewParserCtxt();
   if (!ctxt) return ResourceExhausted("libxml2 could not allocate a parser");
   const std::string name(source);

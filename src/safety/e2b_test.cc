@@ -284,7 +284,22 @@ TEST_F(E2bTest, MissingRequiredElementIsARejectionNamingIt) {
   findings = rules_->Check(IndHeader(), no_ind, FdaRoute::kPremarket, kNow);
   EXPECT_TRUE(HasFinding(findings, "R0024", "FDA.C.5.5a")) << Describe(findings);
 
-  // Sent on the wrong route: R0005 (batch receiver) and R0007 does not apply.
+  // No medical history at all: FDA wants D.7.2 (R0035).
+  Icsr no_history = BuildIndSae();
+  ASSERT_TRUE(no_history.Remove("D.7.2", {}));
+  findings = rules_->Check(IndHeader(), no_history, FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "R0035", "D.7.2")) << Describe(findings);
+
+  // An aggregate report with ethnicity given: a warning, not a rejection (W0004).
+  Icsr aggregate = BuildIndSae();
+  aggregate.Set("D.1", {}, "AGGREGRATE");
+  findings = rules_->Check(IndHeader(), aggregate, FdaRoute::kPremarket, kNow);
+  auto w = std::find_if(findings.begin(), findings.end(), [](const E2bFinding& f) { return f.rule == "W0004"; });
+  ASSERT_NE(w, findings.end()) << Describe(findings);
+  EXPECT_FALSE(w->rejection);
+  EXPECT_TRUE(Contains(w->message, "FDA.D.12 should be provided as nullFlavor"));
+
+  // Sent on the wrong route: R0005 (batch receiver) and R0006 (centre).
   E2bBatchHeader post = IndHeader();
   post.receiver = "ZZFDA";
   findings = rules_->Check(post, BuildIndSae(), FdaRoute::kPremarket, kNow);
@@ -371,6 +386,11 @@ TEST_F(E2bTest, ElementWithoutMappingIsRefusedOnExport) {
   auto xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{sae});
   ASSERT_FALSE(xml.ok());
   EXPECT_TRUE(Contains(xml.status().message(), "Z.9.9 has no E2B(R3) mapping"));
+  Icsr empty = BuildIndSae();
+  empty.Set("D.1", {}, "");
+  xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{empty});
+  ASSERT_FALSE(xml.ok());
+  EXPECT_TRUE(Contains(xml.status().message(), "D.1 has neither a value nor a null flavour")) << xml.status().message();
   Icsr bad_index = BuildIndSae();
   bad_index.Set("E.i.7", {}, "1");
   xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{bad_index});
@@ -429,6 +449,13 @@ TEST_F(E2bTest, FileThatIsNotAnAckIsRefused) {
   auto not_icsr = ImportE2bBatch(Slurp(kE2b + "/examples/R3ack-positive.ack"), "R3ack-positive.ack");
   ASSERT_FALSE(not_icsr.ok());
   EXPECT_TRUE(Contains(not_icsr.status().message(), "is not an E2B(R3) ICSR batch"));
+}
+
+TEST_F(E2bTest, SchemasThatAreNotThereAreNamed) {
+  auto schemas = E2bSchemas::Load("/nonexistent/e2b");
+  ASSERT_FALSE(schemas.ok());
+  EXPECT_TRUE(Contains(schemas.status().message(), "/nonexistent/e2b/multicacheschemas/MCCI_IN200100UV01.xsd"))
+      << schemas.status().message();
 }
 
 TEST_F(E2bTest, FdaRulesReadFromFdaLists) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <functional>
 #include <set>
 
@@ -62,6 +63,8 @@ std::string Joined(const Errors& errors) {
 Result<xmlSchema*> ParseSchema(const std::string& path) {
   Errors errors;
   errors.source = path;
+  // Checked here so libxml2 does not print its own I/O warning.
+  if (!std::filesystem::is_regular_file(path)) return InvalidArgument(path + ": no such schema file");
   xmlSchemaParserCtxt* pctxt = xmlSchemaNewParserCtxt(path.c_str());
   if (!pctxt) return InvalidArgument(path + ": cannot read the schema");
   xmlSchemaSetParserStructuredErrors(pctxt, CollectError, &errors);
@@ -435,6 +438,49 @@ const std::vector<CaseRule>& CaseRules() {
          auto drugs = c.icsr.Instances("G.k");
          return !drugs.empty() && !In(c.V("G.k.1", {drugs.front()[0]}), {"1", "3", "4"});
        }},
+      {"R0071", "G.k.1",
+       [](const Ctx& c) {
+         if (c.V("C.1.3") != "2" || c.Center() != "CDER_IND_EXEMPT_BA_BE") return false;
+         for (const auto* e : c.icsr.All("G.k.1")) {
+           if (In(e->value, {"1", "3", "4"})) return false;
+         }
+         return true;
+       }},
+      {"R0114", "G.k.3.1",
+       [](const Ctx& c) {
+         if (c.Receiver() != "ZZFDA" || c.Center() != "CDER" || c.V("C.1.3") != "2" || !In(c.V("C.5.4"), {"2", "3"})) {
+           return false;
+         }
+         for (const auto* e : c.icsr.All("G.k.3.1")) {
+           if (e->value.find("IND") != std::string::npos || e->value.find("PANDA") != std::string::npos) return true;
+         }
+         return false;
+       }},
+      // D.7.2 when D.7.1 says nothing.
+      {"R0035", "D.7.2", [](const Ctx& c) { return c.icsr.Instances("D.7.1.r").empty() && !c.Has("D.7.2"); }},
+      {"R0051", "D.10.6", [](const Ctx& c) { return !c.icsr.Instances("D.10").empty() && !c.Has("D.10.6"); }},
+      // An aggregate report (D.1 AGGREGRATE, as FDA spells it) links its cases and is a clinical trial's.
+      {"W0001", "C.1.10.r", [](const Ctx& c) { return c.V("D.1") == "AGGREGRATE" && c.icsr.All("C.1.10.r").empty(); }},
+      {"W0002", "C.5.4", [](const Ctx& c) { return c.V("D.1") == "AGGREGRATE" && c.V("C.5.4") != "1"; }},
+      {"W0003", "FDA.D.11.r",
+       [](const Ctx& c) {
+         const E2bElement* d1 = c.icsr.Find("D.1");
+         if (!d1 || !(d1->null_flavor == "NA" || In(d1->value, {"SUMMARY", "AGGREGRATE"}))) return false;
+         auto race = c.icsr.All("FDA.D.11.r.1");
+         return race.empty() || race.front()->null_flavor != "NA";
+       }},
+      {"W0004", "FDA.D.12",
+       [](const Ctx& c) {
+         const E2bElement* d1 = c.icsr.Find("D.1");
+         if (!d1 || !(d1->null_flavor == "NA" || In(d1->value, {"SUMMARY", "AGGREGRATE"}))) return false;
+         const E2bElement* ethnicity = c.icsr.Find("FDA.D.12");
+         return !ethnicity || ethnicity->null_flavor != "NA";
+       }},
+      {"W0010", "D.1",
+       [](const Ctx& c) {
+         return c.V("C.1.3") == "2" && !c.icsr.All("C.1.10.r").empty() && c.Has("FDA.C.5.5a") &&
+                c.V("D.1") != "AGGREGATE" && c.V("D.1") != "AGGREGRATE";
+       }},
   };
   return rules;
 }
@@ -618,6 +664,20 @@ std::vector<E2bFinding> E2bRules::Check(const E2bBatchHeader& header, const Icsr
       if (!when->value.empty() && std::string(r.when) == "C.2.r.5" && when->value != "1") continue;
       if (!all.Find(r.required, when->index)) {
         out.push_back({r.id, ElementLabel(r.required, when->index), r.id[0] == 'R', Describe(descriptions_, r.id)});
+      }
+    }
+  }
+  // R0062/R0064: a dated test is named (free text or MedDRA); R0065/66/68: a named test has a result.
+  for (const auto& idx : icsr.Instances("F.r")) {
+    const bool named = icsr.Find("F.r.2.1", idx) || icsr.Find("F.r.2.2b", idx);
+    if (icsr.Find("F.r.1", idx) && !named) {
+      out.push_back({"R0062", ElementLabel("F.r.2.1", idx), true, Describe(descriptions_, "R0062")});
+      out.push_back({"R0064", ElementLabel("F.r.2.2b", idx), true, Describe(descriptions_, "R0064")});
+    }
+    if (icsr.Find("F.r.2.2b", idx) && !icsr.Find("F.r.3.1", idx) && !icsr.Find("F.r.3.2", idx) &&
+        !icsr.Find("F.r.3.4", idx)) {
+      for (const char* id : {"R0065", "R0066", "R0068"}) {
+        out.push_back({id, ElementLabel("F.r.3", idx), true, Describe(descriptions_, id)});
       }
     }
   }
