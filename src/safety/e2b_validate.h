@@ -69,16 +69,25 @@ enum class FdaRoute { kPostmarket, kPremarket };
 
 // FDA's business rules for what we send.
 //   From FDA's data element list (fda-icsr-data-elements.csv), per element:
-//   required per the ICH, post-market and pre-market conformance columns,
-//   maximum length, allowed code values, and for dates the precision and
-//   that they are not in the future.
+//   required per the ICH, post-market and pre-market conformance columns
+//   (in every instance of a repeating section, and the section's first
+//   instance must exist), maximum length, allowed numeric codes, booleans,
+//   and for dates the precision (to the second for N.1.5, N.2.r.4, C.1.2; the
+//   day for C.1.4, C.1.5) and that they are not in the future.
 //   From FDA's rejection and warning rules (fda-rejection-warning-rules.csv),
-//   by their ids: the routing rules (R0004-R0007, R0100), report type and
-//   study (R0008, R0110-R0113, R0023, R0102-R0104, R0024, R0025, R0107-R0109),
-//   the rules that pair elements (R0029-R0034, R0038, R0042-R0048, R0058-R0060,
-//   R0073-R0091, R0097-R0099, ...), reporters (R0019-R0021), sender (R0022),
-//   expedited criteria (R0012-R0016), documents and identifiers (R0009,
-//   R0017, R0018), death (R0041, R0045), drug role (R0069, R0070, W0005).
+//   by FDA's ids and with FDA's wording: routing (R0004-R0007, R0100), report
+//   type and study (R0008, R0110-R0113, R0023, R0102-R0104, R0113), IND and
+//   pre-ANDA numbers (R0024-R0026, R0107-R0109), expedited criteria
+//   (R0012-R0016), documents and identifiers (R0009, R0017, R0018),
+//   reporters and sender (R0019-R0022), patient and parent (R0029-R0036,
+//   R0041-R0048, R0051), tests (R0061-R0068), drugs (R0069-R0071, R0073-R0075,
+//   R0079-R0091, R0114), narrative codes (R0097-R0099), and the warnings
+//   W0001-W0005, W0010.
+//   Not enforced: rules on whether a report is the initial one (R0010, R0011,
+//   R0101: the workflow knows, this does not), rules on elements this build
+//   does not map (combination products and devices R0027, R0072, R0092-R0096,
+//   W0006-W0008; the parent's history R0052-R0057; G.k.4.r.2-6 R0076-R0078),
+//   and rules needing FDA's registries (R0105, R0106, W0009, W0012).
 class E2bRules {
  public:
   // Reads FDA's data element list and FDA's rejection and warning rules (for
