@@ -17,6 +17,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "safety/e2b_export.h"
@@ -37,6 +38,16 @@ double ThreadCpu() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// The machine's load: the rate is only comparable on an idle machine.
+double LoadAverage() {
+  double load = 0;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = 0;
+    std::fclose(f);
+  }
+  return load;
 }
 
 std::string Slurp(const std::string& path) {
@@ -224,8 +235,10 @@ int main(int argc, char** argv) {
   }
   const double plain_us = Since(t_plain) / ((count + 9) / 10) * 1e6;
   const double per_s = count / wall, per_cpu_s = count / cpu;
-  std::printf("e2b_bench: %u ICSRs, mean %.1f KB of XML each; schemas and FDA lists loaded in %.2f s\n", count,
-              bytes / 1024.0 / count, load_s);
+  std::printf(
+      "e2b_bench: %u ICSRs, mean %.1f KB of XML each; schemas and FDA lists loaded in %.2f s; load average %.2f on %u "
+      "cores\n",
+      count, bytes / 1024.0 / count, load_s, LoadAverage(), std::thread::hardware_concurrency());
   std::printf("  export + XSD validation + FDA rules, one thread: %.0f ICSRs/s wall, %.0f ICSRs/s CPU\n", per_s,
               per_cpu_s);
   std::printf("  target >= 1,000 schema-valid ICSRs/s per core: ratio %.2fx (wall), %.2fx (CPU)\n", per_s / 1000,

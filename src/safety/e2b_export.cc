@@ -2,6 +2,8 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+// After tree.h, which it needs.
+#include <libxml/dict.h>
 
 #include <cstdio>
 #include <map>
@@ -191,6 +193,9 @@ Result<std::string> ExportE2bBatch(const E2bBatchHeader& header, std::span<const
   for (const Icsr& icsr : icsrs) TC_RETURN_IF_ERROR(CheckElements(icsr));
 
   std::unique_ptr<xmlDoc, DocFree> doc(xmlNewDoc(reinterpret_cast<const xmlChar*>("1.0")));
+  // Element and attribute names interned once per document rather than
+  // copied for every node: a batch repeats a few hundred names thousands of times.
+  doc->dict = xmlDictCreate();
   xmlNode* root = xmlNewDocNode(doc.get(), nullptr, reinterpret_cast<const xmlChar*>("MCCI_IN200100UV01"), nullptr);
   xmlDocSetRootElement(doc.get(), root);
   xmlSetNs(root, xmlNewNs(root, reinterpret_cast<const xmlChar*>(kHl7Ns), nullptr));
