@@ -5,6 +5,7 @@
 #include <libxml/xmlschemas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <filesystem>
 #include <functional>
@@ -19,6 +20,7 @@ namespace trialcore::safety {
 struct E2bSchemas::Impl {
   xmlSchema* batch = nullptr;
   xmlSchema* ack = nullptr;
+  uint64_t batch_id = 0, ack_id = 0;  // load numbers, for the per-thread contexts
   ~Impl() {
     if (batch) xmlSchemaFree(batch);
     if (ack) xmlSchemaFree(ack);
@@ -74,31 +76,55 @@ Result<xmlSchema*> ParseSchema(const std::string& path) {
   return schema;
 }
 
-Status ValidateTree(xmlSchema* schema, xmlDoc* doc, std::string_view source) {
-  // One validation context per call: contexts hold per-document state, the
-  // parsed schema is shared read-only (libxml2 allows that across threads).
-  xmlSchemaValidCtxt* vctxt = xmlSchemaNewValidCtxt(schema);
+// One validation context per thread and schema, kept for the thread's life:
+// a context holds one document's state at a time, the parsed schema is shared
+// read-only (which libxml2 allows across threads), and making a context for
+// every message costs more than some validations. Keyed by the schema's load
+// number, not its address, so a context never meets a later schema.
+class ThreadContexts {
+ public:
+  ~ThreadContexts() {
+    for (auto& [id, ctxt] : entries_) xmlSchemaFreeValidCtxt(ctxt);
+  }
+  xmlSchemaValidCtxt* For(uint64_t schema_id, xmlSchema* schema) {
+    for (auto& [id, ctxt] : entries_) {
+      if (id == schema_id) return ctxt;
+    }
+    xmlSchemaValidCtxt* ctxt = xmlSchemaNewValidCtxt(schema);
+    if (ctxt) entries_.emplace_back(schema_id, ctxt);
+    return ctxt;
+  }
+
+ private:
+  std::vector<std::pair<uint64_t, xmlSchemaValidCtxt*>> entries_;
+};
+
+std::atomic<uint64_t> next_schema_id{1};
+
+Status ValidateTree(xmlSchema* schema, uint64_t schema_id, xmlDoc* doc, std::string_view source) {
+  thread_local ThreadContexts contexts;
+  xmlSchemaValidCtxt* vctxt = contexts.For(schema_id, schema);
   if (!vctxt) return ResourceExhausted("libxml2 could not allocate a schema validation context");
   Errors errors;
   errors.source = std::string(source);
   xmlSchemaSetValidStructuredErrors(vctxt, CollectError, &errors);
   const int rc = xmlSchemaValidateDoc(vctxt, doc);
-  xmlSchemaFreeValidCtxt(vctxt);
+  xmlSchemaSetValidStructuredErrors(vctxt, nullptr, nullptr);  // `errors` ends here
   if (rc == 0) return Status::Ok();
   if (errors.lines.empty())
     return Internal(std::string(source) + ": libxml2 schema validation failed (" + std::to_string(rc) + ")");
   return InvalidArgument("not valid against the E2B(R3) schema:\n" + Joined(errors));
 }
 
-Status Validate(xmlSchema* schema, std::string_view xml, std::string_view source) {
+Status Validate(xmlSchema* schema, uint64_t schema_id, std::string_view xml, std::string_view source) {
   TC_ASSIGN_OR_RETURN(e2b_internal::XmlDocPtr doc, e2b_internal::ParseXml(xml, source));
-  return ValidateTree(schema, doc.get(), source);
+  return ValidateTree(schema, schema_id, doc.get(), source);
 }
 
 }  // namespace
 
 Status e2b_internal::ValidateBatchDoc(const E2bSchemas& schemas, xmlDoc* doc, std::string_view source) {
-  return ValidateTree(schemas.impl_->batch, doc, source);
+  return ValidateTree(schemas.impl_->batch, schemas.impl_->batch_id, doc, source);
 }
 
 E2bSchemas::E2bSchemas(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -109,15 +135,17 @@ Result<std::unique_ptr<E2bSchemas>> E2bSchemas::Load(const std::string& schema_d
   auto impl = std::make_unique<Impl>();
   TC_ASSIGN_OR_RETURN(impl->batch, ParseSchema(schema_dir + "/multicacheschemas/MCCI_IN200100UV01.xsd"));
   TC_ASSIGN_OR_RETURN(impl->ack, ParseSchema(schema_dir + "/multicacheschemas/MCCI_IN200101UV01.xsd"));
+  impl->batch_id = next_schema_id++;
+  impl->ack_id = next_schema_id++;
   return std::unique_ptr<E2bSchemas>(new E2bSchemas(std::move(impl)));
 }
 
 Status E2bSchemas::ValidateIcsrBatch(std::string_view xml, std::string_view source) const {
-  return Validate(impl_->batch, xml, source);
+  return Validate(impl_->batch, impl_->batch_id, xml, source);
 }
 
 Status E2bSchemas::ValidateAck(std::string_view xml, std::string_view source) const {
-  return Validate(impl_->ack, xml, source);
+  return Validate(impl_->ack, impl_->ack_id, xml, source);
 }
 
 // --- Business rules --------------------------------------------------------------

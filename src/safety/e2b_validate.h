@@ -3,8 +3,8 @@
 // report, so the workflow must not send it; warnings are shown to the user.
 //
 // Thread safety: an E2bSchemas is parsed once and never changed; any number
-// of threads may validate with it at once (each call has its own libxml2
-// validation context). E2bRules is an immutable value.
+// of threads may validate with it at once (each thread keeps its own libxml2
+// validation context per schema until it ends). E2bRules is an immutable value.
 #pragma once
 
 #include <cstdint>
