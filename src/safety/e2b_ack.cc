@@ -82,7 +82,7 @@ Result<E2bAck> ParseE2bAck(std::string_view xml, std::string_view source, const 
                            (root ? reinterpret_cast<const char*>(root->name) : "") +
                            "> is not an E2B(R3) acknowledgement (MCCI_IN200101UV01 in urn:hl7-org:v3)");
   }
-  if (schemas) TC_RETURN_IF_ERROR(schemas->ValidateAck(xml, source));
+  if (schemas) TC_RETURN_IF_ERROR(e2b_internal::ValidateAckDoc(*schemas, doc.get(), source));
 
   E2bAck ack;
   if (xmlNode* id = Child(root, "id")) ack.ack_batch_number = GetAttr(id, "extension");

@@ -246,7 +246,7 @@ Result<E2bBatch> ImportE2bBatch(std::string_view xml, std::string_view source, c
                            (root ? reinterpret_cast<const char*>(root->name) : "") +
                            "> is not an E2B(R3) ICSR batch (MCCI_IN200100UV01 in urn:hl7-org:v3)");
   }
-  if (schemas) TC_RETURN_IF_ERROR(schemas->ValidateIcsrBatch(xml, source));
+  if (schemas) TC_RETURN_IF_ERROR(e2b_internal::ValidateBatchDoc(*schemas, doc.get(), source));
 
   Consumed consumed;
   E2bBatch batch;

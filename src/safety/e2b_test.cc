@@ -645,5 +645,29 @@ TEST_F(E2bTest, CausalityNamingAnUnknownReactionIsRefused) {
       << batch.status().message();
 }
 
+TEST_F(E2bTest, SubmissionIsRefusedWhileFdaWouldRejectAndCarriesWarnings) {
+  auto ok = PrepareE2bSubmission(IndHeader(), std::vector<Icsr>{BuildIndSae()}, *schemas_, *rules_,
+                                 FdaRoute::kPremarket, kNow);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(ok->warnings.empty());
+  EXPECT_TRUE(schemas_->ValidateIcsrBatch(ok->xml, "submission.xml").ok());
+
+  Icsr incomplete = BuildIndSae();
+  incomplete.Remove("FDA.C.1.7.1", {});
+  auto refused = PrepareE2bSubmission(IndHeader(), std::vector<Icsr>{BuildIndSae(), incomplete}, *schemas_, *rules_,
+                                      FdaRoute::kPremarket, kNow);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(refused.status().message(), "US-TRIALCORE-0001: required FDA.C.1.7.1"))
+      << refused.status().message();
+
+  Icsr aggregate = BuildIndSae();
+  aggregate.Set("D.1", {}, "AGGREGRATE");
+  auto warned =
+      PrepareE2bSubmission(IndHeader(), std::vector<Icsr>{aggregate}, *schemas_, *rules_, FdaRoute::kPremarket, kNow);
+  ASSERT_TRUE(warned.ok()) << warned.status().ToString();
+  EXPECT_TRUE(HasFinding(warned->warnings, "W0004", "FDA.D.12")) << Describe(warned->warnings);
+}
+
 }  // namespace
 }  // namespace trialcore::safety

@@ -127,6 +127,10 @@ Status e2b_internal::ValidateBatchDoc(const E2bSchemas& schemas, xmlDoc* doc, st
   return ValidateTree(schemas.impl_->batch, schemas.impl_->batch_id, doc, source);
 }
 
+Status e2b_internal::ValidateAckDoc(const E2bSchemas& schemas, xmlDoc* doc, std::string_view source) {
+  return ValidateTree(schemas.impl_->ack, schemas.impl_->ack_id, doc, source);
+}
+
 E2bSchemas::E2bSchemas(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 E2bSchemas::~E2bSchemas() = default;
 
@@ -749,6 +753,29 @@ std::vector<E2bFinding> E2bRules::Check(const E2bBatchHeader& header, const Icsr
       }
     }
   }
+  return out;
+}
+
+}  // namespace trialcore::safety
+
+namespace trialcore::safety {
+
+Result<E2bSubmission> PrepareE2bSubmission(const E2bBatchHeader& header, std::span<const Icsr> icsrs,
+                                           const E2bSchemas& schemas, const E2bRules& rules, FdaRoute route,
+                                           int64_t now_unix_seconds) {
+  E2bSubmission out;
+  std::string rejections;
+  for (const Icsr& icsr : icsrs) {
+    for (auto& f : rules.Check(header, icsr, route, now_unix_seconds)) {
+      if (f.rejection) {
+        rejections += "\n" + icsr.safety_report_id() + ": " + f.rule + " " + f.element + ": " + f.message;
+      } else {
+        out.warnings.push_back(std::move(f));
+      }
+    }
+  }
+  if (!rejections.empty()) return FailedPrecondition("FDA would reject the batch; nothing was sent:" + rejections);
+  TC_ASSIGN_OR_RETURN(out.xml, ExportE2bBatch(header, icsrs, &schemas));
   return out;
 }
 

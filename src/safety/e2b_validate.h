@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,8 +25,9 @@ namespace trialcore::safety {
 
 class E2bSchemas;
 namespace e2b_internal {
-// Validates a document export has built, before it is serialised.
+// Validates a document already in memory (built by export, parsed by import).
 Status ValidateBatchDoc(const E2bSchemas& schemas, _xmlDoc* doc, std::string_view source);
+Status ValidateAckDoc(const E2bSchemas& schemas, _xmlDoc* doc, std::string_view source);
 }  // namespace e2b_internal
 
 // The ICH ICSR batch schema (multicacheschemas/MCCI_IN200100UV01.xsd) and the
@@ -47,6 +49,7 @@ class E2bSchemas {
 
  private:
   friend Status e2b_internal::ValidateBatchDoc(const E2bSchemas&, _xmlDoc*, std::string_view);
+  friend Status e2b_internal::ValidateAckDoc(const E2bSchemas&, _xmlDoc*, std::string_view);
   struct Impl;
   explicit E2bSchemas(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
@@ -118,5 +121,20 @@ class E2bRules {
   std::unordered_map<std::string, size_t> by_number_;              // into elements_
   std::vector<std::pair<std::string, std::string>> descriptions_;  // FDA error id -> FDA's description
 };
+
+// What the workflow sends: the batch's XML, schema-valid and with no
+// rejection finding, and the warnings to show the user.
+struct E2bSubmission {
+  std::string xml;
+  std::vector<E2bFinding> warnings;
+};
+
+// Exports, validates against the schema and checks FDA's rules for every
+// ICSR of the batch. FailedPrecondition listing each rejection (rule,
+// element, FDA's message, report) when FDA would reject a report, so nothing
+// is sent; InvalidArgument as ExportE2bBatch for what cannot be exported.
+Result<E2bSubmission> PrepareE2bSubmission(const E2bBatchHeader& header, std::span<const Icsr> icsrs,
+                                           const E2bSchemas& schemas, const E2bRules& rules, FdaRoute route,
+                                           int64_t now_unix_seconds);
 
 }  // namespace trialcore::safety
