@@ -1,10 +1,11 @@
-// Internal to safety/: the one table that maps E2B(R3) data elements to XML,
-// used both ways (export builds nodes along a path, import reads along the
-// same path), so the two cannot drift apart. Paths are written in a small
-// XPath subset (see e2b_map.cc); the table was written from the Xpath column
-// of FDA's data element list (fda-icsr-data-elements.csv), corrected where
-// that column disagrees with FDA's own example messages (those are the ones
-// FDA's gateway accepts), and checked by round-tripping the examples.
+// Internal to safety/: the one table that maps E2B(R3) data elements to XML
+// (e2b_table.cc), used both ways (export builds nodes along a path, import
+// reads along the same path), so the two cannot drift apart. Paths are
+// written in a small XPath subset (see e2b_map.cc); the table was written
+// from the Xpath column of FDA's data element list
+// (fda-icsr-data-elements.csv), corrected where that column disagrees with
+// FDA's own example messages (those are the ones FDA's gateway accepts), and
+// checked by round-tripping the examples.
 //
 // No libxml2 header here: nodes are the opaque libxml2 types, declared below.
 #pragma once
@@ -113,6 +114,11 @@ const Table& IcsrTable();
 // messages go (before receiver and sender).
 const Table& BatchHeadTable();
 const Table& BatchTailTable();
+
+// The path language (see e2b_map.cc), for the table.
+Path ParsePath(const std::string& text);
+// Splits at `sep` outside brackets, braces and quotes.
+std::vector<std::string> SplitTop(const std::string& text, char sep);
 
 // The row for an element number, or nullptr.
 const Row* FindRow(const Table& table, const std::string& number);
