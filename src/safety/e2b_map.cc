@@ -1,4 +1,4 @@
-// The E2B(R3) mapping table and the path engine that reads and builds along it.
+// The path engine that reads and builds E2B(R3) XML along the mapping table (e2b_table.cc).
 //
 // Path syntax (an XPath subset, one syntax for both directions):
 //   step/step/@attr     the attribute of the last element; no @attr = its text
@@ -20,7 +20,6 @@
 #include <libxml/xmlerror.h>
 
 #include <cstring>
-#include <mutex>
 #include <unordered_map>
 
 namespace trialcore::safety::e2b_internal {
