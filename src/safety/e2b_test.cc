@@ -11,6 +11,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -667,6 +668,32 @@ TEST_F(E2bTest, SubmissionIsRefusedWhileFdaWouldRejectAndCarriesWarnings) {
       PrepareE2bSubmission(IndHeader(), std::vector<Icsr>{aggregate}, *schemas_, *rules_, FdaRoute::kPremarket, kNow);
   ASSERT_TRUE(warned.ok()) << warned.status().ToString();
   EXPECT_TRUE(HasFinding(warned->warnings, "W0004", "FDA.D.12")) << Describe(warned->warnings);
+}
+
+// Damaged input is an error or a report, never a crash: truncated files and
+// flipped bytes of FDA's example (an assertion must not be reachable from a
+// file someone sends us).
+TEST_F(E2bTest, DamagedMessagesAreErrorsNotCrashes) {
+  const std::string xml = Slurp(kE2b + "/examples/FAERS2022Scenario1.xml");
+  for (size_t cut = 100; cut < xml.size(); cut += xml.size() / 40) {
+    auto batch = ImportE2bBatch(xml.substr(0, cut), "cut.xml", schemas_);
+    ASSERT_FALSE(batch.ok()) << "cut at " << cut;
+    EXPECT_TRUE(Contains(batch.status().message(), "cut.xml:")) << batch.status().message();
+  }
+  std::mt19937 rng(4);
+  int refused = 0;
+  for (int n = 0; n < 200; ++n) {
+    std::string damaged = xml;
+    for (int flips = 0; flips < 3; ++flips) damaged[rng() % damaged.size()] = static_cast<char>(rng() % 128);
+    auto batch = ImportE2bBatch(damaged, "flipped.xml", schemas_);
+    if (!batch.ok()) {
+      ++refused;
+      EXPECT_FALSE(batch.status().message().empty());
+    }
+    auto ack = ParseE2bAck(damaged, "flipped.xml", schemas_);
+    EXPECT_FALSE(ack.ok());
+  }
+  EXPECT_GT(refused, 100);
 }
 
 }  // namespace
