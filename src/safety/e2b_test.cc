@@ -345,6 +345,12 @@ TEST_F(E2bTest, MaxLengthAndAllowedValuesFromFdaList) {
   auto findings = rules_->Check(IndHeader(), sae, FdaRoute::kPremarket, kNow);
   EXPECT_TRUE(HasFinding(findings, "allowed-values", "C.1.3")) << Describe(findings);
   EXPECT_TRUE(HasFinding(findings, "max-length", "D.1")) << Describe(findings);
+  // 60 characters of two bytes each fit D.1's 60.
+  std::string accented;
+  for (int n = 0; n < 60; ++n) accented += "\xc3\xa9";
+  sae.Set("D.1", {}, accented);
+  findings = rules_->Check(IndHeader(), sae, FdaRoute::kPremarket, kNow);
+  EXPECT_FALSE(HasFinding(findings, "max-length", "D.1")) << Describe(findings);
 }
 
 TEST_F(E2bTest, MalformedXmlNamesFileAndLine) {

@@ -685,10 +685,16 @@ std::vector<E2bFinding> E2bRules::Check(const E2bBatchHeader& header, const Icsr
     const ElementRule* rule = Find(e.number);
     if (!rule || !e.null_flavor.empty()) continue;
     const std::string label = ElementLabel(e.number, e.index);
-    if (rule->max_length > 0 && e.value.size() > static_cast<size_t>(rule->max_length)) {
+    // FDA counts characters, not bytes.
+    const size_t chars = static_cast<size_t>(std::count_if(
+        e.value.begin(), e.value.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
+    if (rule->max_length > 0 && chars > static_cast<size_t>(rule->max_length)) {
       out.push_back({"max-length", label, true, "Maximum length exceeds for tag " + e.number});
     }
-    if (!rule->values.empty() && std::find(rule->values.begin(), rule->values.end(), e.value) == rule->values.end()) {
+    // The allowed codes are the ICH list's; a value coded in another system
+    // (a qualification in NCI terms) is that system's to judge.
+    if (!rule->values.empty() && e.code_system.empty() &&
+        std::find(rule->values.begin(), rule->values.end(), e.value) == rule->values.end()) {
       out.push_back({"allowed-values", label, true, e.number + " contains invalid value " + e.value});
     }
     if (rule->data_type == "Boolean" && e.value != "true" && e.value != "false") {
