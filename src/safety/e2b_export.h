@@ -30,9 +30,9 @@ struct E2bBatchHeader {
 class E2bSchemas;
 
 // Renders a batch of one or more ICSRs. InvalidArgument, naming the report
-// (C.1.1) and the element, when an element has no E2B(R3) mapping or the
-// wrong number of repeat indices, or when there is no ICSR at all: nothing
-// is left out silently. Reactions and drugs without an id (E.i.0, G.k.0) get
+// (C.1.1) and the element, when an element has no E2B(R3) mapping, the
+// wrong number of repeat indices, or neither a value nor a null flavour, or
+// when there is no ICSR at all: nothing is left out silently. Reactions and drugs without an id (E.i.0, G.k.0) get
 // one derived from C.1.1 and their index, so the same case exports the same
 // bytes every time. With `schemas`, the batch is validated against the ICH
 // schema before it is serialised (no second parse): InvalidArgument with
