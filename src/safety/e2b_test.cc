@@ -229,6 +229,16 @@ TEST_F(E2bTest, IndSaeBuiltInCodeExportsSchemaValidAndPassesFdaRules) {
   Status valid = schemas_->ValidateIcsrBatch(*xml, "sae.xml");
   ASSERT_TRUE(valid.ok()) << valid.ToString() << "\n" << *xml;
   EXPECT_TRUE(Contains(*xml, "day 12 &amp; recovered"));
+  // Text and attributes that need escaping come back as they were.
+  Icsr tricky = sae;
+  tricky.Set("H.1", {}, "Line one <b>\n\"quoted\" caf\xc3\xa9 & more");
+  tricky.Set("C.5.3", {}, "TC \"101\" <x>\tA&B");
+  auto tricky_xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{tricky}, schemas_);
+  ASSERT_TRUE(tricky_xml.ok()) << tricky_xml.status().ToString();
+  auto tricky_back = ImportE2bBatch(*tricky_xml, "tricky.xml", schemas_);
+  ASSERT_TRUE(tricky_back.ok()) << tricky_back.status().ToString();
+  EXPECT_EQ(tricky_back->icsrs[0].narrative(), tricky.narrative());
+  EXPECT_EQ(tricky_back->icsrs[0].Value("C.5.3"), "TC \"101\" <x>\tA&B");
   // What the workflow reads back is what it wrote, plus the generated ids.
   auto back = ImportE2bBatch(*xml, "sae.xml", schemas_);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -398,6 +408,11 @@ TEST_F(E2bTest, ElementWithoutMappingIsRefusedOnExport) {
   xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{empty});
   ASSERT_FALSE(xml.ok());
   EXPECT_TRUE(Contains(xml.status().message(), "D.1 has neither a value nor a null flavour")) << xml.status().message();
+  Icsr not_utf8 = BuildIndSae();
+  not_utf8.Set("H.1", {}, "caf\xe9 au lait");  // Latin-1, not UTF-8
+  xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{not_utf8});
+  ASSERT_FALSE(xml.ok());
+  EXPECT_TRUE(Contains(xml.status().message(), "H.1 is not valid UTF-8")) << xml.status().message();
   Icsr bad_index = BuildIndSae();
   bad_index.Set("E.i.7", {}, "1");
   xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{bad_index});
