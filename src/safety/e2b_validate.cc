@@ -315,18 +315,41 @@ int MinimumDigits(const std::string& number) {
   return 4;
 }
 
+// The report as the rules see it: elements found by number through an
+// index, since forty rules ask about a few elements each.
+using ElementIndex = std::unordered_map<std::string_view, std::vector<const E2bElement*>>;
+
 struct Ctx {
   const E2bBatchHeader& header;
   const Icsr& icsr;
   FdaRoute route;
-  bool Has(std::string_view n, const std::vector<uint16_t>& idx = {}) const { return icsr.Find(n, idx) != nullptr; }
-  std::string V(std::string_view n, const std::vector<uint16_t>& idx = {}) const { return icsr.Value(n, idx); }
+  const ElementIndex& index;
+
+  const E2bElement* Get(std::string_view n, const std::vector<uint16_t>& idx = {}) const {
+    auto it = index.find(n);
+    if (it == index.end()) return nullptr;
+    for (const E2bElement* e : it->second) {
+      if (e->index == idx) return e;
+    }
+    return nullptr;
+  }
+  const std::vector<const E2bElement*>& All(std::string_view n) const {
+    static const std::vector<const E2bElement*> kNone;
+    auto it = index.find(n);
+    return it == index.end() ? kNone : it->second;
+  }
+  bool Has(std::string_view n, const std::vector<uint16_t>& idx = {}) const { return Get(n, idx) != nullptr; }
+  const std::string& V(std::string_view n, const std::vector<uint16_t>& idx = {}) const {
+    static const std::string kEmpty;
+    const E2bElement* e = Get(n, idx);
+    return e ? e->value : kEmpty;
+  }
   bool NullOr(std::string_view n, std::string_view value) const {
-    const E2bElement* e = icsr.Find(n);
+    const E2bElement* e = Get(n);
     return e && (e->null_flavor == "NI" || e->value == value);
   }
-  std::string Receiver() const { return header.receiver; }
-  std::string Center() const { return V("N.2.r.3"); }
+  const std::string& Receiver() const { return header.receiver; }
+  const std::string& Center() const { return V("N.2.r.3"); }
   bool PremarketCenter() const {
     return Center() == "CDER_IND" || Center() == "CBER_IND" || Center() == "CDER_IND_EXEMPT_BA_BE";
   }
@@ -370,8 +393,7 @@ const std::vector<CaseRule>& CaseRules() {
        [](const Ctx& c) {
          return c.Receiver() == "ZZFDA_PREMKT" && c.Ind() && In(c.V("C.1.3"), {"3", "4"});
        }},
-      {"R0009", "C.1.6.1.r.1",
-       [](const Ctx& c) { return c.V("C.1.6.1") == "true" && c.icsr.All("C.1.6.1.r.1").empty(); }},
+      {"R0009", "C.1.6.1.r.1", [](const Ctx& c) { return c.V("C.1.6.1") == "true" && c.All("C.1.6.1.r.1").empty(); }},
       {"R0012", "FDA.C.1.7.1",
        [](const Ctx& c) {
          return c.V("FDA.C.1.12") == "true" && c.V("C.1.7") == "true" && !In(c.V("FDA.C.1.7.1"), {"1", "4"});
@@ -392,11 +414,10 @@ const std::vector<CaseRule>& CaseRules() {
        [](const Ctx& c) {
          return c.V("C.1.7") == "true" && In(c.V("C.1.3"), {"1", "2"}) && !In(c.V("FDA.C.1.7.1"), {"1", "6"});
        }},
-      {"R0017", "C.1.9.1.r.1",
-       [](const Ctx& c) { return c.V("C.1.9.1") == "true" && c.icsr.All("C.1.9.1.r.1").empty(); }},
+      {"R0017", "C.1.9.1.r.1", [](const Ctx& c) { return c.V("C.1.9.1") == "true" && c.All("C.1.9.1.r.1").empty(); }},
       {"R0021", "C.2.r.5",
        [](const Ctx& c) {
-         for (const auto* e : c.icsr.All("C.2.r.5")) {
+         for (const auto* e : c.All("C.2.r.5")) {
            if (e->value == "1") return false;
          }
          return true;
@@ -435,15 +456,15 @@ const std::vector<CaseRule>& CaseRules() {
        [](const Ctx& c) {
          return In(c.Center(), {"CDER", "CBER"}) && c.Receiver() == "ZZFDA" && c.Has("FDA.C.5.5b");
        }},
-      {"R0026", "FDA.C.5.6.r", [](const Ctx& c) { return c.Has("FDA.C.5.5a") && c.icsr.All("FDA.C.5.6.r").empty(); }},
+      {"R0026", "FDA.C.5.6.r", [](const Ctx& c) { return c.Has("FDA.C.5.5a") && c.All("FDA.C.5.6.r").empty(); }},
       {"R0109", "FDA.C.5.6.r",
        [](const Ctx& c) {
-         return In(c.Center(), {"CDER", "CBER"}) && c.Receiver() == "ZZFDA" && !c.icsr.All("FDA.C.5.6.r").empty();
+         return In(c.Center(), {"CDER", "CBER"}) && c.Receiver() == "ZZFDA" && !c.All("FDA.C.5.6.r").empty();
        }},
       {"R0041", "D.9.1",
        [](const Ctx& c) {
          if (c.V("C.1.3") != "2" || !c.Ind() || c.Has("D.9.1")) return false;
-         for (const auto* e : c.icsr.All("E.i.3.2a")) {
+         for (const auto* e : c.All("E.i.3.2a")) {
            if (e->value == "true") return true;
          }
          return false;
@@ -452,7 +473,7 @@ const std::vector<CaseRule>& CaseRules() {
       {"R0069", "G.k.1",
        [](const Ctx& c) {
          if (c.Center() != "CDER") return false;
-         for (const auto* e : c.icsr.All("G.k.1")) {
+         for (const auto* e : c.All("G.k.1")) {
            if (In(e->value, {"1", "3", "4"})) return false;
          }
          return true;
@@ -460,7 +481,7 @@ const std::vector<CaseRule>& CaseRules() {
       {"R0070", "G.k.1",
        [](const Ctx& c) {
          if (c.V("C.1.3") != "2" || !c.Ind()) return false;
-         for (const auto* e : c.icsr.All("G.k.1")) {
+         for (const auto* e : c.All("G.k.1")) {
            if (In(e->value, {"1", "3"})) return false;
          }
          return true;
@@ -473,7 +494,7 @@ const std::vector<CaseRule>& CaseRules() {
       {"R0071", "G.k.1",
        [](const Ctx& c) {
          if (c.V("C.1.3") != "2" || c.Center() != "CDER_IND_EXEMPT_BA_BE") return false;
-         for (const auto* e : c.icsr.All("G.k.1")) {
+         for (const auto* e : c.All("G.k.1")) {
            if (In(e->value, {"1", "3", "4"})) return false;
          }
          return true;
@@ -483,7 +504,7 @@ const std::vector<CaseRule>& CaseRules() {
          if (c.Receiver() != "ZZFDA" || c.Center() != "CDER" || c.V("C.1.3") != "2" || !In(c.V("C.5.4"), {"2", "3"})) {
            return false;
          }
-         for (const auto* e : c.icsr.All("G.k.3.1")) {
+         for (const auto* e : c.All("G.k.3.1")) {
            if (e->value.find("IND") != std::string::npos || e->value.find("PANDA") != std::string::npos) return true;
          }
          return false;
@@ -492,13 +513,13 @@ const std::vector<CaseRule>& CaseRules() {
       {"R0035", "D.7.2", [](const Ctx& c) { return c.icsr.Instances("D.7.1.r").empty() && !c.Has("D.7.2"); }},
       {"R0051", "D.10.6", [](const Ctx& c) { return !c.icsr.Instances("D.10").empty() && !c.Has("D.10.6"); }},
       // An aggregate report (D.1 AGGREGRATE, as FDA spells it) links its cases and is a clinical trial's.
-      {"W0001", "C.1.10.r", [](const Ctx& c) { return c.V("D.1") == "AGGREGRATE" && c.icsr.All("C.1.10.r").empty(); }},
+      {"W0001", "C.1.10.r", [](const Ctx& c) { return c.V("D.1") == "AGGREGRATE" && c.All("C.1.10.r").empty(); }},
       {"W0002", "C.5.4", [](const Ctx& c) { return c.V("D.1") == "AGGREGRATE" && c.V("C.5.4") != "1"; }},
       {"W0003", "FDA.D.11.r",
        [](const Ctx& c) {
          const E2bElement* d1 = c.icsr.Find("D.1");
          if (!d1 || !(d1->null_flavor == "NA" || In(d1->value, {"SUMMARY", "AGGREGRATE"}))) return false;
-         auto race = c.icsr.All("FDA.D.11.r.1");
+         auto race = c.All("FDA.D.11.r.1");
          return race.empty() || race.front()->null_flavor != "NA";
        }},
       {"W0004", "FDA.D.12",
@@ -510,8 +531,8 @@ const std::vector<CaseRule>& CaseRules() {
        }},
       {"W0010", "D.1",
        [](const Ctx& c) {
-         return c.V("C.1.3") == "2" && !c.icsr.All("C.1.10.r").empty() && c.Has("FDA.C.5.5a") &&
-                c.V("D.1") != "AGGREGATE" && c.V("D.1") != "AGGREGRATE";
+         return c.V("C.1.3") == "2" && !c.All("C.1.10.r").empty() && c.Has("FDA.C.5.5a") && c.V("D.1") != "AGGREGATE" &&
+                c.V("D.1") != "AGGREGRATE";
        }},
   };
   return rules;
@@ -646,7 +667,7 @@ std::vector<E2bFinding> E2bRules::Check(const E2bBatchHeader& header, const Icsr
   for (const E2bElement& e : icsr.elements()) every.push_back(&e);
 
   // The report's elements by number, so each rule looks at its own few.
-  std::unordered_map<std::string_view, std::vector<const E2bElement*>> present;
+  ElementIndex present;
   for (const E2bElement* e : every) present[e->number].push_back(e);
   auto has = [&](const std::string& number, const std::vector<uint16_t>& idx) {
     auto it = present.find(number);
@@ -684,27 +705,27 @@ std::vector<E2bFinding> E2bRules::Check(const E2bBatchHeader& header, const Icsr
     const E2bElement& e = *element;
     const ElementRule* rule = Find(e.number);
     if (!rule || !e.null_flavor.empty()) continue;
-    const std::string label = ElementLabel(e.number, e.index);
+    auto label = [&] { return ElementLabel(e.number, e.index); };
     // FDA counts characters, not bytes.
     const size_t chars = static_cast<size_t>(std::count_if(
         e.value.begin(), e.value.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
     if (rule->max_length > 0 && chars > static_cast<size_t>(rule->max_length)) {
-      out.push_back({"max-length", label, true, "Maximum length exceeds for tag " + e.number});
+      out.push_back({"max-length", label(), true, "Maximum length exceeds for tag " + e.number});
     }
     // The allowed codes are the ICH list's; a value coded in another system
     // (a qualification in NCI terms) is that system's to judge.
     if (!rule->values.empty() && e.code_system.empty() &&
         std::find(rule->values.begin(), rule->values.end(), e.value) == rule->values.end()) {
-      out.push_back({"allowed-values", label, true, e.number + " contains invalid value " + e.value});
+      out.push_back({"allowed-values", label(), true, e.number + " contains invalid value " + e.value});
     }
     if (rule->data_type == "Boolean" && e.value != "true" && e.value != "false") {
-      out.push_back({"allowed-values", label, true, e.number + " contains invalid value " + e.value});
+      out.push_back({"allowed-values", label(), true, e.number + " contains invalid value " + e.value});
     }
     if (rule->data_type == "Date/Time") {
       ParsedDate d = ParseHl7Date(e.value);
       const int min_digits = MinimumDigits(e.number);
       if (!d.ok || d.digits < min_digits) {
-        out.push_back({"date-precision", label, true,
+        out.push_back({"date-precision", label(), true,
                        min_digits == 14 ? e.number + " does not contain full precision date"
                                         : e.number + " does not contain minimum precision of \"" +
                                               (min_digits == 8 ? "CCYYMMDD" : "CCYY") + "\""});
@@ -712,19 +733,19 @@ std::vector<E2bFinding> E2bRules::Check(const E2bBatchHeader& header, const Icsr
       // Without an offset the value's zone is unknown; the earliest zone
       // (UTC+14) keeps a date that is today somewhere from being called future.
       if (d.ok && d.earliest_utc - (d.has_offset ? 0 : 14 * 3600) > now_unix_seconds) {
-        out.push_back({"future-date", label, true, e.number + " contains Future date"});
+        out.push_back({"future-date", label(), true, e.number + " contains Future date"});
       }
     }
   }
 
-  Ctx ctx{header, all, route};
+  Ctx ctx{header, all, route, present};
   for (const CaseRule& r : CaseRules()) {
     if (r.breaks(ctx)) out.push_back({r.id, r.element, r.id[0] == 'R', Describe(descriptions_, r.id)});
   }
   for (const PairRule& r : kPairRules) {
-    for (const E2bElement* when : all.All(r.when)) {
-      if (!when->value.empty() && std::string(r.when) == "C.2.r.5" && when->value != "1") continue;
-      if (!all.Find(r.required, when->index)) {
+    for (const E2bElement* when : ctx.All(r.when)) {
+      if (!when->value.empty() && std::string_view(r.when) == "C.2.r.5" && when->value != "1") continue;
+      if (!ctx.Has(r.required, when->index)) {
         out.push_back({r.id, ElementLabel(r.required, when->index), r.id[0] == 'R', Describe(descriptions_, r.id)});
       }
     }
