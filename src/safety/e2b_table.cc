@@ -366,6 +366,8 @@ void BuildIcsrTable(Table* t) {
   b.F("G.k.9.i.4", "observation/value{@xsi:type='CE'}{@codeSystem='" ICH(16) "'}/@code");
   b.Section("G.k.10.r", "G.k", SA "/outboundRelationship2" TYPE("REFR") BY_CODE("observation", "9", ICH(19)));
   b.F("G.k.10.r", "observation/value{@xsi:type='CE'}{@codeSystem='" ICH(17) "'}/@code");
+  b.F("G.k.11", SA "/outboundRelationship2" TYPE("REFR")
+                    BY_CODE("observation", "2", ICH(19)) "/observation/value{@xsi:type='ED'}");
   b.Section("G.k.7.r", "G.k", SA "/inboundRelationship" TYPE("RSON") BY_CODE("observation", "19", ICH(19)));
   b.F("G.k.7.r.2b", "observation/value{@xsi:type='CE'}{@codeSystem='" MEDDRA "'}/@code");
   b.F("G.k.7.r.2a", "observation/value{@xsi:type='CE'}{@codeSystem='" MEDDRA "'}/@codeSystemVersion");
