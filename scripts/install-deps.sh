@@ -20,8 +20,8 @@ PACKAGES=(
   libcli11-dev                          # command line
   libboost-math-dev                     # gamma functions for signal detection (EBGM)
   libzip-dev                            # FAERS quarterly zip files
-  libyaml-cpp-dev                       # study definitions, rule test cases
   libxml2-dev                           # E2B(R3) XML and XML Schema validation
+  libyaml-cpp-dev                       # study definitions, rule test cases
   libboost-dev                          # the HTTP transport (Boost.Beast, Asio)
   libsodium-dev                         # argon2id password hashes
   libcpp-httplib-dev                    # the tests' HTTP client
