@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "safety/e2b_export.h"
 #include "safety/e2b_validate.h"
 #include "safety/icsr.h"
@@ -32,23 +33,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// This thread's CPU seconds: on a shared machine the wall clock also counts
-// the time other processes had the core.
-double ThreadCpu() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-// The machine's load: the rate is only comparable on an idle machine.
-double LoadAverage() {
-  double load = 0;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = 0;
-    std::fclose(f);
-  }
-  return load;
-}
+using bench::LoadAverage;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -195,7 +180,7 @@ int main(int argc, char** argv) {
   uint32_t reparsed = 0;
   size_t bytes = 0;
   auto start = Clock::now();
-  const double cpu0 = ThreadCpu();
+  const double cpu0 = bench::ThreadCpuSeconds();
   for (uint32_t n = 0; n < count; ++n) {
     auto t = Clock::now();
     // Export with the schema check on the built tree, as the workflow sends.
@@ -226,7 +211,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  const double wall = Since(start), cpu = ThreadCpu() - cpu0;
+  const double wall = Since(start), cpu = bench::ThreadCpuSeconds() - cpu0;
   // The same exports without the schema check, to show what validation costs.
   auto t_plain = Clock::now();
   for (uint32_t n = 0; n < count; n += 10) {

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "core/env.h"
 #include "safety/meddra.h"
 #include "safety/meddra_coder.h"
@@ -33,22 +34,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// This thread's CPU seconds: on a shared machine the wall clock also counts
-// the time other processes had the core.
-double ThreadCpu() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double LoadAverage() {
-  double load = 0;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = 0;
-    std::fclose(f);
-  }
-  return load;
-}
+using bench::LoadAverage;
 
 const char* kSocs[] = {"Blood and lymphatic system disorders",
                        "Cardiac disorders",
@@ -415,7 +401,7 @@ int main(int argc, char** argv) {
   std::map<CodingRule, double> time_by_rule;
   size_t kind_count[kKinds] = {}, kind_coded_right[kKinds] = {}, typo_in_list = 0, typo_first = 0, candidates = 0;
   const double load_before = LoadAverage();
-  const double cpu_start = ThreadCpu();
+  const double cpu_start = bench::ThreadCpuSeconds();
   auto start = Clock::now();
   for (const Verbatim& v : verbatims) {
     auto t = Clock::now();
@@ -437,7 +423,7 @@ int main(int argc, char** argv) {
     }
   }
   const double secs = Since(start);
-  const double cpu = ThreadCpu() - cpu_start;
+  const double cpu = bench::ThreadCpuSeconds() - cpu_start;
   const double rate = static_cast<double>(terms) / secs;
   const double cpu_rate = static_cast<double>(terms) / cpu;
 
