@@ -31,7 +31,6 @@ using namespace trialcore::safety;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 using bench::LoadAverage;
 
@@ -167,7 +166,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", rules.status().ToString().c_str());
     return 1;
   }
-  const double load_s = Since(t0);
+  const double load_s = bench::Seconds(t0);
 
   std::mt19937 rng(16);
   std::vector<Icsr> icsrs;
@@ -185,7 +184,7 @@ int main(int argc, char** argv) {
     auto t = Clock::now();
     // Export with the schema check on the built tree, as the workflow sends.
     auto xml = ExportE2bBatch(header, std::span<const Icsr>(&icsrs[n], 1), schemas->get());
-    export_s += Since(t);
+    export_s += bench::Seconds(t);
     if (!xml.ok()) {
       std::fprintf(stderr, "ICSR %u: %s\n", n, xml.status().ToString().c_str());
       return 1;
@@ -195,7 +194,7 @@ int main(int argc, char** argv) {
       // A sample also re-read from text and validated, as import does.
       t = Clock::now();
       Status valid = (*schemas)->ValidateIcsrBatch(*xml, "icsr-" + std::to_string(n));
-      schema_s += Since(t);
+      schema_s += bench::Seconds(t);
       ++reparsed;
       if (!valid.ok()) {
         std::fprintf(stderr, "%s\n", valid.ToString().c_str());
@@ -204,21 +203,21 @@ int main(int argc, char** argv) {
     }
     t = Clock::now();
     auto findings = rules->Check(header, icsrs[n], FdaRoute::kPremarket, now);
-    rules_s += Since(t);
+    rules_s += bench::Seconds(t);
     if (HasRejection(findings)) {
       for (const auto& f : findings)
         std::fprintf(stderr, "ICSR %u: %s %s %s\n", n, f.rule.c_str(), f.element.c_str(), f.message.c_str());
       return 1;
     }
   }
-  const double wall = Since(start), cpu = bench::ThreadCpuSeconds() - cpu0;
+  const double wall = bench::Seconds(start), cpu = bench::ThreadCpuSeconds() - cpu0;
   // The same exports without the schema check, to show what validation costs.
   auto t_plain = Clock::now();
   for (uint32_t n = 0; n < count; n += 10) {
     auto xml = ExportE2bBatch(header, std::span<const Icsr>(&icsrs[n], 1));
     if (!xml.ok()) return 1;
   }
-  const double plain_us = Since(t_plain) / ((count + 9) / 10) * 1e6;
+  const double plain_us = bench::Seconds(t_plain) / ((count + 9) / 10) * 1e6;
   const double per_s = count / wall, per_cpu_s = count / cpu;
   std::printf(
       "e2b_bench: %u ICSRs, mean %.1f KB of XML each; schemas and FDA lists loaded in %.2f s; load average %.2f on %u "

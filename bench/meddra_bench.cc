@@ -32,7 +32,6 @@ using namespace trialcore::safety;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 using bench::LoadAverage;
 
@@ -351,11 +350,11 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
   auto t0 = Clock::now();
   Generated g = WriteDictionary(dir, llt_count, rng);
-  const double generate_s = Since(t0);
+  const double generate_s = bench::Seconds(t0);
 
   t0 = Clock::now();
   auto loaded = LoadMeddraAscii(Env::Default(), dir);
-  const double load_s = Since(t0);
+  const double load_s = bench::Seconds(t0);
   if (!loaded.ok()) {
     std::fprintf(stderr, "%s\n", loaded.status().ToString().c_str());
     return 1;
@@ -363,7 +362,7 @@ int main(int argc, char** argv) {
   auto dict = std::make_shared<const MeddraDictionary>(std::move(loaded).value());
   t0 = Clock::now();
   MeddraCoder coder(dict);
-  const double index_s = Since(t0);
+  const double index_s = bench::Seconds(t0);
   size_t multi_axial = 0, non_current = 0;
   for (const auto& p : dict->pts()) multi_axial += p.paths.size() > 1;
   for (const auto& l : dict->llts()) non_current += !l.current;
@@ -406,7 +405,7 @@ int main(int argc, char** argv) {
   for (const Verbatim& v : verbatims) {
     auto t = Clock::now();
     MeddraCodingResult r = coder.Code(v.text);
-    time_by_rule[r.rule] += Since(t);
+    time_by_rule[r.rule] += bench::Seconds(t);
     ++by_rule[r.rule];
     ++kind_count[v.kind];
     const uint32_t want = dict->llts()[v.llt].code;
@@ -422,7 +421,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  const double secs = Since(start);
+  const double secs = bench::Seconds(start);
   const double cpu = bench::ThreadCpuSeconds() - cpu_start;
   const double rate = static_cast<double>(terms) / secs;
   const double cpu_rate = static_cast<double>(terms) / cpu;

@@ -110,16 +110,17 @@ class MessageReader {
   }
 
  private:
+  // Where a section's instances are looked for: under the message, or under
+  // each instance of its parent section, with the parent's indices.
+  std::vector<std::pair<std::vector<uint16_t>, xmlNode*>> ParentsOf(const Section& sec) const {
+    if (sec.parent < 0) return {{{}, msg_}};
+    return instances_[sec.parent];
+  }
+
   void FindInstances(int s) {
     const Section& sec = table_.sections[s];
     std::vector<Step> head(sec.anchor.steps.begin(), sec.anchor.steps.end() - 1);
-    std::vector<std::pair<std::vector<uint16_t>, xmlNode*>> parents;
-    if (sec.parent < 0) {
-      parents.push_back({{}, msg_});
-    } else {
-      parents = instances_[sec.parent];
-    }
-    for (auto& [pidx, pnode] : parents) {
+    for (auto& [pidx, pnode] : ParentsOf(sec)) {
       xmlNode* base = FollowMarked(pnode, head, c_);
       if (!base) continue;
       uint16_t n = 0;
@@ -136,12 +137,7 @@ class MessageReader {
     const Section& sec = table_.sections[s];
     std::vector<Step> head(sec.anchor.steps.begin(), sec.anchor.steps.end() - 1);
     // Under the message, or under each instance of the parent (a drug).
-    std::vector<std::pair<std::vector<uint16_t>, xmlNode*>> parents;
-    if (sec.parent < 0) {
-      parents.push_back({{}, msg_});
-    } else {
-      parents = instances_[sec.parent];
-    }
+    const auto parents = ParentsOf(sec);
     const size_t parent_depth = sec.parent < 0 ? 0 : static_cast<size_t>(table_.sections[sec.parent].depth);
     std::map<std::vector<uint16_t>, uint16_t> repeats;
     for (auto& [pidx, pnode] : parents) {
