@@ -23,6 +23,8 @@ export interface RequestOptions {
   ifMatch?: string | null;
   // Whether an ended session should prompt a new login (the login request itself must not).
   relogin?: boolean;
+  // A body sent as it is, of this type, instead of as JSON (an XML acknowledgement).
+  contentType?: string;
 }
 
 let csrfToken = '';
@@ -52,7 +54,8 @@ export function onSessionLost(handler: (reason: string) => Promise<void>): void 
 
 export async function request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<Reply<T>> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const raw = options.contentType !== undefined && typeof body === 'string';
+  if (body !== undefined) headers['Content-Type'] = raw ? options.contentType! : 'application/json';
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
   if (actingRole) headers['X-Trialcore-Role'] = actingRole;
   if (options.ifMatch) headers['If-Match'] = options.ifMatch;
@@ -61,7 +64,7 @@ export async function request<T>(method: string, path: string, body?: unknown, o
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? (body as string) : JSON.stringify(body),
       credentials: 'same-origin',
     });
   } catch {
@@ -94,6 +97,10 @@ export async function request<T>(method: string, path: string, body?: unknown, o
 export const get = <T>(path: string) => request<T>('GET', path).then((r) => r.data);
 export const post = <T>(path: string, body: unknown, options?: RequestOptions) =>
   request<T>('POST', path, body, options).then((r) => r.data);
+
+// A document posted as it is (an E2B acknowledgement, application/xml); the JSON reply.
+export const postText = <T>(path: string, text: string, contentType: string) =>
+  request<T>('POST', path, text, { contentType }).then((r) => r.data);
 
 export function studyPath(study: string): string {
   return '/api/v1/studies/' + encodeURIComponent(study);

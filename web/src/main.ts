@@ -17,6 +17,7 @@ import { LockView } from './views/lock';
 import { QueriesView } from './views/queries';
 import { ReportsView } from './views/reports';
 import { SafetyView } from './views/safety';
+import { SafetyCaseView } from './views/safety_case';
 import { SdvView } from './views/sdv';
 import { SubjectsView } from './views/subjects';
 
@@ -54,6 +55,7 @@ route('/studies/:study/queries', (c, _p, q) => new QueriesView(c, q));
 route('/studies/:study/sdv', (c, _p, q) => new SdvView(c, q));
 route('/studies/:study/reports', (c, _p, q) => new ReportsView(c, q));
 route('/studies/:study/safety', (c, _p, q) => new SafetyView(c, q));
+route('/studies/:study/safety/cases/:case', (c, p) => new SafetyCaseView(c, p.case));
 route('/studies/:study/admin', (c) => new AdminView(c));
 route('/studies/:study/lock', (c) => new LockView(c));
 
@@ -151,6 +153,9 @@ function listen(study: string): void {
     'sdv.verified', 'signature.applied', 'signature.invalidated', 'row.removed', 'visit.missed',
     'form.frozen', 'form.unfrozen', 'form.locked', 'form.unlocked', 'subject.frozen', 'subject.unfrozen',
     'subject.locked', 'subject.unlocked', 'study.locked', 'study.unlocked',
+    'safety.case.opened', 'safety.case.followup', 'safety.case.nullification_proposed', 'safety.case.triaged',
+    'safety.case.coded', 'safety.case.assessed', 'safety.case.approved', 'safety.case.submitted',
+    'safety.case.acknowledged', 'safety.case.nullified', 'safety.case.unblinded',
   ]) {
     events.addEventListener(type, forward as EventListener);
   }

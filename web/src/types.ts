@@ -226,6 +226,14 @@ export interface Dashboard {
   overdue: WorkItem[];
   out_of_window: WorkItem[];
   unsigned: WorkItem[];
+  // Studies with a safety section: the clocks of the open cases the viewer sees.
+  safety?: {
+    open: number;
+    due_within_3_days: number;
+    overdue: number;
+    late: number;
+    most_urgent?: { case: string; term: string; stage: string; days_left: number };
+  };
 }
 
 export interface WorkItem {
@@ -349,8 +357,126 @@ export interface SafetyReportDue {
   days: number;
   rule: string;
   due: string;          // YYYY-MM-DD
-  days_left: number;
+  days_left?: number;   // only while not yet sent
   follow_up_due?: string;
+  submitted?: string;   // when it was sent
+  submission?: number;
+  late?: boolean;
+}
+
+export interface SafetyAssessment {
+  status: 'pending' | 'susar' | 'not_susar';
+  investigator_causality: string;
+  investigator_related: boolean;
+  version?: number;
+  sponsor_causality?: string;
+  expectedness?: string;
+  rsi_document?: string;
+  study_version?: string;
+  comment?: string;
+  by?: string;
+  at?: string;
+}
+
+export interface MeddraTerm {
+  code: number;
+  name: string;
+}
+
+// A primary path of MedDRA, from the lowest level term to its system organ class.
+export interface MeddraPath {
+  llt: MeddraTerm;
+  pt: MeddraTerm;
+  hlt: MeddraTerm;
+  hlgt: MeddraTerm;
+  soc: MeddraTerm;
+  current: boolean;
+}
+
+// GET .../safety/cases/{case}/coding
+export interface CodingReply {
+  meddra_version: string;
+  term: string;
+  rule: 'exact' | 'normalised' | 'ambiguous' | 'candidates' | string;
+  coding?: MeddraPath;
+  candidates: (MeddraPath & { score: number })[];
+}
+
+export interface E2bFinding {
+  rule: string;
+  element: string;
+  rejection: boolean;
+  message: string;
+}
+
+// GET .../safety/cases/{case}/e2b?destination=
+export interface E2bPreview {
+  destination: string;
+  receiver: string;
+  batch_number: string;
+  message_id: string;
+  safety_report_id: string;
+  findings: E2bFinding[];
+  valid: boolean;
+  xml: string;
+}
+
+export interface SafetySubmission {
+  submission: number;
+  version: number;
+  destination: string;
+  batch_number: string;
+  message_id: string;
+  safety_report_id: string;
+  file_sha256: string;
+  nullification: boolean;
+  by: string;
+  at: string;
+  ack: 'awaiting' | 'accepted' | 'rejected';
+  ack_code?: string;
+  ack_errors?: string[];
+  ack_at?: string;
+}
+
+export interface SafetyHistoryEntry {
+  type: string;
+  at: string;
+  by: string;
+  role: string;
+  reason?: string;
+  details: Record<string, JsonValue>;
+}
+
+// GET .../safety/cases/{case}: the inbox's case and the workflow's detail.
+export interface SafetyCaseDetail extends Omit<SafetyCase, 'coding'> {
+  triage: { done: boolean; valid?: boolean; missing?: string[]; duplicate_of?: string };
+  coding?: {
+    verbatim: string;
+    current: boolean;
+    meddra_version: string;
+    meddra_language: string;
+    method: string;
+    llt: MeddraTerm;
+    pt: MeddraTerm;
+    hlt: MeddraTerm;
+    hlgt: MeddraTerm;
+    soc: MeddraTerm;
+    by: string;
+    at: string;
+  };
+  approval?: { version: number; by: string; at: string };
+  submissions: SafetySubmission[];
+  nullification_reason?: string;
+  history: SafetyHistoryEntry[];
+  actions: string[];
+  destinations: string[];
+  rsi_document: string;
+  treatment?: { visit: string; form: string; item: string; label?: string; value: JsonValue }[];
+}
+
+// POST .../safety/acks
+export interface AckReply {
+  acknowledged: { case: string; submission: number; destination: string; ack: string; code: string; errors: string[] }[];
 }
 
 export interface SafetyCase {
@@ -368,8 +494,12 @@ export interface SafetyCase {
   criteria: string[];
   serious: boolean;
   fatal_or_life_threatening: boolean;
-  state: string;  // open | nullification_proposed
-  assessment: string;  // pending
+  state: string;  // open | nullification_proposed | closed
+  stage: string;  // doc/safety_cases.md: triage, coding, medical_review ... complete, closed, nullified
+  version: number;
+  coding?: { llt: string; pt: string; soc: string };
+  assessment: SafetyAssessment;
+  unblinded?: boolean;
   aware: string;
   day0: string;
   updated: string;

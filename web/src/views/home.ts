@@ -11,6 +11,8 @@ import { can } from '../roles';
 import type { AwaitingSignature, Dashboard, WorkItem } from '../types';
 import { label } from '../format';
 import { errorBox, okBox } from '../ui';
+import { daysLeftText } from '../safety_clock';
+import { stageText } from '../safety_case';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -169,6 +171,22 @@ export class HomeView implements View {
     </a>`;
   }
 
+  // The safety clocks, for those who follow cases (the Safety page's readers).
+  private safetyTile() {
+    const s = this.data?.safety;
+    const ctx = this.ctx;
+    if (!s || !can.seeSafety(ctx.role)) return nothing;
+    const u = s.most_urgent;
+    return html`<div class="tile ${s.overdue || s.due_within_3_days ? 'warn' : ''}" data-testid="safety-tile">
+      <a href=${studyLink(ctx, '/safety')}><span class="figure">${s.open}</span> open safety cases</a>
+      <span class="detail">${s.due_within_3_days} due within 3 days · ${s.overdue} overdue · ${s.late} ${s.late === 1 ? 'report' : 'reports'} sent late</span>
+      ${u
+        ? html`<span class="detail">Most urgent: <a href=${studyLink(ctx, '/safety/cases/' + encodeURIComponent(u.case))}>${u.case}</a>
+            ${u.term}, ${stageText(u.stage)}, ${daysLeftText(u.days_left)}</span>`
+        : nothing}
+    </div>`;
+  }
+
   template() {
     const d = this.data;
     const ctx = this.ctx;
@@ -220,6 +238,7 @@ export class HomeView implements View {
         </table>
       </section>
       <section class="tiles" aria-label="Work to do">
+        ${this.safetyTile()}
         ${this.queryTile('open', d.open_queries_by_age, sum(d.open_queries_by_age))}
         ${this.queryTile('answered', d.answered_queries_by_age, sum(d.answered_queries_by_age))}
         <a class="tile ${d.overdue_visits ? 'warn' : ''}" href="#overdue-title">

@@ -5,11 +5,12 @@ import { html, nothing } from 'lit-html';
 import { studyPath } from '../api';
 import { formLink, studyLink, subjectLink, visitName, type Context } from '../app';
 import { daysLeftText, urgency } from '../safety_clock';
+import { stageText } from '../safety_case';
 import type { SafetyCase } from '../types';
 import { errorBox, siteFilter } from '../ui';
 import { ListPage } from './list';
 
-const CRITERIA: Record<string, string> = {
+export const CRITERIA: Record<string, string> = {
   death: 'death',
   life_threatening: 'life-threatening',
   hospitalisation: 'hospitalisation',
@@ -18,12 +19,12 @@ const CRITERIA: Record<string, string> = {
   other_medically_important: 'medically important',
 };
 
-const STATES: Record<string, string> = { open: 'open', nullification_proposed: 'nullification proposed' };
+const STATES: Record<string, string> = { open: 'open', nullification_proposed: 'nullification proposed', closed: 'closed' };
 
 export class SafetyView extends ListPage<SafetyCase> {
   private state: string;
   private site: string;
-  private counts = { open: 0, due_within_3_days: 0, overdue: 0 };
+  private counts = { open: 0, due_within_3_days: 0, overdue: 0, late: 0 };
 
   constructor(ctx: Context, query: URLSearchParams) {
     super(ctx);
@@ -48,6 +49,7 @@ export class SafetyView extends ListPage<SafetyCase> {
       open: Number(reply.open ?? 0),
       due_within_3_days: Number(reply.due_within_3_days ?? 0),
       overdue: Number(reply.overdue ?? 0),
+      late: Number(reply.late ?? 0),
     };
   }
 
@@ -70,7 +72,8 @@ export class SafetyView extends ListPage<SafetyCase> {
     return html`<h1>Safety cases</h1>
       <p class="summary" data-testid="safety-counts">
         ${c.open} open · <span class=${c.due_within_3_days ? 'due-soon' : ''}>${c.due_within_3_days} due within 3 days</span> ·
-        <span class=${c.overdue ? 'overdue' : ''}>${c.overdue} overdue</span>
+        <span class=${c.overdue ? 'overdue' : ''}>${c.overdue} overdue</span> ·
+        <span class=${c.late ? 'overdue' : ''}>${c.late} ${c.late === 1 ? 'report' : 'reports'} sent late</span>
       </p>
       <p class="hint">Until its medical review, every serious case counts on the shortest clock it could need (an
         unexpected, related reaction); day 0 is the day the site saved it.</p>
@@ -89,23 +92,26 @@ export class SafetyView extends ListPage<SafetyCase> {
         : html`<table class="data stack safety-cases">
             <caption>${this.total} ${this.total === 1 ? 'case' : 'cases'}, the most urgent first</caption>
             <thead>
-              <tr><th scope="col">Case</th><th scope="col">Subject</th><th scope="col">Event</th><th scope="col">Seriousness</th>
-                <th scope="col">Day 0</th><th scope="col">Reports due</th><th scope="col">Days left</th><th scope="col">State</th></tr>
+              <tr><th scope="col">Case</th><th scope="col">Subject</th><th scope="col">Event</th><th scope="col">MedDRA</th><th scope="col">Seriousness</th>
+                <th scope="col">Day 0</th><th scope="col">Reports due</th><th scope="col">Days left</th><th scope="col">Stage</th></tr>
             </thead>
             <tbody>
               ${this.rows.map(
                 (k) => html`<tr data-case=${k.case}>
-                  <td data-label="Case">${k.case}</td>
+                  <td data-label="Case"><a href=${studyLink(ctx, '/safety/cases/' + encodeURIComponent(k.case))}>${k.case}</a></td>
                   <td data-label="Subject"><a href=${subjectLink(ctx, k.subject)}>${k.subject}</a></td>
                   <td data-label="Event"><a href=${formLink(ctx, k.subject, k.visit, k.form)}>${k.term || '(no term yet)'}</a>
                     <span class="where">${visitName(ctx, k.visit)}, row ${k.row}</span></td>
+                  <td data-label="MedDRA">${k.coding ? html`${k.coding.pt}<span class="where">${k.coding.soc}</span>` : html`<span class="where">not coded</span>`}</td>
                   <td data-label="Seriousness">${k.criteria.map((x) => CRITERIA[x] ?? x).join(', ') || (k.serious ? 'serious' : 'no longer serious')}</td>
                   <td data-label="Day 0">${k.day0}</td>
                   <td data-label="Reports due">${k.reports.length
-                    ? k.reports.map((r) => html`<div title=${r.rule}>${r.destination}: ${r.due} (${r.days} days)</div>`)
+                    ? k.reports.map((r) => html`<div title=${r.rule}>${r.destination}: ${r.due} (${r.days} days)${r.submitted
+                        ? html` <span class=${r.late ? 'overdue' : 'where'}>sent${r.late ? ' late' : ''}</span>` : nothing}</div>`)
                     : nothing}</td>
                   <td data-label="Days left" class=${urgency(k.days_left)}>${k.days_left === undefined ? '' : daysLeftText(k.days_left)}</td>
-                  <td data-label="State">${STATES[k.state] ?? k.state}${k.assessment === 'pending' ? html`<div class="where">assessment pending</div>` : nothing}</td>
+                  <td data-label="Stage">${stageText(k.stage)}${k.state !== 'open' ? html`<div class="where">${STATES[k.state] ?? k.state}</div>` : nothing}
+                    ${k.assessment.status === 'pending' ? html`<div class="where">assessment pending</div>` : nothing}</td>
                 </tr>`,
               )}
             </tbody>
