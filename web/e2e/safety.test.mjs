@@ -3,9 +3,19 @@
 // the safety physician finds it at the top of the Safety page with its
 // reporting clocks (15 days for a hospitalisation, to the FDA and the EU,
 // from today); the pages pass WCAG 2.1 AA; other sites' staff do not see it.
+// The safety physician then works the case from triage to complete: coding,
+// medical review, approval, E2B(R3) submission to the FDA and the EU, and the
+// receivers' acknowledgements.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { endSuite, expectAccessible, launchBrowser, screenshot, Server, studyUrl, userPage } from './harness.mjs';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// FDA's example of a positive acknowledgement (ICH E2B(R3) MCCI_IN200101UV01).
+const ACK_EXAMPLE = path.join(repoRoot, '../shared/data/e2b/examples/R3ack-positive.ack');
 
 let server;
 let browser;
@@ -86,4 +96,99 @@ test('site staff have no Safety page, and another site sees none of this case', 
   const pharmacist = await as('pharm.708');
   const reply = await pharmacist.request.get(`/api/v1/studies/CDISCPILOT01/safety/cases/${CASE}`);
   assert.equal(reply.status(), 404);
+});
+
+// The example acknowledgement, made to answer the batch and the message sent.
+function acknowledgement(batchNumber, messageId) {
+  const xml = readFileSync(ACK_EXAMPLE, 'utf8')
+    .replace(/(<targetBatch>\s*<id\b[^>]*?\bextension=")[^"]*"/, `$1${batchNumber}"`)
+    .replace(/(<targetMessage>\s*<id\b[^>]*?\bextension=")[^"]*"/, `$1${messageId}"`);
+  assert.ok(xml.includes(batchNumber) && xml.includes(messageId), 'the acknowledgement names the batch and the message');
+  return Buffer.from(xml, 'utf8');
+}
+
+test('the safety physician works the case from triage to complete', async () => {
+  assert.ok(CASE, 'the case of the first test');
+  const page = await as('safety.1');
+  const stage = page.getByTestId('case-stage');
+  const step = async (name) => {
+    await screenshot(page, 'safety-case-' + name);
+  };
+  try {
+    await page.goto(studyUrl('/safety'));
+    await page.locator(`table.safety-cases tr[data-case="${CASE}"]`).getByRole('link', { name: CASE }).click();
+    await page.waitForURL(new RegExp(`/safety/cases/${CASE}$`));
+    await page.getByRole('heading', { level: 1, name: new RegExp(CASE) }).waitFor();
+    await stage.filter({ hasText: 'awaiting triage' }).waitFor();
+    assert.match(await page.locator('dl.facts').innerText(), new RegExp(TERM));
+    await expectAccessible(page, 'the safety case page at triage');
+
+    // Triage: a valid case.
+    await page.getByLabel('Valid case').check();
+    await page.getByRole('button', { name: 'Record triage' }).click();
+    await stage.filter({ hasText: 'awaiting MedDRA coding' }).waitFor();
+    await step('triaged');
+
+    // Coding: the verbatim term has no single match in the demo dictionary; look up "Syncope".
+    await page.getByLabel('Look up another term').fill('Syncope');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.getByRole('heading', { name: /"Syncope"/ }).waitFor();
+    await page.getByRole('button', { name: /^Code as Syncope \(Syncope, / }).first().click();
+    await stage.filter({ hasText: 'awaiting medical review' }).waitFor();
+    assert.match(await page.locator('#coding-title + p').innerText(), /DEMO/);
+    await step('coded');
+
+    // Medical review: related and unexpected, a SUSAR.
+    await page.getByLabel('Related', { exact: true }).check();
+    await page.getByLabel('Unexpected', { exact: true }).check();
+    await expectAccessible(page, 'the safety case page at medical review');
+    await page.getByRole('button', { name: 'Record the assessment' }).click();
+    await stage.filter({ hasText: 'awaiting approval' }).waitFor();
+    assert.match(await page.locator('section[aria-labelledby="review-title"]').innerText(), /A SUSAR/);
+
+    await page.getByRole('button', { name: 'Approve version 1' }).click();
+    await stage.filter({ hasText: 'to be submitted' }).waitFor();
+    await step('approved');
+
+    // Submission: the FDA's message is valid before it is sent; then the EU's.
+    await page.getByTestId('e2b-status-FDA').filter({ hasText: /message is valid/ }).waitFor();
+    await expectAccessible(page, 'the safety case page with the E2B checks');
+    await page.getByRole('button', { name: 'Submit to FDA' }).click();
+    await page.locator('table.submissions tr[data-destination="FDA"]').waitFor();
+    await page.getByTestId('e2b-status-EU').filter({ hasText: /message is valid/ }).waitFor();
+    await page.getByRole('button', { name: 'Submit to EU' }).click();
+    await stage.filter({ hasText: 'awaiting acknowledgement' }).waitFor();
+    await step('submitted');
+
+    // The receivers' acknowledgements, one per destination.
+    for (const destination of ['FDA', 'EU']) {
+      const row = page.locator(`table.submissions tr[data-destination="${destination}"]`);
+      const batch = (await row.locator('.batch-number').innerText()).trim();
+      const message = (await row.locator('.message-id').innerText()).trim();
+      await page.getByLabel('Acknowledgement file (XML)').setInputFiles({
+        name: `${destination}-ack.xml`, mimeType: 'application/xml', buffer: acknowledgement(batch, message),
+      });
+      await page.getByRole('button', { name: 'Upload acknowledgement' }).click();
+      await row.locator('.ack').filter({ hasText: 'accepted' }).waitFor();
+      assert.match(await page.locator('table.ack-reply').innerText(), new RegExp(`${CASE}\\s+\\d+\\s+${destination}\\s+accepted`));
+    }
+    await stage.filter({ hasText: 'complete' }).waitFor();
+    assert.match(await stage.innerText(), /^complete/);
+    const history = await page.locator('table.case-history').innerText();
+    for (const what of [/Triaged: valid/, /Coded "SYNCOPE AT HOME" as Syncope/, /Medical review of version 1/, /Approved version 1/,
+      /submitted to FDA/, /submitted to EU/, /accepted/]) {
+      assert.match(history, what);
+    }
+    await expectAccessible(page, 'the completed safety case');
+
+    // The dashboard's Safety tile leads to the most urgent open case.
+    await page.goto(studyUrl());
+    const tile = page.getByTestId('safety-tile');
+    await tile.waitFor();
+    assert.match(await tile.innerText(), /\d+ open safety cases/);
+    assert.match(await tile.innerText(), /Most urgent: \S+-SAE\d+/);
+    await expectAccessible(page, 'the dashboard with its Safety tile');
+  } finally {
+    await step('complete');
+  }
 });
