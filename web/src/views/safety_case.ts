@@ -547,7 +547,7 @@ export class SafetyCaseView implements View {
     const d = this.detail;
     const crumbs = html`<p class="crumbs"><a href=${studyLink(ctx, '/safety')}>Safety cases</a> › ${this.id}</p>`;
     if (!d) return html`${crumbs}<h1>Safety case ${this.id}</h1>${errorBox(this.error)}${this.error ? nothing : html`<p>Loading…</p>`}`;
-    return html`${crumbs}
+    return html`<div class="safety-case">${crumbs}
       <h1>Safety case ${d.case}: ${d.term || '(no term yet)'}</h1>
       <p class="case-summary">
         Stage: <strong data-testid="case-stage" class="stage-${d.stage}">${stageText(d.stage)}</strong> ·
@@ -558,6 +558,6 @@ export class SafetyCaseView implements View {
       </p>
       ${okBox(this.message)} ${errorBox(this.error)}
       ${this.facts(d)} ${this.clocks(d)} ${this.triage(d)} ${this.codingSection(d)} ${this.review(d)} ${this.approval(d)}
-      ${this.submissions(d)} ${this.acknowledgement(d)} ${this.otherActions(d)} ${this.history(d)}`;
+      ${this.submissions(d)} ${this.acknowledgement(d)} ${this.otherActions(d)} ${this.history(d)}</div>`;
   }
 }
