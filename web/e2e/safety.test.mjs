@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { endSuite, expectAccessible, launchBrowser, screenshot, Server, studyUrl, userPage } from './harness.mjs';
+import { endSuite, expectAccessible, expectFitsWidth, launchBrowser, screenshot, Server, studyUrl, userPage } from './harness.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // FDA's example of a positive acknowledgement (ICH E2B(R3) MCCI_IN200101UV01).
@@ -33,8 +33,8 @@ after(async () => {
   await endSuite(pages, browser, server);
 });
 
-async function as(user) {
-  const page = await userPage(browser, server, user);
+async function as(user, options) {
+  const page = await userPage(browser, server, user, options);
   pages.push(page);
   return page;
 }
@@ -190,5 +190,20 @@ test('the safety physician works the case from triage to complete', async () => 
     await expectAccessible(page, 'the dashboard with its Safety tile');
   } finally {
     await step('complete');
+  }
+});
+
+test('on a phone the inbox and the case page fit the screen', async () => {
+  assert.ok(CASE, 'the case of the first test');
+  const page = await as('safety.1', { viewport: { width: 390, height: 844 } });
+  try {
+    await page.goto(studyUrl('/safety?state='));
+    await page.locator(`table.safety-cases tr[data-case="${CASE}"]`).waitFor();
+    await expectFitsWidth(page, 'the safety inbox on a phone');
+    await page.goto(studyUrl(`/safety/cases/${CASE}`));
+    await page.locator('table.case-history').waitFor();
+    await expectFitsWidth(page, 'the safety case page on a phone');
+  } finally {
+    await screenshot(page, 'safety-case-phone');
   }
 });
