@@ -318,6 +318,23 @@ TEST_F(E2bTest, MissingRequiredElementIsARejectionNamingIt) {
   EXPECT_TRUE(HasFinding(findings, "R0006", "N.2.r.3")) << Describe(findings);
 }
 
+// A 7-Day IND safety report (fatal or life-threatening) is code 6 on the
+// premarket route (FDA's R0016); R0012-R0015, which allow only 1 for an
+// expedited report, are FDA's postmarket rules.
+TEST_F(E2bTest, SevenDayReportTypeIsPremarketOnly) {
+  Icsr seven_day = BuildIndSae();
+  seven_day.Set("FDA.C.1.7.1", {}, "6");
+  auto findings = rules_->Check(IndHeader(), seven_day, FdaRoute::kPremarket, kNow);
+  EXPECT_FALSE(HasRejection(findings)) << Describe(findings);
+  E2bBatchHeader post = IndHeader();
+  post.receiver = "ZZFDA";
+  findings = rules_->Check(post, seven_day, FdaRoute::kPostmarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "R0014", "FDA.C.1.7.1")) << Describe(findings);
+  seven_day.Set("FDA.C.1.7.1", {}, "4");
+  findings = rules_->Check(IndHeader(), seven_day, FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "R0016", "FDA.C.1.7.1")) << Describe(findings);
+}
+
 TEST_F(E2bTest, CaseMissingWhatTheSchemaRequiresFailsValidationNamingTheElement) {
   Icsr sae = BuildIndSae();
   ASSERT_TRUE(sae.Remove("C.1.1", {}));
