@@ -317,8 +317,10 @@ std::string DefaultNarrative(const CaseReport& c) {
   who += c.sex == "M" ? " male" : c.sex == "F" ? " female" : "";
   who += " subject";
   if (!c.subject_id.empty()) who += " (" + c.subject_id + ")";
-  std::string text = who + " in study " + c.study_id + " receiving " + c.product_name + " experienced " +
-                     (c.verbatim_term.empty() ? "an adverse event" : c.verbatim_term);
+  std::string text = who;
+  if (!c.study_id.empty()) text += " in study " + c.study_id;
+  if (!c.product_name.empty()) text += " receiving " + c.product_name;
+  text += " experienced " + (c.verbatim_term.empty() ? std::string("an adverse event") : c.verbatim_term);
   if (!c.llt_code.empty()) text += " (MedDRA " + c.meddra_version + " LLT " + c.llt_code + ")";
   if (!c.onset_date.empty()) text += " with onset on " + c.onset_date;
   text += ".";
