@@ -1,6 +1,7 @@
 // E2B(R3) export at issue 16's target: N generated ICSRs (IND study reports
-// from clinical-trial SAEs, 1-4 reactions, 1-4 drugs with dosage and
-// causality, narratives of a few hundred to a few thousand characters), each
+// from clinical-trial SAEs, built by IcsrFromCase from a CaseReport, with 1-4
+// reactions, 1-4 drugs with dosage and causality, narratives of a few hundred
+// to a few thousand characters), each
 // exported as its own batch, validated against the ICH XML schema (parsed
 // once) and checked against FDA's business rules, on one thread. Prints
 // ICSRs/s (wall and this thread's CPU) beside the target (>= 1,000 schema-
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "safety/case_report.h"
 #include "safety/e2b_export.h"
 #include "safety/e2b_validate.h"
 #include "safety/icsr.h"
@@ -31,6 +33,10 @@ using namespace trialcore::safety;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kNow = 1796212800;  // 2026-12-02 12:00 UTC, the clock of the rule checks
+constexpr int64_t kUs = 1000000;
+constexpr int64_t kHourUs = 3600 * kUs;
 
 using bench::LoadAverage;
 
@@ -48,103 +54,108 @@ const char* kTerms[][2] = {{"10035664", "pneumonia"},       {"10019211", "headac
                            {"10040070", "septic shock"},    {"10002198", "anaphylactic reaction"},
                            {"10019663", "hepatic failure"}, {"10038435", "renal failure"}};
 
-Icsr MakeIcsr(uint32_t n, std::mt19937& rng) {
-  Icsr c;
-  const std::string id = "US-TRIALCORE-" + std::to_string(100000 + n);
-  c.Set("N.2.r.1", {}, id + "-v1");
-  c.Set("N.2.r.2", {}, "TRIALCORE-SPONSOR");
-  c.Set("N.2.r.3", {}, "CDER_IND");
-  c.Set("N.2.r.4", {}, "20261201093000+0000");
-  c.Set("C.1.1", {}, id);
-  c.Set("C.1.2", {}, "20261201093000+0000");
-  c.Set("C.1.3", {}, "2");
-  c.Set("C.1.4", {}, "20261128");
-  c.Set("C.1.5", {}, "20261130");
-  c.Set("C.1.6.1", {}, "false");
-  c.Set("C.1.7", {}, "true");
-  c.Set("FDA.C.1.7.1", {}, "1");
-  c.Set("FDA.C.1.12", {}, "false");
-  c.Set("C.1.8.1", {}, id);
-  c.Set("C.1.8.2", {}, "2");
-  c.SetNull("C.1.9.1", {}, "NI");
-  c.Set("C.2.r.1.2", {1}, "Ann");
-  c.Set("C.2.r.1.4", {1}, "Investigator " + std::to_string(n % 300));
-  c.Set("C.2.r.3", {1}, "US");
-  c.Set("C.2.r.4", {1}, "1");
-  c.Set("C.2.r.5", {1}, "1");
-  c.Set("FDA.C.2.r.2.8", {1}, "site" + std::to_string(n % 300) + "@example.org");
-  c.Set("C.3.1", {}, "1");
-  c.Set("C.3.2", {}, "Trialcore Pharma");
-  c.Set("C.3.3.1", {}, "Drug Safety");
-  c.Set("C.3.3.2", {}, "Dr.");
-  c.Set("C.3.3.3", {}, "Sam");
-  c.Set("C.3.3.5", {}, "Safety");
-  c.Set("C.3.4.1", {}, "1 Trial Way");
-  c.Set("C.3.4.2", {}, "Boston");
-  c.Set("C.3.4.3", {}, "MA");
-  c.Set("C.3.4.4", {}, "02110");
-  c.Set("C.3.4.5", {}, "US");
-  c.Set("C.3.4.6", {}, "+16175550100");
-  c.Set("C.3.4.7", {}, "+16175550101");
-  c.Set("C.3.4.8", {}, "safety@trialcore.example");
-  c.Set("C.5.2", {}, "TC-101 Phase II");
-  c.Set("C.5.3", {}, "TC-101");
-  c.Set("C.5.4", {}, "1");
-  c.Set("FDA.C.5.5a", {}, "123456");
-  c.SetNull("FDA.C.5.6.r", {1}, "NA");
-  c.Set("D.1", {}, std::string(1, static_cast<char>('A' + n % 26)) + static_cast<char>('A' + (n / 26) % 26));
-  c.Set("D.2.2a", {}, std::to_string(18 + n % 70));
-  c.Set("D.2.2b", {}, "a");
-  c.Set("D.5", {}, n % 2 ? "1" : "2");
-  c.Set("FDA.D.11.r.1", {1}, "C41260");
-  c.Set("FDA.D.12", {}, "C41222");
-  c.Set("D.7.2", {}, "Asthma since childhood; hypertension treated since 2019.");
-  const int reactions = 1 + static_cast<int>(rng() % 4), drugs = 1 + static_cast<int>(rng() % 4);
-  for (uint16_t i = 1; i <= reactions; ++i) {
-    const auto& term = kTerms[rng() % 12];
-    c.Set("E.i.1.2", {i}, term[1]);
-    c.Set("E.i.2.1a", {i}, "27.1");
-    c.Set("E.i.2.1b", {i}, term[0]);
-    const char* serious[] = {"E.i.3.2a", "E.i.3.2b", "E.i.3.2c", "E.i.3.2d", "E.i.3.2e", "E.i.3.2f", "FDA.E.i.3.2h"};
-    const int which = static_cast<int>(rng() % 7);
-    for (int s = 0; s < 7; ++s) {
-      if (s == which) {
-        c.Set(serious[s], {i}, "true");
-      } else {
-        c.SetNull(serious[s], {i}, "NI");
-      }
-    }
-    if (which == 0) {
-      c.Set("D.9.1", {}, "20261127");
-      c.Set("D.9.3", {}, "false");
-    }
-    c.Set("E.i.4", {i}, "202611" + std::to_string(10 + i));
-    c.Set("E.i.7", {i}, std::to_string(rng() % 6));
+const char* const kSerious[] = {"E.i.3.2a", "E.i.3.2b", "E.i.3.2c", "E.i.3.2d", "E.i.3.2e", "E.i.3.2f", "FDA.E.i.3.2h"};
+
+// Case n as the case workflow fills it (case_report.h): one reaction, the
+// suspect product, both causality assessments, a narrative of 3-32 sentences.
+CaseReport MakeCase(uint32_t n, std::mt19937& rng) {
+  CaseReport c;
+  c.sender_id = "TRIALCORE-SPONSOR";
+  c.sender_organisation = "Trialcore Pharma";
+  c.sender_country = "US";
+  c.sender_department = "Drug Safety";
+  c.sender_contact_title = "Dr.";
+  c.sender_contact_given = "Sam";
+  c.sender_contact_family = "Safety";
+  c.sender_street = "1 Trial Way";
+  c.sender_city = "Boston";
+  c.sender_state = "MA";
+  c.sender_postcode = "02110";
+  c.sender_phone = "+16175550100";
+  c.sender_fax = "+16175550101";
+  c.sender_email = "safety@trialcore.example";
+  c.case_id = std::to_string(100000 + n);
+  c.first_received_us = kNow * kUs - 98 * kHourUs;    // 2026-11-28 10:00 UTC
+  c.latest_received_us = kNow * kUs - 45 * kHourUs;   // 2026-11-30 15:00
+  c.transmission_us = kNow * kUs - 53 * kHourUs / 2;  // 2026-12-01 09:30
+  c.study_id = "TC-101";
+  c.study_title = "TC-101 Phase II";
+  c.ind_number = "123456";
+  c.subject_id = std::to_string(700 + n % 300) + "-" + std::to_string(1000 + n);
+  c.sex = n % 2 ? "M" : "F";
+  c.age_years = std::to_string(18 + n % 70);
+  c.race = "C41260";
+  c.ethnicity = "C41222";
+  c.medical_history = "Asthma since childhood; hypertension treated since 2019.";
+  c.reporter_country = "US";
+  c.reporter_given_name = "Ann";
+  c.reporter_family_name = "Investigator " + std::to_string(n % 300);
+  c.reporter_email = "site" + std::to_string(n % 300) + "@example.org";
+  const auto& term = kTerms[rng() % 12];
+  c.verbatim_term = term[1];
+  c.meddra_version = "27.1";
+  c.llt_code = term[0];
+  bool* criteria[] = {&c.death,      &c.life_threatening,   &c.hospitalisation,
+                      &c.disability, &c.congenital_anomaly, &c.other_medically_important};
+  *criteria[rng() % 6] = true;
+  if (c.death) {
+    c.death_date = "2026-11-27";
+    c.autopsy = "no";
   }
-  for (uint16_t k = 1; k <= drugs; ++k) {
-    c.Set("G.k.1", {k}, k == 1 ? "1" : "2");
-    c.Set("G.k.2.2", {k}, k == 1 ? "TC-101 (investigational)" : "Concomitant " + std::to_string(k));
-    if (k == 1) {
-      c.Set("G.k.3.1", {k}, "IND123456");
-      c.Set("G.k.3.2", {k}, "US");
-    }
-    c.Set("G.k.4.r.1a", {k, 1}, std::to_string(5 * (1 + rng() % 40)));
-    c.Set("G.k.4.r.1b", {k, 1}, "mg");
-    c.Set("G.k.4.r.8", {k, 1}, "once daily by mouth");
-    c.Set("G.k.7.r.1", {k, 1}, "Asthma");
-    for (uint16_t i = 1; i <= reactions; ++i) {
-      c.Set("G.k.9.i.2.r.1", {k, i, 1}, "Investigator");
-      c.Set("G.k.9.i.2.r.2", {k, i, 1}, "Global Introspection");
-      c.Set("G.k.9.i.2.r.3", {k, i, 1}, k == 1 ? "Suspected" : "Not Suspected");
-    }
-  }
-  std::string narrative = "Subject " + id + " in study TC-101 ";
+  c.onset_date = "2026-11-11";
+  const char* outcomes[] = {"UNKNOWN", "RECOVERED", "RECOVERING", "NOT_RECOVERED", "RECOVERED_WITH_SEQUELAE", "FATAL"};
+  c.outcome = outcomes[rng() % 6];
+  c.product_name = "TC-101 (investigational)";
+  c.indication = "Asthma";
+  c.investigator_causality = "related";
+  c.sponsor_causality = rng() % 2 ? "related" : "not_related";
+  c.narrative = "Subject " + c.subject_id + " in study TC-101 ";
   const int sentences = 3 + static_cast<int>(rng() % 30);
   for (int s = 0; s < sentences; ++s) {
-    narrative += "On day " + std::to_string(s + 1) + " the investigator noted the event & treated it (see labs). ";
+    c.narrative += "On day " + std::to_string(s + 1) + " the investigator noted the event & treated it (see labs). ";
   }
-  c.Set("H.1", {}, narrative);
   return c;
+}
+
+// The case's ICSR, with 0-3 more reactions and 0-3 concomitant drugs (which a
+// CaseReport does not hold) so the exports are of the sizes issue 16 names.
+Icsr MakeIcsr(const CaseReport& c, std::mt19937& rng) {
+  Icsr icsr = std::move(IcsrFromCase(c)).value();
+  const int reactions = 1 + static_cast<int>(rng() % 4), drugs = 1 + static_cast<int>(rng() % 4);
+  for (uint16_t i = 2; i <= reactions; ++i) {
+    const auto& term = kTerms[rng() % 12];
+    icsr.Set("E.i.1.2", {i}, term[1]);
+    icsr.Set("E.i.2.1a", {i}, "27.1");
+    icsr.Set("E.i.2.1b", {i}, term[0]);
+    // b..f: not death (D.9 is the first reaction's), not FDA.E.i.3.2h (NI on premarket reports).
+    const size_t which = 1 + rng() % 5;
+    for (size_t s = 0; s < 7; ++s) {
+      if (s == which) {
+        icsr.Set(kSerious[s], {i}, "true");
+      } else {
+        icsr.SetNull(kSerious[s], {i}, "NI");
+      }
+    }
+    icsr.Set("E.i.4", {i}, "202611" + std::to_string(10 + i));
+    icsr.Set("E.i.7", {i}, std::to_string(rng() % 5));
+  }
+  for (uint16_t k = 1; k <= drugs; ++k) {
+    if (k > 1) {
+      icsr.Set("G.k.1", {k}, "2");
+      icsr.Set("G.k.2.2", {k}, "Concomitant " + std::to_string(k));
+      icsr.Set("G.k.7.r.1", {k, 1}, "Asthma");
+    }
+    icsr.Set("G.k.4.r.1a", {k, 1}, std::to_string(5 * (1 + rng() % 40)));
+    icsr.Set("G.k.4.r.1b", {k, 1}, "mg");
+    icsr.Set("G.k.4.r.8", {k, 1}, "once daily by mouth");
+    for (uint16_t i = 1; i <= reactions; ++i) {
+      if (k == 1 && i == 1) continue;  // the case's own assessments
+      icsr.Set("G.k.9.i.2.r.1", {k, i, 1}, "Sponsor");
+      icsr.Set("G.k.9.i.2.r.2", {k, i, 1}, "FDA");
+      icsr.Set("G.k.9.i.2.r.3", {k, i, 1}, k == 1 ? "Suspected" : "Not Suspected");
+    }
+  }
+  return icsr;
 }
 
 }  // namespace
@@ -171,9 +182,10 @@ int main(int argc, char** argv) {
   std::mt19937 rng(16);
   std::vector<Icsr> icsrs;
   icsrs.reserve(count);
-  for (uint32_t n = 0; n < count; ++n) icsrs.push_back(MakeIcsr(n, rng));
-  const E2bBatchHeader header{"1", "TC-BATCH", "TRIALCORE-SPONSOR", "ZZFDA_PREMKT", "20261201093000+0000"};
-  const int64_t now = 1796212800;  // 2026-12-02 12:00 UTC
+  for (uint32_t n = 0; n < count; ++n) icsrs.push_back(MakeIcsr(MakeCase(n, rng), rng));
+  std::mt19937 first_rng(16);
+  const E2bBatchHeader header = BatchHeaderFor(MakeCase(0, first_rng), "ZZFDA_PREMKT", "TC-BATCH");
+  const int64_t now = kNow;
 
   double export_s = 0, schema_s = 0, rules_s = 0;
   uint32_t reparsed = 0;

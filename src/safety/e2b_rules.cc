@@ -253,25 +253,32 @@ const std::vector<CaseRule>& CaseRules() {
          return c.Receiver() == "ZZFDA_PREMKT" && c.Ind() && In(c.V("C.1.3"), {"3", "4"});
        }},
       {"R0009", "C.1.6.1.r.1", [](const Ctx& c) { return c.V("C.1.6.1") == "true" && c.All("C.1.6.1.r.1").empty(); }},
+      // R0012-R0015 are FDA's rules for postmarket reports, R0016 for
+      // premarket ones: a 7-Day IND safety report (6) is premarket only.
       {"R0012", "FDA.C.1.7.1",
        [](const Ctx& c) {
-         return c.V("FDA.C.1.12") == "true" && c.V("C.1.7") == "true" && !In(c.V("FDA.C.1.7.1"), {"1", "4"});
+         return c.route == FdaRoute::kPostmarket && c.V("FDA.C.1.12") == "true" && c.V("C.1.7") == "true" &&
+                !In(c.V("FDA.C.1.7.1"), {"1", "4"});
        }},
       {"R0013", "FDA.C.1.7.1",
        [](const Ctx& c) {
-         return c.V("FDA.C.1.12") == "true" && c.NullOr("C.1.7", "false") && !In(c.V("FDA.C.1.7.1"), {"2", "5"});
+         return c.route == FdaRoute::kPostmarket && c.V("FDA.C.1.12") == "true" && c.NullOr("C.1.7", "false") &&
+                !In(c.V("FDA.C.1.7.1"), {"2", "5"});
        }},
       {"R0014", "FDA.C.1.7.1",
        [](const Ctx& c) {
-         return c.NullOr("FDA.C.1.12", "false") && c.V("C.1.7") == "true" && c.V("FDA.C.1.7.1") != "1";
+         return c.route == FdaRoute::kPostmarket && c.NullOr("FDA.C.1.12", "false") && c.V("C.1.7") == "true" &&
+                c.V("FDA.C.1.7.1") != "1";
        }},
       {"R0015", "FDA.C.1.7.1",
        [](const Ctx& c) {
-         return c.NullOr("FDA.C.1.12", "false") && c.NullOr("C.1.7", "false") && c.V("FDA.C.1.7.1") != "2";
+         return c.route == FdaRoute::kPostmarket && c.NullOr("FDA.C.1.12", "false") && c.NullOr("C.1.7", "false") &&
+                c.V("FDA.C.1.7.1") != "2";
        }},
       {"R0016", "FDA.C.1.7.1",
        [](const Ctx& c) {
-         return c.V("C.1.7") == "true" && In(c.V("C.1.3"), {"1", "2"}) && !In(c.V("FDA.C.1.7.1"), {"1", "6"});
+         return c.route == FdaRoute::kPremarket && c.V("C.1.7") == "true" && In(c.V("C.1.3"), {"1", "2"}) &&
+                !In(c.V("FDA.C.1.7.1"), {"1", "6"});
        }},
       {"R0017", "C.1.9.1.r.1", [](const Ctx& c) { return c.V("C.1.9.1") == "true" && c.All("C.1.9.1.r.1").empty(); }},
       {"R0021", "C.2.r.5",

@@ -19,6 +19,7 @@
 #include <tuple>
 #include <vector>
 
+#include "safety/case_report.h"
 #include "safety/e2b_ack.h"
 #include "safety/e2b_export.h"
 #include "safety/e2b_import.h"
@@ -87,86 +88,67 @@ class E2bTest : public ::testing::Test {
     delete rules_;
   }
 
-  // An IND safety report as the workflow builds it from a clinical-trial SAE:
-  // one patient, one reaction coded in MedDRA, one suspect drug, hospitalised.
-  static Icsr BuildIndSae() {
-    Icsr c;
-    c.Set("N.2.r.1", {}, "TC-MSG-0001-v1");
-    c.Set("N.2.r.2", {}, "TRIALCORE-SPONSOR");
-    c.Set("N.2.r.3", {}, "CDER_IND");
-    c.Set("N.2.r.4", {}, "20261201093000+0000");
-    c.Set("C.1.1", {}, "US-TRIALCORE-0001");
-    c.Set("C.1.2", {}, "20261201093000+0000");
-    c.Set("C.1.3", {}, "2");
-    c.Set("C.1.4", {}, "20261128");
-    c.Set("C.1.5", {}, "20261130");
-    c.Set("C.1.6.1", {}, "false");
-    c.Set("C.1.7", {}, "true");
-    c.Set("FDA.C.1.7.1", {}, "1");
-    c.Set("FDA.C.1.12", {}, "false");
-    c.Set("C.1.8.1", {}, "US-TRIALCORE-0001");
-    c.Set("C.1.8.2", {}, "2");
-    c.SetNull("C.1.9.1", {}, "NI");
-    c.Set("C.2.r.1.2", {1}, "Ann");
-    c.Set("C.2.r.1.4", {1}, "Investigator");
-    c.Set("C.2.r.3", {1}, "US");
-    c.Set("C.2.r.4", {1}, "1");
-    c.Set("C.2.r.5", {1}, "1");
-    c.Set("C.3.1", {}, "1");
-    c.Set("C.3.2", {}, "Trialcore Pharma");
-    c.Set("C.3.3.1", {}, "Drug Safety");
-    c.Set("C.3.3.2", {}, "Dr.");
-    c.Set("C.3.3.3", {}, "Sam");
-    c.Set("C.3.3.5", {}, "Safety");
-    c.Set("C.3.4.1", {}, "1 Trial Way");
-    c.Set("C.3.4.2", {}, "Boston");
-    c.Set("C.3.4.3", {}, "MA");
-    c.Set("C.3.4.4", {}, "02110");
-    c.Set("C.3.4.5", {}, "US");
-    c.Set("C.3.4.6", {}, "+16175550100");
-    c.Set("C.3.4.7", {}, "+16175550101");
-    c.Set("C.3.4.8", {}, "safety@trialcore.example");
-    c.Set("FDA.C.2.r.2.8", {1}, "investigator@site.example");
-    c.Set("C.5.2", {}, "TC-101 Phase II");
-    c.Set("C.5.3", {}, "TC-101");
-    c.Set("C.5.4", {}, "1");
-    c.Set("FDA.C.5.5a", {}, "123456");
-    c.SetNull("FDA.C.5.6.r", {1}, "NA");
-    c.Set("D.1", {}, "AB");
-    c.Set("D.2.2a", {}, "54");
-    c.Set("D.2.2b", {}, "a");
-    c.Set("D.5", {}, "2");
-    c.Set("FDA.D.11.r.1", {1}, "C41260");
-    c.Set("FDA.D.12", {}, "C41222");
-    c.Set("D.7.2", {}, "None");
-    c.Set("E.i.1.2", {1}, "pneumonia requiring admission");
-    c.Set("E.i.2.1a", {1}, "27.1");
-    c.Set("E.i.2.1b", {1}, "10035664");
-    c.Set("E.i.3.2a", {1}, "false");
-    c.Set("E.i.3.2c", {1}, "true");
-    // The other criteria are not known to hold: FDA wants each, as NI.
-    for (const char* criterion : {"E.i.3.2b", "E.i.3.2d", "E.i.3.2e", "E.i.3.2f", "FDA.E.i.3.2h"}) {
-      c.SetNull(criterion, {1}, "NI");
-    }
-    c.Set("E.i.4", {1}, "20261125");
-    c.Set("E.i.7", {1}, "3");
-    c.Set("G.k.1", {1}, "1");
-    c.Set("G.k.2.2", {1}, "TC-101 (investigational)");
-    c.Set("G.k.3.1", {1}, "IND123456");
-    c.Set("G.k.3.2", {1}, "US");
-    c.Set("G.k.4.r.1a", {1, 1}, "10");
-    c.Set("G.k.4.r.1b", {1, 1}, "mg");
-    c.Set("G.k.7.r.1", {1, 1}, "Asthma");
-    c.Set("G.k.9.i.2.r.1", {1, 1, 1}, "Investigator");
-    c.Set("G.k.9.i.2.r.2", {1, 1, 1}, "Global Introspection");
-    c.Set("G.k.9.i.2.r.3", {1, 1, 1}, "Suspected");
-    c.Set("H.1", {}, "A 54-year-old woman in study TC-101 was admitted with pneumonia on day 12 & recovered.");
+  // An IND safety report as the workflow builds it from a clinical-trial SAE
+  // (case_report.h): one patient, one reaction coded in MedDRA, one suspect
+  // drug, hospitalised, related by investigator and sponsor; day 0 on
+  // 2026-11-28, sent on 2026-12-01 at 09:30 UTC.
+  static CaseReport IndSaeCase() {
+    constexpr int64_t kHourUs = 3600LL * 1000000;
+    CaseReport c;
+    c.sender_id = "TRIALCORE-SPONSOR";
+    c.sender_organisation = "Trialcore Pharma";
+    c.sender_country = "US";
+    c.sender_department = "Drug Safety";
+    c.sender_contact_title = "Dr.";
+    c.sender_contact_given = "Sam";
+    c.sender_contact_family = "Safety";
+    c.sender_street = "1 Trial Way";
+    c.sender_city = "Boston";
+    c.sender_state = "MA";
+    c.sender_postcode = "02110";
+    c.sender_phone = "+16175550100";
+    c.sender_fax = "+16175550101";
+    c.sender_email = "safety@trialcore.example";
+    c.case_id = "0001";
+    c.first_received_us = kNow * 1000000 - 98 * kHourUs;              // 2026-11-28 10:00
+    c.latest_received_us = kNow * 1000000 - 45 * kHourUs;             // 2026-11-30 15:00
+    c.transmission_us = kNow * 1000000 - 26 * kHourUs - kHourUs / 2;  // 2026-12-01 09:30
+    c.study_id = "TC-101";
+    c.study_title = "TC-101 Phase II";
+    c.ind_number = "123456";
+    c.subject_id = "101-0007";
+    c.sex = "F";
+    c.age_years = "54";
+    c.race = "C41260";
+    c.ethnicity = "C41222";
+    c.medical_history = "None";
+    c.reporter_country = "US";
+    c.reporter_given_name = "Ann";
+    c.reporter_family_name = "Investigator";
+    c.reporter_email = "investigator@site.example";
+    c.verbatim_term = "pneumonia requiring admission";
+    c.meddra_version = "27.1";
+    c.llt_code = "10035664";
+    c.hospitalisation = true;
+    c.onset_date = "2026-11-25";
+    c.outcome = "NOT_RECOVERED";
+    c.product_name = "TC-101 (investigational)";
+    c.indication = "Asthma";
+    c.investigator_causality = "related";
+    c.sponsor_causality = "related";
+    c.narrative = "A 54-year-old woman in study TC-101 was admitted with pneumonia on day 12 & recovered.";
     return c;
   }
 
-  static E2bBatchHeader IndHeader() {
-    return E2bBatchHeader{"1", "TC-BATCH-0001", "TRIALCORE-SPONSOR", "ZZFDA_PREMKT", "20261201093000+0000"};
+  static Icsr IcsrOf(const CaseReport& c) {
+    auto icsr = IcsrFromCase(c);
+    EXPECT_TRUE(icsr.ok()) << icsr.status().ToString();
+    return icsr.ok() ? *icsr : Icsr();
   }
+
+  static Icsr BuildIndSae() { return IcsrOf(IndSaeCase()); }
+
+  static E2bBatchHeader IndHeader() { return BatchHeaderFor(IndSaeCase(), "ZZFDA_PREMKT", "TC-BATCH-0001"); }
 
   static E2bSchemas* schemas_;
   static E2bRules* rules_;
@@ -243,7 +225,7 @@ TEST_F(E2bTest, IndSaeBuiltInCodeExportsSchemaValidAndPassesFdaRules) {
   auto back = ImportE2bBatch(*xml, "sae.xml", schemas_);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   const Icsr& c = back->icsrs[0];
-  EXPECT_EQ(c.safety_report_id(), "US-TRIALCORE-0001");
+  EXPECT_EQ(c.safety_report_id(), "US-TRIALCORESPONSOR-0001");
   EXPECT_FALSE(c.Value("E.i.0", {1}).empty());
   EXPECT_FALSE(c.Value("G.k.0", {1}).empty());
   Icsr without_ids = c;
@@ -253,26 +235,29 @@ TEST_F(E2bTest, IndSaeBuiltInCodeExportsSchemaValidAndPassesFdaRules) {
   ASSERT_EQ(c.reactions().size(), 1u);
   EXPECT_TRUE(c.reactions()[0].seriousness[2]);   // hospitalisation
   EXPECT_FALSE(c.reactions()[0].seriousness[0]);  // not death
-  ASSERT_EQ(c.causality().size(), 1u);
+  ASSERT_EQ(c.causality().size(), 2u);            // the sponsor's and the investigator's
   EXPECT_EQ(c.causality()[0].result, "Suspected");
+  EXPECT_EQ(c.causality()[1].result, "Suspected");
   // The same case exports the same bytes (stable generated ids).
   EXPECT_EQ(*ExportE2bBatch(IndHeader(), std::vector<Icsr>{sae}), *xml);
 }
 
 TEST_F(E2bTest, BatchOfSeveralIcsrsIsOneMessagePerCaseVersion) {
-  Icsr v1 = BuildIndSae();
-  Icsr v2 = BuildIndSae();
-  v2.Set("N.2.r.1", {}, "TC-MSG-0001-v2");
-  v2.Set("C.1.5", {}, "20261201");
-  v2.Set("E.i.7", {1}, "1");
+  const CaseReport first = IndSaeCase();
+  CaseReport follow_up = first;
+  follow_up.version = 2;
+  follow_up.latest_received_us = first.transmission_us;
+  follow_up.outcome = "RECOVERED";
+  Icsr v1 = IcsrOf(first);
+  Icsr v2 = IcsrOf(follow_up);
   auto xml = ExportE2bBatch(IndHeader(), std::vector<Icsr>{v1, v2});
   ASSERT_TRUE(xml.ok()) << xml.status().ToString();
   ASSERT_TRUE(schemas_->ValidateIcsrBatch(*xml, "batch.xml").ok());
   auto back = ImportE2bBatch(*xml, "batch.xml", schemas_);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ASSERT_EQ(back->icsrs.size(), 2u);
-  EXPECT_EQ(back->icsrs[0].message_id(), "TC-MSG-0001-v1");
-  EXPECT_EQ(back->icsrs[1].message_id(), "TC-MSG-0001-v2");
+  EXPECT_EQ(back->icsrs[0].message_id(), "US-TRIALCORESPONSOR-0001-v1");
+  EXPECT_EQ(back->icsrs[1].message_id(), "US-TRIALCORESPONSOR-0001-v2");
   EXPECT_EQ(back->icsrs[1].reactions()[0].outcome, "1");
   EXPECT_EQ(back->header, IndHeader());
 }
@@ -316,6 +301,23 @@ TEST_F(E2bTest, MissingRequiredElementIsARejectionNamingIt) {
   findings = rules_->Check(post, BuildIndSae(), FdaRoute::kPremarket, kNow);
   EXPECT_TRUE(HasFinding(findings, "R0005", "N.1.4")) << Describe(findings);
   EXPECT_TRUE(HasFinding(findings, "R0006", "N.2.r.3")) << Describe(findings);
+}
+
+// A 7-Day IND safety report (fatal or life-threatening) is code 6 on the
+// premarket route (FDA's R0016); R0012-R0015, which allow only 1 for an
+// expedited report, are FDA's postmarket rules.
+TEST_F(E2bTest, SevenDayReportTypeIsPremarketOnly) {
+  Icsr seven_day = BuildIndSae();
+  seven_day.Set("FDA.C.1.7.1", {}, "6");
+  auto findings = rules_->Check(IndHeader(), seven_day, FdaRoute::kPremarket, kNow);
+  EXPECT_FALSE(HasRejection(findings)) << Describe(findings);
+  E2bBatchHeader post = IndHeader();
+  post.receiver = "ZZFDA";
+  findings = rules_->Check(post, seven_day, FdaRoute::kPostmarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "R0014", "FDA.C.1.7.1")) << Describe(findings);
+  seven_day.Set("FDA.C.1.7.1", {}, "4");
+  findings = rules_->Check(IndHeader(), seven_day, FdaRoute::kPremarket, kNow);
+  EXPECT_TRUE(HasFinding(findings, "R0016", "FDA.C.1.7.1")) << Describe(findings);
 }
 
 TEST_F(E2bTest, CaseMissingWhatTheSchemaRequiresFailsValidationNamingTheElement) {
@@ -680,7 +682,7 @@ TEST_F(E2bTest, SubmissionIsRefusedWhileFdaWouldRejectAndCarriesWarnings) {
                                       FdaRoute::kPremarket, kNow);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(Contains(refused.status().message(), "US-TRIALCORE-0001: required FDA.C.1.7.1"))
+  EXPECT_TRUE(Contains(refused.status().message(), "US-TRIALCORESPONSOR-0001: required FDA.C.1.7.1"))
       << refused.status().message();
 
   Icsr aggregate = BuildIndSae();

@@ -81,7 +81,7 @@ enum class FdaRoute { kPostmarket, kPremarket };
 //   by FDA's ids and with FDA's wording: routing (R0004-R0007, R0100), report
 //   type and study (R0008, R0110-R0113, R0023, R0102-R0104, R0113), IND and
 //   pre-ANDA numbers (R0024-R0026, R0107-R0109), expedited criteria
-//   (R0012-R0016), documents and identifiers (R0009, R0017, R0018),
+//   (R0012-R0015 postmarket, R0016 premarket), documents and identifiers (R0009, R0017, R0018),
 //   reporters and sender (R0019-R0022), patient and parent (R0029-R0036,
 //   R0041-R0048, R0051), tests (R0061-R0068), drugs (R0069-R0071, R0073-R0075,
 //   R0079-R0091, R0114), narrative codes (R0097-R0099), and the warnings

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "safety/meddra_coder.h"
+#include "safety/meddra_demo.h"
 #include "safety/meddra_test_util.h"
 #include "store/audit.h"
 #include "store/test_store.h"
@@ -169,6 +170,28 @@ TEST_F(MeddraStoreTest, TheLoadIsPartOfTheVerifiableLog) {
   ASSERT_TRUE(verified.ok()) << verified.status().message();
   EXPECT_FALSE(verified->problem.has_value());
   EXPECT_EQ(verified->events, Events());
+}
+
+TEST_F(MeddraStoreTest, TheDemoDictionaryIsStoredWithTheDigestsOfItsTablesText) {
+  const MeddraTables demo = DemoMeddraTables();
+  const auto files = MeddraTablesFiles(demo);
+  auto info = StoreMeddraVersion(*store_, demo, files, Actor{"demo", "system"});
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->version, "DEMO-1.0");
+  EXPECT_EQ(info->language, "en");
+  EXPECT_EQ(info->llts, demo.llts.size());
+  EXPECT_EQ(info->pts, demo.pts.size());
+  EXPECT_EQ(info->files, files);
+
+  auto tables = ReadStoredMeddra(*store_, "DEMO-1.0");
+  ASSERT_TRUE(tables.ok()) << tables.status().message();
+  EXPECT_EQ(MeddraTablesFiles(*tables), files) << "the stored rows are the rows whose text was digested";
+  auto built = MeddraDictionary::Build(std::move(*tables));
+  ASSERT_TRUE(built.ok()) << built.status().message();
+  MeddraCoder coder(std::make_shared<const MeddraDictionary>(std::move(*built)));
+  auto fainting = coder.Code("Fainting");
+  ASSERT_TRUE(fainting.coded());
+  EXPECT_EQ(fainting.coding.pt.name, "Syncope");
 }
 
 }  // namespace
