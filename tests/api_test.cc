@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/event.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "run_command.h"
 #include "server_process.h"
@@ -1283,7 +1284,8 @@ TEST_F(ApiTest, ASeriousAdverseEventIsInTheSafetyInboxWithItsClocks) {
   ASSERT_NE(mine, nullptr) << inbox->body;
   EXPECT_GE(body->Find("open")->as_int(), 1);
   EXPECT_EQ(mine->Find("site")->as_string(), "701");
-  EXPECT_EQ(mine->Find("assessment")->as_string(), "pending");
+  EXPECT_EQ(mine->Find("assessment")->Find("status")->as_string(), "pending");
+  EXPECT_EQ(mine->Find("stage")->as_string(), "triage");
   EXPECT_EQ(mine->Find("criteria")->as_array().size(), 1u);
   // Hospitalisation, not fatal: 15 days for the FDA and the EU, from today.
   const auto& reports = mine->Find("reports")->as_array();
@@ -1309,9 +1311,124 @@ TEST_F(ApiTest, ASeriousAdverseEventIsInTheSafetyInboxWithItsClocks) {
   EXPECT_EQ(hidden->status, 404) << hidden->body;
   EXPECT_EQ(Get(safety, "/api/v1/studies/CDISCPILOT01/safety/cases/701-1001-SAE999")->status, 404);
 
-  auto bad = Get(safety, "/api/v1/studies/CDISCPILOT01/safety/cases?state=closed");
+  auto bad = Get(safety, "/api/v1/studies/CDISCPILOT01/safety/cases?state=shut");
   EXPECT_EQ(bad->status, 400);
-  EXPECT_NE(bad->body.find("may be open or nullification_proposed, not"), std::string::npos) << bad->body;
+  EXPECT_NE(bad->body.find("may be open, nullification_proposed or closed, not"), std::string::npos) << bad->body;
+}
+
+// Issue 16, points 2, 4 and 8: the safety physician takes a case from triage
+// to an acknowledged E2B(R3) report over HTTP: commands for each step, the
+// coding candidates, the message checked before it is sent, the file as
+// sent, and the regulator's acknowledgement; the dashboard shows the clock.
+TEST_F(ApiTest, ASafetyCaseGoesFromTriageToAnAcknowledgedReportOverHttp) {
+  Session coord = Login("coord.701");
+  auto saved =
+      Post(coord, "/api/v1/studies/CDISCPILOT01/commands",
+           R"({"op":"form.save","subject":"701-1001","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":)"
+           R"({"AETERM":"Syncope","AESTDTC":"2024-01-16","AEONGO":true,"AESEV":"SEVERE","AESER":"Y",)"
+           R"("AESHOSP":true,"AEREL":"PROBABLE","AEACN":"DRUG INTERRUPTED","AEOUT":"RECOVERING/RESOLVING"}}]})");
+  ASSERT_EQ(saved->status, 200) << saved->body;
+  auto saved_json = ParseJson(saved->body);
+  ASSERT_TRUE(saved_json.ok());
+  std::string id;
+  for (const Value& m : saved_json->Find("messages")->as_array()) {
+    const std::string& text = m.as_string();
+    if (size_t at = text.find("safety case 701-1001-SAE"); at != std::string::npos) {
+      id = text.substr(at + 12, text.find(' ', at + 12) - at - 12);
+    }
+  }
+  ASSERT_FALSE(id.empty()) << saved->body;
+  const std::string study = "/api/v1/studies/CDISCPILOT01", one = study + "/safety/cases/" + id;
+  Session safety = Login("safety.1");
+  auto step = [&](const std::string& op, const std::string& fields) {
+    auto r = Post(safety, study + "/commands",
+                  R"({"op":"safety.)" + op + R"(","subject":"701-1001","case":")" + id + "\"" +
+                      (fields.empty() ? "" : "," + fields) + "}");
+    EXPECT_EQ(r->status, 200) << op << ": " << r->body;
+    return r;
+  };
+  auto stage = [&] { return ParseJson(Get(safety, one)->body)->Find("stage")->as_string(); };
+
+  // The coordinator may not work the case.
+  auto refused = Post(coord, study + "/commands",
+                      R"({"op":"safety.triage","subject":"701-1001","case":")" + id + R"(","decision":"valid"})");
+  EXPECT_EQ(refused->status, 403) << refused->body;
+  step("triage", R"("decision":"valid")");
+  auto candidates = Get(safety, one + "/coding");
+  ASSERT_EQ(candidates->status, 200) << candidates->body;
+  auto coding = ParseJson(candidates->body);
+  EXPECT_EQ(coding->Find("rule")->as_string(), "exact") << candidates->body;
+  EXPECT_EQ(coding->Find("coding")->Find("pt")->Find("name")->as_string(), "Syncope");
+  auto search = ParseJson(Get(safety, one + "/coding?term=hedache")->body);
+  ASSERT_FALSE(search->Find("candidates")->as_array().empty());
+  EXPECT_EQ(search->Find("candidates")->as_array()[0].Find("pt")->Find("name")->as_string(), "Headache");
+  step("code", "");
+  step("assess", R"("causality":"related","expectedness":"unexpected")");
+  EXPECT_EQ(stage(), "approval");
+  step("approve", "");
+  EXPECT_EQ(stage(), "submission");
+
+  // The message as it would be sent: valid, with FDA's rules met.
+  auto preview = Get(safety, one + "/e2b?destination=FDA");
+  ASSERT_EQ(preview->status, 200) << preview->body;
+  auto checked = ParseJson(preview->body);
+  EXPECT_TRUE(checked->Find("valid")->as_bool()) << preview->body;
+  EXPECT_NE(checked->Find("xml")->as_string().find("MCCI_IN200100UV01"), std::string::npos);
+  step("submit", R"("destination":"FDA")");
+  step("submit", R"("destination":"EU")");
+  auto detail = ParseJson(Get(safety, one)->body);
+  ASSERT_TRUE(detail.ok());
+  EXPECT_EQ(detail->Find("stage")->as_string(), "awaiting_ack");
+  const auto& sent = detail->Find("submissions")->as_array();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].Find("ack")->as_string(), "awaiting");
+  auto file = Get(safety, one + "/submissions/1/file");
+  ASSERT_EQ(file->status, 200);
+  EXPECT_EQ(file->get_header_value("Content-Type"), "application/xml");
+  EXPECT_EQ(ToHex(Sha256(file->body)), sent[0].Find("file_sha256")->as_string());
+  EXPECT_EQ(Get(safety, one + "/submissions/9/file")->status, 404);
+  bool history_has_submission = false;
+  for (const Value& h : detail->Find("history")->as_array()) {
+    history_has_submission = history_has_submission || h.Find("type")->as_string() == "safety.case.submitted";
+    EXPECT_EQ(h.Find("details")->Find("file"), nullptr) << "the file is fetched on its own";
+  }
+  EXPECT_TRUE(history_has_submission);
+
+  // The acknowledgements: FDA's example, made to answer each batch.
+  auto ack_for = [&](const Value& submission) {
+    std::ifstream in(std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/e2b/examples/R3ack-positive.ack");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string xml = text.str();
+    auto put = [&](const std::string& element, const std::string& value) {
+      const size_t ext = xml.find("extension=\"", xml.find("<" + element + ">")) + 11;
+      xml.replace(ext, xml.find('"', ext) - ext, value);
+    };
+    put("targetBatch", submission.Find("batch_number")->as_string());
+    put("targetMessage", submission.Find("message_id")->as_string());
+    return xml;
+  };
+  auto xml_post = [&](const std::string& body) {
+    auto c = Client();
+    return c.Post((study + "/safety/acks").c_str(),
+                  httplib::Headers{{"Cookie", safety.cookie}, {"X-CSRF-Token", safety.csrf}}, body, "application/xml");
+  };
+  auto bad_ack = xml_post("<MCCI_IN200101UV01");
+  EXPECT_EQ(bad_ack->status, 400) << bad_ack->body;
+  for (const Value& submission : sent) {
+    auto acked = xml_post(ack_for(submission));
+    ASSERT_EQ(acked->status, 200) << acked->body;
+    EXPECT_NE(acked->body.find("\"accepted\""), std::string::npos) << acked->body;
+  }
+  EXPECT_EQ(stage(), "complete");
+  auto again = xml_post(ack_for(sent[0]));
+  EXPECT_EQ(again->status, 409) << again->body;
+
+  // The dashboard carries the safety figures.
+  auto dashboard = ParseJson(Get(safety, study + "/dashboard")->body);
+  ASSERT_TRUE(dashboard.ok());
+  ASSERT_NE(dashboard->Find("safety"), nullptr);
+  EXPECT_NE(dashboard->Find("safety")->Find("open"), nullptr);
 }
 
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {

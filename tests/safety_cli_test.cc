@@ -113,11 +113,12 @@ TEST_F(MeddraCliTest, AVersionIsLoadedOnceAndTheNewestCodesUnlessAsked) {
 }
 
 TEST_F(MeddraCliTest, ADatabaseWithoutMeddraSaysHowToLoadOne) {
-  ASSERT_EQ(Run("demo --db m.db --key key.pem --no-serve").exit_code, 0);
+  auto published = Run("study publish " + std::string(TRIALCORE_SOURCE_DIR) + "/studies/cdiscpilot01.yaml --db m.db");
+  ASSERT_EQ(published.exit_code, 0) << published.out << published.err;
   auto code = Run("meddra code Headache --db m.db");
   EXPECT_EQ(code.exit_code, 3);
   EXPECT_TRUE(Contains(code.err, "has no MedDRA version; load one with `trialcore meddra load DIR`")) << code.err;
-  // Commands that take the only study still find the demo's beside the dictionary.
+  // Commands that take the only study still find it beside the dictionary.
   ASSERT_EQ(Load(MeddraFiles::Small(), "medascii").exit_code, 0);
   auto log = Run("audit log --db m.db --format json");
   EXPECT_EQ(log.exit_code, 0) << log.err;
@@ -133,6 +134,65 @@ TEST_F(MeddraCliTest, NoStudyMayTakeTheNameOfASystemLog) {
   auto validated = Run("study validate study.yaml");
   EXPECT_EQ(validated.exit_code, 4) << validated.out << validated.err;
   EXPECT_TRUE(Contains(validated.out + validated.err, "begins with 'trialcore-', which names the system's own logs"));
+}
+
+// `trialcore safety ...` on the demo, whose serious adverse event is a case
+// triaged and coded with the demo's made-up dictionary.
+class SafetyCliTest : public MeddraCliTest {
+ protected:
+  void SetUp() override {
+    MeddraCliTest::SetUp();
+    auto demo = Run("demo --db d.db --key key.pem --no-serve");
+    ASSERT_EQ(demo.exit_code, 0) << demo.out << demo.err;
+  }
+};
+
+TEST_F(SafetyCliTest, TheLineListingShowsTheDemoCaseCodedAndAwaitingReview) {
+  auto listing = Run("safety cases --db d.db");
+  ASSERT_EQ(listing.exit_code, 0) << listing.err;
+  EXPECT_TRUE(Contains(listing.out, "case,subject,site,verbatim,llt,pt,soc,")) << listing.out;
+  EXPECT_TRUE(Contains(listing.out, "701-1001-SAE1,701-1001,701,SYNCOPE,")) << listing.out;
+  EXPECT_TRUE(Contains(listing.out, ",Syncope,")) << listing.out;
+  EXPECT_TRUE(Contains(listing.out, ",medical_review,1,")) << listing.out;
+  auto json = Run("safety cases --db d.db --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto line = ParseJson(json.out.substr(0, json.out.find('\n')));
+  ASSERT_TRUE(line.ok()) << json.out;
+  EXPECT_EQ(line->Find("stage")->as_string(), "medical_review");
+  EXPECT_EQ(line->Find("assessment")->Find("status")->as_string(), "pending");
+  EXPECT_EQ(Run("safety cases --db d.db --format xml").exit_code, 4);
+}
+
+TEST_F(SafetyCliTest, ExportWritesASchemaValidBatchAndNamesWhatItCannotExport) {
+  auto exported = Run("safety export-e2b --db d.db --case 701-1001-SAE1 --to sae.xml");
+  ASSERT_EQ(exported.exit_code, 0) << exported.out << exported.err;
+  EXPECT_TRUE(Contains(exported.err, "wrote 1 ICSR")) << exported.err;
+  std::ifstream in(dir_ + "/sae.xml");
+  std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(Contains(xml, "MCCI_IN200100UV01"));
+  EXPECT_TRUE(Contains(xml, "701-1001")) << "the subject as the patient's investigation number";
+  auto unknown = Run("safety export-e2b --db d.db --case 701-1001-SAE77 --to x.xml");
+  EXPECT_EQ(unknown.exit_code, 3) << unknown.err;
+  EXPECT_TRUE(Contains(unknown.err, "701-1001-SAE77")) << unknown.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/x.xml"));
+  auto elsewhere = Run("safety export-e2b --db d.db --case 701-1001-SAE1 --destination PMDA");
+  EXPECT_EQ(elsewhere.exit_code, 4) << elsewhere.err;
+}
+
+TEST_F(SafetyCliTest, AnAcknowledgementForABatchNeverSentIsRefusedAndStoresNothing) {
+  const auto before = Run("audit log --db d.db --format json").out;
+  auto ack = Run("safety import-ack " + std::string(TRIALCORE_SOURCE_DIR) +
+                 "/../shared/data/e2b/examples/R3ack-positive.ack --db d.db --as safety.1");
+  EXPECT_EQ(ack.exit_code, 3) << ack.out << ack.err;
+  EXPECT_TRUE(Contains(ack.err, "never sent")) << ack.err;
+  auto missing = Run("safety import-ack no-such.ack --db d.db");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_TRUE(Contains(missing.err, "no-such.ack")) << missing.err;
+  auto icsr = Run("safety import-ack " + std::string(TRIALCORE_SOURCE_DIR) +
+                  "/../shared/data/e2b/examples/FAERS2022Scenario1.xml --db d.db");
+  EXPECT_EQ(icsr.exit_code, 4) << icsr.err;
+  EXPECT_TRUE(Contains(icsr.err, "FAERS2022Scenario1.xml")) << icsr.err;
+  EXPECT_EQ(Run("audit log --db d.db --format json").out, before);
 }
 
 }  // namespace

@@ -499,7 +499,10 @@ TEST(GrantRules, WhoManagesAccessAndWhichGrantsAStudyTakes) {
   EXPECT_EQ(AccessAdminRole(Access(sys, "S1")), "system_admin");
   EXPECT_EQ(AccessAdminRole(Access(admin, "S1")), "study_admin");
   study::Study st;
-  st.sites.push_back(study::Site{"701", "Site 701", "US"});
+  study::Site site;
+  site.id = "701";
+  site.name = "Site 701";
+  st.sites.push_back(site);
   EXPECT_TRUE(ValidateGrant(st, Grant{"S1", "monitor", "701"}).ok());
   EXPECT_TRUE(ValidateGrant(st, Grant{"S1", "monitor", "*"}).ok());
   EXPECT_EQ(ValidateGrant(st, Grant{"S1", "monitor", "708"}).message(),

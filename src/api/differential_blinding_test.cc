@@ -304,9 +304,19 @@ class Crawler {
     for (const char* q : {"?state=open", "?state=nullification_proposed", "?site=701"}) {
       Do(s, "GET " + study + "/safety/cases", "GET", kS + "/safety/cases" + q);
     }
+    // The demo's case, whether or not this world has it, and every case listed.
+    std::set<std::string> case_ids = {"701-1001-SAE1"};
     if (const Value* listed = cases.Find("cases")) {
-      for (const Value& k : listed->as_array()) {
-        Do(s, "GET " + study + "/safety/cases/{case}", "GET", kS + "/safety/cases/" + k.Find("case")->as_string());
+      for (const Value& k : listed->as_array()) case_ids.insert(k.Find("case")->as_string());
+    }
+    {
+      for (const std::string& case_id : case_ids) {
+        const std::string one = kS + "/safety/cases/" + case_id;
+        Do(s, "GET " + study + "/safety/cases/{case}", "GET", one);
+        Do(s, "GET " + study + "/safety/cases/{case}/coding", "GET", one + "/coding");
+        Do(s, "GET " + study + "/safety/cases/{case}/e2b", "GET", one + "/e2b?destination=FDA");
+        Do(s, "GET " + study + "/safety/cases/{case}/submissions/{submission}/file", "GET",
+           one + "/submissions/1/file");
       }
     }
     Do(s, "GET " + study + "/safety/cases/{case}", "GET", kS + "/safety/cases/701-1001-SAE99");
@@ -380,6 +390,8 @@ void Commands(Crawler& c, const std::map<std::string, Session>& as) {
       c.Do(cra, commands, "POST", kS + "/commands", sdv + "}");
     }
   }
+  // An acknowledgement that is no E2B(R3) message: the same refusal for all.
+  c.Do(as.at("safety.1"), "POST " + study + "/safety/acks", "POST", kS + "/safety/acks", "<MCCI_IN200101UV01");
   // Queries: on a hidden item, and the numbers of both sequences.
   for (const char* id : {"701-1001", "701-1007", "708-1006"}) {
     const std::string base = kS + "/subjects/" + id;

@@ -9,25 +9,21 @@
 namespace trialcore::api {
 namespace {
 
-std::vector<safety::Destination> DestinationsOf(const study::Study& study) {
-  std::vector<safety::Destination> out;
-  for (const auto& d : study.safety.destinations) {
-    out.push_back(d == "EU" ? safety::Destination::kEu : safety::Destination::kFda);
-  }
-  return out;
-}
-
 Value Strings(const std::vector<std::string>& list) {
   Value::Array a;
   for (const auto& s : list) a.push_back(Value(s));
   return a;
 }
 
+const std::string* Text(const Value& o, std::string_view key) {
+  const Value* v = o.Find(key);
+  return v != nullptr && v->is_string() ? &v->as_string() : nullptr;
+}
+
 }  // namespace
 
 SafetyInbox BuildSafetyInbox(const study::Study& study, std::vector<capture::SafetyCaseLine> lines, int64_t now_us) {
   const int offset = study.safety.utc_offset_minutes;
-  const std::vector<safety::Destination> destinations = DestinationsOf(study);
   struct Ranked {
     int days_left;
     int64_t aware_us;
@@ -35,30 +31,23 @@ SafetyInbox BuildSafetyInbox(const study::Study& study, std::vector<capture::Saf
   };
   std::vector<Ranked> ranked;
   SafetyInbox inbox;
-  for (const auto& c : lines) {
-    safety::CaseFacts facts;
-    facts.aware_us = c.aware_us;
-    facts.serious = c.serious;
-    facts.fatal_or_life_threatening = c.fatal_or_life_threatening;
-    // Pending assessment: counted as a SUSAR, the earliest it could be due.
-    facts.unexpected = true;
-    facts.suspected = true;
-    const bool open = c.state == "open";
+  for (auto& c : lines) {
+    // The projection holds the due days; what is left of them depends on now.
     Value::Array reports;
     int days_left = INT_MAX;
-    if (open) {
-      for (const auto& due : safety::ExpeditedReportsDue(facts, destinations, offset)) {
-        const int left = safety::DaysLeft(due.due, now_us, offset);
-        days_left = std::min(days_left, left);
-        Value::Object r;
-        r["destination"] = Value(std::string(safety::DestinationName(due.destination)));
-        r["kind"] = Value(std::string(safety::ReportKindName(due.kind)));
-        r["days"] = Value(static_cast<int64_t>(due.days));
-        r["rule"] = Value(due.rule);
-        r["due"] = Value(safety::FormatDate(due.due));
-        r["days_left"] = Value(static_cast<int64_t>(left));
-        if (due.follow_up_due) r["follow_up_due"] = Value(safety::FormatDate(*due.follow_up_due));
-        reports.push_back(Value(std::move(r)));
+    if (c.reports.kind() == Value::Kind::kArray) {
+      for (Value report : c.reports.as_array()) {
+        const std::string* due = Text(report, "due");
+        const bool sent = report.Find("submitted") != nullptr;
+        if (const Value* late = report.Find("late"); late != nullptr && late->as_bool()) ++inbox.late;
+        if (due != nullptr && !sent) {
+          if (auto day = safety::ParseDate(*due)) {
+            const int left = safety::DaysLeft(*day, now_us, offset);
+            days_left = std::min(days_left, left);
+            report.as_object()["days_left"] = Value(static_cast<int64_t>(left));
+          }
+        }
+        reports.push_back(std::move(report));
       }
     }
     Value::Object o;
@@ -77,14 +66,24 @@ SafetyInbox BuildSafetyInbox(const study::Study& study, std::vector<capture::Saf
     o["serious"] = Value(c.serious);
     o["fatal_or_life_threatening"] = Value(c.fatal_or_life_threatening);
     o["state"] = Value(c.state);
-    o["assessment"] = Value("pending");
+    o["stage"] = Value(c.stage);
+    o["version"] = Value(c.version);
+    if (!c.pt.empty()) {
+      Value::Object coding;
+      coding["llt"] = Value(c.llt);
+      coding["pt"] = Value(c.pt);
+      coding["soc"] = Value(c.soc);
+      o["coding"] = Value(std::move(coding));
+    }
+    o["assessment"] = std::move(c.assessment);
     o["aware"] = Value(FormatTimeMicros(c.aware_us));
     o["day0"] = Value(safety::FormatDate(safety::LocalDate(c.aware_us, offset)));
     o["updated"] = Value(FormatTimeMicros(c.updated_us));
     o["followups"] = Value(c.followups);
     o["reports"] = Value(std::move(reports));
+    if (c.unblinded) o["unblinded"] = Value(true);
     if (days_left != INT_MAX) o["days_left"] = Value(static_cast<int64_t>(days_left));
-    if (open) {
+    if (c.state == "open") {
       ++inbox.open;
       if (days_left < 0) {
         ++inbox.overdue;

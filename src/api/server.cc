@@ -25,6 +25,7 @@
 #include "api/http_status.h"
 #include "api/positions.h"
 #include "api/reports.h"
+#include "api/safety_case.h"
 #include "api/safety_inbox.h"
 #include "api/sessions.h"
 #include "api/signing_rule.h"
@@ -34,8 +35,10 @@
 #include "api/web_files.h"
 #include "capture/blinding.h"
 #include "capture/capture.h"
+#include "capture/case_e2b.h"
 #include "capture/lock_checklist.h"
 #include "capture/projection.h"
+#include "capture/safety_workflow.h"
 #include "core/csv_field.h"
 #include "core/hash.h"
 #include "core/json.h"
@@ -383,7 +386,10 @@ class Server::Impl {
       type = type.substr(0, type.find(';'));
       while (!type.empty() && type.back() == ' ') type.pop_back();
       for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (type != "application/json") {
+      // An E2B(R3) acknowledgement is XML as the regulator sent it; no form
+      // of another site can send application/xml either (it needs CORS).
+      const bool xml = req.path.ends_with("/safety/acks") && type == "application/xml";
+      if (type != "application/json" && !xml) {
         Error(res, http_status::kUnsupportedMediaType, "unsupported_media_type",
               "request bodies must be JSON, sent with Content-Type: application/json");
         return false;
@@ -1099,27 +1105,30 @@ class Server::Impl {
       if (!viewer.ok()) return Error(res, viewer.status());
       capture::SafetyCaseFilter filter{req.get_param_value("site"), req.get_param_value("subject"),
                                        req.get_param_value("state"), case_id};
-      if (!filter.state.empty() && filter.state != "open" && filter.state != "nullification_proposed") {
-        return Error(res,
-                     InvalidArgument("\"state\" may be open or nullification_proposed, not \"" + filter.state + "\""));
+      if (!filter.state.empty() && filter.state != "open" && filter.state != "nullification_proposed" &&
+          filter.state != "closed") {
+        return Error(res, InvalidArgument("\"state\" may be open, nullification_proposed or closed, not \"" +
+                                          filter.state + "\""));
       }
       auto lines = capture::ListSafetyCases(cap->store(), cap->study_id(), *viewer, filter);
       if (!lines.ok()) return Error(res, lines.status());
       if (!case_id.empty() && lines->empty()) return Error(res, NotFound("no safety case " + case_id));
       SafetyInbox inbox = BuildSafetyInbox(*cap->study(), std::move(*lines), env_->NowMicros());
-      if (!case_id.empty()) return Reply(res, inbox.cases.front());
+      if (!case_id.empty()) return SafetyCaseReply(*ctx, req, res, case_id, std::move(inbox.cases.front()));
       Value::Object body;
       body["total"] = Value(static_cast<int64_t>(inbox.cases.size()));
       body["cases"] = Value(std::move(inbox.cases));
       body["open"] = Value(inbox.open);
       body["due_within_3_days"] = Value(inbox.due_within_3_days);
       body["overdue"] = Value(inbox.overdue);
+      body["late"] = Value(inbox.late);
       Reply(res, Value(std::move(body)));
     };
     Add("GET", study + "/safety/cases",
         [safety_cases](const Request& req, Response& res) { safety_cases(req, res, ""); });
     Add("GET", study + "/safety/cases/{case}",
         [safety_cases](const Request& req, Response& res) { safety_cases(req, res, req.matches[2]); });
+    SafetyCaseRoutes(study);
 
     const std::string form = subject + "/visits/{visit}/forms/{form}";
     Add("GET", form, [this](const Request& req, Response& res) {
@@ -1401,7 +1410,31 @@ class Server::Impl {
     TC_ASSIGN_OR_RETURN(capture::Viewer viewer, ViewerFor(cap, access, wanted));
     TC_ASSIGN_OR_RETURN(capture::DashboardFigures d, capture::Dashboard(cap.store(), cap.study_id(), viewer,
                                                                         env_->NowMicros(), 200, cap.read_cache()));
-    return DashboardJsonText(d, static_cast<int64_t>(cap.study()->planned_subjects));
+    std::string text = DashboardJsonText(d, static_cast<int64_t>(cap.study()->planned_subjects));
+    if (!cap.study()->safety.declared) return text;
+    // The safety clocks beside the data: open cases at the viewer's sites,
+    // how many are due within 3 days or overdue, and the most urgent.
+    TC_ASSIGN_OR_RETURN(auto lines, capture::ListSafetyCases(cap.store(), cap.study_id(), viewer, {}));
+    SafetyInbox inbox = BuildSafetyInbox(*cap.study(), std::move(lines), env_->NowMicros());
+    Value::Object safety;
+    safety["open"] = Value(inbox.open);
+    safety["due_within_3_days"] = Value(inbox.due_within_3_days);
+    safety["overdue"] = Value(inbox.overdue);
+    safety["late"] = Value(inbox.late);
+    for (const Value& c : inbox.cases) {
+      const Value* left = c.Find("days_left");
+      if (left == nullptr || c.Find("state")->as_string() != "open") continue;
+      Value::Object next;
+      next["case"] = *c.Find("case");
+      next["term"] = *c.Find("term");
+      next["stage"] = *c.Find("stage");
+      next["days_left"] = *left;
+      safety["most_urgent"] = Value(std::move(next));
+      break;
+    }
+    TC_ASSIGN_OR_RETURN(Value figures, ParseJson(text));
+    figures.as_object()["safety"] = Value(std::move(safety));
+    return ToJson(figures);
   }
 
   // Server-sent events: every new event of the study on a subject the
@@ -1660,6 +1693,161 @@ class Server::Impl {
 
   // The caller, the study's capture service and the caller's access to it;
   // a study the caller holds no role on does not exist for them (404).
+  // A case of a subject the caller sees, read in place: NotFound for a case
+  // at another site, as for one that does not exist.
+  bool SafetyCaseVisible(StudyCtx& ctx, const std::string& case_id, Response& res,
+                         const std::function<void(const capture::SubjectState&, const capture::SafetyCase&)>& read) {
+    std::string subject;
+    int number = 0;
+    if (!ParseSafetyCaseId(case_id, &subject, &number)) {
+      Error(res, NotFound("no safety case " + case_id));
+      return false;
+    }
+    bool found = false;
+    Status st = std::get<1>(ctx)->ReadSubject(subject, [&](const capture::SubjectState& s) {
+      auto c = s.cases.find(number);
+      if (!std::get<2>(ctx).SeesSite(s.site) || c == s.cases.end()) return;
+      found = true;
+      read(s, c->second);
+    });
+    if (!st.ok() || !found) Error(res, NotFound("no safety case " + case_id));
+    return st.ok() && found;
+  }
+
+  // The events of one case, oldest first (its history and the files sent).
+  Result<std::vector<Event>> SafetyCaseEvents(capture::Capture& cap, const std::string& subject, int number) {
+    std::vector<Event> out;
+    EventFilter filter;
+    filter.study = cap.study_id();
+    filter.stream = capture::SubjectStream(subject);
+    TC_RETURN_IF_ERROR(store_->ForEachEvent(filter, [&](const Event& e) {
+      const Value* n = e.payload.Find("case_number");
+      if (e.type.starts_with("safety.case.") && n != nullptr && n->kind() == Value::Kind::kInt &&
+          n->as_int() == number) {
+        out.push_back(e);
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  void SafetyCaseReply(StudyCtx& ctx, const Request& req, Response& res, const std::string& case_id, Value line) {
+    auto role = std::get<2>(ctx).ActingRole(WantedRole(req), "");
+    std::string subject;
+    int number = 0;
+    ParseSafetyCaseId(case_id, &subject, &number);
+    auto events = SafetyCaseEvents(*std::get<1>(ctx), subject, number);
+    if (!events.ok()) return Error(res, events.status());
+    auto definition = std::get<1>(ctx)->study();
+    Value detail;
+    if (!SafetyCaseVisible(ctx, case_id, res, [&](const capture::SubjectState& s, const capture::SafetyCase& c) {
+          detail = SafetyCaseDetail(*definition, s, c, std::move(line), *events, role.ok() ? *role : "");
+        })) {
+      return;
+    }
+    Reply(res, detail);
+  }
+
+  // The safety case workflow's reads (its writes are capture commands,
+  // POST .../commands): coding candidates, the E2B(R3) message as it would
+  // be sent, the files sent, and acknowledgements coming back.
+  void SafetyCaseRoutes(const std::string& study) {
+    const std::string one = study + "/safety/cases/{case}";
+    Add("GET", one + "/coding", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      std::string term = req.get_param_value("term");
+      if (!SafetyCaseVisible(*ctx, req.matches[2], res,
+                             [&](const capture::SubjectState& s, const capture::SafetyCase& c) {
+                               if (term.empty()) term = capture::FactsOfCase(*std::get<1>(*ctx)->study(), s, c).term;
+                             })) {
+        return;
+      }
+      if (term.empty()) return Error(res, InvalidArgument("the case has no event term; give \"term\""));
+      auto coder = capture::MeddraCoderFor(*store_, req.get_param_value("meddra_version"), "");
+      if (!coder.ok()) return Error(res, coder.status());
+      Reply(res, MeddraCodingJson(**coder, term));
+    });
+    Add("GET", one + "/e2b", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      const std::string destination = req.has_param("destination") ? req.get_param_value("destination") : "FDA";
+      Result<capture::CaseE2b> e2b = InvalidArgument("");
+      if (!SafetyCaseVisible(
+              *ctx, req.matches[2], res, [&](const capture::SubjectState& s, const capture::SafetyCase& c) {
+                e2b = capture::BuildCaseE2b(*std::get<1>(*ctx)->study(), s, c, destination,
+                                            static_cast<int>(c.submissions.size()) + 1, env_->NowMicros(), false);
+              })) {
+        return;
+      }
+      if (!e2b.ok()) return Error(res, e2b.status());
+      Value::Object o;
+      o["destination"] = Value(e2b->destination);
+      o["receiver"] = Value(e2b->receiver);
+      o["batch_number"] = Value(e2b->batch_number);
+      o["message_id"] = Value(e2b->message_id);
+      o["safety_report_id"] = Value(e2b->safety_report_id);
+      bool rejected = e2b->xml.empty();
+      Value::Array findings;
+      for (const auto& f : e2b->findings) {
+        rejected = rejected || f.rejection;
+        findings.push_back(Value::Object{
+            {"rule", f.rule}, {"element", f.element}, {"rejection", f.rejection}, {"message", f.message}});
+      }
+      o["findings"] = Value(std::move(findings));
+      o["valid"] = Value(!rejected);
+      o["xml"] = Value(e2b->xml);
+      Reply(res, Value(std::move(o)));
+    });
+    Add("GET", one + "/submissions/{submission}/file", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      const std::string case_id = req.matches[2];
+      if (!SafetyCaseVisible(*ctx, case_id, res, [](const capture::SubjectState&, const capture::SafetyCase&) {})) {
+        return;
+      }
+      std::string subject;
+      int number = 0;
+      ParseSafetyCaseId(case_id, &subject, &number);
+      auto events = SafetyCaseEvents(*std::get<1>(*ctx), subject, number);
+      if (!events.ok()) return Error(res, events.status());
+      for (const Event& e : *events) {
+        const Value* n = e.payload.Find("submission");
+        const Value* file = e.payload.Find("file");
+        if (e.type != "safety.case.submitted" || n == nullptr || file == nullptr || !file->is_string() ||
+            std::to_string(n->as_int()) != std::string(req.matches[3])) {
+          continue;
+        }
+        res.set_header("Content-Disposition",
+                       "attachment; filename=\"" + case_id + "-" + std::string(req.matches[3]) + ".xml\"");
+        return res.set_content(file->as_string(), "application/xml");
+      }
+      Error(res, NotFound("safety case " + case_id + " has no submission " + std::string(req.matches[3])));
+    });
+    Add("POST", study + "/safety/acks", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto role = std::get<2>(*ctx).ActingRole(WantedRole(req), "");
+      if (!role.ok()) return Error(res, role.status());
+      auto applied = capture::ApplyE2bAck(*std::get<1>(*ctx), req.body, "acknowledgement",
+                                          Actor{std::get<0>(*ctx).user.id, *role});
+      if (!applied.ok()) return Error(res, applied.status());
+      NoteWrite(res);
+      Value::Array out;
+      for (const auto& a : *applied) {
+        Value::Array errors;
+        for (const auto& e : a.errors) errors.push_back(Value(e));
+        out.push_back(Value::Object{{"case", a.case_id},
+                                    {"submission", a.submission},
+                                    {"destination", a.destination},
+                                    {"ack", a.ack},
+                                    {"code", a.code},
+                                    {"errors", Value(std::move(errors))}});
+      }
+      Reply(res, Value::Object{{"acknowledged", Value(std::move(out))}});
+    });
+  }
+
   std::optional<StudyCtx> StudyContext(const Request& req, Response& res) {
     auto c = Authenticate(req, res);
     if (!c) return std::nullopt;

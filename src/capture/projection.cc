@@ -6,6 +6,7 @@
 #include "capture/blinding.h"
 #include "capture/impl.h"
 #include "capture/sae_reaction.h"
+#include "capture/safety_workflow.h"
 #include "core/json.h"
 #include "rules/rules.h"
 
@@ -29,7 +30,9 @@ ProjectionSet MakeSet() {
   // each form's values (listings) and entry lag, visits' forms not started, queries' answer and close times.
   // 6: inactivated subjects (cap_subjects.inactive, and no visit rows: nothing of theirs falls due).
   // 7: safety cases opened by serious adverse events on the CRF (cap_safety_cases).
-  set.version = 7;
+  // 8: the safety case workflow: each case's stage, version, coding, assessment and the reports it owes
+  // (due dates, submissions), and cap_safety_submissions for acknowledgements to find their case.
+  set.version = 8;
   set.tables = {
       {"cap_study",
        cols({{"study", Type::kText},
@@ -135,15 +138,34 @@ ProjectionSet MakeSet() {
        3,
        {}},
       {"cap_safety_cases",
-       cols({{"study", Type::kText},     {"subject", Type::kText},  {"number", Type::kInt},
-             {"case_id", Type::kText},   {"site", Type::kText},     {"visit", Type::kText},
-             {"form", Type::kText},      {"grp", Type::kText},      {"row_number", Type::kInt},
-             {"term", Type::kText},      {"onset", Type::kText},    {"outcome", Type::kText},
-             {"causality", Type::kText}, {"criteria", Type::kText}, {"serious", Type::kInt},
-             {"fatal_lt", Type::kInt},   {"state", Type::kText},    {"aware_us", Type::kInt},
-             {"updated_us", Type::kInt}, {"followups", Type::kInt}}),
+       cols({{"study", Type::kText},     {"subject", Type::kText},    {"number", Type::kInt},
+             {"case_id", Type::kText},   {"site", Type::kText},       {"visit", Type::kText},
+             {"form", Type::kText},      {"grp", Type::kText},        {"row_number", Type::kInt},
+             {"term", Type::kText},      {"onset", Type::kText},      {"outcome", Type::kText},
+             {"causality", Type::kText}, {"criteria", Type::kText},   {"serious", Type::kInt},
+             {"fatal_lt", Type::kInt},   {"state", Type::kText},      {"aware_us", Type::kInt},
+             {"updated_us", Type::kInt}, {"followups", Type::kInt},   {"stage", Type::kText},
+             {"version", Type::kInt},    {"llt", Type::kText},        {"pt", Type::kText},
+             {"soc", Type::kText},       {"assessment", Type::kText}, {"reports", Type::kText},
+             {"unblinded", Type::kInt}}),
        3,
        {{"study", "state", "aware_us"}, {"study", "site", "subject"}}},
+      // One row per report sent: an acknowledgement names its batch and message.
+      {"cap_safety_submissions",
+       cols({{"study", Type::kText},
+             {"subject", Type::kText},
+             {"number", Type::kInt},
+             {"submission", Type::kInt},
+             {"case_id", Type::kText},
+             {"site", Type::kText},
+             {"destination", Type::kText},
+             {"version", Type::kInt},
+             {"batch_number", Type::kText},
+             {"message_id", Type::kText},
+             {"safety_report_id", Type::kText},
+             {"ack", Type::kText}}),
+       4,
+       {{"study", "batch_number"}}},
   };
   return set;
 }
@@ -435,7 +457,7 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
     AdverseEventFacts f = FactsOfCase(*study, s, c);
     std::string criteria;
     for (const auto& name : f.criteria) criteria += (criteria.empty() ? "" : ",") + name;
-    const char* state = c.nullification_proposed || f.removed ? "nullification_proposed" : "open";
+    const std::string_view stage = CaseStage(*study, c, f);
     TC_RETURN_IF_ERROR(sink("cap_safety_cases", 3,
                             {study_id,
                              s.id,
@@ -453,10 +475,24 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
                              criteria,
                              f.serious,
                              f.fatal_or_life_threatening,
-                             std::string(state),
+                             std::string(SafetyCaseState(stage)),
                              c.aware_us,
                              c.updated_us,
-                             int64_t{c.followups}}));
+                             int64_t{c.followups},
+                             std::string(stage),
+                             int64_t{c.version},
+                             c.coding ? c.coding->llt_name : "",
+                             c.coding ? c.coding->pt_name : "",
+                             c.coding ? c.coding->soc_name : "",
+                             ToJson(AssessmentValue(*study, c, f)),
+                             ToJson(ReportsValue(*study, c, f)),
+                             c.unblinded}));
+    for (const SafetySubmission& sub : c.submissions) {
+      TC_RETURN_IF_ERROR(
+          sink("cap_safety_submissions", 4,
+               {study_id, s.id, int64_t{n}, int64_t{sub.number}, SafetyCaseId(s.id, n), s.site, sub.destination,
+                int64_t{sub.version}, sub.batch_number, sub.message_id, sub.safety_report_id, sub.ack}));
+    }
   }
   for (const PlannedVisit& v : planned) {
     Value start = v.planned_day ? Value(*v.planned_day - v.window_before) : Value();

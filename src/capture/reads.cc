@@ -731,7 +731,8 @@ Result<std::vector<SafetyCaseLine>> ListSafetyCases(EventStore* store, const std
   TC_RETURN_IF_ERROR(RowsCurrent(store, study));
   Sql sql(
       "SELECT case_id, subject, site, visit, form, grp, row_number, term, onset, outcome, causality, criteria, "
-      "serious, fatal_lt, state, aware_us, updated_us, followups FROM cap_safety_cases WHERE study = ");
+      "serious, fatal_lt, state, aware_us, updated_us, followups, stage, version, llt, pt, soc, assessment, reports, "
+      "unblinded FROM cap_safety_cases WHERE study = ");
   sql.Param(study);
   VisibleSites(sql, viewer);
   sql.AndEquals("site", filter.site);
@@ -761,7 +762,33 @@ Result<std::vector<SafetyCaseLine>> ListSafetyCases(EventStore* store, const std
     c.aware_us = Int(r[15]);
     c.updated_us = Int(r[16]);
     c.followups = Int(r[17]);
+    c.stage = Text(r[18]);
+    c.version = Int(r[19]);
+    c.llt = Text(r[20]);
+    c.pt = Text(r[21]);
+    c.soc = Text(r[22]);
+    TC_ASSIGN_OR_RETURN(c.assessment, ParseJson(Text(r[23])));
+    TC_ASSIGN_OR_RETURN(c.reports, ParseJson(Text(r[24])));
+    c.unblinded = Int(r[25]) != 0;
     out.push_back(std::move(c));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::vector<SafetySubmissionLine>> FindSafetySubmissions(EventStore* store, const std::string& study,
+                                                                const std::string& batch_number) {
+  TC_RETURN_IF_ERROR(RowsCurrent(store, study));
+  Sql sql(
+      "SELECT subject, case_id, site, destination, batch_number, message_id, safety_report_id, ack, submission, "
+      "version FROM cap_safety_submissions WHERE study = ");
+  sql.Param(study);
+  sql.AndEquals("batch_number", batch_number);
+  sql << " ORDER BY subject, number, submission";
+  std::vector<SafetySubmissionLine> out;
+  TC_RETURN_IF_ERROR(Run(store, sql, [&](const ProjectionRow& r) {
+    out.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3]), Text(r[4]), Text(r[5]), Text(r[6]), Text(r[7]),
+                   Int(r[8]), Int(r[9])});
     return Status::Ok();
   }));
   return out;

@@ -219,13 +219,28 @@ struct SafetyCaseLine {
   std::string term, onset, outcome, causality;
   std::vector<std::string> criteria;
   bool serious = false, fatal_or_life_threatening = false;
-  std::string state;  // open | nullification_proposed
+  std::string state;  // open | nullification_proposed | closed (capture/safety_workflow.h)
   int64_t aware_us = 0, updated_us = 0, followups = 0;
+  std::string stage;  // capture/safety_workflow.h
+  int64_t version = 1;
+  std::string llt, pt, soc;  // the MedDRA coding, when coded
+  Value assessment;          // AssessmentValue
+  Value reports;             // ReportsValue: due dates and what was sent
+  bool unblinded = false;
 };
 struct SafetyCaseFilter {
   std::string site, subject, state, case_id;  // empty: any
 };
 Result<std::vector<SafetyCaseLine>> ListSafetyCases(EventStore* store, const std::string& study, const Viewer& viewer,
                                                     const SafetyCaseFilter& filter);
+
+// The reports sent in one batch (E2B(R3) N.1.2), for an acknowledgement to
+// find its cases. Not scoped by site: the acknowledgement is the sponsor's.
+struct SafetySubmissionLine {
+  std::string subject, case_id, site, destination, batch_number, message_id, safety_report_id, ack;
+  int64_t submission = 0, version = 0;
+};
+Result<std::vector<SafetySubmissionLine>> FindSafetySubmissions(EventStore* store, const std::string& study,
+                                                                const std::string& batch_number);
 
 }  // namespace trialcore::capture

@@ -95,6 +95,21 @@ int Int(const Value& payload, std::string_view key) {
   return v != nullptr && v->kind() == Value::Kind::kInt ? static_cast<int>(v->as_int()) : 0;
 }
 
+bool Bool(const Value& payload, std::string_view key) {
+  const Value* v = payload.Find(key);
+  return v != nullptr && v->kind() == Value::Kind::kBool && v->as_bool();
+}
+
+std::vector<std::string> Strings(const Value& payload, std::string_view key) {
+  std::vector<std::string> out;
+  const Value* v = payload.Find(key);
+  if (v == nullptr || v->kind() != Value::Kind::kArray) return out;
+  for (const Value& x : v->as_array()) {
+    if (x.is_string()) out.push_back(x.as_string());
+  }
+  return out;
+}
+
 ItemState* Target(SubjectState& s, const Value& change, const std::string& visit, const std::string& form) {
   FormState& f = s.visits[visit].forms[form];
   f.touched = true;
@@ -239,20 +254,98 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
     sig.time_us = e.time_us;
   } else if (t == "signature.invalidated") {
     s.signatures[Int(p, "signature")].broken = true;
-  } else if (t == "safety.case.opened") {
-    SafetyCase& c = s.cases[Int(p, "case_number")];
+  } else if (t.starts_with("safety.case.")) {
+    ApplySafetyCaseEvent(s.cases[Int(p, "case_number")], e);
+  }
+}
+
+void ApplySafetyCaseEvent(SafetyCase& c, const Event& e) {
+  const Value& p = e.payload;
+  const std::string& t = e.type;
+  if (t == "safety.case.opened") {
     c.number = Int(p, "case_number");
-    c.visit = visit;
-    c.form = form;
+    c.visit = Str(p, "visit");
+    c.form = Str(p, "form");
     c.group = Str(p, "group");
     c.row = Int(p, "row");
     c.aware_us = e.time_us;
     c.updated_us = e.time_us;
-  } else if (t == "safety.case.followup" || t == "safety.case.nullification_proposed") {
-    SafetyCase& c = s.cases[Int(p, "case_number")];
+    c.version_aware_us = e.time_us;
+  } else if (t == "safety.case.followup") {
     c.updated_us = e.time_us;
-    if (t == "safety.case.followup") ++c.followups;
-    if (t == "safety.case.nullification_proposed") c.nullification_proposed = true;
+    ++c.followups;
+    // New information on an approved version is the next version's start.
+    if (c.approved_version == c.version) {
+      ++c.version;
+      c.version_aware_us = e.time_us;
+    }
+  } else if (t == "safety.case.nullification_proposed") {
+    c.updated_us = e.time_us;
+    c.nullification_proposed = true;
+  } else if (t == "safety.case.triaged") {
+    c.triaged = true;
+    c.valid = Bool(p, "valid");
+    c.missing = Strings(p, "missing");
+    c.duplicate_of = Str(p, "duplicate_of");
+  } else if (t == "safety.case.coded") {
+    SafetyCoding& k = c.coding.emplace();
+    k.verbatim = Str(p, "verbatim");
+    k.meddra_version = Str(p, "meddra_version");
+    k.meddra_language = Str(p, "meddra_language");
+    k.method = Str(p, "method");
+    auto term = [&](const char* level, uint32_t* code, std::string* name) {
+      const Value* v = p.Find(level);
+      if (v == nullptr || !v->is_object()) return;
+      *code = static_cast<uint32_t>(Int(*v, "code"));
+      *name = Str(*v, "name");
+    };
+    term("llt", &k.llt, &k.llt_name);
+    term("pt", &k.pt, &k.pt_name);
+    term("hlt", &k.hlt, &k.hlt_name);
+    term("hlgt", &k.hlgt, &k.hlgt_name);
+    term("soc", &k.soc, &k.soc_name);
+    k.by = e.actor;
+    k.time_us = e.time_us;
+  } else if (t == "safety.case.assessed") {
+    SafetyAssessment& a = c.assessment.emplace();
+    a.version = Int(p, "version");
+    a.sponsor_causality = Str(p, "sponsor_causality");
+    a.expectedness = Str(p, "expectedness");
+    a.rsi_document = Str(p, "rsi_document");
+    a.study_version = Str(p, "study_version");
+    a.comment = Str(p, "comment");
+    a.by = e.actor;
+    a.time_us = e.time_us;
+  } else if (t == "safety.case.approved") {
+    c.approved_version = Int(p, "version");
+    c.approved_by = e.actor;
+    c.approved_us = e.time_us;
+  } else if (t == "safety.case.submitted") {
+    SafetySubmission& sub = c.submissions.emplace_back();
+    sub.number = Int(p, "submission");
+    sub.version = Int(p, "version");
+    sub.destination = Str(p, "destination");
+    sub.batch_number = Str(p, "batch_number");
+    sub.message_id = Str(p, "message_id");
+    sub.safety_report_id = Str(p, "safety_report_id");
+    sub.file_sha256 = Str(p, "file_sha256");
+    sub.nullification = Bool(p, "nullification");
+    sub.by = e.actor;
+    sub.time_us = e.time_us;
+  } else if (t == "safety.case.acknowledged") {
+    const int n = Int(p, "submission");
+    for (SafetySubmission& sub : c.submissions) {
+      if (sub.number != n) continue;
+      sub.ack = Str(p, "ack");
+      sub.ack_code = Str(p, "code");
+      sub.ack_errors = Strings(p, "errors");
+      sub.ack_us = e.time_us;
+    }
+  } else if (t == "safety.case.nullified") {
+    c.nullified = true;
+    c.nullification_reason = e.reason;
+  } else if (t == "safety.case.unblinded") {
+    c.unblinded = true;
   }
 }
 

@@ -104,6 +104,47 @@ struct Signature {
 // A safety case opened by a serious adverse event saved on the CRF (capture/
 // sae_reaction.h). The case reads its facts (term, criteria, onset ...) from
 // the AE row itself, so the case and the CRF cannot disagree.
+//
+// The workflow (doc/safety_cases.md) adds what the safety team decides: each
+// step an event in the subject's stream, so the case, its CRF row and every
+// decision share one history.
+struct SafetyCoding {
+  std::string verbatim;  // the term as coded; a different term on the row needs coding again
+  std::string meddra_version, meddra_language;
+  std::string method;  // exact | normalised | chosen
+  uint32_t llt = 0, pt = 0, hlt = 0, hlgt = 0, soc = 0;
+  std::string llt_name, pt_name, hlt_name, hlgt_name, soc_name;
+  Actor by;
+  int64_t time_us = 0;
+};
+
+struct SafetyAssessment {
+  int version = 0;                // the case version assessed
+  std::string sponsor_causality;  // related | not_related
+  std::string expectedness;       // expected | unexpected
+  std::string rsi_document;       // the reference safety information it was assessed against
+  std::string study_version;      // of the study file holding that RSI
+  std::string comment;
+  Actor by;
+  int64_t time_us = 0;
+};
+
+struct SafetySubmission {
+  int number = 0;  // per case, from 1
+  int version = 0;
+  std::string destination;  // FDA | EU
+  std::string batch_number, message_id, safety_report_id;
+  std::string file_sha256;  // of the E2B(R3) file as sent
+  bool nullification = false;
+  Actor by;
+  int64_t time_us = 0;
+  // The receiver's acknowledgement: "" (none yet), accepted or rejected.
+  std::string ack;
+  std::string ack_code;  // CA / CR (message), with the batch's AA / AE / AR
+  std::vector<std::string> ack_errors;
+  int64_t ack_us = 0;
+};
+
 struct SafetyCase {
   int number = 0;  // per subject, from 1: the case id is "<subject>-SAE<number>"
   std::string visit, form, group;
@@ -112,6 +153,24 @@ struct SafetyCase {
   int64_t updated_us = 0;  // the latest follow-up from the CRF
   int followups = 0;
   bool nullification_proposed = false;  // its row was removed
+
+  // The version being prepared: 1 until a version is approved; follow-up
+  // information after an approval starts the next one, whose own day 0 is
+  // that information's arrival (version_aware_us).
+  int version = 1;
+  int64_t version_aware_us = 0;
+  bool triaged = false, valid = false;
+  std::vector<std::string> missing;  // what triage found missing for validity
+  std::string duplicate_of;          // triage found it a duplicate of this case
+  std::optional<SafetyCoding> coding;
+  std::optional<SafetyAssessment> assessment;
+  int approved_version = 0;
+  Actor approved_by;
+  int64_t approved_us = 0;
+  std::vector<SafetySubmission> submissions;
+  bool nullified = false;
+  std::string nullification_reason;
+  bool unblinded = false;  // one case unblinded for expedited reporting
 };
 std::string SafetyCaseId(const std::string& subject, int number);
 
@@ -171,6 +230,8 @@ ReadOnly WhyReadOnly(bool database_locked, const SubjectState& subject, const st
 void ApplyEvent(StudyState& state, const Event& event);
 // The same for one event of the subject's own stream.
 void ApplySubjectEvent(SubjectState& subject, const Event& event);
+// A safety.case.* event on the case it names.
+void ApplySafetyCaseEvent(SafetyCase& safety_case, const Event& event);
 
 // Entity paths, also the audit trail's subjects of change.
 std::string SubjectStream(const std::string& subject);

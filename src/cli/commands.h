@@ -91,6 +91,31 @@ Status MeddraCode(const MeddraCodeArgs& args, Context& ctx);
 // What changed between two loaded versions, for recoding.
 Status MeddraDiffCommand(const std::string& db, const std::string& from, const std::string& to, Context& ctx);
 
+// Safety cases (capture/safety_workflow.h): the line listing, an E2B(R3)
+// batch of cases as they stand, and acknowledgements from a receiver.
+struct SafetyCasesArgs {
+  std::string db;
+  std::optional<std::string> study;
+  std::string format = "csv";  // csv | json (one object a line)
+  std::optional<std::string> out;
+};
+Status SafetyCases(const SafetyCasesArgs& args, Context& ctx);
+struct SafetyExportArgs {
+  std::string db;
+  std::optional<std::string> study;
+  std::vector<std::string> cases;
+  std::string destination = "FDA";
+  std::optional<std::string> to;  // stdout when not given
+};
+Status SafetyExportE2b(const SafetyExportArgs& args, Context& ctx);
+struct SafetyImportAckArgs {
+  std::string file;
+  std::string db;
+  std::optional<std::string> study;
+  std::string as_user = "admin";
+};
+Status SafetyImportAck(const SafetyImportAckArgs& args, Context& ctx);
+
 struct SignalArgs {
   std::string csv;                 // report file in openEBGM's layout
   std::vector<std::string> faers;  // or FAERS quarterly zips / folders

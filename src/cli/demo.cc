@@ -19,6 +19,8 @@
 #include "core/json.h"
 #include "core/simulated_clock_env.h"
 #include "rules/rules.h"
+#include "safety/meddra_demo.h"
+#include "safety/meddra_store.h"
 #include "store/audit.h"
 #include "store/open_store.h"
 
@@ -78,7 +80,7 @@ Status DemoScript(capture::Capture& capture, const std::function<Status(int64_t)
 // Queries still open today, raised by the monitor three weeks ago and by the
 // data manager three days ago, so that the inbox and the dashboard's ages
 // show work waiting; and a serious adverse event two days ago, whose safety
-// case has 13 days left on its clock.
+// case has 13 days left on its clock, triaged and coded, awaiting review.
 Status DemoOpenQueries(capture::Capture& capture, const std::function<Status(int64_t)>& at, int64_t today) {
   constexpr int64_t kHour = 3'600'000'000;
   struct Step {
@@ -98,7 +100,19 @@ Status DemoOpenQueries(capture::Capture& capture, const std::function<Status(int
       {2, 15,
        R"({"op":"form.save","subject":"701-1001","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"SYNCOPE","AESTDTC":"ONSET","AEONGO":true,"AESEV":"SEVERE","AESER":"Y","AESHOSP":true,"AEREL":"POSSIBLE","AEACN":"DRUG INTERRUPTED","AEOUT":"RECOVERING/RESOLVING"}}]})",
        Actor{"coord.701", "coordinator"}},
+      // The safety physician triaged and coded it yesterday: it awaits medical review.
+      {1, 9, R"({"op":"safety.triage","subject":"701-1001","case":"701-1001-SAE1","decision":"valid"})",
+       Actor{"safety.1", "safety_physician"}},
+      {1, 10, R"({"op":"safety.code","subject":"701-1001","case":"701-1001-SAE1"})",
+       Actor{"safety.1", "safety_physician"}},
   };
+  // The made-up demo dictionary in MedDRA's layout (safety/meddra_demo.h),
+  // loaded a month ago as a sponsor loads its licensed copy.
+  TC_RETURN_IF_ERROR(at((today - 30) * rules::kMicrosPerDay + 9 * kHour));
+  const safety::MeddraTables meddra = safety::DemoMeddraTables();
+  TC_RETURN_IF_ERROR(safety::StoreMeddraVersion(*capture.store(), meddra, safety::MeddraTablesFiles(meddra),
+                                                Actor{"admin", "system_admin"})
+                         .status());
   for (const Step& step : script) {
     TC_RETURN_IF_ERROR(at((today - step.days_ago) * rules::kMicrosPerDay + step.hour * kHour));
     std::string json = step.command;

@@ -389,6 +389,42 @@ int Run(int argc, char** argv, Env* env) {
   add_db(mdiff);
   mdiff->callback([&] { status = MeddraDiffCommand(db, mdiff_from, mdiff_to, ctx); });
 
+  // safety
+  auto* safety = app.add_subcommand("safety", "Safety cases: the line listing, E2B(R3) export, acknowledgements");
+  safety->require_subcommand(1);
+  SafetyCasesArgs safety_cases;
+  auto* scases = safety->add_subcommand("cases", "The study's safety cases as a line listing (CSV) or JSON lines");
+  add_db(scases);
+  scases->add_option("--study", safety_cases.study, "The study (default: the only one)");
+  scases->add_option("--format", safety_cases.format, "csv or json")->capture_default_str();
+  scases->add_option("--out", safety_cases.out, "File to write (default: standard output)");
+  scases->callback([&] {
+    safety_cases.db = db;
+    status = SafetyCases(safety_cases, ctx);
+  });
+  SafetyExportArgs safety_export;
+  auto* sexport = safety->add_subcommand(
+      "export-e2b", "Cases as they stand as one E2B(R3) batch, schema-valid and checked against FDA's rules");
+  add_db(sexport);
+  sexport->add_option("--study", safety_export.study, "The study (default: the only one)");
+  sexport->add_option("--case", safety_export.cases, "Case id (701-1001-SAE1); several make one batch")->required();
+  sexport->add_option("--destination", safety_export.destination, "FDA or EU")->capture_default_str();
+  sexport->add_option("--to", safety_export.to, "File to write (default: standard output)");
+  sexport->callback([&] {
+    safety_export.db = db;
+    status = SafetyExportE2b(safety_export, ctx);
+  });
+  SafetyImportAckArgs safety_ack;
+  auto* sack = safety->add_subcommand("import-ack", "Apply a receiver's E2B(R3) acknowledgement to the cases it names");
+  sack->add_option("FILE", safety_ack.file, "The acknowledgement (MCCI_IN200101UV01)")->required();
+  add_db(sack);
+  sack->add_option("--study", safety_ack.study, "The study (default: the only one)");
+  sack->add_option("--as", safety_ack.as_user, "User id (a safety physician) it is recorded as")->capture_default_str();
+  sack->callback([&] {
+    safety_ack.db = db;
+    status = SafetyImportAck(safety_ack, ctx);
+  });
+
   // events
   auto* events = app.add_subcommand("events", "Every committed event on NATS JetStream (doc/events_on_nats.md)");
   events->require_subcommand(1);

@@ -307,6 +307,12 @@ MeddraCoder& MeddraCoder::operator=(MeddraCoder&&) noexcept = default;
 
 const MeddraDictionary& MeddraCoder::dictionary() const { return *index_->dict; }
 
+std::optional<MeddraCoding> MeddraCoder::CodingOfLlt(uint32_t code) const {
+  const MeddraLlt* llt = index_->dict->FindLlt(code);
+  if (llt == nullptr) return std::nullopt;
+  return index_->CodingOf(static_cast<uint32_t>(llt - index_->dict->llts().data()));
+}
+
 MeddraCoding MeddraCoder::Index::CodingOf(uint32_t llt_index) const {
   const MeddraLlt& l = dict->llts()[llt_index];
   const Up& u = up[llt_index];

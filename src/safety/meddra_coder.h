@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +87,10 @@ class MeddraCoder {
   // The result's names point into dictionary(), valid while the coder or
   // another holder of the dictionary lives.
   MeddraCodingResult Code(std::string_view verbatim) const;
+
+  // A lowest level term a person chose, with its primary path: nullopt when
+  // this version has no such code.
+  std::optional<MeddraCoding> CodingOfLlt(uint32_t code) const;
 
   const MeddraDictionary& dictionary() const;
 

@@ -15,10 +15,13 @@
 
 namespace trialcore::safety {
 
-inline constexpr char kDemoMeddraVersion[] = "DEMO-1.0";
+// A version number no MedDRA release has had (they run 1.0 to 28.x), in
+// MedDRA's N.N form, since ICSRs carry it (E2B(R3) E.i.2.1a, at most four
+// characters): a demo case's report validates like a real one.
+inline constexpr char kDemoMeddraVersion[] = "90.0";
 inline constexpr char kDemoMeddraLanguage[] = "en";
 
-// Version "DEMO-1.0", language "en": 15 SOCs, and the PTs and LLTs (synonyms,
+// Version "90.0", language "en": 15 SOCs, and the PTs and LLTs (synonyms,
 // spelling variants, some non-current) a demo cardiovascular/metabolic study
 // records, each PT with its primary path and some with secondary paths in
 // another SOC. MeddraDictionary::Build accepts it.

@@ -177,13 +177,13 @@ TEST_F(MeddraStoreTest, TheDemoDictionaryIsStoredWithTheDigestsOfItsTablesText) 
   const auto files = MeddraTablesFiles(demo);
   auto info = StoreMeddraVersion(*store_, demo, files, Actor{"demo", "system"});
   ASSERT_TRUE(info.ok()) << info.status().message();
-  EXPECT_EQ(info->version, "DEMO-1.0");
+  EXPECT_EQ(info->version, "90.0");
   EXPECT_EQ(info->language, "en");
   EXPECT_EQ(info->llts, demo.llts.size());
   EXPECT_EQ(info->pts, demo.pts.size());
   EXPECT_EQ(info->files, files);
 
-  auto tables = ReadStoredMeddra(*store_, "DEMO-1.0");
+  auto tables = ReadStoredMeddra(*store_, "90.0");
   ASSERT_TRUE(tables.ok()) << tables.status().message();
   EXPECT_EQ(MeddraTablesFiles(*tables), files) << "the stored rows are the rows whose text was digested";
   auto built = MeddraDictionary::Build(std::move(*tables));

@@ -86,6 +86,23 @@ std::string_view ReportKindName(ReportKind kind) {
   return "?";
 }
 
+std::optional<CivilDate> ParseDate(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  auto number = [&](size_t at, size_t n) -> int {
+    int v = 0;
+    for (size_t k = at; k < at + n; ++k) {
+      if (text[k] < '0' || text[k] > '9') return -1;
+      v = v * 10 + (text[k] - '0');
+    }
+    return v;
+  };
+  const CivilDate d{number(0, 4), number(5, 2), number(8, 2)};
+  if (d.year < 0 || d.month < 1 || d.month > 12 || d.day < 1) return std::nullopt;
+  // A day that does not exist (2023-02-29) comes back as another one.
+  if (AddDays(d, 0) != d) return std::nullopt;
+  return d;
+}
+
 std::string FormatDate(CivilDate date) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", date.year, date.month, date.day);

@@ -38,6 +38,8 @@ struct CivilDate {
   auto operator<=>(const CivilDate&) const = default;
 };
 std::string FormatDate(CivilDate date);  // "2024-02-29"
+// The reverse of FormatDate; nullopt for anything else (no such day either).
+std::optional<CivilDate> ParseDate(std::string_view text);
 // N calendar days later (or earlier when negative), across months and years.
 CivilDate AddDays(CivilDate date, int days);
 // Calendar days from `from` to `to`: negative when `to` is earlier.

@@ -280,21 +280,119 @@ struct Builder {
   void ReadSites(const YAML::Node& n) {
     if (!n) return;
     for (const auto& a : n) {
-      if (!r.ExpectMap(a, "site", {"id", "name", "country"})) continue;
-      s.sites.push_back(
-          {r.Text(a, "id", "site", true), r.Text(a, "name", "site", true), r.Text(a, "country", "site", false)});
+      if (!r.ExpectMap(a, "site", {"id", "name", "country", "investigator"})) continue;
+      Site& site = s.sites.emplace_back();
+      site.id = r.Text(a, "id", "site", true);
+      site.name = r.Text(a, "name", "site", true);
+      site.country = r.Text(a, "country", "site", false);
+      if (YAML::Node pi = a["investigator"]) {
+        if (r.ExpectMap(pi, "site investigator", {"given", "family", "email"})) {
+          site.investigator_given = r.Text(pi, "given", "site investigator", true);
+          site.investigator_family = r.Text(pi, "family", "site investigator", true);
+          site.investigator_email = r.Text(pi, "email", "site investigator", false);
+        }
+      }
     }
   }
 
   // safety: where the CRF records adverse events (a repeating group), so a
   // serious one opens a case; the suspect product; the reporting settings.
+  void ReadSafetySender(const YAML::Node& n, SafetySender* out) {
+    if (!n) return;
+    if (!r.ExpectMap(n, "safety sender",
+                     {"id", "organisation", "country", "department", "contact", "address", "phone", "fax", "email"})) {
+      return;
+    }
+    out->id = r.Text(n, "id", "safety sender", true);
+    out->organisation = r.Text(n, "organisation", "safety sender", false);
+    out->department = r.Text(n, "department", "safety sender", false);
+    out->phone = r.Text(n, "phone", "safety sender", false);
+    out->fax = r.Text(n, "fax", "safety sender", false);
+    if (YAML::Node address = n["address"]) {
+      if (r.ExpectMap(address, "safety sender address", {"street", "city", "state", "postcode"})) {
+        out->street = r.Text(address, "street", "safety sender address", false);
+        out->city = r.Text(address, "city", "safety sender address", false);
+        out->state = r.Text(address, "state", "safety sender address", false);
+        out->postcode = r.Text(address, "postcode", "safety sender address", false);
+      }
+    }
+    out->email = r.Text(n, "email", "safety sender", false);
+    if (YAML::Node contact = n["contact"]) {
+      if (r.ExpectMap(contact, "safety sender contact", {"title", "given", "family"})) {
+        out->contact_title = r.Text(contact, "title", "safety sender contact", false);
+        out->contact_given = r.Text(contact, "given", "safety sender contact", true);
+        out->contact_family = r.Text(contact, "family", "safety sender contact", true);
+      }
+    }
+    if (n["country"]) out->country = r.Text(n, "country", "safety sender", true);
+    const bool alpha2 = out->country.size() == 2 && std::isupper(static_cast<unsigned char>(out->country[0])) &&
+                        std::isupper(static_cast<unsigned char>(out->country[1]));
+    if (!alpha2) r.Error(n["country"], "safety sender country '" + out->country + "' must be ISO 3166 alpha-2 (US)");
+  }
+
+  // "DM.SEX": an item of a non-repeating group, of one of the types.
+  ItemRef ReadPatientItem(const YAML::Node& n, const char* key, std::initializer_list<ItemType> types) {
+    ItemRef ref;
+    if (!n[key]) return ref;
+    const std::string text = r.Text(n, key, "safety patient", true);
+    const size_t dot = text.find('.');
+    if (dot == std::string::npos) {
+      r.Error(n[key], "safety patient " + std::string(key) + " '" + text + "' must be FORM.ITEM");
+      return ref;
+    }
+    ref.form = text.substr(0, dot);
+    ref.item = text.substr(dot + 1);
+    const Form* form = s.FindForm(ref.form);
+    const ItemGroup* group = nullptr;
+    const Item* it = form ? form->FindItem(ref.item, &group) : nullptr;
+    if (!it) {
+      r.Error(n[key], "safety patient " + std::string(key) + " names item " + text + ", which the study lacks");
+      return {};
+    }
+    if (group->repeating) {
+      r.Error(n[key], "safety patient " + std::string(key) + " " + text + " must not be in a repeating group");
+      return {};
+    }
+    if (it->unblinded_only) {
+      r.Error(n[key], "safety patient " + std::string(key) + " " + text +
+                          " is unblinded_only; a safety case is read by blinded roles too");
+      return {};
+    }
+    if (std::find(types.begin(), types.end(), it->type) == types.end()) {
+      r.Error(n[key], "safety patient " + std::string(key) + " " + text + " is " + std::string(ItemTypeName(it->type)) +
+                          ", which cannot say the patient's " + key);
+      return {};
+    }
+    return ref;
+  }
+
   void ReadSafety(const YAML::Node& n) {
     if (!n) return;
     SafetySettings& out = s.safety;
     out.loc = LocOf(n);
-    if (!r.ExpectMap(n, "safety", {"adverse_events", "suspect_product", "utc_offset", "destinations"})) return;
+    if (!r.ExpectMap(n, "safety",
+                     {"adverse_events", "suspect_product", "utc_offset", "destinations", "ind_number", "sender",
+                      "reference_safety_information", "patient"})) {
+      return;
+    }
     out.declared = true;
     out.suspect_product = r.Text(n, "suspect_product", "safety", true);
+    out.ind_number = r.Text(n, "ind_number", "safety", false);
+    ReadSafetySender(n["sender"], &out.sender);
+    if (out.sender.organisation.empty()) out.sender.organisation = s.sponsor;
+    if (YAML::Node rsi = n["reference_safety_information"]) {
+      if (r.ExpectMap(rsi, "safety reference_safety_information", {"document", "expected"})) {
+        out.reference_safety_information.document =
+            r.Text(rsi, "document", "safety reference_safety_information", true);
+        out.reference_safety_information.expected = r.TextList(rsi, "expected", "safety reference_safety_information");
+      }
+    }
+    if (YAML::Node patient = n["patient"]) {
+      if (r.ExpectMap(patient, "safety patient", {"sex", "age"})) {
+        out.patient_sex = ReadPatientItem(patient, "sex", {ItemType::kChoice, ItemType::kText});
+        out.patient_age = ReadPatientItem(patient, "age", {ItemType::kInteger});
+      }
+    }
     if (YAML::Node offset = n["utc_offset"]) {
       std::string text = r.Text(n, "utc_offset", "safety", true);
       if (auto minutes = ParseUtcOffset(text); minutes.ok()) {
@@ -313,7 +411,7 @@ struct Builder {
       return;
     }
     if (!r.ExpectMap(ae, "safety adverse_events",
-                     {"form", "term", "serious", "onset", "outcome", "causality", "criteria"})) {
+                     {"form", "term", "serious", "onset", "outcome", "causality", "related", "criteria"})) {
       return;
     }
     SafetyAeMapping& m = out.adverse_events;
@@ -369,6 +467,14 @@ struct Builder {
     field("onset", &m.onset, true, {ItemType::kDate, ItemType::kPartialDate});
     field("outcome", &m.outcome, false, {ItemType::kChoice, ItemType::kText});
     field("causality", &m.causality, false, {ItemType::kChoice, ItemType::kText});
+    m.related = r.TextList(ae, "related", "safety adverse_events");
+    if (!m.causality.empty() && m.related.empty()) {
+      r.Error(ae["causality"], "safety adverse_events names causality " + m.causality +
+                                   " but not 'related': the values that mean the product may have caused the event");
+    }
+    if (m.causality.empty() && !m.related.empty()) {
+      r.Error(ae["related"], "safety adverse_events gives 'related' without 'causality'");
+    }
     if (YAML::Node criteria = ae["criteria"]) {
       if (!criteria.IsMap()) {
         r.Error(criteria, "safety adverse_events criteria maps each seriousness criterion to a yes/no item");

@@ -147,6 +147,9 @@ struct Site {
   std::string id;
   std::string name;
   std::string country;
+  // The principal investigator: the primary source of the site's safety
+  // reports (E2B(R3) C.2.r; FDA requires the reporter's e-mail).
+  std::string investigator_given, investigator_family, investigator_email;
 };
 
 struct ItemRef {
@@ -197,16 +200,48 @@ struct SafetyAeMapping {
   std::string onset;      // date
   std::string outcome;    // optional
   std::string causality;  // optional: the investigator's assessment
+  // The causality item's values that mean a reasonable possibility that the
+  // product caused the event ("POSSIBLE", "PROBABLE"): the investigator's
+  // assessment as the reporting rules read it. Required with `causality`.
+  std::vector<std::string> related;
   // Seriousness criteria (ICH E2B(R3) E.i.3.2): criterion -> boolean item.
   // Criteria: death, life_threatening, hospitalisation, disability,
   // congenital_anomaly, other_medically_important.
   std::map<std::string, std::string> criteria;
 };
 
+// The reference safety information (RSI) of this study version: the adverse
+// reactions the investigator's brochure or product information lists as
+// expected, by MedDRA preferred term name. A serious reaction not listed is
+// unexpected (ICH E2A); the list is the study version's, so a case is
+// assessed against the RSI in force when it is assessed.
+struct ReferenceSafetyInformation {
+  std::string document;               // "Investigator's Brochure, edition 7, section 6.4"
+  std::vector<std::string> expected;  // MedDRA PT names
+  bool declared() const { return !document.empty(); }
+};
+
+// Who sends the study's expedited reports (E2B(R3) N.1.3, C.3) and the
+// regulatory identifiers they carry.
+struct SafetySender {
+  std::string id = "TRIALCORE";  // the sender identifier agreed with the receiver (FDA's ESG account)
+  std::string organisation;      // defaults to the study's sponsor
+  std::string country = "US";    // ISO 3166-1 alpha-2
+  // The sender's safety contact (C.3.3, C.3.4): FDA refuses a report without them.
+  std::string department, contact_title, contact_given, contact_family;
+  std::string street, city, state, postcode, phone, fax, email;
+};
+
 struct SafetySettings {
   bool declared = false;
   SafetyAeMapping adverse_events;
   std::string suspect_product;  // the investigational product's name on every case
+  std::string ind_number;       // the FDA IND the study runs under (FDA.C.5.5a)
+  SafetySender sender;
+  ReferenceSafetyInformation reference_safety_information;
+  // The patient's sex and age on the ICSR: items of non-repeating groups
+  // (optional; the ICSR says unknown without them).
+  ItemRef patient_sex, patient_age;
   // The sponsor's fixed offset from UTC: day 0 of a reporting clock is the
   // sponsor's calendar day of first awareness.
   int utc_offset_minutes = 0;

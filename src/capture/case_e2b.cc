@@ -1,0 +1,272 @@
+#include "capture/case_e2b.h"
+
+#include <algorithm>
+#include <mutex>
+#include <unordered_map>
+
+#include "capture/capture.h"
+#include "capture/reads.h"
+#include "capture/sae_reaction.h"
+#include "capture/safety_workflow.h"
+#include "safety/case_report.h"
+#include "safety/e2b_ack.h"
+#include "safety/e2b_export.h"
+#include "safety/e2b_reference.h"
+
+namespace trialcore::capture {
+namespace {
+
+// The reference files, loaded once per process and directory.
+Result<std::shared_ptr<const safety::E2bReference>> Reference() {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::shared_ptr<const safety::E2bReference>> loaded;
+  const std::string dir = safety::DefaultE2bDir();
+  std::lock_guard lock(mu);
+  if (auto it = loaded.find(dir); it != loaded.end()) return it->second;
+  TC_ASSIGN_OR_RETURN(auto reference, safety::E2bReference::Load(dir));
+  loaded.emplace(dir, reference);
+  return reference;
+}
+
+// A value of a non-repeating item, from whichever visit collects its form.
+std::string SubjectItem(const SubjectState& subject, const study::ItemRef& ref) {
+  if (ref.form.empty()) return "";
+  for (const auto& [visit, v] : subject.visits) {
+    auto f = v.forms.find(ref.form);
+    if (f == v.forms.end()) continue;
+    const ItemState* item = f->second.Find(ref.item);
+    if (item == nullptr || item->value.is_null()) continue;
+    if (item->value.is_string()) return item->value.as_string();
+    if (item->value.kind() == Value::Kind::kInt) return std::to_string(item->value.as_int());
+  }
+  return "";
+}
+
+// ISO 3166 alpha-2 of a site's country as study files write it ("USA",
+// "US"); empty when not known here (the sender's country is used then).
+std::string Alpha2(const std::string& country) {
+  static const std::pair<const char*, const char*> kAlpha3[] = {
+      {"USA", "US"}, {"GBR", "GB"}, {"DEU", "DE"}, {"FRA", "FR"}, {"ESP", "ES"}, {"ITA", "IT"}, {"NLD", "NL"},
+      {"BEL", "BE"}, {"POL", "PL"}, {"CAN", "CA"}, {"AUS", "AU"}, {"JPN", "JP"}, {"CHE", "CH"}, {"SWE", "SE"}};
+  if (country.size() == 2) return country;
+  for (const auto& [a3, a2] : kAlpha3) {
+    if (country == a3) return a2;
+  }
+  return "";
+}
+
+std::string Causality(const study::Study& study, const std::string& value) {
+  if (value.empty()) return "";
+  const auto& related = study.safety.adverse_events.related;
+  return std::find(related.begin(), related.end(), value) != related.end() ? "related" : "not_related";
+}
+
+// The CRF's outcome (CDISC's OUT terms, or the same words with '_') as
+// case_report.h names them.
+std::string OutcomeCode(const std::string& crf) {
+  static const std::pair<const char*, const char*> kOutcomes[] = {
+      {"RECOVERED/RESOLVED WITH SEQUELAE", "RECOVERED_WITH_SEQUELAE"},
+      {"RECOVERED/RESOLVED", "RECOVERED"},
+      {"RECOVERING/RESOLVING", "RECOVERING"},
+      {"NOT RECOVERED/NOT RESOLVED", "NOT_RECOVERED"},
+      {"FATAL", "FATAL"},
+      {"UNKNOWN", "UNKNOWN"}};
+  for (const auto& [cdisc, code] : kOutcomes) {
+    if (crf == cdisc) return code;
+  }
+  return crf;
+}
+
+}  // namespace
+
+Result<CaseIcsr> CaseIcsrOf(const study::Study& study, const SubjectState& subject, const SafetyCase& c,
+                            const std::string& destination, const std::string& batch_number, int64_t now_us) {
+  if (destination != "FDA" && destination != "EU") {
+    return InvalidArgument("\"destination\" may be FDA or EU, not \"" + destination + "\"");
+  }
+  const auto& destinations = study.safety.destinations;
+  if (std::find(destinations.begin(), destinations.end(), destination) == destinations.end()) {
+    return FailedPrecondition("study " + study.id + " does not report to " + destination + " (its safety section)");
+  }
+  if (!c.coding) {
+    return FailedPrecondition("safety case " + SafetyCaseId(subject.id, c.number) +
+                              " has no MedDRA coding; code it before it is reported");
+  }
+  const AdverseEventFacts row = FactsOfCase(study, subject, c);
+  const study::SafetySettings& settings = study.safety;
+
+  safety::CaseReport r;
+  r.sender_id = settings.sender.id;
+  r.sender_organisation = settings.sender.organisation;
+  r.sender_country = settings.sender.country;
+  r.sender_department = settings.sender.department;
+  r.sender_contact_title = settings.sender.contact_title;
+  r.sender_contact_given = settings.sender.contact_given;
+  r.sender_contact_family = settings.sender.contact_family;
+  r.sender_street = settings.sender.street;
+  r.sender_city = settings.sender.city;
+  r.sender_state = settings.sender.state;
+  r.sender_postcode = settings.sender.postcode;
+  r.sender_phone = settings.sender.phone;
+  r.sender_fax = settings.sender.fax;
+  r.sender_email = settings.sender.email;
+  r.case_id = SafetyCaseId(subject.id, c.number);
+  // A nullification is a report of its own, after every version sent
+  // (FDA's R0101: never a case's first message).
+  r.version = c.nullified ? c.version + 1 : c.version;
+  r.first_received_us = c.aware_us;
+  r.latest_received_us = std::max(c.updated_us, c.version_aware_us);
+  r.transmission_us = now_us;
+  r.utc_offset_minutes = settings.utc_offset_minutes;
+  r.message_receiver = destination == "FDA" ? "CDER_IND" : "EVCTMPROD";
+  r.study_id = study.id;
+  r.study_title = study.title;
+  r.ind_number = settings.ind_number;
+  r.subject_id = subject.id;
+  r.sex = SubjectItem(subject, settings.patient_sex);
+  r.age_years = SubjectItem(subject, settings.patient_age);
+  for (const study::Site& site : study.sites) {
+    if (site.id != subject.site) continue;
+    r.reporter_country = Alpha2(site.country);
+    r.reporter_given_name = site.investigator_given;
+    r.reporter_family_name = site.investigator_family;
+    r.reporter_email = site.investigator_email;
+  }
+  if (r.reporter_country.empty()) r.reporter_country = settings.sender.country;
+  r.verbatim_term = row.term;
+  r.meddra_version = c.coding->meddra_version;
+  r.llt_code = std::to_string(c.coding->llt);
+  auto criterion = [&](std::string_view name) {
+    return std::find(row.criteria.begin(), row.criteria.end(), name) != row.criteria.end();
+  };
+  r.death = criterion("death") || row.outcome == "FATAL";
+  r.life_threatening = criterion("life_threatening");
+  r.hospitalisation = criterion("hospitalisation");
+  r.disability = criterion("disability");
+  r.congenital_anomaly = criterion("congenital_anomaly");
+  r.other_medically_important = criterion("other_medically_important");
+  r.onset_date = row.onset;
+  r.outcome = OutcomeCode(row.outcome);
+  r.product_name = settings.suspect_product;
+  r.investigator_causality = Causality(study, row.causality);
+  if (c.assessment) r.sponsor_causality = c.assessment->sponsor_causality;
+  r.nullification = c.nullified;
+  r.nullification_reason = c.nullification_reason;
+
+  CaseIcsr out;
+  out.receiver = destination == "FDA" ? "ZZFDA_PREMKT" : "EVHUMAN";
+  out.message_id = safety::MessageIdOf(r);
+  out.safety_report_id = safety::SafetyReportIdOf(r);
+  TC_ASSIGN_OR_RETURN(out.icsr, safety::IcsrFromCase(r));
+  out.header = safety::BatchHeaderFor(r, out.receiver, batch_number);
+  return out;
+}
+
+Result<safety::E2bSubmission> PrepareCaseBatch(const safety::E2bBatchHeader& header,
+                                               const std::vector<safety::Icsr>& icsrs,
+                                               const std::string& destination, int64_t now_us) {
+  TC_ASSIGN_OR_RETURN(auto reference, Reference());
+  if (destination == "FDA") {
+    return safety::PrepareE2bSubmission(header, icsrs, *reference->schemas, reference->rules,
+                                        safety::FdaRoute::kPremarket, now_us / 1'000'000);
+  }
+  // EudraVigilance takes the ICH message; FDA's regional rules are not its.
+  TC_ASSIGN_OR_RETURN(std::string xml, safety::ExportE2bBatch(header, icsrs, reference->schemas.get()));
+  return safety::E2bSubmission{std::move(xml), {}};
+}
+
+Result<CaseE2b> BuildCaseE2b(const study::Study& study, const SubjectState& subject, const SafetyCase& c,
+                             const std::string& destination, int submission, int64_t now_us, bool strict) {
+  const std::string batch_number = SafetyCaseId(subject.id, c.number) + "-" + std::to_string(submission);
+  TC_ASSIGN_OR_RETURN(CaseIcsr built, CaseIcsrOf(study, subject, c, destination, batch_number, now_us));
+  CaseE2b out;
+  out.destination = destination;
+  out.receiver = built.receiver;
+  out.nullification = c.nullified;
+  out.message_id = built.message_id;
+  out.safety_report_id = built.safety_report_id;
+  out.batch_number = batch_number;
+  if (strict) {
+    TC_ASSIGN_OR_RETURN(safety::E2bSubmission sent,
+                        PrepareCaseBatch(built.header, {built.icsr}, destination, now_us));
+    out.xml = std::move(sent.xml);
+    out.findings = std::move(sent.warnings);
+    return out;
+  }
+  // For the case page: every finding, and the message when it can be made.
+  TC_ASSIGN_OR_RETURN(auto reference, Reference());
+  if (destination == "FDA") {
+    out.findings = reference->rules.Check(built.header, built.icsr, safety::FdaRoute::kPremarket, now_us / 1'000'000);
+  }
+  auto xml = safety::ExportE2bBatch(built.header, std::vector<safety::Icsr>{built.icsr}, reference->schemas.get());
+  if (xml.ok()) {
+    out.xml = std::move(*xml);
+  } else {
+    out.findings.push_back({"schema", "", true, xml.status().message()});
+  }
+  return out;
+}
+
+Result<std::vector<AckApplied>> ApplyE2bAck(Capture& capture, std::string_view xml, std::string_view source,
+                                            const Actor& actor) {
+  TC_ASSIGN_OR_RETURN(auto reference, Reference());
+  TC_ASSIGN_OR_RETURN(safety::E2bAck ack, safety::ParseE2bAck(xml, source, reference->schemas.get()));
+  TC_ASSIGN_OR_RETURN(std::vector<SafetySubmissionLine> sent,
+                      FindSafetySubmissions(capture.store(), capture.study_id(), ack.acked_batch_number));
+  if (ack.acked_batch_number.empty() || sent.empty()) {
+    return NotFound(std::string(source) + ": acknowledges batch \"" + ack.acked_batch_number + "\", which study " +
+                    capture.study_id() + " never sent");
+  }
+  std::vector<std::string> ids;
+  for (const auto& line : sent) {
+    ids.push_back(line.message_id);
+    ids.push_back(line.safety_report_id);
+  }
+  if (Status targets = safety::CheckAckTargets(ack, ack.acked_batch_number, ids); !targets.ok()) {
+    return NotFound(std::string(source) + ": " + targets.message());
+  }
+  std::vector<AckApplied> out;
+  for (const auto& line : sent) {
+    if (!line.ack.empty()) {
+      return FailedPrecondition(std::string(source) + ": submission " + std::to_string(line.submission) + " of " +
+                                line.case_id + " (batch " + line.batch_number + ") was " + line.ack + " already");
+    }
+    AckApplied a;
+    a.subject = line.subject;
+    a.case_id = line.case_id;
+    a.destination = line.destination;
+    a.submission = line.submission;
+    // A message-level answer when the receiver gave one; else the batch's
+    // (AA accepted, AE and AR: not every report accepted).
+    const safety::E2bAck::Message* message = nullptr;
+    for (const auto& m : ack.messages) {
+      if (m.Names(line.message_id) || m.Names(line.safety_report_id)) message = &m;
+    }
+    if (message != nullptr) {
+      a.ack = message->accepted() ? "accepted" : "rejected";
+      a.code = message->code;
+      a.errors = message->errors;
+    } else {
+      a.ack = ack.batch_code == "AA" ? "accepted" : "rejected";
+      a.code = ack.batch_code;
+    }
+    a.errors.insert(a.errors.end(), ack.batch_errors.begin(), ack.batch_errors.end());
+    out.push_back(std::move(a));
+  }
+  for (const AckApplied& a : out) {
+    Value::Array errors;
+    for (const auto& e : a.errors) errors.push_back(Value(e));
+    Value::Object cmd;
+    cmd["op"] = Value("safety.acknowledge");
+    cmd["subject"] = Value(a.subject);
+    cmd["case"] = Value(a.case_id);
+    cmd["submission"] = Value(a.submission);
+    cmd["ack"] = Value(a.ack);
+    cmd["code"] = Value(a.code);
+    cmd["errors"] = Value(std::move(errors));
+    TC_RETURN_IF_ERROR(capture.Execute(Value(std::move(cmd)), actor).status());
+  }
+  return out;
+}
+
+}  // namespace trialcore::capture

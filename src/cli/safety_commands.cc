@@ -1,0 +1,155 @@
+// trialcore safety cases | export-e2b | import-ack: the safety cases of a
+// study from the command line, beside the web application's Safety page.
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include "capture/capture.h"
+#include "capture/case_e2b.h"
+#include "capture/reads.h"
+#include "cli/commands.h"
+#include "cli/store_access.h"
+#include "core/csv_field.h"
+#include "core/json.h"
+#include "study/study.h"
+
+namespace trialcore::cli {
+namespace {
+
+Result<std::unique_ptr<capture::Capture>> OpenStudy(EventStore& store, const std::string& db,
+                                                    const std::optional<std::string>& study, Context& ctx) {
+  TC_ASSIGN_OR_RETURN(std::string id, ChooseStudy(store, db, study));
+  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(&store, ctx.env, id));
+  if (!capture->study()->safety.declared) {
+    return FailedPrecondition("study " + id + " in " + db + " declares no safety section; it has no safety cases");
+  }
+  return capture;
+}
+
+Result<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string Text(const Value* v) { return v != nullptr && v->is_string() ? v->as_string() : ""; }
+
+}  // namespace
+
+Status SafetyCases(const SafetyCasesArgs& args, Context& ctx) {
+  if (args.format != "csv" && args.format != "json") {
+    return InvalidArgument("--format may be csv or json, not \"" + args.format + "\"");
+  }
+  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env));
+  TC_ASSIGN_OR_RETURN(auto capture, OpenStudy(*store, args.db, args.study, ctx));
+  // Whoever holds the database file sees every site.
+  capture::Viewer viewer;
+  viewer.all_sites = true;
+  TC_ASSIGN_OR_RETURN(auto lines, capture::ListSafetyCases(store.get(), capture->study_id(), viewer, {}));
+  std::string text;
+  if (args.format == "json") {
+    for (const auto& c : lines) {
+      Value::Object o;
+      o["case"] = Value(c.case_id);
+      o["subject"] = Value(c.subject);
+      o["site"] = Value(c.site);
+      o["term"] = Value(c.term);
+      o["llt"] = Value(c.llt);
+      o["pt"] = Value(c.pt);
+      o["soc"] = Value(c.soc);
+      o["stage"] = Value(c.stage);
+      o["version"] = Value(c.version);
+      o["aware"] = Value(FormatTimeMicros(c.aware_us));
+      o["assessment"] = c.assessment;
+      o["reports"] = c.reports;
+      text += ToJson(Value(std::move(o))) + "\n";
+    }
+    return WriteOutput(args.out, text, ctx);
+  }
+  // The line listing: one line per case, as safety teams exchange them.
+  text = "case,subject,site,verbatim,llt,pt,soc,onset,outcome,serious_criteria,investigator_causality,"
+         "sponsor_causality,expectedness,assessment,stage,version,aware,reports\r\n";
+  for (const auto& c : lines) {
+    std::string criteria, reports;
+    for (const auto& k : c.criteria) criteria += (criteria.empty() ? "" : ";") + k;
+    if (c.reports.kind() == Value::Kind::kArray) {
+      for (const Value& r : c.reports.as_array()) {
+        reports += (reports.empty() ? "" : ";") + Text(r.Find("destination")) + " due " + Text(r.Find("due")) +
+                   (r.Find("submitted") ? " sent " + Text(r.Find("submitted")) : "");
+      }
+    }
+    const std::vector<std::string> fields = {c.case_id,
+                                             c.subject,
+                                             c.site,
+                                             c.term,
+                                             c.llt,
+                                             c.pt,
+                                             c.soc,
+                                             c.onset,
+                                             c.outcome,
+                                             criteria,
+                                             c.causality,
+                                             Text(c.assessment.Find("sponsor_causality")),
+                                             Text(c.assessment.Find("expectedness")),
+                                             Text(c.assessment.Find("status")),
+                                             c.stage,
+                                             std::to_string(c.version),
+                                             FormatTimeMicros(c.aware_us),
+                                             reports};
+    for (size_t i = 0; i < fields.size(); ++i) text += (i ? "," : "") + CsvField(fields[i]);
+    text += "\r\n";
+  }
+  return WriteOutput(args.out, text, ctx);
+}
+
+Status SafetyExportE2b(const SafetyExportArgs& args, Context& ctx) {
+  if (args.cases.empty()) return InvalidArgument("name at least one case (--case 701-1001-SAE1)");
+  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env));
+  TC_ASSIGN_OR_RETURN(auto capture, OpenStudy(*store, args.db, args.study, ctx));
+  const int64_t now = ctx.env->NowMicros();
+  const std::string batch_number = "EXPORT-" + FormatTimeMicros(now).substr(0, 19);
+  std::vector<safety::Icsr> icsrs;
+  safety::E2bBatchHeader header;
+  for (const std::string& id : args.cases) {
+    const size_t at = id.rfind("-SAE");
+    if (at == std::string::npos) return InvalidArgument("\"" + id + "\" is not a case id (701-1001-SAE1)");
+    const std::string subject = id.substr(0, at);
+    Result<capture::CaseIcsr> built = NotFound("study " + capture->study_id() + " has no safety case " + id);
+    TC_RETURN_IF_ERROR(capture->ReadSubject(subject, [&](const capture::SubjectState& s) {
+      for (const auto& [n, c] : s.cases) {
+        if (capture::SafetyCaseId(s.id, n) == id) {
+          built = capture::CaseIcsrOf(*capture->study(), s, c, args.destination, batch_number, now);
+        }
+      }
+    }));
+    if (!built.ok()) return built.status();
+    if (icsrs.empty()) header = built->header;
+    icsrs.push_back(std::move(built->icsr));
+  }
+  TC_ASSIGN_OR_RETURN(safety::E2bSubmission batch,
+                      capture::PrepareCaseBatch(header, icsrs, args.destination, now));
+  TC_RETURN_IF_ERROR(WriteOutput(args.to, batch.xml, ctx));
+  ctx.err << "wrote " << icsrs.size() << " ICSR" << (icsrs.size() == 1 ? "" : "s") << " (batch " << batch_number
+          << ", for " << args.destination << ", schema-valid" << (args.destination == "FDA" ? ", FDA's rules met" : "")
+          << ") to " << args.to.value_or("standard output") << "\n";
+  for (const auto& w : batch.warnings) ctx.err << "warning: " << w.rule << " " << w.element << ": " << w.message << "\n";
+  return Status::Ok();
+}
+
+Status SafetyImportAck(const SafetyImportAckArgs& args, Context& ctx) {
+  TC_ASSIGN_OR_RETURN(std::string xml, ReadTextFile(args.file));
+  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env));
+  TC_ASSIGN_OR_RETURN(auto capture, OpenStudy(*store, args.db, args.study, ctx));
+  TC_ASSIGN_OR_RETURN(auto applied,
+                      capture::ApplyE2bAck(*capture, xml, args.file, Actor{args.as_user, "safety_physician"}));
+  for (const auto& a : applied) {
+    ctx.out << a.case_id << " submission " << a.submission << " to " << a.destination << ": " << a.ack << " ("
+            << a.code << ")\n";
+    for (const auto& e : a.errors) ctx.out << "  " << e << "\n";
+  }
+  return Status::Ok();
+}
+
+}  // namespace trialcore::cli
