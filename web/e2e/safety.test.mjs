@@ -135,7 +135,8 @@ test('the safety physician works the case from triage to complete', async () => 
     await page.getByRole('heading', { name: /"Syncope"/ }).waitFor();
     await page.getByRole('button', { name: /^Code as Syncope \(Syncope, / }).first().click();
     await stage.filter({ hasText: 'awaiting medical review' }).waitFor();
-    assert.match(await page.locator('#coding-title + p').innerText(), /DEMO/);
+    assert.match(await page.locator('#coding-title + p').innerText(), /^Coded in MedDRA \S+ .*verbatim "SYNCOPE AT HOME"/);
+    assert.match(await page.locator('section[aria-labelledby="coding-title"] .meddra-path').first().innerText(), /LLT Syncope .*PT Syncope/);
     await step('coded');
 
     // Medical review: related and unexpected, a SUSAR.
@@ -185,7 +186,7 @@ test('the safety physician works the case from triage to complete', async () => 
     await page.goto(studyUrl());
     const tile = page.getByTestId('safety-tile');
     await tile.waitFor();
-    assert.match(await tile.innerText(), /\d+ open safety cases/);
+    assert.match(await tile.innerText(), /\d+\s+open safety cases/);
     assert.match(await tile.innerText(), /Most urgent: \S+-SAE\d+/);
     await expectAccessible(page, 'the dashboard with its Safety tile');
   } finally {

@@ -248,7 +248,7 @@ export class SafetyCaseView implements View {
   private codingSection(d: SafetyCaseDetail): TemplateResult {
     const k = d.coding;
     const current = k
-      ? html`<p>Coded ${k.current ? '' : html`<strong>(out of date: the term on the CRF changed since)</strong>`} in MedDRA
+      ? html`<p>Coded${k.current ? '' : html` <strong>(out of date: the term on the CRF changed since)</strong>`} in MedDRA
             ${k.meddra_version} (${k.meddra_language}) by ${k.by}, ${showTime(k.at)}, ${methodText(k.method)}: verbatim "${k.verbatim}"</p>
           <p>${this.hierarchy(k)}</p>`
       : html`<p>Not coded yet.</p>`;
