@@ -23,6 +23,7 @@
 
 #include "bench_util.h"
 #include "safety/case_report.h"
+#include "safety/case_report_sample.h"
 #include "safety/e2b_export.h"
 #include "safety/e2b_validate.h"
 #include "safety/icsr.h"
@@ -60,20 +61,7 @@ const char* const kSerious[] = {"E.i.3.2a", "E.i.3.2b", "E.i.3.2c", "E.i.3.2d", 
 // suspect product, both causality assessments, a narrative of 3-32 sentences.
 CaseReport MakeCase(uint32_t n, std::mt19937& rng) {
   CaseReport c;
-  c.sender_id = "TRIALCORE-SPONSOR";
-  c.sender_organisation = "Trialcore Pharma";
-  c.sender_country = "US";
-  c.sender_department = "Drug Safety";
-  c.sender_contact_title = "Dr.";
-  c.sender_contact_given = "Sam";
-  c.sender_contact_family = "Safety";
-  c.sender_street = "1 Trial Way";
-  c.sender_city = "Boston";
-  c.sender_state = "MA";
-  c.sender_postcode = "02110";
-  c.sender_phone = "+16175550100";
-  c.sender_fax = "+16175550101";
-  c.sender_email = "safety@trialcore.example";
+  SetSampleSender(&c, "TRIALCORE-SPONSOR");
   c.case_id = std::to_string(100000 + n);
   c.first_received_us = kNow * kUs - 98 * kHourUs;    // 2026-11-28 10:00 UTC
   c.latest_received_us = kNow * kUs - 45 * kHourUs;   // 2026-11-30 15:00

@@ -1424,6 +1424,23 @@ TEST_F(ApiTest, ASafetyCaseGoesFromTriageToAnAcknowledgedReportOverHttp) {
   auto again = xml_post(ack_for(sent[0]));
   EXPECT_EQ(again->status, 409) << again->body;
 
+  // The line listing and the DSUR tabulation.
+  auto listing = Get(safety, study + "/safety/cases?format=csv");
+  ASSERT_EQ(listing->status, 200);
+  EXPECT_NE(listing->body.find("case,subject,site,verbatim"), std::string::npos) << listing->body;
+  EXPECT_NE(listing->body.find(id + ",701-1001,701,Syncope,"), std::string::npos) << listing->body;
+  auto tabulation = ParseJson(Get(safety, study + "/safety/tabulation")->body);
+  ASSERT_TRUE(tabulation.ok());
+  bool syncope = false;
+  for (const Value& row : tabulation->Find("rows")->as_array()) {
+    if (row.Find("pt")->as_string() == "Syncope") {
+      syncope = true;
+      EXPECT_GE(row.Find("serious_adverse_reactions")->as_int(), 1);
+      EXPECT_GE(row.Find("unexpected")->as_int(), 1);
+    }
+  }
+  EXPECT_TRUE(syncope);
+
   // The dashboard carries the safety figures.
   auto dashboard = ParseJson(Get(safety, study + "/dashboard")->body);
   ASSERT_TRUE(dashboard.ok());

@@ -161,6 +161,11 @@ TEST_F(SafetyCliTest, TheLineListingShowsTheDemoCaseCodedAndAwaitingReview) {
   EXPECT_EQ(line->Find("stage")->as_string(), "medical_review");
   EXPECT_EQ(line->Find("assessment")->Find("status")->as_string(), "pending");
   EXPECT_EQ(Run("safety cases --db d.db --format xml").exit_code, 4);
+  // The investigator judged it possibly related: a serious adverse reaction in the DSUR's count.
+  auto tabulation = Run("safety cases --db d.db --tabulation");
+  ASSERT_EQ(tabulation.exit_code, 0) << tabulation.err;
+  EXPECT_TRUE(Contains(tabulation.out, "soc,pt,serious_adverse_reactions,fatal,unexpected")) << tabulation.out;
+  EXPECT_TRUE(Contains(tabulation.out, ",Syncope,1,0,0")) << tabulation.out;
 }
 
 TEST_F(SafetyCliTest, ExportWritesASchemaValidBatchAndNamesWhatItCannotExport) {

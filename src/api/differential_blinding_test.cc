@@ -320,6 +320,10 @@ class Crawler {
       }
     }
     Do(s, "GET " + study + "/safety/cases/{case}", "GET", kS + "/safety/cases/701-1001-SAE99");
+    Do(s, "GET " + study + "/safety/cases", "GET", kS + "/safety/cases?format=csv");
+    for (const char* q : {"", "?format=csv"}) {
+      Do(s, "GET " + study + "/safety/tabulation", "GET", kS + "/safety/tabulation" + q);
+    }
     Value list = Do(s, "GET " + study + "/subjects", "GET", kS + "/subjects?limit=1000");
     Do(s, "GET " + study + "/users", "GET", kS + "/users");
     const Value* subjects = list.Find("subjects");

@@ -110,7 +110,8 @@ Value MeddraCodingJson(const safety::MeddraCoder& coder, const std::string& term
   for (const auto& candidate : result.candidates) {
     Value c = CodingJson(candidate.coding);
     // Three decimals: a ranking to read, not a measurement.
-    c.as_object()["score"] = Value(*Decimal::Parse(std::to_string(std::lround(candidate.score * 1000) / 1000.0).substr(0, 5)));
+    c.as_object()["score"] =
+        Value(*Decimal::Parse(std::to_string(std::lround(candidate.score * 1000) / 1000.0).substr(0, 5)));
     candidates.push_back(std::move(c));
   }
   o["candidates"] = Value(std::move(candidates));

@@ -1113,6 +1113,10 @@ class Server::Impl {
       auto lines = capture::ListSafetyCases(cap->store(), cap->study_id(), *viewer, filter);
       if (!lines.ok()) return Error(res, lines.status());
       if (!case_id.empty() && lines->empty()) return Error(res, NotFound("no safety case " + case_id));
+      if (case_id.empty() && req.get_param_value("format") == "csv") {
+        res.set_header("Content-Disposition", "attachment; filename=\"safety-cases-" + cap->study_id() + ".csv\"");
+        return res.set_content(capture::SafetyLineListingCsv(*lines), "text/csv; charset=utf-8");
+      }
       SafetyInbox inbox = BuildSafetyInbox(*cap->study(), std::move(*lines), env_->NowMicros());
       if (!case_id.empty()) return SafetyCaseReply(*ctx, req, res, case_id, std::move(inbox.cases.front()));
       Value::Object body;
@@ -1129,6 +1133,37 @@ class Server::Impl {
     Add("GET", study + "/safety/cases/{case}",
         [safety_cases](const Request& req, Response& res) { safety_cases(req, res, req.matches[2]); });
     SafetyCaseRoutes(study);
+    // The DSUR's cumulative tabulation of serious adverse reactions.
+    Add("GET", study + "/safety/tabulation", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto lines = capture::ListSafetyCases(cap->store(), cap->study_id(), *viewer, {});
+      if (!lines.ok()) return Error(res, lines.status());
+      const std::vector<capture::TabulationRow> rows = capture::TabulateSeriousReactions(*lines);
+      if (req.get_param_value("format") == "csv") {
+        res.set_header("Content-Disposition", "attachment; filename=\"sar-tabulation-" + cap->study_id() + ".csv\"");
+        return res.set_content(capture::TabulationCsv(rows), "text/csv; charset=utf-8");
+      }
+      Value::Array out;
+      int64_t total = 0;
+      for (const auto& r : rows) {
+        total += r.reactions;
+        Value::Object o;
+        o["soc"] = Value(r.soc);
+        o["pt"] = Value(r.pt);
+        o["serious_adverse_reactions"] = Value(r.reactions);
+        o["fatal"] = Value(r.fatal);
+        o["unexpected"] = Value(r.unexpected);
+        out.push_back(Value(std::move(o)));
+      }
+      Value::Object body;
+      body["rows"] = Value(std::move(out));
+      body["serious_adverse_reactions"] = Value(total);
+      Reply(res, Value(std::move(body)));
+    });
 
     const std::string form = subject + "/visits/{visit}/forms/{form}";
     Add("GET", form, [this](const Request& req, Response& res) {

@@ -215,6 +215,24 @@ bool HidesQueryPath(const std::set<std::string>& queries, bool blinded, const st
   return queries.contains(path.substr(0, slash));
 }
 
+// An adverse event row's MedDRA coding, as the casebook shows it.
+static Value RowCodingJson(const capture::SafetyCoding& k) {
+  auto term = [](uint32_t code, const std::string& name) {
+    Value::Object t;
+    t["code"] = Value(static_cast<int64_t>(code));
+    t["name"] = Value(name);
+    return Value(std::move(t));
+  };
+  Value::Object o;
+  o["verbatim"] = Value(k.verbatim);
+  o["meddra_version"] = Value(k.meddra_version);
+  o["method"] = Value(k.method);
+  o["llt"] = term(k.llt, k.llt_name);
+  o["pt"] = term(k.pt, k.pt_name);
+  o["soc"] = term(k.soc, k.soc_name);
+  return Value(std::move(o));
+}
+
 Value FormJson(const capture::FormState* f, const std::string& form_id, const Hidden& hidden,
                const capture::Withheld& withheld) {
   auto disclosure = [&](const std::string& item) {
@@ -234,7 +252,9 @@ Value FormJson(const capture::FormState* f, const std::string& form_id, const Hi
         for (const auto& [iid, st] : row.items) {
           if (!hidden.contains(form_id + "/" + iid)) ri[iid] = ItemJson(st, disclosure(iid));
         }
-        list.push_back(Value::Object{{"row", static_cast<int64_t>(n)}, {"items", ri}});
+        Value::Object entry{{"row", static_cast<int64_t>(n)}, {"items", ri}};
+        if (row.coding) entry["coding"] = RowCodingJson(*row.coding);
+        list.push_back(std::move(entry));
       }
       groups[gid] = list;
     }

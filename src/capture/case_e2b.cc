@@ -163,8 +163,8 @@ Result<CaseIcsr> CaseIcsrOf(const study::Study& study, const SubjectState& subje
 }
 
 Result<safety::E2bSubmission> PrepareCaseBatch(const safety::E2bBatchHeader& header,
-                                               const std::vector<safety::Icsr>& icsrs,
-                                               const std::string& destination, int64_t now_us) {
+                                               const std::vector<safety::Icsr>& icsrs, const std::string& destination,
+                                               int64_t now_us) {
   TC_ASSIGN_OR_RETURN(auto reference, Reference());
   if (destination == "FDA") {
     return safety::PrepareE2bSubmission(header, icsrs, *reference->schemas, reference->rules,
@@ -187,8 +187,7 @@ Result<CaseE2b> BuildCaseE2b(const study::Study& study, const SubjectState& subj
   out.safety_report_id = built.safety_report_id;
   out.batch_number = batch_number;
   if (strict) {
-    TC_ASSIGN_OR_RETURN(safety::E2bSubmission sent,
-                        PrepareCaseBatch(built.header, {built.icsr}, destination, now_us));
+    TC_ASSIGN_OR_RETURN(safety::E2bSubmission sent, PrepareCaseBatch(built.header, {built.icsr}, destination, now_us));
     out.xml = std::move(sent.xml);
     out.findings = std::move(sent.warnings);
     return out;

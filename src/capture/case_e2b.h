@@ -25,7 +25,7 @@ struct CaseE2b {
   std::string destination;  // FDA | EU
   std::string receiver;     // N.1.4: ZZFDA_PREMKT, EVCTMPROD
   std::string batch_number, message_id, safety_report_id;
-  std::string xml;                         // empty when it cannot be sent
+  std::string xml;                           // empty when it cannot be sent
   std::vector<safety::E2bFinding> findings;  // rejections (then no xml) and warnings
   bool nullification = false;
 };
@@ -43,8 +43,8 @@ Result<CaseIcsr> CaseIcsrOf(const study::Study& study, const SubjectState& subje
 // for FDA its business rules. FailedPrecondition listing FDA's rejections
 // or InvalidArgument with the schema's errors, naming each report.
 Result<safety::E2bSubmission> PrepareCaseBatch(const safety::E2bBatchHeader& header,
-                                               const std::vector<safety::Icsr>& icsrs,
-                                               const std::string& destination, int64_t now_us);
+                                               const std::vector<safety::Icsr>& icsrs, const std::string& destination,
+                                               int64_t now_us);
 
 // The message for submission number `submission` of the case's current
 // version to `destination`, at now_us (its transmission time).

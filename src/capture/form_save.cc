@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "capture/ae_coding.h"
 #include "capture/blinding.h"
 #include "capture/impl.h"
 #include "capture/sae_reaction.h"
@@ -822,6 +823,7 @@ Result<Outcome> Capture::Impl::SaveForm(const Value& cmd, const Actor& actor) {
       },
       &drafts, &out.messages);
   ReactToAdverseEvents(*study_, *current, next, actor, &drafts, &out.messages);
+  AutocodeAdverseEvents(*store_, *study_, *current, next, actor, &drafts, &out.messages);
   InvalidateSignatures(*current, actor, &drafts, &out.messages);
   out.result = SaveResult(*study_, *current, drafts, BlindedRole(actor.role));
   TC_ASSIGN_OR_RETURN(out.events, Commit(stream, current->version, std::move(drafts)));

@@ -10,18 +10,6 @@
 namespace trialcore::capture {
 namespace {
 
-const RowState* FindRow(const SubjectState& s, const std::string& visit, const std::string& form,
-                        const std::string& group, int row) {
-  auto v = s.visits.find(visit);
-  if (v == s.visits.end()) return nullptr;
-  auto f = v->second.forms.find(form);
-  if (f == v->second.forms.end()) return nullptr;
-  auto g = f->second.rows.find(group);
-  if (g == f->second.rows.end()) return nullptr;
-  auto r = g->second.find(row);
-  return r == g->second.end() ? nullptr : &r->second;
-}
-
 const Value* ItemValue(const RowState& row, const std::string& item) {
   if (item.empty()) return nullptr;
   auto it = row.items.find(item);

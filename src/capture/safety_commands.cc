@@ -58,6 +58,66 @@ safety::MeddraCache& SharedMeddraCache() {
 
 }  // namespace
 
+Result<MeddraChoice> ChooseMeddraCoding(EventStore& store, const Value& cmd, const std::string& term) {
+  MeddraChoice out;
+  TC_ASSIGN_OR_RETURN(out.coder, MeddraCoderFor(store, OptionalText(cmd, "meddra_version"), ""));
+  const safety::MeddraDictionary& dictionary = out.coder->dictionary();
+  const safety::MeddraCodingResult auto_result = out.coder->Code(term);
+  const Value* llt = cmd.Find("llt");
+  if (llt != nullptr && !llt->is_null()) {
+    int64_t code = 0;
+    if (llt->kind() == Value::Kind::kInt) {
+      code = llt->as_int();
+    } else if (llt->is_string() && !llt->as_string().empty() &&
+               llt->as_string().find_first_not_of("0123456789") == std::string::npos && llt->as_string().size() <= 9) {
+      code = std::stoll(llt->as_string());
+    } else {
+      return InvalidArgument("\"llt\" must be a MedDRA lowest level term code (digits)");
+    }
+    const safety::MeddraLlt* chosen = dictionary.FindLlt(static_cast<uint32_t>(code));
+    if (chosen == nullptr) {
+      return NotFound("MedDRA " + dictionary.version() + " has no lowest level term " + std::to_string(code));
+    }
+    if (!chosen->current) {
+      return FailedPrecondition("MedDRA " + dictionary.version() + " lowest level term " + std::to_string(code) + " (" +
+                                chosen->name + ") is not current; choose a current one");
+    }
+    out.coding = *out.coder->CodingOfLlt(chosen->code);
+    out.method = auto_result.coded() && auto_result.coding.llt.code == out.coding.llt.code
+                     ? std::string(safety::CodingRuleName(auto_result.rule))
+                     : "chosen";
+    return out;
+  }
+  if (auto_result.coded()) {
+    out.coding = auto_result.coding;
+    out.method = std::string(safety::CodingRuleName(auto_result.rule));
+    return out;
+  }
+  std::string list;
+  for (size_t i = 0; i < auto_result.candidates.size() && i < 5; ++i) {
+    const auto& k = auto_result.candidates[i].coding;
+    list += (i ? "; " : "") + std::to_string(k.llt.code) + " " + std::string(k.llt.name) + " (PT " +
+            std::string(k.pt.name) + ")";
+  }
+  return FailedPrecondition("\"" + term + "\" has no single match in MedDRA " + dictionary.version() +
+                            "; choose a lowest level term (\"llt\")" +
+                            (list.empty() ? std::string(": no candidates") : ", for instance: " + list));
+}
+
+void PutCoding(const MeddraChoice& choice, const std::string& verbatim, Value::Object* payload) {
+  Value::Object& p = *payload;
+  const safety::MeddraCoding& coding = choice.coding;
+  p["verbatim"] = Value(verbatim);
+  p["meddra_version"] = Value(choice.coder->dictionary().version());
+  p["meddra_language"] = Value(choice.coder->dictionary().language());
+  p["method"] = Value(choice.method);
+  p["llt"] = Term(coding.llt.code, coding.llt.name);
+  p["pt"] = Term(coding.pt.code, coding.pt.name);
+  p["hlt"] = Term(coding.hlt.code, coding.hlt.name);
+  p["hlgt"] = Term(coding.hlgt.code, coding.hlgt.name);
+  p["soc"] = Term(coding.soc.code, coding.soc.name);
+}
+
 Result<std::shared_ptr<const safety::MeddraCoder>> MeddraCoderFor(EventStore& store, const std::string& version,
                                                                   const std::string& language) {
   safety::MeddraCache& cache = SharedMeddraCache();
@@ -68,9 +128,9 @@ Result<std::shared_ptr<const safety::MeddraCoder>> MeddraCoderFor(EventStore& st
 
 Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value& cmd, const Actor& actor) {
   if (!study_->safety.declared) return FailedPrecondition("study " + study_id_ + " declares no safety section");
-  TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "case", "decision", "duplicate_of", "note", "llt",
-                                      "meddra_version", "causality", "expectedness", "comment", "destination",
-                                      "reason", "submission", "ack", "code", "errors"}));
+  TC_RETURN_IF_ERROR(OnlyFields(
+      cmd, {"op", "subject", "case", "decision", "duplicate_of", "note", "llt", "meddra_version", "causality",
+            "expectedness", "comment", "destination", "reason", "submission", "ack", "code", "errors"}));
   TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
   TC_ASSIGN_OR_RETURN(std::string case_id, RequiredText(cmd, "case"));
   TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
@@ -143,61 +203,11 @@ Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value&
       return WrongStage(case_id, stage, "be coded");
     }
     if (row.term.empty()) return FailedPrecondition("safety case " + case_id + " has no event term to code");
-    TC_ASSIGN_OR_RETURN(auto coder, MeddraCoderFor(*store_, OptionalText(cmd, "meddra_version"), ""));
-    const safety::MeddraDictionary& dictionary = coder->dictionary();
-    safety::MeddraCodingResult auto_result = coder->Code(row.term);
-    safety::MeddraCoding coding;
-    std::string method;
-    const Value* llt = cmd.Find("llt");
-    if (llt != nullptr && !llt->is_null()) {
-      int64_t code = 0;
-      if (llt->kind() == Value::Kind::kInt) {
-        code = llt->as_int();
-      } else if (llt->is_string() && !llt->as_string().empty() &&
-                 llt->as_string().find_first_not_of("0123456789") == std::string::npos &&
-                 llt->as_string().size() <= 9) {
-        code = std::stoll(llt->as_string());
-      } else {
-        return InvalidArgument("\"llt\" must be a MedDRA lowest level term code (digits)");
-      }
-      const safety::MeddraLlt* term = dictionary.FindLlt(static_cast<uint32_t>(code));
-      if (term == nullptr) {
-        return NotFound("MedDRA " + dictionary.version() + " has no lowest level term " + std::to_string(code));
-      }
-      if (!term->current) {
-        return FailedPrecondition("MedDRA " + dictionary.version() + " lowest level term " + std::to_string(code) +
-                                  " (" + term->name + ") is not current; choose a current one");
-      }
-      coding = *coder->CodingOfLlt(term->code);
-      method = auto_result.coded() && auto_result.coding.llt.code == coding.llt.code
-                   ? std::string(safety::CodingRuleName(auto_result.rule))
-                   : "chosen";
-    } else if (auto_result.coded()) {
-      coding = auto_result.coding;
-      method = std::string(safety::CodingRuleName(auto_result.rule));
-    } else {
-      std::string list;
-      for (size_t i = 0; i < auto_result.candidates.size() && i < 5; ++i) {
-        const auto& k = auto_result.candidates[i].coding;
-        list += (i ? "; " : "") + std::to_string(k.llt.code) + " " + std::string(k.llt.name) + " (PT " +
-                std::string(k.pt.name) + ")";
-      }
-      return FailedPrecondition("\"" + row.term + "\" has no single match in MedDRA " + dictionary.version() +
-                                "; choose a lowest level term (\"llt\")" +
-                                (list.empty() ? std::string(": no candidates") : ", for instance: " + list));
-    }
-    p["verbatim"] = Value(row.term);
-    p["meddra_version"] = Value(dictionary.version());
-    p["meddra_language"] = Value(dictionary.language());
-    p["method"] = Value(method);
-    p["llt"] = Term(coding.llt.code, coding.llt.name);
-    p["pt"] = Term(coding.pt.code, coding.pt.name);
-    p["hlt"] = Term(coding.hlt.code, coding.hlt.name);
-    p["hlgt"] = Term(coding.hlgt.code, coding.hlgt.name);
-    p["soc"] = Term(coding.soc.code, coding.soc.name);
+    TC_ASSIGN_OR_RETURN(MeddraChoice choice, ChooseMeddraCoding(*store_, cmd, row.term));
+    PutCoding(choice, row.term, &p);
     type = "safety.case.coded";
-    out.messages.push_back("safety case " + case_id + " coded to " + std::string(coding.pt.name) + " (" +
-                           std::string(coding.soc.name) + "), MedDRA " + dictionary.version());
+    out.messages.push_back("safety case " + case_id + " coded to " + std::string(choice.coding.pt.name) + " (" +
+                           std::string(choice.coding.soc.name) + "), MedDRA " + choice.coder->dictionary().version());
   } else if (op == "safety.assess") {
     TC_RETURN_IF_ERROR(RequireRole(actor, kReviewRoles, "assess a safety case"));
     if (stage != "medical_review" && stage != "approval") return WrongStage(case_id, stage, "be assessed");
@@ -330,16 +340,18 @@ Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value&
     }
     p["warnings"] = Value(std::move(warnings));
     type = "safety.case.submitted";
-    out.messages.push_back("safety case " + case_id + " version " + std::to_string(c->version) + (c->nullified ? " (nullification)" : "") +
-                           " submitted to " + destination + " as batch " + e2b.batch_number +
+    out.messages.push_back("safety case " + case_id + " version " + std::to_string(c->version) +
+                           (c->nullified ? " (nullification)" : "") + " submitted to " + destination + " as batch " +
+                           e2b.batch_number +
                            (e2b.findings.empty() ? "" : "; warnings: " + std::to_string(e2b.findings.size())));
   } else if (op == "safety.unblind") {
     TC_RETURN_IF_ERROR(RequireRole(actor, kSafetyRoles, "unblind a safety case"));
     if (c->unblinded) return FailedPrecondition("safety case " + case_id + " is unblinded already");
     TC_ASSIGN_OR_RETURN(reason, RequiredText(cmd, "reason"));
     type = "safety.case.unblinded";
-    out.messages.push_back("safety case " + case_id +
-                           " unblinded for expedited reporting: its treatment is shown on the case to the safety role only");
+    out.messages.push_back(
+        "safety case " + case_id +
+        " unblinded for expedited reporting: its treatment is shown on the case to the safety role only");
   } else if (op == "safety.nullify") {
     TC_RETURN_IF_ERROR(RequireRole(actor, kSafetyRoles, "nullify a safety case"));
     if (c->nullified) return FailedPrecondition("safety case " + case_id + " is already nullified");

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <tuple>
+
+#include "core/csv_field.h"
 
 namespace trialcore::capture {
 namespace {
@@ -147,6 +151,77 @@ Value ReportsValue(const study::Study& study, const SafetyCase& c, const Adverse
     out.push_back(Value(std::move(o)));
   }
   return Value(std::move(out));
+}
+
+namespace {
+
+std::string TextOf(const Value& o, std::string_view key) {
+  const Value* v = o.Find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : "";
+}
+
+bool BoolOf(const Value& o, std::string_view key) {
+  const Value* v = o.Find(key);
+  return v != nullptr && v->kind() == Value::Kind::kBool && v->as_bool();
+}
+
+void CsvLine(std::string* out, const std::vector<std::string>& fields) {
+  for (size_t i = 0; i < fields.size(); ++i) *out += (i ? "," : "") + CsvField(fields[i]);
+  *out += "\r\n";
+}
+
+}  // namespace
+
+std::string SafetyLineListingCsv(const std::vector<SafetyCaseLine>& lines) {
+  std::string text;
+  CsvLine(&text, {"case", "subject", "site", "verbatim", "llt", "pt", "soc", "onset", "outcome", "serious_criteria",
+                  "investigator_causality", "sponsor_causality", "expectedness", "assessment", "stage", "version",
+                  "aware", "reports"});
+  for (const auto& c : lines) {
+    std::string criteria, reports;
+    for (const auto& k : c.criteria) criteria += (criteria.empty() ? "" : ";") + k;
+    if (c.reports.kind() == Value::Kind::kArray) {
+      for (const Value& r : c.reports.as_array()) {
+        reports += (reports.empty() ? "" : ";") + TextOf(r, "destination") + " due " + TextOf(r, "due") +
+                   (r.Find("submitted") != nullptr ? " sent " + TextOf(r, "submitted") : "");
+      }
+    }
+    CsvLine(&text, {c.case_id, c.subject, c.site, c.term, c.llt, c.pt, c.soc, c.onset, c.outcome, criteria, c.causality,
+                    TextOf(c.assessment, "sponsor_causality"), TextOf(c.assessment, "expectedness"),
+                    TextOf(c.assessment, "status"), c.stage, std::to_string(c.version), FormatTimeMicros(c.aware_us),
+                    reports});
+  }
+  return text;
+}
+
+std::vector<TabulationRow> TabulateSeriousReactions(const std::vector<SafetyCaseLine>& lines) {
+  std::map<std::pair<std::string, std::string>, TabulationRow> rows;
+  for (const auto& c : lines) {
+    if (!c.serious || c.stage == "nullified" || c.stage == "duplicate" || c.stage == "nullification") continue;
+    const bool related =
+        BoolOf(c.assessment, "investigator_related") || TextOf(c.assessment, "sponsor_causality") == "related";
+    if (!related) continue;
+    const std::string soc = c.soc.empty() ? "(not coded)" : c.soc;
+    const std::string pt = c.pt.empty() ? "(not coded)" : c.pt;
+    TabulationRow& row = rows[{soc, pt}];
+    row.soc = soc;
+    row.pt = pt;
+    ++row.reactions;
+    if (c.outcome == "FATAL" || std::count(c.criteria.begin(), c.criteria.end(), "death")) ++row.fatal;
+    if (TextOf(c.assessment, "expectedness") == "unexpected") ++row.unexpected;
+  }
+  std::vector<TabulationRow> out;
+  for (auto& [key, row] : rows) out.push_back(std::move(row));
+  return out;
+}
+
+std::string TabulationCsv(const std::vector<TabulationRow>& rows) {
+  std::string text;
+  CsvLine(&text, {"soc", "pt", "serious_adverse_reactions", "fatal", "unexpected"});
+  for (const auto& r : rows) {
+    CsvLine(&text, {r.soc, r.pt, std::to_string(r.reactions), std::to_string(r.fatal), std::to_string(r.unexpected)});
+  }
+  return text;
 }
 
 bool CodingCurrent(const SafetyCase& c, const AdverseEventFacts& row) {

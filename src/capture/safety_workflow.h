@@ -28,16 +28,15 @@
 #include <string_view>
 #include <vector>
 
+#include "capture/reads.h"
 #include "capture/sae_reaction.h"
 #include "capture/state.h"
+#include "safety/meddra_coder.h"
 #include "safety/reporting_clock.h"
 #include "study/study.h"
 
 namespace trialcore {
 class EventStore;
-}
-namespace trialcore::safety {
-class MeddraCoder;
 }
 
 namespace trialcore::capture {
@@ -88,9 +87,39 @@ bool CodingCurrent(const SafetyCase& c, const AdverseEventFacts& row);
 // safety information (names compared without regard to case).
 bool ExpectedByRsi(const study::Study& study, std::string_view pt_name);
 
+// The line listing of cases (CSV, one line per case, as safety teams and
+// regulators exchange them): the CRF's facts, the coding, both causality
+// assessments, expectedness, stage and the reports with their due days.
+std::string SafetyLineListingCsv(const std::vector<SafetyCaseLine>& lines);
+
+// The cumulative summary tabulation of serious adverse reactions for a
+// development safety update report (ICH E2F, section 6.2 and appendix): the
+// serious cases that either the investigator or the sponsor judged related,
+// counted by MedDRA SOC and PT (uncoded ones under "(not coded)"), with how
+// many were fatal and how many unexpected. Nullified and duplicate cases are
+// left out. Blinded: no arm, as DSURs tabulate ongoing blinded trials.
+struct TabulationRow {
+  std::string soc, pt;
+  int64_t reactions = 0, fatal = 0, unexpected = 0;
+};
+std::vector<TabulationRow> TabulateSeriousReactions(const std::vector<SafetyCaseLine>& lines);
+std::string TabulationCsv(const std::vector<TabulationRow>& rows);
+
 // The autocoder for a MedDRA version stored in the database (the latest
 // loaded when `version` is empty), built once per process.
 Result<std::shared_ptr<const safety::MeddraCoder>> MeddraCoderFor(EventStore& store, const std::string& version,
                                                                   const std::string& language);
+
+// A coding chosen for a verbatim term: the LLT named by the command's "llt"
+// (a current one of the version), else the autocoder's exact or normalised
+// match; FailedPrecondition listing candidates when there is none.
+struct MeddraChoice {
+  std::shared_ptr<const safety::MeddraCoder> coder;
+  safety::MeddraCoding coding;
+  std::string method;  // exact | normalised | chosen
+};
+Result<MeddraChoice> ChooseMeddraCoding(EventStore& store, const Value& cmd, const std::string& term);
+// The coding as an event records it (CodingOf reads it back).
+void PutCoding(const MeddraChoice& choice, const std::string& verbatim, Value::Object* payload);
 
 }  // namespace trialcore::capture

@@ -3,14 +3,15 @@
 // reports it owes counted from day 0 and from each follow-up's arrival at
 // several injected times; E2B(R3) files that pass the schema and FDA's rules;
 // acknowledgements that accept a report or send the case back to correction.
+#include "capture/safety_workflow.h"
+
 #include <fstream>
 #include <sstream>
 
-#include "capture/case_e2b.h"
 #include "capture/capture_test_fixture.h"
+#include "capture/case_e2b.h"
 #include "capture/projection.h"
 #include "capture/reads.h"
-#include "capture/safety_workflow.h"
 #include "safety/e2b_import.h"
 #include "safety/meddra_coder.h"
 #include "safety/meddra_demo.h"
@@ -142,11 +143,21 @@ TEST_F(SafetyWorkflowTest, ACaseGoesFromTriageToAnAcknowledgedReportAsEventsOfIt
   ASSERT_EQ(applied->size(), 1u);
   EXPECT_EQ((*applied)[0].ack, "accepted");
   EXPECT_EQ(Stage(), "awaiting_ack");
-  applied = ApplyE2bAck(*capture_, AckFor(c.submissions[1].batch_number, c.submissions[1].message_id, true),
-                        "ack2.xml", kSafety);
+  applied = ApplyE2bAck(*capture_, AckFor(c.submissions[1].batch_number, c.submissions[1].message_id, true), "ack2.xml",
+                        kSafety);
   ASSERT_TRUE(applied.ok()) << applied.status().ToString();
   EXPECT_EQ(Stage(), "complete");
   EXPECT_EQ(Line().state, "closed");
+
+  // Counted in the DSUR's tabulation: serious, related, unexpected.
+  Viewer all;
+  all.all_sites = true;
+  auto tabulated = TabulateSeriousReactions(ListSafetyCases(store_.get(), "CDISCPILOT01", all, {}).value());
+  ASSERT_EQ(tabulated.size(), 1u);
+  EXPECT_EQ(tabulated[0].pt, "Syncope");
+  EXPECT_EQ(tabulated[0].reactions, 1);
+  EXPECT_EQ(tabulated[0].unexpected, 1);
+  EXPECT_EQ(tabulated[0].fatal, 0);
 
   // The whole history is the subject's, and a rebuild gives the same case.
   const SafetyCaseLine before = Line();
@@ -289,8 +300,8 @@ TEST_F(SafetyWorkflowTest, ARejectedReportGoesBackToCorrectionAndIsSentAgain) {
   auto unknown = ApplyE2bAck(*capture_, AckFor("NOT-OURS-1", c.submissions[0].message_id, true), "x.ack", kSafety);
   EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
   EXPECT_NE(unknown.status().message().find("NOT-OURS-1"), std::string::npos);
-  auto stranger = ApplyE2bAck(*capture_, AckFor(c.submissions[1].batch_number, "US-SOMEONE-ELSE", true), "y.ack",
-                              kSafety);
+  auto stranger =
+      ApplyE2bAck(*capture_, AckFor(c.submissions[1].batch_number, "US-SOMEONE-ELSE", true), "y.ack", kSafety);
   EXPECT_EQ(stranger.status().code(), StatusCode::kNotFound);
   auto broken = ApplyE2bAck(*capture_, "<MCCI_IN200101UV01", "broken.ack", kSafety);
   EXPECT_EQ(broken.status().code(), StatusCode::kInvalidArgument);
@@ -322,6 +333,46 @@ TEST_F(SafetyWorkflowTest, ARemovedRowLeadsToNullificationReportedWhereTheCaseWa
   r = Do("submit", R"("destination":"EU")");
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << "the EU never received it";
   EXPECT_EQ(Stage(), "nullified");
+}
+
+// Point 5: AE terms on the CRF are coded as they are saved when the
+// autocoder matches, by the data manager when it does not, and lose a
+// coding their new words no longer fit.
+TEST_F(SafetyWorkflowTest, AdverseEventTermsAreCodedOnTheCrf) {
+  Screen("701-1020");
+  auto saved = Run(
+      R"({"op":"form.save","subject":"701-1020","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"headache","AESTDTC":"2024-02-10","AEONGO":true,"AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERING/RESOLVING"}}]})");
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+  ASSERT_EQ(saved->events.size(), 2u);
+  EXPECT_EQ(saved->events[1].type, "ae.coded") << "in the save's own batch";
+  EXPECT_EQ(saved->events[1].payload.Find("method")->as_string(), "normalised");
+  auto row = [&] { return capture_->Subject("701-1020").value().visits["LOGS"].forms["AE"].rows["AE"][1]; };
+  ASSERT_TRUE(row().coding.has_value());
+  EXPECT_EQ(row().coding->pt_name, "Headache");
+
+  // New words the autocoder cannot match: the old coding goes.
+  auto vague = Run(
+      R"({"op":"form.save","subject":"701-1020","visit":"LOGS","form":"AE","rows":[{"group":"AE","row":1,"items":{"AETERM":"head felt odd"}}],"reason":"Other: as the patient described it"})");
+  ASSERT_TRUE(vague.ok()) << vague.status().ToString();
+  EXPECT_EQ(vague->events.back().type, "ae.uncoded");
+  EXPECT_FALSE(row().coding.has_value());
+
+  // The data manager codes it; the coordinator may not; a recode needs a reason.
+  const std::string code = R"({"op":"ae.code","subject":"701-1020","visit":"LOGS","group":"AE","row":1,"llt":")";
+  auto coder = MeddraCoderFor(*store_, "", "").value();
+  const std::string headache = std::to_string(coder->Code("Headache").coding.llt.code);
+  EXPECT_EQ(Run(code + headache + "\"}").status().code(), StatusCode::kPermissionDenied);
+  auto manual = Run(code + headache + "\"}", kDm);
+  ASSERT_TRUE(manual.ok()) << manual.status().ToString();
+  EXPECT_EQ(row().coding->method, "chosen");
+  EXPECT_EQ(row().coding->verbatim, "head felt odd");
+  auto again = Run(code + headache + "\"}", kDm);
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(again.status().message().find("give a reason to recode it"), std::string::npos);
+  EXPECT_EQ(Run(R"({"op":"ae.code","subject":"701-1020","visit":"LOGS","group":"AE","row":7,"llt":"1"})", kDm)
+                .status()
+                .code(),
+            StatusCode::kNotFound);
 }
 
 TEST_F(SafetyWorkflowTest, SafetyWorkGoesOnAfterDatabaseLock) {

@@ -74,6 +74,18 @@ ReadOnly WhyReadOnly(bool database_locked, const SubjectState& subject, const st
 
 std::string SubjectStream(const std::string& subject) { return "subject/" + subject; }
 
+const RowState* FindRow(const SubjectState& s, const std::string& visit, const std::string& form,
+                        const std::string& group, int row) {
+  auto v = s.visits.find(visit);
+  if (v == s.visits.end()) return nullptr;
+  auto f = v->second.forms.find(form);
+  if (f == v->second.forms.end()) return nullptr;
+  auto g = f->second.rows.find(group);
+  if (g == f->second.rows.end()) return nullptr;
+  auto r = g->second.find(row);
+  return r == g->second.end() ? nullptr : &r->second;
+}
+
 std::string SafetyCaseId(const std::string& subject, int number) { return subject + "-SAE" + std::to_string(number); }
 
 std::string ItemPath(const std::string& subject, const std::string& visit, const std::string& form,
@@ -254,9 +266,39 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
     sig.time_us = e.time_us;
   } else if (t == "signature.invalidated") {
     s.signatures[Int(p, "signature")].broken = true;
+  } else if (t == "ae.coded" || t == "ae.uncoded") {
+    RowState& r = s.visits[visit].forms[form].rows[Str(p, "group")][Int(p, "row")];
+    if (t == "ae.coded") {
+      r.coding = CodingOf(e);
+    } else {
+      r.coding.reset();
+    }
   } else if (t.starts_with("safety.case.")) {
     ApplySafetyCaseEvent(s.cases[Int(p, "case_number")], e);
   }
+}
+
+SafetyCoding CodingOf(const Event& e) {
+  const Value& p = e.payload;
+  SafetyCoding k;
+  k.verbatim = Str(p, "verbatim");
+  k.meddra_version = Str(p, "meddra_version");
+  k.meddra_language = Str(p, "meddra_language");
+  k.method = Str(p, "method");
+  auto term = [&](const char* level, uint32_t* code, std::string* name) {
+    const Value* v = p.Find(level);
+    if (v == nullptr || !v->is_object()) return;
+    *code = static_cast<uint32_t>(Int(*v, "code"));
+    *name = Str(*v, "name");
+  };
+  term("llt", &k.llt, &k.llt_name);
+  term("pt", &k.pt, &k.pt_name);
+  term("hlt", &k.hlt, &k.hlt_name);
+  term("hlgt", &k.hlgt, &k.hlgt_name);
+  term("soc", &k.soc, &k.soc_name);
+  k.by = e.actor;
+  k.time_us = e.time_us;
+  return k;
 }
 
 void ApplySafetyCaseEvent(SafetyCase& c, const Event& e) {
@@ -288,24 +330,7 @@ void ApplySafetyCaseEvent(SafetyCase& c, const Event& e) {
     c.missing = Strings(p, "missing");
     c.duplicate_of = Str(p, "duplicate_of");
   } else if (t == "safety.case.coded") {
-    SafetyCoding& k = c.coding.emplace();
-    k.verbatim = Str(p, "verbatim");
-    k.meddra_version = Str(p, "meddra_version");
-    k.meddra_language = Str(p, "meddra_language");
-    k.method = Str(p, "method");
-    auto term = [&](const char* level, uint32_t* code, std::string* name) {
-      const Value* v = p.Find(level);
-      if (v == nullptr || !v->is_object()) return;
-      *code = static_cast<uint32_t>(Int(*v, "code"));
-      *name = Str(*v, "name");
-    };
-    term("llt", &k.llt, &k.llt_name);
-    term("pt", &k.pt, &k.pt_name);
-    term("hlt", &k.hlt, &k.hlt_name);
-    term("hlgt", &k.hlgt, &k.hlgt_name);
-    term("soc", &k.soc, &k.soc_name);
-    k.by = e.actor;
-    k.time_us = e.time_us;
+    c.coding = CodingOf(e);
   } else if (t == "safety.case.assessed") {
     SafetyAssessment& a = c.assessment.emplace();
     a.version = Int(p, "version");

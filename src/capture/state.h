@@ -23,9 +23,25 @@ struct ItemState {
   uint64_t seq = 0;       // the event that last changed it
 };
 
+// A verbatim term coded to MedDRA: an adverse event row's (ae.coded) or a
+// safety case's (safety.case.coded).
+struct SafetyCoding {
+  std::string verbatim;  // the term as coded; a different term on the row needs coding again
+  std::string meddra_version, meddra_language;
+  std::string method;  // exact | normalised | chosen
+  uint32_t llt = 0, pt = 0, hlt = 0, hlgt = 0, soc = 0;
+  std::string llt_name, pt_name, hlt_name, hlgt_name, soc_name;
+  Actor by;
+  int64_t time_us = 0;
+};
+
 struct RowState {
   std::map<std::string, ItemState> items;
   bool removed = false;
+  // The row's adverse event term coded (the study's AE form only): by the
+  // autocoder when it is saved, or by a person; gone when the term changes
+  // to one the autocoder cannot code.
+  std::optional<SafetyCoding> coding;
 };
 
 struct FormState {
@@ -108,15 +124,6 @@ struct Signature {
 // The workflow (doc/safety_cases.md) adds what the safety team decides: each
 // step an event in the subject's stream, so the case, its CRF row and every
 // decision share one history.
-struct SafetyCoding {
-  std::string verbatim;  // the term as coded; a different term on the row needs coding again
-  std::string meddra_version, meddra_language;
-  std::string method;  // exact | normalised | chosen
-  uint32_t llt = 0, pt = 0, hlt = 0, hlgt = 0, soc = 0;
-  std::string llt_name, pt_name, hlt_name, hlgt_name, soc_name;
-  Actor by;
-  int64_t time_us = 0;
-};
 
 struct SafetyAssessment {
   int version = 0;                // the case version assessed
@@ -229,7 +236,12 @@ ReadOnly WhyReadOnly(bool database_locked, const SubjectState& subject, const st
 // Applies one event of the study to the state (the projection's one rule).
 void ApplyEvent(StudyState& state, const Event& event);
 // The same for one event of the subject's own stream.
+// A row of a repeating group (removed ones too); nullptr when it never was.
+const RowState* FindRow(const SubjectState& subject, const std::string& visit, const std::string& form,
+                        const std::string& group, int row);
 void ApplySubjectEvent(SubjectState& subject, const Event& event);
+// The coding an ae.coded or safety.case.coded event records.
+SafetyCoding CodingOf(const Event& event);
 // A safety.case.* event on the case it names.
 void ApplySafetyCaseEvent(SafetyCase& safety_case, const Event& event);
 

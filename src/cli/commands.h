@@ -97,6 +97,7 @@ struct SafetyCasesArgs {
   std::string db;
   std::optional<std::string> study;
   std::string format = "csv";  // csv | json (one object a line)
+  bool tabulation = false;     // the DSUR tabulation by SOC and PT instead of the listing (CSV)
   std::optional<std::string> out;
 };
 Status SafetyCases(const SafetyCasesArgs& args, Context& ctx);

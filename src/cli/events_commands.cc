@@ -12,6 +12,7 @@
 #include "cli/store_access.h"
 #include "publish/event_publisher.h"
 #include "publish/event_tail.h"
+#include "safety/meddra_store.h"
 
 namespace trialcore::cli {
 
@@ -20,8 +21,9 @@ Result<std::unique_ptr<publish::EventPublisher>> MakePublisher(EventStore* store
   publish::PublisherOptions o;
   o.nats_url = nats_url;
   if (!stream.empty()) o.stream_name = stream;
-  // Accounts, password and token hashes stay in the database.
-  o.skip_studies = {api::kSystemStudy};
+  // Accounts, password and token hashes stay in the database, and so does
+  // the sponsor's licensed MedDRA copy: events of the studies only.
+  o.skip_studies = {api::kSystemStudy, safety::kMeddraLog};
   const std::string where = "JetStream stream " + o.stream_name + " at " + nats_url;
   o.on_problem = [&ctx, where](const Status& s) {
     if (s.ok()) {

@@ -398,6 +398,8 @@ int Run(int argc, char** argv, Env* env) {
   scases->add_option("--study", safety_cases.study, "The study (default: the only one)");
   scases->add_option("--format", safety_cases.format, "csv or json")->capture_default_str();
   scases->add_option("--out", safety_cases.out, "File to write (default: standard output)");
+  scases->add_flag("--tabulation", safety_cases.tabulation,
+                   "Serious adverse reactions counted by SOC and PT, for a DSUR (CSV), instead of the listing");
   scases->callback([&] {
     safety_cases.db = db;
     status = SafetyCases(safety_cases, ctx);

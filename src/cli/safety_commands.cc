@@ -7,9 +7,9 @@
 #include "capture/capture.h"
 #include "capture/case_e2b.h"
 #include "capture/reads.h"
+#include "capture/safety_workflow.h"
 #include "cli/commands.h"
 #include "cli/store_access.h"
-#include "core/csv_field.h"
 #include "core/json.h"
 #include "study/study.h"
 
@@ -34,8 +34,6 @@ Result<std::string> ReadTextFile(const std::string& path) {
   return text.str();
 }
 
-std::string Text(const Value* v) { return v != nullptr && v->is_string() ? v->as_string() : ""; }
-
 }  // namespace
 
 Status SafetyCases(const SafetyCasesArgs& args, Context& ctx) {
@@ -49,7 +47,7 @@ Status SafetyCases(const SafetyCasesArgs& args, Context& ctx) {
   viewer.all_sites = true;
   TC_ASSIGN_OR_RETURN(auto lines, capture::ListSafetyCases(store.get(), capture->study_id(), viewer, {}));
   std::string text;
-  if (args.format == "json") {
+  if (args.format == "json" && !args.tabulation) {
     for (const auto& c : lines) {
       Value::Object o;
       o["case"] = Value(c.case_id);
@@ -68,40 +66,10 @@ Status SafetyCases(const SafetyCasesArgs& args, Context& ctx) {
     }
     return WriteOutput(args.out, text, ctx);
   }
-  // The line listing: one line per case, as safety teams exchange them.
-  text = "case,subject,site,verbatim,llt,pt,soc,onset,outcome,serious_criteria,investigator_causality,"
-         "sponsor_causality,expectedness,assessment,stage,version,aware,reports\r\n";
-  for (const auto& c : lines) {
-    std::string criteria, reports;
-    for (const auto& k : c.criteria) criteria += (criteria.empty() ? "" : ";") + k;
-    if (c.reports.kind() == Value::Kind::kArray) {
-      for (const Value& r : c.reports.as_array()) {
-        reports += (reports.empty() ? "" : ";") + Text(r.Find("destination")) + " due " + Text(r.Find("due")) +
-                   (r.Find("submitted") ? " sent " + Text(r.Find("submitted")) : "");
-      }
-    }
-    const std::vector<std::string> fields = {c.case_id,
-                                             c.subject,
-                                             c.site,
-                                             c.term,
-                                             c.llt,
-                                             c.pt,
-                                             c.soc,
-                                             c.onset,
-                                             c.outcome,
-                                             criteria,
-                                             c.causality,
-                                             Text(c.assessment.Find("sponsor_causality")),
-                                             Text(c.assessment.Find("expectedness")),
-                                             Text(c.assessment.Find("status")),
-                                             c.stage,
-                                             std::to_string(c.version),
-                                             FormatTimeMicros(c.aware_us),
-                                             reports};
-    for (size_t i = 0; i < fields.size(); ++i) text += (i ? "," : "") + CsvField(fields[i]);
-    text += "\r\n";
+  if (args.tabulation) {
+    return WriteOutput(args.out, capture::TabulationCsv(capture::TabulateSeriousReactions(lines)), ctx);
   }
-  return WriteOutput(args.out, text, ctx);
+  return WriteOutput(args.out, capture::SafetyLineListingCsv(lines), ctx);
 }
 
 Status SafetyExportE2b(const SafetyExportArgs& args, Context& ctx) {
@@ -128,13 +96,13 @@ Status SafetyExportE2b(const SafetyExportArgs& args, Context& ctx) {
     if (icsrs.empty()) header = built->header;
     icsrs.push_back(std::move(built->icsr));
   }
-  TC_ASSIGN_OR_RETURN(safety::E2bSubmission batch,
-                      capture::PrepareCaseBatch(header, icsrs, args.destination, now));
+  TC_ASSIGN_OR_RETURN(safety::E2bSubmission batch, capture::PrepareCaseBatch(header, icsrs, args.destination, now));
   TC_RETURN_IF_ERROR(WriteOutput(args.to, batch.xml, ctx));
   ctx.err << "wrote " << icsrs.size() << " ICSR" << (icsrs.size() == 1 ? "" : "s") << " (batch " << batch_number
           << ", for " << args.destination << ", schema-valid" << (args.destination == "FDA" ? ", FDA's rules met" : "")
           << ") to " << args.to.value_or("standard output") << "\n";
-  for (const auto& w : batch.warnings) ctx.err << "warning: " << w.rule << " " << w.element << ": " << w.message << "\n";
+  for (const auto& w : batch.warnings)
+    ctx.err << "warning: " << w.rule << " " << w.element << ": " << w.message << "\n";
   return Status::Ok();
 }
 
@@ -145,8 +113,8 @@ Status SafetyImportAck(const SafetyImportAckArgs& args, Context& ctx) {
   TC_ASSIGN_OR_RETURN(auto applied,
                       capture::ApplyE2bAck(*capture, xml, args.file, Actor{args.as_user, "safety_physician"}));
   for (const auto& a : applied) {
-    ctx.out << a.case_id << " submission " << a.submission << " to " << a.destination << ": " << a.ack << " ("
-            << a.code << ")\n";
+    ctx.out << a.case_id << " submission " << a.submission << " to " << a.destination << ": " << a.ack << " (" << a.code
+            << ")\n";
     for (const auto& e : a.errors) ctx.out << "  " << e << "\n";
   }
   return Status::Ok();

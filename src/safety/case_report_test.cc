@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "safety/case_report_sample.h"
 #include "safety/e2b_import.h"
 #include "safety/e2b_map.h"
 #include "safety/e2b_validate.h"
@@ -45,20 +46,7 @@ std::string Slurp(const std::string& path) {
 // 2026-12-01 at 09:30 UTC.
 CaseReport TypicalSae() {
   CaseReport c;
-  c.sender_id = "TRIALCORE-DEMO";
-  c.sender_organisation = "Trialcore Pharma";
-  c.sender_country = "US";
-  c.sender_department = "Drug Safety";
-  c.sender_contact_title = "Dr.";
-  c.sender_contact_given = "Sam";
-  c.sender_contact_family = "Safety";
-  c.sender_street = "1 Trial Way";
-  c.sender_city = "Boston";
-  c.sender_state = "MA";
-  c.sender_postcode = "02110";
-  c.sender_phone = "+16175550100";
-  c.sender_fax = "+16175550101";
-  c.sender_email = "safety@trialcore.example";
+  SetSampleSender(&c, "TRIALCORE-DEMO");
   c.case_id = "701-1001-SAE1";
   c.first_received_us = kNowUs - 4 * kDay - 2 * kHour;                // 2026-11-28 10:00
   c.latest_received_us = kNowUs - 2 * kDay + 3 * kHour;               // 2026-11-30 15:00

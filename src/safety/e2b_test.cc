@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "safety/case_report.h"
+#include "safety/case_report_sample.h"
 #include "safety/e2b_ack.h"
 #include "safety/e2b_export.h"
 #include "safety/e2b_import.h"
@@ -95,20 +96,7 @@ class E2bTest : public ::testing::Test {
   static CaseReport IndSaeCase() {
     constexpr int64_t kHourUs = 3600LL * 1000000;
     CaseReport c;
-    c.sender_id = "TRIALCORE-SPONSOR";
-    c.sender_organisation = "Trialcore Pharma";
-    c.sender_country = "US";
-    c.sender_department = "Drug Safety";
-    c.sender_contact_title = "Dr.";
-    c.sender_contact_given = "Sam";
-    c.sender_contact_family = "Safety";
-    c.sender_street = "1 Trial Way";
-    c.sender_city = "Boston";
-    c.sender_state = "MA";
-    c.sender_postcode = "02110";
-    c.sender_phone = "+16175550100";
-    c.sender_fax = "+16175550101";
-    c.sender_email = "safety@trialcore.example";
+    SetSampleSender(&c, "TRIALCORE-SPONSOR");
     c.case_id = "0001";
     c.first_received_us = kNow * 1000000 - 98 * kHourUs;              // 2026-11-28 10:00
     c.latest_received_us = kNow * 1000000 - 45 * kHourUs;             // 2026-11-30 15:00

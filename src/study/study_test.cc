@@ -231,8 +231,10 @@ TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
       {"", "study:\n  id: CDISCPILOT01", "zz_probe: 1\nstudy:\n  id: CDISCPILOT01"},
       {"/properties/study", "study:\n  id: CDISCPILOT01", "study:\n  zz_probe: 1\n  id: CDISCPILOT01"},
       {"/properties/arms/items", "{code: Pbo, name: Placebo}", "{code: Pbo, name: Placebo, zz_probe: 1}"},
-      {"/properties/sites/items", "{id: \"701\", name: Site 701, country: USA}",
-       "{id: \"701\", name: Site 701, country: USA, zz_probe: 1}"},
+      {"/properties/sites/items", "{id: \"701\", name: Site 701, country: USA,",
+       "{id: \"701\", name: Site 701, country: USA, zz_probe: 1,"},
+      {"/properties/sites/items/properties/investigator", "investigator: {given: Ada,",
+       "investigator: {zz_probe: 1, given: Ada,"},
       {"/properties/codelists/additionalProperties/items/oneOf/1", "{code: M, label: Male}",
        "{code: M, label: Male, zz_probe: 1}"},
       {"/properties/visits/items", "{id: SCREENING1, name:", "{zz_probe: 1, id: SCREENING1, name:"},
@@ -253,6 +255,14 @@ TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
       {"/properties/subject_numbering", "subject_numbering: {", "subject_numbering: {zz_probe: 1, "},
       {"/properties/safety", "safety:\n", "safety:\n  zz_probe: 1\n"},
       {"/properties/safety/properties/adverse_events", "  adverse_events:\n", "  adverse_events:\n    zz_probe: 1\n"},
+      {"/properties/safety/properties/sender", "  sender:\n", "  sender:\n    zz_probe: 1\n"},
+      {"/properties/safety/properties/sender/properties/contact", "contact: {title: Dr.,",
+       "contact: {zz_probe: 1, title: Dr.,"},
+      {"/properties/safety/properties/sender/properties/address",
+       "address: {street:", "address: {zz_probe: 1, street:"},
+      {"/properties/safety/properties/patient", "patient: {sex:", "patient: {zz_probe: 1, sex:"},
+      {"/properties/safety/properties/reference_safety_information", "  reference_safety_information:\n",
+       "  reference_safety_information:\n    zz_probe: 1\n"},
   };
   for (const Probe& p : probes) {
     SCOPED_TRACE(p.pointer);
