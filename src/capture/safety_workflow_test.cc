@@ -375,6 +375,23 @@ TEST_F(SafetyWorkflowTest, AdverseEventTermsAreCodedOnTheCrf) {
             StatusCode::kNotFound);
 }
 
+// Point 6: the safety physician, and no one else, unblinds one case, with a
+// reason, as an event of the audit trail.
+TEST_F(SafetyWorkflowTest, OneCaseIsUnblindedByTheSafetyPhysicianWithAReason) {
+  Opened();
+  EXPECT_EQ(Do("unblind", "").status().code(), StatusCode::kInvalidArgument);
+  const std::string reason = R"("reason":"A SUSAR: the expedited report needs the treatment")";
+  EXPECT_EQ(Do("unblind", reason, kMedical).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Do("unblind", reason, kPharm).status().code(), StatusCode::kPermissionDenied);
+  auto unblinded = Do("unblind", reason);
+  ASSERT_TRUE(unblinded.ok()) << unblinded.status().ToString();
+  EXPECT_EQ(unblinded->events[0].type, "safety.case.unblinded");
+  EXPECT_EQ(unblinded->events[0].reason, "A SUSAR: the expedited report needs the treatment");
+  EXPECT_TRUE(Case().unblinded);
+  EXPECT_TRUE(Line().unblinded);
+  EXPECT_EQ(Do("unblind", reason).status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST_F(SafetyWorkflowTest, SafetyWorkGoesOnAfterDatabaseLock) {
   Opened();
   DoOk("triage", R"("decision":"valid")");
