@@ -11,13 +11,6 @@
 namespace trialcore::api {
 namespace {
 
-Value Term(uint32_t code, const std::string& name) {
-  Value::Object t;
-  t["code"] = Value(static_cast<int64_t>(code));
-  t["name"] = Value(name);
-  return Value(std::move(t));
-}
-
 Value Strings(const std::vector<std::string>& list) {
   Value::Array a;
   for (const auto& s : list) a.push_back(Value(s));
@@ -86,7 +79,7 @@ Value::Array Treatment(const study::Study& study, const capture::SubjectState& s
 }
 
 Value CodingJson(const safety::MeddraCoding& k) {
-  auto term = [](const safety::MeddraTermRef& t) { return Term(t.code, std::string(t.name)); };
+  auto term = [](const safety::MeddraTermRef& t) { return capture::MeddraTermValue(t.code, t.name); };
   Value::Object o;
   o["llt"] = term(k.llt);
   o["pt"] = term(k.pt);
@@ -151,11 +144,11 @@ Value SafetyCaseDetail(const study::Study& study, const capture::SubjectState& s
     coding["meddra_version"] = Value(k.meddra_version);
     coding["meddra_language"] = Value(k.meddra_language);
     coding["method"] = Value(k.method);
-    coding["llt"] = Term(k.llt, k.llt_name);
-    coding["pt"] = Term(k.pt, k.pt_name);
-    coding["hlt"] = Term(k.hlt, k.hlt_name);
-    coding["hlgt"] = Term(k.hlgt, k.hlgt_name);
-    coding["soc"] = Term(k.soc, k.soc_name);
+    coding["llt"] = capture::MeddraTermValue(k.llt, k.llt_name);
+    coding["pt"] = capture::MeddraTermValue(k.pt, k.pt_name);
+    coding["hlt"] = capture::MeddraTermValue(k.hlt, k.hlt_name);
+    coding["hlgt"] = capture::MeddraTermValue(k.hlgt, k.hlgt_name);
+    coding["soc"] = capture::MeddraTermValue(k.soc, k.soc_name);
     coding["by"] = Value(k.by.user);
     coding["at"] = Value(FormatTimeMicros(k.time_us));
     o["coding"] = Value(std::move(coding));

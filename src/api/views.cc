@@ -5,6 +5,7 @@
 
 #include "capture/blinding.h"
 #include "capture/capture.h"
+#include "capture/safety_workflow.h"
 #include "core/json.h"
 #include "rules/rules.h"
 
@@ -217,12 +218,7 @@ bool HidesQueryPath(const std::set<std::string>& queries, bool blinded, const st
 
 // An adverse event row's MedDRA coding, as the casebook shows it.
 static Value RowCodingJson(const capture::SafetyCoding& k) {
-  auto term = [](uint32_t code, const std::string& name) {
-    Value::Object t;
-    t["code"] = Value(static_cast<int64_t>(code));
-    t["name"] = Value(name);
-    return Value(std::move(t));
-  };
+  const auto term = capture::MeddraTermValue;
   Value::Object o;
   o["verbatim"] = Value(k.verbatim);
   o["meddra_version"] = Value(k.meddra_version);

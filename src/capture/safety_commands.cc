@@ -37,13 +37,6 @@ Value Strings(const std::vector<std::string>& list) {
   return Value(std::move(a));
 }
 
-Value Term(uint32_t code, std::string_view name) {
-  Value::Object t;
-  t["code"] = Value(static_cast<int64_t>(code));
-  t["name"] = Value(std::string(name));
-  return Value(std::move(t));
-}
-
 std::string NormalisedTerm(const std::string& term) { return safety::NormaliseMeddraTerm(term); }
 
 Status WrongStage(const std::string& id, std::string_view stage, std::string_view what) {
@@ -111,11 +104,11 @@ void PutCoding(const MeddraChoice& choice, const std::string& verbatim, Value::O
   p["meddra_version"] = Value(choice.coder->dictionary().version());
   p["meddra_language"] = Value(choice.coder->dictionary().language());
   p["method"] = Value(choice.method);
-  p["llt"] = Term(coding.llt.code, coding.llt.name);
-  p["pt"] = Term(coding.pt.code, coding.pt.name);
-  p["hlt"] = Term(coding.hlt.code, coding.hlt.name);
-  p["hlgt"] = Term(coding.hlgt.code, coding.hlgt.name);
-  p["soc"] = Term(coding.soc.code, coding.soc.name);
+  p["llt"] = MeddraTermValue(coding.llt.code, coding.llt.name);
+  p["pt"] = MeddraTermValue(coding.pt.code, coding.pt.name);
+  p["hlt"] = MeddraTermValue(coding.hlt.code, coding.hlt.name);
+  p["hlgt"] = MeddraTermValue(coding.hlgt.code, coding.hlgt.name);
+  p["soc"] = MeddraTermValue(coding.soc.code, coding.soc.name);
 }
 
 Result<std::shared_ptr<const safety::MeddraCoder>> MeddraCoderFor(EventStore& store, const std::string& version,
@@ -247,7 +240,7 @@ Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value&
     p["expectedness"] = Value(expectedness);
     p["rsi_document"] = Value(rsi.document);
     p["study_version"] = Value(study_->version);
-    p["pt"] = Term(c->coding->pt, c->coding->pt_name);
+    p["pt"] = MeddraTermValue(c->coding->pt, c->coding->pt_name);
     if (!comment.empty()) p["comment"] = Value(comment);
     SafetyCase assessed = *c;
     SafetyAssessment& a = assessed.assessment.emplace();

@@ -172,6 +172,13 @@ void CsvLine(std::string* out, const std::vector<std::string>& fields) {
 
 }  // namespace
 
+Value MeddraTermValue(uint32_t code, std::string_view name) {
+  Value::Object t;
+  t["code"] = Value(static_cast<int64_t>(code));
+  t["name"] = Value(std::string(name));
+  return Value(std::move(t));
+}
+
 std::string SafetyLineListingCsv(const std::vector<SafetyCaseLine>& lines) {
   std::string text;
   CsvLine(&text, {"case", "subject", "site", "verbatim", "llt", "pt", "soc", "onset", "outcome", "serious_criteria",

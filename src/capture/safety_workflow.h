@@ -87,6 +87,9 @@ bool CodingCurrent(const SafetyCase& c, const AdverseEventFacts& row);
 // safety information (names compared without regard to case).
 bool ExpectedByRsi(const study::Study& study, std::string_view pt_name);
 
+// A MedDRA term as events and replies carry it: {"code", "name"}.
+Value MeddraTermValue(uint32_t code, std::string_view name);
+
 // The line listing of cases (CSV, one line per case, as safety teams and
 // regulators exchange them): the CRF's facts, the coding, both causality
 // assessments, expectedness, stage and the reports with their due days.

@@ -25,8 +25,6 @@ const std::string kE2b = std::string(TRIALCORE_SHARED_DATA) + "/e2b";
 constexpr int64_t kNow = 1796212800;
 constexpr int64_t kSecond = 1000000;
 constexpr int64_t kHour = 3600 * kSecond;
-constexpr int64_t kDay = 24 * kHour;
-constexpr int64_t kNowUs = kNow * kSecond;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -41,39 +39,10 @@ std::string Slurp(const std::string& path) {
   return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
 }
 
-// A hospitalised study subject, coded, related by investigator and sponsor:
-// day 0 on 2026-11-28, the latest information on 2026-11-30, sent on
-// 2026-12-01 at 09:30 UTC.
+// The shared sample (case_report_sample.h) with its medical history.
 CaseReport TypicalSae() {
-  CaseReport c;
-  SetSampleSender(&c, "TRIALCORE-DEMO");
-  c.case_id = "701-1001-SAE1";
-  c.first_received_us = kNowUs - 4 * kDay - 2 * kHour;                // 2026-11-28 10:00
-  c.latest_received_us = kNowUs - 2 * kDay + 3 * kHour;               // 2026-11-30 15:00
-  c.transmission_us = kNowUs - kDay - 2 * kHour - 30 * 60 * kSecond;  // 2026-12-01 09:30
-  c.study_id = "TC-101";
-  c.study_title = "TC-101 Phase II";
-  c.ind_number = "123456";
-  c.subject_id = "701-1001";
-  c.sex = "F";
-  c.age_years = "54";
-  c.race = "C41260";
-  c.ethnicity = "C41222";
+  CaseReport c = SampleIndSae("TRIALCORE-DEMO", "701-1001-SAE1", "701-1001");
   c.medical_history = "Asthma since childhood.";
-  c.reporter_country = "US";
-  c.reporter_given_name = "Ann";
-  c.reporter_family_name = "Investigator";
-  c.reporter_email = "investigator@site.example";
-  c.verbatim_term = "pneumonia requiring admission";
-  c.meddra_version = "27.1";
-  c.llt_code = "10035664";
-  c.hospitalisation = true;
-  c.onset_date = "2026-11-25";
-  c.outcome = "NOT_RECOVERED";
-  c.product_name = "TC-101 (investigational)";
-  c.indication = "Asthma";
-  c.investigator_causality = "related";
-  c.sponsor_causality = "related";
   return c;
 }
 

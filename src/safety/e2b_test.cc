@@ -94,36 +94,8 @@ class E2bTest : public ::testing::Test {
   // drug, hospitalised, related by investigator and sponsor; day 0 on
   // 2026-11-28, sent on 2026-12-01 at 09:30 UTC.
   static CaseReport IndSaeCase() {
-    constexpr int64_t kHourUs = 3600LL * 1000000;
-    CaseReport c;
-    SetSampleSender(&c, "TRIALCORE-SPONSOR");
-    c.case_id = "0001";
-    c.first_received_us = kNow * 1000000 - 98 * kHourUs;              // 2026-11-28 10:00
-    c.latest_received_us = kNow * 1000000 - 45 * kHourUs;             // 2026-11-30 15:00
-    c.transmission_us = kNow * 1000000 - 26 * kHourUs - kHourUs / 2;  // 2026-12-01 09:30
-    c.study_id = "TC-101";
-    c.study_title = "TC-101 Phase II";
-    c.ind_number = "123456";
-    c.subject_id = "101-0007";
-    c.sex = "F";
-    c.age_years = "54";
-    c.race = "C41260";
-    c.ethnicity = "C41222";
+    CaseReport c = SampleIndSae("TRIALCORE-SPONSOR", "0001", "101-0007");
     c.medical_history = "None";
-    c.reporter_country = "US";
-    c.reporter_given_name = "Ann";
-    c.reporter_family_name = "Investigator";
-    c.reporter_email = "investigator@site.example";
-    c.verbatim_term = "pneumonia requiring admission";
-    c.meddra_version = "27.1";
-    c.llt_code = "10035664";
-    c.hospitalisation = true;
-    c.onset_date = "2026-11-25";
-    c.outcome = "NOT_RECOVERED";
-    c.product_name = "TC-101 (investigational)";
-    c.indication = "Asthma";
-    c.investigator_causality = "related";
-    c.sponsor_causality = "related";
     c.narrative = "A 54-year-old woman in study TC-101 was admitted with pneumonia on day 12 & recovered.";
     return c;
   }
