@@ -86,14 +86,14 @@ std::string DefaultInstance() {
 // The planned entities ("unblinding/<seq>"), oldest unblinding first.
 Result<std::vector<EntityValue>> PlannedEntities(EventStore& store) {
   std::vector<std::string> paths;
-  TC_RETURN_IF_ERROR(store.QueryProjections("SELECT path FROM entity_values WHERE study = $1",
-                                            {Value(kNotificationsLog)}, [&](const ProjectionRow& r) {
-                                              const std::string& p = r[0].as_string();
-                                              if (p.starts_with("unblinding/") && p.find('/', 11) == std::string::npos) {
-                                                paths.push_back(p);
-                                              }
-                                              return Status::Ok();
-                                            }));
+  TC_RETURN_IF_ERROR(store.QueryProjections(
+      "SELECT path FROM entity_values WHERE study = $1", {Value(kNotificationsLog)}, [&](const ProjectionRow& r) {
+        const std::string& p = r[0].as_string();
+        if (p.starts_with("unblinding/") && p.find('/', 11) == std::string::npos) {
+          paths.push_back(p);
+        }
+        return Status::Ok();
+      }));
   std::vector<EntityValue> out;
   for (const auto& p : paths) {
     TC_ASSIGN_OR_RETURN(auto v, store.ReadEntity(kNotificationsLog, p));
@@ -139,7 +139,8 @@ class Notifier::Impl {
  public:
   Impl(EventStore* store, NotifierOptions options) : store_(store), o_(std::move(options)) {
     if (o_.instance.empty()) o_.instance = DefaultInstance();
-    transport_ = o_.transport ? o_.transport : std::shared_ptr<MailTransport>(MakeSmtpTransport(o_.smtp_url, o_.smtp_timeout_ms));
+    transport_ = o_.transport ? o_.transport
+                              : std::shared_ptr<MailTransport>(MakeSmtpTransport(o_.smtp_url, o_.smtp_timeout_ms));
   }
   ~Impl() { Stop(); }
 
@@ -301,7 +302,8 @@ class Notifier::Impl {
           const std::string st = Text(state->value, "state");
           if (st == "sent") continue;
           const int64_t now = o_.env->NowMicros();
-          const int64_t due = st == "failed" ? Int(state->value, "next_attempt_us") : state->time_us + o_.claim_timeout_us;
+          const int64_t due =
+              st == "failed" ? Int(state->value, "next_attempt_us") : state->time_us + o_.claim_timeout_us;
           if (now < due) {
             c->next_due_us = c->next_due_us == 0 ? due : std::min(c->next_due_us, due);
             continue;
@@ -358,7 +360,8 @@ class Notifier::Impl {
     Result<std::string> sent = Internal("not sent");
     std::string mail_subject;
     auto unblinding = store_->ReadEvent(seq);
-    Result<UnblindingFacts> facts = unblinding.ok() ? UnblindingFactsOf(*unblinding) : Result<UnblindingFacts>(unblinding.status());
+    Result<UnblindingFacts> facts =
+        unblinding.ok() ? UnblindingFactsOf(*unblinding) : Result<UnblindingFacts>(unblinding.status());
     const int64_t now = o_.env->NowMicros();
     if (facts.ok()) {
       const std::string id = "unblinding." + std::to_string(seq) + "." + std::to_string(k) + "." +
@@ -446,7 +449,7 @@ Result<std::vector<NotificationInfo>> ListNotifications(EventStore& store, const
       TC_ASSIGN_OR_RETURN(auto state, store.ReadEntity(kNotificationsLog, RecipientStream(seq, k)));
       if (state) {
         const std::string st = Text(state->value, "state");
-        n.state = st == "sent" ? NotificationState::kSent
+        n.state = st == "sent"     ? NotificationState::kSent
                   : st == "failed" ? NotificationState::kFailed
                                    : NotificationState::kPending;
         n.attempts = Int(state->value, "attempts");

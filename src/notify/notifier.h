@@ -70,8 +70,8 @@ struct DeliveryCounts {
   uint64_t unblindings = 0;  // unblinding events planned by this call
   uint64_t sent = 0;
   uint64_t failed = 0;
-  uint64_t skipped = 0;      // claimed by another notifier first
-  int64_t next_due_us = 0;   // the earliest attempt still to come (failed ones), 0 when none
+  uint64_t skipped = 0;             // claimed by another notifier first
+  int64_t next_due_us = 0;          // the earliest attempt still to come (failed ones), 0 when none
   std::vector<std::string> errors;  // why each failed send failed
 };
 

@@ -129,8 +129,7 @@ TEST_F(NotifierTest, EachContactGetsOneMailAndRunningAgainSendsNothingMore) {
   EXPECT_EQ(first.failed, 0u);
   EXPECT_EQ(MailsTo(), (std::map<std::string, int>{{kStats, 1}, {kChair, 1}}));
   for (const std::string& m : sink_->Mails()) {
-    EXPECT_NE(m.find("Subject: [trialcore] CDISCPILOT01: safety case 701-1020-SAE1 was unblinded"),
-              std::string::npos)
+    EXPECT_NE(m.find("Subject: [trialcore] CDISCPILOT01: safety case 701-1020-SAE1 was unblinded"), std::string::npos)
         << m;
     EXPECT_NE(m.find(kReason), std::string::npos) << m;
     EXPECT_NE(m.find("Unblinded by: safety.1 (safety_physician)"), std::string::npos) << m;

@@ -100,10 +100,8 @@ Status CheckSmtpUrl(const std::string& url) {
   }
   if (size_t colon = rest.rfind(':'); colon != std::string::npos && rest.find(']') == std::string::npos) {
     const std::string port = rest.substr(colon + 1);
-    const bool digits =
-        !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](unsigned char c) {
-          return std::isdigit(c) != 0;
-        });
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
     if (!digits || std::stoi(port) < 1 || std::stoi(port) > 65535) {
       return InvalidArgument("'" + url + "' has port '" + port + "', not a number from 1 to 65535");
     }

@@ -29,8 +29,7 @@ std::string ReadFile(const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<SmtpTestSink>> SmtpTestSink::Start() {
-  if (access(kPython, X_OK) != 0 ||
-      !std::filesystem::exists("/usr/lib/python3/dist-packages/aiosmtpd/__main__.py")) {
+  if (access(kPython, X_OK) != 0 || !std::filesystem::exists("/usr/lib/python3/dist-packages/aiosmtpd/__main__.py")) {
     return FailedPrecondition(
         "aiosmtpd is not installed for /usr/bin/python3: run scripts/install-deps.sh, which installs python3-aiosmtpd");
   }

@@ -23,10 +23,8 @@ Event Unblinded() {
   e.reason = "A SUSAR: the expedited report needs the treatment";
   // What a future event could carry beside the case: the mail must not
   // take it along.
-  e.payload = Value::Object{{"case", "701-1020-SAE1"},
-                            {"case_number", 1},
-                            {"arm", "Xanomeline High Dose"},
-                            {"kit", "KIT-0042"}};
+  e.payload = Value::Object{
+      {"case", "701-1020-SAE1"}, {"case_number", 1}, {"arm", "Xanomeline High Dose"}, {"kit", "KIT-0042"}};
   return e;
 }
 
@@ -97,8 +95,7 @@ TEST(SmtpOptions, AnythingButAnSmtpUrlOrAnAddressIsRefusedByName) {
   EXPECT_TRUE(CheckSmtpUrl("smtp://mail.example.org:587/").ok());
   auto http = CheckSmtpUrl("http://mail.example.org");
   EXPECT_EQ(http.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(http.message().find("'http://mail.example.org' is not an SMTP URL"), std::string::npos)
-      << http.message();
+  EXPECT_NE(http.message().find("'http://mail.example.org' is not an SMTP URL"), std::string::npos) << http.message();
   EXPECT_NE(CheckSmtpUrl("smtp://").message().find("names no host"), std::string::npos);
   EXPECT_NE(CheckSmtpUrl("smtp://host:99999").message().find("port '99999'"), std::string::npos);
   EXPECT_NE(CheckSmtpUrl("smtp://host:x").message().find("port 'x'"), std::string::npos);

@@ -404,7 +404,8 @@ TEST(Safety, TheDemoMapsItsAdverseEventLog) {
 // place, since a wrong address would only show when a case is unblinded.
 TEST(Safety, UnblindedContactMistakesAreNamedWithTheirPlace) {
   const std::string demo = ReadFile(kDemo);
-  const std::string first = "{name: Uma Statistician, email: unblinded.stats@example.org, role: unblinded statistician}";
+  const std::string first =
+      "{name: Uma Statistician, email: unblinded.stats@example.org, role: unblinded statistician}";
   const Mistake mistakes[] = {
       {"email: unblinded.stats@example.org", "email: unblinded.stats.example.org",
        "'email' of safety unblinded contact 1 'unblinded.stats.example.org' is not an e-mail address (name@domain)"},
@@ -412,12 +413,15 @@ TEST(Safety, UnblindedContactMistakesAreNamedWithTheirPlace) {
        "'email' of safety unblinded contact 2 'dsmb chair@example.org' is not an e-mail address"},
       {"email: dsmb.chair@example.org", "email: unblinded.stats@example.org",
        "'email' of safety unblinded contact 2 'unblinded.stats@example.org' is listed twice"},
-      {first, "{name: Uma Statistician, email: unblinded.stats@example.org}", "safety unblinded contact 1 needs 'role'"},
+      {first, "{name: Uma Statistician, email: unblinded.stats@example.org}",
+       "safety unblinded contact 1 needs 'role'"},
       {first, "{email: unblinded.stats@example.org, role: x}", "safety unblinded contact 1 needs 'name'"},
       {first, "{name: Uma, email: a@example.org, role: x, phone: 1}",
        "unknown key 'phone' in safety unblinded contact 1 (allowed: name, email, role)"},
-      {"  unblinded_contacts:\n    - " + first + "\n    - {name: Dana Chair, email: dsmb.chair@example.org, role: DSMB chair}\n",
-       "  unblinded_contacts: stats@example.org\n", "'unblinded_contacts' of safety must be a list of {name, email, role}"},
+      {"  unblinded_contacts:\n    - " + first +
+           "\n    - {name: Dana Chair, email: dsmb.chair@example.org, role: DSMB chair}\n",
+       "  unblinded_contacts: stats@example.org\n",
+       "'unblinded_contacts' of safety must be a list of {name, email, role}"},
   };
   ExpectMistakesNamed(demo, mistakes, 390);
 }
