@@ -3,11 +3,15 @@
 // a real SMTP server (aiosmtpd) receiving the mail.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "core/json.h"
 #include "notify/smtp_test_sink.h"
 #include "run_command.h"
+#include "server_process.h"
 
 namespace trialcore {
 namespace {
@@ -113,6 +117,37 @@ TEST_F(NotifyCliTest, ASinkThatIsDownIsRecordedAsFailedAndTriedLater) {
   EXPECT_EQ(early.exit_code, 0) << early.err;
   EXPECT_TRUE(Contains(early.out, "mails sent: 0; failed: 0")) << early.out;
   EXPECT_TRUE(sink_->Mails().empty());
+}
+
+// Two servers on one database, each with --smtp: the case unblinded by
+// another process is mailed once to each contact, not once per server.
+TEST_F(NotifyCliTest, TwoServersWithSmtpMailEachContactOnce) {
+  const std::string args = "--db d.db --port 0 --smtp " + sink_->Url() + " --mail-from trialcore@example.org";
+  ServerProcess a(dir_, args, "", "serve_a.log");
+  ServerProcess b(dir_, args, "", "serve_b.log");
+  ASSERT_GT(a.port(), 0) << testing_util::Slurp(dir_ + "/serve_a.log");
+  ASSERT_GT(b.port(), 0) << testing_util::Slurp(dir_ + "/serve_b.log");
+  Unblind();
+  for (int i = 0; i < 300 && sink_->Mails().size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Time for a second sending, were there one.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(a.Stop(), 0) << testing_util::Slurp(dir_ + "/serve_a.log");
+  EXPECT_EQ(b.Stop(), 0) << testing_util::Slurp(dir_ + "/serve_b.log");
+  const auto mails = sink_->Mails();
+  ASSERT_EQ(mails.size(), 2u) << testing_util::Slurp(dir_ + "/serve_a.log")
+                              << testing_util::Slurp(dir_ + "/serve_b.log");
+  int stats = 0, chair = 0;
+  for (const std::string& m : mails) {
+    stats += Contains(m, "<unblinded.stats@example.org>") ? 1 : 0;
+    chair += Contains(m, "<dsmb.chair@example.org>") ? 1 : 0;
+  }
+  EXPECT_EQ(stats, 1);
+  EXPECT_EQ(chair, 1);
+  auto listed = Run("notify list --db d.db --format json");
+  EXPECT_EQ(std::count(listed.out.begin(), listed.out.end(), '\n'), 2) << listed.out;
+  EXPECT_FALSE(Contains(listed.out, "\"pending\"")) << listed.out;
 }
 
 TEST_F(NotifyCliTest, BadArgumentsAreNamed) {
