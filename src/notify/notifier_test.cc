@@ -267,7 +267,6 @@ TEST_F(NotifierTest, AClaimWithNoOutcomeIsTakenOverOnlyWhenItIsStale) {
   // A notifier that claimed and died before recording an outcome: its claim
   // is in the log, its mail maybe not sent.
   auto dead = Make(store_.get(), Options());
-  ASSERT_TRUE(sink_ != nullptr);
   sink_->Kill();
   // Plan only: the first delivery fails and is recorded...
   (void)Deliver(*dead);
@@ -297,7 +296,6 @@ TEST_F(NotifierTest, AClaimWithNoOutcomeIsTakenOverOnlyWhenItIsStale) {
 
 TEST_F(NotifierTest, TheRunningNotifierSendsAsACaseIsUnblinded) {
   auto n = Make(store_.get(), Options());
-  std::vector<Status> problems;
   n->Start();
   Unblind();
   for (int i = 0; i < 500 && sink_->Mails().size() < 2; ++i) {
