@@ -31,7 +31,7 @@ class SafetyCaseDetailTest : public ::testing::Test {
   }
 
   Value Detail(const std::string& role) {
-    return SafetyCaseDetail(*study_, subject_, case_, Value(Value::Object{}), {}, role);
+    return SafetyCaseDetail(*study_, &subject_, nullptr, case_, Value(Value::Object{}), {}, role);
   }
 
   std::shared_ptr<const study::Study> study_;

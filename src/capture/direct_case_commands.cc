@@ -137,8 +137,8 @@ Result<Outcome> Capture::Impl::DirectCaseCommand(const std::string& op, const Va
     p["latest"] = Value(safety::FormatDate(safety::LocalDate(now, offset)));
     // Day 0 of a new case is the day it was received; new information's is
     // its own arrival, now.
-    p["aware_us"] = Value(op == "safety.update" ? now
-                                                : StartOfDay(*safety::ParseDate(OptionalText(cmd, "received")), offset));
+    p["aware_us"] =
+        Value(op == "safety.update" ? now : StartOfDay(*safety::ParseDate(OptionalText(cmd, "received")), offset));
     term = facts.Find("event")->Find("term")->as_string();
     p["facts"] = std::move(facts);
   } else if (op == "safety.import") {

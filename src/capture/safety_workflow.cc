@@ -166,12 +166,12 @@ bool BoolOf(const Value& o, std::string_view key) {
   return v != nullptr && v->kind() == Value::Kind::kBool && v->as_bool();
 }
 
+}  // namespace
+
 void CsvLine(std::string* out, const std::vector<std::string>& fields) {
   for (size_t i = 0; i < fields.size(); ++i) *out += (i ? "," : "") + CsvField(fields[i]);
   *out += "\r\n";
 }
-
-}  // namespace
 
 Value MeddraTermValue(uint32_t code, std::string_view name) {
   Value::Object t;

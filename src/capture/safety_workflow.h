@@ -90,6 +90,9 @@ bool ExpectedByRsi(const study::Study& study, std::string_view pt_name);
 // A MedDRA term as events and replies carry it: {"code", "name"}.
 Value MeddraTermValue(uint32_t code, std::string_view name);
 
+// One line of the safety listings' CSV (RFC 4180, CRLF).
+void CsvLine(std::string* out, const std::vector<std::string>& fields);
+
 // The line listing of cases (CSV, one line per case, as safety teams and
 // regulators exchange them): the CRF's facts, the coding, both causality
 // assessments, expectedness, stage and the reports with their due days.

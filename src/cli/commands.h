@@ -101,6 +101,8 @@ struct SafetyCasesArgs {
   std::optional<std::string> out;
 };
 Status SafetyCases(const SafetyCasesArgs& args, Context& ctx);
+// Signal detection over the study's cases (the same arguments; csv or json).
+Status SafetySignals(const SafetyCasesArgs& args, Context& ctx);
 struct SafetyExportArgs {
   std::string db;
   std::optional<std::string> study;

@@ -408,6 +408,17 @@ int Run(int argc, char** argv, Env* env) {
     safety_cases.db = db;
     status = SafetyCases(safety_cases, ctx);
   });
+  SafetyCasesArgs safety_signals;
+  auto* ssignals = safety->add_subcommand(
+      "signals", "Signal detection over the study's cases: each product-event pair's PRR, ROR, IC and EBGM");
+  add_db(ssignals);
+  ssignals->add_option("--study", safety_signals.study, "The study (default: the only one)");
+  ssignals->add_option("--format", safety_signals.format, "csv or json")->capture_default_str();
+  ssignals->add_option("--out", safety_signals.out, "File to write (default: standard output)");
+  ssignals->callback([&] {
+    safety_signals.db = db;
+    status = SafetySignals(safety_signals, ctx);
+  });
   SafetyExportArgs safety_export;
   auto* sexport = safety->add_subcommand(
       "export-e2b", "Cases as they stand as one E2B(R3) batch, schema-valid and checked against FDA's rules");

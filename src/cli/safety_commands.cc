@@ -8,6 +8,7 @@
 #include "capture/case_e2b.h"
 #include "capture/direct_case.h"
 #include "capture/reads.h"
+#include "capture/safety_signals.h"
 #include "capture/safety_workflow.h"
 #include "cli/commands.h"
 #include "cli/store_access.h"
@@ -71,6 +72,28 @@ Status SafetyCases(const SafetyCasesArgs& args, Context& ctx) {
     return WriteOutput(args.out, capture::TabulationCsv(capture::TabulateSeriousReactions(lines)), ctx);
   }
   return WriteOutput(args.out, capture::SafetyLineListingCsv(lines), ctx);
+}
+
+Status SafetySignals(const SafetyCasesArgs& args, Context& ctx) {
+  if (args.format != "csv" && args.format != "json") {
+    return InvalidArgument("--format may be csv or json, not \"" + args.format + "\"");
+  }
+  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env));
+  TC_ASSIGN_OR_RETURN(auto capture, OpenStudy(*store, args.db, args.study, ctx));
+  TC_ASSIGN_OR_RETURN(capture::StudySignals signals, capture::DetectStudySignals(*capture));
+  ctx.err << signals.cases << " case" << (signals.cases == 1 ? "" : "s") << " counted over " << signals.products.size()
+          << " product" << (signals.products.size() == 1 ? "" : "s");
+  if (signals.not_coded > 0) ctx.err << "; " << signals.not_coded << " left out, not coded yet";
+  ctx.err << "\n";
+  if (!signals.why_not.empty()) ctx.err << signals.why_not << "\n";
+  if (args.format == "csv") return WriteOutput(args.out, capture::StudySignalsCsv(signals), ctx);
+  Value::Object o{{"cases", static_cast<int64_t>(signals.cases)},
+                  {"not_coded", static_cast<int64_t>(signals.not_coded)},
+                  {"mined", signals.mined},
+                  {"scored", signals.scored},
+                  {"why_not", signals.why_not}};
+  o["rows"] = capture::StudySignalRowsValue(signals);
+  return WriteOutput(args.out, ToJson(Value(std::move(o))) + "\n", ctx);
 }
 
 Status SafetyExportE2b(const SafetyExportArgs& args, Context& ctx) {
