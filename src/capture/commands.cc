@@ -145,6 +145,7 @@ Result<Outcome> Capture::Impl::Execute(const Value& cmd, const Actor& actor) {
   if (op == "sign") return SignCommand(cmd, actor);
   if (op == "visit.missed") return VisitMissed(cmd, actor);
   if (op == "row.remove") return RemoveRow(cmd, actor);
+  if (op == "safety.recode") return SafetyRecodeCommand(cmd, actor);
   if (op.starts_with("safety.")) return SafetyCommand(op, cmd, actor);
   if (op == "ae.code") return AeCodeCommand(cmd, actor);
   return InvalidArgument("unknown op \"" + op + "\" (see doc/capture_commands.md)");
