@@ -123,10 +123,45 @@ bool ParseSafetyCaseId(const std::string& id, std::string* subject, int* number)
   return *number > 0;
 }
 
-Value SafetyCaseDetail(const study::Study& study, const capture::SubjectState& subject, const capture::SafetyCase& c,
-                       Value inbox_line, const std::vector<Event>& events, const std::string& role) {
+// What the safety team received for a direct case: the entered facts as
+// they stand, or the imported report's identifiers, reactions and products.
+Value ReceivedValue(const capture::DirectCase& dc) {
+  Value::Object o;
+  o["source"] = Value(dc.source);
+  o["received"] = Value(dc.received_date);
+  o["latest"] = Value(dc.latest_date);
+  if (!dc.report) {
+    o["facts"] = dc.facts;
+    return Value(std::move(o));
+  }
+  const safety::Icsr& r = *dc.report;
+  o["worldwide_id"] = Value(dc.worldwide_id);
+  o["safety_report_id"] = Value(r.safety_report_id());
+  o["sender"] = Value(r.Value("C.3.2"));
+  o["report_type"] = Value(r.report_type());
+  o["file_sha256"] = Value(dc.file_sha256);
+  Value::Array reactions;
+  for (const auto& x : r.reactions()) {
+    reactions.push_back(
+        Value::Object{{"term", x.reported_term}, {"meddra_llt", x.meddra_llt_code}, {"outcome", x.outcome}});
+  }
+  o["reactions"] = Value(std::move(reactions));
+  Value::Array drugs;
+  for (const auto& d : r.drugs()) {
+    drugs.push_back(Value::Object{{"name", d.name}, {"characterisation", d.characterisation}});
+  }
+  o["drugs"] = Value(std::move(drugs));
+  o["narrative"] = Value(r.narrative());
+  return Value(std::move(o));
+}
+
+Value SafetyCaseDetail(const study::Study& study, const capture::SubjectState* subject,
+                       const capture::DirectCase* direct, const capture::SafetyCase& c, Value inbox_line,
+                       const std::vector<Event>& events, const std::string& role) {
   Value::Object& o = inbox_line.as_object();
-  const capture::AdverseEventFacts row = capture::FactsOfCase(study, subject, c);
+  const capture::AdverseEventFacts row =
+      direct != nullptr ? capture::FactsOfDirectCase(study, *direct) : capture::FactsOfCase(study, *subject, c);
+  if (direct != nullptr) o["received"] = ReceivedValue(*direct);
   const std::string_view stage = capture::CaseStage(study, c, row);
   Value::Object triage;
   triage["done"] = Value(c.triaged);
@@ -187,7 +222,8 @@ Value SafetyCaseDetail(const study::Study& study, const capture::SubjectState& s
   for (const Event& e : events) history.push_back(HistoryEntry(e));
   o["history"] = Value(std::move(history));
   o["actions"] = Value(Actions(study, c, stage, role));
-  if (c.unblinded && role == "safety_physician") o["treatment"] = Value(Treatment(study, subject));
+  if (c.unblinded && role == "safety_physician" && subject != nullptr)
+    o["treatment"] = Value(Treatment(study, *subject));
   Value::Array destinations;
   for (const auto& d : study.safety.destinations) destinations.push_back(Value(d));
   o["destinations"] = Value(std::move(destinations));

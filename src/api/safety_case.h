@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/direct_case.h"
 #include "capture/state.h"
 #include "core/event.h"
 #include "core/value.h"
@@ -25,12 +26,15 @@ namespace trialcore::api {
 // "score"}]}.
 Value MeddraCodingJson(const safety::MeddraCoder& coder, const std::string& term);
 
-// `inbox_line`: the case as BuildSafetyInbox gives it; `events`: the
-// subject's safety.case.* events of this case, oldest first. The treatment
-// (the subject's unblinded_only values) is shown only when the case was
-// unblinded and the caller acts as safety physician.
-Value SafetyCaseDetail(const study::Study& study, const capture::SubjectState& subject, const capture::SafetyCase& c,
-                       Value inbox_line, const std::vector<Event>& events, const std::string& role);
+// `inbox_line`: the case as BuildSafetyInbox gives it; `events`: the case's
+// events, oldest first. A CRF case is read with its subject, a direct case
+// (capture/direct_case.h) with what was received ("received": source, dates,
+// the entered facts or the imported report's identifiers, reactions and
+// products). The treatment (the subject's unblinded_only values) is shown
+// only when a CRF case was unblinded and the caller acts as safety physician.
+Value SafetyCaseDetail(const study::Study& study, const capture::SubjectState* subject,
+                       const capture::DirectCase* direct, const capture::SafetyCase& c, Value inbox_line,
+                       const std::vector<Event>& events, const std::string& role);
 
 // The case number of a case id ("701-1001-SAE2" -> subject "701-1001", 2);
 // false when the id is not of that form.

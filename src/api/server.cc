@@ -1570,6 +1570,8 @@ class Server::Impl {
               return out;
             }
             if (!found.ok() || !visible) continue;
+          } else if (capture::IsDirectCaseStream(e.stream) && !access.SeesAllSites()) {
+            continue;  // a direct safety case belongs to no site: only callers of every site know of it
           }
           // The same frame for every stream that may count what it may not
           // see, and for every other: made once per event, by the first.
@@ -1729,9 +1731,24 @@ class Server::Impl {
   // The caller, the study's capture service and the caller's access to it;
   // a study the caller holds no role on does not exist for them (404).
   // A case of a subject the caller sees, read in place: NotFound for a case
-  // at another site, as for one that does not exist.
-  bool SafetyCaseVisible(StudyCtx& ctx, const std::string& case_id, Response& res,
-                         const std::function<void(const capture::SubjectState&, const capture::SafetyCase&)>& read) {
+  // at another site, as for one that does not exist. A direct case
+  // (capture/direct_case.h) has no site: only callers of every site see it.
+  using CaseReader =
+      std::function<void(const capture::SubjectState*, const capture::DirectCase*, const capture::SafetyCase&)>;
+  bool SafetyCaseVisible(StudyCtx& ctx, const std::string& case_id, Response& res, const CaseReader& read) {
+    if (capture::DirectCaseNumber(case_id)) {
+      if (!std::get<2>(ctx).SeesAllSites()) {
+        Error(res, NotFound("no safety case " + case_id));
+        return false;
+      }
+      auto dc = std::get<1>(ctx)->ReadDirectCase(case_id);
+      if (!dc.ok()) {
+        Error(res, dc.status().code() == StatusCode::kNotFound ? NotFound("no safety case " + case_id) : dc.status());
+        return false;
+      }
+      read(nullptr, &*dc, dc->c);
+      return true;
+    }
     std::string subject;
     int number = 0;
     if (!ParseSafetyCaseId(case_id, &subject, &number)) {
@@ -1743,22 +1760,29 @@ class Server::Impl {
       auto c = s.cases.find(number);
       if (!std::get<2>(ctx).SeesSite(s.site) || c == s.cases.end()) return;
       found = true;
-      read(s, c->second);
+      read(&s, nullptr, c->second);
     });
     if (!st.ok() || !found) Error(res, NotFound("no safety case " + case_id));
     return st.ok() && found;
   }
 
   // The events of one case, oldest first (its history and the files sent).
-  Result<std::vector<Event>> SafetyCaseEvents(capture::Capture& cap, const std::string& subject, int number) {
+  Result<std::vector<Event>> SafetyCaseEvents(capture::Capture& cap, const std::string& case_id) {
     std::vector<Event> out;
     EventFilter filter;
     filter.study = cap.study_id();
-    filter.stream = capture::SubjectStream(subject);
+    std::string subject;
+    int number = 0;
+    if (capture::DirectCaseNumber(case_id)) {
+      filter.stream = capture::DirectCaseStream(case_id);
+    } else {
+      ParseSafetyCaseId(case_id, &subject, &number);
+      filter.stream = capture::SubjectStream(subject);
+    }
     TC_RETURN_IF_ERROR(store_->ForEachEvent(filter, [&](const Event& e) {
       const Value* n = e.payload.Find("case_number");
       if (e.type.starts_with("safety.case.") && n != nullptr && n->kind() == Value::Kind::kInt &&
-          n->as_int() == number) {
+          (number == 0 || n->as_int() == number)) {
         out.push_back(e);
       }
       return Status::Ok();
@@ -1768,16 +1792,15 @@ class Server::Impl {
 
   void SafetyCaseReply(StudyCtx& ctx, const Request& req, Response& res, const std::string& case_id, Value line) {
     auto role = std::get<2>(ctx).ActingRole(WantedRole(req), "");
-    std::string subject;
-    int number = 0;
-    ParseSafetyCaseId(case_id, &subject, &number);
-    auto events = SafetyCaseEvents(*std::get<1>(ctx), subject, number);
+    auto events = SafetyCaseEvents(*std::get<1>(ctx), case_id);
     if (!events.ok()) return Error(res, events.status());
     auto definition = std::get<1>(ctx)->study();
     Value detail;
-    if (!SafetyCaseVisible(ctx, case_id, res, [&](const capture::SubjectState& s, const capture::SafetyCase& c) {
-          detail = SafetyCaseDetail(*definition, s, c, std::move(line), *events, role.ok() ? *role : "");
-        })) {
+    if (!SafetyCaseVisible(
+            ctx, case_id, res,
+            [&](const capture::SubjectState* s, const capture::DirectCase* dc, const capture::SafetyCase& c) {
+              detail = SafetyCaseDetail(*definition, s, dc, c, std::move(line), *events, role.ok() ? *role : "");
+            })) {
       return;
     }
     Reply(res, detail);
@@ -1792,10 +1815,14 @@ class Server::Impl {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       std::string term = req.get_param_value("term");
-      if (!SafetyCaseVisible(*ctx, req.matches[2], res,
-                             [&](const capture::SubjectState& s, const capture::SafetyCase& c) {
-                               if (term.empty()) term = capture::FactsOfCase(*std::get<1>(*ctx)->study(), s, c).term;
-                             })) {
+      if (!SafetyCaseVisible(
+              *ctx, req.matches[2], res,
+              [&](const capture::SubjectState* s, const capture::DirectCase* dc, const capture::SafetyCase& c) {
+                if (!term.empty()) return;
+                const auto& definition = *std::get<1>(*ctx)->study();
+                term = dc != nullptr ? capture::FactsOfDirectCase(definition, *dc).term
+                                     : capture::FactsOfCase(definition, *s, c).term;
+              })) {
         return;
       }
       if (term.empty()) return Error(res, InvalidArgument("the case has no event term; give \"term\""));
@@ -1809,9 +1836,13 @@ class Server::Impl {
       const std::string destination = req.has_param("destination") ? req.get_param_value("destination") : "FDA";
       Result<capture::CaseE2b> e2b = InvalidArgument("");
       if (!SafetyCaseVisible(
-              *ctx, req.matches[2], res, [&](const capture::SubjectState& s, const capture::SafetyCase& c) {
-                e2b = capture::BuildCaseE2b(*std::get<1>(*ctx)->study(), s, c, destination,
-                                            static_cast<int>(c.submissions.size()) + 1, env_->NowMicros(), false);
+              *ctx, req.matches[2], res,
+              [&](const capture::SubjectState* s, const capture::DirectCase* dc, const capture::SafetyCase& c) {
+                const auto& definition = *std::get<1>(*ctx)->study();
+                const int next = static_cast<int>(c.submissions.size()) + 1;
+                e2b = dc != nullptr
+                          ? capture::BuildCaseE2b(definition, *dc, destination, next, env_->NowMicros(), false)
+                          : capture::BuildCaseE2b(definition, *s, c, destination, next, env_->NowMicros(), false);
               })) {
         return;
       }
@@ -1838,13 +1869,12 @@ class Server::Impl {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       const std::string case_id = req.matches[2];
-      if (!SafetyCaseVisible(*ctx, case_id, res, [](const capture::SubjectState&, const capture::SafetyCase&) {})) {
+      if (!SafetyCaseVisible(
+              *ctx, case_id, res,
+              [](const capture::SubjectState*, const capture::DirectCase*, const capture::SafetyCase&) {})) {
         return;
       }
-      std::string subject;
-      int number = 0;
-      ParseSafetyCaseId(case_id, &subject, &number);
-      auto events = SafetyCaseEvents(*std::get<1>(*ctx), subject, number);
+      auto events = SafetyCaseEvents(*std::get<1>(*ctx), case_id);
       if (!events.ok()) return Error(res, events.status());
       for (const Event& e : *events) {
         const Value* n = e.payload.Find("submission");

@@ -580,7 +580,7 @@ void StampStoredSeqs(SubjectState& s, const std::vector<Event>& stored) {
 }  // namespace
 
 Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint64_t expected_version,
-                                                 std::vector<EventDraft> drafts) {
+                                                 std::vector<EventDraft> drafts, const DirectCase* case_before) {
   AppendRequest req;
   req.study = study_id_;
   req.events = std::move(drafts);
@@ -590,6 +590,7 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
   // aborts, the state catches up and the command is decided again.
   if (stream != "study") req.expected_versions["study"] = static_cast<int64_t>(state_.study_stream_version);
   const bool subject_stream = stream.starts_with("subject/");
+  const bool case_stream = IsDirectCaseStream(stream);
   const std::string subject_id = subject_stream ? stream.substr(8) : "";
   // The state the rows are computed from: the working copy decided on (an
   // empty one for a new subject), moved forward by the stored events inside
@@ -634,6 +635,14 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
       after_rows = std::make_shared<const RowMap>(SubjectRows(study_id_, in_force.get(), *after));
       return WriteRowChanges(*before_rows, *after_rows, writer);
     }
+    if (case_stream) {
+      // A direct case is read whole for each of its (few) commands: its rows
+      // before and after come from its events.
+      DirectCase after_case = case_before != nullptr ? *case_before : DirectCase{};
+      const RowMap rows_before = DirectCaseRows(study_id_, in_force.get(), after_case);
+      for (size_t i = 0; i < stored.size(); ++i) ApplyDirectCaseEvent(after_case, stored[i]);
+      return WriteRowChanges(rows_before, DirectCaseRows(study_id_, in_force.get(), after_case), writer);
+    }
     // The subjects' rows stay those of the version they were computed under
     // until RewriteStudyProjections writes the new version's (a first
     // publication has no subjects, so its rows are current at once).
@@ -667,7 +676,7 @@ Result<std::vector<Event>> Capture::Impl::Commit(const std::string& stream, uint
     if (unsequenced) StampStoredSeqs(*after, *appended);
     if (t_working != nullptr) (*t_working)[subject_id] = after;
     cache_.Put(std::move(after), std::move(after_rows), in_force.get());
-  } else {
+  } else if (!case_stream) {
     for (const Event& e : *appended) TC_RETURN_IF_ERROR(ApplyStudyEvent(e));
   }
   return appended;

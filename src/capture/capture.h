@@ -19,6 +19,8 @@
 
 namespace trialcore::capture {
 
+struct DirectCase;
+
 class ReadCache;  // capture/reads.h
 
 struct Outcome {
@@ -133,6 +135,9 @@ class Capture {
   // What the subject cache holds now: subjects, and their estimated bytes.
   std::pair<size_t, size_t> CachedSubjects() const;
   Result<SubjectState> Subject(const std::string& id) const;
+  // A safety case entered or imported by the safety team (direct_case.h),
+  // read from its stream; NotFound when there is none.
+  Result<DirectCase> ReadDirectCase(const std::string& id) const;
   // Reads a subject in place, without copying it.
   Status ReadSubject(const std::string& id, const std::function<void(const SubjectState&)>& fn) const;
   // Whether the database is locked (study.lock), as this process follows the

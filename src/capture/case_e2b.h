@@ -11,10 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "capture/direct_case.h"
 #include "capture/state.h"
 #include "core/event.h"
 #include "core/status.h"
 #include "safety/e2b_export.h"
+#include "safety/e2b_reference.h"
 #include "safety/e2b_validate.h"
 #include "safety/icsr.h"
 #include "study/study.h"
@@ -39,6 +41,18 @@ struct CaseIcsr {
 Result<CaseIcsr> CaseIcsrOf(const study::Study& study, const SubjectState& subject, const SafetyCase& c,
                             const std::string& destination, const std::string& batch_number, int64_t now_us);
 
+// The same for a direct case (direct_case.h): an entered case's facts in the
+// same CaseReport as a CRF case; an imported report as received, with this
+// sponsor's transmission (N.2.r, C.1.2) and sender (C.3), the case's
+// coding of its first reaction, the sponsor's causality and a
+// nullification; every other element as it came.
+Result<CaseIcsr> CaseIcsrOf(const study::Study& study, const DirectCase& dc, const std::string& destination,
+                            const std::string& batch_number, int64_t now_us);
+
+// The E2B schemas and FDA's rules (safety::DefaultE2bDir()), loaded once
+// per process.
+Result<std::shared_ptr<const safety::E2bReference>> CachedE2bReference();
+
 // Checks and renders a batch of ICSRs for a destination: the ICH schema, and
 // for FDA its business rules. FailedPrecondition listing FDA's rejections
 // or InvalidArgument with the schema's errors, naming each report.
@@ -53,6 +67,9 @@ Result<safety::E2bSubmission> PrepareCaseBatch(const safety::E2bBatchHeader& hea
 // without `strict` those are returned as findings, for the case page.
 Result<CaseE2b> BuildCaseE2b(const study::Study& study, const SubjectState& subject, const SafetyCase& c,
                              const std::string& destination, int submission, int64_t now_us, bool strict);
+
+Result<CaseE2b> BuildCaseE2b(const study::Study& study, const DirectCase& dc, const std::string& destination,
+                             int submission, int64_t now_us, bool strict);
 
 class Capture;
 
@@ -71,5 +88,15 @@ struct AckApplied {
 };
 Result<std::vector<AckApplied>> ApplyE2bAck(Capture& capture, std::string_view xml, std::string_view source,
                                             const Actor& actor);
+
+// An E2B(R3) batch (ICH ICSR message) imported as direct safety cases
+// (capture/direct_case.h), one per report in the batch's order: a new case,
+// or new information on the case already imported with the same worldwide
+// case id (C.1.8.1) when its C.1.5 is later. Returns the case ids.
+// InvalidArgument naming file, line and element for a message that does not
+// parse or breaks the schema; AlreadyExists for a report imported before;
+// nothing of a refused report is stored.
+Result<std::vector<std::string>> ImportE2bCases(Capture& capture, std::string_view xml, std::string_view source,
+                                                const Actor& actor);
 
 }  // namespace trialcore::capture

@@ -32,7 +32,8 @@ Status OnlyFields(const Value& cmd, std::initializer_list<std::string_view> allo
       return InvalidArgument("unknown field \"" + k + "\" (allowed: " + list + ")");
     }
     if (k != "items" && k != "rows" && k != "not_done" && k != "row" && k != "query" && k != "accept" && k != "llt" &&
-        k != "submission" && k != "errors" && v.kind() != Value::Kind::kString) {
+        k != "submission" && k != "errors" && k != "reporter" && k != "patient" && k != "event" && k != "report" &&
+        v.kind() != Value::Kind::kString) {
       return InvalidArgument("field \"" + k + "\" must be text");
     }
   }
@@ -145,6 +146,9 @@ Result<Outcome> Capture::Impl::Execute(const Value& cmd, const Actor& actor) {
   if (op == "sign") return SignCommand(cmd, actor);
   if (op == "visit.missed") return VisitMissed(cmd, actor);
   if (op == "row.remove") return RemoveRow(cmd, actor);
+  if (op == "safety.receive" || op == "safety.update" || op == "safety.import") {
+    return DirectCaseCommand(op, cmd, actor);
+  }
   if (op == "safety.recode") return SafetyRecodeCommand(cmd, actor);
   if (op.starts_with("safety.")) return SafetyCommand(op, cmd, actor);
   if (op == "ae.code") return AeCodeCommand(cmd, actor);

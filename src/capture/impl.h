@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "capture/capture.h"
+#include "capture/direct_case.h"
 #include "capture/projection.h"
 #include "capture/reads.h"
 
@@ -122,6 +123,11 @@ void ApplyCounted(SubjectState& subject, const Event& e, const study::Study* in_
 Status CheckVisitDateFirst(const study::Study& study, const SubjectState& subject, const std::string& visit,
                            const std::string& form);
 
+// The study's safety cases but one (`except`): id, event term, onset.
+Result<std::vector<std::tuple<std::string, std::string, std::string>>> CasesOfStudy(EventStore& store,
+                                                                                    const std::string& study,
+                                                                                    const std::string& except);
+
 class Capture::Impl {
  public:
   Impl(EventStore* store, Env* env, std::string study_id, const CaptureOptions& options)
@@ -153,8 +159,14 @@ class Capture::Impl {
   // Appends the batch for one subject (or the study stream) with optimistic
   // concurrency on that stream, keeping the projection tables in step, then
   // takes the new state in.
+  // A direct case's stream (capture/direct_case.h) is committed with the
+  // case as it stood (none for its first event).
   Result<std::vector<Event>> Commit(const std::string& stream, uint64_t expected_version,
-                                    std::vector<EventDraft> drafts);
+                                    std::vector<EventDraft> drafts, const DirectCase* case_before = nullptr);
+  // A direct case as its stream holds it now; NotFound when there is none.
+  Result<DirectCase> LoadDirectCase(const std::string& id);
+  // Entering a direct case, new information on one, importing E2B reports.
+  Result<Outcome> DirectCaseCommand(const std::string& op, const Value& cmd, const Actor& actor);
 
   Result<Outcome> Execute(const Value& cmd, const Actor& actor);
   Result<Outcome> SaveForm(const Value& cmd, const Actor& actor);

@@ -1,8 +1,10 @@
 #include "capture/meddra_recode.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "capture/ae_coding.h"
+#include "capture/direct_case.h"
 #include "capture/impl.h"
 #include "capture/reads.h"
 #include "capture/sae_reaction.h"
@@ -153,6 +155,19 @@ Result<RecodePlan> PlanMeddraRecode(const Capture& capture, const std::string& t
       }
     }));
   }
+  // Cases the safety team entered or imported (no subject), in their own streams.
+  Viewer everyone;
+  everyone.all_sites = true;
+  TC_ASSIGN_OR_RETURN(std::vector<SafetyCaseLine> lines,
+                      ListSafetyCases(capture.store(), capture.study_id(), everyone, {}));
+  for (const SafetyCaseLine& line : lines) {
+    if (!line.subject.empty()) continue;
+    TC_ASSIGN_OR_RETURN(DirectCase dc, capture.ReadDirectCase(line.case_id));
+    if (!dc.c.coding) continue;
+    RecodeItem item;
+    item.case_id = dc.id;
+    consider(*dc.c.coding, FactsOfDirectCase(*study, dc).term, std::move(item));
+  }
   if (newer_count > 0) {
     return FailedPrecondition(newer + ", newer than " + plan.to_version +
                               (newer_count > 1 ? " (and " + std::to_string(newer_count - 1) + " more)" : "") +
@@ -200,7 +215,7 @@ Result<RecodeApplied> ApplyMeddraRecode(Capture& capture, const RecodePlan& plan
   RecodeApplied out;
   for (const RecodeItem* item : todo) {
     Value::Object cmd;
-    cmd["subject"] = Value(item->subject);
+    if (!item->subject.empty()) cmd["subject"] = Value(item->subject);  // none for a direct case
     cmd["llt"] = Value(static_cast<int64_t>(item->was.llt.code));
     cmd["meddra_version"] = Value(plan.to_version);
     cmd["reason"] = Value(reason);
@@ -235,17 +250,28 @@ Result<Outcome> Capture::Impl::SafetyRecodeCommand(const Value& cmd, const Actor
   TC_RETURN_IF_ERROR(RequireRole(actor, kCaseCodingRoles, "recode a safety case"));
   TC_RETURN_IF_ERROR(OnlyFields(cmd, {"op", "subject", "case", "llt", "meddra_version", "reason"}));
   if (!study_->safety.declared) return FailedPrecondition("study " + study_id_ + " declares no safety section");
-  TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
   TC_ASSIGN_OR_RETURN(std::string case_id, RequiredText(cmd, "case"));
   TC_ASSIGN_OR_RETURN(std::string version, RequiredText(cmd, "meddra_version"));
   TC_ASSIGN_OR_RETURN(std::string reason, RequiredText(cmd, "reason"));
-  TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
+  // A CRF case in its subject's stream, or a direct case in its own.
+  const std::string id = OptionalText(cmd, "subject");
+  const SubjectState* s = nullptr;
+  std::optional<DirectCase> direct;
   const SafetyCase* c = nullptr;
-  for (const auto& [n, sc] : s->cases) {
-    if (SafetyCaseId(id, n) == case_id) c = &sc;
+  if (id.empty()) {
+    if (!DirectCaseNumber(case_id)) {
+      return InvalidArgument("\"subject\" is required for safety case " + case_id + " (a case from the CRF)");
+    }
+    TC_ASSIGN_OR_RETURN(direct, LoadDirectCase(case_id));
+    c = &direct->c;
+  } else {
+    TC_ASSIGN_OR_RETURN(s, FindSubject(id));
+    for (const auto& [n, sc] : s->cases) {
+      if (SafetyCaseId(id, n) == case_id) c = &sc;
+    }
+    if (c == nullptr) return NotFound("subject " + id + " has no safety case " + case_id);
   }
-  if (c == nullptr) return NotFound("subject " + id + " has no safety case " + case_id);
-  const AdverseEventFacts row = FactsOfCase(*study_, *s, *c);
+  const AdverseEventFacts row = direct ? FactsOfDirectCase(*study_, *direct) : FactsOfCase(*study_, *s, *c);
   if (!CodingCurrent(*c, row)) {
     return FailedPrecondition("safety case " + case_id +
                               " has no coding of its current term to recode; code it (safety.code)");
@@ -264,14 +290,17 @@ Result<Outcome> Capture::Impl::SafetyRecodeCommand(const Value& cmd, const Actor
   Value::Object p;
   p["case"] = Value(case_id);
   p["case_number"] = Value(static_cast<int64_t>(c->number));
-  p["visit"] = Value(c->visit);
-  p["form"] = Value(c->form);
+  if (!direct) {
+    p["visit"] = Value(c->visit);
+    p["form"] = Value(c->form);
+  }
   PutCoding(choice, row.term, &p);
   p["recoded_from"] = Value(was.meddra_version);
-  const std::string stream = SubjectStream(id);
+  const std::string stream = direct ? DirectCaseStream(case_id) : SubjectStream(id);
   Outcome out;
-  TC_ASSIGN_OR_RETURN(out.events,
-                      Commit(stream, s->version, {Draft(stream, "safety.case.coded", actor, reason, Value(p))}));
+  TC_ASSIGN_OR_RETURN(
+      out.events, Commit(stream, direct ? direct->version : s->version,
+                         {Draft(stream, "safety.case.coded", actor, reason, Value(p))}, direct ? &*direct : nullptr));
   out.messages.push_back("safety case " + case_id + " recoded from MedDRA " + was.meddra_version + " to " +
                          choice.coder->dictionary().version() + ": " + std::string(choice.coding.pt.name) + " (" +
                          std::string(choice.coding.soc.name) + ")");

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "capture/capture_test_fixture.h"
+#include "capture/direct_case.h"
 #include "capture/reads.h"
 #include "safety/meddra_store.h"
 #include "safety/meddra_test_util.h"
@@ -267,6 +268,31 @@ TEST_F(MeddraRecodeTest, SafetyRecodeOnlyCarriesTheSameLltToANewerVersion) {
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->messages.at(0),
             "safety case 701-1020-SAE1 recoded from MedDRA 26.1 to 27.0: Rash macular (Infections and infestations)");
+}
+
+// A case the safety team entered (no subject, a stream of its own) is
+// recoded like a CRF case.
+TEST_F(MeddraRecodeTest, ADirectCaseIsRecodedInItsOwnStream) {
+  Ok(R"({"op":"safety.receive","source":"spontaneous","received":"2024-02-28",)"
+     R"("reporter":{"given":"Ann","family":"Lee","qualification":"physician","country":"US"},)"
+     R"("patient":{"sex":"F","age":"67"},)"
+     R"("event":{"term":"Stomach flu","onset":"2024-02-26","outcome":"RECOVERING","criteria":["hospitalisation"]}})",
+     kSafety);
+  ASSERT_EQ(capture_->ReadDirectCase("DC-1").value().c.coding->meddra_version, "26.1") << "coded as received";
+  Load(Version27(), "v270");
+  auto plan = PlanMeddraRecode(*capture_, "27.0");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_EQ(plan->items.size(), 1u);
+  EXPECT_EQ(RecodeItemPlace(plan->items[0]), "safety case DC-1");
+  EXPECT_EQ(plan->items[0].outcome, RecodeOutcome::kMoved);
+  EXPECT_EQ(plan->items[0].now.pt.name, "Nausea");
+  auto applied = ApplyMeddraRecode(*capture_, *plan, kSafetyRecoder, "MedDRA 27.0");
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(applied->cases, 1u);
+  const DirectCase dc = capture_->ReadDirectCase("DC-1").value();
+  EXPECT_EQ(dc.c.coding->meddra_version, "27.0");
+  EXPECT_EQ(dc.c.coding->pt_name, "Nausea");
+  EXPECT_EQ(PlanMeddraRecode(*capture_, "27.0")->items.size(), 0u);
 }
 
 }  // namespace

@@ -32,7 +32,9 @@ ProjectionSet MakeSet() {
   // 7: safety cases opened by serious adverse events on the CRF (cap_safety_cases).
   // 8: the safety case workflow: each case's stage, version, coding, assessment and the reports it owes
   // (due dates, submissions), and cap_safety_submissions for acknowledgements to find their case.
-  set.version = 8;
+  // 9: safety cases entered or imported by the safety team (direct cases, no subject): their source and
+  // worldwide case id (an import's duplicate check).
+  set.version = 9;
   set.tables = {
       {"cap_study",
        cols({{"study", Type::kText},
@@ -147,7 +149,7 @@ ProjectionSet MakeSet() {
              {"updated_us", Type::kInt}, {"followups", Type::kInt},   {"stage", Type::kText},
              {"version", Type::kInt},    {"llt", Type::kText},        {"pt", Type::kText},
              {"soc", Type::kText},       {"assessment", Type::kText}, {"reports", Type::kText},
-             {"unblinded", Type::kInt}}),
+             {"unblinded", Type::kInt},  {"source", Type::kText},     {"worldwide_id", Type::kText}}),
        3,
        {{"study", "state", "aware_us"}, {"study", "site", "subject"}}},
       // One row per report sent: an acknowledgement names its batch and message.
@@ -368,6 +370,54 @@ FormStatus StatusOfFormIn(const study::Study& study, const SubjectState& s, cons
   return FormStatus::kComplete;
 }
 
+// A safety case's rows, from a subject's AE row or a direct case: the
+// subject and site are empty for a direct case, its number that of its id.
+Status ForEachCaseRow(const std::string& study_id, const study::Study& study, const std::string& subject,
+                      const std::string& site, const std::string& case_id, const SafetyCase& c,
+                      const AdverseEventFacts& f, const std::string& source, const std::string& worldwide_id,
+                      const SubjectRowSink& sink) {
+  std::string criteria;
+  for (const auto& name : f.criteria) criteria += (criteria.empty() ? "" : ",") + name;
+  const std::string_view stage = CaseStage(study, c, f);
+  TC_RETURN_IF_ERROR(sink("cap_safety_cases", 3,
+                          {study_id,
+                           subject,
+                           int64_t{c.number},
+                           case_id,
+                           site,
+                           c.visit,
+                           c.form,
+                           c.group,
+                           int64_t{c.row},
+                           f.term,
+                           f.onset,
+                           f.outcome,
+                           f.causality,
+                           criteria,
+                           f.serious,
+                           f.fatal_or_life_threatening,
+                           std::string(SafetyCaseState(stage)),
+                           c.aware_us,
+                           c.updated_us,
+                           int64_t{c.followups},
+                           std::string(stage),
+                           int64_t{c.version},
+                           c.coding ? c.coding->llt_name : "",
+                           c.coding ? c.coding->pt_name : "",
+                           c.coding ? c.coding->soc_name : "",
+                           ToJson(AssessmentValue(study, c, f)),
+                           ToJson(ReportsValue(study, c, f)),
+                           c.unblinded,
+                           source,
+                           worldwide_id}));
+  for (const SafetySubmission& sub : c.submissions) {
+    TC_RETURN_IF_ERROR(sink("cap_safety_submissions", 4,
+                            {study_id, subject, int64_t{c.number}, int64_t{sub.number}, case_id, site, sub.destination,
+                             int64_t{sub.version}, sub.batch_number, sub.message_id, sub.safety_report_id, sub.ack}));
+  }
+  return Status::Ok();
+}
+
 Status ForEachSubjectRow(const std::string& study_id, const study::Study* study, const SubjectState& s,
                          const SubjectRowSink& sink) {
   if (s.id.empty()) return Status::Ok();  // not screened (yet)
@@ -454,45 +504,8 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
   }
   if (study == nullptr) return Status::Ok();
   for (const auto& [n, c] : s.cases) {
-    AdverseEventFacts f = FactsOfCase(*study, s, c);
-    std::string criteria;
-    for (const auto& name : f.criteria) criteria += (criteria.empty() ? "" : ",") + name;
-    const std::string_view stage = CaseStage(*study, c, f);
-    TC_RETURN_IF_ERROR(sink("cap_safety_cases", 3,
-                            {study_id,
-                             s.id,
-                             int64_t{n},
-                             SafetyCaseId(s.id, n),
-                             s.site,
-                             c.visit,
-                             c.form,
-                             c.group,
-                             int64_t{c.row},
-                             f.term,
-                             f.onset,
-                             f.outcome,
-                             f.causality,
-                             criteria,
-                             f.serious,
-                             f.fatal_or_life_threatening,
-                             std::string(SafetyCaseState(stage)),
-                             c.aware_us,
-                             c.updated_us,
-                             int64_t{c.followups},
-                             std::string(stage),
-                             int64_t{c.version},
-                             c.coding ? c.coding->llt_name : "",
-                             c.coding ? c.coding->pt_name : "",
-                             c.coding ? c.coding->soc_name : "",
-                             ToJson(AssessmentValue(*study, c, f)),
-                             ToJson(ReportsValue(*study, c, f)),
-                             c.unblinded}));
-    for (const SafetySubmission& sub : c.submissions) {
-      TC_RETURN_IF_ERROR(
-          sink("cap_safety_submissions", 4,
-               {study_id, s.id, int64_t{n}, int64_t{sub.number}, SafetyCaseId(s.id, n), s.site, sub.destination,
-                int64_t{sub.version}, sub.batch_number, sub.message_id, sub.safety_report_id, sub.ack}));
-    }
+    TC_RETURN_IF_ERROR(ForEachCaseRow(study_id, *study, s.id, s.site, SafetyCaseId(s.id, n), c,
+                                      FactsOfCase(*study, s, c), "crf", "", sink));
   }
   for (const PlannedVisit& v : planned) {
     Value start = v.planned_day ? Value(*v.planned_day - v.window_before) : Value();
@@ -533,6 +546,23 @@ Status ForEachSubjectRow(const std::string& study_id, const study::Study* study,
   return Status::Ok();
 }
 
+Status ForEachDirectCaseRow(const std::string& study_id, const study::Study* study, const DirectCase& dc,
+                            const SubjectRowSink& sink) {
+  if (study == nullptr || dc.id.empty()) return Status::Ok();
+  return ForEachCaseRow(study_id, *study, "", "", dc.id, dc.c, FactsOfDirectCase(*study, dc), dc.source,
+                        dc.worldwide_id, sink);
+}
+
+RowMap DirectCaseRows(const std::string& study_id, const study::Study* study, const DirectCase& dc) {
+  RowMap rows;
+  Status kept = ForEachDirectCaseRow(study_id, study, dc, [&](const char* table, size_t key_size, ProjectionRow&& row) {
+    Add(rows, table, key_size, std::move(row));
+    return Status::Ok();
+  });
+  (void)kept;  // Add cannot fail
+  return rows;
+}
+
 RowMap SubjectRows(const std::string& study_id, const study::Study* study, const SubjectState& s) {
   RowMap rows;
   Status kept = ForEachSubjectRow(study_id, study, s, [&](const char* table, size_t key_size, ProjectionRow&& row) {
@@ -563,18 +593,43 @@ Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& s
       if (h.study == study_id) total = h.size;
     }
   }
+  // Events come by stream, and direct cases ("case/...") sort before the
+  // study's own: the study's versions are read first, so that every
+  // stream's rows are made under the version in force.
+  StudyState study_state;
+  StudyVersions versions;
+  uint64_t study_read_to = 0;
+  auto apply_study_event = [&](const Event& e) -> Status {
+    std::string hash_before = study_state.content_hash;
+    ApplyEvent(study_state, e);
+    study_read_to = e.seq;
+    if (study_state.content_hash != hash_before) {
+      TC_ASSIGN_OR_RETURN(auto loaded, LoadPublishedStudy(study_id, study_state));
+      versions.emplace_back(e.seq, std::move(loaded));
+    }
+    return Status::Ok();
+  };
+  {
+    EventFilter filter;
+    filter.study = study_id;
+    filter.stream = "study";
+    TC_RETURN_IF_ERROR(store->ForEachEvent(filter, apply_study_event));
+  }
   Status rewritten = store->RewriteProjections(
       CaptureProjections().name, study_id, [&](ProjectionWriter& writer, const StudyEventsByStream& events) -> Status {
-        // Events come by stream: the study's own ("study" sorts before
-        // "subject/"), so each version is known before the subjects' events
-        // it judges, then each subject's in turn.
-        StudyState study_state;
-        StudyVersions versions;
         SubjectState subject;
+        DirectCase direct;
         std::string current_stream;
         auto flush = [&]() -> Status {
-          if (subject.id.empty()) return Status::Ok();
           const study::Study* latest = versions.empty() ? nullptr : versions.back().second.get();
+          if (!direct.id.empty()) {
+            Status s = ForEachDirectCaseRow(
+                study_id, latest, direct,
+                [&](const char* table, size_t, ProjectionRow&& row) { return writer.Put(table, row); });
+            direct = DirectCase{};
+            return s;
+          }
+          if (subject.id.empty()) return Status::Ok();
           // Every row is new to the emptied tables: put as made, without
           // the keyed map a live diff needs.
           Status s = ForEachSubjectRow(study_id, latest, subject, [&](const char* table, size_t, ProjectionRow&& row) {
@@ -589,13 +644,9 @@ Result<uint64_t> RewriteStudyProjections(EventStore* store, const std::string& s
             TC_RETURN_IF_ERROR(flush());
             current_stream = e.stream;
           }
-          if (e.stream == "study") {
-            std::string hash_before = study_state.content_hash;
-            ApplyEvent(study_state, e);
-            if (study_state.content_hash != hash_before) {
-              TC_ASSIGN_OR_RETURN(auto loaded, LoadPublishedStudy(study_id, study_state));
-              versions.emplace_back(e.seq, std::move(loaded));
-            }
+          if (e.stream == "study") return e.seq > study_read_to ? apply_study_event(e) : Status::Ok();
+          if (IsDirectCaseStream(e.stream)) {
+            ApplyDirectCaseEvent(direct, e);
             return Status::Ok();
           }
           if (!e.stream.starts_with("subject/")) return Status::Ok();

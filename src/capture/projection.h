@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "capture/capture.h"
+#include "capture/direct_case.h"
 #include "capture/state.h"
 #include "store/event_store.h"
 #include "study/study.h"
@@ -35,6 +36,11 @@ RowMap SubjectRows(const std::string& study_id, const study::Study* study, const
 using SubjectRowSink = std::function<Status(const char* table, size_t key_size, ProjectionRow&& row)>;
 Status ForEachSubjectRow(const std::string& study_id, const study::Study* study, const SubjectState& subject,
                          const SubjectRowSink& sink);
+// The rows of a direct safety case (capture/direct_case.h); none without a
+// study definition.
+RowMap DirectCaseRows(const std::string& study_id, const study::Study* study, const DirectCase& dc);
+Status ForEachDirectCaseRow(const std::string& study_id, const study::Study* study, const DirectCase& dc,
+                            const SubjectRowSink& sink);
 // The study's own row; rows_hash: the content hash of the version its
 // subjects' rows were computed under (a new version's rows are written by a
 // rewrite after the event that puts it in force; until then reads refuse).

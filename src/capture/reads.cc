@@ -732,7 +732,7 @@ Result<std::vector<SafetyCaseLine>> ListSafetyCases(EventStore* store, const std
   Sql sql(
       "SELECT case_id, subject, site, visit, form, grp, row_number, term, onset, outcome, causality, criteria, "
       "serious, fatal_lt, state, aware_us, updated_us, followups, stage, version, llt, pt, soc, assessment, reports, "
-      "unblinded FROM cap_safety_cases WHERE study = ");
+      "unblinded, source, worldwide_id FROM cap_safety_cases WHERE study = ");
   sql.Param(study);
   VisibleSites(sql, viewer);
   sql.AndEquals("site", filter.site);
@@ -770,6 +770,8 @@ Result<std::vector<SafetyCaseLine>> ListSafetyCases(EventStore* store, const std
     TC_ASSIGN_OR_RETURN(c.assessment, ParseJson(Text(r[23])));
     TC_ASSIGN_OR_RETURN(c.reports, ParseJson(Text(r[24])));
     c.unblinded = Int(r[25]) != 0;
+    c.source = Text(r[26]);
+    c.worldwide_id = Text(r[27]);
     out.push_back(std::move(c));
     return Status::Ok();
   }));

@@ -227,6 +227,8 @@ struct SafetyCaseLine {
   Value assessment;          // AssessmentValue
   Value reports;             // ReportsValue: due dates and what was sent
   bool unblinded = false;
+  std::string source;        // crf | spontaneous | literature | e2b (capture/direct_case.h)
+  std::string worldwide_id;  // an imported report's C.1.8.1
 };
 struct SafetyCaseFilter {
   std::string site, subject, state, case_id;  // empty: any

@@ -47,6 +47,10 @@ struct AdverseEventFacts {
   bool serious = false;
   bool fatal_or_life_threatening = false;  // death or life_threatening ticked, or the outcome FATAL
   bool removed = false;
+  // The reporter suspects the product (a direct case: a spontaneous report,
+  // or a reporter's causality saying so). A CRF case has the investigator's
+  // causality in `causality` instead.
+  bool related_by_reporter = false;
 };
 AdverseEventFacts FactsOfCase(const study::Study& study, const SubjectState& subject, const SafetyCase& c);
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "capture/case_e2b.h"
+#include "capture/direct_case.h"
 #include "capture/impl.h"
 #include "capture/safety_workflow.h"
 #include "core/hash.h"
@@ -124,18 +125,37 @@ Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value&
   TC_RETURN_IF_ERROR(OnlyFields(
       cmd, {"op", "subject", "case", "decision", "duplicate_of", "note", "llt", "meddra_version", "causality",
             "expectedness", "comment", "destination", "reason", "submission", "ack", "code", "errors"}));
-  TC_ASSIGN_OR_RETURN(std::string id, RequiredText(cmd, "subject"));
   TC_ASSIGN_OR_RETURN(std::string case_id, RequiredText(cmd, "case"));
-  TC_ASSIGN_OR_RETURN(const SubjectState* s, FindSubject(id));
+  const std::string id = OptionalText(cmd, "subject");
+  // The case: a CRF case in its subject's stream, or a direct case in its own.
+  const SubjectState* s = nullptr;
+  std::optional<DirectCase> direct;
   const SafetyCase* c = nullptr;
-  for (const auto& [n, sc] : s->cases) {
-    if (SafetyCaseId(id, n) == case_id) c = &sc;
+  // The study's other cases, for triage's duplicate check: id, term, onset.
+  std::vector<std::tuple<std::string, std::string, std::string>> others;
+  if (id.empty()) {
+    if (!DirectCaseNumber(case_id)) {
+      return InvalidArgument("\"subject\" is required for safety case " + case_id + " (a case from the CRF)");
+    }
+    TC_ASSIGN_OR_RETURN(direct, LoadDirectCase(case_id));
+    c = &direct->c;
+  } else {
+    TC_ASSIGN_OR_RETURN(s, FindSubject(id));
+    for (const auto& [n, sc] : s->cases) {
+      if (SafetyCaseId(id, n) == case_id) c = &sc;
+    }
+    if (c == nullptr) return NotFound("subject " + id + " has no safety case " + case_id);
   }
-  if (c == nullptr) return NotFound("subject " + id + " has no safety case " + case_id);
-  const AdverseEventFacts row = FactsOfCase(*study_, *s, *c);
+  const AdverseEventFacts row = direct ? FactsOfDirectCase(*study_, *direct) : FactsOfCase(*study_, *s, *c);
   const std::string_view stage = CaseStage(*study_, *c, row);
-  const std::string stream = SubjectStream(id);
-  Value::Object p = CasePayload(id, *c);
+  const std::string stream = direct ? DirectCaseStream(case_id) : SubjectStream(id);
+  Value::Object p;
+  if (direct) {
+    p["case"] = Value(case_id);
+    p["case_number"] = Value(static_cast<int64_t>(c->number));
+  } else {
+    p = CasePayload(id, *c);
+  }
   Outcome out;
   std::string type, reason;
 
@@ -149,14 +169,25 @@ Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value&
     // the row's.
     std::vector<std::string> missing;
     if (row.term.empty()) missing.push_back("event term");
-    if (study_->safety.suspect_product.empty()) missing.push_back("suspect product");
-    // Possible duplicates: the subject's other cases of the same event and onset.
+    if (study_->safety.suspect_product.empty() && !direct) missing.push_back("suspect product");
+    if (direct) {
+      for (std::string& m : MissingForValidity(*direct)) missing.push_back(std::move(m));
+    }
+    // Possible duplicates: other cases of the same event and onset (a CRF
+    // case's among its subject's; a direct case's among all the study's).
+    if (direct) {
+      TC_ASSIGN_OR_RETURN(others, CasesOfStudy(*store_, study_id_, case_id));
+    } else {
+      for (const auto& [n, other] : s->cases) {
+        if (n == c->number) continue;
+        const AdverseEventFacts f = FactsOfCase(*study_, *s, other);
+        others.emplace_back(SafetyCaseId(id, n), f.term, f.onset);
+      }
+    }
     Value::Array duplicates;
-    for (const auto& [n, other] : s->cases) {
-      if (n == c->number) continue;
-      const AdverseEventFacts f = FactsOfCase(*study_, *s, other);
-      if (!f.term.empty() && NormalisedTerm(f.term) == NormalisedTerm(row.term) && f.onset == row.onset) {
-        duplicates.push_back(Value(SafetyCaseId(id, n)));
+    for (const auto& [other_id, term, onset] : others) {
+      if (!term.empty() && NormalisedTerm(term) == NormalisedTerm(row.term) && onset == row.onset) {
+        duplicates.push_back(Value(other_id));
       }
     }
     p["possible_duplicates"] = Value(duplicates);
@@ -175,10 +206,10 @@ Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value&
       out.messages.push_back("safety case " + case_id + " triaged as not valid yet: " + note);
     } else if (decision == "duplicate") {
       TC_ASSIGN_OR_RETURN(std::string of, RequiredText(cmd, "duplicate_of"));
-      const bool known = std::any_of(s->cases.begin(), s->cases.end(), [&](const auto& kv) {
-        return kv.first != c->number && SafetyCaseId(id, kv.first) == of;
-      });
-      if (!known) return NotFound("subject " + id + " has no other safety case " + of);
+      const bool known = std::any_of(others.begin(), others.end(), [&](const auto& o) { return std::get<0>(o) == of; });
+      if (!known) {
+        return NotFound((direct ? "study " + study_id_ : "subject " + id) + " has no other safety case " + of);
+      }
       p["valid"] = Value(true);
       p["duplicate_of"] = Value(of);
       out.messages.push_back("safety case " + case_id + " triaged as a duplicate of " + of);
@@ -315,7 +346,9 @@ Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value&
       }
     }
     const int number = static_cast<int>(c->submissions.size()) + 1;
-    TC_ASSIGN_OR_RETURN(CaseE2b e2b, BuildCaseE2b(*study_, *s, *c, destination, number, env_->NowMicros(), true));
+    TC_ASSIGN_OR_RETURN(CaseE2b e2b, direct
+                                         ? BuildCaseE2b(*study_, *direct, destination, number, env_->NowMicros(), true)
+                                         : BuildCaseE2b(*study_, *s, *c, destination, number, env_->NowMicros(), true));
     p["submission"] = Value(static_cast<int64_t>(number));
     p["version"] = Value(static_cast<int64_t>(c->version));
     p["destination"] = Value(destination);
@@ -357,7 +390,8 @@ Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value&
   } else {
     return InvalidArgument("unknown op \"" + op + "\" (see doc/capture_commands.md)");
   }
-  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, s->version, {Draft(stream, type, actor, reason, Value(p))}));
+  TC_ASSIGN_OR_RETURN(out.events, Commit(stream, direct ? direct->version : s->version,
+                                         {Draft(stream, type, actor, reason, Value(p))}, direct ? &*direct : nullptr));
   return out;
 }
 

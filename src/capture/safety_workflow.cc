@@ -50,7 +50,8 @@ std::vector<safety::Destination> SafetyDestinations(const study::Study& study) {
 CaseAssessmentFacts AssessmentFactsOf(const study::Study& study, const SafetyCase& c, const AdverseEventFacts& row) {
   CaseAssessmentFacts out;
   const auto& related = study.safety.adverse_events.related;
-  out.investigator_related = std::find(related.begin(), related.end(), row.causality) != related.end();
+  out.investigator_related =
+      row.related_by_reporter || std::find(related.begin(), related.end(), row.causality) != related.end();
   out.facts.aware_us = c.aware_us;
   out.facts.serious = row.serious;
   out.facts.fatal_or_life_threatening = row.fatal_or_life_threatening;

@@ -128,6 +128,8 @@ struct SafetyImportAckArgs {
   std::string as_user = "admin";
 };
 Status SafetyImportAck(const SafetyImportAckArgs& args, Context& ctx);
+// The reports of an E2B(R3) batch as direct safety cases (the same arguments).
+Status SafetyImportE2b(const SafetyImportAckArgs& args, Context& ctx);
 
 struct SignalArgs {
   std::string csv;                 // report file in openEBGM's layout

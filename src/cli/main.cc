@@ -441,6 +441,19 @@ int Run(int argc, char** argv, Env* env) {
     safety_ack.db = db;
     status = SafetyImportAck(safety_ack, ctx);
   });
+  SafetyImportAckArgs safety_import;
+  auto* simport = safety->add_subcommand(
+      "import-e2b",
+      "Import the reports of an E2B(R3) message as safety cases (a newer report of a case: new information)");
+  simport->add_option("FILE", safety_import.file, "The ICH ICSR batch message (MCCI_IN200100UV01)")->required();
+  add_db(simport);
+  simport->add_option("--study", safety_import.study, "The study (default: the only one)");
+  simport->add_option("--as", safety_import.as_user, "User id (a safety physician) it is recorded as")
+      ->capture_default_str();
+  simport->callback([&] {
+    safety_import.db = db;
+    status = SafetyImportE2b(safety_import, ctx);
+  });
 
   // events
   auto* events = app.add_subcommand("events", "Every committed event on NATS JetStream (doc/events_on_nats.md)");

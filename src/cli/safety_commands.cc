@@ -1,4 +1,4 @@
-// trialcore safety cases | export-e2b | import-ack: the safety cases of a
+// trialcore safety cases | export-e2b | import-e2b | import-ack: the safety cases of a
 // study from the command line, beside the web application's Safety page.
 #include <fstream>
 #include <ostream>
@@ -6,6 +6,7 @@
 
 #include "capture/capture.h"
 #include "capture/case_e2b.h"
+#include "capture/direct_case.h"
 #include "capture/reads.h"
 #include "capture/safety_workflow.h"
 #include "cli/commands.h"
@@ -81,8 +82,18 @@ Status SafetyExportE2b(const SafetyExportArgs& args, Context& ctx) {
   std::vector<safety::Icsr> icsrs;
   safety::E2bBatchHeader header;
   for (const std::string& id : args.cases) {
+    if (capture::DirectCaseNumber(id)) {
+      TC_ASSIGN_OR_RETURN(capture::DirectCase dc, capture->ReadDirectCase(id));
+      TC_ASSIGN_OR_RETURN(capture::CaseIcsr built,
+                          capture::CaseIcsrOf(*capture->study(), dc, args.destination, batch_number, now));
+      if (icsrs.empty()) header = built.header;
+      icsrs.push_back(std::move(built.icsr));
+      continue;
+    }
     const size_t at = id.rfind("-SAE");
-    if (at == std::string::npos) return InvalidArgument("\"" + id + "\" is not a case id (701-1001-SAE1)");
+    if (at == std::string::npos) {
+      return InvalidArgument("\"" + id + "\" is not a case id (701-1001-SAE1, or DC-1 for a direct case)");
+    }
     const std::string subject = id.substr(0, at);
     Result<capture::CaseIcsr> built = NotFound("study " + capture->study_id() + " has no safety case " + id);
     TC_RETURN_IF_ERROR(capture->ReadSubject(subject, [&](const capture::SubjectState& s) {
@@ -116,6 +127,22 @@ Status SafetyImportAck(const SafetyImportAckArgs& args, Context& ctx) {
     ctx.out << a.case_id << " submission " << a.submission << " to " << a.destination << ": " << a.ack << " (" << a.code
             << ")\n";
     for (const auto& e : a.errors) ctx.out << "  " << e << "\n";
+  }
+  return Status::Ok();
+}
+
+Status SafetyImportE2b(const SafetyImportAckArgs& args, Context& ctx) {
+  TC_ASSIGN_OR_RETURN(std::string xml, ReadTextFile(args.file));
+  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env));
+  TC_ASSIGN_OR_RETURN(auto capture, OpenStudy(*store, args.db, args.study, ctx));
+  TC_ASSIGN_OR_RETURN(auto cases,
+                      capture::ImportE2bCases(*capture, xml, args.file, Actor{args.as_user, "safety_physician"}));
+  for (const std::string& id : cases) {
+    TC_ASSIGN_OR_RETURN(capture::DirectCase dc, capture->ReadDirectCase(id));
+    const capture::AdverseEventFacts facts = capture::FactsOfDirectCase(*capture->study(), dc);
+    ctx.out << id << (dc.c.version > 1 || dc.c.followups > 0 ? " (new information)" : "") << ": " << dc.worldwide_id
+            << ", " << facts.term << (dc.c.coding ? " coded to " + dc.c.coding->pt_name : std::string(" (not coded)"))
+            << ", received " << dc.received_date << "\n";
   }
   return Status::Ok();
 }
