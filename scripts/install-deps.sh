@@ -15,6 +15,8 @@ PACKAGES=(
   haproxy                               # the load balancer of the failover test and of N servers
   libnats-dev                           # publishing events to NATS JetStream (nats.c)
   nats-server                           # the NATS server the publisher's tests start
+  libcurl4-openssl-dev                  # e-mail to unblinded contacts by SMTP (src/notify)
+  python3-aiosmtpd                      # the SMTP sink the notifier's tests start
   libssl-dev                            # SHA-256, Ed25519
   nlohmann-json3-dev                    # JSON parsing (kept out of headers)
   libcli11-dev                          # command line

@@ -1451,6 +1451,44 @@ TEST_F(ApiTest, ASafetyCaseGoesFromTriageToAnAcknowledgedReportOverHttp) {
   EXPECT_NE(dashboard->Find("safety")->Find("open"), nullptr);
 }
 
+TEST_F(ApiTest, ASpontaneousReportIsEnteredAsACaseThatOnlyTheSponsorsRolesSee) {
+  const std::string study = "/api/v1/studies/CDISCPILOT01";
+  Session safety = Login("safety.1");
+  const std::string report =
+      R"({"op":"safety.receive","source":"spontaneous","received":"2024-01-20",)"
+      R"("reporter":{"qualification":"pharmacist","country":"US"},"patient":{"sex":"M","age":"71"},)"
+      R"("event":{"term":"Syncope","onset":"2024-01-18","outcome":"RECOVERED","criteria":["hospitalisation"]}})";
+  Session coord = Login("coord.701");
+  EXPECT_EQ(Post(coord, study + "/commands", report)->status, 403) << "a site does not enter safety cases";
+  auto bad = Post(safety, study + "/commands",
+                  R"({"op":"safety.receive","source":"spontaneous","received":"2024-01-20","event":{"term":"X"}})");
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_NE(bad->body.find("qualification"), std::string::npos) << bad->body;
+  auto entered = Post(safety, study + "/commands", report);
+  ASSERT_EQ(entered->status, 200) << entered->body;
+  EXPECT_EQ(ParseJson(entered->body)->Find("result")->Find("case")->as_string(), "DC-1");
+
+  auto detail = Get(safety, study + "/safety/cases/DC-1");
+  ASSERT_EQ(detail->status, 200) << detail->body;
+  auto json = ParseJson(detail->body);
+  EXPECT_EQ(json->Find("stage")->as_string(), "triage");
+  EXPECT_EQ(json->Find("received")->Find("source")->as_string(), "spontaneous");
+  EXPECT_EQ(json->Find("received")->Find("facts")->Find("patient")->Find("age")->as_string(), "71");
+  EXPECT_FALSE(json->Find("history")->as_array().empty());
+  auto listed = Get(safety, study + "/safety/cases");
+  EXPECT_NE(listed->body.find("\"DC-1\""), std::string::npos) << listed->body;
+  auto preview = Get(safety, study + "/safety/cases/DC-1/e2b?destination=EU");
+  ASSERT_EQ(preview->status, 200) << preview->body;
+  EXPECT_NE(ParseJson(preview->body)->Find("xml")->as_string().find("MCCI_IN200100UV01"), std::string::npos);
+
+  // A direct case belongs to no site: a site's roles do not know of it.
+  EXPECT_EQ(Get(coord, study + "/safety/cases/DC-1")->status, 404);
+  EXPECT_EQ(Get(coord, study + "/safety/cases")->body.find("DC-1"), std::string::npos);
+  auto triaged = Post(safety, study + "/commands", R"({"op":"safety.triage","case":"DC-1","decision":"valid"})");
+  EXPECT_EQ(triaged->status, 200) << triaged->body;
+  EXPECT_EQ(ParseJson(Get(safety, study + "/safety/cases/DC-1")->body)->Find("stage")->as_string(), "medical_review");
+}
+
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {
   ServerProcess extra(*dir_, "--db " + Db() + " --port 0");
   ASSERT_GT(extra.port(), 0);

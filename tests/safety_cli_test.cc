@@ -203,6 +203,30 @@ TEST_F(SafetyCliTest, AnAcknowledgementForABatchNeverSentIsRefusedAndStoresNothi
   EXPECT_EQ(Run("audit log --db d.db --format json").out, before);
 }
 
+TEST_F(SafetyCliTest, ImportE2bMakesCasesOfTheReportsAndRefusesTheSameReportTwice) {
+  const std::string examples = std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/e2b/examples/";
+  auto imported = Run("safety import-e2b " + examples + "FAERS2022Scenario1.xml --db d.db --as safety.1");
+  ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
+  EXPECT_TRUE(Contains(imported.out, "DC-1: ")) << imported.out;
+  auto listing = Run("safety cases --db d.db");
+  EXPECT_TRUE(Contains(listing.out, "DC-1,,,")) << listing.out;
+  EXPECT_TRUE(Contains(listing.out, "2022-06-29,e2b")) << "its source, last" << listing.out;
+  auto tabulation = Run("safety cases --db d.db --tabulation");
+  EXPECT_TRUE(Contains(tabulation.out, ",Syncope,1,0,0"))
+      << "an imported report is not the trial's: " << tabulation.out;
+  const auto before = Run("audit log --db d.db --format json").out;
+  auto again = Run("safety import-e2b " + examples + "FAERS2022Scenario1.xml --db d.db --as safety.1");
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_TRUE(Contains(again.err, "imported already as DC-1")) << again.err;
+  auto ack = Run("safety import-e2b " + examples + "R3ack-positive.ack --db d.db --as safety.1");
+  EXPECT_EQ(ack.exit_code, 4) << ack.err;
+  EXPECT_TRUE(Contains(ack.err, "R3ack-positive.ack")) << ack.err;
+  EXPECT_EQ(Run("audit log --db d.db --format json").out, before);
+  auto exported = Run("safety export-e2b --db d.db --case DC-1 --destination EU --to dc.xml");
+  EXPECT_NE(exported.exit_code, 0) << "not coded yet: " << exported.err;
+  EXPECT_TRUE(Contains(exported.err, "MedDRA coding")) << exported.err;
+}
+
 // `trialcore meddra recode` on the demo, whose terms are coded in its
 // made-up MedDRA 90.0, after a "91.0" is loaded in which Syncope's primary
 // SOC is Cardiac disorders (it was Nervous system disorders; both are its

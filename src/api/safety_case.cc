@@ -42,7 +42,7 @@ Value HistoryEntry(const Event& e) {
 
 // The actions open to a role at a stage (the commands refuse the rest).
 Value::Array Actions(const study::Study& study, const capture::SafetyCase& c, std::string_view stage,
-                     const std::string& role) {
+                     const std::string& role, bool direct) {
   Value::Array out;
   const bool safety = role == "safety_physician";
   auto add = [&](const char* action) { out.push_back(Value(action)); };
@@ -52,7 +52,8 @@ Value::Array Actions(const study::Study& study, const capture::SafetyCase& c, st
   if (safety && stage == "approval") add("approve");
   if (safety && (stage == "submission" || stage == "correction")) add("submit");
   if (safety && !c.nullified) add("nullify");
-  if (safety && !c.unblinded && !study.arms.empty()) add("unblind");
+  // A direct case has no subject of the study, so no treatment to unblind.
+  if (safety && !c.unblinded && !study.arms.empty() && !direct) add("unblind");
   return out;
 }
 
@@ -221,7 +222,7 @@ Value SafetyCaseDetail(const study::Study& study, const capture::SubjectState* s
   Value::Array history;
   for (const Event& e : events) history.push_back(HistoryEntry(e));
   o["history"] = Value(std::move(history));
-  o["actions"] = Value(Actions(study, c, stage, role));
+  o["actions"] = Value(Actions(study, c, stage, role, direct != nullptr));
   if (c.unblinded && role == "safety_physician" && subject != nullptr)
     o["treatment"] = Value(Treatment(study, *subject));
   Value::Array destinations;

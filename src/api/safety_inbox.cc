@@ -52,6 +52,7 @@ SafetyInbox BuildSafetyInbox(const study::Study& study, std::vector<capture::Saf
     }
     Value::Object o;
     o["case"] = Value(c.case_id);
+    o["source"] = Value(c.source);
     o["subject"] = Value(c.subject);
     o["site"] = Value(c.site);
     o["visit"] = Value(c.visit);

@@ -31,9 +31,9 @@ std::string Lower(std::string s) {
 constexpr const char* kCriteria[] = {"death",      "life_threatening",   "hospitalisation",
                                      "disability", "congenital_anomaly", "other_medically_important"};
 
-constexpr std::pair<const char*, const char*> kOutcomes[] = {
-    {"1", "RECOVERED"}, {"2", "RECOVERING"}, {"3", "NOT_RECOVERED"}, {"4", "RECOVERED_WITH_SEQUELAE"},
-    {"5", "FATAL"},     {"0", "UNKNOWN"}};
+constexpr std::pair<const char*, const char*> kOutcomes[] = {{"1", "RECOVERED"},     {"2", "RECOVERING"},
+                                                             {"3", "NOT_RECOVERED"}, {"4", "RECOVERED_WITH_SEQUELAE"},
+                                                             {"5", "FATAL"},         {"0", "UNKNOWN"}};
 
 constexpr const char* kQualifications[] = {"physician", "pharmacist", "other_health_professional", "lawyer",
                                            "consumer"};
@@ -225,8 +225,7 @@ AdverseEventFacts FactsOfDirectCase(const study::Study& study, const DirectCase&
     f.causality = Text(dc.facts, "causality");
     f.related_by_reporter = dc.source == "spontaneous" || f.causality == "related";
   }
-  f.fatal_or_life_threatening = f.outcome == "FATAL" ||
-                                std::count(f.criteria.begin(), f.criteria.end(), "death") > 0 ||
+  f.fatal_or_life_threatening = f.outcome == "FATAL" || std::count(f.criteria.begin(), f.criteria.end(), "death") > 0 ||
                                 std::count(f.criteria.begin(), f.criteria.end(), "life_threatening") > 0;
   return f;
 }
@@ -274,7 +273,8 @@ Result<Value> DirectCaseFacts(const study::Study& study, const Value& cmd, int64
       if (!Text(*r, key).empty()) reporter[key] = Value(Text(*r, key));
     }
     const std::string q = Text(*r, "qualification");
-    if (!q.empty() && std::find(std::begin(kQualifications), std::end(kQualifications), q) == std::end(kQualifications)) {
+    if (!q.empty() &&
+        std::find(std::begin(kQualifications), std::end(kQualifications), q) == std::end(kQualifications)) {
       return InvalidArgument(
           "\"reporter.qualification\" may be physician, pharmacist, other_health_professional, lawyer or consumer, "
           "not \"" +
@@ -329,8 +329,8 @@ Result<Value> DirectCaseFacts(const study::Study& study, const Value& cmd, int64
   }
   const std::string outcome = Text(*event, "outcome");
   if (!outcome.empty()) {
-    const bool known = std::any_of(std::begin(kOutcomes), std::end(kOutcomes),
-                                   [&](const auto& o) { return outcome == o.second; });
+    const bool known =
+        std::any_of(std::begin(kOutcomes), std::end(kOutcomes), [&](const auto& o) { return outcome == o.second; });
     if (!known) {
       return InvalidArgument(
           "\"event.outcome\" may be RECOVERED, RECOVERING, NOT_RECOVERED, RECOVERED_WITH_SEQUELAE, FATAL or "

@@ -35,16 +35,16 @@
 namespace trialcore::capture {
 
 struct DirectCase {
-  std::string id;                // "DC-7"
-  std::string source;            // spontaneous | literature | e2b
-  Value facts;                   // entered: see DirectCaseFacts; null for an imported case
+  std::string id;                      // "DC-7"
+  std::string source;                  // spontaneous | literature | e2b
+  Value facts;                         // entered: see DirectCaseFacts; null for an imported case
   std::optional<safety::Icsr> report;  // imported: the ICSR as received (latest information)
-  std::string file_sha256;       // of the imported message
-  std::string worldwide_id;      // C.1.8.1 of an imported report (or its C.1.1)
-  std::string received_date;     // as received ("YYYY-MM-DD"): C.1.4
-  std::string latest_date;       // the latest information's date: C.1.5
-  SafetyCase c;                  // the workflow (number, day 0, version, coding ...)
-  uint64_t version = 0;          // of its stream
+  std::string file_sha256;             // of the imported message
+  std::string worldwide_id;            // C.1.8.1 of an imported report (or its C.1.1)
+  std::string received_date;           // as received ("YYYY-MM-DD"): C.1.4
+  std::string latest_date;             // the latest information's date: C.1.5
+  SafetyCase c;                        // the workflow (number, day 0, version, coding ...)
+  uint64_t version = 0;                // of its stream
 };
 
 std::string DirectCaseId(int number);

@@ -32,8 +32,7 @@ void CodeOnIntake(EventStore& store, const std::string& stream, const std::strin
   MeddraChoice choice;
   choice.coder = *coder;
   bool coded = false;
-  if (!llt_code.empty() && llt_code.size() <= 9 &&
-      llt_code.find_first_not_of("0123456789") == std::string::npos) {
+  if (!llt_code.empty() && llt_code.size() <= 9 && llt_code.find_first_not_of("0123456789") == std::string::npos) {
     const safety::MeddraLlt* llt = (*coder)->dictionary().FindLlt(static_cast<uint32_t>(std::stoul(llt_code)));
     if (llt != nullptr && llt->current) {
       choice.coding = *(*coder)->CodingOfLlt(llt->code);
@@ -86,8 +85,8 @@ Result<safety::Icsr> CheckedReport(const Value& cmd) {
 }  // namespace
 
 Result<std::vector<std::tuple<std::string, std::string, std::string>>> CasesOfStudy(EventStore& store,
-                                                                                   const std::string& study,
-                                                                                   const std::string& except) {
+                                                                                    const std::string& study,
+                                                                                    const std::string& except) {
   Viewer everyone;
   everyone.all_sites = true;
   everyone.unblinded_everywhere = true;
@@ -136,7 +135,10 @@ Result<Outcome> Capture::Impl::DirectCaseCommand(const std::string& op, const Va
     p["source"] = Value(OptionalText(cmd, "source"));
     p["received"] = Value(OptionalText(cmd, "received"));
     p["latest"] = Value(safety::FormatDate(safety::LocalDate(now, offset)));
-    p["aware_us"] = Value(StartOfDay(*safety::ParseDate(OptionalText(cmd, "received")), offset));
+    // Day 0 of a new case is the day it was received; new information's is
+    // its own arrival, now.
+    p["aware_us"] = Value(op == "safety.update" ? now
+                                                : StartOfDay(*safety::ParseDate(OptionalText(cmd, "received")), offset));
     term = facts.Find("event")->Find("term")->as_string();
     p["facts"] = std::move(facts);
   } else if (op == "safety.import") {
@@ -160,8 +162,8 @@ Result<Outcome> Capture::Impl::DirectCaseCommand(const std::string& op, const Va
       TC_ASSIGN_OR_RETURN(existing, LoadDirectCase(line.case_id));
       if (latest <= existing->latest_date) {
         return AlreadyExists("case " + worldwide + " was imported already as " + line.case_id +
-                             " with information up to " + existing->latest_date + "; this report adds none newer (C.1.5 " +
-                             latest + ")");
+                             " with information up to " + existing->latest_date +
+                             "; this report adds none newer (C.1.5 " + latest + ")");
       }
     }
     p["source"] = Value("e2b");
@@ -230,14 +232,13 @@ Result<Outcome> Capture::Impl::DirectCaseCommand(const std::string& op, const Va
     possible += !t.empty() && safety::NormaliseMeddraTerm(t) == safety::NormaliseMeddraTerm(term);
   }
   if (possible > 0) {
-    out.messages.push_back("possible duplicates (same event term): " + std::to_string(possible) +
-                           "; triage decides");
+    out.messages.push_back("possible duplicates (same event term): " + std::to_string(possible) + "; triage decides");
   }
   Value::Object result;
   result["case"] = Value(case_id);
   out.result = Value(std::move(result));
-  TC_ASSIGN_OR_RETURN(out.events,
-                      Commit(stream, existing ? existing->version : 0, std::move(drafts), existing ? &*existing : nullptr));
+  TC_ASSIGN_OR_RETURN(
+      out.events, Commit(stream, existing ? existing->version : 0, std::move(drafts), existing ? &*existing : nullptr));
   return out;
 }
 
@@ -265,7 +266,8 @@ Result<std::vector<std::string>> ImportE2bCases(Capture& capture, std::string_vi
       const std::string where = std::string(source) + ": report " + std::to_string(i + 1) + " of " +
                                 std::to_string(commands.size()) + " (" + batch.icsrs[i].safety_report_id() + ")";
       if (i == 0) return Status(done.status().code(), where + ": " + done.status().message());
-      return Status(done.status().code(), where + ": " + done.status().message() + "; the reports before it were imported");
+      return Status(done.status().code(),
+                    where + ": " + done.status().message() + "; the reports before it were imported");
     }
     const Value* c = done->result.Find("case");
     out.push_back(c != nullptr && c->is_string() ? c->as_string() : "");

@@ -121,6 +121,7 @@ TEST_F(DirectCaseTest, ASpontaneousReportIsACaseOfItsOwnThroughTheWholeWorkflow)
   DoOk(update);
   const DirectCase dc = capture_->ReadDirectCase("DC-1").value();
   EXPECT_EQ(dc.c.version, 2);
+  EXPECT_EQ(dc.c.version_aware_us, kNow + 4 * kDay) << "the follow-up's clock runs from its arrival";
   EXPECT_EQ(FactsOfDirectCase(*capture_->study(), dc).outcome, "RECOVERED");
 
   // The same rows from a rebuild of the log.
@@ -156,7 +157,13 @@ TEST_F(DirectCaseTest, AnEntryMissingWhatMakesACaseIsRefusedNamingItAndStoresNot
   refused(kSpontaneous, "", kCoord);  // a site may not enter a safety case
   refused(R"({"op":"safety.triage","case":"DC-9","decision":"valid"})", "DC-9");
   EXPECT_EQ(store_->LastSeq().value(), before);
-  EXPECT_TRUE(Lines().empty());
+  DoOk(kSpontaneous);
+  const uint64_t entered = store_->LastSeq().value();
+  refused(R"({"op":"safety.unblind","case":"DC-1","reason":"SUSAR"})", "no study treatment to unblind");
+  refused(R"({"op":"safety.update","case":"DC-1","source":"spontaneous","received":"2024-02-28",)"
+          R"("reporter":{"qualification":"physician"},"event":{"term":"Syncope","criteria":["death"]}})",
+          "\"reason\"");
+  EXPECT_EQ(store_->LastSeq().value(), entered);
 }
 
 class DirectCaseExampleTest : public DirectCaseTest, public ::testing::WithParamInterface<const char*> {};

@@ -373,6 +373,10 @@ Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value&
   } else if (op == "safety.unblind") {
     TC_RETURN_IF_ERROR(RequireRole(actor, kSafetyRoles, "unblind a safety case"));
     if (c->unblinded) return FailedPrecondition("safety case " + case_id + " is unblinded already");
+    if (direct) {
+      return FailedPrecondition("safety case " + case_id +
+                                " is not from a subject of the study: it has no study treatment to unblind");
+    }
     TC_ASSIGN_OR_RETURN(reason, RequiredText(cmd, "reason"));
     type = "safety.case.unblinded";
     out.messages.push_back(

@@ -184,7 +184,7 @@ std::string SafetyLineListingCsv(const std::vector<SafetyCaseLine>& lines) {
   std::string text;
   CsvLine(&text, {"case", "subject", "site", "verbatim", "llt", "pt", "soc", "onset", "outcome", "serious_criteria",
                   "investigator_causality", "sponsor_causality", "expectedness", "assessment", "stage", "version",
-                  "aware", "reports"});
+                  "aware", "reports", "source"});
   for (const auto& c : lines) {
     std::string criteria, reports;
     for (const auto& k : c.criteria) criteria += (criteria.empty() ? "" : ";") + k;
@@ -197,7 +197,7 @@ std::string SafetyLineListingCsv(const std::vector<SafetyCaseLine>& lines) {
     CsvLine(&text, {c.case_id, c.subject, c.site, c.term, c.llt, c.pt, c.soc, c.onset, c.outcome, criteria, c.causality,
                     TextOf(c.assessment, "sponsor_causality"), TextOf(c.assessment, "expectedness"),
                     TextOf(c.assessment, "status"), c.stage, std::to_string(c.version), FormatTimeMicros(c.aware_us),
-                    reports});
+                    reports, c.source});
   }
   return text;
 }
@@ -206,6 +206,9 @@ std::vector<TabulationRow> TabulateSeriousReactions(const std::vector<SafetyCase
   std::map<std::pair<std::string, std::string>, TabulationRow> rows;
   for (const auto& c : lines) {
     if (!c.serious || c.stage == "nullified" || c.stage == "duplicate" || c.stage == "nullification") continue;
+    // Reactions from the study's own subjects only (ICH E2F): spontaneous,
+    // literature and imported reports are not this trial's.
+    if (c.source != "crf") continue;
     const bool related =
         BoolOf(c.assessment, "investigator_related") || TextOf(c.assessment, "sponsor_causality") == "related";
     if (!related) continue;

@@ -100,7 +100,9 @@ std::string SafetyLineListingCsv(const std::vector<SafetyCaseLine>& lines);
 // serious cases that either the investigator or the sponsor judged related,
 // counted by MedDRA SOC and PT (uncoded ones under "(not coded)"), with how
 // many were fatal and how many unexpected. Nullified and duplicate cases are
-// left out. Blinded: no arm, as DSURs tabulate ongoing blinded trials.
+// left out, and so are direct cases (spontaneous, literature, imported):
+// not the trial's own. Blinded: no arm, as DSURs tabulate ongoing blinded
+// trials.
 struct TabulationRow {
   std::string soc, pt;
   int64_t reactions = 0, fatal = 0, unexpected = 0;

@@ -191,6 +191,8 @@ struct ServeArgs {
   std::vector<std::string> trusted_proxies;  // load balancers whose X-Forwarded-For is believed
   std::string nats_url;                      // publish every committed event to NATS JetStream; empty: no
   std::string nats_stream;                   // the JetStream stream; empty: TRIALCORE
+  std::string smtp_url;                      // tell unblinded contacts by e-mail through it; empty: no
+  std::string mail_from;                     // the address they are sent from (required with smtp_url)
 };
 Status Serve(const ServeArgs& args, Context& ctx);
 Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& ctx);
@@ -213,6 +215,22 @@ struct EventsTailArgs {
 };
 // One JSON event per line on ctx.out.
 Status EventsTail(const EventsTailArgs& args, Context& ctx);
+
+// E-mail to a study's unblinded contacts when a case is unblinded
+// (doc/notifications.md), recorded in the system log trialcore-notifications.
+struct NotifySendArgs {
+  std::string db;
+  std::string smtp_url;   // smtp://host:port or smtps://host:port
+  std::string mail_from;  // name@domain
+  bool once = false;      // send what is due, then exit; else until SIGINT/SIGTERM
+};
+Status NotifySend(const NotifySendArgs& args, Context& ctx);
+struct NotifyListArgs {
+  std::string db;
+  std::string study;            // empty: every study
+  std::string format = "text";  // text | json (one object a line)
+};
+Status NotifyList(const NotifyListArgs& args, Context& ctx);
 
 struct UserArgs {
   std::string db;

@@ -10,6 +10,7 @@
 #include "cli/nats_publisher.h"
 #include "cli/stop_signals.h"
 #include "cli/store_access.h"
+#include "notify/notifier.h"
 #include "publish/event_publisher.h"
 #include "publish/event_tail.h"
 #include "safety/meddra_store.h"
@@ -21,9 +22,10 @@ Result<std::unique_ptr<publish::EventPublisher>> MakePublisher(EventStore* store
   publish::PublisherOptions o;
   o.nats_url = nats_url;
   if (!stream.empty()) o.stream_name = stream;
-  // Accounts, password and token hashes stay in the database, and so does
-  // the sponsor's licensed MedDRA copy: events of the studies only.
-  o.skip_studies = {api::kSystemStudy, safety::kMeddraLog};
+  // Accounts, password and token hashes stay in the database, and so do
+  // the sponsor's licensed MedDRA copy and the contacts' e-mail addresses of
+  // the notification log: events of the studies only.
+  o.skip_studies = {api::kSystemStudy, safety::kMeddraLog, notify::kNotificationsLog};
   const std::string where = "JetStream stream " + o.stream_name + " at " + nats_url;
   o.on_problem = [&ctx, where](const Status& s) {
     if (s.ok()) {

@@ -78,6 +78,10 @@ int Run(int argc, char** argv, Env* env) {
   serve->add_option("--nats", serve_args.nats_url,
                     "Also publish every committed event to NATS JetStream at this URL (nats://host:port)");
   serve->add_option("--nats-stream", serve_args.nats_stream, "The JetStream stream to publish to (default TRIALCORE)");
+  serve->add_option("--smtp", serve_args.smtp_url,
+                    "Also tell each study's unblinded contacts by e-mail through this SMTP server "
+                    "(smtp://host:port or smtps://host:port) when a case is unblinded");
+  serve->add_option("--mail-from", serve_args.mail_from, "The address those e-mails are sent from (with --smtp)");
   serve->callback([&] {
     serve_args.db = db;
     status = Serve(serve_args, ctx);
@@ -453,6 +457,33 @@ int Run(int argc, char** argv, Env* env) {
   simport->callback([&] {
     safety_import.db = db;
     status = SafetyImportE2b(safety_import, ctx);
+  });
+
+  // notify
+  auto* notify = app.add_subcommand(
+      "notify", "E-mail to each study's unblinded contacts when a case is unblinded (doc/notifications.md)");
+  notify->require_subcommand(1);
+  NotifySendArgs notify_send;
+  auto* nsend = notify->add_subcommand(
+      "send", "Send the notifications that are due, resuming from the log trialcore-notifications");
+  add_db(nsend);
+  nsend->add_option("--smtp", notify_send.smtp_url, "SMTP server URL (smtp://host:port or smtps://host:port)")
+      ->required();
+  nsend->add_option("--mail-from", notify_send.mail_from, "The address the e-mails are sent from");
+  nsend->add_flag("--once", notify_send.once,
+                  "Send what is due now, then exit (default: run until stopped, sending as cases are unblinded)");
+  nsend->callback([&] {
+    notify_send.db = db;
+    status = NotifySend(notify_send, ctx);
+  });
+  NotifyListArgs notify_list;
+  auto* nlist = notify->add_subcommand("list", "Every notification with its state: sent, failed or pending");
+  add_db(nlist);
+  nlist->add_option("--study", notify_list.study, "Only this study's (default: every study's)");
+  nlist->add_option("--format", notify_list.format, "text or json (one object a line)")->capture_default_str();
+  nlist->callback([&] {
+    notify_list.db = db;
+    status = NotifyList(notify_list, ctx);
   });
 
   // events

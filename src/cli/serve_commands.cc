@@ -11,6 +11,7 @@
 #include "api/users.h"
 #include "capture/projection.h"
 #include "cli/commands.h"
+#include "cli/mail_notifier.h"
 #include "cli/nats_publisher.h"
 #include "cli/progress.h"
 #include "cli/stop_signals.h"
@@ -82,6 +83,13 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
   if (!args.nats_url.empty()) {
     TC_ASSIGN_OR_RETURN(publisher, MakePublisher(&store, args.nats_url, args.nats_stream, ctx));
   }
+  // Telling unblinded contacts runs beside the server too, from the same log.
+  std::unique_ptr<notify::Notifier> notifier;
+  if (!args.smtp_url.empty() || !args.mail_from.empty()) {
+    if (args.smtp_url.empty()) return InvalidArgument("--mail-from needs --smtp, the server that sends the mail");
+    if (args.mail_from.empty()) return InvalidArgument("--mail-from: give the address notifications are sent from");
+    TC_ASSIGN_OR_RETURN(notifier, MakeNotifier(&store, args.smtp_url, args.mail_from, ctx));
+  }
   TC_ASSIGN_OR_RETURN(auto server, api::Server::Create(&store, env, o));
   TC_RETURN_IF_ERROR(server->Listen());
   ctx.out << "serving the web application at " << server->url() << "/ and the API at " << server->url()
@@ -90,7 +98,12 @@ Status ServeStore(EventStore& store, const ServeArgs& args, Env* env, Context& c
     publisher->Start();
     ctx.out << "publishing every committed event to NATS at " << args.nats_url << std::endl;
   }
+  if (notifier) {
+    notifier->Start();
+    ctx.out << "telling unblinded contacts by e-mail through " << args.smtp_url << std::endl;
+  }
   Status st = stop_signals.RunUntilStopped([&] { return server->Run(); }, [&] { server->Stop(); });
+  if (notifier) notifier->Stop();
   if (publisher) publisher->Stop();
   ctx.out << "stopped" << std::endl;
   return st;

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -330,6 +331,43 @@ struct Builder {
     if (!alpha2) r.Error(n["country"], "safety sender country '" + out->country + "' must be ISO 3166 alpha-2 (US)");
   }
 
+  // Each contact is mailed on its own, so a malformed address or the same
+  // address twice is caught here rather than when a case is unblinded.
+  void ReadUnblindedContacts(const YAML::Node& n, std::vector<UnblindedContact>* out) {
+    if (!n) return;
+    if (!n.IsSequence()) {
+      r.Error(n, "'unblinded_contacts' of safety must be a list of {name, email, role}");
+      return;
+    }
+    std::set<std::string> seen;
+    size_t index = 0;
+    for (const auto& c : n) {
+      const std::string what = "safety unblinded contact " + std::to_string(++index);
+      if (!r.ExpectMap(c, what, {"name", "email", "role"})) continue;
+      UnblindedContact contact;
+      contact.loc = LocOf(c);
+      contact.name = r.Text(c, "name", what, true);
+      contact.email = r.Text(c, "email", what, true);
+      contact.role = r.Text(c, "role", what, true);
+      if (c["name"] && contact.name.empty()) r.Error(c["name"], "'name' of " + what + " is empty");
+      if (c["role"] && contact.role.empty()) r.Error(c["role"], "'role' of " + what + " is empty");
+      if (!contact.email.empty()) {
+        const std::string& e = contact.email;
+        const size_t at = e.find('@');
+        const bool spaced = std::any_of(e.begin(), e.end(), [](unsigned char ch) { return std::isspace(ch) != 0; });
+        if (at == std::string::npos || at == 0 || at + 1 == e.size() || e.find('@', at + 1) != std::string::npos ||
+            spaced) {
+          r.Error(c["email"], "'email' of " + what + " '" + e + "' is not an e-mail address (name@domain)");
+        } else if (!seen.insert(e).second) {
+          r.Error(c["email"], "'email' of " + what + " '" + e + "' is listed twice");
+        }
+      } else if (c["email"]) {
+        r.Error(c["email"], "'email' of " + what + " is empty");
+      }
+      out->push_back(std::move(contact));
+    }
+  }
+
   // "DM.SEX": an item of a non-repeating group, of one of the types.
   ItemRef ReadPatientItem(const YAML::Node& n, const char* key, std::initializer_list<ItemType> types) {
     ItemRef ref;
@@ -372,7 +410,7 @@ struct Builder {
     out.loc = LocOf(n);
     if (!r.ExpectMap(n, "safety",
                      {"adverse_events", "suspect_product", "utc_offset", "destinations", "ind_number", "sender",
-                      "reference_safety_information", "patient"})) {
+                      "reference_safety_information", "patient", "unblinded_contacts"})) {
       return;
     }
     out.declared = true;
@@ -401,6 +439,7 @@ struct Builder {
         r.Error(offset, "'utc_offset' of safety: " + minutes.status().message());
       }
     }
+    ReadUnblindedContacts(n["unblinded_contacts"], &out.unblinded_contacts);
     out.destinations = r.TextList(n, "destinations", "safety");
     for (const auto& d : out.destinations) {
       if (d != "FDA" && d != "EU") r.Error(n["destinations"], "unknown destination '" + d + "' (known: FDA, EU)");

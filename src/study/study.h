@@ -232,6 +232,15 @@ struct SafetySender {
   std::string street, city, state, postcode, phone, fax, email;
 };
 
+// Someone told by e-mail when the safety role unblinds a case of the study
+// (src/notify/): the mail names the case, never its treatment.
+struct UnblindedContact {
+  std::string name;
+  std::string email;
+  std::string role;  // free text: "unblinded statistician", "DSMB chair"
+  Location loc;
+};
+
 struct SafetySettings {
   bool declared = false;
   SafetyAeMapping adverse_events;
@@ -246,6 +255,7 @@ struct SafetySettings {
   // sponsor's calendar day of first awareness.
   int utc_offset_minutes = 0;
   std::vector<std::string> destinations;  // "FDA", "EU": where expedited reports go
+  std::vector<UnblindedContact> unblinded_contacts;
   Location loc;
 };
 

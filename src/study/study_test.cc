@@ -261,6 +261,8 @@ TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
       {"/properties/safety/properties/sender/properties/address",
        "address: {street:", "address: {zz_probe: 1, street:"},
       {"/properties/safety/properties/patient", "patient: {sex:", "patient: {zz_probe: 1, sex:"},
+      {"/properties/safety/properties/unblinded_contacts/items", "- {name: Uma Statistician,",
+       "- {zz_probe: 1, name: Uma Statistician,"},
       {"/properties/safety/properties/reference_safety_information", "  reference_safety_information:\n",
        "  reference_safety_information:\n    zz_probe: 1\n"},
   };
@@ -391,6 +393,37 @@ TEST(Safety, TheDemoMapsItsAdverseEventLog) {
   EXPECT_EQ(s.suspect_product, "Xanomeline TTS");
   EXPECT_EQ(s.destinations, (std::vector<std::string>{"FDA", "EU"}));
   EXPECT_EQ(s.utc_offset_minutes, 0);
+  ASSERT_EQ(s.unblinded_contacts.size(), 2u);
+  EXPECT_EQ(s.unblinded_contacts[0].name, "Uma Statistician");
+  EXPECT_EQ(s.unblinded_contacts[0].email, "unblinded.stats@example.org");
+  EXPECT_EQ(s.unblinded_contacts[0].role, "unblinded statistician");
+  EXPECT_EQ(s.unblinded_contacts[1].role, "DSMB chair");
+}
+
+// Point 6: who is told of an unblinding; each contact's mistake with its
+// place, since a wrong address would only show when a case is unblinded.
+TEST(Safety, UnblindedContactMistakesAreNamedWithTheirPlace) {
+  const std::string demo = ReadFile(kDemo);
+  const std::string first =
+      "{name: Uma Statistician, email: unblinded.stats@example.org, role: unblinded statistician}";
+  const Mistake mistakes[] = {
+      {"email: unblinded.stats@example.org", "email: unblinded.stats.example.org",
+       "'email' of safety unblinded contact 1 'unblinded.stats.example.org' is not an e-mail address (name@domain)"},
+      {"email: dsmb.chair@example.org", "email: \"dsmb chair@example.org\"",
+       "'email' of safety unblinded contact 2 'dsmb chair@example.org' is not an e-mail address"},
+      {"email: dsmb.chair@example.org", "email: unblinded.stats@example.org",
+       "'email' of safety unblinded contact 2 'unblinded.stats@example.org' is listed twice"},
+      {first, "{name: Uma Statistician, email: unblinded.stats@example.org}",
+       "safety unblinded contact 1 needs 'role'"},
+      {first, "{email: unblinded.stats@example.org, role: x}", "safety unblinded contact 1 needs 'name'"},
+      {first, "{name: Uma, email: a@example.org, role: x, phone: 1}",
+       "unknown key 'phone' in safety unblinded contact 1 (allowed: name, email, role)"},
+      {"  unblinded_contacts:\n    - " + first +
+           "\n    - {name: Dana Chair, email: dsmb.chair@example.org, role: DSMB chair}\n",
+       "  unblinded_contacts: stats@example.org\n",
+       "'unblinded_contacts' of safety must be a list of {name, email, role}"},
+  };
+  ExpectMistakesNamed(demo, mistakes, 390);
 }
 
 TEST(Safety, MistakesAreNamedWithTheirPlace) {

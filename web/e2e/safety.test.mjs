@@ -251,3 +251,42 @@ test('on a phone the inbox and the case page fit the screen', async () => {
     await screenshot(page, 'safety-case-phone');
   }
 });
+
+test('the safety physician enters a spontaneous report, a case of its own at triage', async () => {
+  const page = await as('safety.1');
+  try {
+    await page.goto(studyUrl('/safety'));
+    await page.getByRole('link', { name: 'Enter a spontaneous or literature report' }).click();
+    await page.getByRole('heading', { name: 'Enter a safety report' }).waitFor();
+    await expectAccessible(page, 'the safety report intake form');
+    await page.getByLabel('Qualification').selectOption('pharmacist');
+    await page.getByLabel('Family name').fill('Okafor');
+    await page.getByLabel('Country (two letters)').fill('US');
+    await page.getByLabel('E-mail').fill('okafor@example.org');
+    await page.getByLabel('Age (years)').fill('64');
+    await page.getByLabel('Event, as reported').fill('Fainted at the pharmacy');
+    await page.getByLabel('Outcome').selectOption('RECOVERED');
+    // Without a seriousness criterion it is not a safety case: the server says so.
+    await page.getByRole('button', { name: 'Enter the report' }).click();
+    await page.locator('.error-box').getByText(/seriousness criterion/).waitFor();
+    await page.getByLabel('hospitalisation').check();
+    await page.getByRole('button', { name: 'Enter the report' }).click();
+    await page.waitForURL(/\/safety\/cases\/DC-\d+$/);
+    const id = page.url().match(/DC-\d+$/)[0];
+    await page.getByRole('heading', { name: 'The report, as received' }).waitFor();
+    const facts = await page.locator('dl.facts').innerText();
+    assert.match(facts, /spontaneous report/);
+    assert.match(facts, /Okafor, pharmacist, US/);
+    assert.match(facts, /Fainted at the pharmacy/);
+    assert.match(facts, new RegExp(TODAY));
+    await expectAccessible(page, 'a spontaneous report\'s case page');
+    // It is in the inbox with its clock, named by its source, not a subject.
+    await page.goto(studyUrl('/safety'));
+    const row = page.locator(`table.safety-cases tr[data-case="${id}"]`);
+    await row.waitFor();
+    assert.match(await row.innerText(), /spontaneous report/);
+    assert.match(await row.innerText(), /FDA: \d{4}-\d{2}-\d{2} \(15 days\)/);
+  } finally {
+    await screenshot(page, 'safety-direct-case');
+  }
+});

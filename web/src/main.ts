@@ -18,6 +18,7 @@ import { QueriesView } from './views/queries';
 import { ReportsView } from './views/reports';
 import { SafetyView } from './views/safety';
 import { SafetyCaseView } from './views/safety_case';
+import { SafetyIntakeView } from './views/safety_intake';
 import { SdvView } from './views/sdv';
 import { SubjectsView } from './views/subjects';
 
@@ -55,6 +56,7 @@ route('/studies/:study/queries', (c, _p, q) => new QueriesView(c, q));
 route('/studies/:study/sdv', (c, _p, q) => new SdvView(c, q));
 route('/studies/:study/reports', (c, _p, q) => new ReportsView(c, q));
 route('/studies/:study/safety', (c, _p, q) => new SafetyView(c, q));
+route('/studies/:study/safety/new', (c) => new SafetyIntakeView(c));
 route('/studies/:study/safety/cases/:case', (c, p) => new SafetyCaseView(c, p.case));
 route('/studies/:study/admin', (c) => new AdminView(c));
 route('/studies/:study/lock', (c) => new LockView(c));

@@ -490,6 +490,25 @@ export interface SafetyCaseDetail extends Omit<SafetyCase, 'coding'> {
   destinations: string[];
   rsi_document: string;
   treatment?: { visit: string; form: string; item: string; label?: string; value: JsonValue }[];
+  // A direct case (no subject): what the safety team received (doc/api.md).
+  received?: {
+    source: string;
+    received: string;
+    latest: string;
+    facts?: {
+      reporter?: { qualification?: string; given?: string; family?: string; country?: string; email?: string };
+      patient?: { sex?: string; age?: string };
+      product?: string;
+      reference?: string;
+      narrative?: string;
+    };
+    worldwide_id?: string;
+    safety_report_id?: string;
+    sender?: string;
+    reactions?: { term: string; meddra_llt: string; outcome: string }[];
+    drugs?: { name: string; characterisation: string }[];
+    narrative?: string;
+  };
 }
 
 // POST .../safety/acks
@@ -499,6 +518,7 @@ export interface AckReply {
 
 export interface SafetyCase {
   case: string;
+  source: string;  // crf | spontaneous | literature | e2b
   subject: string;
   site: string;
   visit: string;

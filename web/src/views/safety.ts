@@ -19,6 +19,14 @@ export const CRITERIA: Record<string, string> = {
   other_medically_important: 'medically important',
 };
 
+// Where a case came from (doc/safety_cases.md).
+export const SOURCES: Record<string, string> = {
+  crf: 'the CRF',
+  spontaneous: 'spontaneous report',
+  literature: 'literature report',
+  e2b: 'E2B(R3) report imported',
+};
+
 const STATES: Record<string, string> = { open: 'open', nullification_proposed: 'nullification proposed', closed: 'closed' };
 
 export class SafetyView extends ListPage<SafetyCase> {
@@ -70,6 +78,9 @@ export class SafetyView extends ListPage<SafetyCase> {
     const ctx = this.ctx;
     const c = this.counts;
     return html`<h1>Safety cases</h1>
+      ${ctx.role === 'safety_physician'
+        ? html`<p><a class="button" href=${studyLink(ctx, '/safety/new')}>Enter a spontaneous or literature report</a></p>`
+        : nothing}
       <p class="summary" data-testid="safety-counts">
         ${c.open} open · <span class=${c.due_within_3_days ? 'due-soon' : ''}>${c.due_within_3_days} due within 3 days</span> ·
         <span class=${c.overdue ? 'overdue' : ''}>${c.overdue} overdue</span> ·
@@ -99,9 +110,12 @@ export class SafetyView extends ListPage<SafetyCase> {
               ${this.rows.map(
                 (k) => html`<tr data-case=${k.case}>
                   <td data-label="Case"><a href=${studyLink(ctx, '/safety/cases/' + encodeURIComponent(k.case))}>${k.case}</a></td>
-                  <td data-label="Subject"><a href=${subjectLink(ctx, k.subject)}>${k.subject}</a></td>
+                  ${k.subject
+                    ? html`<td data-label="Subject"><a href=${subjectLink(ctx, k.subject)}>${k.subject}</a></td>
                   <td data-label="Event"><a href=${formLink(ctx, k.subject, k.visit, k.form)}>${k.term || '(no term yet)'}</a>
-                    <span class="where">${visitName(ctx, k.visit)}, row ${k.row}</span></td>
+                    <span class="where">${visitName(ctx, k.visit)}, row ${k.row}</span></td>`
+                    : html`<td data-label="Subject"><span class="where">${SOURCES[k.source] ?? k.source}</span></td>
+                  <td data-label="Event">${k.term || '(no term yet)'}</td>`}
                   <td data-label="MedDRA">${k.coding ? html`${k.coding.pt}<span class="where">${k.coding.soc}</span>` : html`<span class="where">not coded</span>`}</td>
                   <td data-label="Seriousness">${k.criteria.map((x) => CRITERIA[x] ?? x).join(', ') || (k.serious ? 'serious' : 'no longer serious')}</td>
                   <td data-label="Day 0">${k.day0}</td>

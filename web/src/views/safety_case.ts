@@ -15,7 +15,7 @@ import { daysLeftText, urgency } from '../safety_clock';
 import { ackText, CAUSALITY_WORDS, destinationsOwed, historyText, lltToSend, methodText, splitFindings, stageText } from '../safety_case';
 import type { AckReply, CodingReply, E2bPreview, MeddraPath, SafetyCaseDetail } from '../types';
 import { askReason, errorBox, okBox } from '../ui';
-import { CRITERIA } from './safety';
+import { CRITERIA, SOURCES } from './safety';
 
 type Preview = { preview?: E2bPreview; error?: string };
 
@@ -94,7 +94,9 @@ export class SafetyCaseView implements View {
   }
 
   live(e: { type: string; stream: string }): void {
-    if (!this.detail || e.stream !== 'subject/' + this.detail.subject) return;
+    if (!this.detail) return;
+    const stream = this.detail.subject ? 'subject/' + this.detail.subject : 'case/' + this.detail.case;
+    if (e.stream !== stream) return;
     if (!e.type.startsWith('safety.') && e.type !== 'form.saved' && e.type !== 'row.removed') return;
     this.reload.changed();
   }
@@ -107,7 +109,9 @@ export class SafetyCaseView implements View {
     const d = this.detail!;
     this.busy = true;
     this.ctx.update();
-    const outcome = await runCommand(this.ctx.study.id, { op, subject: d.subject, case: d.case, ...fields }, done);
+    // A direct case is named by its id alone.
+    const target = d.subject ? { subject: d.subject, case: d.case } : { case: d.case };
+    const outcome = await runCommand(this.ctx.study.id, { op, ...target, ...fields }, done);
     this.busy = false;
     if (!outcome.error) {
       this.lookup = '';
@@ -121,7 +125,39 @@ export class SafetyCaseView implements View {
 
   // --- the facts, the clocks -------------------------------------------------
 
+  // A direct case: the report as the safety team received it.
+  private received(d: SafetyCaseDetail): TemplateResult {
+    const r = d.received!;
+    const f = r.facts;
+    const who = f?.reporter;
+    const narrative = f?.narrative ?? r.narrative;
+    return html`<section class="panel" aria-labelledby="facts-title">
+      <h2 id="facts-title">The report, as received</h2>
+      <dl class="facts">
+        <dt>Source</dt><dd>${SOURCES[r.source] ?? r.source}${r.worldwide_id ? `, worldwide case id ${r.worldwide_id}` : ''}${r.sender ? `, from ${r.sender}` : ''}</dd>
+        <dt>Received</dt><dd>${showDate(r.received)}${r.latest && r.latest !== r.received ? ` (latest information ${showDate(r.latest)})` : ''}</dd>
+        ${who
+          ? html`<dt>Reporter</dt><dd>${[who.given, who.family].filter(Boolean).join(' ') || 'not named'},
+              ${(who.qualification ?? '').replaceAll('_', ' ')}${who.country ? `, ${who.country}` : ''}</dd>`
+          : nothing}
+        ${f?.patient
+          ? html`<dt>Patient</dt><dd>${[f.patient.sex, f.patient.age ? f.patient.age + ' years' : ''].filter(Boolean).join(', ') || 'not identified'}</dd>`
+          : nothing}
+        <dt>Event term</dt><dd>${d.term || '(no term yet)'}</dd>
+        <dt>Onset</dt><dd>${d.onset ? showDate(d.onset) : '—'}</dd>
+        <dt>Outcome</dt><dd>${d.outcome || '—'}</dd>
+        <dt>Seriousness</dt><dd>${d.criteria.map((x) => CRITERIA[x] ?? x).join(', ') || 'not serious'}</dd>
+        <dt>Suspect product</dt><dd>${f?.product ?? (r.drugs ?? []).filter((x) => x.characterisation === '1').map((x) => x.name).join(', ')}</dd>
+        ${f?.reference ? html`<dt>Reference</dt><dd>${f.reference}</dd>` : nothing}
+        <dt>Day 0</dt><dd>${showDate(d.day0)}</dd>
+        <dt>Version</dt><dd>${d.version}${d.followups ? ` (${d.followups} with new information)` : ''}</dd>
+      </dl>
+      ${narrative ? html`<p class="narrative">${narrative}</p>` : nothing}
+    </section>`;
+  }
+
   private facts(d: SafetyCaseDetail): TemplateResult {
+    if (d.received) return this.received(d);
     const ctx = this.ctx;
     const a = d.assessment;
     return html`<section class="panel" aria-labelledby="facts-title">
