@@ -1129,6 +1129,9 @@ TEST_F(ApiTest, ReasonsForChangeAndTheVisitDateFollowTheStudy) {
   EXPECT_EQ(definition->Find("reasons_for_change")->as_array().size(), 4u);
   EXPECT_TRUE(definition->Find("visit_date")->Find("first")->as_bool());
   EXPECT_TRUE(definition->Find("subject_numbers_assigned")->as_bool());
+  // The AE log's rows are the ones whose MedDRA coding the pages show.
+  ASSERT_NE(definition->Find("adverse_events"), nullptr) << "the demo study declares its safety section";
+  EXPECT_EQ(ToJson(*definition->Find("adverse_events")), R"({"form":"AE","group":"AE","term":"AETERM"})");
 
   const std::string commands = "/api/v1/studies/CDISCPILOT01/commands";
   auto early = Post(coord, commands,

@@ -2,11 +2,14 @@
 // MedDRA's ASCII layout written by the test (safety/meddra_test_util.h).
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "core/json.h"
 #include "run_command.h"
+#include "safety/meddra_demo.h"
 #include "safety/meddra_test_util.h"
 
 namespace trialcore {
@@ -222,6 +225,143 @@ TEST_F(SafetyCliTest, ImportE2bMakesCasesOfTheReportsAndRefusesTheSameReportTwic
   auto exported = Run("safety export-e2b --db d.db --case DC-1 --destination EU --to dc.xml");
   EXPECT_NE(exported.exit_code, 0) << "not coded yet: " << exported.err;
   EXPECT_TRUE(Contains(exported.err, "MedDRA coding")) << exported.err;
+}
+
+// `trialcore meddra recode` on the demo, whose terms are coded in its
+// made-up MedDRA 90.0, after a "91.0" is loaded in which Syncope's primary
+// SOC is Cardiac disorders (it was Nervous system disorders; both are its
+// SOCs) and the LLT "Fainting" is no longer current.
+class MeddraRecodeCliTest : public SafetyCliTest {
+ protected:
+  void SetUp() override {
+    SafetyCliTest::SetUp();
+    // An AE row coded to "Fainting" in 90.0, as the coordinator saves it,
+    // begun yesterday (the demo's subject consented months ago).
+    char yesterday[16];
+    const std::time_t t = std::time(nullptr) - 86'400;
+    std::strftime(yesterday, sizeof yesterday, "%Y-%m-%d", std::gmtime(&t));
+    std::ofstream(dir_ + "/fainting.jsonl")
+        << R"({"op":"form.save","subject":"701-1001","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"Fainting","AESTDTC":")"
+        << yesterday
+        << R"(","AEONGO":true,"AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERING/RESOLVING"}}]})"
+        << "\n";
+    auto saved = Run("apply fainting.jsonl --db d.db --as coord.701 --role coordinator");
+    ASSERT_EQ(saved.exit_code, 0) << saved.out << saved.err;
+
+    safety::MeddraTables v91 = safety::DemoMeddraTables();
+    v91.version = "91.0";
+    uint32_t syncope = 0;
+    for (const auto& pt : v91.pts) syncope = pt.name == "Syncope" ? pt.code : syncope;
+    ASSERT_NE(syncope, 0u);
+    for (auto& h : v91.mdhier) {
+      if (h.pt != syncope) continue;
+      h.primary = !h.primary;
+      if (h.primary) {
+        for (auto& pt : v91.pts) pt.soc = pt.code == syncope ? h.soc : pt.soc;
+      }
+    }
+    for (auto& llt : v91.llts) llt.current = llt.name == "Fainting" ? false : llt.current;
+    std::filesystem::create_directories(dir_ + "/v910");
+    for (const auto& f : safety::MeddraTablesFiles(v91)) {
+      std::ofstream(dir_ + "/v910/" + f.name, std::ios::binary) << safety::MeddraTableText(v91, f.name);
+    }
+    auto loaded = Run("meddra load v910 --db d.db --as sysadmin");
+    ASSERT_EQ(loaded.exit_code, 0) << loaded.out << loaded.err;
+  }
+
+  std::string AuditLog() { return Run("audit log --db d.db --format json").out; }
+};
+
+TEST_F(MeddraRecodeCliTest, TheReportSaysWhatMovesAndWhatNeedsAPersonAndStoresNothing) {
+  const std::string before = AuditLog();
+  auto report = Run("meddra recode --to 91.0 --db d.db");
+  ASSERT_EQ(report.exit_code, 0) << report.out << report.err;
+  EXPECT_TRUE(Contains(report.out, "MedDRA recoding of study CDISCPILOT01 to 91.0\n")) << report.out;
+  EXPECT_TRUE(Contains(report.out, "moved         safety case 701-1001-SAE1 \"SYNCOPE\" (MedDRA 90.0): LLT "))
+      << report.out;
+  EXPECT_TRUE(Contains(report.out,
+                       " Syncope: PT Syncope, SOC Nervous system disorders -> PT Syncope, SOC Cardiac "
+                       "disorders\n"))
+      << report.out;
+  EXPECT_TRUE(Contains(report.out, "needs review  subject 701-1001 LOGS/AE row "));
+  EXPECT_TRUE(Contains(report.out, "\"Fainting\" (MedDRA 90.0): LLT ")) << report.out;
+  EXPECT_TRUE(Contains(report.out, " Fainting is no longer current in MedDRA 91.0; candidates:\n      1. LLT "))
+      << report.out;
+  EXPECT_TRUE(Contains(report.out, "nothing recorded: --apply --as USER --reason TEXT records the ")) << report.out;
+  EXPECT_EQ(AuditLog(), before);
+
+  auto json = Run("meddra recode --to 91.0 --db d.db --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  std::vector<Value> lines;
+  std::istringstream in(json.out);
+  for (std::string line; std::getline(in, line);) {
+    auto v = ParseJson(line);
+    ASSERT_TRUE(v.ok()) << line;
+    lines.push_back(*v);
+  }
+  ASSERT_GE(lines.size(), 4u);
+  const Value* summary = lines.back().Find("summary");
+  ASSERT_NE(summary, nullptr) << json.out;
+  int64_t moved = 0, review = 0;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    const std::string outcome = lines[i].Find("outcome")->as_string();
+    if (outcome == "moved") {
+      ++moved;
+      EXPECT_EQ(lines[i].Find("was")->Find("pt")->Find("name")->as_string(), "Syncope") << "only Syncope's SOC moved";
+      EXPECT_EQ(lines[i].Find("now")->Find("soc")->Find("name")->as_string(), "Cardiac disorders");
+    }
+    if (outcome == "needs_review") ++review;
+  }
+  EXPECT_GE(moved, 2) << "the demo's SYNCOPE row and its case";
+  EXPECT_EQ(summary->Find("moved")->as_int(), moved);
+  EXPECT_EQ(summary->Find("needs_review")->as_int(), review);
+  EXPECT_GE(review, 1);
+  EXPECT_FALSE(summary->Find("applied")->as_bool());
+}
+
+TEST_F(MeddraRecodeCliTest, ApplyingRecodesAsAUserWhoMayCodeOnceAndRefusesTheRest) {
+  const std::string before = AuditLog();
+  auto dm = Run("meddra recode --to 91.0 --db d.db --apply --as dm.1 --reason 'MedDRA 91.0 in use'");
+  EXPECT_EQ(dm.exit_code, 5) << dm.out << dm.err;
+  EXPECT_TRUE(Contains(dm.err,
+                       "user dm.1 (data_manager) may not recode safety cases (a safety physician may), such as "
+                       "safety case 701-1001-SAE1; nothing was recoded"))
+      << dm.err;
+  auto coordinator = Run("meddra recode --to 91.0 --db d.db --apply --as coord.701 --reason 'MedDRA 91.0 in use'");
+  EXPECT_EQ(coordinator.exit_code, 5) << coordinator.err;
+  EXPECT_TRUE(Contains(coordinator.err, "user coord.701 (no role on study CDISCPILOT01 at every site) may not code "))
+      << coordinator.err;
+  auto nobody = Run("meddra recode --to 91.0 --db d.db --apply --as nobody --reason 'MedDRA 91.0 in use'");
+  EXPECT_EQ(nobody.exit_code, 3) << nobody.err;
+  EXPECT_TRUE(Contains(nobody.err, "no user nobody")) << nobody.err;
+  auto no_reason = Run("meddra recode --to 91.0 --db d.db --apply --as safety.1");
+  EXPECT_EQ(no_reason.exit_code, 4) << no_reason.err;
+  EXPECT_TRUE(Contains(no_reason.err, "give the user with --as and the reason with --reason")) << no_reason.err;
+  auto unknown = Run("meddra recode --to 25.0 --db d.db --apply --as safety.1 --reason 'MedDRA 25.0'");
+  EXPECT_EQ(unknown.exit_code, 3) << unknown.err;
+  EXPECT_TRUE(Contains(unknown.err, "MedDRA 25.0 is not loaded (loaded: 90.0 en, 91.0 en)")) << unknown.err;
+  EXPECT_EQ(AuditLog(), before) << "nothing stored by any refusal";
+
+  auto applied = Run("meddra recode --to 91.0 --db d.db --apply --as safety.1 --reason 'MedDRA 91.0 in use'");
+  ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_TRUE(Contains(applied.out, "recorded as safety.1: ")) << applied.out;
+  EXPECT_TRUE(Contains(applied.out, " and 1 safety case recoded to 91.0; ")) << applied.out;
+  // The case, complete or not, now counts under Cardiac disorders.
+  auto listing = Run("safety cases --db d.db");
+  EXPECT_TRUE(Contains(listing.out, ",Syncope,Cardiac disorders,")) << listing.out;
+  auto trail = Run("audit log --db d.db --format json");
+  EXPECT_TRUE(Contains(trail.out, "MedDRA 91.0 in use")) << "each recoding with its reason";
+
+  const std::string after = AuditLog();
+  auto again = Run("meddra recode --to 91.0 --db d.db --apply --as safety.1 --reason 'MedDRA 91.0 in use'");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(Contains(again.out, "summary: 0 carried over, 0 moved, ")) << again.out;
+  EXPECT_TRUE(Contains(again.out, "recorded as safety.1: 0 adverse event rows and 0 safety cases")) << again.out;
+  EXPECT_EQ(AuditLog(), after) << "a second run changes nothing";
+
+  auto back = Run("meddra recode --to 90.0 --db d.db");
+  EXPECT_EQ(back.exit_code, 5) << back.err;
+  EXPECT_TRUE(Contains(back.err, "is coded in MedDRA 91.0, newer than 90.0")) << back.err;
 }
 
 }  // namespace

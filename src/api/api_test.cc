@@ -877,6 +877,17 @@ TEST(FormJsonTextTest, IsWhatToJsonWritesForFormJson) {
   f.rows["KITS"][1].items["QTY"].value = Value(int64_t{2});
   f.rows["KITS"][2].removed = true;
   f.rows["KITS"][3].items["QTY"].value = Value();
+  // A row's MedDRA coding (an adverse event's): the form page shows it as the casebook does.
+  capture::SafetyCoding& coding = f.rows["KITS"][3].coding.emplace();
+  coding.verbatim = "Head \"ache\"";
+  coding.meddra_version = "27.1";
+  coding.method = "normalised";
+  coding.llt = 40000001;
+  coding.llt_name = "Headache";
+  coding.pt = 40000001;
+  coding.pt_name = "Headache";
+  coding.soc = 10000001;
+  coding.soc_name = "Nervous system disorders";
   f.rows["EMPTY"];
   f.frozen = true;
   auto expected = [&](const capture::FormState* state, bool blind, std::string_view read_only) {
@@ -899,6 +910,8 @@ TEST(FormJsonTextTest, IsWhatToJsonWritesForFormJson) {
   }
   EXPECT_EQ(FormJsonText({"701-1001", "WEEK2", "in_progress", &f}, def, true).find("K-1"), std::string::npos);
   EXPECT_NE(FormJsonText({"701-1001", "WEEK2", "in_progress", &f}, def, false).find("K-1"), std::string::npos);
+  EXPECT_NE(FormJsonText({"701-1001", "WEEK2", "in_progress", &f}, def, true).find("\"pt\":{\"code\":40000001"),
+            std::string::npos);
 }
 
 // The subject list's text is what ToJson writes for the same page as objects.

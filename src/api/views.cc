@@ -336,7 +336,13 @@ std::string FormJsonText(const FormAnswer& answer, const study::Form& form, bool
         if (row.removed) continue;
         if (!first_row) out += ',';
         first_row = false;
-        out += "{\"items\":";
+        out += '{';
+        if (row.coding) {
+          out += "\"coding\":";
+          AppendJson(&out, RowCodingJson(*row.coding));
+          out += ',';
+        }
+        out += "\"items\":";
         items(row.items);
         out += ",\"row\":";
         out += std::to_string(n);
@@ -528,6 +534,12 @@ Value DefinitionJson(const study::Study& st, const Access& access, bool blinded)
   out["reasons_for_change"] = reasons;
   out["visit_date"] =
       Value::Object{{"form", st.visit_date.form}, {"item", st.visit_date.item}, {"first", st.visit_date_first}};
+  // Which rows are adverse events, so that pages show each one's MedDRA
+  // coding, or that it has none yet.
+  if (st.safety.declared) {
+    const study::SafetyAeMapping& ae = st.safety.adverse_events;
+    out["adverse_events"] = Value::Object{{"form", ae.form}, {"group", ae.group}, {"term", ae.term}};
+  }
   if (!blinded) {
     Value::Array arms;
     for (const auto& a : st.arms) arms.push_back(Value::Object{{"code", a.code}, {"name", a.name}});

@@ -1,5 +1,6 @@
 #include "capture/ae_coding.h"
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 
@@ -85,6 +86,10 @@ void AutocodeAdverseEvents(EventStore& store, const study::Study& study, const S
       }
     }
   }
+}
+
+bool MayCodeAdverseEvents(std::string_view role) {
+  return std::find(kCodingRoles.begin(), kCodingRoles.end(), role) != kCodingRoles.end();
 }
 
 Result<Outcome> Capture::Impl::AeCodeCommand(const Value& cmd, const Actor& actor) {

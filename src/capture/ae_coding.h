@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "capture/state.h"
@@ -26,5 +27,8 @@ namespace trialcore::capture {
 void AutocodeAdverseEvents(EventStore& store, const study::Study& study, const SubjectState& before,
                            const SubjectState& after, const Actor& actor, std::vector<EventDraft>* drafts,
                            std::vector<std::string>* messages);
+
+// Whether a role may code an AE row's term (ae.code).
+bool MayCodeAdverseEvents(std::string_view role);
 
 }  // namespace trialcore::capture

@@ -149,6 +149,7 @@ Result<Outcome> Capture::Impl::Execute(const Value& cmd, const Actor& actor) {
   if (op == "safety.receive" || op == "safety.update" || op == "safety.import") {
     return DirectCaseCommand(op, cmd, actor);
   }
+  if (op == "safety.recode") return SafetyRecodeCommand(cmd, actor);
   if (op.starts_with("safety.")) return SafetyCommand(op, cmd, actor);
   if (op == "ae.code") return AeCodeCommand(cmd, actor);
   return InvalidArgument("unknown op \"" + op + "\" (see doc/capture_commands.md)");

@@ -189,6 +189,7 @@ class Capture::Impl {
   Result<Outcome> RemoveRow(const Value& cmd, const Actor& actor);
   Result<Outcome> SafetyCommand(const std::string& op, const Value& cmd, const Actor& actor);  // safety_commands.cc
   Result<Outcome> AeCodeCommand(const Value& cmd, const Actor& actor);                         // ae_coding.cc
+  Result<Outcome> SafetyRecodeCommand(const Value& cmd, const Actor& actor);                   // meddra_recode.cc
 
   // Checks of one form instance (visit, form) of a subject, including ranges.
   std::vector<Failure> RunChecks(const SubjectState& s, const std::string& visit, const study::Form& form,

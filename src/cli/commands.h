@@ -90,6 +90,18 @@ struct MeddraCodeArgs {
 Status MeddraCode(const MeddraCodeArgs& args, Context& ctx);
 // What changed between two loaded versions, for recoding.
 Status MeddraDiffCommand(const std::string& db, const std::string& from, const std::string& to, Context& ctx);
+// A study's codings moved to a loaded version (capture/meddra_recode.h): a
+// report, and with `apply` the recodings recorded as `as_user`.
+struct MeddraRecodeArgs {
+  std::string db;
+  std::string to;
+  std::optional<std::string> study;
+  bool apply = false;
+  std::optional<std::string> as_user;  // required with apply: a user who may code
+  std::optional<std::string> reason;   // likewise
+  std::string format = "text";         // text | json (one object a line, then a summary)
+};
+Status MeddraRecode(const MeddraRecodeArgs& args, Context& ctx);
 
 // Safety cases (capture/safety_workflow.h): the line listing, an E2B(R3)
 // batch of cases as they stand, and acknowledgements from a receiver.

@@ -392,6 +392,21 @@ int Run(int argc, char** argv, Env* env) {
   mdiff->add_option("--to", mdiff_to, "The newer version")->required();
   add_db(mdiff);
   mdiff->callback([&] { status = MeddraDiffCommand(db, mdiff_from, mdiff_to, ctx); });
+  MeddraRecodeArgs meddra_recode;
+  auto* mrecode =
+      meddra->add_subcommand("recode", "The study's codings in a newer version: carried over, moved, or for review");
+  mrecode->add_option("--to", meddra_recode.to, "The loaded version to recode to")->required();
+  add_db(mrecode);
+  mrecode->add_option("--study", meddra_recode.study, "The study (default: the only one)");
+  mrecode->add_flag("--apply", meddra_recode.apply,
+                    "Record the recodings carried over and moved (default: only report)");
+  mrecode->add_option("--as", meddra_recode.as_user, "With --apply: the user (who may code) they are recorded as");
+  mrecode->add_option("--reason", meddra_recode.reason, "With --apply: the reason the audit trail gives");
+  mrecode->add_option("--format", meddra_recode.format, "text or json (one object a line)")->capture_default_str();
+  mrecode->callback([&] {
+    meddra_recode.db = db;
+    status = MeddraRecode(meddra_recode, ctx);
+  });
 
   // safety
   auto* safety = app.add_subcommand("safety", "Safety cases: the line listing, E2B(R3) export, acknowledgements");

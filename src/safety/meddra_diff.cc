@@ -1,5 +1,7 @@
 #include "safety/meddra_diff.h"
 
+#include <charconv>
+
 namespace trialcore::safety {
 
 MeddraChanges DiffMeddra(const MeddraDictionary& from, const MeddraDictionary& to) {
@@ -32,6 +34,25 @@ MeddraChanges DiffMeddra(const MeddraDictionary& from, const MeddraDictionary& t
     }
   }
   return c;
+}
+
+bool OlderMeddraVersion(std::string_view a, std::string_view b) {
+  auto parts = [](std::string_view v) {
+    std::vector<uint64_t> out;
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t dot = v.find('.', start);
+      if (dot == std::string_view::npos) dot = v.size();
+      uint64_t n = 0;
+      std::from_chars(v.data() + start, v.data() + dot, n);
+      out.push_back(n);
+      start = dot + 1;
+    }
+    return out;
+  };
+  const auto pa = parts(a), pb = parts(b);
+  if (pa != pb) return pa < pb;
+  return a < b;
 }
 
 }  // namespace trialcore::safety

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "safety/meddra.h"
@@ -43,5 +44,9 @@ struct MeddraChanges {
 };
 
 MeddraChanges DiffMeddra(const MeddraDictionary& from, const MeddraDictionary& to);
+
+// Release order: "27.1" before "27.10" before "28.0", the dotted numbers
+// compared as numbers (then as text, so that the order is total).
+bool OlderMeddraVersion(std::string_view a, std::string_view b);
 
 }  // namespace trialcore::safety

@@ -74,5 +74,16 @@ TEST_F(MeddraDiffTest, TheSameDictionaryTwiceChangesNothing) {
   EXPECT_TRUE(c.added.empty());
 }
 
+// A recoding refuses to go back to an older release, so the order must be
+// MedDRA's, not the text's: 27.10 came after 27.9.
+TEST(OlderMeddraVersionTest, ComparesReleasesAsNumbers) {
+  EXPECT_TRUE(OlderMeddraVersion("27.1", "28.0"));
+  EXPECT_TRUE(OlderMeddraVersion("27.9", "27.10"));
+  EXPECT_FALSE(OlderMeddraVersion("27.10", "27.9"));
+  EXPECT_TRUE(OlderMeddraVersion("9.0", "10.0"));
+  EXPECT_FALSE(OlderMeddraVersion("27.1", "27.1"));
+  EXPECT_TRUE(OlderMeddraVersion("27.1", "27.1.1"));
+}
+
 }  // namespace
 }  // namespace trialcore::safety

@@ -63,6 +63,49 @@ test('the coordinator records a serious adverse event and is told its safety cas
   }
 });
 
+// Issue 16 point 5: a term the demo's MedDRA knows is coded in the saving
+// batch; the AE log and the casebook show its PT and SOC, and a term with no
+// single match (the serious event above) plainly as not coded.
+test('a non-serious adverse event is coded on saving and its PT shows on the form and in the casebook', async () => {
+  assert.ok(CASE, 'the serious adverse event of the first test');
+  const page = await as('coord.701');
+  try {
+    await page.goto(studyUrl('/subjects/701-1001/visits/LOGS/forms/AE'));
+    await page.getByRole('button', { name: 'Add a row' }).click();
+    await page.getByLabel('Adverse event, row new').fill('Headache');
+    await page.getByLabel('Start date, row new').fill(TODAY);
+    await page.getByLabel('Ongoing, row new').selectOption('true');
+    await page.getByLabel('Severity, row new').selectOption('MILD');
+    await page.getByLabel('Serious, row new').selectOption('N');
+    await page.getByLabel('Relationship to study drug, row new').selectOption('REMOTE');
+    await page.getByLabel('Action taken with study drug, row new').selectOption('DOSE NOT CHANGED');
+    await page.getByLabel('Outcome, row new').selectOption('NOT RECOVERED/NOT RESOLVED');
+    assert.match(await page.locator('table.rows tbody tr').last().locator('td.coding').innerText(), /coded when saved/);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.ok-box').getByText('Saved Adverse events at Subject logs').waitFor();
+    const saved = page.locator('table.rows tbody tr').last();
+    await saved.locator('td.coding .meddra-pt').filter({ hasText: 'Headache' }).waitFor();
+    assert.match(await saved.locator('td.coding').innerText(), /Headache\s+Nervous system disorders/);
+    assert.match(await saved.locator('td.coding .meddra').getAttribute('title'), /^LLT Headache · PT Headache · SOC Nervous system disorders · MedDRA \S+, the autocoder's exact match/);
+    // Each row's coding by its term (the first text field of the row).
+    const codings = await page.locator('table.rows tbody tr').evaluateAll((rows) =>
+      Object.fromEntries(rows.map((r) => [r.querySelector('input[type="text"]')?.value, r.querySelector('td.coding')?.innerText.trim()])));
+    assert.equal(codings[TERM], 'not coded');
+    assert.match(codings.SYNCOPE, /^Syncope\s+\S/, 'the demo\'s own serious event, coded when the demo saved it');
+    await expectAccessible(page, 'the AE log with its coding');
+
+    await page.goto(studyUrl('/subjects/701-1001'));
+    const panel = page.locator('section[aria-labelledby="ae-title"]');
+    const headache = panel.locator('tbody tr').filter({ has: page.getByRole('link', { name: 'Headache' }) });
+    await headache.waitFor();
+    assert.match(await headache.locator('.meddra').innerText(), /^Headache\s+Nervous system disorders\s+LLT Headache · PT Headache/);
+    assert.equal(await panel.locator('tbody tr').filter({ has: page.getByRole('link', { name: TERM }) }).locator('.meddra').innerText(), 'not coded');
+    await expectAccessible(page, 'the casebook with its adverse events');
+  } finally {
+    await screenshot(page, 'ae-coded');
+  }
+});
+
 test('the safety physician finds the case with its clocks, most urgent first', async () => {
   assert.ok(CASE, 'the case of the first test');
   const page = await as('safety.1');

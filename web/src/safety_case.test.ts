@@ -44,6 +44,9 @@ describe('historyText', () => {
     };
     expect(historyText({ ...at, type: 'safety.case.coded', details }))
       .toBe('Coded "SYNCOPE AT HOME" as Syncope (PT Syncope, SOC Nervous system disorders), MedDRA DEMO-1.0, chosen by the physician');
+    expect(historyText({ ...at, type: 'safety.case.coded', details: { ...details, meddra_version: '91.0', recoded_from: '90.0',
+      soc: { code: 4, name: 'Cardiac disorders' } } }))
+      .toBe('Recoded from MedDRA 90.0 to 91.0: Syncope (PT Syncope, SOC Cardiac disorders)');
   });
 
   it('says the assessment, the submission and the acknowledgement', () => {

@@ -58,6 +58,10 @@ export function historyText(e: SafetyHistoryEntry): string {
       return `Triaged: valid${possible}`;
     }
     case 'safety.case.coded':
+      // A recoding (safety.recode) carries the same LLT to a newer MedDRA version.
+      if (d.recoded_from) {
+        return `Recoded from MedDRA ${text(d.recoded_from)} to ${text(d.meddra_version)}: ${text(d.llt)} (PT ${text(d.pt)}, SOC ${text(d.soc)})`;
+      }
       return `Coded "${text(d.verbatim)}" as ${text(d.llt)} (PT ${text(d.pt)}, SOC ${text(d.soc)}), MedDRA ${text(d.meddra_version)}` +
         (d.method ? `, ${methodText(text(d.method))}` : '');
     case 'safety.case.assessed':

@@ -82,6 +82,8 @@ export interface Definition {
   reasons_for_change: string[];
   // The item holding each visit's date; first: no other form of a visit before it.
   visit_date: { form: string; item: string; first: boolean };
+  // With a safety section: the AE log, whose rows carry their MedDRA coding.
+  adverse_events?: { form: string; group: string; term: string };
 }
 
 export interface ItemState {
@@ -92,9 +94,25 @@ export interface ItemState {
   withheld?: 'year_only' | 'hidden';
 }
 
+// An adverse event row's term as coded to MedDRA (src/api/views.cc RowCodingJson).
+export interface RowCoding {
+  verbatim: string;
+  meddra_version: string;
+  method: string;
+  llt: MeddraTerm;
+  pt: MeddraTerm;
+  soc: MeddraTerm;
+}
+
+export interface FormRow {
+  row: number;
+  items: Record<string, ItemState>;
+  coding?: RowCoding; // an adverse event row, when coded
+}
+
 export interface FormState {
   items: Record<string, ItemState>;
-  rows: Record<string, { row: number; items: Record<string, ItemState> }[]>;
+  rows: Record<string, FormRow[]>;
   frozen: boolean;
   locked: boolean;
 }

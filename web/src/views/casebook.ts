@@ -8,6 +8,7 @@ import { can } from '../roles';
 import type { EligibilityReply, ReadOnlyReason, ScheduleVisit, Signature, Subject } from '../types';
 import { QUERY_STATE_MEANING, queryCount, raisedByText } from '../query_states';
 import { showCodes } from '../codes';
+import { adverseEvents, codingCell } from '../ae_coding';
 import { cellState, cellWords } from '../cells';
 import { runCommand } from '../commands';
 import { label, showDate, showTime } from '../format';
@@ -282,6 +283,36 @@ export class CasebookView implements View {
     </form>`;
   }
 
+  // The subject's adverse events with their MedDRA coding: what listings
+  // and tabulations will count each as, and which still wait for a coder.
+  private adverseEventsPanel(): TemplateResult | typeof nothing {
+    const ctx = this.ctx;
+    const ae = ctx.definition.adverse_events;
+    if (!ae || !this.subject) return nothing;
+    const lines = adverseEvents(ctx.definition, this.subject, this.schedule.map((v) => v.visit));
+    const codes = showCodes(ctx);
+    const uncoded = lines.filter((l) => !l.coding).length;
+    return html`<section class="panel" aria-labelledby="ae-title">
+      <h2 id="ae-title">Adverse events</h2>
+      ${lines.length === 0
+        ? html`<p>No adverse events recorded.</p>`
+        : html`${uncoded ? html`<p>${uncoded} of ${lines.length} not coded to MedDRA yet.</p>` : nothing}
+            <table class="data compact stack adverse-events">
+              <thead><tr><th scope="col">Visit</th><th scope="col">Row</th><th scope="col">Adverse event</th><th scope="col">MedDRA PT and SOC</th></tr></thead>
+              <tbody>
+                ${lines.map(
+                  (l) => html`<tr data-row=${`${l.visit}/${l.row}`}>
+                    <td data-label="Visit">${visitName(ctx, l.visit)}</td>
+                    <td data-label="Row">${l.row}</td>
+                    <td data-label="Adverse event"><a href=${formLink(ctx, this.id, l.visit, ae.form)}>${l.term || '(no term)'}</a></td>
+                    <td data-label="MedDRA PT and SOC">${codingCell(l.coding, codes, true)}</td>
+                  </tr>`,
+                )}
+              </tbody>
+            </table>`}
+    </section>`;
+  }
+
   // Why the casebook is read only; a locked database is said by the banner every page shows.
   private readOnlyNotice(): TemplateResult | typeof nothing {
     const s = this.subject!;
@@ -306,7 +337,7 @@ export class CasebookView implements View {
         ${s.inactive ? html`<span class="badge inactive">Inactivated</span>` : nothing}
       </p>
       ${this.readOnlyNotice()}
-      ${this.actions()} ${okBox(this.message)} ${errorBox(this.error)} ${this.grid()} ${this.eligibilityPanel()}
+      ${this.actions()} ${okBox(this.message)} ${errorBox(this.error)} ${this.grid()} ${this.eligibilityPanel()} ${this.adverseEventsPanel()}
       <section class="panel" aria-labelledby="sig-title">
         <h2 id="sig-title">Signatures</h2>
         ${s.signatures.length === 0

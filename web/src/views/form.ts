@@ -8,6 +8,7 @@
 import { html, nothing, type TemplateResult } from 'lit-html';
 import { ApiError, formPath, get, post, request, subjectPath } from '../api';
 import { mayShowCodes, setShowCodes, showCodes } from '../codes';
+import { codingCell, isAdverseEventGroup } from '../ae_coding';
 import { raisedByText, unresolved } from '../query_states';
 import { runCommand } from '../commands';
 import { formLink, formName, itemLabel, subjectLink, visitName, type Context, type View } from '../app';
@@ -747,11 +748,15 @@ export class FormView implements View {
     const rows = this.groupRows(g);
     const editable = this.editable();
     const items = g.items;
+    // The AE log's rows show their MedDRA coding as saved.
+    const coded = isAdverseEventGroup(this.ctx.definition, this.formId, g.id);
+    const codes = showCodes(this.ctx);
     return html`<fieldset class="group repeating">
       <legend>${this.groupTitle(g, 'Rows')}</legend>
       <div class="grid-scroll">
         <table class="data rows">
-          <thead><tr><th scope="col">Row</th>${items.map((i) => html`<th scope="col">${i.label}${i.unit ? ` (${i.unit})` : ''}</th>`)}<th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+          <thead><tr><th scope="col">Row</th>${items.map((i) => html`<th scope="col">${i.label}${i.unit ? ` (${i.unit})` : ''}</th>`)}${
+            coded ? html`<th scope="col">MedDRA coding</th>` : nothing}<th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
           <tbody>
             ${rows.map((r) => {
               const stored = r.row === null ? undefined : this.state?.rows[g.id]?.find((x) => x.row === r.row);
@@ -776,6 +781,11 @@ export class FormView implements View {
                     ${r.row !== null ? this.itemExtras(i, `${g.id}-${r.row}-${i.id}`, g.id, r.row) : nothing}
                   </td>`;
                 })}
+                ${coded
+                  ? html`<td class="coding" data-label="MedDRA coding">${r.row === null
+                      ? html`<span class="muted small">coded when saved</span>`
+                      : codingCell(stored?.coding, codes)}</td>`
+                  : nothing}
                 <td>${editable && can.removeRow(this.ctx.role)
                   ? html`<button type="button" class="small" @click=${() => void this.removeRow(g, r)}>Remove…</button>`
                   : nothing}</td>
