@@ -203,6 +203,22 @@ TEST_F(SafetyCliTest, AnAcknowledgementForABatchNeverSentIsRefusedAndStoresNothi
   EXPECT_EQ(Run("audit log --db d.db --format json").out, before);
 }
 
+TEST_F(SafetyCliTest, SignalsOfASingleProductStudyAreCountedAndSayWhyTheyAreNotMined) {
+  auto signals = Run("safety signals --db d.db");
+  ASSERT_EQ(signals.exit_code, 0) << signals.out << signals.err;
+  EXPECT_TRUE(Contains(signals.out, "product,event,n,expected,prr,")) << signals.out;
+  EXPECT_TRUE(Contains(signals.out, ",Syncope,1,")) << signals.out;
+  EXPECT_TRUE(Contains(signals.err, "1 case counted over 1 product")) << signals.err;
+  EXPECT_TRUE(Contains(signals.err, "counted, not mined")) << signals.err;
+  auto json = Run("safety signals --db d.db --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto reply = ParseJson(json.out);
+  ASSERT_TRUE(reply.ok()) << json.out;
+  EXPECT_FALSE(reply->Find("mined")->as_bool());
+  EXPECT_EQ(reply->Find("rows")->as_array().at(0).Find("n")->as_int(), 1);
+  EXPECT_EQ(Run("safety signals --db d.db --format xml").exit_code, 4);
+}
+
 TEST_F(SafetyCliTest, ImportE2bMakesCasesOfTheReportsAndRefusesTheSameReportTwice) {
   const std::string examples = std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/e2b/examples/";
   auto imported = Run("safety import-e2b " + examples + "FAERS2022Scenario1.xml --db d.db --as safety.1");
