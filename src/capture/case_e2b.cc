@@ -65,6 +65,26 @@ std::string OutcomeCode(const std::string& crf) {
   return crf;
 }
 
+// The reaction (E.i): the term, its coding, the seriousness criteria, onset
+// and outcome (the CRF's outcome words as case_report.h names them).
+void FillReaction(const AdverseEventFacts& facts, const SafetyCoding& coding, safety::CaseReport* report) {
+  safety::CaseReport& r = *report;
+  r.verbatim_term = facts.term;
+  r.meddra_version = coding.meddra_version;
+  r.llt_code = std::to_string(coding.llt);
+  auto criterion = [&](std::string_view name) {
+    return std::find(facts.criteria.begin(), facts.criteria.end(), name) != facts.criteria.end();
+  };
+  r.death = criterion("death") || facts.outcome == "FATAL";
+  r.life_threatening = criterion("life_threatening");
+  r.hospitalisation = criterion("hospitalisation");
+  r.disability = criterion("disability");
+  r.congenital_anomaly = criterion("congenital_anomaly");
+  r.other_medically_important = criterion("other_medically_important");
+  r.onset_date = facts.onset;
+  r.outcome = OutcomeCode(facts.outcome);
+}
+
 // The sponsor as the sender of every report (N.1.3, N.2.r.2, C.3).
 void FillSender(const study::SafetySettings& settings, safety::CaseReport* report) {
   safety::CaseReport& r = *report;
@@ -136,20 +156,7 @@ Result<CaseIcsr> EnteredCaseIcsr(const study::Study& study, const DirectCase& dc
     if (const Value* sex = patient->Find("sex"); sex != nullptr && sex->is_string()) r.sex = sex->as_string();
     if (const Value* age = patient->Find("age"); age != nullptr && age->is_string()) r.age_years = age->as_string();
   }
-  r.verbatim_term = facts.term;
-  r.meddra_version = c.coding->meddra_version;
-  r.llt_code = std::to_string(c.coding->llt);
-  auto criterion = [&](std::string_view name) {
-    return std::find(facts.criteria.begin(), facts.criteria.end(), name) != facts.criteria.end();
-  };
-  r.death = criterion("death") || facts.outcome == "FATAL";
-  r.life_threatening = criterion("life_threatening");
-  r.hospitalisation = criterion("hospitalisation");
-  r.disability = criterion("disability");
-  r.congenital_anomaly = criterion("congenital_anomaly");
-  r.other_medically_important = criterion("other_medically_important");
-  r.onset_date = facts.onset;
-  r.outcome = facts.outcome;
+  FillReaction(facts, *c.coding, &r);
   const Value* product = dc.facts.Find("product");
   r.product_name = product != nullptr && product->is_string() ? product->as_string() : settings.suspect_product;
   r.investigator_causality = facts.related_by_reporter ? "related" : facts.causality;
@@ -332,20 +339,7 @@ Result<CaseIcsr> CaseIcsrOf(const study::Study& study, const SubjectState& subje
     r.reporter_email = site.investigator_email;
   }
   if (r.reporter_country.empty()) r.reporter_country = settings.sender.country;
-  r.verbatim_term = row.term;
-  r.meddra_version = c.coding->meddra_version;
-  r.llt_code = std::to_string(c.coding->llt);
-  auto criterion = [&](std::string_view name) {
-    return std::find(row.criteria.begin(), row.criteria.end(), name) != row.criteria.end();
-  };
-  r.death = criterion("death") || row.outcome == "FATAL";
-  r.life_threatening = criterion("life_threatening");
-  r.hospitalisation = criterion("hospitalisation");
-  r.disability = criterion("disability");
-  r.congenital_anomaly = criterion("congenital_anomaly");
-  r.other_medically_important = criterion("other_medically_important");
-  r.onset_date = row.onset;
-  r.outcome = OutcomeCode(row.outcome);
+  FillReaction(row, *c.coding, &r);
   r.product_name = settings.suspect_product;
   r.investigator_causality = Causality(study, row.causality);
   if (c.assessment) r.sponsor_causality = c.assessment->sponsor_causality;

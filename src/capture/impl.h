@@ -188,8 +188,17 @@ class Capture::Impl {
   Result<Outcome> VisitMissed(const Value& cmd, const Actor& actor);
   Result<Outcome> RemoveRow(const Value& cmd, const Actor& actor);
   Result<Outcome> SafetyCommand(const std::string& op, const Value& cmd, const Actor& actor);  // safety_commands.cc
-  Result<Outcome> AeCodeCommand(const Value& cmd, const Actor& actor);                         // ae_coding.cc
-  Result<Outcome> SafetyRecodeCommand(const Value& cmd, const Actor& actor);                   // meddra_recode.cc
+  // The safety case a command names: a CRF case in its subject's stream
+  // (subject and case id), or a direct case in its own (the id alone).
+  struct NamedCase {
+    const SubjectState* subject = nullptr;  // a CRF case's, valid as FindSubject's answer is
+    const SafetyCase* crf_case = nullptr;
+    std::optional<DirectCase> direct;
+    const SafetyCase& Case() const { return direct ? direct->c : *crf_case; }
+  };
+  Result<NamedCase> FindNamedCase(const std::string& subject, const std::string& case_id);
+  Result<Outcome> AeCodeCommand(const Value& cmd, const Actor& actor);        // ae_coding.cc
+  Result<Outcome> SafetyRecodeCommand(const Value& cmd, const Actor& actor);  // meddra_recode.cc
 
   // Checks of one form instance (visit, form) of a subject, including ranges.
   std::vector<Failure> RunChecks(const SubjectState& s, const std::string& visit, const study::Form& form,

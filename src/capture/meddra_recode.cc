@@ -253,24 +253,11 @@ Result<Outcome> Capture::Impl::SafetyRecodeCommand(const Value& cmd, const Actor
   TC_ASSIGN_OR_RETURN(std::string case_id, RequiredText(cmd, "case"));
   TC_ASSIGN_OR_RETURN(std::string version, RequiredText(cmd, "meddra_version"));
   TC_ASSIGN_OR_RETURN(std::string reason, RequiredText(cmd, "reason"));
-  // A CRF case in its subject's stream, or a direct case in its own.
   const std::string id = OptionalText(cmd, "subject");
-  const SubjectState* s = nullptr;
-  std::optional<DirectCase> direct;
-  const SafetyCase* c = nullptr;
-  if (id.empty()) {
-    if (!DirectCaseNumber(case_id)) {
-      return InvalidArgument("\"subject\" is required for safety case " + case_id + " (a case from the CRF)");
-    }
-    TC_ASSIGN_OR_RETURN(direct, LoadDirectCase(case_id));
-    c = &direct->c;
-  } else {
-    TC_ASSIGN_OR_RETURN(s, FindSubject(id));
-    for (const auto& [n, sc] : s->cases) {
-      if (SafetyCaseId(id, n) == case_id) c = &sc;
-    }
-    if (c == nullptr) return NotFound("subject " + id + " has no safety case " + case_id);
-  }
+  TC_ASSIGN_OR_RETURN(NamedCase named, FindNamedCase(id, case_id));
+  const SubjectState* s = named.subject;
+  const std::optional<DirectCase>& direct = named.direct;
+  const SafetyCase* c = &named.Case();
   const AdverseEventFacts row = direct ? FactsOfDirectCase(*study_, *direct) : FactsOfCase(*study_, *s, *c);
   if (!CodingCurrent(*c, row)) {
     return FailedPrecondition("safety case " + case_id +

@@ -120,6 +120,23 @@ Result<std::shared_ptr<const safety::MeddraCoder>> MeddraCoderFor(EventStore& st
   return cache.Coder(store, latest.version, latest.language);
 }
 
+Result<Capture::Impl::NamedCase> Capture::Impl::FindNamedCase(const std::string& subject, const std::string& case_id) {
+  NamedCase named;
+  if (subject.empty()) {
+    if (!DirectCaseNumber(case_id)) {
+      return InvalidArgument("\"subject\" is required for safety case " + case_id + " (a case from the CRF)");
+    }
+    TC_ASSIGN_OR_RETURN(named.direct, LoadDirectCase(case_id));
+    return named;
+  }
+  TC_ASSIGN_OR_RETURN(named.subject, FindSubject(subject));
+  for (const auto& [n, sc] : named.subject->cases) {
+    if (SafetyCaseId(subject, n) == case_id) named.crf_case = &sc;
+  }
+  if (named.crf_case == nullptr) return NotFound("subject " + subject + " has no safety case " + case_id);
+  return named;
+}
+
 Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value& cmd, const Actor& actor) {
   if (!study_->safety.declared) return FailedPrecondition("study " + study_id_ + " declares no safety section");
   TC_RETURN_IF_ERROR(OnlyFields(
@@ -127,25 +144,12 @@ Result<Outcome> Capture::Impl::SafetyCommand(const std::string& op, const Value&
             "expectedness", "comment", "destination", "reason", "submission", "ack", "code", "errors"}));
   TC_ASSIGN_OR_RETURN(std::string case_id, RequiredText(cmd, "case"));
   const std::string id = OptionalText(cmd, "subject");
-  // The case: a CRF case in its subject's stream, or a direct case in its own.
-  const SubjectState* s = nullptr;
-  std::optional<DirectCase> direct;
-  const SafetyCase* c = nullptr;
+  TC_ASSIGN_OR_RETURN(NamedCase named, FindNamedCase(id, case_id));
+  const SubjectState* s = named.subject;
+  const std::optional<DirectCase>& direct = named.direct;
+  const SafetyCase* c = &named.Case();
   // The study's other cases, for triage's duplicate check: id, term, onset.
   std::vector<std::tuple<std::string, std::string, std::string>> others;
-  if (id.empty()) {
-    if (!DirectCaseNumber(case_id)) {
-      return InvalidArgument("\"subject\" is required for safety case " + case_id + " (a case from the CRF)");
-    }
-    TC_ASSIGN_OR_RETURN(direct, LoadDirectCase(case_id));
-    c = &direct->c;
-  } else {
-    TC_ASSIGN_OR_RETURN(s, FindSubject(id));
-    for (const auto& [n, sc] : s->cases) {
-      if (SafetyCaseId(id, n) == case_id) c = &sc;
-    }
-    if (c == nullptr) return NotFound("subject " + id + " has no safety case " + case_id);
-  }
   const AdverseEventFacts row = direct ? FactsOfDirectCase(*study_, *direct) : FactsOfCase(*study_, *s, *c);
   const std::string_view stage = CaseStage(*study_, *c, row);
   const std::string stream = direct ? DirectCaseStream(case_id) : SubjectStream(id);

@@ -36,7 +36,8 @@ Result<StudySignals> DetectStudySignals(Capture& capture) {
   Viewer everyone;
   everyone.all_sites = true;
   everyone.unblinded_everywhere = true;
-  TC_ASSIGN_OR_RETURN(std::vector<SafetyCaseLine> lines, ListSafetyCases(capture.store(), capture.study_id(), everyone, {}));
+  TC_ASSIGN_OR_RETURN(std::vector<SafetyCaseLine> lines,
+                      ListSafetyCases(capture.store(), capture.study_id(), everyone, {}));
   const study::Study& study = *capture.study();
   // An imported report's other reactions are counted by their PT when the
   // loaded MedDRA knows their LLT.
@@ -94,8 +95,7 @@ Result<StudySignals> DetectStudySignals(Capture& capture) {
   // The counts and ratios need no fit; the empirical Bayes scores do.
   const signal::Counts counts = signal::CountPairs(table, 1);
   for (const signal::PairCount& pc : counts.pairs) {
-    const signal::Disproportionality m =
-        signal::Measure(pc.n, pc.n_product, pc.n_event, counts.reports, pc.e);
+    const signal::Disproportionality m = signal::Measure(pc.n, pc.n_product, pc.n_event, counts.reports, pc.e);
     StudySignalRow row;
     row.product = table.products.Name(pc.product);
     row.event = table.events.Name(pc.event);

@@ -33,13 +33,13 @@ struct StudySignalRow {
 };
 
 struct StudySignals {
-  uint64_t cases = 0;          // reports counted: valid, not duplicates, not nullified, coded
-  uint64_t not_coded = 0;      // cases left out for want of a MedDRA PT
+  uint64_t cases = 0;                 // reports counted: valid, not duplicates, not nullified, coded
+  uint64_t not_coded = 0;             // cases left out for want of a MedDRA PT
   std::vector<std::string> products;  // distinct products named
-  bool mined = false;          // compared across products
-  bool scored = false;         // the empirical Bayes prior was fitted
-  std::string why_not;         // when not mined or not scored, why, in words
-  std::vector<StudySignalRow> rows;  // most disproportionate first (EB05, else PRR's lower bound), then by n
+  bool mined = false;                 // compared across products
+  bool scored = false;                // the empirical Bayes prior was fitted
+  std::string why_not;                // when not mined or not scored, why, in words
+  std::vector<StudySignalRow> rows;   // most disproportionate first (EB05, else PRR's lower bound), then by n
 };
 
 // Reads the study's cases as its safety physician sees them (every site;

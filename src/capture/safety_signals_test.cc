@@ -48,6 +48,12 @@ TEST_F(SafetySignalsTest, ASingleProductStudysCasesAreCountedNotMined) {
   Ok(R"({"op":"form.save","subject":"701-1020","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":)"
      R"({"AETERM":"Syncope","AESTDTC":"2024-02-29","AEONGO":true,"AESEV":"SEVERE","AESER":"Y","AESHOSP":true,)"
      R"("AEREL":"POSSIBLE","AEACN":"DRUG INTERRUPTED","AEOUT":"RECOVERING/RESOLVING"}}]})");
+  auto uncoded = DetectStudySignals(*capture_);
+  ASSERT_TRUE(uncoded.ok()) << uncoded.status().ToString();
+  EXPECT_EQ(uncoded->cases, 0u);
+  EXPECT_EQ(uncoded->not_coded, 1u) << "a case is counted once coded";
+  DoOk(R"({"op":"safety.triage","subject":"701-1020","case":"701-1020-SAE1","decision":"valid"})");
+  DoOk(R"({"op":"safety.code","subject":"701-1020","case":"701-1020-SAE1"})");
   auto signals = DetectStudySignals(*capture_);
   ASSERT_TRUE(signals.ok()) << signals.status().ToString();
   EXPECT_EQ(signals->cases, 1u);
@@ -66,11 +72,11 @@ TEST_F(SafetySignalsTest, ReportsOfOtherProductsAreComparedPairByPair) {
   for (int i = 0; i < 3; ++i) DoOk(Spontaneous("Headache", "Product B"));
   DoOk(Spontaneous("Syncope", "Product B"));
   // An imported report not coded yet is left out and counted as such.
-  ASSERT_TRUE(ImportE2bCases(*capture_,
-                             Slurp(std::string(TRIALCORE_SOURCE_DIR) +
-                                   "/../shared/data/e2b/examples/FAERS2022Scenario1.xml"),
-                             "s1.xml", kSafety)
-                  .ok());
+  ASSERT_TRUE(
+      ImportE2bCases(*capture_,
+                     Slurp(std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/e2b/examples/FAERS2022Scenario1.xml"),
+                     "s1.xml", kSafety)
+          .ok());
   auto signals = DetectStudySignals(*capture_);
   ASSERT_TRUE(signals.ok()) << signals.status().ToString();
   EXPECT_TRUE(signals->mined);
@@ -91,7 +97,8 @@ TEST_F(SafetySignalsTest, ReportsOfOtherProductsAreComparedPairByPair) {
   EXPECT_NEAR(a_syncope->prr, 4.0, 1e-9);
   EXPECT_NEAR(b_syncope->prr, 0.25, 1e-9);
   const std::string csv = StudySignalsCsv(*signals);
-  EXPECT_EQ(csv.substr(0, csv.find('\r')), "product,event,n,expected,prr,prr_lower95,ror,ror_lower95,ic025,ebgm,eb05,eb95");
+  EXPECT_EQ(csv.substr(0, csv.find('\r')),
+            "product,event,n,expected,prr,prr_lower95,ror,ror_lower95,ic025,ebgm,eb05,eb95");
   if (!signals->scored) {
     EXPECT_NE(signals->why_not.find("prior"), std::string::npos) << signals->why_not;
   }
