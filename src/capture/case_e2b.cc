@@ -85,6 +85,21 @@ void FillReaction(const AdverseEventFacts& facts, const SafetyCoding& coding, sa
   r.outcome = OutcomeCode(facts.outcome);
 }
 
+// Which case version is sent, when and to whom (C.1.1's report number,
+// N.2.r.1's version, C.1.4, C.1.5, C.1.2, N.2.r.3).
+void FillCaseVersion(const SafetyCase& c, const std::string& case_id, const std::string& destination, int64_t now_us,
+                     safety::CaseReport* report) {
+  safety::CaseReport& r = *report;
+  r.case_id = case_id;
+  // A nullification is a report of its own, after every version sent
+  // (FDA's R0101: never a case's first message).
+  r.version = c.nullified ? c.version + 1 : c.version;
+  r.first_received_us = c.aware_us;
+  r.latest_received_us = std::max(c.updated_us, c.version_aware_us);
+  r.transmission_us = now_us;
+  r.message_receiver = destination == "FDA" ? "CDER_IND" : "EVCTMPROD";
+}
+
 // The sponsor as the sender of every report (N.1.3, N.2.r.2, C.3).
 void FillSender(const study::SafetySettings& settings, safety::CaseReport* report) {
   safety::CaseReport& r = *report;
@@ -128,12 +143,7 @@ Result<CaseIcsr> EnteredCaseIcsr(const study::Study& study, const DirectCase& dc
   const SafetyCase& c = dc.c;
   safety::CaseReport r;
   FillSender(settings, &r);
-  r.case_id = dc.id;
-  r.version = c.nullified ? c.version + 1 : c.version;
-  r.first_received_us = c.aware_us;
-  r.latest_received_us = std::max(c.updated_us, c.version_aware_us);
-  r.transmission_us = now_us;
-  r.message_receiver = destination == "FDA" ? "CDER_IND" : "EVCTMPROD";
+  FillCaseVersion(c, dc.id, destination, now_us, &r);
   r.report_type = "1";  // spontaneous; a literature report too, unless it describes a study
   r.ind_number = settings.ind_number;
   const Value* reporter = dc.facts.Find("reporter");
@@ -190,12 +200,7 @@ Result<CaseIcsr> ImportedCaseIcsr(const study::Study& study, const DirectCase& d
   const SafetyCase& c = dc.c;
   safety::CaseReport r;
   FillSender(settings, &r);
-  r.case_id = dc.id;
-  r.version = c.nullified ? c.version + 1 : c.version;
-  r.first_received_us = c.aware_us;
-  r.latest_received_us = std::max(c.updated_us, c.version_aware_us);
-  r.transmission_us = now_us;
-  r.message_receiver = destination == "FDA" ? "CDER_IND" : "EVCTMPROD";
+  FillCaseVersion(c, dc.id, destination, now_us, &r);
   r.reporter_country = settings.sender.country;
   // The sender's part of the message built the same way as for every other
   // report, then moved onto the report received.
@@ -206,16 +211,16 @@ Result<CaseIcsr> ImportedCaseIcsr(const study::Study& study, const DirectCase& d
   header_only.meddra_version = "1";
   TC_ASSIGN_OR_RETURN(safety::Icsr ours, safety::IcsrFromCase(header_only));
   safety::Icsr icsr = *dc.report;
+  auto senders = [](const std::string& number) {
+    return number.starts_with("N.2.r.") || number == "C.1.2" || number.starts_with("C.3.");
+  };
   std::vector<std::string> replaced;
   for (const safety::E2bElement& e : icsr.elements()) {
-    if (e.number.starts_with("N.2.r.") || e.number == "C.1.2" || e.number.starts_with("C.3.") ||
-        e.number.starts_with("C.1.11.")) {
-      replaced.push_back(e.number);
-    }
+    if (senders(e.number) || e.number.starts_with("C.1.11.")) replaced.push_back(e.number);
   }
   for (const std::string& number : replaced) icsr.Remove(number, {});
   for (const safety::E2bElement& e : ours.elements()) {
-    if (e.number.starts_with("N.2.r.") || e.number == "C.1.2" || e.number.starts_with("C.3.")) icsr.Put(e);
+    if (senders(e.number)) icsr.Put(e);
   }
   // N.2.r.1 is this sender's message, per case version.
   const std::string message_id = settings.sender.id + "-" + dc.id + "-v" + std::to_string(r.version);
@@ -316,15 +321,7 @@ Result<CaseIcsr> CaseIcsrOf(const study::Study& study, const SubjectState& subje
 
   safety::CaseReport r;
   FillSender(settings, &r);
-  r.case_id = SafetyCaseId(subject.id, c.number);
-  // A nullification is a report of its own, after every version sent
-  // (FDA's R0101: never a case's first message).
-  r.version = c.nullified ? c.version + 1 : c.version;
-  r.first_received_us = c.aware_us;
-  r.latest_received_us = std::max(c.updated_us, c.version_aware_us);
-  r.transmission_us = now_us;
-  r.utc_offset_minutes = settings.utc_offset_minutes;
-  r.message_receiver = destination == "FDA" ? "CDER_IND" : "EVCTMPROD";
+  FillCaseVersion(c, SafetyCaseId(subject.id, c.number), destination, now_us, &r);
   r.study_id = study.id;
   r.study_title = study.title;
   r.ind_number = settings.ind_number;
