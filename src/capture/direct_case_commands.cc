@@ -82,15 +82,20 @@ Result<safety::Icsr> CheckedReport(const Value& cmd) {
   return icsr;
 }
 
+// Every case of the study, as the safety team sees them (all sites).
+Result<std::vector<SafetyCaseLine>> AllSafetyCases(EventStore& store, const std::string& study) {
+  Viewer everyone;
+  everyone.all_sites = true;
+  everyone.unblinded_everywhere = true;
+  return ListSafetyCases(&store, study, everyone, {});
+}
+
 }  // namespace
 
 Result<std::vector<std::tuple<std::string, std::string, std::string>>> CasesOfStudy(EventStore& store,
                                                                                     const std::string& study,
                                                                                     const std::string& except) {
-  Viewer everyone;
-  everyone.all_sites = true;
-  everyone.unblinded_everywhere = true;
-  TC_ASSIGN_OR_RETURN(std::vector<SafetyCaseLine> lines, ListSafetyCases(&store, study, everyone, {}));
+  TC_ASSIGN_OR_RETURN(std::vector<SafetyCaseLine> lines, AllSafetyCases(store, study));
   std::vector<std::tuple<std::string, std::string, std::string>> out;
   for (const SafetyCaseLine& line : lines) {
     if (line.case_id != except) out.emplace_back(line.case_id, line.term, line.onset);
@@ -121,6 +126,9 @@ Result<Outcome> Capture::Impl::DirectCaseCommand(const std::string& op, const Va
   TC_RETURN_IF_ERROR(RequireRole(actor, kIntakeRoles, "enter or import a safety case"));
   const int offset = study_->safety.utc_offset_minutes;
   const int64_t now = env_->NowMicros();
+  // The study's cases, read once: an import's earlier reports, the next
+  // number, possible duplicates.
+  TC_ASSIGN_OR_RETURN(const std::vector<SafetyCaseLine> lines, AllSafetyCases(*store_, study_id_));
   Outcome out;
   std::vector<EventDraft> drafts;
   Value::Object p;
@@ -153,10 +161,6 @@ Result<Outcome> Capture::Impl::DirectCaseCommand(const std::string& op, const Va
     }
     // A report of a case already here is its follow-up when it is newer,
     // and refused when it is not (the same message imported twice).
-    Viewer everyone;
-    everyone.all_sites = true;
-    everyone.unblinded_everywhere = true;
-    TC_ASSIGN_OR_RETURN(std::vector<SafetyCaseLine> lines, ListSafetyCases(store_, study_id_, everyone, {}));
     for (const SafetyCaseLine& line : lines) {
       if (line.worldwide_id != worldwide) continue;
       TC_ASSIGN_OR_RETURN(existing, LoadDirectCase(line.case_id));
@@ -204,8 +208,7 @@ Result<Outcome> Capture::Impl::DirectCaseCommand(const std::string& op, const Va
     // The next number of the study's direct cases. Two intakes at once may
     // pick the same one: the second's new stream then exists, its append is
     // refused (Aborted) and it is decided again.
-    TC_ASSIGN_OR_RETURN(auto cases, CasesOfStudy(*store_, study_id_, ""));
-    for (const auto& [id, t, onset] : cases) number = std::max(number, DirectCaseNumber(id).value_or(0));
+    for (const SafetyCaseLine& line : lines) number = std::max(number, DirectCaseNumber(line.case_id).value_or(0));
     ++number;
   }
   const std::string case_id = existing ? existing->id : DirectCaseId(number);
@@ -226,10 +229,10 @@ Result<Outcome> Capture::Impl::DirectCaseCommand(const std::string& op, const Va
   const bool recode = !existing || !existing->c.coding ||
                       safety::NormaliseMeddraTerm(existing->c.coding->verbatim) != safety::NormaliseMeddraTerm(term);
   if (recode) CodeOnIntake(*store_, stream, case_id, number, term, llt_code, actor, &drafts, &out.messages);
-  TC_ASSIGN_OR_RETURN(auto cases, CasesOfStudy(*store_, study_id_, case_id));
   int possible = 0;
-  for (const auto& [id, t, onset] : cases) {
-    possible += !t.empty() && safety::NormaliseMeddraTerm(t) == safety::NormaliseMeddraTerm(term);
+  for (const SafetyCaseLine& line : lines) {
+    possible += line.case_id != case_id && !line.term.empty() &&
+                safety::NormaliseMeddraTerm(line.term) == safety::NormaliseMeddraTerm(term);
   }
   if (possible > 0) {
     out.messages.push_back("possible duplicates (same event term): " + std::to_string(possible) + "; triage decides");
