@@ -1489,6 +1489,63 @@ TEST_F(ApiTest, ASpontaneousReportIsEnteredAsACaseThatOnlyTheSponsorsRolesSee) {
   EXPECT_EQ(ParseJson(Get(safety, study + "/safety/cases/DC-1")->body)->Find("stage")->as_string(), "medical_review");
 }
 
+TEST_F(ApiTest, E2bReportsAreImportedFromTheirFileAsCasesOnlyBySafety) {
+  const std::string study = "/api/v1/studies/CDISCPILOT01";
+  const std::string examples = std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/e2b/examples/";
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  const std::string first = slurp(examples + "FAERS2022Scenario1.xml");
+  const std::string newer = slurp(examples + "FAERS2022Scenario3.xml");
+  ASSERT_FALSE(first.empty());
+  auto post = [&](const Session& who, const std::string& query, const std::string& body,
+                  const std::string& type = "application/xml") {
+    auto c = Client();
+    return c.Post((study + "/safety/imports" + query).c_str(),
+                  httplib::Headers{{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}}, body, type);
+  };
+  Session safety = Login("safety.1");
+  Session coord = Login("coord.701");
+  Session dm = Login("dm.1");
+  auto listed = [&] { return Get(safety, study + "/safety/cases")->body; };
+
+  EXPECT_EQ(post(coord, "?file=s1.xml", first)->status, 403) << "a site does not import safety cases";
+  EXPECT_EQ(post(dm, "?file=s1.xml", first)->status, 403) << "nor does data management";
+  EXPECT_EQ(post(safety, "?file=s1.xml", first, "text/plain")->status, 415);
+  auto path = post(safety, "?file=../s1.xml", first);
+  EXPECT_EQ(path->status, 400) << path->body;
+  std::string broken = first;
+  broken.resize(broken.size() / 2);
+  auto bad = post(safety, "?file=broken.xml", broken);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_NE(bad->body.find("broken.xml"), std::string::npos) << "the error names the file: " << bad->body;
+  EXPECT_EQ(listed().find("\"DC-"), std::string::npos) << "nothing was stored: " << listed();
+
+  auto imported = post(safety, "?file=s1.xml", first);
+  ASSERT_EQ(imported->status, 200) << imported->body;
+  auto json = ParseJson(imported->body);
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(json->Find("file")->as_string(), "s1.xml");
+  ASSERT_EQ(json->Find("cases")->as_array().size(), 1u);
+  const std::string id = json->Find("cases")->as_array()[0].as_string();
+  EXPECT_EQ(id, "DC-1");
+  auto detail = ParseJson(Get(safety, study + "/safety/cases/" + id)->body);
+  EXPECT_EQ(detail->Find("received")->Find("source")->as_string(), "e2b");
+  EXPECT_EQ(detail->Find("stage")->as_string(), "triage");
+  EXPECT_EQ(Get(coord, study + "/safety/cases/" + id)->status, 404) << "a direct case belongs to no site";
+
+  auto twice = post(safety, "?file=s1.xml", first);
+  EXPECT_EQ(twice->status, 409) << twice->body;
+  auto followup = post(safety, "?file=s3.xml", newer);
+  ASSERT_EQ(followup->status, 200) << followup->body;
+  EXPECT_EQ(ParseJson(followup->body)->Find("cases")->as_array()[0].as_string(), id)
+      << "a newer report of the same case is its follow-up";
+  EXPECT_EQ(listed().find("\"DC-2\""), std::string::npos) << listed();
+}
+
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {
   ServerProcess extra(*dir_, "--db " + Db() + " --port 0");
   ASSERT_GT(extra.port(), 0);

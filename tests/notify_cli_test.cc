@@ -2,6 +2,7 @@
 // database, its case unblinded by the safety physician through `apply`, and
 // a real SMTP server (aiosmtpd) receiving the mail.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,6 +23,19 @@ using testing_util::RunCommand;
 const std::string kBin = TRIALCORE_BIN;
 
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// A GET of `path` as a demo user, logged in on the server at `port`: its
+// status and body.
+std::pair<int, std::string> GetAs(int port, const std::string& user, const std::string& path) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(10, 0);
+  auto login =
+      c.Post("/api/v1/session", R"({"user":")" + user + R"(","password":"demo-password-2026"})", "application/json");
+  if (!login || login->status != 200) return {login ? login->status : 0, login ? login->body : "no answer"};
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  auto r = c.Get(path.c_str(), httplib::Headers{{"Cookie", cookie.substr(0, cookie.find(';'))}});
+  return {r ? r->status : 0, r ? r->body : "no answer"};
+}
 
 class NotifyCliTest : public ::testing::Test {
  protected:
@@ -133,6 +147,25 @@ TEST_F(NotifyCliTest, TwoServersWithSmtpMailEachContactOnce) {
   }
   // Time for a second sending, were there one.
   std::this_thread::sleep_for(std::chrono::seconds(2));
+  // The case's page tells the safety physician who was told, through either
+  // server; no other role sees the contacts.
+  const std::string told = "/api/v1/studies/CDISCPILOT01/safety/cases/701-1001-SAE1/notifications";
+  auto [status, body] = GetAs(b.port(), "safety.1", told);
+  ASSERT_EQ(status, 200) << body;
+  auto json = ParseJson(body);
+  ASSERT_TRUE(json.ok()) << body;
+  const Value::Array& list = json->Find("notifications")->as_array();
+  ASSERT_EQ(list.size(), 2u) << body;
+  for (const Value& n : list) {
+    EXPECT_EQ(n.Find("state")->as_string(), "sent") << body;
+    EXPECT_EQ(n.Find("attempts")->as_int(), 1) << body;
+    EXPECT_TRUE(n.Find("updated")->is_string()) << body;
+  }
+  EXPECT_TRUE(Contains(body, "dsmb.chair@example.org")) << body;
+  EXPECT_EQ(GetAs(a.port(), "mm.1", told).first, 403) << "the medical monitor does not see the contacts";
+  EXPECT_EQ(GetAs(a.port(), "coord.708", told).first, 404) << "another site's case is not known there";
+  auto none = GetAs(a.port(), "safety.1", "/api/v1/studies/CDISCPILOT01/safety/cases/701-1001-SAE9/notifications");
+  EXPECT_EQ(none.first, 404) << none.second;
   EXPECT_EQ(a.Stop(), 0) << testing_util::Slurp(dir_ + "/serve_a.log");
   EXPECT_EQ(b.Stop(), 0) << testing_util::Slurp(dir_ + "/serve_b.log");
   const auto mails = sink_->Mails();

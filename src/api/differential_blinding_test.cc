@@ -315,6 +315,7 @@ class Crawler {
         Do(s, "GET " + study + "/safety/cases/{case}", "GET", one);
         Do(s, "GET " + study + "/safety/cases/{case}/coding", "GET", one + "/coding");
         Do(s, "GET " + study + "/safety/cases/{case}/e2b", "GET", one + "/e2b?destination=FDA");
+        Do(s, "GET " + study + "/safety/cases/{case}/notifications", "GET", one + "/notifications");
         Do(s, "GET " + study + "/safety/cases/{case}/submissions/{submission}/file", "GET",
            one + "/submissions/1/file");
       }
@@ -396,6 +397,9 @@ void Commands(Crawler& c, const std::map<std::string, Session>& as) {
   }
   // An acknowledgement that is no E2B(R3) message: the same refusal for all.
   c.Do(as.at("safety.1"), "POST " + study + "/safety/acks", "POST", kS + "/safety/acks", "<MCCI_IN200101UV01");
+  // And an import of E2B(R3) reports that is none.
+  c.Do(as.at("safety.1"), "POST " + study + "/safety/imports", "POST", kS + "/safety/imports?file=x.xml",
+       "<MCCI_IN200100UV01");
   // Queries: on a hidden item, and the numbers of both sequences.
   for (const char* id : {"701-1001", "701-1007", "708-1006"}) {
     const std::string base = kS + "/subjects/" + id;

@@ -42,6 +42,7 @@
 #include "core/csv_field.h"
 #include "core/hash.h"
 #include "core/json.h"
+#include "notify/notifier.h"
 #include "rules/rules.h"
 #include "store/audit.h"
 #include "study/study.h"
@@ -388,7 +389,8 @@ class Server::Impl {
       for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       // An E2B(R3) acknowledgement is XML as the regulator sent it; no form
       // of another site can send application/xml either (it needs CORS).
-      const bool xml = req.path.ends_with("/safety/acks") && type == "application/xml";
+      const bool xml =
+          (req.path.ends_with("/safety/acks") || req.path.ends_with("/safety/imports")) && type == "application/xml";
       if (type != "application/json" && !xml) {
         Error(res, http_status::kUnsupportedMediaType, "unsupported_media_type",
               "request bodies must be JSON, sent with Content-Type: application/json");
@@ -1865,6 +1867,41 @@ class Server::Impl {
       o["xml"] = Value(e2b->xml);
       Reply(res, Value(std::move(o)));
     });
+    // Who the study's unblinded contacts were told of the case's unblinding,
+    // and whether each mail went (doc/notifications.md). The mails carry no
+    // arm; the contacts' addresses are for the role that unblinds.
+    Add("GET", one + "/notifications", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      const std::string case_id = req.matches[2];
+      if (!SafetyCaseVisible(
+              *ctx, case_id, res,
+              [](const capture::SubjectState*, const capture::DirectCase*, const capture::SafetyCase&) {})) {
+        return;
+      }
+      auto role = std::get<2>(*ctx).ActingRole(WantedRole(req), "");
+      if (!role.ok()) return Error(res, role.status());
+      if (*role != "safety_physician") {
+        return Error(res, PermissionDenied("who was told of an unblinding is for the safety physician"));
+      }
+      auto all = notify::ListNotifications(*store_, std::get<1>(*ctx)->study_id());
+      if (!all.ok()) return Error(res, all.status());
+      Value::Array out;
+      for (const notify::NotificationInfo& n : *all) {
+        if (n.case_id != case_id) continue;
+        Value::Object o;
+        o["name"] = Value(n.name);
+        o["email"] = Value(n.email);
+        o["role"] = Value(n.role);
+        o["state"] = Value(std::string(notify::NotificationStateName(n.state)));
+        o["attempts"] = Value(n.attempts);
+        o["updated"] = n.updated_us ? Value(FormatTimeMicros(n.updated_us)) : Value();
+        o["error"] = Value(n.error);
+        o["next_attempt"] = n.next_attempt_us ? Value(FormatTimeMicros(n.next_attempt_us)) : Value();
+        out.push_back(Value(std::move(o)));
+      }
+      Reply(res, Value::Object{{"notifications", Value(std::move(out))}});
+    });
     Add("GET", one + "/submissions/{submission}/file", [this](const Request& req, Response& res) {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
@@ -1910,6 +1947,25 @@ class Server::Impl {
                                     {"errors", Value(std::move(errors))}});
       }
       Reply(res, Value::Object{{"acknowledged", Value(std::move(out))}});
+    });
+    // E2B(R3) reports from a partner or a regulator's database, the batch
+    // file as it came; each report becomes a case, or the follow-up of the
+    // case an earlier report of it opened (doc/safety_cases.md).
+    Add("POST", study + "/safety/imports", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto role = std::get<2>(*ctx).ActingRole(WantedRole(req), "");
+      if (!role.ok()) return Error(res, role.status());
+      const std::string file = req.has_param("file") ? req.get_param_value("file") : "upload.xml";
+      if (file.empty() || file.size() > 255 || file.find_first_of("/\\\n\r") != std::string::npos) {
+        return Error(res, InvalidArgument("\"file\" must be the file's own name (1 to 255 characters, no path)"));
+      }
+      auto cases = capture::ImportE2bCases(*std::get<1>(*ctx), req.body, file, Actor{std::get<0>(*ctx).user.id, *role});
+      if (!cases.ok()) return Error(res, cases.status());
+      NoteWrite(res);
+      Value::Array out;
+      for (const std::string& c : *cases) out.push_back(Value(c));
+      Reply(res, Value::Object{{"file", Value(file)}, {"cases", Value(std::move(out))}});
     });
   }
 

@@ -3,7 +3,7 @@
 // Debian's Chromium driven by playwright-core, one browser context (one
 // cookie jar) per user, and a screenshot of each test's last page.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -163,6 +163,47 @@ export class Server {
   async stop() {
     for (const proc of this.children) await stopped(proc);
     if (this.postgres) await stopped(this.postgres);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// A real SMTP server, Debian's aiosmtpd (python3-aiosmtpd), keeping the
+// mail it accepts in a maildir: for the notifier beside a test's server
+// (serve --smtp URL --mail-from ADDRESS).
+export class SmtpSink {
+  static async start() {
+    const dir = mkdtempSync(join(tmpdir(), 'trialcore-smtp-'));
+    const port = await freePort();
+    let log = '';
+    const proc = spawn('/usr/bin/python3',
+      ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', join(dir, 'mail')],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout.on('data', (d) => (log += d));
+    proc.stderr.on('data', (d) => (log += d));
+    await waitForPort(port, 'aiosmtpd', () => log);
+    return new SmtpSink(dir, proc, `smtp://127.0.0.1:${port}`);
+  }
+
+  constructor(dir, proc, url) {
+    this.dir = dir;
+    this.proc = proc;
+    this.url = url;
+  }
+
+  // Every mail received, headers and body, in no particular order.
+  mails() {
+    const folder = join(this.dir, 'mail', 'new');
+    let names = [];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      return [];
+    }
+    return names.map((n) => readFileSync(join(folder, n), 'utf8'));
+  }
+
+  async stop() {
+    await stopped(this.proc);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -5,13 +5,14 @@
 // from today); the pages pass WCAG 2.1 AA; other sites' staff do not see it.
 // The safety physician then works the case from triage to complete: coding,
 // medical review, approval, E2B(R3) submission to the FDA and the EU, and the
-// receivers' acknowledgements.
+// receivers' acknowledgements. Reports from outside the CRF: a spontaneous
+// report entered and its new information, and an E2B(R3) file imported.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { endSuite, expectAccessible, expectFitsWidth, launchBrowser, screenshot, Server, studyUrl, userPage } from './harness.mjs';
+import { endSuite, expectAccessible, expectFitsWidth, giveReason, launchBrowser, screenshot, Server, SmtpSink, studyUrl, userPage } from './harness.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // FDA's example of a positive acknowledgement (ICH E2B(R3) MCCI_IN200101UV01).
@@ -19,18 +20,22 @@ const ACK_EXAMPLE = path.join(repoRoot, '../shared/data/e2b/examples/R3ack-posit
 
 let server;
 let browser;
+let mail;
 const pages = [];
 const TERM = 'SYNCOPE AT HOME';
 const TODAY = new Date().toISOString().slice(0, 10);
 let CASE = '';
 
 before(async () => {
-  server = await Server.start(['--login-rate', '1000']);
+  // The server tells the study's unblinded contacts of an unblinding by e-mail.
+  mail = await SmtpSink.start();
+  server = await Server.start(['--login-rate', '1000', '--smtp', mail.url, '--mail-from', 'trialcore@example.org']);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await endSuite(pages, browser, server);
+  await mail?.stop();
 });
 
 async function as(user, options) {
@@ -225,6 +230,30 @@ test('the safety physician works the case from triage to complete', async () => 
     }
     await expectAccessible(page, 'the completed safety case');
 
+    // A SUSAR's report to the FDA needs the treatment: the safety physician
+    // unblinds this one case, and the study's unblinded contacts are told by
+    // e-mail, which carries no arm; the page shows who was told.
+    await page.getByRole('button', { name: 'Unblind…' }).click();
+    await giveReason(page, 'SUSAR: the FDA report needs the treatment');
+    await page.getByRole('heading', { name: 'Treatment (unblinded for this case)' }).waitFor();
+    const told = page.locator('table.case-told');
+    await told.waitFor();
+    for (let i = 0; i < 100 && !/sent[\s\S]*sent/.test(await told.innerText()); ++i) {
+      await page.waitForTimeout(200);
+      await page.reload();
+      await told.waitFor();
+    }
+    const toldText = await told.innerText();
+    assert.match(toldText, /unblinded\.stats@example\.org\s+sent/);
+    assert.match(toldText, /dsmb\.chair@example\.org\s+sent/);
+    const mails = mail.mails();
+    assert.equal(mails.length, 2, 'one mail to each unblinded contact');
+    for (const m of mails) {
+      assert.match(m, new RegExp(CASE));
+      for (const arm of ['Placebo', 'Xanomeline']) assert.ok(!m.includes(arm), `the mail names no arm: ${m}`);
+    }
+    await expectAccessible(page, 'the unblinded case with who was told');
+
     // The dashboard's Safety tile leads to the most urgent open case.
     await page.goto(studyUrl());
     const tile = page.getByTestId('safety-tile');
@@ -286,7 +315,62 @@ test('the safety physician enters a spontaneous report, a case of its own at tri
     await row.waitFor();
     assert.match(await row.innerText(), /spontaneous report/);
     assert.match(await row.innerText(), /FDA: \d{4}-\d{2}-\d{2} \(15 days\)/);
+
+    // The reporter calls back: the form holds the report as it stands, and
+    // the new information needs a reason.
+    await row.getByRole('link', { name: id }).click();
+    await page.getByRole('link', { name: 'Enter new information…' }).click();
+    await page.getByRole('heading', { name: `New information on safety case ${id}` }).waitFor();
+    assert.equal(await page.getByLabel('Family name').inputValue(), 'Okafor');
+    assert.equal(await page.getByLabel('Event, as reported').inputValue(), 'Fainted at the pharmacy');
+    assert.ok(await page.getByLabel('hospitalisation').isChecked(), 'the criteria as entered');
+    await expectAccessible(page, 'the new information form');
+    await page.getByLabel('Outcome').selectOption('RECOVERED_WITH_SEQUELAE');
+    await page.getByLabel('Reason for the change').fill('the pharmacist called back on day 3');
+    await page.getByRole('button', { name: 'Record the new information' }).click();
+    await page.waitForURL(new RegExp(`/safety/cases/${id}$`));
+    await page.getByRole('heading', { name: 'The report, as received' }).waitFor();
+    await page.locator('dl.facts').getByText('RECOVERED_WITH_SEQUELAE').waitFor();
+    assert.match(await page.locator('dl.facts').innerText(), /Version\s+\d+ \(1 with new information\)/);
   } finally {
     await screenshot(page, 'safety-direct-case');
+  }
+});
+
+test('the safety physician imports an E2B(R3) file: each report a case, and the same file twice is refused', async () => {
+  const page = await as('safety.1');
+  const file = {
+    name: 'FAERS2022Scenario1.xml', mimeType: 'application/xml',
+    buffer: readFileSync(path.join(repoRoot, '../shared/data/e2b/examples/FAERS2022Scenario1.xml')),
+  };
+  try {
+    await page.goto(studyUrl('/safety'));
+    const upload = page.getByLabel('E2B(R3) reports (XML)');
+    // A file that is no E2B(R3) batch is refused, and says where.
+    await upload.setInputFiles({ name: 'notes.xml', mimeType: 'application/xml', buffer: Buffer.from('<notes>') });
+    await page.getByRole('button', { name: 'Import E2B(R3) reports' }).click();
+    await page.locator('.intake-links .error-box').getByText(/notes\.xml/).waitFor();
+    await upload.setInputFiles(file);
+    await page.getByRole('button', { name: 'Import E2B(R3) reports' }).click();
+    const done = page.getByTestId('imported');
+    await done.waitFor();
+    assert.match(await done.innerText(), /FAERS2022Scenario1\.xml imported: case DC-\d+/);
+    const id = (await done.innerText()).match(/DC-\d+/)[0];
+    const row = page.locator(`table.safety-cases tr[data-case="${id}"]`);
+    await row.waitFor();
+    assert.match(await row.innerText(), /E2B\(R3\) report imported/);
+    await expectAccessible(page, 'the Safety page after an import');
+    await upload.setInputFiles(file);
+    await page.getByRole('button', { name: 'Import E2B(R3) reports' }).click();
+    await page.locator('.intake-links .error-box').getByText(/imported already as/).waitFor();
+    await done.getByRole('link', { name: id }).waitFor({ state: 'detached' });
+    // Its case page shows the report as it came, with no form for new
+    // information: a newer report brings that.
+    await page.goto(studyUrl('/safety/cases/' + id));
+    await page.getByRole('heading', { name: 'The report, as received' }).waitFor();
+    assert.match(await page.locator('dl.facts').innerText(), /worldwide case id/);
+    assert.equal(await page.getByRole('link', { name: 'Enter new information…' }).count(), 0);
+  } finally {
+    await screenshot(page, 'safety-e2b-import');
   }
 });

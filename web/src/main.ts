@@ -58,6 +58,7 @@ route('/studies/:study/reports', (c, _p, q) => new ReportsView(c, q));
 route('/studies/:study/safety', (c, _p, q) => new SafetyView(c, q));
 route('/studies/:study/safety/new', (c) => new SafetyIntakeView(c));
 route('/studies/:study/safety/cases/:case', (c, p) => new SafetyCaseView(c, p.case));
+route('/studies/:study/safety/cases/:case/update', (c, p) => new SafetyIntakeView(c, p.case));
 route('/studies/:study/admin', (c) => new AdminView(c));
 route('/studies/:study/lock', (c) => new LockView(c));
 

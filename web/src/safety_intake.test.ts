@@ -41,4 +41,29 @@ describe('intakeCommand', () => {
     expect(cmd.reference).toBe('Lancet 2026;1:1');
     expect(cmd.event).toEqual({ term: 'Rash', criteria: [] });
   });
+
+  it('makes a safety.update command of new information on a case, with its reason', () => {
+    const cmd = intakeCommand(
+      form([
+        ['source', 'spontaneous'],
+        ['received', '2026-11-30'],
+        ['qualification', 'physician'],
+        ['term', 'Syncope'],
+        ['outcome', 'RECOVERED'],
+        ['criteria', 'hospitalisation'],
+        ['reason', 'the reporter called back: recovered'],
+      ]),
+      'DC-3',
+    );
+    expect(cmd).toEqual({
+      op: 'safety.update',
+      case: 'DC-3',
+      source: 'spontaneous',
+      received: '2026-11-30',
+      reporter: { qualification: 'physician' },
+      event: { term: 'Syncope', outcome: 'RECOVERED', criteria: ['hospitalisation'] },
+      reason: 'the reporter called back: recovered',
+    });
+    expect(intakeCommand(form([['term', 'Syncope']]), 'DC-3').reason).toBeUndefined();
+  });
 });

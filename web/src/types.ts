@@ -496,9 +496,13 @@ export interface SafetyCaseDetail extends Omit<SafetyCase, 'coding'> {
     received: string;
     latest: string;
     facts?: {
+      source?: string;
+      received?: string;
       reporter?: { qualification?: string; given?: string; family?: string; country?: string; email?: string };
       patient?: { sex?: string; age?: string };
+      event?: { term: string; onset?: string; outcome?: string; criteria?: string[] };
       product?: string;
+      causality?: string;
       reference?: string;
       narrative?: string;
     };
@@ -509,6 +513,24 @@ export interface SafetyCaseDetail extends Omit<SafetyCase, 'coding'> {
     drugs?: { name: string; characterisation: string }[];
     narrative?: string;
   };
+}
+
+// GET .../safety/cases/{case}/notifications
+export interface CaseNotification {
+  name: string;
+  email: string;
+  role: string;
+  state: string; // pending | sent | failed
+  attempts: number;
+  updated: string | null;
+  error: string;
+  next_attempt: string | null;
+}
+
+// POST .../safety/imports
+export interface E2bImportReply {
+  file: string;
+  cases: string[];
 }
 
 // POST .../safety/acks

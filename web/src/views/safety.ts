@@ -2,11 +2,11 @@
 // first, each with its reporting clocks (the server counts the days at its
 // own clock and the sponsor's offset; doc/api.md, "Safety cases").
 import { html, nothing } from 'lit-html';
-import { studyPath } from '../api';
+import { postText, studyPath } from '../api';
 import { formLink, studyLink, subjectLink, visitName, type Context } from '../app';
 import { daysLeftText, urgency } from '../safety_clock';
 import { stageText } from '../safety_case';
-import type { SafetyCase } from '../types';
+import type { E2bImportReply, SafetyCase } from '../types';
 import { errorBox, siteFilter } from '../ui';
 import { ListPage } from './list';
 
@@ -33,6 +33,9 @@ export class SafetyView extends ListPage<SafetyCase> {
   private state: string;
   private site: string;
   private counts = { open: 0, due_within_3_days: 0, overdue: 0, late: 0 };
+  private imported: E2bImportReply | null = null;
+  private importError = '';
+  private importing = false;
 
   constructor(ctx: Context, query: URLSearchParams) {
     super(ctx);
@@ -74,13 +77,58 @@ export class SafetyView extends ListPage<SafetyCase> {
     void this.load();
   }
 
+  // E2B(R3) reports from a partner or a regulator's database: the file as
+  // it came; each report becomes a case (or new information on one).
+  private async importReports(e: Event): Promise<void> {
+    e.preventDefault();
+    const input = (e.target as HTMLFormElement).elements.namedItem('e2b') as HTMLInputElement;
+    const file = input.files?.[0];
+    if (!file) {
+      this.importError = 'Choose the E2B(R3) file to import.';
+      return this.ctx.update();
+    }
+    this.importing = true;
+    this.ctx.update();
+    try {
+      const path = studyPath(this.ctx.study.id) + '/safety/imports?file=' + encodeURIComponent(file.name);
+      this.imported = await postText<E2bImportReply>(path, await file.text(), 'application/xml');
+      this.importError = '';
+      input.value = '';
+      await this.load();
+    } catch (err) {
+      this.imported = null;
+      this.importError = (err as Error).message;
+    }
+    this.importing = false;
+    this.ctx.update();
+  }
+
+  private intake() {
+    const ctx = this.ctx;
+    if (ctx.role !== 'safety_physician') return nothing;
+    const done = this.imported;
+    return html`<section class="panel intake-links" aria-labelledby="intake-title">
+      <h2 id="intake-title">Reports from outside the CRF</h2>
+      <p><a class="button" href=${studyLink(ctx, '/safety/new')}>Enter a spontaneous or literature report</a></p>
+      <form class="inline" @submit=${(e: Event) => void this.importReports(e)}>
+        <label>E2B(R3) reports (XML) <input type="file" name="e2b" accept=".xml,application/xml,text/xml" /></label>
+        <button type="submit" ?disabled=${this.importing}>Import E2B(R3) reports</button>
+      </form>
+      ${errorBox(this.importError)}
+      ${done
+        ? html`<p class="ok-box" role="status" data-testid="imported">${done.file} imported:
+            ${done.cases.length === 1 ? 'case' : 'cases'}
+            ${done.cases.map((id, i) => html`${i ? ', ' : ''}<a href=${studyLink(ctx, '/safety/cases/' + encodeURIComponent(id))}>${id}</a>`)}
+            (a report of a case imported before is its new information).</p>`
+        : nothing}
+    </section>`;
+  }
+
   template() {
     const ctx = this.ctx;
     const c = this.counts;
     return html`<h1>Safety cases</h1>
-      ${ctx.role === 'safety_physician'
-        ? html`<p><a class="button" href=${studyLink(ctx, '/safety/new')}>Enter a spontaneous or literature report</a></p>`
-        : nothing}
+      ${this.intake()}
       <p class="summary" data-testid="safety-counts">
         ${c.open} open · <span class=${c.due_within_3_days ? 'due-soon' : ''}>${c.due_within_3_days} due within 3 days</span> ·
         <span class=${c.overdue ? 'overdue' : ''}>${c.overdue} overdue</span> ·

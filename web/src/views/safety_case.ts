@@ -13,7 +13,7 @@ import { showDate, showTime, showValue } from '../format';
 import { ROLE_NAMES } from '../roles';
 import { daysLeftText, urgency } from '../safety_clock';
 import { ackText, CAUSALITY_WORDS, destinationsOwed, historyText, lltToSend, methodText, splitFindings, stageText } from '../safety_case';
-import type { AckReply, CodingReply, E2bPreview, MeddraPath, SafetyCaseDetail } from '../types';
+import type { AckReply, CaseNotification, CodingReply, E2bPreview, MeddraPath, SafetyCaseDetail } from '../types';
 import { askReason, errorBox, okBox } from '../ui';
 import { CRITERIA, SOURCES } from './safety';
 
@@ -30,6 +30,8 @@ export class SafetyCaseView implements View {
   private previews = new Map<string, Preview>();
   private ack: AckReply | null = null;
   private ackError = '';
+  private told: CaseNotification[] | null = null;
+  private toldError = '';
   // Medical review's choices as they are being made.
   private causality = '';
   private expectedness = '';
@@ -53,7 +55,7 @@ export class SafetyCaseView implements View {
       const detail = await get<SafetyCaseDetail>(this.base());
       this.detail = detail;
       this.error = '';
-      await Promise.all([this.loadCoding(), this.loadPreviews()]);
+      await Promise.all([this.loadCoding(), this.loadPreviews(), this.loadTold()]);
     } catch (e) {
       this.error = e instanceof ApiError && e.status === 404 ? 'There is no safety case ' + this.id + ' that you may see.' : (e as Error).message;
     }
@@ -77,6 +79,23 @@ export class SafetyCaseView implements View {
   }
 
   // The message each owed destination would receive, checked, while submission is open to the role.
+  // Who the unblinded contacts are, and whether each was told (the notifier
+  // sends beside the server, so a mail may still be pending).
+  private async loadTold(): Promise<void> {
+    const d = this.detail;
+    if (!d?.unblinded || this.ctx.role !== 'safety_physician') {
+      this.told = null;
+      return;
+    }
+    try {
+      this.told = (await get<{ notifications: CaseNotification[] }>(this.base() + '/notifications')).notifications;
+      this.toldError = '';
+    } catch (e) {
+      this.told = null;
+      this.toldError = (e as Error).message;
+    }
+  }
+
   private async loadPreviews(): Promise<void> {
     const d = this.detail;
     this.previews = new Map();
@@ -153,6 +172,9 @@ export class SafetyCaseView implements View {
         <dt>Version</dt><dd>${d.version}${d.followups ? ` (${d.followups} with new information)` : ''}</dd>
       </dl>
       ${narrative ? html`<p class="narrative">${narrative}</p>` : nothing}
+      ${this.ctx.role === 'safety_physician' && f && d.stage !== 'nullified'
+        ? html`<p><a class="button" href=${studyLink(this.ctx, '/safety/cases/' + encodeURIComponent(d.case) + '/update')}>Enter new information…</a></p>`
+        : nothing}
     </section>`;
   }
 
@@ -551,6 +573,36 @@ export class SafetyCaseView implements View {
     </section>`;
   }
 
+  private toldSection(): TemplateResult | typeof nothing {
+    if (!this.told && !this.toldError) return nothing;
+    const told = this.told ?? [];
+    return html`<section class="panel" aria-labelledby="told-title">
+      <h2 id="told-title">Who was told of the unblinding</h2>
+      ${errorBox(this.toldError)}
+      ${this.told && !told.length
+        ? html`<p>No one yet: the study names no unblinded contacts, or the notifier has not met this unblinding (it runs
+            beside the server with <code>--smtp</code>, or as <code>trialcore notify send</code>).</p>`
+        : nothing}
+      ${told.length
+        ? html`<table class="data compact stack case-told">
+            <thead><tr><th scope="col">Contact</th><th scope="col">Role</th><th scope="col">E-mail</th><th scope="col">State</th><th scope="col">When</th></tr></thead>
+            <tbody>
+              ${told.map(
+                (n) => html`<tr>
+                  <td data-label="Contact">${n.name}</td>
+                  <td data-label="Role">${n.role}</td>
+                  <td data-label="E-mail">${n.email}</td>
+                  <td data-label="State" class=${n.state === 'failed' ? 'overdue' : ''}>${n.state}${n.attempts > 1 ? ` (${n.attempts} attempts)` : ''}
+                    ${n.state === 'failed' && n.error ? html`<div class="where">${n.error}; next attempt ${n.next_attempt ? showTime(n.next_attempt) : 'when the notifier runs'}</div>` : nothing}</td>
+                  <td data-label="When">${n.updated ? showTime(n.updated) : '—'}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : nothing}
+    </section>`;
+  }
+
   private history(d: SafetyCaseDetail): TemplateResult {
     return html`<section class="panel" aria-labelledby="history-title">
       <h2 id="history-title">History</h2>
@@ -594,6 +646,6 @@ export class SafetyCaseView implements View {
       </p>
       ${okBox(this.message)} ${errorBox(this.error)}
       ${this.facts(d)} ${this.clocks(d)} ${this.triage(d)} ${this.codingSection(d)} ${this.review(d)} ${this.approval(d)}
-      ${this.submissions(d)} ${this.acknowledgement(d)} ${this.otherActions(d)} ${this.history(d)}</div>`;
+      ${this.submissions(d)} ${this.acknowledgement(d)} ${this.otherActions(d)} ${this.toldSection()} ${this.history(d)}</div>`;
   }
 }
