@@ -1511,6 +1511,14 @@ TEST_F(ApiTest, E2bReportsAreImportedFromTheirFileAsCasesOnlyBySafety) {
   Session coord = Login("coord.701");
   Session dm = Login("dm.1");
   auto listed = [&] { return Get(safety, study + "/safety/cases")->body; };
+  auto counted = [&](const Session& who) -> int64_t {
+    auto signals = ParseJson(Get(who, study + "/safety/signals")->body);
+    EXPECT_TRUE(signals.ok());
+    if (!signals.ok()) return -1;
+    EXPECT_EQ(signals->Find("rows")->kind(), Value::Kind::kArray);
+    return signals->Find("cases")->as_int() + signals->Find("not_coded")->as_int();
+  };
+  const int64_t safety_before = counted(safety), coord_before = counted(coord);
 
   EXPECT_EQ(post(coord, "?file=s1.xml", first)->status, 403) << "a site does not import safety cases";
   EXPECT_EQ(post(dm, "?file=s1.xml", first)->status, 403) << "nor does data management";
@@ -1544,6 +1552,14 @@ TEST_F(ApiTest, E2bReportsAreImportedFromTheirFileAsCasesOnlyBySafety) {
   EXPECT_EQ(ParseJson(followup->body)->Find("cases")->as_array()[0].as_string(), id)
       << "a newer report of the same case is its follow-up";
   EXPECT_EQ(listed().find("\"DC-2\""), std::string::npos) << listed();
+
+  // Signal detection counts the cases the caller sees: the imported case is
+  // the safety team's, not a site's (counted, or left out as not coded).
+  EXPECT_EQ(counted(safety), safety_before + 1);
+  EXPECT_EQ(counted(coord), coord_before);
+  auto csv = Get(safety, study + "/safety/signals?format=csv");
+  ASSERT_EQ(csv->status, 200);
+  EXPECT_TRUE(csv->body.starts_with("product,event,n,expected,prr,")) << csv->body;
 }
 
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {

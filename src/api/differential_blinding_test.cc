@@ -324,6 +324,7 @@ class Crawler {
     Do(s, "GET " + study + "/safety/cases", "GET", kS + "/safety/cases?format=csv");
     for (const char* q : {"", "?format=csv"}) {
       Do(s, "GET " + study + "/safety/tabulation", "GET", kS + "/safety/tabulation" + q);
+      Do(s, "GET " + study + "/safety/signals", "GET", kS + "/safety/signals" + q);
     }
     Value list = Do(s, "GET " + study + "/subjects", "GET", kS + "/subjects?limit=1000");
     Do(s, "GET " + study + "/users", "GET", kS + "/users");

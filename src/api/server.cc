@@ -38,6 +38,7 @@
 #include "capture/case_e2b.h"
 #include "capture/lock_checklist.h"
 #include "capture/projection.h"
+#include "capture/safety_signals.h"
 #include "capture/safety_workflow.h"
 #include "core/csv_field.h"
 #include "core/hash.h"
@@ -1165,6 +1166,21 @@ class Server::Impl {
       body["rows"] = Value(std::move(out));
       body["serious_adverse_reactions"] = Value(total);
       Reply(res, Value(std::move(body)));
+    });
+    // Signal detection over the cases the caller sees (doc/safety_cases.md).
+    Add("GET", study + "/safety/signals", [this](const Request& req, Response& res) {
+      auto ctx = StudyContext(req, res);
+      if (!ctx) return;
+      auto& [caller, cap, access] = *ctx;
+      auto viewer = ViewerFor(*cap, access, WantedRole(req));
+      if (!viewer.ok()) return Error(res, viewer.status());
+      auto signals = capture::DetectStudySignals(*cap, *viewer);
+      if (!signals.ok()) return Error(res, signals.status());
+      if (req.get_param_value("format") == "csv") {
+        res.set_header("Content-Disposition", "attachment; filename=\"safety-signals-" + cap->study_id() + ".csv\"");
+        return res.set_content(capture::StudySignalsCsv(*signals), "text/csv; charset=utf-8");
+      }
+      Reply(res, capture::StudySignalsValue(*signals));
     });
 
     const std::string form = subject + "/visits/{visit}/forms/{form}";

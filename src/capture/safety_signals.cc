@@ -30,14 +30,44 @@ std::string Number(double x) {
   return buf;
 }
 
+Value RowsValue(const StudySignals& signals) {
+  auto number = [](double x, bool present) -> Value {
+    if (!present) return Value();
+    auto d = Decimal::Parse(Number(x));
+    return d.ok() ? Value(*d) : Value(Number(x));
+  };
+  Value::Array rows;
+  for (const StudySignalRow& r : signals.rows) {
+    Value::Object o;
+    o["product"] = Value(r.product);
+    o["event"] = Value(r.event);
+    o["n"] = Value(int64_t{r.n});
+    o["expected"] = number(r.expected, true);
+    o["prr"] = number(r.prr, true);
+    o["prr_lower95"] = number(r.prr_lower, true);
+    o["ror"] = number(r.ror, true);
+    o["ror_lower95"] = number(r.ror_lower, true);
+    o["ic025"] = number(r.ic025, true);
+    o["ebgm"] = number(r.ebgm, r.scored);
+    o["eb05"] = number(r.eb05, r.scored);
+    o["eb95"] = number(r.eb95, r.scored);
+    rows.push_back(Value(std::move(o)));
+  }
+  return Value(std::move(rows));
+}
+
 }  // namespace
 
 Result<StudySignals> DetectStudySignals(Capture& capture) {
   Viewer everyone;
   everyone.all_sites = true;
   everyone.unblinded_everywhere = true;
+  return DetectStudySignals(capture, everyone);
+}
+
+Result<StudySignals> DetectStudySignals(Capture& capture, const Viewer& viewer) {
   TC_ASSIGN_OR_RETURN(std::vector<SafetyCaseLine> lines,
-                      ListSafetyCases(capture.store(), capture.study_id(), everyone, {}));
+                      ListSafetyCases(capture.store(), capture.study_id(), viewer, {}));
   const study::Study& study = *capture.study();
   // An imported report's other reactions are counted by their PT when the
   // loaded MedDRA knows their LLT.
@@ -140,30 +170,18 @@ Result<StudySignals> DetectStudySignals(Capture& capture) {
   return out;
 }
 
-Value StudySignalRowsValue(const StudySignals& signals) {
-  auto number = [](double x, bool present) -> Value {
-    if (!present) return Value();
-    auto d = Decimal::Parse(Number(x));
-    return d.ok() ? Value(*d) : Value(Number(x));
-  };
-  Value::Array rows;
-  for (const StudySignalRow& r : signals.rows) {
-    Value::Object o;
-    o["product"] = Value(r.product);
-    o["event"] = Value(r.event);
-    o["n"] = Value(int64_t{r.n});
-    o["expected"] = number(r.expected, true);
-    o["prr"] = number(r.prr, true);
-    o["prr_lower95"] = number(r.prr_lower, true);
-    o["ror"] = number(r.ror, true);
-    o["ror_lower95"] = number(r.ror_lower, true);
-    o["ic025"] = number(r.ic025, true);
-    o["ebgm"] = number(r.ebgm, r.scored);
-    o["eb05"] = number(r.eb05, r.scored);
-    o["eb95"] = number(r.eb95, r.scored);
-    rows.push_back(Value(std::move(o)));
-  }
-  return Value(std::move(rows));
+Value StudySignalsValue(const StudySignals& signals) {
+  Value::Object o;
+  o["cases"] = Value(static_cast<int64_t>(signals.cases));
+  o["not_coded"] = Value(static_cast<int64_t>(signals.not_coded));
+  Value::Array products;
+  for (const std::string& p : signals.products) products.push_back(Value(p));
+  o["products"] = Value(std::move(products));
+  o["mined"] = Value(signals.mined);
+  o["scored"] = Value(signals.scored);
+  o["why_not"] = Value(signals.why_not);
+  o["rows"] = RowsValue(signals);
+  return Value(std::move(o));
 }
 
 std::string StudySignalsCsv(const StudySignals& signals) {

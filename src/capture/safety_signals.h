@@ -22,6 +22,7 @@
 namespace trialcore::capture {
 
 class Capture;
+struct Viewer;
 
 struct StudySignalRow {
   std::string product, event;
@@ -43,12 +44,15 @@ struct StudySignals {
 };
 
 // Reads the study's cases as its safety physician sees them (every site;
-// the products of an imported report: its suspect and interacting drugs).
+// the products of an imported report: its suspect and interacting drugs),
+// or, given a viewer, the cases that viewer sees (a site's own).
 Result<StudySignals> DetectStudySignals(Capture& capture);
+Result<StudySignals> DetectStudySignals(Capture& capture, const Viewer& viewer);
 
-// The rows as JSON: the CSV's columns, numbers as numbers ("Inf" for an
-// infinite ratio, null when not scored).
-Value StudySignalRowsValue(const StudySignals& signals);
+// The whole answer as JSON: cases, not_coded, products, mined, scored,
+// why_not and rows, each with the CSV's columns (numbers as numbers, "Inf"
+// for an infinite ratio, null when not scored).
+Value StudySignalsValue(const StudySignals& signals);
 
 // product,event,n,expected,prr,prr_lower95,ror,ror_lower95,ic025,ebgm,eb05,eb95 (empty when not scored).
 std::string StudySignalsCsv(const StudySignals& signals);

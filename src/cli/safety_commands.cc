@@ -87,13 +87,7 @@ Status SafetySignals(const SafetyCasesArgs& args, Context& ctx) {
   ctx.err << "\n";
   if (!signals.why_not.empty()) ctx.err << signals.why_not << "\n";
   if (args.format == "csv") return WriteOutput(args.out, capture::StudySignalsCsv(signals), ctx);
-  Value::Object o{{"cases", static_cast<int64_t>(signals.cases)},
-                  {"not_coded", static_cast<int64_t>(signals.not_coded)},
-                  {"mined", signals.mined},
-                  {"scored", signals.scored},
-                  {"why_not", signals.why_not}};
-  o["rows"] = capture::StudySignalRowsValue(signals);
-  return WriteOutput(args.out, ToJson(Value(std::move(o))) + "\n", ctx);
+  return WriteOutput(args.out, ToJson(capture::StudySignalsValue(signals)) + "\n", ctx);
 }
 
 Status SafetyExportE2b(const SafetyExportArgs& args, Context& ctx) {

@@ -102,6 +102,32 @@ export const post = <T>(path: string, body: unknown, options?: RequestOptions) =
 export const postText = <T>(path: string, text: string, contentType: string) =>
   request<T>('POST', path, text, { contentType }).then((r) => r.data);
 
+// A file the server makes (a CSV export), fetched in the acting role and
+// saved as `filename`; a refusal throws with the server's message.
+export async function downloadFile(path: string, filename: string, accept = 'text/csv'): Promise<void> {
+  const headers: Record<string, string> = { Accept: accept };
+  const role = getActingRole();
+  if (role) headers['X-Trialcore-Role'] = role;
+  const response = await fetch(path, { headers, credentials: 'same-origin' });
+  if (!response.ok) {
+    let message = response.statusText;
+    try {
+      message = ((await response.json()) as { message?: string }).message ?? message;
+    } catch {
+      /* not JSON */
+    }
+    throw new Error('The download failed: ' + message);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export function studyPath(study: string): string {
   return '/api/v1/studies/' + encodeURIComponent(study);
 }

@@ -1,7 +1,7 @@
 // Reading a subject's audit trail from the API (doc/api.md, "Audit
 // trail"): a page at a time, or every page in turn for a caller that needs
 // the whole of a small part of it (one form's history).
-import { get, getActingRole, subjectPath } from './api';
+import { downloadFile, get, subjectPath } from './api';
 import type { AuditEntry } from './types';
 
 export interface AuditPage {
@@ -40,26 +40,5 @@ export async function downloadAuditCsv(study: string, subject: string, params: U
   q.delete('after');
   q.delete('limit');
   q.set('format', 'csv');
-  const headers: Record<string, string> = { Accept: 'text/csv' };
-  const role = getActingRole();
-  if (role) headers['X-Trialcore-Role'] = role;
-  const response = await fetch(auditPath(study, subject, q), { headers, credentials: 'same-origin' });
-  if (!response.ok) {
-    let message = response.statusText;
-    try {
-      message = ((await response.json()) as { message?: string }).message ?? message;
-    } catch {
-      /* not JSON */
-    }
-    throw new Error('The export failed: ' + message);
-  }
-  const blob = await response.blob();
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = `audit-${study}-${subject}.csv`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  await downloadFile(auditPath(study, subject, q), `audit-${study}-${subject}.csv`);
 }

@@ -19,6 +19,7 @@ import { ReportsView } from './views/reports';
 import { SafetyView } from './views/safety';
 import { SafetyCaseView } from './views/safety_case';
 import { SafetyIntakeView } from './views/safety_intake';
+import { SafetyOutputsView } from './views/safety_outputs';
 import { SdvView } from './views/sdv';
 import { SubjectsView } from './views/subjects';
 
@@ -57,6 +58,7 @@ route('/studies/:study/sdv', (c, _p, q) => new SdvView(c, q));
 route('/studies/:study/reports', (c, _p, q) => new ReportsView(c, q));
 route('/studies/:study/safety', (c, _p, q) => new SafetyView(c, q));
 route('/studies/:study/safety/new', (c) => new SafetyIntakeView(c));
+route('/studies/:study/safety/outputs', (c) => new SafetyOutputsView(c));
 route('/studies/:study/safety/cases/:case', (c, p) => new SafetyCaseView(c, p.case));
 route('/studies/:study/safety/cases/:case/update', (c, p) => new SafetyIntakeView(c, p.case));
 route('/studies/:study/admin', (c) => new AdminView(c));

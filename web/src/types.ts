@@ -515,6 +515,36 @@ export interface SafetyCaseDetail extends Omit<SafetyCase, 'coding'> {
   };
 }
 
+// GET .../safety/tabulation
+export interface SafetyTabulation {
+  rows: { soc: string; pt: string; serious_adverse_reactions: number; fatal: number; unexpected: number }[];
+  serious_adverse_reactions: number;
+}
+
+// GET .../safety/signals: numbers, "Inf" for an infinite ratio, null when not scored.
+export interface SafetySignals {
+  cases: number;
+  not_coded: number;
+  products: string[];
+  mined: boolean;
+  scored: boolean;
+  why_not: string;
+  rows: {
+    product: string;
+    event: string;
+    n: number;
+    expected: number | string;
+    prr: number | string;
+    prr_lower95: number | string;
+    ror: number | string;
+    ror_lower95: number | string;
+    ic025: number | string;
+    ebgm: number | string | null;
+    eb05: number | string | null;
+    eb95: number | string | null;
+  }[];
+}
+
 // GET .../safety/cases/{case}/notifications
 export interface CaseNotification {
   name: string;

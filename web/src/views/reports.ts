@@ -5,7 +5,7 @@
 // started), data entry lag and query turnaround by site. Source data
 // verification has its own page (views/sdv.ts).
 import { html, nothing, type TemplateResult } from 'lit-html';
-import { get, getActingRole, studyPath } from '../api';
+import { downloadFile, get, studyPath } from '../api';
 import { formLink, formName, LatestAnswer, studyLink, subjectLink, visitName, type Context, type View } from '../app';
 import { showCodes } from '../codes';
 import { showItemValue } from '../format';
@@ -165,23 +165,15 @@ export class ReportsView implements View {
     const q = this.filters();
     q.set('format', 'csv');
     if (labels) q.set('labels', 'true');
-    const headers: Record<string, string> = { Accept: 'text/csv' };
-    const role = getActingRole();
-    if (role) headers['X-Trialcore-Role'] = role;
-    const response = await fetch(studyPath(this.ctx.study.id) + '/reports/listing?' + q, { headers, credentials: 'same-origin' });
-    if (!response.ok) {
-      this.error = 'The download failed: ' + response.statusText;
-      return this.ctx.update();
+    try {
+      await downloadFile(studyPath(this.ctx.study.id) + '/reports/listing?' + q,
+        `listing-${this.ctx.study.id}-${this.form}${labels ? '-labels' : ''}.csv`);
+    } catch (e) {
+      this.error = (e as Error).message;
+      this.ctx.update();
     }
-    const url = URL.createObjectURL(await response.blob());
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `listing-${this.ctx.study.id}-${this.form}${labels ? '-labels' : ''}.csv`;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
   }
+
 
   private items(): ItemDef[] {
     const def = this.ctx.definition.forms.find((f) => f.id === this.form);

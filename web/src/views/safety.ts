@@ -128,6 +128,7 @@ export class SafetyView extends ListPage<SafetyCase> {
     const ctx = this.ctx;
     const c = this.counts;
     return html`<h1>Safety cases</h1>
+      <p><a href=${studyLink(ctx, '/safety/outputs')}>Line listing, DSUR tabulation and signal detection</a></p>
       ${this.intake()}
       <p class="summary" data-testid="safety-counts">
         ${c.open} open · <span class=${c.due_within_3_days ? 'due-soon' : ''}>${c.due_within_3_days} due within 3 days</span> ·
