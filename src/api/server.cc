@@ -1753,7 +1753,7 @@ class Server::Impl {
   // (capture/direct_case.h) has no site: only callers of every site see it.
   using CaseReader =
       std::function<void(const capture::SubjectState*, const capture::DirectCase*, const capture::SafetyCase&)>;
-  bool SafetyCaseVisible(StudyCtx& ctx, const std::string& case_id, Response& res, const CaseReader& read) {
+  bool SafetyCaseVisible(StudyCtx& ctx, const std::string& case_id, Response& res, const CaseReader& read = {}) {
     if (capture::DirectCaseNumber(case_id)) {
       if (!std::get<2>(ctx).SeesAllSites()) {
         Error(res, NotFound("no safety case " + case_id));
@@ -1764,7 +1764,7 @@ class Server::Impl {
         Error(res, dc.status().code() == StatusCode::kNotFound ? NotFound("no safety case " + case_id) : dc.status());
         return false;
       }
-      read(nullptr, &*dc, dc->c);
+      if (read) read(nullptr, &*dc, dc->c);
       return true;
     }
     std::string subject;
@@ -1778,7 +1778,7 @@ class Server::Impl {
       auto c = s.cases.find(number);
       if (!std::get<2>(ctx).SeesSite(s.site) || c == s.cases.end()) return;
       found = true;
-      read(&s, nullptr, c->second);
+      if (read) read(&s, nullptr, c->second);
     });
     if (!st.ok() || !found) Error(res, NotFound("no safety case " + case_id));
     return st.ok() && found;
@@ -1890,11 +1890,7 @@ class Server::Impl {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       const std::string case_id = req.matches[2];
-      if (!SafetyCaseVisible(
-              *ctx, case_id, res,
-              [](const capture::SubjectState*, const capture::DirectCase*, const capture::SafetyCase&) {})) {
-        return;
-      }
+      if (!SafetyCaseVisible(*ctx, case_id, res)) return;
       auto role = std::get<2>(*ctx).ActingRole(WantedRole(req), "");
       if (!role.ok()) return Error(res, role.status());
       if (*role != "safety_physician") {
@@ -1922,11 +1918,7 @@ class Server::Impl {
       auto ctx = StudyContext(req, res);
       if (!ctx) return;
       const std::string case_id = req.matches[2];
-      if (!SafetyCaseVisible(
-              *ctx, case_id, res,
-              [](const capture::SubjectState*, const capture::DirectCase*, const capture::SafetyCase&) {})) {
-        return;
-      }
+      if (!SafetyCaseVisible(*ctx, case_id, res)) return;
       auto events = SafetyCaseEvents(*std::get<1>(*ctx), case_id);
       if (!events.ok()) return Error(res, events.status());
       for (const Event& e : *events) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -291,6 +292,14 @@ class Notifier::Impl {
     return Status::Ok();
   }
 
+  // When a recipient's mail is due next, from the state its stream's latest
+  // event set (a claim, a failure); never once it was sent.
+  int64_t DueAt(const Value& state, int64_t time_us) const {
+    const std::string st = Text(state, "state");
+    if (st == "sent") return std::numeric_limits<int64_t>::max();
+    return st == "failed" ? Int(state, "next_attempt_us") : time_us + o_.claim_timeout_us;
+  }
+
   Status Deliver(DeliveryCounts* c) {
     TC_ASSIGN_OR_RETURN(auto planned, PlannedEntities(*store_));
     for (const EntityValue& p : planned) {
@@ -298,12 +307,10 @@ class Notifier::Impl {
       for (size_t k = 0; k < recipients.size(); ++k) {
         const uint64_t seq = static_cast<uint64_t>(Int(p.value, "seq"));
         TC_ASSIGN_OR_RETURN(auto state, store_->ReadEntity(kNotificationsLog, RecipientStream(seq, k)));
+        const int64_t now = o_.env->NowMicros();
         if (state) {
-          const std::string st = Text(state->value, "state");
-          if (st == "sent") continue;
-          const int64_t now = o_.env->NowMicros();
-          const int64_t due =
-              st == "failed" ? Int(state->value, "next_attempt_us") : state->time_us + o_.claim_timeout_us;
+          const int64_t due = DueAt(state->value, state->time_us);
+          if (due == std::numeric_limits<int64_t>::max()) continue;
           if (now < due) {
             c->next_due_us = c->next_due_us == 0 ? due : std::min(c->next_due_us, due);
             continue;
@@ -330,11 +337,25 @@ class Notifier::Impl {
     EventFilter f;
     f.study = kNotificationsLog;
     f.stream = stream;
+    Value last;
+    int64_t last_time_us = 0;
     TC_RETURN_IF_ERROR(store_->ForEachEvent(f, [&](const Event& e) {
       version = static_cast<int64_t>(e.stream_version);
       if (e.type == kClaimed) ++attempts;
+      // The state this event set (Draft), as the stream's entity holds it.
+      const Value* set = e.payload.Find("set");
+      const Value* state = set != nullptr ? set->Find(stream) : nullptr;
+      last = state != nullptr ? *state : Value();
+      last_time_us = e.time_us;
       return Status::Ok();
     }));
+    // Decided again on this read, whose version the claim expects: the
+    // state Deliver read may be older than it (another notifier may have
+    // claimed and sent in between, on another server).
+    if (version > 0 && o_.env->NowMicros() < DueAt(last, last_time_us)) {
+      ++c->skipped;
+      return Status::Ok();
+    }
     Value::Object entity{{"study", Text(planned.value, "study")},
                          {"seq", static_cast<int64_t>(seq)},
                          {"case", Text(planned.value, "case")},

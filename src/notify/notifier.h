@@ -21,8 +21,9 @@
 // Each entity of those streams holds its state (ListNotifications).
 //
 // Once per recipient, also with several notifiers on one database: a claim
-// is appended with the recipient stream's expected version, and only the
-// notifier whose claim is stored sends; the other skips. A claim whose
+// is appended with the recipient stream's expected version, decided on the
+// same read of that stream (whether the mail is due), and only the notifier
+// whose claim is stored sends; the other skips. A claim whose
 // notifier never recorded an outcome (it died while sending) is taken over
 // after claim_timeout_us, so a crash at that moment may send a mail twice,
 // never lose one.

@@ -7,7 +7,9 @@
 #include "notify/notifier.h"
 
 #include <algorithm>
+#include <functional>
 #include <thread>
+#include <utility>
 
 #include "capture/capture_test_fixture.h"
 #include "notify/smtp_test_sink.h"
@@ -31,6 +33,31 @@ constexpr int64_t kSecond = 1'000'000;
 
 constexpr char kSyncope[] =
     R"({"op":"form.save","subject":"701-1020","visit":"LOGS","form":"AE","rows":[{"group":"AE","items":{"AETERM":"Syncope","AESTDTC":"2024-02-29","AEONGO":true,"AESEV":"SEVERE","AESER":"Y","AESHOSP":true,"AEREL":"POSSIBLE","AEACN":"DRUG INTERRUPTED","AEOUT":"RECOVERING/RESOLVING"}}]})";
+
+// The test's clock, which runs `before_next_read` once, the next time the
+// notifier reads it: a way to let another notifier act at exactly that point.
+class HookedClock final : public Env {
+ public:
+  explicit HookedClock(Env& base) : base_(base) {}
+  std::function<void()> before_next_read;
+
+  Result<std::unique_ptr<File>> OpenFile(const std::string& path, const OpenOptions& options) override {
+    return base_.OpenFile(path, options);
+  }
+  Status DeleteFile(const std::string& path) override { return base_.DeleteFile(path); }
+  Status RenameFile(const std::string& from, const std::string& to) override { return base_.RenameFile(from, to); }
+  bool FileExists(const std::string& path) override { return base_.FileExists(path); }
+  Status CreateDirs(const std::string& path) override { return base_.CreateDirs(path); }
+  Result<unsigned> FileMode(const std::string& path) override { return base_.FileMode(path); }
+  Status RandomBytes(std::span<uint8_t> out) override { return base_.RandomBytes(out); }
+  int64_t NowMicros() override {
+    if (before_next_read) std::exchange(before_next_read, nullptr)();
+    return base_.NowMicros();
+  }
+
+ private:
+  Env& base_;
+};
 
 class NotifierTest : public capture::CaptureTest {
  protected:
@@ -212,6 +239,30 @@ TEST_F(NotifierTest, TwoNotifiersOnOneDatabaseSendEachMailOnce) {
   EXPECT_EQ(std::count(types.begin(), types.end(), "notification.planned"), 1);
   EXPECT_EQ(std::count(types.begin(), types.end(), "notification.claimed"), 2);
   EXPECT_EQ(std::count(types.begin(), types.end(), "notification.sent"), 2);
+}
+
+// The race two servers on PostgreSQL showed: notifier B reads a recipient's
+// state (not tried yet), then A claims, sends and records the mail, then B
+// reads the recipient's stream to claim it. B must decide on that read, not
+// on the older one: nobody gets the mail twice.
+TEST_F(NotifierTest, ANotifierThatReadAnOlderStateDoesNotSendAgain) {
+  Unblind();
+  auto a = Make(store_.get(), Options());
+  HookedClock clock(env_);
+  NotifierOptions ob = Options();
+  ob.env = &clock;
+  ob.instance = "second";
+  auto b = Make(store_.get(), ob);
+  DeliveryCounts ca;
+  // B's first clock read comes after it read the first recipient's state.
+  clock.before_next_read = [&] { ca = Deliver(*a); };
+  DeliveryCounts cb = Deliver(*b);
+  EXPECT_EQ(ca.sent, 2u);
+  EXPECT_EQ(cb.sent, 0u);
+  EXPECT_EQ(cb.skipped, 1u) << "the first recipient, sent by A after B read its state";
+  EXPECT_EQ(MailsTo(), (std::map<std::string, int>{{kStats, 1}, {kChair, 1}}));
+  const auto types = LogTypes();
+  EXPECT_EQ(std::count(types.begin(), types.end(), "notification.claimed"), 2);
 }
 
 TEST_F(NotifierTest, ASinkThatIsDownGivesFailedThenALaterSend) {
