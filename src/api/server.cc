@@ -1965,8 +1965,12 @@ class Server::Impl {
       auto role = std::get<2>(*ctx).ActingRole(WantedRole(req), "");
       if (!role.ok()) return Error(res, role.status());
       const std::string file = req.has_param("file") ? req.get_param_value("file") : "upload.xml";
-      if (file.empty() || file.size() > 255 || file.find_first_of("/\\\n\r") != std::string::npos) {
-        return Error(res, InvalidArgument("\"file\" must be the file's own name (1 to 255 characters, no path)"));
+      const bool plain = IsValidUtf8(file) && std::none_of(file.begin(), file.end(), [](char c) {
+                           return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '/' || c == '\\';
+                         });
+      if (file.empty() || file.size() > 255 || !plain) {
+        return Error(res, InvalidArgument("\"file\" must be the file's own name: 1 to 255 characters of UTF-8, no "
+                                          "path and no control character"));
       }
       auto cases = capture::ImportE2bCases(*std::get<1>(*ctx), req.body, file, Actor{std::get<0>(*ctx).user.id, *role});
       if (!cases.ok()) return Error(res, cases.status());
