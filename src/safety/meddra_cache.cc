@@ -19,40 +19,25 @@ MeddraCache::~MeddraCache() = default;
 
 Result<std::shared_ptr<const MeddraCoder>> MeddraCache::Coder(EventStore& store, const std::string& version,
                                                               const std::string& language) {
-  if (!language.empty()) return CoderFor(store, version, language);
-  const std::tuple<const EventStore*, std::string> which{&store, version};
-  std::string remembered;
-  {
-    std::lock_guard lock(mu_);
-    auto it = languages_.find(which);
-    if (it != languages_.end()) remembered = it->second;
-  }
-  if (!remembered.empty()) return CoderFor(store, version, remembered);
-  // The version's only language; anything else gets ReadStoredMeddra's own
-  // error (NotFound naming the versions there are, or several languages).
   TC_ASSIGN_OR_RETURN(auto versions, ListMeddraVersions(store));
-  std::string resolved;
+  const MeddraVersionInfo* stored = nullptr;
   int matches = 0;
   for (const auto& v : versions) {
-    if (v.version == version) {
-      resolved = v.language;
+    if (v.version == version && (language.empty() || v.language == language)) {
+      stored = &v;
       ++matches;
     }
   }
-  if (matches != 1) {
-    TC_ASSIGN_OR_RETURN(MeddraTables tables, ReadStoredMeddra(store, version, ""));
-    resolved = tables.language;  // loaded since the listing
-  }
-  {
-    std::lock_guard lock(mu_);
-    languages_[which] = resolved;
-  }
-  return CoderFor(store, version, resolved);
+  // None, or several languages to choose from: ReadStoredMeddra's own error
+  // (NotFound naming the versions there are, or which languages).
+  if (matches != 1) return ReadStoredMeddra(store, version, language).status();
+  return CoderFor(store, *stored);
 }
 
-Result<std::shared_ptr<const MeddraCoder>> MeddraCache::CoderFor(EventStore& store, const std::string& version,
-                                                                 const std::string& language) {
-  Key key{&store, version, language};
+Result<std::shared_ptr<const MeddraCoder>> MeddraCache::CoderFor(EventStore& store, const MeddraVersionInfo& stored) {
+  std::string files;
+  for (const MeddraSourceFile& f : stored.files) files += f.name + "=" + f.sha256 + ";";
+  Key key{stored.version, stored.language, files};
   std::shared_ptr<Slot> slot;
   {
     std::unique_lock lock(mu_);
@@ -72,7 +57,7 @@ Result<std::shared_ptr<const MeddraCoder>> MeddraCache::CoderFor(EventStore& sto
   // Read and build without the lock: other versions are served meanwhile.
   Status status;
   std::shared_ptr<const MeddraCoder> coder;
-  auto tables = ReadStoredMeddra(store, version, language);
+  auto tables = ReadStoredMeddra(store, stored.version, stored.language);
   if (!tables.ok()) {
     status = tables.status();
   } else {
@@ -90,13 +75,12 @@ Result<std::shared_ptr<const MeddraCoder>> MeddraCache::CoderFor(EventStore& sto
     slot->status = status;
     slot->coder = coder;
     slot->last_used = ++tick_;
-    auto it = slots_.find(key);
-    const bool still_kept = it != slots_.end() && it->second == slot;  // not forgotten meanwhile
+    // (A slot being built is never evicted, so it is still there.)
     if (coder) {
       ++builds_;
-      if (still_kept) EvictLocked();
-    } else if (still_kept) {
-      slots_.erase(it);  // not kept: the next request tries again
+      EvictLocked();
+    } else {
+      slots_.erase(key);  // not kept: the next request tries again
     }
   }
   built_.notify_all();
@@ -122,12 +106,6 @@ Result<MeddraVersionInfo> MeddraCache::Latest(EventStore& store) {
   TC_ASSIGN_OR_RETURN(auto versions, ListMeddraVersions(store));
   if (versions.empty()) return NotFound("no MedDRA version is loaded; load one with `trialcore meddra load DIR`");
   return std::move(versions.back());
-}
-
-void MeddraCache::Forget(const EventStore& store) {
-  std::lock_guard lock(mu_);
-  std::erase_if(slots_, [&](const auto& entry) { return std::get<0>(entry.first) == &store; });
-  std::erase_if(languages_, [&](const auto& entry) { return std::get<0>(entry.first) == &store; });
 }
 
 uint64_t MeddraCache::builds() const {

@@ -4,11 +4,13 @@
 // language never changes (meddra_store.h loads it once), so a coder once
 // built serves every later request for that version of that store.
 //
-// Entries are keyed by the store instance (its address) and the version and
-// language, so one process may serve several databases. A caller that closes
-// a store and may open another (whose address could be the same) calls
-// Forget(store) first. At most max_versions coders are kept; beyond that the
-// least recently used one is dropped (holders of its shared_ptr keep it alive).
+// Entries are keyed by what was loaded: the version, the language and the
+// SHA-256 of each distribution file, as the store records them (read on
+// every request: a few rows). So one process may serve several databases,
+// a store closed and another opened in its place never gets the other's
+// coder, and databases holding the same files share one. At most
+// max_versions coders are kept; beyond that the least recently used one is
+// dropped (holders of its shared_ptr keep it alive).
 //
 // Thread safety: every member may be called from any number of threads at
 // once. Concurrent first requests for one version build it once: the first
@@ -46,8 +48,6 @@ class MeddraCache {
   // are) when the version is not stored; InvalidArgument when the language is
   // empty and the version is stored in several. A failed read is not kept:
   // the next request tries again (a version may be loaded meanwhile).
-  // An empty language is resolved at the first request that needs it and
-  // remembered; pass the language to be explicit.
   Result<std::shared_ptr<const MeddraCoder>> Coder(EventStore& store, const std::string& version,
                                                    const std::string& language = "");
 
@@ -56,27 +56,22 @@ class MeddraCache {
   // is seen. NotFound when none is loaded.
   Result<MeddraVersionInfo> Latest(EventStore& store);
 
-  // Drops every coder and remembered language of the store.
-  void Forget(const EventStore& store);
-
   // How many coders this cache has built (read and indexed) so far, and how
   // many it holds now: for metrics and tests.
   uint64_t builds() const;
   size_t size() const;
 
  private:
-  using Key = std::tuple<const EventStore*, std::string, std::string>;  // store, version, language
+  using Key = std::tuple<std::string, std::string, std::string>;  // version, language, the files' SHA-256
   struct Slot;
 
-  Result<std::shared_ptr<const MeddraCoder>> CoderFor(EventStore& store, const std::string& version,
-                                                      const std::string& language);
+  Result<std::shared_ptr<const MeddraCoder>> CoderFor(EventStore& store, const MeddraVersionInfo& stored);
   void EvictLocked();
 
   const size_t max_versions_;
   mutable std::mutex mu_;
   std::condition_variable built_;  // a slot's build finished
   std::map<Key, std::shared_ptr<Slot>> slots_;
-  std::map<std::tuple<const EventStore*, std::string>, std::string> languages_;  // resolved empty languages
   uint64_t tick_ = 0;
   uint64_t builds_ = 0;
 };

@@ -28,7 +28,7 @@ class MeddraCacheTest : public testing::MeddraDirTest {
     MeddraDirTest::TearDown();
   }
   void RemoveDatabases() {
-    for (const char* name : {"a", "b"}) {
+    for (const char* name : {"a", "b", "c"}) {
       for (const char* suffix : {".db", ".db-wal", ".db-shm"}) {
         std::filesystem::remove(dir_ + "-" + name + suffix);
       }
@@ -146,16 +146,36 @@ TEST_F(MeddraCacheTest, TwoStoresWithTheSameVersionAreKeptApart) {
   EXPECT_EQ(cache.builds(), 2u);
   EXPECT_EQ(cache.Coder(*store_, "27.1")->get(), a->get());
   EXPECT_EQ(cache.Coder(*other, "27.1")->get(), b->get());
+}
 
-  // A store that closes is forgotten; the other's coder stays.
-  cache.Forget(*other);
-  EXPECT_EQ(cache.size(), 1u);
-  EXPECT_EQ(cache.Coder(*store_, "27.1")->get(), a->get());
+// A store closed and another opened in its place (often at the same address)
+// gets the coder of what it holds, never the closed one's; two databases
+// holding the same files share one coder.
+TEST_F(MeddraCacheTest, ACoderIsOfTheFilesLoadedNotOfTheStoreObject) {
+  MeddraCache cache;
+  MeddraFiles more = MeddraFiles::Small("27.1");
+  more.lines["llt.asc"].push_back(testing::Llt("50000099", "Head pain", "40000001", true));
+  Load(*store_, more);
+  auto first = cache.Coder(*store_, "27.1");
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE((*first)->Code("Head pain").coded());
+
+  store_.reset();
+  store_ = Open("c");
+  ASSERT_NE(store_, nullptr);
+  Load(*store_, "27.1");  // the same version, other files
+  auto second = cache.Coder(*store_, "27.1");
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_FALSE((*second)->Code("Head pain").coded()) << "the closed database's dictionary";
   EXPECT_EQ(cache.builds(), 2u);
-  auto again = cache.Coder(*other, "27.1");
-  ASSERT_TRUE(again.ok());
-  EXPECT_NE(again->get(), b->get());
-  EXPECT_EQ(cache.builds(), 3u);
+
+  auto twin = Open("b");
+  ASSERT_NE(twin, nullptr);
+  Load(*twin, "27.1");
+  auto shared = cache.Coder(*twin, "27.1");
+  ASSERT_TRUE(shared.ok()) << shared.status().message();
+  EXPECT_EQ(shared->get(), second->get());
+  EXPECT_EQ(cache.builds(), 2u);
 }
 
 TEST_F(MeddraCacheTest, TheLeastRecentlyUsedVersionIsDroppedBeyondTheLimit) {
