@@ -296,9 +296,7 @@ void WriteHeaderRows(const Table& table, xmlNode* root, const E2bBatchHeader& h)
 
 Result<std::string> ExportE2bBatch(const E2bBatchHeader& header, std::span<const Icsr> icsrs,
                                    const E2bSchemas* schemas) {
-  // libxml2 sets itself up on first use, which is not safe from two threads at once.
-  static const bool kXmlReady = (xmlInitParser(), true);
-  (void)kXmlReady;
+  InitXml();
   if (icsrs.empty()) return InvalidArgument("an E2B(R3) batch needs at least one ICSR");
   for (const Icsr& icsr : icsrs) TC_RETURN_IF_ERROR(CheckElements(icsr));
 

@@ -445,55 +445,6 @@ void SetText(xmlNode* node, const std::string& text) {
   xmlNodeAddContentLen(node, reinterpret_cast<const xmlChar*>(text.data()), static_cast<int>(text.size()));
 }
 
-void XmlDocFree::operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
-
-namespace {
-// The first error, which names where the text went wrong; libxml2's last
-// error is often only "premature end of data" at the end of the file.
-struct FirstError {
-  bool set = false;
-  int line = 0;
-  std::string message;
-};
-
-void KeepFirstError(void* user, xmlError* err) {
-  auto* ctxt = static_cast<xmlParserCtxt*>(user);
-  auto* first = static_cast<FirstError*>(ctxt->_private);
-  if (first->set || !err || err->level < XML_ERR_ERROR) return;
-  first->set = true;
-  first->line = err->line;
-  first->message = err->message ? err->message : "not well-formed XML";
-  while (!first->message.empty() && (first->message.back() == '\n' || first->message.back() == ' ')) {
-    first->message.pop_back();
-  }
-}
-}  // namespace
-
-Result<XmlDocPtr> ParseXml(std::string_view xml, std::string_view source) {
-  // libxml2 sets itself up on first use, which is not safe from two threads at once.
-  static const bool kXmlReady = (xmlInitParser(), true);
-  (void)kXmlReady;
-  xmlParserCtxt* ctxt = xmlNewParserCtxt();
-  if (!ctxt) return ResourceExhausted("libxml2 could not allocate a parser");
-  const std::string name(source);
-  FirstError first;
-  ctxt->_private = &first;
-  ctxt->sax->serror = KeepFirstError;
-  // No network, no DTD loading or entity substitution: an incoming message
-  // must not make us fetch or expand anything. Errors come back as values,
-  // not on stderr.
-  xmlDoc* doc = xmlCtxtReadMemory(ctxt, xml.data(), static_cast<int>(xml.size()), name.c_str(), nullptr,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES);
-  const bool well_formed = doc && ctxt->wellFormed;
-  xmlFreeParserCtxt(ctxt);
-  if (!well_formed) {
-    if (doc) xmlFreeDoc(doc);
-    return InvalidArgument(name + ":" + std::to_string(first.line) +
-                           ": malformed XML: " + (first.set ? first.message : "not well-formed XML"));
-  }
-  return XmlDocPtr(doc);
-}
-
 void Table::Index() {
   for (size_t n = 0; n < rows.size(); ++n) {
     if (!rows[n].number.empty()) by_number.emplace(rows[n].number, n);

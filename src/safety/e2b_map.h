@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/xml_doc.h"
 
 struct _xmlNode;  // libxml2's xmlNode
 struct _xmlAttr;  // libxml2's xmlAttr
@@ -125,14 +126,9 @@ const Row* FindRow(const Table& table, const std::string& number);
 
 // --- Parsing -------------------------------------------------------------
 
-struct XmlDocFree {
-  void operator()(_xmlDoc* doc) const;
-};
-using XmlDocPtr = std::unique_ptr<_xmlDoc, XmlDocFree>;
-
-// Parses with libxml2, no network, no external entities. InvalidArgument
-// "source:line: libxml2's message" when the text is not well-formed XML.
-Result<XmlDocPtr> ParseXml(std::string_view xml, std::string_view source);
+// Parsing is core/xml_doc.h's (no network, no external entities).
+using trialcore::ParseXml;
+using trialcore::XmlDocPtr;
 
 // --- The path engine over libxml2 nodes --------------------------------
 
