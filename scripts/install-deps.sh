@@ -22,7 +22,9 @@ PACKAGES=(
   libcli11-dev                          # command line
   libboost-math-dev                     # gamma functions for signal detection (EBGM)
   libzip-dev                            # FAERS quarterly zip files
-  libxml2-dev                           # E2B(R3) XML and XML Schema validation
+  libxml2-dev                           # E2B(R3), ODM and Define-XML, XML Schema validation
+  libreadstat-dev                       # SAS XPT v5 datasets in and out (SDTM)
+  python3-jsonschema                    # the tests check Dataset-JSON against CDISC's JSON Schemas
   libyaml-cpp-dev                       # study definitions, rule test cases
   libboost-dev                          # the HTTP transport (Boost.Beast, Asio)
   libsodium-dev                         # argon2id password hashes
