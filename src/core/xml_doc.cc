@@ -111,8 +111,8 @@ Result<XmlDocPtr> ParseXml(std::string_view xml, std::string_view source) {
   FirstError first;
   ctxt->_private = &first;
   ctxt->sax->serror = KeepFirstError;
-  xmlDoc* doc = xmlCtxtReadMemory(ctxt, xml.data(), static_cast<int>(xml.size()), name.c_str(), nullptr,
-                                  kSafeParseOptions);
+  xmlDoc* doc =
+      xmlCtxtReadMemory(ctxt, xml.data(), static_cast<int>(xml.size()), name.c_str(), nullptr, kSafeParseOptions);
   const bool well_formed = doc && ctxt->wellFormed;
   xmlFreeParserCtxt(ctxt);
   if (!well_formed) {
