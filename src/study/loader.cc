@@ -614,12 +614,24 @@ struct Builder {
       CodeList cl;
       cl.id = kv.first.Scalar();
       cl.loc = LocOf(kv.first);
-      if (!kv.second.IsSequence() || kv.second.size() == 0) {
-        r.Error(kv.second, "code list " + cl.id + " must list at least one code");
+      // A list of codes, or {oid, codes} when the list came from another
+      // system and keeps its identifier there.
+      YAML::Node codes = kv.second;
+      if (codes.IsMap()) {
+        if (!r.ExpectMap(codes, "code list " + cl.id, {"oid", "codes"})) continue;
+        cl.oid = r.Text(codes, "oid", "code list " + cl.id, false);
+        codes = codes["codes"];
+        if (!codes) {
+          r.Error(kv.second, "code list " + cl.id + " needs 'codes'");
+          continue;
+        }
+      }
+      if (!codes.IsSequence() || codes.size() == 0) {
+        r.Error(codes, "code list " + cl.id + " must list at least one code");
         continue;
       }
       std::set<std::string> seen;
-      for (const auto& c : kv.second) {
+      for (const auto& c : codes) {
         Code code;
         if (c.IsScalar()) {
           code.code = code.label = c.Scalar();
@@ -649,12 +661,13 @@ struct Builder {
   Item ReadItem(const YAML::Node& n) {
     Item it;
     if (!r.ExpectMap(n, "item",
-                     {"id", "label", "type", "unit", "precision", "max_length", "codelist", "required", "hard_range",
-                      "soft_range", "visible_if", "derive", "unblinded_only", "identifying"})) {
+                     {"id", "oid", "label", "type", "unit", "precision", "max_length", "codelist", "required",
+                      "hard_range", "soft_range", "visible_if", "derive", "unblinded_only", "identifying"})) {
       return it;
     }
     it.loc = LocOf(n);
     it.id = r.Text(n, "id", "item", true);
+    it.oid = r.Text(n, "oid", "item " + it.id, false);
     CheckIdentifier(n["id"] ? n["id"] : n, it.id, "item");
     it.label = r.Text(n, "label", "item " + it.id, true);
     std::string type = r.Text(n, "type", "item " + it.id, true);
@@ -751,10 +764,11 @@ struct Builder {
       return;
     }
     for (const auto& f : n) {
-      if (!r.ExpectMap(f, "form", {"id", "name", "roles", "groups", "checks"})) continue;
+      if (!r.ExpectMap(f, "form", {"id", "oid", "name", "roles", "groups", "checks"})) continue;
       Form form;
       form.loc = LocOf(f);
       form.id = r.Text(f, "id", "form", true);
+      form.oid = r.Text(f, "oid", "form " + form.id, false);
       CheckIdentifier(f["id"] ? f["id"] : f, form.id, "form");
       form.name = r.Text(f, "name", "form " + form.id, true);
       form.roles = r.TextList(f, "roles", "form " + form.id);
@@ -767,10 +781,11 @@ struct Builder {
         r.Error(f, "form " + form.id + " needs 'groups', a list with at least one item group");
       } else {
         for (const auto& g : f["groups"]) {
-          if (!r.ExpectMap(g, "item group", {"id", "label", "repeating", "items"})) continue;
+          if (!r.ExpectMap(g, "item group", {"id", "oid", "label", "repeating", "items"})) continue;
           ItemGroup group;
           group.loc = LocOf(g);
           group.id = r.Text(g, "id", "item group", true);
+          group.oid = r.Text(g, "oid", "item group " + group.id, false);
           CheckIdentifier(g["id"] ? g["id"] : g, group.id, "item group");
           group.label = r.Text(g, "label", "item group " + group.id, false);
           group.repeating = r.Bool(g, "repeating", "item group " + group.id);
@@ -811,10 +826,11 @@ struct Builder {
       return;
     }
     for (const auto& v : n) {
-      if (!r.ExpectMap(v, "visit", {"id", "name", "day", "window", "unscheduled", "repeat", "forms"})) continue;
+      if (!r.ExpectMap(v, "visit", {"id", "oid", "name", "day", "window", "unscheduled", "repeat", "forms"})) continue;
       Visit visit;
       visit.loc = LocOf(v);
       visit.id = r.Text(v, "id", "visit", true);
+      visit.oid = r.Text(v, "oid", "visit " + visit.id, false);
       CheckIdentifier(v["id"] ? v["id"] : v, visit.id, "visit");
       visit.name = r.Text(v, "name", "visit " + visit.id, true);
       visit.day = r.Int(v, "day", "visit " + visit.id);

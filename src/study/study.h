@@ -44,6 +44,9 @@ struct Code {
 
 struct CodeList {
   std::string id;
+  // The identifier this came with from another system (an ODM OID), kept so
+  // that data exchanged later maps to it; empty when written here.
+  std::string oid;
   std::vector<Code> codes;
   Location loc;
 };
@@ -68,6 +71,7 @@ std::string_view DisclosureName(Disclosure d);  // "full", "year_only", "hidden"
 
 struct Item {
   std::string id;
+  std::string oid;  // as CodeList::oid
   std::string label;
   ItemType type = ItemType::kText;
   std::string unit;
@@ -87,6 +91,7 @@ struct Item {
 
 struct ItemGroup {
   std::string id;
+  std::string oid;  // as CodeList::oid
   std::string label;
   bool repeating = false;
   std::vector<Item> items;
@@ -106,6 +111,7 @@ struct Check {
 
 struct Form {
   std::string id;
+  std::string oid;  // as CodeList::oid
   std::string name;
   std::vector<std::string> roles;  // who may enter it
   std::vector<ItemGroup> groups;
@@ -117,6 +123,7 @@ struct Form {
 
 struct Visit {
   std::string id;
+  std::string oid;  // as CodeList::oid (an ODM StudyEventDef)
   std::string name;
   std::optional<int> day;  // planned day relative to the anchor (anchor date is day 1)
   int window_before = 0;   // days

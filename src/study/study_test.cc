@@ -235,8 +235,7 @@ TEST(StudySchema, DeclaresExactlyTheKeysTheLoaderAccepts) {
        "{id: \"701\", name: Site 701, country: USA, zz_probe: 1,"},
       {"/properties/sites/items/properties/investigator", "investigator: {given: Ada,",
        "investigator: {zz_probe: 1, given: Ada,"},
-      {"/properties/codelists/additionalProperties/items/oneOf/1", "{code: M, label: Male}",
-       "{code: M, label: Male, zz_probe: 1}"},
+      {"/$defs/codes/items/oneOf/1", "{code: M, label: Male}", "{code: M, label: Male, zz_probe: 1}"},
       {"/properties/visits/items", "{id: SCREENING1, name:", "{zz_probe: 1, id: SCREENING1, name:"},
       {"/properties/visits/items/properties/window", "window: {before: 7, after: 3}",
        "window: {before: 7, after: 3, zz_probe: 1}"},
@@ -459,6 +458,56 @@ TEST(Safety, AnOffsetSetsTheSponsorsDay) {
   auto loaded = LoadStudy(text, "safety.yaml", &errors);
   ASSERT_TRUE(loaded.ok()) << Errors(errors);
   EXPECT_EQ((*loaded)->safety.utc_offset_minutes, -330);
+}
+
+}  // namespace
+}  // namespace trialcore::study
+
+namespace trialcore::study {
+namespace {
+
+// Imported studies keep the OIDs of the system they came from (ODM), so data
+// exchanged later map to them; a code list keeps its OID as {oid, codes}.
+TEST(StudyOid, VisitsFormsGroupsItemsAndCodeListsKeepTheirOids) {
+  const char* yaml = R"(study: {id: S1, title: T, version: "1"}
+codelists:
+  SEX: {oid: CL.SEX, codes: [{code: M, label: Male}, F]}
+  NY: [Y, N]
+anchor: {form: DM, item: VISDAT}
+visit_date: {form: DM, item: VISDAT}
+visits:
+  - {id: SCR, oid: SE.SCREENING, name: Screening, day: 1, forms: [DM]}
+forms:
+  - id: DM
+    oid: F.DM
+    name: Demographics
+    groups:
+      - id: DM
+        oid: IG.DM
+        items:
+          - {id: VISDAT, oid: I.VISDAT, label: Visit date, type: date}
+          - {id: SEX, oid: IT.DM.SEX, label: Sex, type: choice, codelist: SEX}
+)";
+  std::vector<StudyError> errors;
+  auto s = LoadStudy(yaml, "oid.yaml", &errors);
+  ASSERT_TRUE(s.ok()) << (errors.empty() ? s.status().message() : errors.front().ToString());
+  const Study& st = **s;
+  EXPECT_EQ(st.visits.at(0).oid, "SE.SCREENING");
+  EXPECT_EQ(st.forms.at(0).oid, "F.DM");
+  EXPECT_EQ(st.forms.at(0).groups.at(0).oid, "IG.DM");
+  EXPECT_EQ(st.forms.at(0).groups.at(0).items.at(1).oid, "IT.DM.SEX");
+  ASSERT_NE(st.FindCodeList("SEX"), nullptr);
+  EXPECT_EQ(st.FindCodeList("SEX")->oid, "CL.SEX");
+  EXPECT_EQ(st.FindCodeList("SEX")->codes.size(), 2u);
+  EXPECT_EQ(st.FindCodeList("NY")->oid, "");
+
+  std::string bad = yaml;
+  bad.replace(bad.find("codes: [{code"), 5, "kodes");
+  EXPECT_FALSE(LoadStudy(bad, "oid.yaml", &errors).ok());
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors.front().message.find("unknown key 'kodes' in code list SEX (allowed: oid, codes)"),
+            std::string::npos)
+      << errors.front().ToString();
 }
 
 }  // namespace
