@@ -165,6 +165,28 @@ struct StudyTestArgs {
   std::optional<std::string> now;    // the clock each scenario starts at (UTC); default 2024-06-01T12:00:00Z
 };
 Status StudyTest(const StudyTestArgs& args, Context& ctx);
+
+// import: a study file from another system's definition (src/standards/).
+// Each prints the report (counts read and written, what was not carried
+// over), refuses an existing study_out unless force, and writes nothing
+// when it fails.
+struct ImportOdmArgs {
+  std::string file;
+  std::string study_out;  // the study file to write
+  std::optional<std::string> language;  // xml:lang of the labels
+  std::optional<std::string> schema;    // the ODM 1.3.2 schema's ODM1-3-2.xsd
+  bool force = false;
+};
+Status ImportOdm(const ImportOdmArgs& args, Context& ctx);
+struct ImportRedcapArgs {
+  std::string dictionary;
+  std::string study_out;
+  std::optional<std::string> study_id;
+  std::vector<std::string> repeating;  // instruments that repeat
+  bool keep_going = false;             // untranslatable logic: report it and go on
+  bool force = false;
+};
+Status ImportRedcap(const ImportRedcapArgs& args, Context& ctx);
 // One command per line (JSON); each line is applied or refused on its own.
 Status Apply(const std::string& db, const std::optional<std::string>& study, const Actor& actor,
              const std::string& file, Context& ctx);
