@@ -172,7 +172,7 @@ Status StudyTest(const StudyTestArgs& args, Context& ctx);
 // when it fails.
 struct ImportOdmArgs {
   std::string file;
-  std::string study_out;  // the study file to write
+  std::string study_out;                // the study file to write
   std::optional<std::string> language;  // xml:lang of the labels
   std::optional<std::string> schema;    // the ODM 1.3.2 schema's ODM1-3-2.xsd
   bool force = false;

@@ -187,7 +187,8 @@ int Run(int argc, char** argv, Env* env) {
   studytest->callback([&] { status = StudyTest(test_args, ctx); });
 
   // import
-  auto* importcmd = app.add_subcommand("import", "A study from another system: CDISC ODM 1.3.2, REDCap data dictionary");
+  auto* importcmd =
+      app.add_subcommand("import", "A study from another system: CDISC ODM 1.3.2, REDCap data dictionary");
   importcmd->require_subcommand(1);
   ImportOdmArgs odm_args;
   auto* import_odm = importcmd->add_subcommand("odm", "Import an ODM 1.3.2 file's study metadata as a study file");
@@ -197,7 +198,8 @@ int Run(int argc, char** argv, Env* env) {
   import_odm->add_option("--study-out", odm_args.study_out, "The study file (YAML) to write")->required();
   import_odm->add_option("--language", odm_args.language,
                          "xml:lang of the labels (default: the file's first language, or en)");
-  import_odm->add_option("--schema", odm_args.schema, "The ODM 1.3.2 schema's ODM1-3-2.xsd (default: the one built in)");
+  import_odm->add_option("--schema", odm_args.schema,
+                         "The ODM 1.3.2 schema's ODM1-3-2.xsd (default: the one built in)");
   import_odm->add_flag("--force", odm_args.force, "Replace an existing study file");
   import_odm->callback([&] { status = ImportOdm(odm_args, ctx); });
 
@@ -205,7 +207,8 @@ int Run(int argc, char** argv, Env* env) {
   auto* import_redcap = importcmd->add_subcommand("redcap", "Import a REDCap data dictionary (CSV) as a study file");
   import_redcap->add_option("DICTIONARY", redcap_args.dictionary, "The data dictionary (CSV)")->required();
   import_redcap->add_option("--study-out", redcap_args.study_out, "The study file (YAML) to write")->required();
-  import_redcap->add_option("--study-id", redcap_args.study_id, "The study's id (default: the dictionary's folder name)");
+  import_redcap->add_option("--study-id", redcap_args.study_id,
+                            "The study's id (default: the dictionary's folder name)");
   import_redcap->add_option("--repeating", redcap_args.repeating,
                             "An instrument (Form Name) that repeats (repeatable); the dictionary does not say");
   import_redcap->add_flag("--keep-going", redcap_args.keep_going,

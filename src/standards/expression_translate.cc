@@ -126,10 +126,9 @@ class Parser {
     if (!a) return nullptr;
     Skip();
     size_t at = pos_;
-    static const std::pair<const char*, const char*> kRedcapOps[] = {{"<>", "!="}, {"!=", "!="}, {"<=", "<="},
-                                                                     {">=", ">="}, {"=", "="},   {"<", "<"},
-                                                                     {">", ">"}};
-    static const std::pair<const char*, const char*> kOpenEdcOps[] = {{"==", "="}, {"!=", "!="}, {"<=", "<="},
+    static const std::pair<const char*, const char*> kRedcapOps[] = {
+        {"<>", "!="}, {"!=", "!="}, {"<=", "<="}, {">=", ">="}, {"=", "="}, {"<", "<"}, {">", ">"}};
+    static const std::pair<const char*, const char*> kOpenEdcOps[] = {{"==", "="},  {"!=", "!="}, {"<=", "<="},
                                                                       {">=", ">="}, {"<", "<"},   {">", ">"}};
     const auto* begin = dialect_ == ExpressionDialect::kRedcap ? std::begin(kRedcapOps) : std::begin(kOpenEdcOps);
     const auto* end = dialect_ == ExpressionDialect::kRedcap ? std::end(kRedcapOps) : std::end(kOpenEdcOps);
@@ -140,7 +139,8 @@ class Parser {
         return MakeBinary(op->second, std::move(a), std::move(b), at);
       }
     }
-    if (dialect_ == ExpressionDialect::kOpenEdc && Peek('=') ) return Fail(pos_, "'=' assigns in OpenEDC; compare with '=='");
+    if (dialect_ == ExpressionDialect::kOpenEdc && Peek('='))
+      return Fail(pos_, "'=' assigns in OpenEDC; compare with '=='");
     return a;
   }
 
@@ -226,8 +226,8 @@ class Parser {
       if (!Sym(")")) return Fail(pos_, "')' expected");
       return n;
     }
-    if (std::isdigit(static_cast<unsigned char>(c)) || (c == '.' && pos_ + 1 < text_.size() &&
-                                                        std::isdigit(static_cast<unsigned char>(text_[pos_ + 1])))) {
+    if (std::isdigit(static_cast<unsigned char>(c)) ||
+        (c == '.' && pos_ + 1 < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_ + 1])))) {
       size_t start = pos_;
       while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.')) {
         ++pos_;
@@ -268,7 +268,9 @@ class Parser {
       size_t start = pos_;
       // OpenEDC names items by OID, which may hold dots, and a group's item
       // as GROUP-ITEM; REDCap's names are plain.
-      auto ident_char = [&](char ch) { return IsIdentChar(ch) || (dialect_ == ExpressionDialect::kOpenEdc && ch == '.'); };
+      auto ident_char = [&](char ch) {
+        return IsIdentChar(ch) || (dialect_ == ExpressionDialect::kOpenEdc && ch == '.');
+      };
       while (pos_ < text_.size() && ident_char(text_[pos_])) ++pos_;
       std::string name(text_.substr(start, pos_ - start));
       Skip();
@@ -304,7 +306,8 @@ class Parser {
       n->type = Node::Type::kRef;
       n->offset = at;
       // GROUP-ITEM: a '-' directly between two names, no spaces.
-      if (pos_ == start + name.size() && pos_ + 1 < text_.size() && text_[pos_] == '-' && IsIdentStart(text_[pos_ + 1])) {
+      if (pos_ == start + name.size() && pos_ + 1 < text_.size() && text_[pos_] == '-' &&
+          IsIdentStart(text_[pos_ + 1])) {
         size_t item_start = ++pos_;
         while (pos_ < text_.size() && ident_char(text_[pos_])) ++pos_;
         n->ref_parts = {name, std::string(text_.substr(item_start, pos_ - item_start))};
@@ -347,8 +350,9 @@ bool LooksNumeric(const std::string& s) {
 }
 
 bool IsIsoDate(const std::string& s) {
-  return s.size() == 10 && s[4] == '-' && s[7] == '-' &&
-         std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '-'; });
+  return s.size() == 10 && s[4] == '-' && s[7] == '-' && std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isdigit(static_cast<unsigned char>(c)) || c == '-';
+         });
 }
 
 class Renderer {
@@ -447,7 +451,7 @@ class Renderer {
     if (op == "+" || op == "-" || op == "*" || op == "/") {
       ValueKind kind = ValueKind::kNumber;
       if (op == "-" && a->kind == ValueKind::kDate && b->kind == ValueKind::kDate) kind = ValueKind::kUnknown;
-      return Rendered{a->text + " " + op + " " + Paren(*b), kind};
+      return Rendered{Paren(*a) + " " + op + " " + Paren(*b), kind};
     }
     // A comparison: REDCap's "" is a blank value.
     if (b->empty_text || a->empty_text) {
@@ -503,7 +507,8 @@ class Renderer {
       // REDCap skips blank arguments of sum(); mean() of blanks is blank.
       if (!arity(1, 64)) return std::nullopt;
       std::string out;
-      for (const auto& a : args) out += (out.empty() ? "" : " + ") + (f == "sum" ? "coalesce(" + a.text + ", 0)" : Paren(a));
+      for (const auto& a : args)
+        out += (out.empty() ? "" : " + ") + (f == "sum" ? "coalesce(" + a.text + ", 0)" : Paren(a));
       if (f == "mean") out = "(" + out + ") / " + std::to_string(args.size());
       return Rendered{"(" + out + ")", ValueKind::kNumber};
     }
@@ -542,8 +547,9 @@ class Renderer {
       }
       return Rendered{"(" + out + ")", ValueKind::kNumber};
     }
-    return Fail(n.offset, "unknown function " + f + "() (translated: round, rounddown, roundup, abs, min, max, sum, "
-                          "mean, if, datediff)");
+    return Fail(n.offset, "unknown function " + f +
+                              "() (translated: round, rounddown, roundup, abs, min, max, sum, "
+                              "mean, if, datediff)");
   }
 
   const RefResolver& resolve_;

@@ -26,7 +26,7 @@ enum class ValueKind { kUnknown, kNumber, kText, kCode, kBoolean, kDate, kDateTi
 struct ExprNode {
   enum class Type { kNumber, kString, kRef, kUnary, kBinary, kCall };
   Type type = Type::kNumber;
-  std::string text;  // number text, string value, reference as written, operator, function name
+  std::string text;                    // number text, string value, reference as written, operator, function name
   std::vector<std::string> ref_parts;  // kRef: [event][field] -> {event, field}; "chk(2)" kept whole
   std::vector<std::unique_ptr<ExprNode>> args;
   size_t offset = 0;  // 0-based, in the source text

@@ -9,8 +9,8 @@ namespace trialcore::standards {
 std::string SanitizeId(std::string_view from, std::string_view prefix) {
   std::string out;
   for (char c : from) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      out += c;
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
+      out += c;  // REDCap's checkbox columns (sex___1) keep their '___'
     } else if (!out.empty() && out.back() != '_') {
       out += '_';
     }
@@ -67,7 +67,8 @@ void AddVisitDateForm(study::Study& s, std::vector<std::string>* notes) {
   for (auto& v : s.visits) v.forms.insert(v.forms.begin(), form.id);
   s.anchor = {form.id, item.id};
   s.visit_date = {form.id, item.id};
-  notes->push_back("added form " + form.id + " (item VISDAT, the visit date) to every visit: a study file plans its "
+  notes->push_back("added form " + form.id +
+                   " (item VISDAT, the visit date) to every visit: a study file plans its "
                    "visits from a date item (anchor, visit_date), which the source does not name");
   s.forms.insert(s.forms.begin(), std::move(form));
 }
@@ -99,8 +100,8 @@ Result<FinishedStudy> FinishDraft(study::Study draft, std::string_view header_co
   if (!loaded.ok()) return Internal("the imported study does not load: " + FirstError(errors, loaded.status()));
   const study::Study& st = **loaded;
 
-  auto compile = [&](const std::string& text, const std::string& form, const std::string& row_group,
-                     rules::Type want, std::string* message) {
+  auto compile = [&](const std::string& text, const std::string& form, const std::string& row_group, rules::Type want,
+                     std::string* message) {
     auto resolver = study::MakeResolver(st, form, row_group);
     rules::Diagnostic d;
     auto e = rules::Expression::Compile(text, *resolver, &d);
@@ -123,8 +124,7 @@ Result<FinishedStudy> FinishDraft(study::Study draft, std::string_view header_co
           out.rejected.push_back({RejectedExpression::Kind::kVisibleIf, f.id, it.id, it.visible_if, message});
           it.visible_if.clear();
         }
-        if (!it.derive.empty() &&
-            !compile(it.derive, f.id, row_group, study::RuleTypeOf(it.type), &message)) {
+        if (!it.derive.empty() && !compile(it.derive, f.id, row_group, study::RuleTypeOf(it.type), &message)) {
           out.rejected.push_back({RejectedExpression::Kind::kDerive, f.id, it.id, it.derive, message});
           it.derive.clear();
         }

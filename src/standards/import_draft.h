@@ -40,9 +40,9 @@ struct RejectedExpression {
   enum class Kind { kVisibleIf, kDerive, kCheck };
   Kind kind;
   std::string form;
-  std::string target;  // the item (visible_if, derive) or check id
-  std::string text;    // the rule-language text that was tried
-  std::string message; // the compiler's
+  std::string target;   // the item (visible_if, derive) or check id
+  std::string text;     // the rule-language text that was tried
+  std::string message;  // the compiler's
 };
 std::string_view KindName(RejectedExpression::Kind kind);  // "visible_if", "derive", "check"
 

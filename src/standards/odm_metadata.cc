@@ -5,6 +5,7 @@
 
 #include <libxml/tree.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -377,7 +378,8 @@ class OdmImporter {
         continue;
       }
       if (repeating_form) {
-        out_->notes.push_back("form " + form.oid + " repeats (Repeating=\"Yes\"): its item groups are repeating, a row "
+        out_->notes.push_back("form " + form.oid +
+                              " repeats (Repeating=\"Yes\"): its item groups are repeating, a row "
                               "per repetition");
       }
       form.id = ids.Make(form.oid, "F");
@@ -385,7 +387,9 @@ class OdmImporter {
       s_.forms.push_back(std::move(form));
     }
     for (const auto& cl : codelists_missing_) {
-      NotCarried("CodeList " + cl, "code list reference", "the code list is missing or empty; its items are text");
+      const bool defined = std::any_of(codelist_defs_.begin(), codelist_defs_.end(),
+                                       [&](const xmlNode* c) { return Attr(c, "OID") == cl; });
+      if (!defined) NotCarried("CodeListRef " + cl, "code list", "no CodeList has that OID; its items are text");
     }
   }
 
@@ -435,8 +439,9 @@ class OdmImporter {
       s_.visits.push_back(std::move(v));
     }
     if (numbered) {
-      out_->notes.push_back("ODM 1.3.2 has no planned days: scheduled visits are days 1, 2, 3 … in protocol order; set "
-                            "their real days and windows");
+      out_->notes.push_back(
+          "ODM 1.3.2 has no planned days: scheduled visits are days 1, 2, 3 … in protocol order; set "
+          "their real days and windows");
     }
     if (s_.visits.empty()) {
       study::Visit v;
@@ -614,7 +619,8 @@ class OdmImporter {
     }
     for (const auto& [oid, def] : methods_) {
       if (!methods_used.contains(oid)) {
-        NotCarried(Where("MethodDef", oid, def), "method used by no ItemRef", "a study file's methods are items' derive");
+        NotCarried(Where("MethodDef", oid, def), "method used by no ItemRef",
+                   "a study file's methods are items' derive");
       }
     }
     for (const auto& [def, place] : range_uses_) RangeChecks(def, place);
@@ -638,9 +644,9 @@ class OdmImporter {
       for (xmlNode* v : Children(rc, "CheckValue")) values.push_back(Trim(Content(v)));
       const std::string where = Where("ItemDef", item.oid, rc);
       if (values.empty()) {
-        NotCarried(where, "RangeCheck " + comparator,
-                   Child(rc, "FormalExpression") ? "range checks by expression are not translated"
-                                                  : "it has no CheckValue");
+        NotCarried(
+            where, "RangeCheck " + comparator,
+            Child(rc, "FormalExpression") ? "range checks by expression are not translated" : "it has no CheckValue");
         continue;
       }
       const bool numeric = item.type == study::ItemType::kInteger || item.type == study::ItemType::kDecimal;
@@ -679,7 +685,7 @@ class OdmImporter {
             return RuleString(v);
         }
       };
-      static const std::map<std::string, std::string> kOps = {{"LT", "<"}, {"LE", "<="}, {"GT", ">"},
+      static const std::map<std::string, std::string> kOps = {{"LT", "<"},  {"LE", "<="}, {"GT", ">"},
                                                               {"GE", ">="}, {"EQ", "="},  {"NE", "!="}};
       std::string condition;
       if (comparator == "IN" || comparator == "NOTIN") {
@@ -782,8 +788,9 @@ Result<ImportedStudy> ImportOdmMetadata(const std::string& path, const OdmImport
   xmlNode* study_node = Child(root, "Study");
   xmlNode* mdv = study_node ? Child(study_node, "MetaDataVersion") : nullptr;
   if (mdv == nullptr) {
-    return InvalidArgument(path + ": the file holds no study metadata (Study/MetaDataVersion); import it with "
-                                  "the study file it belongs to");
+    return InvalidArgument(path +
+                           ": the file holds no study metadata (Study/MetaDataVersion); import it with "
+                           "the study file it belongs to");
   }
   std::string language = options.language;
   if (language.empty()) language = FirstLanguage(root);
@@ -831,8 +838,9 @@ Result<ImportedStudy> ImportOdmMetadata(const std::string& path, const OdmImport
     for (const auto& ns : vendor.namespaces) list += (list.empty() ? "" : ", ") + ns;
     auto& count = out.report.CountOf("vendor extensions (elements and attributes)");
     count.read = vendor.elements + vendor.attributes;
-    out.report.not_carried.push_back({"vendor extensions", std::to_string(vendor.elements) + " elements and " +
-                                                               std::to_string(vendor.attributes) + " attributes of " + list,
+    out.report.not_carried.push_back({"vendor extensions",
+                                      std::to_string(vendor.elements) + " elements and " +
+                                          std::to_string(vendor.attributes) + " attributes of " + list,
                                       "not part of ODM 1.3.2; ignored"});
   }
 
@@ -841,8 +849,8 @@ Result<ImportedStudy> ImportOdmMetadata(const std::string& path, const OdmImport
   // A copy: the importer still reads the draft to say where rejected expressions came from.
   TC_ASSIGN_OR_RETURN(FinishedStudy finished, FinishDraft(out.study, header));
   for (const auto& r : finished.rejected) {
-    out.report.not_carried.push_back({importer.SourceOf(r), std::string(KindName(r.kind)) + " '" + r.text + "' of " +
-                                                                r.form + "." + r.target,
+    out.report.not_carried.push_back({importer.SourceOf(r),
+                                      std::string(KindName(r.kind)) + " '" + r.text + "' of " + r.form + "." + r.target,
                                       "does not compile in the rule language: " + r.message});
   }
   out.yaml = std::move(finished.yaml);

@@ -156,7 +156,7 @@ std::string CheckboxColumn(const std::string& field, const std::string& code) {
   std::string out = field + "___";
   for (char c : code) {
     out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
-                                                        : '_';
+                                                       : '_';
   }
   return out;
 }
@@ -217,8 +217,8 @@ class DictionaryImporter {
       std::string list;
       for (size_t i = 0; i < lines.size() && i < 12; ++i) list += (i ? ", " : "") + std::to_string(lines[i]);
       if (lines.size() > 12) list += " … (" + std::to_string(lines.size()) + " fields)";
-      report_.not_carried.push_back({source_ + ":" + list, "\"" + column + "\"",
-                                     "presentation or annotation; a study file has no place for it"});
+      report_.not_carried.push_back(
+          {source_ + ":" + list, "\"" + column + "\"", "presentation or annotation; a study file has no place for it"});
     }
     return Status::Ok();
   }
@@ -257,9 +257,9 @@ class DictionaryImporter {
   study::Form& FormFor(const std::string& name, int line, Status* status) {
     if (!s_.forms.empty() && s_.forms.back().oid == name) return s_.forms.back();
     if (auto earlier = form_lines_.find(name); earlier != form_lines_.end()) {
-      *status = InvalidArgument(At(line) + ": form " + name + " comes back after form " + s_.forms.back().oid +
-                                "; a form's fields are together (first at line " + std::to_string(earlier->second) +
-                                ")");
+      *status =
+          InvalidArgument(At(line) + ": form " + name + " comes back after form " + s_.forms.back().oid +
+                          "; a form's fields are together (first at line " + std::to_string(earlier->second) + ")");
       return s_.forms.back();
     }
     form_lines_[name] = line;
@@ -346,16 +346,18 @@ class DictionaryImporter {
       item.type = study::ItemType::kText;
     } else if (type == "dropdown" || type == "radio") {
       auto codes = ParseChoices(choices);
-      if (codes.empty()) return InvalidArgument(At(rec.fields[kChoices].line) + ": " + type + " field " + name +
-                                                " lists no choices (\"1, Male | 2, Female\")");
+      if (codes.empty())
+        return InvalidArgument(At(rec.fields[kChoices].line) + ": " + type + " field " + name +
+                               " lists no choices (\"1, Male | 2, Female\")");
       item.type = study::ItemType::kChoice;
       item.codelist = CodeListFor(name, codes);
     } else if (type == "yesno" || type == "truefalse") {
       item.type = study::ItemType::kBoolean;
     } else if (type == "checkbox") {
       auto codes = ParseChoices(choices);
-      if (codes.empty()) return InvalidArgument(At(rec.fields[kChoices].line) + ": checkbox field " + name +
-                                                " lists no choices (\"1, Male | 2, Female\")");
+      if (codes.empty())
+        return InvalidArgument(At(rec.fields[kChoices].line) + ": checkbox field " + name +
+                               " lists no choices (\"1, Male | 2, Female\")");
       // REDCap stores each option as its own 0/1 column, field___code.
       FieldPlace place{form.id, study::ItemType::kBoolean, {}};
       for (const auto& code : codes) {
@@ -375,8 +377,8 @@ class DictionaryImporter {
       if (!value(kBranching).empty()) {
         for (const auto& it : group.items) {
           if (it.oid.starts_with(name + "___")) {
-            pending_.push_back({form.id, group.id, it.id, false, rec.fields[kBranching].value,
-                                rec.fields[kBranching].line, name});
+            pending_.push_back(
+                {form.id, group.id, it.id, false, rec.fields[kBranching].value, rec.fields[kBranching].line, name});
           }
         }
       }
@@ -400,11 +402,11 @@ class DictionaryImporter {
     }
     if (Lower(value(kIdentifier)) == "y") Identifying(form, &item);
     if (!value(kBranching).empty() && type != "calc") {
-      pending_.push_back({form.id, group.id, item.id, false, rec.fields[kBranching].value, rec.fields[kBranching].line,
-                          name});
+      pending_.push_back(
+          {form.id, group.id, item.id, false, rec.fields[kBranching].value, rec.fields[kBranching].line, name});
     } else if (!value(kBranching).empty()) {
-      pending_.push_back({form.id, group.id, item.id, false, rec.fields[kBranching].value, rec.fields[kBranching].line,
-                          name});
+      pending_.push_back(
+          {form.id, group.id, item.id, false, rec.fields[kBranching].value, rec.fields[kBranching].line, name});
     }
     fields_[name] = FieldPlace{form.id, item.type, {}};
     group.items.push_back(std::move(item));
@@ -441,7 +443,8 @@ class DictionaryImporter {
         item->precision = validation[7] - '0';
       }
       if (validation.find("comma_decimal") != std::string::npos) {
-        out_->notes.push_back("field " + item->oid + " is entered with a decimal comma in REDCap; trialcore keeps "
+        out_->notes.push_back("field " + item->oid +
+                              " is entered with a decimal comma in REDCap; trialcore keeps "
                               "decimals with a point");
       }
     } else {
@@ -527,8 +530,8 @@ class DictionaryImporter {
     std::string item = field;
     ValueKind kind = KindOf(place.type);
     if (!place.checkbox_codes.empty()) {
-      if (code.empty()) return InvalidArgument("checkbox [" + field + "] is read one option at a time: [" + field +
-                                               "(CODE)]");
+      if (code.empty())
+        return InvalidArgument("checkbox [" + field + "] is read one option at a time: [" + field + "(CODE)]");
       if (std::find(place.checkbox_codes.begin(), place.checkbox_codes.end(), code) == place.checkbox_codes.end()) {
         return NotFound("checkbox " + field + " has no option " + code);
       }
@@ -643,6 +646,10 @@ Result<ImportedStudy> ImportRedcapDictionaryText(std::string_view csv, const std
   s.id = options.study_id.empty() ? StudyIdFrom(source) : options.study_id;
   s.title = s.id;
   s.version = "1";
+  for (const char* what :
+       {"visits", "forms", "item groups", "items", "code lists", "checks", "conditions", "methods"}) {
+    out.report.CountOf(what);  // in the order every import reports them
+  }
   DictionaryImporter importer(source, options, &out);
   TC_RETURN_IF_ERROR(importer.Run(records));
   // Every form and item of a dictionary is read as it is written: the counts
@@ -671,7 +678,8 @@ Result<ImportedStudy> ImportRedcapDictionaryText(std::string_view csv, const std
     std::string where = origin ? source + ":" + std::to_string(origin->line) : std::string(KindName(r.kind));
     std::string what = std::string(r.kind == RejectedExpression::Kind::kDerive ? "calculation of " : "") +
                        (r.kind == RejectedExpression::Kind::kVisibleIf ? "branching logic of " : "") +
-                       (r.kind == RejectedExpression::Kind::kCheck ? "check " : "") + (origin ? origin->field : r.target);
+                       (r.kind == RejectedExpression::Kind::kCheck ? "check " : "") +
+                       (origin ? origin->field : r.target);
     std::string why = "translates to '" + r.text + "', which does not compile: " + r.message;
     if (options.keep_going || r.kind == RejectedExpression::Kind::kCheck) {
       out.report.not_carried.push_back({where, what, why});

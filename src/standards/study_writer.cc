@@ -2,13 +2,37 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <sstream>
 
 namespace trialcore::standards {
 namespace {
 
+// Text that YAML would read as something else when written plain (a
+// number, true/false, null, nothing): quoted, so that the file says text
+// ("1.0" stays a version, code "0" a code) to every reader, the schema too.
+bool ReadsAsNonText(const std::string& value) {
+  if (value.empty()) return true;
+  static const char* kWords[] = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"};
+  std::string lower;
+  for (char c : value) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* w : kWords) {
+    if (lower == w) return true;
+  }
+  char* end = nullptr;
+  std::strtod(value.c_str(), &end);
+  return end == value.c_str() + value.size();
+}
+
+void Text(YAML::Emitter& out, const std::string& value) {
+  if (ReadsAsNonText(value)) out << YAML::DoubleQuoted;
+  out << value;
+}
+
 void Key(YAML::Emitter& out, const char* key, const std::string& value) {
-  out << YAML::Key << key << YAML::Value << value;
+  out << YAML::Key << key << YAML::Value;
+  Text(out, value);
 }
 void KeyIf(YAML::Emitter& out, const char* key, const std::string& value) {
   if (!value.empty()) Key(out, key, value);
@@ -122,7 +146,9 @@ std::string WriteStudyYaml(const study::Study& s, std::string_view header_commen
   if (!s.codelists.empty()) {
     out << YAML::Key << "codelists" << YAML::Value << YAML::BeginMap;
     for (const auto& cl : s.codelists) {
-      out << YAML::Key << cl.id << YAML::Value;
+      out << YAML::Key;
+      Text(out, cl.id);
+      out << YAML::Value;
       if (!cl.oid.empty()) {
         out << YAML::BeginMap;
         Key(out, "oid", cl.oid);
@@ -167,8 +193,8 @@ std::string WriteStudyYaml(const study::Study& s, std::string_view header_commen
     }
     if (v.unscheduled) out << YAML::Key << "unscheduled" << YAML::Value << true;
     if (v.repeat_every > 0) {
-      out << YAML::Key << "repeat" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "every"
-          << YAML::Value << v.repeat_every << YAML::Key << "until" << YAML::Value << v.repeat_until << YAML::EndMap;
+      out << YAML::Key << "repeat" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "every" << YAML::Value
+          << v.repeat_every << YAML::Key << "until" << YAML::Value << v.repeat_until << YAML::EndMap;
     }
     out << YAML::Key << "forms" << YAML::Value << YAML::Flow << v.forms;
     out << YAML::EndMap;
