@@ -84,8 +84,9 @@ TEST_F(ImportCliTest, AFailingImportLeavesNoFile) {
   EXPECT_NE(r.err.find("dictionary.csv:1: the header lacks column 3 \"Section Header\""), std::string::npos) << r.err;
   EXPECT_FALSE(Exists("bad.yaml"));
   // Not even the temporary file it would have been renamed from.
-  EXPECT_TRUE(std::none_of(std::filesystem::directory_iterator(dir_), std::filesystem::directory_iterator(),
-                           [](const auto& e) { return e.path().filename().string().find("bad") != std::string::npos; }));
+  EXPECT_TRUE(
+      std::none_of(std::filesystem::directory_iterator(dir_), std::filesystem::directory_iterator(),
+                   [](const auto& e) { return e.path().filename().string().find("bad") != std::string::npos; }));
 }
 
 TEST_F(ImportCliTest, RefusesToOverwriteUnlessForced) {

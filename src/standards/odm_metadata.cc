@@ -171,8 +171,14 @@ struct ItemPlace {
 
 class OdmImporter {
  public:
-  OdmImporter(xmlNode* mdv, std::string language, ImportedStudy* out)
-      : mdv_(mdv), language_(std::move(language)), out_(out), s_(out->study), report_(out->report) {}
+  // units: each MeasurementUnit's OID and its symbol in the language.
+  OdmImporter(xmlNode* mdv, std::string language, std::map<std::string, std::string> units, ImportedStudy* out)
+      : mdv_(mdv),
+        language_(std::move(language)),
+        units_(std::move(units)),
+        out_(out),
+        s_(out->study),
+        report_(out->report) {}
 
   void Run() {
     Index();
@@ -256,7 +262,6 @@ class OdmImporter {
       }
       cl.id = ids.Make(cl.oid, "CL");
       codelist_ids_[cl.oid] = cl.id;
-      codelist_kinds_[cl.oid] = Attr(c, "DataType");
       s_.codelists.push_back(std::move(cl));
     }
   }
@@ -273,10 +278,6 @@ class OdmImporter {
     return it == units_.end() ? oid : it->second;
   }
 
- public:
-  std::map<std::string, std::string> units_;  // MeasurementUnit OID -> symbol
-
- private:
   study::ItemType TypeOf(const xmlNode* def, const std::string& data_type) {
     static const std::map<std::string, study::ItemType> kTypes = {
         {"integer", study::ItemType::kInteger},
@@ -313,7 +314,7 @@ class OdmImporter {
       if (auto found = codelist_ids_.find(cl); found != codelist_ids_.end()) {
         it.type = study::ItemType::kChoice;
         it.codelist = found->second;
-      } else if (!codelists_missing_.contains(cl)) {
+      } else {
         codelists_missing_.insert(cl);
       }
     }
@@ -733,13 +734,14 @@ class OdmImporter {
  private:
   xmlNode* mdv_;
   std::string language_;
+  std::map<std::string, std::string> units_;
   ImportedStudy* out_;
   study::Study& s_;
   TransferReport& report_;
   std::vector<xmlNode*> events_, form_defs_, codelist_defs_;
   std::map<std::string, xmlNode*> groups_, items_, conditions_, methods_;
   std::vector<std::string> protocol_order_;
-  std::map<std::string, std::string> codelist_ids_, codelist_kinds_, form_ids_;
+  std::map<std::string, std::string> codelist_ids_, form_ids_;
   std::set<std::string> codelists_missing_;
   IdMaker form_and_visit_ids_;
   std::vector<std::pair<std::string, ItemPlace>> condition_uses_, method_uses_;
@@ -808,13 +810,14 @@ Result<ImportedStudy> ImportOdmMetadata(const std::string& path, const OdmImport
   if (s.title.empty()) s.title = study_oid;
   s.version = Attr(mdv, "OID");
 
-  OdmImporter importer(mdv, language, &out);
+  std::map<std::string, std::string> units;
   if (xmlNode* basic = Child(study_node, "BasicDefinitions")) {
     for (xmlNode* mu : Children(basic, "MeasurementUnit")) {
       std::string symbol = Translated(Child(mu, "Symbol"), language);
-      importer.units_[Attr(mu, "OID")] = symbol.empty() ? Attr(mu, "Name") : symbol;
+      units[Attr(mu, "OID")] = symbol.empty() ? Attr(mu, "Name") : symbol;
     }
   }
+  OdmImporter importer(mdv, language, std::move(units), &out);
   importer.Run();
 
   int studies = 0, versions = 0;

@@ -223,8 +223,6 @@ class DictionaryImporter {
     return Status::Ok();
   }
 
-  const std::map<std::string, int>& field_lines() const { return field_lines_; }
-
  private:
   std::string At(int line, int column = 0) const {
     return source_ + ":" + std::to_string(line) + (column > 0 ? ":" + std::to_string(column) : "");
@@ -319,7 +317,6 @@ class DictionaryImporter {
     Status status;
     study::Form& form = FormFor(form_name, rec.line, &status);
     TC_RETURN_IF_ERROR(status);
-    field_lines_[name] = rec.line;
     report_.CountOf("items").read++;
 
     for (Column c : {kNote, kAlignment, kQuestionNumber, kMatrixRanking, kAnnotation}) {
@@ -401,10 +398,7 @@ class DictionaryImporter {
       return InvalidArgument(At(rec.line) + ": field " + name + " has unknown field type '" + value(kType) + "'");
     }
     if (Lower(value(kIdentifier)) == "y") Identifying(form, &item);
-    if (!value(kBranching).empty() && type != "calc") {
-      pending_.push_back(
-          {form.id, group.id, item.id, false, rec.fields[kBranching].value, rec.fields[kBranching].line, name});
-    } else if (!value(kBranching).empty()) {
+    if (!value(kBranching).empty()) {
       pending_.push_back(
           {form.id, group.id, item.id, false, rec.fields[kBranching].value, rec.fields[kBranching].line, name});
     }
@@ -619,7 +613,7 @@ class DictionaryImporter {
   TransferReport& report_;
   IdMaker ids_, group_ids_, item_ids_, codelist_ids_;
   std::string current_matrix_;
-  std::map<std::string, int> form_lines_, field_lines_;
+  std::map<std::string, int> form_lines_;
   std::map<std::string, FieldPlace> fields_;
   std::vector<PendingLogic> pending_;
   std::set<std::string> qualified_events_;
