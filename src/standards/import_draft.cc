@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "core/event.h"
 #include "standards/study_writer.h"
 
 namespace trialcore::standards {
@@ -24,6 +25,25 @@ std::string SanitizeId(std::string_view from, std::string_view prefix) {
   for (char c : out) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (kWords.contains(lower)) out += '_';
   return out;
+}
+
+std::string StudyIdFrom(std::string_view from) {
+  std::string id;
+  for (char c : from) id += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
+  if (id.empty()) id = "STUDY";
+  if (IsSystemLog(id)) id = "S_" + id;
+  return id;
+}
+
+std::string StudyIdProblem(std::string_view id) {
+  if (id.empty()) return "a study id cannot be empty";
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+      return "study id '" + std::string(id) + "' may hold only letters, digits, '-' and '_'";
+    }
+  }
+  if (IsSystemLog(id)) return "study id '" + std::string(id) + "' begins with '" + std::string(kSystemLogPrefix) + "'";
+  return "";
 }
 
 std::string IdMaker::Make(std::string_view from, std::string_view prefix) {

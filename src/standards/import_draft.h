@@ -34,6 +34,12 @@ class IdMaker {
 // The identifier text alone, not made unique.
 std::string SanitizeId(std::string_view from, std::string_view prefix);
 
+// A study id from a foreign name: letters, digits, '-' and '_', never the
+// prefix of the system's own logs ("trialcore-").
+std::string StudyIdFrom(std::string_view from);
+// Empty when `id` is a study id the loader accepts; else why not.
+std::string StudyIdProblem(std::string_view id);
+
 // An expression of the draft that the study could not compile: it is left
 // out of the study file, and the import says where it came from.
 struct RejectedExpression {

@@ -801,7 +801,7 @@ Result<ImportedStudy> ImportOdmMetadata(const std::string& path, const OdmImport
 
   study::Study& s = out.study;
   const std::string study_oid = Attr(study_node, "OID");
-  s.id = SanitizeId(study_oid, "S");
+  s.id = StudyIdFrom(study_oid);
   xmlNode* globals = Child(study_node, "GlobalVariables");
   if (globals) {
     if (xmlNode* n = Child(globals, "StudyName")) s.title = Trim(Content(n));

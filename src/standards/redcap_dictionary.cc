@@ -621,13 +621,13 @@ class DictionaryImporter {
   std::map<std::string, Origin> origins_;
 };
 
-std::string StudyIdFrom(const std::string& source) {
+// The dictionary's folder names the project (REDCap's exports are all
+// called dictionary.csv or PROJECT_DataDictionary_DATE.csv).
+std::string StudyIdOfFile(const std::string& source) {
   std::filesystem::path p(source);
   std::string name = p.has_parent_path() ? p.parent_path().filename().string() : p.stem().string();
   if (name.empty() || name == "." || name == "..") name = p.stem().string();
-  std::string id;
-  for (char c : name) id += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
-  return id.empty() ? "REDCAP" : id;
+  return StudyIdFrom(name.empty() ? "REDCAP" : name);
 }
 
 }  // namespace
@@ -637,7 +637,10 @@ Result<ImportedStudy> ImportRedcapDictionaryText(std::string_view csv, const std
   TC_ASSIGN_OR_RETURN(std::vector<CsvRecord> records, ParseCsv(csv, source));
   ImportedStudy out;
   study::Study& s = out.study;
-  s.id = options.study_id.empty() ? StudyIdFrom(source) : options.study_id;
+  if (!options.study_id.empty()) {
+    if (std::string problem = StudyIdProblem(options.study_id); !problem.empty()) return InvalidArgument(problem);
+  }
+  s.id = options.study_id.empty() ? StudyIdOfFile(source) : options.study_id;
   s.title = s.id;
   s.version = "1";
   for (const char* what :

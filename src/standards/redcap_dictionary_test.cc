@@ -139,6 +139,9 @@ TEST(RedcapDictionary, RepeatingInstrumentsAreNamedByTheUser) {
   ImportedStudy s = Import(csv, options);
   EXPECT_TRUE(s.study.FindForm("ae")->groups.at(0).repeating);
   EXPECT_FALSE(s.study.FindForm("base")->groups.at(0).repeating);
+  options.study_id = "trialcore-x";
+  EXPECT_EQ(Error(csv, options), "study id 'trialcore-x' begins with 'trialcore-'");
+  options.study_id = "";
   options.repeating_forms = {"nosuch"};
   EXPECT_EQ(Error(csv, options), "dictionary.csv: --repeating names form 'nosuch', which the dictionary lacks");
 }
