@@ -358,6 +358,22 @@ int Run(int argc, char** argv, Env* env) {
   restore->add_option("--from", restore_from, "Backup file made by `db backup`")->required();
   restore->callback([&] { status = DbRestore(restore_from, db, ctx); });
 
+  // export
+  auto* exportcmd = app.add_subcommand("export", "A study's data out in the formats the field exchanges");
+  exportcmd->require_subcommand(1);
+  ExportOdmArgs export_odm;
+  auto* eodm = exportcmd->add_subcommand(
+      "odm", "CDISC ODM 1.3.2: the study's definition, every change of its data with its audit record, signatures");
+  add_db(eodm);
+  eodm->add_option("--study", export_odm.study, "The study (default: the only one)");
+  eodm->add_option("--to", export_odm.to, "The ODM file to write")->required();
+  eodm->add_option("--role", export_odm.role,
+                   "Whose view: a role (data_manager, monitor, ...; what it may not see is left out) or all");
+  eodm->callback([&] {
+    export_odm.db = db;
+    status = ExportOdm(export_odm, ctx);
+  });
+
   // meddra
   auto* meddra = app.add_subcommand("meddra", "MedDRA: load your licensed copy, code verbatim terms, compare versions");
   meddra->require_subcommand(1);
