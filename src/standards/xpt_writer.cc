@@ -21,6 +21,19 @@ bool IsAscii(std::string_view text) {
   return true;
 }
 
+// " (byte 0x92 at 45)": where the first non-ASCII byte is, since the value
+// itself may not print (Windows-1252 text shows as garbage in UTF-8).
+std::string FirstNonAscii(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      return std::string(" (byte 0x") + kHex[c >> 4] + kHex[c & 0xF] + " at " + std::to_string(i + 1) + ")";
+    }
+  }
+  return "";
+}
+
 Status CheckName(std::string_view name, const std::string& what) {
   if (name.empty()) return InvalidArgument(what + " has no name");
   if (name.size() > kXptMaxNameLength) {
@@ -46,8 +59,8 @@ Status CheckLabel(std::string_view label, const std::string& what) {
                            " characters; SAS transport version 5 allows at most 40");
   }
   if (!IsAscii(label)) {
-    return InvalidArgument(what + ": label \"" + std::string(label) +
-                           "\" is not ASCII; FDA accepts ASCII only in SAS transport files");
+    return InvalidArgument(what + ": label \"" + std::string(label) + "\" is not ASCII" + FirstNonAscii(label) +
+                           "; FDA accepts ASCII only in SAS transport files");
   }
   return Status::Ok();
 }
@@ -163,8 +176,8 @@ class XptWriter final : public DatasetWriter {
                                " bytes; the variable's length is " + std::to_string(v.length));
       }
       if (!IsAscii(text)) {
-        return InvalidArgument(Where(i, row) + ": value " + Describe(value) +
-                               " is not ASCII; FDA accepts ASCII only in SAS transport files");
+        return InvalidArgument(Where(i, row) + ": value " + Describe(value) + " is not ASCII" + FirstNonAscii(text) +
+                               "; FDA accepts ASCII only in SAS transport files");
       }
       return Status::Ok();
     }
