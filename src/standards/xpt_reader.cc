@@ -4,6 +4,7 @@
 
 #include <readstat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -165,6 +166,12 @@ class XptParse {
   }
 
   bool began() const { return began_; }
+  uint64_t rows() const { return rows_; }
+  uint64_t row_length() const {
+    uint64_t length = 0;
+    for (const Variable& v : description_.variables) length += static_cast<uint64_t>(v.length);
+    return length;
+  }
   Status& status() { return status_; }
   const std::string& readstat_messages() const { return readstat_messages_; }
 
@@ -179,6 +186,45 @@ class XptParse {
   bool began_ = false;
   Status status_;
 };
+
+// A file cut at a record boundary still parses: ReadStat drops the partial
+// last row. The rows end where the data began plus rows times the row
+// length, and what follows may only be the blank padding of the last
+// 80-byte record; anything else is the start of a row that was cut off.
+// (A cut that falls on both a row and a record boundary cannot be seen:
+// version 5 records no row count.)
+Status CheckDataEnd(Env* env, const std::string& path, uint64_t rows, uint64_t row_length) {
+  OpenOptions options;
+  options.read_only = true;
+  TC_ASSIGN_OR_RETURN_CTX(auto file, env->OpenFile(path, options), "reading " + path);
+  TC_ASSIGN_OR_RETURN_CTX(uint64_t size, file->Size(), "reading " + path);
+  // The data begins after the OBS header record (OBSV8 in version 8).
+  char record[kRecordLength];
+  uint64_t data_start = 0;
+  for (uint64_t offset = 0; offset + kRecordLength <= size; offset += kRecordLength) {
+    size_t got = 0;
+    TC_RETURN_IF_ERROR_CTX(file->Read(offset, kRecordLength, record, &got), "reading " + path);
+    std::string_view text(record, got);
+    if (text.starts_with("HEADER RECORD*******OBS     HEADER RECORD!!!!!!!") ||
+        text.starts_with("HEADER RECORD*******OBSV8   HEADER RECORD!!!!!!!")) {
+      data_start = offset + kRecordLength;
+      break;
+    }
+  }
+  if (data_start == 0 || row_length == 0) return Status::Ok();
+  const uint64_t end_of_rows = data_start + rows * row_length;
+  if (end_of_rows > size) return Status::Ok();
+  const uint64_t rest = size - end_of_rows;
+  std::string tail(static_cast<size_t>(std::min<uint64_t>(rest, row_length + kRecordLength)), ' ');
+  size_t got = 0;
+  TC_RETURN_IF_ERROR_CTX(file->Read(end_of_rows, tail.size(), tail.data(), &got), "reading " + path);
+  tail.resize(got);
+  if (tail.find_first_not_of(' ') != std::string::npos) {
+    return InvalidArgument(path + " is truncated: after row " + std::to_string(rows) + " come " + std::to_string(rest) +
+                           " bytes of a row of " + std::to_string(row_length));
+  }
+  return Status::Ok();
+}
 
 struct ParserFree {
   void operator()(readstat_parser_t* parser) const { readstat_parser_free(parser); }
@@ -236,6 +282,7 @@ Status ReadXpt(Env* env, const std::string& path, DatasetWriter* sink) {
     }
     return InvalidArgument(message);
   }
+  TC_RETURN_IF_ERROR(CheckDataEnd(env, path, parse.rows(), parse.row_length()));
   if (!parse.began() && !parse.BeginSink()) return parse.status();
   return sink->End();
 }

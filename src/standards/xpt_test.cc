@@ -275,7 +275,8 @@ TEST(XptLimits, ErrorInALaterRowNamesThatRowAndLeavesNoFile) {
 TEST(XptReader, TruncatedFileIsNamed) {
   TempDir dir;
   const std::string whole = testing::ReadAll(SharedData("sdtm/cdiscpilot01/ae.xpt"));
-  for (size_t cut : {size_t{1000}, size_t{whole.size() / 2 + 7}, size_t{whole.size() - 1}}) {
+  // Cuts inside a record, and one on a record boundary in the middle of a row.
+  for (size_t cut : {size_t{1000}, size_t{whole.size() / 2 + 7}, size_t{whole.size() - 1}, whole.size() / 160 * 80}) {
     const std::string path = dir.File("cut.xpt");
     std::ofstream(path, std::ios::binary) << whole.substr(0, cut);
     CountingSink sink;
