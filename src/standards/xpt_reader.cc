@@ -5,6 +5,8 @@
 #include <readstat.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -76,6 +78,20 @@ ssize_t IoRead(void* buf, size_t nbyte, void* ctx) {
 
 readstat_error_t IoUpdate(long, readstat_progress_handler, void*, void*) { return READSTAT_OK; }
 
+// Transport files hold IBM floating point; converted to IEEE, 8.55 comes out
+// as 8.549999999999999. Rounded to 15 significant digits (the precision SAS
+// promises for its numbers) it is the double of 8.55 again, as SAS itself and
+// CDISC's Dataset-JSON examples print it.
+double SasPrecision(double number) {
+  if (!std::isfinite(number) || number == 0) return number;
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), number, std::chars_format::general, 15);
+  if (ec != std::errc()) return number;
+  double rounded = number;
+  std::from_chars(buf, end, rounded);
+  return rounded;
+}
+
 std::string_view TrimRight(std::string_view text) {
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   return text;
@@ -135,7 +151,7 @@ class XptParse {
     } else if (readstat_value_is_missing(value, variable)) {
       self->values_[index] = Value::Missing();
     } else {
-      self->values_[index] = Value::Number(readstat_double_value(value));
+      self->values_[index] = Value::Number(SasPrecision(readstat_double_value(value)));
     }
     if (index + 1 == self->values_.size()) {
       Status status = self->sink_->Row(self->values_);
