@@ -42,8 +42,9 @@ std::string* ExportCliTest::dir_ = nullptr;
 TEST_F(ExportCliTest, WritesAValidOdmFileAndSaysWhatItCarried) {
   auto r = Run("export odm --db demo.db --to demo.odm.xml --role all");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_TRUE(Contains(r.out, "wrote demo.odm.xml: CDISC ODM 1.3.2 (Transactional) of study CDISCPILOT01 version 1.0, "
-                              "unblinded, everything"))
+  EXPECT_TRUE(Contains(r.out,
+                       "wrote demo.odm.xml: CDISC ODM 1.3.2 (Transactional) of study CDISCPILOT01 version 1.0, "
+                       "unblinded, everything"))
       << r.out;
   EXPECT_TRUE(Contains(r.out, "subjects: 13 read, 13 written")) << r.out;
   EXPECT_TRUE(Contains(r.out, "item values: ")) << r.out;
@@ -78,6 +79,42 @@ TEST_F(ExportCliTest, TheViewMustBeChosenAndARoleKnown) {
   EXPECT_NE(nowhere.exit_code, 0);
   EXPECT_TRUE(Contains(nowhere.err, "no/such/dir/x.xml: no such directory")) << nowhere.err;
   EXPECT_FALSE(std::filesystem::exists(Path("x.xml")));
+}
+
+TEST_F(ExportCliTest, SdtmDatasetsAndDefineXmlAsXptAndDatasetJson) {
+  auto xpt = Run("export sdtm --db demo.db --to sdtm --role all");
+  ASSERT_EQ(xpt.exit_code, 0) << xpt.out << xpt.err;
+  EXPECT_TRUE(Contains(xpt.out, "wrote sdtm: SDTM (SDTMIG 3.1.2) as xpt with define.xml, of study CDISCPILOT01"))
+      << xpt.out;
+  EXPECT_TRUE(Contains(xpt.out, "DM records: 12 read, 12 written")) << xpt.out;
+  EXPECT_TRUE(Contains(xpt.out, "inactivated subjects: screened in error")) << xpt.out;
+  for (const char* name : {"dm", "ae", "suppae", "cm", "ex", "ds", "mh", "vs", "lb", "sv"}) {
+    EXPECT_TRUE(std::filesystem::exists(Path("sdtm/" + std::string(name) + ".xpt"))) << name;
+  }
+  auto define = XmlSchema::Load(
+      std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/define-xml/schema/cdisc-define-2.1/define2-1-0.xsd",
+      "the Define-XML 2.1 schema");
+  ASSERT_TRUE(define.ok()) << define.status().ToString();
+  const Status valid = (*define)->ValidateFile(Path("sdtm/define.xml"));
+  EXPECT_TRUE(valid.ok()) << valid.ToString();
+
+  auto json = Run("export sdtm --db demo.db --to sdtm-json --format json --role data_manager --domain AE --domain VS");
+  ASSERT_EQ(json.exit_code, 0) << json.out << json.err;
+  EXPECT_TRUE(Contains(json.out, "as data_manager (blinded)")) << json.out;
+  EXPECT_FALSE(std::filesystem::exists(Path("sdtm-json/dm.json")));
+  const std::string schema =
+      std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/dataset-json/schema/dataset.schema.json";
+  auto checked = RunCommand(*dir_,
+                            "python3 -c 'import json, sys, jsonschema; s = json.load(open(sys.argv[1])); "
+                            "[jsonschema.Draft201909Validator(s).validate(json.load(open(f))) for f in sys.argv[2:]]; "
+                            "print(\"valid\")' " +
+                                schema + " sdtm-json/ae.json sdtm-json/vs.json");
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  EXPECT_TRUE(Contains(checked.out, "valid"));
+
+  auto unknown = Run("export sdtm --db demo.db --to x --format sas --role all");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_TRUE(Contains(unknown.err, "unknown format \"sas\" (xpt, json or ndjson)")) << unknown.err;
 }
 
 }  // namespace

@@ -260,4 +260,16 @@ struct ExportOdmArgs {
 };
 Status ExportOdm(const ExportOdmArgs& args, Context& ctx);
 
+// Writes the study's SDTM datasets (its `sdtm` mapping) and define.xml into
+// a directory, made when missing.
+struct ExportSdtmArgs {
+  std::string db;
+  std::optional<std::string> study;
+  std::string to;
+  std::string format = "xpt";
+  std::optional<std::string> role;
+  std::vector<std::string> domains, sites;
+};
+Status ExportSdtm(const ExportSdtmArgs& args, Context& ctx);
+
 }  // namespace trialcore::cli

@@ -373,6 +373,20 @@ int Run(int argc, char** argv, Env* env) {
     export_odm.db = db;
     status = ExportOdm(export_odm, ctx);
   });
+  ExportSdtmArgs export_sdtm;
+  auto* esdtm = exportcmd->add_subcommand(
+      "sdtm", "SDTM datasets by the study file's mapping, as SAS XPT v5, Dataset-JSON or NDJSON, with define.xml");
+  add_db(esdtm);
+  esdtm->add_option("--study", export_sdtm.study, "The study (default: the only one)");
+  esdtm->add_option("--to", export_sdtm.to, "The directory to write into (made when missing)")->required();
+  esdtm->add_option("--format", export_sdtm.format, "xpt, json or ndjson")->capture_default_str();
+  esdtm->add_option("--role", export_sdtm.role, "Whose view: a role (what it may not see is left out) or all");
+  esdtm->add_option("--domain", export_sdtm.domains, "Only this domain (repeatable; default: every mapped one)");
+  esdtm->add_option("--site", export_sdtm.sites, "Only this site's subjects (repeatable)");
+  esdtm->callback([&] {
+    export_sdtm.db = db;
+    status = ExportSdtm(export_sdtm, ctx);
+  });
 
   // meddra
   auto* meddra = app.add_subcommand("meddra", "MedDRA: load your licensed copy, code verbatim terms, compare versions");

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <tuple>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "capture/blinding.h"
@@ -28,13 +28,27 @@ void AppendEscaped(std::string& out, std::string_view text) {
   for (char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\n': out += "&#10;"; break;
-      case '\r': out += "&#13;"; break;
-      case '\t': out += "&#9;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      case '\t':
+        out += "&#9;";
+        break;
       default:
         if (c < 0x20) {
           out += "\xEF\xBF\xBD";
@@ -129,17 +143,26 @@ std::string OdmTime(int64_t time_us) { return FormatTimeMicros(time_us); }
 
 std::string_view OdmDataType(const study::Item& item) {
   switch (item.type) {
-    case study::ItemType::kInteger: return "integer";
-    case study::ItemType::kDecimal: return "float";
-    case study::ItemType::kDate: return "date";
-    case study::ItemType::kPartialDate: return "partialDate";
-    case study::ItemType::kTime: return "time";
-    case study::ItemType::kDateTime: return "datetime";
-    case study::ItemType::kBoolean: return "boolean";
-    case study::ItemType::kAttachment: return "URI";
+    case study::ItemType::kInteger:
+      return "integer";
+    case study::ItemType::kDecimal:
+      return "float";
+    case study::ItemType::kDate:
+      return "date";
+    case study::ItemType::kPartialDate:
+      return "partialDate";
+    case study::ItemType::kTime:
+      return "time";
+    case study::ItemType::kDateTime:
+      return "datetime";
+    case study::ItemType::kBoolean:
+      return "boolean";
+    case study::ItemType::kAttachment:
+      return "URI";
     case study::ItemType::kText:
     case study::ItemType::kChoice:
-    case study::ItemType::kMultiChoice: return "text";
+    case study::ItemType::kMultiChoice:
+      return "text";
   }
   return "text";
 }
@@ -244,7 +267,8 @@ void WriteMetadata(XmlWriter& xml, const study::Study& study, TransferReport& re
     checks += form.checks.size();
     for (const auto& group : form.groups) {
       for (const auto& item : group.items) {
-        Attrs attrs = {{"OID", ItemOid(form.id, item.id)}, {"Name", item.id}, {"DataType", std::string(OdmDataType(item))}};
+        Attrs attrs = {
+            {"OID", ItemOid(form.id, item.id)}, {"Name", item.id}, {"DataType", std::string(OdmDataType(item))}};
         if (item.max_length > 0) attrs.push_back({"Length", std::to_string(item.max_length)});
         if (item.type == study::ItemType::kDecimal && item.precision >= 0) {
           attrs.push_back({"SignificantDigits", std::to_string(item.precision)});
@@ -286,7 +310,8 @@ void WriteMetadata(XmlWriter& xml, const study::Study& study, TransferReport& re
     for (const auto& group : form.groups) {
       for (const auto& item : group.items) {
         if (item.derive.empty()) continue;
-        xml.Open("MethodDef", {{"OID", "MT." + form.id + "." + item.id}, {"Name", "Derive " + item.id}, {"Type", "Computation"}});
+        xml.Open("MethodDef",
+                 {{"OID", "MT." + form.id + "." + item.id}, {"Name", "Derive " + item.id}, {"Type", "Computation"}});
         WriteTranslated(xml, "Description", item.derive);
         xml.Text("FormalExpression", item.derive, {{"Context", "trialcore"}});
         xml.Close("MethodDef");
@@ -367,17 +392,22 @@ DataPath ParseDataPath(const study::Study& study, std::string_view rest) {
 
 std::string ValueText(const Value& value) {
   switch (value.kind()) {
-    case Value::Kind::kBool: return value.as_bool() ? "true" : "false";
-    case Value::Kind::kInt: return std::to_string(value.as_int());
-    case Value::Kind::kDecimal: return value.as_decimal().text();
-    case Value::Kind::kString: return value.as_string();
+    case Value::Kind::kBool:
+      return value.as_bool() ? "true" : "false";
+    case Value::Kind::kInt:
+      return std::to_string(value.as_int());
+    case Value::Kind::kDecimal:
+      return value.as_decimal().text();
+    case Value::Kind::kString:
+      return value.as_string();
     case Value::Kind::kArray: {
       std::string out;
       for (const auto& v : value.as_array()) out += (out.empty() ? "" : ",") + ValueText(v);
       return out;
     }
     case Value::Kind::kNull:
-    case Value::Kind::kObject: return "";
+    case Value::Kind::kObject:
+      return "";
   }
   return "";
 }
@@ -397,10 +427,12 @@ struct Counts {
 class ClinicalWriter {
  public:
   ClinicalWriter(XmlWriter& xml, const study::Study& study, const OdmExportOptions& options, Counts& counts)
-      : xml_(xml), study_(study), options_(options), counts_(counts),
-        blinded_(!options.roles.empty() &&
-                 std::any_of(options.roles.begin(), options.roles.end(),
-                             [](const std::string& r) { return capture::BlindedRole(r); })) {}
+      : xml_(xml),
+        study_(study),
+        options_(options),
+        counts_(counts),
+        blinded_(!options.roles.empty() && std::any_of(options.roles.begin(), options.roles.end(),
+                                                       [](const std::string& r) { return capture::BlindedRole(r); })) {}
 
   Status Subject(EventStore& store, const std::string& study_id, const std::string& subject) {
     present_.clear();
@@ -509,7 +541,7 @@ class ClinicalWriter {
     // A removed row's values are removed with it (ODM's ItemGroupData
     // Remove): they are not changes of their own.
     const auto row_removal = std::find_if(changes.begin(), changes.end(),
-                                      [](const Change& c) { return c.path.kind == DataPath::kRowRemoved; });
+                                          [](const Change& c) { return c.path.kind == DataPath::kRowRemoved; });
     if (row_removal != changes.end()) {  // a removal event removes one row
       const DataPath row = row_removal->path;
       const auto before = changes.size();
@@ -716,8 +748,9 @@ void WriteAdminData(XmlWriter& xml, const study::Study& study, const std::set<st
   const std::string effective = OdmTime(now_us).substr(0, 10);
   auto location = [&](const std::string& oid, const std::string& name, std::string_view type) {
     xml.Open("Location", {{"OID", oid}, {"Name", name}, {"LocationType", std::string(type)}});
-    xml.Empty("MetaDataVersionRef",
-              {{"StudyOID", study.id}, {"MetaDataVersionOID", MetaDataVersionOid(study)}, {"EffectiveDate", effective}});
+    xml.Empty(
+        "MetaDataVersionRef",
+        {{"StudyOID", study.id}, {"MetaDataVersionOID", MetaDataVersionOid(study)}, {"EffectiveDate", effective}});
     xml.Close("Location");
   };
   location(std::string(kSponsorLocation), study.sponsor.empty() ? "Sponsor" : study.sponsor, "Sponsor");

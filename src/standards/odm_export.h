@@ -30,8 +30,8 @@ struct OdmExportOptions {
   // withheld or cut to the year as each role's disclosure says. Empty: the
   // whole study, unblinded (the database owner's export).
   std::vector<std::string> roles;
-  std::string source_system_version;     // "0.1.0"
-  int64_t now_us = 0;                    // CreationDateTime
+  std::string source_system_version;                        // "0.1.0"
+  int64_t now_us = 0;                                       // CreationDateTime
   std::function<void(size_t done, size_t total)> progress;  // subjects written
 };
 

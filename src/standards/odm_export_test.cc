@@ -65,9 +65,8 @@ class OdmExportTest : public CaptureTest {
  protected:
   void SetUp() override {
     CaptureTest::SetUp();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("odm_export_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() / ("odm_export_test_" + std::to_string(::getpid()) + "_" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
@@ -81,9 +80,8 @@ class OdmExportTest : public CaptureTest {
        R"("SYSBP":120,"DIABP":80,"PULSE":70,"WEIGHT":"80.0"},"not_done":{"HEIGHT":"scale broken"}})");
     Ok(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"SYSBP":125},)"
        R"("reason":"Transcription error, corrected from source"})");
-    const std::string ae =
-        R"("AESTDTC":"2024-01-10","AEONGO":true,"AESEV":"MILD","AESER":"N","AEREL":"NONE",)"
-        R"("AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERING/RESOLVING"})";
+    const std::string ae = R"("AESTDTC":"2024-01-10","AEONGO":true,"AESEV":"MILD","AESER":"N","AEREL":"NONE",)"
+                           R"("AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERING/RESOLVING"})";
     Ok(R"({"op":"form.save","subject":"701-1001","visit":"LOGS","form":"AE","rows":[)"
        R"({"group":"AE","items":{"AETERM":"HEADACHE",)" +
        ae + R"(},{"group":"AE","items":{"AETERM":"NAUSEA",)" + ae + "}]}");
