@@ -54,9 +54,7 @@ VariableType StorageType(DataType type) {
   }
 }
 
-std::string DatasetDescription::ItemGroupOid() const {
-  return item_group_oid.empty() ? "IG." + name : item_group_oid;
-}
+std::string DatasetDescription::ItemGroupOid() const { return item_group_oid.empty() ? "IG." + name : item_group_oid; }
 
 std::string DatasetDescription::ItemOid(const Variable& variable) const {
   return variable.item_oid.empty() ? "IT." + name + "." + variable.name : variable.item_oid;

@@ -1,9 +1,8 @@
 // Invariant: a row reaches the sink only after the columns were read and the
 // sink began; the document is parsed by nlohmann's SAX parser straight from
 // the file, so no row is kept after it was handed on.
-#include <nlohmann/json.hpp>
-
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "standards/dataset_file.h"
@@ -199,9 +198,7 @@ class DatasetJsonSax {
   uint64_t rows() const { return rows_; }
   const Status& status() const { return status_; }
   const DatasetDescription& description() const { return description_; }
-  std::string Where() const {
-    return line_ > 0 ? path_ + ":" + std::to_string(line_) : path_;
-  }
+  std::string Where() const { return line_ > 0 ? path_ + ":" + std::to_string(line_) : path_; }
 
  private:
   enum class State { kNone, kTop, kSourceSystem, kColumns, kColumn, kRows, kRow, kSkip };

@@ -1,3 +1,5 @@
+#include "standards/dataset_json.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/env.h"
-#include "standards/dataset_json.h"
 #include "standards/dataset_test_util.h"
 #include "standards/xpt_reader.h"
 
@@ -330,11 +331,13 @@ TEST(DatasetJsonWriter, RecordsComeBeforeRowsWithoutCountingAhead) {
     const std::string path = dir.File(format == DatasetJsonFormat::kJson ? "vs.json" : "vs.ndjson");
     auto writer = NewDatasetJsonWriter(Env::Default(), path, format);
     ASSERT_TRUE(writer->Begin(d).ok());
-    ASSERT_TRUE(writer->Row(std::vector<Value>{Value::Text("SYSBP"), Value::Number(120.5), Value::Number(1),
-                                               Value::Text("120.50")})
+    ASSERT_TRUE(writer
+                    ->Row(std::vector<Value>{Value::Text("SYSBP"), Value::Number(120.5), Value::Number(1),
+                                             Value::Text("120.50")})
                     .ok());
-    ASSERT_TRUE(writer->Row(std::vector<Value>{Value::Text("quote \" and \\ and \n"), Value::Missing(),
-                                               Value::Number(2), Value::Number(0.1)})
+    ASSERT_TRUE(writer
+                    ->Row(std::vector<Value>{Value::Text("quote \" and \\ and \n"), Value::Missing(), Value::Number(2),
+                                             Value::Number(0.1)})
                     .ok());
     ASSERT_TRUE(writer->End().ok());
     const std::string text = testing::ReadAll(path);
@@ -469,7 +472,8 @@ TEST(DatasetJsonReader, MalformedFilesAreNamedWithTheirPlace) {
       R"("name":"X","label":"X","columns":[{"itemOID":"IT.X.A","name":"A","label":"A","dataType":"string"},)"
       R"({"itemOID":"IT.X.B","name":"B","label":"B","dataType":"integer"}])";
   const std::vector<Case> cases = {
-      {"broken.json", head + ",\"records\":1,\n\"rows\":[[\"a\",1]\n", DatasetJsonFormat::kJson, "broken.json: malformed JSON"},
+      {"broken.json", head + ",\"records\":1,\n\"rows\":[[\"a\",1]\n", DatasetJsonFormat::kJson,
+       "broken.json: malformed JSON"},
       {"width.json", head + ",\"records\":1,\"rows\":[[\"a\",1],[\"b\"]]}", DatasetJsonFormat::kJson,
        "width.json, row 2: row 2 has 1 values for 2 columns"},
       {"type.json", head + ",\"records\":1,\"rows\":[[\"a\",\"one\"]]}", DatasetJsonFormat::kJson,

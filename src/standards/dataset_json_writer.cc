@@ -314,8 +314,8 @@ class DatasetJsonWriter final : public DatasetWriter {
       case Shape::kInteger:
         // 2^63: the first double beyond int64.
         if (number != std::trunc(number) || std::fabs(number) >= 9223372036854775808.0) {
-          return InvalidArgument(Where(row) + ", variable " + description_.variables[i].name + ": " +
-                                 Describe(value) + " is not an integer, and the column's dataType is integer");
+          return InvalidArgument(Where(row) + ", variable " + description_.variables[i].name + ": " + Describe(value) +
+                                 " is not an integer, and the column's dataType is integer");
         }
         AppendInt(out, static_cast<int64_t>(number));
         return Status::Ok();
@@ -329,8 +329,8 @@ class DatasetJsonWriter final : public DatasetWriter {
         return Status::Ok();
       case Shape::kBoolean:
         if (number != 0 && number != 1) {
-          return InvalidArgument(Where(row) + ", variable " + description_.variables[i].name + ": " +
-                                 Describe(value) + " is not a boolean (0 or 1)");
+          return InvalidArgument(Where(row) + ", variable " + description_.variables[i].name + ": " + Describe(value) +
+                                 " is not a boolean (0 or 1)");
         }
         out.append(number != 0 ? "true" : "false");
         return Status::Ok();

@@ -15,7 +15,9 @@
 
 namespace trialcore::standards::testing {
 
-inline std::string SharedData(const std::string& relative) { return std::string(TRIALCORE_SHARED_DATA) + "/" + relative; }
+inline std::string SharedData(const std::string& relative) {
+  return std::string(TRIALCORE_SHARED_DATA) + "/" + relative;
+}
 
 // Keeps everything it is given (tests only: the writers never keep rows).
 class CollectingSink final : public DatasetWriter {

@@ -65,12 +65,12 @@ Result<std::string> DefineXmlText(const DefineDocument& document, Env* env) {
     const char* what;
     const std::string& value;
   };
-  for (const Required& r : {Required{"file OID", document.file_oid}, Required{"study OID", document.study_oid},
-                            Required{"study name", document.study_name},
-                            Required{"study description", document.study_description},
-                            Required{"protocol name", document.protocol_name},
-                            Required{"metadata version OID", document.metadata_version_oid},
-                            Required{"metadata version name", document.metadata_version_name}}) {
+  for (const Required& r :
+       {Required{"file OID", document.file_oid}, Required{"study OID", document.study_oid},
+        Required{"study name", document.study_name}, Required{"study description", document.study_description},
+        Required{"protocol name", document.protocol_name},
+        Required{"metadata version OID", document.metadata_version_oid},
+        Required{"metadata version name", document.metadata_version_name}}) {
     if (r.value.empty()) return InvalidArgument(std::string("Define-XML: the ") + r.what + " is required");
   }
   std::vector<DefineStandard> standards = document.standards;
@@ -94,8 +94,8 @@ Result<std::string> DefineXmlText(const DefineDocument& document, Env* env) {
     if (d.variables.empty()) return InvalidArgument("Define-XML: dataset " + d.name + " has no variables");
     for (const Variable& v : d.variables) {
       if (!item_oids.insert(d.ItemOid(v)).second) {
-        return InvalidArgument("Define-XML: dataset " + d.name + ", variable " + v.name + ": ItemOID " +
-                               d.ItemOid(v) + " is used twice");
+        return InvalidArgument("Define-XML: dataset " + d.name + ", variable " + v.name + ": ItemOID " + d.ItemOid(v) +
+                               " is used twice");
       }
       if (!v.codelist_oid.empty() && codelist_oids.count(v.codelist_oid) == 0) {
         return InvalidArgument("Define-XML: dataset " + d.name + ", variable " + v.name + " refers to code list " +

@@ -1,3 +1,5 @@
+#include "standards/define_xml.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -6,7 +8,6 @@
 #include "core/env.h"
 #include "core/xml_doc.h"
 #include "standards/dataset_test_util.h"
-#include "standards/define_xml.h"
 #include "standards/xpt_reader.h"
 
 namespace trialcore::standards {
@@ -17,8 +18,8 @@ using testing::SharedData;
 using testing::TempDir;
 
 std::unique_ptr<XmlSchema> DefineSchema() {
-  auto schema = XmlSchema::Load(SharedData("define-xml/schema/cdisc-define-2.1/define2-1-0.xsd"),
-                                "the Define-XML 2.1 schema");
+  auto schema =
+      XmlSchema::Load(SharedData("define-xml/schema/cdisc-define-2.1/define2-1-0.xsd"), "the Define-XML 2.1 schema");
   EXPECT_TRUE(schema.ok()) << schema.status().ToString();
   return schema.ok() ? std::move(*schema) : nullptr;
 }
@@ -46,8 +47,9 @@ DefineDocument PilotDefine() {
   doc.source_system_version = "test";
   doc.study_oid = "cdisc.com/CDISCPILOT01";
   doc.study_name = "CDISCPILOT01";
-  doc.study_description = "Safety and Efficacy of the Xanomeline Transdermal Therapeutic System (TTS) in Patients with "
-                          "Mild to Moderate Alzheimer's Disease";
+  doc.study_description =
+      "Safety and Efficacy of the Xanomeline Transdermal Therapeutic System (TTS) in Patients with "
+      "Mild to Moderate Alzheimer's Disease";
   doc.protocol_name = "CDISCPILOT01";
   doc.metadata_version_oid = "MDV.CDISCPILOT01.SDTMIG.3.3";
   doc.metadata_version_name = "SDTM datasets of CDISCPILOT01";

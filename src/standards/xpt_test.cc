@@ -306,8 +306,7 @@ TEST(XptReader, FileThatIsNotXptIsNamed) {
   Status status = ReadXpt(Env::Default(), path, &sink);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(status.message().find(path + " is not a SAS transport (XPT) file"), std::string::npos)
-      << status.message();
+  EXPECT_NE(status.message().find(path + " is not a SAS transport (XPT) file"), std::string::npos) << status.message();
 }
 
 TEST(XptReader, MissingFileIsNotFound) {

@@ -259,8 +259,7 @@ Status CheckXptDescription(const DatasetDescription& description) {
     for (size_t j = 0; j < i; ++j) {
       if (description.variables[j].name == v.name) return InvalidArgument(what + " appears twice");
     }
-    if (v.type() == VariableType::kCharacter &&
-        (v.length < 1 || v.length > static_cast<int>(kXptMaxValueBytes))) {
+    if (v.type() == VariableType::kCharacter && (v.length < 1 || v.length > static_cast<int>(kXptMaxValueBytes))) {
       return InvalidArgument(what + ": length " + std::to_string(v.length) +
                              "; a character variable in SAS transport version 5 has 1 to 200 bytes");
     }
