@@ -94,13 +94,20 @@ void Build(sqlite3* db, uint64_t rows) {
                      nullptr, nullptr, nullptr),
         db, "create");
   sqlite3_stmt* insert = nullptr;
-  Check(sqlite3_prepare_v2(db, "INSERT INTO lb VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", -1, &insert, nullptr), db,
-        "prepare");
+  Check(sqlite3_prepare_v2(db, "INSERT INTO lb VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", -1, &insert, nullptr), db, "prepare");
   static const char* kCodes[] = {"ALB", "ALP", "ALT", "AST", "BILI", "CREAT", "GLUC", "HGB", "K", "SODIUM"};
-  static const char* kNames[] = {"Albumin",   "Alkaline Phosphatase", "Alanine Aminotransferase",
-                                 "Aspartate Aminotransferase", "Bilirubin", "Creatinine", "Glucose",
-                                 "Hemoglobin", "Potassium", "Sodium"};
-  static const char* kUnits[] = {"g/L", "U/L", "U/L", "U/L", "umol/L", "umol/L", "mmol/L", "mmol/L", "mmol/L", "mmol/L"};
+  static const char* kNames[] = {"Albumin",
+                                 "Alkaline Phosphatase",
+                                 "Alanine Aminotransferase",
+                                 "Aspartate Aminotransferase",
+                                 "Bilirubin",
+                                 "Creatinine",
+                                 "Glucose",
+                                 "Hemoglobin",
+                                 "Potassium",
+                                 "Sodium"};
+  static const char* kUnits[] = {"g/L",    "U/L",    "U/L",    "U/L",    "umol/L",
+                                 "umol/L", "mmol/L", "mmol/L", "mmol/L", "mmol/L"};
   char subject[16], result[16], date[24];
   for (uint64_t i = 0; i < rows; ++i) {
     const uint64_t s = i / 280;  // 280 results per subject: 3,000 subjects at 850,000 rows
