@@ -99,7 +99,7 @@ std::string_view TrimRight(std::string_view text) {
 
 class XptParse {
  public:
-  XptParse(const std::string& path, DatasetWriter* sink) : path_(path), sink_(sink) {}
+  XptParse(std::string path, DatasetWriter* sink) : path_(std::move(path)), sink_(sink) {}
 
   static int OnMetadata(readstat_metadata_t* metadata, void* ctx) {
     auto* self = static_cast<XptParse*>(ctx);

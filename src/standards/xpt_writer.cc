@@ -4,6 +4,7 @@
 
 #include <readstat.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string_view>
@@ -15,10 +16,7 @@ namespace trialcore::standards {
 namespace {
 
 bool IsAscii(std::string_view text) {
-  for (unsigned char c : text) {
-    if (c >= 0x80) return false;
-  }
-  return true;
+  return std::ranges::all_of(text, [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 // " (byte 0x92 at 45)": where the first non-ASCII byte is, since the value
