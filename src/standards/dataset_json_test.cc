@@ -358,6 +358,39 @@ TEST(DatasetJsonWriter, RecordsComeBeforeRowsWithoutCountingAhead) {
   }
 }
 
+TEST(DatasetJsonWriter, DatasetWithoutRowsHasZeroRecords) {
+  TempDir dir;
+  DatasetDescription d;
+  d.name = "DD";
+  d.label = "Death Details";
+  Variable v;
+  v.name = "STUDYID";
+  v.label = "Study Identifier";
+  d.variables = {v};
+  for (DatasetJsonFormat format : {DatasetJsonFormat::kJson, DatasetJsonFormat::kNdjson}) {
+    const std::string path = dir.File(format == DatasetJsonFormat::kJson ? "dd.json" : "dd.ndjson");
+    auto writer = NewDatasetJsonWriter(Env::Default(), path, format);
+    ASSERT_TRUE(writer->Begin(d).ok());
+    ASSERT_TRUE(writer->End().ok());
+    if (format == DatasetJsonFormat::kJson) {
+      json doc = LoadJson(path);
+      EXPECT_EQ(doc["records"], 0);
+      EXPECT_EQ(doc["rows"], json::array());
+    } else {
+      std::vector<json> lines = NdjsonLines(path);
+      ASSERT_EQ(lines.size(), 1u);
+      EXPECT_EQ(lines[0]["records"], 0);
+    }
+    CollectingSink back;
+    ASSERT_TRUE(ReadDatasetJson(Env::Default(), path, format, &back).ok());
+    EXPECT_TRUE(back.ended());
+    EXPECT_EQ(back.description().name, "DD");
+    EXPECT_TRUE(back.rows().empty());
+    testing::CommandResult result = ValidateWithCdiscSchemas(dir, {path});
+    EXPECT_EQ(result.status, 0) << result.output;
+  }
+}
+
 TEST(DatasetJsonWriter, WrongValuesAreRefusedNamingRowAndColumnAndLeaveNoFile) {
   TempDir dir;
   DatasetDescription d;

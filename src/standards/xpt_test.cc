@@ -317,3 +317,26 @@ TEST(XptReader, MissingFileIsNotFound) {
 
 }  // namespace
 }  // namespace trialcore::standards
+
+namespace trialcore::standards {
+namespace {
+
+// A domain with no rows (a study without deaths has an empty DD) is still a
+// complete file with its variables.
+TEST(XptWriter, DatasetWithoutRowsIsWrittenWithItsVariables) {
+  TempDir dir;
+  auto writer = NewXptWriter(Env::Default(), dir.File("ae.xpt"));
+  ASSERT_TRUE(writer->Begin(SmallDataset()).ok());
+  Status status = writer->End();
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  CollectingSink back;
+  status = ReadXpt(Env::Default(), dir.File("ae.xpt"), &back);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_TRUE(back.ended());
+  EXPECT_TRUE(back.rows().empty());
+  ASSERT_EQ(back.description().variables.size(), 4u);
+  EXPECT_EQ(back.description().variables[1].name, "AETERM");
+}
+
+}  // namespace
+}  // namespace trialcore::standards
