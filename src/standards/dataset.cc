@@ -67,6 +67,25 @@ int DatasetDescription::IndexOf(std::string_view variable_name) const {
   return -1;
 }
 
+Status ReportingWriter::Begin(const DatasetDescription& description) {
+  report_->CountOf(description.name + " rows");
+  report_->CountOf(description.name + " values");
+  for (size_t i = 0; i < report_->counts.size(); ++i) {
+    if (report_->counts[i].what == description.name + " rows") rows_ = i;
+    if (report_->counts[i].what == description.name + " values") values_ = i;
+  }
+  return next_->Begin(description);
+}
+
+Status ReportingWriter::Row(std::span<const Value> values) {
+  report_->counts[rows_].read += 1;
+  report_->counts[values_].read += values.size();
+  TC_RETURN_IF_ERROR(next_->Row(values));
+  report_->counts[rows_].written += 1;
+  report_->counts[values_].written += values.size();
+  return Status::Ok();
+}
+
 OwnedValue Own(const Value& value) {
   OwnedValue owned;
   owned.kind = value.kind();

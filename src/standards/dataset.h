@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "standards/report.h"
 
 namespace trialcore::standards {
 
@@ -112,6 +113,23 @@ class DatasetWriter {
   // values.size() equals the number of variables, in their order.
   virtual Status Row(std::span<const Value> values) = 0;
   virtual Status End() = 0;
+};
+
+// Counts what passes on to `next` into the report, as the commands print it:
+// "AE rows" and "AE values" (missing ones included), read when handed in,
+// written when `next` took them. Pointers must outlive this writer.
+class ReportingWriter final : public DatasetWriter {
+ public:
+  ReportingWriter(DatasetWriter* next, TransferReport* report) : next_(next), report_(report) {}
+  Status Begin(const DatasetDescription& description) override;
+  Status Row(std::span<const Value> values) override;
+  Status End() override { return next_->End(); }
+
+ private:
+  DatasetWriter* next_;
+  TransferReport* report_;
+  size_t rows_ = 0;  // indices into report_->counts (stable while the report grows)
+  size_t values_ = 0;
 };
 
 // The row's values as owned copies, for tests and small tools that do keep

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <sstream>
 
 #include "core/env.h"
 #include "standards/dataset_json.h"
@@ -42,6 +43,43 @@ TEST(Dataset, OidsDefaultToDefineXmlConventions) {
   EXPECT_EQ(d.ItemOid(d.variables[0]), "IT.AETERM");
   EXPECT_EQ(d.IndexOf("AETERM"), 0);
   EXPECT_EQ(d.IndexOf("AESEQ"), -1);
+}
+
+// Counts for the commands' report: what was handed in and what the writer took.
+TEST(Dataset, ReportingWriterCountsRowsAndValuesReadAndWritten) {
+  TempDir dir;
+  TransferReport report;
+  auto xpt = NewXptWriter(Env::Default(), dir.File("ae.xpt"));
+  ReportingWriter counted(xpt.get(), &report);
+  Status status = ReadXpt(Env::Default(), testing::SharedData("sdtm/cdiscpilot01/ae.xpt"), &counted);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_EQ(report.counts.size(), 2u);
+  EXPECT_EQ(report.counts[0].what, "AE rows");
+  EXPECT_EQ(report.counts[0].read, 1191u);
+  EXPECT_EQ(report.counts[0].written, 1191u);
+  EXPECT_EQ(report.counts[1].what, "AE values");
+  EXPECT_EQ(report.counts[1].written, 1191u * 35);
+  std::ostringstream printed;
+  PrintReport(report, printed);
+  EXPECT_NE(printed.str().find("AE rows: 1,191 read, 1,191 written"), std::string::npos) << printed.str();
+
+  // A row the writer refuses is read but not written.
+  TransferReport refused;
+  DatasetDescription d;
+  d.name = "X";
+  d.label = "X";
+  Variable v;
+  v.name = "A";
+  v.label = "A";
+  v.length = 1;
+  d.variables = {v};
+  auto writer = NewXptWriter(Env::Default(), dir.File("x.xpt"));
+  ReportingWriter counting(writer.get(), &refused);
+  ASSERT_TRUE(counting.Begin(d).ok());
+  ASSERT_TRUE(counting.Row(std::vector<Value>{Value::Text("a")}).ok());
+  ASSERT_FALSE(counting.Row(std::vector<Value>{Value::Text("too long")}).ok());
+  EXPECT_EQ(refused.counts[0].read, 2u);
+  EXPECT_EQ(refused.counts[0].written, 1u);
 }
 
 // An LB-like domain of 13 variables, rows made up as they are written.
