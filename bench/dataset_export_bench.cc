@@ -143,24 +143,24 @@ void Build(sqlite3* db, uint64_t rows) {
 
 // Steps over every row reading every column; each row goes to `row` (or
 // nowhere for the raw scan). Returns the rows scanned.
-uint64_t Scan(sqlite3* db, const std::function<void(const std::vector<Value>&)>& row, uint64_t* checksum) {
+uint64_t Scan(sqlite3* db, const std::function<void(const std::vector<Cell>&)>& row, uint64_t* checksum) {
   sqlite3_stmt* select = nullptr;
   Check(sqlite3_prepare_v2(db, "SELECT * FROM lb", -1, &select, nullptr), db, "prepare scan");
-  std::vector<Value> values(kColumns);
+  std::vector<Cell> values(kColumns);
   uint64_t rows = 0;
   while (sqlite3_step(select) == SQLITE_ROW) {
     for (int c = 0; c < kColumns; ++c) {
       switch (sqlite3_column_type(select, c)) {
         case SQLITE_NULL:
-          values[c] = Value::Missing();
+          values[c] = Cell::Missing();
           break;
         case SQLITE_INTEGER:
         case SQLITE_FLOAT:
-          values[c] = Value::Number(sqlite3_column_double(select, c));
+          values[c] = Cell::Number(sqlite3_column_double(select, c));
           break;
         default: {
           const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(select, c));
-          values[c] = Value::Text(std::string_view(text, static_cast<size_t>(sqlite3_column_bytes(select, c))));
+          values[c] = Cell::Text(std::string_view(text, static_cast<size_t>(sqlite3_column_bytes(select, c))));
         }
       }
     }
@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
       Status status = writer->Begin(lb);
       scanned = Scan(
           db,
-          [&](const std::vector<Value>& row) {
+          [&](const std::vector<Cell>& row) {
             if (status.ok()) status = writer->Row(row);
           },
           &checksum);

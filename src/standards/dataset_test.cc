@@ -76,8 +76,8 @@ TEST(Dataset, ReportingWriterCountsRowsAndValuesReadAndWritten) {
   auto writer = NewXptWriter(Env::Default(), dir.File("x.xpt"));
   ReportingWriter counting(writer.get(), &refused);
   ASSERT_TRUE(counting.Begin(d).ok());
-  ASSERT_TRUE(counting.Row(std::vector<Value>{Value::Text("a")}).ok());
-  ASSERT_FALSE(counting.Row(std::vector<Value>{Value::Text("too long")}).ok());
+  ASSERT_TRUE(counting.Row(std::vector<Cell>{Cell::Text("a")}).ok());
+  ASSERT_FALSE(counting.Row(std::vector<Cell>{Cell::Text("too long")}).ok());
   EXPECT_EQ(refused.counts[0].read, 2u);
   EXPECT_EQ(refused.counts[0].written, 1u);
 }
@@ -117,7 +117,7 @@ void WriteLabRows(DatasetWriter* writer, uint64_t rows) {
   char subject[16];
   char result[16];
   char date[24];
-  std::vector<Value> values(13);
+  std::vector<Cell> values(13);
   for (uint64_t i = 0; i < rows; ++i) {
     const uint64_t s = i / 280;
     std::snprintf(subject, sizeof(subject), "01-%03u-%04u", static_cast<unsigned>(s % 900),
@@ -126,19 +126,19 @@ void WriteLabRows(DatasetWriter* writer, uint64_t rows) {
     std::snprintf(result, sizeof(result), "%.1f", stresn);
     std::snprintf(date, sizeof(date), "2014-%02u-%02uT08:%02u:00", static_cast<unsigned>(1 + i % 12),
                   static_cast<unsigned>(1 + i % 28), static_cast<unsigned>(i % 60));
-    values[0] = Value::Text("CDISCPILOT01");
-    values[1] = Value::Text("LB");
-    values[2] = Value::Text(subject);
-    values[3] = Value::Number(static_cast<double>(i % 280 + 1));
-    values[4] = Value::Text(kTests[i % 8]);
-    values[5] = Value::Text("Laboratory test of the pilot study");
-    values[6] = Value::Text(result);
-    values[7] = Value::Text("g/L");
-    values[8] = Value::Number(stresn);
-    values[9] = i % 5 == 0 ? Value::Missing() : Value::Number(3.5);
-    values[10] = Value::Number(50);
-    values[11] = Value::Number(static_cast<double>(i % 12 + 1));
-    values[12] = Value::Text(date);
+    values[0] = Cell::Text("CDISCPILOT01");
+    values[1] = Cell::Text("LB");
+    values[2] = Cell::Text(subject);
+    values[3] = Cell::Number(static_cast<double>(i % 280 + 1));
+    values[4] = Cell::Text(kTests[i % 8]);
+    values[5] = Cell::Text("Laboratory test of the pilot study");
+    values[6] = Cell::Text(result);
+    values[7] = Cell::Text("g/L");
+    values[8] = Cell::Number(stresn);
+    values[9] = i % 5 == 0 ? Cell::Missing() : Cell::Number(3.5);
+    values[10] = Cell::Number(50);
+    values[11] = Cell::Number(static_cast<double>(i % 12 + 1));
+    values[12] = Cell::Text(date);
     Status status = writer->Row(values);
     ASSERT_TRUE(status.ok()) << status.ToString();
   }
