@@ -67,26 +67,45 @@ int DatasetDescription::IndexOf(std::string_view variable_name) const {
   return -1;
 }
 
-OwnedValue Own(const Value& value) {
-  OwnedValue owned;
+Status ReportingWriter::Begin(const DatasetDescription& description) {
+  report_->CountOf(description.name + " rows");
+  report_->CountOf(description.name + " values");
+  for (size_t i = 0; i < report_->counts.size(); ++i) {
+    if (report_->counts[i].what == description.name + " rows") rows_ = i;
+    if (report_->counts[i].what == description.name + " values") values_ = i;
+  }
+  return next_->Begin(description);
+}
+
+Status ReportingWriter::Row(std::span<const Cell> values) {
+  report_->counts[rows_].read += 1;
+  report_->counts[values_].read += values.size();
+  TC_RETURN_IF_ERROR(next_->Row(values));
+  report_->counts[rows_].written += 1;
+  report_->counts[values_].written += values.size();
+  return Status::Ok();
+}
+
+OwnedCell Own(const Cell& value) {
+  OwnedCell owned;
   owned.kind = value.kind();
-  if (value.kind() == Value::Kind::kText) owned.text = std::string(value.text());
-  if (value.kind() == Value::Kind::kNumber) owned.number = value.number();
+  if (value.kind() == Cell::Kind::kText) owned.text = std::string(value.text());
+  if (value.kind() == Cell::Kind::kNumber) owned.number = value.number();
   return owned;
 }
 
-std::string Describe(const Value& value) {
+std::string Describe(const Cell& value) {
   switch (value.kind()) {
-    case Value::Kind::kMissing:
+    case Cell::Kind::kMissing:
       return "missing";
-    case Value::Kind::kText: {
+    case Cell::Kind::kText: {
       // Long values are cut for the message, never in the data.
       constexpr size_t kShown = 60;
       std::string_view text = value.text();
       std::string shown(text.substr(0, kShown));
       return "\"" + shown + (text.size() > kShown ? "...\"" : "\"");
     }
-    case Value::Kind::kNumber: {
+    case Cell::Kind::kNumber: {
       if (!std::isfinite(value.number())) return std::isnan(value.number()) ? "NaN" : "infinity";
       char buf[32];
       auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value.number());

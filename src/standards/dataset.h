@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "standards/report.h"
 
 namespace trialcore::standards {
 
@@ -70,22 +71,24 @@ struct DatasetDescription {
   int IndexOf(std::string_view variable_name) const;
 };
 
-// One value of a row: text, a number or missing. Text is not owned: it stays
-// valid for the duration of the Row() call it is passed to.
-class Value {
+// One value of a row (a cell of the table): text, a number or missing. Text
+// is not owned: it stays valid for the duration of the Row() call it is
+// passed to. (Named apart from core's Value, the item values an SDTM mapping
+// turns into cells.)
+class Cell {
  public:
   enum class Kind { kMissing, kText, kNumber };
 
-  Value() = default;
-  static Value Missing() { return Value(); }
-  static Value Text(std::string_view text) {
-    Value v;
+  Cell() = default;
+  static Cell Missing() { return Cell(); }
+  static Cell Text(std::string_view text) {
+    Cell v;
     v.kind_ = Kind::kText;
     v.text_ = text;
     return v;
   }
-  static Value Number(double number) {
-    Value v;
+  static Cell Number(double number) {
+    Cell v;
     v.kind_ = Kind::kNumber;
     v.number_ = number;
     return v;
@@ -110,20 +113,37 @@ class DatasetWriter {
   virtual ~DatasetWriter() = default;
   virtual Status Begin(const DatasetDescription& description) = 0;
   // values.size() equals the number of variables, in their order.
-  virtual Status Row(std::span<const Value> values) = 0;
+  virtual Status Row(std::span<const Cell> values) = 0;
   virtual Status End() = 0;
+};
+
+// Counts what passes on to `next` into the report, as the commands print it:
+// "AE rows" and "AE values" (missing ones included), read when handed in,
+// written when `next` took them. Pointers must outlive this writer.
+class ReportingWriter final : public DatasetWriter {
+ public:
+  ReportingWriter(DatasetWriter* next, TransferReport* report) : next_(next), report_(report) {}
+  Status Begin(const DatasetDescription& description) override;
+  Status Row(std::span<const Cell> values) override;
+  Status End() override { return next_->End(); }
+
+ private:
+  DatasetWriter* next_;
+  TransferReport* report_;
+  size_t rows_ = 0;  // indices into report_->counts (stable while the report grows)
+  size_t values_ = 0;
 };
 
 // The row's values as owned copies, for tests and small tools that do keep
 // rows (never the writers).
-struct OwnedValue {
-  Value::Kind kind = Value::Kind::kMissing;
+struct OwnedCell {
+  Cell::Kind kind = Cell::Kind::kMissing;
   std::string text;
   double number = 0;
-  bool operator==(const OwnedValue&) const = default;
+  bool operator==(const OwnedCell&) const = default;
 };
-OwnedValue Own(const Value& value);
+OwnedCell Own(const Cell& value);
 // "missing", "\"text\"", "12.5": for error messages.
-std::string Describe(const Value& value);
+std::string Describe(const Cell& value);
 
 }  // namespace trialcore::standards

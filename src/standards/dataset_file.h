@@ -68,13 +68,7 @@ class BufferedInput {
   }
   // Reads a line without its '\n' (and '\r'); false at the end of the file.
   Result<bool> ReadLine(std::string* line);
-  uint64_t offset() const { return offset_ - (end_ - pos_); }
   const Status& status() const { return status_; }
-  // Positions the input at an absolute offset.
-  void Seek(uint64_t offset) {
-    offset_ = offset;
-    pos_ = end_ = 0;
-  }
 
  private:
   static constexpr size_t kBlockSize = 1 << 20;

@@ -63,8 +63,8 @@ class DatasetJsonSax {
     stack_.assign(1, State::kRows);
   }
 
-  bool null() { return Scalar(Value::Missing(), Json::kNull); }
-  bool boolean(bool b) { return Scalar(Value::Number(b ? 1 : 0), Json::kBoolean); }
+  bool null() { return Scalar(Cell::Missing(), Json::kNull); }
+  bool boolean(bool b) { return Scalar(Cell::Number(b ? 1 : 0), Json::kBoolean); }
   bool number_integer(number_integer_t n) { return Number(static_cast<double>(n)); }
   bool number_unsigned(number_unsigned_t n) { return Number(static_cast<double>(n)); }
   bool number_float(number_float_t d, const string_t&) { return Number(d); }
@@ -82,7 +82,7 @@ class DatasetJsonSax {
         return ColumnString(s);
       case State::kRow:
         if (row_values_ < texts_.size()) texts_[row_values_] = std::move(s);
-        return Scalar(Value::Text(""), Json::kText);
+        return Scalar(Cell::Text(""), Json::kText);
       case State::kSkip:
         return true;
       default:
@@ -159,7 +159,7 @@ class DatasetJsonSax {
                      std::to_string(values_.size()) + " columns");
       }
       for (size_t i = 0; i < values_.size(); ++i) {
-        if (values_[i].kind() == Value::Kind::kText) values_[i] = Value::Text(texts_[i]);
+        if (values_[i].kind() == Cell::Kind::kText) values_[i] = Cell::Text(texts_[i]);
       }
       Status status = sink_->Row(values_);
       if (!status.ok()) {
@@ -187,7 +187,7 @@ class DatasetJsonSax {
 
   bool BeginSink() {
     began_ = true;
-    values_.assign(description_.variables.size(), Value::Missing());
+    values_.assign(description_.variables.size(), Cell::Missing());
     texts_.assign(description_.variables.size(), std::string());
     status_ = sink_->Begin(description_);
     return status_.ok();
@@ -224,7 +224,7 @@ class DatasetJsonSax {
         return true;
       }
       default:
-        return Scalar(Value::Number(d), Json::kNumber);
+        return Scalar(Cell::Number(d), Json::kNumber);
     }
   }
 
@@ -233,7 +233,7 @@ class DatasetJsonSax {
   // A value in a row, checked against its column's dataType: text for
   // string, date, datetime, time and URI (and decimal, kept as text), a
   // number for integer, float, double and decimal, true/false for boolean.
-  bool Scalar(const Value& value, Json kind) {
+  bool Scalar(const Cell& value, Json kind) {
     if (top() == State::kSkip || top() == State::kTop || top() == State::kColumn || top() == State::kSourceSystem) {
       return true;
     }
@@ -305,7 +305,7 @@ class DatasetJsonSax {
   DatasetDescription description_;
   std::vector<State> stack_;
   std::string key_;
-  std::vector<Value> values_;
+  std::vector<Cell> values_;
   std::vector<std::string> texts_;
   size_t row_values_ = 0;
   uint64_t rows_ = 0;

@@ -38,7 +38,7 @@ class TeeSink final : public DatasetWriter {
     TC_RETURN_IF_ERROR(a_->Begin(d));
     return b_->Begin(d);
   }
-  Status Row(std::span<const Value> values) override {
+  Status Row(std::span<const Cell> values) override {
     TC_RETURN_IF_ERROR(a_->Row(values));
     return b_->Row(values);
   }
@@ -91,7 +91,7 @@ DatasetJsonFileInfo InfoOf(const json& doc) {
   return info;
 }
 
-// Value by value; numbers must be the same double. Returns the count compared.
+// Cell by value; numbers must be the same double. Returns the count compared.
 size_t ExpectSameRows(const json& expected, const json& actual, const std::string& what) {
   EXPECT_EQ(expected.size(), actual.size()) << what;
   size_t compared = 0;
@@ -331,13 +331,12 @@ TEST(DatasetJsonWriter, RecordsComeBeforeRowsWithoutCountingAhead) {
     const std::string path = dir.File(format == DatasetJsonFormat::kJson ? "vs.json" : "vs.ndjson");
     auto writer = NewDatasetJsonWriter(Env::Default(), path, format);
     ASSERT_TRUE(writer->Begin(d).ok());
+    ASSERT_TRUE(
+        writer->Row(std::vector<Cell>{Cell::Text("SYSBP"), Cell::Number(120.5), Cell::Number(1), Cell::Text("120.50")})
+            .ok());
     ASSERT_TRUE(writer
-                    ->Row(std::vector<Value>{Value::Text("SYSBP"), Value::Number(120.5), Value::Number(1),
-                                             Value::Text("120.50")})
-                    .ok());
-    ASSERT_TRUE(writer
-                    ->Row(std::vector<Value>{Value::Text("quote \" and \\ and \n"), Value::Missing(), Value::Number(2),
-                                             Value::Number(0.1)})
+                    ->Row(std::vector<Cell>{Cell::Text("quote \" and \\ and \n"), Cell::Missing(), Cell::Number(2),
+                                            Cell::Number(0.1)})
                     .ok());
     ASSERT_TRUE(writer->End().ok());
     const std::string text = testing::ReadAll(path);
@@ -358,6 +357,39 @@ TEST(DatasetJsonWriter, RecordsComeBeforeRowsWithoutCountingAhead) {
   }
 }
 
+TEST(DatasetJsonWriter, DatasetWithoutRowsHasZeroRecords) {
+  TempDir dir;
+  DatasetDescription d;
+  d.name = "DD";
+  d.label = "Death Details";
+  Variable v;
+  v.name = "STUDYID";
+  v.label = "Study Identifier";
+  d.variables = {v};
+  for (DatasetJsonFormat format : {DatasetJsonFormat::kJson, DatasetJsonFormat::kNdjson}) {
+    const std::string path = dir.File(format == DatasetJsonFormat::kJson ? "dd.json" : "dd.ndjson");
+    auto writer = NewDatasetJsonWriter(Env::Default(), path, format);
+    ASSERT_TRUE(writer->Begin(d).ok());
+    ASSERT_TRUE(writer->End().ok());
+    if (format == DatasetJsonFormat::kJson) {
+      json doc = LoadJson(path);
+      EXPECT_EQ(doc["records"], 0);
+      EXPECT_EQ(doc["rows"], json::array());
+    } else {
+      std::vector<json> lines = NdjsonLines(path);
+      ASSERT_EQ(lines.size(), 1u);
+      EXPECT_EQ(lines[0]["records"], 0);
+    }
+    CollectingSink back;
+    ASSERT_TRUE(ReadDatasetJson(Env::Default(), path, format, &back).ok());
+    EXPECT_TRUE(back.ended());
+    EXPECT_EQ(back.description().name, "DD");
+    EXPECT_TRUE(back.rows().empty());
+    testing::CommandResult result = ValidateWithCdiscSchemas(dir, {path});
+    EXPECT_EQ(result.status, 0) << result.output;
+  }
+}
+
 TEST(DatasetJsonWriter, WrongValuesAreRefusedNamingRowAndColumnAndLeaveNoFile) {
   TempDir dir;
   DatasetDescription d;
@@ -372,14 +404,14 @@ TEST(DatasetJsonWriter, WrongValuesAreRefusedNamingRowAndColumnAndLeaveNoFile) {
   test.label = "Lab Test or Examination Short Name";
   d.variables = {seq, test};
   struct Case {
-    std::vector<Value> row;
+    std::vector<Cell> row;
     std::string error;
   };
   const std::vector<Case> cases = {
-      {{Value::Number(1.5), Value::Text("ALB")}, "row 1, variable LBSEQ: 1.5 is not an integer"},
-      {{Value::Number(1), Value::Number(3)}, "row 1, variable LBTESTCD: value 3 for dataType string"},
-      {{Value::Number(1), Value::Text("\xFF")}, "row 1, variable LBTESTCD: value \"\xFF\" is not UTF-8"},
-      {{Value::Number(1)}, "row 1 has 1 values for 2 columns"},
+      {{Cell::Number(1.5), Cell::Text("ALB")}, "row 1, variable LBSEQ: 1.5 is not an integer"},
+      {{Cell::Number(1), Cell::Number(3)}, "row 1, variable LBTESTCD: value 3 for dataType string"},
+      {{Cell::Number(1), Cell::Text("\xFF")}, "row 1, variable LBTESTCD: value \"\xFF\" is not UTF-8"},
+      {{Cell::Number(1)}, "row 1 has 1 values for 2 columns"},
   };
   for (const Case& c : cases) {
     const std::string path = dir.File("lb.json");
@@ -423,10 +455,10 @@ TEST(DatasetJsonReader, ReadsCdiscJsonValueByValue) {
     ASSERT_EQ(sink.rows().size(), cdisc["rows"].size());
     for (size_t r = 0; r < sink.rows().size(); ++r) {
       for (size_t c = 0; c < sink.rows()[r].size(); ++c) {
-        const OwnedValue& v = sink.rows()[r][c];
+        const OwnedCell& v = sink.rows()[r][c];
         const json& e = cdisc["rows"][r][c];
         if (e.is_null()) {
-          EXPECT_EQ(v.kind, Value::Kind::kMissing);
+          EXPECT_EQ(v.kind, Cell::Kind::kMissing);
         } else if (e.is_string()) {
           EXPECT_EQ(v.text, e.get<std::string>());
         } else {

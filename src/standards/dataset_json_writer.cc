@@ -220,7 +220,7 @@ class DatasetJsonWriter final : public DatasetWriter {
     return Fail(output_.MaybeFlush());
   }
 
-  Status Row(std::span<const Value> values) override {
+  Status Row(std::span<const Cell> values) override {
     if (!began_ || done_) return FailedPrecondition("Row outside Begin/End for " + path_);
     const uint64_t row = rows_ + 1;
     if (values.size() != shapes_.size()) {
@@ -279,13 +279,13 @@ class DatasetJsonWriter final : public DatasetWriter {
     return Status::Ok();
   }
 
-  Status AppendValue(std::string& out, size_t i, const Value& value, uint64_t row) {
+  Status AppendValue(std::string& out, size_t i, const Cell& value, uint64_t row) {
     if (value.missing()) {
       out.append("null");
       return Status::Ok();
     }
     const Shape shape = shapes_[i];
-    if (value.kind() == Value::Kind::kText) {
+    if (value.kind() == Cell::Kind::kText) {
       if (shape != Shape::kText && shape != Shape::kDecimal) return WrongKind(i, value, row);
       std::string_view text = value.text();
       if (shape == Shape::kDecimal && !IsJsonNumber(text)) {
@@ -338,7 +338,7 @@ class DatasetJsonWriter final : public DatasetWriter {
     return Status::Ok();
   }
 
-  Status WrongKind(size_t i, const Value& value, uint64_t row) const {
+  Status WrongKind(size_t i, const Cell& value, uint64_t row) const {
     const Variable& v = description_.variables[i];
     return InvalidArgument(Where(row) + ", variable " + v.name + ": value " + Describe(value) + " for dataType " +
                            std::string(DataTypeName(v.data_type)));

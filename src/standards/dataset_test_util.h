@@ -27,9 +27,9 @@ class CollectingSink final : public DatasetWriter {
     began_ = true;
     return Status::Ok();
   }
-  Status Row(std::span<const Value> values) override {
-    std::vector<OwnedValue>& row = rows_.emplace_back();
-    for (const Value& v : values) row.push_back(Own(v));
+  Status Row(std::span<const Cell> values) override {
+    std::vector<OwnedCell>& row = rows_.emplace_back();
+    for (const Cell& v : values) row.push_back(Own(v));
     return Status::Ok();
   }
   Status End() override {
@@ -37,13 +37,13 @@ class CollectingSink final : public DatasetWriter {
     return Status::Ok();
   }
   const DatasetDescription& description() const { return description_; }
-  const std::vector<std::vector<OwnedValue>>& rows() const { return rows_; }
+  const std::vector<std::vector<OwnedCell>>& rows() const { return rows_; }
   bool began() const { return began_; }
   bool ended() const { return ended_; }
 
  private:
   DatasetDescription description_;
-  std::vector<std::vector<OwnedValue>> rows_;
+  std::vector<std::vector<OwnedCell>> rows_;
   bool began_ = false;
   bool ended_ = false;
 };
@@ -55,7 +55,7 @@ class CountingSink final : public DatasetWriter {
     description_ = description;
     return Status::Ok();
   }
-  Status Row(std::span<const Value>) override {
+  Status Row(std::span<const Cell>) override {
     ++rows_;
     return Status::Ok();
   }
@@ -78,7 +78,7 @@ class ForwardingSink : public DatasetWriter {
  public:
   explicit ForwardingSink(DatasetWriter* next) : next_(next) {}
   Status Begin(const DatasetDescription& description) override { return next_->Begin(description); }
-  Status Row(std::span<const Value> values) override { return next_->Row(values); }
+  Status Row(std::span<const Cell> values) override { return next_->Row(values); }
   Status End() override { return next_->End(); }
 
  protected:

@@ -74,7 +74,7 @@ Result<std::string> DefineXmlText(const DefineDocument& document, Env* env) {
     if (r.value.empty()) return InvalidArgument(std::string("Define-XML: the ") + r.what + " is required");
   }
   std::vector<DefineStandard> standards = document.standards;
-  if (standards.empty()) standards.push_back(DefineStandard());
+  if (standards.empty()) standards.emplace_back();
   std::string ig_standard_oid;
   for (const DefineStandard& s : standards) {
     if (s.type == "IG") {
@@ -97,7 +97,7 @@ Result<std::string> DefineXmlText(const DefineDocument& document, Env* env) {
         return InvalidArgument("Define-XML: dataset " + d.name + ", variable " + v.name + ": ItemOID " + d.ItemOid(v) +
                                " is used twice");
       }
-      if (!v.codelist_oid.empty() && codelist_oids.count(v.codelist_oid) == 0) {
+      if (!v.codelist_oid.empty() && !codelist_oids.contains(v.codelist_oid)) {
         return InvalidArgument("Define-XML: dataset " + d.name + ", variable " + v.name + " refers to code list " +
                                v.codelist_oid + ", which is not given");
       }

@@ -55,16 +55,21 @@ std::optional<int64_t> StudyDay(std::string_view date, std::string_view referenc
 
 std::string ValueText(const trialcore::Value& value) {
   switch (value.kind()) {
-    case trialcore::Value::Kind::kBool: return value.as_bool() ? "Y" : "N";
-    case trialcore::Value::Kind::kInt: return std::to_string(value.as_int());
-    case trialcore::Value::Kind::kDecimal: return value.as_decimal().text();
-    case trialcore::Value::Kind::kString: return value.as_string();
+    case trialcore::Value::Kind::kBool:
+      return value.as_bool() ? "Y" : "N";
+    case trialcore::Value::Kind::kInt:
+      return std::to_string(value.as_int());
+    case trialcore::Value::Kind::kDecimal:
+      return value.as_decimal().text();
+    case trialcore::Value::Kind::kString:
+      return value.as_string();
     case trialcore::Value::Kind::kArray: {
       std::string out;
       for (const auto& v : value.as_array()) out += (out.empty() ? "" : ", ") + ValueText(v);
       return out;
     }
-    default: return "";
+    default:
+      return "";
   }
 }
 
@@ -76,8 +81,9 @@ struct VisitRef {
   const capture::VisitState* state = nullptr;
 };
 
-// The cells of one row, owned until the row is handed to its writer.
-struct Cell {
+// A value of one row as the export works it out, owned until the row is
+// handed to its writer as Cells.
+struct Field {
   bool missing = true;
   bool numeric = false;
   std::string text;
@@ -92,28 +98,28 @@ struct DomainOutput {
   uint64_t records = 0, supp_records = 0;
 };
 
-Status WriteRow(DatasetWriter& writer, const DatasetDescription& dataset, const std::vector<Cell>& cells,
+Status WriteRow(DatasetWriter& writer, const DatasetDescription& dataset, const std::vector<Field>& cells,
                 const std::string& subject) {
-  std::vector<Value> values;
+  std::vector<Cell> values;
   values.reserve(cells.size());
   for (size_t i = 0; i < cells.size(); ++i) {
-    const Cell& c = cells[i];
+    const Field& c = cells[i];
     if (c.missing) {
-      values.push_back(Value::Missing());
+      values.push_back(Cell::Missing());
     } else if (dataset.variables[i].type() == VariableType::kNumeric) {
       if (c.numeric) {
-        values.push_back(Value::Number(c.number));
+        values.push_back(Cell::Number(c.number));
       } else {
         double parsed = 0;
         const auto r = std::from_chars(c.text.data(), c.text.data() + c.text.size(), parsed);
         if (r.ec != std::errc() || r.ptr != c.text.data() + c.text.size()) {
-          return InvalidArgument(dataset.name + "." + dataset.variables[i].name + " of subject " + subject +
-                                 ": \"" + c.text + "\" is not a number");
+          return InvalidArgument(dataset.name + "." + dataset.variables[i].name + " of subject " + subject + ": \"" +
+                                 c.text + "\" is not a number");
         }
-        values.push_back(Value::Number(parsed));
+        values.push_back(Cell::Number(parsed));
       }
     } else {
-      values.push_back(Value::Text(c.text));
+      values.push_back(Cell::Text(c.text));
     }
   }
   Status status = writer.Row(values);
@@ -125,14 +131,19 @@ class SubjectRows {
  public:
   SubjectRows(const study::Study& study, const SdtmMapping& mapping, const SdtmExportOptions& options,
               const std::string& study_id, const SubjectState& subject, uint64_t* withheld)
-      : study_(study), mapping_(mapping), options_(options), study_id_(study_id), subject_(subject),
+      : study_(study),
+        mapping_(mapping),
+        options_(options),
+        study_id_(study_id),
+        subject_(subject),
         withheld_(withheld),
         blinded_(std::any_of(options.roles.begin(), options.roles.end(),
                              [](const std::string& r) { return capture::BlindedRole(r); })) {
     for (const auto& [instance, state] : subject.visits) {
       auto found = study.FindVisitInstance(instance);
       if (!found.ok()) continue;
-      visits_.push_back({instance, found->visit, found->occurrence, VisitNumber(mapping, study, found->visit->id), &state});
+      visits_.push_back(
+          {instance, found->visit, found->occurrence, VisitNumber(mapping, study, found->visit->id), &state});
     }
     std::sort(visits_.begin(), visits_.end(), [](const VisitRef& a, const VisitRef& b) {
       return std::tie(a.number, a.occurrence) < std::tie(b.number, b.occurrence);
@@ -148,20 +159,20 @@ class SubjectRows {
     int64_t seq = 0;
     auto record = [&](const VisitRef* visit, const FormState* form, const RowState* row, const SdtmTest* test) {
       ++seq;
-      std::vector<Cell> cells(d.variables.size());
+      std::vector<Field> cells(d.variables.size());
       for (size_t i = 0; i < d.variables.size(); ++i) {
-        cells[i] = CellOf(d, d.variables[i], cells, visit, form, row, test, seq);
+        cells[i] = FieldOf(d, d.variables[i], cells, visit, form, row, test, seq);
       }
       ++out.records;
       TC_RETURN_IF_ERROR(WriteRow(*out.writer, out.domain.dataset, cells, subject_.id));
       for (const auto& s : d.supp) {
         const ItemState* state = Find(d, s.item, form, row);
-        Cell value = Disclose(d.form, s.item, state);
+        Field value = Disclose(d.form, s.item, state);
         if (value.missing) continue;
-        std::vector<Cell> supp(out.supp_dataset.variables.size());
+        std::vector<Field> supp(out.supp_dataset.variables.size());
         auto set = [&](const char* name, std::string text) {
           const int at = out.supp_dataset.IndexOf(name);
-          supp[static_cast<size_t>(at)] = Cell{text.empty(), false, std::move(text), 0};
+          supp[static_cast<size_t>(at)] = Field{text.empty(), false, std::move(text), 0};
         };
         set("STUDYID", study_id_);
         set("RDOMAIN", d.domain);
@@ -222,7 +233,8 @@ class SubjectRows {
  private:
   // An item of the record's own form: its row's value when the item is in
   // the row's group, else the form's.
-  const ItemState* Find(const SdtmDomain& d, const std::string& item, const FormState* form, const RowState* row) const {
+  const ItemState* Find(const SdtmDomain& d, const std::string& item, const FormState* form,
+                        const RowState* row) const {
     (void)d;
     if (row != nullptr) {
       if (auto it = row->items.find(item); it != row->items.end()) return &it->second;
@@ -249,7 +261,7 @@ class SubjectRows {
   }
 
   // The value as the export's roles may see it; missing when they may not.
-  Cell Disclose(const std::string& form_id, const std::string& item_id, const ItemState* state) {
+  Field Disclose(const std::string& form_id, const std::string& item_id, const ItemState* state) {
     if (state == nullptr || state->value.is_null()) return {};
     if (blinded_ && capture::HiddenItem(study_, form_id, item_id)) {
       ++*withheld_;
@@ -268,7 +280,7 @@ class SubjectRows {
         }
       }
     }
-    Cell c{false, false, ValueText(value), 0};
+    Field c{false, false, ValueText(value), 0};
     if (value.kind() == trialcore::Value::Kind::kInt) {
       c.numeric = true;
       c.number = static_cast<double>(value.as_int());
@@ -276,23 +288,24 @@ class SubjectRows {
     return c;
   }
 
-  static Cell Text(std::string text) { return Cell{text.empty(), false, std::move(text), 0}; }
-  static Cell Number(double n) { return Cell{false, true, "", n}; }
+  static Field Text(std::string text) { return Field{text.empty(), false, std::move(text), 0}; }
+  static Field Number(double n) { return Field{false, true, "", n}; }
 
-  Cell CellOf(const SdtmDomain& d, const SdtmVariable& v, const std::vector<Cell>& done, const VisitRef* visit,
-              const FormState* form, const RowState* row, const SdtmTest* test, int64_t seq) {
+  Field FieldOf(const SdtmDomain& d, const SdtmVariable& v, const std::vector<Field>& done, const VisitRef* visit,
+                const FormState* form, const RowState* row, const SdtmTest* test, int64_t seq) {
     const std::string& p = d.domain;
     const SdtmSource& s = v.source;
     switch (s.kind) {
-      case SdtmSource::Kind::kConstant: return Text(s.text);
+      case SdtmSource::Kind::kConstant:
+        return Text(s.text);
       case SdtmSource::Kind::kItem: {
         if (!s.form.empty()) return Disclose(s.form, s.item, FirstState(s.form, s.item));
         return Disclose(d.form, s.item, Find(d, s.item, form, row));
       }
       case SdtmSource::Kind::kDecode: {
         const std::string form_id = s.form.empty() ? d.form : s.form;
-        Cell code = s.form.empty() ? Disclose(form_id, s.item, Find(d, s.item, form, row))
-                                   : Disclose(form_id, s.item, FirstState(s.form, s.item));
+        Field code = s.form.empty() ? Disclose(form_id, s.item, Find(d, s.item, form, row))
+                                    : Disclose(form_id, s.item, FirstState(s.form, s.item));
         if (code.missing) return code;
         const study::Form* f = study_.FindForm(form_id);
         const study::Item* item = f ? f->FindItem(s.item) : nullptr;
@@ -313,20 +326,24 @@ class SubjectRows {
         if (s.text == "hlt") return Text(c.hlt_name);
         if (s.text == "hlgt") return Text(c.hlgt_name);
         if (s.text == "soc") return Text(c.soc_name);
-        const uint32_t code = s.text == "lltcd" ? c.llt : s.text == "ptcd" ? c.pt : s.text == "hltcd" ? c.hlt
-                                                      : s.text == "hlgtcd" ? c.hlgt : c.soc;
-        return code == 0 ? Cell{} : Text(std::to_string(code));
+        const uint32_t code = s.text == "lltcd"    ? c.llt
+                              : s.text == "ptcd"   ? c.pt
+                              : s.text == "hltcd"  ? c.hlt
+                              : s.text == "hlgtcd" ? c.hlgt
+                                                   : c.soc;
+        return code == 0 ? Field{} : Text(std::to_string(code));
       }
       case SdtmSource::Kind::kStudyDay: {
         for (size_t i = 0; i < d.variables.size() && i < done.size(); ++i) {
           if (d.variables[i].variable.name != s.text) continue;
           if (done[i].missing) return {};
           auto day = StudyDay(done[i].text, reference_);
-          return day ? Number(static_cast<double>(*day)) : Cell{};
+          return day ? Number(static_cast<double>(*day)) : Field{};
         }
         return {};
       }
-      case SdtmSource::Kind::kStandard: break;
+      case SdtmSource::Kind::kStandard:
+        break;
     }
     const std::string& name = s.text;
     if (name == "STUDYID") return Text(study_id_);
@@ -344,12 +361,12 @@ class SubjectRows {
       if (name == p + "ORRES" || name == p + "STRESC") return Disclose(d.form, test->item, state);
       if (name == p + "ORRESU" || name == p + "STRESU") return Text(item ? item->unit : "");
       if (name == p + "STRESN") {
-        Cell value = Disclose(d.form, test->item, state);
+        Field value = Disclose(d.form, test->item, state);
         if (value.missing) return value;
         if (value.numeric) return value;
         double n = 0;
         const auto r = std::from_chars(value.text.data(), value.text.data() + value.text.size(), n);
-        return r.ec == std::errc() && r.ptr == value.text.data() + value.text.size() ? Number(n) : Cell{};
+        return r.ec == std::errc() && r.ptr == value.text.data() + value.text.size() ? Number(n) : Field{};
       }
     }
     if (visit != nullptr) {
@@ -361,12 +378,12 @@ class SubjectRows {
       if (name == "VISITDY") {
         const auto days = study::PlannedDays(*visit->visit);
         const size_t at = static_cast<size_t>(visit->occurrence - 1);
-        return at < days.size() ? Number(days[at]) : Cell{};
+        return at < days.size() ? Number(days[at]) : Field{};
       }
       if (name == p + "DTC") return Text(Dtc(d, *visit, form, row));
       if (name == p + "DY") {
         auto day = StudyDay(Dtc(d, *visit, form, row), reference_);
-        return day ? Number(static_cast<double>(*day)) : Cell{};
+        return day ? Number(static_cast<double>(*day)) : Field{};
       }
     }
     return {};
@@ -377,7 +394,7 @@ class SubjectRows {
       if (const size_t dot = d.dtc_item.find('.'); dot != std::string::npos) {
         return FirstValue(d.dtc_item.substr(0, dot), d.dtc_item.substr(dot + 1));
       }
-      const Cell c = Disclose(d.form, d.dtc_item, Find(d, d.dtc_item, form, row));
+      const Field c = Disclose(d.form, d.dtc_item, Find(d, d.dtc_item, form, row));
       return c.missing ? "" : c.text;
     }
     const study::ItemRef& date = study_.visit_date;
@@ -429,9 +446,12 @@ DatasetDescription SuppDataset(const SdtmDomain& d) {
 
 std::string Extension(SdtmFormat format) {
   switch (format) {
-    case SdtmFormat::kXpt: return ".xpt";
-    case SdtmFormat::kJson: return ".json";
-    case SdtmFormat::kNdjson: return ".ndjson";
+    case SdtmFormat::kXpt:
+      return ".xpt";
+    case SdtmFormat::kJson:
+      return ".json";
+    case SdtmFormat::kNdjson:
+      return ".ndjson";
   }
   return ".xpt";
 }
@@ -485,7 +505,8 @@ Result<TransferReport> ExportSdtm(capture::Capture& capture, const SdtmMapping& 
   auto open = [&](const std::string& name) -> std::unique_ptr<DatasetWriter> {
     const std::string path = (std::filesystem::path(dir) / (Lower(name) + Extension(options.format))).string();
     switch (options.format) {
-      case SdtmFormat::kXpt: return NewXptWriter(env, path);
+      case SdtmFormat::kXpt:
+        return NewXptWriter(env, path);
       case SdtmFormat::kJson: {
         DatasetJsonFileInfo i = info;
         i.file_oid = study_oid + "." + name;

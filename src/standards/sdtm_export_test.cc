@@ -74,19 +74,18 @@ TEST(SdtmMappingTest, TheDemoStudysMappingReads) {
 }
 
 TEST(SdtmMappingTest, EachMistakeIsNamedWithItsLineAndColumn) {
-  EXPECT_TRUE(AnyContains(MappingErrors("{AETERM: AETERM,", "{AETERM: AETERMX,"),
-                          "names item AETERMX, which form AE lacks"));
+  EXPECT_TRUE(
+      AnyContains(MappingErrors("{AETERM: AETERM,", "{AETERM: AETERMX,"), "names item AETERMX, which form AE lacks"));
   EXPECT_TRUE(AnyContains(MappingErrors("{AETERM: AETERM,", "{AETERM: AETERM, AESTDTC_LONG: AESTDTC,"),
                           "AE variable name 'AESTDTC_LONG' must be 1 to 8 uppercase letters"));
-  EXPECT_TRUE(AnyContains(MappingErrors("AESTDY: day(AESTDTC)", "AESTDY: days(AESTDTC)"),
-                          "unknown function days"));
+  EXPECT_TRUE(AnyContains(MappingErrors("AESTDY: day(AESTDTC)", "AESTDY: days(AESTDTC)"), "unknown function days"));
   EXPECT_TRUE(AnyContains(MappingErrors("AESTDY: day(AESTDTC)", "AESTDY: day(AEXDTC)"),
                           "day(AEXDTC) of AE needs AEXDTC mapped before it"));
   EXPECT_TRUE(AnyContains(MappingErrors("    - domain: CM", "    - domain: AE"), "domain AE is mapped twice"));
-  EXPECT_TRUE(AnyContains(
-      MappingErrors("{VSPOS: VSPOS}", "{VSPOS: VSPOS, VSLOC: {source: \"=ARM\", label: "
-                                      "\"Location of Vital Signs Measurement on the Body\"}}"),
-      "is 47 characters; SAS transport files allow 40"));
+  EXPECT_TRUE(AnyContains(MappingErrors("{VSPOS: VSPOS}",
+                                        "{VSPOS: VSPOS, VSLOC: {source: \"=ARM\", label: "
+                                        "\"Location of Vital Signs Measurement on the Body\"}}"),
+                          "is 47 characters; SAS transport files allow 40"));
   const auto placed = MappingErrors("      form: DS\n", "      form: DSX\n");
   ASSERT_FALSE(placed.empty());
   EXPECT_EQ(placed.front().rfind("s.yaml:", 0), 0u) << placed.front();
@@ -99,9 +98,8 @@ class SdtmExportTest : public CaptureTest {
     CaptureTest::SetUp();
     std::vector<study::StudyError> errors;
     mapping_ = ReadSdtmMapping(*study_, &errors).value();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sdtm_export_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() / ("sdtm_export_test_" + std::to_string(::getpid()) + "_" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
@@ -120,7 +118,8 @@ class SdtmExportTest : public CaptureTest {
         R"("AESEV":"MILD","AESER":"N","AEREL":"NONE","AEACN":"DOSE NOT CHANGED","AEOUT":"RECOVERED/RESOLVED"})";
     Ok(R"({"op":"form.save","subject":"701-1001","visit":"LOGS","form":"AE","rows":[)"
        R"({"group":"AE","items":{"AETERM":"HEADACHE","AESTDTC":"2024-01-09","AEONGO":false,"AEENDTC":"2024-01-10",)" +
-       ae + R"(},{"group":"AE","items":{"AETERM":"NAUSEA","AESTDTC":"2024-01-12","AEONGO":false,"AEENDTC":"2024-01-12",)" +
+       ae +
+       R"(},{"group":"AE","items":{"AETERM":"NAUSEA","AESTDTC":"2024-01-12","AEONGO":false,"AEENDTC":"2024-01-12",)" +
        ae + "}]}");
   }
 
@@ -145,8 +144,8 @@ class SdtmExportTest : public CaptureTest {
     const int at = sink.description().IndexOf(variable);
     EXPECT_GE(at, 0) << variable;
     if (at < 0 || row >= sink.rows().size()) return "?";
-    const OwnedValue& v = sink.rows()[row][static_cast<size_t>(at)];
-    if (v.kind == Value::Kind::kNumber) {
+    const OwnedCell& v = sink.rows()[row][static_cast<size_t>(at)];
+    if (v.kind == Cell::Kind::kNumber) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%g", v.number);
       return buf;
@@ -210,9 +209,9 @@ TEST_F(SdtmExportTest, XptDatasetsCarryTheStudysValuesWithIdentifiersAndStudyDay
   EXPECT_EQ(At(ex, 0, "VISITNUM"), "3");
   EXPECT_EQ(At(ex, 0, "EXSTDY"), "1");
 
-  auto schema = XmlSchema::Load(std::string(TRIALCORE_SHARED_DATA) +
-                                    "/define-xml/schema/cdisc-define-2.1/define2-1-0.xsd",
-                                "the Define-XML 2.1 schema");
+  auto schema =
+      XmlSchema::Load(std::string(TRIALCORE_SHARED_DATA) + "/define-xml/schema/cdisc-define-2.1/define2-1-0.xsd",
+                      "the Define-XML 2.1 schema");
   ASSERT_TRUE(schema.ok()) << schema.status().ToString();
   const Status valid = (*schema)->ValidateFile(dir + "/define.xml");
   EXPECT_TRUE(valid.ok()) << valid.ToString();

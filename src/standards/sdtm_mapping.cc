@@ -108,13 +108,19 @@ study::Location LocOf(const YAML::Node& n) {
 
 DataType DataTypeOf(const study::Item& item) {
   switch (item.type) {
-    case study::ItemType::kInteger: return DataType::kInteger;
-    case study::ItemType::kDecimal: return DataType::kFloat;
+    case study::ItemType::kInteger:
+      return DataType::kInteger;
+    case study::ItemType::kDecimal:
+      return DataType::kFloat;
     case study::ItemType::kDate:
-    case study::ItemType::kPartialDate: return DataType::kDate;
-    case study::ItemType::kDateTime: return DataType::kDateTime;
-    case study::ItemType::kTime: return DataType::kTime;
-    default: return DataType::kString;
+    case study::ItemType::kPartialDate:
+      return DataType::kDate;
+    case study::ItemType::kDateTime:
+      return DataType::kDateTime;
+    case study::ItemType::kTime:
+      return DataType::kTime;
+    default:
+      return DataType::kString;
   }
 }
 
@@ -123,10 +129,14 @@ DataType DataTypeOf(const study::Item& item) {
 int LengthOf(const study::Study& study, const study::Item& item) {
   switch (item.type) {
     case study::ItemType::kDate:
-    case study::ItemType::kPartialDate: return 10;
-    case study::ItemType::kDateTime: return 20;
-    case study::ItemType::kTime: return 8;
-    case study::ItemType::kBoolean: return 1;  // Y or N
+    case study::ItemType::kPartialDate:
+      return 10;
+    case study::ItemType::kDateTime:
+      return 20;
+    case study::ItemType::kTime:
+      return 8;
+    case study::ItemType::kBoolean:
+      return 1;  // Y or N
     case study::ItemType::kChoice: {
       const study::CodeList* cl = study.FindCodeList(item.codelist);
       size_t longest = 1;
@@ -135,8 +145,10 @@ int LengthOf(const study::Study& study, const study::Item& item) {
       }
       return static_cast<int>(longest);
     }
-    case study::ItemType::kText: return item.max_length > 0 ? std::min(item.max_length, 200) : 200;
-    default: return 200;
+    case study::ItemType::kText:
+      return item.max_length > 0 ? std::min(item.max_length, 200) : 200;
+    default:
+      return 200;
   }
 }
 
@@ -153,7 +165,9 @@ class Reader {
  public:
   Reader(const study::Study& study, std::vector<study::StudyError>* errors) : study_(study), errors_(errors) {}
 
-  void Error(const YAML::Node& at, const std::string& message) { errors_->push_back({study_.file, LocOf(at), message}); }
+  void Error(const YAML::Node& at, const std::string& message) {
+    errors_->push_back({study_.file, LocOf(at), message});
+  }
   bool failed() const { return !errors_->empty(); }
 
   std::string Text(const YAML::Node& n, const std::string& what) {
@@ -202,14 +216,15 @@ class Reader {
     return item;
   }
 
-  std::string Label(const YAML::Node& at, const std::string& domain, const std::string& name,
-                    const std::string& given, const study::Item* item) {
+  std::string Label(const YAML::Node& at, const std::string& domain, const std::string& name, const std::string& given,
+                    const study::Item* item) {
     std::string label = given;
     if (label.empty()) {
       if (auto it = StandardLabels().find(name); it != StandardLabels().end()) {
         label = it->second;
       } else if (name.size() > 2 && name.compare(0, 2, domain.substr(0, 2)) == 0) {
-        if (auto s = SuffixLabels().find(std::string_view(name).substr(2)); s != SuffixLabels().end()) label = s->second;
+        if (auto s = SuffixLabels().find(std::string_view(name).substr(2)); s != SuffixLabels().end())
+          label = s->second;
       }
     }
     if (label.empty() && item != nullptr) label = item->label;
@@ -250,7 +265,8 @@ class Reader {
       } else {
         for (const auto& kv : vn) {
           const std::string visit = kv.first.Scalar();
-          if (study_.FindVisit(visit) == nullptr) Error(kv.first, "sdtm visit_numbers names visit " + visit + ", which the study lacks");
+          if (study_.FindVisit(visit) == nullptr)
+            Error(kv.first, "sdtm visit_numbers names visit " + visit + ", which the study lacks");
           try {
             m.visit_numbers[visit] = kv.second.as<double>();
           } catch (const YAML::Exception&) {
@@ -293,9 +309,9 @@ class Reader {
     v.variable.label = Label(at, d.domain, name, label, item);
     v.variable.data_type = type;
     v.variable.length = StorageType(type) == VariableType::kCharacter ? std::max(length, 1) : 8;
-    v.variable.origin = source.kind == SdtmSource::Kind::kItem || source.kind == SdtmSource::Kind::kDecode
-                            ? "Collected"
-                            : source.kind == SdtmSource::Kind::kConstant ? "Assigned" : "Derived";
+    v.variable.origin = source.kind == SdtmSource::Kind::kItem || source.kind == SdtmSource::Kind::kDecode ? "Collected"
+                        : source.kind == SdtmSource::Kind::kConstant                                       ? "Assigned"
+                                                                                                           : "Derived";
     if (v.variable.origin == "Collected") v.variable.origin_source = "Investigator";
     v.source = std::move(source);
     d.variables.push_back(std::move(v));
@@ -325,11 +341,11 @@ class Reader {
         if (!known) Error(at, "day(" + arg + ") of " + d.domain + " needs " + arg + " mapped before it");
         return s;
       }
-      static const std::set<std::string> meddra = {"llt", "lltcd", "pt", "ptcd", "hlt", "hltcd",
-                                                    "hlgt", "hlgtcd", "soc", "soccd"};
+      static const std::set<std::string> meddra = {"llt",   "lltcd", "pt",     "ptcd", "hlt",
+                                                   "hltcd", "hlgt",  "hlgtcd", "soc",  "soccd"};
       if (fn != "decode" && meddra.count(fn) == 0) {
-        Error(at, "source '" + text + "' of " + d.domain +
-                      ": unknown function " + fn + " (known: day, decode, llt, pt, hlt, hlgt, soc and their codes with cd)");
+        Error(at, "source '" + text + "' of " + d.domain + ": unknown function " + fn +
+                      " (known: day, decode, llt, pt, hlt, hlgt, soc and their codes with cd)");
         return s;
       }
       s.kind = fn == "decode" ? SdtmSource::Kind::kDecode : SdtmSource::Kind::kMeddra;
@@ -350,9 +366,9 @@ class Reader {
 
   SdtmDomain ReadDomain(const YAML::Node& n) {
     SdtmDomain d;
-    if (!ExpectMap(n, "an sdtm domain",
-                   {"domain", "label", "class", "structure", "form", "group", "visit", "dtc", "tests", "variables",
-                    "supp"})) {
+    if (!ExpectMap(
+            n, "an sdtm domain",
+            {"domain", "label", "class", "structure", "form", "group", "visit", "dtc", "tests", "variables", "supp"})) {
       return d;
     }
     const std::string name = n["domain"] ? Text(n["domain"], "sdtm domain") : "";
@@ -364,8 +380,8 @@ class Reader {
     d.dataset.name = name;
     d.dataset.label = n["label"] ? Text(n["label"], "domain label") : name;
     if (d.dataset.label.size() > kXptMaxLabelLength) {
-      Error(n["label"], "the label of domain " + name + " is longer than " + std::to_string(kXptMaxLabelLength) +
-                            " characters");
+      Error(n["label"],
+            "the label of domain " + name + " is longer than " + std::to_string(kXptMaxLabelLength) + " characters");
     }
     if (n["class"]) d.dataset.dataset_class = Text(n["class"], "domain class");
     if (n["structure"]) d.dataset.structure = Text(n["structure"], "domain structure");
@@ -413,7 +429,8 @@ class Reader {
         for (const auto& kv : tests) {
           SdtmTest t;
           t.testcd = kv.first.Scalar();
-          if (!ValidName(t.testcd)) Error(kv.first, "test code '" + t.testcd + "' of " + name + " must be a SAS name of 8 characters at most");
+          if (!ValidName(t.testcd))
+            Error(kv.first, "test code '" + t.testcd + "' of " + name + " must be a SAS name of 8 characters at most");
           if (!ExpectMap(kv.second, "test " + t.testcd + " of " + name, {"item", "test"})) continue;
           t.test = kv.second["test"] ? Text(kv.second["test"], "test name") : "";
           if (t.test.empty() || t.test.size() > kXptMaxLabelLength) {
@@ -456,7 +473,8 @@ class Reader {
           }
           const study::Item* item = nullptr;
           SdtmSource s = ParseSource(d, kv.second, text, &item);
-          if (failed() && s.item.empty() && s.kind != SdtmSource::Kind::kConstant && s.kind != SdtmSource::Kind::kStudyDay) {
+          if (failed() && s.item.empty() && s.kind != SdtmSource::Kind::kConstant &&
+              s.kind != SdtmSource::Kind::kStudyDay) {
             continue;
           }
           DataType type = DataType::kString;
@@ -477,7 +495,8 @@ class Reader {
           // in SDTM, whatever the item holds (the numeric form is --STRESN).
           static const std::vector<std::string> kCharacter = {"ORRES", "ORNRLO", "ORNRHI", "STRESC"};
           for (const auto& suffix : kCharacter) {
-            if (var.size() == 2 + suffix.size() && var.ends_with(suffix) && StorageType(type) == VariableType::kNumeric) {
+            if (var.size() == 2 + suffix.size() && var.ends_with(suffix) &&
+                StorageType(type) == VariableType::kNumeric) {
               type = DataType::kString;
               length = 40;
             }
@@ -520,14 +539,16 @@ class Reader {
         for (const auto& kv : supp) {
           SdtmSupp s;
           s.qnam = kv.first.Scalar();
-          if (!ValidName(s.qnam)) Error(kv.first, "QNAM '" + s.qnam + "' of SUPP" + name + " must be a SAS name of 8 characters at most");
+          if (!ValidName(s.qnam))
+            Error(kv.first, "QNAM '" + s.qnam + "' of SUPP" + name + " must be a SAS name of 8 characters at most");
           if (!ExpectMap(kv.second, "supp " + s.qnam + " of " + name, {"item", "label"})) continue;
           s.item = kv.second["item"] ? Text(kv.second["item"], "supp item") : "";
           s.qlabel = kv.second["label"] ? Text(kv.second["label"], "supp label") : "";
           const study::Item* item = ResolveItem(kv.second["item"] ? kv.second["item"] : kv.second, s.item, d.form,
                                                 nullptr, "supp " + s.qnam + " of " + name);
           if (item != nullptr && s.qlabel.empty()) s.qlabel = item->label;
-          if (s.qlabel.size() > kXptMaxLabelLength) Error(kv.second, "the label of QNAM " + s.qnam + " is longer than 40 characters");
+          if (s.qlabel.size() > kXptMaxLabelLength)
+            Error(kv.second, "the label of QNAM " + s.qnam + " is longer than 40 characters");
           d.supp.push_back(std::move(s));
         }
       }

@@ -46,12 +46,12 @@ namespace trialcore::standards {
 
 struct SdtmSource {
   enum class Kind {
-    kItem,       // item (of form, or of `form` when given)
-    kConstant,   // text
-    kStudyDay,   // of the variable named in text
-    kDecode,     // the label of item's code
-    kMeddra,     // item's coding: text is "pt", "soc", "llt", "hlt", "hlgt" (names) or "ptcd", ... (codes)
-    kStandard,   // filled by the export (identifiers, test, result, timing): text names it
+    kItem,      // item (of form, or of `form` when given)
+    kConstant,  // text
+    kStudyDay,  // of the variable named in text
+    kDecode,    // the label of item's code
+    kMeddra,    // item's coding: text is "pt", "soc", "llt", "hlt", "hlgt" (names) or "ptcd", ... (codes)
+    kStandard,  // filled by the export (identifiers, test, result, timing): text names it
   };
   Kind kind = Kind::kItem;
   std::string form, item;  // form empty: the domain's own
@@ -90,7 +90,7 @@ struct SdtmMapping {
   bool declared = false;
   std::string ig_version = "3.3";
   std::string usubjid = "{study}-{subject}";
-  study::ItemRef reference_start;              // form empty: none
+  study::ItemRef reference_start;               // form empty: none
   std::map<std::string, double> visit_numbers;  // by visit id; others: their place in the schedule
   std::vector<SdtmDomain> domains;
 };

@@ -99,7 +99,7 @@ std::string_view TrimRight(std::string_view text) {
 
 class XptParse {
  public:
-  XptParse(const std::string& path, DatasetWriter* sink) : path_(path), sink_(sink) {}
+  XptParse(std::string path, DatasetWriter* sink) : path_(std::move(path)), sink_(sink) {}
 
   static int OnMetadata(readstat_metadata_t* metadata, void* ctx) {
     auto* self = static_cast<XptParse*>(ctx);
@@ -147,11 +147,11 @@ class XptParse {
     if (readstat_value_type_class(value) == READSTAT_TYPE_CLASS_STRING) {
       const char* text = readstat_string_value(value);
       self->texts_[index].assign(TrimRight(text != nullptr ? text : ""));
-      self->values_[index] = Value::Text(self->texts_[index]);
+      self->values_[index] = Cell::Text(self->texts_[index]);
     } else if (readstat_value_is_missing(value, variable)) {
-      self->values_[index] = Value::Missing();
+      self->values_[index] = Cell::Missing();
     } else {
-      self->values_[index] = Value::Number(SasPrecision(readstat_double_value(value)));
+      self->values_[index] = Cell::Number(SasPrecision(readstat_double_value(value)));
     }
     if (index + 1 == self->values_.size()) {
       Status status = self->sink_->Row(self->values_);
@@ -175,7 +175,7 @@ class XptParse {
 
   bool BeginSink() {
     began_ = true;
-    values_.assign(description_.variables.size(), Value::Missing());
+    values_.assign(description_.variables.size(), Cell::Missing());
     texts_.assign(description_.variables.size(), std::string());
     status_ = sink_->Begin(description_);
     return status_.ok();
@@ -195,7 +195,7 @@ class XptParse {
   std::string path_;
   DatasetWriter* sink_;
   DatasetDescription description_;
-  std::vector<Value> values_;
+  std::vector<Cell> values_;
   std::vector<std::string> texts_;
   std::string readstat_messages_;
   uint64_t rows_ = 0;

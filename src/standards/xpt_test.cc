@@ -62,7 +62,7 @@ TEST(XptReader, ReadsTheVariablesNamesLabelsTypesAndLengths) {
   const auto& row = sink.rows().at(0);
   EXPECT_EQ(row[ae.IndexOf("STUDYID")].text, "CDISCPILOT01");
   EXPECT_EQ(row[ae.IndexOf("DOMAIN")].text, "AE");
-  EXPECT_EQ(row[seq].kind, Value::Kind::kNumber);
+  EXPECT_EQ(row[seq].kind, Cell::Kind::kNumber);
   EXPECT_EQ(row[seq].number, 1);
 }
 
@@ -155,7 +155,7 @@ DatasetDescription SmallDataset() {
 
 // Writes one row with the description and expects the error to contain each
 // of `parts`, and no file (nor its temporary) left behind.
-void ExpectRefused(const DatasetDescription& d, const std::vector<Value>& row, const std::vector<std::string>& parts) {
+void ExpectRefused(const DatasetDescription& d, const std::vector<Cell>& row, const std::vector<std::string>& parts) {
   TempDir dir;
   const std::string path = dir.File("out.xpt");
   auto writer = NewXptWriter(Env::Default(), path);
@@ -169,9 +169,9 @@ void ExpectRefused(const DatasetDescription& d, const std::vector<Value>& row, c
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
 }
 
-std::vector<Value> GoodRow() {
-  return {Value::Text("01-701-1015"), Value::Text("APPLICATION SITE ERYTHEMA"), Value::Number(1),
-          Value::Text("2014-01-03")};
+std::vector<Cell> GoodRow() {
+  return {Cell::Text("01-701-1015"), Cell::Text("APPLICATION SITE ERYTHEMA"), Cell::Number(1),
+          Cell::Text("2014-01-03")};
 }
 
 TEST(XptLimits, GoodRowIsWritten) {
@@ -179,7 +179,7 @@ TEST(XptLimits, GoodRowIsWritten) {
   auto writer = NewXptWriter(Env::Default(), dir.File("ae.xpt"));
   ASSERT_TRUE(writer->Begin(SmallDataset()).ok());
   ASSERT_TRUE(writer->Row(GoodRow()).ok());
-  std::vector<Value> missing = {Value::Text("01-701-1015"), Value::Text(""), Value::Missing(), Value::Missing()};
+  std::vector<Cell> missing = {Cell::Text("01-701-1015"), Cell::Text(""), Cell::Missing(), Cell::Missing()};
   ASSERT_TRUE(writer->Row(missing).ok());
   ASSERT_TRUE(writer->End().ok());
   CollectingSink back;
@@ -189,7 +189,7 @@ TEST(XptLimits, GoodRowIsWritten) {
   EXPECT_EQ(back.rows()[0][2].number, 1);
   EXPECT_EQ(back.rows()[0][3].text, "2014-01-03");
   // A missing number is SAS's missing; a missing character value is blank.
-  EXPECT_EQ(back.rows()[1][2].kind, Value::Kind::kMissing);
+  EXPECT_EQ(back.rows()[1][2].kind, Cell::Kind::kMissing);
   EXPECT_EQ(back.rows()[1][3].text, "");
   EXPECT_EQ(back.description().name, "AE");
   EXPECT_EQ(back.description().label, "Adverse Events");
@@ -220,9 +220,9 @@ TEST(XptLimits, FortyOneCharacterDatasetLabelIsRefused) {
 }
 
 TEST(XptLimits, ValueOf201BytesIsRefused) {
-  std::vector<Value> row = GoodRow();
+  std::vector<Cell> row = GoodRow();
   const std::string long_term(201, 'X');
-  row[1] = Value::Text(long_term);
+  row[1] = Cell::Text(long_term);
   ExpectRefused(SmallDataset(), row, {"dataset AE", "row 1", "variable AETERM", "201 bytes", "at most 200"});
 }
 
@@ -233,14 +233,14 @@ TEST(XptLimits, LengthAbove200IsRefused) {
 }
 
 TEST(XptLimits, ValueLongerThanItsVariableIsRefused) {
-  std::vector<Value> row = GoodRow();
-  row[0] = Value::Text("01-701-1015-0000000000000");
+  std::vector<Cell> row = GoodRow();
+  row[0] = Cell::Text("01-701-1015-0000000000000");
   ExpectRefused(SmallDataset(), row, {"row 1", "variable USUBJID", "length is 20"});
 }
 
 TEST(XptLimits, NonAsciiValueIsRefusedAndNamed) {
-  std::vector<Value> row = GoodRow();
-  row[1] = Value::Text("\xC3\x89RYTH\xC3\x88ME");  // ÉRYTHÈME
+  std::vector<Cell> row = GoodRow();
+  row[1] = Cell::Text("\xC3\x89RYTH\xC3\x88ME");  // ÉRYTHÈME
   ExpectRefused(SmallDataset(), row, {"row 1", "variable AETERM", "\xC3\x89RYTH\xC3\x88ME", "not ASCII"});
 }
 
@@ -262,8 +262,8 @@ TEST(XptLimits, ErrorInALaterRowNamesThatRowAndLeavesNoFile) {
   auto writer = NewXptWriter(Env::Default(), path);
   ASSERT_TRUE(writer->Begin(SmallDataset()).ok());
   for (int i = 0; i < 999; ++i) ASSERT_TRUE(writer->Row(GoodRow()).ok());
-  std::vector<Value> bad = GoodRow();
-  bad[2] = Value::Text("one");
+  std::vector<Cell> bad = GoodRow();
+  bad[2] = Cell::Text("one");
   Status status = writer->Row(bad);
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("row 1000, variable AESEQ"), std::string::npos) << status.message();
@@ -313,6 +313,29 @@ TEST(XptReader, MissingFileIsNotFound) {
   CountingSink sink;
   Status status = ReadXpt(Env::Default(), "/nonexistent/ae.xpt", &sink);
   EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+}
+
+}  // namespace
+}  // namespace trialcore::standards
+
+namespace trialcore::standards {
+namespace {
+
+// A domain with no rows (a study without deaths has an empty DD) is still a
+// complete file with its variables.
+TEST(XptWriter, DatasetWithoutRowsIsWrittenWithItsVariables) {
+  TempDir dir;
+  auto writer = NewXptWriter(Env::Default(), dir.File("ae.xpt"));
+  ASSERT_TRUE(writer->Begin(SmallDataset()).ok());
+  Status status = writer->End();
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  CollectingSink back;
+  status = ReadXpt(Env::Default(), dir.File("ae.xpt"), &back);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_TRUE(back.ended());
+  EXPECT_TRUE(back.rows().empty());
+  ASSERT_EQ(back.description().variables.size(), 4u);
+  EXPECT_EQ(back.description().variables[1].name, "AETERM");
 }
 
 }  // namespace

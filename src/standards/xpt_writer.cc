@@ -4,6 +4,7 @@
 
 #include <readstat.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string_view>
@@ -15,10 +16,7 @@ namespace trialcore::standards {
 namespace {
 
 bool IsAscii(std::string_view text) {
-  for (unsigned char c : text) {
-    if (c >= 0x80) return false;
-  }
-  return true;
+  return std::ranges::all_of(text, [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 // " (byte 0x92 at 45)": where the first non-ASCII byte is, since the value
@@ -110,7 +108,7 @@ class XptWriter final : public DatasetWriter {
     return Status::Ok();
   }
 
-  Status Row(std::span<const Value> values) override {
+  Status Row(std::span<const Cell> values) override {
     if (!began_ || done_) return FailedPrecondition("Row outside Begin/End for " + path_);
     const uint64_t row = rows_ + 1;
     if (values.size() != variables_.size()) {
@@ -159,10 +157,10 @@ class XptWriter final : public DatasetWriter {
     return Where(row) + ", variable " + description_.variables[variable].name;
   }
 
-  Status CheckValue(size_t i, const Value& value, uint64_t row) {
+  Status CheckValue(size_t i, const Cell& value, uint64_t row) {
     const Variable& v = description_.variables[i];
     if (v.type() == VariableType::kCharacter) {
-      if (value.kind() == Value::Kind::kNumber) {
+      if (value.kind() == Cell::Kind::kNumber) {
         return InvalidArgument(Where(i, row) + ": the number " + Describe(value) +
                                " for a character variable; give it as text");
       }
@@ -181,10 +179,10 @@ class XptWriter final : public DatasetWriter {
       }
       return Status::Ok();
     }
-    if (value.kind() == Value::Kind::kNumber && std::isinf(value.number())) {
+    if (value.kind() == Cell::Kind::kNumber && std::isinf(value.number())) {
       return InvalidArgument(Where(i, row) + ": " + Describe(value) + " has no SAS transport form");
     }
-    if (value.kind() == Value::Kind::kText) {
+    if (value.kind() == Cell::Kind::kText) {
       std::string_view text = value.text();
       double parsed = 0;
       if (text.empty()) return Status::Ok();  // written as missing
@@ -196,7 +194,7 @@ class XptWriter final : public DatasetWriter {
     return Status::Ok();
   }
 
-  readstat_error_t Insert(size_t i, const Value& value) {
+  readstat_error_t Insert(size_t i, const Cell& value) {
     readstat_variable_t* variable = variables_[i];
     if (description_.variables[i].type() == VariableType::kCharacter) {
       if (value.missing() || value.text().empty()) return readstat_insert_string_value(writer_, variable, "");
@@ -205,9 +203,9 @@ class XptWriter final : public DatasetWriter {
       return readstat_insert_string_value(writer_, variable, text_.c_str());
     }
     double number = 0;
-    if (value.kind() == Value::Kind::kNumber) {
+    if (value.kind() == Cell::Kind::kNumber) {
       number = value.number();
-    } else if (value.kind() == Value::Kind::kText && !value.text().empty()) {
+    } else if (value.kind() == Cell::Kind::kText && !value.text().empty()) {
       std::from_chars(value.text().data(), value.text().data() + value.text().size(), number);
     } else {
       return readstat_insert_missing_value(writer_, variable);
