@@ -68,7 +68,11 @@ Status ExportSdtm(const ExportSdtmArgs& args, Context& ctx) {
   }
   TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env));
   TC_ASSIGN_OR_RETURN(std::string id, ChooseStudy(*store, args.db, args.study));
-  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(store.get(), ctx.env, id));
+  // Each subject is read once: a cache would only hold memory.
+  capture::CaptureOptions read_once;
+  read_once.cache_subjects = 1;
+  read_once.cache_bytes = size_t{1} << 20;
+  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(store.get(), ctx.env, id, read_once));
   std::vector<study::StudyError> errors;
   auto mapping = standards::ReadSdtmMapping(*capture->study(), &errors);
   if (!mapping.ok()) {
