@@ -1,5 +1,6 @@
 #include "standards/dataset_json.h"
 
+
 #include <gtest/gtest.h>
 
 #include <cmath>
