@@ -1,6 +1,5 @@
 #include "standards/dataset_json.h"
 
-
 #include <gtest/gtest.h>
 
 #include <cmath>
