@@ -38,6 +38,7 @@ class CollectingSink final : public DatasetWriter {
   }
   const DatasetDescription& description() const { return description_; }
   const std::vector<std::vector<OwnedCell>>& rows() const { return rows_; }
+  std::vector<std::vector<OwnedCell>>& mutable_rows() { return rows_; }
   bool began() const { return began_; }
   bool ended() const { return ended_; }
 

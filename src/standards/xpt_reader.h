@@ -3,9 +3,11 @@
 // variables' names, labels, types, lengths and formats) goes to the sink's
 // Begin, each observation to Row as it is read, then End.
 //
-// Character values lose their trailing blanks (SAS pads them); a numeric
-// SAS missing (., .A-.Z, ._) becomes a missing value. The file is read
-// through the Env.
+// Character values lose their trailing blanks (SAS pads them) and keep
+// their bytes as the file has them (a transport file records no encoding);
+// numbers are rounded to SAS's 15 significant digits; a numeric SAS missing
+// (., .A-.Z, ._) becomes a missing value. Only the first dataset of a file
+// is read (SDTM has one per file). The file is read through the Env.
 #pragma once
 
 #include <string>
