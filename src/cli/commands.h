@@ -272,4 +272,26 @@ Status UserCommand(const UserArgs& args, Context& ctx);
 // With serve, then serves it with a user for every role at two sites.
 Status Demo(const std::string& db, const std::string& key_path, const ServeArgs* serve, Context& ctx);
 
+// Writes the study as CDISC ODM 1.3.2 (definition, clinical data with audit
+// records, signatures) as `role` may see it ("all": everything, unblinded).
+struct ExportOdmArgs {
+  std::string db;
+  std::optional<std::string> study;
+  std::string to;
+  std::optional<std::string> role;
+};
+Status ExportOdm(const ExportOdmArgs& args, Context& ctx);
+
+// Writes the study's SDTM datasets (its `sdtm` mapping) and define.xml into
+// a directory, made when missing.
+struct ExportSdtmArgs {
+  std::string db;
+  std::optional<std::string> study;
+  std::string to;
+  std::string format = "xpt";
+  std::optional<std::string> role;
+  std::vector<std::string> domains, sites;
+};
+Status ExportSdtm(const ExportSdtmArgs& args, Context& ctx);
+
 }  // namespace trialcore::cli

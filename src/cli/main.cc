@@ -388,6 +388,36 @@ int Run(int argc, char** argv, Env* env) {
   restore->add_option("--from", restore_from, "Backup file made by `db backup`")->required();
   restore->callback([&] { status = DbRestore(restore_from, db, ctx); });
 
+  // export
+  auto* exportcmd = app.add_subcommand("export", "A study's data out in the formats the field exchanges");
+  exportcmd->require_subcommand(1);
+  ExportOdmArgs export_odm;
+  auto* eodm = exportcmd->add_subcommand(
+      "odm", "CDISC ODM 1.3.2: the study's definition, every change of its data with its audit record, signatures");
+  add_db(eodm);
+  eodm->add_option("--study", export_odm.study, "The study (default: the only one)");
+  eodm->add_option("--to", export_odm.to, "The ODM file to write")->required();
+  eodm->add_option("--role", export_odm.role,
+                   "Whose view: a role (data_manager, monitor, ...; what it may not see is left out) or all");
+  eodm->callback([&] {
+    export_odm.db = db;
+    status = ExportOdm(export_odm, ctx);
+  });
+  ExportSdtmArgs export_sdtm;
+  auto* esdtm = exportcmd->add_subcommand(
+      "sdtm", "SDTM datasets by the study file's mapping, as SAS XPT v5, Dataset-JSON or NDJSON, with define.xml");
+  add_db(esdtm);
+  esdtm->add_option("--study", export_sdtm.study, "The study (default: the only one)");
+  esdtm->add_option("--to", export_sdtm.to, "The directory to write into (made when missing)")->required();
+  esdtm->add_option("--format", export_sdtm.format, "xpt, json or ndjson")->capture_default_str();
+  esdtm->add_option("--role", export_sdtm.role, "Whose view: a role (what it may not see is left out) or all");
+  esdtm->add_option("--domain", export_sdtm.domains, "Only this domain (repeatable; default: every mapped one)");
+  esdtm->add_option("--site", export_sdtm.sites, "Only this site's subjects (repeatable)");
+  esdtm->callback([&] {
+    export_sdtm.db = db;
+    status = ExportSdtm(export_sdtm, ctx);
+  });
+
   // meddra
   auto* meddra = app.add_subcommand("meddra", "MedDRA: load your licensed copy, code verbatim terms, compare versions");
   meddra->require_subcommand(1);

@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/simulated_clock_env.h"
 #include "rules/rules.h"
+#include "standards/sdtm_mapping.h"
 #include "store/open_store.h"
 #include "study/study.h"
 
@@ -25,13 +26,24 @@ Result<std::shared_ptr<const study::Study>> LoadReporting(const std::string& fil
   std::vector<study::StudyError> errors;
   auto s =
       file.empty() ? study::LoadStudy(DemoStudyYaml(), kDemoStudyName, &errors) : study::LoadStudyFile(file, &errors);
-  if (!s.ok()) {
+  // The SDTM mapping is read by its own library (standards/sdtm_mapping.h)
+  // but is part of the file: a file whose mapping is wrong is refused too.
+  if (s.ok()) (void)standards::ReadSdtmMapping(**s, &errors);
+  if (!errors.empty()) {
     for (const auto& e : errors) ctx.err << e.ToString() << "\n";
-    return Status(s.status().code(), std::to_string(std::max<size_t>(errors.size(), 1)) + " error" +
-                                         (errors.size() == 1 ? "" : "s") + " in " +
-                                         (file.empty() ? kDemoStudyName : file));
+    return Status(s.ok() ? StatusCode::kInvalidArgument : s.status().code(),
+                  std::to_string(errors.size()) + " error" + (errors.size() == 1 ? "" : "s") + " in " +
+                      (file.empty() ? kDemoStudyName : file));
   }
   return s;
+}
+
+// ", SDTM mapping of 9 domains" when the file maps its data to SDTM.
+std::string SdtmSummary(const study::Study& st) {
+  std::vector<study::StudyError> errors;
+  auto mapping = standards::ReadSdtmMapping(st, &errors);
+  if (!mapping.ok() || !mapping->declared) return "";
+  return ", SDTM mapping of " + std::to_string(mapping->domains.size()) + " domains";
 }
 
 }  // namespace
@@ -52,8 +64,8 @@ Status StudyValidate(const std::vector<std::string>& files, Context& ctx) {
     }
     ctx.out << file << ": study " << st.id << " version " << st.version << " is valid: " << st.arms.size() << " arms, "
             << st.visits.size() << " visits, " << st.forms.size() << " forms, " << items << " items, " << checks
-            << " edit checks, " << st.eligibility.size() << " eligibility criteria; content hash "
-            << ToHex(st.content_hash) << "\n";
+            << " edit checks, " << st.eligibility.size() << " eligibility criteria" << SdtmSummary(st)
+            << "; content hash " << ToHex(st.content_hash) << "\n";
   }
   return first;
 }

@@ -1092,7 +1092,9 @@ Result<std::shared_ptr<const Study>> LoadStudy(std::string_view yaml_text, const
   Builder b{r, *study};
   if (r.ExpectMap(doc, "the study file",
                   {"study", "arms", "sites", "codelists", "anchor", "visit_date", "subject_numbering",
-                   "reasons_for_change", "visits", "forms", "eligibility", "sdv_plan", "safety"})) {
+                   "reasons_for_change", "visits", "forms", "eligibility", "sdv_plan", "safety",
+                   // Read by standards/sdtm_mapping.h, which `study validate` also runs.
+                   "sdtm"})) {
     if (!doc["study"]) {
       r.Error(Location{1, 1}, "the study file needs 'study' with its id, title and version");
     } else {

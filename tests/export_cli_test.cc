@@ -1,0 +1,121 @@
+// `trialcore export odm` as a user meets it: the real binary on the demo
+// study, a file valid against the ODM 1.3.2 schema, the counts printed, and
+// each view's leaving out of what it may not see.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/xml_doc.h"
+#include "run_command.h"
+
+namespace trialcore {
+namespace {
+
+using testing_util::CommandResult;
+using testing_util::RunCommand;
+
+const std::string kBin = TRIALCORE_BIN;
+const std::string kOdmSchema = std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/odm/xsd-1.3.2/ODM1-3-2.xsd";
+
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+class ExportCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string((std::filesystem::path(testing::TempDir()) / "export_cli_demo").string());
+    std::filesystem::remove_all(*dir_);
+    std::filesystem::create_directories(*dir_);
+    auto demo = RunCommand(*dir_, kBin + " demo --db demo.db --key key.pem --no-serve");
+    ASSERT_EQ(demo.exit_code, 0) << demo.err;
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  CommandResult Run(const std::string& args) { return RunCommand(*dir_, kBin + " " + args); }
+  std::string Path(const std::string& name) { return *dir_ + "/" + name; }
+
+  static std::string* dir_;
+};
+std::string* ExportCliTest::dir_ = nullptr;
+
+TEST_F(ExportCliTest, WritesAValidOdmFileAndSaysWhatItCarried) {
+  auto r = Run("export odm --db demo.db --to demo.odm.xml --role all");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out,
+                       "wrote demo.odm.xml: CDISC ODM 1.3.2 (Transactional) of study CDISCPILOT01 version 1.0, "
+                       "unblinded, everything"))
+      << r.out;
+  EXPECT_TRUE(Contains(r.out, "subjects: 13 read, 13 written")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "item values: ")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "audit records: ")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "not carried over (")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "queries: ODM 1.3.2 has no element for data queries")) << r.out;
+  auto schema = XmlSchema::Load(kOdmSchema, "the ODM 1.3.2 schema");
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  const Status valid = (*schema)->ValidateFile(Path("demo.odm.xml"));
+  EXPECT_TRUE(valid.ok()) << valid.ToString();
+  EXPECT_TRUE(Contains(testing_util::Slurp(Path("demo.odm.xml")), "ItemOID=\"I.EX.EXDOSE\" Value="));
+}
+
+TEST_F(ExportCliTest, ABlindedRolesFileHasNoUnblindedOnlyValue) {
+  auto r = Run("export odm --db demo.db --to dm.odm.xml --role data_manager");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, "as data_manager (blinded)")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "unblinded-only item values: the export is read as a blinded role")) << r.out;
+  const std::string text = testing_util::Slurp(Path("dm.odm.xml"));
+  EXPECT_FALSE(Contains(text, "ItemOID=\"I.EX.EXDOSE\" Value="));
+  EXPECT_FALSE(Contains(text, "ItemOID=\"I.DM.INITIALS\" Value="));
+}
+
+TEST_F(ExportCliTest, TheViewMustBeChosenAndARoleKnown) {
+  auto none = Run("export odm --db demo.db --to x.xml");
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_TRUE(Contains(none.err, "say whose view the file is: --role data_manager")) << none.err;
+  auto unknown = Run("export odm --db demo.db --to x.xml --role statistician");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_TRUE(Contains(unknown.err, "--role: unknown role \"statistician\"")) << unknown.err;
+  auto nowhere = Run("export odm --db demo.db --to no/such/dir/x.xml --role all");
+  EXPECT_NE(nowhere.exit_code, 0);
+  EXPECT_TRUE(Contains(nowhere.err, "no/such/dir/x.xml: no such directory")) << nowhere.err;
+  EXPECT_FALSE(std::filesystem::exists(Path("x.xml")));
+}
+
+TEST_F(ExportCliTest, SdtmDatasetsAndDefineXmlAsXptAndDatasetJson) {
+  auto xpt = Run("export sdtm --db demo.db --to sdtm --role all");
+  ASSERT_EQ(xpt.exit_code, 0) << xpt.out << xpt.err;
+  EXPECT_TRUE(Contains(xpt.out, "wrote sdtm: SDTM (SDTMIG 3.1.2) as xpt with define.xml, of study CDISCPILOT01"))
+      << xpt.out;
+  EXPECT_TRUE(Contains(xpt.out, "DM records: 12 read, 12 written")) << xpt.out;
+  EXPECT_TRUE(Contains(xpt.out, "inactivated subjects: screened in error")) << xpt.out;
+  for (const char* name : {"dm", "ae", "suppae", "cm", "ex", "ds", "mh", "vs", "lb", "sv"}) {
+    EXPECT_TRUE(std::filesystem::exists(Path("sdtm/" + std::string(name) + ".xpt"))) << name;
+  }
+  auto define = XmlSchema::Load(
+      std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/define-xml/schema/cdisc-define-2.1/define2-1-0.xsd",
+      "the Define-XML 2.1 schema");
+  ASSERT_TRUE(define.ok()) << define.status().ToString();
+  const Status valid = (*define)->ValidateFile(Path("sdtm/define.xml"));
+  EXPECT_TRUE(valid.ok()) << valid.ToString();
+
+  auto json = Run("export sdtm --db demo.db --to sdtm-json --format json --role data_manager --domain AE --domain VS");
+  ASSERT_EQ(json.exit_code, 0) << json.out << json.err;
+  EXPECT_TRUE(Contains(json.out, "as data_manager (blinded)")) << json.out;
+  EXPECT_FALSE(std::filesystem::exists(Path("sdtm-json/dm.json")));
+  const std::string schema =
+      std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/dataset-json/schema/dataset.schema.json";
+  auto checked = RunCommand(*dir_,
+                            "python3 -c 'import json, sys, jsonschema; s = json.load(open(sys.argv[1])); "
+                            "[jsonschema.Draft201909Validator(s).validate(json.load(open(f))) for f in sys.argv[2:]]; "
+                            "print(\"valid\")' " +
+                                schema + " sdtm-json/ae.json sdtm-json/vs.json");
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  EXPECT_TRUE(Contains(checked.out, "valid"));
+
+  auto unknown = Run("export sdtm --db demo.db --to x --format sas --role all");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_TRUE(Contains(unknown.err, "unknown format \"sas\" (xpt, json or ndjson)")) << unknown.err;
+}
+
+}  // namespace
+}  // namespace trialcore
