@@ -100,6 +100,21 @@ TEST_F(ImportCliTest, RefusesToOverwriteUnlessForced) {
   EXPECT_EQ(Run("study validate s.yaml").exit_code, 0);
 }
 
+// trialcore's own ODM export imports back: the ids its OIDs were made from
+// (I.DM.AGE -> AGE), and its expressions, which are in the rule language.
+TEST_F(ImportCliTest, TrialcoresOwnOdmExportImportsBack) {
+  CommandResult demo = Run("demo --db demo.db --key key.pem --no-serve");
+  ASSERT_EQ(demo.exit_code, 0) << demo.err;
+  CommandResult exported = Run("export odm --db demo.db --to demo.odm.xml --role all");
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  ImportAndValidate("import odm demo.odm.xml", "back.yaml");
+  std::string yaml = testing_util::Slurp(dir_ + "/back.yaml");
+  EXPECT_NE(yaml.find("- id: AGE\n            oid: I.DM.AGE"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("derive: years_between(BRTHDTC, IC.ICDTC)"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("visible_if: SEX = \"F\""), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("- id: SCREENING1\n    oid: SE.SCREENING1"), std::string::npos) << yaml;
+}
+
 TEST_F(ImportCliTest, StudyOutIsRequired) {
   CommandResult r = Run("import odm " + kData + "/openedc/metadata.xml");
   EXPECT_NE(r.exit_code, 0);

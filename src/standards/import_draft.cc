@@ -54,6 +54,19 @@ std::string IdMaker::Make(std::string_view from, std::string_view prefix) {
   return id;
 }
 
+std::string IdMaker::FromOid(std::string_view oid, std::string_view prefix) {
+  size_t dot = oid.rfind('.');
+  if (dot != std::string_view::npos && dot + 1 < oid.size()) {
+    std::string_view last = oid.substr(dot + 1);
+    std::string id = SanitizeId(last, prefix);
+    if (!std::isdigit(static_cast<unsigned char>(last[0])) && !used_.contains(id)) {
+      used_.insert(id);
+      return id;
+    }
+  }
+  return Make(oid, prefix);
+}
+
 std::string_view KindName(RejectedExpression::Kind kind) {
   switch (kind) {
     case RejectedExpression::Kind::kVisibleIf:

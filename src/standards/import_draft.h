@@ -23,6 +23,11 @@ class IdMaker {
  public:
   // `prefix` goes before a name that would start with a digit ("I" + "1A").
   std::string Make(std::string_view from, std::string_view prefix);
+  // An id from an OID: its last dot-separated part when that makes a
+  // readable id not yet taken ("IT.DM.SEX" -> "SEX", and trialcore's own
+  // exports "I.DM.AGE" -> "AGE" back), else the whole OID ("WHO.1" ->
+  // "WHO_1", a second "SEX" -> "IT_VS_SEX").
+  std::string FromOid(std::string_view oid, std::string_view prefix);
   // Marks an id as taken (one the import must keep as it is).
   void Reserve(const std::string& id) { used_.insert(id); }
   bool Taken(const std::string& id) const { return used_.contains(id); }

@@ -165,6 +165,31 @@ Result<std::string> ReadWhole(const std::string& path) {
   return ss.str();
 }
 
+// X of "not (X)" when the parenthesis after not closes at the end (not of
+// "not (A) or (B)"); "" otherwise.
+std::string NegatedWhole(const std::string& text) {
+  if (!text.starts_with("not (") || !text.ends_with(")")) return "";
+  int depth = 0;
+  char quote = 0;
+  for (size_t i = 4; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote != 0) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '"') {
+      quote = c;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')' && --depth == 0) {
+      return i + 1 == text.size() ? text.substr(5, text.size() - 6) : "";
+    }
+  }
+  return "";
+}
+
 struct ItemPlace {
   size_t form = 0, group = 0, item = 0;  // indexes into the draft
 };
@@ -260,7 +285,7 @@ class OdmImporter {
                             : "it lists no codes; its items are imported as text");
         continue;
       }
-      cl.id = ids.Make(cl.oid, "CL");
+      cl.id = ids.FromOid(cl.oid, "CL");
       codelist_ids_[cl.oid] = cl.id;
       s_.codelists.push_back(std::move(cl));
     }
@@ -303,7 +328,7 @@ class OdmImporter {
   study::Item MakeItem(const std::string& oid, xmlNode* def, IdMaker& ids) {
     study::Item it;
     it.oid = oid;
-    it.id = ids.Make(oid, "I");
+    it.id = ids.FromOid(oid, "I");
     it.label = Translated(Child(def, "Question"), language_);
     if (it.label.empty()) it.label = Translated(Child(def, "Description"), language_);
     if (it.label.empty()) it.label = Attr(def, "Name");
@@ -343,7 +368,7 @@ class OdmImporter {
         }
         study::ItemGroup group;
         group.oid = goid;
-        group.id = group_ids.Make(goid, "G");
+        group.id = group_ids.FromOid(goid, "G");
         group.label = Translated(Child(gdef->second, "Description"), language_);
         if (group.label.empty()) group.label = Attr(gdef->second, "Name");
         group.repeating = Attr(gdef->second, "Repeating") == "Yes" || repeating_form;
@@ -383,7 +408,7 @@ class OdmImporter {
                               " repeats (Repeating=\"Yes\"): its item groups are repeating, a row "
                               "per repetition");
       }
-      form.id = ids.Make(form.oid, "F");
+      form.id = ids.FromOid(form.oid, "F");
       form_ids_[form.oid] = form.id;
       s_.forms.push_back(std::move(form));
     }
@@ -410,7 +435,7 @@ class OdmImporter {
     for (xmlNode* e : ordered) {
       study::Visit v;
       v.oid = Attr(e, "OID");
-      v.id = form_and_visit_ids_.Make(v.oid, "V");
+      v.id = form_and_visit_ids_.FromOid(v.oid, "V");
       v.name = Attr(e, "Name");
       if (v.name.empty()) v.name = v.oid;
       const std::string type = Attr(e, "Type");
@@ -520,6 +545,12 @@ class OdmImporter {
         tree = ParseForeignExpression(text, ExpressionDialect::kOpenEdc, &error);
       } else if (context == "XPath" && condition) {
         tree = ParseXPathCondition(text, &error);
+      } else if (context == "trialcore") {
+        // Written by trialcore's ODM export: already the rule language, on
+        // the ids the export made its OIDs from; the study compiles it.
+        if (!condition) return text;
+        if (std::string inner = NegatedWhole(text); !inner.empty()) return inner;
+        return "not (" + text + ")";
       } else {
         continue;
       }
@@ -538,9 +569,10 @@ class OdmImporter {
     }
     std::string list;
     for (const auto& c : contexts) list += (list.empty() ? "" : ", ") + c;
-    *why = contexts.empty() ? "it has no FormalExpression"
-                            : "its expression language (Context " + list +
-                                  ") is not translated (trialcore reads OpenEDC's and simple XPath conditions)";
+    *why = contexts.empty()
+               ? "it has no FormalExpression"
+               : "its expression language (Context " + list +
+                     ") is not translated (trialcore reads its own, OpenEDC's and simple XPath conditions)";
     return "";
   }
 

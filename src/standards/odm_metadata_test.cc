@@ -103,7 +103,7 @@ TEST(OdmMetadata, SnapshotCountsMatchTheFile) {
   for (const auto& v : s.study.visits) {
     if (v.oid == "SE.VISIT 1") {
       found = true;
-      EXPECT_EQ(v.id, "SE_VISIT_1");
+      EXPECT_EQ(v.id, "VISIT_1");
     }
   }
   EXPECT_TRUE(found);
