@@ -2,6 +2,7 @@
 // study, a file valid against the ODM 1.3.2 schema, the counts printed, and
 // each view's leaving out of what it may not see.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -22,7 +23,9 @@ bool Contains(const std::string& text, const std::string& part) { return text.fi
 class ExportCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string((std::filesystem::path(testing::TempDir()) / "export_cli_demo").string());
+    // Per process: ctest runs each test in its own process, side by side.
+    dir_ = new std::string(
+        (std::filesystem::path(testing::TempDir()) / ("export_cli_demo_" + std::to_string(::getpid()))).string());
     std::filesystem::remove_all(*dir_);
     std::filesystem::create_directories(*dir_);
     auto demo = RunCommand(*dir_, kBin + " demo --db demo.db --key key.pem --no-serve");
