@@ -187,6 +187,14 @@ struct ImportRedcapArgs {
   bool force = false;
 };
 Status ImportRedcap(const ImportRedcapArgs& args, Context& ctx);
+// SDTM datasets into the published study by its mapping (standards/sdtm_import.h).
+struct ImportSdtmArgs {
+  std::string dir;
+  std::string db;
+  std::optional<std::string> study;
+  std::string as_user;
+};
+Status ImportSdtm(const ImportSdtmArgs& args, Context& ctx);
 // One command per line (JSON); each line is applied or refused on its own.
 Status Apply(const std::string& db, const std::optional<std::string>& study, const Actor& actor,
              const std::string& file, Context& ctx);

@@ -3,9 +3,14 @@
 // and not carried over. The study file appears whole or not at all.
 #include <ostream>
 
+#include "capture/capture.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
+#include "cli/store_access.h"
 #include "standards/odm_metadata.h"
 #include "standards/redcap_dictionary.h"
+#include "standards/sdtm_import.h"
+#include "standards/sdtm_mapping.h"
 
 namespace trialcore::cli {
 namespace {
@@ -47,6 +52,30 @@ Status ImportRedcap(const ImportRedcapArgs& args, Context& ctx) {
   options.keep_going = args.keep_going;
   TC_ASSIGN_OR_RETURN(standards::ImportedStudy imported, standards::ImportRedcapDictionary(args.dictionary, options));
   return WriteImported(imported, args.study_out, ctx);
+}
+
+Status ImportSdtm(const ImportSdtmArgs& args, Context& ctx) {
+  if (args.as_user.empty()) return InvalidArgument("name the user the data is entered as (--as dm.1)");
+  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env));
+  TC_ASSIGN_OR_RETURN(std::string id, ChooseStudy(*store, args.db, args.study));
+  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(store.get(), ctx.env, id));
+  std::vector<study::StudyError> errors;
+  auto mapping = standards::ReadSdtmMapping(*capture->study(), &errors);
+  if (!mapping.ok()) {
+    for (const auto& e : errors) ctx.err << e.ToString() << "\n";
+    return mapping.status();
+  }
+  standards::SdtmImportOptions options;
+  options.user = args.as_user;
+  Progress progress(ctx, "subjects", 0);
+  options.progress = [&](size_t done, size_t) { progress.Update(done); };
+  TC_ASSIGN_OR_RETURN(standards::TransferReport report,
+                      standards::ImportSdtm(*capture, *mapping, ctx.env, args.dir, options));
+  progress.Done();
+  ctx.out << "imported " << args.dir << " into study " << id << " version " << capture->study()->version << " as "
+          << args.as_user << "\n";
+  standards::PrintReport(report, ctx.out);
+  return Status::Ok();
 }
 
 }  // namespace trialcore::cli

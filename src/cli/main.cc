@@ -188,7 +188,7 @@ int Run(int argc, char** argv, Env* env) {
 
   // import
   auto* importcmd =
-      app.add_subcommand("import", "A study from another system: CDISC ODM 1.3.2, REDCap data dictionary");
+      app.add_subcommand("import", "A study from another system: CDISC ODM 1.3.2, REDCap data dictionary, SDTM");
   importcmd->require_subcommand(1);
   ImportOdmArgs odm_args;
   auto* import_odm = importcmd->add_subcommand("odm", "Import an ODM 1.3.2 file's study metadata as a study file");
@@ -215,6 +215,18 @@ int Run(int argc, char** argv, Env* env) {
                           "List branching logic and calculations that do not translate in the report, and go on");
   import_redcap->add_flag("--force", redcap_args.force, "Replace an existing study file");
   import_redcap->callback([&] { status = ImportRedcap(redcap_args, ctx); });
+  ImportSdtmArgs sdtm_import_args;
+  auto* import_sdtm = importcmd->add_subcommand(
+      "sdtm", "SDTM datasets (SAS XPT v5) into the published study by its sdtm mapping, all or nothing");
+  import_sdtm->add_option("DIR", sdtm_import_args.dir, "The directory of dm.xpt, ae.xpt, ...")->required();
+  add_db(import_sdtm);
+  import_sdtm->add_option("--study", sdtm_import_args.study, "The study (default: the only one)");
+  import_sdtm->add_option("--as", sdtm_import_args.as_user, "The user the data is entered as (each form in its role)")
+      ->required();
+  import_sdtm->callback([&] {
+    sdtm_import_args.db = db;
+    status = ImportSdtm(sdtm_import_args, ctx);
+  });
 
   // apply
   std::string apply_file;
