@@ -121,8 +121,9 @@ TEST_F(ExportCliTest, SdtmDatasetsAndDefineXmlAsXptAndDatasetJson) {
 TEST_F(ExportCliTest, CasebooksForASiteArePdfsWithBookmarks) {
   auto r = Run("export casebooks --db demo.db --site 701 --to cb --role all");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_TRUE(Contains(r.out, "wrote cb: the casebooks of site 701 as PDF, study CDISCPILOT01 version 1.0, "
-                              "unblinded, everything"))
+  EXPECT_TRUE(Contains(r.out,
+                       "wrote cb: the casebooks of site 701 as PDF, study CDISCPILOT01 version 1.0, "
+                       "unblinded, everything"))
       << r.out;
   EXPECT_TRUE(Contains(r.out, "subjects: 3 read, 3 written")) << r.out;
   EXPECT_TRUE(Contains(r.out, "forms: ")) << r.out;
@@ -137,7 +138,8 @@ TEST_F(ExportCliTest, CasebooksForASiteArePdfsWithBookmarks) {
   const std::string pdf = testing_util::Slurp(Path("cb/701-1001.pdf"));
   EXPECT_EQ(pdf.substr(0, 5), "%PDF-");
   // The bookmarks: a visit, a form under it, the casebook's signatures.
-  for (const char* title : {"/Title (Cover)", "/Title (WEEK 4)", "/Title (Vital signs)", "/Title (Casebook signatures)"}) {
+  for (const char* title :
+       {"/Title (Cover)", "/Title (WEEK 4)", "/Title (Vital signs)", "/Title (Casebook signatures)"}) {
     EXPECT_TRUE(Contains(pdf, title)) << title;
   }
   auto text = RunCommand(*dir_, "pdftotext cb/701-1001.pdf -");

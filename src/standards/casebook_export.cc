@@ -101,8 +101,8 @@ bool HiddenQueryPath(const study::Study& study, const capture::SubjectState& sub
 // Appends the event's lines the view may see. A reason is withheld when the
 // change also covered what the view may not see (it may quote it).
 void AddEvent(const study::Study& study, const View& view, const capture::SubjectState& subject,
-              const std::string& prefix, const std::vector<AuditEntry>& entries,
-              std::vector<CasebookAuditLine>* out, uint64_t* withheld_changes) {
+              const std::string& prefix, const std::vector<AuditEntry>& entries, std::vector<CasebookAuditLine>* out,
+              uint64_t* withheld_changes) {
   bool reason_withheld = false;
   std::vector<CasebookAuditLine> lines;
   for (const AuditEntry& e : entries) {
@@ -114,8 +114,8 @@ void AddEvent(const study::Study& study, const View& view, const capture::Subjec
       ++*withheld_changes;
       continue;
     }
-    CasebookAuditLine line{e.time_us, e.actor.user, e.actor.role, e.type, std::move(path), e.old_value, e.new_value,
-                           e.reason};
+    CasebookAuditLine line{e.time_us,       e.actor.user, e.actor.role, e.type,
+                           std::move(path), e.old_value,  e.new_value,  e.reason};
     if (auto w = key.empty() ? view.withheld.end() : view.withheld.find(key); w != view.withheld.end()) {
       reason_withheld = true;
       if (line.old_value) line.old_value = capture::Disclosed(*line.old_value, w->second);
@@ -144,23 +144,36 @@ Result<TransferReport> ExportCasebooks(EventStore& store, const capture::Capture
   if (!sites.contains(options.site)) {
     std::string list;
     for (const std::string& s : sites) list += (list.empty() ? "" : ", ") + s;
-    return NotFound("study " + study_id + " has no site " + options.site + " (its sites: " +
-                    (list.empty() ? "none" : list) + ")");
+    return NotFound("study " + study_id + " has no site " + options.site +
+                    " (its sites: " + (list.empty() ? "none" : list) + ")");
   }
   TC_RETURN_IF_ERROR(env->CreateDirs(dir));
   const View view = ViewFor(*study, options.roles);
-  TC_ASSIGN_OR_RETURN(std::vector<std::string> subjects, capture::SubjectIds(&store, study_id));
+  // The site's subjects from the projection's list, inactivated ones too.
+  std::vector<std::string> subjects;
+  capture::Viewer everyone;
+  everyone.all_sites = true;
+  everyone.unblinded_everywhere = true;
+  capture::SubjectFilter at_site;
+  at_site.site = options.site;
+  at_site.with_inactive = true;
+  for (size_t offset = 0;;) {
+    TC_ASSIGN_OR_RETURN(capture::SubjectPage page,
+                        capture::ListSubjects(&store, study_id, everyone, at_site, offset, 1000));
+    for (const capture::SubjectSummary& s : page.subjects) subjects.push_back(s.id);
+    offset += page.subjects.size();
+    if (page.subjects.empty() || offset >= static_cast<size_t>(page.total)) break;
+  }
   TransferReport report;
   uint64_t written = 0, forms = 0, audit = 0, signatures = 0, pages = 0, withheld = 0;
   size_t done = 0;
   for (const std::string& id : subjects) {
     // One subject at a time: its state (copied as the view sees it) and trail.
     std::optional<capture::SubjectState> subject;
-    TC_RETURN_IF_ERROR(capture.ReadSubject(id, [&](const capture::SubjectState& s) {
-      if (s.site == options.site) subject = Visible(*study, view, s);
-    }));
+    TC_RETURN_IF_ERROR(
+        capture.ReadSubject(id, [&](const capture::SubjectState& s) { subject = Visible(*study, view, s); }));
     if (options.progress) options.progress(++done, subjects.size());
-    if (!subject) continue;
+    if (!subject || subject->site != options.site) continue;
     CasebookInput input;
     input.study = study.get();
     input.subject = &*subject;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <utility>
 
@@ -270,7 +271,8 @@ class Renderer {
     if (site != nullptr) {
       if (!site->name.empty()) site_text += " — " + site->name;
       if (!site->country.empty()) site_text += " (" + site->country + ")";
-      investigator = site->investigator_given + (site->investigator_given.empty() ? "" : " ") + site->investigator_family;
+      investigator =
+          site->investigator_given + (site->investigator_given.empty() ? "" : " ") + site->investigator_family;
     }
     std::string status = subject_.status;
     if (subject_.inactive) status += "; inactivated: " + subject_.inactive_reason;
@@ -415,8 +417,8 @@ class Renderer {
         auto removal = removals_.find(instance + "/" + form.id + "/" + group.id + "/" + std::to_string(number));
         if (removal != removals_.end()) {
           const CasebookAuditLine& line = *removal->second;
-          note += ": " + (line.reason.empty() ? std::string("(no reason recorded)") : line.reason) + " (" +
-                  line.user + ", " + UtcTime(line.time_us) + ")";
+          note += ": " + (line.reason.empty() ? std::string("(no reason recorded)") : line.reason) + " (" + line.user +
+                  ", " + UtcTime(line.time_us) + ")";
         }
         removal_notes.push_back(note);
       }
@@ -433,7 +435,8 @@ class Renderer {
     };
     std::vector<std::string> rest(seg.begin() + 2, seg.end());
     std::string prefix;
-    if (rest.size() >= 3 && !rest[1].empty() && std::all_of(rest[1].begin(), rest[1].end(), ::isdigit)) {
+    if (rest.size() >= 3 && !rest[1].empty() &&
+        std::all_of(rest[1].begin(), rest[1].end(), [](char c) { return c >= '0' && c <= '9'; })) {
       prefix = rest[0] + " row " + rest[1];
       rest.erase(rest.begin(), rest.begin() + 2);
       if (rest.size() == 1 && rest[0] == "removed") return prefix + " removed";
@@ -477,8 +480,7 @@ class Renderer {
       rows.push_back({{UtcTime(line->time_us), line->user, line->role, WhatChanged(seg, form), Change(*line, item),
                        line->reason}});
     }
-    Table({{"Time (UTC)", 64}, {"User", 62}, {"Role", 62}, {"Item", 110}, {"Old → new", 113}, {"Reason", 100}},
-          rows);
+    Table({{"Time (UTC)", 64}, {"User", 62}, {"Role", 62}, {"Item", 110}, {"Old → new", 113}, {"Reason", 100}}, rows);
   }
 
   void Signatures(const std::vector<const capture::Signature*>& signatures) {
@@ -487,7 +489,10 @@ class Renderer {
       rows.push_back({{s->signer_name, s->signer.user + " (" + s->signer.role + ")", UtcTime(s->time_us), s->meaning,
                        s->broken ? "invalidated: the signed data changed since" : "valid"}});
     }
-    Table({{"Signed by (printed name)", 120}, {"User (role)", 110}, {"Date and time (UTC)", 90}, {"Meaning", 80},
+    Table({{"Signed by (printed name)", 120},
+           {"User (role)", 110},
+           {"Date and time (UTC)", 90},
+           {"Meaning", 80},
            {"State", 111}},
           rows);
   }
@@ -524,7 +529,12 @@ class Renderer {
     if (rows.empty()) {
       Text("none", kTableSize, false);
     } else {
-      Table({{"Time (UTC)", 64}, {"User", 58}, {"Role", 58}, {"Event", 70}, {"What", 82}, {"Old → new", 82},
+      Table({{"Time (UTC)", 64},
+             {"User", 58},
+             {"Role", 58},
+             {"Event", 70},
+             {"What", 82},
+             {"Old → new", 82},
              {"Reason", 97}},
             rows);
     }
@@ -585,8 +595,8 @@ class Renderer {
     ++page_;
     y_ = kBodyTop;
     cairo_set_source_rgb(cr_, 0, 0, 0);
-    const std::string header = study_.id + " v" + study_.version + "  ·  site " + subject_.site + "  ·  subject " +
-                               subject_.id;
+    const std::string header =
+        study_.id + " v" + study_.version + "  ·  site " + subject_.site + "  ·  subject " + subject_.id;
     Draw(Layout(header, kBodyWidth, 8, true).get(), kMargin, 30);
     cairo_set_line_width(cr_, 0.5);
     cairo_move_to(cr_, kMargin, 46);
@@ -653,8 +663,8 @@ class Renderer {
       std::vector<LayoutPtr> layouts;
       double h = 0;
       for (size_t i = 0; i < columns.size(); ++i) {
-        layouts.push_back(Layout(i < cells.size() ? cells[i] : "", columns[i].width - 2 * kPad, kTableSize, bold,
-                                 struck && i > 0));
+        layouts.push_back(
+            Layout(i < cells.size() ? cells[i] : "", columns[i].width - 2 * kPad, kTableSize, bold, struck && i > 0));
         h = std::max(h, HeightOf(layouts.back().get()));
       }
       h += 2 * kPad;
@@ -743,7 +753,8 @@ Result<std::pair<int, CasebookCounts>> RenderPass(const CasebookInput& in, Sink&
                             in.study->version + ", site " + in.subject->site;
   cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, ValidUtf8(title).c_str());
   cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_AUTHOR, "trialcore");
-  cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_SUBJECT, "21 CFR 312.62 case history: data, audit trail, signatures");
+  cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_SUBJECT,
+                                 "21 CFR 312.62 case history: data, audit trail, signatures");
   cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, ValidUtf8(in.creator).c_str());
   const std::string created = FormatTimeMicros(in.now_us).substr(0, 19) + "Z";  // ISO 8601, as cairo takes it
   cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, created.c_str());

@@ -4,7 +4,7 @@
 // whose text (read back by poppler's pdftotext) holds the old and new
 // values, the reason, the signer's printed name, and nothing a blinded
 // role may not see.
-#include "standards/casebook_export.h"
+#include "standards/casebook_pdf.h"
 
 #include <unistd.h>
 
@@ -13,7 +13,7 @@
 #include <fstream>
 
 #include "capture/capture_test_fixture.h"
-#include "standards/casebook_pdf.h"
+#include "standards/casebook_export.h"
 
 namespace trialcore::standards {
 namespace {
@@ -158,9 +158,9 @@ TEST_F(CasebookPdfTest, TheOutlineRunsVisitThenForm) {
   // And the outline's entries are bookmarks: parents with their children.
   EXPECT_NE(pdf.find("/Outlines"), std::string::npos);
   EXPECT_NE(pdf.find("/First"), std::string::npos);
-  const std::string info = Output("pdfinfo " + (dir_ / "701-1001.pdf").string());
+  const std::string info = Output("TZ=UTC pdfinfo " + (dir_ / "701-1001.pdf").string());
   EXPECT_NE(info.find("Author:          trialcore"), std::string::npos) << info;
-  EXPECT_NE(info.find("CreationDate:    Fri Mar  1 12:00:00 2024"), std::string::npos) << info;
+  EXPECT_NE(info.find("Mar  1 12:00:00 2024"), std::string::npos) << info;
   EXPECT_NE(info.find("Page size:       595.276 x 841.89 pts (A4)"), std::string::npos) << info;
 }
 
