@@ -114,8 +114,8 @@ void AddEvent(const study::Study& study, const View& view, const capture::Subjec
       ++*withheld_changes;
       continue;
     }
-    CasebookAuditLine line{e.time_us,       e.actor.user, e.actor.role, e.type,
-                           std::move(path), e.old_value,  e.new_value,  e.reason};
+    CasebookAuditLine line{e.seq,           e.time_us,   e.actor.user, e.actor.role, e.type,
+                           std::move(path), e.old_value, e.new_value,  e.reason};
     if (auto w = key.empty() ? view.withheld.end() : view.withheld.find(key); w != view.withheld.end()) {
       reason_withheld = true;
       if (line.old_value) line.old_value = capture::Disclosed(*line.old_value, w->second);

@@ -45,6 +45,30 @@ std::string UtcTime(int64_t time_us) {
   return t.substr(0, 10) + " " + t.substr(11, 8) + " UTC";
 }
 
+// In a table whose header says UTC.
+std::string CellTime(int64_t time_us) {
+  const std::string t = UtcTime(time_us);
+  return t.empty() ? t : t.substr(0, 19);
+}
+
+// What a subject event changed, in words: "query 3", "signature 2", "status".
+std::string SubjectThing(const std::string& path) {
+  const size_t slash = path.find('/');
+  const std::string head = path.substr(0, slash);
+  if (slash == std::string::npos) {
+    return path.rfind("subject/", 0) == 0 ? "" : path;  // the event itself, setting nothing
+  }
+  std::string rest = path.substr(slash + 1);
+  const size_t next = rest.find('/');
+  const std::string number = rest.substr(0, next);
+  const std::string detail =
+      next == std::string::npos || rest.substr(next + 1) == "state" ? "" : " " + rest.substr(next + 1);
+  if (head == "queries") return "query " + number + detail;
+  if (head == "signatures") return "signature " + number + detail;
+  if (head == "safety_cases") return "safety case " + number + detail;
+  return path;
+}
+
 std::string PlainText(const Value& value) {
   switch (value.kind()) {
     case Value::Kind::kNull:
@@ -223,6 +247,15 @@ class Renderer {
         subject_events_.push_back(&line);
       }
     }
+    // The values a removed row had: the old values its removal cleared.
+    for (const CasebookAuditLine& line : in_.audit) {
+      const std::vector<std::string> seg = Split(line.path);
+      if (seg.size() != 5 || seg[4] == "removed" || !line.old_value) continue;
+      const std::string row = seg[0] + "/" + seg[1] + "/" + seg[2] + "/" + seg[3];
+      auto removal = removals_.find(row);
+      if (removal != removals_.end() && removal->second->seq == line.seq)
+        removed_values_[row][seg[4]] = *line.old_value;
+    }
     for (const study::Visit& visit : study_.visits) {
       std::vector<std::string> instances;
       for (const auto& [instance, _] : subject_.visits) {
@@ -301,10 +334,11 @@ class Renderer {
         "21 CFR 11.50). Times are UTC. The casebook's own signatures and the subject's events that are not form "
         "data (screening, enrolment, queries) follow the visits.",
         kTextSize, false);
+    NewPage();  // the cover stands alone
   }
 
   void Visit(const std::string& instance, const std::vector<std::string>& forms) {
-    Need(60);
+    Need(120);  // the visit's heading with its first form's
     const int visit_outline = Outline(CAIRO_PDF_OUTLINE_ROOT, VisitTitle(instance), 0);
     Heading(VisitTitle(instance) + "  (" + instance + ")", 14);
     auto state = subject_.visits.find(instance);
@@ -382,6 +416,9 @@ class Renderer {
     KeyValues(rows);
   }
 
+  // A repeating group: a table when its items fit across the page, else
+  // each row as a block of label and value. A removed row keeps the values
+  // it had (from its removal's audit lines), struck through, with the reason.
   void RepeatingGroup(const std::string& instance, const study::Form& form, const study::ItemGroup& group,
                       const capture::FormState* state) {
     Subheading((group.label.empty() ? group.id : group.label) + " (" + group.id + ")");
@@ -397,6 +434,42 @@ class Renderer {
     for (const study::Item& item : group.items) {
       if (!Hidden(form, item)) items.push_back(&item);
     }
+    const std::string base = instance + "/" + form.id + "/" + group.id + "/";
+    auto cell = [&](int number, const capture::RowState& row, const study::Item& item) {
+      if (row.removed) {
+        auto values = removed_values_.find(base + std::to_string(number));
+        if (values == removed_values_.end()) return std::string();
+        auto v = values->second.find(item.id);
+        return v == values->second.end() ? std::string() : ValueText(study_, &item, v->second);
+      }
+      auto it = row.items.find(item.id);
+      return it == row.items.end() ? std::string() : ItemText(study_, &item, it->second);
+    };
+    auto removal_note = [&](int number) {
+      std::string note = "Row " + std::to_string(number) + " removed";
+      auto removal = removals_.find(base + std::to_string(number));
+      if (removal != removals_.end()) {
+        const CasebookAuditLine& line = *removal->second;
+        note += ": " + (line.reason.empty() ? std::string("(no reason recorded)") : line.reason) + " (" + line.user +
+                ", " + UtcTime(line.time_us) + ")";
+      }
+      return note;
+    };
+    constexpr size_t kColumnsAcross = 6;
+    if (items.size() > kColumnsAcross) {
+      for (const auto& [number, row] : *rows) {
+        Need(40);
+        Text(row.removed ? removal_note(number) : "Row " + std::to_string(number), kTableSize + 0.5, true);
+        std::vector<std::pair<std::string, std::string>> values;
+        for (const study::Item* item : items) {
+          const std::string text = cell(number, row, *item);
+          values.emplace_back((item->label.empty() ? item->id : item->label) + " (" + item->id + ")",
+                              text.empty() ? "—" : text);
+        }
+        KeyValues(values, row.removed);
+      }
+      return;
+    }
     const double number_width = 22;
     const double width = items.empty() ? 0 : (kBodyWidth - number_width) / static_cast<double>(items.size());
     std::vector<Column> columns{{"#", number_width}};
@@ -406,22 +479,10 @@ class Renderer {
     for (const auto& [number, row] : *rows) {
       TableRow out;
       out.cells.push_back(std::to_string(number));
-      for (const study::Item* item : items) {
-        auto it = row.items.find(item->id);
-        out.cells.push_back(it == row.items.end() ? "" : ItemText(study_, item, it->second));
-      }
+      for (const study::Item* item : items) out.cells.push_back(cell(number, row, *item));
       out.struck = row.removed;
       table.push_back(std::move(out));
-      if (row.removed) {
-        std::string note = "Row " + std::to_string(number) + " removed";
-        auto removal = removals_.find(instance + "/" + form.id + "/" + group.id + "/" + std::to_string(number));
-        if (removal != removals_.end()) {
-          const CasebookAuditLine& line = *removal->second;
-          note += ": " + (line.reason.empty() ? std::string("(no reason recorded)") : line.reason) + " (" + line.user +
-                  ", " + UtcTime(line.time_us) + ")";
-        }
-        removal_notes.push_back(note);
-      }
+      if (row.removed) removal_notes.push_back(removal_note(number));
     }
     Table(columns, table);
     for (const std::string& note : removal_notes) Text(note, kTableSize, false);
@@ -477,16 +538,16 @@ class Renderer {
       // A value is never shown for a "verified" mark or a not-done flag alone.
       const bool value_path = seg.back() != "verified" && seg.back() != "removed";
       const study::Item* item = value_path ? ItemOf(seg, form) : nullptr;
-      rows.push_back({{UtcTime(line->time_us), line->user, line->role, WhatChanged(seg, form), Change(*line, item),
+      rows.push_back({{CellTime(line->time_us), line->user, line->role, WhatChanged(seg, form), Change(*line, item),
                        line->reason}});
     }
-    Table({{"Time (UTC)", 64}, {"User", 62}, {"Role", 62}, {"Item", 110}, {"Old → new", 113}, {"Reason", 100}}, rows);
+    Table({{"Time (UTC)", 72}, {"User", 52}, {"Role", 80}, {"Item", 105}, {"Old → new", 102}, {"Reason", 100}}, rows);
   }
 
   void Signatures(const std::vector<const capture::Signature*>& signatures) {
     std::vector<TableRow> rows;
     for (const capture::Signature* s : signatures) {
-      rows.push_back({{s->signer_name, s->signer.user + " (" + s->signer.role + ")", UtcTime(s->time_us), s->meaning,
+      rows.push_back({{s->signer_name, s->signer.user + " (" + s->signer.role + ")", CellTime(s->time_us), s->meaning,
                        s->broken ? "invalidated: the signed data changed since" : "valid"}});
     }
     Table({{"Signed by (printed name)", 120},
@@ -523,19 +584,21 @@ class Renderer {
       auto text = [&](const std::optional<Value>& v) {
         return !v || v->is_null() ? std::string("(empty)") : PlainText(*v);
       };
-      rows.push_back({{UtcTime(line->time_us), line->user, line->role, line->event, line->path,
-                       text(line->old_value) + " → " + text(line->new_value), line->reason}});
+      const std::string change =
+          line->old_value || line->new_value ? text(line->old_value) + " → " + text(line->new_value) : "";
+      rows.push_back({{CellTime(line->time_us), line->user, line->role, line->event, SubjectThing(line->path), change,
+                       line->reason}});
     }
     if (rows.empty()) {
       Text("none", kTableSize, false);
     } else {
-      Table({{"Time (UTC)", 64},
-             {"User", 58},
-             {"Role", 58},
-             {"Event", 70},
-             {"What", 82},
-             {"Old → new", 82},
-             {"Reason", 97}},
+      Table({{"Time (UTC)", 72},
+             {"User", 52},
+             {"Role", 70},
+             {"Event", 80},
+             {"What", 62},
+             {"Old → new", 80},
+             {"Reason", 95}},
             rows);
     }
     Need(50);
@@ -553,9 +616,9 @@ class Renderer {
                  (query.raised_by_check() ? " (raised by check " + query.check + ")" : ""));
       std::vector<TableRow> rows_of_query;
       for (const capture::QueryMessage& m : query.thread) {
-        rows_of_query.push_back({{UtcTime(m.time_us), m.actor.user + " (" + m.actor.role + ")", m.action, m.message}});
+        rows_of_query.push_back({{CellTime(m.time_us), m.actor.user + " (" + m.actor.role + ")", m.action, m.message}});
       }
-      Table({{"Time (UTC)", 70}, {"User (role)", 120}, {"Action", 60}, {"Message", 261}}, rows_of_query);
+      Table({{"Time (UTC)", 72}, {"User (role)", 118}, {"Action", 60}, {"Message", 261}}, rows_of_query);
     }
   }
 
@@ -636,17 +699,18 @@ class Renderer {
     Text(text, size, true);
     Space(2);
   }
+  // Room for the heading with what follows it (a table's header and a row).
   void Subheading(const std::string& text) {
-    Need(30);
+    Need(60);
     Space(3);
     Text(text, kTextSize, true);
   }
 
-  void KeyValues(const std::vector<std::pair<std::string, std::string>>& rows) {
+  void KeyValues(const std::vector<std::pair<std::string, std::string>>& rows, bool struck = false) {
     const double key_width = 190;
     for (const auto& [key, value] : rows) {
       LayoutPtr k = Layout(key, key_width - 8, kTextSize, false);
-      LayoutPtr v = Layout(value, kBodyWidth - key_width, kTextSize, true);
+      LayoutPtr v = Layout(value, kBodyWidth - key_width, kTextSize, !struck, struck);
       const double h = std::max(HeightOf(k.get()), HeightOf(v.get()));
       Need(h + 3);
       cairo_set_source_rgb(cr_, 0.3, 0.3, 0.3);
@@ -698,7 +762,8 @@ class Renderer {
     std::vector<std::string> titles;
     for (const Column& c : columns) titles.push_back(c.title);
     const double header_height = row_height(titles, true);
-    Need(header_height + 12);
+    // The header never ends a page alone: it goes with the first row.
+    Need(header_height + (rows.empty() ? 0 : row_height(rows.front().cells, false)));
     draw_row(titles, true, false, true);
     for (const TableRow& row : rows) {
       const double h = row_height(row.cells, false);
@@ -722,7 +787,8 @@ class Renderer {
   CasebookCounts counts_;
   std::vector<std::pair<std::string, std::vector<std::string>>> visits_;  // instance, its forms
   std::map<FormKey, std::vector<const CasebookAuditLine*>> audit_by_form_;
-  std::map<std::string, const CasebookAuditLine*> removals_;  // VISIT/FORM/GROUP/ROW -> its removal
+  std::map<std::string, const CasebookAuditLine*> removals_;            // VISIT/FORM/GROUP/ROW -> its removal
+  std::map<std::string, std::map<std::string, Value>> removed_values_;  // VISIT/FORM/GROUP/ROW -> item -> value
   std::vector<const CasebookAuditLine*> subject_events_;
 };
 

@@ -26,6 +26,7 @@ namespace trialcore::standards {
 
 // One line of the audit trail: one entity changed by one event.
 struct CasebookAuditLine {
+  uint64_t seq = 0;  // the event's: the lines of one event share it
   int64_t time_us = 0;
   std::string user, role, event;
   std::string path;  // below "subject/ID/": VISIT/FORM/ITEM, VISIT/FORM/GROUP/ROW/ITEM, status, queries/3/state ...

@@ -84,7 +84,7 @@ class CasebookPdfTest : public CaptureTest {
        R"("EXDOSE":54,"PATCHES":1}})",
        kPharm);
     Ok(R"({"op":"form.save","subject":"701-1001","visit":"BASELINE","form":"EX","items":{"EXDOSE":81},)"
-       R"("reason":"Pharmacy dose corrected to 81"})",
+       R"("reason":"Other: pharmacy dose corrected to 81"})",
        kPharm);
     Screen("701-1002");
   }
@@ -107,7 +107,7 @@ class CasebookPdfTest : public CaptureTest {
   }
 
   std::string Text(const std::string& subject) {
-    return Squeezed(Output("pdftotext -layout -enc UTF-8 " + (dir_ / (subject + ".pdf")).string() + " -"));
+    return Squeezed(Output("pdftotext -enc UTF-8 " + (dir_ / (subject + ".pdf")).string() + " -"));
   }
 
   std::filesystem::path dir_;
@@ -175,10 +175,15 @@ TEST_F(CasebookPdfTest, TheTextHoldsEachChangeItsReasonAndTheSignersName) {
   EXPECT_NE(text.find("approval"), std::string::npos);
   EXPECT_NE(text.find("not done: scale broken"), std::string::npos);
   EXPECT_NE(text.find("Row 2 removed: Entered on the wrong visit, form or subject"), std::string::npos) << text;
-  EXPECT_NE(text.find("Generated at 2024-03-01 12:00:00 UTC"), std::string::npos) << text;
+  EXPECT_NE(text.find("generated 2024-03-01 12:00:00 UTC"), std::string::npos) << text;
+  // The removed row keeps its values, struck through.
+  const size_t removed = text.find("Row 2 removed:");
+  ASSERT_NE(removed, std::string::npos);
+  const std::string block = text.substr(removed, text.find("Audit trail", removed) - removed);
+  EXPECT_NE(block.find("NAUSEA"), std::string::npos) << block;
   EXPECT_NE(text.find("page 1 of "), std::string::npos);
   // The unblinded archive holds the dose and the pharmacist's reason.
-  EXPECT_NE(text.find("Pharmacy dose corrected to 81"), std::string::npos);
+  EXPECT_NE(text.find("pharmacy dose corrected to 81"), std::string::npos);
 }
 
 TEST_F(CasebookPdfTest, ABlindedRoleGetsNoUnblindedOnlyItem) {
@@ -187,7 +192,7 @@ TEST_F(CasebookPdfTest, ABlindedRoleGetsNoUnblindedOnlyItem) {
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   const std::string text = Text("701-1001");
   ASSERT_FALSE(text.empty());
-  EXPECT_EQ(text.find("Pharmacy dose corrected"), std::string::npos) << text;
+  EXPECT_EQ(text.find("pharmacy dose corrected"), std::string::npos) << text;
   EXPECT_EQ(text.find("EXDOSE"), std::string::npos);
   EXPECT_NE(text.find("Transcription error, corrected from source"), std::string::npos);
   EXPECT_FALSE(report->not_carried.empty());
