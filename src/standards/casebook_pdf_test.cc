@@ -3,7 +3,7 @@
 // unblinded-only item): each a PDF whose outline runs visit › form, and
 // whose text (read back by poppler's pdftotext) holds the old and new
 // values, the reason, the signer's printed name, and nothing a blinded
-// role may not see.
+// role may not see (unblinded-only items, identifying values withheld).
 #include "standards/casebook_pdf.h"
 
 #include <unistd.h>
@@ -65,6 +65,7 @@ class CasebookPdfTest : public CaptureTest {
 
   void Populate() {
     Screen("701-1001");
+    Ok(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"DM","items":{"INITIALS":"QXZ"}})");
     Ok(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"VSPOS":"SITTING",)"
        R"("SYSBP":120,"DIABP":80,"PULSE":70,"WEIGHT":"80.0"},"not_done":{"HEIGHT":"scale broken"}})");
     Ok(R"({"op":"form.save","subject":"701-1001","visit":"SCREENING1","form":"VS","items":{"SYSBP":125},)"
@@ -184,9 +185,10 @@ TEST_F(CasebookPdfTest, TheTextHoldsEachChangeItsReasonAndTheSignersName) {
   EXPECT_NE(text.find("page 1 of "), std::string::npos);
   // The unblinded archive holds the dose and the pharmacist's reason.
   EXPECT_NE(text.find("pharmacy dose corrected to 81"), std::string::npos);
+  EXPECT_NE(text.find("QXZ"), std::string::npos);
 }
 
-TEST_F(CasebookPdfTest, ABlindedRoleGetsNoUnblindedOnlyItem) {
+TEST_F(CasebookPdfTest, ABlindedRoleGetsNoUnblindedOnlyItemNorWithheldIdentifyingValue) {
   Populate();
   auto report = Export({"data_manager"});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -194,6 +196,9 @@ TEST_F(CasebookPdfTest, ABlindedRoleGetsNoUnblindedOnlyItem) {
   ASSERT_FALSE(text.empty());
   EXPECT_EQ(text.find("pharmacy dose corrected"), std::string::npos) << text;
   EXPECT_EQ(text.find("EXDOSE"), std::string::npos);
+  // Initials are identifying, hidden from the data manager: in the form and the audit trail.
+  EXPECT_EQ(text.find("QXZ"), std::string::npos);
+  EXPECT_NE(text.find("Subject initials (INITIALS)"), std::string::npos);
   EXPECT_NE(text.find("Transcription error, corrected from source"), std::string::npos);
   EXPECT_FALSE(report->not_carried.empty());
 }
