@@ -90,14 +90,15 @@ class CasebookPdfTest : public CaptureTest {
     Screen("701-1002");
   }
 
-  Result<TransferReport> Export(const std::vector<std::string>& roles, const std::string& site = "701") {
+  Result<TransferReport> Export(const std::vector<std::string>& roles, const std::string& site = "701",
+                                Env* env = Env::Default(), const std::string& dir = "") {
     CasebookExportOptions options;
     options.site = site;
     options.roles = roles;
     options.now_us = capture::kNow;
     options.generated_by = "the test";
     options.creator = "trialcore test";
-    return ExportCasebooks(*store_, *capture_, options, Env::Default(), dir_.string());
+    return ExportCasebooks(*store_, *capture_, options, env, dir.empty() ? dir_.string() : dir);
   }
 
   static uint64_t Written(const TransferReport& report, const std::string& what) {
@@ -201,6 +202,27 @@ TEST_F(CasebookPdfTest, ABlindedRoleGetsNoUnblindedOnlyItemNorWithheldIdentifyin
   EXPECT_NE(text.find("Subject initials (INITIALS)"), std::string::npos);
   EXPECT_NE(text.find("Transcription error, corrected from source"), std::string::npos);
   EXPECT_FALSE(report->not_carried.empty());
+}
+
+TEST_F(CasebookPdfTest, TheSameClockGivesTheSameBytes) {
+  Populate();
+  ASSERT_TRUE(Export({}).ok());
+  const std::string again = (dir_ / "again").string();
+  ASSERT_TRUE(Export({}, "701", Env::Default(), again).ok());
+  const std::string first = ReadAll(dir_ / "701-1001.pdf");
+  ASSERT_FALSE(first.empty());
+  EXPECT_TRUE(first == ReadAll(std::filesystem::path(again) / "701-1001.pdf"));
+}
+
+TEST_F(CasebookPdfTest, AFullDiskLeavesNoFileOfItsOwn) {
+  Populate();
+  FaultInjectionEnv full(Env::Default());
+  full.SetDiskSpace(1000);
+  auto report = Export({}, "701", &full);
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("701-1001.pdf"), std::string::npos) << report.status().ToString();
+  ASSERT_TRUE(std::filesystem::is_directory(dir_));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
 }
 
 TEST_F(CasebookPdfTest, AnUnknownSiteNamesTheStudysSites) {
