@@ -25,6 +25,7 @@ constexpr double kBodyTop = 70, kBodyBottom = kPageHeight - 48;
 constexpr double kBodyWidth = kPageWidth - 2 * kMargin;
 constexpr char kFontFamily[] = "DejaVu Sans";
 constexpr double kTextSize = 9, kTableSize = 7.5;
+constexpr double kTimeWidth = 90;  // "2024-03-01 12:00:00" on one line
 
 // --- Text --------------------------------------------------------------------
 
@@ -541,7 +542,8 @@ class Renderer {
       rows.push_back({{CellTime(line->time_us), line->user, line->role, WhatChanged(seg, form), Change(*line, item),
                        line->reason}});
     }
-    Table({{"Time (UTC)", 72}, {"User", 52}, {"Role", 80}, {"Item", 105}, {"Old → new", 102}, {"Reason", 100}}, rows);
+    Table({{"Time (UTC)", kTimeWidth}, {"User", 52}, {"Role", 80}, {"Item", 100}, {"Old → new", 100}, {"Reason", 89}},
+          rows);
   }
 
   void Signatures(const std::vector<const capture::Signature*>& signatures) {
@@ -552,7 +554,7 @@ class Renderer {
     }
     Table({{"Signed by (printed name)", 120},
            {"User (role)", 110},
-           {"Date and time (UTC)", 90},
+           {"Date and time (UTC)", kTimeWidth},
            {"Meaning", 80},
            {"State", 111}},
           rows);
@@ -592,13 +594,13 @@ class Renderer {
     if (rows.empty()) {
       Text("none", kTableSize, false);
     } else {
-      Table({{"Time (UTC)", 72},
+      Table({{"Time (UTC)", kTimeWidth},
              {"User", 52},
              {"Role", 70},
              {"Event", 80},
              {"What", 62},
              {"Old → new", 80},
-             {"Reason", 95}},
+             {"Reason", 77}},
             rows);
     }
     Need(50);
@@ -618,7 +620,7 @@ class Renderer {
       for (const capture::QueryMessage& m : query.thread) {
         rows_of_query.push_back({{CellTime(m.time_us), m.actor.user + " (" + m.actor.role + ")", m.action, m.message}});
       }
-      Table({{"Time (UTC)", 72}, {"User (role)", 118}, {"Action", 60}, {"Message", 261}}, rows_of_query);
+      Table({{"Time (UTC)", kTimeWidth}, {"User (role)", 110}, {"Action", 56}, {"Message", 255}}, rows_of_query);
     }
   }
 
