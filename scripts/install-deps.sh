@@ -24,6 +24,9 @@ PACKAGES=(
   libzip-dev                            # FAERS quarterly zip files
   libxml2-dev                           # E2B(R3), ODM and Define-XML, XML Schema validation
   libreadstat-dev                       # SAS XPT v5 datasets in and out (SDTM)
+  libpango1.0-dev                       # PDF casebooks of the site archive: pango lays out text on cairo's PDF surface (libcairo2-dev)
+  fonts-dejavu-core                     # the casebooks' font (Latin, Greek, Cyrillic: names with accents)
+  poppler-utils                         # pdftotext and pdfinfo: the casebook tests read the PDFs back
   python3-jsonschema                    # the tests check Dataset-JSON against CDISC's JSON Schemas
   libyaml-cpp-dev                       # study definitions, rule test cases
   libboost-dev                          # the HTTP transport (Boost.Beast, Asio)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/xml_doc.h"
@@ -118,6 +119,45 @@ TEST_F(ExportCliTest, SdtmDatasetsAndDefineXmlAsXptAndDatasetJson) {
   auto unknown = Run("export sdtm --db demo.db --to x --format sas --role all");
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_TRUE(Contains(unknown.err, "unknown format \"sas\" (xpt, json or ndjson)")) << unknown.err;
+}
+
+TEST_F(ExportCliTest, CasebooksForASiteArePdfsWithBookmarks) {
+  auto r = Run("export casebooks --db demo.db --site 701 --to cb --role all");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out,
+                       "wrote cb: the casebooks of site 701 as PDF, study CDISCPILOT01 version 1.0, "
+                       "unblinded, everything"))
+      << r.out;
+  EXPECT_TRUE(Contains(r.out, "subjects: 3 read, 3 written")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "forms: ")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "audit entries: ")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "signatures: ")) << r.out;
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(Path("cb"))) {
+    files.push_back(entry.path().filename().string());
+  }
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"701-1001.pdf", "701-1002.pdf", "701-1007.pdf"}));
+  const std::string pdf = testing_util::Slurp(Path("cb/701-1001.pdf"));
+  EXPECT_EQ(pdf.substr(0, 5), "%PDF-");
+  // The bookmarks: a visit, a form under it, the casebook's signatures.
+  for (const char* title :
+       {"/Title (Cover)", "/Title (WEEK 4)", "/Title (Vital signs)", "/Title (Casebook signatures)"}) {
+    EXPECT_TRUE(Contains(pdf, title)) << title;
+  }
+  auto text = RunCommand(*dir_, "pdftotext cb/701-1001.pdf -");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_TRUE(Contains(text.out, "Subject casebook")) << text.out.substr(0, 2000);
+  EXPECT_TRUE(Contains(text.out, "701-1001"));
+
+  auto unknown = Run("export casebooks --db demo.db --site 799 --to cb2 --role all");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_TRUE(Contains(unknown.err, "study CDISCPILOT01 has no site 799 (its sites: 701, 702")) << unknown.err;
+  EXPECT_FALSE(std::filesystem::exists(Path("cb2")));
+  auto no_role = Run("export casebooks --db demo.db --site 701 --to cb3");
+  EXPECT_NE(no_role.exit_code, 0);
+  EXPECT_TRUE(Contains(no_role.err, "say whose view the file is: --role data_manager")) << no_role.err;
+  EXPECT_TRUE(Contains(no_role.err, "--role all")) << no_role.err;
 }
 
 }  // namespace

@@ -302,4 +302,16 @@ struct ExportSdtmArgs {
 };
 Status ExportSdtm(const ExportSdtmArgs& args, Context& ctx);
 
+// Writes the site archive: one PDF casebook per subject of the site
+// (`<to>/<subject>.pdf`: data, audit trail, signatures, bookmarks by visit
+// and form), into a directory made when missing.
+struct ExportCasebooksArgs {
+  std::string db;
+  std::optional<std::string> study;
+  std::string site;
+  std::string to;
+  std::optional<std::string> role;
+};
+Status ExportCasebooks(const ExportCasebooksArgs& args, Context& ctx);
+
 }  // namespace trialcore::cli

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/store_access.h"
+#include "standards/casebook_export.h"
 #include "standards/odm_export.h"
 #include "standards/sdtm_export.h"
 #include "study/study.h"
@@ -93,6 +94,36 @@ Status ExportSdtm(const ExportSdtmArgs& args, Context& ctx) {
   ctx.out << "wrote " << args.to << ": SDTM (SDTMIG " << mapping->ig_version << ") as " << args.format
           << " with define.xml, of study " << id << " version " << capture->study()->version << ", " << ViewName(roles)
           << "\n";
+  standards::PrintReport(report, ctx.out);
+  return Status::Ok();
+}
+
+Status ExportCasebooks(const ExportCasebooksArgs& args, Context& ctx) {
+  TC_ASSIGN_OR_RETURN(std::vector<std::string> roles, ExportRoles(args.role));
+  std::error_code ec;
+  if (std::filesystem::exists(args.to, ec) && !std::filesystem::is_directory(args.to, ec)) {
+    return InvalidArgument(args.to + " is not a directory");
+  }
+  TC_ASSIGN_OR_RETURN(auto store, OpenExisting(args.db, ctx.env));
+  TC_ASSIGN_OR_RETURN(std::string id, ChooseStudy(*store, args.db, args.study));
+  // One subject at a time, each read once: a cache would only hold memory.
+  capture::CaptureOptions read_once;
+  read_once.cache_subjects = 1;
+  read_once.cache_bytes = size_t{1} << 20;
+  TC_ASSIGN_OR_RETURN(auto capture, capture::Capture::Open(store.get(), ctx.env, id, read_once));
+  standards::CasebookExportOptions options;
+  options.site = args.site;
+  options.roles = roles;
+  options.now_us = ctx.env->NowMicros();
+  options.generated_by = "trialcore export casebooks, " + ViewName(roles);
+  options.creator = std::string("trialcore ") + TRIALCORE_VERSION;
+  Progress progress(ctx, "subjects", 0);
+  options.progress = [&](size_t done, size_t) { progress.Update(done); };
+  TC_ASSIGN_OR_RETURN(standards::TransferReport report,
+                      standards::ExportCasebooks(*store, *capture, options, ctx.env, args.to));
+  progress.Done();
+  ctx.out << "wrote " << args.to << ": the casebooks of site " << args.site << " as PDF, study " << id << " version "
+          << capture->study()->version << ", " << ViewName(roles) << "\n";
   standards::PrintReport(report, ctx.out);
   return Status::Ok();
 }

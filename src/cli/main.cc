@@ -429,6 +429,20 @@ int Run(int argc, char** argv, Env* env) {
     export_sdtm.db = db;
     status = ExportSdtm(export_sdtm, ctx);
   });
+  ExportCasebooksArgs export_casebooks;
+  auto* ecasebooks = exportcmd->add_subcommand(
+      "casebooks", "The site archive: each subject of a site as a PDF casebook with its audit trail and signatures");
+  add_db(ecasebooks);
+  ecasebooks->add_option("--study", export_casebooks.study, "The study (default: the only one)");
+  ecasebooks->add_option("--site", export_casebooks.site, "The site whose subjects' casebooks to write")->required();
+  ecasebooks->add_option("--to", export_casebooks.to, "The directory to write <subject>.pdf into (made when missing)")
+      ->required();
+  ecasebooks->add_option("--role", export_casebooks.role,
+                         "Whose view: all (the site's archive: everything, unblinded) or a role");
+  ecasebooks->callback([&] {
+    export_casebooks.db = db;
+    status = ExportCasebooks(export_casebooks, ctx);
+  });
 
   // meddra
   auto* meddra = app.add_subcommand("meddra", "MedDRA: load your licensed copy, code verbatim terms, compare versions");
