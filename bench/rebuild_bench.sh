@@ -9,7 +9,8 @@
 # written: each run rebuilds a copy). Prints, for each binary, best of RUNS
 # (the binaries take turns):
 # wall time, CPU time (user + system, all threads), events/s by wall time
-# and per CPU-second, each phase as the command prints it, and the ratio to
+# and per CPU-second, peak resident memory (mapped pages of the database
+# count once read), each phase as the command prints it, and the ratio to
 # 1,000,000 events/s.
 #
 # Environment (all optional):
@@ -30,19 +31,20 @@ cp "$STUDY" "$DB"
 # The copy's dirty pages are written out now, not during the first run.
 sync "$DB"
 
-# One rebuild: "wall_s cpu_s events phases..."
+# One rebuild: "wall_s cpu_s events rss_kb phases..."
 rebuild() {
   local bin=$1 out
-  out=$(/usr/bin/time -f 'TIME %e %U %S' "$bin" db rebuild --db "$DB" 2>&1) || {
+  out=$(/usr/bin/time -f 'TIME %e %U %S %M' "$bin" db rebuild --db "$DB" 2>&1) || {
     echo "db rebuild failed with $bin: $out" >&2
     exit 1
   }
-  local wall cpu events phases
+  local wall cpu events rss phases
   wall=$(awk '/^TIME/ { print $2 }' <<<"$out")
   cpu=$(awk '/^TIME/ { print $3 + $4 }' <<<"$out")
+  rss=$(awk '/^TIME/ { print $5 }' <<<"$out")
   events=$(grep -o 'from [0-9]* events' <<<"$out" | awk '{ print $2 }')
   phases=$(grep -E '^  ' <<<"$out" | sed -E 's/^ +//' | paste -sd ';' -)
-  echo "$wall $cpu $events $phases"
+  echo "$wall $cpu $events $rss $phases"
 }
 
 # The line of the faster run.
@@ -52,10 +54,10 @@ faster() {
 
 report() {
   local name=$1 line=$2
-  read -r wall cpu events phases <<<"$line"
-  awk -v n="$name" -v w="$wall" -v c="$cpu" -v e="$events" 'BEGIN {
-    printf "  %-10s %9d events  %7.2f s wall %7.2f s CPU  %10.0f events/s  %10.0f events/CPU-s  %5.3fx of 1M events/s (target >= 1.00) %s\n",
-      n, e, w, c, e / w, e / c, e / w / 1e6, (e / w >= 1e6 ? "met" : "NOT met") }'
+  read -r wall cpu events rss phases <<<"$line"
+  awk -v n="$name" -v w="$wall" -v c="$cpu" -v e="$events" -v r="$rss" 'BEGIN {
+    printf "  %-10s %9d events  %7.2f s wall %7.2f s CPU  %10.0f events/s  %10.0f events/CPU-s  peak RSS %5.0f MB  %5.3fx of 1M events/s (target >= 1.00) %s\n",
+      n, e, w, c, e / w, e / c, r / 1024, e / w / 1e6, (e / w >= 1e6 ? "met" : "NOT met") }'
   echo "             phases: $phases"
 }
 

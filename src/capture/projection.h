@@ -46,6 +46,11 @@ Status ForEachDirectCaseRow(const std::string& study_id, const study::Study* stu
 // rewrite after the event that puts it in force; until then reads refuse).
 ProjectionRow StudyRow(const std::string& study_id, const StudyState& state, const std::string& rows_hash);
 
+// A form's values for listings (cap_forms.data): {"items": {id: value},
+// "rows": [{"group", "items", "row"}]} as compact JSON, an item not done as
+// {"not_done": reason}, removed rows left out; "" when nothing was ever saved.
+std::string FormData(const FormState& f);
+
 // Writes what changed from before to after: rows added or changed are put,
 // rows gone are deleted.
 Status WriteRowChanges(const RowMap& before, const RowMap& after, ProjectionWriter& writer);

@@ -72,6 +72,40 @@ class ProjectionTest : public ::testing::Test {
   std::unique_ptr<Capture> capture_;
 };
 
+// cap_forms.data is written straight as JSON: byte for byte what ToJson
+// makes of the form's values as a tree (what the rows held before, so that
+// a rebuild equals tables written by earlier builds).
+TEST(FormDataTest, IsTheJsonOfTheFormsValuesByteForByte) {
+  EXPECT_EQ(FormData(FormState{}), "") << "never saved";
+  FormState f;
+  f.touched = true;
+  EXPECT_EQ(FormData(f), ToJson(Value::Object{{"items", Value::Object{}}, {"rows", Value::Array{}}}));
+  f.items["SYSBP"].value = Value(int64_t{120});
+  f.items["NOTE"].value = Value(std::string("says \"hi\"\n\u00e9"));
+  f.items["EMPTY"].value = Value();  // cleared: left out
+  f.items["TEMP"].not_done = "not measured";
+  f.items["CODES"].value = Value(Value::Array{Value("a"), Value(true)});
+  f.rows["AE"][2].items["AETERM"].value = Value("Headache");
+  f.rows["AE"][2].items["AESER"].not_done = "unknown";
+  f.rows["AE"][1].items["AETERM"].value = Value("Nausea");
+  f.rows["AE"][3].removed = true;
+  f.rows["AE"][3].items["AETERM"].value = Value("gone");
+  f.rows["CM"][1];  // a row with no values
+  Value::Object items{{"SYSBP", Value(int64_t{120})},
+                      {"NOTE", Value(std::string("says \"hi\"\n\u00e9"))},
+                      {"TEMP", Value::Object{{"not_done", Value("not measured")}}},
+                      {"CODES", Value::Array{Value("a"), Value(true)}}};
+  Value::Array rows{
+      Value::Object{
+          {"group", Value("AE")}, {"row", Value(int64_t{1})}, {"items", Value::Object{{"AETERM", Value("Nausea")}}}},
+      Value::Object{{"group", Value("AE")},
+                    {"row", Value(int64_t{2})},
+                    {"items", Value::Object{{"AETERM", Value("Headache")},
+                                            {"AESER", Value::Object{{"not_done", Value("unknown")}}}}}},
+      Value::Object{{"group", Value("CM")}, {"row", Value(int64_t{1})}, {"items", Value::Object{}}}};
+  EXPECT_EQ(FormData(f), ToJson(Value::Object{{"items", std::move(items)}, {"rows", std::move(rows)}}));
+}
+
 TEST_F(ProjectionTest, RebuildFromTheLogEqualsTheLiveTablesOnA500SubjectStudy) {
   Open(500);
   auto live = store_->DumpProjections();

@@ -102,6 +102,14 @@ std::string Str(const Value& payload, std::string_view key) {
   return v != nullptr && v->is_string() ? v->as_string() : "";
 }
 
+// Str without the copy, for keys of the state's maps: a save's every change
+// is looked up so, and a replay applies millions.
+const std::string& StrRef(const Value& payload, std::string_view key) {
+  static const std::string kEmpty;
+  const Value* v = payload.Find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : kEmpty;
+}
+
 int Int(const Value& payload, std::string_view key) {
   const Value* v = payload.Find(key);
   return v != nullptr && v->kind() == Value::Kind::kInt ? static_cast<int>(v->as_int()) : 0;
@@ -122,11 +130,12 @@ std::vector<std::string> Strings(const Value& payload, std::string_view key) {
   return out;
 }
 
-ItemState* Target(SubjectState& s, const Value& change, const std::string& visit, const std::string& form) {
-  FormState& f = s.visits[visit].forms[form];
+// The item a change names, in the form the event is about (found once per
+// event, not per change).
+ItemState* Target(FormState& f, const Value& change) {
   f.touched = true;
-  std::string group = Str(change, "group");
-  std::string item = Str(change, "item");
+  const std::string& group = StrRef(change, "group");
+  const std::string& item = StrRef(change, "item");
   if (group.empty()) return &f.items[item];
   return &f.rows[group][Int(change, "row")].items[item];
 }
@@ -160,11 +169,12 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
   if (e.stream_version <= s.version) return;
   const Value& p = e.payload;
   const std::string& t = e.type;
-  const std::string id = e.stream.substr(8);
-  s.id = id;
+  // A subject's stream is "subject/<id>"; compared, not copied, per event.
+  if (std::string_view(e.stream).substr(8) != s.id) s.id = e.stream.substr(8);
+  const std::string& id = s.id;
   s.version = e.stream_version;
-  std::string visit = Str(p, "visit");
-  std::string form = Str(p, "form");
+  const std::string& visit = StrRef(p, "visit");
+  const std::string& form = StrRef(p, "form");
   if (t == "form.saved") {
     if (!s.last_event_saved) s.last_saves.clear();
     s.last_saves.emplace_back(e.stream_version, e.seq);
@@ -181,7 +191,7 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
     if (saved.first_saved_us == 0) saved.first_saved_us = e.time_us;
     if (const Value* changes = p.Find("changes")) {
       for (const Value& c : changes->as_array()) {
-        ItemState* item = Target(s, c, visit, form);
+        ItemState* item = Target(saved, c);
         const Value* v = c.Find("value");
         item->value = v != nullptr ? *v : Value();
         item->not_done = Str(c, "not_done");
@@ -202,7 +212,8 @@ void ApplySubjectEvent(SubjectState& s, const Event& e) {
     s.visits[visit].missed_reason = Str(p, "reason");
   } else if (t == "sdv.verified") {
     if (const Value* items = p.Find("items")) {
-      for (const Value& c : items->as_array()) Target(s, c, visit, form)->verified = true;
+      FormState& f = s.visits[visit].forms[form];
+      for (const Value& c : items->as_array()) Target(f, c)->verified = true;
     }
   } else if (t == "form.frozen" || t == "form.unfrozen") {
     s.visits[visit].forms[form].frozen = t == "form.frozen";

@@ -52,6 +52,19 @@ Status ForEachSetEntry(std::string_view payload, const std::function<Status(std:
   return ForEachMember(set, fn);
 }
 
+Result<Value> DecodePayloadWithoutSet(std::string_view payload) {
+  if (payload.empty() || static_cast<uint8_t>(payload[0]) != kObjectTag) return DecodeValue(payload);
+  Value::Object members;
+  TC_RETURN_IF_ERROR(ForEachMember(payload, [&](std::string_view key, std::string_view bytes) -> Status {
+    if (key == "set") return Status::Ok();
+    TC_ASSIGN_OR_RETURN(Value v, DecodeValue(bytes));
+    // Canonical members come in key order: each goes at the map's end.
+    members.emplace_hint(members.end(), std::string(key), std::move(v));
+    return Status::Ok();
+  }));
+  return Value(std::move(members));
+}
+
 Status CheckReasonForChange(const Event& event, std::string_view path, std::optional<std::string_view> stored,
                             std::string_view value) {
   if (!ReasonRuleNeedsStoredValue(event)) return Status::Ok();

@@ -161,7 +161,9 @@ class EventStore {
   virtual Result<bool> RegisterProjections(const ProjectionSet& set) = 0;
   // Replaces every row of the study in the set's tables by what fn writes,
   // in one transaction that holds appends off; fn reads the study's log
-  // through its second argument.
+  // through its second argument, each event's payload without its member
+  // "set" (DecodePayloadWithoutSet: the entity values are the store's own
+  // projection).
   virtual Status RewriteProjections(const std::string& set, const std::string& study,
                                     const std::function<Status(ProjectionWriter&, const StudyEventsByStream&)>& fn) = 0;
   // Read-only SQL over projection tables, with parameters $1, $2 ...; fn

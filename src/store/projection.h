@@ -68,7 +68,8 @@ class ProjectionWriter {
 using Projector = std::function<Status(const std::vector<Event>& stored, ProjectionWriter& writer)>;
 
 // Calls its argument for every event of a study, ordered by stream and then
-// by the stream's version (so one stream's events come together).
+// by the stream's version (so one stream's events come together), each
+// payload without its member "set" (see EventStore::RewriteProjections).
 using EventVisitor = std::function<Status(const Event&)>;
 using StudyEventsByStream = std::function<Status(const EventVisitor&)>;
 

@@ -7,6 +7,7 @@
 
 #include "core/canonical.h"
 #include "core/json.h"
+#include "store/append_rules.h"
 
 namespace trialcore {
 namespace {
@@ -56,6 +57,23 @@ TEST(StreamValuesTest, APathOutsideItsStreamIsDataLossNamingTheEvent) {
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("event 17"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("subject/10/a"), std::string::npos) << s.message();
+}
+
+// What a projection set's rewrite reads: every member but "set", decoded.
+TEST(PayloadWithoutSetTest, KeepsEveryOtherMemberAndDecodesNonObjectsWhole) {
+  auto p = DecodePayloadWithoutSet(
+      Payload(R"({"changes": [{"item": "SYSBP", "value": 120}], "form": "VS", "set": {"subject/1/VS/SYSBP": 120}})"));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(ToJson(*p), R"({"changes":[{"item":"SYSBP","value":120}],"form":"VS"})");
+  auto only_set = DecodePayloadWithoutSet(Payload(R"({"set": {"subject/1/a": 1}})"));
+  ASSERT_TRUE(only_set.ok());
+  EXPECT_EQ(ToJson(*only_set), "{}");
+  auto not_object = DecodePayloadWithoutSet(Payload("[1, 2]"));
+  ASSERT_TRUE(not_object.ok());
+  EXPECT_EQ(ToJson(*not_object), "[1,2]");
+  std::string truncated = Payload(R"({"form": "VS", "visit": "WEEK2"})");
+  truncated.pop_back();
+  EXPECT_EQ(DecodePayloadWithoutSet(truncated).status().code(), StatusCode::kDataLoss);
 }
 
 }  // namespace

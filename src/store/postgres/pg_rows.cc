@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "store/append_rules.h"
+
 namespace trialcore::pg {
 
 Hash HashFromBytes(std::string_view b) {
@@ -45,7 +47,7 @@ RecordFields EventRow::Fields() const {
   return f;
 }
 
-Result<Event> EventRow::ToEvent() const {
+Result<Event> EventRow::ToEvent(bool for_rewrite) const {
   Event e;
   e.seq = static_cast<uint64_t>(seq);
   e.study = study;
@@ -62,7 +64,7 @@ Result<Event> EventRow::ToEvent() const {
     return Unimplemented("event " + std::to_string(seq) + " has format version " + std::to_string(format_version) +
                          ", which this trialcore does not know");
   }
-  auto value = DecodeValue(payload);
+  auto value = for_rewrite ? DecodePayloadWithoutSet(payload) : DecodeValue(payload);
   if (!value.ok()) return value.status().WithContext("payload of event " + std::to_string(seq));
   e.payload = std::move(value).value();
   return e;

@@ -29,7 +29,9 @@ struct EventRow {
   // The fields its hash covers besides the payload.
   RecordFields Fields() const;
   // Unimplemented for a format version this build does not know.
-  Result<Event> ToEvent() const;
+  // for_rewrite: the payload without its member "set", as a projection
+  // set's rewrite reads it (EventStore::RewriteProjections).
+  Result<Event> ToEvent(bool for_rewrite = false) const;
 };
 
 // A projection row's value from a result column: integers (and integral

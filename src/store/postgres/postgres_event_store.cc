@@ -596,7 +596,7 @@ class PostgresEventStore final : public EventStore {
           // The visitor writes rows on this connection: the chunk is decoded first.
           std::vector<Event> chunk;
           for (int i = 0; i < rows.size(); ++i) {
-            TC_ASSIGN_OR_RETURN(Event e, EventRow::From(rows, i).ToEvent());
+            TC_ASSIGN_OR_RETURN(Event e, EventRow::From(rows, i).ToEvent(/*for_rewrite=*/true));
             chunk.push_back(std::move(e));
           }
           for (const Event& e : chunk) TC_RETURN_IF_ERROR(visit(e));

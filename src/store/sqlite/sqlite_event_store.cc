@@ -135,14 +135,16 @@ void ReadEnvelope(const Stmt& s, Event* e) {
   e->hash = HashFromBlob(s.Blob(12));
 }
 
-Result<Event> EventFromRow(const Stmt& s) {
+// for_rewrite: the payload without its member "set", as a projection
+// set's rewrite reads it (EventStore::RewriteProjections).
+Result<Event> EventFromRow(const Stmt& s, bool for_rewrite = false) {
   Event e;
   ReadEnvelope(s, &e);
   if (s.Int(13) != kEventFormatVersion) {
     return Unimplemented("event " + std::to_string(e.seq) + " has format version " + std::to_string(s.Int(13)) +
                          ", which this trialcore does not know");
   }
-  auto payload = DecodeValue(s.Blob(10));
+  auto payload = for_rewrite ? DecodePayloadWithoutSet(s.Blob(10)) : DecodeValue(s.Blob(10));
   if (!payload.ok()) return payload.status().WithContext("payload of event " + std::to_string(e.seq));
   e.payload = std::move(payload).value();
   return e;
@@ -860,7 +862,7 @@ class SqliteEventStore final : public EventStore {
         while (true) {
           TC_ASSIGN_OR_RETURN(bool row, q.Step());
           if (!row) return Status::Ok();
-          TC_ASSIGN_OR_RETURN(Event e, EventFromRow(q));
+          TC_ASSIGN_OR_RETURN(Event e, EventFromRow(q, /*for_rewrite=*/true));
           TC_RETURN_IF_ERROR(visit(e));
         }
       };
