@@ -5,10 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <set>
 
+#include "core/env.h"
 #include "core/xml_doc.h"
 #include "run_command.h"
+#include "standards/dataset.h"
+#include "standards/xpt_reader.h"
 
 namespace trialcore {
 namespace {
@@ -158,6 +163,110 @@ TEST_F(ExportCliTest, CasebooksForASiteArePdfsWithBookmarks) {
   EXPECT_NE(no_role.exit_code, 0);
   EXPECT_TRUE(Contains(no_role.err, "say whose view the file is: --role data_manager")) << no_role.err;
   EXPECT_TRUE(Contains(no_role.err, "--role all")) << no_role.err;
+}
+
+// An XPT dataset's rows as tuples of the named variables (text; numbers as %g).
+std::multiset<std::vector<std::string>> Tuples(const std::string& path, const std::vector<std::string>& names) {
+  class Sink final : public standards::DatasetWriter {
+   public:
+    explicit Sink(const std::vector<std::string>& wanted) : wanted_(wanted) {}
+    Status Begin(const standards::DatasetDescription& d) override {
+      for (const auto& n : wanted_) at_.push_back(d.IndexOf(n));
+      return Status::Ok();
+    }
+    Status Row(std::span<const standards::Cell> values) override {
+      std::vector<std::string> tuple;
+      for (int i : at_) {
+        if (i < 0) {
+          tuple.push_back("?");
+          continue;
+        }
+        const standards::Cell& c = values[static_cast<size_t>(i)];
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", c.number());
+        tuple.push_back(c.kind() == standards::Cell::Kind::kNumber ? buf : std::string(c.text()));
+      }
+      rows.insert(std::move(tuple));
+      return Status::Ok();
+    }
+    Status End() override { return Status::Ok(); }
+    std::multiset<std::vector<std::string>> rows;
+
+   private:
+    const std::vector<std::string>& wanted_;
+    std::vector<int> at_;
+  } sink(names);
+  const Status read = standards::ReadXpt(Env::Default(), path, &sink);
+  EXPECT_TRUE(read.ok()) << read.ToString();
+  return sink.rows;
+}
+
+// How many of `expected`'s tuples `actual` holds.
+size_t Found(const std::multiset<std::vector<std::string>>& expected,
+             const std::multiset<std::vector<std::string>>& actual) {
+  size_t found = 0;
+  for (const auto& t : expected) found += actual.count(t) > 0;
+  return found;
+}
+
+TEST(SdtmImportCliTest, TheCdiscPilotLoadsIntoTheDemoAndExportsWithTheSameValues) {
+  const std::string dir = testing_util::FreshTestDir("sdtm_import_");
+  const std::string pilot = std::string(TRIALCORE_SOURCE_DIR) + "/../shared/data/sdtm/cdiscpilot01";
+  ASSERT_EQ(RunCommand(dir, kBin + " demo --db d.db --key key.pem --no-serve").exit_code, 0);
+  // Two of the pilot's subject numbers are the demo's own.
+  auto refused = RunCommand(dir, kBin + " import sdtm " + pilot + " --db d.db --as dm.1");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(Contains(refused.err, "2 subjects of " + pilot +
+                                        "/dm.xpt are already in study CDISCPILOT01 (704-1010, "
+                                        "705-1011); an import adds subjects, it never changes one"))
+      << refused.err;
+  auto imported = RunCommand(dir, kBin + " import sdtm " + pilot + " --db d.db --as dm.1 --skip-existing");
+  ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
+  EXPECT_TRUE(Contains(imported.out, "subjects: 306 read, 304 written")) << imported.out;
+  EXPECT_TRUE(Contains(imported.out, "704-1010, 705-1011: 2 subjects: already in the study")) << imported.out;
+  EXPECT_TRUE(Contains(imported.out, "\"2003\" and 25 more: AESTDTC: is not a full date (YYYY-MM-DD)")) << imported.out;
+  EXPECT_TRUE(Contains(imported.out, "AGE: derived in the study")) << imported.out;
+
+  // Again: every subject is already there, so nothing is added.
+  auto again = RunCommand(dir, kBin + " import sdtm " + pilot + " --db d.db --as dm.1");
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_TRUE(Contains(again.err, "306 subjects of " + pilot + "/dm.xpt are already in study CDISCPILOT01 (701-1015"))
+      << again.err;
+  // A refused import stores nothing: the same log as before it.
+  auto verify = RunCommand(dir, kBin + " audit verify --db d.db");
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+
+  auto exported = RunCommand(dir, kBin + " export sdtm --db d.db --to out --role all");
+  ASSERT_EQ(exported.exit_code, 0) << exported.out << exported.err;
+  // Each pilot record the import carried whole comes back with the same values.
+  struct Shared {
+    std::string dataset;
+    std::vector<std::string> variables;
+    size_t at_least;  // the pilot's records minus those the import reported it could not carry whole
+  };
+  const std::vector<Shared> shared = {
+      {"dm", {"USUBJID", "SUBJID", "SITEID", "SEX", "RACE", "ETHNIC", "RFSTDTC"}, 306},
+      {"ae", {"USUBJID", "AETERM", "AESEV", "AESER", "AEREL", "AEOUT", "AESTDTC", "AEENDTC"}, 1191 - 26},
+      {"cm", {"USUBJID", "CMTRT", "CMSTDTC", "CMENDTC"}, 7510},
+      {"mh", {"USUBJID", "MHTERM", "MHCAT", "MHSTDTC"}, 1818},
+      {"ex", {"USUBJID", "VISITNUM", "EXDOSE", "EXSTDTC", "EXENDTC"}, 591},
+      {"sv", {"USUBJID", "VISITNUM", "SVSTDTC"}, 3437},
+  };
+  const std::set<std::string> left_out = {"01-704-1010", "01-705-1011"};
+  for (const auto& s : shared) {
+    auto expected = Tuples(pilot + "/" + s.dataset + ".xpt", s.variables);
+    size_t theirs = 0;  // records of the subjects left out
+    for (auto it = expected.begin(); it != expected.end();) {
+      if (left_out.count((*it)[0])) {
+        it = expected.erase(it);
+        ++theirs;
+      } else {
+        ++it;
+      }
+    }
+    auto actual = Tuples(dir + "/out/" + s.dataset + ".xpt", s.variables);
+    EXPECT_GE(Found(expected, actual), s.at_least - theirs) << s.dataset;
+  }
 }
 
 }  // namespace

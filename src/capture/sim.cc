@@ -664,7 +664,14 @@ Result<SimReport> Simulate(Capture& capture, const SimOptions& options,
   SimContext ctx;
   ctx.capture = &capture;
   ctx.options = options;
-  for (const auto& s : study->sites) ctx.sites.push_back(s.id);
+  for (const auto& s : study->sites) {
+    if (options.sites.empty() || std::find(options.sites.begin(), options.sites.end(), s.id) != options.sites.end()) {
+      ctx.sites.push_back(s.id);
+    }
+  }
+  if (!options.sites.empty() && ctx.sites.size() != options.sites.size()) {
+    return InvalidArgument("a simulation site is not a site of study " + study->id);
+  }
   if (ctx.sites.empty()) ctx.sites.push_back("001");
   // The present: the base clock, whatever time the calling thread reads.
   ctx.now = options.clock != nullptr ? options.clock->BaseNowMicros() : capture.NowMicros();

@@ -46,6 +46,8 @@ struct SimOptions {
   // this many places after the one drawn, so that runs with different
   // rotations differ only in arms and what follows from them.
   int arm_rotation = 0;
+  // The sites subjects are screened at, in turn; empty: every site of the study.
+  std::vector<std::string> sites;
   // Subjects simulated at the same time. Each subject draws from its own
   // random stream, seeded from the seed and its number, so the same seed
   // gives the same subjects and data whatever the threads; only the order of

@@ -193,6 +193,7 @@ struct ImportSdtmArgs {
   std::string db;
   std::optional<std::string> study;
   std::string as_user;
+  bool skip_existing = false;
 };
 Status ImportSdtm(const ImportSdtmArgs& args, Context& ctx);
 // One command per line (JSON); each line is applied or refused on its own.

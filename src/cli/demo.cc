@@ -139,6 +139,9 @@ Status WriteDemoStudy(EventStore& store, SimulatedClockEnv* clock) {
   o.subjects = 12;
   o.seed = 20261123;
   o.enrol_every_days = 20;  // screening over 8 months: some subjects done, some mid-study
+  // The demo's own sites; the study lists the CDISC pilot's others too, for
+  // its SDTM to load (`trialcore import sdtm`).
+  o.sites = {"701", "702", "703", "704", "705", "708"};
   o.clock = clock;
   const int64_t start = capture::SimulationStartDay(o, clock->BaseNowMicros() / rules::kMicrosPerDay);
   constexpr int64_t kHour = 3'600'000'000;

@@ -67,6 +67,7 @@ Status ImportSdtm(const ImportSdtmArgs& args, Context& ctx) {
   }
   standards::SdtmImportOptions options;
   options.user = args.as_user;
+  options.skip_existing = args.skip_existing;
   Progress progress(ctx, "subjects", 0);
   options.progress = [&](size_t done, size_t) { progress.Update(done); };
   TC_ASSIGN_OR_RETURN(standards::TransferReport report,

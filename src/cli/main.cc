@@ -223,6 +223,8 @@ int Run(int argc, char** argv, Env* env) {
   import_sdtm->add_option("--study", sdtm_import_args.study, "The study (default: the only one)");
   import_sdtm->add_option("--as", sdtm_import_args.as_user, "The user the data is entered as (each form in its role)")
       ->required();
+  import_sdtm->add_flag("--skip-existing", sdtm_import_args.skip_existing,
+                        "Leave out (and report) subjects already in the study instead of refusing");
   import_sdtm->callback([&] {
     sdtm_import_args.db = db;
     status = ImportSdtm(sdtm_import_args, ctx);

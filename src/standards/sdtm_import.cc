@@ -71,7 +71,8 @@ Result<Value> ItemValue(const study::Study& study, const study::Item& item, cons
     case study::ItemType::kInteger: {
       int64_t n = 0;
       if (cell.kind == Cell::Kind::kNumber) {
-        if (cell.number != std::floor(cell.number) || std::fabs(cell.number) > 9e15) return refuse("is not a whole number");
+        if (cell.number != std::floor(cell.number) || std::fabs(cell.number) > 9e15)
+          return refuse("is not a whole number");
         return Value(static_cast<int64_t>(cell.number));
       }
       const auto r = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -97,8 +98,8 @@ Result<Value> ItemValue(const study::Study& study, const study::Item& item, cons
     case study::ItemType::kMultiChoice: {
       const study::CodeList* cl = study.FindCodeList(item.codelist);
       auto known = [&](const std::string& code) {
-        return cl != nullptr && std::any_of(cl->codes.begin(), cl->codes.end(),
-                                            [&](const study::Code& c) { return c.code == code; });
+        return cl != nullptr &&
+               std::any_of(cl->codes.begin(), cl->codes.end(), [&](const study::Code& c) { return c.code == code; });
       };
       if (item.type == study::ItemType::kChoice) {
         if (!known(text)) return refuse("is not a code of " + item.codelist);
@@ -123,8 +124,10 @@ Result<Value> ItemValue(const study::Study& study, const study::Item& item, cons
       }
       return Value(text);
     case study::ItemType::kDateTime:
-    case study::ItemType::kTime: return Value(text);
-    case study::ItemType::kAttachment: return refuse("cannot be an attachment");
+    case study::ItemType::kTime:
+      return Value(text);
+    case study::ItemType::kAttachment:
+      return refuse("cannot be an attachment");
   }
   return refuse("has no place");
 }
@@ -140,7 +143,7 @@ struct FormPlan {
 };
 struct SubjectPlan {
   std::string id, site;
-  std::map<std::string, std::map<std::string, FormPlan>> forms;  // visit -> form
+  std::map<std::string, std::map<std::string, FormPlan>> forms;                     // visit -> form
   std::map<std::pair<std::string, std::string>, std::pair<FormPlan*, int>> by_seq;  // (domain, --SEQ) -> row (-1: form)
 };
 
@@ -244,7 +247,8 @@ class Planner {
     ++records_carried_[d.domain];
     if (d.findings()) {
       const std::string code = Text(rows.At(r, d.domain + "TESTCD"));
-      const auto test = std::find_if(d.tests.begin(), d.tests.end(), [&](const SdtmTest& t) { return t.testcd == code; });
+      const auto test =
+          std::find_if(d.tests.begin(), d.tests.end(), [&](const SdtmTest& t) { return t.testcd == code; });
       if (test == d.tests.end()) {
         NotCarried(where, d.domain + "TESTCD " + code, "the mapping has no such test");
         return;
@@ -256,8 +260,8 @@ class Planner {
       const OwnedCell& cell = rows.At(r, v.variable.name);
       if (!v.source.form.empty()) {  // another form's item: its first visit, first value wins
         const std::string other_visit = FirstVisitWith(v.source.form);
-        Set(plan.forms[other_visit][v.source.form].items, v.source.form, v.source.item, cell, where,
-            v.variable.name, true);
+        Set(plan.forms[other_visit][v.source.form].items, v.source.form, v.source.item, cell, where, v.variable.name,
+            true);
         continue;
       }
       const study::ItemGroup* group = nullptr;
@@ -285,8 +289,8 @@ class Planner {
       return;
     }
     auto& [form, row] = at->second;
-    Set(row >= 0 ? form->rows[static_cast<size_t>(row)].items : form->items, d.form, s->item, rows.At(r, "QVAL"),
-        where, "SUPP" + d.domain + "." + qnam, false);
+    Set(row >= 0 ? form->rows[static_cast<size_t>(row)].items : form->items, d.form, s->item, rows.At(r, "QVAL"), where,
+        "SUPP" + d.domain + "." + qnam, false);
   }
 
   uint64_t values() const { return values_; }
@@ -299,8 +303,8 @@ class Planner {
   const study::Study& study_;
   const SdtmMapping& mapping_;
   TransferReport& report_;
-  std::map<std::string, size_t> kinds_;                // what|why -> index into lines_
-  std::vector<std::pair<size_t, uint64_t>> lines_;     // report line, how many times
+  std::map<std::string, size_t> kinds_;             // what|why -> index into lines_
+  std::vector<std::pair<size_t, uint64_t>> lines_;  // report line, how many times
   std::map<std::string, uint64_t> records_carried_;
   uint64_t values_ = 0;
 };
@@ -364,8 +368,8 @@ Status DryRun(capture::Capture& capture, std::vector<Command>& commands, Planner
       auto checked = capture.Execute(Value(check), c.actor);
       if (!checked.ok()) return FailedPrecondition(c.where + ": " + std::string(checked.status().message()));
       const Value* problems = checked->result.Find("problems");
-      for (const Value& p : problems && problems->kind() == Value::Kind::kArray ? problems->as_array()
-                                                                                  : Value::Array{}) {
+      for (const Value& p :
+           problems && problems->kind() == Value::Kind::kArray ? problems->as_array() : Value::Array{}) {
         const Value* kind = p.Find("check");
         const Value* item = p.Find("item");
         if (kind == nullptr || *kind != Value("visibility") || item == nullptr || !item->is_string()) continue;
@@ -416,7 +420,8 @@ Result<TransferReport> ImportSdtm(capture::Capture& capture, const SdtmMapping& 
   if (!std::filesystem::is_directory(dir, ec)) return InvalidArgument(dir + ": no such directory");
   const auto dm = std::find_if(mapping.domains.begin(), mapping.domains.end(),
                                [](const SdtmDomain& d) { return d.domain == "DM"; });
-  if (dm == mapping.domains.end()) return FailedPrecondition("the study's sdtm mapping has no DM: subjects come from it");
+  if (dm == mapping.domains.end())
+    return FailedPrecondition("the study's sdtm mapping has no DM: subjects come from it");
 
   TransferReport report;
   struct Loaded {
@@ -444,8 +449,11 @@ Result<TransferReport> ImportSdtm(capture::Capture& capture, const SdtmMapping& 
   }
   // SV first: each visit's date goes in before its forms.
   std::stable_sort(loaded.begin(), loaded.end(), [](const auto& a, const auto& b) {
-    return (a->domain->domain == "DM" ? 0 : a->domain->domain == "SV" ? 1 : 2) <
-           (b->domain->domain == "DM" ? 0 : b->domain->domain == "SV" ? 1 : 2);
+    return (a->domain->domain == "DM"   ? 0
+            : a->domain->domain == "SV" ? 1
+                                        : 2) < (b->domain->domain == "DM"   ? 0
+                                                : b->domain->domain == "SV" ? 1
+                                                                            : 2);
   });
   if (loaded.empty() || loaded.front()->domain->domain != "DM") {
     return InvalidArgument((std::filesystem::path(dir) / "dm.xpt").string() + ": no such file (subjects come from DM)");
@@ -465,17 +473,24 @@ Result<TransferReport> ImportSdtm(capture::Capture& capture, const SdtmMapping& 
       return InvalidArgument(loaded.front()->file + " record " + std::to_string(r + 1) + ": SITEID \"" + site +
                              "\" is not a site of study " + study.id);
     }
-    if (taken.count(id)) clashes.push_back(id);
+    if (taken.count(id)) {
+      clashes.push_back(id);
+      if (options.skip_existing) continue;  // its records find no subject below, and are reported so
+    }
     subject_of[usubjid] = id;
     plans[id].id = id;
     plans[id].site = site;
   }
-  if (!clashes.empty()) {
+  if (!clashes.empty() && options.skip_existing) {
+    std::string list;
+    for (const auto& id : clashes) list += (list.empty() ? "" : ", ") + id;
+    report.not_carried.push_back({list, std::to_string(clashes.size()) + " subjects", "already in the study"});
+  } else if (!clashes.empty()) {
     std::string list;
     for (size_t i = 0; i < clashes.size() && i < 10; ++i) list += (i ? ", " : "") + clashes[i];
     return FailedPrecondition(std::to_string(clashes.size()) + " subjects of " + loaded.front()->file +
                               " are already in study " + study.id + " (" + list + (clashes.size() > 10 ? ", ..." : "") +
-                              "); an import adds subjects, it never changes one");
+                              "); an import adds subjects, it never changes one (--skip-existing leaves them out)");
   }
 
   Planner planner(study, mapping, report);
@@ -483,8 +498,8 @@ Result<TransferReport> ImportSdtm(capture::Capture& capture, const SdtmMapping& 
     for (size_t r = 0; r < l->rows.size(); ++r) {
       auto subject = subject_of.find(Text(l->rows.At(r, "USUBJID")));
       if (subject == subject_of.end()) {
-        planner.NotCarried(l->file + " record " + std::to_string(r + 1), l->domain->domain + " record",
-                           "its subject has no DM record");
+        planner.NotCarried(l->file + " record " + std::to_string(r + 1), l->domain->domain + " records",
+                           "their subject has no DM record, or is left out");
         continue;
       }
       planner.Record(*l->domain, l->rows, r, plans[subject->second], l->file);

@@ -12,7 +12,8 @@
 //
 // All or nothing: the whole import first runs on an empty in-memory copy of
 // the study; only when every command passes there does it run on the real
-// database. A subject that already exists there is refused by id.
+// database. A subject that already exists there is refused by id, or left
+// out and reported when the options say so.
 //
 // The datasets of a domain are read whole before any command runs (SDTM
 // files are sorted by domain, not by subject): memory grows with the files.
@@ -29,7 +30,11 @@
 namespace trialcore::standards {
 
 struct SdtmImportOptions {
-  std::string user;  // who the commands are entered as (each in its form's role)
+  // Who the commands are entered as (each in its form's role).
+  std::string user;
+  // A subject already in the study is left out and reported, instead of
+  // refusing the import.
+  bool skip_existing = false;
   std::function<void(size_t done, size_t total)> progress;  // subjects
 };
 
