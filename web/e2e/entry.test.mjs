@@ -28,8 +28,8 @@ test('a concomitant medication row is added with several routes, saved, and remo
     await page.getByRole('button', { name: 'Add a row' }).click();
     await page.getByLabel('Medication, row new').fill('Paracetamol');
     const routes = page.locator('fieldset.choices').last();
-    await routes.getByLabel('ORAL').check();
-    await routes.getByLabel('TOPICAL').check();
+    await routes.getByLabel('ORAL', { exact: true }).check();
+    await routes.getByLabel('TOPICAL', { exact: true }).check();
     await page.getByLabel('Ongoing, row new').selectOption('true');
     // Checks answer on the new row itself: no end date is asked of an
     // ongoing medication, and the indication is asked for.
@@ -43,9 +43,9 @@ test('a concomitant medication row is added with several routes, saved, and remo
     const added = rows.last();
     const number = (await added.locator('th').innerText()).trim();
     assert.match(number, /^\d+$/, 'the saved row has its number');
-    assert.ok(await added.locator('fieldset.choices').getByLabel('ORAL').isChecked());
-    assert.ok(await added.locator('fieldset.choices').getByLabel('TOPICAL').isChecked());
-    assert.ok(!(await added.locator('fieldset.choices').getByLabel('INHALATION').isChecked()));
+    assert.ok(await added.locator('fieldset.choices').getByLabel('ORAL', { exact: true }).isChecked());
+    assert.ok(await added.locator('fieldset.choices').getByLabel('TOPICAL', { exact: true }).isChecked());
+    assert.ok(!(await added.locator('fieldset.choices').getByLabel('INHALATION', { exact: true }).isChecked()));
 
     await added.getByRole('button', { name: 'Remove…' }).click();
     await giveReason(page, 'entered on the wrong subject');
