@@ -86,6 +86,7 @@ Recipe Demo() {
   r.sim.subjects = 12;
   r.sim.seed = 20261123;
   r.sim.enrol_every_days = 20;
+  r.sim.sites = {"701", "702", "703", "704", "705", "708"};  // as cli/demo.cc
   return r;
 }
 
