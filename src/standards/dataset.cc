@@ -1,6 +1,7 @@
 #include "standards/dataset.h"
 
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -92,6 +93,12 @@ OwnedCell Own(const Cell& value) {
   if (value.kind() == Cell::Kind::kText) owned.text = std::string(value.text());
   if (value.kind() == Cell::Kind::kNumber) owned.number = value.number();
   return owned;
+}
+
+std::string DatasetFileName(std::string_view dataset, std::string_view extension) {
+  std::string name(dataset);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name + std::string(extension);
 }
 
 std::string Describe(const Cell& value) {

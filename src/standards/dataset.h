@@ -146,4 +146,8 @@ OwnedCell Own(const Cell& value);
 // "missing", "\"text\"", "12.5": for error messages.
 std::string Describe(const Cell& value);
 
+// A dataset's file: its name in lower case and the extension ("ae.xpt"), as
+// submissions name them and define.xml's leaves point to them.
+std::string DatasetFileName(std::string_view dataset, std::string_view extension);
+
 }  // namespace trialcore::standards

@@ -49,11 +49,6 @@ std::string UtcNow(Env* env) {
   return buf;
 }
 
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 std::string VariableCommentOid(const DatasetDescription& dataset, const Variable& variable) {
   return "COM." + dataset.name + "." + variable.name;
 }
@@ -155,7 +150,7 @@ Result<std::string> DefineXmlText(const DefineDocument& document, Env* env) {
       x += "/>\n";
     }
     if (!d.dataset_class.empty()) x += "        <def:Class" + Attr("Name", d.dataset_class) + "/>\n";
-    const std::string file = Lower(d.name) + document.file_extension;
+    const std::string file = DatasetFileName(d.name, document.file_extension);
     x += "        <def:leaf" + Attr("ID", "LF." + d.name) + Attr("xlink:href", file) + ">\n";
     x += "          <def:title>" + XmlEscape(file) + "</def:title>\n";
     x += "        </def:leaf>\n";

@@ -559,6 +559,26 @@ class Renderer {
 
 }  // namespace
 
+ValueKind ValueKindOf(study::ItemType type) {
+  switch (type) {
+    case study::ItemType::kInteger:
+    case study::ItemType::kDecimal:
+      return ValueKind::kNumber;
+    case study::ItemType::kChoice:
+      return ValueKind::kCode;
+    case study::ItemType::kBoolean:
+      return ValueKind::kBoolean;
+    case study::ItemType::kDate:
+      return ValueKind::kDate;
+    case study::ItemType::kDateTime:
+      return ValueKind::kDateTime;
+    case study::ItemType::kTime:
+      return ValueKind::kTime;
+    default:
+      return ValueKind::kText;
+  }
+}
+
 std::unique_ptr<ExprNode> ParseForeignExpression(std::string_view text, ExpressionDialect dialect,
                                                  TranslateError* error) {
   Parser p(text, dialect, error);

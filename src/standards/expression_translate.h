@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "study/study.h"
 
 namespace trialcore::standards {
 
@@ -22,6 +23,9 @@ enum class ExpressionDialect {
 
 // What an expression's node is, for fitting literals and for errors.
 enum class ValueKind { kUnknown, kNumber, kText, kCode, kBoolean, kDate, kDateTime, kTime };
+
+// The kind of value an item of this type holds in an expression.
+ValueKind ValueKindOf(study::ItemType type);
 
 struct ExprNode {
   enum class Type { kNumber, kString, kRef, kUnary, kBinary, kCall };

@@ -484,26 +484,6 @@ class OdmImporter {
 
   study::Item& ItemAt(const ItemPlace& p) { return s_.forms[p.form].groups[p.group].items[p.item]; }
 
-  static ValueKind KindOf(const study::Item& it) {
-    switch (it.type) {
-      case study::ItemType::kInteger:
-      case study::ItemType::kDecimal:
-        return ValueKind::kNumber;
-      case study::ItemType::kChoice:
-        return ValueKind::kCode;
-      case study::ItemType::kBoolean:
-        return ValueKind::kBoolean;
-      case study::ItemType::kDate:
-        return ValueKind::kDate;
-      case study::ItemType::kDateTime:
-        return ValueKind::kDateTime;
-      case study::ItemType::kTime:
-        return ValueKind::kTime;
-      default:
-        return ValueKind::kText;
-    }
-  }
-
   // An item named by OID (or GROUP-OID) as read from an expression on an
   // item of form `from_form`.
   Result<RuleRef> Resolve(const std::vector<std::string>& parts, size_t from_form) {
@@ -527,7 +507,7 @@ class OdmImporter {
     const study::Item& item = ItemAt(*place);
     std::string text = item.id;
     if (place->form != from_form) text = s_.forms[place->form].id + "." + text;
-    return RuleRef{text, KindOf(item)};
+    return RuleRef{text, ValueKindOf(item.type)};
   }
 
   // The one FormalExpression of a ConditionDef or MethodDef that can be

@@ -161,26 +161,6 @@ std::string CheckboxColumn(const std::string& field, const std::string& code) {
   return out;
 }
 
-ValueKind KindOf(study::ItemType type) {
-  switch (type) {
-    case study::ItemType::kInteger:
-    case study::ItemType::kDecimal:
-      return ValueKind::kNumber;
-    case study::ItemType::kChoice:
-      return ValueKind::kCode;
-    case study::ItemType::kBoolean:
-      return ValueKind::kBoolean;
-    case study::ItemType::kDate:
-      return ValueKind::kDate;
-    case study::ItemType::kDateTime:
-      return ValueKind::kDateTime;
-    case study::ItemType::kTime:
-      return ValueKind::kTime;
-    default:
-      return ValueKind::kText;
-  }
-}
-
 struct FieldPlace {
   std::string form;
   study::ItemType type = study::ItemType::kText;
@@ -524,7 +504,7 @@ class DictionaryImporter {
     if (it == fields_.end()) return NotFound("[" + field + "] is not a field of the dictionary");
     const FieldPlace& place = it->second;
     std::string item = field;
-    ValueKind kind = KindOf(place.type);
+    ValueKind kind = ValueKindOf(place.type);
     if (!place.checkbox_codes.empty()) {
       if (code.empty())
         return InvalidArgument("checkbox [" + field + "] is read one option at a time: [" + field + "(CODE)]");

@@ -166,7 +166,7 @@ class SubjectRows {
       ++out.records;
       TC_RETURN_IF_ERROR(WriteRow(*out.writer, out.domain.dataset, cells, subject_.id));
       for (const auto& s : d.supp) {
-        const ItemState* state = Find(d, s.item, form, row);
+        const ItemState* state = Find(s.item, form, row);
         Field value = Disclose(d.form, s.item, state);
         if (value.missing) continue;
         std::vector<Field> supp(out.supp_dataset.variables.size());
@@ -220,7 +220,7 @@ class SubjectRows {
           continue;
         }
         for (const auto& test : d.tests) {
-          const ItemState* state = Find(d, test.item, &form, row);
+          const ItemState* state = Find(test.item, &form, row);
           if (state == nullptr || (state->value.is_null() && state->not_done.empty())) continue;
           if (Disclose(d.form, test.item, state).missing && state->not_done.empty()) continue;
           TC_RETURN_IF_ERROR(record(&v, &form, row, &test));
@@ -233,9 +233,7 @@ class SubjectRows {
  private:
   // An item of the record's own form: its row's value when the item is in
   // the row's group, else the form's.
-  const ItemState* Find(const SdtmDomain& d, const std::string& item, const FormState* form,
-                        const RowState* row) const {
-    (void)d;
+  const ItemState* Find(const std::string& item, const FormState* form, const RowState* row) const {
     if (row != nullptr) {
       if (auto it = row->items.find(item); it != row->items.end()) return &it->second;
     }
@@ -300,11 +298,11 @@ class SubjectRows {
         return Text(s.text);
       case SdtmSource::Kind::kItem: {
         if (!s.form.empty()) return Disclose(s.form, s.item, FirstState(s.form, s.item));
-        return Disclose(d.form, s.item, Find(d, s.item, form, row));
+        return Disclose(d.form, s.item, Find(s.item, form, row));
       }
       case SdtmSource::Kind::kDecode: {
         const std::string form_id = s.form.empty() ? d.form : s.form;
-        Field code = s.form.empty() ? Disclose(form_id, s.item, Find(d, s.item, form, row))
+        Field code = s.form.empty() ? Disclose(form_id, s.item, Find(s.item, form, row))
                                     : Disclose(form_id, s.item, FirstState(s.form, s.item));
         if (code.missing) return code;
         const study::Form* f = study_.FindForm(form_id);
@@ -320,7 +318,7 @@ class SubjectRows {
       case SdtmSource::Kind::kMeddra: {
         if (row == nullptr || !row->coding) return {};
         const capture::SafetyCoding& c = *row->coding;
-        if (Disclose(d.form, s.item, Find(d, s.item, form, row)).missing) return {};
+        if (Disclose(d.form, s.item, Find(s.item, form, row)).missing) return {};
         if (s.text == "llt") return Text(c.llt_name);
         if (s.text == "pt") return Text(c.pt_name);
         if (s.text == "hlt") return Text(c.hlt_name);
@@ -355,7 +353,7 @@ class SubjectRows {
     if (test != nullptr) {
       if (name == p + "TESTCD") return Text(test->testcd);
       if (name == p + "TEST") return Text(test->test);
-      const ItemState* state = Find(d, test->item, form, row);
+      const ItemState* state = Find(test->item, form, row);
       const study::Form* f = study_.FindForm(d.form);
       const study::Item* item = f ? f->FindItem(test->item) : nullptr;
       if (name == p + "ORRES" || name == p + "STRESC") return Disclose(d.form, test->item, state);
@@ -394,7 +392,7 @@ class SubjectRows {
       if (const size_t dot = d.dtc_item.find('.'); dot != std::string::npos) {
         return FirstValue(d.dtc_item.substr(0, dot), d.dtc_item.substr(dot + 1));
       }
-      const Field c = Disclose(d.form, d.dtc_item, Find(d, d.dtc_item, form, row));
+      const Field c = Disclose(d.form, d.dtc_item, Find(d.dtc_item, form, row));
       return c.missing ? "" : c.text;
     }
     const study::ItemRef& date = study_.visit_date;
@@ -456,11 +454,6 @@ std::string Extension(SdtmFormat format) {
   return ".xpt";
 }
 
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 }  // namespace
 
 Result<SdtmFormat> ParseSdtmFormat(std::string_view name) {
@@ -503,22 +496,12 @@ Result<TransferReport> ExportSdtm(capture::Capture& capture, const SdtmMapping& 
   info.metadata_version_oid = "MDV." + study.version;
   info.metadata_ref = "define.xml";
   auto open = [&](const std::string& name) -> std::unique_ptr<DatasetWriter> {
-    const std::string path = (std::filesystem::path(dir) / (Lower(name) + Extension(options.format))).string();
-    switch (options.format) {
-      case SdtmFormat::kXpt:
-        return NewXptWriter(env, path);
-      case SdtmFormat::kJson: {
-        DatasetJsonFileInfo i = info;
-        i.file_oid = study_oid + "." + name;
-        return NewDatasetJsonWriter(env, path, DatasetJsonFormat::kJson, i);
-      }
-      case SdtmFormat::kNdjson: {
-        DatasetJsonFileInfo i = info;
-        i.file_oid = study_oid + "." + name;
-        return NewDatasetJsonWriter(env, path, DatasetJsonFormat::kNdjson, i);
-      }
-    }
-    return nullptr;
+    const std::string path = (std::filesystem::path(dir) / DatasetFileName(name, Extension(options.format))).string();
+    if (options.format == SdtmFormat::kXpt) return NewXptWriter(env, path);
+    DatasetJsonFileInfo file = info;
+    file.file_oid = study_oid + "." + name;
+    return NewDatasetJsonWriter(
+        env, path, options.format == SdtmFormat::kJson ? DatasetJsonFormat::kJson : DatasetJsonFormat::kNdjson, file);
   };
   std::vector<std::unique_ptr<DomainOutput>> outputs;
   for (const SdtmDomain* d : chosen) {

@@ -402,11 +402,6 @@ Result<std::string> SubjectOf(const SdtmMapping& mapping, const std::string& stu
   return usubjid.substr(prefix.size(), usubjid.size() - prefix.size() - suffix.size());
 }
 
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 }  // namespace
 
 Result<TransferReport> ImportSdtm(capture::Capture& capture, const SdtmMapping& mapping, Env* env,
@@ -434,13 +429,13 @@ Result<TransferReport> ImportSdtm(capture::Capture& capture, const SdtmMapping& 
   for (const auto& d : mapping.domains) {
     auto l = std::make_unique<Loaded>();
     l->domain = &d;
-    l->file = (std::filesystem::path(dir) / (Lower(d.domain) + ".xpt")).string();
+    l->file = (std::filesystem::path(dir) / DatasetFileName(d.domain, ".xpt")).string();
     if (!std::filesystem::exists(l->file, ec)) {
       report.not_carried.push_back({l->file, d.domain, "no such file"});
       continue;
     }
     TC_RETURN_IF_ERROR(ReadXpt(env, l->file, &l->rows));
-    const std::string supp = (std::filesystem::path(dir) / ("supp" + Lower(d.domain) + ".xpt")).string();
+    const std::string supp = (std::filesystem::path(dir) / DatasetFileName("SUPP" + d.domain, ".xpt")).string();
     if (!d.supp.empty() && std::filesystem::exists(supp, ec)) {
       TC_RETURN_IF_ERROR(ReadXpt(env, supp, &l->supp));
       l->supp_file = supp;
